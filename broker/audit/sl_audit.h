@@ -302,7 +302,9 @@ typedef struct {
 /*  Iterates entries of `txn` (read or write) in sequence order that match
  *  `filter` (may be NULL; copied). Returns NULL on error (no memory, no
  *  audit database). The iterator borrows `txn` and must be destroyed before
- *  the transaction ends. */
+ *  the transaction ends. Like every function here that takes only a txn, it
+ *  opens the named databases with mdb_dbi_open(): do not call it from two
+ *  threads at once (an LMDB rule). */
 sl_audit_iter_t *sl_audit_iter_new (MDB_txn *txn, const sl_audit_filter_t *filter);
 
 /*  Next matching entry into `out` (valid until the next call or the end of
@@ -337,9 +339,10 @@ char *sl_audit_summary_json (const sl_audit_summary_t *self);
 
 void sl_audit_summary_destroy (sl_audit_summary_t **self_p);
 
-/*  Subject report: calls `fn` for every disclosure of the person `raw_id`
- *  (kinds queue, deliver, reply, plus deny and consent.* entries for the
- *  same pseudonym) in sequence order; `fn` returning nonzero stops.
+/*  Subject report: calls `fn` for every entry that names the person `raw_id`
+ *  (its audit pseudonym) in sequence order: the disclosures (queue, deliver,
+ *  reply) and everything around them (publish, query, deny, consent.*).
+ *  `fn` returning nonzero stops.
  *  Returns the number of entries reported, SL_EKEY (no pseudonym key),
  *  SL_ECORRUPT or SL_ESTORE. */
 typedef int (sl_audit_entry_fn) (void *arg, const sl_audit_entry_t *e);
