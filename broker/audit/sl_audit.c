@@ -785,10 +785,9 @@ int sl_audit_checkpoint_text (MDB_txn *txn, char *buf, size_t size)
     if (v.mv_size != CP_LEN)
         return SL_ECORRUPT;
     const uint8_t *cp = v.mv_data;
-    char hash[65], sig[129], when[64], raw[2 * CP_LEN + 1];
+    char hash[65], sig[129], when[64];
     s_hex (cp + 17, 32, hash);
     s_hex (cp + CP_SIGNED_LEN, 64, sig);
-    s_hex (cp, CP_LEN, raw);
     int64_t t = (int64_t) s_get64le (cp + 9);
     s_utc (t, when);
     int n = snprintf (buf, size,
@@ -797,9 +796,8 @@ int sl_audit_checkpoint_text (MDB_txn *txn, char *buf, size_t size)
                       "time %s\n"
                       "time-us %" PRId64 "\n"
                       "hash %s\n"
-                      "signature %s\n"
-                      "raw %s\n",
-                      s_get64le (cp + 1), when, t, hash, sig, raw);
+                      "signature %s\n",
+                      s_get64le (cp + 1), when, t, hash, sig);
     return n < 0 || (size_t) n >= size ? SL_ETOOBIG : SL_OK;
 }
 
@@ -1413,10 +1411,23 @@ static int s_verify_segment (s_vctx_t *v, const s_segment_t *seg, uint64_t *seq,
         if (e.seq != *seq)
             return s_fail (r, SL_AUDIT_V_SEQ, *seq, "%s: entry %" PRIu64 " holds seq %" PRIu64,
                            seg->path, *seq, e.seq);
-        if (memcmp (e.prev_hash, prev, SL_AUDIT_HASH_LEN))
+        uint8_t hash[SL_AUDIT_HASH_LEN];
+        s_hash (p, len, hash);
+        if (memcmp (e.prev_hash, prev, SL_AUDIT_HASH_LEN)) {
+            /* as in the live log: changed entry before, or changed link here */
+            const uint8_t *np = p + len, *next_prev = NULL;
+            if (trailer - np >= 4 + ENTRY_FIXED)
+                next_prev = np + 4 + 17;
+            else if (np == trailer)
+                next_prev = trailer + 24;
+            if (*seq > seg->first && next_prev && memcmp (next_prev, hash, SL_AUDIT_HASH_LEN) == 0)
+                return s_fail (r, SL_AUDIT_V_HASH, *seq - 1, "%s: entry %" PRIu64 " was changed: "
+                               "its hash differs from the one entry %" PRIu64 " records",
+                               seg->path, *seq - 1, *seq);
             return s_fail (r, SL_AUDIT_V_LINK, *seq, "%s: entry %" PRIu64 " does not link to the "
                            "one before it", seg->path, *seq);
-        s_hash (p, len, prev);
+        }
+        memcpy (prev, hash, SL_AUDIT_HASH_LEN);
         p += len;
         (*seq)++;
         r->entries++;
