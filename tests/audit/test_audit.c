@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define T0 1764340000000000LL            /* 2025-11-28, Unix microseconds */
@@ -385,13 +386,11 @@ static void s_del (MDB_txn *txn, MDB_dbi db, uint64_t seq)
     cr_assert_eq (mdb_del (txn, db, &k, NULL), 0);
 }
 
-/*  Copies fx's environment into a new directory, applies `how` at `seq`
- *  with plain LMDB writes (as an attacker with file access would), and
- *  verifies the copy. */
-static int s_tamper (fx_t *fx, tamper_t how, uint64_t seq, sl_audit_report_t *r)
+/*  Copies fx's environment into a new directory `dir` and applies `how` at
+ *  `seq` with plain LMDB writes, as an attacker with file access would. */
+static void s_tamper_copy (fx_t *fx, tamper_t how, uint64_t seq, char dir[256])
 {
-    char dir[256];
-    s_tmpdir (dir, sizeof dir);
+    s_tmpdir (dir, 256);
     cr_assert_eq (mdb_env_copy (fx->env, dir), 0);
     MDB_env *env = s_env_open (dir, 1 << 26);
     MDB_txn *txn;
@@ -478,6 +477,15 @@ static int s_tamper (fx_t *fx, tamper_t how, uint64_t seq, sl_audit_report_t *r)
             break;
     }
     cr_assert_eq (mdb_txn_commit (txn), 0);
+    mdb_env_close (env);
+}
+
+/*  Tampers with a copy and verifies it. */
+static int s_tamper (fx_t *fx, tamper_t how, uint64_t seq, sl_audit_report_t *r)
+{
+    char dir[256];
+    s_tamper_copy (fx, how, seq, dir);
+    MDB_env *env = s_env_open (dir, 1 << 26);
     int rc = sl_audit_verify (env, sl_audit_pubkey (fx->a), NULL, r);
     mdb_env_close (env);
     s_rmrf (dir);
@@ -867,5 +875,161 @@ Test (audit, million_entries_verify, .timeout = 120)
     cr_assert_eq (mdb_txn_begin (fx.env, NULL, MDB_RDONLY, &txn), 0);
     cr_assert_eq (s_count (txn, &(sl_audit_filter_t) { .since_us = T0 + 999001 }), 1000);
     mdb_txn_abort (txn);
+    fx_close (&fx);
+}
+
+/* ------------------------------------------------------------------------ */
+/*  The independent verifier (tests/audit/verify_audit.py, docs/AUDIT.md    */
+/*  only) agrees with the library on good and tampered logs.                */
+
+static int s_python (const char *args, char *out, size_t size)
+{
+    char cmd[2048];
+    snprintf (cmd, sizeof cmd, "%s %s %s 2>&1", PYTHON3, VERIFY_AUDIT_PY, args);
+    FILE *p = popen (cmd, "r");
+    cr_assert_not_null (p);
+    size_t n = fread (out, 1, size - 1, p);
+    out[n] = 0;
+    int st = pclose (p);
+    return WIFEXITED (st) ? WEXITSTATUS (st) : -1;
+}
+
+static void s_python_expect (tamper_t how, uint64_t seq)
+{
+    sl_audit_report_t r;
+    cr_assert_eq (s_tamper (&tfx, how, seq, &r), SL_ECORRUPT);
+    char dir[256], args[1024], out[4096], want[128];
+    s_tamper_copy (&tfx, how, seq, dir);
+    snprintf (args, sizeof args, "--data %s --pubkey-file %s/%s", dir, tfx.dir,
+              SL_AUDIT_SIGN_PUB_FILE);
+    cr_assert_eq (s_python (args, out, sizeof out), 1, "%s", out);
+    snprintf (want, sizeof want, "FAIL seq=%" PRIu64 " verdict=%s:", r.bad_seq,
+              sl_audit_verdict_str (r.verdict));
+    cr_assert_eq (strncmp (out, want, strlen (want)), 0, "python: %s C: %s", out, want);
+    s_rmrf (dir);
+}
+
+Test (tamper, python_verifier_agrees, .timeout = 120)
+{
+    char dir[256], args[1024], out[4096];
+    s_tmpdir (dir, sizeof dir);
+    cr_assert_eq (mdb_env_copy (tfx.env, dir), 0);
+    snprintf (args, sizeof args, "--data %s --pubkey-file %s/%s", dir, tfx.dir,
+              SL_AUDIT_SIGN_PUB_FILE);
+    cr_assert_eq (s_python (args, out, sizeof out), 0, "%s", out);
+    cr_assert_eq (strncmp (out, "ok entries=105 checkpoints=10 segments=0", 40), 0, "%s", out);
+    /* another key: the first checkpoint fails */
+    uint8_t pk[32], sk[64];
+    char hex[65];
+    crypto_sign_keypair (pk, sk);
+    sl_audit_pubkey_hex (pk, hex);
+    snprintf (args, sizeof args, "--data %s --pubkey %s", dir, hex);
+    cr_assert_eq (s_python (args, out, sizeof out), 1, "%s", out);
+    cr_assert_eq (strncmp (out, "FAIL seq=10 verdict=checkpoint-signature", 40), 0, "%s", out);
+    s_rmrf (dir);
+
+    s_python_expect (T_BYTE, 37);
+    s_python_expect (T_BYTE, 105);
+    s_python_expect (T_PREV_BYTE, 55);
+    s_python_expect (T_DELETE, 42);
+    s_python_expect (T_SWAP, 30);
+    s_python_expect (T_TRUNCATE, 103);
+    s_python_expect (T_TRUNCATE_FIX_HEAD, 96);
+    s_python_expect (T_CP_SIG, 50);
+    s_python_expect (T_CP_RESIGN, 20);
+    s_python_expect (T_CP_SEQ, 80);
+}
+
+static int s_write_line (void *arg, const char *line)
+{
+    fprintf (arg, "%s\n", line);
+    return 0;
+}
+
+/*  Writes an export (entries with seq > after, then their checkpoints). */
+static void s_export (MDB_env *env, uint64_t after, const char *path)
+{
+    FILE *f = fopen (path, "w");
+    cr_assert_not_null (f);
+    MDB_txn *txn;
+    cr_assert_eq (mdb_txn_begin (env, NULL, MDB_RDONLY, &txn), 0);
+    sl_audit_iter_t *it = sl_audit_iter_new (txn, &(sl_audit_filter_t) { .after_seq = after });
+    sl_audit_entry_t e;
+    while (sl_audit_iter_next (it, &e) == 1) {
+        char *json = sl_audit_entry_json (&e);
+        fprintf (f, "%s\n", json);
+        free (json);
+    }
+    sl_audit_iter_destroy (&it);
+    cr_assert_geq (sl_audit_export_checkpoints (txn, after + 1, s_write_line, f), 0);
+    mdb_txn_abort (txn);
+    fclose (f);
+}
+
+Test (tamper, python_verifies_export, .timeout = 60)
+{
+    char dir[256], path[512], args[1024], out[4096];
+    s_tmpdir (dir, sizeof dir);
+    snprintf (path, sizeof path, "%s/export.jsonl", dir);
+    s_export (tfx.env, 20, path);
+    snprintf (args, sizeof args, "--export %s --pubkey-file %s/%s", path, tfx.dir,
+              SL_AUDIT_SIGN_PUB_FILE);
+    cr_assert_eq (s_python (args, out, sizeof out), 0, "%s", out);
+    cr_assert_eq (strncmp (out, "ok entries=85 checkpoints=8", 27), 0, "%s", out);
+
+    /* change entry 60's time inside its raw bytes (hex digit 20 = byte 10) */
+    char cmd[1024];
+    snprintf (cmd, sizeof cmd, "%s -c 'import json,sys\n"
+              "p=sys.argv[1]\nL=open(p).read().splitlines()\nout=[]\n"
+              "for l in L:\n o=json.loads(l)\n"
+              " if o[\"type\"]==\"entry\" and o[\"seq\"]==60:\n"
+              "  r=o[\"raw\"]; o[\"raw\"]=r[:20]+(\"0\" if r[20]!=\"0\" else \"1\")+r[21:]\n"
+              " out.append(json.dumps(o))\n"
+              "open(p,\"w\").write(\"\\n\".join(out)+\"\\n\")' %s", PYTHON3, path);
+    cr_assert_eq (system (cmd), 0);
+    cr_assert_eq (s_python (args, out, sizeof out), 1, "%s", out);
+    cr_assert_eq (strncmp (out, "FAIL seq=60 verdict=hash", 24), 0, "%s", out);
+    s_rmrf (dir);
+}
+
+Test (audit, python_verifies_segments, .timeout = 60)
+{
+    fx_t fx = { 0 };
+    fx_open (&fx, 1 << 26);
+    s_fill (&fx, 1, 120, 60, 20);
+    MDB_txn *txn;
+    char seg[512], args[2048], out[4096];
+    uint64_t n;
+    cr_assert_eq (mdb_txn_begin (fx.env, NULL, 0, &txn), 0);
+    cr_assert_eq (sl_audit_archive (fx.a, txn, T0 + 50000, fx.dir, seg, sizeof seg, &n), 0);
+    cr_assert_eq (mdb_txn_commit (txn), 0);
+    sl_audit_after_commit (fx.a);
+    cr_assert_eq (n, 49);
+    snprintf (args, sizeof args, "--data %s --segment %s --pubkey-file %s/%s", fx.dir, seg,
+              fx.dir, SL_AUDIT_SIGN_PUB_FILE);
+    cr_assert_eq (s_python (args, out, sizeof out), 0, "%s", out);
+    cr_assert_eq (strncmp (out, "ok entries=121 checkpoints=4 segments=1", 39), 0, "%s", out);
+    /* without the segment: refused, unless told to trust the start */
+    snprintf (args, sizeof args, "--data %s --pubkey-file %s/%s", fx.dir, fx.dir,
+              SL_AUDIT_SIGN_PUB_FILE);
+    cr_assert_eq (s_python (args, out, sizeof out), 1, "%s", out);
+    cr_assert_eq (strncmp (out, "FAIL seq=1 verdict=start", 24), 0, "%s", out);
+    /* a flipped signature bit in the trailer */
+    FILE *f = fopen (seg, "r+b");
+    fseek (f, -1, SEEK_END);
+    int c = fgetc (f);
+    fseek (f, -1, SEEK_END);
+    fputc (c ^ 1, f);
+    fclose (f);
+    snprintf (args, sizeof args, "--data %s --segment %s --pubkey-file %s/%s", fx.dir, seg,
+              fx.dir, SL_AUDIT_SIGN_PUB_FILE);
+    cr_assert_eq (s_python (args, out, sizeof out), 1, "%s", out);
+    cr_assert_eq (strncmp (out, "FAIL seq=49 verdict=segment", 27), 0, "%s", out);
+    sl_audit_report_t r;
+    const char *segs[1] = { seg };
+    sl_audit_verify_opts_t o = { .segments = segs, .n_segments = 1 };
+    cr_assert_eq (sl_audit_verify (fx.env, sl_audit_pubkey (fx.a), &o, &r), SL_ECORRUPT);
+    cr_assert_eq (r.verdict, SL_AUDIT_V_SEGMENT);
+    cr_assert_eq (r.bad_seq, 49);
     fx_close (&fx);
 }
