@@ -459,7 +459,8 @@ sl_audit_t *sl_audit_open (MDB_env *env, const char *key_dir, int flags,
         s_err (err, errlen, "audit: %s record is damaged", DB_META);
         goto fail;
     }
-    rc = self->rdonly ? (mdb_txn_abort (txn), 0) : mdb_txn_commit (txn);
+    /* commit even a read-only txn: an abort would close the new db handles */
+    rc = mdb_txn_commit (txn);
     txn = NULL;
     if (rc) {
         s_err (err, errlen, "audit: cannot commit: %s", mdb_strerror (rc));
@@ -1712,7 +1713,7 @@ out:
     if (cc)
         mdb_cursor_close (cc);
     if (txn)
-        mdb_txn_abort (txn);
+        mdb_txn_commit (txn);   /* read-only: keeps db handles it opened */
     return rc;
 }
 
