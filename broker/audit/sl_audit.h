@@ -188,6 +188,11 @@ void sl_audit_after_commit (sl_audit_t *self);
  *  appended in it. Cannot fail. */
 void sl_audit_after_abort (sl_audit_t *self);
 
+/*  The same two calls as one outcome listener, in the shape of the broker's
+ *  sl_batch_listener_fn: `ctx` is the sl_audit_t, `committed` is 1 after a
+ *  commit and 0 after an abort. Cannot fail. */
+void sl_audit_txn_outcome (void *ctx, int committed);
+
 /*  True (1) when a checkpoint is due: the committed head is at least
  *  `every_n` entries past the last checkpoint, or `every_us` microseconds
  *  have passed since it and there are new entries (0 disables either).

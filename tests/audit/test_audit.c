@@ -315,6 +315,67 @@ Test (audit, head_follows_commit_and_abort)
     fx_close (&fx);
 }
 
+static int s_stop_at (void *arg, uint64_t done, uint64_t total)
+{
+    uint64_t *calls = arg;
+    calls[0]++;
+    calls[1] = done;
+    calls[2] = total;
+    return calls[3] && done >= calls[3];
+}
+
+Test (audit, verify_progress_and_malformed, .timeout = 60)
+{
+    fx_t fx = { 0 };
+    fx_open (&fx, 1 << 27);
+    s_fill (&fx, 1, 200000, 100000, 0);
+    sl_audit_report_t r;
+    uint64_t calls[4] = { 0 };
+    sl_audit_verify_opts_t o = { .progress = s_stop_at, .progress_arg = calls };
+    cr_assert_eq (s_verify_env (fx.env, fx.a, &o, &r), 0, "%s", r.message);
+    cr_assert_eq (calls[0], 4, "every 65536 entries and once at the end");
+    cr_assert_eq (calls[1], 200000);
+    cr_assert_eq (calls[2], 200000);
+    /* a terminal's Ctrl-C: the callback stops the walk */
+    memset (calls, 0, sizeof calls);
+    calls[3] = 65536;
+    cr_assert_eq (s_verify_env (fx.env, fx.a, &o, &r), SL_ECLOSED);
+    cr_assert_eq (calls[0], 1);
+
+    /* garbage under a valid key */
+    MDB_txn *txn;
+    MDB_dbi db;
+    cr_assert_eq (mdb_txn_begin (fx.env, NULL, 0, &txn), 0);
+    cr_assert_eq (mdb_dbi_open (txn, "audit.log", 0, &db), 0);
+    uint8_t key[8] = { 0, 0, 0, 0, 0, 0, 0x03, 0xe8 };  /* 1000 */
+    MDB_val k = { 8, key }, v = { 5, "junk" };
+    cr_assert_eq (mdb_put (txn, db, &k, &v, 0), 0);
+    cr_assert_eq (mdb_txn_commit (txn), 0);
+    cr_assert_eq (s_verify_env (fx.env, fx.a, NULL, &r), SL_ECORRUPT);
+    cr_assert_eq (r.verdict, SL_AUDIT_V_MALFORMED);
+    cr_assert_eq (r.bad_seq, 1000);
+    fx_close (&fx);
+}
+
+Test (audit, outcome_listener)
+{
+    fx_t fx = { 0 };
+    fx_open (&fx, 1 << 24);
+    MDB_txn *txn;
+    sl_audit_event_t ev = { .kind = "broker.start", .actor = "sluiced" };
+    cr_assert_eq (mdb_txn_begin (fx.env, NULL, 0, &txn), 0);
+    cr_assert_eq (sl_audit_append (fx.a, txn, &ev, NULL), 0);
+    mdb_txn_abort (txn);
+    sl_audit_txn_outcome (fx.a, 0);
+    cr_assert_eq (sl_audit_head (fx.a, NULL), 0);
+    cr_assert_eq (mdb_txn_begin (fx.env, NULL, 0, &txn), 0);
+    cr_assert_eq (sl_audit_append (fx.a, txn, &ev, NULL), 0);
+    cr_assert_eq (mdb_txn_commit (txn), 0);
+    sl_audit_txn_outcome (fx.a, 1);
+    cr_assert_eq (sl_audit_head (fx.a, NULL), 1);
+    fx_close (&fx);
+}
+
 Test (audit, checkpoints_due_and_text)
 {
     fx_t fx = { 0 };
