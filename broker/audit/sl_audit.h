@@ -278,7 +278,10 @@ typedef struct {
 } sl_audit_verify_opts_t;
 
 /*  Verifies the whole log in `env` (archive segments first, then the live
- *  log in one read transaction) against the trusted public key `pk`.
+ *  log in one read transaction of its own, so it runs beside the broker's
+ *  writer) against the trusted public key `pk`. Online, call it after
+ *  sl_audit_open() so the database handles already exist (it looks them up
+ *  with mdb_dbi_open()).
  *  `opts` may be NULL. Returns 0 (report->verdict OK, counts filled),
  *  SL_ECORRUPT (report names the first bad seq and what is wrong), SL_EIO
  *  (a segment file cannot be read), SL_ECLOSED (stopped by progress) or
