@@ -11,7 +11,7 @@ PKGS=(
   libcriterion-dev
   clang libclang-rt-14-dev valgrind
   mosquitto libmosquitto-dev
-  python3 iproute2 procps
+  python3 python3-nacl iproute2 procps
 )
 
 missing=()
