@@ -40,6 +40,7 @@
 #include <sodium.h>
 
 #include "sl_error.h"
+#include "sl_log.h"
 #include "sl_schema.h"
 
 #define S_FORMAT_VERSION    1
@@ -121,7 +122,7 @@ s_mdb_rc (int rc)
 static int
 s_get (sl_consent_t *self, MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *data)
 {
-    self->stats.gets++;
+    __atomic_fetch_add (&self->stats.gets, 1, __ATOMIC_RELAXED);
     return mdb_get (txn, dbi, key, data);
 }
 
@@ -129,7 +130,7 @@ static int
 s_cursor_get (sl_consent_t *self, MDB_cursor *cur, MDB_val *key, MDB_val *data,
               MDB_cursor_op op)
 {
-    self->stats.cursor_ops++;
+    __atomic_fetch_add (&self->stats.cursor_ops, 1, __ATOMIC_RELAXED);
     return mdb_cursor_get (cur, key, data, op);
 }
 
@@ -352,19 +353,19 @@ s_end_del (sl_consent_t *self, MDB_txn *txn, int64_t end, const char *id)
 }
 
 /*  Status of a record at `at`, from its window and withdrawal. */
-static sl_consent_status_t
+static sl_consent_status_code_t
 s_status (int64_t valid_from, int64_t valid_to, int64_t withdrawn_at, int64_t at)
 {
     if (withdrawn_at && at >= withdrawn_at)
-        return SL_CONSENT_WITHDRAWN;
+        return SL_CONSENT_STATUS_WITHDRAWN;
     if (at < valid_from)
-        return SL_CONSENT_NOT_YET_VALID;
+        return SL_CONSENT_STATUS_NOT_YET_VALID;
     if (valid_to && at >= valid_to)
-        return SL_CONSENT_EXPIRED;
-    return SL_CONSENT_VALID;
+        return SL_CONSENT_STATUS_EXPIRED;
+    return SL_CONSENT_STATUS_VALID;
 }
 
-sl_consent_status_t
+sl_consent_status_code_t
 sl_consent_record_status (const sl_consent_record_t *record, int64_t at)
 {
     assert (record);
@@ -428,14 +429,16 @@ void
 sl_consent_stats (sl_consent_t *self, sl_consent_stats_t *stats)
 {
     assert (self && stats);
-    *stats = self->stats;
+    stats->gets = __atomic_load_n (&self->stats.gets, __ATOMIC_RELAXED);
+    stats->cursor_ops = __atomic_load_n (&self->stats.cursor_ops, __ATOMIC_RELAXED);
 }
 
 void
 sl_consent_stats_reset (sl_consent_t *self)
 {
     assert (self);
-    memset (&self->stats, 0, sizeof self->stats);
+    __atomic_store_n (&self->stats.gets, 0, __ATOMIC_RELAXED);
+    __atomic_store_n (&self->stats.cursor_ops, 0, __ATOMIC_RELAXED);
 }
 
 /* --------------------------------------------------------------------- */
@@ -803,7 +806,7 @@ s_apply_change (sl_consent_t *self, MDB_txn *txn, const Sluice__V1__ConsentEvent
         || (rc = s_check_text ("jurisdiction", event->jurisdiction, result)))
         goto out;
 
-    sl_consent_status_t before = sl_consent_record_status (rec, now);
+    sl_consent_status_code_t before = sl_consent_record_status (rec, now);
     int64_t old_end = t.valid_to;       /* consent.ends key now (0 = none) */
     int64_t withdrawn_at = 0;
     uint8_t state = S_STATE_ACTIVE, end_reason = S_END_EXPIRED;
@@ -855,7 +858,7 @@ s_apply_change (sl_consent_t *self, MDB_txn *txn, const Sluice__V1__ConsentEvent
     }
     ev.consent_id = t.consent_id;
 
-    sl_consent_status_t after = s_status (t.valid_from, t.valid_to, withdrawn_at, now);
+    sl_consent_status_code_t after = s_status (t.valid_from, t.valid_to, withdrawn_at, now);
     if ((old_end && (rc = s_end_del (self, txn, old_end, t.consent_id)))
         || (new_end && (rc = s_end_put (self, txn, new_end, t.consent_id, end_reason)))
         || (rc = s_event_store (self, txn, &ev, rec->event_count))
@@ -865,7 +868,7 @@ s_apply_change (sl_consent_t *self, MDB_txn *txn, const Sluice__V1__ConsentEvent
                      t.consent_id, sl_strerror (rc));
         goto out;
     }
-    result->access_ended = before == SL_CONSENT_VALID && after != SL_CONSENT_VALID;
+    result->access_ended = before == SL_CONSENT_STATUS_VALID && after != SL_CONSENT_STATUS_VALID;
     if (rec_p) {
         /* Reload rather than patch: the returned record must own its strings. */
         sl_consent_record_t *fresh = NULL;
@@ -929,19 +932,19 @@ sl_consent_apply (sl_consent_t *self, MDB_txn *txn, const Sluice__V1__ConsentEve
 /*  Decide                                                                  */
 
 static int
-s_rank (sl_consent_status_t s)
+s_rank (sl_consent_status_code_t s)
 {
     switch (s) {
-        case SL_CONSENT_VALID: return 4;
-        case SL_CONSENT_NOT_YET_VALID: return 3;
-        case SL_CONSENT_WITHDRAWN: return 2;
-        case SL_CONSENT_EXPIRED: return 1;
+        case SL_CONSENT_STATUS_VALID: return 4;
+        case SL_CONSENT_STATUS_NOT_YET_VALID: return 3;
+        case SL_CONSENT_STATUS_WITHDRAWN: return 2;
+        case SL_CONSENT_STATUS_EXPIRED: return 1;
         default: return 0;
     }
 }
 
 static void
-s_decision_set (sl_consent_decision_t *d, sl_consent_status_t status,
+s_decision_set (sl_consent_decision_t *d, sl_consent_status_code_t status,
                 const sl_consent_record_t *rec)
 {
     const Sluice__V1__ConsentEvent *t = rec->terms;
@@ -973,7 +976,7 @@ sl_consent_check (sl_consent_t *self, MDB_txn *txn, const char *subject,
 {
     assert (self && txn && decision);
     memset (decision, 0, sizeof *decision);
-    decision->status = SL_CONSENT_MISSING;
+    decision->status = SL_CONSENT_STATUS_MISSING;
     if (s_empty (subject) || s_empty (controller) || s_empty (recipient)
         || s_empty (purpose) || s_empty (record_type))
         return SL_EINVAL;
@@ -1002,14 +1005,14 @@ sl_consent_check (sl_consent_t *self, MDB_txn *txn, const char *subject,
             goto out;
         }
         if (s_record_covers_type (rec, record_type)) {
-            sl_consent_status_t st = sl_consent_record_status (rec, at);
+            sl_consent_status_code_t st = sl_consent_record_status (rec, at);
             if (s_rank (st) > best) {
                 best = s_rank (st);
                 s_decision_set (decision, st, rec);
             }
         }
         s_record_free (rec);
-        if (best == s_rank (SL_CONSENT_VALID))
+        if (best == s_rank (SL_CONSENT_STATUS_VALID))
             break;
     }
     rc = rc == MDB_NOTFOUND || rc == 0 ? SL_OK : s_mdb_rc (rc);
@@ -1017,7 +1020,7 @@ out:
     mdb_cursor_close (cur);
     if (rc) {
         memset (decision, 0, sizeof *decision);
-        decision->status = SL_CONSENT_MISSING;
+        decision->status = SL_CONSENT_STATUS_MISSING;
     }
     return rc;
 }
@@ -1033,15 +1036,30 @@ sl_consent_check_cb (void *binding, const char *subject, const char *controller,
                              purpose, record_type, at, decision);
 }
 
+sl_consent_status_code_t
+sl_consent_status (void *binding, const char *subject, const char *controller,
+                   const char *recipient, const char *purpose, const char *record_type,
+                   int64_t at)
+{
+    sl_consent_decision_t d;
+    int rc = sl_consent_check_cb (binding, subject, controller, recipient, purpose,
+                                  record_type, at, &d);
+    if (rc && rc != SL_EINVAL)
+        sl_error ("consent.check.error", "rc=%d error=\"%s\" record=%s purpose=%s",
+                  rc, sl_strerror (rc), record_type ? record_type : "-",
+                  purpose ? purpose : "-");
+    return d.status;
+}
+
 const char *
-sl_consent_status_reason (sl_consent_status_t status)
+sl_consent_status_reason (sl_consent_status_code_t status)
 {
     switch (status) {
-        case SL_CONSENT_VALID: return "consent-valid";
-        case SL_CONSENT_MISSING: return "consent-missing";
-        case SL_CONSENT_EXPIRED: return "consent-expired";
-        case SL_CONSENT_WITHDRAWN: return "consent-withdrawn";
-        case SL_CONSENT_NOT_YET_VALID: return "consent-not-yet-valid";
+        case SL_CONSENT_STATUS_VALID: return "consent-valid";
+        case SL_CONSENT_STATUS_MISSING: return "consent-missing";
+        case SL_CONSENT_STATUS_EXPIRED: return "consent-expired";
+        case SL_CONSENT_STATUS_WITHDRAWN: return "consent-withdrawn";
+        case SL_CONSENT_STATUS_NOT_YET_VALID: return "consent-not-yet-valid";
     }
     return "consent-missing";
 }
@@ -1049,7 +1067,7 @@ sl_consent_status_reason (sl_consent_status_t status)
 bool
 sl_consent_decision_allows_field (const sl_consent_decision_t *decision, const char *field)
 {
-    if (!decision || !field || decision->status != SL_CONSENT_VALID)
+    if (!decision || !field || decision->status != SL_CONSENT_STATUS_VALID)
         return false;
     if (decision->fields[0] == '\0')
         return true;
@@ -1196,8 +1214,8 @@ sl_consent_each_ended (sl_consent_t *self, MDB_txn *txn, int64_t from, int64_t t
         int64_t t = (int64_t) s_get_be64 (key.mv_data);
         if (t >= to)
             break;
-        sl_consent_status_t why = *(const uint8_t *) val.mv_data == S_END_WITHDRAWN
-                                ? SL_CONSENT_WITHDRAWN : SL_CONSENT_EXPIRED;
+        sl_consent_status_code_t why = *(const uint8_t *) val.mv_data == S_END_WITHDRAWN
+                                ? SL_CONSENT_STATUS_WITHDRAWN : SL_CONSENT_STATUS_EXPIRED;
         sl_consent_record_t *rec = NULL;
         int lrc = s_record_load (self, txn, (const char *) key.mv_data + 8,
                                  key.mv_size - 8, &rec);
@@ -1321,7 +1339,7 @@ sl_consent_record_json (const sl_consent_record_t *record, int64_t at)
 {
     assert (record);
     const Sluice__V1__ConsentEvent *t = record->terms;
-    sl_consent_status_t st = sl_consent_record_status (record, at);
+    sl_consent_status_code_t st = sl_consent_record_status (record, at);
     cJSON *o = cJSON_CreateObject ();
     if (!o || !s_add_terms (o, t)
         || !cJSON_AddStringToObject (o, "state",

@@ -15,8 +15,8 @@
  *  withdrawal time exclusive ends.
  *
  *  Thread use: an sl_consent_t holds LMDB db handles (valid for the whole
- *  environment) and plain counters; use one from one thread at a time, or
- *  one per thread.
+ *  environment) and atomic debug counters, nothing else: threads may share
+ *  one, each with its own transaction.
  */
 #ifndef SL_CONSENT_H
 #define SL_CONSENT_H
@@ -44,14 +44,17 @@ typedef struct _sl_consent_t sl_consent_t;
 typedef struct _sl_consent_record_t sl_consent_record_t;
 
 /*  The status of consent for one (subject, controller, recipient, purpose,
- *  record type) at one time. Only VALID permits. */
+ *  record type) at one time. Only VALID permits. The values 0..3 are the
+ *  same as those of sl_policy.h's sl_consent_status_t (VALID, MISSING,
+ *  EXPIRED, WITHDRAWN), so a status converts to it by a cast; the names
+ *  differ so that both headers can be included in one file. */
 typedef enum {
-    SL_CONSENT_VALID = 0,
-    SL_CONSENT_MISSING,         /* no consent covers the request */
-    SL_CONSENT_EXPIRED,         /* covering consent(s) ended at valid_to */
-    SL_CONSENT_WITHDRAWN,       /* covering consent(s) withdrawn */
-    SL_CONSENT_NOT_YET_VALID,   /* covering consent starts after that time */
-} sl_consent_status_t;
+    SL_CONSENT_STATUS_VALID = 0,
+    SL_CONSENT_STATUS_MISSING = 1,          /* no consent covers the request */
+    SL_CONSENT_STATUS_EXPIRED = 2,          /* covering consent(s) ended at valid_to */
+    SL_CONSENT_STATUS_WITHDRAWN = 3,        /* covering consent(s) withdrawn */
+    SL_CONSENT_STATUS_NOT_YET_VALID = 4,    /* covering consent starts after that time */
+} sl_consent_status_code_t;
 
 /*  The channel an event arrived through; the role rule depends on it. */
 typedef enum {
@@ -82,7 +85,7 @@ typedef struct {
 
 /*  The answer of sl_consent_check. */
 typedef struct {
-    sl_consent_status_t status;
+    sl_consent_status_code_t status;
     char consent_id[SL_CONSENT_ID_MAX + 1];   /* the deciding consent; "" when MISSING */
     int64_t valid_from;                       /* of the deciding consent (0 when MISSING) */
     int64_t valid_to;                         /* 0 = no expiry */
@@ -183,10 +186,29 @@ int sl_consent_check_cb (void *binding, const char *subject,
                          const char *purpose, const char *record_type,
                          int64_t at, sl_consent_decision_t *decision);
 
+/*  The policy engine's consent callback shape (sl_policy.h
+ *  sl_policy_consent_fn): `binding` is an sl_consent_binding_t *; returns
+ *  the status only. A storage error counts as MISSING (deny) and is logged
+ *  (event consent.check.error). The broker adapts it with a cast:
+ *
+ *      static sl_consent_status_t
+ *      s_consent (void *b, const char *s, const char *o, const char *c,
+ *                 const char *p, const char *t, int64_t at)
+ *      {
+ *          return (sl_consent_status_t) sl_consent_status (b, s, o, c, p, t, at);
+ *      }
+ *
+ *  Thread-safe as long as each thread passes its own read transaction. */
+sl_consent_status_code_t sl_consent_status (void *binding, const char *subject,
+                                            const char *controller,
+                                            const char *recipient,
+                                            const char *purpose,
+                                            const char *record_type, int64_t at);
+
 /*  The reason code of a status, as used in denies, `policy explain` and
  *  the audit log: "consent-valid", "consent-missing", "consent-expired",
  *  "consent-withdrawn", "consent-not-yet-valid". Static string; cannot fail. */
-const char *sl_consent_status_reason (sl_consent_status_t status);
+const char *sl_consent_status_reason (sl_consent_status_code_t status);
 
 /*  True if the decision allows releasing `field` (its field list is empty
  *  or names the field). False when status is not VALID. Cannot fail. */
@@ -213,10 +235,10 @@ int sl_consent_list_subject (sl_consent_t *self, MDB_txn *txn,
                              const char *subject,
                              sl_consent_each_fn *fn, void *arg);
 
-/*  Visitor for ended consents: `why` is SL_CONSENT_EXPIRED or
- *  SL_CONSENT_WITHDRAWN, `ended_at` the time access ended. */
+/*  Visitor for ended consents: `why` is SL_CONSENT_STATUS_EXPIRED or
+ *  SL_CONSENT_STATUS_WITHDRAWN, `ended_at` the time access ended. */
 typedef int (sl_consent_ended_fn) (const sl_consent_record_t *record,
-                                   sl_consent_status_t why, int64_t ended_at,
+                                   sl_consent_status_code_t why, int64_t ended_at,
                                    void *arg);
 
 /*  Calls `fn` for each consent whose access ended (valid_to reached, or
@@ -252,7 +274,7 @@ const char *sl_consent_record_jurisdiction (const sl_consent_record_t *record);
 
 /*  Status of the record on its own at time `at` (VALID, EXPIRED, WITHDRAWN
  *  or NOT_YET_VALID). Cannot fail. */
-sl_consent_status_t sl_consent_record_status (const sl_consent_record_t *record,
+sl_consent_status_code_t sl_consent_record_status (const sl_consent_record_t *record,
                                               int64_t at);
 
 /*  Number of events in the record's history (0 unless loaded by

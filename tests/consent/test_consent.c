@@ -29,7 +29,7 @@ apply (const Sluice__V1__ConsentEvent *ev, const sl_consent_actor_t *actor, int6
     return rc;
 }
 
-static sl_consent_status_t
+static sl_consent_status_code_t
 check_at (const char *subject, const char *recipient, const char *purpose,
           const char *type, int64_t at, sl_consent_decision_t *d)
 {
@@ -66,7 +66,7 @@ Test (consent, grant_gives_valid_and_only_for_its_scope)
     cr_assert_not (r.access_ended);
 
     sl_consent_decision_t d;
-    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 5000, &d), SL_CONSENT_VALID);
+    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 5000, &d), SL_CONSENT_STATUS_VALID);
     cr_assert_str_eq (d.consent_id, "c1");
     cr_assert_eq (d.valid_from, 1000);
     cr_assert_eq (d.valid_to, 0);
@@ -74,31 +74,31 @@ Test (consent, grant_gives_valid_and_only_for_its_scope)
     cr_assert (sl_consent_decision_allows_field (&d, "status"));
 
     /* every other coordinate must miss */
-    cr_assert_eq (check_at ("CIT-2", "parking", WAIVER, ENC, 5000, NULL), SL_CONSENT_MISSING);
-    cr_assert_eq (check_at ("CIT-1", "water", WAIVER, ENC, 5000, NULL), SL_CONSENT_MISSING);
-    cr_assert_eq (check_at ("CIT-1", "parking", "billing", ENC, 5000, NULL), SL_CONSENT_MISSING);
+    cr_assert_eq (check_at ("CIT-2", "parking", WAIVER, ENC, 5000, NULL), SL_CONSENT_STATUS_MISSING);
+    cr_assert_eq (check_at ("CIT-1", "water", WAIVER, ENC, 5000, NULL), SL_CONSENT_STATUS_MISSING);
+    cr_assert_eq (check_at ("CIT-1", "parking", "billing", ENC, 5000, NULL), SL_CONSENT_STATUS_MISSING);
     cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, "health.v1.Charge", 5000, NULL),
-                  SL_CONSENT_MISSING);
+                  SL_CONSENT_STATUS_MISSING);
     /* a prefix of the subject is another subject */
-    cr_assert_eq (check_at ("CIT-", "parking", WAIVER, ENC, 5000, NULL), SL_CONSENT_MISSING);
+    cr_assert_eq (check_at ("CIT-", "parking", WAIVER, ENC, 5000, NULL), SL_CONSENT_STATUS_MISSING);
 
     MDB_txn *txn = fx_read (&fx);
     cr_assert_eq (sl_consent_check (fx.registry, txn, "CIT-1", "water", "parking", WAIVER,
                                     ENC, 5000, &d), 0);
-    cr_assert_eq (d.status, SL_CONSENT_MISSING, "other controller");
+    cr_assert_eq (d.status, SL_CONSENT_STATUS_MISSING, "other controller");
     mdb_txn_abort (txn);
 }
 
 Test (consent, no_consent_is_missing_with_reason)
 {
     sl_consent_decision_t d;
-    cr_assert_eq (check_at ("CIT-9", "parking", WAIVER, ENC, 5000, &d), SL_CONSENT_MISSING);
+    cr_assert_eq (check_at ("CIT-9", "parking", WAIVER, ENC, 5000, &d), SL_CONSENT_STATUS_MISSING);
     cr_assert_str_eq (d.consent_id, "");
     cr_assert_str_eq (sl_consent_status_reason (d.status), "consent-missing");
-    cr_assert_str_eq (sl_consent_status_reason (SL_CONSENT_VALID), "consent-valid");
-    cr_assert_str_eq (sl_consent_status_reason (SL_CONSENT_EXPIRED), "consent-expired");
-    cr_assert_str_eq (sl_consent_status_reason (SL_CONSENT_WITHDRAWN), "consent-withdrawn");
-    cr_assert_str_eq (sl_consent_status_reason (SL_CONSENT_NOT_YET_VALID),
+    cr_assert_str_eq (sl_consent_status_reason (SL_CONSENT_STATUS_VALID), "consent-valid");
+    cr_assert_str_eq (sl_consent_status_reason (SL_CONSENT_STATUS_EXPIRED), "consent-expired");
+    cr_assert_str_eq (sl_consent_status_reason (SL_CONSENT_STATUS_WITHDRAWN), "consent-withdrawn");
+    cr_assert_str_eq (sl_consent_status_reason (SL_CONSENT_STATUS_NOT_YET_VALID),
                       "consent-not-yet-valid");
     cr_assert_not (sl_consent_decision_allows_field (&d, "status"));
 
@@ -106,18 +106,18 @@ Test (consent, no_consent_is_missing_with_reason)
     MDB_txn *txn = fx_read (&fx);
     cr_assert_eq (sl_consent_check (fx.registry, txn, "", "health", "parking", WAIVER, ENC,
                                     1, &d), SL_EINVAL);
-    cr_assert_eq (d.status, SL_CONSENT_MISSING);
+    cr_assert_eq (d.status, SL_CONSENT_STATUS_MISSING);
     mdb_txn_abort (txn);
 }
 
 Test (consent, validity_window_boundaries_to_the_second)
 {
     grant_ok ("c1", "CIT-1", 1000, 2000);
-    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 999, NULL), SL_CONSENT_NOT_YET_VALID);
-    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 1000, NULL), SL_CONSENT_VALID);
-    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 1999, NULL), SL_CONSENT_VALID);
-    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 2000, NULL), SL_CONSENT_EXPIRED);
-    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 2001, NULL), SL_CONSENT_EXPIRED);
+    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 999, NULL), SL_CONSENT_STATUS_NOT_YET_VALID);
+    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 1000, NULL), SL_CONSENT_STATUS_VALID);
+    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 1999, NULL), SL_CONSENT_STATUS_VALID);
+    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 2000, NULL), SL_CONSENT_STATUS_EXPIRED);
+    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 2001, NULL), SL_CONSENT_STATUS_EXPIRED);
 }
 
 Test (consent, withdrawal_ends_access_and_keeps_history)
@@ -142,11 +142,11 @@ Test (consent, withdrawal_ends_access_and_keeps_history)
     cr_assert_null (rec);
 
     sl_consent_decision_t d;
-    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 1499, NULL), SL_CONSENT_VALID);
-    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 1500, &d), SL_CONSENT_WITHDRAWN);
+    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 1499, NULL), SL_CONSENT_STATUS_VALID);
+    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 1500, &d), SL_CONSENT_STATUS_WITHDRAWN);
     cr_assert_str_eq (d.consent_id, "c1");
     cr_assert_eq (d.withdrawn_at, 1500);
-    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 9000, NULL), SL_CONSENT_WITHDRAWN);
+    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 9000, NULL), SL_CONSENT_STATUS_WITHDRAWN);
 
     /* kept, with its history */
     txn = fx_read (&fx);
@@ -164,7 +164,7 @@ Test (consent, withdrawal_ends_access_and_keeps_history)
     cr_assert_str_eq (gone->actor, "city-app");
     cr_assert_str_eq (gone->consent_id, "c1");
     cr_assert_null (sl_consent_record_event (rec, 2));
-    cr_assert_eq (sl_consent_record_status (rec, 1600), SL_CONSENT_WITHDRAWN);
+    cr_assert_eq (sl_consent_record_status (rec, 1600), SL_CONSENT_STATUS_WITHDRAWN);
     sl_consent_record_destroy (&rec);
 
     /* a second withdrawal and a renewal are refused, precisely */
@@ -180,7 +180,7 @@ Test (consent, withdrawal_ends_access_and_keeps_history)
 Test (consent, renewal_extends_an_expired_consent)
 {
     grant_ok ("c1", "CIT-1", 1000, 2000);
-    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 2500, NULL), SL_CONSENT_EXPIRED);
+    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 2500, NULL), SL_CONSENT_STATUS_EXPIRED);
     fx_event_t e;
     sl_consent_result_t r;
     fx_change (&e, SLUICE__V1__CONSENT_EVENT__KIND__RENEWED, "c1");
@@ -189,10 +189,10 @@ Test (consent, renewal_extends_an_expired_consent)
     e.ev.evidence = "receipt-4712";
     cr_assert_eq (apply (&e.ev, &fx_health_admin, 2500, &r), 0, "%s", r.error);
     cr_assert_not (r.access_ended);
-    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 2500, NULL), SL_CONSENT_VALID);
-    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 2999, NULL), SL_CONSENT_VALID);
-    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 3000, NULL), SL_CONSENT_EXPIRED);
-    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 999, NULL), SL_CONSENT_NOT_YET_VALID);
+    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 2500, NULL), SL_CONSENT_STATUS_VALID);
+    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 2999, NULL), SL_CONSENT_STATUS_VALID);
+    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 3000, NULL), SL_CONSENT_STATUS_EXPIRED);
+    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 999, NULL), SL_CONSENT_STATUS_NOT_YET_VALID);
 
     sl_consent_record_t *rec = NULL;
     MDB_txn *txn = fx_read (&fx);
@@ -221,13 +221,13 @@ Test (consent, wildcards_cover_record_types_of_the_controller)
     fx_grant (&e, "cw", "CIT-1", 1000, 0);
     e.types[0] = "health.v1.*";
     cr_assert_eq (apply (&e.ev, &fx_app, 1000, &r), 0, "%s", r.error);
-    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 1000, NULL), SL_CONSENT_VALID);
+    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 1000, NULL), SL_CONSENT_STATUS_VALID);
     cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, "health.v1.Charge", 1000, NULL),
-                  SL_CONSENT_VALID);
+                  SL_CONSENT_STATUS_VALID);
     cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, "health.v2.Encounter", 1000, NULL),
-                  SL_CONSENT_MISSING);
+                  SL_CONSENT_STATUS_MISSING);
     cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, "health.v1.", 1000, NULL),
-                  SL_CONSENT_MISSING);
+                  SL_CONSENT_STATUS_MISSING);
 
     /* exact type plus a second purpose */
     fx_grant (&e, "cx", "CIT-2", 1000, 0);
@@ -236,10 +236,10 @@ Test (consent, wildcards_cover_record_types_of_the_controller)
     e.ev.n_purposes = 2;
     cr_assert_eq (apply (&e.ev, &fx_app, 1000, &r), 0, "%s", r.error);
     cr_assert_eq (check_at ("CIT-2", "parking", "billing", "health.v1.Charge", 1000, NULL),
-                  SL_CONSENT_VALID);
+                  SL_CONSENT_STATUS_VALID);
     cr_assert_eq (check_at ("CIT-2", "parking", WAIVER, "health.v1.Charge", 1000, NULL),
-                  SL_CONSENT_VALID);
-    cr_assert_eq (check_at ("CIT-2", "parking", "billing", ENC, 1000, NULL), SL_CONSENT_MISSING);
+                  SL_CONSENT_STATUS_VALID);
+    cr_assert_eq (check_at ("CIT-2", "parking", "billing", ENC, 1000, NULL), SL_CONSENT_STATUS_MISSING);
 }
 
 Test (consent, fields_limit_the_decision)
@@ -252,7 +252,7 @@ Test (consent, fields_limit_the_decision)
     e.ev.n_fields = 2;
     cr_assert_eq (apply (&e.ev, &fx_app, 1000, &r), 0, "%s", r.error);
     sl_consent_decision_t d;
-    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 1000, &d), SL_CONSENT_VALID);
+    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 1000, &d), SL_CONSENT_STATUS_VALID);
     cr_assert_str_eq (d.fields, "status,period_start");
     cr_assert (sl_consent_decision_allows_field (&d, "status"));
     cr_assert (sl_consent_decision_allows_field (&d, "period_start"));
@@ -265,11 +265,11 @@ Test (consent, best_status_among_several_consents)
     grant_ok ("a-old", "CIT-1", 1000, 2000);             /* expired at 3000 */
     grant_ok ("b-next", "CIT-1", 4000, 5000);            /* not yet valid at 3000 */
     sl_consent_decision_t d;
-    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 3000, &d), SL_CONSENT_NOT_YET_VALID);
+    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 3000, &d), SL_CONSENT_STATUS_NOT_YET_VALID);
     cr_assert_str_eq (d.consent_id, "b-next");
-    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 4500, &d), SL_CONSENT_VALID);
+    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 4500, &d), SL_CONSENT_STATUS_VALID);
     cr_assert_str_eq (d.consent_id, "b-next");
-    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 6000, &d), SL_CONSENT_EXPIRED);
+    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 6000, &d), SL_CONSENT_STATUS_EXPIRED);
 }
 
 Test (consent, role_rule)
@@ -304,27 +304,27 @@ Test (consent, role_rule)
     cr_assert_eq (apply (&e.ev, &water_admin, 1000, &r), SL_EPERM);
     cr_assert_str_eq (r.error, "grant refused: 'wei' (roles: admin:water) may not change "
                       "consents of controller 'health'; needs role admin:health or admin:city");
-    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 1000, NULL), SL_CONSENT_MISSING);
+    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 1000, NULL), SL_CONSENT_STATUS_MISSING);
 
     cr_assert_eq (apply (&e.ev, &fx_city_admin, 1000, &r), 0, "%s", r.error);
     fx_change (&e, SLUICE__V1__CONSENT_EVENT__KIND__WITHDRAWN, "c1");
     cr_assert_eq (apply (&e.ev, &water_admin, 1100, &r), SL_EPERM);
     cr_assert_str_eq (r.error, "withdrawal refused: 'wei' (roles: admin:water) may not change "
                       "consents of controller 'health'; needs role admin:health or admin:city");
-    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 1200, NULL), SL_CONSENT_VALID);
+    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 1200, NULL), SL_CONSENT_STATUS_VALID);
     cr_assert_eq (apply (&e.ev, &fx_health_admin, 1100, &r), 0, "%s", r.error);
-    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 1200, NULL), SL_CONSENT_WITHDRAWN);
+    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 1200, NULL), SL_CONSENT_STATUS_WITHDRAWN);
 }
 
 typedef struct {
     char ids[16][16];
-    sl_consent_status_t why[16];
+    sl_consent_status_code_t why[16];
     int64_t at[16];
     int n;
 } ended_t;
 
 static int
-on_ended (const sl_consent_record_t *rec, sl_consent_status_t why, int64_t at, void *arg)
+on_ended (const sl_consent_record_t *rec, sl_consent_status_code_t why, int64_t at, void *arg)
 {
     ended_t *e = arg;
     cr_assert_lt (e->n, 16);
@@ -372,8 +372,8 @@ Test (consent, ended_iterator_reports_expiry_and_withdrawal_once)
     cr_assert_eq (all.n, 5);
     const char *ids[] = { "e5", "e1", "e2", "e3", "e4" };
     int64_t at[] = { 1500, 2000, 2200, 2300, 4000 };
-    sl_consent_status_t why[] = { SL_CONSENT_EXPIRED, SL_CONSENT_EXPIRED, SL_CONSENT_WITHDRAWN,
-                                  SL_CONSENT_WITHDRAWN, SL_CONSENT_EXPIRED };
+    sl_consent_status_code_t why[] = { SL_CONSENT_STATUS_EXPIRED, SL_CONSENT_STATUS_EXPIRED, SL_CONSENT_STATUS_WITHDRAWN,
+                                  SL_CONSENT_STATUS_WITHDRAWN, SL_CONSENT_STATUS_EXPIRED };
     for (int i = 0; i < 5; i++) {
         cr_assert_str_eq (all.ids[i], ids[i], "entry %d", i);
         cr_assert_eq (all.at[i], at[i], "entry %d", i);
@@ -479,9 +479,9 @@ Test (consent, generated_id_and_aborted_txn_leaves_nothing)
     sl_consent_decision_t d;
     cr_assert_eq (sl_consent_check (fx.registry, txn, "CIT-1", "health", "parking", WAIVER,
                                     ENC, 1000, &d), 0);
-    cr_assert_eq (d.status, SL_CONSENT_VALID, "visible inside the writing txn");
+    cr_assert_eq (d.status, SL_CONSENT_STATUS_VALID, "visible inside the writing txn");
     mdb_txn_abort (txn);     /* the broker's group commit failed */
-    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 1000, NULL), SL_CONSENT_MISSING);
+    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 1000, NULL), SL_CONSENT_STATUS_MISSING);
 }
 
 Test (consent, callback_binding_fits_a_policy_engine)
@@ -493,9 +493,9 @@ Test (consent, callback_binding_fits_a_policy_engine)
                const char *, int64_t, sl_consent_decision_t *) = sl_consent_check_cb;
     sl_consent_decision_t d;
     cr_assert_eq (cb (&b, "CIT-1", "health", "parking", WAIVER, ENC, 1000, &d), 0);
-    cr_assert_eq (d.status, SL_CONSENT_VALID);
+    cr_assert_eq (d.status, SL_CONSENT_STATUS_VALID);
     cr_assert_eq (cb (&b, "CIT-1", "health", "parking", WAIVER, ENC, 999, &d), 0);
-    cr_assert_eq (d.status, SL_CONSENT_NOT_YET_VALID);
+    cr_assert_eq (d.status, SL_CONSENT_STATUS_NOT_YET_VALID);
     mdb_txn_abort (txn);
 }
 

@@ -89,9 +89,9 @@ Test (scale, million_consents_decide_by_index_lookups)
         char id[16];
         snprintf (id, sizeof id, "k%07zu", i);
         cr_assert_str_eq (d.consent_id, id);
-        if (d.status == SL_CONSENT_VALID)
+        if (d.status == SL_CONSENT_STATUS_VALID)
             valid++;
-        else if (d.status == SL_CONSENT_EXPIRED)
+        else if (d.status == SL_CONSENT_STATUS_EXPIRED)
             expired++;
         /* VALID stops at the first covering consent; EXPIRED looks one step on */
         cr_assert_leq (after.cursor_ops - before.cursor_ops, 2, "lookup %zu", k);
@@ -107,7 +107,7 @@ Test (scale, million_consents_decide_by_index_lookups)
     sl_consent_decision_t d;
     cr_assert_eq (sl_consent_check (fx.registry, txn, "CIT-nobody", "health", "parking",
                                     "parking-fee-waiver", "health.v1.Encounter", 1500000, &d), 0);
-    cr_assert_eq (d.status, SL_CONSENT_MISSING);
+    cr_assert_eq (d.status, SL_CONSENT_STATUS_MISSING);
     sl_consent_stats_t s;
     sl_consent_stats (fx.registry, &s);
     cr_assert_eq (s.cursor_ops, 1);

@@ -173,7 +173,7 @@ Test (validation, every_grant_error_is_precise_and_writes_nothing)
     sl_consent_decision_t d;
     cr_assert_eq (sl_consent_check (fx.registry, txn, "CIT-1", "health", "parking",
                                     "parking-fee-waiver", "health.v1.Encounter", 1500, &d), 0);
-    cr_assert_eq (d.status, SL_CONSENT_MISSING);
+    cr_assert_eq (d.status, SL_CONSENT_STATUS_MISSING);
     fx_event_t e;
     sl_consent_result_t r;
     fx_grant (&e, "cv", "CIT-1", 1000, 2000);
