@@ -507,7 +507,9 @@ sl_policy_set_check (sl_policy_set_t *self, const sl_policy_catalog_t *catalog,
         purposes[n_purposes++] = cat_purposes[i];
     for (size_t i = 0; i < self->n_purposes; i++) {
         const sl_purpose_decl_t *p = &self->purposes[i];
-        if (s_name_in (p->name, purposes, n_purposes)) {
+        /* a set may re-declare a catalogue purpose (a new version of the
+         * city's file), but not declare one twice itself */
+        if (s_name_in (p->name, purposes + n_cat, n_purposes - n_cat)) {
             s_err (&ck, p->file, p->line, p->col, NULL, "purpose '%s' is declared twice%s%s",
                    p->name, "", "");
             continue;

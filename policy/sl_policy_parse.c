@@ -31,6 +31,7 @@ typedef struct {
     s_tok_t tok;            /* current token */
     int errors;
     int oom;
+    bool lex_error;         /* current token is already reported (unterminated string) */
 } s_parser_t;
 
 static const char *
@@ -105,6 +106,7 @@ s_next (s_parser_t *ps)
 {
     free (ps->tok.text);
     ps->tok.text = NULL;
+    ps->lex_error = false;
     for (;;) {
         while (ps->p < ps->end && isspace ((unsigned char) *ps->p))
             s_adv (ps, 1);
@@ -156,8 +158,9 @@ s_next (s_parser_t *ps)
         for (;;) {
             if (ps->p >= ps->end || *ps->p == '\n') {
                 free (s);
-                s_error (ps, ps->tok.line, ps->tok.col, NULL,
+                s_error (ps, ps->tok.line, ps->tok.col, "close it with '\"' on the same line",
                          "unterminated string%s%s", "", "");
+                ps->lex_error = true;
                 ps->tok.kind = T_BAD;
                 ps->tok.text = strdup ("\"");
                 return;
@@ -222,6 +225,8 @@ static void
 s_expected (s_parser_t *ps, const char *what)
 {
     char buf[160];
+    if (ps->lex_error)
+        return;     /* the lexer said it already */
     s_error (ps, ps->tok.line, ps->tok.col, NULL, "expected %s, found %s", what,
              s_tok_desc (ps, buf, sizeof buf));
 }
@@ -264,7 +269,7 @@ static bool
 s_name_list (s_parser_t *ps, sl_pnames_t *out, const char *what)
 {
     for (;;) {
-        if (ps->tok.kind != T_WORD) {
+        if (ps->tok.kind != T_WORD || s_is_word (ps, "permit") || s_is_word (ps, "forbid")) {
             s_expected (ps, what);
             return false;
         }
@@ -860,6 +865,8 @@ s_purpose_decl (s_parser_t *ps, sl_policy_set_t *set, const char *file)
     s_next (ps);
     if (ps->tok.kind != T_WORD) {
         s_expected (ps, "a purpose name");
+        if (ps->tok.kind != T_EOF)
+            s_next (ps);    /* do not report the same token again at top level */
         return;
     }
     char *name = ps->tok.text;
