@@ -336,7 +336,8 @@ sl_pexpr_eval (const sl_expr_t *e, const ProtobufCMessage *msg)
 static bool
 s_in_window (const sl_policy_rule_t *r, int64_t t)
 {
-    return !r->has_valid || (t >= r->valid_from && t < r->valid_to);
+    /* INT64_MAX as the end means open: nothing is later */
+    return !r->has_valid || (t >= r->valid_from && (t < r->valid_to || r->valid_to == INT64_MAX));
 }
 
 typedef enum { S_DECIDE, S_DIFF } s_mode_t;
