@@ -127,6 +127,8 @@ Test (consent, withdrawal_ends_access_and_keeps_history)
     sl_consent_result_t r;
     fx_change (&e, SLUICE__V1__CONSENT_EVENT__KIND__WITHDRAWN, "c1");
     e.ev.time = 1490;        /* stated by the source; effect is at registry time */
+    e.ev.actor = "mallory";  /* a sender cannot choose the recorded actor ... */
+    e.ev.recorded = 1;       /* ... nor the registry time */
     MDB_txn *txn = fx_write (&fx);
     sl_consent_record_t *rec = NULL;
     cr_assert_eq (sl_consent_apply (fx.registry, txn, &e.ev, &fx_app, 1500, &r, &rec), 0,
