@@ -515,5 +515,22 @@ Test (consent, read_only_open_before_creation)
     cr_assert_null (sl_consent_new (txn, &rc));
     cr_assert_eq (rc, SL_ENOTFOUND);
     mdb_txn_abort (txn);
+
+    /* once created (sluiced's first start), offline tools open read-only */
+    txn = fx_write (&bare);
+    sl_consent_t *rw = sl_consent_new (txn, &rc);
+    cr_assert_not_null (rw, "%s", sl_strerror (rc));
+    fx_commit (txn);
+    sl_consent_destroy (&rw);
+    cr_assert_null (rw);
+    sl_consent_destroy (&rw);
+    txn = fx_read (&bare);
+    sl_consent_t *ro = sl_consent_new (txn, &rc);
+    cr_assert_not_null (ro, "%s", sl_strerror (rc));
+    sl_consent_decision_t d;
+    cr_assert_eq (sl_consent_check (ro, txn, "CIT-1", "health", "parking", WAIVER, ENC, 1, &d), 0);
+    cr_assert_eq (d.status, SL_CONSENT_STATUS_MISSING);
+    mdb_txn_abort (txn);
+    sl_consent_destroy (&ro);
     fx_close (&bare);
 }
