@@ -1272,6 +1272,18 @@ sl_consent_record_field (const sl_consent_record_t *r, size_t i)
     return i < r->terms->n_fields ? r->terms->fields[i] : NULL;
 }
 
+bool
+sl_consent_record_covers (const sl_consent_record_t *r, const char *purpose,
+                          const char *record_type)
+{
+    if (!r || !purpose || !record_type || !s_record_covers_type (r, record_type))
+        return false;
+    for (size_t i = 0; i < r->terms->n_purposes; i++)
+        if (strcmp (r->terms->purposes[i], purpose) == 0)
+            return true;
+    return false;
+}
+
 const Sluice__V1__ConsentEvent *
 sl_consent_record_event (const sl_consent_record_t *r, size_t i)
 {

@@ -277,6 +277,13 @@ const char *sl_consent_record_jurisdiction (const sl_consent_record_t *record);
 sl_consent_status_code_t sl_consent_record_status (const sl_consent_record_t *record,
                                               int64_t at);
 
+/*  True if the record's scope covers `purpose` and `record_type` (one of its
+ *  purposes; an exact or wildcard record type), whatever its status: lets
+ *  the broker pick the queued records an ended consent concerned. Subject,
+ *  controller and recipient are the record's own. Cannot fail. */
+bool sl_consent_record_covers (const sl_consent_record_t *record,
+                               const char *purpose, const char *record_type);
+
 /*  Number of events in the record's history (0 unless loaded by
  *  sl_consent_get) and the i-th, oldest first; borrowed from the record. */
 size_t sl_consent_record_event_count (const sl_consent_record_t *record);

@@ -242,6 +242,18 @@ Test (consent, wildcards_cover_record_types_of_the_controller)
     cr_assert_eq (check_at ("CIT-2", "parking", WAIVER, "health.v1.Charge", 1000, NULL),
                   SL_CONSENT_STATUS_VALID);
     cr_assert_eq (check_at ("CIT-2", "parking", "billing", ENC, 1000, NULL), SL_CONSENT_STATUS_MISSING);
+
+    /* the record-level predicate the broker uses on ended consents */
+    sl_consent_record_t *rec = NULL;
+    MDB_txn *txn = fx_read (&fx);
+    cr_assert_eq (sl_consent_get (fx.registry, txn, "cw", &rec), 0);
+    mdb_txn_abort (txn);
+    cr_assert (sl_consent_record_covers (rec, WAIVER, "health.v1.Charge"));
+    cr_assert (sl_consent_record_covers (rec, WAIVER, ENC));
+    cr_assert_not (sl_consent_record_covers (rec, "billing", ENC));
+    cr_assert_not (sl_consent_record_covers (rec, WAIVER, "water.v1.MeterReading"));
+    cr_assert_not (sl_consent_record_covers (rec, NULL, ENC));
+    sl_consent_record_destroy (&rec);
 }
 
 Test (consent, fields_limit_the_decision)
