@@ -1,0 +1,387 @@
+/*  Decisions: default deny, forbid wins, field-scoped forbids, validity edges,
+ *  wildcards, row conditions, consent statuses, explain, diff. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+
+#include "policy_test_util.h"
+#include "water/v1/water.pb-c.h"
+#include "health/v1/health.pb-c.h"
+
+#define T_2026   1767225600LL   /* 2026-01-01T00:00:00Z */
+#define T_2028   1830297600LL   /* 2028-01-01T00:00:00Z */
+#define T_MID    1781519862LL   /* 2026-06-15T10:37:42Z */
+
+static sl_consent_status_t g_consent;
+static int g_consent_calls;
+static char g_consent_args[256];
+
+static sl_consent_status_t
+fake_consent (void *arg, const char *subject, const char *owner, const char *consumer,
+              const char *purpose, const char *record_type, int64_t time)
+{
+    (void) arg;
+    g_consent_calls++;
+    snprintf (g_consent_args, sizeof g_consent_args, "%s|%s|%s|%s|%s|%lld", subject, owner,
+              consumer, purpose, record_type, (long long) time);
+    return g_consent;
+}
+
+static sl_policy_request_t
+req (const char *owner, const char *consumer, const char *rt, const char *purpose, int64_t t)
+{
+    return (sl_policy_request_t) { .owner = owner, .consumer = consumer, .record_type = rt,
+                                   .purpose = purpose, .subject = "CIT-1", .time = t,
+                                   .consent = fake_consent };
+}
+
+static const char *
+fields_of (const sl_policy_decision_t *d, char *buf, size_t cap)
+{
+    const char *names[64];
+    size_t n = sl_policy_transform_fields (&d->transform, names, 64);
+    buf[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen (buf);
+        snprintf (buf + l, cap - l, "%s%s", i ? "," : "", names[i]);
+    }
+    return buf;
+}
+
+static const char *WATER =
+    "permit \"w2p\" {\n"
+    "  owner water\n  consumer power\n  records water.v1.MeterReading\n"
+    "  purpose joint-metering\n  fields district, date_observed, water_consumption_m3\n"
+    "  subject pseudonymize\n  time coarsen hour\n  valid 2026-01-01 .. 2027-12-31\n}\n";
+
+Test (decide, default_deny)
+{
+    sl_policy_index_t *ix = tu_index (WATER);
+    cr_assert_not_null (ix);
+    sl_policy_decision_t d;
+    struct { const char *o, *c, *rt, *p; const char *reason; } cases[] = {
+        { "water", "parking", "water.v1.MeterReading", "joint-metering", "no-matching-rule" },
+        { "water", "power", "water.v1.MeterReading", "billing", "no-matching-rule" },
+        { "power", "water", "power.v1.MeterReading", "joint-metering", "no-matching-rule" },
+        { "water", "power", "water.v9.Nothing", "joint-metering", "unknown-record-type" },
+        { "health", "power", "water.v1.MeterReading", "joint-metering", "no-matching-rule" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sl_policy_request_t r = req (cases[i].o, cases[i].c, cases[i].rt, cases[i].p, T_MID);
+        cr_assert_eq (sl_policy_decide (ix, &r, &d), 0);
+        cr_expect_not (d.permit, "case %zu", i);
+        cr_expect_str_eq (d.reason, cases[i].reason, "case %zu", i);
+        cr_expect_null (d.rule, "case %zu", i);
+    }
+    sl_policy_request_t r = req ("water", "power", "water.v1.MeterReading", "joint-metering", T_MID);
+    cr_assert_eq (sl_policy_decide (ix, &r, &d), 0);
+    cr_expect (d.permit);
+    cr_expect_str_eq (d.reason, "permitted");
+    cr_expect_str_eq (sl_policy_rule_id (d.rule), "w2p");
+    char ref[64], f[256];
+    sl_policy_rule_ref (d.rule, ref, sizeof ref);
+    cr_expect_str_eq (ref, "w2p@1");
+    cr_expect_str_eq (fields_of (&d, f, sizeof f), "subject,district,date_observed,water_consumption_m3");
+    cr_expect_eq (d.transform.subject, SL_POLICY_SUBJECT_PSEUDONYMIZE);
+    cr_expect_eq (d.transform.coarsen, SL_POLICY_COARSEN_HOUR);
+    cr_expect_not (sl_policy_transform_is_identity (&d.transform));
+    r.owner = NULL;
+    cr_expect_eq (sl_policy_decide (ix, &r, &d), SL_EINVAL);
+    sl_policy_index_destroy (&ix);
+    cr_expect_null (ix);
+}
+
+Test (decide, validity_edges)
+{
+    /* FROM inclusive; a date as TO includes that whole day; a time as TO is exclusive */
+    const char *text =
+        "permit \"d\" { owner water consumer power records water.v1.MeterReading purpose billing "
+        "fields district valid 2026-01-01 .. 2027-12-31 }\n"
+        "permit \"t\" { owner water consumer parking records water.v1.MeterReading purpose billing "
+        "fields district valid 2026-01-01T08:30 .. 2026-01-01T09:00:00Z }\n"
+        "permit \"o\" { owner power consumer water records power.v1.MeterReading purpose billing "
+        "fields district valid 2026-01-01 .. }\n";
+    sl_policy_index_t *ix = tu_index (text);
+    cr_assert_not_null (ix);
+    struct { const char *o, *c, *rt; int64_t t; bool permit; } cases[] = {
+        { "water", "power", "water.v1.MeterReading", T_2026 - 1, false },
+        { "water", "power", "water.v1.MeterReading", T_2026, true },
+        { "water", "power", "water.v1.MeterReading", T_2028 - 1, true },      /* 2027-12-31T23:59:59 */
+        { "water", "power", "water.v1.MeterReading", T_2028, false },
+        { "water", "parking", "water.v1.MeterReading", T_2026 + 8 * 3600 + 1799, false },
+        { "water", "parking", "water.v1.MeterReading", T_2026 + 8 * 3600 + 1800, true },
+        { "water", "parking", "water.v1.MeterReading", T_2026 + 9 * 3600 - 1, true },
+        { "water", "parking", "water.v1.MeterReading", T_2026 + 9 * 3600, false },
+        { "power", "water", "power.v1.MeterReading", T_2026 - 1, false },
+        { "power", "water", "power.v1.MeterReading", INT64_MAX, true },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sl_policy_request_t r = req (cases[i].o, cases[i].c, cases[i].rt, "billing", cases[i].t);
+        sl_policy_decision_t d;
+        cr_assert_eq (sl_policy_decide (ix, &r, &d), 0);
+        cr_expect_eq (d.permit, cases[i].permit, "case %zu", i);
+        if (!cases[i].permit) {
+            cr_expect_str_eq (d.reason, "outside-validity", "case %zu", i);
+            cr_expect_not_null (d.rule, "case %zu", i);
+        }
+    }
+    sl_policy_index_destroy (&ix);
+}
+
+Test (decide, forbid_wins)
+{
+    const char *text =
+        "permit \"p\" { owner water consumer power, parking records water.v1.* purpose billing fields * subject keep }\n"
+        "forbid \"no-parking\" { owner water consumer parking }\n"
+        "forbid \"no-billing-2027\" { owner water purpose billing valid 2027-01-01 .. }\n";
+    sl_policy_index_t *ix = tu_index (text);
+    cr_assert_not_null (ix);
+    sl_policy_decision_t d;
+    sl_policy_request_t r = req ("water", "power", "water.v1.MeterReading", "billing", T_MID);
+    sl_policy_decide (ix, &r, &d);
+    cr_expect (d.permit);
+    cr_expect (sl_policy_transform_is_identity (&d.transform));
+    r.consumer = "parking";
+    sl_policy_decide (ix, &r, &d);
+    cr_expect_not (d.permit);
+    cr_expect_str_eq (d.reason, "forbidden");
+    cr_expect_str_eq (sl_policy_rule_id (d.rule), "no-parking");
+    /* a '*' forbid applies to named and unnamed consumers alike */
+    r.consumer = "power";
+    r.time = T_2028;
+    sl_policy_decide (ix, &r, &d);
+    cr_expect_not (d.permit);
+    cr_expect_str_eq (sl_policy_rule_id (d.rule), "no-billing-2027");
+    r.consumer = "health";
+    sl_policy_decide (ix, &r, &d);
+    cr_expect_str_eq (d.reason, "forbidden");
+    r.time = T_MID;
+    sl_policy_decide (ix, &r, &d);
+    cr_expect_str_eq (d.reason, "no-matching-rule");
+    sl_policy_index_destroy (&ix);
+}
+
+Test (decide, field_forbid_strips)
+{
+    const char *text =
+        "permit \"h\" { owner health consumer parking records health.v1.Encounter purpose billing "
+        "fields status, diagnosis, reason_code, location subject drop }\n"
+        "forbid \"no-dx\" { owner health consumer * fields reason_code, diagnosis }\n"
+        "forbid \"no-loc-billing\" { owner health consumer parking purpose billing fields location }\n"
+        "forbid \"other-purpose\" { owner health purpose joint-metering fields status }\n";
+    sl_policy_index_t *ix = tu_index (text);
+    cr_assert_not_null (ix);
+    sl_policy_decision_t d;
+    sl_policy_request_t r = req ("health", "parking", "health.v1.Encounter", "billing", T_MID);
+    sl_policy_decide (ix, &r, &d);
+    cr_assert (d.permit);
+    char f[256];
+    cr_expect_str_eq (fields_of (&d, f, sizeof f), "status");
+    cr_expect_eq (d.n_strips, 2);
+    cr_expect_str_eq (sl_policy_rule_id (d.strips[0]), "no-dx");
+    cr_expect_str_eq (sl_policy_rule_id (d.strips[1]), "no-loc-billing");
+    sl_policy_index_destroy (&ix);
+}
+
+Test (decide, wildcards_and_first_permit)
+{
+    const char *text =
+        "permit \"all-health\" { owner health consumer parking records health.v1.* purpose billing "
+        "fields status, code }\n"
+        "permit \"later\" { owner health consumer parking records health.v1.Charge purpose billing fields * }\n";
+    sl_policy_index_t *ix = tu_index (text);
+    cr_assert_not_null (ix);
+    sl_policy_decision_t d;
+    char f[256];
+    sl_policy_request_t r = req ("health", "parking", "health.v1.Encounter", "billing", T_MID);
+    sl_policy_decide (ix, &r, &d);
+    cr_expect (d.permit);
+    cr_expect_str_eq (fields_of (&d, f, sizeof f), "subject,status");
+    r.record_type = "health.v1.Charge";
+    sl_policy_decide (ix, &r, &d);
+    cr_expect (d.permit);
+    cr_expect_str_eq (sl_policy_rule_id (d.rule), "all-health");   /* source order decides */
+    cr_expect_str_eq (fields_of (&d, f, sizeof f), "subject,code");
+    sl_policy_index_destroy (&ix);
+}
+
+Test (decide, row_conditions)
+{
+    const char *text =
+        "permit \"east\" { owner water consumer power records water.v1.MeterReading purpose billing "
+        "fields district where district in (\"Xihu\", \"Binjiang\") and water_consumption_m3 >= 10 "
+        "or alarm_in_progress = true }\n"
+        "forbid \"no-test-meters\" { owner water where meter_name = \"TEST\" }\n";
+    sl_policy_index_t *ix = tu_index (text);
+    cr_assert_not_null (ix);
+    struct { const char *district; double m3; bool alarm; const char *name; const char *reason; } cases[] = {
+        { "Xihu", 10, false, "m", "permitted" },
+        { "Binjiang", 12.5, false, "m", "permitted" },
+        { "Xihu", 9.99, false, "m", "condition-false" },
+        { "Gongshu", 50, false, "m", "condition-false" },
+        { "Gongshu", 0, true, "m", "permitted" },
+        { "Xihu", 10, false, "TEST", "forbidden" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Water__V1__MeterReading m = WATER__V1__METER_READING__INIT;
+        m.district = (char *) cases[i].district;
+        m.water_consumption_m3 = cases[i].m3;
+        m.alarm_in_progress = cases[i].alarm;
+        m.meter_name = (char *) cases[i].name;
+        sl_policy_request_t r = req ("water", "power", "water.v1.MeterReading", "billing", T_MID);
+        r.record = &m.base;
+        sl_policy_decision_t d;
+        cr_assert_eq (sl_policy_decide (ix, &r, &d), 0);
+        cr_expect_str_eq (d.reason, cases[i].reason, "case %zu", i);
+    }
+    /* without a record a permit's condition cannot hold, and a forbid's counts as holding */
+    sl_policy_request_t r = req ("water", "power", "water.v1.MeterReading", "billing", T_MID);
+    sl_policy_decision_t d;
+    sl_policy_decide (ix, &r, &d);
+    cr_expect_str_eq (d.reason, "forbidden");
+    /* a record of the wrong type is a caller error */
+    Health__V1__Encounter e = HEALTH__V1__ENCOUNTER__INIT;
+    r.record = &e.base;
+    cr_expect_eq (sl_policy_decide (ix, &r, &d), SL_EINVAL);
+    sl_policy_index_destroy (&ix);
+}
+
+Test (decide, consent_statuses)
+{
+    const char *text =
+        "permit \"v\" { owner health consumer parking records health.v1.Encounter "
+        "purpose parking-fee-waiver fields status subject keep consent required }\n"
+        "permit \"nc\" { owner health consumer parking records health.v1.Encounter "
+        "purpose billing fields status }\n";
+    sl_policy_index_t *ix = tu_index (text);
+    cr_assert_not_null (ix);
+    struct { sl_consent_status_t st; bool permit; const char *reason; } cases[] = {
+        { SL_CONSENT_VALID, true, "permitted" },
+        { SL_CONSENT_MISSING, false, "consent-missing" },
+        { SL_CONSENT_EXPIRED, false, "consent-expired" },
+        { SL_CONSENT_WITHDRAWN, false, "consent-withdrawn" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        g_consent = cases[i].st;
+        g_consent_calls = 0;
+        sl_policy_request_t r = req ("health", "parking", "health.v1.Encounter", "parking-fee-waiver", T_MID);
+        sl_policy_decision_t d;
+        sl_policy_decide (ix, &r, &d);
+        cr_expect_eq (d.permit, cases[i].permit, "case %zu", i);
+        cr_expect_str_eq (d.reason, cases[i].reason, "case %zu", i);
+        cr_expect_eq (g_consent_calls, 1, "case %zu", i);
+        cr_expect_str_eq (g_consent_args, "CIT-1|health|parking|parking-fee-waiver|health.v1.Encounter|1781519862");
+        cr_expect_str_eq (sl_policy_rule_id (d.rule), "v");
+    }
+    /* a permit without `consent required` never asks */
+    g_consent = SL_CONSENT_WITHDRAWN;
+    g_consent_calls = 0;
+    sl_policy_request_t r = req ("health", "parking", "health.v1.Encounter", "billing", T_MID);
+    sl_policy_decision_t d;
+    sl_policy_decide (ix, &r, &d);
+    cr_expect (d.permit);
+    cr_expect_eq (g_consent_calls, 0);
+    /* no callback at all: consent is missing */
+    r.purpose = "parking-fee-waiver";
+    r.consent = NULL;
+    sl_policy_decide (ix, &r, &d);
+    cr_expect_str_eq (d.reason, "consent-missing");
+    sl_policy_index_destroy (&ix);
+}
+
+Test (decide, explain)
+{
+    const char *text =
+        "permit \"v\" { owner health consumer parking records health.v1.Encounter "
+        "purpose parking-fee-waiver fields status subject keep consent required }\n"
+        "permit \"w\" { owner water consumer power records water.v1.MeterReading "
+        "purpose joint-metering fields district valid 2026-01-01 .. 2026-12-31 }\n"
+        "forbid \"f\" { owner water consumer parking }\n";
+    sl_policy_index_t *ix = tu_index (text);
+    cr_assert_not_null (ix);
+    char buf[1024];
+    sl_policy_explain_t ex;
+
+    g_consent = SL_CONSENT_WITHDRAWN;
+    sl_policy_request_t r = req ("health", "parking", "health.v1.Encounter", "parking-fee-waiver", T_MID);
+    cr_assert_eq (sl_policy_explain (ix, &r, &ex), 0);
+    cr_expect_not (ex.decision.permit);
+    cr_expect_str_eq (sl_policy_rule_id (ex.nearest), "v");
+    cr_expect_eq (ex.failed, SL_POLICY_COND_CONSENT);
+    cr_expect_eq (ex.consent, SL_CONSENT_WITHDRAWN);
+    sl_policy_explain_render (&ex, buf, sizeof buf);
+    cr_expect_str_eq (buf, "deny (consent-withdrawn)\n"
+                           "  nearest rule: v@1 (t.policy:1)\n"
+                           "    failed: consent (withdrawn)\n");
+
+    r = req ("water", "power", "water.v1.MeterReading", "billing", T_2028);
+    sl_policy_explain (ix, &r, &ex);
+    cr_expect_str_eq (ex.decision.reason, "no-matching-rule");
+    cr_expect_str_eq (sl_policy_rule_id (ex.nearest), "w");
+    cr_expect_eq (ex.failed, SL_POLICY_COND_PURPOSE | SL_POLICY_COND_VALID);
+    sl_policy_explain_render (&ex, buf, sizeof buf);
+    cr_expect_str_eq (buf, "deny (no-matching-rule)\n"
+                           "  nearest rule: w@1 (t.policy:2)\n"
+                           "    failed: purpose, valid\n");
+
+    r = req ("water", "parking", "water.v1.MeterReading", "joint-metering", T_MID);
+    sl_policy_explain (ix, &r, &ex);
+    cr_expect_str_eq (ex.decision.reason, "forbidden");
+    sl_policy_explain_render (&ex, buf, sizeof buf);
+    cr_expect_str_eq (buf, "deny (forbidden)\n"
+                           "  forbidden by f@1 (t.policy:3)\n"
+                           "  nearest rule: w@1 (t.policy:2)\n"
+                           "    failed: consumer\n");
+
+    r = req ("water", "power", "water.v1.MeterReading", "joint-metering", T_MID);
+    sl_policy_explain (ix, &r, &ex);
+    cr_expect (ex.decision.permit);
+    sl_policy_explain_render (&ex, buf, sizeof buf);
+    cr_expect_str_eq (buf, "permit by w@1 (t.policy:2)\n  fields: subject, district\n"
+                           "  subject: pseudonymize\n  time: exact\n");
+    /* truncation reports the length needed */
+    char small[8];
+    int need = sl_policy_explain_render (&ex, small, sizeof small);
+    cr_expect_eq ((size_t) need, strlen (buf));
+    cr_expect_eq (strlen (small), 7);
+    sl_policy_index_destroy (&ix);
+}
+
+Test (decide, diff)
+{
+    const char *before =
+        "permit \"w\" { owner water consumer power records water.v1.MeterReading "
+        "purpose joint-metering fields district, date_observed time coarsen hour }\n"
+        "permit \"h\" { owner health consumer parking records health.v1.Encounter "
+        "purpose parking-fee-waiver fields status consent required }\n";
+    const char *after =
+        "permit \"w\" { owner water consumer power records water.v1.MeterReading "
+        "purpose joint-metering fields district, water_consumption_m3 time coarsen day }\n"
+        "permit \"p\" { owner power consumer water records power.v1.MeterReading "
+        "purpose joint-metering fields district }\n";
+    sl_policy_index_t *a = tu_index (before), *b = tu_index (after);
+    cr_assert (a && b);
+    sl_policy_diff_t *d = sl_policy_diff_new (a, b, T_MID);
+    cr_assert_not_null (d);
+    cr_assert_eq (sl_policy_diff_count (d), 3);
+    const sl_policy_change_t *c = sl_policy_diff_at (d, 0);
+    cr_expect_str_eq (c->consumer, "parking");
+    cr_expect_eq (c->before, SL_POLICY_ACCESS_CONDITIONAL);
+    cr_expect_eq (c->after, SL_POLICY_ACCESS_NONE);
+    char *text = sl_policy_diff_render (d);
+    cr_expect_str_eq (text,
+        "- parking health.v1.Encounter parking-fee-waiver: lost (was conditional); fields -subject -status\n"
+        "~ power water.v1.MeterReading joint-metering: access full; fields +water_consumption_m3 -date_observed; "
+        "time 3600 -> 86400 s\n"
+        "+ water power.v1.MeterReading joint-metering: gained (full); fields +subject +district\n");
+    free (text);
+    sl_policy_diff_destroy (&d);
+    /* nothing changes against itself; everything is gained from nothing */
+    d = sl_policy_diff_new (a, a, T_MID);
+    cr_expect_eq (sl_policy_diff_count (d), 0);
+    sl_policy_diff_destroy (&d);
+    d = sl_policy_diff_new (NULL, a, T_MID);
+    cr_expect_eq (sl_policy_diff_count (d), 2);
+    sl_policy_diff_destroy (&d);
+    sl_policy_index_destroy (&a);
+    sl_policy_index_destroy (&b);
+}
