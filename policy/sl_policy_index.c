@@ -170,13 +170,6 @@ s_push (s_entry_t **v, size_t *n, size_t *cap, const s_entry_t *e)
     return 0;
 }
 
-static int
-s_by_order (const void *a, const void *b)
-{
-    size_t x = ((const s_entry_t *) a)->rule->order, y = ((const s_entry_t *) b)->rule->order;
-    return x < y ? -1 : x > y;
-}
-
 static void
 s_entry_for (const sl_policy_rule_t *r, const sl_schema_t *s, s_entry_t *e)
 {
@@ -278,7 +271,7 @@ sl_policy_index_new (const sl_policy_set_t *set, sl_policy_diags_t *diags)
         s_bucket_t *b = ix->table[i].b;
         if (!b)
             continue;
-        qsort (b->forbids, b->n_forbids, sizeof *b->forbids, s_by_order);
+        /* entries were appended rule by rule: each list is in source order */
         if (b->consumer != s_star)
             b->star = s_lookup (ix, s_hash (b->owner, s_star, b->schema->record_type),
                                 b->owner, s_star, b->schema->record_type);
