@@ -357,7 +357,9 @@ s_literal (s_parser_t *ps, sl_lit_t *lit)
         }
         char *end = NULL;
         double v = strtod (ps->tok.text, &end);
-        if (end != ps->tok.text && *end == 0
+        /* decimal only: strtod alone would also take "-inf", "nan" and hex */
+        bool decimal = strspn (ps->tok.text, "0123456789.eE-+") == strlen (ps->tok.text);
+        if (end != ps->tok.text && *end == 0 && decimal
             && (isdigit ((unsigned char) ps->tok.text[0]) || ps->tok.text[0] == '-')) {
             lit->kind = SL_LIT_NUM;
             lit->num = v;

@@ -127,6 +127,8 @@ Test (lang, syntax_errors)
           "t.policy:1:31: error: expected a value (a \"string\", a number, true or false), found 'Xihu'\n" },
         { "missing paren", "forbid \"w\" { where (district = \"a\" }",
           "t.policy:1:36: error: expected ')', found '}'\n" },
+        { "not a decimal number", "forbid \"w\" { where max_flow_m3h > -inf }",
+          "t.policy:1:35: error: expected a value (a \"string\", a number, true or false), found '-inf'\n" },
         { "where without field", "forbid \"w\" { where = 3 }",
           "t.policy:1:20: error: expected a field name, found '='\n" },
         { "unterminated string", "permit \"q\" { records \"abc\n}",
@@ -154,6 +156,10 @@ Test (lang, check_errors)
         { "unknown member, no hint", PERMIT_HEAD "}\npermit \"b\" { owner water consumer zzzzzzzz "
           "records water.v1.MeterReading purpose billing fields district }",
           "t.policy:8:35: error: unknown member 'zzzzzzzz'\n" },
+        { "admin is not a consumer", "permit \"a\" { owner water consumer city-admin "
+          "records water.v1.MeterReading purpose billing fields district }",
+          "t.policy:1:35: error: 'city-admin' is not a data member (role 'admin:city')\n"
+          "t.policy:1:35: note: consumers are members with role 'member'\n" },
         { "unknown record type", "permit \"a\" { owner water consumer power records water.v1.MeterReadin "
           "purpose billing fields district }",
           "t.policy:1:49: error: unknown record type 'water.v1.MeterReadin'\n"
