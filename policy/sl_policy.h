@@ -327,6 +327,12 @@ typedef struct {
 int sl_policy_decide (const sl_policy_index_t *index, const sl_policy_request_t *req,
                       sl_policy_decision_t *out);
 
+/*  All deciding rules of a decision as "id@version" joined by ',' (the
+ *  deciding rule first, then the stripping forbids), into buf (cap bytes,
+ *  NUL-terminated, truncated to fit); "" when no rule decided. Returns the
+ *  length needed, as snprintf does. Cannot fail. */
+int sl_policy_decision_rules (const sl_policy_decision_t *d, char *buf, size_t cap);
+
 /* ------------------------------------------------------------------------ */
 /*  Explain                                                                  */
 

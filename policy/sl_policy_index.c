@@ -535,6 +535,27 @@ sl_policy_decide (const sl_policy_index_t *index, const sl_policy_request_t *req
     return s_decide (index, req, S_DECIDE, out, &cond, NULL);
 }
 
+/*  snprintf into buf at n, keeping n the length needed (as snprintf does). */
+#define S_APPEND(...) do { \
+        int k_ = snprintf (buf + (n < cap ? n : cap ? cap - 1 : 0), \
+                           n < cap ? cap - n : (cap ? 1 : 0), __VA_ARGS__); \
+        if (k_ > 0) n += (size_t) k_; \
+    } while (0)
+
+int
+sl_policy_decision_rules (const sl_policy_decision_t *d, char *buf, size_t cap)
+{
+    size_t n = 0;
+    if (cap)
+        buf[0] = 0;
+    if (!d->rule)
+        return 0;
+    S_APPEND ("%s@%u", d->rule->id, (unsigned) d->rule->version);
+    for (size_t i = 0; i < d->n_strips && i < SL_POLICY_MAX_STRIPS; i++)
+        S_APPEND (",%s@%u", d->strips[i]->id, (unsigned) d->strips[i]->version);
+    return (int) n;
+}
+
 /* ------------------------------------------------------------------------ */
 /*  Explain                                                                  */
 
@@ -615,11 +636,6 @@ s_consent_word (sl_consent_status_t st)
     }
 }
 
-#define S_APPEND(...) do { \
-        int k_ = snprintf (buf + (n < cap ? n : cap ? cap - 1 : 0), \
-                           n < cap ? cap - n : (cap ? 1 : 0), __VA_ARGS__); \
-        if (k_ > 0) n += (size_t) k_; \
-    } while (0)
 
 int
 sl_policy_explain_render (const sl_policy_explain_t *ex, char *buf, size_t cap)

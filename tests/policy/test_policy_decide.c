@@ -179,6 +179,11 @@ Test (decide, field_forbid_strips)
     cr_expect_eq (d.n_strips, 2);
     cr_expect_str_eq (sl_policy_rule_id (d.strips[0]), "no-dx");
     cr_expect_str_eq (sl_policy_rule_id (d.strips[1]), "no-loc-billing");
+    char refs[128];
+    cr_expect_eq (sl_policy_decision_rules (&d, refs, sizeof refs), 28);
+    cr_expect_str_eq (refs, "h@1,no-dx@1,no-loc-billing@1");
+    cr_expect_eq (sl_policy_decision_rules (&d, refs, 5), 28);
+    cr_expect_str_eq (refs, "h@1,");
     sl_policy_index_destroy (&ix);
 }
 
