@@ -272,6 +272,7 @@ typedef enum {
     SL_CONSENT_MISSING = 1,
     SL_CONSENT_EXPIRED = 2,
     SL_CONSENT_WITHDRAWN = 3,
+    SL_CONSENT_NOT_YET_VALID = 4,   /* a covering consent starts later */
 } sl_consent_status_t;
 
 /*  Consent look-up, supplied by the caller (the consent part, over LMDB).
@@ -293,6 +294,13 @@ typedef struct {
     const ProtobufCMessage *record; /* unpacked record for `where`, or NULL */
     sl_policy_consent_fn consent;   /* NULL: consent counts as missing */
     void       *consent_arg;
+    /*  Only when record is NULL. false (the default): a permit's `where`
+     *  fails and a forbid's `where` holds (nothing extra leaves without
+     *  evidence). true: the caller vouches that the record passed the row
+     *  conditions when it was decided with the record (at publish; the
+     *  queued copy at delivery may lack the fields), so a permit's `where`
+     *  holds and a forbid's does not. */
+    bool        rows_checked;
 } sl_policy_request_t;
 
 #define SL_POLICY_MAX_STRIPS 8
@@ -303,7 +311,8 @@ typedef struct {
     bool permit;
     /*  "permitted", or the deny reason: "no-matching-rule", "forbidden",
      *  "outside-validity", "condition-false", "consent-missing",
-     *  "consent-expired", "consent-withdrawn", "unknown-record-type". */
+     *  "consent-expired", "consent-withdrawn", "consent-not-yet-valid",
+     *  "unknown-record-type". */
     const char *reason;
     /*  The deciding rule: the permit applied, or the forbid that denied, or
      *  for the other denies the permit that came nearest (same owner,

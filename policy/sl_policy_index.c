@@ -389,6 +389,7 @@ s_consent_reason (sl_consent_status_t st)
     switch (st) {
     case SL_CONSENT_EXPIRED: return "consent-expired";
     case SL_CONSENT_WITHDRAWN: return "consent-withdrawn";
+    case SL_CONSENT_NOT_YET_VALID: return "consent-not-yet-valid";
     default: return "consent-missing";
     }
 }
@@ -448,8 +449,9 @@ s_decide (const sl_policy_index_t *ix, const sl_policy_request_t *req, s_mode_t 
             } else if (mode == S_DIFF && deny) {
                 *conditional = true;     /* denies only some rows */
                 continue;
-            }
-            /* S_DECIDE without a record: the forbid counts as applying (fail safe) */
+            } else if (mode == S_DECIDE && req->rows_checked)
+                continue;                /* the record passed it when decided with the record */
+            /* otherwise, without a record, the forbid counts as applying (fail safe) */
         }
         if (deny) {
             out->reason = "forbidden";
@@ -483,7 +485,7 @@ s_decide (const sl_policy_index_t *ix, const sl_policy_request_t *req, s_mode_t 
         if (e->where) {
             if (mode == S_DIFF)
                 cond = true;
-            else if (!rec || !sl_pexpr_eval (r->where, rec)) {
+            else if (rec ? !sl_pexpr_eval (r->where, rec) : !req->rows_checked) {
                 if (best < 2) {
                     best = 2;
                     out->rule = r;
@@ -632,6 +634,7 @@ s_consent_word (sl_consent_status_t st)
     case SL_CONSENT_VALID: return "valid";
     case SL_CONSENT_MISSING: return "missing";
     case SL_CONSENT_EXPIRED: return "expired";
+    case SL_CONSENT_NOT_YET_VALID: return "not yet valid";
     default: return "withdrawn";
     }
 }
