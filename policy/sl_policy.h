@@ -367,8 +367,9 @@ typedef struct {
 } sl_policy_explain_t;
 
 /*  Decides `req` like sl_policy_decide and, for a deny, scans the permits of
- *  the index for the nearest one. Not for the hot path (it scans). Returns
- *  0 or SL_EINVAL as sl_policy_decide. */
+ *  the index for the nearest one. Not for the hot path (it scans), and it
+ *  may call the consent callback once more per candidate permit that needs
+ *  consent. Returns 0 or SL_EINVAL as sl_policy_decide. */
 int sl_policy_explain (const sl_policy_index_t *index, const sl_policy_request_t *req,
                        sl_policy_explain_t *out);
 
