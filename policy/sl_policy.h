@@ -148,7 +148,8 @@ const sl_policy_rule_t *sl_policy_set_rule_at (const sl_policy_set_t *self, size
 /*  A canonical JSON summary of the set: every rule (id, version, kind,
  *  owner, consumers, records, purposes, fields, subject, time, valid,
  *  consent, where as text) and every purpose declaration, in source order.
- *  Two sets with the same meaning give the same text, so the broker can
+ *  Texts that differ only in layout, comments and parentheses give the
+ *  same summary, so the broker can
  *  store it with each version and show it in `policy history`. Returns a
  *  malloc'ed string the caller frees, or NULL if out of memory. */
 char *sl_policy_set_summary (const sl_policy_set_t *self);
