@@ -1,5 +1,5 @@
 /*  sl_policy_check — sets, the checker (schema registry + catalogue), the
- *  separation-of-duties rule, summaries, and rule helpers. */
+ *  separation-of-duties rule, summaries, and rule matching. */
 #include "sl_policy_int.h"
 #include "sl_error.h"
 
@@ -67,7 +67,7 @@ sl_policy_rule_ref (const sl_policy_rule_t *r, char *buf, size_t cap)
 }
 
 /* ------------------------------------------------------------------------ */
-/*  Matching helpers                                                         */
+/*  Matching                                                               */
 
 bool
 sl_prule_matches_record (const sl_pname_t *pattern, const char *record_type)

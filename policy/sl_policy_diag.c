@@ -1,5 +1,5 @@
 /*  sl_policy_diag — error lists, the member/purpose catalogue and the small
- *  helpers shared by the checker and the index ("did you mean"). */
+ *  functions shared by the checker and the index ("did you mean"). */
 #include "sl_policy_int.h"
 #include "sl_error.h"
 

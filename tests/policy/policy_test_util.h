@@ -1,5 +1,5 @@
 /*  Shared fixtures for the policy suites: the city's member catalogue and a
- *  parse+check helper that returns the rendered errors. */
+ *  parse+check function that returns the rendered errors. */
 #ifndef POLICY_TEST_UTIL_H
 #define POLICY_TEST_UTIL_H
 
