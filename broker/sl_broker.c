@@ -856,7 +856,7 @@ s_deliver_all (sl_broker_t *self)
     int more = 0;
     for (size_t i = 0; i < sl_sessions_count (self->sessions); i++) {
         sl_session_t *s = sl_sessions_at (self->sessions, i);
-        if (s->plane != SL_PLANE_DATA || !s->dirty)
+        if (s->plane != SL_PLANE_DATA || !s->current || !s->dirty)
             continue;
         int rc = s_deliver (self, s);
         if (rc < 0)
@@ -1217,15 +1217,14 @@ s_session (sl_broker_t *self, sl_plane_t plane, zmq_msg_t *rid, zmq_msg_t *first
     sl_session_t *s = sl_sessions_find (self->sessions, plane, zmq_msg_data (rid), zmq_msg_size (rid));
     if (s)
         return s;
-    int replaced = 0;
     int fd = zmq_msg_get (first, ZMQ_SRCFD);
     s = sl_sessions_add (self->sessions, plane, zmq_msg_data (rid), zmq_msg_size (rid),
-                         m->name, fd, &replaced);
+                         m->name, fd);
     if (!s)
         return NULL;
     s_peer_name (fd, s->peer, sizeof s->peer);
-    sl_info ("session.opened", "member=%s plane=%s peer=%s replaced=%d", m->name,
-             plane == SL_PLANE_DATA ? "data" : "admin", s->peer[0] ? s->peer : "?", replaced);
+    sl_info ("session.opened", "member=%s plane=%s peer=%s", m->name,
+             plane == SL_PLANE_DATA ? "data" : "admin", s->peer[0] ? s->peer : "?");
     return s;
 }
 
@@ -1271,6 +1270,13 @@ s_data_message (sl_broker_t *self, zmq_msg_t *f, size_t nf, size_t total, int ov
                       "frame-count", "command %d with %zu records needs %zu frames, got %zu",
                       (int) h->command, with_records ? h->n_records : 0, want, nf - 1);
         goto out;
+    }
+    /* HELLO, SUBSCRIBE and CREDIT make a connection the member's current
+     * session; so does any message while the member has none */
+    if (h->command == SLUICE__V1__COMMAND__HELLO || h->command == SLUICE__V1__COMMAND__SUBSCRIBE
+        || h->command == SLUICE__V1__COMMAND__CREDIT || !sl_sessions_of (self->sessions, s->member)) {
+        if (sl_sessions_make_current (self->sessions, s))
+            sl_info ("session.current", "member=%s peer=%s previous=released", s->member, s->peer);
     }
     switch (h->command) {
     case SLUICE__V1__COMMAND__HELLO:       s_hello (self, s, h); break;

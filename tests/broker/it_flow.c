@@ -272,6 +272,34 @@ Test (flow, redelivery_after_consumer_reconnects)
     tc_close (&p);
 }
 
+Test (flow, a_second_connection_does_not_steal_deliveries)
+{
+    /* one member, two connections: consumer and publisher side by side */
+    tc_client_t cons, pub, w;
+    cr_assert_eq (tc_join (&cons, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&cons, WATER, "joint-metering"), 0);
+    tc_credit (&cons, 10);
+    cr_assert_eq (tc_connect (&pub, B.data_ep, B.broker_pub, &kp), 0);
+    Sluice__V1__Header ping = SLUICE__V1__HEADER__INIT;
+    ping.command = SLUICE__V1__COMMAND__PING;
+    uint64_t seq = tc_send (&pub, &ping, NULL, NULL, 0);
+    tc_msg_t m;
+    cr_assert_eq (tc_recv (&pub, &m, 5000), 0);
+    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__PONG);
+    cr_assert_eq (m.h->seq, seq);
+    tc_msg_free (&m);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    publish_ok (&w, 70, "C-4");
+    cr_assert_eq (tc_recv_cmd (&cons, &m, SLUICE__V1__COMMAND__DELIVER, 5000), 0,
+                  "the consumer connection lost its deliveries to a second connection");
+    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__DELIVER);
+    tc_msg_free (&m);
+    cr_assert_neq (tc_recv (&pub, &m, 300), 0, "DELIVER went to the other connection");
+    tc_close (&pub);
+    tc_close (&cons);
+    tc_close (&w);
+}
+
 Test (flow, resent_publish_is_queued_once)
 {
     tc_client_t w, p;
