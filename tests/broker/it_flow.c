@@ -7,6 +7,8 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include <cJSON.h>
+
 #include "tc.h"
 
 #define WATER "water.v1.MeterReading"
@@ -383,5 +385,67 @@ Test (flow, records_survive_a_broker_restart)
         tc_msg_free (&m);
     }
     cr_assert_eq (got, 3, "only %zu of 3 records survived the restart", got);
+    tc_close (&p);
+}
+
+Test (flow, pipelined_batches_share_commits)
+{
+    tc_client_t w, p;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    Sluice__V1__AdminResponse *st = tc_admin (&B, &B.admin, "status", NULL);
+    cJSON *j = cJSON_Parse (st->result_json);
+    double commits0 = cJSON_GetObjectItem (j, "commits")->valuedouble;
+    cJSON_Delete (j);
+    sluice__v1__admin_response__free_unpacked (st, NULL);
+
+    enum { MSGS = 40, PER = 100 };
+    size_t len;
+    uint8_t *body = tc_water_reading ("C-5", 3.0, &len);
+    static uint8_t ids[MSGS * PER][16];
+    int64_t t0 = tc_ms ();
+    for (int i = 0; i < MSGS; i++) {
+        Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+        Sluice__V1__RecordMeta rm[PER], *rp[PER];
+        const uint8_t *bodies[PER];
+        size_t lens[PER];
+        for (int k = 0; k < PER; k++) {
+            sluice__v1__record_meta__init (&rm[k]);
+            tc_msgid (ids[i * PER + k], 1000u + (uint32_t) (i * PER + k));
+            rm[k].message_id.data = ids[i * PER + k];
+            rm[k].message_id.len = 16;
+            rm[k].subject = "C-5";
+            rp[k] = &rm[k];
+            bodies[k] = body;
+            lens[k] = len;
+        }
+        h.command = SLUICE__V1__COMMAND__PUBLISH;
+        h.record_type = WATER;
+        h.n_records = PER;
+        h.records = rp;
+        cr_assert_neq (tc_send (&w, &h, bodies, lens, PER), 0);
+    }
+    size_t acked = 0;
+    tc_msg_t m;
+    while (acked < MSGS * PER && tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, 10000) == 0) {
+        cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ACK);
+        acked += m.h->n_message_ids;
+        tc_msg_free (&m);
+    }
+    int64_t took = tc_ms () - t0;
+    free (body);
+    cr_assert_eq (acked, MSGS * PER);
+    st = tc_admin (&B, &B.admin, "status", NULL);
+    j = cJSON_Parse (st->result_json);
+    double commits = cJSON_GetObjectItem (j, "commits")->valuedouble - commits0;
+    double depth = cJSON_GetObjectItem (cJSON_GetObjectItem (j, "queues"), "power")->valuedouble;
+    cJSON_Delete (j);
+    sluice__v1__admin_response__free_unpacked (st, NULL);
+    cr_log_info ("%d records acknowledged in %lld ms with %.0f commits", MSGS * PER,
+                 (long long) took, commits);
+    cr_assert_eq (depth, MSGS * PER);
+    cr_assert_leq (commits, MSGS / 2, "%.0f commits for %d messages: no group commit", commits, MSGS);
+    tc_close (&w);
     tc_close (&p);
 }
