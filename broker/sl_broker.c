@@ -1470,9 +1470,13 @@ s_close_due (sl_broker_t *self)
     return next;
 }
 
-/*  DISCONNECTED events: forget sessions on that fd whose TCP connection is
- *  gone (the fd may already serve a new connection: compare peer
- *  addresses). Queries waiting for an owner that left fail at once. */
+/*  DISCONNECTED events: forget the sessions on that fd. libzmq emits the
+ *  event before it closes the fd, and a new connection reusing the fd needs
+ *  a ZAP round trip through this loop before its first message, so an event
+ *  is always handled (monitors are read first in each loop turn) before a
+ *  session of a later connection on the same fd exists: every session on
+ *  that fd and plane belongs to the closed connection. Queries waiting for
+ *  an owner that left fail at once. */
 static void
 s_monitor_input (sl_broker_t *self, void *pair, sl_plane_t plane)
 {
@@ -1501,12 +1505,10 @@ s_monitor_input (sl_broker_t *self, void *pair, sl_plane_t plane)
         if (event != ZMQ_EVENT_DISCONNECTED)
             continue;
         int fd = (int) value;
-        char now_peer[64];
-        s_peer_name (fd, now_peer, sizeof now_peer);
+        sl_debug ("monitor.disconnected", "plane=%s fd=%d", plane == SL_PLANE_DATA ? "data" : "admin", fd);
         for (size_t i = 0; i < sl_sessions_count (self->sessions);) {
             sl_session_t *s = sl_sessions_at (self->sessions, i);
-            if (s->plane != plane || s->fd != fd
-                || (now_peer[0] && strcmp (now_peer, s->peer) == 0)) {
+            if (s->plane != plane || s->fd != fd) {
                 i++;
                 continue;
             }
@@ -1570,16 +1572,15 @@ sl_broker_run (sl_broker_t *self, volatile sig_atomic_t *stop)
             sl_error ("broker.poll_failed", "error=\"%s\"", zmq_strerror (zmq_errno ()));
             break;
         }
+        /* disconnects first: see s_monitor_input */
+        s_monitor_input (self, self->mon_data, SL_PLANE_DATA);
+        s_monitor_input (self, self->mon_admin, SL_PLANE_ADMIN);
         if (items[0].revents & ZMQ_POLLIN)
             sl_zap_handle (self->zap);
         if (items[1].revents & ZMQ_POLLIN)
             s_data_input (self);
         if (items[2].revents & ZMQ_POLLIN)
             s_admin_input (self);
-        if (items[3].revents & ZMQ_POLLIN)
-            s_monitor_input (self, self->mon_data, SL_PLANE_DATA);
-        if (items[4].revents & ZMQ_POLLIN)
-            s_monitor_input (self, self->mon_admin, SL_PLANE_ADMIN);
         if (sl_batch_due (self->batch))
             sl_broker_commit (self);
         more = s_deliver_all (self);
