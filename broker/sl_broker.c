@@ -1387,10 +1387,13 @@ s_admin_input (sl_broker_t *self)
         if (n == 0)
             break;
         sl_session_t *s = n >= 2 ? s_session (self, SL_PLANE_ADMIN, &self->frames[0], &self->frames[1]) : NULL;
+        /* a REQ client puts an empty delimiter frame first */
+        int req = n == 3 && zmq_msg_size (&self->frames[1]) == 0;
+        zmq_msg_t *body = &self->frames[req ? 2 : 1];
         if (s) {
             void *resp = NULL;
             size_t len = 0;
-            if (n != 2 || total > self->cfg.max_message_size) {
+            if (n != 2 + (size_t) req || total > self->cfg.max_message_size) {
                 Sluice__V1__AdminResponse r = SLUICE__V1__ADMIN_RESPONSE__INIT;
                 r.code = n != 2 ? SLUICE__V1__ERROR_CODE__BAD_FRAME : SLUICE__V1__ERROR_CODE__TOO_BIG;
                 r.text = n != 2 ? "admin requests are exactly one AdminRequest frame"
@@ -1402,10 +1405,14 @@ s_admin_input (sl_broker_t *self)
             }
             else {
                 const sl_member_t *m = sl_registry_by_name (self->registry, s->member);
-                resp = sl_admin_dispatch (self->admin_table, self, m, zmq_msg_data (&self->frames[1]),
-                                          zmq_msg_size (&self->frames[1]), &len);
+                resp = sl_admin_dispatch (self->admin_table, self, m, zmq_msg_data (body),
+                                          zmq_msg_size (body), &len);
             }
-            if (resp)
+            if (resp && req
+                && zmq_send (self->admin, s->rid, s->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0
+                && zmq_send (self->admin, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+                zmq_send (self->admin, resp, len, ZMQ_DONTWAIT);
+            else if (resp)
                 sl_wire_send_packed (self->admin, s->rid, s->rid_len, resp, len);
             free (resp);
         }
