@@ -568,6 +568,16 @@ sl_client_connect (const sl_client_options_t *opts, sl_client_t **client_p,
     if (rc != 0)
         goto fail;
     rc = sl__wait_up (self, sl__now_ms () + self->opts.connect_timeout_ms);
+    if (rc == SL_ETIMEOUT && self->spool) {
+        /* an adapter with a spool starts even while the broker is away:
+           records are kept on disk and sent when the connection comes up */
+        sl_warn ("client.offline", "endpoint=%s spooled=%zu", self->endpoint,
+                 sl_outbox_count (self->outbox));
+        sl__set_error (self, "the broker at %s is not reachable yet; publishing to the spool",
+                       self->endpoint);
+        *client_p = self;
+        return 0;
+    }
     if (rc == SL_ETIMEOUT) {
         s_err (err, errlen, "no answer from the broker at %s within %d ms%s%s: is sluiced "
                "running, and is this its endpoint (DATA/endpoints)?", self->endpoint,

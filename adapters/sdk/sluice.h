@@ -81,7 +81,10 @@ int sl_options_from_data_dir (sl_client_options_t *opts, const char *dir, int ad
       SL_ETIMEOUT  no handshake/HELLO answer in connect_timeout_ms
       SL_EPROTO    the broker does not speak protocol version 1
       SL_ESTORE    the spool directory could not be opened
-    With a spool, records spooled by an earlier run are resent at once. */
+    With a spool, records spooled by an earlier run are resent at once, and
+    an unreachable broker is not an error: the client is returned
+    unconnected (sl_client_connected() = 0), publishes go to the spool, and
+    the connection is made in the background of later calls. */
 int sl_client_connect (const sl_client_options_t *opts, sl_client_t **client_p,
                        char *err, size_t errlen);
 
