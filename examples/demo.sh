@@ -37,7 +37,7 @@ run "$SLUICED" init --data "$DATA"
 say "Start the broker on loopback, on ports the system picks. Until policies exist, the"
 echo "   broker permits only explicit grants; we grant power the right to receive water's"
 echo "   meter readings for the purpose 'joint-metering' — nothing else is allowed."
-"$SLUICED" run --data "$DATA" --listen 'tcp://127.0.0.1:*' --admin 'tcp://127.0.0.1:*' \
+"$SLUICED" run --data "$DATA" --bind 'tcp://127.0.0.1:*' --admin-bind 'tcp://127.0.0.1:*' \
   --grant power:water.v1.MeterReading:joint-metering 2>"$WORK/sluiced.log" &
 BROKER_PID=$!
 for _ in $(seq 1 500); do
@@ -68,7 +68,7 @@ echo "   -> refused, as it should be."
 
 say "Power subscribes to water.v1.MeterReading for joint-metering and waits."
 "$CONSUME" --key "$KEYS/power.key" --record-type water.v1.MeterReading \
-  --purpose joint-metering --count 1 --timeout 15000 >"$WORK/consumer.out" 2>&1 &
+  --purpose joint-metering --count 1 --timeout 15000 >"$WORK/consumer.out" 2>"$WORK/consumer.log" &
 CONSUMER_PID=$!
 for _ in $(seq 1 500); do
   grep -qs "^subscribed" "$WORK/consumer.out" && break
@@ -76,23 +76,23 @@ for _ in $(seq 1 500); do
   sleep 0.02
 done
 sed 's/^/     /' "$WORK/consumer.out"
-grep -qs "^subscribed" "$WORK/consumer.out" || { echo "demo: power could not subscribe" >&2; exit 1; }
+grep -qs "^subscribed" "$WORK/consumer.out" || { echo "demo: power could not subscribe" >&2; cat "$WORK/consumer.log" >&2; exit 1; }
 
 say "Water publishes one meter reading; the broker stores it on disk before it answers ACK."
 run "$PUBLISH" --key "$KEYS/water.key" --subject C-1001 --district Nord
 
 say "Power receives the reading (with the rule that permitted it) and acknowledges it."
-wait "$CONSUMER_PID"; rc=$?
+rc=0; wait "$CONSUMER_PID" || rc=$?
 CONSUMER_PID=
 sed '1,2d; s/^/     /' "$WORK/consumer.out"
-[ "$rc" -eq 0 ] || { echo "demo: power did not receive the reading" >&2; exit 1; }
+[ "$rc" -eq 0 ] || { echo "demo: power did not receive the reading" >&2; cat "$WORK/consumer.log" >&2; exit 1; }
 
 say "Ask the broker how it is doing."
 run "$SLUICECTL" status
 
 say "Stop the broker: it commits what is pending, closes its store and exits cleanly."
 kill -TERM "$BROKER_PID"
-wait "$BROKER_PID"; rc=$?
+rc=0; wait "$BROKER_PID" || rc=$?
 BROKER_PID=
 [ "$rc" -eq 0 ] || { echo "demo: sluiced exited with $rc" >&2; tail -20 "$WORK/sluiced.log" >&2; exit 1; }
 echo "   sluiced exited with status 0."

@@ -296,7 +296,7 @@ s_monitor (sl_client_t *self)
             self->refused = SL_EPERM;
             sl__set_error (self, "the broker at %s refused our key (%s): the member is unknown or "
                            "revoked; register the public key with `sluicectl member add`",
-                           self->endpoint, self->opts.key_file ? self->opts.key_file : "?");
+                           self->endpoint, self->key_file);
             s_fail_waiters (self, SL_EPERM, self->last_error);
             break;
         case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
@@ -535,6 +535,7 @@ sl_client_connect (const sl_client_options_t *opts, sl_client_t **client_p,
     if (!self->opts.credit)
         self->opts.credit = 64;
     snprintf (self->endpoint, sizeof self->endpoint, "%s", opts->endpoint);
+    snprintf (self->key_file, sizeof self->key_file, "%s", opts->key_file ? opts->key_file : "");
     self->max_message_size = 1048576;
 
     rc = sl__load_keys (opts, &self->keys, self->broker_pub, err, errlen);
@@ -594,7 +595,6 @@ sl_client_connect (const sl_client_options_t *opts, sl_client_t **client_p,
              self->member, self->broker_version);
     return 0;
 fail:
-    self->opts.key_file = NULL;
     sl_client_destroy (&self, 0);
     return rc;
 }

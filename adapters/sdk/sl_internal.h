@@ -57,6 +57,7 @@ struct sl_client {
     void *ctx, *sock, *mon;
     sl_client_options_t opts;      /* string fields NULL: copied below */
     char endpoint[512];
+    char key_file[512];            /* for messages */
     sl_keypair_t keys;
     char broker_pub[SL_KEY_Z85_LEN + 1];
     char member[128], broker_version[64];

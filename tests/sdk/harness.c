@@ -96,9 +96,9 @@ tb_start (tb_t *tb)
     argv[n++] = "run";
     argv[n++] = "--data";
     argv[n++] = data;
-    argv[n++] = "--listen";
+    argv[n++] = "--bind";
     argv[n++] = tb->data_bind;
-    argv[n++] = "--admin";
+    argv[n++] = "--admin-bind";
     argv[n++] = tb->admin_bind;
     for (int i = 0; tb->grants[i] && n < 28; i++) {
         argv[n++] = "--grant";

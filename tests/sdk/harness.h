@@ -11,11 +11,11 @@
 typedef struct {
     char dir[256];             /* the data directory (also holds member keys in DIR/keys) */
     pid_t pid;                 /* running sluiced, or 0 */
-    char data_ep[128], admin_ep[128];
+    char data_ep[256], admin_ep[256];
     char admin_key[320], broker_pub[320];
     const char *grants[8];     /* CONSUMER:RECORD_TYPE:PURPOSE, NULL-terminated */
-    char data_bind[128];       /* endpoint to bind; "tcp://127.0.0.1:*" first time */
-    char admin_bind[128];
+    char data_bind[256];       /* endpoint to bind; "tcp://127.0.0.1:*" first time */
+    char admin_bind[256];
 } tb_t;
 
 /*  Makes a fresh data directory and runs `sluiced init` in it. Asserts. */

@@ -13,6 +13,7 @@ int
 main (int argc, char **argv)
 {
     const char *data = NULL, *key = NULL, *type = NULL, *purpose = NULL;
+    setvbuf (stdout, NULL, _IOLBF, 0);
     int count = 1, timeout = 10000, c;
     static const struct option longopts[] = {
         { "data", required_argument, NULL, 'd' }, { "key", required_argument, NULL, 'k' },

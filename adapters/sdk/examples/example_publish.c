@@ -15,6 +15,7 @@ int
 main (int argc, char **argv)
 {
     const char *data = NULL, *key = NULL, *subject = "C-1001", *district = "Nord";
+    setvbuf (stdout, NULL, _IOLBF, 0);
     int count = 1, c;
     static const struct option longopts[] = {
         { "data", required_argument, NULL, 'd' }, { "key", required_argument, NULL, 'k' },
