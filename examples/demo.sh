@@ -48,6 +48,7 @@ done
 grep -qs "^pid = $BROKER_PID\$" "$DATA/endpoints" || { echo "demo: broker did not start" >&2; exit 1; }
 sed 's/^/     /' "$DATA/endpoints"
 export SLUICE_DATA=$DATA
+export SLUICE_LOG=${SLUICE_LOG:-warn}   # the programs below log only warnings and errors
 
 say "Make key pairs for the water bureau and the power bureau."
 mkdir -p "$KEYS"

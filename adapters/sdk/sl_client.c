@@ -387,7 +387,7 @@ s_dispatch (sl_client_t *self, zmq_msg_t *frames, size_t nframes)
             s_fail_waiters (self, SL_EPROTO, self->last_error);
             break;
         }
-        if (sl__publish_on_answer (self, h))
+        if (sl__publish_on_answer (self, h) || sl__ack_on_answer (self, h))
             break;
         if ((w = sl__waiter_find (self, h->seq))) {
             w->done = 1;

@@ -72,6 +72,8 @@ struct sl_client {
     sl_delivery_t *dq_head, *dq_tail;   /* delivered, not yet taken by sl_client_recv */
     uint64_t *acks;                /* delivery tags to ACK at the next flush */
     size_t n_acks, acks_cap;
+    uint64_t ack_seqs[64];         /* consumer ACK messages awaiting the broker's answer */
+    size_t n_ack_seqs;
     unsigned outstanding;          /* deliveries on this connection neither acked nor nacked */
     int credit_started;            /* the first CREDIT went out on this connection */
     unsigned freed;                /* acked/nacked since the last CREDIT: to grant again */
@@ -126,6 +128,8 @@ void sl__acks_flush (sl_client_t *self);
 void sl__subscribe_on_up (sl_client_t *self);
 void sl__deliveries_drop (sl_client_t *self);
 void sl__subs_free (sl_client_t *self);
+/*  1 if `h` answers one of our consumer ACK/NACK messages (then consumed). */
+int sl__ack_on_answer (sl_client_t *self, const sl_header_t *h);
 
 /*  sl_util.c: an SL_E* code as a wire ErrorCode. */
 int sl__rc_to_wire (int rc);

@@ -270,13 +270,14 @@ sl_client_flush (sl_client_t *self, int timeout_ms)
 {
     int64_t deadline = timeout_ms < 0 ? -1 : sl__now_ms () + timeout_ms;
     sl__acks_flush (self);
-    while (sl_outbox_count (self->outbox) > 0) {
+    while (sl_outbox_count (self->outbox) > 0 || self->n_acks > 0 || self->n_ack_seqs > 0) {
         if (self->refused)
             return self->refused;
         int64_t left = deadline < 0 ? 200 : deadline - sl__now_ms ();
         if (left <= 0) {
-            sl__set_error (self, "flush: %zu records still unacknowledged after %d ms",
-                           sl_outbox_count (self->outbox), timeout_ms);
+            sl__set_error (self, "flush: %zu records (and %zu delivery acks) still "
+                           "unacknowledged after %d ms", sl_outbox_count (self->outbox),
+                           self->n_acks + self->n_ack_seqs, timeout_ms);
             return SL_ETIMEOUT;
         }
         sl__pump (self, (int) (left < 200 ? left : 200));

@@ -281,14 +281,34 @@ sl__acks_flush (sl_client_t *self)
         h.seq = sl__next_seq (self);
         h.n_delivery_tags = self->n_acks;
         h.delivery_tags = self->acks;
-        if (sl__send (self, &h, NULL, NULL, 0) == 0)
+        if (sl__send (self, &h, NULL, NULL, 0) == 0) {
             self->n_acks = 0;
+            if (self->n_ack_seqs < sizeof self->ack_seqs / sizeof self->ack_seqs[0])
+                self->ack_seqs[self->n_ack_seqs++] = h.seq;
+        }
     }
     unsigned step = self->opts.credit / 2 ? self->opts.credit / 2 : 1;
     if (self->credit_started && self->freed >= step) {
         s_send_credit (self, self->freed);
         self->freed = 0;
     }
+}
+
+int
+sl__ack_on_answer (sl_client_t *self, const sl_header_t *h)
+{
+    for (size_t i = 0; i < self->n_ack_seqs; i++) {
+        if (self->ack_seqs[i] != h->seq)
+            continue;
+        self->ack_seqs[i] = self->ack_seqs[--self->n_ack_seqs];
+        for (size_t k = 0; k < h->n_errors; k++) {
+            char q[600];
+            sl_warn ("ack.refused", "text=%s",
+                     sl_log_quote (h->errors[k]->text ? h->errors[k]->text : "", q, sizeof q));
+        }
+        return 1;
+    }
+    return 0;
 }
 
 int

@@ -159,8 +159,10 @@ int sl_client_publish (sl_client_t *self, const char *record_type,
 /*  Number of records queued or sent but not yet acknowledged. Cannot fail. */
 size_t sl_client_unacked (sl_client_t *self);
 
-/*  Polls until every queued publish is acknowledged or failed, or
-    `timeout_ms` passes. Returns 0 or SL_ETIMEOUT. */
+/*  Polls until every queued publish is acknowledged or failed and the
+    broker has answered every delivery ack we sent (so they are durable), or
+    `timeout_ms` passes (-1: no limit). Returns 0, SL_ETIMEOUT, or the
+    refusal (SL_EPERM) if the key was revoked meanwhile. */
 int sl_client_flush (sl_client_t *self, int timeout_ms);
 
 /*  ---- Subscribing and receiving ----------------------------------------- */
