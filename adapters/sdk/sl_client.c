@@ -323,6 +323,8 @@ s_on_hello (sl_client_t *self, const sl_header_t *h)
                              ? self->max_message_size - 32768 : self->max_message_size / 2);
     self->up = 1;
     self->hello_seq = 0;
+    if (self->sessions++ > 0)
+        self->stats.reconnects++;
     sl_debug ("client.hello", "member=%s broker=%s", self->member, self->broker_version);
     sl__subscribe_on_up (self);
 }
@@ -639,6 +641,12 @@ int
 sl_client_poll (sl_client_t *self, int timeout_ms)
 {
     return sl__pump (self, timeout_ms);
+}
+
+void
+sl_client_stats (sl_client_t *self, sl_client_stats_t *out)
+{
+    *out = self->stats;
 }
 
 void

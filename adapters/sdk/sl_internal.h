@@ -80,6 +80,8 @@ struct sl_client {
     sl_waiter_t *waiters;
     sl_serve_fn *serve;
     void *serve_arg;
+    sl_client_stats_t stats;
+    int sessions;                  /* HELLOs answered on this client */
     zmq_msg_t *frames;             /* receive buffer of the pump */
     size_t frames_cap;
     char last_error[512];

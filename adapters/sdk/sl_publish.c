@@ -29,6 +29,10 @@ s_complete (sl_client_t *self, sl_outrec_t *rec, int rc, const char *text)
     sl_outbox_take (self->outbox, rec);
     if (self->spool && rec->spool_key)
         sl_spool_del (self->spool, rec->spool_key);
+    if (rc == 0)
+        self->stats.records_acked++;
+    else
+        self->stats.records_refused++;
     if (rc != 0) {
         char hex[33];
         sl_message_id_hex (rec->id, hex);
@@ -72,6 +76,10 @@ sl__publish_flush (sl_client_t *self)
         h.n_records = n;
         h.records = mp;
         int rc = sl__send (self, &h, bodies, sizes, n);
+        if (rc == 0) {
+            self->stats.publish_messages++;
+            self->stats.records_sent += n;
+        }
         if (rc != 0) {
             /* the batch stays in flight and is resent when its ACK times out */
             sl_debug ("publish.send_failed", "seq=%llu n=%zu rc=%d", (unsigned long long) seq, n, rc);
@@ -84,6 +92,7 @@ void
 sl__publish_expire (sl_client_t *self)
 {
     size_t n = sl_outbox_expire (self->outbox, sl__now_ms (), self->opts.ack_timeout_ms);
+    self->stats.records_resent += n;
     if (n)
         sl_info ("publish.resend", "reason=ack-timeout records=%zu", n);
 }
@@ -92,6 +101,7 @@ void
 sl__publish_on_reconnect (sl_client_t *self)
 {
     size_t n = sl_outbox_requeue_all (self->outbox);
+    self->stats.records_resent += n;
     if (n)
         sl_info ("publish.resend", "reason=reconnect records=%zu", n);
 }

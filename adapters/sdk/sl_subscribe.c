@@ -21,14 +21,15 @@ s_dup (const char *s)
     return strdup (s ? s : "");
 }
 
-static void
+/*  Returns 0 when sent; otherwise the caller keeps the credit to grant later. */
+static int
 s_send_credit (sl_client_t *self, unsigned n)
 {
     sl_header_t h = SLUICE__V1__HEADER__INIT;
     h.command = SLUICE__V1__COMMAND__CREDIT;
     h.seq = sl__next_seq (self);
     h.credit = n;
-    sl__send (self, &h, NULL, NULL, 0);
+    return sl__send (self, &h, NULL, NULL, 0);
 }
 
 static void
@@ -36,7 +37,8 @@ s_credit_start (sl_client_t *self)
 {
     if (self->credit_started || !self->subs || !self->up)
         return;
-    s_send_credit (self, self->opts.credit);
+    if (s_send_credit (self, self->opts.credit) != 0)
+        return;                   /* tried again at the next subscribe or reconnect */
     self->credit_started = 1;
     self->freed = 0;
 }
@@ -230,6 +232,7 @@ sl__on_deliver (sl_client_t *self, const sl_header_t *h, zmq_msg_t *frames, size
                      (unsigned long long) h->records[i]->delivery_tag);
             continue;
         }
+        self->stats.deliveries++;
         if (self->dq_tail)
             self->dq_tail->next = d;
         else
@@ -288,10 +291,10 @@ sl__acks_flush (sl_client_t *self)
         }
     }
     unsigned step = self->opts.credit / 2 ? self->opts.credit / 2 : 1;
-    if (self->credit_started && self->freed >= step) {
-        s_send_credit (self, self->freed);
+    if (!self->credit_started)
+        s_credit_start (self);
+    else if (self->freed >= step && s_send_credit (self, self->freed) == 0)
         self->freed = 0;
-    }
 }
 
 int

@@ -117,6 +117,20 @@ int sl_client_connected (sl_client_t *self);
     or SL_ECLOSED if the broker refused our key on reconnect. */
 int sl_client_poll (sl_client_t *self, int timeout_ms);
 
+/*  Counters since sl_client_connect, for monitoring and benchmarks. */
+typedef struct {
+    uint64_t publish_messages;     /* PUBLISH messages sent (resends included) */
+    uint64_t records_sent;         /* records in them */
+    uint64_t records_acked;        /* records the broker stored */
+    uint64_t records_refused;      /* records the broker refused */
+    uint64_t records_resent;       /* requeued after a reconnect or an ACK timeout */
+    uint64_t reconnects;           /* sessions re-established after a broken connection */
+    uint64_t deliveries;           /* records delivered to us */
+} sl_client_stats_t;
+
+/*  Copies the counters into *out. Cannot fail. */
+void sl_client_stats (sl_client_t *self, sl_client_stats_t *out);
+
 /*  ---- Publishing --------------------------------------------------------- */
 
 /*  Metadata of one record to publish. `message_id` NULL: the library draws 16

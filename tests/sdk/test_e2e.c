@@ -147,6 +147,12 @@ Test (e2e, async_publish_calls_back_once_per_record_and_delivers_all)
     cr_assert_eq (sl_client_flush (w, 20000), 0, "%s", sl_client_last_error (w));
     cr_assert_eq (counts.ok, 300);
     cr_assert_eq (counts.failed, 0);
+    sl_client_stats_t st;
+    sl_client_stats (w, &st);
+    cr_assert_eq (st.records_acked, 300);
+    cr_assert_eq (st.records_sent, 300);
+    cr_assert_lt (st.publish_messages, 300, "records queued faster than ACKs come back share "
+                  "PUBLISH messages (%llu messages)", (unsigned long long) st.publish_messages);
 
     char seen[300] = { 0 };
     for (int i = 0; i < 300; i++) {
@@ -381,6 +387,10 @@ Test (e2e, publishes_survive_a_broker_restart_without_duplicates)
     cr_assert_eq (sl_client_flush (w, 15000), 0, "%s", sl_client_last_error (w));
     cr_assert_eq (counts.ok, 5);
     cr_assert (sl_client_connected (w));
+    sl_client_stats_t st;
+    sl_client_stats (w, &st);
+    cr_assert_eq (st.reconnects, 1, "one new session after the restart");
+    cr_assert_eq (st.records_acked, 10);
 
     p = tb_connect (&tb, power_key);
     cr_assert_eq (sl_client_subscribe (p, WATER, "joint-metering"), 0);
@@ -473,4 +483,44 @@ Test (e2e, revoked_member_is_cut_off)
     sl_client_destroy (&w, 0);
     sl_client_options_t wo = tb_options (&tb, water_key);
     cr_assert_eq (sl_client_connect (&wo, &w, err, sizeof err), SL_EPERM, "%s", err);
+}
+
+Test (e2e, nack_gives_a_record_back_and_unsubscribe_ends_deliveries)
+{
+    sl_client_t *p = tb_connect (&tb, power_key);
+    cr_assert_eq (sl_client_subscribe (p, WATER, "joint-metering"), 0);
+    sl_client_t *w = tb_connect (&tb, water_key);
+    uint8_t buf[256];
+    size_t n = s_reading (buf, "C-1001", 5.0);
+    cr_assert_eq (sl_client_publish (w, WATER, NULL, buf, n, 5000), 0);
+    sl_delivery_t *d, *again;
+    cr_assert_eq (sl_client_recv (p, &d, 5000), 0);
+    cr_assert_eq (sl_client_nack (p, d), 0);
+    cr_assert_eq (sl_client_recv (p, &again, 5000), 0, "a nacked record is delivered again");
+    cr_assert_eq (memcmp (sl_delivery_message_id (again), sl_delivery_message_id (d),
+                          SL_MESSAGE_ID_LEN), 0);
+    sl_client_ack (p, again);
+    sl_delivery_destroy (&again);
+    sl_delivery_destroy (&d);
+    cr_assert_eq (sl_client_flush (p, 5000), 0, "%s", sl_client_last_error (p));
+
+    cr_assert_eq (sl_client_unsubscribe (p, WATER, "joint-metering"), 0, "%s", sl_client_last_error (p));
+    cr_assert_eq (sl_client_unsubscribe (p, WATER, "joint-metering"), SL_ENOTFOUND);
+    cr_assert_eq (sl_client_publish (w, WATER, NULL, buf, n, 5000), 0);
+    cr_assert_eq (sl_client_recv (p, &d, 700), SL_ETIMEOUT, "no subscription, no delivery");
+    sl_client_destroy (&p, 0);
+    sl_client_destroy (&w, 0);
+}
+
+Test (e2e, oversized_record_is_refused_before_sending)
+{
+    sl_client_t *w = tb_connect (&tb, water_key);
+    size_t big = sl_client_max_message_size (w) + 1;
+    uint8_t *body = calloc (1, big);
+    cr_assert_not_null (body);
+    cr_assert_eq (sl_client_publish_async (w, WATER, NULL, body, big, NULL, NULL, NULL), SL_ETOOBIG);
+    cr_assert (strstr (sl_client_last_error (w), "split") != NULL, "%s", sl_client_last_error (w));
+    cr_assert_eq (sl_client_unacked (w), 0);
+    free (body);
+    sl_client_destroy (&w, 0);
 }
