@@ -511,7 +511,6 @@ sl_client_connect (const sl_client_options_t *opts, sl_client_t **client_p,
                    char *err, size_t errlen)
 {
     int rc;
-    char why[512] = "";
     *client_p = NULL;
     if (!opts || !opts->endpoint || !*opts->endpoint) {
         s_err (err, errlen, "no broker endpoint given: pass tcp://HOST:PORT or a data "
@@ -591,7 +590,6 @@ sl_client_connect (const sl_client_options_t *opts, sl_client_t **client_p,
         s_err (err, errlen, "%s", self->last_error);
         goto fail;
     }
-    sodium_memzero (why, sizeof why);
     *client_p = self;
     sl_info ("client.connected", "endpoint=%s member=%s broker=%s", self->endpoint,
              self->member, self->broker_version);

@@ -6,7 +6,10 @@
     Threading: a client has no thread of its own. All I/O happens inside the
     calls below (sl_client_poll, sl_client_recv, the blocking calls); callbacks
     run inside them, on the caller's thread. Use one client from one thread at
-    a time, as you would a ZeroMQ socket.
+    a time, as you would a ZeroMQ socket. A callback may call
+    sl_client_publish_async, sl_client_ack and the accessors of its own
+    client, but not the calls that wait (publish, subscribe, query, recv,
+    poll, flush, destroy).
 
     Errors: functions return 0 or a negative SL_E* code (sl_error.h,
     sl_strerror). sl_client_last_error() gives a sentence for a person: what
@@ -114,7 +117,8 @@ int sl_client_connected (sl_client_t *self);
     processes ACKs (running publish callbacks), queues deliveries for
     sl_client_recv, answers queries with the serve callback, and reconnects
     after a broken connection. Returns the number of events handled (>= 0),
-    or SL_ECLOSED if the broker refused our key on reconnect. */
+    SL_ECLOSED if the broker refused or revoked our key (the client cannot
+    continue), or SL_EIO if polling the socket failed. */
 int sl_client_poll (sl_client_t *self, int timeout_ms);
 
 /*  Counters since sl_client_connect, for monitoring and benchmarks. */
