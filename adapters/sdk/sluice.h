@@ -285,7 +285,7 @@ int sl_admin_call (const sl_client_options_t *opts, const char *command,
                    const char *args_json, const void *data, size_t size,
                    int timeout_ms, char **result_json_p, char *err, size_t errlen);
 
-/*  ---- Helpers ------------------------------------------------------------ */
+/*  ---- Error codes and message ids --------------------------------------- */
 
 /*  Maps a wire ErrorCode (envelope.proto) to an SL_E* code. Cannot fail. */
 int sl_wire_error_to_rc (int wire_code);

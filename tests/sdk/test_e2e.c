@@ -524,3 +524,15 @@ Test (e2e, oversized_record_is_refused_before_sending)
     free (body);
     sl_client_destroy (&w, 0);
 }
+
+Test (e2e, no_broker_is_a_timeout_that_says_what_to_check)
+{
+    cr_assert_eq (tb_stop (&tb), 0);
+    sl_client_options_t o = tb_options (&tb, water_key);
+    o.connect_timeout_ms = 300;
+    sl_client_t *c = NULL;
+    char err[512] = "";
+    cr_assert_eq (sl_client_connect (&o, &c, err, sizeof err), SL_ETIMEOUT);
+    cr_assert_null (c);
+    cr_assert (strstr (err, tb.data_ep) && strstr (err, "sluiced running"), "%s", err);
+}
