@@ -437,8 +437,21 @@ s_dispatch (sl_client_t *self, zmq_msg_t *frames, size_t nframes)
     sluice__v1__header__free_unpacked (h, NULL);
 }
 
+static int s_pump (sl_client_t *self, int timeout_ms);
+
 int
 sl__pump (sl_client_t *self, int timeout_ms)
+{
+    if (self->in_pump)
+        return 0;                 /* called from a callback: the outer pump does the I/O */
+    self->in_pump = 1;
+    int events = s_pump (self, timeout_ms);
+    self->in_pump = 0;
+    return events;
+}
+
+static int
+s_pump (sl_client_t *self, int timeout_ms)
 {
     int events = 0;
 

@@ -159,7 +159,9 @@ typedef void (sl_publish_fn) (const uint8_t *message_id, int rc, const char *tex
     record's 16-byte id. `cb` (may be NULL) runs later inside a poll/recv/
     publish call. Returns 0, SL_ETOOBIG (over the broker's limit), SL_EINVAL,
     SL_ESTORE (spool write failed), or SL_ENOMEM. The record is not lost if
-    the broker is down: it is sent when the connection returns. */
+    the broker is down: it is sent when the connection returns. When the
+    window of in-flight PUBLISH messages is full this also takes in the ACKs
+    that are ready (without waiting), so callbacks may run inside it. */
 int sl_client_publish_async (sl_client_t *self, const char *record_type,
                              const sl_publish_meta_t *meta, const void *body, size_t size,
                              sl_publish_fn *cb, void *arg, uint8_t *message_id_out);
