@@ -157,8 +157,9 @@ typedef void (sl_publish_fn) (const uint8_t *message_id, int rc, const char *tex
     `record_type`) for publishing and returns without waiting. The body and
     strings are copied. If `message_id_out` is non-NULL it receives the
     record's 16-byte id. `cb` (may be NULL) runs later inside a poll/recv/
-    publish call. Returns 0, SL_ETOOBIG (over the broker's limit), SL_EINVAL,
-    SL_ESTORE (spool write failed), or SL_ENOMEM. The record is not lost if
+    publish call. Returns 0, SL_ETOOBIG (over the broker's limit), SL_EINVAL
+    (no record type, or a body pointer missing), SL_ESTORE / SL_EFULL (the
+    spool could not take it), or SL_ENOMEM. The record is not lost if
     the broker is down: it is sent when the connection returns. When the
     window of in-flight PUBLISH messages is full this also takes in the ACKs
     that are ready (without waiting), so callbacks may run inside it. */
@@ -204,10 +205,13 @@ int sl_client_recv (sl_client_t *self, sl_delivery_t **delivery_p, int timeout_m
 
 /*  Acknowledges a delivery: the broker removes it from our queue. Acks are
     batched and sent with the next I/O (or at once when 64 are pending).
-    Does not destroy the delivery. Returns 0 or SL_EINVAL. */
+    Does not destroy the delivery. Returns 0, SL_EINVAL (NULL delivery) or
+    SL_ENOMEM. */
 int sl_client_ack (sl_client_t *self, const sl_delivery_t *delivery);
 
-/*  Gives a delivery back for redelivery later (NACK). Returns 0 or SL_EINVAL. */
+/*  Gives a delivery back for redelivery later (NACK), sent at once. Returns
+    0 (also when not connected: the broker then redelivers anyway),
+    SL_EINVAL (NULL delivery) or SL_EIO. */
 int sl_client_nack (sl_client_t *self, const sl_delivery_t *delivery);
 
 /*  Accessors of a delivery; strings and body are valid until the delivery is
@@ -280,9 +284,10 @@ void sl_query_fail (sl_query_t *q, const char *text);
     waits up to `timeout_ms` for the answer. On success *result_json_p gets a
     malloc'ed JSON text (caller frees): the result, or a JSON array of the
     results when the broker streams several responses. Errors: as
-    sl_client_connect for keys/handshake; SL_EPERM (role does not allow it),
-    SL_EINVAL (bad arguments), SL_ENOTFOUND, SL_EEXIST, SL_ETIMEOUT, ...;
-    the broker's text goes to `err`. */
+    sl_client_connect for keys/handshake; SL_EPERM (role does not allow it,
+    or key refused), SL_EINVAL (bad or duplicate arguments), SL_ENOTFOUND,
+    SL_EPROTO (unknown command), SL_ETIMEOUT, SL_ECLOSED; the broker's text
+    goes to `err`. */
 int sl_admin_call (const sl_client_options_t *opts, const char *command,
                    const char *args_json, const void *data, size_t size,
                    int timeout_ms, char **result_json_p, char *err, size_t errlen);
