@@ -91,6 +91,10 @@ Test (e2e, secret_key_readable_by_others_is_refused)
     sl_client_t *c = NULL;
     cr_assert_eq (sl_client_connect (&o, &c, err, sizeof err), SL_EKEY);
     cr_assert (strstr (err, water_key) != NULL, "names the file: %s", err);
+    cr_assert (strstr (err, "mode 644") != NULL, "says why: %s", err);
+    cr_assert_eq (chmod (water_key, 0600), 0);
+    cr_assert_eq (sl_client_connect (&o, &c, err, sizeof err), 0, "fixed mode connects: %s", err);
+    sl_client_destroy (&c, 0);
 }
 
 Test (e2e, blocking_publish_is_acked_and_refusals_are_precise)
