@@ -77,6 +77,7 @@ struct sl_broker_t {
     char data_dir[512];
     char data_ep[256], admin_ep[256];
     void *ctx, *data, *admin;
+    void *mon_data, *mon_admin;   /* PAIR sockets receiving DISCONNECTED events */
     sl_store_t *store;
     sl_batch_t *batch;
     sl_registry_t *registry;
@@ -139,6 +140,25 @@ fail:
     if (s)
         zmq_close (s);
     return NULL;
+}
+
+/*  A PAIR socket that receives `sock`'s DISCONNECTED events, so sessions of
+ *  closed connections are forgotten. */
+static void *
+s_monitor (sl_broker_t *self, void *sock, const char *endpoint)
+{
+    if (zmq_socket_monitor (sock, endpoint, ZMQ_EVENT_DISCONNECTED) != 0)
+        return NULL;
+    void *pair = zmq_socket (self->ctx, ZMQ_PAIR);
+    int linger = 0;
+    if (!pair)
+        return NULL;
+    zmq_setsockopt (pair, ZMQ_LINGER, &linger, sizeof linger);
+    if (zmq_connect (pair, endpoint) != 0) {
+        zmq_close (pair);
+        return NULL;
+    }
+    return pair;
 }
 
 static int
@@ -212,6 +232,11 @@ sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
     if (!self->admin)
         goto fail;
     sodium_memzero (&kp, sizeof kp);
+    if (!(self->mon_data = s_monitor (self, self->data, "inproc://sluiced-monitor-data"))
+        || !(self->mon_admin = s_monitor (self, self->admin, "inproc://sluiced-monitor-admin"))) {
+        snprintf (err, errlen, "cannot monitor the broker sockets: %s", zmq_strerror (zmq_errno ()));
+        goto fail;
+    }
     if (s_write_endpoints (self) != 0) {
         snprintf (err, errlen, "%s/endpoints: cannot write: %s", self->data_dir, strerror (errno));
         goto fail;
@@ -1439,6 +1464,71 @@ s_close_due (sl_broker_t *self)
     return next;
 }
 
+/*  DISCONNECTED events: forget sessions on that fd whose TCP connection is
+ *  gone (the fd may already serve a new connection: compare peer
+ *  addresses). Queries waiting for an owner that left fail at once. */
+static void
+s_monitor_input (sl_broker_t *self, void *pair, sl_plane_t plane)
+{
+    for (int k = 0; k < 256; k++) {
+        zmq_msg_t ev, addr;
+        zmq_msg_init (&ev);
+        if (zmq_msg_recv (&ev, pair, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&ev);
+            return;
+        }
+        int more = zmq_msg_more (&ev);
+        zmq_msg_init (&addr);
+        if (more)
+            zmq_msg_recv (&addr, pair, 0);
+        zmq_msg_close (&addr);
+        if (zmq_msg_size (&ev) < 6) {
+            zmq_msg_close (&ev);
+            continue;
+        }
+        const uint8_t *d = zmq_msg_data (&ev);
+        uint16_t event;
+        uint32_t value;
+        memcpy (&event, d, 2);
+        memcpy (&value, d + 2, 4);
+        zmq_msg_close (&ev);
+        if (event != ZMQ_EVENT_DISCONNECTED)
+            continue;
+        int fd = (int) value;
+        char now_peer[64];
+        s_peer_name (fd, now_peer, sizeof now_peer);
+        for (size_t i = 0; i < sl_sessions_count (self->sessions);) {
+            sl_session_t *s = sl_sessions_at (self->sessions, i);
+            if (s->plane != plane || s->fd != fd
+                || (now_peer[0] && strcmp (now_peer, s->peer) == 0)) {
+                i++;
+                continue;
+            }
+            char member[33];
+            snprintf (member, sizeof member, "%s", s->member);
+            sl_info ("session.closed", "member=%s plane=%s peer=%s reason=disconnected inflight=%zu",
+                     member, plane == SL_PLANE_DATA ? "data" : "admin", s->peer, s->n_inflight);
+            sl_sessions_remove (self->sessions, s);
+            if (plane != SL_PLANE_DATA || sl_sessions_of (self->sessions, member))
+                continue;
+            for (size_t j = 0; j < self->n_queries;) {
+                s_query_t *q = &self->queries[j];
+                if (strcmp (q->owner, member) != 0) {
+                    j++;
+                    continue;
+                }
+                sl_info ("query.owner_left", "asker=%s owner=%s query_id=%llu", q->asker, q->owner,
+                         (unsigned long long) q->query_id);
+                sl_wire_error (self->data, q->rid, q->rid_len, q->seq, 0,
+                               SLUICE__V1__ERROR_CODE__OWNER_OFFLINE,
+                               "QUERY: the owner disconnected before answering; try again later",
+                               "owner-offline");
+                s_query_drop (self, q);
+            }
+        }
+    }
+}
+
 static long
 s_min_timeout (long a, long b)
 {
@@ -1464,8 +1554,10 @@ sl_broker_run (sl_broker_t *self, volatile sig_atomic_t *stop)
             { sl_zap_socket (self->zap), 0, ZMQ_POLLIN, 0 },
             { self->data, 0, ZMQ_POLLIN, 0 },
             { self->admin, 0, ZMQ_POLLIN, 0 },
+            { self->mon_data, 0, ZMQ_POLLIN, 0 },
+            { self->mon_admin, 0, ZMQ_POLLIN, 0 },
         };
-        int rc = zmq_poll (items, 3, tmo);
+        int rc = zmq_poll (items, 5, tmo);
         if (rc < 0) {
             if (zmq_errno () == EINTR)
                 continue;
@@ -1478,6 +1570,10 @@ sl_broker_run (sl_broker_t *self, volatile sig_atomic_t *stop)
             s_data_input (self);
         if (items[2].revents & ZMQ_POLLIN)
             s_admin_input (self);
+        if (items[3].revents & ZMQ_POLLIN)
+            s_monitor_input (self, self->mon_data, SL_PLANE_DATA);
+        if (items[4].revents & ZMQ_POLLIN)
+            s_monitor_input (self, self->mon_admin, SL_PLANE_ADMIN);
         if (sl_batch_due (self->batch))
             sl_broker_commit (self);
         more = s_deliver_all (self);
@@ -1515,6 +1611,14 @@ sl_broker_destroy (sl_broker_t **self_p)
         }
     }
     sl_batch_destroy (&self->batch);
+    if (self->data)
+        zmq_socket_monitor (self->data, NULL, 0);
+    if (self->admin)
+        zmq_socket_monitor (self->admin, NULL, 0);
+    if (self->mon_data)
+        zmq_close (self->mon_data);
+    if (self->mon_admin)
+        zmq_close (self->mon_admin);
     if (self->data)
         zmq_close (self->data);
     if (self->admin)

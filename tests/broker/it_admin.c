@@ -108,6 +108,18 @@ Test (admin, status_reports_connections_and_queues)
     cr_assert (strstr (r->result_json, "\"uptime_s\":"), "%s", r->result_json);
     sluice__v1__admin_response__free_unpacked (r, NULL);
     tc_close (&w);
+    /* the broker notices the disconnect and forgets the session */
+    int gone = 0;
+    for (int64_t until = tc_ms () + 3000; !gone && tc_ms () < until;) {
+        usleep (50000);
+        r = tc_admin (&B, &B.admin, "status", NULL);
+        cr_assert_not_null (r);
+        gone = strstr (r->result_json, "\"members_connected\":[]") != NULL;
+        sluice__v1__admin_response__free_unpacked (r, NULL);
+    }
+    cr_assert (gone, "a closed connection is still listed as connected");
+    cr_assert_gt (tc_broker_log_count (&B, "plane=admin peer="), 0);
+    cr_assert_gt (tc_broker_log_count (&B, "reason=disconnected"), 0);
 }
 
 Test (admin, revoke_closes_sessions_and_refuses_the_key)

@@ -212,6 +212,22 @@ Test (query, slow_owner_times_out_and_late_reply_is_dropped)
     tc_close (&p);
 }
 
+Test (query, owner_leaving_mid_query_fails_it_at_once)
+{
+    tc_client_t w, p;
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    int64_t t0 = tc_ms ();
+    uint64_t seq = ask (&p, "billing-check", 20000);
+    tc_msg_t q;
+    cr_assert_eq (tc_recv_cmd (&w, &q, SLUICE__V1__COMMAND__QUERY, 5000), 0);
+    tc_msg_free (&q);
+    tc_close (&w);
+    cr_assert_eq (error_code (&p, seq, 5000), SLUICE__V1__ERROR_CODE__OWNER_OFFLINE);
+    cr_assert_lt (tc_ms () - t0, 5000, "waited for the timeout instead");
+    tc_close (&p);
+}
+
 Test (query, unknown_record_type)
 {
     tc_client_t p;
