@@ -401,6 +401,12 @@ s_dispatch (sl_client_t *self, zmq_msg_t *frames, size_t nframes)
             char text[512];
             int rc = sl__header_error (h, text, sizeof text);
             sl__set_error (self, "%s", text);
+            if (h->n_errors && h->errors[0]->reason && !strcmp (h->errors[0]->reason, "revoked")) {
+                /* PROTOCOL.md 1: a member revoked after its handshake */
+                self->refused = SL_EPERM;
+                sl__set_error (self, "the broker revoked member '%s': %s", self->member, text);
+                s_fail_waiters (self, SL_EPERM, self->last_error);
+            }
             char q[600];
             sl_warn ("client.error", "seq=%llu rc=%d text=%s", (unsigned long long) h->seq, rc,
                      sl_log_quote (text, q, sizeof q));
