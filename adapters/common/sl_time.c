@@ -36,8 +36,10 @@ s_digits (const char *s, size_t len, size_t *i, int n)
 {
     int v = 0;
     for (int k = 0; k < n; k++) {
-        if (*i >= len || s [*i] < '0' || s [*i] > '9')
+        if (*i >= len || s [*i] < '0' || s [*i] > '9') {
+            *i -= (size_t) k;           /* report the start of the number */
             return -1;
+        }
         v = v * 10 + (s [*i] - '0');
         (*i)++;
     }

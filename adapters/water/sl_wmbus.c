@@ -155,7 +155,7 @@ s_parse_csv (const char *line, size_t len, const char *source, size_t lineno,
         len--;
     for (size_t i = 0; i <= len; i++) {
         if (i == len || line [i] == ';') {
-            if (nf == 5)
+            if (nf == 4 && i < len)
                 ERR (SL_EPARSE, i + 1, "expected 5 ';'-separated fields (name;id;total_m3;max_flow_m3h;timestamp), found more");
             f [nf] = line + start;
             flen [nf] = i - start;
@@ -198,7 +198,7 @@ sl_wmbus_parse_line (const char *line, size_t len, const char *source,
         i++;
     if (i == len || line [i] == '#')
         return 1;
-    if (line [i] == '{')
+    if (line [i] == '{' || line [i] == '[')
         return s_parse_json (line, len, source, lineno, meters, out, err, errlen);
     return s_parse_csv (line, len, source, lineno, meters, out, err, errlen);
 }

@@ -29,7 +29,7 @@
 
 /*  Parses one line (len bytes, without its newline; need not be
  *  NUL-terminated) of wmbusmeters output, JSON or CSV, chosen by its first
- *  non-blank character ('{' means JSON). `source` and `lineno` name the
+ *  non-blank character ('{' or '[' means JSON). `source` and `lineno` name the
  *  line in errors. `meters` is the meter registry (borrowed).
  *
  *  Returns 0 and a new record in *out, which the caller frees with
