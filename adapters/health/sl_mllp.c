@@ -164,22 +164,21 @@ sl_hl7_split (const char *buf, size_t len, sl_hl7_split_t *st,
               const char **msg, size_t *mlen, size_t *line)
 {
     size_t i = st->pos;
-    int at_bol = i == 0 || buf [i - 1] == '\r' || buf [i - 1] == '\n';
-    /* find the MSH that starts the next message */
-    while (i < len && !(at_bol && s_is_msh (buf, len, i))) {
+    /* skip line ends and blank space between messages */
+    while (i < len && (buf [i] == '\r' || buf [i] == '\n' || buf [i] == ' ' || buf [i] == '\t')) {
         if (buf [i] == '\n' || (buf [i] == '\r' && !(i + 1 < len && buf [i + 1] == '\n')))
             st->line++;
-        at_bol = buf [i] == '\r' || buf [i] == '\n';
         i++;
     }
     if (i >= len) {
         st->pos = len;
         return 0;
     }
+    /* the message runs until the next segment that starts with MSH; text
+       that does not start with MSH is handed out too, so that it is reported */
     size_t begin = i;
     *line = st->line;
-    /* the message runs until the next segment that starts with MSH */
-    at_bol = 0;
+    int at_bol = 0;
     while (i < len && !(at_bol && s_is_msh (buf, len, i))) {
         if (buf [i] == '\n' || (buf [i] == '\r' && !(i + 1 < len && buf [i + 1] == '\n')))
             st->line++;

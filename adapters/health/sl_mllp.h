@@ -10,7 +10,7 @@
  *
  *  Exported files hold either MLLP frames or plain messages one after the
  *  other; sl_hl7_split handles the latter (a message starts at each segment
- *  beginning with "MSH").
+ *  beginning with "MSH"). A file whose first byte is 0x0B is MLLP.
  */
 #ifndef SL_MLLP_H
 #define SL_MLLP_H
@@ -58,9 +58,11 @@ typedef struct {
 
 /*  Splits unframed HL7 text: finds the next message at or after st->pos in
  *  buf[0..len), sets *msg / *mlen to it (up to the next segment starting
- *  with "MSH" or the end) and *line to the line its MSH is on, and advances
- *  st. Text before the first MSH is skipped. Returns 1, or 0 when no message
- *  is left. Cannot fail. */
+ *  with "MSH" or the end) and *line to the line it starts on, and advances
+ *  st. Blank lines between messages are skipped; any other text that does
+ *  not start with MSH is returned as a message of its own, so that the
+ *  parser rejects and reports it rather than it vanishing. Returns 1, or 0
+ *  when no message is left. Cannot fail. */
 int sl_hl7_split (const char *buf, size_t len, sl_hl7_split_t *st,
                   const char **msg, size_t *mlen, size_t *line);
 
