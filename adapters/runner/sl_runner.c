@@ -216,6 +216,45 @@ sl_runner_publish (sl_runner_t *r, const char *record_type, const ProtobufCMessa
     return 0;
 }
 
+int
+sl_runner_publish_wait (sl_runner_t *r, const char *record_type, const ProtobufCMessage *msg,
+                        const char *subject, int64_t event_time_s, char *err, size_t errlen)
+{
+    if (!r->client)
+        return sl_runner_publish (r, record_type, msg, subject, event_time_s);
+    sl_quarantine_accept (r->quarantine);
+    size_t size = protobuf_c_message_get_packed_size (msg);
+    uint8_t *body = malloc (size ? size : 1);
+    if (!body) {
+        snprintf (err, errlen, "out of memory");
+        return SL_ENOMEM;
+    }
+    protobuf_c_message_pack (msg, body);
+    sl_publish_meta_t meta = { NULL, subject, event_time_s * 1000 };
+    r->published++;
+    int rc = sl_client_publish (r->client, record_type, &meta, body, size, 30000);
+    free (body);
+    if (rc == 0)
+        r->stored++;
+    else {
+        r->refused++;
+        snprintf (err, errlen, "%s", sl_client_last_error (r->client));
+    }
+    return rc;
+}
+
+void
+sl_runner_set_source (sl_runner_t *r, const char *source)
+{
+    r->source = source;
+}
+
+int
+sl_runner_stopping (void)
+{
+    return s_stop != 0;
+}
+
 void
 sl_runner_reject (sl_runner_t *r, size_t record, const char *reason, const void *raw, size_t rawlen)
 {
@@ -434,6 +473,9 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
     r.progress = !r.quiet && isatty (2);
 
     int unreadable = 0;
+    if (format->serving && format->serving (state))
+        unreadable = format->serve (state, &r) != 0;
+    else
     for (size_t i = 0; i < nsources && !s_stop; i++)
         unreadable |= s_read_source (&r, sources [i], follow && i + 1 == nsources) != 0;
     if (r.client) {

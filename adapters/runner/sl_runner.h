@@ -38,6 +38,11 @@ typedef struct {
     void (*feed) (void *state, sl_runner_t *r, const char *data, size_t len);
     void (*end) (void *state, sl_runner_t *r);
     void (*stop) (void *state);     /* free what start made */
+    /* optional: when serving(state) is true after start, the runner calls
+       serve instead of reading sources (a bureau's network listener); it
+       returns 0, or -1 if it could not run */
+    int (*serve) (void *state, sl_runner_t *r);
+    int (*serving) (void *state);
 } sl_format_t;
 
 /*  Runs the adapter program: parses argv, connects, reads every source and
@@ -50,6 +55,20 @@ int sl_runner_main (int argc, char **argv, const sl_format_t *format, void *stat
 int sl_runner_publish (sl_runner_t *r, const char *record_type,
                        const ProtobufCMessage *msg, const char *subject,
                        int64_t event_time_s);
+
+/*  Publishes one record and waits until the broker stored or refused it
+ *  (at most 30 s), for a listener that must answer its peer only once the
+ *  record is safe. Returns 0 when stored, else the SL_E* code with the
+ *  broker's text in err. With --dry-run, prints it and returns 0. */
+int sl_runner_publish_wait (sl_runner_t *r, const char *record_type,
+                            const ProtobufCMessage *msg, const char *subject,
+                            int64_t event_time_s, char *err, size_t errlen);
+
+/*  Sets the source name used by sl_runner_reject (a listener names the peer). */
+void sl_runner_set_source (sl_runner_t *r, const char *source);
+
+/*  True once SIGINT or SIGTERM asked the adapter to stop. */
+int sl_runner_stopping (void);
 
 /*  Reports one input record that could not be read: logs `reason` on stderr
  *  and appends it with the raw bytes to the quarantine file. */
