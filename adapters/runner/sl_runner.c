@@ -355,9 +355,13 @@ s_usage (const sl_format_t *f, FILE *out)
         "every input record it cannot read to the quarantine file.\n\n"
         "Broker:\n"
         "  --data DIR         broker data directory (endpoints, broker.pub) [$SLUICE_DATA]\n"
+        "  --endpoint EP      or the broker's data endpoint, tcp://HOST:PORT, ...\n"
+        "  --broker-key FILE  ... with its public key file (broker.pub)\n"
         "  --key FILE         this bureau's secret key file, mode 0600 [$SLUICE_KEY]\n"
         "  --spool DIR        keep records not yet stored by the broker here (LMDB),\n"
         "                     so they survive a restart of the adapter\n"
+        "  --wait SECONDS     at the end, wait this long for the broker to store\n"
+        "                     every record [60]; what is left stays in the spool\n"
         "  --dry-run          do not connect: print the records as JSON lines\n"
         "Input:\n"
         "  --follow           keep reading the last FILE as it grows, until SIGINT/SIGTERM\n"
@@ -373,36 +377,49 @@ s_usage (const sl_format_t *f, FILE *out)
 int
 sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
 {
-    enum { O_DATA = 1, O_KEY, O_SPOOL, O_DRY, O_FOLLOW, O_QUAR, O_QUIET, O_HELP, O_BUREAU = 100 };
+    enum { O_DATA = 1, O_KEY, O_SPOOL, O_DRY, O_FOLLOW, O_QUAR, O_QUIET, O_HELP, O_WAIT, O_ENDPOINT, O_BROKER_KEY, O_BUREAU = 100 };
     struct option opts [32] = {
         { "data", required_argument, NULL, O_DATA }, { "key", required_argument, NULL, O_KEY },
         { "spool", required_argument, NULL, O_SPOOL }, { "dry-run", no_argument, NULL, O_DRY },
         { "follow", no_argument, NULL, O_FOLLOW }, { "quarantine", required_argument, NULL, O_QUAR },
         { "quiet", no_argument, NULL, O_QUIET }, { "help", no_argument, NULL, O_HELP },
+        { "wait", required_argument, NULL, O_WAIT },
+        { "endpoint", required_argument, NULL, O_ENDPOINT },
+        { "broker-key", required_argument, NULL, O_BROKER_KEY },
     };
-    size_t nopt = 8;
+    size_t nopt = 11;
     for (size_t i = 0; format->options && format->options [i] && nopt < 31; i++)
         opts [nopt++] = (struct option) { format->options [i], required_argument, NULL, O_BUREAU + (int) i };
     opts [nopt] = (struct option) { NULL, 0, NULL, 0 };
 
     const char *data = getenv ("SLUICE_DATA"), *key = getenv ("SLUICE_KEY"), *spool = NULL;
+    const char *endpoint = NULL, *broker_key = NULL;
     char qdefault [256];
     snprintf (qdefault, sizeof qdefault, "%s-quarantine.jsonl", format->bureau);
     sl_runner_t r = { .format = format, .state = state, .quarantine_path = qdefault };
-    int dry = 0, follow = 0, c;
+    int dry = 0, follow = 0, wait_s = 60, c;
     while ((c = getopt_long (argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case O_DATA: data = optarg; break;
         case O_KEY: key = optarg; break;
+        case O_ENDPOINT: endpoint = optarg; break;
+        case O_BROKER_KEY: broker_key = optarg; break;
         case O_SPOOL: spool = optarg; break;
         case O_DRY: dry = 1; break;
         case O_FOLLOW: follow = 1; break;
         case O_QUAR: r.quarantine_path = optarg; break;
         case O_QUIET: r.quiet = 1; break;
+        case O_WAIT:
+            wait_s = atoi (optarg);
+            if (wait_s < 0 || wait_s > 86400) {
+                fprintf (stderr, "%s: --wait takes seconds, 0 to 86400\n", format->program);
+                return 2;
+            }
+            break;
         case O_HELP: s_usage (format, stdout); return 0;
         default:
             if (c >= O_BUREAU && c < O_BUREAU + 32) {
-                if (format->option (state, opts [8 + c - O_BUREAU].name, optarg))
+                if (format->option (state, opts [11 + c - O_BUREAU].name, optarg))
                     return 2;
                 break;
             }
@@ -410,9 +427,9 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
             return 2;
         }
     }
-    if (!dry && (!data || !key)) {
-        fprintf (stderr, "%s: need --data DIR and --key FILE (or $SLUICE_DATA, $SLUICE_KEY), "
-                 "or --dry-run\n", format->program);
+    if (!dry && (!key || (!data && !(endpoint && broker_key)))) {
+        fprintf (stderr, "%s: need --key FILE and either --data DIR or --endpoint EP with "
+                 "--broker-key FILE (or $SLUICE_KEY, $SLUICE_DATA), or --dry-run\n", format->program);
         return 2;
     }
     if (format->start (state))
@@ -431,6 +448,11 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
         sl_client_options_t copts;
         char buf [8192], err [512];
         memset (&copts, 0, sizeof copts);
+        if (endpoint && broker_key) {
+            copts.endpoint = endpoint;
+            copts.broker_key_file = broker_key;
+        }
+        else
         if (sl_options_from_data_dir (&copts, data, 0, buf, sizeof buf, err, sizeof err)) {
             fprintf (stderr, "%s: %s\n", format->program, err);
             goto out;
@@ -479,7 +501,7 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
     for (size_t i = 0; i < nsources && !s_stop; i++)
         unreadable |= s_read_source (&r, sources [i], follow && i + 1 == nsources) != 0;
     if (r.client) {
-        int rc = sl_client_flush (r.client, 60000);
+        int rc = sl_client_flush (r.client, wait_s * 1000);
         if (rc)
             fprintf (stderr, "%s: %llu records not yet stored by the broker: %s%s\n", format->program,
                      (unsigned long long) sl_client_unacked (r.client), sl_client_last_error (r.client),

@@ -259,3 +259,82 @@ Test (adapters_e2e, health_files_plain_and_framed)
     cr_assert_not_null (strstr (out, "health: 7 published, 7 stored, 0 refused by the broker, 4 rejected"), "%s", out);
     cr_assert_eq (quarantined (HEALTH), 4);
 }
+
+static void
+append (const char *path, const char *text)
+{
+    FILE *f = fopen (path, "a");
+    cr_assert_not_null (f);
+    fputs (text, f);
+    fclose (f);
+}
+
+Test (adapters_e2e, water_follows_a_growing_file)
+{
+    sl_client_t *power = tb_connect (&tb, keys [POWER]);
+    cr_assert_eq (sl_client_subscribe (power, "water.v1.MeterReading", "joint-metering"), 0);
+    char live [400], q [400], data [400], log [400];
+    snprintf (live, sizeof live, "%s/live.jsonl", tb.dir);
+    snprintf (q, sizeof q, "%s/water-q.jsonl", tb.dir);
+    snprintf (data, sizeof data, "%s/data", tb.dir);
+    snprintf (log, sizeof log, "%s/water.log", tb.dir);
+    const char *good = "{\"media\":\"water\",\"id\":\"76340000\",\"total_m3\":1.5,\"timestamp\":\"2026-11-28T08:00:00Z\"}\n";
+    append (live, good);
+    pid_t pid = fork ();
+    if (pid == 0) {
+        freopen (log, "w", stderr);
+        execl (tb_program ("SLUICE_WATER_ADAPTER"), "sluice-water-adapter", "--data", data,
+               "--key", keys [WATER], "--quarantine", q, "--meters", example ("water-meters.csv"),
+               "--follow", live, (char *) NULL);
+        _exit (127);
+    }
+    char subj [4][32];
+    cr_assert_eq (receive (power, 1, "water.v1.MeterReading", subj), 1);
+    append (live, "{\"media\":\"water\",\"id\":\"76340037\",\"total_m3\":2.5,\"timestamp\":\"2026-11-28T09:00:00Z\"}\n"
+                  "{\"media\":\"water\",\"id\":\"nope\",\"total_m3\":2.5,\"timestamp\":\"2026-11-28T09:00:00Z\"}\n"
+                  "{\"media\":\"water\",\"id\":\"76340074\",");
+    cr_assert_eq (receive (power, 1, "water.v1.MeterReading", subj), 1, "the half line waits");
+    cr_assert_str_eq (subj [0], "CIT-100002");
+    append (live, "\"total_m3\":3.5,\"timestamp\":\"2026-11-28T10:00:00Z\"}\n");
+    cr_assert_eq (receive (power, 1, "water.v1.MeterReading", subj), 1, "completed line");
+    cr_assert_str_eq (subj [0], "CIT-100003");
+    kill (pid, SIGTERM);
+    int st;
+    cr_assert_eq (waitpid (pid, &st, 0), pid);
+    cr_assert (WIFEXITED (st));
+    cr_assert_eq (WEXITSTATUS (st), 1, "one line was rejected");
+    cr_assert_eq (quarantined (WATER), 1);
+    char cmd [600], out [4096];
+    snprintf (cmd, sizeof cmd, "cat '%s'", log);
+    tb_run (cmd, out, sizeof out);
+    cr_assert_not_null (strstr (out, "live.jsonl:3:1: meter 'nope' is not in the meter registry"), "%s", out);
+    cr_assert_not_null (strstr (out, "water: 3 published, 3 stored, 0 refused by the broker, 1 rejected"), "%s", out);
+    sl_client_destroy (&power, 1000);
+}
+
+Test (adapters_e2e, spool_keeps_records_while_the_broker_is_down)
+{
+    tb_stop (&tb);
+    char args [2048], out [8192], cmd [4096];
+    /* the broker's data directory has no endpoints file while it is down */
+    snprintf (cmd, sizeof cmd, "'%s' --endpoint '%s' --broker-key '%s' --key '%s' --quarantine '%s/water-q.jsonl' "
+              "--spool '%s/spool' --wait 1 --meters '%s' '%s' 2>&1",
+              tb_program ("SLUICE_WATER_ADAPTER"), tb.data_ep, tb.broker_pub, keys [WATER], tb.dir, tb.dir,
+              example ("water-meters.csv"), example ("malformed/water-bad.jsonl"));
+    int rc = tb_run (cmd, out, sizeof out);
+    cr_assert_eq (rc, 1, "%s", out);
+    cr_assert_not_null (strstr (out, "water: 2 published, 0 stored, 0 refused by the broker, 4 rejected"), "%s", out);
+    cr_assert_not_null (strstr (out, "(kept in the spool)"), "%s", out);
+
+    tb_restart (&tb);
+    sl_client_t *power = tb_connect (&tb, keys [POWER]);
+    cr_assert_eq (sl_client_subscribe (power, "water.v1.MeterReading", "joint-metering"), 0);
+    snprintf (args, sizeof args, "--spool '%s/spool' --wait 20 --meters '%s' /dev/null", tb.dir,
+              example ("water-meters.csv"));
+    rc = run_adapter ("SLUICE_WATER_ADAPTER", WATER, args, out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+    char subj [4][32];
+    cr_assert_eq (receive (power, 2, "water.v1.MeterReading", subj), 2, "the spooled records arrive");
+    cr_assert_str_eq (subj [0], "CIT-100001");
+    sl_client_destroy (&power, 1000);
+}
