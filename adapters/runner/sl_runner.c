@@ -20,6 +20,7 @@
 #include "sl_quarantine.h"
 #include "sl_text.h"
 #include "sluice.h"
+#include "sl_schema.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -344,6 +345,90 @@ s_read_source (sl_runner_t *r, const char *path, int follow)
     return rc;
 }
 
+/*  Consumer side: subscribes, and writes every delivered record as one JSON
+ *  line for the bureau's system to ingest; a delivery is acked only after
+ *  its line is written and flushed, so a crash repeats a line rather than
+ *  losing one (the message_id tells repeats apart). Runs until SIGINT /
+ *  SIGTERM or `max` deliveries. Returns 0, or -1 (reported). */
+static int
+s_consume (sl_runner_t *r, const char *const *subs, size_t nsubs, const char *output, long max)
+{
+    FILE *out = output ? fopen (output, "a") : stdout;
+    if (!out) {
+        fprintf (stderr, "%s: %s: %s\n", r->format->program, output, strerror (errno));
+        return -1;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < nsubs; i++) {
+        char type [128];
+        const char *colon = strchr (subs [i], ':');
+        snprintf (type, sizeof type, "%.*s", (int) (colon - subs [i]), subs [i]);
+        int src = sl_client_subscribe (r->client, type, colon + 1);
+        if (src) {
+            fprintf (stderr, "%s: cannot subscribe to %s for %s: %s (%s)\n", r->format->program,
+                     type, colon + 1, sl_client_last_error (r->client), sl_strerror (src));
+            rc = -1;
+            goto out;
+        }
+        fprintf (stderr, "%s: subscribed to %s for %s\n", r->format->bureau, type, colon + 1);
+    }
+    long n = 0;
+    while (!s_stop && (max <= 0 || n < max)) {
+        sl_delivery_t *d = NULL;
+        int src = sl_client_recv (r->client, &d, 250);
+        if (src == SL_ETIMEOUT)
+            continue;
+        if (src) {
+            fprintf (stderr, "%s: receiving stopped: %s\n", r->format->program, sl_client_last_error (r->client));
+            rc = -1;
+            break;
+        }
+        const char *type = sl_delivery_record_type (d);
+        size_t size;
+        const void *body = sl_delivery_body (d, &size);
+        const sl_schema_t *schema = sl_schema_find (type);
+        ProtobufCMessage *m = schema ? protobuf_c_message_unpack (schema->descriptor, NULL, size, body) : NULL;
+        char hex [2 * SL_MESSAGE_ID_LEN + 1];
+        sl_message_id_hex (sl_delivery_message_id (d), hex);
+        fprintf (out, "{\"record_type\":");
+        s_print_string (out, type);
+        fprintf (out, ",\"owner\":");
+        s_print_string (out, sl_delivery_owner (d));
+        fprintf (out, ",\"purpose\":");
+        s_print_string (out, sl_delivery_purpose (d));
+        fprintf (out, ",\"message_id\":\"%s\",\"event_time_ms\":%lld,\"rules\":[", hex,
+                 (long long) sl_delivery_event_time_ms (d));
+        for (size_t k = 0; k < sl_delivery_rule_count (d); k++) {
+            if (k)
+                fputc (',', out);
+            s_print_string (out, sl_delivery_rule (d, k));
+        }
+        fprintf (out, "],\"record\":");
+        if (m)
+            s_print_message (out, m);
+        else
+            fputs ("null", out);
+        fputs ("}\n", out);
+        if (m)
+            protobuf_c_message_free_unpacked (m, NULL);
+        if (fflush (out) != 0) {
+            fprintf (stderr, "%s: cannot write deliveries: %s\n", r->format->program, strerror (errno));
+            sl_delivery_destroy (&d);
+            rc = -1;
+            break;
+        }
+        sl_client_ack (r->client, d);
+        sl_delivery_destroy (&d);
+        n++;
+    }
+    sl_client_flush (r->client, 5000);
+    fprintf (stderr, "%s: %ld records received\n", r->format->bureau, n);
+out:
+    if (out != stdout)
+        fclose (out);
+    return rc;
+}
+
 static void
 s_usage (const sl_format_t *f, FILE *out)
 {
@@ -363,6 +448,11 @@ s_usage (const sl_format_t *f, FILE *out)
         "  --wait SECONDS     at the end, wait this long for the broker to store\n"
         "                     every record [60]; what is left stays in the spool\n"
         "  --dry-run          do not connect: print the records as JSON lines\n"
+        "Receiving (this bureau as a consumer):\n"
+        "  --subscribe TYPE:PURPOSE  receive records of TYPE for PURPOSE (repeatable);\n"
+        "                     without FILE arguments, only receive\n"
+        "  --output FILE      append received records as JSON lines [stdout]\n"
+        "  --max N            stop after N records\n"
         "Input:\n"
         "  --follow           keep reading the last FILE as it grows, until SIGINT/SIGTERM\n"
         "  --quarantine FILE  where rejected input goes, as JSON lines [%s-quarantine.jsonl]\n"
@@ -377,7 +467,7 @@ s_usage (const sl_format_t *f, FILE *out)
 int
 sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
 {
-    enum { O_DATA = 1, O_KEY, O_SPOOL, O_DRY, O_FOLLOW, O_QUAR, O_QUIET, O_HELP, O_WAIT, O_ENDPOINT, O_BROKER_KEY, O_BUREAU = 100 };
+    enum { O_DATA = 1, O_KEY, O_SPOOL, O_DRY, O_FOLLOW, O_QUAR, O_QUIET, O_HELP, O_WAIT, O_ENDPOINT, O_BROKER_KEY, O_SUBSCRIBE, O_OUTPUT, O_MAX, O_BUREAU = 100 };
     struct option opts [32] = {
         { "data", required_argument, NULL, O_DATA }, { "key", required_argument, NULL, O_KEY },
         { "spool", required_argument, NULL, O_SPOOL }, { "dry-run", no_argument, NULL, O_DRY },
@@ -386,14 +476,20 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
         { "wait", required_argument, NULL, O_WAIT },
         { "endpoint", required_argument, NULL, O_ENDPOINT },
         { "broker-key", required_argument, NULL, O_BROKER_KEY },
+        { "subscribe", required_argument, NULL, O_SUBSCRIBE },
+        { "output", required_argument, NULL, O_OUTPUT },
+        { "max", required_argument, NULL, O_MAX },
     };
-    size_t nopt = 11;
+    size_t nopt = 14;
     for (size_t i = 0; format->options && format->options [i] && nopt < 31; i++)
         opts [nopt++] = (struct option) { format->options [i], required_argument, NULL, O_BUREAU + (int) i };
     opts [nopt] = (struct option) { NULL, 0, NULL, 0 };
 
     const char *data = getenv ("SLUICE_DATA"), *key = getenv ("SLUICE_KEY"), *spool = NULL;
-    const char *endpoint = NULL, *broker_key = NULL;
+    const char *endpoint = NULL, *broker_key = NULL, *output = NULL;
+    const char *subs [8];
+    size_t nsubs = 0;
+    long max_deliveries = 0;
     char qdefault [256];
     snprintf (qdefault, sizeof qdefault, "%s-quarantine.jsonl", format->bureau);
     sl_runner_t r = { .format = format, .state = state, .quarantine_path = qdefault };
@@ -403,6 +499,15 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
         case O_DATA: data = optarg; break;
         case O_KEY: key = optarg; break;
         case O_ENDPOINT: endpoint = optarg; break;
+        case O_SUBSCRIBE:
+            if (nsubs == 8 || !strchr (optarg, ':')) {
+                fprintf (stderr, "%s: --subscribe RECORD_TYPE:PURPOSE, at most 8 times\n", format->program);
+                return 2;
+            }
+            subs [nsubs++] = optarg;
+            break;
+        case O_OUTPUT: output = optarg; break;
+        case O_MAX: max_deliveries = atol (optarg); break;
         case O_BROKER_KEY: broker_key = optarg; break;
         case O_SPOOL: spool = optarg; break;
         case O_DRY: dry = 1; break;
@@ -419,13 +524,17 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
         case O_HELP: s_usage (format, stdout); return 0;
         default:
             if (c >= O_BUREAU && c < O_BUREAU + 32) {
-                if (format->option (state, opts [11 + c - O_BUREAU].name, optarg))
+                if (format->option (state, opts [14 + c - O_BUREAU].name, optarg))
                     return 2;
                 break;
             }
             fprintf (stderr, "%s: see --help\n", format->program);
             return 2;
         }
+    }
+    if (dry && nsubs) {
+        fprintf (stderr, "%s: --subscribe needs a broker, not --dry-run\n", format->program);
+        return 2;
     }
     if (!dry && (!key || (!data && !(endpoint && broker_key)))) {
         fprintf (stderr, "%s: need --key FILE and either --data DIR or --endpoint EP with "
@@ -481,7 +590,7 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
         sources = nl;
         sources [nsources++] = strdup (argv [i]);
     }
-    if (nsources == 0) {
+    if (nsources == 0 && nsubs == 0) {
         sources = malloc (sizeof *sources);
         if (!sources)
             goto out;
@@ -507,6 +616,8 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
                      (unsigned long long) sl_client_unacked (r.client), sl_client_last_error (r.client),
                      spool ? " (kept in the spool)" : "");
     }
+    if (nsubs && !s_stop && s_consume (&r, subs, nsubs, output, max_deliveries))
+        unreadable = 1;
     s_progress (&r, 1);
     uint64_t rejected = sl_quarantine_rejected (r.quarantine);
     if (dry)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include <cjson/cJSON.h>
 #include "sl_mllp.h"
 #include "water/v1/water.pb-c.h"
 #include "health/v1/health.pb-c.h"
@@ -337,4 +338,62 @@ Test (adapters_e2e, spool_keeps_records_while_the_broker_is_down)
     cr_assert_eq (receive (power, 2, "water.v1.MeterReading", subj), 2, "the spooled records arrive");
     cr_assert_str_eq (subj [0], "CIT-100001");
     sl_client_destroy (&power, 1000);
+}
+
+Test (adapters_e2e, power_receives_water_readings_as_json_lines)
+{
+    char data [400], log [400], outp [400];
+    snprintf (data, sizeof data, "%s/data", tb.dir);
+    snprintf (log, sizeof log, "%s/power-consumer.log", tb.dir);
+    snprintf (outp, sizeof outp, "%s/received.jsonl", tb.dir);
+    pid_t pid = fork ();
+    if (pid == 0) {
+        freopen (log, "w", stderr);
+        execl (tb_program ("SLUICE_POWER_ADAPTER"), "sluice-power-adapter", "--data", data,
+               "--key", keys [POWER], "--meters", example ("power-meters.csv"),
+               "--subscribe", "water.v1.MeterReading:joint-metering", "--output", outp,
+               "--max", "2", (char *) NULL);
+        _exit (127);
+    }
+    /* wait until it has subscribed */
+    char cmd [600], out [8192];
+    snprintf (cmd, sizeof cmd, "cat '%s'", log);
+    for (int i = 0; i < 500; i++) {
+        tb_run (cmd, out, sizeof out);
+        if (strstr (out, "subscribed to water.v1.MeterReading for joint-metering"))
+            break;
+        usleep (20000);
+    }
+    cr_assert_not_null (strstr (out, "subscribed to water.v1.MeterReading"), "%s", out);
+
+    char args [2048];
+    snprintf (args, sizeof args, "--meters '%s' '%s'", example ("water-meters.csv"),
+              example ("malformed/water-bad.jsonl"));
+    cr_assert_eq (run_adapter ("SLUICE_WATER_ADAPTER", WATER, args, out, sizeof out), 1, "%s", out);
+
+    int st = 0;
+    for (int i = 0; i < 1000 && waitpid (pid, &st, WNOHANG) != pid; i++)
+        usleep (10000);
+    cr_assert (WIFEXITED (st), "the consumer stops after --max 2");
+    cr_assert_eq (WEXITSTATUS (st), 0);
+    FILE *f = fopen (outp, "r");
+    cr_assert_not_null (f);
+    char line [4096];
+    int n = 0;
+    while (fgets (line, sizeof line, f)) {
+        cJSON *o = cJSON_Parse (line);
+        cr_assert_not_null (o, "line %d is JSON: %s", n + 1, line);
+        cr_assert_str_eq (cJSON_GetObjectItem (o, "record_type")->valuestring, "water.v1.MeterReading");
+        cr_assert_str_eq (cJSON_GetObjectItem (o, "owner")->valuestring, "water");
+        cr_assert_str_eq (cJSON_GetObjectItem (o, "purpose")->valuestring, "joint-metering");
+        cJSON *rec = cJSON_GetObjectItem (o, "record");
+        cr_assert_str_eq (cJSON_GetObjectItem (rec, "ref_device")->valuestring, "76340000");
+        cr_assert_str_eq (cJSON_GetObjectItem (rec, "meter_name")->valuestring, "Flat 1");
+        cr_assert_float_eq (cJSON_GetObjectItem (rec, "water_consumption_m3")->valuedouble,
+                            n == 0 ? 101.5 : 101.9, 1e-9);
+        cJSON_Delete (o);
+        n++;
+    }
+    fclose (f);
+    cr_assert_eq (n, 2);
 }
