@@ -24,6 +24,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
@@ -45,6 +46,18 @@ struct sl_runner {
     uint64_t published, stored, refused, failed;
     off_t size, done;           /* of the current source, for progress */
     double last_progress;
+    int serve;                  /* keep records to answer queries */
+    struct s_kept *kept;        /* what was published, for queries */
+    size_t nkept, capkept;
+    uint64_t queries;
+};
+
+/*  One published record, kept to answer queries (--serve). */
+struct s_kept {
+    char *record_type, *subject;
+    int64_t event_time_s;
+    uint8_t *body;
+    size_t size;
 };
 
 static volatile sig_atomic_t s_stop;
@@ -182,6 +195,67 @@ s_on_publish (const uint8_t *message_id, int rc, const char *text, void *arg)
              text && *text ? text : "no reason given", sl_strerror (rc));
 }
 
+/*  Keeps a copy of a published record when serving queries. Out of memory
+ *  only means the record cannot be found by a query; it is still published. */
+static void
+s_keep (sl_runner_t *r, const char *record_type, const char *subject, int64_t when,
+        const uint8_t *body, size_t size)
+{
+    if (!r->serve)
+        return;
+    if (r->nkept == r->capkept) {
+        size_t ncap = r->capkept ? r->capkept * 2 : 256;
+        struct s_kept *nk = realloc (r->kept, ncap * sizeof *nk);
+        if (!nk)
+            return;
+        r->kept = nk;
+        r->capkept = ncap;
+    }
+    struct s_kept *k = &r->kept [r->nkept];
+    k->record_type = strdup (record_type);
+    k->subject = strdup (subject ? subject : "");
+    k->body = malloc (size ? size : 1);
+    if (!k->record_type || !k->subject || !k->body) {
+        free (k->record_type);
+        free (k->subject);
+        free (k->body);
+        return;
+    }
+    if (size)
+        memcpy (k->body, body, size);
+    k->size = size;
+    k->event_time_s = when;
+    r->nkept++;
+}
+
+/*  Owner side: answers a query with the kept records of its type and
+ *  subject, optionally within [since, until] (Unix seconds, parameters). */
+static int
+s_on_query (sl_query_t *q, void *arg)
+{
+    sl_runner_t *r = arg;
+    const char *type = sl_query_record_type (q), *subject = sl_query_subject (q);
+    const char *since = sl_query_param (q, "since"), *until = sl_query_param (q, "until");
+    int64_t lo = since ? atoll (since) : INT64_MIN, hi = until ? atoll (until) : INT64_MAX;
+    size_t n = 0;
+    r->queries++;
+    for (size_t i = 0; i < r->nkept; i++) {
+        struct s_kept *k = &r->kept [i];
+        if (strcmp (k->record_type, type) || strcmp (k->subject, subject ? subject : "")
+         || k->event_time_s < lo || k->event_time_s > hi)
+            continue;
+        if (sl_query_add (q, k->body, k->size, k->subject, k->event_time_s * 1000)) {
+            sl_query_fail (q, "the adapter ran out of memory answering");
+            return SL_ENOMEM;
+        }
+        n++;
+    }
+    if (!r->quiet)
+        fprintf (stderr, "%s: answered %s's query for %s (%s): %zu records\n", r->format->bureau,
+                 sl_query_asker (q), type, sl_query_purpose (q), n);
+    return 0;
+}
+
 int
 sl_runner_publish (sl_runner_t *r, const char *record_type, const ProtobufCMessage *msg,
                    const char *subject, int64_t event_time_s)
@@ -202,6 +276,7 @@ sl_runner_publish (sl_runner_t *r, const char *record_type, const ProtobufCMessa
         return SL_ENOMEM;
     }
     protobuf_c_message_pack (msg, body);
+    s_keep (r, record_type, subject, event_time_s, body, size);
     sl_publish_meta_t meta = { NULL, subject, event_time_s * 1000 };
     int rc = sl_client_publish_async (r->client, record_type, &meta, body, size,
                                       s_on_publish, r, NULL);
@@ -231,6 +306,7 @@ sl_runner_publish_wait (sl_runner_t *r, const char *record_type, const ProtobufC
         return SL_ENOMEM;
     }
     protobuf_c_message_pack (msg, body);
+    s_keep (r, record_type, subject, event_time_s, body, size);
     sl_publish_meta_t meta = { NULL, subject, event_time_s * 1000 };
     r->published++;
     int rc = sl_client_publish (r->client, record_type, &meta, body, size, 30000);
@@ -453,6 +529,10 @@ s_usage (const sl_format_t *f, FILE *out)
         "                     without FILE arguments, only receive\n"
         "  --output FILE      append received records as JSON lines [stdout]\n"
         "  --max N            stop after N records\n"
+        "Answering (this bureau as the owner):\n"
+        "  --serve            answer queries about the records read in this run\n"
+        "                     (parameters since/until: Unix seconds), and keep\n"
+        "                     running after the inputs until SIGINT/SIGTERM\n"
         "Input:\n"
         "  --follow           keep reading the last FILE as it grows, until SIGINT/SIGTERM\n"
         "  --quarantine FILE  where rejected input goes, as JSON lines [%s-quarantine.jsonl]\n"
@@ -467,7 +547,7 @@ s_usage (const sl_format_t *f, FILE *out)
 int
 sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
 {
-    enum { O_DATA = 1, O_KEY, O_SPOOL, O_DRY, O_FOLLOW, O_QUAR, O_QUIET, O_HELP, O_WAIT, O_ENDPOINT, O_BROKER_KEY, O_SUBSCRIBE, O_OUTPUT, O_MAX, O_BUREAU = 100 };
+    enum { O_DATA = 1, O_KEY, O_SPOOL, O_DRY, O_FOLLOW, O_QUAR, O_QUIET, O_HELP, O_WAIT, O_ENDPOINT, O_BROKER_KEY, O_SUBSCRIBE, O_OUTPUT, O_MAX, O_SERVE, O_BUREAU = 100 };
     struct option opts [32] = {
         { "data", required_argument, NULL, O_DATA }, { "key", required_argument, NULL, O_KEY },
         { "spool", required_argument, NULL, O_SPOOL }, { "dry-run", no_argument, NULL, O_DRY },
@@ -479,8 +559,9 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
         { "subscribe", required_argument, NULL, O_SUBSCRIBE },
         { "output", required_argument, NULL, O_OUTPUT },
         { "max", required_argument, NULL, O_MAX },
+        { "serve", no_argument, NULL, O_SERVE },
     };
-    size_t nopt = 14;
+    size_t nopt = 15;
     for (size_t i = 0; format->options && format->options [i] && nopt < 31; i++)
         opts [nopt++] = (struct option) { format->options [i], required_argument, NULL, O_BUREAU + (int) i };
     opts [nopt] = (struct option) { NULL, 0, NULL, 0 };
@@ -508,6 +589,7 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
             break;
         case O_OUTPUT: output = optarg; break;
         case O_MAX: max_deliveries = atol (optarg); break;
+        case O_SERVE: r.serve = 1; break;
         case O_BROKER_KEY: broker_key = optarg; break;
         case O_SPOOL: spool = optarg; break;
         case O_DRY: dry = 1; break;
@@ -524,7 +606,7 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
         case O_HELP: s_usage (format, stdout); return 0;
         default:
             if (c >= O_BUREAU && c < O_BUREAU + 32) {
-                if (format->option (state, opts [14 + c - O_BUREAU].name, optarg))
+                if (format->option (state, opts [15 + c - O_BUREAU].name, optarg))
                     return 2;
                 break;
             }
@@ -532,8 +614,8 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
             return 2;
         }
     }
-    if (dry && nsubs) {
-        fprintf (stderr, "%s: --subscribe needs a broker, not --dry-run\n", format->program);
+    if (dry && (nsubs || r.serve)) {
+        fprintf (stderr, "%s: --subscribe and --serve need a broker, not --dry-run\n", format->program);
         return 2;
     }
     if (!dry && (!key || (!data && !(endpoint && broker_key)))) {
@@ -574,6 +656,8 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
                      err, sl_strerror (rc));
             goto out;
         }
+        if (r.serve)
+            sl_client_serve (r.client, s_on_query, &r);
     }
     for (int i = optind; i < argc; i++) {
         struct stat st;
@@ -590,7 +674,7 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
         sources = nl;
         sources [nsources++] = strdup (argv [i]);
     }
-    if (nsources == 0 && nsubs == 0) {
+    if (nsources == 0 && nsubs == 0 && !r.serve) {
         sources = malloc (sizeof *sources);
         if (!sources)
             goto out;
@@ -618,6 +702,15 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
     }
     if (nsubs && !s_stop && s_consume (&r, subs, nsubs, output, max_deliveries))
         unreadable = 1;
+    if (r.serve && r.client && !s_stop) {
+        fprintf (stderr, "%s: answering queries about %zu records until stopped\n", format->bureau, r.nkept);
+        while (!s_stop)
+            if (sl_client_poll (r.client, 250) == SL_ECLOSED) {
+                fprintf (stderr, "%s: %s\n", format->program, sl_client_last_error (r.client));
+                unreadable = 1;
+                break;
+            }
+    }
     s_progress (&r, 1);
     uint64_t rejected = sl_quarantine_rejected (r.quarantine);
     if (dry)
@@ -637,6 +730,12 @@ out:
     free (sources);
     sl_client_destroy (&r.client, 1000);
     sl_quarantine_destroy (&r.quarantine);
+    for (size_t i = 0; i < r.nkept; i++) {
+        free (r.kept [i].record_type);
+        free (r.kept [i].subject);
+        free (r.kept [i].body);
+    }
+    free (r.kept);
     if (format->stop)
         format->stop (state);
     return status;

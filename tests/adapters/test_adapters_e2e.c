@@ -397,3 +397,63 @@ Test (adapters_e2e, power_receives_water_readings_as_json_lines)
     fclose (f);
     cr_assert_eq (n, 2);
 }
+
+Test (adapters_e2e, health_answers_parking_queries_about_visits)
+{
+    char data [400], log [400], q [400], mllp [1024];
+    snprintf (data, sizeof data, "%s/data", tb.dir);
+    snprintf (log, sizeof log, "%s/health.log", tb.dir);
+    snprintf (q, sizeof q, "%s/health-q.jsonl", tb.dir);
+    snprintf (mllp, sizeof mllp, "%s/adt.mllp", SL_FIXTURES);
+    pid_t pid = fork ();
+    if (pid == 0) {
+        freopen (log, "w", stderr);
+        execl (tb_program ("SLUICE_HEALTH_ADAPTER"), "sluice-health-adapter", "--data", data,
+               "--key", keys [HEALTH], "--quarantine", q, "--serve", mllp, (char *) NULL);
+        _exit (127);
+    }
+    char cmd [600], out [8192];
+    snprintf (cmd, sizeof cmd, "cat '%s'", log);
+    for (int i = 0; i < 500; i++) {
+        tb_run (cmd, out, sizeof out);
+        if (strstr (out, "answering queries about 5 records"))
+            break;
+        usleep (20000);
+    }
+    cr_assert_not_null (strstr (out, "answering queries about 5 records"), "%s", out);
+
+    sl_client_t *parking = tb_connect (&tb, keys [PARKING]);
+    sl_reply_t *reply = NULL;
+    int rc = sl_client_query (parking, "health.v1.Encounter", "NL-CIT-000101", "parking-fee-waiver",
+                              NULL, 0, 5000, &reply);
+    cr_assert_eq (rc, 0, "%s", sl_client_last_error (parking));
+    cr_assert_eq (sl_reply_count (reply), 2, "admission and discharge of one visit");
+    size_t size;
+    const void *body = sl_reply_body (reply, 1, &size);
+    Health__V1__Encounter *e = health__v1__encounter__unpack (NULL, size, body);
+    cr_assert_not_null (e);
+    cr_assert_str_eq (e->id, "V2026-0001");
+    cr_assert_str_eq (e->status, "finished");
+    health__v1__encounter__free_unpacked (e, NULL);
+    sl_reply_destroy (&reply);
+
+    sl_param_t later [] = { { "since", "1795852800" } };     /* after both period starts */
+    rc = sl_client_query (parking, "health.v1.Encounter", "NL-CIT-000101", "parking-fee-waiver",
+                          later, 1, 5000, &reply);
+    cr_assert_eq (rc, 0);
+    cr_assert_eq (sl_reply_count (reply), 0);
+    sl_reply_destroy (&reply);
+
+    rc = sl_client_query (parking, "health.v1.Encounter", "NL-CIT-000101", "marketing",
+                          NULL, 0, 5000, &reply);
+    cr_assert_eq (rc, SL_EDENIED, "no grant for that purpose: rc %d", rc);
+    sl_client_destroy (&parking, 0);
+
+    kill (pid, SIGTERM);
+    int st;
+    cr_assert_eq (waitpid (pid, &st, 0), pid);
+    cr_assert (WIFEXITED (st));
+    cr_assert_eq (WEXITSTATUS (st), 0);
+    tb_run (cmd, out, sizeof out);
+    cr_assert_not_null (strstr (out, "health: answered parking's query for health.v1.Encounter (parking-fee-waiver): 2 records"), "%s", out);
+}
