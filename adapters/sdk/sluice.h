@@ -67,8 +67,9 @@ typedef struct {
     directory as PROTOCOL.md describes (DIR/endpoints, DIR/broker.pub), for
     the data plane (`admin` = 0) or the admin plane (`admin` = 1). The strings
     are written into `buf` (size `size`), which must outlive their use.
-    Returns 0, SL_EIO/SL_ENOTFOUND with `err` saying which file is missing or
-    lacks the endpoint. */
+    Returns 0; SL_ENOTFOUND (no DIR/endpoints: the broker is not running, or
+    no such line), SL_EIO (unreadable) or SL_EINVAL (too long for `buf`),
+    with `err` (may be NULL) naming the file and what to do. */
 int sl_options_from_data_dir (sl_client_options_t *opts, const char *dir, int admin,
                               char *buf, size_t size, char *err, size_t errlen);
 
