@@ -2,7 +2,7 @@
  *  group commit, deliveries and query routing. See docs/PROTOCOL.md.
  *
  *  Hook points for later parts:
- *    - decisions: sl_broker_set_decide() (sl_decide.h); default sl_grants;
+ *    - decisions: sl_govern_decide (owners' policies + consent, sl_govern.h);
  *    - the write transaction: sl_broker_batch() -> sl_batch_txn() and
  *      sl_batch_listen() (sl_batch.h) — append within it, never commit;
  *    - admin commands: sl_admin_register() on sl_broker_admin() (sl_admin.h);
@@ -28,7 +28,6 @@ typedef struct sl_queue_t sl_queue_t;
 typedef struct sl_sessions_t sl_sessions_t;
 typedef struct sl_admin_t sl_admin_t;
 typedef struct sl_zap_t sl_zap_t;
-typedef struct sl_grants_t sl_grants_t;
 
 typedef struct {
     const char *data_dir;          /* holds store/, broker.key, endpoints */
@@ -51,7 +50,7 @@ sl_broker_t *sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t err
  *  DIR/endpoints. */
 void sl_broker_destroy (sl_broker_t **self_p);
 
-/*  Replaces the decision function (default: sl_grants over `grants`). */
+/*  Replaces the decision function (set by sl_govern at start). */
 void sl_broker_set_decide (sl_broker_t *self, sl_decide_fn *fn, void *ctx);
 
 /*  Sets the event recorder (NULL to clear); see sl_event.h. Set it before
@@ -80,8 +79,21 @@ sl_admin_t *sl_broker_admin (sl_broker_t *self);
 sl_zap_t *sl_broker_zap (sl_broker_t *self);
 int64_t sl_broker_started_ms (sl_broker_t *self);
 
-/*  The bootstrap grant list the default decision function uses (add grants
- *  with sl_grants_add before sl_broker_run). */
+/*  Governance parts (sl_govern.h), borrowed for the broker's lifetime:
+ *  the audit log, the consent registry and the policy store. Admin handlers
+ *  that change state write in the batch transaction (sl_batch_txn,
+ *  call->wrote = 1) and append their audit entry in the same transaction
+ *  with sl_audit_append (or sl_broker_event). Never NULL once
+ *  sl_broker_new returned. */
+typedef struct sl_audit_s sl_audit_t;
+typedef struct _sl_consent_t sl_consent_t;
+typedef struct sl_policy_store_t sl_policy_store_t;
+sl_audit_t *sl_broker_audit (sl_broker_t *self);
+sl_consent_t *sl_broker_consent (sl_broker_t *self);
+sl_policy_store_t *sl_broker_policy (sl_broker_t *self);
+
+/*  Transitional: the bootstrap grant list (removed once sl_govern decides). */
+typedef struct sl_grants_t sl_grants_t;
 sl_grants_t *sl_broker_grants (sl_broker_t *self);
 
 /*  Closes every session of `member` on both planes: NOTICE revoked on the
