@@ -31,6 +31,7 @@
 #include <zmq.h>
 
 #include "sl_admin.h"
+#include "sl_admin_policy.h"
 #include "sl_batch.h"
 #include "sl_error.h"
 #include "sl_grants.h"
@@ -225,7 +226,8 @@ sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
         || !self->admin_table || !self->grants
         || sl_batch_listen (self->batch, s_on_batch, self) != 0
         || sl_admin_register (self->admin_table, sl_admin_member_commands, sl_admin_member_count) != 0
-        || sl_admin_register (self->admin_table, sl_admin_status_commands, sl_admin_status_count) != 0) {
+        || sl_admin_register (self->admin_table, sl_admin_status_commands, sl_admin_status_count) != 0
+        || sl_admin_register (self->admin_table, sl_admin_policy_commands, sl_admin_policy_count) != 0) {
         snprintf (err, errlen, "cannot initialise the broker (out of memory or store unreadable)");
         goto fail;
     }
