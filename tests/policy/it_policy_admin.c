@@ -204,6 +204,23 @@ change_for (const cJSON *changes, const char *consumer, const char *type, const 
     return NULL;
 }
 
+/*  Publishes one water reading about `subject` as member water and waits
+ *  for the broker's ACK. */
+static void
+publish_water (tc_client_t *w, uint32_t n, const char *subject)
+{
+    uint8_t id[16];
+    size_t len;
+    tc_msgid (id, n);
+    uint8_t *body = tc_water_reading (subject, 1.5, &len);
+    tc_publish1 (w, "water.v1.MeterReading", id, subject, body, len);
+    free (body);
+    tc_msg_t m;
+    cr_assert_eq (tc_recv_cmd (w, &m, SLUICE__V1__COMMAND__ACK, 5000), 0, "publish not answered");
+    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ACK, "publish refused");
+    tc_msg_free (&m);
+}
+
 static void
 apply_base (void)
 {
@@ -319,6 +336,15 @@ Test (policy_admin, rollback_stores_a_new_version_with_the_old_text)
 {
     apply_base ();
     cJSON_Delete (apply (&k_wadmin, "water", WATER_V2, 0, OK));
+    tc_client_t w, p;
+    tc_msg_t m;
+    cr_assert_eq (tc_join (&p, &b, &k_parking, "parking"), 0);
+    cr_assert_eq (tc_subscribe (&p, "water.v1.MeterReading", "parking-fee-waiver"), 0);
+    tc_credit (&p, 10);
+    cr_assert_eq (tc_join (&w, &b, &k_water, "water"), 0);
+    publish_water (&w, 1, "C-1");
+    cr_assert_neq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__DELIVER, 700), 0,
+                   "delivered under v2, which gives parking nothing");
     cJSON *e = explain (&k_auditor, "parking", "water.v1.MeterReading", "parking-fee-waiver", AT_JUNE);
     cr_assert_str_eq (str (e, "decision"), "deny");
     cr_assert_str_eq (str (e, "reason"), "no-matching-rule");
@@ -351,6 +377,17 @@ Test (policy_admin, rollback_stores_a_new_version_with_the_old_text)
     e = explain (&k_auditor, "health", "water.v1.MeterReading", "joint-metering", AT_JUNE);
     cr_assert_str_eq (str (e, "decision"), "deny");
     cJSON_Delete (e);
+    /* ... and the broker decides so on the data plane */
+    publish_water (&w, 2, "C-2");
+    cr_assert_eq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__DELIVER, 5000), 0, "nothing delivered");
+    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__DELIVER);
+    cr_assert_eq (m.h->n_records, 1);
+    cr_assert_eq (m.h->records[0]->n_rules, 1);
+    cr_assert_str_eq (m.h->records[0]->rules[0], "water-to-parking@3");
+    cr_assert_str_neq (m.h->records[0]->subject, "C-2", "subject not pseudonymized");
+    tc_msg_free (&m);
+    tc_close (&w);
+    tc_close (&p);
 
     /* nothing changed between v1 and v3 */
     a = args_owner ("water");
