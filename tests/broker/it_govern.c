@@ -333,6 +333,66 @@ Test (govern, a_bad_policy_gives_every_error_with_its_position_and_changes_nothi
     tc_close (&p);
 }
 
+Test (govern, queries_are_checked_both_ways_and_replies_shaped)
+{
+    cr_assert_eq (tc_policy (&B, "water", WATER_SHARES), 1);
+    tc_client_t w, p;
+    tc_msg_t q, a;
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+
+    /* a purpose no permit names: denied before the owner sees the query */
+    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+    h.command = SLUICE__V1__COMMAND__QUERY;
+    h.record_type = WATER;
+    h.subject = "C-1001";
+    h.purpose = "marketing";
+    h.timeout_ms = 3000;
+    uint64_t seq = tc_send (&p, &h, NULL, NULL, 0);
+    cr_assert_eq (tc_recv_cmd (&p, &a, SLUICE__V1__COMMAND__REPLY, 5000), 0);
+    cr_assert_eq (a.h->command, SLUICE__V1__COMMAND__ERROR);
+    cr_assert_eq (a.h->seq, seq);
+    cr_assert_eq (a.h->errors[0]->code, SLUICE__V1__ERROR_CODE__DENIED);
+    cr_assert_str_eq (a.h->errors[0]->reason, "no-matching-rule");
+    tc_msg_free (&a);
+    cr_assert_neq (tc_recv (&w, &q, 300), 0, "a denied query reached the owner");
+
+    /* permitted: the owner answers with the full record, power gets the shaped copy */
+    h.purpose = "joint-metering";
+    h.seq = 0;
+    seq = tc_send (&p, &h, NULL, NULL, 0);
+    cr_assert_eq (tc_recv_cmd (&w, &q, SLUICE__V1__COMMAND__QUERY, 5000), 0, "owner got no QUERY");
+    size_t len;
+    uint8_t *body = reading ("C-1001", &len);
+    Sluice__V1__Header r = SLUICE__V1__HEADER__INIT;
+    Sluice__V1__RecordMeta rm = SLUICE__V1__RECORD_META__INIT, *rmp = &rm;
+    r.command = SLUICE__V1__COMMAND__REPLY;
+    r.query_id = q.h->query_id;
+    rm.subject = "C-1001";
+    rm.event_time = (int64_t) T_OBSERVED * 1000;
+    r.n_records = 1;
+    r.records = &rmp;
+    const uint8_t *bodies[] = { body };
+    tc_send (&w, &r, bodies, &len, 1);
+    tc_msg_free (&q);
+    free (body);
+    cr_assert_eq (tc_recv_cmd (&p, &a, SLUICE__V1__COMMAND__REPLY, 5000), 0, "asker got no answer");
+    cr_assert_eq (a.h->command, SLUICE__V1__COMMAND__REPLY);
+    cr_assert_eq (a.h->seq, seq);
+    cr_assert_eq (a.h->n_records, 1);
+    cr_assert_str_eq (a.h->records[0]->rules[0], "w2p@1");
+    cr_assert (is_hex32 (a.h->records[0]->subject), "%s", a.h->records[0]->subject);
+    Water__V1__MeterReading *got = water__v1__meter_reading__unpack (NULL, a.lens[0], a.bodies[0]);
+    cr_assert_not_null (got);
+    cr_assert_str_eq (got->subject, a.h->records[0]->subject);
+    cr_assert_str_eq (got->meter_name, "");
+    cr_assert_eq (got->date_observed, T_HOUR);
+    water__v1__meter_reading__free_unpacked (got, NULL);
+    tc_msg_free (&a);
+    tc_close (&w);
+    tc_close (&p);
+}
+
 /* ------------------------------------------------------------- consent */
 
 static const char *WATER_WITH_CONSENT =
