@@ -222,11 +222,11 @@ s_change_json (const sl_policy_change_t *c)
     return o;
 }
 
-/*  Adds "changes" and "changes_text" for diff `d` to `result`. */
+/*  Adds "access" and "access_text" for diff `d` to `result`. */
 static int
 s_add_diff (cJSON *result, const sl_policy_diff_t *d)
 {
-    cJSON *changes = cJSON_AddArrayToObject (result, "changes");
+    cJSON *changes = cJSON_AddArrayToObject (result, "access");
     if (!changes)
         return SL_ENOMEM;
     for (size_t i = 0; i < sl_policy_diff_count (d); i++) {
@@ -238,7 +238,7 @@ s_add_diff (cJSON *result, const sl_policy_diff_t *d)
     char *text = sl_policy_diff_render (d);
     if (!text)
         return SL_ENOMEM;
-    cJSON_AddStringToObject (result, "changes_text", text);
+    cJSON_AddStringToObject (result, "access_text", text);
     free (text);
     return 0;
 }
@@ -601,7 +601,7 @@ static void
 s_rule_diff (cJSON *result, const char *summary1, const char *summary2)
 {
     cJSON *a = s_rules_by_id (summary1), *b = s_rules_by_id (summary2);
-    cJSON *rules = cJSON_AddObjectToObject (result, "rules");
+    cJSON *rules = cJSON_AddObjectToObject (result, "rule_changes");
     cJSON *added = cJSON_AddArrayToObject (rules, "added");
     cJSON *removed = cJSON_AddArrayToObject (rules, "removed");
     cJSON *changed = cJSON_AddArrayToObject (rules, "changed");
@@ -649,7 +649,7 @@ s_rule_diff (cJSON *result, const char *summary1, const char *summary2)
             S_APPEND ("+ %s\n", r->string);
         }
 #undef S_APPEND
-    cJSON_AddStringToObject (result, "rules_text", text ? text : "");
+    cJSON_AddStringToObject (result, "rule_changes_text", text ? text : "");
     free (text);
     cJSON_Delete (a);
     cJSON_Delete (b);

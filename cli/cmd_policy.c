@@ -364,7 +364,7 @@ s_call (ctl_ctx_t *ctx, const char *command, cJSON *args, void (*print) (const c
 static void
 s_print_changes (const cJSON *res, const char *title)
 {
-    const char *t = s_str (res, "changes_text");
+    const char *t = s_str (res, "access_text");
     printf ("%s:%s", title, *t ? "\n" : " none\n");
     for (const char *p = t; *p;) {
         const char *nl = strchr (p, '\n');
@@ -602,7 +602,7 @@ s_print_diff (const cJSON *res)
 {
     printf ("%s policy, version %g -> %g\n", s_str (res, "owner"), s_num (res, "v1"),
             s_num (res, "v2"));
-    const char *rules = s_str (res, "rules_text");
+    const char *rules = s_str (res, "rule_changes_text");
     printf ("rules:%s", *rules ? "\n" : " no rule changed\n");
     for (const char *p = rules; *p;) {
         const char *nl = strchr (p, '\n');
