@@ -430,9 +430,9 @@ s_print_apply (const cJSON *res)
         s_print_subs (res);
         return;
     }
-    printf ("applied %s policy version %g (%g rules)%s%s\n", s_str (res, "owner"),
-            s_num (res, "version"), s_num (res, "rules"), *s_str (res, "changes") ? ": " : "",
-            s_str (res, "changes"));
+    printf ("applied %s policy version %g (%g rule%s)%s%s\n", s_str (res, "owner"),
+            s_num (res, "version"), s_num (res, "rules"), s_num (res, "rules") == 1 ? "" : "s",
+            *s_str (res, "changes") ? ": " : "", s_str (res, "changes"));
 }
 
 static int
@@ -505,7 +505,7 @@ s_print_show (const cJSON *res)
             cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (res, "current")) ? " (current)" : "",
             s_str (res, "file"), s_str (res, "actor"), s_str (res, "role"), s_str (res, "time_utc"));
     const cJSON *summary = cJSON_GetObjectItemCaseSensitive (res, "summary"), *r;
-    printf ("# %g rules:", s_num (res, "rules"));
+    printf ("# %g rule%s:", s_num (res, "rules"), s_num (res, "rules") == 1 ? "" : "s");
     cJSON_ArrayForEach (r, cJSON_GetObjectItemCaseSensitive (summary, "rules"))
         printf (" %s %s@%g;", s_str (r, "kind"), s_str (r, "id"), s_num (r, "version"));
     printf ("\n");
