@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "tc.h"
+#include "sluice/v1/consent.pb-c.h"
 
 #define OK            0
 #define NOT_PERMITTED SLUICE__V1__ERROR_CODE__NOT_PERMITTED
@@ -466,6 +467,100 @@ Test (policy_admin, explain_deny_names_nearest_rule_and_failed_condition)
     cJSON_AddStringToObject (a, "at", "2027-02-29");
     cJSON_Delete (adm (&k_auditor, "policy.explain", a, BAD_REQUEST));
     cr_assert (strstr (last_text, "bad argument 'at'"), "%s", last_text);
+}
+
+static const char *HEALTH_V1 =
+    "permit \"health-visit-parking-waiver\" {\n"
+    "  owner     health\n"
+    "  consumer  parking\n"
+    "  records   health.v1.Encounter\n"
+    "  purpose   parking-fee-waiver\n"
+    "  fields    status, period_start, period_end, service_provider\n"
+    "  subject   keep\n"
+    "  consent   required\n"
+    "}\n";
+
+/*  Publishes one ConsentEvent (kind, subject C-7 for parking, from health)
+ *  as the consent source and waits for its ACK. */
+static void
+publish_consent (tc_client_t *c, uint32_t n, Sluice__V1__ConsentEvent__Kind kind)
+{
+    Sluice__V1__ConsentEvent e = SLUICE__V1__CONSENT_EVENT__INIT;
+    char *purposes[] = { "parking-fee-waiver" }, *types[] = { "health.v1.Encounter" };
+    e.consent_id = "c-7";
+    e.kind = kind;
+    e.subject = "C-7";
+    e.controller = "health";
+    e.recipient = "parking";
+    if (kind == SLUICE__V1__CONSENT_EVENT__KIND__GIVEN) {
+        e.n_purposes = 1;
+        e.purposes = purposes;
+        e.n_record_types = 1;
+        e.record_types = types;
+        e.collection_method = "kiosk";
+    }
+    uint8_t body[512], id[16];
+    size_t len = sluice__v1__consent_event__pack (&e, body);
+    tc_msgid (id, 1000 + n);
+    tc_publish1 (c, "sluice.v1.ConsentEvent", id, "C-7", body, len);
+    tc_msg_t m;
+    cr_assert_eq (tc_recv_cmd (c, &m, SLUICE__V1__COMMAND__ACK, 5000), 0, "consent event not answered");
+    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ACK, "consent event refused: %s",
+                  m.h->n_errors ? m.h->errors[0]->text : "?");
+    tc_msg_free (&m);
+}
+
+Test (policy_admin, explain_looks_consent_up_for_a_subject)
+{
+    sl_keypair_t k_hadmin, k_source;
+    cr_assert_eq (tc_member (&b, "hadmin", "admin:health", &k_hadmin), 0);
+    cr_assert_eq (tc_member (&b, "registry", "consent-source", &k_source), 0);
+    cJSON_Delete (apply (&b.admin, "city", CITY, 0, OK));
+    cJSON_Delete (apply (&k_hadmin, "health", HEALTH_V1, 0, OK));
+    double now = (double) time (NULL);
+
+    cJSON *a = cJSON_CreateObject ();
+    cJSON_AddStringToObject (a, "consumer", "parking");
+    cJSON_AddStringToObject (a, "record_type", "health.v1.Encounter");
+    cJSON_AddStringToObject (a, "purpose", "parking-fee-waiver");
+    cJSON_AddStringToObject (a, "subject", "C-7");
+    cJSON *e = adm (&k_auditor, "policy.explain", cJSON_Duplicate (a, 1), OK);
+    cr_assert_str_eq (str (e, "decision"), "deny");
+    cr_assert_str_eq (str (e, "reason"), "consent-missing");
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive (e, "nearest");
+    cr_assert_str_eq (str (n, "rule"), "health-visit-parking-waiver@1");
+    cr_assert (strings_are (cJSON_GetObjectItemCaseSensitive (n, "failed"), "consent", NULL));
+    cr_assert_str_eq (str (n, "consent"), "missing");
+    cJSON_Delete (e);
+
+    tc_client_t c;
+    cr_assert_eq (tc_join (&c, &b, &k_source, "registry"), 0);
+    publish_consent (&c, 1, SLUICE__V1__CONSENT_EVENT__KIND__GIVEN);
+    e = adm (&k_auditor, "policy.explain", cJSON_Duplicate (a, 1), OK);
+    cr_assert_str_eq (str (e, "decision"), "permit", "%s", str (e, "text"));
+    /* the city's field-scoped forbid shaped the copy: it is a deciding rule too */
+    cr_assert (strings_are (cJSON_GetObjectItemCaseSensitive (e, "rules"),
+                            "health-visit-parking-waiver@1", "no-diagnoses-leave-health@1", NULL),
+               "%s", cJSON_PrintUnformatted (cJSON_GetObjectItemCaseSensitive (e, "rules")));
+    cr_assert_str_eq (str (e, "subject"), "keep");
+    cr_assert (num (e, "at") >= now);
+    cJSON_Delete (e);
+
+    /* the same question without a subject cannot find the consent */
+    cJSON *nosub = cJSON_Duplicate (a, 1);
+    cJSON_DeleteItemFromObject (nosub, "subject");
+    e = adm (&k_auditor, "policy.explain", nosub, OK);
+    cr_assert_str_eq (str (e, "reason"), "consent-missing");
+    cr_assert (strstr (str (e, "text"), "(no subject given: consent counts as missing)"),
+               "%s", str (e, "text"));
+    cJSON_Delete (e);
+
+    publish_consent (&c, 2, SLUICE__V1__CONSENT_EVENT__KIND__WITHDRAWN);
+    tc_close (&c);
+    e = adm (&k_auditor, "policy.explain", a, OK);
+    cr_assert_str_eq (str (e, "reason"), "consent-withdrawn", "%s", str (e, "text"));
+    cr_assert_str_eq (str (cJSON_GetObjectItemCaseSensitive (e, "nearest"), "consent"), "withdrawn");
+    cJSON_Delete (e);
 }
 
 Test (policy_admin, dry_run_reports_a_live_subscription_and_changes_nothing)
