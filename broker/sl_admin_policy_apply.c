@@ -4,13 +4,17 @@
  *         "owner": "water" | "city"     (default: the caller's admin role's),
  *         "file": "water.policy"        (name used in errors),
  *         "dry_run": false}
- *  result: {"owner","version","previous","rules","changes","dry_run",
+ *  result: {"owner","version","previous","rules","changes" (rule ids: "+a ~b -c"),
+ *           "dry_run"; a dry run has "rule_changes" instead and the access
+ *           changes of sl_admin_policy_dry_run ("changes", "changes_text",
+ *           "subscriptions"),
  *           "errors":[{"file","line","col","message","hint"}],
  *           "diagnostics": "FILE:LINE:COL: error: ...\n..."}
  *  On failure the result still carries "errors" and "diagnostics" (every
  *  error of the text, in one pass), and nothing changes.
  */
 #include "sl_admin.h"
+#include "sl_admin_policy.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,19 +119,21 @@ s_apply (sl_admin_call_t *call)
     cJSON_AddNumberToObject (res, "version", r.version);
     cJSON_AddNumberToObject (res, "previous", r.previous);
     cJSON_AddNumberToObject (res, "rules", (double) r.rules);
-    cJSON_AddStringToObject (res, "changes", r.changes ? r.changes : "");
     if (dry) {
-        sl_policy_diff_t *diff = sl_policy_diff_new (sl_policy_store_index (store), r.index,
-                                                     sl_now_ms () / 1000);
-        char *dt = diff ? sl_policy_diff_render (diff) : NULL;
-        cJSON_AddStringToObject (res, "diff", dt ? dt : "");
-        free (dt);
-        sl_policy_diff_destroy (&diff);
+        /* access changes and the subscriptions they hit (sl_admin_policy.h) */
+        cJSON_AddStringToObject (res, "rule_changes", r.changes ? r.changes : "");
+        if (sl_admin_policy_dry_run (b, sl_policy_store_index (store), r.index,
+                                     sl_now_ms () / 1000, res) != 0) {
+            snprintf (call->text, sizeof call->text, "policy.apply: out of memory");
+            code = SLUICE__V1__ERROR_CODE__INTERNAL;
+            goto out;
+        }
         snprintf (call->text, sizeof call->text,
                   "dry run: %s version %u would have %zu rules (%s); nothing was changed",
                   owner, r.version, r.rules, r.changes && *r.changes ? r.changes : "no rule changes");
         goto out;
     }
+    cJSON_AddStringToObject (res, "changes", r.changes ? r.changes : "");
     call->wrote = 1;
     char detail[300];
     snprintf (detail, sizeof detail, "owner=%s version=%u previous=%u rules=%zu changes=%.200s",
