@@ -810,6 +810,28 @@ Test (policy_cli, online_commands_print_what_the_broker_says, .init = setup, .fi
     cr_assert_str_eq (str (j, "decision"), "permit", "%s", out);
     cJSON_Delete (j);
 
+    /* a dry run as water's administrator, with power subscribed */
+    tc_client_t c;
+    cr_assert_eq (tc_join (&c, &b, &k_power, "power"), 0);
+    cr_assert_eq (tc_subscribe (&c, "water.v1.MeterReading", "joint-metering"), 0);
+    tc_close (&c);
+    char keydir[400], err[300];
+    snprintf (keydir, sizeof keydir, "%s/..", b.dir);
+    cr_assert_eq (sl_keys_write (keydir, "wadmin", &k_wadmin, 0, err, sizeof err), 0, "%s", err);
+    snprintf (path, sizeof path, "%s/../health-only.policy", b.dir);
+    write_file (path, "permit \"water-to-health\" {\n  owner water\n  consumer health\n"
+                      "  records water.v1.MeterReading\n  purpose joint-metering\n  fields district\n}\n");
+    cr_assert_eq (ctl ("--data %s --key %s/wadmin.key policy apply --dry-run %s", b.dir, keydir, path),
+                  0, "%s", out);
+    cr_assert (strstr (out, "dry run: water policy would become version 3 (now 2); nothing was applied\n"
+                            "access changes:\n"
+                            "  - power water.v1.MeterReading joint-metering: lost"), "%s", out);
+    cr_assert (strstr (out, "live subscriptions affected:\n"
+                            "  power water.v1.MeterReading joint-metering: would lose access (full -> none)"),
+               "%s", out);
+    cr_assert_eq (ctl ("--data %s policy history water", b.dir), 0, "%s", out);
+    cr_assert (strstr (out, "(current version 2)"), "dry run applied something: %s", out);
+
     /* admin:city (the data dir's admin key) may not roll back water's policy */
     cr_assert_eq (ctl ("--data %s policy rollback water 1", b.dir), 1, "%s", out);
     cr_assert (strstr (out, "sluicectl: policy: policy.rollback: "), "%s", out);
