@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "tc.h"
+#include "sl_audit.h"
 #include "sluice/v1/consent.pb-c.h"
 
 #define OK            0
@@ -222,6 +223,43 @@ publish_water (tc_client_t *w, uint32_t n, const char *subject)
     tc_msg_free (&m);
 }
 
+/*  Stops the broker and reads its audit log (read-only): the entries of
+ *  `kind`, as "actor|owner|rules|detail" lines, into out (cap bytes).
+ *  Returns how many there are. */
+static int
+audit_entries (const char *kind, char *lines, size_t cap)
+{
+    cr_assert_eq (tc_broker_stop (&b), 0, "sluiced did not stop cleanly");
+    char path[400];
+    snprintf (path, sizeof path, "%s/store", b.dir);
+    MDB_env *env;
+    MDB_txn *txn;
+    cr_assert_eq (mdb_env_create (&env), 0);
+    mdb_env_set_maxdbs (env, 64);
+    cr_assert_eq (mdb_env_open (env, path, MDB_RDONLY | MDB_NOTLS, 0600), 0);
+    cr_assert_eq (mdb_txn_begin (env, NULL, MDB_RDONLY, &txn), 0);
+    sl_audit_filter_t f;
+    memset (&f, 0, sizeof f);
+    f.kind = kind;
+    sl_audit_iter_t *it = sl_audit_iter_new (txn, &f);
+    cr_assert_not_null (it);
+    sl_audit_entry_t e;
+    int n = 0;
+    size_t len = 0;
+    lines[0] = 0;
+    while (sl_audit_iter_next (it, &e) == 1) {
+        n++;
+        len += (size_t) snprintf (lines + len, cap - len, "%.*s|%.*s|%.*s|%.*s\n",
+                                  (int) e.actor.len, e.actor.ptr, (int) e.owner.len, e.owner.ptr,
+                                  (int) e.rules.len, e.rules.ptr, (int) e.detail.len, e.detail.ptr);
+        cr_assert (len < cap);
+    }
+    sl_audit_iter_destroy (&it);
+    mdb_txn_abort (txn);
+    mdb_env_close (env);
+    return n;
+}
+
 static void
 apply_base (void)
 {
@@ -402,6 +440,12 @@ Test (policy_admin, rollback_stores_a_new_version_with_the_old_text)
     a = args_owner ("water");
     cJSON_AddNumberToObject (a, "version", 9);
     cJSON_Delete (adm (&k_wadmin, "policy.rollback", a, NOT_FOUND));
+
+    /* the rollback is in the audit log, once, with the rules it put in force */
+    char lines[1024];
+    cr_assert_eq (audit_entries ("policy.rollback", lines, sizeof lines), 1, "%s", lines);
+    cr_assert_str_eq (lines, "wadmin|water|water-to-power@3,water-to-parking@3|"
+                             "previous=2 version=3 rollback_to=1\n");
 }
 
 Test (policy_admin, explain_permit_names_rules_and_fields)
@@ -646,6 +690,10 @@ Test (policy_admin, roles_are_enforced_by_the_broker)
     cJSON *r = adm (&k_padmin, "policy.rollback", a, OK);
     cr_assert_eq (num (r, "version"), 2);
     cJSON_Delete (r);
+    /* refused attempts changed nothing and recorded no rollback */
+    char lines[1024];
+    cr_assert_eq (audit_entries ("policy.rollback", lines, sizeof lines), 1, "%s", lines);
+    cr_assert (strncmp (lines, "padmin|power|power-to-water@2|", 30) == 0, "%s", lines);
 }
 
 /* ------------------------------------------------------------------------ */
