@@ -853,6 +853,11 @@ Test (policy_cli, online_commands_print_what_the_broker_says, .init = setup, .fi
                             "  + water-to-health\n"), "%s", out);
     cr_assert (strstr (out, "  + health water.v1.MeterReading joint-metering: gained"), "%s", out);
     cr_assert (strstr (out, "  - parking water.v1.MeterReading parking-fee-waiver: lost"), "%s", out);
+    cr_assert (strstr (out, "  ~ power water.v1.MeterReading joint-metering:"), "%s", out);
+    /* in 2028 neither version's power rule is valid any more: no change for power */
+    cr_assert_eq (ctl ("--data %s policy diff water 1 2 --at 2028-06-01", b.dir), 0, "%s", out);
+    cr_assert (strstr (out, "  - parking water.v1.MeterReading parking-fee-waiver: lost"), "%s", out);
+    cr_assert (!strstr (out, "power water.v1.MeterReading"), "%s", out);
 
     cr_assert_eq (ctl ("--data %s policy explain --consumer power --record water.v1.MeterReading "
                        "--purpose parking-fee-waiver --at 2026-06-01", b.dir), 0, "%s", out);
