@@ -38,6 +38,9 @@ typedef struct {
     unsigned batch_delay_us;       /* ... or this long after the first */
     size_t map_size;               /* LMDB map size, bytes */
     unsigned query_timeout_ms;     /* default QUERY timeout */
+    uint64_t checkpoint_every;     /* audit checkpoint every N entries (0 = off) */
+    unsigned checkpoint_interval_ms; /* ... or after this long with new entries (0 = off) */
+    unsigned consent_scan_ms;      /* how often ended (expired) consents are looked for */
 } sl_broker_config_t;
 
 /*  Opens the store in DIR/store, loads DIR/broker.key, binds ZAP and both
@@ -92,9 +95,15 @@ sl_audit_t *sl_broker_audit (sl_broker_t *self);
 sl_consent_t *sl_broker_consent (sl_broker_t *self);
 sl_policy_store_t *sl_broker_policy (sl_broker_t *self);
 
-/*  Transitional: the bootstrap grant list (removed once sl_govern decides). */
-typedef struct sl_grants_t sl_grants_t;
-sl_grants_t *sl_broker_grants (sl_broker_t *self);
+/*  The governance object itself (sl_govern.h). */
+typedef struct sl_govern_t sl_govern_t;
+sl_govern_t *sl_broker_govern (sl_broker_t *self);
+
+/*  Sends NOTICE `kind` with notice_args keys[i]=vals[i] (n pairs) to the
+ *  current data-plane session of `member`. Returns 1 if sent, 0 if the
+ *  member is not connected. Cannot fail otherwise. */
+int sl_broker_notice (sl_broker_t *self, const char *member, const char *kind,
+                      const char *const *keys, const char *const *vals, size_t n);
 
 /*  Closes every session of `member` on both planes: NOTICE revoked on the
  *  data plane, then the TCP connections are shut down ~50 ms later. Returns

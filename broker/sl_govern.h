@@ -93,4 +93,15 @@ int sl_govern_consent_event (sl_govern_t *self, const char *member, const char *
                              const uint8_t *body, size_t len,
                              char *err, size_t errlen);
 
+/*  The raw subject of a queued record is kept only sealed (secretbox with a
+ *  key derived from the pseudonym secret), so delivery-time consent checks
+ *  see it while the store never holds it in clear. Seal: writes
+ *  nonce|box into out (cap bytes), *len its size; SL_ETOOBIG if cap is too
+ *  small. Open: the subject into out (size bytes, NUL-terminated);
+ *  SL_ECORRUPT if it does not authenticate, SL_ETOOBIG. */
+int sl_govern_seal_subject (sl_govern_t *self, const char *subject, uint8_t *out,
+                            size_t cap, size_t *len);
+int sl_govern_open_subject (sl_govern_t *self, const uint8_t *sealed, size_t len,
+                            char *out, size_t size);
+
 #endif

@@ -89,6 +89,9 @@ typedef struct {
      *  compare with sl_policy_store_index() using sl_policy_diff_new). NULL
      *  after a real apply. */
     sl_policy_index_t *index;
+    /*  On failure: what was wrong when it is not about a place in the text
+     *  (owner, role, storage), "" otherwise (see diags). */
+    char error[256];
 } sl_policy_apply_result_t;
 
 /*  Frees the strings and index of a result (not the struct). Cannot fail. */
