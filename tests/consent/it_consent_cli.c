@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "harness.h"
+#include "health/v1/health.pb-c.h"
 
 static const char *s_city =
     "purpose parking-fee-waiver \"Parking waives fees for visits confirmed by a hospital\"\n";
@@ -158,4 +161,94 @@ Test (consent_cli, bad_input_is_named)
     rc = s_ctl (health_admin, "consent withdraw c-unknown", out, sizeof out);
     cr_assert_eq (rc, 1, "%s", out);
     cr_assert (strstr (out, "unknown consent id 'c-unknown'"), "%s", out);
+}
+
+static const char *s_health =
+    "permit \"health-visit-parking-waiver\" {\n"
+    "  owner     health\n"
+    "  consumer  parking\n"
+    "  records   health.v1.Encounter\n"
+    "  purpose   parking-fee-waiver\n"
+    "  fields    status, period_start, period_end, service_provider\n"
+    "  subject   keep\n"
+    "  consent   required\n"
+    "}\n";
+
+static void
+s_visit (sl_client_t *h, const char *id)
+{
+    Health__V1__Encounter e = HEALTH__V1__ENCOUNTER__INIT;
+    e.id = (char *) id;
+    e.subject = "P-1001";
+    e.status = "finished";
+    e.period_start = 1795870000;
+    e.period_end = 1795873600;
+    e.service_provider = "city-hospital";
+    uint8_t buf[512];
+    size_t n = health__v1__encounter__pack (&e, buf);
+    sl_publish_meta_t meta = { NULL, "P-1001", 0 };
+    cr_assert_eq (sl_client_publish (h, "health.v1.Encounter", &meta, buf, n, 10000), 0, "%s",
+                  sl_client_last_error (h));
+}
+
+Test (consent_cli, withdrawal_through_sluicectl_stops_queued_records_and_notifies)
+{
+    static char out[1 << 16];
+    tb_policy (&tb, "health", s_health);
+    int rc = s_ctl (health_admin, GRANT " --id c-v1", out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+
+    /* with consent: a visit reaches parking */
+    sl_client_t *p = tb_connect (&tb, parking_key);
+    cr_assert_eq (sl_client_subscribe (p, "health.v1.Encounter", "parking-fee-waiver"), 0, "%s",
+                  sl_client_last_error (p));
+    sl_client_t *h = tb_connect (&tb, health_key);
+    s_visit (h, "V-1");
+    sl_delivery_t *d = NULL;
+    cr_assert_eq (sl_client_recv (p, &d, 10000), 0, "%s", sl_client_last_error (p));
+    cr_assert_eq (sl_client_ack (p, d), 0);
+    sl_delivery_destroy (&d);
+    cr_assert_eq (sl_client_flush (p, 5000), 0);
+    sl_client_destroy (&p, 1000);
+
+    /* parking is away: two visits wait in its queue; then the consent is
+       withdrawn through sluicectl */
+    s_visit (h, "V-2");
+    s_visit (h, "V-3");
+    rc = s_ctl (auditor_key, "audit query --kind queue --consumer parking --json", out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+    int queued = 0;
+    for (char *q = out; (q = strstr (q, "\"kind\":\"queue\"")); q++)
+        queued++;
+    cr_assert_eq (queued, 3, "%s", out);
+    rc = s_ctl (health_admin, "consent withdraw c-v1", out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+
+    /* back: nothing of the queued visits arrives, and the log says why */
+    p = tb_connect (&tb, parking_key);
+    cr_assert_eq (sl_client_subscribe (p, "health.v1.Encounter", "parking-fee-waiver"), 0);
+    rc = sl_client_recv (p, &d, 2500);
+    cr_assert_eq (rc, SL_ETIMEOUT, "a queued record was delivered after the withdrawal");
+    rc = s_ctl (auditor_key, "audit query --kind deny --consumer parking --json", out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+    cr_assert (strstr (out, "consent-withdrawn"), "%s", out);
+
+    /* a connected recipient is told when a consent ends */
+    rc = s_ctl (health_admin, GRANT " --id c-v2", out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+    rc = s_ctl (health_admin, "consent withdraw c-v2", out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+    char cmd[600], log[4096];
+    int seen = 0;
+    for (int i = 0; i < 50 && !seen; i++) {
+        if (sl_client_recv (p, &d, 100) == 0)   /* keep the session served */
+            sl_delivery_destroy (&d);
+        snprintf (cmd, sizeof cmd, "grep -c 'consent.notice kind=consent-withdrawn consumer=parking "
+                  "owner=health purpose=parking-fee-waiver consent=c-v2 sent=1' '%s/sluiced.log'",
+                  tb.dir);
+        seen = tb_run (cmd, log, sizeof log) == 0;
+    }
+    cr_assert (seen, "no consent-withdrawn notice was sent to parking");
+    sl_client_destroy (&p, 0);
+    sl_client_destroy (&h, 1000);
 }
