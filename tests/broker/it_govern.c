@@ -407,6 +407,7 @@ static const char *WATER_WITH_CONSENT =
     "}\n";
 
 static int64_t s_valid_to;     /* for the next GIVEN event; 0 = no expiry */
+static const char *s_field;    /* for the next GIVEN event: the one field covered, or NULL */
 
 static int
 consent_event (tc_client_t *c, uint32_t n, Sluice__V1__ConsentEvent__Kind kind,
@@ -427,6 +428,10 @@ consent_event (tc_client_t *c, uint32_t n, Sluice__V1__ConsentEvent__Kind kind,
         e.collection_method = "app";
         e.evidence = "receipt-42";
         e.valid_to = s_valid_to;
+        if (s_field) {
+            e.n_fields = 1;
+            e.fields = (char **) &s_field;
+        }
     }
     size_t len = sluice__v1__consent_event__get_packed_size (&e);
     uint8_t *buf = malloc (len);
@@ -522,6 +527,33 @@ Test (govern, an_expiring_consent_notifies_and_stops_the_queue)
     tc_credit (&p, 10);
     cr_assert_neq (deliver (&p, &m, 700), 0, "a queued record left after the consent expired");
     cr_assert_gt (tc_broker_log_count (&B, "reason=consent-expired"), 0);
+    tc_close (&w);
+    tc_close (&p);
+    tc_close (&a);
+}
+
+Test (govern, a_consent_limited_to_fields_releases_only_those)
+{
+    cr_assert_eq (tc_policy (&B, "water", WATER_WITH_CONSENT), 1);
+    tc_client_t w, p, a;
+    tc_msg_t m;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    tc_credit (&p, 10);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    cr_assert_eq (tc_join (&a, &B, &ka, "app"), 0);
+    s_field = "water_consumption_m3";
+    cr_assert_eq (consent_event (&a, 1, SLUICE__V1__CONSENT_EVENT__KIND__GIVEN, "c-7-m3", NULL),
+                  SLUICE__V1__COMMAND__ACK);
+    s_field = NULL;
+    publish_reading (&w, 1, "C-7");
+    cr_assert_eq (deliver (&p, &m, 5000), 0, "nothing delivered");
+    Water__V1__MeterReading *got = water__v1__meter_reading__unpack (NULL, m.lens[0], m.bodies[0]);
+    cr_assert_not_null (got);
+    cr_assert_eq (got->water_consumption_m3, 12.5);
+    cr_assert_str_eq (got->district, "", "a field the citizen did not consent to was released");
+    water__v1__meter_reading__free_unpacked (got, NULL);
+    tc_msg_free (&m);
     tc_close (&w);
     tc_close (&p);
     tc_close (&a);
