@@ -42,7 +42,7 @@ typedef struct {
 
 typedef struct {
     int permit;                                   /* 1 permit, 0 deny */
-    char reason[128];                             /* deny: short word, e.g. "no-grant" */
+    char reason[128];                             /* deny: short word, e.g. "no-matching-rule" */
     char rules[SL_DECIDE_MAX_RULES][SL_DECIDE_RULE_MAX];  /* deciding rules, "id@version" */
     int n_rules;
     uint8_t *body;       /* permit with transform: new packed body, malloc()ed;
