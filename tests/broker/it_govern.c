@@ -21,8 +21,9 @@
 
 #define WATER "water.v1.MeterReading"
 #define CONSENT "sluice.v1.ConsentEvent"
-#define T_OBSERVED 1767227723         /* 2026-01-01T00:35:23Z */
-#define T_HOUR     1767225600         /* 2026-01-01T00:00:00Z */
+#define T_OBSERVED 1767238523         /* 2026-01-01T03:35:23Z */
+#define T_HOUR     1767236400         /* 2026-01-01T03:00:00Z */
+#define T_DAY      1767225600         /* 2026-01-01T00:00:00Z */
 
 static tc_broker_t B;
 static sl_keypair_t kw, kp, kk, ka;   /* water, power, parking, app (consent-source) */
@@ -263,6 +264,47 @@ Test (govern, a_rule_removed_after_queueing_stops_queued_records)
     cr_assert_neq (deliver (&p, &m, 700), 0, "a queued record left after its rule was removed");
     cr_assert_eq (depth ("power"), 0, "denied records stay queued");
     cr_assert_gt (tc_broker_log_count (&B, "event=deliver.denied owner=water consumer=power"), 0);
+    tc_close (&w);
+    tc_close (&p);
+}
+
+Test (govern, a_narrowed_permit_reshapes_queued_records)
+{
+    cr_assert_eq (tc_policy (&B, "water", WATER_SHARES), 1);
+    tc_client_t w, p;
+    tc_msg_t m;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    publish_reading (&w, 1, "C-1");
+    cr_assert_eq (depth ("power"), 1);
+    /* version 2 no longer releases the district and rounds to the day */
+    char v2[1024];
+    snprintf (v2, sizeof v2, "%s", WATER_SHARES);
+    char *f = strstr (v2, "district, ");
+    memmove (f, f + 10, strlen (f + 10) + 1);
+    char *t = strstr (v2, "coarsen hour");
+    memcpy (t + 8, "day\n}\n", 7);
+    cr_assert_eq (tc_policy (&B, "water", v2), 2, "%s", v2);
+    tc_credit (&p, 10);
+    cr_assert_eq (deliver (&p, &m, 5000), 0, "nothing delivered");
+    cr_assert_str_eq (m.h->records[0]->rules[0], "w2p@2", "delivered under the old rule");
+    Water__V1__MeterReading *got = water__v1__meter_reading__unpack (NULL, m.lens[0], m.bodies[0]);
+    cr_assert_not_null (got);
+    cr_assert_str_eq (got->district, "", "a field the permit no longer releases was delivered");
+    cr_assert_eq (got->water_consumption_m3, 12.5);
+    cr_assert_eq (got->date_observed, T_DAY, "not rounded to the day");
+    /* the subject is still power's pseudonym of C-1, not a pseudonym of it */
+    cr_assert (is_hex32 (got->subject));
+    cr_assert_str_eq (got->subject, m.h->records[0]->subject);
+    water__v1__meter_reading__free_unpacked (got, NULL);
+    char first[64];
+    snprintf (first, sizeof first, "%s", m.h->records[0]->subject);
+    tc_msg_free (&m);
+    publish_reading (&w, 2, "C-1");
+    cr_assert_eq (deliver (&p, &m, 5000), 0);
+    cr_assert_str_eq (m.h->records[0]->subject, first, "pseudonym differs between queued and fresh copies");
+    tc_msg_free (&m);
     tc_close (&w);
     tc_close (&p);
 }
