@@ -344,6 +344,18 @@ Test (audit_cli, auditor_reads_but_every_write_is_refused)
     cr_assert (strstr (out, "reads only entries owned by water"), "%s", out);
     rc = s_ctl (adm, "audit report --subject C-1", out, sizeof out);
     cr_assert_eq (rc, 1, "%s", out);
+    cr_assert (strstr (out, "audit.report needs role admin:city|auditor"), "%s", out);
+    /* its queries are narrowed to its bureau: policy.apply entries of city
+       and water exist, it sees water's only */
+    rc = s_ctl (auditor_key, "audit query --kind policy.apply --json", out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+    cr_assert_eq (s_lines (out, "\"kind\":\"policy.apply\""), 2, "%s", out);
+    rc = s_ctl (adm, "audit query --kind policy.apply --json", out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+    cr_assert_eq (s_lines (out, "\"kind\":\"policy.apply\""), 1, "%s", out);
+    cr_assert (strstr (out, "\"owner\":\"water\""), "%s", out);
+    rc = s_ctl (adm, "audit query --owner city", out, sizeof out);
+    cr_assert_eq (rc, 1, "%s", out);
 }
 
 Test (audit_cli, archive_moves_old_entries_and_verify_joins_the_segment)
