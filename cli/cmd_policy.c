@@ -364,7 +364,7 @@ s_call (ctl_ctx_t *ctx, const char *command, cJSON *args, void (*print) (const c
 static void
 s_print_changes (const cJSON *res, const char *title)
 {
-    const char *t = s_str (res, "changes_text");
+    const char *t = s_str (res, "access_text");
     printf ("%s:%s", title, *t ? "\n" : " none\n");
     for (const char *p = t; *p;) {
         const char *nl = strchr (p, '\n');
@@ -430,9 +430,9 @@ s_print_apply (const cJSON *res)
         s_print_subs (res);
         return;
     }
-    printf ("applied %s policy version %g (%g rules)%s%s\n", s_str (res, "owner"),
-            s_num (res, "version"), s_num (res, "rules"), *s_str (res, "changes") ? ": " : "",
-            s_str (res, "changes"));
+    printf ("applied %s policy version %g (%g rule%s)%s%s\n", s_str (res, "owner"),
+            s_num (res, "version"), s_num (res, "rules"), s_num (res, "rules") == 1 ? "" : "s",
+            *s_str (res, "changes") ? ": " : "", s_str (res, "changes"));
 }
 
 static int
@@ -505,7 +505,7 @@ s_print_show (const cJSON *res)
             cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (res, "current")) ? " (current)" : "",
             s_str (res, "file"), s_str (res, "actor"), s_str (res, "role"), s_str (res, "time_utc"));
     const cJSON *summary = cJSON_GetObjectItemCaseSensitive (res, "summary"), *r;
-    printf ("# %g rules:", s_num (res, "rules"));
+    printf ("# %g rule%s:", s_num (res, "rules"), s_num (res, "rules") == 1 ? "" : "s");
     cJSON_ArrayForEach (r, cJSON_GetObjectItemCaseSensitive (summary, "rules"))
         printf (" %s %s@%g;", s_str (r, "kind"), s_str (r, "id"), s_num (r, "version"));
     printf ("\n");
@@ -602,7 +602,7 @@ s_print_diff (const cJSON *res)
 {
     printf ("%s policy, version %g -> %g\n", s_str (res, "owner"), s_num (res, "v1"),
             s_num (res, "v2"));
-    const char *rules = s_str (res, "rules_text");
+    const char *rules = s_str (res, "rule_changes_text");
     printf ("rules:%s", *rules ? "\n" : " no rule changed\n");
     for (const char *p = rules; *p;) {
         const char *nl = strchr (p, '\n');
@@ -614,9 +614,21 @@ s_print_diff (const cJSON *res)
 }
 
 static int
+s_at_opt (int c, const char *arg, void *p)
+{
+    if (c != 't')
+        return -1;
+    *(const char **) p = arg;
+    return 0;
+}
+
+static int
 s_diff (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
-    int first, rc = ctl_parse (ctx, cmd, argc, argv, NULL, NULL, NULL, &first);
+    static const struct option extra[] = {
+        { "at", required_argument, NULL, 't' }, { NULL, 0, NULL, 0 } };
+    const char *at = NULL;
+    int first, rc = ctl_parse (ctx, cmd, argc, argv, extra, s_at_opt, &at, &first);
     if (rc != 0)
         return rc == 1 ? 0 : rc;
     if (argc - first != 3) {
@@ -630,6 +642,8 @@ s_diff (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         cJSON_Delete (args);
         return 2;
     }
+    if (at)
+        cJSON_AddStringToObject (args, "at", at);
     return s_call (ctx, "policy.diff", args, s_print_diff);
 }
 
@@ -731,7 +745,7 @@ static const ctl_cmd_t s_cmds[] = {
       "                      and know the purposes of the city's applied policy\n"
       "                      (read-only; safe while sluiced runs). Without it,\n"
       "                      consumers are not checked and only purposes declared\n"
-      "                      in the files are known.\n"
+      "                      in the files are known. SLUICE_DATA counts as --data.\n"
       "  --json              print {ok, files, rules, errors: [{file,line,col,message,hint}]}\n",
       0, s_check },
     { "apply", "FILE [--owner OWNER] [--dry-run]", "apply a policy file as the owner's new version",
@@ -748,9 +762,12 @@ static const ctl_cmd_t s_cmds[] = {
       "  --version N         a stored version (default: the current one)\n", 1, s_show },
     { "history", "OWNER", "list every version of an owner's policy: who, when, what changed",
       NULL, 1, s_history },
-    { "diff", "OWNER V1 V2", "compare two versions: rules, and who gains or loses access to what",
+    { "diff", "OWNER V1 V2 [--at TIME]", "compare two versions: rules, and who gains or loses access to what",
       "Version 0 stands for \"no policy\". Access is computed as the broker would\n"
-      "decide today with the other owners' current policies.\n", 1, s_diff },
+      "decide with the other owners' current policies.\n\n"
+      "options:\n"
+      "  --at TIME           compare access at TIME: Unix seconds or\n"
+      "                      YYYY-MM-DD[THH:MM[:SS]] (UTC; default now)\n", 1, s_diff },
     { "rollback", "OWNER VERSION", "apply an old version's text again, as a new version",
       "History is kept: the rollback is a new version whose text is VERSION's.\n"
       "Same checks and roles as apply (admin:OWNER).\n", 1, s_rollback },
