@@ -669,14 +669,16 @@ s_publish (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t 
             qm.rules = rules;
             /* the queued copy's subject is the consumer's view; the raw one
              * travels sealed for delivery-time consent checks */
-            uint8_t sealed[256];   /* varint length (one byte: < 128) | nonce | box */
+            uint8_t sealed[2 + 512];   /* varint length | nonce | box */
             ProtobufCMessageUnknownField uf;
             size_t sl = 0;
             if (out.subject_set && m->subject && *m->subject
-                && sl_govern_seal_subject (self->govern, m->subject, sealed + 1, 127, &sl) == 0) {
-                /* protobuf-c packs unknown field data as is: it carries its length */
-                sealed[0] = (uint8_t) sl;
-                uf.len = sl + 1;
+                && sl_govern_seal_subject (self->govern, m->subject, sealed + 2, 512, &sl) == 0) {
+                /* protobuf-c packs unknown field data as is: it carries its
+                 * length, here always as a two-byte varint */
+                sealed[0] = (uint8_t) (0x80 | (sl & 0x7f));
+                sealed[1] = (uint8_t) (sl >> 7);
+                uf.len = sl + 2;
                 uf.tag = S_SEALED_SUBJECT_TAG;
                 uf.wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED;
                 uf.data = sealed;
@@ -954,8 +956,9 @@ s_deliver_one (void *ctx, const sl_queue_entry_t *e)
     for (size_t u = 0; u < m->base.n_unknown_fields; u++) {
         ProtobufCMessageUnknownField *uf = &m->base.unknown_fields[u];
         if (uf->tag == S_SEALED_SUBJECT_TAG
-            && (uf->len < 1 || uf->data[0] != uf->len - 1
-                || sl_govern_open_subject (d->self->govern, uf->data + 1, uf->len - 1,
+            && (uf->len < 2 || (uf->data[0] & 0x80) == 0 || (uf->data[1] & 0x80) != 0
+                || (size_t) ((uf->data[0] & 0x7f) | (size_t) uf->data[1] << 7) != uf->len - 2
+                || sl_govern_open_subject (d->self->govern, uf->data + 2, uf->len - 2,
                                            raw, sizeof raw) != 0)) {
             sl_error ("queue.subject_unreadable", "consumer=%s tag=%llu", d->s->member,
                       (unsigned long long) e->tag);
