@@ -278,7 +278,8 @@ sl_policy_index_new (const sl_policy_set_t *set, sl_policy_diags_t *diags)
         s_bucket_t *b = ix->table[i].b;
         if (!b)
             continue;
-        qsort (b->forbids, b->n_forbids, sizeof *b->forbids, s_by_order);
+        if (b->n_forbids > 1)      /* qsort's base may not be NULL, even for 0 */
+            qsort (b->forbids, b->n_forbids, sizeof *b->forbids, s_by_order);
         if (b->consumer != s_star)
             b->star = s_lookup (ix, s_hash (b->owner, s_star, b->schema->record_type),
                                 b->owner, s_star, b->schema->record_type);
