@@ -77,6 +77,7 @@ struct sl_broker_t {
     char data_dir[512];
     char data_ep[256], admin_ep[256];
     void *ctx, *data, *admin;
+    void *mon_data, *mon_admin;   /* PAIR sockets receiving DISCONNECTED events */
     sl_store_t *store;
     sl_batch_t *batch;
     sl_registry_t *registry;
@@ -139,6 +140,25 @@ fail:
     if (s)
         zmq_close (s);
     return NULL;
+}
+
+/*  A PAIR socket that receives `sock`'s DISCONNECTED events, so sessions of
+ *  closed connections are forgotten. */
+static void *
+s_monitor (sl_broker_t *self, void *sock, const char *endpoint)
+{
+    if (zmq_socket_monitor (sock, endpoint, ZMQ_EVENT_DISCONNECTED) != 0)
+        return NULL;
+    void *pair = zmq_socket (self->ctx, ZMQ_PAIR);
+    int linger = 0;
+    if (!pair)
+        return NULL;
+    zmq_setsockopt (pair, ZMQ_LINGER, &linger, sizeof linger);
+    if (zmq_connect (pair, endpoint) != 0) {
+        zmq_close (pair);
+        return NULL;
+    }
+    return pair;
 }
 
 static int
@@ -212,6 +232,11 @@ sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
     if (!self->admin)
         goto fail;
     sodium_memzero (&kp, sizeof kp);
+    if (!(self->mon_data = s_monitor (self, self->data, "inproc://sluiced-monitor-data"))
+        || !(self->mon_admin = s_monitor (self, self->admin, "inproc://sluiced-monitor-admin"))) {
+        snprintf (err, errlen, "cannot monitor the broker sockets: %s", zmq_strerror (zmq_errno ()));
+        goto fail;
+    }
     if (s_write_endpoints (self) != 0) {
         snprintf (err, errlen, "%s/endpoints: cannot write: %s", self->data_dir, strerror (errno));
         goto fail;
@@ -831,7 +856,7 @@ s_deliver_all (sl_broker_t *self)
     int more = 0;
     for (size_t i = 0; i < sl_sessions_count (self->sessions); i++) {
         sl_session_t *s = sl_sessions_at (self->sessions, i);
-        if (s->plane != SL_PLANE_DATA || !s->dirty)
+        if (s->plane != SL_PLANE_DATA || !s->current || !s->dirty)
             continue;
         int rc = s_deliver (self, s);
         if (rc < 0)
@@ -1192,15 +1217,14 @@ s_session (sl_broker_t *self, sl_plane_t plane, zmq_msg_t *rid, zmq_msg_t *first
     sl_session_t *s = sl_sessions_find (self->sessions, plane, zmq_msg_data (rid), zmq_msg_size (rid));
     if (s)
         return s;
-    int replaced = 0;
     int fd = zmq_msg_get (first, ZMQ_SRCFD);
     s = sl_sessions_add (self->sessions, plane, zmq_msg_data (rid), zmq_msg_size (rid),
-                         m->name, fd, &replaced);
+                         m->name, fd);
     if (!s)
         return NULL;
     s_peer_name (fd, s->peer, sizeof s->peer);
-    sl_info ("session.opened", "member=%s plane=%s peer=%s replaced=%d", m->name,
-             plane == SL_PLANE_DATA ? "data" : "admin", s->peer[0] ? s->peer : "?", replaced);
+    sl_info ("session.opened", "member=%s plane=%s peer=%s", m->name,
+             plane == SL_PLANE_DATA ? "data" : "admin", s->peer[0] ? s->peer : "?");
     return s;
 }
 
@@ -1246,6 +1270,13 @@ s_data_message (sl_broker_t *self, zmq_msg_t *f, size_t nf, size_t total, int ov
                       "frame-count", "command %d with %zu records needs %zu frames, got %zu",
                       (int) h->command, with_records ? h->n_records : 0, want, nf - 1);
         goto out;
+    }
+    /* HELLO, SUBSCRIBE and CREDIT make a connection the member's current
+     * session; so does any message while the member has none */
+    if (h->command == SLUICE__V1__COMMAND__HELLO || h->command == SLUICE__V1__COMMAND__SUBSCRIBE
+        || h->command == SLUICE__V1__COMMAND__CREDIT || !sl_sessions_of (self->sessions, s->member)) {
+        if (sl_sessions_make_current (self->sessions, s))
+            sl_info ("session.current", "member=%s peer=%s previous=released", s->member, s->peer);
     }
     switch (h->command) {
     case SLUICE__V1__COMMAND__HELLO:       s_hello (self, s, h); break;
@@ -1356,10 +1387,13 @@ s_admin_input (sl_broker_t *self)
         if (n == 0)
             break;
         sl_session_t *s = n >= 2 ? s_session (self, SL_PLANE_ADMIN, &self->frames[0], &self->frames[1]) : NULL;
+        /* a REQ client puts an empty delimiter frame first */
+        int req = n == 3 && zmq_msg_size (&self->frames[1]) == 0;
+        zmq_msg_t *body = &self->frames[req ? 2 : 1];
         if (s) {
             void *resp = NULL;
             size_t len = 0;
-            if (n != 2 || total > self->cfg.max_message_size) {
+            if (n != 2 + (size_t) req || total > self->cfg.max_message_size) {
                 Sluice__V1__AdminResponse r = SLUICE__V1__ADMIN_RESPONSE__INIT;
                 r.code = n != 2 ? SLUICE__V1__ERROR_CODE__BAD_FRAME : SLUICE__V1__ERROR_CODE__TOO_BIG;
                 r.text = n != 2 ? "admin requests are exactly one AdminRequest frame"
@@ -1371,10 +1405,14 @@ s_admin_input (sl_broker_t *self)
             }
             else {
                 const sl_member_t *m = sl_registry_by_name (self->registry, s->member);
-                resp = sl_admin_dispatch (self->admin_table, self, m, zmq_msg_data (&self->frames[1]),
-                                          zmq_msg_size (&self->frames[1]), &len);
+                resp = sl_admin_dispatch (self->admin_table, self, m, zmq_msg_data (body),
+                                          zmq_msg_size (body), &len);
             }
-            if (resp)
+            if (resp && req
+                && zmq_send (self->admin, s->rid, s->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0
+                && zmq_send (self->admin, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+                zmq_send (self->admin, resp, len, ZMQ_DONTWAIT);
+            else if (resp)
                 sl_wire_send_packed (self->admin, s->rid, s->rid_len, resp, len);
             free (resp);
         }
@@ -1439,6 +1477,73 @@ s_close_due (sl_broker_t *self)
     return next;
 }
 
+/*  DISCONNECTED events: forget the sessions on that fd. libzmq emits the
+ *  event before it closes the fd, and a new connection reusing the fd needs
+ *  a ZAP round trip through this loop before its first message, so an event
+ *  is always handled (monitors are read first in each loop turn) before a
+ *  session of a later connection on the same fd exists: every session on
+ *  that fd and plane belongs to the closed connection. Queries waiting for
+ *  an owner that left fail at once. */
+static void
+s_monitor_input (sl_broker_t *self, void *pair, sl_plane_t plane)
+{
+    for (int k = 0; k < 256; k++) {
+        zmq_msg_t ev, addr;
+        zmq_msg_init (&ev);
+        if (zmq_msg_recv (&ev, pair, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&ev);
+            return;
+        }
+        int more = zmq_msg_more (&ev);
+        zmq_msg_init (&addr);
+        if (more)
+            zmq_msg_recv (&addr, pair, 0);
+        zmq_msg_close (&addr);
+        if (zmq_msg_size (&ev) < 6) {
+            zmq_msg_close (&ev);
+            continue;
+        }
+        const uint8_t *d = zmq_msg_data (&ev);
+        uint16_t event;
+        uint32_t value;
+        memcpy (&event, d, 2);
+        memcpy (&value, d + 2, 4);
+        zmq_msg_close (&ev);
+        if (event != ZMQ_EVENT_DISCONNECTED)
+            continue;
+        int fd = (int) value;
+        sl_debug ("monitor.disconnected", "plane=%s fd=%d", plane == SL_PLANE_DATA ? "data" : "admin", fd);
+        for (size_t i = 0; i < sl_sessions_count (self->sessions);) {
+            sl_session_t *s = sl_sessions_at (self->sessions, i);
+            if (s->plane != plane || s->fd != fd) {
+                i++;
+                continue;
+            }
+            char member[33];
+            snprintf (member, sizeof member, "%s", s->member);
+            sl_info ("session.closed", "member=%s plane=%s peer=%s reason=disconnected inflight=%zu",
+                     member, plane == SL_PLANE_DATA ? "data" : "admin", s->peer, s->n_inflight);
+            sl_sessions_remove (self->sessions, s);
+            if (plane != SL_PLANE_DATA || sl_sessions_of (self->sessions, member))
+                continue;
+            for (size_t j = 0; j < self->n_queries;) {
+                s_query_t *q = &self->queries[j];
+                if (strcmp (q->owner, member) != 0) {
+                    j++;
+                    continue;
+                }
+                sl_info ("query.owner_left", "asker=%s owner=%s query_id=%llu", q->asker, q->owner,
+                         (unsigned long long) q->query_id);
+                sl_wire_error (self->data, q->rid, q->rid_len, q->seq, 0,
+                               SLUICE__V1__ERROR_CODE__OWNER_OFFLINE,
+                               "QUERY: the owner disconnected before answering; try again later",
+                               "owner-offline");
+                s_query_drop (self, q);
+            }
+        }
+    }
+}
+
 static long
 s_min_timeout (long a, long b)
 {
@@ -1464,14 +1569,19 @@ sl_broker_run (sl_broker_t *self, volatile sig_atomic_t *stop)
             { sl_zap_socket (self->zap), 0, ZMQ_POLLIN, 0 },
             { self->data, 0, ZMQ_POLLIN, 0 },
             { self->admin, 0, ZMQ_POLLIN, 0 },
+            { self->mon_data, 0, ZMQ_POLLIN, 0 },
+            { self->mon_admin, 0, ZMQ_POLLIN, 0 },
         };
-        int rc = zmq_poll (items, 3, tmo);
+        int rc = zmq_poll (items, 5, tmo);
         if (rc < 0) {
             if (zmq_errno () == EINTR)
                 continue;
             sl_error ("broker.poll_failed", "error=\"%s\"", zmq_strerror (zmq_errno ()));
             break;
         }
+        /* disconnects first: see s_monitor_input */
+        s_monitor_input (self, self->mon_data, SL_PLANE_DATA);
+        s_monitor_input (self, self->mon_admin, SL_PLANE_ADMIN);
         if (items[0].revents & ZMQ_POLLIN)
             sl_zap_handle (self->zap);
         if (items[1].revents & ZMQ_POLLIN)
@@ -1515,6 +1625,14 @@ sl_broker_destroy (sl_broker_t **self_p)
         }
     }
     sl_batch_destroy (&self->batch);
+    if (self->data)
+        zmq_socket_monitor (self->data, NULL, 0);
+    if (self->admin)
+        zmq_socket_monitor (self->admin, NULL, 0);
+    if (self->mon_data)
+        zmq_close (self->mon_data);
+    if (self->mon_admin)
+        zmq_close (self->mon_admin);
     if (self->data)
         zmq_close (self->data);
     if (self->admin)
