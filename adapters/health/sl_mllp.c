@@ -14,6 +14,7 @@ struct _sl_mllp_decoder_t {
     size_t pos, len, cap;
     size_t max;
     size_t garbage;
+    size_t scan;           /* bytes of the current frame already searched */
     int dropping;          /* discarding an oversized frame up to its end */
 };
 
@@ -39,7 +40,7 @@ sl_mllp_decoder_destroy (sl_mllp_decoder_t **self_p)
 int
 sl_mllp_decoder_feed (sl_mllp_decoder_t *self, const void *data, size_t len)
 {
-    if (self->pos > 0) {
+    if (self->pos > 0 && (self->pos >= self->len || self->pos > self->cap / 2)) {
         memmove (self->buf, self->buf + self->pos, self->len - self->pos);
         self->len -= self->pos;
         self->pos = 0;
@@ -63,6 +64,8 @@ sl_mllp_decoder_feed (sl_mllp_decoder_t *self, const void *data, size_t len)
 int
 sl_mllp_decoder_next (sl_mllp_decoder_t *self, int eof, const char **msg, size_t *len)
 {
+    if (!self->buf)
+        return 0;
     for (;;) {
         char *b = self->buf + self->pos;
         size_t avail = self->len - self->pos;
@@ -98,18 +101,22 @@ sl_mllp_decoder_next (sl_mllp_decoder_t *self, int eof, const char **msg, size_t
         self->pos += (size_t) (start - b);
         b = start + 1;
         avail = self->len - self->pos - 1;
-        size_t i = 0;
+        /* Resume where the last call stopped: a frame arriving in many
+           small reads is searched once, not once per read. */
+        size_t i = self->scan;
         for (; i < avail; i++) {
             if (b [i] == SL_MLLP_START) {   /* frame abandoned by the sender */
                 *msg = b;
                 *len = i;
                 self->pos += i + 1;
+                self->scan = 0;
                 return SL_EPARSE;
             }
             if (b [i] == SL_MLLP_END1 && i + 1 < avail && b [i + 1] == SL_MLLP_END2) {
                 *msg = b;
                 *len = i;
                 self->pos += i + 3;
+                self->scan = 0;
                 return 1;
             }
             if (i >= self->max) {
@@ -117,6 +124,7 @@ sl_mllp_decoder_next (sl_mllp_decoder_t *self, int eof, const char **msg, size_t
                 *len = i;
                 self->pos += i + 1;
                 self->dropping = 1;
+                self->scan = 0;
                 return SL_ETOOBIG;
             }
         }
@@ -124,8 +132,11 @@ sl_mllp_decoder_next (sl_mllp_decoder_t *self, int eof, const char **msg, size_t
             *msg = b;
             *len = avail;
             self->pos = self->len;
+            self->scan = 0;
             return SL_EPARSE;
         }
+        /* a final 0x1C is looked at again when its 0x0D may have come */
+        self->scan = avail && b [avail - 1] == SL_MLLP_END1 ? avail - 1 : avail;
         return 0;
     }
 }

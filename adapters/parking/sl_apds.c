@@ -39,6 +39,13 @@ sl_apds_reader_new (const char *buf, size_t len, const char *source)
 }
 
 void
+sl_apds_reader_set_position (sl_apds_reader_t *self, size_t line, size_t records)
+{
+    self->line = line;
+    self->recno = records;
+}
+
+void
 sl_apds_reader_destroy (sl_apds_reader_t **self_p)
 {
     if (!self_p || !*self_p)

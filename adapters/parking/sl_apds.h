@@ -39,6 +39,11 @@ typedef struct _sl_apds_reader_t sl_apds_reader_t;
  *  `source` (copied) names it in errors. NULL on out of memory. */
 sl_apds_reader_t *sl_apds_reader_new (const char *buf, size_t len, const char *source);
 
+/*  Says that buf starts at line `line` of the source and that `records`
+ *  records came before it, for an adapter that parses a growing file piece
+ *  by piece. Cannot fail. */
+void sl_apds_reader_set_position (sl_apds_reader_t *self, size_t line, size_t records);
+
 /*  Frees; sets *self_p to NULL. Harmless on NULL. */
 void sl_apds_reader_destroy (sl_apds_reader_t **self_p);
 

@@ -273,6 +273,7 @@ struct _sl_dsmr_reader_t {
     size_t line;
     size_t max;
     size_t skipped;
+    size_t scan;           /* bytes of the current telegram already searched */
 };
 
 sl_dsmr_reader_t *
@@ -328,12 +329,16 @@ s_consume (sl_dsmr_reader_t *self, size_t n)
         if (self->buf [self->pos + i] == '\n')
             self->line++;
     self->pos += n;
+    if (n)
+        self->scan = 0;
 }
 
 int
 sl_dsmr_reader_next (sl_dsmr_reader_t *self, int eof, const char **tg,
                      size_t *len, size_t *line)
 {
+    if (!self->buf)
+        return 0;
     /* Skip noise up to the next '/'. */
     size_t avail = self->len - self->pos;
     const char *b = self->buf + self->pos;
@@ -349,7 +354,10 @@ sl_dsmr_reader_next (sl_dsmr_reader_t *self, int eof, const char **tg,
     *line = self->line;
 
     /* Find '!' or a '/' starting a new line (the telegram was cut off). */
-    size_t i = 1, limit = avail < self->max ? avail : self->max;
+    /* Resume where the last call stopped, so a telegram arriving byte by
+       byte is searched once. */
+    size_t i = self->scan > 1 ? self->scan : 1;
+    size_t limit = avail < self->max ? avail : self->max;
     for (; i < limit; i++) {
         if (b [i] == '!')
             break;
@@ -367,8 +375,10 @@ sl_dsmr_reader_next (sl_dsmr_reader_t *self, int eof, const char **tg,
             s_consume (self, self->max);
             return SL_ETOOBIG;
         }
-        if (!eof)
+        if (!eof) {
+            self->scan = i;
             return 0;
+        }
         *tg = b;
         *len = avail;
         s_consume (self, avail);

@@ -172,6 +172,9 @@ Test (dsmr, reader_edges)
     sl_dsmr_reader_t *r = sl_dsmr_reader_new (64);
     const char *tg;
     size_t tl, line;
+    /* found by fuzzing: asking before anything was fed (UBSan: offset on NULL) */
+    cr_assert_eq (sl_dsmr_reader_feed (r, "", 0), 0);
+    cr_assert_eq (sl_dsmr_reader_next (r, 1, &tg, &tl, &line), 0);
     /* the CRC may come in a later read: wait for it */
     const char *a = "/ABC5 x\r\n1-0:1.8.1(1*kWh)\r\n!1", *b = "2AB\r\n";
     cr_assert_eq (sl_dsmr_reader_feed (r, a, strlen (a)), 0);

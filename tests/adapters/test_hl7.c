@@ -171,6 +171,7 @@ Test (mllp, abandoned_truncated_oversized)
     sl_mllp_decoder_t *d = sl_mllp_decoder_new (16);
     const char *msg;
     size_t ml;
+    cr_assert_eq (sl_mllp_decoder_next (d, 1, &msg, &ml), 0, "nothing fed yet");
     const char s1 [] = "\x0bMSH|abc\x0bMSH|def\x1c";
     cr_assert_eq (sl_mllp_decoder_feed (d, s1, sizeof s1 - 1), 0);
     cr_assert_eq (sl_mllp_decoder_next (d, 0, &msg, &ml), SL_EPARSE);
