@@ -1,9 +1,9 @@
 /*  Writes the seed corpora of tests/fuzz: packs valid (and a few typical
  *  invalid) messages with protobuf-c and lays them out as fz_input.h says.
  *
- *  usage: fuzz_make_seeds DIR      writes DIR/header/... and DIR/admin/...
+ *  usage: make_fuzz_seeds DIR      writes DIR/header/... and DIR/admin/...
  *  (run from the build directory:
- *     tests/fuzz/fuzz_make_seeds ../tests/fuzz/corpus)
+ *     tests/fuzz/make_fuzz_seeds ../tests/fuzz/corpus)
  */
 #include <errno.h>
 #include <stdint.h>
