@@ -57,7 +57,9 @@ s_run () {
   for d in "$src/corpus/$short" "$src/fuzz_corpus/$short" "$src/fuzz_corpus"; do
     if [ -d "$d" ] && [ -n "$(ls -A "$d")" ]; then dirs+=("$d"); break; fi
   done
-  if ! nm "$exe" 2>/dev/null | grep -q ' T LLVMFuzzerTestOneInput'; then
+  # (no `grep -q` here: it would close the pipe early, and pipefail would
+  # turn nm's SIGPIPE into a failure)
+  if [ "$(nm "$exe" 2>/dev/null | grep -c ' T LLVMFuzzerTestOneInput$')" -eq 0 ]; then
     echo "$name: SKIP (not a libFuzzer target)" > "$work/logs/$name.result"
     return 0
   fi
@@ -71,10 +73,10 @@ s_run () {
   local log=$work/logs/$name.log rc=0
   ASAN_OPTIONS="detect_leaks=1:print_stacktrace=1" UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
   "$exe" "$work/$name" "${dirs[@]}" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=2048 \
-    -print_final_stats=1 -artifact_prefix="$work/crashes/$name-" -close_fd_mask=1 \
+    -print_final_stats=1 -artifact_prefix="$work/crashes/$name-" -close_fd_mask=3 \
     > "$log" 2>&1 || rc=$?
   local execs per_s units
-  execs=$(sed -n 's/^stat::number_executed_units: *//p' "$log" | tail -n 1)
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
   per_s=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
   units=$(find "$work/$name" -type f | wc -l)
   if [ "$rc" -eq 0 ]; then
@@ -109,8 +111,12 @@ for exe in "${targets[@]}"; do
     *": SKIP"*) continue ;;
     *": FAIL"*) failed=$((failed + 1))
       if [ -f "$work/logs/$name.log" ]; then
-        echo "---- $name: end of log"
-        grep -vE '^#[0-9]+\s+(NEW|REDUCE|pulse|INITED)' "$work/logs/$name.log" | tail -n 40
+        echo "---- $name: the report"
+        # the first report and its stack, without libFuzzer's progress
+        # lines and ASan's shadow-byte map
+        grep -vE '^#[0-9]+\s+(NEW|REDUCE|pulse|INITED|RELOAD)|^  0x|^=>0x|^Shadow|^  [A-Z][a-z ]+:|^  Addressable' \
+          "$work/logs/$name.log" | grep -m1 -A40 -E 'ERROR: |runtime error|deadly signal|^fuzz_|==[0-9]+== ' | head -n 45
+        grep -E 'Test unit written' "$work/logs/$name.log" | tail -n 1
         echo "----"
       fi ;;
   esac
@@ -119,4 +125,4 @@ for exe in "${targets[@]}"; do
   execs_all=$((execs_all + ${n:-0}))
 done
 ci_summary "fuzz: $total targets, $failed failed, $execs_all executions in all (${seconds}s each)"
-[ "$failed" -eq 0 ]
+[ "$failed" -eq 0 ] && [ "$total" -gt 0 ]

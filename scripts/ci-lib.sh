@@ -56,11 +56,13 @@ ci_summary () {
   printf '%s\n' "$*"
 }
 
-# Counts meson's test results in BUILD/meson-logs/testlog.json:
+# Counts meson's test results in the newest BUILD/meson-logs/testlog*.json
+# (meson names it testlog-WRAPPER.json under --wrap):
 # prints "N passed, N failed, N skipped".
 ci_meson_counts () {
-  local log=$1/meson-logs/testlog.json pass=0 fail=0 skip=0
-  if [ -f "$log" ]; then
+  local log pass=0 fail=0 skip=0
+  log=$(ls -t "$1"/meson-logs/testlog*.json 2>/dev/null | head -n 1)
+  if [ -n "$log" ] && [ -f "$log" ]; then
     pass=$(grep -c '"result": "OK"' "$log" || true)
     fail=$(grep -cE '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' "$log" || true)
     skip=$(grep -c '"result": "SKIP"' "$log" || true)

@@ -68,8 +68,11 @@ fz_broker_start (fz_broker_t *fb)
 {
     char path[300], err[400];
     memset (fb, 0, sizeof *fb);
-    /* the broker's log lines would drown the fuzzer's own output */
-    sl_log_set_level (getenv ("FZ_LOG") ? SL_LOG_DEBUG : SL_LOG_ERROR);
+    /* every log line is formatted, so its arguments are checked too (a
+     * dangling pointer in a log argument is a bug the sanitizers see only
+     * if the line is written); ci-fuzz.sh sends stderr to /dev/null with
+     * libFuzzer's -close_fd_mask, which keeps the sanitizer reports */
+    sl_log_set_level (SL_LOG_DEBUG);
     const char *base = access ("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
     snprintf (fb->dir, sizeof fb->dir, "%s/sluice-fuzz-XXXXXX", base);
     if (!mkdtemp (fb->dir))

@@ -5,7 +5,8 @@
  *  fsyncs cost nothing), registers a fixed set of members with fresh CURVE
  *  keys, and opens the broker with sl_broker_new() on ephemeral loopback
  *  ports. The directory is removed by fz_broker_stop(), which the targets
- *  also register with atexit().
+ *  also register with atexit(). The broker logs at level debug, so that
+ *  every log line's arguments are evaluated and formatted.
  *
  *  Members (index into fz_broker_t.keys, name, role):
  */

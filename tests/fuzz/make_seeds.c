@@ -2,6 +2,8 @@
  *  invalid) messages with protobuf-c and lays them out as fz_input.h says.
  *
  *  usage: make_fuzz_seeds DIR      writes DIR/header/... and DIR/admin/...
+ *  With FZ_REGRESS set it also writes the regression inputs it knows into
+ *  DIR/../regress/admin.
  *  (run from the build directory:
  *     tests/fuzz/make_fuzz_seeds ../tests/fuzz/corpus)
  */
@@ -355,9 +357,14 @@ main (int argc, char **argv)
     char h[1024], a[1024], r[1024];
     snprintf (h, sizeof h, "%s/header", argv[1]);
     snprintf (a, sizeof a, "%s/admin", argv[1]);
-    snprintf (r, sizeof r, "%s/../regress/admin", argv[1]);
+    snprintf (r, sizeof r, "%s/../regress", argv[1]);
     mkdir (h, 0755);
     mkdir (a, 0755);
+    if (getenv ("FZ_REGRESS"))
+        mkdir (r, 0755);
+    snprintf (r, sizeof r, "%s/../regress/admin", argv[1]);
+    if (getenv ("FZ_REGRESS"))
+        mkdir (r, 0755);
     s_header_seeds (h);
     s_admin_seeds (a, getenv ("FZ_REGRESS") ? r : NULL);
     return 0;
