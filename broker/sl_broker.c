@@ -89,6 +89,8 @@ struct sl_broker_t {
     sl_grants_t *grants;
     sl_decide_fn *decide;
     void *decide_ctx;
+    sl_event_fn *event_fn;
+    void *event_ctx;
     s_pending_t *pending;
     size_t n_pending, cap_pending;
     s_query_t *queries;
@@ -177,6 +179,18 @@ s_write_endpoints (sl_broker_t *self)
     return 0;
 }
 
+static void s_event (sl_broker_t *self, const sl_event_t *ev);
+
+static void
+s_auth_denied (void *ctx, const char *fp, const char *address, const char *domain,
+               const char *reason)
+{
+    char d[160];
+    snprintf (d, sizeof d, "fp=%s peer=%s domain=%s", fp, address, domain);
+    sl_event_t ev = { .kind = "auth.denied", .reason = reason, .detail = d };
+    s_event (ctx, &ev);
+}
+
 sl_broker_t *
 sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
 {
@@ -223,6 +237,7 @@ sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
         snprintf (err, errlen, "cannot start the ZAP handler");
         goto fail;
     }
+    sl_zap_on_denied (self->zap, s_auth_denied, self);
     self->data = s_router (self, cfg->data_endpoint, "sluice.data", &kp,
                            self->data_ep, sizeof self->data_ep, err, errlen);
     if (!self->data)
@@ -263,6 +278,79 @@ sl_broker_set_decide (sl_broker_t *self, sl_decide_fn *fn, void *ctx)
 {
     self->decide = fn;
     self->decide_ctx = ctx;
+}
+
+void
+sl_broker_on_event (sl_broker_t *self, sl_event_fn *fn, void *ctx)
+{
+    self->event_fn = fn;
+    self->event_ctx = ctx;
+}
+
+/*  Hands `ev` to the recorder inside the batch transaction. `note`: count it
+ *  as a pending operation (events outside a publish, so they are committed
+ *  within the batch delay). Does not abort on failure: the caller does. */
+static int
+s_record (sl_broker_t *self, const sl_event_t *ev, int note)
+{
+    if (!self->event_fn)
+        return 0;
+    MDB_txn *txn;
+    int rc = sl_batch_txn (self->batch, &txn);
+    if (rc == 0)
+        rc = self->event_fn (self->event_ctx, txn, ev);
+    if (rc != 0) {
+        sl_error ("event.failed", "kind=%s error=\"%s\"", ev->kind, sl_strerror (rc));
+        return rc;
+    }
+    if (note)
+        sl_batch_note (self->batch, 1);
+    return 0;
+}
+
+int
+sl_broker_event (sl_broker_t *self, const sl_event_t *ev)
+{
+    int rc = s_record (self, ev, 1);
+    if (rc != 0)
+        sl_batch_abort (self->batch);
+    return rc;
+}
+
+/*  Same, for events outside a publish: a failure aborts the batch. */
+static void
+s_event (sl_broker_t *self, const sl_event_t *ev)
+{
+    sl_broker_event (self, ev);
+}
+
+/*  "a@1,b@2" from decision rules into buf. Cannot fail (truncates). */
+static const char *
+s_rules (char rules[][SL_DECIDE_RULE_MAX], int n, char *buf, size_t size)
+{
+    size_t o = 0;
+    buf[0] = 0;
+    for (int i = 0; i < n && o + 1 < size; i++) {
+        int w = snprintf (buf + o, size - o, "%s%s", i ? "," : "", rules[i]);
+        if (w < 0)
+            break;
+        o += (size_t) w;
+    }
+    return buf;
+}
+
+static const char *
+s_rules_meta (char **rules, size_t n, char *buf, size_t size)
+{
+    size_t o = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < n && o + 1 < size; i++) {
+        int w = snprintf (buf + o, size - o, "%s%s", i ? "," : "", rules[i]);
+        if (w < 0)
+            break;
+        o += (size_t) w;
+    }
+    return buf;
 }
 
 sl_store_t *sl_broker_store (sl_broker_t *self) { return self->store; }
@@ -451,6 +539,10 @@ s_publish (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t 
             re->e.code = (Sluice__V1__ErrorCode) code;
             re->e.reason = (char *) sl_wire_code_name (code);
             errp[n_errs++] = &re->e;
+            sl_event_t ev = { .kind = "publish.refused", .actor = s->member, .record_type = type,
+                              .message_id = m->message_id.len == SL_MSGID_LEN ? m->message_id.data : NULL,
+                              .reason = re->e.reason, .detail = re->text };
+            store_rc = s_record (self, &ev, 1);
             continue;
         }
         int seen = sl_msgids_seen (self->store, txn, s->member, m->message_id.data);
@@ -472,7 +564,17 @@ s_publish (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t 
             snprintf (re->text, sizeof re->text, "record %zu: body (%zu bytes) does not decode as %s",
                       i, zmq_msg_size (body), type);
             errp[n_errs++] = &re->e;
+            sl_event_t ev = { .kind = "publish.refused", .actor = s->member, .record_type = type,
+                              .message_id = m->message_id.data, .subject = m->subject,
+                              .reason = re->e.reason, .detail = re->text };
+            store_rc = s_record (self, &ev, 1);
             continue;
+        }
+        {
+            sl_event_t ev = { .kind = "publish", .actor = s->member, .owner = s->member,
+                              .record_type = type, .message_id = m->message_id.data,
+                              .subject = m->subject, .decision = "ok" };
+            store_rc = s_record (self, &ev, 0);
         }
         for (size_t j = 0; j < sl_subs_count (self->subs) && store_rc == 0; j++) {
             const sl_sub_t *sub = sl_subs_at (self->subs, j);
@@ -485,11 +587,24 @@ s_publish (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t 
             };
             sl_decide_output_t out;
             s_decide (self, &in, &out);
+            char rbuf[SL_DECIDE_MAX_RULES * SL_DECIDE_RULE_MAX];
+            s_rules (out.rules, out.n_rules, rbuf, sizeof rbuf);
+            sl_event_t ev = { .kind = out.permit ? "queue" : "deny", .actor = s->member,
+                              .counterpart = sub->consumer, .owner = s->member, .record_type = type,
+                              .message_id = m->message_id.data, .subject = m->subject,
+                              .purpose = sub->purpose, .decision = out.permit ? "permit" : "deny",
+                              .rules = rbuf, .reason = out.permit ? NULL : out.reason,
+                              .detail = "stage=publish" };
+            store_rc = s_record (self, &ev, 0);
             if (!out.permit) {
                 denied++;
                 sl_info ("publish.denied", "owner=%s consumer=%s record=%s purpose=%s reason=%s",
                          s->member, sub->consumer, type, sub->purpose, out.reason);
                 continue;
+            }
+            if (store_rc != 0) {
+                free (out.body);
+                break;
             }
             char *rules[SL_DECIDE_MAX_RULES];
             for (int r = 0; r < out.n_rules; r++)
@@ -659,6 +774,12 @@ s_consumer_ack (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, int n
                 if (f)
                     f->acked = 1;
                 ok = 1;
+                char d[40];
+                snprintf (d, sizeof d, "tag=%llu", (unsigned long long) tag);
+                sl_event_t ev = { .kind = "ack", .actor = s->member, .detail = d };
+                rc = s_record (self, &ev, 0);
+                if (rc != 0)
+                    store_rc = rc;
             }
             else if (rc != SL_ENOTFOUND)
                 store_rc = rc;
@@ -770,6 +891,14 @@ s_deliver_one (void *ctx, const sl_queue_entry_t *e)
     s_decide (d->self, &in, &out);
     free (out.body);    /* at delivery the body was already shaped at enqueue */
     if (!out.permit) {
+        char rbuf[SL_DECIDE_MAX_RULES * SL_DECIDE_RULE_MAX];
+        sl_event_t ev = { .kind = "deny", .actor = m->owner, .counterpart = d->s->member,
+                          .owner = m->owner, .record_type = m->record_type,
+                          .message_id = m->message_id.len == 16 ? m->message_id.data : NULL,
+                          .subject = m->subject, .purpose = m->purpose, .decision = "deny",
+                          .rules = s_rules (out.rules, out.n_rules, rbuf, sizeof rbuf),
+                          .reason = out.reason, .detail = "stage=deliver" };
+        s_event (d->self, &ev);
         sl_info ("deliver.denied", "owner=%s consumer=%s record=%s purpose=%s tag=%llu reason=%s",
                  m->owner, d->s->member, m->record_type, m->purpose,
                  (unsigned long long) e->tag, out.reason);
@@ -819,8 +948,19 @@ s_deliver (sl_broker_t *self, sl_session_t *s)
             gone = 1;
         }
         else if (rc == 0) {
-            for (size_t i = 0; i < d.n; i++)
-                sl_session_inflight_add (s, d.metas[i]->delivery_tag);
+            for (size_t i = 0; i < d.n; i++) {
+                Sluice__V1__RecordMeta *m = d.metas[i];
+                sl_session_inflight_add (s, m->delivery_tag);
+                char rbuf[SL_DECIDE_MAX_RULES * SL_DECIDE_RULE_MAX], dt[40];
+                snprintf (dt, sizeof dt, "tag=%llu", (unsigned long long) m->delivery_tag);
+                sl_event_t ev = { .kind = "deliver", .actor = m->owner, .counterpart = s->member,
+                                  .owner = m->owner, .record_type = m->record_type,
+                                  .message_id = m->message_id.len == 16 ? m->message_id.data : NULL,
+                                  .subject = m->subject, .purpose = m->purpose, .decision = "permit",
+                                  .rules = s_rules_meta (m->rules, m->n_rules, rbuf, sizeof rbuf),
+                                  .detail = dt };
+                s_event (self, &ev);
+            }
             s->credit -= (uint32_t) d.n;
             s->scan_from = d.metas[d.n - 1]->delivery_tag + 1;
             sl_debug ("deliver", "member=%s records=%zu credit=%u", s->member, d.n, s->credit);
@@ -918,6 +1058,16 @@ s_query (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h)
     free (out.body);
     if (rtxn)
         mdb_txn_abort (rtxn);
+    {
+        char rbuf[SL_DECIDE_MAX_RULES * SL_DECIDE_RULE_MAX];
+        sl_event_t ev = { .kind = "query", .actor = s->member, .counterpart = schema->owner,
+                          .owner = schema->owner, .record_type = schema->record_type,
+                          .subject = h->subject, .purpose = h->purpose,
+                          .decision = out.permit ? "permit" : "deny",
+                          .rules = s_rules (out.rules, out.n_rules, rbuf, sizeof rbuf),
+                          .reason = out.permit ? NULL : out.reason };
+        s_event (self, &ev);
+    }
     if (!out.permit) {
         sl_info ("query.denied", "owner=%s consumer=%s record=%s purpose=%s reason=%s",
                  schema->owner, s->member, schema->record_type, h->purpose, out.reason);
@@ -1052,6 +1202,13 @@ s_owner_answer (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_m
         s_decide (self, &in, &d);
         protobuf_c_message_free_unpacked (rec, NULL);
         if (!d.permit) {
+            char rbuf[SL_DECIDE_MAX_RULES * SL_DECIDE_RULE_MAX];
+            sl_event_t ev = { .kind = "deny", .actor = q->owner, .counterpart = q->asker,
+                              .owner = q->owner, .record_type = q->record_type,
+                              .subject = m->subject, .purpose = q->purpose, .decision = "deny",
+                              .rules = s_rules (d.rules, d.n_rules, rbuf, sizeof rbuf),
+                              .reason = d.reason, .detail = "stage=reply" };
+            s_event (self, &ev);
             dropped++;
             sl_info ("reply.denied", "owner=%s consumer=%s record=%s purpose=%s reason=%s",
                      q->owner, q->asker, q->record_type, q->purpose, d.reason);
@@ -1104,6 +1261,12 @@ s_owner_answer (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_m
         a.n_records = kept;
         a.records = mp;
         sl_wire_send (self->data, q->rid, q->rid_len, &a, out_bodies, kept);
+        char dt[40];
+        snprintf (dt, sizeof dt, "records=%zu dropped=%zu", kept, dropped);
+        sl_event_t ev = { .kind = "reply", .actor = q->owner, .counterpart = q->asker,
+                          .owner = q->owner, .record_type = q->record_type, .subject = q->subject,
+                          .purpose = q->purpose, .decision = "ok", .detail = dt };
+        s_event (self, &ev);
         sl_info ("query.answered", "asker=%s owner=%s query_id=%llu records=%zu dropped=%zu",
                  q->asker, q->owner, (unsigned long long) q->query_id, kept, dropped);
     }
@@ -1558,6 +1721,9 @@ int
 sl_broker_run (sl_broker_t *self, volatile sig_atomic_t *stop)
 {
     int more = 0;
+    sl_event_t start = { .kind = "broker.start", .actor = "sluiced", .detail = SLUICE_VERSION };
+    if (sl_broker_event (self, &start) == 0)
+        sl_broker_commit (self);
     while (!*stop) {
         long tmo = 1000;
         tmo = s_min_timeout (tmo, sl_batch_wait_ms (self->batch));
@@ -1602,6 +1768,8 @@ sl_broker_destroy (sl_broker_t **self_p)
         return;
     sl_broker_t *self = *self_p;
     if (self->batch && self->data) {
+        sl_event_t stop = { .kind = "broker.stop", .actor = "sluiced" };
+        s_event (self, &stop);
         int rc = sl_broker_commit (self);
         sl_info ("broker.stopping", "commit=%s queries_failed=%zu sessions=%zu",
                  rc == 0 ? "ok" : sl_strerror (rc), self->n_queries,
