@@ -5,10 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 struct _sl_quarantine_t {
     FILE *file;            /* NULL: counters only */
+    char *created;         /* path, if we created the file (removed again if unused) */
     uint64_t accepted;
     uint64_t rejected;
 };
@@ -20,11 +23,15 @@ sl_quarantine_new (const char *path)
     if (!self)
         return NULL;
     if (path) {
+        struct stat st;
+        int existed = stat (path, &st) == 0;
         self->file = fopen (path, "ab");
         if (!self->file) {
             free (self);
             return NULL;
         }
+        if (!existed)
+            self->created = strdup (path);
     }
     return self;
 }
@@ -34,9 +41,13 @@ sl_quarantine_destroy (sl_quarantine_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    if ((*self_p)->file)
-        fclose ((*self_p)->file);
-    free (*self_p);
+    sl_quarantine_t *self = *self_p;
+    if (self->file)
+        fclose (self->file);
+    if (self->created && self->rejected == 0)
+        unlink (self->created);          /* nothing was quarantined: leave no empty file */
+    free (self->created);
+    free (self);
     *self_p = NULL;
 }
 

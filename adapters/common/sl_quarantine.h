@@ -10,7 +10,8 @@
  *  holds the input bytes as a JSON string: printable ASCII as is, JSON's
  *  escapes for '"', '\\' and control characters, and every byte >= 0x80 as
  *  \u00XX, so the exact bytes can be recovered whatever the encoding.
- *  Each line is flushed as it is written.
+ *  Each line is flushed as it is written. A file this module created and
+ *  never wrote to is removed again when it is destroyed.
  */
 #ifndef SL_QUARANTINE_H
 #define SL_QUARANTINE_H

@@ -20,9 +20,11 @@
 #include "sl_quarantine.h"
 #include "sl_text.h"
 #include "sluice.h"
+#include "sl_schema.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
@@ -44,6 +46,18 @@ struct sl_runner {
     uint64_t published, stored, refused, failed;
     off_t size, done;           /* of the current source, for progress */
     double last_progress;
+    int serve;                  /* keep records to answer queries */
+    struct s_kept *kept;        /* what was published, for queries */
+    size_t nkept, capkept;
+    uint64_t queries;
+};
+
+/*  One published record, kept to answer queries (--serve). */
+struct s_kept {
+    char *record_type, *subject;
+    int64_t event_time_s;
+    uint8_t *body;
+    size_t size;
 };
 
 static volatile sig_atomic_t s_stop;
@@ -181,6 +195,67 @@ s_on_publish (const uint8_t *message_id, int rc, const char *text, void *arg)
              text && *text ? text : "no reason given", sl_strerror (rc));
 }
 
+/*  Keeps a copy of a published record when serving queries. Out of memory
+ *  only means the record cannot be found by a query; it is still published. */
+static void
+s_keep (sl_runner_t *r, const char *record_type, const char *subject, int64_t when,
+        const uint8_t *body, size_t size)
+{
+    if (!r->serve)
+        return;
+    if (r->nkept == r->capkept) {
+        size_t ncap = r->capkept ? r->capkept * 2 : 256;
+        struct s_kept *nk = realloc (r->kept, ncap * sizeof *nk);
+        if (!nk)
+            return;
+        r->kept = nk;
+        r->capkept = ncap;
+    }
+    struct s_kept *k = &r->kept [r->nkept];
+    k->record_type = strdup (record_type);
+    k->subject = strdup (subject ? subject : "");
+    k->body = malloc (size ? size : 1);
+    if (!k->record_type || !k->subject || !k->body) {
+        free (k->record_type);
+        free (k->subject);
+        free (k->body);
+        return;
+    }
+    if (size)
+        memcpy (k->body, body, size);
+    k->size = size;
+    k->event_time_s = when;
+    r->nkept++;
+}
+
+/*  Owner side: answers a query with the kept records of its type and
+ *  subject, optionally within [since, until] (Unix seconds, parameters). */
+static int
+s_on_query (sl_query_t *q, void *arg)
+{
+    sl_runner_t *r = arg;
+    const char *type = sl_query_record_type (q), *subject = sl_query_subject (q);
+    const char *since = sl_query_param (q, "since"), *until = sl_query_param (q, "until");
+    int64_t lo = since ? atoll (since) : INT64_MIN, hi = until ? atoll (until) : INT64_MAX;
+    size_t n = 0;
+    r->queries++;
+    for (size_t i = 0; i < r->nkept; i++) {
+        struct s_kept *k = &r->kept [i];
+        if (strcmp (k->record_type, type) || strcmp (k->subject, subject ? subject : "")
+         || k->event_time_s < lo || k->event_time_s > hi)
+            continue;
+        if (sl_query_add (q, k->body, k->size, k->subject, k->event_time_s * 1000)) {
+            sl_query_fail (q, "the adapter ran out of memory answering");
+            return SL_ENOMEM;
+        }
+        n++;
+    }
+    if (!r->quiet)
+        fprintf (stderr, "%s: answered %s's query for %s (%s): %zu records\n", r->format->bureau,
+                 sl_query_asker (q), type, sl_query_purpose (q), n);
+    return 0;
+}
+
 int
 sl_runner_publish (sl_runner_t *r, const char *record_type, const ProtobufCMessage *msg,
                    const char *subject, int64_t event_time_s)
@@ -201,6 +276,7 @@ sl_runner_publish (sl_runner_t *r, const char *record_type, const ProtobufCMessa
         return SL_ENOMEM;
     }
     protobuf_c_message_pack (msg, body);
+    s_keep (r, record_type, subject, event_time_s, body, size);
     sl_publish_meta_t meta = { NULL, subject, event_time_s * 1000 };
     int rc = sl_client_publish_async (r->client, record_type, &meta, body, size,
                                       s_on_publish, r, NULL);
@@ -230,6 +306,7 @@ sl_runner_publish_wait (sl_runner_t *r, const char *record_type, const ProtobufC
         return SL_ENOMEM;
     }
     protobuf_c_message_pack (msg, body);
+    s_keep (r, record_type, subject, event_time_s, body, size);
     sl_publish_meta_t meta = { NULL, subject, event_time_s * 1000 };
     r->published++;
     int rc = sl_client_publish (r->client, record_type, &meta, body, size, 30000);
@@ -344,6 +421,90 @@ s_read_source (sl_runner_t *r, const char *path, int follow)
     return rc;
 }
 
+/*  Consumer side: subscribes, and writes every delivered record as one JSON
+ *  line for the bureau's system to ingest; a delivery is acked only after
+ *  its line is written and flushed, so a crash repeats a line rather than
+ *  losing one (the message_id tells repeats apart). Runs until SIGINT /
+ *  SIGTERM or `max` deliveries. Returns 0, or -1 (reported). */
+static int
+s_consume (sl_runner_t *r, const char *const *subs, size_t nsubs, const char *output, long max)
+{
+    FILE *out = output ? fopen (output, "a") : stdout;
+    if (!out) {
+        fprintf (stderr, "%s: %s: %s\n", r->format->program, output, strerror (errno));
+        return -1;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < nsubs; i++) {
+        char type [128];
+        const char *colon = strchr (subs [i], ':');
+        snprintf (type, sizeof type, "%.*s", (int) (colon - subs [i]), subs [i]);
+        int src = sl_client_subscribe (r->client, type, colon + 1);
+        if (src) {
+            fprintf (stderr, "%s: cannot subscribe to %s for %s: %s (%s)\n", r->format->program,
+                     type, colon + 1, sl_client_last_error (r->client), sl_strerror (src));
+            rc = -1;
+            goto out;
+        }
+        fprintf (stderr, "%s: subscribed to %s for %s\n", r->format->bureau, type, colon + 1);
+    }
+    long n = 0;
+    while (!s_stop && (max <= 0 || n < max)) {
+        sl_delivery_t *d = NULL;
+        int src = sl_client_recv (r->client, &d, 250);
+        if (src == SL_ETIMEOUT)
+            continue;
+        if (src) {
+            fprintf (stderr, "%s: receiving stopped: %s\n", r->format->program, sl_client_last_error (r->client));
+            rc = -1;
+            break;
+        }
+        const char *type = sl_delivery_record_type (d);
+        size_t size;
+        const void *body = sl_delivery_body (d, &size);
+        const sl_schema_t *schema = sl_schema_find (type);
+        ProtobufCMessage *m = schema ? protobuf_c_message_unpack (schema->descriptor, NULL, size, body) : NULL;
+        char hex [2 * SL_MESSAGE_ID_LEN + 1];
+        sl_message_id_hex (sl_delivery_message_id (d), hex);
+        fprintf (out, "{\"record_type\":");
+        s_print_string (out, type);
+        fprintf (out, ",\"owner\":");
+        s_print_string (out, sl_delivery_owner (d));
+        fprintf (out, ",\"purpose\":");
+        s_print_string (out, sl_delivery_purpose (d));
+        fprintf (out, ",\"message_id\":\"%s\",\"event_time_ms\":%lld,\"rules\":[", hex,
+                 (long long) sl_delivery_event_time_ms (d));
+        for (size_t k = 0; k < sl_delivery_rule_count (d); k++) {
+            if (k)
+                fputc (',', out);
+            s_print_string (out, sl_delivery_rule (d, k));
+        }
+        fprintf (out, "],\"record\":");
+        if (m)
+            s_print_message (out, m);
+        else
+            fputs ("null", out);
+        fputs ("}\n", out);
+        if (m)
+            protobuf_c_message_free_unpacked (m, NULL);
+        if (fflush (out) != 0) {
+            fprintf (stderr, "%s: cannot write deliveries: %s\n", r->format->program, strerror (errno));
+            sl_delivery_destroy (&d);
+            rc = -1;
+            break;
+        }
+        sl_client_ack (r->client, d);
+        sl_delivery_destroy (&d);
+        n++;
+    }
+    sl_client_flush (r->client, 5000);
+    fprintf (stderr, "%s: %ld records received\n", r->format->bureau, n);
+out:
+    if (out != stdout)
+        fclose (out);
+    return rc;
+}
+
 static void
 s_usage (const sl_format_t *f, FILE *out)
 {
@@ -355,10 +516,23 @@ s_usage (const sl_format_t *f, FILE *out)
         "every input record it cannot read to the quarantine file.\n\n"
         "Broker:\n"
         "  --data DIR         broker data directory (endpoints, broker.pub) [$SLUICE_DATA]\n"
+        "  --endpoint EP      or the broker's data endpoint, tcp://HOST:PORT, ...\n"
+        "  --broker-key FILE  ... with its public key file (broker.pub)\n"
         "  --key FILE         this bureau's secret key file, mode 0600 [$SLUICE_KEY]\n"
         "  --spool DIR        keep records not yet stored by the broker here (LMDB),\n"
         "                     so they survive a restart of the adapter\n"
+        "  --wait SECONDS     at the end, wait this long for the broker to store\n"
+        "                     every record [60]; what is left stays in the spool\n"
         "  --dry-run          do not connect: print the records as JSON lines\n"
+        "Receiving (this bureau as a consumer):\n"
+        "  --subscribe TYPE:PURPOSE  receive records of TYPE for PURPOSE (repeatable);\n"
+        "                     without FILE arguments, only receive\n"
+        "  --output FILE      append received records as JSON lines [stdout]\n"
+        "  --max N            stop after N records\n"
+        "Answering (this bureau as the owner):\n"
+        "  --serve            answer queries about the records read in this run\n"
+        "                     (parameters since/until: Unix seconds), and keep\n"
+        "                     running after the inputs until SIGINT/SIGTERM\n"
         "Input:\n"
         "  --follow           keep reading the last FILE as it grows, until SIGINT/SIGTERM\n"
         "  --quarantine FILE  where rejected input goes, as JSON lines [%s-quarantine.jsonl]\n"
@@ -373,36 +547,66 @@ s_usage (const sl_format_t *f, FILE *out)
 int
 sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
 {
-    enum { O_DATA = 1, O_KEY, O_SPOOL, O_DRY, O_FOLLOW, O_QUAR, O_QUIET, O_HELP, O_BUREAU = 100 };
+    enum { O_DATA = 1, O_KEY, O_SPOOL, O_DRY, O_FOLLOW, O_QUAR, O_QUIET, O_HELP, O_WAIT, O_ENDPOINT, O_BROKER_KEY, O_SUBSCRIBE, O_OUTPUT, O_MAX, O_SERVE, O_BUREAU = 100 };
     struct option opts [32] = {
         { "data", required_argument, NULL, O_DATA }, { "key", required_argument, NULL, O_KEY },
         { "spool", required_argument, NULL, O_SPOOL }, { "dry-run", no_argument, NULL, O_DRY },
         { "follow", no_argument, NULL, O_FOLLOW }, { "quarantine", required_argument, NULL, O_QUAR },
         { "quiet", no_argument, NULL, O_QUIET }, { "help", no_argument, NULL, O_HELP },
+        { "wait", required_argument, NULL, O_WAIT },
+        { "endpoint", required_argument, NULL, O_ENDPOINT },
+        { "broker-key", required_argument, NULL, O_BROKER_KEY },
+        { "subscribe", required_argument, NULL, O_SUBSCRIBE },
+        { "output", required_argument, NULL, O_OUTPUT },
+        { "max", required_argument, NULL, O_MAX },
+        { "serve", no_argument, NULL, O_SERVE },
     };
-    size_t nopt = 8;
+    size_t nopt = 15;
     for (size_t i = 0; format->options && format->options [i] && nopt < 31; i++)
         opts [nopt++] = (struct option) { format->options [i], required_argument, NULL, O_BUREAU + (int) i };
     opts [nopt] = (struct option) { NULL, 0, NULL, 0 };
 
     const char *data = getenv ("SLUICE_DATA"), *key = getenv ("SLUICE_KEY"), *spool = NULL;
+    const char *endpoint = NULL, *broker_key = NULL, *output = NULL;
+    const char *subs [8];
+    size_t nsubs = 0;
+    long max_deliveries = 0;
     char qdefault [256];
     snprintf (qdefault, sizeof qdefault, "%s-quarantine.jsonl", format->bureau);
     sl_runner_t r = { .format = format, .state = state, .quarantine_path = qdefault };
-    int dry = 0, follow = 0, c;
+    int dry = 0, follow = 0, wait_s = 60, c;
     while ((c = getopt_long (argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case O_DATA: data = optarg; break;
         case O_KEY: key = optarg; break;
+        case O_ENDPOINT: endpoint = optarg; break;
+        case O_SUBSCRIBE:
+            if (nsubs == 8 || !strchr (optarg, ':')) {
+                fprintf (stderr, "%s: --subscribe RECORD_TYPE:PURPOSE, at most 8 times\n", format->program);
+                return 2;
+            }
+            subs [nsubs++] = optarg;
+            break;
+        case O_OUTPUT: output = optarg; break;
+        case O_MAX: max_deliveries = atol (optarg); break;
+        case O_SERVE: r.serve = 1; break;
+        case O_BROKER_KEY: broker_key = optarg; break;
         case O_SPOOL: spool = optarg; break;
         case O_DRY: dry = 1; break;
         case O_FOLLOW: follow = 1; break;
         case O_QUAR: r.quarantine_path = optarg; break;
         case O_QUIET: r.quiet = 1; break;
+        case O_WAIT:
+            wait_s = atoi (optarg);
+            if (wait_s < 0 || wait_s > 86400) {
+                fprintf (stderr, "%s: --wait takes seconds, 0 to 86400\n", format->program);
+                return 2;
+            }
+            break;
         case O_HELP: s_usage (format, stdout); return 0;
         default:
             if (c >= O_BUREAU && c < O_BUREAU + 32) {
-                if (format->option (state, opts [8 + c - O_BUREAU].name, optarg))
+                if (format->option (state, opts [15 + c - O_BUREAU].name, optarg))
                     return 2;
                 break;
             }
@@ -410,9 +614,13 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
             return 2;
         }
     }
-    if (!dry && (!data || !key)) {
-        fprintf (stderr, "%s: need --data DIR and --key FILE (or $SLUICE_DATA, $SLUICE_KEY), "
-                 "or --dry-run\n", format->program);
+    if (dry && (nsubs || r.serve)) {
+        fprintf (stderr, "%s: --subscribe and --serve need a broker, not --dry-run\n", format->program);
+        return 2;
+    }
+    if (!dry && (!key || (!data && !(endpoint && broker_key)))) {
+        fprintf (stderr, "%s: need --key FILE and either --data DIR or --endpoint EP with "
+                 "--broker-key FILE (or $SLUICE_KEY, $SLUICE_DATA), or --dry-run\n", format->program);
         return 2;
     }
     if (format->start (state))
@@ -431,6 +639,11 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
         sl_client_options_t copts;
         char buf [8192], err [512];
         memset (&copts, 0, sizeof copts);
+        if (endpoint && broker_key) {
+            copts.endpoint = endpoint;
+            copts.broker_key_file = broker_key;
+        }
+        else
         if (sl_options_from_data_dir (&copts, data, 0, buf, sizeof buf, err, sizeof err)) {
             fprintf (stderr, "%s: %s\n", format->program, err);
             goto out;
@@ -443,6 +656,8 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
                      err, sl_strerror (rc));
             goto out;
         }
+        if (r.serve)
+            sl_client_serve (r.client, s_on_query, &r);
     }
     for (int i = optind; i < argc; i++) {
         struct stat st;
@@ -459,7 +674,7 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
         sources = nl;
         sources [nsources++] = strdup (argv [i]);
     }
-    if (nsources == 0) {
+    if (nsources == 0 && nsubs == 0 && !r.serve) {
         sources = malloc (sizeof *sources);
         if (!sources)
             goto out;
@@ -479,11 +694,22 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
     for (size_t i = 0; i < nsources && !s_stop; i++)
         unreadable |= s_read_source (&r, sources [i], follow && i + 1 == nsources) != 0;
     if (r.client) {
-        int rc = sl_client_flush (r.client, 60000);
+        int rc = sl_client_flush (r.client, wait_s * 1000);
         if (rc)
             fprintf (stderr, "%s: %llu records not yet stored by the broker: %s%s\n", format->program,
                      (unsigned long long) sl_client_unacked (r.client), sl_client_last_error (r.client),
                      spool ? " (kept in the spool)" : "");
+    }
+    if (nsubs && !s_stop && s_consume (&r, subs, nsubs, output, max_deliveries))
+        unreadable = 1;
+    if (r.serve && r.client && !s_stop) {
+        fprintf (stderr, "%s: answering queries about %zu records until stopped\n", format->bureau, r.nkept);
+        while (!s_stop)
+            if (sl_client_poll (r.client, 250) == SL_ECLOSED) {
+                fprintf (stderr, "%s: %s\n", format->program, sl_client_last_error (r.client));
+                unreadable = 1;
+                break;
+            }
     }
     s_progress (&r, 1);
     uint64_t rejected = sl_quarantine_rejected (r.quarantine);
@@ -504,6 +730,12 @@ out:
     free (sources);
     sl_client_destroy (&r.client, 1000);
     sl_quarantine_destroy (&r.quarantine);
+    for (size_t i = 0; i < r.nkept; i++) {
+        free (r.kept [i].record_type);
+        free (r.kept [i].subject);
+        free (r.kept [i].body);
+    }
+    free (r.kept);
     if (format->stop)
         format->stop (state);
     return status;

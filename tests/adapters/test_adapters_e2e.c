@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include <cjson/cJSON.h>
 #include "sl_mllp.h"
 #include "water/v1/water.pb-c.h"
 #include "health/v1/health.pb-c.h"
@@ -258,4 +259,201 @@ Test (adapters_e2e, health_files_plain_and_framed)
     /* adt.mllp: 3 encounters + 2 charges; adt-bad.hl7: 2 encounters */
     cr_assert_not_null (strstr (out, "health: 7 published, 7 stored, 0 refused by the broker, 4 rejected"), "%s", out);
     cr_assert_eq (quarantined (HEALTH), 4);
+}
+
+static void
+append (const char *path, const char *text)
+{
+    FILE *f = fopen (path, "a");
+    cr_assert_not_null (f);
+    fputs (text, f);
+    fclose (f);
+}
+
+Test (adapters_e2e, water_follows_a_growing_file)
+{
+    sl_client_t *power = tb_connect (&tb, keys [POWER]);
+    cr_assert_eq (sl_client_subscribe (power, "water.v1.MeterReading", "joint-metering"), 0);
+    char live [400], q [400], data [400], log [400];
+    snprintf (live, sizeof live, "%s/live.jsonl", tb.dir);
+    snprintf (q, sizeof q, "%s/water-q.jsonl", tb.dir);
+    snprintf (data, sizeof data, "%s/data", tb.dir);
+    snprintf (log, sizeof log, "%s/water.log", tb.dir);
+    const char *good = "{\"media\":\"water\",\"id\":\"76340000\",\"total_m3\":1.5,\"timestamp\":\"2026-11-28T08:00:00Z\"}\n";
+    append (live, good);
+    pid_t pid = fork ();
+    if (pid == 0) {
+        freopen (log, "w", stderr);
+        execl (tb_program ("SLUICE_WATER_ADAPTER"), "sluice-water-adapter", "--data", data,
+               "--key", keys [WATER], "--quarantine", q, "--meters", example ("water-meters.csv"),
+               "--follow", live, (char *) NULL);
+        _exit (127);
+    }
+    char subj [4][32];
+    cr_assert_eq (receive (power, 1, "water.v1.MeterReading", subj), 1);
+    append (live, "{\"media\":\"water\",\"id\":\"76340037\",\"total_m3\":2.5,\"timestamp\":\"2026-11-28T09:00:00Z\"}\n"
+                  "{\"media\":\"water\",\"id\":\"nope\",\"total_m3\":2.5,\"timestamp\":\"2026-11-28T09:00:00Z\"}\n"
+                  "{\"media\":\"water\",\"id\":\"76340074\",");
+    cr_assert_eq (receive (power, 1, "water.v1.MeterReading", subj), 1, "the half line waits");
+    cr_assert_str_eq (subj [0], "CIT-100002");
+    append (live, "\"total_m3\":3.5,\"timestamp\":\"2026-11-28T10:00:00Z\"}\n");
+    cr_assert_eq (receive (power, 1, "water.v1.MeterReading", subj), 1, "completed line");
+    cr_assert_str_eq (subj [0], "CIT-100003");
+    kill (pid, SIGTERM);
+    int st;
+    cr_assert_eq (waitpid (pid, &st, 0), pid);
+    cr_assert (WIFEXITED (st));
+    cr_assert_eq (WEXITSTATUS (st), 1, "one line was rejected");
+    cr_assert_eq (quarantined (WATER), 1);
+    char cmd [600], out [4096];
+    snprintf (cmd, sizeof cmd, "cat '%s'", log);
+    tb_run (cmd, out, sizeof out);
+    cr_assert_not_null (strstr (out, "live.jsonl:3:1: meter 'nope' is not in the meter registry"), "%s", out);
+    cr_assert_not_null (strstr (out, "water: 3 published, 3 stored, 0 refused by the broker, 1 rejected"), "%s", out);
+    sl_client_destroy (&power, 1000);
+}
+
+Test (adapters_e2e, spool_keeps_records_while_the_broker_is_down)
+{
+    tb_stop (&tb);
+    char args [2048], out [8192], cmd [4096];
+    /* the broker's data directory has no endpoints file while it is down */
+    snprintf (cmd, sizeof cmd, "'%s' --endpoint '%s' --broker-key '%s' --key '%s' --quarantine '%s/water-q.jsonl' "
+              "--spool '%s/spool' --wait 1 --meters '%s' '%s' 2>&1",
+              tb_program ("SLUICE_WATER_ADAPTER"), tb.data_ep, tb.broker_pub, keys [WATER], tb.dir, tb.dir,
+              example ("water-meters.csv"), example ("malformed/water-bad.jsonl"));
+    int rc = tb_run (cmd, out, sizeof out);
+    cr_assert_eq (rc, 1, "%s", out);
+    cr_assert_not_null (strstr (out, "water: 2 published, 0 stored, 0 refused by the broker, 4 rejected"), "%s", out);
+    cr_assert_not_null (strstr (out, "(kept in the spool)"), "%s", out);
+
+    tb_restart (&tb);
+    sl_client_t *power = tb_connect (&tb, keys [POWER]);
+    cr_assert_eq (sl_client_subscribe (power, "water.v1.MeterReading", "joint-metering"), 0);
+    snprintf (args, sizeof args, "--spool '%s/spool' --wait 20 --meters '%s' /dev/null", tb.dir,
+              example ("water-meters.csv"));
+    rc = run_adapter ("SLUICE_WATER_ADAPTER", WATER, args, out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+    char subj [4][32];
+    cr_assert_eq (receive (power, 2, "water.v1.MeterReading", subj), 2, "the spooled records arrive");
+    cr_assert_str_eq (subj [0], "CIT-100001");
+    sl_client_destroy (&power, 1000);
+}
+
+Test (adapters_e2e, power_receives_water_readings_as_json_lines)
+{
+    char data [400], log [400], outp [400];
+    snprintf (data, sizeof data, "%s/data", tb.dir);
+    snprintf (log, sizeof log, "%s/power-consumer.log", tb.dir);
+    snprintf (outp, sizeof outp, "%s/received.jsonl", tb.dir);
+    pid_t pid = fork ();
+    if (pid == 0) {
+        freopen (log, "w", stderr);
+        execl (tb_program ("SLUICE_POWER_ADAPTER"), "sluice-power-adapter", "--data", data,
+               "--key", keys [POWER], "--meters", example ("power-meters.csv"),
+               "--subscribe", "water.v1.MeterReading:joint-metering", "--output", outp,
+               "--max", "2", (char *) NULL);
+        _exit (127);
+    }
+    /* wait until it has subscribed */
+    char cmd [600], out [8192];
+    snprintf (cmd, sizeof cmd, "cat '%s'", log);
+    for (int i = 0; i < 500; i++) {
+        tb_run (cmd, out, sizeof out);
+        if (strstr (out, "subscribed to water.v1.MeterReading for joint-metering"))
+            break;
+        usleep (20000);
+    }
+    cr_assert_not_null (strstr (out, "subscribed to water.v1.MeterReading"), "%s", out);
+
+    char args [2048];
+    snprintf (args, sizeof args, "--meters '%s' '%s'", example ("water-meters.csv"),
+              example ("malformed/water-bad.jsonl"));
+    cr_assert_eq (run_adapter ("SLUICE_WATER_ADAPTER", WATER, args, out, sizeof out), 1, "%s", out);
+
+    int st = 0;
+    for (int i = 0; i < 1000 && waitpid (pid, &st, WNOHANG) != pid; i++)
+        usleep (10000);
+    cr_assert (WIFEXITED (st), "the consumer stops after --max 2");
+    cr_assert_eq (WEXITSTATUS (st), 0);
+    FILE *f = fopen (outp, "r");
+    cr_assert_not_null (f);
+    char line [4096];
+    int n = 0;
+    while (fgets (line, sizeof line, f)) {
+        cJSON *o = cJSON_Parse (line);
+        cr_assert_not_null (o, "line %d is JSON: %s", n + 1, line);
+        cr_assert_str_eq (cJSON_GetObjectItem (o, "record_type")->valuestring, "water.v1.MeterReading");
+        cr_assert_str_eq (cJSON_GetObjectItem (o, "owner")->valuestring, "water");
+        cr_assert_str_eq (cJSON_GetObjectItem (o, "purpose")->valuestring, "joint-metering");
+        cJSON *rec = cJSON_GetObjectItem (o, "record");
+        cr_assert_str_eq (cJSON_GetObjectItem (rec, "ref_device")->valuestring, "76340000");
+        cr_assert_str_eq (cJSON_GetObjectItem (rec, "meter_name")->valuestring, "Flat 1");
+        cr_assert_float_eq (cJSON_GetObjectItem (rec, "water_consumption_m3")->valuedouble,
+                            n == 0 ? 101.5 : 101.9, 1e-9);
+        cJSON_Delete (o);
+        n++;
+    }
+    fclose (f);
+    cr_assert_eq (n, 2);
+}
+
+Test (adapters_e2e, health_answers_parking_queries_about_visits)
+{
+    char data [400], log [400], q [400], mllp [1024];
+    snprintf (data, sizeof data, "%s/data", tb.dir);
+    snprintf (log, sizeof log, "%s/health.log", tb.dir);
+    snprintf (q, sizeof q, "%s/health-q.jsonl", tb.dir);
+    snprintf (mllp, sizeof mllp, "%s/adt.mllp", SL_FIXTURES);
+    pid_t pid = fork ();
+    if (pid == 0) {
+        freopen (log, "w", stderr);
+        execl (tb_program ("SLUICE_HEALTH_ADAPTER"), "sluice-health-adapter", "--data", data,
+               "--key", keys [HEALTH], "--quarantine", q, "--serve", mllp, (char *) NULL);
+        _exit (127);
+    }
+    char cmd [600], out [8192];
+    snprintf (cmd, sizeof cmd, "cat '%s'", log);
+    for (int i = 0; i < 500; i++) {
+        tb_run (cmd, out, sizeof out);
+        if (strstr (out, "answering queries about 5 records"))
+            break;
+        usleep (20000);
+    }
+    cr_assert_not_null (strstr (out, "answering queries about 5 records"), "%s", out);
+
+    sl_client_t *parking = tb_connect (&tb, keys [PARKING]);
+    sl_reply_t *reply = NULL;
+    int rc = sl_client_query (parking, "health.v1.Encounter", "NL-CIT-000101", "parking-fee-waiver",
+                              NULL, 0, 5000, &reply);
+    cr_assert_eq (rc, 0, "%s", sl_client_last_error (parking));
+    cr_assert_eq (sl_reply_count (reply), 2, "admission and discharge of one visit");
+    size_t size;
+    const void *body = sl_reply_body (reply, 1, &size);
+    Health__V1__Encounter *e = health__v1__encounter__unpack (NULL, size, body);
+    cr_assert_not_null (e);
+    cr_assert_str_eq (e->id, "V2026-0001");
+    cr_assert_str_eq (e->status, "finished");
+    health__v1__encounter__free_unpacked (e, NULL);
+    sl_reply_destroy (&reply);
+
+    sl_param_t later [] = { { "since", "1795852800" } };     /* after both period starts */
+    rc = sl_client_query (parking, "health.v1.Encounter", "NL-CIT-000101", "parking-fee-waiver",
+                          later, 1, 5000, &reply);
+    cr_assert_eq (rc, 0);
+    cr_assert_eq (sl_reply_count (reply), 0);
+    sl_reply_destroy (&reply);
+
+    rc = sl_client_query (parking, "health.v1.Encounter", "NL-CIT-000101", "marketing",
+                          NULL, 0, 5000, &reply);
+    cr_assert_eq (rc, SL_EDENIED, "no grant for that purpose: rc %d", rc);
+    sl_client_destroy (&parking, 0);
+
+    kill (pid, SIGTERM);
+    int st;
+    cr_assert_eq (waitpid (pid, &st, 0), pid);
+    cr_assert (WIFEXITED (st));
+    cr_assert_eq (WEXITSTATUS (st), 0);
+    tb_run (cmd, out, sizeof out);
+    cr_assert_not_null (strstr (out, "health: answered parking's query for health.v1.Encounter (parking-fee-waiver): 2 records"), "%s", out);
 }

@@ -176,6 +176,19 @@ Test (quarantine, json_lines_round_trip)
     cJSON_Delete (a);
     cJSON_Delete (b);
 
+    /* a quarantine file that received nothing is not left behind */
+    char empty [] = "/tmp/sl-quarantine-empty-XXXXXX";
+    cr_assert_not_null (mkdtemp (empty));
+    char epath [128];
+    snprintf (epath, sizeof epath, "%s/q.jsonl", empty);
+    q = sl_quarantine_new (epath);
+    cr_assert_not_null (q);
+    cr_assert_eq (access (epath, F_OK), 0, "opened at once, so errors show early");
+    sl_quarantine_accept (q);
+    sl_quarantine_destroy (&q);
+    cr_assert_neq (access (epath, F_OK), 0);
+    cr_assert_eq (rmdir (empty), 0);
+
     /* counters only */
     q = sl_quarantine_new (NULL);
     cr_assert_eq (sl_quarantine_add (q, "x", 1, "r", NULL, 0), 0);
