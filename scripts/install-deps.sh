@@ -12,6 +12,7 @@ PKGS=(
   clang libclang-rt-14-dev valgrind
   mosquitto libmosquitto-dev
   python3 python3-nacl iproute2 procps
+  python3-zmq python3-protobuf protobuf-compiler
 )
 
 missing=()
