@@ -122,6 +122,11 @@ def err_is(h, name):
     return h.command == env.ERROR and e is not None and sc.error_name(e.code) == name
 
 
+def err_reason(h, reason, name):
+    """ERROR whose first Error has code `name` and Error.reason `reason`."""
+    return err_is(h, name) and h.errors[0].reason == reason
+
+
 def describe(h):
     env = sc.pb["envelope"]
     cmd = env.Command.Name(h.command) if h.command in env.Command.values() else str(h.command)
@@ -272,8 +277,29 @@ def scenario(c, broker, ep, server, pseudonym_secret, data_client, admin_client)
             "%s seq=%d %s" % (sc.error_name(r.code), r.seq, r.text))
     code, text, res = admin.call("status")
     c.check("admin status", code == "ok" and isinstance(res, dict)
-            and all(k in res for k in ("version", "uptime_s", "members_connected", "queues")),
+            and all(k in res for k in ("version", "uptime_s", "members_connected", "queues",
+                                       "pending", "commits")),
             "%s %s %s" % (code, text, res))
+    req = sc.pb["admin"].AdminRequest(version=1, seq=77, command="status")
+    admin.sock.send(req.SerializeToString())
+    frames = admin.sock.recv_multipart() if admin.sock.poll(int(T(5) * 1000)) else []
+    c.check("admin answer to a DEALER is exactly one frame with the request's seq",
+            len(frames) == 1 and sc.pb["admin"].AdminResponse.FromString(frames[0]).seq == 77,
+            "%d frames" % len(frames))
+    rs = sc.zmq.Context.instance().socket(sc.zmq.REQ)
+    admin_keys = sc.Keys.from_file(os.path.join(broker.data, "admin.key"), server)
+    rs.curve_secretkey = admin_keys.secret.encode()
+    rs.curve_publickey = admin_keys.public.encode()
+    rs.curve_serverkey = server.encode()
+    rs.setsockopt(sc.zmq.LINGER, 0)
+    rs.connect(ep["admin"])
+    rs.send(sc.pb["admin"].AdminRequest(version=1, seq=5, command="member.list")
+            .SerializeToString())
+    frames = rs.recv_multipart() if rs.poll(int(T(5) * 1000)) else []
+    r = sc.pb["admin"].AdminResponse.FromString(frames[0]) if len(frames) == 1 else None
+    c.check("admin plane through a REQ socket", r is not None and r.seq == 5
+            and sc.error_name(r.code) == "ok", "%d frames" % len(frames))
+    rs.close(0)
 
     # ---- HELLO and authentication --------------------------------------
     h = env.Header(version=1, command=env.HELLO, seq=1)
@@ -298,7 +324,7 @@ def scenario(c, broker, ep, server, pseudonym_secret, data_client, admin_client)
     a = water.ping(T(5))
     c.check("PING -> PONG", a.command == env.PONG, describe(a))
     a, _ = water.request(env.Header(version=2, command=env.HELLO), timeout_s=T(5))
-    c.check("version 2 -> ERROR unsupported-version", err_is(a, "unsupported-version"),
+    c.check("version 2 -> ERROR unsupported-version", err_reason(a, "unsupported-version", "unsupported-version"),
             describe(a))
 
     # ---- SUBSCRIBE ------------------------------------------------------
@@ -378,7 +404,8 @@ def scenario(c, broker, ep, server, pseudonym_secret, data_client, admin_client)
         p = pseudonym(pseudonym_secret, "power", subjects[i])
         if not (m.record_type == "water.v1.MeterReading" and m.owner == "water"
                 and m.purpose == "joint-metering" and m.delivery_tag != 0
-                and m.subject == p and list(m.rules) == ["water-to-power@1"]):
+                and m.subject == p and list(m.rules) == ["water-to-power@1"]
+                and m.event_time == obs[i] * 1000):
             ok_meta = False
             detail = "meta %d: %s (expected subject %s)" % (i, m, p)
         r = sc.pb["water"].MeterReading()
@@ -389,7 +416,7 @@ def scenario(c, broker, ep, server, pseudonym_secret, data_client, admin_client)
         if r != want:
             ok_body = False
             detail += " body %d: %s want %s" % (i, r, want)
-    c.check("DELIVER meta: record_type, owner, purpose, tag, rules, pseudonymous subject",
+    c.check("DELIVER meta: record_type, owner, purpose, tag, rules, event_time, pseudonymous subject",
             ok_meta, detail)
     c.check("DELIVER body: only released fields, subject pseudonym per POLICY.md 6, "
             "date_observed coarsened to the hour", ok_body, detail)
@@ -428,7 +455,62 @@ def scenario(c, broker, ep, server, pseudonym_secret, data_client, admin_client)
     c.check("status: power's queue is empty after the ACKs",
             (res or {}).get("queues", {}).get("power") == 0, str(res))
 
-    # ---- QUERY / REPLY between two Python members -----------------------
+    # ---- reconnect: unacknowledged deliveries come again -----------------
+    rm = [os.urandom(16), os.urandom(16)]
+    a = water.publish("water.v1.MeterReading",
+                      [(meta(rm[i], "C-300%d" % i, 0),
+                        meter_reading("C-300%d" % i, i, hour).SerializeToString())
+                       for i in range(2)], T(5))
+    c.check("PUBLISH 2 more -> ACK", a.command == env.ACK and len(a.message_ids) == 2,
+            describe(a))
+    power.credit(10)
+    first = []
+    deadline = time.monotonic() + T(5)
+    while len(first) < 2 and time.monotonic() < deadline:
+        m = power.next_unsolicited(env.DELIVER, deadline - time.monotonic())
+        if m is None:
+            break
+        first.extend(m[0].records)
+    c.check("2 delivered on the first connection, not acked",
+            [m.message_id for m in first] == rm, str(len(first)))
+    power2 = data_client(keys["power"])
+    a = power2.hello(T(5))
+    c.check("second connection of power: HELLO makes it the current session",
+            a.command == env.HELLO and a.member == "power", describe(a))
+    power2.credit(10)
+    again = []
+    deadline = time.monotonic() + T(5)
+    while len(again) < 2 and time.monotonic() < deadline:
+        m = power2.next_unsolicited(env.DELIVER, deadline - time.monotonic())
+        if m is None:
+            break
+        again.extend(m[0].records)
+    c.check("unacknowledged deliveries come again on the new session with the same tags",
+            [(m.message_id, m.delivery_tag) for m in again]
+            == [(m.message_id, m.delivery_tag) for m in first],
+            "%s vs %s" % ([m.delivery_tag for m in again], [m.delivery_tag for m in first]))
+    c.check("the old connection gets no more deliveries",
+            power.next_unsolicited(env.DELIVER, T(0.3)) is None)
+    if len(first) == 2:
+        a = power.ack([first[0].delivery_tag], T(5))
+        c.check("a tag may be acked from the earlier connection",
+                a.command == env.ACK and list(a.delivery_tags) == [first[0].delivery_tag]
+                and not a.errors, describe(a))
+        a = power2.ack([first[1].delivery_tag], T(5))
+        c.check("and the other from the new one",
+                a.command == env.ACK and list(a.delivery_tags) == [first[1].delivery_tag]
+                and not a.errors, describe(a))
+    power.close()
+    power = power2
+
+    # ---- UNSUBSCRIBE ------------------------------------------------------
+    a = power.subscribe("water.v1.MeterReading", "leak-alerts", T(5))
+    a = power.unsubscribe("water.v1.MeterReading", "leak-alerts", T(5))
+    c.check("UNSUBSCRIBE -> ACK", a.command == env.ACK and not a.errors, describe(a))
+    a = power.unsubscribe("water.v1.MeterReading", "leak-alerts", T(5))
+    c.check("UNSUBSCRIBE of no subscription -> ERROR not-found", err_is(a, "not-found"),
+            describe(a))
+
     qseq = power.send(power.header(env.QUERY, record_type="water.v1.MeterReading",
                                    subject="C-1001", purpose="joint-metering",
                                    parameters={"from": str(hour)}, timeout_ms=T(3000)))
@@ -469,6 +551,26 @@ def scenario(c, broker, ep, server, pseudonym_secret, data_client, admin_client)
             describe(a))
 
     qseq = power.send(power.header(env.QUERY, record_type="water.v1.MeterReading",
+                                   subject="C-1002", purpose="joint-metering",
+                                   timeout_ms=T(3000)))
+    q = water.next_unsolicited(env.QUERY, T(5))
+    if q is not None:
+        water.reply(q[0].query_id, [(env.RecordMeta(subject="C-1002"), b"\x0a\xff\x01")])
+    a, _ = power.wait_answer(qseq, T(5))
+    c.check("REPLY with an undecodable record -> asker gets ERROR bad-body",
+            err_is(a, "bad-body"), describe(a))
+    if q is not None:
+        o = None
+        deadline = time.monotonic() + T(5)
+        while o is None and time.monotonic() < deadline:
+            m = water.recv(deadline - time.monotonic())
+            if m is not None and m[0].command == env.ERROR:
+                o = m[0]
+        c.check("... and the owner gets ERROR bad-body with the query_id",
+                o is not None and err_is(o, "bad-body") and o.query_id == q[0].query_id,
+                describe(o) if o else "nothing")
+
+    qseq = power.send(power.header(env.QUERY, record_type="water.v1.MeterReading",
                                    subject="C-1003", purpose="joint-metering",
                                    timeout_ms=T(300)))
     q = water.next_unsolicited(env.QUERY, T(5))
@@ -488,10 +590,10 @@ def scenario(c, broker, ep, server, pseudonym_secret, data_client, admin_client)
     r = meter_reading("C-1001", 1, hour).SerializeToString()
     a = power.publish("water.v1.MeterReading", [(meta(os.urandom(16), "C-1001", 0), r)], T(5))
     c.check("PUBLISH of a type the member does not own -> ERROR not-owner",
-            err_is(a, "not-owner"), describe(a))
+            err_reason(a, "not-owner", "not-owner"), describe(a))
     a = water.publish("water.v1.MeterReading",
                       [(meta(os.urandom(16), "C-1001", 0), b"\x0a\xff\x01")], T(5))
-    c.check("PUBLISH of an undecodable body -> ERROR bad-body", err_is(a, "bad-body"),
+    c.check("PUBLISH of an undecodable body -> ERROR bad-body", err_reason(a, "bad-body", "bad-body"),
             describe(a))
     a = water.publish("water.v1.Nope", [(meta(os.urandom(16), "C-1001", 0), r)], T(5))
     c.check("PUBLISH of an unknown type -> ERROR unknown-record-type",
@@ -500,10 +602,10 @@ def scenario(c, broker, ep, server, pseudonym_secret, data_client, admin_client)
     c.check("PUBLISH with a 5-byte message_id -> ERROR bad-request", err_is(a, "bad-request"),
             describe(a))
     a = water.publish("water.v1.MeterReading", [], T(5))
-    c.check("PUBLISH without records -> ERROR bad-request", err_is(a, "bad-request"),
+    c.check("PUBLISH without records -> ERROR bad-request", err_reason(a, "no-records", "bad-request"),
             describe(a))
     a, _ = water.request(water.header(99), timeout_s=T(5))
-    c.check("unknown command 99 -> ERROR unknown-command", err_is(a, "unknown-command"),
+    c.check("unknown command 99 -> ERROR unknown-command", err_reason(a, "unknown-command", "unknown-command"),
             describe(a))
     a, _ = water.request(water.header(env.DELIVER), timeout_s=T(5))
     c.check("DELIVER sent by a client -> ERROR unknown-command",
@@ -512,22 +614,22 @@ def scenario(c, broker, ep, server, pseudonym_secret, data_client, admin_client)
                      records=[meta(os.urandom(16), "C-1", 0), meta(os.urandom(16), "C-2", 0)])
     a, _ = water.request(h, [r], T(5))
     c.check("PUBLISH with 2 RecordMeta and 1 body frame -> ERROR bad-frame",
-            err_is(a, "bad-frame"), describe(a))
+            err_reason(a, "frame-count", "bad-frame"), describe(a))
     a, _ = water.request(water.header(env.PING), [b"extra"], T(5))
-    c.check("PING with an extra frame -> ERROR bad-frame", err_is(a, "bad-frame"), describe(a))
+    c.check("PING with an extra frame -> ERROR bad-frame", err_reason(a, "frame-count", "bad-frame"), describe(a))
     water.send_raw([b"\xff\xff\xff"])
     a, _ = water.wait_answer(0, T(5))
-    c.check("undecodable header -> ERROR bad-frame with seq 0", err_is(a, "bad-frame"),
-            describe(a))
+    c.check("undecodable header -> ERROR bad-frame with seq 0",
+            err_reason(a, "bad-header", "bad-frame") and a.seq == 0, describe(a))
     big = sc.pb["water"].MeterReading(subject="C-1001", meter_name="x" * (1048576 + 10))
     a = water.publish("water.v1.MeterReading",
                       [(meta(os.urandom(16), "C-1001", 0), big.SerializeToString())], T(10))
     c.check("PUBLISH over 1 MiB -> ERROR too-big with the request's seq",
-            err_is(a, "too-big") and a.seq == water.seq, describe(a))
+            err_reason(a, "too-big", "too-big") and a.seq == water.seq, describe(a))
     water.credit(5)
     a, _ = water.wait_answer(water.seq, T(5))
     c.check("CREDIT from a member without subscriptions -> ERROR not-subscribed",
-            err_is(a, "not-subscribed"), describe(a))
+            err_reason(a, "not-subscribed", "not-subscribed"), describe(a))
     a = water.ping(T(5))
     c.check("connection still served after the errors", a.command == env.PONG, describe(a))
 
@@ -605,6 +707,18 @@ def scenario(c, broker, ep, server, pseudonym_secret, data_client, admin_client)
     c.check("second withdrawal -> ERROR bad-request with the registry's sentence",
             err_is(a, "bad-request") and "already withdrawn" in a.errors[0].text,
             describe(a))
+
+    # ---- revocation ----------------------------------------------------------
+    code, text, res = admin.call("member.revoke", {"name": "citizen-app"})
+    c.check("admin member.revoke", code == "ok" and res.get("revoked") is True
+            and res.get("sessions_closed", 0) >= 1, "%s %s %s" % (code, text, res))
+    n = app.next_unsolicited(env.NOTICE, T(5))
+    c.check("revoked member gets NOTICE revoked", n is not None and n[0].notice == "revoked",
+            describe(n[0]) if n else "none")
+    time.sleep(T(0.3))
+    app2 = data_client(keys["citizen-app"])
+    app2.send(app2.header(env.HELLO))
+    c.check("revoked key: a new connection gets no answer", app2.recv(T(1)) is None)
 
     # ---- owner offline, then shutdown NOTICE ----------------------------
     water.close()
