@@ -205,7 +205,8 @@ def run(args, c):
             clients.append(cl)
             return cl
 
-        scenario(c, broker, ep, server, pseudonym_secret, data_client, admin_client)
+        phase = scenario if args.phase == "main" else scenario_edge
+        phase(c, broker, ep, server, pseudonym_secret, data_client, admin_client)
     except Exception as e:  # noqa: BLE001 - report and fail, never hide
         c.crash("scenario", e)
     finally:
@@ -733,10 +734,60 @@ def scenario(c, broker, ep, server, pseudonym_secret, data_client, admin_client)
             n is not None and n[0].notice == "shutdown", describe(n[0]) if n else "none")
 
 
+def scenario_edge(c, broker, ep, server, pseudonym_secret, data_client, admin_client):
+    """Records without a subject (RecordMeta.subject and the body's subject
+    field both empty: PROTOCOL.md 4 allows it, POLICY.md 6 says an empty
+    subject stays empty) through a pseudonymizing permit."""
+    env = sc.pb["envelope"]
+    admin = admin_client(sc.Keys.from_file(os.path.join(broker.data, "admin.key"), server))
+    keys = {n: sc.Keys.generate(server) for n in ["water", "power", "water-admin"]}
+    for name, role in [("water", "member"), ("power", "member"),
+                       ("water-admin", "admin:water")]:
+        code, text, _ = admin.call("member.add", {"name": name, "role": role,
+                                                  "public_key": keys[name].public})
+        c.check("edge: member.add %s" % name, code == "ok", "%s %s" % (code, text))
+    code, text, _ = admin.call("policy.apply", {"owner": "city", "text": CITY_POLICY})
+    c.check("edge: city policy", code == "ok", "%s %s" % (code, text))
+    code, text, _ = admin_client(keys["water-admin"]).call("policy.apply",
+                                                           {"text": WATER_POLICY})
+    c.check("edge: water policy", code == "ok", "%s %s" % (code, text))
+    water = data_client(keys["water"])
+    power = data_client(keys["power"])
+    a = power.subscribe("water.v1.MeterReading", "joint-metering", T(5))
+    c.check("edge: SUBSCRIBE", a.command == env.ACK, describe(a))
+    hour = 1795878000
+    mid = os.urandom(16)
+    a = water.publish("water.v1.MeterReading",
+                      [(meta(mid, "", 0), meter_reading("", 2, hour + 5).SerializeToString())],
+                      T(5))
+    c.check("edge: PUBLISH of a record without subject -> ACK",
+            a.command == env.ACK and list(a.message_ids) == [mid], describe(a))
+    power.credit(5)
+    m = power.next_unsolicited(env.DELIVER, T(5))
+    ok = m is not None and len(m[0].records) == 1 and m[0].records[0].message_id == mid
+    detail = describe(m[0]) if m else "no DELIVER"
+    if ok:
+        r = sc.pb["water"].MeterReading.FromString(m[1][0])
+        ok = m[0].records[0].subject == "" and r == sc.pb["water"].MeterReading(
+            district="Gongshu", date_observed=hour, water_consumption_m3=102.0)
+        detail = "meta subject %r body %s" % (m[0].records[0].subject, r)
+    c.check("edge: delivered with the subject still empty (POLICY.md 6)", ok, detail)
+    alive = True
+    try:
+        a = water.ping(T(3))
+        alive = a.command == env.PONG
+    except TimeoutError:
+        alive = False
+    c.check("edge: broker still serving after delivering a subject-less record", alive,
+            "sluiced exit status %s" % broker.proc.poll())
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sluiced", required=True)
     ap.add_argument("--schemas", required=True)
+    ap.add_argument("--phase", choices=["main", "edge"], default="main",
+                    help="main: the whole protocol; edge: records without a subject")
     args = ap.parse_args()
     c = Checks()
     run(args, c)
