@@ -205,7 +205,8 @@ def run(args, c):
             clients.append(cl)
             return cl
 
-        phase = scenario if args.phase == "main" else scenario_edge
+        phase = {"main": scenario, "edge": scenario_edge,
+                 "restart": scenario_restart}[args.phase]
         phase(c, broker, ep, server, pseudonym_secret, data_client, admin_client)
     except Exception as e:  # noqa: BLE001 - report and fail, never hide
         c.crash("scenario", e)
@@ -782,12 +783,96 @@ def scenario_edge(c, broker, ep, server, pseudonym_secret, data_client, admin_cl
             "sluiced exit status %s" % broker.proc.poll())
 
 
+def scenario_restart(c, broker, ep, server, pseudonym_secret, data_client, admin_client):
+    """Durability: DELIVER batching, queue and subscription and idempotency
+    memory across a broker restart (PROTOCOL.md 5.2, 5.3, 5.4, 5.7)."""
+    env = sc.pb["envelope"]
+    admin = admin_client(sc.Keys.from_file(os.path.join(broker.data, "admin.key"), server))
+    keys = {n: sc.Keys.generate(server) for n in ["water", "power", "water-admin"]}
+    for name, role in [("water", "member"), ("power", "member"),
+                       ("water-admin", "admin:water")]:
+        code, text, _ = admin.call("member.add", {"name": name, "role": role,
+                                                  "public_key": keys[name].public})
+        c.check("restart: member.add %s" % name, code == "ok", "%s %s" % (code, text))
+    code, text, _ = admin.call("policy.apply", {"owner": "city", "text": CITY_POLICY})
+    c.check("restart: city policy", code == "ok", "%s %s" % (code, text))
+    code, text, _ = admin_client(keys["water-admin"]).call("policy.apply",
+                                                           {"text": WATER_POLICY})
+    c.check("restart: water policy", code == "ok", "%s %s" % (code, text))
+    water = data_client(keys["water"])
+    power = data_client(keys["power"])
+    a = power.subscribe("water.v1.MeterReading", "joint-metering", T(5))
+    c.check("restart: SUBSCRIBE", a.command == env.ACK, describe(a))
+    hour = 1795878000
+    mids = [os.urandom(16) for _ in range(100)]
+    recs = [(meta(mids[i], "C-%d" % i, 0),
+             meter_reading("C-%d" % i, i, hour).SerializeToString()) for i in range(100)]
+    a = water.publish("water.v1.MeterReading", recs, T(10))
+    c.check("restart: PUBLISH 100 in one message -> ACK with 100 ids",
+            a.command == env.ACK and list(a.message_ids) == mids, describe(a))
+    power.credit(100)
+    got = []
+    sizes = []
+    deadline = time.monotonic() + T(10)
+    while len(got) < 100 and time.monotonic() < deadline:
+        m = power.next_unsolicited(env.DELIVER, deadline - time.monotonic())
+        if m is None:
+            break
+        sizes.append(len(m[0].records))
+        got.extend(m[0].records)
+    c.check("restart: 100 records delivered in order, at most 64 per DELIVER",
+            [m.message_id for m in got] == mids and max(sizes or [0]) <= 64
+            and len(sizes) >= 2, "sizes %s, %d records" % (sizes, len(got)))
+    a = power.ack([m.delivery_tag for m in got[:60]], T(5))
+    c.check("restart: ACK 60 of them", a.command == env.ACK
+            and len(a.delivery_tags) == 60, describe(a))
+    for cl in (water, power):
+        cl.close()
+    rc = broker.stop()
+    c.check("restart: sluiced exits 0 on SIGTERM", rc == 0, "exit status %s" % rc)
+    ep2 = broker.start()
+    c.check("restart: broker starts again on the same data directory", True)
+    water = sc.DataClient(zmq_ctx(admin), keys["water"], ep2["data"])
+    power = sc.DataClient(zmq_ctx(admin), keys["power"], ep2["data"])
+    try:
+        a = power.hello(T(5))
+        c.check("restart: HELLO after restart", a.command == env.HELLO, describe(a))
+        power.credit(100)
+        again = []
+        deadline = time.monotonic() + T(10)
+        while len(again) < 40 and time.monotonic() < deadline:
+            m = power.next_unsolicited(env.DELIVER, deadline - time.monotonic())
+            if m is None:
+                break
+            again.extend(m[0].records)
+        c.check("restart: the 40 unacknowledged records come again with the same tags",
+                [(m.message_id, m.delivery_tag) for m in again]
+                == [(m.message_id, m.delivery_tag) for m in got[60:]], "%d" % len(again))
+        a = water.publish("water.v1.MeterReading", recs[:10], T(5))
+        c.check("restart: resend of 10 stored ids after the restart -> ACK",
+                a.command == env.ACK and list(a.message_ids) == mids[:10], describe(a))
+        extra = power.next_unsolicited(env.DELIVER, T(0.5))
+        c.check("restart: ... and nothing is queued again (ids remembered across restart)",
+                extra is None, describe(extra[0]) if extra else "")
+        a = power.ack([m.delivery_tag for m in again], T(5))
+        c.check("restart: ACK the rest", a.command == env.ACK
+                and len(a.delivery_tags) == len(again) and not a.errors, describe(a))
+    finally:
+        water.close()
+        power.close()
+
+
+def zmq_ctx(client):
+    return client.sock.context
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sluiced", required=True)
     ap.add_argument("--schemas", required=True)
-    ap.add_argument("--phase", choices=["main", "edge"], default="main",
-                    help="main: the whole protocol; edge: records without a subject")
+    ap.add_argument("--phase", choices=["main", "edge", "restart"], default="main",
+                    help="main: the whole protocol; edge: records without a subject; "
+                         "restart: durability across a broker restart")
     args = ap.parse_args()
     c = Checks()
     run(args, c)
