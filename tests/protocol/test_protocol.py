@@ -364,7 +364,8 @@ def scenario(c, broker, ep, server, pseudonym_secret, data_client, admin_client)
     c.check("PUBLISH mixed batch -> ACK: 2 stored, 1 per-record bad-body naming record 1",
             a.command == env.ACK and list(a.message_ids) == [mids2[0], mids2[2]]
             and len(a.errors) == 1 and sc.error_name(e.code) == "bad-body"
-            and e.message_id == bad_mid and "1" in e.text, describe(a))
+            and e.message_id == bad_mid and e.reason == "bad-body"
+            and e.text.startswith("record 1: "), describe(a))
 
     a = water.publish("water.v1.MeterReading", batch[:2], T(5))
     c.check("idempotent resend of stored message_ids -> ACK listing them",
@@ -558,6 +559,7 @@ def scenario(c, broker, ep, server, pseudonym_secret, data_client, admin_client)
     q = water.next_unsolicited(env.QUERY, T(5))
     if q is not None:
         water.reply(q[0].query_id, [(env.RecordMeta(subject="C-1002"), b"\x0a\xff\x01")])
+        reply_seq = water.seq
     a, _ = power.wait_answer(qseq, T(5))
     c.check("REPLY with an undecodable record -> asker gets ERROR bad-body",
             err_is(a, "bad-body"), describe(a))
@@ -568,8 +570,9 @@ def scenario(c, broker, ep, server, pseudonym_secret, data_client, admin_client)
             m = water.recv(deadline - time.monotonic())
             if m is not None and m[0].command == env.ERROR:
                 o = m[0]
-        c.check("... and the owner gets ERROR bad-body with the query_id",
-                o is not None and err_is(o, "bad-body") and o.query_id == q[0].query_id,
+        c.check("... and the owner gets ERROR bad-body with the query_id and its REPLY's seq",
+                o is not None and err_is(o, "bad-body") and o.query_id == q[0].query_id
+                and o.seq == reply_seq,
                 describe(o) if o else "nothing")
 
     qseq = power.send(power.header(env.QUERY, record_type="water.v1.MeterReading",
