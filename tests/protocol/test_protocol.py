@@ -65,6 +65,7 @@ class Checks:
 CITY_POLICY = """\
 purpose joint-metering "Water and power reconcile household consumption"
 purpose leak-alerts    "Power warns consenting households of water leaks"
+purpose usage-advice   "Power advises consenting households on their consumption"
 """
 
 WATER_POLICY = """\
@@ -85,6 +86,15 @@ permit "water-leaks-with-consent" {
   purpose   leak-alerts
   fields    alarm_in_progress
   subject   keep
+  consent   required
+}
+
+permit "water-advice-with-consent" {
+  owner     water
+  consumer  power
+  records   water.v1.MeterReading
+  purpose   usage-advice
+  fields    water_consumption_m3
   consent   required
 }
 """
@@ -258,7 +268,7 @@ def scenario(c, broker, ep, server, pseudonym_secret, data_client, admin_client)
     code, text, res = wadmin.call("policy.apply", {"text": WATER_POLICY})
     c.check("admin policy.apply water permits (admin:water, owner defaults to water)",
             code == "ok" and res.get("owner") == "water" and res.get("version") == 1
-            and res.get("rules") == 2, "%s %s %s" % (code, text, res))
+            and res.get("rules") == 3, "%s %s %s" % (code, text, res))
     code, text, res = wadmin.call("policy.apply", {"owner": "city", "text": CITY_POLICY})
     c.check("admin policy.apply of city's policy by admin:water -> not-permitted",
             code == "not-permitted", "%s %s" % (code, text))
@@ -712,6 +722,25 @@ def scenario(c, broker, ep, server, pseudonym_secret, data_client, admin_client)
     c.check("second withdrawal -> ERROR bad-request with the registry's sentence",
             err_is(a, "bad-request") and "already withdrawn" in a.errors[0].text,
             describe(a))
+
+    # a consent that expires: NOTICE consent-expired, subject as power sees it
+    valid_to = int(time.time()) + 2 * SCALE
+    exp = cev.ConsentEvent(consent_id="c-proto-3", kind=cev.ConsentEvent.GIVEN,
+                           subject="C-3001", controller="water", recipient="power",
+                           purposes=["usage-advice"], record_types=["water.v1.*"],
+                           valid_to=valid_to)
+    a = app.publish("sluice.v1.ConsentEvent",
+                    [(meta(os.urandom(16), "C-3001", 0), exp.SerializeToString())], T(5))
+    c.check("ConsentEvent GIVEN with valid_to in 2 s -> ACK", a.command == env.ACK,
+            describe(a))
+    n = power.next_unsolicited(env.NOTICE, T(6))
+    na = dict(n[0].notice_args) if n else {}
+    want_p = pseudonym(pseudonym_secret, "power", "C-3001")
+    c.check("NOTICE consent-expired, subject = power's pseudonym (the permit pseudonymizes)",
+            n is not None and n[0].notice == "consent-expired"
+            and na.get("subject") == want_p and na.get("purpose") == "usage-advice"
+            and na.get("consent_id") == "c-proto-3" and na.get("ended_at") == str(valid_to),
+            (n[0].notice + " " + str(na) + " want subject " + want_p) if n else "no NOTICE")
 
     # ---- revocation ----------------------------------------------------------
     code, text, res = admin.call("member.revoke", {"name": "citizen-app"})
