@@ -21,6 +21,7 @@ import tempfile
 import time
 import traceback
 
+sys.dont_write_bytecode = True   # nothing generated lands in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 try:
