@@ -1,0 +1,117 @@
+/*  sl_util — error code mapping, message id text, finding the broker. */
+#include "sl_internal.h"
+#include "sl_error.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+int
+sl_wire_error_to_rc (int code)
+{
+    switch (code) {
+    case SLUICE__V1__ERROR_CODE__OK:                  return 0;
+    case SLUICE__V1__ERROR_CODE__BAD_FRAME:           return SL_EPROTO;
+    case SLUICE__V1__ERROR_CODE__UNKNOWN_COMMAND:     return SL_EPROTO;
+    case SLUICE__V1__ERROR_CODE__UNSUPPORTED_VERSION: return SL_EPROTO;
+    case SLUICE__V1__ERROR_CODE__TOO_BIG:             return SL_ETOOBIG;
+    case SLUICE__V1__ERROR_CODE__UNKNOWN_RECORD_TYPE: return SL_EINVAL;
+    case SLUICE__V1__ERROR_CODE__NOT_OWNER:           return SL_EPERM;
+    case SLUICE__V1__ERROR_CODE__BAD_BODY:            return SL_EDECODE;
+    case SLUICE__V1__ERROR_CODE__DENIED:              return SL_EDENIED;
+    case SLUICE__V1__ERROR_CODE__OWNER_OFFLINE:       return SL_ENOTFOUND;
+    case SLUICE__V1__ERROR_CODE__TIMEOUT:             return SL_ETIMEOUT;
+    case SLUICE__V1__ERROR_CODE__STORE_FULL:          return SL_EFULL;
+    case SLUICE__V1__ERROR_CODE__QUEUE_FULL:          return SL_ELIMIT;
+    case SLUICE__V1__ERROR_CODE__NOT_PERMITTED:       return SL_EPERM;
+    case SLUICE__V1__ERROR_CODE__BAD_REQUEST:         return SL_EINVAL;
+    case SLUICE__V1__ERROR_CODE__INTERNAL:            return SL_ESTORE;
+    case SLUICE__V1__ERROR_CODE__NOT_FOUND:           return SL_ENOTFOUND;
+    case SLUICE__V1__ERROR_CODE__NOT_SUBSCRIBED:      return SL_ENOTFOUND;
+    default:                                          return SL_EPROTO;
+    }
+}
+
+int
+sl__rc_to_wire (int rc)
+{
+    switch (rc) {
+    case SL_EDENIED:   return SLUICE__V1__ERROR_CODE__DENIED;
+    case SL_ENOTFOUND: return SLUICE__V1__ERROR_CODE__NOT_FOUND;
+    case SL_EINVAL:    return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
+    case SL_EPERM:     return SLUICE__V1__ERROR_CODE__NOT_PERMITTED;
+    case SL_ETIMEOUT:  return SLUICE__V1__ERROR_CODE__TIMEOUT;
+    case SL_EDECODE:   return SLUICE__V1__ERROR_CODE__BAD_BODY;
+    default:           return SLUICE__V1__ERROR_CODE__INTERNAL;
+    }
+}
+
+void
+sl_message_id_hex (const uint8_t *id, char out[2 * SL_MESSAGE_ID_LEN + 1])
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < SL_MESSAGE_ID_LEN; i++) {
+        out[2 * i] = digits[id[i] >> 4];
+        out[2 * i + 1] = digits[id[i] & 15];
+    }
+    out[2 * SL_MESSAGE_ID_LEN] = '\0';
+}
+
+/*  Trims spaces at both ends in place; returns the start. */
+static char *
+s_trim (char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen (s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
+        s[--n] = '\0';
+    return s;
+}
+
+int
+sl_options_from_data_dir (sl_client_options_t *opts, const char *dir, int admin,
+                          char *buf, size_t size, char *err, size_t errlen)
+{
+    char path[4096], line[1024];
+    const char *want = admin ? "admin" : "data";
+    snprintf (path, sizeof path, "%s/endpoints", dir);
+    FILE *f = fopen (path, "r");
+    if (!f) {
+        snprintf (err, errlen, "%s: %s: is sluiced running with --data %s? (it writes this "
+                  "file when it has bound its endpoints)", path, strerror (errno), dir);
+        return errno == ENOENT ? SL_ENOTFOUND : SL_EIO;
+    }
+    int found = 0;
+    while (!found && fgets (line, sizeof line, f)) {
+        char *eq = strchr (line, '=');
+        if (line[0] == '#' || !eq)
+            continue;
+        *eq = '\0';
+        if (strcmp (s_trim (line), want) != 0)
+            continue;
+        const char *value = s_trim (eq + 1);
+        size_t half = size / 2;
+        if (strlen (value) + 1 > half) {
+            fclose (f);
+            snprintf (err, errlen, "%s: the %s endpoint is too long", path, want);
+            return SL_EINVAL;
+        }
+        memcpy (buf, value, strlen (value) + 1);
+        opts->endpoint = buf;
+        found = 1;
+    }
+    fclose (f);
+    if (!found) {
+        snprintf (err, errlen, "%s: no '%s = ENDPOINT' line", path, want);
+        return SL_ENOTFOUND;
+    }
+    size_t half = size / 2;
+    int n = snprintf (buf + half, size - half, "%s/broker.pub", dir);
+    if (n < 0 || (size_t) n >= size - half) {
+        snprintf (err, errlen, "%s: path too long", dir);
+        return SL_EINVAL;
+    }
+    opts->broker_key_file = buf + half;
+    return 0;
+}

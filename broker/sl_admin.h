@@ -1,0 +1,67 @@
+/*  sl_admin — the admin plane's command table.
+ *
+ *  Each command is {name, required role, handler}. Command groups live in
+ *  their own files (sl_admin_member.c, sl_admin_status.c; later policy.*,
+ *  consent.*, audit.*) and are added with sl_admin_register(). The dispatcher
+ *  decodes the AdminRequest, checks the caller's role, parses args_json into
+ *  a cJSON object, calls the handler and packs the AdminResponse.
+ *
+ *  Required role: an exact role ("admin:city"), "admin:*" (any admin role),
+ *  "admin:*|auditor" (any admin or the auditor), or "*" (any member).
+ */
+#ifndef SL_ADMIN_H
+#define SL_ADMIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <cJSON.h>
+
+#include "sl_broker.h"
+#include "sl_registry.h"
+
+typedef struct {
+    sl_broker_t *broker;
+    const sl_member_t *caller;   /* authenticated caller (User-Id) */
+    const cJSON *args;           /* the args object (never NULL; may be empty) */
+    const uint8_t *data;         /* AdminRequest.data */
+    size_t data_len;
+    cJSON *result;               /* handler sets: result JSON (owned by the call) */
+    char text[512];              /* handler sets: summary or error text */
+    int wrote;                   /* handler sets 1 if it wrote in the batch txn:
+                                    the dispatcher commits before answering */
+} sl_admin_call_t;
+
+/*  A handler returns a sluice.v1.ErrorCode value: 0 (OK) or the failure, with
+ *  call->text saying what was wrong. */
+typedef int (sl_admin_fn) (sl_admin_call_t *call);
+
+typedef struct {
+    const char *name;        /* "member.add" */
+    const char *role;        /* required role, see above */
+    sl_admin_fn *fn;
+} sl_admin_command_t;
+
+sl_admin_t *sl_admin_new (void);
+void sl_admin_destroy (sl_admin_t **self_p);
+
+/*  Adds `n` commands (the array must outlive the table). Returns 0,
+ *  SL_EEXIST (a name is taken) or SL_ENOMEM. */
+int sl_admin_register (sl_admin_t *self, const sl_admin_command_t *cmds, size_t n);
+
+/*  Handles one packed AdminRequest from `caller` and returns the packed
+ *  AdminResponse in a malloc()ed buffer (*len its size), or NULL when out of
+ *  memory. Never fails on bad input: that becomes an error response. */
+void *sl_admin_dispatch (sl_admin_t *self, sl_broker_t *broker,
+                         const sl_member_t *caller, const void *req, size_t req_len,
+                         size_t *len);
+
+/*  True if `role` satisfies `required` (syntax above). */
+int sl_admin_role_ok (const char *role, const char *required);
+
+/*  Command groups shipped with the broker. */
+extern const sl_admin_command_t sl_admin_member_commands[];
+extern const size_t sl_admin_member_count;
+extern const sl_admin_command_t sl_admin_status_commands[];
+extern const size_t sl_admin_status_count;
+
+#endif

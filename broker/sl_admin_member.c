@@ -1,0 +1,138 @@
+/*  sl_admin_member — member.add, member.list, member.revoke. */
+#include "sl_admin.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "sl_batch.h"
+#include "sl_error.h"
+#include "sl_log.h"
+#include "sl_session.h"
+#include "sluice/v1/envelope.pb-c.h"
+
+static const char *
+s_arg (sl_admin_call_t *call, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive (call->args, name);
+    if (!cJSON_IsString (v) || !v->valuestring || !*v->valuestring) {
+        snprintf (call->text, sizeof call->text,
+                  "missing argument '%s' (a non-empty string)", name);
+        return NULL;
+    }
+    return v->valuestring;
+}
+
+static cJSON *
+s_member_json (sl_broker_t *b, const sl_member_t *m)
+{
+    cJSON *o = cJSON_CreateObject ();
+    char fp[17] = "";
+    sl_keys_fingerprint (m->public_key, fp);
+    cJSON_AddStringToObject (o, "name", m->name);
+    cJSON_AddStringToObject (o, "role", m->role);
+    cJSON_AddStringToObject (o, "public_key", m->public_key);
+    cJSON_AddStringToObject (o, "fingerprint", fp);
+    cJSON_AddBoolToObject (o, "revoked", m->revoked);
+    cJSON_AddBoolToObject (o, "connected",
+                           sl_sessions_of (sl_broker_sessions (b), m->name) != NULL);
+    return o;
+}
+
+static int
+s_add (sl_admin_call_t *call)
+{
+    const char *name = s_arg (call, "name");
+    const char *role = name ? s_arg (call, "role") : NULL;
+    const char *key = role ? s_arg (call, "public_key") : NULL;
+    if (!key)
+        return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
+    sl_registry_t *reg = sl_broker_registry (call->broker);
+    MDB_txn *txn;
+    char err[256];
+    if (sl_batch_txn (sl_broker_batch (call->broker), &txn) != 0) {
+        snprintf (call->text, sizeof call->text, "member.add: store unavailable");
+        return SLUICE__V1__ERROR_CODE__INTERNAL;
+    }
+    /* sl_registry_add validates everything before it writes */
+    int rc = sl_registry_add (reg, txn, name, role, key, err, sizeof err);
+    if (rc == SL_EINVAL || rc == SL_EEXIST) {
+        snprintf (call->text, sizeof call->text, "member.add: %s", err);
+        return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
+    }
+    if (rc != 0) {
+        call->wrote = 1;       /* the transaction may be damaged: abort it */
+        snprintf (call->text, sizeof call->text, "member.add: %s", err);
+        return rc == SL_EFULL ? SLUICE__V1__ERROR_CODE__STORE_FULL
+                              : SLUICE__V1__ERROR_CODE__INTERNAL;
+    }
+    call->wrote = 1;
+    char fp[17] = "";
+    sl_keys_fingerprint (key, fp);
+    sl_info ("member.added", "by=%s name=%s role=%s key=%s", call->caller->name, name, role, fp);
+    call->result = s_member_json (call->broker, sl_registry_by_name (reg, name));
+    cJSON_DeleteItemFromObject (call->result, "revoked");
+    cJSON_DeleteItemFromObject (call->result, "connected");
+    snprintf (call->text, sizeof call->text, "member %s added with role %s", name, role);
+    return 0;
+}
+
+static int
+s_list (sl_admin_call_t *call)
+{
+    sl_registry_t *reg = sl_broker_registry (call->broker);
+    call->result = cJSON_CreateArray ();
+    for (size_t i = 0; i < sl_registry_count (reg); i++)
+        cJSON_AddItemToArray (call->result, s_member_json (call->broker, sl_registry_at (reg, i)));
+    snprintf (call->text, sizeof call->text, "%zu members", sl_registry_count (reg));
+    return 0;
+}
+
+static int
+s_revoke (sl_admin_call_t *call)
+{
+    const char *name = s_arg (call, "name");
+    if (!name)
+        return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
+    sl_registry_t *reg = sl_broker_registry (call->broker);
+    const sl_member_t *m = sl_registry_by_name (reg, name);
+    if (!m) {
+        snprintf (call->text, sizeof call->text, "member.revoke: no member named '%.40s'", name);
+        return SLUICE__V1__ERROR_CODE__NOT_FOUND;
+    }
+    MDB_txn *txn;
+    if (sl_batch_txn (sl_broker_batch (call->broker), &txn) != 0) {
+        snprintf (call->text, sizeof call->text, "member.revoke: store unavailable");
+        return SLUICE__V1__ERROR_CODE__INTERNAL;
+    }
+    call->wrote = 1;
+    int rc = sl_registry_revoke (reg, txn, name);
+    if (rc != 0) {
+        snprintf (call->text, sizeof call->text, "member.revoke: %s", sl_strerror (rc));
+        return rc == SL_EFULL ? SLUICE__V1__ERROR_CODE__STORE_FULL
+                              : SLUICE__V1__ERROR_CODE__INTERNAL;
+    }
+    /* commit now so the ZAP handler refuses the key from this moment on */
+    rc = sl_broker_commit (call->broker);
+    call->wrote = 0;
+    if (rc != 0) {
+        snprintf (call->text, sizeof call->text, "member.revoke: commit failed: %s", sl_strerror (rc));
+        return rc == SL_EFULL ? SLUICE__V1__ERROR_CODE__STORE_FULL
+                              : SLUICE__V1__ERROR_CODE__INTERNAL;
+    }
+    int closed = sl_broker_close_member (call->broker, name);
+    sl_info ("member.revoked", "by=%s name=%s sessions_closed=%d", call->caller->name, name, closed);
+    call->result = cJSON_CreateObject ();
+    cJSON_AddStringToObject (call->result, "name", name);
+    cJSON_AddBoolToObject (call->result, "revoked", 1);
+    cJSON_AddNumberToObject (call->result, "sessions_closed", closed);
+    snprintf (call->text, sizeof call->text, "member %s revoked, %d sessions closed", name, closed);
+    return 0;
+}
+
+const sl_admin_command_t sl_admin_member_commands[] = {
+    { "member.add",    "admin:city",         s_add },
+    { "member.list",   "admin:*|auditor",    s_list },
+    { "member.revoke", "admin:city",         s_revoke },
+};
+const size_t sl_admin_member_count =
+    sizeof sl_admin_member_commands / sizeof sl_admin_member_commands[0];

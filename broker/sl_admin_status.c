@@ -1,0 +1,52 @@
+/*  sl_admin_status — the `status` admin command. */
+#include "sl_admin.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "sl_batch.h"
+#include "sl_queue.h"
+#include "sl_session.h"
+#include "sl_subs.h"
+#include "sluice/v1/envelope.pb-c.h"
+
+static int
+s_status (sl_admin_call_t *call)
+{
+    sl_broker_t *b = call->broker;
+    cJSON *o = cJSON_CreateObject ();
+    cJSON_AddStringToObject (o, "version", SLUICE_VERSION);
+    cJSON_AddNumberToObject (o, "uptime_s",
+                             (double) ((sl_now_ms () - sl_broker_started_ms (b)) / 1000));
+    cJSON *conn = cJSON_AddArrayToObject (o, "members_connected");
+    sl_sessions_t *ss = sl_broker_sessions (b);
+    for (size_t i = 0; i < sl_sessions_count (ss); i++) {
+        sl_session_t *s = sl_sessions_at (ss, i);
+        if (s->plane == SL_PLANE_DATA)
+            cJSON_AddItemToArray (conn, cJSON_CreateString (s->member));
+    }
+    cJSON *queues = cJSON_AddObjectToObject (o, "queues");
+    MDB_txn *txn;
+    if (sl_store_read (sl_broker_store (b), &txn) == 0) {
+        sl_subs_t *subs = sl_broker_subs (b);
+        for (size_t i = 0; i < sl_subs_count (subs); i++) {
+            const char *c = sl_subs_at (subs, i)->consumer;
+            if (cJSON_GetObjectItemCaseSensitive (queues, c))
+                continue;
+            long d = sl_queue_depth (sl_broker_queue (b), txn, c);
+            cJSON_AddNumberToObject (queues, c, (double) (d < 0 ? 0 : d));
+        }
+        mdb_txn_abort (txn);
+    }
+    cJSON_AddNumberToObject (o, "pending", sl_batch_pending (sl_broker_batch (b)));
+    cJSON_AddNumberToObject (o, "commits", (double) sl_batch_commits (sl_broker_batch (b)));
+    call->result = o;
+    snprintf (call->text, sizeof call->text, "sluiced %s", SLUICE_VERSION);
+    return 0;
+}
+
+const sl_admin_command_t sl_admin_status_commands[] = {
+    { "status", "admin:*|auditor", s_status },
+};
+const size_t sl_admin_status_count =
+    sizeof sl_admin_status_commands / sizeof sl_admin_status_commands[0];

@@ -1,0 +1,86 @@
+/*  sl_batch — the broker's one write transaction (group commit).
+ *
+ *  Design notes (the commit ordering every part relies on):
+ *
+ *  1. There is at most one write transaction, and only this module begins,
+ *     commits or aborts it. Callers (publish, consumer ack, admin commands,
+ *     and later the audit log, policy and consent stores) get it from
+ *     sl_batch_txn() and only append within it.
+ *  2. Each operation that must not be answered before it is durable counts
+ *     itself with sl_batch_note(); the broker commits when `max_pending`
+ *     operations are pending or `max_delay_us` after the first one, whichever
+ *     comes first, or at once when asked (admin changes, shutdown).
+ *  3. Answers (ACKs) are sent only after sl_batch_commit() returned 0, i.e.
+ *     after mdb_txn_commit() has fsynced. If the commit fails, every listener
+ *     is told "aborted" and all answers of the batch become errors; nothing of
+ *     the batch is visible.
+ *  4. Listeners (sl_batch_listen) learn the outcome of each transaction, in
+ *     registration order, so a library that mirrors its writes in memory (the
+ *     audit chain head, the registry cache) can keep or roll back that state.
+ *
+ *  Durability trade-off: a larger `max_pending` or `max_delay_us` means fewer
+ *  fsyncs (throughput) but a longer wait for each ACK (latency). It never
+ *  weakens durability: nothing is ACKed before its transaction is on disk.
+ */
+#ifndef SL_BATCH_H
+#define SL_BATCH_H
+
+#include <lmdb.h>
+#include <stdint.h>
+
+#include "sl_store.h"
+
+typedef struct sl_batch_t sl_batch_t;
+
+/*  Outcome listener: `committed` is 1 after a successful commit, 0 after an
+ *  abort. Called with no transaction open. */
+typedef void (sl_batch_listener_fn) (void *ctx, int committed);
+
+/*  New batch over `store` (borrowed; must outlive the batch). Returns NULL
+ *  when out of memory. */
+sl_batch_t *sl_batch_new (sl_store_t *store, unsigned max_pending, unsigned max_delay_us);
+
+/*  Aborts an open transaction (telling listeners) and frees. */
+void sl_batch_destroy (sl_batch_t **self_p);
+
+/*  Adds an outcome listener. Returns 0 or SL_ENOMEM. */
+int sl_batch_listen (sl_batch_t *self, sl_batch_listener_fn *fn, void *ctx);
+
+/*  The open write transaction, begun if none is open. Borrowed: valid until
+ *  the next sl_batch_commit() / sl_batch_abort(). Returns 0 or SL_ESTORE. */
+int sl_batch_txn (sl_batch_t *self, MDB_txn **txn);
+
+/*  Counts `n` operations waiting for this transaction; starts the delay clock
+ *  with the first one. Cannot fail. */
+void sl_batch_note (sl_batch_t *self, unsigned n);
+
+/*  True if a transaction is open. */
+int sl_batch_open (sl_batch_t *self);
+
+/*  Pending operation count. */
+unsigned sl_batch_pending (sl_batch_t *self);
+
+/*  True if the batch should be committed now (enough pending or delay
+ *  passed). */
+int sl_batch_due (sl_batch_t *self);
+
+/*  Milliseconds until the batch is due (0 if due, -1 if nothing pending),
+ *  for a poll timeout. Rounded up, so at least 1 while not due. */
+long sl_batch_wait_ms (sl_batch_t *self);
+
+/*  Commits the open transaction (no-op returning 0 if none), then tells the
+ *  listeners. Returns 0, SL_EFULL (map full: the batch is lost) or
+ *  SL_ESTORE. */
+int sl_batch_commit (sl_batch_t *self);
+
+/*  Aborts the open transaction (if any) and tells the listeners. */
+void sl_batch_abort (sl_batch_t *self);
+
+/*  Result of the last commit or abort, for listeners: 0 committed, SL_EFULL
+ *  (map full), SL_ESTORE (other failure or explicit abort). */
+int sl_batch_last_rc (sl_batch_t *self);
+
+/*  Statistics: transactions committed so far. */
+uint64_t sl_batch_commits (sl_batch_t *self);
+
+#endif

@@ -1,0 +1,1545 @@
+/*  sl_broker — sluiced's event loop. See sl_broker.h and docs/PROTOCOL.md.
+ *
+ *  Design notes:
+ *
+ *  1. One thread. zmq_poll over the ZAP socket, the data ROUTER and the admin
+ *     ROUTER; the poll timeout is the earliest of: batch due, query deadline,
+ *     deferred connection close, 1 s.
+ *  2. The sender of every message is zmq_msg_gets("User-Id") of its first
+ *     frame, set by sl_zap from the registry. A member revoked since its
+ *     handshake is refused per message.
+ *  3. Answers that promise durability (publisher ACK, consumer ACK) wait in
+ *     `pending` until sl_batch_commit() returns; they are sent in s_on_batch,
+ *     or replaced by ERROR store-full/internal if the transaction aborted.
+ *  4. Deliveries are read from committed data only (a read transaction), so a
+ *     consumer never sees a record whose publisher has not been ACKed.
+ */
+#include "sl_broker.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <sodium.h>
+#include <zmq.h>
+
+#include "sl_admin.h"
+#include "sl_batch.h"
+#include "sl_error.h"
+#include "sl_grants.h"
+#include "sl_keys.h"
+#include "sl_log.h"
+#include "sl_msgids.h"
+#include "sl_queue.h"
+#include "sl_registry.h"
+#include "sl_schema.h"
+#include "sl_session.h"
+#include "sl_subs.h"
+#include "sl_wire.h"
+#include "sl_zap.h"
+#include "sluice/v1/admin.pb-c.h"
+
+#define S_MAX_FRAMES   4097      /* header + 4096 records */
+#define S_DELIVER_MAX  64        /* records per DELIVER */
+#define S_CREDIT_MAX   1000000u
+#define S_QUERY_MAX_MS 60000u
+
+typedef struct {
+    unsigned char rid[SL_RID_MAX];
+    size_t rid_len;
+    uint64_t seq;
+    void *packed;            /* the ACK to send after commit */
+    size_t len;
+} s_pending_t;
+
+typedef struct {
+    uint64_t query_id;
+    unsigned char rid[SL_RID_MAX];
+    size_t rid_len;
+    uint64_t seq;
+    char asker[33];
+    char owner[33];
+    char record_type[SL_TYPE_MAX + 1];
+    char purpose[SL_PURPOSE_MAX + 1];
+    char subject[128];
+    int64_t deadline_ms;
+} s_query_t;
+
+struct sl_broker_t {
+    sl_broker_config_t cfg;
+    char data_dir[512];
+    char data_ep[256], admin_ep[256];
+    void *ctx, *data, *admin;
+    sl_store_t *store;
+    sl_batch_t *batch;
+    sl_registry_t *registry;
+    sl_subs_t *subs;
+    sl_queue_t *queue;
+    sl_sessions_t *sessions;
+    sl_zap_t *zap;
+    sl_admin_t *admin_table;
+    sl_grants_t *grants;
+    sl_decide_fn *decide;
+    void *decide_ctx;
+    s_pending_t *pending;
+    size_t n_pending, cap_pending;
+    s_query_t *queries;
+    size_t n_queries, cap_queries;
+    uint64_t seq, next_query_id;
+    int64_t started_ms;
+    zmq_msg_t frames[S_MAX_FRAMES + 1];   /* routing id + message */
+};
+
+int64_t
+sl_now_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---------------------------------------------------------------- setup */
+
+static void s_on_batch (void *ctx, int committed);
+
+static void *
+s_router (sl_broker_t *self, const char *endpoint, const char *domain,
+          const sl_keypair_t *kp, char *bound, size_t bound_len, char *err, size_t errlen)
+{
+    void *s = zmq_socket (self->ctx, ZMQ_ROUTER);
+    int one = 1, ivl = 1000, hbto = 3000, linger = 200, hwm = 10000;
+    int64_t maxmsg = (int64_t) self->cfg.max_message_size * 4 + 4096;
+    if (!s)
+        goto fail;
+    if (zmq_setsockopt (s, ZMQ_CURVE_SERVER, &one, sizeof one) != 0
+        || zmq_setsockopt (s, ZMQ_CURVE_SECRETKEY, kp->secret_key, SL_KEY_Z85_LEN) != 0
+        || zmq_setsockopt (s, ZMQ_ZAP_DOMAIN, domain, strlen (domain)) != 0
+        || zmq_setsockopt (s, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0
+        || zmq_setsockopt (s, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl) != 0
+        || zmq_setsockopt (s, ZMQ_HEARTBEAT_TIMEOUT, &hbto, sizeof hbto) != 0
+        || zmq_setsockopt (s, ZMQ_LINGER, &linger, sizeof linger) != 0
+        || zmq_setsockopt (s, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0
+        || zmq_setsockopt (s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0)
+        goto fail;
+    if (zmq_bind (s, endpoint) != 0)
+        goto fail;
+    size_t bl = bound_len;
+    if (zmq_getsockopt (s, ZMQ_LAST_ENDPOINT, bound, &bl) != 0)
+        goto fail;
+    return s;
+fail:
+    snprintf (err, errlen, "%s: cannot bind %s: %s", domain, endpoint, zmq_strerror (zmq_errno ()));
+    if (s)
+        zmq_close (s);
+    return NULL;
+}
+
+static int
+s_write_endpoints (sl_broker_t *self)
+{
+    char path[600], tmp[620];
+    snprintf (path, sizeof path, "%s/endpoints", self->data_dir);
+    snprintf (tmp, sizeof tmp, "%s/endpoints.tmp", self->data_dir);
+    FILE *f = fopen (tmp, "w");
+    if (!f)
+        return SL_EIO;
+    fprintf (f, "data = %s\nadmin = %s\npid = %ld\n", self->data_ep, self->admin_ep,
+             (long) getpid ());
+    if (fclose (f) != 0 || rename (tmp, path) != 0)
+        return SL_EIO;
+    return 0;
+}
+
+sl_broker_t *
+sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
+{
+    sl_broker_t *self = calloc (1, sizeof *self);
+    sl_keypair_t kp;
+    char path[600], kerr[300];
+    if (!self) {
+        snprintf (err, errlen, "out of memory");
+        return NULL;
+    }
+    self->cfg = *cfg;
+    snprintf (self->data_dir, sizeof self->data_dir, "%s", cfg->data_dir);
+    self->started_ms = sl_now_ms ();
+    self->next_query_id = 1;
+
+    snprintf (path, sizeof path, "%s/broker.key", self->data_dir);
+    if (sl_keys_load_secret (path, &kp, kerr, sizeof kerr) != 0) {
+        snprintf (err, errlen, "%s (run `sluiced init --data %s` first)", kerr, self->data_dir);
+        goto fail;
+    }
+    snprintf (path, sizeof path, "%s/store", self->data_dir);
+    if (!(self->store = sl_store_open (path, cfg->map_size, 0, err, errlen)))
+        goto fail;
+    self->batch = sl_batch_new (self->store, cfg->batch_max, cfg->batch_delay_us);
+    self->registry = sl_registry_new (self->store);
+    self->subs = sl_subs_new (self->store);
+    self->queue = sl_queue_new (self->store);
+    self->sessions = sl_sessions_new ();
+    self->admin_table = sl_admin_new ();
+    self->grants = sl_grants_new ();
+    if (!self->batch || !self->registry || !self->subs || !self->queue || !self->sessions
+        || !self->admin_table || !self->grants
+        || sl_batch_listen (self->batch, s_on_batch, self) != 0
+        || sl_admin_register (self->admin_table, sl_admin_member_commands, sl_admin_member_count) != 0
+        || sl_admin_register (self->admin_table, sl_admin_status_commands, sl_admin_status_count) != 0) {
+        snprintf (err, errlen, "cannot initialise the broker (out of memory or store unreadable)");
+        goto fail;
+    }
+    self->decide = sl_grants_decide;
+    self->decide_ctx = self->grants;
+
+    self->ctx = zmq_ctx_new ();
+    if (!self->ctx || !(self->zap = sl_zap_new (self->ctx, self->registry))) {
+        snprintf (err, errlen, "cannot start the ZAP handler");
+        goto fail;
+    }
+    self->data = s_router (self, cfg->data_endpoint, "sluice.data", &kp,
+                           self->data_ep, sizeof self->data_ep, err, errlen);
+    if (!self->data)
+        goto fail;
+    self->admin = s_router (self, cfg->admin_endpoint, "sluice.admin", &kp,
+                            self->admin_ep, sizeof self->admin_ep, err, errlen);
+    if (!self->admin)
+        goto fail;
+    sodium_memzero (&kp, sizeof kp);
+    if (s_write_endpoints (self) != 0) {
+        snprintf (err, errlen, "%s/endpoints: cannot write: %s", self->data_dir, strerror (errno));
+        goto fail;
+    }
+    sl_info ("broker.started", "version=%s data=%s admin=%s dir=%s members=%zu subscriptions=%zu",
+             SLUICE_VERSION, self->data_ep, self->admin_ep, self->data_dir,
+             sl_registry_count (self->registry), sl_subs_count (self->subs));
+    return self;
+
+fail:
+    sl_broker_destroy (&self);
+    return NULL;
+}
+
+
+sl_grants_t *
+sl_broker_grants (sl_broker_t *self)
+{
+    return self->grants;
+}
+
+void
+sl_broker_set_decide (sl_broker_t *self, sl_decide_fn *fn, void *ctx)
+{
+    self->decide = fn;
+    self->decide_ctx = ctx;
+}
+
+sl_store_t *sl_broker_store (sl_broker_t *self) { return self->store; }
+sl_batch_t *sl_broker_batch (sl_broker_t *self) { return self->batch; }
+sl_registry_t *sl_broker_registry (sl_broker_t *self) { return self->registry; }
+sl_subs_t *sl_broker_subs (sl_broker_t *self) { return self->subs; }
+sl_queue_t *sl_broker_queue (sl_broker_t *self) { return self->queue; }
+sl_sessions_t *sl_broker_sessions (sl_broker_t *self) { return self->sessions; }
+sl_admin_t *sl_broker_admin (sl_broker_t *self) { return self->admin_table; }
+sl_zap_t *sl_broker_zap (sl_broker_t *self) { return self->zap; }
+int64_t sl_broker_started_ms (sl_broker_t *self) { return self->started_ms; }
+
+/* ------------------------------------------------- pending durable answers */
+
+static int
+s_pending_push (sl_broker_t *self, const void *rid, size_t rid_len, uint64_t seq,
+                void *packed, size_t len)
+{
+    if (self->n_pending == self->cap_pending) {
+        size_t cap = self->cap_pending ? self->cap_pending * 2 : 64;
+        s_pending_t *p = realloc (self->pending, cap * sizeof *p);
+        if (!p)
+            return SL_ENOMEM;
+        self->pending = p;
+        self->cap_pending = cap;
+    }
+    s_pending_t *p = &self->pending[self->n_pending++];
+    memcpy (p->rid, rid, rid_len);
+    p->rid_len = rid_len;
+    p->seq = seq;
+    p->packed = packed;
+    p->len = len;
+    return 0;
+}
+
+/*  Batch outcome: send or fail the answers that waited for it, settle
+ *  consumer acks, and on abort reload the mirrors of what the batch wrote. */
+static void
+s_on_batch (void *ctx, int committed)
+{
+    sl_broker_t *self = ctx;
+    sl_sessions_settle (self->sessions, committed);
+    if (!committed) {
+        sl_registry_reload (self->registry);
+        sl_subs_reload (self->subs);
+        sl_queue_forget (self->queue);
+    }
+    for (size_t i = 0; i < self->n_pending; i++) {
+        s_pending_t *p = &self->pending[i];
+        if (committed)
+            sl_wire_send_packed (self->data, p->rid, p->rid_len, p->packed, p->len);
+        else {
+            int full = sl_batch_last_rc (self->batch) == SL_EFULL;
+            sl_wire_error (self->data, p->rid, p->rid_len, p->seq, 0,
+                           full ? SLUICE__V1__ERROR_CODE__STORE_FULL : SLUICE__V1__ERROR_CODE__INTERNAL,
+                           full ? "broker store is full; nothing of this message was stored: resend later with the same message_ids"
+                                : "broker could not commit; nothing of this message was stored: resend with the same message_ids",
+                           full ? "store-full" : "commit-failed");
+        }
+        free (p->packed);
+    }
+    self->n_pending = 0;
+    if (committed) {
+        /* new queue entries may be deliverable */
+        for (size_t i = 0; i < sl_sessions_count (self->sessions); i++) {
+            sl_session_t *s = sl_sessions_at (self->sessions, i);
+            if (s->plane == SL_PLANE_DATA && s->credit > 0)
+                s->dirty = 1;
+        }
+    }
+}
+
+int
+sl_broker_commit (sl_broker_t *self)
+{
+    return sl_batch_commit (self->batch);
+}
+
+/* ------------------------------------------------------------ decisions */
+
+/*  Asks the decision function; a failing function denies. */
+static void
+s_decide (sl_broker_t *self, sl_decide_input_t *in, sl_decide_output_t *out)
+{
+    memset (out, 0, sizeof *out);
+    in->time_ms = sl_now_ms ();
+    if (!in->subject)
+        in->subject = "";
+    int rc = self->decide (self->decide_ctx, in, out);
+    if (rc != 0) {
+        free (out->body);
+        memset (out, 0, sizeof *out);
+        snprintf (out->reason, sizeof out->reason, "decide-error");
+    }
+}
+
+/* ------------------------------------------------------------- answers */
+
+static void
+s_send_error (sl_broker_t *self, const void *rid, size_t rid_len, const char *member,
+              uint64_t seq, int code, const char *reason, const char *fmt, ...)
+    __attribute__ ((format (printf, 8, 9)));
+
+static void
+s_send_error (sl_broker_t *self, const void *rid, size_t rid_len, const char *member,
+              uint64_t seq, int code, const char *reason, const char *fmt, ...)
+{
+    char text[512], q[560];
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (text, sizeof text, fmt, ap);
+    va_end (ap);
+    sl_info ("proto.error", "member=%s seq=%llu code=%s text=%s", member ? member : "?",
+             (unsigned long long) seq, sl_wire_code_name (code),
+             sl_log_quote (text, q, sizeof q));
+    sl_wire_error (self->data, rid, rid_len, seq, 0, (Sluice__V1__ErrorCode) code, text, reason);
+}
+
+static void
+s_send_header (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h)
+{
+    h->version = 1;
+    sl_wire_send (self->data, s->rid, s->rid_len, h, NULL, 0);
+}
+
+/* ------------------------------------------------------------- PUBLISH */
+
+typedef struct {
+    Sluice__V1__Error e;
+    char text[200];
+} s_rec_error_t;
+
+static void
+s_publish (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t *bodies)
+{
+    size_t n = h->n_records;
+    if (n == 0) {
+        s_send_error (self, s->rid, s->rid_len, s->member, h->seq,
+                      SLUICE__V1__ERROR_CODE__BAD_REQUEST, "no-records",
+                      "PUBLISH carries no records: put one RecordMeta per record frame in Header.records");
+        return;
+    }
+    MDB_txn *txn;
+    if (sl_batch_txn (self->batch, &txn) != 0) {
+        s_send_error (self, s->rid, s->rid_len, s->member, h->seq,
+                      SLUICE__V1__ERROR_CODE__INTERNAL, "store", "broker store unavailable; resend later");
+        return;
+    }
+    ProtobufCBinaryData *ids = calloc (n, sizeof *ids);
+    s_rec_error_t *errs = calloc (n, sizeof *errs);
+    Sluice__V1__Error **errp = calloc (n, sizeof *errp);
+    size_t n_ids = 0, n_errs = 0, queued = 0, dups = 0, denied = 0;
+    int store_rc = 0;
+    if (!ids || !errs || !errp) {
+        s_send_error (self, s->rid, s->rid_len, s->member, h->seq,
+                      SLUICE__V1__ERROR_CODE__INTERNAL, "memory", "broker out of memory; resend later");
+        goto out;
+    }
+    int64_t now = sl_now_ms ();
+    for (size_t i = 0; i < n && store_rc == 0; i++) {
+        Sluice__V1__RecordMeta *m = h->records[i];
+        const char *type = (m->record_type && *m->record_type) ? m->record_type : h->record_type;
+        s_rec_error_t *re = &errs[n_errs];
+        sluice__v1__error__init (&re->e);
+        re->e.text = re->text;
+        re->e.message_id = m->message_id;
+        int code = 0;
+        const sl_schema_t *schema = NULL;
+        if (m->message_id.len != SL_MSGID_LEN) {
+            code = SLUICE__V1__ERROR_CODE__BAD_REQUEST;
+            snprintf (re->text, sizeof re->text, "record %zu: message_id must be 16 bytes, got %zu",
+                      i, m->message_id.len);
+        }
+        else if (!type || !*type || !(schema = sl_schema_find (type))) {
+            code = SLUICE__V1__ERROR_CODE__UNKNOWN_RECORD_TYPE;
+            snprintf (re->text, sizeof re->text, "record %zu: unknown record type '%.64s'", i,
+                      type ? type : "");
+        }
+        else if (strcmp (schema->owner, s->member) != 0) {
+            code = SLUICE__V1__ERROR_CODE__NOT_OWNER;
+            snprintf (re->text, sizeof re->text,
+                      "record %zu: member '%s' does not own %s (owner: %s)", i, s->member,
+                      type, schema->owner);
+        }
+        if (code) {
+            re->e.code = (Sluice__V1__ErrorCode) code;
+            re->e.reason = (char *) sl_wire_code_name (code);
+            errp[n_errs++] = &re->e;
+            continue;
+        }
+        int seen = sl_msgids_seen (self->store, txn, s->member, m->message_id.data);
+        if (seen < 0) {
+            store_rc = seen;
+            break;
+        }
+        if (seen) {
+            ids[n_ids++] = m->message_id;
+            dups++;
+            continue;
+        }
+        zmq_msg_t *body = &bodies[i];
+        ProtobufCMessage *rec = protobuf_c_message_unpack (schema->descriptor, NULL,
+                                                           zmq_msg_size (body), zmq_msg_data (body));
+        if (!rec) {
+            re->e.code = SLUICE__V1__ERROR_CODE__BAD_BODY;
+            re->e.reason = "bad-body";
+            snprintf (re->text, sizeof re->text, "record %zu: body (%zu bytes) does not decode as %s",
+                      i, zmq_msg_size (body), type);
+            errp[n_errs++] = &re->e;
+            continue;
+        }
+        for (size_t j = 0; j < sl_subs_count (self->subs) && store_rc == 0; j++) {
+            const sl_sub_t *sub = sl_subs_at (self->subs, j);
+            if (strcmp (sub->record_type, type) != 0)
+                continue;
+            sl_decide_input_t in = {
+                .stage = SL_DECIDE_PUBLISH, .owner = s->member, .consumer = sub->consumer,
+                .record_type = type, .purpose = sub->purpose, .subject = m->subject,
+                .event_time_ms = m->event_time, .record = rec, .txn = txn
+            };
+            sl_decide_output_t out;
+            s_decide (self, &in, &out);
+            if (!out.permit) {
+                denied++;
+                sl_info ("publish.denied", "owner=%s consumer=%s record=%s purpose=%s reason=%s",
+                         s->member, sub->consumer, type, sub->purpose, out.reason);
+                continue;
+            }
+            char *rules[SL_DECIDE_MAX_RULES];
+            for (int r = 0; r < out.n_rules; r++)
+                rules[r] = out.rules[r];
+            Sluice__V1__RecordMeta qm = SLUICE__V1__RECORD_META__INIT;
+            qm.message_id = m->message_id;
+            qm.subject = out.subject_set ? out.subject : m->subject;
+            qm.event_time = m->event_time;
+            qm.record_type = (char *) type;
+            qm.owner = s->member;
+            qm.purpose = (char *) sub->purpose;
+            qm.n_rules = (size_t) out.n_rules;
+            qm.rules = rules;
+            uint64_t tag;
+            const void *bd = out.body ? out.body : zmq_msg_data (body);
+            size_t bl = out.body ? out.body_len : zmq_msg_size (body);
+            store_rc = sl_queue_append (self->queue, txn, sub->consumer, &qm, bd, bl, &tag);
+            free (out.body);
+            if (store_rc == 0)
+                queued++;
+        }
+        protobuf_c_message_free_unpacked (rec, NULL);
+        if (store_rc == 0)
+            store_rc = sl_msgids_put (self->store, txn, s->member, m->message_id.data, (uint64_t) now);
+        if (store_rc == 0)
+            ids[n_ids++] = m->message_id;
+    }
+
+    if (store_rc != 0) {
+        /* LMDB leaves a failed write transaction unusable: everything pending fails */
+        sl_error ("publish.store_failed", "member=%s error=\"%s\"", s->member, sl_strerror (store_rc));
+        sl_batch_abort (self->batch);
+        int full = store_rc == SL_EFULL;
+        s_send_error (self, s->rid, s->rid_len, s->member, h->seq,
+                      full ? SLUICE__V1__ERROR_CODE__STORE_FULL : SLUICE__V1__ERROR_CODE__INTERNAL,
+                      full ? "store-full" : "store-error",
+                      "nothing of this message was stored (%s); resend later with the same message_ids",
+                      sl_strerror (store_rc));
+        goto out;
+    }
+    Sluice__V1__Header a = SLUICE__V1__HEADER__INIT;
+    a.version = 1;
+    a.seq = h->seq;
+    a.n_errors = n_errs;
+    a.errors = errp;
+    if (n_ids == 0) {
+        a.command = SLUICE__V1__COMMAND__ERROR;
+        char q[300];
+        sl_info ("proto.error", "member=%s seq=%llu code=%s records=%zu text=%s", s->member,
+                 (unsigned long long) h->seq, sl_wire_code_name (errp[0]->code), n,
+                 sl_log_quote (errp[0]->text, q, sizeof q));
+        sl_wire_send (self->data, s->rid, s->rid_len, &a, NULL, 0);
+        goto out;
+    }
+    a.command = SLUICE__V1__COMMAND__ACK;
+    a.n_message_ids = n_ids;
+    a.message_ids = ids;
+    size_t len;
+    void *packed = sl_wire_pack (&a, &len);
+    if (!packed || s_pending_push (self, s->rid, s->rid_len, h->seq, packed, len) != 0) {
+        free (packed);
+        sl_batch_abort (self->batch);
+        goto out;
+    }
+    sl_batch_note (self->batch, (unsigned) n_ids);
+    sl_debug ("publish.accepted", "member=%s seq=%llu records=%zu stored=%zu duplicates=%zu queued=%zu denied=%zu refused=%zu",
+              s->member, (unsigned long long) h->seq, n, n_ids - dups, dups, queued, denied, n_errs);
+out:
+    free (ids);
+    free (errs);
+    free (errp);
+}
+
+/* ------------------------------------------------- SUBSCRIBE / UNSUBSCRIBE */
+
+static void
+s_subscribe (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, int add)
+{
+    const char *what = add ? "SUBSCRIBE" : "UNSUBSCRIBE";
+    if (!h->record_type || !sl_schema_find (h->record_type)) {
+        s_send_error (self, s->rid, s->rid_len, s->member, h->seq,
+                      SLUICE__V1__ERROR_CODE__UNKNOWN_RECORD_TYPE, "unknown-record-type",
+                      "%s: unknown record type '%.64s'", what, h->record_type ? h->record_type : "");
+        return;
+    }
+    if (!h->purpose || !sl_subs_valid_purpose (h->purpose)) {
+        s_send_error (self, s->rid, s->rid_len, s->member, h->seq,
+                      SLUICE__V1__ERROR_CODE__BAD_REQUEST, "bad-purpose",
+                      "%s: purpose '%.64s' is not a purpose word ([a-z0-9][a-z0-9-]*, at most 64 characters)",
+                      what, h->purpose ? h->purpose : "");
+        return;
+    }
+    MDB_txn *txn;
+    int rc = sl_batch_txn (self->batch, &txn), created = 0;
+    if (rc == 0)
+        rc = add ? sl_subs_add (self->subs, txn, s->member, h->record_type, h->purpose, &created)
+                 : sl_subs_remove (self->subs, txn, s->member, h->record_type, h->purpose);
+    if (rc == SL_ENOTFOUND) {
+        s_send_error (self, s->rid, s->rid_len, s->member, h->seq,
+                      SLUICE__V1__ERROR_CODE__NOT_FOUND, "not-found",
+                      "UNSUBSCRIBE: no subscription to %s for purpose %s", h->record_type, h->purpose);
+        return;
+    }
+    if (rc == 0)
+        rc = sl_broker_commit (self);     /* subscriptions are rare: make them durable now */
+    if (rc != 0) {
+        sl_batch_abort (self->batch);
+        s_send_error (self, s->rid, s->rid_len, s->member, h->seq,
+                      SLUICE__V1__ERROR_CODE__INTERNAL, "store-error",
+                      "%s failed: %s; try again", what, sl_strerror (rc));
+        return;
+    }
+    sl_info (add ? "subscribe" : "unsubscribe", "member=%s record=%s purpose=%s new=%d",
+             s->member, h->record_type, h->purpose, add ? created : 1);
+    Sluice__V1__Header a = SLUICE__V1__HEADER__INIT;
+    a.command = SLUICE__V1__COMMAND__ACK;
+    a.seq = h->seq;
+    s_send_header (self, s, &a);
+    s->dirty = 1;
+}
+
+/* ---------------------------------------------- consumer ACK, NACK, CREDIT */
+
+static void
+s_consumer_ack (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, int nack)
+{
+    const char *what = nack ? "NACK" : "ACK";
+    if (h->n_delivery_tags == 0) {
+        s_send_error (self, s->rid, s->rid_len, s->member, h->seq,
+                      SLUICE__V1__ERROR_CODE__BAD_REQUEST, "no-tags",
+                      "%s carries no delivery_tags", what);
+        return;
+    }
+    if (!sl_subs_has_consumer (self->subs, s->member)) {
+        s_send_error (self, s->rid, s->rid_len, s->member, h->seq,
+                      SLUICE__V1__ERROR_CODE__NOT_SUBSCRIBED, "not-subscribed",
+                      "%s from member '%s', which has no subscriptions", what, s->member);
+        return;
+    }
+    size_t n = h->n_delivery_tags;
+    uint64_t *done = calloc (n, sizeof *done);
+    s_rec_error_t *errs = calloc (n, sizeof *errs);
+    Sluice__V1__Error **errp = calloc (n, sizeof *errp);
+    size_t n_done = 0, n_errs = 0;
+    int store_rc = 0;
+    MDB_txn *txn = NULL;
+    if (!done || !errs || !errp)
+        goto out;
+    if (!nack && sl_batch_txn (self->batch, &txn) != 0)
+        store_rc = SL_ESTORE;
+    for (size_t i = 0; i < n && store_rc == 0; i++) {
+        uint64_t tag = h->delivery_tags[i];
+        sl_inflight_t *f = sl_session_inflight_find (s, tag);
+        int ok = 0;
+        if (nack) {
+            if (f && !f->acked) {
+                sl_session_inflight_drop (s, tag);
+                if (tag < s->scan_from)
+                    s->scan_from = tag;
+                s->dirty = 1;
+                ok = 1;
+            }
+        }
+        else if (!f || !f->acked) {
+            int rc = sl_queue_remove (self->queue, txn, s->member, tag);
+            if (rc == 0) {
+                if (f)
+                    f->acked = 1;
+                ok = 1;
+            }
+            else if (rc != SL_ENOTFOUND)
+                store_rc = rc;
+        }
+        if (ok)
+            done[n_done++] = tag;
+        else if (store_rc == 0) {
+            s_rec_error_t *re = &errs[n_errs];
+            sluice__v1__error__init (&re->e);
+            re->e.code = SLUICE__V1__ERROR_CODE__NOT_FOUND;
+            re->e.reason = "not-found";
+            re->e.text = re->text;
+            snprintf (re->text, sizeof re->text,
+                      "%s: delivery tag %llu is not %s for member '%s'", what,
+                      (unsigned long long) tag, nack ? "in flight" : "queued", s->member);
+            errp[n_errs++] = &re->e;
+        }
+    }
+    if (store_rc != 0) {
+        sl_batch_abort (self->batch);
+        s_send_error (self, s->rid, s->rid_len, s->member, h->seq,
+                      SLUICE__V1__ERROR_CODE__INTERNAL, "store-error",
+                      "%s failed: %s; nothing was removed, send it again", what, sl_strerror (store_rc));
+        goto out;
+    }
+    Sluice__V1__Header a = SLUICE__V1__HEADER__INIT;
+    a.version = 1;
+    a.command = SLUICE__V1__COMMAND__ACK;
+    a.seq = h->seq;
+    a.n_delivery_tags = n_done;
+    a.delivery_tags = done;
+    a.n_errors = n_errs;
+    a.errors = errp;
+    if (nack || n_done == 0) {
+        sl_wire_send (self->data, s->rid, s->rid_len, &a, NULL, 0);
+        goto out;
+    }
+    size_t len;
+    void *packed = sl_wire_pack (&a, &len);
+    if (!packed || s_pending_push (self, s->rid, s->rid_len, h->seq, packed, len) != 0) {
+        free (packed);
+        sl_batch_abort (self->batch);
+        goto out;
+    }
+    sl_batch_note (self->batch, (unsigned) n_done);
+out:
+    free (done);
+    free (errs);
+    free (errp);
+}
+
+static void
+s_credit (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h)
+{
+    if (h->credit == 0) {
+        s_send_error (self, s->rid, s->rid_len, s->member, h->seq,
+                      SLUICE__V1__ERROR_CODE__BAD_REQUEST, "no-credit", "CREDIT of 0: send credit >= 1");
+        return;
+    }
+    if (!sl_subs_has_consumer (self->subs, s->member)) {
+        s_send_error (self, s->rid, s->rid_len, s->member, h->seq,
+                      SLUICE__V1__ERROR_CODE__NOT_SUBSCRIBED, "not-subscribed",
+                      "CREDIT from member '%s', which has no subscriptions", s->member);
+        return;
+    }
+    uint64_t c = (uint64_t) s->credit + h->credit;
+    s->credit = c > S_CREDIT_MAX ? S_CREDIT_MAX : (uint32_t) c;
+    s->dirty = 1;
+}
+
+/* -------------------------------------------------------------- DELIVER */
+
+typedef struct {
+    sl_broker_t *self;
+    sl_session_t *s;
+    MDB_txn *rtxn;
+    Sluice__V1__RecordMeta *metas[S_DELIVER_MAX];
+    zmq_msg_t bodies[S_DELIVER_MAX];
+    size_t n;
+    size_t bytes;
+    uint32_t budget;
+    uint64_t denied[S_DELIVER_MAX];
+    size_t n_denied;
+    int exhausted;
+} s_deliver_t;
+
+static int
+s_deliver_one (void *ctx, const sl_queue_entry_t *e)
+{
+    s_deliver_t *d = ctx;
+    if (sl_session_inflight_find (d->s, e->tag))
+        return 0;
+    if (d->n == S_DELIVER_MAX || d->n >= d->budget || d->n_denied == S_DELIVER_MAX
+        || (d->n > 0 && d->bytes + e->body_len + e->meta_len + 64 > d->self->cfg.max_message_size)) {
+        d->exhausted = 0;
+        return 1;
+    }
+    Sluice__V1__RecordMeta *m = sluice__v1__record_meta__unpack (NULL, e->meta_len, e->meta);
+    if (!m) {
+        sl_error ("queue.corrupt", "consumer=%s tag=%llu", d->s->member, (unsigned long long) e->tag);
+        return 0;
+    }
+    sl_decide_input_t in = {
+        .stage = SL_DECIDE_DELIVER, .owner = m->owner, .consumer = d->s->member,
+        .record_type = m->record_type, .purpose = m->purpose, .subject = m->subject,
+        .event_time_ms = m->event_time, .record = NULL, .txn = d->rtxn
+    };
+    sl_decide_output_t out;
+    s_decide (d->self, &in, &out);
+    free (out.body);    /* at delivery the body was already shaped at enqueue */
+    if (!out.permit) {
+        sl_info ("deliver.denied", "owner=%s consumer=%s record=%s purpose=%s tag=%llu reason=%s",
+                 m->owner, d->s->member, m->record_type, m->purpose,
+                 (unsigned long long) e->tag, out.reason);
+        d->denied[d->n_denied++] = e->tag;
+        sluice__v1__record_meta__free_unpacked (m, NULL);
+        return 0;
+    }
+    m->delivery_tag = e->tag;
+    zmq_msg_init_size (&d->bodies[d->n], e->body_len);
+    memcpy (zmq_msg_data (&d->bodies[d->n]), e->body, e->body_len);
+    d->metas[d->n++] = m;
+    d->bytes += e->body_len + e->meta_len + 16;
+    return 0;
+}
+
+/*  Sends one DELIVER (up to 64 records) to `s` if it has credit. Returns 1
+ *  if the session may have more to deliver, 0 if not, -1 if the session is
+ *  gone (removed). */
+static int
+s_deliver (sl_broker_t *self, sl_session_t *s)
+{
+    if (s->credit == 0) {
+        s->dirty = 0;
+        return 0;
+    }
+    s_deliver_t d;
+    memset (&d, 0, sizeof d);
+    d.self = self;
+    d.s = s;
+    d.budget = s->credit;
+    d.exhausted = 1;
+    if (sl_store_read (self->store, &d.rtxn) != 0)
+        return 0;
+    sl_queue_scan (self->queue, d.rtxn, s->member, s->scan_from, s_deliver_one, &d);
+    mdb_txn_abort (d.rtxn);
+    int gone = 0;
+    if (d.n > 0) {
+        Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+        h.version = 1;
+        h.command = SLUICE__V1__COMMAND__DELIVER;
+        h.seq = ++self->seq;
+        h.n_records = d.n;
+        h.records = d.metas;
+        int rc = sl_wire_send (self->data, s->rid, s->rid_len, &h, d.bodies, d.n);
+        if (rc == SL_ECLOSED) {
+            sl_info ("session.gone", "member=%s plane=data", s->member);
+            gone = 1;
+        }
+        else if (rc == 0) {
+            for (size_t i = 0; i < d.n; i++)
+                sl_session_inflight_add (s, d.metas[i]->delivery_tag);
+            s->credit -= (uint32_t) d.n;
+            s->scan_from = d.metas[d.n - 1]->delivery_tag + 1;
+            sl_debug ("deliver", "member=%s records=%zu credit=%u", s->member, d.n, s->credit);
+        }
+        else
+            d.exhausted = 1;     /* peer busy: retry when it sends again */
+    }
+    for (size_t i = 0; i < d.n; i++) {
+        zmq_msg_close (&d.bodies[i]);
+        sluice__v1__record_meta__free_unpacked (d.metas[i], NULL);
+    }
+    if (d.n_denied > 0) {
+        MDB_txn *txn;
+        if (sl_batch_txn (self->batch, &txn) == 0) {
+            for (size_t i = 0; i < d.n_denied; i++)
+                sl_queue_remove (self->queue, txn, s->member, d.denied[i]);
+            sl_batch_note (self->batch, (unsigned) d.n_denied);
+        }
+    }
+    if (gone) {
+        sl_sessions_remove (self->sessions, s);
+        return -1;
+    }
+    s->dirty = !d.exhausted && s->credit > 0;
+    return s->dirty;
+}
+
+/*  Delivers to every session marked dirty. Returns 1 if some session still
+ *  has more (poll again without waiting). */
+static int
+s_deliver_all (sl_broker_t *self)
+{
+    int more = 0;
+    for (size_t i = 0; i < sl_sessions_count (self->sessions); i++) {
+        sl_session_t *s = sl_sessions_at (self->sessions, i);
+        if (s->plane != SL_PLANE_DATA || !s->dirty)
+            continue;
+        int rc = s_deliver (self, s);
+        if (rc < 0)
+            i--;                /* removed: the slot holds another session now */
+        else if (rc > 0)
+            more = 1;
+    }
+    return more;
+}
+
+/* --------------------------------------------------------- QUERY / REPLY */
+
+static s_query_t *
+s_query_find (sl_broker_t *self, uint64_t query_id)
+{
+    for (size_t i = 0; i < self->n_queries; i++)
+        if (self->queries[i].query_id == query_id)
+            return &self->queries[i];
+    return NULL;
+}
+
+static void
+s_query_drop (sl_broker_t *self, s_query_t *q)
+{
+    *q = self->queries[--self->n_queries];
+}
+
+static void
+s_query (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h)
+{
+    const sl_schema_t *schema = h->record_type ? sl_schema_find (h->record_type) : NULL;
+    if (!schema) {
+        s_send_error (self, s->rid, s->rid_len, s->member, h->seq,
+                      SLUICE__V1__ERROR_CODE__UNKNOWN_RECORD_TYPE, "unknown-record-type",
+                      "QUERY: unknown record type '%.64s'", h->record_type ? h->record_type : "");
+        return;
+    }
+    if (!h->purpose || !sl_subs_valid_purpose (h->purpose)) {
+        s_send_error (self, s->rid, s->rid_len, s->member, h->seq,
+                      SLUICE__V1__ERROR_CODE__BAD_REQUEST, "bad-purpose",
+                      "QUERY: purpose '%.64s' is not a purpose word", h->purpose ? h->purpose : "");
+        return;
+    }
+    if (h->subject && strlen (h->subject) >= sizeof ((s_query_t *) 0)->subject) {
+        s_send_error (self, s->rid, s->rid_len, s->member, h->seq,
+                      SLUICE__V1__ERROR_CODE__BAD_REQUEST, "bad-subject",
+                      "QUERY: subject longer than 127 bytes");
+        return;
+    }
+    MDB_txn *rtxn = NULL;
+    sl_store_read (self->store, &rtxn);
+    sl_decide_input_t in = {
+        .stage = SL_DECIDE_QUERY, .owner = schema->owner, .consumer = s->member,
+        .record_type = schema->record_type, .purpose = h->purpose, .subject = h->subject,
+        .record = NULL, .txn = rtxn
+    };
+    sl_decide_output_t out;
+    s_decide (self, &in, &out);
+    free (out.body);
+    if (rtxn)
+        mdb_txn_abort (rtxn);
+    if (!out.permit) {
+        sl_info ("query.denied", "owner=%s consumer=%s record=%s purpose=%s reason=%s",
+                 schema->owner, s->member, schema->record_type, h->purpose, out.reason);
+        s_send_error (self, s->rid, s->rid_len, s->member, h->seq,
+                      SLUICE__V1__ERROR_CODE__DENIED, out.reason,
+                      "QUERY denied: %s may not receive %s for purpose %s (%s)", s->member,
+                      schema->record_type, h->purpose, out.reason);
+        return;
+    }
+    sl_session_t *o = sl_sessions_of (self->sessions, schema->owner);
+    if (!o) {
+        s_send_error (self, s->rid, s->rid_len, s->member, h->seq,
+                      SLUICE__V1__ERROR_CODE__OWNER_OFFLINE, "owner-offline",
+                      "QUERY: owner '%s' of %s is not connected; try again later",
+                      schema->owner, schema->record_type);
+        return;
+    }
+    if (self->n_queries == self->cap_queries) {
+        size_t cap = self->cap_queries ? self->cap_queries * 2 : 16;
+        s_query_t *p = realloc (self->queries, cap * sizeof *p);
+        if (!p) {
+            s_send_error (self, s->rid, s->rid_len, s->member, h->seq,
+                          SLUICE__V1__ERROR_CODE__INTERNAL, "memory", "broker out of memory");
+            return;
+        }
+        self->queries = p;
+        self->cap_queries = cap;
+    }
+    unsigned tmo = h->timeout_ms ? h->timeout_ms : self->cfg.query_timeout_ms;
+    if (tmo > S_QUERY_MAX_MS)
+        tmo = S_QUERY_MAX_MS;
+    s_query_t *q = &self->queries[self->n_queries];
+    memset (q, 0, sizeof *q);
+    q->query_id = self->next_query_id++;
+    memcpy (q->rid, s->rid, s->rid_len);
+    q->rid_len = s->rid_len;
+    q->seq = h->seq;
+    strcpy (q->asker, s->member);
+    snprintf (q->owner, sizeof q->owner, "%s", schema->owner);
+    snprintf (q->record_type, sizeof q->record_type, "%s", schema->record_type);
+    snprintf (q->purpose, sizeof q->purpose, "%s", h->purpose);
+    snprintf (q->subject, sizeof q->subject, "%s", h->subject ? h->subject : "");
+    q->deadline_ms = sl_now_ms () + tmo;
+
+    Sluice__V1__Header f = SLUICE__V1__HEADER__INIT;
+    f.version = 1;
+    f.command = SLUICE__V1__COMMAND__QUERY;
+    f.seq = ++self->seq;
+    f.query_id = q->query_id;
+    f.member = s->member;
+    f.record_type = q->record_type;
+    f.subject = q->subject;
+    f.purpose = q->purpose;
+    f.n_parameters = h->n_parameters;
+    f.parameters = h->parameters;
+    f.timeout_ms = tmo;
+    int rc = sl_wire_send (self->data, o->rid, o->rid_len, &f, NULL, 0);
+    if (rc != 0) {
+        if (rc == SL_ECLOSED)
+            sl_sessions_remove (self->sessions, o);
+        s_send_error (self, s->rid, s->rid_len, s->member, h->seq,
+                      SLUICE__V1__ERROR_CODE__OWNER_OFFLINE, "owner-offline",
+                      "QUERY: owner '%s' of %s is not reachable; try again later",
+                      schema->owner, schema->record_type);
+        return;
+    }
+    self->n_queries++;
+    sl_info ("query.routed", "asker=%s owner=%s record=%s purpose=%s query_id=%llu timeout_ms=%u",
+             s->member, schema->owner, schema->record_type, h->purpose,
+             (unsigned long long) q->query_id, tmo);
+}
+
+/*  REPLY or ERROR from an owner for a query. */
+static void
+s_owner_answer (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t *bodies)
+{
+    s_query_t *q = s_query_find (self, h->query_id);
+    if (!q || strcmp (q->owner, s->member) != 0) {
+        sl_info ("query.late", "member=%s query_id=%llu", s->member, (unsigned long long) h->query_id);
+        return;
+    }
+    if (h->command == SLUICE__V1__COMMAND__ERROR) {
+        Sluice__V1__Header a = SLUICE__V1__HEADER__INIT;
+        a.version = 1;
+        a.command = SLUICE__V1__COMMAND__ERROR;
+        a.seq = q->seq;
+        a.n_errors = h->n_errors;
+        a.errors = h->errors;
+        Sluice__V1__Error e = SLUICE__V1__ERROR__INIT, *ep = &e;
+        if (a.n_errors == 0) {
+            e.code = SLUICE__V1__ERROR_CODE__INTERNAL;
+            e.text = "the owner refused the query without saying why";
+            a.n_errors = 1;
+            a.errors = &ep;
+        }
+        sl_info ("query.refused", "asker=%s owner=%s query_id=%llu code=%s", q->asker, q->owner,
+                 (unsigned long long) q->query_id, sl_wire_code_name (a.errors[0]->code));
+        sl_wire_send (self->data, q->rid, q->rid_len, &a, NULL, 0);
+        s_query_drop (self, q);
+        return;
+    }
+    size_t n = h->n_records;
+    const sl_schema_t *schema = sl_schema_find (q->record_type);
+    Sluice__V1__RecordMeta *metas = calloc (n ? n : 1, sizeof *metas);
+    Sluice__V1__RecordMeta **mp = calloc (n ? n : 1, sizeof *mp);
+    zmq_msg_t *out_bodies = calloc (n ? n : 1, sizeof *out_bodies);
+    char (*rules)[SL_DECIDE_MAX_RULES][SL_DECIDE_RULE_MAX] = calloc (n ? n : 1, sizeof *rules);
+    char *(*rulep)[SL_DECIDE_MAX_RULES] = calloc (n ? n : 1, sizeof *rulep);
+    char (*subj)[128] = calloc (n ? n : 1, sizeof *subj);
+    size_t kept = 0, dropped = 0;
+    long bad = -1;
+    if (!metas || !mp || !out_bodies || !rules || !rulep || !subj)
+        goto out;
+    MDB_txn *rtxn = NULL;
+    sl_store_read (self->store, &rtxn);
+    for (size_t i = 0; i < n; i++) {
+        Sluice__V1__RecordMeta *m = h->records[i];
+        const char *type = (m->record_type && *m->record_type) ? m->record_type : q->record_type;
+        ProtobufCMessage *rec = NULL;
+        if (strcmp (type, q->record_type) != 0
+            || !(rec = protobuf_c_message_unpack (schema->descriptor, NULL,
+                                                  zmq_msg_size (&bodies[i]), zmq_msg_data (&bodies[i])))) {
+            bad = (long) i;
+            break;
+        }
+        sl_decide_input_t in = {
+            .stage = SL_DECIDE_REPLY, .owner = q->owner, .consumer = q->asker,
+            .record_type = q->record_type, .purpose = q->purpose, .subject = m->subject,
+            .event_time_ms = m->event_time, .record = rec, .txn = rtxn
+        };
+        sl_decide_output_t d;
+        s_decide (self, &in, &d);
+        protobuf_c_message_free_unpacked (rec, NULL);
+        if (!d.permit) {
+            dropped++;
+            sl_info ("reply.denied", "owner=%s consumer=%s record=%s purpose=%s reason=%s",
+                     q->owner, q->asker, q->record_type, q->purpose, d.reason);
+            continue;
+        }
+        Sluice__V1__RecordMeta *om = &metas[kept];
+        sluice__v1__record_meta__init (om);
+        om->message_id = m->message_id;
+        snprintf (subj[kept], sizeof subj[kept], "%s", d.subject_set ? d.subject : (m->subject ? m->subject : ""));
+        om->subject = subj[kept];
+        om->event_time = m->event_time;
+        om->record_type = q->record_type;
+        om->owner = q->owner;
+        om->purpose = q->purpose;
+        for (int r = 0; r < d.n_rules; r++) {
+            memcpy (rules[kept][r], d.rules[r], SL_DECIDE_RULE_MAX);
+            rulep[kept][r] = rules[kept][r];
+        }
+        om->n_rules = (size_t) d.n_rules;
+        om->rules = rulep[kept];
+        if (d.body) {
+            zmq_msg_init_size (&out_bodies[kept], d.body_len);
+            memcpy (zmq_msg_data (&out_bodies[kept]), d.body, d.body_len);
+            free (d.body);
+        }
+        else {
+            zmq_msg_init (&out_bodies[kept]);
+            zmq_msg_move (&out_bodies[kept], &bodies[i]);     /* forwarded untouched */
+        }
+        mp[kept] = om;
+        kept++;
+    }
+    if (rtxn)
+        mdb_txn_abort (rtxn);
+    if (bad >= 0) {
+        char text[300];
+        snprintf (text, sizeof text, "the owner's reply record %ld is not a valid %s", bad, q->record_type);
+        sl_info ("reply.bad", "owner=%s query_id=%llu record=%ld", q->owner,
+                 (unsigned long long) q->query_id, bad);
+        sl_wire_error (self->data, q->rid, q->rid_len, q->seq, 0, SLUICE__V1__ERROR_CODE__BAD_BODY,
+                       text, "bad-reply");
+        sl_wire_error (self->data, s->rid, s->rid_len, h->seq, q->query_id,
+                       SLUICE__V1__ERROR_CODE__BAD_BODY, text, "bad-reply");
+    }
+    else {
+        Sluice__V1__Header a = SLUICE__V1__HEADER__INIT;
+        a.version = 1;
+        a.command = SLUICE__V1__COMMAND__REPLY;
+        a.seq = q->seq;
+        a.n_records = kept;
+        a.records = mp;
+        sl_wire_send (self->data, q->rid, q->rid_len, &a, out_bodies, kept);
+        sl_info ("query.answered", "asker=%s owner=%s query_id=%llu records=%zu dropped=%zu",
+                 q->asker, q->owner, (unsigned long long) q->query_id, kept, dropped);
+    }
+    s_query_drop (self, q);
+out:
+    for (size_t i = 0; i < kept; i++)
+        zmq_msg_close (&out_bodies[i]);
+    free (metas);
+    free (mp);
+    free (out_bodies);
+    free (rules);
+    free (rulep);
+    free (subj);
+}
+
+/*  Fails queries whose owner did not answer in time. Returns ms until the
+ *  next deadline, or -1. */
+static long
+s_query_timeouts (sl_broker_t *self)
+{
+    int64_t now = sl_now_ms ();
+    long next = -1;
+    for (size_t i = 0; i < self->n_queries;) {
+        s_query_t *q = &self->queries[i];
+        if (q->deadline_ms <= now) {
+            char text[200];
+            snprintf (text, sizeof text, "QUERY: owner '%s' did not answer within the timeout", q->owner);
+            sl_info ("query.timeout", "asker=%s owner=%s query_id=%llu", q->asker, q->owner,
+                     (unsigned long long) q->query_id);
+            sl_wire_error (self->data, q->rid, q->rid_len, q->seq, 0,
+                           SLUICE__V1__ERROR_CODE__TIMEOUT, text, "timeout");
+            s_query_drop (self, q);
+            continue;
+        }
+        long left = (long) (q->deadline_ms - now);
+        if (next < 0 || left < next)
+            next = left;
+        i++;
+    }
+    return next;
+}
+
+/* ---------------------------------------------------------------- input */
+
+static void
+s_hello (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h)
+{
+    static char *caps[] = { "batch", "query", "credit" };
+    Sluice__V1__Header a = SLUICE__V1__HEADER__INIT;
+    a.command = SLUICE__V1__COMMAND__HELLO;
+    a.seq = h->seq;
+    a.member = s->member;
+    a.broker_version = SLUICE_VERSION;
+    a.max_message_size = (uint32_t) self->cfg.max_message_size;
+    a.n_capabilities = 3;
+    a.capabilities = caps;
+    s_send_header (self, s, &a);
+    sl_debug ("hello", "member=%s", s->member);
+}
+
+static void
+s_peer_name (int fd, char *buf, size_t size)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    buf[0] = 0;
+    if (fd < 0 || getpeername (fd, (struct sockaddr *) &ss, &sl) != 0)
+        return;
+    if (ss.ss_family == AF_INET) {
+        struct sockaddr_in *a = (struct sockaddr_in *) &ss;
+        inet_ntop (AF_INET, &a->sin_addr, host, sizeof host);
+        port = ntohs (a->sin_port);
+    }
+    else if (ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *) &ss;
+        inet_ntop (AF_INET6, &a->sin6_addr, host, sizeof host);
+        port = ntohs (a->sin6_port);
+    }
+    else
+        return;
+    snprintf (buf, size, "%s:%d", host, port);
+}
+
+/*  Looks up or opens the session for (plane, rid). NULL (after answering)
+ *  if the sender is not an active member. */
+static sl_session_t *
+s_session (sl_broker_t *self, sl_plane_t plane, zmq_msg_t *rid, zmq_msg_t *first)
+{
+    const char *user = zmq_msg_gets (first, "User-Id");
+    const sl_member_t *m = user ? sl_registry_by_name (self->registry, user) : NULL;
+    if (!m || m->revoked) {
+        sl_warn ("proto.refused", "member=%s plane=%s reason=%s", user ? user : "?",
+                 plane == SL_PLANE_DATA ? "data" : "admin", m ? "revoked" : "unknown-member");
+        if (plane == SL_PLANE_DATA)
+            sl_wire_error (self->data, zmq_msg_data (rid), zmq_msg_size (rid), 0, 0,
+                           SLUICE__V1__ERROR_CODE__NOT_PERMITTED,
+                           "this member is revoked or unknown; the connection will be closed",
+                           "revoked");
+        else {
+            Sluice__V1__AdminResponse r = SLUICE__V1__ADMIN_RESPONSE__INIT;
+            uint8_t buf[256];
+            r.code = SLUICE__V1__ERROR_CODE__NOT_PERMITTED;
+            r.text = "this member is revoked or unknown";
+            size_t len = sluice__v1__admin_response__pack (&r, buf);
+            sl_wire_send_packed (self->admin, zmq_msg_data (rid), zmq_msg_size (rid), buf, len);
+        }
+        return NULL;
+    }
+    sl_session_t *s = sl_sessions_find (self->sessions, plane, zmq_msg_data (rid), zmq_msg_size (rid));
+    if (s)
+        return s;
+    int replaced = 0;
+    int fd = zmq_msg_get (first, ZMQ_SRCFD);
+    s = sl_sessions_add (self->sessions, plane, zmq_msg_data (rid), zmq_msg_size (rid),
+                         m->name, fd, &replaced);
+    if (!s)
+        return NULL;
+    s_peer_name (fd, s->peer, sizeof s->peer);
+    sl_info ("session.opened", "member=%s plane=%s peer=%s replaced=%d", m->name,
+             plane == SL_PLANE_DATA ? "data" : "admin", s->peer[0] ? s->peer : "?", replaced);
+    return s;
+}
+
+static void
+s_data_message (sl_broker_t *self, zmq_msg_t *f, size_t nf, size_t total, int overflow)
+{
+    /* f[0] routing id, f[1] header, f[2..] bodies */
+    sl_session_t *s = s_session (self, SL_PLANE_DATA, &f[0], &f[1]);
+    if (!s)
+        return;
+    Sluice__V1__Header *h = NULL;
+    if (zmq_msg_size (&f[1]) <= self->cfg.max_message_size)
+        h = sluice__v1__header__unpack (NULL, zmq_msg_size (&f[1]), zmq_msg_data (&f[1]));
+    uint64_t seq = h ? h->seq : 0;
+    if (total > self->cfg.max_message_size) {
+        s_send_error (self, s->rid, s->rid_len, s->member, seq, SLUICE__V1__ERROR_CODE__TOO_BIG,
+                      "too-big", "message of %zu bytes is over the limit of %zu bytes; split the batch",
+                      total, self->cfg.max_message_size);
+        goto out;
+    }
+    if (overflow) {
+        s_send_error (self, s->rid, s->rid_len, s->member, seq, SLUICE__V1__ERROR_CODE__BAD_FRAME,
+                      "too-many-frames", "message has more than %d frames", S_MAX_FRAMES);
+        goto out;
+    }
+    if (!h) {
+        s_send_error (self, s->rid, s->rid_len, s->member, 0, SLUICE__V1__ERROR_CODE__BAD_FRAME,
+                      "bad-header", "frame 1 (%zu bytes) is not a sluice.v1.Header",
+                      zmq_msg_size (&f[1]));
+        goto out;
+    }
+    if (h->version != 1) {
+        s_send_error (self, s->rid, s->rid_len, s->member, seq,
+                      SLUICE__V1__ERROR_CODE__UNSUPPORTED_VERSION, "unsupported-version",
+                      "protocol version %u is not supported; this broker speaks version 1", h->version);
+        goto out;
+    }
+    int with_records = h->command == SLUICE__V1__COMMAND__PUBLISH
+                       || h->command == SLUICE__V1__COMMAND__REPLY;
+    size_t want = with_records ? 1 + h->n_records : 1;
+    if (nf - 1 != want) {
+        s_send_error (self, s->rid, s->rid_len, s->member, seq, SLUICE__V1__ERROR_CODE__BAD_FRAME,
+                      "frame-count", "command %d with %zu records needs %zu frames, got %zu",
+                      (int) h->command, with_records ? h->n_records : 0, want, nf - 1);
+        goto out;
+    }
+    switch (h->command) {
+    case SLUICE__V1__COMMAND__HELLO:       s_hello (self, s, h); break;
+    case SLUICE__V1__COMMAND__PUBLISH:     s_publish (self, s, h, &f[2]); break;
+    case SLUICE__V1__COMMAND__SUBSCRIBE:   s_subscribe (self, s, h, 1); break;
+    case SLUICE__V1__COMMAND__UNSUBSCRIBE: s_subscribe (self, s, h, 0); break;
+    case SLUICE__V1__COMMAND__ACK:         s_consumer_ack (self, s, h, 0); break;
+    case SLUICE__V1__COMMAND__NACK:        s_consumer_ack (self, s, h, 1); break;
+    case SLUICE__V1__COMMAND__CREDIT:      s_credit (self, s, h); break;
+    case SLUICE__V1__COMMAND__QUERY:       s_query (self, s, h); break;
+    case SLUICE__V1__COMMAND__REPLY:
+        if (h->query_id == 0)
+            s_send_error (self, s->rid, s->rid_len, s->member, seq,
+                          SLUICE__V1__ERROR_CODE__BAD_REQUEST, "no-query-id",
+                          "REPLY without query_id");
+        else
+            s_owner_answer (self, s, h, &f[2]);
+        break;
+    case SLUICE__V1__COMMAND__ERROR:
+        if (h->query_id != 0)
+            s_owner_answer (self, s, h, NULL);
+        else
+            sl_info ("proto.client_error", "member=%s seq=%llu", s->member, (unsigned long long) seq);
+        break;
+    case SLUICE__V1__COMMAND__PING: {
+        Sluice__V1__Header a = SLUICE__V1__HEADER__INIT;
+        a.command = SLUICE__V1__COMMAND__PONG;
+        a.seq = seq;
+        s_send_header (self, s, &a);
+        break;
+    }
+    default:
+        s_send_error (self, s->rid, s->rid_len, s->member, seq,
+                      SLUICE__V1__ERROR_CODE__UNKNOWN_COMMAND, "unknown-command",
+                      "command %d is not a client-to-broker command", (int) h->command);
+    }
+out:
+    if (h)
+        sluice__v1__header__free_unpacked (h, NULL);
+}
+
+/*  Receives one whole message into self->frames. Returns the number of
+ *  frames (0 if none waiting); *total gets the bytes after the routing id,
+ *  *overflow is set if frames had to be dropped. */
+static size_t
+s_recv (sl_broker_t *self, void *sock, size_t *total, int *overflow)
+{
+    size_t n = 0;
+    *total = 0;
+    *overflow = 0;
+    zmq_msg_init (&self->frames[0]);
+    if (zmq_msg_recv (&self->frames[0], sock, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close (&self->frames[0]);
+        return 0;
+    }
+    n = 1;
+    int more = zmq_msg_more (&self->frames[0]);
+    while (more) {
+        zmq_msg_t *f = &self->frames[n < S_MAX_FRAMES + 1 ? n : S_MAX_FRAMES];
+        if (n >= S_MAX_FRAMES + 1) {
+            *overflow = 1;
+            zmq_msg_close (f);   /* reuse the last slot */
+        }
+        zmq_msg_init (f);
+        if (zmq_msg_recv (f, sock, 0) < 0) {
+            zmq_msg_close (f);
+            break;
+        }
+        *total += zmq_msg_size (f);
+        more = zmq_msg_more (f);
+        if (n < S_MAX_FRAMES + 1)
+            n++;
+    }
+    return n;
+}
+
+static void
+s_close_frames (sl_broker_t *self, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        zmq_msg_close (&self->frames[i]);
+}
+
+static void
+s_data_input (sl_broker_t *self)
+{
+    for (int k = 0; k < 256; k++) {
+        size_t total;
+        int overflow;
+        size_t n = s_recv (self, self->data, &total, &overflow);
+        if (n == 0)
+            break;
+        if (n >= 2)
+            s_data_message (self, self->frames, n, total, overflow);
+        s_close_frames (self, n);
+        if (sl_batch_due (self->batch))
+            sl_broker_commit (self);
+    }
+}
+
+static void
+s_admin_input (sl_broker_t *self)
+{
+    for (int k = 0; k < 64; k++) {
+        size_t total;
+        int overflow;
+        size_t n = s_recv (self, self->admin, &total, &overflow);
+        if (n == 0)
+            break;
+        sl_session_t *s = n >= 2 ? s_session (self, SL_PLANE_ADMIN, &self->frames[0], &self->frames[1]) : NULL;
+        if (s) {
+            void *resp = NULL;
+            size_t len = 0;
+            if (n != 2 || total > self->cfg.max_message_size) {
+                Sluice__V1__AdminResponse r = SLUICE__V1__ADMIN_RESPONSE__INIT;
+                r.code = n != 2 ? SLUICE__V1__ERROR_CODE__BAD_FRAME : SLUICE__V1__ERROR_CODE__TOO_BIG;
+                r.text = n != 2 ? "admin requests are exactly one AdminRequest frame"
+                                : "admin request over the size limit";
+                len = sluice__v1__admin_response__get_packed_size (&r);
+                resp = malloc (len ? len : 1);
+                if (resp)
+                    sluice__v1__admin_response__pack (&r, resp);
+            }
+            else {
+                const sl_member_t *m = sl_registry_by_name (self->registry, s->member);
+                resp = sl_admin_dispatch (self->admin_table, self, m, zmq_msg_data (&self->frames[1]),
+                                          zmq_msg_size (&self->frames[1]), &len);
+            }
+            if (resp)
+                sl_wire_send_packed (self->admin, s->rid, s->rid_len, resp, len);
+            free (resp);
+        }
+        s_close_frames (self, n);
+    }
+}
+
+/* ------------------------------------------------------ revoke, shutdown */
+
+int
+sl_broker_close_member (sl_broker_t *self, const char *member)
+{
+    int n = 0;
+    int64_t at = sl_now_ms () + 50;
+    for (size_t i = 0; i < sl_sessions_count (self->sessions); i++) {
+        sl_session_t *s = sl_sessions_at (self->sessions, i);
+        if (strcmp (s->member, member) != 0)
+            continue;
+        if (s->plane == SL_PLANE_DATA) {
+            Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+            h.command = SLUICE__V1__COMMAND__NOTICE;
+            h.seq = ++self->seq;
+            h.notice = "revoked";
+            s_send_header (self, s, &h);
+        }
+        s->close_at_ms = at;
+        n++;
+    }
+    return n;
+}
+
+/*  Shuts down connections whose close time has come. The fd is only shut
+ *  down if it still is the same TCP connection (same peer address and port).
+ *  Returns ms until the next close, or -1. */
+static long
+s_close_due (sl_broker_t *self)
+{
+    int64_t now = sl_now_ms ();
+    long next = -1;
+    for (size_t i = 0; i < sl_sessions_count (self->sessions);) {
+        sl_session_t *s = sl_sessions_at (self->sessions, i);
+        if (s->close_at_ms <= 0) {
+            i++;
+            continue;
+        }
+        if (s->close_at_ms > now) {
+            long left = (long) (s->close_at_ms - now);
+            if (next < 0 || left < next)
+                next = left;
+            i++;
+            continue;
+        }
+        char peer[64];
+        s_peer_name (s->fd, peer, sizeof peer);
+        int same = s->peer[0] && strcmp (peer, s->peer) == 0;
+        if (same)
+            shutdown (s->fd, SHUT_RDWR);
+        sl_info ("session.closed", "member=%s plane=%s peer=%s reason=revoked shut=%d", s->member,
+                 s->plane == SL_PLANE_DATA ? "data" : "admin", s->peer, same);
+        sl_sessions_remove (self->sessions, s);
+    }
+    return next;
+}
+
+static long
+s_min_timeout (long a, long b)
+{
+    if (a < 0)
+        return b;
+    if (b < 0)
+        return a;
+    return a < b ? a : b;
+}
+
+int
+sl_broker_run (sl_broker_t *self, volatile sig_atomic_t *stop)
+{
+    int more = 0;
+    while (!*stop) {
+        long tmo = 1000;
+        tmo = s_min_timeout (tmo, sl_batch_wait_ms (self->batch));
+        tmo = s_min_timeout (tmo, s_query_timeouts (self));
+        tmo = s_min_timeout (tmo, s_close_due (self));
+        if (more)
+            tmo = 0;
+        zmq_pollitem_t items[] = {
+            { sl_zap_socket (self->zap), 0, ZMQ_POLLIN, 0 },
+            { self->data, 0, ZMQ_POLLIN, 0 },
+            { self->admin, 0, ZMQ_POLLIN, 0 },
+        };
+        int rc = zmq_poll (items, 3, tmo);
+        if (rc < 0) {
+            if (zmq_errno () == EINTR)
+                continue;
+            sl_error ("broker.poll_failed", "error=\"%s\"", zmq_strerror (zmq_errno ()));
+            break;
+        }
+        if (items[0].revents & ZMQ_POLLIN)
+            sl_zap_handle (self->zap);
+        if (items[1].revents & ZMQ_POLLIN)
+            s_data_input (self);
+        if (items[2].revents & ZMQ_POLLIN)
+            s_admin_input (self);
+        if (sl_batch_due (self->batch))
+            sl_broker_commit (self);
+        more = s_deliver_all (self);
+    }
+    return 0;
+}
+
+void
+sl_broker_destroy (sl_broker_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    sl_broker_t *self = *self_p;
+    if (self->batch && self->data) {
+        int rc = sl_broker_commit (self);
+        sl_info ("broker.stopping", "commit=%s queries_failed=%zu sessions=%zu",
+                 rc == 0 ? "ok" : sl_strerror (rc), self->n_queries,
+                 self->sessions ? sl_sessions_count (self->sessions) : 0);
+        for (size_t i = 0; i < self->n_queries; i++) {
+            s_query_t *q = &self->queries[i];
+            sl_wire_error (self->data, q->rid, q->rid_len, q->seq, 0,
+                           SLUICE__V1__ERROR_CODE__INTERNAL,
+                           "the broker is shutting down; ask again when it is back", "shutdown");
+        }
+        self->n_queries = 0;
+        for (size_t i = 0; self->sessions && i < sl_sessions_count (self->sessions); i++) {
+            sl_session_t *s = sl_sessions_at (self->sessions, i);
+            if (s->plane != SL_PLANE_DATA)
+                continue;
+            Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+            h.command = SLUICE__V1__COMMAND__NOTICE;
+            h.seq = ++self->seq;
+            h.notice = "shutdown";
+            s_send_header (self, s, &h);
+        }
+    }
+    sl_batch_destroy (&self->batch);
+    if (self->data)
+        zmq_close (self->data);
+    if (self->admin)
+        zmq_close (self->admin);
+    sl_zap_destroy (&self->zap);
+    if (self->ctx)
+        zmq_ctx_term (self->ctx);
+    if (self->data_ep[0]) {
+        char path[600];
+        snprintf (path, sizeof path, "%s/endpoints", self->data_dir);
+        unlink (path);
+    }
+    for (size_t i = 0; i < self->n_pending; i++)
+        free (self->pending[i].packed);
+    free (self->pending);
+    free (self->queries);
+    sl_admin_destroy (&self->admin_table);
+    sl_grants_destroy (&self->grants);
+    sl_sessions_destroy (&self->sessions);
+    sl_queue_destroy (&self->queue);
+    sl_subs_destroy (&self->subs);
+    sl_registry_destroy (&self->registry);
+    sl_store_destroy (&self->store);
+    if (self->data_ep[0])
+        sl_info ("broker.stopped", NULL);
+    free (self);
+    *self_p = NULL;
+}

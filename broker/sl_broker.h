@@ -1,0 +1,86 @@
+/*  sl_broker — sluiced's event loop: the data plane, the admin plane, ZAP,
+ *  group commit, deliveries and query routing. See docs/PROTOCOL.md.
+ *
+ *  Hook points for later parts:
+ *    - decisions: sl_broker_set_decide() (sl_decide.h); default sl_grants;
+ *    - the write transaction: sl_broker_batch() -> sl_batch_txn() and
+ *      sl_batch_listen() (sl_batch.h) — append within it, never commit;
+ *    - admin commands: sl_admin_register() on sl_broker_admin() (sl_admin.h);
+ *    - refused handshakes: sl_zap_on_denied() on sl_broker_zap().
+ */
+#ifndef SL_BROKER_H
+#define SL_BROKER_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sl_decide.h"
+#include "sl_store.h"
+
+typedef struct sl_broker_t sl_broker_t;
+typedef struct sl_batch_t sl_batch_t;
+typedef struct sl_registry_t sl_registry_t;
+typedef struct sl_subs_t sl_subs_t;
+typedef struct sl_queue_t sl_queue_t;
+typedef struct sl_sessions_t sl_sessions_t;
+typedef struct sl_admin_t sl_admin_t;
+typedef struct sl_zap_t sl_zap_t;
+typedef struct sl_grants_t sl_grants_t;
+
+typedef struct {
+    const char *data_dir;          /* holds store/, broker.key, endpoints */
+    const char *data_endpoint;     /* e.g. "tcp://0.0.0.0:5570" */
+    const char *admin_endpoint;    /* e.g. "tcp://127.0.0.1:5571" */
+    size_t max_message_size;       /* bytes, all frames of one message */
+    unsigned batch_max;            /* commit at this many pending operations */
+    unsigned batch_delay_us;       /* ... or this long after the first */
+    size_t map_size;               /* LMDB map size, bytes */
+    unsigned query_timeout_ms;     /* default QUERY timeout */
+} sl_broker_config_t;
+
+/*  Opens the store in DIR/store, loads DIR/broker.key, binds ZAP and both
+ *  endpoints and writes DIR/endpoints. Returns NULL on failure with `err`
+ *  saying why (e.g. "DIR/broker.key: no such file; run sluiced init"). */
+sl_broker_t *sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen);
+
+/*  Commits what is pending, answers in-flight queries with ERROR, tells
+ *  sessions NOTICE shutdown, closes sockets and the store, removes
+ *  DIR/endpoints. */
+void sl_broker_destroy (sl_broker_t **self_p);
+
+/*  Replaces the decision function (default: sl_grants over `grants`). */
+void sl_broker_set_decide (sl_broker_t *self, sl_decide_fn *fn, void *ctx);
+
+/*  Serves until *stop becomes non-zero (set from a signal handler). Returns
+ *  0; never returns early because of peer input. */
+int sl_broker_run (sl_broker_t *self, volatile sig_atomic_t *stop);
+
+/*  Accessors for admin commands and later parts. Borrowed for the broker's
+ *  lifetime. */
+sl_store_t *sl_broker_store (sl_broker_t *self);
+sl_batch_t *sl_broker_batch (sl_broker_t *self);
+sl_registry_t *sl_broker_registry (sl_broker_t *self);
+sl_subs_t *sl_broker_subs (sl_broker_t *self);
+sl_queue_t *sl_broker_queue (sl_broker_t *self);
+sl_sessions_t *sl_broker_sessions (sl_broker_t *self);
+sl_admin_t *sl_broker_admin (sl_broker_t *self);
+sl_zap_t *sl_broker_zap (sl_broker_t *self);
+int64_t sl_broker_started_ms (sl_broker_t *self);
+
+/*  The bootstrap grant list the default decision function uses (add grants
+ *  with sl_grants_add before sl_broker_run). */
+sl_grants_t *sl_broker_grants (sl_broker_t *self);
+
+/*  Closes every session of `member` on both planes: NOTICE revoked on the
+ *  data plane, then the TCP connections are shut down ~50 ms later. Returns
+ *  the number of sessions closed. Cannot fail. */
+int sl_broker_close_member (sl_broker_t *self, const char *member);
+
+/*  Commits the batch now. Returns as sl_batch_commit(). */
+int sl_broker_commit (sl_broker_t *self);
+
+/*  Unix time in milliseconds. */
+int64_t sl_now_ms (void);
+
+#endif

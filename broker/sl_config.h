@@ -1,0 +1,42 @@
+/*  sl_config — sluiced's settings: defaults < $SLUICE_DATA < INI file
+ *  (--config FILE) < command-line flags. docs/OPERATIONS.md lists them.
+ */
+#ifndef SL_CONFIG_H
+#define SL_CONFIG_H
+
+#include <stddef.h>
+
+#define SL_CONFIG_MAX_GRANTS 256
+
+typedef struct {
+    char data_dir[512];
+    char data_endpoint[256];
+    char admin_endpoint[256];
+    size_t max_message_size;
+    unsigned batch_max;
+    unsigned batch_delay_us;
+    size_t map_size;
+    unsigned query_timeout_ms;
+    char log_level[16];
+    char *grants[SL_CONFIG_MAX_GRANTS];
+    size_t n_grants;
+} sl_config_t;
+
+/*  Fills defaults (data dir from $SLUICE_DATA or ./var/sluice). Cannot fail. */
+void sl_config_defaults (sl_config_t *cfg);
+
+/*  Frees the grant strings. Cannot fail. */
+void sl_config_clear (sl_config_t *cfg);
+
+/*  Sets one setting by its INI key (data, bind, admin_bind, max_message_size,
+ *  batch, batch_delay_us, map_size_mb, query_timeout_ms, log_level, grant).
+ *  Returns 0, SL_EINVAL (unknown key or bad value; `err` says which) or
+ *  SL_ELIMIT (too many grants). */
+int sl_config_set (sl_config_t *cfg, const char *key, const char *value,
+                   char *err, size_t errlen);
+
+/*  Reads an INI file: keys in section [sluiced] (or before any section).
+ *  Returns 0, SL_EIO (cannot open) or SL_EPARSE with `err` = "FILE:LINE: what". */
+int sl_config_load (sl_config_t *cfg, const char *path, char *err, size_t errlen);
+
+#endif

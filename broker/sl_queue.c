@@ -1,0 +1,197 @@
+/*  sl_queue — see sl_queue.h. */
+#include "sl_queue.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "sl_error.h"
+
+#define S_NAME_MAX 32
+
+typedef struct {
+    char consumer[S_NAME_MAX + 1];
+    uint64_t next;
+} s_next_t;
+
+struct sl_queue_t {
+    sl_store_t *store;
+    s_next_t *next;          /* cached next tag per consumer */
+    size_t n_next, cap_next;
+};
+
+sl_queue_t *
+sl_queue_new (sl_store_t *store)
+{
+    sl_queue_t *self = calloc (1, sizeof *self);
+    if (self)
+        self->store = store;
+    return self;
+}
+
+void
+sl_queue_destroy (sl_queue_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free ((*self_p)->next);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+void
+sl_queue_forget (sl_queue_t *self)
+{
+    self->n_next = 0;
+}
+
+static size_t
+s_key (unsigned char *buf, const char *consumer, uint64_t tag)
+{
+    size_t n = strlen (consumer);
+    memcpy (buf, consumer, n);
+    buf[n] = 0;
+    sl_store_put_u64 (buf + n + 1, tag);
+    return n + 9;
+}
+
+/*  The tag after the consumer's last entry (1 for an empty queue). */
+static int
+s_last_tag (sl_queue_t *self, MDB_txn *txn, const char *consumer, uint64_t *last)
+{
+    MDB_cursor *cur;
+    size_t n = strlen (consumer);
+    unsigned char kb[S_NAME_MAX + 2];
+    memcpy (kb, consumer, n);
+    kb[n] = 1;                       /* just after every "consumer\0..." key */
+    MDB_val k = { n + 1, kb }, v;
+    *last = 0;
+    if (mdb_cursor_open (txn, sl_store_dbi (self->store, SL_DB_QUEUE), &cur) != 0)
+        return SL_ESTORE;
+    int rc = mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE);
+    if (rc == 0)
+        rc = mdb_cursor_get (cur, &k, &v, MDB_PREV);
+    else if (rc == MDB_NOTFOUND)
+        rc = mdb_cursor_get (cur, &k, &v, MDB_LAST);
+    if (rc == 0 && k.mv_size == n + 9 && memcmp (k.mv_data, consumer, n) == 0
+        && ((unsigned char *) k.mv_data)[n] == 0)
+        *last = sl_store_get_u64 ((unsigned char *) k.mv_data + n + 1);
+    mdb_cursor_close (cur);
+    return (rc == 0 || rc == MDB_NOTFOUND) ? 0 : SL_ESTORE;
+}
+
+static int
+s_next_tag (sl_queue_t *self, MDB_txn *txn, const char *consumer, uint64_t *tag)
+{
+    for (size_t i = 0; i < self->n_next; i++)
+        if (strcmp (self->next[i].consumer, consumer) == 0) {
+            *tag = self->next[i].next++;
+            return 0;
+        }
+    uint64_t last;
+    int rc = s_last_tag (self, txn, consumer, &last);
+    if (rc != 0)
+        return rc;
+    if (self->n_next == self->cap_next) {
+        size_t cap = self->cap_next ? self->cap_next * 2 : 16;
+        s_next_t *p = realloc (self->next, cap * sizeof *p);
+        if (!p)
+            return SL_ENOMEM;
+        self->next = p;
+        self->cap_next = cap;
+    }
+    s_next_t *e = &self->next[self->n_next++];
+    strcpy (e->consumer, consumer);
+    *tag = last + 1;
+    e->next = last + 2;
+    return 0;
+}
+
+int
+sl_queue_append (sl_queue_t *self, MDB_txn *txn, const char *consumer,
+                 const Sluice__V1__RecordMeta *meta, const void *body,
+                 size_t body_len, uint64_t *tag)
+{
+    if (strlen (consumer) > S_NAME_MAX || strlen (consumer) == 0)
+        return SL_EINVAL;
+    int rc = s_next_tag (self, txn, consumer, tag);
+    if (rc != 0)
+        return rc;
+    unsigned char kb[S_NAME_MAX + 9];
+    size_t mlen = protobuf_c_message_get_packed_size (&meta->base);
+    MDB_val k = { s_key (kb, consumer, *tag), kb };
+    MDB_val v = { 4 + mlen + body_len, NULL };
+    rc = mdb_put (txn, sl_store_dbi (self->store, SL_DB_QUEUE), &k, &v, MDB_RESERVE);
+    if (rc != 0)
+        return sl_store_rc (rc);
+    unsigned char *p = v.mv_data;
+    p[0] = (unsigned char) (mlen >> 24);
+    p[1] = (unsigned char) (mlen >> 16);
+    p[2] = (unsigned char) (mlen >> 8);
+    p[3] = (unsigned char) mlen;
+    protobuf_c_message_pack (&meta->base, p + 4);
+    if (body_len)
+        memcpy (p + 4 + mlen, body, body_len);
+    return 0;
+}
+
+int
+sl_queue_remove (sl_queue_t *self, MDB_txn *txn, const char *consumer, uint64_t tag)
+{
+    unsigned char kb[S_NAME_MAX + 9];
+    if (strlen (consumer) > S_NAME_MAX)
+        return SL_EINVAL;
+    MDB_val k = { s_key (kb, consumer, tag), kb };
+    return sl_store_rc (mdb_del (txn, sl_store_dbi (self->store, SL_DB_QUEUE), &k, NULL));
+}
+
+int
+sl_queue_scan (sl_queue_t *self, MDB_txn *txn, const char *consumer,
+               uint64_t from, sl_queue_scan_fn *fn, void *ctx)
+{
+    size_t n = strlen (consumer);
+    unsigned char kb[S_NAME_MAX + 9];
+    MDB_cursor *cur;
+    if (n > S_NAME_MAX)
+        return SL_EINVAL;
+    MDB_val k = { s_key (kb, consumer, from), kb }, v;
+    if (mdb_cursor_open (txn, sl_store_dbi (self->store, SL_DB_QUEUE), &cur) != 0)
+        return SL_ESTORE;
+    int rc = mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0) {
+        const unsigned char *kd = k.mv_data;
+        if (k.mv_size != n + 9 || memcmp (kd, consumer, n) != 0 || kd[n] != 0)
+            break;
+        const unsigned char *vd = v.mv_data;
+        if (v.mv_size >= 4) {
+            size_t mlen = ((size_t) vd[0] << 24) | ((size_t) vd[1] << 16)
+                          | ((size_t) vd[2] << 8) | vd[3];
+            if (mlen <= v.mv_size - 4) {
+                sl_queue_entry_t e = {
+                    sl_store_get_u64 (kd + n + 1), vd + 4, mlen,
+                    vd + 4 + mlen, v.mv_size - 4 - mlen
+                };
+                if (fn (ctx, &e))
+                    break;
+            }
+        }
+        rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close (cur);
+    return (rc == 0 || rc == MDB_NOTFOUND) ? 0 : SL_ESTORE;
+}
+
+static int
+s_count (void *ctx, const sl_queue_entry_t *e)
+{
+    (void) e;
+    (*(long *) ctx)++;
+    return 0;
+}
+
+long
+sl_queue_depth (sl_queue_t *self, MDB_txn *txn, const char *consumer)
+{
+    long n = 0;
+    int rc = sl_queue_scan (self, txn, consumer, 0, s_count, &n);
+    return rc != 0 ? rc : n;
+}

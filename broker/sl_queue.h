@@ -1,0 +1,59 @@
+/*  sl_queue — durable per-consumer queues in broker.queue.
+ *
+ *  Key: consumer \0 tag (u64 big-endian, from 1, increasing per consumer), so
+ *  one consumer's entries are contiguous and in arrival order. Value:
+ *  meta_len (u32 BE) | packed sluice.v1.RecordMeta | record body. The tag is
+ *  the DELIVER delivery_tag. Tags may have gaps (an aborted batch) and, once a
+ *  queue is empty and the broker restarts, may be reused.
+ */
+#ifndef SL_QUEUE_H
+#define SL_QUEUE_H
+
+#include <lmdb.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sl_store.h"
+#include "sluice/v1/envelope.pb-c.h"
+
+typedef struct sl_queue_t sl_queue_t;
+
+/*  One queued entry as seen by a scan. All pointers point into the LMDB map:
+ *  valid only until the end of the transaction. */
+typedef struct {
+    uint64_t tag;
+    const uint8_t *meta;
+    size_t meta_len;
+    const uint8_t *body;
+    size_t body_len;
+} sl_queue_entry_t;
+
+/*  Scan callback: return 0 to go on, 1 to stop. */
+typedef int (sl_queue_scan_fn) (void *ctx, const sl_queue_entry_t *entry);
+
+sl_queue_t *sl_queue_new (sl_store_t *store);
+void sl_queue_destroy (sl_queue_t **self_p);
+
+/*  Appends a copy of (meta, body) to `consumer`'s queue in `txn` (the batch
+ *  transaction). meta is packed straight into the LMDB page (no allocation).
+ *  On success *tag is the entry's tag. Returns 0, SL_EINVAL (name too long),
+ *  SL_EFULL or SL_ESTORE. */
+int sl_queue_append (sl_queue_t *self, MDB_txn *txn, const char *consumer,
+                     const Sluice__V1__RecordMeta *meta, const void *body,
+                     size_t body_len, uint64_t *tag);
+
+/*  Removes entry `tag` of `consumer`. Returns 0, SL_ENOTFOUND, SL_ESTORE. */
+int sl_queue_remove (sl_queue_t *self, MDB_txn *txn, const char *consumer, uint64_t tag);
+
+/*  Calls fn for each entry of `consumer` with tag >= from, in tag order, until
+ *  fn returns 1. `txn` may be read-only. Returns 0 or SL_ESTORE. */
+int sl_queue_scan (sl_queue_t *self, MDB_txn *txn, const char *consumer,
+                   uint64_t from, sl_queue_scan_fn *fn, void *ctx);
+
+/*  Number of entries queued for `consumer`. Returns count or negative SL_E*. */
+long sl_queue_depth (sl_queue_t *self, MDB_txn *txn, const char *consumer);
+
+/*  Forgets the cached next tags (after a batch abort). Cannot fail. */
+void sl_queue_forget (sl_queue_t *self);
+
+#endif

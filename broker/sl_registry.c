@@ -1,0 +1,232 @@
+/*  sl_registry — see sl_registry.h. */
+#include "sl_registry.h"
+
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sl_error.h"
+
+struct sl_registry_t {
+    sl_store_t *store;
+    sl_member_t *members;
+    size_t count;
+    size_t cap;
+};
+
+static int
+s_push (sl_registry_t *self, const sl_member_t *m)
+{
+    if (self->count == self->cap) {
+        size_t cap = self->cap ? self->cap * 2 : 16;
+        sl_member_t *p = realloc (self->members, cap * sizeof *p);
+        if (!p)
+            return SL_ENOMEM;
+        self->members = p;
+        self->cap = cap;
+    }
+    self->members[self->count++] = *m;
+    return 0;
+}
+
+/*  Value: role \0 public_key \0 revoked-char */
+static int
+s_decode (const MDB_val *k, const MDB_val *v, sl_member_t *m)
+{
+    memset (m, 0, sizeof *m);
+    if (k->mv_size == 0 || k->mv_size > SL_NAME_MAX)
+        return SL_ECORRUPT;
+    memcpy (m->name, k->mv_data, k->mv_size);
+    const char *p = v->mv_data, *end = p + v->mv_size;
+    const char *z1 = memchr (p, 0, (size_t) (end - p));
+    if (!z1 || (size_t) (z1 - p) > SL_ROLE_MAX)
+        return SL_ECORRUPT;
+    memcpy (m->role, p, (size_t) (z1 - p));
+    p = z1 + 1;
+    if (end - p != SL_KEY_Z85_LEN + 2)
+        return SL_ECORRUPT;
+    memcpy (m->public_key, p, SL_KEY_Z85_LEN);
+    m->revoked = p[SL_KEY_Z85_LEN + 1] == '1';
+    return 0;
+}
+
+static int
+s_write (sl_registry_t *self, MDB_txn *txn, const sl_member_t *m)
+{
+    char buf[SL_ROLE_MAX + SL_KEY_Z85_LEN + 4];
+    size_t rl = strlen (m->role);
+    memcpy (buf, m->role, rl + 1);
+    memcpy (buf + rl + 1, m->public_key, SL_KEY_Z85_LEN);
+    buf[rl + 1 + SL_KEY_Z85_LEN] = 0;
+    buf[rl + 2 + SL_KEY_Z85_LEN] = m->revoked ? '1' : '0';
+    MDB_val k = { strlen (m->name), (void *) m->name };
+    MDB_val v = { rl + 3 + SL_KEY_Z85_LEN, buf };
+    return sl_store_rc (mdb_put (txn, sl_store_dbi (self->store, SL_DB_MEMBERS), &k, &v, 0));
+}
+
+int
+sl_registry_reload (sl_registry_t *self)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    if (sl_store_read (self->store, &txn) != 0)
+        return SL_ESTORE;
+    if (mdb_cursor_open (txn, sl_store_dbi (self->store, SL_DB_MEMBERS), &cur) != 0) {
+        mdb_txn_abort (txn);
+        return SL_ESTORE;
+    }
+    self->count = 0;
+    int rc = 0;
+    for (int op = MDB_FIRST; mdb_cursor_get (cur, &k, &v, op) == 0; op = MDB_NEXT) {
+        sl_member_t m;
+        if (s_decode (&k, &v, &m) == 0 && (rc = s_push (self, &m)) != 0)
+            break;
+    }
+    mdb_cursor_close (cur);
+    mdb_txn_abort (txn);
+    return rc;
+}
+
+sl_registry_t *
+sl_registry_new (sl_store_t *store)
+{
+    sl_registry_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->store = store;
+    if (sl_registry_reload (self) != 0)
+        sl_registry_destroy (&self);
+    return self;
+}
+
+void
+sl_registry_destroy (sl_registry_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free ((*self_p)->members);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+int
+sl_registry_valid_name (const char *name)
+{
+    size_t n = strlen (name);
+    if (n == 0 || n > SL_NAME_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        int ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+                 || (i > 0 && (c == '-' || c == '_'));
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+int
+sl_registry_valid_role (const char *role)
+{
+    if (strcmp (role, "member") == 0 || strcmp (role, "auditor") == 0
+        || strcmp (role, "consent-source") == 0 || strcmp (role, "admin:city") == 0)
+        return 1;
+    return strncmp (role, "admin:", 6) == 0 && sl_registry_valid_name (role + 6)
+           && strlen (role) <= SL_ROLE_MAX;
+}
+
+int
+sl_registry_role_allows (const char *role, const char *required)
+{
+    if (strcmp (required, "*") == 0)
+        return 1;
+    if (strcmp (required, "admin:*") == 0)
+        return strncmp (role, "admin:", 6) == 0;
+    return strcmp (role, required) == 0;
+}
+
+int
+sl_registry_add (sl_registry_t *self, MDB_txn *txn, const char *name,
+                 const char *role, const char *public_key, char *err, size_t errlen)
+{
+    if (!sl_registry_valid_name (name)) {
+        snprintf (err, errlen, "name '%.40s' is not valid: use [a-z0-9][a-z0-9_-]*, at most %d characters",
+                  name, SL_NAME_MAX);
+        return SL_EINVAL;
+    }
+    if (!sl_registry_valid_role (role)) {
+        snprintf (err, errlen, "role '%.60s' is not valid: use member, auditor, consent-source, admin:city or admin:<bureau>",
+                  role);
+        return SL_EINVAL;
+    }
+    if (strlen (public_key) != SL_KEY_Z85_LEN || !sl_keys_valid_z85 (public_key)) {
+        snprintf (err, errlen, "public_key is not a 40-character Z85 CURVE key");
+        return SL_EINVAL;
+    }
+    if (sl_registry_by_name (self, name)) {
+        snprintf (err, errlen, "member '%s' already exists", name);
+        return SL_EEXIST;
+    }
+    const sl_member_t *other = sl_registry_by_key (self, public_key);
+    if (other) {
+        snprintf (err, errlen, "this public key is already registered to member '%s'", other->name);
+        return SL_EEXIST;
+    }
+    sl_member_t m;
+    memset (&m, 0, sizeof m);
+    snprintf (m.name, sizeof m.name, "%s", name);
+    snprintf (m.role, sizeof m.role, "%s", role);
+    memcpy (m.public_key, public_key, SL_KEY_Z85_LEN);
+    int rc = s_write (self, txn, &m);
+    if (rc == 0)
+        rc = s_push (self, &m);
+    if (rc != 0)
+        snprintf (err, errlen, "cannot store member: %s", sl_strerror (rc));
+    return rc;
+}
+
+int
+sl_registry_revoke (sl_registry_t *self, MDB_txn *txn, const char *name)
+{
+    for (size_t i = 0; i < self->count; i++)
+        if (strcmp (self->members[i].name, name) == 0) {
+            sl_member_t m = self->members[i];
+            m.revoked = 1;
+            int rc = s_write (self, txn, &m);
+            if (rc == 0)
+                self->members[i].revoked = 1;
+            return rc;
+        }
+    return SL_ENOTFOUND;
+}
+
+const sl_member_t *
+sl_registry_by_key (sl_registry_t *self, const char *public_key)
+{
+    for (size_t i = 0; i < self->count; i++)
+        if (strcmp (self->members[i].public_key, public_key) == 0)
+            return &self->members[i];
+    return NULL;
+}
+
+const sl_member_t *
+sl_registry_by_name (sl_registry_t *self, const char *name)
+{
+    for (size_t i = 0; i < self->count; i++)
+        if (strcmp (self->members[i].name, name) == 0)
+            return &self->members[i];
+    return NULL;
+}
+
+size_t
+sl_registry_count (sl_registry_t *self)
+{
+    return self->count;
+}
+
+const sl_member_t *
+sl_registry_at (sl_registry_t *self, size_t i)
+{
+    return i < self->count ? &self->members[i] : NULL;
+}

@@ -1,0 +1,77 @@
+/*  sl_session — connections the broker knows, per plane.
+ *
+ *  A session is one ZeroMQ connection (ROUTER routing id) of an authenticated
+ *  member. On the data plane a member has one *current* session (the newest
+ *  connection); deliveries and queries go there. A session holds the credit
+ *  the consumer granted and the deliveries it has not acknowledged yet
+ *  ("in flight"); dropping the session returns those to the queue simply by
+ *  forgetting them, because the queue entries stay until a consumer ACK is
+ *  committed.
+ */
+#ifndef SL_SESSION_H
+#define SL_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SL_RID_MAX 256
+
+typedef enum { SL_PLANE_DATA = 0, SL_PLANE_ADMIN = 1 } sl_plane_t;
+
+typedef struct {
+    uint64_t tag;
+    int acked;          /* consumer ACKed; removal waits for the batch commit */
+} sl_inflight_t;
+
+typedef struct {
+    sl_plane_t plane;
+    unsigned char rid[SL_RID_MAX];
+    size_t rid_len;
+    char member[33];
+    int fd;                   /* TCP socket the connection uses (for revoke) */
+    char peer[64];            /* getpeername() at first sight, "ip:port" */
+    uint32_t credit;
+    uint64_t scan_from;       /* deliver queue entries from this tag on */
+    int dirty;                /* queue may hold deliverable entries */
+    sl_inflight_t *inflight;
+    size_t n_inflight, cap_inflight;
+    int64_t close_at_ms;      /* >0: close the connection at this time (revoke) */
+} sl_session_t;
+
+typedef struct sl_sessions_t sl_sessions_t;
+
+sl_sessions_t *sl_sessions_new (void);
+void sl_sessions_destroy (sl_sessions_t **self_p);
+
+/*  The session for (plane, rid), or NULL. Borrowed until the next
+ *  sl_sessions_add / sl_sessions_remove. */
+sl_session_t *sl_sessions_find (sl_sessions_t *self, sl_plane_t plane,
+                                const void *rid, size_t rid_len);
+
+/*  Adds a session. On the data plane, an older session of the same member is
+ *  removed first (its in-flight deliveries become deliverable again) and
+ *  *replaced is set to 1. Returns the session or NULL (out of memory). */
+sl_session_t *sl_sessions_add (sl_sessions_t *self, sl_plane_t plane,
+                               const void *rid, size_t rid_len, const char *member,
+                               int fd, int *replaced);
+
+/*  Removes one session (pointer invalid afterwards). Cannot fail. */
+void sl_sessions_remove (sl_sessions_t *self, sl_session_t *session);
+
+/*  The current data-plane session of `member`, or NULL. */
+sl_session_t *sl_sessions_of (sl_sessions_t *self, const char *member);
+
+size_t sl_sessions_count (sl_sessions_t *self);
+sl_session_t *sl_sessions_at (sl_sessions_t *self, size_t i);
+
+/*  In-flight bookkeeping. _find returns the entry or NULL. _add returns 0 or
+ *  SL_ENOMEM. _drop removes the entry for tag (if any). */
+sl_inflight_t *sl_session_inflight_find (sl_session_t *s, uint64_t tag);
+int sl_session_inflight_add (sl_session_t *s, uint64_t tag);
+void sl_session_inflight_drop (sl_session_t *s, uint64_t tag);
+
+/*  After a batch commit: forget every acked in-flight entry (they are gone
+ *  from the queue). After an abort: make them unacked again. Cannot fail. */
+void sl_sessions_settle (sl_sessions_t *self, int committed);
+
+#endif

@@ -1,0 +1,123 @@
+/*  sl_store — see sl_store.h. */
+#include "sl_store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "sl_error.h"
+
+struct sl_store_t {
+    MDB_env *env;
+    MDB_dbi dbi[SL_DB_COUNT_];
+};
+
+static const char *s_names[SL_DB_COUNT_] = {
+    "broker.members", "broker.subs", "broker.queue", "broker.msgids", "broker.meta"
+};
+
+sl_store_t *
+sl_store_open (const char *dir, size_t map_size, int create, char *err, size_t errlen)
+{
+    sl_store_t *self = calloc (1, sizeof *self);
+    MDB_txn *txn = NULL;
+    int rc;
+    if (!self) {
+        snprintf (err, errlen, "out of memory");
+        return NULL;
+    }
+    if (create && mkdir (dir, 0700) != 0 && errno != EEXIST) {
+        snprintf (err, errlen, "%s: cannot create: %s", dir, strerror (errno));
+        goto fail;
+    }
+    if ((rc = mdb_env_create (&self->env)) != 0)
+        goto lmdb_fail;
+    mdb_env_set_maxdbs (self->env, 64);
+    mdb_env_set_mapsize (self->env, map_size ? map_size : (size_t) 1 << 30);
+    if ((rc = mdb_env_open (self->env, dir, MDB_NOTLS, 0600)) != 0)
+        goto lmdb_fail;
+    if ((rc = mdb_txn_begin (self->env, NULL, 0, &txn)) != 0)
+        goto lmdb_fail;
+    for (int i = 0; i < SL_DB_COUNT_; i++)
+        if ((rc = mdb_dbi_open (txn, s_names[i], MDB_CREATE, &self->dbi[i])) != 0)
+            goto lmdb_fail;
+    MDB_val k = { 6, (void *) "format" }, v = { 1, (void *) "1" };
+    if ((rc = mdb_put (txn, self->dbi[SL_DB_META], &k, &v, 0)) != 0)
+        goto lmdb_fail;
+    rc = mdb_txn_commit (txn);
+    txn = NULL;
+    if (rc != 0)
+        goto lmdb_fail;
+    return self;
+
+lmdb_fail:
+    snprintf (err, errlen, "%s: LMDB: %s", dir, mdb_strerror (rc));
+fail:
+    if (txn)
+        mdb_txn_abort (txn);
+    if (self->env)
+        mdb_env_close (self->env);
+    free (self);
+    return NULL;
+}
+
+void
+sl_store_destroy (sl_store_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    sl_store_t *self = *self_p;
+    mdb_env_close (self->env);
+    free (self);
+    *self_p = NULL;
+}
+
+MDB_env *
+sl_store_env (sl_store_t *self)
+{
+    return self->env;
+}
+
+MDB_dbi
+sl_store_dbi (sl_store_t *self, sl_db_t db)
+{
+    return self->dbi[db];
+}
+
+int
+sl_store_read (sl_store_t *self, MDB_txn **txn)
+{
+    return mdb_txn_begin (self->env, NULL, MDB_RDONLY, txn) == 0 ? 0 : SL_ESTORE;
+}
+
+int
+sl_store_rc (int mdb_rc)
+{
+    switch (mdb_rc) {
+    case 0:             return SL_OK;
+    case MDB_MAP_FULL:  return SL_EFULL;
+    case MDB_NOTFOUND:  return SL_ENOTFOUND;
+    case MDB_KEYEXIST:  return SL_EEXIST;
+    default:            return SL_ESTORE;
+    }
+}
+
+void
+sl_store_put_u64 (unsigned char *p, unsigned long long v)
+{
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (unsigned char) (v & 0xff);
+        v >>= 8;
+    }
+}
+
+unsigned long long
+sl_store_get_u64 (const unsigned char *p)
+{
+    unsigned long long v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}

@@ -1,0 +1,58 @@
+/*  sl_store — the broker's LMDB environment and its named databases.
+ *
+ *  One environment per data directory (DIR/store/), opened with MDB_NOTLS and
+ *  maxdbs 64 as every part of sluice expects. The broker's own databases:
+ *
+ *    broker.members  name -> role \0 public_key \0 revoked('0'|'1')
+ *    broker.subs     consumer \0 record_type \0 purpose -> created (u64 BE, ms)
+ *    broker.queue    consumer \0 tag (u64 BE) -> meta_len (u32 BE) | RecordMeta | body
+ *    broker.msgids   publisher \0 message_id (16 bytes) -> accepted (u64 BE, ms)
+ *    broker.meta     text key -> text value ("format" = "1")
+ *
+ *  The store does not begin write transactions for callers: sl_batch owns the
+ *  one write transaction (group commit). Read transactions are short-lived
+ *  and MDB_RDONLY.
+ */
+#ifndef SL_STORE_H
+#define SL_STORE_H
+
+#include <lmdb.h>
+#include <stddef.h>
+
+typedef struct sl_store_t sl_store_t;
+
+typedef enum {
+    SL_DB_MEMBERS, SL_DB_SUBS, SL_DB_QUEUE, SL_DB_MSGIDS, SL_DB_META, SL_DB_COUNT_
+} sl_db_t;
+
+/*  Opens (creating if `create`) the environment in directory `dir` with a map
+ *  of `map_size` bytes (0 = 1 GiB) and makes sure the broker databases exist.
+ *  Durability: every commit is fsynced (no MDB_NOSYNC / MDB_NOMETASYNC), so a
+ *  committed transaction survives a power loss; group commit (sl_batch) is
+ *  what keeps the fsync count low. Returns NULL on failure, with the reason
+ *  in `err`. */
+sl_store_t *sl_store_open (const char *dir, size_t map_size, int create,
+                           char *err, size_t errlen);
+
+/*  Closes the environment. Any transaction must have ended. Cannot fail. */
+void sl_store_destroy (sl_store_t **self_p);
+
+/*  The environment, for libraries that open their own named databases in a
+ *  transaction they are given. Borrowed for the life of the store. */
+MDB_env *sl_store_env (sl_store_t *self);
+
+/*  The handle of one of the broker's databases. Cannot fail. */
+MDB_dbi sl_store_dbi (sl_store_t *self, sl_db_t db);
+
+/*  Begins a read-only transaction. Returns 0 or SL_ESTORE. */
+int sl_store_read (sl_store_t *self, MDB_txn **txn);
+
+/*  Maps an LMDB return code to SL_*: MDB_MAP_FULL -> SL_EFULL,
+ *  MDB_NOTFOUND -> SL_ENOTFOUND, other errors -> SL_ESTORE. */
+int sl_store_rc (int mdb_rc);
+
+/*  Big-endian helpers for keys. Cannot fail. */
+void sl_store_put_u64 (unsigned char *p, unsigned long long v);
+unsigned long long sl_store_get_u64 (const unsigned char *p);
+
+#endif

@@ -1,0 +1,109 @@
+/*  sluicectl keygen NAME: a new CURVE key pair as NAME.key (0600) + NAME.pub. */
+#include "ctl.h"
+#include "sl_error.h"
+#include "sl_keys.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+typedef struct {
+    const char *dir;
+    int force;
+} s_opts_t;
+
+static int
+s_opt (int c, const char *arg, void *p)
+{
+    s_opts_t *o = p;
+    if (c == 'd')
+        o->dir = arg;
+    else if (c == 'f')
+        o->force = 1;
+    else
+        return -1;
+    return 0;
+}
+
+/*  Key names become file names: keep them to [A-Za-z0-9._-], no leading dot. */
+static int
+s_valid_name (const char *name)
+{
+    if (!*name || name[0] == '.' || strlen (name) > 64)
+        return 0;
+    for (const char *p = name; *p; p++)
+        if (!isalnum ((unsigned char) *p) && *p != '-' && *p != '_' && *p != '.')
+            return 0;
+    return 1;
+}
+
+static int
+s_run (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
+{
+    static const struct option extra[] = {
+        { "dir", required_argument, NULL, 'd' }, { "force", no_argument, NULL, 'f' },
+        { NULL, 0, NULL, 0 } };
+    s_opts_t o = { ".", 0 };
+    int first, rc = ctl_parse (ctx, cmd, argc, argv, extra, s_opt, &o, &first);
+    if (rc != 0)
+        return rc == 1 ? 0 : rc;
+    if (argc - first != 1) {
+        ctl_error (ctx, "expected one NAME (see sluicectl keygen --help)");
+        return 2;
+    }
+    const char *name = argv[first];
+    if (!s_valid_name (name)) {
+        ctl_error (ctx, "'%s' is not a usable key name: use letters, digits, '-', '_' or '.', "
+                   "at most 64 characters, not starting with '.'", name);
+        return 2;
+    }
+    sl_keypair_t kp;
+    char err[1024], fp[17];
+    if (sl_keys_generate (&kp) != 0) {
+        ctl_error (ctx, "cannot make a CURVE key pair: libzmq was built without CURVE support");
+        return 1;
+    }
+    rc = sl_keys_write (o.dir, name, &kp, o.force, err, sizeof err);
+    if (rc != 0) {
+        sodium_memzero (&kp, sizeof kp);
+        ctl_error (ctx, "%s%s", err, rc == SL_EEXIST ? " (or pass --force to replace it)" : "");
+        return 1;
+    }
+    sl_keys_fingerprint (kp.public_key, fp);
+    char keyfile[PATH_MAX], pubfile[PATH_MAX];
+    snprintf (keyfile, sizeof keyfile, "%s/%s.key", o.dir, name);
+    snprintf (pubfile, sizeof pubfile, "%s/%s.pub", o.dir, name);
+    if (ctx->json) {
+        cJSON *j = cJSON_CreateObject ();
+        cJSON_AddStringToObject (j, "name", name);
+        cJSON_AddStringToObject (j, "key_file", keyfile);
+        cJSON_AddStringToObject (j, "pub_file", pubfile);
+        cJSON_AddStringToObject (j, "public_key", kp.public_key);
+        cJSON_AddStringToObject (j, "fingerprint", fp);
+        ctl_print_json (j);
+        cJSON_Delete (j);
+    }
+    else
+        printf ("wrote %s (secret, mode 0600: keep it private) and %s\n"
+                "public key %s, fingerprint %s\n"
+                "register it with: sluicectl member add %s --role member --pub %s\n",
+                keyfile, pubfile, kp.public_key, fp, name, pubfile);
+    sodium_memzero (&kp, sizeof kp);
+    return 0;
+}
+
+static const ctl_cmd_t s_cmds[] = {
+    { NULL, "NAME [--dir DIR] [--force]",
+      "make a CURVE key pair: DIR/NAME.key (mode 0600) and DIR/NAME.pub",
+      "options:\n"
+      "  --dir DIR           where to write the files (default: the current directory)\n"
+      "  --force             replace an existing NAME.key\n"
+      "  --json              print name, files, public key and fingerprint as JSON\n",
+      0, s_run },
+    { NULL, NULL, NULL, NULL, 0, NULL },
+};
+
+const ctl_group_t ctl_group_keygen = { "keygen", "make a CURVE key pair", s_cmds };

@@ -1,0 +1,55 @@
+/*  sluicectl status: the broker's version, uptime, connected members and
+    queue depths (admin command `status`, PROTOCOL.md 6.2). */
+#include "ctl.h"
+
+#include <stdlib.h>
+
+static int
+s_run (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
+{
+    int first, rc = ctl_parse (ctx, cmd, argc, argv, NULL, NULL, NULL, &first);
+    if (rc != 0)
+        return rc == 1 ? 0 : rc;
+    if (argc != first) {
+        ctl_error (ctx, "status takes no arguments");
+        return 2;
+    }
+    cJSON *args = cJSON_CreateObject (), *res = NULL;
+    rc = ctl_admin (ctx, "status", args, &res);
+    cJSON_Delete (args);
+    if (rc != 0)
+        return rc;
+    if (ctx->json) {
+        ctl_print_json (res);
+        cJSON_Delete (res);
+        return 0;
+    }
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive (res, "version");
+    const cJSON *up = cJSON_GetObjectItemCaseSensitive (res, "uptime_s");
+    const cJSON *pending = cJSON_GetObjectItemCaseSensitive (res, "pending");
+    const cJSON *conn = cJSON_GetObjectItemCaseSensitive (res, "members_connected");
+    const cJSON *queues = cJSON_GetObjectItemCaseSensitive (res, "queues");
+    long secs = cJSON_IsNumber (up) ? (long) up->valuedouble : 0;
+    printf ("sluiced %s, up %ldh %02ldm %02lds\n", cJSON_IsString (v) ? v->valuestring : "?",
+            secs / 3600, secs / 60 % 60, secs % 60);
+    printf ("members connected (%d):", cJSON_GetArraySize (conn));
+    const cJSON *m;
+    cJSON_ArrayForEach (m, conn)
+        printf (" %s", cJSON_IsString (m) ? m->valuestring : "?");
+    printf ("%s\n", cJSON_GetArraySize (conn) ? "" : " none");
+    printf ("queue depths:%s\n", cJSON_GetArraySize (queues) ? "" : " no queues");
+    cJSON_ArrayForEach (m, queues)
+        printf ("  %-20s %g\n", m->string, cJSON_IsNumber (m) ? m->valuedouble : 0.0);
+    if (cJSON_IsNumber (pending))
+        printf ("records awaiting commit: %g\n", pending->valuedouble);
+    cJSON_Delete (res);
+    return 0;
+}
+
+static const ctl_cmd_t s_cmds[] = {
+    { NULL, "", "show the broker's version, uptime, connected members and queue depths",
+      NULL, 1, s_run },
+    { NULL, NULL, NULL, NULL, 0, NULL },
+};
+
+const ctl_group_t ctl_group_status = { "status", "broker status", s_cmds };

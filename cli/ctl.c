@@ -1,0 +1,170 @@
+/*  ctl — option parsing, help, admin calls and output shared by every
+    sluicectl command (see ctl.h). */
+#include "ctl.h"
+#include "sl_error.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const struct option s_common[] = {
+    { "data", required_argument, NULL, CTL_OPT_DATA },
+    { "endpoint", required_argument, NULL, CTL_OPT_ENDPOINT },
+    { "key", required_argument, NULL, CTL_OPT_KEY },
+    { "broker-key", required_argument, NULL, CTL_OPT_BROKER_KEY },
+    { "json", no_argument, NULL, CTL_OPT_JSON },
+    { "timeout", required_argument, NULL, CTL_OPT_TIMEOUT },
+    { "help", no_argument, NULL, CTL_OPT_HELP },
+};
+#define S_NCOMMON (sizeof s_common / sizeof s_common[0])
+
+void
+ctl_error (ctl_ctx_t *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf (stderr, "sluicectl: %s%s", ctx->group ? ctx->group : "", ctx->group ? ": " : "");
+    va_start (ap, fmt);
+    vfprintf (stderr, fmt, ap);
+    va_end (ap);
+    fputc ('\n', stderr);
+}
+
+void
+ctl_usage (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, FILE *out)
+{
+    fprintf (out, "usage: sluicectl %s%s%s %s\n\n%s\n", ctx->group, cmd->name ? " " : "",
+             cmd->name ? cmd->name : "", cmd->usage ? cmd->usage : "", cmd->summary);
+    if (cmd->help)
+        fprintf (out, "\n%s", cmd->help);
+    if (cmd->uses_broker)
+        fprintf (out,
+                 "\nconnection (also as environment variables):\n"
+                 "  --data DIR          broker data directory: DIR/endpoints, DIR/broker.pub,\n"
+                 "                      DIR/admin.key  [SLUICE_DATA, default ./var/sluice]\n"
+                 "  --endpoint EP       admin endpoint, overrides DIR/endpoints  [SLUICE_ENDPOINT]\n"
+                 "  --key FILE          our secret key file (NAME.key, mode 0600)  [SLUICE_KEY]\n"
+                 "  --broker-key FILE   the broker's public key  [SLUICE_BROKER_KEY]\n"
+                 "  --timeout MS        how long to wait for the broker (default 5000)\n"
+                 "  --json              print the result as JSON\n");
+    fprintf (out, "  --help              show this help\n");
+}
+
+int
+ctl_parse (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv,
+           const struct option *extra, int (*on_opt) (int c, const char *optarg, void *arg),
+           void *arg, int *first)
+{
+    struct option table[64];
+    size_t n = 0;
+    for (size_t i = 0; i < S_NCOMMON; i++)
+        table[n++] = s_common[i];
+    for (size_t i = 0; extra && extra[i].name && n < 63; i++)
+        table[n++] = extra[i];
+    memset (&table[n], 0, sizeof table[n]);
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long (argc, argv, ":", table, NULL)) != -1) {
+        switch (c) {
+        case CTL_OPT_DATA: ctx->data_dir = optarg; break;
+        case CTL_OPT_ENDPOINT: ctx->endpoint = optarg; break;
+        case CTL_OPT_KEY: ctx->key = optarg; break;
+        case CTL_OPT_BROKER_KEY: ctx->broker_key = optarg; break;
+        case CTL_OPT_JSON: ctx->json = 1; break;
+        case CTL_OPT_TIMEOUT: ctx->timeout_ms = atoi (optarg); break;
+        case CTL_OPT_HELP:
+            ctl_usage (ctx, cmd, stdout);
+            return 1;
+        case ':':
+            ctl_error (ctx, "option '%s' needs a value (see --help)", argv[optind - 1]);
+            return 2;
+        case '?':
+            ctl_error (ctx, "unknown option '%s' (see `sluicectl %s%s%s --help`)", argv[optind - 1],
+                       ctx->group, cmd->name ? " " : "", cmd->name ? cmd->name : "");
+            return 2;
+        default:
+            if (!on_opt || on_opt (c, optarg, arg) != 0)
+                return 2;
+        }
+    }
+    *first = optind;
+    return 0;
+}
+
+static const char *
+s_env (const char *value, const char *name)
+{
+    if (value)
+        return value;
+    const char *e = getenv (name);
+    return e && *e ? e : NULL;
+}
+
+int
+ctl_admin (ctl_ctx_t *ctx, const char *command, const cJSON *args, cJSON **result)
+{
+    char buf[8192], keypath[4096], brokerpath[4096], err[1024];
+    sl_client_options_t opts;
+    memset (&opts, 0, sizeof opts);
+    *result = NULL;
+    const char *data = s_env (ctx->data_dir, "SLUICE_DATA");
+    const char *endpoint = s_env (ctx->endpoint, "SLUICE_ENDPOINT");
+    const char *key = s_env (ctx->key, "SLUICE_KEY");
+    const char *broker_key = s_env (ctx->broker_key, "SLUICE_BROKER_KEY");
+    if (!data)
+        data = "./var/sluice";
+    if (!endpoint || !broker_key) {
+        int rc = sl_options_from_data_dir (&opts, data, 1, buf, sizeof buf, err, sizeof err);
+        if (rc != 0 && !endpoint) {
+            ctl_error (ctx, "%s; or give --endpoint and --broker-key", err);
+            return 1;
+        }
+        if (rc != 0) {
+            snprintf (brokerpath, sizeof brokerpath, "%s/broker.pub", data);
+            opts.broker_key_file = brokerpath;
+        }
+    }
+    if (endpoint)
+        opts.endpoint = endpoint;
+    if (broker_key)
+        opts.broker_key_file = broker_key;
+    if (!key) {
+        snprintf (keypath, sizeof keypath, "%s/admin.key", data);
+        if (access (keypath, F_OK) != 0) {
+            ctl_error (ctx, "no key given: pass --key FILE (or SLUICE_KEY) with an admin's "
+                       "secret key; `sluiced init` wrote one as %s", keypath);
+            return 1;
+        }
+        key = keypath;
+    }
+    opts.key_file = key;
+    char *args_text = cJSON_PrintUnformatted (args);
+    char *result_text = NULL;
+    int rc = sl_admin_call (&opts, command, args_text ? args_text : "{}", NULL, 0,
+                            ctx->timeout_ms > 0 ? ctx->timeout_ms : 5000, &result_text,
+                            err, sizeof err);
+    free (args_text);
+    if (rc != 0) {
+        ctl_error (ctx, "%s: %s", command, err);
+        return 1;
+    }
+    *result = cJSON_Parse (result_text);
+    if (!*result) {
+        ctl_error (ctx, "%s: the broker's result is not JSON: %.200s", command, result_text);
+        free (result_text);
+        return 1;
+    }
+    free (result_text);
+    return 0;
+}
+
+void
+ctl_print_json (const cJSON *json)
+{
+    char *text = cJSON_Print (json);
+    if (text) {
+        printf ("%s\n", text);
+        free (text);
+    }
+}

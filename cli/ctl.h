@@ -1,0 +1,86 @@
+/*  ctl — the frame of sluicectl: command groups, options, output.
+
+    A command group is one file (cmd_member.c, cmd_status.c, ...) that
+    defines a `const ctl_group_t ctl_group_<name>` listing its subcommands;
+    ctl_groups.c lists the groups. To add a group (policy, audit, consent):
+    write cli/cmd_<group>.c with its ctl_group_t, add one line to
+    ctl_groups.c and the file to cli/meson.build. The frame gives every
+    command `--help`, the connection options and `--json`.
+*/
+#ifndef CTL_H
+#define CTL_H
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "sluice.h"
+
+/*  What every command gets: the connection options (command line, then
+    environment SLUICE_DATA / SLUICE_ENDPOINT / SLUICE_KEY /
+    SLUICE_BROKER_KEY, then defaults) and output flags. */
+typedef struct {
+    const char *data_dir;      /* --data DIR: DIR/endpoints, DIR/broker.pub, DIR/admin.key */
+    const char *endpoint;      /* --endpoint: overrides DIR/endpoints */
+    const char *key;           /* --key: our secret key file */
+    const char *broker_key;    /* --broker-key: overrides DIR/broker.pub */
+    int json;                  /* --json: machine-readable output */
+    int timeout_ms;            /* --timeout MS */
+    const char *prog;          /* argv[0] */
+    const char *group;         /* the group name being run */
+} ctl_ctx_t;
+
+typedef struct ctl_cmd ctl_cmd_t;
+
+/*  Runs the command with its own arguments (argv[0] = the command name).
+    Returns the process exit status: 0 ok, 1 failure, 2 usage error. */
+typedef int (ctl_run_fn) (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv);
+
+struct ctl_cmd {
+    const char *name;          /* "add"; NULL for a group that is itself the command */
+    const char *usage;         /* arguments: "NAME --role ROLE --pub FILE" */
+    const char *summary;       /* one line */
+    const char *help;          /* the options, one per line, or NULL */
+    int uses_broker;           /* 1: show the connection options in --help */
+    ctl_run_fn *run;
+};
+
+typedef struct {
+    const char *name;          /* "member" */
+    const char *summary;
+    const ctl_cmd_t *cmds;     /* terminated by an entry with run == NULL */
+} ctl_group_t;
+
+extern const ctl_group_t *const ctl_groups[];   /* NULL-terminated, ctl_groups.c */
+
+/*  The connection options as getopt_long entries, for commands to append
+    to their own table with ctl_parse(). */
+enum { CTL_OPT_DATA = 1000, CTL_OPT_ENDPOINT, CTL_OPT_KEY, CTL_OPT_BROKER_KEY, CTL_OPT_JSON,
+       CTL_OPT_TIMEOUT, CTL_OPT_HELP };
+
+/*  Parses a command's argv: the common options (into ctx) plus `extra`
+    (long options only, may be NULL; each match calls on_opt(c, optarg,
+    arg)). Positional arguments are left in argv[*first ..argc-1].
+    Returns 0, 1 when --help was printed (exit 0), or 2 on a usage error
+    (already printed). */
+int ctl_parse (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv,
+               const struct option *extra, int (*on_opt) (int c, const char *optarg, void *arg),
+               void *arg, int *first);
+
+/*  Prints the command's --help. */
+void ctl_usage (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, FILE *out);
+
+/*  Runs an admin-plane command. On success *result gets the parsed result
+    (caller frees with cJSON_Delete) and 0 is returned; on failure prints
+    "sluicectl: GROUP: what, what to do" to stderr and returns 1. `args`
+    is borrowed. */
+int ctl_admin (ctl_ctx_t *ctx, const char *command, const cJSON *args, cJSON **result);
+
+/*  Prints `json` (borrowed) pretty to stdout. */
+void ctl_print_json (const cJSON *json);
+
+/*  Prints "sluicectl: GROUP: message" to stderr. */
+void ctl_error (ctl_ctx_t *ctx, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+#endif

@@ -1,0 +1,14 @@
+/*  The command groups of sluicectl, in the order `sluicectl --help` shows
+    them. One line per group; each group lives in cli/cmd_<name>.c. */
+#include "ctl.h"
+
+extern const ctl_group_t ctl_group_keygen;
+extern const ctl_group_t ctl_group_member;
+extern const ctl_group_t ctl_group_status;
+
+const ctl_group_t *const ctl_groups[] = {
+    &ctl_group_keygen,
+    &ctl_group_member,
+    &ctl_group_status,
+    NULL,
+};

@@ -1,0 +1,359 @@
+/*  Integration: authentication, publish/deliver/ack, redelivery,
+ *  idempotency, ownership and restart, against the real sluiced. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "tc.h"
+
+#define WATER "water.v1.MeterReading"
+
+static tc_broker_t B;
+static sl_keypair_t kw, kp, kk;   /* water, power, parking */
+
+static void
+setup (void)
+{
+    const char *extra[] = { "--grant", "power:" WATER ":joint-metering", NULL };
+    cr_assert_eq (tc_broker_start (&B, extra), 0, "sluiced did not start");
+    cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
+    cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
+    cr_assert_eq (tc_member (&B, "parking", "member", &kk), 0);
+}
+
+static void
+teardown (void)
+{
+    tc_broker_cleanup (&B);
+}
+
+TestSuite (flow, .init = setup, .fini = teardown, .timeout = 60);
+
+/*  Publishes one water reading as `c` and waits for its ACK. */
+static void
+publish_ok (tc_client_t *c, uint32_t n, const char *subject)
+{
+    uint8_t id[16];
+    size_t len;
+    tc_msgid (id, n);
+    uint8_t *body = tc_water_reading (subject, 12.5, &len);
+    uint64_t seq = tc_publish1 (c, WATER, id, subject, body, len);
+    free (body);
+    tc_msg_t m;
+    cr_assert_eq (tc_recv_cmd (c, &m, SLUICE__V1__COMMAND__ACK, 5000), 0, "no answer to PUBLISH");
+    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ACK, "PUBLISH answered %d: %s", m.h->command,
+                  m.h->n_errors ? m.h->errors[0]->text : "");
+    cr_assert_eq (m.h->seq, seq);
+    cr_assert_eq (m.h->n_message_ids, 1);
+    cr_assert_eq (memcmp (m.h->message_ids[0].data, id, 16), 0);
+    tc_msg_free (&m);
+}
+
+Test (flow, unknown_key_is_refused)
+{
+    sl_keypair_t stranger;
+    tc_client_t c, w;
+    cr_assert_eq (sl_keys_generate (&stranger), 0);
+    cr_assert_eq (tc_connect (&c, B.data_ep, B.broker_pub, &stranger), 0);
+    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+    h.command = SLUICE__V1__COMMAND__HELLO;
+    tc_send (&c, &h, NULL, NULL, 0);
+    tc_msg_t m;
+    cr_assert_neq (tc_recv (&c, &m, 1500), 0, "an unregistered key got an answer");
+    char fp[17];
+    sl_keys_fingerprint (stranger.public_key, fp);
+    char needle[64];
+    snprintf (needle, sizeof needle, "key=%s", fp);
+    int64_t until = tc_ms () + 3000;
+    while (tc_broker_log_count (&B, needle) == 0 && tc_ms () < until)
+        usleep (20000);
+    cr_assert_gt (tc_broker_log_count (&B, needle), 0, "no auth.denied line with the key fingerprint");
+    cr_assert_gt (tc_broker_log_count (&B, "event=auth.denied"), 0);
+    /* the broker keeps serving members */
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    tc_close (&w);
+    tc_close (&c);
+}
+
+Test (flow, hello_names_the_authenticated_member)
+{
+    tc_client_t c;
+    cr_assert_eq (tc_connect (&c, B.data_ep, B.broker_pub, &kp), 0);
+    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+    h.command = SLUICE__V1__COMMAND__HELLO;
+    h.member = "water";                 /* a claim the broker must ignore */
+    uint64_t seq = tc_send (&c, &h, NULL, NULL, 0);
+    tc_msg_t m;
+    cr_assert_eq (tc_recv (&c, &m, 5000), 0);
+    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__HELLO);
+    cr_assert_eq (m.h->seq, seq);
+    cr_assert_str_eq (m.h->member, "power");
+    cr_assert_eq (m.h->max_message_size, 1048576);
+    cr_assert_str_eq (m.h->broker_version, "0.1.0");
+    tc_msg_free (&m);
+    tc_close (&c);
+}
+
+Test (flow, sender_cannot_be_spoofed)
+{
+    tc_client_t p;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    uint8_t id[16];
+    size_t len;
+    tc_msgid (id, 1);
+    uint8_t *body = tc_water_reading ("C-1", 1.0, &len);
+    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+    Sluice__V1__RecordMeta r = SLUICE__V1__RECORD_META__INIT, *rp = &r;
+    h.command = SLUICE__V1__COMMAND__PUBLISH;
+    h.record_type = WATER;
+    h.member = "water";                   /* claims to be water */
+    r.message_id.data = id;
+    r.message_id.len = 16;
+    r.owner = "water";                    /* and again */
+    h.n_records = 1;
+    h.records = &rp;
+    const uint8_t *bodies[] = { body };
+    uint64_t seq = tc_send (&p, &h, bodies, &len, 1);
+    free (body);
+    tc_msg_t m;
+    cr_assert_eq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__ACK, 5000), 0);
+    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ERROR);
+    cr_assert_eq (m.h->seq, seq);
+    cr_assert_eq (m.h->n_errors, 1);
+    cr_assert_eq (m.h->errors[0]->code, SLUICE__V1__ERROR_CODE__NOT_OWNER);
+    cr_assert (strstr (m.h->errors[0]->text, "'power'"), "text: %s", m.h->errors[0]->text);
+    tc_msg_free (&m);
+    tc_close (&p);
+}
+
+Test (flow, ownership_violation_is_refused_and_broker_keeps_serving)
+{
+    tc_client_t p, w;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    uint8_t id[16];
+    size_t len;
+    tc_msgid (id, 2);
+    uint8_t *body = tc_water_reading ("C-1", 1.0, &len);
+    uint64_t seq = tc_publish1 (&p, WATER, id, "C-1", body, len);
+    free (body);
+    tc_msg_t m;
+    cr_assert_eq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__ACK, 5000), 0);
+    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ERROR);
+    cr_assert_eq (m.h->seq, seq);
+    cr_assert_eq (m.h->errors[0]->code, SLUICE__V1__ERROR_CODE__NOT_OWNER);
+    cr_assert_eq (m.h->errors[0]->message_id.len, 16);
+    tc_msg_free (&m);
+    publish_ok (&w, 3, "C-2");            /* the owner still publishes */
+    tc_close (&p);
+    tc_close (&w);
+}
+
+Test (flow, publish_ack_deliver_ack)
+{
+    tc_client_t w, p;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    tc_credit (&p, 10);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    publish_ok (&w, 10, "C-1001");
+
+    tc_msg_t m;
+    cr_assert_eq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__DELIVER, 5000), 0, "nothing delivered");
+    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__DELIVER);
+    cr_assert_eq (m.h->n_records, 1);
+    cr_assert_eq (m.n_bodies, 1);
+    Sluice__V1__RecordMeta *r = m.h->records[0];
+    cr_assert_str_eq (r->record_type, WATER);
+    cr_assert_str_eq (r->owner, "water");
+    cr_assert_str_eq (r->purpose, "joint-metering");
+    cr_assert_str_eq (r->subject, "C-1001");
+    cr_assert_eq (r->event_time, 1767225600000);
+    cr_assert_eq (r->n_rules, 1);
+    cr_assert_str_eq (r->rules[0], "grant:power:" WATER ":joint-metering@0");
+    size_t len;
+    uint8_t *want = tc_water_reading ("C-1001", 12.5, &len);
+    cr_assert_eq (m.lens[0], len);
+    cr_assert_eq (memcmp (m.bodies[0], want, len), 0, "body changed on the way");
+    free (want);
+    uint64_t tag = r->delivery_tag;
+    cr_assert_gt (tag, 0);
+    tc_msg_free (&m);
+
+    cr_assert_eq (tc_ack (&p, tag, 0), 1);
+    /* acked twice: not found */
+    cr_assert_eq (tc_ack (&p, tag, 0), 0);
+
+    Sluice__V1__AdminResponse *st = tc_admin (&B, &B.admin, "status", NULL);
+    cr_assert_not_null (st);
+    cr_assert_eq (st->code, 0);
+    cr_assert (strstr (st->result_json, "\"power\":0"), "status: %s", st->result_json);
+    sluice__v1__admin_response__free_unpacked (st, NULL);
+    tc_close (&w);
+    tc_close (&p);
+}
+
+Test (flow, nothing_flows_without_a_grant)
+{
+    tc_client_t w, k;
+    cr_assert_eq (tc_join (&k, &B, &kk, "parking"), 0);
+    cr_assert_eq (tc_subscribe (&k, WATER, "joint-metering"), 0);
+    tc_credit (&k, 10);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    publish_ok (&w, 20, "C-1");
+    tc_msg_t m;
+    cr_assert_neq (tc_recv (&k, &m, 700), 0, "parking got a record without a grant");
+    cr_assert_gt (tc_broker_log_count (&B, "reason=no-grant"), 0);
+    tc_close (&w);
+    tc_close (&k);
+}
+
+Test (flow, credit_limits_deliveries)
+{
+    tc_client_t w, p;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    for (uint32_t i = 0; i < 5; i++)
+        publish_ok (&w, 100 + i, "C-1");
+    tc_msg_t m;
+    cr_assert_neq (tc_recv (&p, &m, 300), 0, "delivered without credit");
+    tc_credit (&p, 2);
+    size_t got = 0;
+    while (tc_recv (&p, &m, 700) == 0) {
+        cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__DELIVER);
+        got += m.h->n_records;
+        tc_msg_free (&m);
+    }
+    cr_assert_eq (got, 2, "credit 2 but %zu records delivered", got);
+    tc_credit (&p, 10);
+    while (tc_recv (&p, &m, 700) == 0) {
+        got += m.h->n_records;
+        tc_msg_free (&m);
+    }
+    cr_assert_eq (got, 5);
+    tc_close (&w);
+    tc_close (&p);
+}
+
+Test (flow, redelivery_after_consumer_reconnects)
+{
+    tc_client_t w, p;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    tc_credit (&p, 10);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    publish_ok (&w, 30, "C-7");
+    tc_msg_t m;
+    cr_assert_eq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__DELIVER, 5000), 0);
+    uint64_t tag = m.h->records[0]->delivery_tag;
+    tc_msg_free (&m);
+    tc_close (&p);                      /* gone without ACK */
+
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    tc_credit (&p, 10);
+    cr_assert_eq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__DELIVER, 5000), 0, "not redelivered");
+    cr_assert_eq (m.h->n_records, 1);
+    cr_assert_eq (m.h->records[0]->delivery_tag, tag);
+    cr_assert_str_eq (m.h->records[0]->subject, "C-7");
+    tc_msg_free (&m);
+
+    /* NACK also gives it back */
+    cr_assert_eq (tc_ack (&p, tag, 1), 1);
+    cr_assert_eq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__DELIVER, 5000), 0, "not redelivered after NACK");
+    cr_assert_eq (m.h->records[0]->delivery_tag, tag);
+    tc_msg_free (&m);
+    cr_assert_eq (tc_ack (&p, tag, 0), 1);
+    cr_assert_neq (tc_recv (&p, &m, 500), 0, "delivered again after ACK");
+    tc_close (&w);
+    tc_close (&p);
+}
+
+Test (flow, resent_publish_is_queued_once)
+{
+    tc_client_t w, p;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    publish_ok (&w, 40, "C-9");
+    publish_ok (&w, 40, "C-9");           /* same message_id: ACKed again */
+    tc_close (&w);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    publish_ok (&w, 40, "C-9");           /* and after a reconnect */
+    tc_credit (&p, 10);
+    tc_msg_t m;
+    size_t got = 0;
+    while (tc_recv (&p, &m, 700) == 0) {
+        got += m.h->n_records;
+        tc_msg_free (&m);
+    }
+    cr_assert_eq (got, 1, "a resent message was queued %zu times", got);
+    tc_close (&w);
+    tc_close (&p);
+}
+
+Test (flow, batch_with_a_bad_record_gets_per_record_errors)
+{
+    tc_client_t w;
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    uint8_t id1[16], id2[16], bad[3] = { 0x0a, 0x50, 'a' };
+    tc_msgid (id1, 50);
+    tc_msgid (id2, 51);
+    size_t len;
+    uint8_t *good = tc_water_reading ("C-1", 1.0, &len);
+    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+    Sluice__V1__RecordMeta r1 = SLUICE__V1__RECORD_META__INIT, r2 = SLUICE__V1__RECORD_META__INIT;
+    Sluice__V1__RecordMeta *rp[] = { &r1, &r2 };
+    h.command = SLUICE__V1__COMMAND__PUBLISH;
+    h.record_type = WATER;
+    r1.message_id.data = id1;
+    r1.message_id.len = 16;
+    r2.message_id.data = id2;
+    r2.message_id.len = 16;
+    h.n_records = 2;
+    h.records = rp;
+    const uint8_t *bodies[] = { good, bad };
+    size_t lens[] = { len, sizeof bad };
+    uint64_t seq = tc_send (&w, &h, bodies, lens, 2);
+    free (good);
+    tc_msg_t m;
+    cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, 5000), 0);
+    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ACK);
+    cr_assert_eq (m.h->seq, seq);
+    cr_assert_eq (m.h->n_message_ids, 1);
+    cr_assert_eq (memcmp (m.h->message_ids[0].data, id1, 16), 0);
+    cr_assert_eq (m.h->n_errors, 1);
+    cr_assert_eq (m.h->errors[0]->code, SLUICE__V1__ERROR_CODE__BAD_BODY);
+    cr_assert_eq (memcmp (m.h->errors[0]->message_id.data, id2, 16), 0);
+    cr_assert (strstr (m.h->errors[0]->text, "record 1"), "text: %s", m.h->errors[0]->text);
+    tc_msg_free (&m);
+    tc_close (&w);
+}
+
+Test (flow, records_survive_a_broker_restart)
+{
+    tc_client_t w, p;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    tc_close (&p);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    for (uint32_t i = 0; i < 3; i++)
+        publish_ok (&w, 60 + i, "C-3");
+    tc_close (&w);
+    cr_assert_eq (tc_broker_stop (&B), 0, "sluiced did not exit 0 on SIGTERM");
+    cr_assert_eq (tc_broker_restart (&B), 0);
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    tc_credit (&p, 10);
+    tc_msg_t m;
+    size_t got = 0;
+    while (got < 3 && tc_recv (&p, &m, 3000) == 0) {
+        cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__DELIVER);
+        got += m.h->n_records;
+        tc_msg_free (&m);
+    }
+    cr_assert_eq (got, 3, "only %zu of 3 records survived the restart", got);
+    tc_close (&p);
+}

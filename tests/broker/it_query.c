@@ -1,0 +1,226 @@
+/*  Integration: QUERY routed to the owner and REPLY routed back; denied,
+ *  owner offline, owner too slow, owner refuses. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tc.h"
+
+#define WATER "water.v1.MeterReading"
+
+static tc_broker_t B;
+static sl_keypair_t kw, kp;
+
+static void
+setup (void)
+{
+    const char *extra[] = { "--grant", "power:" WATER ":billing-check", NULL };
+    cr_assert_eq (tc_broker_start (&B, extra), 0, "sluiced did not start");
+    cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
+    cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
+}
+
+static void
+teardown (void)
+{
+    tc_broker_cleanup (&B);
+}
+
+TestSuite (query, .init = setup, .fini = teardown, .timeout = 60);
+
+static uint64_t
+ask (tc_client_t *c, const char *purpose, uint32_t timeout_ms)
+{
+    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+    Sluice__V1__Header__ParametersEntry pe = SLUICE__V1__HEADER__PARAMETERS_ENTRY__INIT, *pp = &pe;
+    pe.key = "from";
+    pe.value = "1767225600";
+    h.command = SLUICE__V1__COMMAND__QUERY;
+    h.record_type = WATER;
+    h.subject = "C-1001";
+    h.purpose = (char *) purpose;
+    h.timeout_ms = timeout_ms;
+    h.n_parameters = 1;
+    h.parameters = &pp;
+    return tc_send (c, &h, NULL, NULL, 0);
+}
+
+static int
+error_code (tc_client_t *c, uint64_t seq, int timeout_ms)
+{
+    tc_msg_t m;
+    if (tc_recv_cmd (c, &m, SLUICE__V1__COMMAND__REPLY, timeout_ms) != 0)
+        return -1;
+    int code = -2;
+    if (m.h->command == SLUICE__V1__COMMAND__ERROR && m.h->seq == seq && m.h->n_errors > 0)
+        code = m.h->errors[0]->code;
+    tc_msg_free (&m);
+    return code;
+}
+
+Test (query, query_reply_round_trip)
+{
+    tc_client_t w, p;
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    uint64_t seq = ask (&p, "billing-check", 3000);
+
+    tc_msg_t q;
+    cr_assert_eq (tc_recv_cmd (&w, &q, SLUICE__V1__COMMAND__QUERY, 5000), 0, "owner got no QUERY");
+    cr_assert_eq (q.h->command, SLUICE__V1__COMMAND__QUERY);
+    cr_assert_str_eq (q.h->member, "power");
+    cr_assert_str_eq (q.h->subject, "C-1001");
+    cr_assert_str_eq (q.h->purpose, "billing-check");
+    cr_assert_eq (q.h->n_parameters, 1);
+    cr_assert_str_eq (q.h->parameters[0]->value, "1767225600");
+    cr_assert_gt (q.h->query_id, 0);
+
+    size_t len;
+    uint8_t *body = tc_water_reading ("C-1001", 99.5, &len);
+    Sluice__V1__Header r = SLUICE__V1__HEADER__INIT;
+    Sluice__V1__RecordMeta rm = SLUICE__V1__RECORD_META__INIT, *rmp = &rm;
+    r.command = SLUICE__V1__COMMAND__REPLY;
+    r.query_id = q.h->query_id;
+    rm.subject = "C-1001";
+    rm.event_time = 1767225600000;
+    r.n_records = 1;
+    r.records = &rmp;
+    const uint8_t *bodies[] = { body };
+    tc_send (&w, &r, bodies, &len, 1);
+    tc_msg_free (&q);
+
+    tc_msg_t a;
+    cr_assert_eq (tc_recv_cmd (&p, &a, SLUICE__V1__COMMAND__REPLY, 5000), 0, "asker got no answer");
+    cr_assert_eq (a.h->command, SLUICE__V1__COMMAND__REPLY);
+    cr_assert_eq (a.h->seq, seq);
+    cr_assert_eq (a.h->n_records, 1);
+    cr_assert_str_eq (a.h->records[0]->owner, "water");
+    cr_assert_str_eq (a.h->records[0]->record_type, WATER);
+    cr_assert_str_eq (a.h->records[0]->purpose, "billing-check");
+    cr_assert_eq (a.lens[0], len);
+    cr_assert_eq (memcmp (a.bodies[0], body, len), 0);
+    free (body);
+    tc_msg_free (&a);
+    tc_close (&w);
+    tc_close (&p);
+}
+
+Test (query, empty_reply_is_an_answer)
+{
+    tc_client_t w, p;
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    uint64_t seq = ask (&p, "billing-check", 3000);
+    tc_msg_t q;
+    cr_assert_eq (tc_recv_cmd (&w, &q, SLUICE__V1__COMMAND__QUERY, 5000), 0);
+    Sluice__V1__Header r = SLUICE__V1__HEADER__INIT;
+    r.command = SLUICE__V1__COMMAND__REPLY;
+    r.query_id = q.h->query_id;
+    tc_send (&w, &r, NULL, NULL, 0);
+    tc_msg_free (&q);
+    tc_msg_t a;
+    cr_assert_eq (tc_recv_cmd (&p, &a, SLUICE__V1__COMMAND__REPLY, 5000), 0);
+    cr_assert_eq (a.h->command, SLUICE__V1__COMMAND__REPLY);
+    cr_assert_eq (a.h->seq, seq);
+    cr_assert_eq (a.h->n_records, 0);
+    tc_msg_free (&a);
+    tc_close (&w);
+    tc_close (&p);
+}
+
+Test (query, owner_refusal_is_passed_on)
+{
+    tc_client_t w, p;
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    uint64_t seq = ask (&p, "billing-check", 3000);
+    tc_msg_t q;
+    cr_assert_eq (tc_recv_cmd (&w, &q, SLUICE__V1__COMMAND__QUERY, 5000), 0);
+    Sluice__V1__Header r = SLUICE__V1__HEADER__INIT;
+    Sluice__V1__Error e = SLUICE__V1__ERROR__INIT, *ep = &e;
+    e.code = SLUICE__V1__ERROR_CODE__NOT_FOUND;
+    e.text = "no readings for this subject";
+    r.command = SLUICE__V1__COMMAND__ERROR;
+    r.query_id = q.h->query_id;
+    r.n_errors = 1;
+    r.errors = &ep;
+    tc_send (&w, &r, NULL, NULL, 0);
+    tc_msg_free (&q);
+    cr_assert_eq (error_code (&p, seq, 5000), SLUICE__V1__ERROR_CODE__NOT_FOUND);
+    tc_close (&w);
+    tc_close (&p);
+}
+
+Test (query, denied_without_grant)
+{
+    tc_client_t w, p;
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    uint64_t seq = ask (&p, "marketing", 3000);
+    cr_assert_eq (error_code (&p, seq, 5000), SLUICE__V1__ERROR_CODE__DENIED);
+    tc_msg_t q;
+    cr_assert_neq (tc_recv (&w, &q, 300), 0, "a denied query reached the owner");
+    tc_close (&w);
+    tc_close (&p);
+}
+
+Test (query, owner_offline)
+{
+    tc_client_t p;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    uint64_t seq = ask (&p, "billing-check", 3000);
+    cr_assert_eq (error_code (&p, seq, 5000), SLUICE__V1__ERROR_CODE__OWNER_OFFLINE);
+
+    /* an owner that was connected and left */
+    tc_client_t w;
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    tc_close (&w);
+    usleep (300000);
+    seq = ask (&p, "billing-check", 3000);
+    cr_assert_eq (error_code (&p, seq, 5000), SLUICE__V1__ERROR_CODE__OWNER_OFFLINE);
+    tc_close (&p);
+}
+
+Test (query, slow_owner_times_out_and_late_reply_is_dropped)
+{
+    tc_client_t w, p;
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    int64_t t0 = tc_ms ();
+    uint64_t seq = ask (&p, "billing-check", 300);
+    tc_msg_t q;
+    cr_assert_eq (tc_recv_cmd (&w, &q, SLUICE__V1__COMMAND__QUERY, 5000), 0);
+    cr_assert_eq (q.h->timeout_ms, 300);
+    cr_assert_eq (error_code (&p, seq, 5000), SLUICE__V1__ERROR_CODE__TIMEOUT);
+    int64_t took = tc_ms () - t0;
+    cr_assert (took >= 250 && took < 3000, "timeout after %lld ms", (long long) took);
+    /* the late reply goes nowhere: the asker gets exactly one answer */
+    Sluice__V1__Header r = SLUICE__V1__HEADER__INIT;
+    r.command = SLUICE__V1__COMMAND__REPLY;
+    r.query_id = q.h->query_id;
+    tc_send (&w, &r, NULL, NULL, 0);
+    tc_msg_free (&q);
+    tc_msg_t a;
+    cr_assert_neq (tc_recv (&p, &a, 500), 0, "a second answer to one QUERY");
+    int64_t until = tc_ms () + 2000;
+    while (tc_broker_log_count (&B, "event=query.late") == 0 && tc_ms () < until)
+        usleep (20000);
+    cr_assert_gt (tc_broker_log_count (&B, "event=query.late"), 0);
+    tc_close (&w);
+    tc_close (&p);
+}
+
+Test (query, unknown_record_type)
+{
+    tc_client_t p;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+    h.command = SLUICE__V1__COMMAND__QUERY;
+    h.record_type = "water.v9.Nothing";
+    h.purpose = "billing-check";
+    uint64_t seq = tc_send (&p, &h, NULL, NULL, 0);
+    cr_assert_eq (error_code (&p, seq, 5000), SLUICE__V1__ERROR_CODE__UNKNOWN_RECORD_TYPE);
+    tc_close (&p);
+}

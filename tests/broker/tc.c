@@ -1,0 +1,481 @@
+/*  tc — see tc.h. */
+#include "tc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "water/v1/water.pb-c.h"
+
+int64_t
+tc_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *s_ctx;
+
+void *
+tc_ctx (void)
+{
+    if (!s_ctx)
+        s_ctx = zmq_ctx_new ();
+    return s_ctx;
+}
+
+static const char *
+s_sluiced (void)
+{
+    const char *p = getenv ("SLUICED");
+    return p ? p : "sluiced";
+}
+
+static pid_t
+s_spawn (const char *const *argv, const char *log)
+{
+    pid_t pid = fork ();
+    if (pid == 0) {
+        prctl (PR_SET_PDEATHSIG, SIGKILL);
+        int fd = open (log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd >= 0) {
+            dup2 (fd, 2);
+            dup2 (fd, 1);
+            close (fd);
+        }
+        execv (argv[0], (char *const *) argv);
+        _exit (127);
+    }
+    return pid;
+}
+
+static int
+s_read_endpoints (tc_broker_t *b)
+{
+    char path[400], line[256];
+    snprintf (path, sizeof path, "%s/endpoints", b->dir);
+    FILE *f = fopen (path, "r");
+    if (!f)
+        return -1;
+    long pid = 0;
+    b->data_ep[0] = b->admin_ep[0] = 0;
+    while (fgets (line, sizeof line, f)) {
+        char k[32], v[200];
+        if (sscanf (line, "%31s = %199s", k, v) != 2)
+            continue;
+        if (!strcmp (k, "data"))
+            snprintf (b->data_ep, sizeof b->data_ep, "%s", v);
+        else if (!strcmp (k, "admin"))
+            snprintf (b->admin_ep, sizeof b->admin_ep, "%s", v);
+        else if (!strcmp (k, "pid"))
+            pid = atol (v);
+    }
+    fclose (f);
+    return (pid == b->pid && b->data_ep[0] && b->admin_ep[0]) ? 0 : -1;
+}
+
+static int
+s_run (tc_broker_t *b)
+{
+    const char *argv[40];
+    int n = 0;
+    argv[n++] = s_sluiced ();
+    argv[n++] = "run";
+    argv[n++] = "--data";
+    argv[n++] = b->dir;
+    argv[n++] = "--bind";
+    argv[n++] = "tcp://127.0.0.1:*";
+    argv[n++] = "--admin-bind";
+    argv[n++] = "tcp://127.0.0.1:*";
+    for (int i = 0; i < b->n_extra; i++)
+        argv[n++] = b->extra[i];
+    argv[n] = NULL;
+    char log[400];
+    snprintf (log, sizeof log, "%s/sluiced.log", b->dir);
+    b->pid = s_spawn (argv, log);
+    if (b->pid < 0)
+        return -1;
+    int64_t until = tc_ms () + 10000;
+    while (tc_ms () < until) {
+        if (s_read_endpoints (b) == 0)
+            return 0;
+        int st;
+        if (waitpid (b->pid, &st, WNOHANG) == b->pid) {
+            fprintf (stderr, "tc: sluiced exited early (status %d); see %s\n", st, log);
+            b->pid = 0;
+            return -1;
+        }
+        usleep (10000);
+    }
+    fprintf (stderr, "tc: sluiced did not write %s/endpoints in time\n", b->dir);
+    return -1;
+}
+
+int
+tc_broker_start (tc_broker_t *b, const char *const *extra)
+{
+    memset (b, 0, sizeof *b);
+    snprintf (b->dir, sizeof b->dir, "/tmp/sluice-test-XXXXXX");
+    if (!mkdtemp (b->dir))
+        return -1;
+    for (int i = 0; extra && extra[i] && i < 16; i++)
+        snprintf (b->extra[b->n_extra++], sizeof b->extra[0], "%s", extra[i]);
+    char log[400];
+    snprintf (log, sizeof log, "%s/init.log", b->dir);
+    strcat (b->dir, "/d");          /* "/tmp/sluice-test-XXXXXX/d" fits easily */
+    const char *argv[] = { s_sluiced (), "init", "--data", b->dir, NULL };
+    pid_t pid = s_spawn (argv, log);
+    int st = 0;
+    if (pid < 0 || waitpid (pid, &st, 0) != pid || !WIFEXITED (st) || WEXITSTATUS (st) != 0) {
+        fprintf (stderr, "tc: sluiced init failed (status %d); see %s\n", st, log);
+        return -1;
+    }
+    char path[400], err[300];
+    snprintf (path, sizeof path, "%s/broker.pub", b->dir);
+    if (sl_keys_load_public (path, b->broker_pub, err, sizeof err) != 0)
+        return -1;
+    snprintf (path, sizeof path, "%s/admin.key", b->dir);
+    if (sl_keys_load_secret (path, &b->admin, err, sizeof err) != 0)
+        return -1;
+    return s_run (b);
+}
+
+int
+tc_broker_restart (tc_broker_t *b)
+{
+    return s_run (b);
+}
+
+int
+tc_broker_stop (tc_broker_t *b)
+{
+    if (b->pid <= 0)
+        return -1;
+    kill (b->pid, SIGTERM);
+    int64_t until = tc_ms () + 5000;
+    int st;
+    while (tc_ms () < until) {
+        if (waitpid (b->pid, &st, WNOHANG) == b->pid) {
+            b->pid = 0;
+            return WIFEXITED (st) ? WEXITSTATUS (st) : -1;
+        }
+        usleep (5000);
+    }
+    kill (b->pid, SIGKILL);
+    waitpid (b->pid, &st, 0);
+    b->pid = 0;
+    return -1;
+}
+
+void
+tc_broker_cleanup (tc_broker_t *b)
+{
+    if (b->pid > 0)
+        tc_broker_stop (b);
+    if (b->dir[0] && !getenv ("TC_KEEP")) {
+        char cmd[400];
+        /* b->dir is ".../sluice-test-XXXXXX/d": remove the parent */
+        char *slash = strrchr (b->dir, '/');
+        if (slash)
+            *slash = 0;
+        if (strncmp (b->dir, "/tmp/sluice-test-", 17) == 0) {
+            snprintf (cmd, sizeof cmd, "rm -rf '%s'", b->dir);
+            if (system (cmd) != 0)
+                fprintf (stderr, "tc: could not remove %s\n", b->dir);
+        }
+        b->dir[0] = 0;
+    }
+}
+
+int
+tc_broker_log_count (tc_broker_t *b, const char *needle)
+{
+    char path[400], line[4096];
+    snprintf (path, sizeof path, "%s/sluiced.log", b->dir);
+    FILE *f = fopen (path, "r");
+    int n = 0;
+    if (!f)
+        return 0;
+    while (fgets (line, sizeof line, f))
+        if (strstr (line, needle))
+            n++;
+    fclose (f);
+    return n;
+}
+
+int
+tc_connect (tc_client_t *c, const char *ep, const char *server_pub, const sl_keypair_t *kp)
+{
+    memset (c, 0, sizeof *c);
+    c->seq = 1;
+    c->sock = zmq_socket (tc_ctx (), ZMQ_DEALER);
+    int linger = 0;
+    if (!c->sock)
+        return -1;
+    zmq_setsockopt (c->sock, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt (c->sock, ZMQ_CURVE_SERVERKEY, server_pub, 40);
+    zmq_setsockopt (c->sock, ZMQ_CURVE_PUBLICKEY, kp->public_key, 40);
+    zmq_setsockopt (c->sock, ZMQ_CURVE_SECRETKEY, kp->secret_key, 40);
+    return zmq_connect (c->sock, ep) == 0 ? 0 : -1;
+}
+
+void
+tc_close (tc_client_t *c)
+{
+    if (c->sock)
+        zmq_close (c->sock);
+    c->sock = NULL;
+}
+
+int
+tc_send_raw (tc_client_t *c, const void *const *frames, const size_t *lens, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (zmq_send (c->sock, frames[i], lens[i], i + 1 < n ? ZMQ_SNDMORE : 0) < 0)
+            return -1;
+    return 0;
+}
+
+uint64_t
+tc_send (tc_client_t *c, Sluice__V1__Header *h, const uint8_t *const *bodies,
+         const size_t *lens, size_t n)
+{
+    if (h->seq == 0)
+        h->seq = c->seq++;
+    if (h->version == 0)
+        h->version = 1;
+    size_t len = sluice__v1__header__get_packed_size (h);
+    uint8_t *buf = malloc (len + 1);
+    sluice__v1__header__pack (h, buf);
+    int rc = zmq_send (c->sock, buf, len, n ? ZMQ_SNDMORE : 0);
+    free (buf);
+    if (rc < 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (zmq_send (c->sock, bodies[i], lens[i], i + 1 < n ? ZMQ_SNDMORE : 0) < 0)
+            return 0;
+    return h->seq;
+}
+
+int
+tc_recv (tc_client_t *c, tc_msg_t *msg, int timeout_ms)
+{
+    memset (msg, 0, sizeof *msg);
+    zmq_pollitem_t it = { c->sock, 0, ZMQ_POLLIN, 0 };
+    if (zmq_poll (&it, 1, timeout_ms) <= 0)
+        return -1;
+    zmq_msg_t f;
+    zmq_msg_init (&f);
+    if (zmq_msg_recv (&f, c->sock, 0) < 0) {
+        zmq_msg_close (&f);
+        return -1;
+    }
+    msg->h = sluice__v1__header__unpack (NULL, zmq_msg_size (&f), zmq_msg_data (&f));
+    int more = zmq_msg_more (&f);
+    zmq_msg_close (&f);
+    while (more) {
+        zmq_msg_init (&f);
+        zmq_msg_recv (&f, c->sock, 0);
+        if (msg->n_bodies < 64) {
+            msg->lens[msg->n_bodies] = zmq_msg_size (&f);
+            msg->bodies[msg->n_bodies] = malloc (zmq_msg_size (&f) + 1);
+            memcpy (msg->bodies[msg->n_bodies], zmq_msg_data (&f), zmq_msg_size (&f));
+            msg->n_bodies++;
+        }
+        more = zmq_msg_more (&f);
+        zmq_msg_close (&f);
+    }
+    return msg->h ? 0 : -1;
+}
+
+int
+tc_recv_cmd (tc_client_t *c, tc_msg_t *msg, int command, int timeout_ms)
+{
+    int64_t until = tc_ms () + timeout_ms;
+    for (;;) {
+        int left = (int) (until - tc_ms ());
+        if (left <= 0 || tc_recv (c, msg, left) != 0)
+            return -1;
+        int cmd = msg->h->command;
+        if (cmd == command || cmd == SLUICE__V1__COMMAND__ERROR)
+            return 0;
+        tc_msg_free (msg);
+    }
+}
+
+void
+tc_msg_free (tc_msg_t *msg)
+{
+    if (msg->h)
+        sluice__v1__header__free_unpacked (msg->h, NULL);
+    for (size_t i = 0; i < msg->n_bodies; i++)
+        free (msg->bodies[i]);
+    memset (msg, 0, sizeof *msg);
+}
+
+int
+tc_hello (tc_client_t *c, const char *member)
+{
+    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+    h.command = SLUICE__V1__COMMAND__HELLO;
+    uint64_t seq = tc_send (c, &h, NULL, NULL, 0);
+    tc_msg_t m;
+    if (!seq || tc_recv_cmd (c, &m, SLUICE__V1__COMMAND__HELLO, 5000) != 0)
+        return -1;
+    int ok = m.h->command == SLUICE__V1__COMMAND__HELLO && m.h->seq == seq
+             && (!member || (m.h->member && !strcmp (m.h->member, member)));
+    tc_msg_free (&m);
+    return ok ? 0 : -1;
+}
+
+Sluice__V1__AdminResponse *
+tc_admin (tc_broker_t *b, const sl_keypair_t *as, const char *command, const char *args_json)
+{
+    tc_client_t c;
+    if (tc_connect (&c, b->admin_ep, b->broker_pub, as) != 0)
+        return NULL;
+    Sluice__V1__AdminRequest r = SLUICE__V1__ADMIN_REQUEST__INIT;
+    r.version = 1;
+    r.seq = 77;
+    r.command = (char *) command;
+    r.args_json = (char *) (args_json ? args_json : "");
+    uint8_t buf[4096];
+    size_t len = sluice__v1__admin_request__pack (&r, buf);
+    Sluice__V1__AdminResponse *resp = NULL;
+    if (zmq_send (c.sock, buf, len, 0) == (int) len) {
+        zmq_pollitem_t it = { c.sock, 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll (&it, 1, 5000) == 1) {
+            zmq_msg_t f;
+            zmq_msg_init (&f);
+            if (zmq_msg_recv (&f, c.sock, 0) >= 0)
+                resp = sluice__v1__admin_response__unpack (NULL, zmq_msg_size (&f), zmq_msg_data (&f));
+            zmq_msg_close (&f);
+        }
+    }
+    tc_close (&c);
+    return resp;
+}
+
+int
+tc_member (tc_broker_t *b, const char *name, const char *role, sl_keypair_t *kp)
+{
+    if (sl_keys_generate (kp) != 0)
+        return -1;
+    char args[256];
+    snprintf (args, sizeof args, "{\"name\":\"%s\",\"role\":\"%s\",\"public_key\":\"%s\"}",
+              name, role, kp->public_key);
+    Sluice__V1__AdminResponse *r = tc_admin (b, &b->admin, "member.add", args);
+    int ok = r && r->code == 0;
+    if (r && !ok)
+        fprintf (stderr, "tc: member.add %s: %s\n", name, r->text);
+    if (r)
+        sluice__v1__admin_response__free_unpacked (r, NULL);
+    return ok ? 0 : -1;
+}
+
+int
+tc_join (tc_client_t *c, tc_broker_t *b, const sl_keypair_t *kp, const char *member)
+{
+    if (tc_connect (c, b->data_ep, b->broker_pub, kp) != 0)
+        return -1;
+    return tc_hello (c, member);
+}
+
+uint8_t *
+tc_water_reading (const char *subject, double m3, size_t *len)
+{
+    Water__V1__MeterReading r = WATER__V1__METER_READING__INIT;
+    r.id = "meter-1:1767225600";
+    r.ref_device = "meter-1";
+    r.subject = (char *) subject;
+    r.district = "north";
+    r.date_observed = 1767225600;
+    r.water_consumption_m3 = m3;
+    *len = water__v1__meter_reading__get_packed_size (&r);
+    uint8_t *buf = malloc (*len + 1);
+    water__v1__meter_reading__pack (&r, buf);
+    return buf;
+}
+
+void
+tc_msgid (uint8_t id[16], uint32_t n)
+{
+    memset (id, 0, 16);
+    uint32_t pid = (uint32_t) getpid ();
+    memcpy (id, &pid, 4);
+    id[8] = (uint8_t) (n >> 24);
+    id[9] = (uint8_t) (n >> 16);
+    id[10] = (uint8_t) (n >> 8);
+    id[11] = (uint8_t) n;
+    id[15] = 0x5a;
+}
+
+uint64_t
+tc_publish1 (tc_client_t *c, const char *type, const uint8_t id[16], const char *subject,
+             const uint8_t *body, size_t len)
+{
+    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+    Sluice__V1__RecordMeta m = SLUICE__V1__RECORD_META__INIT, *mp = &m;
+    h.command = SLUICE__V1__COMMAND__PUBLISH;
+    h.record_type = (char *) type;
+    m.message_id.data = (uint8_t *) id;
+    m.message_id.len = 16;
+    m.subject = (char *) subject;
+    m.event_time = 1767225600000;
+    h.n_records = 1;
+    h.records = &mp;
+    const uint8_t *bodies[1] = { body };
+    return tc_send (c, &h, bodies, &len, 1);
+}
+
+int
+tc_subscribe (tc_client_t *c, const char *type, const char *purpose)
+{
+    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+    h.command = SLUICE__V1__COMMAND__SUBSCRIBE;
+    h.record_type = (char *) type;
+    h.purpose = (char *) purpose;
+    uint64_t seq = tc_send (c, &h, NULL, NULL, 0);
+    tc_msg_t m;
+    if (tc_recv_cmd (c, &m, SLUICE__V1__COMMAND__ACK, 5000) != 0)
+        return -1;
+    int ok = m.h->command == SLUICE__V1__COMMAND__ACK && m.h->seq == seq;
+    tc_msg_free (&m);
+    return ok ? 0 : -1;
+}
+
+void
+tc_credit (tc_client_t *c, uint32_t n)
+{
+    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+    h.command = SLUICE__V1__COMMAND__CREDIT;
+    h.credit = n;
+    tc_send (c, &h, NULL, NULL, 0);
+}
+
+int
+tc_ack (tc_client_t *c, uint64_t tag, int nack)
+{
+    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+    h.command = nack ? SLUICE__V1__COMMAND__NACK : SLUICE__V1__COMMAND__ACK;
+    h.n_delivery_tags = 1;
+    h.delivery_tags = &tag;
+    uint64_t seq = tc_send (c, &h, NULL, NULL, 0);
+    tc_msg_t m;
+    if (tc_recv_cmd (c, &m, SLUICE__V1__COMMAND__ACK, 5000) != 0)
+        return -1;
+    int n = (m.h->command == SLUICE__V1__COMMAND__ACK && m.h->seq == seq)
+            ? (int) m.h->n_delivery_tags : -1;
+    tc_msg_free (&m);
+    return n;
+}

@@ -1,0 +1,125 @@
+/*  tc — a small raw sluice client for the broker's integration tests.
+ *
+ *  It speaks docs/PROTOCOL.md with libzmq and protobuf-c directly (no
+ *  libsluice), so the tests also check that the protocol document is enough
+ *  to write a client. It also starts the real sluiced binary (path in
+ *  $SLUICED) on a fresh temporary data directory with ephemeral loopback
+ *  ports, and finds its endpoints in DIR/endpoints.
+ */
+#ifndef TC_H
+#define TC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sl_keys.h"
+#include "sluice/v1/admin.pb-c.h"
+#include "sluice/v1/envelope.pb-c.h"
+
+typedef struct {
+    char dir[340];
+    char data_ep[256];
+    char admin_ep[256];
+    char broker_pub[SL_KEY_Z85_LEN + 1];
+    sl_keypair_t admin;           /* DIR/admin.key: member 'admin', admin:city */
+    pid_t pid;
+    char extra[16][128];          /* extra sluiced run arguments */
+    int n_extra;
+} tc_broker_t;
+
+/*  Creates a temp dir, runs `sluiced init`, then starts `sluiced run` with
+ *  the given extra arguments (NULL-terminated list, may be NULL). Returns
+ *  0 or -1 (message on stderr). */
+int tc_broker_start (tc_broker_t *b, const char *const *extra);
+
+/*  Starts sluiced again on the same directory (after tc_broker_stop). */
+int tc_broker_restart (tc_broker_t *b);
+
+/*  SIGTERM, wait up to 5 s (then SIGKILL). Returns the exit status (0..255),
+ *  or -1 if it had to be killed or was not running. */
+int tc_broker_stop (tc_broker_t *b);
+
+/*  Stops (if running) and removes the directory. */
+void tc_broker_cleanup (tc_broker_t *b);
+
+/*  Number of lines in DIR/sluiced.log containing `needle`. */
+int tc_broker_log_count (tc_broker_t *b, const char *needle);
+
+typedef struct {
+    void *sock;
+    uint64_t seq;
+} tc_client_t;
+
+typedef struct {
+    Sluice__V1__Header *h;
+    size_t n_bodies;
+    uint8_t *bodies[64];
+    size_t lens[64];
+} tc_msg_t;
+
+/*  The process-wide ZeroMQ context for tests. */
+void *tc_ctx (void);
+
+/*  Connects a DEALER to endpoint `ep` as CURVE client `kp` (broker key
+ *  `server_pub`). Returns 0 or -1. */
+int tc_connect (tc_client_t *c, const char *ep, const char *server_pub, const sl_keypair_t *kp);
+void tc_close (tc_client_t *c);
+
+/*  Sends a header (seq set from c->seq++ when h->seq == 0) and `n` bodies.
+ *  Returns the seq used, or 0 on failure. */
+uint64_t tc_send (tc_client_t *c, Sluice__V1__Header *h, const uint8_t *const *bodies,
+                  const size_t *lens, size_t n);
+
+/*  Sends raw frames as given. Returns 0 or -1. */
+int tc_send_raw (tc_client_t *c, const void *const *frames, const size_t *lens, size_t n);
+
+/*  Receives one message within timeout_ms. Returns 0 (msg filled; free with
+ *  tc_msg_free) or -1 on timeout / undecodable header. */
+int tc_recv (tc_client_t *c, tc_msg_t *msg, int timeout_ms);
+
+/*  Receives, skipping DELIVER/NOTICE/QUERY messages unless `command` asks
+ *  for one of those, until a message with `command` (or ERROR) arrives. */
+int tc_recv_cmd (tc_client_t *c, tc_msg_t *msg, int command, int timeout_ms);
+void tc_msg_free (tc_msg_t *msg);
+
+/*  Sends HELLO and waits for the answer. Returns 0 if it came back as HELLO
+ *  naming `member` (may be NULL to skip the check). */
+int tc_hello (tc_client_t *c, const char *member);
+
+/*  One admin command as the broker's admin key; returns the response
+ *  (free with sluice__v1__admin_response__free_unpacked) or NULL. */
+Sluice__V1__AdminResponse *tc_admin (tc_broker_t *b, const sl_keypair_t *as,
+                                     const char *command, const char *args_json);
+
+/*  Registers member `name` with `role` and a new key pair (written to kp).
+ *  Returns 0 or -1. */
+int tc_member (tc_broker_t *b, const char *name, const char *role, sl_keypair_t *kp);
+
+/*  Connects to the data plane as kp and says HELLO. Returns 0 or -1. */
+int tc_join (tc_client_t *c, tc_broker_t *b, const sl_keypair_t *kp, const char *member);
+
+/*  A packed water.v1.MeterReading (malloc()ed, *len size) for `subject`. */
+uint8_t *tc_water_reading (const char *subject, double m3, size_t *len);
+
+/*  Fills a 16-byte message id from a counter and the pid. */
+void tc_msgid (uint8_t id[16], uint32_t n);
+
+/*  Publishes one record (type, subject, body) with id; returns the seq. */
+uint64_t tc_publish1 (tc_client_t *c, const char *type, const uint8_t id[16],
+                      const char *subject, const uint8_t *body, size_t len);
+
+/*  Subscribes and waits for the ACK. Returns 0 or -1. */
+int tc_subscribe (tc_client_t *c, const char *type, const char *purpose);
+
+/*  Sends CREDIT n. */
+void tc_credit (tc_client_t *c, uint32_t n);
+
+/*  Sends consumer ACK (nack=0) or NACK for one tag and waits for the answer.
+ *  Returns the number of tags the broker confirmed, or -1. */
+int tc_ack (tc_client_t *c, uint64_t tag, int nack);
+
+/*  Milliseconds (monotonic). */
+int64_t tc_ms (void);
+
+#endif

@@ -1,0 +1,97 @@
+/*  sl_admin: the command table, role checks and request decoding. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sl_admin.h"
+#include "sl_error.h"
+#include "sluice/v1/admin.pb-c.h"
+
+static int
+echo_cmd (sl_admin_call_t *call)
+{
+    call->result = cJSON_Duplicate (call->args, 1);
+    snprintf (call->text, sizeof call->text, "echo by %s", call->caller->name);
+    return 0;
+}
+
+static const sl_admin_command_t cmds[] = {
+    { "test.echo", "admin:*|auditor", echo_cmd },
+};
+
+static Sluice__V1__AdminResponse *
+run (sl_admin_t *a, const sl_member_t *who, const char *command, const char *args, uint32_t version)
+{
+    Sluice__V1__AdminRequest r = SLUICE__V1__ADMIN_REQUEST__INIT;
+    r.version = version;
+    r.seq = 9;
+    r.command = (char *) command;
+    r.args_json = (char *) args;
+    uint8_t buf[512];
+    size_t len = sluice__v1__admin_request__pack (&r, buf), out_len;
+    void *out = sl_admin_dispatch (a, NULL, who, buf, len, &out_len);
+    cr_assert_not_null (out);
+    Sluice__V1__AdminResponse *resp = sluice__v1__admin_response__unpack (NULL, out_len, out);
+    free (out);
+    cr_assert_not_null (resp);
+    return resp;
+}
+
+Test (admin_table, dispatch_roles_and_errors)
+{
+    sl_admin_t *a = sl_admin_new ();
+    cr_assert_eq (sl_admin_register (a, cmds, 1), 0);
+    cr_assert_eq (sl_admin_register (a, cmds, 1), SL_EEXIST, "duplicate names are refused");
+    sl_member_t admin = { "admin", "admin:city", "", 0 };
+    sl_member_t aud = { "aud", "auditor", "", 0 };
+    sl_member_t mem = { "water", "member", "", 0 };
+
+    Sluice__V1__AdminResponse *r = run (a, &admin, "test.echo", "{\"x\":1}", 1);
+    cr_assert_eq (r->code, 0);
+    cr_assert_eq (r->seq, 9);
+    cr_assert_str_eq (r->result_json, "{\"x\":1}");
+    cr_assert_str_eq (r->text, "echo by admin");
+    sluice__v1__admin_response__free_unpacked (r, NULL);
+
+    r = run (a, &aud, "test.echo", "", 1);
+    cr_assert_eq (r->code, 0);
+    cr_assert_str_eq (r->result_json, "{}");
+    sluice__v1__admin_response__free_unpacked (r, NULL);
+
+    r = run (a, &mem, "test.echo", "", 1);
+    cr_assert_eq (r->code, SLUICE__V1__ERROR_CODE__NOT_PERMITTED);
+    cr_assert (strstr (r->text, "needs role admin:*|auditor"), "%s", r->text);
+    sluice__v1__admin_response__free_unpacked (r, NULL);
+
+    r = run (a, &admin, "test.nope", "", 1);
+    cr_assert_eq (r->code, SLUICE__V1__ERROR_CODE__UNKNOWN_COMMAND);
+    sluice__v1__admin_response__free_unpacked (r, NULL);
+
+    r = run (a, &admin, "test.echo", "[1,2]", 1);
+    cr_assert_eq (r->code, SLUICE__V1__ERROR_CODE__BAD_REQUEST);
+    sluice__v1__admin_response__free_unpacked (r, NULL);
+
+    r = run (a, &admin, "test.echo", "", 2);
+    cr_assert_eq (r->code, SLUICE__V1__ERROR_CODE__UNSUPPORTED_VERSION);
+    sluice__v1__admin_response__free_unpacked (r, NULL);
+
+    size_t len;
+    void *out = sl_admin_dispatch (a, NULL, &admin, "\xff\xff\xff", 3, &len);
+    r = sluice__v1__admin_response__unpack (NULL, len, out);
+    free (out);
+    cr_assert_eq (r->code, SLUICE__V1__ERROR_CODE__BAD_FRAME);
+    sluice__v1__admin_response__free_unpacked (r, NULL);
+    sl_admin_destroy (&a);
+    cr_assert_null (a);
+}
+
+Test (admin_table, role_syntax)
+{
+    cr_assert (sl_admin_role_ok ("admin:city", "admin:city"));
+    cr_assert (sl_admin_role_ok ("admin:water", "admin:*|auditor"));
+    cr_assert (sl_admin_role_ok ("auditor", "admin:*|auditor"));
+    cr_assert_not (sl_admin_role_ok ("member", "admin:*|auditor"));
+    cr_assert_not (sl_admin_role_ok ("consent-source", "admin:city"));
+    cr_assert (sl_admin_role_ok ("member", "*"));
+}

@@ -1,0 +1,224 @@
+/*  harness — see harness.h. */
+#include "harness.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sl_keys.h"
+
+const char *
+tb_program (const char *var)
+{
+    const char *p = getenv (var);
+    cr_assert (p && *p, "environment variable %s (path of the program) is not set", var);
+    return p;
+}
+
+int
+tb_run (const char *cmd, char *out, size_t size)
+{
+    FILE *f = popen (cmd, "r");
+    cr_assert_not_null (f, "popen %s", cmd);
+    size_t n = 0;
+    if (out && size) {
+        size_t r;
+        while (n + 1 < size && (r = fread (out + n, 1, size - 1 - n, f)) > 0)
+            n += r;
+        out[n] = '\0';
+    }
+    char sink[4096];
+    while (fread (sink, 1, sizeof sink, f) > 0)
+        ;
+    int st = pclose (f);
+    return WIFEXITED (st) ? WEXITSTATUS (st) : 128;
+}
+
+void
+tb_init (tb_t *tb)
+{
+    memset (tb, 0, sizeof *tb);
+    snprintf (tb->dir, sizeof tb->dir, "/tmp/sl-sdk-e2e-XXXXXX");
+    cr_assert_not_null (mkdtemp (tb->dir));
+    snprintf (tb->data_bind, sizeof tb->data_bind, "tcp://127.0.0.1:*");
+    snprintf (tb->admin_bind, sizeof tb->admin_bind, "tcp://127.0.0.1:*");
+    char cmd[1024], out[4096];
+    snprintf (cmd, sizeof cmd, "'%s' init --data '%s/data' 2>&1", tb_program ("SLUICED"), tb->dir);
+    int rc = tb_run (cmd, out, sizeof out);
+    cr_assert_eq (rc, 0, "sluiced init failed (%d): %s", rc, out);
+    snprintf (tb->admin_key, sizeof tb->admin_key, "%s/data/admin.key", tb->dir);
+    snprintf (tb->broker_pub, sizeof tb->broker_pub, "%s/data/broker.pub", tb->dir);
+    cr_assert_eq (access (tb->admin_key, R_OK), 0, "sluiced init wrote no %s: %s", tb->admin_key, out);
+    snprintf (cmd, sizeof cmd, "%s/keys", tb->dir);
+    cr_assert_eq (mkdir (cmd, 0700), 0);
+}
+
+static int
+s_read_endpoints (tb_t *tb)
+{
+    char path[400], line[256];
+    snprintf (path, sizeof path, "%s/data/endpoints", tb->dir);
+    FILE *f = fopen (path, "r");
+    if (!f)
+        return 0;
+    long pid = 0;
+    tb->data_ep[0] = tb->admin_ep[0] = '\0';
+    while (fgets (line, sizeof line, f)) {
+        line[strcspn (line, "\r\n")] = '\0';
+        if (!strncmp (line, "data = ", 7))
+            snprintf (tb->data_ep, sizeof tb->data_ep, "%s", line + 7);
+        else if (!strncmp (line, "admin = ", 8))
+            snprintf (tb->admin_ep, sizeof tb->admin_ep, "%s", line + 8);
+        else if (!strncmp (line, "pid = ", 6))
+            pid = atol (line + 6);
+    }
+    fclose (f);
+    return pid == tb->pid && tb->data_ep[0] && tb->admin_ep[0];
+}
+
+void
+tb_start (tb_t *tb)
+{
+    char data[400], log[400];
+    snprintf (data, sizeof data, "%s/data", tb->dir);
+    snprintf (log, sizeof log, "%s/sluiced.log", tb->dir);
+    const char *argv[32];
+    int n = 0;
+    argv[n++] = tb_program ("SLUICED");
+    argv[n++] = "run";
+    argv[n++] = "--data";
+    argv[n++] = data;
+    argv[n++] = "--bind";
+    argv[n++] = tb->data_bind;
+    argv[n++] = "--admin-bind";
+    argv[n++] = tb->admin_bind;
+    for (int i = 0; tb->grants[i] && n < 28; i++) {
+        argv[n++] = "--grant";
+        argv[n++] = tb->grants[i];
+    }
+    argv[n] = NULL;
+    pid_t pid = fork ();
+    cr_assert_neq (pid, -1);
+    if (pid == 0) {
+        int fd = open (log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2 (fd, 1);
+            dup2 (fd, 2);
+        }
+        execv (argv[0], (char *const *) argv);
+        _exit (127);
+    }
+    tb->pid = pid;
+    for (int i = 0; i < 1000; i++) {          /* up to 10 s */
+        if (s_read_endpoints (tb))
+            return;
+        int st;
+        if (waitpid (pid, &st, WNOHANG) == pid) {
+            tb->pid = 0;
+            char cmd[500], out[4096];
+            snprintf (cmd, sizeof cmd, "tail -c 3000 '%s'", log);
+            tb_run (cmd, out, sizeof out);
+            cr_assert_fail ("sluiced exited at start (status %d): %s", st, out);
+        }
+        usleep (10000);
+    }
+    cr_assert_fail ("sluiced wrote no %s/data/endpoints within 10 s", tb->dir);
+}
+
+void
+tb_restart (tb_t *tb)
+{
+    snprintf (tb->data_bind, sizeof tb->data_bind, "%s", tb->data_ep);
+    snprintf (tb->admin_bind, sizeof tb->admin_bind, "%s", tb->admin_ep);
+    tb_start (tb);
+}
+
+int
+tb_stop (tb_t *tb)
+{
+    if (!tb->pid)
+        return -1;
+    kill (tb->pid, SIGTERM);
+    int st = 0;
+    for (int i = 0; i < 1000; i++) {
+        if (waitpid (tb->pid, &st, WNOHANG) == tb->pid) {
+            tb->pid = 0;
+            return WIFEXITED (st) ? WEXITSTATUS (st) : 128 + WTERMSIG (st);
+        }
+        usleep (10000);
+    }
+    kill (tb->pid, SIGKILL);
+    waitpid (tb->pid, &st, 0);
+    tb->pid = 0;
+    return 137;
+}
+
+void
+tb_cleanup (tb_t *tb)
+{
+    if (tb->pid)
+        tb_stop (tb);
+    if (tb->dir[0] && !getenv ("SLUICE_TEST_KEEP")) {
+        char cmd[400];
+        snprintf (cmd, sizeof cmd, "rm -rf '%s'", tb->dir);
+        if (system (cmd) != 0)
+            fprintf (stderr, "could not remove %s\n", tb->dir);
+    }
+}
+
+void
+tb_member (tb_t *tb, const char *name, const char *role, char key[320])
+{
+    char dir[300], err[512], pub[320];
+    sl_keypair_t kp;
+    snprintf (dir, sizeof dir, "%s/keys", tb->dir);
+    cr_assert_eq (sl_keys_generate (&kp), 0);
+    cr_assert_eq (sl_keys_write (dir, name, &kp, 0, err, sizeof err), 0, "%s", err);
+    snprintf (key, 320, "%s/%s.key", dir, name);
+    snprintf (pub, sizeof pub, "%s/%s.pub", dir, name);
+    if (!role)
+        return;
+    sl_client_options_t o;
+    memset (&o, 0, sizeof o);
+    o.endpoint = tb->admin_ep;
+    o.key_file = tb->admin_key;
+    o.broker_key_file = tb->broker_pub;
+    char args[512], *result = NULL;
+    snprintf (args, sizeof args, "{\"name\":\"%s\",\"role\":\"%s\",\"public_key\":\"%s\"}",
+              name, role, kp.public_key);
+    int rc = sl_admin_call (&o, "member.add", args, NULL, 0, 5000, &result, err, sizeof err);
+    cr_assert_eq (rc, 0, "member.add %s: %s", name, err);
+    free (result);
+}
+
+sl_client_options_t
+tb_options (tb_t *tb, const char *key)
+{
+    sl_client_options_t o;
+    memset (&o, 0, sizeof o);
+    o.endpoint = tb->data_ep;
+    o.key_file = key;
+    o.broker_key_file = tb->broker_pub;
+    o.connect_timeout_ms = 5000;
+    o.ack_timeout_ms = 2000;
+    return o;
+}
+
+sl_client_t *
+tb_connect (tb_t *tb, const char *key)
+{
+    sl_client_options_t o = tb_options (tb, key);
+    sl_client_t *c = NULL;
+    char err[512];
+    int rc = sl_client_connect (&o, &c, err, sizeof err);
+    cr_assert_eq (rc, 0, "connect with %s: %s (%s)", key, err, sl_strerror (rc));
+    return c;
+}

@@ -1,0 +1,53 @@
+/*  harness — starts the real sluiced for end-to-end tests: a fresh data
+    directory per test, ephemeral loopback ports (read back from
+    DIR/endpoints), members registered through the admin plane. */
+#ifndef SDK_TEST_HARNESS_H
+#define SDK_TEST_HARNESS_H
+
+#include <sys/types.h>
+
+#include "sluice.h"
+
+typedef struct {
+    char dir[256];             /* the data directory (also holds member keys in DIR/keys) */
+    pid_t pid;                 /* running sluiced, or 0 */
+    char data_ep[256], admin_ep[256];
+    char admin_key[320], broker_pub[320];
+    const char *grants[8];     /* CONSUMER:RECORD_TYPE:PURPOSE, NULL-terminated */
+    char data_bind[256];       /* endpoint to bind; "tcp://127.0.0.1:*" first time */
+    char admin_bind[256];
+} tb_t;
+
+/*  Makes a fresh data directory and runs `sluiced init` in it. Asserts. */
+void tb_init (tb_t *tb);
+
+/*  Starts sluiced (with tb->grants) and waits for DIR/endpoints. Asserts. */
+void tb_start (tb_t *tb);
+
+/*  Restarts on the same ports (so connected clients find it again). */
+void tb_restart (tb_t *tb);
+
+/*  SIGTERM, then waits (SIGKILL after 10 s). Returns the exit status. */
+int tb_stop (tb_t *tb);
+
+/*  Stops the broker if running and removes the data directory. */
+void tb_cleanup (tb_t *tb);
+
+/*  Makes keys DIR/keys/NAME.key|pub and registers NAME with `role`
+    (NULL: no registration). Writes the secret key path into `key`. */
+void tb_member (tb_t *tb, const char *name, const char *role, char key[320]);
+
+/*  Connection options for the data plane with `key`. */
+sl_client_options_t tb_options (tb_t *tb, const char *key);
+
+/*  Connects with `key`; asserts success. */
+sl_client_t *tb_connect (tb_t *tb, const char *key);
+
+/*  Path of a built program named by environment variable `var`. */
+const char *tb_program (const char *var);
+
+/*  Runs a shell command line, capturing stdout into `out` (size `size`).
+    Returns the exit status. */
+int tb_run (const char *cmd, char *out, size_t size);
+
+#endif

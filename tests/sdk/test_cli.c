@@ -1,0 +1,180 @@
+/*  sluicectl: keygen files and modes, --help everywhere, and the member and
+    status commands against the real sluiced. */
+#include <criterion/criterion.h>
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "sl_keys.h"
+
+static tb_t tb;
+static char cmd[4096], out[16384];
+
+static const char *
+s_ctl (void)
+{
+    return tb_program ("SLUICECTL");
+}
+
+/*  Runs sluicectl with --data of the test broker; stderr folded into out. */
+static int
+s_run (const char *args)
+{
+    snprintf (cmd, sizeof cmd, "'%s' --data '%s/data' %s 2>&1", s_ctl (), tb.dir, args);
+    return tb_run (cmd, out, sizeof out);
+}
+
+static void
+s_tmp (void)
+{
+    memset (&tb, 0, sizeof tb);
+    snprintf (tb.dir, sizeof tb.dir, "/tmp/sl-sdk-cli-XXXXXX");
+    cr_assert_not_null (mkdtemp (tb.dir));
+}
+
+static void
+s_broker (void)
+{
+    tb_init (&tb);
+    tb_start (&tb);
+}
+
+static void
+s_teardown (void)
+{
+    tb_cleanup (&tb);
+}
+
+Test (cli, keygen_writes_a_private_key_and_a_public_key, .init = s_tmp, .fini = s_teardown)
+{
+    char path[512];
+    struct stat st;
+    snprintf (cmd, sizeof cmd, "'%s' keygen water --dir '%s' 2>&1", s_ctl (), tb.dir);
+    cr_assert_eq (tb_run (cmd, out, sizeof out), 0, "%s", out);
+    cr_assert (strstr (out, "water.key") && strstr (out, "member add"), "%s", out);
+    snprintf (path, sizeof path, "%s/water.key", tb.dir);
+    cr_assert_eq (stat (path, &st), 0);
+    cr_assert_eq (st.st_mode & 0777, 0600, "secret key mode %o", st.st_mode & 0777);
+    sl_keypair_t kp;
+    char err[256], pub[SL_KEY_Z85_LEN + 1];
+    cr_assert_eq (sl_keys_load_secret (path, &kp, err, sizeof err), 0, "%s", err);
+    snprintf (path, sizeof path, "%s/water.pub", tb.dir);
+    cr_assert_eq (stat (path, &st), 0);
+    cr_assert_eq (st.st_mode & 0077 & ~0044, 0, "public key not writable by others");
+    cr_assert_eq (sl_keys_load_public (path, pub, err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq (pub, kp.public_key);
+
+    /* a second keygen does not overwrite the secret key */
+    cr_assert_eq (tb_run (cmd, out, sizeof out), 1);
+    cr_assert (strstr (out, "already exists") && strstr (out, "--force"), "%s", out);
+
+    /* --json gives the same public key */
+    snprintf (cmd, sizeof cmd, "'%s' keygen power --dir '%s' --json", s_ctl (), tb.dir);
+    cr_assert_eq (tb_run (cmd, out, sizeof out), 0);
+    cJSON *j = cJSON_Parse (out);
+    cr_assert_not_null (j, "not JSON: %s", out);
+    cr_assert_str_eq (cJSON_GetObjectItem (j, "name")->valuestring, "power");
+    cr_assert (sl_keys_valid_z85 (cJSON_GetObjectItem (j, "public_key")->valuestring));
+    cJSON_Delete (j);
+
+    /* names that would escape the directory are refused */
+    snprintf (cmd, sizeof cmd, "'%s' keygen ../evil --dir '%s' 2>&1", s_ctl (), tb.dir);
+    cr_assert_eq (tb_run (cmd, out, sizeof out), 2, "%s", out);
+}
+
+Test (cli, every_command_has_help, .init = s_tmp, .fini = s_teardown)
+{
+    const char *cmds[] = { "--help", "keygen --help", "member --help", "member add --help",
+                           "member list --help", "member revoke --help", "status --help" };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        snprintf (cmd, sizeof cmd, "'%s' %s", s_ctl (), cmds[i]);
+        cr_assert_eq (tb_run (cmd, out, sizeof out), 0, "sluicectl %s", cmds[i]);
+        cr_assert (strstr (out, "usage: sluicectl") != NULL, "sluicectl %s: %s", cmds[i], out);
+    }
+    snprintf (cmd, sizeof cmd, "'%s' frobnicate 2>&1", s_ctl ());
+    cr_assert_eq (tb_run (cmd, out, sizeof out), 2);
+    cr_assert (strstr (out, "unknown command 'frobnicate'") != NULL, "%s", out);
+    snprintf (cmd, sizeof cmd, "'%s' member add water 2>&1", s_ctl ());
+    cr_assert_eq (tb_run (cmd, out, sizeof out), 2);
+    cr_assert (strstr (out, "--role") != NULL, "%s", out);
+}
+
+Test (cli, no_broker_is_a_clear_error, .init = s_tmp, .fini = s_teardown)
+{
+    cr_assert_eq (s_run ("status"), 1);
+    cr_assert (strstr (out, "endpoints") && strstr (out, "sluiced"), "%s", out);
+}
+
+Test (cli, member_add_list_revoke, .init = s_broker, .fini = s_teardown)
+{
+    char args[1024];
+    snprintf (args, sizeof args, "keygen water --dir '%s/keys'", tb.dir);
+    cr_assert_eq (s_run (args), 0, "%s", out);
+    snprintf (args, sizeof args, "member add water --role member --pub '%s/keys/water.pub'", tb.dir);
+    cr_assert_eq (s_run (args), 0, "%s", out);
+    cr_assert (strstr (out, "added member water") != NULL, "%s", out);
+    /* the same name twice is refused with the broker's reason */
+    cr_assert_eq (s_run (args), 1, "%s", out);
+    cr_assert (strstr (out, "member.add") != NULL, "%s", out);
+
+    cr_assert_eq (s_run ("member list --json"), 0, "%s", out);
+    cJSON *j = cJSON_Parse (out), *m, *found = NULL;
+    cr_assert (cJSON_IsArray (j), "not a JSON array: %s", out);
+    cJSON_ArrayForEach (m, j)
+        if (!strcmp (cJSON_GetObjectItem (m, "name")->valuestring, "water"))
+            found = m;
+    cr_assert_not_null (found);
+    cr_assert_str_eq (cJSON_GetObjectItem (found, "role")->valuestring, "member");
+    cr_assert (cJSON_IsFalse (cJSON_GetObjectItem (found, "revoked")));
+    cJSON_Delete (j);
+    cr_assert_eq (s_run ("member list"), 0);
+    cr_assert (strstr (out, "NAME") && strstr (out, "water"), "%s", out);
+
+    cr_assert_eq (s_run ("member revoke water"), 0, "%s", out);
+    cr_assert (strstr (out, "revoked member water") != NULL, "%s", out);
+    cr_assert_eq (s_run ("member list --json"), 0);
+    j = cJSON_Parse (out);
+    found = NULL;
+    cJSON_ArrayForEach (m, j)
+        if (!strcmp (cJSON_GetObjectItem (m, "name")->valuestring, "water"))
+            found = m;
+    cr_assert_not_null (found);
+    cr_assert (cJSON_IsTrue (cJSON_GetObjectItem (found, "revoked")));
+    cJSON_Delete (j);
+
+    /* a member's key may not use the admin plane */
+    snprintf (args, sizeof args, "keygen power --dir '%s/keys'", tb.dir);
+    cr_assert_eq (s_run (args), 0);
+    snprintf (args, sizeof args, "member add power --role member --pub '%s/keys/power.pub'", tb.dir);
+    cr_assert_eq (s_run (args), 0, "%s", out);
+    snprintf (args, sizeof args, "--key '%s/keys/power.key' member add x --role member "
+              "--pub '%s/keys/power.pub'", tb.dir, tb.dir);
+    cr_assert_eq (s_run (args), 1, "%s", out);
+}
+
+Test (cli, status_json_parses, .init = s_broker, .fini = s_teardown)
+{
+    char key[320];
+    tb_member (&tb, "water", "member", key);
+    sl_client_t *w = tb_connect (&tb, key);
+    cr_assert_eq (s_run ("status --json"), 0, "%s", out);
+    cJSON *j = cJSON_Parse (out);
+    cr_assert_not_null (j, "not JSON: %s", out);
+    cr_assert (cJSON_IsString (cJSON_GetObjectItem (j, "version")));
+    cr_assert (cJSON_IsNumber (cJSON_GetObjectItem (j, "uptime_s")));
+    cJSON *conn = cJSON_GetObjectItem (j, "members_connected"), *m;
+    cr_assert (cJSON_IsArray (conn));
+    int has_water = 0;
+    cJSON_ArrayForEach (m, conn)
+        has_water |= cJSON_IsString (m) && !strcmp (m->valuestring, "water");
+    cr_assert (has_water, "water is connected: %s", out);
+    cr_assert (cJSON_IsObject (cJSON_GetObjectItem (j, "queues")));
+    cJSON_Delete (j);
+    cr_assert_eq (s_run ("status"), 0);
+    cr_assert (strstr (out, "sluiced") && strstr (out, "water"), "%s", out);
+    sl_client_destroy (&w, 0);
+}

@@ -1,0 +1,526 @@
+/*  libsluice against the real sluiced: connect, publish, deliver, query,
+    reconnect and resend, spool. Every test has its own broker, data
+    directory and ephemeral ports. */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "water/v1/water.pb-c.h"
+
+#define WATER "water.v1.MeterReading"
+#define GRANT_POWER "power:water.v1.MeterReading:joint-metering"
+
+static tb_t tb;
+static char water_key[320], power_key[320];
+
+static void
+s_setup (void)
+{
+    tb_init (&tb);
+    tb.grants[0] = GRANT_POWER;
+    tb_start (&tb);
+    tb_member (&tb, "water", "member", water_key);
+    tb_member (&tb, "power", "member", power_key);
+}
+
+static void
+s_teardown (void)
+{
+    tb_cleanup (&tb);
+}
+
+/*  A packed water.v1.MeterReading about `subject` with reading `m3`. */
+static size_t
+s_reading (uint8_t *buf, const char *subject, double m3)
+{
+    Water__V1__MeterReading r = WATER__V1__METER_READING__INIT;
+    r.id = "WM-17:1767225600";
+    r.ref_device = "WM-17";
+    r.subject = (char *) subject;
+    r.district = "Nord";
+    r.date_observed = 1767225600;
+    r.water_consumption_m3 = m3;
+    return water__v1__meter_reading__pack (&r, buf);
+}
+
+static double
+s_m3 (const void *body, size_t size)
+{
+    Water__V1__MeterReading *r = water__v1__meter_reading__unpack (NULL, size, body);
+    cr_assert_not_null (r, "delivered body decodes as %s", WATER);
+    double v = r->water_consumption_m3;
+    water__v1__meter_reading__free_unpacked (r, NULL);
+    return v;
+}
+
+TestSuite (e2e, .init = s_setup, .fini = s_teardown, .timeout = 60);
+
+Test (e2e, hello_names_the_member)
+{
+    sl_client_t *c = tb_connect (&tb, water_key);
+    cr_assert_str_eq (sl_client_member (c), "water");
+    cr_assert (strlen (sl_client_broker_version (c)) > 0);
+    cr_assert_gt (sl_client_max_message_size (c), 1024);
+    cr_assert (sl_client_connected (c));
+    sl_client_destroy (&c, 0);
+    cr_assert_null (c);
+}
+
+Test (e2e, unknown_key_is_refused)
+{
+    char stranger[320], err[512] = "";
+    tb_member (&tb, "stranger", NULL, stranger);       /* keys, but never registered */
+    sl_client_options_t o = tb_options (&tb, stranger);
+    sl_client_t *c = NULL;
+    int rc = sl_client_connect (&o, &c, err, sizeof err);
+    cr_assert_eq (rc, SL_EPERM, "rc %d: %s", rc, err);
+    cr_assert_null (c);
+    cr_assert (strstr (err, "refused") && strstr (err, "member add"), "says what to do: %s", err);
+}
+
+Test (e2e, secret_key_readable_by_others_is_refused)
+{
+    char err[512] = "";
+    cr_assert_eq (chmod (water_key, 0644), 0);
+    sl_client_options_t o = tb_options (&tb, water_key);
+    sl_client_t *c = NULL;
+    cr_assert_eq (sl_client_connect (&o, &c, err, sizeof err), SL_EKEY);
+    cr_assert (strstr (err, water_key) != NULL, "names the file: %s", err);
+}
+
+Test (e2e, blocking_publish_is_acked_and_refusals_are_precise)
+{
+    uint8_t buf[256];
+    size_t n = s_reading (buf, "C-1001", 12.5);
+    sl_client_t *w = tb_connect (&tb, water_key);
+    cr_assert_eq (sl_client_publish (w, WATER, NULL, buf, n, 5000), 0, "%s", sl_client_last_error (w));
+    cr_assert_eq (sl_client_unacked (w), 0);
+
+    /* a body that does not decode */
+    uint8_t junk[] = { 0xff, 0xff, 0xff, 0x07 };
+    cr_assert_eq (sl_client_publish (w, WATER, NULL, junk, sizeof junk, 5000), SL_EDECODE);
+    cr_assert (strlen (sl_client_last_error (w)) > 0);
+    /* an unknown record type */
+    cr_assert_eq (sl_client_publish (w, "water.v9.Nothing", NULL, buf, n, 5000), SL_EINVAL);
+    /* the client keeps working after refusals */
+    cr_assert_eq (sl_client_publish (w, WATER, NULL, buf, n, 5000), 0);
+    sl_client_destroy (&w, 0);
+
+    /* power does not own water's records */
+    sl_client_t *p = tb_connect (&tb, power_key);
+    cr_assert_eq (sl_client_publish (p, WATER, NULL, buf, n, 5000), SL_EPERM);
+    sl_client_destroy (&p, 0);
+}
+
+typedef struct {
+    int ok, failed;
+} s_counts_t;
+
+static void
+s_count_cb (const uint8_t *id, int rc, const char *text, void *arg)
+{
+    (void) id;
+    (void) text;
+    s_counts_t *c = arg;
+    if (rc == 0)
+        c->ok++;
+    else
+        c->failed++;
+}
+
+Test (e2e, async_publish_calls_back_once_per_record_and_delivers_all)
+{
+    sl_client_t *p = tb_connect (&tb, power_key);
+    cr_assert_eq (sl_client_subscribe (p, WATER, "joint-metering"), 0, "%s", sl_client_last_error (p));
+    sl_client_t *w = tb_connect (&tb, water_key);
+    s_counts_t counts = { 0, 0 };
+    uint8_t buf[256];
+    for (int i = 0; i < 300; i++) {
+        size_t n = s_reading (buf, "C-1001", i);
+        cr_assert_eq (sl_client_publish_async (w, WATER, NULL, buf, n, s_count_cb, &counts, NULL), 0);
+    }
+    cr_assert_eq (sl_client_flush (w, 20000), 0, "%s", sl_client_last_error (w));
+    cr_assert_eq (counts.ok, 300);
+    cr_assert_eq (counts.failed, 0);
+    sl_client_stats_t st;
+    sl_client_stats (w, &st);
+    cr_assert_eq (st.records_acked, 300);
+    cr_assert_eq (st.records_sent, 300);
+    cr_assert_lt (st.publish_messages, 300, "records queued faster than ACKs come back share "
+                  "PUBLISH messages (%llu messages)", (unsigned long long) st.publish_messages);
+
+    char seen[300] = { 0 };
+    for (int i = 0; i < 300; i++) {
+        sl_delivery_t *d;
+        cr_assert_eq (sl_client_recv (p, &d, 10000), 0, "record %d of 300", i);
+        size_t size;
+        const void *body = sl_delivery_body (d, &size);
+        int v = (int) s_m3 (body, size);
+        cr_assert (v >= 0 && v < 300);
+        cr_assert_not (seen[v], "record %d delivered twice", v);
+        seen[v] = 1;
+        sl_client_ack (p, d);
+        sl_delivery_destroy (&d);
+    }
+    sl_delivery_t *d = NULL;
+    cr_assert_eq (sl_client_recv (p, &d, 300), SL_ETIMEOUT);
+    sl_client_destroy (&w, 0);
+    sl_client_destroy (&p, 1000);
+}
+
+Test (e2e, delivery_carries_metadata_and_ack_removes_it)
+{
+    sl_client_t *p = tb_connect (&tb, power_key);
+    cr_assert_eq (sl_client_subscribe (p, WATER, "joint-metering"), 0, "%s", sl_client_last_error (p));
+    sl_client_t *w = tb_connect (&tb, water_key);
+    uint8_t buf[256], id[SL_MESSAGE_ID_LEN];
+    memset (id, 0x5a, sizeof id);
+    size_t n = s_reading (buf, "C-2002", 42.0);
+    sl_publish_meta_t meta = { id, "C-2002", 1767225600123 };
+    cr_assert_eq (sl_client_publish (w, WATER, &meta, buf, n, 5000), 0);
+
+    sl_delivery_t *d;
+    cr_assert_eq (sl_client_recv (p, &d, 5000), 0);
+    cr_assert_str_eq (sl_delivery_record_type (d), WATER);
+    cr_assert_str_eq (sl_delivery_owner (d), "water");
+    cr_assert_str_eq (sl_delivery_purpose (d), "joint-metering");
+    cr_assert_str_eq (sl_delivery_subject (d), "C-2002");
+    cr_assert_eq (sl_delivery_event_time_ms (d), 1767225600123);
+    cr_assert_eq (memcmp (sl_delivery_message_id (d), id, sizeof id), 0);
+    cr_assert_gt (sl_delivery_rule_count (d), 0, "a delivery says which rule permitted it");
+    cr_assert (strstr (sl_delivery_rule (d, 0), "power") != NULL, "%s", sl_delivery_rule (d, 0));
+    size_t size;
+    const void *body = sl_delivery_body (d, &size);
+    cr_assert_eq (s_m3 (body, size), 42.0);
+    cr_assert_eq (sl_client_ack (p, d), 0);
+    sl_delivery_destroy (&d);
+    sl_client_destroy (&p, 1000);            /* sends the batched ack */
+
+    /* acked: a new connection gets nothing again */
+    p = tb_connect (&tb, power_key);
+    cr_assert_eq (sl_client_subscribe (p, WATER, "joint-metering"), 0);
+    cr_assert_eq (sl_client_recv (p, &d, 700), SL_ETIMEOUT);
+    sl_client_destroy (&p, 0);
+    sl_client_destroy (&w, 0);
+}
+
+Test (e2e, unacked_delivery_comes_again_after_reconnect)
+{
+    sl_client_t *p = tb_connect (&tb, power_key);
+    cr_assert_eq (sl_client_subscribe (p, WATER, "joint-metering"), 0);
+    sl_client_t *w = tb_connect (&tb, water_key);
+    uint8_t buf[256], first[SL_MESSAGE_ID_LEN];
+    size_t n = s_reading (buf, "C-3003", 7.0);
+    cr_assert_eq (sl_client_publish (w, WATER, NULL, buf, n, 5000), 0);
+    sl_delivery_t *d;
+    cr_assert_eq (sl_client_recv (p, &d, 5000), 0);
+    memcpy (first, sl_delivery_message_id (d), sizeof first);
+    sl_delivery_destroy (&d);                /* not acked */
+    sl_client_destroy (&p, 0);
+
+    p = tb_connect (&tb, power_key);
+    cr_assert_eq (sl_client_subscribe (p, WATER, "joint-metering"), 0);
+    cr_assert_eq (sl_client_recv (p, &d, 5000), 0, "redelivered after reconnect");
+    cr_assert_eq (memcmp (sl_delivery_message_id (d), first, sizeof first), 0);
+    sl_client_ack (p, d);
+    sl_delivery_destroy (&d);
+    sl_client_destroy (&p, 1000);
+    sl_client_destroy (&w, 0);
+}
+
+Test (e2e, consumer_without_grant_receives_nothing)
+{
+    char health_key[320];
+    tb_member (&tb, "health", "member", health_key);
+    sl_client_t *h = tb_connect (&tb, health_key);
+    int rc = sl_client_subscribe (h, WATER, "joint-metering");
+    cr_assert (rc == 0 || rc == SL_EDENIED, "rc %d", rc);
+    sl_client_t *w = tb_connect (&tb, water_key);
+    uint8_t buf[256];
+    size_t n = s_reading (buf, "C-1001", 1.0);
+    cr_assert_eq (sl_client_publish (w, WATER, NULL, buf, n, 5000), 0);
+    sl_delivery_t *d = NULL;
+    cr_assert_eq (sl_client_recv (h, &d, 700), SL_ETIMEOUT, "default deny: nothing reaches health");
+    sl_client_destroy (&h, 0);
+    sl_client_destroy (&w, 0);
+}
+
+Test (e2e, resent_message_id_is_stored_once)
+{
+    sl_client_t *p = tb_connect (&tb, power_key);
+    cr_assert_eq (sl_client_subscribe (p, WATER, "joint-metering"), 0);
+    sl_client_t *w = tb_connect (&tb, water_key);
+    uint8_t buf[256], id[SL_MESSAGE_ID_LEN];
+    memset (id, 0x11, sizeof id);
+    size_t n = s_reading (buf, "C-1001", 3.0);
+    sl_publish_meta_t meta = { id, "C-1001", 0 };
+    cr_assert_eq (sl_client_publish (w, WATER, &meta, buf, n, 5000), 0);
+    cr_assert_eq (sl_client_publish (w, WATER, &meta, buf, n, 5000), 0, "a resend is ACKed too");
+    sl_delivery_t *d;
+    cr_assert_eq (sl_client_recv (p, &d, 5000), 0);
+    sl_client_ack (p, d);
+    sl_delivery_destroy (&d);
+    cr_assert_eq (sl_client_recv (p, &d, 700), SL_ETIMEOUT, "but queued once");
+    sl_client_destroy (&p, 1000);
+    sl_client_destroy (&w, 0);
+}
+
+/*  ---- queries: the owner serves from its own thread ---- */
+
+typedef struct {
+    sl_client_t *client;
+    volatile int stop;
+    int served;
+} s_owner_t;
+
+static int
+s_serve (sl_query_t *q, void *arg)
+{
+    s_owner_t *o = arg;
+    o->served++;
+    if (strcmp (sl_query_subject (q), "C-404") == 0) {
+        sl_query_fail (q, "no such account");
+        return SL_ENOTFOUND;
+    }
+    const char *from = sl_query_param (q, "from");
+    uint8_t buf[256];
+    size_t n = s_reading (buf, sl_query_subject (q), from ? atof (from) : -1.0);
+    cr_assert_eq (sl_query_add (q, buf, n, sl_query_subject (q), 0), 0);
+    cr_assert_str_eq (sl_query_asker (q), "power");
+    return 0;
+}
+
+static void *
+s_owner_thread (void *arg)
+{
+    s_owner_t *o = arg;
+    while (!o->stop)
+        sl_client_poll (o->client, 50);
+    return NULL;
+}
+
+Test (e2e, query_is_served_by_the_owner_and_checked)
+{
+    s_owner_t owner = { tb_connect (&tb, water_key), 0, 0 };
+    sl_client_serve (owner.client, s_serve, &owner);
+    pthread_t th;
+    cr_assert_eq (pthread_create (&th, NULL, s_owner_thread, &owner), 0);
+
+    sl_client_t *p = tb_connect (&tb, power_key);
+    sl_param_t params[] = { { "from", "77" } };
+    sl_reply_t *r = NULL;
+    int rc = sl_client_query (p, WATER, "C-1001", "joint-metering", params, 1, 3000, &r);
+    cr_assert_eq (rc, 0, "%s", sl_client_last_error (p));
+    cr_assert_eq (sl_reply_count (r), 1);
+    size_t size;
+    const void *body = sl_reply_body (r, 0, &size);
+    cr_assert_eq (s_m3 (body, size), 77.0, "the owner saw the parameter");
+    cr_assert_str_eq (sl_reply_record_type (r, 0), WATER);
+    cr_assert_null (sl_reply_body (r, 1, &size));
+    sl_reply_destroy (&r);
+
+    /* the owner's refusal reaches the asker */
+    rc = sl_client_query (p, WATER, "C-404", "joint-metering", NULL, 0, 3000, &r);
+    cr_assert_eq (rc, SL_ENOTFOUND, "rc %d", rc);
+    cr_assert (strstr (sl_client_last_error (p), "no such account") != NULL, "%s",
+               sl_client_last_error (p));
+
+    /* a purpose without a grant is denied by the broker, the owner never asked */
+    int before = owner.served;
+    rc = sl_client_query (p, WATER, "C-1001", "marketing", NULL, 0, 3000, &r);
+    cr_assert_eq (rc, SL_EDENIED, "rc %d", rc);
+    cr_assert_null (r);
+    cr_assert_eq (owner.served, before);
+
+    owner.stop = 1;
+    pthread_join (th, NULL);
+    sl_client_destroy (&owner.client, 0);
+
+    /* owner gone */
+    rc = sl_client_query (p, WATER, "C-1001", "joint-metering", NULL, 0, 3000, &r);
+    cr_assert_eq (rc, SL_ENOTFOUND, "owner offline: rc %d (%s)", rc, sl_client_last_error (p));
+    sl_client_destroy (&p, 0);
+}
+
+Test (e2e, query_times_out_when_the_owner_is_silent)
+{
+    sl_client_t *w = tb_connect (&tb, water_key);   /* connected, but never polled */
+    sl_client_t *p = tb_connect (&tb, power_key);
+    sl_reply_t *r = NULL;
+    int rc = sl_client_query (p, WATER, "C-1001", "joint-metering", NULL, 0, 500, &r);
+    cr_assert_eq (rc, SL_ETIMEOUT, "rc %d (%s)", rc, sl_client_last_error (p));
+    cr_assert_null (r);
+    sl_client_destroy (&p, 0);
+    sl_client_destroy (&w, 0);
+}
+
+/*  ---- reconnect, resend, spool ---- */
+
+Test (e2e, publishes_survive_a_broker_restart_without_duplicates)
+{
+    sl_client_t *p = tb_connect (&tb, power_key);
+    cr_assert_eq (sl_client_subscribe (p, WATER, "joint-metering"), 0);
+    sl_client_destroy (&p, 0);
+
+    sl_client_t *w = tb_connect (&tb, water_key);
+    uint8_t buf[256];
+    for (int i = 0; i < 5; i++) {
+        size_t n = s_reading (buf, "C-1001", i);
+        cr_assert_eq (sl_client_publish (w, WATER, NULL, buf, n, 5000), 0);
+    }
+    cr_assert_eq (tb_stop (&tb), 0, "sluiced exits 0 on SIGTERM");
+    s_counts_t counts = { 0, 0 };
+    for (int i = 5; i < 10; i++) {
+        size_t n = s_reading (buf, "C-1001", i);
+        cr_assert_eq (sl_client_publish_async (w, WATER, NULL, buf, n, s_count_cb, &counts, NULL), 0);
+    }
+    sl_client_poll (w, 300);
+    cr_assert_eq (counts.ok, 0, "nothing is acked while the broker is down");
+    cr_assert_eq (sl_client_unacked (w), 5);
+
+    tb_restart (&tb);
+    cr_assert_eq (sl_client_flush (w, 15000), 0, "%s", sl_client_last_error (w));
+    cr_assert_eq (counts.ok, 5);
+    cr_assert (sl_client_connected (w));
+    sl_client_stats_t st;
+    sl_client_stats (w, &st);
+    cr_assert_eq (st.reconnects, 1, "one new session after the restart");
+    cr_assert_eq (st.records_acked, 10);
+
+    p = tb_connect (&tb, power_key);
+    cr_assert_eq (sl_client_subscribe (p, WATER, "joint-metering"), 0);
+    char seen[10] = { 0 };
+    for (int i = 0; i < 10; i++) {
+        sl_delivery_t *d;
+        cr_assert_eq (sl_client_recv (p, &d, 5000), 0, "record %d of 10", i);
+        size_t size;
+        const void *body = sl_delivery_body (d, &size);
+        int v = (int) s_m3 (body, size);
+        cr_assert (v >= 0 && v < 10);
+        cr_assert_not (seen[v], "record %d stored twice", v);
+        seen[v] = 1;
+        sl_client_ack (p, d);
+        sl_delivery_destroy (&d);
+    }
+    sl_delivery_t *d = NULL;
+    cr_assert_eq (sl_client_recv (p, &d, 500), SL_ETIMEOUT);
+    sl_client_destroy (&p, 1000);
+    sl_client_destroy (&w, 0);
+}
+
+Test (e2e, spool_keeps_records_while_the_broker_is_away)
+{
+    char spool[400];
+    snprintf (spool, sizeof spool, "%s/spool", tb.dir);
+    sl_client_t *p = tb_connect (&tb, power_key);
+    cr_assert_eq (sl_client_subscribe (p, WATER, "joint-metering"), 0);
+    sl_client_destroy (&p, 0);
+    cr_assert_eq (tb_stop (&tb), 0);
+
+    /* the adapter starts while the broker is down, spools, and exits */
+    sl_client_options_t o = tb_options (&tb, water_key);
+    o.spool_dir = spool;
+    o.connect_timeout_ms = 300;
+    sl_client_t *w = NULL;
+    char err[512];
+    cr_assert_eq (sl_client_connect (&o, &w, err, sizeof err), 0, "%s", err);
+    cr_assert_not (sl_client_connected (w));
+    uint8_t buf[256];
+    for (int i = 0; i < 3; i++) {
+        size_t n = s_reading (buf, "C-1001", 100 + i);
+        cr_assert_eq (sl_client_publish_async (w, WATER, NULL, buf, n, NULL, NULL, NULL), 0);
+    }
+    sl_client_destroy (&w, 0);
+
+    /* broker back; the adapter restarts and sends what it spooled */
+    tb_restart (&tb);
+    o.connect_timeout_ms = 5000;
+    cr_assert_eq (sl_client_connect (&o, &w, err, sizeof err), 0, "%s", err);
+    cr_assert_eq (sl_client_unacked (w), 3, "the spool was reloaded");
+    cr_assert_eq (sl_client_flush (w, 10000), 0, "%s", sl_client_last_error (w));
+    sl_client_destroy (&w, 0);
+
+    p = tb_connect (&tb, power_key);
+    cr_assert_eq (sl_client_subscribe (p, WATER, "joint-metering"), 0);
+    for (int i = 0; i < 3; i++) {
+        sl_delivery_t *d;
+        cr_assert_eq (sl_client_recv (p, &d, 5000), 0, "spooled record %d", i);
+        size_t size;
+        const void *body = sl_delivery_body (d, &size);
+        cr_assert_eq (s_m3 (body, size), 100.0 + i, "in publish order");
+        sl_client_ack (p, d);
+        sl_delivery_destroy (&d);
+    }
+    sl_client_destroy (&p, 1000);
+
+    /* and the spool is empty now: a third start resends nothing */
+    cr_assert_eq (sl_client_connect (&o, &w, err, sizeof err), 0, "%s", err);
+    cr_assert_eq (sl_client_unacked (w), 0);
+    sl_client_destroy (&w, 0);
+}
+
+Test (e2e, revoked_member_is_cut_off)
+{
+    sl_client_t *w = tb_connect (&tb, water_key);
+    sl_client_options_t o;
+    memset (&o, 0, sizeof o);
+    o.endpoint = tb.admin_ep;
+    o.key_file = tb.admin_key;
+    o.broker_key_file = tb.broker_pub;
+    char *result = NULL, err[512];
+    cr_assert_eq (sl_admin_call (&o, "member.revoke", "{\"name\":\"water\"}", NULL, 0, 5000,
+                                 &result, err, sizeof err), 0, "%s", err);
+    free (result);
+    uint8_t buf[256];
+    size_t n = s_reading (buf, "C-1001", 1.0);
+    int rc = sl_client_publish (w, WATER, NULL, buf, n, 3000);
+    cr_assert (rc == SL_EPERM || rc == SL_ECLOSED, "rc %d (%s)", rc, sl_client_last_error (w));
+    sl_client_destroy (&w, 0);
+    sl_client_options_t wo = tb_options (&tb, water_key);
+    cr_assert_eq (sl_client_connect (&wo, &w, err, sizeof err), SL_EPERM, "%s", err);
+}
+
+Test (e2e, nack_gives_a_record_back_and_unsubscribe_ends_deliveries)
+{
+    sl_client_t *p = tb_connect (&tb, power_key);
+    cr_assert_eq (sl_client_subscribe (p, WATER, "joint-metering"), 0);
+    sl_client_t *w = tb_connect (&tb, water_key);
+    uint8_t buf[256];
+    size_t n = s_reading (buf, "C-1001", 5.0);
+    cr_assert_eq (sl_client_publish (w, WATER, NULL, buf, n, 5000), 0);
+    sl_delivery_t *d, *again;
+    cr_assert_eq (sl_client_recv (p, &d, 5000), 0);
+    cr_assert_eq (sl_client_nack (p, d), 0);
+    cr_assert_eq (sl_client_recv (p, &again, 5000), 0, "a nacked record is delivered again");
+    cr_assert_eq (memcmp (sl_delivery_message_id (again), sl_delivery_message_id (d),
+                          SL_MESSAGE_ID_LEN), 0);
+    sl_client_ack (p, again);
+    sl_delivery_destroy (&again);
+    sl_delivery_destroy (&d);
+    cr_assert_eq (sl_client_flush (p, 5000), 0, "%s", sl_client_last_error (p));
+
+    cr_assert_eq (sl_client_unsubscribe (p, WATER, "joint-metering"), 0, "%s", sl_client_last_error (p));
+    cr_assert_eq (sl_client_unsubscribe (p, WATER, "joint-metering"), SL_ENOTFOUND);
+    cr_assert_eq (sl_client_publish (w, WATER, NULL, buf, n, 5000), 0);
+    cr_assert_eq (sl_client_recv (p, &d, 700), SL_ETIMEOUT, "no subscription, no delivery");
+    sl_client_destroy (&p, 0);
+    sl_client_destroy (&w, 0);
+}
+
+Test (e2e, oversized_record_is_refused_before_sending)
+{
+    sl_client_t *w = tb_connect (&tb, water_key);
+    size_t big = sl_client_max_message_size (w) + 1;
+    uint8_t *body = calloc (1, big);
+    cr_assert_not_null (body);
+    cr_assert_eq (sl_client_publish_async (w, WATER, NULL, body, big, NULL, NULL, NULL), SL_ETOOBIG);
+    cr_assert (strstr (sl_client_last_error (w), "split") != NULL, "%s", sl_client_last_error (w));
+    cr_assert_eq (sl_client_unacked (w), 0);
+    free (body);
+    sl_client_destroy (&w, 0);
+}
