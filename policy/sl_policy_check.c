@@ -315,8 +315,21 @@ s_name_in (const char *name, const char *const *v, size_t n)
     return false;
 }
 
+static int
+s_strp_cmp (const void *a, const void *b)
+{
+    return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/*  Membership in a sorted name array (the catalogue can hold thousands). */
+static bool
+s_name_in_sorted (const char *name, const char *const *v, size_t n)
+{
+    return n && bsearch (&name, v, n, sizeof *v, s_strp_cmp) != NULL;
+}
+
 static void
-s_check_rule (s_ck_t *ck, const sl_policy_set_t *set, const sl_policy_rule_t *r,
+s_check_rule (s_ck_t *ck, const sl_policy_rule_t *r, const sl_policy_rule_t *first,
               const char *const *members, size_t n_members,
               const char *const *purposes, size_t n_purposes)
 {
@@ -324,16 +337,13 @@ s_check_rule (s_ck_t *ck, const sl_policy_set_t *set, const sl_policy_rule_t *r,
     bool permit = r->kind == SL_POLICY_PERMIT;
     const char *kind = permit ? "permit" : "forbid";
 
-    /* duplicate ids */
-    for (size_t i = 0; i < r->order; i++)
-        if (strcmp (set->rules[i]->id, r->id) == 0) {
-            char where[300];
-            snprintf (where, sizeof where, "first defined at %s:%u:%u", set->rules[i]->file,
-                      set->rules[i]->line, set->rules[i]->col);
-            s_err (ck, r->file, r->id_line, r->id_col, where, "duplicate rule id \"%s\"%s%s",
-                   r->id, "", "");
-            break;
-        }
+    if (first) {
+        char where[300];
+        snprintf (where, sizeof where, "first defined at %s:%u:%u", first->file, first->line,
+                  first->col);
+        s_err (ck, r->file, r->id_line, r->id_col, where, "duplicate rule id \"%s\"%s%s",
+               r->id, "", "");
+    }
 
     /* owner: a bureau that owns record types */
     const char *owners[32];
@@ -367,7 +377,7 @@ s_check_rule (s_ck_t *ck, const sl_policy_set_t *set, const sl_policy_rule_t *r,
                        "a permit cannot name every consumer ('*')%s%s%s", "", "", "");
             continue;
         }
-        if (!s_name_in (c->s, members, n_members))
+        if (!s_name_in_sorted (c->s, members, n_members))
             s_err (ck, r->file, c->line, c->col, s_hint (c->s, members, n_members, hb, sizeof hb),
                    "unknown member '%s'%s%s", c->s, "", "");
         else if (permit && r->owner.s && strcmp (c->s, r->owner.s) == 0)
@@ -422,7 +432,7 @@ s_check_rule (s_ck_t *ck, const sl_policy_set_t *set, const sl_policy_rule_t *r,
                "permit \"%s\" has no purpose%s%s", r->id, "", "");
     for (size_t i = 0; i < r->purposes.n; i++) {
         const sl_pname_t *p = &r->purposes.v[i];
-        if (!s_name_in (p->s, purposes, n_purposes)) {
+        if (!s_name_in_sorted (p->s, purposes, n_purposes)) {
             const char *h = s_hint (p->s, purposes, n_purposes, hb, sizeof hb);
             s_err (ck, r->file, p->line, p->col,
                    h ? h : "declare it: purpose NAME \"description\"",
@@ -488,6 +498,15 @@ s_check_rule (s_ck_t *ck, const sl_policy_set_t *set, const sl_policy_rule_t *r,
         s_check_expr (ck, r, r->where, types, n_types);
 }
 
+static int
+s_rule_id_cmp (const void *a, const void *b)
+{
+    const sl_policy_rule_t *x = *(const sl_policy_rule_t *const *) a;
+    const sl_policy_rule_t *y = *(const sl_policy_rule_t *const *) b;
+    int c = strcmp (x->id, y->id);
+    return c ? c : (x->order < y->order ? -1 : x->order > y->order);
+}
+
 int
 sl_policy_set_check (sl_policy_set_t *self, const sl_policy_catalog_t *catalog,
                      sl_policy_diags_t *diags)
@@ -516,8 +535,33 @@ sl_policy_set_check (sl_policy_set_t *self, const sl_policy_catalog_t *catalog,
         }
         purposes[n_purposes++] = p->name;
     }
+    /* names looked up per rule: sorted once */
+    if (n_members)
+        qsort (members, n_members, sizeof *members, s_strp_cmp);
+    if (n_purposes)
+        qsort (purposes, n_purposes, sizeof *purposes, s_strp_cmp);
+    /* duplicate ids: sort rules by (id, order); each later one points at the first */
+    const sl_policy_rule_t **by_id = malloc ((self->n_rules + 1) * sizeof *by_id);
+    const sl_policy_rule_t **first = calloc (self->n_rules + 1, sizeof *first);
+    if (!by_id || !first) {
+        free (by_id);
+        free (first);
+        free (members);
+        free (cat_purposes);
+        free (purposes);
+        return SL_ENOMEM;
+    }
     for (size_t i = 0; i < self->n_rules; i++)
-        s_check_rule (&ck, self, self->rules[i], members, n_members, purposes, n_purposes);
+        by_id[i] = self->rules[i];
+    if (self->n_rules)
+        qsort (by_id, self->n_rules, sizeof *by_id, s_rule_id_cmp);
+    for (size_t i = 1; i < self->n_rules; i++)
+        if (strcmp (by_id[i]->id, by_id[i - 1]->id) == 0)
+            first[by_id[i]->order] = first[by_id[i - 1]->order] ? first[by_id[i - 1]->order] : by_id[i - 1];
+    for (size_t i = 0; i < self->n_rules; i++)
+        s_check_rule (&ck, self->rules[i], first[i], members, n_members, purposes, n_purposes);
+    free (by_id);
+    free (first);
     free (members);
     free (cat_purposes);
     free (purposes);

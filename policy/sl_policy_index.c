@@ -22,25 +22,39 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*  One rule for one purpose in one bucket: what a decision needs without
+ *  touching the rule itself (it is read only for the rule that decides). */
 typedef struct {
     const sl_policy_rule_t *rule;
-    uint64_t mask[SL_POLICY_MAX_FIELDS / 64];
+    const char *purpose;        /* NULL: every purpose (forbid without `purpose`) */
+    uint64_t    purpose_hash;
+    int64_t     from, to;       /* validity, [from, to); to == INT64_MAX: open */
+    bool        where, consent, deny;
+    uint64_t    mask[SL_POLICY_MAX_FIELDS / 64];
 } s_entry_t;
 
-typedef struct {
+typedef struct s_bucket_s {
     uint64_t     hash;
     const char  *owner;
     const char  *consumer;
+    const char  *record_type;     /* in key[] */
     const sl_schema_t *schema;
     s_entry_t   *permits;
     size_t       n_permits, cap_permits;
     s_entry_t   *forbids;
     size_t       n_forbids, cap_forbids;
+    const struct s_bucket_s *star;    /* (owner, '*', record type) bucket, or NULL */
+    char         key[];       /* owner NUL consumer NUL record type NUL: one cache line */
 } s_bucket_t;
+
+typedef struct {
+    uint64_t    hash;
+    s_bucket_t *b;
+} s_slot_t;
 
 struct sl_policy_index_s {
     sl_policy_set_t *set;           /* private copy: the rules */
-    s_bucket_t     **table;         /* open addressing, power-of-two size */
+    s_slot_t        *table;         /* open addressing, power-of-two size, load <= 1/2 */
     size_t           cap;
     size_t           n_buckets;
 };
@@ -62,6 +76,15 @@ s_hash (const char *owner, const char *consumer, const char *record_type)
     return h ^ (h >> 29);
 }
 
+static uint64_t
+s_str_hash (const char *p)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *p; p++)
+        h = (h ^ (unsigned char) *p) * 1099511628211ull;
+    return h ^ (h >> 29);
+}
+
 static s_bucket_t *
 s_lookup (const sl_policy_index_t *ix, uint64_t h, const char *owner, const char *consumer,
           const char *record_type)
@@ -70,12 +93,15 @@ s_lookup (const sl_policy_index_t *ix, uint64_t h, const char *owner, const char
         return NULL;
     size_t mask = ix->cap - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
-        s_bucket_t *b = ix->table[i];
-        if (!b)
+        const s_slot_t *sl = &ix->table[i];
+        if (!sl->b)
             return NULL;
-        if (b->hash == h && strcmp (b->consumer, consumer) == 0
-            && strcmp (b->schema->record_type, record_type) == 0 && strcmp (b->owner, owner) == 0)
-            return b;
+        if (sl->hash == h) {
+            s_bucket_t *b = sl->b;
+            if (strcmp (b->consumer, consumer) == 0 && strcmp (b->owner, owner) == 0
+                && strcmp (b->record_type, record_type) == 0)
+                return b;
+        }
     }
 }
 
@@ -83,17 +109,16 @@ static int
 s_grow (sl_policy_index_t *ix)
 {
     size_t cap = ix->cap ? ix->cap * 2 : 64;
-    s_bucket_t **t = calloc (cap, sizeof *t);
+    s_slot_t *t = calloc (cap, sizeof *t);
     if (!t)
         return SL_ENOMEM;
     for (size_t i = 0; i < ix->cap; i++) {
-        s_bucket_t *b = ix->table[i];
-        if (!b)
+        if (!ix->table[i].b)
             continue;
-        size_t j = b->hash & (cap - 1);
-        while (t[j])
+        size_t j = ix->table[i].hash & (cap - 1);
+        while (t[j].b)
             j = (j + 1) & (cap - 1);
-        t[j] = b;
+        t[j] = ix->table[i];
     }
     free (ix->table);
     ix->table = t;
@@ -110,17 +135,22 @@ s_bucket (sl_policy_index_t *ix, const char *owner, const char *consumer, const 
         return b;
     if ((ix->n_buckets + 1) * 2 > ix->cap && s_grow (ix) != 0)
         return NULL;
-    b = calloc (1, sizeof *b);
+    size_t lo = strlen (owner), lc = strlen (consumer), lr = strlen (s->record_type);
+    b = calloc (1, sizeof *b + lo + lc + lr + 3);
     if (!b)
         return NULL;
     b->hash = h;
-    b->owner = owner;
-    b->consumer = consumer;
+    memcpy (b->key, owner, lo + 1);
+    memcpy (b->key + lo + 1, consumer, lc + 1);
+    memcpy (b->key + lo + lc + 2, s->record_type, lr + 1);
+    b->owner = b->key;
+    b->consumer = strcmp (consumer, s_star) == 0 ? s_star : b->key + lo + 1;
+    b->record_type = b->key + lo + lc + 2;
     b->schema = s;
     size_t j = h & (ix->cap - 1);
-    while (ix->table[j])
+    while (ix->table[j].b)
         j = (j + 1) & (ix->cap - 1);
-    ix->table[j] = b;
+    ix->table[j] = (s_slot_t) { h, b };
     ix->n_buckets++;
     return b;
 }
@@ -140,18 +170,16 @@ s_push (s_entry_t **v, size_t *n, size_t *cap, const s_entry_t *e)
     return 0;
 }
 
-static int
-s_by_order (const void *a, const void *b)
-{
-    size_t x = ((const s_entry_t *) a)->rule->order, y = ((const s_entry_t *) b)->rule->order;
-    return x < y ? -1 : x > y;
-}
-
 static void
 s_entry_for (const sl_policy_rule_t *r, const sl_schema_t *s, s_entry_t *e)
 {
     memset (e, 0, sizeof *e);
     e->rule = r;
+    e->from = r->has_valid ? r->valid_from : INT64_MIN;
+    e->to = r->has_valid ? r->valid_to : INT64_MAX;
+    e->where = r->where != NULL;
+    e->consent = r->consent;
+    e->deny = r->kind == SL_POLICY_FORBID && r->fields.n == 0;
     sl_pmask_fields (s, &r->fields, r->fields_all, e->mask);
     if (r->kind == SL_POLICY_PERMIT && s->subject_field) {
         const ProtobufCFieldDescriptor *fd = sl_schema_field (s, s->subject_field);
@@ -172,7 +200,7 @@ sl_policy_index_destroy (sl_policy_index_t **self_p)
         return;
     sl_policy_index_t *self = *self_p;
     for (size_t i = 0; i < self->cap; i++) {
-        s_bucket_t *b = self->table[i];
+        s_bucket_t *b = self->table[i].b;
         if (!b)
             continue;
         free (b->permits);
@@ -222,27 +250,31 @@ sl_policy_index_new (const sl_policy_set_t *set, sl_policy_diags_t *diags)
                 if (!b)
                     goto fail;
                 s_entry_for (r, types[t], &e);
-                int rc = r->kind == SL_POLICY_PERMIT
-                    ? s_push (&b->permits, &b->n_permits, &b->cap_permits, &e)
-                    : s_push (&b->forbids, &b->n_forbids, &b->cap_forbids, &e);
-                if (rc != 0)
-                    goto fail;
+                /* one entry per purpose, so a decision compares one hash */
+                size_t np = r->purposes.n ? r->purposes.n : 1;
+                for (size_t p = 0; p < np; p++) {
+                    e.purpose = r->purposes.n ? r->purposes.v[p].s : NULL;
+                    e.purpose_hash = e.purpose ? s_str_hash (e.purpose) : 0;
+                    int rc = r->kind == SL_POLICY_PERMIT
+                        ? s_push (&b->permits, &b->n_permits, &b->cap_permits, &e)
+                        : s_push (&b->forbids, &b->n_forbids, &b->cap_forbids, &e);
+                    if (rc != 0)
+                        goto fail;
+                }
             }
         }
     }
-    /* fold the '*' forbids into every consumer's bucket of the same owner and type */
+    /* link every consumer's bucket to the '*' forbids of its owner and type;
+     * a decision walks both lists merged in source order (no copies, so a
+     * city-wide forbid costs one entry, not one per consumer) */
     for (size_t i = 0; i < ix->cap; i++) {
-        s_bucket_t *b = ix->table[i];
-        if (!b || b->consumer == s_star)
+        s_bucket_t *b = ix->table[i].b;
+        if (!b)
             continue;
-        s_bucket_t *star = s_lookup (ix, s_hash (b->owner, s_star, b->schema->record_type),
-                                     b->owner, s_star, b->schema->record_type);
-        if (!star)
-            continue;
-        for (size_t j = 0; j < star->n_forbids; j++)
-            if (s_push (&b->forbids, &b->n_forbids, &b->cap_forbids, &star->forbids[j]) != 0)
-                goto fail;
-        qsort (b->forbids, b->n_forbids, sizeof *b->forbids, s_by_order);
+        /* entries were appended rule by rule: each list is in source order */
+        if (b->consumer != s_star)
+            b->star = s_lookup (ix, s_hash (b->owner, s_star, b->schema->record_type),
+                                b->owner, s_star, b->schema->record_type);
     }
     return ix;
 fail:
@@ -389,14 +421,27 @@ s_decide (const sl_policy_index_t *ix, const sl_policy_request_t *req, s_mode_t 
     if (rec && rec->descriptor != b->schema->descriptor)
         return SL_EINVAL;
 
+    uint64_t ph = s_str_hash (req->purpose);
     uint64_t strip[SL_POLICY_MAX_FIELDS / 64] = { 0 };
-    for (size_t i = 0; i < b->n_forbids; i++) {
-        const s_entry_t *e = &b->forbids[i];
-        const sl_policy_rule_t *r = e->rule;
-        if (!sl_prule_has_purpose (r, req->purpose) || !s_in_window (r, req->time))
+    const s_entry_t *fa = b->forbids, *fb = b->star ? b->star->forbids : NULL;
+    size_t na = b->n_forbids, nb = b->star ? b->star->n_forbids : 0;
+    while (na || nb) {
+        /* merge the bucket's own forbids and its '*' forbids by source order */
+        const s_entry_t *e;
+        if (!nb || (na && fa->rule->order < fb->rule->order)) {
+            e = fa++;
+            na--;
+        } else {
+            e = fb++;
+            nb--;
+        }
+        if (e->purpose && (e->purpose_hash != ph || strcmp (e->purpose, req->purpose) != 0))
             continue;
-        bool deny = r->fields.n == 0;
-        if (r->where) {
+        if (req->time < e->from || (req->time >= e->to && e->to != INT64_MAX))
+            continue;
+        const sl_policy_rule_t *r = e->rule;
+        bool deny = e->deny;
+        if (e->where) {
             if (rec) {
                 if (!sl_pexpr_eval (r->where, rec))
                     continue;
@@ -423,10 +468,10 @@ s_decide (const sl_policy_index_t *ix, const sl_policy_request_t *req, s_mode_t 
     int best = 0;
     for (size_t i = 0; i < b->n_permits; i++) {
         const s_entry_t *e = &b->permits[i];
-        const sl_policy_rule_t *r = e->rule;
-        if (!sl_prule_has_purpose (r, req->purpose))
+        if (e->purpose_hash != ph || strcmp (e->purpose, req->purpose) != 0)
             continue;
-        if (!s_in_window (r, req->time)) {
+        const sl_policy_rule_t *r = e->rule;
+        if (req->time < e->from || (req->time >= e->to && e->to != INT64_MAX)) {
             if (best < 1) {
                 best = 1;
                 out->rule = r;
@@ -435,7 +480,7 @@ s_decide (const sl_policy_index_t *ix, const sl_policy_request_t *req, s_mode_t 
             continue;
         }
         bool cond = false;
-        if (r->where) {
+        if (e->where) {
             if (mode == S_DIFF)
                 cond = true;
             else if (!rec || !sl_pexpr_eval (r->where, rec)) {
@@ -447,7 +492,7 @@ s_decide (const sl_policy_index_t *ix, const sl_policy_request_t *req, s_mode_t 
                 continue;
             }
         }
-        if (r->consent) {
+        if (e->consent) {
             if (mode == S_DIFF)
                 cond = true;
             else {
