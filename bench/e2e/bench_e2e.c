@@ -305,6 +305,36 @@ s_connect (s_bench_t *b, const char *name, unsigned credit, sl_client_t **c)
     return rc;
 }
 
+/*  Policy mode: the health stream's permit requires consent, so every
+ *  subject the health publishers use gets one (admin plane consent.grant,
+ *  docs/CONSENT.md), for each consumer of health records. */
+static int
+s_grant_consents (s_bench_t *b)
+{
+    char args[1024];
+    for (int i = 0; i < b->n_pub; i++) {
+        if (i % BENCH_N_TYPES != 2)
+            continue;
+        for (int j = 0; j < b->n_con; j++) {
+            if (j % BENCH_N_TYPES != 2)
+                continue;
+            for (size_t k = 0; k < 1024; k++) {
+                snprintf (args, sizeof args,
+                          "{\"kind\":\"given\",\"consent_id\":\"bench-%d-%d-%zu\","
+                          "\"subject\":\"C-%d%06zu\",\"controller\":\"health\","
+                          "\"recipient\":\"c%d\",\"purposes\":[\"bench\"],"
+                          "\"record_types\":[\"health.v1.Encounter\"],"
+                          "\"valid_from\":\"2026-01-01\",\"valid_to\":\"2030-12-31\","
+                          "\"collection_method\":\"benchmark\",\"evidence\":\"bench-e2e\"}",
+                          i, j, k, i, k, j);
+                if (bench_broker_admin (&b->broker, "consent.grant", args, NULL) != 0)
+                    return -1;
+            }
+        }
+    }
+    return 0;
+}
+
 static void
 s_usage (void)
 {
@@ -405,6 +435,8 @@ main (int argc, char **argv)
             fprintf (stderr, "bench-e2e: setup script failed: %s\n", cmd);
             goto out;
         }
+        if (s_grant_consents (&b) != 0)
+            goto out;
     }
 
     for (int j = 0; j < b.n_con; j++) {
