@@ -471,16 +471,20 @@ main (int argc, char **argv)
        stays honest whether or not the broker interleaves the two. */
     double during = 0, pub_rps = 0, drain = 0;
     uint64_t before = s_consumed (&b), t_start = bench_now_ns ();
-    if (s_phase (&b, 0, &during, &pub_rps) != 0 || s_drain (&b, &drain) != 0)
+    if (s_phase (&b, 0, &during, &pub_rps) != 0)
         goto stop;
+    uint64_t at_stop = s_consumed (&b);
+    if (s_drain (&b, &drain) != 0)
+        goto stop;
+    double drain_rps = drain > 0 ? (double) (s_consumed (&b) - at_stop) / drain : 0;
     double total_s = (double) (bench_now_ns () - t_start) / 1e9;
     uint64_t moved = s_consumed (&b) - before;
     double sat = (double) moved / total_s;
     printf ("sluice_e2e mode=%s publishers=%d consumers=%d size=%d seconds=%.1f "
             "saturation_rps=%.0f records=%llu total_s=%.2f publish_rps=%.0f "
-            "consumed_while_publishing_rps=%.0f drain_s=%.2f\n",
+            "consumed_while_publishing_rps=%.0f drain_s=%.2f drain_rps=%.0f\n",
             b.setup ? "policy" : "grants", b.n_pub, b.n_con, BENCH_RECORD_SIZE, b.seconds,
-            sat, (unsigned long long) moved, total_s, pub_rps, during, drain);
+            sat, (unsigned long long) moved, total_s, pub_rps, during, drain, drain_rps);
     if (getenv ("BENCH_SATURATION"))      /* offered loads relative to a given figure */
         sat = atof (getenv ("BENCH_SATURATION"));
     static const int loads[] = { 10, 50, 90 };
