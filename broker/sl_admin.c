@@ -129,8 +129,11 @@ sl_admin_dispatch (sl_admin_t *self, sl_broker_t *broker, const sl_member_t *cal
         const char *end = NULL;
         args = cJSON_ParseWithOpts (req->args_json, &end, 1);
         if (!args || !cJSON_IsObject (args)) {
-            snprintf (text, sizeof text, "args_json: not a JSON object (error near byte %ld)",
-                      args ? 0L : (long) (end ? end - req->args_json : 0));
+            if (args)
+                snprintf (text, sizeof text, "args_json must be a JSON object ({...})");
+            else
+                snprintf (text, sizeof text, "args_json is not valid JSON (error at byte %ld)",
+                          (long) (end ? end - req->args_json : 0));
             code = SLUICE__V1__ERROR_CODE__BAD_REQUEST;
             goto reply;
         }

@@ -66,8 +66,15 @@ s_add (sl_admin_call_t *call)
                               : SLUICE__V1__ERROR_CODE__INTERNAL;
     }
     call->wrote = 1;
-    char fp[17] = "";
+    char fp[17] = "", detail[80];
     sl_keys_fingerprint (key, fp);
+    snprintf (detail, sizeof detail, "role=%s fp=%s", role, fp);
+    sl_event_t ev = { .kind = "member.add", .actor = call->caller->name, .counterpart = name,
+                      .detail = detail };
+    if (sl_broker_event (call->broker, &ev) != 0) {
+        snprintf (call->text, sizeof call->text, "member.add: cannot record the change; nothing was changed");
+        return SLUICE__V1__ERROR_CODE__INTERNAL;
+    }
     sl_info ("member.added", "by=%s name=%s role=%s key=%s", call->caller->name, name, role, fp);
     call->result = s_member_json (call->broker, sl_registry_by_name (reg, name));
     cJSON_DeleteItemFromObject (call->result, "revoked");
@@ -110,6 +117,11 @@ s_revoke (sl_admin_call_t *call)
         snprintf (call->text, sizeof call->text, "member.revoke: %s", sl_strerror (rc));
         return rc == SL_EFULL ? SLUICE__V1__ERROR_CODE__STORE_FULL
                               : SLUICE__V1__ERROR_CODE__INTERNAL;
+    }
+    sl_event_t ev = { .kind = "member.revoke", .actor = call->caller->name, .counterpart = name };
+    if (sl_broker_event (call->broker, &ev) != 0) {
+        snprintf (call->text, sizeof call->text, "member.revoke: cannot record the change; nothing was changed");
+        return SLUICE__V1__ERROR_CODE__INTERNAL;
     }
     /* commit now so the ZAP handler refuses the key from this moment on */
     rc = sl_broker_commit (call->broker);

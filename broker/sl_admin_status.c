@@ -22,7 +22,7 @@ s_status (sl_admin_call_t *call)
     sl_sessions_t *ss = sl_broker_sessions (b);
     for (size_t i = 0; i < sl_sessions_count (ss); i++) {
         sl_session_t *s = sl_sessions_at (ss, i);
-        if (s->plane == SL_PLANE_DATA)
+        if (s->plane == SL_PLANE_DATA && s->current)
             cJSON_AddItemToArray (conn, cJSON_CreateString (s->member));
     }
     cJSON *queues = cJSON_AddObjectToObject (o, "queues");

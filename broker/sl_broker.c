@@ -77,6 +77,7 @@ struct sl_broker_t {
     char data_dir[512];
     char data_ep[256], admin_ep[256];
     void *ctx, *data, *admin;
+    void *mon_data, *mon_admin;   /* PAIR sockets receiving DISCONNECTED events */
     sl_store_t *store;
     sl_batch_t *batch;
     sl_registry_t *registry;
@@ -88,6 +89,8 @@ struct sl_broker_t {
     sl_grants_t *grants;
     sl_decide_fn *decide;
     void *decide_ctx;
+    sl_event_fn *event_fn;
+    void *event_ctx;
     s_pending_t *pending;
     size_t n_pending, cap_pending;
     s_query_t *queries;
@@ -141,6 +144,25 @@ fail:
     return NULL;
 }
 
+/*  A PAIR socket that receives `sock`'s DISCONNECTED events, so sessions of
+ *  closed connections are forgotten. */
+static void *
+s_monitor (sl_broker_t *self, void *sock, const char *endpoint)
+{
+    if (zmq_socket_monitor (sock, endpoint, ZMQ_EVENT_DISCONNECTED) != 0)
+        return NULL;
+    void *pair = zmq_socket (self->ctx, ZMQ_PAIR);
+    int linger = 0;
+    if (!pair)
+        return NULL;
+    zmq_setsockopt (pair, ZMQ_LINGER, &linger, sizeof linger);
+    if (zmq_connect (pair, endpoint) != 0) {
+        zmq_close (pair);
+        return NULL;
+    }
+    return pair;
+}
+
 static int
 s_write_endpoints (sl_broker_t *self)
 {
@@ -155,6 +177,18 @@ s_write_endpoints (sl_broker_t *self)
     if (fclose (f) != 0 || rename (tmp, path) != 0)
         return SL_EIO;
     return 0;
+}
+
+static void s_event (sl_broker_t *self, const sl_event_t *ev);
+
+static void
+s_auth_denied (void *ctx, const char *fp, const char *address, const char *domain,
+               const char *reason)
+{
+    char d[160];
+    snprintf (d, sizeof d, "fp=%s peer=%s domain=%s", fp, address, domain);
+    sl_event_t ev = { .kind = "auth.denied", .reason = reason, .detail = d };
+    s_event (ctx, &ev);
 }
 
 sl_broker_t *
@@ -203,6 +237,7 @@ sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
         snprintf (err, errlen, "cannot start the ZAP handler");
         goto fail;
     }
+    sl_zap_on_denied (self->zap, s_auth_denied, self);
     self->data = s_router (self, cfg->data_endpoint, "sluice.data", &kp,
                            self->data_ep, sizeof self->data_ep, err, errlen);
     if (!self->data)
@@ -212,6 +247,11 @@ sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
     if (!self->admin)
         goto fail;
     sodium_memzero (&kp, sizeof kp);
+    if (!(self->mon_data = s_monitor (self, self->data, "inproc://sluiced-monitor-data"))
+        || !(self->mon_admin = s_monitor (self, self->admin, "inproc://sluiced-monitor-admin"))) {
+        snprintf (err, errlen, "cannot monitor the broker sockets: %s", zmq_strerror (zmq_errno ()));
+        goto fail;
+    }
     if (s_write_endpoints (self) != 0) {
         snprintf (err, errlen, "%s/endpoints: cannot write: %s", self->data_dir, strerror (errno));
         goto fail;
@@ -238,6 +278,79 @@ sl_broker_set_decide (sl_broker_t *self, sl_decide_fn *fn, void *ctx)
 {
     self->decide = fn;
     self->decide_ctx = ctx;
+}
+
+void
+sl_broker_on_event (sl_broker_t *self, sl_event_fn *fn, void *ctx)
+{
+    self->event_fn = fn;
+    self->event_ctx = ctx;
+}
+
+/*  Hands `ev` to the recorder inside the batch transaction. `note`: count it
+ *  as a pending operation (events outside a publish, so they are committed
+ *  within the batch delay). Does not abort on failure: the caller does. */
+static int
+s_record (sl_broker_t *self, const sl_event_t *ev, int note)
+{
+    if (!self->event_fn)
+        return 0;
+    MDB_txn *txn;
+    int rc = sl_batch_txn (self->batch, &txn);
+    if (rc == 0)
+        rc = self->event_fn (self->event_ctx, txn, ev);
+    if (rc != 0) {
+        sl_error ("event.failed", "kind=%s error=\"%s\"", ev->kind, sl_strerror (rc));
+        return rc;
+    }
+    if (note)
+        sl_batch_note (self->batch, 1);
+    return 0;
+}
+
+int
+sl_broker_event (sl_broker_t *self, const sl_event_t *ev)
+{
+    int rc = s_record (self, ev, 1);
+    if (rc != 0)
+        sl_batch_abort (self->batch);
+    return rc;
+}
+
+/*  Same, for events outside a publish: a failure aborts the batch. */
+static void
+s_event (sl_broker_t *self, const sl_event_t *ev)
+{
+    sl_broker_event (self, ev);
+}
+
+/*  "a@1,b@2" from decision rules into buf. Cannot fail (truncates). */
+static const char *
+s_rules (char rules[][SL_DECIDE_RULE_MAX], int n, char *buf, size_t size)
+{
+    size_t o = 0;
+    buf[0] = 0;
+    for (int i = 0; i < n && o + 1 < size; i++) {
+        int w = snprintf (buf + o, size - o, "%s%s", i ? "," : "", rules[i]);
+        if (w < 0)
+            break;
+        o += (size_t) w;
+    }
+    return buf;
+}
+
+static const char *
+s_rules_meta (char **rules, size_t n, char *buf, size_t size)
+{
+    size_t o = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < n && o + 1 < size; i++) {
+        int w = snprintf (buf + o, size - o, "%s%s", i ? "," : "", rules[i]);
+        if (w < 0)
+            break;
+        o += (size_t) w;
+    }
+    return buf;
 }
 
 sl_store_t *sl_broker_store (sl_broker_t *self) { return self->store; }
@@ -426,6 +539,10 @@ s_publish (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t 
             re->e.code = (Sluice__V1__ErrorCode) code;
             re->e.reason = (char *) sl_wire_code_name (code);
             errp[n_errs++] = &re->e;
+            sl_event_t ev = { .kind = "publish.refused", .actor = s->member, .record_type = type,
+                              .message_id = m->message_id.len == SL_MSGID_LEN ? m->message_id.data : NULL,
+                              .reason = re->e.reason, .detail = re->text };
+            store_rc = s_record (self, &ev, 1);
             continue;
         }
         int seen = sl_msgids_seen (self->store, txn, s->member, m->message_id.data);
@@ -447,7 +564,17 @@ s_publish (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t 
             snprintf (re->text, sizeof re->text, "record %zu: body (%zu bytes) does not decode as %s",
                       i, zmq_msg_size (body), type);
             errp[n_errs++] = &re->e;
+            sl_event_t ev = { .kind = "publish.refused", .actor = s->member, .record_type = type,
+                              .message_id = m->message_id.data, .subject = m->subject,
+                              .reason = re->e.reason, .detail = re->text };
+            store_rc = s_record (self, &ev, 1);
             continue;
+        }
+        {
+            sl_event_t ev = { .kind = "publish", .actor = s->member, .owner = s->member,
+                              .record_type = type, .message_id = m->message_id.data,
+                              .subject = m->subject, .decision = "ok" };
+            store_rc = s_record (self, &ev, 0);
         }
         for (size_t j = 0; j < sl_subs_count (self->subs) && store_rc == 0; j++) {
             const sl_sub_t *sub = sl_subs_at (self->subs, j);
@@ -460,11 +587,24 @@ s_publish (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t 
             };
             sl_decide_output_t out;
             s_decide (self, &in, &out);
+            char rbuf[SL_DECIDE_MAX_RULES * SL_DECIDE_RULE_MAX];
+            s_rules (out.rules, out.n_rules, rbuf, sizeof rbuf);
+            sl_event_t ev = { .kind = out.permit ? "queue" : "deny", .actor = s->member,
+                              .counterpart = sub->consumer, .owner = s->member, .record_type = type,
+                              .message_id = m->message_id.data, .subject = m->subject,
+                              .purpose = sub->purpose, .decision = out.permit ? "permit" : "deny",
+                              .rules = rbuf, .reason = out.permit ? NULL : out.reason,
+                              .detail = "stage=publish" };
+            store_rc = s_record (self, &ev, 0);
             if (!out.permit) {
                 denied++;
                 sl_info ("publish.denied", "owner=%s consumer=%s record=%s purpose=%s reason=%s",
                          s->member, sub->consumer, type, sub->purpose, out.reason);
                 continue;
+            }
+            if (store_rc != 0) {
+                free (out.body);
+                break;
             }
             char *rules[SL_DECIDE_MAX_RULES];
             for (int r = 0; r < out.n_rules; r++)
@@ -634,6 +774,12 @@ s_consumer_ack (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, int n
                 if (f)
                     f->acked = 1;
                 ok = 1;
+                char d[40];
+                snprintf (d, sizeof d, "tag=%llu", (unsigned long long) tag);
+                sl_event_t ev = { .kind = "ack", .actor = s->member, .detail = d };
+                rc = s_record (self, &ev, 0);
+                if (rc != 0)
+                    store_rc = rc;
             }
             else if (rc != SL_ENOTFOUND)
                 store_rc = rc;
@@ -745,6 +891,14 @@ s_deliver_one (void *ctx, const sl_queue_entry_t *e)
     s_decide (d->self, &in, &out);
     free (out.body);    /* at delivery the body was already shaped at enqueue */
     if (!out.permit) {
+        char rbuf[SL_DECIDE_MAX_RULES * SL_DECIDE_RULE_MAX];
+        sl_event_t ev = { .kind = "deny", .actor = m->owner, .counterpart = d->s->member,
+                          .owner = m->owner, .record_type = m->record_type,
+                          .message_id = m->message_id.len == 16 ? m->message_id.data : NULL,
+                          .subject = m->subject, .purpose = m->purpose, .decision = "deny",
+                          .rules = s_rules (out.rules, out.n_rules, rbuf, sizeof rbuf),
+                          .reason = out.reason, .detail = "stage=deliver" };
+        s_event (d->self, &ev);
         sl_info ("deliver.denied", "owner=%s consumer=%s record=%s purpose=%s tag=%llu reason=%s",
                  m->owner, d->s->member, m->record_type, m->purpose,
                  (unsigned long long) e->tag, out.reason);
@@ -794,8 +948,19 @@ s_deliver (sl_broker_t *self, sl_session_t *s)
             gone = 1;
         }
         else if (rc == 0) {
-            for (size_t i = 0; i < d.n; i++)
-                sl_session_inflight_add (s, d.metas[i]->delivery_tag);
+            for (size_t i = 0; i < d.n; i++) {
+                Sluice__V1__RecordMeta *m = d.metas[i];
+                sl_session_inflight_add (s, m->delivery_tag);
+                char rbuf[SL_DECIDE_MAX_RULES * SL_DECIDE_RULE_MAX], dt[40];
+                snprintf (dt, sizeof dt, "tag=%llu", (unsigned long long) m->delivery_tag);
+                sl_event_t ev = { .kind = "deliver", .actor = m->owner, .counterpart = s->member,
+                                  .owner = m->owner, .record_type = m->record_type,
+                                  .message_id = m->message_id.len == 16 ? m->message_id.data : NULL,
+                                  .subject = m->subject, .purpose = m->purpose, .decision = "permit",
+                                  .rules = s_rules_meta (m->rules, m->n_rules, rbuf, sizeof rbuf),
+                                  .detail = dt };
+                s_event (self, &ev);
+            }
             s->credit -= (uint32_t) d.n;
             s->scan_from = d.metas[d.n - 1]->delivery_tag + 1;
             sl_debug ("deliver", "member=%s records=%zu credit=%u", s->member, d.n, s->credit);
@@ -831,7 +996,7 @@ s_deliver_all (sl_broker_t *self)
     int more = 0;
     for (size_t i = 0; i < sl_sessions_count (self->sessions); i++) {
         sl_session_t *s = sl_sessions_at (self->sessions, i);
-        if (s->plane != SL_PLANE_DATA || !s->dirty)
+        if (s->plane != SL_PLANE_DATA || !s->current || !s->dirty)
             continue;
         int rc = s_deliver (self, s);
         if (rc < 0)
@@ -893,6 +1058,16 @@ s_query (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h)
     free (out.body);
     if (rtxn)
         mdb_txn_abort (rtxn);
+    {
+        char rbuf[SL_DECIDE_MAX_RULES * SL_DECIDE_RULE_MAX];
+        sl_event_t ev = { .kind = "query", .actor = s->member, .counterpart = schema->owner,
+                          .owner = schema->owner, .record_type = schema->record_type,
+                          .subject = h->subject, .purpose = h->purpose,
+                          .decision = out.permit ? "permit" : "deny",
+                          .rules = s_rules (out.rules, out.n_rules, rbuf, sizeof rbuf),
+                          .reason = out.permit ? NULL : out.reason };
+        s_event (self, &ev);
+    }
     if (!out.permit) {
         sl_info ("query.denied", "owner=%s consumer=%s record=%s purpose=%s reason=%s",
                  schema->owner, s->member, schema->record_type, h->purpose, out.reason);
@@ -1027,6 +1202,13 @@ s_owner_answer (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_m
         s_decide (self, &in, &d);
         protobuf_c_message_free_unpacked (rec, NULL);
         if (!d.permit) {
+            char rbuf[SL_DECIDE_MAX_RULES * SL_DECIDE_RULE_MAX];
+            sl_event_t ev = { .kind = "deny", .actor = q->owner, .counterpart = q->asker,
+                              .owner = q->owner, .record_type = q->record_type,
+                              .subject = m->subject, .purpose = q->purpose, .decision = "deny",
+                              .rules = s_rules (d.rules, d.n_rules, rbuf, sizeof rbuf),
+                              .reason = d.reason, .detail = "stage=reply" };
+            s_event (self, &ev);
             dropped++;
             sl_info ("reply.denied", "owner=%s consumer=%s record=%s purpose=%s reason=%s",
                      q->owner, q->asker, q->record_type, q->purpose, d.reason);
@@ -1079,6 +1261,12 @@ s_owner_answer (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_m
         a.n_records = kept;
         a.records = mp;
         sl_wire_send (self->data, q->rid, q->rid_len, &a, out_bodies, kept);
+        char dt[40];
+        snprintf (dt, sizeof dt, "records=%zu dropped=%zu", kept, dropped);
+        sl_event_t ev = { .kind = "reply", .actor = q->owner, .counterpart = q->asker,
+                          .owner = q->owner, .record_type = q->record_type, .subject = q->subject,
+                          .purpose = q->purpose, .decision = "ok", .detail = dt };
+        s_event (self, &ev);
         sl_info ("query.answered", "asker=%s owner=%s query_id=%llu records=%zu dropped=%zu",
                  q->asker, q->owner, (unsigned long long) q->query_id, kept, dropped);
     }
@@ -1192,15 +1380,14 @@ s_session (sl_broker_t *self, sl_plane_t plane, zmq_msg_t *rid, zmq_msg_t *first
     sl_session_t *s = sl_sessions_find (self->sessions, plane, zmq_msg_data (rid), zmq_msg_size (rid));
     if (s)
         return s;
-    int replaced = 0;
     int fd = zmq_msg_get (first, ZMQ_SRCFD);
     s = sl_sessions_add (self->sessions, plane, zmq_msg_data (rid), zmq_msg_size (rid),
-                         m->name, fd, &replaced);
+                         m->name, fd);
     if (!s)
         return NULL;
     s_peer_name (fd, s->peer, sizeof s->peer);
-    sl_info ("session.opened", "member=%s plane=%s peer=%s replaced=%d", m->name,
-             plane == SL_PLANE_DATA ? "data" : "admin", s->peer[0] ? s->peer : "?", replaced);
+    sl_info ("session.opened", "member=%s plane=%s peer=%s", m->name,
+             plane == SL_PLANE_DATA ? "data" : "admin", s->peer[0] ? s->peer : "?");
     return s;
 }
 
@@ -1246,6 +1433,13 @@ s_data_message (sl_broker_t *self, zmq_msg_t *f, size_t nf, size_t total, int ov
                       "frame-count", "command %d with %zu records needs %zu frames, got %zu",
                       (int) h->command, with_records ? h->n_records : 0, want, nf - 1);
         goto out;
+    }
+    /* HELLO, SUBSCRIBE and CREDIT make a connection the member's current
+     * session; so does any message while the member has none */
+    if (h->command == SLUICE__V1__COMMAND__HELLO || h->command == SLUICE__V1__COMMAND__SUBSCRIBE
+        || h->command == SLUICE__V1__COMMAND__CREDIT || !sl_sessions_of (self->sessions, s->member)) {
+        if (sl_sessions_make_current (self->sessions, s))
+            sl_info ("session.current", "member=%s peer=%s previous=released", s->member, s->peer);
     }
     switch (h->command) {
     case SLUICE__V1__COMMAND__HELLO:       s_hello (self, s, h); break;
@@ -1356,10 +1550,13 @@ s_admin_input (sl_broker_t *self)
         if (n == 0)
             break;
         sl_session_t *s = n >= 2 ? s_session (self, SL_PLANE_ADMIN, &self->frames[0], &self->frames[1]) : NULL;
+        /* a REQ client puts an empty delimiter frame first */
+        int req = n == 3 && zmq_msg_size (&self->frames[1]) == 0;
+        zmq_msg_t *body = &self->frames[req ? 2 : 1];
         if (s) {
             void *resp = NULL;
             size_t len = 0;
-            if (n != 2 || total > self->cfg.max_message_size) {
+            if (n != 2 + (size_t) req || total > self->cfg.max_message_size) {
                 Sluice__V1__AdminResponse r = SLUICE__V1__ADMIN_RESPONSE__INIT;
                 r.code = n != 2 ? SLUICE__V1__ERROR_CODE__BAD_FRAME : SLUICE__V1__ERROR_CODE__TOO_BIG;
                 r.text = n != 2 ? "admin requests are exactly one AdminRequest frame"
@@ -1371,10 +1568,14 @@ s_admin_input (sl_broker_t *self)
             }
             else {
                 const sl_member_t *m = sl_registry_by_name (self->registry, s->member);
-                resp = sl_admin_dispatch (self->admin_table, self, m, zmq_msg_data (&self->frames[1]),
-                                          zmq_msg_size (&self->frames[1]), &len);
+                resp = sl_admin_dispatch (self->admin_table, self, m, zmq_msg_data (body),
+                                          zmq_msg_size (body), &len);
             }
-            if (resp)
+            if (resp && req
+                && zmq_send (self->admin, s->rid, s->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0
+                && zmq_send (self->admin, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+                zmq_send (self->admin, resp, len, ZMQ_DONTWAIT);
+            else if (resp)
                 sl_wire_send_packed (self->admin, s->rid, s->rid_len, resp, len);
             free (resp);
         }
@@ -1439,6 +1640,73 @@ s_close_due (sl_broker_t *self)
     return next;
 }
 
+/*  DISCONNECTED events: forget the sessions on that fd. libzmq emits the
+ *  event before it closes the fd, and a new connection reusing the fd needs
+ *  a ZAP round trip through this loop before its first message, so an event
+ *  is always handled (monitors are read first in each loop turn) before a
+ *  session of a later connection on the same fd exists: every session on
+ *  that fd and plane belongs to the closed connection. Queries waiting for
+ *  an owner that left fail at once. */
+static void
+s_monitor_input (sl_broker_t *self, void *pair, sl_plane_t plane)
+{
+    for (int k = 0; k < 256; k++) {
+        zmq_msg_t ev, addr;
+        zmq_msg_init (&ev);
+        if (zmq_msg_recv (&ev, pair, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&ev);
+            return;
+        }
+        int more = zmq_msg_more (&ev);
+        zmq_msg_init (&addr);
+        if (more)
+            zmq_msg_recv (&addr, pair, 0);
+        zmq_msg_close (&addr);
+        if (zmq_msg_size (&ev) < 6) {
+            zmq_msg_close (&ev);
+            continue;
+        }
+        const uint8_t *d = zmq_msg_data (&ev);
+        uint16_t event;
+        uint32_t value;
+        memcpy (&event, d, 2);
+        memcpy (&value, d + 2, 4);
+        zmq_msg_close (&ev);
+        if (event != ZMQ_EVENT_DISCONNECTED)
+            continue;
+        int fd = (int) value;
+        sl_debug ("monitor.disconnected", "plane=%s fd=%d", plane == SL_PLANE_DATA ? "data" : "admin", fd);
+        for (size_t i = 0; i < sl_sessions_count (self->sessions);) {
+            sl_session_t *s = sl_sessions_at (self->sessions, i);
+            if (s->plane != plane || s->fd != fd) {
+                i++;
+                continue;
+            }
+            char member[33];
+            snprintf (member, sizeof member, "%s", s->member);
+            sl_info ("session.closed", "member=%s plane=%s peer=%s reason=disconnected inflight=%zu",
+                     member, plane == SL_PLANE_DATA ? "data" : "admin", s->peer, s->n_inflight);
+            sl_sessions_remove (self->sessions, s);
+            if (plane != SL_PLANE_DATA || sl_sessions_of (self->sessions, member))
+                continue;
+            for (size_t j = 0; j < self->n_queries;) {
+                s_query_t *q = &self->queries[j];
+                if (strcmp (q->owner, member) != 0) {
+                    j++;
+                    continue;
+                }
+                sl_info ("query.owner_left", "asker=%s owner=%s query_id=%llu", q->asker, q->owner,
+                         (unsigned long long) q->query_id);
+                sl_wire_error (self->data, q->rid, q->rid_len, q->seq, 0,
+                               SLUICE__V1__ERROR_CODE__OWNER_OFFLINE,
+                               "QUERY: the owner disconnected before answering; try again later",
+                               "owner-offline");
+                s_query_drop (self, q);
+            }
+        }
+    }
+}
+
 static long
 s_min_timeout (long a, long b)
 {
@@ -1453,6 +1721,9 @@ int
 sl_broker_run (sl_broker_t *self, volatile sig_atomic_t *stop)
 {
     int more = 0;
+    sl_event_t start = { .kind = "broker.start", .actor = "sluiced", .detail = SLUICE_VERSION };
+    if (sl_broker_event (self, &start) == 0)
+        sl_broker_commit (self);
     while (!*stop) {
         long tmo = 1000;
         tmo = s_min_timeout (tmo, sl_batch_wait_ms (self->batch));
@@ -1464,14 +1735,19 @@ sl_broker_run (sl_broker_t *self, volatile sig_atomic_t *stop)
             { sl_zap_socket (self->zap), 0, ZMQ_POLLIN, 0 },
             { self->data, 0, ZMQ_POLLIN, 0 },
             { self->admin, 0, ZMQ_POLLIN, 0 },
+            { self->mon_data, 0, ZMQ_POLLIN, 0 },
+            { self->mon_admin, 0, ZMQ_POLLIN, 0 },
         };
-        int rc = zmq_poll (items, 3, tmo);
+        int rc = zmq_poll (items, 5, tmo);
         if (rc < 0) {
             if (zmq_errno () == EINTR)
                 continue;
             sl_error ("broker.poll_failed", "error=\"%s\"", zmq_strerror (zmq_errno ()));
             break;
         }
+        /* disconnects first: see s_monitor_input */
+        s_monitor_input (self, self->mon_data, SL_PLANE_DATA);
+        s_monitor_input (self, self->mon_admin, SL_PLANE_ADMIN);
         if (items[0].revents & ZMQ_POLLIN)
             sl_zap_handle (self->zap);
         if (items[1].revents & ZMQ_POLLIN)
@@ -1492,6 +1768,8 @@ sl_broker_destroy (sl_broker_t **self_p)
         return;
     sl_broker_t *self = *self_p;
     if (self->batch && self->data) {
+        sl_event_t stop = { .kind = "broker.stop", .actor = "sluiced" };
+        s_event (self, &stop);
         int rc = sl_broker_commit (self);
         sl_info ("broker.stopping", "commit=%s queries_failed=%zu sessions=%zu",
                  rc == 0 ? "ok" : sl_strerror (rc), self->n_queries,
@@ -1515,6 +1793,14 @@ sl_broker_destroy (sl_broker_t **self_p)
         }
     }
     sl_batch_destroy (&self->batch);
+    if (self->data)
+        zmq_socket_monitor (self->data, NULL, 0);
+    if (self->admin)
+        zmq_socket_monitor (self->admin, NULL, 0);
+    if (self->mon_data)
+        zmq_close (self->mon_data);
+    if (self->mon_admin)
+        zmq_close (self->mon_admin);
     if (self->data)
         zmq_close (self->data);
     if (self->admin)

@@ -6,7 +6,8 @@
  *    - the write transaction: sl_broker_batch() -> sl_batch_txn() and
  *      sl_batch_listen() (sl_batch.h) — append within it, never commit;
  *    - admin commands: sl_admin_register() on sl_broker_admin() (sl_admin.h);
- *    - refused handshakes: sl_zap_on_denied() on sl_broker_zap().
+ *    - events for the audit log: sl_broker_on_event() (sl_event.h), called
+ *      inside the batch transaction.
  */
 #ifndef SL_BROKER_H
 #define SL_BROKER_H
@@ -16,6 +17,7 @@
 #include <stdint.h>
 
 #include "sl_decide.h"
+#include "sl_event.h"
 #include "sl_store.h"
 
 typedef struct sl_broker_t sl_broker_t;
@@ -51,6 +53,16 @@ void sl_broker_destroy (sl_broker_t **self_p);
 
 /*  Replaces the decision function (default: sl_grants over `grants`). */
 void sl_broker_set_decide (sl_broker_t *self, sl_decide_fn *fn, void *ctx);
+
+/*  Sets the event recorder (NULL to clear); see sl_event.h. Set it before
+ *  sl_broker_run. Cannot fail. */
+void sl_broker_on_event (sl_broker_t *self, sl_event_fn *fn, void *ctx);
+
+/*  Reports one event to the recorder within the batch transaction (begun if
+ *  needed) and counts it as pending, so it is committed within the batch
+ *  delay. For admin command files. Returns 0, or the recorder's error after
+ *  aborting the batch. No-op returning 0 without a recorder. */
+int sl_broker_event (sl_broker_t *self, const sl_event_t *ev);
 
 /*  Serves until *stop becomes non-zero (set from a signal handler). Returns
  *  0; never returns early because of peer input. */

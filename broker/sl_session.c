@@ -53,10 +53,29 @@ sl_sessions_of (sl_sessions_t *self, const char *member)
 {
     for (size_t i = 0; i < self->n; i++) {
         sl_session_t *s = self->s[i];
-        if (s->plane == SL_PLANE_DATA && strcmp (s->member, member) == 0)
+        if (s->plane == SL_PLANE_DATA && s->current && strcmp (s->member, member) == 0)
             return s;
     }
     return NULL;
+}
+
+int
+sl_sessions_make_current (sl_sessions_t *self, sl_session_t *s)
+{
+    if (s->current)
+        return 0;
+    int replaced = 0;
+    sl_session_t *old = sl_sessions_of (self, s->member);
+    if (old) {
+        old->current = 0;
+        old->credit = 0;
+        old->n_inflight = 0;
+        old->scan_from = 0;
+        old->dirty = 0;
+        replaced = 1;
+    }
+    s->current = 1;
+    return replaced;
 }
 
 void
@@ -72,18 +91,10 @@ sl_sessions_remove (sl_sessions_t *self, sl_session_t *session)
 
 sl_session_t *
 sl_sessions_add (sl_sessions_t *self, sl_plane_t plane, const void *rid, size_t rid_len,
-                 const char *member, int fd, int *replaced)
+                 const char *member, int fd)
 {
-    *replaced = 0;
     if (rid_len > SL_RID_MAX || strlen (member) > 32)
         return NULL;
-    if (plane == SL_PLANE_DATA) {
-        sl_session_t *old = sl_sessions_of (self, member);
-        if (old) {
-            sl_sessions_remove (self, old);
-            *replaced = 1;
-        }
-    }
     if (self->n == self->cap) {
         size_t cap = self->cap ? self->cap * 2 : 16;
         sl_session_t **p = realloc (self->s, cap * sizeof *p);

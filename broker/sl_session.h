@@ -1,12 +1,12 @@
 /*  sl_session — connections the broker knows, per plane.
  *
  *  A session is one ZeroMQ connection (ROUTER routing id) of an authenticated
- *  member. On the data plane a member has one *current* session (the newest
- *  connection); deliveries and queries go there. A session holds the credit
- *  the consumer granted and the deliveries it has not acknowledged yet
- *  ("in flight"); dropping the session returns those to the queue simply by
- *  forgetting them, because the queue entries stay until a consumer ACK is
- *  committed.
+ *  member. A member may have several connections on the data plane; one of
+ *  them is its *current* session, where deliveries and queries go (see
+ *  sl_sessions_make_current). A session holds the credit the consumer
+ *  granted and the deliveries it has not acknowledged yet ("in flight");
+ *  forgetting those returns them to the queue, because queue entries stay
+ *  until a consumer ACK is committed.
  */
 #ifndef SL_SESSION_H
 #define SL_SESSION_H
@@ -36,6 +36,7 @@ typedef struct {
     sl_inflight_t *inflight;
     size_t n_inflight, cap_inflight;
     int64_t close_at_ms;      /* >0: close the connection at this time (revoke) */
+    int current;              /* data plane: the member's current session */
 } sl_session_t;
 
 typedef struct sl_sessions_t sl_sessions_t;
@@ -48,12 +49,17 @@ void sl_sessions_destroy (sl_sessions_t **self_p);
 sl_session_t *sl_sessions_find (sl_sessions_t *self, sl_plane_t plane,
                                 const void *rid, size_t rid_len);
 
-/*  Adds a session. On the data plane, an older session of the same member is
- *  removed first (its in-flight deliveries become deliverable again) and
- *  *replaced is set to 1. Returns the session or NULL (out of memory). */
+/*  Adds a session (not current). Returns it, or NULL (out of memory or
+ *  rid/member too long). */
 sl_session_t *sl_sessions_add (sl_sessions_t *self, sl_plane_t plane,
                                const void *rid, size_t rid_len, const char *member,
-                               int fd, int *replaced);
+                               int fd);
+
+/*  Makes data-plane session `s` its member's current session. The previous
+ *  current session (if another) loses its credit and its in-flight
+ *  deliveries, which thereby become deliverable again. Returns 1 if another
+ *  session was current before, else 0. Cannot fail. */
+int sl_sessions_make_current (sl_sessions_t *self, sl_session_t *s);
 
 /*  Removes one session (pointer invalid afterwards). Cannot fail. */
 void sl_sessions_remove (sl_sessions_t *self, sl_session_t *session);

@@ -40,8 +40,11 @@ s_run (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     printf ("queue depths:%s\n", cJSON_GetArraySize (queues) ? "" : " no queues");
     cJSON_ArrayForEach (m, queues)
         printf ("  %-20s %g\n", m->string, cJSON_IsNumber (m) ? m->valuedouble : 0.0);
+    const cJSON *commits = cJSON_GetObjectItemCaseSensitive (res, "commits");
     if (cJSON_IsNumber (pending))
-        printf ("records awaiting commit: %g\n", pending->valuedouble);
+        printf ("operations awaiting commit: %g\n", pending->valuedouble);
+    if (cJSON_IsNumber (commits))
+        printf ("commits since start: %g\n", commits->valuedouble);
     cJSON_Delete (res);
     return 0;
 }

@@ -28,7 +28,8 @@ cleanup() {
 trap cleanup EXIT
 
 step=0
-say() { step=$((step + 1)); printf '\n\033[1m%d. %s\033[0m\n' "$step" "$*"; }
+if [ -t 1 ]; then BOLD=$'\033[1m'; PLAIN=$'\033[0m'; else BOLD=; PLAIN=; fi
+say() { step=$((step + 1)); printf '\n%s%d. %s%s\n' "$BOLD" "$step" "$*" "$PLAIN"; }
 run() { printf '   $ %s\n' "$*"; "$@" 2>&1 | sed 's/^/     /'; return "${PIPESTATUS[0]}"; }
 
 say "Create a fresh data directory: the broker's key pair and a first city administrator key."

@@ -148,7 +148,8 @@ const sl_policy_rule_t *sl_policy_set_rule_at (const sl_policy_set_t *self, size
 /*  A canonical JSON summary of the set: every rule (id, version, kind,
  *  owner, consumers, records, purposes, fields, subject, time, valid,
  *  consent, where as text) and every purpose declaration, in source order.
- *  Two sets with the same meaning give the same text, so the broker can
+ *  Texts that differ only in layout, comments and parentheses give the
+ *  same summary, so the broker can
  *  store it with each version and show it in `policy history`. Returns a
  *  malloc'ed string the caller frees, or NULL if out of memory. */
 char *sl_policy_set_summary (const sl_policy_set_t *self);
@@ -272,6 +273,7 @@ typedef enum {
     SL_CONSENT_MISSING = 1,
     SL_CONSENT_EXPIRED = 2,
     SL_CONSENT_WITHDRAWN = 3,
+    SL_CONSENT_NOT_YET_VALID = 4,   /* a covering consent starts later */
 } sl_consent_status_t;
 
 /*  Consent look-up, supplied by the caller (the consent part, over LMDB).
@@ -293,6 +295,13 @@ typedef struct {
     const ProtobufCMessage *record; /* unpacked record for `where`, or NULL */
     sl_policy_consent_fn consent;   /* NULL: consent counts as missing */
     void       *consent_arg;
+    /*  Only when record is NULL. false (the default): a permit's `where`
+     *  fails and a forbid's `where` holds (nothing extra leaves without
+     *  evidence). true: the caller vouches that the record passed the row
+     *  conditions when it was decided with the record (at publish; the
+     *  queued copy at delivery may lack the fields), so a permit's `where`
+     *  holds and a forbid's does not. */
+    bool        rows_checked;
 } sl_policy_request_t;
 
 #define SL_POLICY_MAX_STRIPS 8
@@ -303,7 +312,8 @@ typedef struct {
     bool permit;
     /*  "permitted", or the deny reason: "no-matching-rule", "forbidden",
      *  "outside-validity", "condition-false", "consent-missing",
-     *  "consent-expired", "consent-withdrawn", "unknown-record-type". */
+     *  "consent-expired", "consent-withdrawn", "consent-not-yet-valid",
+     *  "unknown-record-type". */
     const char *reason;
     /*  The deciding rule: the permit applied, or the forbid that denied, or
      *  for the other denies the permit that came nearest (same owner,
@@ -326,6 +336,12 @@ typedef struct {
  *  field (owner, consumer, record_type, purpose) is NULL. */
 int sl_policy_decide (const sl_policy_index_t *index, const sl_policy_request_t *req,
                       sl_policy_decision_t *out);
+
+/*  All deciding rules of a decision as "id@version" joined by ',' (the
+ *  deciding rule first, then the stripping forbids), into buf (cap bytes,
+ *  NUL-terminated, truncated to fit); "" when no rule decided. Returns the
+ *  length needed, as snprintf does. Cannot fail. */
+int sl_policy_decision_rules (const sl_policy_decision_t *d, char *buf, size_t cap);
 
 /* ------------------------------------------------------------------------ */
 /*  Explain                                                                  */
@@ -352,8 +368,9 @@ typedef struct {
 } sl_policy_explain_t;
 
 /*  Decides `req` like sl_policy_decide and, for a deny, scans the permits of
- *  the index for the nearest one. Not for the hot path (it scans). Returns
- *  0 or SL_EINVAL as sl_policy_decide. */
+ *  the index for the nearest one. Not for the hot path (it scans), and it
+ *  may call the consent callback once more per candidate permit that needs
+ *  consent. Returns 0 or SL_EINVAL as sl_policy_decide. */
 int sl_policy_explain (const sl_policy_index_t *index, const sl_policy_request_t *req,
                        sl_policy_explain_t *out);
 

@@ -1,5 +1,5 @@
 /*  sl_policy_check — sets, the checker (schema registry + catalogue), the
- *  separation-of-duties rule, summaries, and rule helpers. */
+ *  separation-of-duties rule, summaries, and rule matching. */
 #include "sl_policy_int.h"
 #include "sl_error.h"
 
@@ -10,6 +10,7 @@
 
 size_t sl_pcatalog_members (const sl_policy_catalog_t *c, const char ***names);
 size_t sl_pcatalog_purposes (const sl_policy_catalog_t *c, const char ***names);
+const char *sl_pcatalog_role (const sl_policy_catalog_t *c, const char *name);
 
 sl_policy_set_t *
 sl_policy_set_new (void)
@@ -66,7 +67,7 @@ sl_policy_rule_ref (const sl_policy_rule_t *r, char *buf, size_t cap)
 }
 
 /* ------------------------------------------------------------------------ */
-/*  Matching helpers                                                         */
+/*  Matching                                                               */
 
 bool
 sl_prule_matches_record (const sl_pname_t *pattern, const char *record_type)
@@ -330,7 +331,7 @@ s_name_in_sorted (const char *name, const char *const *v, size_t n)
 
 static void
 s_check_rule (s_ck_t *ck, const sl_policy_rule_t *r, const sl_policy_rule_t *first,
-              const char *const *members, size_t n_members,
+              const sl_policy_catalog_t *catalog, const char *const *members, size_t n_members,
               const char *const *purposes, size_t n_purposes)
 {
     char hb[128];
@@ -377,9 +378,15 @@ s_check_rule (s_ck_t *ck, const sl_policy_rule_t *r, const sl_policy_rule_t *fir
                        "a permit cannot name every consumer ('*')%s%s%s", "", "", "");
             continue;
         }
-        if (!s_name_in_sorted (c->s, members, n_members))
-            s_err (ck, r->file, c->line, c->col, s_hint (c->s, members, n_members, hb, sizeof hb),
-                   "unknown member '%s'%s%s", c->s, "", "");
+        if (!s_name_in_sorted (c->s, members, n_members)) {
+            const char *role = sl_pcatalog_role (catalog, c->s);
+            if (role)
+                s_err (ck, r->file, c->line, c->col, "consumers are members with role 'member'",
+                       "'%s' is not a data member (role '%s')%s", c->s, role, "");
+            else
+                s_err (ck, r->file, c->line, c->col, s_hint (c->s, members, n_members, hb, sizeof hb),
+                       "unknown member '%s'%s%s", c->s, "", "");
+        }
         else if (permit && r->owner.s && strcmp (c->s, r->owner.s) == 0)
             s_err (ck, r->file, c->line, c->col, NULL,
                    "owner '%s' cannot be its own consumer%s%s", c->s, "", "");
@@ -559,7 +566,7 @@ sl_policy_set_check (sl_policy_set_t *self, const sl_policy_catalog_t *catalog,
         if (strcmp (by_id[i]->id, by_id[i - 1]->id) == 0)
             first[by_id[i]->order] = first[by_id[i - 1]->order] ? first[by_id[i - 1]->order] : by_id[i - 1];
     for (size_t i = 0; i < self->n_rules; i++)
-        s_check_rule (&ck, self->rules[i], first[i], members, n_members, purposes, n_purposes);
+        s_check_rule (&ck, self->rules[i], first[i], catalog, members, n_members, purposes, n_purposes);
     free (by_id);
     free (first);
     free (members);

@@ -1,5 +1,5 @@
 /*  sl_policy_diag — error lists, the member/purpose catalogue and the small
- *  helpers shared by the checker and the index ("did you mean"). */
+ *  functions shared by the checker and the index ("did you mean"). */
 #include "sl_policy_int.h"
 #include "sl_error.h"
 
@@ -189,6 +189,7 @@ sl_policy_catalog_add_purpose (sl_policy_catalog_t *self, const char *name,
 
 /*  Private accessors for the checker. */
 size_t sl_pcatalog_members (const sl_policy_catalog_t *c, const char ***names);
+const char *sl_pcatalog_role (const sl_policy_catalog_t *c, const char *name);
 size_t sl_pcatalog_purposes (const sl_policy_catalog_t *c, const char ***names);
 
 static size_t
@@ -206,11 +207,32 @@ s_names (const s_entry_t *v, size_t n, const char ***names)
     return n;
 }
 
+/*  Names of the data-plane members (role "member"): the possible consumers. */
 size_t
 sl_pcatalog_members (const sl_policy_catalog_t *c, const char ***names)
 {
     *names = NULL;
-    return c ? s_names (c->members, c->n_members, names) : 0;
+    if (!c || !c->n_members)
+        return 0;
+    const char **a = malloc (c->n_members * sizeof *a);
+    if (!a)
+        return 0;
+    size_t n = 0;
+    for (size_t i = 0; i < c->n_members; i++)
+        if (strcmp (c->members[i].extra, "member") == 0)
+            a[n++] = c->members[i].name;
+    *names = a;
+    return n;
+}
+
+/*  The role of `name`, or NULL if the catalogue does not know it. */
+const char *
+sl_pcatalog_role (const sl_policy_catalog_t *c, const char *name)
+{
+    for (size_t i = 0; c && i < c->n_members; i++)
+        if (strcmp (c->members[i].name, name) == 0)
+            return c->members[i].extra;
+    return NULL;
 }
 
 size_t

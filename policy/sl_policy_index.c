@@ -26,8 +26,9 @@
  *  touching the rule itself (it is read only for the rule that decides). */
 typedef struct {
     const sl_policy_rule_t *rule;
-    const char *purpose;        /* NULL: every purpose (forbid without `purpose`) */
-    uint64_t    purpose_hash;
+    uint32_t    purpose;        /* interned purpose id; 0: every purpose (forbid without `purpose`) */
+    sl_policy_subject_t subject;
+    sl_policy_coarsen_t coarsen;
     int64_t     from, to;       /* validity, [from, to); to == INT64_MAX: open */
     bool        where, consent, deny;
     uint64_t    mask[SL_POLICY_MAX_FIELDS / 64];
@@ -52,8 +53,18 @@ typedef struct {
     s_bucket_t *b;
 } s_slot_t;
 
+/*  Purposes named by the rules, interned: a decision looks the request's
+ *  purpose up once in this small (hot) table and compares ids after that. */
+typedef struct {
+    uint64_t    hash;
+    const char *name;       /* NULL: empty slot */
+    uint32_t    id;         /* 1.. */
+} s_purpose_t;
+
 struct sl_policy_index_s {
     sl_policy_set_t *set;           /* private copy: the rules */
+    s_purpose_t     *purposes;      /* open addressing, power-of-two size */
+    size_t           cap_purposes, n_purposes;
     s_slot_t        *table;         /* open addressing, power-of-two size, load <= 1/2 */
     size_t           cap;
     size_t           n_buckets;
@@ -83,6 +94,54 @@ s_str_hash (const char *p)
     for (; *p; p++)
         h = (h ^ (unsigned char) *p) * 1099511628211ull;
     return h ^ (h >> 29);
+}
+
+/*  The id of purpose `name`, or 0 if no rule names it. */
+static uint32_t
+s_purpose_id (const sl_policy_index_t *ix, const char *name, uint64_t h)
+{
+    if (!ix->cap_purposes)
+        return 0;
+    size_t mask = ix->cap_purposes - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        const s_purpose_t *p = &ix->purposes[i];
+        if (!p->name)
+            return 0;
+        if (p->hash == h && strcmp (p->name, name) == 0)
+            return p->id;
+    }
+}
+
+/*  Interns `name`; returns its id (1..), or 0 if out of memory. */
+static uint32_t
+s_purpose_intern (sl_policy_index_t *ix, const char *name)
+{
+    uint64_t h = s_str_hash (name);
+    uint32_t id = s_purpose_id (ix, name, h);
+    if (id)
+        return id;
+    if ((ix->n_purposes + 1) * 2 > ix->cap_purposes) {
+        size_t cap = ix->cap_purposes ? ix->cap_purposes * 2 : 16;
+        s_purpose_t *t = calloc (cap, sizeof *t);
+        if (!t)
+            return 0;
+        for (size_t i = 0; i < ix->cap_purposes; i++) {
+            if (!ix->purposes[i].name)
+                continue;
+            size_t j = ix->purposes[i].hash & (cap - 1);
+            while (t[j].name)
+                j = (j + 1) & (cap - 1);
+            t[j] = ix->purposes[i];
+        }
+        free (ix->purposes);
+        ix->purposes = t;
+        ix->cap_purposes = cap;
+    }
+    size_t j = h & (ix->cap_purposes - 1);
+    while (ix->purposes[j].name)
+        j = (j + 1) & (ix->cap_purposes - 1);
+    ix->purposes[j] = (s_purpose_t) { h, name, (uint32_t) ++ix->n_purposes };
+    return (uint32_t) ix->n_purposes;
 }
 
 static s_bucket_t *
@@ -180,6 +239,8 @@ s_entry_for (const sl_policy_rule_t *r, const sl_schema_t *s, s_entry_t *e)
     e->where = r->where != NULL;
     e->consent = r->consent;
     e->deny = r->kind == SL_POLICY_FORBID && r->fields.n == 0;
+    e->subject = r->subject;
+    e->coarsen = r->has_time ? r->coarsen : SL_POLICY_COARSEN_NONE;
     sl_pmask_fields (s, &r->fields, r->fields_all, e->mask);
     if (r->kind == SL_POLICY_PERMIT && s->subject_field) {
         const ProtobufCFieldDescriptor *fd = sl_schema_field (s, s->subject_field);
@@ -208,6 +269,7 @@ sl_policy_index_destroy (sl_policy_index_t **self_p)
         free (b);
     }
     free (self->table);
+    free (self->purposes);
     sl_policy_set_destroy (&self->set);
     free (self);
     *self_p = NULL;
@@ -253,8 +315,9 @@ sl_policy_index_new (const sl_policy_set_t *set, sl_policy_diags_t *diags)
                 /* one entry per purpose, so a decision compares one hash */
                 size_t np = r->purposes.n ? r->purposes.n : 1;
                 for (size_t p = 0; p < np; p++) {
-                    e.purpose = r->purposes.n ? r->purposes.v[p].s : NULL;
-                    e.purpose_hash = e.purpose ? s_str_hash (e.purpose) : 0;
+                    e.purpose = r->purposes.n ? s_purpose_intern (ix, r->purposes.v[p].s) : 0;
+                    if (r->purposes.n && !e.purpose)
+                        goto fail;
                     int rc = r->kind == SL_POLICY_PERMIT
                         ? s_push (&b->permits, &b->n_permits, &b->cap_permits, &e)
                         : s_push (&b->forbids, &b->n_forbids, &b->cap_forbids, &e);
@@ -389,6 +452,7 @@ s_consent_reason (sl_consent_status_t st)
     switch (st) {
     case SL_CONSENT_EXPIRED: return "consent-expired";
     case SL_CONSENT_WITHDRAWN: return "consent-withdrawn";
+    case SL_CONSENT_NOT_YET_VALID: return "consent-not-yet-valid";
     default: return "consent-missing";
     }
 }
@@ -421,7 +485,8 @@ s_decide (const sl_policy_index_t *ix, const sl_policy_request_t *req, s_mode_t 
     if (rec && rec->descriptor != b->schema->descriptor)
         return SL_EINVAL;
 
-    uint64_t ph = s_str_hash (req->purpose);
+    /* 0 when no rule names this purpose: then only purpose-less forbids match */
+    uint32_t pid = s_purpose_id (ix, req->purpose, s_str_hash (req->purpose));
     uint64_t strip[SL_POLICY_MAX_FIELDS / 64] = { 0 };
     const s_entry_t *fa = b->forbids, *fb = b->star ? b->star->forbids : NULL;
     size_t na = b->n_forbids, nb = b->star ? b->star->n_forbids : 0;
@@ -435,7 +500,7 @@ s_decide (const sl_policy_index_t *ix, const sl_policy_request_t *req, s_mode_t 
             e = fb++;
             nb--;
         }
-        if (e->purpose && (e->purpose_hash != ph || strcmp (e->purpose, req->purpose) != 0))
+        if (e->purpose && e->purpose != pid)
             continue;
         if (req->time < e->from || (req->time >= e->to && e->to != INT64_MAX))
             continue;
@@ -448,8 +513,9 @@ s_decide (const sl_policy_index_t *ix, const sl_policy_request_t *req, s_mode_t 
             } else if (mode == S_DIFF && deny) {
                 *conditional = true;     /* denies only some rows */
                 continue;
-            }
-            /* S_DECIDE without a record: the forbid counts as applying (fail safe) */
+            } else if (mode == S_DECIDE && req->rows_checked)
+                continue;                /* the record passed it when decided with the record */
+            /* otherwise, without a record, the forbid counts as applying (fail safe) */
         }
         if (deny) {
             out->reason = "forbidden";
@@ -468,7 +534,7 @@ s_decide (const sl_policy_index_t *ix, const sl_policy_request_t *req, s_mode_t 
     int best = 0;
     for (size_t i = 0; i < b->n_permits; i++) {
         const s_entry_t *e = &b->permits[i];
-        if (e->purpose_hash != ph || strcmp (e->purpose, req->purpose) != 0)
+        if (e->purpose != pid || !pid)
             continue;
         const sl_policy_rule_t *r = e->rule;
         if (req->time < e->from || (req->time >= e->to && e->to != INT64_MAX)) {
@@ -483,7 +549,7 @@ s_decide (const sl_policy_index_t *ix, const sl_policy_request_t *req, s_mode_t 
         if (e->where) {
             if (mode == S_DIFF)
                 cond = true;
-            else if (!rec || !sl_pexpr_eval (r->where, rec)) {
+            else if (rec ? !sl_pexpr_eval (r->where, rec) : !req->rows_checked) {
                 if (best < 2) {
                     best = 2;
                     out->rule = r;
@@ -517,8 +583,8 @@ s_decide (const sl_policy_index_t *ix, const sl_policy_request_t *req, s_mode_t 
         out->transform.schema = b->schema;
         for (size_t k = 0; k < SL_POLICY_MAX_FIELDS / 64; k++)
             out->transform.keep[k] = e->mask[k] & ~strip[k];
-        out->transform.subject = r->subject;
-        out->transform.coarsen = r->has_time ? r->coarsen : SL_POLICY_COARSEN_NONE;
+        out->transform.subject = e->subject;
+        out->transform.coarsen = e->coarsen;
         if (consent_out)
             *consent_out = SL_CONSENT_VALID;
         return 0;
@@ -533,6 +599,27 @@ sl_policy_decide (const sl_policy_index_t *index, const sl_policy_request_t *req
 {
     bool cond = false;
     return s_decide (index, req, S_DECIDE, out, &cond, NULL);
+}
+
+/*  snprintf into buf at n, keeping n the length needed (as snprintf does). */
+#define S_APPEND(...) do { \
+        int k_ = snprintf (buf + (n < cap ? n : cap ? cap - 1 : 0), \
+                           n < cap ? cap - n : (cap ? 1 : 0), __VA_ARGS__); \
+        if (k_ > 0) n += (size_t) k_; \
+    } while (0)
+
+int
+sl_policy_decision_rules (const sl_policy_decision_t *d, char *buf, size_t cap)
+{
+    size_t n = 0;
+    if (cap)
+        buf[0] = 0;
+    if (!d->rule)
+        return 0;
+    S_APPEND ("%s@%u", d->rule->id, (unsigned) d->rule->version);
+    for (size_t i = 0; i < d->n_strips && i < SL_POLICY_MAX_STRIPS; i++)
+        S_APPEND (",%s@%u", d->strips[i]->id, (unsigned) d->strips[i]->version);
+    return (int) n;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -611,15 +698,11 @@ s_consent_word (sl_consent_status_t st)
     case SL_CONSENT_VALID: return "valid";
     case SL_CONSENT_MISSING: return "missing";
     case SL_CONSENT_EXPIRED: return "expired";
+    case SL_CONSENT_NOT_YET_VALID: return "not yet valid";
     default: return "withdrawn";
     }
 }
 
-#define S_APPEND(...) do { \
-        int k_ = snprintf (buf + (n < cap ? n : cap ? cap - 1 : 0), \
-                           n < cap ? cap - n : (cap ? 1 : 0), __VA_ARGS__); \
-        if (k_ > 0) n += (size_t) k_; \
-    } while (0)
 
 int
 sl_policy_explain_render (const sl_policy_explain_t *ex, char *buf, size_t cap)

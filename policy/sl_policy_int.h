@@ -104,7 +104,7 @@ int sl_pdiag_add (sl_policy_diags_t *d, const char *file, unsigned line, unsigne
                   const char *hint, const char *fmt, ...)
     __attribute__ ((format (printf, 6, 7)));
 
-/* helpers */
+/* shared by the .c files */
 void  sl_pnames_free (sl_pnames_t *l);
 void  sl_pexpr_free (sl_expr_t *e);
 void  sl_prule_free (sl_policy_rule_t *r);

@@ -32,7 +32,15 @@ typedef struct {
     int errors;
     int oom;
     bool lex_error;         /* current token is already reported (unterminated string) */
+    unsigned depth;         /* nesting of the `where` being parsed */
+    unsigned nodes;         /* nodes of the rule's `where` conditions so far */
+    bool too_complex;       /* reported once per rule */
 } s_parser_t;
+
+/*  Bounds on a rule's row conditions, so that evaluating, rendering and
+ *  freeing them (recursive) stays within a small stack whatever the input. */
+#define S_MAX_DEPTH 32
+#define S_MAX_NODES 512
 
 static const char *
 s_tok_name (s_tok_kind_t k)
@@ -357,7 +365,9 @@ s_literal (s_parser_t *ps, sl_lit_t *lit)
         }
         char *end = NULL;
         double v = strtod (ps->tok.text, &end);
-        if (end != ps->tok.text && *end == 0
+        /* decimal only: strtod alone would also take "-inf", "nan" and hex */
+        bool decimal = strspn (ps->tok.text, "0123456789.eE-+") == strlen (ps->tok.text);
+        if (end != ps->tok.text && *end == 0 && decimal
             && (isdigit ((unsigned char) ps->tok.text[0]) || ps->tok.text[0] == '-')) {
             lit->kind = SL_LIT_NUM;
             lit->num = v;
@@ -393,6 +403,13 @@ static sl_expr_t *s_or (s_parser_t *ps);
 static sl_expr_t *
 s_node (s_parser_t *ps, sl_expr_kind_t kind, unsigned line, unsigned col)
 {
+    if (++ps->nodes > S_MAX_NODES) {
+        if (!ps->too_complex)
+            s_error (ps, line, col, "split the rule, or use 'in (...)' for lists of values",
+                     "row condition too large (more than %s terms)%s", "512", "");
+        ps->too_complex = true;
+        return NULL;
+    }
     sl_expr_t *e = calloc (1, sizeof *e);
     if (!e)
         ps->oom = 1;
@@ -408,9 +425,20 @@ static sl_expr_t *
 s_primary (s_parser_t *ps)
 {
     unsigned line = ps->tok.line, col = ps->tok.col;
+    if (ps->tok.kind == T_LPAREN || s_is_word (ps, "not")) {
+        if (ps->depth >= S_MAX_DEPTH) {
+            if (!ps->too_complex)
+                s_error (ps, line, col, NULL, "row condition nested too deeply (more than %s levels)%s",
+                         "32", "");
+            ps->too_complex = true;
+            return NULL;
+        }
+    }
     if (ps->tok.kind == T_LPAREN) {
         s_next (ps);
+        ps->depth++;
         sl_expr_t *e = s_or (ps);
+        ps->depth--;
         if (!e)
             return NULL;
         if (ps->tok.kind != T_RPAREN) {
@@ -423,7 +451,9 @@ s_primary (s_parser_t *ps)
     }
     if (s_is_word (ps, "not")) {
         s_next (ps);
+        ps->depth++;
         sl_expr_t *inner = s_primary (ps);
+        ps->depth--;
         if (!inner)
             return NULL;
         sl_expr_t *e = s_node (ps, SL_EX_NOT, line, col);
@@ -814,6 +844,9 @@ s_rule (s_parser_t *ps, sl_policy_set_t *set, const char *file, uint32_t version
     r->file = file;
     r->version = version;
     r->subject = SL_POLICY_SUBJECT_PSEUDONYMIZE;
+    ps->depth = 0;
+    ps->nodes = 0;
+    ps->too_complex = false;
     s_next (ps);
     if (ps->tok.kind != T_STRING) {
         s_expected (ps, "a rule id in double quotes");

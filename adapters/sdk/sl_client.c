@@ -401,6 +401,12 @@ s_dispatch (sl_client_t *self, zmq_msg_t *frames, size_t nframes)
             char text[512];
             int rc = sl__header_error (h, text, sizeof text);
             sl__set_error (self, "%s", text);
+            if (h->n_errors && h->errors[0]->reason && !strcmp (h->errors[0]->reason, "revoked")) {
+                /* PROTOCOL.md 1: a member revoked after its handshake */
+                self->refused = SL_EPERM;
+                sl__set_error (self, "the broker revoked member '%s': %s", self->member, text);
+                s_fail_waiters (self, SL_EPERM, self->last_error);
+            }
             char q[600];
             sl_warn ("client.error", "seq=%llu rc=%d text=%s", (unsigned long long) h->seq, rc,
                      sl_log_quote (text, q, sizeof q));
@@ -437,8 +443,21 @@ s_dispatch (sl_client_t *self, zmq_msg_t *frames, size_t nframes)
     sluice__v1__header__free_unpacked (h, NULL);
 }
 
+static int s_pump (sl_client_t *self, int timeout_ms);
+
 int
 sl__pump (sl_client_t *self, int timeout_ms)
+{
+    if (self->in_pump)
+        return 0;                 /* called from a callback: the outer pump does the I/O */
+    self->in_pump = 1;
+    int events = s_pump (self, timeout_ms);
+    self->in_pump = 0;
+    return events;
+}
+
+static int
+s_pump (sl_client_t *self, int timeout_ms)
 {
     int events = 0;
 
@@ -511,7 +530,6 @@ sl_client_connect (const sl_client_options_t *opts, sl_client_t **client_p,
                    char *err, size_t errlen)
 {
     int rc;
-    char why[512] = "";
     *client_p = NULL;
     if (!opts || !opts->endpoint || !*opts->endpoint) {
         s_err (err, errlen, "no broker endpoint given: pass tcp://HOST:PORT or a data "
@@ -591,7 +609,6 @@ sl_client_connect (const sl_client_options_t *opts, sl_client_t **client_p,
         s_err (err, errlen, "%s", self->last_error);
         goto fail;
     }
-    sodium_memzero (why, sizeof why);
     *client_p = self;
     sl_info ("client.connected", "endpoint=%s member=%s broker=%s", self->endpoint,
              self->member, self->broker_version);

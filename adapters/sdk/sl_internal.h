@@ -82,6 +82,7 @@ struct sl_client {
     void *serve_arg;
     sl_client_stats_t stats;
     int sessions;                  /* HELLOs answered on this client */
+    int in_pump;                   /* the pump is running (callbacks): do not re-enter */
     zmq_msg_t *frames;             /* receive buffer of the pump */
     size_t frames_cap;
     char last_error[512];

@@ -215,6 +215,10 @@ sl_client_publish_async (sl_client_t *self, const char *record_type,
     if (message_id_out)
         memcpy (message_id_out, id, SL_MESSAGE_ID_LEN);
     sl__publish_flush (self);
+    /* a full window: take in the ACKs that are ready, so a publisher that
+       never polls still makes progress */
+    if (sl_outbox_batches (self->outbox) >= (self->opts.inflight_max ? self->opts.inflight_max : 4))
+        sl__pump (self, 0);
     return 0;
 }
 

@@ -73,8 +73,12 @@ int
 sl_options_from_data_dir (sl_client_options_t *opts, const char *dir, int admin,
                           char *buf, size_t size, char *err, size_t errlen)
 {
-    char path[4096], line[1024];
+    char path[4096], line[1024], scratch[8];
     const char *want = admin ? "admin" : "data";
+    if (!err || errlen == 0) {
+        err = scratch;
+        errlen = sizeof scratch;
+    }
     snprintf (path, sizeof path, "%s/endpoints", dir);
     FILE *f = fopen (path, "r");
     if (!f) {

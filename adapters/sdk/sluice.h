@@ -6,7 +6,10 @@
     Threading: a client has no thread of its own. All I/O happens inside the
     calls below (sl_client_poll, sl_client_recv, the blocking calls); callbacks
     run inside them, on the caller's thread. Use one client from one thread at
-    a time, as you would a ZeroMQ socket.
+    a time, as you would a ZeroMQ socket. A callback may call
+    sl_client_publish_async, sl_client_ack and the accessors of its own
+    client, but not the calls that wait (publish, subscribe, query, recv,
+    poll, flush, destroy).
 
     Errors: functions return 0 or a negative SL_E* code (sl_error.h,
     sl_strerror). sl_client_last_error() gives a sentence for a person: what
@@ -64,8 +67,9 @@ typedef struct {
     directory as PROTOCOL.md describes (DIR/endpoints, DIR/broker.pub), for
     the data plane (`admin` = 0) or the admin plane (`admin` = 1). The strings
     are written into `buf` (size `size`), which must outlive their use.
-    Returns 0, SL_EIO/SL_ENOTFOUND with `err` saying which file is missing or
-    lacks the endpoint. */
+    Returns 0; SL_ENOTFOUND (no DIR/endpoints: the broker is not running, or
+    no such line), SL_EIO (unreadable) or SL_EINVAL (too long for `buf`),
+    with `err` (may be NULL) naming the file and what to do. */
 int sl_options_from_data_dir (sl_client_options_t *opts, const char *dir, int admin,
                               char *buf, size_t size, char *err, size_t errlen);
 
@@ -114,7 +118,8 @@ int sl_client_connected (sl_client_t *self);
     processes ACKs (running publish callbacks), queues deliveries for
     sl_client_recv, answers queries with the serve callback, and reconnects
     after a broken connection. Returns the number of events handled (>= 0),
-    or SL_ECLOSED if the broker refused our key on reconnect. */
+    SL_ECLOSED if the broker refused or revoked our key (the client cannot
+    continue), or SL_EIO if polling the socket failed. */
 int sl_client_poll (sl_client_t *self, int timeout_ms);
 
 /*  Counters since sl_client_connect, for monitoring and benchmarks. */
@@ -153,9 +158,12 @@ typedef void (sl_publish_fn) (const uint8_t *message_id, int rc, const char *tex
     `record_type`) for publishing and returns without waiting. The body and
     strings are copied. If `message_id_out` is non-NULL it receives the
     record's 16-byte id. `cb` (may be NULL) runs later inside a poll/recv/
-    publish call. Returns 0, SL_ETOOBIG (over the broker's limit), SL_EINVAL,
-    SL_ESTORE (spool write failed), or SL_ENOMEM. The record is not lost if
-    the broker is down: it is sent when the connection returns. */
+    publish call. Returns 0, SL_ETOOBIG (over the broker's limit), SL_EINVAL
+    (no record type, or a body pointer missing), SL_ESTORE / SL_EFULL (the
+    spool could not take it), or SL_ENOMEM. The record is not lost if
+    the broker is down: it is sent when the connection returns. When the
+    window of in-flight PUBLISH messages is full this also takes in the ACKs
+    that are ready (without waiting), so callbacks may run inside it. */
 int sl_client_publish_async (sl_client_t *self, const char *record_type,
                              const sl_publish_meta_t *meta, const void *body, size_t size,
                              sl_publish_fn *cb, void *arg, uint8_t *message_id_out);
@@ -198,10 +206,13 @@ int sl_client_recv (sl_client_t *self, sl_delivery_t **delivery_p, int timeout_m
 
 /*  Acknowledges a delivery: the broker removes it from our queue. Acks are
     batched and sent with the next I/O (or at once when 64 are pending).
-    Does not destroy the delivery. Returns 0 or SL_EINVAL. */
+    Does not destroy the delivery. Returns 0, SL_EINVAL (NULL delivery) or
+    SL_ENOMEM. */
 int sl_client_ack (sl_client_t *self, const sl_delivery_t *delivery);
 
-/*  Gives a delivery back for redelivery later (NACK). Returns 0 or SL_EINVAL. */
+/*  Gives a delivery back for redelivery later (NACK), sent at once. Returns
+    0 (also when not connected: the broker then redelivers anyway),
+    SL_EINVAL (NULL delivery) or SL_EIO. */
 int sl_client_nack (sl_client_t *self, const sl_delivery_t *delivery);
 
 /*  Accessors of a delivery; strings and body are valid until the delivery is
@@ -274,14 +285,15 @@ void sl_query_fail (sl_query_t *q, const char *text);
     waits up to `timeout_ms` for the answer. On success *result_json_p gets a
     malloc'ed JSON text (caller frees): the result, or a JSON array of the
     results when the broker streams several responses. Errors: as
-    sl_client_connect for keys/handshake; SL_EPERM (role does not allow it),
-    SL_EINVAL (bad arguments), SL_ENOTFOUND, SL_EEXIST, SL_ETIMEOUT, ...;
-    the broker's text goes to `err`. */
+    sl_client_connect for keys/handshake; SL_EPERM (role does not allow it,
+    or key refused), SL_EINVAL (bad or duplicate arguments), SL_ENOTFOUND,
+    SL_EPROTO (unknown command), SL_ETIMEOUT, SL_ECLOSED; the broker's text
+    goes to `err`. */
 int sl_admin_call (const sl_client_options_t *opts, const char *command,
                    const char *args_json, const void *data, size_t size,
                    int timeout_ms, char **result_json_p, char *err, size_t errlen);
 
-/*  ---- Helpers ------------------------------------------------------------ */
+/*  ---- Error codes and message ids --------------------------------------- */
 
 /*  Maps a wire ErrorCode (envelope.proto) to an SL_E* code. Cannot fail. */
 int sl_wire_error_to_rc (int wire_code);

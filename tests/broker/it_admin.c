@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zmq.h>
 
 #include "tc.h"
 
@@ -108,6 +109,18 @@ Test (admin, status_reports_connections_and_queues)
     cr_assert (strstr (r->result_json, "\"uptime_s\":"), "%s", r->result_json);
     sluice__v1__admin_response__free_unpacked (r, NULL);
     tc_close (&w);
+    /* the broker notices the disconnect and forgets the session */
+    int gone = 0;
+    for (int64_t until = tc_ms () + 3000; !gone && tc_ms () < until;) {
+        usleep (50000);
+        r = tc_admin (&B, &B.admin, "status", NULL);
+        cr_assert_not_null (r);
+        gone = strstr (r->result_json, "\"members_connected\":[]") != NULL;
+        sluice__v1__admin_response__free_unpacked (r, NULL);
+    }
+    cr_assert (gone, "a closed connection is still listed as connected");
+    cr_assert_gt (tc_broker_log_count (&B, "plane=admin peer="), 0);
+    cr_assert_gt (tc_broker_log_count (&B, "reason=disconnected"), 0);
 }
 
 Test (admin, revoke_closes_sessions_and_refuses_the_key)
@@ -154,4 +167,36 @@ Test (admin, unknown_admin_key_is_refused)
     cr_assert_eq (sl_keys_generate (&stranger), 0);
     Sluice__V1__AdminResponse *r = tc_admin (&B, &stranger, "status", NULL);
     cr_assert_null (r, "an unregistered key got an admin answer");
+}
+
+Test (admin, a_req_socket_works_too)
+{
+    void *req = zmq_socket (tc_ctx (), ZMQ_REQ);
+    int linger = 0;
+    zmq_setsockopt (req, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt (req, ZMQ_CURVE_SERVERKEY, B.broker_pub, 40);
+    zmq_setsockopt (req, ZMQ_CURVE_PUBLICKEY, B.admin.public_key, 40);
+    zmq_setsockopt (req, ZMQ_CURVE_SECRETKEY, B.admin.secret_key, 40);
+    cr_assert_eq (zmq_connect (req, B.admin_ep), 0);
+    Sluice__V1__AdminRequest r = SLUICE__V1__ADMIN_REQUEST__INIT;
+    r.version = 1;
+    r.seq = 5;
+    r.command = "member.list";
+    uint8_t buf[256];
+    size_t len = sluice__v1__admin_request__pack (&r, buf);
+    cr_assert_eq (zmq_send (req, buf, len, 0), (int) len);
+    zmq_pollitem_t it = { req, 0, ZMQ_POLLIN, 0 };
+    cr_assert_eq (zmq_poll (&it, 1, 5000), 1, "no answer to a REQ client");
+    zmq_msg_t f;
+    zmq_msg_init (&f);
+    cr_assert_geq (zmq_msg_recv (&f, req, 0), 0);
+    Sluice__V1__AdminResponse *resp =
+        sluice__v1__admin_response__unpack (NULL, zmq_msg_size (&f), zmq_msg_data (&f));
+    zmq_msg_close (&f);
+    cr_assert_not_null (resp);
+    cr_assert_eq (resp->seq, 5);
+    cr_assert_eq (resp->code, 0);
+    cr_assert (strstr (resp->result_json, "\"admin\""), "%s", resp->result_json);
+    sluice__v1__admin_response__free_unpacked (resp, NULL);
+    zmq_close (req);
 }

@@ -214,3 +214,36 @@ Test (bad, subscribe_errors)
     still_serving (&c);
     tc_close (&c);
 }
+
+Test (bad, random_garbage_does_not_stop_the_broker)
+{
+    tc_client_t c;
+    join_water (&c);
+    unsigned seed = 12345;
+    uint8_t buf[5][512];
+    for (int i = 0; i < 300; i++) {
+        size_t nf = 1 + (size_t) (rand_r (&seed) % 5);
+        const void *frames[5];
+        size_t lens[5];
+        for (size_t f = 0; f < nf; f++) {
+            lens[f] = (size_t) (rand_r (&seed) % 512);
+            for (size_t k = 0; k < lens[f]; k++)
+                buf[f][k] = (uint8_t) rand_r (&seed);
+            /* half the time start with a plausible header prefix */
+            if (f == 0 && lens[f] >= 4 && (i & 1)) {
+                buf[f][0] = 0x08;
+                buf[f][1] = 0x01;
+                buf[f][2] = 0x10;
+                buf[f][3] = (uint8_t) (1 + rand_r (&seed) % 14);
+            }
+            frames[f] = buf[f];
+        }
+        cr_assert_eq (tc_send_raw (&c, frames, lens, nf), 0);
+    }
+    /* drain whatever came back, then the broker must still answer */
+    tc_msg_t m;
+    while (tc_recv (&c, &m, 300) == 0)
+        tc_msg_free (&m);
+    still_serving (&c);
+    tc_close (&c);
+}

@@ -7,6 +7,8 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include <cJSON.h>
+
 #include "tc.h"
 
 #define WATER "water.v1.MeterReading"
@@ -272,6 +274,34 @@ Test (flow, redelivery_after_consumer_reconnects)
     tc_close (&p);
 }
 
+Test (flow, a_second_connection_does_not_steal_deliveries)
+{
+    /* one member, two connections: consumer and publisher side by side */
+    tc_client_t cons, pub, w;
+    cr_assert_eq (tc_join (&cons, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&cons, WATER, "joint-metering"), 0);
+    tc_credit (&cons, 10);
+    cr_assert_eq (tc_connect (&pub, B.data_ep, B.broker_pub, &kp), 0);
+    Sluice__V1__Header ping = SLUICE__V1__HEADER__INIT;
+    ping.command = SLUICE__V1__COMMAND__PING;
+    uint64_t seq = tc_send (&pub, &ping, NULL, NULL, 0);
+    tc_msg_t m;
+    cr_assert_eq (tc_recv (&pub, &m, 5000), 0);
+    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__PONG);
+    cr_assert_eq (m.h->seq, seq);
+    tc_msg_free (&m);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    publish_ok (&w, 70, "C-4");
+    cr_assert_eq (tc_recv_cmd (&cons, &m, SLUICE__V1__COMMAND__DELIVER, 5000), 0,
+                  "the consumer connection lost its deliveries to a second connection");
+    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__DELIVER);
+    tc_msg_free (&m);
+    cr_assert_neq (tc_recv (&pub, &m, 300), 0, "DELIVER went to the other connection");
+    tc_close (&pub);
+    tc_close (&cons);
+    tc_close (&w);
+}
+
 Test (flow, resent_publish_is_queued_once)
 {
     tc_client_t w, p;
@@ -355,5 +385,67 @@ Test (flow, records_survive_a_broker_restart)
         tc_msg_free (&m);
     }
     cr_assert_eq (got, 3, "only %zu of 3 records survived the restart", got);
+    tc_close (&p);
+}
+
+Test (flow, pipelined_batches_share_commits)
+{
+    tc_client_t w, p;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    Sluice__V1__AdminResponse *st = tc_admin (&B, &B.admin, "status", NULL);
+    cJSON *j = cJSON_Parse (st->result_json);
+    double commits0 = cJSON_GetObjectItem (j, "commits")->valuedouble;
+    cJSON_Delete (j);
+    sluice__v1__admin_response__free_unpacked (st, NULL);
+
+    enum { MSGS = 40, PER = 100 };
+    size_t len;
+    uint8_t *body = tc_water_reading ("C-5", 3.0, &len);
+    static uint8_t ids[MSGS * PER][16];
+    int64_t t0 = tc_ms ();
+    for (int i = 0; i < MSGS; i++) {
+        Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+        Sluice__V1__RecordMeta rm[PER], *rp[PER];
+        const uint8_t *bodies[PER];
+        size_t lens[PER];
+        for (int k = 0; k < PER; k++) {
+            sluice__v1__record_meta__init (&rm[k]);
+            tc_msgid (ids[i * PER + k], 1000u + (uint32_t) (i * PER + k));
+            rm[k].message_id.data = ids[i * PER + k];
+            rm[k].message_id.len = 16;
+            rm[k].subject = "C-5";
+            rp[k] = &rm[k];
+            bodies[k] = body;
+            lens[k] = len;
+        }
+        h.command = SLUICE__V1__COMMAND__PUBLISH;
+        h.record_type = WATER;
+        h.n_records = PER;
+        h.records = rp;
+        cr_assert_neq (tc_send (&w, &h, bodies, lens, PER), 0);
+    }
+    size_t acked = 0;
+    tc_msg_t m;
+    while (acked < MSGS * PER && tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, 10000) == 0) {
+        cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ACK);
+        acked += m.h->n_message_ids;
+        tc_msg_free (&m);
+    }
+    int64_t took = tc_ms () - t0;
+    free (body);
+    cr_assert_eq (acked, MSGS * PER);
+    st = tc_admin (&B, &B.admin, "status", NULL);
+    j = cJSON_Parse (st->result_json);
+    double commits = cJSON_GetObjectItem (j, "commits")->valuedouble - commits0;
+    double depth = cJSON_GetObjectItem (cJSON_GetObjectItem (j, "queues"), "power")->valuedouble;
+    cJSON_Delete (j);
+    sluice__v1__admin_response__free_unpacked (st, NULL);
+    cr_log_info ("%d records acknowledged in %lld ms with %.0f commits", MSGS * PER,
+                 (long long) took, commits);
+    cr_assert_eq (depth, MSGS * PER);
+    cr_assert_leq (commits, MSGS / 2, "%.0f commits for %d messages: no group commit", commits, MSGS);
+    tc_close (&w);
     tc_close (&p);
 }

@@ -212,6 +212,22 @@ Test (query, slow_owner_times_out_and_late_reply_is_dropped)
     tc_close (&p);
 }
 
+Test (query, owner_leaving_mid_query_fails_it_at_once)
+{
+    tc_client_t w, p;
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    int64_t t0 = tc_ms ();
+    uint64_t seq = ask (&p, "billing-check", 20000);
+    tc_msg_t q;
+    cr_assert_eq (tc_recv_cmd (&w, &q, SLUICE__V1__COMMAND__QUERY, 5000), 0);
+    tc_msg_free (&q);
+    tc_close (&w);
+    cr_assert_eq (error_code (&p, seq, 5000), SLUICE__V1__ERROR_CODE__OWNER_OFFLINE);
+    cr_assert_lt (tc_ms () - t0, 5000, "waited for the timeout instead");
+    tc_close (&p);
+}
+
 Test (query, unknown_record_type)
 {
     tc_client_t p;
@@ -222,5 +238,31 @@ Test (query, unknown_record_type)
     h.purpose = "billing-check";
     uint64_t seq = tc_send (&p, &h, NULL, NULL, 0);
     cr_assert_eq (error_code (&p, seq, 5000), SLUICE__V1__ERROR_CODE__UNKNOWN_RECORD_TYPE);
+    tc_close (&p);
+}
+
+Test (query, shutdown_fails_waiting_queries)
+{
+    tc_client_t w, p;
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    uint64_t seq = ask (&p, "billing-check", 20000);
+    tc_msg_t q;
+    cr_assert_eq (tc_recv_cmd (&w, &q, SLUICE__V1__COMMAND__QUERY, 5000), 0);
+    tc_msg_free (&q);
+    cr_assert_eq (tc_broker_stop (&B), 0, "sluiced did not exit 0 on SIGTERM");
+    tc_msg_t a;
+    cr_assert_eq (tc_recv_cmd (&p, &a, SLUICE__V1__COMMAND__REPLY, 3000), 0, "query left unanswered");
+    cr_assert_eq (a.h->command, SLUICE__V1__COMMAND__ERROR);
+    cr_assert_eq (a.h->seq, seq);
+    cr_assert_eq (a.h->errors[0]->code, SLUICE__V1__ERROR_CODE__INTERNAL);
+    cr_assert_str_eq (a.h->errors[0]->reason, "shutdown");
+    tc_msg_free (&a);
+    tc_msg_t n;
+    cr_assert_eq (tc_recv_cmd (&w, &n, SLUICE__V1__COMMAND__NOTICE, 3000), 0);
+    cr_assert_eq (n.h->command, SLUICE__V1__COMMAND__NOTICE);
+    cr_assert_str_eq (n.h->notice, "shutdown");
+    tc_msg_free (&n);
+    tc_close (&w);
     tc_close (&p);
 }

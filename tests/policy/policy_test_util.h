@@ -1,5 +1,5 @@
 /*  Shared fixtures for the policy suites: the city's member catalogue and a
- *  parse+check helper that returns the rendered errors. */
+ *  parse+check function that returns the rendered errors. */
 #ifndef POLICY_TEST_UTIL_H
 #define POLICY_TEST_UTIL_H
 
@@ -17,6 +17,7 @@ tu_catalog (void)
     sl_policy_catalog_add_member (c, "power", "member");
     sl_policy_catalog_add_member (c, "health", "member");
     sl_policy_catalog_add_member (c, "parking", "member");
+    sl_policy_catalog_add_member (c, "city-admin", "admin:city");
     sl_policy_catalog_add_purpose (c, "joint-metering", "joint metering");
     sl_policy_catalog_add_purpose (c, "parking-fee-waiver", "fee waiver");
     sl_policy_catalog_add_purpose (c, "billing", "billing");

@@ -179,6 +179,11 @@ Test (decide, field_forbid_strips)
     cr_expect_eq (d.n_strips, 2);
     cr_expect_str_eq (sl_policy_rule_id (d.strips[0]), "no-dx");
     cr_expect_str_eq (sl_policy_rule_id (d.strips[1]), "no-loc-billing");
+    char refs[128];
+    cr_expect_eq (sl_policy_decision_rules (&d, refs, sizeof refs), 28);
+    cr_expect_str_eq (refs, "h@1,no-dx@1,no-loc-billing@1");
+    cr_expect_eq (sl_policy_decision_rules (&d, refs, 5), 28);
+    cr_expect_str_eq (refs, "h@1,");
     sl_policy_index_destroy (&ix);
 }
 
@@ -238,6 +243,11 @@ Test (decide, row_conditions)
     sl_policy_decision_t d;
     sl_policy_decide (ix, &r, &d);
     cr_expect_str_eq (d.reason, "forbidden");
+    /* unless the caller vouches that the record passed them (delivery of a queued copy) */
+    r.rows_checked = true;
+    sl_policy_decide (ix, &r, &d);
+    cr_expect_str_eq (d.reason, "permitted");
+    r.rows_checked = false;
     /* a record of the wrong type is a caller error */
     Health__V1__Encounter e = HEALTH__V1__ENCOUNTER__INIT;
     r.record = &e.base;
@@ -259,6 +269,7 @@ Test (decide, consent_statuses)
         { SL_CONSENT_MISSING, false, "consent-missing" },
         { SL_CONSENT_EXPIRED, false, "consent-expired" },
         { SL_CONSENT_WITHDRAWN, false, "consent-withdrawn" },
+        { SL_CONSENT_NOT_YET_VALID, false, "consent-not-yet-valid" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         g_consent = cases[i].st;

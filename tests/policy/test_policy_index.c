@@ -354,3 +354,62 @@ Test (index, example_city_policies_check_and_compile)
     sl_policy_diags_destroy (&d);
     sl_policy_catalog_destroy (&cat);
 }
+
+/*  One index, two threads deciding at once: the same answers as one thread. */
+typedef struct {
+    sl_policy_index_t *ix;
+    const sl_policy_request_t *reqs;
+    sl_policy_decision_t *out;
+    size_t n;
+} worker_t;
+
+static void *
+worker (void *arg)
+{
+    worker_t *w = arg;
+    for (int round = 0; round < 20; round++)
+        for (size_t i = 0; i < w->n; i++)
+            sl_policy_decide (w->ix, &w->reqs[i], &w->out[i]);
+    return NULL;
+}
+
+#include <pthread.h>
+
+Test (index, concurrent_decisions_agree)
+{
+    rng_state = 4242;
+    size_t n = 200;
+    char *text = NULL;
+    size_t tlen = 0;
+    FILE *f = open_memstream (&text, &tlen);
+    mrule_t r;
+    for (size_t i = 0; i < n; i++) {
+        gen_rule (&r, i);
+        render_rule (&r, f);
+    }
+    fclose (f);
+    sl_policy_index_t *ix = tu_index (text);
+    cr_assert_not_null (ix);
+    enum { NQ = 2000 };
+    static sl_policy_request_t reqs[NQ];
+    static sl_policy_decision_t a[NQ], b[NQ], ref[NQ];
+    for (size_t i = 0; i < NQ; i++) {
+        const sl_schema_t *s = sl_schema_at (rnd ((unsigned) sl_schema_count () - 1));
+        reqs[i] = (sl_policy_request_t) { .owner = s->owner, .consumer = MEMBERS[rnd (4)],
+                                          .record_type = s->record_type, .purpose = PURPOSES[rnd (3)],
+                                          .time = T0 + (int64_t) rnd (200) * 1800 };
+        sl_policy_decide (ix, &reqs[i], &ref[i]);
+    }
+    worker_t wa = { ix, reqs, a, NQ }, wb = { ix, reqs, b, NQ };
+    pthread_t ta, tb;
+    cr_assert_eq (pthread_create (&ta, NULL, worker, &wa), 0);
+    cr_assert_eq (pthread_create (&tb, NULL, worker, &wb), 0);
+    pthread_join (ta, NULL);
+    pthread_join (tb, NULL);
+    for (size_t i = 0; i < NQ; i++) {
+        cr_expect_eq (memcmp (&a[i], &ref[i], sizeof a[i]), 0, "request %zu", i);
+        cr_expect_eq (memcmp (&b[i], &ref[i], sizeof b[i]), 0, "request %zu", i);
+    }
+    sl_policy_index_destroy (&ix);
+    free (text);
+}

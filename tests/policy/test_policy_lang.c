@@ -127,6 +127,8 @@ Test (lang, syntax_errors)
           "t.policy:1:31: error: expected a value (a \"string\", a number, true or false), found 'Xihu'\n" },
         { "missing paren", "forbid \"w\" { where (district = \"a\" }",
           "t.policy:1:36: error: expected ')', found '}'\n" },
+        { "not a decimal number", "forbid \"w\" { where max_flow_m3h > -inf }",
+          "t.policy:1:35: error: expected a value (a \"string\", a number, true or false), found '-inf'\n" },
         { "where without field", "forbid \"w\" { where = 3 }",
           "t.policy:1:20: error: expected a field name, found '='\n" },
         { "unterminated string", "permit \"q\" { records \"abc\n}",
@@ -154,6 +156,10 @@ Test (lang, check_errors)
         { "unknown member, no hint", PERMIT_HEAD "}\npermit \"b\" { owner water consumer zzzzzzzz "
           "records water.v1.MeterReading purpose billing fields district }",
           "t.policy:8:35: error: unknown member 'zzzzzzzz'\n" },
+        { "admin is not a consumer", "permit \"a\" { owner water consumer city-admin "
+          "records water.v1.MeterReading purpose billing fields district }",
+          "t.policy:1:35: error: 'city-admin' is not a data member (role 'admin:city')\n"
+          "t.policy:1:35: note: consumers are members with role 'member'\n" },
         { "unknown record type", "permit \"a\" { owner water consumer power records water.v1.MeterReadin "
           "purpose billing fields district }",
           "t.policy:1:49: error: unknown record type 'water.v1.MeterReadin'\n"
@@ -361,4 +367,52 @@ Test (lang, summary_is_canonical)
     free (jb);
     sl_policy_set_destroy (&sa);
     sl_policy_set_destroy (&sb);
+}
+
+Test (lang, row_condition_limits)
+{
+    /* nesting: the 33rd '(' is refused (the first is at column 20) */
+    char text[8192];
+    int n = snprintf (text, sizeof text, "forbid \"w\" { where ");
+    for (int i = 0; i < 40; i++)
+        text[n++] = '(';
+    n += snprintf (text + n, sizeof text - (size_t) n, "district = \"a\"");
+    for (int i = 0; i < 40; i++)
+        text[n++] = ')';
+    snprintf (text + n, sizeof text - (size_t) n, " }");
+    char *errs = NULL;
+    int p, c;
+    sl_policy_set_t *s = tu_load (text, &errs, &p, &c);
+    cr_expect_str_eq (errs, "t.policy:1:52: error: row condition nested too deeply (more than 32 levels)\n");
+    cr_expect_eq (p, SL_EPARSE);
+    free (errs);
+    sl_policy_set_destroy (&s);
+
+    /* size: 300 terms joined by 'or' make 599 nodes (comparison k is node
+     * 2k-2, the 'or' before it node 2k-1); node 513 is the 'or' before term
+     * 257, at column 20 + 256 * 16 - 3 (terms are 12 characters, " or " 4) */
+    n = snprintf (text, sizeof text, "forbid \"w\" { where ");
+    for (int i = 0; i < 300; i++)
+        n += snprintf (text + n, sizeof text - (size_t) n, "%sdistrict=\"a\"", i ? " or " : "");
+    snprintf (text + n, sizeof text - (size_t) n, " }\nforbid \"x\" { owner water }");
+    s = tu_load (text, &errs, &p, &c);
+    cr_expect_str_eq (errs, "t.policy:1:4113: error: row condition too large (more than 512 terms)\n"
+                            "t.policy:1:4113: note: split the rule, or use 'in (...)' for lists of values\n");
+    cr_expect_eq (sl_policy_set_rule_count (s), 1);   /* the next rule still parses */
+    free (errs);
+    sl_policy_set_destroy (&s);
+
+    /* 30 levels and 200 terms are fine */
+    n = snprintf (text, sizeof text, "forbid \"w\" { owner water where ");
+    for (int i = 0; i < 30; i++)
+        text[n++] = '(';
+    for (int i = 0; i < 200; i++)
+        n += snprintf (text + n, sizeof text - (size_t) n, "%sdistrict=\"a\"", i ? " or " : "");
+    for (int i = 0; i < 30; i++)
+        text[n++] = ')';
+    snprintf (text + n, sizeof text - (size_t) n, " }");
+    s = tu_load (text, &errs, &p, &c);
+    cr_expect_str_eq (errs, "");
+    free (errs);
+    sl_policy_set_destroy (&s);
 }

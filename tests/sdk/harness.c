@@ -162,6 +162,17 @@ tb_stop (tb_t *tb)
 }
 
 void
+tb_kill (tb_t *tb)
+{
+    if (!tb->pid)
+        return;
+    int st;
+    kill (tb->pid, SIGKILL);
+    waitpid (tb->pid, &st, 0);
+    tb->pid = 0;
+}
+
+void
 tb_cleanup (tb_t *tb)
 {
     if (tb->pid)

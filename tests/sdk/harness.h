@@ -30,6 +30,9 @@ void tb_restart (tb_t *tb);
 /*  SIGTERM, then waits (SIGKILL after 10 s). Returns the exit status. */
 int tb_stop (tb_t *tb);
 
+/*  SIGKILL: a crash, nothing committed after this instant survives. */
+void tb_kill (tb_t *tb);
+
 /*  Stops the broker if running and removes the data directory. */
 void tb_cleanup (tb_t *tb);
 

@@ -134,8 +134,18 @@ Test (cli, member_add_list_revoke, .init = s_broker, .fini = s_teardown)
     cr_assert_eq (s_run ("member list"), 0);
     cr_assert (strstr (out, "NAME") && strstr (out, "water"), "%s", out);
 
+    /* revoking closes the member's open session */
+    sl_client_options_t o = tb_options (&tb, NULL);
+    char key[400], err[512];
+    snprintf (key, sizeof key, "%s/keys/water.key", tb.dir);
+    o.key_file = key;
+    sl_client_t *w = NULL;
+    cr_assert_eq (sl_client_connect (&o, &w, err, sizeof err), 0, "%s", err);
     cr_assert_eq (s_run ("member revoke water"), 0, "%s", out);
     cr_assert (strstr (out, "revoked member water") != NULL, "%s", out);
+    cr_assert (strstr (out, "(1 open session closed)") != NULL, "%s", out);
+    cr_assert_eq (sl_client_poll (w, 500), SL_ECLOSED, "the session learns it was revoked");
+    sl_client_destroy (&w, 0);
     cr_assert_eq (s_run ("member list --json"), 0);
     j = cJSON_Parse (out);
     found = NULL;
@@ -154,6 +164,11 @@ Test (cli, member_add_list_revoke, .init = s_broker, .fini = s_teardown)
     snprintf (args, sizeof args, "--key '%s/keys/power.key' member add x --role member "
               "--pub '%s/keys/power.pub'", tb.dir, tb.dir);
     cr_assert_eq (s_run (args), 1, "%s", out);
+    cr_assert (strstr (out, "member.add") != NULL, "%s", out);
+    /* the same through SLUICE_KEY */
+    snprintf (cmd, sizeof cmd, "SLUICE_KEY='%s/keys/power.key' '%s' --data '%s/data' member list 2>&1",
+              tb.dir, s_ctl (), tb.dir);
+    cr_assert_eq (tb_run (cmd, out, sizeof out), 1, "a member's key cannot list members: %s", out);
 }
 
 Test (cli, status_json_parses, .init = s_broker, .fini = s_teardown)

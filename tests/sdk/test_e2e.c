@@ -91,6 +91,10 @@ Test (e2e, secret_key_readable_by_others_is_refused)
     sl_client_t *c = NULL;
     cr_assert_eq (sl_client_connect (&o, &c, err, sizeof err), SL_EKEY);
     cr_assert (strstr (err, water_key) != NULL, "names the file: %s", err);
+    cr_assert (strstr (err, "mode 644") != NULL, "says why: %s", err);
+    cr_assert_eq (chmod (water_key, 0600), 0);
+    cr_assert_eq (sl_client_connect (&o, &c, err, sizeof err), 0, "fixed mode connects: %s", err);
+    sl_client_destroy (&c, 0);
 }
 
 Test (e2e, blocking_publish_is_acked_and_refusals_are_precise)
@@ -523,4 +527,62 @@ Test (e2e, oversized_record_is_refused_before_sending)
     cr_assert_eq (sl_client_unacked (w), 0);
     free (body);
     sl_client_destroy (&w, 0);
+}
+
+Test (e2e, no_broker_is_a_timeout_that_says_what_to_check)
+{
+    cr_assert_eq (tb_stop (&tb), 0);
+    sl_client_options_t o = tb_options (&tb, water_key);
+    o.connect_timeout_ms = 300;
+    sl_client_t *c = NULL;
+    char err[512] = "";
+    cr_assert_eq (sl_client_connect (&o, &c, err, sizeof err), SL_ETIMEOUT);
+    cr_assert_null (c);
+    cr_assert (strstr (err, tb.data_ep) && strstr (err, "sluiced running"), "%s", err);
+}
+
+Test (e2e, broker_crash_mid_stream_loses_nothing_and_duplicates_nothing)
+{
+    enum { N = 2000 };
+    sl_client_t *p = tb_connect (&tb, power_key);
+    cr_assert_eq (sl_client_subscribe (p, WATER, "joint-metering"), 0);
+    sl_client_destroy (&p, 0);
+
+    sl_client_t *w = tb_connect (&tb, water_key);
+    s_counts_t counts = { 0, 0 };
+    uint8_t buf[256];
+    for (int i = 0; i < N; i++) {
+        size_t n = s_reading (buf, "C-1001", i);
+        cr_assert_eq (sl_client_publish_async (w, WATER, NULL, buf, n, s_count_cb, &counts, NULL), 0);
+        if (i == N / 2) {
+            sl_client_poll (w, 20);   /* some are stored and ACKed, some in flight */
+            tb_kill (&tb);
+        }
+    }
+    cr_assert_lt (counts.ok, N, "the crash came before everything was ACKed");
+    tb_restart (&tb);
+    cr_assert_eq (sl_client_flush (w, 30000), 0, "%s", sl_client_last_error (w));
+    cr_assert_eq (counts.ok, N);
+    cr_assert_eq (counts.failed, 0);
+    sl_client_destroy (&w, 0);
+
+    p = tb_connect (&tb, power_key);
+    cr_assert_eq (sl_client_subscribe (p, WATER, "joint-metering"), 0);
+    static char seen[N];
+    memset (seen, 0, sizeof seen);
+    for (int i = 0; i < N; i++) {
+        sl_delivery_t *d;
+        cr_assert_eq (sl_client_recv (p, &d, 10000), 0, "record %d of %d", i, N);
+        size_t size;
+        const void *body = sl_delivery_body (d, &size);
+        int v = (int) s_m3 (body, size);
+        cr_assert (v >= 0 && v < N);
+        cr_assert_not (seen[v], "record %d stored twice", v);
+        seen[v] = 1;
+        sl_client_ack (p, d);
+        sl_delivery_destroy (&d);
+    }
+    sl_delivery_t *d = NULL;
+    cr_assert_eq (sl_client_recv (p, &d, 500), SL_ETIMEOUT);
+    sl_client_destroy (&p, 2000);
 }

@@ -1,0 +1,50 @@
+/*  sl_event — what the broker reports to the audit log (or any recorder).
+ *
+ *  The broker calls the event function for every notable data movement and
+ *  decision, inside its write transaction (sl_batch), so a recorder appends
+ *  its entry atomically with the change it describes: a publish and its
+ *  queue entries and their audit entries commit together or not at all.
+ *  Kinds and fields follow docs/AUDIT.md (sl_audit_event_t):
+ *
+ *    publish          actor=owner  record_type message_id subject decision=ok
+ *    publish.refused  actor=sender record_type message_id reason=<error code> detail=<text>
+ *    queue            actor=owner  counterpart=consumer purpose rules decision=permit
+ *    deny             actor=owner  counterpart=consumer purpose rules reason detail=stage=...
+ *    deliver          actor=owner  counterpart=consumer message_id subject purpose rules detail=tag=N
+ *    ack              actor=consumer detail=tag=N
+ *    query            actor=asker  counterpart=owner record_type subject purpose decision
+ *    reply            actor=owner  counterpart=asker record_type purpose detail=records=N
+ *    auth.denied      detail="fp=... peer=... domain=..." reason
+ *    member.add       actor=admin  counterpart=name detail=role=...
+ *    member.revoke    actor=admin  counterpart=name
+ *    broker.start / broker.stop
+ */
+#ifndef SL_EVENT_H
+#define SL_EVENT_H
+
+#include <lmdb.h>
+#include <stdint.h>
+
+typedef struct {
+    const char *kind;
+    const char *actor;
+    const char *counterpart;
+    const char *owner;
+    const char *record_type;
+    const uint8_t *message_id;   /* 16 bytes, or NULL */
+    const char *subject;         /* RAW citizen id or NULL: the recorder pseudonymizes */
+    const char *purpose;
+    const char *decision;
+    const char *rules;           /* "id@version,id@version" */
+    const char *reason;
+    const char *detail;
+} sl_event_t;
+
+/*  Records `ev` within `txn` (the batch transaction: append only, never
+ *  commit or abort it). All strings may be NULL and are borrowed for the
+ *  call. Returns 0 or a negative SL_E* code; on failure the broker aborts
+ *  the batch (its publishes are answered store-full/internal, nothing of it
+ *  is kept), because a recorder that cannot record must not be skipped. */
+typedef int (sl_event_fn) (void *ctx, MDB_txn *txn, const sl_event_t *ev);
+
+#endif

@@ -1,0 +1,109 @@
+/*  Integration: the sluiced command line (init, flags, INI errors, lock). */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tc.h"
+
+/*  Runs `sluiced ARGS` (shell words), returns the exit status; the combined
+ *  output goes to out. */
+static int
+run (char *out, size_t size, const char *args)
+{
+    char cmd[1024];
+    snprintf (cmd, sizeof cmd, "'%s' %s 2>&1", getenv ("SLUICED"), args);
+    FILE *p = popen (cmd, "r");
+    cr_assert_not_null (p);
+    size_t n = fread (out, 1, size - 1, p);
+    out[n] = 0;
+    int st = pclose (p);
+    return WIFEXITED (st) ? WEXITSTATUS (st) : -1;
+}
+
+static char dir[64];
+
+static void
+setup (void)
+{
+    snprintf (dir, sizeof dir, "/tmp/sluice-cli-XXXXXX");
+    cr_assert_not_null (mkdtemp (dir));
+}
+
+static void
+teardown (void)
+{
+    char cmd[128];
+    snprintf (cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system (cmd) != 0)
+        fprintf (stderr, "cannot remove %s\n", dir);
+}
+
+TestSuite (cli, .init = setup, .fini = teardown, .timeout = 60);
+
+Test (cli, help)
+{
+    char out[8192];
+    cr_assert_eq (run (out, sizeof out, "--help"), 0);
+    cr_assert (strstr (out, "usage: sluiced init"), "%s", out);
+    cr_assert (strstr (out, "--grant C:TYPE:PURPOSE"), "%s", out);
+    cr_assert_eq (run (out, sizeof out, "init --help"), 0);
+}
+
+Test (cli, init_once_only)
+{
+    char out[4096], args[256];
+    snprintf (args, sizeof args, "init --data %s/d", dir);
+    cr_assert_eq (run (out, sizeof out, args), 0, "%s", out);
+    cr_assert (strstr (out, "/d/admin.key (member 'admin', role admin:city"), "%s", out);
+    char path[128];
+    snprintf (path, sizeof path, "%s/d/broker.key", dir);
+    cr_assert_eq (access (path, R_OK), 0);
+    cr_assert_eq (run (out, sizeof out, args), 1, "second init succeeded: %s", out);
+    cr_assert (strstr (out, "already"), "%s", out);
+}
+
+Test (cli, run_without_init_explains)
+{
+    char out[4096], args[256];
+    snprintf (args, sizeof args, "run --data %s/none", dir);
+    cr_assert_eq (run (out, sizeof out, args), 1);
+    cr_assert (strstr (out, "sluiced init"), "%s", out);
+}
+
+Test (cli, bad_flags_and_ini)
+{
+    char out[4096], args[256], ini[128];
+    cr_assert_eq (run (out, sizeof out, "--frobnicate"), 2);
+    cr_assert (strstr (out, "unknown argument '--frobnicate'"), "%s", out);
+    cr_assert_eq (run (out, sizeof out, "--batch 0"), 2);
+    cr_assert (strstr (out, "batch"), "%s", out);
+    snprintf (ini, sizeof ini, "%s/s.ini", dir);
+    FILE *f = fopen (ini, "w");
+    fprintf (f, "[sluiced]\nbatch = 10\nmax_message_size = huge\n");
+    fclose (f);
+    snprintf (args, sizeof args, "--config %s", ini);
+    cr_assert_eq (run (out, sizeof out, args), 2);
+    char want[160];
+    snprintf (want, sizeof want, "%s:3: max_message_size", ini);
+    cr_assert (strstr (out, want), "%s", out);
+}
+
+Test (cli, bad_grant_and_second_broker_are_refused)
+{
+    tc_broker_t b;
+    cr_assert_eq (tc_broker_start (&b, NULL), 0);
+    char out[4096], args[512];
+    snprintf (args, sizeof args, "run --data %s --bind tcp://127.0.0.1:* --admin-bind tcp://127.0.0.1:*", b.dir);
+    cr_assert_eq (run (out, sizeof out, args), 1, "two brokers on one directory: %s", out);
+    cr_assert (strstr (out, "another sluiced is running"), "%s", out);
+    cr_assert_eq (tc_broker_stop (&b), 0);
+    snprintf (args, sizeof args,
+              "run --data %s --bind tcp://127.0.0.1:* --admin-bind tcp://127.0.0.1:* --grant power:water.v1.Nope:x",
+              b.dir);
+    cr_assert_eq (run (out, sizeof out, args), 2);
+    cr_assert (strstr (out, "unknown record type 'water.v1.Nope'"), "%s", out);
+    tc_broker_cleanup (&b);
+}

@@ -1,0 +1,199 @@
+/*  sl_broker events: the recorder runs inside the batch transaction, so its
+ *  entries commit with the change they describe, and a recorder failure
+ *  undoes the change. An in-process broker (real sockets, real LMDB) served
+ *  from a thread; the data dir comes from the real `sluiced init`. */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sl_broker.h"
+#include "sl_error.h"
+#include "sl_grants.h"
+#include "sl_queue.h"
+#include "tc.h"
+
+#define WATER "water.v1.MeterReading"
+
+static tc_broker_t B;
+static sl_broker_t *broker;
+static pthread_t thread;
+static volatile sig_atomic_t stop_flag;
+static MDB_dbi events_dbi;
+static uint64_t events_seq;
+
+static int
+recorder (void *ctx, MDB_txn *txn, const sl_event_t *ev)
+{
+    (void) ctx;
+    if (ev->subject && strcmp (ev->subject, "FAIL") == 0)
+        return SL_EFULL;                      /* a recorder that cannot record */
+    char val[512];
+    int n = snprintf (val, sizeof val, "%s|%s|%s|%s|%s", ev->kind, ev->actor ? ev->actor : "",
+                      ev->counterpart ? ev->counterpart : "", ev->subject ? ev->subject : "",
+                      ev->rules ? ev->rules : "");
+    unsigned char key[8];
+    sl_store_put_u64 (key, ++events_seq);
+    MDB_val k = { 8, key }, v = { (size_t) n, val };
+    return mdb_put (txn, events_dbi, &k, &v, 0) == 0 ? 0 : SL_ESTORE;
+}
+
+/*  Number of committed events whose text contains `needle`. */
+static int
+events (const char *needle)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int n = 0;
+    cr_assert_eq (mdb_txn_begin (sl_store_env (sl_broker_store (broker)), NULL, MDB_RDONLY, &txn), 0);
+    mdb_cursor_open (txn, events_dbi, &cur);
+    for (int op = MDB_FIRST; mdb_cursor_get (cur, &k, &v, op) == 0; op = MDB_NEXT) {
+        char buf[600];
+        snprintf (buf, sizeof buf, "%.*s", (int) v.mv_size, (const char *) v.mv_data);
+        if (strstr (buf, needle))
+            n++;
+    }
+    mdb_cursor_close (cur);
+    mdb_txn_abort (txn);
+    return n;
+}
+
+static void *
+serve (void *arg)
+{
+    (void) arg;
+    sl_broker_run (broker, &stop_flag);
+    return NULL;
+}
+
+static void
+setup (void)
+{
+    memset (&B, 0, sizeof B);
+    snprintf (B.dir, sizeof B.dir, "/tmp/sluice-test-XXXXXX");
+    cr_assert_not_null (mkdtemp (B.dir));
+    strcat (B.dir, "/d");
+    char cmd[512];
+    snprintf (cmd, sizeof cmd, "'%s' init --data '%s' >/dev/null 2>&1", getenv ("SLUICED"), B.dir);
+    cr_assert_eq (system (cmd), 0, "sluiced init failed");
+    char path[400], err[300];
+    snprintf (path, sizeof path, "%s/broker.pub", B.dir);
+    cr_assert_eq (sl_keys_load_public (path, B.broker_pub, err, sizeof err), 0, "%s", err);
+    snprintf (path, sizeof path, "%s/admin.key", B.dir);
+    cr_assert_eq (sl_keys_load_secret (path, &B.admin, err, sizeof err), 0, "%s", err);
+
+    sl_broker_config_t cfg = {
+        .data_dir = B.dir, .data_endpoint = "tcp://127.0.0.1:*",
+        .admin_endpoint = "tcp://127.0.0.1:*", .max_message_size = 1 << 20,
+        .batch_max = 256, .batch_delay_us = 1000, .map_size = 64 << 20,
+        .query_timeout_ms = 2000,
+    };
+    broker = sl_broker_new (&cfg, err, sizeof err);
+    cr_assert_not_null (broker, "%s", err);
+    cr_assert_eq (sl_grants_add (sl_broker_grants (broker), "power:" WATER ":joint-metering",
+                                 err, sizeof err), 0);
+    MDB_txn *txn;
+    cr_assert_eq (mdb_txn_begin (sl_store_env (sl_broker_store (broker)), NULL, 0, &txn), 0);
+    cr_assert_eq (mdb_dbi_open (txn, "test.events", MDB_CREATE, &events_dbi), 0);
+    cr_assert_eq (mdb_txn_commit (txn), 0);
+    sl_broker_on_event (broker, recorder, NULL);
+
+    snprintf (path, sizeof path, "%s/endpoints", B.dir);
+    FILE *f = fopen (path, "r");
+    cr_assert_not_null (f);
+    char line[300];
+    while (fgets (line, sizeof line, f)) {
+        char key[32], val[256];
+        if (sscanf (line, "%31s = %255s", key, val) != 2)
+            continue;
+        if (!strcmp (key, "data"))
+            snprintf (B.data_ep, sizeof B.data_ep, "%s", val);
+        if (!strcmp (key, "admin"))
+            snprintf (B.admin_ep, sizeof B.admin_ep, "%s", val);
+    }
+    fclose (f);
+    stop_flag = 0;
+    cr_assert_eq (pthread_create (&thread, NULL, serve, NULL), 0);
+}
+
+static void
+teardown (void)
+{
+    stop_flag = 1;
+    pthread_join (thread, NULL);
+    sl_broker_destroy (&broker);
+    tc_broker_cleanup (&B);      /* pid 0: only removes the directory */
+}
+
+TestSuite (events, .init = setup, .fini = teardown, .timeout = 60);
+
+static int
+publish (tc_client_t *w, uint32_t n, const char *subject)
+{
+    uint8_t id[16];
+    size_t len;
+    tc_msgid (id, n);
+    uint8_t *body = tc_water_reading (subject, 1.0, &len);
+    uint64_t seq = tc_publish1 (w, WATER, id, subject, body, len);
+    free (body);
+    tc_msg_t m;
+    cr_assert_eq (tc_recv_cmd (w, &m, SLUICE__V1__COMMAND__ACK, 5000), 0);
+    cr_assert_eq (m.h->seq, seq);
+    int cmd = m.h->command;
+    tc_msg_free (&m);
+    return cmd;
+}
+
+Test (events, entries_commit_with_the_publish)
+{
+    sl_keypair_t kw, kp;
+    cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
+    cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
+    cr_assert_eq (events ("member.add|admin|water"), 1, "member.add not recorded with the change");
+    cr_assert_eq (events ("broker.start|sluiced"), 1);
+    tc_client_t w, p;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    cr_assert_eq (publish (&w, 1, "C-42"), SLUICE__V1__COMMAND__ACK);
+    /* the ACK came after the commit: the entries are already committed */
+    cr_assert_eq (events ("publish|water||C-42|"), 1);
+    cr_assert_eq (events ("queue|water|power|C-42|grant:power:" WATER ":joint-metering@0"), 1);
+    tc_credit (&p, 5);
+    tc_msg_t m;
+    cr_assert_eq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__DELIVER, 5000), 0);
+    uint64_t tag = m.h->records[0]->delivery_tag;
+    tc_msg_free (&m);
+    cr_assert_eq (tc_ack (&p, tag, 0), 1);
+    cr_assert_eq (events ("deliver|water|power|C-42"), 1);
+    cr_assert_eq (events ("ack|power|"), 1);
+    tc_close (&w);
+    tc_close (&p);
+}
+
+Test (events, a_recorder_failure_undoes_the_publish)
+{
+    sl_keypair_t kw, kp;
+    cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
+    cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
+    tc_client_t w, p;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    cr_assert_eq (publish (&w, 2, "FAIL"), SLUICE__V1__COMMAND__ERROR);
+    MDB_txn *txn;
+    mdb_txn_begin (sl_store_env (sl_broker_store (broker)), NULL, MDB_RDONLY, &txn);
+    cr_assert_eq (sl_queue_depth (sl_broker_queue (broker), txn, "power"), 0,
+                  "a record whose event could not be recorded was queued");
+    mdb_txn_abort (txn);
+    cr_assert_eq (events ("|FAIL|"), 0);
+    /* and the broker goes on: the same id can be published once it records */
+    cr_assert_eq (publish (&w, 3, "C-43"), SLUICE__V1__COMMAND__ACK);
+    cr_assert_eq (events ("publish|water||C-43|"), 1);
+    tc_close (&w);
+    tc_close (&p);
+}
