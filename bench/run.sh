@@ -92,6 +92,11 @@ DUR=$(kv "$OUT/e2e.txt" sluice_e2e consumed_while_publishing_rps)
 DRN=$(kv "$OUT/e2e.txt" sluice_e2e drain_rps)
 echo
 echo "== sluice benchmark summary ($(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load at end $(load))"
+printf "load average (1 min) at the start of each step:"
+for f in zmq mosquitto e2e e2e_policy policy audit scale; do
+    [ -f "$OUT/$f.load" ] && printf " %s %s" "$f" "$(awk 'NR == 1 { print $2 }' "$OUT/$f.load")"
+done
+echo
 printf "%-44s %14s %10s %10s  %s\n" "figure" "value" "vs zmq" "vs mosq" "target"
 printf "%-44s %14s %10s %10s\n" "raw zmq PUSH/PULL CURVE, msgs/s (baseline)" "${ZMQ:-n/a}" "1.00x" "$(ratio "$ZMQ" "$MOSQ")"
 printf "%-44s %14s %10s %10s\n" "mosquitto QoS1 persist, msgs/s (baseline)" "${MOSQ:-n/a}" "$(ratio "$MOSQ" "$ZMQ")" "1.00x"
@@ -105,8 +110,10 @@ for l in 10 50 90; do
     p999=$(kvw "$OUT/e2e.txt" sluice_e2e_latency "load_pct=$l" p999_us)
     got=$(kvw "$OUT/e2e.txt" sluice_e2e_latency "load_pct=$l" achieved_rps)
     off=$(kvw "$OUT/e2e.txt" sluice_e2e_latency "load_pct=$l" offered_rps)
+    n=$(kvw "$OUT/e2e.txt" sluice_e2e_latency "load_pct=$l" samples)
     tgt=""
     [ $l = 50 ] && tgt="p99 <= 5000 us: $(meets "$p99" "<=" 5000)"
+    if [ "${n:-0}" = 0 ]; then p50=none; p99=none; p999=none; tgt="no record reached a consumer in the window"; fi
     printf "%-44s %14s %10s %10s  %s\n" "  latency at $l% (${off:-?} offered, ${got:-?} got)" "p50 ${p50:-?} us" "p99 ${p99:-?}" "p99.9 ${p999:-?}" "$tgt"
 done
 if [ -s "$OUT/e2e_policy.txt" ]; then

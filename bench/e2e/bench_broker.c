@@ -87,9 +87,20 @@ bench_broker_start (bench_broker_t *b, uint64_t *ready_ns)
 {
     char data[300];
     snprintf (data, sizeof data, "%s/data", b->dir);
-    char *argv[BENCH_MAX_ARGS + 16];
+    char *argv[BENCH_MAX_ARGS + 32];
     int n = 0;
-    argv[n++] = "sluiced";
+    /* BENCH_BROKER_WRAP="valgrind --tool=callgrind ..." runs the broker under
+       a profiler (words split at spaces; same pid, so DIR/endpoints matches) */
+    char wrap[1024] = "";
+    const char *w = getenv ("BENCH_BROKER_WRAP");
+    if (w)
+        snprintf (wrap, sizeof wrap, "%s", w);
+    for (char *save = NULL, *tok = strtok_r (wrap, " ", &save); tok && n < 16;
+         tok = strtok_r (NULL, " ", &save))
+        argv[n++] = tok;
+    int wrapped = n > 0;
+    const char *prog = wrapped ? argv[0] : b->sluiced;
+    argv[n++] = wrapped ? b->sluiced : "sluiced";
     argv[n++] = "run";
     argv[n++] = "--data";
     argv[n++] = data;
@@ -106,7 +117,10 @@ bench_broker_start (bench_broker_t *b, uint64_t *ready_ns)
     uint64_t t0 = bench_now_ns ();
     b->pid = fork ();
     if (b->pid == 0) {
-        execv (b->sluiced, argv);
+        if (strchr (prog, '/'))
+            execv (prog, argv);
+        else
+            execvp (prog, argv);
         perror ("bench: exec sluiced");
         _exit (127);
     }
