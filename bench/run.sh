@@ -71,6 +71,9 @@ PERFARG=""
 [ "$PERF" = 1 ] && PERFARG="--perf $OUT/perf-e2e.data"
 step e2e "$B/bench/e2e/bench-e2e" --sluiced "$SLUICED" --publishers "$NPUB" --consumers "$NCON" \
     --seconds "$SECONDS_PER_PHASE" $PERFARG
+# One publisher -> one consumer, the shape of the Mosquitto baseline.
+step e2e_1to1 "$B/bench/e2e/bench-e2e" --sluiced "$SLUICED" --publishers 1 --consumers 1 \
+    --seconds "$SECONDS_PER_PHASE"
 # The policy mode (transform on half the traffic, consent on a quarter) runs
 # once sluicectl can apply policies, i.e. the policy engine is in the broker.
 if "$SLUICECTL" policy apply --help >/dev/null 2>&1; then
@@ -93,7 +96,7 @@ DRN=$(kv "$OUT/e2e.txt" sluice_e2e drain_rps)
 echo
 echo "== sluice benchmark summary ($(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load at end $(load))"
 printf "load average (1 min) at the start of each step:"
-for f in zmq mosquitto e2e e2e_policy policy audit scale; do
+for f in zmq mosquitto e2e e2e_1to1 e2e_policy policy audit scale; do
     [ -f "$OUT/$f.load" ] && printf " %s %s" "$f" "$(awk 'NR == 1 { print $2 }' "$OUT/$f.load")"
 done
 echo
@@ -102,6 +105,8 @@ printf "%-44s %14s %10s %10s\n" "raw zmq PUSH/PULL CURVE, msgs/s (baseline)" "${
 printf "%-44s %14s %10s %10s\n" "mosquitto QoS1 persist, msgs/s (baseline)" "${MOSQ:-n/a}" "$(ratio "$MOSQ" "$ZMQ")" "1.00x"
 printf "%-44s %14s %10s %10s  >= 100000: %s\n" "sluice e2e ${NPUB}->${NCON}, records/s (saturation)" "${SAT:-n/a}" "$(ratio "$SAT" "$ZMQ")" "$(ratio "$SAT" "$MOSQ")" "$(meets "$SAT" ">=" 100000)"
 printf "%-44s %14s %10s %10s\n" "  publish (ACKed after fsync), records/s" "${PUB:-n/a}" "$(ratio "$PUB" "$ZMQ")" "$(ratio "$PUB" "$MOSQ")"
+S11=$(kv "$OUT/e2e_1to1.txt" sluice_e2e saturation_rps)
+printf "%-44s %14s %10s %10s\n" "sluice e2e 1->1, records/s (saturation)" "${S11:-n/a}" "$(ratio "$S11" "$ZMQ")" "$(ratio "$S11" "$MOSQ")"
 printf "%-44s %14s\n" "  consumed while publishing, records/s" "${DUR:-n/a}"
 printf "%-44s %14s %10s %10s\n" "  delivery after publishing stops, rec/s" "${DRN:-n/a}" "$(ratio "$DRN" "$ZMQ")" "$(ratio "$DRN" "$MOSQ")"
 for l in 10 50 90; do
