@@ -105,8 +105,6 @@ printf "%-44s %14s %10s %10s\n" "raw zmq PUSH/PULL CURVE, msgs/s (baseline)" "${
 printf "%-44s %14s %10s %10s\n" "mosquitto QoS1 persist, msgs/s (baseline)" "${MOSQ:-n/a}" "$(ratio "$MOSQ" "$ZMQ")" "1.00x"
 printf "%-44s %14s %10s %10s  >= 100000: %s\n" "sluice e2e ${NPUB}->${NCON}, records/s (saturation)" "${SAT:-n/a}" "$(ratio "$SAT" "$ZMQ")" "$(ratio "$SAT" "$MOSQ")" "$(meets "$SAT" ">=" 100000)"
 printf "%-44s %14s %10s %10s\n" "  publish (ACKed after fsync), records/s" "${PUB:-n/a}" "$(ratio "$PUB" "$ZMQ")" "$(ratio "$PUB" "$MOSQ")"
-S11=$(kv "$OUT/e2e_1to1.txt" sluice_e2e saturation_rps)
-printf "%-44s %14s %10s %10s\n" "sluice e2e 1->1, records/s (saturation)" "${S11:-n/a}" "$(ratio "$S11" "$ZMQ")" "$(ratio "$S11" "$MOSQ")"
 printf "%-44s %14s\n" "  consumed while publishing, records/s" "${DUR:-n/a}"
 printf "%-44s %14s %10s %10s\n" "  delivery after publishing stops, rec/s" "${DRN:-n/a}" "$(ratio "$DRN" "$ZMQ")" "$(ratio "$DRN" "$MOSQ")"
 for l in 10 50 90; do
@@ -121,6 +119,8 @@ for l in 10 50 90; do
     if [ "${n:-0}" = 0 ]; then p50=none; p99=none; p999=none; tgt="no record reached a consumer in the window"; fi
     printf "%-44s %14s %10s %10s  %s\n" "  latency at $l% (${off:-?} offered, ${got:-?} got)" "p50 ${p50:-?} us" "p99 ${p99:-?}" "p99.9 ${p999:-?}" "$tgt"
 done
+S11=$(kv "$OUT/e2e_1to1.txt" sluice_e2e saturation_rps)
+printf "%-44s %14s %10s %10s\n" "sluice e2e 1->1, records/s (saturation)" "${S11:-n/a}" "$(ratio "$S11" "$ZMQ")" "$(ratio "$S11" "$MOSQ")"
 if [ -s "$OUT/e2e_policy.txt" ]; then
     PSAT=$(kv "$OUT/e2e_policy.txt" sluice_e2e saturation_rps)
     printf "%-44s %14s %10s %10s  >= 100000: %s\n" "sluice e2e with policies, records/s" "${PSAT:-n/a}" "$(ratio "$PSAT" "$ZMQ")" "$(ratio "$PSAT" "$MOSQ")" "$(meets "$PSAT" ">=" 100000)"
