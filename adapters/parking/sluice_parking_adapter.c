@@ -1,0 +1,158 @@
+/*  sluice-parking-adapter: APDS sessions (an array, an object, or JSON
+ *  lines) joined with the plate and place registries, published as
+ *  parking.v1.Session. A file is read whole before parsing, so arrays may
+ *  span lines; with --follow the growing file must be JSON lines, and each
+ *  line is parsed when it is complete. */
+#include "sl_runner.h"
+#include "sl_apds.h"
+#include "sl_error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *plates_path, *places_path;
+    sl_registry_t *plates, *places;
+    char *buf;
+    size_t len, cap;
+    size_t lines, records;      /* consumed so far (following) */
+} parking_t;
+
+static int
+s_option (void *st, const char *name, const char *value)
+{
+    parking_t *p = st;
+    if (strcmp (name, "plates") == 0)
+        p->plates_path = value;
+    else
+    if (strcmp (name, "places") == 0)
+        p->places_path = value;
+    return 0;
+}
+
+static int
+s_start (void *st)
+{
+    parking_t *p = st;
+    char err [512];
+    if (!p->plates_path) {
+        fprintf (stderr, "sluice-parking-adapter: need --plates FILE (the plate registry)\n");
+        return -1;
+    }
+    p->plates = sl_registry_load (p->plates_path, SL_REGISTRY_PLATE, err, sizeof err);
+    if (p->plates && p->places_path)
+        p->places = sl_registry_load (p->places_path, SL_REGISTRY_EXACT, err, sizeof err);
+    if (!p->plates || (p->places_path && !p->places)) {
+        fprintf (stderr, "sluice-parking-adapter: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+s_stop (void *st)
+{
+    parking_t *p = st;
+    sl_registry_destroy (&p->plates);
+    sl_registry_destroy (&p->places);
+    free (p->buf);
+}
+
+static void
+s_begin (void *st, sl_runner_t *r, const char *source)
+{
+    (void) r; (void) source;
+    parking_t *p = st;
+    p->len = 0;
+    p->lines = 0;
+    p->records = 0;
+}
+
+/*  Parses buf[0..len), whose first line is line `first_line` of the source. */
+static void
+s_parse (parking_t *p, sl_runner_t *r, const char *buf, size_t len)
+{
+    sl_apds_reader_t *rd = sl_apds_reader_new (buf, len, sl_runner_source (r));
+    if (!rd) {
+        sl_runner_reject (r, p->records + 1, "out of memory", NULL, 0);
+        return;
+    }
+    sl_apds_reader_set_position (rd, p->lines + 1, p->records);
+    int rc;
+    do {
+        Parking__V1__Session *s = NULL;
+        const char *raw;
+        size_t rawlen, recno;
+        char err [512];
+        rc = sl_apds_reader_next (rd, p->plates, p->places, &s, &raw, &rawlen, &recno, err, sizeof err);
+        if (rc == 1) {
+            sl_runner_publish (r, "parking.v1.Session", &s->base, s->subject, s->actual_start);
+            parking__v1__session__free_unpacked (s, NULL);
+        }
+        else
+        if (rc < 0)
+            sl_runner_reject (r, recno, err, raw, rawlen);
+        if (rc != 0)
+            p->records = recno;
+    } while (rc != 0);
+    sl_apds_reader_destroy (&rd);
+    for (size_t i = 0; i < len; i++)
+        p->lines += buf [i] == '\n';
+}
+
+static void
+s_feed (void *st, sl_runner_t *r, const char *data, size_t len)
+{
+    parking_t *p = st;
+    if (p->len + len > p->cap) {
+        size_t ncap = (p->len + len) * 2;
+        char *nb = realloc (p->buf, ncap);
+        if (!nb) {
+            sl_runner_reject (r, p->records + 1, "out of memory", NULL, 0);
+            return;
+        }
+        p->buf = nb;
+        p->cap = ncap;
+    }
+    memcpy (p->buf + p->len, data, len);
+    p->len += len;
+    if (!sl_runner_following (r))
+        return;
+    /* following: parse the complete lines, keep the rest */
+    char *last = NULL;
+    for (size_t i = p->len; i > 0; i--)
+        if (p->buf [i - 1] == '\n') { last = p->buf + i; break; }
+    if (!last)
+        return;
+    size_t done = (size_t) (last - p->buf);
+    s_parse (p, r, p->buf, done);
+    memmove (p->buf, last, p->len - done);
+    p->len -= done;
+}
+
+static void
+s_end (void *st, sl_runner_t *r)
+{
+    parking_t *p = st;
+    if (p->len)
+        s_parse (p, r, p->buf, p->len);
+    p->len = 0;
+}
+
+int
+main (int argc, char **argv)
+{
+    static const char *const options [] = { "plates", "places", NULL };
+    static const sl_format_t format = {
+        .program = "sluice-parking-adapter", .bureau = "parking",
+        .summary = "Parking bureau: APDS Session JSON (array, object or JSON lines) -> parking.v1.Session.",
+        .options_help = "Parking:\n"
+                        "  --plates FILE      plate registry CSV: plate,citizen_id (required)\n"
+                        "  --places FILE      car park registry CSV: place_id,name,district\n",
+        .options = options, .option = s_option, .start = s_start,
+        .begin = s_begin, .feed = s_feed, .end = s_end, .stop = s_stop,
+    };
+    parking_t p = { 0 };
+    return sl_runner_main (argc, argv, &format, &p);
+}

@@ -1,0 +1,165 @@
+/*  sluice-power-adapter: DSMR P1 telegrams (a P1 log file, a serial port
+ *  captured to a file, or stdin) joined with the meter registry, published
+ *  as power.v1.MeterReading. */
+#include "sl_runner.h"
+#include "sl_dsmr.h"
+#include "sl_error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *meters_path;
+    sl_registry_t *meters;
+    sl_dsmr_opts_t opts;
+    sl_dsmr_reader_t *reader;
+    size_t telegrams;
+} power_t;
+
+/*  "+01:00", "+0100", "3600": seconds east of UTC. */
+static int
+s_offset (const char *v, int32_t *out)
+{
+    int sign = 1, h = 0, m = 0;
+    if (*v == '+' || *v == '-') {
+        sign = *v == '-' ? -1 : 1;
+        if (sscanf (v + 1, "%2d:%2d", &h, &m) != 2 && sscanf (v + 1, "%2d%2d", &h, &m) != 2)
+            return -1;
+        if (h > 14 || m > 59)
+            return -1;
+        *out = sign * (h * 3600 + m * 60);
+        return 0;
+    }
+    char *end;
+    long s = strtol (v, &end, 10);
+    if (*end || s < -14 * 3600 || s > 14 * 3600)
+        return -1;
+    *out = (int32_t) s;
+    return 0;
+}
+
+static int
+s_option (void *st, const char *name, const char *value)
+{
+    power_t *p = st;
+    if (strcmp (name, "meters") == 0)
+        p->meters_path = value;
+    else
+    if (strcmp (name, "winter-offset") == 0 || strcmp (name, "summer-offset") == 0) {
+        int32_t *o = name [0] == 'w' ? &p->opts.winter_offset_s : &p->opts.summer_offset_s;
+        if (s_offset (value, o)) {
+            fprintf (stderr, "sluice-power-adapter: --%s %s: expected an offset like +01:00\n", name, value);
+            return -1;
+        }
+    }
+    else
+    if (strcmp (name, "require-crc") == 0) {
+        if (strcmp (value, "yes") && strcmp (value, "no")) {
+            fprintf (stderr, "sluice-power-adapter: --require-crc takes yes or no\n");
+            return -1;
+        }
+        p->opts.require_crc = strcmp (value, "yes") == 0;
+    }
+    return 0;
+}
+
+static int
+s_start (void *st)
+{
+    power_t *p = st;
+    char err [512];
+    if (!p->meters_path) {
+        fprintf (stderr, "sluice-power-adapter: need --meters FILE (the meter registry)\n");
+        return -1;
+    }
+    p->meters = sl_registry_load (p->meters_path, SL_REGISTRY_EXACT, err, sizeof err);
+    if (!p->meters) {
+        fprintf (stderr, "sluice-power-adapter: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+s_stop (void *st)
+{
+    power_t *p = st;
+    sl_registry_destroy (&p->meters);
+    sl_dsmr_reader_destroy (&p->reader);
+}
+
+static void
+s_begin (void *st, sl_runner_t *r, const char *source)
+{
+    (void) r; (void) source;
+    power_t *p = st;
+    sl_dsmr_reader_destroy (&p->reader);
+    p->reader = sl_dsmr_reader_new (0);
+    p->telegrams = 0;
+}
+
+static void
+s_drain (power_t *p, sl_runner_t *r, int eof)
+{
+    const char *tg;
+    size_t len, line;
+    int rc;
+    while ((rc = sl_dsmr_reader_next (p->reader, eof, &tg, &len, &line)) != 0) {
+        char err [512];
+        p->telegrams++;
+        if (rc == 1) {
+            Power__V1__MeterReading *m = NULL;
+            rc = sl_dsmr_parse (tg, len, sl_runner_source (r), p->telegrams, line, &p->opts,
+                                p->meters, &m, err, sizeof err);
+            if (rc == 0) {
+                sl_runner_publish (r, "power.v1.MeterReading", &m->base, m->subject, m->date_observed);
+                power__v1__meter_reading__free_unpacked (m, NULL);
+                continue;
+            }
+        }
+        else
+            snprintf (err, sizeof err, "%s:%zu: telegram %zu: %s", sl_runner_source (r), line,
+                      p->telegrams, rc == SL_ETOOBIG ? "longer than 16 KiB, no end '!' found"
+                                                     : "cut off before its end '!'");
+        sl_runner_reject (r, p->telegrams, err, tg, len);
+    }
+}
+
+static void
+s_feed (void *st, sl_runner_t *r, const char *data, size_t len)
+{
+    power_t *p = st;
+    if (!p->reader || sl_dsmr_reader_feed (p->reader, data, len)) {
+        sl_runner_reject (r, p->telegrams + 1, "out of memory", NULL, 0);
+        return;
+    }
+    s_drain (p, r, 0);
+}
+
+static void
+s_end (void *st, sl_runner_t *r)
+{
+    power_t *p = st;
+    if (p->reader)
+        s_drain (p, r, 1);
+}
+
+int
+main (int argc, char **argv)
+{
+    static const char *const options [] = { "meters", "winter-offset", "summer-offset", "require-crc", NULL };
+    static const sl_format_t format = {
+        .program = "sluice-power-adapter", .bureau = "power",
+        .summary = "Power bureau: DSMR P1 / IEC 62056-21 telegrams -> power.v1.MeterReading.",
+        .options_help = "Power:\n"
+                        "  --meters FILE        meter registry CSV: meter_id,citizen_id,district (required)\n"
+                        "  --winter-offset OFF  meter clock offset when the time flag is W [+01:00]\n"
+                        "  --summer-offset OFF  ... when the flag is S [+02:00]\n"
+                        "  --require-crc yes|no reject telegrams without a CRC [no]\n",
+        .options = options, .option = s_option, .start = s_start,
+        .begin = s_begin, .feed = s_feed, .end = s_end, .stop = s_stop,
+    };
+    power_t p = { .opts = SL_DSMR_OPTS_DEFAULT };
+    return sl_runner_main (argc, argv, &format, &p);
+}
