@@ -118,6 +118,10 @@ for l in 10 50 90; do
     [ $l = 50 ] && tgt="p99 <= 5000 us: $(meets "$p99" "<=" 5000)"
     if [ "${n:-0}" = 0 ]; then p50=none; p99=none; p999=none; tgt="no record reached a consumer in the window"; fi
     printf "%-44s %14s %10s %10s  %s\n" "  latency at $l% (${off:-?} offered, ${got:-?} got)" "p50 ${p50:-?} us" "p99 ${p99:-?}" "p99.9 ${p999:-?}" "$tgt"
+    a50=$(kvw "$OUT/e2e.txt" sluice_e2e_latency "load_pct=$l" ack_p50_us)
+    a99=$(kvw "$OUT/e2e.txt" sluice_e2e_latency "load_pct=$l" ack_p99_us)
+    a999=$(kvw "$OUT/e2e.txt" sluice_e2e_latency "load_pct=$l" ack_p999_us)
+    printf "%-44s %14s %10s %10s\n" "    publish -> durable ACK at $l%" "p50 ${a50:-?} us" "p99 ${a99:-?}" "p99.9 ${a999:-?}"
 done
 S11=$(kv "$OUT/e2e_1to1.txt" sluice_e2e saturation_rps)
 printf "%-44s %14s %10s %10s\n" "sluice e2e 1->1, records/s (saturation)" "${S11:-n/a}" "$(ratio "$S11" "$ZMQ")" "$(ratio "$S11" "$MOSQ")"

@@ -45,6 +45,8 @@ typedef struct {
     double rate;                   /* records/s; 0 = as fast as the window allows */
     uint64_t published;            /* records handed to the library in this phase */
     int failed;
+    uint64_t *acks;                /* publish -> ACK latency ns, while measuring */
+    size_t n_acks, cap_acks;
 } s_pub_t;
 
 typedef struct {
@@ -58,7 +60,6 @@ typedef struct {
 
 static volatile int s_pub_stop;
 static volatile int s_con_stop;
-static volatile int s_measuring;
 static unsigned s_window = 4096;
 
 static void
@@ -69,6 +70,20 @@ s_stamp_id (uint8_t id[SL_MESSAGE_ID_LEN], uint64_t t, uint32_t pub, uint32_t se
     memcpy (id + 12, &seq, 4);
 }
 
+static volatile int s_measuring;
+
+/*  The broker stored the record (after its commit): publish -> ACK latency. */
+static void
+s_on_ack (const uint8_t *message_id, int rc, const char *text, void *arg)
+{
+    s_pub_t *p = arg;
+    (void) text;
+    uint64_t t;
+    memcpy (&t, message_id, 8);
+    if (rc == 0 && __atomic_load_n (&s_measuring, __ATOMIC_ACQUIRE) && p->n_acks < p->cap_acks)
+        p->acks[p->n_acks++] = bench_now_ns () - t;
+}
+
 static int
 s_publish_one (s_pub_t *p)
 {
@@ -77,7 +92,7 @@ s_publish_one (s_pub_t *p)
     s_stamp_id (id, bench_now_ns (), (uint32_t) p->idx, (uint32_t) p->published);
     sl_publish_meta_t meta = { .message_id = id, .subject = p->bodies.subjects[k] };
     int rc = sl_client_publish_async (p->client, p->type->record_type, &meta,
-                                      p->bodies.body[k], p->bodies.size[k], NULL, NULL, NULL);
+                                      p->bodies.body[k], p->bodies.size[k], s_on_ack, p, NULL);
     if (rc != 0) {
         fprintf (stderr, "bench-e2e: publish: %s (%s)\n", sl_strerror (rc),
                  sl_client_last_error (p->client));
@@ -109,8 +124,10 @@ s_publisher (void *arg)
                     break;
             uint64_t next = start + (uint64_t) ((double) (p->published + 1) * 1e9 / p->rate);
             now = bench_now_ns ();
+            /* wait at least 1 ms: a 0 ms poll would spin and take the CPU
+               the broker needs; records due meanwhile go out together */
             int ms = next > now ? (int) ((next - now) / 1000000) : 0;
-            sl_client_poll (p->client, ms);
+            sl_client_poll (p->client, ms < 1 ? 1 : ms);
         }
     }
     return NULL;
@@ -229,6 +246,8 @@ s_phase (s_bench_t *b, double total_rate, double *consumed_rps, double *acked_rp
 {
     for (int j = 0; j < b->n_con; j++)
         b->cons[j].n_samples = 0;
+    for (int i = 0; i < b->n_pub; i++)
+        b->pubs[i].n_acks = 0;
     pthread_t th[S_MAX_CLIENTS];
     s_pub_stop = 0;
     for (int i = 0; i < b->n_pub; i++) {
@@ -281,10 +300,25 @@ s_latency_report (s_bench_t *b, int pct, double offered, double achieved)
     }
     uint64_t p50 = bench_percentile (all, n, 50), p99 = bench_percentile (all, n, 99);
     uint64_t p999 = bench_percentile (all, n, 99.9), max = n ? all[n - 1] : 0;
+    size_t na = 0;
+    for (int i = 0; i < b->n_pub; i++)
+        na += b->pubs[i].n_acks;
+    uint64_t *acks = malloc ((na ? na : 1) * sizeof *acks);
+    k = 0;
+    for (int i = 0; acks && i < b->n_pub; i++) {
+        memcpy (acks + k, b->pubs[i].acks, b->pubs[i].n_acks * sizeof *acks);
+        k += b->pubs[i].n_acks;
+    }
+    if (!acks)
+        na = 0;
     printf ("sluice_e2e_latency load_pct=%d offered_rps=%.0f achieved_rps=%.0f samples=%zu "
-            "p50_us=%.0f p99_us=%.0f p999_us=%.0f max_us=%.0f\n", pct, offered, achieved, n,
-            (double) p50 / 1e3, (double) p99 / 1e3, (double) p999 / 1e3, (double) max / 1e3);
+            "p50_us=%.0f p99_us=%.0f p999_us=%.0f max_us=%.0f ack_samples=%zu ack_p50_us=%.0f "
+            "ack_p99_us=%.0f ack_p999_us=%.0f\n", pct, offered, achieved, n,
+            (double) p50 / 1e3, (double) p99 / 1e3, (double) p999 / 1e3, (double) max / 1e3, na,
+            (double) bench_percentile (acks, na, 50) / 1e3, (double) bench_percentile (acks, na, 99) / 1e3,
+            (double) bench_percentile (acks, na, 99.9) / 1e3);
     fflush (stdout);
+    free (acks);
     free (all);
 }
 
@@ -458,6 +492,9 @@ main (int argc, char **argv)
         s_pub_t *p = &b.pubs[i];
         p->idx = i;
         p->type = &bench_types[i % BENCH_N_TYPES];
+        p->cap_acks = 4000000;
+        if (!(p->acks = malloc (p->cap_acks * sizeof *p->acks)))
+            goto out;
         if (bench_bodies_make (&p->bodies, p->type, i, 1024, BENCH_RECORD_SIZE) != 0
             || s_connect (&b, p->type->owner, 0, &p->client) != 0)
             goto out;
@@ -505,6 +542,7 @@ out:
     for (int i = 0; i < b.n_pub; i++) {
         sl_client_destroy (&b.pubs[i].client, 0);
         bench_bodies_free (&b.pubs[i].bodies);
+        free (b.pubs[i].acks);
     }
     for (int j = 0; j < b.n_con; j++) {
         sl_client_destroy (&b.cons[j].client, 0);
