@@ -24,17 +24,33 @@ static char keys [4][320];
 enum { WATER, POWER, HEALTH, PARKING };
 static const char *names [4] = { "water", "power", "health", "parking" };
 
+/*  A permit releasing every field and the subject as is. Returns a static buffer. */
+static const char *
+s_permit (const char *owner, const char *consumer, const char *records, const char *purpose)
+{
+    static char text [512];
+    snprintf (text, sizeof text,
+              "permit \"%s-to-%s\" {\n  owner %s\n  consumer %s\n  records %s\n"
+              "  purpose %s\n  fields *\n  subject keep\n}\n",
+              owner, consumer, owner, consumer, records, purpose);
+    return text;
+}
+
 static void
 setup (void)
 {
     tb_init (&tb);
-    tb.grants [0] = "power:water.v1.MeterReading:joint-metering";
-    tb.grants [1] = "parking:health.v1.Encounter:parking-fee-waiver";
-    tb.grants [2] = "water:power.v1.MeterReading:joint-metering";
-    tb.grants [3] = "health:parking.v1.Session:parking-fee-waiver";
     tb_start (&tb);
     for (int i = 0; i < 4; i++)
         tb_member (&tb, names [i], "member", keys [i]);
+    /* Each owner releases its records whole to one partner, for one purpose:
+       these tests are about the adapters, not about shaping. */
+    tb_policy (&tb, "city", "purpose joint-metering \"water and power reconcile consumption\"\n"
+                            "purpose parking-fee-waiver \"hospital visitors park free\"\n");
+    tb_policy (&tb, "water", s_permit ("water", "power", "water.v1.MeterReading", "joint-metering"));
+    tb_policy (&tb, "power", s_permit ("power", "water", "power.v1.MeterReading", "joint-metering"));
+    tb_policy (&tb, "health", s_permit ("health", "parking", "health.v1.Encounter", "parking-fee-waiver"));
+    tb_policy (&tb, "parking", s_permit ("parking", "health", "parking.v1.Session", "parking-fee-waiver"));
 }
 
 static void
