@@ -176,6 +176,27 @@ bench_broker_destroy (bench_broker_t *b)
     b->n_extra = 0;
 }
 
+int
+bench_broker_setup (bench_broker_t *b, const char *script, const char *sluicectl,
+                    const char *mode)
+{
+    char data[300], key[300];
+    snprintf (data, sizeof data, "%s/data", b->dir);
+    snprintf (key, sizeof key, "%s/data/admin.key", b->dir);
+    pid_t pid = fork ();
+    if (pid == 0) {
+        execl (script, script, data, key, sluicectl, mode, (char *) NULL);
+        perror ("bench: exec setup script");
+        _exit (127);
+    }
+    int st = 0;
+    if (pid < 0 || waitpid (pid, &st, 0) != pid || !WIFEXITED (st) || WEXITSTATUS (st) != 0) {
+        fprintf (stderr, "bench: %s %s ... %s failed\n", script, data, mode);
+        return -1;
+    }
+    return 0;
+}
+
 void
 bench_broker_options (bench_broker_t *b, const char *name, sl_client_options_t *o,
                       char *buf, size_t size)

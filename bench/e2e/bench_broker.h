@@ -46,6 +46,11 @@ void bench_broker_destroy (bench_broker_t *b);
  *  through the admin plane (member.add). */
 int bench_broker_add_member (bench_broker_t *b, const char *name, const char *role);
 
+/*  Runs `script DIR/data DIR/data/admin.key sluicectl mode` (policies through
+ *  sluicectl, bench/e2e/city-setup.sh) and waits for it. */
+int bench_broker_setup (bench_broker_t *b, const char *script, const char *sluicectl,
+                        const char *mode);
+
 /*  Client options for member NAME (paths live in `buf`, size >= 1024). */
 void bench_broker_options (bench_broker_t *b, const char *name, sl_client_options_t *o,
                            char *buf, size_t size);

@@ -12,11 +12,12 @@
  *  from the publish call to the consumer's receipt: the send time travels
  *  in the message id). Between phases everything published is drained.
  *
- *  Decisions: by default the broker's bootstrap grant list (--grant per
- *  consumer). With --setup SCRIPT the grants are left out and SCRIPT is run
- *  with the broker's data directory, admin key and sluicectl after the
- *  members exist, to apply the policies and consents (bench/e2e/city.sh:
- *  a transform on half the traffic, a consent check on a quarter).
+ *  Decisions: policies applied through sluicectl by bench/e2e/city-setup.sh
+ *  (--setup, --sluicectl) after the members exist: --policy plain gives
+ *  identity permits (every field, subject kept); --policy mixed (default) a
+ *  field transform on half the traffic and a consent check on a quarter
+ *  (the consents for every health subject are granted here, admin plane
+ *  consent.grant).
  *
  *  Output: key=value lines (sluice_e2e, sluice_e2e_latency) for bench/run.sh.
  *  Usage: bench-e2e --sluiced PATH [options]; --help lists them.
@@ -163,7 +164,7 @@ typedef struct {
     int n_pub, n_con;
     double seconds, warmup;
     unsigned batch_max, inflight, credit;
-    const char *sluiced, *sluicectl, *setup, *perf;
+    const char *sluiced, *sluicectl, *setup, *perf, *policy;
     s_pub_t pubs[S_MAX_CLIENTS];
     s_con_t cons[S_MAX_CLIENTS];
     pthread_t con_th[S_MAX_CLIENTS];
@@ -381,9 +382,11 @@ s_usage (void)
             "  --credit N         libsluice credit window (default: library default)\n"
             "  --window N         unacknowledged records per publisher at saturation (4096)\n"
             "  --sluiced-arg ARG  extra argument for sluiced run (repeatable)\n"
-            "  --setup SCRIPT     apply policies/consents with SCRIPT instead of grants;\n"
-            "                     run as SCRIPT DATA_DIR ADMIN_KEY SLUICECTL CONSUMERS\n"
+            "  --setup SCRIPT     applies the policies: SCRIPT DATA_DIR ADMIN_KEY SLUICECTL MODE\n"
+            "                     (bench/e2e/city-setup.sh)\n"
             "  --sluicectl PATH   sluicectl for --setup\n"
+            "  --policy MODE      plain (identity permits) or mixed (default: transform on\n"
+            "                     half the traffic, consent check on a quarter)\n"
             "  --perf FILE        perf record the broker during the saturation phase\n");
 }
 
@@ -395,6 +398,7 @@ main (int argc, char **argv)
     b.n_con = 4;
     b.seconds = 3;
     b.warmup = 0.7;
+    b.policy = "mixed";
     const char *bargs[BENCH_MAX_ARGS];
     int n_bargs = 0;
     for (int i = 1; i < argc; i++) {
@@ -418,6 +422,7 @@ main (int argc, char **argv)
         else if (!strcmp (a, "--sluiced")) b.sluiced = v;
         else if (!strcmp (a, "--sluicectl")) b.sluicectl = v;
         else if (!strcmp (a, "--setup")) b.setup = v;
+        else if (!strcmp (a, "--policy")) b.policy = v;
         else if (!strcmp (a, "--perf")) b.perf = v;
         else if (!strcmp (a, "--sluiced-arg") && n_bargs < BENCH_MAX_ARGS) bargs[n_bargs++] = v;
         else {
@@ -426,7 +431,8 @@ main (int argc, char **argv)
         }
     }
     if (!b.sluiced || b.n_pub < 1 || b.n_con < 1 || b.n_pub > S_MAX_CLIENTS
-        || b.n_con > S_MAX_CLIENTS || (b.setup && !b.sluicectl)) {
+        || b.n_con > S_MAX_CLIENTS || !b.setup || !b.sluicectl
+        || (strcmp (b.policy, "plain") != 0 && strcmp (b.policy, "mixed") != 0)) {
         s_usage ();
         return 2;
     }
@@ -444,13 +450,7 @@ main (int argc, char **argv)
         goto out;
     for (int i = 0; i < n_bargs; i++)
         bench_broker_arg (&b.broker, bargs[i]);
-    char name[32], spec[160];
-    if (!b.setup)
-        for (int j = 0; j < b.n_con; j++) {
-            snprintf (spec, sizeof spec, "c%d:%s:bench", j, bench_types[j % BENCH_N_TYPES].record_type);
-            bench_broker_arg (&b.broker, "--grant");
-            bench_broker_arg (&b.broker, spec);
-        }
+    char name[32];
     if (bench_broker_start (&b.broker, NULL) != 0)
         goto out;
     for (int k = 0; k < BENCH_N_TYPES && k < b.n_pub; k++)
@@ -461,17 +461,18 @@ main (int argc, char **argv)
         if (bench_broker_add_member (&b.broker, name, "member") != 0)
             goto out;
     }
-    if (b.setup) {
-        char cmd[2048];
-        snprintf (cmd, sizeof cmd, "'%s' '%s/data' '%s/data/admin.key' '%s' %d", b.setup,
-                  b.broker.dir, b.broker.dir, b.sluicectl, b.n_con);
-        if (system (cmd) != 0) {
-            fprintf (stderr, "bench-e2e: setup script failed: %s\n", cmd);
+    for (int k = b.n_pub; k < BENCH_N_TYPES; k++)      /* the policies name all four */
+        if (bench_broker_add_member (&b.broker, bench_types[k].owner, "member") != 0)
             goto out;
-        }
-        if (s_grant_consents (&b) != 0)
+    for (int j = b.n_con; j < BENCH_N_TYPES; j++) {
+        snprintf (name, sizeof name, "c%d", j);
+        if (bench_broker_add_member (&b.broker, name, "member") != 0)
             goto out;
     }
+    if (bench_broker_setup (&b.broker, b.setup, b.sluicectl, b.policy) != 0)
+        goto out;
+    if (!strcmp (b.policy, "mixed") && s_grant_consents (&b) != 0)
+        goto out;
 
     for (int j = 0; j < b.n_con; j++) {
         s_con_t *c = &b.cons[j];
@@ -520,7 +521,7 @@ main (int argc, char **argv)
     printf ("sluice_e2e mode=%s publishers=%d consumers=%d size=%d seconds=%.1f "
             "saturation_rps=%.0f records=%llu total_s=%.2f publish_rps=%.0f "
             "consumed_while_publishing_rps=%.0f drain_s=%.2f drain_rps=%.0f\n",
-            b.setup ? "policy" : "grants", b.n_pub, b.n_con, BENCH_RECORD_SIZE, b.seconds,
+            b.policy, b.n_pub, b.n_con, BENCH_RECORD_SIZE, b.seconds,
             sat, (unsigned long long) moved, total_s, pub_rps, during, drain, drain_rps);
     if (getenv ("BENCH_SATURATION"))      /* offered loads relative to a given figure */
         sat = atof (getenv ("BENCH_SATURATION"));

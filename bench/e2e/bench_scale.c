@@ -13,7 +13,8 @@
  *
  *  Output: key=value lines (sluice_rss, sluice_fill, sluice_restart,
  *  sluice_recovery) for bench/run.sh. Bounded: fill stops after --fill-max-s.
- *  Usage: bench-scale --sluiced PATH [--members N] [--queued N]
+ *  Usage: bench-scale --sluiced PATH --setup SCRIPT --sluicectl PATH
+ *                     [--members N] [--queued N]
  */
 #include <pthread.h>
 #include <signal.h>
@@ -157,18 +158,21 @@ s_load (void *arg)
 int
 main (int argc, char **argv)
 {
-    const char *sluiced = NULL;
+    const char *sluiced = NULL, *setup = NULL, *sluicectl = NULL;
     int members = 100;
     long queued = 1000000;
     double fill_max_s = 240;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp (a, "--help") || !strcmp (a, "-h") || !v) {
-            printf ("usage: bench-scale --sluiced PATH [--members N] [--queued N] [--fill-max-s S]\n");
+            printf ("usage: bench-scale --sluiced PATH --setup bench/e2e/city-setup.sh --sluicectl PATH\n"
+                    "                   [--members N] [--queued N] [--fill-max-s S]\n");
             return !strcmp (a, "--help") || !strcmp (a, "-h") ? 0 : 2;
         }
         i++;
         if (!strcmp (a, "--sluiced")) sluiced = v;
+        else if (!strcmp (a, "--setup")) setup = v;
+        else if (!strcmp (a, "--sluicectl")) sluicectl = v;
         else if (!strcmp (a, "--members")) members = atoi (v);
         else if (!strcmp (a, "--queued")) queued = atol (v);
         else if (!strcmp (a, "--fill-max-s")) fill_max_s = atof (v);
@@ -177,7 +181,7 @@ main (int argc, char **argv)
             return 2;
         }
     }
-    if (!sluiced || members < 1 || members > 1000 || queued < 1)
+    if (!sluiced || !setup || !sluicectl || members < 1 || members > 1000 || queued < 1)
         return 2;
     signal (SIGPIPE, SIG_IGN);
     int rc = 1;
@@ -189,13 +193,18 @@ main (int argc, char **argv)
         goto out;
     if (bench_broker_init (&s_broker, sluiced) != 0)
         goto out;
-    bench_broker_arg (&s_broker, "--grant");
-    bench_broker_arg (&s_broker, "c0:water.v1.MeterReading:bench");
     bench_broker_arg (&s_broker, "--map-size-mb");
     bench_broker_arg (&s_broker, "4096");
-    if (bench_broker_start (&s_broker, NULL) != 0
-        || bench_broker_add_member (&s_broker, "water", "member") != 0
-        || bench_broker_add_member (&s_broker, "c0", "member") != 0)
+    if (bench_broker_start (&s_broker, NULL) != 0)
+        goto out;
+    for (int k = 0; k < BENCH_N_TYPES; k++) {
+        snprintf (name, sizeof name, "c%d", k);
+        if (bench_broker_add_member (&s_broker, bench_types[k].owner, "member") != 0
+            || bench_broker_add_member (&s_broker, name, "member") != 0)
+            goto out;
+    }
+    /* identity permits: water -> c0 for purpose bench (and the other three) */
+    if (bench_broker_setup (&s_broker, setup, sluicectl, "plain") != 0)
         goto out;
 
     /* 1. RSS with members connected */
