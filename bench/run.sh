@@ -123,15 +123,15 @@ for l in 10 50 90; do
     a999=$(kvw "$OUT/e2e.txt" sluice_e2e_latency "load_pct=$l" ack_p999_us)
     printf "%-44s %14s %10s %10s\n" "    publish -> durable ACK at $l%" "p50 ${a50:-?} us" "p99 ${a99:-?}" "p99.9 ${a999:-?}"
 done
-S11=$(kv "$OUT/e2e_1to1.txt" sluice_e2e saturation_rps)
-printf "%-44s %14s %10s %10s\n" "sluice e2e 1->1, identity permit, records/s" "${S11:-n/a}" "$(ratio "$S11" "$ZMQ")" "$(ratio "$S11" "$MOSQ")"
-p99=$(kvw "$OUT/e2e_1to1.txt" sluice_e2e_latency load_pct=50 p99_us)
-a99=$(kvw "$OUT/e2e_1to1.txt" sluice_e2e_latency load_pct=50 ack_p99_us)
-printf "%-44s %14s %21s\n" "  latency at 50%, p99 (ACK p99)" "${p99:-n/a} us" "(${a99:-n/a} us)"
 PSAT=$(kv "$OUT/e2e_plain.txt" sluice_e2e saturation_rps)
 printf "%-44s %14s %10s %10s\n" "sluice e2e ${NPUB}->${NCON}, identity permits, records/s" "${PSAT:-n/a}" "$(ratio "$PSAT" "$ZMQ")" "$(ratio "$PSAT" "$MOSQ")"
 p99=$(kvw "$OUT/e2e_plain.txt" sluice_e2e_latency load_pct=50 p99_us)
 a99=$(kvw "$OUT/e2e_plain.txt" sluice_e2e_latency load_pct=50 ack_p99_us)
+printf "%-44s %14s %21s\n" "  latency at 50%, p99 (ACK p99)" "${p99:-n/a} us" "(${a99:-n/a} us)"
+S11=$(kv "$OUT/e2e_1to1.txt" sluice_e2e saturation_rps)
+printf "%-44s %14s %10s %10s\n" "sluice e2e 1->1, identity permit, records/s" "${S11:-n/a}" "$(ratio "$S11" "$ZMQ")" "$(ratio "$S11" "$MOSQ")"
+p99=$(kvw "$OUT/e2e_1to1.txt" sluice_e2e_latency load_pct=50 p99_us)
+a99=$(kvw "$OUT/e2e_1to1.txt" sluice_e2e_latency load_pct=50 ack_p99_us)
 printf "%-44s %14s %21s\n" "  latency at 50%, p99 (ACK p99)" "${p99:-n/a} us" "(${a99:-n/a} us)"
 if [ -s "$OUT/policy.txt" ]; then
     PP50=$(awk '$1 == "rules=100000" { for (i = 1; i <= NF; i++) if ($i == "p50=") { print $(i + 1); exit } }' "$OUT/policy.txt")
