@@ -45,7 +45,7 @@ ctl_usage (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, FILE *out)
                  "  --endpoint EP       admin endpoint, overrides DIR/endpoints  [SLUICE_ENDPOINT]\n"
                  "  --key FILE          our secret key file (NAME.key, mode 0600)  [SLUICE_KEY]\n"
                  "  --broker-key FILE   the broker's public key  [SLUICE_BROKER_KEY]\n"
-                 "  --timeout MS        how long to wait for the broker (default 5000)\n"
+                 "  --timeout MS        how long to wait for the broker (default $SLUICE_TIMEOUT or 5000)\n"
                  "  --json              print the result as JSON\n");
     fprintf (out, "  --help              show this help\n");
 }
@@ -101,6 +101,16 @@ s_env (const char *value, const char *name)
     return e && *e ? e : NULL;
 }
 
+/*  --timeout, else $SLUICE_TIMEOUT, else 5000 ms. */
+static int
+s_timeout (const ctl_ctx_t *ctx)
+{
+    if (ctx->timeout_ms > 0)
+        return ctx->timeout_ms;
+    const char *e = getenv ("SLUICE_TIMEOUT");
+    return e && atoi (e) > 0 ? atoi (e) : 5000;
+}
+
 int
 ctl_admin (ctl_ctx_t *ctx, const char *command, const cJSON *args, cJSON **result)
 {
@@ -142,7 +152,7 @@ ctl_admin (ctl_ctx_t *ctx, const char *command, const cJSON *args, cJSON **resul
     char *args_text = cJSON_PrintUnformatted (args);
     char *result_text = NULL;
     int rc = sl_admin_call (&opts, command, args_text ? args_text : "{}", NULL, 0,
-                            ctx->timeout_ms > 0 ? ctx->timeout_ms : 5000, &result_text,
+                            s_timeout (ctx), &result_text,
                             err, sizeof err);
     free (args_text);
     if (rc != 0) {

@@ -15,6 +15,16 @@
 /* ------------------------------------------------------------------------ */
 /*  JSON                                                                    */
 
+/*  Adds an integer as JSON digits. cJSON keeps numbers as doubles and prints
+    values above 15 digits in exponent form, which a reader wanting the exact
+    microsecond must not have to undo. */
+static int s_add_u64 (cJSON *o, const char *name, uint64_t v)
+{
+    char buf[24];
+    snprintf (buf, sizeof buf, "%" PRIu64, v);
+    return cJSON_AddRawToObject (o, name, buf) ? 0 : -1;
+}
+
 static int s_add_str (cJSON *o, const char *name, sl_audit_str_t s)
 {
     char stackbuf[256];
@@ -56,8 +66,8 @@ char *sl_audit_entry_json (const sl_audit_entry_t *e)
     sl_audit__utc (e->time_us, when);
     sl_audit__hash (e->raw, e->raw_len, hash);
     if (!cJSON_AddStringToObject (o, "type", "entry")
-    ||  !cJSON_AddNumberToObject (o, "seq", (double) e->seq)
-    ||  !cJSON_AddNumberToObject (o, "time_us", (double) e->time_us)
+    ||  s_add_u64 (o, "seq", e->seq)
+    ||  s_add_u64 (o, "time_us", (uint64_t) e->time_us)
     ||  !cJSON_AddStringToObject (o, "time", when)
     ||  s_add_str (o, "kind", e->kind) || s_add_str (o, "actor", e->actor)
     ||  s_add_str (o, "counterpart", e->counterpart) || s_add_str (o, "owner", e->owner)

@@ -8,7 +8,10 @@
 #include <unistd.h>
 
 #include "sl_batch.h"
-#include "sl_grants.h"
+#include "sl_admin.h"
+#include "sl_govern.h"
+#include "sluice/v1/admin.pb-c.h"
+#include <cjson/cJSON.h>
 #include "sl_log.h"
 #include "sl_store.h"
 
@@ -63,6 +66,37 @@ s_read_endpoints (fz_broker_t *fb)
         s_die ("endpoints file without both endpoints", path);
 }
 
+/*  Sends one policy.apply through the broker's admin dispatcher as member
+    `who`; dies unless the broker accepted it. */
+static void
+s_apply (fz_broker_t *fb, int who, const char *owner, const char *text)
+{
+    cJSON *args = cJSON_CreateObject ();
+    cJSON_AddStringToObject (args, "owner", owner);
+    cJSON_AddStringToObject (args, "text", text);
+    char *json = cJSON_PrintUnformatted (args);
+    cJSON_Delete (args);
+    Sluice__V1__AdminRequest req = SLUICE__V1__ADMIN_REQUEST__INIT;
+    req.version = 1;
+    req.seq = 1;
+    req.command = (char *) "policy.apply";
+    req.args_json = json;
+    size_t len = sluice__v1__admin_request__get_packed_size (&req), out_len = 0;
+    uint8_t *buf = malloc (len);
+    sluice__v1__admin_request__pack (&req, buf);
+    const sl_member_t *caller = sl_registry_by_name (sl_broker_registry (fb->broker),
+                                                     s_members[who].name);
+    void *out = caller ? sl_admin_dispatch (sl_broker_admin (fb->broker), fb->broker, caller,
+                                            buf, len, &out_len) : NULL;
+    Sluice__V1__AdminResponse *r = out ? sluice__v1__admin_response__unpack (NULL, out_len, out) : NULL;
+    if (!r || r->code != 0)
+        s_die ("policy.apply", r && r->text ? r->text : "no answer");
+    sluice__v1__admin_response__free_unpacked (r, NULL);
+    free (out);
+    free (buf);
+    cJSON_free (json);
+}
+
 void
 fz_broker_start (fz_broker_t *fb)
 {
@@ -105,6 +139,9 @@ fz_broker_start (fz_broker_t *fb)
     sl_registry_destroy (&reg);
     sl_store_destroy (&store);
 
+    if (sl_govern_init_keys (fb->dir, err, sizeof err) != 0)
+        s_die ("governance keys", err);
+
     sl_broker_config_t cfg = {
         .data_dir = fb->dir,
         .data_endpoint = "tcp://127.0.0.1:*",
@@ -118,9 +155,13 @@ fz_broker_start (fz_broker_t *fb)
     fb->broker = sl_broker_new (&cfg, err, sizeof err);
     if (!fb->broker)
         s_die ("sl_broker_new", err);
-    if (sl_grants_add (sl_broker_grants (fb->broker), "power:water.v1.MeterReading:billing",
-                       err, sizeof err) != 0)
-        s_die ("grant", err);
+    /* power may receive water's readings for billing: a real policy, applied
+       the way sluicectl applies it (the city declares the purpose, water's
+       administrator writes the permit). */
+    s_apply (fb, FZ_ADMIN, "city", "purpose billing \"bills households\"\n");
+    s_apply (fb, FZ_WATERADM, "water",
+             "permit \"water-to-power-billing\" {\n  owner water\n  consumer power\n"
+             "  records water.v1.MeterReading\n  purpose billing\n  fields *\n}\n");
     s_read_endpoints (fb);
 }
 
