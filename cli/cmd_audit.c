@@ -25,20 +25,6 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static const char *
-s_str (const cJSON *obj, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive (obj, name);
-    return cJSON_IsString (v) ? v->valuestring : "";
-}
-
-static double
-s_num (const cJSON *obj, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive (obj, name);
-    return cJSON_IsNumber (v) ? v->valuedouble : 0;
-}
-
 /*  "YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SS[.f]Z" or Unix seconds -> Unix µs. */
 static int
 s_parse_time (const char *text, int64_t *us)
@@ -131,13 +117,28 @@ s_local_open (ctl_ctx_t *ctx, s_local_t *l)
     return 0;
 }
 
+/*  s_local_open, then a read-only transaction in it. Returns 0, or 1 with
+    the message printed and nothing left open. */
 static int
-s_local_txn (ctl_ctx_t *ctx, s_local_t *l, MDB_txn **txn)
+s_local_begin (ctl_ctx_t *ctx, s_local_t *l, MDB_txn **txn)
 {
+    if (s_local_open (ctx, l) != 0)
+        return 1;
     int rc = mdb_txn_begin (l->env, NULL, MDB_RDONLY, txn);
-    if (rc != 0)
+    if (rc != 0) {
         ctl_error (ctx, "cannot read the store: %s", mdb_strerror (rc));
-    return rc ? 1 : 0;
+        s_local_close (l);
+        return 1;
+    }
+    return 0;
+}
+
+/*  Ends what s_local_begin started. */
+static void
+s_local_end (s_local_t *l, MDB_txn *txn)
+{
+    mdb_txn_abort (txn);
+    s_local_close (l);
 }
 
 /*  "2026-11-28T15:00:00.123456Z" -> "2026-11-28 15:00:00" */
@@ -173,14 +174,14 @@ s_entry_print (const ctl_ctx_t *ctx, const cJSON *e, const char *line)
         return;
     }
     char when[20], more[600];
-    const char *rules = s_str (e, "rules"), *reason = s_str (e, "reason");
-    const char *detail = s_str (e, "detail");
+    const char *rules = ctl_str (e, "rules"), *reason = ctl_str (e, "reason");
+    const char *detail = ctl_str (e, "detail");
     snprintf (more, sizeof more, "%s%s%s%s%s%s", rules, *rules && *reason ? " " : "",
               *reason ? "reason=" : "", reason, (*rules || *reason) && *detail ? " " : "", detail);
     printf ("%-8.0f %-19s %-16s %-10s %-10s %-8s %-24s %-8s %-16s %s\n",
-            s_num (e, "seq"), s_short_time (s_str (e, "time"), when), s_str (e, "kind"),
-            s_str (e, "actor"), s_str (e, "counterpart"), s_str (e, "owner"),
-            s_str (e, "record_type"), s_str (e, "decision"), s_str (e, "purpose"), more);
+            ctl_num (e, "seq"), s_short_time (ctl_str (e, "time"), when), ctl_str (e, "kind"),
+            ctl_str (e, "actor"), ctl_str (e, "counterpart"), ctl_str (e, "owner"),
+            ctl_str (e, "record_type"), ctl_str (e, "decision"), ctl_str (e, "purpose"), more);
 }
 
 /* ---- filters ---------------------------------------------------------------- */
@@ -276,13 +277,11 @@ s_parse (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv, s_opts_t *
     for (int i = 1; i < argc; i++)
         if (!strcmp (argv[i], "-f"))
             argv[i] = follow;
-    int rc = ctl_parse (ctx, cmd, argc, argv, extra, s_on_opt, o, first);
-    if (rc != 0)
-        return rc == 1 ? 0 : rc;
-    if (argc != *first) {
-        ctl_error (ctx, "%s takes no positional arguments (see --help)", cmd->name);
-        return 2;
-    }
+    char wrong[128];
+    snprintf (wrong, sizeof wrong, "%s takes no positional arguments (see --help)", cmd->name);
+    int rc = ctl_parse_args (ctx, cmd, argc, argv, extra, s_on_opt, o, 0, wrong, first);
+    if (rc >= 0)
+        return rc;
     int64_t us;
     const char *times[] = { o->since, o->until, o->before };
     for (int i = 0; i < 3; i++)
@@ -358,7 +357,7 @@ s_stream_online (ctl_ctx_t *ctx, const char *command, cJSON *args, uint64_t afte
             n++;
         }
         int more = cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (res, "more"));
-        after = (uint64_t) s_num (res, "next_after_seq");
+        after = (uint64_t) ctl_num (res, "next_after_seq");
         if (!more || (max && n >= max)) {
             if (last)
                 *last = res;
@@ -449,7 +448,7 @@ s_tail (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive (res, "entries"))
             s_entry_print (ctx, e, NULL);
         fflush (stdout);
-        uint64_t after = (uint64_t) s_num (res, "next_after_seq");
+        uint64_t after = (uint64_t) ctl_num (res, "next_after_seq");
         int more = cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (res, "more"));
         cJSON_Delete (res);
         res = NULL;
@@ -490,12 +489,8 @@ s_query (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     }
     s_local_t l;
     MDB_txn *txn;
-    if (s_local_open (ctx, &l) != 0)
+    if (s_local_begin (ctx, &l, &txn) != 0)
         return 1;
-    if (s_local_txn (ctx, &l, &txn) != 0) {
-        s_local_close (&l);
-        return 1;
-    }
     sl_audit_filter_t f;
     uint8_t pseudo[SL_AUDIT_PSEUDO_LEN];
     s_filter_local (&o, &f);
@@ -510,8 +505,7 @@ s_query (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     }
     if (rc == 0 && s_stream_local (ctx, txn, &f, o.limit, s_print_cb, ctx) < 0)
         rc = 1;
-    mdb_txn_abort (txn);
-    s_local_close (&l);
+    s_local_end (&l, txn);
     return rc;
 }
 
@@ -544,12 +538,8 @@ s_summary (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     else {
         s_local_t l;
         MDB_txn *txn;
-        if (s_local_open (ctx, &l) != 0)
+        if (s_local_begin (ctx, &l, &txn) != 0)
             return 1;
-        if (s_local_txn (ctx, &l, &txn) != 0) {
-            s_local_close (&l);
-            return 1;
-        }
         sl_audit_filter_t f;
         s_filter_local (&o, &f);
         f.owner = NULL;
@@ -558,8 +548,7 @@ s_summary (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         rows = text ? cJSON_Parse (text) : NULL;
         free (text);
         sl_audit_summary_destroy (&s);
-        mdb_txn_abort (txn);
-        s_local_close (&l);
+        s_local_end (&l, txn);
         if (!rows) {
             ctl_error (ctx, "cannot summarize the log in %s", ctx->data_dir);
             return 1;
@@ -573,10 +562,11 @@ s_summary (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         const cJSON *r;
         char a[20], b[20];
         cJSON_ArrayForEach (r, rows)
-            printf ("%-8s %-12s %-24s %-18s %-24s %9.0f  %-19s  %s\n", s_str (r, "kind"),
-                    s_str (r, "consumer"), s_str (r, "record_type"), s_str (r, "purpose"),
-                    s_str (r, "rules"), s_num (r, "count"), s_short_time (s_str (r, "first"), a),
-                    s_short_time (s_str (r, "last"), b));
+            printf ("%-8s %-12s %-24s %-18s %-24s %9.0f  %-19s  %s\n", ctl_str (r, "kind"),
+                    ctl_str (r, "consumer"), ctl_str (r, "record_type"), ctl_str (r, "purpose"),
+                    ctl_str (r, "rules"), ctl_num (r, "count"),
+                    s_short_time (ctl_str (r, "first"), a),
+                    s_short_time (ctl_str (r, "last"), b));
     }
     cJSON_Delete (rows);
     return 0;
@@ -600,14 +590,14 @@ s_report_cb (void *arg, const cJSON *e, const char *line)
         return;
     }
     char when[20];
-    const char *detail = s_str (e, "detail"), *reason = s_str (e, "reason");
-    const char *fields = s_str (e, "fields");
+    const char *detail = ctl_str (e, "detail"), *reason = ctl_str (e, "reason");
+    const char *fields = ctl_str (e, "fields");
     const char *why = !strncmp (detail, "consent=", 8) ? detail : *reason ? reason
                     : *fields ? fields : "";
     printf ("%-19s %-16s %-10s %-10s %-24s %-16s %-20s %-8s %s\n",
-            s_short_time (s_str (e, "time"), when), s_str (e, "kind"), s_str (e, "actor"),
-            s_str (e, "counterpart"), s_str (e, "record_type"), s_str (e, "purpose"),
-            s_str (e, "rules"), s_str (e, "decision"), why);
+            s_short_time (ctl_str (e, "time"), when), ctl_str (e, "kind"), ctl_str (e, "actor"),
+            ctl_str (e, "counterpart"), ctl_str (e, "record_type"), ctl_str (e, "purpose"),
+            ctl_str (e, "rules"), ctl_str (e, "decision"), why);
 }
 
 static int
@@ -634,12 +624,8 @@ s_report (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     }
     s_local_t l;
     MDB_txn *txn;
-    if (s_local_open (ctx, &l) != 0)
+    if (s_local_begin (ctx, &l, &txn) != 0)
         return 1;
-    if (s_local_txn (ctx, &l, &txn) != 0) {
-        s_local_close (&l);
-        return 1;
-    }
     sl_audit_filter_t f;
     uint8_t pseudo[SL_AUDIT_PSEUDO_LEN];
     memset (&f, 0, sizeof f);
@@ -652,8 +638,7 @@ s_report (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     f.subject = pseudo;
     if (rc == 0 && s_stream_local (ctx, txn, &f, 0, s_report_cb, ctx) < 0)
         rc = 1;
-    mdb_txn_abort (txn);
-    s_local_close (&l);
+    s_local_end (&l, txn);
     return rc;
 }
 
@@ -669,8 +654,8 @@ s_export_cb (void *arg, const cJSON *e, const char *line)
 {
     s_export_t *x = arg;
     if (!x->first)
-        x->first = (uint64_t) s_num (e, "seq");
-    x->last = (uint64_t) s_num (e, "seq");
+        x->first = (uint64_t) ctl_num (e, "seq");
+    x->last = (uint64_t) ctl_num (e, "seq");
     if (line)
         fprintf (x->out, "%s\n", line);
     else {
@@ -739,10 +724,8 @@ s_export (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     else {
         s_local_t l;
         MDB_txn *txn;
-        if (s_local_open (ctx, &l) != 0 || s_local_txn (ctx, &l, &txn) != 0) {
-            s_local_close (&l);
+        if (s_local_begin (ctx, &l, &txn) != 0)
             rc = 1;
-        }
         else {
             sl_audit_filter_t f;
             s_filter_local (&o, &f);
@@ -759,8 +742,7 @@ s_export (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
                 else
                     ncp = (uint64_t) c;
             }
-            mdb_txn_abort (txn);
-            s_local_close (&l);
+            s_local_end (&l, txn);
         }
     }
     if (x.out != stdout && fclose (x.out) != 0 && rc == 0) {
@@ -846,14 +828,14 @@ s_verify (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
             return ok ? 0 : 1;
         }
         ok = cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (res, "ok"));
-        r.bad_seq = (uint64_t) s_num (res, "bad_seq");
-        r.entries = (uint64_t) s_num (res, "entries");
-        r.checkpoints = (uint64_t) s_num (res, "checkpoints");
-        r.segments = (uint64_t) s_num (res, "segments");
-        r.first_seq = (uint64_t) s_num (res, "first_seq");
-        r.last_seq = (uint64_t) s_num (res, "last_seq");
-        snprintf (r.message, sizeof r.message, "%s", s_str (res, "message"));
-        const char *verdict = s_str (res, "verdict");
+        r.bad_seq = (uint64_t) ctl_num (res, "bad_seq");
+        r.entries = (uint64_t) ctl_num (res, "entries");
+        r.checkpoints = (uint64_t) ctl_num (res, "checkpoints");
+        r.segments = (uint64_t) ctl_num (res, "segments");
+        r.first_seq = (uint64_t) ctl_num (res, "first_seq");
+        r.last_seq = (uint64_t) ctl_num (res, "last_seq");
+        snprintf (r.message, sizeof r.message, "%s", ctl_str (res, "message"));
+        const char *verdict = ctl_str (res, "verdict");
         if (ok)
             printf ("OK: %" PRIu64 " entries (seq %" PRIu64 "..%" PRIu64 "), %" PRIu64
                     " checkpoint signatures, %" PRIu64 " segments verified\n", r.entries,
@@ -937,7 +919,7 @@ s_pubkey (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         cJSON_Delete (args);
         if (rc != 0)
             return rc;
-        snprintf (hex, sizeof hex, "%s", s_str (res, "public_key"));
+        snprintf (hex, sizeof hex, "%s", ctl_str (res, "public_key"));
         cJSON_Delete (res);
     }
     if (ctx->json)
@@ -958,15 +940,10 @@ s_checkpoint (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     if (s_offline (ctx)) {
         s_local_t l;
         MDB_txn *txn;
-        if (s_local_open (ctx, &l) != 0)
+        if (s_local_begin (ctx, &l, &txn) != 0)
             return 1;
-        if (s_local_txn (ctx, &l, &txn) != 0) {
-            s_local_close (&l);
-            return 1;
-        }
         rc = sl_audit_checkpoint_text (txn, text, sizeof text);
-        mdb_txn_abort (txn);
-        s_local_close (&l);
+        s_local_end (&l, txn);
         if (rc != 0) {
             ctl_error (ctx, "%s", rc == SL_ENOTFOUND ? "no checkpoint in this log yet"
                                                       : sl_strerror (rc));
@@ -979,7 +956,7 @@ s_checkpoint (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         cJSON_Delete (args);
         if (rc != 0)
             return rc;
-        snprintf (text, sizeof text, "%s", s_str (res, "text"));
+        snprintf (text, sizeof text, "%s", ctl_str (res, "text"));
         cJSON_Delete (res);
     }
     if (ctx->json) {
@@ -1025,10 +1002,11 @@ s_archive (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         return rc;
     if (ctx->json)
         ctl_print_json (res);
-    else if (s_num (res, "archived") == 0)
+    else if (ctl_num (res, "archived") == 0)
         printf ("nothing to archive before %s\n", o.before);
     else
-        printf ("archived %.0f entries into %s\n", s_num (res, "archived"), s_str (res, "segment"));
+        printf ("archived %.0f entries into %s\n", ctl_num (res, "archived"),
+                ctl_str (res, "segment"));
     cJSON_Delete (res);
     return 0;
 }
