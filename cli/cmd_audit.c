@@ -36,31 +36,7 @@ s_parse_time (const char *text, int64_t *us)
         *us = (int64_t) (secs * 1e6);
         return 0;
     }
-    struct tm tm;
-    memset (&tm, 0, sizeof tm);
-    const char *p = strptime (text, "%Y-%m-%d", &tm);
-    if (!p)
-        return -1;
-    long frac = 0;
-    if (*p == 'T' || *p == ' ') {
-        if (!(p = strptime (p + 1, "%H:%M:%S", &tm)))
-            return -1;
-        if (*p == '.') {
-            long scale = 100000;
-            for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
-                if (scale > 0)
-                    frac += (*p - '0') * scale;
-        }
-        if (*p == 'Z')
-            p++;
-    }
-    if (*p)
-        return -1;
-    time_t t = timegm (&tm);
-    if (t == (time_t) -1)
-        return -1;
-    *us = (int64_t) t * 1000000 + frac;
-    return 0;
+    return sl_audit_parse_time (text, us);
 }
 
 /*  True when the command reads DIR itself: --data given and no --endpoint. */

@@ -307,6 +307,13 @@ typedef struct {
     uint64_t       after_seq;     /* paging: start after this seq (0: from the start) */
 } sl_audit_filter_t;
 
+/*  Parses a time bound written as UTC text, "YYYY-MM-DD" or
+ *  "YYYY-MM-DDTHH:MM:SS[.ffffff][Z]" (a space may stand for the 'T'), into
+ *  Unix microseconds: the text form of since / until / before that
+ *  sluicectl and the audit.* admin commands accept. Returns 0, or -1 when
+ *  the text is not of that form (*us untouched). Cannot fail otherwise. */
+int sl_audit_parse_time (const char *text, int64_t *us);
+
 /*  Iterates entries of `txn` (read or write) in sequence order that match
  *  `filter` (may be NULL; copied). Returns NULL on error (no memory, no
  *  audit database). The iterator borrows `txn` and must be destroyed before
