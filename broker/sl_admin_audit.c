@@ -467,17 +467,13 @@ s_verify (sl_admin_call_t *call)
                   r.message);
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     }
-    cJSON *o = cJSON_CreateObject ();
-    cJSON_AddBoolToObject (o, "ok", rc == 0);
-    cJSON_AddStringToObject (o, "verdict", sl_audit_verdict_str (r.verdict));
-    cJSON_AddNumberToObject (o, "bad_seq", (double) r.bad_seq);
-    cJSON_AddNumberToObject (o, "entries", (double) r.entries);
-    cJSON_AddNumberToObject (o, "checkpoints", (double) r.checkpoints);
-    cJSON_AddNumberToObject (o, "segments", (double) r.segments);
-    cJSON_AddNumberToObject (o, "first_seq", (double) r.first_seq);
-    cJSON_AddNumberToObject (o, "last_seq", (double) r.last_seq);
-    cJSON_AddStringToObject (o, "message", r.message);
-    call->result = o;
+    char *text = sl_audit_report_json (&r, rc == 0);
+    call->result = text ? cJSON_Parse (text) : NULL;
+    free (text);
+    if (!call->result) {
+        snprintf (call->text, sizeof call->text, "out of memory");
+        return SLUICE__V1__ERROR_CODE__INTERNAL;
+    }
     snprintf (call->text, sizeof call->text, "%s", r.message);
     return 0;
 }

@@ -309,6 +309,17 @@ s_filter_local (const s_opts_t *o, sl_audit_filter_t *f)
 
 typedef void (s_entry_fn) (void *arg, const cJSON *e, const char *line);
 
+/*  Sets the paging arguments of a listing command: entries after `after`,
+    at most `limit`. */
+static void
+s_set_page (cJSON *args, uint64_t after, uint64_t limit)
+{
+    cJSON_DeleteItemFromObject (args, "after_seq");
+    cJSON_DeleteItemFromObject (args, "limit");
+    cJSON_AddNumberToObject (args, "after_seq", (double) after);
+    cJSON_AddNumberToObject (args, "limit", (double) limit);
+}
+
 /*  Streams every entry of the admin `command` with `args` (borrowed;
     after_seq and limit are set per page), calling fn. Stops after `max`
     entries (0: all). `last` (may be NULL) gets the last page's result
@@ -319,11 +330,7 @@ s_stream_online (ctl_ctx_t *ctx, const char *command, cJSON *args, uint64_t afte
 {
     uint64_t n = 0;
     for (;;) {
-        cJSON_DeleteItemFromObject (args, "after_seq");
-        cJSON_DeleteItemFromObject (args, "limit");
-        cJSON_AddNumberToObject (args, "after_seq", (double) after);
-        uint64_t want = max && max - n < S_PAGE ? max - n : S_PAGE;
-        cJSON_AddNumberToObject (args, "limit", (double) want);
+        s_set_page (args, after, max && max - n < S_PAGE ? max - n : S_PAGE);
         cJSON *res = NULL;
         if (ctl_admin (ctx, command, args, &res) != 0)
             return 1;
@@ -432,10 +439,7 @@ s_tail (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
             break;
         if (!more)
             usleep (o.interval_ms * 1000u);
-        cJSON_DeleteItemFromObject (args, "after_seq");
-        cJSON_DeleteItemFromObject (args, "limit");
-        cJSON_AddNumberToObject (args, "after_seq", (double) after);
-        cJSON_AddNumberToObject (args, "limit", S_PAGE);
+        s_set_page (args, after, S_PAGE);
         if (ctl_admin (ctx, "audit.tail", args, &res) != 0) {
             cJSON_Delete (args);
             return 1;
@@ -770,6 +774,18 @@ s_pubkey_load (ctl_ctx_t *ctx, const char *given, uint8_t pk[SL_AUDIT_PK_LEN], i
     return 0;
 }
 
+/*  The outcome of verify as one line for a person. */
+static void
+s_print_verdict (const sl_audit_report_t *r, const char *verdict, int ok)
+{
+    if (ok)
+        printf ("OK: %" PRIu64 " entries (seq %" PRIu64 "..%" PRIu64 "), %" PRIu64
+                " checkpoint signatures, %" PRIu64 " segments verified\n", r->entries,
+                r->first_seq, r->last_seq, r->checkpoints, r->segments);
+    else
+        printf ("FAILED at seq %" PRIu64 " (%s): %s\n", r->bad_seq, verdict, r->message);
+}
+
 static int
 s_verify (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
@@ -811,13 +827,7 @@ s_verify (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         r.first_seq = (uint64_t) ctl_num (res, "first_seq");
         r.last_seq = (uint64_t) ctl_num (res, "last_seq");
         snprintf (r.message, sizeof r.message, "%s", ctl_str (res, "message"));
-        const char *verdict = ctl_str (res, "verdict");
-        if (ok)
-            printf ("OK: %" PRIu64 " entries (seq %" PRIu64 "..%" PRIu64 "), %" PRIu64
-                    " checkpoint signatures, %" PRIu64 " segments verified\n", r.entries,
-                    r.first_seq, r.last_seq, r.checkpoints, r.segments);
-        else
-            printf ("FAILED at seq %" PRIu64 " (%s): %s\n", r.bad_seq, verdict, r.message);
+        s_print_verdict (&r, ctl_str (res, "verdict"), ok);
         cJSON_Delete (res);
         return ok ? 0 : 1;
     }
@@ -846,26 +856,18 @@ s_verify (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     }
     ok = rc == 0;
     if (ctx->json) {
-        cJSON *res = cJSON_CreateObject ();
-        cJSON_AddBoolToObject (res, "ok", ok);
-        cJSON_AddStringToObject (res, "verdict", sl_audit_verdict_str (r.verdict));
-        cJSON_AddNumberToObject (res, "bad_seq", (double) r.bad_seq);
-        cJSON_AddNumberToObject (res, "entries", (double) r.entries);
-        cJSON_AddNumberToObject (res, "checkpoints", (double) r.checkpoints);
-        cJSON_AddNumberToObject (res, "segments", (double) r.segments);
-        cJSON_AddNumberToObject (res, "first_seq", (double) r.first_seq);
-        cJSON_AddNumberToObject (res, "last_seq", (double) r.last_seq);
-        cJSON_AddStringToObject (res, "message", r.message);
+        char *text = sl_audit_report_json (&r, ok);
+        cJSON *res = text ? cJSON_Parse (text) : NULL;
+        free (text);
+        if (!res) {
+            ctl_error (ctx, "out of memory");
+            return 1;
+        }
         ctl_print_json (res);
         cJSON_Delete (res);
     }
-    else if (ok)
-        printf ("OK: %" PRIu64 " entries (seq %" PRIu64 "..%" PRIu64 "), %" PRIu64
-                " checkpoint signatures, %" PRIu64 " segments verified\n", r.entries, r.first_seq,
-                r.last_seq, r.checkpoints, r.segments);
     else
-        printf ("FAILED at seq %" PRIu64 " (%s): %s\n", r.bad_seq,
-                sl_audit_verdict_str (r.verdict), r.message);
+        s_print_verdict (&r, sl_audit_verdict_str (r.verdict), ok);
     if (from_dir && !ctx->json)
         fprintf (stderr, "note: the public key was read from %s/%s; for evidence, pass the "
                  "published key with --pubkey HEX\n", ctx->data_dir, SL_AUDIT_SIGN_PUB_FILE);
@@ -873,6 +875,21 @@ s_verify (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 }
 
 /* ---- pubkey, checkpoint ---------------------------------------------------- */
+
+/*  Runs the admin `command` without arguments and copies the string
+    `field` of its result into out[size]. Returns 0 or 1 (printed). */
+static int
+s_fetch_string (ctl_ctx_t *ctx, const char *command, const char *field, char *out, size_t size)
+{
+    cJSON *args = cJSON_CreateObject (), *res = NULL;
+    int rc = ctl_admin (ctx, command, args, &res);
+    cJSON_Delete (args);
+    if (rc != 0)
+        return rc;
+    snprintf (out, size, "%s", ctl_str (res, field));
+    cJSON_Delete (res);
+    return 0;
+}
 
 static int
 s_pubkey (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
@@ -889,15 +906,8 @@ s_pubkey (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
             return 1;
         sl_audit_pubkey_hex (pk, hex);
     }
-    else {
-        cJSON *args = cJSON_CreateObject (), *res = NULL;
-        rc = ctl_admin (ctx, "audit.pubkey", args, &res);
-        cJSON_Delete (args);
-        if (rc != 0)
-            return rc;
-        snprintf (hex, sizeof hex, "%s", ctl_str (res, "public_key"));
-        cJSON_Delete (res);
-    }
+    else if (s_fetch_string (ctx, "audit.pubkey", "public_key", hex, sizeof hex) != 0)
+        return 1;
     if (ctx->json)
         printf ("{\"public_key\":\"%s\"}\n", hex);
     else
@@ -926,15 +936,8 @@ s_checkpoint (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
             return 1;
         }
     }
-    else {
-        cJSON *args = cJSON_CreateObject (), *res = NULL;
-        rc = ctl_admin (ctx, "audit.checkpoint", args, &res);
-        cJSON_Delete (args);
-        if (rc != 0)
-            return rc;
-        snprintf (text, sizeof text, "%s", ctl_str (res, "text"));
-        cJSON_Delete (res);
-    }
+    else if (s_fetch_string (ctx, "audit.checkpoint", "text", text, sizeof text) != 0)
+        return 1;
     if (ctx->json) {
         cJSON *o2 = cJSON_CreateObject ();
         cJSON_AddStringToObject (o2, "text", text);

@@ -289,6 +289,13 @@ typedef struct {
 int sl_audit_verify (MDB_env *env, const uint8_t pk[SL_AUDIT_PK_LEN],
                      const sl_audit_verify_opts_t *opts, sl_audit_report_t *report);
 
+/*  `report` as one JSON object without newline: {ok, verdict, bad_seq,
+ *  entries, checkpoints, segments, first_seq, last_seq, message}, the
+ *  result of the audit.verify admin command and of `sluicectl audit verify
+ *  --json` offline. `ok`: sl_audit_verify returned 0. Returns NULL on no
+ *  memory; the caller frees the string with free(). */
+char *sl_audit_report_json (const sl_audit_report_t *report, int ok);
+
 /* ------------------------------------------------------------------------ */
 /*  Review                                                                  */
 
