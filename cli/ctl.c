@@ -92,6 +92,21 @@ ctl_parse (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv,
     return 0;
 }
 
+int
+ctl_parse_args (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv,
+                const struct option *extra, int (*on_opt) (int c, const char *optarg, void *arg),
+                void *arg, int npos, const char *wrong, int *first)
+{
+    int rc = ctl_parse (ctx, cmd, argc, argv, extra, on_opt, arg, first);
+    if (rc != 0)
+        return rc == 1 ? 0 : rc;
+    if (npos >= 0 && argc - *first != npos) {
+        ctl_error (ctx, "%s", wrong);
+        return 2;
+    }
+    return -1;
+}
+
 static const char *
 s_env (const char *value, const char *name)
 {
@@ -177,4 +192,34 @@ ctl_print_json (const cJSON *json)
         printf ("%s\n", text);
         free (text);
     }
+}
+
+int
+ctl_call (ctl_ctx_t *ctx, const char *command, cJSON *args, void (*print) (const cJSON *res))
+{
+    cJSON *res = NULL;
+    int rc = ctl_admin (ctx, command, args, &res);
+    cJSON_Delete (args);
+    if (rc != 0)
+        return rc;
+    if (ctx->json)
+        ctl_print_json (res);
+    else
+        print (res);
+    cJSON_Delete (res);
+    return 0;
+}
+
+const char *
+ctl_str (const cJSON *obj, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive (obj, name);
+    return cJSON_IsString (v) ? v->valuestring : "";
+}
+
+double
+ctl_num (const cJSON *obj, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive (obj, name);
+    return cJSON_IsNumber (v) ? v->valuedouble : 0;
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ------------------------------------------------------------------------ */
 /*  JSON                                                                    */
@@ -440,3 +441,34 @@ int64_t sl_audit_subject_report (const sl_audit_t *self, MDB_txn *txn,
     return rc < 0 ? rc : n;
 }
 
+
+int
+sl_audit_parse_time (const char *text, int64_t *us)
+{
+    struct tm tm;
+    memset (&tm, 0, sizeof tm);
+    const char *p = strptime (text, "%Y-%m-%d", &tm);
+    if (!p)
+        return -1;
+    long frac_us = 0;
+    if (*p == 'T' || *p == ' ') {
+        p = strptime (p + 1, "%H:%M:%S", &tm);
+        if (!p)
+            return -1;
+        if (*p == '.') {
+            long scale = 100000;
+            for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
+                if (scale > 0)
+                    frac_us += (*p - '0') * scale;
+        }
+        if (*p == 'Z')
+            p++;
+    }
+    if (*p)
+        return -1;
+    time_t t = timegm (&tm);
+    if (t == (time_t) -1)
+        return -1;
+    *us = (int64_t) t * 1000000 + frac_us;
+    return 0;
+}
