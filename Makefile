@@ -32,9 +32,9 @@ test: build
 demo: build
 	examples/demo.sh $(BUILD)
 
-# Release build for the figures; werror off because gcc -O3 warns where -O0 does not.
+# Release build for the figures (same warnings-as-errors as every build).
 bench: deps
-	@[ -f build-release/build.ninja ] || meson setup build-release --buildtype=release -Dtests=false -Dwerror=false
+	@[ -f build-release/build.ninja ] || meson setup build-release --buildtype=release -Dtests=false
 	ninja -C build-release
 	bench/run.sh build-release
 
