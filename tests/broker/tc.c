@@ -15,6 +15,7 @@
 #include <zmq.h>
 
 #include "water/v1/water.pb-c.h"
+#include "../sl_test_scale.h"
 
 int64_t
 tc_ms (void)

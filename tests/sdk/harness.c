@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "sl_keys.h"
+#include "../sl_test_scale.h"
 
 const char *
 tb_program (const char *var)
