@@ -9,12 +9,15 @@
 #              identity permits, 4->4 and 1->1)
 #              bench-scale (RSS with 100 members, restart with 1,000,000 queued,
 #              recovery after SIGKILL), bench-policy, bench_audit
+#              bench-city (32 member bureaus, 1,000 rules, 1,000,000 consents:
+#              start-up, records/s and latency with consent checks, RSS)
 #   profile    perf record of sluiced during the saturation phase
 #
 # Environment: BENCH_SECONDS (per e2e phase, 3), BENCH_QUEUED (1000000),
 # BENCH_MEMBERS (100), BENCH_PUBLISHERS / BENCH_CONSUMERS (4 / 4),
 # BENCH_PERF (1: profile with perf if installed), BENCH_OUT (keep raw output
-# there; default a temporary directory that is removed).
+# there; default a temporary directory that is removed), BENCH_BUREAUS (32),
+# BENCH_RULES (1000), BENCH_CONSENTS (1000000) for bench-city.
 # Everything is loopback, on ephemeral ports and temporary directories, and
 # each program stops by itself.
 set -u
@@ -85,6 +88,16 @@ step e2e_1to1 "$B/bench/e2e/bench-e2e" --sluiced "$SLUICED" --publishers 1 --con
 [ -x "$B/bench/policy/bench-policy" ] && step policy "$B/bench/policy/bench-policy" || : > "$OUT/policy.txt"
 [ -x "$B/bench/audit/bench_audit" ] && step audit "$B/bench/audit/bench_audit" || : > "$OUT/audit.txt"
 step scale "$B/bench/e2e/bench-scale" --sluiced "$SLUICED" --members "$MEMBERS" --queued "$QUEUED" $SETUP
+# The scale case: 32 bureaus, 1,000 rules, 1,000,000 consents (bench/scale).
+CITYPERF=""
+[ "$PERF" = 1 ] && CITYPERF="--perf $OUT/perf-city.data"
+if [ -x "$B/bench/scale/bench-city" ]; then
+    step city "$B/bench/scale/bench-city" --sluiced "$SLUICED" --sluicectl "$SLUICECTL" \
+        --bureaus "${BENCH_BUREAUS:-32}" --rules "${BENCH_RULES:-1000}" \
+        --consents "${BENCH_CONSENTS:-1000000}" --seconds "$SECONDS_PER_PHASE" $CITYPERF
+else
+    : > "$OUT/city.txt"
+fi
 
 # ---------------------------------------------------------------- summary
 ZMQ=$(kv "$OUT/zmq.txt" zmq_curve_pushpull msgs_per_s)
@@ -96,7 +109,7 @@ DRN=$(kv "$OUT/e2e.txt" sluice_e2e drain_rps)
 echo
 echo "== sluice benchmark summary ($(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load at end $(load))"
 printf "load average (1 min) at the start of each step:"
-for f in zmq mosquitto e2e e2e_plain e2e_1to1 policy audit scale; do
+for f in zmq mosquitto e2e e2e_plain e2e_1to1 policy audit scale city; do
     [ -f "$OUT/$f.load" ] && printf " %s %s" "$f" "$(awk 'NR == 1 { print $2 }' "$OUT/$f.load")"
 done
 echo
@@ -158,6 +171,38 @@ for w in restart recovery; do
     [ $w = recovery ] && t="(after SIGKILL under load; acked records lost: ${lost:-?})"
     printf "%-44s %14s %21s  %s\n" "$w with ${q:-?} queued, to first delivery" "${f:-n/a} ms" "ready ${r:-?} hello ${h:-?}" "$t"
 done
+if [ -s "$OUT/city.txt" ]; then
+    C=$OUT/city.txt
+    cw() { kvw "$C" sluice_city_start "state=$1" "$2"; }
+    echo "-- scale: $(kv "$C" sluice_city_setup bureaus) member bureaus ($(kv "$C" sluice_city_setup members) members with their admins), $(kv "$C" sluice_city_setup rules) rules, $(kv "$C" sluice_city_consents loaded) consents"
+    printf "%-44s %14s %21s\n" "  consents loaded (sl_consent_apply), /s" "$(kv "$C" sluice_city_consents rps)" "(store $(awk -v k="$(kv "$C" sluice_city_consents store_kib)" 'BEGIN { printf "%.0f MiB", k / 1024 }'))"
+    printf "%-44s %14s %21s\n" "  consent check in process, p50 / p99" "$(kv "$C" sluice_city_consent_check p50_ns) ns" "$(kv "$C" sluice_city_consent_check p99_ns) ns"
+    printf "%-44s %14s %21s\n" "  policy.apply x5 (city + 4 owners), s" "$(kv "$C" sluice_city_setup apply_s)" "(max $(kv "$C" sluice_city_setup apply_max_ms) ms)"
+    for w in empty consents full; do
+        r=$(cw $w ready_ms); a=$(cw $w admin_ms)
+        printf "%-44s %14s %21s  %s\n" "  start-up, store $w, to endpoints" "${r:-n/a} ms" "admin answer ${a:-?} ms" "$([ $w != empty ] && echo "$(ratio "$r" "$(cw empty ready_ms)") of empty")"
+    done
+    printf "%-44s %14s\n" "    full: first HELLO answered" "$(cw full hello_ms) ms"
+    CS=$(kv "$C" sluice_city_e2e saturation_rps)
+    printf "%-44s %14s %10s %10s  %s of e2e mixed\n" "sluice e2e 4->4 at scale, records/s" "${CS:-n/a}" "$(ratio "$CS" "$ZMQ")" "$(ratio "$CS" "$MOSQ")" "$(ratio "$CS" "$SAT")"
+    printf "%-44s %14s %21s\n" "  published / denied (no consent)" "$(kv "$C" sluice_city_e2e published)" "$(kv "$C" sluice_city_e2e denied)"
+    for l in 10 50; do
+        p50=$(kvw "$C" sluice_city_latency "load_pct=$l" p50_us); p99=$(kvw "$C" sluice_city_latency "load_pct=$l" p99_us)
+        p999=$(kvw "$C" sluice_city_latency "load_pct=$l" p999_us); got=$(kvw "$C" sluice_city_latency "load_pct=$l" achieved_rps)
+        e99=$(kvw "$OUT/e2e.txt" sluice_e2e_latency "load_pct=$l" p99_us)
+        printf "%-44s %14s %10s %10s  %s\n" "  latency at $l% (${got:-?}/s got)" "p50 ${p50:-?} us" "p99 ${p99:-?}" "p99.9 ${p999:-?}" "e2e mixed p99 ${e99:-?} us$([ $l = 50 ] && echo "; <= 5000 us: $(meets "$p99" "<=" 5000)")"
+    done
+    R0=$(cw full rss_anon_kib); R1=$(kv "$C" sluice_city_rss rss_anon_after_traffic_kib)
+    printf "%-44s %14s %21s\n" "  broker RssAnon after start / after traffic" "${R0:-?} KiB" "${R1:-?} KiB"
+    if [ -s "$OUT/perf-city.data" ]; then
+        echo "   decision cost in the broker (perf, self time, % of broker samples, saturation):"
+        perf report -i "$OUT/perf-city.data" --no-children --sort dso,symbol -g none 2>/dev/null \
+            | awk '/^#/ || NF == 0 { next }
+                   /sl_consent_/ { c += $1 } /sl_policy_/ { p += $1 } /sl_govern_/ { g += $1 }
+                   /liblmdb/ { m += $1 } /sl_audit_/ { a += $1 }
+                   END { printf "   consent %.1f%%  policy %.1f%%  govern %.1f%%  audit %.1f%%  (all of LMDB %.1f%%)\n", c, p, g, a, m }'
+    fi
+fi
 if [ -s "$OUT/perf-e2e.data" ]; then
     echo
     echo "== profile: sluiced during the e2e saturation phase (perf, % of broker samples)"
