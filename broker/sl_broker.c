@@ -1765,7 +1765,10 @@ int
 sl_broker_close_member (sl_broker_t *self, const char *member)
 {
     int n = 0;
-    int64_t at = sl_now_ms () + 50;
+    /* The connection is shut a moment after the NOTICE, so that libzmq's I/O
+       thread has written it; until then every message from the member is
+       refused (the session lookup checks the registry), so the grace costs nothing. */
+    int64_t at = sl_now_ms () + 500;
     for (size_t i = 0; i < sl_sessions_count (self->sessions); i++) {
         sl_session_t *s = sl_sessions_at (self->sessions, i);
         if (strcmp (s->member, member) != 0)

@@ -139,7 +139,7 @@ Test (admin, revoke_closes_sessions_and_refuses_the_key)
     cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__NOTICE);
     cr_assert_str_eq (m.h->notice, "revoked");
     tc_msg_free (&m);
-    int64_t until = tc_ms () + 3000;
+    int64_t until = tc_ms () + tc_wait (3000);
     while (tc_broker_log_count (&B, "event=session.closed member=water") == 0 && tc_ms () < until)
         usleep (20000);
     cr_assert_gt (tc_broker_log_count (&B, "reason=revoked shut=1"), 0, "connection not shut down");
