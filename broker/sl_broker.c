@@ -1030,96 +1030,154 @@ s_deliver_one (void *ctx, const sl_queue_entry_t *e)
     return 0;
 }
 
-/*  Sends one DELIVER (up to 64 records) to `s` if it has credit. Returns 1
- *  if the session may have more to deliver, 0 if not, -1 if the session is
- *  gone (removed). */
-static int
-s_deliver (sl_broker_t *self, sl_session_t *s)
+/*  Frees what a prepared delivery holds. */
+static void
+s_deliver_free (s_deliver_t **d_p)
+{
+    s_deliver_t *d = *d_p;
+    if (!d)
+        return;
+    for (size_t i = 0; i < d->n; i++) {
+        zmq_msg_close (&d->bodies[i]);
+        sluice__v1__record_meta__free_unpacked (d->metas[i], NULL);
+    }
+    free (d);
+    *d_p = NULL;
+}
+
+/*  Reads up to 64 deliverable records of `s` (if it has credit) and writes
+ *  their `deliver` entries into the batch. The DELIVER itself is sent by
+ *  s_deliver_send only after that batch has committed: a record never
+ *  reaches a consumer without its audit entry on disk (AUDIT.md, atomicity).
+ *  Returns the prepared delivery (n may be 0), or NULL when there is nothing
+ *  to do. */
+static s_deliver_t *
+s_deliver_prepare (sl_broker_t *self, sl_session_t *s)
 {
     if (s->credit == 0) {
         s->dirty = 0;
-        return 0;
+        return NULL;
     }
-    s_deliver_t d;
-    memset (&d, 0, sizeof d);
-    d.self = self;
-    d.s = s;
-    d.budget = s->credit;
-    d.exhausted = 1;
-    if (sl_store_read (self->store, &d.rtxn) != 0)
-        return 0;
-    sl_queue_scan (self->queue, d.rtxn, s->member, s->scan_from, s_deliver_one, &d);
-    mdb_txn_abort (d.rtxn);
+    s_deliver_t *d = calloc (1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->self = self;
+    d->s = s;
+    d->budget = s->credit;
+    d->exhausted = 1;
+    if (sl_store_read (self->store, &d->rtxn) != 0) {
+        free (d);
+        return NULL;
+    }
+    sl_queue_scan (self->queue, d->rtxn, s->member, s->scan_from, s_deliver_one, d);
+    mdb_txn_abort (d->rtxn);
+    d->rtxn = NULL;
+    for (size_t i = 0; i < d->n; i++) {
+        Sluice__V1__RecordMeta *m = d->metas[i];
+        char rbuf[SL_DECIDE_MAX_RULES * SL_DECIDE_RULE_MAX], dt[40];
+        snprintf (dt, sizeof dt, "tag=%llu", (unsigned long long) m->delivery_tag);
+        sl_event_t ev = { .kind = "deliver", .actor = m->owner, .counterpart = s->member,
+                          .owner = m->owner, .record_type = m->record_type,
+                          .message_id = m->message_id.len == 16 ? m->message_id.data : NULL,
+                          .subject = d->raw[i], .purpose = m->purpose, .decision = "permit",
+                          .rules = s_rules_meta (m->rules, m->n_rules, rbuf, sizeof rbuf),
+                          .detail = dt };
+        if (sl_broker_event (self, &ev) != 0) {
+            /* the batch is aborted: nothing is sent, the records stay queued */
+            for (size_t j = 0; j < d->n; j++) {
+                zmq_msg_close (&d->bodies[j]);
+                sluice__v1__record_meta__free_unpacked (d->metas[j], NULL);
+            }
+            d->n = 0;
+            d->n_denied = 0;
+            break;
+        }
+    }
+    if (d->n_denied > 0) {
+        MDB_txn *txn;
+        if (sl_batch_txn (self->batch, &txn) == 0) {
+            for (size_t i = 0; i < d->n_denied; i++)
+                sl_queue_remove (self->queue, txn, s->member, d->denied[i]);
+            sl_batch_note (self->batch, (unsigned) d->n_denied);
+        }
+    }
+    return d;
+}
+
+/*  Sends a prepared DELIVER (its entries are committed) and frees `d`.
+ *  Returns 1 if the session may have more to deliver, 0 if not, -1 if the
+ *  session is gone (removed). */
+static int
+s_deliver_send (sl_broker_t *self, s_deliver_t **d_p)
+{
+    s_deliver_t *d = *d_p;
+    sl_session_t *s = d->s;
     int gone = 0;
-    if (d.n > 0) {
+    if (d->n > 0) {
         Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
         h.version = 1;
         h.command = SLUICE__V1__COMMAND__DELIVER;
         h.seq = ++self->seq;
-        h.n_records = d.n;
-        h.records = d.metas;
-        int rc = sl_wire_send (self->data, s->rid, s->rid_len, &h, d.bodies, d.n);
+        h.n_records = d->n;
+        h.records = d->metas;
+        int rc = sl_wire_send (self->data, s->rid, s->rid_len, &h, d->bodies, d->n);
         if (rc == SL_ECLOSED) {
             sl_info ("session.gone", "member=%s plane=data", s->member);
             gone = 1;
         }
         else if (rc == 0) {
-            for (size_t i = 0; i < d.n; i++) {
-                Sluice__V1__RecordMeta *m = d.metas[i];
-                sl_session_inflight_add (s, m->delivery_tag);
-                char rbuf[SL_DECIDE_MAX_RULES * SL_DECIDE_RULE_MAX], dt[40];
-                snprintf (dt, sizeof dt, "tag=%llu", (unsigned long long) m->delivery_tag);
-                sl_event_t ev = { .kind = "deliver", .actor = m->owner, .counterpart = s->member,
-                                  .owner = m->owner, .record_type = m->record_type,
-                                  .message_id = m->message_id.len == 16 ? m->message_id.data : NULL,
-                                  .subject = d.raw[i], .purpose = m->purpose, .decision = "permit",
-                                  .rules = s_rules_meta (m->rules, m->n_rules, rbuf, sizeof rbuf),
-                                  .detail = dt };
-                s_event (self, &ev);
-            }
-            s->credit -= (uint32_t) d.n;
-            s->scan_from = d.metas[d.n - 1]->delivery_tag + 1;
-            sl_debug ("deliver", "member=%s records=%zu credit=%u", s->member, d.n, s->credit);
+            for (size_t i = 0; i < d->n; i++)
+                sl_session_inflight_add (s, d->metas[i]->delivery_tag);
+            s->credit -= (uint32_t) d->n;
+            s->scan_from = d->metas[d->n - 1]->delivery_tag + 1;
+            sl_debug ("deliver", "member=%s records=%zu credit=%u", s->member, d->n, s->credit);
         }
         else
-            d.exhausted = 1;     /* peer busy: retry when it sends again */
+            d->exhausted = 1;     /* peer busy: retry when it sends again */
     }
-    for (size_t i = 0; i < d.n; i++) {
-        zmq_msg_close (&d.bodies[i]);
-        sluice__v1__record_meta__free_unpacked (d.metas[i], NULL);
-    }
-    if (d.n_denied > 0) {
-        MDB_txn *txn;
-        if (sl_batch_txn (self->batch, &txn) == 0) {
-            for (size_t i = 0; i < d.n_denied; i++)
-                sl_queue_remove (self->queue, txn, s->member, d.denied[i]);
-            sl_batch_note (self->batch, (unsigned) d.n_denied);
-        }
-    }
+    int exhausted = d->exhausted;
+    s_deliver_free (d_p);
     if (gone) {
         sl_sessions_remove (self->sessions, s);
         return -1;
     }
-    s->dirty = !d.exhausted && s->credit > 0;
+    s->dirty = !exhausted && s->credit > 0;
     return s->dirty;
 }
 
-/*  Delivers to every session marked dirty. Returns 1 if some session still
- *  has more (poll again without waiting). */
+/*  Delivers to every session marked dirty: prepares each DELIVER (entries
+ *  into the batch), commits the batch once, then sends them all. Returns 1
+ *  if some session still has more (poll again without waiting). */
 static int
 s_deliver_all (sl_broker_t *self)
 {
-    int more = 0;
-    for (size_t i = 0; i < sl_sessions_count (self->sessions); i++) {
+    size_t n = sl_sessions_count (self->sessions), np = 0, records = 0;
+    if (n == 0)
+        return 0;
+    s_deliver_t **ready = calloc (n, sizeof *ready);
+    if (!ready)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
         sl_session_t *s = sl_sessions_at (self->sessions, i);
         if (s->plane != SL_PLANE_DATA || !s->current || !s->dirty)
             continue;
-        int rc = s_deliver (self, s);
-        if (rc < 0)
-            i--;                /* removed: the slot holds another session now */
-        else if (rc > 0)
-            more = 1;
+        s_deliver_t *d = s_deliver_prepare (self, s);
+        if (d) {
+            ready[np++] = d;
+            records += d->n;
+        }
     }
+    int more = 0;
+    if (records > 0 && sl_broker_commit (self) != 0) {
+        /* not audited, so not sent: the records stay queued for later */
+        for (size_t i = 0; i < np; i++)
+            s_deliver_free (&ready[i]);
+        np = 0;
+    }
+    for (size_t i = 0; i < np; i++)
+        if (s_deliver_send (self, &ready[i]) > 0)
+            more = 1;
+    free (ready);
     return more;
 }
 
