@@ -225,12 +225,19 @@ Test (crash, broker_sigkill_under_load, .timeout = 280)
     for (;;) {
         sl_client_poll (pub, 5);
         int got = s_consume (con, 20);
+        uint32_t missing = 0;
+        for (uint32_t n = 0; n < st.next; n++)
+            missing += st.acked[n] && !st.delivered[n];
         quiet = (got == 0 && sl_client_unacked (pub) == 0) ? quiet + 1 : 0;
-        if (quiet >= 50)
+        if (quiet >= 20 && missing == 0)
             break;
         clock_gettime (CLOCK_MONOTONIC, &t);
-        cr_assert (t.tv_sec - t0.tv_sec < 90, "drain did not finish in 90 s (unacked %zu)",
-                   sl_client_unacked (pub));
+        if (t.tv_sec - t0.tv_sec >= 60) {
+            fprintf (stderr, "crash: drain gave up after 60 s: %zu unacked publishes, %u acked "
+                     "records not delivered, consumer connected=%d\n", sl_client_unacked (pub),
+                     missing, sl_client_connected (con));
+            break;
+        }
     }
     cr_assert_eq (sl_client_flush (con, 10000), 0, "consumer acks not confirmed");
     sl_client_stats_t ps;
