@@ -100,6 +100,8 @@ struct sl_broker_t {
     size_t n_queries, cap_queries;
     uint64_t seq, next_query_id;
     int64_t started_ms;
+    int64_t usage_ms;              /* when the store's fill level was last read */
+    size_t used, capacity;         /* ... and what it was */
     zmq_msg_t frames[S_MAX_FRAMES + 1];   /* routing id + message */
 };
 
@@ -493,6 +495,51 @@ typedef struct {
     char text[200];
 } s_rec_error_t;
 
+/*  True when the store is so full that publishes must wait: the last
+ *  eighth of the map (or of the disk under it) is kept for what drains it —
+ *  deliveries, consumer acks and their audit entries — so consumers can
+ *  always free space. Read at most every 20 ms. */
+static int
+s_store_tight (sl_broker_t *self)
+{
+    int64_t now = sl_now_ms ();
+    if (now - self->usage_ms >= 20 || now < self->usage_ms) {
+        if (sl_store_usage (self->store, &self->used, &self->capacity) != 0)
+            self->used = self->capacity = 0;
+        self->usage_ms = now;
+    }
+    return self->capacity > 0 && self->used + self->capacity / 8 > self->capacity;
+}
+
+/*  The consumer whose full queue keeps record `rec` of `type` out, or NULL:
+ *  a subscriber at cfg.queue_max that the policy would give the record. */
+static const char *
+s_queue_full (sl_broker_t *self, MDB_txn *txn, sl_session_t *s, const char *type,
+              const Sluice__V1__RecordMeta *m, ProtobufCMessage *rec)
+{
+    if (!self->cfg.queue_max)
+        return NULL;
+    for (size_t j = 0; j < sl_subs_count (self->subs); j++) {
+        const sl_sub_t *sub = sl_subs_at (self->subs, j);
+        if (strcmp (sub->record_type, type) != 0)
+            continue;
+        long depth = sl_queue_count (self->queue, txn, sub->consumer);
+        if (depth < 0 || (uint64_t) depth < self->cfg.queue_max)
+            continue;
+        sl_decide_input_t in = {
+            .stage = SL_DECIDE_PUBLISH, .owner = s->member, .consumer = sub->consumer,
+            .record_type = type, .purpose = sub->purpose, .subject = m->subject,
+            .event_time_ms = m->event_time, .record = rec, .txn = txn
+        };
+        sl_decide_output_t out;
+        s_decide (self, &in, &out);
+        free (out.body);
+        if (out.permit)
+            return sub->consumer;
+    }
+    return NULL;
+}
+
 static void
 s_publish (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t *bodies)
 {
@@ -501,6 +548,16 @@ s_publish (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t 
         s_send_error (self, s->rid, s->rid_len, s->member, h->seq,
                       SLUICE__V1__ERROR_CODE__BAD_REQUEST, "no-records",
                       "PUBLISH carries no records: put one RecordMeta per record frame in Header.records");
+        return;
+    }
+    if (s_store_tight (self)) {
+        sl_warn ("publish.store_full", "member=%s records=%zu used_kib=%zu capacity_kib=%zu",
+                 s->member, n, self->used >> 10, self->capacity >> 10);
+        s_send_error (self, s->rid, s->rid_len, s->member, h->seq,
+                      SLUICE__V1__ERROR_CODE__STORE_FULL, "store-full",
+                      "broker store is full (%zu of %zu KiB in use; the last eighth is kept for "
+                      "deliveries and acks): nothing of this message was stored; resend later "
+                      "with the same message_ids", self->used >> 10, self->capacity >> 10);
         return;
     }
     MDB_txn *txn;
@@ -616,6 +673,22 @@ s_publish (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t 
                               .message_id = m->message_id.data, .subject = m->subject,
                               .reason = re->e.reason, .detail = re->text };
             store_rc = s_record (self, &ev, 1);
+            continue;
+        }
+        const char *full = s_queue_full (self, txn, s, type, m, rec);
+        if (full) {
+            re->e.code = SLUICE__V1__ERROR_CODE__QUEUE_FULL;
+            re->e.reason = "queue-full";
+            snprintf (re->text, sizeof re->text,
+                      "record %zu: the queue of consumer '%.32s' is full (%llu records): not "
+                      "stored; resend later with the same message_id", i, full,
+                      (unsigned long long) self->cfg.queue_max);
+            errp[n_errs++] = &re->e;
+            sl_event_t ev = { .kind = "publish.refused", .actor = s->member, .counterpart = full,
+                              .record_type = type, .message_id = m->message_id.data,
+                              .subject = m->subject, .reason = re->e.reason, .detail = re->text };
+            store_rc = s_record (self, &ev, 1);
+            protobuf_c_message_free_unpacked (rec, NULL);
             continue;
         }
         {
