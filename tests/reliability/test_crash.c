@@ -193,7 +193,8 @@ Test (crash, broker_sigkill_under_load, .timeout = 280)
     tb_policy (&tb, "water", "permit \"water-to-power\" {\n  owner water\n  consumer power\n"
                              "  records " WATER "\n  purpose joint-metering\n  fields *\n"
                              "  subject pseudonymize\n}\n");
-    sl_client_t *pub = tb_connect (&tb, kw);
+    /* two publisher connections of the water bureau (two import jobs) */
+    sl_client_t *pubs[2] = { tb_connect (&tb, kw), tb_connect (&tb, kw) };
     sl_client_t *con = tb_connect (&tb, kp);
     cr_assert_eq (sl_client_subscribe (con, WATER, "joint-metering"), 0);
 
@@ -205,8 +206,10 @@ Test (crash, broker_sigkill_under_load, .timeout = 280)
             clock_gettime (CLOCK_MONOTONIC, &t);
             if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >= run_ms)
                 break;
-            s_publish_some (pub, 1 + (unsigned) (rand () % 64));
-            sl_client_poll (pub, 0);
+            for (int p = 0; p < 2; p++) {
+                s_publish_some (pubs[p], 1 + (unsigned) (rand () % 64));
+                sl_client_poll (pubs[p], 0);
+            }
             s_consume (con, 1);
         }
         tb_kill (&tb);
@@ -223,26 +226,29 @@ Test (crash, broker_sigkill_under_load, .timeout = 280)
     clock_gettime (CLOCK_MONOTONIC, &t0);
     int quiet = 0;
     for (;;) {
-        sl_client_poll (pub, 5);
+        sl_client_poll (pubs[0], 3);
+        sl_client_poll (pubs[1], 3);
         int got = s_consume (con, 20);
         uint32_t missing = 0;
         for (uint32_t n = 0; n < st.next; n++)
             missing += st.acked[n] && !st.delivered[n];
-        quiet = (got == 0 && sl_client_unacked (pub) == 0) ? quiet + 1 : 0;
+        size_t unacked = sl_client_unacked (pubs[0]) + sl_client_unacked (pubs[1]);
+        quiet = (got == 0 && unacked == 0) ? quiet + 1 : 0;
         if (quiet >= 20 && missing == 0)
             break;
         clock_gettime (CLOCK_MONOTONIC, &t);
         if (t.tv_sec - t0.tv_sec >= 60) {
             fprintf (stderr, "crash: drain gave up after 60 s: %zu unacked publishes, %u acked "
-                     "records not delivered, consumer connected=%d\n", sl_client_unacked (pub),
+                     "records not delivered, consumer connected=%d\n", unacked,
                      missing, sl_client_connected (con));
             break;
         }
     }
     cr_assert_eq (sl_client_flush (con, 10000), 0, "consumer acks not confirmed");
     sl_client_stats_t ps;
-    sl_client_stats (pub, &ps);
-    sl_client_destroy (&pub, 1000);
+    sl_client_stats (pubs[0], &ps);
+    sl_client_destroy (&pubs[0], 1000);
+    sl_client_destroy (&pubs[1], 1000);
     sl_client_destroy (&con, 1000);
     cr_assert_eq (tb_stop (&tb), 0, "sluiced did not stop cleanly");
     s_check ("at the end");
