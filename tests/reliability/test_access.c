@@ -282,3 +282,78 @@ Test (access, key_files_readable_by_others_are_refused)
     (void) pub;
     s_still_serves ();
 }
+
+/*  Operations: a hot backup (mdb_copy -c of DIR/store while the broker
+ *  serves) restores to a data directory whose audit log verifies with
+ *  `sluicectl audit verify --data` and whose queued records are delivered. */
+Test (access, a_hot_backup_restores_and_verifies, .timeout = 120)
+{
+    if (system ("command -v mdb_copy >/dev/null 2>&1") != 0)
+        cr_skip_test ("mdb_copy (Debian package lmdb-utils) is not installed");
+    tc_client_t w;
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    tc_client_t p;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    tc_close (&p);
+    for (uint32_t n = 0; n < 40; n++) {
+        uint8_t id[16];
+        size_t len;
+        tc_msgid (id, n);
+        uint8_t *body = tc_water_reading ("C-1", n, &len);
+        tc_publish1 (&w, WATER, id, "C-1", body, len);
+        free (body);
+        tc_msg_t m;
+        cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, 5000), 0);
+        cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ACK);
+        tc_msg_free (&m);
+    }
+    /* the backup, while the broker runs */
+    char bk[340], cmd[2400];
+    snprintf (bk, sizeof bk, "%.320s-restored", B.dir);
+    snprintf (cmd, sizeof cmd, "mkdir -p '%s/store' && mdb_copy -c '%s/store' '%s/store' && "
+              "cp -p '%s'/*.key '%s'/*.pub '%s/'", bk, B.dir, bk, B.dir, B.dir, bk);
+    cr_assert_eq (system (cmd), 0, "%s", cmd);
+    tc_close (&w);
+    cr_assert_eq (tc_broker_stop (&B), 0);
+    /* verified restore */
+    const char *ctl = getenv ("SLUICECTL");
+    cr_assert_not_null (ctl);
+    char pub[440];
+    snprintf (pub, sizeof pub, "%s/audit-sign.pub", B.dir);
+    snprintf (cmd, sizeof cmd, "'%s' audit verify --data '%s' --pubkey '%s' 2>&1", ctl, bk, pub);
+    FILE *f = popen (cmd, "r");
+    char out[2000] = "";
+    size_t n = fread (out, 1, sizeof out - 1, f);
+    out[n] = 0;
+    cr_assert_eq (pclose (f), 0, "verify of the restored copy failed: %s", out);
+    rel_report_t rr;
+    cr_assert_eq (rel_check (bk, "water", "power", NULL, NULL, NULL, &rr), 0, "%s", rr.problem);
+    cr_assert_eq (rr.queued, 40, "the restored queue holds %llu", (unsigned long long) rr.queued);
+    /* the restored directory serves */
+    char orig[340];
+    snprintf (orig, sizeof orig, "%s", B.dir);
+    snprintf (B.dir, sizeof B.dir, "%s", bk);
+    int rc = tc_broker_restart (&B);
+    if (rc == 0) {
+        rc = tc_join (&p, &B, &kp, "power") == 0 ? 0 : -1;
+        if (rc == 0) {
+            tc_credit (&p, 100);
+            size_t got = 0;
+            tc_msg_t m;
+            while (got < 40 && tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__DELIVER, 3000) == 0) {
+                got += m.h->command == SLUICE__V1__COMMAND__DELIVER ? m.h->n_records : 0;
+                tc_msg_free (&m);
+            }
+            tc_close (&p);
+            if (got != 40)
+                rc = -2;
+        }
+        tc_broker_stop (&B);
+    }
+    snprintf (cmd, sizeof cmd, "rm -rf '%s'", bk);
+    if (system (cmd) != 0)
+        fprintf (stderr, "could not remove %s\n", bk);
+    snprintf (B.dir, sizeof B.dir, "%s", orig);
+    cr_assert_eq (rc, 0, "the restored data directory did not serve its queue (%d)", rc);
+}
