@@ -53,6 +53,7 @@
 #define S_QUERY_MAX_MS 60000u
 #define S_CONSENT_TYPE "sluice.v1.ConsentEvent"
 #define S_SEALED_SUBJECT_TAG 100  /* queued RecordMeta only: sealed raw subject */
+#define S_STORE_RESERVE_MIN ((size_t) 1 << 20)   /* see s_store_tight */
 
 typedef struct {
     unsigned char rid[SL_RID_MAX];
@@ -100,6 +101,7 @@ struct sl_broker_t {
     size_t n_queries, cap_queries;
     uint64_t seq, next_query_id;
     int64_t started_ms;
+    uint64_t aborts;               /* batches aborted so far */
     int64_t usage_ms;              /* when the store's fill level was last read */
     size_t used, capacity;         /* ... and what it was */
     zmq_msg_t frames[S_MAX_FRAMES + 1];   /* routing id + message */
@@ -406,6 +408,7 @@ s_on_batch (void *ctx, int committed)
     sl_broker_t *self = ctx;
     sl_sessions_settle (self->sessions, committed);
     if (!committed) {
+        self->aborts++;
         sl_registry_reload (self->registry);
         sl_subs_reload (self->subs);
         sl_queue_forget (self->queue);
@@ -496,8 +499,9 @@ typedef struct {
 } s_rec_error_t;
 
 /*  True when the store is so full that publishes must wait: the last
- *  eighth of the map (or of the disk under it) is kept for what drains it —
- *  deliveries, consumer acks and their audit entries — so consumers can
+ *  eighth of the map (or of the disk under it), and at least 1 MiB, is kept
+ *  for what drains it — deliveries, consumer acks and their audit entries,
+ *  and the pages LMDB's copy-on-write needs for them — so consumers can
  *  always free space. Read at most every 20 ms. */
 static int
 s_store_tight (sl_broker_t *self)
@@ -508,7 +512,9 @@ s_store_tight (sl_broker_t *self)
             self->used = self->capacity = 0;
         self->usage_ms = now;
     }
-    return self->capacity > 0 && self->used + self->capacity / 8 > self->capacity;
+    size_t reserve = self->capacity / 8 > S_STORE_RESERVE_MIN ? self->capacity / 8
+                                                              : S_STORE_RESERVE_MIN;
+    return self->capacity > 0 && self->used + reserve > self->capacity;
 }
 
 /*  The consumer whose full queue keeps record `rec` of `type` out, or NULL:
@@ -555,8 +561,8 @@ s_publish (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t 
                  s->member, n, self->used >> 10, self->capacity >> 10);
         s_send_error (self, s->rid, s->rid_len, s->member, h->seq,
                       SLUICE__V1__ERROR_CODE__STORE_FULL, "store-full",
-                      "broker store is full (%zu of %zu KiB in use; the last eighth is kept for "
-                      "deliveries and acks): nothing of this message was stored; resend later "
+                      "broker store is full (%zu of %zu KiB in use; the last eighth, at least "
+                      "1 MiB, is kept for deliveries and acks): nothing of this message was stored; resend later "
                       "with the same message_ids", self->used >> 10, self->capacity >> 10);
         return;
     }
@@ -1230,6 +1236,7 @@ s_deliver_all (sl_broker_t *self)
     s_deliver_t **ready = calloc (n, sizeof *ready);
     if (!ready)
         return 0;
+    uint64_t aborts = self->aborts;
     for (size_t i = 0; i < n; i++) {
         sl_session_t *s = sl_sessions_at (self->sessions, i);
         if (s->plane != SL_PLANE_DATA || !s->current || !s->dirty)
@@ -1241,8 +1248,10 @@ s_deliver_all (sl_broker_t *self)
         }
     }
     int more = 0;
-    if (records > 0 && sl_broker_commit (self) != 0) {
-        /* not audited, so not sent: the records stay queued for later */
+    if (records > 0 && (sl_broker_commit (self) != 0 || self->aborts != aborts)) {
+        /* not audited (the commit failed, or an abort while preparing took
+         * entries of earlier sessions with it), so not sent: the records
+         * stay queued for later */
         for (size_t i = 0; i < np; i++)
             s_deliver_free (&ready[i]);
         np = 0;
