@@ -161,11 +161,13 @@ s_fill (tc_client_t *w, uint32_t from, uint32_t max, uint8_t *acked, int want_co
     return max;
 }
 
+TestSuite (exhaust, .fini = teardown);
+
 #define FILL_MAX 60000
 
 Test (exhaust, a_full_map_is_back_pressure_and_service_resumes, .timeout = 150)
 {
-    const char *extra[] = { "--map-size-mb", "1", NULL };
+    const char *extra[] = { "--map-size-mb", "4", NULL };
     pad = 1500;
     s_setup (extra);
     tc_client_t w, p;
@@ -202,7 +204,7 @@ Test (exhaust, a_full_map_is_back_pressure_and_service_resumes, .timeout = 150)
     tc_close (&p);
     cr_assert_eq (tc_broker_stop (&B), 0);
     s_check ("full, stopped");
-    snprintf (B.extra[1], sizeof B.extra[1], "4");
+    snprintf (B.extra[1], sizeof B.extra[1], "8");
     cr_assert_eq (tc_broker_restart (&B), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     cr_assert_eq (s_pub (&w, full2, text, sizeof text), 0, "a bigger map did not help: %s", text);
@@ -221,14 +223,31 @@ Test (exhaust, a_full_map_is_back_pressure_and_service_resumes, .timeout = 150)
     tc_close (&p);
     cr_assert_eq (tc_broker_stop (&B), 0);
     s_check ("at the end");
-    fprintf (stderr, "exhaust: map of 1 MiB full after %u records, again after %u more; "
+    fprintf (stderr, "exhaust: map of 4 MiB full after %u records, again after %u more; "
              "every acked record delivered\n", full_at, full2 - full_at);
     free (acked);
     free (seen);
     teardown ();
 }
 
-Test (exhaust, a_full_disk_is_back_pressure_and_service_resumes, .timeout = 150)
+static char mnt[380];
+
+/*  Unmounts the small filesystem (also after a failed assertion), then
+ *  removes the broker's directory. */
+static void
+s_disk_fini (void)
+{
+    if (B.pid > 0)
+        tc_broker_stop (&B);
+    if (mnt[0]) {
+        umount2 (mnt, MNT_DETACH);
+        rmdir (mnt);
+    }
+    teardown ();
+}
+
+Test (exhaust, a_full_disk_is_back_pressure_and_service_resumes, .timeout = 150,
+      .fini = s_disk_fini)
 {
     if (geteuid () != 0)
         cr_skip_test ("disk full needs a small tmpfs: run as root to mount one");
@@ -236,18 +255,19 @@ Test (exhaust, a_full_disk_is_back_pressure_and_service_resumes, .timeout = 150)
     pad = 1500;
     s_setup (extra);
     cr_assert_eq (tc_broker_stop (&B), 0);
-    char mnt[380], cmd[2400], store[380];
-    snprintf (mnt, sizeof mnt, "%s/../small", B.dir);
+    char cmd[2400], store[380];
+    snprintf (mnt, sizeof mnt, "%.360s-small", B.dir);
     snprintf (store, sizeof store, "%s/store", B.dir);
     cr_assert_eq (mkdir (mnt, 0700), 0);
-    if (mount ("tmpfs", mnt, "tmpfs", 0, "size=3m,mode=0700") != 0)
-        cr_skip_test ("cannot mount a tmpfs (%s): disk full not tested", strerror (errno));
+    if (mount ("tmpfs", mnt, "tmpfs", 0, "size=3m,mode=0700") != 0) {
+        int e = errno;
+        rmdir (mnt);
+        mnt[0] = 0;
+        cr_skip_test ("cannot mount a tmpfs (%s): disk full not tested", strerror (e));
+    }
     snprintf (cmd, sizeof cmd, "cp -a '%s/.' '%s/' && rm -rf '%s' && ln -s '%s' '%s'", store,
               mnt, store, mnt, store);
-    int rc = system (cmd);
-    if (rc != 0)
-        umount2 (mnt, MNT_DETACH);
-    cr_assert_eq (rc, 0, "could not move the store onto the tmpfs");
+    cr_assert_eq (system (cmd), 0, "could not move the store onto the tmpfs");
     cr_assert_eq (tc_broker_restart (&B), 0);
 
     tc_client_t w, p;
@@ -277,9 +297,6 @@ Test (exhaust, a_full_disk_is_back_pressure_and_service_resumes, .timeout = 150)
     fprintf (stderr, "exhaust: a 3 MiB disk full after %u records; drained and resumed\n", full_at);
     free (acked);
     free (seen);
-    tc_broker_cleanup (&B);
-    umount2 (mnt, MNT_DETACH);
-    rmdir (mnt);
 }
 
 Test (exhaust, a_consumer_queue_limit_refuses_per_record_then_resumes, .timeout = 60)
