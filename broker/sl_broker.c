@@ -53,6 +53,7 @@
 #define S_QUERY_MAX_MS 60000u
 #define S_CONSENT_TYPE "sluice.v1.ConsentEvent"
 #define S_SEALED_SUBJECT_TAG 100  /* queued RecordMeta only: sealed raw subject */
+#define S_STORE_RESERVE_MIN ((size_t) 1 << 20)   /* see s_store_tight */
 
 typedef struct {
     unsigned char rid[SL_RID_MAX];
@@ -100,6 +101,9 @@ struct sl_broker_t {
     size_t n_queries, cap_queries;
     uint64_t seq, next_query_id;
     int64_t started_ms;
+    uint64_t aborts;               /* batches aborted so far */
+    int64_t usage_ms;              /* when the store's fill level was last read */
+    size_t used, capacity;         /* ... and what it was */
     zmq_msg_t frames[S_MAX_FRAMES + 1];   /* routing id + message */
 };
 
@@ -433,6 +437,7 @@ s_on_batch (void *ctx, int committed)
     sl_broker_t *self = ctx;
     sl_sessions_settle (self->sessions, committed);
     if (!committed) {
+        self->aborts++;
         sl_registry_reload (self->registry);
         sl_subs_reload (self->subs);
         sl_queue_forget (self->queue);
@@ -527,6 +532,54 @@ typedef struct {
     char text[200];
 } s_rec_error_t;
 
+/*  True when the store is so full that publishes must wait: the last
+ *  eighth of the map (or of the disk under it), and at least 1 MiB, is kept
+ *  for what drains it — deliveries, consumer acks and their audit entries,
+ *  and the pages LMDB's copy-on-write needs for them — so consumers can
+ *  always free space. Read at most every 20 ms. */
+static int
+s_store_tight (sl_broker_t *self)
+{
+    int64_t now = sl_now_ms ();
+    if (now - self->usage_ms >= 20 || now < self->usage_ms) {
+        if (sl_store_usage (self->store, &self->used, &self->capacity) != 0)
+            self->used = self->capacity = 0;
+        self->usage_ms = now;
+    }
+    size_t reserve = self->capacity / 8 > S_STORE_RESERVE_MIN ? self->capacity / 8
+                                                              : S_STORE_RESERVE_MIN;
+    return self->capacity > 0 && self->used + reserve > self->capacity;
+}
+
+/*  The consumer whose full queue keeps record `rec` of `type` out, or NULL:
+ *  a subscriber at cfg.queue_max that the policy would give the record. */
+static const char *
+s_queue_full (sl_broker_t *self, MDB_txn *txn, sl_session_t *s, const char *type,
+              const Sluice__V1__RecordMeta *m, ProtobufCMessage *rec)
+{
+    if (!self->cfg.queue_max)
+        return NULL;
+    for (size_t j = 0; j < sl_subs_count (self->subs); j++) {
+        const sl_sub_t *sub = sl_subs_at (self->subs, j);
+        if (strcmp (sub->record_type, type) != 0)
+            continue;
+        long depth = sl_queue_count (self->queue, txn, sub->consumer);
+        if (depth < 0 || (uint64_t) depth < self->cfg.queue_max)
+            continue;
+        sl_decide_input_t in = {
+            .stage = SL_DECIDE_PUBLISH, .owner = s->member, .consumer = sub->consumer,
+            .record_type = type, .purpose = sub->purpose, .subject = m->subject,
+            .event_time_ms = m->event_time, .record = rec, .txn = txn
+        };
+        sl_decide_output_t out;
+        s_decide (self, &in, &out);
+        free (out.body);
+        if (out.permit)
+            return sub->consumer;
+    }
+    return NULL;
+}
+
 static void
 s_publish (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t *bodies)
 {
@@ -535,6 +588,16 @@ s_publish (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t 
         s_send_error (self, s->rid, s->rid_len, s->member, h->seq,
                       SLUICE__V1__ERROR_CODE__BAD_REQUEST, "no-records",
                       "PUBLISH carries no records: put one RecordMeta per record frame in Header.records");
+        return;
+    }
+    if (s_store_tight (self)) {
+        sl_warn ("publish.store_full", "member=%s records=%zu used_kib=%zu capacity_kib=%zu",
+                 s->member, n, self->used >> 10, self->capacity >> 10);
+        s_send_error (self, s->rid, s->rid_len, s->member, h->seq,
+                      SLUICE__V1__ERROR_CODE__STORE_FULL, "store-full",
+                      "broker store is full (%zu of %zu KiB in use; the last eighth, at least "
+                      "1 MiB, is kept for deliveries and acks): nothing of this message was stored; resend later "
+                      "with the same message_ids", self->used >> 10, self->capacity >> 10);
         return;
     }
     MDB_txn *txn;
@@ -670,6 +733,22 @@ s_publish (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t 
                               .message_id = m->message_id.data,
                               .reason = re->e.reason, .detail = re->text };
             store_rc = s_record (self, &ev, 1);
+            continue;
+        }
+        const char *full = s_queue_full (self, txn, s, type, m, rec);
+        if (full) {
+            re->e.code = SLUICE__V1__ERROR_CODE__QUEUE_FULL;
+            re->e.reason = "queue-full";
+            snprintf (re->text, sizeof re->text,
+                      "record %zu: the queue of consumer '%.32s' is full (%llu records): not "
+                      "stored; resend later with the same message_id", i, full,
+                      (unsigned long long) self->cfg.queue_max);
+            errp[n_errs++] = &re->e;
+            sl_event_t ev = { .kind = "publish.refused", .actor = s->member, .counterpart = full,
+                              .record_type = type, .message_id = m->message_id.data,
+                              .subject = m->subject, .reason = re->e.reason, .detail = re->text };
+            store_rc = s_record (self, &ev, 1);
+            protobuf_c_message_free_unpacked (rec, NULL);
             continue;
         }
         {
@@ -1087,96 +1166,157 @@ s_deliver_one (void *ctx, const sl_queue_entry_t *e)
     return 0;
 }
 
-/*  Sends one DELIVER (up to 64 records) to `s` if it has credit. Returns 1
- *  if the session may have more to deliver, 0 if not, -1 if the session is
- *  gone (removed). */
-static int
-s_deliver (sl_broker_t *self, sl_session_t *s)
+/*  Frees what a prepared delivery holds. */
+static void
+s_deliver_free (s_deliver_t **d_p)
+{
+    s_deliver_t *d = *d_p;
+    if (!d)
+        return;
+    for (size_t i = 0; i < d->n; i++) {
+        zmq_msg_close (&d->bodies[i]);
+        sluice__v1__record_meta__free_unpacked (d->metas[i], NULL);
+    }
+    free (d);
+    *d_p = NULL;
+}
+
+/*  Reads up to 64 deliverable records of `s` (if it has credit) and writes
+ *  their `deliver` entries into the batch. The DELIVER itself is sent by
+ *  s_deliver_send only after that batch has committed: a record never
+ *  reaches a consumer without its audit entry on disk (AUDIT.md, atomicity).
+ *  Returns the prepared delivery (n may be 0), or NULL when there is nothing
+ *  to do. */
+static s_deliver_t *
+s_deliver_prepare (sl_broker_t *self, sl_session_t *s)
 {
     if (s->credit == 0) {
         s->dirty = 0;
-        return 0;
+        return NULL;
     }
-    s_deliver_t d;
-    memset (&d, 0, sizeof d);
-    d.self = self;
-    d.s = s;
-    d.budget = s->credit;
-    d.exhausted = 1;
-    if (sl_store_read (self->store, &d.rtxn) != 0)
-        return 0;
-    sl_queue_scan (self->queue, d.rtxn, s->member, s->scan_from, s_deliver_one, &d);
-    mdb_txn_abort (d.rtxn);
+    s_deliver_t *d = calloc (1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->self = self;
+    d->s = s;
+    d->budget = s->credit;
+    d->exhausted = 1;
+    if (sl_store_read (self->store, &d->rtxn) != 0) {
+        free (d);
+        return NULL;
+    }
+    sl_queue_scan (self->queue, d->rtxn, s->member, s->scan_from, s_deliver_one, d);
+    mdb_txn_abort (d->rtxn);
+    d->rtxn = NULL;
+    for (size_t i = 0; i < d->n; i++) {
+        Sluice__V1__RecordMeta *m = d->metas[i];
+        char rbuf[SL_DECIDE_MAX_RULES * SL_DECIDE_RULE_MAX], dt[40];
+        snprintf (dt, sizeof dt, "tag=%llu", (unsigned long long) m->delivery_tag);
+        sl_event_t ev = { .kind = "deliver", .actor = m->owner, .counterpart = s->member,
+                          .owner = m->owner, .record_type = m->record_type,
+                          .message_id = m->message_id.len == 16 ? m->message_id.data : NULL,
+                          .subject = d->raw[i], .purpose = m->purpose, .decision = "permit",
+                          .rules = s_rules_meta (m->rules, m->n_rules, rbuf, sizeof rbuf),
+                          .detail = dt };
+        if (sl_broker_event (self, &ev) != 0) {
+            /* the batch is aborted: nothing is sent, the records stay queued */
+            for (size_t j = 0; j < d->n; j++) {
+                zmq_msg_close (&d->bodies[j]);
+                sluice__v1__record_meta__free_unpacked (d->metas[j], NULL);
+            }
+            d->n = 0;
+            d->n_denied = 0;
+            break;
+        }
+    }
+    if (d->n_denied > 0) {
+        MDB_txn *txn;
+        if (sl_batch_txn (self->batch, &txn) == 0) {
+            for (size_t i = 0; i < d->n_denied; i++)
+                sl_queue_remove (self->queue, txn, s->member, d->denied[i]);
+            sl_batch_note (self->batch, (unsigned) d->n_denied);
+        }
+    }
+    return d;
+}
+
+/*  Sends a prepared DELIVER (its entries are committed) and frees `d`.
+ *  Returns 1 if the session may have more to deliver, 0 if not, -1 if the
+ *  session is gone (removed). */
+static int
+s_deliver_send (sl_broker_t *self, s_deliver_t **d_p)
+{
+    s_deliver_t *d = *d_p;
+    sl_session_t *s = d->s;
     int gone = 0;
-    if (d.n > 0) {
+    if (d->n > 0) {
         Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
         h.version = 1;
         h.command = SLUICE__V1__COMMAND__DELIVER;
         h.seq = ++self->seq;
-        h.n_records = d.n;
-        h.records = d.metas;
-        int rc = sl_wire_send (self->data, s->rid, s->rid_len, &h, d.bodies, d.n);
+        h.n_records = d->n;
+        h.records = d->metas;
+        int rc = sl_wire_send (self->data, s->rid, s->rid_len, &h, d->bodies, d->n);
         if (rc == SL_ECLOSED) {
             sl_info ("session.gone", "member=%s plane=data", s->member);
             gone = 1;
         }
         else if (rc == 0) {
-            for (size_t i = 0; i < d.n; i++) {
-                Sluice__V1__RecordMeta *m = d.metas[i];
-                sl_session_inflight_add (s, m->delivery_tag);
-                char rbuf[SL_DECIDE_MAX_RULES * SL_DECIDE_RULE_MAX], dt[40];
-                snprintf (dt, sizeof dt, "tag=%llu", (unsigned long long) m->delivery_tag);
-                sl_event_t ev = { .kind = "deliver", .actor = m->owner, .counterpart = s->member,
-                                  .owner = m->owner, .record_type = m->record_type,
-                                  .message_id = m->message_id.len == 16 ? m->message_id.data : NULL,
-                                  .subject = d.raw[i], .purpose = m->purpose, .decision = "permit",
-                                  .rules = s_rules_meta (m->rules, m->n_rules, rbuf, sizeof rbuf),
-                                  .detail = dt };
-                s_event (self, &ev);
-            }
-            s->credit -= (uint32_t) d.n;
-            s->scan_from = d.metas[d.n - 1]->delivery_tag + 1;
-            sl_debug ("deliver", "member=%s records=%zu credit=%u", s->member, d.n, s->credit);
+            for (size_t i = 0; i < d->n; i++)
+                sl_session_inflight_add (s, d->metas[i]->delivery_tag);
+            s->credit -= (uint32_t) d->n;
+            s->scan_from = d->metas[d->n - 1]->delivery_tag + 1;
+            sl_debug ("deliver", "member=%s records=%zu credit=%u", s->member, d->n, s->credit);
         }
         else
-            d.exhausted = 1;     /* peer busy: retry when it sends again */
+            d->exhausted = 1;     /* peer busy: retry when it sends again */
     }
-    for (size_t i = 0; i < d.n; i++) {
-        zmq_msg_close (&d.bodies[i]);
-        sluice__v1__record_meta__free_unpacked (d.metas[i], NULL);
-    }
-    if (d.n_denied > 0) {
-        MDB_txn *txn;
-        if (sl_batch_txn (self->batch, &txn) == 0) {
-            for (size_t i = 0; i < d.n_denied; i++)
-                sl_queue_remove (self->queue, txn, s->member, d.denied[i]);
-            sl_batch_note (self->batch, (unsigned) d.n_denied);
-        }
-    }
+    int exhausted = d->exhausted;
+    s_deliver_free (d_p);
     if (gone) {
         sl_sessions_remove (self->sessions, s);
         return -1;
     }
-    s->dirty = !d.exhausted && s->credit > 0;
+    s->dirty = !exhausted && s->credit > 0;
     return s->dirty;
 }
 
-/*  Delivers to every session marked dirty. Returns 1 if some session still
- *  has more (poll again without waiting). */
+/*  Delivers to every session marked dirty: prepares each DELIVER (entries
+ *  into the batch), commits the batch once, then sends them all. Returns 1
+ *  if some session still has more (poll again without waiting). */
 static int
 s_deliver_all (sl_broker_t *self)
 {
-    int more = 0;
-    for (size_t i = 0; i < sl_sessions_count (self->sessions); i++) {
+    size_t n = sl_sessions_count (self->sessions), np = 0, records = 0;
+    if (n == 0)
+        return 0;
+    s_deliver_t **ready = calloc (n, sizeof *ready);
+    if (!ready)
+        return 0;
+    uint64_t aborts = self->aborts;
+    for (size_t i = 0; i < n; i++) {
         sl_session_t *s = sl_sessions_at (self->sessions, i);
         if (s->plane != SL_PLANE_DATA || !s->current || !s->dirty)
             continue;
-        int rc = s_deliver (self, s);
-        if (rc < 0)
-            i--;                /* removed: the slot holds another session now */
-        else if (rc > 0)
-            more = 1;
+        s_deliver_t *d = s_deliver_prepare (self, s);
+        if (d) {
+            ready[np++] = d;
+            records += d->n;
+        }
     }
+    int more = 0;
+    if (records > 0 && (sl_broker_commit (self) != 0 || self->aborts != aborts)) {
+        /* not audited (the commit failed, or an abort while preparing took
+         * entries of earlier sessions with it), so not sent: the records
+         * stay queued for later */
+        for (size_t i = 0; i < np; i++)
+            s_deliver_free (&ready[i]);
+        np = 0;
+    }
+    for (size_t i = 0; i < np; i++)
+        if (s_deliver_send (self, &ready[i]) > 0)
+            more = 1;
+    free (ready);
     return more;
 }
 

@@ -267,6 +267,9 @@ s_link_lost (sl_client_t *self)
     self->credit_started = 0;
     self->freed = 0;
     self->outstanding = 0;
+    /* delivery acks sent on the lost link are never answered; the broker
+     * redelivers whatever it did not commit, and those are acked again */
+    self->n_ack_seqs = 0;
     sl__deliveries_drop (self);
     sl__publish_on_reconnect (self);
     s_fail_waiters (self, SL_ECLOSED, "the connection to the broker broke; ask again");
