@@ -13,6 +13,13 @@
  *     or replaced by ERROR store-full/internal if the transaction aborted.
  *  4. Deliveries are read from committed data only (a read transaction), so a
  *     consumer never sees a record whose publisher has not been ACKed.
+ *  5. One loop turn: read data messages until the batch is due (or 256, or
+ *     none waiting), prepare every session's deliveries as far as its credit
+ *     goes (their `deliver` audit entries join the same batch), commit once,
+ *     then send the ACKs and the DELIVERs. Input never commits by itself, so
+ *     publishers that are ACKed and send again at once cannot starve
+ *     delivery, and a turn costs one commit, not one for input and one for
+ *     delivery.
  */
 #include "sl_broker.h"
 
@@ -49,6 +56,7 @@
 
 #define S_MAX_FRAMES   4097      /* header + 4096 records */
 #define S_DELIVER_MAX  64        /* records per DELIVER */
+#define S_DELIVER_TURN 16        /* DELIVERs per session per loop turn */
 #define S_CREDIT_MAX   1000000u
 #define S_QUERY_MAX_MS 60000u
 #define S_CONSENT_TYPE "sluice.v1.ConsentEvent"
@@ -1065,19 +1073,21 @@ typedef struct {
     size_t n_denied;
     char raw[S_DELIVER_MAX][128];   /* raw subjects of metas[], for the audit */
     int exhausted;
+    uint64_t next;                  /* where a following scan goes on */
 } s_deliver_t;
 
 static int
 s_deliver_one (void *ctx, const sl_queue_entry_t *e)
 {
     s_deliver_t *d = ctx;
-    if (sl_session_inflight_find (d->s, e->tag))
-        return 0;
     if (d->n == S_DELIVER_MAX || d->n >= d->budget || d->n_denied == S_DELIVER_MAX
         || (d->n > 0 && d->bytes + e->body_len + e->meta_len + 64 > d->self->cfg.max_message_size)) {
         d->exhausted = 0;
         return 1;
     }
+    d->next = e->tag + 1;
+    if (sl_session_inflight_find (d->s, e->tag))
+        return 0;
     Sluice__V1__RecordMeta *m = sluice__v1__record_meta__unpack (NULL, e->meta_len, e->meta);
     if (!m) {
         sl_error ("queue.corrupt", "consumer=%s tag=%llu", d->s->member, (unsigned long long) e->tag);
@@ -1181,31 +1191,31 @@ s_deliver_free (s_deliver_t **d_p)
     *d_p = NULL;
 }
 
-/*  Reads up to 64 deliverable records of `s` (if it has credit) and writes
- *  their `deliver` entries into the batch. The DELIVER itself is sent by
- *  s_deliver_send only after that batch has committed: a record never
- *  reaches a consumer without its audit entry on disk (AUDIT.md, atomicity).
- *  Returns the prepared delivery (n may be 0), or NULL when there is nothing
- *  to do. */
+/*  Reads up to 64 deliverable records of `s`, from tag `from` on and at most
+ *  `budget` of them, and writes their `deliver` entries into the batch. The
+ *  DELIVER itself is sent by s_deliver_send only after that batch has
+ *  committed: a record never reaches a consumer without its audit entry on
+ *  disk (AUDIT.md, atomicity). d->next is where a following DELIVER of the
+ *  same turn starts. Returns the prepared delivery (n may be 0), or NULL when
+ *  there is nothing to do. */
 static s_deliver_t *
-s_deliver_prepare (sl_broker_t *self, sl_session_t *s)
+s_deliver_prepare (sl_broker_t *self, sl_session_t *s, uint64_t from, uint32_t budget)
 {
-    if (s->credit == 0) {
-        s->dirty = 0;
+    if (budget == 0)
         return NULL;
-    }
     s_deliver_t *d = calloc (1, sizeof *d);
     if (!d)
         return NULL;
     d->self = self;
     d->s = s;
-    d->budget = s->credit;
+    d->budget = budget;
     d->exhausted = 1;
+    d->next = from;
     if (sl_store_read (self->store, &d->rtxn) != 0) {
         free (d);
         return NULL;
     }
-    sl_queue_scan (self->queue, d->rtxn, s->member, s->scan_from, s_deliver_one, d);
+    sl_queue_scan (self->queue, d->rtxn, s->member, from, s_deliver_one, d);
     mdb_txn_abort (d->rtxn);
     d->rtxn = NULL;
     for (size_t i = 0; i < d->n; i++) {
@@ -1281,31 +1291,48 @@ s_deliver_send (sl_broker_t *self, s_deliver_t **d_p)
     return s->dirty;
 }
 
-/*  Delivers to every session marked dirty: prepares each DELIVER (entries
- *  into the batch), commits the batch once, then sends them all. Returns 1
- *  if some session still has more (poll again without waiting). */
+/*  Delivers to every session marked dirty, as much as its credit allows (up
+ *  to S_DELIVER_TURN DELIVERs each): prepares every DELIVER (entries into
+ *  the batch, which also holds the publishes read this turn), commits the
+ *  batch once, then sends them all. Commits a batch that is due even when
+ *  there is nothing to deliver. Returns 1 if some session still has more
+ *  (poll again without waiting). */
 static int
 s_deliver_all (sl_broker_t *self)
 {
     size_t n = sl_sessions_count (self->sessions), np = 0, records = 0;
-    if (n == 0)
+    s_deliver_t **ready = n ? calloc (n * S_DELIVER_TURN, sizeof *ready) : NULL;
+    if (!ready) {
+        if (sl_batch_due (self->batch))
+            sl_broker_commit (self);
         return 0;
-    s_deliver_t **ready = calloc (n, sizeof *ready);
-    if (!ready)
-        return 0;
+    }
     uint64_t aborts = self->aborts;
     for (size_t i = 0; i < n; i++) {
         sl_session_t *s = sl_sessions_at (self->sessions, i);
         if (s->plane != SL_PLANE_DATA || !s->current || !s->dirty)
             continue;
-        s_deliver_t *d = s_deliver_prepare (self, s);
-        if (d) {
+        if (s->credit == 0) {
+            s->dirty = 0;
+            continue;
+        }
+        uint64_t from = s->scan_from;
+        uint32_t budget = s->credit;
+        for (int k = 0; k < S_DELIVER_TURN && budget > 0; k++) {
+            s_deliver_t *d = s_deliver_prepare (self, s, from, budget);
+            if (!d)
+                break;
             ready[np++] = d;
             records += d->n;
+            budget -= (uint32_t) d->n;
+            from = d->next;
+            if (d->exhausted || d->n == 0 || self->aborts != aborts)
+                break;
         }
     }
     int more = 0;
-    if (records > 0 && (sl_broker_commit (self) != 0 || self->aborts != aborts)) {
+    if ((records > 0 || sl_batch_due (self->batch))
+        && (sl_broker_commit (self) != 0 || self->aborts != aborts)) {
         /* not audited (the commit failed, or an abort while preparing took
          * entries of earlier sessions with it), so not sent: the records
          * stay queued for later */
@@ -1313,9 +1340,21 @@ s_deliver_all (sl_broker_t *self)
             s_deliver_free (&ready[i]);
         np = 0;
     }
-    for (size_t i = 0; i < np; i++)
+    /* DELIVERs of one session are consecutive in `ready`, in tag order: once
+     * one of them is not sent, the later ones must not be either (they would
+     * move scan_from past it), and once the session is gone it is freed */
+    sl_session_t *stopped = NULL;
+    for (size_t i = 0; i < np; i++) {
+        if (ready[i]->s == stopped) {
+            s_deliver_free (&ready[i]);
+            continue;
+        }
+        sl_session_t *s = ready[i]->s;
         if (s_deliver_send (self, &ready[i]) > 0)
             more = 1;
+        else
+            stopped = s;    /* gone, peer busy, or nothing more */
+    }
     free (ready);
     return more;
 }
@@ -1839,10 +1878,14 @@ s_close_frames (sl_broker_t *self, size_t n)
         zmq_msg_close (&self->frames[i]);
 }
 
+/*  Reads data-plane messages until none is waiting, 256 were read, or the
+ *  batch is due. It does not commit: s_deliver_all adds this turn's
+ *  `deliver` entries to the same batch and commits once, so publishers who
+ *  are ACKed and send more at once cannot keep the loop from delivering. */
 static void
 s_data_input (sl_broker_t *self)
 {
-    for (int k = 0; k < 256; k++) {
+    for (int k = 0; k < 256 && !sl_batch_due (self->batch); k++) {
         size_t total;
         int overflow;
         size_t n = s_recv (self, self->data, &total, &overflow);
@@ -1851,8 +1894,6 @@ s_data_input (sl_broker_t *self)
         if (n >= 2)
             s_data_message (self, self->frames, n, total, overflow);
         s_close_frames (self, n);
-        if (sl_batch_due (self->batch))
-            sl_broker_commit (self);
     }
 }
 
@@ -2098,9 +2139,11 @@ sl_broker_run (sl_broker_t *self, volatile sig_atomic_t *stop)
             s_data_input (self);
         if (items[2].revents & ZMQ_POLLIN)
             s_admin_input (self);
+        /* prepares deliveries and commits (the input above left a due
+         * batch for it) */
+        more = s_deliver_all (self);
         if (sl_batch_due (self->batch))
             sl_broker_commit (self);
-        more = s_deliver_all (self);
     }
     return 0;
 }
