@@ -556,7 +556,7 @@ sl_client_connect (const sl_client_options_t *opts, sl_client_t **client_p,
     if (!self->opts.ack_timeout_ms)
         self->opts.ack_timeout_ms = 5000;
     if (!self->opts.credit)
-        self->opts.credit = 64;
+        self->opts.credit = 1024;
     snprintf (self->endpoint, sizeof self->endpoint, "%s", opts->endpoint);
     snprintf (self->key_file, sizeof self->key_file, "%s", opts->key_file ? opts->key_file : "");
     self->max_message_size = 1048576;

@@ -60,7 +60,7 @@ typedef struct {
     int ack_timeout_ms;            /* resend an unacknowledged PUBLISH after [5000] */
     unsigned batch_max;            /* records per PUBLISH [256] */
     unsigned inflight_max;         /* PUBLISH messages awaiting ACK at once [4] */
-    unsigned credit;               /* deliveries the broker may send ahead [64] */
+    unsigned credit;               /* deliveries the broker may send ahead [1024] */
 } sl_client_options_t;
 
 /*  Fills `opts->endpoint` / `opts->broker_key_file` from a broker data
