@@ -443,3 +443,22 @@ Test (access, a_member_key_is_rotated_by_revoke_and_add)
     cr_assert_eq (tc_join (&w, &B, &kw2, "water"), 0);
     tc_close (&w);
 }
+
+/*  The last administrator of the city cannot be revoked: nobody could manage
+ *  members or city-wide rules any more. */
+Test (access, the_last_city_administrator_cannot_be_revoked)
+{
+    Sluice__V1__AdminResponse *r = tc_admin (&B, &B.admin, "member.revoke", "{\"name\":\"admin\"}");
+    cr_assert_not_null (r);
+    cr_assert_eq (r->code, SLUICE__V1__ERROR_CODE__BAD_REQUEST, "the last admin:city was revoked");
+    cr_assert (strstr (r->text, "last"), "%s", r->text);
+    sluice__v1__admin_response__free_unpacked (r, NULL);
+    sl_keypair_t k2;
+    cr_assert_eq (tc_member (&B, "admin2", "admin:city", &k2), 0);
+    r = tc_admin (&B, &k2, "member.revoke", "{\"name\":\"admin\"}");
+    cr_assert_eq (r->code, 0, "with a second admin:city the first can go: %s", r->text);
+    sluice__v1__admin_response__free_unpacked (r, NULL);
+    r = tc_admin (&B, &k2, "member.revoke", "{\"name\":\"admin2\"}");
+    cr_assert_eq (r->code, SLUICE__V1__ERROR_CODE__BAD_REQUEST);
+    sluice__v1__admin_response__free_unpacked (r, NULL);
+}
