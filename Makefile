@@ -32,6 +32,7 @@ test: build
 demo: build
 	examples/demo.sh $(BUILD)
 
+# Release build for the figures (same warnings-as-errors as every build).
 bench: deps
 	@[ -f build-release/build.ninja ] || meson setup build-release --buildtype=release -Dtests=false
 	ninja -C build-release

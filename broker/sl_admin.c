@@ -91,6 +91,10 @@ void *
 sl_admin_dispatch (sl_admin_t *self, sl_broker_t *broker, const sl_member_t *caller,
                    const void *req_buf, size_t req_len, size_t *len)
 {
+    /* `caller` points into the registry's array, which a handler may grow
+     * (member.add reallocs it): work on a copy, never on that pointer */
+    sl_member_t me = *caller;
+    caller = &me;
     Sluice__V1__AdminRequest *req =
         sluice__v1__admin_request__unpack (NULL, req_len, req_buf);
     char text[600];

@@ -73,32 +73,7 @@ bad:
 int
 sl_admin_parse_time (const char *text, int64_t *us)
 {
-    struct tm tm;
-    memset (&tm, 0, sizeof tm);
-    const char *p = strptime (text, "%Y-%m-%d", &tm);
-    if (!p)
-        return -1;
-    long frac_us = 0;
-    if (*p == 'T' || *p == ' ') {
-        p = strptime (p + 1, "%H:%M:%S", &tm);
-        if (!p)
-            return -1;
-        if (*p == '.') {
-            long scale = 100000;
-            for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
-                if (scale > 0)
-                    frac_us += (*p - '0') * scale;
-        }
-        if (*p == 'Z')
-            p++;
-    }
-    if (*p)
-        return -1;
-    time_t t = timegm (&tm);
-    if (t == (time_t) -1)
-        return -1;
-    *us = (int64_t) t * 1000000 + frac_us;
-    return 0;
+    return sl_audit_parse_time (text, us);
 }
 
 /*  An optional string argument; "" counts as absent. */
@@ -492,17 +467,13 @@ s_verify (sl_admin_call_t *call)
                   r.message);
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     }
-    cJSON *o = cJSON_CreateObject ();
-    cJSON_AddBoolToObject (o, "ok", rc == 0);
-    cJSON_AddStringToObject (o, "verdict", sl_audit_verdict_str (r.verdict));
-    cJSON_AddNumberToObject (o, "bad_seq", (double) r.bad_seq);
-    cJSON_AddNumberToObject (o, "entries", (double) r.entries);
-    cJSON_AddNumberToObject (o, "checkpoints", (double) r.checkpoints);
-    cJSON_AddNumberToObject (o, "segments", (double) r.segments);
-    cJSON_AddNumberToObject (o, "first_seq", (double) r.first_seq);
-    cJSON_AddNumberToObject (o, "last_seq", (double) r.last_seq);
-    cJSON_AddStringToObject (o, "message", r.message);
-    call->result = o;
+    char *text = sl_audit_report_json (&r, rc == 0);
+    call->result = text ? cJSON_Parse (text) : NULL;
+    free (text);
+    if (!call->result) {
+        snprintf (call->text, sizeof call->text, "out of memory");
+        return SLUICE__V1__ERROR_CODE__INTERNAL;
+    }
     snprintf (call->text, sizeof call->text, "%s", r.message);
     return 0;
 }

@@ -186,6 +186,19 @@ s_withdraw (sl_admin_call_t *call)
                     r ? r->valuestring : NULL);
 }
 
+/*  The consent registry and a read-only transaction on the store, which
+    the caller aborts. Returns 0, or an error code with call->text set. */
+static int
+s_read (sl_admin_call_t *call, sl_consent_t **reg, MDB_txn **txn)
+{
+    *reg = sl_broker_consent (call->broker);
+    if (!*reg || sl_store_read (sl_broker_store (call->broker), txn) != 0) {
+        snprintf (call->text, sizeof call->text, "consent registry unavailable");
+        return SLUICE__V1__ERROR_CODE__INTERNAL;
+    }
+    return 0;
+}
+
 static int
 s_list (sl_admin_call_t *call)
 {
@@ -195,12 +208,11 @@ s_list (sl_admin_call_t *call)
                   "missing argument 'subject' (the person's id)");
         return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
     }
-    sl_consent_t *reg = sl_broker_consent (call->broker);
+    sl_consent_t *reg;
     MDB_txn *txn;
-    if (!reg || sl_store_read (sl_broker_store (call->broker), &txn) != 0) {
-        snprintf (call->text, sizeof call->text, "consent registry unavailable");
-        return SLUICE__V1__ERROR_CODE__INTERNAL;
-    }
+    int code = s_read (call, &reg, &txn);
+    if (code != 0)
+        return code;
     int rc = 0;
     cJSON *arr = sl_consent_list_json (reg, txn, v->valuestring, (int64_t) time (NULL), &rc);
     mdb_txn_abort (txn);
@@ -228,12 +240,11 @@ s_show (sl_admin_call_t *call)
     const char *id = s_id (call);
     if (!id)
         return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
-    sl_consent_t *reg = sl_broker_consent (call->broker);
+    sl_consent_t *reg;
     MDB_txn *txn;
-    if (!reg || sl_store_read (sl_broker_store (call->broker), &txn) != 0) {
-        snprintf (call->text, sizeof call->text, "consent registry unavailable");
-        return SLUICE__V1__ERROR_CODE__INTERNAL;
-    }
+    int code = s_read (call, &reg, &txn);
+    if (code != 0)
+        return code;
     sl_consent_record_t *rec = NULL;
     int rc = sl_consent_get (reg, txn, id, &rec);
     mdb_txn_abort (txn);

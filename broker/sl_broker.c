@@ -304,6 +304,35 @@ sl_broker_on_event (sl_broker_t *self, sl_event_fn *fn, void *ctx)
 /*  Hands `ev` to the recorder inside the batch transaction. `note`: count it
  *  as a pending operation (events outside a publish, so they are committed
  *  within the batch delay). Does not abort on failure: the caller does. */
+/*  The data subject a record is about: its schema's subject field, "" when
+ *  it has none. RecordMeta.subject must agree with it (PROTOCOL.md §4): a
+ *  publisher may not claim another person's consent for a record. Sets
+ *  m->subject from the body when the header left it empty. Returns 0,
+ *  SL_EINVAL (the two differ) or SL_ENOMEM. */
+static int
+s_subject_from_body (const sl_schema_t *schema, const ProtobufCMessage *rec,
+                     Sluice__V1__RecordMeta *m)
+{
+    const char *body = "";
+    const ProtobufCFieldDescriptor *fd = schema->subject_field
+        ? sl_schema_field (schema, schema->subject_field) : NULL;
+    if (fd && fd->type == PROTOBUF_C_TYPE_STRING) {
+        const char *v = *(char *const *) ((const char *) rec + fd->offset);
+        body = v ? v : "";
+    }
+    if (m->subject && *m->subject)
+        return strcmp (m->subject, body) == 0 ? 0 : SL_EINVAL;
+    if (!*body)
+        return 0;
+    char *copy = strdup (body);
+    if (!copy)
+        return SL_ENOMEM;
+    if (m->subject != protobuf_c_empty_string)
+        free (m->subject);
+    m->subject = copy;
+    return 0;
+}
+
 static int
 s_record (sl_broker_t *self, const sl_event_t *ev, int note)
 {
@@ -460,6 +489,11 @@ s_decide (sl_broker_t *self, sl_decide_input_t *in, sl_decide_output_t *out)
         memset (out, 0, sizeof *out);
         snprintf (out->reason, sizeof out->reason, "decide-error");
     }
+    /* the arrays hold SL_DECIDE_MAX_RULES: never trust a count beyond them */
+    if (out->n_rules < 0)
+        out->n_rules = 0;
+    if (out->n_rules > SL_DECIDE_MAX_RULES)
+        out->n_rules = SL_DECIDE_MAX_RULES;
 }
 
 /* ------------------------------------------------------------- answers */
@@ -681,6 +715,26 @@ s_publish (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t 
             store_rc = s_record (self, &ev, 1);
             continue;
         }
+        int src = s_subject_from_body (schema, rec, m);
+        if (src == SL_ENOMEM) {
+            protobuf_c_message_free_unpacked (rec, NULL);
+            store_rc = src;
+            break;
+        }
+        if (src != 0) {
+            protobuf_c_message_free_unpacked (rec, NULL);
+            re->e.code = SLUICE__V1__ERROR_CODE__BAD_REQUEST;
+            re->e.reason = "bad-request";
+            snprintf (re->text, sizeof re->text,
+                      "record %zu: RecordMeta.subject differs from the body's %s field; "
+                      "leave it empty or make the two equal", i, schema->subject_field);
+            errp[n_errs++] = &re->e;
+            sl_event_t ev = { .kind = "publish.refused", .actor = s->member, .record_type = type,
+                              .message_id = m->message_id.data,
+                              .reason = re->e.reason, .detail = re->text };
+            store_rc = s_record (self, &ev, 1);
+            continue;
+        }
         const char *full = s_queue_full (self, txn, s, type, m, rec);
         if (full) {
             re->e.code = SLUICE__V1__ERROR_CODE__QUEUE_FULL;
@@ -740,7 +794,7 @@ s_publish (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t 
             Sluice__V1__RecordMeta qm = SLUICE__V1__RECORD_META__INIT;
             qm.message_id = m->message_id;
             qm.subject = out.subject_set ? out.subject : m->subject;
-            qm.event_time = m->event_time;
+            qm.event_time = sl_decide_coarsen_ms (m->event_time, out.coarsen_s);
             qm.record_type = (char *) type;
             qm.owner = s->member;
             qm.purpose = (char *) sub->purpose;
@@ -1075,10 +1129,13 @@ s_deliver_one (void *ctx, const sl_queue_entry_t *e)
     }
     m->delivery_tag = e->tag;
     /* the rules and the shape in force now (a permit may have narrowed) */
+    m->event_time = sl_decide_coarsen_ms (m->event_time, out.coarsen_s);
     if (out.subject_set) {
         char *subj = strdup (out.subject);
         if (subj) {
-            free (m->subject);
+            /* an empty string field points at protobuf-c's shared empty string */
+            if (m->subject != protobuf_c_empty_string)
+                free (m->subject);
             m->subject = subj;
         }
     }
@@ -1445,7 +1502,10 @@ s_owner_answer (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_m
         ProtobufCMessage *rec = NULL;
         if (strcmp (type, q->record_type) != 0
             || !(rec = protobuf_c_message_unpack (schema->descriptor, NULL,
-                                                  zmq_msg_size (&bodies[i]), zmq_msg_data (&bodies[i])))) {
+                                                  zmq_msg_size (&bodies[i]), zmq_msg_data (&bodies[i])))
+            || s_subject_from_body (schema, rec, m) != 0) {
+            if (rec)
+                protobuf_c_message_free_unpacked (rec, NULL);
             bad = (long) i;
             break;
         }
@@ -1475,7 +1535,7 @@ s_owner_answer (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_m
         om->message_id = m->message_id;
         snprintf (subj[kept], sizeof subj[kept], "%s", d.subject_set ? d.subject : (m->subject ? m->subject : ""));
         om->subject = subj[kept];
-        om->event_time = m->event_time;
+        om->event_time = sl_decide_coarsen_ms (m->event_time, d.coarsen_s);
         om->record_type = q->record_type;
         om->owner = q->owner;
         om->purpose = q->purpose;

@@ -58,7 +58,20 @@ typedef struct {
     int subject_set;
     char fields[512];    /* permit: released fields "a,b,c" if fields_set (audit) */
     int fields_set;
+    int64_t coarsen_s;   /* permit: the copy's times are rounded down to this many
+                            seconds (0 = exact); RecordMeta.event_time follows */
 } sl_decide_output_t;
+
+/*  `event_time_ms` rounded down to `coarsen_s` seconds (unchanged when 0):
+    what a consumer may see of RecordMeta.event_time. Cannot fail. */
+static inline int64_t
+sl_decide_coarsen_ms (int64_t event_time_ms, int64_t coarsen_s)
+{
+    if (coarsen_s <= 0 || event_time_ms <= 0)
+        return event_time_ms;
+    int64_t unit = coarsen_s * 1000;
+    return event_time_ms - event_time_ms % unit;
+}
 
 /*  A decision function. `out` arrives zeroed (deny, no rules). Returns 0 after
  *  filling `out`, or a negative SL_E* code, which the broker treats as deny

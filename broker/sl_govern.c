@@ -341,6 +341,7 @@ sl_govern_decide (void *ctx, const sl_decide_input_t *in, sl_decide_output_t *ou
         o += (size_t) w;
     }
     out->fields_set = 1;
+    out->coarsen_s = (int64_t) d.transform.coarsen;
     const uint8_t *key = NULL;
     if (d.transform.subject == SL_POLICY_SUBJECT_PSEUDONYMIZE) {
         if (!(key = s_key (self, in->consumer))) {

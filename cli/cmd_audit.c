@@ -25,20 +25,6 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static const char *
-s_str (const cJSON *obj, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive (obj, name);
-    return cJSON_IsString (v) ? v->valuestring : "";
-}
-
-static double
-s_num (const cJSON *obj, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive (obj, name);
-    return cJSON_IsNumber (v) ? v->valuedouble : 0;
-}
-
 /*  "YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SS[.f]Z" or Unix seconds -> Unix µs. */
 static int
 s_parse_time (const char *text, int64_t *us)
@@ -50,31 +36,7 @@ s_parse_time (const char *text, int64_t *us)
         *us = (int64_t) (secs * 1e6);
         return 0;
     }
-    struct tm tm;
-    memset (&tm, 0, sizeof tm);
-    const char *p = strptime (text, "%Y-%m-%d", &tm);
-    if (!p)
-        return -1;
-    long frac = 0;
-    if (*p == 'T' || *p == ' ') {
-        if (!(p = strptime (p + 1, "%H:%M:%S", &tm)))
-            return -1;
-        if (*p == '.') {
-            long scale = 100000;
-            for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
-                if (scale > 0)
-                    frac += (*p - '0') * scale;
-        }
-        if (*p == 'Z')
-            p++;
-    }
-    if (*p)
-        return -1;
-    time_t t = timegm (&tm);
-    if (t == (time_t) -1)
-        return -1;
-    *us = (int64_t) t * 1000000 + frac;
-    return 0;
+    return sl_audit_parse_time (text, us);
 }
 
 /*  True when the command reads DIR itself: --data given and no --endpoint. */
@@ -131,13 +93,28 @@ s_local_open (ctl_ctx_t *ctx, s_local_t *l)
     return 0;
 }
 
+/*  s_local_open, then a read-only transaction in it. Returns 0, or 1 with
+    the message printed and nothing left open. */
 static int
-s_local_txn (ctl_ctx_t *ctx, s_local_t *l, MDB_txn **txn)
+s_local_begin (ctl_ctx_t *ctx, s_local_t *l, MDB_txn **txn)
 {
+    if (s_local_open (ctx, l) != 0)
+        return 1;
     int rc = mdb_txn_begin (l->env, NULL, MDB_RDONLY, txn);
-    if (rc != 0)
+    if (rc != 0) {
         ctl_error (ctx, "cannot read the store: %s", mdb_strerror (rc));
-    return rc ? 1 : 0;
+        s_local_close (l);
+        return 1;
+    }
+    return 0;
+}
+
+/*  Ends what s_local_begin started. */
+static void
+s_local_end (s_local_t *l, MDB_txn *txn)
+{
+    mdb_txn_abort (txn);
+    s_local_close (l);
 }
 
 /*  "2026-11-28T15:00:00.123456Z" -> "2026-11-28 15:00:00" */
@@ -173,14 +150,14 @@ s_entry_print (const ctl_ctx_t *ctx, const cJSON *e, const char *line)
         return;
     }
     char when[20], more[600];
-    const char *rules = s_str (e, "rules"), *reason = s_str (e, "reason");
-    const char *detail = s_str (e, "detail");
+    const char *rules = ctl_str (e, "rules"), *reason = ctl_str (e, "reason");
+    const char *detail = ctl_str (e, "detail");
     snprintf (more, sizeof more, "%s%s%s%s%s%s", rules, *rules && *reason ? " " : "",
               *reason ? "reason=" : "", reason, (*rules || *reason) && *detail ? " " : "", detail);
     printf ("%-8.0f %-19s %-16s %-10s %-10s %-8s %-24s %-8s %-16s %s\n",
-            s_num (e, "seq"), s_short_time (s_str (e, "time"), when), s_str (e, "kind"),
-            s_str (e, "actor"), s_str (e, "counterpart"), s_str (e, "owner"),
-            s_str (e, "record_type"), s_str (e, "decision"), s_str (e, "purpose"), more);
+            ctl_num (e, "seq"), s_short_time (ctl_str (e, "time"), when), ctl_str (e, "kind"),
+            ctl_str (e, "actor"), ctl_str (e, "counterpart"), ctl_str (e, "owner"),
+            ctl_str (e, "record_type"), ctl_str (e, "decision"), ctl_str (e, "purpose"), more);
 }
 
 /* ---- filters ---------------------------------------------------------------- */
@@ -276,13 +253,11 @@ s_parse (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv, s_opts_t *
     for (int i = 1; i < argc; i++)
         if (!strcmp (argv[i], "-f"))
             argv[i] = follow;
-    int rc = ctl_parse (ctx, cmd, argc, argv, extra, s_on_opt, o, first);
-    if (rc != 0)
-        return rc == 1 ? 0 : rc;
-    if (argc != *first) {
-        ctl_error (ctx, "%s takes no positional arguments (see --help)", cmd->name);
-        return 2;
-    }
+    char wrong[128];
+    snprintf (wrong, sizeof wrong, "%s takes no positional arguments (see --help)", cmd->name);
+    int rc = ctl_parse_args (ctx, cmd, argc, argv, extra, s_on_opt, o, 0, wrong, first);
+    if (rc >= 0)
+        return rc;
     int64_t us;
     const char *times[] = { o->since, o->until, o->before };
     for (int i = 0; i < 3; i++)
@@ -334,6 +309,17 @@ s_filter_local (const s_opts_t *o, sl_audit_filter_t *f)
 
 typedef void (s_entry_fn) (void *arg, const cJSON *e, const char *line);
 
+/*  Sets the paging arguments of a listing command: entries after `after`,
+    at most `limit`. */
+static void
+s_set_page (cJSON *args, uint64_t after, uint64_t limit)
+{
+    cJSON_DeleteItemFromObject (args, "after_seq");
+    cJSON_DeleteItemFromObject (args, "limit");
+    cJSON_AddNumberToObject (args, "after_seq", (double) after);
+    cJSON_AddNumberToObject (args, "limit", (double) limit);
+}
+
 /*  Streams every entry of the admin `command` with `args` (borrowed;
     after_seq and limit are set per page), calling fn. Stops after `max`
     entries (0: all). `last` (may be NULL) gets the last page's result
@@ -344,11 +330,7 @@ s_stream_online (ctl_ctx_t *ctx, const char *command, cJSON *args, uint64_t afte
 {
     uint64_t n = 0;
     for (;;) {
-        cJSON_DeleteItemFromObject (args, "after_seq");
-        cJSON_DeleteItemFromObject (args, "limit");
-        cJSON_AddNumberToObject (args, "after_seq", (double) after);
-        uint64_t want = max && max - n < S_PAGE ? max - n : S_PAGE;
-        cJSON_AddNumberToObject (args, "limit", (double) want);
+        s_set_page (args, after, max && max - n < S_PAGE ? max - n : S_PAGE);
         cJSON *res = NULL;
         if (ctl_admin (ctx, command, args, &res) != 0)
             return 1;
@@ -358,7 +340,7 @@ s_stream_online (ctl_ctx_t *ctx, const char *command, cJSON *args, uint64_t afte
             n++;
         }
         int more = cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (res, "more"));
-        after = (uint64_t) s_num (res, "next_after_seq");
+        after = (uint64_t) ctl_num (res, "next_after_seq");
         if (!more || (max && n >= max)) {
             if (last)
                 *last = res;
@@ -449,7 +431,7 @@ s_tail (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive (res, "entries"))
             s_entry_print (ctx, e, NULL);
         fflush (stdout);
-        uint64_t after = (uint64_t) s_num (res, "next_after_seq");
+        uint64_t after = (uint64_t) ctl_num (res, "next_after_seq");
         int more = cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (res, "more"));
         cJSON_Delete (res);
         res = NULL;
@@ -457,10 +439,7 @@ s_tail (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
             break;
         if (!more)
             usleep (o.interval_ms * 1000u);
-        cJSON_DeleteItemFromObject (args, "after_seq");
-        cJSON_DeleteItemFromObject (args, "limit");
-        cJSON_AddNumberToObject (args, "after_seq", (double) after);
-        cJSON_AddNumberToObject (args, "limit", S_PAGE);
+        s_set_page (args, after, S_PAGE);
         if (ctl_admin (ctx, "audit.tail", args, &res) != 0) {
             cJSON_Delete (args);
             return 1;
@@ -490,12 +469,8 @@ s_query (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     }
     s_local_t l;
     MDB_txn *txn;
-    if (s_local_open (ctx, &l) != 0)
+    if (s_local_begin (ctx, &l, &txn) != 0)
         return 1;
-    if (s_local_txn (ctx, &l, &txn) != 0) {
-        s_local_close (&l);
-        return 1;
-    }
     sl_audit_filter_t f;
     uint8_t pseudo[SL_AUDIT_PSEUDO_LEN];
     s_filter_local (&o, &f);
@@ -510,8 +485,7 @@ s_query (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     }
     if (rc == 0 && s_stream_local (ctx, txn, &f, o.limit, s_print_cb, ctx) < 0)
         rc = 1;
-    mdb_txn_abort (txn);
-    s_local_close (&l);
+    s_local_end (&l, txn);
     return rc;
 }
 
@@ -544,12 +518,8 @@ s_summary (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     else {
         s_local_t l;
         MDB_txn *txn;
-        if (s_local_open (ctx, &l) != 0)
+        if (s_local_begin (ctx, &l, &txn) != 0)
             return 1;
-        if (s_local_txn (ctx, &l, &txn) != 0) {
-            s_local_close (&l);
-            return 1;
-        }
         sl_audit_filter_t f;
         s_filter_local (&o, &f);
         f.owner = NULL;
@@ -558,8 +528,7 @@ s_summary (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         rows = text ? cJSON_Parse (text) : NULL;
         free (text);
         sl_audit_summary_destroy (&s);
-        mdb_txn_abort (txn);
-        s_local_close (&l);
+        s_local_end (&l, txn);
         if (!rows) {
             ctl_error (ctx, "cannot summarize the log in %s", ctx->data_dir);
             return 1;
@@ -573,10 +542,11 @@ s_summary (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         const cJSON *r;
         char a[20], b[20];
         cJSON_ArrayForEach (r, rows)
-            printf ("%-8s %-12s %-24s %-18s %-24s %9.0f  %-19s  %s\n", s_str (r, "kind"),
-                    s_str (r, "consumer"), s_str (r, "record_type"), s_str (r, "purpose"),
-                    s_str (r, "rules"), s_num (r, "count"), s_short_time (s_str (r, "first"), a),
-                    s_short_time (s_str (r, "last"), b));
+            printf ("%-8s %-12s %-24s %-18s %-24s %9.0f  %-19s  %s\n", ctl_str (r, "kind"),
+                    ctl_str (r, "consumer"), ctl_str (r, "record_type"), ctl_str (r, "purpose"),
+                    ctl_str (r, "rules"), ctl_num (r, "count"),
+                    s_short_time (ctl_str (r, "first"), a),
+                    s_short_time (ctl_str (r, "last"), b));
     }
     cJSON_Delete (rows);
     return 0;
@@ -600,14 +570,14 @@ s_report_cb (void *arg, const cJSON *e, const char *line)
         return;
     }
     char when[20];
-    const char *detail = s_str (e, "detail"), *reason = s_str (e, "reason");
-    const char *fields = s_str (e, "fields");
+    const char *detail = ctl_str (e, "detail"), *reason = ctl_str (e, "reason");
+    const char *fields = ctl_str (e, "fields");
     const char *why = !strncmp (detail, "consent=", 8) ? detail : *reason ? reason
                     : *fields ? fields : "";
     printf ("%-19s %-16s %-10s %-10s %-24s %-16s %-20s %-8s %s\n",
-            s_short_time (s_str (e, "time"), when), s_str (e, "kind"), s_str (e, "actor"),
-            s_str (e, "counterpart"), s_str (e, "record_type"), s_str (e, "purpose"),
-            s_str (e, "rules"), s_str (e, "decision"), why);
+            s_short_time (ctl_str (e, "time"), when), ctl_str (e, "kind"), ctl_str (e, "actor"),
+            ctl_str (e, "counterpart"), ctl_str (e, "record_type"), ctl_str (e, "purpose"),
+            ctl_str (e, "rules"), ctl_str (e, "decision"), why);
 }
 
 static int
@@ -634,12 +604,8 @@ s_report (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     }
     s_local_t l;
     MDB_txn *txn;
-    if (s_local_open (ctx, &l) != 0)
+    if (s_local_begin (ctx, &l, &txn) != 0)
         return 1;
-    if (s_local_txn (ctx, &l, &txn) != 0) {
-        s_local_close (&l);
-        return 1;
-    }
     sl_audit_filter_t f;
     uint8_t pseudo[SL_AUDIT_PSEUDO_LEN];
     memset (&f, 0, sizeof f);
@@ -652,8 +618,7 @@ s_report (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     f.subject = pseudo;
     if (rc == 0 && s_stream_local (ctx, txn, &f, 0, s_report_cb, ctx) < 0)
         rc = 1;
-    mdb_txn_abort (txn);
-    s_local_close (&l);
+    s_local_end (&l, txn);
     return rc;
 }
 
@@ -669,8 +634,8 @@ s_export_cb (void *arg, const cJSON *e, const char *line)
 {
     s_export_t *x = arg;
     if (!x->first)
-        x->first = (uint64_t) s_num (e, "seq");
-    x->last = (uint64_t) s_num (e, "seq");
+        x->first = (uint64_t) ctl_num (e, "seq");
+    x->last = (uint64_t) ctl_num (e, "seq");
     if (line)
         fprintf (x->out, "%s\n", line);
     else {
@@ -739,10 +704,8 @@ s_export (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     else {
         s_local_t l;
         MDB_txn *txn;
-        if (s_local_open (ctx, &l) != 0 || s_local_txn (ctx, &l, &txn) != 0) {
-            s_local_close (&l);
+        if (s_local_begin (ctx, &l, &txn) != 0)
             rc = 1;
-        }
         else {
             sl_audit_filter_t f;
             s_filter_local (&o, &f);
@@ -759,8 +722,7 @@ s_export (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
                 else
                     ncp = (uint64_t) c;
             }
-            mdb_txn_abort (txn);
-            s_local_close (&l);
+            s_local_end (&l, txn);
         }
     }
     if (x.out != stdout && fclose (x.out) != 0 && rc == 0) {
@@ -812,6 +774,18 @@ s_pubkey_load (ctl_ctx_t *ctx, const char *given, uint8_t pk[SL_AUDIT_PK_LEN], i
     return 0;
 }
 
+/*  The outcome of verify as one line for a person. */
+static void
+s_print_verdict (const sl_audit_report_t *r, const char *verdict, int ok)
+{
+    if (ok)
+        printf ("OK: %" PRIu64 " entries (seq %" PRIu64 "..%" PRIu64 "), %" PRIu64
+                " checkpoint signatures, %" PRIu64 " segments verified\n", r->entries,
+                r->first_seq, r->last_seq, r->checkpoints, r->segments);
+    else
+        printf ("FAILED at seq %" PRIu64 " (%s): %s\n", r->bad_seq, verdict, r->message);
+}
+
 static int
 s_verify (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
@@ -846,20 +820,14 @@ s_verify (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
             return ok ? 0 : 1;
         }
         ok = cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (res, "ok"));
-        r.bad_seq = (uint64_t) s_num (res, "bad_seq");
-        r.entries = (uint64_t) s_num (res, "entries");
-        r.checkpoints = (uint64_t) s_num (res, "checkpoints");
-        r.segments = (uint64_t) s_num (res, "segments");
-        r.first_seq = (uint64_t) s_num (res, "first_seq");
-        r.last_seq = (uint64_t) s_num (res, "last_seq");
-        snprintf (r.message, sizeof r.message, "%s", s_str (res, "message"));
-        const char *verdict = s_str (res, "verdict");
-        if (ok)
-            printf ("OK: %" PRIu64 " entries (seq %" PRIu64 "..%" PRIu64 "), %" PRIu64
-                    " checkpoint signatures, %" PRIu64 " segments verified\n", r.entries,
-                    r.first_seq, r.last_seq, r.checkpoints, r.segments);
-        else
-            printf ("FAILED at seq %" PRIu64 " (%s): %s\n", r.bad_seq, verdict, r.message);
+        r.bad_seq = (uint64_t) ctl_num (res, "bad_seq");
+        r.entries = (uint64_t) ctl_num (res, "entries");
+        r.checkpoints = (uint64_t) ctl_num (res, "checkpoints");
+        r.segments = (uint64_t) ctl_num (res, "segments");
+        r.first_seq = (uint64_t) ctl_num (res, "first_seq");
+        r.last_seq = (uint64_t) ctl_num (res, "last_seq");
+        snprintf (r.message, sizeof r.message, "%s", ctl_str (res, "message"));
+        s_print_verdict (&r, ctl_str (res, "verdict"), ok);
         cJSON_Delete (res);
         return ok ? 0 : 1;
     }
@@ -888,26 +856,18 @@ s_verify (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     }
     ok = rc == 0;
     if (ctx->json) {
-        cJSON *res = cJSON_CreateObject ();
-        cJSON_AddBoolToObject (res, "ok", ok);
-        cJSON_AddStringToObject (res, "verdict", sl_audit_verdict_str (r.verdict));
-        cJSON_AddNumberToObject (res, "bad_seq", (double) r.bad_seq);
-        cJSON_AddNumberToObject (res, "entries", (double) r.entries);
-        cJSON_AddNumberToObject (res, "checkpoints", (double) r.checkpoints);
-        cJSON_AddNumberToObject (res, "segments", (double) r.segments);
-        cJSON_AddNumberToObject (res, "first_seq", (double) r.first_seq);
-        cJSON_AddNumberToObject (res, "last_seq", (double) r.last_seq);
-        cJSON_AddStringToObject (res, "message", r.message);
+        char *text = sl_audit_report_json (&r, ok);
+        cJSON *res = text ? cJSON_Parse (text) : NULL;
+        free (text);
+        if (!res) {
+            ctl_error (ctx, "out of memory");
+            return 1;
+        }
         ctl_print_json (res);
         cJSON_Delete (res);
     }
-    else if (ok)
-        printf ("OK: %" PRIu64 " entries (seq %" PRIu64 "..%" PRIu64 "), %" PRIu64
-                " checkpoint signatures, %" PRIu64 " segments verified\n", r.entries, r.first_seq,
-                r.last_seq, r.checkpoints, r.segments);
     else
-        printf ("FAILED at seq %" PRIu64 " (%s): %s\n", r.bad_seq,
-                sl_audit_verdict_str (r.verdict), r.message);
+        s_print_verdict (&r, sl_audit_verdict_str (r.verdict), ok);
     if (from_dir && !ctx->json)
         fprintf (stderr, "note: the public key was read from %s/%s; for evidence, pass the "
                  "published key with --pubkey HEX\n", ctx->data_dir, SL_AUDIT_SIGN_PUB_FILE);
@@ -915,6 +875,21 @@ s_verify (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 }
 
 /* ---- pubkey, checkpoint ---------------------------------------------------- */
+
+/*  Runs the admin `command` without arguments and copies the string
+    `field` of its result into out[size]. Returns 0 or 1 (printed). */
+static int
+s_fetch_string (ctl_ctx_t *ctx, const char *command, const char *field, char *out, size_t size)
+{
+    cJSON *args = cJSON_CreateObject (), *res = NULL;
+    int rc = ctl_admin (ctx, command, args, &res);
+    cJSON_Delete (args);
+    if (rc != 0)
+        return rc;
+    snprintf (out, size, "%s", ctl_str (res, field));
+    cJSON_Delete (res);
+    return 0;
+}
 
 static int
 s_pubkey (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
@@ -931,15 +906,8 @@ s_pubkey (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
             return 1;
         sl_audit_pubkey_hex (pk, hex);
     }
-    else {
-        cJSON *args = cJSON_CreateObject (), *res = NULL;
-        rc = ctl_admin (ctx, "audit.pubkey", args, &res);
-        cJSON_Delete (args);
-        if (rc != 0)
-            return rc;
-        snprintf (hex, sizeof hex, "%s", s_str (res, "public_key"));
-        cJSON_Delete (res);
-    }
+    else if (s_fetch_string (ctx, "audit.pubkey", "public_key", hex, sizeof hex) != 0)
+        return 1;
     if (ctx->json)
         printf ("{\"public_key\":\"%s\"}\n", hex);
     else
@@ -958,30 +926,18 @@ s_checkpoint (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     if (s_offline (ctx)) {
         s_local_t l;
         MDB_txn *txn;
-        if (s_local_open (ctx, &l) != 0)
+        if (s_local_begin (ctx, &l, &txn) != 0)
             return 1;
-        if (s_local_txn (ctx, &l, &txn) != 0) {
-            s_local_close (&l);
-            return 1;
-        }
         rc = sl_audit_checkpoint_text (txn, text, sizeof text);
-        mdb_txn_abort (txn);
-        s_local_close (&l);
+        s_local_end (&l, txn);
         if (rc != 0) {
             ctl_error (ctx, "%s", rc == SL_ENOTFOUND ? "no checkpoint in this log yet"
                                                       : sl_strerror (rc));
             return 1;
         }
     }
-    else {
-        cJSON *args = cJSON_CreateObject (), *res = NULL;
-        rc = ctl_admin (ctx, "audit.checkpoint", args, &res);
-        cJSON_Delete (args);
-        if (rc != 0)
-            return rc;
-        snprintf (text, sizeof text, "%s", s_str (res, "text"));
-        cJSON_Delete (res);
-    }
+    else if (s_fetch_string (ctx, "audit.checkpoint", "text", text, sizeof text) != 0)
+        return 1;
     if (ctx->json) {
         cJSON *o2 = cJSON_CreateObject ();
         cJSON_AddStringToObject (o2, "text", text);
@@ -1025,10 +981,11 @@ s_archive (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         return rc;
     if (ctx->json)
         ctl_print_json (res);
-    else if (s_num (res, "archived") == 0)
+    else if (ctl_num (res, "archived") == 0)
         printf ("nothing to archive before %s\n", o.before);
     else
-        printf ("archived %.0f entries into %s\n", s_num (res, "archived"), s_str (res, "segment"));
+        printf ("archived %.0f entries into %s\n", ctl_num (res, "archived"),
+                ctl_str (res, "segment"));
     cJSON_Delete (res);
     return 0;
 }

@@ -8,20 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-static const char *
-s_str (const cJSON *obj, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive (obj, name);
-    return cJSON_IsString (v) ? v->valuestring : "";
-}
-
-static double
-s_num (const cJSON *obj, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive (obj, name);
-    return cJSON_IsNumber (v) ? v->valuedouble : 0;
-}
-
 /*  Unix seconds -> "2026-11-28 15:00:00Z", "-" for 0. */
 static const char *
 s_time (double secs, char out[24])
@@ -112,33 +98,41 @@ static void
 s_print_record (const cJSON *r, int history)
 {
     char a[24], b[24], buf[2048];
-    printf ("consent     %s\n", s_str (r, "consent_id"));
-    printf ("status      %s (%s)\n", s_str (r, "state"), s_str (r, "reason"));
-    printf ("subject     %s\n", s_str (r, "subject"));
-    printf ("controller  %s\n", s_str (r, "controller"));
-    printf ("recipient   %s\n", s_str (r, "recipient"));
+    printf ("consent     %s\n", ctl_str (r, "consent_id"));
+    printf ("status      %s (%s)\n", ctl_str (r, "state"), ctl_str (r, "reason"));
+    printf ("subject     %s\n", ctl_str (r, "subject"));
+    printf ("controller  %s\n", ctl_str (r, "controller"));
+    printf ("recipient   %s\n", ctl_str (r, "recipient"));
     printf ("purposes    %s\n", s_list_text (r, "purposes", buf, sizeof buf));
     printf ("records     %s\n", s_list_text (r, "record_types", buf, sizeof buf));
     printf ("fields      %s\n", s_list_text (r, "fields", buf, sizeof buf));
-    printf ("valid       %s .. %s\n", s_time (s_num (r, "valid_from"), a),
-            s_num (r, "valid_to") > 0 ? s_time (s_num (r, "valid_to"), b) : "no expiry");
-    if (s_num (r, "withdrawn_at") > 0)
-        printf ("withdrawn   %s\n", s_time (s_num (r, "withdrawn_at"), a));
-    if (*s_str (r, "collection_method"))
-        printf ("method      %s\n", s_str (r, "collection_method"));
-    if (*s_str (r, "evidence"))
-        printf ("evidence    %s\n", s_str (r, "evidence"));
-    if (*s_str (r, "jurisdiction"))
-        printf ("jurisdiction %s\n", s_str (r, "jurisdiction"));
-    printf ("given       %s by %s\n", s_time (s_num (r, "given_at"), a), s_str (r, "given_by"));
+    printf ("valid       %s .. %s\n", s_time (ctl_num (r, "valid_from"), a),
+            ctl_num (r, "valid_to") > 0 ? s_time (ctl_num (r, "valid_to"), b) : "no expiry");
+    if (ctl_num (r, "withdrawn_at") > 0)
+        printf ("withdrawn   %s\n", s_time (ctl_num (r, "withdrawn_at"), a));
+    if (*ctl_str (r, "collection_method"))
+        printf ("method      %s\n", ctl_str (r, "collection_method"));
+    if (*ctl_str (r, "evidence"))
+        printf ("evidence    %s\n", ctl_str (r, "evidence"));
+    if (*ctl_str (r, "jurisdiction"))
+        printf ("jurisdiction %s\n", ctl_str (r, "jurisdiction"));
+    printf ("given       %s by %s\n", s_time (ctl_num (r, "given_at"), a), ctl_str (r, "given_by"));
     const cJSON *h = cJSON_GetObjectItemCaseSensitive (r, "history");
     if (history && cJSON_IsArray (h)) {
         printf ("history:\n");
         const cJSON *ev;
         cJSON_ArrayForEach (ev, h)
-            printf ("  %-20s %-10s by %-12s (recorded %s)\n", s_time (s_num (ev, "time"), a),
-                    s_str (ev, "kind"), s_str (ev, "actor"), s_time (s_num (ev, "recorded"), b));
+            printf ("  %-20s %-10s by %-12s (recorded %s)\n", s_time (ctl_num (ev, "time"), a),
+                    ctl_str (ev, "kind"), ctl_str (ev, "actor"),
+                    s_time (ctl_num (ev, "recorded"), b));
     }
+}
+
+static void
+s_print_grant (const cJSON *res)
+{
+    printf ("granted consent %s\n", ctl_str (res, "consent_id"));
+    s_print_record (res, 0);
 }
 
 static int
@@ -166,9 +160,9 @@ s_grant (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         cJSON_Delete (g.args);
         return rc == 1 ? 0 : rc;
     }
-    const char *missing = !*s_str (g.args, "subject") ? "--subject ID"
-                        : !*s_str (g.args, "controller") ? "--controller BUREAU"
-                        : !*s_str (g.args, "recipient") ? "--recipient MEMBER"
+    const char *missing = !*ctl_str (g.args, "subject") ? "--subject ID"
+                        : !*ctl_str (g.args, "controller") ? "--controller BUREAU"
+                        : !*ctl_str (g.args, "recipient") ? "--recipient MEMBER"
                         : cJSON_GetArraySize (g.purposes) == 0 ? "--purpose P"
                         : cJSON_GetArraySize (g.types) == 0 ? "--records TYPE" : NULL;
     if (argc != first || missing) {
@@ -178,19 +172,7 @@ s_grant (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         cJSON_Delete (g.args);
         return 2;
     }
-    cJSON *res = NULL;
-    rc = ctl_admin (ctx, "consent.grant", g.args, &res);
-    cJSON_Delete (g.args);
-    if (rc != 0)
-        return rc;
-    if (ctx->json)
-        ctl_print_json (res);
-    else {
-        printf ("granted consent %s\n", s_str (res, "consent_id"));
-        s_print_record (res, 0);
-    }
-    cJSON_Delete (res);
-    return 0;
+    return ctl_call (ctx, "consent.grant", g.args, s_print_grant);
 }
 
 /* ---- withdraw, show, list ------------------------------------------------- */
@@ -204,60 +186,48 @@ s_reason_opt (int c, const char *arg, void *p)
     return 0;
 }
 
+static void
+s_print_withdraw (const cJSON *res)
+{
+    char a[24];
+    printf ("withdrew consent %s at %s: %s may no longer receive this data\n",
+            ctl_str (res, "consent_id"), s_time (ctl_num (res, "withdrawn_at"), a),
+            ctl_str (res, "recipient"));
+}
+
 static int
 s_withdraw (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
         { "reason", required_argument, NULL, G_REASON }, { NULL, 0, NULL, 0 } };
     const char *reason = NULL;
-    int first, rc = ctl_parse (ctx, cmd, argc, argv, extra, s_reason_opt, &reason, &first);
-    if (rc != 0)
-        return rc == 1 ? 0 : rc;
-    if (argc - first != 1) {
-        ctl_error (ctx, "withdraw needs one consent ID");
-        return 2;
-    }
-    cJSON *args = cJSON_CreateObject (), *res = NULL;
+    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, s_reason_opt, &reason, 1,
+                                    "withdraw needs one consent ID", &first);
+    if (rc >= 0)
+        return rc;
+    cJSON *args = cJSON_CreateObject ();
     cJSON_AddStringToObject (args, "id", argv[first]);
     if (reason)
         cJSON_AddStringToObject (args, "reason", reason);
-    rc = ctl_admin (ctx, "consent.withdraw", args, &res);
-    cJSON_Delete (args);
-    if (rc != 0)
-        return rc;
-    char a[24];
-    if (ctx->json)
-        ctl_print_json (res);
-    else
-        printf ("withdrew consent %s at %s: %s may no longer receive this data\n",
-                s_str (res, "consent_id"), s_time (s_num (res, "withdrawn_at"), a),
-                s_str (res, "recipient"));
-    cJSON_Delete (res);
-    return 0;
+    return ctl_call (ctx, "consent.withdraw", args, s_print_withdraw);
+}
+
+static void
+s_print_show (const cJSON *res)
+{
+    s_print_record (res, 1);
 }
 
 static int
 s_show (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
-    int first, rc = ctl_parse (ctx, cmd, argc, argv, NULL, NULL, NULL, &first);
-    if (rc != 0)
-        return rc == 1 ? 0 : rc;
-    if (argc - first != 1) {
-        ctl_error (ctx, "show needs one consent ID");
-        return 2;
-    }
-    cJSON *args = cJSON_CreateObject (), *res = NULL;
-    cJSON_AddStringToObject (args, "id", argv[first]);
-    rc = ctl_admin (ctx, "consent.show", args, &res);
-    cJSON_Delete (args);
-    if (rc != 0)
+    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, NULL, NULL, NULL, 1,
+                                    "show needs one consent ID", &first);
+    if (rc >= 0)
         return rc;
-    if (ctx->json)
-        ctl_print_json (res);
-    else
-        s_print_record (res, 1);
-    cJSON_Delete (res);
-    return 0;
+    cJSON *args = cJSON_CreateObject ();
+    cJSON_AddStringToObject (args, "id", argv[first]);
+    return ctl_call (ctx, "consent.show", args, s_print_show);
 }
 
 static int
@@ -269,45 +239,42 @@ s_subject_opt (int c, const char *arg, void *p)
     return 0;
 }
 
+static void
+s_print_list (const cJSON *res)
+{
+    printf ("%-28s %-10s %-10s %-10s %-20s %-26s %-20s %s\n", "CONSENT", "STATUS",
+            "CONTROLLER", "RECIPIENT", "PURPOSES", "RECORDS", "VALID FROM", "VALID TO");
+    const cJSON *r;
+    char p[512], t[512], a[24], b[24];
+    cJSON_ArrayForEach (r, res) {
+        const char *reason = ctl_str (r, "reason");
+        printf ("%-28s %-10s %-10s %-10s %-20s %-26s %-20s %s\n", ctl_str (r, "consent_id"),
+                !strncmp (reason, "consent-", 8) ? reason + 8 : reason,
+                ctl_str (r, "controller"), ctl_str (r, "recipient"),
+                s_list_text (r, "purposes", p, sizeof p),
+                s_list_text (r, "record_types", t, sizeof t),
+                s_time (ctl_num (r, "valid_from"), a),
+                ctl_num (r, "valid_to") > 0 ? s_time (ctl_num (r, "valid_to"), b) : "-");
+    }
+}
+
 static int
 s_list (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
         { "subject", required_argument, NULL, G_SUBJECT }, { NULL, 0, NULL, 0 } };
     const char *subject = NULL;
-    int first, rc = ctl_parse (ctx, cmd, argc, argv, extra, s_subject_opt, &subject, &first);
-    if (rc != 0)
-        return rc == 1 ? 0 : rc;
-    if (argc != first || !subject) {
+    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, s_subject_opt, &subject, 0,
+                                    "list needs --subject ID", &first);
+    if (rc >= 0)
+        return rc;
+    if (!subject) {
         ctl_error (ctx, "list needs --subject ID");
         return 2;
     }
-    cJSON *args = cJSON_CreateObject (), *res = NULL;
+    cJSON *args = cJSON_CreateObject ();
     cJSON_AddStringToObject (args, "subject", subject);
-    rc = ctl_admin (ctx, "consent.list", args, &res);
-    cJSON_Delete (args);
-    if (rc != 0)
-        return rc;
-    if (ctx->json)
-        ctl_print_json (res);
-    else {
-        printf ("%-28s %-10s %-10s %-10s %-20s %-26s %-20s %s\n", "CONSENT", "STATUS",
-                "CONTROLLER", "RECIPIENT", "PURPOSES", "RECORDS", "VALID FROM", "VALID TO");
-        const cJSON *r;
-        char p[512], t[512], a[24], b[24];
-        cJSON_ArrayForEach (r, res) {
-            const char *reason = s_str (r, "reason");
-            printf ("%-28s %-10s %-10s %-10s %-20s %-26s %-20s %s\n", s_str (r, "consent_id"),
-                    !strncmp (reason, "consent-", 8) ? reason + 8 : reason,
-                    s_str (r, "controller"), s_str (r, "recipient"),
-                    s_list_text (r, "purposes", p, sizeof p),
-                    s_list_text (r, "record_types", t, sizeof t),
-                    s_time (s_num (r, "valid_from"), a),
-                    s_num (r, "valid_to") > 0 ? s_time (s_num (r, "valid_to"), b) : "-");
-        }
-    }
-    cJSON_Delete (res);
-    return 0;
+    return ctl_call (ctx, "consent.list", args, s_print_list);
 }
 
 static const ctl_cmd_t s_cmds[] = {

@@ -7,13 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *
-s_str (const cJSON *obj, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive (obj, name);
-    return cJSON_IsString (v) ? v->valuestring : "";
-}
-
 static int
 s_bool (const cJSON *obj, const char *name)
 {
@@ -38,18 +31,27 @@ s_add_opt (int c, const char *arg, void *p)
     return 0;
 }
 
+static void
+s_print_add (const cJSON *res)
+{
+    printf ("added member %s (role %s, key fingerprint %s)\n", ctl_str (res, "name"),
+            ctl_str (res, "role"), ctl_str (res, "fingerprint"));
+}
+
 static int
 s_add (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
         { "role", required_argument, NULL, 'r' }, { "pub", required_argument, NULL, 'p' },
         { NULL, 0, NULL, 0 } };
+    static const char usage[] =
+        "add needs NAME, --role ROLE and --pub FILE (see sluicectl member add --help)";
     s_add_t o = { NULL, NULL };
-    int first, rc = ctl_parse (ctx, cmd, argc, argv, extra, s_add_opt, &o, &first);
-    if (rc != 0)
-        return rc == 1 ? 0 : rc;
-    if (argc - first != 1 || !o.role || !o.pub) {
-        ctl_error (ctx, "add needs NAME, --role ROLE and --pub FILE (see sluicectl member add --help)");
+    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, s_add_opt, &o, 1, usage, &first);
+    if (rc >= 0)
+        return rc;
+    if (!o.role || !o.pub) {
+        ctl_error (ctx, "%s", usage);
         return 2;
     }
     char pub[SL_KEY_Z85_LEN + 1], err[1024];
@@ -57,78 +59,53 @@ s_add (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         ctl_error (ctx, "%s (make a key pair with `sluicectl keygen NAME`)", err);
         return 1;
     }
-    cJSON *args = cJSON_CreateObject (), *res = NULL;
+    cJSON *args = cJSON_CreateObject ();
     cJSON_AddStringToObject (args, "name", argv[first]);
     cJSON_AddStringToObject (args, "role", o.role);
     cJSON_AddStringToObject (args, "public_key", pub);
-    rc = ctl_admin (ctx, "member.add", args, &res);
-    cJSON_Delete (args);
-    if (rc != 0)
-        return rc;
-    if (ctx->json)
-        ctl_print_json (res);
-    else
-        printf ("added member %s (role %s, key fingerprint %s)\n", s_str (res, "name"),
-                s_str (res, "role"), s_str (res, "fingerprint"));
-    cJSON_Delete (res);
-    return 0;
+    return ctl_call (ctx, "member.add", args, s_print_add);
+}
+
+static void
+s_print_list (const cJSON *res)
+{
+    printf ("%-20s %-18s %-16s %-9s %s\n", "NAME", "ROLE", "FINGERPRINT", "CONNECTED", "REVOKED");
+    const cJSON *m;
+    cJSON_ArrayForEach (m, res)
+        printf ("%-20s %-18s %-16s %-9s %s\n", ctl_str (m, "name"), ctl_str (m, "role"),
+                ctl_str (m, "fingerprint"), s_bool (m, "connected") ? "yes" : "no",
+                s_bool (m, "revoked") ? "yes" : "no");
 }
 
 static int
 s_list (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
-    int first, rc = ctl_parse (ctx, cmd, argc, argv, NULL, NULL, NULL, &first);
-    if (rc != 0)
-        return rc == 1 ? 0 : rc;
-    if (argc != first) {
-        ctl_error (ctx, "list takes no arguments");
-        return 2;
-    }
-    cJSON *args = cJSON_CreateObject (), *res = NULL;
-    rc = ctl_admin (ctx, "member.list", args, &res);
-    cJSON_Delete (args);
-    if (rc != 0)
+    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, NULL, NULL, NULL, 0,
+                                    "list takes no arguments", &first);
+    if (rc >= 0)
         return rc;
-    if (ctx->json)
-        ctl_print_json (res);
-    else {
-        printf ("%-20s %-18s %-16s %-9s %s\n", "NAME", "ROLE", "FINGERPRINT", "CONNECTED", "REVOKED");
-        const cJSON *m;
-        cJSON_ArrayForEach (m, res)
-            printf ("%-20s %-18s %-16s %-9s %s\n", s_str (m, "name"), s_str (m, "role"),
-                    s_str (m, "fingerprint"), s_bool (m, "connected") ? "yes" : "no",
-                    s_bool (m, "revoked") ? "yes" : "no");
-    }
-    cJSON_Delete (res);
-    return 0;
+    return ctl_call (ctx, "member.list", cJSON_CreateObject (), s_print_list);
+}
+
+static void
+s_print_revoke (const cJSON *res)
+{
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive (res, "sessions_closed");
+    printf ("revoked member %s; its key can no longer connect (%d open session%s closed)\n",
+            ctl_str (res, "name"), cJSON_IsNumber (n) ? n->valueint : 0,
+            cJSON_IsNumber (n) && n->valueint == 1 ? "" : "s");
 }
 
 static int
 s_revoke (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
-    int first, rc = ctl_parse (ctx, cmd, argc, argv, NULL, NULL, NULL, &first);
-    if (rc != 0)
-        return rc == 1 ? 0 : rc;
-    if (argc - first != 1) {
-        ctl_error (ctx, "revoke needs one NAME");
-        return 2;
-    }
-    cJSON *args = cJSON_CreateObject (), *res = NULL;
-    cJSON_AddStringToObject (args, "name", argv[first]);
-    rc = ctl_admin (ctx, "member.revoke", args, &res);
-    cJSON_Delete (args);
-    if (rc != 0)
+    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, NULL, NULL, NULL, 1,
+                                    "revoke needs one NAME", &first);
+    if (rc >= 0)
         return rc;
-    if (ctx->json)
-        ctl_print_json (res);
-    else {
-        const cJSON *n = cJSON_GetObjectItemCaseSensitive (res, "sessions_closed");
-        printf ("revoked member %s; its key can no longer connect (%d open session%s closed)\n",
-                s_str (res, "name"), cJSON_IsNumber (n) ? n->valueint : 0,
-                cJSON_IsNumber (n) && n->valueint == 1 ? "" : "s");
-    }
-    cJSON_Delete (res);
-    return 0;
+    cJSON *args = cJSON_CreateObject ();
+    cJSON_AddStringToObject (args, "name", argv[first]);
+    return ctl_call (ctx, "member.revoke", args, s_print_revoke);
 }
 
 static const ctl_cmd_t s_cmds[] = {

@@ -17,20 +17,6 @@
 #include <string.h>
 #include <time.h>
 
-static const char *
-s_str (const cJSON *obj, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive (obj, name);
-    return cJSON_IsString (v) ? v->valuestring : "";
-}
-
-static double
-s_num (const cJSON *obj, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive (obj, name);
-    return cJSON_IsNumber (v) ? v->valuedouble : 0;
-}
-
 /*  Reads a whole file into a malloc'ed, NUL-terminated buffer. */
 static char *
 s_slurp (const char *path, size_t *len, char *err, size_t errlen)
@@ -109,7 +95,7 @@ s_city_purposes (MDB_txn *txn, sl_policy_catalog_t *cat, s_offline_t *o, char *e
         return SL_ECORRUPT;
     }
     cJSON *j = cJSON_ParseWithLength (v.mv_data, v.mv_size);
-    const char *text = s_str (j, "text");
+    const char *text = ctl_str (j, "text");
     sl_policy_set_t *set = sl_policy_set_new ();
     int rc = 0;
     if (!j || !set)
@@ -120,7 +106,8 @@ s_city_purposes (MDB_txn *txn, sl_policy_catalog_t *cat, s_offline_t *o, char *e
     cJSON *s = summary ? cJSON_Parse (summary) : NULL;
     const cJSON *pu;
     cJSON_ArrayForEach (pu, cJSON_GetObjectItemCaseSensitive (s, "purposes"))
-        if (sl_policy_catalog_add_purpose (cat, s_str (pu, "name"), s_str (pu, "description")) == 0)
+        if (sl_policy_catalog_add_purpose (cat, ctl_str (pu, "name"), ctl_str (pu, "description"))
+            == 0)
             o->purposes++;
     if (rc == SL_ECORRUPT)
         snprintf (err, errlen, "policy.versions: city version %u is not JSON", o->city_version);
@@ -342,36 +329,25 @@ out:
 /* ------------------------------------------------------------------------ */
 /*  Broker commands                                                          */
 
-/*  Sends `command` with `args` (consumed) and prints the result as JSON
-    with --json; otherwise hands it to `print`. */
-static int
-s_call (ctl_ctx_t *ctx, const char *command, cJSON *args, void (*print) (const cJSON *res))
+/*  Prints each line of `text` indented by two spaces. */
+static void
+s_print_indented (const char *text)
 {
-    cJSON *res = NULL;
-    int rc = ctl_admin (ctx, command, args, &res);
-    cJSON_Delete (args);
-    if (rc != 0)
-        return rc;
-    if (ctx->json)
-        ctl_print_json (res);
-    else
-        print (res);
-    cJSON_Delete (res);
-    return 0;
+    for (const char *p = text; *p;) {
+        const char *nl = strchr (p, '\n');
+        size_t n = nl ? (size_t) (nl - p) : strlen (p);
+        printf ("  %.*s\n", (int) n, p);
+        p += n + (nl ? 1 : 0);
+    }
 }
 
 /*  Prints a change list (dry run, diff): the text form, or "none". */
 static void
 s_print_changes (const cJSON *res, const char *title)
 {
-    const char *t = s_str (res, "access_text");
+    const char *t = ctl_str (res, "access_text");
     printf ("%s:%s", title, *t ? "\n" : " none\n");
-    for (const char *p = t; *p;) {
-        const char *nl = strchr (p, '\n');
-        size_t n = nl ? (size_t) (nl - p) : strlen (p);
-        printf ("  %.*s\n", (int) n, p);
-        p += n + (nl ? 1 : 0);
-    }
+    s_print_indented (t);
 }
 
 static void
@@ -383,12 +359,12 @@ s_print_subs (const cJSON *res)
     printf ("live subscriptions affected:%s\n", cJSON_GetArraySize (subs) ? "" : " none");
     const cJSON *s;
     cJSON_ArrayForEach (s, subs) {
-        const char *before = s_str (s, "before"), *after = s_str (s, "after");
+        const char *before = ctl_str (s, "before"), *after = ctl_str (s, "after");
         const char *what = strcmp (after, "none") == 0 ? "would lose access"
                          : strcmp (before, "none") == 0 ? "would gain access"
                          : "copy would change";
-        printf ("  %s %s %s: %s (%s -> %s)", s_str (s, "consumer"), s_str (s, "record_type"),
-                s_str (s, "purpose"), what, before, after);
+        printf ("  %s %s %s: %s (%s -> %s)", ctl_str (s, "consumer"), ctl_str (s, "record_type"),
+                ctl_str (s, "purpose"), what, before, after);
         const cJSON *f;
         int any = 0;
         cJSON_ArrayForEach (f, cJSON_GetObjectItemCaseSensitive (s, "fields_added"))
@@ -425,14 +401,15 @@ s_print_apply (const cJSON *res)
     const cJSON *dry = cJSON_GetObjectItemCaseSensitive (res, "dry_run");
     if (cJSON_IsTrue (dry)) {
         printf ("dry run: %s policy would become version %g (now %g); nothing was applied\n",
-                s_str (res, "owner"), s_num (res, "version"), s_num (res, "previous"));
+                ctl_str (res, "owner"), ctl_num (res, "version"), ctl_num (res, "previous"));
         s_print_changes (res, "access changes");
         s_print_subs (res);
         return;
     }
-    printf ("applied %s policy version %g (%g rule%s)%s%s\n", s_str (res, "owner"),
-            s_num (res, "version"), s_num (res, "rules"), s_num (res, "rules") == 1 ? "" : "s",
-            *s_str (res, "changes") ? ": " : "", s_str (res, "changes"));
+    printf ("applied %s policy version %g (%g rule%s)%s%s\n", ctl_str (res, "owner"),
+            ctl_num (res, "version"), ctl_num (res, "rules"),
+            ctl_num (res, "rules") == 1 ? "" : "s",
+            *ctl_str (res, "changes") ? ": " : "", ctl_str (res, "changes"));
 }
 
 static int
@@ -442,13 +419,11 @@ s_apply (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         { "owner", required_argument, NULL, 'o' }, { "dry-run", no_argument, NULL, 'n' },
         { NULL, 0, NULL, 0 } };
     s_apply_t o = { NULL, 0 };
-    int first, rc = ctl_parse (ctx, cmd, argc, argv, extra, s_apply_opt, &o, &first);
-    if (rc != 0)
-        return rc == 1 ? 0 : rc;
-    if (argc - first != 1) {
-        ctl_error (ctx, "apply needs one FILE (see sluicectl policy apply --help)");
-        return 2;
-    }
+    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, s_apply_opt, &o, 1,
+                                    "apply needs one FILE (see sluicectl policy apply --help)",
+                                    &first);
+    if (rc >= 0)
+        return rc;
     char err[1024];
     size_t len;
     char *text = s_slurp (argv[first], &len, err, sizeof err);
@@ -464,7 +439,7 @@ s_apply (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     cJSON_AddStringToObject (args, "text", text);
     cJSON_AddBoolToObject (args, "dry_run", o.dry_run);
     free (text);
-    return s_call (ctx, "policy.apply", args, s_print_apply);
+    return ctl_call (ctx, "policy.apply", args, s_print_apply);
 }
 
 /* list */
@@ -476,8 +451,9 @@ s_print_list (const cJSON *res)
             "WHEN (UTC)");
     const cJSON *o;
     cJSON_ArrayForEach (o, res)
-        printf ("%-10s %-8g %-6g %-16s %-14s %s\n", s_str (o, "owner"), s_num (o, "version"),
-                s_num (o, "rules"), s_str (o, "actor"), s_str (o, "role"), s_str (o, "time_utc"));
+        printf ("%-10s %-8g %-6g %-16s %-14s %s\n", ctl_str (o, "owner"), ctl_num (o, "version"),
+                ctl_num (o, "rules"), ctl_str (o, "actor"), ctl_str (o, "role"),
+                ctl_str (o, "time_utc"));
     if (cJSON_GetArraySize (res) == 0)
         printf ("(no policy applied yet: everything is denied)\n");
 }
@@ -485,14 +461,11 @@ s_print_list (const cJSON *res)
 static int
 s_list (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
-    int first, rc = ctl_parse (ctx, cmd, argc, argv, NULL, NULL, NULL, &first);
-    if (rc != 0)
-        return rc == 1 ? 0 : rc;
-    if (argc != first) {
-        ctl_error (ctx, "list takes no arguments");
-        return 2;
-    }
-    return s_call (ctx, "policy.list", cJSON_CreateObject (), s_print_list);
+    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, NULL, NULL, NULL, 0,
+                                    "list takes no arguments", &first);
+    if (rc >= 0)
+        return rc;
+    return ctl_call (ctx, "policy.list", cJSON_CreateObject (), s_print_list);
 }
 
 /* show */
@@ -500,16 +473,17 @@ s_list (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 static void
 s_print_show (const cJSON *res)
 {
-    printf ("# %s policy, version %g%s: %s, applied by %s (%s) at %s\n", s_str (res, "owner"),
-            s_num (res, "version"),
+    printf ("# %s policy, version %g%s: %s, applied by %s (%s) at %s\n", ctl_str (res, "owner"),
+            ctl_num (res, "version"),
             cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (res, "current")) ? " (current)" : "",
-            s_str (res, "file"), s_str (res, "actor"), s_str (res, "role"), s_str (res, "time_utc"));
+            ctl_str (res, "file"), ctl_str (res, "actor"), ctl_str (res, "role"),
+            ctl_str (res, "time_utc"));
     const cJSON *summary = cJSON_GetObjectItemCaseSensitive (res, "summary"), *r;
-    printf ("# %g rule%s:", s_num (res, "rules"), s_num (res, "rules") == 1 ? "" : "s");
+    printf ("# %g rule%s:", ctl_num (res, "rules"), ctl_num (res, "rules") == 1 ? "" : "s");
     cJSON_ArrayForEach (r, cJSON_GetObjectItemCaseSensitive (summary, "rules"))
-        printf (" %s %s@%g;", s_str (r, "kind"), s_str (r, "id"), s_num (r, "version"));
+        printf (" %s %s@%g;", ctl_str (r, "kind"), ctl_str (r, "id"), ctl_num (r, "version"));
     printf ("\n");
-    const char *text = s_str (res, "text");
+    const char *text = ctl_str (res, "text");
     fputs (text, stdout);
     if (*text && text[strlen (text) - 1] != '\n')
         putchar ('\n');
@@ -548,20 +522,17 @@ s_show (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     static const struct option extra[] = {
         { "version", required_argument, NULL, 'v' }, { NULL, 0, NULL, 0 } };
     s_show_t o = { NULL };
-    int first, rc = ctl_parse (ctx, cmd, argc, argv, extra, s_show_opt, &o, &first);
-    if (rc != 0)
-        return rc == 1 ? 0 : rc;
-    if (argc - first != 1) {
-        ctl_error (ctx, "show needs one OWNER (a bureau, or city)");
-        return 2;
-    }
+    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, s_show_opt, &o, 1,
+                                    "show needs one OWNER (a bureau, or city)", &first);
+    if (rc >= 0)
+        return rc;
     cJSON *args = cJSON_CreateObject ();
     cJSON_AddStringToObject (args, "owner", argv[first]);
     if (o.version && s_add_version (ctx, args, "version", o.version) != 0) {
         cJSON_Delete (args);
         return 2;
     }
-    return s_call (ctx, "policy.show", args, s_print_show);
+    return ctl_call (ctx, "policy.show", args, s_print_show);
 }
 
 /* history */
@@ -569,30 +540,27 @@ s_show (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 static void
 s_print_history (const cJSON *res)
 {
-    printf ("%s policy history (current version %g)\n", s_str (res, "owner"),
-            s_num (res, "current"));
+    printf ("%s policy history (current version %g)\n", ctl_str (res, "owner"),
+            ctl_num (res, "current"));
     printf ("%-8s %-21s %-16s %-14s %-6s %s\n", "VERSION", "WHEN (UTC)", "APPLIED BY", "ROLE",
             "RULES", "CHANGES");
     const cJSON *v;
     cJSON_ArrayForEach (v, cJSON_GetObjectItemCaseSensitive (res, "versions"))
-        printf ("%-8g %-21s %-16s %-14s %-6g %s\n", s_num (v, "version"), s_str (v, "time_utc"),
-                s_str (v, "actor"), s_str (v, "role"), s_num (v, "rules"),
-                *s_str (v, "changes") ? s_str (v, "changes") : "(rules unchanged)");
+        printf ("%-8g %-21s %-16s %-14s %-6g %s\n", ctl_num (v, "version"), ctl_str (v, "time_utc"),
+                ctl_str (v, "actor"), ctl_str (v, "role"), ctl_num (v, "rules"),
+                *ctl_str (v, "changes") ? ctl_str (v, "changes") : "(rules unchanged)");
 }
 
 static int
 s_history (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
-    int first, rc = ctl_parse (ctx, cmd, argc, argv, NULL, NULL, NULL, &first);
-    if (rc != 0)
-        return rc == 1 ? 0 : rc;
-    if (argc - first != 1) {
-        ctl_error (ctx, "history needs one OWNER (a bureau, or city)");
-        return 2;
-    }
+    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, NULL, NULL, NULL, 1,
+                                    "history needs one OWNER (a bureau, or city)", &first);
+    if (rc >= 0)
+        return rc;
     cJSON *args = cJSON_CreateObject ();
     cJSON_AddStringToObject (args, "owner", argv[first]);
-    return s_call (ctx, "policy.history", args, s_print_history);
+    return ctl_call (ctx, "policy.history", args, s_print_history);
 }
 
 /* diff */
@@ -600,16 +568,11 @@ s_history (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 static void
 s_print_diff (const cJSON *res)
 {
-    printf ("%s policy, version %g -> %g\n", s_str (res, "owner"), s_num (res, "v1"),
-            s_num (res, "v2"));
-    const char *rules = s_str (res, "rule_changes_text");
+    printf ("%s policy, version %g -> %g\n", ctl_str (res, "owner"), ctl_num (res, "v1"),
+            ctl_num (res, "v2"));
+    const char *rules = ctl_str (res, "rule_changes_text");
     printf ("rules:%s", *rules ? "\n" : " no rule changed\n");
-    for (const char *p = rules; *p;) {
-        const char *nl = strchr (p, '\n');
-        size_t n = nl ? (size_t) (nl - p) : strlen (p);
-        printf ("  %.*s\n", (int) n, p);
-        p += n + (nl ? 1 : 0);
-    }
+    s_print_indented (rules);
     s_print_changes (res, "access changes (+ gained, - lost, ~ changed)");
 }
 
@@ -628,13 +591,11 @@ s_diff (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     static const struct option extra[] = {
         { "at", required_argument, NULL, 't' }, { NULL, 0, NULL, 0 } };
     const char *at = NULL;
-    int first, rc = ctl_parse (ctx, cmd, argc, argv, extra, s_at_opt, &at, &first);
-    if (rc != 0)
-        return rc == 1 ? 0 : rc;
-    if (argc - first != 3) {
-        ctl_error (ctx, "diff needs OWNER V1 V2 (see sluicectl policy diff --help)");
-        return 2;
-    }
+    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, s_at_opt, &at, 3,
+                                    "diff needs OWNER V1 V2 (see sluicectl policy diff --help)",
+                                    &first);
+    if (rc >= 0)
+        return rc;
     cJSON *args = cJSON_CreateObject ();
     cJSON_AddStringToObject (args, "owner", argv[first]);
     if (s_add_version (ctx, args, "v1", argv[first + 1]) != 0
@@ -644,7 +605,7 @@ s_diff (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     }
     if (at)
         cJSON_AddStringToObject (args, "at", at);
-    return s_call (ctx, "policy.diff", args, s_print_diff);
+    return ctl_call (ctx, "policy.diff", args, s_print_diff);
 }
 
 /* rollback */
@@ -653,28 +614,26 @@ static void
 s_print_rollback (const cJSON *res)
 {
     printf ("%s policy rolled back: version %g now in force, with the text of version %g "
-            "(was version %g)%s%s\n", s_str (res, "owner"), s_num (res, "version"),
-            s_num (res, "rollback_to"), s_num (res, "previous"),
-            *s_str (res, "changes") ? "; rules " : "", s_str (res, "changes"));
+            "(was version %g)%s%s\n", ctl_str (res, "owner"), ctl_num (res, "version"),
+            ctl_num (res, "rollback_to"), ctl_num (res, "previous"),
+            *ctl_str (res, "changes") ? "; rules " : "", ctl_str (res, "changes"));
 }
 
 static int
 s_rollback (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
-    int first, rc = ctl_parse (ctx, cmd, argc, argv, NULL, NULL, NULL, &first);
-    if (rc != 0)
-        return rc == 1 ? 0 : rc;
-    if (argc - first != 2) {
-        ctl_error (ctx, "rollback needs OWNER VERSION (see sluicectl policy rollback --help)");
-        return 2;
-    }
+    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, NULL, NULL, NULL, 2,
+                                    "rollback needs OWNER VERSION "
+                                    "(see sluicectl policy rollback --help)", &first);
+    if (rc >= 0)
+        return rc;
     cJSON *args = cJSON_CreateObject ();
     cJSON_AddStringToObject (args, "owner", argv[first]);
     if (s_add_version (ctx, args, "version", argv[first + 1]) != 0) {
         cJSON_Delete (args);
         return 2;
     }
-    return s_call (ctx, "policy.rollback", args, s_print_rollback);
+    return ctl_call (ctx, "policy.rollback", args, s_print_rollback);
 }
 
 /* explain */
@@ -702,7 +661,7 @@ s_explain_opt (int c, const char *arg, void *p)
 static void
 s_print_explain (const cJSON *res)
 {
-    fputs (s_str (res, "text"), stdout);
+    fputs (ctl_str (res, "text"), stdout);
 }
 
 static int
@@ -732,7 +691,7 @@ s_explain (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         cJSON_AddStringToObject (args, "subject", o.subject);
     if (o.at)
         cJSON_AddStringToObject (args, "at", o.at);
-    return s_call (ctx, "policy.explain", args, s_print_explain);
+    return ctl_call (ctx, "policy.explain", args, s_print_explain);
 }
 
 static const ctl_cmd_t s_cmds[] = {

@@ -4,26 +4,9 @@
 
 #include <stdlib.h>
 
-static int
-s_run (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
+static void
+s_print (const cJSON *res)
 {
-    int first, rc = ctl_parse (ctx, cmd, argc, argv, NULL, NULL, NULL, &first);
-    if (rc != 0)
-        return rc == 1 ? 0 : rc;
-    if (argc != first) {
-        ctl_error (ctx, "status takes no arguments");
-        return 2;
-    }
-    cJSON *args = cJSON_CreateObject (), *res = NULL;
-    rc = ctl_admin (ctx, "status", args, &res);
-    cJSON_Delete (args);
-    if (rc != 0)
-        return rc;
-    if (ctx->json) {
-        ctl_print_json (res);
-        cJSON_Delete (res);
-        return 0;
-    }
     const cJSON *v = cJSON_GetObjectItemCaseSensitive (res, "version");
     const cJSON *up = cJSON_GetObjectItemCaseSensitive (res, "uptime_s");
     const cJSON *pending = cJSON_GetObjectItemCaseSensitive (res, "pending");
@@ -45,8 +28,16 @@ s_run (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         printf ("operations awaiting commit: %g\n", pending->valuedouble);
     if (cJSON_IsNumber (commits))
         printf ("commits since start: %g\n", commits->valuedouble);
-    cJSON_Delete (res);
-    return 0;
+}
+
+static int
+s_run (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
+{
+    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, NULL, NULL, NULL, 0,
+                                    "status takes no arguments", &first);
+    if (rc >= 0)
+        return rc;
+    return ctl_call (ctx, "status", cJSON_CreateObject (), s_print);
 }
 
 static const ctl_cmd_t s_cmds[] = {

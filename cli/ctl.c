@@ -45,7 +45,7 @@ ctl_usage (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, FILE *out)
                  "  --endpoint EP       admin endpoint, overrides DIR/endpoints  [SLUICE_ENDPOINT]\n"
                  "  --key FILE          our secret key file (NAME.key, mode 0600)  [SLUICE_KEY]\n"
                  "  --broker-key FILE   the broker's public key  [SLUICE_BROKER_KEY]\n"
-                 "  --timeout MS        how long to wait for the broker (default 5000)\n"
+                 "  --timeout MS        how long to wait for the broker (default $SLUICE_TIMEOUT or 5000)\n"
                  "  --json              print the result as JSON\n");
     fprintf (out, "  --help              show this help\n");
 }
@@ -92,6 +92,21 @@ ctl_parse (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv,
     return 0;
 }
 
+int
+ctl_parse_args (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv,
+                const struct option *extra, int (*on_opt) (int c, const char *optarg, void *arg),
+                void *arg, int npos, const char *wrong, int *first)
+{
+    int rc = ctl_parse (ctx, cmd, argc, argv, extra, on_opt, arg, first);
+    if (rc != 0)
+        return rc == 1 ? 0 : rc;
+    if (npos >= 0 && argc - *first != npos) {
+        ctl_error (ctx, "%s", wrong);
+        return 2;
+    }
+    return -1;
+}
+
 static const char *
 s_env (const char *value, const char *name)
 {
@@ -99,6 +114,16 @@ s_env (const char *value, const char *name)
         return value;
     const char *e = getenv (name);
     return e && *e ? e : NULL;
+}
+
+/*  --timeout, else $SLUICE_TIMEOUT, else 5000 ms. */
+static int
+s_timeout (const ctl_ctx_t *ctx)
+{
+    if (ctx->timeout_ms > 0)
+        return ctx->timeout_ms;
+    const char *e = getenv ("SLUICE_TIMEOUT");
+    return e && atoi (e) > 0 ? atoi (e) : 5000;
 }
 
 int
@@ -142,7 +167,7 @@ ctl_admin (ctl_ctx_t *ctx, const char *command, const cJSON *args, cJSON **resul
     char *args_text = cJSON_PrintUnformatted (args);
     char *result_text = NULL;
     int rc = sl_admin_call (&opts, command, args_text ? args_text : "{}", NULL, 0,
-                            ctx->timeout_ms > 0 ? ctx->timeout_ms : 5000, &result_text,
+                            s_timeout (ctx), &result_text,
                             err, sizeof err);
     free (args_text);
     if (rc != 0) {
@@ -167,4 +192,34 @@ ctl_print_json (const cJSON *json)
         printf ("%s\n", text);
         free (text);
     }
+}
+
+int
+ctl_call (ctl_ctx_t *ctx, const char *command, cJSON *args, void (*print) (const cJSON *res))
+{
+    cJSON *res = NULL;
+    int rc = ctl_admin (ctx, command, args, &res);
+    cJSON_Delete (args);
+    if (rc != 0)
+        return rc;
+    if (ctx->json)
+        ctl_print_json (res);
+    else
+        print (res);
+    cJSON_Delete (res);
+    return 0;
+}
+
+const char *
+ctl_str (const cJSON *obj, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive (obj, name);
+    return cJSON_IsString (v) ? v->valuestring : "";
+}
+
+double
+ctl_num (const cJSON *obj, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive (obj, name);
+    return cJSON_IsNumber (v) ? v->valuedouble : 0;
 }

@@ -68,6 +68,16 @@ int ctl_parse (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv,
                const struct option *extra, int (*on_opt) (int c, const char *optarg, void *arg),
                void *arg, int *first);
 
+/*  ctl_parse, then checks the number of positional arguments: exactly
+    `npos`, or any number when npos < 0. Returns -1 to go on, the first
+    positional argument being argv[*first]; otherwise the exit status for
+    the command to return: 0 after --help, 2 on a usage error (printed;
+    `wrong` is the message when the count is off). */
+int ctl_parse_args (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv,
+                    const struct option *extra,
+                    int (*on_opt) (int c, const char *optarg, void *arg), void *arg, int npos,
+                    const char *wrong, int *first);
+
 /*  Prints the command's --help. */
 void ctl_usage (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, FILE *out);
 
@@ -76,6 +86,19 @@ void ctl_usage (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, FILE *out);
     "sluicectl: GROUP: what, what to do" to stderr and returns 1. `args`
     is borrowed. */
 int ctl_admin (ctl_ctx_t *ctx, const char *command, const cJSON *args, cJSON **result);
+
+/*  Runs an admin-plane command with `args`, which it takes (and frees,
+    whatever happens), then prints the result: pretty JSON with --json,
+    else through `print`. Returns 0, or 1 after printing the failure. */
+int ctl_call (ctl_ctx_t *ctx, const char *command, cJSON *args, void (*print) (const cJSON *res));
+
+/*  The string member `name` of `obj`, or "" when it is missing or not a
+    string. Valid as long as obj. Cannot fail. */
+const char *ctl_str (const cJSON *obj, const char *name);
+
+/*  The number member `name` of `obj`, or 0 when it is missing or not a
+    number. Cannot fail. */
+double ctl_num (const cJSON *obj, const char *name);
 
 /*  Prints `json` (borrowed) pretty to stdout. */
 void ctl_print_json (const cJSON *json);

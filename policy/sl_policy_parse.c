@@ -534,15 +534,18 @@ fail:
     return NULL;
 }
 
+/*  One level of a left-associative binary operator: OPERAND (WORD OPERAND)*,
+    e.g. `a and b and c` as ((a and b) and c). */
 static sl_expr_t *
-s_and (s_parser_t *ps)
+s_binary (s_parser_t *ps, const char *word, sl_expr_kind_t kind,
+          sl_expr_t *(*operand) (s_parser_t *ps))
 {
-    sl_expr_t *l = s_primary (ps);
-    while (l && s_is_word (ps, "and")) {
+    sl_expr_t *l = operand (ps);
+    while (l && s_is_word (ps, word)) {
         unsigned line = ps->tok.line, col = ps->tok.col;
         s_next (ps);
-        sl_expr_t *r = s_primary (ps);
-        sl_expr_t *e = r ? s_node (ps, SL_EX_AND, line, col) : NULL;
+        sl_expr_t *r = operand (ps);
+        sl_expr_t *e = r ? s_node (ps, kind, line, col) : NULL;
         if (!e) {
             sl_pexpr_free (l);
             sl_pexpr_free (r);
@@ -556,24 +559,15 @@ s_and (s_parser_t *ps)
 }
 
 static sl_expr_t *
+s_and (s_parser_t *ps)
+{
+    return s_binary (ps, "and", SL_EX_AND, s_primary);
+}
+
+static sl_expr_t *
 s_or (s_parser_t *ps)
 {
-    sl_expr_t *l = s_and (ps);
-    while (l && s_is_word (ps, "or")) {
-        unsigned line = ps->tok.line, col = ps->tok.col;
-        s_next (ps);
-        sl_expr_t *r = s_and (ps);
-        sl_expr_t *e = r ? s_node (ps, SL_EX_OR, line, col) : NULL;
-        if (!e) {
-            sl_pexpr_free (l);
-            sl_pexpr_free (r);
-            return NULL;
-        }
-        e->l = l;
-        e->r = r;
-        l = e;
-    }
-    return l;
+    return s_binary (ps, "or", SL_EX_OR, s_and);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -602,6 +596,22 @@ s_dup (s_parser_t *ps, const char *clause, unsigned line, unsigned col)
     s_error (ps, line, col, "give each clause once per rule (only 'where' may repeat)",
              "duplicate '%s' clause%s", clause, "");
     return false;
+}
+
+/*  One bound of `valid FROM .. TO`: the current word as a UTC time into *t
+    (*date_only when it names a day), its text kept in `text` for the
+    rule's summary. Reports a bad time and returns false. */
+static bool
+s_valid_bound (s_parser_t *ps, int64_t *t, bool *date_only, char text[40])
+{
+    if (!s_parse_time (ps->tok.text, t, date_only)) {
+        s_error (ps, ps->tok.line, ps->tok.col, "write YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z] (UTC)",
+                 "invalid date or time '%s'%s", ps->tok.text, "");
+        return false;
+    }
+    snprintf (text, 40, "%s", ps->tok.text);
+    s_next (ps);
+    return true;
 }
 
 static bool
@@ -718,32 +728,18 @@ s_clause (s_parser_t *ps, sl_policy_rule_t *r)
         s_next (ps);
         char from[40] = "", to[40] = "";
         bool date_only;
-        if (ps->tok.kind == T_WORD) {
-            if (!s_parse_time (ps->tok.text, &r->valid_from, &date_only)) {
-                s_error (ps, ps->tok.line, ps->tok.col,
-                         "write YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z] (UTC)",
-                         "invalid date or time '%s'%s", ps->tok.text, "");
-                return false;
-            }
-            snprintf (from, sizeof from, "%s", ps->tok.text);
-            s_next (ps);
-        }
+        if (ps->tok.kind == T_WORD && !s_valid_bound (ps, &r->valid_from, &date_only, from))
+            return false;
         if (ps->tok.kind != T_DOTDOT) {
             s_expected (ps, "'..' (valid FROM .. TO)");
             return false;
         }
         s_next (ps);
         if (ps->tok.kind == T_WORD && isdigit ((unsigned char) ps->tok.text[0])) {
-            if (!s_parse_time (ps->tok.text, &r->valid_to, &date_only)) {
-                s_error (ps, ps->tok.line, ps->tok.col,
-                         "write YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z] (UTC)",
-                         "invalid date or time '%s'%s", ps->tok.text, "");
+            if (!s_valid_bound (ps, &r->valid_to, &date_only, to))
                 return false;
-            }
             if (date_only)
                 r->valid_to += 86400;      /* a date as TO includes that whole day */
-            snprintf (to, sizeof to, "%s", ps->tok.text);
-            s_next (ps);
         }
         if (asprintf (&r->valid_text, "%s .. %s", from, to) < 0) {
             r->valid_text = NULL;

@@ -9,9 +9,10 @@ PKGS=(
   libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
   liblmdb-dev lmdb-utils libsodium-dev libinih-dev libcjson-dev
   libcriterion-dev
-  clang libclang-rt-14-dev valgrind
+  clang libclang-rt-14-dev valgrind linux-perf
   mosquitto libmosquitto-dev
   python3 python3-nacl iproute2 procps
+  python3-zmq python3-protobuf protobuf-compiler
 )
 
 missing=()

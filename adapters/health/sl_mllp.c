@@ -5,13 +5,13 @@
  */
 #include "sl_mllp.h"
 #include "sl_error.h"
+#include "sl_inbuf.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 struct _sl_mllp_decoder_t {
-    char *buf;
-    size_t pos, len, cap;
+    sl_inbuf_t in;         /* unread bytes: in.buf[in.pos..in.len) */
     size_t max;
     size_t garbage;
     size_t scan;           /* bytes of the current frame already searched */
@@ -32,7 +32,7 @@ sl_mllp_decoder_destroy (sl_mllp_decoder_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    free ((*self_p)->buf);
+    sl_inbuf_release (&(*self_p)->in);
     free (*self_p);
     *self_p = NULL;
 }
@@ -40,35 +40,17 @@ sl_mllp_decoder_destroy (sl_mllp_decoder_t **self_p)
 int
 sl_mllp_decoder_feed (sl_mllp_decoder_t *self, const void *data, size_t len)
 {
-    if (self->pos > 0 && (self->pos >= self->len || self->pos > self->cap / 2)) {
-        memmove (self->buf, self->buf + self->pos, self->len - self->pos);
-        self->len -= self->pos;
-        self->pos = 0;
-    }
-    if (self->len + len > self->cap) {
-        size_t ncap = self->cap ? self->cap : 4096;
-        while (ncap < self->len + len)
-            ncap *= 2;
-        char *nb = realloc (self->buf, ncap);
-        if (!nb)
-            return SL_ENOMEM;
-        self->buf = nb;
-        self->cap = ncap;
-    }
-    if (len)
-        memcpy (self->buf + self->len, data, len);
-    self->len += len;
-    return 0;
+    return sl_inbuf_append (&self->in, data, len);
 }
 
 int
 sl_mllp_decoder_next (sl_mllp_decoder_t *self, int eof, const char **msg, size_t *len)
 {
-    if (!self->buf)
+    if (!self->in.buf)
         return 0;
     for (;;) {
-        char *b = self->buf + self->pos;
-        size_t avail = self->len - self->pos;
+        char *b = self->in.buf + self->in.pos;
+        size_t avail = self->in.len - self->in.pos;
         if (self->dropping) {
             /* Skip the rest of an oversized frame, up to 0x1C 0x0D or a new start. */
             size_t i = 0;
@@ -76,31 +58,31 @@ sl_mllp_decoder_next (sl_mllp_decoder_t *self, int eof, const char **msg, size_t
                 && !(b [i] == SL_MLLP_END1 && i + 1 < avail && b [i + 1] == SL_MLLP_END2))
                 i++;
             if (i < avail && b [i] == SL_MLLP_END1) {
-                self->pos += i + 2;
+                self->in.pos += i + 2;
                 self->dropping = 0;
                 continue;
             }
             if (i < avail) {            /* a new frame begins */
-                self->pos += i;
+                self->in.pos += i;
                 self->dropping = 0;
                 continue;
             }
             /* keep a trailing 0x1C, its 0x0D may follow */
             size_t keep = avail && b [avail - 1] == SL_MLLP_END1 ? 1 : 0;
-            self->pos += avail - keep;
+            self->in.pos += avail - keep;
             return 0;
         }
         /* Outside a frame: skip to the start byte. */
         char *start = avail ? memchr (b, SL_MLLP_START, avail) : NULL;
         if (!start) {
             self->garbage += avail;
-            self->pos += avail;
+            self->in.pos += avail;
             return 0;
         }
         self->garbage += (size_t) (start - b);
-        self->pos += (size_t) (start - b);
+        self->in.pos += (size_t) (start - b);
         b = start + 1;
-        avail = self->len - self->pos - 1;
+        avail = self->in.len - self->in.pos - 1;
         /* Resume where the last call stopped: a frame arriving in many
            small reads is searched once, not once per read. */
         size_t i = self->scan;
@@ -108,21 +90,21 @@ sl_mllp_decoder_next (sl_mllp_decoder_t *self, int eof, const char **msg, size_t
             if (b [i] == SL_MLLP_START) {   /* frame abandoned by the sender */
                 *msg = b;
                 *len = i;
-                self->pos += i + 1;
+                self->in.pos += i + 1;
                 self->scan = 0;
                 return SL_EPARSE;
             }
             if (b [i] == SL_MLLP_END1 && i + 1 < avail && b [i + 1] == SL_MLLP_END2) {
                 *msg = b;
                 *len = i;
-                self->pos += i + 3;
+                self->in.pos += i + 3;
                 self->scan = 0;
                 return 1;
             }
             if (i >= self->max) {
                 *msg = b;
                 *len = i;
-                self->pos += i + 1;
+                self->in.pos += i + 1;
                 self->dropping = 1;
                 self->scan = 0;
                 return SL_ETOOBIG;
@@ -131,7 +113,7 @@ sl_mllp_decoder_next (sl_mllp_decoder_t *self, int eof, const char **msg, size_t
         if (eof) {
             *msg = b;
             *len = avail;
-            self->pos = self->len;
+            self->in.pos = self->in.len;
             self->scan = 0;
             return SL_EPARSE;
         }

@@ -296,6 +296,8 @@ s_serve (void *st, sl_runner_t *r)
             socklen_t pl = sizeof peer;
             int fd = accept4 (lfd, (struct sockaddr *) &peer, &pl, SOCK_CLOEXEC);
             if (fd >= 0) {
+                /* not polled yet: no events this round (revents was unset) */
+                pf [nc + 1] = (struct pollfd) { .fd = fd, .events = POLLIN };
                 conns [nc].fd = fd;
                 conns [nc].dec = sl_mllp_decoder_new (0);
                 char ip [32];

@@ -1,6 +1,7 @@
 /*  sl_dsmr — see sl_dsmr.h for the format and the design notes. */
 #include "sl_dsmr.h"
 #include "sl_error.h"
+#include "sl_inbuf.h"
 #include "sl_text.h"
 #include "sl_time.h"
 
@@ -268,8 +269,7 @@ out:
  */
 
 struct _sl_dsmr_reader_t {
-    char *buf;
-    size_t pos, len, cap;
+    sl_inbuf_t in;         /* unread bytes: in.buf[in.pos..in.len) */
     size_t line;
     size_t max;
     size_t skipped;
@@ -292,7 +292,7 @@ sl_dsmr_reader_destroy (sl_dsmr_reader_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    free ((*self_p)->buf);
+    sl_inbuf_release (&(*self_p)->in);
     free (*self_p);
     *self_p = NULL;
 }
@@ -300,25 +300,7 @@ sl_dsmr_reader_destroy (sl_dsmr_reader_t **self_p)
 int
 sl_dsmr_reader_feed (sl_dsmr_reader_t *self, const void *data, size_t len)
 {
-    if (self->pos > 0 && (self->pos >= self->len || self->pos > self->cap / 2)) {
-        memmove (self->buf, self->buf + self->pos, self->len - self->pos);
-        self->len -= self->pos;
-        self->pos = 0;
-    }
-    if (self->len + len > self->cap) {
-        size_t ncap = self->cap ? self->cap : 4096;
-        while (ncap < self->len + len)
-            ncap *= 2;
-        char *nb = realloc (self->buf, ncap);
-        if (!nb)
-            return SL_ENOMEM;
-        self->buf = nb;
-        self->cap = ncap;
-    }
-    if (len)
-        memcpy (self->buf + self->len, data, len);
-    self->len += len;
-    return 0;
+    return sl_inbuf_append (&self->in, data, len);
 }
 
 /*  Consumes n bytes, keeping the line count. */
@@ -326,9 +308,9 @@ static void
 s_consume (sl_dsmr_reader_t *self, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (self->buf [self->pos + i] == '\n')
+        if (self->in.buf [self->in.pos + i] == '\n')
             self->line++;
-    self->pos += n;
+    self->in.pos += n;
     if (n)
         self->scan = 0;
 }
@@ -337,11 +319,11 @@ int
 sl_dsmr_reader_next (sl_dsmr_reader_t *self, int eof, const char **tg,
                      size_t *len, size_t *line)
 {
-    if (!self->buf)
+    if (!self->in.buf)
         return 0;
     /* Skip noise up to the next '/'. */
-    size_t avail = self->len - self->pos;
-    const char *b = self->buf + self->pos;
+    size_t avail = self->in.len - self->in.pos;
+    const char *b = self->in.buf + self->in.pos;
     const char *slash = avail ? memchr (b, '/', avail) : NULL;
     size_t skip = slash ? (size_t) (slash - b) : avail;
     for (size_t k = 0; k < skip; k++)       /* line ends between telegrams are not noise */
@@ -349,8 +331,8 @@ sl_dsmr_reader_next (sl_dsmr_reader_t *self, int eof, const char **tg,
     s_consume (self, skip);
     if (!slash)
         return 0;
-    b = self->buf + self->pos;
-    avail = self->len - self->pos;
+    b = self->in.buf + self->in.pos;
+    avail = self->in.len - self->in.pos;
     *line = self->line;
 
     /* Find '!' or a '/' starting a new line (the telegram was cut off). */

@@ -128,6 +128,22 @@ static int s_write_file (const char *dir, const char *name, const char *text,
     return rc;
 }
 
+/*  Writes key bytes as DIR/NAME: "# TITLE\nFIELD = HEX\n", exclusively.
+ *  The text is wiped from memory afterwards. */
+static int s_write_key (const char *dir, const char *name, const char *title,
+                        const char *field, const uint8_t *key, size_t len, mode_t mode,
+                        char *err, size_t errlen)
+{
+    char hex[2 * crypto_sign_SECRETKEYBYTES + 1], text[512];
+    assert (len <= crypto_sign_SECRETKEYBYTES);
+    sl_audit__hex (key, len, hex);
+    snprintf (text, sizeof text, "# %s\n%s = %s\n", title, field, hex);
+    int rc = s_write_file (dir, name, text, mode, err, errlen);
+    sodium_memzero (text, sizeof text);
+    sodium_memzero (hex, sizeof hex);
+    return rc;
+}
+
 int sl_audit_keygen (const char *dir, char *err, size_t errlen)
 {
     assert (dir);
@@ -148,30 +164,19 @@ int sl_audit_keygen (const char *dir, char *err, size_t errlen)
     crypto_sign_keypair (pk, sk);
     randombytes_buf (pkey, sizeof pkey);
 
-    char hex[2 * crypto_sign_SECRETKEYBYTES + 1];
-    char text[512];
-    int rc;
-    sl_audit__hex (sk, sizeof sk, hex);
-    snprintf (text, sizeof text,
-              "# sluice audit signing key (Ed25519) - keep private\nsecret-key = %s\n", hex);
-    rc = s_write_file (dir, SL_AUDIT_SIGN_KEY_FILE, text, 0600, err, errlen);
-    if (rc)
-        goto out;
-    sl_audit__hex (pk, sizeof pk, hex);
-    snprintf (text, sizeof text,
-              "# sluice audit public key (Ed25519): publish it\npublic-key = %s\n", hex);
-    rc = s_write_file (dir, SL_AUDIT_SIGN_PUB_FILE, text, 0644, err, errlen);
-    if (rc)
-        goto out;
-    sl_audit__hex (pkey, sizeof pkey, hex);
-    snprintf (text, sizeof text,
-              "# sluice audit pseudonym key - keep private\npseudonym-key = %s\n", hex);
-    rc = s_write_file (dir, SL_AUDIT_PSEUDO_KEY_FILE, text, 0600, err, errlen);
-out:
+    int rc = s_write_key (dir, SL_AUDIT_SIGN_KEY_FILE,
+                          "sluice audit signing key (Ed25519) - keep private", "secret-key",
+                          sk, sizeof sk, 0600, err, errlen);
+    if (rc == 0)
+        rc = s_write_key (dir, SL_AUDIT_SIGN_PUB_FILE,
+                          "sluice audit public key (Ed25519): publish it", "public-key",
+                          pk, sizeof pk, 0644, err, errlen);
+    if (rc == 0)
+        rc = s_write_key (dir, SL_AUDIT_PSEUDO_KEY_FILE,
+                          "sluice audit pseudonym key - keep private", "pseudonym-key",
+                          pkey, sizeof pkey, 0600, err, errlen);
     sodium_memzero (sk, sizeof sk);
     sodium_memzero (pkey, sizeof pkey);
-    sodium_memzero (text, sizeof text);
-    sodium_memzero (hex, sizeof hex);
     return rc;
 }
 

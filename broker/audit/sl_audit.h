@@ -289,6 +289,13 @@ typedef struct {
 int sl_audit_verify (MDB_env *env, const uint8_t pk[SL_AUDIT_PK_LEN],
                      const sl_audit_verify_opts_t *opts, sl_audit_report_t *report);
 
+/*  `report` as one JSON object without newline: {ok, verdict, bad_seq,
+ *  entries, checkpoints, segments, first_seq, last_seq, message}, the
+ *  result of the audit.verify admin command and of `sluicectl audit verify
+ *  --json` offline. `ok`: sl_audit_verify returned 0. Returns NULL on no
+ *  memory; the caller frees the string with free(). */
+char *sl_audit_report_json (const sl_audit_report_t *report, int ok);
+
 /* ------------------------------------------------------------------------ */
 /*  Review                                                                  */
 
@@ -306,6 +313,13 @@ typedef struct {
     const uint8_t *subject;       /* pseudonym (see sl_audit_pseudonym) */
     uint64_t       after_seq;     /* paging: start after this seq (0: from the start) */
 } sl_audit_filter_t;
+
+/*  Parses a time bound written as UTC text, "YYYY-MM-DD" or
+ *  "YYYY-MM-DDTHH:MM:SS[.ffffff][Z]" (a space may stand for the 'T'), into
+ *  Unix microseconds: the text form of since / until / before that
+ *  sluicectl and the audit.* admin commands accept. Returns 0, or -1 when
+ *  the text is not of that form (*us untouched). Cannot fail otherwise. */
+int sl_audit_parse_time (const char *text, int64_t *us);
 
 /*  Iterates entries of `txn` (read or write) in sequence order that match
  *  `filter` (may be NULL; copied). Returns NULL on error (no memory, no

@@ -11,9 +11,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ------------------------------------------------------------------------ */
 /*  JSON                                                                    */
+
+/*  Adds an integer as JSON digits. cJSON keeps numbers as doubles and prints
+    values above 15 digits in exponent form, which a reader wanting the exact
+    microsecond must not have to undo. */
+static int s_add_u64 (cJSON *o, const char *name, uint64_t v)
+{
+    char buf[24];
+    snprintf (buf, sizeof buf, "%" PRIu64, v);
+    return cJSON_AddRawToObject (o, name, buf) ? 0 : -1;
+}
 
 static int s_add_str (cJSON *o, const char *name, sl_audit_str_t s)
 {
@@ -56,8 +67,8 @@ char *sl_audit_entry_json (const sl_audit_entry_t *e)
     sl_audit__utc (e->time_us, when);
     sl_audit__hash (e->raw, e->raw_len, hash);
     if (!cJSON_AddStringToObject (o, "type", "entry")
-    ||  !cJSON_AddNumberToObject (o, "seq", (double) e->seq)
-    ||  !cJSON_AddNumberToObject (o, "time_us", (double) e->time_us)
+    ||  s_add_u64 (o, "seq", e->seq)
+    ||  s_add_u64 (o, "time_us", (uint64_t) e->time_us)
     ||  !cJSON_AddStringToObject (o, "time", when)
     ||  s_add_str (o, "kind", e->kind) || s_add_str (o, "actor", e->actor)
     ||  s_add_str (o, "counterpart", e->counterpart) || s_add_str (o, "owner", e->owner)
@@ -430,3 +441,34 @@ int64_t sl_audit_subject_report (const sl_audit_t *self, MDB_txn *txn,
     return rc < 0 ? rc : n;
 }
 
+
+int
+sl_audit_parse_time (const char *text, int64_t *us)
+{
+    struct tm tm;
+    memset (&tm, 0, sizeof tm);
+    const char *p = strptime (text, "%Y-%m-%d", &tm);
+    if (!p)
+        return -1;
+    long frac_us = 0;
+    if (*p == 'T' || *p == ' ') {
+        p = strptime (p + 1, "%H:%M:%S", &tm);
+        if (!p)
+            return -1;
+        if (*p == '.') {
+            long scale = 100000;
+            for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
+                if (scale > 0)
+                    frac_us += (*p - '0') * scale;
+        }
+        if (*p == 'Z')
+            p++;
+    }
+    if (*p)
+        return -1;
+    time_t t = timegm (&tm);
+    if (t == (time_t) -1)
+        return -1;
+    *us = (int64_t) t * 1000000 + frac_us;
+    return 0;
+}

@@ -6,6 +6,8 @@
 #include "sl_audit_int.h"
 #include "sl_error.h"
 
+#include <cjson/cJSON.h>
+
 #include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -454,3 +456,22 @@ out:
     return rc;
 }
 
+
+char *sl_audit_report_json (const sl_audit_report_t *r, int ok)
+{
+    cJSON *o = cJSON_CreateObject ();
+    if (!o)
+        return NULL;
+    cJSON_AddBoolToObject (o, "ok", ok);
+    cJSON_AddStringToObject (o, "verdict", sl_audit_verdict_str (r->verdict));
+    cJSON_AddNumberToObject (o, "bad_seq", (double) r->bad_seq);
+    cJSON_AddNumberToObject (o, "entries", (double) r->entries);
+    cJSON_AddNumberToObject (o, "checkpoints", (double) r->checkpoints);
+    cJSON_AddNumberToObject (o, "segments", (double) r->segments);
+    cJSON_AddNumberToObject (o, "first_seq", (double) r->first_seq);
+    cJSON_AddNumberToObject (o, "last_seq", (double) r->last_seq);
+    cJSON_AddStringToObject (o, "message", r->message);
+    char *text = cJSON_PrintUnformatted (o);
+    cJSON_Delete (o);
+    return text;
+}

@@ -7,15 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-/*  Reads fixture `name` from tests/adapters/fixtures; aborts the test if it
- *  cannot. The buffer is NUL-terminated; the caller frees it. */
+/*  Reads DIR/NAME whole; aborts the test if it cannot, naming the file
+ *  and `hint` (what to do, or ""). The buffer is NUL-terminated; the caller
+ *  frees it. `len` may be NULL. */
 static inline char *
-fixture (const char *name, size_t *len)
+read_whole (const char *dir, const char *name, const char *hint, size_t *len)
 {
     char path [1024];
-    snprintf (path, sizeof path, "%s/%s", SL_FIXTURES, name);
+    snprintf (path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen (path, "rb");
-    cr_assert_not_null (f, "fixture %s", path);
+    cr_assert_not_null (f, "cannot read %s%s", path, hint);
     fseek (f, 0, SEEK_END);
     long n = ftell (f);
     fseek (f, 0, SEEK_SET);
@@ -26,6 +27,13 @@ fixture (const char *name, size_t *len)
     if (len)
         *len = (size_t) n;
     return buf;
+}
+
+/*  Reads fixture `name` from tests/adapters/fixtures (see read_whole). */
+static inline char *
+fixture (const char *name, size_t *len)
+{
+    return read_whole (SL_FIXTURES, name, "", len);
 }
 
 /*  Path of fixture `name` in a static buffer. */

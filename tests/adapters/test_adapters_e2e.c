@@ -277,6 +277,22 @@ Test (adapters_e2e, health_files_plain_and_framed)
     cr_assert_eq (quarantined (HEALTH), 4);
 }
 
+/*  Waits up to 10 s until the file `log` (a program's stderr) holds
+ *  `needle`; asserts that it does. */
+static void
+wait_log (const char *log, const char *needle)
+{
+    char cmd [600], out [8192];
+    snprintf (cmd, sizeof cmd, "cat '%s'", log);
+    for (int i = 0; i < 500; i++) {
+        tb_run (cmd, out, sizeof out);
+        if (strstr (out, needle))
+            break;
+        usleep (20000);
+    }
+    cr_assert_not_null (strstr (out, needle), "%s", out);
+}
+
 static void
 append (const char *path, const char *text)
 {
@@ -371,18 +387,9 @@ Test (adapters_e2e, power_receives_water_readings_as_json_lines)
                "--max", "2", (char *) NULL);
         _exit (127);
     }
-    /* wait until it has subscribed */
-    char cmd [600], out [8192];
-    snprintf (cmd, sizeof cmd, "cat '%s'", log);
-    for (int i = 0; i < 500; i++) {
-        tb_run (cmd, out, sizeof out);
-        if (strstr (out, "subscribed to water.v1.MeterReading for joint-metering"))
-            break;
-        usleep (20000);
-    }
-    cr_assert_not_null (strstr (out, "subscribed to water.v1.MeterReading"), "%s", out);
+    wait_log (log, "subscribed to water.v1.MeterReading for joint-metering");
 
-    char args [2048];
+    char args [2048], out [8192];
     snprintf (args, sizeof args, "--meters '%s' '%s'", example ("water-meters.csv"),
               example ("malformed/water-bad.jsonl"));
     cr_assert_eq (run_adapter ("SLUICE_WATER_ADAPTER", WATER, args, out, sizeof out), 1, "%s", out);
@@ -428,15 +435,9 @@ Test (adapters_e2e, health_answers_parking_queries_about_visits)
                "--key", keys [HEALTH], "--quarantine", q, "--serve", mllp, (char *) NULL);
         _exit (127);
     }
+    wait_log (log, "answering queries about 5 records");
     char cmd [600], out [8192];
     snprintf (cmd, sizeof cmd, "cat '%s'", log);
-    for (int i = 0; i < 500; i++) {
-        tb_run (cmd, out, sizeof out);
-        if (strstr (out, "answering queries about 5 records"))
-            break;
-        usleep (20000);
-    }
-    cr_assert_not_null (strstr (out, "answering queries about 5 records"), "%s", out);
 
     sl_client_t *parking = tb_connect (&tb, keys [PARKING]);
     sl_reply_t *reply = NULL;

@@ -16,19 +16,7 @@
 static char *
 slurp (const char *rel, size_t *len)
 {
-    char path [1024];
-    snprintf (path, sizeof path, "%s/%s", SL_EXAMPLES, rel);
-    FILE *f = fopen (path, "rb");
-    cr_assert_not_null (f, "%s (run examples/gen-data)", path);
-    fseek (f, 0, SEEK_END);
-    long n = ftell (f);
-    fseek (f, 0, SEEK_SET);
-    char *buf = malloc ((size_t) n + 1);
-    cr_assert_eq (fread (buf, 1, (size_t) n, f), (size_t) n);
-    fclose (f);
-    buf [n] = 0;
-    *len = (size_t) n;
-    return buf;
+    return read_whole (SL_EXAMPLES, rel, " (run examples/gen-data)", len);
 }
 
 static sl_registry_t *

@@ -13,6 +13,7 @@
 
 #include <lmdb.h>
 
+#include "audit_flip.h"
 #include "harness.h"
 #include "water/v1/water.pb-c.h"
 
@@ -71,25 +72,10 @@ s_flip (const char *dir, uint64_t seq, size_t offset)
     char path[1400];
     snprintf (path, sizeof path, "%s/store", dir);
     MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi db;
     cr_assert_eq (mdb_env_create (&env), 0);
     mdb_env_set_maxdbs (env, 64);
     cr_assert_eq (mdb_env_open (env, path, MDB_NOTLS, 0600), 0);
-    cr_assert_eq (mdb_txn_begin (env, NULL, 0, &txn), 0);
-    cr_assert_eq (mdb_dbi_open (txn, "audit.log", 0, &db), 0);
-    uint8_t key[8];
-    for (int b = 0; b < 8; b++)
-        key[b] = (uint8_t) (seq >> (56 - 8 * b));
-    MDB_val k = { 8, key }, v;
-    cr_assert_eq (mdb_get (txn, db, &k, &v), 0);
-    uint8_t *copy = malloc (v.mv_size);
-    memcpy (copy, v.mv_data, v.mv_size);
-    copy[offset] ^= 0x01;
-    MDB_val nv = { v.mv_size, copy };
-    cr_assert_eq (mdb_put (txn, db, &k, &nv, 0), 0);
-    cr_assert_eq (mdb_txn_commit (txn), 0);
-    free (copy);
+    audit_flip (env, seq, offset);
     mdb_env_close (env);
 }
 

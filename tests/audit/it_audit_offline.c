@@ -3,6 +3,8 @@
  *  LMDB environment, DIR/audit-*.key|pub): a log of a million entries
  *  (query with a narrow filter, verify), and tampering that verify names.
  */
+#include "audit_flip.h"
+#include "harness.h"
 #include "sl_audit.h"
 #include "sl_error.h"
 
@@ -14,7 +16,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define T0 1795878000000000LL            /* 2026-11-28 15:00:00 UTC, in µs */
@@ -22,25 +23,7 @@
 static const char *
 s_ctl (void)
 {
-    const char *p = getenv ("SLUICECTL");
-    cr_assert (p && *p, "SLUICECTL is not set");
-    return p;
-}
-
-static int
-s_run (const char *cmd, char *out, size_t size)
-{
-    FILE *f = popen (cmd, "r");
-    cr_assert_not_null (f);
-    size_t n = 0, r;
-    while (n + 1 < size && (r = fread (out + n, 1, size - 1 - n, f)) > 0)
-        n += r;
-    out[n] = '\0';
-    char sink[4096];
-    while (fread (sink, 1, sizeof sink, f) > 0)
-        ;
-    int st = pclose (f);
-    return WIFEXITED (st) ? WEXITSTATUS (st) : 128;
+    return tb_program ("SLUICECTL");
 }
 
 static int64_t
@@ -121,23 +104,7 @@ static void
 s_flip (const char *dir, uint64_t seq, size_t offset)
 {
     MDB_env *env = s_env (dir, 0);
-    MDB_txn *txn;
-    MDB_dbi db;
-    cr_assert_eq (mdb_txn_begin (env, NULL, 0, &txn), 0);
-    cr_assert_eq (mdb_dbi_open (txn, "audit.log", 0, &db), 0);
-    uint8_t key[8];
-    for (int b = 0; b < 8; b++)
-        key[b] = (uint8_t) (seq >> (56 - 8 * b));
-    MDB_val k = { 8, key }, v;
-    cr_assert_eq (mdb_get (txn, db, &k, &v), 0);
-    uint8_t *copy = malloc (v.mv_size);
-    memcpy (copy, v.mv_data, v.mv_size);
-    cr_assert_lt (offset, v.mv_size);
-    copy[offset] ^= 0x01;
-    MDB_val nv = { v.mv_size, copy };
-    cr_assert_eq (mdb_put (txn, db, &k, &nv, 0), 0);
-    cr_assert_eq (mdb_txn_commit (txn), 0);
-    free (copy);
+    audit_flip (env, seq, offset);
     mdb_env_close (env);
 }
 
@@ -152,7 +119,7 @@ Test (audit_offline, million_entries_query_and_verify, .timeout = 120)
     snprintf (cmd, sizeof cmd, "'%s' audit query --data '%s' --record parking.v1.Session "
               "--consumer health --since 2026-11-28T15:10:00Z --until 2026-11-28T15:11:00Z 2>&1",
               s_ctl (), dir);
-    int rc = s_run (cmd, out, sizeof out);
+    int rc = tb_run (cmd, out, sizeof out);
     int64_t query_ms = s_ms () - t;
     cr_assert_eq (rc, 0, "%s", out);
     /* entry seq s is written at T0 + (s - 1) ms, so seqs 600,001..660,000
@@ -167,7 +134,7 @@ Test (audit_offline, million_entries_query_and_verify, .timeout = 120)
     /* the subject filter looks the raw id up by its pseudonym */
     snprintf (cmd, sizeof cmd, "'%s' audit query --data '%s' --subject P-rare --limit 5 --json",
               s_ctl (), dir);
-    cr_assert_eq (s_run (cmd, out, sizeof out), 0, "%s", out);
+    cr_assert_eq (tb_run (cmd, out, sizeof out), 0, "%s", out);
     int lines = 0;
     for (char *p = out; *p; p++)
         lines += *p == '\n';
@@ -178,7 +145,7 @@ Test (audit_offline, million_entries_query_and_verify, .timeout = 120)
 
     t = s_ms ();
     snprintf (cmd, sizeof cmd, "'%s' audit verify --data '%s' 2>/dev/null", s_ctl (), dir);
-    rc = s_run (cmd, out, sizeof out);
+    rc = tb_run (cmd, out, sizeof out);
     int64_t verify_ms = s_ms () - t;
     cr_assert_eq (rc, 0, "%s", out);
     cr_assert (strstr (out, "OK: 1000000 entries (seq 1..1000000), 20 checkpoint signatures"),
@@ -193,7 +160,7 @@ Test (audit_offline, one_changed_byte_names_the_seq)
     char dir[256], cmd[1024], out[8192];
     s_build (dir, sizeof dir, 3000);
     snprintf (cmd, sizeof cmd, "'%s' audit verify --data '%s' 2>&1", s_ctl (), dir);
-    cr_assert_eq (s_run (cmd, out, sizeof out), 0, "%s", out);
+    cr_assert_eq (tb_run (cmd, out, sizeof out), 0, "%s", out);
     cr_assert (strstr (out, "OK: 3000 entries"), "%s", out);
 
     /* a copy verifies the same; then one byte of entry 1234 (inside its
@@ -204,13 +171,13 @@ Test (audit_offline, one_changed_byte_names_the_seq)
     cr_assert_eq (system (cmd), 0);
     s_flip (copy, 1234, 51);
     snprintf (cmd, sizeof cmd, "'%s' audit verify --data '%s' 2>&1", s_ctl (), copy);
-    int rc = s_run (cmd, out, sizeof out);
+    int rc = tb_run (cmd, out, sizeof out);
     cr_assert_eq (rc, 1, "verify of a changed log exited %d: %s", rc, out);
     cr_assert (strstr (out, "FAILED at seq 1234 (hash)"), "%s", out);
 
     /* --json says the same for a program */
     snprintf (cmd, sizeof cmd, "'%s' audit verify --json --data '%s' 2>&1", s_ctl (), copy);
-    rc = s_run (cmd, out, sizeof out);
+    rc = tb_run (cmd, out, sizeof out);
     cr_assert_eq (rc, 1);
     cr_assert (strstr (out, "\"ok\":\tfalse") || strstr (out, "\"ok\": false")
                || strstr (out, "\"ok\":false"), "%s", out);
@@ -220,7 +187,7 @@ Test (audit_offline, one_changed_byte_names_the_seq)
        first checkpoint signature (a checkpoint every 50,000: none here, so
        use the key of another log) */
     snprintf (cmd, sizeof cmd, "'%s' audit pubkey --data '%s'", s_ctl (), dir);
-    cr_assert_eq (s_run (cmd, out, sizeof out), 0);
+    cr_assert_eq (tb_run (cmd, out, sizeof out), 0);
     cr_assert_eq (strlen (out), 65, "%s", out);
     s_rmrf (dir);
     s_rmrf (copy);
@@ -230,7 +197,7 @@ Test (audit_offline, bad_data_dir_is_named)
 {
     char cmd[600], out[4096];
     snprintf (cmd, sizeof cmd, "'%s' audit verify --data /nonexistent/sluice 2>&1", s_ctl ());
-    int rc = s_run (cmd, out, sizeof out);
+    int rc = tb_run (cmd, out, sizeof out);
     cr_assert_eq (rc, 1, "%s", out);
     cr_assert (strstr (out, "/nonexistent/sluice"), "%s", out);
 }

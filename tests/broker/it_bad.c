@@ -163,6 +163,24 @@ Test (bad, undecodable_body)
     tc_close (&c);
 }
 
+Test (bad, header_subject_must_match_the_body)
+{
+    /* A publisher may not have a record decided (and consent looked up) for
+       a person other than the one the record is about. */
+    tc_client_t c;
+    join_water (&c);
+    uint8_t id[16];
+    tc_msgid (id, 5);
+    size_t len;
+    uint8_t *body = tc_water_reading ("C-1", 1.0, &len);
+    uint64_t seq = tc_publish1 (&c, WATER, id, "C-2", body, len);
+    expect_error (&c, SLUICE__V1__ERROR_CODE__BAD_REQUEST, seq,
+                  "RecordMeta.subject differs from the body's subject field");
+    free (body);
+    still_serving (&c);
+    tc_close (&c);
+}
+
 Test (bad, unknown_record_type_and_bad_message_id)
 {
     tc_client_t c;

@@ -450,7 +450,11 @@ Test (flow, pipelined_batches_share_commits)
     cr_log_info ("%d records acknowledged in %lld ms with %.0f commits", MSGS * PER,
                  (long long) took, commits);
     cr_assert_eq (depth, MSGS * PER);
-    cr_assert_leq (commits, MSGS / 2, "%.0f commits for %d messages: no group commit", commits, MSGS);
+    /* Group commit is a property of timing: under valgrind (time scale > 1)
+       the broker is too slow for publishes to overlap, so it is not checked. */
+    if (tc_wait (1) == 1)
+        cr_assert_leq (commits, MSGS / 2, "%.0f commits for %d messages: no group commit",
+                       commits, MSGS);
     tc_close (&w);
     tc_close (&p);
 }

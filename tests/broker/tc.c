@@ -15,6 +15,7 @@
 #include <zmq.h>
 
 #include "water/v1/water.pb-c.h"
+#include "../sl_test_scale.h"
 
 int64_t
 tc_ms (void)
@@ -22,6 +23,17 @@ tc_ms (void)
     struct timespec ts;
     clock_gettime (CLOCK_MONOTONIC, &ts);
     return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+tc_wait (int ms)
+{
+    static int scale;
+    if (scale == 0) {
+        const char *e = getenv ("SLUICE_TEST_TIME_SCALE");
+        scale = e && atoi (e) > 1 ? atoi (e) : 1;
+    }
+    return ms * scale;
 }
 
 static void *s_ctx;
@@ -105,7 +117,7 @@ s_run (tc_broker_t *b)
     b->pid = s_spawn (argv, log);
     if (b->pid < 0)
         return -1;
-    int64_t until = tc_ms () + 10000;
+    int64_t until = tc_ms () + tc_wait (10000);
     while (tc_ms () < until) {
         if (s_read_endpoints (b) == 0)
             return 0;
@@ -162,7 +174,7 @@ tc_broker_stop (tc_broker_t *b)
     if (b->pid <= 0)
         return -1;
     kill (b->pid, SIGTERM);
-    int64_t until = tc_ms () + 5000;
+    int64_t until = tc_ms () + tc_wait (5000);
     int st;
     while (tc_ms () < until) {
         if (waitpid (b->pid, &st, WNOHANG) == b->pid) {
@@ -272,7 +284,7 @@ tc_recv (tc_client_t *c, tc_msg_t *msg, int timeout_ms)
 {
     memset (msg, 0, sizeof *msg);
     zmq_pollitem_t it = { c->sock, 0, ZMQ_POLLIN, 0 };
-    if (zmq_poll (&it, 1, timeout_ms) <= 0)
+    if (zmq_poll (&it, 1, tc_wait (timeout_ms)) <= 0)
         return -1;
     zmq_msg_t f;
     zmq_msg_init (&f);
@@ -301,7 +313,7 @@ tc_recv (tc_client_t *c, tc_msg_t *msg, int timeout_ms)
 int
 tc_recv_cmd (tc_client_t *c, tc_msg_t *msg, int command, int timeout_ms)
 {
-    int64_t until = tc_ms () + timeout_ms;
+    int64_t until = tc_ms () + tc_wait (timeout_ms);
     for (;;) {
         int left = (int) (until - tc_ms ());
         if (left <= 0 || tc_recv (c, msg, left) != 0)
@@ -354,7 +366,7 @@ tc_admin (tc_broker_t *b, const sl_keypair_t *as, const char *command, const cha
     Sluice__V1__AdminResponse *resp = NULL;
     if (zmq_send (c.sock, buf, len, 0) == (int) len) {
         zmq_pollitem_t it = { c.sock, 0, ZMQ_POLLIN, 0 };
-        if (zmq_poll (&it, 1, 5000) == 1) {
+        if (zmq_poll (&it, 1, tc_wait (5000)) == 1) {
             zmq_msg_t f;
             zmq_msg_init (&f);
             if (zmq_msg_recv (&f, c.sock, 0) >= 0)
@@ -404,7 +416,7 @@ tc_policy_apply (tc_broker_t *b, const sl_keypair_t *as, const char *file, const
     sluice__v1__admin_request__pack (&r, buf);
     if (zmq_send (c.sock, buf, len, 0) == (int) len) {
         zmq_pollitem_t it = { c.sock, 0, ZMQ_POLLIN, 0 };
-        if (zmq_poll (&it, 1, 5000) == 1) {
+        if (zmq_poll (&it, 1, tc_wait (5000)) == 1) {
             zmq_msg_t f;
             zmq_msg_init (&f);
             if (zmq_msg_recv (&f, c.sock, 0) >= 0)

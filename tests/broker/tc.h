@@ -140,4 +140,9 @@ int tc_ack (tc_client_t *c, uint64_t tag, int nack);
 /*  Milliseconds (monotonic). */
 int64_t tc_ms (void);
 
+/*  `ms` stretched by SLUICE_TEST_TIME_SCALE (an integer, default 1), for runs
+    under valgrind where everything is ~10x slower. Every wait in the harness
+    goes through it. */
+int tc_wait (int ms);
+
 #endif

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "sl_keys.h"
+#include "../sl_test_scale.h"
 
 const char *
 tb_program (const char *var)
@@ -113,7 +114,7 @@ tb_start (tb_t *tb)
         _exit (127);
     }
     tb->pid = pid;
-    for (int i = 0; i < 1000; i++) {          /* up to 10 s */
+    for (int i = 0; i < 1000 * tb_wait (1); i++) {   /* up to 10 s (scaled) */
         if (s_read_endpoints (tb))
             return;
         int st;
@@ -127,6 +128,17 @@ tb_start (tb_t *tb)
         usleep (10000);
     }
     cr_assert_fail ("sluiced wrote no %s/data/endpoints within 10 s", tb->dir);
+}
+
+int
+tb_wait (int ms)
+{
+    static int scale;
+    if (scale == 0) {
+        const char *e = getenv ("SLUICE_TEST_TIME_SCALE");
+        scale = e && atoi (e) > 1 ? atoi (e) : 1;
+    }
+    return ms * scale;
 }
 
 void
@@ -144,7 +156,7 @@ tb_stop (tb_t *tb)
         return -1;
     kill (tb->pid, SIGTERM);
     int st = 0;
-    for (int i = 0; i < 1000; i++) {
+    for (int i = 0; i < 1000 * tb_wait (1); i++) {
         if (waitpid (tb->pid, &st, WNOHANG) == tb->pid) {
             tb->pid = 0;
             return WIFEXITED (st) ? WEXITSTATUS (st) : 128 + WTERMSIG (st);
@@ -201,7 +213,7 @@ tb_member (tb_t *tb, const char *name, const char *role, char key[320])
     char args[512], *result = NULL;
     snprintf (args, sizeof args, "{\"name\":\"%s\",\"role\":\"%s\",\"public_key\":\"%s\"}",
               name, role, kp.public_key);
-    int rc = sl_admin_call (&o, "member.add", args, NULL, 0, 5000, &result, err, sizeof err);
+    int rc = sl_admin_call (&o, "member.add", args, NULL, 0, tb_wait (5000), &result, err, sizeof err);
     cr_assert_eq (rc, 0, "member.add %s: %s", name, err);
     free (result);
 }
@@ -230,7 +242,7 @@ tb_policy (tb_t *tb, const char *owner, const char *text)
     o.broker_key_file = tb->broker_pub;
     char args[128];
     snprintf (args, sizeof args, "{\"file\":\"%s.policy\"}", owner);
-    int rc = sl_admin_call (&o, "policy.apply", args, text, strlen (text), 5000, &result,
+    int rc = sl_admin_call (&o, "policy.apply", args, text, strlen (text), tb_wait (5000), &result,
                             err, sizeof err);
     cr_assert_eq (rc, 0, "policy.apply %s: %s", owner, err);
     free (result);
@@ -244,8 +256,8 @@ tb_options (tb_t *tb, const char *key)
     o.endpoint = tb->data_ep;
     o.key_file = key;
     o.broker_key_file = tb->broker_pub;
-    o.connect_timeout_ms = 5000;
-    o.ack_timeout_ms = 2000;
+    o.connect_timeout_ms = tb_wait (5000);
+    o.ack_timeout_ms = tb_wait (2000);
     return o;
 }
 

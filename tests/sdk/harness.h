@@ -58,4 +58,8 @@ const char *tb_program (const char *var);
     Returns the exit status. */
 int tb_run (const char *cmd, char *out, size_t size);
 
+/*  `ms` stretched by SLUICE_TEST_TIME_SCALE (an integer, default 1), for runs
+    under valgrind where everything is ~10x slower. */
+int tb_wait (int ms);
+
 #endif

@@ -24,7 +24,8 @@ s_ctl (void)
 static int
 s_run (const char *args)
 {
-    snprintf (cmd, sizeof cmd, "'%s' --data '%s/data' %s 2>&1", s_ctl (), tb.dir, args);
+    snprintf (cmd, sizeof cmd, "SLUICE_TIMEOUT=%d '%s' --data '%s/data' %s 2>&1", tb_wait (5000),
+              s_ctl (), tb.dir, args);
     return tb_run (cmd, out, sizeof out);
 }
 

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Builds the whole tree with AddressSanitizer + UndefinedBehaviorSanitizer in
+# BUILD (default build-asan) and runs the whole suite there.
+#
+# Every process the suite starts (test binaries, Criterion's workers, the
+# sluiced and sluicectl they spawn) inherits ASAN_OPTIONS/UBSAN_OPTIONS and
+# writes its report to BUILD/sanitizer-logs/ rather than to a stderr the
+# test may have redirected into a temporary directory it then deletes. The
+# stage fails if any test fails or any report was written, and prints the
+# reports.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/ci-lib.sh
+build=${1:-build-asan}
+
+if [ ! -f "$build/build.ninja" ]; then
+  meson setup "$build" -Db_sanitize=address,undefined -Db_lundef=false
+fi
+ninja -C "$build" -j "$(ci_jobs)"
+
+logs=$PWD/$build/sanitizer-logs
+rm -rf "$logs"
+mkdir -p "$logs"
+# halt_on_error: the first error ends the process, so it cannot be missed.
+# detect_leaks: LeakSanitizer at exit of every process.
+# No suppression file: the suite runs clean of libzmq/protobuf-c reports
+# (protobuf-c's and libzmq's allocations are all freed by the code that
+# owns them); add one here only with the report that justifies each line.
+export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:print_stacktrace=1:abort_on_error=0:log_path=$logs/asan"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$logs/ubsan"
+export LSAN_OPTIONS="print_suppressions=0"
+
+set +e
+meson test -C "$build" --print-errorlogs --num-processes "$(ci_jobs)" \
+  --timeout-multiplier 3
+rc=$?
+set -e
+counts=$(ci_meson_counts "$build")
+
+reports=()
+for f in "$logs"/*; do
+  [ -s "$f" ] && reports+=("$f")
+done
+if [ ${#reports[@]} -gt 0 ]; then
+  echo
+  echo "sanitizer reports (${#reports[@]} processes):"
+  for f in "${reports[@]}"; do
+    echo "---- $f"
+    head -n 40 "$f"
+  done
+  echo "----"
+  echo "distinct first findings:"
+  grep -hE 'runtime error|ERROR: (Address|Leak)Sanitizer|SUMMARY: ' "${reports[@]}" \
+    | sed -E 's/0x[0-9a-f]+/0x…/g; s/==[0-9]+==//' | sort | uniq -c | sort -rn | head -30
+  rc=1
+fi
+ci_summary "asan+ubsan: tests $counts; sanitizer reports from ${#reports[@]} processes"
+exit $rc

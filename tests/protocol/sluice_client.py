@@ -1,0 +1,328 @@
+"""A sluice protocol client in Python, written from docs/PROTOCOL.md alone.
+
+It speaks the data plane (a CURVE DEALER, one packed sluice.v1.Header frame
+plus one frame per record) and the admin plane (one packed AdminRequest frame
+each way). The protobuf classes are generated from schemas/ at run time with
+`protoc --python_out` into a temporary directory: nothing generated is kept.
+
+Needs the Debian packages python3-zmq, python3-protobuf and protobuf-compiler.
+"""
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+import time
+
+import zmq
+
+PROTO_FILES = [
+    "sluice/v1/envelope.proto",
+    "sluice/v1/admin.proto",
+    "sluice/v1/consent.proto",
+    "water/v1/water.proto",
+    "power/v1/power.proto",
+    "health/v1/health.proto",
+    "parking/v1/parking.proto",
+]
+
+# Filled by load_protos(): the generated modules.
+pb = {}
+
+# ErrorCode names as PROTOCOL.md section 3 writes them.
+ERROR_NAMES = {
+    0: "ok", 1: "bad-frame", 2: "unknown-command", 3: "unsupported-version",
+    4: "too-big", 5: "unknown-record-type", 6: "not-owner", 7: "bad-body",
+    8: "denied", 9: "owner-offline", 10: "timeout", 11: "store-full",
+    12: "queue-full", 13: "not-permitted", 14: "bad-request", 15: "internal",
+    16: "not-found", 17: "not-subscribed",
+}
+
+
+def error_name(code):
+    return ERROR_NAMES.get(int(code), "code-%d" % int(code))
+
+
+def load_protos(schemas_dir, out_dir):
+    """Compiles the .proto files of schemas_dir into out_dir and imports them.
+
+    Returns the dict `pb` with keys envelope, admin, consent, water, power,
+    health, parking (the generated *_pb2 modules)."""
+    os.makedirs(out_dir, exist_ok=True)
+    cmd = ["protoc", "-I", schemas_dir, "--python_out", out_dir] + PROTO_FILES
+    subprocess.run(cmd, check=True)
+    if out_dir not in sys.path:
+        sys.path.insert(0, out_dir)
+    for name, mod in [("envelope", "sluice.v1.envelope_pb2"),
+                      ("admin", "sluice.v1.admin_pb2"),
+                      ("consent", "sluice.v1.consent_pb2"),
+                      ("water", "water.v1.water_pb2"),
+                      ("power", "power.v1.power_pb2"),
+                      ("health", "health.v1.health_pb2"),
+                      ("parking", "parking.v1.parking_pb2")]:
+        pb[name] = importlib.import_module(mod)
+    return pb
+
+
+def read_key_file(path):
+    """Reads a sluice key file (PROTOCOL.md 1.1): `key = value` lines, `#`
+    comments. Returns a dict, e.g. {"public-key": "...", "secret-key": "..."}."""
+    out = {}
+    with open(path, "r", encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("#") or "=" not in line:
+                continue
+            k, v = line.split("=", 1)
+            out[k.strip()] = v.strip()
+    return out
+
+
+def read_endpoints(data_dir, pid, timeout_s):
+    """Waits until DATA_DIR/endpoints names broker `pid`; returns its dict."""
+    path = os.path.join(data_dir, "endpoints")
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            kv = read_key_file(path)
+            if kv.get("pid") == str(pid) and "data" in kv and "admin" in kv:
+                return kv
+        except FileNotFoundError:
+            pass
+        time.sleep(0.02)
+    raise TimeoutError("no %s with pid %d after %.1f s" % (path, pid, timeout_s))
+
+
+class Keys:
+    """A member's CURVE key pair (Z85 text) and the broker's public key."""
+
+    def __init__(self, public, secret, server):
+        self.public = public
+        self.secret = secret
+        self.server = server
+
+    @staticmethod
+    def generate(server):
+        pub, sec = zmq.curve_keypair()
+        return Keys(pub.decode(), sec.decode(), server)
+
+    @staticmethod
+    def from_file(path, server):
+        kv = read_key_file(path)
+        return Keys(kv["public-key"], kv["secret-key"], server)
+
+
+def _curve_socket(ctx, keys, endpoint):
+    s = ctx.socket(zmq.DEALER)
+    s.curve_secretkey = keys.secret.encode()
+    s.curve_publickey = keys.public.encode()
+    s.curve_serverkey = keys.server.encode()
+    s.setsockopt(zmq.LINGER, 0)
+    s.setsockopt(zmq.HEARTBEAT_IVL, 1000)
+    s.setsockopt(zmq.HEARTBEAT_TIMEOUT, 3000)
+    s.connect(endpoint)
+    return s
+
+
+class ProtocolError(Exception):
+    pass
+
+
+class DataClient:
+    """One data-plane connection (a DEALER). Requests are matched to their
+    answer by seq; broker-initiated messages (DELIVER, NOTICE, QUERY to an
+    owner) that arrive meanwhile are kept in `inbox` in arrival order."""
+
+    def __init__(self, ctx, keys, endpoint):
+        self.sock = _curve_socket(ctx, keys, endpoint)
+        self.seq = 0
+        self.inbox = []     # [(Header, [bytes])]
+        self.stray = []     # answers nobody waited for
+
+    def close(self):
+        self.sock.close(0)
+
+    # -- frames ---------------------------------------------------------
+    def header(self, command, **fields):
+        env = pb["envelope"]
+        h = env.Header(version=1, command=command)
+        for k, v in fields.items():
+            if k == "records":
+                h.records.extend(v)
+            elif k == "parameters":
+                h.parameters.update(v)
+            elif k in ("message_ids", "delivery_tags", "capabilities", "errors"):
+                getattr(h, k).extend(v)
+            else:
+                setattr(h, k, v)
+        return h
+
+    def send_raw(self, frames):
+        self.sock.send_multipart(frames)
+
+    def send(self, header, bodies=()):
+        if header.seq == 0 and header.command not in (pb["envelope"].REPLY,
+                                                      pb["envelope"].ERROR):
+            self.seq += 1
+            header.seq = self.seq
+        self.send_raw([header.SerializeToString()] + list(bodies))
+        return header.seq
+
+    def recv(self, timeout_s):
+        """One message: (Header, [bodies]) or None on timeout."""
+        if not self.sock.poll(int(timeout_s * 1000)):
+            return None
+        frames = self.sock.recv_multipart()
+        h = pb["envelope"].Header()
+        h.ParseFromString(frames[0])
+        return h, frames[1:]
+
+    def _unsolicited(self, h):
+        env = pb["envelope"]
+        return h.command in (env.DELIVER, env.NOTICE) or \
+            (h.command == env.QUERY and h.query_id != 0)
+
+    def wait_answer(self, seq, timeout_s):
+        deadline = time.monotonic() + timeout_s
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no answer to seq %d in %.1f s" % (seq, timeout_s))
+            m = self.recv(left)
+            if m is None:
+                continue
+            h, bodies = m
+            if self._unsolicited(h):
+                self.inbox.append(m)
+            elif h.seq == seq:
+                return h, bodies
+            else:
+                self.stray.append(m)
+
+    def request(self, header, bodies=(), timeout_s=5.0):
+        seq = self.send(header, bodies)
+        return self.wait_answer(seq, timeout_s)
+
+    def next_unsolicited(self, command, timeout_s):
+        """The first inbox message with this command (waiting for it)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            for i, m in enumerate(self.inbox):
+                if m[0].command == command:
+                    return self.inbox.pop(i)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            m = self.recv(left)
+            if m is None:
+                continue
+            if self._unsolicited(m[0]):
+                self.inbox.append(m)
+            else:
+                self.stray.append(m)
+
+    # -- commands -------------------------------------------------------
+    def hello(self, timeout_s=5.0):
+        env = pb["envelope"]
+        return self.request(self.header(env.HELLO, capabilities=["batch"]),
+                            timeout_s=timeout_s)[0]
+
+    def ping(self, timeout_s=5.0):
+        env = pb["envelope"]
+        return self.request(self.header(env.PING), timeout_s=timeout_s)[0]
+
+    def publish(self, record_type, records, timeout_s=5.0):
+        """records: [(RecordMeta, body bytes)]. Returns the answer Header."""
+        env = pb["envelope"]
+        h = self.header(env.PUBLISH, record_type=record_type,
+                        records=[m for m, _ in records])
+        return self.request(h, [b for _, b in records], timeout_s)[0]
+
+    def subscribe(self, record_type, purpose, timeout_s=5.0):
+        env = pb["envelope"]
+        return self.request(self.header(env.SUBSCRIBE, record_type=record_type,
+                                        purpose=purpose), timeout_s=timeout_s)[0]
+
+    def unsubscribe(self, record_type, purpose, timeout_s=5.0):
+        env = pb["envelope"]
+        return self.request(self.header(env.UNSUBSCRIBE, record_type=record_type,
+                                        purpose=purpose), timeout_s=timeout_s)[0]
+
+    def credit(self, n):
+        """CREDIT has no answer on success (PROTOCOL.md 5.4)."""
+        env = pb["envelope"]
+        return self.send(self.header(env.CREDIT, credit=n))
+
+    def ack(self, tags, timeout_s=5.0):
+        env = pb["envelope"]
+        return self.request(self.header(env.ACK, delivery_tags=list(tags)),
+                            timeout_s=timeout_s)[0]
+
+    def nack(self, tags, timeout_s=5.0):
+        env = pb["envelope"]
+        return self.request(self.header(env.NACK, delivery_tags=list(tags)),
+                            timeout_s=timeout_s)[0]
+
+    def query(self, record_type, subject, purpose, parameters=None,
+              timeout_ms=2000, timeout_s=None):
+        env = pb["envelope"]
+        h = self.header(env.QUERY, record_type=record_type, subject=subject,
+                        purpose=purpose, parameters=parameters or {},
+                        timeout_ms=timeout_ms)
+        if timeout_s is None:
+            timeout_s = timeout_ms / 1000.0 + 3.0
+        return self.request(h, timeout_s=timeout_s)
+
+    def reply(self, query_id, records):
+        """Owner side: REPLY {query_id, records} (no answer unless bad)."""
+        env = pb["envelope"]
+        self.seq += 1
+        h = self.header(env.REPLY, seq=self.seq, query_id=query_id,
+                        records=[m for m, _ in records])
+        self.send_raw([h.SerializeToString()] + [b for _, b in records])
+
+    def refuse_query(self, query_id, code, text):
+        env = pb["envelope"]
+        self.seq += 1
+        h = self.header(env.ERROR, seq=self.seq, query_id=query_id,
+                        errors=[env.Error(code=code, text=text)])
+        self.send_raw([h.SerializeToString()])
+
+
+class AdminClient:
+    """The admin plane: one AdminRequest frame -> one AdminResponse frame."""
+
+    def __init__(self, ctx, keys, endpoint):
+        self.sock = _curve_socket(ctx, keys, endpoint)
+        self.seq = 0
+
+    def close(self):
+        self.sock.close(0)
+
+    def call_raw(self, frames, timeout_s=10.0):
+        self.sock.send_multipart(frames)
+        if not self.sock.poll(int(timeout_s * 1000)):
+            raise TimeoutError("admin: no answer in %.1f s" % timeout_s)
+        frames = self.sock.recv_multipart()
+        r = pb["admin"].AdminResponse()
+        r.ParseFromString(frames[-1])
+        return r
+
+    def call(self, command, args=None, data=b"", timeout_s=10.0):
+        """Returns (code name, text, result JSON value or None)."""
+        self.seq += 1
+        req = pb["admin"].AdminRequest(version=1, seq=self.seq, command=command,
+                                       args_json=json.dumps(args or {}), data=data)
+        deadline = time.monotonic() + timeout_s
+        self.sock.send(req.SerializeToString())
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not self.sock.poll(int(left * 1000)):
+                raise TimeoutError("admin %s: no answer in %.1f s" % (command, timeout_s))
+            r = pb["admin"].AdminResponse()
+            r.ParseFromString(self.sock.recv_multipart()[-1])
+            if r.seq != self.seq:
+                continue
+            result = json.loads(r.result_json) if r.result_json else None
+            return error_name(r.code), r.text, result
