@@ -357,3 +357,108 @@ Test (access, a_hot_backup_restores_and_verifies, .timeout = 120)
     snprintf (B.dir, sizeof B.dir, "%s", orig);
     cr_assert_eq (rc, 0, "the restored data directory did not serve its queue (%d)", rc);
 }
+
+/*  Key rotation of a member: revoke, add the same name with a new key. The
+ *  old key stays refused, the new one acts as the member (owns its record
+ *  types, receives its queue), and a revoked key cannot be registered again. */
+Test (access, a_member_key_is_rotated_by_revoke_and_add)
+{
+    tc_client_t w, p;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    tc_close (&p);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    uint8_t id[16];
+    size_t len;
+    tc_msgid (id, 1);
+    uint8_t *body = tc_water_reading ("C-1", 1.0, &len);
+    tc_publish1 (&w, WATER, id, "C-1", body, len);
+    free (body);
+    tc_msg_t m;
+    cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, 5000), 0);
+    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ACK);
+    tc_msg_free (&m);
+    tc_close (&w);
+
+    /* rotate both members' keys */
+    sl_keypair_t kw2, kp2;
+    cr_assert_eq (sl_keys_generate (&kw2), 0);
+    cr_assert_eq (sl_keys_generate (&kp2), 0);
+    char args[256];
+    Sluice__V1__AdminResponse *r;
+    snprintf (args, sizeof args, "{\"name\":\"water\",\"role\":\"member\",\"public_key\":\"%s\"}",
+              kw2.public_key);
+    r = tc_admin (&B, &B.admin, "member.add", args);
+    cr_assert_eq (r->code, SLUICE__V1__ERROR_CODE__BAD_REQUEST, "a live member was re-keyed");
+    cr_assert (strstr (r->text, "revoke it first"), "%s", r->text);
+    sluice__v1__admin_response__free_unpacked (r, NULL);
+    const char *names[2] = { "water", "power" };
+    sl_keypair_t *fresh[2] = { &kw2, &kp2 };
+    for (int i = 0; i < 2; i++) {
+        snprintf (args, sizeof args, "{\"name\":\"%s\"}", names[i]);
+        r = tc_admin (&B, &B.admin, "member.revoke", args);
+        cr_assert_eq (r->code, 0, "%s", r->text);
+        sluice__v1__admin_response__free_unpacked (r, NULL);
+        snprintf (args, sizeof args, "{\"name\":\"%s\",\"role\":\"member\",\"public_key\":\"%s\"}",
+                  names[i], fresh[i]->public_key);
+        r = tc_admin (&B, &B.admin, "member.add", args);
+        cr_assert_eq (r->code, 0, "re-adding %s with a new key: %s", names[i], r->text);
+        sluice__v1__admin_response__free_unpacked (r, NULL);
+    }
+    /* the old key is refused, and cannot be registered again */
+    tc_client_t old;
+    cr_assert_eq (tc_connect (&old, B.data_ep, B.broker_pub, &kw), 0);
+    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+    h.command = SLUICE__V1__COMMAND__HELLO;
+    tc_send (&old, &h, NULL, NULL, 0);
+    cr_assert_neq (tc_recv (&old, &m, 1500), 0, "the old key was admitted");
+    tc_close (&old);
+    snprintf (args, sizeof args, "{\"name\":\"water2\",\"role\":\"member\",\"public_key\":\"%s\"}",
+              kw.public_key);
+    r = tc_admin (&B, &B.admin, "member.add", args);
+    cr_assert_eq (r->code, SLUICE__V1__ERROR_CODE__BAD_REQUEST, "a revoked key was registered again");
+    sluice__v1__admin_response__free_unpacked (r, NULL);
+    /* the new keys act as the members: water publishes, power gets its queue */
+    cr_assert_eq (tc_join (&w, &B, &kw2, "water"), 0);
+    tc_msgid (id, 2);
+    body = tc_water_reading ("C-2", 2.0, &len);
+    tc_publish1 (&w, WATER, id, "C-2", body, len);
+    free (body);
+    cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, 5000), 0);
+    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ACK, "the re-keyed water could not publish");
+    tc_msg_free (&m);
+    tc_close (&w);
+    cr_assert_eq (tc_join (&p, &B, &kp2, "power"), 0);
+    tc_credit (&p, 10);
+    size_t got = 0;
+    while (got < 2 && tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__DELIVER, 3000) == 0) {
+        got += m.h->command == SLUICE__V1__COMMAND__DELIVER ? m.h->n_records : 0;
+        tc_msg_free (&m);
+    }
+    tc_close (&p);
+    cr_assert_eq (got, 2, "the re-keyed consumer received %zu of 2 records", got);
+    /* survives a restart (the registry on disk holds the new key) */
+    cr_assert_eq (tc_broker_stop (&B), 0);
+    cr_assert_eq (tc_broker_restart (&B), 0);
+    cr_assert_eq (tc_join (&w, &B, &kw2, "water"), 0);
+    tc_close (&w);
+}
+
+/*  The last administrator of the city cannot be revoked: nobody could manage
+ *  members or city-wide rules any more. */
+Test (access, the_last_city_administrator_cannot_be_revoked)
+{
+    Sluice__V1__AdminResponse *r = tc_admin (&B, &B.admin, "member.revoke", "{\"name\":\"admin\"}");
+    cr_assert_not_null (r);
+    cr_assert_eq (r->code, SLUICE__V1__ERROR_CODE__BAD_REQUEST, "the last admin:city was revoked");
+    cr_assert (strstr (r->text, "last"), "%s", r->text);
+    sluice__v1__admin_response__free_unpacked (r, NULL);
+    sl_keypair_t k2;
+    cr_assert_eq (tc_member (&B, "admin2", "admin:city", &k2), 0);
+    r = tc_admin (&B, &k2, "member.revoke", "{\"name\":\"admin\"}");
+    cr_assert_eq (r->code, 0, "with a second admin:city the first can go: %s", r->text);
+    sluice__v1__admin_response__free_unpacked (r, NULL);
+    r = tc_admin (&B, &k2, "member.revoke", "{\"name\":\"admin2\"}");
+    cr_assert_eq (r->code, SLUICE__V1__ERROR_CODE__BAD_REQUEST);
+    sluice__v1__admin_response__free_unpacked (r, NULL);
+}
