@@ -106,6 +106,19 @@ s_revoke (sl_admin_call_t *call)
         snprintf (call->text, sizeof call->text, "member.revoke: no member named '%.40s'", name);
         return SLUICE__V1__ERROR_CODE__NOT_FOUND;
     }
+    if (!m->revoked && strcmp (m->role, "admin:city") == 0) {
+        size_t admins = 0;
+        for (size_t i = 0; i < sl_registry_count (reg); i++) {
+            const sl_member_t *o = sl_registry_at (reg, i);
+            admins += !o->revoked && strcmp (o->role, "admin:city") == 0;
+        }
+        if (admins <= 1) {
+            snprintf (call->text, sizeof call->text,
+                      "member.revoke: '%.40s' is the last admin:city key; add another admin:city "
+                      "member first, or nobody could manage members and city rules any more", name);
+            return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
+        }
+    }
     MDB_txn *txn;
     if (sl_batch_txn (sl_broker_batch (call->broker), &txn) != 0) {
         snprintf (call->text, sizeof call->text, "member.revoke: store unavailable");

@@ -13,6 +13,13 @@
  *     or replaced by ERROR store-full/internal if the transaction aborted.
  *  4. Deliveries are read from committed data only (a read transaction), so a
  *     consumer never sees a record whose publisher has not been ACKed.
+ *  5. One loop turn: read data messages until the batch is due (or 256, or
+ *     none waiting), prepare every session's deliveries as far as its credit
+ *     goes (their `deliver` audit entries join the same batch), commit once,
+ *     then send the ACKs and the DELIVERs. Input never commits by itself, so
+ *     publishers that are ACKed and send again at once cannot starve
+ *     delivery, and a turn costs one commit, not one for input and one for
+ *     delivery.
  */
 #include "sl_broker.h"
 
@@ -49,10 +56,12 @@
 
 #define S_MAX_FRAMES   4097      /* header + 4096 records */
 #define S_DELIVER_MAX  64        /* records per DELIVER */
+#define S_DELIVER_TURN 16        /* DELIVERs per session per loop turn */
 #define S_CREDIT_MAX   1000000u
 #define S_QUERY_MAX_MS 60000u
 #define S_CONSENT_TYPE "sluice.v1.ConsentEvent"
 #define S_SEALED_SUBJECT_TAG 100  /* queued RecordMeta only: sealed raw subject */
+#define S_STORE_RESERVE_MIN ((size_t) 1 << 20)   /* see s_store_tight */
 
 typedef struct {
     unsigned char rid[SL_RID_MAX];
@@ -100,6 +109,9 @@ struct sl_broker_t {
     size_t n_queries, cap_queries;
     uint64_t seq, next_query_id;
     int64_t started_ms;
+    uint64_t aborts;               /* batches aborted so far */
+    int64_t usage_ms;              /* when the store's fill level was last read */
+    size_t used, capacity;         /* ... and what it was */
     zmq_msg_t frames[S_MAX_FRAMES + 1];   /* routing id + message */
 };
 
@@ -433,6 +445,7 @@ s_on_batch (void *ctx, int committed)
     sl_broker_t *self = ctx;
     sl_sessions_settle (self->sessions, committed);
     if (!committed) {
+        self->aborts++;
         sl_registry_reload (self->registry);
         sl_subs_reload (self->subs);
         sl_queue_forget (self->queue);
@@ -527,6 +540,54 @@ typedef struct {
     char text[200];
 } s_rec_error_t;
 
+/*  True when the store is so full that publishes must wait: the last
+ *  eighth of the map (or of the disk under it), and at least 1 MiB, is kept
+ *  for what drains it — deliveries, consumer acks and their audit entries,
+ *  and the pages LMDB's copy-on-write needs for them — so consumers can
+ *  always free space. Read at most every 20 ms. */
+static int
+s_store_tight (sl_broker_t *self)
+{
+    int64_t now = sl_now_ms ();
+    if (now - self->usage_ms >= 20 || now < self->usage_ms) {
+        if (sl_store_usage (self->store, &self->used, &self->capacity) != 0)
+            self->used = self->capacity = 0;
+        self->usage_ms = now;
+    }
+    size_t reserve = self->capacity / 8 > S_STORE_RESERVE_MIN ? self->capacity / 8
+                                                              : S_STORE_RESERVE_MIN;
+    return self->capacity > 0 && self->used + reserve > self->capacity;
+}
+
+/*  The consumer whose full queue keeps record `rec` of `type` out, or NULL:
+ *  a subscriber at cfg.queue_max that the policy would give the record. */
+static const char *
+s_queue_full (sl_broker_t *self, MDB_txn *txn, sl_session_t *s, const char *type,
+              const Sluice__V1__RecordMeta *m, ProtobufCMessage *rec)
+{
+    if (!self->cfg.queue_max)
+        return NULL;
+    for (size_t j = 0; j < sl_subs_count (self->subs); j++) {
+        const sl_sub_t *sub = sl_subs_at (self->subs, j);
+        if (strcmp (sub->record_type, type) != 0)
+            continue;
+        long depth = sl_queue_count (self->queue, txn, sub->consumer);
+        if (depth < 0 || (uint64_t) depth < self->cfg.queue_max)
+            continue;
+        sl_decide_input_t in = {
+            .stage = SL_DECIDE_PUBLISH, .owner = s->member, .consumer = sub->consumer,
+            .record_type = type, .purpose = sub->purpose, .subject = m->subject,
+            .event_time_ms = m->event_time, .record = rec, .txn = txn
+        };
+        sl_decide_output_t out;
+        s_decide (self, &in, &out);
+        free (out.body);
+        if (out.permit)
+            return sub->consumer;
+    }
+    return NULL;
+}
+
 static void
 s_publish (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t *bodies)
 {
@@ -535,6 +596,16 @@ s_publish (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t 
         s_send_error (self, s->rid, s->rid_len, s->member, h->seq,
                       SLUICE__V1__ERROR_CODE__BAD_REQUEST, "no-records",
                       "PUBLISH carries no records: put one RecordMeta per record frame in Header.records");
+        return;
+    }
+    if (s_store_tight (self)) {
+        sl_warn ("publish.store_full", "member=%s records=%zu used_kib=%zu capacity_kib=%zu",
+                 s->member, n, self->used >> 10, self->capacity >> 10);
+        s_send_error (self, s->rid, s->rid_len, s->member, h->seq,
+                      SLUICE__V1__ERROR_CODE__STORE_FULL, "store-full",
+                      "broker store is full (%zu of %zu KiB in use; the last eighth, at least "
+                      "1 MiB, is kept for deliveries and acks): nothing of this message was stored; resend later "
+                      "with the same message_ids", self->used >> 10, self->capacity >> 10);
         return;
     }
     MDB_txn *txn;
@@ -670,6 +741,22 @@ s_publish (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t 
                               .message_id = m->message_id.data,
                               .reason = re->e.reason, .detail = re->text };
             store_rc = s_record (self, &ev, 1);
+            continue;
+        }
+        const char *full = s_queue_full (self, txn, s, type, m, rec);
+        if (full) {
+            re->e.code = SLUICE__V1__ERROR_CODE__QUEUE_FULL;
+            re->e.reason = "queue-full";
+            snprintf (re->text, sizeof re->text,
+                      "record %zu: the queue of consumer '%.32s' is full (%llu records): not "
+                      "stored; resend later with the same message_id", i, full,
+                      (unsigned long long) self->cfg.queue_max);
+            errp[n_errs++] = &re->e;
+            sl_event_t ev = { .kind = "publish.refused", .actor = s->member, .counterpart = full,
+                              .record_type = type, .message_id = m->message_id.data,
+                              .subject = m->subject, .reason = re->e.reason, .detail = re->text };
+            store_rc = s_record (self, &ev, 1);
+            protobuf_c_message_free_unpacked (rec, NULL);
             continue;
         }
         {
@@ -986,19 +1073,21 @@ typedef struct {
     size_t n_denied;
     char raw[S_DELIVER_MAX][128];   /* raw subjects of metas[], for the audit */
     int exhausted;
+    uint64_t next;                  /* where a following scan goes on */
 } s_deliver_t;
 
 static int
 s_deliver_one (void *ctx, const sl_queue_entry_t *e)
 {
     s_deliver_t *d = ctx;
-    if (sl_session_inflight_find (d->s, e->tag))
-        return 0;
     if (d->n == S_DELIVER_MAX || d->n >= d->budget || d->n_denied == S_DELIVER_MAX
         || (d->n > 0 && d->bytes + e->body_len + e->meta_len + 64 > d->self->cfg.max_message_size)) {
         d->exhausted = 0;
         return 1;
     }
+    d->next = e->tag + 1;
+    if (sl_session_inflight_find (d->s, e->tag))
+        return 0;
     Sluice__V1__RecordMeta *m = sluice__v1__record_meta__unpack (NULL, e->meta_len, e->meta);
     if (!m) {
         sl_error ("queue.corrupt", "consumer=%s tag=%llu", d->s->member, (unsigned long long) e->tag);
@@ -1087,96 +1176,186 @@ s_deliver_one (void *ctx, const sl_queue_entry_t *e)
     return 0;
 }
 
-/*  Sends one DELIVER (up to 64 records) to `s` if it has credit. Returns 1
- *  if the session may have more to deliver, 0 if not, -1 if the session is
- *  gone (removed). */
-static int
-s_deliver (sl_broker_t *self, sl_session_t *s)
+/*  Frees what a prepared delivery holds. */
+static void
+s_deliver_free (s_deliver_t **d_p)
 {
-    if (s->credit == 0) {
-        s->dirty = 0;
-        return 0;
+    s_deliver_t *d = *d_p;
+    if (!d)
+        return;
+    for (size_t i = 0; i < d->n; i++) {
+        zmq_msg_close (&d->bodies[i]);
+        sluice__v1__record_meta__free_unpacked (d->metas[i], NULL);
     }
-    s_deliver_t d;
-    memset (&d, 0, sizeof d);
-    d.self = self;
-    d.s = s;
-    d.budget = s->credit;
-    d.exhausted = 1;
-    if (sl_store_read (self->store, &d.rtxn) != 0)
-        return 0;
-    sl_queue_scan (self->queue, d.rtxn, s->member, s->scan_from, s_deliver_one, &d);
-    mdb_txn_abort (d.rtxn);
+    free (d);
+    *d_p = NULL;
+}
+
+/*  Reads up to 64 deliverable records of `s`, from tag `from` on and at most
+ *  `budget` of them, and writes their `deliver` entries into the batch. The
+ *  DELIVER itself is sent by s_deliver_send only after that batch has
+ *  committed: a record never reaches a consumer without its audit entry on
+ *  disk (AUDIT.md, atomicity). d->next is where a following DELIVER of the
+ *  same turn starts. Returns the prepared delivery (n may be 0), or NULL when
+ *  there is nothing to do. */
+static s_deliver_t *
+s_deliver_prepare (sl_broker_t *self, sl_session_t *s, uint64_t from, uint32_t budget)
+{
+    if (budget == 0)
+        return NULL;
+    s_deliver_t *d = calloc (1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->self = self;
+    d->s = s;
+    d->budget = budget;
+    d->exhausted = 1;
+    d->next = from;
+    if (sl_store_read (self->store, &d->rtxn) != 0) {
+        free (d);
+        return NULL;
+    }
+    sl_queue_scan (self->queue, d->rtxn, s->member, from, s_deliver_one, d);
+    mdb_txn_abort (d->rtxn);
+    d->rtxn = NULL;
+    for (size_t i = 0; i < d->n; i++) {
+        Sluice__V1__RecordMeta *m = d->metas[i];
+        char rbuf[SL_DECIDE_MAX_RULES * SL_DECIDE_RULE_MAX], dt[40];
+        snprintf (dt, sizeof dt, "tag=%llu", (unsigned long long) m->delivery_tag);
+        sl_event_t ev = { .kind = "deliver", .actor = m->owner, .counterpart = s->member,
+                          .owner = m->owner, .record_type = m->record_type,
+                          .message_id = m->message_id.len == 16 ? m->message_id.data : NULL,
+                          .subject = d->raw[i], .purpose = m->purpose, .decision = "permit",
+                          .rules = s_rules_meta (m->rules, m->n_rules, rbuf, sizeof rbuf),
+                          .detail = dt };
+        if (sl_broker_event (self, &ev) != 0) {
+            /* the batch is aborted: nothing is sent, the records stay queued */
+            for (size_t j = 0; j < d->n; j++) {
+                zmq_msg_close (&d->bodies[j]);
+                sluice__v1__record_meta__free_unpacked (d->metas[j], NULL);
+            }
+            d->n = 0;
+            d->n_denied = 0;
+            break;
+        }
+    }
+    if (d->n_denied > 0) {
+        MDB_txn *txn;
+        if (sl_batch_txn (self->batch, &txn) == 0) {
+            for (size_t i = 0; i < d->n_denied; i++)
+                sl_queue_remove (self->queue, txn, s->member, d->denied[i]);
+            sl_batch_note (self->batch, (unsigned) d->n_denied);
+        }
+    }
+    return d;
+}
+
+/*  Sends a prepared DELIVER (its entries are committed) and frees `d`.
+ *  Returns 1 if the session may have more to deliver, 0 if not, -1 if the
+ *  session is gone (removed). */
+static int
+s_deliver_send (sl_broker_t *self, s_deliver_t **d_p)
+{
+    s_deliver_t *d = *d_p;
+    sl_session_t *s = d->s;
     int gone = 0;
-    if (d.n > 0) {
+    if (d->n > 0) {
         Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
         h.version = 1;
         h.command = SLUICE__V1__COMMAND__DELIVER;
         h.seq = ++self->seq;
-        h.n_records = d.n;
-        h.records = d.metas;
-        int rc = sl_wire_send (self->data, s->rid, s->rid_len, &h, d.bodies, d.n);
+        h.n_records = d->n;
+        h.records = d->metas;
+        int rc = sl_wire_send (self->data, s->rid, s->rid_len, &h, d->bodies, d->n);
         if (rc == SL_ECLOSED) {
             sl_info ("session.gone", "member=%s plane=data", s->member);
             gone = 1;
         }
         else if (rc == 0) {
-            for (size_t i = 0; i < d.n; i++) {
-                Sluice__V1__RecordMeta *m = d.metas[i];
-                sl_session_inflight_add (s, m->delivery_tag);
-                char rbuf[SL_DECIDE_MAX_RULES * SL_DECIDE_RULE_MAX], dt[40];
-                snprintf (dt, sizeof dt, "tag=%llu", (unsigned long long) m->delivery_tag);
-                sl_event_t ev = { .kind = "deliver", .actor = m->owner, .counterpart = s->member,
-                                  .owner = m->owner, .record_type = m->record_type,
-                                  .message_id = m->message_id.len == 16 ? m->message_id.data : NULL,
-                                  .subject = d.raw[i], .purpose = m->purpose, .decision = "permit",
-                                  .rules = s_rules_meta (m->rules, m->n_rules, rbuf, sizeof rbuf),
-                                  .detail = dt };
-                s_event (self, &ev);
-            }
-            s->credit -= (uint32_t) d.n;
-            s->scan_from = d.metas[d.n - 1]->delivery_tag + 1;
-            sl_debug ("deliver", "member=%s records=%zu credit=%u", s->member, d.n, s->credit);
+            for (size_t i = 0; i < d->n; i++)
+                sl_session_inflight_add (s, d->metas[i]->delivery_tag);
+            s->credit -= (uint32_t) d->n;
+            s->scan_from = d->metas[d->n - 1]->delivery_tag + 1;
+            sl_debug ("deliver", "member=%s records=%zu credit=%u", s->member, d->n, s->credit);
         }
         else
-            d.exhausted = 1;     /* peer busy: retry when it sends again */
+            d->exhausted = 1;     /* peer busy: retry when it sends again */
     }
-    for (size_t i = 0; i < d.n; i++) {
-        zmq_msg_close (&d.bodies[i]);
-        sluice__v1__record_meta__free_unpacked (d.metas[i], NULL);
-    }
-    if (d.n_denied > 0) {
-        MDB_txn *txn;
-        if (sl_batch_txn (self->batch, &txn) == 0) {
-            for (size_t i = 0; i < d.n_denied; i++)
-                sl_queue_remove (self->queue, txn, s->member, d.denied[i]);
-            sl_batch_note (self->batch, (unsigned) d.n_denied);
-        }
-    }
+    int exhausted = d->exhausted;
+    s_deliver_free (d_p);
     if (gone) {
         sl_sessions_remove (self->sessions, s);
         return -1;
     }
-    s->dirty = !d.exhausted && s->credit > 0;
+    s->dirty = !exhausted && s->credit > 0;
     return s->dirty;
 }
 
-/*  Delivers to every session marked dirty. Returns 1 if some session still
- *  has more (poll again without waiting). */
+/*  Delivers to every session marked dirty, as much as its credit allows (up
+ *  to S_DELIVER_TURN DELIVERs each): prepares every DELIVER (entries into
+ *  the batch, which also holds the publishes read this turn), commits the
+ *  batch once, then sends them all. Commits a batch that is due even when
+ *  there is nothing to deliver. Returns 1 if some session still has more
+ *  (poll again without waiting). */
 static int
 s_deliver_all (sl_broker_t *self)
 {
-    int more = 0;
-    for (size_t i = 0; i < sl_sessions_count (self->sessions); i++) {
+    size_t n = sl_sessions_count (self->sessions), np = 0, records = 0;
+    s_deliver_t **ready = n ? calloc (n * S_DELIVER_TURN, sizeof *ready) : NULL;
+    if (!ready) {
+        if (sl_batch_due (self->batch))
+            sl_broker_commit (self);
+        return 0;
+    }
+    uint64_t aborts = self->aborts;
+    for (size_t i = 0; i < n; i++) {
         sl_session_t *s = sl_sessions_at (self->sessions, i);
         if (s->plane != SL_PLANE_DATA || !s->current || !s->dirty)
             continue;
-        int rc = s_deliver (self, s);
-        if (rc < 0)
-            i--;                /* removed: the slot holds another session now */
-        else if (rc > 0)
-            more = 1;
+        if (s->credit == 0) {
+            s->dirty = 0;
+            continue;
+        }
+        uint64_t from = s->scan_from;
+        uint32_t budget = s->credit;
+        for (int k = 0; k < S_DELIVER_TURN && budget > 0; k++) {
+            s_deliver_t *d = s_deliver_prepare (self, s, from, budget);
+            if (!d)
+                break;
+            ready[np++] = d;
+            records += d->n;
+            budget -= (uint32_t) d->n;
+            from = d->next;
+            if (d->exhausted || d->n == 0 || self->aborts != aborts)
+                break;
+        }
     }
+    int more = 0;
+    if ((records > 0 || sl_batch_due (self->batch))
+        && (sl_broker_commit (self) != 0 || self->aborts != aborts)) {
+        /* not audited (the commit failed, or an abort while preparing took
+         * entries of earlier sessions with it), so not sent: the records
+         * stay queued for later */
+        for (size_t i = 0; i < np; i++)
+            s_deliver_free (&ready[i]);
+        np = 0;
+    }
+    /* DELIVERs of one session are consecutive in `ready`, in tag order: once
+     * one of them is not sent, the later ones must not be either (they would
+     * move scan_from past it), and once the session is gone it is freed */
+    sl_session_t *stopped = NULL;
+    for (size_t i = 0; i < np; i++) {
+        if (ready[i]->s == stopped) {
+            s_deliver_free (&ready[i]);
+            continue;
+        }
+        sl_session_t *s = ready[i]->s;
+        if (s_deliver_send (self, &ready[i]) > 0)
+            more = 1;
+        else
+            stopped = s;    /* gone, peer busy, or nothing more */
+    }
+    free (ready);
     return more;
 }
 
@@ -1699,10 +1878,14 @@ s_close_frames (sl_broker_t *self, size_t n)
         zmq_msg_close (&self->frames[i]);
 }
 
+/*  Reads data-plane messages until none is waiting, 256 were read, or the
+ *  batch is due. It does not commit: s_deliver_all adds this turn's
+ *  `deliver` entries to the same batch and commits once, so publishers who
+ *  are ACKed and send more at once cannot keep the loop from delivering. */
 static void
 s_data_input (sl_broker_t *self)
 {
-    for (int k = 0; k < 256; k++) {
+    for (int k = 0; k < 256 && !sl_batch_due (self->batch); k++) {
         size_t total;
         int overflow;
         size_t n = s_recv (self, self->data, &total, &overflow);
@@ -1711,8 +1894,6 @@ s_data_input (sl_broker_t *self)
         if (n >= 2)
             s_data_message (self, self->frames, n, total, overflow);
         s_close_frames (self, n);
-        if (sl_batch_due (self->batch))
-            sl_broker_commit (self);
     }
 }
 
@@ -1961,9 +2142,11 @@ sl_broker_run (sl_broker_t *self, volatile sig_atomic_t *stop)
             s_data_input (self);
         if (items[2].revents & ZMQ_POLLIN)
             s_admin_input (self);
+        /* prepares deliveries and commits (the input above left a due
+         * batch for it) */
+        more = s_deliver_all (self);
         if (sl_batch_due (self->batch))
             sl_broker_commit (self);
-        more = s_deliver_all (self);
     }
     return 0;
 }

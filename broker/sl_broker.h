@@ -41,6 +41,8 @@ typedef struct {
     uint64_t checkpoint_every;     /* audit checkpoint every N entries (0 = off) */
     unsigned checkpoint_interval_ms; /* ... or after this long with new entries (0 = off) */
     unsigned consent_scan_ms;      /* how often ended (expired) consents are looked for */
+    uint64_t queue_max;            /* records per consumer queue; a record that would go
+                                      past it is refused with QUEUE_FULL (0 = no limit) */
 } sl_broker_config_t;
 
 /*  Opens the store in DIR/store, loads DIR/broker.key, binds ZAP and both

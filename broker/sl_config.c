@@ -25,6 +25,7 @@ sl_config_defaults (sl_config_t *cfg)
     cfg->checkpoint_every = 4096;
     cfg->checkpoint_interval_ms = 60000;
     cfg->consent_scan_ms = 1000;
+    cfg->queue_max = 1000000;
     snprintf (cfg->log_level, sizeof cfg->log_level, "info");
 }
 
@@ -118,6 +119,11 @@ sl_config_set (sl_config_t *cfg, const char *key, const char *value, char *err, 
     if (!strcmp (key, "consent_scan_ms")) {
         if ((rc = s_number (key, value, 10, 3600000, &v, err, errlen)) == 0)
             cfg->consent_scan_ms = (unsigned) v;
+        return rc;
+    }
+    if (!strcmp (key, "queue_max")) {
+        if ((rc = s_number (key, value, 0, 1ull << 40, &v, err, errlen)) == 0)
+            cfg->queue_max = (uint64_t) v;
         return rc;
     }
     if (!strcmp (key, "grant")) {

@@ -11,6 +11,7 @@
 typedef struct {
     char consumer[S_NAME_MAX + 1];
     uint64_t next;
+    long depth;              /* entries in the queue, as of the open batch */
 } s_next_t;
 
 struct sl_queue_t {
@@ -79,16 +80,23 @@ s_last_tag (sl_queue_t *self, MDB_txn *txn, const char *consumer, uint64_t *last
     return (rc == 0 || rc == MDB_NOTFOUND) ? 0 : SL_ESTORE;
 }
 
+static int s_count (void *ctx, const sl_queue_entry_t *e);
+
+/*  The cached state of `consumer`'s queue, read from `txn` on first use
+ *  (and again after sl_queue_forget). */
 static int
-s_next_tag (sl_queue_t *self, MDB_txn *txn, const char *consumer, uint64_t *tag)
+s_state (sl_queue_t *self, MDB_txn *txn, const char *consumer, s_next_t **out)
 {
     for (size_t i = 0; i < self->n_next; i++)
         if (strcmp (self->next[i].consumer, consumer) == 0) {
-            *tag = self->next[i].next++;
+            *out = &self->next[i];
             return 0;
         }
     uint64_t last;
+    long depth = 0;
     int rc = s_last_tag (self, txn, consumer, &last);
+    if (rc == 0)
+        rc = sl_queue_scan (self, txn, consumer, 0, s_count, &depth);
     if (rc != 0)
         return rc;
     if (self->n_next == self->cap_next) {
@@ -101,9 +109,30 @@ s_next_tag (sl_queue_t *self, MDB_txn *txn, const char *consumer, uint64_t *tag)
     }
     s_next_t *e = &self->next[self->n_next++];
     strcpy (e->consumer, consumer);
-    *tag = last + 1;
-    e->next = last + 2;
+    e->next = last + 1;
+    e->depth = depth;
+    *out = e;
     return 0;
+}
+
+static int
+s_next_tag (sl_queue_t *self, MDB_txn *txn, const char *consumer, uint64_t *tag)
+{
+    s_next_t *e;
+    int rc = s_state (self, txn, consumer, &e);
+    if (rc == 0)
+        *tag = e->next++;
+    return rc;
+}
+
+long
+sl_queue_count (sl_queue_t *self, MDB_txn *txn, const char *consumer)
+{
+    if (strlen (consumer) > S_NAME_MAX)
+        return SL_EINVAL;
+    s_next_t *e;
+    int rc = s_state (self, txn, consumer, &e);
+    return rc != 0 ? rc : e->depth;
 }
 
 int
@@ -131,6 +160,9 @@ sl_queue_append (sl_queue_t *self, MDB_txn *txn, const char *consumer,
     protobuf_c_message_pack (&meta->base, p + 4);
     if (body_len)
         memcpy (p + 4 + mlen, body, body_len);
+    s_next_t *e;
+    if (s_state (self, txn, consumer, &e) == 0)
+        e->depth++;
     return 0;
 }
 
@@ -141,7 +173,11 @@ sl_queue_remove (sl_queue_t *self, MDB_txn *txn, const char *consumer, uint64_t 
     if (strlen (consumer) > S_NAME_MAX)
         return SL_EINVAL;
     MDB_val k = { s_key (kb, consumer, tag), kb };
-    return sl_store_rc (mdb_del (txn, sl_store_dbi (self->store, SL_DB_QUEUE), &k, NULL));
+    int rc = sl_store_rc (mdb_del (txn, sl_store_dbi (self->store, SL_DB_QUEUE), &k, NULL));
+    for (size_t i = 0; rc == 0 && i < self->n_next; i++)
+        if (strcmp (self->next[i].consumer, consumer) == 0 && self->next[i].depth > 0)
+            self->next[i].depth--;
+    return rc;
 }
 
 int

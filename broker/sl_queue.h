@@ -53,7 +53,13 @@ int sl_queue_scan (sl_queue_t *self, MDB_txn *txn, const char *consumer,
 /*  Number of entries queued for `consumer`. Returns count or negative SL_E*. */
 long sl_queue_depth (sl_queue_t *self, MDB_txn *txn, const char *consumer);
 
-/*  Forgets the cached next tags (after a batch abort). Cannot fail. */
+/*  Number of entries queued for `consumer` as the open batch `txn` sees
+ *  them, kept in memory after the first call (one scan per consumer, again
+ *  after sl_queue_forget), so it is cheap on every publish. Returns the
+ *  count or a negative SL_E*. */
+long sl_queue_count (sl_queue_t *self, MDB_txn *txn, const char *consumer);
+
+/*  Forgets the cached next tags and counts (after a batch abort). Cannot fail. */
 void sl_queue_forget (sl_queue_t *self);
 
 #endif

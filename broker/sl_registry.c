@@ -164,13 +164,16 @@ sl_registry_add (sl_registry_t *self, MDB_txn *txn, const char *name,
         snprintf (err, errlen, "public_key is not a 40-character Z85 CURVE key");
         return SL_EINVAL;
     }
-    if (sl_registry_by_name (self, name)) {
-        snprintf (err, errlen, "member '%s' already exists", name);
+    const sl_member_t *same = sl_registry_by_name (self, name);
+    if (same && !same->revoked) {
+        snprintf (err, errlen, "member '%s' already exists (to give it a new key, revoke it "
+                  "first, then add it again)", name);
         return SL_EEXIST;
     }
     const sl_member_t *other = sl_registry_by_key (self, public_key);
     if (other) {
-        snprintf (err, errlen, "this public key is already registered to member '%s'", other->name);
+        snprintf (err, errlen, "this public key is already registered to member '%s'%s",
+                  other->name, other->revoked ? " (revoked: a revoked key is never taken back)" : "");
         return SL_EEXIST;
     }
     sl_member_t m;
@@ -178,9 +181,30 @@ sl_registry_add (sl_registry_t *self, MDB_txn *txn, const char *name,
     snprintf (m.name, sizeof m.name, "%s", name);
     snprintf (m.role, sizeof m.role, "%s", role);
     memcpy (m.public_key, public_key, SL_KEY_Z85_LEN);
-    int rc = s_write (self, txn, &m);
-    if (rc == 0)
-        rc = s_push (self, &m);
+    int rc = 0;
+    if (same) {
+        /* key rotation: the revoked key is kept as "NAME~FINGERPRINT" (revoked,
+         * so it stays refused and cannot be registered again) and the new key
+         * takes the name */
+        size_t idx = (size_t) (same - self->members);
+        sl_member_t old = *same;
+        char fp[17] = "";
+        sl_keys_fingerprint (old.public_key, fp);
+        snprintf (old.name, sizeof old.name, "%.23s~%.8s", name, fp);
+        old.revoked = 1;
+        rc = s_write (self, txn, &old);
+        if (rc == 0)
+            rc = s_write (self, txn, &m);
+        if (rc == 0) {
+            self->members[idx] = m;
+            rc = s_push (self, &old);
+        }
+    }
+    else {
+        rc = s_write (self, txn, &m);
+        if (rc == 0)
+            rc = s_push (self, &m);
+    }
     if (rc != 0)
         snprintf (err, errlen, "cannot store member: %s", sl_strerror (rc));
     return rc;

@@ -40,9 +40,12 @@ int sl_registry_valid_name (const char *name);
  *  admin:<valid name>. */
 int sl_registry_valid_role (const char *role);
 
-/*  Adds a member in `txn`. Returns 0; SL_EINVAL (bad name, role or key; `err`
- *  says which); SL_EEXIST (name or key already registered); SL_EFULL /
- *  SL_ESTORE from LMDB. */
+/*  Adds a member in `txn`. A revoked member's name may be added again with a
+ *  new key (key rotation: the new key and role replace the revoked ones; the
+ *  member's queues, subscriptions and the records it owns stay with the
+ *  name); a revoked key is never accepted again. Returns 0; SL_EINVAL (bad
+ *  name, role or key; `err` says which); SL_EEXIST (name registered and not
+ *  revoked, or key already registered); SL_EFULL / SL_ESTORE from LMDB. */
 int sl_registry_add (sl_registry_t *self, MDB_txn *txn, const char *name,
                      const char *role, const char *public_key, char *err, size_t errlen);
 

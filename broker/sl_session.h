@@ -70,8 +70,10 @@ sl_session_t *sl_sessions_of (sl_sessions_t *self, const char *member);
 size_t sl_sessions_count (sl_sessions_t *self);
 sl_session_t *sl_sessions_at (sl_sessions_t *self, size_t i);
 
-/*  In-flight bookkeeping. _find returns the entry or NULL. _add returns 0 or
- *  SL_ENOMEM. _drop removes the entry for tag (if any). */
+/*  In-flight bookkeeping, sorted by tag. _find returns the entry or NULL
+ *  (O(log n); the pointer is valid until the next _add or _drop). _add returns
+ *  0 or SL_ENOMEM (adding a tag already in flight makes it unacked again).
+ *  _drop removes the entry for tag (if any). */
 sl_inflight_t *sl_session_inflight_find (sl_session_t *s, uint64_t tag);
 int sl_session_inflight_add (sl_session_t *s, uint64_t tag);
 void sl_session_inflight_drop (sl_session_t *s, uint64_t tag);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "sl_error.h"
 
@@ -98,6 +99,8 @@ sl_store_rc (int mdb_rc)
     switch (mdb_rc) {
     case 0:             return SL_OK;
     case MDB_MAP_FULL:  return SL_EFULL;
+    case ENOSPC:        return SL_EFULL;      /* the disk under the map is full */
+    case EDQUOT:        return SL_EFULL;
     case MDB_NOTFOUND:  return SL_ENOTFOUND;
     case MDB_KEYEXIST:  return SL_EEXIST;
     default:            return SL_ESTORE;
@@ -120,4 +123,44 @@ sl_store_get_u64 (const unsigned char *p)
     for (int i = 0; i < 8; i++)
         v = (v << 8) | p[i];
     return v;
+}
+
+int
+sl_store_usage (sl_store_t *self, size_t *used, size_t *capacity)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    const char *path = NULL;
+    if (mdb_env_info (self->env, &info) != 0 || mdb_env_stat (self->env, &st) != 0
+        || mdb_env_get_path (self->env, &path) != 0)
+        return SL_ESTORE;
+    /* pages on the free list are reused by later transactions */
+    size_t free_pages = 0;
+    if (mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn) != 0)
+        return SL_ESTORE;
+    if (mdb_cursor_open (txn, 0, &cur) == 0) {
+        while (mdb_cursor_get (cur, &k, &v, MDB_NEXT) == 0)
+            if (v.mv_size >= sizeof (size_t))
+                free_pages += *(const size_t *) v.mv_data;   /* an MDB_IDL: count first */
+        mdb_cursor_close (cur);
+    }
+    mdb_txn_abort (txn);
+    size_t pages = (size_t) info.me_last_pgno + 1;
+    *used = (pages > free_pages ? pages - free_pages : 0) * st.ms_psize;
+    /* the map can grow only as far as the disk under it allows */
+    size_t cap = info.me_mapsize;
+    char file[1100];
+    snprintf (file, sizeof file, "%s/data.mdb", path);
+    struct stat fs;
+    struct statvfs vfs;
+    if (stat (file, &fs) == 0 && statvfs (path, &vfs) == 0) {
+        size_t disk = (size_t) fs.st_size + (size_t) vfs.f_bavail * vfs.f_frsize;
+        if (disk < cap)
+            cap = disk;
+    }
+    *capacity = cap;
+    return 0;
 }

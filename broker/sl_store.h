@@ -51,7 +51,14 @@ MDB_dbi sl_store_dbi (sl_store_t *self, sl_db_t db);
 /*  Begins a read-only transaction. Returns 0 or SL_ESTORE. */
 int sl_store_read (sl_store_t *self, MDB_txn **txn);
 
-/*  Maps an LMDB return code to SL_*: MDB_MAP_FULL -> SL_EFULL,
+/*  How full the store is, for back-pressure: `used` = bytes in pages the
+ *  last committed transaction uses (pages on LMDB's free list count as
+ *  free), `capacity` = the map size, or less when the filesystem holding
+ *  data.mdb cannot grow the file that far. Returns 0 or SL_ESTORE. */
+int sl_store_usage (sl_store_t *self, size_t *used, size_t *capacity);
+
+/*  Maps an LMDB return code to SL_*: MDB_MAP_FULL or ENOSPC / EDQUOT from
+ *  the disk -> SL_EFULL,
  *  MDB_NOTFOUND -> SL_ENOTFOUND, other errors -> SL_ESTORE. */
 int sl_store_rc (int mdb_rc);
 

@@ -60,6 +60,9 @@ s_usage (FILE *f)
 "                             0 = off               (checkpoint_interval_ms)\n"
 "  --consent-scan-ms MS       look for expired consents every MS, default 1000\n"
 "                                                          (consent_scan_ms)\n"
+"  --queue-max N              records a consumer's queue may hold; a record\n"
+"                             past it is refused (queue-full), default\n"
+"                             1000000, 0 = no limit               (queue_max)\n"
 "  --help                     this text\n"
 "\n"
 "signals: SIGINT/SIGTERM commit what is pending, fail in-flight queries and exit 0.\n");
@@ -72,7 +75,7 @@ static const struct { const char *flag, *key; } s_flags[] = {
     { "--query-timeout-ms", "query_timeout_ms" }, { "--log-level", "log_level" },
     { "--checkpoint-every", "checkpoint_every" },
     { "--checkpoint-interval-ms", "checkpoint_interval_ms" },
-    { "--consent-scan-ms", "consent_scan_ms" },
+    { "--consent-scan-ms", "consent_scan_ms" }, { "--queue-max", "queue_max" },
 };
 
 static int
@@ -190,7 +193,7 @@ s_run (sl_config_t *cfg)
         .map_size = cfg->map_size, .query_timeout_ms = cfg->query_timeout_ms,
         .checkpoint_every = cfg->checkpoint_every,
         .checkpoint_interval_ms = cfg->checkpoint_interval_ms,
-        .consent_scan_ms = cfg->consent_scan_ms,
+        .consent_scan_ms = cfg->consent_scan_ms, .queue_max = cfg->queue_max,
     };
     sl_broker_t *b = sl_broker_new (&bc, err, sizeof err);
     if (!b) {

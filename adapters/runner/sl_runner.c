@@ -23,6 +23,7 @@
 #include "sl_schema.h"
 
 #include <dirent.h>
+#include <sodium.h>
 #include <errno.h>
 #include <stdint.h>
 #include <fcntl.h>
@@ -256,6 +257,23 @@ s_on_query (sl_query_t *q, void *arg)
     return 0;
 }
 
+/*  The message id of a record: BLAKE2b-128 of its record type and packed
+ *  body. An adapter that is killed and run again over the same export sends
+ *  the records it sent before under the same ids, so the broker stores each
+ *  one once (its de-duplication is by message_id); random ids would turn
+ *  every re-read record into a second copy. Records with identical bytes
+ *  are the same fact and are stored once. Cannot fail. */
+static void
+s_message_id (const char *record_type, const uint8_t *body, size_t size,
+              uint8_t id [SL_MESSAGE_ID_LEN])
+{
+    crypto_generichash_state st;
+    crypto_generichash_init (&st, NULL, 0, SL_MESSAGE_ID_LEN);
+    crypto_generichash_update (&st, (const unsigned char *) record_type, strlen (record_type) + 1);
+    crypto_generichash_update (&st, body, size);
+    crypto_generichash_final (&st, id, SL_MESSAGE_ID_LEN);
+}
+
 int
 sl_runner_publish (sl_runner_t *r, const char *record_type, const ProtobufCMessage *msg,
                    const char *subject, int64_t event_time_s)
@@ -277,7 +295,9 @@ sl_runner_publish (sl_runner_t *r, const char *record_type, const ProtobufCMessa
     }
     protobuf_c_message_pack (msg, body);
     s_keep (r, record_type, subject, event_time_s, body, size);
-    sl_publish_meta_t meta = { NULL, subject, event_time_s * 1000 };
+    uint8_t id [SL_MESSAGE_ID_LEN];
+    s_message_id (record_type, body, size, id);
+    sl_publish_meta_t meta = { id, subject, event_time_s * 1000 };
     int rc = sl_client_publish_async (r->client, record_type, &meta, body, size,
                                       s_on_publish, r, NULL);
     if (body != small)
@@ -307,7 +327,9 @@ sl_runner_publish_wait (sl_runner_t *r, const char *record_type, const ProtobufC
     }
     protobuf_c_message_pack (msg, body);
     s_keep (r, record_type, subject, event_time_s, body, size);
-    sl_publish_meta_t meta = { NULL, subject, event_time_s * 1000 };
+    uint8_t id [SL_MESSAGE_ID_LEN];
+    s_message_id (record_type, body, size, id);
+    sl_publish_meta_t meta = { id, subject, event_time_s * 1000 };
     r->published++;
     int rc = sl_client_publish (r->client, record_type, &meta, body, size, 30000);
     free (body);

@@ -267,6 +267,9 @@ s_link_lost (sl_client_t *self)
     self->credit_started = 0;
     self->freed = 0;
     self->outstanding = 0;
+    /* delivery acks sent on the lost link are never answered; the broker
+     * redelivers whatever it did not commit, and those are acked again */
+    self->n_ack_seqs = 0;
     sl__deliveries_drop (self);
     sl__publish_on_reconnect (self);
     s_fail_waiters (self, SL_ECLOSED, "the connection to the broker broke; ask again");
@@ -553,7 +556,7 @@ sl_client_connect (const sl_client_options_t *opts, sl_client_t **client_p,
     if (!self->opts.ack_timeout_ms)
         self->opts.ack_timeout_ms = 5000;
     if (!self->opts.credit)
-        self->opts.credit = 64;
+        self->opts.credit = 1024;
     snprintf (self->endpoint, sizeof self->endpoint, "%s", opts->endpoint);
     snprintf (self->key_file, sizeof self->key_file, "%s", opts->key_file ? opts->key_file : "");
     self->max_message_size = 1048576;

@@ -60,7 +60,7 @@ typedef struct {
     int ack_timeout_ms;            /* resend an unacknowledged PUBLISH after [5000] */
     unsigned batch_max;            /* records per PUBLISH [256] */
     unsigned inflight_max;         /* PUBLISH messages awaiting ACK at once [4] */
-    unsigned credit;               /* deliveries the broker may send ahead [64] */
+    unsigned credit;               /* deliveries the broker may send ahead [1024] */
 } sl_client_options_t;
 
 /*  Fills `opts->endpoint` / `opts->broker_key_file` from a broker data
@@ -183,7 +183,8 @@ size_t sl_client_unacked (sl_client_t *self);
 
 /*  Polls until every queued publish is acknowledged or failed and the
     broker has answered every delivery ack we sent (so they are durable), or
-    `timeout_ms` passes (-1: no limit). Returns 0, SL_ETIMEOUT, or the
+    `timeout_ms` passes (-1: no limit). Acks sent on a connection that broke
+    are not waited for: the broker redelivers what they did not remove. Returns 0, SL_ETIMEOUT, or the
     refusal (SL_EPERM) if the key was revoked meanwhile. */
 int sl_client_flush (sl_client_t *self, int timeout_ms);
 

@@ -401,6 +401,7 @@ void sl_audit_destroy (sl_audit_t **self_p)
         return;
     sodium_memzero (self->sk, sizeof self->sk);
     sodium_memzero (self->pseudo_key, sizeof self->pseudo_key);
+    sodium_memzero (self->last_subject, sizeof self->last_subject);
     free (self->buf);
     free (self);
     *self_p = NULL;
@@ -436,8 +437,21 @@ static int s_encode (sl_audit_t *self, const sl_audit_event_t *ev, uint64_t seq,
     uint8_t pseudo[SL_AUDIT_PSEUDO_LEN];
     const uint8_t *subject = ev->subject_pseudonym;
     if (!subject && ev->subject && *ev->subject) {
-        if (sl_audit_pseudonym (self, ev->subject, pseudo))
-            return SL_EINVAL;
+        /* the key never changes while open, so the pseudonym of the subject
+         * asked for last time can be reused */
+        if (self->last_subject[0] && strcmp (self->last_subject, ev->subject) == 0)
+            memcpy (pseudo, self->last_pseudo, sizeof pseudo);
+        else {
+            if (sl_audit_pseudonym (self, ev->subject, pseudo))
+                return SL_EINVAL;
+            size_t n = strlen (ev->subject);
+            if (n < sizeof self->last_subject) {
+                memcpy (self->last_subject, ev->subject, n + 1);
+                memcpy (self->last_pseudo, pseudo, sizeof pseudo);
+            }
+            else
+                self->last_subject[0] = 0;
+        }
         subject = pseudo;
     }
     const char *s[ENTRY_NFIELDS] = {

@@ -53,6 +53,10 @@ struct sl_audit_s {
     int64_t   pend_cp_time;
     uint8_t  *buf;
     size_t    buf_size;
+    /* the last subject's pseudonym: a record's publish, queue and deliver
+     * entries name the same subject one after another */
+    char      last_subject[128];
+    uint8_t   last_pseudo[SL_AUDIT_PSEUDO_LEN];
 };
 
 /* ------------------------------------------------------------------------ */

@@ -52,3 +52,25 @@ Test (session, acked_entries_settle_with_the_batch)
     cr_assert_not_null (sl_session_inflight_find (s, 3));
     sl_sessions_destroy (&ss);
 }
+
+Test (session, inflight_redelivered_after_nack_is_found_among_later_tags)
+{
+    sl_sessions_t *ss = sl_sessions_new ();
+    sl_session_t *s = sl_sessions_add (ss, SL_PLANE_DATA, "r", 1, "water", -1);
+    for (uint64_t t = 10; t <= 200; t++)
+        cr_assert_eq (sl_session_inflight_add (s, t), 0);
+    sl_session_inflight_drop (s, 10);          /* NACKed ... */
+    sl_session_inflight_drop (s, 57);
+    cr_assert_null (sl_session_inflight_find (s, 57));
+    cr_assert_eq (sl_session_inflight_add (s, 57), 0);   /* ... and delivered again */
+    cr_assert_eq (sl_session_inflight_add (s, 10), 0);
+    cr_assert_eq (sl_session_inflight_add (s, 57), 0);   /* twice is one entry */
+    cr_assert_eq (s->n_inflight, 191);
+    for (uint64_t t = 10; t <= 200; t++)
+        cr_assert_not_null (sl_session_inflight_find (s, t), "tag %llu lost", (unsigned long long) t);
+    cr_assert_null (sl_session_inflight_find (s, 9));
+    cr_assert_null (sl_session_inflight_find (s, 201));
+    for (size_t i = 1; i < s->n_inflight; i++)
+        cr_assert_lt (s->inflight[i - 1].tag, s->inflight[i].tag);
+    sl_sessions_destroy (&ss);
+}

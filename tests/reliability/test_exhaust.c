@@ -1,0 +1,493 @@
+/*  Exhaustion (issue 7, item 2): a full LMDB map, a full disk, a consumer
+ *  that does not keep up, a member that floods, connection floods and
+ *  oversized frames. Each time publishers get a precise error, nothing is
+ *  corrupted (audit verifies, effects match entries, acked records are still
+ *  delivered) and service resumes when the cause goes away.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "rel_check.h"
+#include "tc.h"
+#include "water/v1/water.pb-c.h"
+
+#define WATER "water.v1.MeterReading"
+
+static tc_broker_t B;
+static sl_keypair_t kw, kp;
+static size_t pad;         /* bytes of meter_name in published records */
+
+/*  A water reading for `subject` carrying `pad` bytes of name: records
+ *  larger than the audit entries their delivery and ack add, so acks free
+ *  space (as real records with a payload do). */
+static uint8_t *
+s_reading (const char *subject, double m3, size_t *len)
+{
+    if (!pad)
+        return tc_water_reading (subject, m3, len);
+    Water__V1__MeterReading r = WATER__V1__METER_READING__INIT;
+    char *name = malloc (pad + 1);
+    cr_assert_not_null (name);
+    memset (name, 'n', pad);
+    name[pad] = 0;
+    r.subject = (char *) subject;
+    r.district = "north";
+    r.water_consumption_m3 = m3;
+    r.meter_name = name;
+    *len = water__v1__meter_reading__get_packed_size (&r);
+    uint8_t *b = malloc (*len);
+    cr_assert_not_null (b);
+    water__v1__meter_reading__pack (&r, b);
+    free (name);
+    return b;
+}
+
+static void
+s_setup (const char *const *extra)
+{
+    cr_assert_eq (tc_broker_start (&B, extra), 0, "sluiced did not start");
+    cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
+    cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
+    cr_assert_gt (tc_policy (&B, "city", "purpose joint-metering \"reconcile consumption\"\n"), 0);
+    cr_assert_gt (tc_policy (&B, "water", "permit \"water-to-power\" {\n  owner water\n"
+                             "  consumer power\n  records " WATER "\n  purpose joint-metering\n"
+                             "  fields *\n  subject pseudonymize\n}\n"), 0);
+}
+
+static void
+teardown (void)
+{
+    tc_broker_cleanup (&B);
+}
+
+/*  Publishes record n; returns 0 on ACK, else the error code. */
+static int
+s_pub (tc_client_t *w, uint32_t n, char *text, size_t size)
+{
+    uint8_t id[16];
+    size_t len;
+    tc_msgid (id, n);
+    char subj[32];
+    snprintf (subj, sizeof subj, "C-%u", n % 50);
+    uint8_t *body = s_reading (subj, n * 1.0, &len);
+    uint64_t seq = tc_publish1 (w, WATER, id, subj, body, len);
+    free (body);
+    tc_msg_t m;
+    cr_assert_eq (tc_recv_cmd (w, &m, SLUICE__V1__COMMAND__ACK, 10000), 0, "no answer to publish %u", n);
+    cr_assert_eq (m.h->seq, seq);
+    int code = 0;
+    if (m.h->command != SLUICE__V1__COMMAND__ACK) {
+        cr_assert_geq (m.h->n_errors, 1);
+        code = m.h->errors[0]->code;
+        if (text)
+            snprintf (text, size, "%s [%s]", m.h->errors[0]->text, m.h->errors[0]->reason);
+    }
+    tc_msg_free (&m);
+    return code;
+}
+
+/*  Receives and acks deliveries until `want` distinct records came (ids
+ *  counted in seen[], sized `max`) or nothing comes for 2 s. */
+static uint32_t
+s_drain (tc_client_t *p, uint8_t *seen, uint32_t max, uint32_t want)
+{
+    uint32_t got = 0;
+    for (;;) {
+        if (got >= want)
+            return got;
+        tc_msg_t m;
+        if (tc_recv_cmd (p, &m, SLUICE__V1__COMMAND__DELIVER, 2000) != 0)
+            return got;
+        if (m.h->command != SLUICE__V1__COMMAND__DELIVER) {
+            tc_msg_free (&m);
+            continue;
+        }
+        uint64_t tags[64];
+        size_t nt = 0;
+        for (size_t i = 0; i < m.h->n_records && nt < 64; i++) {
+            Sluice__V1__RecordMeta *r = m.h->records[i];
+            uint32_t n = (uint32_t) r->message_id.data[8] << 24 | r->message_id.data[9] << 16
+                       | r->message_id.data[10] << 8 | r->message_id.data[11];   /* tc_msgid */
+            if (n < max && !seen[n]) {
+                seen[n] = 1;
+                got++;
+            }
+            tags[nt++] = r->delivery_tag;
+        }
+        tc_msg_free (&m);
+        Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+        h.command = SLUICE__V1__COMMAND__ACK;
+        h.n_delivery_tags = nt;
+        h.delivery_tags = tags;
+        tc_send (p, &h, NULL, NULL, 0);
+        tc_credit (p, (uint32_t) nt);
+    }
+}
+
+static void
+s_check (const char *when)
+{
+    rel_report_t r;
+    cr_assert_eq (rel_check (B.dir, "water", "power", NULL, NULL, NULL, &r), 0, "%s: %s", when,
+                  r.problem);
+}
+
+/*  Fills the store until publishes are refused; returns the first refused
+ *  record number, with acked[] marking what was stored. */
+static uint32_t
+s_fill (tc_client_t *w, uint32_t from, uint32_t max, uint8_t *acked, int want_code)
+{
+    char text[400];
+    for (uint32_t n = from; n < max; n++) {
+        int code = s_pub (w, n, text, sizeof text);
+        if (code == 0) {
+            acked[n] = 1;
+            continue;
+        }
+        cr_assert_eq (code, want_code, "record %u: code %d, expected %d: %s", n, code,
+                      want_code, text);
+        cr_assert (strstr (text, "store-full"), "%s", text);
+        cr_assert (strstr (text, "resend later"), "the error does not say what to do: %s", text);
+        return n;
+    }
+    cr_assert_fail ("the store never filled up (%u records)", max - from);
+    return max;
+}
+
+TestSuite (exhaust, .fini = teardown);
+
+#define FILL_MAX 60000
+
+Test (exhaust, a_full_map_is_back_pressure_and_service_resumes, .timeout = 150)
+{
+    const char *extra[] = { "--map-size-mb", "4", NULL };
+    pad = 1500;
+    s_setup (extra);
+    tc_client_t w, p;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    uint8_t *acked = calloc (FILL_MAX, 1), *seen = calloc (FILL_MAX, 1);
+    uint32_t full_at = s_fill (&w, 0, FILL_MAX, acked, SLUICE__V1__ERROR_CODE__STORE_FULL);
+    cr_assert_gt (full_at, 100, "the map filled after %u records", full_at);
+    /* still full, still answering, nothing corrupted */
+    char text[400];
+    cr_assert_eq (s_pub (&w, full_at, text, sizeof text), SLUICE__V1__ERROR_CODE__STORE_FULL);
+    tc_client_t w2;
+    cr_assert_eq (tc_join (&w2, &B, &kw, "water"), 0, "a member could not say HELLO to a full broker");
+    tc_close (&w2);
+    s_check ("map full");
+
+    /* the consumer drains: every acked record arrives, acks free space */
+    tc_credit (&p, 64);
+    uint32_t got = s_drain (&p, seen, FILL_MAX, full_at);
+    cr_assert_eq (got, full_at, "%u of %u acked records delivered from a full store", got, full_at);
+    int resumed = 0;
+    for (int64_t until = tc_ms () + 10000; !resumed && tc_ms () < until;) {
+        resumed = s_pub (&w, full_at, text, sizeof text) == 0;
+        if (!resumed)
+            usleep (50000);
+    }
+    cr_assert (resumed, "publishing did not resume after the consumer acked: %s", text);
+    acked[full_at] = 1;
+
+    /* fill again, then give the broker a bigger map on restart */
+    uint32_t full2 = s_fill (&w, full_at + 1, FILL_MAX, acked, SLUICE__V1__ERROR_CODE__STORE_FULL);
+    tc_close (&w);
+    tc_close (&p);
+    cr_assert_eq (tc_broker_stop (&B), 0);
+    s_check ("full, stopped");
+    snprintf (B.extra[1], sizeof B.extra[1], "8");
+    cr_assert_eq (tc_broker_restart (&B), 0);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    cr_assert_eq (s_pub (&w, full2, text, sizeof text), 0, "a bigger map did not help: %s", text);
+    acked[full2] = 1;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    tc_credit (&p, 64);
+    uint32_t want = 0;
+    for (uint32_t n = 0; n <= full2; n++)
+        want += acked[n] && !seen[n];
+    got = s_drain (&p, seen, FILL_MAX, want);
+    cr_assert_eq (got, want, "after the restart %u of %u acked records delivered", got, want);
+    for (uint32_t n = 0; n <= full2; n++)
+        cr_assert (!acked[n] || seen[n], "acked record %u never delivered", n);
+    tc_close (&w);
+    tc_close (&p);
+    cr_assert_eq (tc_broker_stop (&B), 0);
+    s_check ("at the end");
+    fprintf (stderr, "exhaust: map of 4 MiB full after %u records, again after %u more; "
+             "every acked record delivered\n", full_at, full2 - full_at);
+    free (acked);
+    free (seen);
+    teardown ();
+}
+
+static char mnt[380];
+
+/*  Unmounts the small filesystem (also after a failed assertion), then
+ *  removes the broker's directory. */
+static void
+s_disk_fini (void)
+{
+    if (B.pid > 0)
+        tc_broker_stop (&B);
+    if (mnt[0]) {
+        umount2 (mnt, MNT_DETACH);
+        rmdir (mnt);
+    }
+    teardown ();
+}
+
+Test (exhaust, a_full_disk_is_back_pressure_and_service_resumes, .timeout = 150,
+      .fini = s_disk_fini)
+{
+    if (geteuid () != 0)
+        cr_skip_test ("disk full needs a small tmpfs: run as root to mount one");
+    const char *extra[] = { "--map-size-mb", "64", NULL };
+    pad = 1500;
+    s_setup (extra);
+    cr_assert_eq (tc_broker_stop (&B), 0);
+    char cmd[2400], store[380];
+    snprintf (mnt, sizeof mnt, "%.360s-small", B.dir);
+    snprintf (store, sizeof store, "%s/store", B.dir);
+    cr_assert_eq (mkdir (mnt, 0700), 0);
+    if (mount ("tmpfs", mnt, "tmpfs", 0, "size=3m,mode=0700") != 0) {
+        int e = errno;
+        rmdir (mnt);
+        mnt[0] = 0;
+        cr_skip_test ("cannot mount a tmpfs (%s): disk full not tested", strerror (e));
+    }
+    snprintf (cmd, sizeof cmd, "cp -a '%s/.' '%s/' && rm -rf '%s' && ln -s '%s' '%s'", store,
+              mnt, store, mnt, store);
+    cr_assert_eq (system (cmd), 0, "could not move the store onto the tmpfs");
+    cr_assert_eq (tc_broker_restart (&B), 0);
+
+    tc_client_t w, p;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    uint8_t *acked = calloc (FILL_MAX, 1), *seen = calloc (FILL_MAX, 1);
+    uint32_t full_at = s_fill (&w, 0, FILL_MAX, acked, SLUICE__V1__ERROR_CODE__STORE_FULL);
+    cr_assert_gt (full_at, 100);
+    s_check ("disk full");
+    tc_credit (&p, 64);
+    uint32_t got = s_drain (&p, seen, FILL_MAX, full_at);
+    cr_assert_eq (got, full_at, "%u of %u acked records delivered from a full disk", got, full_at);
+    char text[400];
+    int resumed = 0;
+    for (int64_t until = tc_ms () + 10000; !resumed && tc_ms () < until;) {
+        resumed = s_pub (&w, full_at, text, sizeof text) == 0;
+        if (!resumed)
+            usleep (50000);
+    }
+    cr_assert (resumed, "publishing did not resume after the consumer acked: %s", text);
+    tc_close (&w);
+    tc_close (&p);
+    cr_assert_eq (tc_broker_stop (&B), 0);
+    s_check ("at the end");
+    cr_assert_eq (tc_broker_log_count (&B, "commit-failed"), 0);
+    fprintf (stderr, "exhaust: a 3 MiB disk full after %u records; drained and resumed\n", full_at);
+    free (acked);
+    free (seen);
+}
+
+Test (exhaust, a_consumer_queue_limit_refuses_per_record_then_resumes, .timeout = 60)
+{
+    const char *extra[] = { "--queue-max", "50", NULL };
+    s_setup (extra);
+    tc_client_t w, p;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    char text[400];
+    for (uint32_t n = 0; n < 50; n++)
+        cr_assert_eq (s_pub (&w, n, text, sizeof text), 0, "record %u: %s", n, text);
+    cr_assert_eq (s_pub (&w, 50, text, sizeof text), SLUICE__V1__ERROR_CODE__QUEUE_FULL, "%s", text);
+    cr_assert (strstr (text, "'power'") && strstr (text, "queue-full"), "%s", text);
+    /* in a batch, each record gets its own answer */
+    uint8_t ids[3][16];
+    Sluice__V1__RecordMeta rm[3], *rp[3];
+    const uint8_t *bodies[3];
+    size_t lens[3];
+    for (int i = 0; i < 3; i++) {
+        tc_msgid (ids[i], 100 + (uint32_t) i);
+        sluice__v1__record_meta__init (&rm[i]);
+        rm[i].message_id.data = ids[i];
+        rm[i].message_id.len = 16;
+        rm[i].subject = "C-1";
+        rp[i] = &rm[i];
+        bodies[i] = tc_water_reading ("C-1", i, &lens[i]);
+    }
+    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+    h.command = SLUICE__V1__COMMAND__PUBLISH;
+    h.record_type = WATER;
+    h.n_records = 3;
+    h.records = rp;
+    tc_send (&w, &h, bodies, lens, 3);
+    for (int i = 0; i < 3; i++)
+        free ((void *) bodies[i]);
+    tc_msg_t m;
+    cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, 5000), 0);
+    cr_assert_eq (m.h->n_errors, 3);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq (m.h->errors[i]->code, SLUICE__V1__ERROR_CODE__QUEUE_FULL);
+        cr_assert_eq (m.h->errors[i]->message_id.len, 16);
+        cr_assert_eq (memcmp (m.h->errors[i]->message_id.data, ids[i], 16), 0);
+    }
+    tc_msg_free (&m);
+    /* the consumer takes 10: 10 more fit */
+    uint8_t seen[200] = { 0 };
+    tc_credit (&p, 10);
+    cr_assert_eq (s_drain (&p, seen, 200, 10), 10);
+    int ok = 0;
+    for (int64_t until = tc_ms () + 5000; !ok && tc_ms () < until;) {
+        ok = s_pub (&w, 50, text, sizeof text) == 0;
+        if (!ok)
+            usleep (20000);
+    }
+    cr_assert (ok, "publishing did not resume after the consumer acked: %s", text);
+    tc_close (&w);
+    tc_close (&p);
+    cr_assert_eq (tc_broker_stop (&B), 0);
+    rel_report_t r;
+    cr_assert_eq (rel_check (B.dir, "water", "power", NULL, NULL, NULL, &r), 0, "%s", r.problem);
+    cr_assert_eq (r.queued, 41, "queue depth %llu", (unsigned long long) r.queued);
+    teardown ();
+}
+
+Test (exhaust, a_flooding_member_does_not_starve_a_quiet_one, .timeout = 90)
+{
+    s_setup (NULL);
+    sl_keypair_t kh;
+    cr_assert_eq (tc_member (&B, "health", "member", &kh), 0);
+    tc_client_t noisy, quiet;
+    cr_assert_eq (tc_join (&noisy, &B, &kw, "water"), 0);
+    cr_assert_eq (tc_join (&quiet, &B, &kp, "power"), 0);
+    /* the flood: many large PUBLISH messages sent without waiting */
+    enum { FLOOD = 400, PER = 200 };
+    uint8_t *bodies[PER];
+    size_t lens[PER];
+    for (int i = 0; i < PER; i++)
+        bodies[i] = tc_water_reading ("C-1", i, &lens[i]);
+    static uint8_t ids[FLOOD][PER][16];
+    Sluice__V1__RecordMeta rm[PER], *rp[PER];
+    int64_t t0 = tc_ms ();
+    for (int k = 0; k < FLOOD; k++) {
+        for (int i = 0; i < PER; i++) {
+            tc_msgid (ids[k][i], (uint32_t) (k * PER + i));
+            sluice__v1__record_meta__init (&rm[i]);
+            rm[i].message_id.data = ids[k][i];
+            rm[i].message_id.len = 16;
+            rm[i].subject = "C-1";
+            rp[i] = &rm[i];
+        }
+        Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+        h.command = SLUICE__V1__COMMAND__PUBLISH;
+        h.record_type = WATER;
+        h.n_records = PER;
+        h.records = rp;
+        tc_send (&noisy, &h, (const uint8_t *const *) bodies, lens, PER);
+    }
+    int64_t flood_sent = tc_ms () - t0;
+    /* the quiet member's requests are answered while the flood is worked off */
+    int64_t worst = 0;
+    int answered = 0;
+    for (int i = 0; i < 10; i++) {
+        int64_t t = tc_ms ();
+        Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+        h.command = SLUICE__V1__COMMAND__PING;
+        uint64_t seq = tc_send (&quiet, &h, NULL, NULL, 0);
+        tc_msg_t m;
+        cr_assert_eq (tc_recv_cmd (&quiet, &m, SLUICE__V1__COMMAND__PONG, 10000), 0, "quiet member not answered");
+        cr_assert_eq (m.h->seq, seq);
+        tc_msg_free (&m);
+        int64_t dt = tc_ms () - t;
+        worst = dt > worst ? dt : worst;
+        answered++;
+    }
+    /* count the flood's answers still to come: the flood was not over */
+    int pending = 0;
+    tc_msg_t m;
+    while (tc_recv (&noisy, &m, 3000) == 0) {
+        pending++;
+        tc_msg_free (&m);
+        if (pending == FLOOD)
+            break;
+    }
+    for (int i = 0; i < PER; i++)
+        free (bodies[i]);
+    fprintf (stderr, "exhaust: flood of %d x %d records sent in %lld ms; quiet member's worst "
+             "answer %lld ms; %d flood answers came after\n", FLOOD, PER, (long long) flood_sent,
+             (long long) worst, pending);
+    cr_assert_eq (pending, FLOOD, "every flood message is answered too");
+    cr_assert_lt (worst, 1500, "the quiet member waited %lld ms behind the flood", (long long) worst);
+    tc_close (&noisy);
+    tc_close (&quiet);
+    teardown ();
+}
+
+Test (exhaust, connection_floods_and_oversized_frames_are_refused, .timeout = 90)
+{
+    const char *extra[] = { "--max-message-size", "65536", NULL };
+    s_setup (extra);
+    tc_client_t good;
+    cr_assert_eq (tc_join (&good, &B, &kw, "water"), 0);
+    /* 200 connections with unknown keys and 50 speaking garbage at the TCP level */
+    void *socks[250];
+    for (int i = 0; i < 200; i++) {
+        sl_keypair_t k;
+        cr_assert_eq (sl_keys_generate (&k), 0);
+        tc_client_t c;
+        cr_assert_eq (tc_connect (&c, B.data_ep, B.broker_pub, &k), 0);
+        socks[i] = c.sock;
+    }
+    for (int i = 200; i < 250; i++) {
+        socks[i] = zmq_socket (tc_ctx (), ZMQ_STREAM);
+        cr_assert_eq (zmq_connect (socks[i], B.data_ep), 0);
+        uint8_t rid[256];
+        size_t rl = sizeof rid;
+        usleep (2000);
+        if (zmq_getsockopt (socks[i], ZMQ_ROUTING_ID, rid, &rl) == 0) {
+            zmq_send (socks[i], rid, rl, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+            zmq_send (socks[i], "\xff\x00\x00\x00garbage-handshake-garbage", 29, ZMQ_DONTWAIT);
+        }
+    }
+    /* the connected member keeps working during the flood */
+    char text[300];
+    for (uint32_t n = 0; n < 20; n++)
+        cr_assert_eq (s_pub (&good, n, text, sizeof text), 0, "publish during a connection flood: %s", text);
+    for (int i = 0; i < 250; i++) {
+        int linger = 0;
+        zmq_setsockopt (socks[i], ZMQ_LINGER, &linger, sizeof linger);
+        zmq_close (socks[i]);
+    }
+    /* an oversized message: refused, the sender is cut off, others unhurt */
+    tc_client_t big;
+    cr_assert_eq (tc_join (&big, &B, &kw, "water"), 0);
+    size_t blen = 4 * 65536 + 8192;      /* past the socket's ZMQ_MAXMSGSIZE */
+    uint8_t *blob = calloc (1, blen);
+    const void *frames[] = { blob };
+    size_t lens[] = { blen };
+    tc_send_raw (&big, frames, lens, 1);
+    tc_msg_t m;
+    cr_assert_neq (tc_recv (&big, &m, 1500) == 0 && m.h->command == SLUICE__V1__COMMAND__ACK, 1);
+    free (blob);
+    tc_close (&big);
+    for (uint32_t n = 20; n < 30; n++)
+        cr_assert_eq (s_pub (&good, n, text, sizeof text), 0, "publish after an oversized frame: %s", text);
+    tc_close (&good);
+    cr_assert_gt (tc_broker_log_count (&B, "auth.denied"), 0, "unknown keys were not refused");
+    cr_assert_eq (tc_broker_stop (&B), 0);
+    rel_report_t r;
+    cr_assert_eq (rel_check (B.dir, "water", "power", NULL, NULL, NULL, &r), 0, "%s", r.problem);
+    cr_assert_eq (r.msgids, 30);
+    teardown ();
+}
