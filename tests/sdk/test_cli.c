@@ -145,7 +145,7 @@ Test (cli, member_add_list_revoke, .init = s_broker, .fini = s_teardown)
     cr_assert_eq (s_run ("member revoke water"), 0, "%s", out);
     cr_assert (strstr (out, "revoked member water") != NULL, "%s", out);
     cr_assert (strstr (out, "(1 open session closed)") != NULL, "%s", out);
-    cr_assert_eq (sl_client_poll (w, 500), SL_ECLOSED, "the session learns it was revoked");
+    cr_assert_eq (sl_client_poll (w, tb_wait (500)), SL_ECLOSED, "the session learns it was revoked");
     sl_client_destroy (&w, 0);
     cr_assert_eq (s_run ("member list --json"), 0);
     j = cJSON_Parse (out);
