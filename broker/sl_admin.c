@@ -163,7 +163,7 @@ sl_admin_dispatch (sl_admin_t *self, sl_broker_t *broker, const sl_member_t *cal
 
 reply:;
     char *result = NULL;
-    if (code == 0 && call.result)
+    if (call.result)        /* on errors too: e.g. policy.apply's error list */
         result = cJSON_PrintUnformatted (call.result);
     if (code != 0) {
         char q[300];

@@ -63,5 +63,7 @@ extern const sl_admin_command_t sl_admin_member_commands[];
 extern const size_t sl_admin_member_count;
 extern const sl_admin_command_t sl_admin_status_commands[];
 extern const size_t sl_admin_status_count;
+extern const sl_admin_command_t sl_admin_policy_apply_commands[];
+extern const size_t sl_admin_policy_apply_count;
 
 #endif

@@ -31,9 +31,10 @@
 #include <zmq.h>
 
 #include "sl_admin.h"
+#include "sl_admin_policy.h"
 #include "sl_batch.h"
 #include "sl_error.h"
-#include "sl_grants.h"
+#include "sl_govern.h"
 #include "sl_keys.h"
 #include "sl_log.h"
 #include "sl_msgids.h"
@@ -50,6 +51,8 @@
 #define S_DELIVER_MAX  64        /* records per DELIVER */
 #define S_CREDIT_MAX   1000000u
 #define S_QUERY_MAX_MS 60000u
+#define S_CONSENT_TYPE "sluice.v1.ConsentEvent"
+#define S_SEALED_SUBJECT_TAG 100  /* queued RecordMeta only: sealed raw subject */
 
 typedef struct {
     unsigned char rid[SL_RID_MAX];
@@ -86,7 +89,7 @@ struct sl_broker_t {
     sl_sessions_t *sessions;
     sl_zap_t *zap;
     sl_admin_t *admin_table;
-    sl_grants_t *grants;
+    sl_govern_t *govern;
     sl_decide_fn *decide;
     void *decide_ctx;
     sl_event_fn *event_fn;
@@ -220,17 +223,23 @@ sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
     self->queue = sl_queue_new (self->store);
     self->sessions = sl_sessions_new ();
     self->admin_table = sl_admin_new ();
-    self->grants = sl_grants_new ();
     if (!self->batch || !self->registry || !self->subs || !self->queue || !self->sessions
-        || !self->admin_table || !self->grants
+        || !self->admin_table
         || sl_batch_listen (self->batch, s_on_batch, self) != 0
         || sl_admin_register (self->admin_table, sl_admin_member_commands, sl_admin_member_count) != 0
-        || sl_admin_register (self->admin_table, sl_admin_status_commands, sl_admin_status_count) != 0) {
+        || sl_admin_register (self->admin_table, sl_admin_status_commands, sl_admin_status_count) != 0
+        || sl_admin_register (self->admin_table, sl_admin_policy_apply_commands, sl_admin_policy_apply_count) != 0
+        || sl_admin_register (self->admin_table, sl_admin_policy_commands, sl_admin_policy_count) != 0) {
         snprintf (err, errlen, "cannot initialise the broker (out of memory or store unreadable)");
         goto fail;
     }
-    self->decide = sl_grants_decide;
-    self->decide_ctx = self->grants;
+    /* policies, consent and the audit log: sets the decision function and
+     * the event recorder (until then everything is denied) */
+    sl_govern_config_t gc = { .checkpoint_every = cfg->checkpoint_every,
+                              .checkpoint_interval_ms = cfg->checkpoint_interval_ms,
+                              .consent_scan_ms = cfg->consent_scan_ms };
+    if (!(self->govern = sl_govern_new (self, self->data_dir, &gc, err, errlen)))
+        goto fail;
 
     self->ctx = zmq_ctx_new ();
     if (!self->ctx || !(self->zap = sl_zap_new (self->ctx, self->registry))) {
@@ -267,11 +276,10 @@ fail:
 }
 
 
-sl_grants_t *
-sl_broker_grants (sl_broker_t *self)
-{
-    return self->grants;
-}
+sl_audit_t *sl_broker_audit (sl_broker_t *self) { return sl_govern_audit (self->govern); }
+sl_consent_t *sl_broker_consent (sl_broker_t *self) { return sl_govern_consent (self->govern); }
+sl_policy_store_t *sl_broker_policy (sl_broker_t *self) { return sl_govern_policy (self->govern); }
+sl_govern_t *sl_broker_govern (sl_broker_t *self) { return self->govern; }
 
 void
 sl_broker_set_decide (sl_broker_t *self, sl_decide_fn *fn, void *ctx)
@@ -439,7 +447,7 @@ s_decide (sl_broker_t *self, sl_decide_input_t *in, sl_decide_output_t *out)
     in->time_ms = sl_now_ms ();
     if (!in->subject)
         in->subject = "";
-    int rc = self->decide (self->decide_ctx, in, out);
+    int rc = self->decide ? self->decide (self->decide_ctx, in, out) : SL_EINVAL;
     if (rc != 0) {
         free (out->body);
         memset (out, 0, sizeof *out);
@@ -517,7 +525,7 @@ s_publish (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t 
         sluice__v1__error__init (&re->e);
         re->e.text = re->text;
         re->e.message_id = m->message_id;
-        int code = 0;
+        int code = 0, consent = 0;
         const sl_schema_t *schema = NULL;
         if (m->message_id.len != SL_MSGID_LEN) {
             code = SLUICE__V1__ERROR_CODE__BAD_REQUEST;
@@ -528,6 +536,18 @@ s_publish (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t 
             code = SLUICE__V1__ERROR_CODE__UNKNOWN_RECORD_TYPE;
             snprintf (re->text, sizeof re->text, "record %zu: unknown record type '%.64s'", i,
                       type ? type : "");
+        }
+        else if (strcmp (schema->record_type, S_CONSENT_TYPE) == 0) {
+            /* the consent channel: only consent sources publish consent events */
+            const sl_member_t *mem = sl_registry_by_name (self->registry, s->member);
+            if (!mem || strcmp (mem->role, "consent-source") != 0) {
+                code = SLUICE__V1__ERROR_CODE__NOT_PERMITTED;
+                snprintf (re->text, sizeof re->text,
+                          "record %zu: member '%s' (role %s) may not publish %s: only members "
+                          "with role consent-source may", i, s->member, mem ? mem->role : "?", type);
+            }
+            else
+                consent = 1;
         }
         else if (strcmp (schema->owner, s->member) != 0) {
             code = SLUICE__V1__ERROR_CODE__NOT_OWNER;
@@ -556,6 +576,32 @@ s_publish (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t 
             continue;
         }
         zmq_msg_t *body = &bodies[i];
+        if (consent) {
+            int crc = sl_govern_consent_event (self->govern, s->member, "consent-source",
+                                               zmq_msg_data (body), zmq_msg_size (body),
+                                               re->text, sizeof re->text);
+            if (crc == SL_EFULL || crc == SL_ESTORE || crc == SL_ENOMEM) {
+                store_rc = crc;
+                break;
+            }
+            if (crc != 0) {
+                re->e.code = crc == SL_EDECODE ? SLUICE__V1__ERROR_CODE__BAD_BODY
+                           : crc == SL_EPERM ? SLUICE__V1__ERROR_CODE__NOT_PERMITTED
+                           : crc == SL_ENOTFOUND ? SLUICE__V1__ERROR_CODE__NOT_FOUND
+                           : SLUICE__V1__ERROR_CODE__BAD_REQUEST;
+                re->e.reason = (char *) sl_wire_code_name (re->e.code);
+                errp[n_errs++] = &re->e;
+                sl_event_t ev = { .kind = "publish.refused", .actor = s->member, .record_type = type,
+                                  .message_id = m->message_id.data,
+                                  .reason = re->e.reason, .detail = re->text };
+                store_rc = s_record (self, &ev, 1);
+                continue;
+            }
+            store_rc = sl_msgids_put (self->store, txn, s->member, m->message_id.data, (uint64_t) now);
+            if (store_rc == 0)
+                ids[n_ids++] = m->message_id;
+            continue;
+        }
         ProtobufCMessage *rec = protobuf_c_message_unpack (schema->descriptor, NULL,
                                                            zmq_msg_size (body), zmq_msg_data (body));
         if (!rec) {
@@ -593,7 +639,8 @@ s_publish (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t 
                               .counterpart = sub->consumer, .owner = s->member, .record_type = type,
                               .message_id = m->message_id.data, .subject = m->subject,
                               .purpose = sub->purpose, .decision = out.permit ? "permit" : "deny",
-                              .rules = rbuf, .reason = out.permit ? NULL : out.reason,
+                              .rules = rbuf, .fields = out.fields_set ? out.fields : NULL,
+                              .reason = out.permit ? NULL : out.reason,
                               .detail = "stage=publish" };
             store_rc = s_record (self, &ev, 0);
             if (!out.permit) {
@@ -618,6 +665,22 @@ s_publish (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t 
             qm.purpose = (char *) sub->purpose;
             qm.n_rules = (size_t) out.n_rules;
             qm.rules = rules;
+            /* the queued copy's subject is the consumer's view; the raw one
+             * travels sealed for delivery-time consent checks */
+            uint8_t sealed[256];   /* varint length (one byte: < 128) | nonce | box */
+            ProtobufCMessageUnknownField uf;
+            size_t sl = 0;
+            if (out.subject_set && m->subject && *m->subject
+                && sl_govern_seal_subject (self->govern, m->subject, sealed + 1, 127, &sl) == 0) {
+                /* protobuf-c packs unknown field data as is: it carries its length */
+                sealed[0] = (uint8_t) sl;
+                uf.len = sl + 1;
+                uf.tag = S_SEALED_SUBJECT_TAG;
+                uf.wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED;
+                uf.data = sealed;
+                qm.base.n_unknown_fields = 1;
+                qm.base.unknown_fields = &uf;
+            }
             uint64_t tag;
             const void *bd = out.body ? out.body : zmq_msg_data (body);
             size_t bl = out.body ? out.body_len : zmq_msg_size (body);
@@ -863,6 +926,7 @@ typedef struct {
     uint32_t budget;
     uint64_t denied[S_DELIVER_MAX];
     size_t n_denied;
+    char raw[S_DELIVER_MAX][128];   /* raw subjects of metas[], for the audit */
     int exhausted;
 } s_deliver_t;
 
@@ -882,9 +946,25 @@ s_deliver_one (void *ctx, const sl_queue_entry_t *e)
         sl_error ("queue.corrupt", "consumer=%s tag=%llu", d->s->member, (unsigned long long) e->tag);
         return 0;
     }
+    /* the raw subject: sealed beside the consumer's view, or the view itself */
+    char raw[128];
+    snprintf (raw, sizeof raw, "%s", m->subject ? m->subject : "");
+    for (size_t u = 0; u < m->base.n_unknown_fields; u++) {
+        ProtobufCMessageUnknownField *uf = &m->base.unknown_fields[u];
+        if (uf->tag == S_SEALED_SUBJECT_TAG
+            && (uf->len < 1 || uf->data[0] != uf->len - 1
+                || sl_govern_open_subject (d->self->govern, uf->data + 1, uf->len - 1,
+                                           raw, sizeof raw) != 0)) {
+            sl_error ("queue.subject_unreadable", "consumer=%s tag=%llu", d->s->member,
+                      (unsigned long long) e->tag);
+            raw[0] = 0;
+        }
+        free (uf->data);
+    }
+    m->base.n_unknown_fields = 0;       /* never leaves the broker */
     sl_decide_input_t in = {
         .stage = SL_DECIDE_DELIVER, .owner = m->owner, .consumer = d->s->member,
-        .record_type = m->record_type, .purpose = m->purpose, .subject = m->subject,
+        .record_type = m->record_type, .purpose = m->purpose, .subject = raw,
         .event_time_ms = m->event_time, .record = NULL, .txn = d->rtxn
     };
     sl_decide_output_t out;
@@ -895,7 +975,7 @@ s_deliver_one (void *ctx, const sl_queue_entry_t *e)
         sl_event_t ev = { .kind = "deny", .actor = m->owner, .counterpart = d->s->member,
                           .owner = m->owner, .record_type = m->record_type,
                           .message_id = m->message_id.len == 16 ? m->message_id.data : NULL,
-                          .subject = m->subject, .purpose = m->purpose, .decision = "deny",
+                          .subject = raw, .purpose = m->purpose, .decision = "deny",
                           .rules = s_rules (out.rules, out.n_rules, rbuf, sizeof rbuf),
                           .reason = out.reason, .detail = "stage=deliver" };
         s_event (d->self, &ev);
@@ -907,6 +987,7 @@ s_deliver_one (void *ctx, const sl_queue_entry_t *e)
         return 0;
     }
     m->delivery_tag = e->tag;
+    snprintf (d->raw[d->n], sizeof d->raw[d->n], "%s", raw);
     zmq_msg_init_size (&d->bodies[d->n], e->body_len);
     memcpy (zmq_msg_data (&d->bodies[d->n]), e->body, e->body_len);
     d->metas[d->n++] = m;
@@ -956,7 +1037,7 @@ s_deliver (sl_broker_t *self, sl_session_t *s)
                 sl_event_t ev = { .kind = "deliver", .actor = m->owner, .counterpart = s->member,
                                   .owner = m->owner, .record_type = m->record_type,
                                   .message_id = m->message_id.len == 16 ? m->message_id.data : NULL,
-                                  .subject = m->subject, .purpose = m->purpose, .decision = "permit",
+                                  .subject = d.raw[i], .purpose = m->purpose, .decision = "permit",
                                   .rules = s_rules_meta (m->rules, m->n_rules, rbuf, sizeof rbuf),
                                   .detail = dt };
                 s_event (self, &ev);
@@ -1607,6 +1688,33 @@ sl_broker_close_member (sl_broker_t *self, const char *member)
     return n;
 }
 
+int
+sl_broker_notice (sl_broker_t *self, const char *member, const char *kind,
+                  const char *const *keys, const char *const *vals, size_t n)
+{
+    sl_session_t *s = sl_sessions_of (self->sessions, member);
+    if (!s || s->plane != SL_PLANE_DATA)
+        return 0;
+    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+    Sluice__V1__Header__NoticeArgsEntry ent[8], *ep[8];
+    if (n > 8)
+        n = 8;
+    for (size_t i = 0; i < n; i++) {
+        sluice__v1__header__notice_args_entry__init (&ent[i]);
+        ent[i].key = (char *) keys[i];
+        ent[i].value = (char *) vals[i];
+        ep[i] = &ent[i];
+    }
+    h.version = 1;
+    h.command = SLUICE__V1__COMMAND__NOTICE;
+    h.seq = ++self->seq;
+    h.notice = (char *) kind;
+    h.n_notice_args = n;
+    h.notice_args = ep;
+    s_send_header (self, s, &h);
+    return 1;
+}
+
 /*  Shuts down connections whose close time has come. The fd is only shut
  *  down if it still is the same TCP connection (same peer address and port).
  *  Returns ms until the next close, or -1. */
@@ -1729,6 +1837,7 @@ sl_broker_run (sl_broker_t *self, volatile sig_atomic_t *stop)
         tmo = s_min_timeout (tmo, sl_batch_wait_ms (self->batch));
         tmo = s_min_timeout (tmo, s_query_timeouts (self));
         tmo = s_min_timeout (tmo, s_close_due (self));
+        tmo = s_min_timeout (tmo, sl_govern_tick (self->govern, sl_now_ms ()));
         if (more)
             tmo = 0;
         zmq_pollitem_t items[] = {
@@ -1770,6 +1879,8 @@ sl_broker_destroy (sl_broker_t **self_p)
     if (self->batch && self->data) {
         sl_event_t stop = { .kind = "broker.stop", .actor = "sluiced" };
         s_event (self, &stop);
+        if (self->govern)
+            sl_govern_checkpoint (self->govern);   /* clean shutdown: sign the head */
         int rc = sl_broker_commit (self);
         sl_info ("broker.stopping", "commit=%s queries_failed=%zu sessions=%zu",
                  rc == 0 ? "ok" : sl_strerror (rc), self->n_queries,
@@ -1818,7 +1929,7 @@ sl_broker_destroy (sl_broker_t **self_p)
     free (self->pending);
     free (self->queries);
     sl_admin_destroy (&self->admin_table);
-    sl_grants_destroy (&self->grants);
+    sl_govern_destroy (&self->govern);
     sl_sessions_destroy (&self->sessions);
     sl_queue_destroy (&self->queue);
     sl_subs_destroy (&self->subs);

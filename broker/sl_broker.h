@@ -2,7 +2,7 @@
  *  group commit, deliveries and query routing. See docs/PROTOCOL.md.
  *
  *  Hook points for later parts:
- *    - decisions: sl_broker_set_decide() (sl_decide.h); default sl_grants;
+ *    - decisions: sl_govern_decide (owners' policies + consent, sl_govern.h);
  *    - the write transaction: sl_broker_batch() -> sl_batch_txn() and
  *      sl_batch_listen() (sl_batch.h) — append within it, never commit;
  *    - admin commands: sl_admin_register() on sl_broker_admin() (sl_admin.h);
@@ -28,7 +28,6 @@ typedef struct sl_queue_t sl_queue_t;
 typedef struct sl_sessions_t sl_sessions_t;
 typedef struct sl_admin_t sl_admin_t;
 typedef struct sl_zap_t sl_zap_t;
-typedef struct sl_grants_t sl_grants_t;
 
 typedef struct {
     const char *data_dir;          /* holds store/, broker.key, endpoints */
@@ -39,6 +38,9 @@ typedef struct {
     unsigned batch_delay_us;       /* ... or this long after the first */
     size_t map_size;               /* LMDB map size, bytes */
     unsigned query_timeout_ms;     /* default QUERY timeout */
+    uint64_t checkpoint_every;     /* audit checkpoint every N entries (0 = off) */
+    unsigned checkpoint_interval_ms; /* ... or after this long with new entries (0 = off) */
+    unsigned consent_scan_ms;      /* how often ended (expired) consents are looked for */
 } sl_broker_config_t;
 
 /*  Opens the store in DIR/store, loads DIR/broker.key, binds ZAP and both
@@ -51,7 +53,7 @@ sl_broker_t *sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t err
  *  DIR/endpoints. */
 void sl_broker_destroy (sl_broker_t **self_p);
 
-/*  Replaces the decision function (default: sl_grants over `grants`). */
+/*  Replaces the decision function (set by sl_govern at start). */
 void sl_broker_set_decide (sl_broker_t *self, sl_decide_fn *fn, void *ctx);
 
 /*  Sets the event recorder (NULL to clear); see sl_event.h. Set it before
@@ -80,9 +82,28 @@ sl_admin_t *sl_broker_admin (sl_broker_t *self);
 sl_zap_t *sl_broker_zap (sl_broker_t *self);
 int64_t sl_broker_started_ms (sl_broker_t *self);
 
-/*  The bootstrap grant list the default decision function uses (add grants
- *  with sl_grants_add before sl_broker_run). */
-sl_grants_t *sl_broker_grants (sl_broker_t *self);
+/*  Governance parts (sl_govern.h), borrowed for the broker's lifetime:
+ *  the audit log, the consent registry and the policy store. Admin handlers
+ *  that change state write in the batch transaction (sl_batch_txn,
+ *  call->wrote = 1) and append their audit entry in the same transaction
+ *  with sl_audit_append (or sl_broker_event). Never NULL once
+ *  sl_broker_new returned. */
+typedef struct sl_audit_s sl_audit_t;
+typedef struct _sl_consent_t sl_consent_t;
+typedef struct sl_policy_store_t sl_policy_store_t;
+sl_audit_t *sl_broker_audit (sl_broker_t *self);
+sl_consent_t *sl_broker_consent (sl_broker_t *self);
+sl_policy_store_t *sl_broker_policy (sl_broker_t *self);
+
+/*  The governance object itself (sl_govern.h). */
+typedef struct sl_govern_t sl_govern_t;
+sl_govern_t *sl_broker_govern (sl_broker_t *self);
+
+/*  Sends NOTICE `kind` with notice_args keys[i]=vals[i] (n pairs) to the
+ *  current data-plane session of `member`. Returns 1 if sent, 0 if the
+ *  member is not connected. Cannot fail otherwise. */
+int sl_broker_notice (sl_broker_t *self, const char *member, const char *kind,
+                      const char *const *keys, const char *const *vals, size_t n);
 
 /*  Closes every session of `member` on both planes: NOTICE revoked on the
  *  data plane, then the TCP connections are shut down ~50 ms later. Returns

@@ -22,15 +22,16 @@ sl_config_defaults (sl_config_t *cfg)
     cfg->batch_delay_us = 1000;
     cfg->map_size = (size_t) 1 << 30;
     cfg->query_timeout_ms = 5000;
+    cfg->checkpoint_every = 4096;
+    cfg->checkpoint_interval_ms = 60000;
+    cfg->consent_scan_ms = 1000;
     snprintf (cfg->log_level, sizeof cfg->log_level, "info");
 }
 
 void
 sl_config_clear (sl_config_t *cfg)
 {
-    for (size_t i = 0; i < cfg->n_grants; i++)
-        free (cfg->grants[i]);
-    cfg->n_grants = 0;
+    (void) cfg;     /* nothing allocated */
 }
 
 static int
@@ -104,16 +105,25 @@ sl_config_set (sl_config_t *cfg, const char *key, const char *value, char *err, 
         snprintf (cfg->log_level, sizeof cfg->log_level, "%s", value);
         return 0;
     }
+    if (!strcmp (key, "checkpoint_every")) {
+        if ((rc = s_number (key, value, 0, 1ull << 40, &v, err, errlen)) == 0)
+            cfg->checkpoint_every = (uint64_t) v;
+        return rc;
+    }
+    if (!strcmp (key, "checkpoint_interval_ms")) {
+        if ((rc = s_number (key, value, 0, 86400000, &v, err, errlen)) == 0)
+            cfg->checkpoint_interval_ms = (unsigned) v;
+        return rc;
+    }
+    if (!strcmp (key, "consent_scan_ms")) {
+        if ((rc = s_number (key, value, 10, 3600000, &v, err, errlen)) == 0)
+            cfg->consent_scan_ms = (unsigned) v;
+        return rc;
+    }
     if (!strcmp (key, "grant")) {
-        if (cfg->n_grants == SL_CONFIG_MAX_GRANTS) {
-            snprintf (err, errlen, "grant: more than %d grants", SL_CONFIG_MAX_GRANTS);
-            return SL_ELIMIT;
-        }
-        char *g = strdup (value);
-        if (!g)
-            return SL_ENOMEM;
-        cfg->grants[cfg->n_grants++] = g;
-        return 0;
+        snprintf (err, errlen, "grant: there are no grants any more; what leaves is decided by "
+                  "the owners' policies (sluicectl policy apply, docs/POLICY.md)");
+        return SL_EINVAL;
     }
     snprintf (err, errlen, "unknown setting '%s'", key);
     return SL_EINVAL;

@@ -5,8 +5,7 @@
 #define SL_CONFIG_H
 
 #include <stddef.h>
-
-#define SL_CONFIG_MAX_GRANTS 256
+#include <stdint.h>
 
 typedef struct {
     char data_dir[512];
@@ -18,20 +17,21 @@ typedef struct {
     size_t map_size;
     unsigned query_timeout_ms;
     char log_level[16];
-    char *grants[SL_CONFIG_MAX_GRANTS];
-    size_t n_grants;
+    uint64_t checkpoint_every;          /* audit checkpoint every N entries (0 = off) */
+    unsigned checkpoint_interval_ms;    /* ... or this long after new entries (0 = off) */
+    unsigned consent_scan_ms;           /* expired-consent scan period */
 } sl_config_t;
 
 /*  Fills defaults (data dir from $SLUICE_DATA or ./var/sluice). Cannot fail. */
 void sl_config_defaults (sl_config_t *cfg);
 
-/*  Frees the grant strings. Cannot fail. */
+/*  Releases what the config holds (nothing today). Cannot fail. */
 void sl_config_clear (sl_config_t *cfg);
 
 /*  Sets one setting by its INI key (data, bind, admin_bind, max_message_size,
- *  batch, batch_delay_us, map_size_mb, query_timeout_ms, log_level, grant).
- *  Returns 0, SL_EINVAL (unknown key or bad value; `err` says which) or
- *  SL_ELIMIT (too many grants). */
+ *  batch, batch_delay_us, map_size_mb, query_timeout_ms, log_level,
+ *  checkpoint_every, checkpoint_interval_ms, consent_scan_ms).
+ *  Returns 0 or SL_EINVAL (unknown key or bad value; `err` says which). */
 int sl_config_set (sl_config_t *cfg, const char *key, const char *value,
                    char *err, size_t errlen);
 

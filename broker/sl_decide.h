@@ -3,9 +3,8 @@
  *  Every place where data may leave its owner asks one function: at publish
  *  (one question per subscription), at delivery (asked again, so a withdrawn
  *  permission also stops queued records), and for queries (for the asker, and
- *  per replied record). The policy engine plugs in here with
- *  sl_broker_set_decide(); until then the broker uses sl_grants (an explicit
- *  list of grants configured by the operator or a test). There is no
+ *  per replied record). The broker's function is sl_govern_decide: the
+ *  owners' policies in force plus consent (sl_govern.h). There is no
  *  "permit all" function, and a decision function that fails denies.
  */
 #ifndef SL_DECIDE_H
@@ -51,6 +50,8 @@ typedef struct {
     size_t body_len;
     char subject[128];   /* transformed subject (e.g. pseudonym) if subject_set */
     int subject_set;
+    char fields[512];    /* permit: released fields "a,b,c" if fields_set (audit) */
+    int fields_set;
 } sl_decide_output_t;
 
 /*  A decision function. `out` arrives zeroed (deny, no rules). Returns 0 after

@@ -36,6 +36,7 @@ typedef struct {
     const char *purpose;
     const char *decision;
     const char *rules;           /* "id@version,id@version" */
+    const char *fields;          /* queue/reply: fields released "a,b,c" */
     const char *reason;
     const char *detail;
 } sl_event_t;

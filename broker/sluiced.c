@@ -15,7 +15,7 @@
 #include "sl_broker.h"
 #include "sl_config.h"
 #include "sl_error.h"
-#include "sl_grants.h"
+#include "sl_govern.h"
 #include "sl_keys.h"
 #include "sl_log.h"
 #include "sl_registry.h"
@@ -54,9 +54,12 @@ s_usage (FILE *f)
 "  --map-size-mb MB           LMDB map size, default 1024    (map_size_mb)\n"
 "  --query-timeout-ms MS      default QUERY timeout, 5000    (query_timeout_ms)\n"
 "  --log-level LEVEL          debug, info, warn, error       (log_level)\n"
-"  --grant C:TYPE:PURPOSE     permit consumer C to receive TYPE for PURPOSE\n"
-"                             (repeatable; the bootstrap decision list used\n"
-"                             until a policy engine is configured)  (grant)\n"
+"  --checkpoint-every N       sign an audit checkpoint every N entries,\n"
+"                             default 4096, 0 = off       (checkpoint_every)\n"
+"  --checkpoint-interval-ms MS  ... or MS after new entries, default 60000,\n"
+"                             0 = off               (checkpoint_interval_ms)\n"
+"  --consent-scan-ms MS       look for expired consents every MS, default 1000\n"
+"                                                          (consent_scan_ms)\n"
 "  --help                     this text\n"
 "\n"
 "signals: SIGINT/SIGTERM commit what is pending, fail in-flight queries and exit 0.\n");
@@ -67,7 +70,9 @@ static const struct { const char *flag, *key; } s_flags[] = {
     { "--max-message-size", "max_message_size" }, { "--batch", "batch" },
     { "--batch-delay-us", "batch_delay_us" }, { "--map-size-mb", "map_size_mb" },
     { "--query-timeout-ms", "query_timeout_ms" }, { "--log-level", "log_level" },
-    { "--grant", "grant" },
+    { "--checkpoint-every", "checkpoint_every" },
+    { "--checkpoint-interval-ms", "checkpoint_interval_ms" },
+    { "--consent-scan-ms", "consent_scan_ms" },
 };
 
 static int
@@ -119,6 +124,10 @@ s_init (const sl_config_t *cfg)
         fprintf (stderr, "sluiced init: %s\n", err);
         goto out;
     }
+    if (sl_govern_init_keys (dir, err, sizeof err) != 0) {
+        fprintf (stderr, "sluiced init: %s\n", err);
+        goto out;
+    }
     reg = sl_registry_new (store);
     batch = sl_batch_new (store, 1, 0);
     if (!reg || !batch || sl_batch_txn (batch, &txn) != 0) {
@@ -138,8 +147,10 @@ s_init (const sl_config_t *cfg)
     printf ("initialised %s\n"
             "  store:             %s/store\n"
             "  broker public key: %s/broker.pub (fingerprint %s)\n"
-            "  admin key:         %s/admin.key (member 'admin', role admin:city; keep it private)\n",
-            dir, dir, dir, fp, dir);
+            "  admin key:         %s/admin.key (member 'admin', role admin:city; keep it private)\n"
+            "  audit keys:        %s/audit-sign.key, %s/audit-sign.pub, %s/audit-pseudonym.key\n"
+            "  pseudonym secret:  %s/pseudonym.key (keep it private)\n",
+            dir, dir, dir, fp, dir, dir, dir, dir, dir);
     rc = 0;
 out:
     sl_batch_destroy (&batch);
@@ -177,6 +188,9 @@ s_run (sl_config_t *cfg)
         .admin_endpoint = cfg->admin_endpoint, .max_message_size = cfg->max_message_size,
         .batch_max = cfg->batch_max, .batch_delay_us = cfg->batch_delay_us,
         .map_size = cfg->map_size, .query_timeout_ms = cfg->query_timeout_ms,
+        .checkpoint_every = cfg->checkpoint_every,
+        .checkpoint_interval_ms = cfg->checkpoint_interval_ms,
+        .consent_scan_ms = cfg->consent_scan_ms,
     };
     sl_broker_t *b = sl_broker_new (&bc, err, sizeof err);
     if (!b) {
@@ -184,15 +198,6 @@ s_run (sl_config_t *cfg)
         close (lock);
         return 1;
     }
-    for (size_t i = 0; i < cfg->n_grants; i++)
-        if (sl_grants_add (sl_broker_grants (b), cfg->grants[i], err, sizeof err) != 0) {
-            fprintf (stderr, "sluiced: %s\n", err);
-            sl_broker_destroy (&b);
-            close (lock);
-            return 2;
-        }
-    if (cfg->n_grants)
-        sl_info ("grants.loaded", "n=%zu", cfg->n_grants);
     sl_broker_run (b, &s_stop);
     sl_broker_destroy (&b);
     close (lock);

@@ -5,10 +5,12 @@
 extern const ctl_group_t ctl_group_keygen;
 extern const ctl_group_t ctl_group_member;
 extern const ctl_group_t ctl_group_status;
+extern const ctl_group_t ctl_group_policy;
 
 const ctl_group_t *const ctl_groups[] = {
     &ctl_group_keygen,
     &ctl_group_member,
     &ctl_group_status,
+    &ctl_group_policy,
     NULL,
 };

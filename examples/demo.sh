@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The sluice demo: one broker, two bureaus. Water publishes a meter reading,
-# power (granted the right to receive it for "joint-metering") gets it, an
-# unknown key is turned away, and the broker reports its status.
+# The sluice demo: one broker, two bureaus. The city declares its purposes,
+# water's administrator writes water's sharing policy (power may receive
+# pseudonymized hourly readings for "joint-metering"), water publishes a meter
+# reading and power gets exactly what the policy releases; an unknown key is
+# turned away, an administrator cannot grant another bureau's data, and the
+# broker reports its status.
 #
 # usage: examples/demo.sh [BUILD_DIR]     (make demo runs it with ./build)
 set -euo pipefail
@@ -32,14 +35,14 @@ if [ -t 1 ]; then BOLD=$'\033[1m'; PLAIN=$'\033[0m'; else BOLD=; PLAIN=; fi
 say() { step=$((step + 1)); printf '\n%s%d. %s%s\n' "$BOLD" "$step" "$*" "$PLAIN"; }
 run() { printf '   $ %s\n' "$*"; "$@" 2>&1 | sed 's/^/     /'; return "${PIPESTATUS[0]}"; }
 
-say "Create a fresh data directory: the broker's key pair and a first city administrator key."
+say "Create a fresh data directory: the broker's key pair, a first city administrator key,"
+echo "   the audit log's signing and pseudonym keys and the broker's pseudonym secret."
 run "$SLUICED" init --data "$DATA"
 
-say "Start the broker on loopback, on ports the system picks. Until policies exist, the"
-echo "   broker permits only explicit grants; we grant power the right to receive water's"
-echo "   meter readings for the purpose 'joint-metering' — nothing else is allowed."
+say "Start the broker on loopback, on ports the system picks. No policy is applied yet, so"
+echo "   nothing may leave any bureau: sluice denies by default."
 "$SLUICED" run --data "$DATA" --bind 'tcp://127.0.0.1:*' --admin-bind 'tcp://127.0.0.1:*' \
-  --grant power:water.v1.MeterReading:joint-metering 2>"$WORK/sluiced.log" &
+  2>"$WORK/sluiced.log" &
 BROKER_PID=$!
 for _ in $(seq 1 500); do
   grep -qs "^pid = $BROKER_PID\$" "$DATA/endpoints" && break
@@ -51,15 +54,33 @@ sed 's/^/     /' "$DATA/endpoints"
 export SLUICE_DATA=$DATA
 export SLUICE_LOG=${SLUICE_LOG:-warn}   # the programs below log only warnings and errors
 
-say "Make key pairs for the water bureau and the power bureau."
+say "Make key pairs for the water and power bureaus' systems and for water's administrator."
 mkdir -p "$KEYS"
 run "$SLUICECTL" keygen water --dir "$KEYS"
 run "$SLUICECTL" keygen power --dir "$KEYS"
+run "$SLUICECTL" keygen water-admin --dir "$KEYS"
 
-say "Register both as members (the admin key from step 1 signs in to the admin plane)."
+say "Register them (the admin key from step 1 signs in to the admin plane)."
 run "$SLUICECTL" member add water --role member --pub "$KEYS/water.pub"
 run "$SLUICECTL" member add power --role member --pub "$KEYS/power.pub"
+run "$SLUICECTL" member add water-admin --role admin:water --pub "$KEYS/water-admin.pub"
 run "$SLUICECTL" member list
+
+EXAMPLES=$(cd "$(dirname "$0")" && pwd)/policies
+say "The city declares the purposes data may be shared for, and its city-wide forbids."
+sed 's/^/     | /' "$EXAMPLES/city.policy"
+run "$SLUICECTL" policy apply "$EXAMPLES/city.policy"
+
+say "Water's administrator writes what water shares: pseudonymized hourly readings, three"
+echo "   fields, to power, for joint metering, within a validity window."
+sed 's/^/     | /' "$EXAMPLES/water.policy"
+run "$SLUICECTL" --key "$KEYS/water-admin.key" policy apply "$EXAMPLES/water.policy"
+
+say "Separation of duties: water's administrator cannot grant power's data."
+if run "$SLUICECTL" --key "$KEYS/water-admin.key" policy apply --owner power "$EXAMPLES/power.policy"; then
+  echo "demo: water's administrator applied power's policy — this must not happen" >&2; exit 1
+fi
+echo "   -> refused, as it should be."
 
 say "A key the broker does not know is refused during the CURVE handshake."
 run "$SLUICECTL" keygen intruder --dir "$KEYS"
@@ -83,7 +104,8 @@ grep -qs "^subscribed" "$WORK/consumer.out" || { echo "demo: power could not sub
 say "Water publishes one meter reading; the broker stores it on disk before it answers ACK."
 run "$PUBLISH" --key "$KEYS/water.key" --subject C-1001 --district Nord
 
-say "Power receives the reading (with the rule that permitted it) and acknowledges it."
+say "Power receives the reading as water's policy shapes it — citizen id pseudonymized, time"
+echo "   rounded to the hour, only the released fields — with the rule that permitted it."
 rc=0; wait "$CONSUMER_PID" || rc=$?
 CONSUMER_PID=
 sed '1,2d; s/^/     /' "$WORK/consumer.out"

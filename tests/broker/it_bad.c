@@ -15,8 +15,7 @@ static sl_keypair_t kw, kp;
 static void
 setup (void)
 {
-    const char *extra[] = { "--max-message-size", "65536",
-                            "--grant", "power:" WATER ":joint-metering", NULL };
+    const char *extra[] = { "--max-message-size", "65536", NULL };
     cr_assert_eq (tc_broker_start (&B, extra), 0, "sluiced did not start");
     cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
     cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);

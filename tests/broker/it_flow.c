@@ -19,11 +19,16 @@ static sl_keypair_t kw, kp, kk;   /* water, power, parking */
 static void
 setup (void)
 {
-    const char *extra[] = { "--grant", "power:" WATER ":joint-metering", NULL };
-    cr_assert_eq (tc_broker_start (&B, extra), 0, "sluiced did not start");
+    cr_assert_eq (tc_broker_start (&B, NULL), 0, "sluiced did not start");
     cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
     cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
     cr_assert_eq (tc_member (&B, "parking", "member", &kk), 0);
+    /* water's written policy: power may receive readings for joint metering */
+    cr_assert_eq (tc_policy (&B, "city", "purpose joint-metering \"water and power reconcile household consumption\"\n"), 1);
+    cr_assert_eq (tc_policy (&B, "water",
+                             "permit \"w2p\" {\n  owner water\n  consumer power\n"
+                             "  records " WATER "\n  purpose joint-metering\n  fields *\n"
+                             "  subject keep\n}\n"), 1);
 }
 
 static void
@@ -175,7 +180,7 @@ Test (flow, publish_ack_deliver_ack)
     cr_assert_str_eq (r->subject, "C-1001");
     cr_assert_eq (r->event_time, 1767225600000);
     cr_assert_eq (r->n_rules, 1);
-    cr_assert_str_eq (r->rules[0], "grant:power:" WATER ":joint-metering@0");
+    cr_assert_str_eq (r->rules[0], "w2p@1");
     size_t len;
     uint8_t *want = tc_water_reading ("C-1001", 12.5, &len);
     cr_assert_eq (m.lens[0], len);
@@ -198,7 +203,7 @@ Test (flow, publish_ack_deliver_ack)
     tc_close (&p);
 }
 
-Test (flow, nothing_flows_without_a_grant)
+Test (flow, nothing_flows_without_a_permit)
 {
     tc_client_t w, k;
     cr_assert_eq (tc_join (&k, &B, &kk, "parking"), 0);
@@ -207,8 +212,8 @@ Test (flow, nothing_flows_without_a_grant)
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_ok (&w, 20, "C-1");
     tc_msg_t m;
-    cr_assert_neq (tc_recv (&k, &m, 700), 0, "parking got a record without a grant");
-    cr_assert_gt (tc_broker_log_count (&B, "reason=no-grant"), 0);
+    cr_assert_neq (tc_recv (&k, &m, 700), 0, "parking got a record without a permit");
+    cr_assert_gt (tc_broker_log_count (&B, "reason=no-matching-rule"), 0);
     tc_close (&w);
     tc_close (&k);
 }

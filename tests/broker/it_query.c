@@ -16,10 +16,14 @@ static sl_keypair_t kw, kp;
 static void
 setup (void)
 {
-    const char *extra[] = { "--grant", "power:" WATER ":billing-check", NULL };
-    cr_assert_eq (tc_broker_start (&B, extra), 0, "sluiced did not start");
+    cr_assert_eq (tc_broker_start (&B, NULL), 0, "sluiced did not start");
     cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
     cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
+    cr_assert_eq (tc_policy (&B, "city", "purpose billing-check \"power checks bills against water readings\"\n"), 1);
+    cr_assert_eq (tc_policy (&B, "water",
+                             "permit \"w2p\" {\n  owner water\n  consumer power\n"
+                             "  records " WATER "\n  purpose billing-check\n  fields *\n"
+                             "  subject keep\n}\n"), 1);
 }
 
 static void
@@ -153,7 +157,7 @@ Test (query, owner_refusal_is_passed_on)
     tc_close (&p);
 }
 
-Test (query, denied_without_grant)
+Test (query, denied_without_a_permit)
 {
     tc_client_t w, p;
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);

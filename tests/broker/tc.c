@@ -383,6 +383,80 @@ tc_member (tc_broker_t *b, const char *name, const char *role, sl_keypair_t *kp)
     return ok ? 0 : -1;
 }
 
+Sluice__V1__AdminResponse *
+tc_policy_apply (tc_broker_t *b, const sl_keypair_t *as, const char *file, const char *text)
+{
+    tc_client_t c;
+    if (tc_connect (&c, b->admin_ep, b->broker_pub, as) != 0)
+        return NULL;
+    char args[300];
+    snprintf (args, sizeof args, "{\"file\":\"%s\"}", file ? file : "");
+    Sluice__V1__AdminRequest r = SLUICE__V1__ADMIN_REQUEST__INIT;
+    r.version = 1;
+    r.seq = 78;
+    r.command = "policy.apply";
+    r.args_json = file ? args : "";
+    r.data.data = (uint8_t *) text;
+    r.data.len = strlen (text);
+    size_t len = sluice__v1__admin_request__get_packed_size (&r);
+    uint8_t *buf = malloc (len);
+    Sluice__V1__AdminResponse *resp = NULL;
+    sluice__v1__admin_request__pack (&r, buf);
+    if (zmq_send (c.sock, buf, len, 0) == (int) len) {
+        zmq_pollitem_t it = { c.sock, 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll (&it, 1, 5000) == 1) {
+            zmq_msg_t f;
+            zmq_msg_init (&f);
+            if (zmq_msg_recv (&f, c.sock, 0) >= 0)
+                resp = sluice__v1__admin_response__unpack (NULL, zmq_msg_size (&f), zmq_msg_data (&f));
+            zmq_msg_close (&f);
+        }
+    }
+    free (buf);
+    tc_close (&c);
+    return resp;
+}
+
+const sl_keypair_t *
+tc_owner_admin (tc_broker_t *b, const char *owner)
+{
+    if (strcmp (owner, "city") == 0)
+        return &b->admin;
+    char name[40], role[48];
+    snprintf (name, sizeof name, "admin-%s", owner);
+    for (int i = 0; i < b->n_adm; i++)
+        if (strcmp (b->adm_name[i], name) == 0)
+            return &b->adm_key[i];
+    if (b->n_adm == 8)
+        return NULL;
+    snprintf (role, sizeof role, "admin:%s", owner);
+    if (tc_member (b, name, role, &b->adm_key[b->n_adm]) != 0)
+        return NULL;
+    snprintf (b->adm_name[b->n_adm], sizeof b->adm_name[0], "%s", name);
+    return &b->adm_key[b->n_adm++];
+}
+
+int
+tc_policy (tc_broker_t *b, const char *owner, const char *text)
+{
+    const sl_keypair_t *as = tc_owner_admin (b, owner);
+    if (!as)
+        return -1;
+    char file[64];
+    snprintf (file, sizeof file, "%s.policy", owner);
+    Sluice__V1__AdminResponse *r = tc_policy_apply (b, as, file, text);
+    int version = -1;
+    if (r && r->code == 0) {
+        const char *v = r->result_json ? strstr (r->result_json, "\"version\":") : NULL;
+        version = v ? atoi (v + 10) : -1;
+    }
+    else
+        fprintf (stderr, "tc: policy.apply %s: %s\n", owner, r ? r->text : "no answer");
+    if (r)
+        sluice__v1__admin_response__free_unpacked (r, NULL);
+    return version;
+}
+
 int
 tc_join (tc_client_t *c, tc_broker_t *b, const sl_keypair_t *kp, const char *member)
 {

@@ -26,6 +26,9 @@ typedef struct {
     pid_t pid;
     char extra[16][128];          /* extra sluiced run arguments */
     int n_extra;
+    char adm_name[8][40];         /* bureau administrators made by tc_policy */
+    sl_keypair_t adm_key[8];
+    int n_adm;
 } tc_broker_t;
 
 /*  Creates a temp dir, runs `sluiced init`, then starts `sluiced run` with
@@ -95,6 +98,21 @@ Sluice__V1__AdminResponse *tc_admin (tc_broker_t *b, const sl_keypair_t *as,
 /*  Registers member `name` with `role` and a new key pair (written to kp).
  *  Returns 0 or -1. */
 int tc_member (tc_broker_t *b, const char *name, const char *role, sl_keypair_t *kp);
+
+/*  policy.apply of `text` (sent in AdminRequest.data) as `as`, with args
+ *  {"file": file} (file may be NULL). Returns the response (free with
+ *  sluice__v1__admin_response__free_unpacked) or NULL. */
+Sluice__V1__AdminResponse *tc_policy_apply (tc_broker_t *b, const sl_keypair_t *as,
+                                            const char *file, const char *text);
+
+/*  The key of bureau `owner`'s administrator: member "admin-OWNER" with role
+ *  admin:OWNER, registered on first use ("city": the broker's admin key,
+ *  role admin:city). NULL on failure. */
+const sl_keypair_t *tc_owner_admin (tc_broker_t *b, const char *owner);
+
+/*  Applies `text` as `owner`'s policy through its administrator. Returns the
+ *  new version (>= 1) or -1 (the broker's answer on stderr). */
+int tc_policy (tc_broker_t *b, const char *owner, const char *text);
 
 /*  Connects to the data plane as kp and says HELLO. Returns 0 or -1. */
 int tc_join (tc_client_t *c, tc_broker_t *b, const sl_keypair_t *kp, const char *member);

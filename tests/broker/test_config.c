@@ -38,8 +38,8 @@ Test (config, defaults)
 Test (config, ini_file)
 {
     write_ini ("; sluiced settings\n[sluiced]\ndata = /var/lib/sluice\nbind = tcp://127.0.0.1:7000\n"
-               "max_message_size = 65536\nbatch = 64\ngrant = power:water.v1.MeterReading:x\n"
-               "grant = parking:health.v1.Encounter:y\n");
+               "max_message_size = 65536\nbatch = 64\ncheckpoint_every = 100\n"
+               "checkpoint_interval_ms = 2500\nconsent_scan_ms = 250\n");
     sl_config_t c;
     char err[300];
     sl_config_defaults (&c);
@@ -48,9 +48,31 @@ Test (config, ini_file)
     cr_assert_str_eq (c.data_endpoint, "tcp://127.0.0.1:7000");
     cr_assert_eq (c.max_message_size, 65536);
     cr_assert_eq (c.batch_max, 64);
-    cr_assert_eq (c.n_grants, 2);
-    cr_assert_str_eq (c.grants[1], "parking:health.v1.Encounter:y");
+    cr_assert_eq (c.checkpoint_every, 100);
+    cr_assert_eq (c.checkpoint_interval_ms, 2500);
+    cr_assert_eq (c.consent_scan_ms, 250);
     sl_config_clear (&c);
+    unlink (path);
+}
+
+Test (config, defaults_for_audit_and_consent)
+{
+    sl_config_t c;
+    sl_config_defaults (&c);
+    cr_assert_eq (c.checkpoint_every, 4096);
+    cr_assert_eq (c.checkpoint_interval_ms, 60000);
+    cr_assert_eq (c.consent_scan_ms, 1000);
+}
+
+Test (config, grants_are_gone_and_say_where_to_go)
+{
+    write_ini ("[sluiced]\ngrant = power:water.v1.MeterReading:x\n");
+    sl_config_t c;
+    char err[300];
+    sl_config_defaults (&c);
+    cr_assert_eq (sl_config_load (&c, path, err, sizeof err), SL_EPARSE);
+    cr_assert (strstr (err, ":2: grant: there are no grants"), "%s", err);
+    cr_assert (strstr (err, "policy apply"), "%s", err);
     unlink (path);
 }
 

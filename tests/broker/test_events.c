@@ -12,7 +12,6 @@
 
 #include "sl_broker.h"
 #include "sl_error.h"
-#include "sl_grants.h"
 #include "sl_queue.h"
 #include "tc.h"
 
@@ -94,8 +93,6 @@ setup (void)
     };
     broker = sl_broker_new (&cfg, err, sizeof err);
     cr_assert_not_null (broker, "%s", err);
-    cr_assert_eq (sl_grants_add (sl_broker_grants (broker), "power:" WATER ":joint-metering",
-                                 err, sizeof err), 0);
     MDB_txn *txn;
     cr_assert_eq (mdb_txn_begin (sl_store_env (sl_broker_store (broker)), NULL, 0, &txn), 0);
     cr_assert_eq (mdb_dbi_open (txn, "test.events", MDB_CREATE, &events_dbi), 0);
@@ -131,6 +128,17 @@ teardown (void)
 
 TestSuite (events, .init = setup, .fini = teardown, .timeout = 60);
 
+/*  Water permits power its readings for joint metering, subject kept. */
+static void
+permit_power (void)
+{
+    cr_assert_eq (tc_policy (&B, "city", "purpose joint-metering \"joint metering\"\n"), 1);
+    cr_assert_eq (tc_policy (&B, "water",
+                             "permit \"w2p\" {\n  owner water\n  consumer power\n"
+                             "  records " WATER "\n  purpose joint-metering\n  fields *\n"
+                             "  subject keep\n}\n"), 1);
+}
+
 static int
 publish (tc_client_t *w, uint32_t n, const char *subject)
 {
@@ -153,7 +161,9 @@ Test (events, entries_commit_with_the_publish)
     sl_keypair_t kw, kp;
     cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
     cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
+    permit_power ();
     cr_assert_eq (events ("member.add|admin|water"), 1, "member.add not recorded with the change");
+    cr_assert_eq (events ("policy.apply|admin-water|"), 1, "policy.apply not recorded");
     cr_assert_eq (events ("broker.start|sluiced"), 1);
     tc_client_t w, p;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
@@ -162,7 +172,7 @@ Test (events, entries_commit_with_the_publish)
     cr_assert_eq (publish (&w, 1, "C-42"), SLUICE__V1__COMMAND__ACK);
     /* the ACK came after the commit: the entries are already committed */
     cr_assert_eq (events ("publish|water||C-42|"), 1);
-    cr_assert_eq (events ("queue|water|power|C-42|grant:power:" WATER ":joint-metering@0"), 1);
+    cr_assert_eq (events ("queue|water|power|C-42|w2p@1"), 1);
     tc_credit (&p, 5);
     tc_msg_t m;
     cr_assert_eq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__DELIVER, 5000), 0);
@@ -180,6 +190,7 @@ Test (events, a_recorder_failure_undoes_the_publish)
     sl_keypair_t kw, kp;
     cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
     cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
+    permit_power ();
     tc_client_t w, p;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
     cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);

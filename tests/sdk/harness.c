@@ -100,10 +100,6 @@ tb_start (tb_t *tb)
     argv[n++] = tb->data_bind;
     argv[n++] = "--admin-bind";
     argv[n++] = tb->admin_bind;
-    for (int i = 0; tb->grants[i] && n < 28; i++) {
-        argv[n++] = "--grant";
-        argv[n++] = tb->grants[i];
-    }
     argv[n] = NULL;
     pid_t pid = fork ();
     cr_assert_neq (pid, -1);
@@ -207,6 +203,36 @@ tb_member (tb_t *tb, const char *name, const char *role, char key[320])
               name, role, kp.public_key);
     int rc = sl_admin_call (&o, "member.add", args, NULL, 0, 5000, &result, err, sizeof err);
     cr_assert_eq (rc, 0, "member.add %s: %s", name, err);
+    free (result);
+}
+
+void
+tb_policy (tb_t *tb, const char *owner, const char *text)
+{
+    char key[400], err[4096], *result = NULL;
+    if (strcmp (owner, "city") == 0)
+        snprintf (key, sizeof key, "%s", tb->admin_key);
+    else {
+        char name[64];
+        snprintf (name, sizeof name, "admin-%s", owner);
+        snprintf (key, sizeof key, "%s/keys/%s.key", tb->dir, name);
+        if (access (key, R_OK) != 0) {
+            char role[64];
+            snprintf (role, sizeof role, "admin:%s", owner);
+            char made[320];
+            tb_member (tb, name, role, made);
+        }
+    }
+    sl_client_options_t o;
+    memset (&o, 0, sizeof o);
+    o.endpoint = tb->admin_ep;
+    o.key_file = key;
+    o.broker_key_file = tb->broker_pub;
+    char args[128];
+    snprintf (args, sizeof args, "{\"file\":\"%s.policy\"}", owner);
+    int rc = sl_admin_call (&o, "policy.apply", args, text, strlen (text), 5000, &result,
+                            err, sizeof err);
+    cr_assert_eq (rc, 0, "policy.apply %s: %s", owner, err);
     free (result);
 }
 

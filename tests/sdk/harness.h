@@ -13,7 +13,6 @@ typedef struct {
     pid_t pid;                 /* running sluiced, or 0 */
     char data_ep[256], admin_ep[256];
     char admin_key[320], broker_pub[320];
-    const char *grants[8];     /* CONSUMER:RECORD_TYPE:PURPOSE, NULL-terminated */
     char data_bind[256];       /* endpoint to bind; "tcp://127.0.0.1:*" first time */
     char admin_bind[256];
 } tb_t;
@@ -21,7 +20,7 @@ typedef struct {
 /*  Makes a fresh data directory and runs `sluiced init` in it. Asserts. */
 void tb_init (tb_t *tb);
 
-/*  Starts sluiced (with tb->grants) and waits for DIR/endpoints. Asserts. */
+/*  Starts sluiced and waits for DIR/endpoints. Asserts. */
 void tb_start (tb_t *tb);
 
 /*  Restarts on the same ports (so connected clients find it again). */
@@ -39,6 +38,12 @@ void tb_cleanup (tb_t *tb);
 /*  Makes keys DIR/keys/NAME.key|pub and registers NAME with `role`
     (NULL: no registration). Writes the secret key path into `key`. */
 void tb_member (tb_t *tb, const char *name, const char *role, char key[320]);
+
+/*  Applies `text` as `owner`'s policy (policy.apply on the admin plane):
+    "city" with the broker's admin key (admin:city), a bureau through its
+    administrator "admin-OWNER" (role admin:OWNER, registered on first use).
+    Asserts that the broker accepted it. */
+void tb_policy (tb_t *tb, const char *owner, const char *text);
 
 /*  Connection options for the data plane with `key`. */
 sl_client_options_t tb_options (tb_t *tb, const char *key);

@@ -13,7 +13,6 @@
 #include "water/v1/water.pb-c.h"
 
 #define WATER "water.v1.MeterReading"
-#define GRANT_POWER "power:water.v1.MeterReading:joint-metering"
 
 static tb_t tb;
 static char water_key[320], power_key[320];
@@ -22,10 +21,14 @@ static void
 s_setup (void)
 {
     tb_init (&tb);
-    tb.grants[0] = GRANT_POWER;
     tb_start (&tb);
     tb_member (&tb, "water", "member", water_key);
     tb_member (&tb, "power", "member", power_key);
+    /* water's written policy: power receives readings for joint metering */
+    tb_policy (&tb, "city", "purpose joint-metering \"water and power reconcile consumption\"\n");
+    tb_policy (&tb, "water", "permit \"water-to-power\" {\n  owner water\n  consumer power\n"
+                             "  records " WATER "\n  purpose joint-metering\n  fields *\n"
+                             "  subject keep\n}\n");
 }
 
 static void
@@ -237,7 +240,7 @@ Test (e2e, unacked_delivery_comes_again_after_reconnect)
     sl_client_destroy (&w, 0);
 }
 
-Test (e2e, consumer_without_grant_receives_nothing)
+Test (e2e, consumer_without_a_permit_receives_nothing)
 {
     char health_key[320];
     tb_member (&tb, "health", "member", health_key);
@@ -334,7 +337,7 @@ Test (e2e, query_is_served_by_the_owner_and_checked)
     cr_assert (strstr (sl_client_last_error (p), "no such account") != NULL, "%s",
                sl_client_last_error (p));
 
-    /* a purpose without a grant is denied by the broker, the owner never asked */
+    /* a purpose no permit names is denied by the broker, the owner never asked */
     int before = owner.served;
     rc = sl_client_query (p, WATER, "C-1001", "marketing", NULL, 0, 3000, &r);
     cr_assert_eq (rc, SL_EDENIED, "rc %d", rc);

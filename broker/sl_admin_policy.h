@@ -1,0 +1,42 @@
+/*  sl_admin_policy — the admin commands that read and manage policy
+ *  versions: policy.list, policy.show, policy.history, policy.diff,
+ *  policy.rollback and policy.explain (docs/PROTOCOL.md 6.3), and the
+ *  rendering of a dry run that policy.apply returns.
+ *
+ *  Everything here goes through the policy store (sl_policy_store.h): the
+ *  store owns the versions and the index in force; these commands only read
+ *  it, or (rollback) ask it for a new version in the batch transaction.
+ */
+#ifndef SL_ADMIN_POLICY_H
+#define SL_ADMIN_POLICY_H
+
+#include <stdint.h>
+#include <cJSON.h>
+
+#include "sl_admin.h"
+#include "sl_policy.h"
+
+/*  The command group, registered by the broker at start-up. */
+extern const sl_admin_command_t sl_admin_policy_commands[];
+extern const size_t sl_admin_policy_count;
+
+/*  Describes what replacing the index `before` (may be NULL: nothing in
+ *  force) by `after` changes at time `at` (Unix seconds UTC), into the JSON
+ *  object `result`:
+ *
+ *    "changes":       [change...] every (consumer, record type, purpose)
+ *                     whose access or released copy differs
+ *                     (sl_policy_diff), sorted;
+ *    "changes_text":  the same as text (sl_policy_diff_render);
+ *    "subscriptions": [change...] those changes that hit a stored
+ *                     subscription (broker.subs): who would gain or lose
+ *                     access, or get different fields, right away;
+ *
+ *  where a change is {"consumer","record_type","purpose","before","after"
+ *  ("none"|"conditional"|"full"),"fields_added":[..],"fields_removed":[..],
+ *  "subject_before","subject_after","time_before","time_after"}.
+ *  Both indexes are borrowed for the call. Returns 0 or SL_ENOMEM. */
+int sl_admin_policy_dry_run (sl_broker_t *broker, const sl_policy_index_t *before,
+                             const sl_policy_index_t *after, int64_t at, cJSON *result);
+
+#endif

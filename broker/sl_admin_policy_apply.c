@@ -1,0 +1,163 @@
+/*  sl_admin_policy_apply — the admin command policy.apply.
+ *
+ *  args: {"text": "...policy text..."  (or the text in AdminRequest.data),
+ *         "owner": "water" | "city"     (default: the caller's admin role's),
+ *         "file": "water.policy"        (name used in errors),
+ *         "dry_run": false}
+ *  result: {"owner","version","previous","rules","changes" (rule ids: "+a ~b -c"),
+ *           "dry_run"; a dry run has "rule_changes" instead and the access
+ *           changes of sl_admin_policy_dry_run ("changes", "changes_text",
+ *           "subscriptions"),
+ *           "errors":[{"file","line","col","message","hint"}],
+ *           "diagnostics": "FILE:LINE:COL: error: ...\n..."}
+ *  On failure the result still carries "errors" and "diagnostics" (every
+ *  error of the text, in one pass), and nothing changes.
+ */
+#include "sl_admin.h"
+#include "sl_admin_policy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sl_batch.h"
+#include "sl_error.h"
+#include "sl_govern.h"
+#include "sl_log.h"
+#include "sl_policy_store.h"
+#include "sluice/v1/envelope.pb-c.h"
+
+static cJSON *
+s_diags_json (const sl_policy_diags_t *diags, char **rendered)
+{
+    cJSON *arr = cJSON_CreateArray ();
+    for (size_t i = 0; arr && i < sl_policy_diags_count (diags); i++) {
+        const sl_policy_diag_t *d = sl_policy_diags_at (diags, i);
+        cJSON *o = cJSON_CreateObject ();
+        cJSON_AddStringToObject (o, "file", d->file ? d->file : "");
+        cJSON_AddNumberToObject (o, "line", d->line);
+        cJSON_AddNumberToObject (o, "col", d->col);
+        cJSON_AddStringToObject (o, "message", d->message ? d->message : "");
+        if (d->hint)
+            cJSON_AddStringToObject (o, "hint", d->hint);
+        cJSON_AddItemToArray (arr, o);
+    }
+    *rendered = sl_policy_diags_render (diags);
+    return arr;
+}
+
+static int
+s_apply (sl_admin_call_t *call)
+{
+    const cJSON *jt = cJSON_GetObjectItemCaseSensitive (call->args, "text");
+    const cJSON *jo = cJSON_GetObjectItemCaseSensitive (call->args, "owner");
+    const cJSON *jf = cJSON_GetObjectItemCaseSensitive (call->args, "file");
+    const cJSON *jd = cJSON_GetObjectItemCaseSensitive (call->args, "dry_run");
+    const char *text;
+    size_t len;
+    if (cJSON_IsString (jt) && jt->valuestring) {
+        text = jt->valuestring;
+        len = strlen (text);
+    }
+    else if (call->data_len > 0) {
+        text = (const char *) call->data;
+        len = call->data_len;
+    }
+    else {
+        snprintf (call->text, sizeof call->text,
+                  "policy.apply: give the policy text in args \"text\" or in the request data");
+        return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
+    }
+    const char *role = call->caller->role;
+    const char *owner = cJSON_IsString (jo) && jo->valuestring && *jo->valuestring
+                      ? jo->valuestring
+                      : (strncmp (role, "admin:", 6) == 0 ? role + 6 : "");
+    const char *file = cJSON_IsString (jf) && jf->valuestring ? jf->valuestring : NULL;
+    int dry = cJSON_IsTrue (jd);
+
+    sl_broker_t *b = call->broker;
+    sl_policy_store_t *store = sl_broker_policy (b);
+    MDB_txn *txn;
+    if (sl_batch_txn (sl_broker_batch (b), &txn) != 0) {
+        snprintf (call->text, sizeof call->text, "policy.apply: store unavailable");
+        return SLUICE__V1__ERROR_CODE__INTERNAL;
+    }
+    sl_policy_diags_t *diags = sl_policy_diags_new ();
+    sl_policy_apply_result_t r;
+    memset (&r, 0, sizeof r);
+    if (!diags) {
+        snprintf (call->text, sizeof call->text, "policy.apply: out of memory");
+        return SLUICE__V1__ERROR_CODE__INTERNAL;
+    }
+    int rc = sl_policy_store_apply (store, txn, owner, file, text, len, call->caller->name,
+                                    role, dry, diags, &r);
+    char *rendered = NULL;
+    cJSON *res = cJSON_CreateObject ();
+    cJSON_AddItemToObject (res, "errors", s_diags_json (diags, &rendered));
+    cJSON_AddStringToObject (res, "diagnostics", rendered ? rendered : "");
+    cJSON_AddStringToObject (res, "owner", owner);
+    cJSON_AddBoolToObject (res, "dry_run", dry);
+    call->result = res;
+    int code = 0;
+    if (rc != 0) {
+        if (rc == SL_EFULL || rc == SL_ESTORE)
+            call->wrote = 1;       /* the transaction may be damaged: abort it */
+        code = rc == SL_EPERM ? SLUICE__V1__ERROR_CODE__NOT_PERMITTED
+             : rc == SL_EINVAL ? SLUICE__V1__ERROR_CODE__BAD_REQUEST
+             : rc == SL_EFULL ? SLUICE__V1__ERROR_CODE__STORE_FULL
+             : SLUICE__V1__ERROR_CODE__INTERNAL;
+        size_t nd = sl_policy_diags_count (diags);
+        snprintf (call->text, sizeof call->text, "policy.apply: %s%s%s%s",
+                  r.error[0] ? r.error : "",
+                  r.error[0] && nd ? "\n" : "",
+                  nd ? rendered : "",
+                  !r.error[0] && !nd ? sl_strerror (rc) : "");
+        sl_info ("policy.refused", "by=%s owner=%s errors=%zu rc=%s", call->caller->name,
+                 owner, nd, sl_strerror (rc));
+        goto out;
+    }
+    cJSON_AddNumberToObject (res, "version", r.version);
+    cJSON_AddNumberToObject (res, "previous", r.previous);
+    cJSON_AddNumberToObject (res, "rules", (double) r.rules);
+    if (dry) {
+        /* access changes and the subscriptions they hit (sl_admin_policy.h) */
+        cJSON_AddStringToObject (res, "rule_changes", r.changes ? r.changes : "");
+        if (sl_admin_policy_dry_run (b, sl_policy_store_index (store), r.index,
+                                     sl_now_ms () / 1000, res) != 0) {
+            snprintf (call->text, sizeof call->text, "policy.apply: out of memory");
+            code = SLUICE__V1__ERROR_CODE__INTERNAL;
+            goto out;
+        }
+        snprintf (call->text, sizeof call->text,
+                  "dry run: %s version %u would have %zu rules (%s); nothing was changed",
+                  owner, r.version, r.rules, r.changes && *r.changes ? r.changes : "no rule changes");
+        goto out;
+    }
+    cJSON_AddStringToObject (res, "changes", r.changes ? r.changes : "");
+    call->wrote = 1;
+    char detail[300];
+    snprintf (detail, sizeof detail, "owner=%s version=%u previous=%u rules=%zu changes=%.200s",
+              owner, r.version, r.previous, r.rules, r.changes ? r.changes : "");
+    sl_event_t ev = { .kind = "policy.apply", .actor = call->caller->name, .owner = owner,
+                      .decision = "ok", .detail = detail };
+    if (sl_broker_event (b, &ev) != 0) {
+        snprintf (call->text, sizeof call->text,
+                  "policy.apply: cannot record the change; nothing was changed");
+        code = SLUICE__V1__ERROR_CODE__INTERNAL;
+        goto out;
+    }
+    snprintf (call->text, sizeof call->text, "applied %s version %u (%zu rules; %s)", owner,
+              r.version, r.rules, r.changes && *r.changes ? r.changes : "no rule changes");
+    sl_info ("policy.applied", "by=%s owner=%s version=%u rules=%zu", call->caller->name, owner,
+             r.version, r.rules);
+out:
+    free (rendered);
+    sl_policy_apply_result_clear (&r);
+    sl_policy_diags_destroy (&diags);
+    return code;
+}
+
+const sl_admin_command_t sl_admin_policy_apply_commands[] = {
+    { "policy.apply", "admin:*", s_apply },
+};
+const size_t sl_admin_policy_apply_count = 1;

@@ -1,0 +1,655 @@
+/*  sl_govern — policy, consent and audit wired into the broker.
+ *
+ *  Design notes:
+ *
+ *  1. Every decision goes through sl_govern_decide: the policy index in force
+ *     (sl_policy_store), consent looked up in the decision's own transaction
+ *     (the batch write transaction at publish, a read transaction at
+ *     delivery), so a consent granted earlier in the same batch counts.
+ *  2. The audit recorder appends one entry per broker event inside the
+ *     batch transaction; sl_audit_txn_outcome (a batch listener) keeps the
+ *     chain head in step with commits and aborts.
+ *  3. Pseudonym keys are derived per consumer from DIR/pseudonym.key with
+ *     sl_policy_pseudonym_key and cached (one derivation per consumer).
+ *  4. Ended consents (withdrawal, expiry) are found with
+ *     sl_consent_each_ended over consecutive time windows; windows overlap by
+ *     a few seconds and a short memory of sent notices keeps each notice
+ *     single. A data-plane withdrawal asks for a scan right after its commit.
+ *  5. Queued records keep the raw subject only sealed (crypto_secretbox with
+ *     a key derived from the pseudonym secret) in an extra RecordMeta field,
+ *     so delivery-time consent checks see the real subject while the store
+ *     never holds it in clear. The field is stripped before DELIVER.
+ */
+#include "sl_govern.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <sodium.h>
+
+#include "sl_batch.h"
+#include "sl_broker.h"
+#include "sl_error.h"
+#include "sl_log.h"
+#include "sl_registry.h"
+#include "sl_schema.h"
+#include "sl_store.h"
+
+#define S_KEYS_MAX 256
+#define S_SENT_MAX 256
+
+typedef struct {
+    char consumer[SL_NAME_MAX + 1];
+    uint8_t key[SL_POLICY_KEY_LEN];
+} s_key_t;
+
+typedef struct {
+    char consent_id[SL_CONSENT_ID_MAX + 1];
+    int64_t ended_at;
+} s_sent_t;
+
+struct sl_govern_t {
+    sl_broker_t *broker;
+    sl_govern_config_t cfg;
+    sl_audit_t *audit;
+    sl_consent_t *consent;
+    sl_policy_store_t *policy;
+    uint8_t secret[SL_POLICY_SECRET_LEN];
+    uint8_t seal_key[crypto_secretbox_KEYBYTES];
+    s_key_t keys[S_KEYS_MAX];
+    size_t n_keys;
+    int64_t next_checkpoint_check_ms;
+    int64_t next_scan_ms;
+    int64_t scanned_to;          /* end (exclusive, Unix s) of the last ended-consent scan */
+    s_sent_t sent[S_SENT_MAX];
+    size_t n_sent, sent_at;
+    int scan_soon;
+};
+
+/* ---------------------------------------------------------------- keys */
+
+static int
+s_write_secret (const char *path, const uint8_t *data, size_t len)
+{
+    int fd = open (path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0)
+        return errno == EEXIST ? SL_EEXIST : SL_EIO;
+    ssize_t w = write (fd, data, len);
+    int rc = (w == (ssize_t) len && fsync (fd) == 0) ? 0 : SL_EIO;
+    close (fd);
+    return rc;
+}
+
+int
+sl_govern_init_keys (const char *dir, char *err, size_t errlen)
+{
+    char path[600];
+    snprintf (path, sizeof path, "%s/%s", dir, SL_PSEUDONYM_KEY_FILE);
+    if (access (path, F_OK) == 0) {
+        snprintf (err, errlen, "%s exists already", path);
+        return SL_EEXIST;
+    }
+    int rc = sl_audit_keygen (dir, err, errlen);
+    if (rc != 0)
+        return rc;
+    uint8_t secret[SL_POLICY_SECRET_LEN];
+    randombytes_buf (secret, sizeof secret);
+    rc = s_write_secret (path, secret, sizeof secret);
+    sodium_memzero (secret, sizeof secret);
+    if (rc != 0)
+        snprintf (err, errlen, "%s: cannot create: %s", path, strerror (errno));
+    return rc;
+}
+
+static int
+s_load_secret (const char *dir, uint8_t secret[SL_POLICY_SECRET_LEN], char *err, size_t errlen)
+{
+    char path[600];
+    struct stat st;
+    snprintf (path, sizeof path, "%s/%s", dir, SL_PSEUDONYM_KEY_FILE);
+    int fd = open (path, O_RDONLY);
+    if (fd < 0) {
+        snprintf (err, errlen, "%s: %s (run `sluiced init` to create the keys)", path, strerror (errno));
+        return SL_EKEY;
+    }
+    int rc = SL_EKEY;
+    if (fstat (fd, &st) != 0 || (st.st_mode & 077) != 0)
+        snprintf (err, errlen, "%s: unsafe mode %03o; it must be 0600 (chmod 600 %s)", path,
+                  (unsigned) (st.st_mode & 0777), path);
+    else if (st.st_size != SL_POLICY_SECRET_LEN
+             || read (fd, secret, SL_POLICY_SECRET_LEN) != SL_POLICY_SECRET_LEN)
+        snprintf (err, errlen, "%s: must hold exactly %d bytes", path, SL_POLICY_SECRET_LEN);
+    else
+        rc = 0;
+    close (fd);
+    return rc;
+}
+
+/*  The pseudonym key of `consumer`, derived once and cached. NULL only for
+ *  an empty name. */
+static const uint8_t *
+s_key (sl_govern_t *self, const char *consumer)
+{
+    for (size_t i = 0; i < self->n_keys; i++)
+        if (strcmp (self->keys[i].consumer, consumer) == 0)
+            return self->keys[i].key;
+    size_t slot = self->n_keys < S_KEYS_MAX ? self->n_keys++ : (size_t) randombytes_uniform (S_KEYS_MAX);
+    s_key_t *k = &self->keys[slot];
+    if (sl_policy_pseudonym_key (self->secret, consumer, k->key) != 0) {
+        if (slot == self->n_keys - 1)
+            self->n_keys--;
+        return NULL;
+    }
+    snprintf (k->consumer, sizeof k->consumer, "%s", consumer);
+    return k->key;
+}
+
+/* ---------------------------------------------------------- lifecycle */
+
+static void s_outcome (void *ctx, int committed);
+
+sl_govern_t *
+sl_govern_new (sl_broker_t *broker, const char *data_dir, const sl_govern_config_t *cfg,
+               char *err, size_t errlen)
+{
+    sl_govern_t *self = calloc (1, sizeof *self);
+    MDB_txn *txn = NULL;
+    sl_policy_diags_t *diags = NULL;
+    if (!self) {
+        snprintf (err, errlen, "out of memory");
+        return NULL;
+    }
+    self->broker = broker;
+    self->cfg = *cfg;
+    if (s_load_secret (data_dir, self->secret, err, errlen) != 0)
+        goto fail;
+    crypto_generichash (self->seal_key, sizeof self->seal_key,
+                        (const uint8_t *) "sluice queue subject seal", 25,
+                        self->secret, sizeof self->secret);
+    MDB_env *env = sl_store_env (sl_broker_store (broker));
+    char aerr[300];
+    if (!(self->audit = sl_audit_open (env, data_dir, 0, aerr, sizeof aerr))) {
+        snprintf (err, errlen, "audit log: %s", aerr);
+        goto fail;
+    }
+    int rc = 0;
+    if (mdb_txn_begin (env, NULL, 0, &txn) != 0) {
+        snprintf (err, errlen, "cannot begin a store transaction");
+        goto fail;
+    }
+    if (!(self->consent = sl_consent_new (txn, &rc))) {
+        snprintf (err, errlen, "consent registry: %s", sl_strerror (rc));
+        goto fail;
+    }
+    if (!(self->policy = sl_policy_store_new (txn, sl_broker_registry (broker), &rc))) {
+        snprintf (err, errlen, "policy store: %s", sl_strerror (rc));
+        goto fail;
+    }
+    rc = mdb_txn_commit (txn);
+    txn = NULL;
+    if (rc != 0) {
+        snprintf (err, errlen, "cannot create the policy and consent databases: %s", mdb_strerror (rc));
+        goto fail;
+    }
+    if (mdb_txn_begin (env, NULL, MDB_RDONLY, &txn) != 0 || !(diags = sl_policy_diags_new ())) {
+        snprintf (err, errlen, "cannot read the stored policies");
+        goto fail;
+    }
+    rc = sl_policy_store_load (self->policy, txn, diags);
+    mdb_txn_abort (txn);
+    txn = NULL;
+    if (rc != 0) {
+        char *t = sl_policy_diags_render (diags);
+        snprintf (err, errlen, "the stored policies do not load (%s): %s", sl_strerror (rc),
+                  t ? t : "");
+        free (t);
+        goto fail;
+    }
+    sl_policy_diags_destroy (&diags);
+    sl_batch_t *batch = sl_broker_batch (broker);
+    if (sl_batch_listen (batch, sl_audit_txn_outcome, self->audit) != 0
+        || sl_batch_listen (batch, sl_policy_store_txn_outcome, self->policy) != 0
+        || sl_batch_listen (batch, s_outcome, self) != 0) {
+        snprintf (err, errlen, "out of memory");
+        goto fail;
+    }
+    self->scanned_to = sl_now_ms () / 1000;
+    sl_broker_set_decide (broker, sl_govern_decide, self);
+    sl_broker_on_event (broker, sl_govern_record, self);
+    sl_info ("govern.ready", "rules=%zu audit_head=%llu checkpoint_every=%llu checkpoint_interval_ms=%u",
+             sl_policy_index_rule_count (sl_policy_store_index (self->policy)),
+             (unsigned long long) sl_audit_head (self->audit, NULL),
+             (unsigned long long) cfg->checkpoint_every, cfg->checkpoint_interval_ms);
+    return self;
+fail:
+    if (txn)
+        mdb_txn_abort (txn);
+    sl_policy_diags_destroy (&diags);
+    sl_govern_destroy (&self);
+    return NULL;
+}
+
+void
+sl_govern_destroy (sl_govern_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    sl_govern_t *self = *self_p;
+    sl_audit_destroy (&self->audit);
+    sl_consent_destroy (&self->consent);
+    sl_policy_store_destroy (&self->policy);
+    sodium_memzero (self, sizeof *self);
+    free (self);
+    *self_p = NULL;
+}
+
+sl_audit_t *sl_govern_audit (sl_govern_t *self) { return self->audit; }
+sl_consent_t *sl_govern_consent (sl_govern_t *self) { return self->consent; }
+sl_policy_store_t *sl_govern_policy (sl_govern_t *self) { return self->policy; }
+
+/* ------------------------------------------------------------ deciding */
+
+typedef struct {
+    sl_consent_t *registry;
+    MDB_txn *txn;
+    int checked;
+    sl_consent_decision_t decision;
+} s_consent_ctx_t;
+
+static sl_consent_status_t
+s_consent_cb (void *arg, const char *subject, const char *owner, const char *consumer,
+              const char *purpose, const char *record_type, int64_t time)
+{
+    s_consent_ctx_t *c = arg;
+    if (!c->txn || !subject || !*subject)
+        return SL_CONSENT_MISSING;
+    int rc = sl_consent_check (c->registry, c->txn, subject, owner, consumer, purpose,
+                               record_type, time, &c->decision);
+    if (rc != 0) {
+        sl_warn ("consent.check.error", "error=\"%s\"", sl_strerror (rc));
+        return SL_CONSENT_MISSING;
+    }
+    c->checked = 1;
+    return (sl_consent_status_t) c->decision.status;
+}
+
+/*  A consent limited to some fields releases only those. */
+static void
+s_consent_fields (sl_policy_transform_t *t, const sl_consent_decision_t *d)
+{
+    if (!d->fields[0] || !t->schema)
+        return;
+    const ProtobufCMessageDescriptor *desc = t->schema->descriptor;
+    for (unsigned i = 0; i < desc->n_fields && i < SL_POLICY_MAX_FIELDS; i++) {
+        const char *name = desc->fields[i].name;
+        if (t->schema->subject_field && strcmp (name, t->schema->subject_field) == 0)
+            continue;      /* the subject is governed by the policy's subject clause */
+        if (!sl_consent_decision_allows_field (d, name))
+            t->keep[i / 64] &= ~((uint64_t) 1 << (i % 64));
+    }
+}
+
+int
+sl_govern_decide (void *ctx, const sl_decide_input_t *in, sl_decide_output_t *out)
+{
+    sl_govern_t *self = ctx;
+    s_consent_ctx_t cc = { .registry = self->consent, .txn = in->txn };
+    MDB_txn *own = NULL;
+    if (!cc.txn) {
+        if (sl_store_read (sl_broker_store (self->broker), &own) != 0)
+            return SL_ESTORE;
+        cc.txn = own;
+    }
+    sl_policy_request_t req = {
+        .owner = in->owner, .consumer = in->consumer, .record_type = in->record_type,
+        .purpose = in->purpose ? in->purpose : "",
+        .subject = in->subject && *in->subject ? in->subject : NULL,
+        .time = in->time_ms / 1000, .record = in->record,
+        .consent = s_consent_cb, .consent_arg = &cc,
+        /*  At delivery the record was decided with its content at publish
+         *  (the queued copy may lack the fields); a query is checked row by
+         *  row at REPLY, so the asker's check vouches for rows too. */
+        .rows_checked = in->record == NULL
+                        && (in->stage == SL_DECIDE_DELIVER || in->stage == SL_DECIDE_QUERY),
+    };
+    sl_policy_decision_t d;
+    int rc = sl_policy_decide (sl_policy_store_index (self->policy), &req, &d);
+    if (rc != 0)
+        goto done;
+    if (d.rule && out->n_rules < SL_DECIDE_MAX_RULES)
+        sl_policy_rule_ref (d.rule, out->rules[out->n_rules++], SL_DECIDE_RULE_MAX);
+    for (size_t i = 0; i < d.n_strips && i < SL_POLICY_MAX_STRIPS && out->n_rules < SL_DECIDE_MAX_RULES; i++)
+        sl_policy_rule_ref (d.strips[i], out->rules[out->n_rules++], SL_DECIDE_RULE_MAX);
+    if (!d.permit) {
+        snprintf (out->reason, sizeof out->reason, "%s", d.reason ? d.reason : "denied");
+        goto done;
+    }
+    if (cc.checked)
+        s_consent_fields (&d.transform, &cc.decision);
+    size_t nf = sl_policy_transform_fields (&d.transform, NULL, 0);
+    const char *names[SL_POLICY_MAX_FIELDS];
+    sl_policy_transform_fields (&d.transform, names, SL_POLICY_MAX_FIELDS);
+    size_t o = 0;
+    for (size_t i = 0; i < nf && i < SL_POLICY_MAX_FIELDS && o + 1 < sizeof out->fields; i++) {
+        int w = snprintf (out->fields + o, sizeof out->fields - o, "%s%s", i ? "," : "", names[i]);
+        if (w < 0)
+            break;
+        o += (size_t) w;
+    }
+    out->fields_set = 1;
+    const uint8_t *key = NULL;
+    if (d.transform.subject == SL_POLICY_SUBJECT_PSEUDONYMIZE) {
+        if (!(key = s_key (self, in->consumer))) {
+            rc = SL_EINVAL;
+            goto done;
+        }
+        char p[SL_POLICY_PSEUDONYM_LEN + 1];
+        sl_policy_pseudonymize (key, in->subject ? in->subject : "", p);
+        snprintf (out->subject, sizeof out->subject, "%s", p);
+        out->subject_set = 1;
+    }
+    else if (d.transform.subject == SL_POLICY_SUBJECT_DROP) {
+        out->subject[0] = 0;
+        out->subject_set = 1;
+    }
+    if (in->record && !sl_policy_transform_is_identity (&d.transform)) {
+        size_t cap = protobuf_c_message_get_packed_size (in->record) + 128, len = 0;
+        uint8_t *buf = malloc (cap);
+        if (!buf) {
+            rc = SL_ENOMEM;
+            goto done;
+        }
+        rc = sl_policy_transform_pack (&d.transform, in->record, key, buf, cap, &len);
+        if (rc == SL_ETOOBIG) {
+            uint8_t *b2 = realloc (buf, cap = len);
+            if (!b2) {
+                free (buf);
+                rc = SL_ENOMEM;
+                goto done;
+            }
+            buf = b2;
+            rc = sl_policy_transform_pack (&d.transform, in->record, key, buf, cap, &len);
+        }
+        if (rc != 0) {
+            free (buf);
+            goto done;
+        }
+        out->body = buf;
+        out->body_len = len;
+    }
+    out->permit = 1;
+done:
+    if (own)
+        mdb_txn_abort (own);
+    return rc;
+}
+
+/* ------------------------------------------------------------ auditing */
+
+int
+sl_govern_record (void *ctx, MDB_txn *txn, const sl_event_t *ev)
+{
+    sl_govern_t *self = ctx;
+    sl_audit_event_t a = {
+        .kind = ev->kind, .actor = ev->actor, .counterpart = ev->counterpart,
+        .owner = ev->owner, .record_type = ev->record_type, .message_id = ev->message_id,
+        .subject = ev->subject && *ev->subject ? ev->subject : NULL,
+        .purpose = ev->purpose, .decision = ev->decision, .rules = ev->rules,
+        .fields = ev->fields, .reason = ev->reason, .detail = ev->detail,
+    };
+    return sl_audit_append (self->audit, txn, &a, NULL);
+}
+
+int
+sl_govern_checkpoint (sl_govern_t *self)
+{
+    MDB_txn *txn;
+    sl_batch_t *batch = sl_broker_batch (self->broker);
+    int rc = sl_batch_txn (batch, &txn);
+    if (rc == 0)
+        rc = sl_audit_checkpoint (self->audit, txn, 0);
+    if (rc != 0) {
+        sl_error ("audit.checkpoint_failed", "error=\"%s\"", sl_strerror (rc));
+        sl_batch_abort (batch);
+        return rc;
+    }
+    sl_batch_note (batch, 1);
+    return 0;
+}
+
+/* ------------------------------------------------------------ notices */
+
+/*  For "what did the consumer see": decide as if consent held. */
+static sl_consent_status_t
+s_assume_valid (void *arg, const char *subject, const char *owner, const char *consumer,
+                const char *purpose, const char *record_type, int64_t time)
+{
+    (void) arg; (void) subject; (void) owner; (void) consumer;
+    (void) purpose; (void) record_type; (void) time;
+    return SL_CONSENT_VALID;
+}
+
+/*  The subject as the recipient sees it under the policy in force for the
+ *  consent's scope: its pseudonym, the id itself, or "" when the policy
+ *  drops it. */
+static void
+s_subject_seen (sl_govern_t *self, const sl_consent_record_t *r, const char *purpose,
+                int64_t at, char *out, size_t size)
+{
+    const char *subject = sl_consent_record_subject (r);
+    const char *owner = sl_consent_record_controller (r);
+    const char *consumer = sl_consent_record_recipient (r);
+    snprintf (out, size, "%s", subject);
+    for (size_t i = 0; i < sl_schema_count (); i++) {
+        const sl_schema_t *s = sl_schema_at (i);
+        if (strcmp (s->owner, owner) != 0 || !sl_consent_record_covers (r, purpose, s->record_type))
+            continue;
+        sl_policy_request_t req = {
+            .owner = owner, .consumer = consumer, .record_type = s->record_type,
+            .purpose = purpose, .subject = subject, .time = at,
+            .consent = s_assume_valid, .rows_checked = true,
+        };
+        sl_policy_decision_t d;
+        if (sl_policy_decide (sl_policy_store_index (self->policy), &req, &d) != 0 || !d.permit)
+            continue;
+        if (d.transform.subject == SL_POLICY_SUBJECT_PSEUDONYMIZE) {
+            const uint8_t *key = s_key (self, consumer);
+            char p[SL_POLICY_PSEUDONYM_LEN + 1];
+            if (key) {
+                sl_policy_pseudonymize (key, subject, p);
+                snprintf (out, size, "%s", p);
+            }
+        }
+        else if (d.transform.subject == SL_POLICY_SUBJECT_DROP)
+            out[0] = 0;
+        return;
+    }
+}
+
+static int
+s_sent_before (sl_govern_t *self, const char *id, int64_t ended_at)
+{
+    for (size_t i = 0; i < self->n_sent; i++)
+        if (self->sent[i].ended_at == ended_at && strcmp (self->sent[i].consent_id, id) == 0)
+            return 1;
+    s_sent_t *s = &self->sent[self->sent_at];
+    self->sent_at = (self->sent_at + 1) % S_SENT_MAX;
+    if (self->n_sent < S_SENT_MAX)
+        self->n_sent++;
+    snprintf (s->consent_id, sizeof s->consent_id, "%s", id);
+    s->ended_at = ended_at;
+    return 0;
+}
+
+static int
+s_ended (const sl_consent_record_t *r, sl_consent_status_code_t why, int64_t ended_at, void *arg)
+{
+    sl_govern_t *self = arg;
+    if (s_sent_before (self, sl_consent_record_id (r), ended_at))
+        return 0;
+    const char *kind = why == SL_CONSENT_STATUS_WITHDRAWN ? "consent-withdrawn" : "consent-expired";
+    for (size_t p = 0; p < sl_consent_record_purpose_count (r); p++) {
+        const char *purpose = sl_consent_record_purpose (r, p);
+        char subject[128], at[24];
+        s_subject_seen (self, r, purpose, ended_at, subject, sizeof subject);
+        snprintf (at, sizeof at, "%lld", (long long) ended_at);
+        const char *keys[] = { "subject", "owner", "purpose", "consent_id", "ended_at" };
+        const char *vals[] = { subject, sl_consent_record_controller (r), purpose,
+                               sl_consent_record_id (r), at };
+        int sent = sl_broker_notice (self->broker, sl_consent_record_recipient (r), kind,
+                                     keys, vals, 5);
+        sl_info ("consent.notice", "kind=%s consumer=%s owner=%s purpose=%s consent=%s sent=%d",
+                 kind, sl_consent_record_recipient (r), sl_consent_record_controller (r),
+                 purpose, sl_consent_record_id (r), sent);
+    }
+    return 0;
+}
+
+/*  Notices for consents whose access ended up to now. */
+static void
+s_scan_ended (sl_govern_t *self, int64_t now_ms)
+{
+    int64_t to = now_ms / 1000 + 1;     /* through the current second */
+    int64_t from = self->scanned_to - 5; /* overlap: the sent list dedups */
+    MDB_txn *txn;
+    if (sl_store_read (sl_broker_store (self->broker), &txn) != 0)
+        return;
+    int rc = sl_consent_each_ended (self->consent, txn, from, to, s_ended, self);
+    mdb_txn_abort (txn);
+    if (rc != 0)
+        sl_warn ("consent.scan_failed", "error=\"%s\"", sl_strerror (rc));
+    else
+        self->scanned_to = to;
+}
+
+static void
+s_outcome (void *ctx, int committed)
+{
+    sl_govern_t *self = ctx;
+    if (committed && self->scan_soon) {
+        self->scan_soon = 0;
+        s_scan_ended (self, sl_now_ms ());
+    }
+    else if (!committed)
+        self->scan_soon = 0;
+}
+
+long
+sl_govern_tick (sl_govern_t *self, int64_t now_ms)
+{
+    if (now_ms >= self->next_checkpoint_check_ms) {
+        self->next_checkpoint_check_ms = now_ms + 100;
+        if (sl_audit_checkpoint_due (self->audit, self->cfg.checkpoint_every,
+                                     (int64_t) self->cfg.checkpoint_interval_ms * 1000, now_ms * 1000))
+            sl_govern_checkpoint (self);
+    }
+    if (now_ms >= self->next_scan_ms) {
+        self->next_scan_ms = now_ms + (self->cfg.consent_scan_ms ? self->cfg.consent_scan_ms : 1000);
+        s_scan_ended (self, now_ms);
+    }
+    long a = (long) (self->next_checkpoint_check_ms - now_ms);
+    long b = (long) (self->next_scan_ms - now_ms);
+    return a < b ? (a > 0 ? a : 1) : (b > 0 ? b : 1);
+}
+
+/* ------------------------------------------------- consent data channel */
+
+int
+sl_govern_consent_event (sl_govern_t *self, const char *member, const char *role,
+                         const uint8_t *body, size_t len, char *err, size_t errlen)
+{
+    if (!role || strcmp (role, "consent-source") != 0) {
+        snprintf (err, errlen,
+                  "member '%s' (role %s) may not publish sluice.v1.ConsentEvent: only members "
+                  "with role consent-source may", member, role ? role : "?");
+        return SL_EPERM;
+    }
+    Sluice__V1__ConsentEvent *ev = sluice__v1__consent_event__unpack (NULL, len, body);
+    if (!ev) {
+        snprintf (err, errlen, "body (%zu bytes) does not decode as sluice.v1.ConsentEvent", len);
+        return SL_EDECODE;
+    }
+    MDB_txn *txn;
+    sl_batch_t *batch = sl_broker_batch (self->broker);
+    int rc = sl_batch_txn (batch, &txn);
+    if (rc != 0) {
+        sluice__v1__consent_event__free_unpacked (ev, NULL);
+        snprintf (err, errlen, "broker store unavailable");
+        return rc;
+    }
+    const char *roles[] = { role, NULL };
+    sl_consent_actor_t actor = { .name = member, .via = SL_CONSENT_VIA_DATA, .roles = roles };
+    sl_consent_result_t res;
+    sl_consent_record_t *rec = NULL;
+    rc = sl_consent_apply (self->consent, txn, ev, &actor, sl_now_ms () / 1000, &res, &rec);
+    sluice__v1__consent_event__free_unpacked (ev, NULL);
+    if (rc != 0) {
+        snprintf (err, errlen, "%s", res.error[0] ? res.error : sl_strerror (rc));
+        return rc;
+    }
+    const char *kind = res.kind == SLUICE__V1__CONSENT_EVENT__KIND__WITHDRAWN ? SL_AUDIT_CONSENT_WITHDRAW
+                     : res.kind == SLUICE__V1__CONSENT_EVENT__KIND__RENEWED ? SL_AUDIT_CONSENT_RENEW
+                     : SL_AUDIT_CONSENT_GRANT;
+    char purposes[512] = "", detail[160];
+    size_t o = 0;
+    for (size_t i = 0; i < sl_consent_record_purpose_count (rec) && o + 1 < sizeof purposes; i++) {
+        int w = snprintf (purposes + o, sizeof purposes - o, "%s%s", i ? "," : "",
+                          sl_consent_record_purpose (rec, i));
+        if (w < 0)
+            break;
+        o += (size_t) w;
+    }
+    snprintf (detail, sizeof detail, "consent=%s via=data", res.consent_id);
+    sl_audit_event_t a = {
+        .kind = kind, .actor = member, .counterpart = sl_consent_record_recipient (rec),
+        .owner = sl_consent_record_controller (rec), .subject = sl_consent_record_subject (rec),
+        .purpose = purposes, .decision = "ok", .detail = detail,
+    };
+    rc = sl_audit_append (self->audit, txn, &a, NULL);
+    sl_consent_record_destroy (&rec);
+    if (rc != 0) {
+        snprintf (err, errlen, "cannot record the consent event: %s", sl_strerror (rc));
+        return rc == SL_EFULL ? SL_EFULL : SL_ESTORE;
+    }
+    if (res.access_ended)
+        self->scan_soon = 1;
+    sl_info ("consent.applied", "member=%s kind=%s consent=%s", member, kind, res.consent_id);
+    return 0;
+}
+
+/* ------------------------------------------------ sealed queue subjects */
+
+int
+sl_govern_seal_subject (sl_govern_t *self, const char *subject, uint8_t *out, size_t cap,
+                        size_t *len)
+{
+    size_t n = strlen (subject);
+    size_t need = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + n;
+    if (cap < need)
+        return SL_ETOOBIG;
+    randombytes_buf (out, crypto_secretbox_NONCEBYTES);
+    crypto_secretbox_easy (out + crypto_secretbox_NONCEBYTES, (const uint8_t *) subject, n,
+                           out, self->seal_key);
+    *len = need;
+    return 0;
+}
+
+int
+sl_govern_open_subject (sl_govern_t *self, const uint8_t *sealed, size_t len,
+                        char *out, size_t size)
+{
+    if (len < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
+        return SL_ECORRUPT;
+    size_t n = len - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES;
+    if (n + 1 > size)
+        return SL_ETOOBIG;
+    if (crypto_secretbox_open_easy ((uint8_t *) out, sealed + crypto_secretbox_NONCEBYTES,
+                                    len - crypto_secretbox_NONCEBYTES, sealed, self->seal_key) != 0)
+        return SL_ECORRUPT;
+    out[n] = 0;
+    return 0;
+}

@@ -1,0 +1,727 @@
+/*  Integration: the policy management surface against the real sluiced —
+ *  policy.apply / list / show / history / diff / rollback / explain, the
+ *  dry run against live subscriptions, role enforcement, and sluicectl
+ *  policy (online, and `check` offline on files and on a data directory).
+ *
+ *  Each test starts its own broker on a fresh temporary data directory with
+ *  ephemeral loopback ports (tests/broker/tc.h), so tests run in parallel.
+ */
+#include <criterion/criterion.h>
+#include <cjson/cJSON.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tc.h"
+
+#define OK            0
+#define NOT_PERMITTED SLUICE__V1__ERROR_CODE__NOT_PERMITTED
+#define BAD_REQUEST   SLUICE__V1__ERROR_CODE__BAD_REQUEST
+#define NOT_FOUND     SLUICE__V1__ERROR_CODE__NOT_FOUND
+
+static const char *CITY =
+    "purpose joint-metering     \"Water and power reconcile consumption\"\n"
+    "purpose parking-fee-waiver \"Parking waives fees for hospital visits\"\n"
+    "forbid \"no-diagnoses-leave-health\" {\n"
+    "  owner     health\n"
+    "  fields    reason_code, diagnosis\n"
+    "}\n";
+
+static const char *WATER_V1 =
+    "# version 1\n"
+    "permit \"water-to-power\" {\n"
+    "  owner     water\n"
+    "  consumer  power\n"
+    "  records   water.v1.MeterReading\n"
+    "  purpose   joint-metering\n"
+    "  fields    district, date_observed, water_consumption_m3\n"
+    "  subject   pseudonymize\n"
+    "  time      coarsen hour\n"
+    "  valid     2026-01-01 .. 2027-12-31\n"
+    "}\n"
+    "permit \"water-to-parking\" {\n"
+    "  owner     water\n"
+    "  consumer  parking\n"
+    "  records   water.v1.MeterReading\n"
+    "  purpose   parking-fee-waiver\n"
+    "  fields    district\n"
+    "}\n";
+
+/*  v2: power loses date_observed (and gets daily times), parking loses
+ *  access, health gains it. */
+static const char *WATER_V2 =
+    "permit \"water-to-power\" {\n"
+    "  owner     water\n"
+    "  consumer  power\n"
+    "  records   water.v1.MeterReading\n"
+    "  purpose   joint-metering\n"
+    "  fields    district, water_consumption_m3\n"
+    "  subject   pseudonymize\n"
+    "  time      coarsen day\n"
+    "  valid     2026-01-01 .. 2027-12-31\n"
+    "}\n"
+    "permit \"water-to-health\" {\n"
+    "  owner     water\n"
+    "  consumer  health\n"
+    "  records   water.v1.MeterReading\n"
+    "  purpose   joint-metering\n"
+    "  fields    district\n"
+    "}\n";
+
+static const char *POWER_V1 =
+    "permit \"power-to-water\" {\n"
+    "  owner     power\n"
+    "  consumer  water\n"
+    "  records   power.v1.MeterReading\n"
+    "  purpose   joint-metering\n"
+    "  fields    district, date_observed\n"
+    "}\n";
+
+/*  2026-06-01T00:00:00Z: inside the validity windows above. */
+#define AT_JUNE 1780272000
+
+static tc_broker_t b;
+static sl_keypair_t k_water, k_power, k_parking, k_health;   /* data members */
+static sl_keypair_t k_wadmin, k_padmin, k_auditor;          /* admin:water, admin:power, auditor */
+static char last_text[2048];
+
+static void
+setup (void)
+{
+    cr_assert_eq (tc_broker_start (&b, NULL), 0);
+    cr_assert_eq (tc_member (&b, "water", "member", &k_water), 0);
+    cr_assert_eq (tc_member (&b, "power", "member", &k_power), 0);
+    cr_assert_eq (tc_member (&b, "parking", "member", &k_parking), 0);
+    cr_assert_eq (tc_member (&b, "health", "member", &k_health), 0);
+    cr_assert_eq (tc_member (&b, "wadmin", "admin:water", &k_wadmin), 0);
+    cr_assert_eq (tc_member (&b, "padmin", "admin:power", &k_padmin), 0);
+    cr_assert_eq (tc_member (&b, "auditor", "auditor", &k_auditor), 0);
+}
+
+static void
+teardown (void)
+{
+    tc_broker_cleanup (&b);
+}
+
+/*  One admin command as `as` with `args` (consumed). Asserts the response
+ *  code is `expect`; returns the parsed result (NULL when not OK), and
+ *  leaves the response text in last_text. */
+static cJSON *
+adm (const sl_keypair_t *as, const char *command, cJSON *args, int expect)
+{
+    char *text = cJSON_PrintUnformatted (args);
+    cJSON_Delete (args);
+    Sluice__V1__AdminResponse *r = tc_admin (&b, as, command, text);
+    free (text);
+    cr_assert_not_null (r, "%s: no response", command);
+    snprintf (last_text, sizeof last_text, "%s", r->text ? r->text : "");
+    cr_assert_eq ((int) r->code, expect, "%s: code %d, expected %d: %s", command, (int) r->code,
+                  expect, r->text);
+    cJSON *res = NULL;
+    if (r->code == 0) {
+        res = cJSON_Parse (r->result_json);
+        cr_assert_not_null (res, "%s: result is not JSON: %s", command, r->result_json);
+    }
+    sluice__v1__admin_response__free_unpacked (r, NULL);
+    return res;
+}
+
+static cJSON *
+args_owner (const char *owner)
+{
+    cJSON *a = cJSON_CreateObject ();
+    cJSON_AddStringToObject (a, "owner", owner);
+    return a;
+}
+
+static cJSON *
+apply (const sl_keypair_t *as, const char *owner, const char *text, int dry_run, int expect)
+{
+    cJSON *a = args_owner (owner);
+    cJSON_AddStringToObject (a, "text", text);
+    cJSON_AddStringToObject (a, "file", "test.policy");
+    cJSON_AddBoolToObject (a, "dry_run", dry_run);
+    return adm (as, "policy.apply", a, expect);
+}
+
+static cJSON *
+explain (const sl_keypair_t *as, const char *consumer, const char *type, const char *purpose,
+         double at)
+{
+    cJSON *a = cJSON_CreateObject ();
+    cJSON_AddStringToObject (a, "consumer", consumer);
+    cJSON_AddStringToObject (a, "record_type", type);
+    cJSON_AddStringToObject (a, "purpose", purpose);
+    cJSON_AddNumberToObject (a, "at", at);
+    return adm (as, "policy.explain", a, OK);
+}
+
+static const char *
+str (const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive (o, name);
+    return cJSON_IsString (v) ? v->valuestring : "";
+}
+
+static double
+num (const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive (o, name);
+    cr_assert (cJSON_IsNumber (v), "'%s' is not a number", name);
+    return v->valuedouble;
+}
+
+/*  True if the JSON array `a` holds exactly the strings given (in order),
+ *  NULL-terminated. */
+static int
+strings_are (const cJSON *a, ...)
+{
+    va_list ap;
+    va_start (ap, a);
+    int i = 0, ok = cJSON_IsArray (a);
+    for (const char *s; ok && (s = va_arg (ap, const char *)); i++) {
+        const cJSON *e = cJSON_GetArrayItem (a, i);
+        ok = cJSON_IsString (e) && strcmp (e->valuestring, s) == 0;
+    }
+    va_end (ap);
+    return ok && cJSON_GetArraySize (a) == i;
+}
+
+/*  The change for (consumer, type, purpose) in array `changes`, or NULL. */
+static const cJSON *
+change_for (const cJSON *changes, const char *consumer, const char *type, const char *purpose)
+{
+    const cJSON *c;
+    cJSON_ArrayForEach (c, changes)
+        if (!strcmp (str (c, "consumer"), consumer) && !strcmp (str (c, "record_type"), type)
+            && !strcmp (str (c, "purpose"), purpose))
+            return c;
+    return NULL;
+}
+
+/*  Publishes one water reading about `subject` as member water and waits
+ *  for the broker's ACK. */
+static void
+publish_water (tc_client_t *w, uint32_t n, const char *subject)
+{
+    uint8_t id[16];
+    size_t len;
+    tc_msgid (id, n);
+    uint8_t *body = tc_water_reading (subject, 1.5, &len);
+    tc_publish1 (w, "water.v1.MeterReading", id, subject, body, len);
+    free (body);
+    tc_msg_t m;
+    cr_assert_eq (tc_recv_cmd (w, &m, SLUICE__V1__COMMAND__ACK, 5000), 0, "publish not answered");
+    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ACK, "publish refused");
+    tc_msg_free (&m);
+}
+
+static void
+apply_base (void)
+{
+    cJSON_Delete (apply (&b.admin, "city", CITY, 0, OK));
+    cJSON *r = apply (&k_wadmin, "water", WATER_V1, 0, OK);
+    cr_assert_eq (num (r, "version"), 1);
+    cJSON_Delete (r);
+}
+
+TestSuite (policy_admin, .init = setup, .fini = teardown, .timeout = 90);
+
+Test (policy_admin, apply_then_list_show_history)
+{
+    apply_base ();
+    cJSON *l = adm (&k_auditor, "policy.list", cJSON_CreateObject (), OK);
+    cr_assert_eq (cJSON_GetArraySize (l), 2, "%s", cJSON_PrintUnformatted (l));
+    const cJSON *city = cJSON_GetArrayItem (l, 0), *water = cJSON_GetArrayItem (l, 1);
+    cr_assert_str_eq (str (city, "owner"), "city");
+    cr_assert_str_eq (str (city, "actor"), "admin");
+    cr_assert_str_eq (str (city, "role"), "admin:city");
+    cr_assert_eq (num (city, "rules"), 1);
+    cr_assert_str_eq (str (water, "owner"), "water");
+    cr_assert_eq (num (water, "version"), 1);
+    cr_assert_str_eq (str (water, "actor"), "wadmin");
+    cr_assert_str_eq (str (water, "role"), "admin:water");
+    cr_assert_eq (num (water, "rules"), 2);
+    int64_t now = time (NULL);
+    cr_assert (num (water, "time") > now - 60 && num (water, "time") <= now + 1);
+    cJSON_Delete (l);
+
+    cJSON *s = adm (&k_auditor, "policy.show", args_owner ("water"), OK);
+    cr_assert_str_eq (str (s, "text"), WATER_V1);
+    cr_assert_eq (num (s, "version"), 1);
+    cr_assert (cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (s, "current")));
+    const cJSON *rules = cJSON_GetObjectItemCaseSensitive (
+        cJSON_GetObjectItemCaseSensitive (s, "summary"), "rules");
+    cr_assert_eq (cJSON_GetArraySize (rules), 2);
+    cr_assert_str_eq (str (cJSON_GetArrayItem (rules, 0), "id"), "water-to-power");
+    cr_assert_str_eq (str (cJSON_GetArrayItem (rules, 1), "id"), "water-to-parking");
+    cJSON_Delete (s);
+
+    cJSON *a = args_owner ("water");
+    cJSON_AddNumberToObject (a, "version", 2);
+    cJSON_Delete (adm (&k_auditor, "policy.show", a, NOT_FOUND));
+    cr_assert (strstr (last_text, "owner 'water' has no version 2"), "%s", last_text);
+
+    cJSON *h = adm (&k_wadmin, "policy.history", args_owner ("water"), OK);
+    const cJSON *versions = cJSON_GetObjectItemCaseSensitive (h, "versions");
+    cr_assert_eq (cJSON_GetArraySize (versions), 1);
+    cr_assert_eq (num (h, "current"), 1);
+    cr_assert_str_eq (str (cJSON_GetArrayItem (versions, 0), "actor"), "wadmin");
+    cJSON_Delete (h);
+
+    cJSON_Delete (adm (&k_auditor, "policy.history", args_owner ("parking"), NOT_FOUND));
+    cJSON_Delete (adm (&k_auditor, "policy.history", args_owner ("sewage"), BAD_REQUEST));
+    cr_assert (strstr (last_text, "unknown policy owner 'sewage'"), "%s", last_text);
+}
+
+Test (policy_admin, diff_names_gained_lost_and_changed_fields)
+{
+    apply_base ();
+    cJSON *r = apply (&k_wadmin, "water", WATER_V2, 0, OK);
+    cr_assert_eq (num (r, "version"), 2);
+    cJSON_Delete (r);
+
+    cJSON *a = args_owner ("water");
+    cJSON_AddNumberToObject (a, "v1", 1);
+    cJSON_AddNumberToObject (a, "v2", 2);
+    cJSON_AddNumberToObject (a, "at", AT_JUNE);
+    cJSON *d = adm (&k_auditor, "policy.diff", a, OK);
+    const cJSON *changes = cJSON_GetObjectItemCaseSensitive (d, "changes");
+    cr_assert_eq (cJSON_GetArraySize (changes), 3, "%s", cJSON_PrintUnformatted (d));
+
+    const cJSON *c = change_for (changes, "health", "water.v1.MeterReading", "joint-metering");
+    cr_assert_not_null (c, "health gains access");
+    cr_assert_str_eq (str (c, "before"), "none");
+    cr_assert_str_eq (str (c, "after"), "full");
+
+    c = change_for (changes, "parking", "water.v1.MeterReading", "parking-fee-waiver");
+    cr_assert_not_null (c, "parking loses access");
+    cr_assert_str_eq (str (c, "before"), "full");
+    cr_assert_str_eq (str (c, "after"), "none");
+
+    c = change_for (changes, "power", "water.v1.MeterReading", "joint-metering");
+    cr_assert_not_null (c, "power's copy changes");
+    cr_assert_str_eq (str (c, "before"), "full");
+    cr_assert_str_eq (str (c, "after"), "full");
+    cr_assert (strings_are (cJSON_GetObjectItemCaseSensitive (c, "fields_removed"),
+                            "date_observed", NULL), "%s", cJSON_PrintUnformatted (c));
+    cr_assert (strings_are (cJSON_GetObjectItemCaseSensitive (c, "fields_added"), NULL));
+    cr_assert_str_eq (str (c, "time_before"), "hour");
+    cr_assert_str_eq (str (c, "time_after"), "day");
+
+    const cJSON *rules = cJSON_GetObjectItemCaseSensitive (d, "rules");
+    cr_assert (strings_are (cJSON_GetObjectItemCaseSensitive (rules, "added"), "water-to-health", NULL));
+    cr_assert (strings_are (cJSON_GetObjectItemCaseSensitive (rules, "removed"), "water-to-parking", NULL));
+    const cJSON *changed = cJSON_GetObjectItemCaseSensitive (rules, "changed");
+    cr_assert_eq (cJSON_GetArraySize (changed), 1);
+    cr_assert_str_eq (str (cJSON_GetArrayItem (changed, 0), "id"), "water-to-power");
+    cr_assert (strings_are (cJSON_GetObjectItemCaseSensitive (cJSON_GetArrayItem (changed, 0), "clauses"),
+                            "fields", "time", NULL), "%s", cJSON_PrintUnformatted (changed));
+    cr_assert_str_eq (str (d, "rules_text"),
+                      "- water-to-parking\n~ water-to-power: fields, time\n+ water-to-health\n");
+    cJSON_Delete (d);
+
+    a = args_owner ("water");
+    cJSON_AddNumberToObject (a, "v1", 1);
+    cJSON_AddNumberToObject (a, "v2", 7);
+    cJSON_Delete (adm (&k_auditor, "policy.diff", a, NOT_FOUND));
+}
+
+Test (policy_admin, rollback_stores_a_new_version_with_the_old_text)
+{
+    apply_base ();
+    cJSON_Delete (apply (&k_wadmin, "water", WATER_V2, 0, OK));
+    tc_client_t w, p;
+    tc_msg_t m;
+    cr_assert_eq (tc_join (&p, &b, &k_parking, "parking"), 0);
+    cr_assert_eq (tc_subscribe (&p, "water.v1.MeterReading", "parking-fee-waiver"), 0);
+    tc_credit (&p, 10);
+    cr_assert_eq (tc_join (&w, &b, &k_water, "water"), 0);
+    publish_water (&w, 1, "C-1");
+    cr_assert_neq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__DELIVER, 700), 0,
+                   "delivered under v2, which gives parking nothing");
+    cJSON *e = explain (&k_auditor, "parking", "water.v1.MeterReading", "parking-fee-waiver", AT_JUNE);
+    cr_assert_str_eq (str (e, "decision"), "deny");
+    cr_assert_str_eq (str (e, "reason"), "no-matching-rule");
+    cJSON_Delete (e);
+
+    cJSON *a = args_owner ("water");
+    cJSON_AddNumberToObject (a, "version", 1);
+    cJSON *r = adm (&k_wadmin, "policy.rollback", a, OK);
+    cr_assert_eq (num (r, "version"), 3);
+    cr_assert_eq (num (r, "previous"), 2);
+    cr_assert_eq (num (r, "rollback_to"), 1);
+    cJSON_Delete (r);
+
+    cJSON *s = adm (&k_auditor, "policy.show", args_owner ("water"), OK);
+    cr_assert_eq (num (s, "version"), 3);
+    cr_assert_str_eq (str (s, "text"), WATER_V1);
+    cr_assert_str_eq (str (s, "actor"), "wadmin");
+    cJSON_Delete (s);
+
+    cJSON *h = adm (&k_auditor, "policy.history", args_owner ("water"), OK);
+    cr_assert_eq (cJSON_GetArraySize (cJSON_GetObjectItemCaseSensitive (h, "versions")), 3);
+    cr_assert_eq (num (h, "current"), 3);
+    cJSON_Delete (h);
+
+    /* v1 behaviour is back: parking has access again, from the rule at v3 */
+    e = explain (&k_auditor, "parking", "water.v1.MeterReading", "parking-fee-waiver", AT_JUNE);
+    cr_assert_str_eq (str (e, "decision"), "permit", "%s", str (e, "text"));
+    cr_assert (strings_are (cJSON_GetObjectItemCaseSensitive (e, "rules"), "water-to-parking@3", NULL));
+    cJSON_Delete (e);
+    e = explain (&k_auditor, "health", "water.v1.MeterReading", "joint-metering", AT_JUNE);
+    cr_assert_str_eq (str (e, "decision"), "deny");
+    cJSON_Delete (e);
+    /* ... and the broker decides so on the data plane */
+    publish_water (&w, 2, "C-2");
+    cr_assert_eq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__DELIVER, 5000), 0, "nothing delivered");
+    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__DELIVER);
+    cr_assert_eq (m.h->n_records, 1);
+    cr_assert_eq (m.h->records[0]->n_rules, 1);
+    cr_assert_str_eq (m.h->records[0]->rules[0], "water-to-parking@3");
+    cr_assert_str_neq (m.h->records[0]->subject, "C-2", "subject not pseudonymized");
+    tc_msg_free (&m);
+    tc_close (&w);
+    tc_close (&p);
+
+    /* nothing changed between v1 and v3 */
+    a = args_owner ("water");
+    cJSON_AddNumberToObject (a, "v1", 1);
+    cJSON_AddNumberToObject (a, "v2", 3);
+    cJSON *d = adm (&k_auditor, "policy.diff", a, OK);
+    cr_assert_eq (cJSON_GetArraySize (cJSON_GetObjectItemCaseSensitive (d, "changes")), 0);
+    cr_assert_str_eq (str (d, "rules_text"), "");
+    cJSON_Delete (d);
+
+    a = args_owner ("water");
+    cJSON_AddNumberToObject (a, "version", 9);
+    cJSON_Delete (adm (&k_wadmin, "policy.rollback", a, NOT_FOUND));
+}
+
+Test (policy_admin, explain_permit_names_rules_and_fields)
+{
+    apply_base ();
+    cJSON *e = explain (&k_auditor, "power", "water.v1.MeterReading", "joint-metering", AT_JUNE);
+    cr_assert_str_eq (str (e, "decision"), "permit");
+    cr_assert_str_eq (str (e, "reason"), "permitted");
+    cr_assert_str_eq (str (e, "owner"), "water");
+    cr_assert (strings_are (cJSON_GetObjectItemCaseSensitive (e, "rules"), "water-to-power@1", NULL));
+    cr_assert (strings_are (cJSON_GetObjectItemCaseSensitive (e, "fields"), "subject", "district",
+                            "date_observed", "water_consumption_m3", NULL),
+               "%s", cJSON_PrintUnformatted (e));
+    cr_assert_str_eq (str (e, "subject"), "pseudonymize");
+    cr_assert_str_eq (str (e, "time"), "hour");
+    cr_assert_str_eq (str (e, "text"),
+                      "permit by water-to-power@1 (test.policy:2)\n"
+                      "  fields: subject, district, date_observed, water_consumption_m3\n"
+                      "  subject: pseudonymize\n"
+                      "  time: coarsen hour\n");
+    cJSON_Delete (e);
+}
+
+Test (policy_admin, explain_deny_names_nearest_rule_and_failed_condition)
+{
+    apply_base ();
+    /* wrong purpose: power asks for parking-fee-waiver */
+    cJSON *e = explain (&k_auditor, "power", "water.v1.MeterReading", "parking-fee-waiver", AT_JUNE);
+    cr_assert_str_eq (str (e, "decision"), "deny");
+    cr_assert_str_eq (str (e, "reason"), "no-matching-rule");
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive (e, "nearest");
+    cr_assert_not_null (n, "%s", cJSON_PrintUnformatted (e));
+    cr_assert_str_eq (str (n, "rule"), "water-to-power@1");
+    cr_assert (strings_are (cJSON_GetObjectItemCaseSensitive (n, "failed"), "purpose", NULL));
+    cr_assert_str_eq (str (e, "text"),
+                      "deny (no-matching-rule)\n"
+                      "  nearest rule: water-to-power@1 (test.policy:2)\n"
+                      "    failed: purpose\n");
+    cJSON_Delete (e);
+
+    /* outside the validity window: 2028-06-01 */
+    e = explain (&k_auditor, "power", "water.v1.MeterReading", "joint-metering", 1843430400);
+    cr_assert_str_eq (str (e, "reason"), "outside-validity");
+    n = cJSON_GetObjectItemCaseSensitive (e, "nearest");
+    cr_assert_str_eq (str (n, "rule"), "water-to-power@1");
+    cr_assert (strings_are (cJSON_GetObjectItemCaseSensitive (n, "failed"), "valid", NULL));
+    cJSON_Delete (e);
+
+    /* a TIME string works as well as Unix seconds; bad ones are refused */
+    cJSON *a = cJSON_CreateObject ();
+    cJSON_AddStringToObject (a, "consumer", "power");
+    cJSON_AddStringToObject (a, "record_type", "water.v1.MeterReading");
+    cJSON_AddStringToObject (a, "purpose", "joint-metering");
+    cJSON_AddStringToObject (a, "at", "2028-06-01T00:00:00Z");
+    e = adm (&k_auditor, "policy.explain", a, OK);
+    cr_assert_str_eq (str (e, "reason"), "outside-validity");
+    cr_assert_eq (num (e, "at"), 1843430400);
+    cJSON_Delete (e);
+    a = cJSON_CreateObject ();
+    cJSON_AddStringToObject (a, "consumer", "power");
+    cJSON_AddStringToObject (a, "record_type", "water.v1.MeterReading");
+    cJSON_AddStringToObject (a, "purpose", "joint-metering");
+    cJSON_AddStringToObject (a, "at", "2027-02-29");
+    cJSON_Delete (adm (&k_auditor, "policy.explain", a, BAD_REQUEST));
+    cr_assert (strstr (last_text, "bad argument 'at'"), "%s", last_text);
+}
+
+Test (policy_admin, dry_run_reports_a_live_subscription_and_changes_nothing)
+{
+    apply_base ();
+    tc_client_t c;
+    cr_assert_eq (tc_join (&c, &b, &k_power, "power"), 0);
+    cr_assert_eq (tc_subscribe (&c, "water.v1.MeterReading", "joint-metering"), 0);
+    tc_close (&c);
+
+    cJSON *r = apply (&k_wadmin, "water", WATER_V2, 1, OK);
+    cr_assert (cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (r, "dry_run")),
+               "%s", cJSON_PrintUnformatted (r));
+    const cJSON *subs = cJSON_GetObjectItemCaseSensitive (r, "subscriptions");
+    cr_assert_eq (cJSON_GetArraySize (subs), 1, "%s", cJSON_PrintUnformatted (r));
+    const cJSON *s = cJSON_GetArrayItem (subs, 0);
+    cr_assert_str_eq (str (s, "consumer"), "power");
+    cr_assert_str_eq (str (s, "purpose"), "joint-metering");
+    cr_assert (strings_are (cJSON_GetObjectItemCaseSensitive (s, "fields_removed"), "date_observed", NULL));
+    cr_assert_eq (cJSON_GetArraySize (cJSON_GetObjectItemCaseSensitive (r, "changes")), 3);
+    cJSON_Delete (r);
+
+    /* a text without the power rule: the live subscription would lose access */
+    r = apply (&k_wadmin, "water",
+               "permit \"water-to-health\" {\n  owner water\n  consumer health\n"
+               "  records water.v1.MeterReading\n  purpose joint-metering\n  fields district\n}\n",
+               1, OK);
+    subs = cJSON_GetObjectItemCaseSensitive (r, "subscriptions");
+    cr_assert_eq (cJSON_GetArraySize (subs), 1, "%s", cJSON_PrintUnformatted (r));
+    s = cJSON_GetArrayItem (subs, 0);
+    cr_assert_str_eq (str (s, "consumer"), "power");
+    cr_assert_str_eq (str (s, "before"), "full");
+    cr_assert_str_eq (str (s, "after"), "none");
+    cJSON_Delete (r);
+
+    /* nothing was applied */
+    cJSON *h = adm (&k_auditor, "policy.history", args_owner ("water"), OK);
+    cr_assert_eq (cJSON_GetArraySize (cJSON_GetObjectItemCaseSensitive (h, "versions")), 1);
+    cr_assert_eq (num (h, "current"), 1);
+    cJSON_Delete (h);
+    cJSON *e = explain (&k_auditor, "power", "water.v1.MeterReading", "joint-metering", AT_JUNE);
+    cr_assert_str_eq (str (e, "decision"), "permit");
+    cr_assert (strings_are (cJSON_GetObjectItemCaseSensitive (e, "rules"), "water-to-power@1", NULL));
+    cJSON_Delete (e);
+}
+
+Test (policy_admin, roles_are_enforced_by_the_broker)
+{
+    apply_base ();
+    cJSON_Delete (apply (&k_padmin, "power", POWER_V1, 0, OK));
+
+    /* water's admin cannot roll back or apply power's policy */
+    cJSON *a = args_owner ("power");
+    cJSON_AddNumberToObject (a, "version", 1);
+    cJSON_Delete (adm (&k_wadmin, "policy.rollback", a, NOT_PERMITTED));
+    cr_assert (strstr (last_text, "admin:water"), "%s", last_text);
+    cJSON_Delete (apply (&k_wadmin, "power", POWER_V1, 0, NOT_PERMITTED));
+    cJSON_Delete (apply (&k_wadmin, "power", POWER_V1, 1, NOT_PERMITTED));
+
+    /* the auditor reads everything but changes nothing */
+    cJSON_Delete (adm (&k_auditor, "policy.list", cJSON_CreateObject (), OK));
+    cJSON_Delete (adm (&k_auditor, "policy.show", args_owner ("power"), OK));
+    cJSON_Delete (adm (&k_auditor, "policy.history", args_owner ("power"), OK));
+    cJSON_Delete (apply (&k_auditor, "water", WATER_V2, 0, NOT_PERMITTED));
+    a = args_owner ("water");
+    cJSON_AddNumberToObject (a, "version", 1);
+    cJSON_Delete (adm (&k_auditor, "policy.rollback", a, NOT_PERMITTED));
+
+    /* a data member reads nothing */
+    cJSON_Delete (adm (&k_water, "policy.list", cJSON_CreateObject (), NOT_PERMITTED));
+    cJSON_Delete (adm (&k_water, "policy.show", args_owner ("water"), NOT_PERMITTED));
+
+    /* nothing moved: power at 1, water at 1 */
+    cJSON *l = adm (&k_auditor, "policy.list", cJSON_CreateObject (), OK);
+    const cJSON *o;
+    cJSON_ArrayForEach (o, l)
+        cr_assert_eq (num (o, "version"), 1, "%s", str (o, "owner"));
+    cJSON_Delete (l);
+
+    /* power's own admin may roll back */
+    a = args_owner ("power");
+    cJSON_AddNumberToObject (a, "version", 1);
+    cJSON *r = adm (&k_padmin, "policy.rollback", a, OK);
+    cr_assert_eq (num (r, "version"), 2);
+    cJSON_Delete (r);
+}
+
+/* ------------------------------------------------------------------------ */
+/*  sluicectl policy                                                         */
+
+static char out[32768];
+
+/*  Runs sluicectl ARGS (stderr folded in); returns the exit status. */
+static int
+ctl (const char *fmt, ...)
+{
+    char args[4096], cmd[8192];
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (args, sizeof args, fmt, ap);
+    va_end (ap);
+    snprintf (cmd, sizeof cmd, "'%s' %s 2>&1", getenv ("SLUICECTL"), args);
+    FILE *p = popen (cmd, "r");
+    cr_assert_not_null (p);
+    size_t n = fread (out, 1, sizeof out - 1, p);
+    out[n] = 0;
+    int st = pclose (p);
+    return WIFEXITED (st) ? WEXITSTATUS (st) : -1;
+}
+
+static void
+write_file (const char *path, const char *text)
+{
+    FILE *f = fopen (path, "w");
+    cr_assert_not_null (f);
+    fputs (text, f);
+    fclose (f);
+}
+
+Test (policy_cli, check_examples_offline)
+{
+    int st = ctl ("policy check %s/city.policy %s/health.policy %s/power.policy %s/water.policy",
+                  EXAMPLES_DIR, EXAMPLES_DIR, EXAMPLES_DIR, EXAMPLES_DIR);
+    cr_assert_eq (st, 0, "%s", out);
+    cr_assert (strstr (out, "4 files ok: 4 rules, 2 purposes declared\n"), "%s", out);
+    cr_assert (strstr (out, "note: no --data DIR given"), "%s", out);
+}
+
+Test (policy_cli, check_reports_every_error_with_position)
+{
+    char dir[] = "/tmp/sluice-pcheck-XXXXXX", path[64], city[80];
+    cr_assert_not_null (mkdtemp (dir));
+    snprintf (path, sizeof path, "%s/bad.policy", dir);
+    snprintf (city, sizeof city, "%s/city.policy", dir);
+    write_file (city, CITY);
+    write_file (path,
+                "permit \"w\" {\n"
+                "  owner     water\n"
+                "  consumer  power\n"
+                "  records   water.v1.MeterReadin\n"
+                "  purpose   joint-meterin\n"
+                "  fields    district\n"
+                "}\n"
+                "permit \"x\" {\n"
+                "  owner     water\n"
+                "  consumer  power\n"
+                "  records   water.v1.MeterReading\n"
+                "  purpose   joint-metering\n"
+                "  fields    distrct, date_observed\n"
+                "}\n");
+    int st = ctl ("policy check %s %s", city, path);
+    cr_assert_eq (st, 1, "%s", out);
+    char want[2048];
+    snprintf (want, sizeof want,
+              "%s:4:13: error: unknown record type 'water.v1.MeterReadin'\n"
+              "%s:4:13: note: did you mean 'water.v1.MeterReading'?\n"
+              "%s:5:13: error: unknown purpose 'joint-meterin'\n"
+              "%s:5:13: note: did you mean 'joint-metering'?\n"
+              "%s:13:13: error: unknown field 'distrct' in water.v1.MeterReading\n"
+              "%s:13:13: note: did you mean 'district'?\n"
+              "sluicectl: policy: 3 errors in 2 files (checked without --data DIR: members "
+              "were not known, and purposes only from these files)\n",
+              path, path, path, path, path, path);
+    cr_assert_str_eq (out, want);
+
+    st = ctl ("policy check --json %s %s", city, path);
+    cr_assert_eq (st, 1);
+    cJSON *j = cJSON_Parse (out);
+    cr_assert_not_null (j, "%s", out);
+    cr_assert (cJSON_IsFalse (cJSON_GetObjectItemCaseSensitive (j, "ok")));
+    const cJSON *e = cJSON_GetArrayItem (cJSON_GetObjectItemCaseSensitive (j, "errors"), 2);
+    cr_assert_eq (num (e, "line"), 13);
+    cr_assert_eq (num (e, "col"), 13);
+    cr_assert_str_eq (str (e, "hint"), "did you mean 'district'?");
+    cJSON_Delete (j);
+
+    cr_assert_eq (ctl ("policy check %s/missing.policy", dir), 1);
+    cr_assert (strstr (out, "cannot read"), "%s", out);
+    cr_assert_eq (ctl ("policy check"), 2);
+    char cmd[128];
+    snprintf (cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq (system (cmd), 0);
+}
+
+Test (policy_cli, check_with_data_dir_knows_members_and_city_purposes,
+      .init = setup, .fini = teardown)
+{
+    cJSON_Delete (apply (&b.admin, "city", CITY, 0, OK));
+    char path[400];
+    snprintf (path, sizeof path, "%s/../w.policy", b.dir);
+    /* alone, water's file names a purpose only the city's applied text declares */
+    write_file (path, WATER_V1);
+    int st = ctl ("policy check --data %s %s", b.dir, path);
+    cr_assert_eq (st, 0, "%s", out);
+    cr_assert (strstr (out, "2 purposes of the city's policy (version 1)"), "%s", out);
+    write_file (path, "permit \"p\" {\n  owner water\n  consumer powr\n"
+                      "  records water.v1.MeterReading\n  purpose joint-metering\n  fields district\n}\n");
+    st = ctl ("policy check --data %s %s", b.dir, path);
+    cr_assert_eq (st, 1, "%s", out);
+    char want[1200];
+    snprintf (want, sizeof want, "%s:3:12: error: unknown member 'powr'\n"
+                                 "%s:3:12: note: did you mean 'power'?\n", path, path);
+    cr_assert (strstr (out, want), "%s", out);
+    /* without --data the same file is only missing its purpose */
+    st = ctl ("policy check %s", path);
+    cr_assert_eq (st, 1, "%s", out);
+    cr_assert (!strstr (out, "unknown member"), "%s", out);
+    cr_assert (strstr (out, "unknown purpose 'joint-metering'"), "%s", out);
+}
+
+Test (policy_cli, online_commands_print_what_the_broker_says, .init = setup, .fini = teardown)
+{
+    char path[400];
+    snprintf (path, sizeof path, "%s/../city.policy", b.dir);
+    write_file (path, CITY);
+    cr_assert_eq (ctl ("--data %s policy apply %s --owner city", b.dir, path), 0, "%s", out);
+    cr_assert (strstr (out, "applied city policy version 1"), "%s", out);
+    cJSON_Delete (apply (&k_wadmin, "water", WATER_V1, 0, OK));
+    cJSON_Delete (apply (&k_wadmin, "water", WATER_V2, 0, OK));
+
+    cr_assert_eq (ctl ("--data %s policy list", b.dir), 0, "%s", out);
+    cr_assert (strstr (out, "OWNER"), "%s", out);
+    cr_assert (strstr (out, "\nwater      2        2      wadmin           admin:water    "), "%s", out);
+
+    cr_assert_eq (ctl ("--data %s policy show water --version 1", b.dir), 0, "%s", out);
+    cr_assert (strstr (out, WATER_V1), "%s", out);
+    cr_assert (strstr (out, "# 2 rules: permit water-to-power@1; permit water-to-parking@1;"), "%s", out);
+
+    cr_assert_eq (ctl ("--data %s policy history water", b.dir), 0, "%s", out);
+    cr_assert (strstr (out, "water policy history (current version 2)"), "%s", out);
+
+    cr_assert_eq (ctl ("--data %s policy diff water 1 2", b.dir), 0, "%s", out);
+    cr_assert (strstr (out, "rules:\n  - water-to-parking\n  ~ water-to-power: fields, time\n"
+                            "  + water-to-health\n"), "%s", out);
+    cr_assert (strstr (out, "  + health water.v1.MeterReading joint-metering: gained"), "%s", out);
+    cr_assert (strstr (out, "  - parking water.v1.MeterReading parking-fee-waiver: lost"), "%s", out);
+
+    cr_assert_eq (ctl ("--data %s policy explain --consumer power --record water.v1.MeterReading "
+                       "--purpose parking-fee-waiver --at 2026-06-01", b.dir), 0, "%s", out);
+    cr_assert_str_eq (out, "deny (no-matching-rule)\n"
+                           "  nearest rule: water-to-power@2 (test.policy:1)\n"
+                           "    failed: purpose\n");
+
+    cr_assert_eq (ctl ("--data %s --json policy explain --consumer power --record "
+                       "water.v1.MeterReading --purpose joint-metering --at 2026-06-01", b.dir), 0);
+    cJSON *j = cJSON_Parse (out);
+    cr_assert_str_eq (str (j, "decision"), "permit", "%s", out);
+    cJSON_Delete (j);
+
+    /* admin:city (the data dir's admin key) may not roll back water's policy */
+    cr_assert_eq (ctl ("--data %s policy rollback water 1", b.dir), 1, "%s", out);
+    cr_assert (strstr (out, "sluicectl: policy: policy.rollback: "), "%s", out);
+
+    cr_assert_eq (ctl ("--data %s policy diff water one 2", b.dir), 2, "%s", out);
+    cr_assert (strstr (out, "v1 must be a version number (1, 2, ...), not 'one'"), "%s", out);
+    cr_assert_eq (ctl ("policy explain --consumer power"), 2, "%s", out);
+    cr_assert_eq (ctl ("policy rollback --help"), 0, "%s", out);
+    cr_assert (strstr (out, "usage: sluicectl policy rollback OWNER VERSION"), "%s", out);
+}
