@@ -222,11 +222,11 @@ s_change_json (const sl_policy_change_t *c)
     return o;
 }
 
-/*  Adds "changes" and "changes_text" for diff `d` to `result`. */
+/*  Adds "access" and "access_text" for diff `d` to `result`. */
 static int
 s_add_diff (cJSON *result, const sl_policy_diff_t *d)
 {
-    cJSON *changes = cJSON_AddArrayToObject (result, "changes");
+    cJSON *changes = cJSON_AddArrayToObject (result, "access");
     if (!changes)
         return SL_ENOMEM;
     for (size_t i = 0; i < sl_policy_diff_count (d); i++) {
@@ -238,7 +238,7 @@ s_add_diff (cJSON *result, const sl_policy_diff_t *d)
     char *text = sl_policy_diff_render (d);
     if (!text)
         return SL_ENOMEM;
-    cJSON_AddStringToObject (result, "changes_text", text);
+    cJSON_AddStringToObject (result, "access_text", text);
     free (text);
     return 0;
 }
@@ -292,11 +292,11 @@ s_store_code (sl_admin_call_t *call, int rc, const char *what, const char *owner
 {
     if (rc == SL_ENOTFOUND) {
         if (v)
-            snprintf (call->text, sizeof call->text, "%s: owner '%s' has no version %u "
-                      "(see sluicectl policy history %s)", what, owner, v, owner);
+            snprintf (call->text, sizeof call->text, "owner '%s' has no version %u "
+                      "(see sluicectl policy history %s)", owner, v, owner);
         else
-            snprintf (call->text, sizeof call->text, "%s: owner '%s' has no policy applied yet",
-                      what, owner);
+            snprintf (call->text, sizeof call->text, "owner '%s' has no policy applied yet",
+                      owner);
         return S_NOTFOUND;
     }
     snprintf (call->text, sizeof call->text, "%s: policy store: %s", what, sl_strerror (rc));
@@ -601,7 +601,7 @@ static void
 s_rule_diff (cJSON *result, const char *summary1, const char *summary2)
 {
     cJSON *a = s_rules_by_id (summary1), *b = s_rules_by_id (summary2);
-    cJSON *rules = cJSON_AddObjectToObject (result, "rules");
+    cJSON *rules = cJSON_AddObjectToObject (result, "rule_changes");
     cJSON *added = cJSON_AddArrayToObject (rules, "added");
     cJSON *removed = cJSON_AddArrayToObject (rules, "removed");
     cJSON *changed = cJSON_AddArrayToObject (rules, "changed");
@@ -649,7 +649,7 @@ s_rule_diff (cJSON *result, const char *summary1, const char *summary2)
             S_APPEND ("+ %s\n", r->string);
         }
 #undef S_APPEND
-    cJSON_AddStringToObject (result, "rules_text", text ? text : "");
+    cJSON_AddStringToObject (result, "rule_changes_text", text ? text : "");
     free (text);
     cJSON_Delete (a);
     cJSON_Delete (b);
@@ -696,7 +696,7 @@ s_diff (sl_admin_call_t *call)
         rc = s_index_at (call, txn, owner, v, diags, side ? &ib : &ia);
         if (rc == SL_EINVAL) {
             char what[160];
-            snprintf (what, sizeof what, "policy.diff: %s version %u no longer checks against "
+            snprintf (what, sizeof what, "%s version %u no longer checks against "
                       "today's registry and policies", owner, v);
             s_diags_text (call, what, diags);
             code = S_BAD;
@@ -715,7 +715,7 @@ s_diff (sl_admin_call_t *call)
     sl_policy_diff_t *d = sl_policy_diff_new (ia, ib, at);
     if (!d || s_add_diff (call->result, d) != 0) {
         sl_policy_diff_destroy (&d);
-        snprintf (call->text, sizeof call->text, "policy.diff: out of memory");
+        snprintf (call->text, sizeof call->text, "out of memory");
         code = S_INTERNAL;
         goto out;
     }
@@ -774,7 +774,7 @@ s_rollback (sl_admin_call_t *call)
     }
     MDB_txn *txn;
     if (sl_batch_txn (sl_broker_batch (call->broker), &txn) != 0) {
-        snprintf (call->text, sizeof call->text, "policy.rollback: store unavailable");
+        snprintf (call->text, sizeof call->text, "store unavailable");
         return S_INTERNAL;
     }
     sl_policy_diags_t *diags = sl_policy_diags_new ();
@@ -794,7 +794,7 @@ s_rollback (sl_admin_call_t *call)
     }
     if (rc == SL_EPERM) {
         char what[200];
-        snprintf (what, sizeof what, "policy.rollback: role %s may not change the policy of '%s' "
+        snprintf (what, sizeof what, "role %s may not change the policy of '%s' "
                   "(only admin:%s may); nothing was changed", call->caller->role, owner, owner);
         s_diags_text (call, what, diags);
         code = S_DENIED;
@@ -802,7 +802,7 @@ s_rollback (sl_admin_call_t *call)
     }
     if (rc == SL_EINVAL) {
         char what[200];
-        snprintf (what, sizeof what, "policy.rollback: %s version %u no longer checks; nothing "
+        snprintf (what, sizeof what, "%s version %u no longer checks; nothing "
                   "was changed", owner, version);
         s_diags_text (call, what, diags);
         code = S_BAD;
@@ -823,7 +823,7 @@ s_rollback (sl_admin_call_t *call)
     free (refs);
     if (rc != 0) {
         snprintf (call->text, sizeof call->text,
-                  "policy.rollback: cannot record the change; nothing was changed");
+                  "cannot record the change; nothing was changed");
         code = S_INTERNAL;
         goto out;
     }
@@ -917,7 +917,7 @@ s_explain (sl_admin_call_t *call)
     int rc = sl_policy_explain (sl_policy_store_index (sl_broker_policy (call->broker)), &req, &ex);
     if (rc != 0) {
         mdb_txn_abort (txn);
-        snprintf (call->text, sizeof call->text, "policy.explain: %s", sl_strerror (rc));
+        snprintf (call->text, sizeof call->text, "%s", sl_strerror (rc));
         return S_BAD;
     }
     cJSON *o = call->result = cJSON_CreateObject ();

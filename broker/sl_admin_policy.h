@@ -24,10 +24,10 @@ extern const size_t sl_admin_policy_count;
  *  force) by `after` changes at time `at` (Unix seconds UTC), into the JSON
  *  object `result`:
  *
- *    "changes":       [change...] every (consumer, record type, purpose)
+ *    "access":        [change...] every (consumer, record type, purpose)
  *                     whose access or released copy differs
  *                     (sl_policy_diff), sorted;
- *    "changes_text":  the same as text (sl_policy_diff_render);
+ *    "access_text":   the same as text (sl_policy_diff_render);
  *    "subscriptions": [change...] those changes that hit a stored
  *                     subscription (broker.subs): who would gain or lose
  *                     access, or get different fields, right away;

@@ -364,7 +364,7 @@ s_call (ctl_ctx_t *ctx, const char *command, cJSON *args, void (*print) (const c
 static void
 s_print_changes (const cJSON *res, const char *title)
 {
-    const char *t = s_str (res, "changes_text");
+    const char *t = s_str (res, "access_text");
     printf ("%s:%s", title, *t ? "\n" : " none\n");
     for (const char *p = t; *p;) {
         const char *nl = strchr (p, '\n');
@@ -430,9 +430,9 @@ s_print_apply (const cJSON *res)
         s_print_subs (res);
         return;
     }
-    printf ("applied %s policy version %g (%g rules)%s%s\n", s_str (res, "owner"),
-            s_num (res, "version"), s_num (res, "rules"), *s_str (res, "changes") ? ": " : "",
-            s_str (res, "changes"));
+    printf ("applied %s policy version %g (%g rule%s)%s%s\n", s_str (res, "owner"),
+            s_num (res, "version"), s_num (res, "rules"), s_num (res, "rules") == 1 ? "" : "s",
+            *s_str (res, "changes") ? ": " : "", s_str (res, "changes"));
 }
 
 static int
@@ -505,7 +505,7 @@ s_print_show (const cJSON *res)
             cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (res, "current")) ? " (current)" : "",
             s_str (res, "file"), s_str (res, "actor"), s_str (res, "role"), s_str (res, "time_utc"));
     const cJSON *summary = cJSON_GetObjectItemCaseSensitive (res, "summary"), *r;
-    printf ("# %g rules:", s_num (res, "rules"));
+    printf ("# %g rule%s:", s_num (res, "rules"), s_num (res, "rules") == 1 ? "" : "s");
     cJSON_ArrayForEach (r, cJSON_GetObjectItemCaseSensitive (summary, "rules"))
         printf (" %s %s@%g;", s_str (r, "kind"), s_str (r, "id"), s_num (r, "version"));
     printf ("\n");
@@ -602,7 +602,7 @@ s_print_diff (const cJSON *res)
 {
     printf ("%s policy, version %g -> %g\n", s_str (res, "owner"), s_num (res, "v1"),
             s_num (res, "v2"));
-    const char *rules = s_str (res, "rules_text");
+    const char *rules = s_str (res, "rule_changes_text");
     printf ("rules:%s", *rules ? "\n" : " no rule changed\n");
     for (const char *p = rules; *p;) {
         const char *nl = strchr (p, '\n');

@@ -291,7 +291,7 @@ Test (policy_admin, diff_names_gained_lost_and_changed_fields)
     cJSON_AddNumberToObject (a, "v2", 2);
     cJSON_AddNumberToObject (a, "at", AT_JUNE);
     cJSON *d = adm (&k_auditor, "policy.diff", a, OK);
-    const cJSON *changes = cJSON_GetObjectItemCaseSensitive (d, "changes");
+    const cJSON *changes = cJSON_GetObjectItemCaseSensitive (d, "access");
     cr_assert_eq (cJSON_GetArraySize (changes), 3, "%s", cJSON_PrintUnformatted (d));
 
     const cJSON *c = change_for (changes, "health", "water.v1.MeterReading", "joint-metering");
@@ -314,7 +314,7 @@ Test (policy_admin, diff_names_gained_lost_and_changed_fields)
     cr_assert_str_eq (str (c, "time_before"), "hour");
     cr_assert_str_eq (str (c, "time_after"), "day");
 
-    const cJSON *rules = cJSON_GetObjectItemCaseSensitive (d, "rules");
+    const cJSON *rules = cJSON_GetObjectItemCaseSensitive (d, "rule_changes");
     cr_assert (strings_are (cJSON_GetObjectItemCaseSensitive (rules, "added"), "water-to-health", NULL));
     cr_assert (strings_are (cJSON_GetObjectItemCaseSensitive (rules, "removed"), "water-to-parking", NULL));
     const cJSON *changed = cJSON_GetObjectItemCaseSensitive (rules, "changed");
@@ -322,8 +322,8 @@ Test (policy_admin, diff_names_gained_lost_and_changed_fields)
     cr_assert_str_eq (str (cJSON_GetArrayItem (changed, 0), "id"), "water-to-power");
     cr_assert (strings_are (cJSON_GetObjectItemCaseSensitive (cJSON_GetArrayItem (changed, 0), "clauses"),
                             "fields", "time", NULL), "%s", cJSON_PrintUnformatted (changed));
-    cr_assert_str_eq (str (d, "rules_text"),
-                      "- water-to-parking\n~ water-to-power: fields, time\n+ water-to-health\n");
+    cr_assert_str_eq (str (d, "rule_changes_text"),
+                      "~ water-to-power: fields, time\n- water-to-parking\n+ water-to-health\n");
     cJSON_Delete (d);
 
     a = args_owner ("water");
@@ -394,8 +394,8 @@ Test (policy_admin, rollback_stores_a_new_version_with_the_old_text)
     cJSON_AddNumberToObject (a, "v1", 1);
     cJSON_AddNumberToObject (a, "v2", 3);
     cJSON *d = adm (&k_auditor, "policy.diff", a, OK);
-    cr_assert_eq (cJSON_GetArraySize (cJSON_GetObjectItemCaseSensitive (d, "changes")), 0);
-    cr_assert_str_eq (str (d, "rules_text"), "");
+    cr_assert_eq (cJSON_GetArraySize (cJSON_GetObjectItemCaseSensitive (d, "access")), 0);
+    cr_assert_str_eq (str (d, "rule_changes_text"), "");
     cJSON_Delete (d);
 
     a = args_owner ("water");
@@ -485,7 +485,7 @@ Test (policy_admin, dry_run_reports_a_live_subscription_and_changes_nothing)
     cr_assert_str_eq (str (s, "consumer"), "power");
     cr_assert_str_eq (str (s, "purpose"), "joint-metering");
     cr_assert (strings_are (cJSON_GetObjectItemCaseSensitive (s, "fields_removed"), "date_observed", NULL));
-    cr_assert_eq (cJSON_GetArraySize (cJSON_GetObjectItemCaseSensitive (r, "changes")), 3);
+    cr_assert_eq (cJSON_GetArraySize (cJSON_GetObjectItemCaseSensitive (r, "access")), 3);
     cJSON_Delete (r);
 
     /* a text without the power rule: the live subscription would lose access */
@@ -698,7 +698,7 @@ Test (policy_cli, online_commands_print_what_the_broker_says, .init = setup, .fi
     cr_assert (strstr (out, "water policy history (current version 2)"), "%s", out);
 
     cr_assert_eq (ctl ("--data %s policy diff water 1 2", b.dir), 0, "%s", out);
-    cr_assert (strstr (out, "rules:\n  - water-to-parking\n  ~ water-to-power: fields, time\n"
+    cr_assert (strstr (out, "rules:\n  ~ water-to-power: fields, time\n  - water-to-parking\n"
                             "  + water-to-health\n"), "%s", out);
     cr_assert (strstr (out, "  + health water.v1.MeterReading joint-metering: gained"), "%s", out);
     cr_assert (strstr (out, "  - parking water.v1.MeterReading parking-fee-waiver: lost"), "%s", out);
