@@ -65,5 +65,13 @@ extern const sl_admin_command_t sl_admin_status_commands[];
 extern const size_t sl_admin_status_count;
 extern const sl_admin_command_t sl_admin_policy_apply_commands[];
 extern const size_t sl_admin_policy_apply_count;
+extern const sl_admin_command_t sl_admin_audit_commands[];     /* sl_admin_audit.c */
+extern const size_t sl_admin_audit_count;
+extern const sl_admin_command_t sl_admin_consent_commands[];   /* sl_admin_consent.c */
+extern const size_t sl_admin_consent_count;
+
+/*  Parses a UTC time "YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SS[.ffffff]Z" into Unix
+ *  microseconds. Returns 0 or -1 (not that form). */
+int sl_admin_parse_time (const char *text, int64_t *us);
 
 #endif

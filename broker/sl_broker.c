@@ -229,7 +229,9 @@ sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
         || sl_admin_register (self->admin_table, sl_admin_member_commands, sl_admin_member_count) != 0
         || sl_admin_register (self->admin_table, sl_admin_status_commands, sl_admin_status_count) != 0
         || sl_admin_register (self->admin_table, sl_admin_policy_apply_commands, sl_admin_policy_apply_count) != 0
-        || sl_admin_register (self->admin_table, sl_admin_policy_commands, sl_admin_policy_count) != 0) {
+        || sl_admin_register (self->admin_table, sl_admin_policy_commands, sl_admin_policy_count) != 0
+        || sl_admin_register (self->admin_table, sl_admin_audit_commands, sl_admin_audit_count) != 0
+        || sl_admin_register (self->admin_table, sl_admin_consent_commands, sl_admin_consent_count) != 0) {
         snprintf (err, errlen, "cannot initialise the broker (out of memory or store unreadable)");
         goto fail;
     }

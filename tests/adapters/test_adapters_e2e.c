@@ -28,13 +28,25 @@ static void
 setup (void)
 {
     tb_init (&tb);
-    tb.grants [0] = "power:water.v1.MeterReading:joint-metering";
-    tb.grants [1] = "parking:health.v1.Encounter:parking-fee-waiver";
-    tb.grants [2] = "water:power.v1.MeterReading:joint-metering";
-    tb.grants [3] = "health:parking.v1.Session:parking-fee-waiver";
     tb_start (&tb);
     for (int i = 0; i < 4; i++)
         tb_member (&tb, names [i], "member", keys [i]);
+    /* each owner's written policy: whole records, subject kept, for the
+     * two purposes the city declares */
+    tb_policy (&tb, "city", "purpose joint-metering \"water and power reconcile consumption\"\n"
+                            "purpose parking-fee-waiver \"parking waives fees for hospital visits\"\n");
+    tb_policy (&tb, "water", "permit \"water-to-power\" {\n  owner water\n  consumer power\n"
+                             "  records water.v1.MeterReading\n  purpose joint-metering\n"
+                             "  fields *\n  subject keep\n}\n");
+    tb_policy (&tb, "power", "permit \"power-to-water\" {\n  owner power\n  consumer water\n"
+                             "  records power.v1.MeterReading\n  purpose joint-metering\n"
+                             "  fields *\n  subject keep\n}\n");
+    tb_policy (&tb, "health", "permit \"health-to-parking\" {\n  owner health\n  consumer parking\n"
+                              "  records health.v1.Encounter\n  purpose parking-fee-waiver\n"
+                              "  fields *\n  subject keep\n}\n");
+    tb_policy (&tb, "parking", "permit \"parking-to-health\" {\n  owner parking\n  consumer health\n"
+                               "  records parking.v1.Session\n  purpose parking-fee-waiver\n"
+                               "  fields *\n  subject keep\n}\n");
 }
 
 static void

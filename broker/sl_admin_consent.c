@@ -1,0 +1,272 @@
+/*  sl_admin_consent — the consent.* admin commands: grant, renew, withdraw,
+ *  list, show. docs/PROTOCOL.md §6.4 lists arguments and results;
+ *  docs/CONSENT.md is the registry's contract.
+ *
+ *  Design notes:
+ *
+ *   1. A change is one sl_consent_apply() in the batch transaction followed
+ *      by its audit entry (consent.grant / consent.renew / consent.withdraw)
+ *      in the same transaction; the dispatcher commits both before it
+ *      answers, or neither (call->wrote = 1 on every path that may have
+ *      written).
+ *   2. The role rule is the registry's (sl_consent_role_allows, via the
+ *      admin plane): admin:city, or admin:<controller> of the consent. The
+ *      command table only lets admins in; the registry decides per consent.
+ *   3. Reading: the auditor and admin:city see every consent; an
+ *      admin:<bureau> sees only consents whose controller is its bureau
+ *      (list filters, show of another bureau's consent is refused).
+ */
+#include "sl_admin.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sl_audit.h"
+#include "sl_batch.h"
+#include "sl_consent.h"
+#include "sl_error.h"
+#include "sl_govern.h"
+#include "sl_log.h"
+#include "sluice/v1/envelope.pb-c.h"
+
+static const char *
+s_scope (const sl_admin_call_t *call)
+{
+    const char *role = call->caller->role;
+    if (strncmp (role, "admin:", 6) == 0 && strcmp (role + 6, "city") != 0)
+        return role + 6;
+    return NULL;
+}
+
+static int
+s_code (int rc)
+{
+    switch (rc) {
+    case SL_EINVAL: case SL_EPARSE: case SL_EEXIST:
+        return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
+    case SL_ENOTFOUND: return SLUICE__V1__ERROR_CODE__NOT_FOUND;
+    case SL_EPERM:     return SLUICE__V1__ERROR_CODE__NOT_PERMITTED;
+    case SL_EFULL:     return SLUICE__V1__ERROR_CODE__STORE_FULL;
+    default:           return SLUICE__V1__ERROR_CODE__INTERNAL;
+    }
+}
+
+/*  Joins the i-th strings of a record list with ','. `get` returns them. */
+static void
+s_join (char *buf, size_t size, const sl_consent_record_t *rec,
+        size_t (*count) (const sl_consent_record_t *),
+        const char *(*get) (const sl_consent_record_t *, size_t))
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < count (rec) && off < size; i++)
+        off += (size_t) snprintf (buf + off, size - off, "%s%s", i ? "," : "", get (rec, i));
+}
+
+/*  Applies `event` and audits it as `kind`. Returns an ErrorCode. */
+static int
+s_apply (sl_admin_call_t *call, const char *cmd, const char *kind,
+         const Sluice__V1__ConsentEvent *event, const char *reason)
+{
+    sl_consent_t *reg = sl_broker_consent (call->broker);
+    sl_audit_t *audit = sl_broker_audit (call->broker);
+    if (!reg || !audit) {
+        snprintf (call->text, sizeof call->text, "%s: this broker has no %s", cmd,
+                  reg ? "audit log" : "consent registry");
+        return SLUICE__V1__ERROR_CODE__INTERNAL;
+    }
+    MDB_txn *txn;
+    if (sl_batch_txn (sl_broker_batch (call->broker), &txn) != 0) {
+        snprintf (call->text, sizeof call->text, "%s: store unavailable", cmd);
+        return SLUICE__V1__ERROR_CODE__INTERNAL;
+    }
+    const char *roles[] = { call->caller->role, NULL };
+    sl_consent_actor_t actor = { call->caller->name, SL_CONSENT_VIA_ADMIN, roles };
+    sl_consent_result_t res;
+    sl_consent_record_t *rec = NULL;
+    int64_t now = (int64_t) time (NULL);
+    int rc = sl_consent_apply (reg, txn, event, &actor, now, &res, &rec);
+    if (rc != 0) {
+        if (rc != SL_EINVAL && rc != SL_EPARSE && rc != SL_EEXIST && rc != SL_ENOTFOUND
+            && rc != SL_EPERM)
+            call->wrote = 1;     /* the transaction may be damaged: abort it */
+        snprintf (call->text, sizeof call->text, "%s: %s", cmd, res.error);
+        return s_code (rc);
+    }
+    call->wrote = 1;
+    char purposes[2048], types[2048], detail[160];
+    s_join (purposes, sizeof purposes, rec, sl_consent_record_purpose_count,
+            sl_consent_record_purpose);
+    s_join (types, sizeof types, rec, sl_consent_record_type_count, sl_consent_record_type);
+    snprintf (detail, sizeof detail, "consent=%s", res.consent_id);
+    sl_audit_event_t ev = {
+        .kind = kind, .actor = call->caller->name,
+        .counterpart = sl_consent_record_recipient (rec),
+        .owner = sl_consent_record_controller (rec), .record_type = types,
+        .subject = sl_consent_record_subject (rec), .purpose = purposes, .decision = "ok",
+        .reason = reason, .detail = detail,
+    };
+    rc = sl_audit_append (audit, txn, &ev, NULL);
+    if (rc != 0) {
+        sl_consent_record_destroy (&rec);
+        snprintf (call->text, sizeof call->text, "%s: cannot record the change in the audit "
+                  "log (%s); nothing was changed", cmd, sl_strerror (rc));
+        return s_code (rc == SL_EFULL ? rc : SL_ESTORE);
+    }
+    sl_info ("consent.changed", "by=%s kind=%s consent=%s controller=%s recipient=%s",
+             call->caller->name, kind, res.consent_id, sl_consent_record_controller (rec),
+             sl_consent_record_recipient (rec));
+    call->result = sl_consent_record_json (rec, now);
+    snprintf (call->text, sizeof call->text, "%s %s", kind, res.consent_id);
+    sl_consent_record_destroy (&rec);
+    return 0;
+}
+
+/*  grant and renew: the args are the event's JSON (CONSENT.md §2). */
+static int
+s_event (sl_admin_call_t *call, const char *cmd, const char *kind_json, const char *audit_kind)
+{
+    cJSON *args = cJSON_Duplicate (call->args, 1);
+    if (!args)
+        return SLUICE__V1__ERROR_CODE__INTERNAL;
+    cJSON_DeleteItemFromObjectCaseSensitive (args, "kind");
+    cJSON_AddStringToObject (args, "kind", kind_json);
+    Sluice__V1__ConsentEvent *ev = NULL;
+    char err[256];
+    int rc = sl_consent_event_from_json (args, &ev, err, sizeof err);
+    cJSON_Delete (args);
+    if (rc != 0) {
+        snprintf (call->text, sizeof call->text, "%s: %s", cmd, err);
+        return s_code (rc);
+    }
+    int code = s_apply (call, cmd, audit_kind, ev, NULL);
+    sl_consent_event_destroy (&ev);
+    return code;
+}
+
+static int
+s_grant (sl_admin_call_t *call)
+{
+    return s_event (call, "consent.grant", "given", SL_AUDIT_CONSENT_GRANT);
+}
+
+static int
+s_renew (sl_admin_call_t *call)
+{
+    return s_event (call, "consent.renew", "renewed", SL_AUDIT_CONSENT_RENEW);
+}
+
+static const char *
+s_id (sl_admin_call_t *call, const char *cmd)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive (call->args, "id");
+    if (!cJSON_IsString (v) || !v->valuestring || !*v->valuestring) {
+        snprintf (call->text, sizeof call->text, "%s: missing argument 'id' (the consent id)", cmd);
+        return NULL;
+    }
+    return v->valuestring;
+}
+
+static int
+s_withdraw (sl_admin_call_t *call)
+{
+    const char *id = s_id (call, "consent.withdraw");
+    if (!id)
+        return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive (call->args, "reason");
+    if (r && !cJSON_IsString (r)) {
+        snprintf (call->text, sizeof call->text, "consent.withdraw: 'reason' must be text");
+        return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
+    }
+    Sluice__V1__ConsentEvent ev = SLUICE__V1__CONSENT_EVENT__INIT;
+    ev.kind = SLUICE__V1__CONSENT_EVENT__KIND__WITHDRAWN;
+    ev.consent_id = (char *) id;
+    return s_apply (call, "consent.withdraw", SL_AUDIT_CONSENT_WITHDRAW, &ev,
+                    r ? r->valuestring : NULL);
+}
+
+static int
+s_list (sl_admin_call_t *call)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive (call->args, "subject");
+    if (!cJSON_IsString (v) || !v->valuestring || !*v->valuestring) {
+        snprintf (call->text, sizeof call->text,
+                  "consent.list: missing argument 'subject' (the person's id)");
+        return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
+    }
+    sl_consent_t *reg = sl_broker_consent (call->broker);
+    MDB_txn *txn;
+    if (!reg || sl_store_read (sl_broker_store (call->broker), &txn) != 0) {
+        snprintf (call->text, sizeof call->text, "consent.list: consent registry unavailable");
+        return SLUICE__V1__ERROR_CODE__INTERNAL;
+    }
+    int rc = 0;
+    cJSON *arr = sl_consent_list_json (reg, txn, v->valuestring, (int64_t) time (NULL), &rc);
+    mdb_txn_abort (txn);
+    if (!arr) {
+        snprintf (call->text, sizeof call->text, "consent.list: %s", sl_strerror (rc));
+        return s_code (rc);
+    }
+    const char *scope = s_scope (call);
+    if (scope) {
+        for (int i = cJSON_GetArraySize (arr) - 1; i >= 0; i--) {
+            const cJSON *c = cJSON_GetObjectItemCaseSensitive (cJSON_GetArrayItem (arr, i),
+                                                               "controller");
+            if (!cJSON_IsString (c) || strcmp (c->valuestring, scope) != 0)
+                cJSON_DeleteItemFromArray (arr, i);
+        }
+    }
+    call->result = arr;
+    snprintf (call->text, sizeof call->text, "%d consents", cJSON_GetArraySize (arr));
+    return 0;
+}
+
+static int
+s_show (sl_admin_call_t *call)
+{
+    const char *id = s_id (call, "consent.show");
+    if (!id)
+        return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
+    sl_consent_t *reg = sl_broker_consent (call->broker);
+    MDB_txn *txn;
+    if (!reg || sl_store_read (sl_broker_store (call->broker), &txn) != 0) {
+        snprintf (call->text, sizeof call->text, "consent.show: consent registry unavailable");
+        return SLUICE__V1__ERROR_CODE__INTERNAL;
+    }
+    sl_consent_record_t *rec = NULL;
+    int rc = sl_consent_get (reg, txn, id, &rec);
+    mdb_txn_abort (txn);
+    if (rc == SL_ENOTFOUND || rc == SL_EINVAL) {
+        snprintf (call->text, sizeof call->text, "consent.show: no consent with id '%.64s'", id);
+        return SLUICE__V1__ERROR_CODE__NOT_FOUND;
+    }
+    if (rc != 0) {
+        snprintf (call->text, sizeof call->text, "consent.show: %s", sl_strerror (rc));
+        return s_code (rc);
+    }
+    const char *scope = s_scope (call);
+    if (scope && strcmp (scope, sl_consent_record_controller (rec)) != 0) {
+        snprintf (call->text, sizeof call->text,
+                  "consent.show: consent %.64s belongs to controller %s; role %s reads only "
+                  "consents of %s", id, sl_consent_record_controller (rec), call->caller->role,
+                  scope);
+        sl_consent_record_destroy (&rec);
+        return SLUICE__V1__ERROR_CODE__NOT_PERMITTED;
+    }
+    call->result = sl_consent_record_json (rec, (int64_t) time (NULL));
+    sl_consent_record_destroy (&rec);
+    snprintf (call->text, sizeof call->text, "consent %s", id);
+    return call->result ? 0 : SLUICE__V1__ERROR_CODE__INTERNAL;
+}
+
+const sl_admin_command_t sl_admin_consent_commands[] = {
+    { "consent.grant",    "admin:*",         s_grant },
+    { "consent.renew",    "admin:*",         s_renew },
+    { "consent.withdraw", "admin:*",         s_withdraw },
+    { "consent.list",     "admin:*|auditor", s_list },
+    { "consent.show",     "admin:*|auditor", s_show },
+};
+const size_t sl_admin_consent_count =
+    sizeof sl_admin_consent_commands / sizeof sl_admin_consent_commands[0];

@@ -1,0 +1,1077 @@
+/*  sluicectl audit tail|query|summary|report|export|verify|pubkey|checkpoint|
+    archive: reviewing and verifying the audit log (docs/AUDIT.md).
+
+    Online, each command is an audit.* admin command (PROTOCOL.md 6.3).
+    Offline — `--data DIR` without `--endpoint` — the read commands (query,
+    summary, report, export, verify, pubkey, checkpoint) open DIR/store
+    read-only and read the log with the audit library itself: for a copied
+    data directory, or beside a running broker (LMDB readers never block the
+    writer). Long listings are streamed, page by page online and entry by
+    entry offline, so memory stays flat on a log of millions of entries. */
+#include "ctl.h"
+#include "sl_audit.h"
+#include "sl_error.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <lmdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define S_PAGE 1000
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static const char *
+s_str (const cJSON *obj, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive (obj, name);
+    return cJSON_IsString (v) ? v->valuestring : "";
+}
+
+static double
+s_num (const cJSON *obj, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive (obj, name);
+    return cJSON_IsNumber (v) ? v->valuedouble : 0;
+}
+
+/*  "YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SS[.f]Z" or Unix seconds -> Unix µs. */
+static int
+s_parse_time (const char *text, int64_t *us)
+{
+    char *end;
+    errno = 0;
+    double secs = strtod (text, &end);
+    if (end != text && !*end && !errno && secs >= 0 && strchr (text, '-') == NULL) {
+        *us = (int64_t) (secs * 1e6);
+        return 0;
+    }
+    struct tm tm;
+    memset (&tm, 0, sizeof tm);
+    const char *p = strptime (text, "%Y-%m-%d", &tm);
+    if (!p)
+        return -1;
+    long frac = 0;
+    if (*p == 'T' || *p == ' ') {
+        if (!(p = strptime (p + 1, "%H:%M:%S", &tm)))
+            return -1;
+        if (*p == '.') {
+            long scale = 100000;
+            for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
+                if (scale > 0)
+                    frac += (*p - '0') * scale;
+        }
+        if (*p == 'Z')
+            p++;
+    }
+    if (*p)
+        return -1;
+    time_t t = timegm (&tm);
+    if (t == (time_t) -1)
+        return -1;
+    *us = (int64_t) t * 1000000 + frac;
+    return 0;
+}
+
+/*  True when the command reads DIR itself: --data given and no --endpoint. */
+static int
+s_offline (const ctl_ctx_t *ctx)
+{
+    return ctx->data_dir && !ctx->endpoint;
+}
+
+typedef struct {
+    MDB_env *env;
+    sl_audit_t *audit;
+} s_local_t;
+
+static void
+s_local_close (s_local_t *l)
+{
+    sl_audit_destroy (&l->audit);
+    if (l->env)
+        mdb_env_close (l->env);
+    l->env = NULL;
+}
+
+/*  Opens DIR/store read-only and the audit log in it (keys from DIR).
+    Returns 0 or 1 (message printed). */
+static int
+s_local_open (ctl_ctx_t *ctx, s_local_t *l)
+{
+    char path[4096], err[512];
+    memset (l, 0, sizeof *l);
+    snprintf (path, sizeof path, "%s/store", ctx->data_dir);
+    struct stat st;
+    if (stat (path, &st) != 0 || !S_ISDIR (st.st_mode)) {
+        ctl_error (ctx, "%s: no broker store here (%s); give the broker's data directory "
+                   "(or a copy of it) with --data DIR", path, strerror (errno ? errno : ENOENT));
+        return 1;
+    }
+    int rc = mdb_env_create (&l->env);
+    if (rc == 0)
+        rc = mdb_env_set_maxdbs (l->env, 64);
+    if (rc == 0)
+        rc = mdb_env_open (l->env, path, MDB_RDONLY | MDB_NOTLS, 0);
+    if (rc != 0) {
+        ctl_error (ctx, "%s: cannot open the store read-only: %s", path, mdb_strerror (rc));
+        s_local_close (l);
+        return 1;
+    }
+    l->audit = sl_audit_open (l->env, ctx->data_dir, SL_AUDIT_RDONLY, err, sizeof err);
+    if (!l->audit) {
+        ctl_error (ctx, "%s: %s", ctx->data_dir, err);
+        s_local_close (l);
+        return 1;
+    }
+    return 0;
+}
+
+static int
+s_local_txn (ctl_ctx_t *ctx, s_local_t *l, MDB_txn **txn)
+{
+    int rc = mdb_txn_begin (l->env, NULL, MDB_RDONLY, txn);
+    if (rc != 0)
+        ctl_error (ctx, "cannot read the store: %s", mdb_strerror (rc));
+    return rc ? 1 : 0;
+}
+
+/*  "2026-11-28T15:00:00.123456Z" -> "2026-11-28 15:00:00" */
+static const char *
+s_short_time (const char *iso, char out[20])
+{
+    snprintf (out, 20, "%.19s", iso);
+    if (strlen (out) > 10)
+        out[10] = ' ';
+    return out;
+}
+
+static void
+s_entry_header (void)
+{
+    printf ("%-8s %-19s %-16s %-10s %-10s %-8s %-24s %-8s %-16s %s\n", "SEQ", "TIME (UTC)",
+            "KIND", "ACTOR", "TO", "OWNER", "RECORD", "DECISION", "PURPOSE", "RULES / REASON");
+}
+
+/*  One entry as a table row (or its JSON line with --json: `line` if given,
+    else printed from `e`). */
+static void
+s_entry_print (const ctl_ctx_t *ctx, const cJSON *e, const char *line)
+{
+    if (ctx->json) {
+        if (line)
+            printf ("%s\n", line);
+        else {
+            char *t = cJSON_PrintUnformatted (e);
+            printf ("%s\n", t ? t : "{}");
+            free (t);
+        }
+        return;
+    }
+    char when[20], more[600];
+    const char *rules = s_str (e, "rules"), *reason = s_str (e, "reason");
+    const char *detail = s_str (e, "detail");
+    snprintf (more, sizeof more, "%s%s%s%s%s%s", rules, *rules && *reason ? " " : "",
+              *reason ? "reason=" : "", reason, (*rules || *reason) && *detail ? " " : "", detail);
+    printf ("%-8.0f %-19s %-16s %-10s %-10s %-8s %-24s %-8s %-16s %s\n",
+            s_num (e, "seq"), s_short_time (s_str (e, "time"), when), s_str (e, "kind"),
+            s_str (e, "actor"), s_str (e, "counterpart"), s_str (e, "owner"),
+            s_str (e, "record_type"), s_str (e, "decision"), s_str (e, "purpose"), more);
+}
+
+/* ---- filters ---------------------------------------------------------------- */
+
+typedef struct {
+    const char *since, *until, *actor, *owner, *consumer, *record, *kind, *decision, *subject;
+    const char *format, *out, *before, *pubkey;
+    const char *segments[64];
+    size_t n_segments;
+    uint64_t after_seq, limit;
+    int follow, trust_start;
+    unsigned interval_ms;
+} s_opts_t;
+
+enum { O_SINCE = 1, O_UNTIL, O_ACTOR, O_OWNER, O_CONSUMER, O_RECORD, O_KIND, O_DECISION,
+       O_SUBJECT, O_AFTER, O_LIMIT, O_FORMAT, O_OUT, O_BEFORE, O_PUBKEY, O_SEGMENT,
+       O_TRUST, O_FOLLOW, O_INTERVAL };
+
+static int
+s_on_opt (int c, const char *arg, void *p)
+{
+    s_opts_t *o = p;
+    switch (c) {
+    case O_SINCE: o->since = arg; break;
+    case O_UNTIL: o->until = arg; break;
+    case O_ACTOR: o->actor = arg; break;
+    case O_OWNER: o->owner = arg; break;
+    case O_CONSUMER: o->consumer = arg; break;
+    case O_RECORD: o->record = arg; break;
+    case O_KIND: o->kind = arg; break;
+    case O_DECISION: o->decision = arg; break;
+    case O_SUBJECT: o->subject = arg; break;
+    case O_AFTER: o->after_seq = strtoull (arg, NULL, 10); break;
+    case O_LIMIT: o->limit = strtoull (arg, NULL, 10); break;
+    case O_FORMAT: o->format = arg; break;
+    case O_OUT: o->out = arg; break;
+    case O_BEFORE: o->before = arg; break;
+    case O_PUBKEY: o->pubkey = arg; break;
+    case O_SEGMENT:
+        if (o->n_segments == 64) {
+            fprintf (stderr, "sluicectl: audit: at most 64 --segment files\n");
+            return -1;
+        }
+        o->segments[o->n_segments++] = arg;
+        break;
+    case O_TRUST: o->trust_start = 1; break;
+    case O_FOLLOW: o->follow = 1; break;
+    case O_INTERVAL: o->interval_ms = (unsigned) atoi (arg); break;
+    default: return -1;
+    }
+    return 0;
+}
+
+static const struct option s_filter_opts[] = {
+    { "since", required_argument, NULL, O_SINCE }, { "until", required_argument, NULL, O_UNTIL },
+    { "actor", required_argument, NULL, O_ACTOR }, { "owner", required_argument, NULL, O_OWNER },
+    { "consumer", required_argument, NULL, O_CONSUMER },
+    { "record", required_argument, NULL, O_RECORD }, { "kind", required_argument, NULL, O_KIND },
+    { "decision", required_argument, NULL, O_DECISION },
+    { "subject", required_argument, NULL, O_SUBJECT },
+    { "after-seq", required_argument, NULL, O_AFTER },
+    { "limit", required_argument, NULL, O_LIMIT },
+    { NULL, 0, NULL, 0 } };
+
+/*  Parses the command line; `-f` is taken as --follow. Returns -1 to go on,
+    else the exit status. */
+static int
+s_parse (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv, s_opts_t *o,
+         const struct option *extra, int *first)
+{
+    memset (o, 0, sizeof *o);
+    static char follow[] = "--follow";
+    for (int i = 1; i < argc; i++)
+        if (!strcmp (argv[i], "-f"))
+            argv[i] = follow;
+    int rc = ctl_parse (ctx, cmd, argc, argv, extra, s_on_opt, o, first);
+    if (rc != 0)
+        return rc == 1 ? 0 : rc;
+    if (argc != *first) {
+        ctl_error (ctx, "%s takes no positional arguments (see --help)", cmd->name);
+        return 2;
+    }
+    int64_t us;
+    const char *times[] = { o->since, o->until, o->before };
+    for (int i = 0; i < 3; i++)
+        if (times[i] && s_parse_time (times[i], &us) != 0) {
+            ctl_error (ctx, "'%s' is not a time: use YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ (UTC) "
+                       "or Unix seconds", times[i]);
+            return 2;
+        }
+    return -1;
+}
+
+/*  The filter as admin args (times as Unix seconds). */
+static cJSON *
+s_filter_args (const s_opts_t *o)
+{
+    cJSON *a = cJSON_CreateObject ();
+    int64_t us;
+    if (o->since && s_parse_time (o->since, &us) == 0)
+        cJSON_AddNumberToObject (a, "since", (double) us / 1e6);
+    if (o->until && s_parse_time (o->until, &us) == 0)
+        cJSON_AddNumberToObject (a, "until", (double) us / 1e6);
+    const char *names[] = { "actor", "owner", "consumer", "record", "kind", "decision", "subject" };
+    const char *vals[] = { o->actor, o->owner, o->consumer, o->record, o->kind, o->decision,
+                           o->subject };
+    for (int i = 0; i < 7; i++)
+        if (vals[i])
+            cJSON_AddStringToObject (a, names[i], vals[i]);
+    return a;
+}
+
+static void
+s_filter_local (const s_opts_t *o, sl_audit_filter_t *f)
+{
+    memset (f, 0, sizeof *f);
+    if (o->since)
+        s_parse_time (o->since, &f->since_us);
+    if (o->until)
+        s_parse_time (o->until, &f->until_us);
+    f->actor = o->actor;
+    f->owner = o->owner;
+    f->counterpart = o->consumer;
+    f->record_type = o->record;
+    f->kind = o->kind;
+    f->decision = o->decision;
+    f->after_seq = o->after_seq;
+}
+
+/* ---- streaming entries --------------------------------------------------- */
+
+typedef void (s_entry_fn) (void *arg, const cJSON *e, const char *line);
+
+/*  Streams every entry of the admin `command` with `args` (borrowed;
+    after_seq and limit are set per page), calling fn. Stops after `max`
+    entries (0: all). `last` (may be NULL) gets the last page's result
+    (caller frees). Returns 0 or 1. */
+static int
+s_stream_online (ctl_ctx_t *ctx, const char *command, cJSON *args, uint64_t after,
+                 uint64_t max, s_entry_fn *fn, void *arg, cJSON **last, uint64_t *count)
+{
+    uint64_t n = 0;
+    for (;;) {
+        cJSON_DeleteItemFromObject (args, "after_seq");
+        cJSON_DeleteItemFromObject (args, "limit");
+        cJSON_AddNumberToObject (args, "after_seq", (double) after);
+        uint64_t want = max && max - n < S_PAGE ? max - n : S_PAGE;
+        cJSON_AddNumberToObject (args, "limit", (double) want);
+        cJSON *res = NULL;
+        if (ctl_admin (ctx, command, args, &res) != 0)
+            return 1;
+        const cJSON *e;
+        cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive (res, "entries")) {
+            fn (arg, e, NULL);
+            n++;
+        }
+        int more = cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (res, "more"));
+        after = (uint64_t) s_num (res, "next_after_seq");
+        if (!more || (max && n >= max)) {
+            if (last)
+                *last = res;
+            else
+                cJSON_Delete (res);
+            break;
+        }
+        cJSON_Delete (res);
+    }
+    if (count)
+        *count = n;
+    return 0;
+}
+
+/*  Streams the local entries matching `f`, at most `max` (0: all). Returns
+    the count, or -1 after printing an error. */
+static int64_t
+s_stream_local (ctl_ctx_t *ctx, MDB_txn *txn, const sl_audit_filter_t *f, uint64_t max,
+                s_entry_fn *fn, void *arg)
+{
+    sl_audit_iter_t *it = sl_audit_iter_new (txn, f);
+    if (!it) {
+        ctl_error (ctx, "this store holds no audit log");
+        return -1;
+    }
+    sl_audit_entry_t e;
+    int64_t n = 0;
+    int rc;
+    while ((!max || (uint64_t) n < max) && (rc = sl_audit_iter_next (it, &e)) == 1) {
+        char *line = sl_audit_entry_json (&e);
+        cJSON *o = line ? cJSON_Parse (line) : NULL;
+        if (!o) {
+            free (line);
+            rc = SL_ENOMEM;
+            break;
+        }
+        fn (arg, o, line);
+        cJSON_Delete (o);
+        free (line);
+        n++;
+    }
+    sl_audit_iter_destroy (&it);
+    if (rc < 0) {
+        ctl_error (ctx, "reading entry after seq %" PRIu64 " failed: %s (run sluicectl audit "
+                   "verify --data DIR)", (uint64_t) 0, sl_strerror (rc));
+        return -1;
+    }
+    return n;
+}
+
+static void
+s_print_cb (void *arg, const cJSON *e, const char *line)
+{
+    s_entry_print (arg, e, line);
+}
+
+/* ---- tail ---------------------------------------------------------------- */
+
+static volatile int s_stop;
+
+static int
+s_tail (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
+{
+    static const struct option extra[] = {
+        { "follow", no_argument, NULL, O_FOLLOW }, { "limit", required_argument, NULL, O_LIMIT },
+        { "interval", required_argument, NULL, O_INTERVAL }, { NULL, 0, NULL, 0 } };
+    s_opts_t o;
+    int first, rc = s_parse (ctx, cmd, argc, argv, &o, extra, &first);
+    if (rc >= 0)
+        return rc;
+    if (!o.limit)
+        o.limit = 20;
+    if (o.limit > S_PAGE)
+        o.limit = S_PAGE;
+    if (!o.interval_ms)
+        o.interval_ms = 1000;
+    cJSON *args = cJSON_CreateObject (), *res = NULL;
+    cJSON_AddNumberToObject (args, "limit", (double) o.limit);
+    rc = ctl_admin (ctx, "audit.tail", args, &res);
+    if (rc != 0) {
+        cJSON_Delete (args);
+        return rc;
+    }
+    if (!ctx->json)
+        s_entry_header ();
+    for (;;) {
+        const cJSON *e;
+        cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive (res, "entries"))
+            s_entry_print (ctx, e, NULL);
+        fflush (stdout);
+        uint64_t after = (uint64_t) s_num (res, "next_after_seq");
+        int more = cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (res, "more"));
+        cJSON_Delete (res);
+        res = NULL;
+        if (!o.follow || s_stop)
+            break;
+        if (!more)
+            usleep (o.interval_ms * 1000u);
+        cJSON_DeleteItemFromObject (args, "after_seq");
+        cJSON_DeleteItemFromObject (args, "limit");
+        cJSON_AddNumberToObject (args, "after_seq", (double) after);
+        cJSON_AddNumberToObject (args, "limit", S_PAGE);
+        if (ctl_admin (ctx, "audit.tail", args, &res) != 0) {
+            cJSON_Delete (args);
+            return 1;
+        }
+    }
+    cJSON_Delete (args);
+    return 0;
+}
+
+/* ---- query ----------------------------------------------------------------- */
+
+static int
+s_query (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
+{
+    s_opts_t o;
+    int first, rc = s_parse (ctx, cmd, argc, argv, &o, s_filter_opts, &first);
+    if (rc >= 0)
+        return rc;
+    if (!ctx->json)
+        s_entry_header ();
+    if (!s_offline (ctx)) {
+        cJSON *args = s_filter_args (&o);
+        rc = s_stream_online (ctx, "audit.query", args, o.after_seq, o.limit, s_print_cb, ctx,
+                              NULL, NULL);
+        cJSON_Delete (args);
+        return rc;
+    }
+    s_local_t l;
+    MDB_txn *txn;
+    if (s_local_open (ctx, &l) != 0)
+        return 1;
+    if (s_local_txn (ctx, &l, &txn) != 0) {
+        s_local_close (&l);
+        return 1;
+    }
+    sl_audit_filter_t f;
+    uint8_t pseudo[SL_AUDIT_PSEUDO_LEN];
+    s_filter_local (&o, &f);
+    rc = 0;
+    if (o.subject) {
+        if (sl_audit_pseudonym (l.audit, o.subject, pseudo) != 0) {
+            ctl_error (ctx, "%s has no readable %s: --subject needs the audit pseudonym key",
+                       ctx->data_dir, SL_AUDIT_PSEUDO_KEY_FILE);
+            rc = 1;
+        }
+        f.subject = pseudo;
+    }
+    if (rc == 0 && s_stream_local (ctx, txn, &f, o.limit, s_print_cb, ctx) < 0)
+        rc = 1;
+    mdb_txn_abort (txn);
+    s_local_close (&l);
+    return rc;
+}
+
+/* ---- summary --------------------------------------------------------------- */
+
+static int
+s_summary (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
+{
+    static const struct option extra[] = {
+        { "owner", required_argument, NULL, O_OWNER }, { "since", required_argument, NULL, O_SINCE },
+        { "until", required_argument, NULL, O_UNTIL }, { NULL, 0, NULL, 0 } };
+    s_opts_t o;
+    int first, rc = s_parse (ctx, cmd, argc, argv, &o, extra, &first);
+    if (rc >= 0)
+        return rc;
+    if (!o.owner) {
+        ctl_error (ctx, "summary needs --owner BUREAU");
+        return 2;
+    }
+    cJSON *rows = NULL, *res = NULL;
+    if (!s_offline (ctx)) {
+        cJSON *args = s_filter_args (&o);
+        rc = ctl_admin (ctx, "audit.summary", args, &res);
+        cJSON_Delete (args);
+        if (rc != 0)
+            return rc;
+        rows = cJSON_DetachItemFromObject (res, "rows");
+        cJSON_Delete (res);
+    }
+    else {
+        s_local_t l;
+        MDB_txn *txn;
+        if (s_local_open (ctx, &l) != 0)
+            return 1;
+        if (s_local_txn (ctx, &l, &txn) != 0) {
+            s_local_close (&l);
+            return 1;
+        }
+        sl_audit_filter_t f;
+        s_filter_local (&o, &f);
+        f.owner = NULL;
+        sl_audit_summary_t *s = sl_audit_summary_new (txn, o.owner, &f);
+        char *text = s ? sl_audit_summary_json (s) : NULL;
+        rows = text ? cJSON_Parse (text) : NULL;
+        free (text);
+        sl_audit_summary_destroy (&s);
+        mdb_txn_abort (txn);
+        s_local_close (&l);
+        if (!rows) {
+            ctl_error (ctx, "cannot summarize the log in %s", ctx->data_dir);
+            return 1;
+        }
+    }
+    if (ctx->json)
+        ctl_print_json (rows);
+    else {
+        printf ("data of %s\n%-8s %-12s %-24s %-18s %-24s %9s  %-19s  %s\n", o.owner, "KIND",
+                "CONSUMER", "RECORD", "PURPOSE", "RULES", "COUNT", "FIRST (UTC)", "LAST (UTC)");
+        const cJSON *r;
+        char a[20], b[20];
+        cJSON_ArrayForEach (r, rows)
+            printf ("%-8s %-12s %-24s %-18s %-24s %9.0f  %-19s  %s\n", s_str (r, "kind"),
+                    s_str (r, "consumer"), s_str (r, "record_type"), s_str (r, "purpose"),
+                    s_str (r, "rules"), s_num (r, "count"), s_short_time (s_str (r, "first"), a),
+                    s_short_time (s_str (r, "last"), b));
+    }
+    cJSON_Delete (rows);
+    return 0;
+}
+
+/* ---- report ---------------------------------------------------------------- */
+
+static void
+s_report_header (void)
+{
+    printf ("%-19s %-16s %-10s %-10s %-24s %-16s %-20s %-8s %s\n", "TIME (UTC)", "WHAT", "FROM",
+            "TO", "RECORD", "PURPOSE", "RULE", "DECISION", "CONSENT / REASON / FIELDS");
+}
+
+static void
+s_report_cb (void *arg, const cJSON *e, const char *line)
+{
+    const ctl_ctx_t *ctx = arg;
+    if (ctx->json) {
+        s_entry_print (ctx, e, line);
+        return;
+    }
+    char when[20];
+    const char *detail = s_str (e, "detail"), *reason = s_str (e, "reason");
+    const char *fields = s_str (e, "fields");
+    const char *why = !strncmp (detail, "consent=", 8) ? detail : *reason ? reason
+                    : *fields ? fields : "";
+    printf ("%-19s %-16s %-10s %-10s %-24s %-16s %-20s %-8s %s\n",
+            s_short_time (s_str (e, "time"), when), s_str (e, "kind"), s_str (e, "actor"),
+            s_str (e, "counterpart"), s_str (e, "record_type"), s_str (e, "purpose"),
+            s_str (e, "rules"), s_str (e, "decision"), why);
+}
+
+static int
+s_report (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
+{
+    static const struct option extra[] = {
+        { "subject", required_argument, NULL, O_SUBJECT }, { NULL, 0, NULL, 0 } };
+    s_opts_t o;
+    int first, rc = s_parse (ctx, cmd, argc, argv, &o, extra, &first);
+    if (rc >= 0)
+        return rc;
+    if (!o.subject) {
+        ctl_error (ctx, "report needs --subject ID (the person's id as the bureaus use it)");
+        return 2;
+    }
+    if (!ctx->json)
+        s_report_header ();
+    if (!s_offline (ctx)) {
+        cJSON *args = cJSON_CreateObject ();
+        cJSON_AddStringToObject (args, "subject", o.subject);
+        rc = s_stream_online (ctx, "audit.report", args, 0, 0, s_report_cb, ctx, NULL, NULL);
+        cJSON_Delete (args);
+        return rc;
+    }
+    s_local_t l;
+    MDB_txn *txn;
+    if (s_local_open (ctx, &l) != 0)
+        return 1;
+    if (s_local_txn (ctx, &l, &txn) != 0) {
+        s_local_close (&l);
+        return 1;
+    }
+    sl_audit_filter_t f;
+    uint8_t pseudo[SL_AUDIT_PSEUDO_LEN];
+    memset (&f, 0, sizeof f);
+    rc = 0;
+    if (sl_audit_pseudonym (l.audit, o.subject, pseudo) != 0) {
+        ctl_error (ctx, "%s has no readable %s: a report needs the audit pseudonym key",
+                   ctx->data_dir, SL_AUDIT_PSEUDO_KEY_FILE);
+        rc = 1;
+    }
+    f.subject = pseudo;
+    if (rc == 0 && s_stream_local (ctx, txn, &f, 0, s_report_cb, ctx) < 0)
+        rc = 1;
+    mdb_txn_abort (txn);
+    s_local_close (&l);
+    return rc;
+}
+
+/* ---- export ---------------------------------------------------------------- */
+
+typedef struct {
+    FILE *out;
+    uint64_t first, last;
+} s_export_t;
+
+static void
+s_export_cb (void *arg, const cJSON *e, const char *line)
+{
+    s_export_t *x = arg;
+    if (!x->first)
+        x->first = (uint64_t) s_num (e, "seq");
+    x->last = (uint64_t) s_num (e, "seq");
+    if (line)
+        fprintf (x->out, "%s\n", line);
+    else {
+        char *t = cJSON_PrintUnformatted (e);
+        fprintf (x->out, "%s\n", t ? t : "{}");
+        free (t);
+    }
+}
+
+static int
+s_cp_local (void *arg, const char *line)
+{
+    fprintf (((s_export_t *) arg)->out, "%s\n", line);
+    return 0;
+}
+
+static int
+s_export (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
+{
+    static const struct option extra[] = {
+        { "since", required_argument, NULL, O_SINCE }, { "until", required_argument, NULL, O_UNTIL },
+        { "format", required_argument, NULL, O_FORMAT }, { "out", required_argument, NULL, O_OUT },
+        { NULL, 0, NULL, 0 } };
+    s_opts_t o;
+    int first, rc = s_parse (ctx, cmd, argc, argv, &o, extra, &first);
+    if (rc >= 0)
+        return rc;
+    if (!o.since) {
+        ctl_error (ctx, "export needs --since DATE (use 1970-01-01 for the whole log)");
+        return 2;
+    }
+    if (o.format && strcmp (o.format, "jsonl") != 0) {
+        ctl_error (ctx, "--format %s: the only export format is jsonl", o.format);
+        return 2;
+    }
+    s_export_t x = { stdout, 0, 0 };
+    if (o.out && !(x.out = fopen (o.out, "w"))) {
+        ctl_error (ctx, "%s: %s", o.out, strerror (errno));
+        return 1;
+    }
+    uint64_t n = 0, ncp = 0;
+    if (!s_offline (ctx)) {
+        cJSON *args = s_filter_args (&o), *last = NULL;
+        rc = s_stream_online (ctx, "audit.export", args, 0, 0, s_export_cb, &x, &last, &n);
+        if (rc == 0 && last && x.first) {
+            /* the last page lists the checkpoints from its own first entry;
+               ask once more from the export's first entry */
+            cJSON_Delete (last);
+            last = NULL;
+            cJSON_DeleteItemFromObject (args, "after_seq");
+            cJSON_DeleteItemFromObject (args, "limit");
+            cJSON_AddNumberToObject (args, "after_seq", (double) x.last);
+            cJSON_AddNumberToObject (args, "first_seq", (double) x.first);
+            rc = ctl_admin (ctx, "audit.export", args, &last);
+        }
+        const cJSON *cp;
+        cJSON_ArrayForEach (cp, cJSON_GetObjectItemCaseSensitive (last, "checkpoints")) {
+            char *t = cJSON_PrintUnformatted (cp);
+            fprintf (x.out, "%s\n", t ? t : "{}");
+            free (t);
+            ncp++;
+        }
+        cJSON_Delete (last);
+        cJSON_Delete (args);
+    }
+    else {
+        s_local_t l;
+        MDB_txn *txn;
+        if (s_local_open (ctx, &l) != 0 || s_local_txn (ctx, &l, &txn) != 0) {
+            s_local_close (&l);
+            rc = 1;
+        }
+        else {
+            sl_audit_filter_t f;
+            s_filter_local (&o, &f);
+            int64_t got = s_stream_local (ctx, txn, &f, 0, s_export_cb, &x);
+            if (got < 0)
+                rc = 1;
+            else {
+                n = (uint64_t) got;
+                int64_t c = x.first ? sl_audit_export_checkpoints (txn, x.first, s_cp_local, &x) : 0;
+                if (c < 0) {
+                    ctl_error (ctx, "cannot read the checkpoints: %s", sl_strerror ((int) c));
+                    rc = 1;
+                }
+                else
+                    ncp = (uint64_t) c;
+            }
+            mdb_txn_abort (txn);
+            s_local_close (&l);
+        }
+    }
+    if (x.out != stdout && fclose (x.out) != 0 && rc == 0) {
+        ctl_error (ctx, "%s: %s", o.out, strerror (errno));
+        rc = 1;
+    }
+    if (rc == 0 && o.out)
+        fprintf (stderr, "exported %" PRIu64 " entries and %" PRIu64 " checkpoints to %s\n", n,
+                 ncp, o.out);
+    return rc;
+}
+
+/* ---- verify ---------------------------------------------------------------- */
+
+static int
+s_progress (void *arg, uint64_t done, uint64_t total)
+{
+    (void) arg;
+    if (total) {
+        int w = 40, fill = (int) (done * (uint64_t) w / (total ? total : 1));
+        if (fill > w)
+            fill = w;
+        fprintf (stderr, "\rverifying [%.*s%*s] %3d%% %" PRIu64 "/%" PRIu64, fill,
+                 "########################################", w - fill, "",
+                 (int) (done * 100 / total), done, total);
+    }
+    else
+        fprintf (stderr, "\rverifying %" PRIu64 " entries", done);
+    return 0;
+}
+
+/*  --pubkey HEX|FILE, else DIR/audit-sign.pub. Returns 0 or 1. */
+static int
+s_pubkey_load (ctl_ctx_t *ctx, const char *given, uint8_t pk[SL_AUDIT_PK_LEN], int *from_dir)
+{
+    char err[512], path[4096];
+    *from_dir = 0;
+    if (given && strlen (given) == SL_AUDIT_PK_HEX_LEN && sl_audit_pubkey_from_hex (given, pk) == 0)
+        return 0;
+    if (!given) {
+        snprintf (path, sizeof path, "%s/%s", ctx->data_dir, SL_AUDIT_SIGN_PUB_FILE);
+        given = path;
+        *from_dir = 1;
+    }
+    if (sl_audit_load_pubkey (given, pk, err, sizeof err) != 0) {
+        ctl_error (ctx, "%s", err);
+        return 1;
+    }
+    return 0;
+}
+
+static int
+s_verify (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
+{
+    static const struct option extra[] = {
+        { "pubkey", required_argument, NULL, O_PUBKEY },
+        { "segment", required_argument, NULL, O_SEGMENT },
+        { "trust-start", no_argument, NULL, O_TRUST }, { NULL, 0, NULL, 0 } };
+    s_opts_t o;
+    int first, rc = s_parse (ctx, cmd, argc, argv, &o, extra, &first);
+    if (rc >= 0)
+        return rc;
+    sl_audit_report_t r;
+    memset (&r, 0, sizeof r);
+    int ok;
+    if (!s_offline (ctx)) {
+        cJSON *args = cJSON_CreateObject (), *res = NULL;
+        cJSON *segs = cJSON_AddArrayToObject (args, "segments");
+        for (size_t i = 0; i < o.n_segments; i++)
+            cJSON_AddItemToArray (segs, cJSON_CreateString (o.segments[i]));
+        if (o.trust_start)
+            cJSON_AddTrueToObject (args, "trust_start");
+        if (ctx->timeout_ms <= 0)
+            ctx->timeout_ms = 120000;       /* a long log takes a while */
+        rc = ctl_admin (ctx, "audit.verify", args, &res);
+        cJSON_Delete (args);
+        if (rc != 0)
+            return rc;
+        if (ctx->json) {
+            ctl_print_json (res);
+            ok = cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (res, "ok"));
+            cJSON_Delete (res);
+            return ok ? 0 : 1;
+        }
+        ok = cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (res, "ok"));
+        r.bad_seq = (uint64_t) s_num (res, "bad_seq");
+        r.entries = (uint64_t) s_num (res, "entries");
+        r.checkpoints = (uint64_t) s_num (res, "checkpoints");
+        r.segments = (uint64_t) s_num (res, "segments");
+        r.first_seq = (uint64_t) s_num (res, "first_seq");
+        r.last_seq = (uint64_t) s_num (res, "last_seq");
+        snprintf (r.message, sizeof r.message, "%s", s_str (res, "message"));
+        const char *verdict = s_str (res, "verdict");
+        if (ok)
+            printf ("OK: %" PRIu64 " entries (seq %" PRIu64 "..%" PRIu64 "), %" PRIu64
+                    " checkpoint signatures, %" PRIu64 " segments verified\n", r.entries,
+                    r.first_seq, r.last_seq, r.checkpoints, r.segments);
+        else
+            printf ("FAILED at seq %" PRIu64 " (%s): %s\n", r.bad_seq, verdict, r.message);
+        cJSON_Delete (res);
+        return ok ? 0 : 1;
+    }
+    uint8_t pk[SL_AUDIT_PK_LEN];
+    int from_dir;
+    if (s_pubkey_load (ctx, o.pubkey, pk, &from_dir) != 0)
+        return 1;
+    s_local_t l;
+    if (s_local_open (ctx, &l) != 0)
+        return 1;
+    sl_audit_verify_opts_t vo;
+    memset (&vo, 0, sizeof vo);
+    vo.segments = o.segments;
+    vo.n_segments = o.n_segments;
+    vo.trust_start = o.trust_start;
+    int tty = isatty (2);
+    if (tty)
+        vo.progress = s_progress;
+    rc = sl_audit_verify (l.env, pk, &vo, &r);
+    if (tty)
+        fprintf (stderr, "\r%*s\r", 78, "");
+    s_local_close (&l);
+    if (rc != 0 && rc != SL_ECORRUPT) {
+        ctl_error (ctx, "verify could not run: %s: %s", sl_strerror (rc), r.message);
+        return 1;
+    }
+    ok = rc == 0;
+    if (ctx->json) {
+        cJSON *res = cJSON_CreateObject ();
+        cJSON_AddBoolToObject (res, "ok", ok);
+        cJSON_AddStringToObject (res, "verdict", sl_audit_verdict_str (r.verdict));
+        cJSON_AddNumberToObject (res, "bad_seq", (double) r.bad_seq);
+        cJSON_AddNumberToObject (res, "entries", (double) r.entries);
+        cJSON_AddNumberToObject (res, "checkpoints", (double) r.checkpoints);
+        cJSON_AddNumberToObject (res, "segments", (double) r.segments);
+        cJSON_AddNumberToObject (res, "first_seq", (double) r.first_seq);
+        cJSON_AddNumberToObject (res, "last_seq", (double) r.last_seq);
+        cJSON_AddStringToObject (res, "message", r.message);
+        ctl_print_json (res);
+        cJSON_Delete (res);
+    }
+    else if (ok)
+        printf ("OK: %" PRIu64 " entries (seq %" PRIu64 "..%" PRIu64 "), %" PRIu64
+                " checkpoint signatures, %" PRIu64 " segments verified\n", r.entries, r.first_seq,
+                r.last_seq, r.checkpoints, r.segments);
+    else
+        printf ("FAILED at seq %" PRIu64 " (%s): %s\n", r.bad_seq,
+                sl_audit_verdict_str (r.verdict), r.message);
+    if (from_dir && !ctx->json)
+        fprintf (stderr, "note: the public key was read from %s/%s; for evidence, pass the "
+                 "published key with --pubkey HEX\n", ctx->data_dir, SL_AUDIT_SIGN_PUB_FILE);
+    return ok ? 0 : 1;
+}
+
+/* ---- pubkey, checkpoint ---------------------------------------------------- */
+
+static int
+s_pubkey (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
+{
+    s_opts_t o;
+    int first, rc = s_parse (ctx, cmd, argc, argv, &o, NULL, &first);
+    if (rc >= 0)
+        return rc;
+    char hex[SL_AUDIT_PK_HEX_LEN + 1];
+    if (s_offline (ctx)) {
+        uint8_t pk[SL_AUDIT_PK_LEN];
+        int from_dir;
+        if (s_pubkey_load (ctx, NULL, pk, &from_dir) != 0)
+            return 1;
+        sl_audit_pubkey_hex (pk, hex);
+    }
+    else {
+        cJSON *args = cJSON_CreateObject (), *res = NULL;
+        rc = ctl_admin (ctx, "audit.pubkey", args, &res);
+        cJSON_Delete (args);
+        if (rc != 0)
+            return rc;
+        snprintf (hex, sizeof hex, "%s", s_str (res, "public_key"));
+        cJSON_Delete (res);
+    }
+    if (ctx->json)
+        printf ("{\"public_key\":\"%s\"}\n", hex);
+    else
+        printf ("%s\n", hex);
+    return 0;
+}
+
+static int
+s_checkpoint (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
+{
+    s_opts_t o;
+    int first, rc = s_parse (ctx, cmd, argc, argv, &o, NULL, &first);
+    if (rc >= 0)
+        return rc;
+    char text[512];
+    if (s_offline (ctx)) {
+        s_local_t l;
+        MDB_txn *txn;
+        if (s_local_open (ctx, &l) != 0)
+            return 1;
+        if (s_local_txn (ctx, &l, &txn) != 0) {
+            s_local_close (&l);
+            return 1;
+        }
+        rc = sl_audit_checkpoint_text (txn, text, sizeof text);
+        mdb_txn_abort (txn);
+        s_local_close (&l);
+        if (rc != 0) {
+            ctl_error (ctx, "%s", rc == SL_ENOTFOUND ? "no checkpoint in this log yet"
+                                                      : sl_strerror (rc));
+            return 1;
+        }
+    }
+    else {
+        cJSON *args = cJSON_CreateObject (), *res = NULL;
+        rc = ctl_admin (ctx, "audit.checkpoint", args, &res);
+        cJSON_Delete (args);
+        if (rc != 0)
+            return rc;
+        snprintf (text, sizeof text, "%s", s_str (res, "text"));
+        cJSON_Delete (res);
+    }
+    if (ctx->json) {
+        cJSON *o2 = cJSON_CreateObject ();
+        cJSON_AddStringToObject (o2, "text", text);
+        ctl_print_json (o2);
+        cJSON_Delete (o2);
+    }
+    else
+        fputs (text, stdout);
+    return 0;
+}
+
+/* ---- archive ---------------------------------------------------------------- */
+
+static int
+s_archive (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
+{
+    static const struct option extra[] = {
+        { "before", required_argument, NULL, O_BEFORE }, { "out", required_argument, NULL, O_OUT },
+        { NULL, 0, NULL, 0 } };
+    s_opts_t o;
+    int first, rc = s_parse (ctx, cmd, argc, argv, &o, extra, &first);
+    if (rc >= 0)
+        return rc;
+    if (!o.before || !o.out) {
+        ctl_error (ctx, "archive needs --before DATE and --out DIR (a directory on the broker host)");
+        return 2;
+    }
+    int64_t us;
+    s_parse_time (o.before, &us);
+    cJSON *args = cJSON_CreateObject (), *res = NULL;
+    cJSON_AddNumberToObject (args, "before", (double) us / 1e6);
+    char abs[4096];
+    if (o.out[0] != '/' && getcwd (abs, sizeof abs - 1 - strlen (o.out)))
+        snprintf (abs + strlen (abs), sizeof abs - strlen (abs), "/%s", o.out);
+    else
+        snprintf (abs, sizeof abs, "%s", o.out);
+    cJSON_AddStringToObject (args, "out_dir", abs);
+    rc = ctl_admin (ctx, "audit.archive", args, &res);
+    cJSON_Delete (args);
+    if (rc != 0)
+        return rc;
+    if (ctx->json)
+        ctl_print_json (res);
+    else if (s_num (res, "archived") == 0)
+        printf ("nothing to archive before %s\n", o.before);
+    else
+        printf ("archived %.0f entries into %s\n", s_num (res, "archived"), s_str (res, "segment"));
+    cJSON_Delete (res);
+    return 0;
+}
+
+/* ---- the group ------------------------------------------------------------- */
+
+#define S_OFFLINE_NOTE \
+    "  --data DIR          without --endpoint: read DIR (the broker's data directory,\n" \
+    "                      or a copy) directly, read-only, without the broker\n"
+
+static const ctl_cmd_t s_cmds[] = {
+    { "tail", "[-f] [--limit N] [--interval MS]", "print the latest audit entries (-f: keep following)",
+      "options:\n"
+      "  -f, --follow        keep printing new entries as they are written\n"
+      "  --limit N           entries to print first (default 20)\n"
+      "  --interval MS       how often to ask for new entries with -f (default 1000)\n",
+      1, s_tail },
+    { "query", "[filters]", "list audit entries matching filters (table, or --json lines)",
+      "filters (all optional; combined with AND):\n"
+      "  --since T --until T UTC time YYYY-MM-DD[THH:MM:SSZ] or Unix seconds; until exclusive\n"
+      "  --actor NAME        who acted (member or administrator)\n"
+      "  --owner BUREAU      owner of the record type / policy / consent\n"
+      "  --consumer NAME     the counterpart: consumer, recipient, peer\n"
+      "  --record TYPE       record type, e.g. water.v1.MeterReading\n"
+      "  --kind KIND         e.g. deliver, deny; 'consent.' matches every consent kind\n"
+      "  --decision D        permit, deny, ok, refused, ...\n"
+      "  --subject ID        a person's id (raw; looked up by its audit pseudonym)\n"
+      "  --after-seq N       start after this sequence number\n"
+      "  --limit N           print at most N entries (default: all, streamed)\n"
+      S_OFFLINE_NOTE,
+      1, s_query },
+    { "summary", "--owner BUREAU [--since T] [--until T]",
+      "who received a bureau's data, how much, under which rules and purposes",
+      "options:\n  --owner BUREAU      the data owner\n  --since T --until T time window\n"
+      S_OFFLINE_NOTE, 1, s_summary },
+    { "report", "--subject ID", "every disclosure of one person's data (the citizen's view)",
+      "options:\n  --subject ID        the person's id as the bureaus use it\n" S_OFFLINE_NOTE,
+      1, s_report },
+    { "export", "--since T [--until T] [--format jsonl] [--out FILE]",
+      "export entries as JSON lines, followed by the checkpoints that cover them",
+      "options:\n  --since T --until T time window (UTC date/time or Unix seconds)\n"
+      "  --format jsonl      the format (the only one)\n  --out FILE          write there (default stdout)\n"
+      S_OFFLINE_NOTE, 1, s_export },
+    { "verify", "[--data DIR] [--pubkey HEX|FILE] [--segment FILE]... [--trust-start]",
+      "verify the hash chain and checkpoint signatures; names the first bad entry",
+      "options:\n"
+      "  --pubkey HEX|FILE   the trusted audit public key (offline; default DIR/audit-sign.pub)\n"
+      "  --segment FILE      an archive segment to verify with the live log (repeatable)\n"
+      "  --trust-start       accept a live log that starts after archived entries\n"
+      "                      without the segments\n"
+      S_OFFLINE_NOTE
+      "exit status: 0 OK, 1 verification failed (or could not run)\n",
+      1, s_verify },
+    { "pubkey", "[--data DIR]", "print the audit signing public key (64 hex digits)",
+      S_OFFLINE_NOTE, 1, s_pubkey },
+    { "checkpoint", "[--data DIR]", "print the latest signed checkpoint, for publishing",
+      S_OFFLINE_NOTE, 1, s_checkpoint },
+    { "archive", "--before DATE --out DIR",
+      "move entries older than DATE into a signed segment file (admin:city)",
+      "options:\n  --before DATE       archive entries written before this UTC time\n"
+      "  --out DIR           directory on the broker host for the segment file\n",
+      1, s_archive },
+    { NULL, NULL, NULL, NULL, 0, NULL },
+};
+
+const ctl_group_t ctl_group_audit = { "audit", "review and verify the audit log", s_cmds };

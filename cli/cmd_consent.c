@@ -1,0 +1,338 @@
+/*  sluicectl consent grant|withdraw|list|show: the consent registry through
+    the broker (admin commands consent.*, PROTOCOL.md 6.4; docs/CONSENT.md).
+    Changes always go through the broker, which checks the role rule and
+    writes the audit entry in the same transaction. */
+#include "ctl.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *
+s_str (const cJSON *obj, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive (obj, name);
+    return cJSON_IsString (v) ? v->valuestring : "";
+}
+
+static double
+s_num (const cJSON *obj, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive (obj, name);
+    return cJSON_IsNumber (v) ? v->valuedouble : 0;
+}
+
+/*  Unix seconds -> "2026-11-28 15:00:00Z", "-" for 0. */
+static const char *
+s_time (double secs, char out[24])
+{
+    if (secs <= 0)
+        return "-";
+    time_t t = (time_t) secs;
+    struct tm tm;
+    gmtime_r (&t, &tm);
+    strftime (out, 24, "%Y-%m-%d %H:%M:%SZ", &tm);
+    return out;
+}
+
+/*  A JSON array of strings joined with ','. */
+static const char *
+s_list_text (const cJSON *obj, const char *name, char *out, size_t size)
+{
+    size_t off = 0;
+    out[0] = '\0';
+    const cJSON *v;
+    cJSON_ArrayForEach (v, cJSON_GetObjectItemCaseSensitive (obj, name))
+        if (cJSON_IsString (v) && off < size)
+            off += (size_t) snprintf (out + off, size - off, "%s%s", off ? "," : "", v->valuestring);
+    return off ? out : "-";
+}
+
+/* ---- grant --------------------------------------------------------------- */
+
+typedef struct {
+    cJSON *args;
+    cJSON *purposes, *types, *fields;
+} s_grant_t;
+
+enum { G_SUBJECT = 1, G_CONTROLLER, G_RECIPIENT, G_PURPOSE, G_RECORDS, G_FIELDS, G_FROM, G_TO,
+       G_METHOD, G_EVIDENCE, G_JURISDICTION, G_ID, G_REASON };
+
+/*  Adds each comma-separated part of `arg` to `arr`. */
+static void
+s_add_parts (cJSON *arr, const char *arg)
+{
+    char *copy = strdup (arg), *save = NULL;
+    for (char *p = strtok_r (copy, ",", &save); p; p = strtok_r (NULL, ",", &save))
+        if (*p)
+            cJSON_AddItemToArray (arr, cJSON_CreateString (p));
+    free (copy);
+}
+
+/*  A time option: digits are Unix seconds, anything else goes as text
+    (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ; the broker checks it). */
+static void
+s_add_time (cJSON *args, const char *name, const char *arg)
+{
+    char *end;
+    long long v = strtoll (arg, &end, 10);
+    cJSON_DeleteItemFromObject (args, name);
+    if (*arg && !*end)
+        cJSON_AddNumberToObject (args, name, (double) v);
+    else
+        cJSON_AddStringToObject (args, name, arg);
+}
+
+static int
+s_grant_opt (int c, const char *arg, void *p)
+{
+    s_grant_t *g = p;
+    const char *name = NULL;
+    switch (c) {
+    case G_SUBJECT: name = "subject"; break;
+    case G_CONTROLLER: name = "controller"; break;
+    case G_RECIPIENT: name = "recipient"; break;
+    case G_METHOD: name = "collection_method"; break;
+    case G_EVIDENCE: name = "evidence"; break;
+    case G_JURISDICTION: name = "jurisdiction"; break;
+    case G_ID: name = "consent_id"; break;
+    case G_PURPOSE: s_add_parts (g->purposes, arg); return 0;
+    case G_RECORDS: s_add_parts (g->types, arg); return 0;
+    case G_FIELDS: s_add_parts (g->fields, arg); return 0;
+    case G_FROM: s_add_time (g->args, "valid_from", arg); return 0;
+    case G_TO: s_add_time (g->args, "valid_to", arg); return 0;
+    default: return -1;
+    }
+    cJSON_DeleteItemFromObject (g->args, name);
+    cJSON_AddStringToObject (g->args, name, arg);
+    return 0;
+}
+
+static void
+s_print_record (const cJSON *r, int history)
+{
+    char a[24], b[24], buf[2048];
+    printf ("consent     %s\n", s_str (r, "consent_id"));
+    printf ("status      %s (%s)\n", s_str (r, "state"), s_str (r, "reason"));
+    printf ("subject     %s\n", s_str (r, "subject"));
+    printf ("controller  %s\n", s_str (r, "controller"));
+    printf ("recipient   %s\n", s_str (r, "recipient"));
+    printf ("purposes    %s\n", s_list_text (r, "purposes", buf, sizeof buf));
+    printf ("records     %s\n", s_list_text (r, "record_types", buf, sizeof buf));
+    printf ("fields      %s\n", s_list_text (r, "fields", buf, sizeof buf));
+    printf ("valid       %s .. %s\n", s_time (s_num (r, "valid_from"), a),
+            s_num (r, "valid_to") > 0 ? s_time (s_num (r, "valid_to"), b) : "no expiry");
+    if (s_num (r, "withdrawn_at") > 0)
+        printf ("withdrawn   %s\n", s_time (s_num (r, "withdrawn_at"), a));
+    if (*s_str (r, "collection_method"))
+        printf ("method      %s\n", s_str (r, "collection_method"));
+    if (*s_str (r, "evidence"))
+        printf ("evidence    %s\n", s_str (r, "evidence"));
+    if (*s_str (r, "jurisdiction"))
+        printf ("jurisdiction %s\n", s_str (r, "jurisdiction"));
+    printf ("given       %s by %s\n", s_time (s_num (r, "given_at"), a), s_str (r, "given_by"));
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive (r, "history");
+    if (history && cJSON_IsArray (h)) {
+        printf ("history:\n");
+        const cJSON *ev;
+        cJSON_ArrayForEach (ev, h)
+            printf ("  %-20s %-10s by %-12s (recorded %s)\n", s_time (s_num (ev, "time"), a),
+                    s_str (ev, "kind"), s_str (ev, "actor"), s_time (s_num (ev, "recorded"), b));
+    }
+}
+
+static int
+s_grant (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
+{
+    static const struct option extra[] = {
+        { "subject", required_argument, NULL, G_SUBJECT },
+        { "controller", required_argument, NULL, G_CONTROLLER },
+        { "recipient", required_argument, NULL, G_RECIPIENT },
+        { "purpose", required_argument, NULL, G_PURPOSE },
+        { "records", required_argument, NULL, G_RECORDS },
+        { "fields", required_argument, NULL, G_FIELDS },
+        { "from", required_argument, NULL, G_FROM }, { "to", required_argument, NULL, G_TO },
+        { "method", required_argument, NULL, G_METHOD },
+        { "evidence", required_argument, NULL, G_EVIDENCE },
+        { "jurisdiction", required_argument, NULL, G_JURISDICTION },
+        { "id", required_argument, NULL, G_ID }, { NULL, 0, NULL, 0 } };
+    s_grant_t g;
+    g.args = cJSON_CreateObject ();
+    g.purposes = cJSON_AddArrayToObject (g.args, "purposes");
+    g.types = cJSON_AddArrayToObject (g.args, "record_types");
+    g.fields = cJSON_AddArrayToObject (g.args, "fields");
+    int first, rc = ctl_parse (ctx, cmd, argc, argv, extra, s_grant_opt, &g, &first);
+    if (rc != 0) {
+        cJSON_Delete (g.args);
+        return rc == 1 ? 0 : rc;
+    }
+    const char *missing = !*s_str (g.args, "subject") ? "--subject ID"
+                        : !*s_str (g.args, "controller") ? "--controller BUREAU"
+                        : !*s_str (g.args, "recipient") ? "--recipient MEMBER"
+                        : cJSON_GetArraySize (g.purposes) == 0 ? "--purpose P"
+                        : cJSON_GetArraySize (g.types) == 0 ? "--records TYPE" : NULL;
+    if (argc != first || missing) {
+        ctl_error (ctx, argc != first ? "grant takes no positional arguments (see --help)"
+                                      : "grant needs %s (see sluicectl consent grant --help)",
+                   missing);
+        cJSON_Delete (g.args);
+        return 2;
+    }
+    cJSON *res = NULL;
+    rc = ctl_admin (ctx, "consent.grant", g.args, &res);
+    cJSON_Delete (g.args);
+    if (rc != 0)
+        return rc;
+    if (ctx->json)
+        ctl_print_json (res);
+    else {
+        printf ("granted consent %s\n", s_str (res, "consent_id"));
+        s_print_record (res, 0);
+    }
+    cJSON_Delete (res);
+    return 0;
+}
+
+/* ---- withdraw, show, list ------------------------------------------------- */
+
+static int
+s_reason_opt (int c, const char *arg, void *p)
+{
+    if (c != G_REASON)
+        return -1;
+    *(const char **) p = arg;
+    return 0;
+}
+
+static int
+s_withdraw (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
+{
+    static const struct option extra[] = {
+        { "reason", required_argument, NULL, G_REASON }, { NULL, 0, NULL, 0 } };
+    const char *reason = NULL;
+    int first, rc = ctl_parse (ctx, cmd, argc, argv, extra, s_reason_opt, &reason, &first);
+    if (rc != 0)
+        return rc == 1 ? 0 : rc;
+    if (argc - first != 1) {
+        ctl_error (ctx, "withdraw needs one consent ID");
+        return 2;
+    }
+    cJSON *args = cJSON_CreateObject (), *res = NULL;
+    cJSON_AddStringToObject (args, "id", argv[first]);
+    if (reason)
+        cJSON_AddStringToObject (args, "reason", reason);
+    rc = ctl_admin (ctx, "consent.withdraw", args, &res);
+    cJSON_Delete (args);
+    if (rc != 0)
+        return rc;
+    char a[24];
+    if (ctx->json)
+        ctl_print_json (res);
+    else
+        printf ("withdrew consent %s at %s: %s may no longer receive this data\n",
+                s_str (res, "consent_id"), s_time (s_num (res, "withdrawn_at"), a),
+                s_str (res, "recipient"));
+    cJSON_Delete (res);
+    return 0;
+}
+
+static int
+s_show (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
+{
+    int first, rc = ctl_parse (ctx, cmd, argc, argv, NULL, NULL, NULL, &first);
+    if (rc != 0)
+        return rc == 1 ? 0 : rc;
+    if (argc - first != 1) {
+        ctl_error (ctx, "show needs one consent ID");
+        return 2;
+    }
+    cJSON *args = cJSON_CreateObject (), *res = NULL;
+    cJSON_AddStringToObject (args, "id", argv[first]);
+    rc = ctl_admin (ctx, "consent.show", args, &res);
+    cJSON_Delete (args);
+    if (rc != 0)
+        return rc;
+    if (ctx->json)
+        ctl_print_json (res);
+    else
+        s_print_record (res, 1);
+    cJSON_Delete (res);
+    return 0;
+}
+
+static int
+s_subject_opt (int c, const char *arg, void *p)
+{
+    if (c != G_SUBJECT)
+        return -1;
+    *(const char **) p = arg;
+    return 0;
+}
+
+static int
+s_list (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
+{
+    static const struct option extra[] = {
+        { "subject", required_argument, NULL, G_SUBJECT }, { NULL, 0, NULL, 0 } };
+    const char *subject = NULL;
+    int first, rc = ctl_parse (ctx, cmd, argc, argv, extra, s_subject_opt, &subject, &first);
+    if (rc != 0)
+        return rc == 1 ? 0 : rc;
+    if (argc != first || !subject) {
+        ctl_error (ctx, "list needs --subject ID");
+        return 2;
+    }
+    cJSON *args = cJSON_CreateObject (), *res = NULL;
+    cJSON_AddStringToObject (args, "subject", subject);
+    rc = ctl_admin (ctx, "consent.list", args, &res);
+    cJSON_Delete (args);
+    if (rc != 0)
+        return rc;
+    if (ctx->json)
+        ctl_print_json (res);
+    else {
+        printf ("%-28s %-10s %-10s %-10s %-20s %-26s %-20s %s\n", "CONSENT", "STATUS",
+                "CONTROLLER", "RECIPIENT", "PURPOSES", "RECORDS", "VALID FROM", "VALID TO");
+        const cJSON *r;
+        char p[512], t[512], a[24], b[24];
+        cJSON_ArrayForEach (r, res) {
+            const char *reason = s_str (r, "reason");
+            printf ("%-28s %-10s %-10s %-10s %-20s %-26s %-20s %s\n", s_str (r, "consent_id"),
+                    !strncmp (reason, "consent-", 8) ? reason + 8 : reason,
+                    s_str (r, "controller"), s_str (r, "recipient"),
+                    s_list_text (r, "purposes", p, sizeof p),
+                    s_list_text (r, "record_types", t, sizeof t),
+                    s_time (s_num (r, "valid_from"), a),
+                    s_num (r, "valid_to") > 0 ? s_time (s_num (r, "valid_to"), b) : "-");
+        }
+    }
+    cJSON_Delete (res);
+    return 0;
+}
+
+static const ctl_cmd_t s_cmds[] = {
+    { "grant", "--subject ID --controller B --recipient C --purpose P --records T [options]",
+      "record a person's consent (admin:<controller> or admin:city)",
+      "options:\n"
+      "  --subject ID        the person's id, as the bureaus use it in records\n"
+      "  --controller B      the bureau owning the data\n"
+      "  --recipient C       the member that may receive it\n"
+      "  --purpose P         a purpose (repeatable, or comma-separated)\n"
+      "  --records T         a record type or wildcard like health.v1.* (repeatable)\n"
+      "  --fields F,...      only these fields (default: whatever the policy releases)\n"
+      "  --from T --to T     validity: UTC YYYY-MM-DD[THH:MM:SSZ] or Unix seconds;\n"
+      "                      from inclusive (default now), to exclusive (default none)\n"
+      "  --method M          how it was collected: app, paper-form, kiosk, ...\n"
+      "  --evidence REF      reference to the evidence (receipt or form id)\n"
+      "  --jurisdiction J    e.g. CN-ZJ\n"
+      "  --id ID             the consent id (default: generated)\n",
+      1, s_grant },
+    { "withdraw", "ID [--reason TEXT]", "withdraw a consent from now on (kept, never deleted)",
+      "options:\n  --reason TEXT       why, for the audit log\n", 1, s_withdraw },
+    { "list", "--subject ID", "list a person's consents, withdrawn and expired ones included",
+      NULL, 1, s_list },
+    { "show", "ID", "show one consent with its history", NULL, 1, s_show },
+    { NULL, NULL, NULL, NULL, 0, NULL },
+};
+
+const ctl_group_t ctl_group_consent = { "consent", "manage citizens' consents", s_cmds };
