@@ -141,16 +141,16 @@ s_scope (const sl_admin_call_t *call)
 /*  Applies the caller's scope to the owner filter. Returns 0, or
  *  NOT_PERMITTED with text set. */
 static int
-s_scoped_owner (sl_admin_call_t *call, const char *cmd, const char **owner)
+s_scoped_owner (sl_admin_call_t *call, const char **owner)
 {
     const char *scope = s_scope (call);
     if (!scope)
         return 0;
     if (*owner && strcmp (*owner, scope) != 0) {
         snprintf (call->text, sizeof call->text,
-                  "%s: role %s reads only entries owned by %s, not by %.40s "
+                  "role %s reads only entries owned by %s, not by %.40s "
                   "(the auditor and admin:city read the whole log)",
-                  cmd, call->caller->role, scope, *owner);
+                  call->caller->role, scope, *owner);
         return SLUICE__V1__ERROR_CODE__NOT_PERMITTED;
     }
     *owner = scope;
@@ -158,11 +158,11 @@ s_scoped_owner (sl_admin_call_t *call, const char *cmd, const char **owner)
 }
 
 static sl_audit_t *
-s_audit (sl_admin_call_t *call, const char *cmd)
+s_audit (sl_admin_call_t *call)
 {
     sl_audit_t *a = sl_broker_audit (call->broker);
     if (!a)
-        snprintf (call->text, sizeof call->text, "%s: this broker keeps no audit log", cmd);
+        snprintf (call->text, sizeof call->text, "this broker keeps no audit log");
     return a;
 }
 
@@ -182,12 +182,12 @@ s_add_entry (cJSON *arr, const sl_audit_entry_t *e)
 /*  Runs one page of `filter` into call->result: {"entries", "more",
  *  "next_after_seq"}. Returns an ErrorCode. */
 static int
-s_page (sl_admin_call_t *call, const char *cmd, const sl_audit_filter_t *filter,
+s_page (sl_admin_call_t *call, const sl_audit_filter_t *filter,
         uint64_t limit, MDB_txn *txn)
 {
     sl_audit_iter_t *it = sl_audit_iter_new (txn, filter);
     if (!it) {
-        snprintf (call->text, sizeof call->text, "%s: cannot read the audit log", cmd);
+        snprintf (call->text, sizeof call->text, "cannot read the audit log");
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     }
     cJSON *res = cJSON_CreateObject ();
@@ -206,8 +206,8 @@ s_page (sl_admin_call_t *call, const char *cmd, const sl_audit_filter_t *filter,
     sl_audit_iter_destroy (&it);
     if (rc < 0) {
         cJSON_Delete (res);
-        snprintf (call->text, sizeof call->text, "%s: reading the audit log failed: %s "
-                  "(run `sluicectl audit verify`)", cmd, sl_strerror (rc));
+        snprintf (call->text, sizeof call->text, "reading the audit log failed: %s "
+                  "(run `sluicectl audit verify`)", sl_strerror (rc));
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     }
     cJSON_AddBoolToObject (res, "more", n == limit);
@@ -220,7 +220,7 @@ s_page (sl_admin_call_t *call, const char *cmd, const sl_audit_filter_t *filter,
 
 /*  Reads the common filter arguments. Returns 0 or an ErrorCode. */
 static int
-s_filter (sl_admin_call_t *call, const char *cmd, sl_audit_filter_t *f,
+s_filter (sl_admin_call_t *call, sl_audit_filter_t *f,
           uint8_t pseudo[SL_AUDIT_PSEUDO_LEN], uint64_t *limit)
 {
     memset (f, 0, sizeof *f);
@@ -229,7 +229,7 @@ s_filter (sl_admin_call_t *call, const char *cmd, sl_audit_filter_t *f,
         || s_uint_arg (call, "limit", S_LIMIT_DEFAULT, limit))
         return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
     if (*limit == 0 || *limit > S_LIMIT_MAX) {
-        snprintf (call->text, sizeof call->text, "%s: limit must be 1..%d", cmd, S_LIMIT_MAX);
+        snprintf (call->text, sizeof call->text, "limit must be 1..%d", S_LIMIT_MAX);
         return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
     }
     f->actor = s_opt (call, "actor");
@@ -242,19 +242,19 @@ s_filter (sl_admin_call_t *call, const char *cmd, sl_audit_filter_t *f,
     if (subject) {
         if (sl_audit_pseudonym (sl_broker_audit (call->broker), subject, pseudo) != 0) {
             snprintf (call->text, sizeof call->text,
-                      "%s: the broker has no audit pseudonym key; cannot look a subject up", cmd);
+                      "the broker has no audit pseudonym key; cannot look a subject up");
             return SLUICE__V1__ERROR_CODE__INTERNAL;
         }
         f->subject = pseudo;
     }
-    return s_scoped_owner (call, cmd, &f->owner);
+    return s_scoped_owner (call, &f->owner);
 }
 
 static int
-s_read_txn (sl_admin_call_t *call, const char *cmd, MDB_txn **txn)
+s_read_txn (sl_admin_call_t *call, MDB_txn **txn)
 {
     if (sl_store_read (sl_broker_store (call->broker), txn) != 0) {
-        snprintf (call->text, sizeof call->text, "%s: store unavailable", cmd);
+        snprintf (call->text, sizeof call->text, "store unavailable");
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     }
     return 0;
@@ -263,15 +263,15 @@ s_read_txn (sl_admin_call_t *call, const char *cmd, MDB_txn **txn)
 static int
 s_query (sl_admin_call_t *call)
 {
-    if (!s_audit (call, "audit.query"))
+    if (!s_audit (call))
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     sl_audit_filter_t f;
     uint8_t pseudo[SL_AUDIT_PSEUDO_LEN];
     uint64_t limit;
     MDB_txn *txn;
-    int code = s_filter (call, "audit.query", &f, pseudo, &limit);
-    if (code == 0 && (code = s_read_txn (call, "audit.query", &txn)) == 0) {
-        code = s_page (call, "audit.query", &f, limit, txn);
+    int code = s_filter (call, &f, pseudo, &limit);
+    if (code == 0 && (code = s_read_txn (call, &txn)) == 0) {
+        code = s_page (call, &f, limit, txn);
         mdb_txn_abort (txn);
     }
     return code;
@@ -280,7 +280,7 @@ s_query (sl_admin_call_t *call)
 static int
 s_tail (sl_admin_call_t *call)
 {
-    sl_audit_t *a = s_audit (call, "audit.tail");
+    sl_audit_t *a = s_audit (call);
     if (!a)
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     sl_audit_filter_t f;
@@ -289,10 +289,10 @@ s_tail (sl_admin_call_t *call)
     if (s_uint_arg (call, "limit", 20, &limit) != 0)
         return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
     if (limit == 0 || limit > S_LIMIT_MAX) {
-        snprintf (call->text, sizeof call->text, "audit.tail: limit must be 1..%d", S_LIMIT_MAX);
+        snprintf (call->text, sizeof call->text, "limit must be 1..%d", S_LIMIT_MAX);
         return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
     }
-    int code = s_scoped_owner (call, "audit.tail", &f.owner);
+    int code = s_scoped_owner (call, &f.owner);
     if (code)
         return code;
     uint64_t head = sl_audit_head (a, NULL);
@@ -306,7 +306,7 @@ s_tail (sl_admin_call_t *call)
         /* the last `limit` entries of one owner: one filtered pass keeping
            the seqs of the latest matches in a ring */
         MDB_txn *txn;
-        if ((code = s_read_txn (call, "audit.tail", &txn)) != 0)
+        if ((code = s_read_txn (call, &txn)) != 0)
             return code;
         uint64_t *ring = calloc (limit, sizeof *ring), n = 0;
         sl_audit_iter_t *it = ring ? sl_audit_iter_new (txn, &f) : NULL;
@@ -320,9 +320,9 @@ s_tail (sl_admin_call_t *call)
         free (ring);
     }
     MDB_txn *txn;
-    if ((code = s_read_txn (call, "audit.tail", &txn)) != 0)
+    if ((code = s_read_txn (call, &txn)) != 0)
         return code;
-    code = s_page (call, "audit.tail", &f, limit, txn);
+    code = s_page (call, &f, limit, txn);
     mdb_txn_abort (txn);
     if (code == 0)
         cJSON_AddNumberToObject (call->result, "head", (double) head);
@@ -332,15 +332,15 @@ s_tail (sl_admin_call_t *call)
 static int
 s_summary (sl_admin_call_t *call)
 {
-    if (!s_audit (call, "audit.summary"))
+    if (!s_audit (call))
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     const char *owner = s_opt (call, "owner");
-    int code = s_scoped_owner (call, "audit.summary", &owner);
+    int code = s_scoped_owner (call, &owner);
     if (code)
         return code;
     if (!owner) {
         snprintf (call->text, sizeof call->text,
-                  "audit.summary: missing argument 'owner' (the bureau whose data it summarizes)");
+                  "missing argument 'owner' (the bureau whose data it summarizes)");
         return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
     }
     sl_audit_filter_t f;
@@ -348,7 +348,7 @@ s_summary (sl_admin_call_t *call)
     if (s_time_arg (call, "since", &f.since_us) || s_time_arg (call, "until", &f.until_us))
         return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
     MDB_txn *txn;
-    if ((code = s_read_txn (call, "audit.summary", &txn)) != 0)
+    if ((code = s_read_txn (call, &txn)) != 0)
         return code;
     sl_audit_summary_t *s = sl_audit_summary_new (txn, owner, &f);
     mdb_txn_abort (txn);
@@ -358,7 +358,7 @@ s_summary (sl_admin_call_t *call)
     size_t n = s ? sl_audit_summary_size (s) : 0;
     sl_audit_summary_destroy (&s);
     if (!rows) {
-        snprintf (call->text, sizeof call->text, "audit.summary: cannot read the audit log");
+        snprintf (call->text, sizeof call->text, "cannot read the audit log");
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     }
     call->result = cJSON_CreateObject ();
@@ -371,13 +371,13 @@ s_summary (sl_admin_call_t *call)
 static int
 s_report (sl_admin_call_t *call)
 {
-    sl_audit_t *a = s_audit (call, "audit.report");
+    sl_audit_t *a = s_audit (call);
     if (!a)
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     const char *subject = s_opt (call, "subject");
     if (!subject) {
         snprintf (call->text, sizeof call->text,
-                  "audit.report: missing argument 'subject' (the person's id, as the bureaus use it)");
+                  "missing argument 'subject' (the person's id, as the bureaus use it)");
         return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
     }
     sl_audit_filter_t f;
@@ -391,15 +391,15 @@ s_report (sl_admin_call_t *call)
         limit = S_LIMIT_MAX;
     if (sl_audit_pseudonym (a, subject, pseudo) != 0) {
         snprintf (call->text, sizeof call->text,
-                  "audit.report: the broker has no audit pseudonym key; cannot look a subject up");
+                  "the broker has no audit pseudonym key; cannot look a subject up");
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     }
     f.subject = pseudo;
     MDB_txn *txn;
-    int code = s_read_txn (call, "audit.report", &txn);
+    int code = s_read_txn (call, &txn);
     if (code)
         return code;
-    code = s_page (call, "audit.report", &f, limit, txn);
+    code = s_page (call, &f, limit, txn);
     mdb_txn_abort (txn);
     if (code == 0) {
         char hex[2 * SL_AUDIT_PSEUDO_LEN + 1];
@@ -423,7 +423,7 @@ s_cp_line (void *arg, const char *line)
 static int
 s_export (sl_admin_call_t *call)
 {
-    if (!s_audit (call, "audit.export"))
+    if (!s_audit (call))
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     sl_audit_filter_t f;
     uint64_t limit, first_seq;
@@ -436,10 +436,10 @@ s_export (sl_admin_call_t *call)
     if (limit == 0 || limit > S_LIMIT_MAX)
         limit = S_LIMIT_MAX;
     MDB_txn *txn;
-    int code = s_read_txn (call, "audit.export", &txn);
+    int code = s_read_txn (call, &txn);
     if (code)
         return code;
-    code = s_page (call, "audit.export", &f, limit, txn);
+    code = s_page (call, &f, limit, txn);
     if (code == 0 && !cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (call->result, "more"))) {
         /* the last page carries the checkpoints at or after the first
            exported entry: each signs a hash that chains back over it */
@@ -449,7 +449,7 @@ s_export (sl_admin_call_t *call)
             first_seq = (uint64_t) cJSON_GetObjectItemCaseSensitive (e0, "seq")->valuedouble;
         cJSON *cps = cJSON_AddArrayToObject (call->result, "checkpoints");
         if (first_seq && sl_audit_export_checkpoints (txn, first_seq, s_cp_line, cps) < 0) {
-            snprintf (call->text, sizeof call->text, "audit.export: cannot read the checkpoints");
+            snprintf (call->text, sizeof call->text, "cannot read the checkpoints");
             code = SLUICE__V1__ERROR_CODE__INTERNAL;
         }
     }
@@ -460,21 +460,21 @@ s_export (sl_admin_call_t *call)
 static int
 s_verify (sl_admin_call_t *call)
 {
-    sl_audit_t *a = s_audit (call, "audit.verify");
+    sl_audit_t *a = s_audit (call);
     if (!a)
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     const cJSON *segs = cJSON_GetObjectItemCaseSensitive (call->args, "segments");
     size_t n = 0;
     const char *paths[256];
     if (segs && !cJSON_IsArray (segs)) {
-        snprintf (call->text, sizeof call->text, "audit.verify: 'segments' must be an array of paths");
+        snprintf (call->text, sizeof call->text, "'segments' must be an array of paths");
         return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
     }
     const cJSON *s;
     cJSON_ArrayForEach (s, segs) {
         if (!cJSON_IsString (s) || n == 256) {
             snprintf (call->text, sizeof call->text,
-                      "audit.verify: 'segments' must hold at most 256 path strings");
+                      "'segments' must hold at most 256 path strings");
             return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
         }
         paths[n++] = s->valuestring;
@@ -488,7 +488,7 @@ s_verify (sl_admin_call_t *call)
     int rc = sl_audit_verify (sl_store_env (sl_broker_store (call->broker)), sl_audit_pubkey (a),
                               &opts, &r);
     if (rc != 0 && rc != SL_ECORRUPT) {
-        snprintf (call->text, sizeof call->text, "audit.verify: %s: %s", sl_strerror (rc),
+        snprintf (call->text, sizeof call->text, "%s: %s", sl_strerror (rc),
                   r.message);
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     }
@@ -510,7 +510,7 @@ s_verify (sl_admin_call_t *call)
 static int
 s_pubkey (sl_admin_call_t *call)
 {
-    sl_audit_t *a = s_audit (call, "audit.pubkey");
+    sl_audit_t *a = s_audit (call);
     if (!a)
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     char hex[SL_AUDIT_PK_HEX_LEN + 1];
@@ -524,10 +524,10 @@ s_pubkey (sl_admin_call_t *call)
 static int
 s_checkpoint (sl_admin_call_t *call)
 {
-    if (!s_audit (call, "audit.checkpoint"))
+    if (!s_audit (call))
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     MDB_txn *txn;
-    int code = s_read_txn (call, "audit.checkpoint", &txn);
+    int code = s_read_txn (call, &txn);
     if (code)
         return code;
     char text[512];
@@ -535,12 +535,12 @@ s_checkpoint (sl_admin_call_t *call)
     mdb_txn_abort (txn);
     if (rc == SL_ENOTFOUND) {
         snprintf (call->text, sizeof call->text,
-                  "audit.checkpoint: no checkpoint yet (the broker signs one every few thousand "
+                  "no checkpoint yet (the broker signs one every few thousand "
                   "entries or seconds, and at shutdown)");
         return SLUICE__V1__ERROR_CODE__NOT_FOUND;
     }
     if (rc != 0) {
-        snprintf (call->text, sizeof call->text, "audit.checkpoint: %s", sl_strerror (rc));
+        snprintf (call->text, sizeof call->text, "%s", sl_strerror (rc));
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     }
     call->result = cJSON_CreateObject ();
@@ -552,7 +552,7 @@ s_checkpoint (sl_admin_call_t *call)
 static int
 s_archive (sl_admin_call_t *call)
 {
-    sl_audit_t *a = s_audit (call, "audit.archive");
+    sl_audit_t *a = s_audit (call);
     if (!a)
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     int64_t before;
@@ -561,19 +561,19 @@ s_archive (sl_admin_call_t *call)
     const char *out_dir = s_opt (call, "out_dir");
     if (!before || !out_dir) {
         snprintf (call->text, sizeof call->text,
-                  "audit.archive: needs 'before' (a date) and 'out_dir' (a directory on the "
+                  "needs 'before' (a date) and 'out_dir' (a directory on the "
                   "broker host)");
         return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
     }
     if (out_dir[0] != '/') {
         snprintf (call->text, sizeof call->text,
-                  "audit.archive: out_dir '%.200s' must be an absolute path on the broker host",
+                  "out_dir '%.200s' must be an absolute path on the broker host",
                   out_dir);
         return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
     }
     MDB_txn *txn;
     if (sl_batch_txn (sl_broker_batch (call->broker), &txn) != 0) {
-        snprintf (call->text, sizeof call->text, "audit.archive: store unavailable");
+        snprintf (call->text, sizeof call->text, "store unavailable");
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     }
     call->wrote = 1;
@@ -581,7 +581,7 @@ s_archive (sl_admin_call_t *call)
     uint64_t n = 0;
     int rc = sl_audit_archive (a, txn, before, out_dir, path, sizeof path, &n);
     if (rc != 0) {
-        snprintf (call->text, sizeof call->text, "audit.archive: %s (out_dir %.200s); "
+        snprintf (call->text, sizeof call->text, "%s (out_dir %.200s); "
                   "nothing was archived", sl_strerror (rc), out_dir);
         return rc == SL_EFULL ? SLUICE__V1__ERROR_CODE__STORE_FULL
              : rc == SL_EIO ? SLUICE__V1__ERROR_CODE__BAD_REQUEST

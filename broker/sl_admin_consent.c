@@ -67,19 +67,18 @@ s_join (char *buf, size_t size, const sl_consent_record_t *rec,
 
 /*  Applies `event` and audits it as `kind`. Returns an ErrorCode. */
 static int
-s_apply (sl_admin_call_t *call, const char *cmd, const char *kind,
+s_apply (sl_admin_call_t *call, const char *kind,
          const Sluice__V1__ConsentEvent *event, const char *reason)
 {
     sl_consent_t *reg = sl_broker_consent (call->broker);
     sl_audit_t *audit = sl_broker_audit (call->broker);
     if (!reg || !audit) {
-        snprintf (call->text, sizeof call->text, "%s: this broker has no %s", cmd,
-                  reg ? "audit log" : "consent registry");
+        snprintf (call->text, sizeof call->text, "this broker has no %s", reg ? "audit log" : "consent registry");
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     }
     MDB_txn *txn;
     if (sl_batch_txn (sl_broker_batch (call->broker), &txn) != 0) {
-        snprintf (call->text, sizeof call->text, "%s: store unavailable", cmd);
+        snprintf (call->text, sizeof call->text, "store unavailable");
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     }
     const char *roles[] = { call->caller->role, NULL };
@@ -92,7 +91,7 @@ s_apply (sl_admin_call_t *call, const char *cmd, const char *kind,
         if (rc != SL_EINVAL && rc != SL_EPARSE && rc != SL_EEXIST && rc != SL_ENOTFOUND
             && rc != SL_EPERM)
             call->wrote = 1;     /* the transaction may be damaged: abort it */
-        snprintf (call->text, sizeof call->text, "%s: %s", cmd, res.error);
+        snprintf (call->text, sizeof call->text, "%s", res.error);
         return s_code (rc);
     }
     call->wrote = 1;
@@ -111,8 +110,8 @@ s_apply (sl_admin_call_t *call, const char *cmd, const char *kind,
     rc = sl_audit_append (audit, txn, &ev, NULL);
     if (rc != 0) {
         sl_consent_record_destroy (&rec);
-        snprintf (call->text, sizeof call->text, "%s: cannot record the change in the audit "
-                  "log (%s); nothing was changed", cmd, sl_strerror (rc));
+        snprintf (call->text, sizeof call->text, "cannot record the change in the audit "
+                  "log (%s); nothing was changed", sl_strerror (rc));
         return s_code (rc == SL_EFULL ? rc : SL_ESTORE);
     }
     sl_info ("consent.changed", "by=%s kind=%s consent=%s controller=%s recipient=%s",
@@ -126,7 +125,7 @@ s_apply (sl_admin_call_t *call, const char *cmd, const char *kind,
 
 /*  grant and renew: the args are the event's JSON (CONSENT.md §2). */
 static int
-s_event (sl_admin_call_t *call, const char *cmd, const char *kind_json, const char *audit_kind)
+s_event (sl_admin_call_t *call, const char *kind_json, const char *audit_kind)
 {
     cJSON *args = cJSON_Duplicate (call->args, 1);
     if (!args)
@@ -138,10 +137,10 @@ s_event (sl_admin_call_t *call, const char *cmd, const char *kind_json, const ch
     int rc = sl_consent_event_from_json (args, &ev, err, sizeof err);
     cJSON_Delete (args);
     if (rc != 0) {
-        snprintf (call->text, sizeof call->text, "%s: %s", cmd, err);
+        snprintf (call->text, sizeof call->text, "%s", err);
         return s_code (rc);
     }
-    int code = s_apply (call, cmd, audit_kind, ev, NULL);
+    int code = s_apply (call, audit_kind, ev, NULL);
     sl_consent_event_destroy (&ev);
     return code;
 }
@@ -149,21 +148,21 @@ s_event (sl_admin_call_t *call, const char *cmd, const char *kind_json, const ch
 static int
 s_grant (sl_admin_call_t *call)
 {
-    return s_event (call, "consent.grant", "given", SL_AUDIT_CONSENT_GRANT);
+    return s_event (call, "given", SL_AUDIT_CONSENT_GRANT);
 }
 
 static int
 s_renew (sl_admin_call_t *call)
 {
-    return s_event (call, "consent.renew", "renewed", SL_AUDIT_CONSENT_RENEW);
+    return s_event (call, "renewed", SL_AUDIT_CONSENT_RENEW);
 }
 
 static const char *
-s_id (sl_admin_call_t *call, const char *cmd)
+s_id (sl_admin_call_t *call)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive (call->args, "id");
     if (!cJSON_IsString (v) || !v->valuestring || !*v->valuestring) {
-        snprintf (call->text, sizeof call->text, "%s: missing argument 'id' (the consent id)", cmd);
+        snprintf (call->text, sizeof call->text, "missing argument 'id' (the consent id)");
         return NULL;
     }
     return v->valuestring;
@@ -172,18 +171,18 @@ s_id (sl_admin_call_t *call, const char *cmd)
 static int
 s_withdraw (sl_admin_call_t *call)
 {
-    const char *id = s_id (call, "consent.withdraw");
+    const char *id = s_id (call);
     if (!id)
         return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
     const cJSON *r = cJSON_GetObjectItemCaseSensitive (call->args, "reason");
     if (r && !cJSON_IsString (r)) {
-        snprintf (call->text, sizeof call->text, "consent.withdraw: 'reason' must be text");
+        snprintf (call->text, sizeof call->text, "'reason' must be text");
         return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
     }
     Sluice__V1__ConsentEvent ev = SLUICE__V1__CONSENT_EVENT__INIT;
     ev.kind = SLUICE__V1__CONSENT_EVENT__KIND__WITHDRAWN;
     ev.consent_id = (char *) id;
-    return s_apply (call, "consent.withdraw", SL_AUDIT_CONSENT_WITHDRAW, &ev,
+    return s_apply (call, SL_AUDIT_CONSENT_WITHDRAW, &ev,
                     r ? r->valuestring : NULL);
 }
 
@@ -193,20 +192,20 @@ s_list (sl_admin_call_t *call)
     const cJSON *v = cJSON_GetObjectItemCaseSensitive (call->args, "subject");
     if (!cJSON_IsString (v) || !v->valuestring || !*v->valuestring) {
         snprintf (call->text, sizeof call->text,
-                  "consent.list: missing argument 'subject' (the person's id)");
+                  "missing argument 'subject' (the person's id)");
         return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
     }
     sl_consent_t *reg = sl_broker_consent (call->broker);
     MDB_txn *txn;
     if (!reg || sl_store_read (sl_broker_store (call->broker), &txn) != 0) {
-        snprintf (call->text, sizeof call->text, "consent.list: consent registry unavailable");
+        snprintf (call->text, sizeof call->text, "consent registry unavailable");
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     }
     int rc = 0;
     cJSON *arr = sl_consent_list_json (reg, txn, v->valuestring, (int64_t) time (NULL), &rc);
     mdb_txn_abort (txn);
     if (!arr) {
-        snprintf (call->text, sizeof call->text, "consent.list: %s", sl_strerror (rc));
+        snprintf (call->text, sizeof call->text, "%s", sl_strerror (rc));
         return s_code (rc);
     }
     const char *scope = s_scope (call);
@@ -226,30 +225,30 @@ s_list (sl_admin_call_t *call)
 static int
 s_show (sl_admin_call_t *call)
 {
-    const char *id = s_id (call, "consent.show");
+    const char *id = s_id (call);
     if (!id)
         return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
     sl_consent_t *reg = sl_broker_consent (call->broker);
     MDB_txn *txn;
     if (!reg || sl_store_read (sl_broker_store (call->broker), &txn) != 0) {
-        snprintf (call->text, sizeof call->text, "consent.show: consent registry unavailable");
+        snprintf (call->text, sizeof call->text, "consent registry unavailable");
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     }
     sl_consent_record_t *rec = NULL;
     int rc = sl_consent_get (reg, txn, id, &rec);
     mdb_txn_abort (txn);
     if (rc == SL_ENOTFOUND || rc == SL_EINVAL) {
-        snprintf (call->text, sizeof call->text, "consent.show: no consent with id '%.64s'", id);
+        snprintf (call->text, sizeof call->text, "no consent with id '%.64s'", id);
         return SLUICE__V1__ERROR_CODE__NOT_FOUND;
     }
     if (rc != 0) {
-        snprintf (call->text, sizeof call->text, "consent.show: %s", sl_strerror (rc));
+        snprintf (call->text, sizeof call->text, "%s", sl_strerror (rc));
         return s_code (rc);
     }
     const char *scope = s_scope (call);
     if (scope && strcmp (scope, sl_consent_record_controller (rec)) != 0) {
         snprintf (call->text, sizeof call->text,
-                  "consent.show: consent %.64s belongs to controller %s; role %s reads only "
+                  "consent %.64s belongs to controller %s; role %s reads only "
                   "consents of %s", id, sl_consent_record_controller (rec), call->caller->role,
                   scope);
         sl_consent_record_destroy (&rec);

@@ -614,9 +614,21 @@ s_print_diff (const cJSON *res)
 }
 
 static int
+s_at_opt (int c, const char *arg, void *p)
+{
+    if (c != 't')
+        return -1;
+    *(const char **) p = arg;
+    return 0;
+}
+
+static int
 s_diff (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
-    int first, rc = ctl_parse (ctx, cmd, argc, argv, NULL, NULL, NULL, &first);
+    static const struct option extra[] = {
+        { "at", required_argument, NULL, 't' }, { NULL, 0, NULL, 0 } };
+    const char *at = NULL;
+    int first, rc = ctl_parse (ctx, cmd, argc, argv, extra, s_at_opt, &at, &first);
     if (rc != 0)
         return rc == 1 ? 0 : rc;
     if (argc - first != 3) {
@@ -630,6 +642,8 @@ s_diff (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         cJSON_Delete (args);
         return 2;
     }
+    if (at)
+        cJSON_AddStringToObject (args, "at", at);
     return s_call (ctx, "policy.diff", args, s_print_diff);
 }
 
@@ -731,7 +745,7 @@ static const ctl_cmd_t s_cmds[] = {
       "                      and know the purposes of the city's applied policy\n"
       "                      (read-only; safe while sluiced runs). Without it,\n"
       "                      consumers are not checked and only purposes declared\n"
-      "                      in the files are known.\n"
+      "                      in the files are known. SLUICE_DATA counts as --data.\n"
       "  --json              print {ok, files, rules, errors: [{file,line,col,message,hint}]}\n",
       0, s_check },
     { "apply", "FILE [--owner OWNER] [--dry-run]", "apply a policy file as the owner's new version",
@@ -748,9 +762,12 @@ static const ctl_cmd_t s_cmds[] = {
       "  --version N         a stored version (default: the current one)\n", 1, s_show },
     { "history", "OWNER", "list every version of an owner's policy: who, when, what changed",
       NULL, 1, s_history },
-    { "diff", "OWNER V1 V2", "compare two versions: rules, and who gains or loses access to what",
+    { "diff", "OWNER V1 V2 [--at TIME]", "compare two versions: rules, and who gains or loses access to what",
       "Version 0 stands for \"no policy\". Access is computed as the broker would\n"
-      "decide today with the other owners' current policies.\n", 1, s_diff },
+      "decide with the other owners' current policies.\n\n"
+      "options:\n"
+      "  --at TIME           compare access at TIME: Unix seconds or\n"
+      "                      YYYY-MM-DD[THH:MM[:SS]] (UTC; default now)\n", 1, s_diff },
     { "rollback", "OWNER VERSION", "apply an old version's text again, as a new version",
       "History is kept: the rollback is a new version whose text is VERSION's.\n"
       "Same checks and roles as apply (admin:OWNER).\n", 1, s_rollback },

@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "tc.h"
+#include "sl_audit.h"
+#include "sluice/v1/consent.pb-c.h"
 
 #define OK            0
 #define NOT_PERMITTED SLUICE__V1__ERROR_CODE__NOT_PERMITTED
@@ -221,6 +223,43 @@ publish_water (tc_client_t *w, uint32_t n, const char *subject)
     tc_msg_free (&m);
 }
 
+/*  Stops the broker and reads its audit log (read-only): the entries of
+ *  `kind`, as "actor|owner|rules|detail" lines, into out (cap bytes).
+ *  Returns how many there are. */
+static int
+audit_entries (const char *kind, char *lines, size_t cap)
+{
+    cr_assert_eq (tc_broker_stop (&b), 0, "sluiced did not stop cleanly");
+    char path[400];
+    snprintf (path, sizeof path, "%s/store", b.dir);
+    MDB_env *env;
+    MDB_txn *txn;
+    cr_assert_eq (mdb_env_create (&env), 0);
+    mdb_env_set_maxdbs (env, 64);
+    cr_assert_eq (mdb_env_open (env, path, MDB_RDONLY | MDB_NOTLS, 0600), 0);
+    cr_assert_eq (mdb_txn_begin (env, NULL, MDB_RDONLY, &txn), 0);
+    sl_audit_filter_t f;
+    memset (&f, 0, sizeof f);
+    f.kind = kind;
+    sl_audit_iter_t *it = sl_audit_iter_new (txn, &f);
+    cr_assert_not_null (it);
+    sl_audit_entry_t e;
+    int n = 0;
+    size_t len = 0;
+    lines[0] = 0;
+    while (sl_audit_iter_next (it, &e) == 1) {
+        n++;
+        len += (size_t) snprintf (lines + len, cap - len, "%.*s|%.*s|%.*s|%.*s\n",
+                                  (int) e.actor.len, e.actor.ptr, (int) e.owner.len, e.owner.ptr,
+                                  (int) e.rules.len, e.rules.ptr, (int) e.detail.len, e.detail.ptr);
+        cr_assert (len < cap);
+    }
+    sl_audit_iter_destroy (&it);
+    mdb_txn_abort (txn);
+    mdb_env_close (env);
+    return n;
+}
+
 static void
 apply_base (void)
 {
@@ -401,6 +440,12 @@ Test (policy_admin, rollback_stores_a_new_version_with_the_old_text)
     a = args_owner ("water");
     cJSON_AddNumberToObject (a, "version", 9);
     cJSON_Delete (adm (&k_wadmin, "policy.rollback", a, NOT_FOUND));
+
+    /* the rollback is in the audit log, once, with the rules it put in force */
+    char lines[1024];
+    cr_assert_eq (audit_entries ("policy.rollback", lines, sizeof lines), 1, "%s", lines);
+    cr_assert_str_eq (lines, "wadmin|water|water-to-power@3,water-to-parking@3|"
+                             "previous=2 version=3 rollback_to=1\n");
 }
 
 Test (policy_admin, explain_permit_names_rules_and_fields)
@@ -466,6 +511,100 @@ Test (policy_admin, explain_deny_names_nearest_rule_and_failed_condition)
     cJSON_AddStringToObject (a, "at", "2027-02-29");
     cJSON_Delete (adm (&k_auditor, "policy.explain", a, BAD_REQUEST));
     cr_assert (strstr (last_text, "bad argument 'at'"), "%s", last_text);
+}
+
+static const char *HEALTH_V1 =
+    "permit \"health-visit-parking-waiver\" {\n"
+    "  owner     health\n"
+    "  consumer  parking\n"
+    "  records   health.v1.Encounter\n"
+    "  purpose   parking-fee-waiver\n"
+    "  fields    status, period_start, period_end, service_provider\n"
+    "  subject   keep\n"
+    "  consent   required\n"
+    "}\n";
+
+/*  Publishes one ConsentEvent (kind, subject C-7 for parking, from health)
+ *  as the consent source and waits for its ACK. */
+static void
+publish_consent (tc_client_t *c, uint32_t n, Sluice__V1__ConsentEvent__Kind kind)
+{
+    Sluice__V1__ConsentEvent e = SLUICE__V1__CONSENT_EVENT__INIT;
+    char *purposes[] = { "parking-fee-waiver" }, *types[] = { "health.v1.Encounter" };
+    e.consent_id = "c-7";
+    e.kind = kind;
+    e.subject = "C-7";
+    e.controller = "health";
+    e.recipient = "parking";
+    if (kind == SLUICE__V1__CONSENT_EVENT__KIND__GIVEN) {
+        e.n_purposes = 1;
+        e.purposes = purposes;
+        e.n_record_types = 1;
+        e.record_types = types;
+        e.collection_method = "kiosk";
+    }
+    uint8_t body[512], id[16];
+    size_t len = sluice__v1__consent_event__pack (&e, body);
+    tc_msgid (id, 1000 + n);
+    tc_publish1 (c, "sluice.v1.ConsentEvent", id, "C-7", body, len);
+    tc_msg_t m;
+    cr_assert_eq (tc_recv_cmd (c, &m, SLUICE__V1__COMMAND__ACK, 5000), 0, "consent event not answered");
+    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ACK, "consent event refused: %s",
+                  m.h->n_errors ? m.h->errors[0]->text : "?");
+    tc_msg_free (&m);
+}
+
+Test (policy_admin, explain_looks_consent_up_for_a_subject)
+{
+    sl_keypair_t k_hadmin, k_source;
+    cr_assert_eq (tc_member (&b, "hadmin", "admin:health", &k_hadmin), 0);
+    cr_assert_eq (tc_member (&b, "registry", "consent-source", &k_source), 0);
+    cJSON_Delete (apply (&b.admin, "city", CITY, 0, OK));
+    cJSON_Delete (apply (&k_hadmin, "health", HEALTH_V1, 0, OK));
+    double now = (double) time (NULL);
+
+    cJSON *a = cJSON_CreateObject ();
+    cJSON_AddStringToObject (a, "consumer", "parking");
+    cJSON_AddStringToObject (a, "record_type", "health.v1.Encounter");
+    cJSON_AddStringToObject (a, "purpose", "parking-fee-waiver");
+    cJSON_AddStringToObject (a, "subject", "C-7");
+    cJSON *e = adm (&k_auditor, "policy.explain", cJSON_Duplicate (a, 1), OK);
+    cr_assert_str_eq (str (e, "decision"), "deny");
+    cr_assert_str_eq (str (e, "reason"), "consent-missing");
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive (e, "nearest");
+    cr_assert_str_eq (str (n, "rule"), "health-visit-parking-waiver@1");
+    cr_assert (strings_are (cJSON_GetObjectItemCaseSensitive (n, "failed"), "consent", NULL));
+    cr_assert_str_eq (str (n, "consent"), "missing");
+    cJSON_Delete (e);
+
+    tc_client_t c;
+    cr_assert_eq (tc_join (&c, &b, &k_source, "registry"), 0);
+    publish_consent (&c, 1, SLUICE__V1__CONSENT_EVENT__KIND__GIVEN);
+    e = adm (&k_auditor, "policy.explain", cJSON_Duplicate (a, 1), OK);
+    cr_assert_str_eq (str (e, "decision"), "permit", "%s", str (e, "text"));
+    /* the city's field-scoped forbid shaped the copy: it is a deciding rule too */
+    cr_assert (strings_are (cJSON_GetObjectItemCaseSensitive (e, "rules"),
+                            "health-visit-parking-waiver@1", "no-diagnoses-leave-health@1", NULL),
+               "%s", cJSON_PrintUnformatted (cJSON_GetObjectItemCaseSensitive (e, "rules")));
+    cr_assert_str_eq (str (e, "subject"), "keep");
+    cr_assert (num (e, "at") >= now);
+    cJSON_Delete (e);
+
+    /* the same question without a subject cannot find the consent */
+    cJSON *nosub = cJSON_Duplicate (a, 1);
+    cJSON_DeleteItemFromObject (nosub, "subject");
+    e = adm (&k_auditor, "policy.explain", nosub, OK);
+    cr_assert_str_eq (str (e, "reason"), "consent-missing");
+    cr_assert (strstr (str (e, "text"), "(no subject given: consent counts as missing)"),
+               "%s", str (e, "text"));
+    cJSON_Delete (e);
+
+    publish_consent (&c, 2, SLUICE__V1__CONSENT_EVENT__KIND__WITHDRAWN);
+    tc_close (&c);
+    e = adm (&k_auditor, "policy.explain", a, OK);
+    cr_assert_str_eq (str (e, "reason"), "consent-withdrawn", "%s", str (e, "text"));
+    cr_assert_str_eq (str (cJSON_GetObjectItemCaseSensitive (e, "nearest"), "consent"), "withdrawn");
+    cJSON_Delete (e);
 }
 
 Test (policy_admin, dry_run_reports_a_live_subscription_and_changes_nothing)
@@ -551,6 +690,10 @@ Test (policy_admin, roles_are_enforced_by_the_broker)
     cJSON *r = adm (&k_padmin, "policy.rollback", a, OK);
     cr_assert_eq (num (r, "version"), 2);
     cJSON_Delete (r);
+    /* refused attempts changed nothing and recorded no rollback */
+    char lines[1024];
+    cr_assert_eq (audit_entries ("policy.rollback", lines, sizeof lines), 1, "%s", lines);
+    cr_assert (strncmp (lines, "padmin|power|power-to-water@2|", 30) == 0, "%s", lines);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -594,9 +737,20 @@ Test (policy_cli, check_examples_offline)
     cr_assert (strstr (out, "note: no --data DIR given"), "%s", out);
 }
 
-Test (policy_cli, check_reports_every_error_with_position)
+static char dir[] = "/tmp/sluice-pcheck-XXXXXX";
+
+static void
+rm_dir (void)
 {
-    char dir[] = "/tmp/sluice-pcheck-XXXXXX", path[64], city[80];
+    char cmd[128];
+    snprintf (cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (strncmp (dir, "/tmp/sluice-pcheck-", 19) == 0 && system (cmd) != 0)
+        fprintf (stderr, "cannot remove %s\n", dir);
+}
+
+Test (policy_cli, check_reports_every_error_with_position, .fini = rm_dir)
+{
+    char path[64], city[80];
     cr_assert_not_null (mkdtemp (dir));
     snprintf (path, sizeof path, "%s/bad.policy", dir);
     snprintf (city, sizeof city, "%s/city.policy", dir);
@@ -645,9 +799,6 @@ Test (policy_cli, check_reports_every_error_with_position)
     cr_assert_eq (ctl ("policy check %s/missing.policy", dir), 1);
     cr_assert (strstr (out, "cannot read"), "%s", out);
     cr_assert_eq (ctl ("policy check"), 2);
-    char cmd[128];
-    snprintf (cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_assert_eq (system (cmd), 0);
 }
 
 Test (policy_cli, check_with_data_dir_knows_members_and_city_purposes,
@@ -702,6 +853,11 @@ Test (policy_cli, online_commands_print_what_the_broker_says, .init = setup, .fi
                             "  + water-to-health\n"), "%s", out);
     cr_assert (strstr (out, "  + health water.v1.MeterReading joint-metering: gained"), "%s", out);
     cr_assert (strstr (out, "  - parking water.v1.MeterReading parking-fee-waiver: lost"), "%s", out);
+    cr_assert (strstr (out, "  ~ power water.v1.MeterReading joint-metering:"), "%s", out);
+    /* in 2028 neither version's power rule is valid any more: no change for power */
+    cr_assert_eq (ctl ("--data %s policy diff water 1 2 --at 2028-06-01", b.dir), 0, "%s", out);
+    cr_assert (strstr (out, "  - parking water.v1.MeterReading parking-fee-waiver: lost"), "%s", out);
+    cr_assert (!strstr (out, "power water.v1.MeterReading"), "%s", out);
 
     cr_assert_eq (ctl ("--data %s policy explain --consumer power --record water.v1.MeterReading "
                        "--purpose parking-fee-waiver --at 2026-06-01", b.dir), 0, "%s", out);
@@ -714,6 +870,28 @@ Test (policy_cli, online_commands_print_what_the_broker_says, .init = setup, .fi
     cJSON *j = cJSON_Parse (out);
     cr_assert_str_eq (str (j, "decision"), "permit", "%s", out);
     cJSON_Delete (j);
+
+    /* a dry run as water's administrator, with power subscribed */
+    tc_client_t c;
+    cr_assert_eq (tc_join (&c, &b, &k_power, "power"), 0);
+    cr_assert_eq (tc_subscribe (&c, "water.v1.MeterReading", "joint-metering"), 0);
+    tc_close (&c);
+    char keydir[400], err[300];
+    snprintf (keydir, sizeof keydir, "%s/..", b.dir);
+    cr_assert_eq (sl_keys_write (keydir, "wadmin", &k_wadmin, 0, err, sizeof err), 0, "%s", err);
+    snprintf (path, sizeof path, "%s/../health-only.policy", b.dir);
+    write_file (path, "permit \"water-to-health\" {\n  owner water\n  consumer health\n"
+                      "  records water.v1.MeterReading\n  purpose joint-metering\n  fields district\n}\n");
+    cr_assert_eq (ctl ("--data %s --key %s/wadmin.key policy apply --dry-run %s", b.dir, keydir, path),
+                  0, "%s", out);
+    cr_assert (strstr (out, "dry run: water policy would become version 3 (now 2); nothing was applied\n"
+                            "access changes:\n"
+                            "  - power water.v1.MeterReading joint-metering: lost"), "%s", out);
+    cr_assert (strstr (out, "live subscriptions affected:\n"
+                            "  power water.v1.MeterReading joint-metering: would lose access (full -> none)"),
+               "%s", out);
+    cr_assert_eq (ctl ("--data %s policy history water", b.dir), 0, "%s", out);
+    cr_assert (strstr (out, "(current version 2)"), "dry run applied something: %s", out);
 
     /* admin:city (the data dir's admin key) may not roll back water's policy */
     cr_assert_eq (ctl ("--data %s policy rollback water 1", b.dir), 1, "%s", out);

@@ -1,0 +1,357 @@
+/*  sluicectl audit against the real sluiced: query filters and paging over
+ *  thousands of entries, the owner summary, the subject report, export with
+ *  checkpoints, online and offline verify, archive, and the auditor's
+ *  read-only role. Every test has its own broker, data directory and
+ *  ephemeral loopback ports (tests/sdk/harness.c).
+ */
+#include <criterion/criterion.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+
+#include "harness.h"
+#include "water/v1/water.pb-c.h"
+
+#define WATER "water.v1.MeterReading"
+
+static const char *s_city =
+    "purpose joint-metering \"Water and power reconcile household consumption\"\n";
+static const char *s_water =
+    "permit \"water-to-power\" {\n"
+    "  owner     water\n"
+    "  consumer  power\n"
+    "  records   water.v1.MeterReading\n"
+    "  purpose   joint-metering\n"
+    "  fields    district, date_observed, water_consumption_m3\n"
+    "  subject   pseudonymize\n"
+    "}\n";
+
+static tb_t tb;
+static char water_key[320], power_key[320], auditor_key[320];
+
+static void
+s_setup (void)
+{
+    tb_init (&tb);
+    tb_start (&tb);
+    tb_member (&tb, "water", "member", water_key);
+    tb_member (&tb, "power", "member", power_key);
+    tb_member (&tb, "auditor", "auditor", auditor_key);
+    tb_policy (&tb, "city", s_city);
+    tb_policy (&tb, "water", s_water);
+}
+
+static void
+s_teardown (void)
+{
+    tb_cleanup (&tb);
+}
+
+TestSuite (audit_cli, .init = s_setup, .fini = s_teardown, .timeout = 120);
+
+/*  Runs sluicectl with `key` against the test broker; stdout and stderr
+    into `out`. Returns the exit status. */
+static int
+s_ctl (const char *key, const char *args, char *out, size_t size)
+{
+    char cmd[4096];
+    snprintf (cmd, sizeof cmd, "'%s' --endpoint '%s' --broker-key '%s' --key '%s' %s 2>&1",
+              tb_program ("SLUICECTL"), tb.admin_ep, tb.broker_pub, key, args);
+    return tb_run (cmd, out, size);
+}
+
+/*  Changes one byte of audit entry `seq` in the store of data dir `dir`. */
+static void
+s_flip (const char *dir, uint64_t seq, size_t offset)
+{
+    char path[1400];
+    snprintf (path, sizeof path, "%s/store", dir);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi db;
+    cr_assert_eq (mdb_env_create (&env), 0);
+    mdb_env_set_maxdbs (env, 64);
+    cr_assert_eq (mdb_env_open (env, path, MDB_NOTLS, 0600), 0);
+    cr_assert_eq (mdb_txn_begin (env, NULL, 0, &txn), 0);
+    cr_assert_eq (mdb_dbi_open (txn, "audit.log", 0, &db), 0);
+    uint8_t key[8];
+    for (int b = 0; b < 8; b++)
+        key[b] = (uint8_t) (seq >> (56 - 8 * b));
+    MDB_val k = { 8, key }, v;
+    cr_assert_eq (mdb_get (txn, db, &k, &v), 0);
+    uint8_t *copy = malloc (v.mv_size);
+    memcpy (copy, v.mv_data, v.mv_size);
+    copy[offset] ^= 0x01;
+    MDB_val nv = { v.mv_size, copy };
+    cr_assert_eq (mdb_put (txn, db, &k, &nv, 0), 0);
+    cr_assert_eq (mdb_txn_commit (txn), 0);
+    free (copy);
+    mdb_env_close (env);
+}
+
+static int
+s_lines (const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = text; *p;) {
+        const char *nl = strchr (p, '\n');
+        size_t len = nl ? (size_t) (nl - p) : strlen (p);
+        if (!needle || memmem (p, len, needle, strlen (needle)))
+            n++;
+        p += len + (nl ? 1 : 0);
+    }
+    return n;
+}
+
+/*  Publishes n water readings; every 100th for subject C-SPECIAL. */
+static void
+s_publish (int n)
+{
+    sl_client_t *p = tb_connect (&tb, power_key);
+    cr_assert_eq (sl_client_subscribe (p, WATER, "joint-metering"), 0, "%s",
+                  sl_client_last_error (p));
+    sl_client_t *w = tb_connect (&tb, water_key);
+    uint8_t buf[256];
+    char subj[32];
+    for (int i = 0; i < n; i++) {
+        snprintf (subj, sizeof subj, i % 100 == 0 ? "C-SPECIAL" : "C-%04d", i % 97);
+        Water__V1__MeterReading r = WATER__V1__METER_READING__INIT;
+        r.id = "WM-17:1767225600";
+        r.ref_device = "WM-17";
+        r.subject = subj;
+        r.district = "Nord";
+        r.date_observed = 1767225600;
+        r.water_consumption_m3 = i;
+        size_t len = water__v1__meter_reading__pack (&r, buf);
+        sl_publish_meta_t meta = { NULL, subj, 0 };
+        cr_assert_eq (sl_client_publish_async (w, WATER, &meta, buf, len, NULL, NULL, NULL), 0);
+    }
+    cr_assert_eq (sl_client_flush (w, 60000), 0, "%s", sl_client_last_error (w));
+    /* one delivery, acknowledged: a deliver and an ack entry */
+    sl_delivery_t *d = NULL;
+    cr_assert_eq (sl_client_recv (p, &d, 10000), 0, "%s", sl_client_last_error (p));
+    cr_assert_eq (sl_client_ack (p, d), 0);
+    sl_delivery_destroy (&d);
+    cr_assert_eq (sl_client_flush (p, 10000), 0);
+    sl_client_destroy (&w, 1000);
+    sl_client_destroy (&p, 1000);
+}
+
+Test (audit_cli, query_filters_and_paging_over_thousands_of_entries)
+{
+    s_publish (2500);
+    static char out[1 << 22];
+    /* every queue entry of the run: 2500, streamed in pages of 1000 */
+    int rc = s_ctl (auditor_key, "audit query --kind queue --consumer power --json", out, sizeof out);
+    cr_assert_eq (rc, 0, "%.2000s", out);
+    cr_assert_eq (s_lines (out, "\"kind\":\"queue\""), 2500, "%d queue lines",
+                  s_lines (out, "\"kind\":\"queue\""));
+    cr_assert_eq (s_lines (out, NULL), 2500, "only queue entries: %.500s", out);
+    /* sequence numbers strictly increase across the pages: none twice */
+    uint64_t prev = 0;
+    for (const char *p = out; (p = strstr (p, "\"seq\":")); p++) {
+        uint64_t s = strtoull (p + 6, NULL, 10);
+        cr_assert_gt (s, prev, "seq %" PRIu64 " after %" PRIu64, s, prev);
+        prev = s;
+    }
+    /* the subject filter: 25 publishes of C-SPECIAL, and no raw id shown */
+    rc = s_ctl (auditor_key, "audit query --subject C-SPECIAL --kind publish --json", out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+    cr_assert_eq (s_lines (out, "\"kind\":\"publish\""), 25, "%.1000s", out);
+    cr_assert_null (strstr (out, "C-SPECIAL"));
+    /* --limit, --actor, --decision and a time window that holds nothing */
+    rc = s_ctl (auditor_key, "audit query --actor water --decision permit --limit 7", out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+    cr_assert_eq (s_lines (out, NULL), 8, "header + 7 rows: %s", out);
+    cr_assert (strstr (out, "SEQ") && strstr (out, "queue") && strstr (out, "water-to-power"), "%s", out);
+    rc = s_ctl (auditor_key, "audit query --until 2001-01-01", out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+    cr_assert_eq (s_lines (out, NULL), 1, "only the header: %s", out);
+    /* 'consent.' and 'member.' prefixes */
+    rc = s_ctl (auditor_key, "audit query --kind member. --json", out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+    cr_assert_geq (s_lines (out, "\"kind\":\"member.add\""), 3, "%s", out);
+
+    /* the admin command pages as documented */
+    sl_client_options_t o = tb_options (&tb, auditor_key);
+    o.endpoint = tb.admin_ep;
+    char *res = NULL, err[512];
+    rc = sl_admin_call (&o, "audit.query", "{\"kind\":\"queue\",\"limit\":1000}", NULL, 0, 10000,
+                        &res, err, sizeof err);
+    cr_assert_eq (rc, 0, "%s", err);
+    cr_assert (strstr (res, "\"more\":true"), "%.200s", res + strlen (res) - 200);
+    free (res);
+    rc = sl_admin_call (&o, "audit.query", "{\"kind\":\"queue\",\"limit\":0}", NULL, 0, 10000,
+                        &res, err, sizeof err);
+    cr_assert_eq (rc, SL_EINVAL, "limit 0 is a bad request: %s", err);
+    cr_assert (strstr (err, "limit"), "%s", err);
+    free (res);
+}
+
+Test (audit_cli, summary_report_and_tail)
+{
+    s_publish (300);
+    static char out[1 << 20];
+    int rc = s_ctl (auditor_key, "audit summary --owner water", out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+    /* queue rows for power, 300 of them, under the water rule */
+    const char *row = strstr (out, "\nqueue");
+    cr_assert_not_null (row, "%s", out);
+    cr_assert (strstr (row, "power") && strstr (row, "joint-metering")
+               && strstr (row, "water-to-power") && strstr (row, " 300 "), "%s", out);
+    cr_assert (strstr (out, "\ndeliver"), "%s", out);
+    rc = s_ctl (auditor_key, "audit summary --owner water --json", out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+    cr_assert (strstr (out, "\"count\":\t300") || strstr (out, "\"count\": 300"), "%s", out);
+
+    /* the report of C-SPECIAL (subject of readings 0, 100, 200) lists the
+       publishes and the disclosures with rule and purpose */
+    rc = s_ctl (auditor_key, "audit report --subject C-SPECIAL", out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+    cr_assert_eq (s_lines (out, " publish "), 3, "%s", out);
+    cr_assert_eq (s_lines (out, " queue "), 3, "%s", out);
+    const char *q = strstr (out, " queue ");
+    cr_assert (q && strstr (q, "power") && strstr (q, "joint-metering") && strstr (q, "water-to-power@"),
+               "a disclosure names recipient, purpose and rule: %s", out);
+    cr_assert_null (strstr (out, "C-SPECIAL"));
+
+    /* tail: the last entries; with --limit */
+    rc = s_ctl (auditor_key, "audit tail --limit 5", out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+    cr_assert_eq (s_lines (out, NULL), 6, "%s", out);
+}
+
+Test (audit_cli, export_checkpoint_pubkey_and_verify_online_and_offline)
+{
+    s_publish (200);
+    static char out[1 << 21];
+    /* a clean stop signs a checkpoint over the head */
+    cr_assert_eq (tb_stop (&tb), 0);
+    tb_restart (&tb);
+
+    char file[400], args[600];
+    snprintf (file, sizeof file, "%s/export.jsonl", tb.dir);
+    snprintf (args, sizeof args, "audit export --since 2020-01-01 --format jsonl --out '%s'", file);
+    int rc = s_ctl (auditor_key, args, out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+    cr_assert (strstr (out, "exported ") && strstr (out, " checkpoints to "), "%s", out);
+    snprintf (args, sizeof args, "cat '%s'", file);
+    tb_run (args, out, sizeof out);
+    int entries = s_lines (out, "\"type\":\"entry\""), cps = s_lines (out, "\"type\":\"checkpoint\"");
+    cr_assert_geq (entries, 400, "%d entries", entries);
+    cr_assert_geq (cps, 1, "the shutdown checkpoint is exported");
+    /* entries first, then checkpoints */
+    const char *last_entry = out;
+    for (const char *e = out; (e = strstr (e, "\"type\":\"entry\"")); e++)
+        last_entry = e;
+    cr_assert_gt (strstr (out, "\"type\":\"checkpoint\""), last_entry);
+
+    char pub_online[128], pub_offline[128], ck[1024];
+    rc = s_ctl (auditor_key, "audit pubkey", pub_online, sizeof pub_online);
+    cr_assert_eq (rc, 0, "%s", pub_online);
+    cr_assert_eq (strlen (pub_online), 65, "%s", pub_online);
+    char cmd[1200];
+    snprintf (cmd, sizeof cmd, "'%s' audit pubkey --data '%s/data'", tb_program ("SLUICECTL"), tb.dir);
+    cr_assert_eq (tb_run (cmd, pub_offline, sizeof pub_offline), 0);
+    cr_assert_str_eq (pub_online, pub_offline);
+    rc = s_ctl (auditor_key, "audit checkpoint", ck, sizeof ck);
+    cr_assert_eq (rc, 0, "%s", ck);
+    cr_assert (!strncmp (ck, "sluice-audit-checkpoint v1\nseq ", 31) && strstr (ck, "\nsignature "),
+               "%s", ck);
+
+    rc = s_ctl (auditor_key, "audit verify", out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+    cr_assert (!strncmp (out, "OK: ", 4) && strstr (out, " entries (seq 1.."), "%s", out);
+
+    /* offline on a copy, with the published key; then one changed byte */
+    cr_assert_eq (tb_stop (&tb), 0);
+    pub_online[64] = '\0';
+    snprintf (cmd, sizeof cmd, "cp -a '%s/data' '%s/copy' && '%s' audit verify --data '%s/copy' "
+              "--pubkey %s 2>&1", tb.dir, tb.dir, tb_program ("SLUICECTL"), tb.dir, pub_online);
+    rc = tb_run (cmd, out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+    cr_assert (!strncmp (out, "OK: ", 4), "%s", out);
+    /* one bit of entry 5 (inside its kind text, byte 51) changes */
+    snprintf (cmd, sizeof cmd, "%s/copy", tb.dir);
+    s_flip (cmd, 5, 51);
+    snprintf (cmd, sizeof cmd, "'%s' audit verify --data '%s/copy' --pubkey %s 2>&1",
+              tb_program ("SLUICECTL"), tb.dir, pub_online);
+    rc = tb_run (cmd, out, sizeof out);
+    cr_assert_eq (rc, 1, "%s", out);
+    cr_assert (strstr (out, "FAILED at seq 5 (hash)"), "%s", out);
+}
+
+Test (audit_cli, auditor_reads_but_every_write_is_refused)
+{
+    static char out[1 << 16];
+    int rc = s_ctl (auditor_key, "audit query --limit 3", out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+    rc = s_ctl (auditor_key, "consent list --subject C-1", out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+
+    rc = s_ctl (auditor_key, "consent grant --subject C-1 --controller water --recipient power "
+                "--purpose joint-metering --records water.v1.MeterReading", out, sizeof out);
+    cr_assert_eq (rc, 1, "%s", out);
+    cr_assert (strstr (out, "consent.grant needs role admin:*") && strstr (out, "auditor"), "%s", out);
+    char pub[400];
+    snprintf (pub, sizeof pub, "member add x --role member --pub '%s/keys/water.pub'", tb.dir);
+    rc = s_ctl (auditor_key, pub, out, sizeof out);
+    cr_assert_eq (rc, 1, "%s", out);
+    cr_assert (strstr (out, "member.add needs role admin:city"), "%s", out);
+    rc = s_ctl (auditor_key, "audit archive --before 2030-01-01 --out /tmp", out, sizeof out);
+    cr_assert_eq (rc, 1, "%s", out);
+    cr_assert (strstr (out, "audit.archive needs role admin:city"), "%s", out);
+    sl_client_options_t o = tb_options (&tb, auditor_key);
+    o.endpoint = tb.admin_ep;
+    char *res = NULL, err[512];
+    rc = sl_admin_call (&o, "policy.apply", "{}", s_water, strlen (s_water), 5000, &res, err,
+                        sizeof err);
+    cr_assert_eq (rc, SL_EPERM, "policy.apply by the auditor: %d %s", rc, err);
+    free (res);
+    rc = sl_admin_call (&o, "consent.withdraw", "{\"id\":\"c-1\"}", NULL, 0, 5000, &res, err,
+                        sizeof err);
+    cr_assert_eq (rc, SL_EPERM, "%s", err);
+    free (res);
+
+    /* a bureau admin reads its own bureau's summary only */
+    char adm[320];
+    snprintf (adm, sizeof adm, "%s/keys/admin-water.key", tb.dir);
+    rc = s_ctl (adm, "audit summary --owner water", out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+    rc = s_ctl (adm, "audit summary --owner health", out, sizeof out);
+    cr_assert_eq (rc, 1, "%s", out);
+    cr_assert (strstr (out, "reads only entries owned by water"), "%s", out);
+    rc = s_ctl (adm, "audit report --subject C-1", out, sizeof out);
+    cr_assert_eq (rc, 1, "%s", out);
+}
+
+Test (audit_cli, archive_moves_old_entries_and_verify_joins_the_segment)
+{
+    s_publish (100);
+    static char out[1 << 16];
+    char args[600], seg[400];
+    snprintf (seg, sizeof seg, "%s/archive", tb.dir);
+    snprintf (args, sizeof args, "mkdir -p '%s'", seg);
+    cr_assert_eq (tb_run (args, NULL, 0), 0);
+    snprintf (args, sizeof args, "audit archive --before 2099-01-01 --out '%s'", seg);
+    int rc = s_ctl (tb.admin_key, args, out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+    cr_assert (strstr (out, "archived ") && strstr (out, ".seg"), "%s", out);
+    char *p = strstr (out, " into ");
+    cr_assert_not_null (p);
+    char path[500];
+    snprintf (path, sizeof path, "%s", p + 6);
+    path[strcspn (path, "\n")] = '\0';
+    /* without the segment the live log does not start at 1 */
+    rc = s_ctl (tb.admin_key, "audit verify", out, sizeof out);
+    cr_assert_eq (rc, 1, "%s", out);
+    cr_assert (strstr (out, "(start)"), "%s", out);
+    snprintf (args, sizeof args, "audit verify --segment '%s'", path);
+    rc = s_ctl (tb.admin_key, args, out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+    cr_assert (strstr (out, "1 segments verified"), "%s", out);
+}

@@ -1,0 +1,650 @@
+/*  Integration: the owners' policies, citizens' consent and the audit log as
+ *  the real sluiced enforces them — transforms on the delivered bytes,
+ *  default deny, forbid wins, re-decision at delivery, separation of duties
+ *  for policy.apply, FILE:LINE:COL errors, the consent channel and its
+ *  notices, a verifying audit chain and no raw citizen id in the store. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+
+#include "sl_audit.h"
+#include "tc.h"
+#include "sluice/v1/consent.pb-c.h"
+#include "water/v1/water.pb-c.h"
+
+#define WATER "water.v1.MeterReading"
+#define CONSENT "sluice.v1.ConsentEvent"
+#define T_OBSERVED 1767227723         /* 2026-01-01T00:35:23Z */
+#define T_HOUR     1767225600         /* 2026-01-01T00:00:00Z */
+
+static tc_broker_t B;
+static sl_keypair_t kw, kp, kk, ka;   /* water, power, parking, app (consent-source) */
+
+static const char *CITY = "purpose joint-metering \"water and power reconcile consumption\"\n";
+
+static const char *WATER_SHARES =
+    "# water shares pseudonymized hourly readings\n"
+    "permit \"w2p\" {\n"
+    "  owner     water\n"
+    "  consumer  power, parking\n"
+    "  records   water.v1.MeterReading\n"
+    "  purpose   joint-metering\n"
+    "  fields    district, date_observed, water_consumption_m3\n"
+    "  subject   pseudonymize\n"
+    "  time      coarsen hour\n"
+    "}\n";
+
+static void
+setup (void)
+{
+    const char *extra[] = { "--consent-scan-ms", "100", NULL };
+    cr_assert_eq (tc_broker_start (&B, extra), 0, "sluiced did not start");
+    cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
+    cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
+    cr_assert_eq (tc_member (&B, "parking", "member", &kk), 0);
+    cr_assert_eq (tc_member (&B, "app", "consent-source", &ka), 0);
+    cr_assert_eq (tc_policy (&B, "city", CITY), 1);
+}
+
+static void
+teardown (void)
+{
+    tc_broker_cleanup (&B);
+}
+
+TestSuite (govern, .init = setup, .fini = teardown, .timeout = 90);
+
+/*  A full water reading (every field set) about `subject`. */
+static uint8_t *
+reading (const char *subject, size_t *len)
+{
+    Water__V1__MeterReading r = WATER__V1__METER_READING__INIT;
+    r.id = "WM-1:1767227723";
+    r.ref_device = "WM-1";
+    r.subject = (char *) subject;
+    r.district = "north";
+    r.date_observed = T_OBSERVED;
+    r.water_consumption_m3 = 12.5;
+    r.max_flow_m3h = 3.25;
+    r.min_flow_m3h = 0.5;
+    r.alarm_in_progress = 1;
+    r.meter_name = "Main street 4";
+    *len = water__v1__meter_reading__get_packed_size (&r);
+    uint8_t *buf = malloc (*len);
+    water__v1__meter_reading__pack (&r, buf);
+    return buf;
+}
+
+/*  Publishes one record of `type` and returns the answer's command (ACK or
+ *  ERROR); the first error's code goes to *code if not NULL. */
+static int
+publish (tc_client_t *c, const char *type, uint32_t n, const char *subject,
+         const uint8_t *body, size_t len, int *code)
+{
+    uint8_t id[16];
+    tc_msgid (id, n);
+    uint64_t seq = tc_publish1 (c, type, id, subject, body, len);
+    tc_msg_t m;
+    cr_assert_eq (tc_recv_cmd (c, &m, SLUICE__V1__COMMAND__ACK, 5000), 0, "no answer to PUBLISH");
+    cr_assert_eq (m.h->seq, seq);
+    int cmd = m.h->command;
+    if (code)
+        *code = m.h->n_errors ? (int) m.h->errors[0]->code : 0;
+    tc_msg_free (&m);
+    return cmd;
+}
+
+static void
+publish_reading (tc_client_t *w, uint32_t n, const char *subject)
+{
+    size_t len;
+    uint8_t *body = reading (subject, &len);
+    cr_assert_eq (publish (w, WATER, n, subject, body, len, NULL), SLUICE__V1__COMMAND__ACK);
+    free (body);
+}
+
+/*  Receives one DELIVER with one record; returns 0 or -1 (nothing). */
+static int
+deliver (tc_client_t *c, tc_msg_t *m, int timeout_ms)
+{
+    if (tc_recv_cmd (c, m, SLUICE__V1__COMMAND__DELIVER, timeout_ms) != 0)
+        return -1;
+    cr_assert_eq (m->h->command, SLUICE__V1__COMMAND__DELIVER, "got command %d", m->h->command);
+    cr_assert_eq (m->h->n_records, 1);
+    return 0;
+}
+
+static int
+is_hex32 (const char *s)
+{
+    if (strlen (s) != 32)
+        return 0;
+    for (; *s; s++)
+        if (!strchr ("0123456789abcdef", *s))
+            return 0;
+    return 1;
+}
+
+/*  Queue depth of `member` from the status command. */
+static int
+depth (const char *member)
+{
+    Sluice__V1__AdminResponse *st = tc_admin (&B, &B.admin, "status", NULL);
+    cr_assert_not_null (st);
+    cJSON *j = cJSON_Parse (st->result_json);
+    sluice__v1__admin_response__free_unpacked (st, NULL);
+    cJSON *q = cJSON_GetObjectItemCaseSensitive (j, "queues");
+    cJSON *v = cJSON_GetObjectItemCaseSensitive (q, member);
+    int n = cJSON_IsNumber (v) ? v->valueint : -1;
+    cJSON_Delete (j);
+    return n;
+}
+
+Test (govern, permit_releases_exactly_what_the_policy_says)
+{
+    cr_assert_eq (tc_policy (&B, "water", WATER_SHARES), 1);
+    tc_client_t w, p, k;
+    tc_msg_t m;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_join (&k, &B, &kk, "parking"), 0);
+    cr_assert_eq (tc_subscribe (&k, WATER, "joint-metering"), 0);
+    tc_credit (&p, 10);
+    tc_credit (&k, 10);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    publish_reading (&w, 1, "C-1001");
+
+    cr_assert_eq (deliver (&p, &m, 5000), 0, "power got nothing");
+    Sluice__V1__RecordMeta *r = m.h->records[0];
+    cr_assert_eq (r->n_rules, 1);
+    cr_assert_str_eq (r->rules[0], "w2p@1");
+    cr_assert (is_hex32 (r->subject), "subject not pseudonymized: %s", r->subject);
+    char pseudo_power[64];
+    snprintf (pseudo_power, sizeof pseudo_power, "%s", r->subject);
+    Water__V1__MeterReading *got = water__v1__meter_reading__unpack (NULL, m.lens[0], m.bodies[0]);
+    cr_assert_not_null (got, "delivered body does not decode");
+    cr_assert_str_eq (got->subject, pseudo_power, "body and header disagree on the subject");
+    cr_assert_str_eq (got->district, "north");
+    cr_assert_eq (got->date_observed, T_HOUR, "time not coarsened to the hour: %lld",
+                  (long long) got->date_observed);
+    cr_assert_eq (got->water_consumption_m3, 12.5);
+    /* fields the policy does not release are absent from the bytes */
+    cr_assert_str_eq (got->id, "");
+    cr_assert_str_eq (got->ref_device, "");
+    cr_assert_str_eq (got->meter_name, "");
+    cr_assert_eq (got->max_flow_m3h, 0);
+    cr_assert_eq (got->alarm_in_progress, 0);
+    cr_assert_null (memmem (m.bodies[0], m.lens[0], "C-1001", 6), "raw id in the delivered bytes");
+    cr_assert_null (memmem (m.bodies[0], m.lens[0], "Main street", 11));
+    water__v1__meter_reading__free_unpacked (got, NULL);
+    cr_assert_eq (tc_ack (&p, r->delivery_tag, 0), 1);
+    tc_msg_free (&m);
+
+    /* the same citizen gets another pseudonym at parking (unlinkable) */
+    cr_assert_eq (deliver (&k, &m, 5000), 0, "parking got nothing");
+    cr_assert (is_hex32 (m.h->records[0]->subject));
+    cr_assert_str_neq (m.h->records[0]->subject, pseudo_power);
+    cr_assert_eq (tc_ack (&k, m.h->records[0]->delivery_tag, 0), 1);
+    tc_msg_free (&m);
+
+    /* and the same one again at power (stable) */
+    publish_reading (&w, 2, "C-1001");
+    cr_assert_eq (deliver (&p, &m, 5000), 0);
+    cr_assert_str_eq (m.h->records[0]->subject, pseudo_power);
+    tc_msg_free (&m);
+    tc_close (&w);
+    tc_close (&p);
+    tc_close (&k);
+}
+
+Test (govern, default_deny_without_a_policy)
+{
+    tc_client_t w, p;
+    tc_msg_t m;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    tc_credit (&p, 10);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    publish_reading (&w, 1, "C-1");
+    cr_assert_neq (deliver (&p, &m, 700), 0, "delivered without any permit");
+    cr_assert_gt (tc_broker_log_count (&B, "reason=no-matching-rule"), 0);
+    cr_assert_eq (depth ("power"), 0);
+    tc_close (&w);
+    tc_close (&p);
+}
+
+Test (govern, a_city_forbid_beats_the_owners_permit)
+{
+    char city[512];
+    snprintf (city, sizeof city, "%sforbid \"no-water-to-power\" {\n  owner water\n  consumer power\n}\n",
+              CITY);
+    cr_assert_eq (tc_policy (&B, "city", city), 2);
+    cr_assert_eq (tc_policy (&B, "water", WATER_SHARES), 1);
+    tc_client_t w, p, k;
+    tc_msg_t m;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_join (&k, &B, &kk, "parking"), 0);
+    cr_assert_eq (tc_subscribe (&k, WATER, "joint-metering"), 0);
+    tc_credit (&p, 10);
+    tc_credit (&k, 10);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    publish_reading (&w, 1, "C-1");
+    cr_assert_eq (deliver (&k, &m, 5000), 0, "parking (not forbidden) got nothing");
+    tc_msg_free (&m);
+    cr_assert_neq (deliver (&p, &m, 500), 0, "a forbidden copy reached power");
+    cr_assert_gt (tc_broker_log_count (&B, "consumer=power record=water.v1.MeterReading purpose=joint-metering reason=forbidden"), 0);
+    tc_close (&w);
+    tc_close (&p);
+    tc_close (&k);
+}
+
+Test (govern, a_rule_removed_after_queueing_stops_queued_records)
+{
+    cr_assert_eq (tc_policy (&B, "water", WATER_SHARES), 1);
+    tc_client_t w, p;
+    tc_msg_t m;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    publish_reading (&w, 1, "C-1");
+    publish_reading (&w, 2, "C-2");
+    cr_assert_eq (depth ("power"), 2, "records were not queued");
+    /* water withdraws the permit: version 2 has no rule for power */
+    cr_assert_eq (tc_policy (&B, "water", "# nothing is shared any more\n"), 2);
+    tc_credit (&p, 10);
+    cr_assert_neq (deliver (&p, &m, 700), 0, "a queued record left after its rule was removed");
+    cr_assert_eq (depth ("power"), 0, "denied records stay queued");
+    cr_assert_gt (tc_broker_log_count (&B, "event=deliver.denied owner=water consumer=power"), 0);
+    tc_close (&w);
+    tc_close (&p);
+}
+
+/*  policy.apply as `as`; returns the response (caller frees). */
+static Sluice__V1__AdminResponse *
+apply_as (const sl_keypair_t *as, const char *text)
+{
+    Sluice__V1__AdminResponse *r = tc_policy_apply (&B, as, "water.policy", text);
+    cr_assert_not_null (r, "no answer to policy.apply");
+    return r;
+}
+
+Test (govern, only_the_owners_admin_may_grant_its_data)
+{
+    const sl_keypair_t *power_admin = tc_owner_admin (&B, "power");
+    cr_assert_not_null (power_admin);
+    Sluice__V1__AdminResponse *r = apply_as (power_admin, WATER_SHARES);
+    cr_assert_eq (r->code, SLUICE__V1__ERROR_CODE__NOT_PERMITTED, "%s", r->text);
+    cr_assert (strstr (r->text, "water.policy:2:"), "no position for the offending rule: %s", r->text);
+    sluice__v1__admin_response__free_unpacked (r, NULL);
+
+    /* the city administrator may forbid, but not permit */
+    r = apply_as (&B.admin, WATER_SHARES);
+    cr_assert_eq (r->code, SLUICE__V1__ERROR_CODE__NOT_PERMITTED, "%s", r->text);
+    sluice__v1__admin_response__free_unpacked (r, NULL);
+
+    /* nothing was stored: water's own first apply is version 1 */
+    cr_assert_eq (tc_policy (&B, "water", WATER_SHARES), 1);
+}
+
+Test (govern, a_bad_policy_gives_every_error_with_its_position_and_changes_nothing)
+{
+    cr_assert_eq (tc_policy (&B, "water", WATER_SHARES), 1);
+    const char *bad =
+        "permit \"w2p\" {\n"
+        "  owner     water\n"
+        "  consumer  power\n"
+        "  records   water.v1.MeterReading\n"
+        "  purpose   joint-meterin\n"
+        "  fields    distrct, date_observed\n"
+        "}\n";
+    const sl_keypair_t *wadm = tc_owner_admin (&B, "water");
+    Sluice__V1__AdminResponse *r = apply_as (wadm, bad);
+    cr_assert_eq (r->code, SLUICE__V1__ERROR_CODE__BAD_REQUEST, "%s", r->text);
+    cr_assert (strstr (r->text, "water.policy:5:13: error:"), "%s", r->text);
+    cr_assert (strstr (r->text, "water.policy:6:13: error:"), "%s", r->text);
+    cr_assert (strstr (r->text, "did you mean 'district'"), "%s", r->text);
+    cJSON *j = cJSON_Parse (r->result_json);
+    cr_assert_not_null (j, "no result with the errors");
+    cr_assert_geq (cJSON_GetArraySize (cJSON_GetObjectItemCaseSensitive (j, "errors")), 2);
+    cJSON_Delete (j);
+    sluice__v1__admin_response__free_unpacked (r, NULL);
+
+    /* version 1 is still in force and the next good apply is version 2 */
+    tc_client_t w, p;
+    tc_msg_t m;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    tc_credit (&p, 10);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    publish_reading (&w, 1, "C-1");
+    cr_assert_eq (deliver (&p, &m, 5000), 0, "the refused apply changed the policy in force");
+    cr_assert_str_eq (m.h->records[0]->rules[0], "w2p@1");
+    tc_msg_free (&m);
+    cr_assert_eq (tc_policy (&B, "water", WATER_SHARES), 2);
+    tc_close (&w);
+    tc_close (&p);
+}
+
+Test (govern, queries_are_checked_both_ways_and_replies_shaped)
+{
+    cr_assert_eq (tc_policy (&B, "water", WATER_SHARES), 1);
+    tc_client_t w, p;
+    tc_msg_t q, a;
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+
+    /* a purpose no permit names: denied before the owner sees the query */
+    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+    h.command = SLUICE__V1__COMMAND__QUERY;
+    h.record_type = WATER;
+    h.subject = "C-1001";
+    h.purpose = "marketing";
+    h.timeout_ms = 3000;
+    uint64_t seq = tc_send (&p, &h, NULL, NULL, 0);
+    cr_assert_eq (tc_recv_cmd (&p, &a, SLUICE__V1__COMMAND__REPLY, 5000), 0);
+    cr_assert_eq (a.h->command, SLUICE__V1__COMMAND__ERROR);
+    cr_assert_eq (a.h->seq, seq);
+    cr_assert_eq (a.h->errors[0]->code, SLUICE__V1__ERROR_CODE__DENIED);
+    cr_assert_str_eq (a.h->errors[0]->reason, "no-matching-rule");
+    tc_msg_free (&a);
+    cr_assert_neq (tc_recv (&w, &q, 300), 0, "a denied query reached the owner");
+
+    /* permitted: the owner answers with the full record, power gets the shaped copy */
+    h.purpose = "joint-metering";
+    h.seq = 0;
+    seq = tc_send (&p, &h, NULL, NULL, 0);
+    cr_assert_eq (tc_recv_cmd (&w, &q, SLUICE__V1__COMMAND__QUERY, 5000), 0, "owner got no QUERY");
+    size_t len;
+    uint8_t *body = reading ("C-1001", &len);
+    Sluice__V1__Header r = SLUICE__V1__HEADER__INIT;
+    Sluice__V1__RecordMeta rm = SLUICE__V1__RECORD_META__INIT, *rmp = &rm;
+    r.command = SLUICE__V1__COMMAND__REPLY;
+    r.query_id = q.h->query_id;
+    rm.subject = "C-1001";
+    rm.event_time = (int64_t) T_OBSERVED * 1000;
+    r.n_records = 1;
+    r.records = &rmp;
+    const uint8_t *bodies[] = { body };
+    tc_send (&w, &r, bodies, &len, 1);
+    tc_msg_free (&q);
+    free (body);
+    cr_assert_eq (tc_recv_cmd (&p, &a, SLUICE__V1__COMMAND__REPLY, 5000), 0, "asker got no answer");
+    cr_assert_eq (a.h->command, SLUICE__V1__COMMAND__REPLY);
+    cr_assert_eq (a.h->seq, seq);
+    cr_assert_eq (a.h->n_records, 1);
+    cr_assert_str_eq (a.h->records[0]->rules[0], "w2p@1");
+    cr_assert (is_hex32 (a.h->records[0]->subject), "%s", a.h->records[0]->subject);
+    Water__V1__MeterReading *got = water__v1__meter_reading__unpack (NULL, a.lens[0], a.bodies[0]);
+    cr_assert_not_null (got);
+    cr_assert_str_eq (got->subject, a.h->records[0]->subject);
+    cr_assert_str_eq (got->meter_name, "");
+    cr_assert_eq (got->date_observed, T_HOUR);
+    water__v1__meter_reading__free_unpacked (got, NULL);
+    tc_msg_free (&a);
+    tc_close (&w);
+    tc_close (&p);
+}
+
+/* ------------------------------------------------------------- consent */
+
+static const char *WATER_WITH_CONSENT =
+    "permit \"w2p-consent\" {\n"
+    "  owner     water\n"
+    "  consumer  power\n"
+    "  records   water.v1.MeterReading\n"
+    "  purpose   joint-metering\n"
+    "  fields    district, water_consumption_m3\n"
+    "  subject   pseudonymize\n"
+    "  consent   required\n"
+    "}\n";
+
+static int64_t s_valid_to;     /* for the next GIVEN event; 0 = no expiry */
+
+static int
+consent_event (tc_client_t *c, uint32_t n, Sluice__V1__ConsentEvent__Kind kind,
+               const char *consent_id, int *code)
+{
+    Sluice__V1__ConsentEvent e = SLUICE__V1__CONSENT_EVENT__INIT;
+    char *purposes[] = { "joint-metering" }, *types[] = { WATER };
+    e.consent_id = (char *) consent_id;
+    e.kind = kind;
+    e.subject = "C-7";
+    e.controller = "water";
+    e.recipient = "power";
+    if (kind == SLUICE__V1__CONSENT_EVENT__KIND__GIVEN) {
+        e.n_purposes = 1;
+        e.purposes = purposes;
+        e.n_record_types = 1;
+        e.record_types = types;
+        e.collection_method = "app";
+        e.evidence = "receipt-42";
+        e.valid_to = s_valid_to;
+    }
+    size_t len = sluice__v1__consent_event__get_packed_size (&e);
+    uint8_t *buf = malloc (len);
+    sluice__v1__consent_event__pack (&e, buf);
+    int cmd = publish (c, CONSENT, n, "", buf, len, code);
+    free (buf);
+    return cmd;
+}
+
+Test (govern, consent_gates_queues_and_notifies)
+{
+    cr_assert_eq (tc_policy (&B, "water", WATER_WITH_CONSENT), 1);
+    tc_client_t w, p, a;
+    tc_msg_t m;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    tc_credit (&p, 1);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    cr_assert_eq (tc_join (&a, &B, &ka, "app"), 0);
+
+    /* no consent: denied, and the reason says so */
+    publish_reading (&w, 1, "C-7");
+    cr_assert_neq (deliver (&p, &m, 500), 0, "delivered without consent");
+    cr_assert_gt (tc_broker_log_count (&B, "reason=consent-missing"), 0);
+
+    /* the citizen consents through the city app (a consent-source member) */
+    cr_assert_eq (consent_event (&a, 1, SLUICE__V1__CONSENT_EVENT__KIND__GIVEN, "c-7-power", NULL),
+                  SLUICE__V1__COMMAND__ACK);
+    publish_reading (&w, 2, "C-7");
+    cr_assert_eq (deliver (&p, &m, 5000), 0, "nothing delivered with a valid consent");
+    cr_assert_str_eq (m.h->records[0]->rules[0], "w2p-consent@1");
+    char seen[64];
+    snprintf (seen, sizeof seen, "%s", m.h->records[0]->subject);
+    cr_assert (is_hex32 (seen));
+    cr_assert_eq (tc_ack (&p, m.h->records[0]->delivery_tag, 0), 1);
+    tc_msg_free (&m);
+
+    /* two more wait in power's queue (no credit left) */
+    publish_reading (&w, 3, "C-7");
+    publish_reading (&w, 4, "C-7");
+    cr_assert_eq (depth ("power"), 2);
+
+    /* withdrawal: power is told, in its own pseudonym, and the queue stops */
+    cr_assert_eq (consent_event (&a, 2, SLUICE__V1__CONSENT_EVENT__KIND__WITHDRAWN, "c-7-power", NULL),
+                  SLUICE__V1__COMMAND__ACK);
+    cr_assert_eq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__NOTICE, 5000), 0, "no NOTICE");
+    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__NOTICE);
+    cr_assert_str_eq (m.h->notice, "consent-withdrawn");
+    const char *subject = NULL, *owner = NULL, *purpose = NULL;
+    for (size_t i = 0; i < m.h->n_notice_args; i++) {
+        if (!strcmp (m.h->notice_args[i]->key, "subject"))
+            subject = m.h->notice_args[i]->value;
+        if (!strcmp (m.h->notice_args[i]->key, "owner"))
+            owner = m.h->notice_args[i]->value;
+        if (!strcmp (m.h->notice_args[i]->key, "purpose"))
+            purpose = m.h->notice_args[i]->value;
+    }
+    cr_assert_str_eq (subject ? subject : "", seen, "notice names the subject as power does not see it");
+    cr_assert_str_eq (owner ? owner : "", "water");
+    cr_assert_str_eq (purpose ? purpose : "", "joint-metering");
+    tc_msg_free (&m);
+    tc_credit (&p, 10);
+    cr_assert_neq (deliver (&p, &m, 700), 0, "a queued record left after the withdrawal");
+    cr_assert_eq (depth ("power"), 0);
+    cr_assert_gt (tc_broker_log_count (&B, "reason=consent-withdrawn"), 0);
+    tc_close (&w);
+    tc_close (&p);
+    tc_close (&a);
+}
+
+Test (govern, an_expiring_consent_notifies_and_stops_the_queue)
+{
+    cr_assert_eq (tc_policy (&B, "water", WATER_WITH_CONSENT), 1);
+    tc_client_t w, p, a;
+    tc_msg_t m;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    cr_assert_eq (tc_join (&a, &B, &ka, "app"), 0);
+    int64_t ends = time (NULL) + 2;
+    s_valid_to = ends;
+    cr_assert_eq (consent_event (&a, 1, SLUICE__V1__CONSENT_EVENT__KIND__GIVEN, "c-7-short", NULL),
+                  SLUICE__V1__COMMAND__ACK);
+    s_valid_to = 0;
+    publish_reading (&w, 1, "C-7");
+    cr_assert_eq (depth ("power"), 1, "not queued while the consent was valid");
+    /* valid_to passes: the broker finds it within its scan period */
+    cr_assert_eq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__NOTICE, 5000), 0, "no NOTICE at expiry");
+    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__NOTICE);
+    cr_assert_str_eq (m.h->notice, "consent-expired");
+    tc_msg_free (&m);
+    cr_assert_geq (time (NULL), ends, "notice before the consent expired");
+    tc_credit (&p, 10);
+    cr_assert_neq (deliver (&p, &m, 700), 0, "a queued record left after the consent expired");
+    cr_assert_gt (tc_broker_log_count (&B, "reason=consent-expired"), 0);
+    tc_close (&w);
+    tc_close (&p);
+    tc_close (&a);
+}
+
+Test (govern, consent_events_from_other_members_are_refused)
+{
+    tc_client_t w;
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    int code = 0;
+    cr_assert_eq (consent_event (&w, 1, SLUICE__V1__CONSENT_EVENT__KIND__GIVEN, "c-forged", &code),
+                  SLUICE__V1__COMMAND__ERROR);
+    cr_assert_eq (code, SLUICE__V1__ERROR_CODE__NOT_PERMITTED);
+    /* and it did not count: the app can still grant that id */
+    tc_client_t a;
+    cr_assert_eq (tc_join (&a, &B, &ka, "app"), 0);
+    cr_assert_eq (consent_event (&a, 1, SLUICE__V1__CONSENT_EVENT__KIND__GIVEN, "c-forged", NULL),
+                  SLUICE__V1__COMMAND__ACK);
+    tc_close (&w);
+    tc_close (&a);
+}
+
+/* --------------------------------------------------------------- audit */
+
+static uint8_t *
+slurp (const char *path, size_t *len)
+{
+    FILE *f = fopen (path, "rb");
+    cr_assert_not_null (f, "%s", path);
+    fseek (f, 0, SEEK_END);
+    long n = ftell (f);
+    fseek (f, 0, SEEK_SET);
+    uint8_t *buf = malloc ((size_t) n + 1);
+    cr_assert_eq (fread (buf, 1, (size_t) n, f), (size_t) n);
+    fclose (f);
+    *len = (size_t) n;
+    return buf;
+}
+
+Test (govern, the_audit_log_verifies_and_holds_no_raw_citizen_id)
+{
+    const char *raw = "CIT-93a7f2-SECRET";
+    cr_assert_eq (tc_policy (&B, "water", WATER_SHARES), 1);
+    tc_client_t w, p;
+    tc_msg_t m;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    for (uint32_t i = 1; i <= 5; i++)
+        publish_reading (&w, i, raw);
+    tc_credit (&p, 3);
+    for (int got = 0; got < 3;) {
+        cr_assert_eq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__DELIVER, 5000), 0, "got %d of 3", got);
+        cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__DELIVER);
+        for (size_t i = 0; i < m.h->n_records; i++, got++)
+            cr_assert_eq (tc_ack (&p, m.h->records[i]->delivery_tag, 0), 1);
+        tc_msg_free (&m);
+    }
+    tc_close (&w);
+    tc_close (&p);
+    cr_assert_eq (tc_broker_stop (&B), 0);
+
+    /* the raw id appears nowhere in the store file, queued copies included */
+    char path[600];
+    snprintf (path, sizeof path, "%s/store/data.mdb", B.dir);
+    size_t len;
+    uint8_t *bytes = slurp (path, &len);
+    cr_assert_null (memmem (bytes, len, raw, strlen (raw)), "raw citizen id found in data.mdb");
+    cr_assert_not_null (memmem (bytes, len, "w2p@1", 5), "scan sanity: rule ids are in the file");
+    free (bytes);
+
+    /* the chain verifies with the published key, checkpoint included */
+    MDB_env *env;
+    cr_assert_eq (mdb_env_create (&env), 0);
+    mdb_env_set_maxdbs (env, 64);
+    snprintf (path, sizeof path, "%s/store", B.dir);
+    cr_assert_eq (mdb_env_open (env, path, MDB_RDONLY | MDB_NOTLS, 0600), 0);
+    uint8_t pk[SL_AUDIT_PK_LEN];
+    char err[300];
+    snprintf (path, sizeof path, "%s/%s", B.dir, SL_AUDIT_SIGN_PUB_FILE);
+    cr_assert_eq (sl_audit_load_pubkey (path, pk, err, sizeof err), 0, "%s", err);
+    sl_audit_report_t rep;
+    cr_assert_eq (sl_audit_verify (env, pk, NULL, &rep), 0, "%s", rep.message);
+    cr_assert_geq (rep.checkpoints, 1, "no checkpoint at clean shutdown");
+
+    /* the kinds of a traffic run, with the deciding rules */
+    MDB_txn *txn;
+    cr_assert_eq (mdb_txn_begin (env, NULL, MDB_RDONLY, &txn), 0);
+    sl_audit_iter_t *it = sl_audit_iter_new (txn, NULL);
+    cr_assert_not_null (it);
+    sl_audit_entry_t e;
+    int publishes = 0, queued = 0, delivered = 0, acked = 0, applied = 0, start = 0, stop = 0;
+    while (sl_audit_iter_next (it, &e) == 1) {
+        char kind[32], rules[64], fields[128];
+        snprintf (kind, sizeof kind, "%.*s", (int) e.kind.len, e.kind.ptr);
+        snprintf (rules, sizeof rules, "%.*s", (int) e.rules.len, e.rules.ptr);
+        snprintf (fields, sizeof fields, "%.*s", (int) e.fields.len, e.fields.ptr);
+        if (!strcmp (kind, "publish")) {
+            publishes++;
+            cr_assert_not_null (e.subject, "publish entry without a subject pseudonym");
+        }
+        if (!strcmp (kind, "queue")) {
+            queued++;
+            cr_assert_str_eq (rules, "w2p@1");
+            cr_assert_str_eq (fields, "subject,district,date_observed,water_consumption_m3");
+        }
+        if (!strcmp (kind, "deliver")) {
+            delivered++;
+            cr_assert_str_eq (rules, "w2p@1");
+        }
+        acked += !strcmp (kind, "ack");
+        applied += !strcmp (kind, "policy.apply");
+        start += !strcmp (kind, "broker.start");
+        stop += !strcmp (kind, "broker.stop");
+    }
+    sl_audit_iter_destroy (&it);
+    mdb_txn_abort (txn);
+    mdb_env_close (env);
+    cr_assert_eq (publishes, 5);
+    cr_assert_eq (queued, 5);
+    cr_assert_eq (delivered, 3);
+    cr_assert_eq (acked, 3);
+    cr_assert_eq (applied, 2, "city and water applies");
+    cr_assert_eq (start, 1);
+    cr_assert_eq (stop, 1);
+}

@@ -1,0 +1,245 @@
+/*  sl_policy_store: versions per owner in LMDB, atomic apply, the role rule,
+ *  dry runs, rollback as a new version, and the index put in force only
+ *  when the batch commits. Also reads as the store's usage example. */
+#include "unit_util.h"
+
+#include "sl_batch.h"
+#include "sl_error.h"
+#include "sl_policy_store.h"
+#include "sl_registry.h"
+
+static const char *CITY = "purpose joint-metering \"joint metering\"\n";
+static const char *WATER_V1 =
+    "permit \"w2p\" {\n  owner water\n  consumer power\n  records water.v1.MeterReading\n"
+    "  purpose joint-metering\n  fields district\n}\n";
+static const char *WATER_V2 =
+    "permit \"w2p\" {\n  owner water\n  consumer power\n  records water.v1.MeterReading\n"
+    "  purpose joint-metering\n  fields district, date_observed\n}\n"
+    "permit \"w2k\" {\n  owner water\n  consumer parking\n  records water.v1.MeterReading\n"
+    "  purpose joint-metering\n  fields district\n}\n";
+
+static sl_store_t *store;
+static sl_batch_t *batch;
+static sl_registry_t *reg;
+static sl_policy_store_t *ps;
+
+static void
+add_member (const char *name, const char *role)
+{
+    MDB_txn *txn;
+    char err[256], key[41];
+    /* a syntactically valid Z85 public key, distinct per name */
+    snprintf (key, sizeof key, "%-40.40s", "");
+    memset (key, 'a', 40);
+    memcpy (key, name, strlen (name));
+    cr_assert_eq (sl_batch_txn (batch, &txn), 0);
+    cr_assert_eq (sl_registry_add (reg, txn, name, role, key, err, sizeof err), 0, "%s", err);
+    cr_assert_eq (sl_batch_commit (batch), 0);
+}
+
+static void
+setup (void)
+{
+    store = u_store ();
+    batch = sl_batch_new (store, 100, 1000);
+    reg = sl_registry_new (store);
+    cr_assert (batch && reg);
+    MDB_txn *txn;
+    cr_assert_eq (sl_batch_txn (batch, &txn), 0);
+    int rc = 0;
+    ps = sl_policy_store_new (txn, reg, &rc);
+    cr_assert_not_null (ps, "%s", sl_strerror (rc));
+    cr_assert_eq (sl_batch_commit (batch), 0);
+    cr_assert_eq (sl_batch_listen (batch, sl_policy_store_txn_outcome, ps), 0);
+    add_member ("power", "member");
+    add_member ("parking", "member");
+}
+
+static void
+teardown (void)
+{
+    sl_policy_store_destroy (&ps);
+    sl_batch_destroy (&batch);
+    sl_registry_destroy (&reg);
+    u_cleanup (&store);
+}
+
+TestSuite (policy_store, .init = setup, .fini = teardown, .timeout = 30);
+
+/*  apply in the batch; returns the rc, and the rendered errors in `text`. */
+static int
+apply (const char *owner, const char *text, const char *role, int dry, sl_policy_apply_result_t *r,
+       char *errs, size_t size)
+{
+    MDB_txn *txn;
+    cr_assert_eq (sl_batch_txn (batch, &txn), 0);
+    sl_policy_diags_t *d = sl_policy_diags_new ();
+    int rc = sl_policy_store_apply (ps, txn, owner, NULL, text, strlen (text), "tester", role,
+                                    dry, d, r);
+    char *t = sl_policy_diags_render (d);
+    snprintf (errs, size, "%s%s", r->error, t);
+    free (t);
+    sl_policy_diags_destroy (&d);
+    return rc;
+}
+
+static int
+permits (const char *consumer, const char *purpose)
+{
+    sl_policy_request_t req = { .owner = "water", .consumer = consumer,
+                                .record_type = "water.v1.MeterReading", .purpose = purpose,
+                                .time = 1767225600 };
+    sl_policy_decision_t d;
+    cr_assert_eq (sl_policy_decide (sl_policy_store_index (ps), &req, &d), 0);
+    return d.permit;
+}
+
+Test (policy_store, apply_stores_versions_and_swaps_on_commit)
+{
+    sl_policy_apply_result_t r;
+    char errs[2048];
+    cr_assert_eq (apply ("city", CITY, "admin:city", 0, &r, errs, sizeof errs), 0, "%s", errs);
+    cr_assert_eq (r.version, 1);
+    sl_policy_apply_result_clear (&r);
+    cr_assert_eq (sl_batch_commit (batch), 0);
+
+    cr_assert_eq (apply ("water", WATER_V1, "admin:water", 0, &r, errs, sizeof errs), 0, "%s", errs);
+    cr_assert_eq (r.version, 1);
+    cr_assert_eq (r.previous, 0);
+    cr_assert_str_eq (r.changes, "+w2p");
+    sl_policy_apply_result_clear (&r);
+    /* not in force before the commit */
+    cr_assert_eq (permits ("power", "joint-metering"), 0);
+    uint64_t gen = sl_policy_store_generation (ps);
+    cr_assert_eq (sl_batch_commit (batch), 0);
+    cr_assert_eq (sl_policy_store_generation (ps), gen + 1);
+    cr_assert_eq (permits ("power", "joint-metering"), 1);
+    cr_assert_eq (permits ("parking", "joint-metering"), 0);
+
+    cr_assert_eq (apply ("water", WATER_V2, "admin:water", 0, &r, errs, sizeof errs), 0, "%s", errs);
+    cr_assert_eq (r.version, 2);
+    cr_assert_str_eq (r.changes, "~w2p +w2k");
+    sl_policy_apply_result_clear (&r);
+    cr_assert_eq (sl_batch_commit (batch), 0);
+    cr_assert_eq (permits ("parking", "joint-metering"), 1);
+
+    MDB_txn *txn;
+    cr_assert_eq (sl_store_read (store, &txn), 0);
+    sl_policy_version_t *v;
+    cr_assert_eq (sl_policy_store_get (ps, txn, "water", 1, &v), 0);
+    cr_assert_str_eq (v->text, WATER_V1);
+    cr_assert_str_eq (v->actor, "tester");
+    cr_assert_str_eq (v->role, "admin:water");
+    cr_assert_str_eq (v->file, "water.policy");
+    cr_assert (strstr (v->summary, "\"id\":\"w2p\""), "%s", v->summary);
+    sl_policy_version_destroy (&v);
+    uint32_t cur;
+    cr_assert_eq (sl_policy_store_current (ps, txn, "water", &cur), 0);
+    cr_assert_eq (cur, 2);
+    cr_assert_eq (sl_policy_store_get (ps, txn, "water", 3, &v), SL_ENOTFOUND);
+    mdb_txn_abort (txn);
+}
+
+Test (policy_store, an_aborted_batch_keeps_the_old_index_and_nothing_stored)
+{
+    sl_policy_apply_result_t r;
+    char errs[2048];
+    cr_assert_eq (apply ("city", CITY, "admin:city", 0, &r, errs, sizeof errs), 0, "%s", errs);
+    sl_policy_apply_result_clear (&r);
+    cr_assert_eq (apply ("water", WATER_V1, "admin:water", 0, &r, errs, sizeof errs), 0, "%s", errs);
+    sl_policy_apply_result_clear (&r);
+    sl_batch_abort (batch);
+    cr_assert_eq (permits ("power", "joint-metering"), 0);
+    MDB_txn *txn;
+    uint32_t cur = 9;
+    cr_assert_eq (sl_store_read (store, &txn), 0);
+    cr_assert_eq (sl_policy_store_current (ps, txn, "water", &cur), 0);
+    mdb_txn_abort (txn);
+    cr_assert_eq (cur, 0);
+}
+
+Test (policy_store, errors_and_role_rule_change_nothing)
+{
+    sl_policy_apply_result_t r;
+    char errs[2048];
+    cr_assert_eq (apply ("city", CITY, "admin:city", 0, &r, errs, sizeof errs), 0, "%s", errs);
+    sl_policy_apply_result_clear (&r);
+    cr_assert_eq (sl_batch_commit (batch), 0);
+
+    /* another bureau's administrator */
+    cr_assert_eq (apply ("water", WATER_V1, "admin:power", 0, &r, errs, sizeof errs), SL_EPERM);
+    cr_assert (strstr (errs, "only admin:water may"), "%s", errs);
+    /* the right slot, a rule for another owner's data */
+    cr_assert_eq (apply ("power", WATER_V1, "admin:power", 0, &r, errs, sizeof errs), SL_EPERM);
+    cr_assert (strstr (errs, "power.policy:1:"), "%s", errs);
+    /* the city may not permit */
+    cr_assert_eq (apply ("city", WATER_V1, "admin:city", 0, &r, errs, sizeof errs), SL_EPERM);
+    /* unknown owner */
+    cr_assert_eq (apply ("sewer", WATER_V1, "admin:sewer", 0, &r, errs, sizeof errs), SL_EINVAL);
+    cr_assert (strstr (errs, "unknown policy owner 'sewer'"), "%s", errs);
+    /* two errors, both reported, in one pass */
+    const char *bad = "permit \"x\" {\n  owner water\n  consumer powr\n  records water.v1.MeterReading\n"
+                      "  purpose joint-metering\n  fields distrct\n}\n";
+    cr_assert_eq (apply ("water", bad, "admin:water", 0, &r, errs, sizeof errs), SL_EINVAL);
+    cr_assert (strstr (errs, "water.policy:3:"), "%s", errs);
+    cr_assert (strstr (errs, "water.policy:6:"), "%s", errs);
+    cr_assert_eq (sl_batch_commit (batch), 0);
+    MDB_txn *txn;
+    uint32_t cur = 9;
+    cr_assert_eq (sl_store_read (store, &txn), 0);
+    cr_assert_eq (sl_policy_store_current (ps, txn, "water", &cur), 0);
+    cr_assert_eq (cur, 0);
+    cr_assert_eq (sl_policy_store_current (ps, txn, "power", &cur), 0);
+    cr_assert_eq (cur, 0);
+    mdb_txn_abort (txn);
+}
+
+Test (policy_store, dry_run_and_rollback)
+{
+    sl_policy_apply_result_t r;
+    char errs[2048];
+    cr_assert_eq (apply ("city", CITY, "admin:city", 0, &r, errs, sizeof errs), 0, "%s", errs);
+    sl_policy_apply_result_clear (&r);
+    cr_assert_eq (apply ("water", WATER_V1, "admin:water", 0, &r, errs, sizeof errs), 0, "%s", errs);
+    sl_policy_apply_result_clear (&r);
+    cr_assert_eq (sl_batch_commit (batch), 0);
+
+    cr_assert_eq (apply ("water", WATER_V2, "admin:water", 1, &r, errs, sizeof errs), 0, "%s", errs);
+    cr_assert_eq (r.version, 2);
+    cr_assert_not_null (r.index);
+    sl_policy_diff_t *diff = sl_policy_diff_new (sl_policy_store_index (ps), r.index, 1767225600);
+    cr_assert_eq (sl_policy_diff_count (diff), 2, "power changes fields, parking gains");
+    sl_policy_diff_destroy (&diff);
+    sl_policy_apply_result_clear (&r);
+    cr_assert_eq (sl_batch_commit (batch), 0);
+    cr_assert_eq (permits ("parking", "joint-metering"), 0, "a dry run took effect");
+
+    cr_assert_eq (apply ("water", WATER_V2, "admin:water", 0, &r, errs, sizeof errs), 0, "%s", errs);
+    cr_assert_eq (r.version, 2, "the dry run used up a version");
+    sl_policy_apply_result_clear (&r);
+    cr_assert_eq (sl_batch_commit (batch), 0);
+    cr_assert_eq (permits ("parking", "joint-metering"), 1);
+
+    MDB_txn *txn;
+    cr_assert_eq (sl_batch_txn (batch, &txn), 0);
+    sl_policy_diags_t *d = sl_policy_diags_new ();
+    cr_assert_eq (sl_policy_store_rollback (ps, txn, "water", 1, "tester", "admin:water", 0, d, &r), 0);
+    cr_assert_eq (r.version, 3);
+    cr_assert_str_eq (r.changes, "~w2p -w2k");
+    sl_policy_apply_result_clear (&r);
+    cr_assert_eq (sl_policy_store_rollback (ps, txn, "water", 7, "tester", "admin:water", 0, d, &r),
+                  SL_ENOTFOUND);
+    sl_policy_diags_destroy (&d);
+    cr_assert_eq (sl_batch_commit (batch), 0);
+    cr_assert_eq (permits ("parking", "joint-metering"), 0);
+
+    /* a fresh store handle loads what is in force */
+    sl_policy_store_t *again = NULL;
+    cr_assert_eq (sl_batch_txn (batch, &txn), 0);
+    again = sl_policy_store_new (txn, reg, NULL);
+    cr_assert_not_null (again);
+    cr_assert_eq (sl_policy_store_load (again, txn, NULL), 0);
+    cr_assert_eq (sl_policy_index_rule_count (sl_policy_store_index (again)), 1);
+    sl_batch_abort (batch);
+    sl_policy_store_destroy (&again);
+}
