@@ -160,7 +160,7 @@ s_at (sl_admin_call_t *call, int64_t *at)
 }
 
 /* ------------------------------------------------------------------------ */
-/*  JSON helpers                                                             */
+/*  JSON output                                                              */
 
 static const char *
 s_access_name (sl_policy_access_t a)

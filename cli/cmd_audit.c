@@ -213,8 +213,29 @@ s_on_opt (int c, const char *arg, void *p)
     case O_KIND: o->kind = arg; break;
     case O_DECISION: o->decision = arg; break;
     case O_SUBJECT: o->subject = arg; break;
-    case O_AFTER: o->after_seq = strtoull (arg, NULL, 10); break;
-    case O_LIMIT: o->limit = strtoull (arg, NULL, 10); break;
+    case O_AFTER:
+    case O_LIMIT: {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull (arg, &end, 10);
+        if (!*arg || *end || errno || arg[0] == '-') {
+            fprintf (stderr, "sluicectl: audit: --%s '%s' is not a whole number\n",
+                     c == O_AFTER ? "after-seq" : "limit", arg);
+            return -1;
+        }
+        if (c == O_AFTER)
+            o->after_seq = v;
+        else
+            o->limit = v;
+        break;
+    }
+    case O_INTERVAL:
+        o->interval_ms = (unsigned) atoi (arg);
+        if (o->interval_ms == 0 || o->interval_ms > 3600000) {
+            fprintf (stderr, "sluicectl: audit: --interval '%s': give milliseconds, 1..3600000\n", arg);
+            return -1;
+        }
+        break;
     case O_FORMAT: o->format = arg; break;
     case O_OUT: o->out = arg; break;
     case O_BEFORE: o->before = arg; break;
@@ -228,7 +249,6 @@ s_on_opt (int c, const char *arg, void *p)
         break;
     case O_TRUST: o->trust_start = 1; break;
     case O_FOLLOW: o->follow = 1; break;
-    case O_INTERVAL: o->interval_ms = (unsigned) atoi (arg); break;
     default: return -1;
     }
     return 0;
@@ -382,8 +402,8 @@ s_stream_local (ctl_ctx_t *ctx, MDB_txn *txn, const sl_audit_filter_t *f, uint64
     }
     sl_audit_iter_destroy (&it);
     if (rc < 0) {
-        ctl_error (ctx, "reading entry after seq %" PRIu64 " failed: %s (run sluicectl audit "
-                   "verify --data DIR)", (uint64_t) 0, sl_strerror (rc));
+        ctl_error (ctx, "reading the log failed after %" PRId64 " entries: %s (run sluicectl "
+                   "audit verify --data DIR)", n, sl_strerror (rc));
         return -1;
     }
     return n;

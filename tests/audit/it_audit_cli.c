@@ -223,6 +223,23 @@ Test (audit_cli, summary_report_and_tail)
     rc = s_ctl (auditor_key, "audit tail --limit 5", out, sizeof out);
     cr_assert_eq (rc, 0, "%s", out);
     cr_assert_eq (s_lines (out, NULL), 6, "%s", out);
+
+    /* tail -f prints entries written after it started */
+    char cmd[2048], late_key[320];
+    snprintf (cmd, sizeof cmd, "timeout 5 '%s' --endpoint '%s' --broker-key '%s' --key '%s' "
+              "audit tail -f --limit 1 --interval 100 > '%s/tail.out' 2>&1 &",
+              tb_program ("SLUICECTL"), tb.admin_ep, tb.broker_pub, auditor_key, tb.dir);
+    cr_assert_eq (system (cmd), 0);
+    usleep (500000);
+    tb_member (&tb, "late-member", "member", late_key);
+    int seen = 0;
+    for (int i = 0; i < 40 && !seen; i++) {
+        usleep (100000);
+        snprintf (cmd, sizeof cmd, "cat '%s/tail.out'", tb.dir);
+        tb_run (cmd, out, sizeof out);
+        seen = strstr (out, "member.add") && strstr (out, "late-member") != NULL;
+    }
+    cr_assert (seen, "tail -f did not show the new entry: %s", out);
 }
 
 Test (audit_cli, export_checkpoint_pubkey_and_verify_online_and_offline)
@@ -326,6 +343,18 @@ Test (audit_cli, auditor_reads_but_every_write_is_refused)
     cr_assert_eq (rc, 1, "%s", out);
     cr_assert (strstr (out, "reads only entries owned by water"), "%s", out);
     rc = s_ctl (adm, "audit report --subject C-1", out, sizeof out);
+    cr_assert_eq (rc, 1, "%s", out);
+    cr_assert (strstr (out, "audit.report needs role admin:city|auditor"), "%s", out);
+    /* its queries are narrowed to its bureau: policy.apply entries of city
+       and water exist, it sees water's only */
+    rc = s_ctl (auditor_key, "audit query --kind policy.apply --json", out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+    cr_assert_eq (s_lines (out, "\"kind\":\"policy.apply\""), 2, "%s", out);
+    rc = s_ctl (adm, "audit query --kind policy.apply --json", out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+    cr_assert_eq (s_lines (out, "\"kind\":\"policy.apply\""), 1, "%s", out);
+    cr_assert (strstr (out, "\"owner\":\"water\""), "%s", out);
+    rc = s_ctl (adm, "audit query --owner city", out, sizeof out);
     cr_assert_eq (rc, 1, "%s", out);
 }
 
