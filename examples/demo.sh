@@ -98,7 +98,7 @@ lines() { [ -s "$1" ] && wc -l <"$1" | tr -d ' ' || echo 0; }
 
 # Which parts of sluicectl are there (the governance commands arrived in phases).
 has() { "$SLUICECTL" "$1" --help >/dev/null 2>&1; }
-HAS_POLICY=0 HAS_AUDIT=0 HAS_CONSENT=1
+HAS_POLICY=0 HAS_AUDIT=0
 has policy && HAS_POLICY=1
 has audit && HAS_AUDIT=1
 [ "$HAS_POLICY" = 1 ] || fail "sluicectl policy is missing: without written policies nothing may leave any bureau"
