@@ -288,7 +288,10 @@ say "Parking's desk asks health, through the broker, whether $PATIENT had a visi
 if run "$DESK" --key "$KEYS/parking.key" ask health.v1.Encounter "$PATIENT" parking-fee-waiver; then
   fail "parking got hospital data without the patient's consent"
 fi
-note "-> DENIED (consent-missing): the broker refused before health was even asked."
+note "-> DENIED (consent-missing): the broker refused before health was even asked." \
+     "Why, and what would change it — any administrator or the auditor can ask:"
+run "$SLUICECTL" "${AUDITOR[@]}" policy explain --consumer parking --record health.v1.Encounter \
+  --purpose parking-fee-waiver --subject "$PATIENT" || true
 
 say "In the city's app the patient consents: health may tell parking about her hospital" \
     "encounters, for the parking fee waiver, for a year. The app (a consent-source member)" \
