@@ -669,14 +669,16 @@ s_publish (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t 
             qm.rules = rules;
             /* the queued copy's subject is the consumer's view; the raw one
              * travels sealed for delivery-time consent checks */
-            uint8_t sealed[256];   /* varint length (one byte: < 128) | nonce | box */
+            uint8_t sealed[2 + 512];   /* varint length | nonce | box */
             ProtobufCMessageUnknownField uf;
             size_t sl = 0;
             if (out.subject_set && m->subject && *m->subject
-                && sl_govern_seal_subject (self->govern, m->subject, sealed + 1, 127, &sl) == 0) {
-                /* protobuf-c packs unknown field data as is: it carries its length */
-                sealed[0] = (uint8_t) sl;
-                uf.len = sl + 1;
+                && sl_govern_seal_subject (self->govern, m->subject, sealed + 2, 512, &sl) == 0) {
+                /* protobuf-c packs unknown field data as is: it carries its
+                 * length, here always as a two-byte varint */
+                sealed[0] = (uint8_t) (0x80 | (sl & 0x7f));
+                sealed[1] = (uint8_t) (sl >> 7);
+                uf.len = sl + 2;
                 uf.tag = S_SEALED_SUBJECT_TAG;
                 uf.wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED;
                 uf.data = sealed;
@@ -950,12 +952,15 @@ s_deliver_one (void *ctx, const sl_queue_entry_t *e)
     }
     /* the raw subject: sealed beside the consumer's view, or the view itself */
     char raw[128];
+    int shaped = 0;
     snprintf (raw, sizeof raw, "%s", m->subject ? m->subject : "");
     for (size_t u = 0; u < m->base.n_unknown_fields; u++) {
         ProtobufCMessageUnknownField *uf = &m->base.unknown_fields[u];
+        shaped |= uf->tag == S_SEALED_SUBJECT_TAG;
         if (uf->tag == S_SEALED_SUBJECT_TAG
-            && (uf->len < 1 || uf->data[0] != uf->len - 1
-                || sl_govern_open_subject (d->self->govern, uf->data + 1, uf->len - 1,
+            && (uf->len < 2 || (uf->data[0] & 0x80) == 0 || (uf->data[1] & 0x80) != 0
+                || (size_t) ((uf->data[0] & 0x7f) | (size_t) uf->data[1] << 7) != uf->len - 2
+                || sl_govern_open_subject (d->self->govern, uf->data + 2, uf->len - 2,
                                            raw, sizeof raw) != 0)) {
             sl_error ("queue.subject_unreadable", "consumer=%s tag=%llu", d->s->member,
                       (unsigned long long) e->tag);
@@ -967,11 +972,11 @@ s_deliver_one (void *ctx, const sl_queue_entry_t *e)
     sl_decide_input_t in = {
         .stage = SL_DECIDE_DELIVER, .owner = m->owner, .consumer = d->s->member,
         .record_type = m->record_type, .purpose = m->purpose, .subject = raw,
-        .event_time_ms = m->event_time, .record = NULL, .txn = d->rtxn
+        .event_time_ms = m->event_time, .record = NULL, .txn = d->rtxn,
+        .body = e->body, .body_len = e->body_len, .subject_shaped = shaped,
     };
     sl_decide_output_t out;
     s_decide (d->self, &in, &out);
-    free (out.body);    /* at delivery the body was already shaped at enqueue */
     if (!out.permit) {
         char rbuf[SL_DECIDE_MAX_RULES * SL_DECIDE_RULE_MAX];
         sl_event_t ev = { .kind = "deny", .actor = m->owner, .counterpart = d->s->member,
@@ -985,13 +990,41 @@ s_deliver_one (void *ctx, const sl_queue_entry_t *e)
                  m->owner, d->s->member, m->record_type, m->purpose,
                  (unsigned long long) e->tag, out.reason);
         d->denied[d->n_denied++] = e->tag;
+        free (out.body);
         sluice__v1__record_meta__free_unpacked (m, NULL);
         return 0;
     }
     m->delivery_tag = e->tag;
+    /* the rules and the shape in force now (a permit may have narrowed) */
+    if (out.subject_set) {
+        char *subj = strdup (out.subject);
+        if (subj) {
+            free (m->subject);
+            m->subject = subj;
+        }
+    }
+    char **rules = out.n_rules ? calloc ((size_t) out.n_rules, sizeof *rules) : NULL;
+    int nr = 0;
+    for (; rules && nr < out.n_rules && (rules[nr] = strdup (out.rules[nr])); nr++)
+        ;
+    if (rules && nr == out.n_rules) {
+        for (size_t r = 0; r < m->n_rules; r++)
+            free (m->rules[r]);
+        free (m->rules);
+        m->rules = rules;
+        m->n_rules = (size_t) nr;
+    }
+    else if (rules) {
+        while (nr > 0)
+            free (rules[--nr]);
+        free (rules);
+    }
     snprintf (d->raw[d->n], sizeof d->raw[d->n], "%s", raw);
-    zmq_msg_init_size (&d->bodies[d->n], e->body_len);
-    memcpy (zmq_msg_data (&d->bodies[d->n]), e->body, e->body_len);
+    const void *bd = out.body ? out.body : e->body;
+    size_t bl = out.body ? out.body_len : e->body_len;
+    zmq_msg_init_size (&d->bodies[d->n], bl);
+    memcpy (zmq_msg_data (&d->bodies[d->n]), bd, bl);
+    free (out.body);
     d->metas[d->n++] = m;
     d->bytes += e->body_len + e->meta_len + 16;
     return 0;

@@ -32,6 +32,10 @@ typedef struct {
     int64_t time_ms;            /* now, Unix ms */
     int64_t event_time_ms;      /* RecordMeta.event_time (0 for QUERY) */
     const ProtobufCMessage *record;  /* unpacked record, or NULL (see stage) */
+    const uint8_t *body;        /* DELIVER: the queued copy (shaped at publish), else NULL */
+    size_t body_len;
+    int subject_shaped;         /* DELIVER: the queued copy's subject is already
+                                   pseudonymized or dropped */
     MDB_txn *txn;               /* a transaction the function may read policy or
                                    consent state in (write txn at PUBLISH, read
                                    txn otherwise); never commit or abort it */
@@ -42,11 +46,13 @@ typedef struct {
 
 typedef struct {
     int permit;                                   /* 1 permit, 0 deny */
-    char reason[128];                             /* deny: short word, e.g. "no-grant" */
+    char reason[128];                             /* deny: short word, e.g. "no-matching-rule" */
     char rules[SL_DECIDE_MAX_RULES][SL_DECIDE_RULE_MAX];  /* deciding rules, "id@version" */
     int n_rules;
     uint8_t *body;       /* permit with transform: new packed body, malloc()ed;
-                            the broker free()s it. NULL: forward the body untouched */
+                            the broker free()s it. NULL: forward the body untouched.
+                            At DELIVER: the queued copy reshaped by the policy now
+                            in force (a narrowed permit releases less) */
     size_t body_len;
     char subject[128];   /* transformed subject (e.g. pseudonym) if subject_set */
     int subject_set;

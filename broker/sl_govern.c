@@ -356,6 +356,28 @@ sl_govern_decide (void *ctx, const sl_decide_input_t *in, sl_decide_output_t *ou
         out->subject[0] = 0;
         out->subject_set = 1;
     }
+    if (in->stage == SL_DECIDE_DELIVER && in->body
+        && !sl_policy_transform_is_identity (&d.transform)) {
+        /* the queued copy was shaped at publish: shape it again with the
+         * permit in force (fields and time only shrink, so this is
+         * idempotent), without pseudonymizing a pseudonym twice */
+        sl_policy_transform_t t = d.transform;
+        if (t.subject == SL_POLICY_SUBJECT_PSEUDONYMIZE && in->subject_shaped)
+            t.subject = SL_POLICY_SUBJECT_KEEP;
+        size_t cap = in->body_len + 128, len = 0;
+        uint8_t *buf = malloc (cap);
+        if (!buf) {
+            rc = SL_ENOMEM;
+            goto done;
+        }
+        rc = sl_policy_transform_bytes (&t, in->body, in->body_len, key, buf, cap, &len);
+        if (rc != 0) {
+            free (buf);
+            goto done;
+        }
+        out->body = buf;
+        out->body_len = len;
+    }
     if (in->record && !sl_policy_transform_is_identity (&d.transform)) {
         size_t cap = protobuf_c_message_get_packed_size (in->record) + 128, len = 0;
         uint8_t *buf = malloc (cap);

@@ -21,8 +21,9 @@
 
 #define WATER "water.v1.MeterReading"
 #define CONSENT "sluice.v1.ConsentEvent"
-#define T_OBSERVED 1767227723         /* 2026-01-01T00:35:23Z */
-#define T_HOUR     1767225600         /* 2026-01-01T00:00:00Z */
+#define T_OBSERVED 1767238523         /* 2026-01-01T03:35:23Z */
+#define T_HOUR     1767236400         /* 2026-01-01T03:00:00Z */
+#define T_DAY      1767225600         /* 2026-01-01T00:00:00Z */
 
 static tc_broker_t B;
 static sl_keypair_t kw, kp, kk, ka;   /* water, power, parking, app (consent-source) */
@@ -44,7 +45,7 @@ static const char *WATER_SHARES =
 static void
 setup (void)
 {
-    const char *extra[] = { "--consent-scan-ms", "100", NULL };
+    const char *extra[] = { "--consent-scan-ms", "100", "--checkpoint-every", "10", NULL };
     cr_assert_eq (tc_broker_start (&B, extra), 0, "sluiced did not start");
     cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
     cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
@@ -267,6 +268,47 @@ Test (govern, a_rule_removed_after_queueing_stops_queued_records)
     tc_close (&p);
 }
 
+Test (govern, a_narrowed_permit_reshapes_queued_records)
+{
+    cr_assert_eq (tc_policy (&B, "water", WATER_SHARES), 1);
+    tc_client_t w, p;
+    tc_msg_t m;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    publish_reading (&w, 1, "C-1");
+    cr_assert_eq (depth ("power"), 1);
+    /* version 2 no longer releases the district and rounds to the day */
+    char v2[1024];
+    snprintf (v2, sizeof v2, "%s", WATER_SHARES);
+    char *f = strstr (v2, "district, ");
+    memmove (f, f + 10, strlen (f + 10) + 1);
+    char *t = strstr (v2, "coarsen hour");
+    memcpy (t + 8, "day\n}\n", 7);
+    cr_assert_eq (tc_policy (&B, "water", v2), 2, "%s", v2);
+    tc_credit (&p, 10);
+    cr_assert_eq (deliver (&p, &m, 5000), 0, "nothing delivered");
+    cr_assert_str_eq (m.h->records[0]->rules[0], "w2p@2", "delivered under the old rule");
+    Water__V1__MeterReading *got = water__v1__meter_reading__unpack (NULL, m.lens[0], m.bodies[0]);
+    cr_assert_not_null (got);
+    cr_assert_str_eq (got->district, "", "a field the permit no longer releases was delivered");
+    cr_assert_eq (got->water_consumption_m3, 12.5);
+    cr_assert_eq (got->date_observed, T_DAY, "not rounded to the day");
+    /* the subject is still power's pseudonym of C-1, not a pseudonym of it */
+    cr_assert (is_hex32 (got->subject));
+    cr_assert_str_eq (got->subject, m.h->records[0]->subject);
+    water__v1__meter_reading__free_unpacked (got, NULL);
+    char first[64];
+    snprintf (first, sizeof first, "%s", m.h->records[0]->subject);
+    tc_msg_free (&m);
+    publish_reading (&w, 2, "C-1");
+    cr_assert_eq (deliver (&p, &m, 5000), 0);
+    cr_assert_str_eq (m.h->records[0]->subject, first, "pseudonym differs between queued and fresh copies");
+    tc_msg_free (&m);
+    tc_close (&w);
+    tc_close (&p);
+}
+
 /*  policy.apply as `as`; returns the response (caller frees). */
 static Sluice__V1__AdminResponse *
 apply_as (const sl_keypair_t *as, const char *text)
@@ -407,6 +449,7 @@ static const char *WATER_WITH_CONSENT =
     "}\n";
 
 static int64_t s_valid_to;     /* for the next GIVEN event; 0 = no expiry */
+static const char *s_field;    /* for the next GIVEN event: the one field covered, or NULL */
 
 static int
 consent_event (tc_client_t *c, uint32_t n, Sluice__V1__ConsentEvent__Kind kind,
@@ -427,6 +470,10 @@ consent_event (tc_client_t *c, uint32_t n, Sluice__V1__ConsentEvent__Kind kind,
         e.collection_method = "app";
         e.evidence = "receipt-42";
         e.valid_to = s_valid_to;
+        if (s_field) {
+            e.n_fields = 1;
+            e.fields = (char **) &s_field;
+        }
     }
     size_t len = sluice__v1__consent_event__get_packed_size (&e);
     uint8_t *buf = malloc (len);
@@ -527,6 +574,33 @@ Test (govern, an_expiring_consent_notifies_and_stops_the_queue)
     tc_close (&a);
 }
 
+Test (govern, a_consent_limited_to_fields_releases_only_those)
+{
+    cr_assert_eq (tc_policy (&B, "water", WATER_WITH_CONSENT), 1);
+    tc_client_t w, p, a;
+    tc_msg_t m;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    tc_credit (&p, 10);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    cr_assert_eq (tc_join (&a, &B, &ka, "app"), 0);
+    s_field = "water_consumption_m3";
+    cr_assert_eq (consent_event (&a, 1, SLUICE__V1__CONSENT_EVENT__KIND__GIVEN, "c-7-m3", NULL),
+                  SLUICE__V1__COMMAND__ACK);
+    s_field = NULL;
+    publish_reading (&w, 1, "C-7");
+    cr_assert_eq (deliver (&p, &m, 5000), 0, "nothing delivered");
+    Water__V1__MeterReading *got = water__v1__meter_reading__unpack (NULL, m.lens[0], m.bodies[0]);
+    cr_assert_not_null (got);
+    cr_assert_eq (got->water_consumption_m3, 12.5);
+    cr_assert_str_eq (got->district, "", "a field the citizen did not consent to was released");
+    water__v1__meter_reading__free_unpacked (got, NULL);
+    tc_msg_free (&m);
+    tc_close (&w);
+    tc_close (&p);
+    tc_close (&a);
+}
+
 Test (govern, consent_events_from_other_members_are_refused)
 {
     tc_client_t w;
@@ -563,7 +637,8 @@ slurp (const char *path, size_t *len)
 
 Test (govern, the_audit_log_verifies_and_holds_no_raw_citizen_id)
 {
-    const char *raw = "CIT-93a7f2-SECRET";
+    /* long ids are sealed in queued copies too */
+    const char *raw = "CIT-93a7f2-SECRET-0123456789-0123456789-0123456789-0123456789-0123456789-0123456789";
     cr_assert_eq (tc_policy (&B, "water", WATER_SHARES), 1);
     tc_client_t w, p;
     tc_msg_t m;
@@ -605,7 +680,8 @@ Test (govern, the_audit_log_verifies_and_holds_no_raw_citizen_id)
     cr_assert_eq (sl_audit_load_pubkey (path, pk, err, sizeof err), 0, "%s", err);
     sl_audit_report_t rep;
     cr_assert_eq (sl_audit_verify (env, pk, NULL, &rep), 0, "%s", rep.message);
-    cr_assert_geq (rep.checkpoints, 1, "no checkpoint at clean shutdown");
+    /* every 10 entries while running, and one at clean shutdown */
+    cr_assert_geq (rep.checkpoints, 2, "checkpoints: %llu", (unsigned long long) rep.checkpoints);
 
     /* the kinds of a traffic run, with the deciding rules */
     MDB_txn *txn;
@@ -614,6 +690,7 @@ Test (govern, the_audit_log_verifies_and_holds_no_raw_citizen_id)
     cr_assert_not_null (it);
     sl_audit_entry_t e;
     int publishes = 0, queued = 0, delivered = 0, acked = 0, applied = 0, start = 0, stop = 0;
+    uint8_t who[SL_AUDIT_PSEUDO_LEN];
     while (sl_audit_iter_next (it, &e) == 1) {
         char kind[32], rules[64], fields[128];
         snprintf (kind, sizeof kind, "%.*s", (int) e.kind.len, e.kind.ptr);
@@ -622,6 +699,7 @@ Test (govern, the_audit_log_verifies_and_holds_no_raw_citizen_id)
         if (!strcmp (kind, "publish")) {
             publishes++;
             cr_assert_not_null (e.subject, "publish entry without a subject pseudonym");
+            memcpy (who, e.subject, sizeof who);
         }
         if (!strcmp (kind, "queue")) {
             queued++;
@@ -631,6 +709,9 @@ Test (govern, the_audit_log_verifies_and_holds_no_raw_citizen_id)
         if (!strcmp (kind, "deliver")) {
             delivered++;
             cr_assert_str_eq (rules, "w2p@1");
+            /* the raw subject came back from the sealed copy: same audit pseudonym */
+            cr_assert_not_null (e.subject);
+            cr_assert_eq (memcmp (e.subject, who, sizeof who), 0, "deliver entry names another subject");
         }
         acked += !strcmp (kind, "ack");
         applied += !strcmp (kind, "policy.apply");
