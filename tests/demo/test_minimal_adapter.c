@@ -1,0 +1,206 @@
+/*  docs/ADAPTERS.md's example program, sluice-minimal-adapter, against the
+ *  real sluiced on loopback: water publishes its export through it, power
+ *  receives through it exactly what water's applied policy releases, bad
+ *  lines are reported with line and column while the rest goes through,
+ *  and the broker's refusals reach the program's exit status. One broker
+ *  and data directory per test. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include "harness.h"
+
+static tb_t tb;
+static char water_key[320], power_key[320];
+
+/* water's rule, as examples/policies/water.policy writes it (without its
+ * validity window, so the test does not depend on the calendar) */
+static const char *s_water_policy =
+    "permit \"water-to-power-joint-metering\" {\n"
+    "  owner     water\n"
+    "  consumer  power\n"
+    "  records   water.v1.MeterReading\n"
+    "  purpose   joint-metering\n"
+    "  fields    district, date_observed, water_consumption_m3\n"
+    "  subject   pseudonymize\n"
+    "  time      coarsen hour\n"
+    "}\n";
+
+static void
+setup (void)
+{
+    setenv ("SLUICE_LOG", "warn", 1);     /* the programs' stderr: only what they say */
+    tb_init (&tb);
+    tb_start (&tb);
+    tb_member (&tb, "water", "member", water_key);
+    tb_member (&tb, "power", "member", power_key);
+    tb_policy (&tb, "city", "purpose joint-metering \"water and power reconcile consumption\"\n");
+    tb_policy (&tb, "water", s_water_policy);
+}
+
+static void
+teardown (void)
+{
+    tb_cleanup (&tb);
+}
+
+TestSuite (minimal_adapter, .init = setup, .fini = teardown, .timeout = 90);
+
+/*  Runs the program with `args` (stdin from `input` when not NULL); its
+ *  stdout goes to `out`, stderr to `err`. Returns the exit status. */
+static int
+s_adapter (const char *key, const char *args, const char *input, char *out, size_t size,
+           char *err, size_t errsize)
+{
+    char in_path[400], err_path[400], cmd[2048];
+    snprintf (in_path, sizeof in_path, "%s/stdin.txt", tb.dir);
+    snprintf (err_path, sizeof err_path, "%s/stderr.txt", tb.dir);
+    FILE *f = fopen (in_path, "w");
+    cr_assert_not_null (f);
+    fputs (input ? input : "", f);
+    fclose (f);
+    snprintf (cmd, sizeof cmd, "'%s' --data '%s/data' --key '%s' %s <'%s' 2>'%s'",
+              tb_program ("SLUICE_MINIMAL_ADAPTER"), tb.dir, key, args, in_path, err_path);
+    int rc = tb_run (cmd, out, size);
+    f = fopen (err_path, "r");
+    cr_assert_not_null (f);
+    size_t n = fread (err, 1, errsize - 1, f);
+    err[n] = '\0';
+    fclose (f);
+    return rc;
+}
+
+/*  Starts `receive` in the background as power; returns its pid once the
+ *  subscription is in place. Output goes to DIR/received.jsonl. */
+static pid_t
+s_start_receiver (int count)
+{
+    char out[400], log[400], n[16];
+    snprintf (out, sizeof out, "%s/received.jsonl", tb.dir);
+    snprintf (log, sizeof log, "%s/receiver.log", tb.dir);
+    snprintf (n, sizeof n, "%d", count);
+    char data[300];
+    snprintf (data, sizeof data, "%s/data", tb.dir);
+    pid_t pid = fork ();
+    cr_assert_neq (pid, -1);
+    if (pid == 0) {
+        if (!freopen (out, "w", stdout) || !freopen (log, "w", stderr))
+            _exit (126);
+        execl (tb_program ("SLUICE_MINIMAL_ADAPTER"), "sluice-minimal-adapter", "--data", data,
+               "--key", power_key, "receive", "water.v1.MeterReading", "joint-metering", n,
+               (char *) NULL);
+        _exit (127);
+    }
+    char cmd[500], text[4096] = "";
+    snprintf (cmd, sizeof cmd, "cat '%s'", log);
+    for (int i = 0; i < 500 && !strstr (text, "subscribed"); i++) {
+        usleep (20000);
+        tb_run (cmd, text, sizeof text);
+    }
+    cr_assert_not_null (strstr (text, "subscribed to water.v1.MeterReading for joint-metering"),
+                        "receiver log: %s", text);
+    return pid;
+}
+
+static int
+s_wait (pid_t pid)
+{
+    int st;
+    for (int i = 0; i < 1000; i++) {
+        if (waitpid (pid, &st, WNOHANG) == pid)
+            return WIFEXITED (st) ? WEXITSTATUS (st) : 128;
+        usleep (20000);
+    }
+    kill (pid, SIGKILL);
+    waitpid (pid, &st, 0);
+    cr_assert_fail ("the receiver did not finish in 20 s");
+    return -1;
+}
+
+Test (minimal_adapter, power_receives_what_waters_policy_releases)
+{
+    pid_t rx = s_start_receiver (2);
+    char out[4096], err[4096];
+    /* 2026-11-28 10:30:42 and 11:46:40 UTC; line 2 is not an export line */
+    int rc = s_adapter (water_key, "publish",
+                        "WM-0017;CIT-100201;Xihu;440.34;1795861842\n"
+                        "WM-0018;CIT-100202\n"
+                        "WM-0019;CIT-100203;Binjiang;12.5;1795866400\n",
+                        out, sizeof out, err, sizeof err);
+    cr_assert_eq (rc, 1, "a rejected line makes the exit status 1: %s %s", out, err);
+    cr_assert_str_eq (out, "2 stored, 0 refused, 1 rejected\n");
+    cr_assert_str_eq (err, "stdin:2:19: expected 5 fields METER;CITIZEN;DISTRICT;M3;UNIX_TIME\n");
+    cr_assert_eq (s_wait (rx), 0);
+
+    char path[400], line[4096];
+    snprintf (path, sizeof path, "%s/received.jsonl", tb.dir);
+    FILE *f = fopen (path, "r");
+    cr_assert_not_null (f);
+    const char *district[2] = { "Xihu", "Binjiang" };
+    const double m3[2] = { 440.34, 12.5 };
+    const double hour[2] = { 1795860000, 1795863600 };   /* rounded down to the hour */
+    char pseudonym[2][80];
+    int n = 0;
+    while (fgets (line, sizeof line, f)) {
+        cr_assert_lt (n, 2, "more deliveries than publishes: %s", line);
+        cJSON *o = cJSON_Parse (line);
+        cr_assert_not_null (o, "line %d is JSON: %s", n + 1, line);
+        cr_assert_str_eq (cJSON_GetObjectItem (o, "owner")->valuestring, "water");
+        cr_assert_str_eq (cJSON_GetObjectItem (o, "rule")->valuestring,
+                          "water-to-power-joint-metering@1");
+        cJSON *r = cJSON_GetObjectItem (o, "record");
+        cr_assert_str_eq (cJSON_GetObjectItem (r, "district")->valuestring, district[n]);
+        cr_assert_float_eq (cJSON_GetObjectItem (r, "water_consumption_m3")->valuedouble, m3[n], 1e-9);
+        cr_assert_float_eq (cJSON_GetObjectItem (r, "date_observed")->valuedouble, hour[n], 0.5);
+        const char *subject = cJSON_GetObjectItem (r, "subject")->valuestring;
+        cr_assert (strncmp (subject, "CIT-", 4) != 0, "the citizen id left in clear: %s", subject);
+        cr_assert_eq (strspn (subject, "0123456789abcdef"), strlen (subject), "%s", subject);
+        snprintf (pseudonym[n], sizeof pseudonym[n], "%s", subject);
+        /* the fields water did not release are not in power's copy */
+        cr_assert_null (cJSON_GetObjectItem (r, "ref_device"), "%s", line);
+        cr_assert_null (cJSON_GetObjectItem (r, "id"), "%s", line);
+        cJSON_Delete (o);
+        n++;
+    }
+    fclose (f);
+    cr_assert_eq (n, 2);
+    cr_assert_str_neq (pseudonym[0], pseudonym[1], "two citizens, two pseudonyms");
+}
+
+Test (minimal_adapter, a_purpose_no_rule_names_is_denied)
+{
+    char out[4096], err[4096];
+    int rc = s_adapter (power_key, "ask water.v1.MeterReading CIT-100201 marketing", NULL,
+                        out, sizeof out, err, sizeof err);
+    cr_assert_eq (rc, 1, "%s", out);
+    cr_assert (strncmp (out, "denied: ", 8) == 0, "%s", out);
+    cr_assert_not_null (strstr (out, "(no-matching-rule)"), "%s", out);
+}
+
+Test (minimal_adapter, a_record_type_the_member_does_not_own_is_refused)
+{
+    /* power publishing water's record type: the broker refuses, the program says so */
+    char out[4096], err[4096];
+    int rc = s_adapter (power_key, "publish", "WM-0017;CIT-100201;Xihu;1.5;1795861842\n",
+                        out, sizeof out, err, sizeof err);
+    cr_assert_eq (rc, 1);
+    cr_assert_str_eq (out, "0 stored, 1 refused, 0 rejected\n");
+    cr_assert (strncmp (err, "stdin:1: refused by the broker: ", 32) == 0, "%s", err);
+}
+
+Test (minimal_adapter, usage_and_unknown_keys)
+{
+    char out[4096], err[4096];
+    cr_assert_eq (s_adapter (water_key, "receive water.v1.MeterReading", NULL, out, sizeof out,
+                             err, sizeof err), 2);
+    cr_assert_not_null (strstr (err, "usage: sluice-minimal-adapter"), "%s", err);
+    char stranger[320];
+    tb_member (&tb, "stranger", NULL, stranger);         /* a key pair nobody registered */
+    cr_assert_eq (s_adapter (stranger, "publish", "", out, sizeof out, err, sizeof err), 3);
+    cr_assert (strncmp (err, "connect: ", 9) == 0, "%s", err);
+}
