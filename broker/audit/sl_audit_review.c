@@ -348,7 +348,8 @@ sl_audit_summary_t *sl_audit_summary_new (MDB_txn *txn, const char *owner,
     sl_audit_iter_destroy (&it);
     /* rows point into keys[]; sorting reorders rows only, keys[] is kept to
      * be freed */
-    qsort (s->rows, s->n, sizeof *s->rows, s_row_cmp);
+    if (s->n > 1)       /* no rows: rows is NULL, which qsort may not be given */
+        qsort (s->rows, s->n, sizeof *s->rows, s_row_cmp);
     free (s->table);
     s->table = NULL;
     s->tcap = 0;
