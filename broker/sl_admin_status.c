@@ -25,6 +25,24 @@ s_status (sl_admin_call_t *call)
         if (s->plane == SL_PLANE_DATA && s->current)
             cJSON_AddItemToArray (conn, cJSON_CreateString (s->member));
     }
+    /* data-plane connections with their delivery state: a consumer that is
+     * connected but receives nothing shows here why (no credit, a window
+     * full of unacked deliveries, or not current) */
+    cJSON *sess = cJSON_AddArrayToObject (o, "sessions");
+    for (size_t i = 0; i < sl_sessions_count (ss); i++) {
+        sl_session_t *s = sl_sessions_at (ss, i);
+        if (s->plane != SL_PLANE_DATA)
+            continue;
+        cJSON *j = cJSON_CreateObject ();
+        cJSON_AddStringToObject (j, "member", s->member);
+        cJSON_AddStringToObject (j, "peer", s->peer);
+        cJSON_AddBoolToObject (j, "current", s->current);
+        cJSON_AddNumberToObject (j, "credit", s->credit);
+        cJSON_AddNumberToObject (j, "inflight", (double) s->n_inflight);
+        cJSON_AddNumberToObject (j, "scan_from", (double) s->scan_from);
+        cJSON_AddBoolToObject (j, "dirty", s->dirty);
+        cJSON_AddItemToArray (sess, j);
+    }
     cJSON *queues = cJSON_AddObjectToObject (o, "queues");
     MDB_txn *txn;
     if (sl_store_read (sl_broker_store (b), &txn) == 0) {

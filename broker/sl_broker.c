@@ -1251,14 +1251,15 @@ s_deliver_prepare (sl_broker_t *self, sl_session_t *s, uint64_t from, uint32_t b
 }
 
 /*  Sends a prepared DELIVER (its entries are committed) and frees `d`.
- *  Returns 1 if the session may have more to deliver, 0 if not, -1 if the
- *  session is gone (removed). */
+ *  `stale`: a batch committed after the DELIVER's scan read the queue, so
+ *  entries the scan could not see may be there. Returns 1 if the session may
+ *  have more to deliver, 0 if not, -1 if the session is gone (removed). */
 static int
-s_deliver_send (sl_broker_t *self, s_deliver_t **d_p)
+s_deliver_send (sl_broker_t *self, s_deliver_t **d_p, int stale)
 {
     s_deliver_t *d = *d_p;
     sl_session_t *s = d->s;
-    int gone = 0;
+    int gone = 0, busy = 0;
     if (d->n > 0) {
         Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
         h.version = 1;
@@ -1279,7 +1280,7 @@ s_deliver_send (sl_broker_t *self, s_deliver_t **d_p)
             sl_debug ("deliver", "member=%s records=%zu credit=%u", s->member, d->n, s->credit);
         }
         else
-            d->exhausted = 1;     /* peer busy: retry when it sends again */
+            busy = 1;             /* peer busy: retry when it sends again */
     }
     int exhausted = d->exhausted;
     s_deliver_free (d_p);
@@ -1287,7 +1288,13 @@ s_deliver_send (sl_broker_t *self, s_deliver_t **d_p)
         sl_sessions_remove (self->sessions, s);
         return -1;
     }
-    s->dirty = !exhausted && s->credit > 0;
+    /* A scan that reached the end of the queue saw it as of its read
+     * transaction. If a batch committed since (the one of this turn, which
+     * also holds the publishes read this turn), s_on_batch marked the session
+     * dirty for the entries it added: keep that mark, or those entries wait
+     * for some later commit, and if none comes (the publishers are done and
+     * the consumer has acked everything) they are never delivered. */
+    s->dirty = !busy && s->credit > 0 && (!exhausted || stale);
     return s->dirty;
 }
 
@@ -1307,7 +1314,7 @@ s_deliver_all (sl_broker_t *self)
             sl_broker_commit (self);
         return 0;
     }
-    uint64_t aborts = self->aborts;
+    uint64_t aborts = self->aborts, commits = sl_batch_commits (self->batch);
     for (size_t i = 0; i < n; i++) {
         sl_session_t *s = sl_sessions_at (self->sessions, i);
         if (s->plane != SL_PLANE_DATA || !s->current || !s->dirty)
@@ -1344,13 +1351,14 @@ s_deliver_all (sl_broker_t *self)
      * one of them is not sent, the later ones must not be either (they would
      * move scan_from past it), and once the session is gone it is freed */
     sl_session_t *stopped = NULL;
+    int stale = sl_batch_commits (self->batch) != commits;
     for (size_t i = 0; i < np; i++) {
         if (ready[i]->s == stopped) {
             s_deliver_free (&ready[i]);
             continue;
         }
         sl_session_t *s = ready[i]->s;
-        if (s_deliver_send (self, &ready[i]) > 0)
+        if (s_deliver_send (self, &ready[i], stale) > 0)
             more = 1;
         else
             stopped = s;    /* gone, peer busy, or nothing more */

@@ -169,6 +169,22 @@ s_check (const char *when)
     }
 }
 
+/*  When the drain gives up: what the broker thinks of the connections
+ *  (credit, in flight, scan position) and what it logged last, so a stall
+ *  can be told from a slow drain after the fact. */
+static void
+s_diagnose (void)
+{
+    char cmd[1200], out[16384];
+    snprintf (cmd, sizeof cmd, "SLUICE_TIMEOUT=5000 '%s' --data '%s/data' status --json 2>&1",
+              tb_program ("SLUICECTL"), tb.dir);
+    tb_run (cmd, out, sizeof out);
+    fprintf (stderr, "crash: data directory %s\ncrash: broker status: %s\n", tb.dir, out);
+    snprintf (cmd, sizeof cmd, "tail -n 40 '%s/sluiced.log'", tb.dir);
+    tb_run (cmd, out, sizeof out);
+    fprintf (stderr, "crash: broker log tail:\n%s\n", out);
+}
+
 Test (crash, broker_sigkill_under_load, .timeout = 280)
 {
     int kills = getenv ("SLUICE_CRASH_KILLS") ? atoi (getenv ("SLUICE_CRASH_KILLS")) : 20;
@@ -241,6 +257,7 @@ Test (crash, broker_sigkill_under_load, .timeout = 280)
             fprintf (stderr, "crash: drain gave up after 60 s: %zu unacked publishes, %u acked "
                      "records not delivered, consumer connected=%d\n", unacked,
                      missing, sl_client_connected (con));
+            s_diagnose ();
             break;
         }
     }
