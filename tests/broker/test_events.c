@@ -282,7 +282,8 @@ setup_count_commits (void)
     setup ();
 }
 
-Test (events, records_committed_while_delivering_are_delivered, .init = setup_count_commits)
+Test (events, records_committed_while_delivering_are_delivered, .init = setup_count_commits,
+      .fini = teardown)
 {
     sl_keypair_t kw, kp;
     cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
