@@ -13,6 +13,10 @@ PKGS=(
   mosquitto libmosquitto-dev
   python3 python3-nacl iproute2 procps
   python3-zmq python3-protobuf protobuf-compiler
+  libmicrohttpd-dev libcurl4-gnutls-dev libgnutls28-dev tzdata
+  chromium fonts-dejavu-core nodejs
+  prometheus rabbitmq-server librabbitmq-dev
+  debhelper dpkg-dev fakeroot lintian scdoc
 )
 
 missing=()
@@ -37,4 +41,8 @@ apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # starts its own broker on a private port, so the system one is not needed.
 if command -v systemctl >/dev/null 2>&1; then
   systemctl disable --now mosquitto >/dev/null 2>&1 || true
+  # Likewise rabbitmq-server (benchmark peer) and prometheus (only promtool is
+  # used, to check the broker's /metrics): the tests start their own.
+  systemctl disable --now rabbitmq-server prometheus prometheus-node-exporter \
+    >/dev/null 2>&1 || true
 fi
