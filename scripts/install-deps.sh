@@ -13,7 +13,7 @@ PKGS=(
   mosquitto libmosquitto-dev
   python3 python3-nacl iproute2 procps
   python3-zmq python3-protobuf protobuf-compiler
-  libmicrohttpd-dev libcurl4-gnutls-dev libgnutls28-dev tzdata
+  libprotobuf-dev libmicrohttpd-dev libcurl4-gnutls-dev libgnutls28-dev tzdata
   chromium fonts-dejavu-core nodejs
   prometheus rabbitmq-server librabbitmq-dev
   debhelper dpkg-dev fakeroot lintian scdoc
