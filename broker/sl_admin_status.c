@@ -64,7 +64,7 @@ s_status (sl_admin_call_t *call)
 }
 
 const sl_admin_command_t sl_admin_status_commands[] = {
-    { "status", "admin:*|auditor", s_status },
+    { "status", "admin:*|auditor|monitor", s_status },
 };
 const size_t sl_admin_status_count =
     sizeof sl_admin_status_commands / sizeof sl_admin_status_commands[0];

@@ -44,6 +44,8 @@
 #include "sl_govern.h"
 #include "sl_keys.h"
 #include "sl_log.h"
+#include "sl_metrics.h"
+#include "sl_metrics_http.h"
 #include "sl_msgids.h"
 #include "sl_queue.h"
 #include "sl_registry.h"
@@ -112,6 +114,11 @@ struct sl_broker_t {
     uint64_t aborts;               /* batches aborted so far */
     int64_t usage_ms;              /* when the store's fill level was last read */
     size_t used, capacity;         /* ... and what it was */
+    sl_metrics_t *metrics;         /* counters and gauges (sl_metrics.h) */
+    sl_metrics_http_t *http;       /* the metrics listener, if configured */
+    volatile sig_atomic_t *reload; /* SIGHUP: see sl_broker_on_reload */
+    sl_broker_reload_fn *reload_fn;
+    void *reload_ctx;
     zmq_msg_t frames[S_MAX_FRAMES + 1];   /* routing id + message */
 };
 
@@ -189,6 +196,8 @@ s_write_endpoints (sl_broker_t *self)
         return SL_EIO;
     fprintf (f, "data = %s\nadmin = %s\npid = %ld\n", self->data_ep, self->admin_ep,
              (long) getpid ());
+    if (self->http)
+        fprintf (f, "metrics = %s\n", sl_metrics_http_address (self->http));
     if (fclose (f) != 0 || rename (tmp, path) != 0)
         return SL_EIO;
     return 0;
@@ -238,6 +247,7 @@ sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
     if (!self->batch || !self->registry || !self->subs || !self->queue || !self->sessions
         || !self->admin_table
         || sl_batch_listen (self->batch, s_on_batch, self) != 0
+        || !(self->metrics = sl_metrics_new (self->batch))
         || sl_admin_register (self->admin_table, sl_admin_member_commands, sl_admin_member_count) != 0
         || sl_admin_register (self->admin_table, sl_admin_status_commands, sl_admin_status_count) != 0
         || sl_admin_register (self->admin_table, sl_admin_policy_apply_commands, sl_admin_policy_apply_count) != 0
@@ -275,6 +285,9 @@ sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
         snprintf (err, errlen, "cannot monitor the broker sockets: %s", zmq_strerror (zmq_errno ()));
         goto fail;
     }
+    if (cfg->metrics_endpoint && *cfg->metrics_endpoint
+        && !(self->http = sl_metrics_http_start (self->metrics, cfg->metrics_endpoint, err, errlen)))
+        goto fail;
     if (s_write_endpoints (self) != 0) {
         snprintf (err, errlen, "%s/endpoints: cannot write: %s", self->data_dir, strerror (errno));
         goto fail;
@@ -354,6 +367,7 @@ s_record (sl_broker_t *self, const sl_event_t *ev, int note)
         sl_error ("event.failed", "kind=%s error=\"%s\"", ev->kind, sl_strerror (rc));
         return rc;
     }
+    sl_metrics_event (self->metrics, ev);
     if (note)
         sl_batch_note (self->batch, 1);
     return 0;
@@ -413,6 +427,23 @@ sl_sessions_t *sl_broker_sessions (sl_broker_t *self) { return self->sessions; }
 sl_admin_t *sl_broker_admin (sl_broker_t *self) { return self->admin_table; }
 sl_zap_t *sl_broker_zap (sl_broker_t *self) { return self->zap; }
 int64_t sl_broker_started_ms (sl_broker_t *self) { return self->started_ms; }
+sl_metrics_t *sl_broker_metrics (sl_broker_t *self) { return self->metrics; }
+
+void
+sl_broker_on_reload (sl_broker_t *self, volatile sig_atomic_t *flag, sl_broker_reload_fn *fn,
+                     void *ctx)
+{
+    self->reload = flag;
+    self->reload_fn = fn;
+    self->reload_ctx = ctx;
+}
+
+void
+sl_broker_set_limits (sl_broker_t *self, uint64_t queue_max, unsigned query_timeout_ms)
+{
+    self->cfg.queue_max = queue_max;
+    self->cfg.query_timeout_ms = query_timeout_ms;
+}
 
 /* ------------------------------------------------- pending durable answers */
 
@@ -1740,6 +1771,14 @@ s_session (sl_broker_t *self, sl_plane_t plane, zmq_msg_t *rid, zmq_msg_t *first
         }
         return NULL;
     }
+    if (plane == SL_PLANE_DATA && strcmp (m->role, "monitor") == 0) {
+        /* a monitoring key reads status on the admin plane, nothing else */
+        sl_warn ("proto.refused", "member=%s plane=data reason=monitor-role", m->name);
+        sl_wire_error (self->data, zmq_msg_data (rid), zmq_msg_size (rid), 0, 0,
+                       SLUICE__V1__ERROR_CODE__NOT_PERMITTED,
+                       "role monitor may only read status on the admin plane", "not-permitted");
+        return NULL;
+    }
     sl_session_t *s = sl_sessions_find (self->sessions, plane, zmq_msg_data (rid), zmq_msg_size (rid));
     if (s)
         return s;
@@ -2125,6 +2164,7 @@ sl_broker_run (sl_broker_t *self, volatile sig_atomic_t *stop)
         tmo = s_min_timeout (tmo, s_query_timeouts (self));
         tmo = s_min_timeout (tmo, s_close_due (self));
         tmo = s_min_timeout (tmo, sl_govern_tick (self->govern, sl_now_ms ()));
+        tmo = s_min_timeout (tmo, sl_metrics_tick (self->metrics, self, sl_now_ms ()));
         if (more)
             tmo = 0;
         zmq_pollitem_t items[] = {
@@ -2155,6 +2195,10 @@ sl_broker_run (sl_broker_t *self, volatile sig_atomic_t *stop)
         more = s_deliver_all (self);
         if (sl_batch_due (self->batch))
             sl_broker_commit (self);
+        if (self->reload && *self->reload) {
+            *self->reload = 0;
+            self->reload_fn (self->reload_ctx, self);
+        }
     }
     return 0;
 }
@@ -2192,6 +2236,7 @@ sl_broker_destroy (sl_broker_t **self_p)
             s_send_header (self, s, &h);
         }
     }
+    sl_metrics_http_destroy (&self->http);
     sl_batch_destroy (&self->batch);
     if (self->data)
         zmq_socket_monitor (self->data, NULL, 0);
@@ -2223,6 +2268,7 @@ sl_broker_destroy (sl_broker_t **self_p)
     sl_queue_destroy (&self->queue);
     sl_subs_destroy (&self->subs);
     sl_registry_destroy (&self->registry);
+    sl_metrics_destroy (&self->metrics);
     sl_store_destroy (&self->store);
     if (self->data_ep[0])
         sl_info ("broker.stopped", NULL);

@@ -130,7 +130,8 @@ int
 sl_registry_valid_role (const char *role)
 {
     if (strcmp (role, "member") == 0 || strcmp (role, "auditor") == 0
-        || strcmp (role, "consent-source") == 0 || strcmp (role, "admin:city") == 0)
+        || strcmp (role, "consent-source") == 0 || strcmp (role, "admin:city") == 0
+        || strcmp (role, "monitor") == 0)
         return 1;
     return strncmp (role, "admin:", 6) == 0 && sl_registry_valid_name (role + 6)
            && strlen (role) <= SL_ROLE_MAX;
@@ -156,7 +157,7 @@ sl_registry_add (sl_registry_t *self, MDB_txn *txn, const char *name,
         return SL_EINVAL;
     }
     if (!sl_registry_valid_role (role)) {
-        snprintf (err, errlen, "role '%.60s' is not valid: use member, auditor, consent-source, admin:city or admin:<bureau>",
+        snprintf (err, errlen, "role '%.60s' is not valid: use member, auditor, consent-source, monitor, admin:city or admin:<bureau>",
                   role);
         return SL_EINVAL;
     }

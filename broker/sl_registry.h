@@ -36,8 +36,8 @@ int sl_registry_reload (sl_registry_t *self);
 /*  True if `name` is a valid member name: [a-z0-9][a-z0-9_-]*, <= 32 chars. */
 int sl_registry_valid_name (const char *name);
 
-/*  True if `role` is member, auditor, consent-source, admin:city or
- *  admin:<valid name>. */
+/*  True if `role` is member, auditor, consent-source, monitor (reads
+ *  `status` only), admin:city or admin:<valid name>. */
 int sl_registry_valid_role (const char *role);
 
 /*  Adds a member in `txn`. A revoked member's name may be added again with a

@@ -22,13 +22,23 @@
 #include "sl_store.h"
 
 static volatile sig_atomic_t s_stop = 0;
+static volatile sig_atomic_t s_reload = 0;
 
 static void
 s_on_signal (int sig)
 {
-    (void) sig;
-    s_stop = 1;
+    if (sig == SIGHUP)
+        s_reload = 1;
+    else
+        s_stop = 1;
 }
+
+/*  What the process was started with, for SIGHUP: the INI file is read
+ *  again, then the command-line flags are applied again on top. */
+static const char *s_config_path;
+static int s_argc;
+static char **s_argv;
+static int s_argi;
 
 static void
 s_usage (FILE *f)
@@ -36,6 +46,7 @@ s_usage (FILE *f)
     fprintf (f,
 "usage: sluiced init [--data DIR]\n"
 "       sluiced [run] [options]\n"
+"       sluiced --version\n"
 "\n"
 "init      create DIR (default $SLUICE_DATA or ./var/sluice): the LMDB store,\n"
 "          the broker key pair DIR/broker.key + DIR/broker.pub and a first\n"
@@ -63,9 +74,19 @@ s_usage (FILE *f)
 "  --queue-max N              records a consumer's queue may hold; a record\n"
 "                             past it is refused (queue-full), default\n"
 "                             1000000, 0 = no limit               (queue_max)\n"
+"  --metrics-bind HOST:PORT   serve /metrics, /healthz, /readyz over HTTP,\n"
+"                             e.g. 127.0.0.1:9570; default off (metrics_bind)\n"
+"  --log-file FILE            append log lines to FILE, reopened on SIGHUP;\n"
+"                             default stderr                      (log_file)\n"
+"  --log-format FORMAT        logfmt (default) or json          (log_format)\n"
+"  --version                  print the version and exit\n"
 "  --help                     this text\n"
 "\n"
-"signals: SIGINT/SIGTERM commit what is pending, fail in-flight queries and exit 0.\n");
+"signals: SIGINT/SIGTERM commit what is pending, sign a checkpoint, fail\n"
+"in-flight queries and exit 0. SIGHUP reads --config FILE again (then the\n"
+"flags), applies log_level, log_format, log_file (reopened: logrotate),\n"
+"queue_max and query_timeout_ms at once, and logs which other changed\n"
+"settings need a restart.\n");
 }
 
 static const struct { const char *flag, *key; } s_flags[] = {
@@ -76,7 +97,112 @@ static const struct { const char *flag, *key; } s_flags[] = {
     { "--checkpoint-every", "checkpoint_every" },
     { "--checkpoint-interval-ms", "checkpoint_interval_ms" },
     { "--consent-scan-ms", "consent_scan_ms" }, { "--queue-max", "queue_max" },
+    { "--metrics-bind", "metrics_bind" }, { "--log-file", "log_file" },
+    { "--log-format", "log_format" },
 };
+
+/*  Applies the flags argv[from..] on top of cfg. Returns 0 or 2 (usage
+ *  error, printed). */
+static int
+s_apply_flags (sl_config_t *cfg, int argc, char **argv, int from)
+{
+    char err[600];
+    for (int i = from; i < argc; i++) {
+        if (!strcmp (argv[i], "--config")) {
+            i++;
+            continue;
+        }
+        const char *key = NULL;
+        for (size_t k = 0; k < sizeof s_flags / sizeof s_flags[0]; k++)
+            if (!strcmp (argv[i], s_flags[k].flag))
+                key = s_flags[k].key;
+        if (!key) {
+            fprintf (stderr, "sluiced: unknown argument '%s' (see sluiced --help)\n", argv[i]);
+            return 2;
+        }
+        if (i + 1 >= argc) {
+            fprintf (stderr, "sluiced: %s needs a value\n", argv[i]);
+            return 2;
+        }
+        if (sl_config_set (cfg, key, argv[++i], err, sizeof err) != 0) {
+            fprintf (stderr, "sluiced: %s: %s\n", argv[i - 1], err);
+            return 2;
+        }
+    }
+    return 0;
+}
+
+/*  Log level, format and file from cfg. Returns 0 or -1 (printed). */
+static int
+s_apply_log (const sl_config_t *cfg)
+{
+    const char *levels[] = { "debug", "info", "warn", "error" };
+    for (int l = 0; l < 4; l++)
+        if (!strcmp (cfg->log_level, levels[l]) && !getenv ("SLUICE_LOG"))
+            sl_log_set_level ((sl_log_level_t) l);
+    sl_log_set_format (strcmp (cfg->log_format, "json") == 0 ? SL_LOG_JSON : SL_LOG_LOGFMT);
+    if (cfg->log_file[0] && sl_log_open_file (cfg->log_file) != 0) {
+        sl_error ("log.open_failed", "file=%s error=\"%s\"", cfg->log_file, strerror (errno));
+        fprintf (stderr, "sluiced: %s: cannot open the log file: %s\n", cfg->log_file,
+                 strerror (errno));
+        return -1;
+    }
+    return 0;
+}
+
+/*  SIGHUP (sl_broker_on_reload): cfg is what runs; read the file and the
+ *  flags again into a fresh config, apply what can change live. */
+static void
+s_reload_config (void *ctx, sl_broker_t *b)
+{
+    sl_config_t *cur = ctx, next;
+    char err[600];
+    sl_config_defaults (&next);
+    if (s_config_path && sl_config_load (&next, s_config_path, err, sizeof err) != 0) {
+        sl_error ("config.reload_failed", "error=\"%s\" kept=previous", err);
+        return;
+    }
+    if (s_apply_flags (&next, s_argc, s_argv, s_argi) != 0) {
+        sl_error ("config.reload_failed", "error=\"bad flags\" kept=previous");
+        return;
+    }
+    /* settings that only a restart applies */
+    const char *restart = NULL;
+    if (strcmp (next.data_dir, cur->data_dir))
+        restart = "data";
+    else if (strcmp (next.data_endpoint, cur->data_endpoint))
+        restart = "bind";
+    else if (strcmp (next.admin_endpoint, cur->admin_endpoint))
+        restart = "admin_bind";
+    else if (strcmp (next.metrics_bind, cur->metrics_bind))
+        restart = "metrics_bind";
+    else if (next.map_size != cur->map_size)
+        restart = "map_size_mb";
+    else if (next.max_message_size != cur->max_message_size)
+        restart = "max_message_size";
+    else if (next.batch_max != cur->batch_max || next.batch_delay_us != cur->batch_delay_us)
+        restart = "batch";
+    else if (next.checkpoint_every != cur->checkpoint_every
+             || next.checkpoint_interval_ms != cur->checkpoint_interval_ms
+             || next.consent_scan_ms != cur->consent_scan_ms)
+        restart = "checkpoint/consent_scan";
+    if (restart)
+        sl_warn ("config.restart_needed", "setting=%s note=\"changed in the file; applied at the next start\"",
+                 restart);
+    /* what applies now; the log file is reopened even when unchanged
+     * (logrotate moved it) */
+    if (s_apply_log (&next) != 0)
+        return;
+    sl_broker_set_limits (b, next.queue_max, next.query_timeout_ms);
+    memcpy (cur->log_level, next.log_level, sizeof cur->log_level);
+    memcpy (cur->log_format, next.log_format, sizeof cur->log_format);
+    memcpy (cur->log_file, next.log_file, sizeof cur->log_file);
+    cur->queue_max = next.queue_max;
+    cur->query_timeout_ms = next.query_timeout_ms;
+    sl_info ("config.reloaded", "file=%s log_level=%s log_format=%s queue_max=%llu "
+             "query_timeout_ms=%u", s_config_path ? s_config_path : "none", cur->log_level,
+             cur->log_format, (unsigned long long) cur->queue_max, cur->query_timeout_ms);
+}
 
 static int
 s_mkdirs (const char *dir)
@@ -184,6 +310,7 @@ s_run (sl_config_t *cfg)
     sigemptyset (&sa.sa_mask);
     sigaction (SIGINT, &sa, NULL);
     sigaction (SIGTERM, &sa, NULL);
+    sigaction (SIGHUP, &sa, NULL);
     signal (SIGPIPE, SIG_IGN);
 
     sl_broker_config_t bc = {
@@ -194,6 +321,7 @@ s_run (sl_config_t *cfg)
         .checkpoint_every = cfg->checkpoint_every,
         .checkpoint_interval_ms = cfg->checkpoint_interval_ms,
         .consent_scan_ms = cfg->consent_scan_ms, .queue_max = cfg->queue_max,
+        .metrics_endpoint = cfg->metrics_bind,
     };
     sl_broker_t *b = sl_broker_new (&bc, err, sizeof err);
     if (!b) {
@@ -201,6 +329,7 @@ s_run (sl_config_t *cfg)
         close (lock);
         return 1;
     }
+    sl_broker_on_reload (b, &s_reload, s_reload_config, cfg);
     sl_broker_run (b, &s_stop);
     sl_broker_destroy (&b);
     close (lock);
@@ -226,6 +355,10 @@ main (int argc, char **argv)
             s_usage (stdout);
             return 0;
         }
+        if (!strcmp (argv[j], "--version")) {
+            printf ("sluiced %s\n", SLUICE_VERSION);
+            return 0;
+        }
         if (!strcmp (argv[j], "--config")) {
             if (j + 1 >= argc) {
                 fprintf (stderr, "sluiced: --config needs a FILE\n");
@@ -236,37 +369,20 @@ main (int argc, char **argv)
                 sl_config_clear (&cfg);
                 return 2;
             }
+            s_config_path = argv[j + 1];
         }
     }
-    for (; i < argc; i++) {
-        if (!strcmp (argv[i], "--config")) {
-            i++;
-            continue;
-        }
-        const char *key = NULL;
-        for (size_t k = 0; k < sizeof s_flags / sizeof s_flags[0]; k++)
-            if (!strcmp (argv[i], s_flags[k].flag))
-                key = s_flags[k].key;
-        if (!key) {
-            fprintf (stderr, "sluiced: unknown argument '%s' (see sluiced --help)\n", argv[i]);
-            sl_config_clear (&cfg);
-            return 2;
-        }
-        if (i + 1 >= argc) {
-            fprintf (stderr, "sluiced: %s needs a value\n", argv[i]);
-            sl_config_clear (&cfg);
-            return 2;
-        }
-        if (sl_config_set (&cfg, key, argv[++i], err, sizeof err) != 0) {
-            fprintf (stderr, "sluiced: %s: %s\n", argv[i - 1], err);
-            sl_config_clear (&cfg);
-            return 2;
-        }
+    if (s_apply_flags (&cfg, argc, argv, i) != 0) {
+        sl_config_clear (&cfg);
+        return 2;
     }
-    const char *levels[] = { "debug", "info", "warn", "error" };
-    for (int l = 0; l < 4; l++)
-        if (!strcmp (cfg.log_level, levels[l]) && !getenv ("SLUICE_LOG"))
-            sl_log_set_level ((sl_log_level_t) l);
+    s_argc = argc;
+    s_argv = argv;
+    s_argi = i;
+    if (s_apply_log (&cfg) != 0) {
+        sl_config_clear (&cfg);
+        return 1;
+    }
     rc = init ? s_init (&cfg) : s_run (&cfg);
     sl_config_clear (&cfg);
     return rc;

@@ -111,7 +111,8 @@ s_revoke (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 static const ctl_cmd_t s_cmds[] = {
     { "add", "NAME --role ROLE --pub FILE", "register a member's public key with a role",
       "options:\n"
-      "  --role ROLE         member, admin:<bureau>, admin:city, auditor or consent-source\n"
+      "  --role ROLE         member, admin:<bureau>, admin:city, auditor, consent-source\n"
+      "                      or monitor (reads status only)\n"
       "  --pub FILE          the member's public key file (NAME.pub from sluicectl keygen)\n",
       1, s_add },
     { "list", "", "list the members, their roles and whether they are connected", NULL, 1, s_list },

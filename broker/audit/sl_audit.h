@@ -204,6 +204,12 @@ int sl_audit_checkpoint_due (const sl_audit_t *self, uint64_t every_n,
  *  (`hash` may be NULL). Cannot fail. */
 uint64_t sl_audit_head (const sl_audit_t *self, uint8_t hash[SL_AUDIT_HASH_LEN]);
 
+/*  The last committed signed checkpoint: returns its sequence number (0 if
+ *  none yet) and, in *time_us (may be NULL), when it was signed (Unix
+ *  microseconds; 0 if there is none). For
+ *  monitoring. Cannot fail. */
+uint64_t sl_audit_last_checkpoint (const sl_audit_t *self, int64_t *time_us);
+
 /*  The public signing key of this handle. Cannot fail. */
 const uint8_t *sl_audit_pubkey (const sl_audit_t *self);
 
