@@ -203,6 +203,29 @@ s_write_endpoints (sl_broker_t *self)
     return 0;
 }
 
+/*  At a clean stop the file stays, marked stopped: an adapter started with
+ *  --data DIR --spool while the broker is down still finds where to
+ *  connect (and spools until it is back); sluicectl says "stopped" instead
+ *  of waiting for an answer (docs/OPERATIONS.md, DATA/endpoints). */
+static void
+s_write_endpoints_stopped (sl_broker_t *self)
+{
+    char path[600], tmp[620], ts[32];
+    snprintf (path, sizeof path, "%s/endpoints", self->data_dir);
+    snprintf (tmp, sizeof tmp, "%s/endpoints.tmp", self->data_dir);
+    time_t now = time (NULL);
+    struct tm tm;
+    gmtime_r (&now, &tm);
+    strftime (ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    FILE *f = fopen (tmp, "w");
+    if (!f || fprintf (f, "data = %s\nadmin = %s\npid = 0\nstate = stopped\nstopped = %s\n",
+                       self->data_ep, self->admin_ep, ts) < 0
+        || fclose (f) != 0 || rename (tmp, path) != 0) {
+        unlink (path);      /* never leave a file that names a dead pid */
+        unlink (tmp);
+    }
+}
+
 static void s_event (sl_broker_t *self, const sl_event_t *ev);
 
 static void
@@ -2253,11 +2276,8 @@ sl_broker_destroy (sl_broker_t **self_p)
     sl_zap_destroy (&self->zap);
     if (self->ctx)
         zmq_ctx_term (self->ctx);
-    if (self->data_ep[0]) {
-        char path[600];
-        snprintf (path, sizeof path, "%s/endpoints", self->data_dir);
-        unlink (path);
-    }
+    if (self->data_ep[0])
+        s_write_endpoints_stopped (self);
     for (size_t i = 0; i < self->n_pending; i++)
         free (self->pending[i].packed);
     free (self->pending);

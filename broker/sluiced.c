@@ -288,6 +288,28 @@ out:
     return rc;
 }
 
+/*  Called with the data directory locked, so no other sluiced serves it: an
+ *  endpoints file naming a pid is what a broker that did not stop cleanly
+ *  (kill -9, power loss) left. Say so; sl_broker_new replaces it. */
+static void
+s_check_stale_endpoints (const char *dir)
+{
+    char path[600], line[300];
+    snprintf (path, sizeof path, "%s/endpoints", dir);
+    FILE *f = fopen (path, "r");
+    if (!f)
+        return;
+    long pid = 0;
+    while (fgets (line, sizeof line, f))
+        if (strncmp (line, "pid = ", 6) == 0)
+            pid = atol (line + 6);
+    fclose (f);
+    if (pid > 0 && pid != (long) getpid ()) {
+        sl_warn ("endpoints.stale", "file=%s pid=%ld note=\"left by a sluiced that did not stop "
+                 "cleanly; replaced\"", path, pid);
+    }
+}
+
 static int
 s_run (sl_config_t *cfg)
 {
@@ -304,6 +326,7 @@ s_run (sl_config_t *cfg)
         close (lock);
         return 1;
     }
+    s_check_stale_endpoints (cfg->data_dir);
     struct sigaction sa;
     memset (&sa, 0, sizeof sa);
     sa.sa_handler = s_on_signal;

@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 int
@@ -86,13 +88,19 @@ sl_options_from_data_dir (sl_client_options_t *opts, const char *dir, int admin,
                   "file when it has bound its endpoints)", path, strerror (errno), dir);
         return errno == ENOENT ? SL_ENOTFOUND : SL_EIO;
     }
-    int found = 0;
-    while (!found && fgets (line, sizeof line, f)) {
+    int found = 0, stopped = 0;
+    long pid = 0;
+    while (fgets (line, sizeof line, f)) {
         char *eq = strchr (line, '=');
         if (line[0] == '#' || !eq)
             continue;
         *eq = '\0';
-        if (strcmp (s_trim (line), want) != 0)
+        const char *key = s_trim (line);
+        if (!strcmp (key, "pid"))
+            pid = atol (eq + 1);
+        if (!strcmp (key, "state") && !strcmp (s_trim (eq + 1), "stopped"))
+            stopped = 1;
+        if (found || strcmp (key, want) != 0)
             continue;
         const char *value = s_trim (eq + 1);
         size_t half = size / 2;
@@ -106,6 +114,20 @@ sl_options_from_data_dir (sl_client_options_t *opts, const char *dir, int admin,
         found = 1;
     }
     fclose (f);
+    /* The data plane may be used while the broker is down (the client
+     * spools and connects when it is back); an administrator is told at
+     * once instead of waiting for an answer. */
+    if (admin && stopped) {
+        snprintf (err, errlen, "%s: sluiced is stopped (it stopped cleanly); start it with "
+                  "`sluiced run --data %s`", path, dir);
+        return SL_ENOTFOUND;
+    }
+    if (admin && pid > 0 && kill ((pid_t) pid, 0) != 0 && errno == ESRCH) {
+        snprintf (err, errlen, "%s: names pid %ld, which is not running: sluiced stopped "
+                  "without cleaning up; start it again with `sluiced run --data %s`", path,
+                  pid, dir);
+        return SL_ENOTFOUND;
+    }
     if (!found) {
         snprintf (err, errlen, "%s: no '%s = ENDPOINT' line", path, want);
         return SL_ENOTFOUND;
