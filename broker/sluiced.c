@@ -310,6 +310,37 @@ s_check_stale_endpoints (const char *dir)
     }
 }
 
+/*  The store holds citizen ids (consents, kept subjects) and the queues:
+ *  like the key files, it must be the broker's alone. Refuses (returns -1,
+ *  printed with the fix) a store directory or LMDB file with any group or
+ *  other permission, or owned by another user than the one sluiced runs as
+ *  (what a restore or an offline check run as root used to leave). */
+static int
+s_check_store_modes (const char *dir)
+{
+    static const char *names[] = { "store", "store/data.mdb", "store/lock.mdb" };
+    for (size_t i = 0; i < 3; i++) {
+        char path[700];
+        struct stat st;
+        snprintf (path, sizeof path, "%s/%s", dir, names[i]);
+        if (stat (path, &st) != 0)
+            continue;
+        if (geteuid () != 0 && st.st_uid != geteuid ()) {
+            fprintf (stderr, "sluiced: %s is owned by uid %u, but sluiced runs as uid %u: "
+                     "LMDB could not open it; fix with: chown -R $(id -un %u): %s\n", path,
+                     (unsigned) st.st_uid, (unsigned) geteuid (), (unsigned) geteuid (), dir);
+            return -1;
+        }
+        if (st.st_mode & 077) {
+            fprintf (stderr, "sluiced: %s has mode %04o: it holds citizen ids and must be "
+                     "the broker's alone; fix with: chmod 700 %s/store && chmod 600 %s/store/*.mdb\n",
+                     path, (unsigned) (st.st_mode & 07777), dir, dir);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int
 s_run (sl_config_t *cfg)
 {
@@ -323,6 +354,10 @@ s_run (sl_config_t *cfg)
     }
     if (flock (lock, LOCK_EX | LOCK_NB) != 0) {
         fprintf (stderr, "sluiced: another sluiced is running on %s\n", cfg->data_dir);
+        close (lock);
+        return 1;
+    }
+    if (s_check_store_modes (cfg->data_dir) != 0) {
         close (lock);
         return 1;
     }

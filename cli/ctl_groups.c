@@ -8,6 +8,8 @@ extern const ctl_group_t ctl_group_status;
 extern const ctl_group_t ctl_group_policy;
 extern const ctl_group_t ctl_group_audit;
 extern const ctl_group_t ctl_group_consent;
+extern const ctl_group_t ctl_group_backup;
+extern const ctl_group_t ctl_group_restore;
 
 const ctl_group_t *const ctl_groups[] = {
     &ctl_group_keygen,
@@ -16,5 +18,7 @@ const ctl_group_t *const ctl_groups[] = {
     &ctl_group_policy,
     &ctl_group_consent,
     &ctl_group_audit,
+    &ctl_group_backup,
+    &ctl_group_restore,
     NULL,
 };
