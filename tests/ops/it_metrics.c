@@ -184,6 +184,32 @@ Test (metrics, scrape_under_load_passes_promtool_and_matches_audit_and_status)
     cr_assert_eq (value (text, "sluice_records_acked_total{consumer=\"power\"}"), 100);
     cr_assert_gt (value (text, "sluice_audit_head_seq"), audit_head);
     cr_assert_eq (ot_audit_count (&B, &B.admin, "deliver"), 100);
+    /* every metric the Grafana dashboard plots exists */
+    char path[600];
+    snprintf (path, sizeof path, "%s/contrib/grafana-sluice.json", getenv ("SOURCE_ROOT"));
+    FILE *f = fopen (path, "r");
+    cr_assert_not_null (f, "%s", path);
+    static char dash[200000];
+    size_t n = fread (dash, 1, sizeof dash - 1, f);
+    dash[n] = 0;
+    fclose (f);
+    int names = 0;
+    for (char *p = strstr (dash, "sluice_"); p; p = strstr (p + 1, "sluice_")) {
+        char name[96], type[128];
+        size_t k = 0;
+        while (k + 1 < sizeof name && (p[k] == '_' || (p[k] >= 'a' && p[k] <= 'z')))
+            name[k] = p[k], k++;
+        name[k] = 0;
+        if (!strcmp (name, "sluice_broker") || !strcmp (name, "sluice_build_info"))
+            continue;
+        char *suffix = strstr (name, "_bucket");
+        if (suffix && !suffix[7])
+            *suffix = 0;
+        snprintf (type, sizeof type, "# TYPE %s ", name);
+        cr_assert_not_null (strstr (text, type), "the dashboard plots %s, which sluiced does not export", name);
+        names++;
+    }
+    cr_assert_gt (names, 15);
     free (text);
     tc_close (&w);
     tc_close (&p);
