@@ -273,6 +273,7 @@ sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
         || !(self->metrics = sl_metrics_new (self->batch))
         || sl_admin_register (self->admin_table, sl_admin_member_commands, sl_admin_member_count) != 0
         || sl_admin_register (self->admin_table, sl_admin_status_commands, sl_admin_status_count) != 0
+        || sl_admin_register (self->admin_table, sl_admin_keys_commands, sl_admin_keys_count) != 0
         || sl_admin_register (self->admin_table, sl_admin_policy_apply_commands, sl_admin_policy_apply_count) != 0
         || sl_admin_register (self->admin_table, sl_admin_policy_commands, sl_admin_policy_count) != 0
         || sl_admin_register (self->admin_table, sl_admin_audit_commands, sl_admin_audit_count) != 0
@@ -1811,8 +1812,10 @@ s_session (sl_broker_t *self, sl_plane_t plane, zmq_msg_t *rid, zmq_msg_t *first
     if (!s)
         return NULL;
     s_peer_name (fd, s->peer, sizeof s->peer);
-    sl_info ("session.opened", "member=%s plane=%s peer=%s", m->name,
-             plane == SL_PLANE_DATA ? "data" : "admin", s->peer[0] ? s->peer : "?");
+    const char *kfp = zmq_msg_gets (first, "Key-Fp");
+    snprintf (s->key_fp, sizeof s->key_fp, "%s", kfp ? kfp : "");
+    sl_info ("session.opened", "member=%s plane=%s peer=%s key=%s", m->name,
+             plane == SL_PLANE_DATA ? "data" : "admin", s->peer[0] ? s->peer : "?", s->key_fp);
     return s;
 }
 
@@ -2029,6 +2032,28 @@ sl_broker_close_member (sl_broker_t *self, const char *member)
             h.command = SLUICE__V1__COMMAND__NOTICE;
             h.seq = ++self->seq;
             h.notice = "revoked";
+            s_send_header (self, s, &h);
+        }
+        s->close_at_ms = at;
+        n++;
+    }
+    return n;
+}
+
+int
+sl_broker_close_key (sl_broker_t *self, const char *member, const char *key_fp)
+{
+    int n = 0;
+    int64_t at = sl_now_ms () + 500;      /* as sl_broker_close_member */
+    for (size_t i = 0; i < sl_sessions_count (self->sessions); i++) {
+        sl_session_t *s = sl_sessions_at (self->sessions, i);
+        if (strcmp (s->member, member) != 0 || strcmp (s->key_fp, key_fp) != 0)
+            continue;
+        if (s->plane == SL_PLANE_DATA) {
+            Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+            h.command = SLUICE__V1__COMMAND__NOTICE;
+            h.seq = ++self->seq;
+            h.notice = "key-retired";
             s_send_header (self, s, &h);
         }
         s->close_at_ms = at;

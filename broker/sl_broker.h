@@ -127,6 +127,12 @@ int sl_broker_notice (sl_broker_t *self, const char *member, const char *kind,
  *  the number of sessions closed. Cannot fail. */
 int sl_broker_close_member (sl_broker_t *self, const char *member);
 
+/*  Closes the sessions of `member` that authenticated with the key whose
+ *  fingerprint is `key_fp` (key rollover: a retired key), as
+ *  sl_broker_close_member does, with NOTICE key-retired. Sessions on the
+ *  member's other key stay. Returns the number closed. Cannot fail. */
+int sl_broker_close_key (sl_broker_t *self, const char *member, const char *key_fp);
+
 /*  Commits the batch now. Returns as sl_batch_commit(). */
 int sl_broker_commit (sl_broker_t *self);
 
