@@ -116,6 +116,11 @@ struct sl_broker_t {
     size_t used, capacity;         /* ... and what it was */
     sl_metrics_t *metrics;         /* counters and gauges (sl_metrics.h) */
     sl_metrics_http_t *http;       /* the metrics listener, if configured */
+    char key_fp[17];               /* the broker key served on data_ep/admin_ep */
+    char next_ep[256], next_admin_ep[256];   /* broker key rollover: the next key's */
+    char next_fp[17], next_pub[SL_KEY_Z85_LEN + 1];   /* endpoints; "" when none */
+    char retire_data[256], retire_admin[256];  /* the old key's listeners, closed at */
+    int64_t retire_at_ms;                      /* ... this time (0 = none) */
     volatile sig_atomic_t *reload; /* SIGHUP: see sl_broker_on_reload */
     sl_broker_reload_fn *reload_fn;
     void *reload_ctx;
@@ -198,6 +203,9 @@ s_write_endpoints (sl_broker_t *self)
              (long) getpid ());
     if (self->http)
         fprintf (f, "metrics = %s\n", sl_metrics_http_address (self->http));
+    if (self->next_fp[0])
+        fprintf (f, "data.next = %s\nadmin.next = %s\nbroker_key.next = %s\n", self->next_ep,
+                 self->next_admin_ep, self->next_pub);
     if (fclose (f) != 0 || rename (tmp, path) != 0)
         return SL_EIO;
     return 0;
@@ -303,6 +311,7 @@ sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
                             self->admin_ep, sizeof self->admin_ep, err, errlen);
     if (!self->admin)
         goto fail;
+    sl_keys_fingerprint (kp.public_key, self->key_fp);
     sodium_memzero (&kp, sizeof kp);
     if (!(self->mon_data = s_monitor (self, self->data, "inproc://sluiced-monitor-data"))
         || !(self->mon_admin = s_monitor (self, self->admin, "inproc://sluiced-monitor-admin"))) {
@@ -316,6 +325,7 @@ sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
         snprintf (err, errlen, "%s/endpoints: cannot write: %s", self->data_dir, strerror (errno));
         goto fail;
     }
+    sl_broker_keys_reload (self);      /* a rollover in progress: serve the next key too */
     sl_info ("broker.started", "version=%s data=%s admin=%s dir=%s members=%zu subscriptions=%zu",
              SLUICE_VERSION, self->data_ep, self->admin_ep, self->data_dir,
              sl_registry_count (self->registry), sl_subs_count (self->subs));
@@ -1814,6 +1824,8 @@ s_session (sl_broker_t *self, sl_plane_t plane, zmq_msg_t *rid, zmq_msg_t *first
     s_peer_name (fd, s->peer, sizeof s->peer);
     const char *kfp = zmq_msg_gets (first, "Key-Fp");
     snprintf (s->key_fp, sizeof s->key_fp, "%s", kfp ? kfp : "");
+    const char *bk = zmq_msg_gets (first, "Broker-Key");
+    s->broker_next = bk && strcmp (bk, "next") == 0;
     sl_info ("session.opened", "member=%s plane=%s peer=%s key=%s", m->name,
              plane == SL_PLANE_DATA ? "data" : "admin", s->peer[0] ? s->peer : "?", s->key_fp);
     return s;
@@ -2213,6 +2225,9 @@ sl_broker_run (sl_broker_t *self, volatile sig_atomic_t *stop)
         tmo = s_min_timeout (tmo, s_close_due (self));
         tmo = s_min_timeout (tmo, sl_govern_tick (self->govern, sl_now_ms ()));
         tmo = s_min_timeout (tmo, sl_metrics_tick (self->metrics, self, sl_now_ms ()));
+        if (self->retire_at_ms)
+            tmo = s_min_timeout (tmo, (long) (self->retire_at_ms > sl_now_ms ()
+                                              ? self->retire_at_ms - sl_now_ms () : 0));
         if (more)
             tmo = 0;
         zmq_pollitem_t items[] = {
@@ -2246,6 +2261,11 @@ sl_broker_run (sl_broker_t *self, volatile sig_atomic_t *stop)
         if (self->reload && *self->reload) {
             *self->reload = 0;
             self->reload_fn (self->reload_ctx, self);
+        }
+        if (self->retire_at_ms && sl_now_ms () >= self->retire_at_ms) {
+            zmq_unbind (self->data, self->retire_data);     /* broker key rollover */
+            zmq_unbind (self->admin, self->retire_admin);
+            self->retire_at_ms = 0;
         }
     }
     return 0;
@@ -2319,4 +2339,139 @@ sl_broker_destroy (sl_broker_t **self_p)
         sl_info ("broker.stopped", NULL);
     free (self);
     *self_p = NULL;
+}
+
+/* ------------------------------------------------- broker key rollover */
+
+/*  The next key's endpoint: `configured`, else `base` with its port + 10
+ *  (port 5570 -> 5580 on the same address), or `base` itself when its port is not a
+ *  number (a wildcard port: any free one). */
+static void
+s_next_endpoint (const char *configured, const char *base, char *out, size_t size)
+{
+    if (configured && *configured) {
+        snprintf (out, size, "%s", configured);
+        return;
+    }
+    const char *colon = strrchr (base, ':');
+    char *end;
+    long port = colon ? strtol (colon + 1, &end, 10) : -1;
+    if (!colon || port <= 0 || *end || port + 10 > 65535)
+        snprintf (out, size, "%s", base);
+    else
+        snprintf (out, size, "%.*s:%ld", (int) (colon - base), base, port + 10);
+}
+
+/*  Binds `sock` once more, on `ep`, with the key pair `kp` and ZAP domain
+ *  `domain`: libzmq copies a socket's options into each listener when it
+ *  binds, so this listener serves `kp` while the earlier ones keep theirs. */
+static int
+s_bind_key (void *sock, const sl_keypair_t *kp, const char *domain, const char *ep, char *bound,
+            size_t bound_len)
+{
+    size_t bl = bound_len;
+    if (zmq_setsockopt (sock, ZMQ_CURVE_SECRETKEY, kp->secret_key, SL_KEY_Z85_LEN) != 0
+        || zmq_setsockopt (sock, ZMQ_ZAP_DOMAIN, domain, strlen (domain)) != 0
+        || zmq_bind (sock, ep) != 0
+        || zmq_getsockopt (sock, ZMQ_LAST_ENDPOINT, bound, &bl) != 0)
+        return -1;
+    return 0;
+}
+
+int
+sl_broker_keys_reload (sl_broker_t *self)
+{
+    char path[600], kerr[300], fp[17] = "";
+    sl_keypair_t kp;
+    snprintf (path, sizeof path, "%s/broker.key", self->data_dir);
+    if (sl_keys_load_secret (path, &kp, kerr, sizeof kerr) != 0) {
+        sl_error ("broker.key_unreadable", "error=\"%s\"", kerr);
+        return -1;
+    }
+    sl_keys_fingerprint (kp.public_key, fp);
+    sodium_memzero (&kp, sizeof kp);
+    if (self->next_fp[0] && strcmp (fp, self->next_fp) == 0) {
+        /* promoted: broker.key is now the next key. The old key's
+         * listeners close, and so do the sessions that came through them;
+         * the next key's listeners become the broker's endpoints. */
+        char old_fp[17], old_data[256], old_admin[256], d[80];
+        memcpy (old_fp, self->key_fp, sizeof old_fp);
+        memcpy (old_data, self->data_ep, sizeof old_data);
+        memcpy (old_admin, self->admin_ep, sizeof old_admin);
+        /* the listeners close after the NOTICEs went out: libzmq drops the
+         * connections a listener accepted when it is unbound */
+        memcpy (self->retire_data, old_data, sizeof self->retire_data);
+        memcpy (self->retire_admin, old_admin, sizeof self->retire_admin);
+        self->retire_at_ms = sl_now_ms () + 500;
+        int closed = 0;
+        int64_t at = sl_now_ms () + 500;
+        for (size_t i = 0; i < sl_sessions_count (self->sessions); i++) {
+            sl_session_t *s = sl_sessions_at (self->sessions, i);
+            if (s->broker_next) {
+                s->broker_next = 0;
+                continue;
+            }
+            if (s->plane == SL_PLANE_DATA) {
+                Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+                h.command = SLUICE__V1__COMMAND__NOTICE;
+                h.seq = ++self->seq;
+                h.notice = "broker-key-retired";
+                s_send_header (self, s, &h);
+            }
+            s->close_at_ms = at;
+            closed++;
+        }
+        memcpy (self->data_ep, self->next_ep, sizeof self->data_ep);
+        memcpy (self->admin_ep, self->next_admin_ep, sizeof self->admin_ep);
+        memcpy (self->key_fp, fp, sizeof self->key_fp);
+        self->next_ep[0] = self->next_admin_ep[0] = self->next_fp[0] = self->next_pub[0] = 0;
+        s_write_endpoints (self);
+        snprintf (d, sizeof d, "fp=%s next=%s", old_fp, fp);
+        sl_event_t ev = { .kind = "broker.key.retire", .actor = "sluiced", .detail = d };
+        if (sl_broker_event (self, &ev) == 0)
+            sl_broker_commit (self);
+        sl_warn ("broker.key_retired", "key=%s closed=%s,%s sessions_closed=%d now=%s,%s key_now=%s "
+                 "note=\"set bind = %s and admin_bind = %s in the settings before the next restart\"",
+                 old_fp, old_data, old_admin, closed, self->data_ep, self->admin_ep, fp,
+                 self->data_ep, self->admin_ep);
+        return 0;
+    }
+    if (strcmp (fp, self->key_fp) != 0) {
+        sl_error ("broker.key_changed", "file=%s key=%s serving=%s note=\"a new broker key takes "
+                  "effect at a restart; for an overlap make it broker-next (OPERATIONS.md)\"",
+                  path, fp, self->key_fp);
+        return -1;
+    }
+    snprintf (path, sizeof path, "%s/broker-next.key", self->data_dir);
+    if (self->next_fp[0] || access (path, F_OK) != 0)
+        return 0;
+    if (sl_keys_load_secret (path, &kp, kerr, sizeof kerr) != 0) {
+        sl_error ("broker.next_key_unreadable", "error=\"%s\"", kerr);
+        return -1;
+    }
+    char dep[256], aep[256], d[80];
+    s_next_endpoint (self->cfg.next_data_endpoint, self->cfg.data_endpoint, dep, sizeof dep);
+    s_next_endpoint (self->cfg.next_admin_endpoint, self->cfg.admin_endpoint, aep, sizeof aep);
+    if (s_bind_key (self->data, &kp, "sluice.data.next", dep, self->next_ep, sizeof self->next_ep) != 0
+        || s_bind_key (self->admin, &kp, "sluice.admin.next", aep, self->next_admin_ep,
+                       sizeof self->next_admin_ep) != 0) {
+        sl_error ("broker.next_key_bind_failed", "data=%s admin=%s error=\"%s\"", dep, aep,
+                  zmq_strerror (zmq_errno ()));
+        if (self->next_ep[0])
+            zmq_unbind (self->data, self->next_ep);
+        self->next_ep[0] = self->next_admin_ep[0] = 0;
+        sodium_memzero (&kp, sizeof kp);
+        return -1;
+    }
+    sl_keys_fingerprint (kp.public_key, self->next_fp);
+    memcpy (self->next_pub, kp.public_key, sizeof self->next_pub);
+    sodium_memzero (&kp, sizeof kp);
+    s_write_endpoints (self);
+    snprintf (d, sizeof d, "fp=%s current=%s", self->next_fp, self->key_fp);
+    sl_event_t ev = { .kind = "broker.key.add", .actor = "sluiced", .detail = d };
+    if (sl_broker_event (self, &ev) == 0)
+        sl_broker_commit (self);
+    sl_info ("broker.next_key", "key=%s data=%s admin=%s current=%s", self->next_fp, self->next_ep,
+             self->next_admin_ep, self->key_fp);
+    return 0;
 }

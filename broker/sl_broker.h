@@ -44,6 +44,8 @@ typedef struct {
     uint64_t queue_max;            /* records per consumer queue; a record that would go
                                       past it is refused with QUEUE_FULL (0 = no limit) */
     const char *metrics_endpoint;  /* "HOST:PORT" of the metrics listener, NULL/"" = off */
+    const char *next_data_endpoint;  /* broker key rollover: where the next key listens */
+    const char *next_admin_endpoint; /* (NULL/"": the main endpoint's port + 10) */
 } sl_broker_config_t;
 
 /*  Opens the store in DIR/store, loads DIR/broker.key, binds ZAP and both
@@ -80,6 +82,18 @@ int sl_broker_run (sl_broker_t *self, volatile sig_atomic_t *stop);
 typedef void (sl_broker_reload_fn) (void *ctx, sl_broker_t *broker);
 void sl_broker_on_reload (sl_broker_t *self, volatile sig_atomic_t *flag,
                           sl_broker_reload_fn *fn, void *ctx);
+
+/*  Broker key rollover, at start and on SIGHUP (docs/OPERATIONS.md §10):
+ *  - DIR/broker-next.key exists and is not served yet: bind the data and
+ *    admin planes once more, on the next endpoints, with that key; list
+ *    them in DIR/endpoints (data.next, admin.next, broker_key.next); audit
+ *    broker.key.add. Sessions keep their key.
+ *  - DIR/broker.key now holds the next key (the operator promoted it): stop
+ *    listening with the old key, close the sessions that used it (NOTICE
+ *    broker-key-retired), make the next endpoints the broker's; audit
+ *    broker.key.retire. Sessions on the new key carry on.
+ *  Returns 0 (also when there is nothing to do) or -1 (logged). */
+int sl_broker_keys_reload (sl_broker_t *self);
 
 /*  Settings that may change while serving (SIGHUP): queue_max and
  *  query_timeout_ms. Cannot fail. */

@@ -134,6 +134,10 @@ sl_config_set (sl_config_t *cfg, const char *key, const char *value, char *err, 
         }
         return s_string (cfg->metrics_bind, sizeof cfg->metrics_bind, key, value, err, errlen);
     }
+    if (!strcmp (key, "next_bind"))
+        return s_string (cfg->next_bind, sizeof cfg->next_bind, key, value, err, errlen);
+    if (!strcmp (key, "next_admin_bind"))
+        return s_string (cfg->next_admin_bind, sizeof cfg->next_admin_bind, key, value, err, errlen);
     if (!strcmp (key, "log_file"))
         return s_string (cfg->log_file, sizeof cfg->log_file, key, value, err, errlen);
     if (!strcmp (key, "log_format")) {

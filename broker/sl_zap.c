@@ -75,10 +75,21 @@ s_str (zmq_msg_t *f, char *buf, size_t size)
  *  of a retired key. */
 static void
 s_reply_meta (void *sock, zmq_msg_t *req_id, const char *code, const char *text,
-              const char *user, const char *key_fp)
+              const char *user, const char *key_fp, int broker_next)
 {
-    unsigned char meta[64];
+    unsigned char meta[96];
     size_t ml = 0;
+    if (broker_next) {          /* "Broker-Key" = "next": the rollover's listener */
+        meta[ml++] = 10;
+        memcpy (meta + ml, "Broker-Key", 10);
+        ml += 10;
+        meta[ml++] = 0;
+        meta[ml++] = 0;
+        meta[ml++] = 0;
+        meta[ml++] = 4;
+        memcpy (meta + ml, "next", 4);
+        ml += 4;
+    }
     if (key_fp && *key_fp) {
         size_t vl = strlen (key_fp);
         meta[ml++] = 6;
@@ -103,7 +114,7 @@ static void
 s_reply (void *sock, zmq_msg_t *req_id, const char *code, const char *text,
          const char *user)
 {
-    s_reply_meta (sock, req_id, code, text, user, NULL);
+    s_reply_meta (sock, req_id, code, text, user, NULL, 0);
 }
 
 static void
@@ -144,7 +155,9 @@ s_handle_one (sl_zap_t *self, zmq_msg_t *f, int n)
         return;
     }
     sl_debug ("auth.ok", "member=%s key=%s address=%s domain=%s", m->name, fp, address, domain);
-    s_reply_meta (self->sock, &f[1], "200", "OK", m->name, fp);
+    size_t dl = strlen (domain);
+    s_reply_meta (self->sock, &f[1], "200", "OK", m->name, fp,
+                  dl > 5 && strcmp (domain + dl - 5, ".next") == 0);
 }
 
 int

@@ -79,6 +79,10 @@ s_usage (FILE *f)
 "  --log-file FILE            append log lines to FILE, reopened on SIGHUP;\n"
 "                             default stderr                      (log_file)\n"
 "  --log-format FORMAT        logfmt (default) or json          (log_format)\n"
+"  --next-bind ENDPOINT       broker key rollover: where DIR/broker-next.key\n"
+"                             serves the data plane, default --bind's port + 10\n"
+"                                                                (next_bind)\n"
+"  --next-admin-bind ENDPOINT ... and the admin plane         (next_admin_bind)\n"
 "  --version                  print the version and exit\n"
 "  --help                     this text\n"
 "\n"
@@ -98,7 +102,8 @@ static const struct { const char *flag, *key; } s_flags[] = {
     { "--checkpoint-interval-ms", "checkpoint_interval_ms" },
     { "--consent-scan-ms", "consent_scan_ms" }, { "--queue-max", "queue_max" },
     { "--metrics-bind", "metrics_bind" }, { "--log-file", "log_file" },
-    { "--log-format", "log_format" },
+    { "--log-format", "log_format" }, { "--next-bind", "next_bind" },
+    { "--next-admin-bind", "next_admin_bind" },
 };
 
 /*  Applies the flags argv[from..] on top of cfg. Returns 0 or 2 (usage
@@ -194,6 +199,7 @@ s_reload_config (void *ctx, sl_broker_t *b)
     if (s_apply_log (&next) != 0)
         return;
     sl_broker_set_limits (b, next.queue_max, next.query_timeout_ms);
+    sl_broker_keys_reload (b);   /* broker key rollover: DIR/broker-next.key, promotion */
     memcpy (cur->log_level, next.log_level, sizeof cur->log_level);
     memcpy (cur->log_format, next.log_format, sizeof cur->log_format);
     memcpy (cur->log_file, next.log_file, sizeof cur->log_file);
@@ -380,6 +386,7 @@ s_run (sl_config_t *cfg)
         .checkpoint_interval_ms = cfg->checkpoint_interval_ms,
         .consent_scan_ms = cfg->consent_scan_ms, .queue_max = cfg->queue_max,
         .metrics_endpoint = cfg->metrics_bind,
+        .next_data_endpoint = cfg->next_bind, .next_admin_endpoint = cfg->next_admin_bind,
     };
     sl_broker_t *b = sl_broker_new (&bc, err, sizeof err);
     if (!b) {

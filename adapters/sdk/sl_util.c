@@ -88,8 +88,10 @@ sl_options_from_data_dir (sl_client_options_t *opts, const char *dir, int admin,
                   "file when it has bound its endpoints)", path, strerror (errno), dir);
         return errno == ENOENT ? SL_ENOTFOUND : SL_EIO;
     }
-    int found = 0, stopped = 0;
+    int found = 0, stopped = 0, next = 0;
     long pid = 0;
+    char want_next[16];
+    snprintf (want_next, sizeof want_next, "%s.next", want);
     while (fgets (line, sizeof line, f)) {
         char *eq = strchr (line, '=');
         if (line[0] == '#' || !eq)
@@ -100,8 +102,14 @@ sl_options_from_data_dir (sl_client_options_t *opts, const char *dir, int admin,
             pid = atol (eq + 1);
         if (!strcmp (key, "state") && !strcmp (s_trim (eq + 1), "stopped"))
             stopped = 1;
-        if (found || strcmp (key, want) != 0)
+        /* a broker key rollover is under way: the next key's endpoint is
+         * the one to move to (OPERATIONS.md, Key rollover) */
+        int is_next = !strcmp (key, want_next);
+        if (is_next)
+            found = 0;
+        if ((found || next || strcmp (key, want) != 0) && !is_next)
             continue;
+        next |= is_next;
         const char *value = s_trim (eq + 1);
         size_t half = size / 2;
         if (strlen (value) + 1 > half) {
@@ -133,7 +141,7 @@ sl_options_from_data_dir (sl_client_options_t *opts, const char *dir, int admin,
         return SL_ENOTFOUND;
     }
     size_t half = size / 2;
-    int n = snprintf (buf + half, size - half, "%s/broker.pub", dir);
+    int n = snprintf (buf + half, size - half, "%s/%s", dir, next ? "broker-next.pub" : "broker.pub");
     if (n < 0 || (size_t) n >= size - half) {
         snprintf (err, errlen, "%s: path too long", dir);
         return SL_EINVAL;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -144,6 +145,109 @@ Test (rollover, member_key_rolls_over_with_clients_connected)
     sl_keys_fingerprint (k2.public_key, fp2);
     cr_assert_neq (ctl ("member key retire water --fingerprint %s", fp2), 0);
     cr_assert_not_null (strstr (out, "only key"), "%s", out);
+    tc_close (&a);
+    tc_close (&b);
+    tc_close (&p);
+}
+
+/*  The `KEY = value` line of DIR/endpoints into out. 0 or -1. */
+static int
+endpoint (const char *key, char *out, size_t size)
+{
+    char path[400], line[300], k[64], v[256];
+    snprintf (path, sizeof path, "%s/endpoints", B.dir);
+    FILE *f = fopen (path, "r");
+    int found = -1;
+    while (f && fgets (line, sizeof line, f))
+        if (sscanf (line, "%63s = %255s", k, v) == 2 && !strcmp (k, key)) {
+            snprintf (out, size, "%s", v);
+            found = 0;
+        }
+    if (f)
+        fclose (f);
+    return found;
+}
+
+static int
+wait_endpoint (const char *key, char *out, size_t size, int present)
+{
+    int64_t until = tc_ms () + tc_wait (5000);
+    while (tc_ms () < until) {
+        if ((endpoint (key, out, size) == 0) == present)
+            return 0;
+        usleep (20000);
+    }
+    return -1;
+}
+
+Test (rollover, broker_key_overlaps_then_the_old_one_is_retired)
+{
+    tc_client_t a, b, p;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    tc_credit (&p, 1000);
+    cr_assert_eq (tc_join (&a, &B, &k1, "water"), 0);     /* on the current broker key */
+    publish_ok (&a, 11);
+
+    /* the next broker key, as the operator makes it, served after a reload */
+    char old_data[256];
+    snprintf (old_data, sizeof old_data, "%s", B.data_ep);
+    cr_assert_eq (ctl ("keygen broker-next --dir '%s'", B.dir), 0, "%s", out);
+    cr_assert_not_null (strstr (out, "reload"), "keygen broker-next: %s", out);
+    cr_assert_eq (kill (B.pid, SIGHUP), 0);
+    char next_ep[256], next_pub[64];
+    cr_assert_eq (wait_endpoint ("data.next", next_ep, sizeof next_ep, 1), 0, "no data.next");
+    cr_assert_eq (endpoint ("broker_key.next", next_pub, sizeof next_pub), 0);
+    cr_assert_str_neq (next_pub, B.broker_pub);
+    /* a client on the next key, beside the one on the current key */
+    cr_assert_eq (tc_connect (&b, next_ep, next_pub, &k1), 0);
+    cr_assert_eq (tc_hello (&b, "water"), 0, "no HELLO through the next broker key");
+    publish_ok (&b, 12);
+    publish_ok (&a, 13);
+    cr_assert_eq (ot_audit_count (&B, &B.admin, "broker.key.add"), 1);
+
+    /* promotion: the next key becomes broker.key; a reload retires the old one */
+    char from[400], to[400];
+    snprintf (from, sizeof from, "%s/broker-next.key", B.dir);
+    snprintf (to, sizeof to, "%s/broker.key", B.dir);
+    cr_assert_eq (rename (from, to), 0);
+    snprintf (from, sizeof from, "%s/broker-next.pub", B.dir);
+    snprintf (to, sizeof to, "%s/broker.pub", B.dir);
+    cr_assert_eq (rename (from, to), 0);
+    cr_assert_eq (kill (B.pid, SIGHUP), 0);
+    char now_ep[256];
+    cr_assert_eq (wait_endpoint ("data.next", now_ep, sizeof now_ep, 0), 0, "data.next still listed");
+    cr_assert_eq (endpoint ("data", now_ep, sizeof now_ep), 0);
+    cr_assert_str_eq (now_ep, next_ep);
+    /* the old key's session is told and closed; the new key's carries on */
+    tc_msg_t m;
+    cr_assert_eq (tc_recv_cmd (&a, &m, SLUICE__V1__COMMAND__NOTICE, tc_wait (5000)), 0);
+    cr_assert_str_eq (m.h->notice, "broker-key-retired");
+    tc_msg_free (&m);
+    usleep ((useconds_t) tc_wait (800) * 1000);
+    publish_ok (&b, 14);
+    int got = 0;
+    int64_t until = tc_ms () + tc_wait (5000);
+    while (got < 4 && tc_ms () < until) {
+        if (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__DELIVER, 500) != 0)
+            continue;
+        got += (int) m.h->n_records;
+        tc_msg_free (&m);
+    }
+    /* power's session was on the old key too: it was closed with it */
+    cr_assert_geq (got, 2, "power got %d records", got);
+    /* nothing answers on the old key any more */
+    tc_client_t c;
+    cr_assert_eq (tc_connect (&c, old_data, B.broker_pub, &k1), 0);
+    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+    h.command = SLUICE__V1__COMMAND__HELLO;
+    tc_send (&c, &h, NULL, NULL, 0);
+    cr_assert_neq (tc_recv (&c, &m, tc_wait (1500)), 0, "the retired broker key still answers");
+    tc_close (&c);
+    /* the admin plane moved with the key; the retirement is audited */
+    cr_assert_eq (endpoint ("admin", B.admin_ep, sizeof B.admin_ep), 0);
+    snprintf (B.broker_pub, sizeof B.broker_pub, "%.40s", next_pub);
+    cr_assert_eq (ot_audit_count (&B, &B.admin, "broker.key.retire"), 1);
     tc_close (&a);
     tc_close (&b);
     tc_close (&p);
