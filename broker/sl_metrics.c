@@ -85,6 +85,7 @@ struct sl_metrics_t {
     char *gauges;
     int64_t sample_ms;
     int64_t next_sample_ms;     /* loop thread only */
+    int64_t sample_cost_us;     /* what the last sample took */
     int ready_store, ready_signing;
     char not_ready[160];
 };
@@ -476,6 +477,10 @@ sl_metrics_render (sl_metrics_t *self, size_t *len)
     s_render_hist (&b, &self->ops_h);
     if (self->gauges)
         s_printf (&b, "%s", self->gauges);
+    s_printf (&b, "# HELP sluice_metrics_sample_seconds What the event loop spent on the last "
+                  "gauge sample (the sampling period is stretched to keep it under ~1%%).\n"
+                  "# TYPE sluice_metrics_sample_seconds gauge\nsluice_metrics_sample_seconds %.6f\n",
+              (double) self->sample_cost_us / 1e6);
     pthread_mutex_unlock (&self->lock);
     if (b.oom) {
         free (b.p);
@@ -508,6 +513,15 @@ sl_metrics__publish_sample (sl_metrics_t *self, char *text, int64_t now_ms, int 
 }
 
 int64_t *sl_metrics__next_sample (sl_metrics_t *self);
+void sl_metrics__sample_cost (sl_metrics_t *self, int64_t us);
+
+void
+sl_metrics__sample_cost (sl_metrics_t *self, int64_t us)
+{
+    pthread_mutex_lock (&self->lock);
+    self->sample_cost_us = us;
+    pthread_mutex_unlock (&self->lock);
+}
 
 int64_t *
 sl_metrics__next_sample (sl_metrics_t *self)

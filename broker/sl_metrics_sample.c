@@ -341,6 +341,7 @@ s_mono_us (void)
 }
 
 int64_t *sl_metrics__next_sample (sl_metrics_t *self);
+void sl_metrics__sample_cost (sl_metrics_t *self, int64_t us);
 
 long
 sl_metrics_tick (sl_metrics_t *self, sl_broker_t *broker, int64_t now_ms)
@@ -352,7 +353,8 @@ sl_metrics_tick (sl_metrics_t *self, sl_broker_t *broker, int64_t now_ms)
         return (long) (*next - now_ms);
     int64_t t0 = s_mono_us ();
     s_sample (self, broker, now_ms);
-    int64_t cost_ms = (s_mono_us () - t0) / 1000;
+    int64_t cost_us = s_mono_us () - t0, cost_ms = cost_us / 1000;
+    sl_metrics__sample_cost (self, cost_us);
     /* at most ~1% of the loop: a 30 ms sample waits 3 s */
     int64_t period = cost_ms * 100 > S_PERIOD_MS ? cost_ms * 100 : S_PERIOD_MS;
     *next = now_ms + period;

@@ -134,7 +134,8 @@ s_run (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     }
     else {
         printf ("wrote %s (secret, mode 0600: keep it private) and %s\n"
-                "public key %s, fingerprint %s\n", keyfile, pubfile, kp.public_key, fp);
+                "public key '%s' (quoted: Z85 holds shell characters), fingerprint %s\n",
+                keyfile, pubfile, kp.public_key, fp);
         s_next_step (name, &o, pubfile);
     }
     sodium_memzero (&kp, sizeof kp);
