@@ -59,4 +59,42 @@ check "installed sluiced serves with the packaged sluiced.ini" \
 kill $pid; wait $pid
 check "installed sluiced stops cleanly" grep -qs '^state = stopped$' "$root/var/lib/sluice/endpoints"
 rm -rf "$root"
+
+# A real install: dpkg -i, with its maintainer scripts, into a throw-away
+# copy of this machine's root (an overlay over / in a private mount
+# namespace, so nothing of it reaches the host): the sluice user and
+# /var/lib/sluice are made, and the broker runs as that user from there.
+if [ "$(id -u)" = 0 ] && unshare --mount --fork true 2>/dev/null; then
+  ov=$(mktemp -d)
+  mkdir -p "$ov/upper" "$ov/work" "$ov/merged"
+  cp "$deb" "$ov/sluice.deb"
+  cat > "$ov/inside.sh" <<'INSIDE'
+set -u
+ok () { if "$@"; then echo "ok   in a fresh root: ${what}"; else echo "FAIL in a fresh root: ${what}"; bad=1; fi; }
+bad=0
+what="dpkg -i"; ok sh -c 'dpkg -i /tmp/sluice.deb >/tmp/dpkg.log 2>&1 || { cat /tmp/dpkg.log; false; }'
+what="the sluice system user"; ok sh -c 'getent passwd sluice | grep -q ":/var/lib/sluice:"'
+what="/var/lib/sluice initialised, 0700, owned by sluice"; ok sh -c '[ "$(stat -c %a:%U /var/lib/sluice)" = 700:sluice ] && [ -f /var/lib/sluice/broker.key ] && [ "$(stat -c %a:%U /var/lib/sluice/store/data.mdb)" = 600:sluice ]'
+what="sluiced --version"; ok sh -c 'sluiced --version | grep -q "^sluiced "'
+what="the unit is enabled"; ok test -e /etc/systemd/system/multi-user.target.wants/sluiced.service
+runuser -u sluice -- sluiced run --config /etc/sluice/sluiced.ini --data /var/lib/sluice \
+  --bind 'tcp://127.0.0.1:*' --admin-bind 'tcp://127.0.0.1:*' 2>/tmp/sluiced.log &
+pid=$!
+for _ in $(seq 100); do grep -qs "^pid = $pid\$" /var/lib/sluice/endpoints && break; sleep 0.05; done
+what="the broker runs as sluice and answers sluicectl"; ok sh -c 'runuser -u sluice -- sluicectl --data /var/lib/sluice status >/dev/null'
+kill $pid; wait $pid
+what="dpkg -r"; ok sh -c 'dpkg -r sluice >/dev/null 2>&1'
+what="the data directory survives removal"; ok test -f /var/lib/sluice/broker.key
+exit $bad
+INSIDE
+  unshare --mount --propagation private --fork sh -c "
+    mount -t overlay overlay -o lowerdir=/,upperdir=$ov/upper,workdir=$ov/work $ov/merged &&
+    mount --rbind /dev $ov/merged/dev && mount -t proc proc $ov/merged/proc &&
+    mount -t tmpfs tmpfs $ov/merged/run && mount -t tmpfs tmpfs $ov/merged/tmp &&
+    cp $ov/sluice.deb $ov/inside.sh $ov/merged/tmp/ &&
+    chroot $ov/merged sh /tmp/inside.sh" || fail=1
+  rm -rf "$ov"
+else
+  echo "note not root or no mount namespaces here: the dpkg -i test was skipped (dpkg -x above ran)"
+fi
 exit $fail
