@@ -348,8 +348,10 @@ sl_metrics_event (sl_metrics_t *self, const sl_event_t *ev)
     }
     else if (!strcmp (k, "auth.denied")) {
         const char *d = s_detail (ev->detail, "domain=", b1, sizeof b1);
+        /* sluice.data, sluice.admin, and their .next listeners (broker key rollover) */
         s_labels (l, sizeof l, "plane",
-                  d && !strcmp (d, "sluice.admin") ? "admin" : d && !strcmp (d, "sluice.data") ? "data" : d,
+                  d && !strncmp (d, "sluice.admin", 12) ? "admin"
+                  : d && !strncmp (d, "sluice.data", 11) ? "data" : d,
                   "reason", ev->reason, NULL);
         s_stage (self, F_AUTH_DENIED, l);
     }
