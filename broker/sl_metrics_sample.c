@@ -223,32 +223,36 @@ s_sample (sl_metrics_t *self, sl_broker_t *b, int64_t now_ms)
     }
 
     /* sessions by plane and role; members by role */
-    s_head (&t, "sluice_sessions", "gauge", "Authenticated connections, by plane and role.");
-    for (int plane = 0; plane < 2; plane++) {
-        /* count per distinct role, in order of first sight */
-        const char *roles[64];
-        unsigned counts[64];
-        size_t nr = 0;
-        for (size_t i = 0; i < sl_sessions_count (ss); i++) {
-            sl_session_t *s = sl_sessions_at (ss, i);
-            if ((int) s->plane != plane)
-                continue;
-            const sl_member_t *m = sl_registry_by_name (reg, s->member);
-            const char *r = s_role_label (m ? m->role : NULL);
-            size_t j = 0;
-            while (j < nr && strcmp (roles[j], r) != 0)
-                j++;
-            if (j == nr && nr < 64) {
-                roles[nr] = r;
-                counts[nr++] = 0;
+    s_head (&t, "sluice_sessions", "gauge",
+            "Authenticated connections, by plane, role and the broker key they came through "
+            "(current, or next during a broker key rollover).");
+    for (int plane = 0; plane < 2; plane++)
+        for (int next = 0; next < 2; next++) {
+            /* count per distinct role, in order of first sight */
+            const char *roles[64];
+            unsigned counts[64];
+            size_t nr = 0;
+            for (size_t i = 0; i < sl_sessions_count (ss); i++) {
+                sl_session_t *s = sl_sessions_at (ss, i);
+                if ((int) s->plane != plane || s->broker_next != next)
+                    continue;
+                const sl_member_t *m = sl_registry_by_name (reg, s->member);
+                const char *r = s_role_label (m ? m->role : NULL);
+                size_t j = 0;
+                while (j < nr && strcmp (roles[j], r) != 0)
+                    j++;
+                if (j == nr && nr < 64) {
+                    roles[nr] = r;
+                    counts[nr++] = 0;
+                }
+                if (j < nr)
+                    counts[j]++;
             }
-            if (j < nr)
-                counts[j]++;
+            for (size_t j = 0; j < nr; j++)
+                s_out (&t, "sluice_sessions{plane=\"%s\",role=\"%s\",broker_key=\"%s\"} %u\n",
+                       plane == SL_PLANE_DATA ? "data" : "admin", roles[j],
+                       next ? "next" : "current", counts[j]);
         }
-        for (size_t j = 0; j < nr; j++)
-            s_out (&t, "sluice_sessions{plane=\"%s\",role=\"%s\"} %u\n",
-                   plane == SL_PLANE_DATA ? "data" : "admin", roles[j], counts[j]);
-    }
     s_head (&t, "sluice_members", "gauge", "Registered members, by role and state.");
     {
         const char *roles[128];

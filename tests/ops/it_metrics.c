@@ -145,7 +145,7 @@ Test (metrics, scrape_under_load_passes_promtool_and_matches_audit_and_status)
     cr_assert_eq (value (text, "sluice_records_published_total{owner=\"water\",type=\"" WATER "\"}"), N_REC);
     cr_assert_eq (value (text, "sluice_records_stored_total{owner=\"water\",consumer=\"power\",type=\"" WATER "\"}"), N_REC);
     cr_assert_eq (value (text, "sluice_policy_version{owner=\"water\"}"), 1);
-    cr_assert_eq (value (text, "sluice_sessions{plane=\"data\",role=\"member\"}"), 2);
+    cr_assert_eq (value (text, "sluice_sessions{plane=\"data\",role=\"member\",broker_key=\"current\"}"), 2);
     cr_assert_gt (value (text, "sluice_commit_seconds_count"), 0);
     cr_assert_gt (value (text, "sluice_store_used_bytes"), 0);
     cr_assert_gt (value (text, "sluice_audit_head_seq"), 2 * N_REC);
