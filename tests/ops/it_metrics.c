@@ -160,6 +160,11 @@ Test (metrics, scrape_under_load_passes_promtool_and_matches_audit_and_status)
     cr_assert_not_null (st, "status refused to the monitor role");
     cr_assert_eq (cJSON_GetNumberValue (cJSON_GetObjectItem (cJSON_GetObjectItem (st, "queues"), "power")), N_REC);
     double audit_head = value (text, "sluice_audit_head_seq");
+    cJSON *au = cJSON_GetObjectItem (st, "audit"), *sto = cJSON_GetObjectItem (st, "store");
+    cr_assert_not_null (au);
+    cr_assert_geq (cJSON_GetNumberValue (cJSON_GetObjectItem (au, "head_seq")), audit_head);
+    cr_assert_eq (cJSON_GetNumberValue (cJSON_GetObjectItem (sto, "capacity_bytes")),
+                  value (text, "sluice_store_capacity_bytes"));
     cJSON_Delete (st);
     free (text);
 
