@@ -266,7 +266,7 @@ s_stage (sl_metrics_t *self, int family, const char *labels)
 {
     long pos = s_series (self, family, labels);
     if (pos < 0) {
-        self->dropped++;
+        __atomic_fetch_add (&self->dropped, 1, __ATOMIC_RELAXED);   /* read by the listener */
         return;
     }
     s_series_t *s = self->series[pos];
@@ -275,7 +275,7 @@ s_stage (sl_metrics_t *self, int family, const char *labels)
             size_t cap = self->cap_touched ? self->cap_touched * 2 : 64;
             size_t *p = realloc (self->touched, cap * sizeof *p);
             if (!p) {
-                self->dropped++;
+                __atomic_fetch_add (&self->dropped, 1, __ATOMIC_RELAXED);
                 return;
             }
             self->touched = p;
@@ -473,7 +473,7 @@ sl_metrics_render (sl_metrics_t *self, size_t *len)
                   "series limit was reached or memory ran out.\n"
                   "# TYPE sluice_metrics_dropped_total counter\nsluice_metrics_dropped_total %llu\n",
               (unsigned long long) self->commits, (unsigned long long) self->aborts,
-              (unsigned long long) self->dropped);
+              (unsigned long long) __atomic_load_n (&self->dropped, __ATOMIC_RELAXED));
     s_render_hist (&b, &self->commit_h);
     s_render_hist (&b, &self->sync_h);
     s_render_hist (&b, &self->ops_h);
