@@ -71,10 +71,18 @@ s_print_list (const cJSON *res)
 {
     printf ("%-20s %-18s %-16s %-9s %s\n", "NAME", "ROLE", "FINGERPRINT", "CONNECTED", "REVOKED");
     const cJSON *m;
-    cJSON_ArrayForEach (m, res)
-        printf ("%-20s %-18s %-16s %-9s %s\n", ctl_str (m, "name"), ctl_str (m, "role"),
+    cJSON_ArrayForEach (m, res) {
+        /* NAME+FP8: a member's second key; NAME~FP8: a retired or replaced key */
+        const char *name = ctl_str (m, "name"), *plus = strchr (name, '+'), *tilde = strchr (name, '~');
+        char note[80] = "";
+        if (plus)
+            snprintf (note, sizeof note, "  (second key of %.*s)", (int) (plus - name), name);
+        else if (tilde)
+            snprintf (note, sizeof note, "  (old key of %.*s)", (int) (tilde - name), name);
+        printf ("%-20s %-18s %-16s %-9s %s%s\n", name, ctl_str (m, "role"),
                 ctl_str (m, "fingerprint"), s_bool (m, "connected") ? "yes" : "no",
-                s_bool (m, "revoked") ? "yes" : "no");
+                s_bool (m, "revoked") ? "yes" : "no", note);
+    }
 }
 
 static int
