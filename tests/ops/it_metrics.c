@@ -267,3 +267,36 @@ Test (metrics, monitor_reads_status_and_nothing_else)
     tc_msg_free (&m);
     tc_close (&c);
 }
+
+static int
+ctl (const char *args)
+{
+    char cmd[1500], out[4096];
+    snprintf (cmd, sizeof cmd, "'%s' --data '%s' %s 2>&1", getenv ("SLUICECTL"), B.dir, args);
+    FILE *p = popen (cmd, "r");
+    size_t n = fread (out, 1, sizeof out - 1, p);
+    out[n] = 0;
+    int st = pclose (p);
+    if (st != 0)
+        fprintf (stderr, "%s\n%s\n", cmd, out);
+    return st;
+}
+
+Test (metrics, consents_by_state)
+{
+    const char *grant = "consent grant --subject CIT-1 --controller water --recipient power "
+                        "--purpose joint-metering --records water.v1.MeterReading "
+                        "--to 2099-01-01 --method app --evidence form-1 --id ";
+    char cmd[600];
+    snprintf (cmd, sizeof cmd, "%sc-1", grant);
+    cr_assert_eq (ctl (cmd), 0);
+    snprintf (cmd, sizeof cmd, "%sc-2", grant);
+    cr_assert_eq (ctl (cmd), 0);
+    cr_assert_eq (ctl ("consent withdraw c-2"), 0);
+    char *text = scrape_until ("sluice_consents{state=\"withdrawn\"}", 1);
+    cr_assert_eq (value (text, "sluice_consents{state=\"withdrawn\"}"), 1);
+    cr_assert_eq (value (text, "sluice_consents{state=\"active\"}"), 1);
+    cr_assert_eq (value (text, "sluice_consents{state=\"expired\"}"), 0);
+    cr_assert_null (strstr (text, "CIT-1"), "a citizen id in the metrics");
+    free (text);
+}
