@@ -20,7 +20,7 @@ lint=$(lintian --fail-on error "$deb" 2>&1); rc=$?
 echo "$lint" | grep -v 'running with root privileges' | sed 's/^/     /'
 check "lintian: no errors" test $rc -eq 0
 list=$(dpkg-deb -c "$deb" | awk '{print $6}')
-for f in ./usr/bin/sluiced ./usr/bin/sluicectl ./usr/bin/sluice-water-adapter \
+for f in ./usr/bin/sluiced ./usr/bin/sluicectl ./usr/bin/sluice-water-adapter ./usr/share/sluice/grafana-sluice.json \
          ./etc/sluice/sluiced.ini ./lib/systemd/system/sluiced.service \
          ./usr/share/man/man8/sluiced.8.gz ./usr/share/man/man1/sluicectl.1.gz \
          ./usr/share/doc/sluice/OPERATIONS.md.gz ./usr/share/doc/sluice/copyright; do
