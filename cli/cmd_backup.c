@@ -28,6 +28,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <grp.h>
 #include <inttypes.h>
 #include <lmdb.h>
@@ -396,11 +397,22 @@ s_owner (ctl_ctx_t *ctx, const char *spec, const char *dir, uid_t *uid, gid_t *g
 }
 
 static int
+s_rm_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void) st;
+    (void) ftw;
+    return (flag == FTW_DP ? rmdir (path) : unlink (path)) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+/*  Removes the staging directory `path` and what is in it (depth first, not
+ *  following symbolic links). Returns 0 or -1. */
+static int
 s_rm_rf (const char *path)
 {
-    char cmd[4300];
-    snprintf (cmd, sizeof cmd, "rm -rf -- '%.4200s'", path);
-    return system (cmd);
+    struct stat st;
+    if (lstat (path, &st) != 0)
+        return errno == ENOENT ? 0 : -1;
+    return nftw (path, s_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static int
