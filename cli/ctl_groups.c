@@ -10,6 +10,7 @@ extern const ctl_group_t ctl_group_audit;
 extern const ctl_group_t ctl_group_consent;
 extern const ctl_group_t ctl_group_backup;
 extern const ctl_group_t ctl_group_restore;
+extern const ctl_group_t ctl_group_broker_key;
 
 const ctl_group_t *const ctl_groups[] = {
     &ctl_group_keygen,
@@ -20,5 +21,6 @@ const ctl_group_t *const ctl_groups[] = {
     &ctl_group_audit,
     &ctl_group_backup,
     &ctl_group_restore,
+    &ctl_group_broker_key,
     NULL,
 };

@@ -194,6 +194,9 @@ Test (rollover, broker_key_overlaps_then_the_old_one_is_retired)
     snprintf (old_data, sizeof old_data, "%s", B.data_ep);
     cr_assert_eq (ctl ("keygen broker-next --dir '%s'", B.dir), 0, "%s", out);
     cr_assert_not_null (strstr (out, "reload"), "keygen broker-next: %s", out);
+    /* promoting before the broker serves it is refused */
+    cr_assert_eq (ctl ("broker-key promote"), 1, "%s", out);
+    cr_assert_not_null (strstr (out, "does not serve"), "%s", out);
     cr_assert_eq (kill (B.pid, SIGHUP), 0);
     char next_ep[256], next_pub[64];
     cr_assert_eq (wait_endpoint ("data.next", next_ep, sizeof next_ep, 1), 0, "no data.next");
@@ -207,13 +210,8 @@ Test (rollover, broker_key_overlaps_then_the_old_one_is_retired)
     cr_assert_eq (ot_audit_count (&B, &B.admin, "broker.key.add"), 1);
 
     /* promotion: the next key becomes broker.key; a reload retires the old one */
-    char from[400], to[400];
-    snprintf (from, sizeof from, "%s/broker-next.key", B.dir);
-    snprintf (to, sizeof to, "%s/broker.key", B.dir);
-    cr_assert_eq (rename (from, to), 0);
-    snprintf (from, sizeof from, "%s/broker-next.pub", B.dir);
-    snprintf (to, sizeof to, "%s/broker.pub", B.dir);
-    cr_assert_eq (rename (from, to), 0);
+    cr_assert_eq (ctl ("broker-key promote"), 0, "%s", out);
+    cr_assert_not_null (strstr (out, "systemctl reload"), "%s", out);
     cr_assert_eq (kill (B.pid, SIGHUP), 0);
     char now_ep[256];
     cr_assert_eq (wait_endpoint ("data.next", now_ep, sizeof now_ep, 0), 0, "data.next still listed");
