@@ -61,8 +61,10 @@ s_next_step (const char *name, const s_opts_t *o, const char *pubfile)
                 o->for_member, o->for_member, pubfile, o->for_member, o->for_member);
     else if (!strcmp (name, "broker-next"))
         printf ("this is the broker's next key: with it in the broker's data directory,\n"
-                "`systemctl reload sluiced` (SIGHUP) serves it beside the current key\n"
-                "(docs/OPERATIONS.md, Key rollover)\n");
+                "`systemctl reload sluiced` (SIGHUP) serves it beside the current key;\n"
+                "give %s to every bureau; once they all use it:\n"
+                "  sluicectl broker-key promote --data DIR && systemctl reload sluiced\n"
+                "(docs/OPERATIONS.md, Key rollover)\n", pubfile);
     else if (!strcmp (name, "broker"))
         printf ("this is a broker key: to replace the running broker's key without an\n"
                 "outage, make it as broker-next instead (docs/OPERATIONS.md, Key rollover)\n");
