@@ -1,5 +1,6 @@
 /*  sl_metrics — see sl_metrics.h (the design notes are there). */
 #include "sl_metrics.h"
+#include "sl_metrics_int.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -495,11 +496,6 @@ sl_metrics_render (sl_metrics_t *self, size_t *len)
 
 /* ------------------------------------------------------------ samples */
 
-/*  Takes `text` (malloc'd, NUL-terminated) as the new gauge block. Defined
- *  here, called by sl_metrics_sample.c. */
-void sl_metrics__publish_sample (sl_metrics_t *self, char *text, int64_t now_ms, int store_ok,
-                                 int signing_ok, const char *why);
-
 void
 sl_metrics__publish_sample (sl_metrics_t *self, char *text, int64_t now_ms, int store_ok,
                             int signing_ok, const char *why)
@@ -513,9 +509,6 @@ sl_metrics__publish_sample (sl_metrics_t *self, char *text, int64_t now_ms, int 
     snprintf (self->not_ready, sizeof self->not_ready, "%s", why ? why : "");
     pthread_mutex_unlock (&self->lock);
 }
-
-int64_t *sl_metrics__next_sample (sl_metrics_t *self);
-void sl_metrics__sample_cost (sl_metrics_t *self, int64_t us);
 
 void
 sl_metrics__sample_cost (sl_metrics_t *self, int64_t us)

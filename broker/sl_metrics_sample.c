@@ -5,6 +5,7 @@
  *  state. One read transaction per sample; the result is one text block.
  */
 #include "sl_metrics.h"
+#include "sl_metrics_int.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,8 +27,6 @@
 
 #define S_PERIOD_MS 1000
 
-void sl_metrics__publish_sample (sl_metrics_t *self, char *text, int64_t now_ms, int store_ok,
-                                 int signing_ok, const char *why);
 
 typedef struct {
     char *p;
@@ -344,8 +343,6 @@ s_mono_us (void)
     return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-int64_t *sl_metrics__next_sample (sl_metrics_t *self);
-void sl_metrics__sample_cost (sl_metrics_t *self, int64_t us);
 
 long
 sl_metrics_tick (sl_metrics_t *self, sl_broker_t *broker, int64_t now_ms)
