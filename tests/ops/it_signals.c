@@ -271,3 +271,44 @@ Test (signals, adapter_with_data_dir_spools_while_the_broker_is_down)
     long n = ot_audit_count (&B, &B.admin, "publish");
     cr_assert_eq (n, 3, "%ld of the 3 spooled records reached the broker:\n%s", n, out);
 }
+
+Test (signals, sighup_applies_queue_max_at_once)
+{
+    s_tmp ();
+    char ini[200];
+    snprintf (ini, sizeof ini, "%s/sluiced.ini", tmp);
+    s_write (ini, "[sluiced]\nqueue_max = 5\n");
+    const char *extra[] = { "--config", ini, NULL };
+    cr_assert_eq (tc_broker_start (&B, extra), 0);
+    sl_keypair_t kw, kp;
+    cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
+    cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
+    cr_assert_eq (tc_policy (&B, "city", "purpose joint-metering \"water and power reconcile household consumption\"\n"), 1);
+    cr_assert_eq (tc_policy (&B, "water", "permit \"w2p\" {\n  owner water\n  consumer power\n"
+                             "  records " WATER "\n  purpose joint-metering\n  fields *\n"
+                             "  subject keep\n}\n"), 1);
+    tc_client_t w, p;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);   /* no credit: it queues */
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    tc_msg_t m;
+    cr_assert_neq (publish_batch (&w, 7000, 6), 0);
+    cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, tc_wait (5000)), 0);
+    cr_assert_eq (m.h->n_message_ids, 5, "queue_max 5: %zu stored", m.h->n_message_ids);
+    cr_assert_eq (m.h->n_errors, 1);
+    cr_assert_str_eq (m.h->errors[0]->reason, "queue-full");
+    tc_msg_free (&m);
+    /* raise it in the file; SIGHUP; the refused record goes in now */
+    s_write (ini, "[sluiced]\nqueue_max = 100\n");
+    char log[400];
+    snprintf (log, sizeof log, "%s/sluiced.log", B.dir);
+    cr_assert_eq (kill (B.pid, SIGHUP), 0);
+    cr_assert_gt (s_wait_count (log, "queue_max=100", 1), 0, "no config.reloaded with the new limit");
+    cr_assert_neq (publish_batch (&w, 7005, 1), 0);
+    cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, tc_wait (5000)), 0);
+    cr_assert_eq (m.h->n_message_ids, 1, "still refused after the reload");
+    cr_assert_eq (m.h->n_errors, 0);
+    tc_msg_free (&m);
+    tc_close (&w);
+    tc_close (&p);
+}
