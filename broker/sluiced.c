@@ -89,8 +89,9 @@ s_usage (FILE *f)
 "signals: SIGINT/SIGTERM commit what is pending, sign a checkpoint, fail\n"
 "in-flight queries and exit 0. SIGHUP reads --config FILE again (then the\n"
 "flags), applies log_level, log_format, log_file (reopened: logrotate),\n"
-"queue_max and query_timeout_ms at once, and logs which other changed\n"
-"settings need a restart.\n");
+"queue_max and query_timeout_ms at once, logs which other changed\n"
+"settings need a restart, and starts or ends a broker key rollover\n"
+"(DIR/broker-next.key; docs/OPERATIONS.md).\n");
 }
 
 static const struct { const char *flag, *key; } s_flags[] = {
