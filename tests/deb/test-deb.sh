@@ -34,6 +34,8 @@ if grep -q "install_headers" "$src/adapters/sdk/meson.build"; then
 fi
 check "the unit runs /usr/bin/sluiced as user sluice" \
   sh -c "dpkg-deb --fsys-tarfile '$deb' | tar -xOf - ./lib/systemd/system/sluiced.service | grep -q '^ExecStart=/usr/bin/sluiced run' && dpkg-deb --fsys-tarfile '$deb' | tar -xOf - ./lib/systemd/system/sluiced.service | grep -q '^User=sluice'"
+check "the unit reloads with SIGHUP" \
+  sh -c "dpkg-deb --fsys-tarfile '$deb' | tar -xOf - ./lib/systemd/system/sluiced.service | grep -q '^ExecReload=/bin/kill -HUP \\\$MAINPID'"
 ctl=$(mktemp -d)
 dpkg-deb -e "$deb" "$ctl"
 check "conffile /etc/sluice/sluiced.ini" grep -qx /etc/sluice/sluiced.ini "$ctl/conffiles"
