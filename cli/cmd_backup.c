@@ -265,7 +265,12 @@ s_backup (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     int files = 1, skipped_keys = 0;
     while ((de = readdir (d))) {
         snprintf (src, sizeof src, "%s/%s", dir, de->d_name);
-        if (de->d_name[0] == '.' || stat (src, &st) != 0 || !S_ISREG (st.st_mode))
+        if (de->d_name[0] == '.' || stat (src, &st) != 0)
+            continue;
+        if (S_ISDIR (st.st_mode) && strcmp (de->d_name, "store") != 0)
+            fprintf (stderr, "sluicectl: backup: %s/ is a directory the broker does not use "
+                     "(archive segments?): not copied; back it up with its own files\n", src);
+        if (!S_ISREG (st.st_mode))
             continue;
         if (s_skip (de->d_name, o.no_secrets)) {
             skipped_keys += o.no_secrets && strstr (de->d_name, ".key") != NULL;
