@@ -40,6 +40,7 @@
 #include "sl_admin.h"
 #include "sl_admin_policy.h"
 #include "sl_batch.h"
+#include "sl_disclose.h"
 #include "sl_error.h"
 #include "sl_govern.h"
 #include "sl_keys.h"
@@ -811,7 +812,8 @@ s_publish (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t 
             /* the queued copy's subject is the consumer's view; the raw one
              * travels sealed for delivery-time consent checks */
             uint8_t sealed[2 + 512];   /* varint length | nonce | box */
-            ProtobufCMessageUnknownField uf;
+            uint8_t flist[2 + SL_DISCLOSE_FIELDS_MAX];
+            ProtobufCMessageUnknownField uf[2];
             size_t sl = 0;
             if (out.subject_set && m->subject && *m->subject
                 && sl_govern_seal_subject (self->govern, m->subject, sealed + 2, 512, &sl) == 0) {
@@ -819,13 +821,19 @@ s_publish (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t 
                  * length, here always as a two-byte varint */
                 sealed[0] = (uint8_t) (0x80 | (sl & 0x7f));
                 sealed[1] = (uint8_t) (sl >> 7);
-                uf.len = sl + 2;
-                uf.tag = S_SEALED_SUBJECT_TAG;
-                uf.wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED;
-                uf.data = sealed;
+                uf[0].len = sl + 2;
+                uf[0].tag = S_SEALED_SUBJECT_TAG;
+                uf[0].wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED;
+                uf[0].data = sealed;
                 qm.base.n_unknown_fields = 1;
-                qm.base.unknown_fields = &uf;
             }
+            /* the fields this copy released, for its `deliver` entry */
+            if (out.fields_set
+                && sl_disclose_fields_field (&uf[qm.base.n_unknown_fields], flist, sizeof flist,
+                                             out.fields) == 0)
+                qm.base.n_unknown_fields++;
+            if (qm.base.n_unknown_fields)
+                qm.base.unknown_fields = uf;
             uint64_t tag;
             const void *bd = out.body ? out.body : zmq_msg_data (body);
             size_t bl = out.body ? out.body_len : zmq_msg_size (body);
@@ -1072,6 +1080,7 @@ typedef struct {
     uint64_t denied[S_DELIVER_MAX];
     size_t n_denied;
     char raw[S_DELIVER_MAX][128];   /* raw subjects of metas[], for the audit */
+    char *fields[S_DELIVER_MAX];    /* fields released by metas[], for the audit */
     int exhausted;
     uint64_t next;                  /* where a following scan goes on */
 } s_deliver_t;
@@ -1094,12 +1103,14 @@ s_deliver_one (void *ctx, const sl_queue_entry_t *e)
         return 0;
     }
     /* the raw subject: sealed beside the consumer's view, or the view itself */
-    char raw[128];
-    int shaped = 0;
+    char raw[128], then[SL_DISCLOSE_FIELDS_MAX];
+    int shaped = 0, queued_fields = 0;
     snprintf (raw, sizeof raw, "%s", m->subject ? m->subject : "");
     for (size_t u = 0; u < m->base.n_unknown_fields; u++) {
         ProtobufCMessageUnknownField *uf = &m->base.unknown_fields[u];
         shaped |= uf->tag == S_SEALED_SUBJECT_TAG;
+        if (uf->tag == SL_DISCLOSE_FIELDS_TAG)
+            queued_fields = sl_disclose_fields_read (uf, then, sizeof then) == 1;
         if (uf->tag == S_SEALED_SUBJECT_TAG
             && (uf->len < 2 || (uf->data[0] & 0x80) == 0 || (uf->data[1] & 0x80) != 0
                 || (size_t) ((uf->data[0] & 0x7f) | (size_t) uf->data[1] << 7) != uf->len - 2
@@ -1166,6 +1177,17 @@ s_deliver_one (void *ctx, const sl_queue_entry_t *e)
         free (rules);
     }
     snprintf (d->raw[d->n], sizeof d->raw[d->n], "%s", raw);
+    char released[SL_DISCLOSE_FIELDS_MAX];
+    sl_disclose_fields_meet (queued_fields ? then : NULL, out.fields_set ? out.fields : "",
+                             released, sizeof released);
+    if (!(d->fields[d->n] = strdup (released))) {
+        /* out of memory: this one and the rest wait for a later turn */
+        free (out.body);
+        sluice__v1__record_meta__free_unpacked (m, NULL);
+        d->next = e->tag;
+        d->exhausted = 0;
+        return 1;
+    }
     const void *bd = out.body ? out.body : e->body;
     size_t bl = out.body ? out.body_len : e->body_len;
     zmq_msg_init_size (&d->bodies[d->n], bl);
@@ -1186,6 +1208,7 @@ s_deliver_free (s_deliver_t **d_p)
     for (size_t i = 0; i < d->n; i++) {
         zmq_msg_close (&d->bodies[i]);
         sluice__v1__record_meta__free_unpacked (d->metas[i], NULL);
+        free (d->fields[i]);
     }
     free (d);
     *d_p = NULL;
@@ -1227,12 +1250,14 @@ s_deliver_prepare (sl_broker_t *self, sl_session_t *s, uint64_t from, uint32_t b
                           .message_id = m->message_id.len == 16 ? m->message_id.data : NULL,
                           .subject = d->raw[i], .purpose = m->purpose, .decision = "permit",
                           .rules = s_rules_meta (m->rules, m->n_rules, rbuf, sizeof rbuf),
-                          .detail = dt };
+                          .fields = d->fields[i], .detail = dt };
         if (sl_broker_event (self, &ev) != 0) {
             /* the batch is aborted: nothing is sent, the records stay queued */
             for (size_t j = 0; j < d->n; j++) {
                 zmq_msg_close (&d->bodies[j]);
                 sluice__v1__record_meta__free_unpacked (d->metas[j], NULL);
+                free (d->fields[j]);
+                d->fields[j] = NULL;
             }
             d->n = 0;
             d->n_denied = 0;
@@ -1500,6 +1525,44 @@ s_query (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h)
              (unsigned long long) q->query_id, tmo);
 }
 
+/*  The `reply` entries of an answer: one per released record (its subject,
+ *  message id, deciding rules with versions and the fields released), or
+ *  one with `records=0` for an empty answer; then the batch is committed,
+ *  so the entries are on disk before the REPLY leaves. Returns 0, or the
+ *  error (the batch is aborted: nothing may be sent). */
+static int
+s_reply_record (sl_broker_t *self, const s_query_t *q, const Sluice__V1__RecordMeta *metas,
+                char (*raw)[128], char (*released)[SL_DISCLOSE_FIELDS_MAX], size_t kept,
+                size_t dropped)
+{
+    int rc = 0;
+    for (size_t i = 0; i < kept && rc == 0; i++) {
+        const Sluice__V1__RecordMeta *m = &metas[i];
+        char rbuf[SL_DECIDE_MAX_RULES * SL_DECIDE_RULE_MAX], dt[96];
+        snprintf (dt, sizeof dt, "query_id=%llu record=%zu records=%zu dropped=%zu",
+                  (unsigned long long) q->query_id, i, kept, dropped);
+        sl_event_t ev = { .kind = "reply", .actor = q->owner, .counterpart = q->asker,
+                          .owner = q->owner, .record_type = q->record_type,
+                          .message_id = m->message_id.len == 16 ? m->message_id.data : NULL,
+                          .subject = raw[i], .purpose = q->purpose, .decision = "permit",
+                          .rules = s_rules_meta (m->rules, m->n_rules, rbuf, sizeof rbuf),
+                          .fields = released[i], .detail = dt };
+        rc = sl_broker_event (self, &ev);
+    }
+    if (kept == 0) {
+        char dt[96];
+        snprintf (dt, sizeof dt, "query_id=%llu records=0 dropped=%zu",
+                  (unsigned long long) q->query_id, dropped);
+        sl_event_t ev = { .kind = "reply", .actor = q->owner, .counterpart = q->asker,
+                          .owner = q->owner, .record_type = q->record_type, .subject = q->subject,
+                          .purpose = q->purpose, .decision = "ok", .detail = dt };
+        rc = sl_broker_event (self, &ev);
+    }
+    if (rc == 0)
+        rc = sl_broker_commit (self);
+    return rc;
+}
+
 /*  REPLY or ERROR from an owner for a query. */
 static void
 s_owner_answer (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t *bodies)
@@ -1537,9 +1600,11 @@ s_owner_answer (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_m
     char (*rules)[SL_DECIDE_MAX_RULES][SL_DECIDE_RULE_MAX] = calloc (n ? n : 1, sizeof *rules);
     char *(*rulep)[SL_DECIDE_MAX_RULES] = calloc (n ? n : 1, sizeof *rulep);
     char (*subj)[128] = calloc (n ? n : 1, sizeof *subj);
+    char (*raw)[128] = calloc (n ? n : 1, sizeof *raw);
+    char (*released)[SL_DISCLOSE_FIELDS_MAX] = calloc (n ? n : 1, sizeof *released);
     size_t kept = 0, dropped = 0;
     long bad = -1;
-    if (!metas || !mp || !out_bodies || !rules || !rulep || !subj)
+    if (!metas || !mp || !out_bodies || !rules || !rulep || !subj || !raw || !released)
         goto out;
     MDB_txn *rtxn = NULL;
     sl_store_read (self->store, &rtxn);
@@ -1581,6 +1646,8 @@ s_owner_answer (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_m
         sluice__v1__record_meta__init (om);
         om->message_id = m->message_id;
         snprintf (subj[kept], sizeof subj[kept], "%s", d.subject_set ? d.subject : (m->subject ? m->subject : ""));
+        snprintf (raw[kept], sizeof raw[kept], "%s", m->subject ? m->subject : "");
+        snprintf (released[kept], sizeof released[kept], "%s", d.fields_set ? d.fields : "");
         om->subject = subj[kept];
         om->event_time = sl_decide_coarsen_ms (m->event_time, d.coarsen_s);
         om->record_type = q->record_type;
@@ -1616,6 +1683,15 @@ s_owner_answer (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_m
         sl_wire_error (self->data, s->rid, s->rid_len, h->seq, q->query_id,
                        SLUICE__V1__ERROR_CODE__BAD_BODY, text, "bad-reply");
     }
+    else if (s_reply_record (self, q, metas, raw, released, kept, dropped) != 0) {
+        /* not on disk, so not sent (AUDIT.md §6: durable before data leaves) */
+        sl_wire_error (self->data, q->rid, q->rid_len, q->seq, 0, SLUICE__V1__ERROR_CODE__INTERNAL,
+                       "the broker could not record the reply in its audit log; nothing was "
+                       "disclosed: ask again", "commit-failed");
+        sl_wire_error (self->data, s->rid, s->rid_len, h->seq, q->query_id,
+                       SLUICE__V1__ERROR_CODE__INTERNAL,
+                       "the broker could not record this reply; nothing was passed on", "commit-failed");
+    }
     else {
         Sluice__V1__Header a = SLUICE__V1__HEADER__INIT;
         a.version = 1;
@@ -1624,12 +1700,6 @@ s_owner_answer (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_m
         a.n_records = kept;
         a.records = mp;
         sl_wire_send (self->data, q->rid, q->rid_len, &a, out_bodies, kept);
-        char dt[40];
-        snprintf (dt, sizeof dt, "records=%zu dropped=%zu", kept, dropped);
-        sl_event_t ev = { .kind = "reply", .actor = q->owner, .counterpart = q->asker,
-                          .owner = q->owner, .record_type = q->record_type, .subject = q->subject,
-                          .purpose = q->purpose, .decision = "ok", .detail = dt };
-        s_event (self, &ev);
         sl_info ("query.answered", "asker=%s owner=%s query_id=%llu records=%zu dropped=%zu",
                  q->asker, q->owner, (unsigned long long) q->query_id, kept, dropped);
     }
@@ -1643,6 +1713,8 @@ out:
     free (rules);
     free (rulep);
     free (subj);
+    free (raw);
+    free (released);
 }
 
 /*  Fails queries whose owner did not answer in time. Returns ms until the

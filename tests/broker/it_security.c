@@ -1,0 +1,259 @@
+/*  Integration: the privacy and accountability checks of issue 18 on the
+ *  real sluiced — disclosures audited in full and on disk before data
+ *  leaves, explain with a subject limited and audited, refused handshakes
+ *  aggregated, roles validated, delivery tags unique across restarts,
+ *  several connections under one member key. */
+#include <criterion/criterion.h>
+#include <lmdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sl_audit.h"
+#include "tc.h"
+
+#define WATER "water.v1.MeterReading"
+
+static tc_broker_t B;
+static sl_keypair_t kw, kp;
+
+static const char *PURPOSE = "purpose billing-check \"power checks bills against water readings\"\n";
+
+static char *
+water_policy (const char *fields, const char *subject)
+{
+    static char text[512];
+    snprintf (text, sizeof text,
+              "permit \"w2p\" {\n  owner water\n  consumer power\n  records " WATER "\n"
+              "  purpose billing-check\n  fields %s\n  subject %s\n}\n", fields, subject);
+    return text;
+}
+
+static void
+setup_with (const char *const *extra)
+{
+    cr_assert_eq (tc_broker_start (&B, extra), 0, "sluiced did not start");
+    cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
+    cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
+    cr_assert_eq (tc_policy (&B, "city", PURPOSE), 1);
+}
+
+static void
+setup (void)
+{
+    setup_with (NULL);
+}
+
+static void
+teardown (void)
+{
+    tc_broker_cleanup (&B);
+}
+
+TestSuite (security, .fini = teardown, .timeout = 120);
+
+/* ----------------------------------------------------------- audit reads */
+
+typedef struct {
+    char kind[32], actor[40], counterpart[40], owner[40], rules[128], fields[256];
+    char decision[16], reason[128], detail[256], purpose[64];
+    int has_subject, has_msgid;
+} entry_t;
+
+/*  Entries of `kind` (prefix if it ends in '.') in B's store, read from a
+ *  separate read-only environment (the broker may be running or killed). */
+static size_t
+entries (const char *kind, entry_t *out, size_t max)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    char path[600];
+    cr_assert_eq (mdb_env_create (&env), 0);
+    mdb_env_set_maxdbs (env, 64);
+    mdb_env_set_mapsize (env, (size_t) 1 << 30);
+    snprintf (path, sizeof path, "%s/store", B.dir);
+    cr_assert_eq (mdb_env_open (env, path, MDB_RDONLY | MDB_NOTLS, 0600), 0);
+    cr_assert_eq (mdb_txn_begin (env, NULL, MDB_RDONLY, &txn), 0);
+    sl_audit_filter_t f;
+    memset (&f, 0, sizeof f);
+    f.kind = kind;
+    sl_audit_iter_t *it = sl_audit_iter_new (txn, &f);
+    cr_assert_not_null (it);
+    sl_audit_entry_t e;
+    size_t n = 0;
+    while (sl_audit_iter_next (it, &e) == 1) {
+        if (n < max) {
+            entry_t *o = &out[n];
+#define S_COPY(dst, src) snprintf (dst, sizeof dst, "%.*s", (int) src.len, src.ptr)
+            S_COPY (o->kind, e.kind);
+            S_COPY (o->actor, e.actor);
+            S_COPY (o->counterpart, e.counterpart);
+            S_COPY (o->owner, e.owner);
+            S_COPY (o->rules, e.rules);
+            S_COPY (o->fields, e.fields);
+            S_COPY (o->decision, e.decision);
+            S_COPY (o->reason, e.reason);
+            S_COPY (o->detail, e.detail);
+            S_COPY (o->purpose, e.purpose);
+            o->has_subject = e.subject != NULL;
+            o->has_msgid = e.message_id != NULL;
+        }
+        n++;
+    }
+    sl_audit_iter_destroy (&it);
+    mdb_txn_abort (txn);
+    mdb_env_close (env);
+    return n;
+}
+
+static void
+publish_ok (tc_client_t *w, uint32_t n, const char *subject)
+{
+    uint8_t id[16];
+    size_t len;
+    tc_msgid (id, n);
+    uint8_t *body = tc_water_reading (subject, 10.0 + n, &len);
+    uint64_t seq = tc_publish1 (w, WATER, id, subject, body, len);
+    free (body);
+    tc_msg_t m;
+    cr_assert_eq (tc_recv_cmd (w, &m, SLUICE__V1__COMMAND__ACK, tc_wait (5000)), 0, "no ACK");
+    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ACK);
+    cr_assert_eq (m.h->seq, seq);
+    tc_msg_free (&m);
+}
+
+/*  Receives DELIVERs until `want` records came; acks each when `ack`.
+ *  Returns the number received. Tags go to tags[] (may be NULL). */
+static int
+receive (tc_client_t *c, int want, int ack, uint64_t *tags, int timeout_ms)
+{
+    int got = 0;
+    while (got < want) {
+        tc_msg_t m;
+        if (tc_recv_cmd (c, &m, SLUICE__V1__COMMAND__DELIVER, timeout_ms) != 0)
+            break;
+        if (m.h->command != SLUICE__V1__COMMAND__DELIVER) {
+            tc_msg_free (&m);
+            continue;
+        }
+        for (size_t i = 0; i < m.h->n_records; i++, got++) {
+            if (tags)
+                tags[got] = m.h->records[i]->delivery_tag;
+            if (ack)
+                cr_assert_eq (tc_ack (c, m.h->records[i]->delivery_tag, 0), 1);
+        }
+        tc_msg_free (&m);
+    }
+    return got;
+}
+
+/* ------------------------------------------ 4. disclosures recorded in full */
+
+Test (security, deliver_entries_name_the_fields_released_after_a_narrowing, .init = setup)
+{
+    cr_assert_eq (tc_policy (&B, "water", water_policy ("*", "keep")), 1);
+    tc_client_t w, p;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "billing-check"), 0);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    publish_ok (&w, 1, "C-1001");
+    /* narrowed while the copy waits in the queue */
+    cr_assert_eq (tc_policy (&B, "water", water_policy ("district", "keep")), 2);
+    tc_credit (&p, 10);
+    cr_assert_eq (receive (&p, 1, 1, NULL, tc_wait (5000)), 1);
+    tc_close (&w);
+    tc_close (&p);
+
+    entry_t e[8];
+    size_t n = entries ("deliver", e, 8);
+    cr_assert_eq (n, 1);
+    cr_assert_str_eq (e[0].rules, "w2p@2");
+    cr_assert_str_eq (e[0].fields, "subject,district", "deliver fields: '%s'", e[0].fields);
+    cr_assert (e[0].has_subject && e[0].has_msgid);
+}
+
+Test (security, deliver_entries_never_name_more_than_the_queued_copy_held, .init = setup)
+{
+    cr_assert_eq (tc_policy (&B, "water", water_policy ("district", "keep")), 1);
+    tc_client_t w, p;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "billing-check"), 0);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    publish_ok (&w, 1, "C-1001");
+    /* widened after the copy was shaped: the consumer still gets what was
+     * queued, and the entry says so */
+    cr_assert_eq (tc_policy (&B, "water", water_policy ("*", "keep")), 2);
+    tc_credit (&p, 10);
+    cr_assert_eq (receive (&p, 1, 1, NULL, tc_wait (5000)), 1);
+    tc_close (&w);
+    tc_close (&p);
+    entry_t e[8];
+    cr_assert_eq (entries ("deliver", e, 8), 1);
+    cr_assert_str_eq (e[0].rules, "w2p@2");
+    cr_assert_str_eq (e[0].fields, "subject,district", "deliver fields: '%s'", e[0].fields);
+}
+
+/*  Starts with a long batch delay, so anything not committed before the
+ *  data left is lost by a SIGKILL right after it arrived. */
+static void
+setup_slow_batch (void)
+{
+    const char *extra[] = { "--batch-delay-us", "1000000", "--batch", "100000", NULL };
+    setup_with (extra);
+}
+
+Test (security, reply_entries_are_full_and_on_disk_before_the_reply_leaves, .init = setup_slow_batch)
+{
+    cr_assert_eq (tc_policy (&B, "water", water_policy ("district, water_consumption_m3", "keep")), 1);
+    tc_client_t w, p;
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+    h.command = SLUICE__V1__COMMAND__QUERY;
+    h.record_type = WATER;
+    h.subject = "C-1001";
+    h.purpose = "billing-check";
+    h.timeout_ms = 5000;
+    tc_send (&p, &h, NULL, NULL, 0);
+    tc_msg_t q;
+    cr_assert_eq (tc_recv_cmd (&w, &q, SLUICE__V1__COMMAND__QUERY, tc_wait (5000)), 0);
+    size_t len;
+    uint8_t *body = tc_water_reading ("C-1001", 42.0, &len);
+    uint8_t id[16];
+    tc_msgid (id, 77);
+    Sluice__V1__Header r = SLUICE__V1__HEADER__INIT;
+    Sluice__V1__RecordMeta rm = SLUICE__V1__RECORD_META__INIT, *rmp = &rm;
+    r.command = SLUICE__V1__COMMAND__REPLY;
+    r.query_id = q.h->query_id;
+    rm.subject = "C-1001";
+    rm.message_id.data = id;
+    rm.message_id.len = 16;
+    rm.event_time = 1767225600000;
+    r.n_records = 1;
+    r.records = &rmp;
+    const uint8_t *bodies[] = { body };
+    tc_send (&w, &r, bodies, &len, 1);
+    tc_msg_free (&q);
+    free (body);
+    tc_msg_t a;
+    cr_assert_eq (tc_recv_cmd (&p, &a, SLUICE__V1__COMMAND__REPLY, tc_wait (5000)), 0);
+    cr_assert_eq (a.h->command, SLUICE__V1__COMMAND__REPLY);
+    tc_msg_free (&a);
+    /* the data has left: a crash now must not lose its record */
+    kill (B.pid, SIGKILL);
+    waitpid (B.pid, NULL, 0);
+    B.pid = 0;
+    tc_close (&w);
+    tc_close (&p);
+    entry_t e[4];
+    size_t n = entries ("reply", e, 4);
+    cr_assert_eq (n, 1, "reply entries on disk after the crash: %zu", n);
+    cr_assert_str_eq (e[0].rules, "w2p@1");
+    cr_assert_str_eq (e[0].fields, "subject,district,water_consumption_m3", "fields '%s'", e[0].fields);
+    cr_assert_str_eq (e[0].counterpart, "power");
+    cr_assert_str_eq (e[0].decision, "permit");
+    cr_assert (e[0].has_subject && e[0].has_msgid);
+}
