@@ -70,6 +70,13 @@ extern const size_t sl_admin_audit_count;
 extern const sl_admin_command_t sl_admin_consent_commands[];   /* sl_admin_consent.c */
 extern const size_t sl_admin_consent_count;
 
+/*  policy.explain with a subject (sl_admin_explain.c): refuses callers that
+ *  may not read `owner`'s consents, and records a `policy.explain` audit
+ *  entry either way. Returns 0 (allowed; call->wrote set, so the entry is
+ *  committed before the answer) or an ErrorCode with call->text set. */
+int sl_admin_explain_subject (sl_admin_call_t *call, const char *owner, const char *consumer,
+                              const char *record_type, const char *purpose, const char *subject);
+
 /*  Parses a UTC time "YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SS[.ffffff]Z" into Unix
  *  microseconds. Returns 0 or -1 (not that form). */
 int sl_admin_parse_time (const char *text, int64_t *us);

@@ -904,6 +904,11 @@ s_explain (sl_admin_call_t *call)
     }
     if (!owner)
         owner = schema->owner;
+    if (subject) {
+        int code = sl_admin_explain_subject (call, owner, consumer, type, purpose, subject);
+        if (code != 0)
+            return code;
+    }
     MDB_txn *txn;
     if (s_read_txn (call, &txn) != 0)
         return S_INTERNAL;

@@ -257,3 +257,53 @@ Test (security, reply_entries_are_full_and_on_disk_before_the_reply_leaves, .ini
     cr_assert_str_eq (e[0].decision, "permit");
     cr_assert (e[0].has_subject && e[0].has_msgid);
 }
+
+/* ------------------------------------------- 1. explain with a subject */
+
+static int
+explain_code (const sl_keypair_t *as, const char *subject)
+{
+    char args[300];
+    if (subject)
+        snprintf (args, sizeof args, "{\"consumer\":\"parking\",\"record_type\":\"health.v1.Encounter\","
+                  "\"purpose\":\"parking-fee-waiver\",\"subject\":\"%s\"}", subject);
+    else
+        snprintf (args, sizeof args, "{\"consumer\":\"parking\",\"record_type\":\"health.v1.Encounter\","
+                  "\"purpose\":\"parking-fee-waiver\"}");
+    Sluice__V1__AdminResponse *r = tc_admin (&B, as, "policy.explain", args);
+    cr_assert_not_null (r);
+    int code = r->code;
+    sluice__v1__admin_response__free_unpacked (r, NULL);
+    return code;
+}
+
+Test (security, explain_with_a_subject_is_limited_to_who_may_read_that_consent, .init = setup)
+{
+    sl_keypair_t ka;
+    cr_assert_eq (tc_member (&B, "auditor", "auditor", &ka), 0);
+    const sl_keypair_t *water_admin = tc_owner_admin (&B, "water");
+    const sl_keypair_t *health_admin = tc_owner_admin (&B, "health");
+    const sl_keypair_t *city = tc_owner_admin (&B, "city");
+    cr_assert (water_admin && health_admin && city);
+
+    /* water's administrator may ask about health's rules, not about a person */
+    cr_assert_eq (explain_code (water_admin, NULL), 0);
+    cr_assert_eq (explain_code (water_admin, "C-1001"), SLUICE__V1__ERROR_CODE__NOT_PERMITTED);
+    cr_assert_eq (explain_code (health_admin, "C-1001"), 0);
+    cr_assert_eq (explain_code (city, "C-1002"), 0);
+    cr_assert_eq (explain_code (&ka, "C-1003"), 0);
+
+    /* every explain with a subject is on record, the refused one too */
+    entry_t e[8];
+    size_t n = entries ("policy.explain", e, 8);
+    cr_assert_eq (n, 4, "policy.explain entries: %zu", n);
+    cr_assert_str_eq (e[0].actor, "admin-water");
+    cr_assert_str_eq (e[0].decision, "refused");
+    cr_assert_str_eq (e[0].owner, "health");
+    cr_assert_str_eq (e[0].counterpart, "parking");
+    cr_assert (e[0].has_subject);
+    cr_assert_str_eq (e[1].actor, "admin-health");
+    cr_assert_str_eq (e[1].decision, "ok");
+    cr_assert_str_eq (e[3].actor, "auditor");
+    cr_assert (e[3].has_subject);
+}
