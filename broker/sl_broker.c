@@ -39,6 +39,7 @@
 
 #include "sl_admin.h"
 #include "sl_admin_policy.h"
+#include "sl_authlog.h"
 #include "sl_batch.h"
 #include "sl_disclose.h"
 #include "sl_error.h"
@@ -98,6 +99,7 @@ struct sl_broker_t {
     sl_queue_t *queue;
     sl_sessions_t *sessions;
     sl_zap_t *zap;
+    sl_authlog_t *authlog;        /* refused handshakes, aggregated */
     sl_admin_t *admin_table;
     sl_govern_t *govern;
     sl_decide_fn *decide;
@@ -197,14 +199,45 @@ s_write_endpoints (sl_broker_t *self)
 
 static void s_event (sl_broker_t *self, const sl_event_t *ev);
 
+/*  A refused handshake: the first of its kind is written in full, the rest
+ *  are counted into summaries (sl_authlog.h). */
 static void
 s_auth_denied (void *ctx, const char *fp, const char *address, const char *domain,
                const char *reason)
 {
+    sl_broker_t *self = ctx;
+    if (!sl_authlog_note (self->authlog, sl_now_ms (), fp, address, domain, reason)) {
+        sl_debug ("auth.denied", "key=%s address=%s domain=%s reason=%s counted=1", fp, address,
+                  domain, reason);
+        return;
+    }
+    sl_warn ("auth.denied", "key=%s address=%s domain=%s reason=%s", fp, address, domain, reason);
     char d[160];
     snprintf (d, sizeof d, "fp=%s peer=%s domain=%s", fp, address, domain);
-    sl_event_t ev = { .kind = "auth.denied", .reason = reason, .detail = d };
+    sl_event_t ev = { .kind = "auth.denied", .decision = "refused", .reason = reason, .detail = d };
+    s_event (self, &ev);
+}
+
+static void
+s_auth_summary (void *ctx, const sl_authlog_summary_t *sm)
+{
+    char d[300];
+    snprintf (d, sizeof d, "fp=%s peer=%s domain=%s count=%llu first_ms=%lld last_ms=%lld "
+              "interval_ms=%lld", sm->fp, sm->address, sm->domain, (unsigned long long) sm->count,
+              (long long) sm->first_ms, (long long) sm->last_ms, (long long) sm->interval_ms);
+    sl_warn ("auth.denied_summary", "%s reason=%s", d, sm->reason);
+    sl_event_t ev = { .kind = "auth.denied.summary", .decision = "refused", .reason = sm->reason,
+                      .detail = d };
     s_event (ctx, &ev);
+}
+
+/*  Writes the refusal summaries whose interval ended (all of them when
+ *  `force`). Returns ms until the next is due, or -1. */
+static long
+s_authlog_tick (sl_broker_t *self, int force)
+{
+    return self->authlog ? sl_authlog_flush (self->authlog, sl_now_ms (), force, s_auth_summary, self)
+                         : -1;
 }
 
 sl_broker_t *
@@ -236,7 +269,8 @@ sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
     self->queue = sl_queue_new (self->store);
     self->sessions = sl_sessions_new ();
     self->admin_table = sl_admin_new ();
-    if (!self->batch || !self->registry || !self->subs || !self->queue || !self->sessions
+    self->authlog = sl_authlog_new ();
+    if (!self->batch || !self->authlog || !self->registry || !self->subs || !self->queue || !self->sessions
         || !self->admin_table
         || sl_batch_listen (self->batch, s_on_batch, self) != 0
         || sl_admin_register (self->admin_table, sl_admin_member_commands, sl_admin_member_count) != 0
@@ -2197,6 +2231,7 @@ sl_broker_run (sl_broker_t *self, volatile sig_atomic_t *stop)
         tmo = s_min_timeout (tmo, s_query_timeouts (self));
         tmo = s_min_timeout (tmo, s_close_due (self));
         tmo = s_min_timeout (tmo, sl_govern_tick (self->govern, sl_now_ms ()));
+        tmo = s_min_timeout (tmo, s_authlog_tick (self, 0));
         if (more)
             tmo = 0;
         zmq_pollitem_t items[] = {
@@ -2238,6 +2273,7 @@ sl_broker_destroy (sl_broker_t **self_p)
         return;
     sl_broker_t *self = *self_p;
     if (self->batch && self->data) {
+        s_authlog_tick (self, 1);
         sl_event_t stop = { .kind = "broker.stop", .actor = "sluiced" };
         s_event (self, &stop);
         if (self->govern)
@@ -2290,6 +2326,7 @@ sl_broker_destroy (sl_broker_t **self_p)
     free (self->pending);
     free (self->queries);
     sl_admin_destroy (&self->admin_table);
+    sl_authlog_destroy (&self->authlog);
     sl_govern_destroy (&self->govern);
     sl_sessions_destroy (&self->sessions);
     sl_queue_destroy (&self->queue);
