@@ -1,5 +1,6 @@
 /*  sl_admin — see sl_admin.h. */
 #include "sl_admin.h"
+#include "sl_roles.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,6 +127,16 @@ sl_admin_dispatch (sl_admin_t *self, sl_broker_t *broker, const sl_member_t *cal
     if (!sl_admin_role_ok (caller->role, cmd->role)) {
         snprintf (text, sizeof text, "%s needs role %s; member '%s' has role %s",
                   cmd->name, cmd->role, caller->name, caller->role);
+        code = SLUICE__V1__ERROR_CODE__NOT_PERMITTED;
+        goto reply;
+    }
+    if (broker && strncmp (caller->role, "admin:", 6) == 0
+        && !sl_roles_known_bureau (sl_broker_registry (broker), caller->role + 6)) {
+        sl_warn ("admin.role_unknown_bureau", "member=%s role=%s command=%s", caller->name,
+                 caller->role, cmd->name);
+        snprintf (text, sizeof text, "member '%s' has role %s, but '%s' is no bureau this broker "
+                  "knows: its admin commands are refused until the bureau exists", caller->name,
+                  caller->role, caller->role + 6);
         code = SLUICE__V1__ERROR_CODE__NOT_PERMITTED;
         goto reply;
     }

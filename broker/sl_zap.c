@@ -110,7 +110,8 @@ s_handle_one (sl_zap_t *self, zmq_msg_t *f, int n)
     if (!m || m->revoked) {
         const char *reason = m ? "revoked" : "unknown-key";
         if (m)
-            sl_info ("auth.revoked_key", "key=%s member=%s address=%s", fp, m->name, address);
+            sl_info ("auth.revoked_key", "key=%s address=%s reason=revoked member=%s", fp, address,
+                     m->name);
         if (self->denied)           /* logs and audits it (aggregated) */
             self->denied (self->denied_ctx, fp, address, domain, reason);
         s_reply (self->sock, &f[1], "400", reason, "");

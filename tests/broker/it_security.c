@@ -256,3 +256,45 @@ Test (security, explain_with_a_subject_is_limited_to_who_may_read_that_consent, 
     cr_assert (e[3].has_subject);
 }
 
+
+/* --------------------------------------------------------- 5. roles */
+
+static int
+add_member (const char *name, const char *role, sl_keypair_t *kp)
+{
+    cr_assert_eq (sl_keys_generate (kp), 0);
+    char args[300];
+    snprintf (args, sizeof args, "{\"name\":\"%s\",\"role\":\"%s\",\"public_key\":\"%s\"}", name,
+              role, kp->public_key);
+    Sluice__V1__AdminResponse *r = tc_admin (&B, &B.admin, "member.add", args);
+    cr_assert_not_null (r);
+    int code = r->code;
+    sluice__v1__admin_response__free_unpacked (r, NULL);
+    return code;
+}
+
+static int
+admin_code (const sl_keypair_t *as, const char *command, const char *args)
+{
+    Sluice__V1__AdminResponse *r = tc_admin (&B, as, command, args);
+    cr_assert_not_null (r);
+    int code = r->code;
+    sluice__v1__admin_response__free_unpacked (r, NULL);
+    return code;
+}
+
+Test (security, an_admin_role_must_name_a_known_bureau, .init = setup)
+{
+    sl_keypair_t k;
+    cr_assert_eq (add_member ("ghost-admin", "admin:nosuchbureau", &k), SLUICE__V1__ERROR_CODE__BAD_REQUEST);
+    /* a bureau that exists as a member, or owns record types, is fine */
+    cr_assert_eq (add_member ("admin-water", "admin:water", &k), 0);
+    sl_keypair_t ks, ksa;
+    cr_assert_eq (add_member ("sewer", "member", &ks), 0);
+    cr_assert_eq (add_member ("admin-sewer", "admin:sewer", &ksa), 0);
+    cr_assert_eq (admin_code (&ksa, "policy.list", "{}"), 0);
+    /* once the bureau is gone, its administrators read nothing */
+    cr_assert_eq (admin_code (&B.admin, "member.revoke", "{\"name\":\"sewer\"}"), 0);
+    cr_assert_eq (admin_code (&ksa, "policy.list", "{}"), SLUICE__V1__ERROR_CODE__NOT_PERMITTED);
+    cr_assert_eq (admin_code (&ksa, "consent.list", "{}"), SLUICE__V1__ERROR_CODE__NOT_PERMITTED);
+}
