@@ -282,6 +282,14 @@ sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
         snprintf (err, errlen, "cannot initialise the broker (out of memory or store unreadable)");
         goto fail;
     }
+    /* a new queue epoch, durable before anything is delivered: delivery
+     * tags are never reused across restarts (sl_queue.h) */
+    MDB_txn *etxn;
+    if (sl_batch_txn (self->batch, &etxn) != 0 || sl_queue_epoch_begin (self->queue, etxn) != 0
+        || sl_broker_commit (self) != 0) {
+        snprintf (err, errlen, "cannot start a new delivery-tag epoch in the store");
+        goto fail;
+    }
     /* policies, consent and the audit log: sets the decision function and
      * the event recorder (until then everything is denied) */
     sl_govern_config_t gc = { .checkpoint_every = cfg->checkpoint_every,

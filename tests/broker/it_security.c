@@ -298,3 +298,63 @@ Test (security, an_admin_role_must_name_a_known_bureau, .init = setup)
     cr_assert_eq (admin_code (&ksa, "policy.list", "{}"), SLUICE__V1__ERROR_CODE__NOT_PERMITTED);
     cr_assert_eq (admin_code (&ksa, "consent.list", "{}"), SLUICE__V1__ERROR_CODE__NOT_PERMITTED);
 }
+
+/* ------------------------------------- 8. delivery tags across restarts */
+
+static void
+kill_and_restart (void)
+{
+    kill (B.pid, SIGKILL);
+    waitpid (B.pid, NULL, 0);
+    B.pid = 0;
+    cr_assert_eq (tc_broker_restart (&B), 0, "sluiced did not come back");
+}
+
+/*  One DELIVER with one record; returns its tag (0 if none came). */
+static uint64_t
+one_tag (tc_client_t *c)
+{
+    uint64_t tag = 0;
+    if (receive (c, 1, 0, &tag, tc_wait (5000)) != 1)
+        return 0;
+    return tag;
+}
+
+Test (security, delivery_tags_are_never_reused_across_restarts, .init = setup)
+{
+    cr_assert_eq (tc_policy (&B, "water", water_policy ("*", "keep")), 1);
+    tc_client_t w, p;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "billing-check"), 0);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    publish_ok (&w, 1, "C-1001");
+    tc_credit (&p, 10);
+    uint64_t a = one_tag (&p);
+    cr_assert_neq (a, 0, "record A was not delivered");
+    tc_close (&w);
+    tc_close (&p);
+
+    /* killed between deliver and ack: A comes again, under the same tag */
+    kill_and_restart ();
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    tc_credit (&p, 10);
+    cr_assert_eq (one_tag (&p), a, "A redelivered under another tag");
+    cr_assert_eq (tc_ack (&p, a, 0), 1);
+    tc_close (&p);
+
+    /* the queue is empty; killed again, then a new record B */
+    kill_and_restart ();
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    publish_ok (&w, 2, "C-1002");
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    /* a client that never saw the answer to its ACK of A resends it to the
+     * new incarnation: it must not remove B */
+    cr_assert_eq (tc_ack (&p, a, 0), 0, "a stale ACK removed a record");
+    tc_credit (&p, 10);
+    uint64_t b = one_tag (&p);
+    cr_assert_neq (b, 0, "record B was lost");
+    cr_assert_gt (b, a, "tag %llu reused (A had %llu)", (unsigned long long) b, (unsigned long long) a);
+    cr_assert_eq (tc_ack (&p, b, 0), 1);
+    tc_close (&w);
+    tc_close (&p);
+}
