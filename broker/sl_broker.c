@@ -576,6 +576,22 @@ s_send_header (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h)
     sl_wire_send (self->data, s->rid, s->rid_len, h, NULL, 0);
 }
 
+/*  Forgets data or admin session `s` (pointer invalid afterwards). For a
+ *  data session, the member's other connections take over its in-flight
+ *  records and, if it was current, its role (sl_session.h, queue group).
+ *  Returns 1 if `s` was the member's current session. */
+static int
+s_session_drop (sl_broker_t *self, sl_session_t *s)
+{
+    char member[sizeof s->member];
+    int data = s->plane == SL_PLANE_DATA, was_current = s->current;
+    snprintf (member, sizeof member, "%s", s->member);
+    sl_sessions_remove (self->sessions, s);
+    if (data && sl_sessions_closed (self->sessions, member) && was_current)
+        sl_info ("session.current", "member=%s previous=closed", member);
+    return was_current;
+}
+
 /* ------------------------------------------------------------- PUBLISH */
 
 typedef struct {
@@ -986,6 +1002,23 @@ s_subscribe (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, int add)
 
 /* ---------------------------------------------- consumer ACK, NACK, CREDIT */
 
+/*  The in-flight entry for `tag` on another data session of s's member
+ *  (queue group, sl_session.h), or NULL. */
+static sl_inflight_t *
+s_inflight_sibling (sl_broker_t *self, sl_session_t *s, uint64_t tag)
+{
+    for (size_t i = 0; i < sl_sessions_count (self->sessions); i++) {
+        sl_session_t *o = sl_sessions_at (self->sessions, i);
+        if (o == s || o->plane != SL_PLANE_DATA || o->n_inflight == 0
+            || strcmp (o->member, s->member) != 0)
+            continue;
+        sl_inflight_t *f = sl_session_inflight_find (o, tag);
+        if (f)
+            return f;
+    }
+    return NULL;
+}
+
 static void
 s_consumer_ack (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, int nack)
 {
@@ -1027,7 +1060,9 @@ s_consumer_ack (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, int n
             }
         }
         else if (!f || !f->acked) {
-            int rc = sl_queue_remove (self->queue, txn, s->member, tag);
+            if (!f)
+                f = s_inflight_sibling (self, s, tag);
+            int rc = f && f->acked ? SL_ENOTFOUND : sl_queue_remove (self->queue, txn, s->member, tag);
             if (rc == 0) {
                 if (f)
                     f->acked = 1;
@@ -1122,6 +1157,9 @@ typedef struct {
     uint64_t denied[S_DELIVER_MAX];
     size_t n_denied;
     char raw[S_DELIVER_MAX][128];   /* raw subjects of metas[], for the audit */
+    sl_session_t *sib[32];          /* the member's other sessions with records in flight */
+    size_t n_sib;
+    int tentative;                  /* metas' tags are in s's in-flight until sent */
     char *fields[S_DELIVER_MAX];    /* fields released by metas[], for the audit */
     int exhausted;
     uint64_t next;                  /* where a following scan goes on */
@@ -1139,6 +1177,9 @@ s_deliver_one (void *ctx, const sl_queue_entry_t *e)
     d->next = e->tag + 1;
     if (sl_session_inflight_find (d->s, e->tag))
         return 0;
+    for (size_t i = 0; i < d->n_sib; i++)
+        if (sl_session_inflight_find (d->sib[i], e->tag))
+            return 0;           /* another connection of the member holds it */
     Sluice__V1__RecordMeta *m = sluice__v1__record_meta__unpack (NULL, e->meta_len, e->meta);
     if (!m) {
         sl_error ("queue.corrupt", "consumer=%s tag=%llu", d->s->member, (unsigned long long) e->tag);
@@ -1248,6 +1289,8 @@ s_deliver_free (s_deliver_t **d_p)
     if (!d)
         return;
     for (size_t i = 0; i < d->n; i++) {
+        if (d->tentative)       /* not sent: deliverable again */
+            sl_session_inflight_drop (d->s, d->metas[i]->delivery_tag);
         zmq_msg_close (&d->bodies[i]);
         sluice__v1__record_meta__free_unpacked (d->metas[i], NULL);
         free (d->fields[i]);
@@ -1280,6 +1323,13 @@ s_deliver_prepare (sl_broker_t *self, sl_session_t *s, uint64_t from, uint32_t b
         free (d);
         return NULL;
     }
+    d->n_sib = sl_sessions_siblings (self->sessions, s, d->sib, sizeof d->sib / sizeof d->sib[0]);
+    if (d->n_sib == sizeof d->sib / sizeof d->sib[0]) {
+        /* more connections than we check record by record: skip this turn */
+        mdb_txn_abort (d->rtxn);
+        free (d);
+        return NULL;
+    }
     sl_queue_scan (self->queue, d->rtxn, s->member, from, s_deliver_one, d);
     mdb_txn_abort (d->rtxn);
     d->rtxn = NULL;
@@ -1306,6 +1356,22 @@ s_deliver_prepare (sl_broker_t *self, sl_session_t *s, uint64_t from, uint32_t b
             break;
         }
     }
+    /* held for s until sent, so the member's other sessions preparing in
+     * the same turn skip them (s_deliver_free drops them if not sent) */
+    for (size_t i = 0; i < d->n; i++)
+        if (sl_session_inflight_add (s, d->metas[i]->delivery_tag) != 0) {
+            for (size_t j = 0; j < i; j++)
+                sl_session_inflight_drop (s, d->metas[j]->delivery_tag);
+            for (size_t j = 0; j < d->n; j++) {
+                zmq_msg_close (&d->bodies[j]);
+                sluice__v1__record_meta__free_unpacked (d->metas[j], NULL);
+                free (d->fields[j]);
+                d->fields[j] = NULL;
+            }
+            d->n = 0;
+            break;
+        }
+    d->tentative = d->n > 0;
     if (d->n_denied > 0) {
         MDB_txn *txn;
         if (sl_batch_txn (self->batch, &txn) == 0) {
@@ -1340,8 +1406,7 @@ s_deliver_send (sl_broker_t *self, s_deliver_t **d_p, int stale)
             gone = 1;
         }
         else if (rc == 0) {
-            for (size_t i = 0; i < d->n; i++)
-                sl_session_inflight_add (s, d->metas[i]->delivery_tag);
+            d->tentative = 0;     /* in flight for good (added in prepare) */
             s->credit -= (uint32_t) d->n;
             s->scan_from = d->metas[d->n - 1]->delivery_tag + 1;
             sl_debug ("deliver", "member=%s records=%zu credit=%u", s->member, d->n, s->credit);
@@ -1352,7 +1417,7 @@ s_deliver_send (sl_broker_t *self, s_deliver_t **d_p, int stale)
     int exhausted = d->exhausted;
     s_deliver_free (d_p);
     if (gone) {
-        sl_sessions_remove (self->sessions, s);
+        s_session_drop (self, s);
         return -1;
     }
     /* A scan that reached the end of the queue saw it as of its read
@@ -1384,7 +1449,7 @@ s_deliver_all (sl_broker_t *self)
     uint64_t aborts = self->aborts, commits = sl_batch_commits (self->batch);
     for (size_t i = 0; i < n; i++) {
         sl_session_t *s = sl_sessions_at (self->sessions, i);
-        if (s->plane != SL_PLANE_DATA || !s->current || !s->dirty)
+        if (s->plane != SL_PLANE_DATA || !s->dirty)
             continue;
         if (s->credit == 0) {
             s->dirty = 0;
@@ -1418,17 +1483,23 @@ s_deliver_all (sl_broker_t *self)
      * one of them is not sent, the later ones must not be either (they would
      * move scan_from past it), and once the session is gone it is freed */
     sl_session_t *stopped = NULL;
+    int stopped_gone = 0;
     int stale = sl_batch_commits (self->batch) != commits;
     for (size_t i = 0; i < np; i++) {
         if (ready[i]->s == stopped) {
+            if (stopped_gone)
+                ready[i]->tentative = 0;     /* its session is freed */
             s_deliver_free (&ready[i]);
             continue;
         }
         sl_session_t *s = ready[i]->s;
-        if (s_deliver_send (self, &ready[i], stale) > 0)
+        int r = s_deliver_send (self, &ready[i], stale);
+        if (r > 0)
             more = 1;
-        else
+        else {
             stopped = s;    /* gone, peer busy, or nothing more */
+            stopped_gone = r < 0;
+        }
     }
     free (ready);
     return more;
@@ -1554,7 +1625,7 @@ s_query (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h)
     int rc = sl_wire_send (self->data, o->rid, o->rid_len, &f, NULL, 0);
     if (rc != 0) {
         if (rc == SL_ECLOSED)
-            sl_sessions_remove (self->sessions, o);
+            s_session_drop (self, o);
         s_send_error (self, s->rid, s->rid_len, s->member, h->seq,
                       SLUICE__V1__ERROR_CODE__OWNER_OFFLINE, "owner-offline",
                       "QUERY: owner '%s' of %s is not reachable; try again later",
@@ -1916,7 +1987,7 @@ s_data_message (sl_broker_t *self, zmq_msg_t *f, size_t nf, size_t total, int ov
     if (h->command == SLUICE__V1__COMMAND__HELLO || h->command == SLUICE__V1__COMMAND__SUBSCRIBE
         || h->command == SLUICE__V1__COMMAND__CREDIT || !sl_sessions_of (self->sessions, s->member)) {
         if (sl_sessions_make_current (self->sessions, s))
-            sl_info ("session.current", "member=%s peer=%s previous=released", s->member, s->peer);
+            sl_info ("session.current", "member=%s peer=%s previous=kept", s->member, s->peer);
     }
     switch (h->command) {
     case SLUICE__V1__COMMAND__HELLO:       s_hello (self, s, h); break;
@@ -2144,7 +2215,7 @@ s_close_due (sl_broker_t *self)
             shutdown (s->fd, SHUT_RDWR);
         sl_info ("session.closed", "member=%s plane=%s peer=%s reason=revoked shut=%d", s->member,
                  s->plane == SL_PLANE_DATA ? "data" : "admin", s->peer, same);
-        sl_sessions_remove (self->sessions, s);
+        s_session_drop (self, s);
     }
     return next;
 }
@@ -2195,8 +2266,9 @@ s_monitor_input (sl_broker_t *self, void *pair, sl_plane_t plane)
             snprintf (member, sizeof member, "%s", s->member);
             sl_info ("session.closed", "member=%s plane=%s peer=%s reason=disconnected inflight=%zu",
                      member, plane == SL_PLANE_DATA ? "data" : "admin", s->peer, s->n_inflight);
-            sl_sessions_remove (self->sessions, s);
-            if (plane != SL_PLANE_DATA || sl_sessions_of (self->sessions, member))
+            /* queries went to the current session: if that one closed,
+             * they fail at once even when another connection takes over */
+            if (!s_session_drop (self, s) || plane != SL_PLANE_DATA)
                 continue;
             for (size_t j = 0; j < self->n_queries;) {
                 s_query_t *q = &self->queries[j];

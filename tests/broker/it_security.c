@@ -4,6 +4,8 @@
  *  aggregated, roles validated, delivery tags unique across restarts,
  *  several connections under one member key. */
 #include <criterion/criterion.h>
+#include <cJSON.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zmq.h>
 
 #include "sl_audit.h"
 #include "tc.h"
@@ -44,7 +47,8 @@ setup_with (const char *const *extra)
 static void
 setup (void)
 {
-    setup_with (NULL);
+    const char *extra[] = { "--log-level", getenv ("TC_DEBUG") ? "debug" : "info", NULL };
+    setup_with (extra);
 }
 
 static void
@@ -357,4 +361,214 @@ Test (security, delivery_tags_are_never_reused_across_restarts, .init = setup)
     cr_assert_eq (tc_ack (&p, b, 0), 1);
     tc_close (&w);
     tc_close (&p);
+}
+
+/* ------------------------- 8. several connections under one member key */
+
+/*  One step of a consumer that never waits for its ACK answers (the
+ *  harness's tc_ack would skip DELIVERs arriving meanwhile): a DELIVER is
+ *  acked at once; an ACK answer confirms tags, each confirmed one goes to
+ *  on_acked and is worth one more credit. Returns 0, or -1 if nothing came
+ *  within timeout_ms. */
+static int
+consume_step (tc_client_t *c, int timeout_ms, void (*on_got) (void *, uint64_t),
+              void (*on_acked) (void *, uint64_t), void *ctx)
+{
+    tc_msg_t m;
+    if (tc_recv (c, &m, timeout_ms) != 0)
+        return -1;
+    if (m.h->command == SLUICE__V1__COMMAND__DELIVER && m.h->n_records > 0) {
+        uint64_t tags[64];
+        size_t n = m.h->n_records < 64 ? m.h->n_records : 64;
+        for (size_t i = 0; i < n; i++) {
+            tags[i] = m.h->records[i]->delivery_tag;
+            on_got (ctx, tags[i]);
+        }
+        Sluice__V1__Header a = SLUICE__V1__HEADER__INIT;
+        a.command = SLUICE__V1__COMMAND__ACK;
+        a.n_delivery_tags = n;
+        a.delivery_tags = tags;
+        tc_send (c, &a, NULL, NULL, 0);
+    }
+    else if (m.h->command == SLUICE__V1__COMMAND__ACK && m.h->n_delivery_tags > 0) {
+        for (size_t i = 0; i < m.h->n_delivery_tags; i++)
+            on_acked (ctx, m.h->delivery_tags[i]);
+        tc_credit (c, (uint32_t) m.h->n_delivery_tags);
+    }
+    tc_msg_free (&m);
+    return 0;
+}
+
+static void
+log_got (void *ctx, uint64_t tag)
+{
+    char line[64];
+    int n = snprintf (line, sizeof line, "R %llu\n", (unsigned long long) tag);
+    if (write (*(int *) ctx, line, (size_t) n) != n)
+        _exit (4);
+}
+
+static void
+log_acked (void *ctx, uint64_t tag)
+{
+    char line[64];
+    int n = snprintf (line, sizeof line, "A %llu\n", (unsigned long long) tag);
+    if (write (*(int *) ctx, line, (size_t) n) != n)
+        _exit (4);
+}
+
+/*  A second instance of power's consumer, in its own process, with a
+ *  ZeroMQ context of its own: writes "R <tag>" when a record arrives and
+ *  "A <tag>" once its ACK was confirmed. Runs until killed. */
+static void
+child_consumer (const char *log)
+{
+    int fd = open (log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    void *ctx = zmq_ctx_new ();
+    void *s = zmq_socket (ctx, ZMQ_DEALER);
+    zmq_setsockopt (s, ZMQ_CURVE_SERVERKEY, B.broker_pub, 40);
+    zmq_setsockopt (s, ZMQ_CURVE_PUBLICKEY, kp.public_key, 40);
+    zmq_setsockopt (s, ZMQ_CURVE_SECRETKEY, kp.secret_key, 40);
+    if (fd < 0 || zmq_connect (s, B.data_ep) != 0)
+        _exit (2);
+    tc_client_t c = { s, 1 };
+    if (tc_hello (&c, "power") != 0 || tc_subscribe (&c, WATER, "billing-check") != 0)
+        _exit (3);
+    tc_credit (&c, 8);
+    for (;;)
+        consume_step (&c, 1000, log_got, log_acked, &fd);
+}
+
+/*  Reads the child's log: tags it received and tags whose ACK it saw. */
+static void
+child_log (const char *log, uint64_t *got, size_t *n_got, uint64_t *acked, size_t *n_acked, size_t max)
+{
+    *n_got = *n_acked = 0;
+    FILE *f = fopen (log, "r");
+    if (!f)
+        return;
+    char kind;
+    unsigned long long tag;
+    while (fscanf (f, " %c %llu", &kind, &tag) == 2) {
+        if (kind == 'R' && *n_got < max)
+            got[(*n_got)++] = tag;
+        if (kind == 'A' && *n_acked < max)
+            acked[(*n_acked)++] = tag;
+    }
+    fclose (f);
+}
+
+static int
+has (const uint64_t *v, size_t n, uint64_t x)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i] == x)
+            return 1;
+    return 0;
+}
+
+#define N_SHARED 300
+
+typedef struct {
+    uint64_t tags[4 * N_SHARED];
+    size_t n;
+} mine_t;
+
+static void
+mine_got (void *ctx, uint64_t tag)
+{
+    (void) ctx;
+    (void) tag;
+}
+
+/*  The survivor's confirmed acks: never the same tag twice. */
+static void
+mine_acked (void *ctx, uint64_t tag)
+{
+    mine_t *m = ctx;
+    for (size_t i = 0; i < m->n; i++)
+        cr_assert_neq (m->tags[i], tag, "tag %llu acked twice", (unsigned long long) tag);
+    if (m->n < 4 * N_SHARED)
+        m->tags[m->n++] = tag;
+}
+
+/*  Depth of power's queue (admin status). */
+static long
+power_depth (void)
+{
+    Sluice__V1__AdminResponse *r = tc_admin (&B, &B.admin, "status", "{}");
+    cr_assert_not_null (r);
+    cJSON *st = cJSON_Parse (r->result_json);
+    cr_assert_not_null (st);
+    cJSON *q = cJSON_GetObjectItemCaseSensitive (cJSON_GetObjectItemCaseSensitive (st, "queues"), "power");
+    long d = q && cJSON_IsNumber (q) ? (long) q->valuedouble : -1;
+    cJSON_Delete (st);
+    sluice__v1__admin_response__free_unpacked (r, NULL);
+    return d;
+}
+
+Test (security, two_instances_under_one_key_share_the_queue_and_survive_a_kill, .init = setup)
+{
+    cr_assert_eq (tc_policy (&B, "water", water_policy ("*", "keep")), 1);
+    char log[600];
+    snprintf (log, sizeof log, "%s/child-consumer.log", B.dir);
+    /* the older instance, then the records, then the newer instance in a
+     * process of its own */
+    tc_client_t p, w;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "billing-check"), 0);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    for (uint32_t i = 1; i <= N_SHARED; i++)
+        publish_ok (&w, i, "C-1001");
+    pid_t child = fork ();
+    cr_assert_neq (child, -1);
+    if (child == 0)
+        child_consumer (log);
+    tc_credit (&p, 8);
+
+    static uint64_t c_got[4 * N_SHARED], c_acked[4 * N_SHARED];
+    mine_t ms = { .n = 0 };
+    uint64_t *mine = ms.tags;
+    size_t n_mine = 0, n_cgot = 0, n_cacked = 0, mine_before_kill = 0;
+    int killed = 0;
+    int64_t until = tc_ms () + tc_wait (20000);
+    while (tc_ms () < until) {
+        child_log (log, c_got, &n_cgot, c_acked, &n_cacked, 4 * N_SHARED);
+        n_mine = ms.n;
+        if (!killed && n_cacked >= 40 && n_mine >= 10) {
+            kill (child, SIGKILL);     /* mid-stream: it holds records in flight */
+            waitpid (child, NULL, 0);
+            killed = 1;
+            mine_before_kill = n_mine;
+            child_log (log, c_got, &n_cgot, c_acked, &n_cacked, 4 * N_SHARED);
+        }
+        if (consume_step (&p, 200, mine_got, mine_acked, &ms) != 0 && killed && power_depth () == 0)
+            break;
+    }
+    n_mine = ms.n;
+    if (!killed) {
+        kill (child, SIGKILL);
+        waitpid (child, NULL, 0);
+    }
+    cr_assert (killed, "the second instance never acked 40 records (acked %zu)", n_cacked);
+    cr_assert_gt (mine_before_kill, 0, "the older instance got nothing while the newer one lived");
+    /* every record was acked by exactly one instance; records the killed
+     * one received without a confirmed ACK were either acked by it (the
+     * broker committed it) or redelivered to the survivor */
+    for (size_t i = 0; i < n_cacked; i++)
+        cr_assert_not (has (mine, n_mine, c_acked[i]), "tag %llu acked by both",
+                       (unsigned long long) c_acked[i]);
+    cr_assert_leq (n_mine + n_cacked, N_SHARED);
+    tc_close (&p);
+    tc_close (&w);
+    /* the broker removed each record exactly once and none is left */
+    cr_assert_eq (power_depth (), 0, "records left in power's queue");
+    entry_t e[1];
+    size_t acks = entries ("ack", e, 1);
+    cr_assert_eq (acks, N_SHARED, "ack entries: %zu", acks);
+    /* de-duplicated by tag, both instances together received every record */
+    size_t distinct = n_mine;
+    for (size_t i = 0; i < n_cgot; i++)
+        distinct += !has (mine, n_mine, c_got[i]) && !has (c_got, i, c_got[i]);
+    cr_assert_eq (distinct, N_SHARED, "distinct records received: %zu", distinct);
 }
