@@ -1556,6 +1556,13 @@ s_query (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h)
     free (out.body);
     if (rtxn)
         mdb_txn_abort (rtxn);
+    if (out.permit && h->subject && *h->subject && out.subject_set) {
+        /* the permit hides the subject (pseudonymize or drop): answering a
+         * query by clear id would tie the asker's own clear ids to the
+         * pseudonyms of its stream (POLICY.md 6.1) */
+        out.permit = 0;
+        snprintf (out.reason, sizeof out.reason, "subject-not-clear");
+    }
     {
         char rbuf[SL_DECIDE_MAX_RULES * SL_DECIDE_RULE_MAX];
         sl_event_t ev = { .kind = "query", .actor = s->member, .counterpart = schema->owner,

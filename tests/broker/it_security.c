@@ -572,3 +572,60 @@ Test (security, two_instances_under_one_key_share_the_queue_and_survive_a_kill, 
         distinct += !has (mine, n_mine, c_got[i]) && !has (c_got, i, c_got[i]);
     cr_assert_eq (distinct, N_SHARED, "distinct records received: %zu", distinct);
 }
+
+/* ---------------------------- 2. queries cannot re-identify a stream */
+
+static int
+query_code (tc_client_t *p, tc_client_t *w, const char *subject, int *reached_owner)
+{
+    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+    h.command = SLUICE__V1__COMMAND__QUERY;
+    h.record_type = WATER;
+    h.subject = (char *) subject;
+    h.purpose = "billing-check";
+    h.timeout_ms = 1000;
+    uint64_t seq = tc_send (p, &h, NULL, NULL, 0);
+    tc_msg_t q;
+    *reached_owner = 0;
+    if (tc_recv_cmd (w, &q, SLUICE__V1__COMMAND__QUERY, 300) == 0) {
+        *reached_owner = q.h->command == SLUICE__V1__COMMAND__QUERY;
+        Sluice__V1__Header r = SLUICE__V1__HEADER__INIT;
+        r.command = SLUICE__V1__COMMAND__REPLY;
+        r.query_id = q.h->query_id;
+        tc_send (w, &r, NULL, NULL, 0);
+        tc_msg_free (&q);
+    }
+    tc_msg_t a;
+    cr_assert_eq (tc_recv_cmd (p, &a, SLUICE__V1__COMMAND__REPLY, tc_wait (3000)), 0, "no answer");
+    cr_assert_eq (a.h->seq, seq);
+    int code = a.h->command == SLUICE__V1__COMMAND__REPLY ? 0
+             : a.h->n_errors > 0 ? (int) a.h->errors[0]->code : -1;
+    tc_msg_free (&a);
+    return code;
+}
+
+Test (security, a_query_by_clear_id_needs_a_permit_that_keeps_the_id, .init = setup)
+{
+    cr_assert_eq (tc_policy (&B, "water", water_policy ("*", "pseudonymize")), 1);
+    tc_client_t w, p;
+    int reached;
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    /* power knows C-1001 in clear: a reply would tie it to its stream pseudonym */
+    cr_assert_eq (query_code (&p, &w, "C-1001", &reached), SLUICE__V1__ERROR_CODE__DENIED);
+    cr_assert_not (reached, "the query reached the owner");
+    /* without a subject the query is answered (pseudonyms as in the stream) */
+    cr_assert_eq (query_code (&p, &w, "", &reached), 0);
+    cr_assert (reached);
+    /* with subject keep the id is power's to see anyway */
+    cr_assert_eq (tc_policy (&B, "water", water_policy ("*", "keep")), 2);
+    cr_assert_eq (query_code (&p, &w, "C-1001", &reached), 0);
+    cr_assert (reached);
+    tc_close (&w);
+    tc_close (&p);
+    entry_t e[8];
+    size_t n = entries ("query", e, 8);
+    cr_assert_eq (n, 3);
+    cr_assert_str_eq (e[0].decision, "deny");
+    cr_assert_str_eq (e[0].reason, "subject-not-clear");
+}
