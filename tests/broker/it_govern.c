@@ -399,8 +399,19 @@ Test (govern, queries_are_checked_both_ways_and_replies_shaped)
     tc_msg_free (&a);
     cr_assert_neq (tc_recv (&w, &q, 300), 0, "a denied query reached the owner");
 
-    /* permitted: the owner answers with the full record, power gets the shaped copy */
+    /* by clear id under a pseudonymizing permit: denied (POLICY.md 6.1) */
     h.purpose = "joint-metering";
+    h.seq = 0;
+    seq = tc_send (&p, &h, NULL, NULL, 0);
+    cr_assert_eq (tc_recv_cmd (&p, &a, SLUICE__V1__COMMAND__REPLY, 5000), 0);
+    cr_assert_eq (a.h->command, SLUICE__V1__COMMAND__ERROR);
+    cr_assert_str_eq (a.h->errors[0]->reason, "subject-not-clear");
+    tc_msg_free (&a);
+    cr_assert_neq (tc_recv (&w, &q, 300), 0, "a clear-id query reached the owner");
+
+    /* permitted without a subject: the owner answers with the full record,
+     * power gets the shaped copy */
+    h.subject = "";
     h.seq = 0;
     seq = tc_send (&p, &h, NULL, NULL, 0);
     cr_assert_eq (tc_recv_cmd (&w, &q, SLUICE__V1__COMMAND__QUERY, 5000), 0, "owner got no QUERY");
