@@ -432,6 +432,39 @@ s_export (sl_admin_call_t *call)
     return code;
 }
 
+/*  The optional "published" argument of audit.verify (AUDIT.md 8.1) into
+ *  opts. Returns 0, SL_ECORRUPT (its signature is bad: *r says so), or a
+ *  positive ErrorCode (call->text set). */
+static int
+s_verify_published (sl_admin_call_t *call, sl_audit_t *a, sl_audit_verify_opts_t *opts,
+                    sl_audit_report_t *r)
+{
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive (call->args, "published");
+    memset (r, 0, sizeof *r);
+    if (!p)
+        return 0;
+    sl_audit_published_t pub;
+    char err[300];
+    int rc = cJSON_IsString (p) ? sl_audit_published_parse (p->valuestring, sl_audit_pubkey (a),
+                                                            &pub, err, sizeof err)
+                                : SL_EPARSE;
+    if (rc == SL_ECORRUPT) {
+        r->verdict = SL_AUDIT_V_CP_SIGNATURE;
+        r->bad_seq = pub.seq;
+        snprintf (r->message, sizeof r->message, "%.200s", err);
+        return rc;
+    }
+    if (rc != 0) {
+        snprintf (call->text, sizeof call->text, "'published': %s",
+                  cJSON_IsString (p) ? err : "must be a string");
+        return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
+    }
+    opts->published = 1;
+    opts->published_seq = pub.seq;
+    memcpy (opts->published_hash, pub.hash, sizeof opts->published_hash);
+    return 0;
+}
+
 static int
 s_verify (sl_admin_call_t *call)
 {
@@ -460,7 +493,11 @@ s_verify (sl_admin_call_t *call)
     opts.n_segments = n;
     opts.trust_start = cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (call->args, "trust_start"));
     sl_audit_report_t r;
-    int rc = sl_audit_verify (sl_store_env (sl_broker_store (call->broker)), sl_audit_pubkey (a),
+    int rc = s_verify_published (call, a, &opts, &r);
+    if (rc > 0)
+        return rc;
+    if (rc == 0)
+        rc = sl_audit_verify (sl_store_env (sl_broker_store (call->broker)), sl_audit_pubkey (a),
                               &opts, &r);
     if (rc != 0 && rc != SL_ECORRUPT) {
         snprintf (call->text, sizeof call->text, "%s: %s", sl_strerror (rc),

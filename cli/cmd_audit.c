@@ -165,6 +165,7 @@ s_entry_print (const ctl_ctx_t *ctx, const cJSON *e, const char *line)
 typedef struct {
     const char *since, *until, *actor, *owner, *consumer, *record, *kind, *decision, *subject;
     const char *format, *out, *before, *pubkey;
+    const char *published;             /* verify --published FILE|SEQ:HASH */
     const char *segments[64];
     size_t n_segments;
     uint64_t after_seq, limit;
@@ -174,7 +175,7 @@ typedef struct {
 
 enum { O_SINCE = 1, O_UNTIL, O_ACTOR, O_OWNER, O_CONSUMER, O_RECORD, O_KIND, O_DECISION,
        O_SUBJECT, O_AFTER, O_LIMIT, O_FORMAT, O_OUT, O_BEFORE, O_PUBKEY, O_SEGMENT,
-       O_TRUST, O_FOLLOW, O_INTERVAL };
+       O_TRUST, O_FOLLOW, O_INTERVAL, O_PUBLISHED };
 
 static int
 s_on_opt (int c, const char *arg, void *p)
@@ -226,6 +227,7 @@ s_on_opt (int c, const char *arg, void *p)
         break;
     case O_TRUST: o->trust_start = 1; break;
     case O_FOLLOW: o->follow = 1; break;
+    case O_PUBLISHED: o->published = arg; break;
     default: return -1;
     }
     return 0;
@@ -774,6 +776,31 @@ s_pubkey_load (ctl_ctx_t *ctx, const char *given, uint8_t pk[SL_AUDIT_PK_LEN], i
     return 0;
 }
 
+/*  --published: the contents of FILE when it names a readable file, else
+ *  the argument itself (SEQ:HASH). Returns 0, or 2 after an error. */
+static int
+sl_audit_cli_published_text (ctl_ctx_t *ctx, const char *arg, char *out, size_t size)
+{
+    FILE *f = fopen (arg, "r");
+    if (!f) {
+        if (strchr (arg, ':') && !strchr (arg, '/')) {
+            snprintf (out, size, "%s", arg);
+            return 0;
+        }
+        ctl_error (ctx, "--published %s: cannot read it (%s); give the file `sluicectl audit "
+                   "checkpoint` printed, or SEQ:HASH", arg, strerror (errno));
+        return 2;
+    }
+    size_t n = fread (out, 1, size - 1, f);
+    out[n] = 0;
+    fclose (f);
+    if (n == size - 1) {
+        ctl_error (ctx, "--published %s: longer than a published checkpoint", arg);
+        return 2;
+    }
+    return 0;
+}
+
 /*  The outcome of verify as one line for a person. */
 static void
 s_print_verdict (const sl_audit_report_t *r, const char *verdict, int ok)
@@ -792,11 +819,15 @@ s_verify (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     static const struct option extra[] = {
         { "pubkey", required_argument, NULL, O_PUBKEY },
         { "segment", required_argument, NULL, O_SEGMENT },
-        { "trust-start", no_argument, NULL, O_TRUST }, { NULL, 0, NULL, 0 } };
+        { "trust-start", no_argument, NULL, O_TRUST },
+        { "published", required_argument, NULL, O_PUBLISHED }, { NULL, 0, NULL, 0 } };
     s_opts_t o;
     int first, rc = s_parse (ctx, cmd, argc, argv, &o, extra, &first);
     if (rc >= 0)
         return rc;
+    char published[4096] = "";
+    if (o.published && sl_audit_cli_published_text (ctx, o.published, published, sizeof published) != 0)
+        return 2;
     sl_audit_report_t r;
     memset (&r, 0, sizeof r);
     int ok;
@@ -807,6 +838,8 @@ s_verify (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
             cJSON_AddItemToArray (segs, cJSON_CreateString (o.segments[i]));
         if (o.trust_start)
             cJSON_AddTrueToObject (args, "trust_start");
+        if (*published)
+            cJSON_AddStringToObject (args, "published", published);
         if (ctx->timeout_ms <= 0)
             ctx->timeout_ms = 120000;       /* a long log takes a while */
         rc = ctl_admin (ctx, "audit.verify", args, &res);
@@ -843,6 +876,18 @@ s_verify (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     vo.segments = o.segments;
     vo.n_segments = o.n_segments;
     vo.trust_start = o.trust_start;
+    if (*published) {
+        sl_audit_published_t pub;
+        char perr[300];
+        int prc = sl_audit_published_parse (published, pk, &pub, perr, sizeof perr);
+        if (prc != 0) {
+            ctl_error (ctx, "--published %s: %s", o.published, perr);
+            return prc == SL_ECORRUPT ? 1 : 2;
+        }
+        vo.published = 1;
+        vo.published_seq = pub.seq;
+        memcpy (vo.published_hash, pub.hash, sizeof vo.published_hash);
+    }
     int tty = isatty (2);
     if (tty)
         vo.progress = s_progress;
@@ -1029,15 +1074,18 @@ static const ctl_cmd_t s_cmds[] = {
       "options:\n  --since T --until T time window (UTC date/time or Unix seconds)\n"
       "  --format jsonl      the format (the only one)\n  --out FILE          write there (default stdout)\n"
       S_OFFLINE_NOTE, 1, s_export },
-    { "verify", "[--data DIR] [--pubkey HEX|FILE] [--segment FILE]... [--trust-start]",
+    { "verify", "[--data DIR] [--pubkey HEX|FILE] [--segment FILE]... [--trust-start] [--published FILE|SEQ:HASH]",
       "verify the hash chain and checkpoint signatures; names the first bad entry",
       "options:\n"
       "  --pubkey HEX|FILE   the trusted audit public key (offline; default DIR/audit-sign.pub)\n"
       "  --segment FILE      an archive segment to verify with the live log (repeatable)\n"
       "  --trust-start       accept a live log that starts after archived entries\n"
       "                      without the segments\n"
+      "  --published FILE|SEQ:HASH  a checkpoint published elsewhere (the text of\n"
+      "                      `audit checkpoint`, signature checked, or SEQ:HASH): the log\n"
+      "                      must hold that entry with that hash (AUDIT.md 8.1)\n"
       S_OFFLINE_NOTE
-      "exit status: 0 OK, 1 verification failed (or could not run)\n",
+      "exit status: 0 OK, 1 verification failed (or could not run), 2 bad arguments\n",
       1, s_verify },
     { "pubkey", "[--data DIR]", "print the audit signing public key (64 hex digits)",
       S_OFFLINE_NOTE, 1, s_pubkey },

@@ -275,7 +275,26 @@ typedef struct {
                                        recorded start instead of failing */
     sl_audit_progress_fn *progress; /* may be NULL */
     void        *progress_arg;
+    /* a checkpoint published elsewhere (AUDIT.md 8.1): the log must hold
+     * entry published_seq with exactly this hash */
+    int          published;
+    uint64_t     published_seq;
+    uint8_t      published_hash[SL_AUDIT_HASH_LEN];
 } sl_audit_verify_opts_t;
+
+/*  A published checkpoint read back (sl_audit_published_parse). */
+typedef struct {
+    uint64_t seq;
+    uint8_t  hash[SL_AUDIT_HASH_LEN];
+    int      signed_text;    /* the §5 text form with a valid signature */
+} sl_audit_published_t;
+
+/*  Parses `text`: the §5 checkpoint text (as `sluicectl audit checkpoint`
+ *  prints it; its signature, when present, is checked with `pk`) or
+ *  "SEQ:HASH" with 64 hex digits. Returns 0, SL_EPARSE (err says which line
+ *  or column) or SL_ECORRUPT (the signature does not verify with pk). */
+int sl_audit_published_parse (const char *text, const uint8_t pk[SL_AUDIT_PK_LEN],
+                              sl_audit_published_t *out, char *err, size_t errlen);
 
 /*  Verifies the whole log in `env` (archive segments first, then the live
  *  log in one read transaction of its own, so it runs beside the broker's
