@@ -2097,6 +2097,42 @@ s_data_input (sl_broker_t *self)
     }
 }
 
+/*  The ERROR answer to an admin request that is not exactly one frame
+ *  (`body` NULL) or is over max_message_size: too-big names the limit, and
+ *  carries the request's seq when the request decodes, so the client can
+ *  match it (PROTOCOL.md 6.1). Returns the packed AdminResponse (malloc'd,
+ *  *len its size) or NULL (out of memory). */
+static void *
+s_admin_refuse (sl_broker_t *self, const sl_session_t *s, zmq_msg_t *body, size_t total,
+                size_t *len)
+{
+    Sluice__V1__AdminResponse r = SLUICE__V1__ADMIN_RESPONSE__INIT;
+    char text[200];
+    if (!body) {
+        r.code = SLUICE__V1__ERROR_CODE__BAD_FRAME;
+        snprintf (text, sizeof text, "admin requests are exactly one AdminRequest frame");
+    }
+    else {
+        Sluice__V1__AdminRequest *req = sluice__v1__admin_request__unpack (
+            NULL, zmq_msg_size (body), zmq_msg_data (body));
+        r.code = SLUICE__V1__ERROR_CODE__TOO_BIG;
+        r.seq = req ? req->seq : 0;
+        snprintf (text, sizeof text, "admin request %s of %zu bytes is over the broker's limit of "
+                  "%zu bytes (max_message_size); nothing was done",
+                  req && req->command ? req->command : "?", total, self->cfg.max_message_size);
+        if (req)
+            sluice__v1__admin_request__free_unpacked (req, NULL);
+    }
+    r.text = text;
+    sl_warn ("admin.refused", "member=%s code=%s bytes=%zu", s->member, sl_wire_code_name (r.code),
+             total);
+    *len = sluice__v1__admin_response__get_packed_size (&r);
+    void *resp = malloc (*len ? *len : 1);
+    if (resp)
+        sluice__v1__admin_response__pack (&r, resp);
+    return resp;
+}
+
 static void
 s_admin_input (sl_broker_t *self)
 {
@@ -2113,16 +2149,8 @@ s_admin_input (sl_broker_t *self)
         if (s) {
             void *resp = NULL;
             size_t len = 0;
-            if (n != 2 + (size_t) req || total > self->cfg.max_message_size) {
-                Sluice__V1__AdminResponse r = SLUICE__V1__ADMIN_RESPONSE__INIT;
-                r.code = n != 2 ? SLUICE__V1__ERROR_CODE__BAD_FRAME : SLUICE__V1__ERROR_CODE__TOO_BIG;
-                r.text = n != 2 ? "admin requests are exactly one AdminRequest frame"
-                                : "admin request over the size limit";
-                len = sluice__v1__admin_response__get_packed_size (&r);
-                resp = malloc (len ? len : 1);
-                if (resp)
-                    sluice__v1__admin_response__pack (&r, resp);
-            }
+            if (n != 2 + (size_t) req || total > self->cfg.max_message_size)
+                resp = s_admin_refuse (self, s, n != 2 + (size_t) req ? NULL : body, total, &len);
             else {
                 const sl_member_t *m = sl_registry_by_name (self->registry, s->member);
                 resp = sl_admin_dispatch (self->admin_table, self, m, zmq_msg_data (body),

@@ -679,6 +679,7 @@ s_export (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         return 1;
     }
     uint64_t n = 0, ncp = 0;
+    rc = 0;        /* s_parse left a negative "go on" value here */
     if (!s_offline (ctx)) {
         cJSON *args = s_filter_args (&o), *last = NULL;
         rc = s_stream_online (ctx, "audit.export", args, 0, 0, s_export_cb, &x, &last, &n);

@@ -170,3 +170,24 @@ Test (audit_published, a_cut_tail_with_a_rewritten_head_is_caught_by_a_published
     snprintf (cmd, sizeof cmd, "rm -rf '%s'", dir);
     cr_assert_eq (system (cmd), 0);
 }
+
+Test (audit_published, offline_export_to_a_file_exits_0_and_says_what_it_wrote)
+{
+    char out[4096], cmd[1024], path[400];
+    s_build ();
+    snprintf (path, sizeof path, "%s/export.jsonl", dir);
+    snprintf (cmd, sizeof cmd, "'%s' audit export --data '%s' --since 1970-01-01 --out '%s' 2>&1",
+              tb_program ("SLUICECTL"), dir, path);
+    int rc = tb_run (cmd, out, sizeof out);
+    cr_assert_eq (rc, 0, "exit %d: %s", rc, out);
+    cr_assert_not_null (strstr (out, "exported 1000 entries and 10 checkpoints to"), "%s", out);
+    FILE *f = fopen (path, "r");
+    cr_assert_not_null (f);
+    int lines = 0, c;
+    while ((c = fgetc (f)) != EOF)
+        lines += c == '\n';
+    fclose (f);
+    cr_assert_eq (lines, 1010);
+    snprintf (cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq (system (cmd), 0);
+}

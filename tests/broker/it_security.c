@@ -629,3 +629,48 @@ Test (security, a_query_by_clear_id_needs_a_permit_that_keeps_the_id, .init = se
     cr_assert_str_eq (e[0].decision, "deny");
     cr_assert_str_eq (e[0].reason, "subject-not-clear");
 }
+
+/* -------------------------------- 7. oversized admin requests are answered */
+
+static void
+setup_small_messages (void)
+{
+    const char *extra[] = { "--max-message-size", "65536", NULL };
+    setup_with (extra);
+}
+
+Test (security, an_oversized_admin_request_gets_too_big_with_its_seq, .init = setup_small_messages)
+{
+    tc_client_t c;
+    cr_assert_eq (tc_connect (&c, B.admin_ep, B.broker_pub, &B.admin), 0);
+    Sluice__V1__AdminRequest r = SLUICE__V1__ADMIN_REQUEST__INIT;
+    r.version = 1;
+    r.seq = 4242;
+    r.command = "policy.apply";
+    r.args_json = "{\"owner\":\"city\"}";
+    size_t big = 65536 * 2;
+    uint8_t *data = malloc (big);
+    memset (data, '#', big);
+    r.data.data = data;
+    r.data.len = big;
+    size_t len = sluice__v1__admin_request__get_packed_size (&r);
+    uint8_t *buf = malloc (len);
+    sluice__v1__admin_request__pack (&r, buf);
+    cr_assert_eq (zmq_send (c.sock, buf, len, 0), (int) len);
+    free (buf);
+    free (data);
+    zmq_pollitem_t it = { c.sock, 0, ZMQ_POLLIN, 0 };
+    cr_assert_eq (zmq_poll (&it, 1, tc_wait (5000)), 1, "no answer to an oversized request");
+    zmq_msg_t f;
+    zmq_msg_init (&f);
+    cr_assert_geq (zmq_msg_recv (&f, c.sock, 0), 0);
+    Sluice__V1__AdminResponse *resp = sluice__v1__admin_response__unpack (NULL, zmq_msg_size (&f),
+                                                                         zmq_msg_data (&f));
+    zmq_msg_close (&f);
+    cr_assert_not_null (resp);
+    cr_assert_eq (resp->code, SLUICE__V1__ERROR_CODE__TOO_BIG);
+    cr_assert_eq (resp->seq, 4242, "the answer does not carry the request's seq");
+    cr_assert_not_null (strstr (resp->text, "65536"), "%s", resp->text);
+    sluice__v1__admin_response__free_unpacked (resp, NULL);
+    tc_close (&c);
+}
