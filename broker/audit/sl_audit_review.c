@@ -467,8 +467,14 @@ sl_audit_parse_time (const char *text, int64_t *us)
     }
     if (*p)
         return -1;
+    struct tm want = tm, back;
     time_t t = timegm (&tm);
-    if (t == (time_t) -1)
+    if (t == (time_t) -1 || !gmtime_r (&t, &back))
+        return -1;
+    /* timegm normalizes 2026-02-30 to March 2: a date that does not exist
+     * is an error, as the policy commands' parser makes it */
+    if (back.tm_year != want.tm_year || back.tm_mon != want.tm_mon || back.tm_mday != want.tm_mday
+        || back.tm_hour != want.tm_hour || back.tm_min != want.tm_min || back.tm_sec != want.tm_sec)
         return -1;
     *us = (int64_t) t * 1000000 + frac_us;
     return 0;

@@ -191,3 +191,19 @@ Test (audit_published, offline_export_to_a_file_exits_0_and_says_what_it_wrote)
     snprintf (cmd, sizeof cmd, "rm -rf '%s'", dir);
     cr_assert_eq (system (cmd), 0);
 }
+
+Test (audit_published, a_date_that_does_not_exist_is_refused)
+{
+    char out[4096], cmd[1024];
+    s_build ();
+    snprintf (cmd, sizeof cmd, "'%s' audit query --data '%s' --since 2026-02-30 2>&1",
+              tb_program ("SLUICECTL"), dir);
+    int rc = tb_run (cmd, out, sizeof out);
+    cr_assert_eq (rc, 2, "exit %d: %s", rc, out);
+    cr_assert_not_null (strstr (out, "2026-02-30"), "%s", out);
+    snprintf (cmd, sizeof cmd, "'%s' audit query --data '%s' --since 2026-02-28 --limit 1 2>&1",
+              tb_program ("SLUICECTL"), dir);
+    cr_assert_eq (tb_run (cmd, out, sizeof out), 0, "%s", out);
+    snprintf (cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq (system (cmd), 0);
+}
