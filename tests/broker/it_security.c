@@ -507,8 +507,11 @@ power_depth (void)
     return d;
 }
 
-Test (security, two_instances_under_one_key_share_the_queue_and_survive_a_kill, .init = setup)
+Test (security, two_instances_under_one_key_share_the_queue_and_survive_a_kill, .init = setup,
+      .timeout = 240)
 {
+    /* fewer records when everything runs 10x slower (valgrind) */
+    const size_t n_shared = tc_wait (1) > 1 ? 60 : N_SHARED;
     cr_assert_eq (tc_policy (&B, "water", water_policy ("*", "keep")), 1);
     char log[600];
     snprintf (log, sizeof log, "%s/child-consumer.log", B.dir);
@@ -518,7 +521,7 @@ Test (security, two_instances_under_one_key_share_the_queue_and_survive_a_kill, 
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
     cr_assert_eq (tc_subscribe (&p, WATER, "billing-check"), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    for (uint32_t i = 1; i <= N_SHARED; i++)
+    for (uint32_t i = 1; i <= n_shared; i++)
         publish_ok (&w, i, "C-1001");
     pid_t child = fork ();
     cr_assert_neq (child, -1);
@@ -535,7 +538,7 @@ Test (security, two_instances_under_one_key_share_the_queue_and_survive_a_kill, 
     while (tc_ms () < until) {
         child_log (log, c_got, &n_cgot, c_acked, &n_cacked, 4 * N_SHARED);
         n_mine = ms.n;
-        if (!killed && n_cacked >= 40 && n_mine >= 10) {
+        if (!killed && n_cacked >= n_shared / 6 && n_mine >= n_shared / 30 + 1) {
             kill (child, SIGKILL);     /* mid-stream: it holds records in flight */
             waitpid (child, NULL, 0);
             killed = 1;
@@ -550,7 +553,8 @@ Test (security, two_instances_under_one_key_share_the_queue_and_survive_a_kill, 
         kill (child, SIGKILL);
         waitpid (child, NULL, 0);
     }
-    cr_assert (killed, "the second instance never acked 40 records (acked %zu)", n_cacked);
+    cr_assert (killed, "the instances never acked %zu and %zu records (acked %zu and %zu)",
+               n_shared / 6, n_shared / 30 + 1, n_cacked, n_mine);
     cr_assert_gt (mine_before_kill, 0, "the older instance got nothing while the newer one lived");
     /* every record was acked by exactly one instance; records the killed
      * one received without a confirmed ACK were either acked by it (the
@@ -558,19 +562,19 @@ Test (security, two_instances_under_one_key_share_the_queue_and_survive_a_kill, 
     for (size_t i = 0; i < n_cacked; i++)
         cr_assert_not (has (mine, n_mine, c_acked[i]), "tag %llu acked by both",
                        (unsigned long long) c_acked[i]);
-    cr_assert_leq (n_mine + n_cacked, N_SHARED);
+    cr_assert_leq (n_mine + n_cacked, n_shared);
     tc_close (&p);
     tc_close (&w);
     /* the broker removed each record exactly once and none is left */
     cr_assert_eq (power_depth (), 0, "records left in power's queue");
     entry_t e[1];
     size_t acks = entries ("ack", e, 1);
-    cr_assert_eq (acks, N_SHARED, "ack entries: %zu", acks);
+    cr_assert_eq (acks, n_shared, "ack entries: %zu", acks);
     /* de-duplicated by tag, both instances together received every record */
     size_t distinct = n_mine;
     for (size_t i = 0; i < n_cgot; i++)
         distinct += !has (mine, n_mine, c_got[i]) && !has (c_got, i, c_got[i]);
-    cr_assert_eq (distinct, N_SHARED, "distinct records received: %zu", distinct);
+    cr_assert_eq (distinct, n_shared, "distinct records received: %zu", distinct);
 }
 
 /* ---------------------------- 2. queries cannot re-identify a stream */
