@@ -869,14 +869,8 @@ s_verify (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     int from_dir;
     if (s_pubkey_load (ctx, o.pubkey, pk, &from_dir) != 0)
         return 1;
-    s_local_t l;
-    if (s_local_open (ctx, &l) != 0)
-        return 1;
     sl_audit_verify_opts_t vo;
     memset (&vo, 0, sizeof vo);
-    vo.segments = o.segments;
-    vo.n_segments = o.n_segments;
-    vo.trust_start = o.trust_start;
     if (*published) {
         sl_audit_published_t pub;
         char perr[300];
@@ -889,6 +883,12 @@ s_verify (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         vo.published_seq = pub.seq;
         memcpy (vo.published_hash, pub.hash, sizeof vo.published_hash);
     }
+    s_local_t l;
+    if (s_local_open (ctx, &l) != 0)
+        return 1;
+    vo.segments = o.segments;
+    vo.n_segments = o.n_segments;
+    vo.trust_start = o.trust_start;
     int tty = isatty (2);
     if (tty)
         vo.progress = s_progress;
