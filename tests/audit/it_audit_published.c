@@ -117,7 +117,7 @@ s_verify (const char *extra, char *out, size_t size)
 
 Test (audit_published, a_cut_tail_with_a_rewritten_head_is_caught_by_a_published_checkpoint)
 {
-    char out[4096], cmd[1024], path[400], extra[600];
+    char out[4096], cmd[4096], path[400], extra[600];
     s_build ();
     /* published elsewhere: the latest checkpoint, seq 1000 */
     snprintf (path, sizeof path, "%s/published.txt", dir);
@@ -146,6 +146,15 @@ Test (audit_published, a_cut_tail_with_a_rewritten_head_is_caught_by_a_published
     snprintf (extra, sizeof extra, "--published 1000:%s", hash);
     cr_assert_eq (s_verify (extra, out, sizeof out), 1, "%s", out);
     cr_assert_not_null (strstr (out, "FAILED at seq 901 (truncated)"), "%s", out);
+    /* the verifier written from AUDIT.md alone agrees */
+    snprintf (cmd, sizeof cmd, "%s %s --data '%s/store' --pubkey-file '%s/audit-sign.pub' "
+              "--published '%s' 2>&1", PYTHON3, VERIFY_AUDIT_PY, dir, dir, path);
+    cr_assert_eq (tb_run (cmd, out, sizeof out), 1, "%s", out);
+    cr_assert_not_null (strstr (out, "FAIL seq=901 verdict=truncated"), "%s", out);
+    snprintf (cmd, sizeof cmd, "%s %s --data '%s/store' --pubkey-file '%s/audit-sign.pub' 2>&1",
+              PYTHON3, VERIFY_AUDIT_PY, dir, dir);
+    cr_assert_eq (tb_run (cmd, out, sizeof out), 0, "%s", out);
+    cr_assert_not_null (strstr (out, "ok entries=900"), "%s", out);
     /* a publication naming an entry still there, with another hash: rewritten */
     snprintf (extra, sizeof extra, "--published 500:%s", hash);
     cr_assert_eq (s_verify (extra, out, sizeof out), 1, "%s", out);
