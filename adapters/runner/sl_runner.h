@@ -71,9 +71,15 @@ void sl_runner_set_source (sl_runner_t *r, const char *source);
 int sl_runner_stopping (void);
 
 /*  Reports one input record that could not be read: logs `reason` on stderr
- *  and appends it with the raw bytes to the quarantine file. */
+ *  and appends it with the raw bytes to the quarantine file. A reason may
+ *  end in '\n' and advice (the option or mapping that would have accepted
+ *  the record), which goes to the quarantine entry's "hint" member. */
 void sl_runner_reject (sl_runner_t *r, size_t record, const char *reason,
                        const void *raw, size_t rawlen);
+
+/*  With --explain, the sink where the parser notes what it read from where
+ *  (printed after each record); NULL otherwise. Valid from `start` on. */
+struct _sl_explain_t *sl_runner_explain (sl_runner_t *r);
 
 /*  The current source's name. Valid during the callbacks. */
 const char *sl_runner_source (const sl_runner_t *r);

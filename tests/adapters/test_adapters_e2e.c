@@ -123,7 +123,7 @@ Test (adapters_e2e, water_good_and_bad_lines)
     cr_assert_eq (sl_client_subscribe (power, "water.v1.MeterReading", "joint-metering"), 0,
                   "%s", sl_client_last_error (power));
     char args [2048], out [8192];
-    snprintf (args, sizeof args, "--meters '%s' '%s' '%s'", example ("water-meters.csv"),
+    snprintf (args, sizeof args, "--timezone Europe/Amsterdam --meters '%s' '%s' '%s'", example ("water-meters.csv"),
               example ("malformed/water-bad.jsonl"), example ("malformed/water-bad.csv"));
     int rc = run_adapter ("SLUICE_WATER_ADAPTER", WATER, args, out, sizeof out);
     cr_assert_eq (rc, 1, "some lines are rejected: exit 1, got %d: %s", rc, out);
@@ -145,7 +145,7 @@ Test (adapters_e2e, water_good_and_bad_lines)
 Test (adapters_e2e, water_full_csv_and_power_telegrams)
 {
     char args [2048], out [8192];
-    snprintf (args, sizeof args, "--meters '%s' '%s'", example ("water-meters.csv"),
+    snprintf (args, sizeof args, "--timezone Europe/Amsterdam --meters '%s' '%s'", example ("water-meters.csv"),
               example ("water/wmbus-2026-11-28.csv"));
     int rc = run_adapter ("SLUICE_WATER_ADAPTER", WATER, args, out, sizeof out);
     cr_assert_eq (rc, 0, "%s", out);
