@@ -5,6 +5,7 @@
 #include "sl_mllp.h"
 #include "sl_adt.h"
 #include "sl_error.h"
+#include "sl_time.h"
 
 static sl_hl7_msg_t *
 parse (const char *text)
@@ -102,7 +103,15 @@ Test (hl7, timestamps)
     cr_assert_eq (t, T0800);
     cr_assert_eq (TS ("202611280900+0100", 0), 0);
     cr_assert_eq (t, T0800);
-    cr_assert_eq (TS ("2026112808", 0), SL_EPARSE);
+    cr_assert_eq (TS ("2026112808", 0), 0, "hour precision");
+    cr_assert_eq (t, T0800);
+    cr_assert_eq (TS ("20261128", 0), 0, "day precision: the day's start");
+    cr_assert_eq (t, T0800 - 8 * 3600);
+    cr_assert_eq (TS ("202611", 0), 0);
+    cr_assert_eq (t, sl_time_from_civil (2026, 11, 1, 0, 0, 0));
+    cr_assert_eq (TS ("2026", 0), 0);
+    cr_assert_eq (t, sl_time_from_civil (2026, 1, 1, 0, 0, 0));
+    cr_assert_eq (TS ("202611280", 0), SL_EPARSE);
     cr_assert_eq (TS ("20261328080000", 0), SL_EPARSE);
     cr_assert_eq (TS ("20261128080000+01", 0), SL_EPARSE);
     cr_assert_eq (TS ("20261128080000Z", 0), SL_EPARSE);
@@ -214,7 +223,7 @@ Test (mllp, abandoned_truncated_oversized)
 typedef struct {
     int rc;
     size_t line;
-    char err [256];
+    char err [512];
     sl_adt_result_t res;
 } mapped_t;
 
@@ -318,12 +327,13 @@ Test (adt, every_bad_message_has_its_reason)
 {
     static const char *want [] = {
         "adt-bad.hl7: message 1: segment 1: message does not start with MSH",
-        "adt-bad.hl7: message 2: MSH-9 (segment 1): message type 'ORU^R01' is not ADT^A01, ADT^A03, ADT^A04 or DFT^P03",
-        "adt-bad.hl7: message 3: PID-3 (segment 2): no identifier of type NI (citizen id)",
-        "adt-bad.hl7: message 4: PV1-44 (segment 3): '2026112808' is not a timestamp YYYYMMDDHHMM[SS][+ZZZZ]",
-        "adt-bad.hl7: message 5: PV1-2 (segment 3): patient class 'X' is not I, O, E, R or P",
-        "adt-bad.hl7: message 6: PV1-45 (segment 3): discharge time missing",
-        "adt-bad.hl7: message 7: PV1: segment missing",
+        "adt-bad.hl7: message 2: MSH-9 (segment 1): message type 'ORU^R01' is not ADT^A01, A02, A03, A04, A08, A11, A13 or DFT^P03",
+        "adt-bad.hl7: message 3: PID-3 (segment 2): no identifier of type NI,NN*,SS (citizen id) (found #1 MRN-1 (authority 'STLUKE', type 'MR'))\n"
+            "the hospital must send the citizen id in PID-3; select it with --pid3-authority, --citizen-id-type or --pid3-repetition",
+        "adt-bad.hl7: message 4: PV1-44 (segment 3): '202611280' is not a timestamp YYYY[MM[DD[HH[MM[SS[.SSSS]]]]]][+/-ZZZZ]",
+        "adt-bad.hl7: message 5: PV1-2 (segment 3): patient class 'X' is not I, O, E, R, P, B, N or U",
+        "adt-bad.hl7: message 6: PV1-45 (segment 3): discharge before admission",
+        "adt-bad.hl7: message 7: PV1: segment missing (the standard requires it in ADT^A01)",
         "adt-bad.hl7: message 8: FT1-11 (segment 4): extended amount 'lots' is not a number",
         "adt-bad.hl7: message 9: FT1: DFT^P03 without FT1 segments",
         "adt-bad.hl7: message 10: segment 3: 'pv1' is not a segment name",
@@ -347,14 +357,19 @@ Test (adt, options_citizen_id_type_and_offset)
     const char *m = "MSH|^~\\&|EPIC|H|S|C|202611280800||ADT^A04|X1|P|2.5\r"
                     "PID|1||123^^^STLUKE^MR~C-9^^^CITY^CIT\r"
                     "PV1|1|E|ER||||||||||||||||V9|||||||||||||||||||||||||202611280900\r";
-    sl_adt_opts_t o = { 3600, "CHF", "CIT" };
+    sl_adt_opts_t o = SL_ADT_OPTS_DEFAULT;
+    o.default_offset_s = 3600;
+    o.currency = "CHF";
+    o.citizen_id_type = "CIT";
     sl_adt_result_t res;
-    char err [256];
+    char err [512];
     cr_assert_eq (sl_adt_map (m, strlen (m), "t", 1, &o, &res, err, sizeof err), 0, "%s", err);
     cr_assert_str_eq (res.encounter->subject, "C-9");
     cr_assert_str_eq (res.encounter->class_code, "EMER");
     cr_assert_eq (res.encounter->period_start, T0800);
     sl_adt_result_clear (&res);
     cr_assert_eq (sl_adt_map (m, strlen (m), "t", 1, NULL, &res, err, sizeof err), SL_EPARSE);
-    cr_assert_str_eq (err, "t: message 1: PID-3 (segment 2): no identifier of type NI (citizen id)");
+    cr_assert_str_eq (err, "t: message 1: PID-3 (segment 2): no identifier of type NI,NN*,SS (citizen id) "
+                      "(found #1 123 (authority 'STLUKE', type 'MR'), #2 C-9 (authority 'CITY', type 'CIT'))\n"
+                      "if repetition 2 is the citizen id, give --pid3-authority CITY");
 }
