@@ -121,7 +121,7 @@ s_drain (power_t *p, sl_runner_t *r, int eof)
     size_t len, line;
     int rc;
     while ((rc = sl_dsmr_reader_next (p->reader, eof, &tg, &len, &line)) != 0) {
-        char err [512];
+        char err [1024];
         p->telegrams++;
         if (rc == 1) {
             Power__V1__MeterReading *m = NULL;
