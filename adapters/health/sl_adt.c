@@ -354,9 +354,12 @@ sl_adt_map (const char *msg, size_t len, const char *source, size_t msgno,
             GET (ft, 2, 1, 1, 1, id);
             GET (ft, 1, 1, 1, 1, setid);
             if (!id [0]) {
-                if (!setid [0])
-                    ERR (SL_EPARSE, "FT1-2 (segment %ld): transaction id and set id both missing", ft + 1);
-                snprintf (id, sizeof id, "%.60s-%s", res->control_id, setid);
+                if (!res->control_id [0])
+                    ERR (SL_EPARSE, "FT1-2 (segment %ld): no transaction id, and no MSH-10 to derive one from", ft + 1);
+                if (setid [0])
+                    snprintf (id, sizeof id, "%.60s-%s", res->control_id, setid);
+                else            /* neither id: the FT1's place in the message */
+                    snprintf (id, sizeof id, "%.60s-%zu", res->control_id, res->n_charges);
             }
             c->id = s_dup (id);
             c->subject = s_dup (subject);

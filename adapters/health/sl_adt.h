@@ -35,8 +35,8 @@
  *    reason_code       PV2-3.1 (when PV2 is present)
  *    diagnosis         DG1-3.1 of each DG1
  *    discharge_disp.   PV1-36
- *    Charge.id         FT1-2.1 (FT1-1 set id if FT1-2 is empty, prefixed
- *                      with the message control id)
+ *    Charge.id         FT1-2.1, else "<MSH-10>-<FT1-1 set id>", else
+ *                      "<MSH-10>-<n>" for the message's n-th FT1
  *    context           PV1-19.1, else PID-18.1, else absent
  *    code / display    FT1-7.1 / FT1-7.2, or FT1-8 for the display
  *    quantity          FT1-10 (1 if empty)

@@ -24,6 +24,7 @@ struct _sl_apds_reader_t {
     int in_array;
     char *source;
     const sl_tz_t *tz;
+    const char *currency;
     sl_explain_t *explain;
     cJSON *page;            /* a SessionList page being read, or NULL */
     int page_next, page_size;
@@ -32,9 +33,11 @@ struct _sl_apds_reader_t {
 };
 
 void
-sl_apds_reader_set_options (sl_apds_reader_t *self, const sl_tz_t *tz, sl_explain_t *explain)
+sl_apds_reader_set_options (sl_apds_reader_t *self, const sl_tz_t *tz, const char *currency,
+                            sl_explain_t *explain)
 {
     self->tz = tz;
+    self->currency = currency;
     self->explain = explain;
 }
 
@@ -174,7 +177,8 @@ s_money (const cJSON *v, double *amount, const char **currency, char *why, size_
 static int
 s_map (const cJSON *o, const char *source, size_t line, size_t recno,
        const sl_registry_t *plates, const sl_registry_t *places, const sl_tz_t *tz,
-       sl_explain_t *exp, Parking__V1__Session **out, char *err, size_t errlen)
+       const char *default_currency, sl_explain_t *exp, Parking__V1__Session **out,
+       char *err, size_t errlen)
 {
     int rc = 0;
     char ex [48], why2 [128];
@@ -188,6 +192,8 @@ s_map (const cJSON *o, const char *source, size_t line, size_t recno,
         ERR (SL_EPARSE, "member 'id': missing or not a non-empty string");
     sl_explain_add (exp, "id", "member 'id'", "%s", id->valuestring);
     const cJSON *creds = cJSON_GetObjectItemCaseSensitive (o, "identifiedCredentials");
+    if (!creds)         /* the name in UK NPP's published session examples */
+        creds = cJSON_GetObjectItemCaseSensitive (o, "credentials");
     if (!cJSON_IsArray (creds))
         ERR (SL_EPARSE, "member 'identifiedCredentials': missing or not an array");
     const char *plate = NULL;
@@ -319,6 +325,9 @@ s_map (const cJSON *o, const char *source, size_t line, size_t recno,
             ERR (SL_ENOMEM, "out of memory");
     }
     k = 0;
+    double seg_amount = 0;
+    const char *seg_currency = "";
+    int have_seg_money = 0, seg_no_currency = 0, no_currency = 0;
     cJSON_ArrayForEach (c, segs) {
         if (!cJSON_IsObject (c))
             ERR (SL_EPARSE, "member 'segments[%zu]': expected an object", k);
@@ -340,11 +349,55 @@ s_map (const cJSON *o, const char *source, size_t line, size_t recno,
             ERR (SL_EPARSE, "member 'segments[%zu].actualEnd': %s", k, why);
         sl_explain_add (exp, "segments[].valid_from/to", "segments[].actualStart/actualEnd", "%" PRId64 "..%" PRId64 ", right %s",
                         g->valid_from, g->valid_to, g->rate_reference);
+        /* money recorded per segment: segmentValue (no currency), or an AmountInCurrency */
+        const cJSON *sft = cJSON_GetObjectItemCaseSensitive (c, "financialTransactions");
+        if (sft && !cJSON_IsArray (sft))
+            ERR (SL_EPARSE, "member 'segments[%zu].financialTransactions': expected an array", k);
+        size_t j = 0;
+        const cJSON *t;
+        cJSON_ArrayForEach (t, sft) {
+            const cJSON *sv = cJSON_GetObjectItemCaseSensitive (t, "segmentValue");
+            const cJSON *value = cJSON_GetObjectItemCaseSensitive (t, "value");
+            double before = seg_amount;
+            if (cJSON_IsNumber (sv)) {
+                seg_amount += sv->valuedouble;
+                seg_no_currency = 1;
+            }
+            else
+            if (cJSON_IsObject (value)) {
+                if (s_money (value, &seg_amount, &seg_currency, why2, sizeof why2))
+                    ERR (SL_EPARSE, "member 'segments[%zu].financialTransactions[%zu].value': %s", k, j, why2);
+            }
+            else
+                ERR (SL_EPARSE, "member 'segments[%zu].financialTransactions[%zu]': neither segmentValue nor value", k, j);
+            g->amount += seg_amount - before;
+            have_seg_money = 1;
+            j++;
+        }
+        if (j)
+            sl_explain_add (exp, "segments[].amount", "segments[].financialTransactions[]", "%.2f", g->amount);
         k++;
+    }
+    if (have_seg_money) {
+        if (have_money)
+            ERR (SL_EPARSE, "member 'financialTransactions': money given both per session and per segment");
+        if (*seg_currency && seg_no_currency && !(default_currency && strcmp (default_currency, seg_currency) == 0))
+            ERR (SL_EPARSE, "member 'segments': segmentValue without a currency beside values in %s", seg_currency);
+        s->amount = seg_amount;
+        const char *cur = *seg_currency ? seg_currency : default_currency;
+        free (s->currency);
+        if (!(s->currency = strdup (cur ? cur : "")))
+            ERR (SL_ENOMEM, "out of memory");
+        have_money = 1;
+        sl_explain_add (exp, "amount, currency", "sum of segments' financialTransactions", "%.2f %s%s", seg_amount,
+                        cur ? cur : "(unknown)", *seg_currency ? "" : cur ? " (segmentValue carries none: --currency)" : "");
+        if (!cur)
+            no_currency = 1;
     }
     const char *absent [4];
     size_t na = 0;
     if (!have_money) { absent [na++] = "amount"; absent [na++] = "currency"; }
+    else if (no_currency) absent [na++] = "currency";
     if (!*place) absent [na++] = "place_reference";
     if (na) {
         s->absent_fields = calloc (na, sizeof (char *));
@@ -382,8 +435,8 @@ sl_apds_reader_next (sl_apds_reader_t *self, const sl_registry_t *plates,
             *recno = ++self->recno;
             size_t line = self->page_line;
             const char *source = self->source;
-            int rc = s_map (item, source, line, *recno, plates, places, self->tz, self->explain,
-                            out, err, errlen);
+            int rc = s_map (item, source, line, *recno, plates, places, self->tz, self->currency,
+                            self->explain, out, err, errlen);
             return rc ? rc : 1;
         }
         cJSON_Delete (self->page);
@@ -450,7 +503,8 @@ sl_apds_reader_next (sl_apds_reader_t *self, const sl_registry_t *plates,
                          self->page_size);
         return sl_apds_reader_next (self, plates, places, out, raw, rawlen, recno, err, errlen);
     }
-    int rc = s_map (o, self->source, line, *recno, plates, places, self->tz, self->explain, out, err, errlen);
+    int rc = s_map (o, self->source, line, *recno, plates, places, self->tz, self->currency, self->explain,
+                    out, err, errlen);
     cJSON_Delete (o);
     return rc ? rc : 1;
 }

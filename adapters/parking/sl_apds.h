@@ -7,21 +7,25 @@
  *  Members read (APDS v4 Session, components/schemas/Session):
  *
  *    id                     string, required
- *    identifiedCredentials  [CredentialAssigned]: the first whose "type" is
+ *    identifiedCredentials  [CredentialAssigned] ("credentials" in UK NPP's
+ *                           published examples): the first whose "type" is
  *                           "licensePlate" or "vehicleplate" gives the plate,
  *                           its "identifier" Reference's "id"; required
  *    actualStart            RFC 3339 date-time, required
  *    actualEnd              date-time, or null / absent while parked
  *    hierarchyElement       VersionedReference of the place: its "id"; optional
  *    segments               [Segment]: id, actualStart, actualEnd, and the
- *                           assignedRight reference's id as rate_reference;
- *                           APDS v4 segments carry no amount (0)
+ *                           assignedRight reference's id as rate_reference
  *    financialTransactions  [Payment with paymentLines[].value, or
  *                           MonetaryValue with value], each value an
  *                           AmountInCurrency {currencyType, currencyValue};
  *                           the session's amount is their sum, all in one
  *                           currency; optional (absent: amount and currency
- *                           are listed in absent_fields)
+ *                           are listed in absent_fields); or per segment,
+ *                           segments[].financialTransactions[] with
+ *                           "segmentValue" (no currency: the configured one,
+ *                           else currency absent) or "value"; the segment's
+ *                           amount is its sum, the session's the total
  *
  *  Members not listed are ignored. A date-time without a zone is read in
  *  the configured IANA zone, or refused when none is configured. The plate
@@ -46,9 +50,11 @@ typedef struct _sl_apds_reader_t sl_apds_reader_t;
  *  `source` (copied) names it in errors. NULL on out of memory. */
 sl_apds_reader_t *sl_apds_reader_new (const char *buf, size_t len, const char *source);
 
-/*  Sets the zone for date-times without one (NULL: refuse them) and the
- *  sink for --explain notes (may be NULL). Both are borrowed. */
-void sl_apds_reader_set_options (sl_apds_reader_t *self, const sl_tz_t *tz, sl_explain_t *explain);
+/*  Sets the zone for date-times without one (NULL: refuse them), the
+ *  currency of amounts that name none (segmentValue; NULL: currency left
+ *  absent) and the sink for --explain notes (may be NULL). All borrowed. */
+void sl_apds_reader_set_options (sl_apds_reader_t *self, const sl_tz_t *tz, const char *currency,
+                                 sl_explain_t *explain);
 
 /*  Says that buf starts at line `line` of the source and that `records`
  *  records came before it, for an adapter that parses a growing file piece

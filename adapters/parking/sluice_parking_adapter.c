@@ -12,7 +12,7 @@
 #include <string.h>
 
 typedef struct {
-    const char *plates_path, *places_path, *tz_name;
+    const char *plates_path, *places_path, *tz_name, *currency;
     sl_tz_t *tz;
     sl_explain_t *explain;
     sl_registry_t *plates, *places;
@@ -33,6 +33,9 @@ s_option (void *st, const char *name, const char *value)
     else
     if (strcmp (name, "timezone") == 0)
         p->tz_name = value;
+    else
+    if (strcmp (name, "currency") == 0)
+        p->currency = value;
     return 0;
 }
 
@@ -90,7 +93,7 @@ s_parse (parking_t *p, sl_runner_t *r, const char *buf, size_t len)
         return;
     }
     sl_apds_reader_set_position (rd, p->lines + 1, p->records);
-    sl_apds_reader_set_options (rd, p->tz, p->explain);
+    sl_apds_reader_set_options (rd, p->tz, p->currency, p->explain);
     int rc;
     do {
         Parking__V1__Session *s = NULL;
@@ -155,7 +158,7 @@ s_end (void *st, sl_runner_t *r)
 int
 main (int argc, char **argv)
 {
-    static const char *const options [] = { "plates", "places", "timezone", NULL };
+    static const char *const options [] = { "plates", "places", "timezone", "currency", NULL };
     static const sl_format_t format = {
         .program = "sluice-parking-adapter", .bureau = "parking",
         .summary = "Parking bureau: APDS v4 Sessions (SessionList pages, arrays, objects or JSON lines) "
@@ -163,7 +166,8 @@ main (int argc, char **argv)
         .options_help = "Parking:\n"
                         "  --plates FILE      plate registry CSV: plate,citizen_id (required)\n"
                         "  --places FILE      car park registry CSV: place_id,name,district\n"
-                        "  --timezone ZONE    IANA zone of date-times written without a zone\n",
+                        "  --timezone ZONE    IANA zone of date-times written without a zone\n"
+                        "  --currency CUR     ISO 4217 currency of amounts that name none (segmentValue)\n",
         .options = options, .option = s_option, .start = s_start,
         .begin = s_begin, .feed = s_feed, .end = s_end, .stop = s_stop,
     };

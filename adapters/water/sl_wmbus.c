@@ -198,6 +198,16 @@ s_when (const sl_wmbus_t *self, s_kind_t k, const char *s, size_t len, int64_t *
     int64_t civil;
     int32_t off;
     int has_zone;
+    /* wmbusmeters' README and older releases write the seconds after a '.'
+       ("2018-03-05 12:10.24", "2021-08-08T15:00.00Z"): read them as seconds */
+    char fixed [40];
+    if (len >= 19 && len < sizeof fixed && s [13] == ':' && s [16] == '.'
+     && s [17] >= '0' && s [17] <= '9' && s [18] >= '0' && s [18] <= '9'
+     && (len == 19 || s [19] == 'Z' || s [19] == '+' || s [19] == '-')) {
+        memcpy (fixed, s, len);
+        fixed [16] = ':';
+        s = fixed;
+    }
     if (sl_time_parse_iso8601_parts (s, len, &civil, &has_zone, &off, bad, why))
         return -1;
     if (has_zone) {
