@@ -11,6 +11,7 @@
 #              recovery after SIGKILL), bench-policy, bench_audit
 #              bench-city (32 member bureaus, 1,000 rules, 1,000,000 consents:
 #              start-up, records/s and latency with consent checks, RSS)
+#   adapters   each bureau adapter's --dry-run records/s per input format (bench/adapters.sh)
 #   profile    perf record of sluiced during the saturation phase
 #
 # Environment: BENCH_SECONDS (per e2e phase, 3), BENCH_QUEUED (1000000),
@@ -98,6 +99,9 @@ if [ -x "$B/bench/scale/bench-city" ]; then
 else
     : > "$OUT/city.txt"
 fi
+
+# Each bureau adapter's --dry-run throughput per input format (bench/adapters.sh).
+step adapters sh "$HERE/adapters.sh" "$B"
 
 # ---------------------------------------------------------------- summary
 ZMQ=$(kv "$OUT/zmq.txt" zmq_curve_pushpull msgs_per_s)
@@ -211,5 +215,11 @@ if [ -s "$OUT/perf-e2e.data" ]; then
     echo "   top symbols:"
     perf report -i "$OUT/perf-e2e.data" --no-children --sort dso,symbol -g none 2>/dev/null \
         | awk '/^#/ || NF == 0 { next } { print "   " $0 }' | head -25
+fi
+if [ -s "$OUT/adapters.txt" ]; then
+    echo
+    echo "== adapters: --dry-run throughput, one core (parse, registry join, record, JSON; no broker)"
+    awk '$1 == "adapter_dryrun" { for (i = 2; i <= NF; i++) { split($i, a, "="); v[a[1]] = a[2] }
+         printf "   %-14s %8s records/s  (%s records in %s s)\n", v["format"], v["records_per_s"], v["records"], v["seconds"] }' "$OUT/adapters.txt"
 fi
 echo "total benchmark time: $(( $(date +%s) - T0 )) s; raw output: $([ "$KEEP" = 1 ] && echo "$OUT" || echo "set BENCH_OUT=DIR to keep it")"
