@@ -691,8 +691,12 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
                  "--broker-key FILE (or $SLUICE_KEY, $SLUICE_DATA), or --dry-run\n", format->program);
         return 2;
     }
-    if (format->start (state))
+    if (format->start (state)) {
+        if (format->stop)
+            format->stop (state);   /* what start made before it failed */
+        sl_explain_destroy (&r.explain);
         return 2;
+    }
 
     int status = 3;
     char **sources = NULL;

@@ -31,7 +31,8 @@ typedef struct {
     const char *const *options;     /* the bureau's option names, each taking a value */
     /* one bureau option (name without "--"); return 0 or -1 after printing why */
     int (*option) (void *state, const char *name, const char *value);
-    /* after options: load registries etc.; return 0 or -1 after printing why */
+    /* after options: load registries etc.; return 0 or -1 after printing why
+       (stop is then called to free what it made) */
     int (*start) (void *state);
     /* a source begins / has more bytes / ended (never called while following) */
     void (*begin) (void *state, sl_runner_t *r, const char *source);
