@@ -27,7 +27,8 @@ struct _sl_apds_reader_t {
     const char *currency;
     sl_explain_t *explain;
     cJSON *page;            /* a SessionList page being read, or NULL */
-    int page_next, page_size;
+    cJSON *page_item;       /* its next session */
+    int page_size;
     size_t page_line;
     char *page_raw;         /* the current page item, printed, for the quarantine */
 };
@@ -425,18 +426,17 @@ sl_apds_reader_next (sl_apds_reader_t *self, const sl_registry_t *plates,
 {
     const char *b = self->buf;
     if (self->page) {
-        if (self->page_next < self->page_size) {
-            cJSON *item = cJSON_GetArrayItem (cJSON_GetObjectItemCaseSensitive (self->page, "data"),
-                                              self->page_next++);
+        if (self->page_item) {
+            cJSON *item = self->page_item;
+            self->page_item = item->next;
+            *recno = ++self->recno;
+            int rc = s_map (item, self->source, self->page_line, *recno, plates, places, self->tz,
+                            self->currency, self->explain, out, err, errlen);
+            /* the raw bytes of a refused session: printed again from the page */
             free (self->page_raw);
-            self->page_raw = cJSON_PrintUnformatted (item);
+            self->page_raw = rc ? cJSON_PrintUnformatted (item) : NULL;
             *raw = self->page_raw ? self->page_raw : "";
             *rawlen = strlen (*raw);
-            *recno = ++self->recno;
-            size_t line = self->page_line;
-            const char *source = self->source;
-            int rc = s_map (item, source, line, *recno, plates, places, self->tz, self->currency,
-                            self->explain, out, err, errlen);
             return rc ? rc : 1;
         }
         cJSON_Delete (self->page);
@@ -495,7 +495,7 @@ sl_apds_reader_next (sl_apds_reader_t *self, const sl_registry_t *plates,
     const cJSON *data = cJSON_GetObjectItemCaseSensitive (o, "data");
     if (cJSON_IsObject (o) && cJSON_IsArray (data) && cJSON_IsObject (cJSON_GetObjectItemCaseSensitive (o, "meta"))) {
         self->page = o;
-        self->page_next = 0;
+        self->page_item = data->child;
         self->page_size = cJSON_GetArraySize (data);
         self->page_line = line;
         self->recno--;

@@ -72,7 +72,10 @@ void sl_apds_reader_destroy (sl_apds_reader_t **self_p);
  *  member, with "<source>:<line>: record <n>: member '<name>': ..."),
  *  SL_ENOTFOUND (plate not in the registry), SL_ENOMEM.
  *  In every case but 0, *raw / *rawlen give the record's bytes (valid as
- *  long as buf) and *recno its 1-based number. places may be NULL. */
+ *  long as buf, or until the next call for a session of a SessionList
+ *  page, whose bytes are the session printed again as compact JSON when it
+ *  is refused and empty when it is read) and *recno its 1-based number.
+ *  places may be NULL. */
 int sl_apds_reader_next (sl_apds_reader_t *self, const sl_registry_t *plates,
                          const sl_registry_t *places, Parking__V1__Session **out,
                          const char **raw, size_t *rawlen, size_t *recno,

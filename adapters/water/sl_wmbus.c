@@ -165,6 +165,8 @@ s_alarm (s_reading_t *r, const char *s, size_t len)
     snprintf (t, sizeof t, "%.*s", (int) (len < 63 ? len : 63), s);
     /* the same text from status and current_status is one alarm */
     size_t tl = strlen (t);
+    if (tl == 0)                        /* a field starting with a NUL byte */
+        return;
     for (const char *p = r->alarms; (p = strstr (p, t)); p += tl)
         if ((p == r->alarms || p [-1] == ' ') && (p [tl] == 0 || p [tl] == ' '))
             return;
