@@ -222,6 +222,12 @@ Test (wmbus, csv_columns_by_name_never_by_position)
     cr_assert_eq (r->alarm_in_progress, 1);
     cr_assert_float_eq (r->water_consumption_m3, 3.5, 1e-9);
     water__v1__meter_reading__free_unpacked (r, NULL);
+    /* a status field starting with a NUL byte ends; it is not an alarm text */
+    const char l3 [] = "76348800\t2026-11-28T08:00:00Z\t3.5\t\0X";
+    cr_assert_eq (sl_wmbus_parse_line (p, l3, sizeof l3 - 1, "t.tsv", 3, meters, &r, err, sizeof err), 0, "%s", err);
+    cr_assert_eq (r->alarm_in_progress, 1);
+    cr_assert_str_eq (r->alarms, "");
+    water__v1__meter_reading__free_unpacked (r, NULL);
     sl_wmbus_destroy (&p);
 }
 
