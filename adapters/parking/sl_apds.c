@@ -193,8 +193,11 @@ s_map (const cJSON *o, const char *source, size_t line, size_t recno,
         ERR (SL_EPARSE, "member 'id': missing or not a non-empty string");
     sl_explain_add (exp, "id", "member 'id'", "%s", id->valuestring);
     const cJSON *creds = cJSON_GetObjectItemCaseSensitive (o, "identifiedCredentials");
-    if (!creds)         /* the name in UK NPP's published session examples */
+    const char *creds_name = "identifiedCredentials";
+    if (!creds) {       /* the name in UK NPP's published session examples */
         creds = cJSON_GetObjectItemCaseSensitive (o, "credentials");
+        creds_name = "credentials";
+    }
     if (!cJSON_IsArray (creds))
         ERR (SL_EPARSE, "member 'identifiedCredentials': missing or not an array");
     const char *plate = NULL;
@@ -226,7 +229,9 @@ s_map (const cJSON *o, const char *source, size_t line, size_t recno,
     sl_registry_normalize_plate (plate, strlen (plate), norm, sizeof norm);
     if (!norm [0])
         ERR (SL_EPARSE, "member 'identifiedCredentials[%zu].identifier.id': empty licence plate", pk);
-    sl_explain_add (exp, "licence_plate", "identifiedCredentials[].identifier.id", "'%s' -> %s (credential %zu)", plate, norm, pk);
+    char cfrom [64];
+    snprintf (cfrom, sizeof cfrom, "%s[%zu].identifier.id", creds_name, pk);
+    sl_explain_add (exp, "licence_plate", cfrom, "'%s' -> %s", plate, norm);
     int64_t start = 0, end = 0;
     if (s_time (tz, cJSON_GetObjectItemCaseSensitive (o, "actualStart"), &start, &why))
         ERR (SL_EPARSE, "member 'actualStart': %s", why);
