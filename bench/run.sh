@@ -13,7 +13,6 @@
 #              recovery after SIGKILL), bench-policy, bench_audit
 #              bench-city (32 member bureaus, 1,000 rules, 1,000,000 consents:
 #              start-up, records/s and latency with consent checks, RSS)
-#   adapters   each bureau adapter's --dry-run records/s per input format (bench/adapters.sh)
 #   profile    perf record of sluiced during the saturation phase
 #
 # Environment: BENCH_SECONDS (per e2e phase, 3), BENCH_QUEUED (1000000),
@@ -96,6 +95,8 @@ step e2e_1to1 "$B/bench/e2e/bench-e2e" --sluiced "$SLUICED" --publishers 1 --con
     --seconds "$SECONDS_PER_PHASE" --policy plain $SETUP
 [ -x "$B/bench/policy/bench-policy" ] && step policy "$B/bench/policy/bench-policy" || : > "$OUT/policy.txt"
 [ -x "$B/bench/audit/bench_audit" ] && step audit "$B/bench/audit/bench_audit" || : > "$OUT/audit.txt"
+# Each bureau adapter's --dry-run records/s per input format, one core (bench/adapters.sh).
+step adapters sh "$HERE/adapters.sh" "$B"
 step scale "$B/bench/e2e/bench-scale" --sluiced "$SLUICED" --members "$MEMBERS" --queued "$QUEUED" $SETUP
 # The scale case: 32 bureaus, 1,000 rules, 1,000,000 consents (bench/scale).
 CITYPERF=""
@@ -107,9 +108,6 @@ if [ -x "$B/bench/scale/bench-city" ]; then
 else
     : > "$OUT/city.txt"
 fi
-
-# Each bureau adapter's --dry-run throughput per input format (bench/adapters.sh).
-step adapters sh "$HERE/adapters.sh" "$B"
 
 # ---------------------------------------------------------------- summary
 ZMQ=$(kv "$OUT/zmq.txt" zmq_curve_pushpull msgs_per_s)
