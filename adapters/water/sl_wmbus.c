@@ -546,9 +546,14 @@ s_parse_fields (sl_wmbus_t *self, const char *line, size_t len, const char *sour
             r.media = f [i]; r.media_len = flen [i];
             sl_explain_add (exp, "media", from, "\"%.*s\"", (int) flen [i], f [i]);
             break;
-        case K_TOTAL: case K_TARGET: case K_MAXFLOW: case K_MINFLOW:
+        case K_TOTAL: case K_TARGET: case K_MAXFLOW: case K_MINFLOW: {
             if (flen [i] == 0)
                 break;                  /* empty: absent */
+            /* --format=hr writes the unit after the number: "6.408 m3", "0.02 m3/h" */
+            const char *unit = cols [i] == K_TOTAL || cols [i] == K_TARGET ? " m3" : " m3/h";
+            size_t ul = strlen (unit);
+            if (flen [i] > ul && memcmp (f [i] + flen [i] - ul, unit, ul) == 0)
+                flen [i] -= ul;
             if (sl_parse_double (f [i], flen [i], &x) || ((cols [i] == K_TOTAL || cols [i] == K_TARGET) && x < 0))
                 ERR (SL_EPARSE, fcol [i], "field %zu (%s): expected a %snumber, found '%s'", i + 1, names [i],
                      cols [i] == K_TOTAL || cols [i] == K_TARGET ? "non-negative " : "",
@@ -560,6 +565,7 @@ s_parse_fields (sl_wmbus_t *self, const char *line, size_t len, const char *sour
             sl_explain_add (exp, cols [i] == K_TOTAL ? "water_consumption_m3" : names [i], from, "%.15g %s",
                             x, cols [i] == K_TOTAL || cols [i] == K_TARGET ? "m3" : "m3/h");
             break;
+        }
         case K_STATUS: case K_CURRENT_STATUS: case K_CURRENT_ALARMS:
             s_alarm (&r, f [i], flen [i]);
             sl_explain_add (exp, "alarm_in_progress, alarms", from, "\"%.*s\"", (int) flen [i], f [i]);

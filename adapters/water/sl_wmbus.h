@@ -13,6 +13,9 @@
  *    name;id;total_m3;target_m3;timestamp                 (header, if any)
  *    Flat 12;76348799;6.408;6.391;2026-11-28 09:00:00
  *
+ *  --format=hr lines (tab-separated, " m3" / " m3/h" after the numbers)
+ *  are read the same way with separator '\t'.
+ *
  *  Columns are found by name, never by position alone: from a header line
  *  in the file (a line whose fields include "id" and only field names), or
  *  from the --csv-fields list the operator gives (the same list as

@@ -222,6 +222,22 @@ Test (wmbus, csv_columns_by_name_never_by_position)
     cr_assert_eq (r->alarm_in_progress, 1);
     cr_assert_float_eq (r->water_consumption_m3, 3.5, 1e-9);
     water__v1__meter_reading__free_unpacked (r, NULL);
+    /* --format=hr: tab-separated, units after the numbers */
+    sl_wmbus_t *hr = sl_wmbus_new (&(sl_wmbus_opts_t) { .tz = amsterdam, .separator = '\t',
+                                   .csv_fields = "name,id,total_m3,target_m3,max_flow_m3h,current_status,timestamp" },
+                                   err, sizeof err);
+    const char *l4 = "MyTapWater\t76348799\t6.408 m3\t6.391 m3\t0.020 m3/h\tDRY\t2026-11-28 09:00:00";
+    cr_assert_eq (sl_wmbus_parse_line (hr, l4, strlen (l4), "hr.txt", 1, meters, &r, err, sizeof err), 0, "%s", err);
+    cr_assert_float_eq (r->water_consumption_m3, 6.408, 1e-9);
+    cr_assert_float_eq (r->target_m3, 6.391, 1e-9);
+    cr_assert_float_eq (r->max_flow_m3h, 0.02, 1e-9);
+    cr_assert_str_eq (r->alarms, "DRY");
+    cr_assert_eq (r->date_observed, T0800);
+    water__v1__meter_reading__free_unpacked (r, NULL);
+    const char *l5 = "MyTapWater\t76348799\t6.408 kWh\t6.391 m3\t0.020 m3/h\tDRY\t2026-11-28 09:00:00";
+    cr_assert_eq (sl_wmbus_parse_line (hr, l5, strlen (l5), "hr.txt", 2, meters, &r, err, sizeof err), SL_EPARSE);
+    cr_assert_not_null (strstr (err, "field 3 (total_m3): expected a non-negative number, found '6.408 kWh'"), "%s", err);
+    sl_wmbus_destroy (&hr);
     /* a status field starting with a NUL byte ends; it is not an alarm text */
     const char l3 [] = "76348800\t2026-11-28T08:00:00Z\t3.5\t\0X";
     cr_assert_eq (sl_wmbus_parse_line (p, l3, sizeof l3 - 1, "t.tsv", 3, meters, &r, err, sizeof err), 0, "%s", err);
