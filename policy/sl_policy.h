@@ -325,20 +325,28 @@ typedef struct {
      *  first SL_POLICY_MAX_STRIPS are listed. */
     size_t n_strips;
     const sl_policy_rule_t *strips[SL_POLICY_MAX_STRIPS];
+    /*  Other permits that matched too and narrowed the copy (overlapping
+     *  permits combine "most restrictive wins", POLICY.md 5): deciding rules
+     *  as well. Counted and capped like strips. Only when permit. */
+    size_t n_narrows;
+    const sl_policy_rule_t *narrows[SL_POLICY_MAX_STRIPS];
     sl_policy_transform_t transform;   /* meaningful only when permit */
 } sl_policy_decision_t;
 
 /*  Decides `req` against `index` (POLICY.md "Semantics"): looks the rules up
  *  by (owner, consumer, record type) in one hash probe, applies forbids
- *  first, then the permits in source order, calling req->consent only for a
- *  permit that requires consent. Fills *out completely. Allocates nothing.
+ *  first, then every matching permit: the first in source order decides and
+ *  each further one can only narrow the copy (fields intersected, the more
+ *  protective subject handling, the coarser time). req->consent is called
+ *  at most once, only for a permit that requires consent. Fills *out completely. Allocates nothing.
  *  Returns 0 (for permit and deny alike), or SL_EINVAL if a required request
  *  field (owner, consumer, record_type, purpose) is NULL. */
 int sl_policy_decide (const sl_policy_index_t *index, const sl_policy_request_t *req,
                       sl_policy_decision_t *out);
 
 /*  All deciding rules of a decision as "id@version" joined by ',' (the
- *  deciding rule first, then the stripping forbids), into buf (cap bytes,
+ *  deciding rule first, then the narrowing permits, then the stripping
+ *  forbids), into buf (cap bytes,
  *  NUL-terminated, truncated to fit); "" when no rule decided. Returns the
  *  length needed, as snprintf does. Cannot fail. */
 int sl_policy_decision_rules (const sl_policy_decision_t *d, char *buf, size_t cap);

@@ -396,3 +396,113 @@ Test (decide, diff)
     sl_policy_index_destroy (&a);
     sl_policy_index_destroy (&b);
 }
+
+/*  Overlapping permits combine "most restrictive wins" (POLICY.md 5): the
+ *  order of the rules never matters, and a broad rule added next to a
+ *  careful one never widens what the careful one releases. */
+static const char *CAREFUL =
+    "permit \"careful\" { owner water consumer power records water.v1.MeterReading "
+    "purpose joint-metering fields district, date_observed subject pseudonymize time coarsen hour }\n";
+static const char *BROAD =
+    "permit \"broad\" { owner water consumer power records water.v1.MeterReading "
+    "purpose joint-metering fields * subject keep }\n";
+
+static void
+expect_careful_copy (const char *text, const char *refs_want)
+{
+    sl_policy_index_t *ix = tu_index (text);
+    cr_assert_not_null (ix);
+    sl_policy_decision_t d;
+    char f[256], refs[128];
+    sl_policy_request_t r = req ("water", "power", "water.v1.MeterReading", "joint-metering", T_MID);
+    cr_assert_eq (sl_policy_decide (ix, &r, &d), 0);
+    cr_expect (d.permit);
+    cr_expect_str_eq (fields_of (&d, f, sizeof f), "subject,district,date_observed");
+    cr_expect_eq (d.transform.subject, SL_POLICY_SUBJECT_PSEUDONYMIZE);
+    cr_expect_eq (d.transform.coarsen, SL_POLICY_COARSEN_HOUR);
+    sl_policy_decision_rules (&d, refs, sizeof refs);
+    cr_expect_str_eq (refs, refs_want);
+    sl_policy_index_destroy (&ix);
+}
+
+Test (combine, most_restrictive_wins_in_any_order)
+{
+    char both[1024];
+    snprintf (both, sizeof both, "%s%s", BROAD, CAREFUL);
+    expect_careful_copy (both, "broad@1,careful@1");    /* first decides, second narrows */
+    snprintf (both, sizeof both, "%s%s", CAREFUL, BROAD);
+    expect_careful_copy (both, "careful@1");            /* broad narrows nothing */
+}
+
+Test (combine, strictest_subject_and_coarsest_time)
+{
+    const char *text =
+        "permit \"a\" { owner water consumer power records water.v1.MeterReading "
+        "purpose joint-metering fields district subject drop time coarsen minute }\n"
+        "permit \"b\" { owner water consumer power records water.v1.MeterReading "
+        "purpose joint-metering fields district, date_observed subject keep time coarsen day }\n";
+    sl_policy_index_t *ix = tu_index (text);
+    sl_policy_decision_t d;
+    char f[256];
+    sl_policy_request_t r = req ("water", "power", "water.v1.MeterReading", "joint-metering", T_MID);
+    sl_policy_decide (ix, &r, &d);
+    cr_expect_eq (d.transform.subject, SL_POLICY_SUBJECT_DROP);
+    cr_expect_eq (d.transform.coarsen, SL_POLICY_COARSEN_DAY);
+    cr_expect_str_eq (fields_of (&d, f, sizeof f), "district");
+    cr_expect_eq (d.n_narrows, 1);
+    sl_policy_index_destroy (&ix);
+}
+
+Test (combine, only_matching_permits_narrow)
+{
+    /* a permit whose row condition fails, or whose window is over, does not
+     * narrow; one that needs a consent not given does not either */
+    const char *text =
+        "permit \"all\" { owner water consumer power records water.v1.MeterReading "
+        "purpose joint-metering fields district, date_observed }\n"
+        "permit \"alarms\" { owner water consumer power records water.v1.MeterReading "
+        "purpose joint-metering fields district where alarm_in_progress = true }\n"
+        "permit \"old\" { owner water consumer power records water.v1.MeterReading "
+        "purpose joint-metering fields district valid 2020-01-01 .. 2020-12-31 }\n"
+        "permit \"consented\" { owner water consumer power records water.v1.MeterReading "
+        "purpose joint-metering fields district consent required }\n";
+    sl_policy_index_t *ix = tu_index (text);
+    cr_assert_not_null (ix);
+    Water__V1__MeterReading m = WATER__V1__METER_READING__INIT;
+    m.district = "Xihu";
+    sl_policy_decision_t d;
+    char f[256];
+    sl_policy_request_t r = req ("water", "power", "water.v1.MeterReading", "joint-metering", T_MID);
+    r.record = &m.base;
+    g_consent = SL_CONSENT_MISSING;
+    g_consent_calls = 0;
+    sl_policy_decide (ix, &r, &d);
+    cr_expect_str_eq (fields_of (&d, f, sizeof f), "subject,district,date_observed");
+    cr_expect_eq (g_consent_calls, 1);
+    m.alarm_in_progress = true;
+    sl_policy_decide (ix, &r, &d);
+    cr_expect_str_eq (fields_of (&d, f, sizeof f), "subject,district");
+    cr_expect_eq (d.n_narrows, 1);
+    cr_expect_str_eq (sl_policy_rule_id (d.narrows[0]), "alarms");
+    /* consent given: asked once for the decision, however many permits need it */
+    m.alarm_in_progress = false;
+    g_consent = SL_CONSENT_VALID;
+    g_consent_calls = 0;
+    sl_policy_decide (ix, &r, &d);
+    cr_expect_str_eq (fields_of (&d, f, sizeof f), "subject,district");
+    cr_expect_eq (g_consent_calls, 1);
+    sl_policy_index_destroy (&ix);
+}
+
+Test (combine, adding_a_broad_rule_never_widens)
+{
+    char both[1024];
+    snprintf (both, sizeof both, "%s%s", BROAD, CAREFUL);
+    sl_policy_index_t *a = tu_index (CAREFUL), *b = tu_index (both);
+    cr_assert (a && b);
+    sl_policy_diff_t *d = sl_policy_diff_new (a, b, T_MID);
+    cr_expect_eq (sl_policy_diff_count (d), 0);
+    sl_policy_diff_destroy (&d);
+    sl_policy_index_destroy (&a);
+    sl_policy_index_destroy (&b);
+}
