@@ -27,9 +27,17 @@ typedef struct {
     size_t data_len;
     cJSON *result;               /* handler sets: result JSON (owned by the call) */
     char text[512];              /* handler sets: summary or error text */
+    char *long_text;             /* or, for texts of any length, sl_admin_text():
+                                    malloc'ed, owned by the call; wins over text */
     int wrote;                   /* handler sets 1 if it wrote in the batch txn:
                                     the dispatcher commits before answering */
 } sl_admin_call_t;
+
+/*  Sets the call's text to the formatted string, whatever its length (an
+ *  apply with many errors lists every one): replaces any previous long text.
+ *  On allocation failure the text is cut to fit call->text. Cannot fail. */
+void sl_admin_text (sl_admin_call_t *call, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
 
 /*  A handler returns a sluice.v1.ErrorCode value: 0 (OK) or the failure, with
  *  call->text saying what was wrong. */

@@ -251,6 +251,13 @@ sl_admin_policy_dry_run (sl_broker_t *broker, const sl_policy_index_t *before,
     if (!d)
         return SL_ENOMEM;
     int rc = s_add_diff (result, d);
+    char *widening = NULL;
+    size_t widens = 0;
+    if (rc == 0 && (rc = sl_admin_policy_widening (d, &widening, &widens)) == 0) {
+        cJSON_AddNumberToObject (result, "widens", (double) widens);
+        cJSON_AddStringToObject (result, "widening_text", widening);
+        free (widening);
+    }
     cJSON *subs = rc == 0 ? cJSON_AddArrayToObject (result, "subscriptions") : NULL;
     if (rc == 0 && !subs)
         rc = SL_ENOMEM;

@@ -442,7 +442,8 @@ s_check_rule (s_ck_t *ck, const sl_policy_rule_t *r, const sl_policy_rule_t *fir
         if (!s_name_in_sorted (p->s, purposes, n_purposes)) {
             const char *h = s_hint (p->s, purposes, n_purposes, hb, sizeof hb);
             s_err (ck, r->file, p->line, p->col,
-                   h ? h : "declare it: purpose NAME \"description\"",
+                   h ? h : "purposes are declared by admin:city in the city's policy: "
+                           "purpose NAME \"description\" (sluicectl policy purposes lists them)",
                    "unknown purpose '%s'%s%s", p->s, "", "");
         }
     }

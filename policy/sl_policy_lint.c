@@ -35,8 +35,13 @@ static void
 s_warn (s_lint_t *l, const sl_policy_rule_t *r, unsigned line, unsigned col, const char *hint,
         const char *msg)
 {
-    if (l->opts && l->opts->only_file && strcmp (l->opts->only_file, r->file) != 0)
-        return;
+    if (l->opts && l->opts->n_only_files) {
+        bool mine = false;
+        for (size_t i = 0; i < l->opts->n_only_files && !mine; i++)
+            mine = strcmp (l->opts->only_files[i], r->file) == 0;
+        if (!mine)
+            return;
+    }
     if (sl_pdiag_add (l->w, r->file, line, col, hint, "%s", msg) != 0)
         l->oom = 1;
     else

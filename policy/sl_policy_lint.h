@@ -36,9 +36,11 @@ typedef struct {
     bool subs_known;
     const sl_policy_lint_sub_t *subs;
     size_t n_subs;
-    /*  Report only rules parsed from this file name (NULL: every rule).
-     *  The broker lints the whole set but reports on the text being applied. */
-    const char *only_file;
+    /*  Report only on rules parsed from these file names (n_only_files 0:
+     *  every rule). The broker and `check --data` lint the whole set but
+     *  report on the texts being checked or applied. */
+    const char *const *only_files;
+    size_t n_only_files;
 } sl_policy_lint_opts_t;
 
 /*  Appends one warning per finding to `warnings` (a diags list, rendered

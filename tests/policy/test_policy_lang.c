@@ -176,7 +176,8 @@ Test (lang, check_errors)
         { "unknown purpose, no hint", "permit \"a\" { owner water consumer power records water.v1.MeterReading "
           "purpose surveillance fields district }",
           "t.policy:1:79: error: unknown purpose 'surveillance'\n"
-          "t.policy:1:79: note: declare it: purpose NAME \"description\"\n" },
+          "t.policy:1:79: note: purposes are declared by admin:city in the city's policy: "
+          "purpose NAME \"description\" (sluicectl policy purposes lists them)\n" },
         { "permit without purpose", "permit \"a\" { owner water consumer power records water.v1.MeterReading "
           "fields district }",
           "t.policy:1:1: error: permit \"a\" has no purpose\n"

@@ -188,7 +188,8 @@ Test (lint, only_file_limits_the_report)
                     "purpose billing fields * subject keep }";
     sl_policy_set_parse (s, "c.policy", c, strlen (c), 1, NULL);
     sl_policy_diags_t *w = sl_policy_diags_new ();
-    sl_policy_lint_opts_t o = { .now = NOW, .only_file = "c.policy" };
+    const char *only[] = { "c.policy" };
+    sl_policy_lint_opts_t o = { .now = NOW, .only_files = only, .n_only_files = 1 };
     cr_expect_eq (sl_policy_set_lint (s, &o, w), 1);
     cr_expect_str_eq (sl_policy_diags_at (w, 0)->file, "c.policy");
     sl_policy_diags_destroy (&w);
