@@ -8,6 +8,7 @@
  *  transaction and records its audit entry there too.
  */
 #include "sl_admin_policy.h"
+#include "sl_policy_sample.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -920,9 +921,22 @@ s_explain (sl_admin_call_t *call)
         .subject = subject, .time = at,
         .consent = subject && binding.registry ? s_consent : NULL, .consent_arg = &binding,
     };
+    /* a sample record for `where`, and a draft to explain against
+     * (sl_admin_policy_draft.c) */
+    sl_policy_index_t *draft = NULL;
+    ProtobufCMessage *sample = NULL;
+    int xcode = sl_admin_policy_explain_inputs (call, txn, schema, &draft, &sample);
+    if (xcode != 0) {
+        mdb_txn_abort (txn);
+        return xcode;
+    }
+    req.record = sample;
     sl_policy_explain_t ex;
-    int rc = sl_policy_explain (sl_policy_store_index (sl_broker_policy (call->broker)), &req, &ex);
+    int rc = sl_policy_explain (draft ? draft : sl_policy_store_index (sl_broker_policy (call->broker)),
+                                &req, &ex);
     if (rc != 0) {
+        sl_policy_index_destroy (&draft);
+        sl_policy_sample_destroy (&sample);
         mdb_txn_abort (txn);
         snprintf (call->text, sizeof call->text, "%s", sl_strerror (rc));
         return S_BAD;
@@ -959,8 +973,15 @@ s_explain (sl_admin_call_t *call)
         if (ex.failed & SL_POLICY_COND_CONSENT)
             cJSON_AddStringToObject (n, "consent", s_consent_word (ex.consent));
     }
+    if (ex.unknown & SL_POLICY_COND_WHERE)
+        cJSON_AddItemToArray (cJSON_AddArrayToObject (cJSON_GetObjectItemCaseSensitive (o, "nearest"),
+                                                      "not_evaluated"), cJSON_CreateString ("where"));
+    cJSON_AddBoolToObject (o, "draft", draft != NULL);
+    cJSON_AddBoolToObject (o, "sample", sample != NULL);
     sl_policy_explain_render (&ex, text, sizeof text);
-    mdb_txn_abort (txn);                  /* after the last use of the decision */
+    sl_policy_index_destroy (&draft);     /* after the last use of the decision */
+    sl_policy_sample_destroy (&sample);
+    mdb_txn_abort (txn);
     if (!subject)
         strncat (text, ex.decision.permit || !(ex.failed & SL_POLICY_COND_CONSENT) ? ""
                  : "  (no subject given: consent counts as missing)\n",

@@ -52,6 +52,27 @@ int sl_admin_policy_lint (sl_broker_t *broker, MDB_txn *txn, const char *owner,
                           const char *file, const char *text, size_t len, int64_t now,
                           sl_policy_diags_t *warnings);
 
+/*  (sl_admin_policy_lint.c) Parses every owner's current policy except
+ *  `skip_owner` (may be NULL) into `set`, city first then bureaus by name,
+ *  as the store does; texts that no longer parse contribute what parses.
+ *  Returns 0, SL_ENOMEM, SL_ESTORE. */
+int sl_admin_policy_current_set (sl_broker_t *broker, MDB_txn *txn, const char *skip_owner,
+                                 sl_policy_set_t *set);
+
+/*  (sl_admin_policy_draft.c) The optional inputs of policy.explain:
+ *  args "sample" (a JSON object: a record of `schema`'s type whose row
+ *  conditions are then evaluated, sl_policy_sample.h) into *sample_p, and
+ *  args "draft" (policy text, named args "draft_file", as args
+ *  "draft_owner"'s policy, default the caller's bureau) compiled with every
+ *  other owner's current policy into *draft_p, which explain then uses in
+ *  place of the index in force. Both NULL when not asked for; the caller
+ *  frees them (sl_policy_sample_destroy, sl_policy_index_destroy). Returns 0,
+ *  or a sluice.v1.ErrorCode with call's text set (a sample that does not
+ *  fit the record type; a draft with errors, all of them listed). */
+int sl_admin_policy_explain_inputs (sl_admin_call_t *call, MDB_txn *txn,
+                                    const sl_schema_t *schema, sl_policy_index_t **draft_p,
+                                    ProtobufCMessage **sample_p);
+
 /*  (sl_admin_policy_lint.c) The changes of `d` that widen what leaves:
  *  access gained or made unconditional, fields added, the subject less
  *  protected (drop > pseudonymize > keep), times less coarse. One line per

@@ -43,6 +43,18 @@ s_add_owner (void *arg, const char *owner, uint32_t current)
 }
 
 int
+sl_admin_policy_current_set (sl_broker_t *broker, MDB_txn *txn, const char *skip_owner,
+                             sl_policy_set_t *set)
+{
+    s_collect_t c = { sl_broker_policy (broker), txn, set, skip_owner ? skip_owner : "", 1 };
+    int rc = sl_policy_store_each_owner (c.store, txn, s_add_owner, &c);
+    c.city_pass = 0;
+    if (rc == 0)
+        rc = sl_policy_store_each_owner (c.store, txn, s_add_owner, &c);
+    return rc;
+}
+
+int
 sl_admin_policy_lint (sl_broker_t *broker, MDB_txn *txn, const char *owner, const char *file,
                       const char *text, size_t len, int64_t now, sl_policy_diags_t *warnings)
 {
@@ -51,11 +63,7 @@ sl_admin_policy_lint (sl_broker_t *broker, MDB_txn *txn, const char *owner, cons
     int rc = SL_ENOMEM;
     if (!set)
         goto out;
-    s_collect_t c = { sl_broker_policy (broker), txn, set, owner, 1 };
-    if ((rc = sl_policy_store_each_owner (c.store, txn, s_add_owner, &c)) != 0)
-        goto out;
-    c.city_pass = 0;
-    if ((rc = sl_policy_store_each_owner (c.store, txn, s_add_owner, &c)) != 0)
+    if ((rc = sl_admin_policy_current_set (broker, txn, owner, set)) != 0)
         goto out;
     const char *name = file && *file ? file : owner;
     if (sl_policy_set_parse (set, name, text, len, 0, NULL) == SL_ENOMEM) {

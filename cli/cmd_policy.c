@@ -890,7 +890,7 @@ s_rollback (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 /* explain */
 
 typedef struct {
-    const char *consumer, *record, *purpose, *subject, *at, *owner;
+    const char *consumer, *record, *purpose, *subject, *at, *owner, *type, *draft, *draft_owner;
 } s_explain_t;
 
 static int
@@ -904,17 +904,24 @@ s_explain_opt (int c, const char *arg, void *p)
     case 's': o->subject = arg; break;
     case 't': o->at = arg; break;
     case 'o': o->owner = arg; break;
+    case 'y': o->type = arg; break;
+    case 'd': o->draft = arg; break;
+    case 'D': o->draft_owner = arg; break;
     default: return -1;
     }
     return 0;
 }
 
-static void
-s_print_explain (const cJSON *res)
+/*  True if `arg` names a sample record file rather than a record type. */
+static bool
+s_is_sample_file (const char *arg)
 {
-    fputs (ctl_str (res, "text"), stdout);
+    size_t n = strlen (arg);
+    return (n > 5 && strcmp (arg + n - 5, ".json") == 0) || strchr (arg, '/') != NULL;
 }
 
+/*  Exit status: 0 permit, 1 deny, 2 the question could not be answered
+    (usage, unreadable file, bad sample or draft, broker unreachable). */
 static int
 s_explain (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
@@ -922,19 +929,27 @@ s_explain (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         { "consumer", required_argument, NULL, 'c' }, { "record", required_argument, NULL, 'r' },
         { "purpose", required_argument, NULL, 'p' }, { "subject", required_argument, NULL, 's' },
         { "at", required_argument, NULL, 't' }, { "owner", required_argument, NULL, 'o' },
+        { "type", required_argument, NULL, 'y' }, { "draft", required_argument, NULL, 'd' },
+        { "draft-owner", required_argument, NULL, 'D' },
         { NULL, 0, NULL, 0 } };
     s_explain_t o = { 0 };
     int first, rc = ctl_parse (ctx, cmd, argc, argv, extra, s_explain_opt, &o, &first);
     if (rc != 0)
         return rc == 1 ? 0 : rc;
-    if (argc != first || !o.consumer || !o.record || !o.purpose) {
-        ctl_error (ctx, "explain needs --consumer C --record TYPE --purpose P "
-                   "(see sluicectl policy explain --help)");
+    const char *sample_path = NULL, *type = o.type;
+    if (o.record && s_is_sample_file (o.record))
+        sample_path = o.record;
+    else if (o.record && !type)
+        type = o.record;
+    if (argc != first || !o.consumer || !type || !o.purpose) {
+        ctl_error (ctx, "explain needs --consumer C --record TYPE --purpose P, or --record "
+                   "FILE.json with --type TYPE (see sluicectl policy explain --help)");
         return 2;
     }
+    char err[1024];
     cJSON *args = cJSON_CreateObject ();
     cJSON_AddStringToObject (args, "consumer", o.consumer);
-    cJSON_AddStringToObject (args, "record_type", o.record);
+    cJSON_AddStringToObject (args, "record_type", type);
     cJSON_AddStringToObject (args, "purpose", o.purpose);
     if (o.owner)
         cJSON_AddStringToObject (args, "owner", o.owner);
@@ -942,7 +957,85 @@ s_explain (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         cJSON_AddStringToObject (args, "subject", o.subject);
     if (o.at)
         cJSON_AddStringToObject (args, "at", o.at);
-    return ctl_call (ctx, "policy.explain", args, s_print_explain);
+    if (sample_path) {
+        size_t len;
+        char *text = s_slurp (sample_path, &len, err, sizeof err);
+        cJSON *j = text ? cJSON_Parse (text) : NULL;
+        free (text);
+        if (!j) {
+            if (err[0] && !strstr (err, sample_path))
+                ctl_error (ctx, "%s", err);
+            else
+                ctl_error (ctx, "%s: not a JSON object of the record's fields", sample_path);
+            cJSON_Delete (args);
+            return 2;
+        }
+        cJSON_AddItemToObject (args, "sample", j);
+    }
+    if (o.draft) {
+        size_t len;
+        char *text = s_slurp (o.draft, &len, err, sizeof err);
+        if (!text) {
+            ctl_error (ctx, "%s", err);
+            cJSON_Delete (args);
+            return 2;
+        }
+        const char *base = strrchr (o.draft, '/');
+        cJSON_AddStringToObject (args, "draft", text);
+        cJSON_AddStringToObject (args, "draft_file", base ? base + 1 : o.draft);
+        if (o.draft_owner)
+            cJSON_AddStringToObject (args, "draft_owner", o.draft_owner);
+        free (text);
+    }
+    cJSON *res = NULL;
+    rc = ctl_admin (ctx, "policy.explain", args, &res);
+    cJSON_Delete (args);
+    if (rc != 0)
+        return 2;
+    if (ctx->json)
+        ctl_print_json (res);
+    else {
+        if (cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (res, "draft")))
+            printf ("(explained against the draft %s, not the policy in force)\n", o.draft);
+        fputs (ctl_str (res, "text"), stdout);
+    }
+    int status = strcmp (ctl_str (res, "decision"), "permit") == 0 ? 0 : 1;
+    cJSON_Delete (res);
+    return status;
+}
+
+/* purposes */
+
+static void
+s_print_purposes (const cJSON *res)
+{
+    const cJSON *summary = cJSON_GetObjectItemCaseSensitive (res, "summary");
+    const cJSON *p, *list = cJSON_GetObjectItemCaseSensitive (summary, "purposes");
+    printf ("purposes declared by the city's policy (version %g, applied by %s at %s):\n",
+            ctl_num (res, "version"), ctl_str (res, "actor"), ctl_str (res, "time_utc"));
+    size_t w = 7;
+    cJSON_ArrayForEach (p, list)
+        if (strlen (ctl_str (p, "name")) > w)
+            w = strlen (ctl_str (p, "name"));
+    printf ("%-*s  %s\n", (int) w, "PURPOSE", "DESCRIPTION");
+    cJSON_ArrayForEach (p, list)
+        printf ("%-*s  %s\n", (int) w, ctl_str (p, "name"), ctl_str (p, "description"));
+    if (cJSON_GetArraySize (list) == 0)
+        printf ("(none)\n");
+    printf ("new purposes are declared by admin:city: purpose NAME \"description\" in the city's "
+            "policy\n");
+}
+
+static int
+s_purposes (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
+{
+    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, NULL, NULL, NULL, 0,
+                                    "purposes takes no arguments", &first);
+    if (rc >= 0)
+        return rc;
+    cJSON *args = cJSON_CreateObject ();
+    cJSON_AddStringToObject (args, "owner", "city");
+    return ctl_call (ctx, "policy.show", args, s_print_purposes);
 }
 
 static const ctl_cmd_t s_cmds[] = {
@@ -994,11 +1087,21 @@ static const ctl_cmd_t s_cmds[] = {
     { "rollback", "OWNER VERSION", "apply an old version's text again, as a new version",
       "History is kept: the rollback is a new version whose text is VERSION's.\n"
       "Same checks and roles as apply (admin:OWNER).\n", 1, s_rollback },
-    { "explain", "--consumer C --record TYPE --purpose P [--subject ID] [--at TIME]",
+    { "purposes", "", "list the city's purposes (declared by admin:city)", NULL, 1, s_purposes },
+    { "explain", "--consumer C --record TYPE|FILE.json --purpose P [--type TYPE] [--subject ID] "
+      "[--at TIME] [--draft FILE.policy]",
       "why a consumer may or may not receive a record type for a purpose",
+      "Exit status: 0 permit, 1 deny, 2 the question could not be answered.\n\n"
       "options:\n"
       "  --consumer C        the receiving member\n"
       "  --record TYPE       a record type, e.g. water.v1.MeterReading\n"
+      "  --record FILE.json  a sample record (a JSON object of its fields): the row\n"
+      "                      conditions ('where') are evaluated on it; give the\n"
+      "                      record type with --type\n"
+      "  --type TYPE         the record type (with --record FILE.json)\n"
+      "  --draft FILE        explain against this unapplied policy text, in place of\n"
+      "                      its owner's policy in force (--draft-owner O, default:\n"
+      "                      the bureau of your admin role)\n"
       "  --purpose P         the purpose asked for\n"
       "  --subject ID        a citizen id: consent is looked up for it (without it,\n"
       "                      rules that need consent count as not consented)\n"

@@ -372,11 +372,18 @@ typedef struct {
      *  permit at all. For a permit: the permit applied. */
     const sl_policy_rule_t *nearest;
     unsigned failed;                   /* SL_POLICY_COND_* bits that failed on `nearest` */
+    /*  Conditions of `nearest` that could not be evaluated: COND_WHERE when
+     *  the request has no record (and not rows_checked). They do not count
+     *  as failed when choosing the nearest rule. */
+    unsigned unknown;
     sl_consent_status_t consent;       /* when COND_CONSENT failed: why */
 } sl_policy_explain_t;
 
 /*  Decides `req` like sl_policy_decide and, for a deny, scans the permits of
- *  the index for the nearest one. Not for the hot path (it scans), and it
+ *  the index for the nearest one: fewest failed conditions among owner,
+ *  consumer, records and purpose first, then among valid, where and consent;
+ *  ties go to the earlier rule; a `where` without a record is "unknown",
+ *  not failed. Not for the hot path (it scans), and it
  *  may call the consent callback once more per candidate permit that needs
  *  consent. Returns 0 or SL_EINVAL as sl_policy_decide. */
 int sl_policy_explain (const sl_policy_index_t *index, const sl_policy_request_t *req,

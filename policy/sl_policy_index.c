@@ -679,7 +679,14 @@ sl_policy_explain (const sl_policy_index_t *ix, const sl_policy_request_t *req,
         return 0;
     }
     const sl_schema_t *schema = sl_schema_find (req->record_type);
+    bool have_rec = req->record && schema && req->record->descriptor == schema->descriptor;
+    /* nearest = fewest failed conditions among owner, consumer, records and
+     * purpose (what the request is about), then among valid, where and
+     * consent; a `where` that cannot be evaluated (no record) is unknown,
+     * not failed, so it never makes an unrelated rule look nearer */
     unsigned best_n = ~0u;
+    const unsigned identity = SL_POLICY_COND_OWNER | SL_POLICY_COND_CONSUMER
+                            | SL_POLICY_COND_RECORDS | SL_POLICY_COND_PURPOSE;
     for (size_t i = 0; i < ix->set->n_rules; i++) {
         const sl_policy_rule_t *r = ix->set->rules[i];
         if (r->kind != SL_POLICY_PERMIT)
@@ -698,9 +705,13 @@ sl_policy_explain (const sl_policy_index_t *ix, const sl_policy_request_t *req,
             f |= SL_POLICY_COND_PURPOSE;
         if (!s_in_window (r, req->time))
             f |= SL_POLICY_COND_VALID;
-        if (r->where && (!req->record || !schema || req->record->descriptor != schema->descriptor
-                         || !sl_pexpr_eval (r->where, req->record)))
-            f |= SL_POLICY_COND_WHERE;
+        unsigned unknown = 0;
+        if (r->where) {
+            if (!have_rec)
+                unknown |= req->rows_checked ? 0 : SL_POLICY_COND_WHERE;
+            else if (!sl_pexpr_eval (r->where, req->record))
+                f |= SL_POLICY_COND_WHERE;
+        }
         sl_consent_status_t cst = SL_CONSENT_VALID;
         if (r->consent) {
             if (f == 0) {
@@ -710,11 +721,12 @@ sl_policy_explain (const sl_policy_index_t *ix, const sl_policy_request_t *req,
                     f |= SL_POLICY_COND_CONSENT;
             }
         }
-        unsigned n = s_popcount (f);
+        unsigned n = s_popcount (f & identity) * 8 + s_popcount (f & ~identity);
         if (n < best_n) {
             best_n = n;
             out->nearest = r;
             out->failed = f;
+            out->unknown = unknown;
             out->consent = cst;
         }
     }
@@ -786,8 +798,10 @@ sl_policy_explain_render (const sl_policy_explain_t *ex, char *buf, size_t cap)
                 first = false;
             }
         S_APPEND ("\n");
-    } else
+    } else if (!ex->unknown)
         S_APPEND ("    all of its conditions hold; a forbid decided\n");
+    if (ex->unknown & SL_POLICY_COND_WHERE)
+        S_APPEND ("    not evaluated: where (no record given; explain with a sample record)\n");
     return (int) n;
 }
 

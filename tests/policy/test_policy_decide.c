@@ -506,3 +506,48 @@ Test (combine, adding_a_broad_rule_never_widens)
     sl_policy_index_destroy (&a);
     sl_policy_index_destroy (&b);
 }
+
+/*  The nearest rule is chosen by the conditions that can be evaluated:
+ *  without a record a `where` is unknown, not failed, and a rule about the
+ *  same consumer and purpose beats one about another (usability review 9). */
+Test (explain, nearest_rule_ignores_unevaluable_where)
+{
+    const char *text =
+        "permit \"w2p\" { owner water consumer power records water.v1.MeterReading "
+        "purpose joint-metering fields district }\n"
+        "permit \"alarms\" { owner water consumer parking records water.v1.MeterReading "
+        "purpose billing fields district valid 2026-01-01 .. 2026-03-31 "
+        "where alarm_in_progress = true }\n";
+    sl_policy_index_t *ix = tu_index (text);
+    cr_assert_not_null (ix);
+    sl_policy_explain_t ex;
+    sl_policy_request_t r = req ("water", "parking", "water.v1.MeterReading", "billing", T_MID);
+    cr_assert_eq (sl_policy_explain (ix, &r, &ex), 0);
+    cr_expect (!ex.decision.permit);
+    cr_expect_str_eq (ex.decision.reason, "outside-validity");
+    cr_assert_not_null (ex.nearest);
+    cr_expect_str_eq (sl_policy_rule_id (ex.nearest), "alarms");
+    cr_expect_eq (ex.failed, SL_POLICY_COND_VALID);
+    cr_expect_eq (ex.unknown, SL_POLICY_COND_WHERE);
+    char buf[512];
+    sl_policy_explain_render (&ex, buf, sizeof buf);
+    cr_expect_str_eq (buf, "deny (outside-validity)\n"
+                           "  nearest rule: alarms@1 (t.policy:2)\n"
+                           "    failed: valid\n"
+                           "    not evaluated: where (no record given; explain with a sample record)\n");
+    /* with a sample record the condition is evaluated: inside the window and
+     * with an alarm, it permits */
+    Water__V1__MeterReading m = WATER__V1__METER_READING__INIT;
+    m.alarm_in_progress = true;
+    r.record = &m.base;
+    r.time = 1769904000;   /* 2026-02-01 */
+    cr_assert_eq (sl_policy_explain (ix, &r, &ex), 0);
+    cr_expect (ex.decision.permit);
+    m.alarm_in_progress = false;
+    cr_assert_eq (sl_policy_explain (ix, &r, &ex), 0);
+    cr_expect (!ex.decision.permit);
+    cr_expect_str_eq (ex.decision.reason, "condition-false");
+    cr_expect_eq (ex.failed, SL_POLICY_COND_WHERE);
+    cr_expect_eq (ex.unknown, 0);
+    sl_policy_index_destroy (&ix);
+}
