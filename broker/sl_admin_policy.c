@@ -755,13 +755,18 @@ s_rule_refs (const char *summary, uint32_t version)
     cJSON_ArrayForEach (r, cJSON_GetObjectItemCaseSensitive (j, "rules")) {
         const cJSON *id = cJSON_GetObjectItemCaseSensitive (r, "id");
         if (cJSON_IsString (id))
-            cap += strlen (id->valuestring) + 16;
+            cap += strlen (id->valuestring) + 16 + 64;
     }
     char *out = calloc (1, cap);
     cJSON_ArrayForEach (r, cJSON_GetObjectItemCaseSensitive (j, "rules")) {
         const cJSON *id = cJSON_GetObjectItemCaseSensitive (r, "id");
+        const cJSON *owner = cJSON_GetObjectItemCaseSensitive (r, "owner");
+        /* the id in its owner's namespace, as decisions cite it */
+        bool plain = cJSON_IsString (id) && !strchr (id->valuestring, '/')
+                  && cJSON_IsString (owner) && *owner->valuestring;
         if (out && cJSON_IsString (id))
-            len += (size_t) snprintf (out + len, cap - len, "%s%s@%u", len ? "," : "",
+            len += (size_t) snprintf (out + len, cap - len, "%s%s%s%s@%u", len ? "," : "",
+                                      plain ? owner->valuestring : "", plain ? "/" : "",
                                       id->valuestring, version);
     }
     cJSON_Delete (j);

@@ -161,14 +161,18 @@ typedef enum { SL_POLICY_PERMIT = 1, SL_POLICY_FORBID = 2 } sl_policy_kind_t;
 
 /*  Accessors. Strings are borrowed for the life of the set or index that
  *  holds the rule. Cannot fail. */
-const char      *sl_policy_rule_id (const sl_policy_rule_t *rule);
+const char      *sl_policy_rule_id (const sl_policy_rule_t *rule);   /* as written */
+/*  The id in its owner's namespace, "water/water-to-power" (an id written
+ *  as "water/x" stays as it is): unique in a checked set, and what every
+ *  reference to the rule (id@version, decisions, audit entries) uses. */
+const char      *sl_policy_rule_qid (const sl_policy_rule_t *rule);
 uint32_t         sl_policy_rule_version (const sl_policy_rule_t *rule);
 sl_policy_kind_t sl_policy_rule_kind (const sl_policy_rule_t *rule);
 const char      *sl_policy_rule_owner (const sl_policy_rule_t *rule);
 const char      *sl_policy_rule_file (const sl_policy_rule_t *rule);
 unsigned         sl_policy_rule_line (const sl_policy_rule_t *rule);
 
-/*  Writes "id@version" into buf (size cap, NUL-terminated, truncated to fit).
+/*  Writes "owner/id@version" (the qid) into buf (size cap, NUL-terminated, truncated to fit).
  *  Returns the length it needed, as snprintf does. Cannot fail. */
 int sl_policy_rule_ref (const sl_policy_rule_t *rule, char *buf, size_t cap);
 

@@ -644,11 +644,11 @@ sl_policy_decision_rules (const sl_policy_decision_t *d, char *buf, size_t cap)
         buf[0] = 0;
     if (!d->rule)
         return 0;
-    S_APPEND ("%s@%u", d->rule->id, (unsigned) d->rule->version);
+    S_APPEND ("%s@%u", d->rule->qid, (unsigned) d->rule->version);
     for (size_t i = 0; d->permit && i < d->n_narrows && i < SL_POLICY_MAX_STRIPS; i++)
-        S_APPEND (",%s@%u", d->narrows[i]->id, (unsigned) d->narrows[i]->version);
+        S_APPEND (",%s@%u", d->narrows[i]->qid, (unsigned) d->narrows[i]->version);
     for (size_t i = 0; i < d->n_strips && i < SL_POLICY_MAX_STRIPS; i++)
-        S_APPEND (",%s@%u", d->strips[i]->id, (unsigned) d->strips[i]->version);
+        S_APPEND (",%s@%u", d->strips[i]->qid, (unsigned) d->strips[i]->version);
     return (int) n;
 }
 
@@ -757,14 +757,14 @@ sl_policy_explain_render (const sl_policy_explain_t *ex, char *buf, size_t cap)
     if (cap)
         buf[0] = 0;
     if (d->permit) {
-        S_APPEND ("permit by %s@%u (%s:%u)\n", d->rule->id, (unsigned) d->rule->version,
+        S_APPEND ("permit by %s@%u (%s:%u)\n", d->rule->qid, (unsigned) d->rule->version,
                   d->rule->file, d->rule->line);
         for (size_t i = 0; i < d->n_narrows && i < SL_POLICY_MAX_STRIPS; i++)
             S_APPEND ("  narrowed by permit %s@%u (%s:%u): most restrictive wins\n",
-                      d->narrows[i]->id, (unsigned) d->narrows[i]->version, d->narrows[i]->file,
+                      d->narrows[i]->qid, (unsigned) d->narrows[i]->version, d->narrows[i]->file,
                       d->narrows[i]->line);
         for (size_t i = 0; i < d->n_strips && i < SL_POLICY_MAX_STRIPS; i++)
-            S_APPEND ("  fields removed by forbid %s@%u (%s:%u)\n", d->strips[i]->id,
+            S_APPEND ("  fields removed by forbid %s@%u (%s:%u)\n", d->strips[i]->qid,
                       (unsigned) d->strips[i]->version, d->strips[i]->file, d->strips[i]->line);
         const char *f[SL_POLICY_MAX_FIELDS];
         size_t nf = sl_policy_transform_fields (&d->transform, f, SL_POLICY_MAX_FIELDS);
@@ -779,13 +779,13 @@ sl_policy_explain_render (const sl_policy_explain_t *ex, char *buf, size_t cap)
     }
     S_APPEND ("deny (%s)\n", d->reason);
     if (d->rule && d->rule->kind == SL_POLICY_FORBID)
-        S_APPEND ("  forbidden by %s@%u (%s:%u)\n", d->rule->id, (unsigned) d->rule->version,
+        S_APPEND ("  forbidden by %s@%u (%s:%u)\n", d->rule->qid, (unsigned) d->rule->version,
                   d->rule->file, d->rule->line);
     if (!ex->nearest) {
         S_APPEND ("  no permit rule exists\n");
         return (int) n;
     }
-    S_APPEND ("  nearest rule: %s@%u (%s:%u)\n", ex->nearest->id,
+    S_APPEND ("  nearest rule: %s@%u (%s:%u)\n", ex->nearest->qid,
               (unsigned) ex->nearest->version, ex->nearest->file, ex->nearest->line);
     if (ex->failed) {
         S_APPEND ("    failed:");

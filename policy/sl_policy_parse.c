@@ -579,6 +579,7 @@ sl_prule_free (sl_policy_rule_t *r)
     if (!r)
         return;
     free (r->id);
+    free (r->qid);
     free (r->owner.s);
     sl_pnames_free (&r->consumers);
     sl_pnames_free (&r->records);
@@ -873,7 +874,12 @@ s_rule (s_parser_t *ps, sl_policy_set_t *set, const char *file, uint32_t version
             goto skip;
     }
     s_next (ps);
-    if (s_push_rule (set, r) != 0) {
+    /* the id in the owner's namespace: "water/x" (written either way) */
+    if (strchr (r->id, '/') || !r->owner.s)
+        r->qid = strdup (r->id);
+    else if (asprintf (&r->qid, "%s/%s", r->owner.s, r->id) < 0)
+        r->qid = NULL;
+    if (!r->qid || s_push_rule (set, r) != 0) {
         ps->oom = 1;
         sl_prule_free (r);
     }

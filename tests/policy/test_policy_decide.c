@@ -79,7 +79,7 @@ Test (decide, default_deny)
     cr_expect_str_eq (sl_policy_rule_id (d.rule), "w2p");
     char ref[64], f[256];
     sl_policy_rule_ref (d.rule, ref, sizeof ref);
-    cr_expect_str_eq (ref, "w2p@1");
+    cr_expect_str_eq (ref, "water/w2p@1");
     cr_expect_str_eq (fields_of (&d, f, sizeof f), "subject,district,date_observed,water_consumption_m3");
     cr_expect_eq (d.transform.subject, SL_POLICY_SUBJECT_PSEUDONYMIZE);
     cr_expect_eq (d.transform.coarsen, SL_POLICY_COARSEN_HOUR);
@@ -180,10 +180,10 @@ Test (decide, field_forbid_strips)
     cr_expect_str_eq (sl_policy_rule_id (d.strips[0]), "no-dx");
     cr_expect_str_eq (sl_policy_rule_id (d.strips[1]), "no-loc-billing");
     char refs[128];
-    cr_expect_eq (sl_policy_decision_rules (&d, refs, sizeof refs), 28);
-    cr_expect_str_eq (refs, "h@1,no-dx@1,no-loc-billing@1");
-    cr_expect_eq (sl_policy_decision_rules (&d, refs, 5), 28);
-    cr_expect_str_eq (refs, "h@1,");
+    cr_expect_eq (sl_policy_decision_rules (&d, refs, sizeof refs), 49);
+    cr_expect_str_eq (refs, "health/h@1,health/no-dx@1,health/no-loc-billing@1");
+    cr_expect_eq (sl_policy_decision_rules (&d, refs, 12), 49);
+    cr_expect_str_eq (refs, "health/h@1,");
     sl_policy_index_destroy (&ix);
 }
 
@@ -321,7 +321,7 @@ Test (decide, explain)
     cr_expect_eq (ex.consent, SL_CONSENT_WITHDRAWN);
     sl_policy_explain_render (&ex, buf, sizeof buf);
     cr_expect_str_eq (buf, "deny (consent-withdrawn)\n"
-                           "  nearest rule: v@1 (t.policy:1)\n"
+                           "  nearest rule: health/v@1 (t.policy:1)\n"
                            "    failed: consent (withdrawn)\n");
 
     r = req ("water", "power", "water.v1.MeterReading", "billing", T_2028);
@@ -331,7 +331,7 @@ Test (decide, explain)
     cr_expect_eq (ex.failed, SL_POLICY_COND_PURPOSE | SL_POLICY_COND_VALID);
     sl_policy_explain_render (&ex, buf, sizeof buf);
     cr_expect_str_eq (buf, "deny (no-matching-rule)\n"
-                           "  nearest rule: w@1 (t.policy:2)\n"
+                           "  nearest rule: water/w@1 (t.policy:2)\n"
                            "    failed: purpose, valid\n");
 
     r = req ("water", "parking", "water.v1.MeterReading", "joint-metering", T_MID);
@@ -339,15 +339,15 @@ Test (decide, explain)
     cr_expect_str_eq (ex.decision.reason, "forbidden");
     sl_policy_explain_render (&ex, buf, sizeof buf);
     cr_expect_str_eq (buf, "deny (forbidden)\n"
-                           "  forbidden by f@1 (t.policy:3)\n"
-                           "  nearest rule: w@1 (t.policy:2)\n"
+                           "  forbidden by water/f@1 (t.policy:3)\n"
+                           "  nearest rule: water/w@1 (t.policy:2)\n"
                            "    failed: consumer\n");
 
     r = req ("water", "power", "water.v1.MeterReading", "joint-metering", T_MID);
     sl_policy_explain (ix, &r, &ex);
     cr_expect (ex.decision.permit);
     sl_policy_explain_render (&ex, buf, sizeof buf);
-    cr_expect_str_eq (buf, "permit by w@1 (t.policy:2)\n  fields: subject, district\n"
+    cr_expect_str_eq (buf, "permit by water/w@1 (t.policy:2)\n  fields: subject, district\n"
                            "  subject: pseudonymize\n  time: exact\n");
     /* truncation reports the length needed */
     char small[8];
@@ -429,9 +429,9 @@ Test (combine, most_restrictive_wins_in_any_order)
 {
     char both[1024];
     snprintf (both, sizeof both, "%s%s", BROAD, CAREFUL);
-    expect_careful_copy (both, "broad@1,careful@1");    /* first decides, second narrows */
+    expect_careful_copy (both, "water/broad@1,water/careful@1");    /* first decides, second narrows */
     snprintf (both, sizeof both, "%s%s", CAREFUL, BROAD);
-    expect_careful_copy (both, "careful@1");            /* broad narrows nothing */
+    expect_careful_copy (both, "water/careful@1");            /* broad narrows nothing */
 }
 
 Test (combine, strictest_subject_and_coarsest_time)
@@ -532,7 +532,7 @@ Test (explain, nearest_rule_ignores_unevaluable_where)
     char buf[512];
     sl_policy_explain_render (&ex, buf, sizeof buf);
     cr_expect_str_eq (buf, "deny (outside-validity)\n"
-                           "  nearest rule: alarms@1 (t.policy:2)\n"
+                           "  nearest rule: water/alarms@1 (t.policy:2)\n"
                            "    failed: valid\n"
                            "    not evaluated: where (no record given; explain with a sample record)\n");
     /* with a sample record the condition is evaluated: inside the window and

@@ -354,7 +354,7 @@ Test (index, example_city_policies_check_and_compile)
     cr_expect (dec.permit);
     char ref[64];
     sl_policy_rule_ref (dec.rule, ref, sizeof ref);
-    cr_expect_str_eq (ref, "water-to-power-joint-metering@2");
+    cr_expect_str_eq (ref, "water/water-to-power-joint-metering@2");
     cr_expect_str_eq (sl_policy_rule_file (dec.rule), "water.policy");
     r = (sl_policy_request_t) { .owner = "power", .consumer = "water", .record_type = "power.v1.MeterReading",
                                 .purpose = "joint-metering", .time = 1781519862 };
