@@ -97,6 +97,10 @@ struct sl_audit_iter_s {
     uint8_t           subject[SL_AUDIT_PSEUDO_LEN];
     size_t            lens[6];
     int               started;
+    /* archived entries first: segment f.segments[seg], read whole */
+    size_t            seg;
+    uint8_t          *seg_data;
+    size_t            seg_size, seg_pos;
 };
 
 static int s_str_eq (sl_audit_str_t s, const char *want, size_t wlen)
@@ -162,11 +166,43 @@ sl_audit_iter_t *sl_audit_iter_new (MDB_txn *txn, const sl_audit_filter_t *filte
     return self;
 }
 
+/*  The next matching archived entry: 1, 0 when the segments are done. */
+static int s_next_archived (sl_audit_iter_t *self, sl_audit_entry_t *out)
+{
+    while (self->seg < self->f.n_segments) {
+        if (!self->seg_data) {
+            int rc = sl_audit__read_segment (self->f.segments[self->seg], &self->seg_data,
+                                             &self->seg_size);
+            if (rc != 0)
+                return rc == SL_ENOMEM ? rc : SL_ECORRUPT;
+            self->seg_pos = 0;
+        }
+        int rc;
+        while ((rc = sl_audit__segment_next (self->seg_data, self->seg_size, &self->seg_pos,
+                                             out)) == 1)
+            if (out->seq > self->f.after_seq && s_match (self, out))
+                return 1;
+        if (rc < 0)
+            return rc;
+        /* out's pointers into this segment stay valid until the next call,
+         * which is the one that frees it */
+        free (self->seg_data);
+        self->seg_data = NULL;
+        self->seg++;
+    }
+    return 0;
+}
+
 int sl_audit_iter_next (sl_audit_iter_t *self, sl_audit_entry_t *out)
 {
     assert (self && out);
     MDB_val k, v;
     int rc;
+    if (self->seg < self->f.n_segments) {
+        rc = s_next_archived (self, out);
+        if (rc != 0)
+            return rc;
+    }
     if (!self->started) {
         uint8_t key[8];
         sl_audit__put64be (key, self->f.after_seq + 1);
@@ -194,6 +230,7 @@ void sl_audit_iter_destroy (sl_audit_iter_t **self_p)
     if (!self)
         return;
     mdb_cursor_close (self->cur);
+    free (self->seg_data);
     free (self);
     *self_p = NULL;
 }
