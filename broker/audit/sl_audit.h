@@ -73,6 +73,10 @@
 #define SL_AUDIT_FILTERED          "filtered"   /* rows a `where` left out, one entry per batch */
 #define SL_AUDIT_LOOKUP            "lookup"     /* an administrator or auditor looked a person up */
 
+/*  Every kind above, for checking a kind filter (did you mean). */
+extern const char *const sl_audit_kinds[];
+extern const size_t sl_audit_n_kinds;
+
 typedef struct sl_audit_s       sl_audit_t;
 typedef struct sl_audit_iter_s  sl_audit_iter_t;
 typedef struct sl_audit_summary_s sl_audit_summary_t;
@@ -347,8 +351,9 @@ void sl_audit_iter_destroy (sl_audit_iter_t **self_p);
 char *sl_audit_entry_json (const sl_audit_entry_t *e);
 
 /*  Owner summary: for entries of `owner` matching `filter` (may be NULL)
- *  of kinds queue, deliver, reply and deny, counts per (kind, consumer,
- *  record type, purpose, rules) with the first and last time. Returns NULL
+ *  of kinds queue, deliver, reply, deny and filtered, counts per (kind,
+ *  consumer, record type, purpose, rules) with the first and last time; a
+ *  filtered entry counts its rows ("rows=N" in its detail). Returns NULL
  *  on error (no memory, store error). */
 sl_audit_summary_t *sl_audit_summary_new (MDB_txn *txn, const char *owner,
                                           const sl_audit_filter_t *filter);

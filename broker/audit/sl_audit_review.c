@@ -13,6 +13,16 @@
 #include <string.h>
 #include <time.h>
 
+const char *const sl_audit_kinds[] = {
+    SL_AUDIT_PUBLISH, SL_AUDIT_PUBLISH_REFUSED, SL_AUDIT_QUEUE, SL_AUDIT_DELIVER, SL_AUDIT_ACK,
+    SL_AUDIT_DENY, SL_AUDIT_QUERY, SL_AUDIT_REPLY, SL_AUDIT_AUTH_DENIED, SL_AUDIT_MEMBER_ADD,
+    SL_AUDIT_MEMBER_REVOKE, SL_AUDIT_POLICY_APPLY, SL_AUDIT_POLICY_ROLLBACK,
+    SL_AUDIT_CONSENT_GRANT, SL_AUDIT_CONSENT_RENEW, SL_AUDIT_CONSENT_WITHDRAW,
+    SL_AUDIT_BROKER_START, SL_AUDIT_BROKER_STOP, SL_AUDIT_AUDIT_ARCHIVE, SL_AUDIT_FILTERED,
+    SL_AUDIT_LOOKUP,
+};
+const size_t sl_audit_n_kinds = sizeof sl_audit_kinds / sizeof sl_audit_kinds[0];
+
 /* ------------------------------------------------------------------------ */
 /*  JSON                                                                    */
 
@@ -274,7 +284,7 @@ static int s_summary_grow (sl_audit_summary_t *s)
 }
 
 /*  Adds one entry to the row for its key (5 NUL-separated strings). */
-static int s_summary_add (sl_audit_summary_t *s, const sl_audit_entry_t *e)
+static int s_summary_add (sl_audit_summary_t *s, const sl_audit_entry_t *e, uint64_t rows)
 {
     sl_audit_str_t parts[5] = { e->kind, e->counterpart, e->record_type, e->purpose, e->rules };
     char stackkey[1024];
@@ -297,7 +307,7 @@ static int s_summary_add (sl_audit_summary_t *s, const sl_audit_entry_t *e)
         size_t i = s->table[h] - 1;
         if (s->klens[i] == klen && memcmp (s->keys[i], key, klen) == 0) {
             sl_audit_summary_row_t *r = &s->rows[i];
-            r->count++;
+            r->count += rows;
             if (e->time_us < r->first_us)
                 r->first_us = e->time_us;
             if (e->time_us > r->last_us)
@@ -335,7 +345,7 @@ static int s_summary_add (sl_audit_summary_t *s, const sl_audit_entry_t *e)
         *fields[i] = p;
         p += strlen (p) + 1;
     }
-    r->count = 1;
+    r->count = rows;
     r->first_us = r->last_us = e->time_us;
     s->keys[s->n] = owned;
     s->klens[s->n] = klen;
@@ -374,10 +384,18 @@ sl_audit_summary_t *sl_audit_summary_new (MDB_txn *txn, const char *owner,
     sl_audit_entry_t e;
     int rc;
     while ((rc = sl_audit_iter_next (it, &e)) == 1) {
-        if (!s_str_eq (e.kind, "queue", 5) && !s_str_eq (e.kind, "deliver", 7)
+        uint64_t rows = 1;
+        if (s_str_eq (e.kind, SL_AUDIT_FILTERED, sizeof SL_AUDIT_FILTERED - 1)) {
+            /* one entry per batch: count its rows (detail "rows=N stage=S") */
+            char d[32];
+            snprintf (d, sizeof d, "%.*s", (int) (e.detail.len < 31 ? e.detail.len : 31), e.detail.ptr);
+            if (sscanf (d, "rows=%" SCNu64, &rows) != 1 || rows == 0)
+                rows = 1;
+        }
+        else if (!s_str_eq (e.kind, "queue", 5) && !s_str_eq (e.kind, "deliver", 7)
         &&  !s_str_eq (e.kind, "reply", 5) && !s_str_eq (e.kind, "deny", 4))
             continue;
-        if (s_summary_add (s, &e))
+        if (s_summary_add (s, &e, rows))
             goto fail;
     }
     if (rc < 0)
