@@ -518,7 +518,7 @@ s_report (sl_admin_call_t *call)
 static int
 s_cp_line (void *arg, const char *line)
 {
-    cJSON *o = cJSON_Parse (line);
+    cJSON *o = cJSON_CreateRaw (line);       /* exact integers, as s_add_entry */
     if (!o)
         return 1;
     cJSON_AddItemToArray ((cJSON *) arg, o);

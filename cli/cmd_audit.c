@@ -11,6 +11,8 @@
 #include "ctl.h"
 #include "sl_audit.h"
 #include "sl_error.h"
+#include "sl_schema.h"
+#include "sl_suggest.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -134,6 +136,29 @@ s_entry_header (void)
             "KIND", "ACTOR", "TO", "OWNER", "RECORD", "DECISION", "PURPOSE", "RULES / REASON");
 }
 
+/*  `e` as one JSON line whose integers (seq, time_us) are printed exactly:
+    parsed JSON keeps numbers as doubles, and cJSON prints a 16-digit value
+    ending in 0 as 1.79650695971789e+15, which integer importers reject.
+    Doubles hold every integer below 2^53 exactly (times in µs until the
+    year 2255). Returns a malloc'ed string or NULL. */
+static char *
+s_json_line (const cJSON *e)
+{
+    cJSON *c = cJSON_Duplicate (e, 1);
+    static const char *const ints[] = { "seq", "time_us" };
+    for (int i = 0; c && i < 2; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive (c, ints[i]);
+        if (cJSON_IsNumber (v)) {
+            char buf[32];
+            snprintf (buf, sizeof buf, "%.0f", v->valuedouble);
+            cJSON_ReplaceItemInObjectCaseSensitive (c, ints[i], cJSON_CreateRaw (buf));
+        }
+    }
+    char *t = c ? cJSON_PrintUnformatted (c) : NULL;
+    cJSON_Delete (c);
+    return t;
+}
+
 /*  One entry as a table row (or its JSON line with --json: `line` if given,
     else printed from `e`). */
 static void
@@ -143,7 +168,7 @@ s_entry_print (const ctl_ctx_t *ctx, const cJSON *e, const char *line)
         if (line)
             printf ("%s\n", line);
         else {
-            char *t = cJSON_PrintUnformatted (e);
+            char *t = s_json_line (e);
             printf ("%s\n", t ? t : "{}");
             free (t);
         }
@@ -266,7 +291,64 @@ s_parse (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv, s_opts_t *
                        "or Unix seconds", times[i]);
             return 2;
         }
+    /* a mistyped kind or owner is refused, not answered with an empty table
+       (online the broker also checks owners and consumers against its
+       registry) */
+    if (o->kind) {
+        size_t n = strlen (o->kind);
+        int ok = sl_suggest_known (o->kind, sl_audit_kinds, sl_audit_n_kinds);
+        for (size_t i = 0; !ok && n && o->kind[n - 1] == '.' && i < sl_audit_n_kinds; i++)
+            ok = strncmp (sl_audit_kinds[i], o->kind, n) == 0;
+        if (!ok) {
+            const char *m = sl_suggest (o->kind, sl_audit_kinds, sl_audit_n_kinds);
+            ctl_error (ctx, "unknown kind '%s'%s%s%s (a prefix ends with '.', e.g. consent.)",
+                       o->kind, m ? "; did you mean '" : "", m ? m : "", m ? "'?" : "");
+            return 2;
+        }
+    }
+    if (o->owner && s_offline (ctx)) {
+        const char *owners[64];
+        size_t n = 0;
+        for (size_t i = 0; i < sl_schema_count () && n < 63; i++)
+            if (!sl_suggest_known (sl_schema_at (i)->owner, owners, n))
+                owners[n++] = sl_schema_at (i)->owner;
+        owners[n++] = "city";
+        if (!sl_suggest_known (o->owner, owners, n)) {
+            const char *m = sl_suggest (o->owner, owners, n);
+            ctl_error (ctx, "unknown owner '%s'%s%s%s: no bureau of that name owns a record type",
+                       o->owner, m ? "; did you mean '" : "", m ? m : "", m ? "'?" : "");
+            return 2;
+        }
+    }
     return -1;
+}
+
+/*  What is archived and whether it was read (sl_audit_history_note), said
+    once per command: after the table, or on stderr with --json. */
+static char s_archived_note[1400];
+
+static void
+s_print_note (const ctl_ctx_t *ctx)
+{
+    if (!s_archived_note[0])
+        return;
+    fprintf (ctx->json ? stderr : stdout, "note: %s\n", s_archived_note);
+    s_archived_note[0] = 0;
+}
+
+/*  Offline: the archived history of the log in `txn`, looked for in the
+    directories its archive entries name and in the data directory; its
+    segments go into `f`. */
+static sl_audit_history_t *
+s_history_local (const ctl_ctx_t *ctx, MDB_txn *txn, sl_audit_filter_t *f)
+{
+    const char *dirs[1] = { ctx->data_dir };
+    sl_audit_history_t *h = sl_audit_history_new (txn, dirs, 1);
+    if (h) {
+        f->n_segments = sl_audit_history_segments (h, &f->segments);
+        sl_audit_history_note (h, s_archived_note, sizeof s_archived_note);
+    }
+    return h;
 }
 
 /*  The filter as admin args (times as Unix seconds). */
@@ -334,6 +416,8 @@ s_stream_online (ctl_ctx_t *ctx, const char *command, cJSON *args, uint64_t afte
         cJSON *res = NULL;
         if (ctl_admin (ctx, command, args, &res) != 0)
             return 1;
+        if (n == 0)
+            snprintf (s_archived_note, sizeof s_archived_note, "%s", ctl_str (res, "archived_note"));
         const cJSON *e;
         cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive (res, "entries")) {
             fn (arg, e, NULL);
@@ -465,6 +549,8 @@ s_query (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         rc = s_stream_online (ctx, "audit.query", args, o.after_seq, o.limit, s_print_cb, ctx,
                               NULL, NULL);
         cJSON_Delete (args);
+        if (rc == 0)
+            s_print_note (ctx);
         return rc;
     }
     s_local_t l;
@@ -483,9 +569,13 @@ s_query (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         }
         f.subject = pseudo;
     }
+    sl_audit_history_t *h = rc == 0 ? s_history_local (ctx, txn, &f) : NULL;
     if (rc == 0 && s_stream_local (ctx, txn, &f, o.limit, s_print_cb, ctx) < 0)
         rc = 1;
+    sl_audit_history_destroy (&h);
     s_local_end (&l, txn);
+    if (rc == 0)
+        s_print_note (ctx);
     return rc;
 }
 
@@ -513,6 +603,7 @@ s_summary (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         if (rc != 0)
             return rc;
         rows = cJSON_DetachItemFromObject (res, "rows");
+        snprintf (s_archived_note, sizeof s_archived_note, "%s", ctl_str (res, "archived_note"));
         cJSON_Delete (res);
     }
     else {
@@ -523,7 +614,9 @@ s_summary (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         sl_audit_filter_t f;
         s_filter_local (&o, &f);
         f.owner = NULL;
+        sl_audit_history_t *h = s_history_local (ctx, txn, &f);
         sl_audit_summary_t *s = sl_audit_summary_new (txn, o.owner, &f);
+        sl_audit_history_destroy (&h);
         char *text = s ? sl_audit_summary_json (s) : NULL;
         rows = text ? cJSON_Parse (text) : NULL;
         free (text);
@@ -549,6 +642,7 @@ s_summary (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
                     s_short_time (ctl_str (r, "last"), b));
     }
     cJSON_Delete (rows);
+    s_print_note (ctx);
     return 0;
 }
 
@@ -600,6 +694,8 @@ s_report (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         cJSON_AddStringToObject (args, "subject", o.subject);
         rc = s_stream_online (ctx, "audit.report", args, 0, 0, s_report_cb, ctx, NULL, NULL);
         cJSON_Delete (args);
+        if (rc == 0)
+            s_print_note (ctx);
         return rc;
     }
     s_local_t l;
@@ -616,18 +712,77 @@ s_report (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         rc = 1;
     }
     f.subject = pseudo;
+    sl_audit_history_t *h = rc == 0 ? s_history_local (ctx, txn, &f) : NULL;
     if (rc == 0 && s_stream_local (ctx, txn, &f, 0, s_report_cb, ctx) < 0)
         rc = 1;
+    sl_audit_history_destroy (&h);
     s_local_end (&l, txn);
+    if (rc == 0)
+        s_print_note (ctx);
     return rc;
 }
 
 /* ---- export ---------------------------------------------------------------- */
 
+/*  CSV columns (RFC 4180; docs/AUDIT.md §9): entries fill all but
+    `signature`, checkpoints fill type, seq, time_us, time, hash, signature
+    and raw. Integers are written as digits, never in exponent form. */
+static const char *const s_csv_cols[] = {
+    "type", "seq", "time_us", "time", "kind", "actor", "counterpart", "owner", "record_type",
+    "message_id", "subject", "purpose", "decision", "rules", "fields", "reason", "detail",
+    "prev_hash", "hash", "signature", "raw" };
+#define S_CSV_NCOLS (sizeof s_csv_cols / sizeof s_csv_cols[0])
+
+static void
+s_csv_field (FILE *out, const char *v)
+{
+    if (!strpbrk (v, ",\"\r\n")) {
+        fputs (v, out);
+        return;
+    }
+    fputc ('"', out);
+    for (const char *p = v; *p; p++) {
+        if (*p == '"')
+            fputc ('"', out);
+        fputc (*p, out);
+    }
+    fputc ('"', out);
+}
+
+static void
+s_csv_row (FILE *out, const cJSON *e)
+{
+    for (size_t i = 0; i < S_CSV_NCOLS; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive (e, s_csv_cols[i]);
+        if (i)
+            fputc (',', out);
+        if (cJSON_IsNumber (v))
+            fprintf (out, "%.0f", v->valuedouble);
+        else if (cJSON_IsString (v))
+            s_csv_field (out, v->valuestring);
+    }
+    fputs ("\r\n", out);
+}
+
 typedef struct {
     FILE *out;
     uint64_t first, last;
+    int csv;
 } s_export_t;
+
+static void
+s_export_line (s_export_t *x, const cJSON *e, const char *line)
+{
+    if (x->csv)
+        s_csv_row (x->out, e);
+    else if (line)
+        fprintf (x->out, "%s\n", line);
+    else {
+        char *t = s_json_line (e);
+        fprintf (x->out, "%s\n", t ? t : "{}");
+        free (t);
+    }
+}
 
 static void
 s_export_cb (void *arg, const cJSON *e, const char *line)
@@ -636,19 +791,15 @@ s_export_cb (void *arg, const cJSON *e, const char *line)
     if (!x->first)
         x->first = (uint64_t) ctl_num (e, "seq");
     x->last = (uint64_t) ctl_num (e, "seq");
-    if (line)
-        fprintf (x->out, "%s\n", line);
-    else {
-        char *t = cJSON_PrintUnformatted (e);
-        fprintf (x->out, "%s\n", t ? t : "{}");
-        free (t);
-    }
+    s_export_line (x, e, line);
 }
 
 static int
 s_cp_local (void *arg, const char *line)
 {
-    fprintf (((s_export_t *) arg)->out, "%s\n", line);
+    cJSON *o = cJSON_Parse (line);
+    s_export_line (arg, o, line);
+    cJSON_Delete (o);
     return 0;
 }
 
@@ -657,6 +808,11 @@ s_export (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
         { "since", required_argument, NULL, O_SINCE }, { "until", required_argument, NULL, O_UNTIL },
+        { "actor", required_argument, NULL, O_ACTOR }, { "owner", required_argument, NULL, O_OWNER },
+        { "consumer", required_argument, NULL, O_CONSUMER },
+        { "record", required_argument, NULL, O_RECORD }, { "kind", required_argument, NULL, O_KIND },
+        { "decision", required_argument, NULL, O_DECISION },
+        { "subject", required_argument, NULL, O_SUBJECT },
         { "format", required_argument, NULL, O_FORMAT }, { "out", required_argument, NULL, O_OUT },
         { NULL, 0, NULL, 0 } };
     s_opts_t o;
@@ -667,15 +823,18 @@ s_export (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         ctl_error (ctx, "export needs --since DATE (use 1970-01-01 for the whole log)");
         return 2;
     }
-    if (o.format && strcmp (o.format, "jsonl") != 0) {
-        ctl_error (ctx, "--format %s: the only export format is jsonl", o.format);
+    if (o.format && strcmp (o.format, "jsonl") != 0 && strcmp (o.format, "csv") != 0) {
+        ctl_error (ctx, "--format %s: give jsonl or csv", o.format);
         return 2;
     }
-    s_export_t x = { stdout, 0, 0 };
+    s_export_t x = { stdout, 0, 0, o.format && !strcmp (o.format, "csv") };
     if (o.out && !(x.out = fopen (o.out, "w"))) {
         ctl_error (ctx, "%s: %s", o.out, strerror (errno));
         return 1;
     }
+    if (x.csv)
+        for (size_t i = 0; i < S_CSV_NCOLS; i++)
+            fprintf (x.out, "%s%s", s_csv_cols[i], i + 1 < S_CSV_NCOLS ? "," : "\r\n");
     uint64_t n = 0, ncp = 0;
     if (!s_offline (ctx)) {
         cJSON *args = s_filter_args (&o), *last = NULL;
@@ -693,9 +852,7 @@ s_export (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         }
         const cJSON *cp;
         cJSON_ArrayForEach (cp, cJSON_GetObjectItemCaseSensitive (last, "checkpoints")) {
-            char *t = cJSON_PrintUnformatted (cp);
-            fprintf (x.out, "%s\n", t ? t : "{}");
-            free (t);
+            s_export_line (&x, cp, NULL);
             ncp++;
         }
         cJSON_Delete (last);
@@ -708,8 +865,18 @@ s_export (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
             rc = 1;
         else {
             sl_audit_filter_t f;
+            uint8_t pseudo[SL_AUDIT_PSEUDO_LEN];
             s_filter_local (&o, &f);
-            int64_t got = s_stream_local (ctx, txn, &f, 0, s_export_cb, &x);
+            if (o.subject) {
+                if (sl_audit_pseudonym (l.audit, o.subject, pseudo) != 0) {
+                    ctl_error (ctx, "%s has no readable %s: --subject needs the audit pseudonym key",
+                               ctx->data_dir, SL_AUDIT_PSEUDO_KEY_FILE);
+                    rc = 1;
+                }
+                f.subject = pseudo;
+            }
+            sl_audit_history_t *h = rc == 0 ? s_history_local (ctx, txn, &f) : NULL;
+            int64_t got = rc == 0 ? s_stream_local (ctx, txn, &f, 0, s_export_cb, &x) : -1;
             if (got < 0)
                 rc = 1;
             else {
@@ -722,6 +889,7 @@ s_export (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
                 else
                     ncp = (uint64_t) c;
             }
+            sl_audit_history_destroy (&h);
             s_local_end (&l, txn);
         }
     }
@@ -732,6 +900,10 @@ s_export (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     if (rc == 0 && o.out)
         fprintf (stderr, "exported %" PRIu64 " entries and %" PRIu64 " checkpoints to %s\n", n,
                  ncp, o.out);
+    if (rc == 0 && s_archived_note[0]) {
+        fprintf (stderr, "note: %s\n", s_archived_note);
+        s_archived_note[0] = 0;
+    }
     return rc;
 }
 
@@ -1024,10 +1196,14 @@ static const ctl_cmd_t s_cmds[] = {
     { "report", "--subject ID", "every disclosure of one person's data (the citizen's view)",
       "options:\n  --subject ID        the person's id as the bureaus use it\n" S_OFFLINE_NOTE,
       1, s_report },
-    { "export", "--since T [--until T] [--format jsonl] [--out FILE]",
-      "export entries as JSON lines, followed by the checkpoints that cover them",
+    { "export", "--since T [--until T] [query filters] [--format jsonl|csv] [--out FILE]",
+      "export entries (archived ones too), followed by the checkpoints that cover them",
       "options:\n  --since T --until T time window (UTC date/time or Unix seconds)\n"
-      "  --format jsonl      the format (the only one)\n  --out FILE          write there (default stdout)\n"
+      "  --actor A --owner B --consumer C --record T --kind K --decision D --subject ID\n"
+      "                      the filters of query (--subject is audited as a look-up)\n"
+      "  --format jsonl|csv  JSON lines (default) or CSV (RFC 4180, a header row, CRLF;\n"
+      "                      columns in docs/AUDIT.md 9); times as integer microseconds\n"
+      "  --out FILE          write there (default stdout)\n"
       S_OFFLINE_NOTE, 1, s_export },
     { "verify", "[--data DIR] [--pubkey HEX|FILE] [--segment FILE]... [--trust-start]",
       "verify the hash chain and checkpoint signatures; names the first bad entry",
