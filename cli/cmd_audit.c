@@ -332,6 +332,7 @@ s_print_note (const ctl_ctx_t *ctx)
 {
     if (!s_archived_note[0])
         return;
+    fflush (stdout);
     fprintf (ctx->json ? stderr : stdout, "note: %s\n", s_archived_note);
     s_archived_note[0] = 0;
 }
