@@ -190,6 +190,14 @@ Test (audit_review, lookups_are_audited)
     /* and the person's own report shows who looked them up */
     cr_assert_eq (s_ctl (auditor_key, "audit report --subject C-7"), 0, "%s", out);
     cr_assert (strstr (out, "lookup"), "%s", out);
+    /* the independent verifier checks the lookup entries' documented shape */
+    char args[1200];
+    snprintf (args, sizeof args, "audit export --since 1970-01-01 --out '%s/l.jsonl'", tb.dir);
+    cr_assert_eq (s_ctl (auditor_key, args), 0, "%s", out);
+    snprintf (args, sizeof args, "'%s' '%s' --export '%s/l.jsonl' --pubkey-file '%s/data/audit-sign.pub' 2>&1",
+              getenv ("PYTHON3"), getenv ("VERIFY_AUDIT_PY"), tb.dir, tb.dir);
+    cr_assert_eq (tb_run (args, out, sizeof out), 0, "%s", out);
+    cr_assert (strncmp (out, "ok entries=", 11) == 0, "%s", out);
 }
 
 Test (audit_review, rows_left_out_by_where_are_filtered_not_denied)
