@@ -78,8 +78,10 @@ extern const size_t sl_admin_audit_count;
 extern const sl_admin_command_t sl_admin_consent_commands[];   /* sl_admin_consent.c */
 extern const size_t sl_admin_consent_count;
 
-/*  Parses a UTC time "YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SS[.ffffff]Z" into Unix
- *  microseconds. Returns 0 or -1 (not that form). */
+/*  Parses a time argument (sl_time_parse: "YYYY-MM-DD", RFC 3339 with Z or
+ *  an offset, relative "2h"/"yesterday") into Unix microseconds; a
+ *  zone-less time is in the city's zone (config `timezone`). Returns 0 or
+ *  -1 (not such a time). */
 int sl_admin_parse_time (const char *text, int64_t *us);
 
 #endif

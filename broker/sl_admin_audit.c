@@ -41,6 +41,7 @@
 #include "sl_registry.h"
 #include "sl_schema.h"
 #include "sl_suggest.h"
+#include "sl_time.h"
 #include "sluice/v1/envelope.pb-c.h"
 
 #define S_LIMIT_DEFAULT 100
@@ -68,15 +69,20 @@ s_time_arg (sl_admin_call_t *call, const char *name, int64_t *us)
     }
 bad:
     snprintf (call->text, sizeof call->text,
-              "argument '%s' must be Unix seconds or a UTC time 'YYYY-MM-DD' or "
-              "'YYYY-MM-DDTHH:MM:SSZ'", name);
+              "argument '%s' must be Unix seconds, a date or time 'YYYY-MM-DD[THH:MM[:SS]]' "
+              "(in %s, or with Z or an offset) or a relative time (2h, 3d, yesterday)", name,
+              sl_tz_name (sl_time_city_zone ()));
     return -1;
 }
 
 int
 sl_admin_parse_time (const char *text, int64_t *us)
 {
-    return sl_audit_parse_time (text, us);
+    /* sl_time: RFC 3339, dates, relative times; zone-less = the city's zone */
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    return sl_time_parse (text, sl_time_city_zone (), (int64_t) ts.tv_sec * 1000000
+                          + ts.tv_nsec / 1000, us, NULL, NULL, 0) == 0 ? 0 : -1;
 }
 
 /*  An optional string argument; "" counts as absent. */

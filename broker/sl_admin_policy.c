@@ -9,6 +9,7 @@
  */
 #include "sl_admin_policy.h"
 #include "sl_policy_sample.h"
+#include "sl_time.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -97,47 +98,16 @@ s_owner (sl_admin_call_t *call, int *bad)
     return NULL;
 }
 
-/*  Parses TIME: Unix seconds, or YYYY-MM-DD[THH:MM[:SS]][Z] (UTC). */
+/*  Parses TIME (sl_time.h): Unix seconds, YYYY-MM-DD[THH:MM[:SS]] in the
+ *  city's zone, or with Z or an offset, or relative (2h, yesterday). */
 static int
 s_parse_time (const char *s, int64_t *out)
 {
-    char *end;
-    int all_digits = 1;
-    for (const char *p = s; *p; p++)
-        if (!isdigit ((unsigned char) *p) && !(p == s && *p == '-'))
-            all_digits = 0;
-    if (all_digits && *s) {
-        long long v = strtoll (s, &end, 10);
-        if (*end)
-            return -1;
-        *out = v;
-        return 0;
-    }
-    int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
-    if (sscanf (s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3)
+    int64_t us;
+    if (sl_time_parse (s, sl_time_city_zone (), (int64_t) time (NULL) * 1000000, &us, NULL,
+                       NULL, 0) != 0)
         return -1;
-    const char *p = s + n;
-    if (*p == 'T' || *p == ' ') {
-        int m = 0;
-        if (sscanf (p + 1, "%2d:%2d%n", &h, &mi, &m) != 2)
-            return -1;
-        p += 1 + m;
-        if (*p == ':') {
-            if (sscanf (p + 1, "%2d%n", &sec, &m) != 1)
-                return -1;
-            p += 1 + m;
-        }
-    }
-    if (*p == 'Z')
-        p++;
-    if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-        return -1;
-    struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-                     .tm_hour = h, .tm_min = mi, .tm_sec = sec };
-    time_t t = timegm (&tm);
-    if (tm.tm_mday != d)          /* timegm normalized an impossible date */
-        return -1;
-    *out = (int64_t) t;
+    *out = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
     return 0;
 }
 
@@ -156,7 +126,8 @@ s_at (sl_admin_call_t *call, int64_t *at)
     if (cJSON_IsString (v) && v->valuestring && s_parse_time (v->valuestring, at) == 0)
         return 0;
     snprintf (call->text, sizeof call->text,
-              "bad argument 'at': give Unix seconds or YYYY-MM-DD[THH:MM[:SS]][Z] (UTC)");
+              "bad argument 'at': give Unix seconds, YYYY-MM-DD[THH:MM[:SS]] (in %s, or with Z "
+              "or an offset) or a relative time (2h, yesterday)", sl_tz_name (sl_time_city_zone ()));
     return -1;
 }
 

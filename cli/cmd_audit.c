@@ -13,6 +13,7 @@
 #include "sl_error.h"
 #include "sl_schema.h"
 #include "sl_suggest.h"
+#include "sl_time.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -25,20 +26,58 @@
 
 #define S_PAGE 1000
 
+static const char *s_data_dir;      /* --data, for DIR/timezone */
+
 /* ---- helpers ------------------------------------------------------------ */
 
-/*  "YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SS[.f]Z" or Unix seconds -> Unix µs. */
+/*  The zone a zone-less --since/--until means here: SLUICE_TIMEZONE, else
+    the broker's (DIR/timezone, written by sluiced from its `timezone`
+    setting), else UTC. Loaded once. */
+static const sl_tz_t *
+s_zone (void)
+{
+    static int done;
+    static sl_tz_t *zone;
+    if (done)
+        return zone;
+    done = 1;
+    char name[128] = "", err[300];
+    const char *env = getenv ("SLUICE_TIMEZONE");
+    if (env && *env)
+        snprintf (name, sizeof name, "%s", env);
+    else {
+        const char *dir = getenv ("SLUICE_DATA");
+        char path[4200];
+        snprintf (path, sizeof path, "%s/timezone", s_data_dir ? s_data_dir : dir ? dir : "./var/sluice");
+        FILE *f = fopen (path, "r");
+        if (f) {
+            if (fgets (name, sizeof name, f))
+                name[strcspn (name, "\r\n")] = 0;
+            fclose (f);
+        }
+    }
+    if (*name && !(zone = sl_tz_load (name, err, sizeof err)))
+        fprintf (stderr, "sluicectl: audit: %s; times are read as UTC\n", err);
+    sl_time_set_city_zone (zone);            /* owned there; also for sl_time_city_zone */
+    return zone;
+}
+
+/*  A time for people (sl_time.h): RFC 3339, a date, Unix seconds, relative
+    (2h, 3d, yesterday); zone-less in s_zone(). -> Unix µs. Returns 0 or -1
+    with the reason in err. */
+static int
+s_parse_time_err (const char *text, int64_t *us, char *err, size_t errlen)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    return sl_time_parse (text, s_zone (), (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000, us,
+                          NULL, err, errlen);
+}
+
 static int
 s_parse_time (const char *text, int64_t *us)
 {
-    char *end;
-    errno = 0;
-    double secs = strtod (text, &end);
-    if (end != text && !*end && !errno && secs >= 0 && strchr (text, '-') == NULL) {
-        *us = (int64_t) (secs * 1e6);
-        return 0;
-    }
-    return sl_audit_parse_time (text, us);
+    return s_parse_time_err (text, us, NULL, 0);
 }
 
 /*  True when the command reads DIR itself: --data given and no --endpoint. */
@@ -285,12 +324,14 @@ s_parse (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv, s_opts_t *
         return rc;
     int64_t us;
     const char *times[] = { o->since, o->until, o->before };
-    for (int i = 0; i < 3; i++)
-        if (times[i] && s_parse_time (times[i], &us) != 0) {
-            ctl_error (ctx, "'%s' is not a time: use YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ (UTC) "
-                       "or Unix seconds", times[i]);
+    s_data_dir = ctx->data_dir;
+    for (int i = 0; i < 3; i++) {
+        char err[400];
+        if (times[i] && s_parse_time_err (times[i], &us, err, sizeof err) != 0) {
+            ctl_error (ctx, "%s", err);
             return 2;
         }
+    }
     /* a mistyped kind or owner is refused, not answered with an empty table
        (online the broker also checks owners and consumers against its
        registry) */
@@ -352,7 +393,8 @@ s_history_local (const ctl_ctx_t *ctx, MDB_txn *txn, sl_audit_filter_t *f)
     return h;
 }
 
-/*  The filter as admin args (times as Unix seconds). */
+/*  The filter as admin args (times as Unix seconds: the instant this side
+    read, so "2h" means two hours before the command ran). */
 static cJSON *
 s_filter_args (const s_opts_t *o)
 {

@@ -10,6 +10,7 @@
 #include "sl_error.h"
 #include "sl_policy.h"
 #include "sl_policy_lint.h"
+#include "sl_time.h"
 
 #include <errno.h>
 #include <lmdb.h>
@@ -380,13 +381,54 @@ s_file_owner (const char *path, const char *text, size_t len, const s_stored_t *
     return buf;
 }
 
+typedef struct {
+    int strict;
+    const char *timezone;
+} s_check_t;
+
 static int
 s_check_opt (int c, const char *arg, void *p)
 {
-    (void) arg;
-    if (c != 'S')
+    s_check_t *o = p;
+    if (c == 'S')
+        o->strict = 1;
+    else if (c == 'z')
+        o->timezone = arg;
+    else
         return -1;
-    *(int *) p = 1;
+    return 0;
+}
+
+/*  The city's zone for `valid` windows: --timezone, else SLUICE_TIMEZONE,
+    else the broker's (DIR/timezone, written by sluiced), else UTC. Sets it
+    for the parser (sl_time_set_city_zone). Returns 0 or 2 (bad zone). */
+static int
+s_check_zone (ctl_ctx_t *ctx, const char *opt, const char *data)
+{
+    char name[128] = "", err[400];
+    const char *env = getenv ("SLUICE_TIMEZONE");
+    if (opt)
+        snprintf (name, sizeof name, "%s", opt);
+    else if (env && *env)
+        snprintf (name, sizeof name, "%s", env);
+    else if (data) {
+        char path[4200];
+        snprintf (path, sizeof path, "%s/timezone", data);
+        FILE *f = fopen (path, "r");
+        if (f) {
+            if (fgets (name, sizeof name, f))
+                name[strcspn (name, "\r\n")] = 0;
+            fclose (f);
+        }
+    }
+    if (!*name)
+        return 0;
+    sl_tz_t *zone = sl_tz_load (name, err, sizeof err);
+    if (!zone) {
+        ctl_error (ctx, "%s", err);
+        return 2;
+    }
+    sl_time_set_city_zone (zone);
     return 0;
 }
 
@@ -394,11 +436,13 @@ static int
 s_check (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
-        { "strict", no_argument, NULL, 'S' }, { NULL, 0, NULL, 0 } };
-    int strict = 0;
-    int first, rc = ctl_parse (ctx, cmd, argc, argv, extra, s_check_opt, &strict, &first);
+        { "strict", no_argument, NULL, 'S' }, { "timezone", required_argument, NULL, 'z' },
+        { NULL, 0, NULL, 0 } };
+    s_check_t copt = { 0, NULL };
+    int first, rc = ctl_parse (ctx, cmd, argc, argv, extra, s_check_opt, &copt, &first);
     if (rc != 0)
         return rc == 1 ? 0 : rc;
+    int strict = copt.strict;
     if (argc == first) {
         ctl_error (ctx, "check needs at least one FILE (see sluicectl policy check --help)");
         return 2;
@@ -411,6 +455,8 @@ s_check (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     char err[1024];
     int status = 2;
     int nfiles = argc - first;
+    if (s_check_zone (ctx, copt.timezone, data) != 0)
+        return 2;
     sl_policy_set_t *set = sl_policy_set_new ();
     sl_policy_catalog_t *cat = sl_policy_catalog_new ();
     sl_policy_diags_t *diags = sl_policy_diags_new ();
@@ -1039,7 +1085,7 @@ s_purposes (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 }
 
 static const ctl_cmd_t s_cmds[] = {
-    { "check", "FILE... [--data DIR] [--strict]",
+    { "check", "FILE... [--data DIR] [--strict] [--timezone ZONE]",
       "check policy files offline (syntax, schemas, members, purposes, lints)",
       "Parses and checks the files together, as one set, without a broker. Errors\n"
       "are printed as FILE:LINE:COL: error: MESSAGE, lints (overlapping or idle\n"
@@ -1056,6 +1102,9 @@ static const ctl_cmd_t s_cmds[] = {
       "                      against the live subscriptions (read-only; safe while\n"
       "                      sluiced runs). SLUICE_DATA counts as --data.\n"
       "  --strict            warnings are errors\n"
+      "  --timezone ZONE     the city's IANA zone for 'valid' windows without Z or an\n"
+      "                      offset (default: SLUICE_TIMEZONE, else the broker's, read\n"
+      "                      from DIR/timezone with --data, else UTC)\n"
       "  --json              print {ok, files, rules, strict, errors: [{file,line,col,\n"
       "                      message,hint}], warnings: [...]}\n",
       0, s_check },

@@ -559,3 +559,18 @@ sl_time_format (int64_t us, const sl_tz_t *zone, char *buf, size_t cap)
     return snprintf (buf, cap, "%04lld-%02u-%02uT%02d:%02d:%02d%s", (long long) y, m, d,
                      (int) (sec / 3600), (int) (sec % 3600 / 60), (int) (sec % 60), z);
 }
+
+static sl_tz_t *s_city;
+
+void
+sl_time_set_city_zone (sl_tz_t *zone)
+{
+    sl_tz_destroy (&s_city);
+    s_city = zone;
+}
+
+const sl_tz_t *
+sl_time_city_zone (void)
+{
+    return s_city;
+}

@@ -74,6 +74,17 @@ int sl_time_valid_date (int year, int month, int day);
 int64_t sl_time_days_from_civil (int64_t y, unsigned m, unsigned d);
 void    sl_time_civil_from_days (int64_t z, int64_t *y, unsigned *m, unsigned *d);
 
+/*  The city's zone (broker config `timezone`, sluicectl --timezone or
+ *  SLUICE_TIMEZONE): what a zone-less time means in policy `valid` windows
+ *  and in the filters and `--at` of the admin plane. Process-wide, set once
+ *  at start-up before any parsing (not thread-safe); the module takes
+ *  ownership of `zone` (NULL: UTC again; the previous zone is freed).
+ *  Cannot fail. */
+void sl_time_set_city_zone (sl_tz_t *zone);
+
+/*  The city's zone, or NULL (UTC). Borrowed for the process. Cannot fail. */
+const sl_tz_t *sl_time_city_zone (void);
+
 /*  Writes `us` as RFC 3339 in `zone` (NULL: UTC, with 'Z'), seconds
  *  precision: "2026-12-31T23:59:59+08:00". Returns the length needed, as
  *  snprintf. Cannot fail. */

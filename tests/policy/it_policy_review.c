@@ -306,3 +306,56 @@ Test (policy_review, check_with_data_checks_against_applied_policies_and_subscri
     cr_assert_eq (ctl ("policy check --strict --data %s %s", b.dir, p), 1, "%s", out);
     cr_assert_eq (ctl ("policy check --data %s/nonexistent %s", b.dir, p), 2, "%s", out);
 }
+
+/* ------------------------------------------------------------------------ */
+/*  The city's time zone (sluiced --timezone): `valid` windows and explain's
+ *  --at without a zone are the city's wall clock; Z and offsets are instants. */
+
+static void
+zone_setup (void)
+{
+    static const char *const extra[] = { "--timezone", "Asia/Shanghai", NULL };
+    sl_keypair_t k;
+    cr_assert_eq (tc_broker_start (&b, extra), 0);
+    cr_assert_eq (tc_member (&b, "power", "member", &k_power), 0);
+    cr_assert_eq (tc_member (&b, "water", "member", &k), 0);
+    cr_assert_eq (tc_member (&b, "wadmin", "admin:water", &k_wadmin), 0);
+    snprintf (tmp, sizeof tmp, "%s/..", b.dir);
+}
+
+TestSuite (policy_zone, .init = zone_setup, .fini = teardown, .timeout = 90);
+
+Test (policy_zone, windows_and_times_in_the_city_zone)
+{
+    char path[500];
+    snprintf (path, sizeof path, "%s/timezone", b.dir);
+    FILE *f = fopen (path, "r");
+    cr_assert_not_null (f, "sluiced did not write DIR/timezone");
+    char name[64] = "";
+    cr_assert_not_null (fgets (name, sizeof name, f));
+    fclose (f);
+    cr_assert_str_eq (name, "Asia/Shanghai\n");
+
+    cJSON_Delete (apply (&b.admin, "city", CITY, 0, 0, OK));
+    cJSON_Delete (apply (&k_wadmin, "water", "permit \"w\" {\n  owner water\n  consumer power\n"
+                         "  records water.v1.MeterReading\n  purpose joint-metering\n"
+                         "  fields district\n  valid 2026-01-01 .. 2026-12-31\n}\n", 0, 0, OK));
+    const char *q = "--consumer power --record water.v1.MeterReading --purpose joint-metering";
+    /* the window ends at midnight in Hangzhou: 16:00 UTC */
+    cr_assert_eq (ctl ("--data %s policy explain %s --at 2026-12-31T15:59:59Z", b.dir, q), 0, "%s", out);
+    cr_assert_eq (ctl ("--data %s policy explain %s --at 2026-12-31T16:00:00Z", b.dir, q), 1, "%s", out);
+    cr_assert (strstr (out, "deny (outside-validity)"), "%s", out);
+    /* zone-less --at is the city's clock too; offsets name instants */
+    cr_assert_eq (ctl ("--data %s policy explain %s --at 2026-12-31T23:59", b.dir, q), 0, "%s", out);
+    cr_assert_eq (ctl ("--data %s policy explain %s --at 2027-01-01T00:00", b.dir, q), 1, "%s", out);
+    cr_assert_eq (ctl ("--data %s policy explain %s --at 2026-12-31T10:00-06:00", b.dir, q), 1,
+                  "%s", out);
+    /* strict calendar and relative times in the CLI's filters */
+    cr_assert_eq (ctl ("--data %s audit query --since 2026-02-30", b.dir), 2, "%s", out);
+    cr_assert (strstr (out, "'2026-02-30': February 2026 has 28 days"), "%s", out);
+    cr_assert_eq (ctl ("--data %s audit query --since 2h --kind policy.apply", b.dir), 0, "%s", out);
+    cr_assert (strstr (out, "policy.apply"), "%s", out);
+    cr_assert_eq (ctl ("--data %s audit query --since yesterday --until 2h --kind policy.apply",
+                       b.dir), 0, "%s", out);
+    cr_assert (!strstr (out, "policy.apply "), "%s", out);
+}

@@ -551,3 +551,48 @@ Test (explain, nearest_rule_ignores_unevaluable_where)
     cr_expect_eq (ex.unknown, 0);
     sl_policy_index_destroy (&ix);
 }
+
+/*  `valid` windows are the city's wall clock (sl_time_set_city_zone): a
+ *  Hangzhou window ending 2026-12-31 ends at local midnight, 16:00 UTC
+ *  (usability review 7), and Z or an offset names an instant. */
+#include "sl_time.h"
+
+Test (zones, valid_windows_in_the_city_zone)
+{
+    char err[200];
+    sl_tz_t *z = sl_tz_load ("Asia/Shanghai", err, sizeof err);
+    cr_assert_not_null (z, "%s", err);
+    sl_time_set_city_zone (z);
+    const char *text =
+        "permit \"w\" { owner water consumer power records water.v1.MeterReading "
+        "purpose joint-metering fields district valid 2026-01-01 .. 2026-12-31 }\n"
+        "permit \"x\" { owner water consumer parking records water.v1.MeterReading "
+        "purpose joint-metering fields district valid 2026-06-01T08:00+08:00 .. 2026-06-01T09:00Z }\n";
+    sl_policy_index_t *ix = tu_index (text);
+    cr_assert_not_null (ix);
+    sl_policy_decision_t d;
+    sl_policy_request_t r = req ("water", "power", "water.v1.MeterReading", "joint-metering",
+                                 1798732799);                     /* 2026-12-31T15:59:59Z */
+    sl_policy_decide (ix, &r, &d);
+    cr_expect (d.permit);
+    r.time = 1798732800;                                          /* 16:00Z = 00:00 in Hangzhou */
+    sl_policy_decide (ix, &r, &d);
+    cr_expect (!d.permit);
+    cr_expect_str_eq (d.reason, "outside-validity");
+    r.time = 1767196800;                                          /* 2025-12-31T16:00Z: starts */
+    sl_policy_decide (ix, &r, &d);
+    cr_expect (d.permit);
+    r.time = 1767196799;
+    sl_policy_decide (ix, &r, &d);
+    cr_expect (!d.permit);
+    /* explicit instants: 08:00+08:00 = 00:00Z until 09:00Z */
+    r.consumer = "parking";
+    r.time = 1780272000;                                          /* 2026-06-01T00:00Z */
+    sl_policy_decide (ix, &r, &d);
+    cr_expect (d.permit);
+    r.time = 1780272000 + 9 * 3600;
+    sl_policy_decide (ix, &r, &d);
+    cr_expect (!d.permit);
+    sl_policy_index_destroy (&ix);
+    sl_time_set_city_zone (NULL);
+}

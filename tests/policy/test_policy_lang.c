@@ -109,13 +109,13 @@ Test (lang, syntax_errors)
           "t.policy:1:22: error: expected 'required', found 'yes'\n" },
         { "bad month", "permit \"u\" { valid 2026-13-01 .. }",
           "t.policy:1:20: error: invalid date or time '2026-13-01'\n"
-          "t.policy:1:20: note: write YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z] (UTC)\n" },
+          "t.policy:1:20: note: write YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS], in the city's time zone, or with Z or an offset (+08:00)\n" },
         { "bad leap day", "permit \"u\" { valid 2027-02-29 .. }",
           "t.policy:1:20: error: invalid date or time '2027-02-29'\n"
-          "t.policy:1:20: note: write YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z] (UTC)\n" },
+          "t.policy:1:20: note: write YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS], in the city's time zone, or with Z or an offset (+08:00)\n" },
         { "bad end time", "permit \"u\" { valid .. 2026-01-01T25:00 }",
           "t.policy:1:23: error: invalid date or time '2026-01-01T25:00'\n"
-          "t.policy:1:23: note: write YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z] (UTC)\n" },
+          "t.policy:1:23: note: write YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS], in the city's time zone, or with Z or an offset (+08:00)\n" },
         { "valid without ..", "permit \"u\" { valid 2026-01-01 2026-02-01 }",
           "t.policy:1:31: error: expected '..' (valid FROM .. TO), found '2026-02-01'\n" },
         { "bad comparison", "forbid \"w\" { owner health where district ~ 3 }",
