@@ -32,6 +32,7 @@
 typedef struct {
     char    *path;
     uint64_t first, last;
+    bool     read;              /* its entries were scanned for more directories */
 } s_seg_t;
 
 struct sl_audit_history_s {
@@ -171,18 +172,49 @@ s_scan_dir (sl_audit_history_t *h, const char *dir)
             h->segs = s;
             h->cap_segs = cap;
         }
-        h->segs[h->n_segs++] = (s_seg_t) { path, first, last };
+        h->segs[h->n_segs++] = (s_seg_t) { path, first, last, false };
+    }
+    closedir (d);
+    return rc;
+}
+
+/*  Reads the segments not read yet for the directories their archive
+ *  entries name (only needed while the chain has a gap). */
+static int
+s_scan_contents (sl_audit_history_t *h)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < h->n_segs; i++) {
+        if (h->segs[i].read)
+            continue;
+        h->segs[i].read = true;
         uint8_t *data = NULL;
         size_t size = 0, pos = 0;
-        if (sl_audit__read_segment (path, &data, &size) == 0) {
+        if (sl_audit__read_segment (h->segs[i].path, &data, &size) == 0) {
             sl_audit_entry_t e;
             while (rc == 0 && sl_audit__segment_next (data, size, &pos, &e) == 1)
                 rc = s_dir_of (h, &e);
             free (data);
         }
     }
-    closedir (d);
     return rc;
+}
+
+/*  The contiguous chain from seq 1 among the files found; returns the last
+ *  seq it covers. */
+static uint64_t
+s_chain (sl_audit_history_t *h)
+{
+    if (h->n_segs > 1)
+        qsort (h->segs, h->n_segs, sizeof *h->segs, s_seg_cmp);
+    h->n_chain = 0;
+    uint64_t next = 1;
+    for (size_t i = 0; i < h->n_segs && next < h->live_start; i++)
+        if (h->segs[i].first == next && h->segs[i].last >= next) {
+            h->chain[h->n_chain++] = h->segs[i].path;
+            next = h->segs[i].last + 1;
+        }
+    return next - 1;
 }
 
 sl_audit_history_t *
@@ -215,21 +247,27 @@ sl_audit_history_new (MDB_txn *txn, const char *const *dirs, size_t n_dirs)
             goto fail;
         }
     sl_audit_iter_destroy (&it);
-    for (size_t i = 0; i < h->n_dirs; i++)         /* n_dirs grows while scanning */
-        if (s_scan_dir (h, h->dirs[i]) != 0)
+    /* list the directories known; only while the chain has a gap, read the
+     * segments for archive entries naming more (the usual case, every
+     * segment in one directory, lists one directory and reads nothing) */
+    size_t scanned = 0;
+    for (;;) {
+        for (; scanned < h->n_dirs; scanned++)
+            if (s_scan_dir (h, h->dirs[scanned]) != 0)
+                goto fail;
+        free (h->chain);
+        h->chain = calloc (h->n_segs + 1, sizeof *h->chain);
+        if (!h->chain)
             goto fail;
-    if (h->n_segs > 1)
-        qsort (h->segs, h->n_segs, sizeof *h->segs, s_seg_cmp);
-    h->chain = calloc (h->n_segs + 1, sizeof *h->chain);
-    if (!h->chain)
-        goto fail;
-    uint64_t next = 1;
-    for (size_t i = 0; i < h->n_segs && next < h->live_start; i++)
-        if (h->segs[i].first == next && h->segs[i].last >= next) {
-            h->chain[h->n_chain++] = h->segs[i].path;
-            next = h->segs[i].last + 1;
-        }
-    h->covered_to = next - 1;
+        h->covered_to = s_chain (h);
+        if (h->covered_to + 1 >= h->live_start)
+            break;
+        size_t before = h->n_dirs;
+        if (s_scan_contents (h) != 0)
+            goto fail;
+        if (h->n_dirs == before)
+            break;                            /* nothing more to look at */
+    }
     return h;
 fail:
     sl_audit_history_destroy (&h);

@@ -174,6 +174,37 @@ Test (audit_review, report_after_archive_equals_report_before)
     cr_assert_eq (filtered, 10);
 }
 
+/*  Two archives into two directories: the second moves the first's
+ *  archive entry into its segment; review follows it to the first. */
+Test (audit_review, history_follows_archives_across_directories)
+{
+    char args[800];
+    static char before[1 << 16], after[1 << 16];
+    s_publish (20);
+    for (int k = 1; k <= 2; k++) {
+        snprintf (args, sizeof args, "mkdir -p '%s/a%d'", tb.dir, k);
+        cr_assert_eq (tb_run (args, NULL, 0), 0);
+    }
+    snprintf (args, sizeof args, "audit archive --before 2099-01-01 --out '%s/a1'", tb.dir);
+    cr_assert_eq (s_ctl (tb.admin_key, args), 0, "%s", out);
+    s_publish (20);
+    cr_assert_eq (s_ctl (auditor_key, "--json audit report --subject C-7"), 0, "%s", out);
+    int n = s_entries (out, "lookup", before, sizeof before);
+    cr_assert_geq (n, 8, "%s", out);
+    snprintf (args, sizeof args, "audit archive --before 2099-01-01 --out '%s/a2'", tb.dir);
+    cr_assert_eq (s_ctl (tb.admin_key, args), 0, "%s", out);
+    cr_assert_eq (s_ctl (auditor_key, "--json audit report --subject C-7"), 0, "%s", out);
+    s_entries (out, "lookup", after, sizeof after);
+    cr_assert_str_eq (after, before);
+    cr_assert (strstr (out, "are archived; read from 2 segment files"), "%s", out);
+    /* a segment taken away: said plainly, not silently shorter */
+    snprintf (args, sizeof args, "mv '%s/a1' '%s/gone'", tb.dir, tb.dir);
+    cr_assert_eq (tb_run (args, NULL, 0), 0);
+    cr_assert_eq (s_ctl (auditor_key, "audit report --subject C-7"), 0, "%s", out);
+    cr_assert (strstr (out, "are archived and NOT included: their segment files were not found"),
+               "%s", out);
+}
+
 Test (audit_review, lookups_are_audited)
 {
     s_publish (3);
