@@ -123,6 +123,23 @@ Test (lint, forbid_cancels_own_permit)
             "strip fields with 'fields', or remove the permit\n");
 }
 
+Test (lint, forbid_naming_consumers_cancels_each_covered_permit_once)
+{
+    expect ("permit \"a\" { owner water consumer parking records water.v1.MeterReading "
+            "purpose joint-metering fields district }\n"
+            "permit \"b\" { owner water consumer power, parking records water.v1.MeterReading "
+            "purpose billing fields district }\n"
+            "forbid \"f\" { owner water consumer power, parking }\n", false,
+            "t.policy:3:8: warning: forbid \"f\" cancels permit \"a\" (t.policy:1:1): it denies "
+            "every request the permit matches\n"
+            "t.policy:3:8: note: narrow the forbid (consumer, records, purpose, valid, where), "
+            "strip fields with 'fields', or remove the permit\n"
+            "t.policy:3:8: warning: forbid \"f\" cancels permit \"b\" (t.policy:2:1): it denies "
+            "every request the permit matches\n"
+            "t.policy:3:8: note: narrow the forbid (consumer, records, purpose, valid, where), "
+            "strip fields with 'fields', or remove the permit\n");
+}
+
 Test (lint, narrow_or_stripping_forbid_does_not_warn)
 {
     expect (P ("a", "  fields district, date_observed\n")
