@@ -3,6 +3,7 @@
  */
 #include "sl_audit_int.h"
 #include "sl_error.h"
+#include "sl_time.h"
 
 #include <cjson/cJSON.h>
 
@@ -501,30 +502,12 @@ int64_t sl_audit_subject_report (const sl_audit_t *self, MDB_txn *txn,
 int
 sl_audit_parse_time (const char *text, int64_t *us)
 {
-    struct tm tm;
-    memset (&tm, 0, sizeof tm);
-    const char *p = strptime (text, "%Y-%m-%d", &tm);
-    if (!p)
+    /* the one time parser (common/sl_time.h), in UTC; relative times need
+     * a "now" and a zone, which the callers that take them pass themselves */
+    int64_t v;
+    int flags = 0;
+    if (sl_time_parse (text, NULL, 0, &v, &flags, NULL, 0) != 0 || (flags & SL_TIME_RELATIVE))
         return -1;
-    long frac_us = 0;
-    if (*p == 'T' || *p == ' ') {
-        p = strptime (p + 1, "%H:%M:%S", &tm);
-        if (!p)
-            return -1;
-        if (*p == '.') {
-            long scale = 100000;
-            for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
-                if (scale > 0)
-                    frac_us += (*p - '0') * scale;
-        }
-        if (*p == 'Z')
-            p++;
-    }
-    if (*p)
-        return -1;
-    time_t t = timegm (&tm);
-    if (t == (time_t) -1)
-        return -1;
-    *us = (int64_t) t * 1000000 + frac_us;
+    *us = v;
     return 0;
 }
