@@ -673,15 +673,24 @@ s_summary (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     if (ctx->json)
         ctl_print_json (rows);
     else {
-        printf ("data of %s\n%-8s %-12s %-24s %-18s %-24s %9s  %-19s  %s\n", o.owner, "KIND",
-                "CONSUMER", "RECORD", "PURPOSE", "RULES", "COUNT", "FIRST (UTC)", "LAST (UTC)");
+        /* columns as wide as their longest value: namespaced rule ids and
+           long purposes keep the table aligned */
+        static const char *const keys[] = { "kind", "consumer", "record_type", "purpose", "rules" };
+        int w[5] = { 8, 12, 24, 18, 24 };
         const cJSON *r;
+        cJSON_ArrayForEach (r, rows)
+            for (int k = 0; k < 5; k++)
+                if ((int) strlen (ctl_str (r, keys[k])) > w[k])
+                    w[k] = (int) strlen (ctl_str (r, keys[k]));
+        printf ("data of %s\n%-*s %-*s %-*s %-*s %-*s %9s  %-19s  %s\n", o.owner, w[0], "KIND",
+                w[1], "CONSUMER", w[2], "RECORD", w[3], "PURPOSE", w[4], "RULES", "COUNT",
+                "FIRST (UTC)", "LAST (UTC)");
         char a[20], b[20];
         cJSON_ArrayForEach (r, rows)
-            printf ("%-8s %-12s %-24s %-18s %-24s %9.0f  %-19s  %s\n", ctl_str (r, "kind"),
-                    ctl_str (r, "consumer"), ctl_str (r, "record_type"), ctl_str (r, "purpose"),
-                    ctl_str (r, "rules"), ctl_num (r, "count"),
-                    s_short_time (ctl_str (r, "first"), a),
+            printf ("%-*s %-*s %-*s %-*s %-*s %9.0f  %-19s  %s\n", w[0], ctl_str (r, "kind"),
+                    w[1], ctl_str (r, "consumer"), w[2], ctl_str (r, "record_type"),
+                    w[3], ctl_str (r, "purpose"), w[4], ctl_str (r, "rules"),
+                    ctl_num (r, "count"), s_short_time (ctl_str (r, "first"), a),
                     s_short_time (ctl_str (r, "last"), b));
     }
     cJSON_Delete (rows);
