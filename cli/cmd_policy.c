@@ -528,7 +528,24 @@ s_check (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     }
     size_t nerr = sl_policy_diags_count (diags);
     size_t nwarn = sl_policy_diags_count (warns);
-    size_t nrules = sl_policy_set_rule_count (set);
+    /* counts are of the files given, not of the applied policies beside them */
+    size_t nrules = 0;
+    for (size_t i = 0; i < sl_policy_set_rule_count (set); i++) {
+        const char *rf = sl_policy_rule_file (sl_policy_set_rule_at (set, i));
+        for (int f = first; f < argc; f++)
+            if (strcmp (rf, argv[f]) == 0) {
+                nrules++;
+                break;
+            }
+    }
+    int npurposes = 0;
+    {
+        sl_policy_set_t *only = sl_policy_set_new ();
+        for (int i = 0; only && i < nfiles; i++)
+            sl_policy_set_parse (only, argv[first + i], texts[i], lens[i], 0, NULL);
+        npurposes = only ? s_set_purposes (only) : 0;
+        sl_policy_set_destroy (&only);
+    }
     bool failed = nerr || (strict && nwarn);
     if (ctx->json) {
         cJSON *o = cJSON_CreateObject ();
@@ -537,7 +554,7 @@ s_check (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         for (int i = first; i < argc; i++)
             cJSON_AddItemToArray (files, cJSON_CreateString (argv[i]));
         cJSON_AddNumberToObject (o, "rules", (double) nrules);
-        cJSON_AddNumberToObject (o, "purposes", s_set_purposes (set));
+        cJSON_AddNumberToObject (o, "purposes", npurposes);
         cJSON_AddBoolToObject (o, "strict", strict);
         if (data) {
             cJSON_AddStringToObject (o, "data", data);
@@ -569,8 +586,8 @@ s_check (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
                                    "purposes only from these files)");
         else {
             printf ("%d file%s ok: %zu rule%s, %d purpose%s declared", nfiles,
-                    nfiles == 1 ? "" : "s", nrules, nrules == 1 ? "" : "s", s_set_purposes (set),
-                    s_set_purposes (set) == 1 ? "" : "s");
+                    nfiles == 1 ? "" : "s", nrules, nrules == 1 ? "" : "s", npurposes,
+                    npurposes == 1 ? "" : "s");
             if (nwarn)
                 printf ("; %zu warning%s", nwarn, nwarn == 1 ? "" : "s");
             printf ("\n");

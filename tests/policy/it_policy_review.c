@@ -359,3 +359,49 @@ Test (policy_zone, windows_and_times_in_the_city_zone)
                        b.dir), 0, "%s", out);
     cr_assert (!strstr (out, "policy.apply "), "%s", out);
 }
+
+/*  The review's file: each problem once, one warning each at its line. */
+Test (policy_review, check_warns_once_per_problem_at_its_line)
+{
+    cJSON_Delete (apply (&b.admin, "city", CITY, 0, 0, OK));
+    tc_client_t c;
+    cr_assert_eq (tc_join (&c, &b, &k_power, "power"), 0);
+    cr_assert_eq (tc_subscribe (&c, "water.v1.MeterReading", "joint-metering"), 0);
+    tc_close (&c);
+    const char *path = write_tmp ("water.policy",
+        "permit \"careful\" {\n"                                 /* 1 */
+        "  owner water\n  consumer power\n  records water.v1.MeterReading\n"
+        "  purpose joint-metering\n  fields district, date_observed\n}\n"
+        "permit \"careful-again\" {\n"                           /* 8: duplicate */
+        "  owner water\n  consumer power\n  records water.v1.MeterReading\n"
+        "  purpose joint-metering\n  fields district, date_observed\n}\n"
+        "permit \"last-year\" {\n"                               /* 15 */
+        "  owner water\n  consumer parking\n  records water.v1.MeterReading\n"
+        "  purpose joint-metering\n  fields district\n"
+        "  valid 2025-01-01 .. 2025-06-30\n}\n"                  /* 21: expired */
+        "forbid \"no-parking\" {\n  owner water\n  consumer parking\n}\n"   /* 23: cancels 15 */
+        "permit \"to-health\" {\n"                               /* 27 */
+        "  owner water\n  consumer health\n  records water.v1.MeterReading\n"
+        "  purpose parking-fee-waiver\n"                         /* 31: nobody subscribes */
+        "  fields *\n  subject keep\n"                           /* 32: raw ids */
+        "  where max_flow_m3h > 5 and max_flow_m3h < 3\n}\n");   /* 34: never true */
+    cr_assert_eq (ctl ("policy check --data %s %s 2>&1", b.dir, path), 0, "%s", out);
+    char want[6][200];
+    snprintf (want[0], 200, "%s:8:8: warning: permit \"careful-again\" duplicates permit \"careful\"", path);
+    snprintf (want[1], 200, "%s:21:3: warning: permit \"last-year\" has expired", path);
+    snprintf (want[2], 200, "%s:23:8: warning: forbid \"no-parking\" cancels permit \"last-year\"", path);
+    snprintf (want[3], 200, "%s:31:11: warning: no consumer subscribes for purpose 'parking-fee-waiver'", path);
+    snprintf (want[4], 200, "%s:32:3: warning: permit \"to-health\" releases every field with the raw "
+              "citizen id", path);
+    snprintf (want[5], 200, "%s:34:9: warning: the row condition of permit \"to-health\" can never be true",
+              path);
+    for (int i = 0; i < 6; i++)
+        cr_expect_eq (count (out, want[i]), 1, "%s\n--- in:\n%s", want[i], out);
+    /* and, rightly, nobody subscribes for what "last-year" released either */
+    cr_expect (strstr (out, ":19:11: warning: no consumer subscribes for purpose 'joint-metering' to "
+                            "what permit \"last-year\" releases"), "%s", out);
+    cr_expect_eq (count (out, ": warning: "), 7, "%s", out);
+    cr_assert (strstr (out, "1 file ok: 5 rules, 0 purposes declared; 7 warnings"), "%s", out);
+    cr_assert_eq (ctl ("policy check --strict --data %s %s", b.dir, path), 1, "%s", out);
+    cr_expect_eq (count (out, ": error: "), 7, "%s", out);
+}
