@@ -383,6 +383,7 @@ s_file_owner (const char *path, const char *text, size_t len, const s_stored_t *
 
 typedef struct {
     int strict;
+    int against;
     const char *timezone;
 } s_check_t;
 
@@ -392,6 +393,8 @@ s_check_opt (int c, const char *arg, void *p)
     s_check_t *o = p;
     if (c == 'S')
         o->strict = 1;
+    else if (c == 'A')
+        o->against = 1;
     else if (c == 'z')
         o->timezone = arg;
     else
@@ -432,13 +435,57 @@ s_check_zone (ctl_ctx_t *ctx, const char *opt, const char *data)
     return 0;
 }
 
+/*  check --against: each file as the broker would take it from the caller
+    (policy.apply with dry_run): the broker's registry, the other owners'
+    policies in force, its subscriptions, its time zone and the caller's
+    role — everything apply would refuse. Nothing is applied. Returns 0, 1
+    (a file refused, or the broker unreachable) or 2 (a file unreadable). */
+static int
+s_check_against (ctl_ctx_t *ctx, int nfiles, char **files, int strict)
+{
+    int status = 0;
+    s_stored_t none = { 0 };
+    for (int i = 0; i < nfiles; i++) {
+        char err[1024], owner[64];
+        size_t len;
+        char *text = s_slurp (files[i], &len, err, sizeof err);
+        if (!text) {
+            ctl_error (ctx, "%s", err);
+            return 2;
+        }
+        const char *base = strrchr (files[i], '/');
+        cJSON *args = cJSON_CreateObject ();
+        cJSON_AddStringToObject (args, "owner", s_file_owner (files[i], text, len, &none, owner,
+                                                             sizeof owner));
+        cJSON_AddStringToObject (args, "file", base ? base + 1 : files[i]);
+        cJSON_AddStringToObject (args, "text", text);
+        cJSON_AddBoolToObject (args, "dry_run", 1);
+        if (strict)
+            cJSON_AddBoolToObject (args, "strict", 1);
+        free (text);
+        cJSON *res = NULL;
+        if (ctl_admin (ctx, "policy.apply", args, &res) != 0)
+            status = 1;
+        else {
+            fputs (ctl_str (res, "warnings_text"), stderr);
+            int nw = cJSON_GetArraySize (cJSON_GetObjectItemCaseSensitive (res, "warnings"));
+            printf ("%s ok against the broker: %s policy would become version %g; %d warning%s\n",
+                    files[i], ctl_str (res, "owner"), ctl_num (res, "version"), nw,
+                    nw == 1 ? "" : "s");
+        }
+        cJSON_Delete (res);
+        cJSON_Delete (args);
+    }
+    return status;
+}
+
 static int
 s_check (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
         { "strict", no_argument, NULL, 'S' }, { "timezone", required_argument, NULL, 'z' },
-        { NULL, 0, NULL, 0 } };
-    s_check_t copt = { 0, NULL };
+        { "against", no_argument, NULL, 'A' }, { NULL, 0, NULL, 0 } };
+    s_check_t copt = { 0, 0, NULL };
     int first, rc = ctl_parse (ctx, cmd, argc, argv, extra, s_check_opt, &copt, &first);
     if (rc != 0)
         return rc == 1 ? 0 : rc;
@@ -447,6 +494,8 @@ s_check (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         ctl_error (ctx, "check needs at least one FILE (see sluicectl policy check --help)");
         return 2;
     }
+    if (copt.against)
+        return s_check_against (ctx, argc - first, argv + first, copt.strict);
     const char *data = ctx->data_dir;
     if (!data) {
         const char *e = getenv ("SLUICE_DATA");
@@ -1102,7 +1151,7 @@ s_purposes (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 }
 
 static const ctl_cmd_t s_cmds[] = {
-    { "check", "FILE... [--data DIR] [--strict] [--timezone ZONE]",
+    { "check", "FILE... [--data DIR] [--strict] [--timezone ZONE] [--against]",
       "check policy files offline (syntax, schemas, members, purposes, lints)",
       "Parses and checks the files together, as one set, without a broker. Errors\n"
       "are printed as FILE:LINE:COL: error: MESSAGE, lints (overlapping or idle\n"
@@ -1119,12 +1168,15 @@ static const ctl_cmd_t s_cmds[] = {
       "                      against the live subscriptions (read-only; safe while\n"
       "                      sluiced runs). SLUICE_DATA counts as --data.\n"
       "  --strict            warnings are errors\n"
+      "  --against           ask the broker instead (connection options below):\n"
+      "                      each file as a dry-run apply by you, so also your role\n"
+      "                      is checked; nothing is applied; exit 1 if refused\n"
       "  --timezone ZONE     the city's IANA zone for 'valid' windows without Z or an\n"
       "                      offset (default: SLUICE_TIMEZONE, else the broker's, read\n"
       "                      from DIR/timezone with --data, else UTC)\n"
       "  --json              print {ok, files, rules, strict, errors: [{file,line,col,\n"
       "                      message,hint}], warnings: [...]}\n",
-      0, s_check },
+      1, s_check },
     { "apply", "FILE [--owner OWNER] [--dry-run] [--strict]",
       "apply a policy file as the owner's new version",
       "Lint warnings (as in check) are printed on stderr. A dry run whose\n"

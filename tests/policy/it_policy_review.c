@@ -305,6 +305,13 @@ Test (policy_review, check_with_data_checks_against_applied_policies_and_subscri
                             "permit \"careful\" releases"), "%s", out);
     cr_assert_eq (ctl ("policy check --strict --data %s %s", b.dir, p), 1, "%s", out);
     cr_assert_eq (ctl ("policy check --data %s/nonexistent %s", b.dir, p), 2, "%s", out);
+    /* --against: the broker judges, with the caller's role */
+    cr_assert_eq (ctl ("--data %s --key %s/wadmin.key policy check --against %s", b.dir, tmp, w), 0,
+                  "%s", out);
+    cr_assert (strstr (out, "ok against the broker: water policy would become version 2"), "%s", out);
+    cr_assert_eq (ctl ("--data %s --key %s/wadmin.key policy check --against %s", b.dir, tmp, p), 1,
+                  "%s", out);
+    cr_assert (strstr (out, "policy.apply: role 'admin:water' may not apply the policy of 'power'"), "%s", out);
 }
 
 /* ------------------------------------------------------------------------ */
