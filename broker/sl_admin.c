@@ -180,6 +180,8 @@ sl_admin_dispatch (sl_admin_t *self, sl_broker_t *broker, const sl_member_t *cal
         if (rc != 0) {
             code = rc == SL_EFULL ? SLUICE__V1__ERROR_CODE__STORE_FULL
                                   : SLUICE__V1__ERROR_CODE__INTERNAL;
+            free (call.long_text);
+            call.long_text = NULL;
             snprintf (call.text, sizeof call.text, "%s: commit failed: %s; nothing was changed",
                       cmd->name, sl_strerror (rc));
         }

@@ -35,8 +35,8 @@ s_add_owner (void *arg, const char *owner, uint32_t current)
     int rc = sl_policy_store_get (c->store, c->txn, owner, current, &v);
     if (rc != 0)
         return 0;                         /* the checker reports what is wrong */
-    char file[300];
-    snprintf (file, sizeof file, "%s", v->file[0] ? v->file : owner);
+    char file[400];                       /* never the name of the text being linted */
+    snprintf (file, sizeof file, "%s (%s's policy in force)", v->file[0] ? v->file : owner, owner);
     rc = sl_policy_set_parse (c->set, file, v->text, strlen (v->text), v->version, NULL);
     sl_policy_version_destroy (&v);
     return rc == SL_ENOMEM ? rc : 0;
