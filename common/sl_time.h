@@ -15,9 +15,12 @@
  *  4. A local time that a clock change skips (spring forward) is read with
  *     the offset before the change (so 02:30 on that day is 03:30 after it);
  *     one that happens twice (fall back) is read as the first of the two.
+ *  5. adapters/common/sl_time.h (the bureau formats' timestamps) has the
+ *     same file name; its guard is SL_TIME_H, this one's SL_COMMON_TIME_H,
+ *     so a file may include both. Its functions are to move here.
  */
-#ifndef SL_TIME_H
-#define SL_TIME_H
+#ifndef SL_COMMON_TIME_H
+#define SL_COMMON_TIME_H
 
 #include <stddef.h>
 #include <stdint.h>
