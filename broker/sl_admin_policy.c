@@ -639,8 +639,8 @@ static void
 s_diags_text (sl_admin_call_t *call, const char *what, sl_policy_diags_t *diags)
 {
     char *t = sl_policy_diags_render (diags);
-    snprintf (call->text, sizeof call->text, "%s%s%s", what, t && *t ? ":\n" : "",
-              t ? t : "");
+    /* every error, however many: not cut to call->text */
+    sl_admin_text (call, "%s%s%s", what, t && *t ? ":\n" : "", t ? t : "");
     free (t);
 }
 
