@@ -73,6 +73,13 @@ int sl_admin_policy_explain_inputs (sl_admin_call_t *call, MDB_txn *txn,
                                     const sl_schema_t *schema, sl_policy_index_t **draft_p,
                                     ProtobufCMessage **sample_p);
 
+/*  (sl_admin_policy_lint.c) For the city's text: the purposes it declares
+ *  that the city's policy in force does not ("purposes_added") and the
+ *  other way round ("purposes_removed"), added to `result` as arrays of
+ *  names; nothing for a bureau's text. Returns 0 or SL_ENOMEM. */
+int sl_admin_policy_purpose_changes (sl_broker_t *broker, MDB_txn *txn, const char *owner,
+                                     const char *text, size_t len, cJSON *result);
+
 /*  (sl_admin_policy_lint.c) The changes of `d` that widen what leaves:
  *  access gained or made unconditional, fields added, the subject less
  *  protected (drop > pseudonymize > keep), times less coarse. One line per

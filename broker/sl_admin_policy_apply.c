@@ -155,6 +155,7 @@ s_apply (sl_admin_call_t *call)
     if (dry) {
         /* access changes and the subscriptions they hit (sl_admin_policy.h) */
         cJSON_AddStringToObject (res, "rule_changes", r.changes ? r.changes : "");
+        sl_admin_policy_purpose_changes (b, txn, owner, text, len, res);
         if (sl_admin_policy_dry_run (b, sl_policy_store_index (store), r.index,
                                      sl_now_ms () / 1000, res) != 0) {
             snprintf (call->text, sizeof call->text, "policy.apply: out of memory");

@@ -155,3 +155,67 @@ sl_admin_policy_widening (const sl_policy_diff_t *d, char **text_p, size_t *coun
     *text_p = out;
     return 0;
 }
+
+/*  The purpose names a summary declares, as a JSON array (or NULL). */
+static cJSON *
+s_purposes (const char *text, size_t len)
+{
+    sl_policy_set_t *set = sl_policy_set_new ();
+    if (!set)
+        return NULL;
+    sl_policy_set_parse (set, "p", text, len, 0, NULL);
+    char *sum = sl_policy_set_summary (set);
+    sl_policy_set_destroy (&set);
+    cJSON *j = sum ? cJSON_Parse (sum) : NULL;
+    free (sum);
+    cJSON *out = cJSON_CreateArray ();
+    const cJSON *p;
+    cJSON_ArrayForEach (p, cJSON_GetObjectItemCaseSensitive (j, "purposes")) {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive (p, "name");
+        if (cJSON_IsString (n))
+            cJSON_AddItemToArray (out, cJSON_CreateString (n->valuestring));
+    }
+    cJSON_Delete (j);
+    return out;
+}
+
+static int
+s_has_name (const cJSON *arr, const char *name)
+{
+    const cJSON *e;
+    cJSON_ArrayForEach (e, arr)
+        if (cJSON_IsString (e) && strcmp (e->valuestring, name) == 0)
+            return 1;
+    return 0;
+}
+
+int
+sl_admin_policy_purpose_changes (sl_broker_t *broker, MDB_txn *txn, const char *owner,
+                                 const char *text, size_t len, cJSON *result)
+{
+    if (strcmp (owner, SL_POLICY_CITY) != 0)
+        return 0;
+    sl_policy_store_t *store = sl_broker_policy (broker);
+    uint32_t cur = 0;
+    sl_policy_version_t *v = NULL;
+    cJSON *before = NULL, *after = s_purposes (text, len);
+    if (sl_policy_store_current (store, txn, owner, &cur) == 0 && cur
+        && sl_policy_store_get (store, txn, owner, cur, &v) == 0)
+        before = s_purposes (v->text, strlen (v->text));
+    sl_policy_version_destroy (&v);
+    if (!before)
+        before = cJSON_CreateArray ();
+    cJSON *added = cJSON_AddArrayToObject (result, "purposes_added");
+    cJSON *removed = cJSON_AddArrayToObject (result, "purposes_removed");
+    int rc = after && before && added && removed ? 0 : SL_ENOMEM;
+    const cJSON *e;
+    cJSON_ArrayForEach (e, after)
+        if (!s_has_name (before, e->valuestring))
+            cJSON_AddItemToArray (added, cJSON_CreateString (e->valuestring));
+    cJSON_ArrayForEach (e, before)
+        if (!s_has_name (after, e->valuestring))
+            cJSON_AddItemToArray (removed, cJSON_CreateString (e->valuestring));
+    cJSON_Delete (before);
+    cJSON_Delete (after);
+    return rc;
+}

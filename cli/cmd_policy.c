@@ -763,6 +763,17 @@ s_print_apply (const cJSON *res)
         }
         printf ("dry run: %s policy would become version %g (now %g); nothing was applied\n",
                 ctl_str (res, "owner"), ctl_num (res, "version"), ctl_num (res, "previous"));
+        const cJSON *pa = cJSON_GetObjectItemCaseSensitive (res, "purposes_added");
+        const cJSON *pr = cJSON_GetObjectItemCaseSensitive (res, "purposes_removed");
+        if (cJSON_GetArraySize (pa) || cJSON_GetArraySize (pr)) {
+            const cJSON *e;
+            printf ("purposes:");
+            cJSON_ArrayForEach (e, pa)
+                printf (" +%s", e->valuestring);
+            cJSON_ArrayForEach (e, pr)
+                printf (" -%s", e->valuestring);
+            printf ("\n");
+        }
         s_print_changes (res, "access changes");
         s_print_subs (res);
         return;

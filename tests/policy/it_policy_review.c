@@ -211,6 +211,11 @@ Test (policy_review, dry_run_says_first_when_a_change_widens)
     cr_assert (strstr (out, "live subscriptions affected:\n  power water.v1.MeterReading "
                             "joint-metering: copy would change (full -> full); fields +ref_device; "
                             "subject pseudonymize -> keep\n"), "%s", out);
+
+    /* the city's dry run lists the purposes it adds and removes */
+    path = write_tmp ("city.policy", "purpose joint-metering \"x\"\npurpose road-works \"Road works\"\n");
+    cr_assert_eq (ctl ("--data %s policy apply --dry-run --owner city %s", b.dir, path), 0, "%s", out);
+    cr_assert (strstr (out, "purposes: +road-works -parking-fee-waiver\n"), "%s", out);
 }
 
 Test (policy_review, every_error_of_a_long_apply_with_one_prefix)
