@@ -137,6 +137,22 @@ write_tmp (const char *name, const char *text)
     return p;
 }
 
+/*  Past the lint lines sluicectl writes on stderr first (FILE:L:C:
+ *  warning|note: ...): where its standard output begins. */
+static const char *
+s_stdout (const char *text)
+{
+    const char *p = text;
+    while (*p) {
+        const char *nl = strchr (p, '\n');
+        size_t l = nl ? (size_t) (nl - p) : strlen (p);
+        if (!memmem (p, l, ": warning: ", 11) && !memmem (p, l, ": note: ", 8))
+            break;
+        p += l + (nl ? 1 : 0);
+    }
+    return p;
+}
+
 static int
 count (const char *hay, const char *needle)
 {
@@ -205,12 +221,31 @@ Test (policy_review, dry_run_says_first_when_a_change_widens)
                       "  time coarsen hour\n}\n");
     cr_assert_eq (ctl ("--data %s --key %s/wadmin.key policy apply --dry-run %s 2>/dev/null",
                        b.dir, tmp, path), 0, "%s", out);
-    cr_assert (strncmp (out, "WARNING: this change widens what leaves for 1 (consumer, record type, "
-                             "purpose):\n  power water.v1.MeterReading joint-metering: fields "
+    cr_assert (strncmp (s_stdout (out), "WARNING: this change widens what leaves for 1 (consumer, "
+                             "record type, purpose):\n  power water.v1.MeterReading joint-metering: fields "
                              "+ref_device; subject pseudonymize -> keep\n", 155) == 0, "%s", out);
     cr_assert (strstr (out, "live subscriptions affected:\n  power water.v1.MeterReading "
                             "joint-metering: copy would change (full -> full); fields +ref_device; "
                             "subject pseudonymize -> keep\n"), "%s", out);
+
+    /* a new consumer gains access: also in the first line */
+    char text2[4096];
+    snprintf (text2, sizeof text2, "%s%s", CAREFUL,
+              "permit \"to-parking\" {\n  owner water\n  consumer parking\n"
+              "  records water.v1.MeterReading\n  purpose joint-metering\n  fields district\n}\n");
+    path = write_tmp ("more.policy", text2);
+    cr_assert_eq (ctl ("--data %s --key %s/wadmin.key policy apply --dry-run %s 2>/dev/null",
+                       b.dir, tmp, path), 0, "%s", out);
+    cr_assert (strncmp (s_stdout (out), "WARNING: this change widens what leaves for 1 (consumer, "
+                             "record type, purpose):\n  parking water.v1.MeterReading "
+                             "joint-metering: gains access\n", 128) == 0, "%s", out);
+    /* a narrowing change does not warn */
+    path = write_tmp ("narrow.policy", "permit \"careful\" {\n  owner water\n  consumer power\n"
+                      "  records water.v1.MeterReading\n  purpose joint-metering\n  fields district\n"
+                      "  subject drop\n  time coarsen day\n}\n");
+    cr_assert_eq (ctl ("--data %s --key %s/wadmin.key policy apply --dry-run %s 2>/dev/null",
+                       b.dir, tmp, path), 0, "%s", out);
+    cr_assert (strncmp (s_stdout (out), "dry run: ", 9) == 0, "%s", out);
 
     /* the city's dry run lists the purposes it adds and removes */
     path = write_tmp ("city.policy", "purpose joint-metering \"x\"\npurpose road-works \"Road works\"\n");
