@@ -1229,7 +1229,10 @@ static const ctl_cmd_t s_cmds[] = {
       1, s_tail },
     { "query", "[filters]", "list audit entries matching filters (table, or --json lines)",
       "filters (all optional; combined with AND):\n"
-      "  --since T --until T UTC time YYYY-MM-DD[THH:MM:SSZ] or Unix seconds; until exclusive\n"
+      "  --since T --until T YYYY-MM-DD[THH:MM[:SS]] in the city's zone (SLUICE_TIMEZONE,\n"
+      "                      else DIR/timezone, else UTC), or with Z / +08:00, Unix\n"
+      "                      seconds, or relative: 2h, 3d, 1w, today, yesterday;\n"
+      "                      until exclusive\n"
       "  --actor NAME        who acted (member or administrator)\n"
       "  --owner BUREAU      owner of the record type / policy / consent\n"
       "  --consumer NAME     the counterpart: consumer, recipient, peer\n"
@@ -1250,7 +1253,7 @@ static const ctl_cmd_t s_cmds[] = {
       1, s_report },
     { "export", "--since T [--until T] [query filters] [--format jsonl|csv] [--out FILE]",
       "export entries (archived ones too), followed by the checkpoints that cover them",
-      "options:\n  --since T --until T time window (UTC date/time or Unix seconds)\n"
+      "options:\n  --since T --until T time window (as for query: dates, RFC 3339, 2h, yesterday)\n"
       "  --actor A --owner B --consumer C --record T --kind K --decision D --subject ID\n"
       "                      the filters of query (--subject is audited as a look-up)\n"
       "  --format jsonl|csv  JSON lines (default) or CSV (RFC 4180, a header row, CRLF;\n"
@@ -1273,7 +1276,8 @@ static const ctl_cmd_t s_cmds[] = {
       S_OFFLINE_NOTE, 1, s_checkpoint },
     { "archive", "--before DATE --out DIR",
       "move entries older than DATE into a signed segment file (admin:city)",
-      "options:\n  --before DATE       archive entries written before this UTC time\n"
+      "options:\n  --before DATE       archive entries written before this time (city's zone\n"
+      "                      unless Z or an offset is given)\n"
       "  --out DIR           directory on the broker host for the segment file\n",
       1, s_archive },
     { NULL, NULL, NULL, NULL, 0, NULL },

@@ -1211,8 +1211,9 @@ static const ctl_cmd_t s_cmds[] = {
       "Version 0 stands for \"no policy\". Access is computed as the broker would\n"
       "decide with the other owners' current policies.\n\n"
       "options:\n"
-      "  --at TIME           compare access at TIME: Unix seconds or\n"
-      "                      YYYY-MM-DD[THH:MM[:SS]] (UTC; default now)\n", 1, s_diff },
+      "  --at TIME           compare access at TIME: Unix seconds,\n"
+      "                      YYYY-MM-DD[THH:MM[:SS]] in the broker's zone, with Z or an\n"
+      "                      offset, or relative (2h, yesterday); default now\n", 1, s_diff },
     { "rollback", "OWNER VERSION", "apply an old version's text again, as a new version",
       "History is kept: the rollback is a new version whose text is VERSION's.\n"
       "Same checks and roles as apply (admin:OWNER).\n", 1, s_rollback },
@@ -1234,8 +1235,9 @@ static const ctl_cmd_t s_cmds[] = {
       "  --purpose P         the purpose asked for\n"
       "  --subject ID        a citizen id: consent is looked up for it (without it,\n"
       "                      rules that need consent count as not consented)\n"
-      "  --at TIME           decide at TIME: Unix seconds or YYYY-MM-DD[THH:MM[:SS]]\n"
-      "                      (UTC; default now)\n"
+      "  --at TIME           decide at TIME: Unix seconds, YYYY-MM-DD[THH:MM[:SS]] in\n"
+      "                      the broker's zone, with Z or an offset, or relative (2h,\n"
+      "                      yesterday); default now\n"
       "  --owner O           the owner (default: the record type's owner)\n", 1, s_explain },
     { NULL, NULL, NULL, NULL, 0, NULL },
 };
