@@ -362,8 +362,8 @@ s_query (sl_admin_call_t *call)
     MDB_txn *txn;
     int code = s_filter (call, &f, pseudo, &limit);
     const char *subject = s_opt (call, "subject");
-    if (code == 0 && subject && f.after_seq == 0)
-        code = s_lookup (call, "audit.query", subject);     /* once per look-up: its first page */
+    if (code == 0 && subject)
+        code = s_lookup (call, "audit.query", subject);     /* every page is a read */
     if (code == 0 && (code = s_read_txn (call, &txn)) == 0) {
         sl_audit_history_t *h = s_history (txn, &f);
         code = s_page (call, &f, limit, txn);
@@ -501,7 +501,7 @@ s_report (sl_admin_call_t *call)
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     }
     f.subject = pseudo;
-    int code = f.after_seq == 0 ? s_lookup (call, "audit.report", subject) : 0;
+    int code = s_lookup (call, "audit.report", subject);   /* every page is a read */
     if (code)
         return code;
     MDB_txn *txn;
@@ -548,7 +548,7 @@ s_export (sl_admin_call_t *call)
     if (s_uint_arg (call, "first_seq", 0, &first_seq))
         return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
     const char *subject = s_opt (call, "subject");
-    if (subject && f.after_seq == 0 && (code = s_lookup (call, "audit.export", subject)) != 0)
+    if (subject && (code = s_lookup (call, "audit.export", subject)) != 0)
         return code;
     MDB_txn *txn;
     if ((code = s_read_txn (call, &txn)) != 0)
