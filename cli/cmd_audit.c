@@ -364,6 +364,41 @@ s_parse (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv, s_opts_t *
     return -1;
 }
 
+/*  Offline: a --consumer that is no member of DIR's registry is refused with
+    the closest name (online the broker does it). Returns 0, or 2 after
+    printing. */
+static int
+s_check_consumer_local (ctl_ctx_t *ctx, MDB_txn *txn, const char *consumer)
+{
+    MDB_dbi dbi;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    if (!consumer || mdb_dbi_open (txn, "broker.members", 0, &dbi) != 0
+        || mdb_cursor_open (txn, dbi, &cur) != 0)
+        return 0;
+    char **names = NULL;
+    size_t n = 0;
+    int known = 0;
+    for (int op = MDB_FIRST; !known && mdb_cursor_get (cur, &k, &v, op) == 0; op = MDB_NEXT) {
+        char **nn = realloc (names, (n + 1) * sizeof *nn);
+        if (!nn)
+            break;
+        names = nn;
+        names[n] = strndup (k.mv_data, k.mv_size);
+        if (names[n])
+            known = strcmp (names[n++], consumer) == 0;
+    }
+    mdb_cursor_close (cur);
+    const char *m = known ? NULL : sl_suggest (consumer, (const char *const *) names, n);
+    if (!known && n)
+        ctl_error (ctx, "unknown consumer '%s'%s%s%s: no member of that name in %s", consumer,
+                   m ? "; did you mean '" : "", m ? m : "", m ? "'?" : "", ctx->data_dir);
+    for (size_t i = 0; i < n; i++)
+        free (names[i]);
+    free (names);
+    return known || !n ? 0 : 2;
+}
+
 /*  What is archived and whether it was read (sl_audit_history_note), said
     once per command: after the table, or on stderr with --json. */
 static char s_archived_note[1400];
@@ -603,8 +638,8 @@ s_query (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     sl_audit_filter_t f;
     uint8_t pseudo[SL_AUDIT_PSEUDO_LEN];
     s_filter_local (&o, &f);
-    rc = 0;
-    if (o.subject) {
+    rc = s_check_consumer_local (ctx, txn, o.consumer);
+    if (rc == 0 && o.subject) {
         if (sl_audit_pseudonym (l.audit, o.subject, pseudo) != 0) {
             ctl_error (ctx, "%s has no readable %s: --subject needs the audit pseudonym key",
                        ctx->data_dir, SL_AUDIT_PSEUDO_KEY_FILE);
@@ -919,7 +954,8 @@ s_export (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
             sl_audit_filter_t f;
             uint8_t pseudo[SL_AUDIT_PSEUDO_LEN];
             s_filter_local (&o, &f);
-            if (o.subject) {
+            rc = s_check_consumer_local (ctx, txn, o.consumer);
+            if (rc == 0 && o.subject) {
                 if (sl_audit_pseudonym (l.audit, o.subject, pseudo) != 0) {
                     ctl_error (ctx, "%s has no readable %s: --subject needs the audit pseudonym key",
                                ctx->data_dir, SL_AUDIT_PSEUDO_KEY_FILE);

@@ -366,4 +366,14 @@ Test (audit_review, mistyped_filters_are_refused_with_did_you_mean)
     cr_assert_eq (s_ctl (auditor_key, "audit query --consumer powr"), 1, "%s", out);
     cr_assert (strstr (out, "unknown consumer 'powr'; did you mean 'power'?"), "%s", out);
     cr_assert_eq (s_ctl (auditor_key, "audit query --kind consent."), 0, "%s", out);
+    /* offline, beside the running broker: the same words */
+    char cmd[1200];
+    snprintf (cmd, sizeof cmd, "'%s' --data '%s/data' audit query --consumer powr 2>&1",
+              tb_program ("SLUICECTL"), tb.dir);
+    cr_assert_eq (tb_run (cmd, out, sizeof out), 2, "%s", out);
+    cr_assert (strstr (out, "unknown consumer 'powr'; did you mean 'power'?"), "%s", out);
+    snprintf (cmd, sizeof cmd, "'%s' --data '%s/data' audit query --owner watr 2>&1",
+              tb_program ("SLUICECTL"), tb.dir);
+    cr_assert_eq (tb_run (cmd, out, sizeof out), 2, "%s", out);
+    cr_assert (strstr (out, "unknown owner 'watr'; did you mean 'water'?"), "%s", out);
 }
