@@ -234,8 +234,9 @@ typedef struct {
     int      oom;
 } s_keys_t;
 
+/*  Adds the key a NUL [b NUL [c NUL [d NUL]]] for `rule`. */
 static void
-s_keys_add (s_keys_t *k, size_t rule, const char *a, const char *b, const char *c)
+s_keys_add (s_keys_t *k, size_t rule, const char *a, const char *b, const char *c, const char *d)
 {
     if (k->oom)
         return;
@@ -249,18 +250,21 @@ s_keys_add (s_keys_t *k, size_t rule, const char *a, const char *b, const char *
         k->v = v;
         k->cap = cap;
     }
-    size_t la = strlen (a), lb = b ? strlen (b) : 0, lc = c ? strlen (c) : 0;
-    size_t klen = la + 1 + (b ? lb + 1 : 0) + (c ? lc + 1 : 0);
+    const char *parts[4] = { a, b, c, d };
+    size_t klen = 0;
+    for (int i = 0; i < 4 && parts[i]; i++)
+        klen += strlen (parts[i]) + 1;
     char *key = malloc (klen);
     if (!key) {
         k->oom = 1;
         return;
     }
-    memcpy (key, a, la + 1);
-    if (b)
-        memcpy (key + la + 1, b, lb + 1);
-    if (c)
-        memcpy (key + la + 1 + lb + 1, c, lc + 1);
+    size_t off = 0;
+    for (int i = 0; i < 4 && parts[i]; i++) {
+        size_t l = strlen (parts[i]) + 1;
+        memcpy (key + off, parts[i], l);
+        off += l;
+    }
     k->v[k->n++] = (s_key_t) { key, klen, rule };
 }
 
@@ -310,7 +314,7 @@ s_keys_find (const s_keys_t *k, const char *key, size_t klen, size_t *lo, size_t
 /*  One pair of permits (a before b) that share an (owner, consumer,
  *  purpose): the texts of section 8.2. */
 static void
-s_lint_pair (s_lint_t *l, const sl_policy_rule_t *a, const sl_policy_rule_t *b)
+s_lint_pair (s_lint_t *l, const sl_policy_rule_t *a, const sl_policy_rule_t *b, bool *reported)
 {
     const sl_schema_t *ta[S_MAX_TYPES], *tb[S_MAX_TYPES];
     size_t na = sl_prule_types (a, ta, S_MAX_TYPES), nb = sl_prule_types (b, tb, S_MAX_TYPES);
@@ -355,6 +359,11 @@ s_lint_pair (s_lint_t *l, const sl_policy_rule_t *a, const sl_policy_rule_t *b)
                       "records, purposes or windows disjoint");
         }
     }
+    /* one pair warning per rule: the first partner in rule order, so that a
+     * rule overlapping a thousand others says so once */
+    if (reported[at->order])
+        return;
+    reported[at->order] = true;
     s_warn (l, at, at->id_line, at->id_col, hint, msg);
 }
 
@@ -371,14 +380,19 @@ s_pair_cmp (const void *x, const void *y)
     return p->a < q->a ? -1 : p->a > q->a;
 }
 
-/*  Pairs of permits of one owner sharing a consumer and a purpose, each
- *  once, in the order of the later rule (then the earlier). */
+/*  At most this many pairs are compared (16 MB of pairs): a policy that
+ *  has more overlapping permits than that gets one warning saying so. */
+#define S_MAX_PAIRS (1u << 20)
+
+/*  Pairs of permits of one owner sharing a consumer, a purpose and a record
+ *  type, each once, in the order of the later rule (then the earlier). */
 static void
 s_lint_pairs (s_lint_t *l, const sl_policy_set_t *set, s_keys_t *ocp)
 {
     s_pair_t *pairs = NULL;
     size_t n = 0, cap = 0;
-    for (size_t g = 0; g < ocp->n && !l->oom;) {
+    bool capped = false;
+    for (size_t g = 0; g < ocp->n && !l->oom && !capped;) {
         size_t e = g;
         while (e < ocp->n && ocp->v[e].klen == ocp->v[g].klen
                && !memcmp (ocp->v[e].key, ocp->v[g].key, ocp->v[g].klen))
@@ -387,6 +401,10 @@ s_lint_pairs (s_lint_t *l, const sl_policy_set_t *set, s_keys_t *ocp)
             for (size_t i = g; i < j; i++) {
                 if (ocp->v[i].rule == ocp->v[j].rule)
                     continue;
+                if (n == S_MAX_PAIRS) {
+                    capped = true;
+                    break;
+                }
                 if (n == cap) {
                     cap = cap ? cap * 2 : 256;
                     s_pair_t *np = realloc (pairs, cap * sizeof *np);
@@ -402,9 +420,19 @@ s_lint_pairs (s_lint_t *l, const sl_policy_set_t *set, s_keys_t *ocp)
     }
     if (n > 1)
         qsort (pairs, n, sizeof *pairs, s_pair_cmp);
+    bool *reported = calloc (set->n_rules + 1, sizeof *reported);
+    if (!reported)
+        l->oom = 1;
     for (size_t k = 0; k < n && !l->oom; k++)
         if (k == 0 || pairs[k].a != pairs[k - 1].a || pairs[k].b != pairs[k - 1].b)
-            s_lint_pair (l, set->rules[pairs[k].a], set->rules[pairs[k].b]);
+            s_lint_pair (l, set->rules[pairs[k].a], set->rules[pairs[k].b], reported);
+    free (reported);
+    if (capped && set->n_rules) {
+        const sl_policy_rule_t *r = set->rules[ocp->v[0].rule];
+        s_warn (l, r, r->id_line, r->id_col,
+                "split the policy, or give permits disjoint consumers, purposes or records",
+                "too many overlapping permits: only the first 1048576 pairs were compared");
+    }
     free (pairs);
 }
 
@@ -800,16 +828,20 @@ sl_policy_set_lint (const sl_policy_set_t *set, const sl_policy_lint_opts_t *opt
         const sl_policy_rule_t *r = set->rules[i];
         if (r->kind != SL_POLICY_PERMIT || !r->owner.s)
             continue;
-        s_keys_add (&o, i, r->owner.s, NULL, NULL);
+        s_keys_add (&o, i, r->owner.s, NULL, NULL, NULL);
+        const sl_schema_t *t[S_MAX_TYPES];
+        size_t nt = sl_prule_types (r, t, S_MAX_TYPES);
         for (size_t c = 0; c < r->consumers.n; c++) {
-            s_keys_add (&oc, i, r->owner.s, r->consumers.v[c].s, NULL);
+            s_keys_add (&oc, i, r->owner.s, r->consumers.v[c].s, NULL, NULL);
             for (size_t p = 0; p < r->purposes.n; p++)
-                s_keys_add (&ocp, i, r->owner.s, r->consumers.v[c].s, r->purposes.v[p].s);
+                for (size_t x = 0; x < nt; x++)
+                    s_keys_add (&ocp, i, r->owner.s, r->consumers.v[c].s, r->purposes.v[p].s,
+                                t[x]->record_type);
         }
     }
     for (size_t i = 0; opts && opts->subs_known && i < opts->n_subs; i++)
         s_keys_add (&subs, i, opts->subs[i].consumer, opts->subs[i].purpose,
-                    opts->subs[i].record_type);
+                    opts->subs[i].record_type, NULL);
     if (ocp.oom || oc.oom || o.oom || subs.oom) {
         l.oom = 1;
         goto out;

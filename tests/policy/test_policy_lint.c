@@ -58,6 +58,17 @@ Test (lint, duplicate_permit)
             "t.policy:8:8: note: remove one of them\n");
 }
 
+Test (lint, one_pair_warning_per_rule)
+{
+    /* c duplicates a and b: said once, naming the first */
+    expect (P ("a", "  fields district\n") P ("b", "  fields district\n") P ("c", "  fields district\n"),
+            false,
+            "t.policy:8:8: warning: permit \"b\" duplicates permit \"a\" (t.policy:1:1)\n"
+            "t.policy:8:8: note: remove one of them\n"
+            "t.policy:15:8: warning: permit \"c\" duplicates permit \"a\" (t.policy:1:1)\n"
+            "t.policy:15:8: note: remove one of them\n");
+}
+
 Test (lint, permit_without_effect)
 {
     /* b is inside a's scope, and releases more: under "most restrictive
