@@ -470,14 +470,20 @@ s_size_cmp (const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/*  A forbid names at most this many cancelled permits one by one; the
+ *  rest are counted in one more warning. */
+#define S_MAX_CANCELS 5
+
 static void
 s_cancel_one (s_lint_t *l, const sl_policy_rule_t *f, const sl_schema_t *const *tf, size_t nf,
-              const sl_policy_rule_t *p)
+              const sl_policy_rule_t *p, size_t *count)
 {
     const sl_schema_t *tp[S_MAX_TYPES];
     size_t np = sl_prule_types (p, tp, S_MAX_TYPES);
     if (!s_consumers_cover (f, p) || !s_types_cover (tf, nf, tp, np)
         || !s_purposes_cover (f, p) || !s_window_covers (f, p))
+        return;
+    if (++*count > S_MAX_CANCELS)
         return;
     char msg[1024];
     snprintf (msg, sizeof msg, "forbid \"%s\" cancels permit \"%s\" (%s:%u:%u): it denies "
@@ -485,6 +491,19 @@ s_cancel_one (s_lint_t *l, const sl_policy_rule_t *f, const sl_schema_t *const *
     s_warn (l, f, f->id_line, f->id_col,
             "narrow the forbid (consumer, records, purpose, valid, where), strip fields "
             "with 'fields', or remove the permit", msg);
+}
+
+static void
+s_cancel_more (s_lint_t *l, const sl_policy_rule_t *f, size_t count)
+{
+    if (count <= S_MAX_CANCELS)
+        return;
+    char msg[512];
+    snprintf (msg, sizeof msg, "forbid \"%s\" cancels %zu more permits entirely", f->id,
+              count - S_MAX_CANCELS);
+    s_warn (l, f, f->id_line, f->id_col,
+            "narrow the forbid (consumer, records, purpose, valid, where), strip fields "
+            "with 'fields', or remove the permits", msg);
 }
 
 /*  A denying forbid against the permits of its owner: all of them when it
@@ -508,8 +527,10 @@ s_lint_cancel (s_lint_t *l, const sl_policy_set_t *set, size_t fi, const s_keys_
             return;
         memcpy (key, f->owner.s, ol + 1);
         s_keys_find (o, key, ol + 1, &lo, &hi);
+        size_t count = 0;
         for (size_t i = lo; i < hi; i++)
-            s_cancel_one (l, f, tf, nf, set->rules[o->v[i].rule]);
+            s_cancel_one (l, f, tf, nf, set->rules[o->v[i].rule], &count);
+        s_cancel_more (l, f, count);
         return;
     }
     size_t *cand = NULL, n = 0, cap = 0;
@@ -539,8 +560,10 @@ s_lint_cancel (s_lint_t *l, const sl_policy_set_t *set, size_t fi, const s_keys_
     }
     if (n > 1)
         qsort (cand, n, sizeof *cand, s_size_cmp);     /* report in rule order */
+    size_t count = 0;
     for (size_t i = 0; i < n; i++)
-        s_cancel_one (l, f, tf, nf, set->rules[cand[i]]);
+        s_cancel_one (l, f, tf, nf, set->rules[cand[i]], &count);
+    s_cancel_more (l, f, count);
     free (cand);
 }
 
