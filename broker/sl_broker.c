@@ -43,6 +43,7 @@
 #include "sl_batch.h"
 #include "sl_disclose.h"
 #include "sl_error.h"
+#include "sl_filtered.h"
 #include "sl_govern.h"
 #include "sl_keys.h"
 #include "sl_log.h"
@@ -402,6 +403,13 @@ s_record (sl_broker_t *self, const sl_event_t *ev, int note)
     return 0;
 }
 
+/*  s_record in the shape sl_filtered_flush wants. */
+static int
+s_record_cb (void *self, const sl_event_t *ev)
+{
+    return s_record (self, ev, 0);
+}
+
 int
 sl_broker_event (sl_broker_t *self, const sl_event_t *ev)
 {
@@ -677,6 +685,8 @@ s_publish (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t 
     s_rec_error_t *errs = calloc (n, sizeof *errs);
     Sluice__V1__Error **errp = calloc (n, sizeof *errp);
     size_t n_ids = 0, n_errs = 0, queued = 0, dups = 0, denied = 0;
+    sl_filtered_t filtered;     /* rows a `where` left out: one entry per key (sl_filtered.h) */
+    sl_filtered_init (&filtered);
     int store_rc = 0;
     if (!ids || !errs || !errp) {
         s_send_error (self, s->rid, s->rid_len, s->member, h->seq,
@@ -837,6 +847,11 @@ s_publish (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t 
             s_decide (self, &in, &out);
             char rbuf[SL_DECIDE_MAX_RULES * SL_DECIDE_RULE_MAX];
             s_rules (out.rules, out.n_rules, rbuf, sizeof rbuf);
+            if (!out.permit && strcmp (out.reason, "condition-false") == 0
+                && sl_filtered_add (&filtered, sub->consumer, type, sub->purpose, rbuf)) {
+                denied++;
+                continue;
+            }
             sl_event_t ev = { .kind = out.permit ? "queue" : "deny", .actor = s->member,
                               .counterpart = sub->consumer, .owner = s->member, .record_type = type,
                               .message_id = m->message_id.data, .subject = m->subject,
@@ -906,6 +921,8 @@ s_publish (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t 
         if (store_rc == 0)
             ids[n_ids++] = m->message_id;
     }
+    if (store_rc == 0)
+        store_rc = sl_filtered_flush (&filtered, s->member, "publish", s_record_cb, self);
 
     if (store_rc != 0) {
         /* LMDB leaves a failed write transaction unusable: everything pending fails */
@@ -1728,6 +1745,8 @@ s_owner_answer (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_m
         goto out;
     MDB_txn *rtxn = NULL;
     sl_store_read (self->store, &rtxn);
+    sl_filtered_t filtered;     /* rows a `where` left out (sl_filtered.h) */
+    sl_filtered_init (&filtered);
     for (size_t i = 0; i < n; i++) {
         Sluice__V1__RecordMeta *m = h->records[i];
         const char *type = (m->record_type && *m->record_type) ? m->record_type : q->record_type;
@@ -1751,6 +1770,12 @@ s_owner_answer (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_m
         protobuf_c_message_free_unpacked (rec, NULL);
         if (!d.permit) {
             char rbuf[SL_DECIDE_MAX_RULES * SL_DECIDE_RULE_MAX];
+            s_rules (d.rules, d.n_rules, rbuf, sizeof rbuf);
+            if (strcmp (d.reason, "condition-false") == 0
+                && sl_filtered_add (&filtered, q->asker, q->record_type, q->purpose, rbuf)) {
+                dropped++;
+                continue;
+            }
             sl_event_t ev = { .kind = "deny", .actor = q->owner, .counterpart = q->asker,
                               .owner = q->owner, .record_type = q->record_type,
                               .subject = m->subject, .purpose = q->purpose, .decision = "deny",
@@ -1791,6 +1816,8 @@ s_owner_answer (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_m
         mp[kept] = om;
         kept++;
     }
+    if (sl_filtered_flush (&filtered, q->owner, "reply", s_record_cb, self) != 0)
+        sl_batch_abort (self->batch);
     if (rtxn)
         mdb_txn_abort (rtxn);
     if (bad >= 0) {

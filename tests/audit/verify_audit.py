@@ -20,6 +20,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -67,7 +68,30 @@ def decode(raw):
         return None
     if len(fields[5]) not in (0, 16) or len(fields[6]) not in (0, 32):
         return None
+    if not kind_shape_ok(fields):
+        return None
     return {"seq": seq, "time_us": time_us, "prev": prev, "fields": fields}
+
+
+FILTERED_DETAIL = re.compile(rb"rows=[1-9][0-9]* stage=(publish|reply)\Z")
+LOOKUP_DETAIL = re.compile(rb"command=[a-z.]+ role=\S+\Z")
+
+
+def kind_shape_ok(fields):
+    """The kinds whose fields docs/AUDIT.md 6 fixes to the byte:
+    `filtered` (rows a row condition left out, one entry per batch) and
+    `lookup` (a person looked up by an administrator or auditor)."""
+    kind, actor, counterpart, owner, rtype, msgid, subject = fields[:7]
+    decision, reason, detail = fields[8], fields[11], fields[12]
+    if kind == b"filtered":
+        return (decision == b"filtered" and reason == b"condition-false"
+                and len(msgid) == 0 and len(subject) == 0 and len(actor) > 0
+                and actor == owner and len(counterpart) > 0 and len(rtype) > 0
+                and FILTERED_DETAIL.match(detail) is not None)
+    if kind == b"lookup":
+        return (decision == b"ok" and len(actor) > 0 and len(subject) == 32
+                and LOOKUP_DETAIL.match(detail) is not None)
+    return True
 
 
 class Verifier:

@@ -122,7 +122,7 @@ Test (security, deliver_entries_name_the_fields_released_after_a_narrowing, .ini
     entry_t e[8];
     size_t n = entries ("deliver", e, 8);
     cr_assert_eq (n, 1);
-    cr_assert_str_eq (e[0].rules, "w2p@2");
+    cr_assert_str_eq (e[0].rules, "water/w2p@2");
     cr_assert_str_eq (e[0].fields, "subject,district", "deliver fields: '%s'", e[0].fields);
     cr_assert (e[0].has_subject && e[0].has_msgid);
 }
@@ -144,7 +144,7 @@ Test (security, deliver_entries_never_name_more_than_the_queued_copy_held, .init
     tc_close (&p);
     entry_t e[8];
     cr_assert_eq (entries ("deliver", e, 8), 1);
-    cr_assert_str_eq (e[0].rules, "w2p@2");
+    cr_assert_str_eq (e[0].rules, "water/w2p@2");
     cr_assert_str_eq (e[0].fields, "subject,district", "deliver fields: '%s'", e[0].fields);
 }
 
@@ -203,7 +203,7 @@ Test (security, reply_entries_are_full_and_on_disk_before_the_reply_leaves, .ini
     entry_t e[4];
     size_t n = entries ("reply", e, 4);
     cr_assert_eq (n, 1, "reply entries on disk after the crash: %zu", n);
-    cr_assert_str_eq (e[0].rules, "w2p@1");
+    cr_assert_str_eq (e[0].rules, "water/w2p@1");
     cr_assert_str_eq (e[0].fields, "subject,district,water_consumption_m3", "fields '%s'", e[0].fields);
     cr_assert_str_eq (e[0].counterpart, "power");
     cr_assert_str_eq (e[0].decision, "permit");

@@ -418,7 +418,7 @@ def scenario(c, broker, ep, server, pseudonym_secret, data_client, admin_client)
         p = pseudonym(pseudonym_secret, "power", subjects[i])
         if not (m.record_type == "water.v1.MeterReading" and m.owner == "water"
                 and m.purpose == "joint-metering" and m.delivery_tag != 0
-                and m.subject == p and list(m.rules) == ["water-to-power@1"]
+                and m.subject == p and list(m.rules) == ["water/water-to-power@1"]
                 and m.event_time == obs[i] * 1000 - (obs[i] * 1000) % 3600000):
             ok_meta = False
             detail = "meta %d: %s (expected subject %s)" % (i, m, p)
