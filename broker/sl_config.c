@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <ini.h>
+
+#include "sl_time.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +148,18 @@ sl_config_set (sl_config_t *cfg, const char *key, const char *value, char *err, 
             return SL_EINVAL;
         }
         snprintf (cfg->log_format, sizeof cfg->log_format, "%s", value);
+        return 0;
+    }
+    if (!strcmp (key, "timezone")) {
+        sl_tz_t *z = sl_tz_load (value, err, errlen);   /* refuse a zone tzdata lacks */
+        if (!z || strlen (value) >= sizeof cfg->timezone) {
+            if (z)
+                snprintf (err, errlen, "timezone: '%s' is too long", value);
+            sl_tz_destroy (&z);
+            return SL_EINVAL;
+        }
+        sl_tz_destroy (&z);
+        snprintf (cfg->timezone, sizeof cfg->timezone, "%s", value);
         return 0;
     }
     if (!strcmp (key, "grant")) {

@@ -14,6 +14,7 @@
 #include "sl_batch.h"
 #include "sl_broker.h"
 #include "sl_config.h"
+#include "sl_time.h"
 #include "sl_error.h"
 #include "sl_govern.h"
 #include "sl_keys.h"
@@ -74,6 +75,9 @@ s_usage (FILE *f)
 "  --queue-max N              records a consumer's queue may hold; a record\n"
 "                             past it is refused (queue-full), default\n"
 "                             1000000, 0 = no limit               (queue_max)\n"
+"  --timezone ZONE            the city's IANA time zone, e.g. Europe/Berlin;\n"
+"                             zone-less times in policy windows and admin\n"
+"                             filters are read in it, default UTC (timezone)\n"
 "  --metrics-bind HOST:PORT   serve /metrics, /healthz, /readyz over HTTP,\n"
 "                             e.g. 127.0.0.1:9570; default off (metrics_bind)\n"
 "  --log-file FILE            append log lines to FILE, reopened on SIGHUP;\n"
@@ -105,6 +109,7 @@ static const struct { const char *flag, *key; } s_flags[] = {
     { "--metrics-bind", "metrics_bind" }, { "--log-file", "log_file" },
     { "--log-format", "log_format" }, { "--next-bind", "next_bind" },
     { "--next-admin-bind", "next_admin_bind" },
+    { "--timezone", "timezone" },
 };
 
 /*  Applies the flags argv[from..] on top of cfg. Returns 0 or 2 (usage
@@ -182,6 +187,8 @@ s_reload_config (void *ctx, sl_broker_t *b)
         restart = "admin_bind";
     else if (strcmp (next.metrics_bind, cur->metrics_bind))
         restart = "metrics_bind";
+    else if (strcmp (next.timezone, cur->timezone))
+        restart = "timezone";
     else if (next.map_size != cur->map_size)
         restart = "map_size_mb";
     else if (next.max_message_size != cur->max_message_size)
@@ -378,6 +385,25 @@ s_run (sl_config_t *cfg)
     sigaction (SIGHUP, &sa, NULL);
     signal (SIGPIPE, SIG_IGN);
 
+    /* the city's zone, before any policy is parsed; DIR/timezone tells
+     * sluicectl offline (sl_time.h) */
+    snprintf (path, sizeof path, "%s/timezone", cfg->data_dir);
+    if (cfg->timezone[0]) {
+        sl_tz_t *zone = sl_tz_load (cfg->timezone, err, sizeof err);
+        if (!zone) {
+            fprintf (stderr, "sluiced: %s\n", err);
+            close (lock);
+            return 1;
+        }
+        sl_time_set_city_zone (zone);
+        FILE *tf = fopen (path, "w");
+        if (tf) {
+            fprintf (tf, "%s\n", cfg->timezone);
+            fclose (tf);
+        }
+    }
+    else
+        unlink (path);
     sl_broker_config_t bc = {
         .data_dir = cfg->data_dir, .data_endpoint = cfg->data_endpoint,
         .admin_endpoint = cfg->admin_endpoint, .max_message_size = cfg->max_message_size,
