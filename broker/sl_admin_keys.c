@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sl_audit.h"
 #include "sl_batch.h"
 #include "sl_error.h"
 #include "sl_log.h"
@@ -87,7 +88,7 @@ s_add (sl_admin_call_t *call)
     call->wrote = 1;
     sl_keys_fingerprint (key, fp);
     snprintf (detail, sizeof detail, "fp=%s", fp);
-    sl_event_t ev = { .kind = "member.key.add", .actor = call->caller->name, .counterpart = name,
+    sl_event_t ev = { .kind = SL_AUDIT_MEMBER_KEY_ADD, .actor = call->caller->name, .counterpart = name,
                       .detail = detail };
     if ((rc = s_commit (call, "member.key.add", &ev)) != 0)
         return rc;
@@ -120,7 +121,7 @@ s_retire (sl_admin_call_t *call)
     }
     call->wrote = 1;
     snprintf (detail, sizeof detail, "fp=%s", retired);
-    sl_event_t ev = { .kind = "member.key.retire", .actor = call->caller->name,
+    sl_event_t ev = { .kind = SL_AUDIT_MEMBER_KEY_RETIRE, .actor = call->caller->name,
                       .counterpart = name, .detail = detail };
     if ((rc = s_commit (call, "member.key.retire", &ev)) != 0)
         return rc;

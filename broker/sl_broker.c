@@ -2678,7 +2678,7 @@ sl_broker_keys_reload (sl_broker_t *self)
         self->next_ep[0] = self->next_admin_ep[0] = self->next_fp[0] = self->next_pub[0] = 0;
         s_write_endpoints (self);
         snprintf (d, sizeof d, "fp=%s next=%s", old_fp, fp);
-        sl_event_t ev = { .kind = "broker.key.retire", .actor = "sluiced", .detail = d };
+        sl_event_t ev = { .kind = SL_AUDIT_BROKER_KEY_RETIRE, .actor = "sluiced", .detail = d };
         if (sl_broker_event (self, &ev) == 0)
             sl_broker_commit (self);
         sl_warn ("broker.key_retired", "key=%s closed=%s,%s sessions_closed=%d now=%s,%s key_now=%s "
@@ -2719,7 +2719,7 @@ sl_broker_keys_reload (sl_broker_t *self)
     sodium_memzero (&kp, sizeof kp);
     s_write_endpoints (self);
     snprintf (d, sizeof d, "fp=%s current=%s", self->next_fp, self->key_fp);
-    sl_event_t ev = { .kind = "broker.key.add", .actor = "sluiced", .detail = d };
+    sl_event_t ev = { .kind = SL_AUDIT_BROKER_KEY_ADD, .actor = "sluiced", .detail = d };
     if (sl_broker_event (self, &ev) == 0)
         sl_broker_commit (self);
     sl_info ("broker.next_key", "key=%s data=%s admin=%s current=%s", self->next_fp, self->next_ep,

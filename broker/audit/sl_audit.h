@@ -62,6 +62,10 @@
 #define SL_AUDIT_AUTH_DENIED       "auth.denied"
 #define SL_AUDIT_MEMBER_ADD        "member.add"
 #define SL_AUDIT_MEMBER_REVOKE     "member.revoke"
+#define SL_AUDIT_MEMBER_KEY_ADD    "member.key.add"     /* key rollover: a second key */
+#define SL_AUDIT_MEMBER_KEY_RETIRE "member.key.retire"  /* ... one key retired */
+#define SL_AUDIT_BROKER_KEY_ADD    "broker.key.add"     /* the broker's next key served */
+#define SL_AUDIT_BROKER_KEY_RETIRE "broker.key.retire"  /* ... the old one retired */
 #define SL_AUDIT_POLICY_APPLY      "policy.apply"
 #define SL_AUDIT_POLICY_ROLLBACK   "policy.rollback"
 #define SL_AUDIT_CONSENT_GRANT     "consent.grant"
