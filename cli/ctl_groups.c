@@ -8,11 +8,13 @@ extern const ctl_group_t ctl_group_status;
 extern const ctl_group_t ctl_group_policy;
 extern const ctl_group_t ctl_group_audit;
 extern const ctl_group_t ctl_group_consent;
+extern const ctl_group_t ctl_group_schema;
 
 const ctl_group_t *const ctl_groups[] = {
     &ctl_group_keygen,
     &ctl_group_member,
     &ctl_group_status,
+    &ctl_group_schema,
     &ctl_group_policy,
     &ctl_group_consent,
     &ctl_group_audit,

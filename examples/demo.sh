@@ -125,8 +125,10 @@ EOF
 part "Setting up the city"
 
 say "The city's IT office initialises a broker data directory: the broker's key pair, the" \
-    "city administrator's key, the audit log's signing key and pseudonym key."
-run "$SLUICED" init --data "$DATA"
+    "city administrator's key, the audit log's signing key and pseudonym key. With" \
+    "--with-examples it also registers the four bureaus' record types (their .proto files" \
+    "under schemas/, compiled into one descriptor set): data, like any bureau's schema."
+run "$SLUICED" init --data "$DATA" --with-examples
 
 say "It starts the broker, sluiced, on loopback ports the system picks. No policy exists yet," \
     "so nothing may leave any bureau: sluice denies by default."

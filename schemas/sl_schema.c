@@ -310,6 +310,27 @@ sl_schema_restore (const char *record_type, const sl_schema_t *entry)
     }
 }
 
+void
+sl_schema_uninstall (sl_schema_t *entry, const sl_schema_t *prev)
+{
+    int found;
+    size_t i = s_search (entry->record_type, &found);
+    if (!found || s_table[i] != entry)
+        return;
+    if (prev) {
+        s_table[i] = prev;
+        for (size_t r = 0; r < s_n_retired; r++)
+            if (&s_retired[r]->pub == prev) {
+                s_retired[r] = s_retired[--s_n_retired];
+                break;
+            }
+    }
+    else {
+        memmove (&s_table[i], &s_table[i + 1], (s_n - i - 1) * sizeof *s_table);
+        s_n--;
+    }
+}
+
 int
 sl_schema_load_file (const char *path, char *err, size_t errlen)
 {

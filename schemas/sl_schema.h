@@ -103,6 +103,13 @@ int sl_schema_install (sl_schema_t **entry_p, const sl_schema_t **retired);
  *  did not commit. Cannot fail. */
 void sl_schema_restore (const char *record_type, const sl_schema_t *entry);
 
+/*  Takes `entry` (installed by sl_schema_install, nothing since has kept a
+ *  pointer to it) back out of the table and puts `prev` (what that install
+ *  retired, or NULL) back in force. The caller owns `entry` again. For
+ *  trying a version against the policies without committing to it.
+ *  Cannot fail. */
+void sl_schema_uninstall (sl_schema_t *entry, const sl_schema_t *prev);
+
 /*  Installs every record type declared (option (sluice.v1.record)) in the
  *  FileDescriptorSet file `path`, as version 1 (a tool's or a test's view,
  *  without a broker). Returns how many (>= 0) or SL_EIO / SL_EINVAL with
