@@ -9,6 +9,7 @@
 #include "ctl.h"
 #include "sl_descset.h"
 #include "sl_error.h"
+#include "sl_json.h"
 #include "sl_schema.h"
 #include "sl_schema_evolve.h"
 #include "sluice/v1/registry.pb-c.h"
@@ -235,7 +236,7 @@ typedef struct {
     const char *message;
     int dry_run, breaking;
     unsigned version;
-    int against_set;
+    int json_schema;
     const char *against;
 } s_opts_t;
 
@@ -253,6 +254,8 @@ s_opt (int c, const char *arg, void *p)
         o->version = (unsigned) strtoul (arg, NULL, 10);
     else if (c == 'a')
         o->against = arg;
+    else if (c == 'j')
+        o->json_schema = 1;
     else
         return -1;
     return 0;
@@ -382,16 +385,42 @@ s_print_show (const cJSON *res)
     }
 }
 
+static int s_fetch (ctl_ctx_t *ctx, const char *type, unsigned version, sl_schema_t **out);
+
+/*  Time fields of the one schema being shown (arg). */
+static int
+s_is_time (const ProtobufCMessageDescriptor *msg, const ProtobufCFieldDescriptor *field, void *arg)
+{
+    const sl_schema_t *s = arg;
+    return msg == s->descriptor && sl_schema_is_time_field (s, field->name);
+}
+
 static int
 s_show (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
-        { "version", required_argument, NULL, 'v' }, { NULL, 0, NULL, 0 } };
+        { "version", required_argument, NULL, 'v' }, { "json-schema", no_argument, NULL, 'j' },
+        { NULL, 0, NULL, 0 } };
     s_opts_t o = { 0 };
     int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, s_opt, &o, 1,
                                     "show needs TYPE", &first);
     if (rc >= 0)
         return rc;
+    if (o.json_schema) {
+        /* the JSON Schema of the record's canonical JSON form (sl_json.h) */
+        sl_schema_t *s = NULL;
+        if (s_fetch (ctx, argv[first], o.version, &s) != 0)
+            return 1;
+        sl_json_options_t jo = { .is_time = s_is_time, .time_arg = s };
+        char id[300];
+        snprintf (id, sizeof id, "urn:sluice:schema:%s:%u", s->record_type, s->version);
+        cJSON *js = sl_json_schema (s->descriptor, &jo, id);
+        if (js)
+            ctl_print_json (js);
+        cJSON_Delete (js);
+        sl_schema_free (&s);
+        return js ? 0 : 1;
+    }
     cJSON *args = cJSON_CreateObject ();
     cJSON_AddStringToObject (args, "record_type", argv[first]);
     cJSON_AddNumberToObject (args, "version", o.version);
@@ -444,10 +473,11 @@ s_fetch (ctl_ctx_t *ctx, const char *type, unsigned version, sl_schema_t **out)
     uint8_t *set = malloc (cap);
     char err[600];
     rc = 1;
-    if (!set || sodium_base642bin (set, cap, b64, strlen (b64), NULL, &len, NULL,
-                                   sodium_base64_VARIANT_ORIGINAL) != 0)
+    if (!set || !*b64 || sodium_base642bin (set, cap, b64, strlen (b64), NULL, &len, NULL,
+                                            sodium_base64_VARIANT_ORIGINAL) != 0)
         ctl_error (ctx, "%s version %u: the broker sent no descriptor set", type, version);
-    else if (sl_schema_build (set, len, type, version, out, err, sizeof err) != 0)
+    else if (sl_schema_build (set, len, type, (unsigned) ctl_num (res, "version"), out, err,
+                              sizeof err) != 0)
         ctl_error (ctx, "%s version %u: %s", type, version, err);
     else
         rc = 0;
@@ -572,8 +602,11 @@ static const ctl_cmd_t s_cmds[] = {
       "or where sluice installed it.\n",
       1, s_register },
     { "list", "", "the record types in force", NULL, 1, s_list },
-    { "show", "TYPE [--version N]", "one record type: fields, subject, time fields, classes",
-      "  --version N      a stored version (default: the one in force)\n", 1, s_show },
+    { "show", "TYPE [--version N] [--json-schema]",
+      "one record type: fields, subject, time fields, classes",
+      "  --version N      a stored version (default: the one in force)\n"
+      "  --json-schema    print the JSON Schema (2020-12) of its proto3 JSON form instead\n",
+      1, s_show },
     { "history", "TYPE", "every registered version of a record type", NULL, 1, s_history },
     { "diff", "TYPE A B", "what changed from version A to version B, by evolution rule", NULL, 1,
       s_diff },

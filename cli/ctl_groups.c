@@ -9,6 +9,8 @@ extern const ctl_group_t ctl_group_policy;
 extern const ctl_group_t ctl_group_audit;
 extern const ctl_group_t ctl_group_consent;
 extern const ctl_group_t ctl_group_schema;
+extern const ctl_group_t ctl_group_pub;
+extern const ctl_group_t ctl_group_sub;
 
 const ctl_group_t *const ctl_groups[] = {
     &ctl_group_keygen,
@@ -18,5 +20,7 @@ const ctl_group_t *const ctl_groups[] = {
     &ctl_group_policy,
     &ctl_group_consent,
     &ctl_group_audit,
+    &ctl_group_pub,
+    &ctl_group_sub,
     NULL,
 };
