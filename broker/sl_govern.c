@@ -173,6 +173,22 @@ s_schemas_changed (void *arg)
     mdb_txn_abort (txn);
     if (rc != 0)
         sl_error ("policy.reload-failed", "reason=%s", sl_strerror (rc));
+    /* a type skipped at start and registered since is no longer missing */
+    char *line = self->schemas_skipped, *w = self->schemas_skipped;
+    while (line && *line) {
+        char *end = strchr (line, '\n');
+        size_t len = end ? (size_t) (end - line + 1) : strlen (line);
+        char type[SL_SCHEMA_NAME_MAX + 1];
+        size_t tl = strcspn (line, ":");
+        snprintf (type, sizeof type, "%.*s", (int) (tl < sizeof type ? tl : sizeof type - 1), line);
+        if (!sl_schema_find (type)) {
+            memmove (w, line, len);
+            w += len;
+        }
+        line += len;
+    }
+    if (w)
+        *w = 0;
     sl_policy_diags_destroy (&diags);
 }
 

@@ -275,12 +275,15 @@ sl_schema_store_prepare (sl_schema_store_t *self, MDB_txn *txn, const uint8_t *s
             rc = SL_EPERM;
             goto out;
         }
+        /* the next version follows schema.current's number, whatever the
+           stored value it points to holds (it may not be readable) */
         Sluice__V1__SchemaVersion *cur = NULL;
         uint32_t current = 0;
+        MDB_val ck = { strlen (names[i]), (void *) names[i] }, cv;
+        if (mdb_get (txn, self->current, &ck, &cv) == 0 && cv.mv_size == 4)
+            current = s_get_u32 (cv.mv_data);
         int grc = sl_schema_store_get (self, txn, names[i], 0, &cur);
-        if (grc == 0)
-            current = cur->version;
-        else if (grc != SL_ENOTFOUND) {
+        if (grc != 0 && grc != SL_ENOTFOUND && grc != SL_ECORRUPT) {
             snprintf (err, errlen, "%s: stored versions unreadable: %s", names[i], sl_strerror (grc));
             rc = grc;
             goto out;
