@@ -534,6 +534,17 @@ s_build_msg (sl_descset_t *self, s_named_t *x, char *err, size_t errlen)
         const s_field_t *fp = m->field[i];
         path[x->path_len + 1] = (int32_t) i;
         s_kind_t k;
+        if (!fp->name || !*fp->name) {
+            s_err (err, errlen, f, path, path_len, "message %s: field %zu has no name",
+                   x->full + 1, i + 1);
+            goto fail;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp (m->field[j]->name, fp->name) == 0) {
+                s_err (err, errlen, f, path, path_len, "message %s: two fields are named %s",
+                       x->full + 1, fp->name);
+                goto fail;
+            }
         if (!fp->has_type || s_kind (fp->type, &k) != 0) {
             s_err (err, errlen, f, path, path_len, "message %s, field %s: %s", x->full + 1,
                    fp->name ? fp->name : "?",
@@ -792,6 +803,10 @@ sl_descset_record (sl_descset_t *self, const char *full_name, sl_record_info_t *
         }
         const ProtobufCFieldDescriptor *fd =
             protobuf_c_message_descriptor_get_field_by_name (d, fp->name);
+        if (!fd) {
+            protobuf_c_message_free_unpacked (&fo->base, NULL);
+            continue;
+        }
         unsigned idx = (unsigned) (fd - d->fields);
         bool bad = false;
         if (fo->time) {
