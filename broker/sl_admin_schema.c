@@ -150,8 +150,7 @@ s_register (sl_admin_call_t *call)
     call->result = res;
     cJSON_AddBoolToObject (res, "dry_run", dry);
     if (rc != 0) {
-        snprintf (call->text, sizeof call->text, "schema.register: %s%s", file && *file ? "" : "",
-                  err);
+        snprintf (call->text, sizeof call->text, "%s", err);
         code = rc == SL_EPERM ? SLUICE__V1__ERROR_CODE__NOT_PERMITTED
              : rc == SL_EINVAL ? SLUICE__V1__ERROR_CODE__BAD_REQUEST
              : SLUICE__V1__ERROR_CODE__INTERNAL;
@@ -176,7 +175,7 @@ s_register (sl_admin_call_t *call)
                                      ? sizeof call->text - at : 0,
                                      "%s%s: version %u is refused: %d breaking change%s "
                                      "(register with --breaking if no policy uses them):\n%s",
-                                     at ? "" : "schema.register: ", c[i].entry->record_type,
+                                     "", c[i].entry->record_type,
                                      c[i].version, c[i].breaking, c[i].breaking == 1 ? "" : "s",
                                      c[i].report);
         }
@@ -188,7 +187,7 @@ s_register (sl_admin_call_t *call)
     }
     rc = s_policies_still_check (call, txn, c, n, &policy_errors);
     if (rc != 0) {
-        snprintf (call->text, sizeof call->text, "schema.register: %s",
+        snprintf (call->text, sizeof call->text, "%s",
                   rc == SL_EINVAL ? "the policies in force would no longer check against it "
                                     "(a field or type they name would be gone or changed):\n"
                                   : sl_strerror (rc));
