@@ -120,6 +120,22 @@ sl_schema_is_time_field (const sl_schema_t *schema, const char *name)
 }
 
 bool
+sl_schema_describes (const sl_schema_t *schema, const ProtobufCMessageDescriptor *d)
+{
+    const ProtobufCMessageDescriptor *s = schema->descriptor;
+    if (d == s)
+        return true;
+    if (!d || strcmp (d->name, s->name) != 0 || d->n_fields != s->n_fields)
+        return false;
+    for (unsigned i = 0; i < d->n_fields; i++)
+        if (d->fields[i].id != s->fields[i].id || d->fields[i].type != s->fields[i].type
+            || d->fields[i].label != s->fields[i].label
+            || strcmp (d->fields[i].name, s->fields[i].name) != 0)
+            return false;
+    return true;
+}
+
+bool
 sl_schema_field_has_class (const sl_schema_t *schema, const char *name, const char *cls)
 {
     const ProtobufCFieldDescriptor *fd = sl_schema_field (schema, name);

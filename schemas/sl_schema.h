@@ -72,6 +72,14 @@ const ProtobufCFieldDescriptor *sl_schema_field (const sl_schema_t *schema,
 /*  True if field `name` of `schema` is listed as a timestamp. */
 int sl_schema_is_time_field (const sl_schema_t *schema, const char *name);
 
+/*  True if messages of descriptor `d` are records of `schema`: `d` is its
+ *  descriptor, or one of the same message (full name) with the same fields
+ *  in the same order (number, name, type, label) — e.g. the protoc-c
+ *  generated descriptor an adapter compiled from the same .proto. Field
+ *  indices then agree, so masks made for one apply to the other; code
+ *  must still read a message through its own descriptor's offsets. */
+bool sl_schema_describes (const sl_schema_t *schema, const ProtobufCMessageDescriptor *d);
+
 /*  True if field `name` of `schema` carries data class `cls`. */
 bool sl_schema_field_has_class (const sl_schema_t *schema, const char *name, const char *cls);
 

@@ -230,6 +230,29 @@ Test (schema, a_fifth_bureau_joins_and_its_records_flow_under_the_rule)
     cr_assert (strstr (out, "\"district\":\"Xihu\""), "after restart: %s", out);
 }
 
+Test (schema, a_permit_releases_fields_by_data_class)
+{
+    s_proto ("waste.proto", V1_FIELDS);
+    cr_assert_eq (CTL ("admin-waste", "schema register '%s/waste.proto'", dir), 0, "%s", out);
+    s_write ("bad.policy", "permit \"p\" {\n  owner waste\n  consumer housing\n"
+                           "  records waste.v1.Collection\n  purpose fee-rebate\n"
+                           "  fields class:medical\n}\n");
+    cr_assert_eq (CTL ("admin-waste", "policy apply '%s/bad.policy'", dir), 1, "%s", out);
+    cr_assert (strstr (out, "bad.policy:6:10: error: no field of " WASTE " carries data class 'medical'"),
+               "%s", out);
+    s_write ("waste.policy", "permit \"by-class\" {\n  owner waste\n  consumer housing\n"
+                             "  records waste.v1.Collection\n  purpose fee-rebate\n"
+                             "  fields class:location, collected_at\n  subject drop\n}\n");
+    cr_assert_eq (CTL ("admin-waste", "policy apply '%s/waste.policy'", dir), 0, "%s", out);
+    s_sub_start (1);
+    s_write ("in.ndjson", "{\"id\":\"c-1\",\"household\":\"CIT-1\",\"collectedAt\":1795852800,"
+                          "\"district\":\"Xihu\",\"truck\":\"ZJ-A1\",\"bins\":[{\"kg\":1}]}\n");
+    cr_assert_eq (CTL ("waste", "pub " WASTE " '%s/in.ndjson'", dir), 0, "%s", out);
+    s_sub_wait ();
+    cr_assert (strstr (out, "\"record\":{\"collectedAt\":\"2026-11-28T08:00:00Z\",\"district\":\"Xihu\"}"),
+               "only the location class and the named field: %s", out);
+}
+
 Test (schema, evolution_rules_refuse_with_the_field_named)
 {
     s_proto ("v1.proto", V1_FIELDS);
