@@ -146,7 +146,7 @@ s_sub_start (int count)
     cr_assert_eq (s_sh ("'%s' --data '%s' --key '%s/housing.key' sub " WASTE " --purpose fee-rebate "
                         "--count %d --ack --wait %d > '%s/sub.ndjson' 2> '%s/sub.err' &",
                         getenv ("SLUICECTL"), B.dir, dir, count, tc_wait (8000) / 1000, dir, dir), 0);
-    for (int i = 0; i < 400; i++) {
+    for (int i = 0; i < tc_wait (10000) / 25; i++) {
         s_sh ("cat '%s/sub.err'", dir);
         if (strstr (out, "subscribed to"))
             return;
@@ -159,7 +159,7 @@ s_sub_start (int count)
 static void
 s_sub_wait (void)
 {
-    for (int i = 0; i < 800; i++) {
+    for (int i = 0; i < tc_wait (20000) / 25; i++) {
         s_sh ("cat '%s/sub.err'", dir);
         if (strstr (out, "received"))
             break;
