@@ -163,7 +163,8 @@ s_register (sl_admin_call_t *call)
     for (size_t i = 0; i < n; i++) {
         cJSON *t = cJSON_CreateObject ();
         cJSON_AddStringToObject (t, "record_type", c[i].entry->record_type);
-        cJSON_AddNumberToObject (t, "version", c[i].unchanged ? c[i].prev->version : c[i].version);
+        cJSON_AddNumberToObject (t, "version", c[i].unchanged && c[i].prev ? c[i].prev->version
+                                                                       : c[i].version);
         cJSON_AddNumberToObject (t, "previous", c[i].prev ? c[i].prev->version : 0);
         cJSON_AddBoolToObject (t, "unchanged", c[i].unchanged);
         cJSON_AddNumberToObject (t, "breaking", c[i].breaking);
@@ -209,7 +210,7 @@ s_register (sl_admin_call_t *call)
     size_t written = 0;
     at = 0;
     for (size_t i = 0; i < n; i++) {
-        if (c[i].unchanged)
+        if (c[i].unchanged && c[i].prev)
             continue;
         char type[SL_SCHEMA_NAME_MAX + 1], detail[200];
         snprintf (type, sizeof type, "%s", c[i].entry->record_type);
