@@ -149,6 +149,15 @@ Test (descset, every_kind_round_trips)
     cr_assert (e);
     cr_assert_eq (protobuf_c_message_get_packed_size (e), 0);
     protobuf_c_message_free_unpacked (e, NULL);
+    /* an init function from the pool, as generated code has one */
+    cr_assert (t->descriptor->message_init);
+    uint8_t raw[1024];
+    cr_assert_leq (t->descriptor->sizeof_message, sizeof raw);
+    memset (raw, 0xa5, sizeof raw);
+    protobuf_c_message_init (t->descriptor, raw);
+    cr_assert_eq (((ProtobufCMessage *) raw)->descriptor, t->descriptor);
+    cr_assert_str_eq (*(char **) (raw + sl_schema_field (t, "card_holder")->offset), "");
+    cr_assert_eq (*(int64_t *) (raw + sl_schema_field (t, "started")->offset), 0);
     sl_schema_t *agg = NULL;
     cr_assert_eq (sl_schema_build (set, sl, "transport.v1.Ridership", 1, &agg, err, sizeof err), 0, "%s", err);
     cr_assert_null (agg->subject_field);
