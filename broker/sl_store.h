@@ -13,6 +13,9 @@
  *    broker.msgids   publisher \0 message_id (16 bytes) -> accepted (u64 BE, ms)
  *    broker.meta     text key -> text value ("format" = "1")
  *
+ *  Governance keeps its own (policy.*, consent.*, audit.*, and the record
+ *  type registry schema.versions / schema.current: sl_schema_store.h).
+ *
  *  The store does not begin write transactions for callers: sl_batch owns the
  *  one write transaction (group commit). Read transactions are short-lived
  *  and MDB_RDONLY.
