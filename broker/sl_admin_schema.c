@@ -172,8 +172,9 @@ s_register (sl_admin_call_t *call)
         cJSON_AddItemToArray (types, t);
         if (c[i].breaking > 0 && !breaking) {
             refused = 1;
-            at += (size_t) snprintf (call->text + at, at < sizeof call->text
-                                     ? sizeof call->text - at : 0,
+            if (at >= sizeof call->text)
+                at = sizeof call->text - 1;         /* full: the result JSON has it all */
+            at += (size_t) snprintf (call->text + at, sizeof call->text - at,
                                      "%s%s: version %u is refused: %d breaking change%s "
                                      "(register with --breaking if no policy uses them):\n%s",
                                      "", c[i].entry->record_type,
@@ -239,7 +240,9 @@ s_register (sl_admin_call_t *call)
         }
         sl_info ("schema.registered", "by=%s type=%s version=%u", call->caller->name, type,
                  c[i].version);
-        at += (size_t) snprintf (call->text + at, at < sizeof call->text ? sizeof call->text - at : 0,
+        if (at >= sizeof call->text)
+            at = sizeof call->text - 1;
+        at += (size_t) snprintf (call->text + at, sizeof call->text - at,
                                  "%sregistered %s version %u", at ? "; " : "", type, c[i].version);
         written++;
     }

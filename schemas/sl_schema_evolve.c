@@ -70,8 +70,8 @@ s_classes (const sl_schema_t *s, const ProtobufCFieldDescriptor *f, char *out, s
     if (!s->field_classes)
         return;
     size_t at = 0;
-    for (const char *const *c = s->field_classes[f - s->descriptor->fields]; c && *c; c++)
-        at += (size_t) snprintf (out + at, at < size ? size - at : 0, "%s%s", at ? "," : "", *c);
+    for (const char *const *c = s->field_classes[f - s->descriptor->fields]; c && *c && at < size; c++)
+        at += (size_t) snprintf (out + at, size - at, "%s%s", at ? "," : "", *c);
 }
 
 static void
