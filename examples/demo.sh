@@ -462,6 +462,8 @@ Start the broker again on the same data directory (admin plane on loopback):
   build/broker/sluiced run --data $DEMO/data --bind tcp://127.0.0.1:5570 --admin-bind tcp://127.0.0.1:5571 &
   export SLUICE_DATA=$DEMO/data
 then ask it:
+  build/cli/sluicectl schema list
+  build/cli/sluicectl schema show waste.v1.Collection --json-schema
   build/cli/sluicectl policy list
   build/cli/sluicectl policy explain --consumer power --record water.v1.MeterReading --purpose joint-metering
   build/cli/sluicectl policy explain --consumer parking --record health.v1.Encounter --purpose parking-fee-waiver --subject $PATIENT
