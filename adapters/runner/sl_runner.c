@@ -472,27 +472,13 @@ s_consume (sl_runner_t *r, const char *const *subs, size_t nsubs, const char *ou
             goto out;
         }
         /* the record type's descriptor comes from the broker's registry */
-        if (!sl_schema_find (type)) {
-            uint8_t *set = NULL;
-            size_t len = 0;
-            uint32_t version = 0;
-            char err [600];
-            sl_schema_t *schema = NULL;
-            src = r->has_admin ? sl_schema_fetch (&r->admin, type, 0, 5000, &set, &len, &version,
-                                                  err, sizeof err)
-                               : SL_EINVAL;
-            if (!r->has_admin)
-                snprintf (err, sizeof err, "no --data DIR to reach the admin plane");
-            if (src == 0 && (src = sl_schema_build (set, len, type, version, &schema, err,
-                                                    sizeof err)) == 0)
-                src = sl_schema_install (&schema, NULL);
-            sl_schema_free (&schema);
-            free (set);
-            if (src) {
-                fprintf (stderr, "%s: %s: cannot fetch the record type: %s; its records are "
-                         "written with \"record\": null\n", r->format->program, type, err);
-            }
-        }
+        char err [600];
+        if (!r->has_admin)
+            fprintf (stderr, "%s: %s: no --data DIR to fetch the record type from; its records "
+                     "are written with \"record\": null\n", r->format->program, type);
+        else if ((src = sl_schema_learn (&r->admin, type, 5000, NULL, err, sizeof err)) != 0)
+            fprintf (stderr, "%s: %s: cannot fetch the record type: %s; its records are "
+                     "written with \"record\": null\n", r->format->program, type, err);
         fprintf (stderr, "%s: subscribed to %s for %s\n", r->format->bureau, type, colon + 1);
     }
     long n = 0;
