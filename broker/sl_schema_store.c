@@ -303,7 +303,8 @@ sl_schema_store_prepare (sl_schema_store_t *self, MDB_txn *txn, const uint8_t *s
             goto out;
         *n = i + 1;
         if (prev) {
-            c[i].breaking = sl_schema_evolve (prev, c[i].entry, &c[i].report);
+            c[i].breaking = sl_schema_evolve_touched (prev, c[i].entry, &c[i].report,
+                                                      c[i].touched, sizeof c[i].touched);
             if (c[i].breaking < 0) {
                 rc = SL_ENOMEM;
                 goto out;

@@ -43,7 +43,7 @@ expect "applied waste policy version 1" "the fifth bureau's administrator applie
 expect "waste.v1.Collection: 3 published, 3 stored, 0 refused by the broker, 0 rejected" "sluicectl pub"
 expect "housing received 3 collections" "sluicectl sub receives under the rule"
 expect "breaking: field 'district' (4): removed (rule removed" "a change dropping a used field is refused"
-expect "unknown field 'district' in waste.v1.Collection" "--breaking cannot drop a field a policy names"
+expect "field 'district' of waste.v1.Collection is used by rule 'waste-to-housing-fee-rebate'" "--breaking cannot drop a field a policy names"
 expect "reason=no-matching-rule stage=publish" "the denial in the audit log"
 expect "deliver  power        water.v1.MeterReading    joint-metering     water-to-power-joint-metering@1" "water's audit summary"
 expect "consent.withdraw city-app   parking" "the citizen's report shows the withdrawal"
