@@ -437,3 +437,42 @@ Test (schema, a_type_that_no_longer_builds_never_bricks_the_broker)
     cr_assert_eq (CTL (NULL, "status"), 0, "%s", out);
     cr_assert (!strstr (out, "POLICY SET ASIDE"), "%s", out);
 }
+
+/*  A store from before the registry (no schema.* databases, as an older
+ *  build wrote it) with policies that name the example types: the broker
+ *  starts, sets them aside, and one `schema register` of the example set
+ *  by admin:city brings them back (OPERATIONS.md, "Upgrading"). */
+Test (schema, a_store_from_before_the_registry_starts_and_upgrades)
+{
+    s_write ("water.policy", "permit \"w\" {\n  owner water\n  consumer housing\n"
+                             "  records water.v1.MeterReading\n  purpose fee-rebate\n  fields district\n}\n");
+    cr_assert_eq (CTL ("admin-water", "policy apply '%s/water.policy'", dir), 0, "%s", out);
+    cr_assert_eq (tc_broker_stop (&B), 0);
+    char path[600];
+    snprintf (path, sizeof path, "%s/store", B.dir);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    cr_assert_eq (mdb_env_create (&env), 0);
+    mdb_env_set_maxdbs (env, 64);
+    mdb_env_set_mapsize (env, 1024ul << 20);
+    cr_assert_eq (mdb_env_open (env, path, 0, 0600), 0);
+    cr_assert_eq (mdb_txn_begin (env, NULL, 0, &txn), 0);
+    cr_assert_eq (mdb_dbi_open (txn, "schema.current", 0, &dbi), 0);
+    cr_assert_eq (mdb_drop (txn, dbi, 1), 0);
+    cr_assert_eq (mdb_dbi_open (txn, "schema.versions", 0, &dbi), 0);
+    cr_assert_eq (mdb_drop (txn, dbi, 1), 0);
+    cr_assert_eq (mdb_txn_commit (txn), 0);
+    mdb_env_close (env);
+
+    cr_assert_eq (tc_broker_restart (&B), 0, "the broker must start");
+    cr_assert_eq (CTL (NULL, "status"), 0, "%s", out);
+    cr_assert (strstr (out, "POLICY SET ASIDE: water version 1"), "%s", out);
+    cr_assert_eq (CTL (NULL, "schema register '%s'", EXAMPLES_BINPB), 0, "%s", out);
+    cr_assert (strstr (out, "registered water.v1.MeterReading version 1 (new type)"), "%s", out);
+    cr_assert_eq (CTL (NULL, "status"), 0, "%s", out);
+    cr_assert (!strstr (out, "POLICY SET ASIDE"), "back in force without a restart: %s", out);
+    cr_assert_eq (CTL (NULL, "policy explain --consumer housing --record water.v1.MeterReading "
+                             "--purpose fee-rebate"), 0, "%s", out);
+    cr_assert (strstr (out, "w@1"), "%s", out);
+}
