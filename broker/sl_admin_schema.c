@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl_audit.h"
 #include "sl_batch.h"
 #include "sl_error.h"
 #include "sl_govern.h"
@@ -370,7 +371,7 @@ s_register (sl_admin_call_t *call)
         }
         snprintf (detail, sizeof detail, "version=%u previous=%u breaking=%d file=%.100s",
                   c[i].version, c[i].prev ? c[i].prev->version : 0, breaking ? 1 : 0, file);
-        sl_event_t ev = { .kind = "schema.register", .actor = call->caller->name,
+        sl_event_t ev = { .kind = SL_AUDIT_SCHEMA_REGISTER, .actor = call->caller->name,
                           .owner = owner, .record_type = type, .decision = "ok",
                           .detail = detail };
         if (sl_broker_event (call->broker, &ev) != 0) {
