@@ -348,6 +348,12 @@ s_parse (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv, s_opts_t *
     if (o->owner && s_offline (ctx)) {
         const char *owners[64];
         size_t n = 0;
+        char serr[600];
+        /* the owners are the bureaus of the types registered in DIR/store */
+        if (ctl_schemas_from_store (ctx->data_dir, serr, sizeof serr) < 0) {
+            ctl_error (ctx, "%s", serr);
+            return 2;
+        }
         for (size_t i = 0; i < sl_schema_count () && n < 63; i++)
             if (!sl_suggest_known (sl_schema_at (i)->owner, owners, n))
                 owners[n++] = sl_schema_at (i)->owner;

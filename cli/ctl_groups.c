@@ -11,16 +11,22 @@ extern const ctl_group_t ctl_group_consent;
 extern const ctl_group_t ctl_group_backup;
 extern const ctl_group_t ctl_group_restore;
 extern const ctl_group_t ctl_group_broker_key;
+extern const ctl_group_t ctl_group_schema;
+extern const ctl_group_t ctl_group_pub;
+extern const ctl_group_t ctl_group_sub;
 
 const ctl_group_t *const ctl_groups[] = {
     &ctl_group_keygen,
     &ctl_group_member,
     &ctl_group_status,
+    &ctl_group_schema,
     &ctl_group_policy,
     &ctl_group_consent,
     &ctl_group_audit,
     &ctl_group_backup,
     &ctl_group_restore,
     &ctl_group_broker_key,
+    &ctl_group_pub,
+    &ctl_group_sub,
     NULL,
 };

@@ -76,6 +76,9 @@
 #define SL_AUDIT_AUDIT_ARCHIVE     "audit.archive"
 #define SL_AUDIT_FILTERED          "filtered"   /* rows a `where` left out, one entry per batch */
 #define SL_AUDIT_LOOKUP            "lookup"     /* an administrator or auditor looked a person up */
+#define SL_AUDIT_SCHEMA_REGISTER   "schema.register"   /* a record type version registered */
+#define SL_AUDIT_SCHEMA_SKIPPED    "schema.skipped"    /* at start: stored types that did not build */
+#define SL_AUDIT_POLICY_SET_ASIDE  "policy.set-aside"  /* at start: a policy that no longer checks */
 
 /*  Every kind above, for checking a kind filter (did you mean). */
 extern const char *const sl_audit_kinds[];

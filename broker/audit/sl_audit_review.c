@@ -21,7 +21,9 @@ const char *const sl_audit_kinds[] = {
     SL_AUDIT_BROKER_KEY_ADD, SL_AUDIT_BROKER_KEY_RETIRE, SL_AUDIT_POLICY_APPLY, SL_AUDIT_POLICY_ROLLBACK,
     SL_AUDIT_CONSENT_GRANT, SL_AUDIT_CONSENT_RENEW, SL_AUDIT_CONSENT_WITHDRAW,
     SL_AUDIT_BROKER_START, SL_AUDIT_BROKER_STOP, SL_AUDIT_AUDIT_ARCHIVE, SL_AUDIT_FILTERED,
-    SL_AUDIT_LOOKUP,
+    SL_AUDIT_LOOKUP, SL_AUDIT_SCHEMA_REGISTER, SL_AUDIT_SCHEMA_SKIPPED, SL_AUDIT_POLICY_SET_ASIDE,
+    /* written by name elsewhere (broker/sl_broker.c, broker/sl_admin_explain.c) */
+    "auth.denied.summary", "policy.explain",
 };
 const size_t sl_audit_n_kinds = sizeof sl_audit_kinds / sizeof sl_audit_kinds[0];
 
