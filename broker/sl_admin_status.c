@@ -79,6 +79,7 @@ s_status (sl_admin_call_t *call)
         }
         mdb_txn_abort (txn);
     }
+    sl_admin_status_set_aside (b, o);
     /* how full the store is and how far the audit log is signed: what a
      * monitoring key needs beside the queues (OPERATIONS.md §11 has the
      * same as metrics) */
@@ -98,7 +99,6 @@ s_status (sl_admin_call_t *call)
         int64_t since = cp_us > 0 ? cp_us / 1000 : sl_broker_started_ms (b);
         cJSON_AddNumberToObject (au, "checkpoint_age_s", (double) ((sl_now_ms () - since) / 1000));
     }
-    sl_admin_status_set_aside (b, o);
     cJSON_AddNumberToObject (o, "pending", sl_batch_pending (sl_broker_batch (b)));
     cJSON_AddNumberToObject (o, "commits", (double) sl_batch_commits (sl_broker_batch (b)));
     call->result = o;

@@ -41,7 +41,6 @@ static const char *s_config_path;
 static int s_argc;
 static char **s_argv;
 static int s_argi;
-static int s_is_init;          /* `sluiced init`: --with-examples is a flag */
 
 static void
 s_usage (FILE *f)
@@ -126,11 +125,6 @@ s_apply_flags (sl_config_t *cfg, int argc, char **argv, int from)
     for (int i = from; i < argc; i++) {
         if (!strcmp (argv[i], "--config")) {
             i++;
-            continue;
-        }
-        if (s_is_init && !strcmp (argv[i], "--with-examples")) {   /* main reads it */
-            if (i + 1 < argc && strncmp (argv[i + 1], "--", 2) != 0)
-                i++;
             continue;
         }
         const char *key = NULL;
@@ -510,17 +504,23 @@ main (int argc, char **argv)
             s_config_path = argv[j + 1];
         }
     }
-    /* init --with-examples [DIR]: read here, skipped by s_apply_flags */
-    char examples[512];
-    s_is_init = init;
-    for (int j = i; init && j < argc; j++)
-        if (!strcmp (argv[j], "--with-examples")) {
-            if (j + 1 < argc && strncmp (argv[j + 1], "--", 2) != 0)
-                snprintf (examples, sizeof examples, "%s", argv[j + 1]);
+    static char examples[512];
+    /* init --with-examples [FILE] is taken out here; what is left are the
+     * config flags, parsed again on SIGHUP */
+    int w = i;
+    for (int r = i; r < argc; r++) {
+        if (init && !strcmp (argv[r], "--with-examples")) {
+            if (r + 1 < argc && strncmp (argv[r + 1], "--", 2) != 0)
+                snprintf (examples, sizeof examples, "%s", argv[++r]);
             else
                 s_examples_path (examples, sizeof examples);
             s_with_examples = examples;
+            continue;
         }
+        argv[w++] = argv[r];
+    }
+    argv[w] = NULL;
+    argc = w;
     if (s_apply_flags (&cfg, argc, argv, i) != 0) {
         sl_config_clear (&cfg);
         return 2;
