@@ -2,7 +2,7 @@
  *  thousands of entries, the owner summary, the subject report, export with
  *  checkpoints, online and offline verify, archive, and the auditor's
  *  read-only role. Every test has its own broker, data directory and
- *  ephemeral loopback ports (tests/sdk/harness.c).
+ *  ephemeral loopback ports (tests/lib/harness.c).
  */
 #include <criterion/criterion.h>
 #include <inttypes.h>

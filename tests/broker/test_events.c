@@ -14,6 +14,7 @@
 #include "sl_error.h"
 #include "sl_queue.h"
 #include "tc.h"
+#include "tl.h"
 
 #define WATER "water.v1.MeterReading"
 
@@ -99,20 +100,9 @@ setup (void)
     cr_assert_eq (mdb_txn_commit (txn), 0);
     sl_broker_on_event (broker, recorder, NULL);
 
-    snprintf (path, sizeof path, "%s/endpoints", B.dir);
-    FILE *f = fopen (path, "r");
-    cr_assert_not_null (f);
-    char line[300];
-    while (fgets (line, sizeof line, f)) {
-        char key[32], val[256];
-        if (sscanf (line, "%31s = %255s", key, val) != 2)
-            continue;
-        if (!strcmp (key, "data"))
-            snprintf (B.data_ep, sizeof B.data_ep, "%s", val);
-        if (!strcmp (key, "admin"))
-            snprintf (B.admin_ep, sizeof B.admin_ep, "%s", val);
-    }
-    fclose (f);
+    /* in-process broker: the endpoints file names this test's own pid */
+    cr_assert_eq (tl_endpoints (B.dir, getpid (), B.data_ep, sizeof B.data_ep,
+                                B.admin_ep, sizeof B.admin_ep), 0);
     stop_flag = 0;
     cr_assert_eq (pthread_create (&thread, NULL, serve, NULL), 0);
 }

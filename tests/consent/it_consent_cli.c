@@ -1,7 +1,7 @@
 /*  sluicectl consent against the real sluiced: grant, list, show, withdraw
  *  round trip with its audit entries; the controller rule for bureau
  *  administrators; bad input named. Each test has its own broker, data
- *  directory and ephemeral loopback ports (tests/sdk/harness.c).
+ *  directory and ephemeral loopback ports (tests/lib/harness.c).
  */
 #include <criterion/criterion.h>
 #include <stdio.h>

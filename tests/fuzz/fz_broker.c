@@ -1,7 +1,6 @@
 /*  fz_broker — see fz_broker.h. */
 #include "fz_broker.h"
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include "sl_log.h"
 #include "sl_schema_store.h"
 #include "sl_store.h"
+#include "tl.h"
 
 static const struct { const char *name, *role; } s_members[FZ_N_MEMBERS] = {
     [FZ_ADMIN]    = { "admin",    "admin:city" },
@@ -38,33 +38,12 @@ s_die (const char *what, const char *detail)
     abort ();
 }
 
-static int
-s_rm (const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void) sb; (void) flag; (void) ftw;
-    return remove (path);
-}
-
 static void
 s_read_endpoints (fz_broker_t *fb)
 {
-    char path[300], line[300];
-    snprintf (path, sizeof path, "%s/endpoints", fb->dir);
-    FILE *f = fopen (path, "r");
-    if (!f)
-        s_die ("no endpoints file", path);
-    while (fgets (line, sizeof line, f)) {
-        char k[32], v[256];
-        if (sscanf (line, "%31s = %255s", k, v) != 2)
-            continue;
-        if (!strcmp (k, "data"))
-            snprintf (fb->data_ep, sizeof fb->data_ep, "%s", v);
-        else if (!strcmp (k, "admin"))
-            snprintf (fb->admin_ep, sizeof fb->admin_ep, "%s", v);
-    }
-    fclose (f);
-    if (!fb->data_ep[0] || !fb->admin_ep[0])
-        s_die ("endpoints file without both endpoints", path);
+    if (tl_endpoints (fb->dir, getpid (), fb->data_ep, sizeof fb->data_ep,
+                      fb->admin_ep, sizeof fb->admin_ep) != 0)
+        s_die ("endpoints file without both endpoints", fb->dir);
 }
 
 /*  Sends one policy.apply through the broker's admin dispatcher as member
@@ -196,7 +175,7 @@ fz_broker_stop (fz_broker_t *fb)
     }
     sl_broker_destroy (&fb->broker);
     if (fb->dir[0]) {
-        nftw (fb->dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+        tl_rm_rf (fb->dir);
         fb->dir[0] = 0;
     }
 }

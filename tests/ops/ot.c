@@ -1,5 +1,6 @@
 /*  ot — see ot.h. */
 #include "ot.h"
+#include "tl.h"
 
 #include <arpa/inet.h>
 #include <cJSON.h>
@@ -14,20 +15,7 @@
 int
 ot_metrics_addr (tc_broker_t *b, char *addr, size_t size)
 {
-    char path[400], line[300];
-    snprintf (path, sizeof path, "%s/endpoints", b->dir);
-    FILE *f = fopen (path, "r");
-    if (!f)
-        return -1;
-    int found = -1;
-    while (fgets (line, sizeof line, f))
-        if (strncmp (line, "metrics = ", 10) == 0) {
-            line[strcspn (line, "\n")] = 0;
-            snprintf (addr, size, "%s", line + 10);
-            found = 0;
-        }
-    fclose (f);
-    return found;
+    return tl_endpoint (b->dir, "metrics", addr, size);
 }
 
 int

@@ -14,7 +14,8 @@
 #include <unistd.h>
 
 #include "sl_keys.h"
-#include "../sl_test_scale.h"
+#include "sl_test_scale.h"
+#include "tl.h"
 
 const char *
 tb_program (const char *var)
@@ -62,29 +63,6 @@ tb_init (tb_t *tb)
     cr_assert_eq (mkdir (cmd, 0700), 0);
 }
 
-static int
-s_read_endpoints (tb_t *tb)
-{
-    char path[400], line[256];
-    snprintf (path, sizeof path, "%s/data/endpoints", tb->dir);
-    FILE *f = fopen (path, "r");
-    if (!f)
-        return 0;
-    long pid = 0;
-    tb->data_ep[0] = tb->admin_ep[0] = '\0';
-    while (fgets (line, sizeof line, f)) {
-        line[strcspn (line, "\r\n")] = '\0';
-        if (!strncmp (line, "data = ", 7))
-            snprintf (tb->data_ep, sizeof tb->data_ep, "%s", line + 7);
-        else if (!strncmp (line, "admin = ", 8))
-            snprintf (tb->admin_ep, sizeof tb->admin_ep, "%s", line + 8);
-        else if (!strncmp (line, "pid = ", 6))
-            pid = atol (line + 6);
-    }
-    fclose (f);
-    return pid == tb->pid && tb->data_ep[0] && tb->admin_ep[0];
-}
-
 void
 tb_start (tb_t *tb)
 {
@@ -102,20 +80,12 @@ tb_start (tb_t *tb)
     argv[n++] = "--admin-bind";
     argv[n++] = tb->admin_bind;
     argv[n] = NULL;
-    pid_t pid = fork ();
+    pid_t pid = tl_spawn (argv, log);
     cr_assert_neq (pid, -1);
-    if (pid == 0) {
-        int fd = open (log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2 (fd, 1);
-            dup2 (fd, 2);
-        }
-        execv (argv[0], (char *const *) argv);
-        _exit (127);
-    }
     tb->pid = pid;
     for (int i = 0; i < 1000 * tb_wait (1); i++) {   /* up to 10 s (scaled) */
-        if (s_read_endpoints (tb))
+        if (tl_endpoints (data, pid, tb->data_ep, sizeof tb->data_ep,
+                          tb->admin_ep, sizeof tb->admin_ep) == 0)
             return;
         int st;
         if (waitpid (pid, &st, WNOHANG) == pid) {
@@ -133,12 +103,7 @@ tb_start (tb_t *tb)
 int
 tb_wait (int ms)
 {
-    static int scale;
-    if (scale == 0) {
-        const char *e = getenv ("SLUICE_TEST_TIME_SCALE");
-        scale = e && atoi (e) > 1 ? atoi (e) : 1;
-    }
-    return ms * scale;
+    return tl_wait (ms);
 }
 
 void
@@ -186,9 +151,7 @@ tb_cleanup (tb_t *tb)
     if (tb->pid)
         tb_stop (tb);
     if (tb->dir[0] && !getenv ("SLUICE_TEST_KEEP")) {
-        char cmd[400];
-        snprintf (cmd, sizeof cmd, "rm -rf '%s'", tb->dir);
-        if (system (cmd) != 0)
+        if (tl_rm_rf (tb->dir) != 0)
             fprintf (stderr, "could not remove %s\n", tb->dir);
     }
 }

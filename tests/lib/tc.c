@@ -15,25 +15,19 @@
 #include <zmq.h>
 
 #include "water/v1/water.pb-c.h"
-#include "../sl_test_scale.h"
+#include "sl_test_scale.h"
+#include "tl.h"
 
 int64_t
 tc_ms (void)
 {
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return tl_ms ();
 }
 
 int
 tc_wait (int ms)
 {
-    static int scale;
-    if (scale == 0) {
-        const char *e = getenv ("SLUICE_TEST_TIME_SCALE");
-        scale = e && atoi (e) > 1 ? atoi (e) : 1;
-    }
-    return ms * scale;
+    return tl_wait (ms);
 }
 
 static void *s_ctx;
@@ -51,49 +45,6 @@ s_sluiced (void)
 {
     const char *p = getenv ("SLUICED");
     return p ? p : "sluiced";
-}
-
-static pid_t
-s_spawn (const char *const *argv, const char *log)
-{
-    pid_t pid = fork ();
-    if (pid == 0) {
-        prctl (PR_SET_PDEATHSIG, SIGKILL);
-        int fd = open (log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (fd >= 0) {
-            dup2 (fd, 2);
-            dup2 (fd, 1);
-            close (fd);
-        }
-        execv (argv[0], (char *const *) argv);
-        _exit (127);
-    }
-    return pid;
-}
-
-static int
-s_read_endpoints (tc_broker_t *b)
-{
-    char path[400], line[256];
-    snprintf (path, sizeof path, "%s/endpoints", b->dir);
-    FILE *f = fopen (path, "r");
-    if (!f)
-        return -1;
-    long pid = 0;
-    b->data_ep[0] = b->admin_ep[0] = 0;
-    while (fgets (line, sizeof line, f)) {
-        char k[32], v[200];
-        if (sscanf (line, "%31s = %199s", k, v) != 2)
-            continue;
-        if (!strcmp (k, "data"))
-            snprintf (b->data_ep, sizeof b->data_ep, "%s", v);
-        else if (!strcmp (k, "admin"))
-            snprintf (b->admin_ep, sizeof b->admin_ep, "%s", v);
-        else if (!strcmp (k, "pid"))
-            pid = atol (v);
-    }
-    fclose (f);
-    return (pid == b->pid && b->data_ep[0] && b->admin_ep[0]) ? 0 : -1;
 }
 
 static int
@@ -114,12 +65,13 @@ s_run (tc_broker_t *b)
     argv[n] = NULL;
     char log[400];
     snprintf (log, sizeof log, "%s/sluiced.log", b->dir);
-    b->pid = s_spawn (argv, log);
+    b->pid = tl_spawn (argv, log);
     if (b->pid < 0)
         return -1;
     int64_t until = tc_ms () + tc_wait (10000);
     while (tc_ms () < until) {
-        if (s_read_endpoints (b) == 0)
+        if (tl_endpoints (b->dir, b->pid, b->data_ep, sizeof b->data_ep,
+                          b->admin_ep, sizeof b->admin_ep) == 0)
             return 0;
         int st;
         if (waitpid (b->pid, &st, WNOHANG) == b->pid) {
@@ -146,7 +98,7 @@ tc_broker_start (tc_broker_t *b, const char *const *extra)
     snprintf (log, sizeof log, "%s/init.log", b->dir);
     strcat (b->dir, "/d");          /* "/tmp/sluice-test-XXXXXX/d" fits easily */
     const char *argv[] = { s_sluiced (), "init", "--data", b->dir, "--with-examples", NULL };
-    pid_t pid = s_spawn (argv, log);
+    pid_t pid = tl_spawn (argv, log);
     int st = 0;
     if (pid < 0 || waitpid (pid, &st, 0) != pid || !WIFEXITED (st) || WEXITSTATUS (st) != 0) {
         fprintf (stderr, "tc: sluiced init failed (status %d); see %s\n", st, log);
@@ -195,16 +147,12 @@ tc_broker_cleanup (tc_broker_t *b)
     if (b->pid > 0)
         tc_broker_stop (b);
     if (b->dir[0] && !getenv ("TC_KEEP")) {
-        char cmd[400];
         /* b->dir is ".../sluice-test-XXXXXX/d": remove the parent */
         char *slash = strrchr (b->dir, '/');
         if (slash)
             *slash = 0;
-        if (strncmp (b->dir, "/tmp/sluice-test-", 17) == 0) {
-            snprintf (cmd, sizeof cmd, "rm -rf '%s'", b->dir);
-            if (system (cmd) != 0)
-                fprintf (stderr, "tc: could not remove %s\n", b->dir);
-        }
+        if (strncmp (b->dir, "/tmp/sluice-test-", 17) == 0 && tl_rm_rf (b->dir) != 0)
+            fprintf (stderr, "tc: could not remove %s\n", b->dir);
         b->dir[0] = 0;
     }
 }
