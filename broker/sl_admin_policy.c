@@ -454,105 +454,6 @@ s_history (sl_admin_call_t *call)
 /* ------------------------------------------------------------------------ */
 /*  policy.diff                                                              */
 
-typedef struct {
-    char owner[SL_POLICY_OWNER_MAX + 1];
-    uint32_t current;
-} s_owner_t;
-
-typedef struct {
-    s_owner_t v[64];
-    size_t n;
-} s_owners_t;
-
-static int
-s_collect_owner (void *arg, const char *owner, uint32_t current)
-{
-    s_owners_t *o = arg;
-    if (o->n == sizeof o->v / sizeof o->v[0])
-        return SL_ENOMEM;
-    snprintf (o->v[o->n].owner, sizeof o->v[0].owner, "%s", owner);
-    o->v[o->n++].current = current;
-    return 0;
-}
-
-/*  Parses `src`'s text into `set` as the store does (file name, version). */
-static int
-s_parse_version (sl_policy_set_t *set, const sl_policy_version_t *v, sl_policy_diags_t *diags)
-{
-    char file[300];
-    snprintf (file, sizeof file, "%s", v->file[0] ? v->file : v->owner);
-    if (!v->file[0])
-        strncat (file, ".policy", sizeof file - strlen (file) - 1);
-    return sl_policy_set_parse (set, file, v->text, strlen (v->text), v->version, diags);
-}
-
-/*  The index the broker would decide with if `owner` were at `version`
- *  (0: no policy of that owner) and every other owner at its current
- *  version: the whole set (city first, then bureaus by name), checked
- *  against the registry's members and the purposes the set declares.
- *  Returns 0 and *index_p, or an SL_E* code (SL_EINVAL: that combination
- *  does not check today; diags say why). */
-static int
-s_index_at (sl_admin_call_t *call, MDB_txn *txn, const char *owner, uint32_t version,
-            sl_policy_diags_t *diags, sl_policy_index_t **index_p)
-{
-    sl_policy_store_t *store = sl_broker_policy (call->broker);
-    static s_owners_t owners;                 /* the broker is single-threaded */
-    owners.n = 0;
-    int rc = sl_policy_store_each_owner (store, txn, s_collect_owner, &owners);
-    if (rc != 0)
-        return rc;
-    sl_policy_set_t *set = sl_policy_set_new ();
-    sl_policy_catalog_t *cat = sl_policy_catalog_new ();
-    if (!set || !cat) {
-        rc = SL_ENOMEM;
-        goto out;
-    }
-    sl_registry_t *reg = sl_broker_registry (call->broker);
-    for (size_t i = 0; i < sl_registry_count (reg); i++) {
-        const sl_member_t *m = sl_registry_at (reg, i);
-        if (!m->revoked && (rc = sl_policy_catalog_add_member (cat, m->name, m->role)) != 0
-            && rc != SL_EEXIST)
-            goto out;
-    }
-    int owner_seen = 0;
-    /* two passes: the city's text first, then the bureaus by name */
-    for (int pass = 0; pass < 2; pass++)
-        for (size_t i = 0; i < owners.n; i++) {
-            int is_city = strcmp (owners.v[i].owner, SL_POLICY_CITY) == 0;
-            if (is_city != (pass == 0))
-                continue;
-            int is_owner = strcmp (owners.v[i].owner, owner) == 0;
-            uint32_t want = is_owner ? version : owners.v[i].current;
-            owner_seen |= is_owner;
-            if (want == 0)
-                continue;
-            sl_policy_version_t *v = NULL;
-            rc = sl_policy_store_get (store, txn, owners.v[i].owner, want, &v);
-            if (rc == 0)
-                rc = s_parse_version (set, v, diags);
-            sl_policy_version_destroy (&v);
-            if (rc == SL_EPARSE)
-                rc = SL_EINVAL;
-            if (rc != 0)
-                goto out;
-        }
-    if (!owner_seen && version != 0) {
-        rc = SL_ENOTFOUND;
-        goto out;
-    }
-    rc = sl_policy_set_check (set, cat, diags);
-    if (rc == 0) {
-        *index_p = sl_policy_index_new (set, diags);
-        if (!*index_p)
-            rc = SL_ENOMEM;
-    }
-out:
-    sl_policy_catalog_destroy (&cat);
-    sl_policy_set_destroy (&set);
-    return rc;
-}
-
 /*  The rules of a stored summary, as an object id -> rule (version removed,
  *  so that unchanged rules compare equal between versions). */
 static cJSON *
@@ -672,7 +573,7 @@ s_diff (sl_admin_call_t *call)
     }
     for (int side = 0; side < 2; side++) {
         uint32_t v = side ? v2 : v1;
-        rc = s_index_at (call, txn, owner, v, diags, side ? &ib : &ia);
+        rc = sl_policy_store_compile_at (store, txn, owner, v, diags, side ? &ib : &ia);
         if (rc == SL_EINVAL) {
             char what[160];
             snprintf (what, sizeof what, "%s version %u no longer checks against "

@@ -439,6 +439,47 @@ done:
     return rc;
 }
 
+int
+sl_policy_store_compile_at (sl_policy_store_t *self, MDB_txn *txn, const char *owner,
+                            uint32_t version, sl_policy_diags_t *diags,
+                            sl_policy_index_t **index_p)
+{
+    s_source_t *src = NULL, extra = { .version = version };
+    sl_policy_version_t *v = NULL;
+    size_t n = 0;
+    *index_p = NULL;
+    int rc = s_sources (self, txn, &src, &n);
+    if (rc != 0)
+        return rc;
+    if (version != 0) {
+        if ((rc = sl_policy_store_get (self, txn, owner, version, &v)) != 0)
+            goto out;
+        snprintf (extra.owner, sizeof extra.owner, "%s", owner);
+        snprintf (extra.file, sizeof extra.file, "%s", v->file[0] ? v->file : owner);
+        extra.text = v->text;
+    }
+    /* the owner keeps its place in the order (city first, bureaus by name) */
+    size_t at = n;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp (src[i].owner, owner) == 0)
+            at = i;
+    if (version != 0 && at < n) {
+        free (src[at].text);
+        src[at].text = extra.text;
+        src[at].version = version;
+        snprintf (src[at].file, sizeof src[at].file, "%s", extra.file);
+        v->text = NULL;
+        rc = s_compile (self, src, n, NULL, NULL, 0, diags, index_p);
+    } else if (version != 0)
+        rc = s_compile (self, src, n, NULL, &extra, strlen (extra.text), diags, index_p);
+    else
+        rc = s_compile (self, src, n, owner, NULL, 0, diags, index_p);
+out:
+    sl_policy_version_destroy (&v);
+    s_sources_free (src, n);
+    return rc;
+}
+
 /*  Never brick: the stored set does not check (a type or field it names is
  *  not registered, a member is gone). Owners are added one at a time, city
  *  first; one whose text makes the set fail is set aside, with its errors

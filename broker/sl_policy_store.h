@@ -83,6 +83,18 @@ const char *sl_policy_store_aside_owner (const sl_policy_store_t *self, size_t i
                                          uint32_t *version);
 const char *sl_policy_store_aside_text (const sl_policy_store_t *self);
 
+/*  The one compile path for "what if": the index the broker would decide
+ *  with if `owner` were at `version` (0: no policy of that owner) and every
+ *  other owner (not set aside) at its current version, checked against the
+ *  same catalogue as load and apply (every registered member, revoked ones
+ *  included). policy.diff, rollback checks and explain-at-version use it.
+ *  Returns 0 and *index_p (caller destroys); SL_ENOTFOUND (no such
+ *  version), SL_EINVAL (that combination does not check; diags say why),
+ *  SL_ESTORE, SL_ECORRUPT, SL_ENOMEM. */
+int sl_policy_store_compile_at (sl_policy_store_t *self, MDB_txn *txn, const char *owner,
+                                uint32_t version, sl_policy_diags_t *diags,
+                                sl_policy_index_t **index_p);
+
 /*  Checks the current version of every owner (not set aside) against the
  *  record types in force now, without changing anything: what a schema
  *  registration must keep true. Errors go to `diags`. Returns 0, SL_EINVAL,

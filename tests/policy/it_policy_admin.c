@@ -371,6 +371,29 @@ Test (policy_admin, diff_names_gained_lost_and_changed_fields)
     cJSON_Delete (adm (&k_auditor, "policy.diff", a, NOT_FOUND));
 }
 
+/*  apply, diff, rollback and explain compile through one path: a policy
+ *  that apply accepts with a revoked member named in it is diffed by the
+ *  same rules (diff once compiled without revoked members and refused). */
+Test (policy_admin, diff_agrees_with_apply_on_revoked_members)
+{
+    apply_base ();                         /* water v1 names parking */
+    cJSON *rv = cJSON_CreateObject ();
+    cJSON_AddStringToObject (rv, "name", "parking");
+    cJSON_Delete (adm (&b.admin, "member.revoke", rv, OK));
+    /* still accepted by apply: a revoked member may stay named */
+    cJSON *r = apply (&k_wadmin, "water", WATER_V1, 0, OK);
+    cr_assert_eq (num (r, "version"), 2);
+    cJSON_Delete (r);
+    cJSON *a = args_owner ("water");
+    cJSON_AddNumberToObject (a, "v1", 1);
+    cJSON_AddNumberToObject (a, "v2", 2);
+    cJSON_AddNumberToObject (a, "at", AT_JUNE);
+    cJSON *d = adm (&k_auditor, "policy.diff", a, OK);
+    cr_assert_eq (cJSON_GetArraySize (cJSON_GetObjectItemCaseSensitive (d, "access")), 0,
+                  "%s", cJSON_PrintUnformatted (d));
+    cJSON_Delete (d);
+}
+
 Test (policy_admin, rollback_stores_a_new_version_with_the_old_text)
 {
     apply_base ();
