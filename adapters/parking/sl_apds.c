@@ -177,7 +177,7 @@ s_money (const cJSON *v, double *amount, const char **currency, char *why, size_
 
 static int
 s_map (const cJSON *o, const char *source, size_t line, size_t recno,
-       const sl_registry_t *plates, const sl_registry_t *places, const sl_tz_t *tz,
+       const sl_lookup_t *plates, const sl_lookup_t *places, const sl_tz_t *tz,
        const char *default_currency, sl_explain_t *exp, Parking__V1__Session **out,
        char *err, size_t errlen)
 {
@@ -226,7 +226,7 @@ s_map (const cJSON *o, const char *source, size_t line, size_t recno,
              "sessions identified by other credentials cannot be joined with the plate registry; "
              "the car park system must report the plate it read", types [0] ? types : "none");
     char norm [64];
-    sl_registry_normalize_plate (plate, strlen (plate), norm, sizeof norm);
+    sl_lookup_normalize_plate (plate, strlen (plate), norm, sizeof norm);
     if (!norm [0])
         ERR (SL_EPARSE, "member 'identifiedCredentials[%zu].identifier.id': empty licence plate", pk);
     char cfrom [64];
@@ -288,10 +288,10 @@ s_map (const cJSON *o, const char *source, size_t line, size_t recno,
     if (have_money)
         sl_explain_add (exp, "amount, currency", "financialTransactions[] values", "%.2f %s", amount, currency);
 
-    int c_subject = sl_registry_column (plates, "citizen_id");
+    int c_subject = sl_lookup_column (plates, "citizen_id");
     if (c_subject < 0)
         ERR (SL_EINVAL, "plate registry lacks column 'citizen_id'");
-    const char *subject = sl_registry_get (plates, norm, strlen (norm), c_subject);
+    const char *subject = sl_lookup_get (plates, norm, strlen (norm), c_subject);
     if (!subject)
         ERR (SL_ENOTFOUND, "licence plate '%s' is not in the plate registry\n"
              "a visitor's plate: add it to the plate registry (--plates) if its holder is known",
@@ -299,9 +299,9 @@ s_map (const cJSON *o, const char *source, size_t line, size_t recno,
     sl_explain_add (exp, "subject", "plate registry row of the plate", "%s", subject);
     const char *district = NULL;
     if (places && *place) {
-        int c_district = sl_registry_column (places, "district");
+        int c_district = sl_lookup_column (places, "district");
         if (c_district >= 0)
-            district = sl_registry_get (places, place, strlen (place), c_district);
+            district = sl_lookup_get (places, place, strlen (place), c_district);
     }
     sl_explain_add (exp, "district", "place registry row of the place", "%s", district ? district : "(none)");
 
@@ -424,8 +424,8 @@ out:
 }
 
 int
-sl_apds_reader_next (sl_apds_reader_t *self, const sl_registry_t *plates,
-                     const sl_registry_t *places, Parking__V1__Session **out,
+sl_apds_reader_next (sl_apds_reader_t *self, const sl_lookup_t *plates,
+                     const sl_lookup_t *places, Parking__V1__Session **out,
                      const char **raw, size_t *rawlen, size_t *recno,
                      char *err, size_t errlen)
 {

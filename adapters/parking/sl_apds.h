@@ -39,7 +39,7 @@
 #define SL_APDS_H
 
 #include <stddef.h>
-#include "sl_registry.h"
+#include "sl_lookup.h"
 #include "sl_tz.h"
 #include "sl_explain.h"
 #include "parking/v1/parking.pb-c.h"
@@ -76,8 +76,8 @@ void sl_apds_reader_destroy (sl_apds_reader_t **self_p);
  *  page, whose bytes are the session printed again as compact JSON when it
  *  is refused and empty when it is read) and *recno its 1-based number.
  *  places may be NULL. */
-int sl_apds_reader_next (sl_apds_reader_t *self, const sl_registry_t *plates,
-                         const sl_registry_t *places, Parking__V1__Session **out,
+int sl_apds_reader_next (sl_apds_reader_t *self, const sl_lookup_t *plates,
+                         const sl_lookup_t *places, Parking__V1__Session **out,
                          const char **raw, size_t *rawlen, size_t *recno,
                          char *err, size_t errlen);
 

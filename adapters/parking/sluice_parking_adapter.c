@@ -15,7 +15,7 @@ typedef struct {
     const char *plates_path, *places_path, *tz_name, *currency;
     sl_tz_t *tz;
     sl_explain_t *explain;
-    sl_registry_t *plates, *places;
+    sl_lookup_t *plates, *places;
     char *buf;
     size_t len, cap;
     size_t lines, records;      /* consumed so far (following) */
@@ -52,9 +52,9 @@ s_start (void *st)
         fprintf (stderr, "sluice-parking-adapter: --timezone: %s\n", err);
         return -1;
     }
-    p->plates = sl_registry_load (p->plates_path, SL_REGISTRY_PLATE, err, sizeof err);
+    p->plates = sl_lookup_load (p->plates_path, SL_LOOKUP_PLATE, err, sizeof err);
     if (p->plates && p->places_path)
-        p->places = sl_registry_load (p->places_path, SL_REGISTRY_EXACT, err, sizeof err);
+        p->places = sl_lookup_load (p->places_path, SL_LOOKUP_EXACT, err, sizeof err);
     if (!p->plates || (p->places_path && !p->places)) {
         fprintf (stderr, "sluice-parking-adapter: %s\n", err);
         return -1;
@@ -66,8 +66,8 @@ static void
 s_stop (void *st)
 {
     parking_t *p = st;
-    sl_registry_destroy (&p->plates);
-    sl_registry_destroy (&p->places);
+    sl_lookup_destroy (&p->plates);
+    sl_lookup_destroy (&p->places);
     sl_tz_destroy (&p->tz);
     free (p->buf);
 }

@@ -106,7 +106,7 @@ static const char *const s_energy_regs [R_NREG] = {
 int
 sl_dsmr_parse (const char *tg, size_t len, const char *source, size_t tgno,
                size_t line, const sl_dsmr_opts_t *opts,
-               const sl_registry_t *meters, Power__V1__MeterReading **out,
+               const sl_lookup_t *meters, Power__V1__MeterReading **out,
                char *err, size_t errlen)
 {
     static const sl_dsmr_opts_t defaults = SL_DSMR_OPTS_DEFAULT;
@@ -333,12 +333,12 @@ sl_dsmr_parse (const char *tg, size_t len, const char *source, size_t tgno,
         snprintf (profile + strlen (profile), sizeof profile - strlen (profile), " e-MUCS");
     sl_explain_add (exp, "profile", "1-3:0.2.8 / 0-0:96.1.4", "%s", profile);
 
-    int c_subject = sl_registry_column (meters, "citizen_id");
-    int c_district = sl_registry_column (meters, "district");
+    int c_subject = sl_lookup_column (meters, "citizen_id");
+    int c_district = sl_lookup_column (meters, "district");
     if (c_subject < 0 || c_district < 0)
         ERR (SL_EINVAL, line, "meter registry lacks column 'citizen_id' or 'district'");
-    const char *subject = sl_registry_get (meters, id, (size_t) id_len, c_subject);
-    const char *district = sl_registry_get (meters, id, (size_t) id_len, c_district);
+    const char *subject = sl_lookup_get (meters, id, (size_t) id_len, c_subject);
+    const char *district = sl_lookup_get (meters, id, (size_t) id_len, c_district);
     if (!subject)
         ERR (SL_ENOTFOUND, line, "meter '%s' is not in the meter registry\n"
              "add a row for meter id '%s' to the meter registry (--meters)",

@@ -58,7 +58,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "sl_registry.h"
+#include "sl_lookup.h"
 #include "sl_tz.h"
 #include "sl_explain.h"
 #include "power/v1/power.pb-c.h"
@@ -90,7 +90,7 @@ uint16_t sl_dsmr_crc16 (const void *data, size_t len);
  *  not in the registry) or SL_ENOMEM. */
 int sl_dsmr_parse (const char *tg, size_t len, const char *source, size_t tgno,
                    size_t line, const sl_dsmr_opts_t *opts,
-                   const sl_registry_t *meters, Power__V1__MeterReading **out,
+                   const sl_lookup_t *meters, Power__V1__MeterReading **out,
                    char *err, size_t errlen);
 
 /*  The stream reader. Bytes go in with _feed, telegrams come out of _next. */

@@ -13,7 +13,7 @@
 typedef struct {
     const char *meters_path, *tz_name;
     sl_tz_t *tz;
-    sl_registry_t *meters;
+    sl_lookup_t *meters;
     sl_dsmr_opts_t opts;
     sl_dsmr_reader_t *reader;
     size_t telegrams;
@@ -86,7 +86,7 @@ s_start (void *st)
         return -1;
     }
     p->opts.tz = p->tz;
-    p->meters = sl_registry_load (p->meters_path, SL_REGISTRY_EXACT, err, sizeof err);
+    p->meters = sl_lookup_load (p->meters_path, SL_LOOKUP_EXACT, err, sizeof err);
     if (!p->meters) {
         fprintf (stderr, "sluice-power-adapter: %s\n", err);
         return -1;
@@ -98,7 +98,7 @@ static void
 s_stop (void *st)
 {
     power_t *p = st;
-    sl_registry_destroy (&p->meters);
+    sl_lookup_destroy (&p->meters);
     sl_dsmr_reader_destroy (&p->reader);
     sl_tz_destroy (&p->tz);
 }

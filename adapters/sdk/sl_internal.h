@@ -18,7 +18,7 @@ typedef Sluice__V1__Header sl_header_t;
 typedef struct sl_sub {
     char *record_type, *purpose;
     struct sl_sub *next;
-} sl_sub_t;
+} sl_csub_t;
 
 /*  A blocking request waiting for its answer (by seq). */
 typedef struct sl_waiter {
@@ -68,7 +68,7 @@ struct sl_client {
     uint64_t seq, hello_seq;
     sl_outbox_t *outbox;
     sl_spool_t *spool;
-    sl_sub_t *subs;
+    sl_csub_t *subs;
     sl_delivery_t *dq_head, *dq_tail;   /* delivered, not yet taken by sl_client_recv */
     uint64_t *acks;                /* delivery tags to ACK at the next flush */
     size_t n_acks, acks_cap;

@@ -58,7 +58,7 @@ s_send_sub (sl_client_t *self, int command, const char *record_type, const char 
 void
 sl__subscribe_on_up (sl_client_t *self)
 {
-    for (sl_sub_t *s = self->subs; s; s = s->next)
+    for (sl_csub_t *s = self->subs; s; s = s->next)
         s_send_sub (self, SLUICE__V1__COMMAND__SUBSCRIBE, s->record_type, s->purpose,
                     sl__next_seq (self));
     s_credit_start (self);
@@ -68,7 +68,7 @@ void
 sl__subs_free (sl_client_t *self)
 {
     while (self->subs) {
-        sl_sub_t *s = self->subs;
+        sl_csub_t *s = self->subs;
         self->subs = s->next;
         free (s->record_type);
         free (s->purpose);
@@ -76,10 +76,10 @@ sl__subs_free (sl_client_t *self)
     }
 }
 
-static sl_sub_t **
+static sl_csub_t **
 s_sub_find (sl_client_t *self, const char *record_type, const char *purpose)
 {
-    for (sl_sub_t **p = &self->subs; *p; p = &(*p)->next)
+    for (sl_csub_t **p = &self->subs; *p; p = &(*p)->next)
         if (strcmp ((*p)->record_type, record_type) == 0 && strcmp ((*p)->purpose, purpose) == 0)
             return p;
     return NULL;
@@ -124,7 +124,7 @@ sl_client_subscribe (sl_client_t *self, const char *record_type, const char *pur
     if (rc != 0)
         return rc;
     if (!s_sub_find (self, record_type, purpose)) {
-        sl_sub_t *s = calloc (1, sizeof *s);
+        sl_csub_t *s = calloc (1, sizeof *s);
         if (!s || !(s->record_type = strdup (record_type)) || !(s->purpose = strdup (purpose))) {
             if (s)
                 free (s->record_type);
@@ -146,9 +146,9 @@ sl_client_unsubscribe (sl_client_t *self, const char *record_type, const char *p
         return SL_EINVAL;
     }
     int rc = s_request (self, SLUICE__V1__COMMAND__UNSUBSCRIBE, record_type, purpose);
-    sl_sub_t **p = s_sub_find (self, record_type, purpose);
+    sl_csub_t **p = s_sub_find (self, record_type, purpose);
     if (p && (rc == 0 || rc == SL_ENOTFOUND)) {
-        sl_sub_t *s = *p;
+        sl_csub_t *s = *p;
         *p = s->next;
         free (s->record_type);
         free (s->purpose);

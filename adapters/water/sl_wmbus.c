@@ -235,19 +235,19 @@ s_tzname (const sl_wmbus_t *self)
  *  id was found, for the unknown-meter error. */
 static int
 s_build (const sl_wmbus_t *self, const s_reading_t *r, size_t col, const char *source,
-         size_t lineno, const sl_registry_t *meters, Water__V1__MeterReading **out,
+         size_t lineno, const sl_lookup_t *meters, Water__V1__MeterReading **out,
          char *err, size_t errlen)
 {
     int rc = 0;
     Water__V1__MeterReading *m = NULL;
     sl_explain_t *ex = self->opts.explain;
     char buf [48];
-    int c_subject = sl_registry_column (meters, "citizen_id");
-    int c_district = sl_registry_column (meters, "district");
+    int c_subject = sl_lookup_column (meters, "citizen_id");
+    int c_district = sl_lookup_column (meters, "district");
     if (c_subject < 0 || c_district < 0)
         ERR (SL_EINVAL, col, "meter registry lacks column 'citizen_id' or 'district'");
-    const char *subject = sl_registry_get (meters, r->id, r->id_len, c_subject);
-    const char *district = sl_registry_get (meters, r->id, r->id_len, c_district);
+    const char *subject = sl_lookup_get (meters, r->id, r->id_len, c_subject);
+    const char *district = sl_lookup_get (meters, r->id, r->id_len, c_district);
     if (!subject)
         ERR (SL_ENOTFOUND, col, "meter '%s' is not in the meter registry\n"
              "add a row for meter id '%s' to the meter registry (--meters)",
@@ -333,7 +333,7 @@ out:
 
 static int
 s_parse_json (const sl_wmbus_t *self, const char *line, size_t len, const char *source,
-              size_t lineno, const sl_registry_t *meters, Water__V1__MeterReading **out,
+              size_t lineno, const sl_lookup_t *meters, Water__V1__MeterReading **out,
               char *err, size_t errlen)
 {
     int rc = 0;
@@ -475,7 +475,7 @@ s_is_header (const char *const *f, const size_t *flen, size_t nf)
 
 static int
 s_parse_fields (sl_wmbus_t *self, const char *line, size_t len, const char *source,
-                size_t lineno, const sl_registry_t *meters, Water__V1__MeterReading **out,
+                size_t lineno, const sl_lookup_t *meters, Water__V1__MeterReading **out,
                 char *err, size_t errlen)
 {
     int rc = 0;
@@ -606,7 +606,7 @@ out:
 
 int
 sl_wmbus_parse_line (sl_wmbus_t *self, const char *line, size_t len, const char *source,
-                     size_t lineno, const sl_registry_t *meters,
+                     size_t lineno, const sl_lookup_t *meters,
                      Water__V1__MeterReading **out, char *err, size_t errlen)
 {
     size_t i = 0;

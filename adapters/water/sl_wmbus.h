@@ -48,7 +48,7 @@
 #define SL_WMBUS_H
 
 #include <stddef.h>
-#include "sl_registry.h"
+#include "sl_lookup.h"
 #include "sl_tz.h"
 #include "sl_explain.h"
 #include "water/v1/water.pb-c.h"
@@ -90,7 +90,7 @@ void sl_wmbus_reset (sl_wmbus_t *self);
  *  SL_EPARSE (malformed), SL_ENOTFOUND (meter id not in the registry),
  *  SL_ENOMEM. Never reads outside line[0..len). */
 int sl_wmbus_parse_line (sl_wmbus_t *self, const char *line, size_t len, const char *source,
-                         size_t lineno, const sl_registry_t *meters,
+                         size_t lineno, const sl_lookup_t *meters,
                          Water__V1__MeterReading **out, char *err, size_t errlen);
 
 /*  True if `media` (as wmbusmeters prints it) is a water medium. */

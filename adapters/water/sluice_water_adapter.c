@@ -10,7 +10,7 @@
 typedef struct {
     const char *meters_path, *tz_name, *csv_fields;
     char separator;
-    sl_registry_t *meters;
+    sl_lookup_t *meters;
     sl_tz_t *tz;
     sl_wmbus_t *parser;
     char *line;                 /* a line not yet ended */
@@ -60,7 +60,7 @@ s_start (void *st)
         fprintf (stderr, "sluice-water-adapter: %s\n", err);
         return -1;
     }
-    w->meters = sl_registry_load (w->meters_path, SL_REGISTRY_EXACT, err, sizeof err);
+    w->meters = sl_lookup_load (w->meters_path, SL_LOOKUP_EXACT, err, sizeof err);
     if (!w->meters) {
         fprintf (stderr, "sluice-water-adapter: %s\n", err);
         return -1;
@@ -72,7 +72,7 @@ static void
 s_stop (void *st)
 {
     water_t *w = st;
-    sl_registry_destroy (&w->meters);
+    sl_lookup_destroy (&w->meters);
     sl_wmbus_destroy (&w->parser);
     sl_tz_destroy (&w->tz);
     free (w->line);

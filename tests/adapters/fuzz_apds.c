@@ -9,9 +9,9 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-    static sl_registry_t *plates, *places;
+    static sl_lookup_t *plates, *places;
     if (!plates) {
-        plates = fuzz_registry (FUZZ_PLATES, SL_REGISTRY_PLATE);
+        plates = fuzz_registry (FUZZ_PLATES, SL_LOOKUP_PLATE);
         places = fuzz_registry (FUZZ_PLACES, 0);
     }
     sl_apds_reader_t *r = sl_apds_reader_new ((const char *) data, size, "fuzz");

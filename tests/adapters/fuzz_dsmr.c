@@ -10,7 +10,7 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-    static sl_registry_t *meters;
+    static sl_lookup_t *meters;
     if (!meters)
         meters = fuzz_registry (FUZZ_POWER_METERS, 0);
     if (size == 0)

@@ -3,13 +3,13 @@
 #define FUZZ_REGISTRIES_H
 
 #include <string.h>
-#include "sl_registry.h"
+#include "sl_lookup.h"
 
-static sl_registry_t *
+static sl_lookup_t *
 fuzz_registry (const char *text, int flags)
 {
     char err [256];
-    return sl_registry_parse (text, strlen (text), "fuzz", flags, err, sizeof err);
+    return sl_lookup_parse (text, strlen (text), "fuzz", flags, err, sizeof err);
 }
 
 #define FUZZ_WATER_METERS "meter_id,citizen_id,district\n76348799,NL-CIT-000101,Centrum\n76348800,NL-CIT-000102,Noord\n"

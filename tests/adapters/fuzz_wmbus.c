@@ -10,7 +10,7 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-    static sl_registry_t *meters;
+    static sl_lookup_t *meters;
     static sl_tz_t *tz;
     char err [512];
     if (!meters) {
@@ -33,10 +33,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         pos += ll + 1;
     }
     sl_wmbus_destroy (&p);
-    sl_registry_t *reg = sl_registry_parse (buf, size, "fuzz", size & 1, err, sizeof err);
+    sl_lookup_t *reg = sl_lookup_parse (buf, size, "fuzz", size & 1, err, sizeof err);
     if (reg) {
-        sl_registry_get (reg, buf, size < 16 ? size : 16, 1);
-        sl_registry_destroy (&reg);
+        sl_lookup_get (reg, buf, size < 16 ? size : 16, 1);
+        sl_lookup_destroy (&reg);
     }
     return 0;
 }

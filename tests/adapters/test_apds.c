@@ -4,23 +4,23 @@
 #include "sl_apds.h"
 #include "sl_error.h"
 
-static sl_registry_t *plates, *places;
+static sl_lookup_t *plates, *places;
 
 static void
 setup (void)
 {
     char err [256];
-    plates = sl_registry_load (fixture_path ("plates.csv"), SL_REGISTRY_PLATE, err, sizeof err);
+    plates = sl_lookup_load (fixture_path ("plates.csv"), SL_LOOKUP_PLATE, err, sizeof err);
     cr_assert_not_null (plates, "%s", err);
-    places = sl_registry_load (fixture_path ("places.csv"), 0, err, sizeof err);
+    places = sl_lookup_load (fixture_path ("places.csv"), 0, err, sizeof err);
     cr_assert_not_null (places, "%s", err);
 }
 
 static void
 teardown (void)
 {
-    sl_registry_destroy (&plates);
-    sl_registry_destroy (&places);
+    sl_lookup_destroy (&plates);
+    sl_lookup_destroy (&places);
 }
 
 TestSuite (apds, .init = setup, .fini = teardown);

@@ -5,7 +5,7 @@
 #include "sl_tz.h"
 #include "sl_explain.h"
 #include "sl_text.h"
-#include "sl_registry.h"
+#include "sl_lookup.h"
 #include "sl_quarantine.h"
 #include "sl_error.h"
 
@@ -82,35 +82,35 @@ Test (text, numbers_and_excerpts)
 Test (registry, lookup_and_plates)
 {
     char err [256];
-    sl_registry_t *r = sl_registry_load (fixture_path ("water-meters.csv"), SL_REGISTRY_EXACT, err, sizeof err);
+    sl_lookup_t *r = sl_lookup_load (fixture_path ("water-meters.csv"), SL_LOOKUP_EXACT, err, sizeof err);
     cr_assert_not_null (r, "%s", err);
-    cr_assert_eq (sl_registry_size (r), 3);
-    int c = sl_registry_column (r, "citizen_id"), d = sl_registry_column (r, "district");
+    cr_assert_eq (sl_lookup_size (r), 3);
+    int c = sl_lookup_column (r, "citizen_id"), d = sl_lookup_column (r, "district");
     cr_assert_eq (c, 1);
     cr_assert_eq (d, 2);
-    cr_assert_eq (sl_registry_column (r, "nope"), -1);
-    cr_assert_str_eq (sl_registry_get (r, "76348800", 8, c), "NL-CIT-000102");
-    cr_assert_str_eq (sl_registry_get (r, "76348801xyz", 8, d), "Oost");
-    cr_assert_null (sl_registry_get (r, "76348802", 8, c));
-    cr_assert_null (sl_registry_get (r, "76348800", 8, 3));
-    sl_registry_destroy (&r);
-    sl_registry_destroy (&r);
+    cr_assert_eq (sl_lookup_column (r, "nope"), -1);
+    cr_assert_str_eq (sl_lookup_get (r, "76348800", 8, c), "NL-CIT-000102");
+    cr_assert_str_eq (sl_lookup_get (r, "76348801xyz", 8, d), "Oost");
+    cr_assert_null (sl_lookup_get (r, "76348802", 8, c));
+    cr_assert_null (sl_lookup_get (r, "76348800", 8, 3));
+    sl_lookup_destroy (&r);
+    sl_lookup_destroy (&r);
     cr_assert_null (r);
 
-    r = sl_registry_load (fixture_path ("plates.csv"), SL_REGISTRY_PLATE, err, sizeof err);
+    r = sl_lookup_load (fixture_path ("plates.csv"), SL_LOOKUP_PLATE, err, sizeof err);
     cr_assert_not_null (r, "%s", err);
-    c = sl_registry_column (r, "citizen_id");
-    cr_assert_str_eq (sl_registry_get (r, "ab-123-c", 8, c), "NL-CIT-000101");
-    cr_assert_str_eq (sl_registry_get (r, "XZ 99 KL", 8, c), "NL-CIT-000102");
-    cr_assert_str_eq (sl_registry_get (r, "xz99kl", 6, c), "NL-CIT-000102");
-    sl_registry_destroy (&r);
+    c = sl_lookup_column (r, "citizen_id");
+    cr_assert_str_eq (sl_lookup_get (r, "ab-123-c", 8, c), "NL-CIT-000101");
+    cr_assert_str_eq (sl_lookup_get (r, "XZ 99 KL", 8, c), "NL-CIT-000102");
+    cr_assert_str_eq (sl_lookup_get (r, "xz99kl", 6, c), "NL-CIT-000102");
+    sl_lookup_destroy (&r);
 
     /* ';' separated, comments and blank lines skipped */
     const char *semi = "meter_id;citizen_id;district\n# note\n\nA;C1;North\r\n";
-    r = sl_registry_parse (semi, strlen (semi), "semi.csv", 0, err, sizeof err);
+    r = sl_lookup_parse (semi, strlen (semi), "semi.csv", 0, err, sizeof err);
     cr_assert_not_null (r, "%s", err);
-    cr_assert_str_eq (sl_registry_get (r, "A", 1, 2), "North");
-    sl_registry_destroy (&r);
+    cr_assert_str_eq (sl_lookup_get (r, "A", 1, 2), "North");
+    sl_lookup_destroy (&r);
 }
 
 Test (registry, errors)
@@ -124,12 +124,12 @@ Test (registry, errors)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
         char err [256] = "";
-        sl_registry_t *r = sl_registry_parse (cases [i].text, strlen (cases [i].text), "reg.csv", 0, err, sizeof err);
+        sl_lookup_t *r = sl_lookup_parse (cases [i].text, strlen (cases [i].text), "reg.csv", 0, err, sizeof err);
         cr_assert_null (r, "case %zu", i);
         cr_assert_str_eq (err, cases [i].err, "case %zu", i);
     }
     char err [256];
-    cr_assert_null (sl_registry_load ("/nonexistent/reg.csv", 0, err, sizeof err));
+    cr_assert_null (sl_lookup_load ("/nonexistent/reg.csv", 0, err, sizeof err));
     cr_assert_str_eq (err, "/nonexistent/reg.csv: No such file or directory");
 }
 

@@ -4,20 +4,20 @@
 #include "sl_error.h"
 #include "sl_time.h"
 
-static sl_registry_t *meters;
+static sl_lookup_t *meters;
 
 static void
 setup (void)
 {
     char err [256];
-    meters = sl_registry_load (fixture_path ("power-meters.csv"), 0, err, sizeof err);
+    meters = sl_lookup_load (fixture_path ("power-meters.csv"), 0, err, sizeof err);
     cr_assert_not_null (meters, "%s", err);
 }
 
 static void
 teardown (void)
 {
-    sl_registry_destroy (&meters);
+    sl_lookup_destroy (&meters);
 }
 
 TestSuite (dsmr, .init = setup, .fini = teardown);

@@ -19,12 +19,12 @@ slurp (const char *rel, size_t *len)
     return read_whole (SL_EXAMPLES, rel, " (run examples/gen-data)", len);
 }
 
-static sl_registry_t *
+static sl_lookup_t *
 registry (const char *rel, int flags)
 {
     char path [1024], err [256];
     snprintf (path, sizeof path, "%s/%s", SL_EXAMPLES, rel);
-    sl_registry_t *r = sl_registry_load (path, flags, err, sizeof err);
+    sl_lookup_t *r = sl_lookup_load (path, flags, err, sizeof err);
     cr_assert_not_null (r, "%s", err);
     return r;
 }
@@ -34,7 +34,7 @@ typedef struct { size_t ok, bad; } count_t;
 static count_t
 run_water (const char *rel, sl_quarantine_t *q)
 {
-    sl_registry_t *meters = registry ("water-meters.csv", 0);
+    sl_lookup_t *meters = registry ("water-meters.csv", 0);
     size_t len, pos = 0, line = 0;
     char *buf = slurp (rel, &len);
     count_t c = { 0, 0 };
@@ -63,14 +63,14 @@ run_water (const char *rel, sl_quarantine_t *q)
     sl_wmbus_destroy (&p);
     sl_tz_destroy (&tz);
     free (buf);
-    sl_registry_destroy (&meters);
+    sl_lookup_destroy (&meters);
     return c;
 }
 
 static count_t
 run_power (const char *rel, sl_quarantine_t *q)
 {
-    sl_registry_t *meters = registry ("power-meters.csv", 0);
+    sl_lookup_t *meters = registry ("power-meters.csv", 0);
     size_t len;
     char *buf = slurp (rel, &len);
     sl_dsmr_reader_t *rd = sl_dsmr_reader_new (0);
@@ -104,7 +104,7 @@ run_power (const char *rel, sl_quarantine_t *q)
     cr_assert_eq (sl_dsmr_reader_skipped (rd), 0);
     sl_dsmr_reader_destroy (&rd);
     free (buf);
-    sl_registry_destroy (&meters);
+    sl_lookup_destroy (&meters);
     return c;
 }
 
@@ -137,8 +137,8 @@ run_health (const char *rel, sl_quarantine_t *q, size_t *charges)
 static count_t
 run_parking (const char *rel, sl_quarantine_t *q, size_t *at_hospital)
 {
-    sl_registry_t *plates = registry ("plates.csv", SL_REGISTRY_PLATE);
-    sl_registry_t *places = registry ("places.csv", 0);
+    sl_lookup_t *plates = registry ("plates.csv", SL_LOOKUP_PLATE);
+    sl_lookup_t *places = registry ("places.csv", 0);
     size_t len;
     char *buf = slurp (rel, &len);
     sl_apds_reader_t *rd = sl_apds_reader_new (buf, len, rel);
@@ -163,8 +163,8 @@ run_parking (const char *rel, sl_quarantine_t *q, size_t *at_hospital)
     } while (rc != 0);
     sl_apds_reader_destroy (&rd);
     free (buf);
-    sl_registry_destroy (&plates);
-    sl_registry_destroy (&places);
+    sl_lookup_destroy (&plates);
+    sl_lookup_destroy (&places);
     return c;
 }
 

@@ -6,14 +6,14 @@
 #include "sl_error.h"
 #include "sl_time.h"
 
-static sl_registry_t *meters;
+static sl_lookup_t *meters;
 static sl_tz_t *amsterdam;
 
 static void
 setup (void)
 {
     char err [256];
-    meters = sl_registry_load (fixture_path ("water-meters.csv"), 0, err, sizeof err);
+    meters = sl_lookup_load (fixture_path ("water-meters.csv"), 0, err, sizeof err);
     cr_assert_not_null (meters, "%s", err);
     amsterdam = sl_tz_new ("Europe/Amsterdam", err, sizeof err);
     cr_assert_not_null (amsterdam, "%s", err);
@@ -22,7 +22,7 @@ setup (void)
 static void
 teardown (void)
 {
-    sl_registry_destroy (&meters);
+    sl_lookup_destroy (&meters);
     sl_tz_destroy (&amsterdam);
 }
 
@@ -287,7 +287,7 @@ Test (wmbus, registry_without_needed_columns)
 {
     char err [512];
     const char *csv = "meter_id,owner\n76348799,NL-CIT-000101\n";
-    sl_registry_t *bad = sl_registry_parse (csv, strlen (csv), "bad.csv", 0, err, sizeof err);
+    sl_lookup_t *bad = sl_lookup_parse (csv, strlen (csv), "bad.csv", 0, err, sizeof err);
     cr_assert_not_null (bad);
     sl_wmbus_opts_t opts = { .csv_fields = "name,id,total_m3,max_flow_m3h,timestamp_utc" };
     sl_wmbus_t *p = sl_wmbus_new (&opts, err, sizeof err);
@@ -296,7 +296,7 @@ Test (wmbus, registry_without_needed_columns)
     cr_assert_eq (sl_wmbus_parse_line (p, line, strlen (line), "x.csv", 4, bad, &r, err, sizeof err), SL_EINVAL);
     cr_assert_str_eq (err, "x.csv:4:9: meter registry lacks column 'citizen_id' or 'district'");
     sl_wmbus_destroy (&p);
-    sl_registry_destroy (&bad);
+    sl_lookup_destroy (&bad);
 }
 
 /*  The zone helper: DST-correct both ways, gaps refused, overlaps chosen. */

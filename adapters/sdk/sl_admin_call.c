@@ -1,4 +1,4 @@
-/*  sl_admin — one call on the broker's admin plane (PROTOCOL.md 6):
+/*  sl_admin_call — one call on the broker's admin plane (PROTOCOL.md 6):
     AdminRequest out, AdminResponse(s) back, JSON in and out. */
 #include "sl_internal.h"
 #include "sl_error.h"

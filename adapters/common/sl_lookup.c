@@ -1,10 +1,10 @@
-/*  sl_registry — see sl_registry.h.
+/*  sl_lookup — see sl_lookup.h.
  *
  *  Rows are kept in one array sorted by key; lookups are a binary search.
  *  All strings live in one copy of the input with separators replaced by
  *  NUL, so a registry is three allocations whatever its size.
  */
-#include "sl_registry.h"
+#include "sl_lookup.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct _sl_registry_t {
+struct _sl_lookup_t {
     char *text;            /* the input, cut into NUL-terminated cells */
     char **cells;          /* rows * ncols pointers into text; row 0 = header */
     size_t ncols;
@@ -22,7 +22,7 @@ struct _sl_registry_t {
 };
 
 size_t
-sl_registry_normalize_plate (const char *plate, size_t len, char *out, size_t outlen)
+sl_lookup_normalize_plate (const char *plate, size_t len, char *out, size_t outlen)
 {
     size_t n = 0;
     if (outlen == 0)
@@ -40,16 +40,16 @@ sl_registry_normalize_plate (const char *plate, size_t len, char *out, size_t ou
 static int
 s_cmp_rows (const void *a, const void *b, void *arg)
 {
-    const sl_registry_t *self = arg;
+    const sl_lookup_t *self = arg;
     size_t ra = *(const size_t *) a, rb = *(const size_t *) b;
     return strcmp (self->cells [(ra + 1) * self->ncols], self->cells [(rb + 1) * self->ncols]);
 }
 
-sl_registry_t *
-sl_registry_parse (const char *buf, size_t len, const char *source, int flags,
+sl_lookup_t *
+sl_lookup_parse (const char *buf, size_t len, const char *source, int flags,
                    char *err, size_t errlen)
 {
-    sl_registry_t *self = calloc (1, sizeof *self);
+    sl_lookup_t *self = calloc (1, sizeof *self);
     if (!self)
         goto nomem;
     self->flags = flags;
@@ -112,8 +112,8 @@ sl_registry_parse (const char *buf, size_t len, const char *source, int flags,
                 snprintf (err, errlen, "%s:%zu: empty key in column 1", source, line);
                 goto fail;
             }
-            if (flags & SL_REGISTRY_PLATE)
-                sl_registry_normalize_plate (key, strlen (key), key, strlen (key) + 1);
+            if (flags & SL_LOOKUP_PLATE)
+                sl_lookup_normalize_plate (key, strlen (key), key, strlen (key) + 1);
             self->rows++;
         }
         p = eol + 1;
@@ -141,12 +141,12 @@ sl_registry_parse (const char *buf, size_t len, const char *source, int flags,
 nomem:
     snprintf (err, errlen, "%s: out of memory", source);
 fail:
-    sl_registry_destroy (&self);
+    sl_lookup_destroy (&self);
     return NULL;
 }
 
-sl_registry_t *
-sl_registry_load (const char *path, int flags, char *err, size_t errlen)
+sl_lookup_t *
+sl_lookup_load (const char *path, int flags, char *err, size_t errlen)
 {
     FILE *f = fopen (path, "rb");
     if (!f) {
@@ -155,7 +155,7 @@ sl_registry_load (const char *path, int flags, char *err, size_t errlen)
     }
     char *buf = NULL;
     size_t len = 0, cap = 0;
-    sl_registry_t *self = NULL;
+    sl_lookup_t *self = NULL;
     for (;;) {
         if (len + 65536 > cap) {
             size_t ncap = cap ? cap * 2 : 65536 * 2;
@@ -176,7 +176,7 @@ sl_registry_load (const char *path, int flags, char *err, size_t errlen)
         snprintf (err, errlen, "%s: read error", path);
         goto out;
     }
-    self = sl_registry_parse (buf, len, path, flags, err, errlen);
+    self = sl_lookup_parse (buf, len, path, flags, err, errlen);
 out:
     free (buf);
     fclose (f);
@@ -184,11 +184,11 @@ out:
 }
 
 void
-sl_registry_destroy (sl_registry_t **self_p)
+sl_lookup_destroy (sl_lookup_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    sl_registry_t *self = *self_p;
+    sl_lookup_t *self = *self_p;
     free (self->order);
     free (self->cells);
     free (self->text);
@@ -197,7 +197,7 @@ sl_registry_destroy (sl_registry_t **self_p)
 }
 
 int
-sl_registry_column (const sl_registry_t *self, const char *name)
+sl_lookup_column (const sl_lookup_t *self, const char *name)
 {
     for (size_t c = 0; c < self->ncols; c++)
         if (strcmp (self->cells [c], name) == 0)
@@ -206,13 +206,13 @@ sl_registry_column (const sl_registry_t *self, const char *name)
 }
 
 const char *
-sl_registry_get (const sl_registry_t *self, const char *key, size_t klen, int column)
+sl_lookup_get (const sl_lookup_t *self, const char *key, size_t klen, int column)
 {
     char norm [128];
     if (column < 0 || (size_t) column >= self->ncols || klen >= sizeof norm)
         return NULL;
-    if (self->flags & SL_REGISTRY_PLATE)
-        klen = sl_registry_normalize_plate (key, klen, norm, sizeof norm);
+    if (self->flags & SL_LOOKUP_PLATE)
+        klen = sl_lookup_normalize_plate (key, klen, norm, sizeof norm);
     else {
         memcpy (norm, key, klen);
         norm [klen] = 0;
@@ -235,7 +235,7 @@ sl_registry_get (const sl_registry_t *self, const char *key, size_t klen, int co
 }
 
 size_t
-sl_registry_size (const sl_registry_t *self)
+sl_lookup_size (const sl_lookup_t *self)
 {
     return self->rows;
 }
