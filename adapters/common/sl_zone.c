@@ -1,6 +1,6 @@
-/*  sl_tz — see sl_tz.h. */
+/*  sl_zone — see sl_zone.h. */
 #define _DEFAULT_SOURCE
-#include "sl_tz.h"
+#include "sl_zone.h"
 #include "sl_error.h"
 #include "sl_time.h"
 
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-struct _sl_tz_t {
+struct _sl_zone_t {
     char *name;
 };
 
@@ -17,7 +17,7 @@ struct _sl_tz_t {
 static char s_current [128];
 
 static void
-s_use (const sl_tz_t *self)
+s_use (const sl_zone_t *self)
 {
     if (strcmp (s_current, self->name) == 0)
         return;
@@ -26,8 +26,8 @@ s_use (const sl_tz_t *self)
     snprintf (s_current, sizeof s_current, "%s", self->name);
 }
 
-sl_tz_t *
-sl_tz_new (const char *name, char *err, size_t errlen)
+sl_zone_t *
+sl_zone_new (const char *name, char *err, size_t errlen)
 {
     if (!name || !*name || strlen (name) >= sizeof s_current || strstr (name, "..")
      || name [0] == '/' || name [0] == ':') {
@@ -48,7 +48,7 @@ sl_tz_new (const char *name, char *err, size_t errlen)
                   "expected an IANA zone name such as Europe/Amsterdam (package tzdata)", name, path);
         return NULL;
     }
-    sl_tz_t *self = calloc (1, sizeof *self);
+    sl_zone_t *self = calloc (1, sizeof *self);
     if (!self || !(self->name = strdup (name))) {
         free (self);
         snprintf (err, errlen, "out of memory");
@@ -58,7 +58,7 @@ sl_tz_new (const char *name, char *err, size_t errlen)
 }
 
 void
-sl_tz_destroy (sl_tz_t **self_p)
+sl_zone_destroy (sl_zone_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -68,13 +68,13 @@ sl_tz_destroy (sl_tz_t **self_p)
 }
 
 const char *
-sl_tz_name (const sl_tz_t *self)
+sl_zone_name (const sl_zone_t *self)
 {
     return self->name;
 }
 
 int32_t
-sl_tz_offset_at (const sl_tz_t *self, int64_t utc, int *is_dst)
+sl_zone_offset_at (const sl_zone_t *self, int64_t utc, int *is_dst)
 {
     s_use (self);
     time_t t = (time_t) utc;
@@ -90,14 +90,14 @@ sl_tz_offset_at (const sl_tz_t *self, int64_t utc, int *is_dst)
 }
 
 int
-sl_tz_to_utc (const sl_tz_t *self, int64_t local, int want_dst, int64_t *out,
+sl_zone_to_utc (const sl_zone_t *self, int64_t local, int want_dst, int64_t *out,
               const char **why)
 {
     /* The offsets in force a day either side bracket any one transition;
        each offset whose UTC instant really has that offset is a reading of
        the wall-clock time. */
-    int32_t cand [2] = { sl_tz_offset_at (self, local - 86400, NULL),
-                         sl_tz_offset_at (self, local + 86400, NULL) };
+    int32_t cand [2] = { sl_zone_offset_at (self, local - 86400, NULL),
+                         sl_zone_offset_at (self, local + 86400, NULL) };
     int64_t hit [2];
     int dst [2], n = 0;
     for (int i = 0; i < 2; i++) {
@@ -105,7 +105,7 @@ sl_tz_to_utc (const sl_tz_t *self, int64_t local, int want_dst, int64_t *out,
             break;
         int64_t t = local - cand [i];
         int d;
-        if (sl_tz_offset_at (self, t, &d) == cand [i]) {
+        if (sl_zone_offset_at (self, t, &d) == cand [i]) {
             hit [n] = t;
             dst [n] = d;
             n++;
@@ -130,7 +130,7 @@ sl_tz_to_utc (const sl_tz_t *self, int64_t local, int want_dst, int64_t *out,
 }
 
 int
-sl_tz_parse_iso8601 (const sl_tz_t *tz, const char *s, size_t len, int64_t *out,
+sl_zone_parse_iso8601 (const sl_zone_t *tz, const char *s, size_t len, int64_t *out,
                      size_t *bad_at, const char **why)
 {
     int64_t civil;
@@ -143,7 +143,7 @@ sl_tz_parse_iso8601 (const sl_tz_t *tz, const char *s, size_t len, int64_t *out,
         *out = civil - offset;
         return 0;
     }
-    if (sl_tz_to_utc (tz, civil, -1, out, why)) {
+    if (sl_zone_to_utc (tz, civil, -1, out, why)) {
         if (bad_at)
             *bad_at = 0;
         return SL_EPARSE;
