@@ -10,6 +10,7 @@
 #include <cJSON.h>
 
 #include "sl_error.h"
+#include "sl_lmdb.h"
 #include "sl_log.h"
 #include "sl_registry.h"
 #include "sl_schema.h"
@@ -35,13 +36,6 @@ typedef struct {
     char file[256];
     char *text;
 } s_source_t;
-
-static int
-s_rc (int mdb_rc)
-{
-    return mdb_rc == MDB_MAP_FULL ? SL_EFULL
-         : mdb_rc == MDB_NOTFOUND ? SL_ENOTFOUND : SL_ESTORE;
-}
 
 static void
 s_put_u32 (unsigned char *p, uint32_t v)
@@ -232,7 +226,7 @@ sl_policy_store_get (sl_policy_store_t *self, MDB_txn *txn, const char *owner,
     MDB_val k = { s_vkey (key, owner, version), key }, v;
     int rc = mdb_get (txn, self->versions, &k, &v);
     if (rc != 0)
-        return s_rc (rc);
+        return sl_lmdb_rc (rc);
     return s_decode (&v, out);
 }
 
@@ -709,7 +703,7 @@ s_store (sl_policy_store_t *self, MDB_txn *txn, const sl_policy_apply_result_t *
         MDB_val ck = { strlen (r->owner), (void *) r->owner }, cv = { 4, ver };
         mrc = mdb_put (txn, self->current, &ck, &cv, 0);
     }
-    rc = mrc == 0 ? 0 : mrc == MDB_MAP_FULL ? SL_EFULL : SL_ESTORE;
+    rc = sl_lmdb_rc (mrc);
 done:
     cJSON_Delete (o);
     free (t);

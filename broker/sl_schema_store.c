@@ -9,6 +9,7 @@
 
 #include "sl_descset.h"
 #include "sl_error.h"
+#include "sl_lmdb.h"
 #include "sl_log.h"
 #include "sl_schema_evolve.h"
 
@@ -19,12 +20,6 @@ struct sl_schema_store_t {
     sl_schema_change_fn *on_change;
     void *on_change_arg;
 };
-
-static int
-s_rc (int mdb_rc)
-{
-    return mdb_rc == MDB_MAP_FULL ? SL_EFULL : mdb_rc == MDB_NOTFOUND ? SL_ENOTFOUND : SL_ESTORE;
-}
 
 static void
 s_put_u32 (unsigned char *p, uint32_t v)
@@ -89,7 +84,7 @@ sl_schema_store_get (sl_schema_store_t *self, MDB_txn *txn, const char *type, ui
     int mrc;
     if (version == 0) {
         if ((mrc = mdb_get (txn, self->current, &k, &v)) != 0)
-            return s_rc (mrc);
+            return sl_lmdb_rc (mrc);
         if (v.mv_size != 4)
             return SL_ECORRUPT;
         version = s_get_u32 (v.mv_data);
@@ -103,7 +98,7 @@ sl_schema_store_get (sl_schema_store_t *self, MDB_txn *txn, const char *type, ui
     k.mv_size = tl + 5;
     k.mv_data = key;
     if ((mrc = mdb_get (txn, self->versions, &k, &v)) != 0)
-        return s_rc (mrc);
+        return sl_lmdb_rc (mrc);
     *out = sluice__v1__schema_version__unpack (NULL, v.mv_size, v.mv_data);
     return *out ? 0 : SL_ECORRUPT;
 }
@@ -365,7 +360,7 @@ sl_schema_store_write (sl_schema_store_t *self, MDB_txn *txn, sl_schema_change_t
     }
     free (buf);
     if (mrc != 0)
-        return mrc == MDB_KEYEXIST ? SL_ESTORE : s_rc (mrc);
+        return mrc == MDB_KEYEXIST ? SL_ESTORE : sl_lmdb_rc (mrc);
     self->pending[self->n_pending++] = e;
     c->entry = NULL;
     return 0;

@@ -2,6 +2,7 @@
 #include "sl_spool.h"
 #include "sl_outbox.h"
 #include "sl_error.h"
+#include "sl_lmdb.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -43,18 +44,6 @@ s_get_be64 (const uint8_t *p)
     for (int i = 0; i < 8; i++)
         v = (v << 8) | p[i];
     return v;
-}
-
-static int
-s_rc (int mdb_rc)
-{
-    if (mdb_rc == 0)
-        return 0;
-    if (mdb_rc == MDB_MAP_FULL)
-        return SL_EFULL;
-    if (mdb_rc == MDB_NOTFOUND)
-        return SL_ENOTFOUND;
-    return SL_ESTORE;
 }
 
 int
@@ -103,7 +92,7 @@ fail:
     if (self->env)
         mdb_env_close (self->env);
     free (self);
-    return s_rc (rc) == SL_ENOTFOUND ? SL_ESTORE : s_rc (rc);
+    return sl_lmdb_rc (rc) == SL_ENOTFOUND ? SL_ESTORE : sl_lmdb_rc (rc);
 }
 
 void
@@ -130,12 +119,12 @@ sl_spool_put (sl_spool_t *self, const sl_outrec_t *rec, uint64_t *key_out)
     MDB_txn *txn;
     int rc = mdb_txn_begin (self->env, NULL, 0, &txn);
     if (rc != 0)
-        return s_rc (rc);
+        return sl_lmdb_rc (rc);
     MDB_val k = { 8, keybuf }, v = { len, NULL };
     rc = mdb_put (txn, self->dbi, &k, &v, MDB_RESERVE | MDB_APPEND);
     if (rc != 0) {
         mdb_txn_abort (txn);
-        return s_rc (rc);
+        return sl_lmdb_rc (rc);
     }
     uint8_t *p = v.mv_data;
     memcpy (p, rec->id, 16);
@@ -155,7 +144,7 @@ sl_spool_put (sl_spool_t *self, const sl_outrec_t *rec, uint64_t *key_out)
         memcpy (p, rec->body, rec->size);
     rc = mdb_txn_commit (txn);
     if (rc != 0)
-        return s_rc (rc);
+        return sl_lmdb_rc (rc);
     *key_out = self->next_key++;
     return 0;
 }
@@ -168,14 +157,14 @@ sl_spool_del (sl_spool_t *self, uint64_t key)
     MDB_txn *txn;
     int rc = mdb_txn_begin (self->env, NULL, 0, &txn);
     if (rc != 0)
-        return s_rc (rc);
+        return sl_lmdb_rc (rc);
     MDB_val k = { 8, keybuf };
     rc = mdb_del (txn, self->dbi, &k, NULL);
     if (rc != 0) {
         mdb_txn_abort (txn);
-        return s_rc (rc);
+        return sl_lmdb_rc (rc);
     }
-    return s_rc (mdb_txn_commit (txn));
+    return sl_lmdb_rc (mdb_txn_commit (txn));
 }
 
 int
@@ -185,10 +174,10 @@ sl_spool_each (sl_spool_t *self, sl_spool_each_fn *fn, void *arg)
     MDB_cursor *cur;
     int rc = mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn);
     if (rc != 0)
-        return s_rc (rc);
+        return sl_lmdb_rc (rc);
     if ((rc = mdb_cursor_open (txn, self->dbi, &cur)) != 0) {
         mdb_txn_abort (txn);
-        return s_rc (rc);
+        return sl_lmdb_rc (rc);
     }
     MDB_val k, v;
     int result = 0;
@@ -223,7 +212,7 @@ sl_spool_each (sl_spool_t *self, sl_spool_each_fn *fn, void *arg)
                      (size_t) (end - p), arg);
     }
     if (result == 0 && rc != 0 && rc != MDB_NOTFOUND)
-        result = s_rc (rc);
+        result = sl_lmdb_rc (rc);
     mdb_cursor_close (cur);
     mdb_txn_abort (txn);
     return result;

@@ -30,6 +30,7 @@
  */
 #include "sl_audit_int.h"
 #include "sl_error.h"
+#include "sl_lmdb.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -80,17 +81,6 @@ int64_t sl_audit__now_us (void)
     struct timespec ts;
     clock_gettime (CLOCK_REALTIME, &ts);
     return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-int sl_audit__mdb_rc (int rc)
-{
-    if (rc == 0)
-        return SL_OK;
-    if (rc == MDB_MAP_FULL || rc == MDB_TXN_FULL)
-        return SL_EFULL;
-    if (rc == MDB_NOTFOUND)
-        return SL_ENOTFOUND;
-    return SL_ESTORE;
 }
 
 void sl_audit__utc (int64_t us, char out[64])
@@ -265,7 +255,7 @@ int sl_audit__read_meta (MDB_txn *txn, MDB_dbi db, const char *name,
     MDB_val k = { strlen (name), (void *) name }, v;
     int rc = mdb_get (txn, db, &k, &v);
     if (rc)
-        return sl_audit__mdb_rc (rc);
+        return sl_lmdb_rc (rc);
     if (v.mv_size != META_LEN)
         return SL_ECORRUPT;
     *seq = sl_audit__get64le (v.mv_data);
@@ -280,7 +270,7 @@ int sl_audit__write_meta (MDB_txn *txn, MDB_dbi db, const char *name,
     sl_audit__put64le (buf, seq);
     memcpy (buf + 8, hash, SL_AUDIT_HASH_LEN);
     MDB_val k = { strlen (name), (void *) name }, v = { sizeof buf, buf };
-    return sl_audit__mdb_rc (mdb_put (txn, db, &k, &v, 0));
+    return sl_lmdb_rc (mdb_put (txn, db, &k, &v, 0));
 }
 
 int sl_audit__open_dbs (MDB_txn *txn, unsigned flags, MDB_dbi *log, MDB_dbi *cp, MDB_dbi *meta)
@@ -584,7 +574,7 @@ int sl_audit_append (sl_audit_t *self, MDB_txn *txn, const sl_audit_event_t *ev,
     MDB_val k = { 8, key }, v = { len, self->buf };
     rc = mdb_put (txn, self->db_log, &k, &v, MDB_APPEND);
     if (rc)
-        return rc == MDB_KEYEXIST ? SL_ECORRUPT : sl_audit__mdb_rc (rc);
+        return rc == MDB_KEYEXIST ? SL_ECORRUPT : sl_lmdb_rc (rc);
     sl_audit__hash (self->buf, len, hash);
     rc = sl_audit__write_meta (txn, self->db_meta, "head", seq, hash);
     if (rc)
@@ -627,7 +617,7 @@ int sl_audit_checkpoint (sl_audit_t *self, MDB_txn *txn, int64_t now_us)
     if (rc == 0)
         return SL_OK;              /* this head is already signed */
     if (rc != MDB_NOTFOUND)
-        return sl_audit__mdb_rc (rc);
+        return sl_lmdb_rc (rc);
     int64_t t = now_us ? now_us : sl_audit__now_us ();
     uint8_t cp[CP_LEN];
     cp[0] = CP_VERSION;
@@ -639,7 +629,7 @@ int sl_audit_checkpoint (sl_audit_t *self, MDB_txn *txn, int64_t now_us)
     v.mv_data = cp;
     rc = mdb_put (txn, self->db_cp, &k, &v, 0);
     if (rc)
-        return sl_audit__mdb_rc (rc);
+        return sl_lmdb_rc (rc);
     self->pend_cp = 1;
     self->pend_cp_seq = seq;
     self->pend_cp_time = t;

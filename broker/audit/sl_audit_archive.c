@@ -2,6 +2,7 @@
  *  (docs/AUDIT.md §7) and keeps the chain continuous.
  */
 #include "sl_audit_int.h"
+#include "sl_lmdb.h"
 #include "sl_error.h"
 
 #include <assert.h>
@@ -142,7 +143,7 @@ int sl_audit_archive (sl_audit_t *self, MDB_txn *txn, int64_t before_us,
     /* the file is durable: now drop the entries and the checkpoints they cover */
     for (uint64_t i = 0; i < n; i++) {
         if ((rc = mdb_cursor_get (c, &k, &v, MDB_FIRST)) || (rc = mdb_cursor_del (c, 0))) {
-            rc = sl_audit__mdb_rc (rc);
+            rc = sl_lmdb_rc (rc);
             goto out;
         }
     }
@@ -155,7 +156,7 @@ int sl_audit_archive (sl_audit_t *self, MDB_txn *txn, int64_t before_us,
     while ((lrc = mdb_cursor_get (c, &k, &v, MDB_FIRST)) == 0
            && (k.mv_size != 8 || sl_audit__get64be (k.mv_data) <= last)) {
         if ((rc = mdb_cursor_del (c, 0))) {
-            rc = sl_audit__mdb_rc (rc);
+            rc = sl_lmdb_rc (rc);
             goto out;
         }
     }

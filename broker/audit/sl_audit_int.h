@@ -111,8 +111,6 @@ static inline void sl_audit__hash (const void *data, size_t len, uint8_t out[SL_
 int64_t sl_audit__now_us (void);
 /*  "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" */
 void    sl_audit__utc (int64_t us, char out[64]);
-/*  LMDB return code -> SL_E* */
-int     sl_audit__mdb_rc (int rc);
 /*  The `audit.meta` record `name`: u64 seq + 32-byte hash. SL_ENOTFOUND if absent. */
 int     sl_audit__read_meta (MDB_txn *txn, MDB_dbi db, const char *name,
                              uint64_t *seq, uint8_t hash[SL_AUDIT_HASH_LEN]);

@@ -40,6 +40,7 @@
 #include <sodium.h>
 
 #include "sl_error.h"
+#include "sl_lmdb.h"
 #include "sl_log.h"
 #include "sl_schema.h"
 
@@ -103,20 +104,6 @@ static uint64_t
 s_get_be64 (const uint8_t *p)
 {
     return (uint64_t) s_get_be32 (p) << 32 | s_get_be32 (p + 4);
-}
-
-static int
-s_mdb_rc (int rc)
-{
-    if (rc == 0)
-        return SL_OK;
-    if (rc == MDB_NOTFOUND)
-        return SL_ENOTFOUND;
-    if (rc == MDB_MAP_FULL || rc == MDB_TXN_FULL)
-        return SL_EFULL;
-    if (rc == ENOMEM)
-        return SL_ENOMEM;
-    return SL_ESTORE;
 }
 
 static int
@@ -293,7 +280,7 @@ s_record_load (sl_consent_t *self, MDB_txn *txn, const char *id, size_t len,
     MDB_val key = { len, (void *) id }, val;
     int rc = s_get (self, txn, self->records, &key, &val);
     if (rc)
-        return s_mdb_rc (rc);
+        return sl_lmdb_rc (rc);
     return s_record_decode (&val, rec_p);
 }
 
@@ -308,7 +295,7 @@ s_record_store (sl_consent_t *self, MDB_txn *txn, const Sluice__V1__ConsentEvent
     MDB_val val = { S_HEADER_SIZE + packed, NULL };
     int rc = mdb_put (txn, self->records, &key, &val, flags | MDB_RESERVE);
     if (rc)
-        return s_mdb_rc (rc);
+        return sl_lmdb_rc (rc);
     uint8_t *p = val.mv_data;
     p[0] = S_FORMAT_VERSION;
     p[1] = state;
@@ -329,7 +316,7 @@ s_event_store (sl_consent_t *self, MDB_txn *txn, const Sluice__V1__ConsentEvent 
     MDB_val val = { sluice__v1__consent_event__get_packed_size (ev), NULL };
     int rc = mdb_put (txn, self->events, &key, &val, MDB_NOOVERWRITE | MDB_RESERVE);
     if (rc)
-        return s_mdb_rc (rc);
+        return sl_lmdb_rc (rc);
     sluice__v1__consent_event__pack (ev, val.mv_data);
     return SL_OK;
 }
@@ -340,7 +327,7 @@ s_end_put (sl_consent_t *self, MDB_txn *txn, int64_t end, const char *id, uint8_
     uint8_t kbuf[8 + SL_CONSENT_ID_MAX];
     MDB_val key = { s_end_key (kbuf, end, id), kbuf };
     MDB_val val = { 1, &reason };
-    return s_mdb_rc (mdb_put (txn, self->ends, &key, &val, 0));
+    return sl_lmdb_rc (mdb_put (txn, self->ends, &key, &val, 0));
 }
 
 static int
@@ -349,7 +336,7 @@ s_end_del (sl_consent_t *self, MDB_txn *txn, int64_t end, const char *id)
     uint8_t kbuf[8 + SL_CONSENT_ID_MAX];
     MDB_val key = { s_end_key (kbuf, end, id), kbuf };
     int rc = mdb_del (txn, self->ends, &key, NULL);
-    return rc == MDB_NOTFOUND ? SL_OK : s_mdb_rc (rc);
+    return rc == MDB_NOTFOUND ? SL_OK : sl_lmdb_rc (rc);
 }
 
 /*  Status of a record at `at`, from its window and withdrawal. */
@@ -695,7 +682,7 @@ s_generate_id (sl_consent_t *self, MDB_txn *txn, char *id)
         if (rc == MDB_NOTFOUND)
             return SL_OK;
         if (rc)
-            return s_mdb_rc (rc);
+            return sl_lmdb_rc (rc);
     }
     return SL_EEXIST;
 }
@@ -728,7 +715,7 @@ s_apply_grant (sl_consent_t *self, MDB_txn *txn, const Sluice__V1__ConsentEvent 
                            "consent %s already exists: renew or withdraw it, or grant "
                            "with another id", id);
         if (rc != MDB_NOTFOUND)
-            return s_fail (result, s_mdb_rc (rc), "reading consent %s: %s", id,
+            return s_fail (result, sl_lmdb_rc (rc), "reading consent %s: %s", id,
                            mdb_strerror (rc));
     }
     snprintf (result->consent_id, sizeof result->consent_id, "%s", id);
@@ -753,7 +740,7 @@ s_apply_grant (sl_consent_t *self, MDB_txn *txn, const Sluice__V1__ConsentEvent 
         assert (n && n + idlen <= sizeof kbuf);     /* lengths were validated */
         memcpy (kbuf + n, id, idlen);
         MDB_val key = { n + idlen, kbuf }, val = { 0, "" };
-        if ((rc = s_mdb_rc (mdb_put (txn, self->index, &key, &val, 0))))
+        if ((rc = sl_lmdb_rc (mdb_put (txn, self->index, &key, &val, 0))))
             goto store_error;
     }
     if (ev.valid_to && (rc = s_end_put (self, txn, ev.valid_to, id, S_END_EXPIRED)))
@@ -990,7 +977,7 @@ sl_consent_check (sl_consent_t *self, MDB_txn *txn, const char *subject,
     MDB_cursor *cur = NULL;
     int rc = mdb_cursor_open (txn, self->index, &cur);
     if (rc)
-        return s_mdb_rc (rc);
+        return sl_lmdb_rc (rc);
     MDB_val key = { plen, prefix }, val;
     int best = 0;
     for (rc = s_cursor_get (self, cur, &key, &val, MDB_SET_RANGE); rc == 0;
@@ -1015,7 +1002,7 @@ sl_consent_check (sl_consent_t *self, MDB_txn *txn, const char *subject,
         if (best == s_rank (SL_CONSENT_STATUS_VALID))
             break;
     }
-    rc = rc == MDB_NOTFOUND || rc == 0 ? SL_OK : s_mdb_rc (rc);
+    rc = rc == MDB_NOTFOUND || rc == 0 ? SL_OK : sl_lmdb_rc (rc);
 out:
     mdb_cursor_close (cur);
     if (rc) {
@@ -1105,14 +1092,14 @@ sl_consent_get (sl_consent_t *self, MDB_txn *txn, const char *consent_id,
         rc = SL_ENOMEM;
         goto out;
     }
-    if ((rc = s_mdb_rc (mdb_cursor_open (txn, self->events, &cur))))
+    if ((rc = sl_lmdb_rc (mdb_cursor_open (txn, self->events, &cur))))
         goto out;
     for (uint32_t seq = 0; seq < rec->event_count; seq++) {
         uint8_t kbuf[SL_CONSENT_ID_MAX + 8];
         MDB_val key = { s_event_key (kbuf, consent_id, seq), kbuf }, val;
         int mrc = s_cursor_get (self, cur, &key, &val, MDB_SET_KEY);
         if (mrc) {
-            rc = mrc == MDB_NOTFOUND ? SL_ECORRUPT : s_mdb_rc (mrc);
+            rc = mrc == MDB_NOTFOUND ? SL_ECORRUPT : sl_lmdb_rc (mrc);
             goto out;
         }
         Sluice__V1__ConsentEvent *ev = sluice__v1__consent_event__unpack (NULL, val.mv_size,
@@ -1147,7 +1134,7 @@ sl_consent_list_subject (sl_consent_t *self, MDB_txn *txn, const char *subject,
     MDB_cursor *cur = NULL;
     int rc = mdb_cursor_open (txn, self->index, &cur);
     if (rc)
-        return s_mdb_rc (rc);
+        return sl_lmdb_rc (rc);
     MDB_val key = { plen, prefix }, val;
     for (rc = s_cursor_get (self, cur, &key, &val, MDB_SET_RANGE); rc == 0;
          rc = s_cursor_get (self, cur, &key, &val, MDB_NEXT)) {
@@ -1185,7 +1172,7 @@ sl_consent_list_subject (sl_consent_t *self, MDB_txn *txn, const char *subject,
             goto out;
         }
     }
-    rc = rc == MDB_NOTFOUND || rc == 0 ? SL_OK : s_mdb_rc (rc);
+    rc = rc == MDB_NOTFOUND || rc == 0 ? SL_OK : sl_lmdb_rc (rc);
 out:
     mdb_cursor_close (cur);
     return rc;
@@ -1201,7 +1188,7 @@ sl_consent_each_ended (sl_consent_t *self, MDB_txn *txn, int64_t from, int64_t t
     MDB_cursor *cur = NULL;
     int rc = mdb_cursor_open (txn, self->ends, &cur);
     if (rc)
-        return s_mdb_rc (rc);
+        return sl_lmdb_rc (rc);
     uint8_t start[8];
     s_put_be64 (start, (uint64_t) from);
     MDB_val key = { 8, start }, val;
@@ -1230,7 +1217,7 @@ sl_consent_each_ended (sl_consent_t *self, MDB_txn *txn, int64_t from, int64_t t
             goto out;
         }
     }
-    rc = rc == MDB_NOTFOUND || rc == 0 ? SL_OK : s_mdb_rc (rc);
+    rc = rc == MDB_NOTFOUND || rc == 0 ? SL_OK : sl_lmdb_rc (rc);
 out:
     mdb_cursor_close (cur);
     return rc;
