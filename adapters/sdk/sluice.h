@@ -122,6 +122,20 @@ int sl_client_connected (sl_client_t *self);
     continue), or SL_EIO if polling the socket failed. */
 int sl_client_poll (sl_client_t *self, int timeout_ms);
 
+/*  An extra file descriptor for sl_client_poll to watch (-1: none, the
+    default): when it becomes readable the poll returns early, without
+    reading it (the caller drains it). Lets a program that feeds the client
+    from other threads (the gateway) wake its client thread at once, e.g.
+    with an eventfd. Cannot fail. */
+void sl_client_set_wakeup_fd (sl_client_t *self, int fd);
+
+/*  The machine-readable reason (PROTOCOL.md 3, `Error.reason`: "not-owner",
+    "consent-missing", "no-matching-rule", ...) of the broker's last refusal
+    seen by this client: of the last failed blocking call, or, inside a
+    publish callback, of the record being refused. "" if the last failure
+    did not come from the broker. Valid until the next call. Cannot fail. */
+const char *sl_client_last_reason (sl_client_t *self);
+
 /*  Counters since sl_client_connect, for monitoring and benchmarks. */
 typedef struct {
     uint64_t publish_messages;     /* PUBLISH messages sent (resends included) */
@@ -254,6 +268,25 @@ const void *sl_reply_body (const sl_reply_t *r, size_t i, size_t *size);
 const char *sl_reply_subject (const sl_reply_t *r, size_t i);
 const char *sl_reply_record_type (const sl_reply_t *r, size_t i);
 void sl_reply_destroy (sl_reply_t **r_p);
+
+/*  A NOTICE from the broker (PROTOCOL.md 5.8: "consent-withdrawn",
+    "consent-expired", "revoked", "shutdown") with its arguments. Strings are
+    valid during the call. */
+typedef void (sl_notice_fn) (const char *notice, const sl_param_t *args, size_t nargs,
+                             void *arg);
+
+/*  Installs the NOTICE callback (NULL: none). Runs inside poll/recv/
+    blocking calls. Cannot fail. */
+void sl_client_on_notice (sl_client_t *self, sl_notice_fn *fn, void *arg);
+
+/*  Records held in the spool (written, not yet acknowledged by the
+    broker); 0 without a spool. Cannot fail. */
+size_t sl_client_spool_depth (sl_client_t *self);
+
+/*  Forces the spool to disk (fsync), so what it holds survives a power
+    loss, not only a crash of the process. Returns 0, SL_ENOTFOUND (no
+    spool) or SL_ESTORE. */
+int sl_client_spool_sync (sl_client_t *self);
 
 /*  The owner's side: called for each query the broker routes to us. Add
     records with sl_query_add and return 0 to send them as the REPLY; return
