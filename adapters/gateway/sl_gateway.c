@@ -92,6 +92,7 @@ struct sl_gateway {
     s_ack_t *acks;
     s_sub_t subs[SL_GW_MAX_SUBS];
     uint64_t next_id, gen;
+    char boot[17];                  /* random per process: ids never repeat across restarts */
     sl_gw_status_t status;
     /* broker thread only */
     sl_client_t *client;
@@ -163,7 +164,7 @@ s_delivery_json (sl_gateway_t *gw, const sl_delivery_t *d, uint64_t id)
 {
     char buf[64], hex[33];
     cJSON *o = cJSON_CreateObject ();
-    snprintf (buf, sizeof buf, "%" PRIu64, id);
+    snprintf (buf, sizeof buf, "%s-%" PRIu64, gw->boot, id);
     cJSON_AddStringToObject (o, "deliveryId", buf);
     sl_message_id_hex (sl_delivery_message_id (d), hex);
     cJSON_AddStringToObject (o, "messageId", hex);
@@ -889,8 +890,8 @@ s_webhook_main (void *arg)
         char *body = strdup (it->json);
         it->lease_until = INT64_MAX;        /* the webhook owns it */
         pthread_mutex_unlock (&gw->mu);
-        char ids[32];
-        snprintf (ids, sizeof ids, "%" PRIu64, id);
+        char ids[48];
+        snprintf (ids, sizeof ids, "%s-%" PRIu64, gw->boot, id);
         int ok = body && s_webhook_post (gw, sub, "delivery", ids, body);
         free (body);
         pthread_mutex_lock (&gw->mu);
@@ -940,6 +941,9 @@ sl_gateway_new (const sl_gw_config_t *cfg, sl_gateway_t **gw_p, char *err, size_
         return SL_ENOMEM;
     }
     gw->cfg = cfg;
+    uint8_t boot[8];
+    randombytes_buf (boot, sizeof boot);
+    sodium_bin2hex (gw->boot, sizeof gw->boot, boot, sizeof boot);
     gw->jopts.is_time = sl_json_schema_is_time;
     pthread_mutex_init (&gw->mu, NULL);
     pthread_condattr_t ca;
@@ -1152,11 +1156,15 @@ sl_gateway_ack (sl_gateway_t *gw, size_t subi, const cJSON *ids, cJSON *acked, c
     pthread_mutex_lock (&gw->mu);
     cJSON_ArrayForEach (v, ids) {
         const char *text = cJSON_IsString (v) ? v->valuestring : NULL;
+        size_t bl = strlen (gw->boot);
         char *end = NULL;
-        uint64_t id = text ? strtoull (text, &end, 10) : 0;
+        uint64_t id = 0;
+        /* BOOT-N: ids of an earlier run of the gateway never match */
+        if (text && !strncmp (text, gw->boot, bl) && text[bl] == '-' && text[bl + 1])
+            id = strtoull (text + bl + 1, &end, 10);
         s_item_t **pp = &sub->head, *prev = NULL;
         int found = 0;
-        if (text && *text && end && !*end)
+        if (id && end && !*end)
             for (; *pp; prev = *pp, pp = &(*pp)->next)
                 if ((*pp)->id == id && (*pp)->lease_until != 0) {
                     s_item_t *it = *pp;

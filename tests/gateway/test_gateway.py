@@ -130,9 +130,9 @@ def phase_flow(args, c):
             c.check("nothing acked to the broker before the local ack",
                     city.audit("--kind", "ack") == [])
             st, body, _ = power.post("/v1/subscriptions/%s/ack?purpose=joint-metering" % TYPE,
-                                     {"ids": [d["deliveryId"], "999999"]})
+                                     {"ids": [d["deliveryId"], "0123456789abcdef-99"]})
             c.check("ack: acked and unknown ids", st == 200 and body["acked"] == [d["deliveryId"]]
-                    and body["unknown"] == ["999999"], (st, body))
+                    and body["unknown"] == ["0123456789abcdef-99"], (st, body))
             c.check("the ack reaches the broker", wait_for(
                 lambda: len(city.audit("--kind", "ack")) == 1, 5))
 
