@@ -25,7 +25,7 @@ for p in "${PKGS[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+[ ${#missing[@]} -eq 0 ] && exec "$(dirname "$0")/install-npm.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "sluice needs these Debian packages: ${missing[*]}" >&2
@@ -46,3 +46,5 @@ if command -v systemctl >/dev/null 2>&1; then
   systemctl disable --now rabbitmq-server prometheus prometheus-node-exporter \
     >/dev/null 2>&1 || true
 fi
+# npm test tools, pinned by lockfile (tests/openapi)
+"$(dirname "$0")/install-npm.sh"
