@@ -340,16 +340,112 @@ def phase_webhook(args, c):
         city.cleanup()
 
 
+HEALTH_POLICY = """permit "health-visit-parking-waiver" {
+  owner     health
+  consumer  parking
+  records   health.v1.Encounter
+  purpose   parking-fee-waiver
+  fields    status, period_start, period_end, service_provider
+  subject   keep
+  consent   required
+}
+"""
+ENC = "health.v1.Encounter"
+
+
+class Owner(http.server.BaseHTTPRequestHandler):
+    """The hospital's system behind health's gateway: answers queries."""
+    asked = []
+
+    def do_POST(self):
+        q = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+        Owner.asked.append(q)
+        recs = [{"id": "V-1", "subject": q["subject"], "status": "finished", "classCode": "AMB",
+                 "periodStart": "2026-11-28T09:00:00Z", "periodEnd": "2026-11-28T11:30:00Z",
+                 "serviceProvider": "City Hospital", "diagnosis": ["J45"]}]
+        body = json.dumps({"records": recs}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *a):
+        pass
+
+
+def phase_query(args, c):
+    city = City(args.sluiced, args.sluicectl)
+    city.start()
+    hkey = city.member("health")
+    pkey = city.member("parking")
+    city.policy("city", 'purpose parking-fee-waiver "Parking waives fees for visits confirmed by a hospital"\n')
+    city.policy("health", HEALTH_POLICY)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Owner)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    health = Gateway(args.gateway, city, "health", hkey,
+                     "\n[owner]\nurl = http://127.0.0.1:%d/answer\n" % server.server_address[1])
+    parking = Gateway(args.gateway, city, "parking", pkey,
+                      "\n[subscription visits]\nrecord_type = %s\npurpose = parking-fee-waiver\n"
+                      % ENC)
+    q = {"subject": "CIT-100252", "purpose": "parking-fee-waiver"}
+    try:
+        health.start()
+        parking.start()
+        st, body, h = parking.post("/v1/query/" + ENC, q)
+        c.check("query without consent: 403 consent-missing", st == 403
+                and body.get("reason") == "consent-missing"
+                and h.get("Content-Type") == "application/problem+json", (st, body))
+        city.ctl("consent", "grant", "--subject", "CIT-100252", "--controller", "health",
+                 "--recipient", "parking", "--purpose", "parking-fee-waiver", "--records", ENC,
+                 "--id", "c-visit-1", key=os.path.join(city.keys, "admin-health.key"))
+        st, body, _ = parking.post("/v1/query/" + ENC, q)
+        recs = body.get("records", []) if st == 200 else []
+        c.check("query with consent: the owner's answer", st == 200 and len(recs) == 1, (st, body))
+        if recs:
+            c.check("only the released fields reach the asker", set(recs[0]["record"]) ==
+                    {"subject", "status", "periodStart", "periodEnd", "serviceProvider"}
+                    and recs[0]["record"]["periodEnd"] == "2026-11-28T11:30:00Z", recs[0])
+        c.check("the owner's system was asked through health's gateway", Owner.asked and
+                Owner.asked[-1]["asker"] == "parking" and Owner.asked[-1]["subject"] ==
+                "CIT-100252", Owner.asked)
+        st, body, _ = parking.post("/v1/query/" + ENC, {"subject": "x"})
+        c.check("query without a purpose: 400", st == 400, (st, body))
+        # the consent is withdrawn: parking's local system hears of it
+        wait_for(lambda: "parking-fee-waiver" in city.ctl("status"), 10)
+        cid = "c-visit-1"
+        city.ctl("consent", "withdraw", cid, key=os.path.join(city.keys, "admin-health.key"))
+        got = []
+        end = time.time() + T(10)
+        while not got and time.time() < end:
+            st, body, _ = parking.get("/v1/subscriptions/%s/deliveries?wait=2" % ENC)
+            got = body.get("notices", []) if st == 200 else []
+        c.check("consent withdrawal notice reaches the local system", got and
+                got[0]["notice"] == "consent-withdrawn" and got[0]["consentId"] == cid
+                and got[0]["subject"] == "CIT-100252", got)
+        st, body, _ = parking.post("/v1/query/" + ENC, q)
+        c.check("after the withdrawal: 403 again", st == 403, (st, body))
+    finally:
+        health.stop()
+        parking.stop()
+        server.shutdown()
+        if c.failed:
+            print("---- health gateway log\n" + health.tail() + "\n---- parking gateway log\n"
+                  + parking.tail() + "\n---- sluiced log\n" + city.tail())
+        city.cleanup()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sluiced", required=True)
     ap.add_argument("--sluicectl", required=True)
     ap.add_argument("--gateway", required=True)
     ap.add_argument("--client")
-    ap.add_argument("--phase", required=True, choices=["flow", "restart", "webhook"])
+    ap.add_argument("--phase", required=True, choices=["flow", "restart", "webhook", "query"])
     args = ap.parse_args()
     c = Failures()
-    {"flow": phase_flow, "restart": phase_restart, "webhook": phase_webhook}[args.phase](args, c)
+    {"flow": phase_flow, "restart": phase_restart, "webhook": phase_webhook,
+     "query": phase_query}[args.phase](args, c)
     print("%d passed, %d failed" % (c.passed, c.failed))
     sys.exit(1 if c.failed else 0)
 
