@@ -435,17 +435,87 @@ def phase_query(args, c):
         city.cleanup()
 
 
+def phase_doc(args, c):
+    """docs/GATEWAY.md's curl flow as it stands, then the issue's finish line:
+    curl publishes through water's gateway, the Python client behind power's
+    gateway receives and acks, and the audit log shows both."""
+    doc = open(args.doc).read()
+    block = doc.split("<!-- curl-flow: begin -->")[1].split("<!-- curl-flow: end -->")[0]
+    script = block.split("```sh\n")[1].split("```")[0]
+    city, wkey, pkey = setup(args)
+    water = Gateway(args.gateway, city, "water", wkey)
+    power = Gateway(args.gateway, city, "power", pkey, SUB)
+    try:
+        water.start()
+        power.start()
+        wait_for(lambda: "joint-metering" in city.ctl("status"), 10)
+        env = dict(os.environ, WATER_URL=water.url, WATER_TOKEN=water.token, POWER_URL=power.url,
+                   POWER_TOKEN=power.token)
+        r = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True,
+                           env=env, timeout=T(90))
+        out = r.stdout.decode()
+        lines = out.splitlines()
+        c.check("the curl flow of GATEWAY.md runs", r.returncode == 0, out + r.stderr.decode())
+        rec = json.loads(lines[1]) if len(lines) > 1 else {}
+        c.check("curl: the long-poll shows only the released fields", set(rec) ==
+                {"subject", "district", "dateObserved", "waterConsumptionM3"}
+                and rec["dateObserved"] == "2026-11-28T10:00:00Z", out)
+        c.check("curl: acked", len(lines) > 2 and '"unknown":[]' in lines[2]
+                and '"acked":["' in lines[2], out)
+        c.check("curl: the malformed line names line and column",
+                lines[3:5] == ["400", '"line 2, column 8: invalid JSON at \'t\'"'], out)
+
+        # the finish line: curl -> water's gateway -> broker -> power's gateway -> client.py
+        rec = reading(30, "CIT-100202")
+        r = subprocess.run(["curl", "-sS", "--fail-with-body", "-X", "POST",
+                            water.url + "/v1/records/" + TYPE, "-H",
+                            "Authorization: Bearer " + water.token, "-H",
+                            "Content-Type: application/json", "-d", json.dumps(rec)],
+                           capture_output=True, timeout=T(30))
+        c.check("curl POST: 201 stored", r.returncode == 0 and b'"status":"stored"' in r.stdout,
+                r.stdout + r.stderr)
+        mid = json.loads(r.stdout)["records"][0]["messageId"] if r.returncode == 0 else None
+        env = dict(os.environ, SLUICE_GATEWAY_TOKEN=power.token)
+        r = subprocess.run([sys.executable, args.client, "--url", power.url, "receive", TYPE,
+                            "joint-metering", "--count", "1"], capture_output=True, env=env,
+                           timeout=T(60))
+        got = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+        c.check("client.py receives it with only the permitted fields", r.returncode == 0
+                and len(got) == 1 and got[0]["messageId"] == mid and set(got[0]["record"]) ==
+                {"subject", "district", "dateObserved", "waterConsumptionM3"},
+                r.stdout + r.stderr)
+        pubs = city.audit("--kind", "publish")
+        dels = city.audit("--kind", "deliver")
+        # ack entries name the consumer and the delivery tag (AUDIT.md): the
+        # curl flow's ack and the client's
+        acks = wait_for(lambda: [a for a in city.audit("--kind", "ack")
+                                 if a.get("actor") == "power"] if len(
+                                     city.audit("--kind", "ack")) >= 2 else None, 5)
+        c.check("sluicectl audit shows the publish, the delivery and the ack", any(
+            p.get("message_id") == mid and p.get("actor") == "water" for p in pubs)
+            and any(d.get("message_id") == mid and d.get("counterpart") == "power" for d in dels)
+            and acks and len(acks) == 2, (pubs[-1:], dels[-1:], acks))
+    finally:
+        water.stop()
+        power.stop()
+        if c.failed:
+            print("---- water gateway log\n" + water.tail() + "\n---- power gateway log\n"
+                  + power.tail() + "\n---- sluiced log\n" + city.tail())
+        city.cleanup()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sluiced", required=True)
     ap.add_argument("--sluicectl", required=True)
     ap.add_argument("--gateway", required=True)
     ap.add_argument("--client")
-    ap.add_argument("--phase", required=True, choices=["flow", "restart", "webhook", "query"])
+    ap.add_argument("--doc", help="docs/GATEWAY.md (phase doc)")
+    ap.add_argument("--phase", required=True, choices=["flow", "restart", "webhook", "query", "doc"])
     args = ap.parse_args()
     c = Failures()
     {"flow": phase_flow, "restart": phase_restart, "webhook": phase_webhook,
-     "query": phase_query}[args.phase](args, c)
+     "query": phase_query, "doc": phase_doc}[args.phase](args, c)
     print("%d passed, %d failed" % (c.passed, c.failed))
     sys.exit(1 if c.failed else 0)
 
