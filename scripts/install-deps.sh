@@ -14,7 +14,7 @@ PKGS=(
   python3 python3-nacl iproute2 procps
   python3-zmq python3-protobuf protobuf-compiler
   libprotobuf-dev libmicrohttpd-dev libcurl4-gnutls-dev libgnutls28-dev tzdata
-  chromium fonts-dejavu-core nodejs curl jq
+  chromium fonts-dejavu-core nodejs curl jq openssl
   prometheus rabbitmq-server librabbitmq-dev
   debhelper dpkg-dev fakeroot lintian scdoc
 )

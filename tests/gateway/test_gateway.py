@@ -504,6 +504,52 @@ def phase_doc(args, c):
         city.cleanup()
 
 
+def phase_tls(args, c):
+    """HTTPS with a certificate made as GATEWAY.md 3.2 says."""
+    import ssl
+    city, wkey, pkey = setup(args)
+    d = os.path.join(city.root, "tls")
+    os.makedirs(d)
+    crt, key = os.path.join(d, "gateway.crt"), os.path.join(d, "gateway.key")
+    r = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-days", "825", "-subj", "/CN=localhost",
+                        "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                        "-keyout", key, "-out", crt], capture_output=True)
+    c.check("openssl makes the certificate", r.returncode == 0, r.stderr)
+    water = Gateway(args.gateway, city, "water", wkey, "tls_cert = %s\ntls_key = %s\n" % (crt, key))
+    try:
+        water.start(wait_ready=False)
+        water.url = water.url.replace("http://", "https://")
+        ctx = ssl.create_default_context(cafile=crt)
+        import urllib.request
+        def ready():
+            try:
+                return urllib.request.urlopen(water.url + "/readyz", context=ctx,
+                                              timeout=5).status == 200
+            except Exception:
+                return False
+        ok = wait_for(ready, 10)
+        c.check("HTTPS: readyz with the bureau's certificate", ok, water.tail())
+        req = urllib.request.Request(water.url + "/v1/records/" + TYPE,
+                                     data=json.dumps(reading(1)).encode(), method="POST",
+                                     headers={"Authorization": "Bearer " + water.token,
+                                              "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, context=ctx, timeout=T(30)) as resp:
+            body = json.loads(resp.read())
+            c.check("HTTPS: POST stored", resp.status == 201 and body["stored"] == 1, body)
+        plain = water.url.replace("https://", "http://")
+        try:
+            urllib.request.urlopen(plain + "/healthz", timeout=5)
+            c.check("plain HTTP is not served on the TLS port", False)
+        except Exception:
+            c.check("plain HTTP is not served on the TLS port", True)
+    finally:
+        water.stop()
+        if c.failed:
+            print("---- water gateway log\n" + water.tail())
+        city.cleanup()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sluiced", required=True)
@@ -511,11 +557,12 @@ def main():
     ap.add_argument("--gateway", required=True)
     ap.add_argument("--client")
     ap.add_argument("--doc", help="docs/GATEWAY.md (phase doc)")
-    ap.add_argument("--phase", required=True, choices=["flow", "restart", "webhook", "query", "doc"])
+    ap.add_argument("--phase", required=True, choices=["flow", "restart", "webhook", "query", "doc", "tls"])
     args = ap.parse_args()
     c = Failures()
     {"flow": phase_flow, "restart": phase_restart, "webhook": phase_webhook,
-     "query": phase_query, "doc": phase_doc}[args.phase](args, c)
+     "query": phase_query, "doc": phase_doc,
+     "tls": phase_tls}[args.phase](args, c)
     print("%d passed, %d failed" % (c.passed, c.failed))
     sys.exit(1 if c.failed else 0)
 
