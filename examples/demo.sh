@@ -309,6 +309,41 @@ if grep -q '"reason_code"\|"diagnosis"\|"location":"[^"]' "$OUT/parking-answer.t
   fail "a field health did not release reached parking"
 fi
 
+GATEWAY=$BUILD/adapters/gateway/sluice-gateway
+if [ -x "$GATEWAY" ] && command -v curl >/dev/null; then
+  say "Parking's booking system is not C: it reaches the broker over HTTP/JSON through" \
+      "parking's own sluice-gateway (docs/GATEWAY.md), which holds parking's key on" \
+      "parking's network. The same question, with curl:"
+  GW_TOKEN=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+  printf '[gateway]\nlisten = 127.0.0.1:0\ndata = %s\nkey = %s\nspool = %s\n[app booking]\ntoken = %s\n' \
+    "$DATA" "$KEYS/parking.key" "$DEMO/gateway-parking-spool" "$GW_TOKEN" >"$DEMO/gateway-parking.ini"
+  "$GATEWAY" --config "$DEMO/gateway-parking.ini" --port-file "$DEMO/gateway-parking.port" \
+    2>"$LOGS/gateway-parking.log" &
+  GW_PID=$!
+  PIDS+=("$GW_PID")
+  for _ in $(seq 1 500); do
+    [ -s "$DEMO/gateway-parking.port" ] && curl -sf -o /dev/null \
+      "http://127.0.0.1:$(cat "$DEMO/gateway-parking.port")/readyz" && break
+    kill -0 "$GW_PID" 2>/dev/null || { cat "$LOGS/gateway-parking.log" >&2; fail "parking's gateway did not start"; }
+    sleep 0.02
+  done
+  GW=http://127.0.0.1:$(cat "$DEMO/gateway-parking.port")
+  printf '   $ curl -H "Authorization: Bearer $TOKEN" -d '\''{"subject": "%s", "purpose": "parking-fee-waiver"}'\'' \\\n       %s/v1/query/health.v1.Encounter\n' "$PATIENT" "$GW"
+  curl -sS -H "Authorization: Bearer $GW_TOKEN" -H 'Content-Type: application/json' \
+    -d "{\"subject\": \"$PATIENT\", \"purpose\": \"parking-fee-waiver\"}" \
+    "$GW/v1/query/health.v1.Encounter" >"$OUT/parking-gateway-answer.json" \
+    || fail "parking's gateway did not answer"
+  python3 -c 'import json,sys
+a = json.load(open(sys.argv[1]))
+for r in a.get("records", []):
+    print("     " + json.dumps(r["record"], sort_keys=True))
+print("     gateway: %d record(s) as JSON, the same fields the desk got" % len(a.get("records", [])))' \
+    "$OUT/parking-gateway-answer.json"
+  if grep -q 'reasonCode\|diagnosis\|"location"' "$OUT/parking-gateway-answer.json"; then
+    fail "a field health did not release reached parking's gateway"
+  fi
+fi
+
 say "The patient withdraws her consent in the app. Withdrawals are kept, never deleted."
 run "$APP" --key "$KEYS/city-app.key" withdraw --id app-consent-0001 --subject "$PATIENT" \
   || fail "the withdrawal was refused"
