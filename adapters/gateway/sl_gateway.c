@@ -21,6 +21,8 @@
 #include "sl_schema.h"
 #include "sluice.h"
 
+#define S_MAX_NOTICES 1000          /* per subscription, waiting to be read */
+
 /*  ---- Types --------------------------------------------------------------- */
 
 typedef struct s_item {
@@ -42,6 +44,7 @@ typedef struct {
     s_item_t *head, *tail;
     size_t count;
     s_notice_t *notices, *notices_tail;
+    size_t nnotices;
     int subscribed;                 /* the broker accepted SUBSCRIBE */
     int64_t next_try_ms;
     char error[256];                /* why SUBSCRIBE failed */
@@ -277,6 +280,16 @@ s_on_notice (const char *notice, const sl_param_t *args, size_t nargs, void *arg
         s_sub_t *sub = &gw->subs[i];
         if (purpose && strcmp (purpose, sub->cfg->purpose))
             continue;
+        if (sub->nnotices >= S_MAX_NOTICES) {
+            /* nobody reads them: keep the newest (the broker stopped the data anyway) */
+            s_notice_t *old = sub->notices;
+            sub->notices = old->next;
+            if (!sub->notices)
+                sub->notices_tail = NULL;
+            free (old->json);
+            free (old);
+            sub->nnotices--;
+        }
         s_notice_t *n = calloc (1, sizeof *n);
         if (!n || !(n->json = strdup (text))) {
             free (n);
@@ -287,6 +300,7 @@ s_on_notice (const char *notice, const sl_param_t *args, size_t nargs, void *arg
         else
             sub->notices = n;
         sub->notices_tail = n;
+        sub->nnotices++;
     }
     pthread_cond_broadcast (&gw->cv);
     pthread_mutex_unlock (&gw->mu);
@@ -873,6 +887,7 @@ s_webhook_main (void *arg)
             sub->notices = n->next;
             if (!sub->notices)
                 sub->notices_tail = NULL;
+            sub->nnotices--;
             pthread_mutex_unlock (&gw->mu);
             for (int i = 0; i < 3 && !s_webhook_post (gw, sub, "notice", "-", n->json); i++)
                 usleep (100000);
@@ -1123,6 +1138,7 @@ sl_gateway_poll (sl_gateway_t *gw, size_t subi, unsigned max, int wait_ms, cJSON
             sub->notices = n->next;
             if (!sub->notices)
                 sub->notices_tail = NULL;
+            sub->nnotices--;
             cJSON *j = cJSON_Parse (n->json);
             if (j)
                 cJSON_AddItemToArray (nots, j);

@@ -786,8 +786,19 @@ s_handler (void *cls, struct MHD_Connection *c, const char *url, const char *met
         clock_gettime (CLOCK_MONOTONIC, &req->t0);
         *con_cls = req;
         const char *cl = MHD_lookup_connection_value (c, MHD_HEADER_KIND, "Content-Length");
-        if (cl && strtoull (cl, NULL, 10) > h->cfg->max_body)
+        if (cl && strtoull (cl, NULL, 10) > h->cfg->max_body) {
+            /* answer now: the body is not read at all */
             req->too_big = 1;
+            s_resp_t r = { 0 };
+            s_problem (&r, 413, "too-big", url, "the body is over this gateway's limit of %zu "
+                       "bytes (max_body); nothing was published", h->cfg->max_body);
+            char q[300];
+            sl_info ("gateway.request", "app=- method=%s path=%s status=413 bytes=%s",
+                     method, sl_log_quote (url, q, sizeof q), cl);
+            enum MHD_Result ok = s_send (c, &r);
+            cJSON_Delete (r.json);
+            return ok;
+        }
         return MHD_YES;
     }
     if (*upload_data_size) {
