@@ -252,6 +252,9 @@ def phase_restart(args, c):
         st, body, _ = power.post("/v1/subscriptions/%s/ack" % TYPE,
                                  {"ids": [g["deliveryId"] for g in again]})
         c.check("acked after the restart", st == 200 and len(body["acked"]) == 2, body)
+        # acks reach the broker asynchronously: wait for them before stopping it
+        c.check("the acks are in the audit log", wait_for(
+            lambda: len(city.audit("--kind", "ack")) >= 2, 10))
 
         # broker down
         city.stop()
