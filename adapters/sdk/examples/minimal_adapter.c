@@ -158,10 +158,11 @@ s_publish (sl_client_t *client)
             rejected++;
             continue;
         }
-        if (snprintf (id, sizeof id, "%s:%lld", r.ref_device, (long long) r.date_observed)
-            >= (int) sizeof id) {
-            fprintf (stderr, "stdin:%d:1: the meter id is too long (the record id "
-                     "METER:TIME must fit in %zu bytes)\n", lineno, sizeof id - 1);
+        int idlen = snprintf (id, sizeof id, "%s:%lld", r.ref_device,
+                              (long long) r.date_observed);
+        if (idlen < 0 || (size_t) idlen >= sizeof id) {
+            fprintf (stderr, "stdin:%d:1: meter id too long (at most %zu bytes)\n",
+                     lineno, sizeof id - 24);
             rejected++;
             continue;
         }
