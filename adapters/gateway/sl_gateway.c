@@ -20,6 +20,7 @@
 #include "sl_log.h"
 #include "sl_schema.h"
 #include "sluice.h"
+#include "sl_gw_types.h"
 
 #define S_MAX_NOTICES 1000          /* per subscription, waiting to be read */
 
@@ -83,7 +84,6 @@ typedef struct s_ack {
 
 struct sl_gateway {
     const sl_gw_config_t *cfg;
-    sl_json_options_t jopts;
     pthread_mutex_t mu;
     pthread_cond_t cv;              /* deliveries, notices, job completion, stop */
     int efd;
@@ -180,12 +180,13 @@ s_delivery_json (sl_gateway_t *gw, const sl_delivery_t *d, uint64_t id)
     cJSON *rules = cJSON_AddArrayToObject (o, "rules");
     for (size_t i = 0; i < sl_delivery_rule_count (d); i++)
         cJSON_AddItemToArray (rules, cJSON_CreateString (sl_delivery_rule (d, i)));
-    const sl_schema_t *s = sl_schema_find (sl_delivery_record_type (d));
+    const sl_schema_t *s = sl_gw_types_find (sl_delivery_record_type (d));
     size_t size = 0;
     const void *body = sl_delivery_body (d, &size);
     cJSON *rec = NULL;
     char err[256] = "";
-    if (s && sl_json_encode_packed (s->descriptor, body, size, &gw->jopts, &rec, err,
+    sl_json_options_t jo = sl_gw_types_json (s);
+    if (s && sl_json_encode_packed (s->descriptor, body, size, &jo, &rec, err,
                                     sizeof err) == 0)
         cJSON_AddItemToObject (o, "record", rec);
     else {
@@ -401,7 +402,8 @@ s_serve (sl_query_t *q, void *arg)
 {
     sl_gateway_t *gw = arg;
     const char *type = sl_query_record_type (q);
-    const sl_schema_t *s = sl_schema_find (type);
+    const sl_schema_t *s = sl_gw_types_find (type);
+    sl_json_options_t jo = sl_gw_types_json (s);
     if (!gw->cfg->owner_url[0]) {
         sl_query_fail (q, "this bureau's gateway has no [owner] url to answer queries");
         return SL_ENOTFOUND;
@@ -448,7 +450,7 @@ s_serve (sl_query_t *q, void *arg)
         uint8_t *packed = NULL;
         size_t size = 0;
         char e2[256];
-        if (sl_json_decode_packed (it, s->descriptor, &gw->jopts, &packed, &size, e2,
+        if (sl_json_decode_packed (it, s->descriptor, &jo, &packed, &size, e2,
                                    sizeof e2) != 0) {
             snprintf (text, sizeof text, "the owner's record %zu: %s", i, e2);
             sl_query_fail (q, text);
@@ -582,13 +584,14 @@ s_run_query (sl_gateway_t *gw, s_job_t *j)
             size_t size;
             const void *body = sl_reply_body (reply, i, &size);
             const char *type = sl_reply_record_type (reply, i);
-            const sl_schema_t *s = sl_schema_find (type ? type : j->record_type);
+            const sl_schema_t *s = sl_gw_types_find (type ? type : j->record_type);
+            sl_json_options_t jo = sl_gw_types_json (s);
             cJSON *o = cJSON_CreateObject (), *rec = NULL;
             cJSON_AddStringToObject (o, "recordType", type ? type : j->record_type);
             cJSON_AddStringToObject (o, "subject", sl_reply_subject (reply, i)
                                      ? sl_reply_subject (reply, i) : "");
             char err[200];
-            if (s && sl_json_encode_packed (s->descriptor, body, size, &gw->jopts, &rec, err,
+            if (s && sl_json_encode_packed (s->descriptor, body, size, &jo, &rec, err,
                                             sizeof err) == 0)
                 cJSON_AddItemToObject (o, "record", rec);
             else
@@ -959,7 +962,6 @@ sl_gateway_new (const sl_gw_config_t *cfg, sl_gateway_t **gw_p, char *err, size_
     uint8_t boot[8];
     randombytes_buf (boot, sizeof boot);
     sodium_bin2hex (gw->boot, sizeof gw->boot, boot, sizeof boot);
-    gw->jopts.is_time = sl_json_schema_is_time;
     pthread_mutex_init (&gw->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init (&ca);

@@ -19,12 +19,12 @@
 #include "sl_schema.h"
 #include "sluice.h"
 #include "openapi_json.h"
+#include "sl_gw_types.h"
 
 struct sl_gw_http {
     struct MHD_Daemon *d;
     const sl_gw_config_t *cfg;
     sl_gateway_t *gw;
-    sl_json_options_t jopts;
     char *tls_cert, *tls_key;
 };
 
@@ -235,12 +235,13 @@ static void
 s_publish (sl_gw_http_t *h, struct MHD_Connection *c, const char *url, const char *type,
            s_req_t *req, s_resp_t *r)
 {
-    const sl_schema_t *s = sl_schema_find (type);
+    const sl_schema_t *s = sl_gw_types_find (type);
     if (!s) {
         s_problem (r, 404, "unknown-record-type", url,
                    "record type '%s' is not registered (GET /v1/schemas lists them)", type);
         return;
     }
+    sl_json_options_t jopts = sl_gw_types_json (s);
     const char *ctype = MHD_lookup_connection_value (c, MHD_HEADER_KIND, "Content-Type");
     int ndjson = ctype && (!strncasecmp (ctype, "application/x-ndjson", 20)
                            || !strncasecmp (ctype, "application/ndjson", 18)
@@ -293,7 +294,7 @@ s_publish (sl_gw_http_t *h, struct MHD_Connection *c, const char *url, const cha
             cJSON_AddStringToObject (e, "detail", d);
             cJSON_AddItemToArray (errors, e);
             syntax = 1;
-        } else if (sl_json_decode (j, s->descriptor, &h->jopts, &m, err, sizeof err) != 0) {
+        } else if (sl_json_decode (j, s->descriptor, &jopts, &m, err, sizeof err) != 0) {
             cJSON *e = cJSON_CreateObject ();
             cJSON_AddNumberToObject (e, "line", ndjson ? lineno : 1);
             cJSON_AddStringToObject (e, "reason", "bad-record");
@@ -580,13 +581,15 @@ s_query (sl_gw_http_t *h, const char *url, const char *type, s_req_t *req, s_res
 /*  ---- Schemas, health -------------------------------------------------------------- */
 
 static void
-s_schemas (sl_gw_http_t *h, const char *url, const char *type, s_resp_t *r)
+s_schemas (const char *url, const char *type, s_resp_t *r)
 {
     if (!type) {
         r->json = cJSON_CreateObject ();
         cJSON *arr = cJSON_AddArrayToObject (r->json, "schemas");
-        for (size_t i = 0; i < sl_schema_count (); i++) {
-            const sl_schema_t *s = sl_schema_at (i);
+        const sl_schema_t *all[512];
+        size_t n = sl_gw_types_list (all, 512);
+        for (size_t i = 0; i < n; i++) {
+            const sl_schema_t *s = all[i];
             cJSON *o = cJSON_CreateObject ();
             char href[256];
             cJSON_AddStringToObject (o, "recordType", s->record_type);
@@ -598,14 +601,15 @@ s_schemas (sl_gw_http_t *h, const char *url, const char *type, s_resp_t *r)
         r->status = 200;
         return;
     }
-    const sl_schema_t *s = sl_schema_find (type);
+    const sl_schema_t *s = sl_gw_types_find (type);
     if (!s) {
         s_problem (r, 404, "unknown-record-type", url, "record type '%s' is not registered", type);
         return;
     }
+    sl_json_options_t jopts = sl_gw_types_json (s);
     char id[256];
     snprintf (id, sizeof id, "urn:sluice:schema:%s", type);
-    r->json = sl_json_schema (s->descriptor, &h->jopts, id);
+    r->json = sl_json_schema (s->descriptor, &jopts, id);
     r->status = r->json ? 200 : 503;
 }
 
@@ -702,7 +706,7 @@ s_route (sl_gw_http_t *h, struct MHD_Connection *c, const char *url, const char 
     if (!strcmp (url, "/v1/schemas") || !strncmp (url, "/v1/schemas/", 12)) {
         if (!get)
             goto method;
-        s_schemas (h, url, url[11] == '/' ? url + 12 : NULL, r);
+        s_schemas (url, url[11] == '/' ? url + 12 : NULL, r);
         return;
     }
     if (!strncmp (url, "/v1/records/", 12)) {
@@ -916,7 +920,6 @@ sl_gw_http_start (const sl_gw_config_t *cfg, sl_gateway_t *gw, sl_gw_http_t **ht
     }
     h->cfg = cfg;
     h->gw = gw;
-    h->jopts.is_time = sl_json_schema_is_time;
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD
                    | MHD_USE_POLL | MHD_USE_ERROR_LOG;
     if (cfg->tls_cert[0]) {
