@@ -69,6 +69,13 @@ extern const sl_admin_command_t sl_admin_audit_commands[];     /* sl_admin_audit
 extern const size_t sl_admin_audit_count;
 extern const sl_admin_command_t sl_admin_consent_commands[];   /* sl_admin_consent.c */
 extern const size_t sl_admin_consent_count;
+extern const sl_admin_command_t sl_admin_schema_commands[];    /* sl_admin_schema.c */
+extern const size_t sl_admin_schema_count;
+
+/*  Adds "policies_set_aside" [{owner, version}], "policies_set_aside_errors"
+ *  and "schemas_skipped" (what start left out of force) to a status object.
+ *  sl_admin_status.c. */
+void sl_admin_status_set_aside (sl_broker_t *b, cJSON *o);
 
 /*  Parses a UTC time "YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SS[.ffffff]Z" into Unix
  *  microseconds. Returns 0 or -1 (not that form). */

@@ -5,10 +5,32 @@
 #include <string.h>
 
 #include "sl_batch.h"
+#include "sl_govern.h"
+#include "sl_policy_store.h"
 #include "sl_queue.h"
 #include "sl_session.h"
 #include "sl_subs.h"
 #include "sluice/v1/envelope.pb-c.h"
+
+/*  Never brick: what the broker left out of force because it no longer
+ *  checks or builds (docs/SCHEMAS.md, "Never brick"). */
+void
+sl_admin_status_set_aside (sl_broker_t *b, cJSON *o)
+{
+    sl_policy_store_t *ps = sl_broker_policy (b);
+    cJSON *aside = cJSON_AddArrayToObject (o, "policies_set_aside");
+    for (size_t i = 0; i < sl_policy_store_aside_count (ps); i++) {
+        uint32_t version;
+        const char *owner = sl_policy_store_aside_owner (ps, i, &version);
+        cJSON *a = cJSON_CreateObject ();
+        cJSON_AddStringToObject (a, "owner", owner);
+        cJSON_AddNumberToObject (a, "version", version);
+        cJSON_AddItemToArray (aside, a);
+    }
+    cJSON_AddStringToObject (o, "policies_set_aside_errors", sl_policy_store_aside_text (ps));
+    cJSON_AddStringToObject (o, "schemas_skipped",
+                             sl_govern_schemas_skipped (sl_broker_govern (b)));
+}
 
 static int
 s_status (sl_admin_call_t *call)
@@ -56,6 +78,7 @@ s_status (sl_admin_call_t *call)
         }
         mdb_txn_abort (txn);
     }
+    sl_admin_status_set_aside (b, o);
     cJSON_AddNumberToObject (o, "pending", sl_batch_pending (sl_broker_batch (b)));
     cJSON_AddNumberToObject (o, "commits", (double) sl_batch_commits (sl_broker_batch (b)));
     call->result = o;

@@ -243,7 +243,8 @@ sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
         || sl_admin_register (self->admin_table, sl_admin_policy_apply_commands, sl_admin_policy_apply_count) != 0
         || sl_admin_register (self->admin_table, sl_admin_policy_commands, sl_admin_policy_count) != 0
         || sl_admin_register (self->admin_table, sl_admin_audit_commands, sl_admin_audit_count) != 0
-        || sl_admin_register (self->admin_table, sl_admin_consent_commands, sl_admin_consent_count) != 0) {
+        || sl_admin_register (self->admin_table, sl_admin_consent_commands, sl_admin_consent_count) != 0
+        || sl_admin_register (self->admin_table, sl_admin_schema_commands, sl_admin_schema_count) != 0) {
         snprintf (err, errlen, "cannot initialise the broker (out of memory or store unreadable)");
         goto fail;
     }
@@ -2117,8 +2118,10 @@ sl_broker_run (sl_broker_t *self, volatile sig_atomic_t *stop)
 {
     int more = 0;
     sl_event_t start = { .kind = "broker.start", .actor = "sluiced", .detail = SLUICE_VERSION };
-    if (sl_broker_event (self, &start) == 0)
+    if (sl_broker_event (self, &start) == 0) {
+        sl_govern_report_start (self->govern);     /* never brick: what was set aside */
         sl_broker_commit (self);
+    }
     while (!*stop) {
         long tmo = 1000;
         tmo = s_min_timeout (tmo, sl_batch_wait_ms (self->batch));

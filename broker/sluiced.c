@@ -19,6 +19,7 @@
 #include "sl_keys.h"
 #include "sl_log.h"
 #include "sl_registry.h"
+#include "sl_schema_store.h"
 #include "sl_store.h"
 
 static volatile sig_atomic_t s_stop = 0;
@@ -34,13 +35,16 @@ static void
 s_usage (FILE *f)
 {
     fprintf (f,
-"usage: sluiced init [--data DIR]\n"
+"usage: sluiced init [--data DIR] [--with-examples [FILE]]\n"
 "       sluiced [run] [options]\n"
 "\n"
 "init      create DIR (default $SLUICE_DATA or ./var/sluice): the LMDB store,\n"
 "          the broker key pair DIR/broker.key + DIR/broker.pub and a first\n"
 "          administrator key pair DIR/admin.key + DIR/admin.pub, registered as\n"
 "          member 'admin' with role admin:city\n"
+"          --with-examples [FILE]  also register the example bureaus' record\n"
+"          types (a FileDescriptorSet; default: examples.binpb built from\n"
+"          schemas/, see docs/SCHEMAS.md)\n"
 "run       serve (the default); writes the bound endpoints to DIR/endpoints\n"
 "\n"
 "options (each also an INI key in section [sluiced] of --config FILE):\n"
@@ -93,6 +97,28 @@ s_mkdirs (const char *dir)
     return (mkdir (buf, 0700) != 0 && errno != EEXIST) ? -1 : 0;
 }
 
+/*  The example bureaus' FileDescriptorSet: next to the build tree's
+ *  sluiced (build/broker/../schemas/examples.binpb), else the installed one. */
+static void
+s_examples_path (char *out, size_t size)
+{
+    char exe[400];
+    ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr (exe, '/');
+        if (slash) {
+            *slash = 0;
+            snprintf (out, size, "%s/../schemas/examples.binpb", exe);
+            if (access (out, R_OK) == 0)
+                return;
+        }
+    }
+    snprintf (out, size, "%s", SL_EXAMPLES_INSTALLED);
+}
+
+static const char *s_with_examples;   /* init --with-examples: the file */
+
 static int
 s_init (const sl_config_t *cfg)
 {
@@ -141,6 +167,18 @@ s_init (const sl_config_t *cfg)
         fprintf (stderr, "sluiced init: %s\n", err);
         goto out;
     }
+    int n_examples = 0;
+    if (s_with_examples) {
+        sl_schema_store_t *ss = sl_schema_store_new (txn, NULL);
+        n_examples = ss ? sl_schema_store_register_file (ss, txn, s_with_examples, "admin",
+                                                         err, sizeof err) : SL_ENOMEM;
+        sl_schema_store_destroy (&ss);
+        if (n_examples < 0) {
+            fprintf (stderr, "sluiced init: --with-examples: %s\n", n_examples == SL_ENOMEM
+                     ? "cannot open the schema registry" : err);
+            goto out;
+        }
+    }
     if (sl_batch_commit (batch) != 0) {
         fprintf (stderr, "sluiced init: cannot commit the member registry\n");
         goto out;
@@ -154,6 +192,8 @@ s_init (const sl_config_t *cfg)
             "  audit keys:        %s/audit-sign.key, %s/audit-sign.pub, %s/audit-pseudonym.key\n"
             "  pseudonym secret:  %s/pseudonym.key (keep it private)\n",
             dir, dir, dir, fp, dir, dir, dir, dir, dir);
+    if (s_with_examples)
+        printf ("  record types:      %d registered from %s\n", n_examples, s_with_examples);
     rc = 0;
 out:
     sl_batch_destroy (&batch);
@@ -238,9 +278,18 @@ main (int argc, char **argv)
             }
         }
     }
+    char examples[512];
     for (; i < argc; i++) {
         if (!strcmp (argv[i], "--config")) {
             i++;
+            continue;
+        }
+        if (init && !strcmp (argv[i], "--with-examples")) {
+            if (i + 1 < argc && strncmp (argv[i + 1], "--", 2) != 0)
+                snprintf (examples, sizeof examples, "%s", argv[++i]);
+            else
+                s_examples_path (examples, sizeof examples);
+            s_with_examples = examples;
             continue;
         }
         const char *key = NULL;

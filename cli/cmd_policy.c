@@ -211,10 +211,28 @@ s_set_purposes (const sl_policy_set_t *set)
     return n;
 }
 
+typedef struct {
+    const char *files[16];
+    int n;
+} s_schema_files_t;
+
+static int
+s_schemas_opt (int c, const char *arg, void *p)
+{
+    s_schema_files_t *o = p;
+    if (c != 's' || o->n == 16)
+        return -1;
+    o->files[o->n++] = arg;
+    return 0;
+}
+
 static int
 s_check (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
-    int first, rc = ctl_parse (ctx, cmd, argc, argv, NULL, NULL, NULL, &first);
+    static const struct option extra[] = {
+        { "schemas", required_argument, NULL, 's' }, { NULL, 0, NULL, 0 } };
+    s_schema_files_t sf = { .n = 0 };
+    int first, rc = ctl_parse (ctx, cmd, argc, argv, extra, s_schemas_opt, &sf, &first);
     if (rc != 0)
         return rc == 1 ? 0 : rc;
     if (argc == first) {
@@ -249,6 +267,21 @@ s_check (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
             ctl_error (ctx, "out of memory");
             goto out;
         }
+    }
+    /* the record types the files are checked against: registered ones in
+       DIR/store, and those of --schemas files */
+    int n_types = 0;
+    if (data && (n_types = ctl_schemas_from_store (data, err, sizeof err)) < 0) {
+        ctl_error (ctx, "%s", err);
+        goto out;
+    }
+    for (int i = 0; i < sf.n; i++) {
+        int n = ctl_schemas_from_file (sf.files[i], err, sizeof err);
+        if (n < 0) {
+            ctl_error (ctx, "--schemas %s: %s", sf.files[i], err);
+            goto out;
+        }
+        n_types += n;
     }
     int assumed = 0;
     if (data) {
@@ -300,10 +333,11 @@ s_check (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         char *text = sl_policy_diags_render (diags);
         fputs (text ? text : "out of memory\n", stderr);
         free (text);
-        ctl_error (ctx, "%zu error%s in %d file%s%s", nerr, nerr == 1 ? "" : "s", nfiles,
+        ctl_error (ctx, "%zu error%s in %d file%s%s%s", nerr, nerr == 1 ? "" : "s", nfiles,
                    nfiles == 1 ? "" : "s",
                    data ? "" : " (checked without --data DIR: members were not known, and "
-                               "purposes only from these files)");
+                               "purposes only from these files)",
+                   n_types ? "" : " (no record type was known: give --data DIR or --schemas FILE)");
     }
     else {
         printf ("%d file%s ok: %zu rule%s, %d purpose%s declared\n", nfiles, nfiles == 1 ? "" : "s",
@@ -695,7 +729,7 @@ s_explain (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 }
 
 static const ctl_cmd_t s_cmds[] = {
-    { "check", "FILE... [--data DIR]", "check policy files offline (syntax, schemas, members, purposes)",
+    { "check", "FILE... [--data DIR] [--schemas FILE]...", "check policy files offline (syntax, schemas, members, purposes)",
       "Parses and checks the files together, as one set, without a broker. Errors\n"
       "are printed as FILE:LINE:COL: error: MESSAGE (and a note with a hint);\n"
       "the exit status is 1 when there is any.\n\n"
@@ -705,6 +739,9 @@ static const ctl_cmd_t s_cmds[] = {
       "                      (read-only; safe while sluiced runs). Without it,\n"
       "                      consumers are not checked and only purposes declared\n"
       "                      in the files are known. SLUICE_DATA counts as --data.\n"
+      "                      The record types registered in DIR/store are known.\n"
+      "  --schemas FILE      also know the record types of FILE (.proto compiled\n"
+      "                      with protoc, or a FileDescriptorSet); repeatable\n"
       "  --json              print {ok, files, rules, errors: [{file,line,col,message,hint}]}\n",
       0, s_check },
     { "apply", "FILE [--owner OWNER] [--dry-run]", "apply a policy file as the owner's new version",

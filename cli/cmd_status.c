@@ -28,6 +28,16 @@ s_print (const cJSON *res)
         printf ("operations awaiting commit: %g\n", pending->valuedouble);
     if (cJSON_IsNumber (commits))
         printf ("commits since start: %g\n", commits->valuedouble);
+    /* never brick: what start left out of force */
+    const cJSON *aside = cJSON_GetObjectItemCaseSensitive (res, "policies_set_aside");
+    cJSON_ArrayForEach (m, aside)
+        printf ("POLICY SET ASIDE: %s version %g no longer checks (see below)\n",
+                ctl_str (m, "owner"), ctl_num (m, "version"));
+    if (cJSON_GetArraySize (aside))
+        printf ("%s", ctl_str (res, "policies_set_aside_errors"));
+    if (*ctl_str (res, "schemas_skipped"))
+        printf ("RECORD TYPES NOT IN FORCE (stored, but they do not build):\n%s",
+                ctl_str (res, "schemas_skipped"));
 }
 
 static int

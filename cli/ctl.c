@@ -129,6 +129,13 @@ s_timeout (const ctl_ctx_t *ctx)
 int
 ctl_admin (ctl_ctx_t *ctx, const char *command, const cJSON *args, cJSON **result)
 {
+    return ctl_admin_data (ctx, command, args, NULL, 0, result);
+}
+
+int
+ctl_admin_data (ctl_ctx_t *ctx, const char *command, const cJSON *args, const void *bulk,
+                size_t bulk_len, cJSON **result)
+{
     char buf[8192], keypath[4096], brokerpath[4096], err[1024];
     sl_client_options_t opts;
     memset (&opts, 0, sizeof opts);
@@ -166,7 +173,7 @@ ctl_admin (ctl_ctx_t *ctx, const char *command, const cJSON *args, cJSON **resul
     opts.key_file = key;
     char *args_text = cJSON_PrintUnformatted (args);
     char *result_text = NULL;
-    int rc = sl_admin_call (&opts, command, args_text ? args_text : "{}", NULL, 0,
+    int rc = sl_admin_call (&opts, command, args_text ? args_text : "{}", bulk, bulk_len,
                             s_timeout (ctx), &result_text,
                             err, sizeof err);
     free (args_text);

@@ -482,7 +482,7 @@ s_decide (const sl_policy_index_t *ix, const sl_policy_request_t *req, s_mode_t 
         return 0;
     }
     const ProtobufCMessage *rec = mode == S_DECIDE ? req->record : NULL;
-    if (rec && rec->descriptor != b->schema->descriptor)
+    if (rec && !sl_schema_describes (b->schema, rec->descriptor))
         return SL_EINVAL;
 
     /* 0 when no rule names this purpose: then only purpose-less forbids match */
@@ -668,7 +668,7 @@ sl_policy_explain (const sl_policy_index_t *ix, const sl_policy_request_t *req,
             f |= SL_POLICY_COND_PURPOSE;
         if (!s_in_window (r, req->time))
             f |= SL_POLICY_COND_VALID;
-        if (r->where && (!req->record || !schema || req->record->descriptor != schema->descriptor
+        if (r->where && (!req->record || !schema || !sl_schema_describes (schema, req->record->descriptor)
                          || !sl_pexpr_eval (r->where, req->record)))
             f |= SL_POLICY_COND_WHERE;
         sl_consent_status_t cst = SL_CONSENT_VALID;

@@ -180,7 +180,7 @@ s_delivery_json (sl_gateway_t *gw, const sl_delivery_t *d, uint64_t id)
     cJSON *rules = cJSON_AddArrayToObject (o, "rules");
     for (size_t i = 0; i < sl_delivery_rule_count (d); i++)
         cJSON_AddItemToArray (rules, cJSON_CreateString (sl_delivery_rule (d, i)));
-    const sl_schema_t *s = sl_gw_types_find (sl_delivery_record_type (d));
+    const sl_schema_t *s = sl_gw_types_find (sl_delivery_record_type (d), NULL, NULL, 0);
     size_t size = 0;
     const void *body = sl_delivery_body (d, &size);
     cJSON *rec = NULL;
@@ -402,7 +402,7 @@ s_serve (sl_query_t *q, void *arg)
 {
     sl_gateway_t *gw = arg;
     const char *type = sl_query_record_type (q);
-    const sl_schema_t *s = sl_gw_types_find (type);
+    const sl_schema_t *s = sl_gw_types_find (type, NULL, NULL, 0);
     sl_json_options_t jo = sl_gw_types_json (s);
     if (!gw->cfg->owner_url[0]) {
         sl_query_fail (q, "this bureau's gateway has no [owner] url to answer queries");
@@ -584,7 +584,7 @@ s_run_query (sl_gateway_t *gw, s_job_t *j)
             size_t size;
             const void *body = sl_reply_body (reply, i, &size);
             const char *type = sl_reply_record_type (reply, i);
-            const sl_schema_t *s = sl_gw_types_find (type ? type : j->record_type);
+            const sl_schema_t *s = sl_gw_types_find (type ? type : j->record_type, NULL, NULL, 0);
             sl_json_options_t jo = sl_gw_types_json (s);
             cJSON *o = cJSON_CreateObject (), *rec = NULL;
             cJSON_AddStringToObject (o, "recordType", type ? type : j->record_type);
@@ -685,6 +685,7 @@ s_subscribe_pending (sl_gateway_t *gw)
         s_sub_t *sub = &gw->subs[i];
         if (sub->subscribed || now < sub->next_try_ms || !sl_client_connected (gw->client))
             continue;
+        sl_gw_types_find (sub->cfg->record_type, NULL, NULL, 0);     /* learn it before deliveries */
         int rc = sl_client_subscribe (gw->client, sub->cfg->record_type, sub->cfg->purpose);
         pthread_mutex_lock (&gw->mu);
         if (rc == 0) {

@@ -73,6 +73,8 @@ s_gateway_key (s_ctx_t *c, const char *k, const char *v)
         return s_copy (c, cfg->endpoint, sizeof cfg->endpoint, k, v);
     if (!strcmp (k, "broker_key"))
         return s_copy (c, cfg->broker_key, sizeof cfg->broker_key, k, v);
+    if (!strcmp (k, "admin_endpoint"))
+        return s_copy (c, cfg->admin_endpoint, sizeof cfg->admin_endpoint, k, v);
     if (!strcmp (k, "key"))
         return s_copy (c, cfg->key, sizeof cfg->key, k, v);
     if (!strcmp (k, "spool"))

@@ -43,6 +43,7 @@ typedef struct {
     char data[512];                 /* broker data dir (endpoints, broker.pub), or: */
     char endpoint[512];             /*   the broker's data endpoint and */
     char broker_key[512];           /*   its public key file */
+    char admin_endpoint[512];       /* where record types are fetched (else from data) */
     char key[512];                  /* the bureau's secret key file */
     char spool[512];                /* LMDB spool directory ("" = none) */
     size_t max_body;                /* bytes per request body */

@@ -235,10 +235,18 @@ static void
 s_publish (sl_gw_http_t *h, struct MHD_Connection *c, const char *url, const char *type,
            s_req_t *req, s_resp_t *r)
 {
-    const sl_schema_t *s = sl_gw_types_find (type);
+    char terr[300];
+    int trc = 0;
+    const sl_schema_t *s = sl_gw_types_find (type, &trc, terr, sizeof terr);
+    if (!s && trc == SL_EAGAIN) {
+        s_problem (r, 503, "broker-unreachable", url, "this gateway does not know record type "
+                   "'%s' yet and cannot ask the broker's registry now (%s); nothing was "
+                   "published, send it again later", type, terr);
+        return;
+    }
     if (!s) {
         s_problem (r, 404, "unknown-record-type", url,
-                   "record type '%s' is not registered (GET /v1/schemas lists them)", type);
+                   "record type '%s': %s (GET /v1/schemas lists the registered ones)", type, terr);
         return;
     }
     sl_json_options_t jopts = sl_gw_types_json (s);
@@ -601,7 +609,7 @@ s_schemas (const char *url, const char *type, s_resp_t *r)
         r->status = 200;
         return;
     }
-    const sl_schema_t *s = sl_gw_types_find (type);
+    const sl_schema_t *s = sl_gw_types_find (type, NULL, NULL, 0);
     if (!s) {
         s_problem (r, 404, "unknown-record-type", url, "record type '%s' is not registered", type);
         return;

@@ -19,6 +19,7 @@
 #include "sl_gateway.h"
 #include "sl_gw_config.h"
 #include "sl_gw_http.h"
+#include "sl_gw_types.h"
 #include "sl_log.h"
 
 static volatile sig_atomic_t s_stop;
@@ -92,6 +93,7 @@ main (int argc, char **argv)
                 cfg.owner_url[0] ? ", answers queries" : "");
         return 0;
     }
+    sl_gw_types_configure (&cfg);
     curl_global_init (CURL_GLOBAL_DEFAULT);
     struct sigaction sa;
     memset (&sa, 0, sizeof sa);

@@ -48,6 +48,9 @@ struct sl_runner {
     off_t size, done;           /* of the current source, for progress */
     double last_progress;
     int serve;                  /* keep records to answer queries */
+    sl_client_options_t admin;  /* admin plane, to fetch record types (--data) */
+    char admin_buf [8192];
+    int has_admin;
     struct s_kept *kept;        /* what was published, for queries */
     size_t nkept, capkept;
     uint64_t queries;
@@ -468,6 +471,28 @@ s_consume (sl_runner_t *r, const char *const *subs, size_t nsubs, const char *ou
             rc = -1;
             goto out;
         }
+        /* the record type's descriptor comes from the broker's registry */
+        if (!sl_schema_find (type)) {
+            uint8_t *set = NULL;
+            size_t len = 0;
+            uint32_t version = 0;
+            char err [600];
+            sl_schema_t *schema = NULL;
+            src = r->has_admin ? sl_schema_fetch (&r->admin, type, 0, 5000, &set, &len, &version,
+                                                  err, sizeof err)
+                               : SL_EINVAL;
+            if (!r->has_admin)
+                snprintf (err, sizeof err, "no --data DIR to reach the admin plane");
+            if (src == 0 && (src = sl_schema_build (set, len, type, version, &schema, err,
+                                                    sizeof err)) == 0)
+                src = sl_schema_install (&schema, NULL);
+            sl_schema_free (&schema);
+            free (set);
+            if (src) {
+                fprintf (stderr, "%s: %s: cannot fetch the record type: %s; its records are "
+                         "written with \"record\": null\n", r->format->program, type, err);
+            }
+        }
         fprintf (stderr, "%s: subscribed to %s for %s\n", r->format->bureau, type, colon + 1);
     }
     long n = 0;
@@ -672,6 +697,11 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
         }
         copts.key_file = key;
         copts.spool_dir = spool;
+        if (data && sl_options_from_data_dir (&r.admin, data, 1, r.admin_buf, sizeof r.admin_buf,
+                                              err, sizeof err) == 0) {
+            r.admin.key_file = key;
+            r.has_admin = 1;
+        }
         int rc = sl_client_connect (&copts, &r.client, err, sizeof err);
         if (rc) {
             fprintf (stderr, "%s: cannot connect to the broker: %s (%s)\n", format->program,

@@ -327,6 +327,22 @@ int sl_admin_call (const sl_client_options_t *opts, const char *command,
                    const char *args_json, const void *data, size_t size,
                    int timeout_ms, char **result_json_p, char *err, size_t errlen);
 
+/*  ---- Record types -------------------------------------------------------- */
+
+/*  Fetches the registered google.protobuf.FileDescriptorSet of
+    `record_type` (docs/SCHEMAS.md) with the admin command schema.get, which
+    any authenticated member may run: `opts` are admin-plane options with
+    the member's own key. `version` 0 asks for the version in force. On
+    success *set_p gets the set (malloc'ed, *len_p bytes; caller frees) and
+    *version_p (may be NULL) its version. Build the protobuf-c descriptor
+    with sl_schema_build (schemas/sl_schema.h: record_type, set, version)
+    and free it with sl_schema_free. Errors: as sl_admin_call; SL_ENOTFOUND
+    (not registered, or built into the broker: sluice.v1.*); SL_EPROTO (the
+    answer carries no set). */
+int sl_schema_fetch (const sl_client_options_t *opts, const char *record_type,
+                     uint32_t version, int timeout_ms, uint8_t **set_p, size_t *len_p,
+                     uint32_t *version_p, char *err, size_t errlen);
+
 /*  ---- Error codes and message ids --------------------------------------- */
 
 /*  Maps a wire ErrorCode (envelope.proto) to an SL_E* code. Cannot fail. */

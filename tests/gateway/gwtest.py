@@ -66,7 +66,8 @@ class City:
         self.proc = None
         self.bind = "tcp://127.0.0.1:%d" % free_port()
         self.admin_bind = "tcp://127.0.0.1:%d" % free_port()
-        r = subprocess.run([sluiced, "init", "--data", self.data], capture_output=True)
+        r = subprocess.run([sluiced, "init", "--data", self.data, "--with-examples"],
+                           capture_output=True)
         if r.returncode != 0:
             raise RuntimeError("sluiced init: %s" % r.stderr.decode())
 

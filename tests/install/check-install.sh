@@ -53,8 +53,10 @@ cp "$src/adapters/sdk/examples/minimal_adapter.c" "$work/"
 (cd "$work" && cc -std=gnu11 -Wall -Wextra -Werror "${extra[@]}" -o minimal-adapter minimal_adapter.c \
    $(pkg-config --cflags --libs sluice)) || fail "minimal_adapter.c does not build with pkg-config sluice"
 export LD_LIBRARY_PATH=$libdir
-ldd "$work/minimal-adapter" | grep -q "libsluice.so.0 => $libdir/" \
-  || { ldd "$work/minimal-adapter"; fail "the program does not use the installed libsluice.so"; }
+# (ldd's output in a variable: `grep -q` closing the pipe early would fail it under pipefail)
+deps=$(ldd "$work/minimal-adapter")
+case "$deps" in *"libsluice.so.0 => $libdir/"*) ;;
+  *) echo "$deps"; fail "the program does not use the installed libsluice.so" ;; esac
 "$work/minimal-adapter" --help | grep -q '^usage: sluice-minimal-adapter' || fail "--help"
 echo "check-install: built minimal_adapter.c with: cc minimal_adapter.c $(pkg-config --cflags --libs sluice)"
 
@@ -63,11 +65,13 @@ echo "check-install: built minimal_adapter.c with: cc minimal_adapter.c $(pkg-co
    $(pkg-config --cflags sluice) "$libdir/libsluice.a" \
    $(pkg-config --libs libprotobuf-c libcjson libzmq libsodium lmdb) -pthread -lm) \
   || fail "minimal_adapter.c does not link against libsluice.a"
-ldd "$work/minimal-static" | grep -q libsluice && fail "the static build still needs libsluice.so"
+deps=$(ldd "$work/minimal-static")
+case "$deps" in *libsluice*) fail "the static build still needs libsluice.so" ;; esac
 "$work/minimal-static" --help > /dev/null || fail "static --help"
 
 # 3. the installed program against the real broker: the demo suite's cases
-SLUICED=$prefix/bin/sluiced SLUICE_MINIMAL_ADAPTER=$work/minimal-adapter "$suite" --jobs=2 \
+# (the broker of the build tree: it finds the example record types next to it)
+SLUICED=$sluiced_in_tree SLUICE_MINIMAL_ADAPTER=$work/minimal-adapter "$suite" --jobs=2 \
   || fail "the out-of-tree build fails the minimal-adapter suite"
 
 # 4. the unit file runs the installed sluiced; the sample INI is accepted

@@ -154,7 +154,7 @@ class Broker:
         self.log = None
 
     def init(self):
-        r = subprocess.run([self.sluiced, "init", "--data", self.data],
+        r = subprocess.run([self.sluiced, "init", "--data", self.data, "--with-examples"],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            timeout=T(30))
         if r.returncode != 0:
