@@ -640,6 +640,28 @@ s_check_jobs (sl_gateway_t *gw)
     pthread_mutex_unlock (&gw->mu);
 }
 
+/*  The client is gone (refused by the broker): callbacks of the live jobs
+    will never run. Records in the spool go out with the next client (it
+    reloads the spool); without a spool their fate is unknown: 504, retry
+    with the same Idempotency-Key. */
+static void
+s_abandon_live (sl_gateway_t *gw)
+{
+    pthread_mutex_lock (&gw->mu);
+    while (gw->live) {
+        s_job_t *j = gw->live;
+        gw->live = j->next;
+        if (!j->done) {
+            j->done = 1;
+            j->rc = gw->cfg->spool[0] ? 1 : SL_ETIMEOUT;
+        }
+        j->remaining = 0;
+        s_job_release (j);
+    }
+    pthread_cond_broadcast (&gw->cv);
+    pthread_mutex_unlock (&gw->mu);
+}
+
 /*  ---- The broker thread ---------------------------------------------------- */
 
 static int
@@ -731,6 +753,7 @@ s_broker_main (void *arg)
                           sl_client_last_error (gw->client));
                 pthread_mutex_unlock (&gw->mu);
                 sl_client_destroy (&gw->client, 0);
+                s_abandon_live (gw);
                 s_drop_held (gw);
                 for (size_t i = 0; i < gw->cfg->nsubs; i++)
                     gw->subs[i].subscribed = 0;
