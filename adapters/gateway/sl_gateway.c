@@ -55,6 +55,13 @@ typedef struct {
 
 enum { S_JOB_PUBLISH, S_JOB_QUERY };
 
+struct s_job;
+typedef struct {
+    struct sl_gateway *gw;
+    struct s_job *job;
+    size_t idx;
+} s_pubarg_t;
+
 typedef struct s_job {
     int kind;
     int refs;                       /* the HTTP thread and the broker thread */
@@ -67,6 +74,7 @@ typedef struct s_job {
     const sl_gw_rec_t *recs;
     sl_gw_result_t *results;        /* the HTTP thread's, while it waits */
     sl_gw_result_t *own;            /* the job's copy, for callbacks after the wait */
+    s_pubarg_t *args;               /* one per record: the callbacks' argument */
     size_t n, remaining;
     int queued;                     /* records were given to the client */
     /* query */
@@ -148,6 +156,7 @@ s_job_release (s_job_t *j)
     if (--j->refs > 0)
         return;
     free (j->own);
+    free (j->args);
     cJSON_Delete (j->records);
     free (j);
 }
@@ -471,12 +480,6 @@ out:
 
 /*  ---- Jobs (broker thread) ------------------------------------------------- */
 
-typedef struct {
-    sl_gateway_t *gw;
-    s_job_t *job;
-    size_t idx;
-} s_pubarg_t;
-
 static void
 s_finish_record (sl_gateway_t *gw, s_job_t *j, size_t idx, int rc, const char *reason,
                  const char *text)
@@ -504,7 +507,6 @@ s_on_published (const uint8_t *message_id, int rc, const char *text, void *arg)
     s_pubarg_t *a = arg;
     const char *reason = rc ? sl_client_last_reason (a->gw->client) : NULL;
     s_finish_record (a->gw, a->job, a->idx, rc, reason, text);
-    free (a);
 }
 
 static void
@@ -527,15 +529,10 @@ s_run_publish (sl_gateway_t *gw, s_job_t *j)
     for (size_t i = 0; i < j->n; i++) {
         const sl_gw_rec_t *r = &j->recs[i];
         sl_publish_meta_t meta = { r->id, r->subject, r->event_time_ms };
-        s_pubarg_t *a = malloc (sizeof *a);
-        int rc = a ? 0 : SL_ENOMEM;
-        if (a) {
-            *a = (s_pubarg_t) { gw, j, i };
-            rc = sl_client_publish_async (c, j->record_type, &meta, r->body, r->size,
+        s_pubarg_t *a = &j->args[i];
+        *a = (s_pubarg_t) { gw, j, i };
+        int rc = sl_client_publish_async (c, j->record_type, &meta, r->body, r->size,
                                           s_on_published, a, NULL);
-            if (rc != 0)
-                free (a);
-        }
         if (rc != 0)
             s_finish_record (gw, j, i, rc, NULL, sl_client_last_error (c));
     }
@@ -1089,11 +1086,14 @@ sl_gateway_publish (sl_gateway_t *gw, const char *record_type, const sl_gw_rec_t
 {
     s_job_t *j = calloc (1, sizeof *j);
     sl_gw_result_t *own = calloc (n ? n : 1, sizeof *own);
-    if (!j || !own) {
+    s_pubarg_t *args = calloc (n ? n : 1, sizeof *args);
+    if (!j || !own || !args) {
         free (j);
         free (own);
+        free (args);
         return SL_ENOMEM;
     }
+    j->args = args;
     j->kind = S_JOB_PUBLISH;
     j->refs = 2;
     j->record_type = record_type;
@@ -1111,6 +1111,7 @@ sl_gateway_publish (sl_gateway_t *gw, const char *record_type, const sl_gw_rec_t
     if (gw->stop) {
         pthread_mutex_unlock (&gw->mu);
         free (own);
+        free (args);
         free (j);
         return SL_EAGAIN;
     }
