@@ -1,5 +1,5 @@
 /*  bench-gateway: records/s and latency through sluice-gateway, as a ratio
- *  of direct libsluice in the same run (docs/GATEWAY.md §8).
+ *  of direct libsluice in the same run (docs/GATEWAY.md §9).
  *
  *  One private sluiced (loopback, temporary directory), member `water`.
  *  Phases, each --seconds long, all publishing water.v1.MeterReading:
