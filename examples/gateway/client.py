@@ -17,14 +17,17 @@ import argparse
 import hashlib
 import json
 import os
+import ssl
 import sys
 import urllib.error
 import urllib.request
 
 
 class Gateway:
-    def __init__(self, url, token):
+    def __init__(self, url, token, cafile=None):
         self.url, self.token = url.rstrip("/"), token
+        # HTTPS with the bureau's own certificate (docs/GATEWAY.md 3.2)
+        self.ctx = ssl.create_default_context(cafile=cafile) if cafile else None
 
     def call(self, method, path, body=None, content_type="application/json", headers=None):
         h = {"Authorization": "Bearer " + self.token}
@@ -35,7 +38,7 @@ class Gateway:
             h["Content-Type"] = content_type
         req = urllib.request.Request(self.url + path, data=data, method=method, headers=h)
         try:
-            with urllib.request.urlopen(req, timeout=120) as r:
+            with urllib.request.urlopen(req, timeout=120, context=self.ctx) as r:
                 return r.status, json.loads(r.read() or b"null")
         except urllib.error.HTTPError as e:
             # RFC 9457 problem+json: type, title, status, detail, reason, errors/records
@@ -88,6 +91,7 @@ def receive(gw, record_type, purpose, count):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--url", default="http://127.0.0.1:8480")
+    ap.add_argument("--cafile", help="the gateway's certificate (PEM), for https:// URLs")
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("publish")
     p.add_argument("record_type")
@@ -101,7 +105,7 @@ def main():
     if not token:
         print("set SLUICE_GATEWAY_TOKEN to the token of an [app] of the gateway", file=sys.stderr)
         return 2
-    gw = Gateway(args.url, token)
+    gw = Gateway(args.url, token, args.cafile)
     if args.cmd == "publish":
         return publish(gw, args.record_type, args.file)
     return receive(gw, args.record_type, args.purpose, args.count)

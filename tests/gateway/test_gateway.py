@@ -540,6 +540,15 @@ def phase_tls(args, c):
         with urllib.request.urlopen(req, context=ctx, timeout=T(30)) as resp:
             body = json.loads(resp.read())
             c.check("HTTPS: POST stored", resp.status == 201 and body["stored"] == 1, body)
+        if args.client:
+            src = os.path.join(city.root, "tls.ndjson")
+            with open(src, "w") as f:
+                f.write(json.dumps(reading(2)) + "\n")
+            r = subprocess.run([sys.executable, args.client, "--url", water.url, "--cafile", crt,
+                                "publish", TYPE, src], capture_output=True, timeout=T(60),
+                               env=dict(os.environ, SLUICE_GATEWAY_TOKEN=water.token))
+            c.check("client.py over HTTPS with --cafile", r.returncode == 0
+                    and b"1 stored" in r.stdout, r.stdout + r.stderr)
         plain = water.url.replace("https://", "http://")
         try:
             urllib.request.urlopen(plain + "/healthz", timeout=5)
