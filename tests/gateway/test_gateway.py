@@ -228,7 +228,8 @@ def phase_flow(args, c):
 def phase_restart(args, c):
     city, wkey, pkey = setup(args)
     water = Gateway(args.gateway, city, "water", wkey)
-    power = Gateway(args.gateway, city, "power", pkey, SUB, spool=False)
+    power = Gateway(args.gateway, city, "power", pkey, "lease_s = %d\n" % max(1, int(T(2))) + SUB,
+                    spool=False)
     try:
         water.start()
         power.start()
@@ -240,6 +241,11 @@ def phase_restart(args, c):
         c.check("two records stored", st == 201 and len(ids) == 2, (st, body))
         got = drain(power, 2)
         c.check("power holds both, unacked", sorted(g["messageId"] for g in got) == ids, got)
+        time.sleep(max(1, int(T(2))) + 0.5)
+        again = drain(power, 2, 5)
+        c.check("not acked within lease_s: handed out again, same ids",
+                sorted(g["deliveryId"] for g in again) == sorted(g["deliveryId"] for g in got),
+                again)
         power.stop(signal.SIGKILL)
         power.start()
         again = drain(power, 2)
