@@ -229,9 +229,10 @@ main (int argc, char **argv)
     FILE *f = fopen (ini, "w");
     if (!f)
         goto out;
-    fprintf (f, "[gateway]\nlisten = 127.0.0.1:0\nendpoint = %s\nbroker_key = %s\nkey = %s\n"
-             "max_body = 16777216\n[app bench]\ntoken = bench-token-0123456789\n",
-             o.endpoint, o.broker_key_file, o.key_file);
+    fprintf (f, "[gateway]\nlisten = 127.0.0.1:0\nendpoint = %s\nadmin_endpoint = %s\n"
+             "broker_key = %s\nkey = %s\nmax_body = 16777216\n"
+             "[app bench]\ntoken = bench-token-0123456789\n",
+             o.endpoint, b.admin_ep, o.broker_key_file, o.key_file);
     fclose (f);
     gw = fork ();
     if (gw == 0) {
