@@ -87,4 +87,8 @@ for _ in $(seq 100); do [ -s "$data/endpoints" ] && break; kill -0 $pid 2>/dev/n
 [ -s "$data/endpoints" ] || { cat "$dest/sluiced.log"; kill $pid 2>/dev/null; fail "sluiced did not start with the sample INI"; }
 kill -TERM $pid
 wait $pid || { cat "$dest/sluiced.log"; fail "sluiced with the sample INI did not stop cleanly"; }
+# 5. the gateway and its sample configuration
+"$prefix/bin/sluice-gateway" --help | grep -q '^usage: sluice-gateway' || fail "sluice-gateway --help"
+"$prefix/bin/sluice-gateway" --config "$prefix/share/sluice/examples/sluice-gateway.ini" --check \
+  || fail "the installed sample gateway configuration does not check"
 echo "check-install: ok"
