@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl_audit.h"
 #include "sl_batch.h"
 #include "sl_error.h"
 #include "sl_govern.h"
@@ -121,6 +122,133 @@ s_policies_still_check (sl_admin_call_t *call, MDB_txn *txn, sl_schema_change_t 
     return rc;
 }
 
+/* ----------------------------------------- fields the policies in force use */
+
+typedef struct {
+    char owner[SL_POLICY_OWNER_MAX + 1];
+    uint32_t version;
+} s_owner_t;
+
+typedef struct {
+    s_owner_t v[128];
+    size_t n;
+} s_owners_t;
+
+static int
+s_collect_owner (void *arg, const char *owner, uint32_t current)
+{
+    s_owners_t *o = arg;
+    if (o->n < 128) {
+        snprintf (o->v[o->n].owner, sizeof o->v[o->n].owner, "%s", owner);
+        o->v[o->n++].version = current;
+    }
+    return 0;
+}
+
+static bool
+s_word_in (const char *text, const char *word)
+{
+    size_t wl = strlen (word);
+    for (const char *p = strstr (text, word); p; p = strstr (p + 1, word)) {
+        bool before = p == text || !(p[-1] == '_' || (p[-1] >= 'a' && p[-1] <= 'z')
+                                     || (p[-1] >= 'A' && p[-1] <= 'Z') || (p[-1] >= '0' && p[-1] <= '9'));
+        char a = p[wl];
+        bool after = !(a == '_' || (a >= 'a' && a <= 'z') || (a >= 'A' && a <= 'Z') || (a >= '0' && a <= '9'));
+        if (before && after)
+            return true;
+    }
+    return false;
+}
+
+/*  Does `rule` (a policy summary rule, sl_policy_set_summary) use field
+ *  `f` of record type `s` (the version in force)? */
+static bool
+s_rule_uses (const cJSON *rule, const sl_schema_t *s, const char *f)
+{
+    const cJSON *recs = cJSON_GetObjectItemCaseSensitive (rule, "records"), *x;
+    bool applies = cJSON_GetArraySize (recs) == 0
+                   && strcmp (cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (rule, "owner"))
+                              ? cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (rule, "owner"))
+                              : "", s->owner) == 0;
+    cJSON_ArrayForEach (x, recs) {
+        const char *r = cJSON_GetStringValue (x);
+        size_t rl = r ? strlen (r) : 0;
+        if (r && (strcmp (r, s->record_type) == 0
+                  || (rl >= 2 && strcmp (r + rl - 2, ".*") == 0
+                      && strncmp (r, s->record_type, rl - 1) == 0)))
+            applies = true;
+    }
+    if (!applies)
+        return false;
+    const cJSON *fields = cJSON_GetObjectItemCaseSensitive (rule, "fields");
+    if (cJSON_IsString (fields) && strcmp (fields->valuestring, "*") == 0)
+        return true;
+    cJSON_ArrayForEach (x, fields) {
+        const char *n = cJSON_GetStringValue (x);
+        if (n && (strcmp (n, f) == 0
+                  || (strncmp (n, "class:", 6) == 0 && sl_schema_field_has_class (s, f, n + 6))))
+            return true;
+    }
+    const char *kind = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (rule, "kind"));
+    const char *time = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (rule, "time"));
+    const char *where = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (rule, "where"));
+    if (time && strcmp (time, "exact") != 0 && sl_schema_is_time_field (s, f))
+        return true;
+    if (where && s_word_in (where, f))
+        return true;
+    return kind && strcmp (kind, "permit") == 0 && s->subject_field
+           && strcmp (s->subject_field, f) == 0;
+}
+
+/*  A breaking change may pass with --breaking only if no policy in force
+ *  uses a field it touches. Returns 0, or SL_EINVAL with `why` naming the
+ *  field and the rule; SL_ESTORE / SL_ENOMEM. */
+static int
+s_policies_use (sl_admin_call_t *call, MDB_txn *txn, const sl_schema_t *s, const char *touched,
+                char *why, size_t size)
+{
+    sl_policy_store_t *ps = sl_broker_policy (call->broker);
+    s_owners_t *owners = calloc (1, sizeof *owners);
+    if (!owners)
+        return SL_ENOMEM;
+    int rc = sl_policy_store_each_owner (ps, txn, s_collect_owner, owners);
+    for (size_t i = 0; rc == 0 && i < owners->n; i++) {
+        bool aside = false;
+        for (size_t a = 0; a < sl_policy_store_aside_count (ps); a++)
+            aside |= strcmp (sl_policy_store_aside_owner (ps, a, NULL), owners->v[i].owner) == 0;
+        sl_policy_version_t *v = NULL;
+        if (aside || sl_policy_store_get (ps, txn, owners->v[i].owner, owners->v[i].version, &v) != 0)
+            continue;
+        cJSON *sum = cJSON_Parse (v->summary ? v->summary : "");
+        const cJSON *rule;
+        cJSON_ArrayForEach (rule, cJSON_GetObjectItemCaseSensitive (sum, "rules")) {
+            const char *p = touched;
+            while (rc == 0 && p && *p) {
+                p += strspn (p, ",");
+                size_t n = strcspn (p, ",");
+                char f[256];
+                snprintf (f, sizeof f, "%.*s", (int) (n < 255 ? n : 255), p);
+                p += n;
+                if (*f && s_rule_uses (rule, s, f)) {
+                    snprintf (why, size, "field '%s' of %s is used by rule '%s' of %s's policy "
+                              "version %u (%s): a breaking change to it is refused, --breaking "
+                              "or not", f, s->record_type,
+                              cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (rule, "id")),
+                              owners->v[i].owner, owners->v[i].version,
+                              v->file[0] ? v->file : "policy");
+                    rc = SL_EINVAL;
+                }
+            }
+            if (rc)
+                break;
+        }
+        cJSON_Delete (sum);
+        sl_policy_version_destroy (&v);
+    }
+    free (owners);
+    return rc;
+}
+
 static int
 s_register (sl_admin_call_t *call)
 {
@@ -163,7 +291,8 @@ s_register (sl_admin_call_t *call)
     for (size_t i = 0; i < n; i++) {
         cJSON *t = cJSON_CreateObject ();
         cJSON_AddStringToObject (t, "record_type", c[i].entry->record_type);
-        cJSON_AddNumberToObject (t, "version", c[i].unchanged ? c[i].prev->version : c[i].version);
+        cJSON_AddNumberToObject (t, "version", c[i].unchanged && c[i].prev ? c[i].prev->version
+                                                                       : c[i].version);
         cJSON_AddNumberToObject (t, "previous", c[i].prev ? c[i].prev->version : 0);
         cJSON_AddBoolToObject (t, "unchanged", c[i].unchanged);
         cJSON_AddNumberToObject (t, "breaking", c[i].breaking);
@@ -171,8 +300,9 @@ s_register (sl_admin_call_t *call)
         cJSON_AddItemToArray (types, t);
         if (c[i].breaking > 0 && !breaking) {
             refused = 1;
-            at += (size_t) snprintf (call->text + at, at < sizeof call->text
-                                     ? sizeof call->text - at : 0,
+            if (at >= sizeof call->text)
+                at = sizeof call->text - 1;         /* full: the result JSON has it all */
+            at += (size_t) snprintf (call->text + at, sizeof call->text - at,
                                      "%s%s: version %u is refused: %d breaking change%s "
                                      "(register with --breaking if no policy uses them):\n%s",
                                      "", c[i].entry->record_type,
@@ -184,6 +314,20 @@ s_register (sl_admin_call_t *call)
         code = SLUICE__V1__ERROR_CODE__BAD_REQUEST;
         sl_info ("schema.refused", "by=%s reason=breaking", call->caller->name);
         goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (c[i].breaking <= 0 || !c[i].prev)
+            continue;
+        char why[400];
+        rc = s_policies_use (call, txn, c[i].prev, c[i].touched, why, sizeof why);
+        if (rc != 0) {
+            snprintf (call->text, sizeof call->text, "%s",
+                      rc == SL_EINVAL ? why : sl_strerror (rc));
+            code = rc == SL_EINVAL ? SLUICE__V1__ERROR_CODE__BAD_REQUEST
+                                   : SLUICE__V1__ERROR_CODE__INTERNAL;
+            sl_info ("schema.refused", "by=%s reason=field-in-use", call->caller->name);
+            goto out;
+        }
     }
     rc = s_policies_still_check (call, txn, c, n, &policy_errors);
     if (rc != 0) {
@@ -209,7 +353,7 @@ s_register (sl_admin_call_t *call)
     size_t written = 0;
     at = 0;
     for (size_t i = 0; i < n; i++) {
-        if (c[i].unchanged)
+        if (c[i].unchanged && c[i].prev)
             continue;
         char type[SL_SCHEMA_NAME_MAX + 1], detail[200];
         snprintf (type, sizeof type, "%s", c[i].entry->record_type);
@@ -227,7 +371,7 @@ s_register (sl_admin_call_t *call)
         }
         snprintf (detail, sizeof detail, "version=%u previous=%u breaking=%d file=%.100s",
                   c[i].version, c[i].prev ? c[i].prev->version : 0, breaking ? 1 : 0, file);
-        sl_event_t ev = { .kind = "schema.register", .actor = call->caller->name,
+        sl_event_t ev = { .kind = SL_AUDIT_SCHEMA_REGISTER, .actor = call->caller->name,
                           .owner = owner, .record_type = type, .decision = "ok",
                           .detail = detail };
         if (sl_broker_event (call->broker, &ev) != 0) {
@@ -238,7 +382,9 @@ s_register (sl_admin_call_t *call)
         }
         sl_info ("schema.registered", "by=%s type=%s version=%u", call->caller->name, type,
                  c[i].version);
-        at += (size_t) snprintf (call->text + at, at < sizeof call->text ? sizeof call->text - at : 0,
+        if (at >= sizeof call->text)
+            at = sizeof call->text - 1;
+        at += (size_t) snprintf (call->text + at, sizeof call->text - at,
                                  "%sregistered %s version %u", at ? "; " : "", type, c[i].version);
         written++;
     }

@@ -200,13 +200,13 @@ sl_govern_report_start (sl_govern_t *self)
         const char *owner = sl_policy_store_aside_owner (self->policy, i, &version);
         char detail[64];
         snprintf (detail, sizeof detail, "version=%u", version);
-        sl_event_t ev = { .kind = "policy.set-aside", .actor = "sluiced", .owner = owner,
+        sl_event_t ev = { .kind = SL_AUDIT_POLICY_SET_ASIDE, .actor = "sluiced", .owner = owner,
                           .decision = "set-aside", .reason = "does-not-check",
                           .detail = detail };
         sl_broker_event (self->broker, &ev);
     }
     if (self->schemas_skipped && *self->schemas_skipped) {
-        sl_event_t ev = { .kind = "schema.skipped", .actor = "sluiced", .decision = "skipped",
+        sl_event_t ev = { .kind = SL_AUDIT_SCHEMA_SKIPPED, .actor = "sluiced", .decision = "skipped",
                           .reason = "does-not-build", .detail = self->schemas_skipped };
         sl_broker_event (self->broker, &ev);
     }

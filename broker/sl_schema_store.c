@@ -295,7 +295,7 @@ sl_schema_store_prepare (sl_schema_store_t *self, MDB_txn *txn, const uint8_t *s
             current = prev->version;
         c[i].prev = prev;
         c[i].version = current + 1;
-        c[i].unchanged = cur && cur->descriptor_set.len == len
+        c[i].unchanged = prev && cur && cur->descriptor_set.len == len
                          && memcmp (cur->descriptor_set.data, set, len) == 0;
         if (cur)
             sluice__v1__schema_version__free_unpacked (cur, NULL);
@@ -303,7 +303,8 @@ sl_schema_store_prepare (sl_schema_store_t *self, MDB_txn *txn, const uint8_t *s
             goto out;
         *n = i + 1;
         if (prev) {
-            c[i].breaking = sl_schema_evolve (prev, c[i].entry, &c[i].report);
+            c[i].breaking = sl_schema_evolve_touched (prev, c[i].entry, &c[i].report,
+                                                      c[i].touched, sizeof c[i].touched);
             if (c[i].breaking < 0) {
                 rc = SL_ENOMEM;
                 goto out;

@@ -64,6 +64,7 @@ typedef struct {
     uint32_t version;            /* the version it gets */
     bool unchanged;              /* same descriptor set as the version in force */
     int breaking;                /* breaking changes against prev (see report) */
+    char touched[1024];          /* ",field,field,": top-level fields they touch */
     char *report;                /* sl_schema_evolve's text (malloc), or NULL */
 } sl_schema_change_t;
 

@@ -9,6 +9,7 @@
 #include "ctl.h"
 #include "sl_error.h"
 #include "sl_json.h"
+#include "sl_log.h"
 #include "sl_schema.h"
 
 #include <signal.h>
@@ -70,6 +71,8 @@ s_connect (ctl_ctx_t *ctx)
         ctl_error (ctx, "give the member's key with --key FILE (or SLUICE_KEY)");
         return NULL;
     }
+    if (!getenv ("SLUICE_LOG"))
+        sl_log_set_level (SL_LOG_WARN);     /* stdout/stderr are the tool's output */
     sl_client_options_t opts;
     char buf[8192], err[1024];
     memset (&opts, 0, sizeof opts);
@@ -206,7 +209,8 @@ s_pub_run (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         ProtobufCMessage *m = NULL;
         int l = 0, c = 0;
         if (sl_json_parse (line, len, &j, &l, &c, err, sizeof err) != 0) {
-            fprintf (stderr, "%s:%ld:%d: %s\n", st.source, lineno, c, err);
+            const char *what = strstr (err, ": ");      /* after "line L, column C" */
+            fprintf (stderr, "%s:%ld:%d: %s\n", st.source, lineno, c, what ? what + 2 : err);
             rejected++;
             continue;
         }

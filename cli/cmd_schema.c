@@ -332,8 +332,9 @@ s_print_list (const cJSON *res)
         char times[200] = "";
         size_t at = 0;
         cJSON_ArrayForEach (f, cJSON_GetObjectItemCaseSensitive (t, "time_fields"))
-            at += (size_t) snprintf (times + at, at < sizeof times ? sizeof times - at : 0,
-                                     "%s%s", at ? "," : "", f->valuestring);
+            if (at < sizeof times)
+                at += (size_t) snprintf (times + at, sizeof times - at, "%s%s", at ? "," : "",
+                                         f->valuestring);
         const char *subj = ctl_str (t, "subject");
         printf ("%-34s %-10s %-7g %-16s %s\n", ctl_str (t, "record_type"), ctl_str (t, "owner"),
                 ctl_num (t, "version"), *subj ? subj : "(aggregate)", times);

@@ -1,6 +1,7 @@
 /*  sl_descset — run-time protobuf-c descriptors. See sl_descset.h. */
 #include "sl_descset.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,38 @@ struct sl_descset_t {
     s_named_t *named;
     size_t n_named, cap_named;
     s_block_t *blocks;
+    unsigned *slots;             /* init slots taken (design note 2) */
+    size_t n_slots, cap_slots;
+};
+
+/* ------------------------------------------------------- message_init slots */
+
+/*  protobuf-c's message_init takes no descriptor, so a run-time descriptor
+ *  cannot share one function. A fixed pool of functions, one per slot, each
+ *  copying its slot's template (the empty message: defaults set, base
+ *  descriptor filled) — what protoc-c's generated init does with a static
+ *  initialiser. A descriptor without a free slot keeps message_init NULL
+ *  and protobuf-c's generic initialisation (correct, a little slower). */
+#define S_SLOTS 128
+typedef struct {
+    const ProtobufCMessageDescriptor *d;    /* NULL: free */
+    const void *tmpl;
+    size_t size;
+} s_slot_t;
+static s_slot_t s_slot[S_SLOTS];
+static pthread_mutex_t s_slot_lock = PTHREAD_MUTEX_INITIALIZER;
+
+#define S_INIT(a, b) static void s_init_##a##_##b (ProtobufCMessage *m) \
+    { memcpy (m, s_slot[(a) * 8 + (b)].tmpl, s_slot[(a) * 8 + (b)].size); }
+#define S_INIT8(a) S_INIT(a, 0) S_INIT(a, 1) S_INIT(a, 2) S_INIT(a, 3) \
+                   S_INIT(a, 4) S_INIT(a, 5) S_INIT(a, 6) S_INIT(a, 7)
+S_INIT8(0) S_INIT8(1) S_INIT8(2) S_INIT8(3) S_INIT8(4) S_INIT8(5) S_INIT8(6) S_INIT8(7)
+S_INIT8(8) S_INIT8(9) S_INIT8(10) S_INIT8(11) S_INIT8(12) S_INIT8(13) S_INIT8(14) S_INIT8(15)
+#define S_REF8(a) s_init_##a##_0, s_init_##a##_1, s_init_##a##_2, s_init_##a##_3, \
+                  s_init_##a##_4, s_init_##a##_5, s_init_##a##_6, s_init_##a##_7
+static const ProtobufCMessageInit s_inits[S_SLOTS] = {
+    S_REF8(0), S_REF8(1), S_REF8(2), S_REF8(3), S_REF8(4), S_REF8(5), S_REF8(6), S_REF8(7),
+    S_REF8(8), S_REF8(9), S_REF8(10), S_REF8(11), S_REF8(12), S_REF8(13), S_REF8(14), S_REF8(15),
 };
 
 static void *
@@ -240,6 +273,11 @@ sl_descset_destroy (sl_descset_t **self_p)
     sl_descset_t *self = *self_p;
     if (self->set)
         google__protobuf__file_descriptor_set__free_unpacked (self->set, NULL);
+    pthread_mutex_lock (&s_slot_lock);
+    for (size_t i = 0; i < self->n_slots; i++)
+        s_slot[self->slots[i]].d = NULL;
+    pthread_mutex_unlock (&s_slot_lock);
+    free (self->slots);
     while (self->blocks) {
         s_block_t *b = self->blocks;
         self->blocks = b->next;
@@ -354,6 +392,18 @@ sl_descset_records (const sl_descset_t *self, const char **names, size_t cap)
 
 /* ---------------------------------------------------------------- building */
 
+static bool
+s_grow_slots (sl_descset_t *self)
+{
+    size_t cap = self->cap_slots ? self->cap_slots * 2 : 8;
+    unsigned *p = realloc (self->slots, cap * sizeof *p);
+    if (!p)
+        return false;
+    self->slots = p;
+    self->cap_slots = cap;
+    return true;
+}
+
 typedef struct {
     ProtobufCType type;
     size_t size;                 /* in the message */
@@ -390,6 +440,30 @@ static size_t
 s_align (size_t off, size_t a)
 {
     return (off + a - 1) / a * a;
+}
+
+/*  Gives `d` an init function from the pool when one is free (design
+ *  note 2). Cannot fail: without a slot, message_init stays NULL. */
+static void
+s_take_slot (sl_descset_t *self, ProtobufCMessageDescriptor *d)
+{
+    ProtobufCMessage *tmpl = s_alloc (self, d->sizeof_message);
+    if (!tmpl || (self->n_slots == self->cap_slots && !s_grow_slots (self)))
+        return;
+    tmpl->descriptor = d;
+    for (unsigned i = 0; i < d->n_fields; i++)
+        if (d->fields[i].default_value && d->fields[i].label != PROTOBUF_C_LABEL_REPEATED
+            && d->fields[i].type == PROTOBUF_C_TYPE_STRING)
+            *(const void **) ((char *) tmpl + d->fields[i].offset) = d->fields[i].default_value;
+    pthread_mutex_lock (&s_slot_lock);
+    for (unsigned k = 0; k < S_SLOTS; k++)
+        if (!s_slot[k].d) {
+            s_slot[k] = (s_slot_t) { d, tmpl, d->sizeof_message };
+            d->message_init = s_inits[k];
+            self->slots[self->n_slots++] = k;
+            break;
+        }
+    pthread_mutex_unlock (&s_slot_lock);
 }
 
 static const char *
@@ -687,6 +761,7 @@ s_build_msg (sl_descset_t *self, s_named_t *x, char *err, size_t errlen)
     d->n_field_ranges = (unsigned) nr;
     d->field_ranges = ranges;
     d->message_init = NULL;           /* design note 2 */
+    s_take_slot (self, d);
     return d;
 oom:
     snprintf (err, errlen, "out of memory");

@@ -21,10 +21,14 @@
  *  2. protobuf-c's invariants are established here: fields sorted by
  *     number with no duplicates, fields_sorted_by_name, field_ranges with
  *     the {0, n_fields} sentinel, enum values sorted with value ranges and a
- *     by-name index. message_init is NULL: protobuf_c_message_unpack then
- *     initialises generically. Callers must therefore never call
- *     protobuf_c_message_init() on a run-time descriptor; use
- *     sl_descset_message_new().
+ *     by-name index. message_init: protobuf-c's init function takes no
+ *     descriptor, so each run-time descriptor gets one of a fixed pool of
+ *     128 functions (a slot holding its empty-message template; released
+ *     by sl_descset_destroy; guarded by a mutex), as fast as protoc-c's
+ *     generated init. With the pool exhausted message_init is NULL and
+ *     protobuf_c_message_unpack initialises generically (correct, slower);
+ *     protobuf_c_message_init() must then not be called on it: use
+ *     sl_descset_message_new(), which works in both cases.
  *  3. Only proto3 is accepted for messages a record reaches (no proto2
  *     defaults, required fields, groups or extensions in records). Imports
  *     may be proto2 (descriptor.proto is) as long as no record field uses

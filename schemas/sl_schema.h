@@ -34,7 +34,7 @@
 #define SL_SCHEMA_NAME_MAX 128
 #define SL_SCHEMA_OWNER_MAX 32
 
-typedef struct {
+typedef struct sl_schema {
     const char *record_type;                         /* "water.v1.MeterReading" */
     const char *owner;                               /* owning bureau: "water" */
     const ProtobufCMessageDescriptor *descriptor;    /* protobuf-c descriptor */

@@ -14,7 +14,23 @@ typedef struct {
     size_t nb, na, cb, ca;
     int n_breaking;
     bool oom;
+    char touched[2048];          /* ",name,name," top-level fields of breaking changes */
 } s_out_t;
+
+/*  Notes the top-level field of `path` ("bins.kg" -> "bins") as touched. */
+static void
+s_touch (s_out_t *o, const char *path)
+{
+    char name[256];
+    size_t n = strcspn (path, ".");
+    snprintf (name, sizeof name, ",%.*s,", (int) (n < 250 ? n : 250), path);
+    if (!o->touched[0])
+        snprintf (o->touched, sizeof o->touched, ",");
+    if (strstr (o->touched, name))
+        return;
+    size_t l = strlen (o->touched);
+    snprintf (o->touched + l, sizeof o->touched - l, "%s", name + 1);
+}
 
 static void
 s_add (s_out_t *o, bool breaking, const char *fmt, ...)
@@ -70,8 +86,8 @@ s_classes (const sl_schema_t *s, const ProtobufCFieldDescriptor *f, char *out, s
     if (!s->field_classes)
         return;
     size_t at = 0;
-    for (const char *const *c = s->field_classes[f - s->descriptor->fields]; c && *c; c++)
-        at += (size_t) snprintf (out + at, at < size ? size - at : 0, "%s%s", at ? "," : "", *c);
+    for (const char *const *c = s->field_classes[f - s->descriptor->fields]; c && *c && at < size; c++)
+        at += (size_t) snprintf (out + at, size - at, "%s%s", at ? "," : "", *c);
 }
 
 static void
@@ -80,6 +96,8 @@ s_enum (s_out_t *o, const char *path, const ProtobufCEnumDescriptor *a,
 {
     for (unsigned i = 0; i < a->n_values; i++) {
         const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value (b, a->values[i].value);
+        if (!v || strcmp (v->name, a->values[i].name) != 0)
+            s_touch (o, path);
         if (!v)
             s_add (o, true, "breaking: field '%s': enum %s value %s (%d) removed (rule enum-value)",
                    path, a->name, a->values[i].name, a->values[i].value);
@@ -105,6 +123,7 @@ s_msg (s_out_t *o, const char *prefix, const sl_schema_t *sa, const sl_schema_t 
         char path[400];
         snprintf (path, sizeof path, "%s%s", prefix, fa->name);
         if (!fb) {
+            s_touch (o, path);
             const ProtobufCFieldDescriptor *moved =
                 protobuf_c_message_descriptor_get_field_by_name (b, fa->name);
             if (moved)
@@ -116,17 +135,20 @@ s_msg (s_out_t *o, const char *prefix, const sl_schema_t *sa, const sl_schema_t 
             continue;
         }
         if (strcmp (fa->name, fb->name) != 0) {
+            s_touch (o, path);
             s_add (o, true, "breaking: field '%s' (%u): renamed to '%s' (rule renamed)", path,
                    fa->id, fb->name);
             continue;
         }
         if (fa->type != fb->type || strcmp (s_type_name (fa), s_type_name (fb)) != 0) {
+            s_touch (o, path);
             s_add (o, true, "breaking: field '%s' (%u): type %s -> %s (rule type)", path, fa->id,
                    s_type_name (fa), s_type_name (fb));
             continue;
         }
         if (fa->label != fb->label
             || (fa->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != (fb->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)) {
+            s_touch (o, path);
             s_add (o, true, "breaking: field '%s' (%u): %s -> %s (rule label)", path, fa->id,
                    s_label (fa), s_label (fb));
             continue;
@@ -134,11 +156,15 @@ s_msg (s_out_t *o, const char *prefix, const sl_schema_t *sa, const sl_schema_t 
         if (depth == 0) {
             bool ta = sl_schema_is_time_field (sa, fa->name), tb = sl_schema_is_time_field (sb, fb->name);
             if (ta != tb)
+                s_touch (o, path);
+            if (ta != tb)
                 s_add (o, true, "breaking: field '%s' (%u): time option %s (rule options)", path,
                        fa->id, ta ? "removed" : "added");
             char ca[300], cb[300];
             s_classes (sa, fa, ca, sizeof ca);
             s_classes (sb, fb, cb, sizeof cb);
+            if (strcmp (ca, cb) != 0)
+                s_touch (o, path);
             if (strcmp (ca, cb) != 0)
                 s_add (o, true, "breaking: field '%s' (%u): classes [%s] -> [%s] (rule options)",
                        path, fa->id, ca, cb);
@@ -161,10 +187,23 @@ s_msg (s_out_t *o, const char *prefix, const sl_schema_t *sa, const sl_schema_t 
 int
 sl_schema_evolve (const sl_schema_t *prev, const sl_schema_t *next, char **report)
 {
+    return sl_schema_evolve_touched (prev, next, report, NULL, 0);
+}
+
+int
+sl_schema_evolve_touched (const sl_schema_t *prev, const sl_schema_t *next, char **report,
+                          char *touched, size_t size)
+{
     s_out_t o;
     memset (&o, 0, sizeof o);
     const char *sa = prev->subject_field ? prev->subject_field : "";
     const char *sb = next->subject_field ? next->subject_field : "";
+    if (strcmp (sa, sb) != 0) {
+        if (*sa)
+            s_touch (&o, sa);
+        if (*sb)
+            s_touch (&o, sb);
+    }
     if (strcmp (sa, sb) != 0)
         s_add (&o, true, "breaking: record option: subject '%s' -> '%s' (rule options)",
                *sa ? sa : "(aggregate)", *sb ? sb : "(aggregate)");
@@ -186,6 +225,8 @@ sl_schema_evolve (const sl_schema_t *prev, const sl_schema_t *next, char **repor
         memcpy (*report + o.nb, o.allowed ? o.allowed : "", o.na);
         (*report)[n] = 0;
     }
+    if (touched && size)
+        snprintf (touched, size, "%s", o.touched);
     free (o.breaking);
     free (o.allowed);
     return o.n_breaking;

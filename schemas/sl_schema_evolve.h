@@ -30,4 +30,11 @@
  *  the allowed ones ("added: field 'y' (11)"); the caller frees it. */
 int sl_schema_evolve (const sl_schema_t *prev, const sl_schema_t *next, char **report);
 
+/*  sl_schema_evolve, and the top-level fields the breaking changes touch
+ *  (a nested field counts as the record field that holds it; a subject
+ *  change touches both subject fields) written to `touched` as
+ *  ",name,name," ("" when none; `size` bytes, truncated to fit). */
+int sl_schema_evolve_touched (const sl_schema_t *prev, const sl_schema_t *next, char **report,
+                              char *touched, size_t size);
+
 #endif

@@ -440,15 +440,7 @@ s_dispatch (sl_client_t *self, zmq_msg_t *frames, size_t nframes)
                            self->member);
             s_fail_waiters (self, SL_EPERM, self->last_error);
         }
-        sl_info ("client.notice", "notice=%s", h->notice ? h->notice : "");
-        if (self->notice && h->notice) {
-            sl_param_t args[16];
-            size_t n = 0;
-            for (size_t i = 0; i < h->n_notice_args && n < 16; i++)
-                if (h->notice_args[i]->key && h->notice_args[i]->value)
-                    args[n++] = (sl_param_t) { h->notice_args[i]->key, h->notice_args[i]->value };
-            self->notice (h->notice, args, n, self->notice_arg);
-        }
+        sl__on_notice (self, h);
         break;
     default:
         break;                    /* PONG and unknown commands: ignored (PROTOCOL.md 7) */
@@ -677,13 +669,6 @@ void
 sl__set_reason (sl_client_t *self, const char *reason)
 {
     snprintf (self->last_reason, sizeof self->last_reason, "%s", reason ? reason : "");
-}
-
-void
-sl_client_on_notice (sl_client_t *self, sl_notice_fn *fn, void *arg)
-{
-    self->notice = fn;
-    self->notice_arg = arg;
 }
 
 size_t

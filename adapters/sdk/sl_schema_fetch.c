@@ -2,6 +2,7 @@
  *  admin plane (schema.get). See sluice.h. */
 #include "sluice.h"
 #include "sl_error.h"
+#include "sl_schema.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,5 +62,32 @@ sl_schema_fetch (const sl_client_options_t *opts, const char *record_type, uint3
     cJSON_Delete (res);
     *set_p = set;
     *len_p = len;
+    return 0;
+}
+
+int
+sl_schema_learn (const sl_client_options_t *opts, const char *record_type, int timeout_ms,
+                 const struct sl_schema **schema_p, char *err, size_t errlen)
+{
+    const sl_schema_t *found = sl_schema_find (record_type);
+    if (!found) {
+        uint8_t *set = NULL;
+        size_t len = 0;
+        uint32_t version = 0;
+        sl_schema_t *s = NULL;
+        int rc = sl_schema_fetch (opts, record_type, 0, timeout_ms, &set, &len, &version, err,
+                                  errlen);
+        if (rc == 0)
+            rc = sl_schema_build (set, len, record_type, version, &s, err, errlen);
+        if (rc == 0 && (rc = sl_schema_install (&s, NULL)) != 0)
+            snprintf (err, errlen, "out of memory");
+        sl_schema_free (&s);
+        free (set);
+        if (rc != 0)
+            return rc;
+        found = sl_schema_find (record_type);
+    }
+    if (schema_p)
+        *schema_p = found;
     return 0;
 }

@@ -136,6 +136,15 @@ void sl_client_set_wakeup_fd (sl_client_t *self, int fd);
     did not come from the broker. Valid until the next call. Cannot fail. */
 const char *sl_client_last_reason (sl_client_t *self);
 
+/*  Records held in the spool (written, not yet acknowledged by the
+    broker); 0 without a spool. Cannot fail. */
+size_t sl_client_spool_depth (sl_client_t *self);
+
+/*  Forces the spool to disk (fsync), so what it holds survives a power
+    loss, not only a crash of the process. Returns 0, SL_ENOTFOUND (no
+    spool) or SL_ESTORE. */
+int sl_client_spool_sync (sl_client_t *self);
+
 /*  Counters since sl_client_connect, for monitoring and benchmarks. */
 typedef struct {
     uint64_t publish_messages;     /* PUBLISH messages sent (resends included) */
@@ -269,25 +278,6 @@ const char *sl_reply_subject (const sl_reply_t *r, size_t i);
 const char *sl_reply_record_type (const sl_reply_t *r, size_t i);
 void sl_reply_destroy (sl_reply_t **r_p);
 
-/*  A NOTICE from the broker (PROTOCOL.md 5.8: "consent-withdrawn",
-    "consent-expired", "revoked", "shutdown") with its arguments. Strings are
-    valid during the call. */
-typedef void (sl_notice_fn) (const char *notice, const sl_param_t *args, size_t nargs,
-                             void *arg);
-
-/*  Installs the NOTICE callback (NULL: none). Runs inside poll/recv/
-    blocking calls. Cannot fail. */
-void sl_client_on_notice (sl_client_t *self, sl_notice_fn *fn, void *arg);
-
-/*  Records held in the spool (written, not yet acknowledged by the
-    broker); 0 without a spool. Cannot fail. */
-size_t sl_client_spool_depth (sl_client_t *self);
-
-/*  Forces the spool to disk (fsync), so what it holds survives a power
-    loss, not only a crash of the process. Returns 0, SL_ENOTFOUND (no
-    spool) or SL_ESTORE. */
-int sl_client_spool_sync (sl_client_t *self);
-
 /*  The owner's side: called for each query the broker routes to us. Add
     records with sl_query_add and return 0 to send them as the REPLY; return
     a negative SL_E* code (text via sl_query_fail) to answer with an error.
@@ -297,6 +287,22 @@ typedef int (sl_serve_fn) (sl_query_t *q, void *arg);
 /*  Installs the serve callback (NULL: stop serving; queries then get an
     error answer). Runs inside poll/recv/blocking calls. Cannot fail. */
 void sl_client_serve (sl_client_t *self, sl_serve_fn *fn, void *arg);
+
+/*  A NOTICE from the broker (PROTOCOL.md 5.8): `kind` is "consent-withdrawn"
+    or "consent-expired" (args subject — as this consumer sees it: the id, its
+    pseudonym, or "" —, owner, purpose, consent_id, ended_at in Unix seconds),
+    "revoked" or "shutdown" (no args), or a kind a later broker adds. Strings
+    are valid during the call only. A consumer that keeps data received under
+    a consent deletes or stops using that person's data for that purpose when
+    the consent ended. */
+typedef void (sl_notice_fn) (const char *kind, const sl_param_t *args, size_t n_args, void *arg);
+
+/*  Installs the notice callback (NULL: notices are only logged). Runs inside
+    poll/recv/blocking calls, like the serve callback. Cannot fail. */
+void sl_client_on_notice (sl_client_t *self, sl_notice_fn *fn, void *arg);
+
+/*  The value of `key` among a notice's args, or NULL. Cannot fail. */
+const char *sl_notice_arg (const sl_param_t *args, size_t n, const char *key);
 
 const char *sl_query_record_type (const sl_query_t *q);
 const char *sl_query_subject (const sl_query_t *q);
@@ -342,6 +348,17 @@ int sl_admin_call (const sl_client_options_t *opts, const char *command,
 int sl_schema_fetch (const sl_client_options_t *opts, const char *record_type,
                      uint32_t version, int timeout_ms, uint8_t **set_p, size_t *len_p,
                      uint32_t *version_p, char *err, size_t errlen);
+
+/*  sl_schema_fetch of the version in force, then builds it and puts it in
+    force in this process's record type table (schemas/sl_schema.h: one
+    thread at a time), so sl_schema_find (record_type) and the JSON mapping
+    know it. A type already in the table is not fetched again. On success
+    *schema_p (may be NULL) gets the entry, valid for the life of the process.
+    Errors: as sl_schema_fetch; SL_EINVAL (the set does not build: `err`
+    says where), SL_ENOMEM. */
+struct sl_schema;
+int sl_schema_learn (const sl_client_options_t *opts, const char *record_type, int timeout_ms,
+                     const struct sl_schema **schema_p, char *err, size_t errlen);
 
 /*  ---- Error codes and message ids --------------------------------------- */
 

@@ -9,6 +9,7 @@
 
 #include "sl_descset.h"
 #include "sl_error.h"
+#include "sl_json.h"
 #include "sl_schema.h"
 #include "water/v1/water.pb-c.h"
 #include "parking/v1/parking.pb-c.h"
@@ -148,6 +149,15 @@ Test (descset, every_kind_round_trips)
     cr_assert (e);
     cr_assert_eq (protobuf_c_message_get_packed_size (e), 0);
     protobuf_c_message_free_unpacked (e, NULL);
+    /* an init function from the pool, as generated code has one */
+    cr_assert (t->descriptor->message_init);
+    uint8_t raw[1024];
+    cr_assert_leq (t->descriptor->sizeof_message, sizeof raw);
+    memset (raw, 0xa5, sizeof raw);
+    protobuf_c_message_init (t->descriptor, raw);
+    cr_assert_eq (((ProtobufCMessage *) raw)->descriptor, t->descriptor);
+    cr_assert_str_eq (*(char **) (raw + sl_schema_field (t, "card_holder")->offset), "");
+    cr_assert_eq (*(int64_t *) (raw + sl_schema_field (t, "started")->offset), 0);
     sl_schema_t *agg = NULL;
     cr_assert_eq (sl_schema_build (set, sl, "transport.v1.Ridership", 1, &agg, err, sizeof err), 0, "%s", err);
     cr_assert_null (agg->subject_field);
@@ -199,4 +209,39 @@ Test (descset, install_retires_and_restores)
     sl_schema_restore ("transport.v1.Trip", NULL);
     cr_assert_null (sl_schema_find ("transport.v1.Trip"));
     free (set);
+}
+
+/*  JSON for a run-time type: protoc's encoding of every field kind -> the
+ *  proto3 JSON mapping -> back, byte for byte (schemas/sl_json.h). */
+Test (descset, every_kind_through_json)
+{
+    size_t sl, bl;
+    uint8_t *set = s_read (KINDS_BINPB, &sl), *bin = s_read (KINDS_BIN, &bl);
+    char err[600] = "";
+    sl_schema_t *t = NULL;
+    cr_assert_eq (sl_schema_build (set, sl, "transport.v1.Trip", 1, &t, err, sizeof err), 0, "%s", err);
+    cr_assert_eq (sl_schema_install (&t, NULL), 0);
+    const sl_schema_t *s = sl_schema_find ("transport.v1.Trip");
+    sl_json_options_t jo = { .is_time = sl_json_schema_is_time };
+    cJSON *j = NULL;
+    cr_assert_eq (sl_json_encode_packed (s->descriptor, bin, bl, &jo, &j, err, sizeof err), 0, "%s", err);
+    char *text = cJSON_PrintUnformatted (j);
+    /* int64 as strings, bytes as base64, enums by name, time fields RFC 3339 */
+    cr_assert (strstr (text, "\"legsMs\":[\"9223372036854775807\",\"-9223372036854775808\",\"0\"]"), "%s", text);
+    cr_assert (strstr (text, "\"fareMicros\":\"18446744073709551615\""), "%s", text);
+    cr_assert (strstr (text, "\"ticket\":\"AAH/YmluYXJ5\""), "%s", text);
+    cr_assert (strstr (text, "\"mode\":\"FERRY\""), "%s", text);
+    cr_assert (strstr (text, "\"started\":\"2026-01-01T00:00:00Z\""), "%s", text);
+    cr_assert (strstr (text, "\"tags\":{\"a\":\"1\"}"), "%s", text);
+    uint8_t *back = NULL;
+    size_t blen = 0;
+    cr_assert_eq (sl_json_decode_packed (j, s->descriptor, &jo, &back, &blen, err, sizeof err), 0,
+                  "%s", err);
+    cr_assert_eq (blen, bl, "%s", text);
+    cr_assert_eq (memcmp (back, bin, bl), 0, "JSON round trip changed the bytes: %s", text);
+    free (back);
+    free (text);
+    cJSON_Delete (j);
+    free (set);
+    free (bin);
 }

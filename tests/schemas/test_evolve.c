@@ -123,3 +123,21 @@ Test (evolve, each_rule)
         free (r);
     }
 }
+
+Test (evolve, touched_fields)
+{
+    sl_schema_t *a = s_build (V1);
+    sl_schema_t *b = s_build ("message Trip { option (sluice.v1.record) = { subject: \"holder\" };\n"
+                              "  string holder = 1;\n  int64 started = 2;\n  Mode mode = 3;\n"
+                              "  string stop = 4 [(sluice.v1.field) = { classes: \"location\" }];\n"
+                              "  Leg leg = 5; }\nmessage Leg { int64 n = 1; string to = 2; }");
+    char touched[256];
+    int n = sl_schema_evolve_touched (a, b, NULL, touched, sizeof touched);
+    cr_assert_eq (n, 2);
+    cr_assert_str_eq (touched, ",started,leg,", "the time flag, and leg.n's type");
+    n = sl_schema_evolve_touched (a, a, NULL, touched, sizeof touched);
+    cr_assert_eq (n, 0);
+    cr_assert_str_eq (touched, "");
+    sl_schema_free (&a);
+    sl_schema_free (&b);
+}

@@ -183,29 +183,20 @@ s_publish (sl_client_t *client)
     return stored > 0 && !refused && !rejected ? 0 : 1;
 }
 
-/*  Record types are data registered in the broker: fetch TYPE's
-    descriptor set once (admin command schema.get, open to every member)
-    and build its protobuf-c descriptor at run time. */
+/*  Record types are data registered in the broker: learn TYPE's
+    descriptor once (admin command schema.get, open to every member), built
+    at run time, so s_record_json can render it. */
 static void
 s_learn_type (const char *data, const char *key, const char *type)
 {
     sl_client_options_t admin = { 0 };
     char buf[8192], err[512];
-    uint8_t *set = NULL;
-    size_t len = 0;
-    uint32_t version = 0;
-    sl_schema_t *schema = NULL;
     if (sl_options_from_data_dir (&admin, data, 1, buf, sizeof buf, err, sizeof err) == 0) {
         admin.key_file = key;
-        if (sl_schema_fetch (&admin, type, 0, 5000, &set, &len, &version, err, sizeof err) == 0
-            && sl_schema_build (set, len, type, version, &schema, err, sizeof err) == 0
-            && sl_schema_install (&schema, NULL) == 0)
-            err[0] = 0;
+        if (sl_schema_learn (&admin, type, 5000, NULL, err, sizeof err) == 0)
+            return;
     }
-    if (err[0])
-        fprintf (stderr, "%s: %s (records are printed as null)\n", type, err);
-    sl_schema_free (&schema);
-    free (set);
+    fprintf (stderr, "%s: %s (records are printed as null)\n", type, err);
 }
 
 static int
