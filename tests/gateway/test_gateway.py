@@ -122,7 +122,7 @@ def phase_flow(args, c):
                     rec.get("subject") not in (None, "CIT-100201")
                     and rec.get("dateObserved") == "2026-11-28T10:00:00Z", rec)
             c.check("delivery names rule and message id", d["messageId"] == mid1
-                    and d["rules"] == ["water-to-power-joint-metering@1"]
+                    and d["rules"] == ["water/water-to-power-joint-metering@1"]
                     and d["owner"] == "water", d)
             st, body = poll(power, wait=0)
             c.check("a handed-out delivery is not handed out again within its lease",
