@@ -69,6 +69,8 @@ int sl_admin_role_ok (const char *role, const char *required);
 /*  Command groups shipped with the broker. */
 extern const sl_admin_command_t sl_admin_member_commands[];
 extern const size_t sl_admin_member_count;
+extern const sl_admin_command_t sl_admin_keys_commands[];       /* sl_admin_keys.c */
+extern const size_t sl_admin_keys_count;
 extern const sl_admin_command_t sl_admin_status_commands[];
 extern const size_t sl_admin_status_count;
 extern const sl_admin_command_t sl_admin_policy_apply_commands[];

@@ -7,6 +7,7 @@
     members and the city's purposes stored in DIR/store (opened read-only,
     so it is safe while sluiced runs). Everything else asks the broker. */
 #include "ctl.h"
+#include "ctl_store.h"
 #include "sl_error.h"
 #include "sl_policy.h"
 #include "sl_policy_lint.h"
@@ -249,11 +250,8 @@ s_offline_catalog (const char *dir, sl_policy_catalog_t *cat, s_offline_t *o, s_
     MDB_cursor *cur = NULL;
     int rc;
     snprintf (path, sizeof path, "%s/store", dir);
-    if ((rc = mdb_env_create (&env)) != 0)
-        goto lmdb_fail;
-    mdb_env_set_maxdbs (env, 64);
-    if ((rc = mdb_env_open (env, path, MDB_RDONLY | MDB_NOTLS, 0600)) != 0)
-        goto lmdb_fail;
+    if (ctl_store_open_readonly (path, 0, &env, err, errlen) != 0)
+        return SL_ESTORE;
     if ((rc = mdb_txn_begin (env, NULL, MDB_RDONLY, &txn)) != 0)
         goto lmdb_fail;
     MDB_dbi members;

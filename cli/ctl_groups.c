@@ -11,6 +11,9 @@ extern const ctl_group_t ctl_group_consent;
 extern const ctl_group_t ctl_group_schema;
 extern const ctl_group_t ctl_group_pub;
 extern const ctl_group_t ctl_group_sub;
+extern const ctl_group_t ctl_group_backup;
+extern const ctl_group_t ctl_group_restore;
+extern const ctl_group_t ctl_group_broker_key;
 
 const ctl_group_t *const ctl_groups[] = {
     &ctl_group_keygen,
@@ -22,5 +25,8 @@ const ctl_group_t *const ctl_groups[] = {
     &ctl_group_audit,
     &ctl_group_pub,
     &ctl_group_sub,
+    &ctl_group_backup,
+    &ctl_group_restore,
+    &ctl_group_broker_key,
     NULL,
 };

@@ -32,7 +32,7 @@ mkdir -p "$logs"
 
 # Canary: a child process built like the suite must leave both kinds of
 # report in the log directory, or this stage could pass while losing them.
-canary_logs=$PWD/$build/sanitizer-canary
+canary_logs=$PWD/$build/sanitizer-canary-logs
 rm -rf "$canary_logs"
 mkdir -p "$canary_logs"
 ${CC:-cc} -g -fsanitize=address,undefined $san_link scripts/ci-sanitize-canary.c \
@@ -62,8 +62,10 @@ export LSAN_OPTIONS="print_suppressions=0"
 export SLUICE_TEST_TIME_SCALE=${SLUICE_TEST_TIME_SCALE:-3}
 
 set +e
+# (the Debian package test builds its own package from the sources: it has
+# nothing instrumented to check, stage 1 runs it)
 meson test -C "$build" --print-errorlogs --num-processes "$(ci_jobs)" \
-  --timeout-multiplier 3
+  --timeout-multiplier 3 --no-suite deb
 rc=$?
 set -e
 counts=$(ci_meson_counts "$build")
