@@ -151,7 +151,7 @@ s_scan (sl_console_t *c, const s_filter_t *f, long long after, int want, int pag
     int got = 0;
     for (int page = 0; page < pages && got < want; page++) {
         cJSON *res = NULL;
-        int ask = f->rule ? 1000 : want - got;
+        int ask = f->rule || want - got > 1000 ? 1000 : want - got;
         int rc = sl_console_call (c, "audit.query", s_query_args (f, *last, ask), &res, NULL,
                                   err, errlen);
         if (rc != 0)
@@ -250,7 +250,7 @@ s_filter_query (sl_html_t *h, const s_filter_t *f)
 static void
 s_entries_table (sl_html_t *h, const cJSON *entries)
 {
-    sl_html_raw (h, "<table id=\"audit-entries\"><thead><tr><th>Seq</th><th>Time (UTC)</th>"
+    sl_html_raw (h, "<div class=\"scroll\"><table id=\"audit-entries\"><thead><tr><th>Seq</th><th>Time (UTC)</th>"
                     "<th>Kind</th><th>Actor</th><th>Owner</th><th>Counterpart</th>"
                     "<th>Record type</th><th>Purpose</th><th>Decision</th><th>Rules</th>"
                     "<th>Fields</th><th>Reason</th><th>Subject</th><th>Detail</th></tr></thead>"
@@ -276,7 +276,7 @@ s_entries_table (sl_html_t *h, const cJSON *entries)
         sl_html_text (h, sl_console_str (e, "detail"));
         sl_html_raw (h, "</td></tr>\n");
     }
-    sl_html_raw (h, "</tbody></table>\n");
+    sl_html_raw (h, "</tbody></table></div>\n");
 }
 
 /* ------------------------------------------------------------------------ */

@@ -174,7 +174,7 @@ s_send (struct MHD_Connection *conn, int status, const char *type, char *body, s
     MHD_add_response_header (r, "Content-Security-Policy", s_csp);
     MHD_add_response_header (r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header (r, "X-Frame-Options", "DENY");
-    MHD_add_response_header (r, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header (r, "Referrer-Policy", "same-origin");
     MHD_add_response_header (r, "Cache-Control", "no-store");
     if (location)
         MHD_add_response_header (r, "Location", location);

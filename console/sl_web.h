@@ -23,7 +23,8 @@
      5. Headers on every answer: a Content-Security-Policy that allows
         scripts, styles and images from the console itself only (no inline
         script or style, no framing, forms post only to itself),
-        X-Content-Type-Options nosniff, Referrer-Policy no-referrer,
+        X-Content-Type-Options nosniff, Referrer-Policy same-origin (a
+        browser then sends a true Origin with our own form posts, not "null"),
         Cache-Control no-store.
      6. One thread: libmicrohttpd's internal polling thread runs every
         handler, one request at a time, so handlers need no locks.

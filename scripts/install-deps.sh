@@ -25,7 +25,9 @@ for p in "${PKGS[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# the console's browser-test tools from npm (pinned lockfile; not committed)
+node_deps() { "$(dirname "$0")/install-test-node-deps.sh"; }
+[ ${#missing[@]} -eq 0 ] && { node_deps; exit 0; }
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "sluice needs these Debian packages: ${missing[*]}" >&2
@@ -46,3 +48,4 @@ if command -v systemctl >/dev/null 2>&1; then
   systemctl disable --now rabbitmq-server prometheus prometheus-node-exporter \
     >/dev/null 2>&1 || true
 fi
+node_deps
