@@ -48,7 +48,9 @@ s_handshake (void *mon, const char *endpoint, const char *key_file, int64_t dead
             if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
                 s_err (err, errlen, "the broker at %s refused the key %s: it is not a registered "
                        "(or it is a revoked) member; use the admin key `sluiced init` printed, or "
-                       "register this key with `sluicectl member add`", endpoint, key_file);
+                       "register this key with `sluicectl member add`; from another host, the "
+                       "broker's --admin-allow list must also hold this machine's address",
+                       endpoint, key_file);
                 return SL_EPERM;
             }
             if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL || ev == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
