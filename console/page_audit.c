@@ -18,10 +18,23 @@
      3. Export runs the same filter over every page, up to S_EXPORT_MAX
         entries, and says so in its last line (CSV) or member (JSON) when
         it stopped there. Times are integers (microseconds) and ISO text.
-     4. The chart counts deliver and deny entries of the filter's time
-        range (default: the last 24 hours), at most S_CHART_MAX of each
-        kind, in 24 buckets, one row per consumer (SVG drawn here: no
-        script needed).
+     4. The chart (its own page, /audit/chart, with the owner's summary)
+        counts deliver and deny entries of the filter's time range
+        (default: the last 24 hours), at most S_CHART_MAX of each kind, in
+        24 buckets of the range, one row per consumer (SVG drawn here: no
+        script needed). Counting goes page by page; no page is kept.
+     5. Time ranges. The log is keyed by sequence number only, and the
+        broker filters `since` by scanning from the start. The entries'
+        times follow their sequence numbers (each is the broker's clock at
+        commit), so the console finds where a range starts by bisection:
+        probes of one entry (audit.query after_seq=P limit=1) narrow the
+        last seq before `since`, and the query starts S_MARGIN entries
+        before it (the broker still applies `since` exactly). Probes are
+        remembered (sl_console_t.samples: an entry's time never changes),
+        so later pages need few or none. Only a clock stepped back by more
+        than S_MARGIN entries' worth could hide entries from a time-bounded
+        view; the full log, the export without `since` and verify do not
+        depend on it.
 */
 #include "sl_console.h"
 
@@ -36,6 +49,7 @@
 #define S_EXPORT_MAX   100000
 #define S_CHART_MAX    5000
 #define S_BUCKETS      24
+#define S_MARGIN       1000
 
 /*  The filters of the form, as given. */
 typedef struct {
@@ -137,6 +151,119 @@ s_rule_match (const cJSON *e, const char *rule)
     return 0;
 }
 
+/*  Parses the form's time text as the broker does (UTC): YYYY-MM-DD or
+    YYYY-MM-DDTHH:MM[:SS][.ffffff][Z]. Returns 0 and *us, or -1. */
+static int
+s_time_us (const char *text, double *us)
+{
+    struct tm tm;
+    double frac = 0;
+    memset (&tm, 0, sizeof tm);
+    const char *p = strptime (text, "%Y-%m-%d", &tm);
+    if (!p)
+        return -1;
+    if (*p == 'T' || *p == ' ') {
+        const char *q = strptime (p + 1, "%H:%M:%S", &tm);
+        if (!q)
+            q = strptime (p + 1, "%H:%M", &tm);
+        if (!q)
+            return -1;
+        p = q;
+        if (*p == '.') {
+            double scale = 1e5;
+            for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
+                frac += (*p - '0') * scale;
+        }
+        if (*p == 'Z')
+            p++;
+    }
+    if (*p)
+        return -1;
+    *us = (double) timegm (&tm) * 1e6 + (double) (long long) frac;
+    return 0;
+}
+
+static void
+s_learn (sl_console_t *c, const cJSON *e)
+{
+    double seq = sl_console_num (e, "seq"), t = sl_console_num (e, "time_us");
+    if (seq <= 0 || t <= 0)
+        return;
+    size_t cap = sizeof c->samples / sizeof c->samples[0];
+    c->samples[c->next_sample].seq = seq;
+    c->samples[c->next_sample].time_us = t;
+    c->next_sample = (c->next_sample + 1) % cap;
+    if (c->nsamples < cap)
+        c->nsamples++;
+}
+
+/*  One probe: the first entry after seq `p` in the caller's scope (and
+    owner filter). Returns 0 with *seq and *t (*seq = 0: none), or an SL_E* code. */
+static int
+s_probe (sl_console_t *c, const char *owner, double p, double *seq, double *t, char *err,
+         size_t errlen)
+{
+    cJSON *a = cJSON_CreateObject (), *res = NULL;
+    if (owner)
+        cJSON_AddStringToObject (a, "owner", owner);
+    cJSON_AddNumberToObject (a, "after_seq", p);
+    cJSON_AddNumberToObject (a, "limit", 1);
+    int rc = sl_console_call (c, "audit.query", a, &res, NULL, err, errlen);
+    if (rc != 0)
+        return rc;
+    const cJSON *e = cJSON_GetArrayItem (cJSON_GetObjectItemCaseSensitive (res, "entries"), 0);
+    *seq = e ? sl_console_num (e, "seq") : 0;
+    *t = e ? sl_console_num (e, "time_us") : 0;
+    if (e)
+        s_learn (c, e);
+    cJSON_Delete (res);
+    return 0;
+}
+
+/*  Note 5: a seq to start a query for entries at or after `since_us`
+    from. Returns 0 and *from, or an SL_E* code with `err`. */
+static int
+s_start_seq (sl_console_t *c, const char *owner, double since_us, long long *from, char *err,
+             size_t errlen)
+{
+    double lo = 0, hi = -1;      /* all of seq <= lo are before since; hi: an upper bound */
+    for (size_t i = 0; i < c->nsamples; i++) {
+        if (c->samples[i].time_us < since_us && c->samples[i].seq > lo)
+            lo = c->samples[i].seq;
+        else if (c->samples[i].time_us >= since_us && (hi < 0 || c->samples[i].seq - 1 < hi))
+            hi = c->samples[i].seq - 1;
+    }
+    double seq, t;
+    int rc;
+    while (hi < 0 || hi < lo) {            /* no upper bound yet: gallop */
+        double p = lo * 2 + 1024;
+        if ((rc = s_probe (c, owner, p, &seq, &t, err, errlen)) != 0)
+            return rc;
+        if (seq && t < since_us)
+            lo = seq;
+        else
+            hi = p;
+    }
+    while (hi - lo > 1) {
+        double mid = lo + (double) (long long) ((hi - lo) / 2);
+        if ((rc = s_probe (c, owner, mid, &seq, &t, err, errlen)) != 0)
+            return rc;
+        if (seq && t < since_us)
+            lo = seq < hi ? seq : hi;
+        else
+            hi = mid;
+    }
+    *from = lo > S_MARGIN ? (long long) lo - S_MARGIN : 0;
+    return 0;
+}
+
+int
+sl_console_audit_from (sl_console_t *c, const char *owner, double since_us, long long *from,
+                       char *err, size_t errlen)
+{
+    return s_start_seq (c, owner, since_us, from, err, errlen);
+}
+
 /*  Scans from `f->after_seq` for up to `want` matching entries, over at
     most `pages` broker pages. *entries gets them (an array the caller
     deletes), *last the last seq scanned, *more whether the log may hold
@@ -163,6 +290,7 @@ s_scan (sl_console_t *c, const s_filter_t *f, long long after, int want, int pag
         while (e && got < want) {
             cJSON *nx = e->next;
             *last = (long long) sl_console_num (e, "seq");
+            s_learn (c, e);
             if (s_rule_match (e, f->rule)) {
                 cJSON_AddItemToArray (*entries, cJSON_DetachItemViaPointer (list, e));
                 got++;
@@ -301,73 +429,87 @@ s_series (s_series_t *s, int *n, const char *name)
     return &s[(*n)++];
 }
 
+/*  Counts the deliver or deny entries of `f` (kind set) from seq `from`
+    into the series, page by page, at most S_CHART_MAX. Returns 0 or an
+    SL_E* code; *capped when it stopped at the cap. */
+static int
+s_chart_count (sl_console_t *c, const s_filter_t *f, long long from, double lo, double span,
+               s_series_t *series, int *ns, int deny, int *capped, char *err, size_t errlen)
+{
+    int counted = 0, more = 1;
+    while (more && counted < S_CHART_MAX) {
+        cJSON *res = NULL;
+        int rc = sl_console_call (c, "audit.query", s_query_args (f, from, 1000), &res, NULL,
+                                  err, errlen);
+        if (rc != 0)
+            return rc;
+        const cJSON *e;
+        cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive (res, "entries")) {
+            s_series_t *sr = s_series (series, ns, sl_console_str (e, "counterpart"));
+            counted++;
+            if (!sr)
+                continue;
+            int b = (int) ((sl_console_num (e, "time_us") - lo) * S_BUCKETS / span);
+            b = b < 0 ? 0 : b >= S_BUCKETS ? S_BUCKETS - 1 : b;
+            if (deny) {
+                sr->deny[b]++;
+                sr->total_deny++;
+            }
+            else {
+                sr->deliver[b]++;
+                sr->total_deliver++;
+            }
+        }
+        more = cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (res, "more"));
+        long long next = (long long) sl_console_num (res, "next_after_seq");
+        cJSON_Delete (res);
+        if (next <= from)
+            break;
+        from = next;
+    }
+    *capped |= more;
+    return 0;
+}
+
 static void
 s_chart (sl_console_t *c, sl_html_t *h, const s_filter_t *form)
 {
     s_filter_t f = *form;
     char since[40] = "", err[1024];
-    int64_t now_s = (int64_t) time (NULL);
+    double now_us = (double) time (NULL) * 1e6, lo, hi;
     f.kind = f.decision = f.rule = NULL;
     f.after_seq = 0;
     if (!f.since) {
-        time_t t = (time_t) (now_s - 86400);
+        time_t t = (time_t) (now_us / 1e6 - 86400);
         struct tm tm;
         gmtime_r (&t, &tm);
         strftime (since, sizeof since, "%Y-%m-%dT%H:%M:%SZ", &tm);
         f.since = since;
     }
-    cJSON *lists[2] = { NULL, NULL };
-    int capped = 0;
-    double lo = 0, hi = 0;
-    for (int k = 0; k < 2; k++) {
-        long long last;
-        int more;
-        f.kind = k == 0 ? "deliver" : "deny";
-        if (s_scan (c, &f, 0, S_CHART_MAX, S_CHART_MAX / 1000, &lists[k], &last, &more, err,
-                    sizeof err) != 0) {
-            sl_console_box (h, "error", err);
-            cJSON_Delete (lists[0]);
-            cJSON_Delete (lists[1]);
-            return;
-        }
-        capped |= more;
-        const cJSON *e;
-        cJSON_ArrayForEach (e, lists[k]) {
-            double t = sl_console_num (e, "time_us");
-            if (lo == 0 || t < lo)
-                lo = t;
-            if (t > hi)
-                hi = t;
-        }
+    if (s_time_us (f.since, &lo) != 0 || (f.until && s_time_us (f.until, &hi) != 0)) {
+        sl_console_box (h, "error", "since/until: write YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z");
+        return;
     }
+    if (!f.until)
+        hi = now_us;
+    double span = hi > lo ? hi - lo : 1;
+    long long from = 0;
     s_series_t series[8];
-    int ns = 0;
-    double span = hi > lo ? hi - lo + 1 : 1;
-    for (int k = 0; k < 2; k++) {
-        const cJSON *e;
-        cJSON_ArrayForEach (e, lists[k]) {
-            s_series_t *s = s_series (series, &ns, sl_console_str (e, "counterpart"));
-            if (!s)
-                continue;
-            int b = (int) ((sl_console_num (e, "time_us") - lo) * S_BUCKETS / span);
-            b = b < 0 ? 0 : b >= S_BUCKETS ? S_BUCKETS - 1 : b;
-            if (k == 0) {
-                s->deliver[b]++;
-                s->total_deliver++;
-            }
-            else {
-                s->deny[b]++;
-                s->total_deny++;
-            }
-        }
+    int ns = 0, capped = 0;
+    const char *owner = sl_console_bureau (c) ? sl_console_bureau (c) : f.owner;
+    if (s_start_seq (c, owner, lo, &from, err, sizeof err) != 0
+        || (f.kind = "deliver", s_chart_count (c, &f, from, lo, span, series, &ns, 0, &capped,
+                                                err, sizeof err)) != 0
+        || (f.kind = "deny", s_chart_count (c, &f, from, lo, span, series, &ns, 1, &capped,
+                                             err, sizeof err)) != 0) {
+        sl_console_box (h, "error", err);
+        return;
     }
     sl_html_raw (h, "<section id=\"chart\"><h2>Deliveries and denials over time, per "
                     "consumer</h2>");
     if (ns == 0) {
         sl_html_raw (h, "<p class=\"note\">No deliveries or denials in this range.</p>"
                         "</section>\n");
-        cJSON_Delete (lists[0]);
-        cJSON_Delete (lists[1]);
         return;
     }
     char t0[40], t1[40];
@@ -414,14 +556,10 @@ s_chart (sl_console_t *c, sl_html_t *h, const s_filter_t *form)
     sl_html_printf (h, "<text x=\"%d\" y=\"%d\" class=\"sub\">%s</text>"
                        "<text x=\"%d\" y=\"%d\" class=\"sub\" text-anchor=\"end\">%s UTC</text>"
                        "</svg>", LW, ns * RH + 16, t0, W - 2, ns * RH + 16, t1);
-    sl_html_raw (h, "<p class=\"note\">Green above the line: deliveries; red below: denials. "
-                    "Tallest bar: ");
-    sl_html_printf (h, "%d entries. 24 buckets from the first to the last entry%s.</p>", peak,
-                    capped ? "; only the first 5,000 deliveries and 5,000 denials of the range "
-                             "are counted: narrow the time range to see all" : "");
-    sl_html_raw (h, "</section>\n");
-    cJSON_Delete (lists[0]);
-    cJSON_Delete (lists[1]);
+    sl_html_printf (h, "<p class=\"note\">Green above the line: deliveries; red below: denials. "
+                       "Tallest bar: %d entries; 24 buckets over the range%s.</p></section>\n",
+                    peak, capped ? "; only the first 5,000 deliveries and 5,000 denials of the "
+                                   "range are counted: narrow the time range to see all" : "");
 }
 
 static void
@@ -485,7 +623,17 @@ sl_page_audit (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
     cJSON *entries = NULL;
     long long last;
     int more;
-    int rc = s_scan (c, &f, f.after_seq, f.limit, S_SCAN_PAGES, &entries, &last, &more, err,
+    long long from = f.after_seq;
+    double since_us;
+    int rc = 0;
+    if (f.since && s_time_us (f.since, &since_us) == 0) {
+        long long start = 0;
+        rc = s_start_seq (c, sl_console_bureau (c) ? sl_console_bureau (c) : f.owner, since_us,
+                          &start, err, sizeof err);
+        from = start > from ? start : from;
+    }
+    if (rc == 0)
+        rc = s_scan (c, &f, from, f.limit, S_SCAN_PAGES, &entries, &last, &more, err,
                      sizeof err);
     if (rc != 0) {
         resp->status = rc == SL_EPERM ? 403 : rc == SL_EINVAL ? 400 : 502;
@@ -501,8 +649,10 @@ sl_page_audit (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
     s_filter_query (h, &f);
     sl_html_raw (h, "\">Export CSV</a> · <a id=\"export-json\" href=\"/audit/export?format=json");
     s_filter_query (h, &f);
-    sl_html_raw (h, "\">Export JSON</a> · <a id=\"verify-link\" href=\"/audit/verify\">Verify "
-                    "the log</a></p>\n");
+    sl_html_raw (h, "\">Export JSON</a> · <a id=\"chart-link\" href=\"/audit/chart?after_seq=0");
+    s_filter_query (h, &f);
+    sl_html_raw (h, "\">Chart and owner's summary</a> · <a id=\"verify-link\" "
+                    "href=\"/audit/verify\">Verify the log</a></p>\n");
     s_entries_table (h, entries);
     sl_html_raw (h, "<p class=\"pager\">");
     if (f.after_seq)
@@ -518,6 +668,19 @@ sl_page_audit (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
     }
     sl_html_raw (h, "</p>\n");
     cJSON_Delete (entries);
+    sl_console_end (h);
+}
+
+void
+sl_page_audit_chart (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
+{
+    sl_html_t *h = resp->body;
+    s_filter_t f;
+    s_read_filter (req, &f);
+    sl_console_begin (c, req, h, "Audit: chart and owner's summary", "audit");
+    sl_html_raw (h, "<p><a href=\"/audit?after_seq=0");
+    s_filter_query (h, &f);
+    sl_html_raw (h, "\">Back to the entries</a></p>");
     s_chart (c, h, &f);
     s_summary (c, h, &f);
     sl_console_end (h);

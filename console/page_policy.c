@@ -296,9 +296,9 @@ s_dry_run (sl_html_t *h, const cJSON *res)
                   sens == 1 ? "it" : "them");
         sl_console_box (h, "error", line);
     }
-    snprintf (line, sizeof line, "%s policy would become version %s (now %s); rule changes: %s; "
-              "nothing was applied", sl_console_str (res, "owner"), sl_console_str (res, "version"),
-              sl_console_str (res, "previous"),
+    snprintf (line, sizeof line, "%s policy would become version %.0f (now %.0f); rule changes: "
+              "%s; nothing was applied", sl_console_str (res, "owner"),
+              sl_console_num (res, "version"), sl_console_num (res, "previous"),
               *sl_console_str (res, "rule_changes") ? sl_console_str (res, "rule_changes")
                                                     : "none");
     sl_console_box (h, "note", line);
@@ -340,9 +340,19 @@ s_history (sl_console_t *c, sl_web_req_t *req, sl_html_t *h, const char *owner)
     cJSON_AddStringToObject (args, "owner", owner);
     if (sl_console_call (c, "policy.history", args, &hist, NULL, err, sizeof err) != 0)
         return;              /* no version yet: nothing to show */
+    /* the apply entries are not older than the first version: read the log
+       from there (a bisection, not a scan of the whole log) */
+    const cJSON *versions0 = cJSON_GetObjectItemCaseSensitive (hist, "versions");
+    double first_s = sl_console_num (cJSON_GetArrayItem (versions0, 0), "time");
+    long long from = 0;
+    if (first_s > 1
+        && sl_console_audit_from (c, sl_console_bureau (c) ? NULL : owner,
+                                  (first_s - 1) * 1e6, &from, err, sizeof err) != 0)
+        from = 0;
     args = cJSON_CreateObject ();
     cJSON_AddStringToObject (args, "kind", "policy.apply");
     cJSON_AddStringToObject (args, "owner", owner);
+    cJSON_AddNumberToObject (args, "after_seq", (double) from);
     cJSON_AddNumberToObject (args, "limit", 1000);
     if (sl_console_call (c, "audit.query", args, &audit, NULL, err, sizeof err) != 0)
         audit = NULL;        /* the messages are extra; the history stands without them */

@@ -244,6 +244,7 @@ static const struct {
     { "GET", "/policy/diff", sl_page_policy_diff },
     { "GET", "/explain", sl_page_explain },
     { "GET", "/audit", sl_page_audit },
+    { "GET", "/audit/chart", sl_page_audit_chart },
     { "GET", "/audit/export", sl_page_audit_export },
     { "GET", "/audit/verify", sl_page_audit_verify },
     { "GET", "/report", sl_page_report },

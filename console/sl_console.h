@@ -31,6 +31,10 @@ typedef struct {
     char fingerprint[17];     /* our key's fingerprint */
     int64_t last_status_ms;   /* for rates between two status pages */
     double last_commits;
+    /* (seq, time) of audit entries seen: the log is append-only, so these
+       never change; page_audit.c bisects time ranges with them */
+    struct { double seq, time_us; } samples[512];
+    size_t nsamples, next_sample;
 } sl_console_t;
 
 /*  Runs `command` with `args` (taken, freed whatever happens; NULL = {}).
@@ -70,7 +74,9 @@ void sl_console_box (sl_html_t *h, const char *kind, const char *text);
 void sl_console_csrf (sl_web_req_t *req, sl_html_t *h);
 
 /*  A value from a JSON object as text ("" when missing); numbers are
-    printed as integers when whole. Valid until the next call. */
+    printed as integers when whole, into one static buffer: a number's text
+    is valid until the next call, so use it before calling again (not two
+    in one printf). */
 const char *sl_console_str (const cJSON *o, const char *name);
 double sl_console_num (const cJSON *o, const char *name);
 
@@ -91,6 +97,13 @@ void sl_page_policy_rollback (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t 
 void sl_page_policy_diff (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp);
 /*  page_audit.c */
 void sl_page_audit (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp);
+/*  Where to start reading the audit log (after_seq) for entries at or after
+    `since_us` in the scope of `owner` (NULL: the caller's whole scope):
+    page_audit.c's bisection (its design note 5). Returns 0, or an SL_E*
+    code with `err`. */
+int sl_console_audit_from (sl_console_t *c, const char *owner, double since_us,
+                           long long *from, char *err, size_t errlen);
+void sl_page_audit_chart (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp);
 void sl_page_audit_export (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp);
 void sl_page_audit_verify (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp);
 /*  page_people.c */

@@ -29,6 +29,10 @@ mkdir "$T/keys"
 for who in water-admin auditor; do
   "$B/cli/sluicectl" keygen $who --dir "$T/keys" >/dev/null
 done
+for who in water power; do
+  "$B/cli/sluicectl" keygen $who --dir "$T/keys" >/dev/null
+  "$B/cli/sluicectl" member add $who --role member --pub "$T/keys/$who.pub" >/dev/null
+done
 "$B/cli/sluicectl" member add water-admin --role admin:water --pub "$T/keys/water-admin.pub" >/dev/null
 "$B/cli/sluicectl" member add auditor --role auditor --pub "$T/keys/auditor.pub" >/dev/null
 "$B/cli/sluicectl" policy apply "$(dirname "$0")/../../examples/policies/city.policy" >/dev/null
@@ -45,12 +49,14 @@ for who in water-admin auditor; do
     2>"$T/$who.err" &
   CP=$!
   PIDS="$PIDS $CP"
-  for _ in $(seq 1 100); do grep -q '^http' "$T/$who.out" && break; sleep 0.05; done
+  for _ in $(seq 1 100); do grep -qs "^http" "$T/$who.out" && break; sleep 0.05; done
   url=$(grep -m1 '^http' "$T/$who.out"); base=${url%%/login*}
   curl -s -o /dev/null -c "$T/$who.jar" "$url"
   echo "--- as $who (median of 5, seconds)"
   for p in / /policies '/policy?owner=water' /audit '/audit?kind=deliver&consumer=power' \
-           '/audit?kind=consent.grant' '/audit?since=2030-01-01' '/audit?consumer=nobody' \
+           '/audit?kind=consent.grant' '/audit?since=2030-01-01' \
+           "/audit?since=$(date -u -d '-2 hours' +%Y-%m-%dT%H:%M)" '/audit?consumer=nobody' \
+           "/audit/chart?since=$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M)" \
            '/audit?rule=water-to-power-joint-metering@1' \
            '/explain?consumer=power&record_type=water.v1.MeterReading&purpose=joint-metering' \
            '/audit/export?format=csv&kind=consent.grant'; do

@@ -211,6 +211,9 @@ async function main() {
   const sens = await page.$$eval('#access-changes tr.sensitive', (rows) => rows.map((x) => x.textContent));
   check(sens.length === 1 && /pseudonymize/.test(sens[0]) && /keep/.test(sens[0]),
         'dry run highlights pseudonymize -> keep', JSON.stringify(sens));
+  const plan = await page.$eval('#dryrun', (d) => d.textContent);
+  check(/would become version 2 \(now 1\)/.test(plan), 'dry run names the next and the current version',
+        plan.slice(0, 200));
   await shot(page, 'policy-dryrun-sensitive');
   await page.type('#message', 'try raw ids');
   await Promise.all([page.waitForNavigation(), page.click('#btn-apply')]);
@@ -234,8 +237,11 @@ async function main() {
   check(text3.includes('subject   pseudonymize'), 'version 3 has version 1\'s text');
 
   // data flows: 20 readings, delivered to power, denied to parking
-  execFileSync(env.EXAMPLE_PUBLISH, ['--data', data, '--key', path.join(keys, 'water.key'),
-                                     '--count', '20', '--subject', 'C-1001'], { env: ctlEnv });
+  for (let burst = 0; burst < 4; burst++) {     // four bursts, for the chart to show
+    if (burst) await sleep(300);
+    execFileSync(env.EXAMPLE_PUBLISH, ['--data', data, '--key', path.join(keys, 'water.key'),
+                                       '--count', '5', '--subject', 'C-1001'], { env: ctlEnv });
+  }
   await waitFor(() => powerRx.exitCode !== null, 'power to receive 20 readings', 30000);
   check(powerRx.exitCode === 0, 'power received the 20 readings', powerRx.out.slice(-200));
 
@@ -244,10 +250,36 @@ async function main() {
   const kinds = await page.$$eval('#audit-entries tbody tr td:nth-child(3)', (t) => t.map((x) => x.textContent));
   check(kinds.length === 20 && kinds.every((k) => k === 'deliver'), 'audit filter: 20 deliveries to power',
         `${kinds.length} ${[...new Set(kinds)]}`);
-  const bars = await page.$$('#chart rect.bar-deliver');
-  check(bars.length > 0, 'the chart draws deliveries');
-  await page.goto(wc.base + '/audit?record=water.v1.MeterReading&kind=deliver&limit=6');
-  await page.screenshot({ path: path.join(shots, 'audit.png'), fullPage: true });
+  await page.goto(wc.base + '/audit?record=water.v1.MeterReading&limit=8');
+  await shot(page, 'audit');
+  await Promise.all([page.waitForNavigation(), page.click('#chart-link')]);
+  const delivered = await page.$$eval('#chart rect.bar-deliver title', (t) => t.map((x) => parseInt(x.textContent, 10)));
+  const denied = await page.$$eval('#chart rect.bar-deny title', (t) => t.map((x) => parseInt(x.textContent, 10)));
+  check(delivered.reduce((a, b) => a + b, 0) === 20 && denied.reduce((a, b) => a + b, 0) === 20,
+        'the chart counts 20 deliveries (power) and 20 denials (parking)', `${delivered} / ${denied}`);
+  const summary = await page.$$eval('#summary-rows tbody tr', (t) => t.map((x) => x.textContent));
+  check(summary.some((r) => /deliver.*power.*20/.test(r)) && summary.some((r) => /deny.*parking.*20/.test(r)),
+        'the owner\'s summary counts them too', JSON.stringify(summary));
+  // the same over the seconds the records flowed: the four bursts as bars
+  const ts = await page.$$eval('#summary-rows tbody tr td:nth-child(7), #summary-rows tbody tr td:nth-child(8)',
+                               (t) => t.map((x) => x.textContent).sort());
+  const from = new Date(Date.parse(ts[0]) - 200).toISOString();
+  const to = new Date(Date.parse(ts[ts.length - 1]) + 200).toISOString();
+  await page.goto(wc.base + `/audit/chart?since=${from}&until=${to}`);
+  const nbars = (await page.$$('#chart rect.bar-deliver')).length;
+  check(nbars >= 3, 'over the seconds of the flow the chart shows the bursts', String(nbars));
+  await shot(page, 'audit-chart');
+  // a time range: the console bisects to its start; an old since sees all 20, a future one none
+  await page.goto(wc.base + '/audit?kind=deliver&consumer=power&since=2020-01-01');
+  check((await page.$$('#audit-entries tbody tr')).length === 20, 'since in the past: all 20');
+  const times = await page.$$eval('#audit-entries tbody tr td:nth-child(2)', (t) => t.map((x) => x.textContent));
+  const mid = times[9];
+  await page.goto(wc.base + '/audit?kind=deliver&consumer=power&since=' + encodeURIComponent(mid));
+  const after = await page.$$eval('#audit-entries tbody tr td:nth-child(2)', (t) => t.map((x) => x.textContent));
+  check(after.length === times.filter((t) => t >= mid).length && after.every((t) => t >= mid),
+        'since in the middle: exactly the entries at or after it', `${after.length} of ${times.length}`);
+  await page.goto(wc.base + '/audit?kind=deliver&consumer=power&since=2099-01-01T00:00');
+  check((await page.$$('#audit-entries tbody tr')).length === 0, 'since in the future: none');
   await page.goto(wc.base + '/audit?kind=deliver&consumer=power&limit=50');
   const href = await page.$eval('#export-csv', (a) => a.getAttribute('href'));
   const csv = await page.evaluate(async (h) => (await fetch(h)).text(), href);
