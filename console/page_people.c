@@ -143,19 +143,29 @@ sl_page_explain (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
     const char *purpose = sl_web_arg (req, "purpose");
     const char *at = sl_web_arg (req, "at");
     const char *sample = sl_web_arg (req, "sample");
+    const char *subject = strcmp (sl_web_method (req), "POST") == 0 ? sl_web_arg (req, "subject")
+                                                                     : NULL;
     sl_console_begin (c, req, h, "Explain a decision", "explain");
-    sl_html_raw (h, "<form method=\"get\" action=\"/explain\" id=\"explain-form\" "
+    /* POST, so that a citizen id given here stays out of the URL; a GET
+       with the other fields (a link) works too */
+    sl_html_raw (h, "<form method=\"post\" action=\"/explain\" id=\"explain-form\" "
                     "class=\"filters\">\n");
+    sl_console_csrf (req, h);
     s_field (h, "Consumer", "consumer", consumer, "power");
     s_field (h, "Record type", "record_type", record, "water.v1.MeterReading");
     s_field (h, "Purpose", "purpose", purpose, "joint-metering");
     s_field (h, "At", "at", at, "now, or 2026-11-28T15:00");
+    sl_html_raw (h, "<label>Citizen id <input name=\"subject\" id=\"x-subject\" "
+                    "autocomplete=\"off\" placeholder=\"consent is looked up for it\" value=\"");
+    sl_html_text (h, subject ? subject : "");
+    sl_html_raw (h, "\"></label>\n");
     sl_html_raw (h, "<label class=\"wide\">Sample record (JSON, for where conditions) "
                     "<textarea name=\"sample\" id=\"x-sample\" rows=\"3\">");
     sl_html_text (h, sample ? sample : "");
     sl_html_raw (h, "</textarea></label><button id=\"btn-explain\">Explain</button></form>\n"
-                    "<p class=\"note\">Consent for one citizen is looked up on the Consents "
-                    "page; here a rule that needs consent counts as not consented.</p>\n");
+                    "<p class=\"note\">Without a citizen id, a rule that needs consent counts as "
+                    "not consented. With one, the broker looks the consent up, if your role may "
+                    "see that consent.</p>\n");
     if (!consumer || !*consumer || !record || !*record || !purpose || !*purpose) {
         sl_console_end (h);
         return;
@@ -167,6 +177,8 @@ sl_page_explain (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
     cJSON_AddStringToObject (args, "purpose", purpose);
     if (at && *at)
         cJSON_AddStringToObject (args, "at", at);
+    if (subject && *subject)
+        cJSON_AddStringToObject (args, "subject", subject);
     if (sample && *sample) {
         cJSON *rec = cJSON_Parse (sample);
         if (!rec || !cJSON_IsObject (rec)) {

@@ -243,6 +243,7 @@ static const struct {
     { "POST", "/policy/rollback", sl_page_policy_rollback },
     { "GET", "/policy/diff", sl_page_policy_diff },
     { "GET", "/explain", sl_page_explain },
+    { "POST", "/explain", sl_page_explain },
     { "GET", "/audit", sl_page_audit },
     { "GET", "/audit/chart", sl_page_audit_chart },
     { "GET", "/audit/export", sl_page_audit_export },

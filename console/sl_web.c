@@ -214,9 +214,10 @@ static int
 s_session_ok (sl_web_t *self, struct MHD_Connection *conn)
 {
     const char *header = MHD_lookup_connection_value (conn, MHD_HEADER_KIND, "Cookie");
-    char value[S_SECRET_HEX + 8];
+    char value[S_SECRET_HEX + 8], name[48];
+    snprintf (name, sizeof name, "%s_%u", S_COOKIE, self->port);
     if (!header || !self->session[0]
-        || sl_web_cookie (header, S_COOKIE, value, sizeof value) != 0)
+        || sl_web_cookie (header, name, value, sizeof value) != 0)
         return 0;
     return sl_web_secret_eq (value, self->session);
 }
@@ -257,8 +258,8 @@ s_login (sl_web_t *self, struct MHD_Connection *conn)
     s_random_hex (self->session);
     s_random_hex (self->csrf);
     char cookie[200];
-    snprintf (cookie, sizeof cookie, "%s=%s; HttpOnly; SameSite=Strict; Path=/", S_COOKIE,
-              self->session);
+    snprintf (cookie, sizeof cookie, "%s_%u=%s; HttpOnly; SameSite=Strict; Path=/", S_COOKIE,
+              self->port, self->session);
     return s_send (conn, 303, "text/plain; charset=utf-8", NULL, 0, "/", cookie, NULL);
 }
 

@@ -9,8 +9,10 @@
         right token gets a session cookie and is sent on to "/"; the token
         is spent then, so a URL copied from shell history or a log later
         opens nothing.
-     2. Session. The cookie `sluice_console` (HttpOnly, SameSite=Strict,
-        Path=/) holds a second random value; every request but /login and
+     2. Session. The cookie `sluice_console_PORT` (HttpOnly,
+        SameSite=Strict, Path=/; named for the port, because browsers share
+        cookies between the ports of one host, and two consoles may run
+        side by side) holds a second random value; every request but /login and
         /static/ must present it. No cookie, or a wrong one: 401.
      3. Changes. Every POST must carry the form field `csrf` equal to the
         session's CSRF token (a third random value, written into each form),

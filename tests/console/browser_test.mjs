@@ -162,7 +162,7 @@ async function main() {
   check(r.status() === 200 && page.url() === wc.base + '/', 'login with the one-time token lands on /',
         `${r.status()} ${page.url()}`);
   const cookies = await page.cookies();
-  const sess = cookies.find((c) => c.name === 'sluice_console');
+  const sess = cookies.find((c) => c.name === 'sluice_console_' + new URL(wc.base).port);
   check(sess && sess.httpOnly && sess.sameSite === 'Strict', 'session cookie is HttpOnly, SameSite=Strict',
         JSON.stringify(sess));
   check(/script-src 'self'/.test(r.headers()['content-security-policy'] || '') &&
@@ -308,6 +308,11 @@ async function main() {
   await shot(page, 'explain');
   await page.goto(wc.base + '/explain?consumer=parking&record_type=water.v1.MeterReading&purpose=joint-metering');
   check((await page.$eval('#decision', (e) => e.textContent)) === 'deny', 'explain: parking is denied');
+  // with a citizen id: a POST (the id stays out of the URL)
+  await page.type('#x-subject', 'C-1001');
+  await Promise.all([page.waitForNavigation(), page.click('#btn-explain')]);
+  check(!page.url().includes('C-1001') && (await page.$('#decision')) !== null,
+        'explain with a citizen id is a POST and answers', page.url());
 
   // role confinement: power's policy and entries, by URL
   r = await page.goto(wc.base + '/policy?owner=power');
@@ -333,7 +338,7 @@ async function main() {
   });
   check(csrfRes[0] === 403 && /CSRF/.test(csrfRes[1]), 'POST without the CSRF token is refused', csrfRes.join(' '));
   const token = await page.$eval('input[name=csrf]', (i) => i.value);
-  const cookie = `sluice_console=${sess.value}`;
+  const cookie = `${sess.name}=${sess.value}`;
   const form = `csrf=${token}&owner=water&version=2`;
   let rr = await raw(wc.base, 'POST', '/policy/rollback', { Host: new URL(wc.base).host,
     'Content-Type': 'application/x-www-form-urlencoded', Cookie: cookie, Origin: 'http://evil.example' }, form);
@@ -368,10 +373,38 @@ async function main() {
   await ap.type('#c-subject', 'C-1001');
   await Promise.all([ap.waitForNavigation(), ap.click('#btn-consents')]);
   check((await ap.$('#no-consents')) !== null, 'auditor: consent lookup answers');
-  await shot(ap, 'consents');
+  check((await ap.$('#consent-grant')) === null, 'auditor: no form to record a consent');
+
+  // ---- the city administrator: records and withdraws a consent ----------------
+  const cc = await startConsole(path.join(data, 'admin.key'));
+  const cp = await browser.newPage();
+  await cp.goto(cc.url);
+  await cp.goto(cc.base + '/consents');
+  await cp.type('#g-subject', 'C-2002');
+  await cp.$eval('#g-controller', (i) => { i.value = 'health'; });
+  await cp.type('#g-recipient', 'parking');
+  await cp.type('#g-purpose', 'parking-fee-waiver');
+  await cp.type('#g-records', 'health.v1.Encounter');
+  await cp.type('#g-evidence', 'signed form 2026-117');
+  await Promise.all([cp.waitForNavigation(), cp.click('#btn-grant')]);
+  let ctext = await cp.$eval('main', (m) => m.textContent);
+  check(/consent\.grant: consent/.test(ctext), 'city admin records a consent', ctext.slice(0, 300));
+  await cp.$eval('#c-subject', (i) => { i.value = 'C-2002'; });
+  await Promise.all([cp.waitForNavigation(), cp.click('#btn-consents')]);
+  const crow = await cp.$$eval('#consents tbody tr', (t) => t.map((x) => x.textContent));
+  check(crow.length === 1 && /health/.test(crow[0]) && /parking/.test(crow[0]), 'the consent is listed', JSON.stringify(crow));
+  await shot(cp, 'consents');
+  await Promise.all([cp.waitForNavigation(), cp.click('button.withdraw')]);
+  ctext = await cp.$eval('main', (m) => m.textContent);
+  check(/consent\.withdraw: consent .*withdrawn/.test(ctext), 'city admin withdraws it', ctext.slice(0, 300));
+  const kinds2 = ctl('--json', 'audit', 'query', '--kind', 'consent.').toString();
+  check(/consent\.grant/.test(kinds2) && /consent\.withdraw/.test(kinds2) && /"actor":\s*"admin"/.test(kinds2),
+        'both are in the audit log as the city administrator', kinds2.slice(0, 200));
+
   await ap.goto(ac.base + '/');
   const members = await ap.$$eval('#members tbody tr', (t) => t.length);
-  check(members === 7, 'members page lists the 7 members', String(members));
+  check(members === 7, 'members page lists the 7 members',
+        `${members}: ${(await ap.$eval('main', (m) => m.textContent)).slice(0, 300)}`);
   await shot(ap, 'members-status');
   // the lookup itself: what the broker recorded is for the policy-audit work;
   // here only that the report came from the broker with the auditor's key
