@@ -4,6 +4,8 @@
 #
 #   baselines  raw libzmq PUSH/PULL with CURVE (bench/e2e/baseline_zmq.c)
 #              Eclipse Mosquitto, QoS 1, persistence (bench/e2e/baseline_mosquitto.c)
+#              RabbitMQ, durable queue, persistent messages, publisher confirms,
+#              manual consumer acks (bench/e2e/baseline_rabbitmq.c)
 #   sluice     bench-e2e (N publishers -> sluiced -> M consumers, 256-byte records;
 #              policies: transform on half the traffic, consent on a quarter; and
 #              identity permits, 4->4 and 1->1)
@@ -72,6 +74,12 @@ else
     echo "   mosquitto baseline skipped: needs Debian's mosquitto and libmosquitto-dev (make deps)" >&2
     : > "$OUT/mosquitto.txt"
 fi
+if [ -x "$B/bench/e2e/baseline-rabbitmq" ] && [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ]; then
+    step rabbitmq "$B/bench/e2e/baseline-rabbitmq" 100000 256
+else
+    echo "   rabbitmq baseline skipped: needs Debian's rabbitmq-server and librabbitmq-dev (make deps)" >&2
+    : > "$OUT/rabbitmq.txt"
+fi
 PERFARG=""
 [ "$PERF" = 1 ] && PERFARG="--perf $OUT/perf-e2e.data"
 SETUP="--setup $HERE/e2e/city-setup.sh --sluicectl $SLUICECTL"
@@ -102,6 +110,7 @@ fi
 # ---------------------------------------------------------------- summary
 ZMQ=$(kv "$OUT/zmq.txt" zmq_curve_pushpull msgs_per_s)
 MOSQ=$(kv "$OUT/mosquitto.txt" mosquitto_qos1 msgs_per_s)
+RMQ=$(kv "$OUT/rabbitmq.txt" rabbitmq_confirms msgs_per_s)
 SAT=$(kv "$OUT/e2e.txt" sluice_e2e saturation_rps)
 PUB=$(kv "$OUT/e2e.txt" sluice_e2e publish_rps)
 DUR=$(kv "$OUT/e2e.txt" sluice_e2e consumed_while_publishing_rps)
@@ -109,14 +118,16 @@ DRN=$(kv "$OUT/e2e.txt" sluice_e2e drain_rps)
 echo
 echo "== sluice benchmark summary ($(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load at end $(load))"
 printf "load average (1 min) at the start of each step:"
-for f in zmq mosquitto e2e e2e_plain e2e_1to1 policy audit scale city; do
+for f in zmq mosquitto rabbitmq e2e e2e_plain e2e_1to1 policy audit scale city; do
     [ -f "$OUT/$f.load" ] && printf " %s %s" "$f" "$(awk 'NR == 1 { print $2 }' "$OUT/$f.load")"
 done
 echo
 printf "%-44s %14s %10s %10s  %s\n" "figure" "value" "vs zmq" "vs mosq" "target"
 printf "%-44s %14s %10s %10s\n" "raw zmq PUSH/PULL CURVE, msgs/s (baseline)" "${ZMQ:-n/a}" "1.00x" "$(ratio "$ZMQ" "$MOSQ")"
 printf "%-44s %14s %10s %10s\n" "mosquitto QoS1 persist, msgs/s (baseline)" "${MOSQ:-n/a}" "$(ratio "$MOSQ" "$ZMQ")" "1.00x"
+printf "%-44s %14s %10s %10s\n" "rabbitmq confirms+acks, msgs/s (baseline)" "${RMQ:-n/a}" "$(ratio "$RMQ" "$ZMQ")" "$(ratio "$RMQ" "$MOSQ")"
 printf "%-44s %14s %10s %10s  >= 100000: %s\n" "sluice e2e ${NPUB}->${NCON}, policies, records/s" "${SAT:-n/a}" "$(ratio "$SAT" "$ZMQ")" "$(ratio "$SAT" "$MOSQ")" "$(meets "$SAT" ">=" 100000)"
+printf "%-44s %14s %21s  >= 2x: %s\n" "  vs rabbitmq (confirms, manual acks)" "$(ratio "$SAT" "$RMQ")" "" "$(meets "$(awk -v a="$SAT" -v b="$RMQ" 'BEGIN { if (a != "" && b + 0 > 0) print a / b }')" ">=" 2)"
 printf "%-44s %14s %10s %10s\n" "  publish (ACKed after fsync), records/s" "${PUB:-n/a}" "$(ratio "$PUB" "$ZMQ")" "$(ratio "$PUB" "$MOSQ")"
 printf "%-44s %14s\n" "  consumed while publishing, records/s" "${DUR:-n/a}"
 printf "%-44s %14s %10s %10s\n" "  delivery after publishing stops, rec/s" "${DRN:-n/a}" "$(ratio "$DRN" "$ZMQ")" "$(ratio "$DRN" "$MOSQ")"

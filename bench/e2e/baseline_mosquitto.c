@@ -1,5 +1,11 @@
 /*  Baseline: Eclipse Mosquitto 2 (Debian's package), QoS 1, persistence on,
  *  one publisher -> broker -> one subscriber over loopback, 256-byte payloads.
+ *  Configured as its users run it for durable QoS 1: `persistence true` and a
+ *  subscriber with a persistent session (clean session off, fixed client id),
+ *  so queued QoS 1 messages survive the subscriber's absence. Mosquitto writes
+ *  its persistence file on autosave and at shutdown, not per message: it
+ *  acknowledges a QoS 1 PUBLISH from memory, a weaker promise than sluice's
+ *  ACK-after-fsync or RabbitMQ's publisher confirm (see BENCHMARKS.md).
  *  The benchmark starts its own mosquitto on a free port with a private config
  *  and data directory, and stops it at the end.
  *
@@ -10,6 +16,7 @@
 #include <mosquitto.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,9 +61,9 @@ s_on_publish (struct mosquitto *m, void *ud, int mid)
 }
 
 static struct mosquitto *
-s_client (const char *id, int port)
+s_client (const char *id, bool clean, int port)
 {
-    struct mosquitto *m = mosquitto_new (id, true, NULL);
+    struct mosquitto *m = mosquitto_new (id, clean, NULL);
     mosquitto_int_option (m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
     mosquitto_max_inflight_messages_set (m, 1000);
     for (int i = 0; i < 100; i++) {
@@ -103,11 +110,11 @@ main (int argc, char **argv)
         _exit (127);
     }
     mosquitto_lib_init ();
-    struct mosquitto *sub = s_client ("bench-sub", port);
+    struct mosquitto *sub = s_client ("bench-sub", false, port);
     mosquitto_message_callback_set (sub, s_on_message);
     mosquitto_subscribe (sub, NULL, "bench/records", 1);
     mosquitto_loop_start (sub);
-    struct mosquitto *pub = s_client ("bench-pub", port);
+    struct mosquitto *pub = s_client ("bench-pub", true, port);
     mosquitto_publish_callback_set (pub, s_on_publish);
     mosquitto_loop_start (pub);
     usleep (200000);   /* let the subscription settle */

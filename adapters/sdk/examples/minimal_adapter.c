@@ -158,7 +158,14 @@ s_publish (sl_client_t *client)
             rejected++;
             continue;
         }
-        snprintf (id, sizeof id, "%s:%lld", r.ref_device, (long long) r.date_observed);
+        int idlen = snprintf (id, sizeof id, "%s:%lld", r.ref_device,
+                              (long long) r.date_observed);
+        if (idlen < 0 || (size_t) idlen >= sizeof id) {
+            fprintf (stderr, "stdin:%d:1: meter id too long (at most %zu bytes)\n",
+                     lineno, sizeof id - 24);
+            rejected++;
+            continue;
+        }
         r.id = id;
         uint8_t body[1024];
         size_t len = water__v1__meter_reading__pack (&r, body);
