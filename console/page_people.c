@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 static int
 s_status_of (int rc)
 {
@@ -357,6 +359,37 @@ s_consent_row (sl_console_t *c, sl_web_req_t *req, sl_html_t *h, const cJSON *r,
     sl_html_raw (h, "</td></tr>\n");
 }
 
+/*  The consent channel's forms: it reads nothing (no admin commands), it
+    records what citizens decide, as ConsentEvent publishes. */
+static void
+s_consent_source_forms (sl_web_req_t *req, sl_html_t *h, const char *subject)
+{
+    sl_html_raw (h, "<p>As the city's consent channel this key records citizens' decisions; "
+                    "it cannot read consents back (administrators and the auditor can).</p>"
+                    "<h2>Record a consent given</h2><form method=\"post\" "
+                    "action=\"/consents/change\" id=\"consent-grant\" class=\"filters\">");
+    sl_console_csrf (req, h);
+    sl_html_raw (h, "<input type=\"hidden\" name=\"op\" value=\"grant\">"
+                    "<label>Citizen id <input name=\"subject\" id=\"g-subject\" "
+                    "autocomplete=\"off\" value=\"");
+    sl_html_text (h, subject ? subject : "");
+    sl_html_raw (h, "\"></label><label>Controller <input name=\"controller\" id=\"g-controller\">"
+                    "</label><label>Recipient <input name=\"recipient\" id=\"g-recipient\">"
+                    "</label><label>Purpose <input name=\"purpose\" id=\"g-purpose\"></label>"
+                    "<label>Record type <input name=\"records\" id=\"g-records\"></label>"
+                    "<label>Valid for days <input name=\"days\" id=\"g-days\" value=\"365\">"
+                    "</label><label>Evidence <input name=\"evidence\" id=\"g-evidence\"></label>"
+                    "<button id=\"btn-grant\">Record</button></form>\n"
+                    "<h2>Record a withdrawal</h2><form method=\"post\" action=\"/consents/change\" "
+                    "id=\"consent-withdraw\" class=\"filters\">");
+    sl_console_csrf (req, h);
+    sl_html_raw (h, "<input type=\"hidden\" name=\"op\" value=\"withdraw\">"
+                    "<label>Consent id <input name=\"id\" id=\"w-id\"></label>"
+                    "<label>Citizen id <input name=\"subject\" id=\"w-subject\" "
+                    "autocomplete=\"off\"></label><button id=\"btn-withdraw\">Record</button>"
+                    "</form>\n");
+}
+
 static void
 s_consents_body (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp, const char *subject,
                  const char *notice)
@@ -365,6 +398,11 @@ s_consents_body (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp, const 
     sl_console_begin (c, req, h, "Consents", "consents");
     if (notice)
         sl_console_box (h, "ok", notice);
+    if (c->consent_source) {
+        s_consent_source_forms (req, h, subject);
+        sl_console_end (h);
+        return;
+    }
     sl_html_raw (h, "<form method=\"post\" action=\"/consents\" id=\"consent-lookup\" "
                     "class=\"filters\">");
     sl_console_csrf (req, h);
@@ -438,11 +476,59 @@ s_list (const char *text)
     return a;
 }
 
+/*  The consent channel's change: one ConsentEvent on the data plane. */
+static void
+s_consent_publish (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp, int withdraw,
+                   const char *subject)
+{
+    char id[64], err[1024], notice[256];
+    const char *given = sl_web_arg (req, "id");
+    if (given && *given)
+        snprintf (id, sizeof id, "%.60s", given);
+    else {
+        unsigned char r[8];
+        char hex[17];
+        randombytes_buf (r, sizeof r);
+        sodium_bin2hex (hex, sizeof hex, r, sizeof r);
+        snprintf (id, sizeof id, "console-%s", hex);
+    }
+    const char *days = sl_web_arg (req, "days");
+    int64_t valid_to = days && atol (days) > 0 ? (int64_t) time (NULL) + atol (days) * 86400 : 0;
+    int rc = !subject || !*subject ? SL_EINVAL
+           : sl_console_consent_event (c, !withdraw, id, subject, sl_web_arg (req, "controller"),
+                                       sl_web_arg (req, "recipient"), sl_web_arg (req, "purpose"),
+                                       sl_web_arg (req, "records"), sl_web_arg (req, "evidence"),
+                                       valid_to, err, sizeof err);
+    if (rc != 0) {
+        if (!subject || !*subject)
+            snprintf (err, sizeof err, "a citizen id is needed");
+        resp->status = s_status_of (rc);
+        sl_console_begin (c, req, resp->body, "Consents", "consents");
+        sl_console_box (resp->body, "error", err);
+        sl_html_raw (resp->body, "<p><a href=\"/consents\">Back to consents</a></p>");
+        sl_console_end (resp->body);
+        return;
+    }
+    snprintf (notice, sizeof notice, "consent %s %s: applied by the broker", id,
+              withdraw ? "withdrawn" : "given");
+    sl_html_t *h = resp->body;
+    sl_console_begin (c, req, h, "Consents", "consents");
+    sl_html_raw (h, "<div id=\"consent-notice\">");
+    sl_console_box (h, "ok", notice);
+    sl_html_raw (h, "</div>");
+    s_consent_source_forms (req, h, NULL);
+    sl_console_end (h);
+}
+
 void
 sl_page_consent_change (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
 {
     const char *op = sl_web_arg (req, "op");
     const char *subject = sl_web_arg (req, "subject");
+    if (c->consent_source) {
+        s_consent_publish (c, req, resp, op && strcmp (op, "withdraw") == 0, subject);
+        return;
+    }
     cJSON *args = cJSON_CreateObject (), *res = NULL;
     char err[1024], notice[256];
     const char *command;

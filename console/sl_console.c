@@ -6,6 +6,9 @@
 #include <string.h>
 
 #include "sl_keys.h"
+#include "sluice/v1/consent.pb-c.h"
+
+#include <time.h>
 
 int
 sl_console_call (sl_console_t *c, const char *command, cJSON *args, cJSON **result,
@@ -53,7 +56,8 @@ sl_console_whoami (sl_console_t *c, char *err, size_t errlen)
     int rc = sl_console_call (c, "member.list", NULL, &list, NULL, e, sizeof e);
     if (rc != 0) {
         snprintf (err, errlen, "the broker refused to list members for this key (%s); the "
-                  "console is for administrators (admin:*) and auditors", e);
+                  "console is for administrators (admin:*) and auditors, and with "
+                  "--consent-source for the city's consent channel", e);
         return -1;
     }
     const cJSON *m;
@@ -74,6 +78,93 @@ sl_console_whoami (sl_console_t *c, char *err, size_t errlen)
         return -1;
     }
     return 0;
+}
+
+static int
+s_connect_data (sl_console_t *c, sl_client_t **client, char *err, size_t errlen)
+{
+    sl_client_options_t opts;
+    memset (&opts, 0, sizeof opts);
+    opts.endpoint = c->data_endpoint;
+    opts.key_file = c->key_file;
+    opts.broker_key_file = c->broker_key_file;
+    opts.connect_timeout_ms = c->timeout_ms;
+    return sl_client_connect (&opts, client, err, errlen);
+}
+
+int
+sl_console_whoami_data (sl_console_t *c, char *err, size_t errlen)
+{
+    sl_keypair_t kp;
+    char e[600];
+    sl_client_t *client = NULL;
+    if (sl_keys_load_secret (c->key_file, &kp, e, sizeof e) != 0) {
+        snprintf (err, errlen, "%s", e);
+        return -1;
+    }
+    sl_keys_fingerprint (kp.public_key, c->fingerprint);
+    memset (&kp, 0, sizeof kp);
+    if (!c->data_endpoint[0]) {
+        snprintf (err, errlen, "--consent-source needs the data endpoint: --data DIR (its "
+                  "endpoints file) or --data-endpoint EP");
+        return -1;
+    }
+    if (s_connect_data (c, &client, e, sizeof e) != 0) {
+        snprintf (err, errlen, "data plane %s: %s", c->data_endpoint, e);
+        return -1;
+    }
+    snprintf (c->member, sizeof c->member, "%s", sl_client_member (client));
+    snprintf (c->role, sizeof c->role, "consent-source");
+    sl_client_destroy (&client, 0);
+    return 0;
+}
+
+int
+sl_console_consent_event (sl_console_t *c, int give, const char *id, const char *subject,
+                          const char *controller, const char *recipient, const char *purpose,
+                          const char *record_type, const char *evidence, int64_t valid_to,
+                          char *err, size_t errlen)
+{
+    Sluice__V1__ConsentEvent ev = SLUICE__V1__CONSENT_EVENT__INIT;
+    int64_t now = (int64_t) time (NULL);
+    char *purposes[1] = { (char *) purpose }, *types[1] = { (char *) record_type };
+    ev.consent_id = (char *) id;
+    ev.kind = give ? SLUICE__V1__CONSENT_EVENT__KIND__GIVEN
+                   : SLUICE__V1__CONSENT_EVENT__KIND__WITHDRAWN;
+    ev.subject = (char *) subject;
+    ev.time = now;
+    if (give) {
+        ev.controller = (char *) controller;
+        ev.recipient = (char *) recipient;
+        ev.n_purposes = 1;
+        ev.purposes = purposes;
+        ev.n_record_types = 1;
+        ev.record_types = types;
+        ev.valid_from = now - 60;
+        ev.valid_to = valid_to;
+        ev.collection_method = "console";
+        ev.evidence = (char *) (evidence && *evidence ? evidence : "console");
+    }
+    size_t len = sluice__v1__consent_event__get_packed_size (&ev);
+    uint8_t *body = malloc (len ? len : 1);
+    sl_client_t *client = NULL;
+    int rc = SL_ENOMEM;
+    if (!body) {
+        snprintf (err, errlen, "out of memory");
+        return rc;
+    }
+    sluice__v1__consent_event__pack (&ev, body);
+    if ((rc = s_connect_data (c, &client, err, errlen)) == 0) {
+        /* the subject travels in the header too: the broker never logs it raw */
+        sl_publish_meta_t meta = { NULL, subject, now * 1000 };
+        rc = sl_client_publish (client, "sluice.v1.ConsentEvent", &meta, body, len,
+                                c->timeout_ms);
+        if (rc != 0)
+            snprintf (err, errlen, "%s", sl_client_last_error (client));
+    }
+    sl_client_destroy (&client, 1000);
+    free (body);
+    return rc;
 }
 
 int
@@ -156,8 +247,9 @@ typedef struct {
     int (*may) (const sl_console_t *c);
 } s_nav_t;
 
-static int s_any (const sl_console_t *c) { (void) c; return 1; }
+static int s_any (const sl_console_t *c) { return !c->consent_source; }
 static int s_reader (const sl_console_t *c) { return sl_console_may_read_all (c); }
+static int s_everyone (const sl_console_t *c) { (void) c; return 1; }
 
 static const s_nav_t s_nav[] = {
     { "overview", "/", "Members &amp; status", s_any },
@@ -165,7 +257,7 @@ static const s_nav_t s_nav[] = {
     { "explain", "/explain", "Explain", s_any },
     { "audit", "/audit", "Audit", s_any },
     { "report", "/report", "Citizen report", s_reader },
-    { "consents", "/consents", "Consents", s_any },
+    { "consents", "/consents", "Consents", s_everyone },
 };
 
 void

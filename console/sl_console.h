@@ -26,6 +26,10 @@ typedef struct {
     char key_file[512];
     char broker_key_file[512];
     int timeout_ms;
+    int consent_source;       /* --consent-source: the city's consent channel, which
+                                 has no admin commands: consents go as ConsentEvent
+                                 publishes on the data plane (CONSENT.md) */
+    char data_endpoint[512];  /* the data plane, for consent_source */
     char member[64];          /* the member our key is registered as */
     char role[64];            /* its role: admin:water, admin:city, auditor */
     char fingerprint[17];     /* our key's fingerprint */
@@ -49,6 +53,20 @@ int sl_console_call (sl_console_t *c, const char *command, cJSON *args, cJSON **
 /*  Learns who the key belongs to (member.list, matched by public key).
     Returns 0, or -1 with `err` saying what to do. */
 int sl_console_whoami (sl_console_t *c, char *err, size_t errlen);
+
+/*  For --consent-source: connects to the data plane to learn the member
+    name (role shown as consent-source; the broker refuses its publishes if
+    the key has another role). Returns 0 or -1 with `err`. */
+int sl_console_whoami_data (sl_console_t *c, char *err, size_t errlen);
+
+/*  Publishes one ConsentEvent (given when `give`, else withdrawn) on the
+    data plane and waits for the broker's answer. Strings are borrowed;
+    purpose/record_type/evidence only for a grant, valid_to 0 = none.
+    Returns 0, or an SL_E* code with the broker's reason in `err`. */
+int sl_console_consent_event (sl_console_t *c, int give, const char *id, const char *subject,
+                              const char *controller, const char *recipient,
+                              const char *purpose, const char *record_type,
+                              const char *evidence, int64_t valid_to, char *err, size_t errlen);
 
 /*  Role tests. */
 int sl_console_is_admin (const sl_console_t *c);          /* admin:* */

@@ -32,6 +32,11 @@ s_usage (FILE *f)
 "  --listen ADDR:PORT  where to serve (a 127.x.x.x address; port 0 picks a\n"
 "                      free one), default 127.0.0.1:5580\n"
 "  --timeout MS        how long to wait for the broker (default 5000)\n"
+"  --consent-source    the key is the city's consent channel (role\n"
+"                      consent-source): only the Consents page, whose grants and\n"
+"                      withdrawals go as ConsentEvent publishes on the data plane\n"
+"  --data-endpoint EP  data plane endpoint for --consent-source, overrides\n"
+"                      DIR/endpoints\n"
 "  --help              this text\n");
 }
 
@@ -51,6 +56,8 @@ main (int argc, char **argv)
         { "data", required_argument, NULL, 'd' }, { "endpoint", required_argument, NULL, 'e' },
         { "key", required_argument, NULL, 'k' }, { "broker-key", required_argument, NULL, 'b' },
         { "listen", required_argument, NULL, 'l' }, { "timeout", required_argument, NULL, 't' },
+        { "consent-source", no_argument, NULL, 'C' },
+        { "data-endpoint", required_argument, NULL, 'D' },
         { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
     const char *data = NULL, *endpoint = NULL, *key = NULL, *broker_key = NULL;
     const char *listen = "127.0.0.1:5580";
@@ -67,6 +74,8 @@ main (int argc, char **argv)
         case 'b': broker_key = optarg; break;
         case 'l': listen = optarg; break;
         case 't': c.timeout_ms = atoi (optarg) > 0 ? atoi (optarg) : 5000; break;
+        case 'C': c.consent_source = 1; break;
+        case 'D': snprintf (c.data_endpoint, sizeof c.data_endpoint, "%s", optarg); break;
         case 'h': s_usage (stdout); return 0;
         case ':':
             fprintf (stderr, "sluice-console: option '%s' needs a value (see --help)\n",
@@ -138,7 +147,14 @@ main (int argc, char **argv)
                  "(127.x.x.x); reach it from elsewhere through an SSH tunnel\n", listen);
         return 2;
     }
-    if (sl_console_whoami (&c, err, sizeof err) != 0) {
+    if (c.consent_source && !c.data_endpoint[0]) {
+        sl_client_options_t o;
+        memset (&o, 0, sizeof o);
+        if (sl_options_from_data_dir (&o, data, 0, buf, sizeof buf, err, sizeof err) == 0)
+            snprintf (c.data_endpoint, sizeof c.data_endpoint, "%s", o.endpoint);
+    }
+    if (c.consent_source ? sl_console_whoami_data (&c, err, sizeof err) != 0
+                         : sl_console_whoami (&c, err, sizeof err) != 0) {
         fprintf (stderr, "sluice-console: %s\n", err);
         return 1;
     }

@@ -123,7 +123,7 @@ async function main() {
                   .includes(`pid = ${broker.pid}`), 'the broker');
   for (const [name, role] of [['water', 'member'], ['power', 'member'], ['parking', 'member'],
                               ['water-admin', 'admin:water'], ['power-admin', 'admin:power'],
-                              ['auditor', 'auditor']]) {
+                              ['auditor', 'auditor'], ['city-app', 'consent-source']]) {
     ctl('keygen', name, '--dir', keys);
     ctl('member', 'add', name, '--role', role, '--pub', path.join(keys, name + '.pub'));
   }
@@ -401,9 +401,50 @@ async function main() {
   check(/consent\.grant/.test(kinds2) && /consent\.withdraw/.test(kinds2) && /"actor":\s*"admin"/.test(kinds2),
         'both are in the audit log as the city administrator', kinds2.slice(0, 200));
 
+  // ---- the city's consent channel (consent-source): data-plane ConsentEvents --
+  const sc = start(env.SLUICE_CONSOLE, ['--data', data, '--key', path.join(keys, 'city-app.key'),
+                                        '--listen', '127.0.0.1:0', '--consent-source'], 'console-city-app');
+  await waitFor(() => /^http:\/\/\S+$/m.test(sc.out), 'the consent-source console URL');
+  sc.url = sc.out.match(/^(http:\/\/\S+)$/m)[1];
+  sc.base = sc.url.replace(/\/login\?.*$/, '');
+  const sp = await browser.newPage();
+  await sp.goto(sc.url);
+  const snav = await sp.$$eval('nav a', (a) => a.map((x) => x.textContent));
+  check(snav.length === 1 && snav[0] === 'Consents', 'consent-source: only the Consents page', JSON.stringify(snav));
+  await sp.goto(sc.base + '/consents');
+  await sp.type('#g-subject', 'C-3003');
+  await sp.type('#g-controller', 'health');
+  await sp.type('#g-recipient', 'parking');
+  await sp.type('#g-purpose', 'parking-fee-waiver');
+  await sp.type('#g-records', 'health.v1.Encounter');
+  await Promise.all([sp.waitForNavigation(), sp.click('#btn-grant')]);
+  let note = await sp.$eval('main', (m) => m.textContent);
+  const sid = (note.match(/consent (console-[0-9a-f]+) given: applied by the broker/) || [])[1];
+  check(!!sid, 'consent-source records a consent given (a ConsentEvent publish)', note.slice(0, 300));
+  await cp.bringToFront();
+  await cp.$eval('#c-subject', (i) => { i.value = 'C-3003'; });
+  await Promise.all([cp.waitForNavigation(), cp.click('#btn-consents')]);
+  let srow = await cp.$$eval('#consents tbody tr', (t) => t.map((x) => x.textContent));
+  check(srow.length === 1 && srow[0].includes(sid) && !/withdrawn/.test(srow[0]),
+        'the city administrator sees it', JSON.stringify(srow));
+  await sp.bringToFront();
+  await sp.type('#w-id', sid || 'none');
+  await sp.type('#w-subject', 'C-3003');
+  await Promise.all([sp.waitForNavigation(), sp.click('#btn-withdraw')]);
+  note = await sp.$eval('main', (m) => m.textContent);
+  check(/withdrawn: applied by the broker/.test(note), 'consent-source records the withdrawal', note.slice(0, 300));
+  await cp.bringToFront();
+  await cp.$eval('#c-subject', (i) => { i.value = 'C-3003'; });
+  await Promise.all([cp.waitForNavigation(), cp.click('#btn-consents')]);
+  srow = await cp.$$eval('#consents tbody tr', (t) => t.map((x) => x.textContent));
+  check(srow.length === 1 && /withdrawn/.test(srow[0]), 'the city administrator sees it withdrawn', JSON.stringify(srow));
+  await sp.bringToFront();
+  await shot(sp, 'consents-channel');
+  await ap.bringToFront();
+
   await ap.goto(ac.base + '/');
   const members = await ap.$$eval('#members tbody tr', (t) => t.length);
-  check(members === 7, 'members page lists the 7 members',
+  check(members === 8, 'members page lists the 8 members',
         `${members}: ${(await ap.$eval('main', (m) => m.textContent)).slice(0, 300)}`);
   await shot(ap, 'members-status');
   // the lookup itself: what the broker recorded is for the policy-audit work;
