@@ -255,6 +255,7 @@ s_login (sl_web_t *self, struct MHD_Connection *conn)
         return s_refuse (conn, 403, "wrong login token: open the URL sluice-console printed\n");
     self->token_spent = 1;
     sodium_memzero (self->token, sizeof self->token);
+    sodium_memzero (self->url, sizeof self->url);
     s_random_hex (self->session);
     s_random_hex (self->csrf);
     char cookie[200];

@@ -366,6 +366,10 @@ async function main() {
   const rep = await ap.$$eval('#report-entries tbody tr', (t) => t.length);
   check(rep >= 40, 'auditor: the citizen report lists the deliveries and denials', String(rep));
   await shot(ap, 'citizen-report');
+  await ap.goto(ac.base + '/policies');
+  const owners2 = await ap.$$eval('#policies tbody tr td:first-child', (t) => t.map((x) => x.textContent));
+  check(owners2.join(',') === 'city,power,water', 'auditor: every owner\'s policy is listed', owners2.join(','));
+  await shot(ap, 'policies');
   await ap.goto(ac.base + '/policy?owner=water');
   check((await ap.$('#btn-apply')) === null && (await ap.$('#policy-text')) !== null,
         'auditor reads water\'s policy, without Apply');
