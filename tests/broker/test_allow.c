@@ -2,6 +2,12 @@
 #include <criterion/criterion.h>
 
 #include "sl_allow.h"
+#include "sl_config.h"
+#include "sl_error.h"
+#include "sl_zap.h"
+
+#include <string.h>
+#include <zmq.h>
 
 Test (allow, matches_networks_and_loopback)
 {
@@ -66,4 +72,40 @@ Test (allow, local_endpoints)
     cr_expect (!sl_allow_endpoint_is_local ("tcp://0.0.0.0:5571"));
     cr_expect (!sl_allow_endpoint_is_local ("tcp://10.213.13.1:5571"));
     cr_expect (!sl_allow_endpoint_is_local ("tcp://eth0:5571"));
+}
+
+Test (allow, config_key_and_its_value)
+{
+    sl_config_t cfg;
+    char err[300];
+    sl_config_defaults (&cfg);
+    cr_expect_str_eq (cfg.admin_allow, "");              /* no list by default */
+    cr_expect_eq (sl_config_set (&cfg, "admin_allow", "10.20.0.0/24, 192.0.2.7", err,
+                                 sizeof err), 0, "%s", err);
+    cr_expect_str_eq (cfg.admin_allow, "10.20.0.0/24, 192.0.2.7");
+    /* the list is checked when the broker starts (sl_zap_guard_admin) */
+    sl_allow_t *a = sl_allow_new (cfg.admin_allow, err, sizeof err);
+    cr_expect_not_null (a, "%s", err);
+    sl_allow_destroy (&a);
+    sl_config_clear (&cfg);
+}
+
+Test (allow, the_admin_plane_is_not_opened_unguarded)
+{
+    void *ctx = zmq_ctx_new ();
+    sl_zap_t *zap = sl_zap_new (ctx, NULL);
+    char err[400];
+    cr_assert_not_null (zap);
+    cr_expect_eq (sl_zap_guard_admin (zap, "sluice.admin", "tcp://127.0.0.1:5571", NULL, err,
+                                      sizeof err), 0);
+    cr_expect_eq (sl_zap_guard_admin (zap, "sluice.admin", "tcp://*:5571", "", err, sizeof err),
+                  SL_EINVAL);
+    cr_expect (strstr (err, "--admin-allow"), "%s", err);
+    cr_expect_eq (sl_zap_guard_admin (zap, "sluice.admin", "tcp://*:5571", "10.20.0.0/24", err,
+                                      sizeof err), 0, "%s", err);
+    cr_expect_eq (sl_zap_guard_admin (zap, "sluice.admin", "tcp://*:5571", "10.20.0.0/99", err,
+                                      sizeof err), SL_EINVAL);
+    cr_expect (strstr (err, "0..32"), "%s", err);
+    sl_zap_destroy (&zap);
+    zmq_ctx_term (ctx);
 }
