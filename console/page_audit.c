@@ -702,6 +702,13 @@ sl_page_audit_export (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
     sl_html_t *h = resp->body;
     long long after = f.after_seq;
     int total = 0, more = 1;
+    double since_us;
+    if (f.since && s_time_us (f.since, &since_us) == 0) {
+        long long start = 0;
+        if (s_start_seq (c, sl_console_bureau (c) ? sl_console_bureau (c) : f.owner, since_us,
+                         &start, err, sizeof err) == 0 && start > after)
+            after = start;
+    }
     if (csv) {
         for (size_t i = 0; i < S_NCOLS; i++)
             sl_html_printf (h, "%s%s", i ? "," : "", s_cols[i]);
