@@ -108,6 +108,15 @@ s_reply (void *sock, zmq_msg_t *req_id, const char *code, const char *text,
     zmq_send (sock, "", 0, 0);
 }
 
+/*  The admin plane's domain, or one derived from it ("sluice.admin.next",
+    a second admin listener): the allow-list guards them all. */
+static int
+s_admin_domain (const sl_zap_t *self, const char *domain)
+{
+    size_t n = strlen (self->admin_domain);
+    return strncmp (domain, self->admin_domain, n) == 0 && (domain[n] == 0 || domain[n] == '.');
+}
+
 static void
 s_handle_one (sl_zap_t *self, zmq_msg_t *f, int n)
 {
@@ -135,7 +144,7 @@ s_handle_one (sl_zap_t *self, zmq_msg_t *f, int n)
     char z85[41], fp[17] = "";
     zmq_z85_encode (z85, zmq_msg_data (&f[6]), 32);
     sl_keys_fingerprint (z85, fp);
-    if (self->admin_allow && strcmp (domain, self->admin_domain) == 0
+    if (self->admin_allow && s_admin_domain (self, domain)
         && !sl_allow_match (self->admin_allow, address)) {
         sl_warn ("auth.denied", "key=%s address=%s domain=%s reason=address-not-allowed",
                  fp, address, domain);

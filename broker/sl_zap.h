@@ -33,7 +33,8 @@ void *sl_zap_socket (sl_zap_t *self);
 /*  Sets the refusal hook (NULL to clear). */
 void sl_zap_on_denied (sl_zap_t *self, sl_zap_denied_fn *fn, void *ctx);
 
-/*  Guards the admin plane (ZAP domain `domain`) bound at `endpoint`: with
+/*  Guards the admin plane (ZAP domain `domain`, and any domain that extends
+ *  it after a dot, e.g. "sluice.admin.next") bound at `endpoint`: with
  *  `allow_list` (sl_allow.h syntax; NULL or "" for none) a peer whose
  *  address is not on it is refused before its key is looked at, with
  *  reason `address-not-allowed` (logged and passed to the refusal hook
