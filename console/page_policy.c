@@ -366,7 +366,7 @@ s_history (sl_console_t *c, sl_web_req_t *req, sl_html_t *h, const char *owner)
     for (int i = cJSON_GetArraySize (versions) - 1; i >= 0; i--) {
         const cJSON *v = cJSON_GetArrayItem (versions, i);
         char ver[32];
-        snprintf (ver, sizeof ver, "%s", sl_console_str (v, "version"));
+        snprintf (ver, sizeof ver, "%.0f", sl_console_num (v, "version"));  /* digits only */
         int is_current = sl_console_num (v, "version") == current;
         sl_html_printf (h, "<tr data-version=\"%s\"%s><td><a href=\"/policy?owner=", ver,
                         is_current ? " class=\"current\"" : "");
@@ -406,9 +406,9 @@ s_history (sl_console_t *c, sl_web_req_t *req, sl_html_t *h, const char *owner)
         if (!pass)
             sl_html_raw (h, "<option value=\"0\">0 (no policy)</option>");
         for (int i = 0; i < n; i++) {
-            const char *ver = sl_console_str (cJSON_GetArrayItem (versions, i), "version");
+            double ver = sl_console_num (cJSON_GetArrayItem (versions, i), "version");
             int sel = pass ? i == n - 1 : i == n - 2;
-            sl_html_printf (h, "<option%s>%s</option>", sel ? " selected" : "", ver);
+            sl_html_printf (h, "<option%s>%.0f</option>", sel ? " selected" : "", ver);
         }
     }
     sl_html_raw (h, "</select> <button id=\"btn-diff\">Diff</button></form></section>\n");
@@ -519,8 +519,8 @@ s_submit (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp, int apply)
     int rc = sl_console_call (c, "policy.apply", args, &res, &refusal, err, sizeof err);
     if (rc == 0 && apply) {
         resp->status = 303;
-        snprintf (resp->location, sizeof resp->location, "/policy?owner=%s&applied=%s", owner,
-                  sl_console_str (res, "version"));
+        snprintf (resp->location, sizeof resp->location, "/policy?owner=%s&applied=%.0f", owner,
+                  sl_console_num (res, "version"));
         cJSON_Delete (res);
         return;
     }
@@ -586,8 +586,8 @@ sl_page_policy_rollback (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp
     int rc = sl_console_call (c, "policy.rollback", args, &res, NULL, err, sizeof err);
     if (rc == 0) {
         resp->status = 303;
-        snprintf (resp->location, sizeof resp->location, "/policy?owner=%s&rolledback=%s",
-                  owner, sl_console_str (res, "version"));
+        snprintf (resp->location, sizeof resp->location, "/policy?owner=%s&rolledback=%.0f",
+                  owner, sl_console_num (res, "version"));
         cJSON_Delete (res);
         return;
     }
