@@ -189,6 +189,15 @@ async function main() {
   check(sel === 7, 'clicking the diagnostic puts the cursor on line 7', String(sel));
   await shot(page, 'policy-check');
 
+  // markup in the text stays text: escaped in the editor, the listing and the messages
+  const evil = '# </textarea><script>window.pwned = 1</script><img src=x onerror="window.pwned=2">\n' + POLICY_ERR;
+  await page.$eval('#policy-text', (t, v) => { t.value = v; }, evil);
+  await Promise.all([page.waitForNavigation(), page.click('#btn-check')]);
+  const back = await page.$eval('#policy-text', (t) => t.value);
+  const pwned = await page.evaluate(() => window.pwned);
+  check(back === evil && pwned === undefined && (await page.$('main img')) === null,
+        'markup in a policy comes back as text, nothing runs', `${pwned} ${back.slice(0, 60)}`);
+
   // dry run of the fixed text
   await page.$eval('#policy-text', (t, v) => { t.value = v; }, POLICY_OK);
   await Promise.all([page.waitForNavigation(), page.click('#btn-dryrun')]);
