@@ -15,9 +15,12 @@
         broker's pages (at most S_SCAN_PAGES of them per page shown; the
         page then says where the scan stopped and "Next" goes on from
         there).
-     3. Export runs the same filter over every page, up to S_EXPORT_MAX
-        entries, and says so in its last line (CSV) or member (JSON) when
-        it stopped there. Times are integers (microseconds) and ISO text.
+     3. Export runs the same filter over every page of the log and streams
+        the file as it goes (one broker page in memory at a time, however
+        long the export). Times are integers (microseconds) and ISO text. A
+        failure after the first page can no longer change the HTTP status:
+        the file then ends with what went wrong ("# export stopped ..." in
+        CSV, "complete": false and "error" in JSON).
      4. The chart (its own page, /audit/chart, with the owner's summary)
         counts deliver and deny entries of the filter's time range
         (default: the last 24 hours), at most S_CHART_MAX of each kind, in
@@ -46,7 +49,6 @@
 #define S_PAGE_DEFAULT 50
 #define S_PAGE_MAX     500
 #define S_SCAN_PAGES   20
-#define S_EXPORT_MAX   100000
 #define S_CHART_MAX    5000
 #define S_BUCKETS      24
 #define S_MARGIN       1000
@@ -691,88 +693,163 @@ static const char *s_cols[] = { "seq", "time_us", "time", "kind", "actor", "owne
                                 "decision", "rules", "fields", "reason", "detail", "hash" };
 #define S_NCOLS (sizeof s_cols / sizeof s_cols[0])
 
+/*  An export in progress (note 3): the filter's strings copied (the
+    request's are gone once the handler returns), where it is, and the
+    text of the page being sent. */
+typedef struct {
+    sl_console_t *c;
+    s_filter_t f;
+    char *strs[9];
+    int csv, more, total;
+    long long after;
+    sl_html_t *text;
+    size_t off;
+} s_export_t;
+
+static void
+s_export_free (void *p)
+{
+    s_export_t *x = p;
+    for (int i = 0; i < 9; i++)
+        free (x->strs[i]);
+    sl_html_destroy (&x->text);
+    free (x);
+}
+
+/*  Appends one broker page of the export to x->text; the closing text
+    after the last. Returns 0 or the SL_E* code with `err`. */
+static int
+s_export_page (s_export_t *x, char *err, size_t errlen)
+{
+    cJSON *entries = NULL;
+    long long last;
+    sl_html_t *h = x->text;
+    int rc = s_scan (x->c, &x->f, x->after, 1000, 1, &entries, &last, &x->more, err, errlen);
+    if (rc != 0) {
+        cJSON_Delete (entries);
+        return rc;
+    }
+    const cJSON *e;
+    cJSON_ArrayForEach (e, entries) {
+        if (x->csv) {
+            for (size_t i = 0; i < S_NCOLS; i++) {
+                if (i)
+                    sl_html_raw (h, ",");
+                sl_html_csv (h, sl_console_str (e, s_cols[i]));
+            }
+            sl_html_raw (h, "\r\n");
+        }
+        else {
+            sl_html_printf (h, "%s{", x->total ? ",\n" : "\n");
+            for (size_t i = 0; i < S_NCOLS; i++) {
+                const cJSON *v = cJSON_GetObjectItemCaseSensitive (e, s_cols[i]);
+                sl_html_printf (h, "%s\"%s\":", i ? "," : "", s_cols[i]);
+                if (cJSON_IsNumber (v))
+                    sl_html_printf (h, "%lld", (long long) v->valuedouble);
+                else if (cJSON_IsString (v)) {
+                    char *q = cJSON_PrintUnformatted (v);
+                    sl_html_raw (h, q ? q : "null");
+                    free (q);
+                }
+                else
+                    sl_html_raw (h, "null");
+            }
+            sl_html_raw (h, "}");
+        }
+        x->total++;
+    }
+    cJSON_Delete (entries);
+    if (last <= x->after)
+        x->more = 0;
+    x->after = last;
+    if (!x->more && !x->csv)
+        sl_html_printf (h, "\n],\"count\":%d,\"complete\":true}\n", x->total);
+    return 0;
+}
+
+static size_t
+s_export_read (void *p, char *buf, size_t max)
+{
+    s_export_t *x = p;
+    while (x->off == sl_html_len (x->text)) {
+        if (!x->more)
+            return 0;
+        free (sl_html_take (x->text, NULL));
+        x->off = 0;
+        char err[1024];
+        if (s_export_page (x, err, sizeof err) != 0) {
+            /* the status line is sent already: say it in the file */
+            x->more = 0;
+            if (x->csv)
+                sl_html_printf (x->text, "# export stopped after %d entries: ", x->total);
+            else
+                sl_html_printf (x->text, "\n],\"count\":%d,\"complete\":false,\"error\":",
+                                x->total);
+            cJSON *js = cJSON_CreateString (err);
+            char *q = js ? cJSON_PrintUnformatted (js) : NULL;
+            sl_html_raw (x->text, x->csv ? err : q ? q : "\"?\"");
+            sl_html_raw (x->text, x->csv ? "\r\n" : "}\n");
+            free (q);
+            cJSON_Delete (js);
+        }
+    }
+    size_t n = sl_html_len (x->text) - x->off;
+    n = n < max ? n : max;
+    memcpy (buf, sl_html_data (x->text) + x->off, n);
+    x->off += n;
+    return n;
+}
+
 void
 sl_page_audit_export (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
 {
-    s_filter_t f;
     char err[1024];
-    s_read_filter (req, &f);
     const char *format = sl_web_arg (req, "format");
-    int csv = !format || strcmp (format, "json") != 0;
-    sl_html_t *h = resp->body;
-    long long after = f.after_seq;
-    int total = 0, more = 1;
-    double since_us;
-    if (f.since && s_time_us (f.since, &since_us) == 0) {
-        long long start = 0;
-        if (s_start_seq (c, sl_console_bureau (c) ? sl_console_bureau (c) : f.owner, since_us,
-                         &start, err, sizeof err) == 0 && start > after)
-            after = start;
+    s_export_t *x = calloc (1, sizeof *x);
+    if (!x || !(x->text = sl_html_new ())) {
+        free (x);
+        resp->status = 500;
+        return;
     }
-    if (csv) {
+    x->c = c;
+    x->csv = !format || strcmp (format, "json") != 0;
+    x->more = 1;
+    s_read_filter (req, &x->f);
+    const char **fields[] = { &x->f.since, &x->f.until, &x->f.kind, &x->f.owner, &x->f.consumer,
+                              &x->f.record, &x->f.decision, &x->f.rule, &x->f.subject };
+    for (int i = 0; i < 9; i++)
+        if (*fields[i])
+            *fields[i] = x->strs[i] = strdup (*fields[i]);
+    x->after = x->f.after_seq;
+    double since_us;
+    if (x->f.since && s_time_us (x->f.since, &since_us) == 0) {
+        long long start = 0;
+        if (s_start_seq (c, sl_console_bureau (c) ? sl_console_bureau (c) : x->f.owner,
+                         since_us, &start, err, sizeof err) == 0 && start > x->after)
+            x->after = start;
+    }
+    if (x->csv) {
         for (size_t i = 0; i < S_NCOLS; i++)
-            sl_html_printf (h, "%s%s", i ? "," : "", s_cols[i]);
-        sl_html_raw (h, "\r\n");
+            sl_html_printf (x->text, "%s%s", i ? "," : "", s_cols[i]);
+        sl_html_raw (x->text, "\r\n");
     }
     else
-        sl_html_raw (h, "{\"entries\":[");
-    while (more && total < S_EXPORT_MAX) {
-        cJSON *entries = NULL;
-        long long last;
-        int rc = s_scan (c, &f, after, 1000, 1, &entries, &last, &more, err, sizeof err);
-        if (rc != 0) {
-            cJSON_Delete (entries);
-            sl_html_t *e = sl_html_new ();
-            sl_html_destroy (&resp->body);
-            resp->body = e;
-            resp->status = rc == SL_EPERM ? 403 : 400;
-            sl_console_begin (c, req, resp->body, "Audit export", "audit");
-            sl_console_box (resp->body, "error", err);
-            sl_console_end (resp->body);
-            return;
-        }
-        const cJSON *e;
-        cJSON_ArrayForEach (e, entries) {
-            if (csv) {
-                for (size_t i = 0; i < S_NCOLS; i++) {
-                    if (i)
-                        sl_html_raw (h, ",");
-                    sl_html_csv (h, sl_console_str (e, s_cols[i]));
-                }
-                sl_html_raw (h, "\r\n");
-            }
-            else {
-                sl_html_printf (h, "%s{", total ? ",\n" : "\n");
-                for (size_t i = 0; i < S_NCOLS; i++) {
-                    const cJSON *v = cJSON_GetObjectItemCaseSensitive (e, s_cols[i]);
-                    sl_html_printf (h, "%s\"%s\":", i ? "," : "", s_cols[i]);
-                    if (cJSON_IsNumber (v))
-                        sl_html_printf (h, "%lld", (long long) v->valuedouble);
-                    else if (cJSON_IsString (v)) {
-                        char *q = cJSON_PrintUnformatted (v);
-                        sl_html_raw (h, q ? q : "null");
-                        free (q);
-                    }
-                    else
-                        sl_html_raw (h, "null");
-                }
-                sl_html_raw (h, "}");
-            }
-            total++;
-        }
-        cJSON_Delete (entries);
-        if (last <= after)
-            break;
-        after = last;
+        sl_html_raw (x->text, "{\"entries\":[");
+    /* the first page here, so that a refusal gets its status and page */
+    int rc = s_export_page (x, err, sizeof err);
+    if (rc != 0) {
+        s_export_free (x);
+        resp->status = rc == SL_EPERM ? 403 : 400;
+        sl_console_begin (c, req, resp->body, "Audit export", "audit");
+        sl_console_box (resp->body, "error", err);
+        sl_console_end (resp->body);
+        return;
     }
-    if (csv && more)
-        sl_html_printf (h, "# stopped after %d entries; export again with after_seq=%lld\r\n",
-                        total, after);
-    if (!csv)
-        sl_html_printf (h, "\n],\"count\":%d,\"complete\":%s,\"next_after_seq\":%lld}\n", total,
-                        more ? "false" : "true", after);
-    resp->content_type = csv ? "text/csv; charset=utf-8" : "application/json";
-    snprintf (resp->filename, sizeof resp->filename, "sluice-audit.%s", csv ? "csv" : "json");
+    resp->content_type = x->csv ? "text/csv; charset=utf-8" : "application/json";
+    snprintf (resp->filename, sizeof resp->filename, "sluice-audit.%s", x->csv ? "csv" : "json");
+    resp->stream = s_export_read;
+    resp->stream_free = s_export_free;
+    resp->stream_ctx = x;
 }
 
 void

@@ -158,14 +158,69 @@ s_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
-/*  Sends `body` (taken) with the security headers of note 5. */
-static enum MHD_Result
-s_send (struct MHD_Connection *conn, int status, const char *type, char *body, size_t len,
-        const char *location, const char *cookie, const char *filename)
+/*  A streamed answer: the handler's body first, then its stream. */
+typedef struct {
+    char *head;
+    size_t head_len, head_off;
+    sl_web_resp_t resp;            /* stream, stream_free, stream_ctx */
+} s_stream_t;
+
+static ssize_t
+s_stream_read (void *cls, uint64_t pos, char *buf, size_t max)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer (len, body ? body : (char *) "",
-                                                              body ? MHD_RESPMEM_MUST_FREE
-                                                                   : MHD_RESPMEM_PERSISTENT);
+    (void) pos;
+    s_stream_t *st = cls;
+    if (st->head_off < st->head_len) {
+        size_t n = st->head_len - st->head_off < max ? st->head_len - st->head_off : max;
+        memcpy (buf, st->head + st->head_off, n);
+        st->head_off += n;
+        return (ssize_t) n;
+    }
+    size_t n = st->resp.stream (st->resp.stream_ctx, buf, max);
+    return n ? (ssize_t) n : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static void
+s_stream_free (void *cls)
+{
+    s_stream_t *st = cls;
+    if (st->resp.stream_free)
+        st->resp.stream_free (st->resp.stream_ctx);
+    free (st->head);
+    free (st);
+}
+
+/*  Sends `body` (taken) with the security headers of note 5; with
+    `stream` (taken too), the body and then the stream. */
+static enum MHD_Result
+s_send_r (struct MHD_Connection *conn, int status, const char *type, char *body, size_t len,
+          const char *location, const char *cookie, const char *filename,
+          const sl_web_resp_t *stream)
+{
+    struct MHD_Response *r = NULL;
+    if (stream && stream->stream) {
+        s_stream_t *st = calloc (1, sizeof *st);
+        if (st) {
+            st->head = body;
+            st->head_len = len;
+            st->resp = *stream;
+            r = MHD_create_response_from_callback (MHD_SIZE_UNKNOWN, 32 * 1024, s_stream_read,
+                                                   st, s_stream_free);
+            if (!r)
+                s_stream_free (st);
+        }
+        else {
+            free (body);
+            if (stream->stream_free)
+                stream->stream_free (stream->stream_ctx);
+        }
+        if (!r)
+            return MHD_NO;
+    }
+    else
+        r = MHD_create_response_from_buffer (len, body ? body : (char *) "",
+                                             body ? MHD_RESPMEM_MUST_FREE
+                                                  : MHD_RESPMEM_PERSISTENT);
     if (!r) {
         free (body);
         return MHD_NO;
@@ -188,6 +243,13 @@ s_send (struct MHD_Connection *conn, int status, const char *type, char *body, s
     enum MHD_Result rc = MHD_queue_response (conn, (unsigned) status, r);
     MHD_destroy_response (r);
     return rc;
+}
+
+static enum MHD_Result
+s_send (struct MHD_Connection *conn, int status, const char *type, char *body, size_t len,
+        const char *location, const char *cookie, const char *filename)
+{
+    return s_send_r (conn, status, type, body, len, location, cookie, filename, NULL);
 }
 
 /*  A short refusal page (plain text is enough: the person reads it). */
@@ -326,11 +388,14 @@ s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *m
     size_t len = 0;
     char *body = sl_html_take (resp.body, &len);
     sl_html_destroy (&resp.body);
-    if (!body)
+    if (!body) {
+        if (resp.stream && resp.stream_free)
+            resp.stream_free (resp.stream_ctx);
         return s_refuse (conn, 500, "out of memory\n");
-    return s_send (conn, resp.status, resp.content_type, body, len,
-                   resp.location[0] ? resp.location : NULL, NULL,
-                   resp.filename[0] ? resp.filename : NULL);
+    }
+    return s_send_r (conn, resp.status, resp.content_type, body, len,
+                     resp.location[0] ? resp.location : NULL, NULL,
+                     resp.filename[0] ? resp.filename : NULL, &resp);
 }
 
 sl_web_t *

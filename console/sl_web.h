@@ -42,14 +42,25 @@
 typedef struct sl_web_t sl_web_t;
 typedef struct sl_web_req_t sl_web_req_t;
 
+/*  A streamed body: writes up to `max` bytes of the next part into `buf`
+    and returns how many (> 0), or 0 at the end. Called from the server's
+    thread as the client reads, so a long answer never sits in memory
+    whole. */
+typedef size_t (sl_web_stream_fn) (void *ctx, char *buf, size_t max);
+
 /*  What a handler answers. `body` is created by the server; the handler
-    appends to it. */
+    appends to it. A handler that sets `stream` answers with what `stream`
+    writes after `body` (body first); the server calls `stream_free(ctx)`
+    when the answer ends or the client goes away. */
 typedef struct {
     int status;                   /* 200 unless set */
     const char *content_type;     /* "text/html; charset=utf-8" unless set */
     char location[1024];          /* set with status 303 to redirect */
     char filename[128];           /* set to answer as an attachment */
     sl_html_t *body;
+    sl_web_stream_fn *stream;
+    void (*stream_free) (void *ctx);
+    void *stream_ctx;
 } sl_web_resp_t;
 
 /*  Handles one admitted request (session checked, CSRF checked for POST).

@@ -62,5 +62,8 @@ for who in water-admin auditor; do
            '/audit/export?format=csv&kind=consent.grant'; do
     printf '%-75s %s\n' "$p" "$(page "$base" "$T/$who.jar" "$p")"
   done
+  printf '%-75s %s\n' "full export, every delivery (once): seconds bytes" \
+    "$(curl -s -o /dev/null -b "$T/$who.jar" -w '%{time_total} %{size_download}' \
+       "$base/audit/export?format=csv&kind=deliver")"
   echo "console RSS: $(grep VmHWM /proc/$CP/status)"
 done
