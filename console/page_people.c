@@ -191,7 +191,7 @@ sl_page_explain (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
             sl_console_end (h);
             return;
         }
-        cJSON_AddItemToObject (args, "record", rec);
+        cJSON_AddItemToObject (args, "sample", rec);
     }
     int rc = sl_console_call (c, "policy.explain", args, &res, NULL, err, sizeof err);
     if (rc != 0) {
@@ -252,6 +252,10 @@ sl_page_explain (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
         }
         sl_html_raw (h, "</p>");
     }
+    if (sample && *sample && !cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (res, "sample")))
+        sl_console_box (h, "note", "this broker did not evaluate the sample record (it answers "
+                                   "without \"sample\": true); where conditions counted as "
+                                   "not met");
     sl_html_raw (h, "<pre class=\"explain-text\">");
     sl_html_text (h, sl_console_str (res, "text"));
     sl_html_raw (h, "</pre></section>\n");
