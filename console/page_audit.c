@@ -127,7 +127,8 @@ s_query_args (const s_filter_t *f, long long after, int limit)
     return a;
 }
 
-/*  Does entry `e` name rule `rule` (as "id" or "id@version") among its
+/*  Does entry `e` name rule `rule` (as "id" or "id@version"; an id
+    namespaced by owner, "water/id", also matches "id") among its
     comma-separated rules? */
 static int
 s_rule_match (const cJSON *e, const char *rule)
@@ -143,8 +144,12 @@ s_rule_match (const cJSON *e, const char *rule)
             p++;
             n--;
         }
-        if ((n == rl && strncmp (p, rule, rl) == 0)
-            || (n > rl && strncmp (p, rule, rl) == 0 && p[rl] == '@'))
+        /* ids may be namespaced by owner ("water/x"): "x" matches too */
+        const char *slash = memchr (p, '/', n);
+        const char *q = slash && !strchr (rule, '/') ? slash + 1 : p;
+        size_t qn = n - (size_t) (q - p);
+        if ((qn == rl && strncmp (q, rule, rl) == 0)
+            || (qn > rl && strncmp (q, rule, rl) == 0 && q[rl] == '@'))
             return 1;
         if (!end)
             break;

@@ -137,59 +137,84 @@ s_editor (sl_console_t *c, sl_web_req_t *req, sl_html_t *h, const char *owner, c
     sl_html_raw (h, "</div></form>\n");
 }
 
-/*  The diagnostics under the lines they concern: a listing of the text with
-    each error's caret at its column, and the list of errors with hints. */
+/*  One diagnostic in the list. */
 static void
-s_diagnostics (sl_html_t *h, const char *text, const cJSON *errors)
+s_diag_item (sl_html_t *h, const cJSON *e, const char *severity)
 {
-    int n = cJSON_GetArraySize (errors);
-    sl_html_printf (h, "<section id=\"diagnostics\"><h2>%d error%s</h2><ul class=\"diags\">",
-                    n, n == 1 ? "" : "s");
-    const cJSON *e;
-    cJSON_ArrayForEach (e, errors) {
-        sl_html_printf (h, "<li class=\"diag\" data-line=\"%d\" data-col=\"%d\"><a href=\"#L%d\">",
-                        (int) sl_console_num (e, "line"), (int) sl_console_num (e, "col"),
-                        (int) sl_console_num (e, "line"));
-        sl_html_text (h, sl_console_str (e, "file"));
-        sl_html_printf (h, ":%d:%d</a>: <span class=\"msg\">", (int) sl_console_num (e, "line"),
-                        (int) sl_console_num (e, "col"));
-        sl_html_text (h, sl_console_str (e, "message"));
+    sl_html_printf (h, "<li class=\"diag %s\" data-line=\"%d\" data-col=\"%d\"><a href=\"#L%d\">",
+                    severity, (int) sl_console_num (e, "line"), (int) sl_console_num (e, "col"),
+                    (int) sl_console_num (e, "line"));
+    sl_html_text (h, sl_console_str (e, "file"));
+    sl_html_printf (h, ":%d:%d</a>: %s: <span class=\"msg\">", (int) sl_console_num (e, "line"),
+                    (int) sl_console_num (e, "col"), severity);
+    sl_html_text (h, sl_console_str (e, "message"));
+    sl_html_raw (h, "</span>");
+    if (*sl_console_str (e, "hint")) {
+        sl_html_raw (h, " <span class=\"hint\">");
+        sl_html_text (h, sl_console_str (e, "hint"));
         sl_html_raw (h, "</span>");
+    }
+    sl_html_raw (h, "</li>\n");
+}
+
+/*  The markers of `list` on `line`: a caret at the column and the message. */
+static int
+s_markers (sl_html_t *h, const cJSON *list, int line, const char *severity)
+{
+    const cJSON *e;
+    int n = 0;
+    cJSON_ArrayForEach (e, list) {
+        if ((int) sl_console_num (e, "line") != line)
+            continue;
+        int col = (int) sl_console_num (e, "col");
+        sl_html_printf (h, "<div class=\"marker %s\"><code>", severity);
+        for (int i = 1; i < col && i < 400; i++)
+            sl_html_raw (h, " ");
+        sl_html_raw (h, "^</code> ");
+        sl_html_text (h, sl_console_str (e, "message"));
         if (*sl_console_str (e, "hint")) {
             sl_html_raw (h, " <span class=\"hint\">");
             sl_html_text (h, sl_console_str (e, "hint"));
             sl_html_raw (h, "</span>");
         }
-        sl_html_raw (h, "</li>\n");
+        sl_html_raw (h, "</div>");
+        n++;
     }
+    return n;
+}
+
+/*  The diagnostics under the lines they concern: a listing of the text with
+    each error's (and lint warning's, where the broker gives them) caret at
+    its column, and the list of them with hints. */
+static void
+s_diagnostics (sl_html_t *h, const char *text, const cJSON *errors, const cJSON *warnings)
+{
+    int ne = cJSON_GetArraySize (errors), nw = cJSON_GetArraySize (warnings);
+    sl_html_printf (h, "<section id=\"diagnostics\"><h2>%d error%s", ne, ne == 1 ? "" : "s");
+    if (nw)
+        sl_html_printf (h, ", %d warning%s", nw, nw == 1 ? "" : "s");
+    sl_html_raw (h, "</h2><ul class=\"diags\">");
+    const cJSON *e;
+    cJSON_ArrayForEach (e, errors)
+        s_diag_item (h, e, "error");
+    cJSON_ArrayForEach (e, warnings)
+        s_diag_item (h, e, "warning");
     sl_html_raw (h, "</ul><table class=\"listing\"><tbody>\n");
     int line = 1;
     for (const char *p = text; *p || line == 1; line++) {
         const char *nl = strchr (p, '\n');
         size_t len = nl ? (size_t) (nl - p) : strlen (p);
-        int has = 0;
+        int has_e = 0, has_w = 0;
         cJSON_ArrayForEach (e, errors)
-            has |= (int) sl_console_num (e, "line") == line;
+            has_e |= (int) sl_console_num (e, "line") == line;
+        cJSON_ArrayForEach (e, warnings)
+            has_w |= (int) sl_console_num (e, "line") == line;
         sl_html_printf (h, "<tr id=\"L%d\"%s><td class=\"ln\">%d</td><td><code>", line,
-                        has ? " class=\"err\"" : "", line);
+                        has_e ? " class=\"err\"" : has_w ? " class=\"wrn\"" : "", line);
         sl_html_textn (h, p, len);
         sl_html_raw (h, "</code>");
-        cJSON_ArrayForEach (e, errors) {
-            if ((int) sl_console_num (e, "line") != line)
-                continue;
-            int col = (int) sl_console_num (e, "col");
-            sl_html_raw (h, "<div class=\"marker\"><code>");
-            for (int i = 1; i < col && i < 400; i++)
-                sl_html_raw (h, " ");
-            sl_html_raw (h, "^</code> ");
-            sl_html_text (h, sl_console_str (e, "message"));
-            if (*sl_console_str (e, "hint")) {
-                sl_html_raw (h, " <span class=\"hint\">");
-                sl_html_text (h, sl_console_str (e, "hint"));
-                sl_html_raw (h, "</span>");
-            }
-            sl_html_raw (h, "</div>");
-        }
+        s_markers (h, errors, line, "error");
+        s_markers (h, warnings, line, "warning");
         sl_html_raw (h, "</td></tr>\n");
         if (!nl)
             break;
@@ -290,6 +315,8 @@ s_dry_run (sl_html_t *h, const cJSON *res)
     cJSON_ArrayForEach (ch, cJSON_GetObjectItemCaseSensitive (res, "access"))
         sens += s_sensitive (ch);
     sl_html_raw (h, "<section id=\"dryrun\"><h2>Dry run</h2>");
+    if (*sl_console_str (res, "widening_text"))      /* brokers that report widening */
+        sl_console_box (h, "error", sl_console_str (res, "widening_text"));
     if (sens) {
         snprintf (line, sizeof line, "%d change%s would release raw citizen ids "
                   "(subject handling becomes keep): check %s first", sens, sens == 1 ? "" : "s",
@@ -536,8 +563,9 @@ s_submit (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp, int apply)
             sl_console_box (h, "error", apply ? "not applied: the policy has errors (below)"
                                               : "the policy has errors (below)");
         s_editor (c, req, h, owner, text, message);
-        if (cJSON_GetArraySize (errors))
-            s_diagnostics (h, text, errors);
+        if (cJSON_GetArraySize (errors)
+            || cJSON_GetArraySize (cJSON_GetObjectItemCaseSensitive (refusal, "warnings")))
+            s_diagnostics (h, text, errors, cJSON_GetObjectItemCaseSensitive (refusal, "warnings"));
     }
     else {
         char ok[256];
@@ -547,6 +575,9 @@ s_submit (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp, int apply)
         sl_console_box (h, "ok", ok);
         sl_html_raw (h, "</div>");
         s_editor (c, req, h, owner, text, message);
+        const cJSON *warnings = cJSON_GetObjectItemCaseSensitive (res, "warnings");
+        if (cJSON_GetArraySize (warnings))
+            s_diagnostics (h, text, NULL, warnings);
         if (action && strcmp (action, "dryrun") == 0)
             s_dry_run (h, res);
     }
