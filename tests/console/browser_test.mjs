@@ -364,6 +364,12 @@ async function main() {
   rr = await raw(wc.base, 'GET', '/static/console.js', { Host: new URL(wc.base).host });
   check(rr.status === 200 && /'use strict'/.test(rr.text), 'assets are served from the binary');
   check(cspErrors.length === 0, 'no CSP violations in the pages', cspErrors.join('; '));
+  // log out: the cookie stops working at once
+  await page.bringToFront();
+  await page.goto(wc.base + '/policies');
+  await Promise.all([page.waitForNavigation(), page.click('header form button')]);
+  rr = await raw(wc.base, 'GET', '/policies', { Host: new URL(wc.base).host, Cookie: cookie });
+  check(rr.status === 401, 'after Log out the session cookie is refused', String(rr.status));
 
   // ---- the auditor --------------------------------------------------------------
   const ac = await startConsole(path.join(keys, 'auditor.key'));
