@@ -69,6 +69,7 @@ sl_page_overview (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
         sl_html_raw (h, "</tr><tr><th>Pending operations</th>");
         s_cell (h, sl_console_str (st, "pending"));
         sl_html_raw (h, "</tr></tbody></table>\n");
+        int64_t prev_ms = c->last_status_ms;
         c->last_status_ms = now;
         c->last_commits = commits;
         sl_html_raw (h, "<h2>Connected sessions (data plane)</h2><table id=\"sessions\"><thead>"
@@ -85,15 +86,30 @@ sl_page_overview (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
             sl_html_raw (h, "</tr>\n");
         }
         sl_html_raw (h, "</tbody></table><h2>Queue depths</h2><table id=\"queues\"><thead><tr>"
-                        "<th>Consumer</th><th>Records waiting</th></tr></thead><tbody>\n");
+                        "<th>Consumer</th><th>Records waiting</th><th>Change per second since "
+                        "this page was last shown</th></tr></thead><tbody>\n");
         const cJSON *q;
+        double span_s = prev_ms && now > prev_ms ? (double) (now - prev_ms) / 1000.0 : 0;
+        size_t nq = 0;
         cJSON_ArrayForEach (q, cJSON_GetObjectItemCaseSensitive (st, "queues")) {
             sl_html_raw (h, "<tr>");
             s_cell (h, q->string);
             snprintf (line, sizeof line, "%.0f", q->valuedouble);
             s_cell (h, line);
+            line[0] = 0;
+            for (size_t i = 0; span_s > 0 && i < c->nlast_queues; i++)
+                if (strcmp (c->last_queues[i].consumer, q->string) == 0)
+                    snprintf (line, sizeof line, "%+.1f/s",
+                              (q->valuedouble - c->last_queues[i].depth) / span_s);
+            s_cell (h, line);
             sl_html_raw (h, "</tr>\n");
+            if (nq < sizeof c->last_queues / sizeof c->last_queues[0]) {
+                snprintf (c->last_queues[nq].consumer, sizeof c->last_queues[nq].consumer, "%s",
+                          q->string);
+                c->last_queues[nq++].depth = q->valuedouble;
+            }
         }
+        c->nlast_queues = nq;
         sl_html_raw (h, "</tbody></table></section>\n");
     }
     rc = sl_console_call (c, "member.list", NULL, &members, NULL, err, sizeof err);

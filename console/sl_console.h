@@ -35,6 +35,8 @@ typedef struct {
     char fingerprint[17];     /* our key's fingerprint */
     int64_t last_status_ms;   /* for rates between two status pages */
     double last_commits;
+    struct { char consumer[64]; double depth; } last_queues[32];
+    size_t nlast_queues;
     /* (seq, time) of audit entries seen: the log is append-only, so these
        never change; page_audit.c bisects time ranges with them */
     struct { double seq, time_us; } samples[512];
