@@ -26,18 +26,8 @@
         (default: the last 24 hours), at most S_CHART_MAX of each kind, in
         24 buckets of the range, one row per consumer (SVG drawn here: no
         script needed). Counting goes page by page; no page is kept.
-     5. Time ranges. The log is keyed by sequence number only, and the
-        broker filters `since` by scanning from the start. The entries'
-        times follow their sequence numbers (each is the broker's clock at
-        commit), so the console finds where a range starts by bisection:
-        probes of one entry (audit.query after_seq=P limit=1) narrow the
-        last seq before `since`, and the query starts S_MARGIN entries
-        before it (the broker still applies `since` exactly). Probes are
-        remembered (sl_console_t.samples: an entry's time never changes),
-        so later pages need few or none. Only a clock stepped back by more
-        than S_MARGIN entries' worth could hide entries from a time-bounded
-        view; the full log, the export without `since` and verify do not
-        depend on it.
+     5. Time ranges start where they start, not at seq 0: see
+        sl_audit_range.c (bisection on sequence numbers).
 */
 #include "sl_console.h"
 
@@ -51,7 +41,6 @@
 #define S_SCAN_PAGES   20
 #define S_CHART_MAX    5000
 #define S_BUCKETS      24
-#define S_MARGIN       1000
 
 /*  The filters of the form, as given. */
 typedef struct {
@@ -158,119 +147,6 @@ s_rule_match (const cJSON *e, const char *rule)
     return 0;
 }
 
-/*  Parses the form's time text as the broker does (UTC): YYYY-MM-DD or
-    YYYY-MM-DDTHH:MM[:SS][.ffffff][Z]. Returns 0 and *us, or -1. */
-static int
-s_time_us (const char *text, double *us)
-{
-    struct tm tm;
-    double frac = 0;
-    memset (&tm, 0, sizeof tm);
-    const char *p = strptime (text, "%Y-%m-%d", &tm);
-    if (!p)
-        return -1;
-    if (*p == 'T' || *p == ' ') {
-        const char *q = strptime (p + 1, "%H:%M:%S", &tm);
-        if (!q)
-            q = strptime (p + 1, "%H:%M", &tm);
-        if (!q)
-            return -1;
-        p = q;
-        if (*p == '.') {
-            double scale = 1e5;
-            for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
-                frac += (*p - '0') * scale;
-        }
-        if (*p == 'Z')
-            p++;
-    }
-    if (*p)
-        return -1;
-    *us = (double) timegm (&tm) * 1e6 + (double) (long long) frac;
-    return 0;
-}
-
-static void
-s_learn (sl_console_t *c, const cJSON *e)
-{
-    double seq = sl_console_num (e, "seq"), t = sl_console_num (e, "time_us");
-    if (seq <= 0 || t <= 0)
-        return;
-    size_t cap = sizeof c->samples / sizeof c->samples[0];
-    c->samples[c->next_sample].seq = seq;
-    c->samples[c->next_sample].time_us = t;
-    c->next_sample = (c->next_sample + 1) % cap;
-    if (c->nsamples < cap)
-        c->nsamples++;
-}
-
-/*  One probe: the first entry after seq `p` in the caller's scope (and
-    owner filter). Returns 0 with *seq and *t (*seq = 0: none), or an SL_E* code. */
-static int
-s_probe (sl_console_t *c, const char *owner, double p, double *seq, double *t, char *err,
-         size_t errlen)
-{
-    cJSON *a = cJSON_CreateObject (), *res = NULL;
-    if (owner)
-        cJSON_AddStringToObject (a, "owner", owner);
-    cJSON_AddNumberToObject (a, "after_seq", p);
-    cJSON_AddNumberToObject (a, "limit", 1);
-    int rc = sl_console_call (c, "audit.query", a, &res, NULL, err, errlen);
-    if (rc != 0)
-        return rc;
-    const cJSON *e = cJSON_GetArrayItem (cJSON_GetObjectItemCaseSensitive (res, "entries"), 0);
-    *seq = e ? sl_console_num (e, "seq") : 0;
-    *t = e ? sl_console_num (e, "time_us") : 0;
-    if (e)
-        s_learn (c, e);
-    cJSON_Delete (res);
-    return 0;
-}
-
-/*  Note 5: a seq to start a query for entries at or after `since_us`
-    from. Returns 0 and *from, or an SL_E* code with `err`. */
-static int
-s_start_seq (sl_console_t *c, const char *owner, double since_us, long long *from, char *err,
-             size_t errlen)
-{
-    double lo = 0, hi = -1;      /* all of seq <= lo are before since; hi: an upper bound */
-    for (size_t i = 0; i < c->nsamples; i++) {
-        if (c->samples[i].time_us < since_us && c->samples[i].seq > lo)
-            lo = c->samples[i].seq;
-        else if (c->samples[i].time_us >= since_us && (hi < 0 || c->samples[i].seq - 1 < hi))
-            hi = c->samples[i].seq - 1;
-    }
-    double seq, t;
-    int rc;
-    while (hi < 0 || hi < lo) {            /* no upper bound yet: gallop */
-        double p = lo * 2 + 1024;
-        if ((rc = s_probe (c, owner, p, &seq, &t, err, errlen)) != 0)
-            return rc;
-        if (seq && t < since_us)
-            lo = seq;
-        else
-            hi = p;
-    }
-    while (hi - lo > 1) {
-        double mid = lo + (double) (long long) ((hi - lo) / 2);
-        if ((rc = s_probe (c, owner, mid, &seq, &t, err, errlen)) != 0)
-            return rc;
-        if (seq && t < since_us)
-            lo = seq < hi ? seq : hi;
-        else
-            hi = mid;
-    }
-    *from = lo > S_MARGIN ? (long long) lo - S_MARGIN : 0;
-    return 0;
-}
-
-int
-sl_console_audit_from (sl_console_t *c, const char *owner, double since_us, long long *from,
-                       char *err, size_t errlen)
-{
-    return s_start_seq (c, owner, since_us, from, err, errlen);
-}
-
 /*  Scans from `f->after_seq` for up to `want` matching entries, over at
     most `pages` broker pages. *entries gets them (an array the caller
     deletes), *last the last seq scanned, *more whether the log may hold
@@ -297,7 +173,7 @@ s_scan (sl_console_t *c, const s_filter_t *f, long long after, int want, int pag
         while (e && got < want) {
             cJSON *nx = e->next;
             *last = (long long) sl_console_num (e, "seq");
-            s_learn (c, e);
+            sl_console_learn (c, e);
             if (s_rule_match (e, f->rule)) {
                 cJSON_AddItemToArray (*entries, cJSON_DetachItemViaPointer (list, e));
                 got++;
@@ -493,7 +369,7 @@ s_chart (sl_console_t *c, sl_html_t *h, const s_filter_t *form)
         strftime (since, sizeof since, "%Y-%m-%dT%H:%M:%SZ", &tm);
         f.since = since;
     }
-    if (s_time_us (f.since, &lo) != 0 || (f.until && s_time_us (f.until, &hi) != 0)) {
+    if (sl_console_time_us (f.since, &lo) != 0 || (f.until && sl_console_time_us (f.until, &hi) != 0)) {
         sl_console_box (h, "error", "since/until: write YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z");
         return;
     }
@@ -504,7 +380,7 @@ s_chart (sl_console_t *c, sl_html_t *h, const s_filter_t *form)
     s_series_t series[8];
     int ns = 0, capped = 0;
     const char *owner = sl_console_bureau (c) ? sl_console_bureau (c) : f.owner;
-    if (s_start_seq (c, owner, lo, &from, err, sizeof err) != 0
+    if (sl_console_audit_from (c, owner, lo, &from, err, sizeof err) != 0
         || (f.kind = "deliver", s_chart_count (c, &f, from, lo, span, series, &ns, 0, &capped,
                                                 err, sizeof err)) != 0
         || (f.kind = "deny", s_chart_count (c, &f, from, lo, span, series, &ns, 1, &capped,
@@ -633,9 +509,9 @@ sl_page_audit (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
     long long from = f.after_seq;
     double since_us;
     int rc = 0;
-    if (f.since && s_time_us (f.since, &since_us) == 0) {
+    if (f.since && sl_console_time_us (f.since, &since_us) == 0) {
         long long start = 0;
-        rc = s_start_seq (c, sl_console_bureau (c) ? sl_console_bureau (c) : f.owner, since_us,
+        rc = sl_console_audit_from (c, sl_console_bureau (c) ? sl_console_bureau (c) : f.owner, since_us,
                           &start, err, sizeof err);
         from = start > from ? start : from;
     }
@@ -827,9 +703,9 @@ sl_page_audit_export (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
             *fields[i] = x->strs[i] = strdup (*fields[i]);
     x->after = x->f.after_seq;
     double since_us;
-    if (x->f.since && s_time_us (x->f.since, &since_us) == 0) {
+    if (x->f.since && sl_console_time_us (x->f.since, &since_us) == 0) {
         long long start = 0;
-        if (s_start_seq (c, sl_console_bureau (c) ? sl_console_bureau (c) : x->f.owner,
+        if (sl_console_audit_from (c, sl_console_bureau (c) ? sl_console_bureau (c) : x->f.owner,
                          since_us, &start, err, sizeof err) == 0 && start > x->after)
             x->after = start;
     }

@@ -117,12 +117,21 @@ void sl_page_policy_rollback (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t 
 void sl_page_policy_diff (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp);
 /*  page_audit.c */
 void sl_page_audit (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp);
-/*  Where to start reading the audit log (after_seq) for entries at or after
-    `since_us` in the scope of `owner` (NULL: the caller's whole scope):
-    page_audit.c's bisection (its design note 5). Returns 0, or an SL_E*
-    code with `err`. */
+/*  sl_audit_range.c: where to start reading the audit log (after_seq) for
+    entries at or after `since_us` in the scope of `owner` (NULL: the
+    caller's whole scope), by bisection on sequence numbers (its design
+    notes). Returns 0, or an SL_E* code with `err`. */
 int sl_console_audit_from (sl_console_t *c, const char *owner, double since_us,
                            long long *from, char *err, size_t errlen);
+
+/*  Remembers the (seq, time_us) of audit entry `e` (borrowed) for later
+    bisections. Cannot fail. */
+void sl_console_learn (sl_console_t *c, const cJSON *e);
+
+/*  Parses a time as the broker's audit filters take it, in UTC:
+    YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][.ffffff][Z]. Returns 0 and *us
+    (Unix microseconds), or -1. */
+int sl_console_time_us (const char *text, double *us);
 void sl_page_audit_chart (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp);
 void sl_page_audit_export (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp);
 void sl_page_audit_verify (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp);
