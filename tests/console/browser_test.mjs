@@ -420,6 +420,19 @@ async function main() {
   check(/consent\.grant/.test(kinds2) && /consent\.withdraw/.test(kinds2) && /"actor":\s*"admin"/.test(kinds2),
         'both are in the audit log as the city administrator', kinds2.slice(0, 200));
 
+  // the city administrator's policy pages: every owner listed, the city's editable, others read only
+  await cp.goto(cc.base + '/policies');
+  const cowners = await cp.$$eval('#policies tbody tr td:first-child', (t) => t.map((x) => x.textContent));
+  check(cowners.join(',') === 'city,power,water', 'city admin: every owner listed', cowners.join(','));
+  await cp.goto(cc.base + '/policy?owner=city');
+  check((await cp.$('#btn-apply')) !== null, 'city admin may apply the city policy');
+  await cp.goto(cc.base + '/policy?owner=water');
+  check((await cp.$('#btn-apply')) === null && (await cp.$('#policy-text')) !== null,
+        'city admin reads water\'s policy, without Apply');
+  const rep2 = await cp.goto(cc.base + '/report');
+  check(rep2.status() === 200 && (await cp.$('#r-subject')) !== null, 'city admin has the citizen report');
+  await cp.goto(cc.base + '/consents');
+
   // ---- the city's consent channel (consent-source): data-plane ConsentEvents --
   const sc = start(env.SLUICE_CONSOLE, ['--data', data, '--key', path.join(keys, 'city-app.key'),
                                         '--listen', '127.0.0.1:0', '--consent-source'], 'console-city-app');
