@@ -95,6 +95,8 @@ step e2e_1to1 "$B/bench/e2e/bench-e2e" --sluiced "$SLUICED" --publishers 1 --con
     --seconds "$SECONDS_PER_PHASE" --policy plain $SETUP
 [ -x "$B/bench/policy/bench-policy" ] && step policy "$B/bench/policy/bench-policy" || : > "$OUT/policy.txt"
 [ -x "$B/bench/audit/bench_audit" ] && step audit "$B/bench/audit/bench_audit" || : > "$OUT/audit.txt"
+# Each bureau adapter's --dry-run records/s per input format, one core (bench/adapters.sh).
+step adapters sh "$HERE/adapters.sh" "$B"
 step scale "$B/bench/e2e/bench-scale" --sluiced "$SLUICED" --members "$MEMBERS" --queued "$QUEUED" $SETUP
 # The scale case: 32 bureaus, 1,000 rules, 1,000,000 consents (bench/scale).
 CITYPERF=""
@@ -222,5 +224,11 @@ if [ -s "$OUT/perf-e2e.data" ]; then
     echo "   top symbols:"
     perf report -i "$OUT/perf-e2e.data" --no-children --sort dso,symbol -g none 2>/dev/null \
         | awk '/^#/ || NF == 0 { next } { print "   " $0 }' | head -25
+fi
+if [ -s "$OUT/adapters.txt" ]; then
+    echo
+    echo "== adapters: --dry-run throughput, one core (parse, registry join, record, JSON; no broker)"
+    awk '$1 == "adapter_dryrun" { for (i = 2; i <= NF; i++) { split($i, a, "="); v[a[1]] = a[2] }
+         printf "   %-14s %8s records/s  (%s records in %s s)\n", v["format"], v["records_per_s"], v["records"], v["seconds"] }' "$OUT/adapters.txt"
 fi
 echo "total benchmark time: $(( $(date +%s) - T0 )) s; raw output: $([ "$KEEP" = 1 ] && echo "$OUT" || echo "set BENCH_OUT=DIR to keep it")"

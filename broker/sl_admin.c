@@ -1,6 +1,8 @@
 /*  sl_admin — see sl_admin.h. */
 #include "sl_admin.h"
+#include "sl_roles.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +74,26 @@ sl_admin_role_ok (const char *role, const char *required)
     return 0;
 }
 
+void
+sl_admin_text (sl_admin_call_t *call, const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    char *t = NULL;
+    int rc = vasprintf (&t, fmt, ap);
+    va_end (ap);
+    free (call->long_text);
+    call->long_text = NULL;
+    if (rc < 0) {
+        va_start (ap, fmt);
+        vsnprintf (call->text, sizeof call->text, fmt, ap);
+        va_end (ap);
+        return;
+    }
+    call->long_text = t;
+    snprintf (call->text, sizeof call->text, "%s", t);
+}
+
 static void *
 s_respond (uint64_t seq, int code, const char *text, const char *result, size_t *len)
 {
@@ -97,7 +119,11 @@ sl_admin_dispatch (sl_admin_t *self, sl_broker_t *broker, const sl_member_t *cal
     caller = &me;
     Sluice__V1__AdminRequest *req =
         sluice__v1__admin_request__unpack (NULL, req_len, req_buf);
-    char text[600];
+    /* short texts of the dispatcher itself; a handler's text may be of
+     * any length (call.long_text) and is never cut */
+    char buf[600];
+    const char *text = buf;
+    buf[0] = 0;
     if (!req) {
         sl_warn ("admin.bad_frame", "member=%s bytes=%zu", caller->name, req_len);
         return s_respond (0, SLUICE__V1__ERROR_CODE__BAD_FRAME,
@@ -112,20 +138,30 @@ sl_admin_dispatch (sl_admin_t *self, sl_broker_t *broker, const sl_member_t *cal
     int code = 0;
 
     if (req->version != 1) {
-        snprintf (text, sizeof text, "admin protocol version %u not supported; this broker speaks 1",
+        snprintf (buf, sizeof buf, "admin protocol version %u not supported; this broker speaks 1",
                   req->version);
         code = SLUICE__V1__ERROR_CODE__UNSUPPORTED_VERSION;
         goto reply;
     }
     const sl_admin_command_t *cmd = s_find (self, req->command);
     if (!cmd) {
-        snprintf (text, sizeof text, "unknown admin command '%.64s'", req->command);
+        snprintf (buf, sizeof buf, "unknown admin command '%.64s'", req->command);
         code = SLUICE__V1__ERROR_CODE__UNKNOWN_COMMAND;
         goto reply;
     }
     if (!sl_admin_role_ok (caller->role, cmd->role)) {
-        snprintf (text, sizeof text, "%s needs role %s; member '%s' has role %s",
+        snprintf (buf, sizeof buf, "%s needs role %s; member '%s' has role %s",
                   cmd->name, cmd->role, caller->name, caller->role);
+        code = SLUICE__V1__ERROR_CODE__NOT_PERMITTED;
+        goto reply;
+    }
+    if (broker && strncmp (caller->role, "admin:", 6) == 0
+        && !sl_roles_known_bureau (sl_broker_registry (broker), caller->role + 6)) {
+        sl_warn ("admin.role_unknown_bureau", "member=%s role=%s command=%s", caller->name,
+                 caller->role, cmd->name);
+        snprintf (buf, sizeof buf, "member '%s' has role %s, but '%s' is no bureau this broker "
+                  "knows: its admin commands are refused until the bureau exists", caller->name,
+                  caller->role, caller->role + 6);
         code = SLUICE__V1__ERROR_CODE__NOT_PERMITTED;
         goto reply;
     }
@@ -134,9 +170,9 @@ sl_admin_dispatch (sl_admin_t *self, sl_broker_t *broker, const sl_member_t *cal
         args = cJSON_ParseWithOpts (req->args_json, &end, 1);
         if (!args || !cJSON_IsObject (args)) {
             if (args)
-                snprintf (text, sizeof text, "args_json must be a JSON object ({...})");
+                snprintf (buf, sizeof buf, "args_json must be a JSON object ({...})");
             else
-                snprintf (text, sizeof text, "args_json is not valid JSON (error at byte %ld)",
+                snprintf (buf, sizeof buf, "args_json is not valid JSON (error at byte %ld)",
                           (long) (end ? end - req->args_json : 0));
             code = SLUICE__V1__ERROR_CODE__BAD_REQUEST;
             goto reply;
@@ -155,13 +191,15 @@ sl_admin_dispatch (sl_admin_t *self, sl_broker_t *broker, const sl_member_t *cal
         if (rc != 0) {
             code = rc == SL_EFULL ? SLUICE__V1__ERROR_CODE__STORE_FULL
                                   : SLUICE__V1__ERROR_CODE__INTERNAL;
+            free (call.long_text);
+            call.long_text = NULL;
             snprintf (call.text, sizeof call.text, "%s: commit failed: %s; nothing was changed",
                       cmd->name, sl_strerror (rc));
         }
     }
     else if (code != 0 && call.wrote)
         sl_batch_abort (sl_broker_batch (broker));
-    snprintf (text, sizeof text, "%s", call.text);
+    text = call.long_text ? call.long_text : call.text;
     sl_info ("admin.command", "member=%s command=%s code=%s", caller->name, cmd->name,
              sl_wire_code_name (code));
 
@@ -176,6 +214,7 @@ reply:;
     }
     out = s_respond (seq, code, text, result, len);
     free (result);
+    free (call.long_text);
     cJSON_Delete (call.result);
     cJSON_Delete (args);
     sluice__v1__admin_request__free_unpacked (req, NULL);

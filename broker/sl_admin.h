@@ -27,9 +27,17 @@ typedef struct {
     size_t data_len;
     cJSON *result;               /* handler sets: result JSON (owned by the call) */
     char text[512];              /* handler sets: summary or error text */
+    char *long_text;             /* or, for texts of any length, sl_admin_text():
+                                    malloc'ed, owned by the call; wins over text */
     int wrote;                   /* handler sets 1 if it wrote in the batch txn:
                                     the dispatcher commits before answering */
 } sl_admin_call_t;
+
+/*  Sets the call's text to the formatted string, whatever its length (an
+ *  apply with many errors lists every one): replaces any previous long text.
+ *  On allocation failure the text is cut to fit call->text. Cannot fail. */
+void sl_admin_text (sl_admin_call_t *call, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
 
 /*  A handler returns a sluice.v1.ErrorCode value: 0 (OK) or the failure, with
  *  call->text saying what was wrong. */
@@ -70,8 +78,17 @@ extern const size_t sl_admin_audit_count;
 extern const sl_admin_command_t sl_admin_consent_commands[];   /* sl_admin_consent.c */
 extern const size_t sl_admin_consent_count;
 
-/*  Parses a UTC time "YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SS[.ffffff]Z" into Unix
- *  microseconds. Returns 0 or -1 (not that form). */
+/*  policy.explain with a subject (sl_admin_explain.c): refuses callers that
+ *  may not read `owner`'s consents, and records a `policy.explain` audit
+ *  entry either way. Returns 0 (allowed; call->wrote set, so the entry is
+ *  committed before the answer) or an ErrorCode with call->text set. */
+int sl_admin_explain_subject (sl_admin_call_t *call, const char *owner, const char *consumer,
+                              const char *record_type, const char *purpose, const char *subject);
+
+/*  Parses a time argument (sl_time_parse: "YYYY-MM-DD", RFC 3339 with Z or
+ *  an offset, relative "2h"/"yesterday") into Unix microseconds; a
+ *  zone-less time is in the city's zone (config `timezone`). Returns 0 or
+ *  -1 (not such a time). */
 int sl_admin_parse_time (const char *text, int64_t *us);
 
 #endif

@@ -38,6 +38,10 @@
 #include "sl_error.h"
 #include "sl_govern.h"
 #include "sl_log.h"
+#include "sl_registry.h"
+#include "sl_schema.h"
+#include "sl_suggest.h"
+#include "sl_time.h"
 #include "sluice/v1/envelope.pb-c.h"
 
 #define S_LIMIT_DEFAULT 100
@@ -65,15 +69,20 @@ s_time_arg (sl_admin_call_t *call, const char *name, int64_t *us)
     }
 bad:
     snprintf (call->text, sizeof call->text,
-              "argument '%s' must be Unix seconds or a UTC time 'YYYY-MM-DD' or "
-              "'YYYY-MM-DDTHH:MM:SSZ'", name);
+              "argument '%s' must be Unix seconds, a date or time 'YYYY-MM-DD[THH:MM[:SS]]' "
+              "(in %s, or with Z or an offset) or a relative time (2h, 3d, yesterday)", name,
+              sl_tz_name (sl_time_city_zone ()));
     return -1;
 }
 
 int
 sl_admin_parse_time (const char *text, int64_t *us)
 {
-    return sl_audit_parse_time (text, us);
+    /* sl_time: RFC 3339, dates, relative times; zone-less = the city's zone */
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    return sl_time_parse (text, sl_time_city_zone (), (int64_t) ts.tv_sec * 1000000
+                          + ts.tv_nsec / 1000, us, NULL, NULL, 0) == 0 ? 0 : -1;
 }
 
 /*  An optional string argument; "" counts as absent. */
@@ -145,8 +154,10 @@ s_audit (sl_admin_call_t *call)
 static int
 s_add_entry (cJSON *arr, const sl_audit_entry_t *e)
 {
+    /* kept as the library printed it: seq and time_us stay exact integers
+     * (a parsed and reprinted double would print 1.79650695971789e+15) */
     char *text = sl_audit_entry_json (e);
-    cJSON *o = text ? cJSON_Parse (text) : NULL;
+    cJSON *o = text ? cJSON_CreateRaw (text) : NULL;
     free (text);
     if (!o)
         return -1;
@@ -193,6 +204,8 @@ s_page (sl_admin_call_t *call, const sl_audit_filter_t *filter,
     return 0;
 }
 
+static int s_check_names (sl_admin_call_t *call, const sl_audit_filter_t *f);
+
 /*  Reads the common filter arguments. Returns 0 or an ErrorCode. */
 static int
 s_filter (sl_admin_call_t *call, sl_audit_filter_t *f,
@@ -222,7 +235,8 @@ s_filter (sl_admin_call_t *call, sl_audit_filter_t *f,
         }
         f->subject = pseudo;
     }
-    return s_scoped_owner (call, &f->owner);
+    int code = s_check_names (call, f);
+    return code ? code : s_scoped_owner (call, &f->owner);
 }
 
 static int
@@ -230,6 +244,108 @@ s_read_txn (sl_admin_call_t *call, MDB_txn **txn)
 {
     if (sl_store_read (sl_broker_store (call->broker), txn) != 0) {
         snprintf (call->text, sizeof call->text, "store unavailable");
+        return SLUICE__V1__ERROR_CODE__INTERNAL;
+    }
+    return 0;
+}
+
+/*  Names a filter may use: a kind this broker writes (or a prefix ending in
+ *  '.'), an owner (a bureau owning record types, a member, or city), a
+ *  consumer (a member). Anything else is refused with "did you mean",
+ *  rather than answered with an empty table. Returns 0 or BAD_REQUEST. */
+static int
+s_check_names (sl_admin_call_t *call, const sl_audit_filter_t *f)
+{
+    if (f->kind) {
+        size_t n = strlen (f->kind);
+        int ok = sl_suggest_known (f->kind, sl_audit_kinds, sl_audit_n_kinds);
+        for (size_t i = 0; !ok && n && f->kind[n - 1] == '.' && i < sl_audit_n_kinds; i++)
+            ok = strncmp (sl_audit_kinds[i], f->kind, n) == 0;
+        if (!ok) {
+            const char *m = sl_suggest (f->kind, sl_audit_kinds, sl_audit_n_kinds);
+            sl_admin_text (call, "unknown kind '%.64s'%s%s%s (kinds: publish, queue, deliver, "
+                           "deny, filtered, query, reply, lookup, consent., policy., member., ...; "
+                           "a prefix ends with '.')", f->kind, m ? "; did you mean '" : "",
+                           m ? m : "", m ? "'?" : "");
+            return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
+        }
+    }
+    sl_registry_t *reg = sl_broker_registry (call->broker);
+    size_t nm = sl_registry_count (reg), ns = sl_schema_count (), n = 0;
+    const char **names = calloc (nm + ns + 2, sizeof *names);
+    if (!names)
+        return SLUICE__V1__ERROR_CODE__INTERNAL;
+    for (size_t i = 0; i < nm; i++)
+        names[n++] = sl_registry_at (reg, i)->name;
+    size_t n_members = n;
+    for (size_t i = 0; i < ns; i++)
+        if (!sl_suggest_known (sl_schema_at (i)->owner, names, n))
+            names[n++] = sl_schema_at (i)->owner;
+    names[n++] = "city";
+    const char *what[2] = { f->owner, f->counterpart };
+    const char *label[2] = { "owner", "consumer" };
+    size_t counts[2] = { n, n_members };
+    for (int k = 0; k < 2; k++) {
+        if (!what[k] || sl_suggest_known (what[k], names, counts[k]))
+            continue;
+        const char *m = sl_suggest (what[k], names, counts[k]);
+        sl_admin_text (call, "unknown %s '%.64s'%s%s%s: no %s of that name is known to this "
+                       "broker", label[k], what[k], m ? "; did you mean '" : "", m ? m : "",
+                       m ? "'?" : "", k == 0 ? "bureau or member" : "member");
+        free (names);
+        return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
+    }
+    free (names);
+    return 0;
+}
+
+/*  The archived part of the log (sl_audit_history): its segments go into
+ *  the filter, so that review covers the whole history, and the result
+ *  says what is archived and whether it was read. NULL if it cannot be
+ *  determined (then only the live log is read, and the result says so). */
+static sl_audit_history_t *
+s_history (MDB_txn *txn, sl_audit_filter_t *f)
+{
+    sl_audit_history_t *h = sl_audit_history_new (txn, NULL, 0);
+    if (h)
+        f->n_segments = sl_audit_history_segments (h, &f->segments);
+    return h;
+}
+
+static void
+s_history_result (sl_admin_call_t *call, const sl_audit_history_t *h)
+{
+    if (!call->result)
+        return;
+    char *j = h ? sl_audit_history_json (h) : NULL;
+    cJSON *o = j ? cJSON_Parse (j) : NULL;
+    free (j);
+    if (o)
+        cJSON_AddItemToObject (call->result, "archived", o);
+    char note[1200] = "";
+    if (h)
+        sl_audit_history_note (h, note, sizeof note);
+    else
+        snprintf (note, sizeof note, "the archived part of the log could not be determined; "
+                  "live entries only");
+    cJSON_AddStringToObject (call->result, "archived_note", note);
+}
+
+/*  Records that the caller looked person `subject` up with `command`: a
+ *  `lookup` entry (docs/AUDIT.md §4), written with the answer's batch.
+ *  Returns 0 or INTERNAL (then nothing is answered: a look-up that cannot
+ *  be recorded does not happen). */
+static int
+s_lookup (sl_admin_call_t *call, const char *command, const char *subject)
+{
+    char detail[160];
+    snprintf (detail, sizeof detail, "command=%s role=%.64s", command, call->caller->role);
+    sl_event_t ev = { .kind = SL_AUDIT_LOOKUP, .actor = call->caller->name,
+                      .subject = subject, .decision = "ok", .detail = detail };
+    call->wrote = 1;
+    if (sl_broker_event (call->broker, &ev) != 0) {
+        snprintf (call->text, sizeof call->text,
+                  "%s: cannot record the look-up in the audit log; nothing was read", command);
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     }
     return 0;
@@ -245,8 +361,14 @@ s_query (sl_admin_call_t *call)
     uint64_t limit;
     MDB_txn *txn;
     int code = s_filter (call, &f, pseudo, &limit);
+    const char *subject = s_opt (call, "subject");
+    if (code == 0 && subject)
+        code = s_lookup (call, "audit.query", subject);     /* every page is a read */
     if (code == 0 && (code = s_read_txn (call, &txn)) == 0) {
+        sl_audit_history_t *h = s_history (txn, &f);
         code = s_page (call, &f, limit, txn);
+        s_history_result (call, h);
+        sl_audit_history_destroy (&h);
         mdb_txn_abort (txn);
     }
     return code;
@@ -322,9 +444,14 @@ s_summary (sl_admin_call_t *call)
     memset (&f, 0, sizeof f);
     if (s_time_arg (call, "since", &f.since_us) || s_time_arg (call, "until", &f.until_us))
         return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
+    f.owner = owner;
+    if ((code = s_check_names (call, &f)) != 0)
+        return code;
+    f.owner = NULL;
     MDB_txn *txn;
     if ((code = s_read_txn (call, &txn)) != 0)
         return code;
+    sl_audit_history_t *h = s_history (txn, &f);
     sl_audit_summary_t *s = sl_audit_summary_new (txn, owner, &f);
     mdb_txn_abort (txn);
     char *text = s ? sl_audit_summary_json (s) : NULL;
@@ -332,6 +459,8 @@ s_summary (sl_admin_call_t *call)
     free (text);
     size_t n = s ? sl_audit_summary_size (s) : 0;
     sl_audit_summary_destroy (&s);
+    if (!rows)
+        sl_audit_history_destroy (&h);
     if (!rows) {
         snprintf (call->text, sizeof call->text, "cannot read the audit log");
         return SLUICE__V1__ERROR_CODE__INTERNAL;
@@ -339,6 +468,8 @@ s_summary (sl_admin_call_t *call)
     call->result = cJSON_CreateObject ();
     cJSON_AddStringToObject (call->result, "owner", owner);
     cJSON_AddItemToObject (call->result, "rows", rows);
+    s_history_result (call, h);
+    sl_audit_history_destroy (&h);
     snprintf (call->text, sizeof call->text, "%zu rows for owner %s", n, owner);
     return 0;
 }
@@ -370,11 +501,16 @@ s_report (sl_admin_call_t *call)
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     }
     f.subject = pseudo;
-    MDB_txn *txn;
-    int code = s_read_txn (call, &txn);
+    int code = s_lookup (call, "audit.report", subject);   /* every page is a read */
     if (code)
         return code;
+    MDB_txn *txn;
+    if ((code = s_read_txn (call, &txn)) != 0)
+        return code;
+    sl_audit_history_t *h = s_history (txn, &f);
     code = s_page (call, &f, limit, txn);
+    s_history_result (call, h);
+    sl_audit_history_destroy (&h);
     mdb_txn_abort (txn);
     if (code == 0) {
         char hex[2 * SL_AUDIT_PSEUDO_LEN + 1];
@@ -388,7 +524,7 @@ s_report (sl_admin_call_t *call)
 static int
 s_cp_line (void *arg, const char *line)
 {
-    cJSON *o = cJSON_Parse (line);
+    cJSON *o = cJSON_CreateRaw (line);       /* exact integers, as s_add_entry */
     if (!o)
         return 1;
     cJSON_AddItemToArray ((cJSON *) arg, o);
@@ -401,27 +537,38 @@ s_export (sl_admin_call_t *call)
     if (!s_audit (call))
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     sl_audit_filter_t f;
+    uint8_t pseudo[SL_AUDIT_PSEUDO_LEN];
     uint64_t limit, first_seq;
-    memset (&f, 0, sizeof f);
-    if (s_time_arg (call, "since", &f.since_us) || s_time_arg (call, "until", &f.until_us)
-        || s_uint_arg (call, "after_seq", 0, &f.after_seq)
-        || s_uint_arg (call, "first_seq", 0, &first_seq)
-        || s_uint_arg (call, "limit", S_LIMIT_MAX, &limit))
-        return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
-    if (limit == 0 || limit > S_LIMIT_MAX)
-        limit = S_LIMIT_MAX;
-    MDB_txn *txn;
-    int code = s_read_txn (call, &txn);
+    /* every filter query has (s_filter), the whole page by default */
+    int code = s_filter (call, &f, pseudo, &limit);
     if (code)
         return code;
+    if (!cJSON_GetObjectItemCaseSensitive (call->args, "limit"))
+        limit = S_LIMIT_MAX;
+    if (s_uint_arg (call, "first_seq", 0, &first_seq))
+        return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
+    const char *subject = s_opt (call, "subject");
+    if (subject && (code = s_lookup (call, "audit.export", subject)) != 0)
+        return code;
+    MDB_txn *txn;
+    if ((code = s_read_txn (call, &txn)) != 0)
+        return code;
+    sl_audit_history_t *h = s_history (txn, &f);
     code = s_page (call, &f, limit, txn);
+    s_history_result (call, h);
+    sl_audit_history_destroy (&h);
     if (code == 0 && !cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (call->result, "more"))) {
         /* the last page carries the checkpoints at or after the first
            exported entry: each signs a hash that chains back over it */
         const cJSON *entries = cJSON_GetObjectItemCaseSensitive (call->result, "entries");
         const cJSON *e0 = cJSON_GetArrayItem (entries, 0);
-        if (!first_seq && e0)
-            first_seq = (uint64_t) cJSON_GetObjectItemCaseSensitive (e0, "seq")->valuedouble;
+        if (!first_seq && e0) {
+            /* entries are raw JSON text (s_add_entry) */
+            cJSON *p = cJSON_Parse (cJSON_IsRaw (e0) ? e0->valuestring : "{}");
+            const cJSON *sq = cJSON_GetObjectItemCaseSensitive (p, "seq");
+            first_seq = cJSON_IsNumber (sq) ? (uint64_t) sq->valuedouble : 0;
+            cJSON_Delete (p);
+        }
         cJSON *cps = cJSON_AddArrayToObject (call->result, "checkpoints");
         if (first_seq && sl_audit_export_checkpoints (txn, first_seq, s_cp_line, cps) < 0) {
             snprintf (call->text, sizeof call->text, "cannot read the checkpoints");
@@ -430,6 +577,39 @@ s_export (sl_admin_call_t *call)
     }
     mdb_txn_abort (txn);
     return code;
+}
+
+/*  The optional "published" argument of audit.verify (AUDIT.md 8.1) into
+ *  opts. Returns 0, SL_ECORRUPT (its signature is bad: *r says so), or a
+ *  positive ErrorCode (call->text set). */
+static int
+s_verify_published (sl_admin_call_t *call, sl_audit_t *a, sl_audit_verify_opts_t *opts,
+                    sl_audit_report_t *r)
+{
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive (call->args, "published");
+    memset (r, 0, sizeof *r);
+    if (!p)
+        return 0;
+    sl_audit_published_t pub;
+    char err[300];
+    int rc = cJSON_IsString (p) ? sl_audit_published_parse (p->valuestring, sl_audit_pubkey (a),
+                                                            &pub, err, sizeof err)
+                                : SL_EPARSE;
+    if (rc == SL_ECORRUPT) {
+        r->verdict = SL_AUDIT_V_CP_SIGNATURE;
+        r->bad_seq = pub.seq;
+        snprintf (r->message, sizeof r->message, "%.200s", err);
+        return rc;
+    }
+    if (rc != 0) {
+        snprintf (call->text, sizeof call->text, "'published': %s",
+                  cJSON_IsString (p) ? err : "must be a string");
+        return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
+    }
+    opts->published = 1;
+    opts->published_seq = pub.seq;
+    memcpy (opts->published_hash, pub.hash, sizeof opts->published_hash);
+    return 0;
 }
 
 static int
@@ -460,7 +640,11 @@ s_verify (sl_admin_call_t *call)
     opts.n_segments = n;
     opts.trust_start = cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (call->args, "trust_start"));
     sl_audit_report_t r;
-    int rc = sl_audit_verify (sl_store_env (sl_broker_store (call->broker)), sl_audit_pubkey (a),
+    int rc = s_verify_published (call, a, &opts, &r);
+    if (rc > 0)
+        return rc;
+    if (rc == 0)
+        rc = sl_audit_verify (sl_store_env (sl_broker_store (call->broker)), sl_audit_pubkey (a),
                               &opts, &r);
     if (rc != 0 && rc != SL_ECORRUPT) {
         snprintf (call->text, sizeof call->text, "%s: %s", sl_strerror (rc),

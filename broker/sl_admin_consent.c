@@ -208,6 +208,17 @@ s_list (sl_admin_call_t *call)
                   "missing argument 'subject' (the person's id)");
         return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
     }
+    /* a person looked up by an administrator or auditor: audited (AUDIT.md §4) */
+    char detail[160];
+    snprintf (detail, sizeof detail, "command=consent.list role=%.64s", call->caller->role);
+    sl_event_t lk = { .kind = SL_AUDIT_LOOKUP, .actor = call->caller->name,
+                      .subject = v->valuestring, .decision = "ok", .detail = detail };
+    call->wrote = 1;
+    if (sl_broker_event (call->broker, &lk) != 0) {
+        snprintf (call->text, sizeof call->text,
+                  "consent.list: cannot record the look-up in the audit log; nothing was read");
+        return SLUICE__V1__ERROR_CODE__INTERNAL;
+    }
     sl_consent_t *reg;
     MDB_txn *txn;
     int code = s_read (call, &reg, &txn);

@@ -1,5 +1,6 @@
 /*  sl_admin_member — member.add, member.list, member.revoke. */
 #include "sl_admin.h"
+#include "sl_roles.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -54,7 +55,9 @@ s_add (sl_admin_call_t *call)
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     }
     /* sl_registry_add validates everything before it writes */
-    int rc = sl_registry_add (reg, txn, name, role, key, err, sizeof err);
+    int rc = sl_registry_valid_role (role) ? sl_roles_check (reg, role, err, sizeof err) : 0;
+    if (rc == 0)
+        rc = sl_registry_add (reg, txn, name, role, key, err, sizeof err);
     if (rc == SL_EINVAL || rc == SL_EEXIST) {
         snprintf (call->text, sizeof call->text, "member.add: %s", err);
         return SLUICE__V1__ERROR_CODE__BAD_REQUEST;

@@ -8,6 +8,8 @@
  *  transaction and records its audit entry there too.
  */
 #include "sl_admin_policy.h"
+#include "sl_policy_sample.h"
+#include "sl_time.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -113,47 +115,16 @@ s_read_scope (sl_admin_call_t *call, const char *owner)
     return S_DENIED;
 }
 
-/*  Parses TIME: Unix seconds, or YYYY-MM-DD[THH:MM[:SS]][Z] (UTC). */
+/*  Parses TIME (sl_time.h): Unix seconds, YYYY-MM-DD[THH:MM[:SS]] in the
+ *  city's zone, or with Z or an offset, or relative (2h, yesterday). */
 static int
 s_parse_time (const char *s, int64_t *out)
 {
-    char *end;
-    int all_digits = 1;
-    for (const char *p = s; *p; p++)
-        if (!isdigit ((unsigned char) *p) && !(p == s && *p == '-'))
-            all_digits = 0;
-    if (all_digits && *s) {
-        long long v = strtoll (s, &end, 10);
-        if (*end)
-            return -1;
-        *out = v;
-        return 0;
-    }
-    int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
-    if (sscanf (s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3)
+    int64_t us;
+    if (sl_time_parse (s, sl_time_city_zone (), (int64_t) time (NULL) * 1000000, &us, NULL,
+                       NULL, 0) != 0)
         return -1;
-    const char *p = s + n;
-    if (*p == 'T' || *p == ' ') {
-        int m = 0;
-        if (sscanf (p + 1, "%2d:%2d%n", &h, &mi, &m) != 2)
-            return -1;
-        p += 1 + m;
-        if (*p == ':') {
-            if (sscanf (p + 1, "%2d%n", &sec, &m) != 1)
-                return -1;
-            p += 1 + m;
-        }
-    }
-    if (*p == 'Z')
-        p++;
-    if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-        return -1;
-    struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-                     .tm_hour = h, .tm_min = mi, .tm_sec = sec };
-    time_t t = timegm (&tm);
-    if (tm.tm_mday != d)          /* timegm normalized an impossible date */
-        return -1;
-    *out = (int64_t) t;
+    *out = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
     return 0;
 }
 
@@ -172,7 +143,8 @@ s_at (sl_admin_call_t *call, int64_t *at)
     if (cJSON_IsString (v) && v->valuestring && s_parse_time (v->valuestring, at) == 0)
         return 0;
     snprintf (call->text, sizeof call->text,
-              "bad argument 'at': give Unix seconds or YYYY-MM-DD[THH:MM[:SS]][Z] (UTC)");
+              "bad argument 'at': give Unix seconds, YYYY-MM-DD[THH:MM[:SS]] (in %s, or with Z "
+              "or an offset) or a relative time (2h, yesterday)", sl_tz_name (sl_time_city_zone ()));
     return -1;
 }
 
@@ -268,6 +240,13 @@ sl_admin_policy_dry_run (sl_broker_t *broker, const sl_policy_index_t *before,
     if (!d)
         return SL_ENOMEM;
     int rc = s_add_diff (result, d);
+    char *widening = NULL;
+    size_t widens = 0;
+    if (rc == 0 && (rc = sl_admin_policy_widening (d, &widening, &widens)) == 0) {
+        cJSON_AddNumberToObject (result, "widens", (double) widens);
+        cJSON_AddStringToObject (result, "widening_text", widening);
+        free (widening);
+    }
     cJSON *subs = rc == 0 ? cJSON_AddArrayToObject (result, "subscriptions") : NULL;
     if (rc == 0 && !subs)
         rc = SL_ENOMEM;
@@ -681,8 +660,8 @@ static void
 s_diags_text (sl_admin_call_t *call, const char *what, sl_policy_diags_t *diags)
 {
     char *t = sl_policy_diags_render (diags);
-    snprintf (call->text, sizeof call->text, "%s%s%s", what, t && *t ? ":\n" : "",
-              t ? t : "");
+    /* every error, however many: not cut to call->text */
+    sl_admin_text (call, "%s%s%s", what, t && *t ? ":\n" : "", t ? t : "");
     free (t);
 }
 
@@ -770,13 +749,18 @@ s_rule_refs (const char *summary, uint32_t version)
     cJSON_ArrayForEach (r, cJSON_GetObjectItemCaseSensitive (j, "rules")) {
         const cJSON *id = cJSON_GetObjectItemCaseSensitive (r, "id");
         if (cJSON_IsString (id))
-            cap += strlen (id->valuestring) + 16;
+            cap += strlen (id->valuestring) + 16 + 64;
     }
     char *out = calloc (1, cap);
     cJSON_ArrayForEach (r, cJSON_GetObjectItemCaseSensitive (j, "rules")) {
         const cJSON *id = cJSON_GetObjectItemCaseSensitive (r, "id");
+        const cJSON *owner = cJSON_GetObjectItemCaseSensitive (r, "owner");
+        /* the id in its owner's namespace, as decisions cite it */
+        bool plain = cJSON_IsString (id) && !strchr (id->valuestring, '/')
+                  && cJSON_IsString (owner) && *owner->valuestring;
         if (out && cJSON_IsString (id))
-            len += (size_t) snprintf (out + len, cap - len, "%s%s@%u", len ? "," : "",
+            len += (size_t) snprintf (out + len, cap - len, "%s%s%s%s@%u", len ? "," : "",
+                                      plain ? owner->valuestring : "", plain ? "/" : "",
                                       id->valuestring, version);
     }
     cJSON_Delete (j);
@@ -927,6 +911,11 @@ s_explain (sl_admin_call_t *call)
     }
     if (!owner)
         owner = schema->owner;
+    if (subject) {
+        int code = sl_admin_explain_subject (call, owner, consumer, type, purpose, subject);
+        if (code != 0)
+            return code;
+    }
     MDB_txn *txn;
     if (s_read_txn (call, &txn) != 0)
         return S_INTERNAL;
@@ -936,9 +925,22 @@ s_explain (sl_admin_call_t *call)
         .subject = subject, .time = at,
         .consent = subject && binding.registry ? s_consent : NULL, .consent_arg = &binding,
     };
+    /* a sample record for `where`, and a draft to explain against
+     * (sl_admin_policy_draft.c) */
+    sl_policy_index_t *draft = NULL;
+    ProtobufCMessage *sample = NULL;
+    int xcode = sl_admin_policy_explain_inputs (call, txn, schema, &draft, &sample);
+    if (xcode != 0) {
+        mdb_txn_abort (txn);
+        return xcode;
+    }
+    req.record = sample;
     sl_policy_explain_t ex;
-    int rc = sl_policy_explain (sl_policy_store_index (sl_broker_policy (call->broker)), &req, &ex);
+    int rc = sl_policy_explain (draft ? draft : sl_policy_store_index (sl_broker_policy (call->broker)),
+                                &req, &ex);
     if (rc != 0) {
+        sl_policy_index_destroy (&draft);
+        sl_policy_sample_destroy (&sample);
         mdb_txn_abort (txn);
         snprintf (call->text, sizeof call->text, "%s", sl_strerror (rc));
         return S_BAD;
@@ -975,8 +977,15 @@ s_explain (sl_admin_call_t *call)
         if (ex.failed & SL_POLICY_COND_CONSENT)
             cJSON_AddStringToObject (n, "consent", s_consent_word (ex.consent));
     }
+    if (ex.unknown & SL_POLICY_COND_WHERE)
+        cJSON_AddItemToArray (cJSON_AddArrayToObject (cJSON_GetObjectItemCaseSensitive (o, "nearest"),
+                                                      "not_evaluated"), cJSON_CreateString ("where"));
+    cJSON_AddBoolToObject (o, "draft", draft != NULL);
+    cJSON_AddBoolToObject (o, "sample", sample != NULL);
     sl_policy_explain_render (&ex, text, sizeof text);
-    mdb_txn_abort (txn);                  /* after the last use of the decision */
+    sl_policy_index_destroy (&draft);     /* after the last use of the decision */
+    sl_policy_sample_destroy (&sample);
+    mdb_txn_abort (txn);
     if (!subject)
         strncat (text, ex.decision.permit || !(ex.failed & SL_POLICY_COND_CONSENT) ? ""
                  : "  (no subject given: consent counts as missing)\n",

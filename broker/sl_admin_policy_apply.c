@@ -11,7 +11,11 @@
  *           changes of sl_admin_policy_dry_run ("changes", "changes_text",
  *           "subscriptions"),
  *           "errors":[{"file","line","col","message","hint"}],
- *           "diagnostics": "FILE:LINE:COL: error: ...\n..."}
+ *           "diagnostics": "FILE:LINE:COL: error: ...\n...",
+ *           "warnings": [...], "warnings_text": "FILE:LINE:COL: warning: ...",
+ *           "strict"}
+ *  With "strict": true in args, any lint warning refuses the text (the
+ *  warnings are then rendered as errors) and nothing changes.
  *  On failure the result still carries "errors" and "diagnostics" (every
  *  error of the text, in one pass), and nothing changes.
  */
@@ -26,6 +30,7 @@
 #include "sl_error.h"
 #include "sl_govern.h"
 #include "sl_log.h"
+#include "sl_policy_lint.h"
 #include "sl_policy_store.h"
 #include "sluice/v1/envelope.pb-c.h"
 
@@ -76,6 +81,7 @@ s_apply (sl_admin_call_t *call)
                       : (strncmp (role, "admin:", 6) == 0 ? role + 6 : "");
     const char *file = cJSON_IsString (jf) && jf->valuestring ? jf->valuestring : NULL;
     int dry = cJSON_IsTrue (jd);
+    int strict = cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (call->args, "strict"));
 
     sl_broker_t *b = call->broker;
     sl_policy_store_t *store = sl_broker_policy (b);
@@ -91,16 +97,42 @@ s_apply (sl_admin_call_t *call)
         snprintf (call->text, sizeof call->text, "policy.apply: out of memory");
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     }
-    int rc = sl_policy_store_apply (store, txn, owner, file, text, len, call->caller->name,
+    /* lints first: with "strict" a warning refuses the text before anything
+     * is written */
+    sl_policy_diags_t *warns = sl_policy_diags_new ();
+    int nwarn = warns ? sl_admin_policy_lint (b, txn, owner, file, text, len, sl_now_ms () / 1000,
+                                              warns) : SL_ENOMEM;
+    char *wrendered = nwarn >= 0 ? sl_policy_diags_render_as (warns, strict ? "error" : "warning")
+                                 : NULL;
+    if (nwarn < 0 || !wrendered) {
+        sl_policy_diags_destroy (&warns);
+        sl_policy_diags_destroy (&diags);
+        free (wrendered);
+        snprintf (call->text, sizeof call->text, "policy.apply: out of memory");
+        return SLUICE__V1__ERROR_CODE__INTERNAL;
+    }
+    int rc = strict && nwarn > 0 ? SL_EINVAL
+           : sl_policy_store_apply (store, txn, owner, file, text, len, call->caller->name,
                                     role, dry, diags, &r);
     char *rendered = NULL;
     cJSON *res = cJSON_CreateObject ();
     cJSON_AddItemToObject (res, "errors", s_diags_json (diags, &rendered));
     cJSON_AddStringToObject (res, "diagnostics", rendered ? rendered : "");
+    char *unused = NULL;
+    cJSON_AddItemToObject (res, "warnings", s_diags_json (warns, &unused));
+    free (unused);
+    cJSON_AddStringToObject (res, "warnings_text", wrendered);
+    cJSON_AddBoolToObject (res, "strict", strict);
     cJSON_AddStringToObject (res, "owner", owner);
     cJSON_AddBoolToObject (res, "dry_run", dry);
     call->result = res;
     int code = 0;
+    if (strict && nwarn > 0 && rc == SL_EINVAL) {
+        code = SLUICE__V1__ERROR_CODE__BAD_REQUEST;
+        sl_admin_text (call, "policy.apply: %d warning%s, which count as errors with strict; "
+                       "nothing was changed\n%s", nwarn, nwarn == 1 ? "" : "s", wrendered);
+        goto out;
+    }
     if (rc != 0) {
         if (rc == SL_EFULL || rc == SL_ESTORE)
             call->wrote = 1;       /* the transaction may be damaged: abort it */
@@ -109,11 +141,12 @@ s_apply (sl_admin_call_t *call)
              : rc == SL_EFULL ? SLUICE__V1__ERROR_CODE__STORE_FULL
              : SLUICE__V1__ERROR_CODE__INTERNAL;
         size_t nd = sl_policy_diags_count (diags);
-        snprintf (call->text, sizeof call->text, "policy.apply: %s%s%s%s",
-                  r.error[0] ? r.error : "",
-                  r.error[0] && nd ? "\n" : "",
-                  nd ? rendered : "",
-                  !r.error[0] && !nd ? sl_strerror (rc) : "");
+        /* every error, however many: the text is not cut */
+        sl_admin_text (call, "policy.apply: %s%s%s%s",
+                       r.error[0] ? r.error : "",
+                       r.error[0] && nd ? "\n" : "",
+                       nd ? rendered : "",
+                       !r.error[0] && !nd ? sl_strerror (rc) : "");
         sl_info ("policy.refused", "by=%s owner=%s errors=%zu rc=%s", call->caller->name,
                  owner, nd, sl_strerror (rc));
         goto out;
@@ -124,6 +157,7 @@ s_apply (sl_admin_call_t *call)
     if (dry) {
         /* access changes and the subscriptions they hit (sl_admin_policy.h) */
         cJSON_AddStringToObject (res, "rule_changes", r.changes ? r.changes : "");
+        sl_admin_policy_purpose_changes (b, txn, owner, text, len, res);
         if (sl_admin_policy_dry_run (b, sl_policy_store_index (store), r.index,
                                      sl_now_ms () / 1000, res) != 0) {
             snprintf (call->text, sizeof call->text, "policy.apply: out of memory");
@@ -159,6 +193,8 @@ s_apply (sl_admin_call_t *call)
              r.version, r.rules);
 out:
     free (rendered);
+    free (wrendered);
+    sl_policy_diags_destroy (&warns);
     sl_policy_apply_result_clear (&r);
     sl_policy_diags_destroy (&diags);
     return code;

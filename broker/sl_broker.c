@@ -39,8 +39,11 @@
 
 #include "sl_admin.h"
 #include "sl_admin_policy.h"
+#include "sl_authlog.h"
 #include "sl_batch.h"
+#include "sl_disclose.h"
 #include "sl_error.h"
+#include "sl_filtered.h"
 #include "sl_govern.h"
 #include "sl_keys.h"
 #include "sl_log.h"
@@ -97,6 +100,7 @@ struct sl_broker_t {
     sl_queue_t *queue;
     sl_sessions_t *sessions;
     sl_zap_t *zap;
+    sl_authlog_t *authlog;        /* refused handshakes, aggregated */
     sl_admin_t *admin_table;
     sl_govern_t *govern;
     sl_decide_fn *decide;
@@ -196,14 +200,45 @@ s_write_endpoints (sl_broker_t *self)
 
 static void s_event (sl_broker_t *self, const sl_event_t *ev);
 
+/*  A refused handshake: the first of its kind is written in full, the rest
+ *  are counted into summaries (sl_authlog.h). */
 static void
 s_auth_denied (void *ctx, const char *fp, const char *address, const char *domain,
                const char *reason)
 {
+    sl_broker_t *self = ctx;
+    if (!sl_authlog_note (self->authlog, sl_now_ms (), fp, address, domain, reason)) {
+        sl_debug ("auth.denied", "key=%s address=%s domain=%s reason=%s counted=1", fp, address,
+                  domain, reason);
+        return;
+    }
+    sl_warn ("auth.denied", "key=%s address=%s domain=%s reason=%s", fp, address, domain, reason);
     char d[160];
     snprintf (d, sizeof d, "fp=%s peer=%s domain=%s", fp, address, domain);
-    sl_event_t ev = { .kind = "auth.denied", .reason = reason, .detail = d };
+    sl_event_t ev = { .kind = "auth.denied", .decision = "refused", .reason = reason, .detail = d };
+    s_event (self, &ev);
+}
+
+static void
+s_auth_summary (void *ctx, const sl_authlog_summary_t *sm)
+{
+    char d[300];
+    snprintf (d, sizeof d, "fp=%s peer=%s domain=%s count=%llu first_ms=%lld last_ms=%lld "
+              "interval_ms=%lld", sm->fp, sm->address, sm->domain, (unsigned long long) sm->count,
+              (long long) sm->first_ms, (long long) sm->last_ms, (long long) sm->interval_ms);
+    sl_warn ("auth.denied_summary", "%s reason=%s", d, sm->reason);
+    sl_event_t ev = { .kind = "auth.denied.summary", .decision = "refused", .reason = sm->reason,
+                      .detail = d };
     s_event (ctx, &ev);
+}
+
+/*  Writes the refusal summaries whose interval ended (all of them when
+ *  `force`). Returns ms until the next is due, or -1. */
+static long
+s_authlog_tick (sl_broker_t *self, int force)
+{
+    return self->authlog ? sl_authlog_flush (self->authlog, sl_now_ms (), force, s_auth_summary, self)
+                         : -1;
 }
 
 sl_broker_t *
@@ -235,7 +270,8 @@ sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
     self->queue = sl_queue_new (self->store);
     self->sessions = sl_sessions_new ();
     self->admin_table = sl_admin_new ();
-    if (!self->batch || !self->registry || !self->subs || !self->queue || !self->sessions
+    self->authlog = sl_authlog_new ();
+    if (!self->batch || !self->authlog || !self->registry || !self->subs || !self->queue || !self->sessions
         || !self->admin_table
         || sl_batch_listen (self->batch, s_on_batch, self) != 0
         || sl_admin_register (self->admin_table, sl_admin_member_commands, sl_admin_member_count) != 0
@@ -245,6 +281,14 @@ sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
         || sl_admin_register (self->admin_table, sl_admin_audit_commands, sl_admin_audit_count) != 0
         || sl_admin_register (self->admin_table, sl_admin_consent_commands, sl_admin_consent_count) != 0) {
         snprintf (err, errlen, "cannot initialise the broker (out of memory or store unreadable)");
+        goto fail;
+    }
+    /* a new queue epoch, durable before anything is delivered: delivery
+     * tags are never reused across restarts (sl_queue.h) */
+    MDB_txn *etxn;
+    if (sl_batch_txn (self->batch, &etxn) != 0 || sl_queue_epoch_begin (self->queue, etxn) != 0
+        || sl_broker_commit (self) != 0) {
+        snprintf (err, errlen, "cannot start a new delivery-tag epoch in the store");
         goto fail;
     }
     /* policies, consent and the audit log: sets the decision function and
@@ -360,6 +404,13 @@ s_record (sl_broker_t *self, const sl_event_t *ev, int note)
     if (note)
         sl_batch_note (self->batch, 1);
     return 0;
+}
+
+/*  s_record in the shape sl_filtered_flush wants. */
+static int
+s_record_cb (void *self, const sl_event_t *ev)
+{
+    return s_record (self, ev, 0);
 }
 
 int
@@ -536,6 +587,22 @@ s_send_header (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h)
     sl_wire_send (self->data, s->rid, s->rid_len, h, NULL, 0);
 }
 
+/*  Forgets data or admin session `s` (pointer invalid afterwards). For a
+ *  data session, the member's other connections take over its in-flight
+ *  records and, if it was current, its role (sl_session.h, queue group).
+ *  Returns 1 if `s` was the member's current session. */
+static int
+s_session_drop (sl_broker_t *self, sl_session_t *s)
+{
+    char member[sizeof s->member];
+    int data = s->plane == SL_PLANE_DATA, was_current = s->current;
+    snprintf (member, sizeof member, "%s", s->member);
+    sl_sessions_remove (self->sessions, s);
+    if (data && sl_sessions_closed (self->sessions, member) && was_current)
+        sl_info ("session.current", "member=%s previous=closed", member);
+    return was_current;
+}
+
 /* ------------------------------------------------------------- PUBLISH */
 
 typedef struct {
@@ -621,6 +688,8 @@ s_publish (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t 
     s_rec_error_t *errs = calloc (n, sizeof *errs);
     Sluice__V1__Error **errp = calloc (n, sizeof *errp);
     size_t n_ids = 0, n_errs = 0, queued = 0, dups = 0, denied = 0;
+    sl_filtered_t filtered;     /* rows a `where` left out: one entry per key (sl_filtered.h) */
+    sl_filtered_init (&filtered);
     int store_rc = 0;
     if (!ids || !errs || !errp) {
         s_send_error (self, s->rid, s->rid_len, s->member, h->seq,
@@ -781,6 +850,11 @@ s_publish (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t 
             s_decide (self, &in, &out);
             char rbuf[SL_DECIDE_MAX_RULES * SL_DECIDE_RULE_MAX];
             s_rules (out.rules, out.n_rules, rbuf, sizeof rbuf);
+            if (!out.permit && strcmp (out.reason, "condition-false") == 0
+                && sl_filtered_add (&filtered, sub->consumer, type, sub->purpose, rbuf)) {
+                denied++;
+                continue;
+            }
             sl_event_t ev = { .kind = out.permit ? "queue" : "deny", .actor = s->member,
                               .counterpart = sub->consumer, .owner = s->member, .record_type = type,
                               .message_id = m->message_id.data, .subject = m->subject,
@@ -814,7 +888,8 @@ s_publish (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t 
             /* the queued copy's subject is the consumer's view; the raw one
              * travels sealed for delivery-time consent checks */
             uint8_t sealed[2 + 512];   /* varint length | nonce | box */
-            ProtobufCMessageUnknownField uf;
+            uint8_t flist[2 + SL_DISCLOSE_FIELDS_MAX];
+            ProtobufCMessageUnknownField uf[2];
             size_t sl = 0;
             if (out.subject_set && m->subject && *m->subject
                 && sl_govern_seal_subject (self->govern, m->subject, sealed + 2, 512, &sl) == 0) {
@@ -822,13 +897,19 @@ s_publish (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t 
                  * length, here always as a two-byte varint */
                 sealed[0] = (uint8_t) (0x80 | (sl & 0x7f));
                 sealed[1] = (uint8_t) (sl >> 7);
-                uf.len = sl + 2;
-                uf.tag = S_SEALED_SUBJECT_TAG;
-                uf.wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED;
-                uf.data = sealed;
+                uf[0].len = sl + 2;
+                uf[0].tag = S_SEALED_SUBJECT_TAG;
+                uf[0].wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED;
+                uf[0].data = sealed;
                 qm.base.n_unknown_fields = 1;
-                qm.base.unknown_fields = &uf;
             }
+            /* the fields this copy released, for its `deliver` entry */
+            if (out.fields_set
+                && sl_disclose_fields_field (&uf[qm.base.n_unknown_fields], flist, sizeof flist,
+                                             out.fields) == 0)
+                qm.base.n_unknown_fields++;
+            if (qm.base.n_unknown_fields)
+                qm.base.unknown_fields = uf;
             uint64_t tag;
             const void *bd = out.body ? out.body : zmq_msg_data (body);
             size_t bl = out.body ? out.body_len : zmq_msg_size (body);
@@ -843,6 +924,8 @@ s_publish (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t 
         if (store_rc == 0)
             ids[n_ids++] = m->message_id;
     }
+    if (store_rc == 0)
+        store_rc = sl_filtered_flush (&filtered, s->member, "publish", s_record_cb, self);
 
     if (store_rc != 0) {
         /* LMDB leaves a failed write transaction unusable: everything pending fails */
@@ -939,6 +1022,23 @@ s_subscribe (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, int add)
 
 /* ---------------------------------------------- consumer ACK, NACK, CREDIT */
 
+/*  The in-flight entry for `tag` on another data session of s's member
+ *  (queue group, sl_session.h), or NULL. */
+static sl_inflight_t *
+s_inflight_sibling (sl_broker_t *self, sl_session_t *s, uint64_t tag)
+{
+    for (size_t i = 0; i < sl_sessions_count (self->sessions); i++) {
+        sl_session_t *o = sl_sessions_at (self->sessions, i);
+        if (o == s || o->plane != SL_PLANE_DATA || o->n_inflight == 0
+            || strcmp (o->member, s->member) != 0)
+            continue;
+        sl_inflight_t *f = sl_session_inflight_find (o, tag);
+        if (f)
+            return f;
+    }
+    return NULL;
+}
+
 static void
 s_consumer_ack (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, int nack)
 {
@@ -980,7 +1080,9 @@ s_consumer_ack (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, int n
             }
         }
         else if (!f || !f->acked) {
-            int rc = sl_queue_remove (self->queue, txn, s->member, tag);
+            if (!f)
+                f = s_inflight_sibling (self, s, tag);
+            int rc = f && f->acked ? SL_ENOTFOUND : sl_queue_remove (self->queue, txn, s->member, tag);
             if (rc == 0) {
                 if (f)
                     f->acked = 1;
@@ -1075,6 +1177,10 @@ typedef struct {
     uint64_t denied[S_DELIVER_MAX];
     size_t n_denied;
     char raw[S_DELIVER_MAX][128];   /* raw subjects of metas[], for the audit */
+    sl_session_t *sib[32];          /* the member's other sessions with records in flight */
+    size_t n_sib;
+    int tentative;                  /* metas' tags are in s's in-flight until sent */
+    char *fields[S_DELIVER_MAX];    /* fields released by metas[], for the audit */
     int exhausted;
     uint64_t next;                  /* where a following scan goes on */
 } s_deliver_t;
@@ -1091,18 +1197,23 @@ s_deliver_one (void *ctx, const sl_queue_entry_t *e)
     d->next = e->tag + 1;
     if (sl_session_inflight_find (d->s, e->tag))
         return 0;
+    for (size_t i = 0; i < d->n_sib; i++)
+        if (sl_session_inflight_find (d->sib[i], e->tag))
+            return 0;           /* another connection of the member holds it */
     Sluice__V1__RecordMeta *m = sluice__v1__record_meta__unpack (NULL, e->meta_len, e->meta);
     if (!m) {
         sl_error ("queue.corrupt", "consumer=%s tag=%llu", d->s->member, (unsigned long long) e->tag);
         return 0;
     }
     /* the raw subject: sealed beside the consumer's view, or the view itself */
-    char raw[128];
-    int shaped = 0;
+    char raw[128], then[SL_DISCLOSE_FIELDS_MAX];
+    int shaped = 0, queued_fields = 0;
     snprintf (raw, sizeof raw, "%s", m->subject ? m->subject : "");
     for (size_t u = 0; u < m->base.n_unknown_fields; u++) {
         ProtobufCMessageUnknownField *uf = &m->base.unknown_fields[u];
         shaped |= uf->tag == S_SEALED_SUBJECT_TAG;
+        if (uf->tag == SL_DISCLOSE_FIELDS_TAG)
+            queued_fields = sl_disclose_fields_read (uf, then, sizeof then) == 1;
         if (uf->tag == S_SEALED_SUBJECT_TAG
             && (uf->len < 2 || (uf->data[0] & 0x80) == 0 || (uf->data[1] & 0x80) != 0
                 || (size_t) ((uf->data[0] & 0x7f) | (size_t) uf->data[1] << 7) != uf->len - 2
@@ -1169,6 +1280,17 @@ s_deliver_one (void *ctx, const sl_queue_entry_t *e)
         free (rules);
     }
     snprintf (d->raw[d->n], sizeof d->raw[d->n], "%s", raw);
+    char released[SL_DISCLOSE_FIELDS_MAX];
+    sl_disclose_fields_meet (queued_fields ? then : NULL, out.fields_set ? out.fields : "",
+                             released, sizeof released);
+    if (!(d->fields[d->n] = strdup (released))) {
+        /* out of memory: this one and the rest wait for a later turn */
+        free (out.body);
+        sluice__v1__record_meta__free_unpacked (m, NULL);
+        d->next = e->tag;
+        d->exhausted = 0;
+        return 1;
+    }
     const void *bd = out.body ? out.body : e->body;
     size_t bl = out.body ? out.body_len : e->body_len;
     zmq_msg_init_size (&d->bodies[d->n], bl);
@@ -1187,8 +1309,11 @@ s_deliver_free (s_deliver_t **d_p)
     if (!d)
         return;
     for (size_t i = 0; i < d->n; i++) {
+        if (d->tentative)       /* not sent: deliverable again */
+            sl_session_inflight_drop (d->s, d->metas[i]->delivery_tag);
         zmq_msg_close (&d->bodies[i]);
         sluice__v1__record_meta__free_unpacked (d->metas[i], NULL);
+        free (d->fields[i]);
     }
     free (d);
     *d_p = NULL;
@@ -1218,6 +1343,13 @@ s_deliver_prepare (sl_broker_t *self, sl_session_t *s, uint64_t from, uint32_t b
         free (d);
         return NULL;
     }
+    d->n_sib = sl_sessions_siblings (self->sessions, s, d->sib, sizeof d->sib / sizeof d->sib[0]);
+    if (d->n_sib == sizeof d->sib / sizeof d->sib[0]) {
+        /* more connections than we check record by record: skip this turn */
+        mdb_txn_abort (d->rtxn);
+        free (d);
+        return NULL;
+    }
     sl_queue_scan (self->queue, d->rtxn, s->member, from, s_deliver_one, d);
     mdb_txn_abort (d->rtxn);
     d->rtxn = NULL;
@@ -1230,18 +1362,36 @@ s_deliver_prepare (sl_broker_t *self, sl_session_t *s, uint64_t from, uint32_t b
                           .message_id = m->message_id.len == 16 ? m->message_id.data : NULL,
                           .subject = d->raw[i], .purpose = m->purpose, .decision = "permit",
                           .rules = s_rules_meta (m->rules, m->n_rules, rbuf, sizeof rbuf),
-                          .detail = dt };
+                          .fields = d->fields[i], .detail = dt };
         if (sl_broker_event (self, &ev) != 0) {
             /* the batch is aborted: nothing is sent, the records stay queued */
             for (size_t j = 0; j < d->n; j++) {
                 zmq_msg_close (&d->bodies[j]);
                 sluice__v1__record_meta__free_unpacked (d->metas[j], NULL);
+                free (d->fields[j]);
+                d->fields[j] = NULL;
             }
             d->n = 0;
             d->n_denied = 0;
             break;
         }
     }
+    /* held for s until sent, so the member's other sessions preparing in
+     * the same turn skip them (s_deliver_free drops them if not sent) */
+    for (size_t i = 0; i < d->n; i++)
+        if (sl_session_inflight_add (s, d->metas[i]->delivery_tag) != 0) {
+            for (size_t j = 0; j < i; j++)
+                sl_session_inflight_drop (s, d->metas[j]->delivery_tag);
+            for (size_t j = 0; j < d->n; j++) {
+                zmq_msg_close (&d->bodies[j]);
+                sluice__v1__record_meta__free_unpacked (d->metas[j], NULL);
+                free (d->fields[j]);
+                d->fields[j] = NULL;
+            }
+            d->n = 0;
+            break;
+        }
+    d->tentative = d->n > 0;
     if (d->n_denied > 0) {
         MDB_txn *txn;
         if (sl_batch_txn (self->batch, &txn) == 0) {
@@ -1276,8 +1426,7 @@ s_deliver_send (sl_broker_t *self, s_deliver_t **d_p, int stale)
             gone = 1;
         }
         else if (rc == 0) {
-            for (size_t i = 0; i < d->n; i++)
-                sl_session_inflight_add (s, d->metas[i]->delivery_tag);
+            d->tentative = 0;     /* in flight for good (added in prepare) */
             s->credit -= (uint32_t) d->n;
             s->scan_from = d->metas[d->n - 1]->delivery_tag + 1;
             sl_debug ("deliver", "member=%s records=%zu credit=%u", s->member, d->n, s->credit);
@@ -1288,7 +1437,7 @@ s_deliver_send (sl_broker_t *self, s_deliver_t **d_p, int stale)
     int exhausted = d->exhausted;
     s_deliver_free (d_p);
     if (gone) {
-        sl_sessions_remove (self->sessions, s);
+        s_session_drop (self, s);
         return -1;
     }
     /* A scan that reached the end of the queue saw it as of its read
@@ -1320,7 +1469,7 @@ s_deliver_all (sl_broker_t *self)
     uint64_t aborts = self->aborts, commits = sl_batch_commits (self->batch);
     for (size_t i = 0; i < n; i++) {
         sl_session_t *s = sl_sessions_at (self->sessions, i);
-        if (s->plane != SL_PLANE_DATA || !s->current || !s->dirty)
+        if (s->plane != SL_PLANE_DATA || !s->dirty)
             continue;
         if (s->credit == 0) {
             s->dirty = 0;
@@ -1354,17 +1503,23 @@ s_deliver_all (sl_broker_t *self)
      * one of them is not sent, the later ones must not be either (they would
      * move scan_from past it), and once the session is gone it is freed */
     sl_session_t *stopped = NULL;
+    int stopped_gone = 0;
     int stale = sl_batch_commits (self->batch) != commits;
     for (size_t i = 0; i < np; i++) {
         if (ready[i]->s == stopped) {
+            if (stopped_gone)
+                ready[i]->tentative = 0;     /* its session is freed */
             s_deliver_free (&ready[i]);
             continue;
         }
         sl_session_t *s = ready[i]->s;
-        if (s_deliver_send (self, &ready[i], stale) > 0)
+        int r = s_deliver_send (self, &ready[i], stale);
+        if (r > 0)
             more = 1;
-        else
+        else {
             stopped = s;    /* gone, peer busy, or nothing more */
+            stopped_gone = r < 0;
+        }
     }
     free (ready);
     return more;
@@ -1421,6 +1576,13 @@ s_query (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h)
     free (out.body);
     if (rtxn)
         mdb_txn_abort (rtxn);
+    if (out.permit && h->subject && *h->subject && out.subject_set) {
+        /* the permit hides the subject (pseudonymize or drop): answering a
+         * query by clear id would tie the asker's own clear ids to the
+         * pseudonyms of its stream (POLICY.md 6.1) */
+        out.permit = 0;
+        snprintf (out.reason, sizeof out.reason, "subject-not-clear");
+    }
     {
         char rbuf[SL_DECIDE_MAX_RULES * SL_DECIDE_RULE_MAX];
         sl_event_t ev = { .kind = "query", .actor = s->member, .counterpart = schema->owner,
@@ -1490,7 +1652,7 @@ s_query (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h)
     int rc = sl_wire_send (self->data, o->rid, o->rid_len, &f, NULL, 0);
     if (rc != 0) {
         if (rc == SL_ECLOSED)
-            sl_sessions_remove (self->sessions, o);
+            s_session_drop (self, o);
         s_send_error (self, s->rid, s->rid_len, s->member, h->seq,
                       SLUICE__V1__ERROR_CODE__OWNER_OFFLINE, "owner-offline",
                       "QUERY: owner '%s' of %s is not reachable; try again later",
@@ -1501,6 +1663,44 @@ s_query (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h)
     sl_info ("query.routed", "asker=%s owner=%s record=%s purpose=%s query_id=%llu timeout_ms=%u",
              s->member, schema->owner, schema->record_type, h->purpose,
              (unsigned long long) q->query_id, tmo);
+}
+
+/*  The `reply` entries of an answer: one per released record (its subject,
+ *  message id, deciding rules with versions and the fields released), or
+ *  one with `records=0` for an empty answer; then the batch is committed,
+ *  so the entries are on disk before the REPLY leaves. Returns 0, or the
+ *  error (the batch is aborted: nothing may be sent). */
+static int
+s_reply_record (sl_broker_t *self, const s_query_t *q, const Sluice__V1__RecordMeta *metas,
+                char (*raw)[128], char (*released)[SL_DISCLOSE_FIELDS_MAX], size_t kept,
+                size_t dropped)
+{
+    int rc = 0;
+    for (size_t i = 0; i < kept && rc == 0; i++) {
+        const Sluice__V1__RecordMeta *m = &metas[i];
+        char rbuf[SL_DECIDE_MAX_RULES * SL_DECIDE_RULE_MAX], dt[96];
+        snprintf (dt, sizeof dt, "query_id=%llu record=%zu records=%zu dropped=%zu",
+                  (unsigned long long) q->query_id, i, kept, dropped);
+        sl_event_t ev = { .kind = "reply", .actor = q->owner, .counterpart = q->asker,
+                          .owner = q->owner, .record_type = q->record_type,
+                          .message_id = m->message_id.len == 16 ? m->message_id.data : NULL,
+                          .subject = raw[i], .purpose = q->purpose, .decision = "permit",
+                          .rules = s_rules_meta (m->rules, m->n_rules, rbuf, sizeof rbuf),
+                          .fields = released[i], .detail = dt };
+        rc = sl_broker_event (self, &ev);
+    }
+    if (kept == 0) {
+        char dt[96];
+        snprintf (dt, sizeof dt, "query_id=%llu records=0 dropped=%zu",
+                  (unsigned long long) q->query_id, dropped);
+        sl_event_t ev = { .kind = "reply", .actor = q->owner, .counterpart = q->asker,
+                          .owner = q->owner, .record_type = q->record_type, .subject = q->subject,
+                          .purpose = q->purpose, .decision = "ok", .detail = dt };
+        rc = sl_broker_event (self, &ev);
+    }
+    if (rc == 0)
+        rc = sl_broker_commit (self);
+    return rc;
 }
 
 /*  REPLY or ERROR from an owner for a query. */
@@ -1540,12 +1740,16 @@ s_owner_answer (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_m
     char (*rules)[SL_DECIDE_MAX_RULES][SL_DECIDE_RULE_MAX] = calloc (n ? n : 1, sizeof *rules);
     char *(*rulep)[SL_DECIDE_MAX_RULES] = calloc (n ? n : 1, sizeof *rulep);
     char (*subj)[128] = calloc (n ? n : 1, sizeof *subj);
+    char (*raw)[128] = calloc (n ? n : 1, sizeof *raw);
+    char (*released)[SL_DISCLOSE_FIELDS_MAX] = calloc (n ? n : 1, sizeof *released);
     size_t kept = 0, dropped = 0;
     long bad = -1;
-    if (!metas || !mp || !out_bodies || !rules || !rulep || !subj)
+    if (!metas || !mp || !out_bodies || !rules || !rulep || !subj || !raw || !released)
         goto out;
     MDB_txn *rtxn = NULL;
     sl_store_read (self->store, &rtxn);
+    sl_filtered_t filtered;     /* rows a `where` left out (sl_filtered.h) */
+    sl_filtered_init (&filtered);
     for (size_t i = 0; i < n; i++) {
         Sluice__V1__RecordMeta *m = h->records[i];
         const char *type = (m->record_type && *m->record_type) ? m->record_type : q->record_type;
@@ -1569,6 +1773,12 @@ s_owner_answer (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_m
         protobuf_c_message_free_unpacked (rec, NULL);
         if (!d.permit) {
             char rbuf[SL_DECIDE_MAX_RULES * SL_DECIDE_RULE_MAX];
+            s_rules (d.rules, d.n_rules, rbuf, sizeof rbuf);
+            if (strcmp (d.reason, "condition-false") == 0
+                && sl_filtered_add (&filtered, q->asker, q->record_type, q->purpose, rbuf)) {
+                dropped++;
+                continue;
+            }
             sl_event_t ev = { .kind = "deny", .actor = q->owner, .counterpart = q->asker,
                               .owner = q->owner, .record_type = q->record_type,
                               .subject = m->subject, .purpose = q->purpose, .decision = "deny",
@@ -1584,6 +1794,8 @@ s_owner_answer (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_m
         sluice__v1__record_meta__init (om);
         om->message_id = m->message_id;
         snprintf (subj[kept], sizeof subj[kept], "%s", d.subject_set ? d.subject : (m->subject ? m->subject : ""));
+        snprintf (raw[kept], sizeof raw[kept], "%s", m->subject ? m->subject : "");
+        snprintf (released[kept], sizeof released[kept], "%s", d.fields_set ? d.fields : "");
         om->subject = subj[kept];
         om->event_time = sl_decide_coarsen_ms (m->event_time, d.coarsen_s);
         om->record_type = q->record_type;
@@ -1607,6 +1819,8 @@ s_owner_answer (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_m
         mp[kept] = om;
         kept++;
     }
+    if (sl_filtered_flush (&filtered, q->owner, "reply", s_record_cb, self) != 0)
+        sl_batch_abort (self->batch);
     if (rtxn)
         mdb_txn_abort (rtxn);
     if (bad >= 0) {
@@ -1619,6 +1833,15 @@ s_owner_answer (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_m
         sl_wire_error (self->data, s->rid, s->rid_len, h->seq, q->query_id,
                        SLUICE__V1__ERROR_CODE__BAD_BODY, text, "bad-reply");
     }
+    else if (s_reply_record (self, q, metas, raw, released, kept, dropped) != 0) {
+        /* not on disk, so not sent (AUDIT.md §6: durable before data leaves) */
+        sl_wire_error (self->data, q->rid, q->rid_len, q->seq, 0, SLUICE__V1__ERROR_CODE__INTERNAL,
+                       "the broker could not record the reply in its audit log; nothing was "
+                       "disclosed: ask again", "commit-failed");
+        sl_wire_error (self->data, s->rid, s->rid_len, h->seq, q->query_id,
+                       SLUICE__V1__ERROR_CODE__INTERNAL,
+                       "the broker could not record this reply; nothing was passed on", "commit-failed");
+    }
     else {
         Sluice__V1__Header a = SLUICE__V1__HEADER__INIT;
         a.version = 1;
@@ -1627,12 +1850,6 @@ s_owner_answer (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_m
         a.n_records = kept;
         a.records = mp;
         sl_wire_send (self->data, q->rid, q->rid_len, &a, out_bodies, kept);
-        char dt[40];
-        snprintf (dt, sizeof dt, "records=%zu dropped=%zu", kept, dropped);
-        sl_event_t ev = { .kind = "reply", .actor = q->owner, .counterpart = q->asker,
-                          .owner = q->owner, .record_type = q->record_type, .subject = q->subject,
-                          .purpose = q->purpose, .decision = "ok", .detail = dt };
-        s_event (self, &ev);
         sl_info ("query.answered", "asker=%s owner=%s query_id=%llu records=%zu dropped=%zu",
                  q->asker, q->owner, (unsigned long long) q->query_id, kept, dropped);
     }
@@ -1646,6 +1863,8 @@ out:
     free (rules);
     free (rulep);
     free (subj);
+    free (raw);
+    free (released);
 }
 
 /*  Fails queries whose owner did not answer in time. Returns ms until the
@@ -1805,7 +2024,7 @@ s_data_message (sl_broker_t *self, zmq_msg_t *f, size_t nf, size_t total, int ov
     if (h->command == SLUICE__V1__COMMAND__HELLO || h->command == SLUICE__V1__COMMAND__SUBSCRIBE
         || h->command == SLUICE__V1__COMMAND__CREDIT || !sl_sessions_of (self->sessions, s->member)) {
         if (sl_sessions_make_current (self->sessions, s))
-            sl_info ("session.current", "member=%s peer=%s previous=released", s->member, s->peer);
+            sl_info ("session.current", "member=%s peer=%s previous=kept", s->member, s->peer);
     }
     switch (h->command) {
     case SLUICE__V1__COMMAND__HELLO:       s_hello (self, s, h); break;
@@ -1908,6 +2127,42 @@ s_data_input (sl_broker_t *self)
     }
 }
 
+/*  The ERROR answer to an admin request that is not exactly one frame
+ *  (`body` NULL) or is over max_message_size: too-big names the limit, and
+ *  carries the request's seq when the request decodes, so the client can
+ *  match it (PROTOCOL.md 6.1). Returns the packed AdminResponse (malloc'd,
+ *  *len its size) or NULL (out of memory). */
+static void *
+s_admin_refuse (sl_broker_t *self, const sl_session_t *s, zmq_msg_t *body, size_t total,
+                size_t *len)
+{
+    Sluice__V1__AdminResponse r = SLUICE__V1__ADMIN_RESPONSE__INIT;
+    char text[200];
+    if (!body) {
+        r.code = SLUICE__V1__ERROR_CODE__BAD_FRAME;
+        snprintf (text, sizeof text, "admin requests are exactly one AdminRequest frame");
+    }
+    else {
+        Sluice__V1__AdminRequest *req = sluice__v1__admin_request__unpack (
+            NULL, zmq_msg_size (body), zmq_msg_data (body));
+        r.code = SLUICE__V1__ERROR_CODE__TOO_BIG;
+        r.seq = req ? req->seq : 0;
+        snprintf (text, sizeof text, "admin request %s of %zu bytes is over the broker's limit of "
+                  "%zu bytes (max_message_size); nothing was done",
+                  req && req->command ? req->command : "?", total, self->cfg.max_message_size);
+        if (req)
+            sluice__v1__admin_request__free_unpacked (req, NULL);
+    }
+    r.text = text;
+    sl_warn ("admin.refused", "member=%s code=%s bytes=%zu", s->member, sl_wire_code_name (r.code),
+             total);
+    *len = sluice__v1__admin_response__get_packed_size (&r);
+    void *resp = malloc (*len ? *len : 1);
+    if (resp)
+        sluice__v1__admin_response__pack (&r, resp);
+    return resp;
+}
+
 static void
 s_admin_input (sl_broker_t *self)
 {
@@ -1924,16 +2179,8 @@ s_admin_input (sl_broker_t *self)
         if (s) {
             void *resp = NULL;
             size_t len = 0;
-            if (n != 2 + (size_t) req || total > self->cfg.max_message_size) {
-                Sluice__V1__AdminResponse r = SLUICE__V1__ADMIN_RESPONSE__INIT;
-                r.code = n != 2 ? SLUICE__V1__ERROR_CODE__BAD_FRAME : SLUICE__V1__ERROR_CODE__TOO_BIG;
-                r.text = n != 2 ? "admin requests are exactly one AdminRequest frame"
-                                : "admin request over the size limit";
-                len = sluice__v1__admin_response__get_packed_size (&r);
-                resp = malloc (len ? len : 1);
-                if (resp)
-                    sluice__v1__admin_response__pack (&r, resp);
-            }
+            if (n != 2 + (size_t) req || total > self->cfg.max_message_size)
+                resp = s_admin_refuse (self, s, n != 2 + (size_t) req ? NULL : body, total, &len);
             else {
                 const sl_member_t *m = sl_registry_by_name (self->registry, s->member);
                 resp = sl_admin_dispatch (self->admin_table, self, m, zmq_msg_data (body),
@@ -2033,7 +2280,7 @@ s_close_due (sl_broker_t *self)
             shutdown (s->fd, SHUT_RDWR);
         sl_info ("session.closed", "member=%s plane=%s peer=%s reason=revoked shut=%d", s->member,
                  s->plane == SL_PLANE_DATA ? "data" : "admin", s->peer, same);
-        sl_sessions_remove (self->sessions, s);
+        s_session_drop (self, s);
     }
     return next;
 }
@@ -2084,8 +2331,9 @@ s_monitor_input (sl_broker_t *self, void *pair, sl_plane_t plane)
             snprintf (member, sizeof member, "%s", s->member);
             sl_info ("session.closed", "member=%s plane=%s peer=%s reason=disconnected inflight=%zu",
                      member, plane == SL_PLANE_DATA ? "data" : "admin", s->peer, s->n_inflight);
-            sl_sessions_remove (self->sessions, s);
-            if (plane != SL_PLANE_DATA || sl_sessions_of (self->sessions, member))
+            /* queries went to the current session: if that one closed,
+             * they fail at once even when another connection takes over */
+            if (!s_session_drop (self, s) || plane != SL_PLANE_DATA)
                 continue;
             for (size_t j = 0; j < self->n_queries;) {
                 s_query_t *q = &self->queries[j];
@@ -2128,6 +2376,7 @@ sl_broker_run (sl_broker_t *self, volatile sig_atomic_t *stop)
         tmo = s_min_timeout (tmo, s_query_timeouts (self));
         tmo = s_min_timeout (tmo, s_close_due (self));
         tmo = s_min_timeout (tmo, sl_govern_tick (self->govern, sl_now_ms ()));
+        tmo = s_min_timeout (tmo, s_authlog_tick (self, 0));
         if (more)
             tmo = 0;
         zmq_pollitem_t items[] = {
@@ -2169,6 +2418,7 @@ sl_broker_destroy (sl_broker_t **self_p)
         return;
     sl_broker_t *self = *self_p;
     if (self->batch && self->data) {
+        s_authlog_tick (self, 1);
         sl_event_t stop = { .kind = "broker.stop", .actor = "sluiced" };
         s_event (self, &stop);
         if (self->govern)
@@ -2221,6 +2471,7 @@ sl_broker_destroy (sl_broker_t **self_p)
     free (self->pending);
     free (self->queries);
     sl_admin_destroy (&self->admin_table);
+    sl_authlog_destroy (&self->authlog);
     sl_govern_destroy (&self->govern);
     sl_sessions_destroy (&self->sessions);
     sl_queue_destroy (&self->queue);

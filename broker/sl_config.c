@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <ini.h>
+
+#include "sl_time.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +129,18 @@ sl_config_set (sl_config_t *cfg, const char *key, const char *value, char *err, 
         if ((rc = s_number (key, value, 0, 1ull << 40, &v, err, errlen)) == 0)
             cfg->queue_max = (uint64_t) v;
         return rc;
+    }
+    if (!strcmp (key, "timezone")) {
+        sl_tz_t *z = sl_tz_load (value, err, errlen);   /* refuse a zone tzdata lacks */
+        if (!z || strlen (value) >= sizeof cfg->timezone) {
+            if (z)
+                snprintf (err, errlen, "timezone: '%s' is too long", value);
+            sl_tz_destroy (&z);
+            return SL_EINVAL;
+        }
+        sl_tz_destroy (&z);
+        snprintf (cfg->timezone, sizeof cfg->timezone, "%s", value);
+        return 0;
     }
     if (!strcmp (key, "grant")) {
         snprintf (err, errlen, "grant: there are no grants any more; what leaves is decided by "

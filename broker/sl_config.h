@@ -22,6 +22,8 @@ typedef struct {
     unsigned checkpoint_interval_ms;    /* ... or this long after new entries (0 = off) */
     unsigned consent_scan_ms;           /* expired-consent scan period */
     uint64_t queue_max;                 /* records per consumer queue (0 = no limit) */
+    char timezone[64];                  /* the city's IANA zone ("" = UTC): zone-less
+                                           times in policies and admin filters */
 } sl_config_t;
 
 /*  Fills defaults (data dir from $SLUICE_DATA or ./var/sluice). Cannot fail. */
@@ -32,7 +34,8 @@ void sl_config_clear (sl_config_t *cfg);
 
 /*  Sets one setting by its INI key (data, bind, admin_bind, admin_allow, max_message_size,
  *  batch, batch_delay_us, map_size_mb, query_timeout_ms, log_level,
- *  checkpoint_every, checkpoint_interval_ms, consent_scan_ms, queue_max).
+ *  checkpoint_every, checkpoint_interval_ms, consent_scan_ms, queue_max,
+ *  timezone).
  *  Returns 0 or SL_EINVAL (unknown key or bad value; `err` says which). */
 int sl_config_set (sl_config_t *cfg, const char *key, const char *value,
                    char *err, size_t errlen);

@@ -10,6 +10,10 @@
  *    publish.refused  actor=sender record_type message_id reason=<error code> detail=<text>
  *    queue            actor=owner  counterpart=consumer purpose rules decision=permit
  *    deny             actor=owner  counterpart=consumer purpose rules reason detail=stage=...
+ *    filtered         actor=owner  counterpart=consumer record_type purpose rules
+ *                     decision=filtered reason=condition-false detail="rows=N stage=S"
+ *                     (one per batch and key, sl_filtered.h)
+ *    lookup           actor=admin/auditor subject decision=ok detail="command=C role=R"
  *    deliver          actor=owner  counterpart=consumer message_id subject purpose rules detail=tag=N
  *    ack              actor=consumer detail=tag=N
  *    query            actor=asker  counterpart=owner record_type subject purpose decision

@@ -1,6 +1,7 @@
 /*  sl_queue — see sl_queue.h. */
 #include "sl_queue.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,14 +11,16 @@
 
 typedef struct {
     char consumer[S_NAME_MAX + 1];
-    uint64_t next;
+    uint64_t next;           /* never lowered (sl_queue.h note 2) */
     long depth;              /* entries in the queue, as of the open batch */
+    int stale;               /* depth must be read again (after an abort) */
 } s_next_t;
 
 struct sl_queue_t {
     sl_store_t *store;
     s_next_t *next;          /* cached next tag per consumer */
     size_t n_next, cap_next;
+    uint64_t epoch;          /* this incarnation's (note 1) */
 };
 
 sl_queue_t *
@@ -42,7 +45,43 @@ sl_queue_destroy (sl_queue_t **self_p)
 void
 sl_queue_forget (sl_queue_t *self)
 {
+    for (size_t i = 0; i < self->n_next; i++)
+        self->next[i].stale = 1;
+}
+
+uint64_t
+sl_queue_epoch (const sl_queue_t *self)
+{
+    return self->epoch;
+}
+
+int
+sl_queue_epoch_begin (sl_queue_t *self, MDB_txn *txn)
+{
+    static const char key[] = "queue.epoch";
+    MDB_dbi dbi = sl_store_dbi (self->store, SL_DB_META);
+    MDB_val k = { sizeof key - 1, (void *) key }, v;
+    uint64_t epoch = 0;
+    int rc = mdb_get (txn, dbi, &k, &v);
+    if (rc == 0) {
+        char buf[32];
+        size_t n = v.mv_size < sizeof buf - 1 ? v.mv_size : sizeof buf - 1;
+        memcpy (buf, v.mv_data, n);
+        buf[n] = 0;
+        epoch = strtoull (buf, NULL, 10);
+    }
+    else if (rc != MDB_NOTFOUND)
+        return sl_store_rc (rc);
+    epoch++;
+    char text[32];
+    int len = snprintf (text, sizeof text, "%llu", (unsigned long long) epoch);
+    MDB_val nv = { (size_t) len, text };
+    rc = mdb_put (txn, dbi, &k, &nv, 0);
+    if (rc != 0)
+        return sl_store_rc (rc);
+    self->epoch = epoch;
     self->n_next = 0;
+    return 0;
 }
 
 static size_t
@@ -87,11 +126,14 @@ static int s_count (void *ctx, const sl_queue_entry_t *e);
 static int
 s_state (sl_queue_t *self, MDB_txn *txn, const char *consumer, s_next_t **out)
 {
-    for (size_t i = 0; i < self->n_next; i++)
-        if (strcmp (self->next[i].consumer, consumer) == 0) {
-            *out = &self->next[i];
-            return 0;
-        }
+    s_next_t *known = NULL;
+    for (size_t i = 0; i < self->n_next && !known; i++)
+        if (strcmp (self->next[i].consumer, consumer) == 0)
+            known = &self->next[i];
+    if (known && !known->stale) {
+        *out = known;
+        return 0;
+    }
     uint64_t last;
     long depth = 0;
     int rc = s_last_tag (self, txn, consumer, &last);
@@ -99,6 +141,17 @@ s_state (sl_queue_t *self, MDB_txn *txn, const char *consumer, s_next_t **out)
         rc = sl_queue_scan (self, txn, consumer, 0, s_count, &depth);
     if (rc != 0)
         return rc;
+    uint64_t next = last + 1, floor = (self->epoch << SL_QUEUE_EPOCH_SHIFT) | 1;
+    if (next < floor)
+        next = floor;
+    if (known) {
+        if (known->next < next)
+            known->next = next;
+        known->depth = depth;
+        known->stale = 0;
+        *out = known;
+        return 0;
+    }
     if (self->n_next == self->cap_next) {
         size_t cap = self->cap_next ? self->cap_next * 2 : 16;
         s_next_t *p = realloc (self->next, cap * sizeof *p);
@@ -109,8 +162,9 @@ s_state (sl_queue_t *self, MDB_txn *txn, const char *consumer, s_next_t **out)
     }
     s_next_t *e = &self->next[self->n_next++];
     strcpy (e->consumer, consumer);
-    e->next = last + 1;
+    e->next = next;
     e->depth = depth;
+    e->stale = 0;
     *out = e;
     return 0;
 }
@@ -175,7 +229,8 @@ sl_queue_remove (sl_queue_t *self, MDB_txn *txn, const char *consumer, uint64_t 
     MDB_val k = { s_key (kb, consumer, tag), kb };
     int rc = sl_store_rc (mdb_del (txn, sl_store_dbi (self->store, SL_DB_QUEUE), &k, NULL));
     for (size_t i = 0; rc == 0 && i < self->n_next; i++)
-        if (strcmp (self->next[i].consumer, consumer) == 0 && self->next[i].depth > 0)
+        if (strcmp (self->next[i].consumer, consumer) == 0 && !self->next[i].stale
+            && self->next[i].depth > 0)
             self->next[i].depth--;
     return rc;
 }

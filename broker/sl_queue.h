@@ -3,8 +3,18 @@
  *  Key: consumer \0 tag (u64 big-endian, from 1, increasing per consumer), so
  *  one consumer's entries are contiguous and in arrival order. Value:
  *  meta_len (u32 BE) | packed sluice.v1.RecordMeta | record body. The tag is
- *  the DELIVER delivery_tag. Tags may have gaps (an aborted batch) and, once a
- *  queue is empty and the broker restarts, may be reused.
+ *  the DELIVER delivery_tag. Tags may have gaps (an aborted batch).
+ *
+ *  Tags are never reused, not after an aborted batch and not across
+ *  restarts (PROTOCOL.md 5.4), so an ACK a client resends to a new broker
+ *  incarnation can only remove the record it was meant for:
+ *   1. Each broker start takes a new *epoch* (broker.meta "queue.epoch",
+ *      incremented and committed before the broker serves anyone, see
+ *      sl_queue_epoch_begin). A tag is epoch << SL_QUEUE_EPOCH_SHIFT | n:
+ *      the first tag a consumer gets in an incarnation is above every tag
+ *      of earlier incarnations, and above the queue's last entry.
+ *   2. Within an incarnation the next tag per consumer only grows: an
+ *      abort (sl_queue_forget) re-reads counts, never lowers the next tag.
  */
 #ifndef SL_QUEUE_H
 #define SL_QUEUE_H
@@ -59,7 +69,19 @@ long sl_queue_depth (sl_queue_t *self, MDB_txn *txn, const char *consumer);
  *  count or a negative SL_E*. */
 long sl_queue_count (sl_queue_t *self, MDB_txn *txn, const char *consumer);
 
-/*  Forgets the cached next tags and counts (after a batch abort). Cannot fail. */
+/*  Forgets the cached counts (after a batch abort); the next tags are kept,
+ *  so no tag is handed out twice. Cannot fail. */
 void sl_queue_forget (sl_queue_t *self);
+
+#define SL_QUEUE_EPOCH_SHIFT 40
+
+/*  Starts a new epoch: reads broker.meta "queue.epoch" in `txn` (the batch
+ *  transaction), writes it + 1, and makes every tag of this incarnation
+ *  at least (epoch + 1) << SL_QUEUE_EPOCH_SHIFT. Call once at start and
+ *  commit before anything is delivered. Returns 0, SL_EFULL or SL_ESTORE. */
+int sl_queue_epoch_begin (sl_queue_t *self, MDB_txn *txn);
+
+/*  The epoch this incarnation uses (0 before sl_queue_epoch_begin). */
+uint64_t sl_queue_epoch (const sl_queue_t *self);
 
 #endif

@@ -64,18 +64,44 @@ sl_sessions_make_current (sl_sessions_t *self, sl_session_t *s)
 {
     if (s->current)
         return 0;
-    int replaced = 0;
     sl_session_t *old = sl_sessions_of (self, s->member);
-    if (old) {
+    if (old)
         old->current = 0;
-        old->credit = 0;
-        old->n_inflight = 0;
-        old->scan_from = 0;
-        old->dirty = 0;
-        replaced = 1;
-    }
     s->current = 1;
-    return replaced;
+    return old != NULL;
+}
+
+sl_session_t *
+sl_sessions_closed (sl_sessions_t *self, const char *member)
+{
+    sl_session_t *current = NULL, *any = NULL;
+    for (size_t i = 0; i < self->n; i++) {
+        sl_session_t *s = self->s[i];
+        if (s->plane != SL_PLANE_DATA || strcmp (s->member, member) != 0)
+            continue;
+        s->scan_from = 0;
+        s->dirty = s->credit > 0;
+        if (s->current)
+            current = s;
+        if (!any || s->credit > any->credit)
+            any = s;
+    }
+    if (!current && any)
+        (current = any)->current = 1;
+    return current;
+}
+
+size_t
+sl_sessions_siblings (sl_sessions_t *self, const sl_session_t *s, sl_session_t **out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < self->n && n < max; i++) {
+        sl_session_t *o = self->s[i];
+        if (o != s && o->plane == SL_PLANE_DATA && o->n_inflight > 0
+            && strcmp (o->member, s->member) == 0)
+            out[n++] = o;
+    }
+    return n;
 }
 
 void

@@ -1,12 +1,22 @@
 /*  sl_session — connections the broker knows, per plane.
  *
  *  A session is one ZeroMQ connection (ROUTER routing id) of an authenticated
- *  member. A member may have several connections on the data plane; one of
- *  them is its *current* session, where deliveries and queries go (see
- *  sl_sessions_make_current). A session holds the credit the consumer
- *  granted and the deliveries it has not acknowledged yet ("in flight");
- *  forgetting those returns them to the queue, because queue entries stay
- *  until a consumer ACK is committed.
+ *  member. A session holds the credit the consumer granted and the
+ *  deliveries it has not acknowledged yet ("in flight"); forgetting those
+ *  returns them to the queue, because queue entries stay until a consumer
+ *  ACK is committed.
+ *
+ *  Several connections under one member key form a *queue group*
+ *  (PROTOCOL.md 5.9), as NATS queue groups or MQTT shared subscriptions do:
+ *   1. Every data session of the member that has credit receives from the
+ *      member's queue; a record is in flight on at most one of them (the
+ *      scan skips tags its siblings hold), so deliveries are spread across
+ *      the live connections.
+ *   2. When a connection closes, its in-flight records become deliverable
+ *      to the others (sl_sessions_closed); nothing waits for it.
+ *   3. One of them is the member's *current* session, where queries and
+ *      notices go: the last that sent HELLO, SUBSCRIBE or CREDIT; when it
+ *      closes, another one takes over.
  */
 #ifndef SL_SESSION_H
 #define SL_SESSION_H
@@ -55,11 +65,23 @@ sl_session_t *sl_sessions_add (sl_sessions_t *self, sl_plane_t plane,
                                const void *rid, size_t rid_len, const char *member,
                                int fd);
 
-/*  Makes data-plane session `s` its member's current session. The previous
- *  current session (if another) loses its credit and its in-flight
- *  deliveries, which thereby become deliverable again. Returns 1 if another
- *  session was current before, else 0. Cannot fail. */
+/*  Makes data-plane session `s` its member's current session (queries and
+ *  notices go there). The previous current session keeps its credit and its
+ *  in-flight deliveries: it still receives its share (note 1). Returns 1 if
+ *  another session was current before, else 0. Cannot fail. */
 int sl_sessions_make_current (sl_sessions_t *self, sl_session_t *s);
+
+/*  After a data session of `member` was removed: every remaining data
+ *  session of the member scans its queue again from the start (the closed
+ *  one's in-flight records are deliverable again) and, if none is current,
+ *  one becomes current. Returns the current session, or NULL if the member
+ *  has no data session left. Cannot fail. */
+sl_session_t *sl_sessions_closed (sl_sessions_t *self, const char *member);
+
+/*  The other data sessions of s's member that hold deliveries in flight,
+ *  up to `max` into out[]. Returns how many. Cannot fail. */
+size_t sl_sessions_siblings (sl_sessions_t *self, const sl_session_t *s, sl_session_t **out,
+                             size_t max);
 
 /*  Removes one session (pointer invalid afterwards). Cannot fail. */
 void sl_sessions_remove (sl_sessions_t *self, sl_session_t *session);

@@ -11,7 +11,8 @@
  *                    sealed with crypto_secretbox — see sl_govern.h — and is
  *                    stripped before DELIVER)
  *    broker.msgids   publisher \0 message_id (16 bytes) -> accepted (u64 BE, ms)
- *    broker.meta     text key -> text value ("format" = "1")
+ *    broker.meta     text key -> text value ("format" = "1", "queue.epoch" =
+ *                    decimal, the delivery-tag epoch: see sl_queue.h)
  *
  *  The store does not begin write transactions for callers: sl_batch owns the
  *  one write transaction (group commit). Read transactions are short-lived

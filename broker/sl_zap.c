@@ -134,9 +134,7 @@ s_handle_one (sl_zap_t *self, zmq_msg_t *f, int n)
         return;
     }
     if (strcmp (mechanism, "CURVE") != 0 || n != 7 || zmq_msg_size (&f[6]) != 32) {
-        sl_warn ("auth.denied", "mechanism=%s address=%s domain=%s reason=not-curve",
-                 mechanism, address, domain);
-        if (self->denied)
+        if (self->denied)           /* logs and audits it (aggregated) */
             self->denied (self->denied_ctx, "", address, domain, "not-curve");
         s_reply (self->sock, &f[1], "400", "CURVE only", "");
         return;
@@ -156,9 +154,10 @@ s_handle_one (sl_zap_t *self, zmq_msg_t *f, int n)
     const sl_member_t *m = sl_registry_by_key (self->registry, z85);
     if (!m || m->revoked) {
         const char *reason = m ? "revoked" : "unknown-key";
-        sl_warn ("auth.denied", "key=%s address=%s domain=%s reason=%s%s%s",
-                 fp, address, domain, reason, m ? " member=" : "", m ? m->name : "");
-        if (self->denied)
+        if (m)
+            sl_info ("auth.revoked_key", "key=%s address=%s reason=revoked member=%s", fp, address,
+                     m->name);
+        if (self->denied)           /* logs and audits it (aggregated) */
             self->denied (self->denied_ctx, fp, address, domain, reason);
         s_reply (self->sock, &f[1], "400", reason, "");
         return;

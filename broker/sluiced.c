@@ -14,6 +14,7 @@
 #include "sl_batch.h"
 #include "sl_broker.h"
 #include "sl_config.h"
+#include "sl_time.h"
 #include "sl_error.h"
 #include "sl_govern.h"
 #include "sl_keys.h"
@@ -66,6 +67,9 @@ s_usage (FILE *f)
 "  --queue-max N              records a consumer's queue may hold; a record\n"
 "                             past it is refused (queue-full), default\n"
 "                             1000000, 0 = no limit               (queue_max)\n"
+"  --timezone ZONE            the city's IANA time zone, e.g. Europe/Berlin;\n"
+"                             zone-less times in policy windows and admin\n"
+"                             filters are read in it, default UTC (timezone)\n"
 "  --help                     this text\n"
 "\n"
 "signals: SIGINT/SIGTERM commit what is pending, fail in-flight queries and exit 0.\n");
@@ -80,6 +84,7 @@ static const struct { const char *flag, *key; } s_flags[] = {
     { "--checkpoint-every", "checkpoint_every" },
     { "--checkpoint-interval-ms", "checkpoint_interval_ms" },
     { "--consent-scan-ms", "consent_scan_ms" }, { "--queue-max", "queue_max" },
+    { "--timezone", "timezone" },
 };
 
 static int
@@ -190,6 +195,25 @@ s_run (sl_config_t *cfg)
     sigaction (SIGTERM, &sa, NULL);
     signal (SIGPIPE, SIG_IGN);
 
+    /* the city's zone, before any policy is parsed; DIR/timezone tells
+     * sluicectl offline (sl_time.h) */
+    snprintf (path, sizeof path, "%s/timezone", cfg->data_dir);
+    if (cfg->timezone[0]) {
+        sl_tz_t *zone = sl_tz_load (cfg->timezone, err, sizeof err);
+        if (!zone) {
+            fprintf (stderr, "sluiced: %s\n", err);
+            close (lock);
+            return 1;
+        }
+        sl_time_set_city_zone (zone);
+        FILE *tf = fopen (path, "w");
+        if (tf) {
+            fprintf (tf, "%s\n", cfg->timezone);
+            fclose (tf);
+        }
+    }
+    else
+        unlink (path);
     sl_broker_config_t bc = {
         .data_dir = cfg->data_dir, .data_endpoint = cfg->data_endpoint,
         .admin_endpoint = cfg->admin_endpoint, .admin_allow = cfg->admin_allow,

@@ -11,6 +11,9 @@
 #include "ctl.h"
 #include "sl_audit.h"
 #include "sl_error.h"
+#include "sl_schema.h"
+#include "sl_suggest.h"
+#include "sl_time.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -23,20 +26,58 @@
 
 #define S_PAGE 1000
 
+static const char *s_data_dir;      /* --data, for DIR/timezone */
+
 /* ---- helpers ------------------------------------------------------------ */
 
-/*  "YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SS[.f]Z" or Unix seconds -> Unix µs. */
+/*  The zone a zone-less --since/--until means here: SLUICE_TIMEZONE, else
+    the broker's (DIR/timezone, written by sluiced from its `timezone`
+    setting), else UTC. Loaded once. */
+static const sl_tz_t *
+s_zone (void)
+{
+    static int done;
+    static sl_tz_t *zone;
+    if (done)
+        return zone;
+    done = 1;
+    char name[128] = "", err[300];
+    const char *env = getenv ("SLUICE_TIMEZONE");
+    if (env && *env)
+        snprintf (name, sizeof name, "%s", env);
+    else {
+        const char *dir = getenv ("SLUICE_DATA");
+        char path[4200];
+        snprintf (path, sizeof path, "%s/timezone", s_data_dir ? s_data_dir : dir ? dir : "./var/sluice");
+        FILE *f = fopen (path, "r");
+        if (f) {
+            if (fgets (name, sizeof name, f))
+                name[strcspn (name, "\r\n")] = 0;
+            fclose (f);
+        }
+    }
+    if (*name && !(zone = sl_tz_load (name, err, sizeof err)))
+        fprintf (stderr, "sluicectl: audit: %s; times are read as UTC\n", err);
+    sl_time_set_city_zone (zone);            /* owned there; also for sl_time_city_zone */
+    return zone;
+}
+
+/*  A time for people (sl_time.h): RFC 3339, a date, Unix seconds, relative
+    (2h, 3d, yesterday); zone-less in s_zone(). -> Unix µs. Returns 0 or -1
+    with the reason in err. */
+static int
+s_parse_time_err (const char *text, int64_t *us, char *err, size_t errlen)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    return sl_time_parse (text, s_zone (), (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000, us,
+                          NULL, err, errlen);
+}
+
 static int
 s_parse_time (const char *text, int64_t *us)
 {
-    char *end;
-    errno = 0;
-    double secs = strtod (text, &end);
-    if (end != text && !*end && !errno && secs >= 0 && strchr (text, '-') == NULL) {
-        *us = (int64_t) (secs * 1e6);
-        return 0;
-    }
-    return sl_audit_parse_time (text, us);
+    return s_parse_time_err (text, us, NULL, 0);
 }
 
 /*  True when the command reads DIR itself: --data given and no --endpoint. */
@@ -134,6 +175,29 @@ s_entry_header (void)
             "KIND", "ACTOR", "TO", "OWNER", "RECORD", "DECISION", "PURPOSE", "RULES / REASON");
 }
 
+/*  `e` as one JSON line whose integers (seq, time_us) are printed exactly:
+    parsed JSON keeps numbers as doubles, and cJSON prints a 16-digit value
+    ending in 0 as 1.79650695971789e+15, which integer importers reject.
+    Doubles hold every integer below 2^53 exactly (times in µs until the
+    year 2255). Returns a malloc'ed string or NULL. */
+static char *
+s_json_line (const cJSON *e)
+{
+    cJSON *c = cJSON_Duplicate (e, 1);
+    static const char *const ints[] = { "seq", "time_us" };
+    for (int i = 0; c && i < 2; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive (c, ints[i]);
+        if (cJSON_IsNumber (v)) {
+            char buf[32];
+            snprintf (buf, sizeof buf, "%.0f", v->valuedouble);
+            cJSON_ReplaceItemInObjectCaseSensitive (c, ints[i], cJSON_CreateRaw (buf));
+        }
+    }
+    char *t = c ? cJSON_PrintUnformatted (c) : NULL;
+    cJSON_Delete (c);
+    return t;
+}
+
 /*  One entry as a table row (or its JSON line with --json: `line` if given,
     else printed from `e`). */
 static void
@@ -143,7 +207,7 @@ s_entry_print (const ctl_ctx_t *ctx, const cJSON *e, const char *line)
         if (line)
             printf ("%s\n", line);
         else {
-            char *t = cJSON_PrintUnformatted (e);
+            char *t = s_json_line (e);
             printf ("%s\n", t ? t : "{}");
             free (t);
         }
@@ -165,6 +229,7 @@ s_entry_print (const ctl_ctx_t *ctx, const cJSON *e, const char *line)
 typedef struct {
     const char *since, *until, *actor, *owner, *consumer, *record, *kind, *decision, *subject;
     const char *format, *out, *before, *pubkey;
+    const char *published;             /* verify --published FILE|SEQ:HASH */
     const char *segments[64];
     size_t n_segments;
     uint64_t after_seq, limit;
@@ -174,7 +239,7 @@ typedef struct {
 
 enum { O_SINCE = 1, O_UNTIL, O_ACTOR, O_OWNER, O_CONSUMER, O_RECORD, O_KIND, O_DECISION,
        O_SUBJECT, O_AFTER, O_LIMIT, O_FORMAT, O_OUT, O_BEFORE, O_PUBKEY, O_SEGMENT,
-       O_TRUST, O_FOLLOW, O_INTERVAL };
+       O_TRUST, O_FOLLOW, O_INTERVAL, O_PUBLISHED };
 
 static int
 s_on_opt (int c, const char *arg, void *p)
@@ -226,6 +291,7 @@ s_on_opt (int c, const char *arg, void *p)
         break;
     case O_TRUST: o->trust_start = 1; break;
     case O_FOLLOW: o->follow = 1; break;
+    case O_PUBLISHED: o->published = arg; break;
     default: return -1;
     }
     return 0;
@@ -260,16 +326,112 @@ s_parse (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv, s_opts_t *
         return rc;
     int64_t us;
     const char *times[] = { o->since, o->until, o->before };
-    for (int i = 0; i < 3; i++)
-        if (times[i] && s_parse_time (times[i], &us) != 0) {
-            ctl_error (ctx, "'%s' is not a time: use YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ (UTC) "
-                       "or Unix seconds", times[i]);
+    s_data_dir = ctx->data_dir;
+    for (int i = 0; i < 3; i++) {
+        char err[400];
+        if (times[i] && s_parse_time_err (times[i], &us, err, sizeof err) != 0) {
+            ctl_error (ctx, "%s", err);
             return 2;
         }
+    }
+    /* a mistyped kind or owner is refused, not answered with an empty table
+       (online the broker also checks owners and consumers against its
+       registry) */
+    if (o->kind) {
+        size_t n = strlen (o->kind);
+        int ok = sl_suggest_known (o->kind, sl_audit_kinds, sl_audit_n_kinds);
+        for (size_t i = 0; !ok && n && o->kind[n - 1] == '.' && i < sl_audit_n_kinds; i++)
+            ok = strncmp (sl_audit_kinds[i], o->kind, n) == 0;
+        if (!ok) {
+            const char *m = sl_suggest (o->kind, sl_audit_kinds, sl_audit_n_kinds);
+            ctl_error (ctx, "unknown kind '%s'%s%s%s (a prefix ends with '.', e.g. consent.)",
+                       o->kind, m ? "; did you mean '" : "", m ? m : "", m ? "'?" : "");
+            return 2;
+        }
+    }
+    if (o->owner && s_offline (ctx)) {
+        const char *owners[64];
+        size_t n = 0;
+        for (size_t i = 0; i < sl_schema_count () && n < 63; i++)
+            if (!sl_suggest_known (sl_schema_at (i)->owner, owners, n))
+                owners[n++] = sl_schema_at (i)->owner;
+        owners[n++] = "city";
+        if (!sl_suggest_known (o->owner, owners, n)) {
+            const char *m = sl_suggest (o->owner, owners, n);
+            ctl_error (ctx, "unknown owner '%s'%s%s%s: no bureau of that name owns a record type",
+                       o->owner, m ? "; did you mean '" : "", m ? m : "", m ? "'?" : "");
+            return 2;
+        }
+    }
     return -1;
 }
 
-/*  The filter as admin args (times as Unix seconds). */
+/*  Offline: a --consumer that is no member of DIR's registry is refused with
+    the closest name (online the broker does it). Returns 0, or 2 after
+    printing. */
+static int
+s_check_consumer_local (ctl_ctx_t *ctx, MDB_txn *txn, const char *consumer)
+{
+    MDB_dbi dbi;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    if (!consumer || mdb_dbi_open (txn, "broker.members", 0, &dbi) != 0
+        || mdb_cursor_open (txn, dbi, &cur) != 0)
+        return 0;
+    char **names = NULL;
+    size_t n = 0;
+    int known = 0;
+    for (int op = MDB_FIRST; !known && mdb_cursor_get (cur, &k, &v, op) == 0; op = MDB_NEXT) {
+        char **nn = realloc (names, (n + 1) * sizeof *nn);
+        if (!nn)
+            break;
+        names = nn;
+        names[n] = strndup (k.mv_data, k.mv_size);
+        if (names[n])
+            known = strcmp (names[n++], consumer) == 0;
+    }
+    mdb_cursor_close (cur);
+    const char *m = known ? NULL : sl_suggest (consumer, (const char *const *) names, n);
+    if (!known && n)
+        ctl_error (ctx, "unknown consumer '%s'%s%s%s: no member of that name in %s", consumer,
+                   m ? "; did you mean '" : "", m ? m : "", m ? "'?" : "", ctx->data_dir);
+    for (size_t i = 0; i < n; i++)
+        free (names[i]);
+    free (names);
+    return known || !n ? 0 : 2;
+}
+
+/*  What is archived and whether it was read (sl_audit_history_note), said
+    once per command: after the table, or on stderr with --json. */
+static char s_archived_note[1400];
+
+static void
+s_print_note (const ctl_ctx_t *ctx)
+{
+    if (!s_archived_note[0])
+        return;
+    fflush (stdout);
+    fprintf (ctx->json ? stderr : stdout, "note: %s\n", s_archived_note);
+    s_archived_note[0] = 0;
+}
+
+/*  Offline: the archived history of the log in `txn`, looked for in the
+    directories its archive entries name and in the data directory; its
+    segments go into `f`. */
+static sl_audit_history_t *
+s_history_local (const ctl_ctx_t *ctx, MDB_txn *txn, sl_audit_filter_t *f)
+{
+    const char *dirs[1] = { ctx->data_dir };
+    sl_audit_history_t *h = sl_audit_history_new (txn, dirs, 1);
+    if (h) {
+        f->n_segments = sl_audit_history_segments (h, &f->segments);
+        sl_audit_history_note (h, s_archived_note, sizeof s_archived_note);
+    }
+    return h;
+}
+
+/*  The filter as admin args (times as Unix seconds: the instant this side
+    read, so "2h" means two hours before the command ran). */
 static cJSON *
 s_filter_args (const s_opts_t *o)
 {
@@ -334,6 +496,8 @@ s_stream_online (ctl_ctx_t *ctx, const char *command, cJSON *args, uint64_t afte
         cJSON *res = NULL;
         if (ctl_admin (ctx, command, args, &res) != 0)
             return 1;
+        if (n == 0)
+            snprintf (s_archived_note, sizeof s_archived_note, "%s", ctl_str (res, "archived_note"));
         const cJSON *e;
         cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive (res, "entries")) {
             fn (arg, e, NULL);
@@ -465,6 +629,8 @@ s_query (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         rc = s_stream_online (ctx, "audit.query", args, o.after_seq, o.limit, s_print_cb, ctx,
                               NULL, NULL);
         cJSON_Delete (args);
+        if (rc == 0)
+            s_print_note (ctx);
         return rc;
     }
     s_local_t l;
@@ -474,8 +640,8 @@ s_query (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     sl_audit_filter_t f;
     uint8_t pseudo[SL_AUDIT_PSEUDO_LEN];
     s_filter_local (&o, &f);
-    rc = 0;
-    if (o.subject) {
+    rc = s_check_consumer_local (ctx, txn, o.consumer);
+    if (rc == 0 && o.subject) {
         if (sl_audit_pseudonym (l.audit, o.subject, pseudo) != 0) {
             ctl_error (ctx, "%s has no readable %s: --subject needs the audit pseudonym key",
                        ctx->data_dir, SL_AUDIT_PSEUDO_KEY_FILE);
@@ -483,9 +649,13 @@ s_query (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         }
         f.subject = pseudo;
     }
+    sl_audit_history_t *h = rc == 0 ? s_history_local (ctx, txn, &f) : NULL;
     if (rc == 0 && s_stream_local (ctx, txn, &f, o.limit, s_print_cb, ctx) < 0)
         rc = 1;
+    sl_audit_history_destroy (&h);
     s_local_end (&l, txn);
+    if (rc == 0)
+        s_print_note (ctx);
     return rc;
 }
 
@@ -513,6 +683,7 @@ s_summary (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         if (rc != 0)
             return rc;
         rows = cJSON_DetachItemFromObject (res, "rows");
+        snprintf (s_archived_note, sizeof s_archived_note, "%s", ctl_str (res, "archived_note"));
         cJSON_Delete (res);
     }
     else {
@@ -523,7 +694,9 @@ s_summary (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         sl_audit_filter_t f;
         s_filter_local (&o, &f);
         f.owner = NULL;
+        sl_audit_history_t *h = s_history_local (ctx, txn, &f);
         sl_audit_summary_t *s = sl_audit_summary_new (txn, o.owner, &f);
+        sl_audit_history_destroy (&h);
         char *text = s ? sl_audit_summary_json (s) : NULL;
         rows = text ? cJSON_Parse (text) : NULL;
         free (text);
@@ -537,18 +710,28 @@ s_summary (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     if (ctx->json)
         ctl_print_json (rows);
     else {
-        printf ("data of %s\n%-8s %-12s %-24s %-18s %-24s %9s  %-19s  %s\n", o.owner, "KIND",
-                "CONSUMER", "RECORD", "PURPOSE", "RULES", "COUNT", "FIRST (UTC)", "LAST (UTC)");
+        /* columns as wide as their longest value: namespaced rule ids and
+           long purposes keep the table aligned */
+        static const char *const keys[] = { "kind", "consumer", "record_type", "purpose", "rules" };
+        int w[5] = { 8, 12, 24, 18, 24 };
         const cJSON *r;
+        cJSON_ArrayForEach (r, rows)
+            for (int k = 0; k < 5; k++)
+                if ((int) strlen (ctl_str (r, keys[k])) > w[k])
+                    w[k] = (int) strlen (ctl_str (r, keys[k]));
+        printf ("data of %s\n%-*s %-*s %-*s %-*s %-*s %9s  %-19s  %s\n", o.owner, w[0], "KIND",
+                w[1], "CONSUMER", w[2], "RECORD", w[3], "PURPOSE", w[4], "RULES", "COUNT",
+                "FIRST (UTC)", "LAST (UTC)");
         char a[20], b[20];
         cJSON_ArrayForEach (r, rows)
-            printf ("%-8s %-12s %-24s %-18s %-24s %9.0f  %-19s  %s\n", ctl_str (r, "kind"),
-                    ctl_str (r, "consumer"), ctl_str (r, "record_type"), ctl_str (r, "purpose"),
-                    ctl_str (r, "rules"), ctl_num (r, "count"),
-                    s_short_time (ctl_str (r, "first"), a),
+            printf ("%-*s %-*s %-*s %-*s %-*s %9.0f  %-19s  %s\n", w[0], ctl_str (r, "kind"),
+                    w[1], ctl_str (r, "consumer"), w[2], ctl_str (r, "record_type"),
+                    w[3], ctl_str (r, "purpose"), w[4], ctl_str (r, "rules"),
+                    ctl_num (r, "count"), s_short_time (ctl_str (r, "first"), a),
                     s_short_time (ctl_str (r, "last"), b));
     }
     cJSON_Delete (rows);
+    s_print_note (ctx);
     return 0;
 }
 
@@ -600,6 +783,8 @@ s_report (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         cJSON_AddStringToObject (args, "subject", o.subject);
         rc = s_stream_online (ctx, "audit.report", args, 0, 0, s_report_cb, ctx, NULL, NULL);
         cJSON_Delete (args);
+        if (rc == 0)
+            s_print_note (ctx);
         return rc;
     }
     s_local_t l;
@@ -616,18 +801,77 @@ s_report (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         rc = 1;
     }
     f.subject = pseudo;
+    sl_audit_history_t *h = rc == 0 ? s_history_local (ctx, txn, &f) : NULL;
     if (rc == 0 && s_stream_local (ctx, txn, &f, 0, s_report_cb, ctx) < 0)
         rc = 1;
+    sl_audit_history_destroy (&h);
     s_local_end (&l, txn);
+    if (rc == 0)
+        s_print_note (ctx);
     return rc;
 }
 
 /* ---- export ---------------------------------------------------------------- */
 
+/*  CSV columns (RFC 4180; docs/AUDIT.md §9): entries fill all but
+    `signature`, checkpoints fill type, seq, time_us, time, hash, signature
+    and raw. Integers are written as digits, never in exponent form. */
+static const char *const s_csv_cols[] = {
+    "type", "seq", "time_us", "time", "kind", "actor", "counterpart", "owner", "record_type",
+    "message_id", "subject", "purpose", "decision", "rules", "fields", "reason", "detail",
+    "prev_hash", "hash", "signature", "raw" };
+#define S_CSV_NCOLS (sizeof s_csv_cols / sizeof s_csv_cols[0])
+
+static void
+s_csv_field (FILE *out, const char *v)
+{
+    if (!strpbrk (v, ",\"\r\n")) {
+        fputs (v, out);
+        return;
+    }
+    fputc ('"', out);
+    for (const char *p = v; *p; p++) {
+        if (*p == '"')
+            fputc ('"', out);
+        fputc (*p, out);
+    }
+    fputc ('"', out);
+}
+
+static void
+s_csv_row (FILE *out, const cJSON *e)
+{
+    for (size_t i = 0; i < S_CSV_NCOLS; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive (e, s_csv_cols[i]);
+        if (i)
+            fputc (',', out);
+        if (cJSON_IsNumber (v))
+            fprintf (out, "%.0f", v->valuedouble);
+        else if (cJSON_IsString (v))
+            s_csv_field (out, v->valuestring);
+    }
+    fputs ("\r\n", out);
+}
+
 typedef struct {
     FILE *out;
     uint64_t first, last;
+    int csv;
 } s_export_t;
+
+static void
+s_export_line (s_export_t *x, const cJSON *e, const char *line)
+{
+    if (x->csv)
+        s_csv_row (x->out, e);
+    else if (line)
+        fprintf (x->out, "%s\n", line);
+    else {
+        char *t = s_json_line (e);
+        fprintf (x->out, "%s\n", t ? t : "{}");
+        free (t);
+    }
+}
 
 static void
 s_export_cb (void *arg, const cJSON *e, const char *line)
@@ -636,19 +880,15 @@ s_export_cb (void *arg, const cJSON *e, const char *line)
     if (!x->first)
         x->first = (uint64_t) ctl_num (e, "seq");
     x->last = (uint64_t) ctl_num (e, "seq");
-    if (line)
-        fprintf (x->out, "%s\n", line);
-    else {
-        char *t = cJSON_PrintUnformatted (e);
-        fprintf (x->out, "%s\n", t ? t : "{}");
-        free (t);
-    }
+    s_export_line (x, e, line);
 }
 
 static int
 s_cp_local (void *arg, const char *line)
 {
-    fprintf (((s_export_t *) arg)->out, "%s\n", line);
+    cJSON *o = cJSON_Parse (line);
+    s_export_line (arg, o, line);
+    cJSON_Delete (o);
     return 0;
 }
 
@@ -657,6 +897,11 @@ s_export (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
         { "since", required_argument, NULL, O_SINCE }, { "until", required_argument, NULL, O_UNTIL },
+        { "actor", required_argument, NULL, O_ACTOR }, { "owner", required_argument, NULL, O_OWNER },
+        { "consumer", required_argument, NULL, O_CONSUMER },
+        { "record", required_argument, NULL, O_RECORD }, { "kind", required_argument, NULL, O_KIND },
+        { "decision", required_argument, NULL, O_DECISION },
+        { "subject", required_argument, NULL, O_SUBJECT },
         { "format", required_argument, NULL, O_FORMAT }, { "out", required_argument, NULL, O_OUT },
         { NULL, 0, NULL, 0 } };
     s_opts_t o;
@@ -667,16 +912,20 @@ s_export (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         ctl_error (ctx, "export needs --since DATE (use 1970-01-01 for the whole log)");
         return 2;
     }
-    if (o.format && strcmp (o.format, "jsonl") != 0) {
-        ctl_error (ctx, "--format %s: the only export format is jsonl", o.format);
+    if (o.format && strcmp (o.format, "jsonl") != 0 && strcmp (o.format, "csv") != 0) {
+        ctl_error (ctx, "--format %s: give jsonl or csv", o.format);
         return 2;
     }
-    s_export_t x = { stdout, 0, 0 };
+    s_export_t x = { stdout, 0, 0, o.format && !strcmp (o.format, "csv") };
     if (o.out && !(x.out = fopen (o.out, "w"))) {
         ctl_error (ctx, "%s: %s", o.out, strerror (errno));
         return 1;
     }
+    if (x.csv)
+        for (size_t i = 0; i < S_CSV_NCOLS; i++)
+            fprintf (x.out, "%s%s", s_csv_cols[i], i + 1 < S_CSV_NCOLS ? "," : "\r\n");
     uint64_t n = 0, ncp = 0;
+    rc = 0;        /* s_parse left a negative "go on" value here */
     if (!s_offline (ctx)) {
         cJSON *args = s_filter_args (&o), *last = NULL;
         rc = s_stream_online (ctx, "audit.export", args, 0, 0, s_export_cb, &x, &last, &n);
@@ -693,9 +942,7 @@ s_export (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         }
         const cJSON *cp;
         cJSON_ArrayForEach (cp, cJSON_GetObjectItemCaseSensitive (last, "checkpoints")) {
-            char *t = cJSON_PrintUnformatted (cp);
-            fprintf (x.out, "%s\n", t ? t : "{}");
-            free (t);
+            s_export_line (&x, cp, NULL);
             ncp++;
         }
         cJSON_Delete (last);
@@ -708,8 +955,19 @@ s_export (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
             rc = 1;
         else {
             sl_audit_filter_t f;
+            uint8_t pseudo[SL_AUDIT_PSEUDO_LEN];
             s_filter_local (&o, &f);
-            int64_t got = s_stream_local (ctx, txn, &f, 0, s_export_cb, &x);
+            rc = s_check_consumer_local (ctx, txn, o.consumer);
+            if (rc == 0 && o.subject) {
+                if (sl_audit_pseudonym (l.audit, o.subject, pseudo) != 0) {
+                    ctl_error (ctx, "%s has no readable %s: --subject needs the audit pseudonym key",
+                               ctx->data_dir, SL_AUDIT_PSEUDO_KEY_FILE);
+                    rc = 1;
+                }
+                f.subject = pseudo;
+            }
+            sl_audit_history_t *h = rc == 0 ? s_history_local (ctx, txn, &f) : NULL;
+            int64_t got = rc == 0 ? s_stream_local (ctx, txn, &f, 0, s_export_cb, &x) : -1;
             if (got < 0)
                 rc = 1;
             else {
@@ -722,6 +980,7 @@ s_export (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
                 else
                     ncp = (uint64_t) c;
             }
+            sl_audit_history_destroy (&h);
             s_local_end (&l, txn);
         }
     }
@@ -732,6 +991,10 @@ s_export (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     if (rc == 0 && o.out)
         fprintf (stderr, "exported %" PRIu64 " entries and %" PRIu64 " checkpoints to %s\n", n,
                  ncp, o.out);
+    if (rc == 0 && s_archived_note[0]) {
+        fprintf (stderr, "note: %s\n", s_archived_note);
+        s_archived_note[0] = 0;
+    }
     return rc;
 }
 
@@ -774,6 +1037,31 @@ s_pubkey_load (ctl_ctx_t *ctx, const char *given, uint8_t pk[SL_AUDIT_PK_LEN], i
     return 0;
 }
 
+/*  --published: the contents of FILE when it names a readable file, else
+ *  the argument itself (SEQ:HASH). Returns 0, or 2 after an error. */
+static int
+sl_audit_cli_published_text (ctl_ctx_t *ctx, const char *arg, char *out, size_t size)
+{
+    FILE *f = fopen (arg, "r");
+    if (!f) {
+        if (strchr (arg, ':') && !strchr (arg, '/')) {
+            snprintf (out, size, "%s", arg);
+            return 0;
+        }
+        ctl_error (ctx, "--published %s: cannot read it (%s); give the file `sluicectl audit "
+                   "checkpoint` printed, or SEQ:HASH", arg, strerror (errno));
+        return 2;
+    }
+    size_t n = fread (out, 1, size - 1, f);
+    out[n] = 0;
+    fclose (f);
+    if (n == size - 1) {
+        ctl_error (ctx, "--published %s: longer than a published checkpoint", arg);
+        return 2;
+    }
+    return 0;
+}
+
 /*  The outcome of verify as one line for a person. */
 static void
 s_print_verdict (const sl_audit_report_t *r, const char *verdict, int ok)
@@ -792,11 +1080,15 @@ s_verify (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     static const struct option extra[] = {
         { "pubkey", required_argument, NULL, O_PUBKEY },
         { "segment", required_argument, NULL, O_SEGMENT },
-        { "trust-start", no_argument, NULL, O_TRUST }, { NULL, 0, NULL, 0 } };
+        { "trust-start", no_argument, NULL, O_TRUST },
+        { "published", required_argument, NULL, O_PUBLISHED }, { NULL, 0, NULL, 0 } };
     s_opts_t o;
     int first, rc = s_parse (ctx, cmd, argc, argv, &o, extra, &first);
     if (rc >= 0)
         return rc;
+    char published[4096] = "";
+    if (o.published && sl_audit_cli_published_text (ctx, o.published, published, sizeof published) != 0)
+        return 2;
     sl_audit_report_t r;
     memset (&r, 0, sizeof r);
     int ok;
@@ -807,6 +1099,8 @@ s_verify (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
             cJSON_AddItemToArray (segs, cJSON_CreateString (o.segments[i]));
         if (o.trust_start)
             cJSON_AddTrueToObject (args, "trust_start");
+        if (*published)
+            cJSON_AddStringToObject (args, "published", published);
         if (ctx->timeout_ms <= 0)
             ctx->timeout_ms = 120000;       /* a long log takes a while */
         rc = ctl_admin (ctx, "audit.verify", args, &res);
@@ -835,11 +1129,23 @@ s_verify (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     int from_dir;
     if (s_pubkey_load (ctx, o.pubkey, pk, &from_dir) != 0)
         return 1;
+    sl_audit_verify_opts_t vo;
+    memset (&vo, 0, sizeof vo);
+    if (*published) {
+        sl_audit_published_t pub;
+        char perr[300];
+        int prc = sl_audit_published_parse (published, pk, &pub, perr, sizeof perr);
+        if (prc != 0) {
+            ctl_error (ctx, "--published %s: %s", o.published, perr);
+            return prc == SL_ECORRUPT ? 1 : 2;
+        }
+        vo.published = 1;
+        vo.published_seq = pub.seq;
+        memcpy (vo.published_hash, pub.hash, sizeof vo.published_hash);
+    }
     s_local_t l;
     if (s_local_open (ctx, &l) != 0)
         return 1;
-    sl_audit_verify_opts_t vo;
-    memset (&vo, 0, sizeof vo);
     vo.segments = o.segments;
     vo.n_segments = o.n_segments;
     vo.trust_start = o.trust_start;
@@ -1005,7 +1311,10 @@ static const ctl_cmd_t s_cmds[] = {
       1, s_tail },
     { "query", "[filters]", "list audit entries matching filters (table, or --json lines)",
       "filters (all optional; combined with AND):\n"
-      "  --since T --until T UTC time YYYY-MM-DD[THH:MM:SSZ] or Unix seconds; until exclusive\n"
+      "  --since T --until T YYYY-MM-DD[THH:MM[:SS]] in the city's zone (SLUICE_TIMEZONE,\n"
+      "                      else DIR/timezone, else UTC), or with Z / +08:00, Unix\n"
+      "                      seconds, or relative: 2h, 3d, 1w, today, yesterday;\n"
+      "                      until exclusive\n"
       "  --actor NAME        who acted (member or administrator)\n"
       "  --owner BUREAU      owner of the record type / policy / consent\n"
       "  --consumer NAME     the counterpart: consumer, recipient, peer\n"
@@ -1024,20 +1333,27 @@ static const ctl_cmd_t s_cmds[] = {
     { "report", "--subject ID", "every disclosure of one person's data (the citizen's view)",
       "options:\n  --subject ID        the person's id as the bureaus use it\n" S_OFFLINE_NOTE,
       1, s_report },
-    { "export", "--since T [--until T] [--format jsonl] [--out FILE]",
-      "export entries as JSON lines, followed by the checkpoints that cover them",
-      "options:\n  --since T --until T time window (UTC date/time or Unix seconds)\n"
-      "  --format jsonl      the format (the only one)\n  --out FILE          write there (default stdout)\n"
+    { "export", "--since T [--until T] [query filters] [--format jsonl|csv] [--out FILE]",
+      "export entries (archived ones too), followed by the checkpoints that cover them",
+      "options:\n  --since T --until T time window (as for query: dates, RFC 3339, 2h, yesterday)\n"
+      "  --actor A --owner B --consumer C --record T --kind K --decision D --subject ID\n"
+      "                      the filters of query (--subject is audited as a look-up)\n"
+      "  --format jsonl|csv  JSON lines (default) or CSV (RFC 4180, a header row, CRLF;\n"
+      "                      columns in docs/AUDIT.md 9); times as integer microseconds\n"
+      "  --out FILE          write there (default stdout)\n"
       S_OFFLINE_NOTE, 1, s_export },
-    { "verify", "[--data DIR] [--pubkey HEX|FILE] [--segment FILE]... [--trust-start]",
+    { "verify", "[--data DIR] [--pubkey HEX|FILE] [--segment FILE]... [--trust-start] [--published FILE|SEQ:HASH]",
       "verify the hash chain and checkpoint signatures; names the first bad entry",
       "options:\n"
       "  --pubkey HEX|FILE   the trusted audit public key (offline; default DIR/audit-sign.pub)\n"
       "  --segment FILE      an archive segment to verify with the live log (repeatable)\n"
       "  --trust-start       accept a live log that starts after archived entries\n"
       "                      without the segments\n"
+      "  --published FILE|SEQ:HASH  a checkpoint published elsewhere (the text of\n"
+      "                      `audit checkpoint`, signature checked, or SEQ:HASH): the log\n"
+      "                      must hold that entry with that hash (AUDIT.md 8.1)\n"
       S_OFFLINE_NOTE
-      "exit status: 0 OK, 1 verification failed (or could not run)\n",
+      "exit status: 0 OK, 1 verification failed (or could not run), 2 bad arguments\n",
       1, s_verify },
     { "pubkey", "[--data DIR]", "print the audit signing public key (64 hex digits)",
       S_OFFLINE_NOTE, 1, s_pubkey },
@@ -1045,7 +1361,8 @@ static const ctl_cmd_t s_cmds[] = {
       S_OFFLINE_NOTE, 1, s_checkpoint },
     { "archive", "--before DATE --out DIR",
       "move entries older than DATE into a signed segment file (admin:city)",
-      "options:\n  --before DATE       archive entries written before this UTC time\n"
+      "options:\n  --before DATE       archive entries written before this time (city's zone\n"
+      "                      unless Z or an offset is given)\n"
       "  --out DIR           directory on the broker host for the segment file\n",
       1, s_archive },
     { NULL, NULL, NULL, NULL, 0, NULL },

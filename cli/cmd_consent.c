@@ -1,4 +1,4 @@
-/*  sluicectl consent grant|withdraw|list|show: the consent registry through
+/*  sluicectl consent grant|renew|withdraw|list|show: the consent registry through
     the broker (admin commands consent.*, PROTOCOL.md 6.4; docs/CONSENT.md).
     Changes always go through the broker, which checks the role rule and
     writes the audit entry in the same transaction. */
@@ -175,6 +175,44 @@ s_grant (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     return ctl_call (ctx, "consent.grant", g.args, s_print_grant);
 }
 
+/* ---- renew ----------------------------------------------------------------- */
+
+static void
+s_print_renew (const cJSON *res)
+{
+    printf ("renewed consent %s\n", ctl_str (res, "consent_id"));
+    s_print_record (res, 0);
+}
+
+/*  renew ID --to T [--from T] [--method M] [--evidence REF] [--jurisdiction J]:
+ *  moves the validity window of a consent that is not withdrawn (CONSENT.md
+ *  §2: the scope never changes; an expired consent may be renewed). */
+static int
+s_renew (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
+{
+    static const struct option extra[] = {
+        { "from", required_argument, NULL, G_FROM }, { "to", required_argument, NULL, G_TO },
+        { "method", required_argument, NULL, G_METHOD },
+        { "evidence", required_argument, NULL, G_EVIDENCE },
+        { "jurisdiction", required_argument, NULL, G_JURISDICTION }, { NULL, 0, NULL, 0 } };
+    s_grant_t g;
+    g.args = cJSON_CreateObject ();
+    g.purposes = g.types = g.fields = NULL;
+    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, s_grant_opt, &g, 1,
+                                    "renew needs one consent ID", &first);
+    if (rc >= 0) {
+        cJSON_Delete (g.args);
+        return rc;
+    }
+    if (!cJSON_GetObjectItemCaseSensitive (g.args, "valid_to")) {
+        ctl_error (ctx, "renew needs --to T, the new end of the consent (0 for no expiry)");
+        cJSON_Delete (g.args);
+        return 2;
+    }
+    cJSON_AddStringToObject (g.args, "consent_id", argv[first]);
+    return ctl_call (ctx, "consent.renew", g.args, s_print_renew);
+}
+
 /* ---- withdraw, show, list ------------------------------------------------- */
 
 static int
@@ -294,6 +332,16 @@ static const ctl_cmd_t s_cmds[] = {
       "  --jurisdiction J    e.g. CN-ZJ\n"
       "  --id ID             the consent id (default: generated)\n",
       1, s_grant },
+    { "renew", "ID --to T [--from T] [--method M] [--evidence REF] [--jurisdiction J]",
+      "move a consent's validity window (admin:<controller> or admin:city)",
+      "options:\n"
+      "  --to T              the new end: UTC YYYY-MM-DD[THH:MM:SSZ] or Unix seconds,\n"
+      "                      exclusive; 0 = no expiry\n"
+      "  --from T            a new start (default: unchanged)\n"
+      "  --method M --evidence REF --jurisdiction J  how the renewal was collected\n"
+      "The scope (purposes, records, fields) never changes: grant a new consent for\n"
+      "another scope. An expired consent may be renewed, a withdrawn one may not.\n",
+      1, s_renew },
     { "withdraw", "ID [--reason TEXT]", "withdraw a consent from now on (kept, never deleted)",
       "options:\n  --reason TEXT       why, for the audit log\n", 1, s_withdraw },
     { "list", "--subject ID", "list a person's consents, withdrawn and expired ones included",

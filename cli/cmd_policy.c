@@ -9,9 +9,12 @@
 #include "ctl.h"
 #include "sl_error.h"
 #include "sl_policy.h"
+#include "sl_policy_lint.h"
+#include "sl_time.h"
 
 #include <errno.h>
 #include <lmdb.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,11 +121,127 @@ s_city_purposes (MDB_txn *txn, sl_policy_catalog_t *cat, s_offline_t *o, char *e
     return rc;
 }
 
+/*  What --data adds beyond the catalogue: the live subscriptions (for the
+    lints) and the current text of every owner's applied policy (so that a
+    file is checked together with the others, as apply does). */
+typedef struct {
+    sl_policy_lint_sub_t *subs;
+    size_t n_subs;
+    char **owners, **texts;
+    uint32_t *versions;
+    size_t n_policies;
+} s_stored_t;
+
+static void
+s_stored_free (s_stored_t *st)
+{
+    for (size_t i = 0; i < st->n_subs; i++) {
+        free ((char *) st->subs[i].consumer);
+        free ((char *) st->subs[i].record_type);
+        free ((char *) st->subs[i].purpose);
+    }
+    for (size_t i = 0; i < st->n_policies; i++) {
+        free (st->owners[i]);
+        free (st->texts[i]);
+    }
+    free (st->subs);
+    free (st->owners);
+    free (st->texts);
+    free (st->versions);
+    memset (st, 0, sizeof *st);
+}
+
+/*  broker.subs: key consumer \0 record type \0 purpose (sl_subs.c). */
+static int
+s_read_subs (MDB_txn *txn, s_stored_t *st)
+{
+    MDB_dbi dbi;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    if (mdb_dbi_open (txn, "broker.subs", 0, &dbi) != 0)
+        return 0;
+    if (mdb_cursor_open (txn, dbi, &cur) != 0)
+        return SL_ESTORE;
+    int rc = 0;
+    for (int op = MDB_FIRST; rc == 0 && mdb_cursor_get (cur, &k, &v, op) == 0; op = MDB_NEXT) {
+        const char *c = k.mv_data, *end = c + k.mv_size;
+        const char *t = memchr (c, 0, k.mv_size);
+        const char *p = t ? memchr (t + 1, 0, (size_t) (end - t - 1)) : NULL;
+        if (!p)
+            continue;
+        sl_policy_lint_sub_t *n = realloc (st->subs, (st->n_subs + 1) * sizeof *n);
+        if (!n) {
+            rc = SL_ENOMEM;
+            break;
+        }
+        st->subs = n;
+        n[st->n_subs].consumer = strdup (c);
+        n[st->n_subs].record_type = strdup (t + 1);
+        n[st->n_subs].purpose = strndup (p + 1, (size_t) (end - p - 1));
+        st->n_subs++;
+    }
+    mdb_cursor_close (cur);
+    return rc;
+}
+
+/*  policy.current (owner -> version u32 BE) and policy.versions
+    (owner \0 version -> {"text", ...}): every owner's text in force. */
+static int
+s_read_policies (MDB_txn *txn, s_stored_t *st)
+{
+    MDB_dbi cur_dbi, ver_dbi;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    if (mdb_dbi_open (txn, "policy.current", 0, &cur_dbi) != 0
+        || mdb_dbi_open (txn, "policy.versions", 0, &ver_dbi) != 0)
+        return 0;
+    if (mdb_cursor_open (txn, cur_dbi, &cur) != 0)
+        return SL_ESTORE;
+    int rc = 0;
+    for (int op = MDB_FIRST; rc == 0 && mdb_cursor_get (cur, &k, &v, op) == 0; op = MDB_NEXT) {
+        if (v.mv_size != 4 || k.mv_size == 0 || k.mv_size > 64)
+            continue;
+        unsigned char key[80];
+        memcpy (key, k.mv_data, k.mv_size);
+        key[k.mv_size] = 0;
+        memcpy (key + k.mv_size + 1, v.mv_data, 4);
+        const unsigned char *b = v.mv_data;
+        uint32_t version = (uint32_t) b[0] << 24 | (uint32_t) b[1] << 16 | (uint32_t) b[2] << 8 | b[3];
+        MDB_val vk = { k.mv_size + 5, key }, vv;
+        if (mdb_get (txn, ver_dbi, &vk, &vv) != 0)
+            continue;
+        cJSON *j = cJSON_ParseWithLength (vv.mv_data, vv.mv_size);
+        const char *text = ctl_str (j, "text");
+        size_t n = st->n_policies;
+        char **o = realloc (st->owners, (n + 1) * sizeof *o);
+        if (o)
+            st->owners = o;
+        char **t = realloc (st->texts, (n + 1) * sizeof *t);
+        if (t)
+            st->texts = t;
+        uint32_t *ve = realloc (st->versions, (n + 1) * sizeof *ve);
+        if (ve)
+            st->versions = ve;
+        if (!o || !t || !ve) {
+            cJSON_Delete (j);
+            rc = SL_ENOMEM;
+            break;
+        }
+        st->owners[n] = strndup (k.mv_data, k.mv_size);
+        st->texts[n] = strdup (text);
+        st->versions[n] = version;
+        st->n_policies++;
+        cJSON_Delete (j);
+    }
+    mdb_cursor_close (cur);
+    return rc;
+}
+
 /*  Fills `cat` from DIR/store: the registry's members (not revoked) with
     their roles, and the city's declared purposes. Read-only. */
 static int
-s_offline_catalog (const char *dir, sl_policy_catalog_t *cat, s_offline_t *o, char *err,
-                   size_t errlen)
+s_offline_catalog (const char *dir, sl_policy_catalog_t *cat, s_offline_t *o, s_stored_t *st,
+                   char *err, size_t errlen)
 {
     char path[4096];
     MDB_env *env = NULL;
@@ -165,6 +284,10 @@ s_offline_catalog (const char *dir, sl_policy_catalog_t *cat, s_offline_t *o, ch
     mdb_cursor_close (cur);
     cur = NULL;
     rc = s_city_purposes (txn, cat, o, err, errlen);
+    if (rc == 0)
+        rc = s_read_subs (txn, st);
+    if (rc == 0)
+        rc = s_read_policies (txn, st);
     mdb_txn_abort (txn);
     mdb_env_close (env);
     return rc;
@@ -211,115 +334,334 @@ s_set_purposes (const sl_policy_set_t *set)
     return n;
 }
 
+static cJSON *
+s_diags_json (const sl_policy_diags_t *d)
+{
+    cJSON *a = cJSON_CreateArray ();
+    for (size_t i = 0; a && i < sl_policy_diags_count (d); i++) {
+        const sl_policy_diag_t *x = sl_policy_diags_at (d, i);
+        cJSON *e = cJSON_CreateObject ();
+        cJSON_AddStringToObject (e, "file", x->file);
+        cJSON_AddNumberToObject (e, "line", x->line);
+        cJSON_AddNumberToObject (e, "col", x->col);
+        cJSON_AddStringToObject (e, "message", x->message);
+        if (x->hint)
+            cJSON_AddStringToObject (e, "hint", x->hint);
+        cJSON_AddItemToArray (a, e);
+    }
+    return a;
+}
+
+/*  The owner under which a file would be applied: its base name when that
+    is an owner with a stored policy ("water.policy"), else the owner of its
+    first permit, else the city (purposes and forbids are the city's). */
+static const char *
+s_file_owner (const char *path, const char *text, size_t len, const s_stored_t *st,
+              char *buf, size_t cap)
+{
+    const char *base = strrchr (path, '/');
+    base = base ? base + 1 : path;
+    size_t n = strcspn (base, ".");
+    for (size_t i = 0; i < st->n_policies; i++)
+        if (strlen (st->owners[i]) == n && strncmp (st->owners[i], base, n) == 0) {
+            snprintf (buf, cap, "%s", st->owners[i]);
+            return buf;
+        }
+    sl_policy_set_t *one = sl_policy_set_new ();
+    snprintf (buf, cap, "city");
+    if (one && sl_policy_set_parse (one, path, text, len, 0, NULL) != SL_ENOMEM)
+        for (size_t i = 0; i < sl_policy_set_rule_count (one); i++) {
+            const sl_policy_rule_t *r = sl_policy_set_rule_at (one, i);
+            if (sl_policy_rule_kind (r) == SL_POLICY_PERMIT && sl_policy_rule_owner (r)) {
+                snprintf (buf, cap, "%s", sl_policy_rule_owner (r));
+                break;
+            }
+        }
+    sl_policy_set_destroy (&one);
+    return buf;
+}
+
+typedef struct {
+    int strict;
+    int against;
+    const char *timezone;
+} s_check_t;
+
+static int
+s_check_opt (int c, const char *arg, void *p)
+{
+    s_check_t *o = p;
+    if (c == 'S')
+        o->strict = 1;
+    else if (c == 'A')
+        o->against = 1;
+    else if (c == 'z')
+        o->timezone = arg;
+    else
+        return -1;
+    return 0;
+}
+
+/*  The city's zone for `valid` windows: --timezone, else SLUICE_TIMEZONE,
+    else the broker's (DIR/timezone, written by sluiced), else UTC. Sets it
+    for the parser (sl_time_set_city_zone). Returns 0 or 2 (bad zone). */
+static int
+s_check_zone (ctl_ctx_t *ctx, const char *opt, const char *data)
+{
+    char name[128] = "", err[400];
+    const char *env = getenv ("SLUICE_TIMEZONE");
+    if (opt)
+        snprintf (name, sizeof name, "%s", opt);
+    else if (env && *env)
+        snprintf (name, sizeof name, "%s", env);
+    else if (data) {
+        char path[4200];
+        snprintf (path, sizeof path, "%s/timezone", data);
+        FILE *f = fopen (path, "r");
+        if (f) {
+            if (fgets (name, sizeof name, f))
+                name[strcspn (name, "\r\n")] = 0;
+            fclose (f);
+        }
+    }
+    if (!*name)
+        return 0;
+    sl_tz_t *zone = sl_tz_load (name, err, sizeof err);
+    if (!zone) {
+        ctl_error (ctx, "%s", err);
+        return 2;
+    }
+    sl_time_set_city_zone (zone);
+    return 0;
+}
+
+/*  check --against: each file as the broker would take it from the caller
+    (policy.apply with dry_run): the broker's registry, the other owners'
+    policies in force, its subscriptions, its time zone and the caller's
+    role — everything apply would refuse. Nothing is applied. Returns 0, 1
+    (a file refused, or the broker unreachable) or 2 (a file unreadable). */
+static int
+s_check_against (ctl_ctx_t *ctx, int nfiles, char **files, int strict)
+{
+    int status = 0;
+    s_stored_t none = { 0 };
+    for (int i = 0; i < nfiles; i++) {
+        char err[1024], owner[64];
+        size_t len;
+        char *text = s_slurp (files[i], &len, err, sizeof err);
+        if (!text) {
+            ctl_error (ctx, "%s", err);
+            return 2;
+        }
+        const char *base = strrchr (files[i], '/');
+        cJSON *args = cJSON_CreateObject ();
+        cJSON_AddStringToObject (args, "owner", s_file_owner (files[i], text, len, &none, owner,
+                                                             sizeof owner));
+        cJSON_AddStringToObject (args, "file", base ? base + 1 : files[i]);
+        cJSON_AddStringToObject (args, "text", text);
+        cJSON_AddBoolToObject (args, "dry_run", 1);
+        if (strict)
+            cJSON_AddBoolToObject (args, "strict", 1);
+        free (text);
+        cJSON *res = NULL;
+        if (ctl_admin (ctx, "policy.apply", args, &res) != 0)
+            status = 1;
+        else {
+            fputs (ctl_str (res, "warnings_text"), stderr);
+            int nw = cJSON_GetArraySize (cJSON_GetObjectItemCaseSensitive (res, "warnings"));
+            printf ("%s ok against the broker: %s policy would become version %g; %d warning%s\n",
+                    files[i], ctl_str (res, "owner"), ctl_num (res, "version"), nw,
+                    nw == 1 ? "" : "s");
+        }
+        cJSON_Delete (res);
+        cJSON_Delete (args);
+    }
+    return status;
+}
+
 static int
 s_check (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
-    int first, rc = ctl_parse (ctx, cmd, argc, argv, NULL, NULL, NULL, &first);
+    static const struct option extra[] = {
+        { "strict", no_argument, NULL, 'S' }, { "timezone", required_argument, NULL, 'z' },
+        { "against", no_argument, NULL, 'A' }, { NULL, 0, NULL, 0 } };
+    s_check_t copt = { 0, 0, NULL };
+    int first, rc = ctl_parse (ctx, cmd, argc, argv, extra, s_check_opt, &copt, &first);
     if (rc != 0)
         return rc == 1 ? 0 : rc;
+    int strict = copt.strict;
     if (argc == first) {
         ctl_error (ctx, "check needs at least one FILE (see sluicectl policy check --help)");
         return 2;
     }
+    if (copt.against)
+        return s_check_against (ctx, argc - first, argv + first, copt.strict);
     const char *data = ctx->data_dir;
     if (!data) {
         const char *e = getenv ("SLUICE_DATA");
         data = e && *e ? e : NULL;
     }
     char err[1024];
-    int status = 1;
+    int status = 2;
+    int nfiles = argc - first;
+    if (s_check_zone (ctx, copt.timezone, data) != 0)
+        return 2;
     sl_policy_set_t *set = sl_policy_set_new ();
     sl_policy_catalog_t *cat = sl_policy_catalog_new ();
     sl_policy_diags_t *diags = sl_policy_diags_new ();
+    sl_policy_diags_t *warns = sl_policy_diags_new ();
+    char **texts = calloc ((size_t) nfiles, sizeof *texts);
+    size_t *lens = calloc ((size_t) nfiles, sizeof *lens);
+    char (*fowners)[64] = calloc ((size_t) nfiles, sizeof *fowners);
     s_offline_t off = { 0, 0, 0 };
-    if (!set || !cat || !diags) {
+    s_stored_t st = { 0 };
+    size_t stored_used = 0;
+    if (!set || !cat || !diags || !warns || !texts || !lens || !fowners) {
         ctl_error (ctx, "out of memory");
         goto out;
     }
-    for (int i = first; i < argc; i++) {
-        size_t len = 0;
-        char *text = s_slurp (argv[i], &len, err, sizeof err);
-        if (!text) {
+    for (int i = 0; i < nfiles; i++) {
+        texts[i] = s_slurp (argv[first + i], &lens[i], err, sizeof err);
+        if (!texts[i]) {
             ctl_error (ctx, "%s", err);
-            goto out;
-        }
-        rc = sl_policy_set_parse (set, argv[i], text, len, 0, diags);
-        free (text);
-        if (rc == SL_ENOMEM) {
-            ctl_error (ctx, "out of memory");
             goto out;
         }
     }
     int assumed = 0;
-    if (data) {
-        if (s_offline_catalog (data, cat, &off, err, sizeof err) != 0) {
-            ctl_error (ctx, "%s", err);
+    if (data && s_offline_catalog (data, cat, &off, &st, err, sizeof err) != 0) {
+        ctl_error (ctx, "%s", err);
+        goto out;
+    }
+    /* with --data, the other owners' policies in force join the set first
+     * (city, then bureaus by name, as the broker parses them), so that what
+     * apply would refuse against them (a duplicate rule id) shows here */
+    for (int i = 0; i < nfiles; i++)
+        s_file_owner (argv[first + i], texts[i], lens[i], &st, fowners[i], sizeof fowners[0]);
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < st.n_policies; i++) {
+            if ((pass == 0) != (strcmp (st.owners[i], "city") == 0))
+                continue;
+            bool given = false;
+            for (int f = 0; f < nfiles && !given; f++)
+                given = strcmp (fowners[f], st.owners[i]) == 0;
+            if (given)
+                continue;
+            char name[128];
+            snprintf (name, sizeof name, "%s (applied, version %u)", st.owners[i],
+                      (unsigned) st.versions[i]);
+            if (sl_policy_set_parse (set, name, st.texts[i], strlen (st.texts[i]),
+                                     st.versions[i], diags) == SL_ENOMEM) {
+                ctl_error (ctx, "out of memory");
+                goto out;
+            }
+            stored_used++;
+        }
+    for (int i = 0; i < nfiles; i++)
+        if (sl_policy_set_parse (set, argv[first + i], texts[i], lens[i], 0, diags) == SL_ENOMEM) {
+            ctl_error (ctx, "out of memory");
             goto out;
         }
-    }
-    else
+    if (!data)
         assumed = s_assume_members (set, cat);
     if (sl_policy_set_check (set, cat, diags) == SL_ENOMEM) {
         ctl_error (ctx, "out of memory");
         goto out;
     }
+    sl_policy_lint_opts_t lo = { .now = (int64_t) time (NULL), .subs_known = data != NULL,
+                                 .subs = st.subs, .n_subs = st.n_subs,
+                                 .only_files = (const char *const *) (argv + first),
+                                 .n_only_files = (size_t) nfiles };
+    if (sl_policy_set_lint (set, &lo, warns) < 0) {
+        ctl_error (ctx, "out of memory");
+        goto out;
+    }
     size_t nerr = sl_policy_diags_count (diags);
-    int nfiles = argc - first;
-    size_t nrules = sl_policy_set_rule_count (set);
+    size_t nwarn = sl_policy_diags_count (warns);
+    /* counts are of the files given, not of the applied policies beside them */
+    size_t nrules = 0;
+    for (size_t i = 0; i < sl_policy_set_rule_count (set); i++) {
+        const char *rf = sl_policy_rule_file (sl_policy_set_rule_at (set, i));
+        for (int f = first; f < argc; f++)
+            if (strcmp (rf, argv[f]) == 0) {
+                nrules++;
+                break;
+            }
+    }
+    int npurposes = 0;
+    {
+        sl_policy_set_t *only = sl_policy_set_new ();
+        for (int i = 0; only && i < nfiles; i++)
+            sl_policy_set_parse (only, argv[first + i], texts[i], lens[i], 0, NULL);
+        npurposes = only ? s_set_purposes (only) : 0;
+        sl_policy_set_destroy (&only);
+    }
+    bool failed = nerr || (strict && nwarn);
     if (ctx->json) {
         cJSON *o = cJSON_CreateObject ();
-        cJSON_AddBoolToObject (o, "ok", nerr == 0);
+        cJSON_AddBoolToObject (o, "ok", !failed);
         cJSON *files = cJSON_AddArrayToObject (o, "files");
         for (int i = first; i < argc; i++)
             cJSON_AddItemToArray (files, cJSON_CreateString (argv[i]));
         cJSON_AddNumberToObject (o, "rules", (double) nrules);
-        cJSON_AddNumberToObject (o, "purposes", s_set_purposes (set));
+        cJSON_AddNumberToObject (o, "purposes", npurposes);
+        cJSON_AddBoolToObject (o, "strict", strict);
         if (data) {
             cJSON_AddStringToObject (o, "data", data);
             cJSON_AddNumberToObject (o, "members", off.members);
             cJSON_AddNumberToObject (o, "city_purposes", off.purposes);
+            cJSON_AddNumberToObject (o, "subscriptions", (double) st.n_subs);
+            cJSON_AddNumberToObject (o, "applied_policies", (double) stored_used);
         }
         else
             cJSON_AddNullToObject (o, "data");
-        cJSON *errors = cJSON_AddArrayToObject (o, "errors");
-        for (size_t i = 0; i < nerr; i++) {
-            const sl_policy_diag_t *d = sl_policy_diags_at (diags, i);
-            cJSON *e = cJSON_CreateObject ();
-            cJSON_AddStringToObject (e, "file", d->file);
-            cJSON_AddNumberToObject (e, "line", d->line);
-            cJSON_AddNumberToObject (e, "col", d->col);
-            cJSON_AddStringToObject (e, "message", d->message);
-            if (d->hint)
-                cJSON_AddStringToObject (e, "hint", d->hint);
-            cJSON_AddItemToArray (errors, e);
-        }
+        cJSON_AddItemToObject (o, "errors", s_diags_json (diags));
+        cJSON_AddItemToObject (o, "warnings", s_diags_json (warns));
         ctl_print_json (o);
         cJSON_Delete (o);
     }
-    else if (nerr) {
-        char *text = sl_policy_diags_render (diags);
-        fputs (text ? text : "out of memory\n", stderr);
-        free (text);
-        ctl_error (ctx, "%zu error%s in %d file%s%s", nerr, nerr == 1 ? "" : "s", nfiles,
-                   nfiles == 1 ? "" : "s",
-                   data ? "" : " (checked without --data DIR: members were not known, and "
-                               "purposes only from these files)");
-    }
     else {
-        printf ("%d file%s ok: %zu rule%s, %d purpose%s declared\n", nfiles, nfiles == 1 ? "" : "s",
-                nrules, nrules == 1 ? "" : "s", s_set_purposes (set),
-                s_set_purposes (set) == 1 ? "" : "s");
-        if (data)
-            printf ("checked against %s: %d member%s, %d purpose%s of the city's policy (version %u)\n",
-                    data, off.members, off.members == 1 ? "" : "s", off.purposes,
-                    off.purposes == 1 ? "" : "s", off.city_version);
-        else
-            printf ("note: no --data DIR given: the %d consumer%s named were not checked against a "
-                    "member registry, and only purposes declared in these files are known\n",
-                    assumed, assumed == 1 ? "" : "s");
+        char *text = sl_policy_diags_render (diags);
+        char *wtext = sl_policy_diags_render_as (warns, strict ? "error" : "warning");
+        fputs (text ? text : "out of memory\n", stderr);
+        fputs (wtext ? wtext : "out of memory\n", stderr);
+        free (text);
+        free (wtext);
+        if (failed)
+            ctl_error (ctx, "%zu error%s%s in %d file%s%s", nerr + (strict ? nwarn : 0),
+                       nerr + (strict ? nwarn : 0) == 1 ? "" : "s",
+                       strict && nwarn ? " (warnings count as errors with --strict)" : "",
+                       nfiles, nfiles == 1 ? "" : "s",
+                       data ? "" : " (checked without --data DIR: members were not known, and "
+                                   "purposes only from these files)");
+        else {
+            printf ("%d file%s ok: %zu rule%s, %d purpose%s declared", nfiles,
+                    nfiles == 1 ? "" : "s", nrules, nrules == 1 ? "" : "s", npurposes,
+                    npurposes == 1 ? "" : "s");
+            if (nwarn)
+                printf ("; %zu warning%s", nwarn, nwarn == 1 ? "" : "s");
+            printf ("\n");
+            if (data)
+                printf ("checked against %s: %d member%s, %d purpose%s of the city's policy "
+                        "(version %u), %zu other applied polic%s, %zu subscription%s\n",
+                        data, off.members, off.members == 1 ? "" : "s", off.purposes,
+                        off.purposes == 1 ? "" : "s", off.city_version, stored_used,
+                        stored_used == 1 ? "y" : "ies", st.n_subs, st.n_subs == 1 ? "" : "s");
+            else
+                printf ("note: no --data DIR given: the %d consumer%s named were not checked "
+                        "against a member registry, only purposes declared in these files are "
+                        "known, and subscriptions were not looked at\n",
+                        assumed, assumed == 1 ? "" : "s");
+        }
     }
-    status = nerr ? 1 : 0;
+    status = failed ? 1 : 0;
 out:
+    for (int i = 0; texts && i < nfiles; i++)
+        free (texts[i]);
+    free (texts);
+    free (lens);
+    free (fowners);
+    s_stored_free (&st);
+    sl_policy_diags_destroy (&warns);
     sl_policy_diags_destroy (&diags);
     sl_policy_catalog_destroy (&cat);
     sl_policy_set_destroy (&set);
@@ -371,6 +713,13 @@ s_print_subs (const cJSON *res)
             printf ("%s+%s", any++ ? " " : "; fields ", f->valuestring);
         cJSON_ArrayForEach (f, cJSON_GetObjectItemCaseSensitive (s, "fields_removed"))
             printf ("%s-%s", any++ ? " " : "; fields ", f->valuestring);
+        /* the raw citizen id leaving is the change that matters most here */
+        if (strcmp (before, "none") && strcmp (after, "none")
+            && strcmp (ctl_str (s, "subject_before"), ctl_str (s, "subject_after")))
+            printf ("; subject %s -> %s", ctl_str (s, "subject_before"), ctl_str (s, "subject_after"));
+        if (strcmp (before, "none") && strcmp (after, "none")
+            && strcmp (ctl_str (s, "time_before"), ctl_str (s, "time_after")))
+            printf ("; time %s -> %s", ctl_str (s, "time_before"), ctl_str (s, "time_after"));
         printf ("\n");
     }
 }
@@ -380,6 +729,7 @@ s_print_subs (const cJSON *res)
 typedef struct {
     const char *owner;
     int dry_run;
+    int strict;
 } s_apply_t;
 
 static int
@@ -390,6 +740,8 @@ s_apply_opt (int c, const char *arg, void *p)
         o->owner = arg;
     else if (c == 'n')
         o->dry_run = 1;
+    else if (c == 'S')
+        o->strict = 1;
     else
         return -1;
     return 0;
@@ -399,9 +751,29 @@ static void
 s_print_apply (const cJSON *res)
 {
     const cJSON *dry = cJSON_GetObjectItemCaseSensitive (res, "dry_run");
+    fputs (ctl_str (res, "warnings_text"), stderr);
     if (cJSON_IsTrue (dry)) {
+        /* what widens comes first: an added rule must never widen a careful
+         * one's release unseen */
+        double widens = ctl_num (res, "widens");
+        if (widens > 0) {
+            printf ("WARNING: this change widens what leaves for %g (consumer, record type, "
+                    "purpose):\n", widens);
+            s_print_indented (ctl_str (res, "widening_text"));
+        }
         printf ("dry run: %s policy would become version %g (now %g); nothing was applied\n",
                 ctl_str (res, "owner"), ctl_num (res, "version"), ctl_num (res, "previous"));
+        const cJSON *pa = cJSON_GetObjectItemCaseSensitive (res, "purposes_added");
+        const cJSON *pr = cJSON_GetObjectItemCaseSensitive (res, "purposes_removed");
+        if (cJSON_GetArraySize (pa) || cJSON_GetArraySize (pr)) {
+            const cJSON *e;
+            printf ("purposes:");
+            cJSON_ArrayForEach (e, pa)
+                printf (" +%s", e->valuestring);
+            cJSON_ArrayForEach (e, pr)
+                printf (" -%s", e->valuestring);
+            printf ("\n");
+        }
         s_print_changes (res, "access changes");
         s_print_subs (res);
         return;
@@ -417,8 +789,8 @@ s_apply (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
         { "owner", required_argument, NULL, 'o' }, { "dry-run", no_argument, NULL, 'n' },
-        { NULL, 0, NULL, 0 } };
-    s_apply_t o = { NULL, 0 };
+        { "strict", no_argument, NULL, 'S' }, { NULL, 0, NULL, 0 } };
+    s_apply_t o = { NULL, 0, 0 };
     int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, s_apply_opt, &o, 1,
                                     "apply needs one FILE (see sluicectl policy apply --help)",
                                     &first);
@@ -438,6 +810,8 @@ s_apply (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     cJSON_AddStringToObject (args, "file", base ? base + 1 : argv[first]);
     cJSON_AddStringToObject (args, "text", text);
     cJSON_AddBoolToObject (args, "dry_run", o.dry_run);
+    if (o.strict)
+        cJSON_AddBoolToObject (args, "strict", 1);
     free (text);
     return ctl_call (ctx, "policy.apply", args, s_print_apply);
 }
@@ -639,7 +1013,7 @@ s_rollback (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 /* explain */
 
 typedef struct {
-    const char *consumer, *record, *purpose, *subject, *at, *owner;
+    const char *consumer, *record, *purpose, *subject, *at, *owner, *type, *draft, *draft_owner;
 } s_explain_t;
 
 static int
@@ -653,17 +1027,24 @@ s_explain_opt (int c, const char *arg, void *p)
     case 's': o->subject = arg; break;
     case 't': o->at = arg; break;
     case 'o': o->owner = arg; break;
+    case 'y': o->type = arg; break;
+    case 'd': o->draft = arg; break;
+    case 'D': o->draft_owner = arg; break;
     default: return -1;
     }
     return 0;
 }
 
-static void
-s_print_explain (const cJSON *res)
+/*  True if `arg` names a sample record file rather than a record type. */
+static bool
+s_is_sample_file (const char *arg)
 {
-    fputs (ctl_str (res, "text"), stdout);
+    size_t n = strlen (arg);
+    return (n > 5 && strcmp (arg + n - 5, ".json") == 0) || strchr (arg, '/') != NULL;
 }
 
+/*  Exit status: 0 permit, 1 deny, 2 the question could not be answered
+    (usage, unreadable file, bad sample or draft, broker unreachable). */
 static int
 s_explain (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
@@ -671,19 +1052,27 @@ s_explain (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         { "consumer", required_argument, NULL, 'c' }, { "record", required_argument, NULL, 'r' },
         { "purpose", required_argument, NULL, 'p' }, { "subject", required_argument, NULL, 's' },
         { "at", required_argument, NULL, 't' }, { "owner", required_argument, NULL, 'o' },
+        { "type", required_argument, NULL, 'y' }, { "draft", required_argument, NULL, 'd' },
+        { "draft-owner", required_argument, NULL, 'D' },
         { NULL, 0, NULL, 0 } };
     s_explain_t o = { 0 };
     int first, rc = ctl_parse (ctx, cmd, argc, argv, extra, s_explain_opt, &o, &first);
     if (rc != 0)
         return rc == 1 ? 0 : rc;
-    if (argc != first || !o.consumer || !o.record || !o.purpose) {
-        ctl_error (ctx, "explain needs --consumer C --record TYPE --purpose P "
-                   "(see sluicectl policy explain --help)");
+    const char *sample_path = NULL, *type = o.type;
+    if (o.record && s_is_sample_file (o.record))
+        sample_path = o.record;
+    else if (o.record && !type)
+        type = o.record;
+    if (argc != first || !o.consumer || !type || !o.purpose) {
+        ctl_error (ctx, "explain needs --consumer C --record TYPE --purpose P, or --record "
+                   "FILE.json with --type TYPE (see sluicectl policy explain --help)");
         return 2;
     }
+    char err[1024];
     cJSON *args = cJSON_CreateObject ();
     cJSON_AddStringToObject (args, "consumer", o.consumer);
-    cJSON_AddStringToObject (args, "record_type", o.record);
+    cJSON_AddStringToObject (args, "record_type", type);
     cJSON_AddStringToObject (args, "purpose", o.purpose);
     if (o.owner)
         cJSON_AddStringToObject (args, "owner", o.owner);
@@ -691,29 +1080,126 @@ s_explain (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         cJSON_AddStringToObject (args, "subject", o.subject);
     if (o.at)
         cJSON_AddStringToObject (args, "at", o.at);
-    return ctl_call (ctx, "policy.explain", args, s_print_explain);
+    if (sample_path) {
+        size_t len;
+        char *text = s_slurp (sample_path, &len, err, sizeof err);
+        cJSON *j = text ? cJSON_Parse (text) : NULL;
+        free (text);
+        if (!j) {
+            if (err[0] && !strstr (err, sample_path))
+                ctl_error (ctx, "%s", err);
+            else
+                ctl_error (ctx, "%s: not a JSON object of the record's fields", sample_path);
+            cJSON_Delete (args);
+            return 2;
+        }
+        cJSON_AddItemToObject (args, "sample", j);
+    }
+    if (o.draft) {
+        size_t len;
+        char *text = s_slurp (o.draft, &len, err, sizeof err);
+        if (!text) {
+            ctl_error (ctx, "%s", err);
+            cJSON_Delete (args);
+            return 2;
+        }
+        const char *base = strrchr (o.draft, '/');
+        cJSON_AddStringToObject (args, "draft", text);
+        cJSON_AddStringToObject (args, "draft_file", base ? base + 1 : o.draft);
+        if (o.draft_owner)
+            cJSON_AddStringToObject (args, "draft_owner", o.draft_owner);
+        free (text);
+    }
+    cJSON *res = NULL;
+    rc = ctl_admin (ctx, "policy.explain", args, &res);
+    cJSON_Delete (args);
+    if (rc != 0)
+        return 2;
+    if (ctx->json)
+        ctl_print_json (res);
+    else {
+        if (cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (res, "draft")))
+            printf ("(explained against the draft %s, not the policy in force)\n", o.draft);
+        fputs (ctl_str (res, "text"), stdout);
+    }
+    int status = strcmp (ctl_str (res, "decision"), "permit") == 0 ? 0 : 1;
+    cJSON_Delete (res);
+    return status;
+}
+
+/* purposes */
+
+static void
+s_print_purposes (const cJSON *res)
+{
+    const cJSON *summary = cJSON_GetObjectItemCaseSensitive (res, "summary");
+    const cJSON *p, *list = cJSON_GetObjectItemCaseSensitive (summary, "purposes");
+    printf ("purposes declared by the city's policy (version %g, applied by %s at %s):\n",
+            ctl_num (res, "version"), ctl_str (res, "actor"), ctl_str (res, "time_utc"));
+    size_t w = 7;
+    cJSON_ArrayForEach (p, list)
+        if (strlen (ctl_str (p, "name")) > w)
+            w = strlen (ctl_str (p, "name"));
+    printf ("%-*s  %s\n", (int) w, "PURPOSE", "DESCRIPTION");
+    cJSON_ArrayForEach (p, list)
+        printf ("%-*s  %s\n", (int) w, ctl_str (p, "name"), ctl_str (p, "description"));
+    if (cJSON_GetArraySize (list) == 0)
+        printf ("(none)\n");
+    printf ("new purposes are declared by admin:city: purpose NAME \"description\" in the city's "
+            "policy\n");
+}
+
+static int
+s_purposes (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
+{
+    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, NULL, NULL, NULL, 0,
+                                    "purposes takes no arguments", &first);
+    if (rc >= 0)
+        return rc;
+    cJSON *args = cJSON_CreateObject ();
+    cJSON_AddStringToObject (args, "owner", "city");
+    return ctl_call (ctx, "policy.show", args, s_print_purposes);
 }
 
 static const ctl_cmd_t s_cmds[] = {
-    { "check", "FILE... [--data DIR]", "check policy files offline (syntax, schemas, members, purposes)",
+    { "check", "FILE... [--data DIR] [--strict] [--timezone ZONE] [--against]",
+      "check policy files offline (syntax, schemas, members, purposes, lints)",
       "Parses and checks the files together, as one set, without a broker. Errors\n"
-      "are printed as FILE:LINE:COL: error: MESSAGE (and a note with a hint);\n"
-      "the exit status is 1 when there is any.\n\n"
+      "are printed as FILE:LINE:COL: error: MESSAGE, lints (overlapping or idle\n"
+      "permits, ended windows, forbids cancelling permits, unsubscribed purposes,\n"
+      "every field with the raw citizen id, conditions that never hold) as\n"
+      "FILE:LINE:COL: warning: MESSAGE, each with a note saying what to do.\n"
+      "Exit status: 0 clean (warnings allowed), 1 errors (or warnings with\n"
+      "--strict), 2 the check could not run (unreadable file, bad data dir).\n\n"
       "options:\n"
-      "  --data DIR          also check consumers against the members in DIR/store\n"
-      "                      and know the purposes of the city's applied policy\n"
-      "                      (read-only; safe while sluiced runs). Without it,\n"
-      "                      consumers are not checked and only purposes declared\n"
-      "                      in the files are known. SLUICE_DATA counts as --data.\n"
-      "  --json              print {ok, files, rules, errors: [{file,line,col,message,hint}]}\n",
-      0, s_check },
-    { "apply", "FILE [--owner OWNER] [--dry-run]", "apply a policy file as the owner's new version",
+      "  --data DIR          also check consumers against the members in DIR/store,\n"
+      "                      know the purposes of the city's applied policy, check\n"
+      "                      together with every other owner's applied policy (so\n"
+      "                      a rule id apply would refuse is caught here) and lint\n"
+      "                      against the live subscriptions (read-only; safe while\n"
+      "                      sluiced runs). SLUICE_DATA counts as --data.\n"
+      "  --strict            warnings are errors\n"
+      "  --against           ask the broker instead (connection options below):\n"
+      "                      each file as a dry-run apply by you, so also your role\n"
+      "                      is checked; nothing is applied; exit 1 if refused\n"
+      "  --timezone ZONE     the city's IANA zone for 'valid' windows without Z or an\n"
+      "                      offset (default: SLUICE_TIMEZONE, else the broker's, read\n"
+      "                      from DIR/timezone with --data, else UTC)\n"
+      "  --json              print {ok, files, rules, strict, errors: [{file,line,col,\n"
+      "                      message,hint}], warnings: [...]}\n",
+      1, s_check },
+    { "apply", "FILE [--owner OWNER] [--dry-run] [--strict]",
+      "apply a policy file as the owner's new version",
+      "Lint warnings (as in check) are printed on stderr. A dry run whose\n"
+      "changes widen what leaves (access gained, fields added, the subject less\n"
+      "protected, times finer) says so in its first line.\n\n"
       "options:\n"
       "  --owner OWNER       whose policy this is: a bureau, or city (default: the\n"
       "                      bureau of your admin role)\n"
       "  --dry-run           apply nothing; show which access and which live\n"
       "                      subscriptions would gain or lose access, and which\n"
-      "                      fields would change\n",
+      "                      fields would change\n"
+      "  --strict            refuse the file if it has any lint warning\n",
       1, s_apply },
     { "list", "", "list the owners, their current version, who applied it and when", NULL, 1, s_list },
     { "show", "OWNER [--version N]", "print an owner's policy text (current, or version N)",
@@ -725,21 +1211,33 @@ static const ctl_cmd_t s_cmds[] = {
       "Version 0 stands for \"no policy\". Access is computed as the broker would\n"
       "decide with the other owners' current policies.\n\n"
       "options:\n"
-      "  --at TIME           compare access at TIME: Unix seconds or\n"
-      "                      YYYY-MM-DD[THH:MM[:SS]] (UTC; default now)\n", 1, s_diff },
+      "  --at TIME           compare access at TIME: Unix seconds,\n"
+      "                      YYYY-MM-DD[THH:MM[:SS]] in the broker's zone, with Z or an\n"
+      "                      offset, or relative (2h, yesterday); default now\n", 1, s_diff },
     { "rollback", "OWNER VERSION", "apply an old version's text again, as a new version",
       "History is kept: the rollback is a new version whose text is VERSION's.\n"
       "Same checks and roles as apply (admin:OWNER).\n", 1, s_rollback },
-    { "explain", "--consumer C --record TYPE --purpose P [--subject ID] [--at TIME]",
+    { "purposes", "", "list the city's purposes (declared by admin:city)", NULL, 1, s_purposes },
+    { "explain", "--consumer C --record TYPE|FILE.json --purpose P [--type TYPE] [--subject ID] "
+      "[--at TIME] [--draft FILE.policy]",
       "why a consumer may or may not receive a record type for a purpose",
+      "Exit status: 0 permit, 1 deny, 2 the question could not be answered.\n\n"
       "options:\n"
       "  --consumer C        the receiving member\n"
       "  --record TYPE       a record type, e.g. water.v1.MeterReading\n"
+      "  --record FILE.json  a sample record (a JSON object of its fields): the row\n"
+      "                      conditions ('where') are evaluated on it; give the\n"
+      "                      record type with --type\n"
+      "  --type TYPE         the record type (with --record FILE.json)\n"
+      "  --draft FILE        explain against this unapplied policy text, in place of\n"
+      "                      its owner's policy in force (--draft-owner O, default:\n"
+      "                      the bureau of your admin role)\n"
       "  --purpose P         the purpose asked for\n"
       "  --subject ID        a citizen id: consent is looked up for it (without it,\n"
       "                      rules that need consent count as not consented)\n"
-      "  --at TIME           decide at TIME: Unix seconds or YYYY-MM-DD[THH:MM[:SS]]\n"
-      "                      (UTC; default now)\n"
+      "  --at TIME           decide at TIME: Unix seconds, YYYY-MM-DD[THH:MM[:SS]] in\n"
+      "                      the broker's zone, with Z or an offset, or relative (2h,\n"
+      "                      yesterday); default now\n"
       "  --owner O           the owner (default: the record type's owner)\n", 1, s_explain },
     { NULL, NULL, NULL, NULL, 0, NULL },
 };

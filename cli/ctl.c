@@ -166,14 +166,29 @@ ctl_admin (ctl_ctx_t *ctx, const char *command, const cJSON *args, cJSON **resul
     opts.key_file = key;
     char *args_text = cJSON_PrintUnformatted (args);
     char *result_text = NULL;
-    int rc = sl_admin_call (&opts, command, args_text ? args_text : "{}", NULL, 0,
-                            s_timeout (ctx), &result_text,
-                            err, sizeof err);
-    free (args_text);
-    if (rc != 0) {
-        ctl_error (ctx, "%s: %s", command, err);
+    /* the broker's text is never cut: an apply with many errors lists each */
+    size_t big_len = 1u << 20;
+    char *big = malloc (big_len);
+    if (!big) {
+        free (args_text);
+        ctl_error (ctx, "%s: out of memory", command);
         return 1;
     }
+    big[0] = 0;
+    int rc = sl_admin_call (&opts, command, args_text ? args_text : "{}", NULL, 0,
+                            s_timeout (ctx), &result_text, big, big_len);
+    free (args_text);
+    if (rc != 0) {
+        /* one prefix: the broker's texts already start with the command */
+        size_t cl = strlen (command);
+        if (strncmp (big, command, cl) == 0 && big[cl] == ':')
+            ctl_error (ctx, "%s", big);
+        else
+            ctl_error (ctx, "%s: %s", command, big);
+        free (big);
+        return 1;
+    }
+    free (big);
     *result = cJSON_Parse (result_text);
     if (!*result) {
         ctl_error (ctx, "%s: the broker's result is not JSON: %.200s", command, result_text);

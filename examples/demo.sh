@@ -196,7 +196,7 @@ say "Water's adapter reads the day's wmbusmeters export (JSON lines and CSV, joi
     "meter registry) and publishes every reading; the broker stores each on disk before it" \
     "acknowledges, decides with water's policy, and queues power's copy."
 run "$ADAPTER_DIR/water/sluice-water-adapter" --key "$KEYS/water.key" --meters "$EX/water-meters.csv" \
-  --quarantine "$OUT/water-quarantine.jsonl" "$EX/water" | tee "$OUT/water-publish.txt" \
+  --timezone Europe/Amsterdam --quarantine "$OUT/water-quarantine.jsonl" "$EX/water" | tee "$OUT/water-publish.txt" \
   || fail "the water adapter failed"
 WATER_PUB=$(sed -n 's/.* \([0-9]*\) stored,.*/\1/p' "$OUT/water-publish.txt" | tail -1)
 wait_pid "$POWER_RX" 120 || fail "power's adapter did not receive water's readings ($(lines "$OUT/power-received.jsonl") of 7200)"
@@ -221,7 +221,7 @@ say "What crossed, one record each way: first the reading as the owner's system 
     "(These readings fall on the hour already, so rounding to the hour leaves their time" \
     "as it was; docs/ADAPTERS.md shows 10:30:42 arriving as 10:00:00.)"
 { "$ADAPTER_DIR/water/sluice-water-adapter" --dry-run --meters "$EX/water-meters.csv" \
-  --quarantine "$OUT/dry-q.jsonl" "$EX/water" 2>/dev/null || true; } | head -50 >"$OUT/water-original.jsonl"
+  --timezone Europe/Amsterdam --quarantine "$OUT/dry-q.jsonl" "$EX/water" 2>/dev/null || true; } | head -50 >"$OUT/water-original.jsonl"
 { "$ADAPTER_DIR/power/sluice-power-adapter" --dry-run --meters "$EX/power-meters.csv" \
   --quarantine "$OUT/dry-q.jsonl" "$EX/power" 2>/dev/null || true; } | head -50 >"$OUT/power-original.jsonl"
 rm -f "$OUT/dry-q.jsonl"

@@ -161,14 +161,18 @@ typedef enum { SL_POLICY_PERMIT = 1, SL_POLICY_FORBID = 2 } sl_policy_kind_t;
 
 /*  Accessors. Strings are borrowed for the life of the set or index that
  *  holds the rule. Cannot fail. */
-const char      *sl_policy_rule_id (const sl_policy_rule_t *rule);
+const char      *sl_policy_rule_id (const sl_policy_rule_t *rule);   /* as written */
+/*  The id in its owner's namespace, "water/water-to-power" (an id written
+ *  as "water/x" stays as it is): unique in a checked set, and what every
+ *  reference to the rule (id@version, decisions, audit entries) uses. */
+const char      *sl_policy_rule_qid (const sl_policy_rule_t *rule);
 uint32_t         sl_policy_rule_version (const sl_policy_rule_t *rule);
 sl_policy_kind_t sl_policy_rule_kind (const sl_policy_rule_t *rule);
 const char      *sl_policy_rule_owner (const sl_policy_rule_t *rule);
 const char      *sl_policy_rule_file (const sl_policy_rule_t *rule);
 unsigned         sl_policy_rule_line (const sl_policy_rule_t *rule);
 
-/*  Writes "id@version" into buf (size cap, NUL-terminated, truncated to fit).
+/*  Writes "owner/id@version" (the qid) into buf (size cap, NUL-terminated, truncated to fit).
  *  Returns the length it needed, as snprintf does. Cannot fail. */
 int sl_policy_rule_ref (const sl_policy_rule_t *rule, char *buf, size_t cap);
 
@@ -325,20 +329,28 @@ typedef struct {
      *  first SL_POLICY_MAX_STRIPS are listed. */
     size_t n_strips;
     const sl_policy_rule_t *strips[SL_POLICY_MAX_STRIPS];
+    /*  Other permits that matched too and narrowed the copy (overlapping
+     *  permits combine "most restrictive wins", POLICY.md 5): deciding rules
+     *  as well. Counted and capped like strips. Only when permit. */
+    size_t n_narrows;
+    const sl_policy_rule_t *narrows[SL_POLICY_MAX_STRIPS];
     sl_policy_transform_t transform;   /* meaningful only when permit */
 } sl_policy_decision_t;
 
 /*  Decides `req` against `index` (POLICY.md "Semantics"): looks the rules up
  *  by (owner, consumer, record type) in one hash probe, applies forbids
- *  first, then the permits in source order, calling req->consent only for a
- *  permit that requires consent. Fills *out completely. Allocates nothing.
+ *  first, then every matching permit: the first in source order decides and
+ *  each further one can only narrow the copy (fields intersected, the more
+ *  protective subject handling, the coarser time). req->consent is called
+ *  at most once, only for a permit that requires consent. Fills *out completely. Allocates nothing.
  *  Returns 0 (for permit and deny alike), or SL_EINVAL if a required request
  *  field (owner, consumer, record_type, purpose) is NULL. */
 int sl_policy_decide (const sl_policy_index_t *index, const sl_policy_request_t *req,
                       sl_policy_decision_t *out);
 
 /*  All deciding rules of a decision as "id@version" joined by ',' (the
- *  deciding rule first, then the stripping forbids), into buf (cap bytes,
+ *  deciding rule first, then the narrowing permits, then the stripping
+ *  forbids), into buf (cap bytes,
  *  NUL-terminated, truncated to fit); "" when no rule decided. Returns the
  *  length needed, as snprintf does. Cannot fail. */
 int sl_policy_decision_rules (const sl_policy_decision_t *d, char *buf, size_t cap);
@@ -364,11 +376,18 @@ typedef struct {
      *  permit at all. For a permit: the permit applied. */
     const sl_policy_rule_t *nearest;
     unsigned failed;                   /* SL_POLICY_COND_* bits that failed on `nearest` */
+    /*  Conditions of `nearest` that could not be evaluated: COND_WHERE when
+     *  the request has no record (and not rows_checked). They do not count
+     *  as failed when choosing the nearest rule. */
+    unsigned unknown;
     sl_consent_status_t consent;       /* when COND_CONSENT failed: why */
 } sl_policy_explain_t;
 
 /*  Decides `req` like sl_policy_decide and, for a deny, scans the permits of
- *  the index for the nearest one. Not for the hot path (it scans), and it
+ *  the index for the nearest one: fewest failed conditions among owner,
+ *  consumer, records and purpose first, then among valid, where and consent;
+ *  ties go to the earlier rule; a `where` without a record is "unknown",
+ *  not failed. Not for the hot path (it scans), and it
  *  may call the consent callback once more per candidate permit that needs
  *  consent. Returns 0 or SL_EINVAL as sl_policy_decide. */
 int sl_policy_explain (const sl_policy_index_t *index, const sl_policy_request_t *req,

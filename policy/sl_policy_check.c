@@ -54,6 +54,7 @@ sl_policy_set_rule_at (const sl_policy_set_t *self, size_t i)
 }
 
 const char *sl_policy_rule_id (const sl_policy_rule_t *r) { return r->id; }
+const char *sl_policy_rule_qid (const sl_policy_rule_t *r) { return r->qid; }
 uint32_t sl_policy_rule_version (const sl_policy_rule_t *r) { return r->version; }
 sl_policy_kind_t sl_policy_rule_kind (const sl_policy_rule_t *r) { return r->kind; }
 const char *sl_policy_rule_owner (const sl_policy_rule_t *r) { return r->owner.s; }
@@ -63,7 +64,7 @@ unsigned sl_policy_rule_line (const sl_policy_rule_t *r) { return r->line; }
 int
 sl_policy_rule_ref (const sl_policy_rule_t *r, char *buf, size_t cap)
 {
-    return snprintf (buf, cap, "%s@%u", r->id, (unsigned) r->version);
+    return snprintf (buf, cap, "%s@%u", r->qid, (unsigned) r->version);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -346,6 +347,19 @@ s_check_rule (s_ck_t *ck, const sl_policy_rule_t *r, const sl_policy_rule_t *fir
                r->id, "", "");
     }
 
+    /* an id written with a namespace must be its owner's */
+    const char *slash = strchr (r->id, '/');
+    if (slash && r->owner.s
+        && ((size_t) (slash - r->id) != strlen (r->owner.s)
+            || strncmp (r->id, r->owner.s, (size_t) (slash - r->id)) != 0)) {
+        char h[300];
+        snprintf (h, sizeof h, "write the id without a prefix (it is namespaced by its owner: "
+                  "\"%s/%s\")", r->owner.s, slash + 1);
+        s_err (ck, r->file, r->id_line, r->id_col, h,
+               "rule id \"%s\" is namespaced under another owner than '%s'%s", r->id,
+               r->owner.s, "");
+    }
+
     /* owner: a bureau that owns record types */
     const char *owners[32];
     size_t n_owners = 0;
@@ -442,7 +456,8 @@ s_check_rule (s_ck_t *ck, const sl_policy_rule_t *r, const sl_policy_rule_t *fir
         if (!s_name_in_sorted (p->s, purposes, n_purposes)) {
             const char *h = s_hint (p->s, purposes, n_purposes, hb, sizeof hb);
             s_err (ck, r->file, p->line, p->col,
-                   h ? h : "declare it: purpose NAME \"description\"",
+                   h ? h : "purposes are declared by admin:city in the city's policy: "
+                           "purpose NAME \"description\" (sluicectl policy purposes lists them)",
                    "unknown purpose '%s'%s%s", p->s, "", "");
         }
     }
@@ -510,7 +525,7 @@ s_rule_id_cmp (const void *a, const void *b)
 {
     const sl_policy_rule_t *x = *(const sl_policy_rule_t *const *) a;
     const sl_policy_rule_t *y = *(const sl_policy_rule_t *const *) b;
-    int c = strcmp (x->id, y->id);
+    int c = strcmp (x->qid, y->qid);
     return c ? c : (x->order < y->order ? -1 : x->order > y->order);
 }
 
@@ -563,7 +578,7 @@ sl_policy_set_check (sl_policy_set_t *self, const sl_policy_catalog_t *catalog,
     if (self->n_rules)
         qsort (by_id, self->n_rules, sizeof *by_id, s_rule_id_cmp);
     for (size_t i = 1; i < self->n_rules; i++)
-        if (strcmp (by_id[i]->id, by_id[i - 1]->id) == 0)
+        if (strcmp (by_id[i]->qid, by_id[i - 1]->qid) == 0)
             first[by_id[i]->order] = first[by_id[i - 1]->order] ? first[by_id[i - 1]->order] : by_id[i - 1];
     for (size_t i = 0; i < self->n_rules; i++)
         s_check_rule (&ck, self->rules[i], first[i], catalog, members, n_members, purposes, n_purposes);

@@ -532,13 +532,15 @@ s_decide (const sl_policy_index_t *ix, const sl_policy_request_t *req, s_mode_t 
 
     /* stage reached by the nearest permit: 1 validity, 2 where, 3 consent */
     int best = 0;
+    bool asked = false;                  /* consent is asked at most once */
+    sl_consent_status_t asked_st = SL_CONSENT_MISSING;
     for (size_t i = 0; i < b->n_permits; i++) {
         const s_entry_t *e = &b->permits[i];
         if (e->purpose != pid || !pid)
             continue;
         const sl_policy_rule_t *r = e->rule;
         if (req->time < e->from || (req->time >= e->to && e->to != INT64_MAX)) {
-            if (best < 1) {
+            if (!out->permit && best < 1) {
                 best = 1;
                 out->rule = r;
                 out->reason = "outside-validity";
@@ -550,7 +552,7 @@ s_decide (const sl_policy_index_t *ix, const sl_policy_request_t *req, s_mode_t 
             if (mode == S_DIFF)
                 cond = true;
             else if (rec ? !sl_pexpr_eval (r->where, rec) : !req->rows_checked) {
-                if (best < 2) {
+                if (!out->permit && best < 2) {
                     best = 2;
                     out->rule = r;
                     out->reason = "condition-false";
@@ -562,9 +564,13 @@ s_decide (const sl_policy_index_t *ix, const sl_policy_request_t *req, s_mode_t 
             if (mode == S_DIFF)
                 cond = true;
             else {
-                sl_consent_status_t st = s_consent (req);
+                if (!asked) {
+                    asked_st = s_consent (req);
+                    asked = true;
+                }
+                sl_consent_status_t st = asked_st;
                 if (st != SL_CONSENT_VALID) {
-                    if (best < 3) {
+                    if (!out->permit && best < 3) {
                         best = 3;
                         out->rule = r;
                         out->reason = s_consent_reason (st);
@@ -575,20 +581,42 @@ s_decide (const sl_policy_index_t *ix, const sl_policy_request_t *req, s_mode_t 
                 }
             }
         }
-        if (cond)
-            *conditional = true;
-        out->permit = true;
-        out->reason = "permitted";
-        out->rule = r;
-        out->transform.schema = b->schema;
-        for (size_t k = 0; k < SL_POLICY_MAX_FIELDS / 64; k++)
-            out->transform.keep[k] = e->mask[k] & ~strip[k];
-        out->transform.subject = e->subject;
-        out->transform.coarsen = e->coarsen;
-        if (consent_out)
-            *consent_out = SL_CONSENT_VALID;
-        return 0;
+        if (!out->permit) {
+            if (cond)
+                *conditional = true;
+            /* the first matching permit in source order is the deciding rule */
+            out->permit = true;
+            out->reason = "permitted";
+            out->rule = r;
+            out->transform.schema = b->schema;
+            for (size_t k = 0; k < SL_POLICY_MAX_FIELDS / 64; k++)
+                out->transform.keep[k] = e->mask[k] & ~strip[k];
+            out->transform.subject = e->subject;
+            out->transform.coarsen = e->coarsen;
+            if (consent_out)
+                *consent_out = SL_CONSENT_VALID;
+            continue;
+        }
+        /* every further matching permit can only narrow the copy: most
+         * restrictive wins (POLICY.md 5), so rule order never widens it */
+        bool narrower = e->subject > out->transform.subject || e->coarsen > out->transform.coarsen;
+        for (size_t k = 0; k < SL_POLICY_MAX_FIELDS / 64; k++) {
+            uint64_t keep = out->transform.keep[k] & e->mask[k];
+            narrower = narrower || keep != out->transform.keep[k];
+            out->transform.keep[k] = keep;
+        }
+        if (e->subject > out->transform.subject)
+            out->transform.subject = e->subject;
+        if (e->coarsen > out->transform.coarsen)
+            out->transform.coarsen = e->coarsen;
+        if (narrower) {
+            if (out->n_narrows < SL_POLICY_MAX_STRIPS)
+                out->narrows[out->n_narrows] = r;
+            out->n_narrows++;
+        }
     }
+    if (out->permit)
+        return 0;
     out->n_strips = 0;
     return 0;
 }
@@ -616,9 +644,11 @@ sl_policy_decision_rules (const sl_policy_decision_t *d, char *buf, size_t cap)
         buf[0] = 0;
     if (!d->rule)
         return 0;
-    S_APPEND ("%s@%u", d->rule->id, (unsigned) d->rule->version);
+    S_APPEND ("%s@%u", d->rule->qid, (unsigned) d->rule->version);
+    for (size_t i = 0; d->permit && i < d->n_narrows && i < SL_POLICY_MAX_STRIPS; i++)
+        S_APPEND (",%s@%u", d->narrows[i]->qid, (unsigned) d->narrows[i]->version);
     for (size_t i = 0; i < d->n_strips && i < SL_POLICY_MAX_STRIPS; i++)
-        S_APPEND (",%s@%u", d->strips[i]->id, (unsigned) d->strips[i]->version);
+        S_APPEND (",%s@%u", d->strips[i]->qid, (unsigned) d->strips[i]->version);
     return (int) n;
 }
 
@@ -649,7 +679,14 @@ sl_policy_explain (const sl_policy_index_t *ix, const sl_policy_request_t *req,
         return 0;
     }
     const sl_schema_t *schema = sl_schema_find (req->record_type);
+    bool have_rec = req->record && schema && req->record->descriptor == schema->descriptor;
+    /* nearest = fewest failed conditions among owner, consumer, records and
+     * purpose (what the request is about), then among valid, where and
+     * consent; a `where` that cannot be evaluated (no record) is unknown,
+     * not failed, so it never makes an unrelated rule look nearer */
     unsigned best_n = ~0u;
+    const unsigned identity = SL_POLICY_COND_OWNER | SL_POLICY_COND_CONSUMER
+                            | SL_POLICY_COND_RECORDS | SL_POLICY_COND_PURPOSE;
     for (size_t i = 0; i < ix->set->n_rules; i++) {
         const sl_policy_rule_t *r = ix->set->rules[i];
         if (r->kind != SL_POLICY_PERMIT)
@@ -668,9 +705,13 @@ sl_policy_explain (const sl_policy_index_t *ix, const sl_policy_request_t *req,
             f |= SL_POLICY_COND_PURPOSE;
         if (!s_in_window (r, req->time))
             f |= SL_POLICY_COND_VALID;
-        if (r->where && (!req->record || !schema || req->record->descriptor != schema->descriptor
-                         || !sl_pexpr_eval (r->where, req->record)))
-            f |= SL_POLICY_COND_WHERE;
+        unsigned unknown = 0;
+        if (r->where) {
+            if (!have_rec)
+                unknown |= req->rows_checked ? 0 : SL_POLICY_COND_WHERE;
+            else if (!sl_pexpr_eval (r->where, req->record))
+                f |= SL_POLICY_COND_WHERE;
+        }
         sl_consent_status_t cst = SL_CONSENT_VALID;
         if (r->consent) {
             if (f == 0) {
@@ -680,11 +721,12 @@ sl_policy_explain (const sl_policy_index_t *ix, const sl_policy_request_t *req,
                     f |= SL_POLICY_COND_CONSENT;
             }
         }
-        unsigned n = s_popcount (f);
+        unsigned n = s_popcount (f & identity) * 8 + s_popcount (f & ~identity);
         if (n < best_n) {
             best_n = n;
             out->nearest = r;
             out->failed = f;
+            out->unknown = unknown;
             out->consent = cst;
         }
     }
@@ -715,10 +757,14 @@ sl_policy_explain_render (const sl_policy_explain_t *ex, char *buf, size_t cap)
     if (cap)
         buf[0] = 0;
     if (d->permit) {
-        S_APPEND ("permit by %s@%u (%s:%u)\n", d->rule->id, (unsigned) d->rule->version,
+        S_APPEND ("permit by %s@%u (%s:%u)\n", d->rule->qid, (unsigned) d->rule->version,
                   d->rule->file, d->rule->line);
+        for (size_t i = 0; i < d->n_narrows && i < SL_POLICY_MAX_STRIPS; i++)
+            S_APPEND ("  narrowed by permit %s@%u (%s:%u): most restrictive wins\n",
+                      d->narrows[i]->qid, (unsigned) d->narrows[i]->version, d->narrows[i]->file,
+                      d->narrows[i]->line);
         for (size_t i = 0; i < d->n_strips && i < SL_POLICY_MAX_STRIPS; i++)
-            S_APPEND ("  fields removed by forbid %s@%u (%s:%u)\n", d->strips[i]->id,
+            S_APPEND ("  fields removed by forbid %s@%u (%s:%u)\n", d->strips[i]->qid,
                       (unsigned) d->strips[i]->version, d->strips[i]->file, d->strips[i]->line);
         const char *f[SL_POLICY_MAX_FIELDS];
         size_t nf = sl_policy_transform_fields (&d->transform, f, SL_POLICY_MAX_FIELDS);
@@ -733,13 +779,13 @@ sl_policy_explain_render (const sl_policy_explain_t *ex, char *buf, size_t cap)
     }
     S_APPEND ("deny (%s)\n", d->reason);
     if (d->rule && d->rule->kind == SL_POLICY_FORBID)
-        S_APPEND ("  forbidden by %s@%u (%s:%u)\n", d->rule->id, (unsigned) d->rule->version,
+        S_APPEND ("  forbidden by %s@%u (%s:%u)\n", d->rule->qid, (unsigned) d->rule->version,
                   d->rule->file, d->rule->line);
     if (!ex->nearest) {
         S_APPEND ("  no permit rule exists\n");
         return (int) n;
     }
-    S_APPEND ("  nearest rule: %s@%u (%s:%u)\n", ex->nearest->id,
+    S_APPEND ("  nearest rule: %s@%u (%s:%u)\n", ex->nearest->qid,
               (unsigned) ex->nearest->version, ex->nearest->file, ex->nearest->line);
     if (ex->failed) {
         S_APPEND ("    failed:");
@@ -752,8 +798,10 @@ sl_policy_explain_render (const sl_policy_explain_t *ex, char *buf, size_t cap)
                 first = false;
             }
         S_APPEND ("\n");
-    } else
+    } else if (!ex->unknown)
         S_APPEND ("    all of its conditions hold; a forbid decided\n");
+    if (ex->unknown & SL_POLICY_COND_WHERE)
+        S_APPEND ("    not evaluated: where (no record given; explain with a sample record)\n");
     return (int) n;
 }
 

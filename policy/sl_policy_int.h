@@ -42,7 +42,8 @@ struct sl_expr_s {
 
 struct sl_policy_rule_s {
     sl_policy_kind_t kind;
-    char       *id;
+    char       *id;             /* as written */
+    char       *qid;            /* namespaced by owner: "water/id" (POLICY.md 3) */
     uint32_t    version;
     const char *file;           /* owned by the set's source list */
     unsigned    line, col;      /* of the keyword */

@@ -5,6 +5,7 @@
  *  one pass reports every syntax error. */
 #include "sl_policy_int.h"
 #include "sl_error.h"
+#include "sl_time.h"
 
 #include <ctype.h>
 #include <limits.h>
@@ -106,7 +107,7 @@ static bool
 s_word_char (char c)
 {
     return isalnum ((unsigned char) c) || c == '_' || c == '-' || c == '.' || c == '*'
-        || c == ':';
+        || c == ':' || c == '+';         /* '+' for time offsets: 2026-01-01T08:00+08:00 */
 }
 
 static void
@@ -292,52 +293,23 @@ s_name_list (s_parser_t *ps, sl_pnames_t *out, const char *what)
     }
 }
 
-static int64_t
-s_days_from_civil (int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = (unsigned) (y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t) doe - 719468;
-}
 
-/*  Parses YYYY-MM-DD, YYYY-MM-DDTHH:MM or YYYY-MM-DDTHH:MM:SS, optional 'Z'
- *  (always UTC). Sets *t to the instant and *date_only. */
+/*  Parses a `valid` bound (sl_time.h): YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS],
+ *  with 'Z' or an offset (+08:00) for an explicit instant; without one the
+ *  time is the city's wall clock (sl_time_city_zone; UTC when none is set).
+ *  Strict calendar. Sets *t (Unix seconds) and *date_only. Relative times
+ *  and Unix seconds are not policy text. */
 static bool
 s_parse_time (const char *s, int64_t *t, bool *date_only)
 {
-    unsigned y, mo, d, h = 0, mi = 0, se = 0;
-    int n = 0;
-    if (sscanf (s, "%4u-%2u-%2u%n", &y, &mo, &d, &n) != 3 || n != 10)
+    int64_t us;
+    int flags = 0;
+    if (strlen (s) < 10 || !isdigit ((unsigned char) s[0]) || s[4] != '-'
+        || sl_time_parse (s, sl_time_city_zone (), 0, &us, &flags, NULL, 0) != 0
+        || (flags & SL_TIME_RELATIVE) || us % 1000000 != 0)
         return false;
-    const char *rest = s + n;
-    *date_only = true;
-    if (*rest == 'T') {
-        int m2 = 0;
-        *date_only = false;
-        if (sscanf (rest, "T%2u:%2u%n", &h, &mi, &m2) != 2 || m2 != 6)
-            return false;
-        rest += m2;
-        if (*rest == ':') {
-            int m3 = 0;
-            if (sscanf (rest, ":%2u%n", &se, &m3) != 1 || m3 != 3)
-                return false;
-            rest += m3;
-        }
-        if (*rest == 'Z')
-            rest++;
-    }
-    if (*rest)
-        return false;
-    static const unsigned mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || se > 59)
-        return false;
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (mo == 2 && d == 29 && !leap)
-        return false;
-    *t = s_days_from_civil (y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+    *date_only = (flags & SL_TIME_DATE_ONLY) != 0;
+    *t = us / 1000000;
     return true;
 }
 
@@ -579,6 +551,7 @@ sl_prule_free (sl_policy_rule_t *r)
     if (!r)
         return;
     free (r->id);
+    free (r->qid);
     free (r->owner.s);
     sl_pnames_free (&r->consumers);
     sl_pnames_free (&r->records);
@@ -605,7 +578,9 @@ static bool
 s_valid_bound (s_parser_t *ps, int64_t *t, bool *date_only, char text[40])
 {
     if (!s_parse_time (ps->tok.text, t, date_only)) {
-        s_error (ps, ps->tok.line, ps->tok.col, "write YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z] (UTC)",
+        s_error (ps, ps->tok.line, ps->tok.col,
+                 "write YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS], in the city's time zone, or with Z "
+                 "or an offset (+08:00)",
                  "invalid date or time '%s'%s", ps->tok.text, "");
         return false;
     }
@@ -738,8 +713,10 @@ s_clause (s_parser_t *ps, sl_policy_rule_t *r)
         if (ps->tok.kind == T_WORD && isdigit ((unsigned char) ps->tok.text[0])) {
             if (!s_valid_bound (ps, &r->valid_to, &date_only, to))
                 return false;
-            if (date_only)
-                r->valid_to += 86400;      /* a date as TO includes that whole day */
+            if (date_only)                 /* a date as TO includes that whole (local) day */
+                r->valid_to = sl_tz_from_local (sl_time_city_zone (),
+                                                r->valid_to + sl_tz_offset (sl_time_city_zone (),
+                                                                            r->valid_to) + 86400);
         }
         if (asprintf (&r->valid_text, "%s .. %s", from, to) < 0) {
             r->valid_text = NULL;
@@ -873,7 +850,12 @@ s_rule (s_parser_t *ps, sl_policy_set_t *set, const char *file, uint32_t version
             goto skip;
     }
     s_next (ps);
-    if (s_push_rule (set, r) != 0) {
+    /* the id in the owner's namespace: "water/x" (written either way) */
+    if (strchr (r->id, '/') || !r->owner.s)
+        r->qid = strdup (r->id);
+    else if (asprintf (&r->qid, "%s/%s", r->owner.s, r->id) < 0)
+        r->qid = NULL;
+    if (!r->qid || s_push_rule (set, r) != 0) {
         ps->oom = 1;
         sl_prule_free (r);
     }

@@ -13,14 +13,41 @@ cd "$(dirname "$0")/.."
 . scripts/ci-lib.sh
 build=${1:-build-asan}
 
+# GCC links libasan and libubsan as two shared runtimes; then UBSan ignores
+# its log_path and writes to stderr, which a test may have redirected into a
+# directory it deletes: a UBSan report of a child process was lost. Both
+# runtimes linked statically into each program honour their own log_path.
+san_link='-static-libasan -static-libubsan'
 if [ ! -f "$build/build.ninja" ]; then
-  meson setup "$build" -Db_sanitize=address,undefined -Db_lundef=false
+  meson setup "$build" -Db_sanitize=address,undefined -Db_lundef=false \
+    -Dc_link_args="$san_link" -Dcpp_link_args="$san_link"
+else
+  meson configure "$build" -Dc_link_args="$san_link" -Dcpp_link_args="$san_link"
 fi
 ninja -C "$build" -j "$(ci_jobs)"
 
 logs=$PWD/$build/sanitizer-logs
 rm -rf "$logs"
 mkdir -p "$logs"
+
+# Canary: a child process built like the suite must leave both kinds of
+# report in the log directory, or this stage could pass while losing them.
+canary_logs=$PWD/$build/sanitizer-canary
+rm -rf "$canary_logs"
+mkdir -p "$canary_logs"
+${CC:-cc} -g -fsanitize=address,undefined $san_link scripts/ci-sanitize-canary.c \
+  -o "$build/sanitizer-canary"
+ASAN_OPTIONS="halt_on_error=1:detect_leaks=0:log_path=$canary_logs/asan" \
+UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$canary_logs/ubsan" \
+  "$build/sanitizer-canary" 2>"$canary_logs/stderr" || true
+if ! grep -qs 'runtime error' "$canary_logs"/ubsan.* \
+   || ! grep -qs 'AddressSanitizer' "$canary_logs"/asan.*; then
+  echo "sanitizer canary: a child's reports did not reach log_path:"
+  ls -la "$canary_logs"; head -n 20 "$canary_logs/stderr"
+  ci_summary "asan+ubsan: the sanitizer runtimes ignore log_path in child processes"
+  exit 1
+fi
+echo "sanitizer canary: UBSan and ASan reports of a child process reach $canary_logs"
 # halt_on_error: the first error ends the process, so it cannot be missed.
 # detect_leaks: LeakSanitizer at exit of every process.
 # No suppression file: the suite runs clean of libzmq/protobuf-c reports

@@ -94,6 +94,13 @@ int
 sl_quarantine_add (sl_quarantine_t *self, const char *source, size_t record,
                    const char *reason, const void *raw, size_t rawlen)
 {
+    return sl_quarantine_add_hint (self, source, record, reason, NULL, raw, rawlen);
+}
+
+int
+sl_quarantine_add_hint (sl_quarantine_t *self, const char *source, size_t record,
+                        const char *reason, const char *hint, const void *raw, size_t rawlen)
+{
     self->rejected++;
     if (!self->file)
         return 0;
@@ -102,6 +109,8 @@ sl_quarantine_add (sl_quarantine_t *self, const char *source, size_t record,
            || s_put_string (f, source ? source : "", source ? strlen (source) : 0)
            || fprintf (f, ",\"record\":%zu,\"reason\":", record) < 0
            || s_put_string (f, reason ? reason : "", reason ? strlen (reason) : 0)
+           || (hint && *hint && (fputs (",\"hint\":", f) == EOF
+                                 || s_put_string (f, hint, strlen (hint))))
            || fputs (",\"raw\":", f) == EOF
            || s_put_string (f, raw ? raw : "", raw ? rawlen : 0)
            || fputs ("}\n", f) == EOF

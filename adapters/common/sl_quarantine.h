@@ -4,8 +4,11 @@
  *  parse or does not join is appended to a quarantine file as one JSON line
  *
  *    {"at":1795852800,"source":"meters.csv","record":17,
- *     "reason":"meters.csv:17:9: ...","raw":"..."}
+ *     "reason":"meters.csv:17:9: ...","hint":"...","raw":"..."}
  *
+ *  "hint", present when the parser knows one, says what would have accepted
+ *  the record: the adapter option or mapping to give, or the fix to make at
+ *  the source (docs/ADAPTERS.md lists them per format).
  *  so an operator can see why, fix the source and feed the line back. `raw`
  *  holds the input bytes as a JSON string: printable ASCII as is, JSON's
  *  escapes for '"', '\\' and control characters, and every byte >= 0x80 as
@@ -35,6 +38,11 @@ void sl_quarantine_destroy (sl_quarantine_t **self_p);
  *  SL_EIO if the line could not be written (it is still counted). */
 int sl_quarantine_add (sl_quarantine_t *self, const char *source, size_t record,
                        const char *reason, const void *raw, size_t rawlen);
+
+/*  The same with a hint (may be NULL or "": no "hint" member). */
+int sl_quarantine_add_hint (sl_quarantine_t *self, const char *source, size_t record,
+                            const char *reason, const char *hint, const void *raw,
+                            size_t rawlen);
 
 /*  Counts one accepted record. Cannot fail. */
 void sl_quarantine_accept (sl_quarantine_t *self);

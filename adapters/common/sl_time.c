@@ -55,8 +55,8 @@ s_digits (const char *s, size_t len, size_t *i, int n)
     } while (0)
 
 int
-sl_time_parse_iso8601 (const char *s, size_t len, int64_t *out,
-                       size_t *bad_at, const char **why)
+sl_time_parse_iso8601_parts (const char *s, size_t len, int64_t *civil, int *has_zone,
+                             int32_t *offset_s, size_t *bad_at, const char **why)
 {
     size_t i = 0;
     int Y, M, D, h, m, sec = 0;
@@ -88,8 +88,11 @@ sl_time_parse_iso8601 (const char *s, size_t len, int64_t *out,
     if (!sl_time_valid (Y, M, D, h, m, sec))
         FAIL (0, "no such date or time");
     int64_t offset = 0;
-    if (i < len && s [i] == 'Z')
+    *has_zone = 0;
+    if (i < len && s [i] == 'Z') {
         i++;
+        *has_zone = 1;
+    }
     else
     if (i < len && (s [i] == '+' || s [i] == '-')) {
         int sign = s [i] == '-' ? -1 : 1;
@@ -101,10 +104,25 @@ sl_time_parse_iso8601 (const char *s, size_t len, int64_t *out,
         if ((om = s_digits (s, len, &i, 2)) < 0) FAIL (i, "expected 2-digit zone minute");
         if (oh > 14 || om > 59) FAIL (i - 2, "zone offset out of range");
         offset = sign * (oh * 3600 + om * 60);
+        *has_zone = 1;
     }
     if (i != len) FAIL (i, "unexpected character after time");
     if (sec == 60)
         sec = 59;
-    *out = sl_time_from_civil (Y, M, D, h, m, sec) - offset;
+    *civil = sl_time_from_civil (Y, M, D, h, m, sec);
+    *offset_s = (int32_t) offset;
     return 0;
+}
+
+int
+sl_time_parse_iso8601 (const char *s, size_t len, int64_t *out,
+                       size_t *bad_at, const char **why)
+{
+    int64_t civil;
+    int32_t offset;
+    int has_zone;
+    int rc = sl_time_parse_iso8601_parts (s, len, &civil, &has_zone, &offset, bad_at, why);
+    if (rc == 0)
+        *out = civil - offset;
+    return rc;
 }

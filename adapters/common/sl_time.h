@@ -28,4 +28,11 @@ int sl_time_valid (int year, int month, int day, int hour, int min, int sec);
 int sl_time_parse_iso8601 (const char *s, size_t len, int64_t *out,
                            size_t *bad_at, const char **why);
 
+/*  Like sl_time_parse_iso8601, but returns the parts: the wall-clock time
+ *  as sl_time_from_civil seconds in *civil, whether a zone designator was
+ *  written in *has_zone, and its offset east of UTC in *offset_s (0 when
+ *  none). UTC = *civil - *offset_s when *has_zone. */
+int sl_time_parse_iso8601_parts (const char *s, size_t len, int64_t *civil, int *has_zone,
+                                 int32_t *offset_s, size_t *bad_at, const char **why);
+
 #endif

@@ -268,13 +268,24 @@ sl_hl7_get (const sl_hl7_msg_t *self, size_t seg, size_t field, size_t rep,
 int
 sl_hl7_parse_ts (const char *s, size_t len, int32_t default_offset_s, int64_t *out)
 {
-    int v [6] = { 0 };
+    return sl_hl7_parse_ts_in (s, len, NULL, default_offset_s, out, NULL);
+}
+
+int
+sl_hl7_parse_ts_in (const char *s, size_t len, const sl_tz_t *tz, int32_t default_offset_s,
+                    int64_t *out, int *digits)
+{
+    /* YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ]; what is left out is
+       the start of the period written (month 1, day 1, 00:00:00) */
+    int v [6] = { 0, 1, 1, 0, 0, 0 };
     static const int width [6] = { 4, 2, 2, 2, 2, 2 };
     size_t i = 0;
     int parts = 0;
     for (; parts < 6; parts++) {
-        if (i + (size_t) width [parts] > len || s [i] < '0' || s [i] > '9')
+        if (i >= len || s [i] < '0' || s [i] > '9')
             break;
+        if (i + (size_t) width [parts] > len)
+            return SL_EPARSE;
         int x = 0;
         for (int k = 0; k < width [parts]; k++, i++) {
             if (s [i] < '0' || s [i] > '9')
@@ -283,15 +294,18 @@ sl_hl7_parse_ts (const char *s, size_t len, int32_t default_offset_s, int64_t *o
         }
         v [parts] = x;
     }
-    if (parts < 5)
+    if (parts < 1)
         return SL_EPARSE;
+    int nd = (int) i;
     if (parts == 6 && i < len && s [i] == '.') {
         i++;
         size_t d = 0;
         while (i < len && s [i] >= '0' && s [i] <= '9' && d < 4) { i++; d++; }
         if (d == 0)
             return SL_EPARSE;
+        nd += 1 + (int) d;
     }
+    int has_zone = 0;
     int64_t off = default_offset_s;
     if (i < len && (s [i] == '+' || s [i] == '-')) {
         int sign = s [i] == '-' ? -1 : 1;
@@ -307,13 +321,22 @@ sl_hl7_parse_ts (const char *s, size_t len, int32_t default_offset_s, int64_t *o
         if (zh > 14 || zm > 59)
             return SL_EPARSE;
         off = sign * (zh * 3600 + zm * 60);
+        has_zone = 1;
         i = len;
     }
     if (i != len)
         return SL_EPARSE;
     if (!sl_time_valid (v [0], v [1], v [2], v [3], v [4], v [5]))
         return SL_EPARSE;
-    *out = sl_time_from_civil (v [0], v [1], v [2], v [3], v [4], v [5] == 60 ? 59 : v [5]) - off;
+    int64_t civil = sl_time_from_civil (v [0], v [1], v [2], v [3], v [4], v [5] == 60 ? 59 : v [5]);
+    if (!has_zone && tz) {
+        if (sl_tz_to_utc (tz, civil, -1, out, NULL))
+            return SL_EPARSE;
+    }
+    else
+        *out = civil - off;
+    if (digits)
+        *digits = nd;
     return 0;
 }
 

@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "sl_tz.h"
 
 typedef struct _sl_hl7_msg_t sl_hl7_msg_t;
 
@@ -53,9 +54,18 @@ size_t sl_hl7_repetitions (const sl_hl7_msg_t *self, size_t seg, size_t field);
 int sl_hl7_get (const sl_hl7_msg_t *self, size_t seg, size_t field, size_t rep,
                 size_t comp, size_t sub, char *out, size_t outlen);
 
-/*  Parses an HL7 DTM timestamp YYYYMMDDHHMM[SS[.S[S[S[S]]]]][+/-ZZZZ] into
- *  Unix seconds; without a zone the time is local at default_offset_s east
- *  of UTC. Returns 0, or SL_EPARSE. */
+/*  Parses an HL7 TS/DTM timestamp of any precision,
+ *  YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ], into Unix seconds: the
+ *  start of the period written (20261128 is 2026-11-28 00:00:00). Without
+ *  a zone the time is wall-clock time in `tz` (DST by its rules) or, when tz
+ *  is NULL, local at default_offset_s east of UTC. *digits (may be NULL)
+ *  gets the number of characters before the zone, i.e. the precision.
+ *  Returns 0, or SL_EPARSE (malformed, no such date, or a local time that
+ *  does not exist in tz). */
+int sl_hl7_parse_ts_in (const char *s, size_t len, const sl_tz_t *tz, int32_t default_offset_s,
+                        int64_t *out, int *digits);
+
+/*  sl_hl7_parse_ts_in without a zone. */
 int sl_hl7_parse_ts (const char *s, size_t len, int32_t default_offset_s,
                      int64_t *out);
 

@@ -1,4 +1,4 @@
-/*  sluice-health-adapter: HL7 v2 ADT A01/A03/A04 and DFT^P03 messages from
+/*  sluice-health-adapter: HL7 v2 ADT A01/A02/A03/A04/A08/A11/A13 and DFT^P03 messages from
  *  files (plain or MLLP-framed), stdin, or an MLLP listener on TCP, published
  *  as health.v1.Encounter and health.v1.Charge.
  *
@@ -26,6 +26,8 @@
 
 typedef struct {
     sl_adt_opts_t opts;
+    const char *tz_name;
+    sl_tz_t *tz;
     const char *listen;
     int mllp;                    /* current file is MLLP-framed */
     int mode_known;
@@ -47,14 +49,19 @@ s_message (health_t *h, sl_runner_t *r, const char *msg, size_t len, int wait,
     h->messages++;
     if (sl_adt_map (msg, len, sl_runner_source (r), h->messages, &h->opts, &res, err, errlen)) {
         sl_runner_reject (r, h->messages, err, msg, len);
+        /* the advice after '\n' goes into the ACK text too, on the same line */
+        for (char *p = err; *p; p++)
+            if (*p == '\n')
+                *p = ';';
         return -1;
     }
     int rc = 0;
     if (res.encounter) {
         Health__V1__Encounter *e = res.encounter;
+        int64_t when = e->period_start ? e->period_start : e->period_end;
         rc = wait ? sl_runner_publish_wait (r, "health.v1.Encounter", &e->base, e->subject,
-                                            e->period_start, err, errlen)
-                  : sl_runner_publish (r, "health.v1.Encounter", &e->base, e->subject, e->period_start);
+                                            when, err, errlen)
+                  : sl_runner_publish (r, "health.v1.Encounter", &e->base, e->subject, when);
     }
     for (size_t i = 0; i < res.n_charges && rc == 0; i++) {
         Health__V1__Charge *c = res.charges [i];
@@ -87,6 +94,17 @@ s_option (void *st, const char *name, const char *value)
         h->opts.citizen_id_type = value;
     else if (strcmp (name, "currency") == 0)
         h->opts.currency = value;
+    else if (strcmp (name, "timezone") == 0)
+        h->tz_name = value;
+    else if (strcmp (name, "pid3-authority") == 0)
+        h->opts.pid3_authority = value;
+    else if (strcmp (name, "pid3-repetition") == 0) {
+        h->opts.pid3_repetition = atoi (value);
+        if (h->opts.pid3_repetition < 1 || h->opts.pid3_repetition > 99) {
+            fprintf (stderr, "sluice-health-adapter: --pid3-repetition takes 1 to 99\n");
+            return -1;
+        }
+    }
     else if (strcmp (name, "default-offset") == 0 && s_offset (value, &h->opts.default_offset_s)) {
         fprintf (stderr, "sluice-health-adapter: --default-offset %s: expected +HH:MM\n", value);
         return -1;
@@ -97,7 +115,13 @@ s_option (void *st, const char *name, const char *value)
 static int
 s_start (void *st)
 {
-    (void) st;
+    health_t *h = st;
+    char err [1024];
+    if (h->tz_name && !(h->tz = sl_tz_new (h->tz_name, err, sizeof err))) {
+        fprintf (stderr, "sluice-health-adapter: --timezone: %s\n", err);
+        return -1;
+    }
+    h->opts.tz = h->tz;
     return 0;
 }
 
@@ -107,13 +131,15 @@ s_stop (void *st)
     health_t *h = st;
     sl_mllp_decoder_destroy (&h->decoder);
     free (h->buf);
+    sl_tz_destroy (&h->tz);
 }
 
 static void
 s_begin (void *st, sl_runner_t *r, const char *source)
 {
-    (void) r; (void) source;
+    (void) source;
     health_t *h = st;
+    h->opts.explain = sl_runner_explain (r);
     h->mode_known = 0;
     h->len = 0;
     h->messages = 0;
@@ -127,7 +153,7 @@ s_drain_mllp (health_t *h, sl_runner_t *r, int eof)
     const char *msg;
     size_t len;
     int rc;
-    char err [512];
+    char err [1024];
     while ((rc = sl_mllp_decoder_next (h->decoder, eof, &msg, &len)) != 0) {
         if (rc == 1)
             s_message (h, r, msg, len, 0, err, sizeof err);
@@ -146,7 +172,7 @@ s_drain_text (health_t *h, sl_runner_t *r, int eof)
 {
     const char *msg;
     size_t mlen, line;
-    char err [512];
+    char err [1024];
     for (;;) {
         sl_hl7_split_t before = h->split;
         if (!sl_hl7_split (h->buf, h->len, &h->split, &msg, &mlen, &line))
@@ -320,7 +346,7 @@ s_serve (void *st, sl_runner_t *r)
             size_t len;
             int rc;
             while ((rc = sl_mllp_decoder_next (c->dec, closed, &msg, &len)) != 0) {
-                char err [512];
+                char err [1024];
                 if (rc != 1) {
                     h->messages++;
                     snprintf (err, sizeof err, "%s: message %zu: MLLP frame %s", c->peer, h->messages,
@@ -351,16 +377,23 @@ s_serve (void *st, sl_runner_t *r)
 int
 main (int argc, char **argv)
 {
-    static const char *const options [] = { "listen", "citizen-id-type", "currency", "default-offset", NULL };
+    static const char *const options [] = { "listen", "citizen-id-type", "currency", "default-offset",
+                                            "timezone", "pid3-authority", "pid3-repetition", NULL };
     static const sl_format_t format = {
         .program = "sluice-health-adapter", .bureau = "health",
-        .summary = "Health bureau: HL7 v2 ADT A01/A03/A04 -> health.v1.Encounter, DFT^P03 -> health.v1.Charge.",
+        .summary = "Health bureau: HL7 v2 ADT A01/A02/A03/A04/A08/A11/A13 -> health.v1.Encounter, "
+                   "DFT^P03 -> health.v1.Charge.",
         .options_help = "Health:\n"
                         "  --listen HOST:PORT     receive HL7 over MLLP (TCP) instead of reading files;\n"
                         "                         each message is answered with an ACK (AA or AE)\n"
-                        "  --citizen-id-type CODE PID-3 identifier type of the citizen id [NI]\n"
+                        "  --citizen-id-type LIST PID-3.5 identifier types of the citizen id, ',' separated,\n"
+                        "                         'NN*' = any NNxxx [NI,NN*,SS]\n"
+                        "  --pid3-authority AUTH  the citizen id is the PID-3 repetition assigned by AUTH\n"
+                        "                         (PID-3.4.1 or .4.2), typed or not\n"
+                        "  --pid3-repetition N    the citizen id is PID-3 repetition N\n"
                         "  --currency CUR         when FT1-11 names none [EUR]\n"
-                        "  --default-offset OFF   for HL7 times without +ZZZZ [+00:00]\n"
+                        "  --timezone ZONE        IANA zone of HL7 times without +ZZZZ (e.g. Europe/Paris)\n"
+                        "  --default-offset OFF   without --timezone: fixed offset of such times [+00:00]\n"
                         "Files may hold MLLP frames (0x0B ... 0x1C 0x0D) or plain messages.\n",
         .options = options, .option = s_option, .start = s_start,
         .begin = s_begin, .feed = s_feed, .end = s_end, .stop = s_stop,

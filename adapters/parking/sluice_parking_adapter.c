@@ -12,7 +12,9 @@
 #include <string.h>
 
 typedef struct {
-    const char *plates_path, *places_path;
+    const char *plates_path, *places_path, *tz_name, *currency;
+    sl_tz_t *tz;
+    sl_explain_t *explain;
     sl_registry_t *plates, *places;
     char *buf;
     size_t len, cap;
@@ -28,6 +30,12 @@ s_option (void *st, const char *name, const char *value)
     else
     if (strcmp (name, "places") == 0)
         p->places_path = value;
+    else
+    if (strcmp (name, "timezone") == 0)
+        p->tz_name = value;
+    else
+    if (strcmp (name, "currency") == 0)
+        p->currency = value;
     return 0;
 }
 
@@ -38,6 +46,10 @@ s_start (void *st)
     char err [512];
     if (!p->plates_path) {
         fprintf (stderr, "sluice-parking-adapter: need --plates FILE (the plate registry)\n");
+        return -1;
+    }
+    if (p->tz_name && !(p->tz = sl_tz_new (p->tz_name, err, sizeof err))) {
+        fprintf (stderr, "sluice-parking-adapter: --timezone: %s\n", err);
         return -1;
     }
     p->plates = sl_registry_load (p->plates_path, SL_REGISTRY_PLATE, err, sizeof err);
@@ -56,14 +68,16 @@ s_stop (void *st)
     parking_t *p = st;
     sl_registry_destroy (&p->plates);
     sl_registry_destroy (&p->places);
+    sl_tz_destroy (&p->tz);
     free (p->buf);
 }
 
 static void
 s_begin (void *st, sl_runner_t *r, const char *source)
 {
-    (void) r; (void) source;
+    (void) source;
     parking_t *p = st;
+    p->explain = sl_runner_explain (r);
     p->len = 0;
     p->lines = 0;
     p->records = 0;
@@ -79,12 +93,13 @@ s_parse (parking_t *p, sl_runner_t *r, const char *buf, size_t len)
         return;
     }
     sl_apds_reader_set_position (rd, p->lines + 1, p->records);
+    sl_apds_reader_set_options (rd, p->tz, p->currency, p->explain);
     int rc;
     do {
         Parking__V1__Session *s = NULL;
         const char *raw;
         size_t rawlen, recno;
-        char err [512];
+        char err [1024];
         rc = sl_apds_reader_next (rd, p->plates, p->places, &s, &raw, &rawlen, &recno, err, sizeof err);
         if (rc == 1) {
             sl_runner_publish (r, "parking.v1.Session", &s->base, s->subject, s->actual_start);
@@ -143,13 +158,16 @@ s_end (void *st, sl_runner_t *r)
 int
 main (int argc, char **argv)
 {
-    static const char *const options [] = { "plates", "places", NULL };
+    static const char *const options [] = { "plates", "places", "timezone", "currency", NULL };
     static const sl_format_t format = {
         .program = "sluice-parking-adapter", .bureau = "parking",
-        .summary = "Parking bureau: APDS Session JSON (array, object or JSON lines) -> parking.v1.Session.",
+        .summary = "Parking bureau: APDS v4 Sessions (SessionList pages, arrays, objects or JSON lines) "
+                   "-> parking.v1.Session.",
         .options_help = "Parking:\n"
                         "  --plates FILE      plate registry CSV: plate,citizen_id (required)\n"
-                        "  --places FILE      car park registry CSV: place_id,name,district\n",
+                        "  --places FILE      car park registry CSV: place_id,name,district\n"
+                        "  --timezone ZONE    IANA zone of date-times written without a zone\n"
+                        "  --currency CUR     ISO 4217 currency of amounts that name none (segmentValue)\n",
         .options = options, .option = s_option, .start = s_start,
         .begin = s_begin, .feed = s_feed, .end = s_end, .stop = s_stop,
     };

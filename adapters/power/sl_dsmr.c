@@ -42,21 +42,66 @@ s_hexval (char c)
             snprintf (err + n_, errlen - (size_t) n_, __VA_ARGS__); \
         rc = (code); goto out; } while (0)
 
-/*  Parses "(number*unit)" into *v; the unit must be `unit`. */
+/*  Parses "(number*unit)" into *v in `unit` ("kWh" or "kW"); the same unit
+ *  with a "k" less ("Wh", "W") is divided by 1000. Returns 0, -1 if the
+ *  value is not a number, -2 if the unit is missing or another. The unit
+ *  written is copied into wrote. */
 static int
-s_value (const char *s, size_t len, const char *unit, double *v)
+s_value (const char *s, size_t len, const char *unit, double *v, char *wrote, size_t wlen)
 {
+    wrote [0] = 0;
     if (len < 2 || s [0] != '(' || s [len - 1] != ')')
         return -1;
     const char *star = memchr (s, '*', len);
     size_t nlen = star ? (size_t) (star - s - 1) : len - 2;
-    if (star) {
-        size_t ulen = (size_t) (s + len - 1 - star - 1);
-        if (ulen != strlen (unit) || memcmp (star + 1, unit, ulen) != 0)
-            return -1;
+    if (sl_parse_double (s + 1, nlen, v))
+        return -1;
+    if (!star)
+        return -2;
+    size_t ulen = (size_t) (s + len - 1 - star - 1);
+    snprintf (wrote, wlen, "%.*s", (int) (ulen < wlen - 1 ? ulen : wlen - 1), star + 1);
+    if (ulen == strlen (unit) && memcmp (star + 1, unit, ulen) == 0)
+        return 0;
+    if (ulen == strlen (unit) - 1 && memcmp (star + 1, unit + 1, ulen) == 0) {
+        *v /= 1000.0;
+        return 0;
     }
-    return sl_parse_double (s + 1, nlen, v);
+    return -2;
 }
+
+/*  Decodes hex-encoded printable ASCII into id; keeps the text as written
+ *  otherwise. Returns the length, or -1 if it does not fit. */
+static int
+s_decode_id (const char *eq, size_t eq_len, char *id, size_t idsize)
+{
+    size_t id_len = 0;
+    int hex = eq_len % 2 == 0 && eq_len / 2 < idsize;
+    for (size_t k = 0; hex && k < eq_len; k += 2) {
+        int hi = s_hexval (eq [k]), lo = s_hexval (eq [k + 1]);
+        int c = hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+        if (c < 0x21 || c > 0x7e)
+            hex = 0;
+        else
+            id [id_len++] = (char) c;
+    }
+    if (!hex) {
+        if (eq_len >= idsize)
+            return -1;
+        memcpy (id, eq, eq_len);
+        id_len = eq_len;
+    }
+    id [id_len] = 0;
+    return (int) id_len;
+}
+
+/*  The meter id registers, in the order they are preferred. */
+static const char *const s_id_regs [] = { "0-0:96.1.1", "0-0:96.1.0", "0-0:42.0.0", "0-0:96.1.255" };
+#define N_ID_REGS 4
+
+enum { R_I1, R_I2, R_I0, R_E1, R_E2, R_E0, R_NREG };
+static const char *const s_energy_regs [R_NREG] = {
+    "1-0:1.8.1", "1-0:1.8.2", "1-0:1.8.0", "1-0:2.8.1", "1-0:2.8.2", "1-0:2.8.0"
+};
 
 int
 sl_dsmr_parse (const char *tg, size_t len, const char *source, size_t tgno,
@@ -68,7 +113,8 @@ sl_dsmr_parse (const char *tg, size_t len, const char *source, size_t tgno,
     if (!opts)
         opts = &defaults;
     int rc = 0;
-    char ex [48];
+    char ex [48], unit [16];
+    sl_explain_t *exp = opts->explain;
     Power__V1__MeterReading *m = NULL;
 
     if (len == 0 || tg [0] != '/')
@@ -82,28 +128,32 @@ sl_dsmr_parse (const char *tg, size_t len, const char *source, size_t tgno,
     if (!bang)
         ERR (SL_EPARSE, bang_line, "no end marker '!'");
 
-    /* 1. CRC over '/' .. '!' */
+    /* 1. CRC over '/' .. '!': one to four hex digits (leading zeros may be dropped) */
     size_t crc_len = (size_t) (tg + len - bang - 1);
     while (crc_len && (bang [crc_len] == '\r' || bang [crc_len] == '\n'))
         crc_len--;
     if (crc_len == 0 && opts->require_crc)
-        ERR (SL_EPARSE, bang_line, "no CRC after '!' (required)");
+        ERR (SL_EPARSE, bang_line, "no CRC after '!' (required)\n"
+             "give --require-crc no to accept telegrams of meters that send none (DSMR 2.2, 3.0)");
     if (crc_len) {
-        int ok = crc_len == 4;
+        int ok = crc_len <= 4;
         unsigned want = 0;
-        for (size_t i = 1; ok && i <= 4; i++) {
+        for (size_t i = 1; ok && i <= crc_len; i++) {
             int h = s_hexval (bang [i]);
             if (h < 0) ok = 0;
             want = want * 16 + (unsigned) (h < 0 ? 0 : h);
         }
         if (!ok)
-            ERR (SL_EPARSE, bang_line, "CRC '%s' is not 4 hex digits",
+            ERR (SL_EPARSE, bang_line, "CRC '%s' is not 1 to 4 hex digits",
                  sl_excerpt (bang + 1, crc_len, ex, sizeof ex));
         unsigned got = sl_dsmr_crc16 (tg, (size_t) (bang - tg) + 1);
         if (got != want)
             ERR (SL_ECORRUPT, bang_line, "CRC mismatch: telegram says %04X, computed %04X",
                  want, got);
+        sl_explain_add (exp, "(check)", "CRC after '!'", "%04X, matches", want);
     }
+    else
+        sl_explain_add (exp, "(check)", "CRC after '!'", "none sent (not checked)");
 
     /* 2. Header and registers, line by line */
     const char *p = tg, *end = bang;
@@ -112,15 +162,22 @@ sl_dsmr_parse (const char *tg, size_t len, const char *source, size_t tgno,
     size_t hlen = (size_t) ((eol ? eol : end) - p);
     if (hlen && p [hlen - 1] == '\r')
         hlen--;
-    if (hlen < 6 || s_hexval (p [4]) < 0)
+    if (hlen < 5)
         ERR (SL_EPARSE, ln, "header '%s' is not /XXXn<identification>",
              sl_excerpt (p, hlen, ex, sizeof ex));
+    sl_explain_note (exp, "%s:%zu: telegram %zu, header '%.*s'", source, line, tgno,
+                     (int) (hlen < 60 ? hlen : 60), p);
 
-    const char *eq = NULL; size_t eq_len = 0;
-    int have_time = 0, have_i1 = 0, have_i2 = 0;
+    const char *idv [N_ID_REGS] = { 0 };
+    size_t idl [N_ID_REGS] = { 0 };
+    int have_time = 0, have [R_NREG] = { 0 };
+    double e [R_NREG] = { 0 };
     int64_t when = 0;
-    double i1 = 0, i2 = 0, e1 = 0, e2 = 0, pw = 0;
+    double pw = 0;
+    int have_pw = 0;
     const char *tariff = NULL; size_t tariff_len = 0;
+    char profile [32] = "";
+    int emucs = 0;
     p = eol ? eol + 1 : end;
     ln++;
     for (; p < end; ln++) {
@@ -139,99 +196,154 @@ sl_dsmr_parse (const char *tg, size_t len, const char *source, size_t tgno,
             ERR (SL_EPARSE, ln, "'%s' is not an OBIS register line <obis>(value)",
                  sl_excerpt (p, ll, ex, sizeof ex));
         size_t rl = (size_t) (paren - p);
+        /* "1-0:1.8.0*255": the billing-period suffix does not change the register */
+        const char *suffix = memchr (p, '*', rl);
+        size_t rk = suffix ? (size_t) (suffix - p) : rl;
         const char *v = paren;
         size_t vl = (size_t) (p + ll - paren);
-#define IS(ref) (rl == sizeof (ref) - 1 && memcmp (p, ref, rl) == 0)
-        if (IS ("0-0:96.1.1")) {
-            if (vl < 3 || memchr (v + 1, ')', vl - 2))
-                ERR (SL_EPARSE, ln, "0-0:96.1.1: expected one (equipment id)");
-            eq = v + 1;
-            eq_len = vl - 2;
+#define IS(ref) (rk == sizeof (ref) - 1 && memcmp (p, ref, rk) == 0)
+        int k;
+        for (k = 0; k < N_ID_REGS; k++)
+            if (rk == strlen (s_id_regs [k]) && memcmp (p, s_id_regs [k], rk) == 0)
+                break;
+        if (k < N_ID_REGS) {
+            if (vl < 2 || memchr (v + 1, ')', vl - 2))
+                ERR (SL_EPARSE, ln, "%s: expected one (meter id)", s_id_regs [k]);
+            idv [k] = v + 1;
+            idl [k] = vl - 2;
         }
         else
+        if (IS ("1-3:0.2.8")) {
+            if (vl == 4)
+                snprintf (profile, sizeof profile, "DSMR %c.%c", v [1], v [2]);
+        }
+        else
+        if (IS ("0-0:96.1.4"))
+            emucs = 1;
+        else
         if (IS ("0-0:1.0.0")) {
-            /* (YYMMDDhhmmssX) */
-            int d [6], ok = vl == 15;
-            for (int k = 0; ok && k < 6; k++) {
-                int hi = v [1 + 2 * k] - '0', lo = v [2 + 2 * k] - '0';
+            /* (YYMMDDhhmmssX), X = W or S; some meters leave X out */
+            int d [6], ok = vl == 15 || vl == 14;
+            for (int q = 0; ok && q < 6; q++) {
+                int hi = v [1 + 2 * q] - '0', lo = v [2 + 2 * q] - '0';
                 if (hi < 0 || hi > 9 || lo < 0 || lo > 9) ok = 0;
-                d [k] = hi * 10 + lo;
+                d [q] = hi * 10 + lo;
             }
-            char flag = ok ? v [13] : 0;
-            if (!ok || (flag != 'S' && flag != 'W'))
+            char flag = ok && vl == 15 ? v [13] : 0;
+            if (!ok || (vl == 15 && flag != 'S' && flag != 'W'))
                 ERR (SL_EPARSE, ln, "0-0:1.0.0: expected (YYMMDDhhmmssW) or (...S), found '%s'",
                      sl_excerpt (v, vl, ex, sizeof ex));
             if (!sl_time_valid (2000 + d [0], d [1], d [2], d [3], d [4], d [5]))
                 ERR (SL_EPARSE, ln, "0-0:1.0.0: no such date or time '%s'",
                      sl_excerpt (v, vl, ex, sizeof ex));
-            when = sl_time_from_civil (2000 + d [0], d [1], d [2], d [3], d [4], d [5] == 60 ? 59 : d [5])
-                 - (flag == 'S' ? opts->summer_offset_s : opts->winter_offset_s);
+            int64_t civil = sl_time_from_civil (2000 + d [0], d [1], d [2], d [3], d [4],
+                                                d [5] == 60 ? 59 : d [5]);
+            if (opts->tz) {
+                const char *why = "";
+                if (sl_tz_to_utc (opts->tz, civil, flag ? flag == 'S' : -1, &when, &why))
+                    ERR (SL_EPARSE, ln, "0-0:1.0.0: '%s': %s in %s", sl_excerpt (v, vl, ex, sizeof ex),
+                         why, sl_tz_name (opts->tz));
+            }
+            else
+            if (!flag)
+                ERR (SL_EPARSE, ln, "0-0:1.0.0: '%s' has no W/S flag, so its offset is not known\n"
+                     "give --timezone ZONE, the IANA zone of the meter's clock",
+                     sl_excerpt (v, vl, ex, sizeof ex));
+            else
+                when = civil - (flag == 'S' ? opts->summer_offset_s : opts->winter_offset_s);
             have_time = 1;
-        }
-        else
-        if (IS ("1-0:1.8.1") || IS ("1-0:1.8.2") || IS ("1-0:2.8.1") || IS ("1-0:2.8.2")) {
-            double x;
-            if (s_value (v, vl, "kWh", &x) || x < 0)
-                ERR (SL_EPARSE, ln, "%.*s: expected (000123.456*kWh), found '%s'",
-                     (int) rl, p, sl_excerpt (v, vl, ex, sizeof ex));
-            if (IS ("1-0:1.8.1")) { i1 = x; have_i1 = 1; }
-            else if (IS ("1-0:1.8.2")) { i2 = x; have_i2 = 1; }
-            else if (IS ("1-0:2.8.1")) e1 = x;
-            else e2 = x;
+            sl_explain_add (exp, "date_observed", "register 0-0:1.0.0", "%.*s -> %" PRId64 " (meter local time, %s)",
+                            (int) vl, v, when, opts->tz ? sl_tz_name (opts->tz) : flag == 'S' ? "summer offset" : "winter offset");
         }
         else
         if (IS ("1-0:1.7.0")) {
-            if (s_value (v, vl, "kW", &pw) || pw < 0)
-                ERR (SL_EPARSE, ln, "1-0:1.7.0: expected (01.193*kW), found '%s'",
+            int r = s_value (v, vl, "kW", &pw, unit, sizeof unit);
+            if (r || pw < 0)
+                ERR (SL_EPARSE, ln, "1-0:1.7.0: expected (01.193*kW) or (*W), found '%s'",
                      sl_excerpt (v, vl, ex, sizeof ex));
+            have_pw = 1;
+            sl_explain_add (exp, "active_power_kw", "register 1-0:1.7.0", "%.*s -> %.15g kW", (int) vl, v, pw);
         }
         else
         if (IS ("0-0:96.14.0")) {
-            if (vl < 3 || memchr (v + 1, ')', vl - 2))
+            if (vl < 2 || memchr (v + 1, ')', vl - 2))
                 ERR (SL_EPARSE, ln, "0-0:96.14.0: expected one (tariff)");
             tariff = v + 1;
             tariff_len = vl - 2;
+            sl_explain_add (exp, "tariff", "register 0-0:96.14.0", "%.*s", (int) tariff_len, tariff);
+        }
+        else {
+            for (k = 0; k < R_NREG; k++)
+                if (rk == strlen (s_energy_regs [k]) && memcmp (p, s_energy_regs [k], rk) == 0)
+                    break;
+            if (k < R_NREG) {
+                double x;
+                int r = s_value (v, vl, "kWh", &x, unit, sizeof unit);
+                if (r == -2)
+                    ERR (SL_EPARSE, ln, "%s: unit '%s' is not kWh or Wh", s_energy_regs [k], unit);
+                if (r || x < 0)
+                    ERR (SL_EPARSE, ln, "%s: expected (000123.456*kWh), found '%s'",
+                         s_energy_regs [k], sl_excerpt (v, vl, ex, sizeof ex));
+                e [k] = x;
+                have [k] = 1;
+                static const char *const fields [R_NREG] = {
+                    "active_energy_import_t1_kwh", "active_energy_import_t2_kwh", "active_energy_import_kwh",
+                    "active_energy_export_t1_kwh", "active_energy_export_t2_kwh", "active_energy_export_kwh" };
+                char from [40];
+                snprintf (from, sizeof from, "register %s", s_energy_regs [k]);
+                sl_explain_add (exp, fields [k], from, "%.*s -> %.15g kWh", (int) vl, v, x);
+            }
         }
 #undef IS
         p = next;
     }
-    if (!eq)
-        ERR (SL_EPARSE, bang_line, "missing register 0-0:96.1.1 (equipment id)");
-    if (!have_time)
-        ERR (SL_EPARSE, bang_line, "missing register 0-0:1.0.0 (time)");
-    if (!have_i1 || !have_i2)
-        ERR (SL_EPARSE, bang_line, "missing register %s (energy imported, tariff %d)",
-             have_i1 ? "1-0:1.8.2" : "1-0:1.8.1", have_i1 ? 2 : 1);
 
-    /* 3. Equipment id: hex-encoded ASCII if it decodes to printable text. */
+    /* 3. Meter id */
     char id [128];
-    size_t id_len = 0;
-    int hex = eq_len % 2 == 0 && eq_len / 2 < sizeof id;
-    for (size_t k = 0; hex && k < eq_len; k += 2) {
-        int hi = s_hexval (eq [k]), lo = s_hexval (eq [k + 1]);
-        int c = hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
-        if (c < 0x21 || c > 0x7e)
-            hex = 0;
-        else
-            id [id_len++] = (char) c;
+    int id_len = -1, id_reg = -1;
+    for (int k = 0; k < N_ID_REGS && id_len <= 0; k++) {
+        if (!idv [k] || idl [k] == 0)
+            continue;
+        id_len = s_decode_id (idv [k], idl [k], id, sizeof id);
+        if (id_len < 0)
+            ERR (SL_EPARSE, line, "%s: meter id longer than %zu bytes", s_id_regs [k], sizeof id - 1);
+        id_reg = k;
     }
-    if (!hex) {
-        if (eq_len >= sizeof id)
-            ERR (SL_EPARSE, line, "0-0:96.1.1: equipment id longer than %zu bytes", sizeof id - 1);
-        memcpy (id, eq, eq_len);
-        id_len = eq_len;
+    if (id_len > 0)
+        sl_explain_add (exp, "ref_device", s_id_regs [id_reg], "%s%s", id,
+                        strlen (id) * 2 == idl [id_reg] ? " (hex-encoded ASCII, decoded)" : "");
+    else
+    if (opts->meter_id && *opts->meter_id) {
+        id_len = snprintf (id, sizeof id, "%s", opts->meter_id);
+        sl_explain_add (exp, "ref_device", "--meter-id (no id register)", "%s", id);
     }
-    id [id_len] = 0;
+    else
+        ERR (SL_EPARSE, bang_line, "no meter id: none of 0-0:96.1.1, 0-0:96.1.0, 0-0:42.0.0 is present and not empty\n"
+             "give --meter-id ID when this P1 feed comes from one meter");
+    if (!have [R_I0] && !(have [R_I1] && have [R_I2]))
+        ERR (SL_EPARSE, bang_line, "no energy imported: neither 1-0:1.8.1 with 1-0:1.8.2 nor the total 1-0:1.8.0");
+    if (!have_time) {
+        when = opts->reception_time;
+        sl_explain_add (exp, "date_observed", "(no 0-0:1.0.0: reception time)", "%" PRId64 ", time_source \"reception\"", when);
+    }
+    if (!profile [0])
+        snprintf (profile, sizeof profile, "%s", emucs ? "e-MUCS" : "IEC 62056-21");
+    else
+    if (emucs)
+        snprintf (profile + strlen (profile), sizeof profile - strlen (profile), " e-MUCS");
+    sl_explain_add (exp, "profile", "1-3:0.2.8 / 0-0:96.1.4", "%s", profile);
 
     int c_subject = sl_registry_column (meters, "citizen_id");
     int c_district = sl_registry_column (meters, "district");
     if (c_subject < 0 || c_district < 0)
         ERR (SL_EINVAL, line, "meter registry lacks column 'citizen_id' or 'district'");
-    const char *subject = sl_registry_get (meters, id, id_len, c_subject);
-    const char *district = sl_registry_get (meters, id, id_len, c_district);
+    const char *subject = sl_registry_get (meters, id, (size_t) id_len, c_subject);
+    const char *district = sl_registry_get (meters, id, (size_t) id_len, c_district);
     if (!subject)
-        ERR (SL_ENOTFOUND, line, "meter '%s' is not in the meter registry",
-             sl_excerpt (id, id_len, ex, sizeof ex));
+        ERR (SL_ENOTFOUND, line, "meter '%s' is not in the meter registry\n"
+             "add a row for meter id '%s' to the meter registry (--meters)",
+             sl_excerpt (id, (size_t) id_len, ex, sizeof ex), sl_excerpt (id, (size_t) id_len, ex, sizeof ex));
+    sl_explain_add (exp, "subject, district", "meter registry row of the id", "%s, %s", subject, district);
 
     m = malloc (sizeof *m);
     if (!m)
@@ -244,16 +356,38 @@ sl_dsmr_parse (const char *tg, size_t len, const char *source, size_t tgno,
     m->subject = strdup (subject);
     m->district = strdup (district);
     m->tariff = sl_strndup (tariff ? tariff : "", tariff_len);
-    if (!m->id || !m->ref_device || !m->subject || !m->district || !m->tariff)
+    m->time_source = strdup (have_time ? "meter" : "reception");
+    m->profile = strdup (profile);
+    if (!m->id || !m->ref_device || !m->subject || !m->district || !m->tariff
+     || !m->time_source || !m->profile)
         ERR (SL_ENOMEM, line, "out of memory");
     m->date_observed = when;
-    m->active_energy_import_t1_kwh = i1;
-    m->active_energy_import_t2_kwh = i2;
-    m->active_energy_export_t1_kwh = e1;
-    m->active_energy_export_t2_kwh = e2;
-    m->active_energy_import_kwh = i1 + i2;
-    m->active_energy_export_kwh = e1 + e2;
+    m->active_energy_import_t1_kwh = e [R_I1];
+    m->active_energy_import_t2_kwh = e [R_I2];
+    m->active_energy_export_t1_kwh = e [R_E1];
+    m->active_energy_export_t2_kwh = e [R_E2];
+    m->active_energy_import_kwh = have [R_I0] ? e [R_I0] : e [R_I1] + e [R_I2];
+    m->active_energy_export_kwh = have [R_E0] ? e [R_E0] : e [R_E1] + e [R_E2];
     m->active_power_kw = pw;
+    const char *absent [8];
+    size_t na = 0;
+    if (!have [R_I1]) absent [na++] = "active_energy_import_t1_kwh";
+    if (!have [R_I2]) absent [na++] = "active_energy_import_t2_kwh";
+    if (!have [R_E1]) absent [na++] = "active_energy_export_t1_kwh";
+    if (!have [R_E2]) absent [na++] = "active_energy_export_t2_kwh";
+    if (!have [R_E0] && !(have [R_E1] && have [R_E2])) absent [na++] = "active_energy_export_kwh";
+    if (!have_pw) absent [na++] = "active_power_kw";
+    if (!tariff) absent [na++] = "tariff";
+    if (na) {
+        m->absent_fields = calloc (na, sizeof (char *));
+        if (!m->absent_fields)
+            ERR (SL_ENOMEM, line, "out of memory");
+        for (size_t i = 0; i < na; i++) {
+            if (!(m->absent_fields [m->n_absent_fields++] = strdup (absent [i])))
+                ERR (SL_ENOMEM, line, "out of memory");
+            sl_explain_add (exp, absent [i], "(not in the telegram)", "left 0/empty, listed in absent_fields");
+        }
+    }
     *out = m;
     m = NULL;
 out:

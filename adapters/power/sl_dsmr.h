@@ -14,23 +14,39 @@
  *    1-0:1.7.0(01.193*kW)                    power drawn now (optional)
  *    !E1D3                                   end, CRC-16 (DSMR 4 and 5)
  *
+ *  Versions and profiles read: DSMR 2.2, 3.0 (no time register, no CRC),
+ *  4.x, 5.0, Belgium's e-MUCS (Fluvius), Luxembourg's Smarty (values in Wh
+ *  and W), and the national profiles that put the meter id elsewhere or send
+ *  only totals (Ireland, Hungary, Sweden), as docs/ADAPTERS.md 6.2 tabulates.
+ *
  *  Design notes:
- *  1. CRC. DSMR 4/5 telegrams end in "!" and four upper-case hex digits: the
+ *  1. CRC. DSMR 4/5 telegrams end in "!" and four hex digits: the
  *     CRC-16/ARC (poly 0x8005 reflected, init 0) of every byte from '/'
- *     through '!'. Older meters send "!" alone; the CRC is then not checked
- *     unless the caller demands it (require_crc). Lower-case hex is accepted.
+ *     through '!'. Some meters drop leading zeros ("!B9F"); one to four
+ *     digits are read as the number they write. Older meters send "!" alone;
+ *     the CRC is then not checked unless the caller demands it (require_crc).
  *  2. Time. The meter's clock is local time, and the 13th character says
- *     which offset applies: 'W' (winter) or 'S' (summer). We convert with two
- *     fixed offsets, by default +01:00 and +02:00 (Central European Time, as
- *     in the Netherlands, where DSMR comes from). The flag settles the hour
- *     that occurs twice when clocks go back, which a time zone database
- *     could not. A city elsewhere sets its own two offsets.
- *  3. Equipment id. 0-0:96.1.1 is the meter's serial number in hex-encoded
- *     ASCII; it is decoded when it is even-length hex that decodes to
- *     printable ASCII, and kept as written otherwise (some meters send the
- *     plain serial). The decoded id is the key into the meter registry
- *     (columns: meter_id, citizen_id, district).
- *  4. Unknown OBIS registers (gas, voltages, failure logs) are ignored;
+ *     which offset applies: 'W' (winter) or 'S' (summer). With an IANA zone
+ *     (tz) the time is converted with the zone's rules and the flag picks the
+ *     hour that occurs twice; without one, with two fixed offsets, by default
+ *     +01:00 and +02:00. A telegram with no time register (DSMR 2.2 and 3.0,
+ *     some national meters) takes the reception time given by the caller, and
+ *     the record says so: time_source "reception" (else "meter").
+ *  3. Meter id. The first of 0-0:96.1.1 (DSMR, e-MUCS), 0-0:96.1.0
+ *     (Ireland, Hungary, Sweden), 0-0:42.0.0 (Luxembourg, Hungary: the COSEM
+ *     logical device name) and 0-0:96.1.255 that is present and not empty;
+ *     hex-encoded ASCII is decoded when it decodes to printable ASCII, and
+ *     kept as written otherwise. A telegram with none takes the configured
+ *     meter_id (one P1 reader on one meter) or is refused. The id is the key
+ *     into the meter registry (columns: meter_id, citizen_id, district).
+ *  4. Energy. Import: 1-0:1.8.1 and 1-0:1.8.2 (tariffs), or the single
+ *     total 1-0:1.8.0; active_energy_import_kwh is 1-0:1.8.0 when sent, else
+ *     the sum of the tariffs. Export likewise from 1-0:2.8.x; a meter that
+ *     sends none has export listed in absent_fields. Units: kWh and Wh
+ *     (divided by 1000); power kW and W. A register in any other unit, or
+ *     without a unit, is refused.
+ *  5. OBIS codes may carry a "*255" billing suffix (1-0:1.8.0*255); it is
+ *     ignored. Unknown registers (gas, voltages, failure logs) are ignored;
  *     a line that is not "<obis>(value)..." is an error.
  *
  *  The reader splits a byte stream (serial port, TCP, file) into telegrams;
@@ -43,16 +59,22 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "sl_registry.h"
+#include "sl_tz.h"
+#include "sl_explain.h"
 #include "power/v1/power.pb-c.h"
 
 typedef struct {
     int32_t winter_offset_s;   /* local time = UTC + this when flag is 'W' */
     int32_t summer_offset_s;   /* ... when flag is 'S' */
     int require_crc;           /* reject telegrams without a CRC */
+    const sl_tz_t *tz;         /* meter clock's IANA zone; NULL: the two offsets */
+    int64_t reception_time;    /* Unix time the telegram arrived, for telegrams without 0-0:1.0.0 */
+    const char *meter_id;      /* id for telegrams without an id register, or NULL */
+    sl_explain_t *explain;     /* where to note the mapping, or NULL */
 } sl_dsmr_opts_t;
 
 /*  Default options: +3600 / +7200 s, CRC checked where present. */
-#define SL_DSMR_OPTS_DEFAULT { 3600, 7200, 0 }
+#define SL_DSMR_OPTS_DEFAULT { 3600, 7200, 0, NULL, 0, NULL, NULL }
 
 /*  CRC-16/ARC of data[0..len). Cannot fail. */
 uint16_t sl_dsmr_crc16 (const void *data, size_t len);

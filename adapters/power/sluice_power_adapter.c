@@ -8,9 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct {
-    const char *meters_path;
+    const char *meters_path, *tz_name;
+    sl_tz_t *tz;
     sl_registry_t *meters;
     sl_dsmr_opts_t opts;
     sl_dsmr_reader_t *reader;
@@ -46,6 +48,12 @@ s_option (void *st, const char *name, const char *value)
     if (strcmp (name, "meters") == 0)
         p->meters_path = value;
     else
+    if (strcmp (name, "timezone") == 0)
+        p->tz_name = value;
+    else
+    if (strcmp (name, "meter-id") == 0)
+        p->opts.meter_id = value;
+    else
     if (strcmp (name, "winter-offset") == 0 || strcmp (name, "summer-offset") == 0) {
         int32_t *o = name [0] == 'w' ? &p->opts.winter_offset_s : &p->opts.summer_offset_s;
         if (s_offset (value, o)) {
@@ -73,6 +81,11 @@ s_start (void *st)
         fprintf (stderr, "sluice-power-adapter: need --meters FILE (the meter registry)\n");
         return -1;
     }
+    if (p->tz_name && !(p->tz = sl_tz_new (p->tz_name, err, sizeof err))) {
+        fprintf (stderr, "sluice-power-adapter: --timezone: %s\n", err);
+        return -1;
+    }
+    p->opts.tz = p->tz;
     p->meters = sl_registry_load (p->meters_path, SL_REGISTRY_EXACT, err, sizeof err);
     if (!p->meters) {
         fprintf (stderr, "sluice-power-adapter: %s\n", err);
@@ -87,6 +100,7 @@ s_stop (void *st)
     power_t *p = st;
     sl_registry_destroy (&p->meters);
     sl_dsmr_reader_destroy (&p->reader);
+    sl_tz_destroy (&p->tz);
 }
 
 static void
@@ -97,6 +111,7 @@ s_begin (void *st, sl_runner_t *r, const char *source)
     sl_dsmr_reader_destroy (&p->reader);
     p->reader = sl_dsmr_reader_new (0);
     p->telegrams = 0;
+    p->opts.explain = sl_runner_explain (r);
 }
 
 static void
@@ -106,10 +121,11 @@ s_drain (power_t *p, sl_runner_t *r, int eof)
     size_t len, line;
     int rc;
     while ((rc = sl_dsmr_reader_next (p->reader, eof, &tg, &len, &line)) != 0) {
-        char err [512];
+        char err [1024];
         p->telegrams++;
         if (rc == 1) {
             Power__V1__MeterReading *m = NULL;
+            p->opts.reception_time = (int64_t) time (NULL);
             rc = sl_dsmr_parse (tg, len, sl_runner_source (r), p->telegrams, line, &p->opts,
                                 p->meters, &m, err, sizeof err);
             if (rc == 0) {
@@ -148,14 +164,20 @@ s_end (void *st, sl_runner_t *r)
 int
 main (int argc, char **argv)
 {
-    static const char *const options [] = { "meters", "winter-offset", "summer-offset", "require-crc", NULL };
+    static const char *const options [] = { "meters", "winter-offset", "summer-offset", "require-crc",
+                                            "timezone", "meter-id", NULL };
     static const sl_format_t format = {
         .program = "sluice-power-adapter", .bureau = "power",
         .summary = "Power bureau: DSMR P1 / IEC 62056-21 telegrams -> power.v1.MeterReading.",
         .options_help = "Power:\n"
                         "  --meters FILE        meter registry CSV: meter_id,citizen_id,district (required)\n"
+                        "  --timezone ZONE      IANA zone of the meters' clocks (e.g. Europe/Dublin);\n"
+                        "                       replaces the two offsets below, DST by the zone's rules\n"
                         "  --winter-offset OFF  meter clock offset when the time flag is W [+01:00]\n"
                         "  --summer-offset OFF  ... when the flag is S [+02:00]\n"
+                        "  --meter-id ID        meter id for telegrams with no id register (one reader,\n"
+                        "                       one meter); telegrams with no time register take the\n"
+                        "                       reception time (time_source \"reception\")\n"
                         "  --require-crc yes|no reject telegrams without a CRC [no]\n",
         .options = options, .option = s_option, .start = s_start,
         .begin = s_begin, .feed = s_feed, .end = s_end, .stop = s_stop,

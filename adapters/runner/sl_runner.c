@@ -18,6 +18,7 @@
  */
 #include "sl_runner.h"
 #include "sl_quarantine.h"
+#include "sl_explain.h"
 #include "sl_text.h"
 #include "sluice.h"
 #include "sl_schema.h"
@@ -51,6 +52,8 @@ struct sl_runner {
     struct s_kept *kept;        /* what was published, for queries */
     size_t nkept, capkept;
     uint64_t queries;
+    sl_explain_t *explain;      /* with --explain: what the parser read from where */
+    size_t explained;
 };
 
 /*  One published record, kept to answer queries (--serve). */
@@ -88,6 +91,23 @@ int
 sl_runner_following (const sl_runner_t *r)
 {
     return r->following;
+}
+
+sl_explain_t *
+sl_runner_explain (sl_runner_t *r)
+{
+    return r->explain;
+}
+
+/*  With --explain: prints what the parser noted for the record just read. */
+static void
+s_explain_flush (sl_runner_t *r, const char *verdict)
+{
+    if (!r->explain)
+        return;
+    r->explained++;
+    printf ("record %zu: %s\n%s", r->explained, verdict, sl_explain_text (r->explain));
+    sl_explain_clear (r->explain);
 }
 
 /*  ---------------------------------------------------------------------
@@ -280,6 +300,9 @@ sl_runner_publish (sl_runner_t *r, const char *record_type, const ProtobufCMessa
 {
     sl_quarantine_accept (r->quarantine);
     if (!r->client) {
+        s_explain_flush (r, "accepted, as this record:");
+        if (r->explain)
+            fputs ("  => ", stdout);
         s_print_message (stdout, msg);
         fputc ('\n', stdout);
         r->published++;
@@ -359,9 +382,21 @@ sl_runner_reject (sl_runner_t *r, size_t record, const char *reason, const void 
 {
     if (r->progress)
         fputs ("\r\033[K", stderr);
+    /* a parser's reason may end in '\n' and the advice that would accept it */
+    char text [2048];
+    snprintf (text, sizeof text, "%s", reason ? reason : "");
+    char *hint = strchr (text, '\n');
+    if (hint)
+        *hint++ = 0;
     if (!r->quiet)
-        fprintf (stderr, "%s: rejected: %s\n", r->format->bureau, reason);
-    if (sl_quarantine_add (r->quarantine, r->source, record, reason, raw, rawlen))
+        fprintf (stderr, "%s: rejected: %s%s%s%s\n", r->format->bureau, text,
+                 hint ? " (to accept it: " : "", hint ? hint : "", hint ? ")" : "");
+    if (r->explain) {
+        s_explain_flush (r, "rejected");
+        printf ("  reason: %s\n%s%s%s", text, hint ? "  to accept it: " : "", hint ? hint : "",
+                hint ? "\n" : "");
+    }
+    if (sl_quarantine_add_hint (r->quarantine, r->source, record, text, hint, raw, rawlen))
         fprintf (stderr, "%s: could not write to the quarantine file %s\n",
                  r->format->bureau, r->quarantine_path);
 }
@@ -546,6 +581,9 @@ s_usage (const sl_format_t *f, FILE *out)
         "  --wait SECONDS     at the end, wait this long for the broker to store\n"
         "                     every record [60]; what is left stays in the spool\n"
         "  --dry-run          do not connect: print the records as JSON lines\n"
+        "  --explain FILE     do not connect: for each record of FILE print what is read\n"
+        "                     from where (field, position, value, unit, zone), then the\n"
+        "                     record or why it is refused and what would accept it\n"
         "Receiving (this bureau as a consumer):\n"
         "  --subscribe TYPE:PURPOSE  receive records of TYPE for PURPOSE (repeatable);\n"
         "                     without FILE arguments, only receive\n"
@@ -569,7 +607,7 @@ s_usage (const sl_format_t *f, FILE *out)
 int
 sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
 {
-    enum { O_DATA = 1, O_KEY, O_SPOOL, O_DRY, O_FOLLOW, O_QUAR, O_QUIET, O_HELP, O_WAIT, O_ENDPOINT, O_BROKER_KEY, O_SUBSCRIBE, O_OUTPUT, O_MAX, O_SERVE, O_BUREAU = 100 };
+    enum { O_DATA = 1, O_KEY, O_SPOOL, O_DRY, O_FOLLOW, O_QUAR, O_QUIET, O_HELP, O_WAIT, O_ENDPOINT, O_BROKER_KEY, O_SUBSCRIBE, O_OUTPUT, O_MAX, O_SERVE, O_EXPLAIN, O_BUREAU = 100 };
     struct option opts [32] = {
         { "data", required_argument, NULL, O_DATA }, { "key", required_argument, NULL, O_KEY },
         { "spool", required_argument, NULL, O_SPOOL }, { "dry-run", no_argument, NULL, O_DRY },
@@ -582,8 +620,9 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
         { "output", required_argument, NULL, O_OUTPUT },
         { "max", required_argument, NULL, O_MAX },
         { "serve", no_argument, NULL, O_SERVE },
+        { "explain", required_argument, NULL, O_EXPLAIN },
     };
-    size_t nopt = 15;
+    size_t nopt = 16;
     for (size_t i = 0; format->options && format->options [i] && nopt < 31; i++)
         opts [nopt++] = (struct option) { format->options [i], required_argument, NULL, O_BUREAU + (int) i };
     opts [nopt] = (struct option) { NULL, 0, NULL, 0 };
@@ -597,6 +636,7 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
     snprintf (qdefault, sizeof qdefault, "%s-quarantine.jsonl", format->bureau);
     sl_runner_t r = { .format = format, .state = state, .quarantine_path = qdefault };
     int dry = 0, follow = 0, wait_s = 60, c;
+    const char *explain_file = NULL;
     while ((c = getopt_long (argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case O_DATA: data = optarg; break;
@@ -612,6 +652,12 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
         case O_OUTPUT: output = optarg; break;
         case O_MAX: max_deliveries = atol (optarg); break;
         case O_SERVE: r.serve = 1; break;
+        case O_EXPLAIN:
+            explain_file = optarg;
+            dry = 1;
+            if (!r.explain && !(r.explain = sl_explain_new ()))
+                return 3;
+            break;
         case O_BROKER_KEY: broker_key = optarg; break;
         case O_SPOOL: spool = optarg; break;
         case O_DRY: dry = 1; break;
@@ -628,7 +674,7 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
         case O_HELP: s_usage (format, stdout); return 0;
         default:
             if (c >= O_BUREAU && c < O_BUREAU + 32) {
-                if (format->option (state, opts [15 + c - O_BUREAU].name, optarg))
+                if (format->option (state, opts [16 + c - O_BUREAU].name, optarg))
                     return 2;
                 break;
             }
@@ -645,8 +691,12 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
                  "--broker-key FILE (or $SLUICE_KEY, $SLUICE_DATA), or --dry-run\n", format->program);
         return 2;
     }
-    if (format->start (state))
+    if (format->start (state)) {
+        if (format->stop)
+            format->stop (state);   /* what start made before it failed */
+        sl_explain_destroy (&r.explain);
         return 2;
+    }
 
     int status = 3;
     char **sources = NULL;
@@ -680,6 +730,17 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
         }
         if (r.serve)
             sl_client_serve (r.client, s_on_query, &r);
+    }
+    if (explain_file) {
+        if (optind < argc || nsubs || r.serve || follow) {
+            fprintf (stderr, "%s: --explain FILE reads that one file; give no other inputs\n", format->program);
+            status = 2;
+            goto out;
+        }
+        sources = malloc (sizeof *sources);
+        if (!sources)
+            goto out;
+        sources [nsources++] = strdup (explain_file);
     }
     for (int i = optind; i < argc; i++) {
         struct stat st;
@@ -760,5 +821,6 @@ out:
     free (r.kept);
     if (format->stop)
         format->stop (state);
+    sl_explain_destroy (&r.explain);
     return status;
 }

@@ -31,7 +31,8 @@ typedef struct {
     const char *const *options;     /* the bureau's option names, each taking a value */
     /* one bureau option (name without "--"); return 0 or -1 after printing why */
     int (*option) (void *state, const char *name, const char *value);
-    /* after options: load registries etc.; return 0 or -1 after printing why */
+    /* after options: load registries etc.; return 0 or -1 after printing why
+       (stop is then called to free what it made) */
     int (*start) (void *state);
     /* a source begins / has more bytes / ended (never called while following) */
     void (*begin) (void *state, sl_runner_t *r, const char *source);
@@ -71,9 +72,15 @@ void sl_runner_set_source (sl_runner_t *r, const char *source);
 int sl_runner_stopping (void);
 
 /*  Reports one input record that could not be read: logs `reason` on stderr
- *  and appends it with the raw bytes to the quarantine file. */
+ *  and appends it with the raw bytes to the quarantine file. A reason may
+ *  end in '\n' and advice (the option or mapping that would have accepted
+ *  the record), which goes to the quarantine entry's "hint" member. */
 void sl_runner_reject (sl_runner_t *r, size_t record, const char *reason,
                        const void *raw, size_t rawlen);
+
+/*  With --explain, the sink where the parser notes what it read from where
+ *  (printed after each record); NULL otherwise. Valid from `start` on. */
+struct _sl_explain_t *sl_runner_explain (sl_runner_t *r);
 
 /*  The current source's name. Valid during the callbacks. */
 const char *sl_runner_source (const sl_runner_t *r);

@@ -135,8 +135,9 @@ sl_admin_call_ex (const sl_client_options_t *opts, const char *command,
             int ev;
             while ((ev = sl__monitor_event (mon)) != 0)
                 if (ev == ZMQ_EVENT_DISCONNECTED) {
-                    s_err (err, errlen, "%s: the broker closed the connection before answering",
-                           command);
+                    s_err (err, errlen, "%s: the broker closed the connection before answering "
+                           "(a request of %zu bytes; over 4 x the broker's max_message_size the "
+                           "connection is closed unread)", command, len);
                     rc = SL_ECLOSED;
                     goto out;
                 }

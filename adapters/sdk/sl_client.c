@@ -438,7 +438,7 @@ s_dispatch (sl_client_t *self, zmq_msg_t *frames, size_t nframes)
                            self->member);
             s_fail_waiters (self, SL_EPERM, self->last_error);
         }
-        sl_info ("client.notice", "notice=%s", h->notice ? h->notice : "");
+        sl__on_notice (self, h);
         break;
     default:
         break;                    /* PONG and unknown commands: ignored (PROTOCOL.md 7) */

@@ -80,6 +80,8 @@ struct sl_client {
     sl_waiter_t *waiters;
     sl_serve_fn *serve;
     void *serve_arg;
+    sl_notice_fn *notice_fn;       /* sl_notice.c */
+    void *notice_arg;
     sl_client_stats_t stats;
     int sessions;                  /* HELLOs answered on this client */
     int in_pump;                   /* the pump is running (callbacks): do not re-enter */
@@ -139,6 +141,8 @@ int sl__rc_to_wire (int rc);
 
 /*  sl_query.c */
 void sl__on_query (sl_client_t *self, const sl_header_t *h);
+/*  sl_notice.c: a NOTICE from the broker (logged; the callback, if any). */
+void sl__on_notice (sl_client_t *self, const sl_header_t *h);
 int sl__on_reply (sl_client_t *self, const sl_header_t *h, zmq_msg_t *frames, size_t nframes);
 
 #endif

@@ -265,6 +265,22 @@ typedef int (sl_serve_fn) (sl_query_t *q, void *arg);
     error answer). Runs inside poll/recv/blocking calls. Cannot fail. */
 void sl_client_serve (sl_client_t *self, sl_serve_fn *fn, void *arg);
 
+/*  A NOTICE from the broker (PROTOCOL.md 5.8): `kind` is "consent-withdrawn"
+    or "consent-expired" (args subject — as this consumer sees it: the id, its
+    pseudonym, or "" —, owner, purpose, consent_id, ended_at in Unix seconds),
+    "revoked" or "shutdown" (no args), or a kind a later broker adds. Strings
+    are valid during the call only. A consumer that keeps data received under
+    a consent deletes or stops using that person's data for that purpose when
+    the consent ended. */
+typedef void (sl_notice_fn) (const char *kind, const sl_param_t *args, size_t n_args, void *arg);
+
+/*  Installs the notice callback (NULL: notices are only logged). Runs inside
+    poll/recv/blocking calls, like the serve callback. Cannot fail. */
+void sl_client_on_notice (sl_client_t *self, sl_notice_fn *fn, void *arg);
+
+/*  The value of `key` among a notice's args, or NULL. Cannot fail. */
+const char *sl_notice_arg (const sl_param_t *args, size_t n, const char *key);
+
 const char *sl_query_record_type (const sl_query_t *q);
 const char *sl_query_subject (const sl_query_t *q);
 const char *sl_query_purpose (const sl_query_t *q);

@@ -1,5 +1,5 @@
-/*  sluice-water-adapter: wmbusmeters output (JSON lines or ';' CSV) joined
- *  with the meter registry, published as water.v1.MeterReading. */
+/*  sluice-water-adapter: wmbusmeters output (JSON lines or fields lines)
+ *  joined with the meter registry, published as water.v1.MeterReading. */
 #include "sl_runner.h"
 #include "sl_wmbus.h"
 
@@ -8,8 +8,11 @@
 #include <string.h>
 
 typedef struct {
-    const char *meters_path;
+    const char *meters_path, *tz_name, *csv_fields;
+    char separator;
     sl_registry_t *meters;
+    sl_tz_t *tz;
+    sl_wmbus_t *parser;
     char *line;                 /* a line not yet ended */
     size_t len, cap;
     size_t lineno;
@@ -21,6 +24,20 @@ s_option (void *st, const char *name, const char *value)
     water_t *w = st;
     if (strcmp (name, "meters") == 0)
         w->meters_path = value;
+    else
+    if (strcmp (name, "timezone") == 0)
+        w->tz_name = value;
+    else
+    if (strcmp (name, "csv-fields") == 0)
+        w->csv_fields = value;
+    else
+    if (strcmp (name, "separator") == 0) {
+        if (strlen (value) != 1 && strcmp (value, "tab") != 0) {
+            fprintf (stderr, "sluice-water-adapter: --separator takes one character (or 'tab')\n");
+            return -1;
+        }
+        w->separator = strcmp (value, "tab") == 0 ? '\t' : value [0];
+    }
     return 0;
 }
 
@@ -31,6 +48,16 @@ s_start (void *st)
     char err [512];
     if (!w->meters_path) {
         fprintf (stderr, "sluice-water-adapter: need --meters FILE (the meter registry)\n");
+        return -1;
+    }
+    if (w->tz_name && !(w->tz = sl_tz_new (w->tz_name, err, sizeof err))) {
+        fprintf (stderr, "sluice-water-adapter: --timezone: %s\n", err);
+        return -1;
+    }
+    sl_wmbus_opts_t opts = { .tz = w->tz, .csv_fields = w->csv_fields, .separator = w->separator };
+    w->parser = sl_wmbus_new (&opts, err, sizeof err);
+    if (!w->parser) {
+        fprintf (stderr, "sluice-water-adapter: %s\n", err);
         return -1;
     }
     w->meters = sl_registry_load (w->meters_path, SL_REGISTRY_EXACT, err, sizeof err);
@@ -46,25 +73,29 @@ s_stop (void *st)
 {
     water_t *w = st;
     sl_registry_destroy (&w->meters);
+    sl_wmbus_destroy (&w->parser);
+    sl_tz_destroy (&w->tz);
     free (w->line);
 }
 
 static void
 s_begin (void *st, sl_runner_t *r, const char *source)
 {
-    (void) r; (void) source;
+    (void) source;
     water_t *w = st;
     w->len = 0;
     w->lineno = 0;
+    sl_wmbus_reset (w->parser);
+    sl_wmbus_set_explain (w->parser, sl_runner_explain (r));
 }
 
 static void
 s_line (water_t *w, sl_runner_t *r, const char *line, size_t len)
 {
     Water__V1__MeterReading *m = NULL;
-    char err [512];
+    char err [1024];
     w->lineno++;
-    int rc = sl_wmbus_parse_line (line, len, sl_runner_source (r), w->lineno, w->meters,
+    int rc = sl_wmbus_parse_line (w->parser, line, len, sl_runner_source (r), w->lineno, w->meters,
                                   &m, err, sizeof err);
     if (rc == 0) {
         sl_runner_publish (r, "water.v1.MeterReading", &m->base, m->subject, m->date_observed);
@@ -120,12 +151,18 @@ s_end (void *st, sl_runner_t *r)
 int
 main (int argc, char **argv)
 {
-    static const char *const options [] = { "meters", NULL };
+    static const char *const options [] = { "meters", "timezone", "csv-fields", "separator", NULL };
     static const sl_format_t format = {
         .program = "sluice-water-adapter", .bureau = "water",
-        .summary = "Water bureau: wmbusmeters JSON lines or ';' CSV -> water.v1.MeterReading.",
+        .summary = "Water bureau: wmbusmeters JSON lines or fields (CSV) lines -> water.v1.MeterReading.",
         .options_help = "Water:\n"
-                        "  --meters FILE      meter registry CSV: meter_id,citizen_id,district (required)\n",
+                        "  --meters FILE      meter registry CSV: meter_id,citizen_id,district (required)\n"
+                        "  --timezone ZONE    IANA zone of zone-less times (wmbusmeters' CSV 'timestamp'\n"
+                        "                     is the collector's local time), e.g. Europe/Stockholm;\n"
+                        "                     without it such readings are refused, never read as UTC\n"
+                        "  --csv-fields LIST  column names of fields lines that have no header line,\n"
+                        "                     as wmbusmeters' selectfields: name,id,total_m3,timestamp\n"
+                        "  --separator C      fields separator, as wmbusmeters' --separator [;]\n",
         .options = options, .option = s_option, .start = s_start,
         .begin = s_begin, .feed = s_feed, .end = s_end, .stop = s_stop,
     };

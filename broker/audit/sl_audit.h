@@ -70,6 +70,12 @@
 #define SL_AUDIT_BROKER_START      "broker.start"
 #define SL_AUDIT_BROKER_STOP       "broker.stop"
 #define SL_AUDIT_AUDIT_ARCHIVE     "audit.archive"
+#define SL_AUDIT_FILTERED          "filtered"   /* rows a `where` left out, one entry per batch */
+#define SL_AUDIT_LOOKUP            "lookup"     /* an administrator or auditor looked a person up */
+
+/*  Every kind above, for checking a kind filter (did you mean). */
+extern const char *const sl_audit_kinds[];
+extern const size_t sl_audit_n_kinds;
 
 typedef struct sl_audit_s       sl_audit_t;
 typedef struct sl_audit_iter_s  sl_audit_iter_t;
@@ -275,7 +281,26 @@ typedef struct {
                                        recorded start instead of failing */
     sl_audit_progress_fn *progress; /* may be NULL */
     void        *progress_arg;
+    /* a checkpoint published elsewhere (AUDIT.md 8.1): the log must hold
+     * entry published_seq with exactly this hash */
+    int          published;
+    uint64_t     published_seq;
+    uint8_t      published_hash[SL_AUDIT_HASH_LEN];
 } sl_audit_verify_opts_t;
+
+/*  A published checkpoint read back (sl_audit_published_parse). */
+typedef struct {
+    uint64_t seq;
+    uint8_t  hash[SL_AUDIT_HASH_LEN];
+    int      signed_text;    /* the §5 text form with a valid signature */
+} sl_audit_published_t;
+
+/*  Parses `text`: the §5 checkpoint text (as `sluicectl audit checkpoint`
+ *  prints it; its signature, when present, is checked with `pk`) or
+ *  "SEQ:HASH" with 64 hex digits. Returns 0, SL_EPARSE (err says which line
+ *  or column) or SL_ECORRUPT (the signature does not verify with pk). */
+int sl_audit_published_parse (const char *text, const uint8_t pk[SL_AUDIT_PK_LEN],
+                              sl_audit_published_t *out, char *err, size_t errlen);
 
 /*  Verifies the whole log in `env` (archive segments first, then the live
  *  log in one read transaction of its own, so it runs beside the broker's
@@ -312,6 +337,11 @@ typedef struct {
     const char    *actor, *owner, *counterpart, *record_type, *kind, *decision;
     const uint8_t *subject;       /* pseudonym (see sl_audit_pseudonym) */
     uint64_t       after_seq;     /* paging: start after this seq (0: from the start) */
+    /*  Archived entries: segment files (borrowed for the iterator's life),
+     *  in sequence order, read before the live log, as
+     *  sl_audit_history_segments gives them. n_segments 0: live log only. */
+    const char *const *segments;
+    size_t         n_segments;
 } sl_audit_filter_t;
 
 /*  Parses a time bound written as UTC text, "YYYY-MM-DD" or
@@ -340,8 +370,9 @@ void sl_audit_iter_destroy (sl_audit_iter_t **self_p);
 char *sl_audit_entry_json (const sl_audit_entry_t *e);
 
 /*  Owner summary: for entries of `owner` matching `filter` (may be NULL)
- *  of kinds queue, deliver, reply and deny, counts per (kind, consumer,
- *  record type, purpose, rules) with the first and last time. Returns NULL
+ *  of kinds queue, deliver, reply, deny and filtered, counts per (kind,
+ *  consumer, record type, purpose, rules) with the first and last time; a
+ *  filtered entry counts its rows ("rows=N" in its detail). Returns NULL
  *  on error (no memory, store error). */
 sl_audit_summary_t *sl_audit_summary_new (MDB_txn *txn, const char *owner,
                                           const sl_audit_filter_t *filter);
@@ -370,6 +401,42 @@ void sl_audit_summary_destroy (sl_audit_summary_t **self_p);
 typedef int (sl_audit_entry_fn) (void *arg, const sl_audit_entry_t *e);
 int64_t sl_audit_subject_report (const sl_audit_t *self, MDB_txn *txn,
                                  const char *raw_id, sl_audit_entry_fn *fn, void *arg);
+
+/* ------------------------------------------------------------------------ */
+/*  Archived history (docs/AUDIT.md §7.1)                                   */
+
+typedef struct sl_audit_history_s sl_audit_history_t;
+
+/*  What of the log is archived and where: the live log's start (entries
+ *  before it were archived) and the segment files holding them, found in
+ *  the directories the audit.archive entries name (their "dir=", followed
+ *  recursively through the segments found) and in `dirs` (n_dirs may be
+ *  0). Reads `txn` (read or write) and the files; never writes. Returns
+ *  NULL on no memory or store error. */
+sl_audit_history_t *sl_audit_history_new (MDB_txn *txn, const char *const *dirs, size_t n_dirs);
+
+/*  The first live seq (1: nothing archived). Cannot fail. */
+uint64_t sl_audit_history_live_start (const sl_audit_history_t *self);
+
+/*  The last archived seq the segments found cover, contiguously from 1
+ *  (live_start - 1 when the history is complete). Cannot fail. */
+uint64_t sl_audit_history_covered_to (const sl_audit_history_t *self);
+
+/*  The segment files, in sequence order, to put in sl_audit_filter_t's
+ *  segments. Borrowed for the life of the history. Cannot fail. */
+size_t sl_audit_history_segments (const sl_audit_history_t *self, const char *const **paths);
+
+/*  {"archived_first","archived_last","read_to","complete","segments":[...],
+ *  "searched":[dirs]} without newline (free() it), NULL on no memory.
+ *  archived_* are 0 when nothing is archived. */
+char *sl_audit_history_json (const sl_audit_history_t *self);
+
+/*  One sentence for a person: "" when nothing is archived, else which
+ *  range is archived and whether it was read (and from where). Returns the
+ *  length needed, as snprintf. */
+int sl_audit_history_note (const sl_audit_history_t *self, char *buf, size_t cap);
+
+void sl_audit_history_destroy (sl_audit_history_t **self_p);
 
 /* ------------------------------------------------------------------------ */
 /*  Retention                                                               */

@@ -162,11 +162,12 @@ int sl_audit_archive (sl_audit_t *self, MDB_txn *txn, int64_t before_us,
     rc = sl_audit__write_meta (txn, self->db_meta, "start", last + 1, prev);
     if (rc)
         goto out;
-    char detail[4400], hexh[65];
+    char detail[8400], hexh[65];
     sl_audit__hex (prev, SL_AUDIT_HASH_LEN, hexh);
     const char *base = strrchr (final, '/') ? strrchr (final, '/') + 1 : final;
-    snprintf (detail, sizeof detail, "segment=%s first=%" PRIu64 " last=%" PRIu64 " last_hash=%s",
-              base, start_seq, last, hexh);
+    /* dir= lets review find the segment again (sl_audit_history.c) */
+    snprintf (detail, sizeof detail, "segment=%s first=%" PRIu64 " last=%" PRIu64
+              " last_hash=%s dir=%.4000s", base, start_seq, last, hexh, out_dir);
     sl_audit_event_t ev = { .kind = SL_AUDIT_AUDIT_ARCHIVE, .detail = detail };
     rc = sl_audit_append (self, txn, &ev, NULL);
     if (rc)

@@ -3,6 +3,7 @@
  */
 #include "sl_audit_int.h"
 #include "sl_error.h"
+#include "sl_time.h"
 
 #include <cjson/cJSON.h>
 
@@ -12,6 +13,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+const char *const sl_audit_kinds[] = {
+    SL_AUDIT_PUBLISH, SL_AUDIT_PUBLISH_REFUSED, SL_AUDIT_QUEUE, SL_AUDIT_DELIVER, SL_AUDIT_ACK,
+    SL_AUDIT_DENY, SL_AUDIT_QUERY, SL_AUDIT_REPLY, SL_AUDIT_AUTH_DENIED, SL_AUDIT_MEMBER_ADD,
+    SL_AUDIT_MEMBER_REVOKE, SL_AUDIT_POLICY_APPLY, SL_AUDIT_POLICY_ROLLBACK,
+    SL_AUDIT_CONSENT_GRANT, SL_AUDIT_CONSENT_RENEW, SL_AUDIT_CONSENT_WITHDRAW,
+    SL_AUDIT_BROKER_START, SL_AUDIT_BROKER_STOP, SL_AUDIT_AUDIT_ARCHIVE, SL_AUDIT_FILTERED,
+    SL_AUDIT_LOOKUP,
+};
+const size_t sl_audit_n_kinds = sizeof sl_audit_kinds / sizeof sl_audit_kinds[0];
 
 /* ------------------------------------------------------------------------ */
 /*  JSON                                                                    */
@@ -97,6 +108,10 @@ struct sl_audit_iter_s {
     uint8_t           subject[SL_AUDIT_PSEUDO_LEN];
     size_t            lens[6];
     int               started;
+    /* archived entries first: segment f.segments[seg], read whole */
+    size_t            seg;
+    uint8_t          *seg_data;
+    size_t            seg_size, seg_pos;
 };
 
 static int s_str_eq (sl_audit_str_t s, const char *want, size_t wlen)
@@ -162,11 +177,43 @@ sl_audit_iter_t *sl_audit_iter_new (MDB_txn *txn, const sl_audit_filter_t *filte
     return self;
 }
 
+/*  The next matching archived entry: 1, 0 when the segments are done. */
+static int s_next_archived (sl_audit_iter_t *self, sl_audit_entry_t *out)
+{
+    while (self->seg < self->f.n_segments) {
+        if (!self->seg_data) {
+            int rc = sl_audit__read_segment (self->f.segments[self->seg], &self->seg_data,
+                                             &self->seg_size);
+            if (rc != 0)
+                return rc == SL_ENOMEM ? rc : SL_ECORRUPT;
+            self->seg_pos = 0;
+        }
+        int rc;
+        while ((rc = sl_audit__segment_next (self->seg_data, self->seg_size, &self->seg_pos,
+                                             out)) == 1)
+            if (out->seq > self->f.after_seq && s_match (self, out))
+                return 1;
+        if (rc < 0)
+            return rc;
+        /* out's pointers into this segment stay valid until the next call,
+         * which is the one that frees it */
+        free (self->seg_data);
+        self->seg_data = NULL;
+        self->seg++;
+    }
+    return 0;
+}
+
 int sl_audit_iter_next (sl_audit_iter_t *self, sl_audit_entry_t *out)
 {
     assert (self && out);
     MDB_val k, v;
     int rc;
+    if (self->seg < self->f.n_segments) {
+        rc = s_next_archived (self, out);
+        if (rc != 0)
+            return rc;
+    }
     if (!self->started) {
         uint8_t key[8];
         sl_audit__put64be (key, self->f.after_seq + 1);
@@ -194,6 +241,7 @@ void sl_audit_iter_destroy (sl_audit_iter_t **self_p)
     if (!self)
         return;
     mdb_cursor_close (self->cur);
+    free (self->seg_data);
     free (self);
     *self_p = NULL;
 }
@@ -237,7 +285,7 @@ static int s_summary_grow (sl_audit_summary_t *s)
 }
 
 /*  Adds one entry to the row for its key (5 NUL-separated strings). */
-static int s_summary_add (sl_audit_summary_t *s, const sl_audit_entry_t *e)
+static int s_summary_add (sl_audit_summary_t *s, const sl_audit_entry_t *e, uint64_t rows)
 {
     sl_audit_str_t parts[5] = { e->kind, e->counterpart, e->record_type, e->purpose, e->rules };
     char stackkey[1024];
@@ -260,7 +308,7 @@ static int s_summary_add (sl_audit_summary_t *s, const sl_audit_entry_t *e)
         size_t i = s->table[h] - 1;
         if (s->klens[i] == klen && memcmp (s->keys[i], key, klen) == 0) {
             sl_audit_summary_row_t *r = &s->rows[i];
-            r->count++;
+            r->count += rows;
             if (e->time_us < r->first_us)
                 r->first_us = e->time_us;
             if (e->time_us > r->last_us)
@@ -298,7 +346,7 @@ static int s_summary_add (sl_audit_summary_t *s, const sl_audit_entry_t *e)
         *fields[i] = p;
         p += strlen (p) + 1;
     }
-    r->count = 1;
+    r->count = rows;
     r->first_us = r->last_us = e->time_us;
     s->keys[s->n] = owned;
     s->klens[s->n] = klen;
@@ -337,10 +385,18 @@ sl_audit_summary_t *sl_audit_summary_new (MDB_txn *txn, const char *owner,
     sl_audit_entry_t e;
     int rc;
     while ((rc = sl_audit_iter_next (it, &e)) == 1) {
-        if (!s_str_eq (e.kind, "queue", 5) && !s_str_eq (e.kind, "deliver", 7)
+        uint64_t rows = 1;
+        if (s_str_eq (e.kind, SL_AUDIT_FILTERED, sizeof SL_AUDIT_FILTERED - 1)) {
+            /* one entry per batch: count its rows (detail "rows=N stage=S") */
+            char d[32];
+            snprintf (d, sizeof d, "%.*s", (int) (e.detail.len < 31 ? e.detail.len : 31), e.detail.ptr);
+            if (sscanf (d, "rows=%" SCNu64, &rows) != 1 || rows == 0)
+                rows = 1;
+        }
+        else if (!s_str_eq (e.kind, "queue", 5) && !s_str_eq (e.kind, "deliver", 7)
         &&  !s_str_eq (e.kind, "reply", 5) && !s_str_eq (e.kind, "deny", 4))
             continue;
-        if (s_summary_add (s, &e))
+        if (s_summary_add (s, &e, rows))
             goto fail;
     }
     if (rc < 0)
@@ -446,30 +502,12 @@ int64_t sl_audit_subject_report (const sl_audit_t *self, MDB_txn *txn,
 int
 sl_audit_parse_time (const char *text, int64_t *us)
 {
-    struct tm tm;
-    memset (&tm, 0, sizeof tm);
-    const char *p = strptime (text, "%Y-%m-%d", &tm);
-    if (!p)
+    /* the one time parser (common/sl_time.h), in UTC; relative times need
+     * a "now" and a zone, which the callers that take them pass themselves */
+    int64_t v;
+    int flags = 0;
+    if (sl_time_parse (text, NULL, 0, &v, &flags, NULL, 0) != 0 || (flags & SL_TIME_RELATIVE))
         return -1;
-    long frac_us = 0;
-    if (*p == 'T' || *p == ' ') {
-        p = strptime (p + 1, "%H:%M:%S", &tm);
-        if (!p)
-            return -1;
-        if (*p == '.') {
-            long scale = 100000;
-            for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
-                if (scale > 0)
-                    frac_us += (*p - '0') * scale;
-        }
-        if (*p == 'Z')
-            p++;
-    }
-    if (*p)
-        return -1;
-    time_t t = timegm (&tm);
-    if (t == (time_t) -1)
-        return -1;
-    *us = (int64_t) t * 1000000 + frac_us;
+    *us = v;
     return 0;
 }

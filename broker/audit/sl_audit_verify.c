@@ -44,6 +44,8 @@ typedef struct {
     sl_audit_progress_fn *progress;
     void                 *progress_arg;
     uint64_t              total;
+    const sl_audit_verify_opts_t *o;
+    int                   published_seen;
 } s_vctx_t;
 
 static int s_fail (sl_audit_report_t *r, sl_audit_verdict_t v, uint64_t seq,
@@ -56,6 +58,19 @@ static int s_fail (sl_audit_report_t *r, sl_audit_verdict_t v, uint64_t seq,
     vsnprintf (r->message, sizeof r->message, fmt, ap);
     va_end (ap);
     return SL_ECORRUPT;
+}
+
+/*  Entry `seq` hashes to `hash`: if a published checkpoint names it, the
+ *  two must agree (AUDIT.md 8.1). */
+static int s_published (s_vctx_t *v, uint64_t seq, const uint8_t *hash)
+{
+    if (!v->o || !v->o->published || v->o->published_seq != seq)
+        return SL_OK;
+    v->published_seen = 1;
+    if (memcmp (hash, v->o->published_hash, SL_AUDIT_HASH_LEN) == 0)
+        return SL_OK;
+    return s_fail (v->r, SL_AUDIT_V_HASH, seq, "entry %" PRIu64 " differs from the published "
+                   "checkpoint: the log was rewritten at or before %" PRIu64, seq, seq);
 }
 
 static int s_progress (s_vctx_t *v)
@@ -167,6 +182,9 @@ static int s_verify_segment (s_vctx_t *v, const s_segment_t *seg, uint64_t *seq,
             return s_fail (r, SL_AUDIT_V_LINK, *seq, "%s: entry %" PRIu64 " does not link to the "
                            "one before it", seg->path, *seq);
         }
+        int prc = s_published (v, *seq, hash);
+        if (prc != SL_OK)
+            return prc;
         memcpy (prev, hash, SL_AUDIT_HASH_LEN);
         p += len;
         (*seq)++;
@@ -254,7 +272,7 @@ int sl_audit_verify (MDB_env *env, const uint8_t pk[SL_AUDIT_PK_LEN],
     const sl_audit_verify_opts_t *o = opts ? opts : &none;
     sl_audit_report_t *r = report;
     memset (r, 0, sizeof *r);
-    s_vctx_t v = { pk, r, o->progress, o->progress_arg, 0 };
+    s_vctx_t v = { pk, r, o->progress, o->progress_arg, 0, o, 0 };
     MDB_txn *txn = NULL;
     MDB_cursor *lc = NULL, *cc = NULL;
     MDB_dbi db_log, db_cp, db_meta;
@@ -401,6 +419,8 @@ int sl_audit_verify (MDB_env *env, const uint8_t pk[SL_AUDIT_PK_LEN],
                 goto out;
             crc = mdb_cursor_get (cc, &ck, &cv, MDB_NEXT);
         }
+        if ((rc = s_published (&v, seq, hash)) != SL_OK)
+            goto out;
         memcpy (prev, hash, SL_AUDIT_HASH_LEN);
         last = seq++;
         r->entries++;
@@ -437,6 +457,16 @@ int sl_audit_verify (MDB_env *env, const uint8_t pk[SL_AUDIT_PK_LEN],
     if (memcmp (head_hash, prev, SL_AUDIT_HASH_LEN)) {
         rc = s_fail (r, SL_AUDIT_V_HASH, last, "entry %" PRIu64 " differs from the head record",
                      last);
+        goto out;
+    }
+    if (o->published && !v.published_seen) {
+        rc = o->published_seq > last
+             ? s_fail (r, SL_AUDIT_V_TRUNCATED, seq, "entries from %" PRIu64 " are missing: a "
+                       "published checkpoint covers %" PRIu64 " (the tail was cut off)", seq,
+                       o->published_seq)
+             : s_fail (r, SL_AUDIT_V_START, o->published_seq, "the published checkpoint names "
+                       "entry %" PRIu64 ", which is archived: pass its segment with --segment",
+                       o->published_seq);
         goto out;
     }
     r->last_seq = last;

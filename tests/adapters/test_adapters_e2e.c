@@ -14,10 +14,14 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "sl_testutil.h"
 #include <cjson/cJSON.h>
 #include "sl_mllp.h"
+#include "sl_dsmr.h"
 #include "water/v1/water.pb-c.h"
+#include "power/v1/power.pb-c.h"
 #include "health/v1/health.pb-c.h"
+#include "parking/v1/parking.pb-c.h"
 
 static tb_t tb;
 static char keys [4][320];
@@ -123,7 +127,7 @@ Test (adapters_e2e, water_good_and_bad_lines)
     cr_assert_eq (sl_client_subscribe (power, "water.v1.MeterReading", "joint-metering"), 0,
                   "%s", sl_client_last_error (power));
     char args [2048], out [8192];
-    snprintf (args, sizeof args, "--meters '%s' '%s' '%s'", example ("water-meters.csv"),
+    snprintf (args, sizeof args, "--timezone Europe/Amsterdam --meters '%s' '%s' '%s'", example ("water-meters.csv"),
               example ("malformed/water-bad.jsonl"), example ("malformed/water-bad.csv"));
     int rc = run_adapter ("SLUICE_WATER_ADAPTER", WATER, args, out, sizeof out);
     cr_assert_eq (rc, 1, "some lines are rejected: exit 1, got %d: %s", rc, out);
@@ -145,7 +149,7 @@ Test (adapters_e2e, water_good_and_bad_lines)
 Test (adapters_e2e, water_full_csv_and_power_telegrams)
 {
     char args [2048], out [8192];
-    snprintf (args, sizeof args, "--meters '%s' '%s'", example ("water-meters.csv"),
+    snprintf (args, sizeof args, "--timezone Europe/Amsterdam --meters '%s' '%s'", example ("water-meters.csv"),
               example ("water/wmbus-2026-11-28.csv"));
     int rc = run_adapter ("SLUICE_WATER_ADAPTER", WATER, args, out, sizeof out);
     cr_assert_eq (rc, 0, "%s", out);
@@ -473,4 +477,174 @@ Test (adapters_e2e, health_answers_parking_queries_about_visits)
     cr_assert_eq (WEXITSTATUS (st), 0);
     tb_run (cmd, out, sizeof out);
     cr_assert_not_null (strstr (out, "health: answered parking's query for health.v1.Encounter (parking-fee-waiver): 2 records"), "%s", out);
+}
+
+/*  ---------------------------------------------------------------------
+ *  The real forms of issue 16, each from the bureau's file through its
+ *  adapter and the broker to the permitted consumer, values checked there.
+ */
+
+static const char *
+conformance (const char *rel)
+{
+    static char path [4][1024];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf (path [k], sizeof path [k], "%s/%s", SL_CONFORMANCE, rel);
+    return path [k];
+}
+
+/*  Receives one delivery of `type`, acks it; returns its body (malloc'd). */
+static uint8_t *
+receive_body (sl_client_t *c, const char *type, size_t *size, char subject [64])
+{
+    sl_delivery_t *d = NULL;
+    cr_assert_eq (sl_client_recv (c, &d, 10000), 0, "a %s arrives: %s", type, sl_client_last_error (c));
+    cr_assert_str_eq (sl_delivery_record_type (d), type);
+    const void *body = sl_delivery_body (d, size);
+    uint8_t *copy = malloc (*size ? *size : 1);
+    memcpy (copy, body, *size);
+    snprintf (subject, 64, "%s", sl_delivery_subject (d));
+    sl_client_ack (c, d);
+    sl_delivery_destroy (&d);
+    return copy;
+}
+
+Test (adapters_e2e, apds_v4_session_reaches_health)
+{
+    sl_client_t *health = tb_connect (&tb, keys [HEALTH]);
+    cr_assert_eq (sl_client_subscribe (health, "parking.v1.Session", "parking-fee-waiver"), 0);
+    char args [2048], out [8192];
+    snprintf (args, sizeof args, "--plates '%s' --places '%s' '%s'", conformance ("apds/plates.csv"),
+              conformance ("apds/places.csv"), conformance ("apds/a03-v4-session-from-the-openapi-description.json"));
+    int rc = run_adapter ("SLUICE_PARKING_ADAPTER", PARKING, args, out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+    size_t size;
+    char subject [64];
+    uint8_t *body = receive_body (health, "parking.v1.Session", &size, subject);
+    Parking__V1__Session *s = parking__v1__session__unpack (NULL, size, body);
+    cr_assert_not_null (s);
+    cr_assert_str_eq (subject, "CIT-700001");
+    cr_assert_str_eq (s->id, "98bccb9c-2ffe-4ca4-8e7f-eb1ae4439c29");
+    cr_assert_str_eq (s->licence_plate, "BD18SMR");
+    cr_assert_str_eq (s->place_reference, "805430");
+    cr_assert_str_eq (s->district, "Manchester City Centre");
+    cr_assert_eq (s->actual_start, 1782889920, "09:12+02:00 is 07:12 UTC");
+    cr_assert_eq (s->actual_end, 1782898800);
+    cr_assert_float_eq (s->amount, 9.7, 1e-9);
+    cr_assert_str_eq (s->currency, "GBP");
+    cr_assert_eq (s->n_segments, 1);
+    cr_assert_str_eq (s->segments [0]->rate_reference, "ar-77");
+    parking__v1__session__free_unpacked (s, NULL);
+    free (body);
+    sl_client_destroy (&health, 1000);
+}
+
+Test (adapters_e2e, cold_water_multical21_alarm_reaches_power)
+{
+    sl_client_t *power = tb_connect (&tb, keys [POWER]);
+    cr_assert_eq (sl_client_subscribe (power, "water.v1.MeterReading", "joint-metering"), 0);
+    char args [2048], out [8192];
+    snprintf (args, sizeof args, "--meters '%s' '%s'", conformance ("wmbus/meters.csv"),
+              conformance ("wmbus/w01-multical21-cold-water-dry.jsonl"));
+    int rc = run_adapter ("SLUICE_WATER_ADAPTER", WATER, args, out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+    size_t size;
+    char subject [64];
+    uint8_t *body = receive_body (power, "water.v1.MeterReading", &size, subject);
+    Water__V1__MeterReading *m = water__v1__meter_reading__unpack (NULL, size, body);
+    cr_assert_not_null (m);
+    cr_assert_str_eq (subject, "CIT-900001");
+    cr_assert_str_eq (m->media, "cold water");
+    cr_assert_str_eq (m->ref_device, "76348799");
+    cr_assert_eq (m->alarm_in_progress, 1, "status DRY is an alarm");
+    cr_assert_str_eq (m->alarms, "DRY");
+    cr_assert_float_eq (m->water_consumption_m3, 6.408, 1e-9);
+    cr_assert_float_eq (m->target_m3, 6.408, 1e-9);
+    cr_assert_eq (m->date_observed, 1795852800);
+    water__v1__meter_reading__free_unpacked (m, NULL);
+    free (body);
+    sl_client_destroy (&power, 1000);
+}
+
+Test (adapters_e2e, luxembourg_smarty_telegram_reaches_water)
+{
+    /* dsmr_parser's Sagemcom T210-D-r capture with the logical device name
+       (0-0:42.0.0) a Smarty meter sends first, and its CRC recomputed */
+    char *orig = read_whole (SL_CONFORMANCE, "dsmr/lu-smarty-sagemcom-t210dr.txt", "", NULL);
+    char *hdr_end = strstr (orig, "\r\n\r\n");
+    char *bang = strchr (orig, '!');
+    cr_assert (hdr_end && bang);
+    char tg [2048];
+    int n = snprintf (tg, sizeof tg, "%.*s\r\n\r\n0-0:42.0.0(53414731303330373030303839303637)\r\n%.*s",
+                      (int) (hdr_end - orig), orig, (int) (bang + 1 - (hdr_end + 4)), hdr_end + 4);
+    snprintf (tg + n, sizeof tg - (size_t) n, "%04X\r\n", sl_dsmr_crc16 (tg, (size_t) n));
+    free (orig);
+    char path [600], reg [600];
+    snprintf (path, sizeof path, "%s/smarty.txt", tb.dir);
+    snprintf (reg, sizeof reg, "%s/lu-meters.csv", tb.dir);
+    append (path, tg);
+    append (reg, "meter_id,citizen_id,district\nSAG1030700089067,LU-CIT-0042,Luxembourg-Ville\n");
+
+    sl_client_t *water = tb_connect (&tb, keys [WATER]);
+    cr_assert_eq (sl_client_subscribe (water, "power.v1.MeterReading", "joint-metering"), 0);
+    char args [2048], out [8192];
+    snprintf (args, sizeof args, "--timezone Europe/Luxembourg --require-crc yes --meters '%s' '%s'", reg, path);
+    int rc = run_adapter ("SLUICE_POWER_ADAPTER", POWER, args, out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+    size_t size;
+    char subject [64];
+    uint8_t *body = receive_body (water, "power.v1.MeterReading", &size, subject);
+    Power__V1__MeterReading *m = power__v1__meter_reading__unpack (NULL, size, body);
+    cr_assert_not_null (m);
+    cr_assert_str_eq (subject, "LU-CIT-0042");
+    cr_assert_str_eq (m->ref_device, "SAG1030700089067", "0-0:42.0.0, hex-decoded");
+    cr_assert_str_eq (m->district, "Luxembourg-Ville");
+    cr_assert_float_eq (m->active_energy_import_kwh, 6545.766, 1e-9, "1-0:1.8.0 in Wh, as kWh");
+    cr_assert_float_eq (m->active_energy_import_t1_kwh, 5017.120, 1e-9);
+    cr_assert_float_eq (m->active_energy_import_t2_kwh, 1528.646, 1e-9);
+    cr_assert_float_eq (m->active_energy_export_kwh, 0.058, 1e-9);
+    cr_assert_float_eq (m->active_power_kw, 0.286, 1e-9, "286 W");
+    cr_assert_str_eq (m->time_source, "meter");
+    cr_assert_eq (m->date_observed, 1665064214, "2022-10-06 15:50:14 CEST");
+    cr_assert_str_eq (m->profile, "DSMR 5.0");
+    power__v1__meter_reading__free_unpacked (m, NULL);
+    free (body);
+    sl_client_destroy (&water, 1000);
+}
+
+Test (adapters_e2e, adt_a08_untyped_pid3_by_authority_reaches_parking)
+{
+    sl_client_t *parking = tb_connect (&tb, keys [PARKING]);
+    cr_assert_eq (sl_client_subscribe (parking, "health.v1.Encounter", "parking-fee-waiver"), 0);
+    char args [2048], out [8192];
+    /* by default the untyped identifier is not taken: refused, with the option that would select it */
+    snprintf (args, sizeof args, "'%s'", conformance ("hl7/h02-lfh-adt-a08-untyped-pid3-by-authority.hl7"));
+    int rc = run_adapter ("SLUICE_HEALTH_ADAPTER", HEALTH, args, out, sizeof out);
+    cr_assert_eq (rc, 1, "%s", out);
+    cr_assert_not_null (strstr (out, "(to accept it: if repetition 1 is the citizen id, give --pid3-authority MRN)"), "%s", out);
+    char q [600], cmd [800], qtext [8192];
+    snprintf (q, sizeof q, "%s/health-q.jsonl", tb.dir);
+    snprintf (cmd, sizeof cmd, "cat '%s'", q);
+    tb_run (cmd, qtext, sizeof qtext);
+    cr_assert_not_null (strstr (qtext, "\"hint\":\"if repetition 1 is the citizen id, give --pid3-authority MRN\""), "%s", qtext);
+
+    snprintf (args, sizeof args, "--pid3-authority MRN --timezone America/Toronto '%s'",
+              conformance ("hl7/h02-lfh-adt-a08-untyped-pid3-by-authority.hl7"));
+    rc = run_adapter ("SLUICE_HEALTH_ADAPTER", HEALTH, args, out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+    size_t size;
+    char subject [64];
+    uint8_t *body = receive_body (parking, "health.v1.Encounter", &size, subject);
+    Health__V1__Encounter *e = health__v1__encounter__unpack (NULL, size, body);
+    cr_assert_not_null (e);
+    cr_assert_str_eq (subject, "0a8a1752-e336-43e1-bf7f-0c8f6f437ca3");
+    cr_assert_str_eq (e->trigger_event, "A08");
+    cr_assert_str_eq (e->status, "in-progress");
+    cr_assert_str_eq (e->id, "Visit_0a3be81e-144b-4885-9b4e-c5cd33c8f038");
+    cr_assert_str_eq (e->class_code, "IMP");
+    cr_assert_eq (e->period_start, 1617837222, "2021-04-07 19:13:42 in Toronto (EDT)");
+    health__v1__encounter__free_unpacked (e, NULL);
+    free (body);
+    sl_client_destroy (&parking, 1000);
 }

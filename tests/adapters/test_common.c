@@ -1,6 +1,9 @@
-/*  adapters/common: ISO 8601 times, registries, the quarantine file. */
+/*  adapters/common: ISO 8601 times, IANA zones, registries, the quarantine
+ *  file and its hints, --explain notes. */
 #include "sl_testutil.h"
 #include "sl_time.h"
+#include "sl_tz.h"
+#include "sl_explain.h"
 #include "sl_text.h"
 #include "sl_registry.h"
 #include "sl_quarantine.h"
@@ -195,4 +198,92 @@ Test (quarantine, json_lines_round_trip)
     cr_assert_eq (sl_quarantine_rejected (q), 1);
     sl_quarantine_destroy (&q);
     cr_assert_null (sl_quarantine_new ("/nonexistent/dir/q.jsonl"));
+}
+
+/*  Zone-less local times in IANA zones, both directions of DST, in zones
+ *  with and without it, south of the equator too. */
+Test (tz, local_times_to_utc)
+{
+    char err [256];
+    sl_tz_t *syd = sl_tz_new ("Australia/Sydney", err, sizeof err);
+    sl_tz_t *sh = sl_tz_new ("Asia/Shanghai", err, sizeof err);
+    sl_tz_t *utc = sl_tz_new ("UTC", err, sizeof err);
+    cr_assert (syd && sh && utc, "%s", err);
+    cr_assert_str_eq (sl_tz_name (sh), "Asia/Shanghai");
+    int64_t t;
+    /* January is summer in Sydney (+11), July winter (+10) */
+    cr_assert_eq (sl_tz_to_utc (syd, sl_time_from_civil (2026, 1, 15, 12, 0, 0), -1, &t, NULL), 0);
+    cr_assert_eq (t, sl_time_from_civil (2026, 1, 15, 1, 0, 0));
+    cr_assert_eq (sl_tz_to_utc (syd, sl_time_from_civil (2026, 7, 15, 12, 0, 0), -1, &t, NULL), 0);
+    cr_assert_eq (t, sl_time_from_civil (2026, 7, 15, 2, 0, 0));
+    int dst = -1;
+    cr_assert_eq (sl_tz_offset_at (syd, sl_time_from_civil (2026, 1, 15, 1, 0, 0), &dst), 39600);
+    cr_assert_eq (dst, 1);
+    /* switching zones back and forth gives each its own answer */
+    cr_assert_eq (sl_tz_to_utc (sh, sl_time_from_civil (2026, 7, 15, 12, 0, 0), -1, &t, NULL), 0);
+    cr_assert_eq (t, sl_time_from_civil (2026, 7, 15, 4, 0, 0));
+    cr_assert_eq (sl_tz_to_utc (utc, sl_time_from_civil (2026, 7, 15, 12, 0, 0), -1, &t, NULL), 0);
+    cr_assert_eq (t, sl_time_from_civil (2026, 7, 15, 12, 0, 0));
+    cr_assert_eq (sl_tz_offset_at (syd, sl_time_from_civil (2026, 7, 15, 2, 0, 0), &dst), 36000);
+    cr_assert_eq (dst, 0);
+    /* ISO 8601: a written zone wins, none means the zone's wall clock */
+    cr_assert_eq (sl_tz_parse_iso8601 (sh, "2026-11-28 16:00:00", 19, &t, NULL, NULL), 0);
+    cr_assert_eq (t, T0800);
+    cr_assert_eq (sl_tz_parse_iso8601 (NULL, "2026-11-28 08:00:00", 19, &t, NULL, NULL), 0, "no zone: UTC");
+    cr_assert_eq (t, T0800);
+    size_t bad = 99;
+    const char *why = NULL;
+    cr_assert_eq (sl_tz_parse_iso8601 (sh, "2026-11-28 8:00", 15, &t, &bad, &why), SL_EPARSE);
+    cr_assert_eq (bad, 11);
+    cr_assert_null (sl_tz_new ("", err, sizeof err));
+    cr_assert_null (sl_tz_new ("/etc/localtime", err, sizeof err));
+    cr_assert_not_null (strstr (err, "expected an IANA zone name"), "%s", err);
+    sl_tz_destroy (&syd);
+    sl_tz_destroy (&sh);
+    sl_tz_destroy (&utc);
+    sl_tz_destroy (&utc);       /* harmless on NULL */
+}
+
+Test (explain, notes_accumulate_and_clear)
+{
+    sl_explain_add (NULL, "f", "g", "%d", 1);        /* no sink: nothing */
+    sl_explain_t *ex = sl_explain_new ();
+    cr_assert_not_null (ex);
+    cr_assert_str_eq (sl_explain_text (ex), "");
+    sl_explain_note (ex, "line %d", 7);
+    sl_explain_add (ex, "total", "column 3 'total_m3'", "%.3f m3", 6.408);
+    cr_assert_str_eq (sl_explain_text (ex),
+                      "line 7\n  total                        <- column 3 'total_m3'                6.408 m3\n");
+    sl_explain_clear (ex);
+    cr_assert_str_eq (sl_explain_text (ex), "");
+    for (int i = 0; i < 200; i++)
+        sl_explain_add (ex, "x", "y", "%0100d", i);
+    cr_assert_gt (strlen (sl_explain_text (ex)), 200 * 100);
+    sl_explain_destroy (&ex);
+    cr_assert_null (ex);
+}
+
+Test (quarantine, hint_member)
+{
+    char path [] = "/tmp/sl-qhint-XXXXXX";
+    int fd = mkstemp (path);
+    cr_assert_geq (fd, 0);
+    close (fd);
+    sl_quarantine_t *q = sl_quarantine_new (path);
+    cr_assert_eq (sl_quarantine_add_hint (q, "a.csv", 2, "a.csv:2:1: why", "give --timezone ZONE", "x;y", 3), 0);
+    cr_assert_eq (sl_quarantine_add_hint (q, "a.csv", 3, "a.csv:3:1: why", NULL, "z", 1), 0);
+    sl_quarantine_destroy (&q);
+    char *text = read_whole ("/tmp", path + 5, "", NULL);
+    char *nl = strchr (text, '\n');
+    cr_assert_not_null (nl);
+    *nl = 0;
+    cJSON *a = cJSON_Parse (text), *b = cJSON_Parse (nl + 1);
+    cr_assert (a && b);
+    cr_assert_str_eq (cJSON_GetObjectItem (a, "hint")->valuestring, "give --timezone ZONE");
+    cr_assert_str_eq (cJSON_GetObjectItem (a, "raw")->valuestring, "x;y");
+    cr_assert_null (cJSON_GetObjectItem (b, "hint"), "no hint: no member");
+    cJSON_Delete (a);
+    cJSON_Delete (b);
+    free (text);
+    unlink (path);
 }

@@ -2,6 +2,7 @@
 #include "sl_testutil.h"
 #include "sl_dsmr.h"
 #include "sl_error.h"
+#include "sl_time.h"
 
 static sl_registry_t *meters;
 
@@ -107,9 +108,11 @@ Test (dsmr, good_telegrams)
     cr_assert_eq (sl_dsmr_parse (g [1].text, strlen (g [1].text), "p1.txt", 2, g [1].line,
                                  &strict, meters, &m, err, sizeof err), SL_EPARSE);
     cr_assert_null (m);
-    cr_assert_str_eq (err, "p1.txt:22: telegram 2: no CRC after '!' (required)");
+    cr_assert_str_eq (err, "p1.txt:22: telegram 2: no CRC after '!' (required)\n"
+                      "give --require-crc no to accept telegrams of meters that send none (DSMR 2.2, 3.0)");
     /* another city's offsets */
-    sl_dsmr_opts_t utc = { 0, 0, 0 };
+    sl_dsmr_opts_t utc = SL_DSMR_OPTS_DEFAULT;
+    utc.winter_offset_s = utc.summer_offset_s = 0;
     cr_assert_eq (sl_dsmr_parse (g [0].text, strlen (g [0].text), "p1.txt", 1, 2, &utc, meters, &m, err, sizeof err), 0);
     cr_assert_eq (m->date_observed, T0800);
     power__v1__meter_reading__free_unpacked (m, NULL);
@@ -138,13 +141,13 @@ Test (dsmr, bad_telegrams_each_reported)
     static const struct { int rc; const char *err; } want [9] = {
         { SL_ECORRUPT, "p1-bad.txt:7: telegram 1: CRC mismatch: telegram says 85E7, computed 94F6" },
         { SL_EPARSE, "p1-bad.txt:10: telegram 2: 0-0:1.0.0: expected (YYMMDDhhmmssW) or (...S), found '(261128080000X)'" },
-        { SL_EPARSE, "p1-bad.txt:19: telegram 3: 1-0:1.8.1: expected (000123.456*kWh), found '(001234.567*Wh)'" },
-        { SL_EPARSE, "p1-bad.txt:27: telegram 4: missing register 1-0:1.8.2 (energy imported, tariff 2)" },
-        { SL_ENOTFOUND, "p1-bad.txt:28: telegram 5: meter 'E9999' is not in the meter registry" },
+        { SL_EPARSE, "p1-bad.txt:19: telegram 3: 1-0:1.8.1: unit 'm3' is not kWh or Wh" },
+        { SL_EPARSE, "p1-bad.txt:27: telegram 4: no energy imported: neither 1-0:1.8.1 with 1-0:1.8.2 nor the total 1-0:1.8.0" },
+        { SL_ENOTFOUND, "p1-bad.txt:28: telegram 5: meter 'E9999' is not in the meter registry\nadd a row for meter id 'E9999' to the meter registry (--meters)" },
         { SL_EPARSE, "p1-bad.txt:38: telegram 6: 'this is not obis' is not an OBIS register line <obis>(value)" },
         { 0, NULL },        /* cut off by the next telegram: the reader says so */
         { SL_EPARSE, "p1-bad.txt:47: telegram 8: 0-0:1.0.0: no such date or time '(261131080000W)'" },
-        { SL_EPARSE, "p1-bad.txt:58: telegram 9: CRC '12' is not 4 hex digits" },
+        { SL_ECORRUPT, "p1-bad.txt:58: telegram 9: CRC mismatch: telegram says 0012, computed 94F6" },
     };
     for (size_t i = 0; i < n; i++) {
         if (i == 6) {
@@ -215,4 +218,76 @@ Test (dsmr, parser_never_reads_past_len)
     cr_assert_str_eq (err, "x:1: telegram 1: does not start with '/'");
     cr_assert_eq (sl_dsmr_parse ("/AB\r\n!", 6, "x", 1, 1, NULL, meters, &m, err, sizeof err), SL_EPARSE);
     cr_assert_str_eq (err, "x:1: telegram 1: header '/AB' is not /XXXn<identification>");
+}
+
+/*  Builds a telegram from its register lines, with its CRC. Returns a static buffer. */
+static const char *
+telegram (const char *regs, int with_crc)
+{
+    static char tg [2048];
+    int n = snprintf (tg, sizeof tg, "/XMX5LGBBFG1012463177\r\n\r\n%s!", regs);
+    if (with_crc)
+        snprintf (tg + n, sizeof tg - (size_t) n, "%X\r\n", sl_dsmr_crc16 (tg, (size_t) n));
+    return tg;
+}
+
+Test (dsmr, profiles_units_ids_and_times)
+{
+    char err [512];
+    Power__V1__MeterReading *m = NULL;
+    sl_dsmr_opts_t o = SL_DSMR_OPTS_DEFAULT;
+    /* Smarty-like: id in 0-0:42.0.0 (hex ASCII), single totals in Wh, power in W; unpadded CRC */
+    const char *tg = telegram ("0-0:42.0.0(4530303034303031353934373534343134)\r\n0-0:1.0.0(261128090000W)\r\n"
+                               "1-0:1.8.0(001234567*Wh)\r\n1-0:1.7.0(000001500*W)\r\n", 1);
+    cr_assert_eq (sl_dsmr_parse (tg, strlen (tg), "t", 1, 1, &o, meters, &m, err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq (m->ref_device, "E0004001594754414");
+    cr_assert_float_eq (m->active_energy_import_kwh, 1234.567, 1e-9);
+    cr_assert_float_eq (m->active_power_kw, 1.5, 1e-12);
+    cr_assert_eq (m->date_observed, T0800);
+    cr_assert_str_eq (m->time_source, "meter");
+    cr_assert_eq (m->n_absent_fields, 6, "tariffs, export, tariff register");
+    power__v1__meter_reading__free_unpacked (m, NULL);
+    /* no time register: the reception time, said so; no id register: --meter-id */
+    o.reception_time = 1234567890;
+    o.meter_id = "E0004001594754415";
+    tg = telegram ("1-0:1.8.1*255(000001.000*kWh)\r\n1-0:1.8.2*255(000002.000*kWh)\r\n", 0);
+    cr_assert_eq (sl_dsmr_parse (tg, strlen (tg), "t", 1, 1, &o, meters, &m, err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq (m->time_source, "reception");
+    cr_assert_eq (m->date_observed, 1234567890);
+    cr_assert_str_eq (m->ref_device, "E0004001594754415");
+    cr_assert_float_eq (m->active_energy_import_kwh, 3.0, 1e-12, "*255 suffix ignored");
+    power__v1__meter_reading__free_unpacked (m, NULL);
+    o.meter_id = NULL;
+    cr_assert_eq (sl_dsmr_parse (tg, strlen (tg), "t", 1, 1, &o, meters, &m, err, sizeof err), SL_EPARSE);
+    cr_assert_not_null (strstr (err, "no meter id"), "%s", err);
+    cr_assert_not_null (strstr (err, "\ngive --meter-id ID"), "%s", err);
+    /* the hour that happens twice: the flag picks it in an IANA zone */
+    sl_tz_t *ams = sl_tz_new ("Europe/Amsterdam", err, sizeof err);
+    o.tz = ams;
+    const char *regs_s = "0-0:96.1.1(4530303034303031353934373534343134)\r\n0-0:1.0.0(261025023000S)\r\n"
+                         "1-0:1.8.0(1*kWh)\r\n";
+    tg = telegram (regs_s, 1);
+    cr_assert_eq (sl_dsmr_parse (tg, strlen (tg), "t", 1, 1, &o, meters, &m, err, sizeof err), 0, "%s", err);
+    int64_t fold = sl_time_from_civil (2026, 10, 25, 2, 30, 0);
+    cr_assert_eq (m->date_observed, fold - 7200, "S: summer time");
+    power__v1__meter_reading__free_unpacked (m, NULL);
+    tg = telegram ("0-0:96.1.1(4530303034303031353934373534343134)\r\n0-0:1.0.0(261025023000W)\r\n"
+                   "1-0:1.8.0(1*kWh)\r\n", 1);
+    cr_assert_eq (sl_dsmr_parse (tg, strlen (tg), "t", 1, 1, &o, meters, &m, err, sizeof err), 0, "%s", err);
+    cr_assert_eq (m->date_observed, fold - 3600, "W: winter time");
+    power__v1__meter_reading__free_unpacked (m, NULL);
+    /* a time without the flag needs a zone */
+    tg = telegram ("0-0:96.1.1(4530303034303031353934373534343134)\r\n0-0:1.0.0(261128090000)\r\n"
+                   "1-0:1.8.0(1*kWh)\r\n", 1);
+    cr_assert_eq (sl_dsmr_parse (tg, strlen (tg), "t", 1, 1, &o, meters, &m, err, sizeof err), 0, "%s", err);
+    cr_assert_eq (m->date_observed, T0800);
+    power__v1__meter_reading__free_unpacked (m, NULL);
+    o.tz = NULL;
+    cr_assert_eq (sl_dsmr_parse (tg, strlen (tg), "t", 1, 1, &o, meters, &m, err, sizeof err), SL_EPARSE);
+    cr_assert_not_null (strstr (err, "has no W/S flag"), "%s", err);
+    sl_tz_destroy (&ams);
+    /* a register without a unit is refused, not guessed */
+    tg = telegram ("0-0:96.1.1(4530303034303031353934373534343134)\r\n1-0:1.8.0(12.5)\r\n", 1);
+    cr_assert_eq (sl_dsmr_parse (tg, strlen (tg), "t", 1, 1, &o, meters, &m, err, sizeof err), SL_EPARSE);
+    cr_assert_not_null (strstr (err, "1-0:1.8.0: unit '' is not kWh or Wh"), "%s", err);
 }

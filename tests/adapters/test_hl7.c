@@ -5,6 +5,8 @@
 #include "sl_mllp.h"
 #include "sl_adt.h"
 #include "sl_error.h"
+#include "sl_time.h"
+#include "sl_tz.h"
 
 static sl_hl7_msg_t *
 parse (const char *text)
@@ -102,7 +104,15 @@ Test (hl7, timestamps)
     cr_assert_eq (t, T0800);
     cr_assert_eq (TS ("202611280900+0100", 0), 0);
     cr_assert_eq (t, T0800);
-    cr_assert_eq (TS ("2026112808", 0), SL_EPARSE);
+    cr_assert_eq (TS ("2026112808", 0), 0, "hour precision");
+    cr_assert_eq (t, T0800);
+    cr_assert_eq (TS ("20261128", 0), 0, "day precision: the day's start");
+    cr_assert_eq (t, T0800 - 8 * 3600);
+    cr_assert_eq (TS ("202611", 0), 0);
+    cr_assert_eq (t, sl_time_from_civil (2026, 11, 1, 0, 0, 0));
+    cr_assert_eq (TS ("2026", 0), 0);
+    cr_assert_eq (t, sl_time_from_civil (2026, 1, 1, 0, 0, 0));
+    cr_assert_eq (TS ("202611280", 0), SL_EPARSE);
     cr_assert_eq (TS ("20261328080000", 0), SL_EPARSE);
     cr_assert_eq (TS ("20261128080000+01", 0), SL_EPARSE);
     cr_assert_eq (TS ("20261128080000Z", 0), SL_EPARSE);
@@ -214,7 +224,7 @@ Test (mllp, abandoned_truncated_oversized)
 typedef struct {
     int rc;
     size_t line;
-    char err [256];
+    char err [512];
     sl_adt_result_t res;
 } mapped_t;
 
@@ -318,12 +328,13 @@ Test (adt, every_bad_message_has_its_reason)
 {
     static const char *want [] = {
         "adt-bad.hl7: message 1: segment 1: message does not start with MSH",
-        "adt-bad.hl7: message 2: MSH-9 (segment 1): message type 'ORU^R01' is not ADT^A01, ADT^A03, ADT^A04 or DFT^P03",
-        "adt-bad.hl7: message 3: PID-3 (segment 2): no identifier of type NI (citizen id)",
-        "adt-bad.hl7: message 4: PV1-44 (segment 3): '2026112808' is not a timestamp YYYYMMDDHHMM[SS][+ZZZZ]",
-        "adt-bad.hl7: message 5: PV1-2 (segment 3): patient class 'X' is not I, O, E, R or P",
-        "adt-bad.hl7: message 6: PV1-45 (segment 3): discharge time missing",
-        "adt-bad.hl7: message 7: PV1: segment missing",
+        "adt-bad.hl7: message 2: MSH-9 (segment 1): message type 'ORU^R01' is not ADT^A01, A02, A03, A04, A08, A11, A13 or DFT^P03",
+        "adt-bad.hl7: message 3: PID-3 (segment 2): no identifier of type NI,NN*,SS (citizen id) (found #1 MRN-1 (authority 'STLUKE', type 'MR'))\n"
+            "the hospital must send the citizen id in PID-3; select it with --pid3-authority, --citizen-id-type or --pid3-repetition",
+        "adt-bad.hl7: message 4: PV1-44 (segment 3): '202611280' is not a timestamp YYYY[MM[DD[HH[MM[SS[.SSSS]]]]]][+/-ZZZZ]",
+        "adt-bad.hl7: message 5: PV1-2 (segment 3): patient class 'X' is not I, O, E, R, P, B, N or U",
+        "adt-bad.hl7: message 6: PV1-45 (segment 3): discharge before admission",
+        "adt-bad.hl7: message 7: PV1: segment missing (the standard requires it in ADT^A01)",
         "adt-bad.hl7: message 8: FT1-11 (segment 4): extended amount 'lots' is not a number",
         "adt-bad.hl7: message 9: FT1: DFT^P03 without FT1 segments",
         "adt-bad.hl7: message 10: segment 3: 'pv1' is not a segment name",
@@ -347,14 +358,119 @@ Test (adt, options_citizen_id_type_and_offset)
     const char *m = "MSH|^~\\&|EPIC|H|S|C|202611280800||ADT^A04|X1|P|2.5\r"
                     "PID|1||123^^^STLUKE^MR~C-9^^^CITY^CIT\r"
                     "PV1|1|E|ER||||||||||||||||V9|||||||||||||||||||||||||202611280900\r";
-    sl_adt_opts_t o = { 3600, "CHF", "CIT" };
+    sl_adt_opts_t o = SL_ADT_OPTS_DEFAULT;
+    o.default_offset_s = 3600;
+    o.currency = "CHF";
+    o.citizen_id_type = "CIT";
     sl_adt_result_t res;
-    char err [256];
+    char err [512];
     cr_assert_eq (sl_adt_map (m, strlen (m), "t", 1, &o, &res, err, sizeof err), 0, "%s", err);
     cr_assert_str_eq (res.encounter->subject, "C-9");
     cr_assert_str_eq (res.encounter->class_code, "EMER");
     cr_assert_eq (res.encounter->period_start, T0800);
     sl_adt_result_clear (&res);
     cr_assert_eq (sl_adt_map (m, strlen (m), "t", 1, NULL, &res, err, sizeof err), SL_EPARSE);
-    cr_assert_str_eq (err, "t: message 1: PID-3 (segment 2): no identifier of type NI (citizen id)");
+    cr_assert_str_eq (err, "t: message 1: PID-3 (segment 2): no identifier of type NI,NN*,SS (citizen id) "
+                      "(found #1 123 (authority 'STLUKE', type 'MR'), #2 C-9 (authority 'CITY', type 'CIT'))\n"
+                      "if repetition 2 is the citizen id, give --pid3-authority CITY");
+}
+
+/*  The events besides A01/A03/A04, optional segments left out, PID-3 chosen
+ *  each way, amounts derived, times of every precision in a zone. */
+static Health__V1__Encounter *
+one (const char *msg, const sl_adt_opts_t *o, sl_adt_result_t *res)
+{
+    char err [1024];
+    int rc = sl_adt_map (msg, strlen (msg), "t", 1, o, res, err, sizeof err);
+    cr_assert_eq (rc, 0, "%s", err);
+    return res->encounter;
+}
+
+static int
+has_absent (char **list, size_t n, const char *f)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp (list [i], f) == 0)
+            return 1;
+    return 0;
+}
+
+Test (adt, events_and_their_status)
+{
+    char err [256];
+    sl_tz_t *ams = sl_tz_new ("Europe/Amsterdam", err, sizeof err);
+    cr_assert_not_null (ams, "%s", err);
+    sl_adt_opts_t o = SL_ADT_OPTS_DEFAULT;
+    o.tz = ams;
+    sl_adt_result_t res;
+    char m [1024];
+    static const struct { const char *trig, *pv1_tail, *status; int64_t start, end; } ev [] = {
+        { "A02", "|||||||||||||||||||||||||20261128", "in-progress", T0800 - 9 * 3600, 0 },
+        { "A08", "|||||||||||||||||||||||||2026112808|2026112812", "finished", T0800 - 3600, T0800 + 3 * 3600 },
+        { "A08", "|||||||||||||||||||||||||202611280830", "in-progress", T0800 - 1800, 0 },
+        { "A11", "|||||||||||||||||||||||||20261128080000", "cancelled", T0800 - 3600, 0 },
+        { "A13", "|||||||||||||||||||||||||20261128080000|20261128120000", "in-progress", T0800 - 3600, 0 },
+    };
+    for (size_t i = 0; i < sizeof ev / sizeof ev [0]; i++) {
+        snprintf (m, sizeof m, "MSH|^~\\&|EPIC|H|S|C|20261128090000||ADT^%s|C%zu|P|2.5\r"
+                  "PID|1||77^^^H^MR~NL-1^^^NLMINBIZA^NNNLD\r"
+                  "PV1|1|N|W^1^A||||||||||||||||V1%s\r", ev [i].trig, i, ev [i].pv1_tail);
+        Health__V1__Encounter *e = one (m, &o, &res);
+        cr_expect_str_eq (e->status, ev [i].status, "%s", ev [i].trig);
+        cr_expect_str_eq (e->subject, "NL-1", "NN* matches NNNLD");
+        cr_expect_eq (e->period_start, ev [i].start, "%s: %lld", ev [i].trig, (long long) e->period_start);
+        cr_expect_eq (e->period_end, ev [i].end, "%s", ev [i].trig);
+        cr_expect_str_eq (e->class_code, "");
+        cr_expect (has_absent (e->absent_fields, e->n_absent_fields, "class_code"));
+        sl_adt_result_clear (&res);
+    }
+    /* no visit number: PID-18, else the control id, said so */
+    const char *nv = "MSH|^~\\&|EPIC|H|S|C|20261128090000+0100||ADT^A04|C9|P|2.5\r"
+                     "PID|1||NL-1^^^X^NI|||||||||||||||ACC-5\rPV1|1|O\r";
+    Health__V1__Encounter *e = one (nv, &o, &res);
+    cr_assert_str_eq (e->id, "ACC-5");
+    cr_assert_eq (e->period_start, T0800, "from MSH-7");
+    sl_adt_result_clear (&res);
+    const char *nv2 = "MSH|^~\\&|EPIC|H|S|C|20261128090000+0100||ADT^A04|C10|P|2.5\r"
+                      "PID|1||NL-1^^^X^NI\rPV1|1|O\r";
+    e = one (nv2, &o, &res);
+    cr_assert_str_eq (e->id, "MSH-10:C10");
+    cr_assert (has_absent (e->absent_fields, e->n_absent_fields, "id"));
+    sl_adt_result_clear (&res);
+    /* PID-3 by position, and a position that is not there */
+    o.pid3_repetition = 1;
+    e = one ("MSH|^~\\&|E|H|S|C|20261128||ADT^A04|C11|P|2.5\rPID|1||77^^^H^MR~NL-1\rPV1|1|O\r", &o, &res);
+    cr_assert_str_eq (e->subject, "77");
+    sl_adt_result_clear (&res);
+    o.pid3_repetition = 3;
+    char e2 [1024];
+    const char *m3 = "MSH|^~\\&|E|H|S|C|20261128||ADT^A04|C12|P|2.5\rPID|1||77^^^H^MR~NL-1\rPV1|1|O\r";
+    cr_assert_eq (sl_adt_map (m3, strlen (m3), "t", 1, &o, &res, e2, sizeof e2), SL_EPARSE);
+    cr_assert_not_null (strstr (e2, "PID-3 (segment 2): no repetition 3"), "%s", e2);
+    cr_assert_not_null (strstr (e2, "\nif repetition 2 is the citizen id, give --pid3-repetition 2"), "%s", e2);
+    sl_tz_destroy (&ams);
+}
+
+Test (adt, dft_without_pv1_and_amounts_derived)
+{
+    const char *m = "MSH|^~\\&|E|H|S|C|202611280900+0100||DFT^P03|D1|P|2.5\r"
+                    "PID|1||NL-1^^^X^NI|||||||||||||||ACC-5\r"
+                    "FT1|1|||20261128||CG|99213|Visit||3||25.50&CHF\r"
+                    "FT1|2|||||CG|80053|Panel\r";
+    sl_adt_result_t res;
+    char err [1024];
+    cr_assert_eq (sl_adt_map (m, strlen (m), "t", 1, NULL, &res, err, sizeof err), 0, "%s", err);
+    cr_assert_eq (res.n_charges, 2);
+    Health__V1__Charge *c = res.charges [0];
+    cr_assert_str_eq (c->id, "D1-1");
+    cr_assert_str_eq (c->context, "ACC-5", "no PV1: PID-18");
+    cr_assert_float_eq (c->price_override, 76.5, 1e-9, "FT1-12 unit amount x FT1-10 quantity");
+    cr_assert_str_eq (c->currency, "CHF");
+    cr_assert_eq (c->occurrence_time, T0800 - 8 * 3600, "a date: that day's start (UTC by default)");
+    c = res.charges [1];
+    cr_assert_str_eq (c->id, "D1-2");
+    cr_assert_float_eq (c->price_override, 0, 1e-12);
+    cr_assert (has_absent (c->absent_fields, c->n_absent_fields, "price_override"));
+    cr_assert_eq (c->occurrence_time, T0800, "no FT1-4, FT1-5: MSH-7");
+    sl_adt_result_clear (&res);
 }

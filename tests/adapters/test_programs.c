@@ -81,3 +81,54 @@ Test (programs, dry_run_over_sample_data)
     snprintf (cmd, sizeof cmd, "rm -rf '%s'", q);
     run (cmd, out, sizeof out);
 }
+
+/*  --explain FILE: what each record's fields are read from, the record or
+ *  the refusal with what would accept it; the quarantine says the same. */
+Test (programs, explain_names_sources_and_advice)
+{
+    char cmd [4096], out [65536];
+    char q [] = "/tmp/sl-explain-XXXXXX";
+    cr_assert_not_null (mkdtemp (q));
+    snprintf (cmd, sizeof cmd, "cd '%s/wmbus' && '%s' --meters meters.csv --timezone Europe/Amsterdam "
+              "--quarantine %s/q.jsonl --explain w15-header-target-not-max-flow.csv 2>/dev/null",
+              SL_CONFORMANCE, prog ("SLUICE_WATER_ADAPTER"), q);
+    cr_assert_eq (run (cmd, out, sizeof out), 1, "one of two lines refused: %s", out);
+    cr_assert_not_null (strstr (out, "record 1: rejected"), "%s", out);
+    cr_assert_not_null (strstr (out, "(clocks went forward)"), "%s", out);
+    cr_assert_not_null (strstr (out, "record 2: accepted, as this record:"), "%s", out);
+    cr_assert_not_null (strstr (out, "target_m3                    <- column 4 'target_m3'               6.391 m3"), "%s", out);
+    cr_assert_not_null (strstr (out, "\"2026-10-25 02:30:00\" -> 1792888200 (UTC; zone-less times in Europe/Amsterdam)"), "%s", out);
+    cr_assert_not_null (strstr (out, "max_flow_m3h                 <- (not in the reading)"), "%s", out);
+    cr_assert_not_null (strstr (out, "  => {\"id\":\"76348799:1792888200\""), "%s", out);
+
+    /* without a header or --csv-fields: refused, and the quarantine entry says how to accept it */
+    snprintf (cmd, sizeof cmd, "cd '%s/wmbus' && '%s' --meters meters.csv --quarantine %s/q2.jsonl "
+              "--explain w14-fields-without-header.csv 2>/dev/null; cat %s/q2.jsonl",
+              SL_CONFORMANCE, prog ("SLUICE_WATER_ADAPTER"), q, q);
+    run (cmd, out, sizeof out);
+    cr_assert_not_null (strstr (out, "  to accept it: give --csv-fields with the column names in order"), "%s", out);
+    cr_assert_not_null (strstr (out, "\"hint\":\"give --csv-fields with the column names in order"), "%s", out);
+
+    snprintf (cmd, sizeof cmd, "cd '%s/dsmr' && '%s' --meters meters.csv --quarantine %s/q3.jsonl "
+              "--explain hu-eon-sagemcom.txt 2>/dev/null", SL_CONFORMANCE, prog ("SLUICE_POWER_ADAPTER"), q);
+    cr_assert_eq (run (cmd, out, sizeof out), 0, "%s", out);
+    cr_assert_not_null (strstr (out, "ref_device                   <- 0-0:96.1.0"), "%s", out);
+    cr_assert_not_null (strstr (out, "active_energy_import_kwh     <- register 1-0:1.8.0"), "%s", out);
+    snprintf (cmd, sizeof cmd, "cd '%s/hl7' && '%s' --pid3-authority MRN --quarantine %s/q4.jsonl "
+              "--explain h02-lfh-adt-a08-untyped-pid3-by-authority.hl7 2>/dev/null",
+              SL_CONFORMANCE, prog ("SLUICE_HEALTH_ADAPTER"), q);
+    cr_assert_eq (run (cmd, out, sizeof out), 0, "%s", out);
+    cr_assert_not_null (strstr (out, "repetition 1, chosen by assigning authority CX.4 (--pid3-authority)"), "%s", out);
+    snprintf (cmd, sizeof cmd, "cd '%s/apds' && '%s' --plates plates.csv --quarantine %s/q5.jsonl "
+              "--explain a03-v4-session-from-the-openapi-description.json 2>/dev/null",
+              SL_CONFORMANCE, prog ("SLUICE_PARKING_ADAPTER"), q);
+    cr_assert_eq (run (cmd, out, sizeof out), 0, "%s", out);
+    cr_assert_not_null (strstr (out, "place_reference              <- hierarchyElement.id"), "%s", out);
+    /* --explain reads one file, nothing else */
+    snprintf (cmd, sizeof cmd, "'%s' --meters '%s/wmbus/meters.csv' --quarantine %s/q6.jsonl --explain a b 2>&1",
+              prog ("SLUICE_WATER_ADAPTER"), SL_CONFORMANCE, q);
+    cr_assert_eq (run (cmd, out, sizeof out), 2, "%s", out);
+    cr_assert_not_null (strstr (out, "--explain FILE reads that one file; give no other inputs"), "%s", out);
+    snprintf (cmd, sizeof cmd, "rm -rf %s", q);
+    cr_assert_eq (system (cmd), 0);
+}

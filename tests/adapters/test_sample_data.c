@@ -38,12 +38,18 @@ run_water (const char *rel, sl_quarantine_t *q)
     size_t len, pos = 0, line = 0;
     char *buf = slurp (rel, &len);
     count_t c = { 0, 0 };
+    char err [512];
+    /* the demo city's collectors write local time (examples/gen-data) */
+    sl_tz_t *tz = sl_tz_new ("Europe/Amsterdam", err, sizeof err);
+    cr_assert_not_null (tz, "%s", err);
+    sl_wmbus_opts_t opts = { .tz = tz };
+    sl_wmbus_t *p = sl_wmbus_new (&opts, err, sizeof err);
+    cr_assert_not_null (p, "%s", err);
     while (pos < len) {
         char *eol = memchr (buf + pos, '\n', len - pos);
         size_t ll = eol ? (size_t) (eol - buf) - pos : len - pos;
         Water__V1__MeterReading *r = NULL;
-        char err [256];
-        int rc = sl_wmbus_parse_line (buf + pos, ll, rel, ++line, meters, &r, err, sizeof err);
+        int rc = sl_wmbus_parse_line (p, buf + pos, ll, rel, ++line, meters, &r, err, sizeof err);
         if (rc == 0) {
             c.ok++;
             water__v1__meter_reading__free_unpacked (r, NULL);
@@ -54,6 +60,8 @@ run_water (const char *rel, sl_quarantine_t *q)
         }
         pos += ll + 1;
     }
+    sl_wmbus_destroy (&p);
+    sl_tz_destroy (&tz);
     free (buf);
     sl_registry_destroy (&meters);
     return c;

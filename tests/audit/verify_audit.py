@@ -20,6 +20,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -67,7 +68,30 @@ def decode(raw):
         return None
     if len(fields[5]) not in (0, 16) or len(fields[6]) not in (0, 32):
         return None
+    if not kind_shape_ok(fields):
+        return None
     return {"seq": seq, "time_us": time_us, "prev": prev, "fields": fields}
+
+
+FILTERED_DETAIL = re.compile(rb"rows=[1-9][0-9]* stage=(publish|reply)\Z")
+LOOKUP_DETAIL = re.compile(rb"command=[a-z.]+ role=\S+\Z")
+
+
+def kind_shape_ok(fields):
+    """The kinds whose fields docs/AUDIT.md 6 fixes to the byte:
+    `filtered` (rows a row condition left out, one entry per batch) and
+    `lookup` (a person looked up by an administrator or auditor)."""
+    kind, actor, counterpart, owner, rtype, msgid, subject = fields[:7]
+    decision, reason, detail = fields[8], fields[11], fields[12]
+    if kind == b"filtered":
+        return (decision == b"filtered" and reason == b"condition-false"
+                and len(msgid) == 0 and len(subject) == 0 and len(actor) > 0
+                and actor == owner and len(counterpart) > 0 and len(rtype) > 0
+                and FILTERED_DETAIL.match(detail) is not None)
+    if kind == b"lookup":
+        return (decision == b"ok" and len(actor) > 0 and len(subject) == 32
+                and LOOKUP_DETAIL.match(detail) is not None)
+    return True
 
 
 class Verifier:
@@ -75,6 +99,25 @@ class Verifier:
         self.pk = pubkey
         self.entries = self.checkpoints = self.segments = 0
         self.unchecked_signatures = 0
+        self.published = None          # (seq, hash) published elsewhere (AUDIT.md 8.1)
+        self.published_seen = False
+        self.last = 0
+
+    def note(self, seq, entry_hash):
+        """Every entry walked: the one a published checkpoint names must match."""
+        self.last = seq
+        if self.published and self.published[0] == seq:
+            self.published_seen = True
+            if entry_hash != self.published[1]:
+                raise Bad(seq, "hash", "entry %d differs from the published checkpoint" % seq)
+
+    def published_done(self):
+        if self.published and not self.published_seen:
+            if self.published[0] > self.last:
+                raise Bad(self.last + 1, "truncated", "entries from %d are missing: a published "
+                          "checkpoint covers %d" % (self.last + 1, self.published[0]))
+            raise Bad(self.published[0], "start", "the published entry %d is archived: give its "
+                      "segment" % self.published[0])
 
     def signature_ok(self, sig, msg):
         if not HAVE_NACL:
@@ -139,6 +182,7 @@ class Verifier:
                 if seq > first and nxt == hh:
                     raise Bad(seq - 1, "hash", "%s: entry %d was changed" % (path, seq - 1))
                 raise Bad(seq, "link", "%s: entry %d does not link" % (path, seq))
+            self.note(seq, hh)
             prev = hh
             seq += 1
             self.entries += 1
@@ -205,6 +249,7 @@ class Verifier:
             while ci < len(cps) and cps[ci][0] == seq:
                 self.check_cp(seq, cps[ci][1], hh)
                 ci += 1
+            self.note(seq, hh)
             prev = hh
             last = seq
             seq += 1
@@ -295,12 +340,39 @@ def verify_export(v, path):
                 raise Bad(seq - 1, "hash", "entry %d was changed" % (seq - 1))
             raise Bad(seq, "link", "entry %d does not link" % seq)
         hashes[seq] = hh
+        v.note(seq, hh)
         prev = hh
         seq += 1
         v.entries += 1
     for s, raw in cps:
         if s in hashes:
             v.check_cp(s, raw, hashes[s])
+
+
+def published(v, arg):
+    """(seq, hash) of a published checkpoint: a file in the AUDIT.md 5 text
+    form (its signature checked when present) or SEQ:HASH."""
+    if os.path.isfile(arg):
+        with open(arg) as f:
+            kv = dict(line.strip().split(" ", 1) for line in f if " " in line.strip())
+        try:
+            seq, hh = int(kv["seq"]), bytes.fromhex(kv["hash"])
+        except (KeyError, ValueError):
+            raise SystemExit("verify_audit: %s: not a published checkpoint" % arg)
+        if "signature" in kv and "time-us" in kv:
+            signed = struct.pack("<BQq", 1, seq, int(kv["time-us"])) + hh
+            if not v.signature_ok(bytes.fromhex(kv["signature"]), CP_CONTEXT + signed):
+                raise Bad(seq, "checkpoint-signature",
+                          "the published checkpoint %d is not signed by this key" % seq)
+    else:
+        try:
+            s, _, hx = arg.partition(":")
+            seq, hh = int(s), bytes.fromhex(hx)
+        except ValueError:
+            raise SystemExit("verify_audit: --published %s: expected SEQ:HASH" % arg)
+    if len(hh) != 32 or seq < 1:
+        raise SystemExit("verify_audit: --published %s: expected SEQ:HASH" % arg)
+    return seq, hh
 
 
 def main():
@@ -313,6 +385,8 @@ def main():
     ap.add_argument("--segment", action="append", help="archive segment file (repeatable)")
     ap.add_argument("--trust-start", action="store_true",
                     help="accept a live log that starts after archived entries without segments")
+    ap.add_argument("--published", help="a checkpoint published elsewhere: the text of "
+                    "`sluicectl audit checkpoint` in a file, or SEQ:HASH (AUDIT.md 8.1)")
     args = ap.parse_args()
     hexkey = args.pubkey
     if args.pubkey_file:
@@ -330,12 +404,15 @@ def main():
         ap.error("the public key must be 64 hex digits")
     v = Verifier(pk)
     try:
+        if args.published:
+            v.published = published(v, args.published)
         if args.data:
             if not os.path.isdir(args.data):
                 ap.error("%s: not a directory" % args.data)
             verify_data(v, args)
         else:
             verify_export(v, args.export)
+        v.published_done()
     except Bad as b:
         print("FAIL seq=%d verdict=%s: %s" % (b.seq, b.verdict, b.message))
         return 1

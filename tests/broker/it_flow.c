@@ -180,7 +180,7 @@ Test (flow, publish_ack_deliver_ack)
     cr_assert_str_eq (r->subject, "C-1001");
     cr_assert_eq (r->event_time, 1767225600000);
     cr_assert_eq (r->n_rules, 1);
-    cr_assert_str_eq (r->rules[0], "w2p@1");
+    cr_assert_str_eq (r->rules[0], "water/w2p@1");
     size_t len;
     uint8_t *want = tc_water_reading ("C-1001", 12.5, &len);
     cr_assert_eq (m.lens[0], len);

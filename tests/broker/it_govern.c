@@ -165,7 +165,7 @@ Test (govern, permit_releases_exactly_what_the_policy_says)
     cr_assert_eq (deliver (&p, &m, 5000), 0, "power got nothing");
     Sluice__V1__RecordMeta *r = m.h->records[0];
     cr_assert_eq (r->n_rules, 1);
-    cr_assert_str_eq (r->rules[0], "w2p@1");
+    cr_assert_str_eq (r->rules[0], "water/w2p@1");
     cr_assert (is_hex32 (r->subject), "subject not pseudonymized: %s", r->subject);
     char pseudo_power[64];
     snprintf (pseudo_power, sizeof pseudo_power, "%s", r->subject);
@@ -288,7 +288,7 @@ Test (govern, a_narrowed_permit_reshapes_queued_records)
     cr_assert_eq (tc_policy (&B, "water", v2), 2, "%s", v2);
     tc_credit (&p, 10);
     cr_assert_eq (deliver (&p, &m, 5000), 0, "nothing delivered");
-    cr_assert_str_eq (m.h->records[0]->rules[0], "w2p@2", "delivered under the old rule");
+    cr_assert_str_eq (m.h->records[0]->rules[0], "water/w2p@2", "delivered under the old rule");
     Water__V1__MeterReading *got = water__v1__meter_reading__unpack (NULL, m.lens[0], m.bodies[0]);
     cr_assert_not_null (got);
     cr_assert_str_eq (got->district, "", "a field the permit no longer releases was delivered");
@@ -368,7 +368,7 @@ Test (govern, a_bad_policy_gives_every_error_with_its_position_and_changes_nothi
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_reading (&w, 1, "C-1");
     cr_assert_eq (deliver (&p, &m, 5000), 0, "the refused apply changed the policy in force");
-    cr_assert_str_eq (m.h->records[0]->rules[0], "w2p@1");
+    cr_assert_str_eq (m.h->records[0]->rules[0], "water/w2p@1");
     tc_msg_free (&m);
     cr_assert_eq (tc_policy (&B, "water", WATER_SHARES), 2);
     tc_close (&w);
@@ -399,8 +399,19 @@ Test (govern, queries_are_checked_both_ways_and_replies_shaped)
     tc_msg_free (&a);
     cr_assert_neq (tc_recv (&w, &q, 300), 0, "a denied query reached the owner");
 
-    /* permitted: the owner answers with the full record, power gets the shaped copy */
+    /* by clear id under a pseudonymizing permit: denied (POLICY.md 6.1) */
     h.purpose = "joint-metering";
+    h.seq = 0;
+    seq = tc_send (&p, &h, NULL, NULL, 0);
+    cr_assert_eq (tc_recv_cmd (&p, &a, SLUICE__V1__COMMAND__REPLY, 5000), 0);
+    cr_assert_eq (a.h->command, SLUICE__V1__COMMAND__ERROR);
+    cr_assert_str_eq (a.h->errors[0]->reason, "subject-not-clear");
+    tc_msg_free (&a);
+    cr_assert_neq (tc_recv (&w, &q, 300), 0, "a clear-id query reached the owner");
+
+    /* permitted without a subject: the owner answers with the full record,
+     * power gets the shaped copy */
+    h.subject = "";
     h.seq = 0;
     seq = tc_send (&p, &h, NULL, NULL, 0);
     cr_assert_eq (tc_recv_cmd (&w, &q, SLUICE__V1__COMMAND__QUERY, 5000), 0, "owner got no QUERY");
@@ -422,7 +433,7 @@ Test (govern, queries_are_checked_both_ways_and_replies_shaped)
     cr_assert_eq (a.h->command, SLUICE__V1__COMMAND__REPLY);
     cr_assert_eq (a.h->seq, seq);
     cr_assert_eq (a.h->n_records, 1);
-    cr_assert_str_eq (a.h->records[0]->rules[0], "w2p@1");
+    cr_assert_str_eq (a.h->records[0]->rules[0], "water/w2p@1");
     cr_assert (is_hex32 (a.h->records[0]->subject), "%s", a.h->records[0]->subject);
     Water__V1__MeterReading *got = water__v1__meter_reading__unpack (NULL, a.lens[0], a.bodies[0]);
     cr_assert_not_null (got);
@@ -504,7 +515,7 @@ Test (govern, consent_gates_queues_and_notifies)
                   SLUICE__V1__COMMAND__ACK);
     publish_reading (&w, 2, "C-7");
     cr_assert_eq (deliver (&p, &m, 5000), 0, "nothing delivered with a valid consent");
-    cr_assert_str_eq (m.h->records[0]->rules[0], "w2p-consent@1");
+    cr_assert_str_eq (m.h->records[0]->rules[0], "water/w2p-consent@1");
     char seen[64];
     snprintf (seen, sizeof seen, "%s", m.h->records[0]->subject);
     cr_assert (is_hex32 (seen));
@@ -703,12 +714,12 @@ Test (govern, the_audit_log_verifies_and_holds_no_raw_citizen_id)
         }
         if (!strcmp (kind, "queue")) {
             queued++;
-            cr_assert_str_eq (rules, "w2p@1");
+            cr_assert_str_eq (rules, "water/w2p@1");
             cr_assert_str_eq (fields, "subject,district,date_observed,water_consumption_m3");
         }
         if (!strcmp (kind, "deliver")) {
             delivered++;
-            cr_assert_str_eq (rules, "w2p@1");
+            cr_assert_str_eq (rules, "water/w2p@1");
             /* the raw subject came back from the sealed copy: same audit pseudonym */
             cr_assert_not_null (e.subject);
             cr_assert_eq (memcmp (e.subject, who, sizeof who), 0, "deliver entry names another subject");

@@ -172,7 +172,7 @@ Test (events, entries_commit_with_the_publish)
     cr_assert_eq (publish (&w, 1, "C-42"), SLUICE__V1__COMMAND__ACK);
     /* the ACK came after the commit: the entries are already committed */
     cr_assert_eq (events ("publish|water||C-42|"), 1);
-    cr_assert_eq (events ("queue|water|power|C-42|w2p@1"), 1);
+    cr_assert_eq (events ("queue|water|power|C-42|water/w2p@1"), 1);
     tc_credit (&p, 5);
     tc_msg_t m;
     cr_assert_eq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__DELIVER, 5000), 0);

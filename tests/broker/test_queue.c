@@ -188,3 +188,51 @@ Test (store, full_map_is_reported)
     snprintf (cmd, sizeof cmd, "rm -rf '%s'", dir);
     cr_assert_eq (system (cmd), 0);
 }
+
+/*  Tags are never reused: not after an abort that lost the last entries,
+ *  not after a restart that finds the queue empty (a new epoch). */
+Test (queue, tags_are_never_reused_after_an_abort_or_a_restart)
+{
+    sl_store_t *st = u_store ();
+    sl_queue_t *q = sl_queue_new (st);
+    sl_batch_t *b = sl_batch_new (st, 100, 1000);
+    MDB_txn *txn;
+    cr_assert_eq (sl_batch_txn (b, &txn), 0);
+    cr_assert_eq (sl_queue_epoch_begin (q, txn), 0);
+    cr_assert_eq (sl_queue_epoch (q), 1);
+    uint64_t t1, t2, t3;
+    append (q, txn, "power", "one", &t1);
+    cr_assert_eq (t1, ((uint64_t) 1 << SL_QUEUE_EPOCH_SHIFT) | 1);
+    cr_assert_eq (sl_batch_commit (b), 0);
+    /* delivered and acked: the queue is empty again */
+    cr_assert_eq (sl_batch_txn (b, &txn), 0);
+    cr_assert_eq (sl_queue_remove (q, txn, "power", t1), 0);
+    cr_assert_eq (sl_batch_commit (b), 0);
+    /* an aborted batch re-reads the queue but does not go back */
+    cr_assert_eq (sl_batch_txn (b, &txn), 0);
+    append (q, txn, "power", "lost", &t2);
+    sl_batch_abort (b);
+    sl_queue_forget (q);
+    cr_assert_eq (sl_batch_txn (b, &txn), 0);
+    append (q, txn, "power", "two", &t3);
+    cr_assert_gt (t3, t1);
+    cr_assert_eq (sl_batch_commit (b), 0);
+    cr_assert_eq (sl_batch_txn (b, &txn), 0);
+    cr_assert_eq (sl_queue_remove (q, txn, "power", t3), 0);
+    cr_assert_eq (sl_batch_commit (b), 0);
+    sl_queue_destroy (&q);
+
+    /* a restart on the emptied queue: a new epoch, tags above all earlier */
+    q = sl_queue_new (st);
+    cr_assert_eq (sl_batch_txn (b, &txn), 0);
+    cr_assert_eq (sl_queue_epoch_begin (q, txn), 0);
+    cr_assert_eq (sl_queue_epoch (q), 2);
+    uint64_t t4;
+    append (q, txn, "power", "three", &t4);
+    cr_assert_gt (t4, t3);
+    cr_assert_eq (t4 >> SL_QUEUE_EPOCH_SHIFT, 2);
+    cr_assert_eq (sl_batch_commit (b), 0);
+    sl_batch_destroy (&b);
+    sl_queue_destroy (&q);
+    sl_store_destroy (&st);
+}

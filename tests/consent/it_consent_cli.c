@@ -252,3 +252,34 @@ Test (consent_cli, withdrawal_through_sluicectl_stops_queued_records_and_notifie
     sl_client_destroy (&p, 0);
     sl_client_destroy (&h, 1000);
 }
+
+Test (consent_cli, renew_moves_the_window_and_is_refused_after_a_withdrawal)
+{
+    static char out[1 << 16];
+    int rc = s_ctl (health_admin, "consent grant --subject P-1002 --controller health "
+                    "--recipient parking --purpose parking-fee-waiver "
+                    "--records health.v1.Encounter --from 2026-01-01 --to 2026-06-01 --id c-r1",
+                    out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+    rc = s_ctl (health_admin, "consent renew c-r1 --to 2099-01-01 --evidence renewal-7", out,
+                sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+    cr_assert (strstr (out, "renewed consent c-r1"), "%s", out);
+    cr_assert (strstr (out, "2099-01-01 00:00:00Z"), "%s", out);
+    cr_assert (strstr (out, "status      active (consent-valid)"), "%s", out);
+    rc = s_ctl (auditor_key, "consent show c-r1", out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+    cr_assert (strstr (out, "renewed"), "history has the renewal: %s", out);
+    /* only the controller's administrators or the city */
+    rc = s_ctl (water_admin, "consent renew c-r1 --to 2100-01-01", out, sizeof out);
+    cr_assert_neq (rc, 0, "%s", out);
+    /* --to is required */
+    rc = s_ctl (health_admin, "consent renew c-r1", out, sizeof out);
+    cr_assert_eq (rc, 2, "%s", out);
+    cr_assert (strstr (out, "--to"), "%s", out);
+    rc = s_ctl (health_admin, "consent withdraw c-r1", out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+    rc = s_ctl (health_admin, "consent renew c-r1 --to 2100-01-01", out, sizeof out);
+    cr_assert_neq (rc, 0, "%s", out);
+    cr_assert (strstr (out, "withdrawn"), "%s", out);
+}

@@ -39,7 +39,7 @@ expect "parking-fee-waiver (consent-withdrawn)" "parking denied after withdrawal
 expect "power may not receive health.v1.Encounter for purpose joint-metering (no-matching-rule)" "power denied hospital data"
 expect "Encounters power received: 0." "power received no encounters"
 expect "reason=no-matching-rule stage=publish" "the denial in the audit log"
-expect "deliver  power        water.v1.MeterReading    joint-metering     water-to-power-joint-metering@1" "water's audit summary"
+expect "deliver  power        water.v1.MeterReading    joint-metering     water/water-to-power-joint-metering@1" "water's audit summary"
 expect "consent.withdraw city-app   parking" "the citizen's report shows the withdrawal"
 expect "audit verify: OK" "the summary's verify status"
 expect "Demo complete." "the end"

@@ -152,7 +152,7 @@ Test (minimal_adapter, power_receives_what_waters_policy_releases)
         cr_assert_not_null (o, "line %d is JSON: %s", n + 1, line);
         cr_assert_str_eq (cJSON_GetObjectItem (o, "owner")->valuestring, "water");
         cr_assert_str_eq (cJSON_GetObjectItem (o, "rule")->valuestring,
-                          "water-to-power-joint-metering@1");
+                          "water/water-to-power-joint-metering@1");
         cJSON *r = cJSON_GetObjectItem (o, "record");
         cr_assert_str_eq (cJSON_GetObjectItem (r, "district")->valuestring, district[n]);
         cr_assert_float_eq (cJSON_GetObjectItem (r, "water_consumption_m3")->valuedouble, m3[n], 1e-9);

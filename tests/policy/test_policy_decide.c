@@ -79,7 +79,7 @@ Test (decide, default_deny)
     cr_expect_str_eq (sl_policy_rule_id (d.rule), "w2p");
     char ref[64], f[256];
     sl_policy_rule_ref (d.rule, ref, sizeof ref);
-    cr_expect_str_eq (ref, "w2p@1");
+    cr_expect_str_eq (ref, "water/w2p@1");
     cr_expect_str_eq (fields_of (&d, f, sizeof f), "subject,district,date_observed,water_consumption_m3");
     cr_expect_eq (d.transform.subject, SL_POLICY_SUBJECT_PSEUDONYMIZE);
     cr_expect_eq (d.transform.coarsen, SL_POLICY_COARSEN_HOUR);
@@ -180,10 +180,10 @@ Test (decide, field_forbid_strips)
     cr_expect_str_eq (sl_policy_rule_id (d.strips[0]), "no-dx");
     cr_expect_str_eq (sl_policy_rule_id (d.strips[1]), "no-loc-billing");
     char refs[128];
-    cr_expect_eq (sl_policy_decision_rules (&d, refs, sizeof refs), 28);
-    cr_expect_str_eq (refs, "h@1,no-dx@1,no-loc-billing@1");
-    cr_expect_eq (sl_policy_decision_rules (&d, refs, 5), 28);
-    cr_expect_str_eq (refs, "h@1,");
+    cr_expect_eq (sl_policy_decision_rules (&d, refs, sizeof refs), 49);
+    cr_expect_str_eq (refs, "health/h@1,health/no-dx@1,health/no-loc-billing@1");
+    cr_expect_eq (sl_policy_decision_rules (&d, refs, 12), 49);
+    cr_expect_str_eq (refs, "health/h@1,");
     sl_policy_index_destroy (&ix);
 }
 
@@ -321,7 +321,7 @@ Test (decide, explain)
     cr_expect_eq (ex.consent, SL_CONSENT_WITHDRAWN);
     sl_policy_explain_render (&ex, buf, sizeof buf);
     cr_expect_str_eq (buf, "deny (consent-withdrawn)\n"
-                           "  nearest rule: v@1 (t.policy:1)\n"
+                           "  nearest rule: health/v@1 (t.policy:1)\n"
                            "    failed: consent (withdrawn)\n");
 
     r = req ("water", "power", "water.v1.MeterReading", "billing", T_2028);
@@ -331,7 +331,7 @@ Test (decide, explain)
     cr_expect_eq (ex.failed, SL_POLICY_COND_PURPOSE | SL_POLICY_COND_VALID);
     sl_policy_explain_render (&ex, buf, sizeof buf);
     cr_expect_str_eq (buf, "deny (no-matching-rule)\n"
-                           "  nearest rule: w@1 (t.policy:2)\n"
+                           "  nearest rule: water/w@1 (t.policy:2)\n"
                            "    failed: purpose, valid\n");
 
     r = req ("water", "parking", "water.v1.MeterReading", "joint-metering", T_MID);
@@ -339,15 +339,15 @@ Test (decide, explain)
     cr_expect_str_eq (ex.decision.reason, "forbidden");
     sl_policy_explain_render (&ex, buf, sizeof buf);
     cr_expect_str_eq (buf, "deny (forbidden)\n"
-                           "  forbidden by f@1 (t.policy:3)\n"
-                           "  nearest rule: w@1 (t.policy:2)\n"
+                           "  forbidden by water/f@1 (t.policy:3)\n"
+                           "  nearest rule: water/w@1 (t.policy:2)\n"
                            "    failed: consumer\n");
 
     r = req ("water", "power", "water.v1.MeterReading", "joint-metering", T_MID);
     sl_policy_explain (ix, &r, &ex);
     cr_expect (ex.decision.permit);
     sl_policy_explain_render (&ex, buf, sizeof buf);
-    cr_expect_str_eq (buf, "permit by w@1 (t.policy:2)\n  fields: subject, district\n"
+    cr_expect_str_eq (buf, "permit by water/w@1 (t.policy:2)\n  fields: subject, district\n"
                            "  subject: pseudonymize\n  time: exact\n");
     /* truncation reports the length needed */
     char small[8];
@@ -395,4 +395,204 @@ Test (decide, diff)
     sl_policy_diff_destroy (&d);
     sl_policy_index_destroy (&a);
     sl_policy_index_destroy (&b);
+}
+
+/*  Overlapping permits combine "most restrictive wins" (POLICY.md 5): the
+ *  order of the rules never matters, and a broad rule added next to a
+ *  careful one never widens what the careful one releases. */
+static const char *CAREFUL =
+    "permit \"careful\" { owner water consumer power records water.v1.MeterReading "
+    "purpose joint-metering fields district, date_observed subject pseudonymize time coarsen hour }\n";
+static const char *BROAD =
+    "permit \"broad\" { owner water consumer power records water.v1.MeterReading "
+    "purpose joint-metering fields * subject keep }\n";
+
+static void
+expect_careful_copy (const char *text, const char *refs_want)
+{
+    sl_policy_index_t *ix = tu_index (text);
+    cr_assert_not_null (ix);
+    sl_policy_decision_t d;
+    char f[256], refs[128];
+    sl_policy_request_t r = req ("water", "power", "water.v1.MeterReading", "joint-metering", T_MID);
+    cr_assert_eq (sl_policy_decide (ix, &r, &d), 0);
+    cr_expect (d.permit);
+    cr_expect_str_eq (fields_of (&d, f, sizeof f), "subject,district,date_observed");
+    cr_expect_eq (d.transform.subject, SL_POLICY_SUBJECT_PSEUDONYMIZE);
+    cr_expect_eq (d.transform.coarsen, SL_POLICY_COARSEN_HOUR);
+    sl_policy_decision_rules (&d, refs, sizeof refs);
+    cr_expect_str_eq (refs, refs_want);
+    sl_policy_index_destroy (&ix);
+}
+
+Test (combine, most_restrictive_wins_in_any_order)
+{
+    char both[1024];
+    snprintf (both, sizeof both, "%s%s", BROAD, CAREFUL);
+    expect_careful_copy (both, "water/broad@1,water/careful@1");    /* first decides, second narrows */
+    snprintf (both, sizeof both, "%s%s", CAREFUL, BROAD);
+    expect_careful_copy (both, "water/careful@1");            /* broad narrows nothing */
+}
+
+Test (combine, strictest_subject_and_coarsest_time)
+{
+    const char *text =
+        "permit \"a\" { owner water consumer power records water.v1.MeterReading "
+        "purpose joint-metering fields district subject drop time coarsen minute }\n"
+        "permit \"b\" { owner water consumer power records water.v1.MeterReading "
+        "purpose joint-metering fields district, date_observed subject keep time coarsen day }\n";
+    sl_policy_index_t *ix = tu_index (text);
+    sl_policy_decision_t d;
+    char f[256];
+    sl_policy_request_t r = req ("water", "power", "water.v1.MeterReading", "joint-metering", T_MID);
+    sl_policy_decide (ix, &r, &d);
+    cr_expect_eq (d.transform.subject, SL_POLICY_SUBJECT_DROP);
+    cr_expect_eq (d.transform.coarsen, SL_POLICY_COARSEN_DAY);
+    cr_expect_str_eq (fields_of (&d, f, sizeof f), "district");
+    cr_expect_eq (d.n_narrows, 1);
+    sl_policy_index_destroy (&ix);
+}
+
+Test (combine, only_matching_permits_narrow)
+{
+    /* a permit whose row condition fails, or whose window is over, does not
+     * narrow; one that needs a consent not given does not either */
+    const char *text =
+        "permit \"all\" { owner water consumer power records water.v1.MeterReading "
+        "purpose joint-metering fields district, date_observed }\n"
+        "permit \"alarms\" { owner water consumer power records water.v1.MeterReading "
+        "purpose joint-metering fields district where alarm_in_progress = true }\n"
+        "permit \"old\" { owner water consumer power records water.v1.MeterReading "
+        "purpose joint-metering fields district valid 2020-01-01 .. 2020-12-31 }\n"
+        "permit \"consented\" { owner water consumer power records water.v1.MeterReading "
+        "purpose joint-metering fields district consent required }\n";
+    sl_policy_index_t *ix = tu_index (text);
+    cr_assert_not_null (ix);
+    Water__V1__MeterReading m = WATER__V1__METER_READING__INIT;
+    m.district = "Xihu";
+    sl_policy_decision_t d;
+    char f[256];
+    sl_policy_request_t r = req ("water", "power", "water.v1.MeterReading", "joint-metering", T_MID);
+    r.record = &m.base;
+    g_consent = SL_CONSENT_MISSING;
+    g_consent_calls = 0;
+    sl_policy_decide (ix, &r, &d);
+    cr_expect_str_eq (fields_of (&d, f, sizeof f), "subject,district,date_observed");
+    cr_expect_eq (g_consent_calls, 1);
+    m.alarm_in_progress = true;
+    sl_policy_decide (ix, &r, &d);
+    cr_expect_str_eq (fields_of (&d, f, sizeof f), "subject,district");
+    cr_expect_eq (d.n_narrows, 1);
+    cr_expect_str_eq (sl_policy_rule_id (d.narrows[0]), "alarms");
+    /* consent given: asked once for the decision, however many permits need it */
+    m.alarm_in_progress = false;
+    g_consent = SL_CONSENT_VALID;
+    g_consent_calls = 0;
+    sl_policy_decide (ix, &r, &d);
+    cr_expect_str_eq (fields_of (&d, f, sizeof f), "subject,district");
+    cr_expect_eq (g_consent_calls, 1);
+    sl_policy_index_destroy (&ix);
+}
+
+Test (combine, adding_a_broad_rule_never_widens)
+{
+    char both[1024];
+    snprintf (both, sizeof both, "%s%s", BROAD, CAREFUL);
+    sl_policy_index_t *a = tu_index (CAREFUL), *b = tu_index (both);
+    cr_assert (a && b);
+    sl_policy_diff_t *d = sl_policy_diff_new (a, b, T_MID);
+    cr_expect_eq (sl_policy_diff_count (d), 0);
+    sl_policy_diff_destroy (&d);
+    sl_policy_index_destroy (&a);
+    sl_policy_index_destroy (&b);
+}
+
+/*  The nearest rule is chosen by the conditions that can be evaluated:
+ *  without a record a `where` is unknown, not failed, and a rule about the
+ *  same consumer and purpose beats one about another (usability review 9). */
+Test (explain, nearest_rule_ignores_unevaluable_where)
+{
+    const char *text =
+        "permit \"w2p\" { owner water consumer power records water.v1.MeterReading "
+        "purpose joint-metering fields district }\n"
+        "permit \"alarms\" { owner water consumer parking records water.v1.MeterReading "
+        "purpose billing fields district valid 2026-01-01 .. 2026-03-31 "
+        "where alarm_in_progress = true }\n";
+    sl_policy_index_t *ix = tu_index (text);
+    cr_assert_not_null (ix);
+    sl_policy_explain_t ex;
+    sl_policy_request_t r = req ("water", "parking", "water.v1.MeterReading", "billing", T_MID);
+    cr_assert_eq (sl_policy_explain (ix, &r, &ex), 0);
+    cr_expect (!ex.decision.permit);
+    cr_expect_str_eq (ex.decision.reason, "outside-validity");
+    cr_assert_not_null (ex.nearest);
+    cr_expect_str_eq (sl_policy_rule_id (ex.nearest), "alarms");
+    cr_expect_eq (ex.failed, SL_POLICY_COND_VALID);
+    cr_expect_eq (ex.unknown, SL_POLICY_COND_WHERE);
+    char buf[512];
+    sl_policy_explain_render (&ex, buf, sizeof buf);
+    cr_expect_str_eq (buf, "deny (outside-validity)\n"
+                           "  nearest rule: water/alarms@1 (t.policy:2)\n"
+                           "    failed: valid\n"
+                           "    not evaluated: where (no record given; explain with a sample record)\n");
+    /* with a sample record the condition is evaluated: inside the window and
+     * with an alarm, it permits */
+    Water__V1__MeterReading m = WATER__V1__METER_READING__INIT;
+    m.alarm_in_progress = true;
+    r.record = &m.base;
+    r.time = 1769904000;   /* 2026-02-01 */
+    cr_assert_eq (sl_policy_explain (ix, &r, &ex), 0);
+    cr_expect (ex.decision.permit);
+    m.alarm_in_progress = false;
+    cr_assert_eq (sl_policy_explain (ix, &r, &ex), 0);
+    cr_expect (!ex.decision.permit);
+    cr_expect_str_eq (ex.decision.reason, "condition-false");
+    cr_expect_eq (ex.failed, SL_POLICY_COND_WHERE);
+    cr_expect_eq (ex.unknown, 0);
+    sl_policy_index_destroy (&ix);
+}
+
+/*  `valid` windows are the city's wall clock (sl_time_set_city_zone): a
+ *  Hangzhou window ending 2026-12-31 ends at local midnight, 16:00 UTC
+ *  (usability review 7), and Z or an offset names an instant. */
+#include "sl_time.h"
+
+Test (zones, valid_windows_in_the_city_zone)
+{
+    char err[200];
+    sl_tz_t *z = sl_tz_load ("Asia/Shanghai", err, sizeof err);
+    cr_assert_not_null (z, "%s", err);
+    sl_time_set_city_zone (z);
+    const char *text =
+        "permit \"w\" { owner water consumer power records water.v1.MeterReading "
+        "purpose joint-metering fields district valid 2026-01-01 .. 2026-12-31 }\n"
+        "permit \"x\" { owner water consumer parking records water.v1.MeterReading "
+        "purpose joint-metering fields district valid 2026-06-01T08:00+08:00 .. 2026-06-01T09:00Z }\n";
+    sl_policy_index_t *ix = tu_index (text);
+    cr_assert_not_null (ix);
+    sl_policy_decision_t d;
+    sl_policy_request_t r = req ("water", "power", "water.v1.MeterReading", "joint-metering",
+                                 1798732799);                     /* 2026-12-31T15:59:59Z */
+    sl_policy_decide (ix, &r, &d);
+    cr_expect (d.permit);
+    r.time = 1798732800;                                          /* 16:00Z = 00:00 in Hangzhou */
+    sl_policy_decide (ix, &r, &d);
+    cr_expect (!d.permit);
+    cr_expect_str_eq (d.reason, "outside-validity");
+    r.time = 1767196800;                                          /* 2025-12-31T16:00Z: starts */
+    sl_policy_decide (ix, &r, &d);
+    cr_expect (d.permit);
+    r.time = 1767196799;
+    sl_policy_decide (ix, &r, &d);
+    cr_expect (!d.permit);
+    /* explicit instants: 08:00+08:00 = 00:00Z until 09:00Z */
+    r.consumer = "parking";
+    r.time = 1780272000;                                          /* 2026-06-01T00:00Z */
+    sl_policy_decide (ix, &r, &d);
+    cr_expect (d.permit);
+    r.time = 1780272000 + 9 * 3600;
+    sl_policy_decide (ix, &r, &d);
+    cr_expect (!d.permit);
+    sl_policy_index_destroy (&ix);
+    sl_time_set_city_zone (NULL);
 }

@@ -98,8 +98,18 @@ brute (const mrule_t *rules, size_t n, const char *owner, const char *consumer, 
         for (unsigned f = 0; f < s->descriptor->n_fields; f++) {
             const char *name = s->descriptor->fields[f].name;
             bool keep = strcmp (name, "subject") == 0;   /* generated permits pseudonymize */
-            for (size_t k = 0; k < rules[i].n_fields; k++)
-                keep |= strcmp (rules[i].fields[k], name) == 0;
+            /* most restrictive wins: a field leaves only if every matching
+             * permit releases it (POLICY.md 5) */
+            bool in_all = true;
+            for (size_t j = i; j < n; j++) {
+                if (!rules[j].permit || !m_applies (&rules[j], owner, consumer, rt, purpose, t))
+                    continue;
+                bool in = false;
+                for (size_t k = 0; k < rules[j].n_fields; k++)
+                    in |= strcmp (rules[j].fields[k], name) == 0;
+                in_all &= in;
+            }
+            keep |= in_all;
             for (size_t j = 0; j < n && keep; j++)
                 if (!rules[j].permit && rules[j].n_fields && m_applies (&rules[j], owner, consumer, rt, purpose, t))
                     for (size_t k = 0; k < rules[j].n_fields; k++)
@@ -344,7 +354,7 @@ Test (index, example_city_policies_check_and_compile)
     cr_expect (dec.permit);
     char ref[64];
     sl_policy_rule_ref (dec.rule, ref, sizeof ref);
-    cr_expect_str_eq (ref, "water-to-power-joint-metering@2");
+    cr_expect_str_eq (ref, "water/water-to-power-joint-metering@2");
     cr_expect_str_eq (sl_policy_rule_file (dec.rule), "water.policy");
     r = (sl_policy_request_t) { .owner = "power", .consumer = "water", .record_type = "power.v1.MeterReading",
                                 .purpose = "joint-metering", .time = 1781519862 };

@@ -52,6 +52,7 @@ Test (lang, accepts_valid_texts)
         { "several consumers and purposes", "permit \"r\" { owner water consumer power, parking "
           "records water.v1.MeterReading purpose joint-metering, billing fields * subject keep }", "" },
         { "forbid defaults", "forbid \"f\" { owner health }", "" },
+        { "one id, two owners", "forbid \"f\" { owner health }\nforbid \"f\" { owner water }", "" },
         { "forbid star", "forbid \"f\" { owner health consumer * records health.v1.Encounter "
           "purpose billing fields diagnosis valid 2026-01-01 .. where status = \"finished\" }", "" },
         { "purpose declaration", "purpose road-works \"Road works planning\"\n"
@@ -108,13 +109,13 @@ Test (lang, syntax_errors)
           "t.policy:1:22: error: expected 'required', found 'yes'\n" },
         { "bad month", "permit \"u\" { valid 2026-13-01 .. }",
           "t.policy:1:20: error: invalid date or time '2026-13-01'\n"
-          "t.policy:1:20: note: write YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z] (UTC)\n" },
+          "t.policy:1:20: note: write YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS], in the city's time zone, or with Z or an offset (+08:00)\n" },
         { "bad leap day", "permit \"u\" { valid 2027-02-29 .. }",
           "t.policy:1:20: error: invalid date or time '2027-02-29'\n"
-          "t.policy:1:20: note: write YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z] (UTC)\n" },
+          "t.policy:1:20: note: write YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS], in the city's time zone, or with Z or an offset (+08:00)\n" },
         { "bad end time", "permit \"u\" { valid .. 2026-01-01T25:00 }",
           "t.policy:1:23: error: invalid date or time '2026-01-01T25:00'\n"
-          "t.policy:1:23: note: write YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z] (UTC)\n" },
+          "t.policy:1:23: note: write YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS], in the city's time zone, or with Z or an offset (+08:00)\n" },
         { "valid without ..", "permit \"u\" { valid 2026-01-01 2026-02-01 }",
           "t.policy:1:31: error: expected '..' (valid FROM .. TO), found '2026-02-01'\n" },
         { "bad comparison", "forbid \"w\" { owner health where district ~ 3 }",
@@ -176,7 +177,8 @@ Test (lang, check_errors)
         { "unknown purpose, no hint", "permit \"a\" { owner water consumer power records water.v1.MeterReading "
           "purpose surveillance fields district }",
           "t.policy:1:79: error: unknown purpose 'surveillance'\n"
-          "t.policy:1:79: note: declare it: purpose NAME \"description\"\n" },
+          "t.policy:1:79: note: purposes are declared by admin:city in the city's policy: "
+          "purpose NAME \"description\" (sluicectl policy purposes lists them)\n" },
         { "permit without purpose", "permit \"a\" { owner water consumer power records water.v1.MeterReading "
           "fields district }",
           "t.policy:1:1: error: permit \"a\" has no purpose\n"
@@ -225,9 +227,17 @@ Test (lang, check_errors)
           "t.policy:1:26: error: empty validity window '2027-01-01 .. 2026-01-01'\n"
           "t.policy:1:26: note: the end must come after the start\n" },
         { "same day window is one day", "forbid \"a\" { owner water valid 2026-01-01 .. 2026-01-01 }", "" },
-        { "duplicate id", "forbid \"a\" { owner water }\nforbid \"a\" { owner power }",
+        { "duplicate id", "forbid \"a\" { owner water }\nforbid \"a\" { owner water }",
           "t.policy:2:8: error: duplicate rule id \"a\"\n"
           "t.policy:2:8: note: first defined at t.policy:1:1\n" },
+        { "duplicate id, one written with its namespace",
+          "forbid \"a\" { owner water }\nforbid \"water/a\" { owner water }",
+          "t.policy:2:8: error: duplicate rule id \"water/a\"\n"
+          "t.policy:2:8: note: first defined at t.policy:1:1\n" },
+        { "id in another owner's namespace", "forbid \"power/a\" { owner water }",
+          "t.policy:1:8: error: rule id \"power/a\" is namespaced under another owner than 'water'\n"
+          "t.policy:1:8: note: write the id without a prefix (it is namespaced by its owner: "
+          "\"water/a\")\n" },
         { "duplicate purpose", "purpose p \"x\"\npurpose p \"y\"",
           "t.policy:2:9: error: purpose 'p' is declared twice\n" },
         { "catalogue purpose re-declared", "purpose billing \"new text\"", "" },

@@ -589,3 +589,70 @@ Test (e2e, broker_crash_mid_stream_loses_nothing_and_duplicates_nothing)
     cr_assert_eq (sl_client_recv (p, &d, 500), SL_ETIMEOUT);
     sl_client_destroy (&p, 2000);
 }
+
+/* ------------------------------------------------ consent notices (callback) */
+
+typedef struct {
+    int calls;
+    char kind[40], subject[64], consent_id[64], owner[32], purpose[64], ended_at[24];
+} s_notices_t;
+
+static void
+s_on_notice (const char *kind, const sl_param_t *args, size_t n, void *arg)
+{
+    s_notices_t *t = arg;
+    if (strncmp (kind, "consent-", 8) != 0)
+        return;
+    t->calls++;
+    snprintf (t->kind, sizeof t->kind, "%s", kind);
+#define S_ARG(f) snprintf (t->f, sizeof t->f, "%s", sl_notice_arg (args, n, #f) ? sl_notice_arg (args, n, #f) : "?")
+    S_ARG (subject);
+    S_ARG (consent_id);
+    S_ARG (owner);
+    S_ARG (purpose);
+    S_ARG (ended_at);
+#undef S_ARG
+}
+
+static int
+s_ctl (const char *args, char *out, size_t size)
+{
+    char cmd[4096];
+    snprintf (cmd, sizeof cmd, "'%s' --endpoint '%s' --broker-key '%s' --key '%s' %s 2>&1",
+              tb_program ("SLUICECTL"), tb.admin_ep, tb.broker_pub, tb.admin_key, args);
+    return tb_run (cmd, out, size);
+}
+
+Test (e2e, consent_notices_reach_the_application_through_a_callback)
+{
+    static char out[1 << 14];
+    tb_policy (&tb, "city", "purpose joint-metering \"water and power reconcile consumption\"\n"
+                            "purpose leak-alerts \"power warns consenting households\"\n");
+    tb_policy (&tb, "water", "permit \"water-to-power\" {\n  owner water\n  consumer power\n"
+                             "  records " WATER "\n  purpose joint-metering\n  fields *\n"
+                             "  subject keep\n}\n"
+                             "permit \"leaks\" {\n  owner water\n  consumer power\n"
+                             "  records " WATER "\n  purpose leak-alerts\n  fields *\n"
+                             "  subject keep\n  consent required\n}\n");
+    sl_client_t *p = tb_connect (&tb, power_key);
+    cr_assert_not_null (p);
+    s_notices_t got;
+    memset (&got, 0, sizeof got);
+    sl_client_on_notice (p, s_on_notice, &got);
+    cr_assert_eq (sl_client_subscribe (p, WATER, "leak-alerts"), 0);
+    int rc = s_ctl ("consent grant --subject C-9 --controller water --recipient power "
+                    "--purpose leak-alerts --records " WATER " --id c-n1", out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+    rc = s_ctl ("consent withdraw c-n1 --reason test", out, sizeof out);
+    cr_assert_eq (rc, 0, "%s", out);
+    for (int waited = 0; got.calls == 0 && waited < tb_wait (10000); waited += 100)
+        sl_client_poll (p, 100);
+    cr_assert_eq (got.calls, 1, "notices: %d", got.calls);
+    cr_assert_str_eq (got.kind, "consent-withdrawn");
+    cr_assert_str_eq (got.subject, "C-9");
+    cr_assert_str_eq (got.consent_id, "c-n1");
+    cr_assert_str_eq (got.owner, "water");
+    cr_assert_str_eq (got.purpose, "leak-alerts");
+    cr_assert_neq (atoll (got.ended_at), 0);
+    sl_client_destroy (&p, 0);
+}

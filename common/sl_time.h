@@ -1,0 +1,96 @@
+/*  sl_time — the one place that reads and writes times for people: RFC 3339
+ *  with `Z` or an offset, a date alone, Unix seconds, relative times (`2h`,
+ *  `yesterday`), and IANA time zones read from tzdata (TZif files), so that
+ *  a time written without a zone means the city's wall clock.
+ *
+ *  Design note:
+ *  1. Instants are Unix microseconds (int64) in UTC. A zone only changes how
+ *     a zone-less text is read and how an instant is printed.
+ *  2. A zone is a TZif file (RFC 8536, versions 1–4) from $TZDIR or
+ *     /usr/share/zoneinfo, with its POSIX TZ footer for instants after the
+ *     last transition (Debian's tzdata is "slim": recent rules live only in
+ *     the footer). "UTC" needs no file.
+ *  3. Calendar checks are strict: 2026-02-30, month 13, hour 24 and second
+ *     60 are errors, not normalized into another day.
+ *  4. A local time that a clock change skips (spring forward) is read with
+ *     the offset before the change (so 02:30 on that day is 03:30 after it);
+ *     one that happens twice (fall back) is read as the first of the two.
+ *  5. adapters/common/sl_time.h (the bureau formats' timestamps) has the
+ *     same file name; its guard is SL_TIME_H, this one's SL_COMMON_TIME_H,
+ *     so a file may include both. Its functions are to move here.
+ */
+#ifndef SL_COMMON_TIME_H
+#define SL_COMMON_TIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sl_tz_s sl_tz_t;
+
+/*  Loads IANA zone `name` ("Europe/Berlin", "Asia/Shanghai", "UTC"). The
+ *  name must be a relative path of letters, digits, '_', '-', '+' and '/'
+ *  without "..". Returns the zone, or NULL with a sentence in err: unknown
+ *  zone (no such tzdata file), unreadable or malformed file. */
+sl_tz_t *sl_tz_load (const char *name, char *err, size_t errlen);
+
+/*  Frees it; sets *self_p NULL. Safe on NULL. */
+void sl_tz_destroy (sl_tz_t **self_p);
+
+/*  The zone's name as loaded. Cannot fail. */
+const char *sl_tz_name (const sl_tz_t *self);
+
+/*  Seconds east of UTC in force at Unix second `t` (0 for a NULL zone).
+ *  Cannot fail. */
+int32_t sl_tz_offset (const sl_tz_t *self, int64_t t);
+
+/*  The Unix second at which the wall clock of the zone shows `local`
+ *  (seconds since 1970-01-01T00:00 of that wall clock); NULL zone = UTC.
+ *  Gaps and repeats as in the design note. Cannot fail. */
+int64_t sl_tz_from_local (const sl_tz_t *self, int64_t local);
+
+/*  What sl_time_parse found. */
+enum {
+    SL_TIME_DATE_ONLY = 1,   /* "2026-12-31": midnight of that day */
+    SL_TIME_EXPLICIT  = 2,   /* the text carried Z, an offset, or was Unix seconds */
+    SL_TIME_RELATIVE  = 4,   /* "2h", "yesterday", "now", ... */
+};
+
+/*  Parses a time written by a person into Unix microseconds:
+ *    2026-12-31                      midnight, in `zone`
+ *    2026-12-31T08:30[:15[.123456]]  in `zone` ('T' or one space)
+ *    ...Z, ...+08:00, ...-0500       at that offset
+ *    1796428800[.5]                  Unix seconds
+ *    now, today, yesterday           `now`; midnight today / yesterday in `zone`
+ *    30s, 15m, 2h, 3d, 1w            that long before `now`
+ *  `zone` NULL means UTC; `now_us` is the reference for relative times.
+ *  Returns 0 (flags, may be NULL, gets SL_TIME_* bits), or -1 with a
+ *  sentence in err saying what was wrong ("2026-02-30: February 2026 has 28
+ *  days"). */
+int sl_time_parse (const char *text, const sl_tz_t *zone, int64_t now_us, int64_t *out_us,
+                   int *flags, char *err, size_t errlen);
+
+/*  Checks a calendar date: 1 <= month <= 12, 1 <= day <= days of that
+ *  month (Gregorian leap years). Returns 1 if valid. Cannot fail. */
+int sl_time_valid_date (int year, int month, int day);
+
+/*  Days since 1970-01-01 of a (valid) civil date, and back. Cannot fail. */
+int64_t sl_time_days_from_civil (int64_t y, unsigned m, unsigned d);
+void    sl_time_civil_from_days (int64_t z, int64_t *y, unsigned *m, unsigned *d);
+
+/*  The city's zone (broker config `timezone`, sluicectl --timezone or
+ *  SLUICE_TIMEZONE): what a zone-less time means in policy `valid` windows
+ *  and in the filters and `--at` of the admin plane. Process-wide, set once
+ *  at start-up before any parsing (not thread-safe); the module takes
+ *  ownership of `zone` (NULL: UTC again; the previous zone is freed).
+ *  Cannot fail. */
+void sl_time_set_city_zone (sl_tz_t *zone);
+
+/*  The city's zone, or NULL (UTC). Borrowed for the process. Cannot fail. */
+const sl_tz_t *sl_time_city_zone (void);
+
+/*  Writes `us` as RFC 3339 in `zone` (NULL: UTC, with 'Z'), seconds
+ *  precision: "2026-12-31T23:59:59+08:00". Returns the length needed, as
+ *  snprintf. Cannot fail. */
+int sl_time_format (int64_t us, const sl_tz_t *zone, char *buf, size_t cap);
+
+#endif

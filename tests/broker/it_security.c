@@ -1,0 +1,680 @@
+/*  Integration: the privacy and accountability checks of issue 18 on the
+ *  real sluiced — disclosures audited in full and on disk before data
+ *  leaves, explain with a subject limited and audited, refused handshakes
+ *  aggregated, roles validated, delivery tags unique across restarts,
+ *  several connections under one member key. */
+#include <criterion/criterion.h>
+#include <cJSON.h>
+#include <fcntl.h>
+#include <lmdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "sl_audit.h"
+#include "tc.h"
+
+#define WATER "water.v1.MeterReading"
+
+static tc_broker_t B;
+static sl_keypair_t kw, kp;
+
+static const char *PURPOSE = "purpose billing-check \"power checks bills against water readings\"\n";
+
+static char *
+water_policy (const char *fields, const char *subject)
+{
+    static char text[512];
+    snprintf (text, sizeof text,
+              "permit \"w2p\" {\n  owner water\n  consumer power\n  records " WATER "\n"
+              "  purpose billing-check\n  fields %s\n  subject %s\n}\n", fields, subject);
+    return text;
+}
+
+static void
+setup_with (const char *const *extra)
+{
+    cr_assert_eq (tc_broker_start (&B, extra), 0, "sluiced did not start");
+    cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
+    cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
+    cr_assert_eq (tc_policy (&B, "city", PURPOSE), 1);
+}
+
+static void
+setup (void)
+{
+    const char *extra[] = { "--log-level", getenv ("TC_DEBUG") ? "debug" : "info", NULL };
+    setup_with (extra);
+}
+
+static void
+teardown (void)
+{
+    tc_broker_cleanup (&B);
+}
+
+TestSuite (security, .fini = teardown, .timeout = 120);
+
+#include "sec_util.h"
+
+static void
+publish_ok (tc_client_t *w, uint32_t n, const char *subject)
+{
+    uint8_t id[16];
+    size_t len;
+    tc_msgid (id, n);
+    uint8_t *body = tc_water_reading (subject, 10.0 + n, &len);
+    uint64_t seq = tc_publish1 (w, WATER, id, subject, body, len);
+    free (body);
+    tc_msg_t m;
+    cr_assert_eq (tc_recv_cmd (w, &m, SLUICE__V1__COMMAND__ACK, tc_wait (5000)), 0, "no ACK");
+    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ACK);
+    cr_assert_eq (m.h->seq, seq);
+    tc_msg_free (&m);
+}
+
+/*  Receives DELIVERs until `want` records came; acks each when `ack`.
+ *  Returns the number received. Tags go to tags[] (may be NULL). */
+static int
+receive (tc_client_t *c, int want, int ack, uint64_t *tags, int timeout_ms)
+{
+    int got = 0;
+    while (got < want) {
+        tc_msg_t m;
+        if (tc_recv_cmd (c, &m, SLUICE__V1__COMMAND__DELIVER, timeout_ms) != 0)
+            break;
+        if (m.h->command != SLUICE__V1__COMMAND__DELIVER) {
+            tc_msg_free (&m);
+            continue;
+        }
+        for (size_t i = 0; i < m.h->n_records; i++, got++) {
+            if (tags)
+                tags[got] = m.h->records[i]->delivery_tag;
+            if (ack)
+                cr_assert_eq (tc_ack (c, m.h->records[i]->delivery_tag, 0), 1);
+        }
+        tc_msg_free (&m);
+    }
+    return got;
+}
+
+/* ------------------------------------------ 4. disclosures recorded in full */
+
+Test (security, deliver_entries_name_the_fields_released_after_a_narrowing, .init = setup)
+{
+    cr_assert_eq (tc_policy (&B, "water", water_policy ("*", "keep")), 1);
+    tc_client_t w, p;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "billing-check"), 0);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    publish_ok (&w, 1, "C-1001");
+    /* narrowed while the copy waits in the queue */
+    cr_assert_eq (tc_policy (&B, "water", water_policy ("district", "keep")), 2);
+    tc_credit (&p, 10);
+    cr_assert_eq (receive (&p, 1, 1, NULL, tc_wait (5000)), 1);
+    tc_close (&w);
+    tc_close (&p);
+
+    entry_t e[8];
+    size_t n = entries ("deliver", e, 8);
+    cr_assert_eq (n, 1);
+    cr_assert_str_eq (e[0].rules, "water/w2p@2");
+    cr_assert_str_eq (e[0].fields, "subject,district", "deliver fields: '%s'", e[0].fields);
+    cr_assert (e[0].has_subject && e[0].has_msgid);
+}
+
+Test (security, deliver_entries_never_name_more_than_the_queued_copy_held, .init = setup)
+{
+    cr_assert_eq (tc_policy (&B, "water", water_policy ("district", "keep")), 1);
+    tc_client_t w, p;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "billing-check"), 0);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    publish_ok (&w, 1, "C-1001");
+    /* widened after the copy was shaped: the consumer still gets what was
+     * queued, and the entry says so */
+    cr_assert_eq (tc_policy (&B, "water", water_policy ("*", "keep")), 2);
+    tc_credit (&p, 10);
+    cr_assert_eq (receive (&p, 1, 1, NULL, tc_wait (5000)), 1);
+    tc_close (&w);
+    tc_close (&p);
+    entry_t e[8];
+    cr_assert_eq (entries ("deliver", e, 8), 1);
+    cr_assert_str_eq (e[0].rules, "water/w2p@2");
+    cr_assert_str_eq (e[0].fields, "subject,district", "deliver fields: '%s'", e[0].fields);
+}
+
+/*  Starts with a long batch delay, so anything not committed before the
+ *  data left is lost by a SIGKILL right after it arrived. */
+static void
+setup_slow_batch (void)
+{
+    const char *extra[] = { "--batch-delay-us", "1000000", "--batch", "100000", NULL };
+    setup_with (extra);
+}
+
+Test (security, reply_entries_are_full_and_on_disk_before_the_reply_leaves, .init = setup_slow_batch)
+{
+    cr_assert_eq (tc_policy (&B, "water", water_policy ("district, water_consumption_m3", "keep")), 1);
+    tc_client_t w, p;
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+    h.command = SLUICE__V1__COMMAND__QUERY;
+    h.record_type = WATER;
+    h.subject = "C-1001";
+    h.purpose = "billing-check";
+    h.timeout_ms = 5000;
+    tc_send (&p, &h, NULL, NULL, 0);
+    tc_msg_t q;
+    cr_assert_eq (tc_recv_cmd (&w, &q, SLUICE__V1__COMMAND__QUERY, tc_wait (5000)), 0);
+    size_t len;
+    uint8_t *body = tc_water_reading ("C-1001", 42.0, &len);
+    uint8_t id[16];
+    tc_msgid (id, 77);
+    Sluice__V1__Header r = SLUICE__V1__HEADER__INIT;
+    Sluice__V1__RecordMeta rm = SLUICE__V1__RECORD_META__INIT, *rmp = &rm;
+    r.command = SLUICE__V1__COMMAND__REPLY;
+    r.query_id = q.h->query_id;
+    rm.subject = "C-1001";
+    rm.message_id.data = id;
+    rm.message_id.len = 16;
+    rm.event_time = 1767225600000;
+    r.n_records = 1;
+    r.records = &rmp;
+    const uint8_t *bodies[] = { body };
+    tc_send (&w, &r, bodies, &len, 1);
+    tc_msg_free (&q);
+    free (body);
+    tc_msg_t a;
+    cr_assert_eq (tc_recv_cmd (&p, &a, SLUICE__V1__COMMAND__REPLY, tc_wait (5000)), 0);
+    cr_assert_eq (a.h->command, SLUICE__V1__COMMAND__REPLY);
+    tc_msg_free (&a);
+    /* the data has left: a crash now must not lose its record */
+    kill (B.pid, SIGKILL);
+    waitpid (B.pid, NULL, 0);
+    B.pid = 0;
+    tc_close (&w);
+    tc_close (&p);
+    entry_t e[4];
+    size_t n = entries ("reply", e, 4);
+    cr_assert_eq (n, 1, "reply entries on disk after the crash: %zu", n);
+    cr_assert_str_eq (e[0].rules, "water/w2p@1");
+    cr_assert_str_eq (e[0].fields, "subject,district,water_consumption_m3", "fields '%s'", e[0].fields);
+    cr_assert_str_eq (e[0].counterpart, "power");
+    cr_assert_str_eq (e[0].decision, "permit");
+    cr_assert (e[0].has_subject && e[0].has_msgid);
+}
+
+/* ------------------------------------------- 1. explain with a subject */
+
+static int
+explain_code (const sl_keypair_t *as, const char *subject)
+{
+    char args[300];
+    if (subject)
+        snprintf (args, sizeof args, "{\"consumer\":\"parking\",\"record_type\":\"health.v1.Encounter\","
+                  "\"purpose\":\"parking-fee-waiver\",\"subject\":\"%s\"}", subject);
+    else
+        snprintf (args, sizeof args, "{\"consumer\":\"parking\",\"record_type\":\"health.v1.Encounter\","
+                  "\"purpose\":\"parking-fee-waiver\"}");
+    Sluice__V1__AdminResponse *r = tc_admin (&B, as, "policy.explain", args);
+    cr_assert_not_null (r);
+    int code = r->code;
+    sluice__v1__admin_response__free_unpacked (r, NULL);
+    return code;
+}
+
+Test (security, explain_with_a_subject_is_limited_to_who_may_read_that_consent, .init = setup)
+{
+    sl_keypair_t ka;
+    cr_assert_eq (tc_member (&B, "auditor", "auditor", &ka), 0);
+    const sl_keypair_t *water_admin = tc_owner_admin (&B, "water");
+    const sl_keypair_t *health_admin = tc_owner_admin (&B, "health");
+    const sl_keypair_t *city = tc_owner_admin (&B, "city");
+    cr_assert (water_admin && health_admin && city);
+
+    /* water's administrator may ask about health's rules, not about a person */
+    cr_assert_eq (explain_code (water_admin, NULL), 0);
+    cr_assert_eq (explain_code (water_admin, "C-1001"), SLUICE__V1__ERROR_CODE__NOT_PERMITTED);
+    cr_assert_eq (explain_code (health_admin, "C-1001"), 0);
+    cr_assert_eq (explain_code (city, "C-1002"), 0);
+    cr_assert_eq (explain_code (&ka, "C-1003"), 0);
+
+    /* every explain with a subject is on record, the refused one too */
+    entry_t e[8];
+    size_t n = entries ("policy.explain", e, 8);
+    cr_assert_eq (n, 4, "policy.explain entries: %zu", n);
+    cr_assert_str_eq (e[0].actor, "admin-water");
+    cr_assert_str_eq (e[0].decision, "refused");
+    cr_assert_str_eq (e[0].owner, "health");
+    cr_assert_str_eq (e[0].counterpart, "parking");
+    cr_assert (e[0].has_subject);
+    cr_assert_str_eq (e[1].actor, "admin-health");
+    cr_assert_str_eq (e[1].decision, "ok");
+    cr_assert_str_eq (e[3].actor, "auditor");
+    cr_assert (e[3].has_subject);
+}
+
+
+/* --------------------------------------------------------- 5. roles */
+
+static int
+add_member (const char *name, const char *role, sl_keypair_t *kp)
+{
+    cr_assert_eq (sl_keys_generate (kp), 0);
+    char args[300];
+    snprintf (args, sizeof args, "{\"name\":\"%s\",\"role\":\"%s\",\"public_key\":\"%s\"}", name,
+              role, kp->public_key);
+    Sluice__V1__AdminResponse *r = tc_admin (&B, &B.admin, "member.add", args);
+    cr_assert_not_null (r);
+    int code = r->code;
+    sluice__v1__admin_response__free_unpacked (r, NULL);
+    return code;
+}
+
+static int
+admin_code (const sl_keypair_t *as, const char *command, const char *args)
+{
+    Sluice__V1__AdminResponse *r = tc_admin (&B, as, command, args);
+    cr_assert_not_null (r);
+    int code = r->code;
+    sluice__v1__admin_response__free_unpacked (r, NULL);
+    return code;
+}
+
+Test (security, an_admin_role_must_name_a_known_bureau, .init = setup)
+{
+    sl_keypair_t k;
+    cr_assert_eq (add_member ("ghost-admin", "admin:nosuchbureau", &k), SLUICE__V1__ERROR_CODE__BAD_REQUEST);
+    /* a bureau that exists as a member, or owns record types, is fine */
+    cr_assert_eq (add_member ("admin-water", "admin:water", &k), 0);
+    sl_keypair_t ks, ksa;
+    cr_assert_eq (add_member ("sewer", "member", &ks), 0);
+    cr_assert_eq (add_member ("admin-sewer", "admin:sewer", &ksa), 0);
+    cr_assert_eq (admin_code (&ksa, "policy.list", "{}"), 0);
+    /* once the bureau is gone, its administrators read nothing */
+    cr_assert_eq (admin_code (&B.admin, "member.revoke", "{\"name\":\"sewer\"}"), 0);
+    cr_assert_eq (admin_code (&ksa, "policy.list", "{}"), SLUICE__V1__ERROR_CODE__NOT_PERMITTED);
+    cr_assert_eq (admin_code (&ksa, "consent.list", "{}"), SLUICE__V1__ERROR_CODE__NOT_PERMITTED);
+}
+
+/* ------------------------------------- 8. delivery tags across restarts */
+
+static void
+kill_and_restart (void)
+{
+    kill (B.pid, SIGKILL);
+    waitpid (B.pid, NULL, 0);
+    B.pid = 0;
+    cr_assert_eq (tc_broker_restart (&B), 0, "sluiced did not come back");
+}
+
+/*  One DELIVER with one record; returns its tag (0 if none came). */
+static uint64_t
+one_tag (tc_client_t *c)
+{
+    uint64_t tag = 0;
+    if (receive (c, 1, 0, &tag, tc_wait (5000)) != 1)
+        return 0;
+    return tag;
+}
+
+Test (security, delivery_tags_are_never_reused_across_restarts, .init = setup)
+{
+    cr_assert_eq (tc_policy (&B, "water", water_policy ("*", "keep")), 1);
+    tc_client_t w, p;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "billing-check"), 0);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    publish_ok (&w, 1, "C-1001");
+    tc_credit (&p, 10);
+    uint64_t a = one_tag (&p);
+    cr_assert_neq (a, 0, "record A was not delivered");
+    tc_close (&w);
+    tc_close (&p);
+
+    /* killed between deliver and ack: A comes again, under the same tag */
+    kill_and_restart ();
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    tc_credit (&p, 10);
+    cr_assert_eq (one_tag (&p), a, "A redelivered under another tag");
+    cr_assert_eq (tc_ack (&p, a, 0), 1);
+    tc_close (&p);
+
+    /* the queue is empty; killed again, then a new record B */
+    kill_and_restart ();
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    publish_ok (&w, 2, "C-1002");
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    /* a client that never saw the answer to its ACK of A resends it to the
+     * new incarnation: it must not remove B */
+    cr_assert_eq (tc_ack (&p, a, 0), 0, "a stale ACK removed a record");
+    tc_credit (&p, 10);
+    uint64_t b = one_tag (&p);
+    cr_assert_neq (b, 0, "record B was lost");
+    cr_assert_gt (b, a, "tag %llu reused (A had %llu)", (unsigned long long) b, (unsigned long long) a);
+    cr_assert_eq (tc_ack (&p, b, 0), 1);
+    tc_close (&w);
+    tc_close (&p);
+}
+
+/* ------------------------- 8. several connections under one member key */
+
+/*  One step of a consumer that never waits for its ACK answers (the
+ *  harness's tc_ack would skip DELIVERs arriving meanwhile): a DELIVER is
+ *  acked at once; an ACK answer confirms tags, each confirmed one goes to
+ *  on_acked and is worth one more credit. Returns 0, or -1 if nothing came
+ *  within timeout_ms. */
+static int
+consume_step (tc_client_t *c, int timeout_ms, void (*on_got) (void *, uint64_t),
+              void (*on_acked) (void *, uint64_t), void *ctx)
+{
+    tc_msg_t m;
+    if (tc_recv (c, &m, timeout_ms) != 0)
+        return -1;
+    if (m.h->command == SLUICE__V1__COMMAND__DELIVER && m.h->n_records > 0) {
+        uint64_t tags[64];
+        size_t n = m.h->n_records < 64 ? m.h->n_records : 64;
+        for (size_t i = 0; i < n; i++) {
+            tags[i] = m.h->records[i]->delivery_tag;
+            on_got (ctx, tags[i]);
+        }
+        Sluice__V1__Header a = SLUICE__V1__HEADER__INIT;
+        a.command = SLUICE__V1__COMMAND__ACK;
+        a.n_delivery_tags = n;
+        a.delivery_tags = tags;
+        tc_send (c, &a, NULL, NULL, 0);
+    }
+    else if (m.h->command == SLUICE__V1__COMMAND__ACK && m.h->n_delivery_tags > 0) {
+        for (size_t i = 0; i < m.h->n_delivery_tags; i++)
+            on_acked (ctx, m.h->delivery_tags[i]);
+        tc_credit (c, (uint32_t) m.h->n_delivery_tags);
+    }
+    tc_msg_free (&m);
+    return 0;
+}
+
+static void
+log_got (void *ctx, uint64_t tag)
+{
+    char line[64];
+    int n = snprintf (line, sizeof line, "R %llu\n", (unsigned long long) tag);
+    if (write (*(int *) ctx, line, (size_t) n) != n)
+        _exit (4);
+}
+
+static void
+log_acked (void *ctx, uint64_t tag)
+{
+    char line[64];
+    int n = snprintf (line, sizeof line, "A %llu\n", (unsigned long long) tag);
+    if (write (*(int *) ctx, line, (size_t) n) != n)
+        _exit (4);
+}
+
+/*  A second instance of power's consumer, in its own process, with a
+ *  ZeroMQ context of its own: writes "R <tag>" when a record arrives and
+ *  "A <tag>" once its ACK was confirmed. Runs until killed. */
+static void
+child_consumer (const char *log)
+{
+    int fd = open (log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    void *ctx = zmq_ctx_new ();
+    void *s = zmq_socket (ctx, ZMQ_DEALER);
+    zmq_setsockopt (s, ZMQ_CURVE_SERVERKEY, B.broker_pub, 40);
+    zmq_setsockopt (s, ZMQ_CURVE_PUBLICKEY, kp.public_key, 40);
+    zmq_setsockopt (s, ZMQ_CURVE_SECRETKEY, kp.secret_key, 40);
+    if (fd < 0 || zmq_connect (s, B.data_ep) != 0)
+        _exit (2);
+    tc_client_t c = { s, 1 };
+    if (tc_hello (&c, "power") != 0 || tc_subscribe (&c, WATER, "billing-check") != 0)
+        _exit (3);
+    tc_credit (&c, 8);
+    for (;;)
+        consume_step (&c, 1000, log_got, log_acked, &fd);
+}
+
+/*  Reads the child's log: tags it received and tags whose ACK it saw. */
+static void
+child_log (const char *log, uint64_t *got, size_t *n_got, uint64_t *acked, size_t *n_acked, size_t max)
+{
+    *n_got = *n_acked = 0;
+    FILE *f = fopen (log, "r");
+    if (!f)
+        return;
+    char kind;
+    unsigned long long tag;
+    while (fscanf (f, " %c %llu", &kind, &tag) == 2) {
+        if (kind == 'R' && *n_got < max)
+            got[(*n_got)++] = tag;
+        if (kind == 'A' && *n_acked < max)
+            acked[(*n_acked)++] = tag;
+    }
+    fclose (f);
+}
+
+static int
+has (const uint64_t *v, size_t n, uint64_t x)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i] == x)
+            return 1;
+    return 0;
+}
+
+#define N_SHARED 300
+
+typedef struct {
+    uint64_t tags[4 * N_SHARED];
+    size_t n;
+} mine_t;
+
+static void
+mine_got (void *ctx, uint64_t tag)
+{
+    (void) ctx;
+    (void) tag;
+}
+
+/*  The survivor's confirmed acks: never the same tag twice. */
+static void
+mine_acked (void *ctx, uint64_t tag)
+{
+    mine_t *m = ctx;
+    for (size_t i = 0; i < m->n; i++)
+        cr_assert_neq (m->tags[i], tag, "tag %llu acked twice", (unsigned long long) tag);
+    if (m->n < 4 * N_SHARED)
+        m->tags[m->n++] = tag;
+}
+
+/*  Depth of power's queue (admin status). */
+static long
+power_depth (void)
+{
+    Sluice__V1__AdminResponse *r = tc_admin (&B, &B.admin, "status", "{}");
+    cr_assert_not_null (r);
+    cJSON *st = cJSON_Parse (r->result_json);
+    cr_assert_not_null (st);
+    cJSON *q = cJSON_GetObjectItemCaseSensitive (cJSON_GetObjectItemCaseSensitive (st, "queues"), "power");
+    long d = q && cJSON_IsNumber (q) ? (long) q->valuedouble : -1;
+    cJSON_Delete (st);
+    sluice__v1__admin_response__free_unpacked (r, NULL);
+    return d;
+}
+
+Test (security, two_instances_under_one_key_share_the_queue_and_survive_a_kill, .init = setup,
+      .timeout = 240)
+{
+    /* fewer records when everything runs 10x slower (valgrind) */
+    const size_t n_shared = tc_wait (1) > 1 ? 60 : N_SHARED;
+    cr_assert_eq (tc_policy (&B, "water", water_policy ("*", "keep")), 1);
+    char log[600];
+    snprintf (log, sizeof log, "%s/child-consumer.log", B.dir);
+    /* the older instance, then the records, then the newer instance in a
+     * process of its own */
+    tc_client_t p, w;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "billing-check"), 0);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    for (uint32_t i = 1; i <= n_shared; i++)
+        publish_ok (&w, i, "C-1001");
+    pid_t child = fork ();
+    cr_assert_neq (child, -1);
+    if (child == 0)
+        child_consumer (log);
+    tc_credit (&p, 8);
+
+    static uint64_t c_got[4 * N_SHARED], c_acked[4 * N_SHARED];
+    mine_t ms = { .n = 0 };
+    uint64_t *mine = ms.tags;
+    size_t n_mine = 0, n_cgot = 0, n_cacked = 0, mine_before_kill = 0;
+    int killed = 0;
+    int64_t until = tc_ms () + tc_wait (20000);
+    while (tc_ms () < until) {
+        child_log (log, c_got, &n_cgot, c_acked, &n_cacked, 4 * N_SHARED);
+        n_mine = ms.n;
+        if (!killed && n_cacked >= n_shared / 6 && n_mine >= n_shared / 30 + 1) {
+            kill (child, SIGKILL);     /* mid-stream: it holds records in flight */
+            waitpid (child, NULL, 0);
+            killed = 1;
+            mine_before_kill = n_mine;
+            child_log (log, c_got, &n_cgot, c_acked, &n_cacked, 4 * N_SHARED);
+        }
+        if (consume_step (&p, 200, mine_got, mine_acked, &ms) != 0 && killed && power_depth () == 0)
+            break;
+    }
+    n_mine = ms.n;
+    if (!killed) {
+        kill (child, SIGKILL);
+        waitpid (child, NULL, 0);
+    }
+    cr_assert (killed, "the instances never acked %zu and %zu records (acked %zu and %zu)",
+               n_shared / 6, n_shared / 30 + 1, n_cacked, n_mine);
+    cr_assert_gt (mine_before_kill, 0, "the older instance got nothing while the newer one lived");
+    /* every record was acked by exactly one instance; records the killed
+     * one received without a confirmed ACK were either acked by it (the
+     * broker committed it) or redelivered to the survivor */
+    for (size_t i = 0; i < n_cacked; i++)
+        cr_assert_not (has (mine, n_mine, c_acked[i]), "tag %llu acked by both",
+                       (unsigned long long) c_acked[i]);
+    cr_assert_leq (n_mine + n_cacked, n_shared);
+    tc_close (&p);
+    tc_close (&w);
+    /* the broker removed each record exactly once and none is left */
+    cr_assert_eq (power_depth (), 0, "records left in power's queue");
+    entry_t e[1];
+    size_t acks = entries ("ack", e, 1);
+    cr_assert_eq (acks, n_shared, "ack entries: %zu", acks);
+    /* de-duplicated by tag, both instances together received every record */
+    size_t distinct = n_mine;
+    for (size_t i = 0; i < n_cgot; i++)
+        distinct += !has (mine, n_mine, c_got[i]) && !has (c_got, i, c_got[i]);
+    cr_assert_eq (distinct, n_shared, "distinct records received: %zu", distinct);
+}
+
+/* ---------------------------- 2. queries cannot re-identify a stream */
+
+static int
+query_code (tc_client_t *p, tc_client_t *w, const char *subject, int *reached_owner)
+{
+    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+    h.command = SLUICE__V1__COMMAND__QUERY;
+    h.record_type = WATER;
+    h.subject = (char *) subject;
+    h.purpose = "billing-check";
+    h.timeout_ms = 1000;
+    uint64_t seq = tc_send (p, &h, NULL, NULL, 0);
+    tc_msg_t q;
+    *reached_owner = 0;
+    if (tc_recv_cmd (w, &q, SLUICE__V1__COMMAND__QUERY, 300) == 0) {
+        *reached_owner = q.h->command == SLUICE__V1__COMMAND__QUERY;
+        Sluice__V1__Header r = SLUICE__V1__HEADER__INIT;
+        r.command = SLUICE__V1__COMMAND__REPLY;
+        r.query_id = q.h->query_id;
+        tc_send (w, &r, NULL, NULL, 0);
+        tc_msg_free (&q);
+    }
+    tc_msg_t a;
+    cr_assert_eq (tc_recv_cmd (p, &a, SLUICE__V1__COMMAND__REPLY, tc_wait (3000)), 0, "no answer");
+    cr_assert_eq (a.h->seq, seq);
+    int code = a.h->command == SLUICE__V1__COMMAND__REPLY ? 0
+             : a.h->n_errors > 0 ? (int) a.h->errors[0]->code : -1;
+    tc_msg_free (&a);
+    return code;
+}
+
+Test (security, a_query_by_clear_id_needs_a_permit_that_keeps_the_id, .init = setup)
+{
+    cr_assert_eq (tc_policy (&B, "water", water_policy ("*", "pseudonymize")), 1);
+    tc_client_t w, p;
+    int reached;
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    /* power knows C-1001 in clear: a reply would tie it to its stream pseudonym */
+    cr_assert_eq (query_code (&p, &w, "C-1001", &reached), SLUICE__V1__ERROR_CODE__DENIED);
+    cr_assert_not (reached, "the query reached the owner");
+    /* without a subject the query is answered (pseudonyms as in the stream) */
+    cr_assert_eq (query_code (&p, &w, "", &reached), 0);
+    cr_assert (reached);
+    /* with subject keep the id is power's to see anyway */
+    cr_assert_eq (tc_policy (&B, "water", water_policy ("*", "keep")), 2);
+    cr_assert_eq (query_code (&p, &w, "C-1001", &reached), 0);
+    cr_assert (reached);
+    tc_close (&w);
+    tc_close (&p);
+    entry_t e[8];
+    size_t n = entries ("query", e, 8);
+    cr_assert_eq (n, 3);
+    cr_assert_str_eq (e[0].decision, "deny");
+    cr_assert_str_eq (e[0].reason, "subject-not-clear");
+}
+
+/* -------------------------------- 7. oversized admin requests are answered */
+
+static void
+setup_small_messages (void)
+{
+    const char *extra[] = { "--max-message-size", "65536", NULL };
+    setup_with (extra);
+}
+
+Test (security, an_oversized_admin_request_gets_too_big_with_its_seq, .init = setup_small_messages)
+{
+    tc_client_t c;
+    cr_assert_eq (tc_connect (&c, B.admin_ep, B.broker_pub, &B.admin), 0);
+    Sluice__V1__AdminRequest r = SLUICE__V1__ADMIN_REQUEST__INIT;
+    r.version = 1;
+    r.seq = 4242;
+    r.command = "policy.apply";
+    r.args_json = "{\"owner\":\"city\"}";
+    size_t big = 65536 * 2;
+    uint8_t *data = malloc (big);
+    memset (data, '#', big);
+    r.data.data = data;
+    r.data.len = big;
+    size_t len = sluice__v1__admin_request__get_packed_size (&r);
+    uint8_t *buf = malloc (len);
+    sluice__v1__admin_request__pack (&r, buf);
+    cr_assert_eq (zmq_send (c.sock, buf, len, 0), (int) len);
+    free (buf);
+    free (data);
+    zmq_pollitem_t it = { c.sock, 0, ZMQ_POLLIN, 0 };
+    cr_assert_eq (zmq_poll (&it, 1, tc_wait (5000)), 1, "no answer to an oversized request");
+    zmq_msg_t f;
+    zmq_msg_init (&f);
+    cr_assert_geq (zmq_msg_recv (&f, c.sock, 0), 0);
+    Sluice__V1__AdminResponse *resp = sluice__v1__admin_response__unpack (NULL, zmq_msg_size (&f),
+                                                                         zmq_msg_data (&f));
+    zmq_msg_close (&f);
+    cr_assert_not_null (resp);
+    cr_assert_eq (resp->code, SLUICE__V1__ERROR_CODE__TOO_BIG);
+    cr_assert_eq (resp->seq, 4242, "the answer does not carry the request's seq");
+    cr_assert_not_null (strstr (resp->text, "65536"), "%s", resp->text);
+    sluice__v1__admin_response__free_unpacked (resp, NULL);
+    tc_close (&c);
+}

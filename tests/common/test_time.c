@@ -1,0 +1,129 @@
+/*  sl_time: every written form, strict calendar checks, relative times and
+ *  IANA zones from tzdata (Debian's tzdata package; TZif with POSIX footer). */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "sl_time.h"
+
+/* 2026-12-05T12:00:00Z */
+#define NOW_US (1796472000LL * 1000000)
+
+static int64_t
+parse (const char *text, const sl_tz_t *z, int *flags)
+{
+    int64_t us = 0;
+    char err[300] = "";
+    int rc = sl_time_parse (text, z, NOW_US, &us, flags, err, sizeof err);
+    cr_assert_eq (rc, 0, "%s: %s", text, err);
+    return us;
+}
+
+static void
+refused (const char *text, const char *want)
+{
+    int64_t us = 0;
+    char err[300] = "";
+    cr_expect_eq (sl_time_parse (text, NULL, NOW_US, &us, NULL, err, sizeof err), -1, "%s", text);
+    cr_expect_str_eq (err, want);
+}
+
+Test (time, utc_forms)
+{
+    int fl;
+    cr_expect_eq (parse ("2026-12-31", NULL, &fl), 1798675200LL * 1000000);
+    cr_expect_eq (fl, SL_TIME_DATE_ONLY);
+    cr_expect_eq (parse ("2026-12-31T08:30", NULL, &fl), (1798675200LL + 8 * 3600 + 1800) * 1000000);
+    cr_expect_eq (fl, 0);
+    cr_expect_eq (parse ("2026-12-31 08:30:15.25Z", NULL, &fl),
+                  (1798675200LL + 8 * 3600 + 1815) * 1000000 + 250000);
+    cr_expect_eq (fl, SL_TIME_EXPLICIT);
+    cr_expect_eq (parse ("2026-12-31T08:30:00+08:00", NULL, NULL), 1798675200LL * 1000000 + 1800000000LL);
+    cr_expect_eq (parse ("2026-12-31T08:30:00-0130", NULL, NULL), (1798675200LL + 10 * 3600) * 1000000);
+    cr_expect_eq (parse ("1796428800", NULL, &fl), 1796428800LL * 1000000);
+    cr_expect_eq (fl, SL_TIME_EXPLICIT);
+    cr_expect_eq (parse ("1796428800.5", NULL, NULL), 1796428800LL * 1000000 + 500000);
+    cr_expect_eq (parse ("1969-12-31T23:59:59Z", NULL, NULL), -1000000);
+}
+
+Test (time, strict_calendar)
+{
+    refused ("2026-02-30", "'2026-02-30': February 2026 has 28 days");
+    refused ("2028-02-30", "'2028-02-30': February 2028 has 29 days");
+    refused ("2026-13-01", "'2026-13-01': month 13 does not exist");
+    refused ("2026-04-31", "'2026-04-31': April 2026 has 30 days");
+    refused ("2026-01-01T24:00", "'2026-01-01T24:00': 24:00:00 is not a time of day");
+    refused ("2026-01-01T12:00:60Z", "'2026-01-01T12:00:60Z': 12:00:60 is not a time of day");
+    refused ("21:43", "'21:43' is not a time: write YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS] (in UTC), "
+             "with Z or an offset (+08:00), Unix seconds, or a relative time (2h, 3d, yesterday)");
+    refused ("2026-01-01T12:00+25:00", "'2026-01-01T12:00+25:00' is not a time: write YYYY-MM-DD, "
+             "YYYY-MM-DDTHH:MM[:SS] (in UTC), with Z or an offset (+08:00), Unix seconds, or a "
+             "relative time (2h, 3d, yesterday)");
+    cr_expect (sl_time_valid_date (2024, 2, 29));
+    cr_expect (!sl_time_valid_date (2100, 2, 29));
+    cr_expect (sl_time_valid_date (2000, 2, 29));
+}
+
+Test (time, relative)
+{
+    int fl;
+    cr_expect_eq (parse ("2h", NULL, &fl), NOW_US - 7200LL * 1000000);
+    cr_expect_eq (fl, SL_TIME_RELATIVE);
+    cr_expect_eq (parse ("90m", NULL, NULL), NOW_US - 5400LL * 1000000);
+    cr_expect_eq (parse ("3d", NULL, NULL), NOW_US - 3 * 86400LL * 1000000);
+    cr_expect_eq (parse ("1w", NULL, NULL), NOW_US - 7 * 86400LL * 1000000);
+    cr_expect_eq (parse ("now", NULL, NULL), NOW_US);
+    cr_expect_eq (parse ("today", NULL, NULL), 1796428800LL * 1000000);
+    cr_expect_eq (parse ("yesterday", NULL, &fl), (1796428800LL - 86400) * 1000000);
+    cr_expect_eq (fl, SL_TIME_RELATIVE | SL_TIME_DATE_ONLY);
+}
+
+Test (time, zones_from_tzdata)
+{
+    char err[300];
+    sl_tz_t *sh = sl_tz_load ("Asia/Shanghai", err, sizeof err);
+    cr_assert_not_null (sh, "%s", err);
+    /* the review's case: a window ending 2026-12-31 in Hangzhou ends at
+     * local midnight, 16:00 UTC, not at 08:00 local on 1 January */
+    cr_expect_eq (parse ("2026-12-31", sh, NULL), (1798675200LL - 8 * 3600) * 1000000);
+    cr_expect_eq (parse ("2026-12-31T00:00Z", sh, NULL), 1798675200LL * 1000000);
+    char buf[64];
+    sl_time_format (1798675200LL * 1000000, sh, buf, sizeof buf);
+    cr_expect_str_eq (buf, "2026-12-31T08:00:00+08:00");
+    sl_time_format (1798675200LL * 1000000, NULL, buf, sizeof buf);
+    cr_expect_str_eq (buf, "2026-12-31T00:00:00Z");
+    /* yesterday at 12:00Z is local 20:00 of the 5th: midnight of the 4th local */
+    cr_expect_eq (parse ("yesterday", sh, NULL), (1796428800LL - 86400 - 8 * 3600) * 1000000);
+    sl_tz_destroy (&sh);
+    cr_expect_null (sh);
+
+    sl_tz_t *be = sl_tz_load ("Europe/Berlin", err, sizeof err);
+    cr_assert_not_null (be, "%s", err);
+    /* winter +01:00, summer +02:00, also in years past the file's table */
+    cr_expect_eq (sl_tz_offset (be, 1798675200), 3600);
+    cr_expect_eq (sl_tz_offset (be, 1782864000), 7200);            /* 2026-07-01 */
+    cr_expect_eq (sl_tz_offset (be, 4102444800 + 182 * 86400), 7200); /* 2100-07-02 */
+    /* 2026-03-29: 02:00 -> 03:00 (gap), 2026-10-25: 03:00 -> 02:00 (repeat) */
+    cr_expect_eq (parse ("2026-03-29T01:59", be, NULL), (1774745940LL) * 1000000);
+    cr_expect_eq (parse ("2026-03-29T02:30", be, NULL), (1774747800LL) * 1000000);  /* = 03:30 CEST */
+    cr_expect_eq (parse ("2026-03-29T03:00", be, NULL), (1774746000LL) * 1000000);
+    cr_expect_eq (parse ("2026-10-25T02:30", be, NULL), (1792888200LL) * 1000000);  /* first, CEST */
+    sl_time_format (1792891800LL * 1000000, be, buf, sizeof buf);
+    cr_expect_str_eq (buf, "2026-10-25T02:30:00+01:00");           /* the second 02:30 */
+    sl_tz_destroy (&be);
+
+    sl_tz_t *sy = sl_tz_load ("Australia/Sydney", err, sizeof err);  /* southern summer */
+    cr_assert_not_null (sy, "%s", err);
+    cr_expect_eq (sl_tz_offset (sy, 1798675200), 11 * 3600);
+    cr_expect_eq (sl_tz_offset (sy, 1782864000), 10 * 3600);
+    sl_tz_destroy (&sy);
+
+    sl_tz_t *utc = sl_tz_load ("UTC", err, sizeof err);
+    cr_assert_not_null (utc);
+    cr_expect_eq (sl_tz_offset (utc, 1782864000), 0);
+    sl_tz_destroy (&utc);
+
+    cr_expect_null (sl_tz_load ("Europe/Atlantis", err, sizeof err));
+    cr_expect (strstr (err, "unknown time zone 'Europe/Atlantis'"), "%s", err);
+    cr_expect_null (sl_tz_load ("../etc/passwd", err, sizeof err));
+    cr_expect_str_eq (err, "'../etc/passwd' is not an IANA time zone name (like Europe/Berlin)");
+}

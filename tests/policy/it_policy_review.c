@@ -1,0 +1,454 @@
+/*  Integration: what an administrator sees before and after a change, on the
+ *  real sluiced — lints in apply (and --strict), the dry run's first line
+ *  when a change widens what leaves, full error texts with one prefix,
+ *  explain with sample records and drafts and its exit status, check
+ *  --data against the applied policies and subscriptions, namespaced ids.
+ */
+#include <criterion/criterion.h>
+#include <cjson/cJSON.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tc.h"
+
+#define OK          0
+#define BAD_REQUEST SLUICE__V1__ERROR_CODE__BAD_REQUEST
+
+static const char *CITY =
+    "purpose joint-metering     \"Water and power reconcile consumption\"\n"
+    "purpose parking-fee-waiver \"Parking waives fees for hospital visits\"\n";
+
+static const char *CAREFUL =
+    "permit \"careful\" {\n"
+    "  owner     water\n"
+    "  consumer  power\n"
+    "  records   water.v1.MeterReading\n"
+    "  purpose   joint-metering\n"
+    "  fields    district, date_observed\n"
+    "  subject   pseudonymize\n"
+    "  time      coarsen hour\n"
+    "}\n";
+
+static tc_broker_t b;
+static sl_keypair_t k_power, k_wadmin;
+static char last_text[65536];
+static char out[65536];
+static char tmp[400];
+
+static void
+setup (void)
+{
+    sl_keypair_t k;
+    cr_assert_eq (tc_broker_start (&b, NULL), 0);
+    cr_assert_eq (tc_member (&b, "water", "member", &k), 0);
+    cr_assert_eq (tc_member (&b, "power", "member", &k_power), 0);
+    cr_assert_eq (tc_member (&b, "parking", "member", &k), 0);
+    cr_assert_eq (tc_member (&b, "health", "member", &k), 0);
+    cr_assert_eq (tc_member (&b, "wadmin", "admin:water", &k_wadmin), 0);
+    snprintf (tmp, sizeof tmp, "%s/..", b.dir);
+    char err[300];
+    cr_assert_eq (sl_keys_write (tmp, "wadmin", &k_wadmin, 0, err, sizeof err), 0, "%s", err);
+}
+
+static void
+teardown (void)
+{
+    tc_broker_cleanup (&b);
+}
+
+static cJSON *
+adm (const sl_keypair_t *as, const char *command, cJSON *args, int expect)
+{
+    char *text = cJSON_PrintUnformatted (args);
+    cJSON_Delete (args);
+    Sluice__V1__AdminResponse *r = tc_admin (&b, as, command, text);
+    free (text);
+    cr_assert_not_null (r, "%s: no response", command);
+    snprintf (last_text, sizeof last_text, "%s", r->text ? r->text : "");
+    cr_assert_eq ((int) r->code, expect, "%s: code %d, expected %d: %s", command, (int) r->code,
+                  expect, r->text);
+    cJSON *res = cJSON_Parse (r->result_json);
+    sluice__v1__admin_response__free_unpacked (r, NULL);
+    return res;
+}
+
+static cJSON *
+apply (const sl_keypair_t *as, const char *owner, const char *text, int dry_run, int strict,
+       int expect)
+{
+    cJSON *a = cJSON_CreateObject ();
+    cJSON_AddStringToObject (a, "owner", owner);
+    cJSON_AddStringToObject (a, "text", text);
+    cJSON_AddStringToObject (a, "file", "test.policy");
+    cJSON_AddBoolToObject (a, "dry_run", dry_run);
+    if (strict)
+        cJSON_AddBoolToObject (a, "strict", 1);
+    return adm (as, "policy.apply", a, expect);
+}
+
+static double
+num (const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive (o, name);
+    cr_assert (cJSON_IsNumber (v), "'%s' is not a number", name);
+    return v->valuedouble;
+}
+
+static const char *
+str (const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive (o, name);
+    return cJSON_IsString (v) ? v->valuestring : "";
+}
+
+/*  Runs sluicectl ARGS (stderr folded in); returns the exit status. */
+static int
+ctl (const char *fmt, ...)
+{
+    char args[4096], cmd[8192];
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (args, sizeof args, fmt, ap);
+    va_end (ap);
+    snprintf (cmd, sizeof cmd, "'%s' %s 2>&1", getenv ("SLUICECTL"), args);
+    FILE *p = popen (cmd, "r");
+    cr_assert_not_null (p);
+    size_t n = fread (out, 1, sizeof out - 1, p);
+    out[n] = 0;
+    int st = pclose (p);
+    return WIFEXITED (st) ? WEXITSTATUS (st) : -1;
+}
+
+static const char *
+write_tmp (const char *name, const char *text)
+{
+    static char path[8][500];
+    static int k;
+    char *p = path[k++ % 8];
+    snprintf (p, 500, "%s/%s", tmp, name);
+    FILE *f = fopen (p, "w");
+    cr_assert_not_null (f);
+    fputs (text, f);
+    fclose (f);
+    return p;
+}
+
+/*  Past the lint lines sluicectl writes on stderr first (FILE:L:C:
+ *  warning|note: ...): where its standard output begins. */
+static const char *
+s_stdout (const char *text)
+{
+    const char *p = text;
+    while (*p) {
+        const char *nl = strchr (p, '\n');
+        size_t l = nl ? (size_t) (nl - p) : strlen (p);
+        if (!memmem (p, l, ": warning: ", 11) && !memmem (p, l, ": note: ", 8))
+            break;
+        p += l + (nl ? 1 : 0);
+    }
+    return p;
+}
+
+static int
+count (const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr (p, needle)); p += strlen (needle))
+        n++;
+    return n;
+}
+
+TestSuite (policy_review, .init = setup, .fini = teardown, .timeout = 90);
+
+Test (policy_review, apply_lints_and_strict_refuses)
+{
+    cJSON_Delete (apply (&b.admin, "city", CITY, 0, 0, OK));
+    char text[4096];
+    snprintf (text, sizeof text, "%s%s", CAREFUL,
+              "permit \"all-to-health\" {\n  owner water\n  consumer health\n"
+              "  records water.v1.MeterReading\n  purpose joint-metering\n"
+              "  fields *\n  subject keep\n}\n");
+    /* strict: the warning refuses the text, nothing is stored */
+    cJSON *r = apply (&k_wadmin, "water", text, 0, 1, BAD_REQUEST);
+    cr_assert (strstr (last_text, "test.policy:15:3: error: permit \"all-to-health\" releases every "
+                                  "field with the raw citizen id"), "%s", last_text);
+    cr_assert (strstr (last_text, "with strict; nothing was changed"), "%s", last_text);
+    cJSON_Delete (r);
+    cJSON_Delete (adm (&k_wadmin, "policy.show",
+                       cJSON_Parse ("{\"owner\":\"water\"}"), SLUICE__V1__ERROR_CODE__NOT_FOUND));
+    /* without strict: applied, with the warnings in the result */
+    r = apply (&k_wadmin, "water", text, 0, 0, OK);
+    cr_assert_eq (num (r, "version"), 1);
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive (r, "warnings");
+    cr_assert_geq (cJSON_GetArraySize (w), 1, "%s", str (r, "warnings_text"));
+    cr_assert (strstr (str (r, "warnings_text"), "test.policy:15:3: warning: permit \"all-to-health\""),
+               "%s", str (r, "warnings_text"));
+    cJSON_Delete (r);
+}
+
+Test (policy_review, dry_run_says_first_when_a_change_widens)
+{
+    cJSON_Delete (apply (&b.admin, "city", CITY, 0, 0, OK));
+    cJSON_Delete (apply (&k_wadmin, "water", CAREFUL, 0, 0, OK));
+    tc_client_t c;
+    cr_assert_eq (tc_join (&c, &b, &k_power, "power"), 0);
+    cr_assert_eq (tc_subscribe (&c, "water.v1.MeterReading", "joint-metering"), 0);
+    tc_close (&c);
+
+    /* a broad rule placed before the careful one narrows nothing: no widening */
+    char text[4096];
+    snprintf (text, sizeof text, "%s%s",
+              "permit \"broad\" {\n  owner water\n  consumer power\n"
+              "  records water.v1.MeterReading\n  purpose joint-metering\n"
+              "  fields *\n  subject keep\n}\n", CAREFUL);
+    const char *path = write_tmp ("broad-first.policy", text);
+    cr_assert_eq (ctl ("--data %s --key %s/wadmin.key policy apply --dry-run %s", b.dir, tmp, path),
+                  0, "%s", out);
+    cr_assert (!strstr (out, "WARNING"), "%s", out);
+    cr_assert (strstr (out, "access changes: none\n"), "%s", out);
+    cr_assert (strstr (out, "warning: permit \"broad\" has no effect: permit \"careful\""), "%s", out);
+
+    /* the careful rule replaced by a raw-id one: said in the first line, and
+     * at the live subscription */
+    path = write_tmp ("raw.policy",
+                      "permit \"careful\" {\n  owner water\n  consumer power\n"
+                      "  records water.v1.MeterReading\n  purpose joint-metering\n"
+                      "  fields district, date_observed, ref_device\n  subject keep\n"
+                      "  time coarsen hour\n}\n");
+    cr_assert_eq (ctl ("--data %s --key %s/wadmin.key policy apply --dry-run %s 2>/dev/null",
+                       b.dir, tmp, path), 0, "%s", out);
+    cr_assert (strncmp (s_stdout (out), "WARNING: this change widens what leaves for 1 (consumer, "
+                             "record type, purpose):\n  power water.v1.MeterReading joint-metering: fields "
+                             "+ref_device; subject pseudonymize -> keep\n", 155) == 0, "%s", out);
+    cr_assert (strstr (out, "live subscriptions affected:\n  power water.v1.MeterReading "
+                            "joint-metering: copy would change (full -> full); fields +ref_device; "
+                            "subject pseudonymize -> keep\n"), "%s", out);
+
+    /* a new consumer gains access: also in the first line */
+    char text2[4096];
+    snprintf (text2, sizeof text2, "%s%s", CAREFUL,
+              "permit \"to-parking\" {\n  owner water\n  consumer parking\n"
+              "  records water.v1.MeterReading\n  purpose joint-metering\n  fields district\n}\n");
+    path = write_tmp ("more.policy", text2);
+    cr_assert_eq (ctl ("--data %s --key %s/wadmin.key policy apply --dry-run %s 2>/dev/null",
+                       b.dir, tmp, path), 0, "%s", out);
+    cr_assert (strncmp (s_stdout (out), "WARNING: this change widens what leaves for 1 (consumer, "
+                             "record type, purpose):\n  parking water.v1.MeterReading "
+                             "joint-metering: gains access\n", 128) == 0, "%s", out);
+    /* a narrowing change does not warn */
+    path = write_tmp ("narrow.policy", "permit \"careful\" {\n  owner water\n  consumer power\n"
+                      "  records water.v1.MeterReading\n  purpose joint-metering\n  fields district\n"
+                      "  subject drop\n  time coarsen day\n}\n");
+    cr_assert_eq (ctl ("--data %s --key %s/wadmin.key policy apply --dry-run %s 2>/dev/null",
+                       b.dir, tmp, path), 0, "%s", out);
+    cr_assert (strncmp (s_stdout (out), "dry run: ", 9) == 0, "%s", out);
+
+    /* the city's dry run lists the purposes it adds and removes */
+    path = write_tmp ("city.policy", "purpose joint-metering \"x\"\npurpose road-works \"Road works\"\n");
+    cr_assert_eq (ctl ("--data %s policy apply --dry-run --owner city %s", b.dir, path), 0, "%s", out);
+    cr_assert (strstr (out, "purposes: +road-works -parking-fee-waiver\n"), "%s", out);
+}
+
+Test (policy_review, every_error_of_a_long_apply_with_one_prefix)
+{
+    cJSON_Delete (apply (&b.admin, "city", CITY, 0, 0, OK));
+    /* ten unknown fields, one per rule: far more than 600 bytes of errors */
+    char text[8192] = "";
+    for (int i = 0; i < 10; i++) {
+        size_t l = strlen (text);
+        snprintf (text + l, sizeof text - l,
+                  "permit \"rule-%d\" {\n  owner water\n  consumer power\n"
+                  "  records water.v1.MeterReading\n  purpose joint-metering\n"
+                  "  fields no_such_field_%d\n}\n", i, i);
+    }
+    cJSON_Delete (apply (&k_wadmin, "water", text, 0, 0, BAD_REQUEST));
+    cr_assert_gt (strlen (last_text), 600);
+    cr_assert_eq (count (last_text, ": error: unknown field 'no_such_field_"), 10, "%s", last_text);
+    cr_assert (strstr (last_text, "test.policy:69:10: error: unknown field 'no_such_field_9'"), "%s",
+               last_text);
+
+    const char *path = write_tmp ("ten.policy", text);
+    cr_assert_eq (ctl ("--data %s --key %s/wadmin.key policy apply %s", b.dir, tmp, path), 1, "%s",
+                  out);
+    cr_assert_eq (count (out, ": error: unknown field 'no_such_field_"), 10, "%s", out);
+    cr_assert_eq (count (out, "policy.apply:"), 1, "%s", out);
+    cr_assert (strstr (out, "sluicectl: policy: policy.apply: "), "%s", out);
+}
+
+Test (policy_review, explain_with_sample_records_drafts_and_exit_status)
+{
+    cJSON_Delete (apply (&b.admin, "city", CITY, 0, 0, OK));
+    cJSON_Delete (apply (&k_wadmin, "water", "permit \"alarms\" {\n  owner water\n"
+                         "  consumer power\n  records water.v1.MeterReading\n"
+                         "  purpose joint-metering\n  fields district\n"
+                         "  where alarm_in_progress = true\n}\n", 0, 0, OK));
+    const char *q = "--consumer power --type water.v1.MeterReading --purpose joint-metering";
+    /* no record: the condition is not evaluated, deny, exit 1 */
+    cr_assert_eq (ctl ("--data %s policy explain %s", b.dir, q), 1, "%s", out);
+    cr_assert (strstr (out, "deny (condition-false)\n  nearest rule: water/alarms@1 (test.policy:1)\n"
+                            "    not evaluated: where"), "%s", out);
+    /* a sample record with the alarm: permit, exit 0 */
+    const char *yes = write_tmp ("alarm.json", "{\"district\":\"Xihu\",\"alarm_in_progress\":true}");
+    const char *no = write_tmp ("quiet.json", "{\"district\":\"Xihu\",\"alarm_in_progress\":false}");
+    const char *bad = write_tmp ("bad.json", "{\"distrct\":\"Xihu\"}");
+    cr_assert_eq (ctl ("--data %s policy explain %s --record %s", b.dir, q, yes), 0, "%s", out);
+    cr_assert (strstr (out, "permit by water/alarms@1"), "%s", out);
+    cr_assert_eq (ctl ("--data %s policy explain %s --record %s", b.dir, q, no), 1, "%s", out);
+    cr_assert (strstr (out, "    failed: where\n"), "%s", out);
+    /* errors: exit 2 */
+    cr_assert_eq (ctl ("--data %s policy explain %s --record %s", b.dir, q, bad), 2, "%s", out);
+    cr_assert (strstr (out, "did you mean 'district'?"), "%s", out);
+    cr_assert_eq (ctl ("--data %s policy explain --consumer power --record water.v1.Nope "
+                       "--purpose joint-metering", b.dir), 2, "%s", out);
+    /* a draft without the condition permits, the policy in force is untouched */
+    const char *draft = write_tmp ("draft.policy", "permit \"all\" {\n  owner water\n"
+                                   "  consumer power\n  records water.v1.MeterReading\n"
+                                   "  purpose joint-metering\n  fields district\n}\n");
+    cr_assert_eq (ctl ("--data %s --key %s/wadmin.key policy explain %s --draft %s", b.dir, tmp, q,
+                       draft), 0, "%s", out);
+    cr_assert (strstr (out, "explained against the draft"), "%s", out);
+    cr_assert (strstr (out, "permit by water/all@0 (draft.policy:1)"), "%s", out);
+    cr_assert_eq (ctl ("--data %s policy explain %s", b.dir, q), 1, "%s", out);
+    const char *broken = write_tmp ("broken.policy", "permit \"x\" { owner water consumer powr }\n");
+    cr_assert_eq (ctl ("--data %s --key %s/wadmin.key policy explain %s --draft %s", b.dir, tmp, q,
+                       broken), 2, "%s", out);
+    cr_assert (strstr (out, "does not check"), "%s", out);
+    /* the purposes listing */
+    cr_assert_eq (ctl ("--data %s policy purposes", b.dir), 0, "%s", out);
+    cr_assert (strstr (out, "joint-metering      Water and power reconcile consumption\n"), "%s", out);
+}
+
+Test (policy_review, check_with_data_checks_against_applied_policies_and_subscriptions)
+{
+    cJSON_Delete (apply (&b.admin, "city", CITY, 0, 0, OK));
+    cJSON_Delete (apply (&k_wadmin, "water", CAREFUL, 0, 0, OK));
+    tc_client_t c;
+    cr_assert_eq (tc_join (&c, &b, &k_power, "power"), 0);
+    cr_assert_eq (tc_subscribe (&c, "water.v1.MeterReading", "joint-metering"), 0);
+    tc_close (&c);
+    /* a new version of water's own file: its applied text is not counted twice */
+    const char *w = write_tmp ("water.policy", CAREFUL);
+    cr_assert_eq (ctl ("policy check --data %s %s", b.dir, w), 0, "%s", out);
+    cr_assert (strstr (out, "1 other applied policy, 1 subscription"), "%s", out);
+    /* power may use the same rule id: ids are namespaced by owner */
+    const char *p = write_tmp ("power.policy",
+                               "permit \"careful\" {\n  owner power\n  consumer water\n"
+                               "  records power.v1.MeterReading\n  purpose joint-metering\n"
+                               "  fields district\n}\n");
+    cr_assert_eq (ctl ("policy check --data %s %s", b.dir, p), 0, "%s", out);
+    /* nobody subscribes to power's readings: a warning, an error with --strict */
+    cr_assert (strstr (out, "warning: no consumer subscribes for purpose 'joint-metering' to what "
+                            "permit \"careful\" releases"), "%s", out);
+    cr_assert_eq (ctl ("policy check --strict --data %s %s", b.dir, p), 1, "%s", out);
+    cr_assert_eq (ctl ("policy check --data %s/nonexistent %s", b.dir, p), 2, "%s", out);
+    /* --against: the broker judges, with the caller's role */
+    cr_assert_eq (ctl ("--data %s --key %s/wadmin.key policy check --against %s", b.dir, tmp, w), 0,
+                  "%s", out);
+    cr_assert (strstr (out, "ok against the broker: water policy would become version 2"), "%s", out);
+    cr_assert_eq (ctl ("--data %s --key %s/wadmin.key policy check --against %s", b.dir, tmp, p), 1,
+                  "%s", out);
+    cr_assert (strstr (out, "policy.apply: role 'admin:water' may not apply the policy of 'power'"), "%s", out);
+}
+
+/* ------------------------------------------------------------------------ */
+/*  The city's time zone (sluiced --timezone): `valid` windows and explain's
+ *  --at without a zone are the city's wall clock; Z and offsets are instants. */
+
+static void
+zone_setup (void)
+{
+    static const char *const extra[] = { "--timezone", "Asia/Shanghai", NULL };
+    sl_keypair_t k;
+    cr_assert_eq (tc_broker_start (&b, extra), 0);
+    cr_assert_eq (tc_member (&b, "power", "member", &k_power), 0);
+    cr_assert_eq (tc_member (&b, "water", "member", &k), 0);
+    cr_assert_eq (tc_member (&b, "wadmin", "admin:water", &k_wadmin), 0);
+    snprintf (tmp, sizeof tmp, "%s/..", b.dir);
+}
+
+TestSuite (policy_zone, .init = zone_setup, .fini = teardown, .timeout = 90);
+
+Test (policy_zone, windows_and_times_in_the_city_zone)
+{
+    char path[500];
+    snprintf (path, sizeof path, "%s/timezone", b.dir);
+    FILE *f = fopen (path, "r");
+    cr_assert_not_null (f, "sluiced did not write DIR/timezone");
+    char name[64] = "";
+    cr_assert_not_null (fgets (name, sizeof name, f));
+    fclose (f);
+    cr_assert_str_eq (name, "Asia/Shanghai\n");
+
+    cJSON_Delete (apply (&b.admin, "city", CITY, 0, 0, OK));
+    cJSON_Delete (apply (&k_wadmin, "water", "permit \"w\" {\n  owner water\n  consumer power\n"
+                         "  records water.v1.MeterReading\n  purpose joint-metering\n"
+                         "  fields district\n  valid 2026-01-01 .. 2026-12-31\n}\n", 0, 0, OK));
+    const char *q = "--consumer power --record water.v1.MeterReading --purpose joint-metering";
+    /* the window ends at midnight in Hangzhou: 16:00 UTC */
+    cr_assert_eq (ctl ("--data %s policy explain %s --at 2026-12-31T15:59:59Z", b.dir, q), 0, "%s", out);
+    cr_assert_eq (ctl ("--data %s policy explain %s --at 2026-12-31T16:00:00Z", b.dir, q), 1, "%s", out);
+    cr_assert (strstr (out, "deny (outside-validity)"), "%s", out);
+    /* zone-less --at is the city's clock too; offsets name instants */
+    cr_assert_eq (ctl ("--data %s policy explain %s --at 2026-12-31T23:59", b.dir, q), 0, "%s", out);
+    cr_assert_eq (ctl ("--data %s policy explain %s --at 2027-01-01T00:00", b.dir, q), 1, "%s", out);
+    cr_assert_eq (ctl ("--data %s policy explain %s --at 2026-12-31T10:00-06:00", b.dir, q), 1,
+                  "%s", out);
+    /* strict calendar and relative times in the CLI's filters */
+    cr_assert_eq (ctl ("--data %s audit query --since 2026-02-30", b.dir), 2, "%s", out);
+    cr_assert (strstr (out, "'2026-02-30': February 2026 has 28 days"), "%s", out);
+    cr_assert_eq (ctl ("--data %s audit query --since 2h --kind policy.apply", b.dir), 0, "%s", out);
+    cr_assert (strstr (out, "policy.apply"), "%s", out);
+    cr_assert_eq (ctl ("--data %s audit query --since yesterday --until 2h --kind policy.apply",
+                       b.dir), 0, "%s", out);
+    cr_assert (!strstr (out, "policy.apply "), "%s", out);
+}
+
+/*  The review's file: each problem once, one warning each at its line. */
+Test (policy_review, check_warns_once_per_problem_at_its_line)
+{
+    cJSON_Delete (apply (&b.admin, "city", CITY, 0, 0, OK));
+    tc_client_t c;
+    cr_assert_eq (tc_join (&c, &b, &k_power, "power"), 0);
+    cr_assert_eq (tc_subscribe (&c, "water.v1.MeterReading", "joint-metering"), 0);
+    tc_close (&c);
+    const char *path = write_tmp ("water.policy",
+        "permit \"careful\" {\n"                                 /* 1 */
+        "  owner water\n  consumer power\n  records water.v1.MeterReading\n"
+        "  purpose joint-metering\n  fields district, date_observed\n}\n"
+        "permit \"careful-again\" {\n"                           /* 8: duplicate */
+        "  owner water\n  consumer power\n  records water.v1.MeterReading\n"
+        "  purpose joint-metering\n  fields district, date_observed\n}\n"
+        "permit \"last-year\" {\n"                               /* 15 */
+        "  owner water\n  consumer parking\n  records water.v1.MeterReading\n"
+        "  purpose joint-metering\n  fields district\n"
+        "  valid 2025-01-01 .. 2025-06-30\n}\n"                  /* 21: expired */
+        "forbid \"no-parking\" {\n  owner water\n  consumer parking\n}\n"   /* 23: cancels 15 */
+        "permit \"to-health\" {\n"                               /* 27 */
+        "  owner water\n  consumer health\n  records water.v1.MeterReading\n"
+        "  purpose parking-fee-waiver\n"                         /* 31: nobody subscribes */
+        "  fields *\n  subject keep\n"                           /* 32: raw ids */
+        "  where max_flow_m3h > 5 and max_flow_m3h < 3\n}\n");   /* 34: never true */
+    cr_assert_eq (ctl ("policy check --data %s %s 2>&1", b.dir, path), 0, "%s", out);
+    char want[6][200];
+    snprintf (want[0], 200, "%s:8:8: warning: permit \"careful-again\" duplicates permit \"careful\"", path);
+    snprintf (want[1], 200, "%s:21:3: warning: permit \"last-year\" has expired", path);
+    snprintf (want[2], 200, "%s:23:8: warning: forbid \"no-parking\" cancels permit \"last-year\"", path);
+    snprintf (want[3], 200, "%s:31:11: warning: no consumer subscribes for purpose 'parking-fee-waiver'", path);
+    snprintf (want[4], 200, "%s:32:3: warning: permit \"to-health\" releases every field with the raw "
+              "citizen id", path);
+    snprintf (want[5], 200, "%s:34:9: warning: the row condition of permit \"to-health\" can never be true",
+              path);
+    for (int i = 0; i < 6; i++)
+        cr_expect_eq (count (out, want[i]), 1, "%s\n--- in:\n%s", want[i], out);
+    /* and, rightly, nobody subscribes for what "last-year" released either */
+    cr_expect (strstr (out, ":19:11: warning: no consumer subscribes for purpose 'joint-metering' to "
+                            "what permit \"last-year\" releases"), "%s", out);
+    cr_expect_eq (count (out, ": warning: "), 7, "%s", out);
+    cr_assert (strstr (out, "1 file ok: 5 rules, 0 purposes declared; 7 warnings"), "%s", out);
+    cr_assert_eq (ctl ("policy check --strict --data %s %s", b.dir, path), 1, "%s", out);
+    cr_expect_eq (count (out, ": error: "), 7, "%s", out);
+}
