@@ -290,7 +290,9 @@ sl_page_report (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
     const char *subject = post ? sl_web_arg (req, "subject") : NULL;
     sl_console_begin (c, req, h, "Citizen report", "report");
     sl_html_raw (h, "<p>What was shared about one person, with whom, for what, under which "
-                    "rule. The lookup goes to the broker with your key (audit.report).</p>"
+                    "rule. The lookup goes to the broker with your key, and the broker records it "
+                    "in the audit log (an entry of kind lookup, with your name): the person's "
+                    "own report shows who looked.</p>"
                     "<form method=\"post\" action=\"/report\" id=\"report-form\" "
                     "class=\"filters\">");
     sl_console_csrf (req, h);

@@ -381,6 +381,10 @@ async function main() {
   const rep = await ap.$$eval('#report-entries tbody tr', (t) => t.length);
   check(rep >= 40, 'auditor: the citizen report lists the deliveries and denials', String(rep));
   await shot(ap, 'citizen-report');
+  const lentries = ctl('--json', 'audit', 'query', '--kind', 'lookup').split('\n')
+    .filter((l) => l.trim().startsWith('{')).map((l) => JSON.parse(l));
+  check(lentries.some((e) => e.actor === 'auditor' && /command=audit\.report/.test(e.detail)),
+        'the broker recorded the auditor\'s lookup', JSON.stringify(lentries).slice(0, 200));
   await ap.goto(ac.base + '/policies');
   const owners2 = await ap.$$eval('#policies tbody tr td:first-child', (t) => t.map((x) => x.textContent));
   check(owners2.join(',') === 'city,power,water', 'auditor: every owner\'s policy is listed', owners2.join(','));
