@@ -55,7 +55,7 @@ for who in water-admin auditor; do
   echo "--- as $who (median of 5, seconds)"
   for p in / /policies '/policy?owner=water' /audit '/audit?kind=deliver&consumer=power' \
            '/audit?kind=consent.grant' '/audit?since=2030-01-01' \
-           "/audit?since=$(date -u -d '-2 hours' +%Y-%m-%dT%H:%M)" '/audit?consumer=nobody' \
+           "/audit?since=$(date -u -d '-2 hours' +%Y-%m-%dT%H:%M)" '/audit?kind=reply' \
            "/audit/chart?since=$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M)" \
            '/audit?rule=water-to-power-joint-metering@1' \
            '/explain?consumer=power&record_type=water.v1.MeterReading&purpose=joint-metering' \
