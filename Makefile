@@ -5,7 +5,7 @@
 
 BUILD ?= build
 
-.PHONY: all deps build test demo bench clean help
+.PHONY: all deps build test demo bench deb clean help
 
 all: build
 
@@ -15,6 +15,7 @@ help:
 	@echo "make test    build and run every test suite"
 	@echo "make demo    build and run the city demo"
 	@echo "make bench   build (release) and run the benchmarks"
+	@echo "make deb     build the Debian package sluice_*.deb into ./build-deb"
 	@echo "make clean   remove ./$(BUILD)"
 
 deps:
@@ -38,5 +39,9 @@ bench: deps
 	ninja -C build-release
 	bench/run.sh build-release
 
+# The Debian package (debian/, debhelper + meson) from the tracked files.
+deb: deps
+	scripts/build-deb.sh build-deb
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-deb

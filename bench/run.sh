@@ -10,7 +10,9 @@
 #              policies: transform on half the traffic, consent on a quarter; and
 #              identity permits, 4->4 and 1->1)
 #              bench-scale (RSS with 100 members, restart with 1,000,000 queued,
-#              recovery after SIGKILL), bench-policy, bench_audit
+#              recovery after SIGKILL), bench-policy, bench_audit,
+#              bench-descset (a run-time registered record type against the
+#              same type compiled in: decode, decode + encode)
 #              bench-city (32 member bureaus, 1,000 rules, 1,000,000 consents:
 #              start-up, records/s and latency with consent checks, RSS)
 #   profile    perf record of sluiced during the saturation phase
@@ -94,6 +96,7 @@ step e2e_plain "$B/bench/e2e/bench-e2e" --sluiced "$SLUICED" --publishers "$NPUB
 step e2e_1to1 "$B/bench/e2e/bench-e2e" --sluiced "$SLUICED" --publishers 1 --consumers 1 \
     --seconds "$SECONDS_PER_PHASE" --policy plain $SETUP
 [ -x "$B/bench/policy/bench-policy" ] && step policy "$B/bench/policy/bench-policy" || : > "$OUT/policy.txt"
+[ -x "$B/bench/schemas/bench-descset" ] && step descset "$B/bench/schemas/bench-descset" || : > "$OUT/descset.txt"
 [ -x "$B/bench/audit/bench_audit" ] && step audit "$B/bench/audit/bench_audit" || : > "$OUT/audit.txt"
 # Each bureau adapter's --dry-run records/s per input format, one core (bench/adapters.sh).
 step adapters sh "$HERE/adapters.sh" "$B"
@@ -163,6 +166,17 @@ if [ -s "$OUT/policy.txt" ]; then
     PP50=$(awk '$1 == "rules=100000" { for (i = 1; i <= NF; i++) if ($i == "p50=") { print $(i + 1); exit } }' "$OUT/policy.txt")
     PP99=$(awk '$1 == "rules=100000" { for (i = 1; i <= NF; i++) if ($i == "p99=") { print $(i + 1); exit } }' "$OUT/policy.txt")
     printf "%-44s %14s %21s  p50 <= 1000 ns: %s\n" "policy decision at 100,000 rules" "p50 ${PP50:-?} ns" "p99 ${PP99:-?} ns" "$(meets "$PP50" "<=" 1000)"
+fi
+if [ -s "$OUT/descset.txt" ]; then
+    # record types are registered at run time: their descriptors are built
+    # from the FileDescriptorSet; this compares them with protoc-c's compiled
+    # ones for the same type on the broker's per-record body work
+    for c in decode decode+encode; do
+        DR=$(kvw "$OUT/descset.txt" sluice_descset case=$c ratio)
+        DC=$(kvw "$OUT/descset.txt" sluice_descset case=$c compiled_rps)
+        DT=$(kvw "$OUT/descset.txt" sluice_descset case=$c runtime_rps)
+        printf "%-44s %14s %21s  >= 0.90: %s\n" "run-time type vs compiled, $c, rec/s" "${DT:-n/a}" "${DR:-?} of ${DC:-?}" "$(meets "$DR" ">=" 0.90)"
+    done
 fi
 if [ -s "$OUT/audit.txt" ]; then
     AV=$(awk '$1 == "audit" && $2 == "verify" { print $3; exit }' "$OUT/audit.txt")

@@ -69,6 +69,8 @@ int sl_admin_role_ok (const char *role, const char *required);
 /*  Command groups shipped with the broker. */
 extern const sl_admin_command_t sl_admin_member_commands[];
 extern const size_t sl_admin_member_count;
+extern const sl_admin_command_t sl_admin_keys_commands[];       /* sl_admin_keys.c */
+extern const size_t sl_admin_keys_count;
 extern const sl_admin_command_t sl_admin_status_commands[];
 extern const size_t sl_admin_status_count;
 extern const sl_admin_command_t sl_admin_policy_apply_commands[];
@@ -77,6 +79,13 @@ extern const sl_admin_command_t sl_admin_audit_commands[];     /* sl_admin_audit
 extern const size_t sl_admin_audit_count;
 extern const sl_admin_command_t sl_admin_consent_commands[];   /* sl_admin_consent.c */
 extern const size_t sl_admin_consent_count;
+extern const sl_admin_command_t sl_admin_schema_commands[];    /* sl_admin_schema.c */
+extern const size_t sl_admin_schema_count;
+
+/*  Adds "policies_set_aside" [{owner, version}], "policies_set_aside_errors"
+ *  and "schemas_skipped" (what start left out of force) to a status object.
+ *  sl_admin_status.c. */
+void sl_admin_status_set_aside (sl_broker_t *b, cJSON *o);
 
 /*  policy.explain with a subject (sl_admin_explain.c): refuses callers that
  *  may not read `owner`'s consents, and records a `policy.explain` audit

@@ -93,7 +93,7 @@ s_owner (sl_admin_call_t *call, int *bad)
             return owner;
     snprintf (call->text, sizeof call->text,
               "unknown policy owner '%.40s': owners are 'city' and the bureaus that own record "
-              "types (water, power, health, parking)", owner);
+              "types (sluicectl schema list shows them)", owner);
     *bad = 1;
     return NULL;
 }

@@ -4,11 +4,34 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sl_audit.h"
 #include "sl_batch.h"
+#include "sl_govern.h"
+#include "sl_policy_store.h"
 #include "sl_queue.h"
 #include "sl_session.h"
 #include "sl_subs.h"
 #include "sluice/v1/envelope.pb-c.h"
+
+/*  Never brick: what the broker left out of force because it no longer
+ *  checks or builds (docs/SCHEMAS.md, "Never brick"). */
+void
+sl_admin_status_set_aside (sl_broker_t *b, cJSON *o)
+{
+    sl_policy_store_t *ps = sl_broker_policy (b);
+    cJSON *aside = cJSON_AddArrayToObject (o, "policies_set_aside");
+    for (size_t i = 0; i < sl_policy_store_aside_count (ps); i++) {
+        uint32_t version;
+        const char *owner = sl_policy_store_aside_owner (ps, i, &version);
+        cJSON *a = cJSON_CreateObject ();
+        cJSON_AddStringToObject (a, "owner", owner);
+        cJSON_AddNumberToObject (a, "version", version);
+        cJSON_AddItemToArray (aside, a);
+    }
+    cJSON_AddStringToObject (o, "policies_set_aside_errors", sl_policy_store_aside_text (ps));
+    cJSON_AddStringToObject (o, "schemas_skipped",
+                             sl_govern_schemas_skipped (sl_broker_govern (b)));
+}
 
 static int
 s_status (sl_admin_call_t *call)
@@ -56,6 +79,26 @@ s_status (sl_admin_call_t *call)
         }
         mdb_txn_abort (txn);
     }
+    sl_admin_status_set_aside (b, o);
+    /* how full the store is and how far the audit log is signed: what a
+     * monitoring key needs beside the queues (OPERATIONS.md §11 has the
+     * same as metrics) */
+    size_t used = 0, cap = 0;
+    if (sl_store_usage (sl_broker_store (b), &used, &cap) == 0) {
+        cJSON *st = cJSON_AddObjectToObject (o, "store");
+        cJSON_AddNumberToObject (st, "used_bytes", (double) used);
+        cJSON_AddNumberToObject (st, "capacity_bytes", (double) cap);
+    }
+    sl_audit_t *audit = sl_broker_audit (b);
+    if (audit) {
+        int64_t cp_us = 0;
+        uint64_t cp = sl_audit_last_checkpoint (audit, &cp_us);
+        cJSON *au = cJSON_AddObjectToObject (o, "audit");
+        cJSON_AddNumberToObject (au, "head_seq", (double) sl_audit_head (audit, NULL));
+        cJSON_AddNumberToObject (au, "checkpoint_seq", (double) cp);
+        int64_t since = cp_us > 0 ? cp_us / 1000 : sl_broker_started_ms (b);
+        cJSON_AddNumberToObject (au, "checkpoint_age_s", (double) ((sl_now_ms () - since) / 1000));
+    }
     cJSON_AddNumberToObject (o, "pending", sl_batch_pending (sl_broker_batch (b)));
     cJSON_AddNumberToObject (o, "commits", (double) sl_batch_commits (sl_broker_batch (b)));
     call->result = o;
@@ -64,7 +107,7 @@ s_status (sl_admin_call_t *call)
 }
 
 const sl_admin_command_t sl_admin_status_commands[] = {
-    { "status", "admin:*|auditor", s_status },
+    { "status", "admin:*|auditor|monitor", s_status },
 };
 const size_t sl_admin_status_count =
     sizeof sl_admin_status_commands / sizeof sl_admin_status_commands[0];

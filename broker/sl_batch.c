@@ -21,6 +21,8 @@ struct sl_batch_t {
     uint64_t first_us;       /* monotonic time of the first pending op */
     uint64_t commits;
     int last_rc;
+    uint64_t last_wait_us, last_sync_us;   /* of the last commit, for metrics */
+    unsigned last_ops;
     s_listener_t *listeners;
     int n_listeners;
 };
@@ -141,9 +143,14 @@ sl_batch_commit (sl_batch_t *self)
 {
     if (!self->txn)
         return 0;
+    uint64_t t0 = s_now_us ();
     int rc = mdb_txn_commit (self->txn);
+    uint64_t t1 = s_now_us ();
     self->txn = NULL;
     unsigned n = self->pending;
+    self->last_sync_us = t1 - t0;
+    self->last_wait_us = n ? t1 - self->first_us : self->last_sync_us;
+    self->last_ops = n;
     self->pending = 0;
     if (rc != 0) {
         sl_error ("store.commit_failed", "pending=%u error=\"%s\"", n, mdb_strerror (rc));
@@ -180,4 +187,12 @@ int
 sl_batch_last_rc (sl_batch_t *self)
 {
     return self->last_rc;
+}
+
+void
+sl_batch_last_timing (sl_batch_t *self, uint64_t *wait_us, uint64_t *sync_us, unsigned *ops)
+{
+    *wait_us = self->last_wait_us;
+    *sync_us = self->last_sync_us;
+    *ops = self->last_ops;
 }

@@ -83,4 +83,12 @@ int sl_batch_last_rc (sl_batch_t *self);
 /*  Statistics: transactions committed so far. */
 uint64_t sl_batch_commits (sl_batch_t *self);
 
+/*  Timing of the last sl_batch_commit(), for listeners and metrics:
+ *  `wait_us` from the first pending operation to the end of the commit (what
+ *  the oldest ACK of the batch waited), `sync_us` the mdb_txn_commit() call
+ *  alone (page writes and fsync), `ops` the pending operations it made
+ *  durable. Cannot fail. */
+void sl_batch_last_timing (sl_batch_t *self, uint64_t *wait_us, uint64_t *sync_us,
+                           unsigned *ops);
+
 #endif

@@ -47,6 +47,8 @@
 #include "sl_govern.h"
 #include "sl_keys.h"
 #include "sl_log.h"
+#include "sl_metrics.h"
+#include "sl_metrics_http.h"
 #include "sl_msgids.h"
 #include "sl_queue.h"
 #include "sl_registry.h"
@@ -116,6 +118,16 @@ struct sl_broker_t {
     uint64_t aborts;               /* batches aborted so far */
     int64_t usage_ms;              /* when the store's fill level was last read */
     size_t used, capacity;         /* ... and what it was */
+    sl_metrics_t *metrics;         /* counters and gauges (sl_metrics.h) */
+    sl_metrics_http_t *http;       /* the metrics listener, if configured */
+    char key_fp[17];               /* the broker key served on data_ep/admin_ep */
+    char next_ep[256], next_admin_ep[256];   /* broker key rollover: the next key's */
+    char next_fp[17], next_pub[SL_KEY_Z85_LEN + 1];   /* endpoints; "" when none */
+    char retire_data[256], retire_admin[256];  /* the old key's listeners, closed at */
+    int64_t retire_at_ms;                      /* ... this time (0 = none) */
+    volatile sig_atomic_t *reload; /* SIGHUP: see sl_broker_on_reload */
+    sl_broker_reload_fn *reload_fn;
+    void *reload_ctx;
     zmq_msg_t frames[S_MAX_FRAMES + 1];   /* routing id + message */
 };
 
@@ -193,9 +205,37 @@ s_write_endpoints (sl_broker_t *self)
         return SL_EIO;
     fprintf (f, "data = %s\nadmin = %s\npid = %ld\n", self->data_ep, self->admin_ep,
              (long) getpid ());
+    if (self->http)
+        fprintf (f, "metrics = %s\n", sl_metrics_http_address (self->http));
+    if (self->next_fp[0])
+        fprintf (f, "data.next = %s\nadmin.next = %s\nbroker_key.next = %s\n", self->next_ep,
+                 self->next_admin_ep, self->next_pub);
     if (fclose (f) != 0 || rename (tmp, path) != 0)
         return SL_EIO;
     return 0;
+}
+
+/*  At a clean stop the file stays, marked stopped: an adapter started with
+ *  --data DIR --spool while the broker is down still finds where to
+ *  connect (and spools until it is back); sluicectl says "stopped" instead
+ *  of waiting for an answer (docs/OPERATIONS.md, DATA/endpoints). */
+static void
+s_write_endpoints_stopped (sl_broker_t *self)
+{
+    char path[600], tmp[620], ts[32];
+    snprintf (path, sizeof path, "%s/endpoints", self->data_dir);
+    snprintf (tmp, sizeof tmp, "%s/endpoints.tmp", self->data_dir);
+    time_t now = time (NULL);
+    struct tm tm;
+    gmtime_r (&now, &tm);
+    strftime (ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    FILE *f = fopen (tmp, "w");
+    if (!f || fprintf (f, "data = %s\nadmin = %s\npid = 0\nstate = stopped\nstopped = %s\n",
+                       self->data_ep, self->admin_ep, ts) < 0
+        || fclose (f) != 0 || rename (tmp, path) != 0) {
+        unlink (path);      /* never leave a file that names a dead pid */
+        unlink (tmp);
+    }
 }
 
 static void s_event (sl_broker_t *self, const sl_event_t *ev);
@@ -274,12 +314,15 @@ sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
     if (!self->batch || !self->authlog || !self->registry || !self->subs || !self->queue || !self->sessions
         || !self->admin_table
         || sl_batch_listen (self->batch, s_on_batch, self) != 0
+        || !(self->metrics = sl_metrics_new (self->batch))
         || sl_admin_register (self->admin_table, sl_admin_member_commands, sl_admin_member_count) != 0
         || sl_admin_register (self->admin_table, sl_admin_status_commands, sl_admin_status_count) != 0
+        || sl_admin_register (self->admin_table, sl_admin_keys_commands, sl_admin_keys_count) != 0
         || sl_admin_register (self->admin_table, sl_admin_policy_apply_commands, sl_admin_policy_apply_count) != 0
         || sl_admin_register (self->admin_table, sl_admin_policy_commands, sl_admin_policy_count) != 0
         || sl_admin_register (self->admin_table, sl_admin_audit_commands, sl_admin_audit_count) != 0
-        || sl_admin_register (self->admin_table, sl_admin_consent_commands, sl_admin_consent_count) != 0) {
+        || sl_admin_register (self->admin_table, sl_admin_consent_commands, sl_admin_consent_count) != 0
+        || sl_admin_register (self->admin_table, sl_admin_schema_commands, sl_admin_schema_count) != 0) {
         snprintf (err, errlen, "cannot initialise the broker (out of memory or store unreadable)");
         goto fail;
     }
@@ -316,16 +359,21 @@ sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
                             self->admin_ep, sizeof self->admin_ep, err, errlen);
     if (!self->admin)
         goto fail;
+    sl_keys_fingerprint (kp.public_key, self->key_fp);
     sodium_memzero (&kp, sizeof kp);
     if (!(self->mon_data = s_monitor (self, self->data, "inproc://sluiced-monitor-data"))
         || !(self->mon_admin = s_monitor (self, self->admin, "inproc://sluiced-monitor-admin"))) {
         snprintf (err, errlen, "cannot monitor the broker sockets: %s", zmq_strerror (zmq_errno ()));
         goto fail;
     }
+    if (cfg->metrics_endpoint && *cfg->metrics_endpoint
+        && !(self->http = sl_metrics_http_start (self->metrics, cfg->metrics_endpoint, err, errlen)))
+        goto fail;
     if (s_write_endpoints (self) != 0) {
         snprintf (err, errlen, "%s/endpoints: cannot write: %s", self->data_dir, strerror (errno));
         goto fail;
     }
+    sl_broker_keys_reload (self);      /* a rollover in progress: serve the next key too */
     sl_info ("broker.started", "version=%s data=%s admin=%s dir=%s members=%zu subscriptions=%zu",
              SLUICE_VERSION, self->data_ep, self->admin_ep, self->data_dir,
              sl_registry_count (self->registry), sl_subs_count (self->subs));
@@ -401,6 +449,7 @@ s_record (sl_broker_t *self, const sl_event_t *ev, int note)
         sl_error ("event.failed", "kind=%s error=\"%s\"", ev->kind, sl_strerror (rc));
         return rc;
     }
+    sl_metrics_event (self->metrics, ev);
     if (note)
         sl_batch_note (self->batch, 1);
     return 0;
@@ -467,6 +516,23 @@ sl_sessions_t *sl_broker_sessions (sl_broker_t *self) { return self->sessions; }
 sl_admin_t *sl_broker_admin (sl_broker_t *self) { return self->admin_table; }
 sl_zap_t *sl_broker_zap (sl_broker_t *self) { return self->zap; }
 int64_t sl_broker_started_ms (sl_broker_t *self) { return self->started_ms; }
+sl_metrics_t *sl_broker_metrics (sl_broker_t *self) { return self->metrics; }
+
+void
+sl_broker_on_reload (sl_broker_t *self, volatile sig_atomic_t *flag, sl_broker_reload_fn *fn,
+                     void *ctx)
+{
+    self->reload = flag;
+    self->reload_fn = fn;
+    self->reload_ctx = ctx;
+}
+
+void
+sl_broker_set_limits (sl_broker_t *self, uint64_t queue_max, unsigned query_timeout_ms)
+{
+    self->cfg.queue_max = queue_max;
+    self->cfg.query_timeout_ms = query_timeout_ms;
+}
 
 /* ------------------------------------------------- pending durable answers */
 
@@ -1962,6 +2028,14 @@ s_session (sl_broker_t *self, sl_plane_t plane, zmq_msg_t *rid, zmq_msg_t *first
         }
         return NULL;
     }
+    if (plane == SL_PLANE_DATA && strcmp (m->role, "monitor") == 0) {
+        /* a monitoring key reads status on the admin plane, nothing else */
+        sl_warn ("proto.refused", "member=%s plane=data reason=monitor-role", m->name);
+        sl_wire_error (self->data, zmq_msg_data (rid), zmq_msg_size (rid), 0, 0,
+                       SLUICE__V1__ERROR_CODE__NOT_PERMITTED,
+                       "role monitor may only read status on the admin plane", "not-permitted");
+        return NULL;
+    }
     sl_session_t *s = sl_sessions_find (self->sessions, plane, zmq_msg_data (rid), zmq_msg_size (rid));
     if (s)
         return s;
@@ -1971,8 +2045,12 @@ s_session (sl_broker_t *self, sl_plane_t plane, zmq_msg_t *rid, zmq_msg_t *first
     if (!s)
         return NULL;
     s_peer_name (fd, s->peer, sizeof s->peer);
-    sl_info ("session.opened", "member=%s plane=%s peer=%s", m->name,
-             plane == SL_PLANE_DATA ? "data" : "admin", s->peer[0] ? s->peer : "?");
+    const char *kfp = zmq_msg_gets (first, "Key-Fp");
+    snprintf (s->key_fp, sizeof s->key_fp, "%s", kfp ? kfp : "");
+    const char *bk = zmq_msg_gets (first, "Broker-Key");
+    s->broker_next = bk && strcmp (bk, "next") == 0;
+    sl_info ("session.opened", "member=%s plane=%s peer=%s key=%s", m->name,
+             plane == SL_PLANE_DATA ? "data" : "admin", s->peer[0] ? s->peer : "?", s->key_fp);
     return s;
 }
 
@@ -2226,6 +2304,28 @@ sl_broker_close_member (sl_broker_t *self, const char *member)
 }
 
 int
+sl_broker_close_key (sl_broker_t *self, const char *member, const char *key_fp)
+{
+    int n = 0;
+    int64_t at = sl_now_ms () + 500;      /* as sl_broker_close_member */
+    for (size_t i = 0; i < sl_sessions_count (self->sessions); i++) {
+        sl_session_t *s = sl_sessions_at (self->sessions, i);
+        if (strcmp (s->member, member) != 0 || strcmp (s->key_fp, key_fp) != 0)
+            continue;
+        if (s->plane == SL_PLANE_DATA) {
+            Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+            h.command = SLUICE__V1__COMMAND__NOTICE;
+            h.seq = ++self->seq;
+            h.notice = "key-retired";
+            s_send_header (self, s, &h);
+        }
+        s->close_at_ms = at;
+        n++;
+    }
+    return n;
+}
+
+int
 sl_broker_notice (sl_broker_t *self, const char *member, const char *kind,
                   const char *const *keys, const char *const *vals, size_t n)
 {
@@ -2368,14 +2468,20 @@ sl_broker_run (sl_broker_t *self, volatile sig_atomic_t *stop)
 {
     int more = 0;
     sl_event_t start = { .kind = "broker.start", .actor = "sluiced", .detail = SLUICE_VERSION };
-    if (sl_broker_event (self, &start) == 0)
+    if (sl_broker_event (self, &start) == 0) {
+        sl_govern_report_start (self->govern);     /* never brick: what was set aside */
         sl_broker_commit (self);
+    }
     while (!*stop) {
         long tmo = 1000;
         tmo = s_min_timeout (tmo, sl_batch_wait_ms (self->batch));
         tmo = s_min_timeout (tmo, s_query_timeouts (self));
         tmo = s_min_timeout (tmo, s_close_due (self));
         tmo = s_min_timeout (tmo, sl_govern_tick (self->govern, sl_now_ms ()));
+        tmo = s_min_timeout (tmo, sl_metrics_tick (self->metrics, self, sl_now_ms ()));
+        if (self->retire_at_ms)
+            tmo = s_min_timeout (tmo, (long) (self->retire_at_ms > sl_now_ms ()
+                                              ? self->retire_at_ms - sl_now_ms () : 0));
         tmo = s_min_timeout (tmo, s_authlog_tick (self, 0));
         if (more)
             tmo = 0;
@@ -2407,6 +2513,15 @@ sl_broker_run (sl_broker_t *self, volatile sig_atomic_t *stop)
         more = s_deliver_all (self);
         if (sl_batch_due (self->batch))
             sl_broker_commit (self);
+        if (self->reload && *self->reload) {
+            *self->reload = 0;
+            self->reload_fn (self->reload_ctx, self);
+        }
+        if (self->retire_at_ms && sl_now_ms () >= self->retire_at_ms) {
+            zmq_unbind (self->data, self->retire_data);     /* broker key rollover */
+            zmq_unbind (self->admin, self->retire_admin);
+            self->retire_at_ms = 0;
+        }
     }
     return 0;
 }
@@ -2445,6 +2560,7 @@ sl_broker_destroy (sl_broker_t **self_p)
             s_send_header (self, s, &h);
         }
     }
+    sl_metrics_http_destroy (&self->http);
     sl_batch_destroy (&self->batch);
     if (self->data)
         zmq_socket_monitor (self->data, NULL, 0);
@@ -2461,11 +2577,8 @@ sl_broker_destroy (sl_broker_t **self_p)
     sl_zap_destroy (&self->zap);
     if (self->ctx)
         zmq_ctx_term (self->ctx);
-    if (self->data_ep[0]) {
-        char path[600];
-        snprintf (path, sizeof path, "%s/endpoints", self->data_dir);
-        unlink (path);
-    }
+    if (self->data_ep[0])
+        s_write_endpoints_stopped (self);
     for (size_t i = 0; i < self->n_pending; i++)
         free (self->pending[i].packed);
     free (self->pending);
@@ -2477,9 +2590,145 @@ sl_broker_destroy (sl_broker_t **self_p)
     sl_queue_destroy (&self->queue);
     sl_subs_destroy (&self->subs);
     sl_registry_destroy (&self->registry);
+    sl_metrics_destroy (&self->metrics);
     sl_store_destroy (&self->store);
     if (self->data_ep[0])
         sl_info ("broker.stopped", NULL);
     free (self);
     *self_p = NULL;
+}
+
+/* ------------------------------------------------- broker key rollover */
+
+/*  The next key's endpoint: `configured`, else `base` with its port + 10
+ *  (port 5570 -> 5580 on the same address), or `base` itself when its port is not a
+ *  number (a wildcard port: any free one). */
+static void
+s_next_endpoint (const char *configured, const char *base, char *out, size_t size)
+{
+    if (configured && *configured) {
+        snprintf (out, size, "%s", configured);
+        return;
+    }
+    const char *colon = strrchr (base, ':');
+    char *end;
+    long port = colon ? strtol (colon + 1, &end, 10) : -1;
+    if (!colon || port <= 0 || *end || port + 10 > 65535)
+        snprintf (out, size, "%s", base);
+    else
+        snprintf (out, size, "%.*s:%ld", (int) (colon - base), base, port + 10);
+}
+
+/*  Binds `sock` once more, on `ep`, with the key pair `kp` and ZAP domain
+ *  `domain`: libzmq copies a socket's options into each listener when it
+ *  binds, so this listener serves `kp` while the earlier ones keep theirs. */
+static int
+s_bind_key (void *sock, const sl_keypair_t *kp, const char *domain, const char *ep, char *bound,
+            size_t bound_len)
+{
+    size_t bl = bound_len;
+    if (zmq_setsockopt (sock, ZMQ_CURVE_SECRETKEY, kp->secret_key, SL_KEY_Z85_LEN) != 0
+        || zmq_setsockopt (sock, ZMQ_ZAP_DOMAIN, domain, strlen (domain)) != 0
+        || zmq_bind (sock, ep) != 0
+        || zmq_getsockopt (sock, ZMQ_LAST_ENDPOINT, bound, &bl) != 0)
+        return -1;
+    return 0;
+}
+
+int
+sl_broker_keys_reload (sl_broker_t *self)
+{
+    char path[600], kerr[300], fp[17] = "";
+    sl_keypair_t kp;
+    snprintf (path, sizeof path, "%s/broker.key", self->data_dir);
+    if (sl_keys_load_secret (path, &kp, kerr, sizeof kerr) != 0) {
+        sl_error ("broker.key_unreadable", "error=\"%s\"", kerr);
+        return -1;
+    }
+    sl_keys_fingerprint (kp.public_key, fp);
+    sodium_memzero (&kp, sizeof kp);
+    if (self->next_fp[0] && strcmp (fp, self->next_fp) == 0) {
+        /* promoted: broker.key is now the next key. The old key's
+         * listeners close, and so do the sessions that came through them;
+         * the next key's listeners become the broker's endpoints. */
+        char old_fp[17], old_data[256], old_admin[256], d[80];
+        memcpy (old_fp, self->key_fp, sizeof old_fp);
+        memcpy (old_data, self->data_ep, sizeof old_data);
+        memcpy (old_admin, self->admin_ep, sizeof old_admin);
+        /* the listeners close after the NOTICEs went out: libzmq drops the
+         * connections a listener accepted when it is unbound */
+        memcpy (self->retire_data, old_data, sizeof self->retire_data);
+        memcpy (self->retire_admin, old_admin, sizeof self->retire_admin);
+        self->retire_at_ms = sl_now_ms () + 500;
+        int closed = 0;
+        int64_t at = sl_now_ms () + 500;
+        for (size_t i = 0; i < sl_sessions_count (self->sessions); i++) {
+            sl_session_t *s = sl_sessions_at (self->sessions, i);
+            if (s->broker_next) {
+                s->broker_next = 0;
+                continue;
+            }
+            if (s->plane == SL_PLANE_DATA) {
+                Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+                h.command = SLUICE__V1__COMMAND__NOTICE;
+                h.seq = ++self->seq;
+                h.notice = "broker-key-retired";
+                s_send_header (self, s, &h);
+            }
+            s->close_at_ms = at;
+            closed++;
+        }
+        memcpy (self->data_ep, self->next_ep, sizeof self->data_ep);
+        memcpy (self->admin_ep, self->next_admin_ep, sizeof self->admin_ep);
+        memcpy (self->key_fp, fp, sizeof self->key_fp);
+        self->next_ep[0] = self->next_admin_ep[0] = self->next_fp[0] = self->next_pub[0] = 0;
+        s_write_endpoints (self);
+        snprintf (d, sizeof d, "fp=%s next=%s", old_fp, fp);
+        sl_event_t ev = { .kind = SL_AUDIT_BROKER_KEY_RETIRE, .actor = "sluiced", .detail = d };
+        if (sl_broker_event (self, &ev) == 0)
+            sl_broker_commit (self);
+        sl_warn ("broker.key_retired", "key=%s closed=%s,%s sessions_closed=%d now=%s,%s key_now=%s "
+                 "note=\"set bind = %s and admin_bind = %s in the settings before the next restart\"",
+                 old_fp, old_data, old_admin, closed, self->data_ep, self->admin_ep, fp,
+                 self->data_ep, self->admin_ep);
+        return 0;
+    }
+    if (strcmp (fp, self->key_fp) != 0) {
+        sl_error ("broker.key_changed", "file=%s key=%s serving=%s note=\"a new broker key takes "
+                  "effect at a restart; for an overlap make it broker-next (OPERATIONS.md)\"",
+                  path, fp, self->key_fp);
+        return -1;
+    }
+    snprintf (path, sizeof path, "%s/broker-next.key", self->data_dir);
+    if (self->next_fp[0] || access (path, F_OK) != 0)
+        return 0;
+    if (sl_keys_load_secret (path, &kp, kerr, sizeof kerr) != 0) {
+        sl_error ("broker.next_key_unreadable", "error=\"%s\"", kerr);
+        return -1;
+    }
+    char dep[256], aep[256], d[80];
+    s_next_endpoint (self->cfg.next_data_endpoint, self->cfg.data_endpoint, dep, sizeof dep);
+    s_next_endpoint (self->cfg.next_admin_endpoint, self->cfg.admin_endpoint, aep, sizeof aep);
+    if (s_bind_key (self->data, &kp, "sluice.data.next", dep, self->next_ep, sizeof self->next_ep) != 0
+        || s_bind_key (self->admin, &kp, "sluice.admin.next", aep, self->next_admin_ep,
+                       sizeof self->next_admin_ep) != 0) {
+        sl_error ("broker.next_key_bind_failed", "data=%s admin=%s error=\"%s\"", dep, aep,
+                  zmq_strerror (zmq_errno ()));
+        if (self->next_ep[0])
+            zmq_unbind (self->data, self->next_ep);
+        self->next_ep[0] = self->next_admin_ep[0] = 0;
+        sodium_memzero (&kp, sizeof kp);
+        return -1;
+    }
+    sl_keys_fingerprint (kp.public_key, self->next_fp);
+    memcpy (self->next_pub, kp.public_key, sizeof self->next_pub);
+    sodium_memzero (&kp, sizeof kp);
+    s_write_endpoints (self);
+    snprintf (d, sizeof d, "fp=%s current=%s", self->next_fp, self->key_fp);
+    sl_event_t ev = { .kind = SL_AUDIT_BROKER_KEY_ADD, .actor = "sluiced", .detail = d };
+    if (sl_broker_event (self, &ev) == 0)
+        sl_broker_commit (self);
+    sl_info ("broker.next_key", "key=%s data=%s admin=%s current=%s", self->next_fp, self->next_ep,
+             self->next_admin_ep, self->key_fp);
+    return 0;
 }

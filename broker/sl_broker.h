@@ -45,6 +45,9 @@ typedef struct {
     unsigned consent_scan_ms;      /* how often ended (expired) consents are looked for */
     uint64_t queue_max;            /* records per consumer queue; a record that would go
                                       past it is refused with QUEUE_FULL (0 = no limit) */
+    const char *metrics_endpoint;  /* "HOST:PORT" of the metrics listener, NULL/"" = off */
+    const char *next_data_endpoint;  /* broker key rollover: where the next key listens */
+    const char *next_admin_endpoint; /* (NULL/"": the main endpoint's port + 10) */
 } sl_broker_config_t;
 
 /*  Opens the store in DIR/store, loads DIR/broker.key, binds ZAP and both
@@ -74,6 +77,30 @@ int sl_broker_event (sl_broker_t *self, const sl_event_t *ev);
  *  0; never returns early because of peer input. */
 int sl_broker_run (sl_broker_t *self, volatile sig_atomic_t *stop);
 
+/*  Reload hook: when *flag is non-zero (set from a SIGHUP handler) the loop
+ *  clears it and calls fn(ctx, broker) between two loop turns (a batch may
+ *  be open: fn must not touch the store). Set it before sl_broker_run.
+ *  Cannot fail. */
+typedef void (sl_broker_reload_fn) (void *ctx, sl_broker_t *broker);
+void sl_broker_on_reload (sl_broker_t *self, volatile sig_atomic_t *flag,
+                          sl_broker_reload_fn *fn, void *ctx);
+
+/*  Broker key rollover, at start and on SIGHUP (docs/OPERATIONS.md §10):
+ *  - DIR/broker-next.key exists and is not served yet: bind the data and
+ *    admin planes once more, on the next endpoints, with that key; list
+ *    them in DIR/endpoints (data.next, admin.next, broker_key.next); audit
+ *    broker.key.add. Sessions keep their key.
+ *  - DIR/broker.key now holds the next key (the operator promoted it): stop
+ *    listening with the old key, close the sessions that used it (NOTICE
+ *    broker-key-retired), make the next endpoints the broker's; audit
+ *    broker.key.retire. Sessions on the new key carry on.
+ *  Returns 0 (also when there is nothing to do) or -1 (logged). */
+int sl_broker_keys_reload (sl_broker_t *self);
+
+/*  Settings that may change while serving (SIGHUP): queue_max and
+ *  query_timeout_ms. Cannot fail. */
+void sl_broker_set_limits (sl_broker_t *self, uint64_t queue_max, unsigned query_timeout_ms);
+
 /*  Accessors for admin commands and later parts. Borrowed for the broker's
  *  lifetime. */
 sl_store_t *sl_broker_store (sl_broker_t *self);
@@ -85,6 +112,8 @@ sl_sessions_t *sl_broker_sessions (sl_broker_t *self);
 sl_admin_t *sl_broker_admin (sl_broker_t *self);
 sl_zap_t *sl_broker_zap (sl_broker_t *self);
 int64_t sl_broker_started_ms (sl_broker_t *self);
+typedef struct sl_metrics_t sl_metrics_t;
+sl_metrics_t *sl_broker_metrics (sl_broker_t *self);
 
 /*  Governance parts (sl_govern.h), borrowed for the broker's lifetime:
  *  the audit log, the consent registry and the policy store. Admin handlers
@@ -113,6 +142,12 @@ int sl_broker_notice (sl_broker_t *self, const char *member, const char *kind,
  *  data plane, then the TCP connections are shut down ~50 ms later. Returns
  *  the number of sessions closed. Cannot fail. */
 int sl_broker_close_member (sl_broker_t *self, const char *member);
+
+/*  Closes the sessions of `member` that authenticated with the key whose
+ *  fingerprint is `key_fp` (key rollover: a retired key), as
+ *  sl_broker_close_member does, with NOTICE key-retired. Sessions on the
+ *  member's other key stay. Returns the number closed. Cannot fail. */
+int sl_broker_close_key (sl_broker_t *self, const char *member, const char *key_fp);
 
 /*  Commits the batch now. Returns as sl_batch_commit(). */
 int sl_broker_commit (sl_broker_t *self);

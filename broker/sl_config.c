@@ -29,6 +29,7 @@ sl_config_defaults (sl_config_t *cfg)
     cfg->consent_scan_ms = 1000;
     cfg->queue_max = 1000000;
     snprintf (cfg->log_level, sizeof cfg->log_level, "info");
+    snprintf (cfg->log_format, sizeof cfg->log_format, "logfmt");
 }
 
 void
@@ -129,6 +130,27 @@ sl_config_set (sl_config_t *cfg, const char *key, const char *value, char *err, 
         if ((rc = s_number (key, value, 0, 1ull << 40, &v, err, errlen)) == 0)
             cfg->queue_max = (uint64_t) v;
         return rc;
+    }
+    if (!strcmp (key, "metrics_bind")) {
+        if (!strcmp (value, "off") || !*value) {
+            cfg->metrics_bind[0] = 0;
+            return 0;
+        }
+        return s_string (cfg->metrics_bind, sizeof cfg->metrics_bind, key, value, err, errlen);
+    }
+    if (!strcmp (key, "next_bind"))
+        return s_string (cfg->next_bind, sizeof cfg->next_bind, key, value, err, errlen);
+    if (!strcmp (key, "next_admin_bind"))
+        return s_string (cfg->next_admin_bind, sizeof cfg->next_admin_bind, key, value, err, errlen);
+    if (!strcmp (key, "log_file"))
+        return s_string (cfg->log_file, sizeof cfg->log_file, key, value, err, errlen);
+    if (!strcmp (key, "log_format")) {
+        if (strcmp (value, "logfmt") && strcmp (value, "json")) {
+            snprintf (err, errlen, "log_format: '%s' is not logfmt or json", value);
+            return SL_EINVAL;
+        }
+        snprintf (cfg->log_format, sizeof cfg->log_format, "%s", value);
+        return 0;
     }
     if (!strcmp (key, "timezone")) {
         sl_tz_t *z = sl_tz_load (value, err, errlen);   /* refuse a zone tzdata lacks */

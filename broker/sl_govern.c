@@ -32,6 +32,7 @@
 #include <sodium.h>
 
 #include "sl_batch.h"
+#include "sl_schema_store.h"
 #include "sl_broker.h"
 #include "sl_error.h"
 #include "sl_log.h"
@@ -58,6 +59,8 @@ struct sl_govern_t {
     sl_audit_t *audit;
     sl_consent_t *consent;
     sl_policy_store_t *policy;
+    sl_schema_store_t *schemas;
+    char *schemas_skipped;       /* stored types that did not build at start */
     uint8_t secret[SL_POLICY_SECRET_LEN];
     uint8_t seal_key[crypto_secretbox_KEYBYTES];
     s_key_t keys[S_KEYS_MAX];
@@ -152,6 +155,69 @@ s_key (sl_govern_t *self, const char *consumer)
 
 static void s_outcome (void *ctx, int committed);
 
+/*  After a commit put new record types in force: the policies in force
+ *  are compiled again against them (and owners set aside get a new chance). */
+static void
+s_schemas_changed (void *arg)
+{
+    sl_govern_t *self = arg;
+    MDB_txn *txn;
+    sl_policy_diags_t *diags = sl_policy_diags_new ();
+    if (!diags || mdb_txn_begin (sl_store_env (sl_broker_store (self->broker)), NULL,
+                                 MDB_RDONLY, &txn) != 0) {
+        sl_error ("policy.reload-failed", "reason=no-read-transaction");
+        sl_policy_diags_destroy (&diags);
+        return;
+    }
+    int rc = sl_policy_store_load (self->policy, txn, diags);
+    mdb_txn_abort (txn);
+    if (rc != 0)
+        sl_error ("policy.reload-failed", "reason=%s", sl_strerror (rc));
+    /* a type skipped at start and registered since is no longer missing */
+    char *line = self->schemas_skipped, *w = self->schemas_skipped;
+    while (line && *line) {
+        char *end = strchr (line, '\n');
+        size_t len = end ? (size_t) (end - line + 1) : strlen (line);
+        char type[SL_SCHEMA_NAME_MAX + 1];
+        size_t tl = strcspn (line, ":");
+        snprintf (type, sizeof type, "%.*s", (int) (tl < sizeof type ? tl : sizeof type - 1), line);
+        if (!sl_schema_find (type)) {
+            memmove (w, line, len);
+            w += len;
+        }
+        line += len;
+    }
+    if (w)
+        *w = 0;
+    sl_policy_diags_destroy (&diags);
+}
+
+void
+sl_govern_report_start (sl_govern_t *self)
+{
+    for (size_t i = 0; i < sl_policy_store_aside_count (self->policy); i++) {
+        uint32_t version;
+        const char *owner = sl_policy_store_aside_owner (self->policy, i, &version);
+        char detail[64];
+        snprintf (detail, sizeof detail, "version=%u", version);
+        sl_event_t ev = { .kind = SL_AUDIT_POLICY_SET_ASIDE, .actor = "sluiced", .owner = owner,
+                          .decision = "set-aside", .reason = "does-not-check",
+                          .detail = detail };
+        sl_broker_event (self->broker, &ev);
+    }
+    if (self->schemas_skipped && *self->schemas_skipped) {
+        sl_event_t ev = { .kind = SL_AUDIT_SCHEMA_SKIPPED, .actor = "sluiced", .decision = "skipped",
+                          .reason = "does-not-build", .detail = self->schemas_skipped };
+        sl_broker_event (self->broker, &ev);
+    }
+}
+
+sl_schema_store_t *sl_govern_schemas (sl_govern_t *self) { return self->schemas; }
+const char *sl_govern_schemas_skipped (sl_govern_t *self)
+{
+    return self->schemas_skipped ? self->schemas_skipped : "";
+}
+
 sl_govern_t *
 sl_govern_new (sl_broker_t *broker, const char *data_dir, const sl_govern_config_t *cfg,
                char *err, size_t errlen)
@@ -189,6 +255,10 @@ sl_govern_new (sl_broker_t *broker, const char *data_dir, const sl_govern_config
         snprintf (err, errlen, "policy store: %s", sl_strerror (rc));
         goto fail;
     }
+    if (!(self->schemas = sl_schema_store_new (txn, &rc))) {
+        snprintf (err, errlen, "schema registry: %s", sl_strerror (rc));
+        goto fail;
+    }
     rc = mdb_txn_commit (txn);
     txn = NULL;
     if (rc != 0) {
@@ -199,6 +269,17 @@ sl_govern_new (sl_broker_t *broker, const char *data_dir, const sl_govern_config
         snprintf (err, errlen, "cannot read the stored policies");
         goto fail;
     }
+    /* record types first: the policies are checked against them */
+    if (!(self->schemas_skipped = calloc (1, 4096))) {
+        snprintf (err, errlen, "out of memory");
+        goto fail;
+    }
+    rc = sl_schema_store_load (self->schemas, txn, self->schemas_skipped, 4096);
+    if (rc < 0) {
+        snprintf (err, errlen, "cannot read the schema registry: %s", sl_strerror (rc));
+        goto fail;
+    }
+    sl_info ("schema.loaded", "types=%d skipped=%s", rc, *self->schemas_skipped ? "yes" : "none");
     rc = sl_policy_store_load (self->policy, txn, diags);
     mdb_txn_abort (txn);
     txn = NULL;
@@ -213,10 +294,14 @@ sl_govern_new (sl_broker_t *broker, const char *data_dir, const sl_govern_config
     sl_batch_t *batch = sl_broker_batch (broker);
     if (sl_batch_listen (batch, sl_audit_txn_outcome, self->audit) != 0
         || sl_batch_listen (batch, sl_policy_store_txn_outcome, self->policy) != 0
-        || sl_batch_listen (batch, s_outcome, self) != 0) {
+        || sl_batch_listen (batch, s_outcome, self) != 0
+        /* last: a commit that registered types puts them in force, then
+           the policies are compiled again against them */
+        || sl_batch_listen (batch, sl_schema_store_txn_outcome, self->schemas) != 0) {
         snprintf (err, errlen, "out of memory");
         goto fail;
     }
+    sl_schema_store_on_change (self->schemas, s_schemas_changed, self);
     self->scanned_to = sl_now_ms () / 1000;
     sl_broker_set_decide (broker, sl_govern_decide, self);
     sl_broker_on_event (broker, sl_govern_record, self);
@@ -242,6 +327,9 @@ sl_govern_destroy (sl_govern_t **self_p)
     sl_audit_destroy (&self->audit);
     sl_consent_destroy (&self->consent);
     sl_policy_store_destroy (&self->policy);
+    sl_schema_store_destroy (&self->schemas);
+    free (self->schemas_skipped);
+    sl_schema_reset ();          /* the types this broker put in force */
     sodium_memzero (self, sizeof *self);
     free (self);
     *self_p = NULL;

@@ -64,6 +64,19 @@ sl_audit_t *sl_govern_audit (sl_govern_t *self);
 sl_consent_t *sl_govern_consent (sl_govern_t *self);
 sl_policy_store_t *sl_govern_policy (sl_govern_t *self);
 
+/*  The schema registry's store (record types in LMDB). Borrowed. */
+typedef struct sl_schema_store_t sl_schema_store_t;
+sl_schema_store_t *sl_govern_schemas (sl_govern_t *self);
+
+/*  Stored record types that did not build at start ("type: reason\n"
+ *  lines; "" when none). Borrowed. */
+const char *sl_govern_schemas_skipped (sl_govern_t *self);
+
+/*  Writes, in the batch transaction, the audit entries of what start set
+ *  aside (never brick): policy.set-aside per owner, schema.skipped. The
+ *  caller commits. Cannot fail (a failed write aborts the batch). */
+void sl_govern_report_start (sl_govern_t *self);
+
 /*  The decision function (ctx = sl_govern_t *). See sl_decide.h. */
 sl_decide_fn sl_govern_decide;
 

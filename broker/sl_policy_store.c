@@ -20,6 +20,12 @@ struct sl_policy_store_t {
     sl_policy_index_t *index;      /* in force, never NULL */
     sl_policy_index_t *pending;    /* compiled by an apply, waiting for commit */
     uint64_t generation;
+    /* never brick: owners whose stored text no longer checks (a type or
+       field it names is not registered), left out of the index in force */
+    char aside[SL_POLICY_ASIDE_MAX][SL_POLICY_OWNER_MAX + 1];
+    uint32_t aside_version[SL_POLICY_ASIDE_MAX];
+    size_t n_aside;
+    char *aside_text;
 };
 
 /* one current source while a set is built */
@@ -93,6 +99,7 @@ sl_policy_store_destroy (sl_policy_store_t **self_p)
     sl_policy_store_t *self = *self_p;
     sl_policy_index_destroy (&self->index);
     sl_policy_index_destroy (&self->pending);
+    free (self->aside_text);
     free (self);
     *self_p = NULL;
 }
@@ -342,6 +349,15 @@ s_sources (sl_policy_store_t *self, MDB_txn *txn, s_source_t **out, size_t *n)
         return rc;
     }
     for (size_t i = 0; i < c.n; i++)
+        for (size_t a = 0; a < self->n_aside; a++)
+            if (strcmp (c.src[i].owner, self->aside[a]) == 0) {
+                free (c.src[i].text);
+                memmove (&c.src[i], &c.src[i + 1], (c.n - i - 1) * sizeof *c.src);
+                c.n--;
+                i--;
+                break;
+            }
+    for (size_t i = 0; i < c.n; i++)
         if (strcmp (c.src[i].owner, SL_POLICY_CITY) == 0 && i > 0) {
             s_source_t city = c.src[i];
             memmove (&c.src[1], &c.src[0], i * sizeof city);
@@ -423,16 +439,111 @@ done:
     return rc;
 }
 
+/*  Never brick: the stored set does not check (a type or field it names is
+ *  not registered, a member is gone). Owners are added one at a time, city
+ *  first; one whose text makes the set fail is set aside, with its errors
+ *  in self->aside_text, and the rest is compiled. */
+static int
+s_set_aside (sl_policy_store_t *self, s_source_t *src, size_t n, sl_policy_diags_t *diags,
+             sl_policy_index_t **out)
+{
+    s_source_t *kept = calloc (n ? n : 1, sizeof *kept);
+    size_t nk = 0, tcap = 0, tlen = 0;
+    int rc = SL_ENOMEM;
+    if (!kept)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        kept[nk++] = src[i];
+        sl_policy_diags_t *d = sl_policy_diags_new ();
+        sl_policy_index_t *ix = NULL;
+        if (!d)
+            goto out;
+        rc = s_compile (self, kept, nk, NULL, NULL, 0, d, &ix);
+        sl_policy_index_destroy (&ix);
+        if (rc == SL_EINVAL && self->n_aside < SL_POLICY_ASIDE_MAX) {
+            nk--;
+            snprintf (self->aside[self->n_aside], sizeof self->aside[0], "%s", src[i].owner);
+            self->aside_version[self->n_aside++] = src[i].version;
+            char *t = sl_policy_diags_render (d);
+            size_t need = tlen + strlen (src[i].owner) + (t ? strlen (t) : 0) + 64;
+            if (need > tcap) {
+                char *p = realloc (self->aside_text, tcap = need * 2);
+                if (!p) {
+                    free (t);
+                    sl_policy_diags_destroy (&d);
+                    rc = SL_ENOMEM;
+                    goto out;
+                }
+                self->aside_text = p;
+            }
+            tlen += (size_t) sprintf (self->aside_text + tlen, "%s version %u set aside:\n%s",
+                                      src[i].owner, src[i].version, t ? t : "");
+            sl_warn ("policy.set-aside", "owner=%s version=%u reason=\"%s\"", src[i].owner,
+                     src[i].version, t ? t : "");
+            free (t);
+        }
+        sl_policy_diags_destroy (&d);
+        if (rc != 0 && rc != SL_EINVAL)
+            goto out;
+    }
+    rc = s_compile (self, kept, nk, NULL, NULL, 0, diags, out);
+out:
+    free (kept);
+    return rc;
+}
+
 int
-sl_policy_store_load (sl_policy_store_t *self, MDB_txn *txn, sl_policy_diags_t *diags)
+sl_policy_store_check (sl_policy_store_t *self, MDB_txn *txn, sl_policy_diags_t *diags)
 {
     s_source_t *src = NULL;
     size_t n = 0;
     int rc = s_sources (self, txn, &src, &n);
     if (rc != 0)
         return rc;
+    sl_policy_index_t *ix = NULL;
+    rc = s_compile (self, src, n, NULL, NULL, 0, diags, &ix);
+    sl_policy_index_destroy (&ix);
+    s_sources_free (src, n);
+    return rc;
+}
+
+size_t
+sl_policy_store_aside_count (const sl_policy_store_t *self)
+{
+    return self->n_aside;
+}
+
+const char *
+sl_policy_store_aside_owner (const sl_policy_store_t *self, size_t i, uint32_t *version)
+{
+    if (i >= self->n_aside)
+        return NULL;
+    if (version)
+        *version = self->aside_version[i];
+    return self->aside[i];
+}
+
+const char *
+sl_policy_store_aside_text (const sl_policy_store_t *self)
+{
+    return self->aside_text ? self->aside_text : "";
+}
+
+int
+sl_policy_store_load (sl_policy_store_t *self, MDB_txn *txn, sl_policy_diags_t *diags)
+{
+    s_source_t *src = NULL;
+    size_t n = 0;
+    self->n_aside = 0;                /* every owner gets a new chance */
+    free (self->aside_text);
+    self->aside_text = NULL;
+    int rc = s_sources (self, txn, &src, &n);
+    if (rc != 0)
+        return rc;
     sl_policy_index_t *ix;
     rc = s_compile (self, src, n, NULL, NULL, 0, diags, &ix);
+    if (rc == SL_EINVAL)
+        rc = s_set_aside (self, src, n, diags, &ix);
     s_sources_free (src, n);
     if (rc != 0)
         return rc;

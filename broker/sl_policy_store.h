@@ -45,6 +45,7 @@
 
 #define SL_POLICY_CITY "city"
 #define SL_POLICY_OWNER_MAX 32
+#define SL_POLICY_ASIDE_MAX 64
 
 typedef struct sl_policy_store_t sl_policy_store_t;
 typedef struct sl_registry_t sl_registry_t;
@@ -63,10 +64,30 @@ void sl_policy_store_destroy (sl_policy_store_t **self_p);
 
 /*  Parses, checks and compiles the current version of every owner read in
  *  `txn` (read or write) and puts the result in force at once. Problems go
- *  to `diags` (may be NULL). Returns 0; SL_EINVAL if the stored set no
- *  longer checks (e.g. a member it names is gone): the index in force is
- *  then left as it was; SL_ESTORE, SL_ECORRUPT, SL_ENOMEM. */
+ *  to `diags` (may be NULL). Never brick: when the stored set no longer
+ *  checks (a record type or field it names is not registered, a member is
+ *  gone), each owner whose text makes it fail is set aside (logged
+ *  policy.set-aside; see sl_policy_store_aside_*) and the others are put in
+ *  force. Set-aside owners are left out of later applies too, until a load
+ *  finds that they check again (each load retries them all). Returns 0;
+ *  SL_EINVAL only if what remains still does not check; SL_ESTORE,
+ *  SL_ECORRUPT, SL_ENOMEM. */
 int sl_policy_store_load (sl_policy_store_t *self, MDB_txn *txn, sl_policy_diags_t *diags);
+
+/*  The owners set aside by the last load: how many, the i-th (its version
+ *  in *version), and the errors that set them aside ("OWNER version N set
+ *  aside:\nFILE:LINE:COL: error: ...\n"). Borrowed until the next load.
+ *  Cannot fail. */
+size_t sl_policy_store_aside_count (const sl_policy_store_t *self);
+const char *sl_policy_store_aside_owner (const sl_policy_store_t *self, size_t i,
+                                         uint32_t *version);
+const char *sl_policy_store_aside_text (const sl_policy_store_t *self);
+
+/*  Checks the current version of every owner (not set aside) against the
+ *  record types in force now, without changing anything: what a schema
+ *  registration must keep true. Errors go to `diags`. Returns 0, SL_EINVAL,
+ *  SL_ESTORE, SL_ENOMEM. */
+int sl_policy_store_check (sl_policy_store_t *self, MDB_txn *txn, sl_policy_diags_t *diags);
 
 /*  The index in force. Borrowed: valid until the next commit of an apply
  *  (the swap) or the store's destruction; never NULL (an empty index denies

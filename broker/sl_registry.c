@@ -130,7 +130,8 @@ int
 sl_registry_valid_role (const char *role)
 {
     if (strcmp (role, "member") == 0 || strcmp (role, "auditor") == 0
-        || strcmp (role, "consent-source") == 0 || strcmp (role, "admin:city") == 0)
+        || strcmp (role, "consent-source") == 0 || strcmp (role, "admin:city") == 0
+        || strcmp (role, "monitor") == 0)
         return 1;
     return strncmp (role, "admin:", 6) == 0 && sl_registry_valid_name (role + 6)
            && strlen (role) <= SL_ROLE_MAX;
@@ -156,7 +157,7 @@ sl_registry_add (sl_registry_t *self, MDB_txn *txn, const char *name,
         return SL_EINVAL;
     }
     if (!sl_registry_valid_role (role)) {
-        snprintf (err, errlen, "role '%.60s' is not valid: use member, auditor, consent-source, admin:city or admin:<bureau>",
+        snprintf (err, errlen, "role '%.60s' is not valid: use member, auditor, consent-source, monitor, admin:city or admin:<bureau>",
                   role);
         return SL_EINVAL;
     }
@@ -253,4 +254,156 @@ const sl_member_t *
 sl_registry_at (sl_registry_t *self, size_t i)
 {
     return i < self->count ? &self->members[i] : NULL;
+}
+
+/* ---------------------------------------------------------------------
+ * Key rollover: a member may hold a second key for a while.
+ *
+ * The second key is stored as a member record "NAME+FP8" (FP8: the first
+ * 8 hex digits of the key's fingerprint) with NAME's role; '+' cannot occur
+ * in a member name, so the record never collides with a member. It
+ * authenticates as NAME (sl_registry_for_key). Retiring a key keeps it as a
+ * revoked record "NAME~FP8", the convention revoke-and-add already uses, so
+ * a retired key is refused for ever and never registered again.
+ */
+
+static int
+s_del (sl_registry_t *self, MDB_txn *txn, size_t idx)
+{
+    MDB_val k = { strlen (self->members[idx].name), self->members[idx].name };
+    int rc = mdb_del (txn, sl_store_dbi (self->store, SL_DB_MEMBERS), &k, NULL);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return sl_store_rc (rc);
+    memmove (&self->members[idx], &self->members[idx + 1],
+             (self->count - idx - 1) * sizeof self->members[0]);
+    self->count--;
+    return 0;
+}
+
+/*  The "NAME+..." record of `name`, or NULL. */
+static const sl_member_t *
+s_second (sl_registry_t *self, const char *name)
+{
+    size_t n = strlen (name);
+    for (size_t i = 0; i < self->count; i++)
+        if (strncmp (self->members[i].name, name, n) == 0 && self->members[i].name[n] == '+'
+            && !self->members[i].revoked)
+            return &self->members[i];
+    return NULL;
+}
+
+const sl_member_t *
+sl_registry_for_key (sl_registry_t *self, const char *public_key)
+{
+    const sl_member_t *m = sl_registry_by_key (self, public_key);
+    if (!m)
+        return NULL;
+    const char *plus = strchr (m->name, '+');
+    if (!plus || m->revoked)
+        return m;
+    char name[SL_NAME_MAX + 1];
+    snprintf (name, sizeof name, "%.*s", (int) (plus - m->name), m->name);
+    return sl_registry_by_name (self, name);
+}
+
+int
+sl_registry_key_add (sl_registry_t *self, MDB_txn *txn, const char *name,
+                     const char *public_key, char *err, size_t errlen)
+{
+    const sl_member_t *m = sl_registry_by_name (self, name);
+    if (!m || m->revoked || strchr (name, '+') || strchr (name, '~')) {
+        snprintf (err, errlen, "no active member named '%.40s'", name);
+        return SL_ENOTFOUND;
+    }
+    if (strlen (public_key) != SL_KEY_Z85_LEN || !sl_keys_valid_z85 (public_key)) {
+        snprintf (err, errlen, "public_key is not a 40-character Z85 CURVE key");
+        return SL_EINVAL;
+    }
+    const sl_member_t *other = sl_registry_by_key (self, public_key);
+    if (other) {
+        snprintf (err, errlen, "this public key is already registered (to '%s')%s", other->name,
+                  other->revoked ? "; a retired or revoked key is never taken back" : "");
+        return SL_EEXIST;
+    }
+    const sl_member_t *second = s_second (self, name);
+    if (second) {
+        snprintf (err, errlen, "member '%s' already holds two keys (%s); retire one first "
+                  "(sluicectl member key retire %s --fingerprint FP)", name, second->name, name);
+        return SL_EEXIST;
+    }
+    sl_member_t k;
+    char fp[17] = "";
+    memset (&k, 0, sizeof k);
+    sl_keys_fingerprint (public_key, fp);
+    snprintf (k.name, sizeof k.name, "%.23s+%.8s", name, fp);
+    snprintf (k.role, sizeof k.role, "%s", m->role);
+    memcpy (k.public_key, public_key, SL_KEY_Z85_LEN);
+    int rc = s_write (self, txn, &k);
+    if (rc == 0)
+        rc = s_push (self, &k);
+    if (rc != 0)
+        snprintf (err, errlen, "cannot store the key: %s", sl_strerror (rc));
+    return rc;
+}
+
+int
+sl_registry_key_retire (sl_registry_t *self, MDB_txn *txn, const char *name,
+                        const char *fingerprint, char retired_fp[17], char *err, size_t errlen)
+{
+    const sl_member_t *m = sl_registry_by_name (self, name);
+    if (!m || m->revoked || strchr (name, '+') || strchr (name, '~')) {
+        snprintf (err, errlen, "no active member named '%.40s'", name);
+        return SL_ENOTFOUND;
+    }
+    const sl_member_t *second = s_second (self, name);
+    char fp_main[17] = "", fp_second[17] = "";
+    sl_keys_fingerprint (m->public_key, fp_main);
+    if (second)
+        sl_keys_fingerprint (second->public_key, fp_second);
+    size_t fl = strlen (fingerprint);
+    int is_main = fl >= 8 && strncmp (fp_main, fingerprint, fl) == 0;
+    int is_second = second && fl >= 8 && strncmp (fp_second, fingerprint, fl) == 0;
+    if (!is_main && !is_second) {
+        snprintf (err, errlen, "member '%s' holds no key with fingerprint %.16s (its keys: %s%s%s)",
+                  name, fingerprint, fp_main, second ? ", " : "", second ? fp_second : "");
+        return SL_ENOTFOUND;
+    }
+    if (!second) {
+        snprintf (err, errlen, "%s is the only key of '%s': add the new key first "
+                  "(sluicectl member key add %s --pub FILE), or revoke the member", fp_main,
+                  name, name);
+        return SL_EINVAL;
+    }
+    size_t mi = (size_t) (m - self->members), si = (size_t) (second - self->members);
+    sl_member_t keep = is_main ? *second : *m, gone = is_main ? *m : *second;
+    snprintf (keep.name, sizeof keep.name, "%s", name);
+    snprintf (retired_fp, 17, "%s", is_main ? fp_main : fp_second);
+    snprintf (gone.name, sizeof gone.name, "%.23s~%.8s", name, retired_fp);
+    gone.revoked = 1;
+    int rc = s_write (self, txn, &keep);
+    if (rc == 0)
+        rc = s_write (self, txn, &gone);
+    if (rc == 0) {
+        self->members[mi] = keep;
+        rc = s_del (self, txn, si);
+    }
+    if (rc == 0)
+        rc = s_push (self, &gone);
+    if (rc != 0)
+        snprintf (err, errlen, "cannot store the change: %s", sl_strerror (rc));
+    return rc;
+}
+
+int
+sl_registry_keys (sl_registry_t *self, const char *name, char fps[2][17])
+{
+    const sl_member_t *m = sl_registry_by_name (self, name);
+    if (!m)
+        return 0;
+    sl_keys_fingerprint (m->public_key, fps[0]);
+    const sl_member_t *second = s_second (self, name);
+    if (!second)
+        return 1;
+    sl_keys_fingerprint (second->public_key, fps[1]);
+    return 2;
 }

@@ -36,8 +36,8 @@ int sl_registry_reload (sl_registry_t *self);
 /*  True if `name` is a valid member name: [a-z0-9][a-z0-9_-]*, <= 32 chars. */
 int sl_registry_valid_name (const char *name);
 
-/*  True if `role` is member, auditor, consent-source, admin:city or
- *  admin:<valid name>. */
+/*  True if `role` is member, auditor, consent-source, monitor (reads
+ *  `status` only), admin:city or admin:<valid name>. */
 int sl_registry_valid_role (const char *role);
 
 /*  Adds a member in `txn`. A revoked member's name may be added again with a
@@ -61,6 +61,35 @@ const sl_member_t *sl_registry_by_name (sl_registry_t *self, const char *name);
  *  appended). */
 size_t sl_registry_count (sl_registry_t *self);
 const sl_member_t *sl_registry_at (sl_registry_t *self, size_t i);
+
+/*  Key rollover (a second key for a while; see the note in sl_registry.c).
+ *
+ *  sl_registry_for_key: the member a key authenticates as: its own record,
+ *  or for a member's second key that member. NULL if unknown. Revoked
+ *  members and retired keys are returned with ->revoked set. Borrowed like
+ *  the lookups above.
+ *
+ *  sl_registry_key_add: gives active member `name` a second key in `txn`.
+ *  Returns 0; SL_ENOTFOUND (no such active member), SL_EINVAL (bad key),
+ *  SL_EEXIST (key registered anywhere, or the member holds two keys
+ *  already); SL_EFULL / SL_ESTORE. `err` says which.
+ *
+ *  sl_registry_key_retire: retires the key of `name` whose fingerprint
+ *  starts with `fingerprint` (8..16 hex digits); the other key stays (it
+ *  becomes the member's key). The retired key is refused from the next
+ *  handshake on and never accepted again. *retired_fp gets its full
+ *  fingerprint. Returns 0; SL_ENOTFOUND; SL_EINVAL (it is the only key);
+ *  SL_EFULL / SL_ESTORE.
+ *
+ *  sl_registry_keys: fingerprints of `name`'s active keys (its own first);
+ *  returns how many (0..2). Cannot fail. */
+const sl_member_t *sl_registry_for_key (sl_registry_t *self, const char *public_key);
+int sl_registry_key_add (sl_registry_t *self, MDB_txn *txn, const char *name,
+                         const char *public_key, char *err, size_t errlen);
+int sl_registry_key_retire (sl_registry_t *self, MDB_txn *txn, const char *name,
+                            const char *fingerprint, char retired_fp[17], char *err,
+                            size_t errlen);
+int sl_registry_keys (sl_registry_t *self, const char *name, char fps[2][17]);
 
 /*  True if `role` is allowed where `required` is asked: exact match, or
  *  `required` "admin:*" and role starts with "admin:", or `required` "*". */

@@ -47,6 +47,8 @@ typedef struct {
     size_t n_inflight, cap_inflight;
     int64_t close_at_ms;      /* >0: close the connection at this time (revoke) */
     int current;              /* data plane: the member's current session */
+    char key_fp[17];          /* fingerprint of the key it authenticated with */
+    int broker_next;          /* came through the broker's next key (rollover) */
 } sl_session_t;
 
 typedef struct sl_sessions_t sl_sessions_t;

@@ -14,6 +14,9 @@
  *    broker.meta     text key -> text value ("format" = "1", "queue.epoch" =
  *                    decimal, the delivery-tag epoch: see sl_queue.h)
  *
+ *  Governance keeps its own (policy.*, consent.*, audit.*, and the record
+ *  type registry schema.versions / schema.current: sl_schema_store.h).
+ *
  *  The store does not begin write transactions for callers: sl_batch owns the
  *  one write transaction (group commit). Read transactions are short-lived
  *  and MDB_RDONLY.

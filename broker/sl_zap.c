@@ -96,16 +96,52 @@ s_str (zmq_msg_t *f, char *buf, size_t size)
     buf[n] = 0;
 }
 
+/*  `key_fp` (may be NULL) goes out as ZAP metadata property "Key-Fp", so
+ *  the broker learns which of a member's keys a connection used
+ *  (zmq_msg_gets (msg, "Key-Fp")): key rollover closes only the sessions
+ *  of a retired key. */
 static void
-s_reply (void *sock, zmq_msg_t *req_id, const char *code, const char *text,
-         const char *user)
+s_reply_meta (void *sock, zmq_msg_t *req_id, const char *code, const char *text,
+              const char *user, const char *key_fp, int broker_next)
 {
+    unsigned char meta[96];
+    size_t ml = 0;
+    if (broker_next) {          /* "Broker-Key" = "next": the rollover's listener */
+        meta[ml++] = 10;
+        memcpy (meta + ml, "Broker-Key", 10);
+        ml += 10;
+        meta[ml++] = 0;
+        meta[ml++] = 0;
+        meta[ml++] = 0;
+        meta[ml++] = 4;
+        memcpy (meta + ml, "next", 4);
+        ml += 4;
+    }
+    if (key_fp && *key_fp) {
+        size_t vl = strlen (key_fp);
+        meta[ml++] = 6;
+        memcpy (meta + ml, "Key-Fp", 6);
+        ml += 6;
+        meta[ml++] = 0;
+        meta[ml++] = 0;
+        meta[ml++] = 0;
+        meta[ml++] = (unsigned char) vl;
+        memcpy (meta + ml, key_fp, vl);
+        ml += vl;
+    }
     zmq_send (sock, "1.0", 3, ZMQ_SNDMORE);
     zmq_send (sock, zmq_msg_data (req_id), zmq_msg_size (req_id), ZMQ_SNDMORE);
     zmq_send (sock, code, strlen (code), ZMQ_SNDMORE);
     zmq_send (sock, text, strlen (text), ZMQ_SNDMORE);
     zmq_send (sock, user, strlen (user), ZMQ_SNDMORE);
-    zmq_send (sock, "", 0, 0);
+    zmq_send (sock, meta, ml, 0);
+}
+
+static void
+s_reply (void *sock, zmq_msg_t *req_id, const char *code, const char *text,
+         const char *user)
+{
+    s_reply_meta (sock, req_id, code, text, user, NULL, 0);
 }
 
 /*  The admin plane's domain, or one derived from it ("sluice.admin.next",
@@ -151,7 +187,7 @@ s_handle_one (sl_zap_t *self, zmq_msg_t *f, int n)
         s_reply (self->sock, &f[1], "400", "address-not-allowed", "");
         return;
     }
-    const sl_member_t *m = sl_registry_by_key (self->registry, z85);
+    const sl_member_t *m = sl_registry_for_key (self->registry, z85);
     if (!m || m->revoked) {
         const char *reason = m ? "revoked" : "unknown-key";
         if (m)
@@ -163,7 +199,9 @@ s_handle_one (sl_zap_t *self, zmq_msg_t *f, int n)
         return;
     }
     sl_debug ("auth.ok", "member=%s key=%s address=%s domain=%s", m->name, fp, address, domain);
-    s_reply (self->sock, &f[1], "200", "OK", m->name);
+    size_t dl = strlen (domain);
+    s_reply_meta (self->sock, &f[1], "200", "OK", m->name, fp,
+                  dl > 5 && strcmp (domain + dl - 5, ".next") == 0);
 }
 
 int

@@ -20,28 +20,43 @@
 #include "sl_keys.h"
 #include "sl_log.h"
 #include "sl_registry.h"
+#include "sl_schema_store.h"
 #include "sl_store.h"
 
 static volatile sig_atomic_t s_stop = 0;
+static volatile sig_atomic_t s_reload = 0;
 
 static void
 s_on_signal (int sig)
 {
-    (void) sig;
-    s_stop = 1;
+    if (sig == SIGHUP)
+        s_reload = 1;
+    else
+        s_stop = 1;
 }
+
+/*  What the process was started with, for SIGHUP: the INI file is read
+ *  again, then the command-line flags are applied again on top. */
+static const char *s_config_path;
+static int s_argc;
+static char **s_argv;
+static int s_argi;
 
 static void
 s_usage (FILE *f)
 {
     fprintf (f,
-"usage: sluiced init [--data DIR]\n"
+"usage: sluiced init [--data DIR] [--with-examples [FILE]]\n"
 "       sluiced [run] [options]\n"
+"       sluiced --version\n"
 "\n"
 "init      create DIR (default $SLUICE_DATA or ./var/sluice): the LMDB store,\n"
 "          the broker key pair DIR/broker.key + DIR/broker.pub and a first\n"
 "          administrator key pair DIR/admin.key + DIR/admin.pub, registered as\n"
 "          member 'admin' with role admin:city\n"
+"          --with-examples [FILE]  also register the example bureaus' record\n"
+"          types (a FileDescriptorSet; default: examples.binpb built from\n"
+"          schemas/, see docs/SCHEMAS.md)\n"
 "run       serve (the default); writes the bound endpoints to DIR/endpoints\n"
 "\n"
 "options (each also an INI key in section [sluiced] of --config FILE):\n"
@@ -70,9 +85,24 @@ s_usage (FILE *f)
 "  --timezone ZONE            the city's IANA time zone, e.g. Europe/Berlin;\n"
 "                             zone-less times in policy windows and admin\n"
 "                             filters are read in it, default UTC (timezone)\n"
+"  --metrics-bind HOST:PORT   serve /metrics, /healthz, /readyz over HTTP,\n"
+"                             e.g. 127.0.0.1:9570; default off (metrics_bind)\n"
+"  --log-file FILE            append log lines to FILE, reopened on SIGHUP;\n"
+"                             default stderr                      (log_file)\n"
+"  --log-format FORMAT        logfmt (default) or json          (log_format)\n"
+"  --next-bind ENDPOINT       broker key rollover: where DIR/broker-next.key\n"
+"                             serves the data plane, default --bind's port + 10\n"
+"                                                                (next_bind)\n"
+"  --next-admin-bind ENDPOINT ... and the admin plane         (next_admin_bind)\n"
+"  --version                  print the version and exit\n"
 "  --help                     this text\n"
 "\n"
-"signals: SIGINT/SIGTERM commit what is pending, fail in-flight queries and exit 0.\n");
+"signals: SIGINT/SIGTERM commit what is pending, sign a checkpoint, fail\n"
+"in-flight queries and exit 0. SIGHUP reads --config FILE again (then the\n"
+"flags), applies log_level, log_format, log_file (reopened: logrotate),\n"
+"queue_max and query_timeout_ms at once, logs which other changed\n"
+"settings need a restart, and starts or ends a broker key rollover\n"
+"(DIR/broker-next.key; docs/OPERATIONS.md).\n");
 }
 
 static const struct { const char *flag, *key; } s_flags[] = {
@@ -84,8 +114,117 @@ static const struct { const char *flag, *key; } s_flags[] = {
     { "--checkpoint-every", "checkpoint_every" },
     { "--checkpoint-interval-ms", "checkpoint_interval_ms" },
     { "--consent-scan-ms", "consent_scan_ms" }, { "--queue-max", "queue_max" },
+    { "--metrics-bind", "metrics_bind" }, { "--log-file", "log_file" },
+    { "--log-format", "log_format" }, { "--next-bind", "next_bind" },
+    { "--next-admin-bind", "next_admin_bind" },
     { "--timezone", "timezone" },
 };
+
+/*  Applies the flags argv[from..] on top of cfg. Returns 0 or 2 (usage
+ *  error, printed). */
+static int
+s_apply_flags (sl_config_t *cfg, int argc, char **argv, int from)
+{
+    char err[600];
+    for (int i = from; i < argc; i++) {
+        if (!strcmp (argv[i], "--config")) {
+            i++;
+            continue;
+        }
+        const char *key = NULL;
+        for (size_t k = 0; k < sizeof s_flags / sizeof s_flags[0]; k++)
+            if (!strcmp (argv[i], s_flags[k].flag))
+                key = s_flags[k].key;
+        if (!key) {
+            fprintf (stderr, "sluiced: unknown argument '%s' (see sluiced --help)\n", argv[i]);
+            return 2;
+        }
+        if (i + 1 >= argc) {
+            fprintf (stderr, "sluiced: %s needs a value\n", argv[i]);
+            return 2;
+        }
+        if (sl_config_set (cfg, key, argv[++i], err, sizeof err) != 0) {
+            fprintf (stderr, "sluiced: %s: %s\n", argv[i - 1], err);
+            return 2;
+        }
+    }
+    return 0;
+}
+
+/*  Log level, format and file from cfg. Returns 0 or -1 (printed). */
+static int
+s_apply_log (const sl_config_t *cfg)
+{
+    const char *levels[] = { "debug", "info", "warn", "error" };
+    for (int l = 0; l < 4; l++)
+        if (!strcmp (cfg->log_level, levels[l]) && !getenv ("SLUICE_LOG"))
+            sl_log_set_level ((sl_log_level_t) l);
+    sl_log_set_format (strcmp (cfg->log_format, "json") == 0 ? SL_LOG_JSON : SL_LOG_LOGFMT);
+    if (cfg->log_file[0] && sl_log_open_file (cfg->log_file) != 0) {
+        sl_error ("log.open_failed", "file=%s error=\"%s\"", cfg->log_file, strerror (errno));
+        fprintf (stderr, "sluiced: %s: cannot open the log file: %s\n", cfg->log_file,
+                 strerror (errno));
+        return -1;
+    }
+    return 0;
+}
+
+/*  SIGHUP (sl_broker_on_reload): cfg is what runs; read the file and the
+ *  flags again into a fresh config, apply what can change live. */
+static void
+s_reload_config (void *ctx, sl_broker_t *b)
+{
+    sl_config_t *cur = ctx, next;
+    char err[600];
+    sl_config_defaults (&next);
+    if (s_config_path && sl_config_load (&next, s_config_path, err, sizeof err) != 0) {
+        sl_error ("config.reload_failed", "error=\"%s\" kept=previous", err);
+        return;
+    }
+    if (s_apply_flags (&next, s_argc, s_argv, s_argi) != 0) {
+        sl_error ("config.reload_failed", "error=\"bad flags\" kept=previous");
+        return;
+    }
+    /* settings that only a restart applies */
+    const char *restart = NULL;
+    if (strcmp (next.data_dir, cur->data_dir))
+        restart = "data";
+    else if (strcmp (next.data_endpoint, cur->data_endpoint))
+        restart = "bind";
+    else if (strcmp (next.admin_endpoint, cur->admin_endpoint))
+        restart = "admin_bind";
+    else if (strcmp (next.metrics_bind, cur->metrics_bind))
+        restart = "metrics_bind";
+    else if (strcmp (next.timezone, cur->timezone))
+        restart = "timezone";
+    else if (next.map_size != cur->map_size)
+        restart = "map_size_mb";
+    else if (next.max_message_size != cur->max_message_size)
+        restart = "max_message_size";
+    else if (next.batch_max != cur->batch_max || next.batch_delay_us != cur->batch_delay_us)
+        restart = "batch";
+    else if (next.checkpoint_every != cur->checkpoint_every
+             || next.checkpoint_interval_ms != cur->checkpoint_interval_ms
+             || next.consent_scan_ms != cur->consent_scan_ms)
+        restart = "checkpoint/consent_scan";
+    if (restart)
+        sl_warn ("config.restart_needed", "setting=%s note=\"changed in the file; applied at the next start\"",
+                 restart);
+    /* what applies now; the log file is reopened even when unchanged
+     * (logrotate moved it) */
+    if (s_apply_log (&next) != 0)
+        return;
+    sl_broker_set_limits (b, next.queue_max, next.query_timeout_ms);
+    sl_broker_keys_reload (b);   /* broker key rollover: DIR/broker-next.key, promotion */
+    memcpy (cur->log_level, next.log_level, sizeof cur->log_level);
+    memcpy (cur->log_format, next.log_format, sizeof cur->log_format);
+    memcpy (cur->log_file, next.log_file, sizeof cur->log_file);
+    cur->queue_max = next.queue_max;
+    cur->query_timeout_ms = next.query_timeout_ms;
+    sl_info ("config.reloaded", "file=%s log_level=%s log_format=%s queue_max=%llu "
+             "query_timeout_ms=%u", s_config_path ? s_config_path : "none", cur->log_level,
+             cur->log_format, (unsigned long long) cur->queue_max, cur->query_timeout_ms);
+}
 
 static int
 s_mkdirs (const char *dir)
@@ -101,6 +240,28 @@ s_mkdirs (const char *dir)
         }
     return (mkdir (buf, 0700) != 0 && errno != EEXIST) ? -1 : 0;
 }
+
+/*  The example bureaus' FileDescriptorSet: next to the build tree's
+ *  sluiced (build/broker/../schemas/examples.binpb), else the installed one. */
+static void
+s_examples_path (char *out, size_t size)
+{
+    char exe[400];
+    ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr (exe, '/');
+        if (slash) {
+            *slash = 0;
+            snprintf (out, size, "%s/../schemas/examples.binpb", exe);
+            if (access (out, R_OK) == 0)
+                return;
+        }
+    }
+    snprintf (out, size, "%s", SL_EXAMPLES_INSTALLED);
+}
+
+static const char *s_with_examples;   /* init --with-examples: the file */
 
 static int
 s_init (const sl_config_t *cfg)
@@ -150,6 +311,18 @@ s_init (const sl_config_t *cfg)
         fprintf (stderr, "sluiced init: %s\n", err);
         goto out;
     }
+    int n_examples = 0;
+    if (s_with_examples) {
+        sl_schema_store_t *ss = sl_schema_store_new (txn, NULL);
+        n_examples = ss ? sl_schema_store_register_file (ss, txn, s_with_examples, "admin",
+                                                         err, sizeof err) : SL_ENOMEM;
+        sl_schema_store_destroy (&ss);
+        if (n_examples < 0) {
+            fprintf (stderr, "sluiced init: --with-examples: %s\n", n_examples == SL_ENOMEM
+                     ? "cannot open the schema registry" : err);
+            goto out;
+        }
+    }
     if (sl_batch_commit (batch) != 0) {
         fprintf (stderr, "sluiced init: cannot commit the member registry\n");
         goto out;
@@ -163,12 +336,67 @@ s_init (const sl_config_t *cfg)
             "  audit keys:        %s/audit-sign.key, %s/audit-sign.pub, %s/audit-pseudonym.key\n"
             "  pseudonym secret:  %s/pseudonym.key (keep it private)\n",
             dir, dir, dir, fp, dir, dir, dir, dir, dir);
+    if (s_with_examples)
+        printf ("  record types:      %d registered from %s\n", n_examples, s_with_examples);
     rc = 0;
 out:
     sl_batch_destroy (&batch);
     sl_registry_destroy (&reg);
     sl_store_destroy (&store);
     return rc;
+}
+
+/*  Called with the data directory locked, so no other sluiced serves it: an
+ *  endpoints file naming a pid is what a broker that did not stop cleanly
+ *  (kill -9, power loss) left. Say so; sl_broker_new replaces it. */
+static void
+s_check_stale_endpoints (const char *dir)
+{
+    char path[600], line[300];
+    snprintf (path, sizeof path, "%s/endpoints", dir);
+    FILE *f = fopen (path, "r");
+    if (!f)
+        return;
+    long pid = 0;
+    while (fgets (line, sizeof line, f))
+        if (strncmp (line, "pid = ", 6) == 0)
+            pid = atol (line + 6);
+    fclose (f);
+    if (pid > 0 && pid != (long) getpid ()) {
+        sl_warn ("endpoints.stale", "file=%s pid=%ld note=\"left by a sluiced that did not stop "
+                 "cleanly; replaced\"", path, pid);
+    }
+}
+
+/*  The store holds citizen ids (consents, kept subjects) and the queues:
+ *  like the key files, it must be the broker's alone. Refuses (returns -1,
+ *  printed with the fix) a store directory or LMDB file with any group or
+ *  other permission, or owned by another user than the one sluiced runs as
+ *  (what a restore or an offline check run as root used to leave). */
+static int
+s_check_store_modes (const char *dir)
+{
+    static const char *names[] = { "store", "store/data.mdb", "store/lock.mdb" };
+    for (size_t i = 0; i < 3; i++) {
+        char path[700];
+        struct stat st;
+        snprintf (path, sizeof path, "%s/%s", dir, names[i]);
+        if (stat (path, &st) != 0)
+            continue;
+        if (geteuid () != 0 && st.st_uid != geteuid ()) {
+            fprintf (stderr, "sluiced: %s is owned by uid %u, but sluiced runs as uid %u: "
+                     "LMDB could not open it; fix with: chown -R $(id -un %u): %s\n", path,
+                     (unsigned) st.st_uid, (unsigned) geteuid (), (unsigned) geteuid (), dir);
+            return -1;
+        }
+        if (st.st_mode & 077) {
+            fprintf (stderr, "sluiced: %s has mode %04o: it holds citizen ids and must be "
+                     "the broker's alone; fix with: chmod 700 %s/store && chmod 600 %s/store/*.mdb\n",
+                     path, (unsigned) (st.st_mode & 07777), dir, dir);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 static int
@@ -187,12 +415,18 @@ s_run (sl_config_t *cfg)
         close (lock);
         return 1;
     }
+    if (s_check_store_modes (cfg->data_dir) != 0) {
+        close (lock);
+        return 1;
+    }
+    s_check_stale_endpoints (cfg->data_dir);
     struct sigaction sa;
     memset (&sa, 0, sizeof sa);
     sa.sa_handler = s_on_signal;
     sigemptyset (&sa.sa_mask);
     sigaction (SIGINT, &sa, NULL);
     sigaction (SIGTERM, &sa, NULL);
+    sigaction (SIGHUP, &sa, NULL);
     signal (SIGPIPE, SIG_IGN);
 
     /* the city's zone, before any policy is parsed; DIR/timezone tells
@@ -223,6 +457,8 @@ s_run (sl_config_t *cfg)
         .checkpoint_every = cfg->checkpoint_every,
         .checkpoint_interval_ms = cfg->checkpoint_interval_ms,
         .consent_scan_ms = cfg->consent_scan_ms, .queue_max = cfg->queue_max,
+        .metrics_endpoint = cfg->metrics_bind,
+        .next_data_endpoint = cfg->next_bind, .next_admin_endpoint = cfg->next_admin_bind,
     };
     sl_broker_t *b = sl_broker_new (&bc, err, sizeof err);
     if (!b) {
@@ -230,6 +466,7 @@ s_run (sl_config_t *cfg)
         close (lock);
         return 1;
     }
+    sl_broker_on_reload (b, &s_reload, s_reload_config, cfg);
     sl_broker_run (b, &s_stop);
     sl_broker_destroy (&b);
     close (lock);
@@ -255,6 +492,10 @@ main (int argc, char **argv)
             s_usage (stdout);
             return 0;
         }
+        if (!strcmp (argv[j], "--version")) {
+            printf ("sluiced %s\n", SLUICE_VERSION);
+            return 0;
+        }
         if (!strcmp (argv[j], "--config")) {
             if (j + 1 >= argc) {
                 fprintf (stderr, "sluiced: --config needs a FILE\n");
@@ -265,37 +506,37 @@ main (int argc, char **argv)
                 sl_config_clear (&cfg);
                 return 2;
             }
+            s_config_path = argv[j + 1];
         }
     }
-    for (; i < argc; i++) {
-        if (!strcmp (argv[i], "--config")) {
-            i++;
+    static char examples[512];
+    /* init --with-examples [FILE] is taken out here; what is left are the
+     * config flags, parsed again on SIGHUP */
+    int w = i;
+    for (int r = i; r < argc; r++) {
+        if (init && !strcmp (argv[r], "--with-examples")) {
+            if (r + 1 < argc && strncmp (argv[r + 1], "--", 2) != 0)
+                snprintf (examples, sizeof examples, "%s", argv[++r]);
+            else
+                s_examples_path (examples, sizeof examples);
+            s_with_examples = examples;
             continue;
         }
-        const char *key = NULL;
-        for (size_t k = 0; k < sizeof s_flags / sizeof s_flags[0]; k++)
-            if (!strcmp (argv[i], s_flags[k].flag))
-                key = s_flags[k].key;
-        if (!key) {
-            fprintf (stderr, "sluiced: unknown argument '%s' (see sluiced --help)\n", argv[i]);
-            sl_config_clear (&cfg);
-            return 2;
-        }
-        if (i + 1 >= argc) {
-            fprintf (stderr, "sluiced: %s needs a value\n", argv[i]);
-            sl_config_clear (&cfg);
-            return 2;
-        }
-        if (sl_config_set (&cfg, key, argv[++i], err, sizeof err) != 0) {
-            fprintf (stderr, "sluiced: %s: %s\n", argv[i - 1], err);
-            sl_config_clear (&cfg);
-            return 2;
-        }
+        argv[w++] = argv[r];
     }
-    const char *levels[] = { "debug", "info", "warn", "error" };
-    for (int l = 0; l < 4; l++)
-        if (!strcmp (cfg.log_level, levels[l]) && !getenv ("SLUICE_LOG"))
-            sl_log_set_level ((sl_log_level_t) l);
+    argv[w] = NULL;
+    argc = w;
+    if (s_apply_flags (&cfg, argc, argv, i) != 0) {
+        sl_config_clear (&cfg);
+        return 2;
+    }
+    s_argc = argc;
+    s_argv = argv;
+    s_argi = i;
+    if (s_apply_log (&cfg) != 0) {
+        sl_config_clear (&cfg);
+        return 1;
+    }
     rc = init ? s_init (&cfg) : s_run (&cfg);
     sl_config_clear (&cfg);
     return rc;

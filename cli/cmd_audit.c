@@ -9,6 +9,7 @@
     writer). Long listings are streamed, page by page online and entry by
     entry offline, so memory stays flat on a log of millions of entries. */
 #include "ctl.h"
+#include "ctl_store.h"
 #include "sl_audit.h"
 #include "sl_error.h"
 #include "sl_schema.h"
@@ -115,13 +116,8 @@ s_local_open (ctl_ctx_t *ctx, s_local_t *l)
                    "(or a copy of it) with --data DIR", path, strerror (errno ? errno : ENOENT));
         return 1;
     }
-    int rc = mdb_env_create (&l->env);
-    if (rc == 0)
-        rc = mdb_env_set_maxdbs (l->env, 64);
-    if (rc == 0)
-        rc = mdb_env_open (l->env, path, MDB_RDONLY | MDB_NOTLS, 0);
-    if (rc != 0) {
-        ctl_error (ctx, "%s: cannot open the store read-only: %s", path, mdb_strerror (rc));
+    if (ctl_store_open_readonly (path, 0, &l->env, err, sizeof err) != 0) {
+        ctl_error (ctx, "%s", err);
         s_local_close (l);
         return 1;
     }
@@ -352,6 +348,12 @@ s_parse (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv, s_opts_t *
     if (o->owner && s_offline (ctx)) {
         const char *owners[64];
         size_t n = 0;
+        char serr[600];
+        /* the owners are the bureaus of the types registered in DIR/store */
+        if (ctl_schemas_from_store (ctx->data_dir, serr, sizeof serr) < 0) {
+            ctl_error (ctx, "%s", serr);
+            return 2;
+        }
         for (size_t i = 0; i < sl_schema_count () && n < 63; i++)
             if (!sl_suggest_known (sl_schema_at (i)->owner, owners, n))
                 owners[n++] = sl_schema_at (i)->owner;

@@ -71,10 +71,18 @@ s_print_list (const cJSON *res)
 {
     printf ("%-20s %-18s %-16s %-9s %s\n", "NAME", "ROLE", "FINGERPRINT", "CONNECTED", "REVOKED");
     const cJSON *m;
-    cJSON_ArrayForEach (m, res)
-        printf ("%-20s %-18s %-16s %-9s %s\n", ctl_str (m, "name"), ctl_str (m, "role"),
+    cJSON_ArrayForEach (m, res) {
+        /* NAME+FP8: a member's second key; NAME~FP8: a retired or replaced key */
+        const char *name = ctl_str (m, "name"), *plus = strchr (name, '+'), *tilde = strchr (name, '~');
+        char note[80] = "";
+        if (plus)
+            snprintf (note, sizeof note, "  (second key of %.*s)", (int) (plus - name), name);
+        else if (tilde)
+            snprintf (note, sizeof note, "  (old key of %.*s)", (int) (tilde - name), name);
+        printf ("%-20s %-18s %-16s %-9s %s%s\n", name, ctl_str (m, "role"),
                 ctl_str (m, "fingerprint"), s_bool (m, "connected") ? "yes" : "no",
-                s_bool (m, "revoked") ? "yes" : "no");
+                s_bool (m, "revoked") ? "yes" : "no", note);
+    }
 }
 
 static int
@@ -108,15 +116,103 @@ s_revoke (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     return ctl_call (ctx, "member.revoke", args, s_print_revoke);
 }
 
+/* ---- member key add|retire NAME: key rollover (docs/OPERATIONS.md) */
+
+static int
+s_key_opt (int c, const char *arg, void *p)
+{
+    const char **v = p;
+    if (c != 'p' && c != 'f')
+        return -1;
+    v[c == 'p' ? 0 : 1] = arg;
+    return 0;
+}
+
+static void
+s_print_keys (const cJSON *res)
+{
+    const cJSON *keys = cJSON_GetObjectItemCaseSensitive (res, "keys"), *k;
+    if (*ctl_str (res, "retired"))
+        printf ("retired key %s of %s (%g session(s) on it closed)\n", ctl_str (res, "retired"),
+                ctl_str (res, "name"), ctl_num (res, "sessions_closed"));
+    printf ("%s now holds %d key(s):", ctl_str (res, "name"), cJSON_GetArraySize (keys));
+    cJSON_ArrayForEach (k, keys)
+        printf (" %s", cJSON_IsString (k) ? k->valuestring : "?");
+    printf ("\n");
+}
+
+static const ctl_cmd_t s_key_add_cmd = {
+    "key add", "NAME --pub FILE", "give a member a second key for a rollover",
+    "options:\n"
+    "  --pub FILE          the new public key (from sluicectl keygen NEW --for NAME)\n"
+    "Both keys authenticate as NAME until one is retired.\n", 1, NULL };
+static const ctl_cmd_t s_key_retire_cmd = {
+    "key retire", "NAME --fingerprint FP", "retire one of a member's two keys",
+    "options:\n"
+    "  --fingerprint FP    the key to retire (8 to 16 hex digits, from member list\n"
+    "                      or keygen); sessions on it are closed, the other stays\n", 1, NULL };
+
+static int
+s_key (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
+{
+    static const struct option extra[] = {
+        { "pub", required_argument, NULL, 'p' }, { "fingerprint", required_argument, NULL, 'f' },
+        { NULL, 0, NULL, 0 } };
+    int add = argc > 1 && !strcmp (argv[1], "add");
+    int retire = argc > 1 && !strcmp (argv[1], "retire");
+    if (!add && !retire) {
+        if (argc > 1 && (!strcmp (argv[1], "--help") || !strcmp (argv[1], "-h"))) {
+            ctl_usage (ctx, cmd, stdout);
+            return 0;
+        }
+        ctl_error (ctx, "use `member key add NAME --pub FILE` or `member key retire NAME "
+                   "--fingerprint FP`");
+        return 2;
+    }
+    const char *v[2] = { NULL, NULL };
+    const ctl_cmd_t *sub = add ? &s_key_add_cmd : &s_key_retire_cmd;
+    int first, rc = ctl_parse_args (ctx, sub, argc - 1, argv + 1, extra, s_key_opt, v, 1,
+                                    add ? "key add needs NAME and --pub FILE"
+                                        : "key retire needs NAME and --fingerprint FP", &first);
+    if (rc >= 0)
+        return rc;
+    cJSON *args = cJSON_CreateObject ();
+    cJSON_AddStringToObject (args, "name", argv[1 + first]);
+    if (add) {
+        char pub[SL_KEY_Z85_LEN + 1], err[1024];
+        if (!v[0] || sl_keys_load_public (v[0], pub, err, sizeof err) != 0) {
+            ctl_error (ctx, "%s", v[0] ? err : "key add needs --pub FILE");
+            cJSON_Delete (args);
+            return v[0] ? 1 : 2;
+        }
+        cJSON_AddStringToObject (args, "public_key", pub);
+        return ctl_call (ctx, "member.key.add", args, s_print_keys);
+    }
+    if (!v[1]) {
+        ctl_error (ctx, "key retire needs --fingerprint FP");
+        cJSON_Delete (args);
+        return 2;
+    }
+    cJSON_AddStringToObject (args, "fingerprint", v[1]);
+    return ctl_call (ctx, "member.key.retire", args, s_print_keys);
+}
+
 static const ctl_cmd_t s_cmds[] = {
     { "add", "NAME --role ROLE --pub FILE", "register a member's public key with a role",
       "options:\n"
-      "  --role ROLE         member, admin:<bureau>, admin:city, auditor or consent-source\n"
+      "  --role ROLE         member, admin:<bureau>, admin:city, auditor, consent-source\n"
+      "                      or monitor (reads status only)\n"
       "  --pub FILE          the member's public key file (NAME.pub from sluicectl keygen)\n",
       1, s_add },
     { "list", "", "list the members, their roles and whether they are connected", NULL, 1, s_list },
     { "revoke", "NAME", "revoke a member: its key is refused and open sessions are closed",
       NULL, 1, s_revoke },
+    { "key", "add NAME --pub FILE | retire NAME --fingerprint FP",
+      "key rollover: a second key for a member, then retire the old one",
+      "  add NAME --pub FILE          both keys work until one is retired\n"
+      "  retire NAME --fingerprint FP the key is refused from now on; sessions on\n"
+      "                               it are closed, those on the other key stay\n",
+      1, s_key },
     { NULL, NULL, NULL, NULL, 0, NULL },
 };
 

@@ -7,6 +7,7 @@
     members and the city's purposes stored in DIR/store (opened read-only,
     so it is safe while sluiced runs). Everything else asks the broker. */
 #include "ctl.h"
+#include "ctl_store.h"
 #include "sl_error.h"
 #include "sl_policy.h"
 #include "sl_policy_lint.h"
@@ -249,11 +250,8 @@ s_offline_catalog (const char *dir, sl_policy_catalog_t *cat, s_offline_t *o, s_
     MDB_cursor *cur = NULL;
     int rc;
     snprintf (path, sizeof path, "%s/store", dir);
-    if ((rc = mdb_env_create (&env)) != 0)
-        goto lmdb_fail;
-    mdb_env_set_maxdbs (env, 64);
-    if ((rc = mdb_env_open (env, path, MDB_RDONLY | MDB_NOTLS, 0600)) != 0)
-        goto lmdb_fail;
+    if (ctl_store_open_readonly (path, 0, &env, err, errlen) != 0)
+        return SL_ESTORE;
     if ((rc = mdb_txn_begin (env, NULL, MDB_RDONLY, &txn)) != 0)
         goto lmdb_fail;
     MDB_dbi members;
@@ -385,6 +383,8 @@ typedef struct {
     int strict;
     int against;
     const char *timezone;
+    const char *schemas[16];     /* --schemas FILE: record types to know */
+    int n_schemas;
 } s_check_t;
 
 static int
@@ -397,6 +397,8 @@ s_check_opt (int c, const char *arg, void *p)
         o->against = 1;
     else if (c == 'z')
         o->timezone = arg;
+    else if (c == 's' && o->n_schemas < 16)
+        o->schemas[o->n_schemas++] = arg;
     else
         return -1;
     return 0;
@@ -484,8 +486,9 @@ s_check (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
         { "strict", no_argument, NULL, 'S' }, { "timezone", required_argument, NULL, 'z' },
-        { "against", no_argument, NULL, 'A' }, { NULL, 0, NULL, 0 } };
-    s_check_t copt = { 0, 0, NULL };
+        { "against", no_argument, NULL, 'A' }, { "schemas", required_argument, NULL, 's' },
+        { NULL, 0, NULL, 0 } };
+    s_check_t copt = { 0, 0, NULL, { NULL }, 0 };
     int first, rc = ctl_parse (ctx, cmd, argc, argv, extra, s_check_opt, &copt, &first);
     if (rc != 0)
         return rc == 1 ? 0 : rc;
@@ -526,6 +529,21 @@ s_check (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
             ctl_error (ctx, "%s", err);
             goto out;
         }
+    }
+    /* the record types the files are checked against: registered ones in
+       DIR/store, and those of --schemas files */
+    int n_types = 0;
+    if (data && (n_types = ctl_schemas_from_store (data, err, sizeof err)) < 0) {
+        ctl_error (ctx, "%s", err);
+        goto out;
+    }
+    for (int i = 0; i < copt.n_schemas; i++) {
+        int n = ctl_schemas_from_file (copt.schemas[i], err, sizeof err);
+        if (n < 0) {
+            ctl_error (ctx, "--schemas %s: %s", copt.schemas[i], err);
+            goto out;
+        }
+        n_types += n;
     }
     int assumed = 0;
     if (data && s_offline_catalog (data, cat, &off, &st, err, sizeof err) != 0) {
@@ -633,7 +651,9 @@ s_check (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
                        nfiles, nfiles == 1 ? "" : "s",
                        data ? "" : " (checked without --data DIR: members were not known, and "
                                    "purposes only from these files)");
-        else {
+        if (failed && !n_types)
+            ctl_error (ctx, "no record type was known: give --data DIR or --schemas FILE");
+        else if (!failed) {
             printf ("%d file%s ok: %zu rule%s, %d purpose%s declared", nfiles,
                     nfiles == 1 ? "" : "s", nrules, nrules == 1 ? "" : "s", npurposes,
                     npurposes == 1 ? "" : "s");
@@ -1162,7 +1182,7 @@ s_purposes (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 }
 
 static const ctl_cmd_t s_cmds[] = {
-    { "check", "FILE... [--data DIR] [--strict] [--timezone ZONE] [--against]",
+    { "check", "FILE... [--data DIR] [--schemas FILE]... [--strict] [--timezone ZONE] [--against]",
       "check policy files offline (syntax, schemas, members, purposes, lints)",
       "Parses and checks the files together, as one set, without a broker. Errors\n"
       "are printed as FILE:LINE:COL: error: MESSAGE, lints (overlapping or idle\n"
@@ -1178,6 +1198,9 @@ static const ctl_cmd_t s_cmds[] = {
       "                      a rule id apply would refuse is caught here) and lint\n"
       "                      against the live subscriptions (read-only; safe while\n"
       "                      sluiced runs). SLUICE_DATA counts as --data.\n"
+      "                      The record types registered in DIR/store are known.\n"
+      "  --schemas FILE      also know the record types of FILE (.proto compiled\n"
+      "                      with protoc, or a FileDescriptorSet); repeatable\n"
       "  --strict            warnings are errors\n"
       "  --against           ask the broker instead (connection options below):\n"
       "                      each file as a dry-run apply by you, so also your role\n"

@@ -28,6 +28,26 @@ s_print (const cJSON *res)
         printf ("operations awaiting commit: %g\n", pending->valuedouble);
     if (cJSON_IsNumber (commits))
         printf ("commits since start: %g\n", commits->valuedouble);
+    /* never brick: what start left out of force */
+    const cJSON *aside = cJSON_GetObjectItemCaseSensitive (res, "policies_set_aside");
+    cJSON_ArrayForEach (m, aside)
+        printf ("POLICY SET ASIDE: %s version %g no longer checks (see below)\n",
+                ctl_str (m, "owner"), ctl_num (m, "version"));
+    if (cJSON_GetArraySize (aside))
+        printf ("%s", ctl_str (res, "policies_set_aside_errors"));
+    if (*ctl_str (res, "schemas_skipped"))
+        printf ("RECORD TYPES NOT IN FORCE (stored, but they do not build):\n%s",
+                ctl_str (res, "schemas_skipped"));
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive (res, "store");
+    if (st && ctl_num (st, "capacity_bytes") > 0)
+        printf ("store: %.1f of %.1f MiB used (%.0f%%)\n", ctl_num (st, "used_bytes") / 1048576.0,
+                ctl_num (st, "capacity_bytes") / 1048576.0,
+                100.0 * ctl_num (st, "used_bytes") / ctl_num (st, "capacity_bytes"));
+    const cJSON *au = cJSON_GetObjectItemCaseSensitive (res, "audit");
+    if (au)
+        printf ("audit log: head seq %.0f, last signed checkpoint at seq %.0f, %.0f s ago\n",
+                ctl_num (au, "head_seq"), ctl_num (au, "checkpoint_seq"),
+                ctl_num (au, "checkpoint_age_s"));
 }
 
 static int

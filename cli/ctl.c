@@ -129,6 +129,13 @@ s_timeout (const ctl_ctx_t *ctx)
 int
 ctl_admin (ctl_ctx_t *ctx, const char *command, const cJSON *args, cJSON **result)
 {
+    return ctl_admin_data (ctx, command, args, NULL, 0, result);
+}
+
+int
+ctl_admin_data (ctl_ctx_t *ctx, const char *command, const cJSON *args, const void *bulk,
+                size_t bulk_len, cJSON **result)
+{
     char buf[8192], keypath[4096], brokerpath[4096], err[1024];
     sl_client_options_t opts;
     memset (&opts, 0, sizeof opts);
@@ -175,7 +182,7 @@ ctl_admin (ctl_ctx_t *ctx, const char *command, const cJSON *args, cJSON **resul
         return 1;
     }
     big[0] = 0;
-    int rc = sl_admin_call (&opts, command, args_text ? args_text : "{}", NULL, 0,
+    int rc = sl_admin_call (&opts, command, args_text ? args_text : "{}", bulk, bulk_len,
                             s_timeout (ctx), &result_text, big, big_len);
     free (args_text);
     if (rc != 0) {

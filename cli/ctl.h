@@ -87,6 +87,10 @@ void ctl_usage (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, FILE *out);
     is borrowed. */
 int ctl_admin (ctl_ctx_t *ctx, const char *command, const cJSON *args, cJSON **result);
 
+/*  ctl_admin with bulk input (AdminRequest.data, e.g. a FileDescriptorSet). */
+int ctl_admin_data (ctl_ctx_t *ctx, const char *command, const cJSON *args, const void *bulk,
+                    size_t bulk_len, cJSON **result);
+
 /*  Runs an admin-plane command with `args`, which it takes (and frees,
     whatever happens), then prints the result: pretty JSON with --json,
     else through `print`. Returns 0, or 1 after printing the failure. */
@@ -99,6 +103,14 @@ const char *ctl_str (const cJSON *obj, const char *name);
 /*  The number member `name` of `obj`, or 0 when it is missing or not a
     number. Cannot fail. */
 double ctl_num (const cJSON *obj, const char *name);
+
+/*  Record types for commands that check offline (policy check, schema
+    check): every record type of a .proto / FileDescriptorSet file, or the
+    versions in force in a data directory's store, put in force in this
+    process (schemas/sl_schema.h). Return how many (>= 0) or an SL_E* code
+    with `err` saying why. cmd_schema.c. */
+int ctl_schemas_from_file (const char *path, char *err, size_t errlen);
+int ctl_schemas_from_store (const char *dir, char *err, size_t errlen);
 
 /*  Prints `json` (borrowed) pretty to stdout. */
 void ctl_print_json (const cJSON *json);

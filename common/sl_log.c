@@ -1,5 +1,7 @@
 #include "sl_log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +11,7 @@
 #include <unistd.h>
 
 static int s_level = -1;
+static int s_format = SL_LOG_LOGFMT;
 
 static const char *s_names[] = { "debug", "info", "warn", "error" };
 
@@ -26,6 +29,130 @@ void
 sl_log_set_level (sl_log_level_t level)
 {
     s_level = (int) level;
+}
+
+void
+sl_log_set_format (sl_log_format_t format)
+{
+    s_format = (int) format;
+}
+
+int
+sl_log_open_file (const char *path)
+{
+    int fd = open (path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return -1;
+    if (fd != STDERR_FILENO) {
+        if (dup2 (fd, STDERR_FILENO) < 0) {
+            int e = errno;
+            close (fd);
+            errno = e;
+            return -1;
+        }
+        close (fd);
+    }
+    return 0;
+}
+
+/*  Appends `s` (n bytes) as a JSON string body (no quotes) to out at *o. */
+static void
+s_json_str (char *out, size_t size, size_t *o, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n && *o + 7 < size; i++) {
+        unsigned char c = (unsigned char) s[i];
+        if (c == '"' || c == '\\') {
+            out[(*o)++] = '\\';
+            out[(*o)++] = (char) c;
+        }
+        else if (c < 0x20)
+            *o += (size_t) snprintf (out + *o, size - *o, "\\u%04x", c);
+        else
+            out[(*o)++] = (char) c;
+    }
+}
+
+static int
+s_is_number (const char *v, size_t n)
+{
+    size_t i = 0, digits = 0;
+    if (i < n && v[i] == '-')
+        i++;
+    if (i < n && v[i] == '0' && i + 1 < n && v[i + 1] != '.')
+        return 0;
+    for (; i < n && v[i] >= '0' && v[i] <= '9'; i++)
+        digits++;
+    if (i < n && v[i] == '.') {
+        i++;
+        size_t frac = 0;
+        for (; i < n && v[i] >= '0' && v[i] <= '9'; i++)
+            frac++;
+        if (!frac)
+            return 0;
+    }
+    return digits > 0 && i == n && n < 16;
+}
+
+/*  Rewrites a logfmt line (without newline) as one JSON object. */
+static int
+s_to_json (const char *in, char *out, size_t size)
+{
+    size_t o = 0;
+    const char *p = in;
+    out[o++] = '{';
+    int first = 1;
+    while (*p && o + 16 < size) {
+        while (*p == ' ')
+            p++;
+        const char *k = p;
+        while (*p && *p != '=' && *p != ' ')
+            p++;
+        size_t kn = (size_t) (p - k);
+        if (!kn)
+            break;
+        char vbuf[1024];
+        size_t vn = 0;
+        int quoted = 0;
+        if (*p == '=') {
+            p++;
+            if (*p == '"') {
+                quoted = 1;
+                p++;
+                while (*p && *p != '"' && vn + 1 < sizeof vbuf) {
+                    if (*p == '\\' && p[1])
+                        p++;
+                    vbuf[vn++] = *p++;
+                }
+                if (*p == '"')
+                    p++;
+            }
+            else
+                while (*p && *p != ' ' && vn + 1 < sizeof vbuf)
+                    vbuf[vn++] = *p++;
+        }
+        if (!first)
+            out[o++] = ',';
+        first = 0;
+        out[o++] = '"';
+        s_json_str (out, size, &o, k, kn);
+        out[o++] = '"';
+        out[o++] = ':';
+        if (!quoted && s_is_number (vbuf, vn)) {
+            if (o + vn + 2 < size) {
+                memcpy (out + o, vbuf, vn);
+                o += vn;
+            }
+        }
+        else {
+            out[o++] = '"';
+            s_json_str (out, size, &o, vbuf, vn);
+            if (o + 2 < size)
+                out[o++] = '"';
+        }
+    }
+    if (o + 1 < size)
+        out[o++] = '}';
+    return (int) o;
 }
 
 void
@@ -59,8 +186,16 @@ sl_log (sl_log_level_t level, const char *event, const char *fmt, ...)
         return;
     if ((size_t) n > sizeof line - 2)
         n = (int) sizeof line - 2;
-    line[n++] = '\n';
-    ssize_t w = write (STDERR_FILENO, line, (size_t) n);
+    line[n] = 0;
+    char json[4096];
+    char *outp = line;
+    if (s_format == SL_LOG_JSON) {
+        /* the logfmt line's "ts=... level=... event=..." become keys too */
+        n = s_to_json (line, json, sizeof json - 1);
+        outp = json;
+    }
+    outp[n++] = '\n';
+    ssize_t w = write (STDERR_FILENO, outp, (size_t) n);
     (void) w;
 }
 

@@ -15,6 +15,21 @@ typedef enum { SL_LOG_DEBUG, SL_LOG_INFO, SL_LOG_WARN, SL_LOG_ERROR } sl_log_lev
  *  in the environment sets it at the first call. Cannot fail. */
 void sl_log_set_level (sl_log_level_t level);
 
+typedef enum { SL_LOG_LOGFMT, SL_LOG_JSON } sl_log_format_t;
+
+/*  Line format. SL_LOG_JSON writes one JSON object per line with the same
+ *  keys: {"ts":"...","level":"info","event":"publish.accepted","member":"water","n":12}
+ *  (values that read as decimal numbers become JSON numbers, the rest
+ *  strings). Default logfmt. Cannot fail. */
+void sl_log_set_format (sl_log_format_t format);
+
+/*  Sends log lines to `path` (opened O_APPEND, created mode 0640) from now
+ *  on, by putting it in place of stderr (fd 2), so that anything else
+ *  written to stderr lands there too. Called again with the same path after
+ *  logrotate moved the file, it reopens it (SIGHUP). Returns 0, or -1 with
+ *  errno set (the old destination stays). */
+int sl_log_open_file (const char *path);
+
 /*  Writes one line: timestamp, level, event, then the printf-formatted rest
  *  (may be NULL). Thread-safe (one write(2) per line). */
 void sl_log (sl_log_level_t level, const char *event, const char *fmt, ...)

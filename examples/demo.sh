@@ -125,8 +125,10 @@ EOF
 part "Setting up the city"
 
 say "The city's IT office initialises a broker data directory: the broker's key pair, the" \
-    "city administrator's key, the audit log's signing key and pseudonym key."
-run "$SLUICED" init --data "$DATA"
+    "city administrator's key, the audit log's signing key and pseudonym key. With" \
+    "--with-examples it also registers the four bureaus' record types (their .proto files" \
+    "under schemas/, compiled into one descriptor set): data, like any bureau's schema."
+run "$SLUICED" init --data "$DATA" --with-examples
 
 say "It starts the broker, sluiced, on loopback ports the system picks. No policy exists yet," \
     "so nothing may leave any bureau: sluice denies by default."
@@ -342,7 +344,63 @@ else
 fi
 
 # ---------------------------------------------------------------------------
-part "d. Review: who received what, and can the record be trusted?"
+part "d. A fifth bureau joins while the broker runs"
+
+WASTE=$SRC/examples/schemas/waste
+say "The waste bureau wants to join: its trucks weigh every household's bins, and the" \
+    "housing bureau grants fee rebates to households that sort their waste. No sluice" \
+    "binary is rebuilt and the broker keeps running. The city registers the two bureaus'" \
+    "systems and waste's administrator, and declares the new purpose."
+for who in waste waste-admin housing; do "$SLUICECTL" keygen "$who" --dir "$KEYS" >/dev/null; done
+run "$SLUICECTL" member add waste --role member --pub "$KEYS/waste.pub"
+run "$SLUICECTL" member add waste-admin --role admin:waste --pub "$KEYS/waste-admin.pub"
+run "$SLUICECTL" member add housing --role member --pub "$KEYS/housing.pub"
+{ cat "$POL/city.policy"; echo; echo 'purpose waste-fee-rebate "housing rebates waste fees for households that sort"'; } >"$OUT/city-v2.policy"
+run "$SLUICECTL" policy apply "$OUT/city-v2.policy"
+
+say "Waste's administrator registers the bureau's own record type: a .proto with the sluice" \
+    "options — which field holds the citizen, which fields are times, which are personal."
+sed -n '/^message Collection/,/^}/p' "$WASTE/v1/waste.proto" | sed 's/^/     | /'
+run "$SLUICECTL" --key "$KEYS/waste-admin.key" schema register "$WASTE/v1/waste.proto" \
+  || fail "the waste bureau could not register its record type"
+run "$SLUICECTL" schema show waste.v1.Collection
+
+say "It writes what waste shares: three fields, to housing, pseudonymized, to the day."
+sed -n '/^permit/,/^}/p' "$WASTE/waste.policy" | sed 's/^/     | /'
+run "$SLUICECTL" --key "$KEYS/waste-admin.key" policy apply "$WASTE/waste.policy"
+
+say "Housing subscribes with the generic tool sluicectl sub; waste's system publishes a" \
+    "morning's collections as JSON lines with sluicectl pub. Each is stored durably first."
+"$SLUICECTL" --key "$KEYS/housing.key" sub waste.v1.Collection --purpose waste-fee-rebate \
+  --count 3 --ack --wait 20 >"$OUT/housing-received.ndjson" 2>"$LOGS/housing-sub.log" &
+SUB_PID=$!; PIDS+=("$SUB_PID")
+wait_for "$LOGS/housing-sub.log" "subscribed to" "$SUB_PID" 20
+run "$SLUICECTL" --key "$KEYS/waste.key" pub waste.v1.Collection "$WASTE/collections.ndjson" \
+  || fail "waste could not publish"
+wait_pid "$SUB_PID" 30 || fail "housing did not receive the collections"
+note "What waste's system holds, and what housing received (the first collection):"
+head -1 "$WASTE/collections.ndjson" | sed 's/^/     waste:   /'
+head -1 "$OUT/housing-received.ndjson" | sed 's/.*"record":/     housing: /; s/}$//'
+RX_HOUSING=$(lines "$OUT/housing-received.ndjson")
+grep -q '"truck"\|"crewNote"\|CIT-1002' "$OUT/housing-received.ndjson" \
+  && fail "housing received something waste's rule withholds"
+note "-> housing received $RX_HOUSING collections: no id, truck or crew note, the household" \
+     "as housing's own pseudonym, the time rounded to the day."
+
+say "Later, waste's administrator tries a new version of the type without the district" \
+    "field. Waste's own rule releases district to housing, so the change is refused with" \
+    "the field and the rule named; nothing changes."
+sed '/string district = 4/d' "$WASTE/v1/waste.proto" >"$OUT/waste-v2.proto"
+if run "$SLUICECTL" --key "$KEYS/waste-admin.key" schema register "$OUT/waste-v2.proto"; then
+  fail "a version that drops a field a policy uses was accepted"
+fi
+if run "$SLUICECTL" --key "$KEYS/waste-admin.key" schema register --breaking "$OUT/waste-v2.proto"; then
+  fail "--breaking removed a field an applied policy names"
+fi
+note "-> refused twice: the evolution rule, and with --breaking the policy that names it."
+
+# ---------------------------------------------------------------------------
+part "e. Review: who received what, and can the record be trusted?"
 
 if [ "$HAS_AUDIT" = 1 ]; then
   say "The water bureau's administrator reviews who received water's data, how much, under" \
@@ -387,6 +445,8 @@ printf '   %-9s %10s  %-34s\n' water "${WATER_PUB:-0}" "$RX_WATER power readings
 printf '   %-9s %10s  %-34s\n' power "${POWER_PUB:-0}" "$RX_POWER water readings, 0 hospital encounters"
 printf '   %-9s %10s  %-34s\n' health "${HEALTH_PUB:-0}" "-"
 printf '   %-9s %10s  %-34s\n' parking "${PARKING_PUB:-0}" "${RX_PARKING:-0} encounters, while consent was given"
+printf '   %-9s %10s  %-34s\n' waste 3 "-"
+printf '   %-9s %10s  %-34s\n' housing 0 "${RX_HOUSING:-0} waste collections (joined at run time)"
 printf '\n   denials in the audit log: %s   audit entries: %s   audit verify: %s\n' \
        "$TOTAL_DENIED" "$ENTRIES" "$VERIFY"
 printf '   all adapters stopped; sluiced stopped cleanly (exit 0, final checkpoint signed).\n'
@@ -402,6 +462,8 @@ Start the broker again on the same data directory (admin plane on loopback):
   build/broker/sluiced run --data $DEMO/data --bind tcp://127.0.0.1:5570 --admin-bind tcp://127.0.0.1:5571 &
   export SLUICE_DATA=$DEMO/data
 then ask it:
+  build/cli/sluicectl schema list
+  build/cli/sluicectl schema show waste.v1.Collection --json-schema
   build/cli/sluicectl policy list
   build/cli/sluicectl policy explain --consumer power --record water.v1.MeterReading --purpose joint-metering
   build/cli/sluicectl policy explain --consumer parking --record health.v1.Encounter --purpose parking-fee-waiver --subject $PATIENT

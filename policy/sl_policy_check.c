@@ -109,7 +109,10 @@ sl_pmask_fields (const sl_schema_t *schema, const sl_pnames_t *names, bool all,
     for (unsigned i = 0; i < d->n_fields && i < SL_POLICY_MAX_FIELDS; i++) {
         bool on = all;
         for (size_t j = 0; !on && j < names->n; j++)
-            on = strcmp (names->v[j].s, d->fields[i].name) == 0;
+            on = strcmp (names->v[j].s, d->fields[i].name) == 0
+                 || (strncmp (names->v[j].s, SL_POLICY_CLASS_PREFIX, 6) == 0
+                     && sl_schema_field_has_class (schema, d->fields[i].name,
+                                                   names->v[j].s + 6));
         if (on)
             mask[i / 64] |= 1ull << (i % 64);
     }
@@ -475,6 +478,19 @@ s_check_rule (s_ck_t *ck, const sl_policy_rule_t *r, const sl_policy_rule_t *fir
     for (size_t i = 0; i < r->fields.n && n_types; i++) {
         const sl_pname_t *f = &r->fields.v[i];
         bool found = false;
+        if (strncmp (f->s, SL_POLICY_CLASS_PREFIX, 6) == 0) {
+            /* a data class (SCHEMAS.md §1): every field that carries it */
+            for (size_t t = 0; t < n_types && !found; t++)
+                for (unsigned k = 0; k < types[t]->descriptor->n_fields && !found; k++)
+                    found = sl_schema_field_has_class (types[t], types[t]->descriptor->fields[k].name,
+                                                       f->s + 6);
+            if (!found)
+                s_err (ck, r->file, f->line, f->col,
+                       "classes are declared in the .proto with (sluice.v1.field) = { classes: ... }",
+                       "no field of %s carries data class '%s'%s", types[0]->record_type,
+                       f->s + 6, "");
+            continue;
+        }
         for (size_t t = 0; t < n_types && !found; t++)
             found = sl_schema_field (types[t], f->s) != NULL;
         if (!found) {

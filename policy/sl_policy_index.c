@@ -482,7 +482,7 @@ s_decide (const sl_policy_index_t *ix, const sl_policy_request_t *req, s_mode_t 
         return 0;
     }
     const ProtobufCMessage *rec = mode == S_DECIDE ? req->record : NULL;
-    if (rec && rec->descriptor != b->schema->descriptor)
+    if (rec && !sl_schema_describes (b->schema, rec->descriptor))
         return SL_EINVAL;
 
     /* 0 when no rule names this purpose: then only purpose-less forbids match */
@@ -679,7 +679,7 @@ sl_policy_explain (const sl_policy_index_t *ix, const sl_policy_request_t *req,
         return 0;
     }
     const sl_schema_t *schema = sl_schema_find (req->record_type);
-    bool have_rec = req->record && schema && req->record->descriptor == schema->descriptor;
+    bool have_rec = req->record && schema && sl_schema_describes (schema, req->record->descriptor);
     /* nearest = fewest failed conditions among owner, consumer, records and
      * purpose (what the request is about), then among valid, where and
      * consent; a `where` that cannot be evaluated (no record) is unknown,

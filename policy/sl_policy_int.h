@@ -6,6 +6,10 @@
 
 #include "sl_policy.h"
 
+/*  In a `fields` list, "class:NAME" stands for every field of the record
+ *  type that carries data class NAME (SCHEMAS.md §1). */
+#define SL_POLICY_CLASS_PREFIX "class:"
+
 typedef struct {
     char    *s;
     unsigned line, col;

@@ -138,7 +138,7 @@ int
 sl_policy_transform_pack (const sl_policy_transform_t *t, const ProtobufCMessage *in,
                           const uint8_t *key, uint8_t *buf, size_t cap, size_t *len)
 {
-    if (!t->schema || !in || in->descriptor != t->schema->descriptor)
+    if (!t->schema || !in || !sl_schema_describes (t->schema, in->descriptor))
         return SL_EINVAL;
     if (t->subject == SL_POLICY_SUBJECT_PSEUDONYMIZE && !key)
         return SL_EINVAL;

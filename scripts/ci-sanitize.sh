@@ -62,8 +62,10 @@ export LSAN_OPTIONS="print_suppressions=0"
 export SLUICE_TEST_TIME_SCALE=${SLUICE_TEST_TIME_SCALE:-3}
 
 set +e
+# (the Debian package test builds its own package from the sources: it has
+# nothing instrumented to check, stage 1 runs it)
 meson test -C "$build" --print-errorlogs --num-processes "$(ci_jobs)" \
-  --timeout-multiplier 3
+  --timeout-multiplier 3 --no-suite deb
 rc=$?
 set -e
 counts=$(ci_meson_counts "$build")

@@ -49,6 +49,9 @@ struct sl_runner {
     off_t size, done;           /* of the current source, for progress */
     double last_progress;
     int serve;                  /* keep records to answer queries */
+    sl_client_options_t admin;  /* admin plane, to fetch record types (--data) */
+    char admin_buf [8192];
+    int has_admin;
     struct s_kept *kept;        /* what was published, for queries */
     size_t nkept, capkept;
     uint64_t queries;
@@ -503,6 +506,14 @@ s_consume (sl_runner_t *r, const char *const *subs, size_t nsubs, const char *ou
             rc = -1;
             goto out;
         }
+        /* the record type's descriptor comes from the broker's registry */
+        char err [600];
+        if (!r->has_admin)
+            fprintf (stderr, "%s: %s: no --data DIR to fetch the record type from; its records "
+                     "are written with \"record\": null\n", r->format->program, type);
+        else if ((src = sl_schema_learn (&r->admin, type, 5000, NULL, err, sizeof err)) != 0)
+            fprintf (stderr, "%s: %s: cannot fetch the record type: %s; its records are "
+                     "written with \"record\": null\n", r->format->program, type, err);
         fprintf (stderr, "%s: subscribed to %s for %s\n", r->format->bureau, type, colon + 1);
     }
     long n = 0;
@@ -722,6 +733,11 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
         }
         copts.key_file = key;
         copts.spool_dir = spool;
+        if (data && sl_options_from_data_dir (&r.admin, data, 1, r.admin_buf, sizeof r.admin_buf,
+                                              err, sizeof err) == 0) {
+            r.admin.key_file = key;
+            r.has_admin = 1;
+        }
         int rc = sl_client_connect (&copts, &r.client, err, sizeof err);
         if (rc) {
             fprintf (stderr, "%s: cannot connect to the broker: %s (%s)\n", format->program,

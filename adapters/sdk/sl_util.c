@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 int
@@ -86,14 +88,28 @@ sl_options_from_data_dir (sl_client_options_t *opts, const char *dir, int admin,
                   "file when it has bound its endpoints)", path, strerror (errno), dir);
         return errno == ENOENT ? SL_ENOTFOUND : SL_EIO;
     }
-    int found = 0;
-    while (!found && fgets (line, sizeof line, f)) {
+    int found = 0, stopped = 0, next = 0;
+    long pid = 0;
+    char want_next[16];
+    snprintf (want_next, sizeof want_next, "%s.next", want);
+    while (fgets (line, sizeof line, f)) {
         char *eq = strchr (line, '=');
         if (line[0] == '#' || !eq)
             continue;
         *eq = '\0';
-        if (strcmp (s_trim (line), want) != 0)
+        const char *key = s_trim (line);
+        if (!strcmp (key, "pid"))
+            pid = atol (eq + 1);
+        if (!strcmp (key, "state") && !strcmp (s_trim (eq + 1), "stopped"))
+            stopped = 1;
+        /* a broker key rollover is under way: the next key's endpoint is
+         * the one to move to (OPERATIONS.md, Key rollover) */
+        int is_next = !strcmp (key, want_next);
+        if (is_next)
+            found = 0;
+        if ((found || next || strcmp (key, want) != 0) && !is_next)
             continue;
+        next |= is_next;
         const char *value = s_trim (eq + 1);
         size_t half = size / 2;
         if (strlen (value) + 1 > half) {
@@ -106,12 +122,26 @@ sl_options_from_data_dir (sl_client_options_t *opts, const char *dir, int admin,
         found = 1;
     }
     fclose (f);
+    /* The data plane may be used while the broker is down (the client
+     * spools and connects when it is back); an administrator is told at
+     * once instead of waiting for an answer. */
+    if (admin && stopped) {
+        snprintf (err, errlen, "%s: sluiced is stopped (it stopped cleanly); start it with "
+                  "`sluiced run --data %s`", path, dir);
+        return SL_ENOTFOUND;
+    }
+    if (admin && pid > 0 && kill ((pid_t) pid, 0) != 0 && errno == ESRCH) {
+        snprintf (err, errlen, "%s: names pid %ld, which is not running: sluiced stopped "
+                  "without cleaning up; start it again with `sluiced run --data %s`", path,
+                  pid, dir);
+        return SL_ENOTFOUND;
+    }
     if (!found) {
         snprintf (err, errlen, "%s: no '%s = ENDPOINT' line", path, want);
         return SL_ENOTFOUND;
     }
     size_t half = size / 2;
-    int n = snprintf (buf + half, size - half, "%s/broker.pub", dir);
+    int n = snprintf (buf + half, size - half, "%s/%s", dir, next ? "broker-next.pub" : "broker.pub");
     if (n < 0 || (size_t) n >= size - half) {
         snprintf (err, errlen, "%s: path too long", dir);
         return SL_EINVAL;

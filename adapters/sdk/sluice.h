@@ -319,6 +319,33 @@ int sl_admin_call_ex (const sl_client_options_t *opts, const char *command,
                       int timeout_ms, char **result_json_p, char **error_json_p,
                       char *err, size_t errlen);
 
+/*  ---- Record types -------------------------------------------------------- */
+
+/*  Fetches the registered google.protobuf.FileDescriptorSet of
+    `record_type` (docs/SCHEMAS.md) with the admin command schema.get, which
+    any authenticated member may run: `opts` are admin-plane options with
+    the member's own key. `version` 0 asks for the version in force. On
+    success *set_p gets the set (malloc'ed, *len_p bytes; caller frees) and
+    *version_p (may be NULL) its version. Build the protobuf-c descriptor
+    with sl_schema_build (schemas/sl_schema.h: record_type, set, version)
+    and free it with sl_schema_free. Errors: as sl_admin_call; SL_ENOTFOUND
+    (not registered, or built into the broker: sluice.v1.*); SL_EPROTO (the
+    answer carries no set). */
+int sl_schema_fetch (const sl_client_options_t *opts, const char *record_type,
+                     uint32_t version, int timeout_ms, uint8_t **set_p, size_t *len_p,
+                     uint32_t *version_p, char *err, size_t errlen);
+
+/*  sl_schema_fetch of the version in force, then builds it and puts it in
+    force in this process's record type table (schemas/sl_schema.h: one
+    thread at a time), so sl_schema_find (record_type) and the JSON mapping
+    know it. A type already in the table is not fetched again. On success
+    *schema_p (may be NULL) gets the entry, valid for the life of the process.
+    Errors: as sl_schema_fetch; SL_EINVAL (the set does not build: `err`
+    says where), SL_ENOMEM. */
+struct sl_schema;
+int sl_schema_learn (const sl_client_options_t *opts, const char *record_type, int timeout_ms,
+                     const struct sl_schema **schema_p, char *err, size_t errlen);
+
 /*  ---- Error codes and message ids --------------------------------------- */
 
 /*  Maps a wire ErrorCode (envelope.proto) to an SL_E* code. Cannot fail. */

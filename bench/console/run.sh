@@ -15,7 +15,7 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/sluice-console-bench-XXXXXX")
 D=$T/data
 PIDS=""
 trap 'for p in $PIDS; do kill $p 2>/dev/null; done; sleep 0.3; rm -rf "$T"' EXIT
-"$B/broker/sluiced" init --data "$D" >/dev/null
+"$B/broker/sluiced" init --data "$D" --with-examples >/dev/null
 t0=$(date +%s.%N)
 "$B/bench/console/fill_audit" "$D" "$N" || exit 1
 t1=$(date +%s.%N)

@@ -41,7 +41,7 @@ bench_broker_init (bench_broker_t *b, const char *sluiced)
             dup2 (fd, 1);
             close (fd);
         }
-        execl (b->sluiced, "sluiced", "init", "--data", data, (char *) NULL);
+        execl (b->sluiced, "sluiced", "init", "--data", data, "--with-examples", (char *) NULL);
         perror ("bench: exec sluiced init");
         _exit (127);
     }

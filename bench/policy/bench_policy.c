@@ -180,6 +180,11 @@ int
 main (int argc, char **argv)
 {
     size_t n = argc > 1 ? strtoul (argv[1], NULL, 10) : 200000;
+    char err[600];
+    if (sl_schema_load_file (EXAMPLES_BINPB, err, sizeof err) < 0) {   /* the example types */
+        fprintf (stderr, "bench-policy: %s\n", err);
+        return 1;
+    }
     if (n < 100)
         n = 100;
     printf ("policy decision latency (sl_policy_decide, one thread, %zu decisions per size)\n", n);

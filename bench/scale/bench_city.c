@@ -665,6 +665,11 @@ int
 main (int argc, char **argv)
 {
     const char *sluiced = NULL, *sluicectl = NULL, *perf = NULL;
+    char lerr[600];
+    if (sl_schema_load_file (EXAMPLES_BINPB, lerr, sizeof lerr) < 0) {   /* the example types */
+        fprintf (stderr, "bench-city: %s\n", lerr);
+        return 1;
+    }
     int rules = 1000;
     long consents = 1000000;
     double seconds = 3;

@@ -698,6 +698,14 @@ uint64_t sl_audit_head (const sl_audit_t *self, uint8_t hash[SL_AUDIT_HASH_LEN])
     return self->head_seq;
 }
 
+uint64_t sl_audit_last_checkpoint (const sl_audit_t *self, int64_t *time_us)
+{
+    assert (self);
+    if (time_us)
+        *time_us = self->cp_time;
+    return self->cp_seq;
+}
+
 const uint8_t *sl_audit_pubkey (const sl_audit_t *self)
 {
     assert (self);

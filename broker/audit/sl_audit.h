@@ -62,6 +62,10 @@
 #define SL_AUDIT_AUTH_DENIED       "auth.denied"
 #define SL_AUDIT_MEMBER_ADD        "member.add"
 #define SL_AUDIT_MEMBER_REVOKE     "member.revoke"
+#define SL_AUDIT_MEMBER_KEY_ADD    "member.key.add"     /* key rollover: a second key */
+#define SL_AUDIT_MEMBER_KEY_RETIRE "member.key.retire"  /* ... one key retired */
+#define SL_AUDIT_BROKER_KEY_ADD    "broker.key.add"     /* the broker's next key served */
+#define SL_AUDIT_BROKER_KEY_RETIRE "broker.key.retire"  /* ... the old one retired */
 #define SL_AUDIT_POLICY_APPLY      "policy.apply"
 #define SL_AUDIT_POLICY_ROLLBACK   "policy.rollback"
 #define SL_AUDIT_CONSENT_GRANT     "consent.grant"
@@ -72,6 +76,9 @@
 #define SL_AUDIT_AUDIT_ARCHIVE     "audit.archive"
 #define SL_AUDIT_FILTERED          "filtered"   /* rows a `where` left out, one entry per batch */
 #define SL_AUDIT_LOOKUP            "lookup"     /* an administrator or auditor looked a person up */
+#define SL_AUDIT_SCHEMA_REGISTER   "schema.register"   /* a record type version registered */
+#define SL_AUDIT_SCHEMA_SKIPPED    "schema.skipped"    /* at start: stored types that did not build */
+#define SL_AUDIT_POLICY_SET_ASIDE  "policy.set-aside"  /* at start: a policy that no longer checks */
 
 /*  Every kind above, for checking a kind filter (did you mean). */
 extern const char *const sl_audit_kinds[];
@@ -209,6 +216,12 @@ int sl_audit_checkpoint_due (const sl_audit_t *self, uint64_t every_n,
 /*  The committed head: last sequence number (0 if empty) and its hash
  *  (`hash` may be NULL). Cannot fail. */
 uint64_t sl_audit_head (const sl_audit_t *self, uint8_t hash[SL_AUDIT_HASH_LEN]);
+
+/*  The last committed signed checkpoint: returns its sequence number (0 if
+ *  none yet) and, in *time_us (may be NULL), when it was signed (Unix
+ *  microseconds; 0 if there is none). For
+ *  monitoring. Cannot fail. */
+uint64_t sl_audit_last_checkpoint (const sl_audit_t *self, int64_t *time_us);
 
 /*  The public signing key of this handle. Cannot fail. */
 const uint8_t *sl_audit_pubkey (const sl_audit_t *self);

@@ -48,7 +48,7 @@ for l in "$B vb1$N" "$B vb2$N" "$A va$N" "$R vr$N"; do set -- $l; ip -n "$1" lin
 set +e
 
 inb() { ip netns exec $B "$@"; }
-"$SLUICED" init --data "$DATA" >/dev/null || { bad "sluiced init"; exit 1; }
+"$SLUICED" init --data "$DATA" --with-examples >/dev/null || { bad "sluiced init"; exit 1; }
 
 # no list: a non-loopback admin bind is refused at start
 out=$(inb "$SLUICED" run --data "$DATA" --bind tcp://127.0.0.1:5570 --admin-bind tcp://*:5571 2>&1)

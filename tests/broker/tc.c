@@ -145,7 +145,7 @@ tc_broker_start (tc_broker_t *b, const char *const *extra)
     char log[400];
     snprintf (log, sizeof log, "%s/init.log", b->dir);
     strcat (b->dir, "/d");          /* "/tmp/sluice-test-XXXXXX/d" fits easily */
-    const char *argv[] = { s_sluiced (), "init", "--data", b->dir, NULL };
+    const char *argv[] = { s_sluiced (), "init", "--data", b->dir, "--with-examples", NULL };
     pid_t pid = s_spawn (argv, log);
     int st = 0;
     if (pid < 0 || waitpid (pid, &st, 0) != pid || !WIFEXITED (st) || WEXITSTATUS (st) != 0) {

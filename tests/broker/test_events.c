@@ -77,7 +77,7 @@ setup (void)
     cr_assert_not_null (mkdtemp (B.dir));
     strcat (B.dir, "/d");
     char cmd[512];
-    snprintf (cmd, sizeof cmd, "'%s' init --data '%s' >/dev/null 2>&1", getenv ("SLUICED"), B.dir);
+    snprintf (cmd, sizeof cmd, "'%s' init --data '%s' --with-examples >/dev/null 2>&1", getenv ("SLUICED"), B.dir);
     cr_assert_eq (system (cmd), 0, "sluiced init failed");
     char path[400], err[300];
     snprintf (path, sizeof path, "%s/broker.pub", B.dir);

@@ -114,7 +114,7 @@ async function shot(page, name) {
 
 let browser;
 async function main() {
-  execFileSync(env.SLUICED, ['init', '--data', data], { stdio: 'ignore' });
+  execFileSync(env.SLUICED, ['init', '--data', data, '--with-examples'], { stdio: 'ignore' });
   const broker = start(env.SLUICED, ['run', '--data', data, '--bind', 'tcp://127.0.0.1:*',
                                      '--admin-bind', 'tcp://127.0.0.1:*',
                                      '--checkpoint-interval-ms', '500'], 'sluiced');

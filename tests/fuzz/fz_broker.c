@@ -13,6 +13,7 @@
 #include "sluice/v1/admin.pb-c.h"
 #include <cjson/cJSON.h>
 #include "sl_log.h"
+#include "sl_schema_store.h"
 #include "sl_store.h"
 
 static const struct { const char *name, *role; } s_members[FZ_N_MEMBERS] = {
@@ -133,6 +134,10 @@ fz_broker_start (fz_broker_t *fb)
                                 fb->keys[i].public_key, err, sizeof err) != 0)
             s_die ("member", err);
     }
+    sl_schema_store_t *ss = sl_schema_store_new (txn, NULL);
+    if (!ss || sl_schema_store_register_file (ss, txn, EXAMPLES_BINPB, "admin", err, sizeof err) < 0)
+        s_die ("example record types", err);
+    sl_schema_store_destroy (&ss);
     if (sl_batch_commit (batch) != 0)
         s_die ("registry", "commit failed");
     sl_batch_destroy (&batch);

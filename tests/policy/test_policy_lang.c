@@ -211,7 +211,7 @@ Test (lang, check_errors)
           "t.policy:1:94: error: unknown field 'distrct' in water.v1.MeterReading\n"
           "t.policy:1:94: note: did you mean 'district'?\n" },
         { "unknown field in wildcard", "forbid \"a\" { owner health fields diagnosis, amount }",
-          "t.policy:1:45: error: unknown field 'amount' in health.v1.Encounter, health.v1.Charge\n" },
+          "t.policy:1:45: error: unknown field 'amount' in health.v1.Charge, health.v1.Encounter\n" },
         { "subject in fields", "permit \"a\" { owner water consumer power records water.v1.MeterReading "
           "purpose billing fields district, subject }",
           "t.policy:1:104: error: field 'subject' is the data subject and is governed by 'subject'\n"

@@ -18,6 +18,7 @@ import time
 import zmq
 
 PROTO_FILES = [
+    "sluice/v1/options.proto",
     "sluice/v1/envelope.proto",
     "sluice/v1/admin.proto",
     "sluice/v1/consent.proto",
@@ -50,7 +51,9 @@ def load_protos(schemas_dir, out_dir):
     Returns the dict `pb` with keys envelope, admin, consent, water, power,
     health, parking (the generated *_pb2 modules)."""
     os.makedirs(out_dir, exist_ok=True)
-    cmd = ["protoc", "-I", schemas_dir, "--python_out", out_dir] + PROTO_FILES
+    # options.proto (imported by the bureaus' files) imports
+    # google/protobuf/descriptor.proto, from libprotobuf-dev
+    cmd = ["protoc", "-I", schemas_dir, "-I", "/usr/include", "--python_out", out_dir] + PROTO_FILES
     subprocess.run(cmd, check=True)
     if out_dir not in sys.path:
         sys.path.insert(0, out_dir)

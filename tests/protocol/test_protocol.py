@@ -12,6 +12,7 @@ Every wait is multiplied by SLUICE_TEST_TIME_SCALE (integer, default 1).
 
 import argparse
 import hashlib
+import importlib
 import os
 import shutil
 import signal
@@ -154,7 +155,7 @@ class Broker:
         self.log = None
 
     def init(self):
-        r = subprocess.run([self.sluiced, "init", "--data", self.data],
+        r = subprocess.run([self.sluiced, "init", "--data", self.data, "--with-examples"],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            timeout=T(30))
         if r.returncode != 0:
@@ -293,6 +294,57 @@ def scenario(c, broker, ep, server, pseudonym_secret, data_client, admin_client)
             and all(k in res for k in ("version", "uptime_s", "members_connected", "queues",
                                        "pending", "commits")),
             "%s %s %s" % (code, text, res))
+    # ---- schema registry (PROTOCOL.md 6.6, SCHEMAS.md), from this client alone
+    import base64
+    from google.protobuf import descriptor_pb2
+    opts = importlib.import_module("sluice.v1.options_pb2")
+    member = admin_client(keys["water"])          # any member may read a type
+    code, text, res = member.call("schema.get", {"record_type": "water.v1.MeterReading"})
+    fds = descriptor_pb2.FileDescriptorSet()
+    ok = code == "ok" and isinstance(res, dict) and res.get("owner") == "water"
+    if ok:
+        fds.ParseFromString(base64.b64decode(res["descriptor_set"]))
+        msgs = [(f.package, m) for f in fds.file for m in f.message_type]
+        mr = [m for pkg, m in msgs if pkg == "water.v1" and m.name == "MeterReading"]
+        ok = len(mr) == 1 and mr[0].options.Extensions[opts.record].subject == "subject" \
+            and res.get("subject") == "subject" and "date_observed" in res.get("time_fields", [])
+    c.check("schema.get by a member: the registered FileDescriptorSet, options readable",
+            ok, "%s %s" % (code, text))
+    # a bureau's own type, described with this language's descriptor classes
+    fdp = descriptor_pb2.FileDescriptorProto(name="transit/v1/tap.proto", package="transit.v1",
+                                             syntax="proto3",
+                                             dependency=["sluice/v1/options.proto"])
+    tap = fdp.message_type.add(name="Tap")
+    tap.options.Extensions[opts.record].subject = "card"
+    F = descriptor_pb2.FieldDescriptorProto
+    tap.field.add(name="card", number=1, type=F.TYPE_STRING, label=F.LABEL_OPTIONAL)
+    at = tap.field.add(name="at", number=2, type=F.TYPE_INT64, label=F.LABEL_OPTIONAL)
+    at.options.Extensions[opts.field].time = True
+    reg = descriptor_pb2.FileDescriptorSet()
+    for f in fds.file:                             # the imports: options.proto, descriptor.proto
+        if f.name in ("sluice/v1/options.proto", "google/protobuf/descriptor.proto"):
+            reg.file.add().CopyFrom(f)
+    reg.file.add().CopyFrom(fdp)
+    code, text, res = wadmin.call("schema.register", {"file": "tap.proto"},
+                                  data=reg.SerializeToString())
+    c.check("schema.register in another bureau's namespace -> not-permitted",
+            code == "not-permitted", "%s %s" % (code, text))
+    code, text, res = admin.call("schema.register", {"file": "tap.proto"},
+                                 data=reg.SerializeToString())
+    c.check("schema.register (admin:city) of a set built by this client",
+            code == "ok" and res.get("types", [{}])[0].get("record_type") == "transit.v1.Tap"
+            and res["types"][0].get("version") == 1, "%s %s %s" % (code, text, res))
+    code, text, res = member.call("schema.list")
+    c.check("schema.list shows it with its time field",
+            code == "ok" and any(t.get("record_type") == "transit.v1.Tap"
+                                 and t.get("time_fields") == ["at"] for t in res.get("types", [])),
+            "%s %s" % (code, text))
+    del tap.field[1]                                # drop 'at'
+    reg.file[-1].CopyFrom(fdp)
+    code, text, res = admin.call("schema.register", {}, data=reg.SerializeToString())
+    c.check("schema.register dropping a field -> bad-request naming field and rule",
+            code == "bad-request" and "field 'at' (2): removed (rule removed" in text,
+            "%s %s" % (code, text))
     req = sc.pb["admin"].AdminRequest(version=1, seq=77, command="status")
     admin.sock.send(req.SerializeToString())
     frames = admin.sock.recv_multipart() if admin.sock.poll(int(T(5) * 1000)) else []

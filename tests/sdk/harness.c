@@ -52,7 +52,7 @@ tb_init (tb_t *tb)
     snprintf (tb->data_bind, sizeof tb->data_bind, "tcp://127.0.0.1:*");
     snprintf (tb->admin_bind, sizeof tb->admin_bind, "tcp://127.0.0.1:*");
     char cmd[1024], out[4096];
-    snprintf (cmd, sizeof cmd, "'%s' init --data '%s/data' 2>&1", tb_program ("SLUICED"), tb->dir);
+    snprintf (cmd, sizeof cmd, "'%s' init --data '%s/data' --with-examples 2>&1", tb_program ("SLUICED"), tb->dir);
     int rc = tb_run (cmd, out, sizeof out);
     cr_assert_eq (rc, 0, "sluiced init failed (%d): %s", rc, out);
     snprintf (tb->admin_key, sizeof tb->admin_key, "%s/data/admin.key", tb->dir);

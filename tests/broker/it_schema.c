@@ -1,0 +1,478 @@
+/*  Integration: the schema registry as the real sluiced and sluicectl run
+ *  it. A fifth bureau (waste) registers its own .proto while the broker
+ *  runs, writes its permit, publishes NDJSON with `sluicectl pub`, and the
+ *  consumer receives with `sluicectl sub` exactly the permitted fields with
+ *  the subject pseudonymized and the time coarsened; consent is checked
+ *  for the new type; every evolution rule refuses what it must; nobody
+ *  registers in another bureau's namespace; a restart keeps it all; a
+ *  store whose type no longer builds starts anyway with that type's
+ *  policy set aside (log, status, audit). */
+#include <criterion/criterion.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+
+#include "tc.h"
+
+#define WASTE "waste.v1.Collection"
+
+static tc_broker_t B;
+static char dir[400];               /* keys, files */
+static char out[65536];
+
+/*  Runs a shell command line, output (stdout and stderr) into `out`.
+ *  Returns the exit status. */
+static int
+s_sh (const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (cmd, sizeof cmd, fmt, ap);
+    va_end (ap);
+    FILE *p = popen (cmd, "r");
+    cr_assert (p, "%s", cmd);
+    size_t n = fread (out, 1, sizeof out - 1, p);
+    out[n] = 0;
+    int st = pclose (p);
+    return WIFEXITED (st) ? WEXITSTATUS (st) : 128;
+}
+
+/*  sluicectl with the broker's data dir; `key` NULL = the city admin. */
+#define CTL(key, ...) s_ctl (key, __VA_ARGS__)
+static int
+s_ctl (const char *key, const char *fmt, ...)
+{
+    char args[3000];
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (args, sizeof args, fmt, ap);
+    va_end (ap);
+    char keyarg[600] = "";
+    if (key)
+        snprintf (keyarg, sizeof keyarg, "--key '%s/%s.key'", dir, key);
+    return s_sh ("'%s' --data '%s' %s %s 2>&1", getenv ("SLUICECTL"), B.dir, keyarg, args);
+}
+
+static void
+s_write (const char *name, const char *text)
+{
+    char path[600];
+    snprintf (path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen (path, "w");
+    cr_assert (f, "%s", path);
+    fputs (text, f);
+    fclose (f);
+}
+
+/*  The waste bureau's .proto with `body` as Collection's fields. */
+static void
+s_proto (const char *name, const char *fields)
+{
+    char text[4096];
+    snprintf (text, sizeof text,
+              "syntax = \"proto3\";\npackage waste.v1;\nimport \"sluice/v1/options.proto\";\n"
+              "message Collection {\n"
+              "  option (sluice.v1.record) = { subject: \"household\" };\n"
+              "  message Bin { string tag = 1; double kg = 2; }\n"
+              "%s}\n", fields);
+    s_write (name, text);
+}
+
+#define V1_FIELDS \
+    "  string id = 1;\n" \
+    "  string household = 2 [(sluice.v1.field) = { classes: \"personal\" }];\n" \
+    "  int64 collected_at = 3 [(sluice.v1.field) = { time: true }];\n" \
+    "  string district = 4 [(sluice.v1.field) = { classes: \"location\" }];\n" \
+    "  repeated Bin bins = 5;\n" \
+    "  string truck = 6;\n"
+
+static const char *PERMIT =
+    "permit \"waste-to-housing\" {\n"
+    "  owner     waste\n"
+    "  consumer  housing\n"
+    "  records   waste.v1.Collection\n"
+    "  purpose   fee-rebate\n"
+    "  fields    district, collected_at, bins\n"
+    "  subject   pseudonymize\n"
+    "  time      coarsen day\n"
+    "  consent   required\n"
+    "}\n";
+
+static void
+s_key (const char *name, const char *role)
+{
+    char member[64];
+    snprintf (member, sizeof member, "%s", name);
+    cr_assert_eq (s_sh ("cd '%s' && '%s' keygen %s 2>&1", dir, getenv ("SLUICECTL"), name), 0,
+                  "%s", out);
+    cr_assert_eq (CTL (NULL, "member add %s --role %s --pub '%s/%s.pub'", member, role, dir, name),
+                  0, "%s", out);
+}
+
+static void
+setup (void)
+{
+    cr_assert_eq (tc_broker_start (&B, NULL), 0, "sluiced did not start");
+    snprintf (dir, sizeof dir, "%s/../files", B.dir);
+    cr_assert_eq (s_sh ("mkdir -p '%s'", dir), 0);
+    s_key ("waste", "member");
+    s_key ("housing", "member");
+    s_key ("admin-waste", "admin:waste");
+    s_key ("admin-water", "admin:water");
+    s_write ("city.policy", "purpose fee-rebate \"housing rebates on waste fees\"\n");
+    cr_assert_eq (CTL (NULL, "policy apply '%s/city.policy' --owner city", dir), 0, "%s", out);
+}
+
+static void
+teardown (void)
+{
+    s_sh ("rm -rf '%s'", dir);
+    tc_broker_cleanup (&B);
+}
+
+TestSuite (schema, .init = setup, .fini = teardown, .timeout = 120);
+
+/*  Subscribes with `sluicectl sub` in the background; its output goes to
+ *  DIR/sub.ndjson. Waits until it is subscribed. */
+static void
+s_sub_start (int count)
+{
+    cr_assert_eq (s_sh ("'%s' --data '%s' --key '%s/housing.key' sub " WASTE " --purpose fee-rebate "
+                        "--count %d --ack --wait %d > '%s/sub.ndjson' 2> '%s/sub.err' &",
+                        getenv ("SLUICECTL"), B.dir, dir, count, tc_wait (8000) / 1000, dir, dir), 0);
+    for (int i = 0; i < tc_wait (10000) / 25; i++) {
+        s_sh ("cat '%s/sub.err'", dir);
+        if (strstr (out, "subscribed to"))
+            return;
+        usleep (25000);
+    }
+    cr_assert_fail ("sluicectl sub did not subscribe: %s", out);
+}
+
+/*  Waits for the background sub to end; DIR/sub.ndjson into `out`. */
+static void
+s_sub_wait (void)
+{
+    for (int i = 0; i < tc_wait (20000) / 25; i++) {
+        s_sh ("cat '%s/sub.err'", dir);
+        if (strstr (out, "received"))
+            break;
+        usleep (25000);
+    }
+    s_sh ("cat '%s/sub.ndjson'", dir);
+}
+
+Test (schema, a_fifth_bureau_joins_and_its_records_flow_under_the_rule)
+{
+    s_proto ("waste.proto", V1_FIELDS);
+    cr_assert_eq (CTL ("admin-waste", "schema register '%s/waste.proto'", dir), 0, "%s", out);
+    cr_assert (strstr (out, "registered " WASTE " version 1 (new type)"), "%s", out);
+    cr_assert_eq (CTL ("admin-waste", "policy apply '%s/waste.policy'", dir), 1, "%s", out);
+    s_write ("waste.policy", PERMIT);
+    cr_assert_eq (CTL ("admin-waste", "policy apply '%s/waste.policy'", dir), 0, "%s", out);
+    cr_assert_eq (CTL (NULL, "consent grant --subject CIT-2 --controller waste --recipient housing "
+                             "--purpose fee-rebate --records " WASTE " --method app --evidence r-1"),
+                  0, "%s", out);
+
+    s_sub_start (1);
+    /* CIT-1 has no consent: stored, but never delivered; CIT-2 has */
+    s_write ("in.ndjson",
+             "{\"id\":\"c-1\",\"household\":\"CIT-1\",\"collectedAt\":\"2026-11-28T07:42:10Z\","
+             "\"district\":\"Xihu\",\"truck\":\"ZJ-A1\"}\n"
+             "\n"
+             "{\"id\":\"c-2\",\"household\":\"CIT-2\",\"collectedAt\":\"2026-11-28T07:50:00Z\","
+             "\"district\":\"Binjiang\",\"bins\":[{\"tag\":\"B1\",\"kg\":12.5}],\"truck\":\"ZJ-A1\"}\n"
+             "{\"id\":\"c-3\",\"hosehold\":\"CIT-3\"}\n");
+    cr_assert_eq (CTL ("waste", "pub " WASTE " '%s/in.ndjson'", dir), 1, "%s", out);
+    cr_assert (strstr (out, "2 published, 2 stored, 0 refused by the broker, 1 rejected"), "%s", out);
+    cr_assert (strstr (out, "in.ndjson:4: $: unknown field \"hosehold\""), "%s", out);
+    s_sub_wait ();
+    cJSON *line = cJSON_Parse (out);
+    cr_assert (line, "sub printed: %s", out);
+    cr_assert (!strchr (strchr (out, '\n') + 1, '{'), "one record only (no consent for CIT-1): %s", out);
+    cJSON *rec = cJSON_GetObjectItemCaseSensitive (line, "record");
+    const char *hh = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (rec, "household"));
+    cr_assert (hh && strlen (hh) >= 16 && !strstr (hh, "CIT"), "subject pseudonymized: %s", out);
+    cr_assert_str_eq (cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (line, "subject")), hh);
+    cr_assert_str_eq (cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (rec, "collectedAt")),
+                      "2026-11-28T00:00:00Z", "coarsened to the day: %s", out);
+    cr_assert_str_eq (cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (rec, "district")),
+                      "Binjiang");
+    cr_assert_null (cJSON_GetObjectItemCaseSensitive (rec, "truck"), "not permitted: %s", out);
+    cr_assert_null (cJSON_GetObjectItemCaseSensitive (rec, "id"), "not permitted: %s", out);
+    cJSON *bins = cJSON_GetObjectItemCaseSensitive (rec, "bins");
+    cr_assert_eq (cJSON_GetArraySize (bins), 1);
+    cr_assert_float_eq (cJSON_GetNumberValue (cJSON_GetObjectItemCaseSensitive (
+                        cJSON_GetArrayItem (bins, 0), "kg")), 12.5, 1e-9);
+    cJSON_Delete (line);
+
+    /* the registration is in the audit log */
+    cr_assert_eq (CTL (NULL, "--json audit query --kind schema.register"), 0, "%s", out);
+    cr_assert (strstr (out, WASTE) && strstr (out, "admin-waste"), "%s", out);
+
+    /* restart: the registry, the policy and the flow are all still there */
+    cr_assert_eq (tc_broker_stop (&B), 0);
+    cr_assert_eq (tc_broker_restart (&B), 0);
+    cr_assert_eq (CTL ("housing", "schema show " WASTE), 0, "any member reads a type: %s", out);
+    cr_assert (strstr (out, WASTE " version 1 (owner waste)"), "%s", out);
+    cr_assert (strstr (out, "collected_at") && strstr (out, "time"), "%s", out);
+    s_sub_start (1);
+    s_write ("in2.ndjson", "{\"id\":\"c-9\",\"household\":\"CIT-2\",\"collectedAt\":1795852800,"
+                           "\"district\":\"Xihu\"}\n");
+    cr_assert_eq (CTL ("waste", "pub " WASTE " '%s/in2.ndjson'", dir), 0, "%s", out);
+    s_sub_wait ();
+    cr_assert (strstr (out, "\"district\":\"Xihu\""), "after restart: %s", out);
+}
+
+Test (schema, a_permit_releases_fields_by_data_class)
+{
+    s_proto ("waste.proto", V1_FIELDS);
+    cr_assert_eq (CTL ("admin-waste", "schema register '%s/waste.proto'", dir), 0, "%s", out);
+    s_write ("bad.policy", "permit \"p\" {\n  owner waste\n  consumer housing\n"
+                           "  records waste.v1.Collection\n  purpose fee-rebate\n"
+                           "  fields class:medical\n}\n");
+    cr_assert_eq (CTL ("admin-waste", "policy apply '%s/bad.policy'", dir), 1, "%s", out);
+    cr_assert (strstr (out, "bad.policy:6:10: error: no field of " WASTE " carries data class 'medical'"),
+               "%s", out);
+    s_write ("waste.policy", "permit \"by-class\" {\n  owner waste\n  consumer housing\n"
+                             "  records waste.v1.Collection\n  purpose fee-rebate\n"
+                             "  fields class:location, collected_at\n  subject drop\n}\n");
+    cr_assert_eq (CTL ("admin-waste", "policy apply '%s/waste.policy'", dir), 0, "%s", out);
+    s_sub_start (1);
+    s_write ("in.ndjson", "{\"id\":\"c-1\",\"household\":\"CIT-1\",\"collectedAt\":1795852800,"
+                          "\"district\":\"Xihu\",\"truck\":\"ZJ-A1\",\"bins\":[{\"kg\":1}]}\n");
+    cr_assert_eq (CTL ("waste", "pub " WASTE " '%s/in.ndjson'", dir), 0, "%s", out);
+    s_sub_wait ();
+    cr_assert (strstr (out, "\"record\":{\"collectedAt\":\"2026-11-28T08:00:00Z\",\"district\":\"Xihu\"}"),
+               "only the location class and the named field: %s", out);
+}
+
+Test (schema, evolution_rules_refuse_with_the_field_named)
+{
+    s_proto ("v1.proto", V1_FIELDS);
+    cr_assert_eq (CTL ("admin-waste", "schema register '%s/v1.proto'", dir), 0, "%s", out);
+    /* the same again: nothing new */
+    cr_assert_eq (CTL ("admin-waste", "schema register '%s/v1.proto'", dir), 0, "%s", out);
+    cr_assert (strstr (out, "unchanged (version 1 in force)"), "%s", out);
+    /* adding is allowed */
+    s_proto ("v2.proto", V1_FIELDS "  double fee = 7;\n");
+    cr_assert_eq (CTL ("admin-waste", "schema register '%s/v2.proto'", dir), 0, "%s", out);
+    cr_assert (strstr (out, "registered " WASTE " version 2") && strstr (out, "added: field 'fee' (7)"),
+               "%s", out);
+    s_write ("waste.policy", PERMIT);
+    cr_assert_eq (CTL ("admin-waste", "policy apply '%s/waste.policy'", dir), 0, "%s", out);
+
+    static const struct { const char *fields, *want; } refused[] = {
+        { "  string id = 1;\n  string household = 2 [(sluice.v1.field) = { classes: \"personal\" }];\n"
+          "  int64 collected_at = 3 [(sluice.v1.field) = { time: true }];\n"
+          "  string district = 4 [(sluice.v1.field) = { classes: \"location\" }];\n"
+          "  repeated Bin bins = 5;\n  double fee = 7;\n",
+          "field 'truck' (6): removed (rule removed" },
+        { "  string id = 1;\n  string household = 2 [(sluice.v1.field) = { classes: \"personal\" }];\n"
+          "  int64 collected_at = 3 [(sluice.v1.field) = { time: true }];\n"
+          "  string district = 4 [(sluice.v1.field) = { classes: \"location\" }];\n"
+          "  repeated Bin bins = 5;\n  string truck = 8;\n  double fee = 7;\n",
+          "field 'truck' (6): renumbered 6 -> 8 (rule renumbered" },
+        { "  string id = 1;\n  string household = 2 [(sluice.v1.field) = { classes: \"personal\" }];\n"
+          "  int64 collected_at = 3 [(sluice.v1.field) = { time: true }];\n"
+          "  string district = 4 [(sluice.v1.field) = { classes: \"location\" }];\n"
+          "  repeated Bin bins = 5;\n  bytes truck = 6;\n  double fee = 7;\n",
+          "field 'truck' (6): type string -> bytes (rule type)" },
+        { "  string id = 1;\n  string household = 2 [(sluice.v1.field) = { classes: \"personal\" }];\n"
+          "  int64 collected_at = 3;\n"
+          "  string district = 4 [(sluice.v1.field) = { classes: \"location\" }];\n"
+          "  repeated Bin bins = 5;\n  string truck = 6;\n  double fee = 7;\n",
+          "field 'collected_at' (3): time option removed (rule options)" },
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        s_proto ("bad.proto", refused[i].fields);
+        cr_assert_eq (CTL ("admin-waste", "schema register '%s/bad.proto'", dir), 1, "case %zu: %s", i, out);
+        cr_assert (strstr (out, refused[i].want), "case %zu: want '%s' in %s", i, refused[i].want, out);
+        cr_assert (strstr (out, "--breaking"), "%s", out);
+        /* offline, the same verdict */
+        cr_assert_eq (s_sh ("'%s' schema check '%s/bad.proto' --against '%s/v2.proto' 2>&1",
+                            getenv ("SLUICECTL"), dir, dir), 1, "%s", out);
+        cr_assert (strstr (out, refused[i].want), "check, case %zu: %s", i, out);
+    }
+    /* --breaking lets an unused field go (truck is named by no policy) ... */
+    s_proto ("bad.proto", refused[0].fields);
+    cr_assert_eq (CTL ("admin-waste", "schema register --breaking '%s/bad.proto'", dir), 0, "%s", out);
+    cr_assert (strstr (out, "registered " WASTE " version 3"), "%s", out);
+    /* ... but never one an applied policy names, --breaking or not */
+    s_proto ("bad.proto", "  string id = 1;\n  string household = 2 [(sluice.v1.field) = { classes: \"personal\" }];\n"
+                          "  int64 collected_at = 3 [(sluice.v1.field) = { time: true }];\n"
+                          "  repeated Bin bins = 5;\n  double fee = 7;\n");
+    cr_assert_eq (CTL ("admin-waste", "schema register --breaking '%s/bad.proto'", dir), 1, "%s", out);
+    cr_assert (strstr (out, "field 'district' of " WASTE " is used by rule 'waste-to-housing' of "
+                       "waste's policy version 1"), "%s", out);
+    /* nor retyped, nor its options changed: the field stays, the policy would
+       still parse, the rule is what refuses it */
+    s_proto ("bad.proto", "  string id = 1;\n  string household = 2 [(sluice.v1.field) = { classes: \"personal\" }];\n"
+                          "  int64 collected_at = 3 [(sluice.v1.field) = { time: true }];\n"
+                          "  bytes district = 4 [(sluice.v1.field) = { classes: \"location\" }];\n"
+                          "  repeated Bin bins = 5;\n  double fee = 7;\n");
+    cr_assert_eq (CTL ("admin-waste", "schema register --breaking '%s/bad.proto'", dir), 1, "%s", out);
+    cr_assert (strstr (out, "field 'district' of " WASTE " is used by rule 'waste-to-housing'"), "%s", out);
+    s_proto ("bad.proto", "  string id = 1;\n  string household = 2 [(sluice.v1.field) = { classes: \"personal\" }];\n"
+                          "  int64 collected_at = 3;\n"
+                          "  string district = 4 [(sluice.v1.field) = { classes: \"location\" }];\n"
+                          "  repeated Bin bins = 5;\n  double fee = 7;\n");
+    cr_assert_eq (CTL ("admin-waste", "schema register --breaking '%s/bad.proto'", dir), 1, "%s", out);
+    cr_assert (strstr (out, "field 'collected_at' of " WASTE " is used by rule 'waste-to-housing'"),
+               "time coarsen uses the time fields: %s", out);
+    /* a nested field counts as the record field that holds it */
+    s_write ("bad.proto", "syntax = \"proto3\";\npackage waste.v1;\nimport \"sluice/v1/options.proto\";\n"
+                          "message Collection {\n  option (sluice.v1.record) = { subject: \"household\" };\n"
+                          "  message Bin { string tag = 1; string kg = 2; }\n"
+                          "  string id = 1;\n  string household = 2 [(sluice.v1.field) = { classes: \"personal\" }];\n"
+                          "  int64 collected_at = 3 [(sluice.v1.field) = { time: true }];\n"
+                          "  string district = 4 [(sluice.v1.field) = { classes: \"location\" }];\n"
+                          "  repeated Bin bins = 5;\n  double fee = 7;\n}\n");
+    cr_assert_eq (CTL ("admin-waste", "schema register --breaking '%s/bad.proto'", dir), 1, "%s", out);
+    cr_assert (strstr (out, "field 'bins' of " WASTE " is used by rule 'waste-to-housing'"), "%s", out);
+    /* a dry run changes nothing */
+    s_proto ("v4.proto", "  string id = 1;\n  string household = 2 [(sluice.v1.field) = { classes: \"personal\" }];\n"
+                         "  int64 collected_at = 3 [(sluice.v1.field) = { time: true }];\n"
+                         "  string district = 4 [(sluice.v1.field) = { classes: \"location\" }];\n"
+                         "  repeated Bin bins = 5;\n  double fee = 7;\n  string route = 9;\n");
+    cr_assert_eq (CTL ("admin-waste", "schema register --dry-run '%s/v4.proto'", dir), 0, "%s", out);
+    cr_assert (strstr (out, "would register " WASTE " version 4"), "%s", out);
+    cr_assert_eq (CTL (NULL, "schema history " WASTE), 0, "%s", out);
+    cr_assert (strstr (out, "\n3 ") && !strstr (out, "\n4 "), "%s", out);
+    cr_assert_eq (CTL (NULL, "schema diff " WASTE " 2 3"), 0, "%s", out);
+    cr_assert (strstr (out, "field 'truck' (6): removed"), "%s", out);
+}
+
+Test (schema, namespaces_and_roles)
+{
+    s_proto ("waste.proto", V1_FIELDS);
+    /* another bureau's administrator */
+    cr_assert_eq (CTL ("admin-water", "schema register '%s/waste.proto'", dir), 1, "%s", out);
+    cr_assert (strstr (out, WASTE " belongs to bureau 'waste': role admin:water may register only "
+                       "in its own namespace"), "%s", out);
+    /* a member (no admin role) */
+    cr_assert_eq (CTL ("waste", "schema register '%s/waste.proto'", dir), 1, "%s", out);
+    cr_assert (strstr (out, "needs role admin:*"), "%s", out);
+    /* the broker's own namespace and bad names */
+    s_write ("own.proto", "syntax = \"proto3\";\npackage sluice.v2;\nimport \"sluice/v1/options.proto\";\n"
+                          "message X { option (sluice.v1.record) = { aggregate: true }; int64 n = 1; }\n");
+    cr_assert_eq (CTL (NULL, "schema register '%s/own.proto'", dir), 1, "%s", out);
+    cr_assert (strstr (out, "the namespace 'sluice' is the broker's own"), "%s", out);
+    /* options checked with line and column */
+    s_write ("opt.proto", "syntax = \"proto3\";\npackage waste.v1;\nimport \"sluice/v1/options.proto\";\n"
+                          "message Trip {\n  option (sluice.v1.record) = { subject: \"who\" };\n"
+                          "  string who = 1;\n  string at = 2 [(sluice.v1.field) = { time: true }];\n}\n");
+    cr_assert_eq (CTL (NULL, "schema register '%s/opt.proto'", dir), 1, "%s", out);
+    cr_assert (strstr (out, "opt.proto:7:3: message waste.v1.Trip, field at: a time field must be a "
+                       "singular 64-bit integer"), "%s", out);
+    /* the city may register for any bureau; nothing of the refusals was stored */
+    cr_assert_eq (CTL (NULL, "schema register '%s/waste.proto'", dir), 0, "%s", out);
+    cr_assert (strstr (out, "version 1 (new type)"), "%s", out);
+}
+
+/*  Replaces the stored descriptor set of `type`'s current version with
+ *  bytes no build reads (as a store written by a build with something this
+ *  one does not know). */
+static void
+s_break_stored_type (const char *type)
+{
+    char path[600];
+    snprintf (path, sizeof path, "%s/store", B.dir);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi cur, ver;
+    cr_assert_eq (mdb_env_create (&env), 0);
+    mdb_env_set_maxdbs (env, 64);
+    mdb_env_set_mapsize (env, 1024ul << 20);
+    cr_assert_eq (mdb_env_open (env, path, 0, 0600), 0);
+    cr_assert_eq (mdb_txn_begin (env, NULL, 0, &txn), 0);
+    cr_assert_eq (mdb_dbi_open (txn, "schema.current", 0, &cur), 0);
+    cr_assert_eq (mdb_dbi_open (txn, "schema.versions", 0, &ver), 0);
+    MDB_val k = { strlen (type), (void *) type }, v;
+    cr_assert_eq (mdb_get (txn, cur, &k, &v), 0);
+    unsigned char key[200];
+    memcpy (key, type, strlen (type));
+    key[strlen (type)] = 0;
+    memcpy (key + strlen (type) + 1, v.mv_data, 4);
+    /* a SchemaVersion whose descriptor_set (field 7) is not a FileDescriptorSet */
+    static const unsigned char junk[] = { 0x0a, 0x03, 'x', '.', 'y', 0x3a, 0x02, 0xff, 0xff };
+    MDB_val vk = { strlen (type) + 5, key }, vv = { sizeof junk, (void *) junk };
+    cr_assert_eq (mdb_put (txn, ver, &vk, &vv, 0), 0);
+    cr_assert_eq (mdb_txn_commit (txn), 0);
+    mdb_env_close (env);
+}
+
+Test (schema, a_type_that_no_longer_builds_never_bricks_the_broker)
+{
+    s_proto ("waste.proto", V1_FIELDS);
+    cr_assert_eq (CTL ("admin-waste", "schema register '%s/waste.proto'", dir), 0, "%s", out);
+    s_write ("waste.policy", PERMIT);
+    cr_assert_eq (CTL ("admin-waste", "policy apply '%s/waste.policy'", dir), 0, "%s", out);
+    s_write ("water.policy", "permit \"w\" {\n  owner water\n  consumer housing\n"
+                             "  records water.v1.MeterReading\n  purpose fee-rebate\n  fields district\n}\n");
+    cr_assert_eq (CTL ("admin-water", "policy apply '%s/water.policy'", dir), 0, "%s", out);
+    cr_assert_eq (tc_broker_stop (&B), 0);
+    s_break_stored_type (WASTE);
+    cr_assert_eq (tc_broker_restart (&B), 0, "the broker must start");
+    /* loudly: log, status, audit */
+    cr_assert_geq (tc_broker_log_count (&B, "event=schema.skipped"), 1);
+    cr_assert_geq (tc_broker_log_count (&B, "event=policy.set-aside"), 1);
+    cr_assert_eq (CTL (NULL, "status"), 0, "%s", out);
+    cr_assert (strstr (out, "POLICY SET ASIDE: waste version 1"), "%s", out);
+    cr_assert (strstr (out, "RECORD TYPES NOT IN FORCE") && strstr (out, WASTE), "%s", out);
+    cr_assert_eq (CTL (NULL, "--json audit query --kind policy.set-aside"), 0, "%s", out);
+    cr_assert (strstr (out, "waste"), "%s", out);
+    /* everything else runs: water's rule is in force */
+    cr_assert_eq (CTL (NULL, "policy explain --consumer housing --record "
+                             "water.v1.MeterReading --purpose fee-rebate"), 0, "%s", out);
+    cr_assert (strstr (out, "permit") || strstr (out, "PERMIT"), "%s", out);
+    /* registering the type again brings the waste policy back */
+    cr_assert_eq (CTL ("admin-waste", "schema register '%s/waste.proto'", dir), 0, "%s", out);
+    cr_assert_eq (CTL (NULL, "status"), 0, "%s", out);
+    cr_assert (!strstr (out, "POLICY SET ASIDE"), "%s", out);
+}
+
+/*  A store from before the registry (no schema.* databases, as an older
+ *  build wrote it) with policies that name the example types: the broker
+ *  starts, sets them aside, and one `schema register` of the example set
+ *  by admin:city brings them back (OPERATIONS.md, "Upgrading"). */
+Test (schema, a_store_from_before_the_registry_starts_and_upgrades)
+{
+    s_write ("water.policy", "permit \"w\" {\n  owner water\n  consumer housing\n"
+                             "  records water.v1.MeterReading\n  purpose fee-rebate\n  fields district\n}\n");
+    cr_assert_eq (CTL ("admin-water", "policy apply '%s/water.policy'", dir), 0, "%s", out);
+    cr_assert_eq (tc_broker_stop (&B), 0);
+    char path[600];
+    snprintf (path, sizeof path, "%s/store", B.dir);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    cr_assert_eq (mdb_env_create (&env), 0);
+    mdb_env_set_maxdbs (env, 64);
+    mdb_env_set_mapsize (env, 1024ul << 20);
+    cr_assert_eq (mdb_env_open (env, path, 0, 0600), 0);
+    cr_assert_eq (mdb_txn_begin (env, NULL, 0, &txn), 0);
+    cr_assert_eq (mdb_dbi_open (txn, "schema.current", 0, &dbi), 0);
+    cr_assert_eq (mdb_drop (txn, dbi, 1), 0);
+    cr_assert_eq (mdb_dbi_open (txn, "schema.versions", 0, &dbi), 0);
+    cr_assert_eq (mdb_drop (txn, dbi, 1), 0);
+    cr_assert_eq (mdb_txn_commit (txn), 0);
+    mdb_env_close (env);
+
+    cr_assert_eq (tc_broker_restart (&B), 0, "the broker must start");
+    cr_assert_eq (CTL (NULL, "status"), 0, "%s", out);
+    cr_assert (strstr (out, "POLICY SET ASIDE: water version 1"), "%s", out);
+    cr_assert_eq (CTL (NULL, "schema register '%s'", EXAMPLES_BINPB), 0, "%s", out);
+    cr_assert (strstr (out, "registered water.v1.MeterReading version 1 (new type)"), "%s", out);
+    cr_assert_eq (CTL (NULL, "status"), 0, "%s", out);
+    cr_assert (!strstr (out, "POLICY SET ASIDE"), "back in force without a restart: %s", out);
+    cr_assert_eq (CTL (NULL, "policy explain --consumer housing --record water.v1.MeterReading "
+                             "--purpose fee-rebate"), 0, "%s", out);
+    cr_assert (strstr (out, "w@1"), "%s", out);
+}

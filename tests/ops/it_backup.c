@@ -1,0 +1,250 @@
+/*  Integration: sluicectl backup / restore with the real sluiced.
+ *  A hot backup is private (0600 files, 0700 directories) whatever the
+ *  umask; offline readers create no lock.mdb on a copy; restore refuses a
+ *  running broker, a damaged backup and a wrong audit key, and a restore
+ *  made as root brings back a broker that runs as an unprivileged user;
+ *  sluiced refuses a store that others can read. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ot.h"
+#include "tc.h"
+
+#define WATER "water.v1.MeterReading"
+
+static tc_broker_t B;
+static char tmp[64];
+static char out[8192];
+
+static void
+setup (void)
+{
+    snprintf (tmp, sizeof tmp, "/tmp/ot-bk-XXXXXX");
+    cr_assert_not_null (mkdtemp (tmp));
+    chmod (tmp, 0755);       /* an unprivileged broker must reach DIR inside */
+    cr_assert_eq (tc_broker_start (&B, NULL), 0);
+    sl_keypair_t kw;
+    cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
+    tc_client_t w;
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    for (uint32_t i = 0; i < 5; i++) {
+        uint8_t id[16];
+        size_t len;
+        tc_msgid (id, 100 + i);
+        uint8_t *body = tc_water_reading ("CIT-7", 2.0, &len);
+        tc_publish1 (&w, WATER, id, "CIT-7", body, len);
+        free (body);
+        tc_msg_t m;
+        cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, tc_wait (5000)), 0);
+        tc_msg_free (&m);
+    }
+    tc_close (&w);
+}
+
+static void
+teardown (void)
+{
+    tc_broker_cleanup (&B);
+    char cmd[120];
+    snprintf (cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    if (system (cmd) != 0)
+        fprintf (stderr, "cannot remove %s\n", tmp);
+}
+
+TestSuite (backup, .init = setup, .fini = teardown, .timeout = 120);
+
+static int
+ctl (const char *fmt, ...)
+{
+    char args[3000], cmd[3400];
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (args, sizeof args, fmt, ap);
+    va_end (ap);
+    snprintf (cmd, sizeof cmd, "umask 022; '%s' %s 2>&1", getenv ("SLUICECTL"), args);
+    FILE *p = popen (cmd, "r");
+    cr_assert_not_null (p);
+    size_t n = fread (out, 1, sizeof out - 1, p);
+    out[n] = 0;
+    int st = pclose (p);
+    return WIFEXITED (st) ? WEXITSTATUS (st) : -1;
+}
+
+/*  Every entry under dir: files 0600, directories 0700. */
+static void
+assert_private (const char *dir)
+{
+    struct stat st;
+    cr_assert_eq (stat (dir, &st), 0);
+    cr_assert_eq (st.st_mode & 07777, 0700, "%s has mode %04o", dir, st.st_mode & 07777);
+    DIR *d = opendir (dir);
+    struct dirent *de;
+    while ((de = readdir (d))) {
+        if (!strcmp (de->d_name, ".") || !strcmp (de->d_name, ".."))
+            continue;
+        char p[600];
+        snprintf (p, sizeof p, "%s/%s", dir, de->d_name);
+        cr_assert_eq (stat (p, &st), 0);
+        if (S_ISDIR (st.st_mode))
+            assert_private (p);
+        else
+            cr_assert_eq (st.st_mode & 07777, 0600, "%s has mode %04o", p, st.st_mode & 07777);
+    }
+    closedir (d);
+}
+
+static int
+exists (const char *fmt, const char *a)
+{
+    char p[600];
+    struct stat st;
+    snprintf (p, sizeof p, fmt, a);
+    return stat (p, &st) == 0;
+}
+
+Test (backup, hot_backup_is_private_and_offline_reads_create_no_lock)
+{
+    char bk[200];
+    snprintf (bk, sizeof bk, "%s/bk", tmp);
+    cr_assert_eq (ctl ("backup --data '%s' '%s'", B.dir, bk), 0, "%s", out);
+    assert_private (bk);
+    cr_assert (exists ("%s/store/data.mdb", bk));
+    cr_assert (exists ("%s/broker.key", bk));
+    cr_assert (!exists ("%s/endpoints", bk));
+    cr_assert (!exists ("%s/store/lock.mdb", bk));
+    /* an offline verify of the copy, as root, leaves no lock.mdb behind */
+    cr_assert_eq (ctl ("audit verify --data '%s'", bk), 0, "%s", out);
+    cr_assert_not_null (strstr (out, "OK:"), "%s", out);
+    cr_assert (!exists ("%s/store/lock.mdb", bk), "audit verify created lock.mdb in the copy");
+    /* --no-secrets leaves the keys out */
+    snprintf (bk, sizeof bk, "%s/bk2", tmp);
+    cr_assert_eq (ctl ("backup --data '%s' --no-secrets '%s'", B.dir, bk), 0, "%s", out);
+    cr_assert (!exists ("%s/broker.key", bk));
+    cr_assert (!exists ("%s/audit-sign.key", bk));
+    cr_assert (exists ("%s/audit-sign.pub", bk));
+    /* a backup never overwrites */
+    cr_assert_neq (ctl ("backup --data '%s' '%s'", B.dir, bk), 0);
+}
+
+Test (backup, restore_refuses_a_running_broker_damage_and_a_wrong_key)
+{
+    char bk[200], dst[200];
+    snprintf (bk, sizeof bk, "%s/bk", tmp);
+    snprintf (dst, sizeof dst, "%s/restored", tmp);
+    cr_assert_eq (ctl ("backup --data '%s' '%s'", B.dir, bk), 0, "%s", out);
+    cr_assert_eq (ctl ("restore --data '%s' --force '%s'", B.dir, bk), 1);
+    cr_assert_not_null (strstr (out, "running"), "%s", out);
+    /* a key that did not sign the checkpoints */
+    cr_assert_eq (ctl ("restore --data '%s' --pubkey %064d '%s'", dst, 0, bk), 1, "%s", out);
+    cr_assert (!exists ("%s", dst), "a refused restore left %s", dst);
+    /* one byte changed in the store */
+    char p[300];
+    snprintf (p, sizeof p, "%s/store/data.mdb", bk);
+    int fd = open (p, O_RDWR);
+    unsigned char c;
+    cr_assert_eq (pread (fd, &c, 1, 5000), 1);
+    c ^= 0x5a;
+    cr_assert_eq (pwrite (fd, &c, 1, 5000), 1);
+    close (fd);
+    cr_assert_eq (ctl ("restore --data '%s' '%s'", dst, bk), 1);
+    cr_assert_not_null (strstr (out, "damaged"), "%s", out);
+    cr_assert (!exists ("%s", dst));
+}
+
+Test (backup, restore_as_root_runs_as_an_unprivileged_user)
+{
+    if (geteuid () != 0)
+        cr_skip_test ("needs root to restore for another user");
+    struct passwd *pw = getpwnam ("nobody");
+    cr_assert_not_null (pw);
+    char bk[200], dst[200];
+    snprintf (bk, sizeof bk, "%s/bk", tmp);
+    snprintf (dst, sizeof dst, "%s/data", tmp);
+    cr_assert_eq (ctl ("backup --data '%s' '%s'", B.dir, bk), 0, "%s", out);
+    cr_assert_eq (tc_broker_stop (&B), 0);
+    cr_assert_eq (ctl ("restore --data '%s' --owner nobody '%s'", dst, bk), 0, "%s", out);
+    cr_assert_not_null (strstr (out, "audit log verified"), "%s", out);
+    assert_private (dst);
+    struct stat st;
+    char p[300];
+    snprintf (p, sizeof p, "%s/store/data.mdb", dst);
+    cr_assert_eq (stat (p, &st), 0);
+    cr_assert_eq (st.st_uid, pw->pw_uid);
+    /* as the operator would, check it as root before starting: no lock.mdb owned by root */
+    cr_assert_eq (ctl ("audit verify --data '%s'", dst), 0, "%s", out);
+    cr_assert (!exists ("%s/store/lock.mdb", dst), "verify created lock.mdb");
+    /* the broker as nobody */
+    char log[300], uid[16], gid[16];
+    snprintf (log, sizeof log, "%s/nobody.log", tmp);
+    snprintf (uid, sizeof uid, "%u", (unsigned) pw->pw_uid);
+    snprintf (gid, sizeof gid, "%u", (unsigned) pw->pw_gid);
+    pid_t pid = fork ();
+    if (pid == 0) {
+        int fd = open (log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2 (fd, 2);
+        dup2 (fd, 1);
+        execlp ("setpriv", "setpriv", "--reuid", uid, "--regid", gid, "--clear-groups",
+                getenv ("SLUICED"), "run", "--data", dst, "--bind", "tcp://127.0.0.1:*",
+                "--admin-bind", "tcp://127.0.0.1:*", (char *) NULL);
+        _exit (127);
+    }
+    char ep[300];
+    snprintf (ep, sizeof ep, "%s/endpoints", dst);
+    int64_t until = tc_ms () + tc_wait (10000);
+    int started = 0;
+    while (!started && tc_ms () < until) {
+        FILE *f = fopen (ep, "r");
+        char line[200];
+        while (f && fgets (line, sizeof line, f))
+            started |= strncmp (line, "pid = ", 6) == 0 && atol (line + 6) == (long) pid;
+        if (f)
+            fclose (f);
+        if (waitpid (pid, NULL, WNOHANG) == pid)
+            break;
+        usleep (20000);
+    }
+    FILE *f = fopen (log, "r");
+    size_t n = f ? fread (out, 1, sizeof out - 1, f) : 0;
+    out[n] = 0;
+    if (f)
+        fclose (f);
+    cr_assert (started, "the restored broker did not start as nobody:\n%s", out);
+    /* it serves: status with the restored admin key */
+    cr_assert_eq (ctl ("status --data '%s' --key '%s/admin.key'", dst, dst), 0, "%s", out);
+    cr_assert_eq (ctl ("audit verify --data '%s'", dst), 0, "%s", out);
+    snprintf (p, sizeof p, "%s/store/lock.mdb", dst);
+    cr_assert_eq (stat (p, &st), 0);
+    cr_assert_eq (st.st_uid, pw->pw_uid, "lock.mdb not the broker's");
+    kill (pid, SIGTERM);
+    int wst;
+    cr_assert_eq (waitpid (pid, &wst, 0), pid);
+    cr_assert (WIFEXITED (wst) && WEXITSTATUS (wst) == 0);
+}
+
+Test (backup, a_store_others_can_read_is_refused_at_start)
+{
+    cr_assert_eq (tc_broker_stop (&B), 0);
+    char p[400];
+    snprintf (p, sizeof p, "%s/store/data.mdb", B.dir);
+    cr_assert_eq (chmod (p, 0644), 0);
+    char cmd[1200];
+    snprintf (cmd, sizeof cmd, "'%s' run --data '%s' --bind tcp://127.0.0.1:* "
+              "--admin-bind tcp://127.0.0.1:* 2>&1", getenv ("SLUICED"), B.dir);
+    FILE *pp = popen (cmd, "r");
+    size_t n = fread (out, 1, sizeof out - 1, pp);
+    out[n] = 0;
+    int st = pclose (pp);
+    cr_assert (WIFEXITED (st) && WEXITSTATUS (st) == 1, "sluiced started on a 0644 store: %s", out);
+    cr_assert_not_null (strstr (out, "mode 0644"), "%s", out);
+    cr_assert_not_null (strstr (out, "chmod 600"), "%s", out);
+}

@@ -1,0 +1,252 @@
+/*  Integration: a member key rolls over while clients stay connected.
+ *  water gets a second key (sluicectl member key add), a second connection
+ *  uses it beside the first, the old key is retired (member key retire):
+ *  only the session on the old key is closed (NOTICE key-retired), the one
+ *  on the new key and the consumer carry on, the old key is refused from
+ *  then on, and both steps are in the audit log. */
+#include <criterion/criterion.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+
+#include "ot.h"
+#include "tc.h"
+
+#define WATER "water.v1.MeterReading"
+
+static tc_broker_t B;
+static sl_keypair_t k1, k2, kp;
+static char out[8192], tmp[64];
+
+static void
+setup (void)
+{
+    cr_assert_eq (tc_broker_start (&B, NULL), 0);
+    cr_assert_eq (tc_member (&B, "water", "member", &k1), 0);
+    cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
+    cr_assert_eq (tc_policy (&B, "city", "purpose joint-metering \"water and power reconcile household consumption\"\n"), 1);
+    cr_assert_eq (tc_policy (&B, "water",
+                             "permit \"w2p\" {\n  owner water\n  consumer power\n"
+                             "  records " WATER "\n  purpose joint-metering\n  fields *\n"
+                             "  subject pseudonymize\n}\n"), 1);
+    snprintf (tmp, sizeof tmp, "/tmp/ot-roll-XXXXXX");
+    cr_assert_not_null (mkdtemp (tmp));
+}
+
+static void
+teardown (void)
+{
+    tc_broker_cleanup (&B);
+    char cmd[120];
+    snprintf (cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    if (system (cmd) != 0)
+        fprintf (stderr, "cannot remove %s\n", tmp);
+}
+
+TestSuite (rollover, .init = setup, .fini = teardown, .timeout = 120);
+
+static int
+ctl (const char *fmt, ...)
+{
+    char args[2000], cmd[2400];
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (args, sizeof args, fmt, ap);
+    va_end (ap);
+    snprintf (cmd, sizeof cmd, "'%s' --data '%s' %s 2>&1", getenv ("SLUICECTL"), B.dir, args);
+    FILE *p = popen (cmd, "r");
+    size_t n = fread (out, 1, sizeof out - 1, p);
+    out[n] = 0;
+    int st = pclose (p);
+    return WIFEXITED (st) ? WEXITSTATUS (st) : -1;
+}
+
+/*  Publishes one record and expects its ACK (skipping NOTICEs). */
+static void
+publish_ok (tc_client_t *c, uint32_t n)
+{
+    uint8_t id[16];
+    size_t len;
+    tc_msgid (id, n);
+    uint8_t *body = tc_water_reading ("CIT-9", 3.0, &len);
+    tc_publish1 (c, WATER, id, "CIT-9", body, len);
+    free (body);
+    tc_msg_t m;
+    cr_assert_eq (tc_recv_cmd (c, &m, SLUICE__V1__COMMAND__ACK, tc_wait (5000)), 0, "no ACK");
+    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ACK, "refused: %s",
+                  m.h->n_errors ? m.h->errors[0]->text : "");
+    tc_msg_free (&m);
+}
+
+Test (rollover, member_key_rolls_over_with_clients_connected)
+{
+    tc_client_t a, b, p;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    tc_credit (&p, 1000);
+    cr_assert_eq (tc_join (&a, &B, &k1, "water"), 0);
+    publish_ok (&a, 1);
+
+    /* the second key, registered with the CLI as an operator would */
+    cr_assert_eq (sl_keys_generate (&k2), 0);
+    cr_assert_eq (sl_keys_write (tmp, "water-2", &k2, 0, NULL, 0), 0);
+    cr_assert_eq (ctl ("member key add water --pub '%s/water-2.pub'", tmp), 0, "%s", out);
+    cr_assert_not_null (strstr (out, "2 key(s)"), "%s", out);
+    /* both keys authenticate as water, side by side */
+    cr_assert_eq (tc_join (&b, &B, &k2, "water"), 0);
+    publish_ok (&b, 2);
+    publish_ok (&a, 3);
+
+    char fp1[17];
+    sl_keys_fingerprint (k1.public_key, fp1);
+    cr_assert_eq (ctl ("member key retire water --fingerprint %s", fp1), 0, "%s", out);
+    cr_assert_not_null (strstr (out, "1 session(s) on it closed"), "%s", out);
+    /* the session on the old key is told, and then closed */
+    tc_msg_t m;
+    cr_assert_eq (tc_recv_cmd (&a, &m, SLUICE__V1__COMMAND__NOTICE, tc_wait (5000)), 0);
+    cr_assert_str_eq (m.h->notice, "key-retired");
+    tc_msg_free (&m);
+    usleep ((useconds_t) tc_wait (800) * 1000);
+    /* the new key's session and the consumer carry on */
+    publish_ok (&b, 4);
+    int got = 0;
+    int64_t until = tc_ms () + tc_wait (5000);
+    while (got < 4 && tc_ms () < until) {
+        if (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__DELIVER, 500) != 0)
+            continue;
+        got += (int) m.h->n_records;
+        tc_msg_free (&m);
+    }
+    cr_assert_eq (got, 4, "the consumer got %d of 4 records across the rollover", got);
+    /* the old key is refused from now on */
+    tc_client_t c;
+    cr_assert_eq (tc_connect (&c, B.data_ep, B.broker_pub, &k1), 0);
+    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+    h.command = SLUICE__V1__COMMAND__HELLO;
+    tc_send (&c, &h, NULL, NULL, 0);
+    cr_assert_neq (tc_recv (&c, &m, tc_wait (1500)), 0, "the retired key got an answer");
+    tc_close (&c);
+    /* and cannot be added back */
+    char pub1[200];
+    snprintf (pub1, sizeof pub1, "%s/old", tmp);
+    cr_assert_eq (sl_keys_write (tmp, "old", &k1, 0, NULL, 0), 0);
+    cr_assert_neq (ctl ("member key add water --pub '%s.pub'", pub1), 0);
+    /* audited */
+    cr_assert_eq (ot_audit_count (&B, &B.admin, "member.key.add"), 1);
+    cr_assert_eq (ot_audit_count (&B, &B.admin, "member.key.retire"), 1);
+    /* the only key left cannot be retired */
+    char fp2[17];
+    sl_keys_fingerprint (k2.public_key, fp2);
+    cr_assert_neq (ctl ("member key retire water --fingerprint %s", fp2), 0);
+    cr_assert_not_null (strstr (out, "only key"), "%s", out);
+    tc_close (&a);
+    tc_close (&b);
+    tc_close (&p);
+}
+
+/*  The `KEY = value` line of DIR/endpoints into out. 0 or -1. */
+static int
+endpoint (const char *key, char *out, size_t size)
+{
+    char path[400], line[300], k[64], v[256];
+    snprintf (path, sizeof path, "%s/endpoints", B.dir);
+    FILE *f = fopen (path, "r");
+    int found = -1;
+    while (f && fgets (line, sizeof line, f))
+        if (sscanf (line, "%63s = %255s", k, v) == 2 && !strcmp (k, key)) {
+            snprintf (out, size, "%s", v);
+            found = 0;
+        }
+    if (f)
+        fclose (f);
+    return found;
+}
+
+static int
+wait_endpoint (const char *key, char *out, size_t size, int present)
+{
+    int64_t until = tc_ms () + tc_wait (5000);
+    while (tc_ms () < until) {
+        if ((endpoint (key, out, size) == 0) == present)
+            return 0;
+        usleep (20000);
+    }
+    return -1;
+}
+
+Test (rollover, broker_key_overlaps_then_the_old_one_is_retired)
+{
+    tc_client_t a, b, p;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    tc_credit (&p, 1000);
+    cr_assert_eq (tc_join (&a, &B, &k1, "water"), 0);     /* on the current broker key */
+    publish_ok (&a, 11);
+
+    /* the next broker key, as the operator makes it, served after a reload */
+    char old_data[256];
+    snprintf (old_data, sizeof old_data, "%s", B.data_ep);
+    cr_assert_eq (ctl ("keygen broker-next --dir '%s'", B.dir), 0, "%s", out);
+    cr_assert_not_null (strstr (out, "reload"), "keygen broker-next: %s", out);
+    /* promoting before the broker serves it is refused */
+    cr_assert_eq (ctl ("broker-key promote"), 1, "%s", out);
+    cr_assert_not_null (strstr (out, "does not serve"), "%s", out);
+    cr_assert_eq (kill (B.pid, SIGHUP), 0);
+    char next_ep[256], next_pub[64];
+    cr_assert_eq (wait_endpoint ("data.next", next_ep, sizeof next_ep, 1), 0, "no data.next");
+    cr_assert_eq (endpoint ("broker_key.next", next_pub, sizeof next_pub), 0);
+    cr_assert_str_neq (next_pub, B.broker_pub);
+    /* a client on the next key, beside the one on the current key */
+    cr_assert_eq (tc_connect (&b, next_ep, next_pub, &k1), 0);
+    cr_assert_eq (tc_hello (&b, "water"), 0, "no HELLO through the next broker key");
+    publish_ok (&b, 12);
+    publish_ok (&a, 13);
+    cr_assert_eq (ot_audit_count (&B, &B.admin, "broker.key.add"), 1);
+
+    /* promotion: the next key becomes broker.key; a reload retires the old one */
+    cr_assert_eq (ctl ("broker-key promote"), 0, "%s", out);
+    cr_assert_not_null (strstr (out, "systemctl reload"), "%s", out);
+    cr_assert_eq (kill (B.pid, SIGHUP), 0);
+    char now_ep[256];
+    cr_assert_eq (wait_endpoint ("data.next", now_ep, sizeof now_ep, 0), 0, "data.next still listed");
+    cr_assert_eq (endpoint ("data", now_ep, sizeof now_ep), 0);
+    cr_assert_str_eq (now_ep, next_ep);
+    /* the old key's session is told and closed; the new key's carries on */
+    tc_msg_t m;
+    cr_assert_eq (tc_recv_cmd (&a, &m, SLUICE__V1__COMMAND__NOTICE, tc_wait (5000)), 0);
+    cr_assert_str_eq (m.h->notice, "broker-key-retired");
+    tc_msg_free (&m);
+    usleep ((useconds_t) tc_wait (800) * 1000);
+    publish_ok (&b, 14);
+    int got = 0;
+    int64_t until = tc_ms () + tc_wait (5000);
+    while (got < 4 && tc_ms () < until) {
+        if (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__DELIVER, 500) != 0)
+            continue;
+        got += (int) m.h->n_records;
+        tc_msg_free (&m);
+    }
+    /* power's session was on the old key too: it was closed with it */
+    cr_assert_geq (got, 2, "power got %d records", got);
+    /* nothing answers on the old key any more */
+    tc_client_t c;
+    cr_assert_eq (tc_connect (&c, old_data, B.broker_pub, &k1), 0);
+    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+    h.command = SLUICE__V1__COMMAND__HELLO;
+    tc_send (&c, &h, NULL, NULL, 0);
+    cr_assert_neq (tc_recv (&c, &m, tc_wait (1500)), 0, "the retired broker key still answers");
+    tc_close (&c);
+    /* the admin plane moved with the key; the retirement is audited */
+    cr_assert_eq (endpoint ("admin", B.admin_ep, sizeof B.admin_ep), 0);
+    snprintf (B.broker_pub, sizeof B.broker_pub, "%.40s", next_pub);
+    cr_assert_eq (ot_audit_count (&B, &B.admin, "broker.key.retire"), 1);
+    tc_close (&a);
+    tc_close (&b);
+    tc_close (&p);
+}

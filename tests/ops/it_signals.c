@@ -1,0 +1,314 @@
+/*  Integration: signals, logs and the endpoints file of the real sluiced.
+ *  SIGHUP under load loses nothing, changes the log level live and reopens
+ *  --log-file after logrotate moved it; --log-format json; --version;
+ *  an endpoints file left by a killed broker is named and replaced; a clean
+ *  stop leaves a "stopped" file so an adapter with --data DIR --spool
+ *  starts and spools while the broker is down. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+
+#include "ot.h"
+#include "tc.h"
+
+#define WATER "water.v1.MeterReading"
+
+static tc_broker_t B;
+static char tmp[64];
+
+static void
+s_tmp (void)
+{
+    snprintf (tmp, sizeof tmp, "/tmp/ot-sig-XXXXXX");
+    cr_assert_not_null (mkdtemp (tmp));
+}
+
+static void
+teardown (void)
+{
+    tc_broker_cleanup (&B);
+    char cmd[120];
+    snprintf (cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    if (system (cmd) != 0)
+        fprintf (stderr, "cannot remove %s\n", tmp);
+}
+
+TestSuite (signals, .fini = teardown, .timeout = 120);
+
+static void
+s_write (const char *path, const char *text)
+{
+    FILE *f = fopen (path, "w");
+    cr_assert_not_null (f, "%s", path);
+    fputs (text, f);
+    fclose (f);
+}
+
+/*  Lines of `path` containing `needle`. */
+static int
+s_count (const char *path, const char *needle)
+{
+    FILE *f = fopen (path, "r");
+    if (!f)
+        return 0;
+    char line[4096];
+    int n = 0;
+    while (fgets (line, sizeof line, f))
+        n += strstr (line, needle) != NULL;
+    fclose (f);
+    return n;
+}
+
+static int
+s_wait_count (const char *path, const char *needle, int at_least)
+{
+    int64_t until = tc_ms () + tc_wait (5000);
+    int n;
+    while ((n = s_count (path, needle)) < at_least && tc_ms () < until)
+        usleep (20000);
+    return n;
+}
+
+/*  Runs a shell command; returns its exit status, output in out. */
+static int
+s_sh (const char *cmd, char *out, size_t size)
+{
+    FILE *p = popen (cmd, "r");
+    cr_assert_not_null (p);
+    size_t n = fread (out, 1, size - 1, p);
+    out[n] = 0;
+    int st = pclose (p);
+    return WIFEXITED (st) ? WEXITSTATUS (st) : -1;
+}
+
+static uint64_t
+publish_batch (tc_client_t *c, uint32_t base, int n)
+{
+    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+    Sluice__V1__RecordMeta m[32], *mp[32];
+    uint8_t ids[32][16], *bodies[32];
+    size_t lens[32];
+    h.command = SLUICE__V1__COMMAND__PUBLISH;
+    h.record_type = WATER;
+    for (int i = 0; i < n; i++) {
+        sluice__v1__record_meta__init (&m[i]);
+        tc_msgid (ids[i], base + (uint32_t) i);
+        m[i].message_id.data = ids[i];
+        m[i].message_id.len = 16;
+        m[i].subject = "C-1";
+        m[i].event_time = 1767225600000;
+        bodies[i] = tc_water_reading ("C-1", 1.5, &lens[i]);
+        mp[i] = &m[i];
+    }
+    h.n_records = (size_t) n;
+    h.records = mp;
+    uint64_t seq = tc_send (c, &h, (const uint8_t *const *) bodies, lens, (size_t) n);
+    for (int i = 0; i < n; i++)
+        free (bodies[i]);
+    return seq;
+}
+
+Test (signals, sighup_under_load_loses_nothing_reloads_and_reopens_the_log)
+{
+    s_tmp ();
+    char ini[200], log[200], rotated[220];
+    snprintf (ini, sizeof ini, "%s/sluiced.ini", tmp);
+    snprintf (log, sizeof log, "%s/broker.log", tmp);
+    snprintf (rotated, sizeof rotated, "%s/broker.log.1", tmp);
+    s_write (ini, "[sluiced]\nlog_level = info\nqueue_max = 100000\n");
+    const char *extra[] = { "--config", ini, "--log-file", log, NULL };
+    cr_assert_eq (tc_broker_start (&B, extra), 0);
+    sl_keypair_t kw;
+    cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
+    cr_assert_eq (s_count (log, "level=debug"), 0, "debug lines before the reload");
+    cr_assert_gt (s_wait_count (log, "event=broker.started", 1), 0, "--log-file not used");
+
+    tc_client_t w;
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    enum { N_MSG = 40, PER = 25 };
+    for (int i = 0; i < N_MSG / 2; i++)
+        cr_assert_neq (publish_batch (&w, 5000 + (uint32_t) (i * PER), PER), 0);
+    /* logrotate: move the file, change the level, SIGHUP, go on publishing */
+    cr_assert_eq (rename (log, rotated), 0);
+    s_write (ini, "[sluiced]\nlog_level = debug\nqueue_max = 100000\n");
+    cr_assert_eq (kill (B.pid, SIGHUP), 0);
+    for (int i = N_MSG / 2; i < N_MSG; i++)
+        cr_assert_neq (publish_batch (&w, 5000 + (uint32_t) (i * PER), PER), 0);
+    int acked = 0;
+    for (int got = 0; got < N_MSG; got++) {
+        tc_msg_t m;
+        cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, tc_wait (10000)), 0,
+                      "an ACK is missing after SIGHUP");
+        cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ACK);
+        acked += (int) m.h->n_message_ids;
+        tc_msg_free (&m);
+    }
+    cr_assert_eq (acked, N_MSG * PER);
+    cr_assert_eq (kill (B.pid, 0), 0, "SIGHUP ended the broker");
+    cr_assert_gt (s_wait_count (log, "event=config.reloaded", 1), 0, "no config.reloaded in the reopened log");
+    cr_assert_gt (s_count (rotated, "event=broker.started"), 0);
+    /* the new level is live: a debug line for this publish */
+    cr_assert_neq (publish_batch (&w, 90000, 1), 0);
+    tc_msg_t m;
+    cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, tc_wait (10000)), 0);
+    tc_msg_free (&m);
+    cr_assert_gt (s_wait_count (log, "level=debug", 1), 0, "log_level = debug not applied by SIGHUP");
+    tc_close (&w);
+    /* nothing lost: every record is in the audit log */
+    cr_assert_eq (ot_audit_count (&B, &B.admin, "publish"), N_MSG * PER + 1);
+    cr_assert_eq (tc_broker_stop (&B), 0);
+}
+
+Test (signals, json_log_lines)
+{
+    s_tmp ();
+    char log[200];
+    snprintf (log, sizeof log, "%s/broker.log", tmp);
+    const char *extra[] = { "--log-format", "json", "--log-file", log, NULL };
+    cr_assert_eq (tc_broker_start (&B, extra), 0);
+    cr_assert_gt (s_wait_count (log, "\"event\":\"broker.started\"", 1), 0);
+    FILE *f = fopen (log, "r");
+    char line[4096];
+    int n = 0;
+    while (fgets (line, sizeof line, f)) {
+        cJSON *j = cJSON_Parse (line);
+        cr_assert_not_null (j, "not JSON: %s", line);
+        cr_assert (cJSON_IsString (cJSON_GetObjectItem (j, "ts")));
+        cr_assert (cJSON_IsString (cJSON_GetObjectItem (j, "level")));
+        cr_assert (cJSON_IsString (cJSON_GetObjectItem (j, "event")));
+        cJSON_Delete (j);
+        n++;
+    }
+    fclose (f);
+    cr_assert_gt (n, 1);
+}
+
+Test (signals, version_flags)
+{
+    char out[256];
+    char cmd[600];
+    snprintf (cmd, sizeof cmd, "'%s' --version", getenv ("SLUICED"));
+    cr_assert_eq (s_sh (cmd, out, sizeof out), 0);
+    cr_assert_str_eq (out, "sluiced " SLUICE_VERSION "\n");
+    snprintf (cmd, sizeof cmd, "'%s' --version", getenv ("SLUICECTL"));
+    cr_assert_eq (s_sh (cmd, out, sizeof out), 0);
+    cr_assert_str_eq (out, "sluicectl " SLUICE_VERSION "\n");
+}
+
+Test (signals, stale_endpoints_are_named_and_replaced)
+{
+    s_tmp ();
+    cr_assert_eq (tc_broker_start (&B, NULL), 0);
+    pid_t old = B.pid;
+    kill (B.pid, SIGKILL);
+    waitpid (B.pid, NULL, 0);
+    B.pid = 0;
+    char out[2048], cmd[900];
+    snprintf (cmd, sizeof cmd, "'%s' status --data '%s' 2>&1", getenv ("SLUICECTL"), B.dir);
+    cr_assert_neq (s_sh (cmd, out, sizeof out), 0);
+    cr_assert_not_null (strstr (out, "not running"), "sluicectl on a stale file: %s", out);
+    cr_assert_eq (tc_broker_restart (&B), 0);
+    char needle[64], log[400];
+    snprintf (needle, sizeof needle, "event=endpoints.stale");
+    snprintf (log, sizeof log, "%s/sluiced.log", B.dir);
+    cr_assert_gt (s_wait_count (log, needle, 1), 0, "the stale file was not named");
+    snprintf (needle, sizeof needle, "pid=%ld", (long) old);
+    cr_assert_gt (s_count (log, needle), 0);
+    cr_assert_eq (s_sh (cmd, out, sizeof out), 0, "%s", out);
+    /* a clean stop marks the file stopped */
+    cr_assert_eq (tc_broker_stop (&B), 0);
+    char ep[400];
+    snprintf (ep, sizeof ep, "%s/endpoints", B.dir);
+    cr_assert_gt (s_count (ep, "state = stopped"), 0);
+    cr_assert_gt (s_count (ep, "pid = 0"), 0);
+    cr_assert_neq (s_sh (cmd, out, sizeof out), 0);
+    cr_assert_not_null (strstr (out, "stopped"), "%s", out);
+}
+
+Test (signals, adapter_with_data_dir_spools_while_the_broker_is_down)
+{
+    s_tmp ();
+    cr_assert_eq (tc_broker_start (&B, NULL), 0);
+    sl_keypair_t kw;
+    cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
+    cr_assert_eq (sl_keys_write (tmp, "water", &kw, 0, NULL, 0), 0);
+    char port_ep[256];
+    snprintf (port_ep, sizeof port_ep, "%s", B.data_ep);
+    cr_assert_eq (tc_broker_stop (&B), 0);
+
+    const char *src = getenv ("SOURCE_ROOT");
+    cr_assert_not_null (src);
+    char cmd[2000], out[8192];
+    snprintf (cmd, sizeof cmd,
+              "'%s' --data '%s' --key '%s/water.key' --spool '%s/spool' --wait 1 "
+              "--meters '%s/tests/adapters/fixtures/water-meters.csv' "
+              "--quarantine '%s/q.jsonl' '%s/tests/adapters/fixtures/wmbus.jsonl' 2>&1",
+              getenv ("WATER_ADAPTER"), B.dir, tmp, tmp, src, tmp, src);
+    int st = s_sh (cmd, out, sizeof out);
+    cr_assert_neq (st, 3, "the adapter could not run while the broker was down:\n%s", out);
+    cr_assert_neq (st, 2, "%s", out);
+    /* the broker comes back on the same endpoint; the next run drains the spool */
+    snprintf (B.extra[0], sizeof B.extra[0], "--bind");
+    snprintf (B.extra[1], sizeof B.extra[1], "%.120s", port_ep);
+    B.n_extra = 2;
+    cr_assert_eq (tc_broker_restart (&B), 0);
+    snprintf (cmd, sizeof cmd,
+              "'%s' --data '%s' --key '%s/water.key' --spool '%s/spool' --wait 20 "
+              "--meters '%s/tests/adapters/fixtures/water-meters.csv' "
+              "--quarantine '%s/q.jsonl' /dev/null 2>&1",
+              getenv ("WATER_ADAPTER"), B.dir, tmp, tmp, src, tmp);
+    st = s_sh (cmd, out, sizeof out);
+    cr_assert_eq (st, 0, "second run: %s", out);
+    /* the fixture holds 3 readable records (the dry run prints 3): all of
+     * them were spooled by the first run and stored by the second */
+    long n = ot_audit_count (&B, &B.admin, "publish");
+    cr_assert_eq (n, 3, "%ld of the 3 spooled records reached the broker:\n%s", n, out);
+}
+
+Test (signals, sighup_applies_queue_max_at_once)
+{
+    s_tmp ();
+    char ini[200];
+    snprintf (ini, sizeof ini, "%s/sluiced.ini", tmp);
+    s_write (ini, "[sluiced]\nqueue_max = 5\n");
+    const char *extra[] = { "--config", ini, NULL };
+    cr_assert_eq (tc_broker_start (&B, extra), 0);
+    sl_keypair_t kw, kp;
+    cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
+    cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
+    cr_assert_eq (tc_policy (&B, "city", "purpose joint-metering \"water and power reconcile household consumption\"\n"), 1);
+    cr_assert_eq (tc_policy (&B, "water", "permit \"w2p\" {\n  owner water\n  consumer power\n"
+                             "  records " WATER "\n  purpose joint-metering\n  fields *\n"
+                             "  subject keep\n}\n"), 1);
+    tc_client_t w, p;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);   /* no credit: it queues */
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    tc_msg_t m;
+    cr_assert_neq (publish_batch (&w, 7000, 6), 0);
+    cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, tc_wait (5000)), 0);
+    cr_assert_eq (m.h->n_message_ids, 5, "queue_max 5: %zu stored", m.h->n_message_ids);
+    cr_assert_eq (m.h->n_errors, 1);
+    cr_assert_str_eq (m.h->errors[0]->reason, "queue-full");
+    tc_msg_free (&m);
+    /* raise it in the file; SIGHUP; the refused record goes in now */
+    s_write (ini, "[sluiced]\nqueue_max = 100\n");
+    char log[400];
+    snprintf (log, sizeof log, "%s/sluiced.log", B.dir);
+    cr_assert_eq (kill (B.pid, SIGHUP), 0);
+    cr_assert_gt (s_wait_count (log, "queue_max=100", 1), 0, "no config.reloaded with the new limit");
+    cr_assert_neq (publish_batch (&w, 7005, 1), 0);
+    cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, tc_wait (5000)), 0);
+    cr_assert_eq (m.h->n_message_ids, 1, "still refused after the reload");
+    cr_assert_eq (m.h->n_errors, 0);
+    tc_msg_free (&m);
+    tc_close (&w);
+    tc_close (&p);
+}

@@ -1,0 +1,33 @@
+/*  ot — helpers shared by the operations tests: a minimal HTTP GET for the
+ *  metrics listener, reading one value out of a scrape, and promtool.
+ */
+#ifndef OT_H
+#define OT_H
+
+#include <stddef.h>
+
+#include "tc.h"
+
+/*  The `metrics = HOST:PORT` line of DIR/endpoints into addr. 0 or -1. */
+int ot_metrics_addr (tc_broker_t *b, char *addr, size_t size);
+
+/*  GET http://addr/path. Returns the status code (and the body, malloc()ed,
+ *  in *body) or -1. */
+int ot_get (const char *addr, const char *path, char **body);
+
+/*  The value of `series` (exact name with labels, as rendered) in `text`;
+ *  returns 1 and *v, or 0 if absent. */
+int ot_value (const char *text, const char *series, double *v);
+
+/*  Runs `promtool check metrics` on `text`. Returns its exit status (0 =
+ *  passed), -1 if it could not run; its output goes to *out (malloc()ed). */
+int ot_promtool (const char *text, char **out);
+
+/*  Counts audit entries of `kind` (admin command audit.query, paged) as
+ *  `as`. Returns the count or -1. */
+long ot_audit_count (tc_broker_t *b, const sl_keypair_t *as, const char *kind);
+
+/*  `status` as `as`: the JSON result (free with cJSON_Delete) or NULL. */
+struct cJSON *ot_status (tc_broker_t *b, const sl_keypair_t *as);
+
+#endif
