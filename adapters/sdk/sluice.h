@@ -122,6 +122,29 @@ int sl_client_connected (sl_client_t *self);
     continue), or SL_EIO if polling the socket failed. */
 int sl_client_poll (sl_client_t *self, int timeout_ms);
 
+/*  An extra file descriptor for sl_client_poll to watch (-1: none, the
+    default): when it becomes readable the poll returns early, without
+    reading it (the caller drains it). Lets a program that feeds the client
+    from other threads (the gateway) wake its client thread at once, e.g.
+    with an eventfd. Cannot fail. */
+void sl_client_set_wakeup_fd (sl_client_t *self, int fd);
+
+/*  The machine-readable reason (PROTOCOL.md 3, `Error.reason`: "not-owner",
+    "consent-missing", "no-matching-rule", ...) of the broker's last refusal
+    seen by this client: of the last failed blocking call, or, inside a
+    publish callback, of the record being refused. "" if the last failure
+    did not come from the broker. Valid until the next call. Cannot fail. */
+const char *sl_client_last_reason (sl_client_t *self);
+
+/*  Records held in the spool (written, not yet acknowledged by the
+    broker); 0 without a spool. Cannot fail. */
+size_t sl_client_spool_depth (sl_client_t *self);
+
+/*  Forces the spool to disk (fsync), so what it holds survives a power
+    loss, not only a crash of the process. Returns 0, SL_ENOTFOUND (no
+    spool) or SL_ESTORE. */
+int sl_client_spool_sync (sl_client_t *self);
+
 /*  Counters since sl_client_connect, for monitoring and benchmarks. */
 typedef struct {
     uint64_t publish_messages;     /* PUBLISH messages sent (resends included) */
@@ -309,6 +332,15 @@ void sl_query_fail (sl_query_t *q, const char *text);
 int sl_admin_call (const sl_client_options_t *opts, const char *command,
                    const char *args_json, const void *data, size_t size,
                    int timeout_ms, char **result_json_p, char *err, size_t errlen);
+
+/*  sl_admin_call, and when the broker refuses the command with a result
+    attached (policy.apply's list of errors with file, line and column),
+    *error_json_p gets that result as a malloc'ed JSON text (caller frees;
+    NULL when there is none). `error_json_p` may be NULL. */
+int sl_admin_call_ex (const sl_client_options_t *opts, const char *command,
+                      const char *args_json, const void *data, size_t size,
+                      int timeout_ms, char **result_json_p, char **error_json_p,
+                      char *err, size_t errlen);
 
 /*  ---- Record types -------------------------------------------------------- */
 
