@@ -5,6 +5,7 @@
  */
 #include "audit_flip.h"
 #include "harness.h"
+#include "tl.h"
 #include "sl_audit.h"
 #include "sl_error.h"
 
@@ -93,9 +94,7 @@ s_build (char *dir, size_t size, uint64_t n)
 static void
 s_rmrf (const char *dir)
 {
-    char cmd[400];
-    snprintf (cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system (cmd) != 0)
+    if (tl_rm_rf (dir) != 0)
         fprintf (stderr, "could not remove %s\n", dir);
 }
 

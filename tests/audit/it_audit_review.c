@@ -59,10 +59,7 @@ TestSuite (audit_review, .init = s_setup, .fini = s_teardown, .timeout = 120);
 static int
 s_ctl (const char *key, const char *args)
 {
-    char cmd[4096];
-    snprintf (cmd, sizeof cmd, "'%s' --endpoint '%s' --broker-key '%s' --key '%s' %s 2>&1",
-              tb_program ("SLUICECTL"), tb.admin_ep, tb.broker_pub, key, args);
-    return tb_run (cmd, out, sizeof out);
+    return tb_ctl (&tb, key, args, out, sizeof out);
 }
 
 /*  Publishes n readings with consumption i (i = 0..n-1); subject C-7 for

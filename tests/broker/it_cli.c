@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "tc.h"
+#include "tl.h"
 
 /*  Runs `sluiced ARGS` (shell words), returns the exit status; the combined
  *  output goes to out. */
@@ -36,9 +37,7 @@ setup (void)
 static void
 teardown (void)
 {
-    char cmd[128];
-    snprintf (cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system (cmd) != 0)
+    if (tl_rm_rf (dir) != 0)
         fprintf (stderr, "cannot remove %s\n", dir);
 }
 

@@ -43,10 +43,7 @@ TestSuite (consent_cli, .init = s_setup, .fini = s_teardown, .timeout = 60);
 static int
 s_ctl (const char *key, const char *args, char *out, size_t size)
 {
-    char cmd[4096];
-    snprintf (cmd, sizeof cmd, "'%s' --endpoint '%s' --broker-key '%s' --key '%s' %s 2>&1",
-              tb_program ("SLUICECTL"), tb.admin_ep, tb.broker_pub, key, args);
-    return tb_run (cmd, out, size);
+    return tb_ctl (&tb, key, args, out, size);
 }
 
 #define GRANT "consent grant --subject P-1001 --controller health --recipient parking " \

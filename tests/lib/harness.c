@@ -44,6 +44,15 @@ tb_run (const char *cmd, char *out, size_t size)
     return WIFEXITED (st) ? WEXITSTATUS (st) : 128;
 }
 
+int
+tb_ctl (tb_t *tb, const char *key, const char *args, char *out, size_t size)
+{
+    char cmd[4096];
+    snprintf (cmd, sizeof cmd, "'%s' --endpoint '%s' --broker-key '%s' --key '%s' %s 2>&1",
+              tb_program ("SLUICECTL"), tb->admin_ep, tb->broker_pub, key, args);
+    return tb_run (cmd, out, size);
+}
+
 void
 tb_init (tb_t *tb)
 {

@@ -58,6 +58,11 @@ const char *tb_program (const char *var);
     Returns the exit status. */
 int tb_run (const char *cmd, char *out, size_t size);
 
+/*  Runs sluicectl ($SLUICECTL) as the member whose secret key is `key`
+ *  against the test broker's admin endpoint with `args` (shell words);
+ *  stdout and stderr into out[size]. Returns its exit status. */
+int tb_ctl (tb_t *tb, const char *key, const char *args, char *out, size_t size);
+
 /*  `ms` stretched by SLUICE_TEST_TIME_SCALE (an integer, default 1), for runs
     under valgrind where everything is ~10x slower. */
 int tb_wait (int ms);

@@ -90,6 +90,12 @@ void tc_msg_free (tc_msg_t *msg);
  *  naming `member` (may be NULL to skip the check). */
 int tc_hello (tc_client_t *c, const char *member);
 
+/*  Runs sluicectl ($SLUICECTL) with the printf-formatted `fmt` as its
+ *  shell words, stdout and stderr into out[size] (cut to fit, always
+ *  terminated). Returns the exit status (-1 if it did not exit). */
+int tc_ctl (char *out, size_t size, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
 /*  One admin command as the broker's admin key; returns the response
  *  (free with sluice__v1__admin_response__free_unpacked) or NULL. */
 Sluice__V1__AdminResponse *tc_admin (tc_broker_t *b, const sl_keypair_t *as,

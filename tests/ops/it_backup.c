@@ -19,6 +19,7 @@
 
 #include "ot.h"
 #include "tc.h"
+#include "tl.h"
 
 #define WATER "water.v1.MeterReading"
 
@@ -55,9 +56,7 @@ static void
 teardown (void)
 {
     tc_broker_cleanup (&B);
-    char cmd[120];
-    snprintf (cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    if (system (cmd) != 0)
+    if (tl_rm_rf (tmp) != 0)
         fprintf (stderr, "cannot remove %s\n", tmp);
 }
 
@@ -66,18 +65,13 @@ TestSuite (backup, .init = setup, .fini = teardown, .timeout = 120);
 static int
 ctl (const char *fmt, ...)
 {
-    char args[3000], cmd[3400];
+    char args[3000];
     va_list ap;
     va_start (ap, fmt);
     vsnprintf (args, sizeof args, fmt, ap);
     va_end (ap);
-    snprintf (cmd, sizeof cmd, "umask 022; '%s' %s 2>&1", getenv ("SLUICECTL"), args);
-    FILE *p = popen (cmd, "r");
-    cr_assert_not_null (p);
-    size_t n = fread (out, 1, sizeof out - 1, p);
-    out[n] = 0;
-    int st = pclose (p);
-    return WIFEXITED (st) ? WEXITSTATUS (st) : -1;
+    umask (022);            /* what the backup commands are checked against */
+    return tc_ctl (out, sizeof out, "%s", args);
 }
 
 /*  Every entry under dir: files 0600, directories 0700. */

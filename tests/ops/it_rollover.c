@@ -17,6 +17,7 @@
 
 #include "ot.h"
 #include "tc.h"
+#include "tl.h"
 
 #define WATER "water.v1.MeterReading"
 
@@ -43,9 +44,7 @@ static void
 teardown (void)
 {
     tc_broker_cleanup (&B);
-    char cmd[120];
-    snprintf (cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    if (system (cmd) != 0)
+    if (tl_rm_rf (tmp) != 0)
         fprintf (stderr, "cannot remove %s\n", tmp);
 }
 
@@ -54,17 +53,12 @@ TestSuite (rollover, .init = setup, .fini = teardown, .timeout = 120);
 static int
 ctl (const char *fmt, ...)
 {
-    char args[2000], cmd[2400];
+    char args[2000];
     va_list ap;
     va_start (ap, fmt);
     vsnprintf (args, sizeof args, fmt, ap);
     va_end (ap);
-    snprintf (cmd, sizeof cmd, "'%s' --data '%s' %s 2>&1", getenv ("SLUICECTL"), B.dir, args);
-    FILE *p = popen (cmd, "r");
-    size_t n = fread (out, 1, sizeof out - 1, p);
-    out[n] = 0;
-    int st = pclose (p);
-    return WIFEXITED (st) ? WEXITSTATUS (st) : -1;
+    return tc_ctl (out, sizeof out, "--data '%s' %s", B.dir, args);
 }
 
 /*  Publishes one record and expects its ACK (skipping NOTICEs). */

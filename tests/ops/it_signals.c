@@ -17,6 +17,7 @@
 
 #include "ot.h"
 #include "tc.h"
+#include "tl.h"
 
 #define WATER "water.v1.MeterReading"
 
@@ -34,9 +35,7 @@ static void
 teardown (void)
 {
     tc_broker_cleanup (&B);
-    char cmd[120];
-    snprintf (cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    if (system (cmd) != 0)
+    if (tl_rm_rf (tmp) != 0)
         fprintf (stderr, "cannot remove %s\n", tmp);
 }
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "tc.h"
+#include "tl.h"
 #include "sl_audit.h"
 #include "sluice/v1/consent.pb-c.h"
 
@@ -747,18 +748,12 @@ static char out[32768];
 static int
 ctl (const char *fmt, ...)
 {
-    char args[4096], cmd[8192];
+    char args[4096];
     va_list ap;
     va_start (ap, fmt);
     vsnprintf (args, sizeof args, fmt, ap);
     va_end (ap);
-    snprintf (cmd, sizeof cmd, "'%s' %s 2>&1", getenv ("SLUICECTL"), args);
-    FILE *p = popen (cmd, "r");
-    cr_assert_not_null (p);
-    size_t n = fread (out, 1, sizeof out - 1, p);
-    out[n] = 0;
-    int st = pclose (p);
-    return WIFEXITED (st) ? WEXITSTATUS (st) : -1;
+    return tc_ctl (out, sizeof out, "%s", args);
 }
 
 static void
@@ -786,9 +781,7 @@ static char dir[] = "/tmp/sluice-pcheck-XXXXXX";
 static void
 rm_dir (void)
 {
-    char cmd[128];
-    snprintf (cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (strncmp (dir, "/tmp/sluice-pcheck-", 19) == 0 && system (cmd) != 0)
+    if (strncmp (dir, "/tmp/sluice-pcheck-", 19) == 0 && tl_rm_rf (dir) != 0)
         fprintf (stderr, "cannot remove %s\n", dir);
 }
 

@@ -109,18 +109,12 @@ str (const cJSON *o, const char *name)
 static int
 ctl (const char *fmt, ...)
 {
-    char args[4096], cmd[8192];
+    char args[4096];
     va_list ap;
     va_start (ap, fmt);
     vsnprintf (args, sizeof args, fmt, ap);
     va_end (ap);
-    snprintf (cmd, sizeof cmd, "'%s' %s 2>&1", getenv ("SLUICECTL"), args);
-    FILE *p = popen (cmd, "r");
-    cr_assert_not_null (p);
-    size_t n = fread (out, 1, sizeof out - 1, p);
-    out[n] = 0;
-    int st = pclose (p);
-    return WIFEXITED (st) ? WEXITSTATUS (st) : -1;
+    return tc_ctl (out, sizeof out, "%s", args);
 }
 
 static const char *

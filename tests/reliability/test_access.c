@@ -12,6 +12,7 @@
 
 #include "rel_check.h"
 #include "tc.h"
+#include "tl.h"
 
 #define WATER "water.v1.MeterReading"
 
@@ -352,8 +353,7 @@ Test (access, a_hot_backup_restores_and_verifies, .timeout = 120)
         }
         tc_broker_stop (&B);
     }
-    snprintf (cmd, sizeof cmd, "rm -rf '%s'", bk);
-    if (system (cmd) != 0)
+    if (tl_rm_rf (bk) != 0)
         fprintf (stderr, "could not remove %s\n", bk);
     snprintf (B.dir, sizeof B.dir, "%s", orig);
     cr_assert_eq (rc, 0, "the restored data directory did not serve its queue (%d)", rc);
