@@ -43,7 +43,7 @@ sl_admin_explain_subject (sl_admin_call_t *call, const char *owner, const char *
     char detail[80];
     snprintf (detail, sizeof detail, "role=%s", role);
     sl_audit_event_t ev = {
-        .kind = "policy.explain", .actor = call->caller->name, .counterpart = consumer,
+        .kind = SL_AUDIT_POLICY_EXPLAIN, .actor = call->caller->name, .counterpart = consumer,
         .owner = owner, .record_type = record_type, .subject = subject, .purpose = purpose,
         .decision = allowed ? "ok" : "refused", .reason = allowed ? NULL : "not-permitted",
         .detail = detail,

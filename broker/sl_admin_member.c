@@ -10,6 +10,7 @@
 #include "sl_log.h"
 #include "sl_session.h"
 #include "sluice/v1/envelope.pb-c.h"
+#include "sl_audit.h"
 
 static const char *
 s_arg (sl_admin_call_t *call, const char *name)
@@ -72,7 +73,7 @@ s_add (sl_admin_call_t *call)
     char fp[17] = "", detail[80];
     sl_keys_fingerprint (key, fp);
     snprintf (detail, sizeof detail, "role=%s fp=%s", role, fp);
-    sl_event_t ev = { .kind = "member.add", .actor = call->caller->name, .counterpart = name,
+    sl_event_t ev = { .kind = SL_AUDIT_MEMBER_ADD, .actor = call->caller->name, .counterpart = name,
                       .detail = detail };
     if (sl_broker_event (call->broker, &ev) != 0) {
         snprintf (call->text, sizeof call->text, "member.add: cannot record the change; nothing was changed");
@@ -134,7 +135,7 @@ s_revoke (sl_admin_call_t *call)
         return rc == SL_EFULL ? SLUICE__V1__ERROR_CODE__STORE_FULL
                               : SLUICE__V1__ERROR_CODE__INTERNAL;
     }
-    sl_event_t ev = { .kind = "member.revoke", .actor = call->caller->name, .counterpart = name };
+    sl_event_t ev = { .kind = SL_AUDIT_MEMBER_REVOKE, .actor = call->caller->name, .counterpart = name };
     if (sl_broker_event (call->broker, &ev) != 0) {
         snprintf (call->text, sizeof call->text, "member.revoke: cannot record the change; nothing was changed");
         return SLUICE__V1__ERROR_CODE__INTERNAL;

@@ -26,6 +26,7 @@
 #include "sl_schema.h"
 #include "sl_subs.h"
 #include "sluice/v1/envelope.pb-c.h"
+#include "sl_audit.h"
 
 #define S_BAD      SLUICE__V1__ERROR_CODE__BAD_REQUEST
 #define S_NOTFOUND SLUICE__V1__ERROR_CODE__NOT_FOUND
@@ -725,7 +726,7 @@ s_rollback (sl_admin_call_t *call)
     snprintf (detail, sizeof detail, "previous=%u version=%u rollback_to=%u", res.previous,
               res.version, version);
     char *refs = s_rule_refs (res.summary, res.version);
-    sl_event_t ev = { .kind = "policy.rollback", .actor = call->caller->name, .owner = owner,
+    sl_event_t ev = { .kind = SL_AUDIT_POLICY_ROLLBACK, .actor = call->caller->name, .owner = owner,
                       .rules = refs, .detail = detail };
     rc = sl_broker_event (call->broker, &ev);
     free (refs);

@@ -33,6 +33,7 @@
 #include "sl_policy_lint.h"
 #include "sl_policy_store.h"
 #include "sluice/v1/envelope.pb-c.h"
+#include "sl_audit.h"
 
 static cJSON *
 s_diags_json (const sl_policy_diags_t *diags, char **rendered)
@@ -179,7 +180,7 @@ s_apply (sl_admin_call_t *call)
     if (cJSON_IsString (jm) && jm->valuestring && *jm->valuestring && n > 0
         && (size_t) n < sizeof detail)       /* the person's reason for the change */
         snprintf (detail + n, sizeof detail - (size_t) n, " message=%.240s", jm->valuestring);
-    sl_event_t ev = { .kind = "policy.apply", .actor = call->caller->name, .owner = owner,
+    sl_event_t ev = { .kind = SL_AUDIT_POLICY_APPLY, .actor = call->caller->name, .owner = owner,
                       .decision = "ok", .detail = detail };
     if (sl_broker_event (b, &ev) != 0) {
         snprintf (call->text, sizeof call->text,

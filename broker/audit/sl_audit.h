@@ -60,6 +60,7 @@
 #define SL_AUDIT_QUERY             "query"
 #define SL_AUDIT_REPLY             "reply"
 #define SL_AUDIT_AUTH_DENIED       "auth.denied"
+#define SL_AUDIT_AUTH_DENIED_SUMMARY "auth.denied.summary"
 #define SL_AUDIT_MEMBER_ADD        "member.add"
 #define SL_AUDIT_MEMBER_REVOKE     "member.revoke"
 #define SL_AUDIT_MEMBER_KEY_ADD    "member.key.add"     /* key rollover: a second key */
@@ -68,6 +69,7 @@
 #define SL_AUDIT_BROKER_KEY_RETIRE "broker.key.retire"  /* ... the old one retired */
 #define SL_AUDIT_POLICY_APPLY      "policy.apply"
 #define SL_AUDIT_POLICY_ROLLBACK   "policy.rollback"
+#define SL_AUDIT_POLICY_EXPLAIN    "policy.explain"    /* one person's access explained */
 #define SL_AUDIT_CONSENT_GRANT     "consent.grant"
 #define SL_AUDIT_CONSENT_RENEW     "consent.renew"
 #define SL_AUDIT_CONSENT_WITHDRAW  "consent.withdraw"
