@@ -17,6 +17,7 @@
  *      (list filters, show of another bureau's consent is refused).
  */
 #include "sl_admin.h"
+#include "sl_consent_entry.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,18 +54,6 @@ s_code (int rc)
     }
 }
 
-/*  Joins the i-th strings of a record list with ','. `get` returns them. */
-static void
-s_join (char *buf, size_t size, const sl_consent_record_t *rec,
-        size_t (*count) (const sl_consent_record_t *),
-        const char *(*get) (const sl_consent_record_t *, size_t))
-{
-    size_t off = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < count (rec) && off < size; i++)
-        off += (size_t) snprintf (buf + off, size - off, "%s%s", i ? "," : "", get (rec, i));
-}
-
 /*  Applies `event` and audits it as `kind`. Returns an ErrorCode. */
 static int
 s_apply (sl_admin_call_t *call, const char *kind,
@@ -95,18 +84,9 @@ s_apply (sl_admin_call_t *call, const char *kind,
         return s_code (rc);
     }
     call->wrote = 1;
-    char purposes[2048], types[2048], detail[160];
-    s_join (purposes, sizeof purposes, rec, sl_consent_record_purpose_count,
-            sl_consent_record_purpose);
-    s_join (types, sizeof types, rec, sl_consent_record_type_count, sl_consent_record_type);
-    snprintf (detail, sizeof detail, "consent=%s", res.consent_id);
-    sl_audit_event_t ev = {
-        .kind = kind, .actor = call->caller->name,
-        .counterpart = sl_consent_record_recipient (rec),
-        .owner = sl_consent_record_controller (rec), .record_type = types,
-        .subject = sl_consent_record_subject (rec), .purpose = purposes, .decision = "ok",
-        .reason = reason, .detail = detail,
-    };
+    sl_consent_entry_buf_t buf;
+    sl_audit_event_t ev;
+    sl_consent_entry (&ev, &buf, &res, rec, call->caller->name, reason);
     rc = sl_audit_append (audit, txn, &ev, NULL);
     if (rc != 0) {
         sl_consent_record_destroy (&rec);
