@@ -43,6 +43,7 @@
 #include "sl_suggest.h"
 #include "sl_time.h"
 #include "sluice/v1/envelope.pb-c.h"
+#include "sl_role.h"
 
 #define S_LIMIT_DEFAULT 100
 #define S_LIMIT_MAX     1000
@@ -116,10 +117,7 @@ s_uint_arg (sl_admin_call_t *call, const char *name, uint64_t dflt, uint64_t *ou
 static const char *
 s_scope (const sl_admin_call_t *call)
 {
-    const char *role = call->caller->role;
-    if (strncmp (role, "admin:", 6) == 0 && strcmp (role + 6, "city") != 0)
-        return role + 6;
-    return NULL;
+    return sl_role_bureau (call->caller->role);
 }
 
 /*  Applies the caller's scope to the owner filter. Returns 0, or

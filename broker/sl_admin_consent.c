@@ -31,14 +31,12 @@
 #include "sl_govern.h"
 #include "sl_log.h"
 #include "sluice/v1/envelope.pb-c.h"
+#include "sl_role.h"
 
 static const char *
 s_scope (const sl_admin_call_t *call)
 {
-    const char *role = call->caller->role;
-    if (strncmp (role, "admin:", 6) == 0 && strcmp (role + 6, "city") != 0)
-        return role + 6;
-    return NULL;
+    return sl_role_bureau (call->caller->role);
 }
 
 static int

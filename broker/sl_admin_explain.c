@@ -25,14 +25,14 @@
 #include "sl_govern.h"
 #include "sl_log.h"
 #include "sluice/v1/envelope.pb-c.h"
+#include "sl_role.h"
 
 int
 sl_admin_explain_subject (sl_admin_call_t *call, const char *owner, const char *consumer,
                           const char *record_type, const char *purpose, const char *subject)
 {
     const char *role = call->caller->role;
-    int allowed = strcmp (role, "auditor") == 0 || strcmp (role, "admin:city") == 0
-                  || (strncmp (role, "admin:", 6) == 0 && strcmp (role + 6, owner) == 0);
+    int allowed = strcmp (role, "auditor") == 0 || sl_role_administers (role, owner);
     sl_audit_t *audit = sl_broker_audit (call->broker);
     MDB_txn *txn;
     if (!audit || sl_batch_txn (sl_broker_batch (call->broker), &txn) != 0) {

@@ -27,6 +27,7 @@
 #include "sl_subs.h"
 #include "sluice/v1/envelope.pb-c.h"
 #include "sl_audit.h"
+#include "sl_role.h"
 
 #define S_BAD      SLUICE__V1__ERROR_CODE__BAD_REQUEST
 #define S_NOTFOUND SLUICE__V1__ERROR_CODE__NOT_FOUND
@@ -107,8 +108,8 @@ static int
 s_read_scope (sl_admin_call_t *call, const char *owner)
 {
     const char *role = call->caller->role;
-    if (strncmp (role, "admin:", 6) != 0 || strcmp (role + 6, SL_POLICY_CITY) == 0
-        || strcmp (owner, role + 6) == 0 || strcmp (owner, SL_POLICY_CITY) == 0)
+    if (!sl_role_bureau (role) || sl_role_administers (role, owner)
+        || strcmp (owner, SL_POLICY_CITY) == 0)
         return 0;
     snprintf (call->text, sizeof call->text,
               "role %s reads the policies of %s and city, not of %.40s "

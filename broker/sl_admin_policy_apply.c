@@ -34,6 +34,7 @@
 #include "sl_policy_store.h"
 #include "sluice/v1/envelope.pb-c.h"
 #include "sl_audit.h"
+#include "sl_role.h"
 
 static cJSON *
 s_diags_json (const sl_policy_diags_t *diags, char **rendered)
@@ -79,7 +80,7 @@ s_apply (sl_admin_call_t *call)
     const char *role = call->caller->role;
     const char *owner = cJSON_IsString (jo) && jo->valuestring && *jo->valuestring
                       ? jo->valuestring
-                      : (strncmp (role, "admin:", 6) == 0 ? role + 6 : "");
+                      : (sl_role_admin_scope (role) ? sl_role_admin_scope (role) : "");
     const char *file = cJSON_IsString (jf) && jf->valuestring ? jf->valuestring : NULL;
     int dry = cJSON_IsTrue (jd);
     int strict = cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (call->args, "strict"));

@@ -10,6 +10,7 @@
 #include "sl_policy_sample.h"
 #include "sl_registry.h"
 #include "sluice/v1/envelope.pb-c.h"
+#include "sl_role.h"
 
 static int
 s_draft (sl_admin_call_t *call, MDB_txn *txn, const char *text, sl_policy_index_t **draft_p)
@@ -18,7 +19,7 @@ s_draft (sl_admin_call_t *call, MDB_txn *txn, const char *text, sl_policy_index_
     const cJSON *jo = cJSON_GetObjectItemCaseSensitive (call->args, "draft_owner");
     const char *role = call->caller->role;
     const char *owner = cJSON_IsString (jo) && *jo->valuestring ? jo->valuestring
-                      : strncmp (role, "admin:", 6) == 0 ? role + 6 : "";
+                      : sl_role_admin_scope (role) ? sl_role_admin_scope (role) : "";
     if (!*owner) {
         snprintf (call->text, sizeof call->text, "policy.explain: a draft needs \"draft_owner\" "
                   "(whose policy the draft would replace)");

@@ -12,6 +12,7 @@
 #include "sl_lmdb.h"
 #include "sl_log.h"
 #include "sl_schema_evolve.h"
+#include "sl_role.h"
 
 struct sl_schema_store_t {
     MDB_dbi versions, current;
@@ -261,11 +262,10 @@ sl_schema_store_prepare (sl_schema_store_t *self, MDB_txn *txn, const uint8_t *s
         char owner[SL_SCHEMA_OWNER_MAX + 1];
         if ((rc = sl_schema_check_name (names[i], owner, err, errlen)) != 0)
             goto out;
-        if (strcmp (role, "admin:city") != 0
-            && !(strncmp (role, "admin:", 6) == 0 && strcmp (role + 6, owner) == 0)) {
+        if (!sl_role_administers (role, owner)) {
             snprintf (err, errlen, "%s belongs to bureau '%s': role %s may register only in "
                       "its own namespace (%s.v<N>.*); admin:%s or admin:city may register it",
-                      names[i], owner, role, strncmp (role, "admin:", 6) == 0 ? role + 6 : "?",
+                      names[i], owner, role, sl_role_admin_scope (role) ? sl_role_admin_scope (role) : "?",
                       owner);
             rc = SL_EPERM;
             goto out;

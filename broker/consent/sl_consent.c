@@ -43,6 +43,7 @@
 #include "sl_lmdb.h"
 #include "sl_log.h"
 #include "sl_schema.h"
+#include "sl_role.h"
 
 #define S_FORMAT_VERSION    1
 #define S_HEADER_SIZE       24
@@ -438,11 +439,8 @@ sl_consent_role_allows (sl_consent_via_t via, const char *role, const char *cont
         return false;
     if (via == SL_CONSENT_VIA_DATA)
         return strcmp (role, "consent-source") == 0;
-    if (via == SL_CONSENT_VIA_ADMIN) {
-        if (strcmp (role, "admin:city") == 0)
-            return true;
-        return strncmp (role, "admin:", 6) == 0 && strcmp (role + 6, controller) == 0;
-    }
+    if (via == SL_CONSENT_VIA_ADMIN)
+        return sl_role_administers (role, controller);
     return false;
 }
 
