@@ -59,14 +59,6 @@
 #include "sl_wire.h"
 #include "sluice/v1/admin.pb-c.h"
 
-int64_t
-sl_now_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_REALTIME, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---------------------------------------------------------------- setup */
 
 static void s_on_batch (void *ctx, int committed);
@@ -209,6 +201,20 @@ s_authlog_tick (sl_broker_t *self, int force)
                          : -1;
 }
 
+/*  sl_govern's hooks (sl_govern_wiring_t). */
+static int
+s_govern_event (void *ctx, const sl_event_t *ev)
+{
+    return sl_broker_event (ctx, ev);
+}
+
+static int
+s_govern_notice (void *ctx, const char *member, const char *kind, const char *const *keys,
+                 const char *const *vals, size_t n)
+{
+    return sl_broker_notice (ctx, member, kind, keys, vals, n);
+}
+
 sl_broker_t *
 sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
 {
@@ -267,8 +273,13 @@ sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
     sl_govern_config_t gc = { .checkpoint_every = cfg->checkpoint_every,
                               .checkpoint_interval_ms = cfg->checkpoint_interval_ms,
                               .consent_scan_ms = cfg->consent_scan_ms };
-    if (!(self->govern = sl_govern_new (self, self->data_dir, &gc, err, errlen)))
+    sl_govern_wiring_t gw = { .store = self->store, .batch = self->batch,
+                              .registry = self->registry, .event = s_govern_event,
+                              .notice = s_govern_notice, .ctx = self };
+    if (!(self->govern = sl_govern_new (&gw, self->data_dir, &gc, err, errlen)))
         goto fail;
+    sl_broker_set_decide (self, sl_govern_decide, self->govern);
+    sl_broker_on_event (self, sl_govern_record, self->govern);
 
     self->ctx = zmq_ctx_new ();
     if (!self->ctx || !(self->zap = sl_zap_new (self->ctx, self->registry))) {
