@@ -125,6 +125,125 @@ s_session (sl_broker_t *self, sl_plane_t plane, zmq_msg_t *rid, zmq_msg_t *first
     return s;
 }
 
+/* ------------------------------------------------- data-plane commands */
+
+/*  A client-to-broker command: `bodies` are its record frames when
+ *  with_records is set (one per h->records), else NULL. */
+typedef void s_handler_fn (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h,
+                           zmq_msg_t *bodies);
+
+typedef struct {
+    Sluice__V1__Command command;
+    int with_records;       /* one frame per record follows the header */
+    int makes_current;      /* makes the connection the member's current session */
+    s_handler_fn *fn;
+} s_command_t;
+
+static void
+s_cmd_hello (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t *bodies)
+{
+    (void) bodies;
+    s_hello (self, s, h);
+}
+
+static void
+s_cmd_subscribe (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t *bodies)
+{
+    (void) bodies;
+    sl_publish_subscribe (self, s, h, 1);
+}
+
+static void
+s_cmd_unsubscribe (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t *bodies)
+{
+    (void) bodies;
+    sl_publish_subscribe (self, s, h, 0);
+}
+
+static void
+s_cmd_ack (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t *bodies)
+{
+    (void) bodies;
+    sl_deliver_ack (self, s, h, 0);
+}
+
+static void
+s_cmd_nack (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t *bodies)
+{
+    (void) bodies;
+    sl_deliver_ack (self, s, h, 1);
+}
+
+static void
+s_cmd_credit (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t *bodies)
+{
+    (void) bodies;
+    sl_deliver_credit (self, s, h);
+}
+
+static void
+s_cmd_query (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t *bodies)
+{
+    (void) bodies;
+    sl_route_query (self, s, h);
+}
+
+static void
+s_cmd_reply (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t *bodies)
+{
+    if (h->query_id == 0)
+        sl_broker_send_error (self, s->rid, s->rid_len, s->member, h->seq,
+                              SLUICE__V1__ERROR_CODE__BAD_REQUEST, "no-query-id",
+                              "REPLY without query_id");
+    else
+        sl_route_answer (self, s, h, bodies);
+}
+
+/*  A client's ERROR: the owner's refusal of a QUERY, or only logged. */
+static void
+s_cmd_error (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t *bodies)
+{
+    (void) bodies;
+    if (h->query_id != 0)
+        sl_route_answer (self, s, h, NULL);
+    else
+        sl_info ("proto.client_error", "member=%s seq=%llu", s->member, (unsigned long long) h->seq);
+}
+
+static void
+s_cmd_ping (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t *bodies)
+{
+    (void) bodies;
+    Sluice__V1__Header a = SLUICE__V1__HEADER__INIT;
+    a.command = SLUICE__V1__COMMAND__PONG;
+    a.seq = h->seq;
+    sl_broker_send_header (self, s, &a);
+}
+
+static const s_command_t s_commands[] = {
+    { SLUICE__V1__COMMAND__HELLO,       0, 1, s_cmd_hello },
+    { SLUICE__V1__COMMAND__PUBLISH,     1, 0, sl_publish_handle },
+    { SLUICE__V1__COMMAND__SUBSCRIBE,   0, 1, s_cmd_subscribe },
+    { SLUICE__V1__COMMAND__UNSUBSCRIBE, 0, 0, s_cmd_unsubscribe },
+    { SLUICE__V1__COMMAND__ACK,         0, 0, s_cmd_ack },
+    { SLUICE__V1__COMMAND__NACK,        0, 0, s_cmd_nack },
+    { SLUICE__V1__COMMAND__CREDIT,      0, 1, s_cmd_credit },
+    { SLUICE__V1__COMMAND__QUERY,       0, 0, s_cmd_query },
+    { SLUICE__V1__COMMAND__REPLY,       1, 0, s_cmd_reply },
+    { SLUICE__V1__COMMAND__ERROR,       0, 0, s_cmd_error },
+    { SLUICE__V1__COMMAND__PING,        0, 0, s_cmd_ping },
+};
+
+/*  The table's entry for `command`, or NULL (not a client-to-broker command). */
+static const s_command_t *
+s_command (Sluice__V1__Command command)
+{
+    for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
+        if (s_commands[i].command == command)
+            return &s_commands[i];
+    return NULL;
+}
+
 static void
 s_data_message (sl_broker_t *self, zmq_msg_t *f, size_t nf, size_t total, int overflow)
 {
@@ -159,8 +278,8 @@ s_data_message (sl_broker_t *self, zmq_msg_t *f, size_t nf, size_t total, int ov
                       "protocol version %u is not supported; this broker speaks version 1", h->version);
         goto out;
     }
-    int with_records = h->command == SLUICE__V1__COMMAND__PUBLISH
-                       || h->command == SLUICE__V1__COMMAND__REPLY;
+    const s_command_t *c = s_command (h->command);
+    int with_records = c && c->with_records;
     size_t want = with_records ? 1 + h->n_records : 1;
     if (nf - 1 != want) {
         sl_broker_send_error (self, s->rid, s->rid_len, s->member, seq, SLUICE__V1__ERROR_CODE__BAD_FRAME,
@@ -170,46 +289,16 @@ s_data_message (sl_broker_t *self, zmq_msg_t *f, size_t nf, size_t total, int ov
     }
     /* HELLO, SUBSCRIBE and CREDIT make a connection the member's current
      * session; so does any message while the member has none */
-    if (h->command == SLUICE__V1__COMMAND__HELLO || h->command == SLUICE__V1__COMMAND__SUBSCRIBE
-        || h->command == SLUICE__V1__COMMAND__CREDIT || !sl_sessions_of (self->sessions, s->member)) {
+    if ((c && c->makes_current) || !sl_sessions_of (self->sessions, s->member)) {
         if (sl_sessions_make_current (self->sessions, s))
             sl_info ("session.current", "member=%s peer=%s previous=kept", s->member, s->peer);
     }
-    switch (h->command) {
-    case SLUICE__V1__COMMAND__HELLO:       s_hello (self, s, h); break;
-    case SLUICE__V1__COMMAND__PUBLISH:     sl_publish_handle (self, s, h, &f[2]); break;
-    case SLUICE__V1__COMMAND__SUBSCRIBE:   sl_publish_subscribe (self, s, h, 1); break;
-    case SLUICE__V1__COMMAND__UNSUBSCRIBE: sl_publish_subscribe (self, s, h, 0); break;
-    case SLUICE__V1__COMMAND__ACK:         sl_deliver_ack (self, s, h, 0); break;
-    case SLUICE__V1__COMMAND__NACK:        sl_deliver_ack (self, s, h, 1); break;
-    case SLUICE__V1__COMMAND__CREDIT:      sl_deliver_credit (self, s, h); break;
-    case SLUICE__V1__COMMAND__QUERY:       sl_route_query (self, s, h); break;
-    case SLUICE__V1__COMMAND__REPLY:
-        if (h->query_id == 0)
-            sl_broker_send_error (self, s->rid, s->rid_len, s->member, seq,
-                          SLUICE__V1__ERROR_CODE__BAD_REQUEST, "no-query-id",
-                          "REPLY without query_id");
-        else
-            sl_route_answer (self, s, h, &f[2]);
-        break;
-    case SLUICE__V1__COMMAND__ERROR:
-        if (h->query_id != 0)
-            sl_route_answer (self, s, h, NULL);
-        else
-            sl_info ("proto.client_error", "member=%s seq=%llu", s->member, (unsigned long long) seq);
-        break;
-    case SLUICE__V1__COMMAND__PING: {
-        Sluice__V1__Header a = SLUICE__V1__HEADER__INIT;
-        a.command = SLUICE__V1__COMMAND__PONG;
-        a.seq = seq;
-        sl_broker_send_header (self, s, &a);
-        break;
-    }
-    default:
+    if (c)
+        c->fn (self, s, h, with_records ? &f[2] : NULL);
+    else
         sl_broker_send_error (self, s->rid, s->rid_len, s->member, seq,
                       SLUICE__V1__ERROR_CODE__UNKNOWN_COMMAND, "unknown-command",
                       "command %d is not a client-to-broker command", (int) h->command);
-    }
 out:
     if (h)
         sluice__v1__header__free_unpacked (h, NULL);
