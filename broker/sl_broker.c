@@ -247,6 +247,7 @@ sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
     self->authlog = sl_authlog_new ();
     if (!self->batch || !self->authlog || !self->registry || !self->subs || !self->queue || !self->sessions
         || !self->admin_table
+        || !(self->commit = sl_commit_new (self->store, self->batch, self->queue, self->subs))
         || sl_batch_listen (self->batch, s_on_batch, self) != 0
         || !(self->metrics = sl_metrics_new (self->batch))
         || sl_admin_register (self->admin_table, sl_admin_member_commands, sl_admin_member_count) != 0
@@ -262,8 +263,7 @@ sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
     }
     /* a new queue epoch, durable before anything is delivered: delivery
      * tags are never reused across restarts (sl_queue.h) */
-    MDB_txn *etxn;
-    if (sl_batch_txn (self->batch, &etxn) != 0 || sl_queue_epoch_begin (self->queue, etxn) != 0
+    if (sl_commit_epoch_begin (self->commit) != 0
         || sl_broker_commit (self) != 0) {
         snprintf (err, errlen, "cannot start a new delivery-tag epoch in the store");
         goto fail;
@@ -336,8 +336,7 @@ sl_broker_set_decide (sl_broker_t *self, sl_decide_fn *fn, void *ctx)
 void
 sl_broker_on_event (sl_broker_t *self, sl_event_fn *fn, void *ctx)
 {
-    self->event_fn = fn;
-    self->event_ctx = ctx;
+    sl_commit_on_event (self->commit, fn, ctx);
 }
 
 /*  Hands `ev` to the recorder inside the batch transaction. `note`: count it
@@ -346,19 +345,16 @@ sl_broker_on_event (sl_broker_t *self, sl_event_fn *fn, void *ctx)
 int
 sl_broker_record (sl_broker_t *self, const sl_event_t *ev, int note)
 {
-    if (!self->event_fn)
+    if (!sl_commit_recording (self->commit))
         return 0;
-    MDB_txn *txn;
-    int rc = sl_batch_txn (self->batch, &txn);
-    if (rc == 0)
-        rc = self->event_fn (self->event_ctx, txn, ev);
+    int rc = sl_commit_event (self->commit, ev);
     if (rc != 0) {
         sl_error ("event.failed", "kind=%s error=\"%s\"", ev->kind, sl_strerror (rc));
         return rc;
     }
     sl_metrics_event (self->metrics, ev);
     if (note)
-        sl_batch_note (self->batch, 1);
+        sl_commit_note (self->commit, 1);
     return 0;
 }
 
@@ -669,6 +665,7 @@ sl_broker_destroy (sl_broker_t **self_p)
     }
     sl_metrics_http_destroy (&self->http);
     sl_batch_destroy (&self->batch);
+    sl_commit_destroy (&self->commit);
     if (self->data)
         zmq_socket_monitor (self->data, NULL, 0);
     if (self->admin)

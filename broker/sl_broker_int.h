@@ -20,6 +20,7 @@
 #include "sl_authlog.h"
 #include "sl_admin.h"
 #include "sl_batch.h"
+#include "sl_commit.h"
 #include "sl_broker.h"
 #include "sl_decide.h"
 #include "sl_event.h"
@@ -84,8 +85,7 @@ struct sl_broker_t {
     sl_govern_t *govern;
     sl_decide_fn *decide;
     void *decide_ctx;
-    sl_event_fn *event_fn;
-    void *event_ctx;
+    sl_commit_t *commit;          /* the data path's writes (sl_commit.h) */
     sl_pending_t *pending;
     size_t n_pending, cap_pending;
     sl_query_t *queries;

@@ -81,11 +81,8 @@ sl_deliver_ack (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, int n
     Sluice__V1__Error **errp = calloc (n, sizeof *errp);
     size_t n_done = 0, n_errs = 0;
     int store_rc = 0;
-    MDB_txn *txn = NULL;
     if (!done || !errs || !errp)
         goto out;
-    if (!nack && sl_batch_txn (self->batch, &txn) != 0)
-        store_rc = SL_ESTORE;
     for (size_t i = 0; i < n && store_rc == 0; i++) {
         uint64_t tag = h->delivery_tags[i];
         sl_inflight_t *f = sl_session_inflight_find (s, tag);
@@ -102,7 +99,7 @@ sl_deliver_ack (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, int n
         else if (!f || !f->acked) {
             if (!f)
                 f = s_inflight_sibling (self, s, tag);
-            int rc = f && f->acked ? SL_ENOTFOUND : sl_queue_remove (self->queue, txn, s->member, tag);
+            int rc = f && f->acked ? SL_ENOTFOUND : sl_commit_queue_remove (self->commit, s->member, tag);
             if (rc == 0) {
                 if (f)
                     f->acked = 1;
@@ -132,7 +129,7 @@ sl_deliver_ack (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, int n
         }
     }
     if (store_rc != 0) {
-        sl_batch_abort (self->batch);
+        sl_commit_abort (self->commit);
         sl_broker_send_error (self, s->rid, s->rid_len, s->member, h->seq,
                       SLUICE__V1__ERROR_CODE__INTERNAL, "store-error",
                       "%s failed: %s; nothing was removed, send it again", what, sl_strerror (store_rc));
@@ -154,10 +151,10 @@ sl_deliver_ack (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, int n
     void *packed = sl_wire_pack (&a, &len);
     if (!packed || sl_broker_pending_push (self, s->rid, s->rid_len, h->seq, packed, len) != 0) {
         free (packed);
-        sl_batch_abort (self->batch);
+        sl_commit_abort (self->commit);
         goto out;
     }
-    sl_batch_note (self->batch, (unsigned) n_done);
+    sl_commit_note (self->commit, (unsigned) n_done);
 out:
     free (done);
     free (errs);
@@ -413,12 +410,9 @@ s_deliver_prepare (sl_broker_t *self, sl_session_t *s, uint64_t from, uint32_t b
         }
     d->tentative = d->n > 0;
     if (d->n_denied > 0) {
-        MDB_txn *txn;
-        if (sl_batch_txn (self->batch, &txn) == 0) {
-            for (size_t i = 0; i < d->n_denied; i++)
-                sl_queue_remove (self->queue, txn, s->member, d->denied[i]);
-            sl_batch_note (self->batch, (unsigned) d->n_denied);
-        }
+        for (size_t i = 0; i < d->n_denied; i++)
+            sl_commit_queue_remove (self->commit, s->member, d->denied[i]);
+        sl_commit_note (self->commit, (unsigned) d->n_denied);
     }
     return d;
 }

@@ -128,8 +128,8 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
                       "with the same message_ids", self->used >> 10, self->capacity >> 10);
         return;
     }
-    MDB_txn *txn;
-    if (sl_batch_txn (self->batch, &txn) != 0) {
+    MDB_txn *txn;       /* the pending state, read only (sl_commit_view) */
+    if (sl_commit_view (self->commit, &txn) != 0) {
         sl_broker_send_error (self, s->rid, s->rid_len, s->member, h->seq,
                       SLUICE__V1__ERROR_CODE__INTERNAL, "store", "broker store unavailable; resend later");
         return;
@@ -194,7 +194,7 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
             store_rc = sl_broker_record (self, &ev, 1);
             continue;
         }
-        int seen = sl_msgids_seen (self->store, txn, s->member, m->message_id.data);
+        int seen = sl_commit_msgid_seen (self->commit, s->member, m->message_id.data);
         if (seen < 0) {
             store_rc = seen;
             break;
@@ -226,7 +226,7 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
                 store_rc = sl_broker_record (self, &ev, 1);
                 continue;
             }
-            store_rc = sl_msgids_put (self->store, txn, s->member, m->message_id.data, (uint64_t) now);
+            store_rc = sl_commit_msgid_put (self->commit, s->member, m->message_id.data, (uint64_t) now);
             if (store_rc == 0)
                 ids[n_ids++] = m->message_id;
             continue;
@@ -363,14 +363,14 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
             uint64_t tag;
             const void *bd = out.body ? out.body : zmq_msg_data (body);
             size_t bl = out.body ? out.body_len : zmq_msg_size (body);
-            store_rc = sl_queue_append (self->queue, txn, sub->consumer, &qm, bd, bl, &tag);
+            store_rc = sl_commit_queue_append (self->commit, sub->consumer, &qm, bd, bl, &tag);
             free (out.body);
             if (store_rc == 0)
                 queued++;
         }
         protobuf_c_message_free_unpacked (rec, NULL);
         if (store_rc == 0)
-            store_rc = sl_msgids_put (self->store, txn, s->member, m->message_id.data, (uint64_t) now);
+            store_rc = sl_commit_msgid_put (self->commit, s->member, m->message_id.data, (uint64_t) now);
         if (store_rc == 0)
             ids[n_ids++] = m->message_id;
     }
@@ -380,7 +380,7 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
     if (store_rc != 0) {
         /* LMDB leaves a failed write transaction unusable: everything pending fails */
         sl_error ("publish.store_failed", "member=%s error=\"%s\"", s->member, sl_strerror (store_rc));
-        sl_batch_abort (self->batch);
+        sl_commit_abort (self->commit);
         int full = store_rc == SL_EFULL;
         sl_broker_send_error (self, s->rid, s->rid_len, s->member, h->seq,
                       full ? SLUICE__V1__ERROR_CODE__STORE_FULL : SLUICE__V1__ERROR_CODE__INTERNAL,
@@ -410,10 +410,10 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
     void *packed = sl_wire_pack (&a, &len);
     if (!packed || sl_broker_pending_push (self, s->rid, s->rid_len, h->seq, packed, len) != 0) {
         free (packed);
-        sl_batch_abort (self->batch);
+        sl_commit_abort (self->commit);
         goto out;
     }
-    sl_batch_note (self->batch, (unsigned) n_ids);
+    sl_commit_note (self->commit, (unsigned) n_ids);
     sl_debug ("publish.accepted", "member=%s seq=%llu records=%zu stored=%zu duplicates=%zu queued=%zu denied=%zu refused=%zu",
               s->member, (unsigned long long) h->seq, n, n_ids - dups, dups, queued, denied, n_errs);
 out:
@@ -441,11 +441,9 @@ sl_publish_subscribe (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h,
                       what, h->purpose ? h->purpose : "");
         return;
     }
-    MDB_txn *txn;
-    int rc = sl_batch_txn (self->batch, &txn), created = 0;
-    if (rc == 0)
-        rc = add ? sl_subs_add (self->subs, txn, s->member, h->record_type, h->purpose, &created)
-                 : sl_subs_remove (self->subs, txn, s->member, h->record_type, h->purpose);
+    int created = 0;
+    int rc = sl_commit_subscription (self->commit, add, s->member, h->record_type, h->purpose,
+                                     &created);
     if (rc == SL_ENOTFOUND) {
         sl_broker_send_error (self, s->rid, s->rid_len, s->member, h->seq,
                       SLUICE__V1__ERROR_CODE__NOT_FOUND, "not-found",
@@ -455,7 +453,7 @@ sl_publish_subscribe (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h,
     if (rc == 0)
         rc = sl_broker_commit (self);     /* subscriptions are rare: make them durable now */
     if (rc != 0) {
-        sl_batch_abort (self->batch);
+        sl_commit_abort (self->commit);
         sl_broker_send_error (self, s->rid, s->rid_len, s->member, h->seq,
                       SLUICE__V1__ERROR_CODE__INTERNAL, "store-error",
                       "%s failed: %s; try again", what, sl_strerror (rc));

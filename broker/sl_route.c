@@ -322,7 +322,7 @@ sl_route_answer (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_
         kept++;
     }
     if (sl_filtered_flush (&filtered, q->owner, "reply", sl_broker_record_cb, self) != 0)
-        sl_batch_abort (self->batch);
+        sl_commit_abort (self->commit);
     if (rtxn)
         mdb_txn_abort (rtxn);
     if (bad >= 0) {
