@@ -43,7 +43,6 @@
 #define SL_CREDIT_MAX   1000000u
 #define SL_QUERY_MAX_MS 60000u
 #define SL_CONSENT_TYPE "sluice.v1.ConsentEvent"
-#define SL_SEALED_SUBJECT_TAG 100  /* queued RecordMeta only: sealed raw subject */
 #define SL_STORE_RESERVE_MIN ((size_t) 1 << 20)   /* see s_store_tight */
 
 typedef struct {

@@ -228,14 +228,15 @@ s_deliver_one (void *ctx, const sl_queue_entry_t *e)
     snprintf (raw, sizeof raw, "%s", m->subject ? m->subject : "");
     for (size_t u = 0; u < m->base.n_unknown_fields; u++) {
         ProtobufCMessageUnknownField *uf = &m->base.unknown_fields[u];
-        shaped |= uf->tag == SL_SEALED_SUBJECT_TAG;
         if (uf->tag == SL_DISCLOSE_FIELDS_TAG)
             queued_fields = sl_disclose_fields_read (uf, then, sizeof then) == 1;
-        if (uf->tag == SL_SEALED_SUBJECT_TAG
-            && (uf->len < 2 || (uf->data[0] & 0x80) == 0 || (uf->data[1] & 0x80) != 0
-                || (size_t) ((uf->data[0] & 0x7f) | (size_t) uf->data[1] << 7) != uf->len - 2
-                || sl_govern_open_subject (d->self->govern, uf->data + 2, uf->len - 2,
-                                           raw, sizeof raw) != 0)) {
+        const uint8_t *sealed;
+        size_t sealed_len;
+        int sf = sl_queue_sealed_read (uf, &sealed, &sealed_len);
+        shaped |= sf != 0;
+        if (sf < 0
+            || (sf > 0 && sl_govern_open_subject (d->self->govern, sealed, sealed_len,
+                                                  raw, sizeof raw) != 0)) {
             sl_error ("queue.subject_unreadable", "consumer=%s tag=%llu", d->s->member,
                       (unsigned long long) e->tag);
             raw[0] = 0;

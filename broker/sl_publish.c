@@ -337,20 +337,14 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
             qm.rules = rules;
             /* the queued copy's subject is the consumer's view; the raw one
              * travels sealed for delivery-time consent checks */
-            uint8_t sealed[2 + 512];   /* varint length | nonce | box */
+            uint8_t sealed[2 + SL_QUEUE_SEALED_MAX];   /* length prefix | nonce | box */
             uint8_t flist[2 + SL_DISCLOSE_FIELDS_MAX];
             ProtobufCMessageUnknownField uf[2];
             size_t sl = 0;
             if (out.subject_set && m->subject && *m->subject
-                && sl_govern_seal_subject (self->govern, m->subject, sealed + 2, 512, &sl) == 0) {
-                /* protobuf-c packs unknown field data as is: it carries its
-                 * length, here always as a two-byte varint */
-                sealed[0] = (uint8_t) (0x80 | (sl & 0x7f));
-                sealed[1] = (uint8_t) (sl >> 7);
-                uf[0].len = sl + 2;
-                uf[0].tag = SL_SEALED_SUBJECT_TAG;
-                uf[0].wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED;
-                uf[0].data = sealed;
+                && sl_govern_seal_subject (self->govern, m->subject, sealed + 2,
+                                           SL_QUEUE_SEALED_MAX, &sl) == 0) {
+                sl_queue_sealed_field (&uf[0], sealed, sl);
                 qm.base.n_unknown_fields = 1;
             }
             /* the fields this copy released, for its `deliver` entry */
