@@ -382,17 +382,30 @@ s_event (sl_broker_t *self, const sl_event_t *ev)
     sl_broker_event (self, ev);
 }
 
-/*  "a@1,b@2" from decision rules into buf. Cannot fail (truncates). */
+/*  Appends `src` to buf (o bytes used of size), truncating; keeps buf
+ *  terminated. Returns the new length. No formatting: this runs per record. */
+static size_t
+s_append (char *buf, size_t size, size_t o, const char *src)
+{
+    size_t n = strlen (src);
+    if (o + 1 >= size)
+        return o;
+    if (n > size - 1 - o)
+        n = size - 1 - o;
+    memcpy (buf + o, src, n);
+    buf[o + n] = 0;
+    return o + n;
+}
+
 const char *
 sl_broker_rules (char rules[][SL_DECIDE_RULE_MAX], int n, char *buf, size_t size)
 {
     size_t o = 0;
     buf[0] = 0;
-    for (int i = 0; i < n && o + 1 < size; i++) {
-        int w = snprintf (buf + o, size - o, "%s%s", i ? "," : "", rules[i]);
-        if (w < 0)
-            break;
-        o += (size_t) w;
+    for (int i = 0; i < n; i++) {
+        if (i)
+            o = s_append (buf, size, o, ",");
+        o = s_append (buf, size, o, rules[i]);
     }
     return buf;
 }
@@ -402,13 +415,35 @@ sl_broker_rules_meta (char **rules, size_t n, char *buf, size_t size)
 {
     size_t o = 0;
     buf[0] = 0;
-    for (size_t i = 0; i < n && o + 1 < size; i++) {
-        int w = snprintf (buf + o, size - o, "%s%s", i ? "," : "", rules[i]);
-        if (w < 0)
-            break;
-        o += (size_t) w;
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            o = s_append (buf, size, o, ",");
+        o = s_append (buf, size, o, rules[i]);
     }
     return buf;
+}
+
+const char *
+sl_broker_tag_detail (char buf[SL_TAG_DETAIL_MAX], uint64_t tag)
+{
+    char digits[20];
+    size_t n = 0;
+    do {
+        digits[n++] = (char) ('0' + tag % 10);
+        tag /= 10;
+    } while (tag);
+    memcpy (buf, "tag=", 4);
+    for (size_t i = 0; i < n; i++)
+        buf[4 + i] = digits[n - 1 - i];
+    buf[4 + n] = 0;
+    return buf;
+}
+
+void
+sl_broker_copy (char *dst, size_t size, const char *src)
+{
+    dst[0] = 0;
+    s_append (dst, size, 0, src ? src : "");
 }
 
 sl_store_t *sl_broker_store (sl_broker_t *self) { return self->store; }

@@ -127,9 +127,18 @@ int sl_broker_record_cb (void *self, const sl_event_t *ev);
  *  sl_broker_set_decide); a failing function denies. Cannot fail. */
 void sl_broker_decide (sl_broker_t *self, sl_decide_input_t *in, sl_decide_output_t *out);
 
-/*  "a@1,b@2" from decision rules into buf. Cannot fail (truncates). */
+/*  "a@1,b@2" from decision rules into buf. Cannot fail (truncates). These
+ *  helpers run per record: they copy, never format (no snprintf). */
 const char *sl_broker_rules (char rules[][SL_DECIDE_RULE_MAX], int n, char *buf, size_t size);
 const char *sl_broker_rules_meta (char **rules, size_t n, char *buf, size_t size);
+
+/*  "tag=N", the detail of `ack` and `deliver` events. Returns buf. */
+#define SL_TAG_DETAIL_MAX 32
+const char *sl_broker_tag_detail (char buf[SL_TAG_DETAIL_MAX], uint64_t tag);
+
+/*  Copies src (NULL: "") into dst of `size` bytes, truncating; always
+ *  terminated. Cannot fail. */
+void sl_broker_copy (char *dst, size_t size, const char *src);
 
 /*  Sends ERROR `code`/`reason` with a formatted text to (rid) on the data
  *  plane and logs it. Cannot fail (a send that fails is dropped). */

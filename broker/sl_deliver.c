@@ -104,9 +104,9 @@ sl_deliver_ack (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, int n
                 if (f)
                     f->acked = 1;
                 ok = 1;
-                char d[40];
-                snprintf (d, sizeof d, "tag=%llu", (unsigned long long) tag);
-                sl_event_t ev = { .kind = "ack", .actor = s->member, .detail = d };
+                char d[SL_TAG_DETAIL_MAX];
+                sl_event_t ev = { .kind = "ack", .actor = s->member,
+                                  .detail = sl_broker_tag_detail (d, tag) };
                 rc = sl_broker_record (self, &ev, 0);
                 if (rc != 0)
                     store_rc = rc;
@@ -225,7 +225,7 @@ s_deliver_one (void *ctx, const sl_queue_entry_t *e)
     /* the raw subject: sealed beside the consumer's view, or the view itself */
     char raw[128], then[SL_DISCLOSE_FIELDS_MAX];
     int shaped = 0, queued_fields = 0;
-    snprintf (raw, sizeof raw, "%s", m->subject ? m->subject : "");
+    sl_broker_copy (raw, sizeof raw, m->subject);
     for (size_t u = 0; u < m->base.n_unknown_fields; u++) {
         ProtobufCMessageUnknownField *uf = &m->base.unknown_fields[u];
         if (uf->tag == SL_DISCLOSE_FIELDS_TAG)
@@ -297,7 +297,7 @@ s_deliver_one (void *ctx, const sl_queue_entry_t *e)
             free (rules[--nr]);
         free (rules);
     }
-    snprintf (d->raw[d->n], sizeof d->raw[d->n], "%s", raw);
+    sl_broker_copy (d->raw[d->n], sizeof d->raw[d->n], raw);
     char released[SL_DISCLOSE_FIELDS_MAX];
     sl_disclose_fields_meet (queued_fields ? then : NULL, out.fields_set ? out.fields : "",
                              released, sizeof released);
@@ -373,8 +373,8 @@ s_deliver_prepare (sl_broker_t *self, sl_session_t *s, uint64_t from, uint32_t b
     d->rtxn = NULL;
     for (size_t i = 0; i < d->n; i++) {
         Sluice__V1__RecordMeta *m = d->metas[i];
-        char rbuf[SL_DECIDE_MAX_RULES * SL_DECIDE_RULE_MAX], dt[40];
-        snprintf (dt, sizeof dt, "tag=%llu", (unsigned long long) m->delivery_tag);
+        char rbuf[SL_DECIDE_MAX_RULES * SL_DECIDE_RULE_MAX], dt[SL_TAG_DETAIL_MAX];
+        sl_broker_tag_detail (dt, m->delivery_tag);
         sl_event_t ev = { .kind = "deliver", .actor = m->owner, .counterpart = s->member,
                           .owner = m->owner, .record_type = m->record_type,
                           .message_id = m->message_id.len == 16 ? m->message_id.data : NULL,
