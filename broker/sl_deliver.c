@@ -202,6 +202,14 @@ typedef struct {
     uint64_t next;                  /* where a following scan goes on */
 } s_deliver_t;
 
+/*  zmq_msg_init_data's free function for transformed bodies. */
+static void
+s_free_body (void *data, void *hint)
+{
+    (void) hint;
+    free (data);
+}
+
 static int
 s_deliver_one (void *ctx, const sl_queue_entry_t *e)
 {
@@ -309,11 +317,17 @@ s_deliver_one (void *ctx, const sl_queue_entry_t *e)
         d->exhausted = 0;
         return 1;
     }
-    const void *bd = out.body ? out.body : e->body;
-    size_t bl = out.body ? out.body_len : e->body_len;
-    zmq_msg_init_size (&d->bodies[d->n], bl);
-    memcpy (zmq_msg_data (&d->bodies[d->n]), bd, bl);
-    free (out.body);
+    /* a body the transform made is handed to the frame as it is; the
+     * queued body lives in the read transaction's map, which ends before
+     * the DELIVER is sent, so that one is copied */
+    if (!out.body || zmq_msg_init_data (&d->bodies[d->n], out.body, out.body_len,
+                                        s_free_body, NULL) != 0) {
+        const void *bd = out.body ? out.body : e->body;
+        size_t bl = out.body ? out.body_len : e->body_len;
+        zmq_msg_init_size (&d->bodies[d->n], bl);
+        memcpy (zmq_msg_data (&d->bodies[d->n]), bd, bl);
+        free (out.body);
+    }
     d->metas[d->n++] = m;
     d->bytes += e->body_len + e->meta_len + 16;
     return 0;
