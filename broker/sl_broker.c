@@ -1,5 +1,22 @@
 /*  sl_broker — sluiced's event loop. See sl_broker.h and docs/PROTOCOL.md.
  *
+ *  This file holds setup, the services the stages share (events, decisions,
+ *  answers held until their commit), the loop and shutdown. The stages of
+ *  the data path are modules of their own (sl_broker_int.h):
+ *
+ *    sl_proto          frames, sessions, the data-plane command table,
+ *                      admin input, socket monitors, revoke and notices
+ *    sl_publish        PUBLISH (validate, decide, stage) and SUBSCRIBE
+ *    sl_deliver        consumer ACK/NACK/CREDIT and the delivery scheduler,
+ *                      sole writer of a session's credit/scan_from/dirty
+ *    sl_route          QUERY/REPLY and the open-query table
+ *    sl_commit         the data path's typed writes into the batch
+ *    sl_broker_keys    broker key rollover
+ *
+ *  Governance (sl_govern) is reached through sl_broker_decide and
+ *  sl_broker_record; it is built from its neighbours and two hooks, with no
+ *  pointer back to the broker.
+ *
  *  Design notes:
  *
  *  1. One thread. zmq_poll over the ZAP socket, the data ROUTER and the admin
