@@ -32,7 +32,7 @@ mkdir -p "$logs"
 
 # Canary: a child process built like the suite must leave both kinds of
 # report in the log directory, or this stage could pass while losing them.
-canary_logs=$PWD/$build/sanitizer-canary
+canary_logs=$PWD/$build/sanitizer-canary-logs
 rm -rf "$canary_logs"
 mkdir -p "$canary_logs"
 ${CC:-cc} -g -fsanitize=address,undefined $san_link scripts/ci-sanitize-canary.c \

@@ -74,7 +74,7 @@ Test (flow, unknown_key_is_refused)
     sl_keys_fingerprint (stranger.public_key, fp);
     char needle[64];
     snprintf (needle, sizeof needle, "key=%s", fp);
-    int64_t until = tc_ms () + 3000;
+    int64_t until = tc_ms () + tc_wait (3000);
     while (tc_broker_log_count (&B, needle) == 0 && tc_ms () < until)
         usleep (20000);
     cr_assert_gt (tc_broker_log_count (&B, needle), 0, "no auth.denied line with the key fingerprint");

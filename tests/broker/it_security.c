@@ -390,10 +390,14 @@ consume_step (tc_client_t *c, int timeout_ms, void (*on_got) (void *, uint64_t),
         a.delivery_tags = tags;
         tc_send (c, &a, NULL, NULL, 0);
     }
-    else if (m.h->command == SLUICE__V1__COMMAND__ACK && m.h->n_delivery_tags > 0) {
+    else if (m.h->command == SLUICE__V1__COMMAND__ACK
+             && m.h->n_delivery_tags + m.h->n_errors > 0) {
         for (size_t i = 0; i < m.h->n_delivery_tags; i++)
             on_acked (ctx, m.h->delivery_tags[i]);
-        tc_credit (c, (uint32_t) m.h->n_delivery_tags);
+        /* every answered tag is off our hands, confirmed or not-found (the
+         * killed instance's last ACK may have removed a record that came
+         * to us again): each is worth one credit */
+        tc_credit (c, (uint32_t) (m.h->n_delivery_tags + m.h->n_errors));
     }
     tc_msg_free (&m);
     return 0;
