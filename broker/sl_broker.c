@@ -79,6 +79,7 @@
 /* ---------------------------------------------------------------- setup */
 
 static void s_on_batch (void *ctx, int committed);
+static void s_on_durable (void *ctx, uint64_t durable);
 
 static void *
 s_router (sl_broker_t *self, const char *endpoint, const char *domain,
@@ -266,6 +267,7 @@ sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
         || !self->admin_table
         || !(self->commit = sl_commit_new (self->store, self->batch, self->queue, self->subs))
         || sl_batch_listen (self->batch, s_on_batch, self) != 0
+        || mdb_env_set_flags (sl_store_env (self->store), MDB_NOMETASYNC, 1) != 0
         || !(self->metrics = sl_metrics_new (self->batch))
         || sl_admin_register (self->admin_table, sl_admin_member_commands, sl_admin_member_count) != 0
         || sl_admin_register (self->admin_table, sl_admin_status_commands, sl_admin_status_count) != 0
@@ -278,6 +280,7 @@ sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
         snprintf (err, errlen, "cannot initialise the broker (out of memory or store unreadable)");
         goto fail;
     }
+    sl_batch_on_durable (self->batch, s_on_durable, self);
     /* a new queue epoch, durable before anything is delivered: delivery
      * tags are never reused across restarts (sl_queue.h) */
     if (sl_commit_epoch_begin (self->commit) != 0
@@ -526,11 +529,35 @@ s_on_batch (void *ctx, int committed)
         sl_subs_reload (self->subs);
         sl_queue_forget (self->queue);
     }
+    if (committed && self->n_pending > 0) {
+        /* held until durable: s_on_durable sends them */
+        if (self->n_held + self->n_pending > self->cap_held) {
+            size_t cap = self->cap_held ? self->cap_held : 64;
+            while (cap < self->n_held + self->n_pending)
+                cap *= 2;
+            sl_pending_t *h = realloc (self->held, cap * sizeof *h);
+            if (!h) {
+                /* out of memory: these answers are lost; the clients resend
+                 * and their message ids make the resend harmless */
+                for (size_t i = 0; i < self->n_pending; i++)
+                    free (self->pending[i].packed);
+                self->n_pending = 0;
+            }
+            else {
+                self->held = h;
+                self->cap_held = cap;
+            }
+        }
+        uint64_t n = sl_batch_commits (self->batch);
+        for (size_t i = 0; i < self->n_pending; i++) {
+            self->held[self->n_held] = self->pending[i];
+            self->held[self->n_held++].commit = n;
+        }
+        self->n_pending = 0;
+    }
     for (size_t i = 0; i < self->n_pending; i++) {
         sl_pending_t *p = &self->pending[i];
-        if (committed)
-            sl_wire_send_packed (self->data, p->rid, p->rid_len, p->packed, p->len);
-        else {
+        {
             int full = sl_batch_last_rc (self->batch) == SL_EFULL;
             sl_wire_error (self->data, p->rid, p->rid_len, p->seq, 0,
                            full ? SLUICE__V1__ERROR_CODE__STORE_FULL : SLUICE__V1__ERROR_CODE__INTERNAL,
@@ -545,10 +572,42 @@ s_on_batch (void *ctx, int committed)
         sl_deliver_wake (self);     /* new queue entries may be deliverable */
 }
 
+/*  Commits up to `durable` are on disk: send their held answers, then their
+ *  held DELIVERs. */
+static void
+s_on_durable (void *ctx, uint64_t durable)
+{
+    sl_broker_t *self = ctx;
+    size_t i = 0;
+    for (; i < self->n_held && self->held[i].commit <= durable; i++) {
+        sl_pending_t *p = &self->held[i];
+        sl_wire_send_packed (self->data, p->rid, p->rid_len, p->packed, p->len);
+        free (p->packed);
+    }
+    if (i > 0) {
+        memmove (self->held, self->held + i, (self->n_held - i) * sizeof *self->held);
+        self->n_held -= i;
+    }
+    sl_deliver_release (self, durable);
+}
+
+int
+sl_broker_holding (sl_broker_t *self)
+{
+    return self->n_held > 0 || self->n_held_deliver > 0;
+}
+
+int
+sl_broker_commit_group (sl_broker_t *self)
+{
+    return sl_batch_commit (self->batch);
+}
+
 int
 sl_broker_commit (sl_broker_t *self)
 {
-    return sl_batch_commit (self->batch);
+    int rc = sl_batch_commit (self->batch);
+    return rc == 0 ? sl_batch_sync (self->batch) : rc;
 }
 
 /* ------------------------------------------------------------ decisions */
@@ -608,6 +667,7 @@ sl_broker_session_drop (sl_broker_t *self, sl_session_t *s)
     char member[sizeof s->member];
     int data = s->plane == SL_PLANE_DATA, was_current = s->current;
     snprintf (member, sizeof member, "%s", s->member);
+    sl_deliver_forget (self, s);
     sl_sessions_remove (self->sessions, s);
     if (data && sl_sessions_closed (self->sessions, member) && was_current)
         sl_info ("session.current", "member=%s previous=closed", member);
@@ -622,6 +682,30 @@ s_min_timeout (long a, long b)
     if (b < 0)
         return a;
     return a < b ? a : b;
+}
+
+/*  Answers and DELIVERs wait for their commit's meta page (sl_batch.h note
+ *  5). The next commit carries it when one is coming: a batch with pending
+ *  work is due within batch_delay, and waiting input will make one. Else,
+ *  or when they have waited two turns already, flush now (mdb_env_sync). */
+static void
+s_settle_durable (sl_broker_t *self)
+{
+    if (!sl_broker_holding (self)) {
+        self->hold_turns = 0;
+        return;
+    }
+    int coming = sl_batch_open (self->batch) && sl_batch_pending (self->batch) > 0;
+    if (!coming) {
+        int events = 0;
+        size_t size = sizeof events;
+        coming = zmq_getsockopt (self->data, ZMQ_EVENTS, &events, &size) == 0
+                 && (events & ZMQ_POLLIN);
+    }
+    if (!coming || ++self->hold_turns > 2) {
+        sl_batch_sync (self->batch);
+        self->hold_turns = 0;
+    }
 }
 
 int
@@ -673,7 +757,8 @@ sl_broker_run (sl_broker_t *self, volatile sig_atomic_t *stop)
          * batch for it) */
         more = sl_deliver_all (self);
         if (sl_batch_due (self->batch))
-            sl_broker_commit (self);
+            sl_broker_commit_group (self);
+        s_settle_durable (self);
         if (self->reload && *self->reload) {
             *self->reload = 0;
             self->reload_fn (self->reload_ctx, self);
@@ -738,6 +823,11 @@ sl_broker_destroy (sl_broker_t **self_p)
     for (size_t i = 0; i < self->n_pending; i++)
         free (self->pending[i].packed);
     free (self->pending);
+    for (size_t i = 0; i < self->n_held; i++)
+        free (self->held[i].packed);
+    free (self->held);
+    sl_deliver_drop_held (self);
+    free (self->held_deliver);
     free (self->queries);
     sl_admin_destroy (&self->admin_table);
     sl_authlog_destroy (&self->authlog);

@@ -51,6 +51,7 @@ typedef struct {
     uint64_t seq;
     void *packed;            /* the ACK to send after commit */
     size_t len;
+    uint64_t commit;         /* held: the commit it waits for (sl_batch_commits) */
 } sl_pending_t;
 
 typedef struct {
@@ -85,8 +86,13 @@ struct sl_broker_t {
     sl_decide_fn *decide;
     void *decide_ctx;
     sl_commit_t *commit;          /* the data path's writes (sl_commit.h) */
-    sl_pending_t *pending;
+    sl_pending_t *pending;         /* answers waiting for the open batch */
     size_t n_pending, cap_pending;
+    sl_pending_t *held;            /* answers of committed batches waiting until */
+    size_t n_held, cap_held;       /* ... those are durable (sl_batch.h note 5) */
+    struct sl_held_deliver_t *held_deliver;   /* DELIVERs likewise (sl_deliver.c) */
+    size_t n_held_deliver, cap_held_deliver;
+    int hold_turns;                /* loop turns something has been held */
     sl_query_t *queries;
     size_t n_queries, cap_queries;
     uint64_t seq, next_query_id;
@@ -159,6 +165,14 @@ int sl_broker_session_drop (sl_broker_t *self, sl_session_t *s);
 int sl_broker_pending_push (sl_broker_t *self, const void *rid, size_t rid_len, uint64_t seq,
                             void *packed, size_t len);
 
+/*  Commits the batch without waiting for its meta page (the loop's group
+ *  commit); its answers and DELIVERs are held until it is durable.
+ *  Returns as sl_batch_commit(). sl_broker_commit() also flushes. */
+int sl_broker_commit_group (sl_broker_t *self);
+
+/*  True when answers or DELIVERs wait for a commit to become durable. */
+int sl_broker_holding (sl_broker_t *self);
+
 /*  Writes data_dir/endpoints. Returns 0 or -1 (errno set). */
 int sl_broker_write_endpoints (sl_broker_t *self);
 
@@ -182,6 +196,13 @@ void sl_deliver_ack (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, 
 void sl_deliver_credit (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h);
 /*  A batch committed: every data session with credit may have new entries. */
 void sl_deliver_wake (sl_broker_t *self);
+/*  Sends the held DELIVERs of commits up to `durable` (in order; sl_deliver.c). */
+void sl_deliver_release (sl_broker_t *self, uint64_t durable);
+/*  Frees the held DELIVERs of session `s`, which is being forgotten: its
+ *  records are deliverable again. */
+void sl_deliver_forget (sl_broker_t *self, sl_session_t *s);
+/*  Frees every held DELIVER (shutdown). */
+void sl_deliver_drop_held (sl_broker_t *self);
 /*  Prepares, commits and sends this turn's deliveries (sl_deliver.c).
  *  Returns 1 if some session has more (poll again without waiting). */
 int sl_deliver_all (sl_broker_t *self);

@@ -16,6 +16,13 @@
  *     transaction. When a batch committed after the scan, the session stays
  *     dirty so that the entries of that commit are scanned next turn (the
  *     stall fixed in a0c86b8; test events/records_committed_while_delivering).
+ *  4. The loop's commit does not wait for its meta page (sl_batch.h note 5).
+ *     DELIVERs prepared for a commit that is not yet durable are held, in
+ *     order, and sent by sl_deliver_release once it is; their tags stay in
+ *     the session's in-flight set meanwhile, and the session prepares no
+ *     more until they are sent, so its credit and scan_from stay exact. A
+ *     session that closes first drops them (sl_deliver_forget): its records
+ *     are delivered again to the member's other connections or later.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -479,6 +486,107 @@ s_deliver_send (sl_broker_t *self, s_deliver_t **d_p, int stale)
     return s->dirty;
 }
 
+/* ------------------------------------------------ DELIVERs held until durable */
+
+struct sl_held_deliver_t {
+    s_deliver_t *d;
+    uint64_t commit;         /* the commit holding its `deliver` entries */
+    int stale;               /* as s_deliver_send's */
+};
+
+/*  True when `s` has DELIVERs waiting for durability. */
+static int
+s_holds (sl_broker_t *self, sl_session_t *s)
+{
+    for (size_t i = 0; i < self->n_held_deliver; i++)
+        if (self->held_deliver[i].d->s == s)
+            return 1;
+    return 0;
+}
+
+/*  Appends ready[0..np) (taken on success) for commit `commit`. Returns 0 or
+ *  SL_ENOMEM (nothing taken). */
+static int
+s_hold (sl_broker_t *self, s_deliver_t **ready, size_t np, uint64_t commit, int stale)
+{
+    if (self->n_held_deliver + np > self->cap_held_deliver) {
+        size_t cap = self->cap_held_deliver ? self->cap_held_deliver : 64;
+        while (cap < self->n_held_deliver + np)
+            cap *= 2;
+        struct sl_held_deliver_t *h = realloc (self->held_deliver, cap * sizeof *h);
+        if (!h)
+            return SL_ENOMEM;
+        self->held_deliver = h;
+        self->cap_held_deliver = cap;
+    }
+    for (size_t i = 0; i < np; i++) {
+        struct sl_held_deliver_t *h = &self->held_deliver[self->n_held_deliver++];
+        h->d = ready[i];
+        h->commit = commit;
+        h->stale = stale;
+    }
+    return 0;
+}
+
+void
+sl_deliver_release (sl_broker_t *self, uint64_t durable)
+{
+    size_t n = 0;
+    while (n < self->n_held_deliver && self->held_deliver[n].commit <= durable)
+        n++;
+    if (n == 0)
+        return;
+    /* detached first: sending may forget a session (sl_deliver_forget), which
+     * edits the held list */
+    struct sl_held_deliver_t *out = malloc (n * sizeof *out);
+    if (!out)
+        return;              /* tried again at the next durable point */
+    memcpy (out, self->held_deliver, n * sizeof *out);
+    memmove (self->held_deliver, self->held_deliver + n,
+             (self->n_held_deliver - n) * sizeof *out);
+    self->n_held_deliver -= n;
+    /* as in sl_deliver_all: DELIVERs of one session are consecutive and in
+     * tag order; once one is not sent, the later ones are not either */
+    sl_session_t *stopped = NULL;
+    int stopped_gone = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (out[i].d->s == stopped) {
+            if (stopped_gone)
+                out[i].d->tentative = 0;     /* its session is freed */
+            s_deliver_free (&out[i].d);
+            continue;
+        }
+        sl_session_t *s = out[i].d->s;
+        int r = s_deliver_send (self, &out[i].d, out[i].stale);
+        if (r <= 0) {
+            stopped = s;
+            stopped_gone = r < 0;
+        }
+    }
+    free (out);
+}
+
+void
+sl_deliver_forget (sl_broker_t *self, sl_session_t *s)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < self->n_held_deliver; i++) {
+        if (self->held_deliver[i].d->s == s)
+            s_deliver_free (&self->held_deliver[i].d);   /* deliverable again */
+        else
+            self->held_deliver[k++] = self->held_deliver[i];
+    }
+    self->n_held_deliver = k;
+}
+
+void
+sl_deliver_drop_held (sl_broker_t *self)
+{
+    for (size_t i = 0; i < self->n_held_deliver; i++)
+        s_deliver_free (&self->held_deliver[i].d);
+    self->n_held_deliver = 0;
+}
+
 /*  Delivers to every session marked dirty, as much as its credit allows (up
  *  to SL_DELIVER_TURN DELIVERs each): prepares every DELIVER (entries into
  *  the batch, which also holds the publishes read this turn), commits the
@@ -492,13 +600,13 @@ sl_deliver_all (sl_broker_t *self)
     s_deliver_t **ready = n ? calloc (n * SL_DELIVER_TURN, sizeof *ready) : NULL;
     if (!ready) {
         if (sl_batch_due (self->batch))
-            sl_broker_commit (self);
+            sl_broker_commit_group (self);
         return 0;
     }
     uint64_t aborts = self->aborts, commits = sl_batch_commits (self->batch);
     for (size_t i = 0; i < n; i++) {
         sl_session_t *s = sl_sessions_at (self->sessions, i);
-        if (s->plane != SL_PLANE_DATA || !s->dirty)
+        if (s->plane != SL_PLANE_DATA || !s->dirty || s_holds (self, s))
             continue;
         if (s->credit == 0) {
             s->dirty = 0;
@@ -520,7 +628,7 @@ sl_deliver_all (sl_broker_t *self)
     }
     int more = 0;
     if ((records > 0 || sl_batch_due (self->batch))
-        && (sl_broker_commit (self) != 0 || self->aborts != aborts)) {
+        && (sl_broker_commit_group (self) != 0 || self->aborts != aborts)) {
         /* not audited (the commit failed, or an abort while preparing took
          * entries of earlier sessions with it), so not sent: the records
          * stay queued for later */
@@ -534,6 +642,16 @@ sl_deliver_all (sl_broker_t *self)
     sl_session_t *stopped = NULL;
     int stopped_gone = 0;
     int stale = sl_batch_commits (self->batch) != commits;
+    if (records > 0 && sl_batch_durable (self->batch) < sl_batch_commits (self->batch)) {
+        /* their `deliver` entries are committed, not yet durable: hold them
+         * (design note 4); if that fails they are not sent now, and the
+         * records stay queued for later */
+        if (s_hold (self, ready, np, sl_batch_commits (self->batch), stale) != 0)
+            for (size_t i = 0; i < np; i++)
+                s_deliver_free (&ready[i]);
+        free (ready);
+        return 0;
+    }
     for (size_t i = 0; i < np; i++) {
         if (ready[i]->s == stopped) {
             if (stopped_gone)
