@@ -26,8 +26,10 @@
  *     frame, set by sl_zap from the registry. A member revoked since its
  *     handshake is refused per message.
  *  3. Answers that promise durability (publisher ACK, consumer ACK) wait in
- *     `pending` until sl_batch_commit() returns; they are sent in s_on_batch,
- *     or replaced by ERROR store-full/internal if the transaction aborted.
+ *     `pending` for the batch outcome: replaced by ERROR store-full/internal
+ *     if the transaction aborted, else moved to `held` until the commit is
+ *     durable (sl_batch.h note 5; s_on_durable sends them, and sl_deliver
+ *     its held DELIVERs). s_settle_durable flushes when no commit is coming.
  *  4. Deliveries are read from committed data only (a read transaction), so a
  *     consumer never sees a record whose publisher has not been ACKed.
  *  5. One loop turn: read data messages until the batch is due (or 256, or
