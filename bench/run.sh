@@ -15,6 +15,8 @@
 #              same type compiled in: decode, decode + encode)
 #              bench-city (32 member bureaus, 1,000 rules, 1,000,000 consents:
 #              start-up, records/s and latency with consent checks, RSS)
+#              bench-gateway (HTTP/JSON through sluice-gateway: NDJSON batches and
+#              single POSTs as a ratio of direct libsluice; added p50 per POST)
 #   profile    perf record of sluiced during the saturation phase
 #
 # Environment: BENCH_SECONDS (per e2e phase, 3), BENCH_QUEUED (1000000),
@@ -110,6 +112,14 @@ if [ -x "$B/bench/scale/bench-city" ]; then
         --consents "${BENCH_CONSENTS:-1000000}" --seconds "$SECONDS_PER_PHASE" $CITYPERF
 else
     : > "$OUT/city.txt"
+fi
+
+# The gateway: HTTP/JSON through sluice-gateway against direct libsluice (bench/gateway).
+if [ -x "$B/bench/gateway/bench-gateway" ] && [ -x "$B/adapters/gateway/sluice-gateway" ]; then
+    step gateway "$B/bench/gateway/bench-gateway" --sluiced "$SLUICED" \
+        --gateway "$B/adapters/gateway/sluice-gateway" --seconds "$SECONDS_PER_PHASE"
+else
+    : > "$OUT/gateway.txt"
 fi
 
 # ---------------------------------------------------------------- summary
@@ -229,6 +239,16 @@ if [ -s "$OUT/city.txt" ]; then
                    /liblmdb/ { m += $1 } /sl_audit_/ { a += $1 }
                    END { printf "   consent %.1f%%  policy %.1f%%  govern %.1f%%  audit %.1f%%  (all of LMDB %.1f%%)\n", c, p, g, a, m }'
     fi
+fi
+G=$OUT/gateway.txt
+if [ -s "$G" ]; then
+    echo
+    printf "%-44s %14s %10s  %s\n" "sluice-gateway (HTTP/JSON), one publisher" "records/s" "of direct" "target"
+    printf "%-44s %14s %10s\n" "  direct libsluice, windows of 1,000" "$(kv "$G" bench_gateway direct_rps)" "1.00x"
+    printf "%-44s %14s %10s  >= 0.50x: %s\n" "  NDJSON batches of 1,000" "$(kv "$G" bench_gateway ndjson_rps)" "$(kv "$G" bench_gateway ndjson_ratio)x" "$(meets "$(kv "$G" bench_gateway ndjson_ratio)" ">=" 0.5)"
+    printf "%-44s %14s %10s\n" "  single POSTs, one client" "$(kv "$G" bench_gateway single_rps)" "$(kv "$G" bench_gateway single_ratio)x"
+    printf "%-44s %14s %10s\n" "  single POSTs, 16 clients at once" "$(kv "$G" bench_gateway single16_rps)" "$(kv "$G" bench_gateway single16_ratio)x"
+    printf "%-44s %14s %21s  <= 1000 us: %s\n" "  p50 added per POST at 10% ($(kv "$G" bench_gateway rate)/s)" "$(kv "$G" bench_gateway added_p50_us) us" "(p50 $(kv "$G" bench_gateway p50_gateway_us) vs $(kv "$G" bench_gateway p50_direct_us) us)" "$(meets "$(kv "$G" bench_gateway added_p50_us)" "<=" 1000)"
 fi
 if [ -s "$OUT/perf-e2e.data" ]; then
     echo

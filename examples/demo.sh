@@ -97,6 +97,25 @@ forget() { local p keep=(); for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=(
 lines() { [ -s "$1" ] && wc -l <"$1" | tr -d ' ' || echo 0; }
 
 # Which parts of sluicectl are there (the governance commands arrived in phases).
+# start_gateway BUREAU: runs sluice-gateway with BUREAU's key on a free loopback
+# port (docs/GATEWAY.md); sets GW (its URL) and GW_TOKEN (its one app's token).
+start_gateway() {
+  local b=$1 pid
+  GW_TOKEN=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+  printf '[gateway]\nlisten = 127.0.0.1:0\ndata = %s\nkey = %s\nspool = %s\n[app desk]\ntoken = %s\n' \
+    "$DATA" "$KEYS/$b.key" "$DEMO/gateway-$b-spool" "$GW_TOKEN" >"$DEMO/gateway-$b.ini"
+  "$BUILD/adapters/gateway/sluice-gateway" --config "$DEMO/gateway-$b.ini" \
+    --port-file "$DEMO/gateway-$b.port" 2>"$LOGS/gateway-$b.log" &
+  pid=$!
+  PIDS+=("$pid")
+  for _ in $(seq 1 500); do
+    [ -s "$DEMO/gateway-$b.port" ] && curl -sf -o /dev/null \
+      "http://127.0.0.1:$(cat "$DEMO/gateway-$b.port")/readyz" && break
+    kill -0 "$pid" 2>/dev/null || { cat "$LOGS/gateway-$b.log" >&2; fail "$b's gateway did not start"; }
+    sleep 0.02
+  done
+  GW=http://127.0.0.1:$(cat "$DEMO/gateway-$b.port")
+}
 has() { "$SLUICECTL" "$1" --help >/dev/null 2>&1; }
 HAS_POLICY=0 HAS_AUDIT=0
 has policy && HAS_POLICY=1
@@ -311,6 +330,28 @@ if grep -q '"reason_code"\|"diagnosis"\|"location":"[^"]' "$OUT/parking-answer.t
   fail "a field health did not release reached parking"
 fi
 
+GATEWAY=$BUILD/adapters/gateway/sluice-gateway
+if [ -x "$GATEWAY" ] && command -v curl >/dev/null; then
+  say "Parking's booking system is not C: it reaches the broker over HTTP/JSON through" \
+      "parking's own sluice-gateway (docs/GATEWAY.md), which holds parking's key on" \
+      "parking's network. The same question, with curl:"
+  start_gateway parking
+  printf '   $ curl -H "Authorization: Bearer $TOKEN" -d '\''{"subject": "%s", "purpose": "parking-fee-waiver"}'\'' \\\n       %s/v1/query/health.v1.Encounter\n' "$PATIENT" "$GW"
+  curl -sS -H "Authorization: Bearer $GW_TOKEN" -H 'Content-Type: application/json' \
+    -d "{\"subject\": \"$PATIENT\", \"purpose\": \"parking-fee-waiver\"}" \
+    "$GW/v1/query/health.v1.Encounter" >"$OUT/parking-gateway-answer.json" \
+    || fail "parking's gateway did not answer"
+  python3 -c 'import json,sys
+a = json.load(open(sys.argv[1]))
+for r in a.get("records", []):
+    print("     " + json.dumps(r["record"], sort_keys=True))
+print("     gateway: %d record(s) as JSON, the same fields the desk got" % len(a.get("records", [])))' \
+    "$OUT/parking-gateway-answer.json"
+  if grep -q 'reasonCode\|diagnosis\|"location"' "$OUT/parking-gateway-answer.json"; then
+    fail "a field health did not release reached parking's gateway"
+  fi
+fi
+
 say "The patient withdraws her consent in the app. Withdrawals are kept, never deleted."
 run "$APP" --key "$KEYS/city-app.key" withdraw --id app-consent-0001 --subject "$PATIENT" \
   || fail "the withdrawal was refused"
@@ -386,6 +427,27 @@ grep -q '"truck"\|"crewNote"\|CIT-1002' "$OUT/housing-received.ndjson" \
   && fail "housing received something waste's rule withholds"
 note "-> housing received $RX_HOUSING collections: no id, truck or crew note, the household" \
      "as housing's own pseudonym, the time rounded to the day."
+
+if [ -x "$BUILD/adapters/gateway/sluice-gateway" ] && command -v curl >/dev/null; then
+  say "Waste's weighing app is written in PHP. It reaches the broker through waste's own" \
+      "sluice-gateway, which learns waste.v1.Collection from the broker's registry. One more" \
+      "collection, POSTed as JSON; housing receives it like the others."
+  start_gateway waste
+  "$SLUICECTL" --key "$KEYS/housing.key" sub waste.v1.Collection --purpose waste-fee-rebate \
+    --count 1 --ack --wait 20 >"$OUT/housing-received-gw.ndjson" 2>"$LOGS/housing-sub-gw.log" &
+  SUB_PID=$!; PIDS+=("$SUB_PID")
+  wait_for "$LOGS/housing-sub-gw.log" "subscribed to" "$SUB_PID" 20
+  REC='{"id": "WC-0104", "household": "CIT-100204", "collectedAt": "2026-11-28T07:02:11Z", "district": "Xihu", "bins": [{"tag": "RF-88190", "stream": "ORGANIC", "kg": 3.2}], "truck": "ZJ-A7310"}'
+  printf '   $ curl -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \\\n       -d %s %s/v1/records/waste.v1.Collection\n' "'$REC'" "$GW"
+  curl -sS --fail-with-body -H "Authorization: Bearer $GW_TOKEN" -H 'Content-Type: application/json' \
+    -d "$REC" "$GW/v1/records/waste.v1.Collection" | sed 's/^/     /' \
+    || fail "waste's gateway did not store the collection"
+  wait_pid "$SUB_PID" 30 || fail "housing did not receive the collection published through the gateway"
+  sed 's/.*"record":/     housing: /; s/}$//' "$OUT/housing-received-gw.ndjson"
+  grep -q '"truck"\|CIT-100204' "$OUT/housing-received-gw.ndjson" \
+    && fail "housing received something waste's rule withholds"
+  note "-> stored (201 after the broker's ACK) and received through the gateway: 1 collection."
+fi
 
 say "Later, waste's administrator tries a new version of the type without the district" \
     "field. Waste's own rule releases district to housing, so the change is refused with" \

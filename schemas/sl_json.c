@@ -474,8 +474,15 @@ s_encode_message (const ProtobufCMessage *msg, const sl_json_options_t *o, int d
                 const ProtobufCFieldDescriptor *vf = &((const ProtobufCMessageDescriptor *) f->descriptor)->fields[1];
                 for (size_t k = 0; k < n; k++) {
                     const ProtobufCMessage *e = ((ProtobufCMessage *const *) arr)[k];
-                    char key[128];
-                    if (s_map_key_text (kf, (const char *) e + kf->offset, key, sizeof key) != 0)
+                    char buf[128];
+                    const char *key = buf;
+                    if (kf->type == PROTOBUF_C_TYPE_STRING) {
+                        /* any length: a string key is never cut */
+                        key = *(char *const *) ((const char *) e + kf->offset);
+                        if (!key)
+                            key = "";
+                    } else if (s_map_key_text (kf, (const char *) e + kf->offset, buf,
+                                               sizeof buf) != 0)
                         continue;
                     cJSON *ev = s_encode_value (e->descriptor, vf,
                                                 (const char *) e + vf->offset, o, depth);

@@ -14,7 +14,7 @@ PKGS=(
   python3 python3-nacl iproute2 procps
   python3-zmq python3-protobuf protobuf-compiler
   libprotobuf-dev libmicrohttpd-dev libcurl4-gnutls-dev libgnutls28-dev tzdata
-  chromium fonts-dejavu-core nodejs
+  chromium fonts-dejavu-core nodejs curl jq openssl
   prometheus rabbitmq-server librabbitmq-dev
   debhelper dpkg-dev fakeroot lintian scdoc
 )
@@ -25,7 +25,9 @@ for p in "${PKGS[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# npm: Debian's own package, unless the nodejs installed already brings it
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+[ ${#missing[@]} -eq 0 ] && exec "$(dirname "$0")/install-npm.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "sluice needs these Debian packages: ${missing[*]}" >&2
@@ -46,3 +48,5 @@ if command -v systemctl >/dev/null 2>&1; then
   systemctl disable --now rabbitmq-server prometheus prometheus-node-exporter \
     >/dev/null 2>&1 || true
 fi
+# npm test tools, pinned by lockfile (tests/openapi)
+"$(dirname "$0")/install-npm.sh"

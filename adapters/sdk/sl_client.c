@@ -398,6 +398,8 @@ s_dispatch (sl_client_t *self, zmq_msg_t *frames, size_t nframes)
             w->done = 1;
             w->rc = h->command == SLUICE__V1__COMMAND__ACK ? 0
                   : sl__header_error (h, w->text, sizeof w->text);
+            if (h->command == SLUICE__V1__COMMAND__ERROR)
+                sl__set_reason (self, h->n_errors ? h->errors[0]->reason : NULL);
             break;
         }
         if (h->command == SLUICE__V1__COMMAND__ERROR) {
@@ -477,8 +479,9 @@ s_pump (sl_client_t *self, int timeout_ms)
         && (timeout_ms < 0 || timeout_ms > self->opts.ack_timeout_ms / 4))
         timeout_ms = self->opts.ack_timeout_ms / 4;
 
-    zmq_pollitem_t items[] = { { self->sock, 0, ZMQ_POLLIN, 0 }, { self->mon, 0, ZMQ_POLLIN, 0 } };
-    if (zmq_poll (items, 2, timeout_ms) < 0)
+    zmq_pollitem_t items[] = { { self->sock, 0, ZMQ_POLLIN, 0 }, { self->mon, 0, ZMQ_POLLIN, 0 },
+                               { NULL, self->wakeup_fd, ZMQ_POLLIN, 0 } };
+    if (zmq_poll (items, self->wakeup_fd >= 0 ? 3 : 2, timeout_ms) < 0)
         return errno == EINTR ? 0 : SL_EIO;
     if (items[1].revents & ZMQ_POLLIN)
         events += s_monitor (self);
@@ -544,6 +547,8 @@ sl_client_connect (const sl_client_options_t *opts, sl_client_t **client_p,
         return SL_EIO;
     }
     sl_client_t *self = calloc (1, sizeof *self);
+    if (self)
+        self->wakeup_fd = -1;
     if (!self) {
         s_err (err, errlen, "out of memory");
         return SL_ENOMEM;
@@ -656,6 +661,27 @@ const char *sl_client_broker_version (sl_client_t *self) { return self->broker_v
 uint32_t sl_client_max_message_size (sl_client_t *self) { return self->max_message_size; }
 const char *sl_client_last_error (sl_client_t *self) { return self->last_error; }
 int sl_client_connected (sl_client_t *self) { return self->up && !self->refused; }
+
+void sl_client_set_wakeup_fd (sl_client_t *self, int fd) { self->wakeup_fd = fd; }
+const char *sl_client_last_reason (sl_client_t *self) { return self->last_reason; }
+
+void
+sl__set_reason (sl_client_t *self, const char *reason)
+{
+    snprintf (self->last_reason, sizeof self->last_reason, "%s", reason ? reason : "");
+}
+
+size_t
+sl_client_spool_depth (sl_client_t *self)
+{
+    return self->spool ? sl_spool_count (self->spool) : 0;
+}
+
+int
+sl_client_spool_sync (sl_client_t *self)
+{
+    return self->spool ? sl_spool_sync (self->spool) : SL_ENOTFOUND;
+}
 
 int
 sl_client_poll (sl_client_t *self, int timeout_ms)

@@ -88,6 +88,8 @@ struct sl_client {
     zmq_msg_t *frames;             /* receive buffer of the pump */
     size_t frames_cap;
     char last_error[512];
+    char last_reason[64];          /* Error.reason of the last refusal (sl_client_last_reason) */
+    int wakeup_fd;                 /* extra fd sl_client_poll watches, or -1 */
 };
 
 /*  sl_client.c */
@@ -117,6 +119,8 @@ int sl__load_keys (const sl_client_options_t *opts, sl_keypair_t *keys,
                    char broker_pub[SL_KEY_Z85_LEN + 1], char *err, size_t errlen);
 /*  Reads one monitor event; returns the event number or 0 when none. */
 int sl__monitor_event (void *mon);
+/*  Remembers Error.reason of `e` (may be NULL) as the last reason. */
+void sl__set_reason (sl_client_t *self, const char *reason);
 /*  Text of the first error in an ERROR header, and its rc. */
 int sl__header_error (const sl_header_t *h, char *text, size_t len);
 

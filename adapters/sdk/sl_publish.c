@@ -24,8 +24,9 @@ s_wall_ms (void)
 /*  The record is finished (stored or refused): out of the outbox and the
     spool, then its callback. */
 static void
-s_complete (sl_client_t *self, sl_outrec_t *rec, int rc, const char *text)
+s_complete (sl_client_t *self, sl_outrec_t *rec, int rc, const char *text, const char *reason)
 {
+    sl__set_reason (self, rc ? reason : NULL);
     sl_outbox_take (self->outbox, rec);
     if (self->spool && rec->spool_key)
         sl_spool_del (self->spool, rec->spool_key);
@@ -124,7 +125,7 @@ sl__publish_on_answer (sl_client_t *self, const sl_header_t *h)
             continue;
         sl_outrec_t *rec = sl_outbox_find (self->outbox, h->message_ids[i].data);
         if (rec && rec->seq == h->seq)
-            s_complete (self, rec, 0, "");
+            s_complete (self, rec, 0, "", NULL);
     }
     for (size_t i = 0; i < h->n_errors; i++) {
         const Sluice__V1__Error *e = h->errors[i];
@@ -133,7 +134,7 @@ sl__publish_on_answer (sl_client_t *self, const sl_header_t *h)
         if (e->message_id.len == SL_MESSAGE_ID_LEN) {
             sl_outrec_t *rec = sl_outbox_find (self->outbox, e->message_id.data);
             if (rec && rec->seq == h->seq && !s_transient ((int) e->code))
-                s_complete (self, rec, rc, text);
+                s_complete (self, rec, rc, text, e->reason);
             continue;
         }
         /* an error for the whole message */
@@ -145,7 +146,7 @@ sl__publish_on_answer (sl_client_t *self, const sl_header_t *h)
         sl_outrec_t *recs[S_BATCH_CAP];
         size_t n = sl_outbox_batch_records (self->outbox, h->seq, recs, S_BATCH_CAP);
         for (size_t k = 0; k < n; k++)
-            s_complete (self, recs[k], rc, text);
+            s_complete (self, recs[k], rc, text, e->reason);
     }
     return 1;
 }
@@ -242,6 +243,7 @@ sl_client_publish (sl_client_t *self, const char *record_type,
                    const sl_publish_meta_t *meta, const void *body, size_t size,
                    int timeout_ms)
 {
+    sl__set_reason (self, NULL);
     s_sync_t sync = { 0, 0, "" };
     uint8_t id[SL_MESSAGE_ID_LEN];
     int rc = sl_client_publish_async (self, record_type, meta, body, size, s_sync_cb, &sync, id);

@@ -103,6 +103,7 @@ sl_client_query (sl_client_t *self, const char *record_type, const char *subject
                  const char *purpose, const sl_param_t *params, size_t nparams,
                  int timeout_ms, sl_reply_t **reply_p)
 {
+    sl__set_reason (self, NULL);
     *reply_p = NULL;
     if (!record_type || !*record_type || !purpose || !*purpose) {
         sl__set_error (self, "query: a record type and a purpose are required");

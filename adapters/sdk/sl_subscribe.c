@@ -116,6 +116,7 @@ s_request (sl_client_t *self, int command, const char *record_type, const char *
 int
 sl_client_subscribe (sl_client_t *self, const char *record_type, const char *purpose)
 {
+    sl__set_reason (self, NULL);
     if (!record_type || !purpose || !*record_type || !*purpose) {
         sl__set_error (self, "subscribe: a record type and a purpose are required");
         return SL_EINVAL;

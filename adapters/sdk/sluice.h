@@ -122,6 +122,29 @@ int sl_client_connected (sl_client_t *self);
     continue), or SL_EIO if polling the socket failed. */
 int sl_client_poll (sl_client_t *self, int timeout_ms);
 
+/*  An extra file descriptor for sl_client_poll to watch (-1: none, the
+    default): when it becomes readable the poll returns early, without
+    reading it (the caller drains it). Lets a program that feeds the client
+    from other threads (the gateway) wake its client thread at once, e.g.
+    with an eventfd. Cannot fail. */
+void sl_client_set_wakeup_fd (sl_client_t *self, int fd);
+
+/*  The machine-readable reason (PROTOCOL.md 3, `Error.reason`: "not-owner",
+    "consent-missing", "no-matching-rule", ...) of the broker's last refusal
+    seen by this client: of the last failed blocking call, or, inside a
+    publish callback, of the record being refused. "" if the last failure
+    did not come from the broker. Valid until the next call. Cannot fail. */
+const char *sl_client_last_reason (sl_client_t *self);
+
+/*  Records held in the spool (written, not yet acknowledged by the
+    broker); 0 without a spool. Cannot fail. */
+size_t sl_client_spool_depth (sl_client_t *self);
+
+/*  Forces the spool to disk (fsync), so what it holds survives a power
+    loss, not only a crash of the process. Returns 0, SL_ENOTFOUND (no
+    spool) or SL_ESTORE. */
+int sl_client_spool_sync (sl_client_t *self);
+
 /*  Counters since sl_client_connect, for monitoring and benchmarks. */
 typedef struct {
     uint64_t publish_messages;     /* PUBLISH messages sent (resends included) */

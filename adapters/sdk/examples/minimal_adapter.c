@@ -255,14 +255,23 @@ main (int argc, char **argv)
     const char *data = getenv ("SLUICE_DATA"), *key = getenv ("SLUICE_KEY");
     static const struct option longopts[] = {
         { "data", required_argument, NULL, 'd' }, { "key", required_argument, NULL, 'k' },
-        { NULL, 0, NULL, 0 } };
+        { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+    static const char *usage =
+        "usage: sluice-minimal-adapter --data DIR --key NAME.key\n"
+        "         publish | receive TYPE PURPOSE COUNT | ask TYPE SUBJECT PURPOSE\n";
     int c;
     while ((c = getopt_long (argc, argv, "+", longopts, NULL)) != -1) {
         if (c == 'd')
             data = optarg;
         else if (c == 'k')
             key = optarg;
-        else
+        else if (c == 'h') {
+            printf ("%s\npublish  reads METER;CITIZEN;DISTRICT;M3;UNIX_TIME lines from stdin\n"
+                    "receive  prints COUNT deliveries of TYPE for PURPOSE as JSON lines\n"
+                    "ask      asks the owner of TYPE about SUBJECT for PURPOSE\n"
+                    "--data and --key also from SLUICE_DATA and SLUICE_KEY\n", usage);
+            return 0;
+        } else
             return 2;
     }
     argv += optind;
@@ -270,8 +279,7 @@ main (int argc, char **argv)
     int nargs = argc < 1 ? -1 : !strcmp (argv[0], "publish") ? 1
               : !strcmp (argv[0], "receive") || !strcmp (argv[0], "ask") ? 4 : -1;
     if (nargs != argc || !data || !key) {
-        fprintf (stderr, "usage: sluice-minimal-adapter --data DIR --key NAME.key\n"
-                         "         publish | receive TYPE PURPOSE COUNT | ask TYPE SUBJECT PURPOSE\n");
+        fputs (usage, stderr);
         return 2;
     }
 

@@ -1,0 +1,219 @@
+"""Shared pieces of the gateway tests: a real sluiced on loopback, members
+and policies set up with sluicectl, sluice-gateway processes, and an HTTP
+client (urllib only). Every process gets a fresh temporary directory."""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+SCALE = float(os.environ.get("SLUICE_TEST_TIME_SCALE", "1") or "1")
+
+
+def T(seconds):
+    return seconds * SCALE
+
+
+class Failures:
+    def __init__(self):
+        self.failed = 0
+        self.passed = 0
+
+    def check(self, name, ok, detail=""):
+        if ok:
+            self.passed += 1
+            print("ok   %s" % name)
+        else:
+            self.failed += 1
+            print("FAIL %s %s" % (name, detail))
+        sys.stdout.flush()
+        return ok
+
+
+def wait_for(pred, seconds, step=0.05):
+    end = time.time() + T(seconds)
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return pred()
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class City:
+    """A broker with its data directory, and the sluicectl that runs it."""
+
+    def __init__(self, sluiced, sluicectl):
+        self.sluiced, self.sluicectl = sluiced, sluicectl
+        self.root = tempfile.mkdtemp(prefix="sl-gw-")
+        self.data = os.path.join(self.root, "data")
+        self.keys = os.path.join(self.root, "keys")
+        os.makedirs(self.keys)
+        self.proc = None
+        self.bind = "tcp://127.0.0.1:%d" % free_port()
+        self.admin_bind = "tcp://127.0.0.1:%d" % free_port()
+        r = subprocess.run([sluiced, "init", "--data", self.data, "--with-examples"],
+                           capture_output=True)
+        if r.returncode != 0:
+            raise RuntimeError("sluiced init: %s" % r.stderr.decode())
+
+    def start(self):
+        self.log = open(os.path.join(self.root, "sluiced.log"), "ab")
+        ep = os.path.join(self.data, "endpoints")
+        if os.path.exists(ep):
+            os.unlink(ep)
+        self.proc = subprocess.Popen([self.sluiced, "run", "--data", self.data,
+                                      "--bind", self.bind, "--admin-bind", self.admin_bind],
+                                     stdout=self.log, stderr=self.log)
+        if not wait_for(lambda: os.path.exists(ep) and os.path.getsize(ep) > 0, 10):
+            raise RuntimeError("sluiced did not start: %s" % self.tail())
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(T(20))
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def tail(self, n=3000):
+        try:
+            with open(os.path.join(self.root, "sluiced.log"), "rb") as f:
+                return f.read()[-n:].decode(errors="replace")
+        except OSError:
+            return ""
+
+    def ctl(self, *args, key=None, stdin=None, check=True):
+        cmd = [self.sluicectl, "--data", self.data]
+        if key:
+            cmd += ["--key", key]
+        r = subprocess.run(cmd + list(args), capture_output=True, input=stdin)
+        if check and r.returncode != 0:
+            raise RuntimeError("sluicectl %s: %s%s" % (" ".join(args), r.stdout.decode(),
+                                                       r.stderr.decode()))
+        return r.stdout.decode()
+
+    def member(self, name, role="member"):
+        self.ctl("keygen", name, "--dir", self.keys)
+        self.ctl("member", "add", name, "--role", role,
+                 "--pub", os.path.join(self.keys, name + ".pub"))
+        return os.path.join(self.keys, name + ".key")
+
+    def policy(self, owner, text):
+        path = os.path.join(self.root, owner + ".policy")
+        with open(path, "w") as f:
+            f.write(text)
+        if owner == "city":
+            self.ctl("policy", "apply", path, "--owner", "city")
+        else:
+            key = os.path.join(self.keys, "admin-" + owner + ".key")
+            if not os.path.exists(key):
+                self.member("admin-" + owner, "admin:" + owner)
+            self.ctl("policy", "apply", path, "--owner", owner, key=key)
+
+    def audit(self, *filters):
+        out = self.ctl("--json", "audit", "query", *filters, "--limit", "1000")
+        return [json.loads(l) for l in out.splitlines() if l.strip()]
+
+    def cleanup(self):
+        self.stop()
+        if not os.environ.get("SLUICE_TEST_KEEP"):
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+class Gateway:
+    def __init__(self, exe, city, name, key, ini_extra="", spool=True):
+        self.exe, self.city, self.name = exe, city, name
+        self.dir = os.path.join(city.root, "gw-" + name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.token = "token-of-%s-desk-0123456789" % name
+        self.ini = os.path.join(self.dir, "gateway.ini")
+        with open(self.ini, "w") as f:
+            f.write("[gateway]\nlisten = 127.0.0.1:0\ndata = %s\nkey = %s\n" % (city.data, key))
+            if spool:
+                f.write("spool = %s\n" % os.path.join(self.dir, "spool"))
+            f.write("publish_timeout_ms = %d\n" % int(T(5000)))
+            f.write(ini_extra)
+            f.write("\n[app desk]\ntoken = %s\n" % self.token)
+        self.proc = None
+        self.url = None
+
+    def start(self, wait_ready=True):
+        pf = os.path.join(self.dir, "port")
+        if os.path.exists(pf):
+            os.unlink(pf)
+        self.log = open(os.path.join(self.dir, "gateway.log"), "ab")
+        self.proc = subprocess.Popen([self.exe, "--config", self.ini, "--port-file", pf],
+                                     stdout=self.log, stderr=self.log)
+        if not wait_for(lambda: os.path.exists(pf), 10):
+            raise RuntimeError("gateway %s did not start: %s" % (self.name, self.tail()))
+        with open(pf) as f:
+            self.url = "http://127.0.0.1:%s" % f.read().strip()
+        if wait_ready and not wait_for(lambda: self.get("/readyz")[0] == 200, 10):
+            raise RuntimeError("gateway %s not ready: %s" % (self.name, self.tail()))
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                rc = self.proc.wait(T(20))
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                rc = self.proc.wait()
+            self.proc = None
+            return rc
+        self.proc = None
+        return None
+
+    def tail(self, n=3000):
+        try:
+            with open(os.path.join(self.dir, "gateway.log"), "rb") as f:
+                return f.read()[-n:].decode(errors="replace")
+        except OSError:
+            return ""
+
+    def request(self, method, path, body=None, token="default", headers=None, timeout=30):
+        h = dict(headers or {})
+        if token == "default":
+            token = self.token
+        if token:
+            h["Authorization"] = "Bearer " + token
+        data = None
+        if body is not None:
+            data = body if isinstance(body, bytes) else (
+                body.encode() if isinstance(body, str) else json.dumps(body).encode())
+            h.setdefault("Content-Type", "application/json")
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=h)
+        try:
+            with urllib.request.urlopen(req, timeout=T(timeout)) as r:
+                raw = r.read()
+                return r.status, (json.loads(raw) if raw else None), dict(r.headers)
+        except urllib.error.HTTPError as e:
+            raw = e.read()
+            try:
+                j = json.loads(raw)
+            except ValueError:
+                j = raw
+            return e.code, j, dict(e.headers)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body, **kw):
+        return self.request("POST", path, body, **kw)

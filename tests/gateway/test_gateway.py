@@ -1,0 +1,605 @@
+#!/usr/bin/env python3
+"""sluice-gateway end to end: the real sluiced on loopback, real gateways for
+the water bureau (publisher) and the power bureau (consumer), HTTP from this
+script with urllib only.
+
+usage: test_gateway.py --sluiced P --sluicectl P --gateway P --phase PHASE
+                       [--client examples/gateway/client.py]
+phases: flow (publish, long-poll, ack, auth, bad input, idempotency, audit,
+        the Python client), restart (gateway killed with unacked deliveries,
+        broker down: spooled or refused), webhook (retries, signature).
+"""
+import argparse
+import hashlib
+import hmac
+import http.server
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gwtest import City, Failures, Gateway, T, wait_for  # noqa: E402
+
+WATER_POLICY = """permit "water-to-power-joint-metering" {
+  owner     water
+  consumer  power
+  records   water.v1.MeterReading
+  purpose   joint-metering
+  fields    district, date_observed, water_consumption_m3
+  subject   pseudonymize
+  time      coarsen hour
+}
+"""
+CITY_POLICY = 'purpose joint-metering "water and power reconcile consumption"\n'
+TYPE = "water.v1.MeterReading"
+SUB = "\n[subscription joint]\nrecord_type = water.v1.MeterReading\npurpose = joint-metering\n"
+
+
+def reading(n, subject="CIT-100201"):
+    return {"id": "WM-%04d:1795861842" % n, "refDevice": "WM-%04d" % n, "subject": subject,
+            "district": "Xihu", "dateObserved": "2026-11-28T10:30:42Z",
+            "waterConsumptionM3": 440.25 + n, "meterName": "kitchen"}
+
+
+def setup(args):
+    city = City(args.sluiced, args.sluicectl)
+    city.start()
+    wkey = city.member("water")
+    pkey = city.member("power")
+    city.policy("city", CITY_POLICY)
+    city.policy("water", WATER_POLICY)
+    return city, wkey, pkey
+
+
+def poll(gw, wait=2, max_=100):
+    st, body, _ = gw.get("/v1/subscriptions/%s/deliveries?purpose=joint-metering&max=%d&wait=%d"
+                         % (TYPE, max_, wait))
+    return st, body
+
+
+def drain(gw, want, seconds=10):
+    """Long-polls until `want` deliveries came (without acking); returns them."""
+    got = []
+    end = time.time() + T(seconds)
+    while len(got) < want and time.time() < end:
+        st, body = poll(gw, wait=1)
+        if st != 200:
+            break
+        got += body["deliveries"]
+    return got
+
+
+def phase_flow(args, c):
+    city, wkey, pkey = setup(args)
+    water = Gateway(args.gateway, city, "water", wkey, "max_body = 4096\n")
+    power = Gateway(args.gateway, city, "power", pkey, SUB)
+    try:
+        water.start()
+        power.start()
+        st, body, _ = water.get("/healthz", token=None)
+        c.check("healthz answers 200 without a token", st == 200 and body["status"] == "ok", body)
+        st, body, _ = water.get("/readyz", token=None)
+        c.check("readyz: broker reachable, member water", st == 200 and body["broker"] is True
+                and body["member"] == "water", body)
+        st, body, _ = water.get("/openapi.json", token=None)
+        c.check("openapi.json is an OpenAPI 3.1 document", st == 200
+                and body.get("openapi", "").startswith("3.1"), str(body)[:200])
+        # the subscription is made in the background: wait until the broker has it
+        wait_for(lambda: "joint-metering" in city.ctl("status"), 10)
+
+        # tokens: missing or wrong -> 401, nothing published
+        st, body, h = water.post("/v1/records/" + TYPE, reading(1), token=None)
+        c.check("no token: 401 problem+json", st == 401 and h.get("Content-Type") ==
+                "application/problem+json" and body["reason"] == "token-missing"
+                and "Bearer" in h.get("WWW-Authenticate", ""), (st, body, h))
+        st, body, _ = water.post("/v1/records/" + TYPE, reading(1), token="wrong-token-0123456789")
+        c.check("wrong token: 401", st == 401 and body["reason"] == "token-invalid", (st, body))
+        c.check("nothing published without a valid token", city.audit("--kind", "publish") == [])
+        c.check("every token use is logged", "app=- method=POST" in water.tail(10000), "")
+
+        # one record: 201 after the broker's ACK
+        st, body, _ = water.post("/v1/records/" + TYPE, reading(1))
+        c.check("POST one record: 201 stored", st == 201 and body["status"] == "stored"
+                and body["records"][0]["status"] == "stored"
+                and len(body["records"][0]["messageId"]) == 32, (st, body))
+        mid1 = body["records"][0]["messageId"] if st == 201 else None
+        c.check("token use logged with the app name", "app=desk method=POST" in water.tail(10000))
+
+        # power long-polls it: only what water's policy releases
+        st, body = poll(power, wait=5)
+        dels = body["deliveries"] if st == 200 else []
+        c.check("long-poll returns the delivery", st == 200 and len(dels) == 1, (st, body))
+        if dels:
+            d = dels[0]
+            rec = d["record"]
+            c.check("only the permitted fields", set(rec) == {"subject", "district",
+                    "dateObserved", "waterConsumptionM3"}, rec)
+            c.check("subject pseudonymized, time coarsened to the hour",
+                    rec.get("subject") not in (None, "CIT-100201")
+                    and rec.get("dateObserved") == "2026-11-28T10:00:00Z", rec)
+            c.check("delivery names rule and message id", d["messageId"] == mid1
+                    and d["rules"] == ["water/water-to-power-joint-metering@1"]
+                    and d["owner"] == "water", d)
+            st, body = poll(power, wait=0)
+            c.check("a handed-out delivery is not handed out again within its lease",
+                    st == 200 and body["deliveries"] == [], body)
+            c.check("nothing acked to the broker before the local ack",
+                    city.audit("--kind", "ack") == [])
+            st, body, _ = power.post("/v1/subscriptions/%s/ack?purpose=joint-metering" % TYPE,
+                                     {"ids": [d["deliveryId"], "0123456789abcdef-99"]})
+            c.check("ack: acked and unknown ids", st == 200 and body["acked"] == [d["deliveryId"]]
+                    and body["unknown"] == ["0123456789abcdef-99"], (st, body))
+            c.check("the ack reaches the broker", wait_for(
+                lambda: len(city.audit("--kind", "ack")) == 1, 5))
+
+        # NDJSON batch + idempotent retry
+        batch = "".join(json.dumps(reading(n)) + "\n" for n in (2, 3, 4))
+        hdr = {"Content-Type": "application/x-ndjson", "Idempotency-Key": "export-2026-11-28"}
+        st, b1, _ = water.post("/v1/records/" + TYPE, batch, headers=hdr)
+        c.check("NDJSON batch: 201, three stored", st == 201 and b1["stored"] == 3
+                and [r["line"] for r in b1["records"]] == [1, 2, 3], (st, b1))
+        st, b2, _ = water.post("/v1/records/" + TYPE, batch, headers=hdr)
+        c.check("retry with the same Idempotency-Key: same message ids", st == 201 and
+                [r["messageId"] for r in b1["records"]] == [r["messageId"] for r in b2["records"]],
+                (st, b2))
+        got = drain(power, 3, 5)
+        time.sleep(T(0.5))
+        st, body = poll(power, wait=1)
+        c.check("the retried batch is delivered once", len(got) == 3 and body["deliveries"] == [],
+                (len(got), body))
+        st, body, _ = power.post("/v1/subscriptions/%s/ack" % TYPE,
+                                 {"ids": [g["deliveryId"] for g in got]})
+        c.check("ack of the batch (purpose implied by the one subscription)",
+                st == 200 and len(body["acked"]) == 3, (st, body))
+
+        # bad input: line and column, path, nothing published
+        before = len(city.audit("--kind", "publish"))
+        bad = json.dumps(reading(5)) + "\n" + '{"id": "x", "district": tru}\n'
+        st, body, _ = water.post("/v1/records/" + TYPE, bad,
+                                 headers={"Content-Type": "application/x-ndjson"})
+        e = body.get("errors", [{}])[0] if isinstance(body, dict) else {}
+        c.check("malformed JSON: 400 naming line and column", st == 400
+                and body["reason"] == "bad-json" and e.get("line") == 2 and e.get("column") == 25
+                and e.get("detail", "").startswith("line 2, column 25"), (st, body))
+        r6 = reading(6)
+        r6["flowRate"] = 1
+        st, body, _ = water.post("/v1/records/" + TYPE, r6)
+        c.check("unknown field: 422 naming the path", st == 422 and
+                body["errors"][0]["detail"].startswith('$: unknown field "flowRate"'), (st, body))
+        st, body, _ = water.post("/v1/records/" + TYPE, "x" * 5000)
+        c.check("oversized body: 413", st == 413 and body["reason"] == "too-big", (st, body))
+        st, body, _ = water.post("/v1/records/no.v1.Such", reading(7))
+        c.check("unknown record type: 404", st == 404 and body["reason"] ==
+                "unknown-record-type", (st, body))
+        st, body, _ = power.post("/v1/records/" + TYPE, reading(8))
+        c.check("a type the bureau does not own: 403 not-owner from the broker",
+                st == 403 and body["reason"] == "not-owner"
+                and body["records"][0]["status"] == "refused", (st, body))
+        c.check("nothing published by refused requests",
+                len(city.audit("--kind", "publish")) == before, "")
+
+        # schemas
+        st, body, _ = water.get("/v1/schemas")
+        c.check("GET /v1/schemas lists the record types", st == 200 and TYPE in
+                [s["recordType"] for s in body["schemas"]], body)
+        st, body, _ = water.get("/v1/schemas/" + TYPE)
+        c.check("GET /v1/schemas/TYPE: JSON Schema 2020-12", st == 200 and body["$schema"] ==
+                "https://json-schema.org/draft/2020-12/schema"
+                and body["properties"]["dateObserved"]["format"] == "date-time", body)
+
+        # the Python standard-library client, publishing through water and
+        # receiving through power
+        if args.client:
+            env = dict(os.environ, SLUICE_GATEWAY_TOKEN=water.token)
+            src = os.path.join(city.root, "export.ndjson")
+            with open(src, "w") as f:
+                f.write(json.dumps(reading(20)) + "\n" + json.dumps(reading(21)) + "\n")
+            r = subprocess.run([sys.executable, args.client, "--url", water.url, "publish", TYPE,
+                                src], capture_output=True, env=env, timeout=T(60))
+            c.check("client.py publish: exit 0, two stored", r.returncode == 0 and
+                    b"2 stored" in r.stdout, r.stdout + r.stderr)
+            env["SLUICE_GATEWAY_TOKEN"] = power.token
+            r = subprocess.run([sys.executable, args.client, "--url", power.url, "receive", TYPE,
+                                "joint-metering", "--count", "2"], capture_output=True, env=env,
+                               timeout=T(60))
+            lines = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+            c.check("client.py receive: two records with the permitted fields, acked",
+                    r.returncode == 0 and len(lines) == 2 and all(
+                        set(l["record"]) == {"subject", "district", "dateObserved",
+                                             "waterConsumptionM3"} for l in lines),
+                    r.stdout + r.stderr)
+            c.check("audit shows the client's records published and acked", wait_for(
+                lambda: len(city.audit("--kind", "ack")) == 6, 5),
+                len(city.audit("--kind", "ack")))
+        c.check("gateway exits 0 on SIGTERM", water.stop() == 0 and power.stop() == 0)
+    finally:
+        water.stop()
+        power.stop()
+        if c.failed:
+            print("---- water gateway log\n" + water.tail() + "\n---- power gateway log\n"
+                  + power.tail() + "\n---- sluiced log\n" + city.tail())
+        city.cleanup()
+
+
+def phase_restart(args, c):
+    city, wkey, pkey = setup(args)
+    water = Gateway(args.gateway, city, "water", wkey)
+    power = Gateway(args.gateway, city, "power", pkey, "lease_s = %d\n" % max(1, int(T(2))) + SUB,
+                    spool=False)
+    try:
+        water.start()
+        power.start()
+        wait_for(lambda: "joint-metering" in city.ctl("status"), 10)
+        hdr = {"Content-Type": "application/x-ndjson"}
+        batch = "".join(json.dumps(reading(n)) + "\n" for n in (1, 2))
+        st, body, _ = water.post("/v1/records/" + TYPE, batch, headers=hdr)
+        ids = sorted(r["messageId"] for r in body["records"]) if st == 201 else []
+        c.check("two records stored", st == 201 and len(ids) == 2, (st, body))
+        got = drain(power, 2)
+        c.check("power holds both, unacked", sorted(g["messageId"] for g in got) == ids, got)
+        time.sleep(max(1, int(T(2))) + 0.5)
+        again = drain(power, 2, 5)
+        c.check("not acked within lease_s: handed out again, same ids",
+                sorted(g["deliveryId"] for g in again) == sorted(g["deliveryId"] for g in got),
+                again)
+        power.stop(signal.SIGKILL)
+        power.start()
+        again = drain(power, 2)
+        c.check("gateway killed with unacked deliveries: redelivered after restart",
+                sorted(g["messageId"] for g in again) == ids, again)
+        st, body, _ = power.post("/v1/subscriptions/%s/ack" % TYPE,
+                                 {"ids": [g["deliveryId"] for g in got]})
+        c.check("ids from before the restart are unknown", st == 200 and body["acked"] == [],
+                body)
+        st, body, _ = power.post("/v1/subscriptions/%s/ack" % TYPE,
+                                 {"ids": [g["deliveryId"] for g in again]})
+        c.check("acked after the restart", st == 200 and len(body["acked"]) == 2, body)
+        # acks reach the broker asynchronously: wait for them before stopping it
+        c.check("the acks are in the audit log", wait_for(
+            lambda: len(city.audit("--kind", "ack")) >= 2, 10))
+
+        # broker down
+        city.stop()
+        c.check("readyz: 503 while the broker is down", wait_for(
+            lambda: water.get("/readyz", token=None)[0] == 503, 10))
+        st, body, _ = water.post("/v1/records/" + TYPE, reading(3))
+        c.check("broker down, spool: 202 spooled", st == 202 and body["status"] == "spooled"
+                and body["records"][0]["status"] == "spooled", (st, body))
+        spooled_id = body["records"][0]["messageId"] if st == 202 else None
+        st, body, _ = water.get("/readyz", token=None)
+        c.check("readyz shows the spool depth", body.get("spoolDepth") == 1, body)
+        st, body, _ = power.post("/v1/records/power.v1.MeterReading",
+                                 {"id": "p1", "subject": "CIT-1", "dateObserved": 1795861842})
+        c.check("broker down, no spool: 503 broker-unreachable", st == 503
+                and body["reason"] == "broker-unreachable", (st, body))
+        city.start()
+        got = drain(power, 1, 20)
+        c.check("the spooled record is delivered once the broker is back",
+                [g["messageId"] for g in got] == [spooled_id], got)
+        c.check("the spool empties", wait_for(
+            lambda: water.get("/readyz", token=None)[1].get("spoolDepth") == 0, 10))
+    finally:
+        water.stop()
+        power.stop()
+        if c.failed:
+            print("---- water gateway log\n" + water.tail() + "\n---- power gateway log\n"
+                  + power.tail() + "\n---- sluiced log\n" + city.tail())
+        city.cleanup()
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    """A local system's webhook endpoint that fails its first tries."""
+    fail_first = 2
+    seen = []
+    secret = b""
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        sig = self.headers.get("Sluice-Signature", "")
+        parts = dict(p.split("=", 1) for p in sig.split(",") if "=" in p)
+        mac = hmac.new(self.secret, parts.get("t", "").encode() + b"." + body,
+                       hashlib.sha256).hexdigest()
+        ok_sig = hmac.compare_digest(mac, parts.get("v1", ""))
+        Receiver.seen.append((self.headers.get("Sluice-Event"), json.loads(body), ok_sig))
+        code = 500 if len(Receiver.seen) <= Receiver.fail_first else 204
+        self.send_response(code)
+        self.end_headers()
+
+    def log_message(self, *a):
+        pass
+
+
+def phase_webhook(args, c):
+    city, wkey, pkey = setup(args)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    Receiver.secret = b"hook-secret-0123456789"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    hook = "http://127.0.0.1:%d/sluice" % server.server_address[1]
+    water = Gateway(args.gateway, city, "water", wkey)
+    power = Gateway(args.gateway, city, "power", pkey, SUB + "webhook = %s\nwebhook_secret = %s\n"
+                    % (hook, Receiver.secret.decode()) + "\n[gateway]\nwebhook_retry_min_ms = 100\n")
+    try:
+        water.start()
+        power.start()
+        wait_for(lambda: "joint-metering" in city.ctl("status"), 10)
+        st, body, _ = water.post("/v1/records/" + TYPE, reading(1))
+        mid = body["records"][0]["messageId"] if st == 201 else None
+        c.check("stored", st == 201, (st, body))
+        ok = wait_for(lambda: len(Receiver.seen) >= 3, 15)
+        c.check("webhook retried after failures, then delivered", ok and
+                [s[1]["messageId"] for s in Receiver.seen[:3]] == [mid] * 3, Receiver.seen)
+        c.check("every POST carries a valid HMAC signature", Receiver.seen and
+                all(s[2] for s in Receiver.seen), Receiver.seen)
+        c.check("acked to the broker only after the 2xx", wait_for(
+            lambda: len(city.audit("--kind", "ack")) == 1, 5))
+        time.sleep(T(0.5))
+        c.check("delivered once acked (no more POSTs)", len(Receiver.seen) == 3, Receiver.seen)
+        st, body = poll(power, wait=0)
+        c.check("long-poll on a webhook subscription: 409", st == 409, (st, body))
+    finally:
+        water.stop()
+        power.stop()
+        server.shutdown()
+        if c.failed:
+            print("---- power gateway log\n" + power.tail() + "\n---- sluiced log\n" + city.tail())
+        city.cleanup()
+
+
+HEALTH_POLICY = """permit "health-visit-parking-waiver" {
+  owner     health
+  consumer  parking
+  records   health.v1.Encounter
+  purpose   parking-fee-waiver
+  fields    status, period_start, period_end, service_provider
+  subject   keep
+  consent   required
+}
+"""
+ENC = "health.v1.Encounter"
+
+
+class Owner(http.server.BaseHTTPRequestHandler):
+    """The hospital's system behind health's gateway: answers queries."""
+    asked = []
+
+    def do_POST(self):
+        q = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+        Owner.asked.append(q)
+        recs = [{"id": "V-1", "subject": q["subject"], "status": "finished", "classCode": "AMB",
+                 "periodStart": "2026-11-28T09:00:00Z", "periodEnd": "2026-11-28T11:30:00Z",
+                 "serviceProvider": "City Hospital", "diagnosis": ["J45"]}]
+        body = json.dumps({"records": recs}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *a):
+        pass
+
+
+def phase_query(args, c, webhook=False):
+    city = City(args.sluiced, args.sluicectl)
+    city.start()
+    hkey = city.member("health")
+    pkey = city.member("parking")
+    city.policy("city", 'purpose parking-fee-waiver "Parking waives fees for visits confirmed by a hospital"\n')
+    city.policy("health", HEALTH_POLICY)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Owner)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    health = Gateway(args.gateway, city, "health", hkey,
+                     "\n[owner]\nurl = http://127.0.0.1:%d/answer\n" % server.server_address[1])
+    hook = ""
+    if webhook:
+        # parking's system takes its deliveries and notices by webhook
+        Receiver.fail_first = 0
+        Receiver.seen = []
+        Receiver.secret = b"hook-secret-0123456789"
+        hooks = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+        threading.Thread(target=hooks.serve_forever, daemon=True).start()
+        hook = "webhook = http://127.0.0.1:%d/sluice\nwebhook_secret = %s\n" % (
+            hooks.server_address[1], Receiver.secret.decode())
+    parking = Gateway(args.gateway, city, "parking", pkey,
+                      "\n[subscription visits]\nrecord_type = %s\npurpose = parking-fee-waiver\n"
+                      % ENC + hook)
+    q = {"subject": "CIT-100252", "purpose": "parking-fee-waiver"}
+    try:
+        health.start()
+        parking.start()
+        st, body, h = parking.post("/v1/query/" + ENC, q)
+        c.check("query without consent: 403 consent-missing", st == 403
+                and body.get("reason") == "consent-missing"
+                and h.get("Content-Type") == "application/problem+json", (st, body))
+        city.ctl("consent", "grant", "--subject", "CIT-100252", "--controller", "health",
+                 "--recipient", "parking", "--purpose", "parking-fee-waiver", "--records", ENC,
+                 "--id", "c-visit-1", key=os.path.join(city.keys, "admin-health.key"))
+        st, body, _ = parking.post("/v1/query/" + ENC, q)
+        recs = body.get("records", []) if st == 200 else []
+        c.check("query with consent: the owner's answer", st == 200 and len(recs) == 1, (st, body))
+        if recs:
+            c.check("only the released fields reach the asker", set(recs[0]["record"]) ==
+                    {"subject", "status", "periodStart", "periodEnd", "serviceProvider"}
+                    and recs[0]["record"]["periodEnd"] == "2026-11-28T11:30:00Z", recs[0])
+        c.check("the owner's system was asked through health's gateway", Owner.asked and
+                Owner.asked[-1]["asker"] == "parking" and Owner.asked[-1]["subject"] ==
+                "CIT-100252", Owner.asked)
+        st, body, _ = parking.post("/v1/query/" + ENC, {"subject": "x"})
+        c.check("query without a purpose: 400", st == 400, (st, body))
+        # the consent is withdrawn: parking's local system hears of it
+        wait_for(lambda: "parking-fee-waiver" in city.ctl("status"), 10)
+        cid = "c-visit-1"
+        city.ctl("consent", "withdraw", cid, key=os.path.join(city.keys, "admin-health.key"))
+        got = []
+        end = time.time() + T(10)
+        while not got and time.time() < end:
+            if webhook:
+                got = [b for (ev, b, ok) in Receiver.seen if ev == "notice" and ok]
+                time.sleep(0.1)
+                continue
+            st, body, _ = parking.get("/v1/subscriptions/%s/deliveries?wait=2" % ENC)
+            got = body.get("notices", []) if st == 200 else []
+        c.check("consent withdrawal notice reaches the local system%s"
+                % (" (webhook, signed)" if webhook else ""), got and
+                got[0]["notice"] == "consent-withdrawn" and got[0]["consentId"] == cid
+                and got[0]["subject"] == "CIT-100252", got)
+        st, body, _ = parking.post("/v1/query/" + ENC, q)
+        c.check("after the withdrawal: 403 again", st == 403, (st, body))
+    finally:
+        health.stop()
+        parking.stop()
+        server.shutdown()
+        if c.failed:
+            print("---- health gateway log\n" + health.tail() + "\n---- parking gateway log\n"
+                  + parking.tail() + "\n---- sluiced log\n" + city.tail())
+        city.cleanup()
+
+
+def phase_doc(args, c):
+    """docs/GATEWAY.md's curl flow as it stands, then the issue's finish line:
+    curl publishes through water's gateway, the Python client behind power's
+    gateway receives and acks, and the audit log shows both."""
+    doc = open(args.doc).read()
+    block = doc.split("<!-- curl-flow: begin -->")[1].split("<!-- curl-flow: end -->")[0]
+    script = block.split("```sh\n")[1].split("```")[0]
+    city, wkey, pkey = setup(args)
+    water = Gateway(args.gateway, city, "water", wkey)
+    power = Gateway(args.gateway, city, "power", pkey, SUB)
+    try:
+        water.start()
+        power.start()
+        wait_for(lambda: "joint-metering" in city.ctl("status"), 10)
+        env = dict(os.environ, WATER_URL=water.url, WATER_TOKEN=water.token, POWER_URL=power.url,
+                   POWER_TOKEN=power.token)
+        r = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True,
+                           env=env, timeout=T(90))
+        out = r.stdout.decode()
+        lines = out.splitlines()
+        c.check("the curl flow of GATEWAY.md runs", r.returncode == 0, out + r.stderr.decode())
+        rec = json.loads(lines[1]) if len(lines) > 1 else {}
+        c.check("curl: the long-poll shows only the released fields", set(rec) ==
+                {"subject", "district", "dateObserved", "waterConsumptionM3"}
+                and rec["dateObserved"] == "2026-11-28T10:00:00Z", out)
+        c.check("curl: acked", len(lines) > 2 and '"unknown":[]' in lines[2]
+                and '"acked":["' in lines[2], out)
+        c.check("curl: the malformed line names line and column",
+                lines[3:5] == ["400", '"line 2, column 8: invalid JSON at \'t\'"'], out)
+
+        # the finish line: curl -> water's gateway -> broker -> power's gateway -> client.py
+        rec = reading(30, "CIT-100202")
+        r = subprocess.run(["curl", "-sS", "--fail-with-body", "-X", "POST",
+                            water.url + "/v1/records/" + TYPE, "-H",
+                            "Authorization: Bearer " + water.token, "-H",
+                            "Content-Type: application/json", "-d", json.dumps(rec)],
+                           capture_output=True, timeout=T(30))
+        c.check("curl POST: 201 stored", r.returncode == 0 and b'"status":"stored"' in r.stdout,
+                r.stdout + r.stderr)
+        mid = json.loads(r.stdout)["records"][0]["messageId"] if r.returncode == 0 else None
+        env = dict(os.environ, SLUICE_GATEWAY_TOKEN=power.token)
+        r = subprocess.run([sys.executable, args.client, "--url", power.url, "receive", TYPE,
+                            "joint-metering", "--count", "1"], capture_output=True, env=env,
+                           timeout=T(60))
+        got = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+        c.check("client.py receives it with only the permitted fields", r.returncode == 0
+                and len(got) == 1 and got[0]["messageId"] == mid and set(got[0]["record"]) ==
+                {"subject", "district", "dateObserved", "waterConsumptionM3"},
+                r.stdout + r.stderr)
+        pubs = city.audit("--kind", "publish")
+        dels = city.audit("--kind", "deliver")
+        # ack entries name the consumer and the delivery tag (AUDIT.md): the
+        # curl flow's ack and the client's
+        acks = wait_for(lambda: [a for a in city.audit("--kind", "ack")
+                                 if a.get("actor") == "power"] if len(
+                                     city.audit("--kind", "ack")) >= 2 else None, 5)
+        c.check("sluicectl audit shows the publish, the delivery and the ack", any(
+            p.get("message_id") == mid and p.get("actor") == "water" for p in pubs)
+            and any(d.get("message_id") == mid and d.get("counterpart") == "power" for d in dels)
+            and acks and len(acks) == 2, (pubs[-1:], dels[-1:], acks))
+    finally:
+        water.stop()
+        power.stop()
+        if c.failed:
+            print("---- water gateway log\n" + water.tail() + "\n---- power gateway log\n"
+                  + power.tail() + "\n---- sluiced log\n" + city.tail())
+        city.cleanup()
+
+
+def phase_tls(args, c):
+    """HTTPS with a certificate made as GATEWAY.md 3.2 says."""
+    import ssl
+    city, wkey, pkey = setup(args)
+    d = os.path.join(city.root, "tls")
+    os.makedirs(d)
+    crt, key = os.path.join(d, "gateway.crt"), os.path.join(d, "gateway.key")
+    r = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-days", "825", "-subj", "/CN=localhost",
+                        "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                        "-keyout", key, "-out", crt], capture_output=True)
+    c.check("openssl makes the certificate", r.returncode == 0, r.stderr)
+    water = Gateway(args.gateway, city, "water", wkey, "tls_cert = %s\ntls_key = %s\n" % (crt, key))
+    try:
+        water.start(wait_ready=False)
+        water.url = water.url.replace("http://", "https://")
+        ctx = ssl.create_default_context(cafile=crt)
+        import urllib.request
+        def ready():
+            try:
+                return urllib.request.urlopen(water.url + "/readyz", context=ctx,
+                                              timeout=5).status == 200
+            except Exception:
+                return False
+        ok = wait_for(ready, 10)
+        c.check("HTTPS: readyz with the bureau's certificate", ok, water.tail())
+        req = urllib.request.Request(water.url + "/v1/records/" + TYPE,
+                                     data=json.dumps(reading(1)).encode(), method="POST",
+                                     headers={"Authorization": "Bearer " + water.token,
+                                              "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, context=ctx, timeout=T(30)) as resp:
+            body = json.loads(resp.read())
+            c.check("HTTPS: POST stored", resp.status == 201 and body["stored"] == 1, body)
+        if args.client:
+            src = os.path.join(city.root, "tls.ndjson")
+            with open(src, "w") as f:
+                f.write(json.dumps(reading(2)) + "\n")
+            r = subprocess.run([sys.executable, args.client, "--url", water.url, "--cafile", crt,
+                                "publish", TYPE, src], capture_output=True, timeout=T(60),
+                               env=dict(os.environ, SLUICE_GATEWAY_TOKEN=water.token))
+            c.check("client.py over HTTPS with --cafile", r.returncode == 0
+                    and b"1 stored" in r.stdout, r.stdout + r.stderr)
+        plain = water.url.replace("https://", "http://")
+        try:
+            urllib.request.urlopen(plain + "/healthz", timeout=5)
+            c.check("plain HTTP is not served on the TLS port", False)
+        except Exception:
+            c.check("plain HTTP is not served on the TLS port", True)
+    finally:
+        water.stop()
+        if c.failed:
+            print("---- water gateway log\n" + water.tail())
+        city.cleanup()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sluiced", required=True)
+    ap.add_argument("--sluicectl", required=True)
+    ap.add_argument("--gateway", required=True)
+    ap.add_argument("--client")
+    ap.add_argument("--doc", help="docs/GATEWAY.md (phase doc)")
+    ap.add_argument("--phase", required=True, choices=["flow", "restart", "webhook", "query", "query_webhook", "doc", "tls"])
+    args = ap.parse_args()
+    c = Failures()
+    {"flow": phase_flow, "restart": phase_restart, "webhook": phase_webhook,
+     "query": phase_query, "doc": phase_doc,
+     "query_webhook": lambda a, c: phase_query(a, c, webhook=True),
+     "tls": phase_tls}[args.phase](args, c)
+    print("%d passed, %d failed" % (c.passed, c.failed))
+    sys.exit(1 if c.failed else 0)
+
+
+if __name__ == "__main__":
+    main()
