@@ -173,6 +173,18 @@ int sl_broker_commit_group (sl_broker_t *self);
 /*  True when answers or DELIVERs wait for a commit to become durable. */
 int sl_broker_holding (sl_broker_t *self);
 
+/* ------------------------------------------------------------- sl_answer.c */
+
+/*  sl_batch listener: a batch committed (answers move to held) or aborted
+ *  (answers become ERRORs, mirrors are reloaded). */
+void sl_answer_on_batch (void *ctx, int committed);
+/*  sl_batch durability listener: sends the held answers and DELIVERs of
+ *  commits up to `durable`. */
+void sl_answer_on_durable (void *ctx, uint64_t durable);
+/*  After a loop turn: flushes the store when something is held and no
+ *  commit is coming to carry it (design note in sl_answer.c). */
+void sl_answer_settle (sl_broker_t *self);
+
 /*  Writes data_dir/endpoints. Returns 0 or -1 (errno set). */
 int sl_broker_write_endpoints (sl_broker_t *self);
 
