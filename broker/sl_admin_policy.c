@@ -98,6 +98,23 @@ s_owner (sl_admin_call_t *call, int *bad)
     return NULL;
 }
 
+/*  Reading a policy's text and history: the auditor and admin:city read
+ *  every owner's; an admin:<bureau> reads its own bureau's and the city's
+ *  (whose forbids bind it), not another bureau's. Returns 0, or S_DENIED
+ *  with call->text set. */
+static int
+s_read_scope (sl_admin_call_t *call, const char *owner)
+{
+    const char *role = call->caller->role;
+    if (strncmp (role, "admin:", 6) != 0 || strcmp (role + 6, SL_POLICY_CITY) == 0
+        || strcmp (owner, role + 6) == 0 || strcmp (owner, SL_POLICY_CITY) == 0)
+        return 0;
+    snprintf (call->text, sizeof call->text,
+              "role %s reads the policies of %s and city, not of %.40s "
+              "(the auditor and admin:city read every owner's)", role, role + 6, owner);
+    return S_DENIED;
+}
+
 /*  Parses TIME (sl_time.h): Unix seconds, YYYY-MM-DD[THH:MM[:SS]] in the
  *  city's zone, or with Z or an offset, or relative (2h, yesterday). */
 static int
@@ -375,6 +392,8 @@ s_show (sl_admin_call_t *call)
     const char *owner = s_owner (call, &bad);
     if (!owner || s_version (call, "version", 0, &version) != 0)
         return S_BAD;
+    if (s_read_scope (call, owner) != 0)
+        return S_DENIED;
     MDB_txn *txn;
     if (s_read_txn (call, &txn) != 0)
         return S_INTERNAL;
@@ -424,6 +443,8 @@ s_history (sl_admin_call_t *call)
     const char *owner = s_owner (call, &bad);
     if (!owner)
         return S_BAD;
+    if (s_read_scope (call, owner) != 0)
+        return S_DENIED;
     MDB_txn *txn;
     if (s_read_txn (call, &txn) != 0)
         return S_INTERNAL;
@@ -654,6 +675,8 @@ s_diff (sl_admin_call_t *call)
     if (!owner || s_version (call, "v1", 1, &v1) != 0 || s_version (call, "v2", 1, &v2) != 0
         || s_at (call, &at) != 0)
         return S_BAD;
+    if (s_read_scope (call, owner) != 0)
+        return S_DENIED;
     MDB_txn *txn;
     if (s_read_txn (call, &txn) != 0)
         return S_INTERNAL;

@@ -3,7 +3,9 @@
  *  args: {"text": "...policy text..."  (or the text in AdminRequest.data),
  *         "owner": "water" | "city"     (default: the caller's admin role's),
  *         "file": "water.policy"        (name used in errors),
- *         "dry_run": false}
+ *         "dry_run": false,
+ *         "message": "why"             (optional: recorded in the policy.apply
+ *                                       audit entry's detail as message=...)}
  *  result: {"owner","version","previous","rules","changes" (rule ids: "+a ~b -c"),
  *           "dry_run"; a dry run has "rule_changes" instead and the access
  *           changes of sl_admin_policy_dry_run ("changes", "changes_text",
@@ -169,9 +171,14 @@ s_apply (sl_admin_call_t *call)
     }
     cJSON_AddStringToObject (res, "changes", r.changes ? r.changes : "");
     call->wrote = 1;
-    char detail[300];
-    snprintf (detail, sizeof detail, "owner=%s version=%u previous=%u rules=%zu changes=%.200s",
-              owner, r.version, r.previous, r.rules, r.changes ? r.changes : "");
+    char detail[600];
+    const cJSON *jm = cJSON_GetObjectItemCaseSensitive (call->args, "message");
+    int n = snprintf (detail, sizeof detail, "owner=%s version=%u previous=%u rules=%zu "
+                      "changes=%.200s", owner, r.version, r.previous, r.rules,
+                      r.changes ? r.changes : "");
+    if (cJSON_IsString (jm) && jm->valuestring && *jm->valuestring && n > 0
+        && (size_t) n < sizeof detail)       /* the person's reason for the change */
+        snprintf (detail + n, sizeof detail - (size_t) n, " message=%.240s", jm->valuestring);
     sl_event_t ev = { .kind = "policy.apply", .actor = call->caller->name, .owner = owner,
                       .decision = "ok", .detail = detail };
     if (sl_broker_event (b, &ev) != 0) {

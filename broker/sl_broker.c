@@ -309,6 +309,9 @@ sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
         goto fail;
     }
     sl_zap_on_denied (self->zap, s_auth_denied, self);
+    if (sl_zap_guard_admin (self->zap, "sluice.admin", cfg->admin_endpoint, cfg->admin_allow,
+                            err, errlen) != 0)
+        goto fail;
     self->data = s_router (self, cfg->data_endpoint, "sluice.data", &kp,
                            self->data_ep, sizeof self->data_ep, err, errlen);
     if (!self->data)

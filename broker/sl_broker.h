@@ -33,6 +33,8 @@ typedef struct {
     const char *data_dir;          /* holds store/, broker.key, endpoints */
     const char *data_endpoint;     /* e.g. "tcp://0.0.0.0:5570" */
     const char *admin_endpoint;    /* e.g. "tcp://127.0.0.1:5571" */
+    const char *admin_allow;       /* networks allowed on a non-loopback admin
+                                      endpoint (sl_allow.h), or NULL */
     size_t max_message_size;       /* bytes, all frames of one message */
     unsigned batch_max;            /* commit at this many pending operations */
     unsigned batch_delay_us;       /* ... or this long after the first */

@@ -75,6 +75,8 @@ sl_config_set (sl_config_t *cfg, const char *key, const char *value, char *err, 
         return s_string (cfg->data_endpoint, sizeof cfg->data_endpoint, key, value, err, errlen);
     if (!strcmp (key, "admin_bind"))
         return s_string (cfg->admin_endpoint, sizeof cfg->admin_endpoint, key, value, err, errlen);
+    if (!strcmp (key, "admin_allow"))
+        return s_string (cfg->admin_allow, sizeof cfg->admin_allow, key, value, err, errlen);
     if (!strcmp (key, "max_message_size")) {
         if ((rc = s_number (key, value, 1024, 256ull << 20, &v, err, errlen)) == 0)
             cfg->max_message_size = (size_t) v;

@@ -11,6 +11,7 @@ typedef struct {
     char data_dir[512];
     char data_endpoint[256];
     char admin_endpoint[256];
+    char admin_allow[1024];             /* networks allowed on the admin plane (sl_allow.h) */
     size_t max_message_size;
     unsigned batch_max;
     unsigned batch_delay_us;
@@ -36,7 +37,7 @@ void sl_config_defaults (sl_config_t *cfg);
 /*  Releases what the config holds (nothing today). Cannot fail. */
 void sl_config_clear (sl_config_t *cfg);
 
-/*  Sets one setting by its INI key (data, bind, admin_bind, max_message_size,
+/*  Sets one setting by its INI key (data, bind, admin_bind, admin_allow, max_message_size,
  *  batch, batch_delay_us, map_size_mb, query_timeout_ms, log_level,
  *  checkpoint_every, checkpoint_interval_ms, consent_scan_ms, queue_max,
  *  metrics_bind, log_file, log_format, next_bind, next_admin_bind, timezone).

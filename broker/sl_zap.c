@@ -5,6 +5,8 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "sl_allow.h"
+#include "sl_error.h"
 #include "sl_log.h"
 
 struct sl_zap_t {
@@ -12,6 +14,8 @@ struct sl_zap_t {
     sl_registry_t *registry;
     sl_zap_denied_fn *denied;
     void *denied_ctx;
+    sl_allow_t *admin_allow;       /* NULL: no address check */
+    char admin_domain[64];
 };
 
 sl_zap_t *
@@ -41,8 +45,31 @@ sl_zap_destroy (sl_zap_t **self_p)
     if (!self_p || !*self_p)
         return;
     zmq_close ((*self_p)->sock);
+    sl_allow_destroy (&(*self_p)->admin_allow);
     free (*self_p);
     *self_p = NULL;
+}
+
+int
+sl_zap_guard_admin (sl_zap_t *self, const char *domain, const char *endpoint,
+                    const char *allow_list, char *err, size_t errlen)
+{
+    sl_allow_destroy (&self->admin_allow);
+    if (allow_list && *allow_list) {
+        if (!(self->admin_allow = sl_allow_new (allow_list, err, errlen)))
+            return SL_EINVAL;
+        snprintf (self->admin_domain, sizeof self->admin_domain, "%s", domain);
+        sl_info ("zap.admin_allow", "networks=%zu list=\"%.200s\"",
+                 sl_allow_count (self->admin_allow), allow_list);
+        return 0;
+    }
+    if (!sl_allow_endpoint_is_local (endpoint)) {
+        snprintf (err, errlen, "the admin plane would listen on %.200s, beyond loopback, with no "
+                  "allow-list: give --admin-allow (admin_allow) with the administrators' "
+                  "networks, e.g. --admin-allow 10.20.0.0/24", endpoint);
+        return SL_EINVAL;
+    }
+    return 0;
 }
 
 void *
@@ -117,6 +144,15 @@ s_reply (void *sock, zmq_msg_t *req_id, const char *code, const char *text,
     s_reply_meta (sock, req_id, code, text, user, NULL, 0);
 }
 
+/*  The admin plane's domain, or one derived from it ("sluice.admin.next",
+    a second admin listener): the allow-list guards them all. */
+static int
+s_admin_domain (const sl_zap_t *self, const char *domain)
+{
+    size_t n = strlen (self->admin_domain);
+    return strncmp (domain, self->admin_domain, n) == 0 && (domain[n] == 0 || domain[n] == '.');
+}
+
 static void
 s_handle_one (sl_zap_t *self, zmq_msg_t *f, int n)
 {
@@ -142,6 +178,15 @@ s_handle_one (sl_zap_t *self, zmq_msg_t *f, int n)
     char z85[41], fp[17] = "";
     zmq_z85_encode (z85, zmq_msg_data (&f[6]), 32);
     sl_keys_fingerprint (z85, fp);
+    if (self->admin_allow && s_admin_domain (self, domain)
+        && !sl_allow_match (self->admin_allow, address)) {
+        sl_warn ("auth.denied", "key=%s address=%s domain=%s reason=address-not-allowed",
+                 fp, address, domain);
+        if (self->denied)
+            self->denied (self->denied_ctx, fp, address, domain, "address-not-allowed");
+        s_reply (self->sock, &f[1], "400", "address-not-allowed", "");
+        return;
+    }
     const sl_member_t *m = sl_registry_for_key (self->registry, z85);
     if (!m || m->revoked) {
         const char *reason = m ? "revoked" : "unknown-key";

@@ -10,6 +10,8 @@
 #ifndef SL_ZAP_H
 #define SL_ZAP_H
 
+#include <stddef.h>
+
 #include "sl_registry.h"
 
 typedef struct sl_zap_t sl_zap_t;
@@ -30,6 +32,17 @@ void *sl_zap_socket (sl_zap_t *self);
 
 /*  Sets the refusal hook (NULL to clear). */
 void sl_zap_on_denied (sl_zap_t *self, sl_zap_denied_fn *fn, void *ctx);
+
+/*  Guards the admin plane (ZAP domain `domain`, and any domain that extends
+ *  it after a dot, e.g. "sluice.admin.next") bound at `endpoint`: with
+ *  `allow_list` (sl_allow.h syntax; NULL or "" for none) a peer whose
+ *  address is not on it is refused before its key is looked at, with
+ *  reason `address-not-allowed` (logged and passed to the refusal hook
+ *  like any refused handshake). Without a list, an endpoint that is not
+ *  loopback is an error: the admin plane is not opened to the network
+ *  unguarded. Returns 0, or SL_EINVAL with `err` saying what to give. */
+int sl_zap_guard_admin (sl_zap_t *self, const char *domain, const char *endpoint,
+                        const char *allow_list, char *err, size_t errlen);
 
 /*  Answers every waiting ZAP request without blocking. Returns the number
  *  handled. Malformed requests are answered 500 (or dropped if not even the

@@ -64,6 +64,9 @@ s_usage (FILE *f)
 "  --data DIR                 data directory                 (data)\n"
 "  --bind ENDPOINT            data plane, default tcp://*:5570 (bind)\n"
 "  --admin-bind ENDPOINT      admin plane, default tcp://127.0.0.1:5571 (admin_bind)\n"
+"  --admin-allow NETS         networks that may reach a non-loopback admin plane,\n"
+"                             e.g. 10.20.0.0/24,192.0.2.7; loopback always may\n"
+"                             (admin_allow; required when admin_bind is not loopback)\n"
 "  --max-message-size BYTES   per message, default 1048576   (max_message_size)\n"
 "  --batch N                  commit at N pending operations, default 256 (batch)\n"
 "  --batch-delay-us US        ... or US after the first, default 1000 (batch_delay_us)\n"
@@ -104,6 +107,7 @@ s_usage (FILE *f)
 
 static const struct { const char *flag, *key; } s_flags[] = {
     { "--data", "data" }, { "--bind", "bind" }, { "--admin-bind", "admin_bind" },
+    { "--admin-allow", "admin_allow" },
     { "--max-message-size", "max_message_size" }, { "--batch", "batch" },
     { "--batch-delay-us", "batch_delay_us" }, { "--map-size-mb", "map_size_mb" },
     { "--query-timeout-ms", "query_timeout_ms" }, { "--log-level", "log_level" },
@@ -446,7 +450,8 @@ s_run (sl_config_t *cfg)
         unlink (path);
     sl_broker_config_t bc = {
         .data_dir = cfg->data_dir, .data_endpoint = cfg->data_endpoint,
-        .admin_endpoint = cfg->admin_endpoint, .max_message_size = cfg->max_message_size,
+        .admin_endpoint = cfg->admin_endpoint, .admin_allow = cfg->admin_allow,
+        .max_message_size = cfg->max_message_size,
         .batch_max = cfg->batch_max, .batch_delay_us = cfg->batch_delay_us,
         .map_size = cfg->map_size, .query_timeout_ms = cfg->query_timeout_ms,
         .checkpoint_every = cfg->checkpoint_every,

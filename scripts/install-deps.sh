@@ -11,7 +11,7 @@ PKGS=(
   libcriterion-dev
   clang libclang-rt-14-dev valgrind linux-perf
   mosquitto libmosquitto-dev
-  python3 python3-nacl iproute2 procps
+  python3 python3-nacl iproute2 procps curl
   python3-zmq python3-protobuf protobuf-compiler
   libprotobuf-dev libmicrohttpd-dev libcurl4-gnutls-dev libgnutls28-dev tzdata
   chromium fonts-dejavu-core nodejs curl jq openssl

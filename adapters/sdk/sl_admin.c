@@ -48,7 +48,9 @@ s_handshake (void *mon, const char *endpoint, const char *key_file, int64_t dead
             if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
                 s_err (err, errlen, "the broker at %s refused the key %s: it is not a registered "
                        "(or it is a revoked) member; use the admin key `sluiced init` printed, or "
-                       "register this key with `sluicectl member add`", endpoint, key_file);
+                       "register this key with `sluicectl member add`; from another host, the "
+                       "broker's --admin-allow list must also hold this machine's address",
+                       endpoint, key_file);
                 return SL_EPERM;
             }
             if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL || ev == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
@@ -62,12 +64,24 @@ sl_admin_call (const sl_client_options_t *opts, const char *command,
                const char *args_json, const void *data, size_t size,
                int timeout_ms, char **result_json_p, char *err, size_t errlen)
 {
+    return sl_admin_call_ex (opts, command, args_json, data, size, timeout_ms, result_json_p,
+                             NULL, err, errlen);
+}
+
+int
+sl_admin_call_ex (const sl_client_options_t *opts, const char *command,
+                  const char *args_json, const void *data, size_t size,
+                  int timeout_ms, char **result_json_p, char **error_json_p,
+                  char *err, size_t errlen)
+{
     sl_keypair_t keys;
     char broker_pub[SL_KEY_Z85_LEN + 1];
     void *ctx = NULL, *sock = NULL, *mon = NULL;
     cJSON *array = NULL;
     int rc;
     *result_json_p = NULL;
+    if (error_json_p)
+        *error_json_p = NULL;
     if (!opts || !opts->endpoint || !command) {
         s_err (err, errlen, "no admin endpoint given: pass --endpoint or --data DIR");
         return SL_EINVAL;
@@ -151,6 +165,8 @@ sl_admin_call (const sl_client_options_t *opts, const char *command,
         if (resp->code != SLUICE__V1__ERROR_CODE__OK) {
             rc = sl_wire_error_to_rc ((int) resp->code);
             s_err (err, errlen, "%s", resp->text && *resp->text ? resp->text : sl_strerror (rc));
+            if (error_json_p && resp->result_json && *resp->result_json)
+                *error_json_p = strdup (resp->result_json);
             sluice__v1__admin_response__free_unpacked (resp, NULL);
             goto out;
         }

@@ -333,6 +333,15 @@ int sl_admin_call (const sl_client_options_t *opts, const char *command,
                    const char *args_json, const void *data, size_t size,
                    int timeout_ms, char **result_json_p, char *err, size_t errlen);
 
+/*  sl_admin_call, and when the broker refuses the command with a result
+    attached (policy.apply's list of errors with file, line and column),
+    *error_json_p gets that result as a malloc'ed JSON text (caller frees;
+    NULL when there is none). `error_json_p` may be NULL. */
+int sl_admin_call_ex (const sl_client_options_t *opts, const char *command,
+                      const char *args_json, const void *data, size_t size,
+                      int timeout_ms, char **result_json_p, char **error_json_p,
+                      char *err, size_t errlen);
+
 /*  ---- Record types -------------------------------------------------------- */
 
 /*  Fetches the registered google.protobuf.FileDescriptorSet of

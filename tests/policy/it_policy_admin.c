@@ -696,6 +696,25 @@ Test (policy_admin, roles_are_enforced_by_the_broker)
     cr_assert (strncmp (lines, "padmin|power|power/power-to-water@2|", 36) == 0, "%s", lines);
 }
 
+Test (policy_admin, a_bureau_admin_reads_only_its_own_and_the_city_policy)
+{
+    apply_base ();
+    cJSON_Delete (apply (&k_padmin, "power", POWER_V1, 0, OK));
+    /* water's admin: its own and the city's, not power's (text, history, diff) */
+    cJSON_Delete (adm (&k_wadmin, "policy.show", args_owner ("water"), OK));
+    cJSON_Delete (adm (&k_wadmin, "policy.show", args_owner ("power"), NOT_PERMITTED));
+    cr_assert (strstr (last_text, "role admin:water reads the policies of water and city"),
+               "%s", last_text);
+    cJSON_Delete (adm (&k_wadmin, "policy.history", args_owner ("power"), NOT_PERMITTED));
+    cJSON *a = args_owner ("power");
+    cJSON_AddNumberToObject (a, "v1", 0);
+    cJSON_AddNumberToObject (a, "v2", 1);
+    cJSON_Delete (adm (&k_wadmin, "policy.diff", a, NOT_PERMITTED));
+    /* power's admin reads power's; the auditor reads both */
+    cJSON_Delete (adm (&k_padmin, "policy.history", args_owner ("power"), OK));
+    cJSON_Delete (adm (&k_auditor, "policy.show", args_owner ("water"), OK));
+}
+
 /* ------------------------------------------------------------------------ */
 /*  sluicectl policy                                                         */
 
