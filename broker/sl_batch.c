@@ -20,6 +20,9 @@ struct sl_batch_t {
     unsigned pending;
     uint64_t first_us;       /* monotonic time of the first pending op */
     uint64_t commits;
+    uint64_t durable;        /* commits known to be on disk (design note 5) */
+    sl_batch_durable_fn *durable_fn;
+    void *durable_ctx;
     int last_rc;
     uint64_t last_wait_us, last_sync_us;   /* of the last commit, for metrics */
     unsigned last_ops;
@@ -138,6 +141,16 @@ s_tell (sl_batch_t *self, int committed)
         self->listeners[i].fn (self->listeners[i].ctx, committed);
 }
 
+static void
+s_durable (sl_batch_t *self, uint64_t upto)
+{
+    if (upto <= self->durable)
+        return;
+    self->durable = upto;
+    if (self->durable_fn)
+        self->durable_fn (self->durable_ctx, upto);
+}
+
 int
 sl_batch_commit (sl_batch_t *self)
 {
@@ -162,7 +175,40 @@ sl_batch_commit (sl_batch_t *self)
     self->last_rc = 0;
     sl_debug ("store.commit", "pending=%u", n);
     s_tell (self, 1);
+    /* this commit's data flush carried the previous commits' meta pages;
+     * its own meta page is on disk too unless the store defers it */
+    unsigned flags = 0;
+    mdb_env_get_flags (sl_store_env (self->store), &flags);
+    s_durable (self, flags & MDB_NOMETASYNC ? self->commits - 1 : self->commits);
     return 0;
+}
+
+int
+sl_batch_sync (sl_batch_t *self)
+{
+    if (self->durable == self->commits)
+        return 0;
+    uint64_t upto = self->commits;
+    int rc = mdb_env_sync (sl_store_env (self->store), 1);
+    if (rc != 0) {
+        sl_error ("store.sync_failed", "error=\"%s\"", mdb_strerror (rc));
+        return SL_ESTORE;
+    }
+    s_durable (self, upto);
+    return 0;
+}
+
+uint64_t
+sl_batch_durable (sl_batch_t *self)
+{
+    return self->durable;
+}
+
+void
+sl_batch_on_durable (sl_batch_t *self, sl_batch_durable_fn *fn, void *ctx)
+{
+    self->durable_fn = fn;
+    self->durable_ctx = ctx;
 }
 
 void

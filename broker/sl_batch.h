@@ -17,6 +17,14 @@
  *  4. Listeners (sl_batch_listen) learn the outcome of each transaction, in
  *     registration order, so a library that mirrors its writes in memory (the
  *     audit chain head, the registry cache) can keep or roll back that state.
+ *  5. Committed is not yet durable when the store defers its meta page
+ *     (MDB_NOMETASYNC, sl_store): a commit flushes its data pages, and its
+ *     meta page — what makes the commit visible after a power loss — reaches
+ *     the disk with the next commit's flush or with sl_batch_sync(). The
+ *     durability listener (sl_batch_on_durable) is told how far commits are
+ *     durable; answers wait for it (note 3 then reads "durable" for
+ *     "returned 0"). A crash can undo commits that were not yet durable, never
+ *     damage the map (LMDB keeps integrity under MDB_NOMETASYNC).
  *
  *  Durability trade-off: a larger `max_pending` or `max_delay_us` means fewer
  *  fsyncs (throughput) but a longer wait for each ACK (latency). It never
@@ -72,6 +80,24 @@ long sl_batch_wait_ms (sl_batch_t *self);
  *  listeners. Returns 0, SL_EFULL (map full: the batch is lost) or
  *  SL_ESTORE. */
 int sl_batch_commit (sl_batch_t *self);
+
+/*  Durability listener: every commit up to number `durable` (counted as
+ *  sl_batch_commits) is on disk. Called with no transaction open. */
+typedef void (sl_batch_durable_fn) (void *ctx, uint64_t durable);
+
+/*  Sets the one durability listener (design note 5). */
+void sl_batch_on_durable (sl_batch_t *self, sl_batch_durable_fn *fn, void *ctx);
+
+/*  Commits known to be on disk: sl_batch_commits() when the store flushes
+ *  every meta page, one less between a commit and the next commit or
+ *  sl_batch_sync() when it defers them (MDB_NOMETASYNC). Cannot fail. */
+uint64_t sl_batch_durable (sl_batch_t *self);
+
+/*  Flushes the store (mdb_env_sync), so that every commit so far is on disk,
+ *  and tells the durability listener. No-op returning 0 when nothing is
+ *  waiting. Returns 0 or SL_ESTORE (the flush failed: nothing more is known
+ *  durable; try again). */
+int sl_batch_sync (sl_batch_t *self);
 
 /*  Aborts the open transaction (if any) and tells the listeners. */
 void sl_batch_abort (sl_batch_t *self);

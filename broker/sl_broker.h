@@ -152,7 +152,7 @@ int sl_broker_close_key (sl_broker_t *self, const char *member, const char *key_
 /*  Commits the batch now. Returns as sl_batch_commit(). */
 int sl_broker_commit (sl_broker_t *self);
 
-/*  Unix time in milliseconds. */
-int64_t sl_now_ms (void);
+/*  Unix time in milliseconds: sl_now_ms (sl_clock.h). */
+#include "sl_clock.h"
 
 #endif

@@ -32,8 +32,8 @@
 #include <sodium.h>
 
 #include "sl_batch.h"
+#include "sl_clock.h"
 #include "sl_schema_store.h"
-#include "sl_broker.h"
 #include "sl_error.h"
 #include "sl_log.h"
 #include "sl_registry.h"
@@ -54,7 +54,7 @@ typedef struct {
 } s_sent_t;
 
 struct sl_govern_t {
-    sl_broker_t *broker;
+    sl_govern_wiring_t w;        /* store, batch, registry, event and notice hooks */
     sl_govern_config_t cfg;
     sl_audit_t *audit;
     sl_consent_t *consent;
@@ -163,7 +163,7 @@ s_schemas_changed (void *arg)
     sl_govern_t *self = arg;
     MDB_txn *txn;
     sl_policy_diags_t *diags = sl_policy_diags_new ();
-    if (!diags || mdb_txn_begin (sl_store_env (sl_broker_store (self->broker)), NULL,
+    if (!diags || mdb_txn_begin (sl_store_env (self->w.store), NULL,
                                  MDB_RDONLY, &txn) != 0) {
         sl_error ("policy.reload-failed", "reason=no-read-transaction");
         sl_policy_diags_destroy (&diags);
@@ -203,12 +203,12 @@ sl_govern_report_start (sl_govern_t *self)
         sl_event_t ev = { .kind = SL_AUDIT_POLICY_SET_ASIDE, .actor = "sluiced", .owner = owner,
                           .decision = "set-aside", .reason = "does-not-check",
                           .detail = detail };
-        sl_broker_event (self->broker, &ev);
+        self->w.event (self->w.ctx, &ev);
     }
     if (self->schemas_skipped && *self->schemas_skipped) {
         sl_event_t ev = { .kind = SL_AUDIT_SCHEMA_SKIPPED, .actor = "sluiced", .decision = "skipped",
                           .reason = "does-not-build", .detail = self->schemas_skipped };
-        sl_broker_event (self->broker, &ev);
+        self->w.event (self->w.ctx, &ev);
     }
 }
 
@@ -219,7 +219,7 @@ const char *sl_govern_schemas_skipped (sl_govern_t *self)
 }
 
 sl_govern_t *
-sl_govern_new (sl_broker_t *broker, const char *data_dir, const sl_govern_config_t *cfg,
+sl_govern_new (const sl_govern_wiring_t *w, const char *data_dir, const sl_govern_config_t *cfg,
                char *err, size_t errlen)
 {
     sl_govern_t *self = calloc (1, sizeof *self);
@@ -229,14 +229,14 @@ sl_govern_new (sl_broker_t *broker, const char *data_dir, const sl_govern_config
         snprintf (err, errlen, "out of memory");
         return NULL;
     }
-    self->broker = broker;
+    self->w = *w;
     self->cfg = *cfg;
     if (s_load_secret (data_dir, self->secret, err, errlen) != 0)
         goto fail;
     crypto_generichash (self->seal_key, sizeof self->seal_key,
                         (const uint8_t *) "sluice queue subject seal", 25,
                         self->secret, sizeof self->secret);
-    MDB_env *env = sl_store_env (sl_broker_store (broker));
+    MDB_env *env = sl_store_env (w->store);
     char aerr[300];
     if (!(self->audit = sl_audit_open (env, data_dir, 0, aerr, sizeof aerr))) {
         snprintf (err, errlen, "audit log: %s", aerr);
@@ -251,7 +251,7 @@ sl_govern_new (sl_broker_t *broker, const char *data_dir, const sl_govern_config
         snprintf (err, errlen, "consent registry: %s", sl_strerror (rc));
         goto fail;
     }
-    if (!(self->policy = sl_policy_store_new (txn, sl_broker_registry (broker), &rc))) {
+    if (!(self->policy = sl_policy_store_new (txn, w->registry, &rc))) {
         snprintf (err, errlen, "policy store: %s", sl_strerror (rc));
         goto fail;
     }
@@ -291,7 +291,7 @@ sl_govern_new (sl_broker_t *broker, const char *data_dir, const sl_govern_config
         goto fail;
     }
     sl_policy_diags_destroy (&diags);
-    sl_batch_t *batch = sl_broker_batch (broker);
+    sl_batch_t *batch = w->batch;
     if (sl_batch_listen (batch, sl_audit_txn_outcome, self->audit) != 0
         || sl_batch_listen (batch, sl_policy_store_txn_outcome, self->policy) != 0
         || sl_batch_listen (batch, s_outcome, self) != 0
@@ -303,8 +303,6 @@ sl_govern_new (sl_broker_t *broker, const char *data_dir, const sl_govern_config
     }
     sl_schema_store_on_change (self->schemas, s_schemas_changed, self);
     self->scanned_to = sl_now_ms () / 1000;
-    sl_broker_set_decide (broker, sl_govern_decide, self);
-    sl_broker_on_event (broker, sl_govern_record, self);
     sl_info ("govern.ready", "rules=%zu audit_head=%llu checkpoint_every=%llu checkpoint_interval_ms=%u",
              sl_policy_index_rule_count (sl_policy_store_index (self->policy)),
              (unsigned long long) sl_audit_head (self->audit, NULL),
@@ -388,7 +386,7 @@ sl_govern_decide (void *ctx, const sl_decide_input_t *in, sl_decide_output_t *ou
     s_consent_ctx_t cc = { .registry = self->consent, .txn = in->txn };
     MDB_txn *own = NULL;
     if (!cc.txn) {
-        if (sl_store_read (sl_broker_store (self->broker), &own) != 0)
+        if (sl_store_read (self->w.store, &own) != 0)
             return SL_ESTORE;
         cc.txn = own;
     }
@@ -519,7 +517,7 @@ int
 sl_govern_checkpoint (sl_govern_t *self)
 {
     MDB_txn *txn;
-    sl_batch_t *batch = sl_broker_batch (self->broker);
+    sl_batch_t *batch = self->w.batch;
     int rc = sl_batch_txn (batch, &txn);
     if (rc == 0)
         rc = sl_audit_checkpoint (self->audit, txn, 0);
@@ -611,8 +609,8 @@ s_ended (const sl_consent_record_t *r, sl_consent_status_code_t why, int64_t end
         const char *keys[] = { "subject", "owner", "purpose", "consent_id", "ended_at" };
         const char *vals[] = { subject, sl_consent_record_controller (r), purpose,
                                sl_consent_record_id (r), at };
-        int sent = sl_broker_notice (self->broker, sl_consent_record_recipient (r), kind,
-                                     keys, vals, 5);
+        int sent = self->w.notice (self->w.ctx, sl_consent_record_recipient (r), kind,
+                                  keys, vals, 5);
         sl_info ("consent.notice", "kind=%s consumer=%s owner=%s purpose=%s consent=%s sent=%d",
                  kind, sl_consent_record_recipient (r), sl_consent_record_controller (r),
                  purpose, sl_consent_record_id (r), sent);
@@ -627,7 +625,7 @@ s_scan_ended (sl_govern_t *self, int64_t now_ms)
     int64_t to = now_ms / 1000 + 1;     /* through the current second */
     int64_t from = self->scanned_to - 5; /* overlap: the sent list dedups */
     MDB_txn *txn;
-    if (sl_store_read (sl_broker_store (self->broker), &txn) != 0)
+    if (sl_store_read (self->w.store, &txn) != 0)
         return;
     int rc = sl_consent_each_ended (self->consent, txn, from, to, s_ended, self);
     mdb_txn_abort (txn);
@@ -685,7 +683,7 @@ sl_govern_consent_event (sl_govern_t *self, const char *member, const char *role
         return SL_EDECODE;
     }
     MDB_txn *txn;
-    sl_batch_t *batch = sl_broker_batch (self->broker);
+    sl_batch_t *batch = self->w.batch;
     int rc = sl_batch_txn (batch, &txn);
     if (rc != 0) {
         sluice__v1__consent_event__free_unpacked (ev, NULL);

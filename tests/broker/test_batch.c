@@ -88,3 +88,51 @@ Test (batch, abort_tells_listeners_and_discards)
     mdb_txn_abort (r);
     u_cleanup (&st);
 }
+
+typedef struct {
+    uint64_t durable;
+    int calls;
+} durable_t;
+
+static void
+on_durable (void *ctx, uint64_t durable)
+{
+    durable_t *d = ctx;
+    d->durable = durable;
+    d->calls++;
+}
+
+/*  With the meta page deferred (MDB_NOMETASYNC), a commit is durable once
+ *  the next commit's flush or sl_batch_sync has run; with full syncs, at
+ *  once. The listener hears every advance, never a step back. */
+Test (batch, durable_follows_the_meta_page)
+{
+    sl_store_t *st = u_store ();
+    sl_batch_t *b = sl_batch_new (st, 256, 1000000);
+    durable_t d = { 0, 0 };
+    sl_batch_on_durable (b, on_durable, &d);
+    MDB_txn *txn;
+    cr_assert_eq (sl_batch_txn (b, &txn), 0);
+    cr_assert_eq (sl_batch_commit (b), 0);
+    cr_assert_eq (sl_batch_durable (b), 1, "full syncs: durable at once");
+    cr_assert_eq (d.durable, 1);
+
+    cr_assert_eq (mdb_env_set_flags (sl_store_env (st), MDB_NOMETASYNC, 1), 0);
+    cr_assert_eq (sl_batch_txn (b, &txn), 0);
+    cr_assert_eq (sl_batch_commit (b), 0);
+    cr_assert_eq (sl_batch_commits (b), 2);
+    cr_assert_eq (sl_batch_durable (b), 1, "the second commit's meta page is not flushed yet");
+    cr_assert_eq (sl_batch_txn (b, &txn), 0);
+    cr_assert_eq (sl_batch_commit (b), 0);
+    cr_assert_eq (sl_batch_durable (b), 2, "the third commit's flush carried the second's meta");
+    cr_assert_eq (d.durable, 2);
+    int calls = d.calls;
+    cr_assert_eq (sl_batch_sync (b), 0);
+    cr_assert_eq (sl_batch_durable (b), 3);
+    cr_assert_eq (d.durable, 3);
+    cr_assert_eq (d.calls, calls + 1);
+    cr_assert_eq (sl_batch_sync (b), 0, "nothing waiting: a no-op");
+    cr_assert_eq (d.calls, calls + 1);
+    sl_batch_destroy (&b);
+    u_cleanup (&st);
+}

@@ -8,11 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sl_broker.h"
 #include "sl_error.h"
 #include "sl_queue.h"
+#include "power/v1/power.pb-c.h"
 #include "tc.h"
 #include "tl.h"
 
@@ -25,6 +27,62 @@ static volatile sig_atomic_t stop_flag;
 static MDB_dbi events_dbi;
 static uint64_t events_seq;
 
+/*  Commit settings of the broker the next setup starts. A test that needs
+ *  others restarts the suite's broker itself (s_restart): a test-level
+ *  .init would run after the suite's and start a second broker that
+ *  nothing tears down. */
+static unsigned cfg_batch_max = 256, cfg_batch_delay_us = 1000;
+
+/*  A record with subject "HOLD" stops the broker's loop in the recorder
+ *  (while it reads that PUBLISH) until the test releases it, so the test can
+ *  place messages that the loop then reads in one turn. 0: off, 1: armed,
+ *  2: holding, 3: released. */
+static pthread_mutex_t hold_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hold_cv = PTHREAD_COND_INITIALIZER;
+static int hold_state;
+
+static void
+s_hold (void)
+{
+    pthread_mutex_lock (&hold_mu);
+    if (hold_state == 1) {
+        hold_state = 2;
+        pthread_cond_broadcast (&hold_cv);
+        struct timespec until;
+        clock_gettime (CLOCK_REALTIME, &until);
+        until.tv_sec += 10;                   /* never hang the broker for good */
+        while (hold_state == 2)
+            if (pthread_cond_timedwait (&hold_cv, &hold_mu, &until) != 0)
+                break;
+    }
+    pthread_mutex_unlock (&hold_mu);
+}
+
+/*  Waits until the loop holds (1) or 5 s passed (0). */
+static int
+s_wait_held (void)
+{
+    struct timespec until;
+    clock_gettime (CLOCK_REALTIME, &until);
+    until.tv_sec += 5;
+    pthread_mutex_lock (&hold_mu);
+    while (hold_state != 2)
+        if (pthread_cond_timedwait (&hold_cv, &hold_mu, &until) != 0)
+            break;
+    int held = hold_state == 2;
+    pthread_mutex_unlock (&hold_mu);
+    return held;
+}
+
+static void
+s_release (void)
+{
+    pthread_mutex_lock (&hold_mu);
+    hold_state = 3;
+    pthread_cond_broadcast (&hold_cv);
+    pthread_mutex_unlock (&hold_mu);
+}
+
 static int
 recorder (void *ctx, MDB_txn *txn, const sl_event_t *ev)
 {
@@ -34,6 +92,8 @@ recorder (void *ctx, MDB_txn *txn, const sl_event_t *ev)
      * "queue" entry is refused, so the undo must also remove the first */
     if (ev->subject && strcmp (ev->subject, "FAIL") == 0 && strcmp (ev->kind, "publish") != 0)
         return SL_EFULL;
+    if (ev->subject && strcmp (ev->subject, "HOLD") == 0 && strcmp (ev->kind, "publish") == 0)
+        s_hold ();
     char val[512];
     int n = snprintf (val, sizeof val, "%s|%s|%s|%s|%s", ev->kind, ev->actor ? ev->actor : "",
                       ev->counterpart ? ev->counterpart : "", ev->subject ? ev->subject : "",
@@ -92,7 +152,7 @@ setup (void)
     sl_broker_config_t cfg = {
         .data_dir = B.dir, .data_endpoint = "tcp://127.0.0.1:*",
         .admin_endpoint = "tcp://127.0.0.1:*", .max_message_size = 1 << 20,
-        .batch_max = 256, .batch_delay_us = 1000, .map_size = 64 << 20,
+        .batch_max = cfg_batch_max, .batch_delay_us = cfg_batch_delay_us, .map_size = 64 << 20,
         .query_timeout_ms = 2000,
     };
     broker = sl_broker_new (&cfg, err, sizeof err);
@@ -110,13 +170,29 @@ setup (void)
     cr_assert_eq (pthread_create (&thread, NULL, serve, NULL), 0);
 }
 
+static void s_release (void);
+
 static void
 teardown (void)
 {
+    if (!broker)
+        return;
+    s_release ();                /* a loop held in the recorder goes on */
     stop_flag = 1;
     pthread_join (thread, NULL);
     sl_broker_destroy (&broker);
     tc_broker_cleanup (&B);      /* pid 0: only removes the directory */
+}
+
+/*  Replaces the suite's broker by one with these commit settings, in a new
+ *  data dir; the suite's .fini tears it down. */
+static void
+s_restart (unsigned batch_max, unsigned batch_delay_us)
+{
+    teardown ();
+    cfg_batch_max = batch_max;
+    cfg_batch_delay_us = batch_delay_us;
+    setup ();
 }
 
 TestSuite (events, .init = setup, .fini = teardown, .timeout = 60);
@@ -201,6 +277,84 @@ Test (events, a_recorder_failure_undoes_the_publish)
     cr_assert_eq (events ("publish|water||C-43|"), 1);
     /* a later commit must not carry anything of the undone publish either */
     cr_assert_eq (events ("|FAIL|"), 0, "the undone publish was committed with a later batch");
+    tc_close (&w);
+    tc_close (&p);
+}
+
+/*  A batch that commits while deliveries are prepared (the DELIVERs wait for
+ *  their audit entries) also commits the publishes read in the same loop
+ *  turn. The consumer's scan ran before that commit and saw none of them;
+ *  they must still be delivered, with no further commit to wake the
+ *  consumer up. (A consumer that had acked everything once waited for good
+ *  here while its queue held the publishers' last records.) */
+Test (events, records_committed_while_delivering_are_delivered)
+{
+    /* commit at the third record, never by time in this test */
+    s_restart (3, 30u * 1000 * 1000);
+    hold_state = 0;
+    sl_keypair_t kw, kp;
+    cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
+    cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
+    permit_power ();
+    tc_client_t w, p;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    tc_credit (&p, 10);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    tc_msg_t m;
+    cr_assert_neq (tc_recv (&p, &m, 300), 0, "delivered from an empty queue");
+
+    /* One loop turn reads: power's own reading HOLD (1 pending; the loop
+     * stops in the recorder meanwhile), power's CREDIT (which makes the turn
+     * look for deliveries to power), and water's C-1 and C-2 (3 pending: the
+     * batch is due, reading stops). The CREDIT is read before water's
+     * second record: libzmq goes on with the connection it read HOLD from
+     * and turns to water's at the latest after one record. */
+    Power__V1__MeterReading pr = POWER__V1__METER_READING__INIT;
+    pr.id = "pm-1:1767225600";
+    pr.ref_device = "pm-1";
+    pr.subject = "HOLD";
+    pr.district = "north";
+    pr.date_observed = 1767225600;
+    uint8_t pbody[256], id[16];
+    size_t plen = power__v1__meter_reading__pack (&pr, pbody);
+    hold_state = 1;
+    tc_msgid (id, 1);
+    cr_assert_neq (tc_publish1 (&p, "power.v1.MeterReading", id, "HOLD", pbody, plen), 0);
+    cr_assert (s_wait_held (), "the broker did not read the HOLD record");
+    tc_credit (&p, 1);
+    for (uint32_t i = 0; i < 2; i++) {
+        char subj[8];
+        size_t len;
+        snprintf (subj, sizeof subj, "C-%u", i + 1);
+        uint8_t *body = tc_water_reading (subj, 1.0, &len);
+        tc_msgid (id, 2 + i);
+        cr_assert_neq (tc_publish1 (&w, WATER, id, subj, body, len), 0);
+        free (body);
+    }
+    usleep (300 * 1000);                     /* all are in the broker's queues */
+    s_release ();
+
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, 5000), 0, "publish %d not answered", i);
+        cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ACK, "publish refused: %s",
+                      m.h->n_errors ? m.h->errors[0]->text : "");
+        tc_msg_free (&m);
+    }
+    /* power: the ACK of HOLD, and both records */
+    size_t got = 0;
+    int acked = 0;
+    while ((got < 2 || !acked) && tc_recv (&p, &m, 3000) == 0) {
+        cr_assert (m.h->command == SLUICE__V1__COMMAND__DELIVER || m.h->command == SLUICE__V1__COMMAND__ACK,
+                   "power got command %d: %s", m.h->command, m.h->n_errors ? m.h->errors[0]->text : "");
+        if (m.h->command == SLUICE__V1__COMMAND__DELIVER)
+            got += m.h->n_records;
+        else
+            acked = 1;
+        tc_msg_free (&m);
+    }
+    cr_assert (acked, "power's HOLD record was not answered");
+    cr_assert_eq (got, 2, "2 records committed and credit 11, but %zu delivered", got);
     tc_close (&w);
     tc_close (&p);
 }

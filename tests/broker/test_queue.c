@@ -245,3 +245,35 @@ Test (queue, tags_are_never_reused_after_an_abort_or_a_restart)
     sl_queue_destroy (&q);
     sl_store_destroy (&st);
 }
+
+/*  The sealed subject rides in an unknown field of the queued RecordMeta:
+ *  what sl_queue_sealed_field writes survives a pack/unpack and reads back;
+ *  a field with a wrong length prefix is refused, another field ignored. */
+Test (queue, sealed_subject_field_round_trip)
+{
+    uint8_t buf[2 + SL_QUEUE_SEALED_MAX];
+    size_t n = 300;                           /* > 127: both prefix bytes used */
+    for (size_t i = 0; i < n; i++)
+        buf[2 + i] = (uint8_t) i;
+    ProtobufCMessageUnknownField uf;
+    sl_queue_sealed_field (&uf, buf, n);
+    Sluice__V1__RecordMeta m = SLUICE__V1__RECORD_META__INIT;
+    m.owner = "water";
+    m.base.n_unknown_fields = 1;
+    m.base.unknown_fields = &uf;
+    uint8_t packed[1024];
+    size_t len = sluice__v1__record_meta__pack (&m, packed);
+    Sluice__V1__RecordMeta *u = sluice__v1__record_meta__unpack (NULL, len, packed);
+    cr_assert_not_null (u);
+    cr_assert_eq (u->base.n_unknown_fields, 1);
+    const uint8_t *data;
+    size_t dlen;
+    cr_assert_eq (sl_queue_sealed_read (&u->base.unknown_fields[0], &data, &dlen), 1);
+    cr_assert_eq (dlen, n);
+    cr_assert_eq (memcmp (data, buf + 2, n), 0);
+    u->base.unknown_fields[0].data[1] ^= 1;   /* the prefix no longer matches the length */
+    cr_assert_eq (sl_queue_sealed_read (&u->base.unknown_fields[0], &data, &dlen), -1);
+    u->base.unknown_fields[0].tag = 101;
+    cr_assert_eq (sl_queue_sealed_read (&u->base.unknown_fields[0], &data, &dlen), 0);
+    sluice__v1__record_meta__free_unpacked (u, NULL);
+}

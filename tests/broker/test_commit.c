@@ -1,0 +1,119 @@
+/*  sl_commit: the data path's typed writes. Everything written through it
+ *  lands in the batch's one transaction, is seen by sl_commit_view before
+ *  the commit, becomes durable with the batch, and disappears with an abort. */
+#include "unit_util.h"
+
+#include "sl_batch.h"
+#include "sl_commit.h"
+#include "sl_error.h"
+
+typedef struct {
+    int n;
+    char kinds[8][16];
+} events_t;
+
+static int
+recorder (void *ctx, MDB_txn *txn, const sl_event_t *ev)
+{
+    events_t *e = ctx;
+    cr_assert_not_null (txn, "the recorder runs inside the write transaction");
+    if (e->n < 8)
+        snprintf (e->kinds[e->n++], sizeof e->kinds[0], "%s", ev->kind);
+    return 0;
+}
+
+static int
+count_entries (void *ctx, const sl_queue_entry_t *e)
+{
+    (void) e;
+    (*(int *) ctx)++;
+    return 0;
+}
+
+static int
+queued (sl_store_t *st, sl_queue_t *q, const char *consumer)
+{
+    MDB_txn *r;
+    int n = 0;
+    cr_assert_eq (sl_store_read (st, &r), 0);
+    sl_queue_scan (q, r, consumer, 0, count_entries, &n);
+    mdb_txn_abort (r);
+    return n;
+}
+
+Test (commit, typed_writes_commit_with_the_batch)
+{
+    sl_store_t *st = u_store ();
+    sl_batch_t *b = sl_batch_new (st, 256, 1000000);
+    sl_queue_t *q = sl_queue_new (st);
+    sl_subs_t *subs = sl_subs_new (st);
+    sl_commit_t *c = sl_commit_new (st, b, q, subs);
+    cr_assert_not_null (c);
+    events_t ev = { 0 };
+    cr_assert_eq (sl_commit_recording (c), 0);
+    sl_commit_on_event (c, recorder, &ev);
+    cr_assert_eq (sl_commit_recording (c), 1);
+
+    cr_assert_eq (sl_commit_epoch_begin (c), 0);
+    int created = 0;
+    cr_assert_eq (sl_commit_subscription (c, 1, "power", "water.v1.MeterReading", "billing", &created), 0);
+    cr_assert_eq (created, 1);
+    uint8_t id[SL_MSGID_LEN] = { 1, 2, 3 };
+    cr_assert_eq (sl_commit_msgid_seen (c, "water", id), 0);
+    cr_assert_eq (sl_commit_msgid_put (c, "water", id, 1000), 0);
+    cr_assert_eq (sl_commit_msgid_seen (c, "water", id), 1, "a pending id counts as seen");
+    Sluice__V1__RecordMeta m = SLUICE__V1__RECORD_META__INIT;
+    m.owner = "water";
+    m.record_type = "water.v1.MeterReading";
+    uint64_t t1, t2;
+    cr_assert_eq (sl_commit_queue_append (c, "power", &m, "one", 3, &t1), 0);
+    cr_assert_eq (sl_commit_queue_append (c, "power", &m, "two", 3, &t2), 0);
+    cr_assert_gt (t2, t1);
+    sl_event_t e = { .kind = "publish", .actor = "water" };
+    cr_assert_eq (sl_commit_event (c, &e), 0);
+    MDB_txn *view;
+    cr_assert_eq (sl_commit_view (c, &view), 0);
+    cr_assert_eq (sl_queue_count (q, view, "power"), 2, "the view sees the pending appends");
+    cr_assert_eq (queued (st, q, "power"), 0, "nothing is visible before the commit");
+    sl_commit_note (c, 1);
+    cr_assert_eq (sl_batch_commit (b), 0);
+    cr_assert_eq (queued (st, q, "power"), 2);
+    cr_assert_eq (ev.n, 1);
+    cr_assert_str_eq (ev.kinds[0], "publish");
+
+    cr_assert_eq (sl_commit_queue_remove (c, "power", t1), 0);
+    cr_assert_eq (sl_commit_queue_remove (c, "power", t1), SL_ENOTFOUND);
+    cr_assert_eq (sl_batch_commit (b), 0);
+    cr_assert_eq (queued (st, q, "power"), 1);
+
+    sl_commit_destroy (&c);
+    sl_commit_destroy (&c);           /* harmless twice */
+    sl_subs_destroy (&subs);
+    sl_queue_destroy (&q);
+    sl_batch_destroy (&b);
+    u_cleanup (&st);
+}
+
+Test (commit, an_abort_undoes_every_typed_write)
+{
+    sl_store_t *st = u_store ();
+    sl_batch_t *b = sl_batch_new (st, 256, 1000000);
+    sl_queue_t *q = sl_queue_new (st);
+    sl_subs_t *subs = sl_subs_new (st);
+    sl_commit_t *c = sl_commit_new (st, b, q, subs);
+    uint8_t id[SL_MSGID_LEN] = { 9 };
+    Sluice__V1__RecordMeta m = SLUICE__V1__RECORD_META__INIT;
+    m.owner = "water";
+    uint64_t tag;
+    cr_assert_eq (sl_commit_queue_append (c, "power", &m, "x", 1, &tag), 0);
+    cr_assert_eq (sl_commit_msgid_put (c, "water", id, 1), 0);
+    sl_commit_abort (c);
+    cr_assert_eq (queued (st, q, "power"), 0);
+    cr_assert_eq (sl_commit_msgid_seen (c, "water", id), 0, "the aborted id is not remembered");
+    sl_commit_abort (c);
+    sl_commit_destroy (&c);
+    sl_subs_destroy (&subs);
+    sl_queue_destroy (&q);
+    sl_batch_destroy (&b);
+    u_cleanup (&st);
+}
