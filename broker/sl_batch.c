@@ -6,6 +6,7 @@
 
 #include "sl_error.h"
 #include "sl_log.h"
+#include "sl_sync.h"
 
 typedef struct {
     sl_batch_listener_fn *fn;
@@ -28,6 +29,7 @@ struct sl_batch_t {
     unsigned last_ops;
     s_listener_t *listeners;
     int n_listeners;
+    sl_sync_t *sync;         /* the flush thread (design note 6), or NULL */
 };
 
 static uint64_t
@@ -57,6 +59,7 @@ sl_batch_destroy (sl_batch_t **self_p)
         return;
     sl_batch_t *self = *self_p;
     sl_batch_abort (self);
+    sl_sync_destroy (&self->sync);
     free (self->listeners);
     free (self);
     *self_p = NULL;
@@ -196,6 +199,43 @@ sl_batch_sync (sl_batch_t *self)
     }
     s_durable (self, upto);
     return 0;
+}
+
+int
+sl_batch_sync_start (sl_batch_t *self)
+{
+    if (!self->sync && !(self->sync = sl_sync_new (sl_store_env (self->store))))
+        return SL_ENOMEM;
+    return 0;
+}
+
+int
+sl_batch_sync_fd (sl_batch_t *self)
+{
+    return self->sync ? sl_sync_fd (self->sync) : -1;
+}
+
+void
+sl_batch_sync_async (sl_batch_t *self)
+{
+    if (self->durable == self->commits)
+        return;
+    if (self->sync)
+        sl_sync_request (self->sync, self->commits);
+    else
+        sl_batch_sync (self);
+}
+
+int
+sl_batch_sync_collect (sl_batch_t *self)
+{
+    if (!self->sync)
+        return 0;
+    uint64_t covered = 0;
+    int rc = sl_sync_take (self->sync, &covered);
+    /* a flush covers commits made before it started, never later ones */
+    s_durable (self, covered < self->commits ? covered : self->commits);
+    return rc;
 }
 
 uint64_t

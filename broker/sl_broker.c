@@ -30,8 +30,13 @@
  *     `pending` for the batch outcome: replaced by ERROR store-full/internal
  *     if the transaction aborted, else moved to `held` until the commit is
  *     durable (sl_batch.h note 5; sl_answer_on_durable sends them, and
- *     sl_deliver its held DELIVERs). sl_answer_settle flushes when no
- *     commit is coming.
+ *     sl_deliver its held DELIVERs). The flush that makes them durable runs
+ *     in a thread of its own (sl_sync.h): sl_answer_settle asks for it at
+ *     the end of a turn, the loop polls the thread's descriptor and goes on
+ *     reading and committing meanwhile. The loop itself still waits for the
+ *     page flush inside each group commit (sl_sync.h note 3 says why), and
+ *     for a full flush after admin changes, subscriptions, start and
+ *     shutdown (sl_broker_commit), which are rare.
  *  4. Deliveries are read from committed data only (a read transaction), so a
  *     consumer never sees a record whose publisher has not been ACKed.
  *  5. One loop turn: read data messages until the batch is due (or 256, or
@@ -270,6 +275,7 @@ sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
         || !(self->commit = sl_commit_new (self->store, self->batch, self->queue, self->subs))
         || sl_batch_listen (self->batch, sl_answer_on_batch, self) != 0
         || mdb_env_set_flags (sl_store_env (self->store), MDB_NOMETASYNC, 1) != 0
+        || sl_batch_sync_start (self->batch) != 0
         || !(self->metrics = sl_metrics_new (self->batch))
         || sl_admin_register (self->admin_table, sl_admin_member_commands, sl_admin_member_count) != 0
         || sl_admin_register (self->admin_table, sl_admin_status_commands, sl_admin_status_count) != 0
@@ -577,14 +583,18 @@ sl_broker_run (sl_broker_t *self, volatile sig_atomic_t *stop)
             { self->admin, 0, ZMQ_POLLIN, 0 },
             { self->mon_data, 0, ZMQ_POLLIN, 0 },
             { self->mon_admin, 0, ZMQ_POLLIN, 0 },
+            { NULL, sl_batch_sync_fd (self->batch), ZMQ_POLLIN, 0 },
         };
-        int rc = zmq_poll (items, 5, tmo);
+        int rc = zmq_poll (items, 6, tmo);
         if (rc < 0) {
             if (zmq_errno () == EINTR)
                 continue;
             sl_error ("broker.poll_failed", "error=\"%s\"", zmq_strerror (zmq_errno ()));
             break;
         }
+        /* the flush thread made commits durable: send what they held */
+        if (items[5].revents & ZMQ_POLLIN)
+            sl_batch_sync_collect (self->batch);
         /* disconnects first: see sl_proto_monitor_input */
         sl_proto_monitor_input (self, self->mon_data, SL_PLANE_DATA);
         sl_proto_monitor_input (self, self->mon_admin, SL_PLANE_ADMIN);

@@ -92,7 +92,6 @@ struct sl_broker_t {
     size_t n_held, cap_held;       /* ... those are durable (sl_batch.h note 5) */
     struct sl_held_deliver_t *held_deliver;   /* DELIVERs likewise (sl_deliver.c) */
     size_t n_held_deliver, cap_held_deliver;
-    int hold_turns;                /* loop turns something has been held */
     sl_query_t *queries;
     size_t n_queries, cap_queries;
     uint64_t seq, next_query_id;
@@ -181,8 +180,8 @@ void sl_answer_on_batch (void *ctx, int committed);
 /*  sl_batch durability listener: sends the held answers and DELIVERs of
  *  commits up to `durable`. */
 void sl_answer_on_durable (void *ctx, uint64_t durable);
-/*  After a loop turn: flushes the store when something is held and no
- *  commit is coming to carry it (design note in sl_answer.c). */
+/*  After a loop turn: asks the flush thread to make what is held durable
+ *  (design note in sl_answer.c). Does not wait. */
 void sl_answer_settle (sl_broker_t *self);
 
 /*  Writes data_dir/endpoints. Returns 0 or -1 (errno set). */
