@@ -33,6 +33,8 @@ sl_broker_pending_push (sl_broker_t *self, const void *rid, size_t rid_len, uint
     p->seq = seq;
     p->packed = packed;
     p->len = len;
+    p->lag[0] = 0;
+    p->at_ms = 0;
     return 0;
 }
 
@@ -101,6 +103,8 @@ sl_answer_on_durable (void *ctx, uint64_t durable)
     size_t i = 0;
     for (; i < self->n_held && self->held[i].commit <= durable; i++) {
         sl_pending_t *p = &self->held[i];
+        if (sl_overload_withhold (self, p))
+            continue;
         sl_wire_send_packed (self->data, p->rid, p->rid_len, p->packed, p->len);
         free (p->packed);
     }
@@ -163,6 +167,7 @@ sl_broker_send_header (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h
 void
 sl_answer_settle (sl_broker_t *self)
 {
+    sl_overload_release (self, 0);
     if (sl_broker_holding (self))
         sl_batch_sync_async (self->batch);
 }

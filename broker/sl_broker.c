@@ -568,6 +568,7 @@ sl_broker_run (sl_broker_t *self, volatile sig_atomic_t *stop)
         long tmo = 1000;
         tmo = s_min_timeout (tmo, sl_batch_wait_ms (self->batch));
         tmo = s_min_timeout (tmo, sl_route_timeouts (self));
+        tmo = s_min_timeout (tmo, sl_overload_wait_ms (self));
         tmo = s_min_timeout (tmo, sl_proto_close_due (self));
         tmo = s_min_timeout (tmo, sl_govern_tick (self->govern, sl_now_ms ()));
         tmo = s_min_timeout (tmo, sl_metrics_tick (self->metrics, self, sl_now_ms ()));
@@ -639,6 +640,7 @@ sl_broker_destroy (sl_broker_t **self_p)
         sl_info ("broker.stopping", "commit=%s queries_failed=%zu sessions=%zu",
                  rc == 0 ? "ok" : sl_strerror (rc), self->n_queries,
                  self->sessions ? sl_sessions_count (self->sessions) : 0);
+        sl_overload_release (self, 1);     /* durable: answer them */
         sl_route_shutdown (self);
         for (size_t i = 0; self->sessions && i < sl_sessions_count (self->sessions); i++) {
             sl_session_t *s = sl_sessions_at (self->sessions, i);
@@ -678,6 +680,7 @@ sl_broker_destroy (sl_broker_t **self_p)
         free (self->held[i].packed);
     free (self->held);
     sl_deliver_drop_held (self);
+    sl_overload_drop (self);
     free (self->held_deliver);
     free (self->queries);
     sl_admin_destroy (&self->admin_table);

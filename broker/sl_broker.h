@@ -45,6 +45,9 @@ typedef struct {
     unsigned consent_scan_ms;      /* how often ended (expired) consents are looked for */
     uint64_t queue_max;            /* records per consumer queue; a record that would go
                                       past it is refused with QUEUE_FULL (0 = no limit) */
+    uint64_t overload_queue;       /* a publisher's ACK is withheld while a connected
+                                      consumer it fed holds more (0 = off; 5.2.1) */
+    unsigned overload_hold_ms;     /* ... but for at most this long */
     const char *metrics_endpoint;  /* "HOST:PORT" of the metrics listener, NULL/"" = off */
     const char *next_data_endpoint;  /* broker key rollover: where the next key listens */
     const char *next_admin_endpoint; /* (NULL/"": the main endpoint's port + 10) */

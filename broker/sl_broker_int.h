@@ -52,7 +52,16 @@ typedef struct {
     void *packed;            /* the ACK to send after commit */
     size_t len;
     uint64_t commit;         /* held: the commit it waits for (sl_batch_commits) */
+    char lag[33];            /* publisher ACK: the lagging consumer it waits for
+                                (sl_overload.c), "" when none */
+    int64_t at_ms;           /* ... since when */
 } sl_pending_t;
+
+/*  The fullest connected consumer over overload_queue a publish fed. */
+typedef struct {
+    long depth;
+    char consumer[33];
+} sl_overload_lag_t;
 
 typedef struct {
     uint64_t query_id;
@@ -92,6 +101,10 @@ struct sl_broker_t {
     size_t n_held, cap_held;       /* ... those are durable (sl_batch.h note 5) */
     struct sl_held_deliver_t *held_deliver;   /* DELIVERs likewise (sl_deliver.c) */
     size_t n_held_deliver, cap_held_deliver;
+    sl_pending_t *withheld;        /* durable publisher ACKs held back by overload */
+    size_t n_withheld, cap_withheld;   /* ... in commit order (sl_overload.c) */
+    uint64_t withheld_total;
+    int64_t overload_started_ms;
     sl_query_t *queries;
     size_t n_queries, cap_queries;
     uint64_t seq, next_query_id;
@@ -183,6 +196,27 @@ void sl_answer_on_durable (void *ctx, uint64_t durable);
 /*  After a loop turn: asks the flush thread to make what is held durable
  *  (design note in sl_answer.c). Does not wait. */
 void sl_answer_settle (sl_broker_t *self);
+
+/* ----------------------------------------------------------- sl_overload.c */
+
+/*  A publish queued a record for `consumer` (in `txn`): note it in `lag`
+ *  if that consumer is connected and over overload_queue, and fuller than
+ *  what `lag` holds. Cannot fail. */
+void sl_overload_fed (sl_broker_t *self, MDB_txn *txn, const char *consumer,
+                      sl_overload_lag_t *lag);
+/*  Marks the answer just pushed (sl_broker_pending_push) as waiting for
+ *  `lag`'s consumer. No-op when `lag` names none. */
+void sl_overload_mark (sl_broker_t *self, const sl_overload_lag_t *lag);
+/*  A durable answer about to be sent: returns 1 if it is withheld instead
+ *  (taken: `p->packed` belongs to the overload list), 0 to send it now. */
+int sl_overload_withhold (sl_broker_t *self, sl_pending_t *p);
+/*  Sends the withheld answers whose consumer caught up or whose hold
+ *  ended (`all`: every one, at shutdown). */
+void sl_overload_release (sl_broker_t *self, int all);
+/*  Milliseconds until the first hold ends, -1 when none is withheld. */
+long sl_overload_wait_ms (sl_broker_t *self);
+/*  Frees every withheld answer unsent. */
+void sl_overload_drop (sl_broker_t *self);
 
 /*  Writes data_dir/endpoints. Returns 0 or -1 (errno set). */
 int sl_broker_write_endpoints (sl_broker_t *self);

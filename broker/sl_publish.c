@@ -129,6 +129,7 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
         return;
     }
     MDB_txn *txn;       /* the pending state, read only (sl_commit_view) */
+    sl_overload_lag_t lag = { 0, "" };   /* push-back (sl_overload.c) */
     if (sl_commit_view (self->commit, &txn) != 0) {
         sl_broker_send_error (self, s->rid, s->rid_len, s->member, h->seq,
                       SLUICE__V1__ERROR_CODE__INTERNAL, "store", "broker store unavailable; resend later");
@@ -359,8 +360,10 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
             size_t bl = out.body ? out.body_len : zmq_msg_size (body);
             store_rc = sl_commit_queue_append (self->commit, sub->consumer, &qm, bd, bl, &tag);
             free (out.body);
-            if (store_rc == 0)
+            if (store_rc == 0) {
                 queued++;
+                sl_overload_fed (self, txn, sub->consumer, &lag);
+            }
         }
         protobuf_c_message_free_unpacked (rec, NULL);
         if (store_rc == 0)
@@ -407,6 +410,7 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
         sl_commit_abort (self->commit);
         goto out;
     }
+    sl_overload_mark (self, &lag);
     sl_commit_note (self->commit, (unsigned) n_ids);
     sl_debug ("publish.accepted", "member=%s seq=%llu records=%zu stored=%zu duplicates=%zu queued=%zu denied=%zu refused=%zu",
               s->member, (unsigned long long) h->seq, n, n_ids - dups, dups, queued, denied, n_errs);
