@@ -20,9 +20,11 @@
  *
  *  Design notes:
  *
- *  1. One thread. zmq_poll over the ZAP socket, the data ROUTER and the admin
- *     ROUTER; the poll timeout is the earliest of: batch due, query deadline,
- *     deferred connection close, 1 s.
+ *  1. One thread runs the loop (a second one only flushes the store,
+ *     sl_sync.h). zmq_poll over the ZAP socket, the data ROUTER, the admin
+ *     ROUTER and the flush thread's eventfd; the poll timeout is the earliest
+ *     of: batch due, query deadline, end of an overload hold, deferred
+ *     connection close, 1 s.
  *  2. The sender of every message is zmq_msg_gets("User-Id") of its first
  *     frame, set by sl_zap from the registry. A member revoked since its
  *     handshake is refused per message.

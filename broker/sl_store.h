@@ -36,9 +36,10 @@ typedef enum {
 
 /*  Opens (creating if `create`) the environment in directory `dir` with a map
  *  of `map_size` bytes (0 = 1 GiB) and makes sure the broker databases exist.
- *  Durability: every commit is fsynced (no MDB_NOSYNC / MDB_NOMETASYNC), so a
- *  committed transaction survives a power loss; group commit (sl_batch) is
- *  what keeps the fsync count low. Returns NULL on failure, with the reason
+ *  Durability: opened so that every commit is fsynced, data pages and meta
+ *  page; sluiced then sets MDB_NOMETASYNC and makes meta pages durable with
+ *  the next commit or a flush in its own thread (sl_batch.h note 5,
+ *  sl_sync.h). Group commit (sl_batch) is what keeps the fsync count low. Returns NULL on failure, with the reason
  *  in `err`. */
 sl_store_t *sl_store_open (const char *dir, size_t map_size, int create,
                            char *err, size_t errlen);
