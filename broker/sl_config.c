@@ -28,7 +28,7 @@ sl_config_defaults (sl_config_t *cfg)
     cfg->checkpoint_interval_ms = 60000;
     cfg->consent_scan_ms = 1000;
     cfg->queue_max = 1000000;
-    cfg->overload_queue = 8192;
+    cfg->overload_queue = 2048;
     cfg->overload_hold_ms = 1000;
     snprintf (cfg->log_level, sizeof cfg->log_level, "info");
     snprintf (cfg->log_format, sizeof cfg->log_format, "logfmt");

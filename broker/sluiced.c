@@ -107,7 +107,7 @@ s_usage (FILE *f)
 "(DIR/broker-next.key; docs/OPERATIONS.md).\n",
 "  --overload-queue N         past saturation: withhold a publisher's ACK while\n"
 "                             a connected consumer it fed has more than N\n"
-"                             records queued, default 8192, 0 = off\n"
+"                             records queued, default 2048, 0 = off\n"
 "                                                          (overload_queue)\n"
 "  --overload-hold-ms MS      ... for at most MS, default 1000\n"
 "                                                        (overload_hold_ms)\n");
