@@ -54,18 +54,15 @@ sl_overload_mark (sl_broker_t *self, const sl_overload_lag_t *lag)
     p->at_ms = sl_now_ms ();
 }
 
-/*  True while `consumer` is connected and over the bound. `txn`: a read
- *  transaction, begun on first use. */
+/*  True while `consumer` is connected and over the bound, by the count the
+ *  queue keeps for the open batch (unknown after an abort: not lagging, so
+ *  nothing is held on a guess). */
 static int
-s_lagging (sl_broker_t *self, const char *consumer, MDB_txn **txn)
+s_lagging (sl_broker_t *self, const char *consumer)
 {
     if (!sl_sessions_of (self->sessions, consumer))
         return 0;
-    if (!*txn && sl_store_read (self->store, txn) != 0) {
-        *txn = NULL;
-        return 0;
-    }
-    long depth = sl_queue_count (self->queue, *txn, consumer);
+    long depth = sl_queue_known_count (self->queue, consumer);
     return depth > 0 && (uint64_t) depth > self->cfg.overload_queue;
 }
 
@@ -85,11 +82,7 @@ sl_overload_withhold (sl_broker_t *self, sl_pending_t *p)
         if (!p->lag[0] || !self->cfg.overload_queue
             || sl_now_ms () - p->at_ms >= (int64_t) self->cfg.overload_hold_ms)
             return 0;
-        MDB_txn *txn = NULL;
-        int lagging = s_lagging (self, p->lag, &txn);
-        if (txn)
-            mdb_txn_abort (txn);
-        if (!lagging)
+        if (!s_lagging (self, p->lag))
             return 0;
     }
     if (self->n_withheld == self->cap_withheld) {
@@ -117,7 +110,6 @@ sl_overload_release (sl_broker_t *self, int all)
 {
     if (self->n_withheld == 0)
         return;
-    MDB_txn *txn = NULL;
     int64_t now = sl_now_ms ();
     size_t k = 0;
     for (size_t i = 0; i < self->n_withheld; i++) {
@@ -126,7 +118,7 @@ sl_overload_release (sl_broker_t *self, int all)
         for (size_t j = 0; j < k && !blocked; j++)
             blocked = s_same_rid (&self->withheld[j], p);
         int go = all || (!blocked && (now - p->at_ms >= (int64_t) self->cfg.overload_hold_ms
-                                      || !p->lag[0] || !s_lagging (self, p->lag, &txn)));
+                                      || !p->lag[0] || !s_lagging (self, p->lag)));
         if (go) {
             sl_wire_send_packed (self->data, p->rid, p->rid_len, p->packed, p->len);
             free (p->packed);
@@ -134,8 +126,6 @@ sl_overload_release (sl_broker_t *self, int all)
         else
             self->withheld[k++] = *p;
     }
-    if (txn)
-        mdb_txn_abort (txn);
     self->n_withheld = k;
     if (k == 0)
         sl_info ("overload.end", "ms=%lld acks_withheld=%llu",

@@ -189,6 +189,15 @@ sl_queue_count (sl_queue_t *self, MDB_txn *txn, const char *consumer)
     return rc != 0 ? rc : e->depth;
 }
 
+long
+sl_queue_known_count (sl_queue_t *self, const char *consumer)
+{
+    for (size_t i = 0; i < self->n_next; i++)
+        if (strcmp (self->next[i].consumer, consumer) == 0)
+            return self->next[i].stale ? -1 : self->next[i].depth;
+    return -1;
+}
+
 int
 sl_queue_append (sl_queue_t *self, MDB_txn *txn, const char *consumer,
                  const Sluice__V1__RecordMeta *meta, const void *body,
