@@ -15,10 +15,11 @@
  *     writer mutex is never touched, so the loop's write transaction (begun,
  *     written, committed in the loop's thread, as LMDB requires) is not
  *     disturbed. A flush running during commit N+1 may carry some of N+1's
- *     pages to the disk early; that is harmless: commit N+1 writes only pages
- *     that neither meta page on disk refers to (LMDB reuses a page only two
- *     transactions after it was freed), and N+1's meta page is written only
- *     after N+1's own page flush returned.
+ *     pages to the disk early; that is harmless: N+1 writes no page of
+ *     snapshot N-1 or N (LMDB reuses a page only once no snapshot from the
+ *     one before the writer's still holds it), the newest meta page on disk
+ *     is N-1's at least (N's commit flushed it), and N+1's own meta page is
+ *     written only after N+1's page flush returned.
  *  3. Why not MDB_NOSYNC in the loop and every flush here: under MDB_NOSYNC
  *     a commit writes its meta page right after its data pages with no flush
  *     between them; the kernel may write the meta page back first, and a power
