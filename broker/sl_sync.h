@@ -16,8 +16,9 @@
  *     written, committed in the loop's thread, as LMDB requires) is not
  *     disturbed. A flush running during commit N+1 may carry some of N+1's
  *     pages to the disk early; that is harmless: N+1 writes no page of
- *     snapshot N-1 or N (LMDB reuses a page only once no snapshot from the
- *     one before the writer's still holds it), the newest meta page on disk
+ *     snapshot N-1 or N (a writer reuses only pages freed by transactions
+ *     at least two before it: mdb_page_alloc, mdb_find_oldest), the newest
+ *     meta page on disk
  *     is N-1's at least (N's commit flushed it), and N+1's own meta page is
  *     written only after N+1's page flush returned.
  *  3. Why not MDB_NOSYNC in the loop and every flush here: under MDB_NOSYNC
