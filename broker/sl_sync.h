@@ -18,9 +18,8 @@
  *     pages to the disk early; that is harmless: N+1 writes no page of
  *     snapshot N-1 or N (a writer reuses only pages freed by transactions
  *     at least two before it: mdb_page_alloc, mdb_find_oldest), the newest
- *     meta page on disk
- *     is N-1's at least (N's commit flushed it), and N+1's own meta page is
- *     written only after N+1's page flush returned.
+ *     meta page on disk is N-1's at least (N's commit flushed it), and
+ *     N+1's own meta page is written only after N+1's page flush returned.
  *  3. Why not MDB_NOSYNC in the loop and every flush here: under MDB_NOSYNC
  *     a commit writes its meta page right after its data pages with no flush
  *     between them; the kernel may write the meta page back first, and a power
