@@ -130,7 +130,7 @@ Test (overload, a_lagging_consumer_holds_its_publishers_at_their_window, .timeou
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     pub_t pub = { &w, 0, 0, 0 };
     enum { TOTAL = 40 };       /* 2,000 records */
-    uint32_t acked = s_pump (&pub, TOTAL, 1500 * tc_wait (1));
+    uint32_t acked = s_pump (&pub, TOTAL, 2000 * tc_wait (1));
     fprintf (stderr, "overload: held after %u of %u messages acked (%u sent)\n", acked, TOTAL,
              pub.sent);
     cr_assert_lt (acked, TOTAL, "never held: the queue grew without bound");
@@ -173,6 +173,11 @@ Test (overload, an_absent_consumer_does_not_hold_and_the_hold_is_bounded, .timeo
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
     cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
     tc_close (&p);             /* subscribed, then gone */
+    for (int i = 0; i < 500 * tc_wait (1)
+                    && tc_broker_log_count (&B, "session.closed member=power plane=data") < 1; i++)
+        usleep (10000);
+    cr_assert_geq (tc_broker_log_count (&B, "session.closed member=power plane=data"), 1,
+                   "the broker did not see the consumer go");
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     pub_t pub = { &w, 0, 0, 0 };
     cr_assert_eq (s_pump (&pub, 20, 5000 * tc_wait (1)), 20, "held for an absent consumer");
