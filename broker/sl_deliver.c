@@ -207,6 +207,7 @@ typedef struct {
     char *fields[SL_DELIVER_MAX];    /* fields released by metas[], for the audit */
     int exhausted;
     uint64_t next;                  /* where a following scan goes on */
+    int64_t now_ms;                 /* when the scan decides */
 } s_deliver_t;
 
 /*  zmq_msg_init_data's free function for transformed bodies. */
@@ -239,12 +240,15 @@ s_deliver_one (void *ctx, const sl_queue_entry_t *e)
     }
     /* the raw subject: sealed beside the consumer's view, or the view itself */
     char raw[128], then[SL_DISCLOSE_FIELDS_MAX];
-    int shaped = 0, queued_fields = 0;
+    int shaped = 0, queued_fields = 0, bounded = 0;
+    sl_disclose_bound_t bound;
     sl_broker_copy (raw, sizeof raw, m->subject);
     for (size_t u = 0; u < m->base.n_unknown_fields; u++) {
         ProtobufCMessageUnknownField *uf = &m->base.unknown_fields[u];
         if (uf->tag == SL_DISCLOSE_FIELDS_TAG)
             queued_fields = sl_disclose_fields_read (uf, then, sizeof then) == 1;
+        if (uf->tag == SL_DISCLOSE_BOUND_TAG)
+            bounded = sl_disclose_bound_read (uf, &bound) == 1;
         const uint8_t *sealed;
         size_t sealed_len;
         int sf = sl_queue_sealed_read (uf, &sealed, &sealed_len);
@@ -266,7 +270,17 @@ s_deliver_one (void *ctx, const sl_queue_entry_t *e)
         .body = e->body, .body_len = e->body_len, .subject_shaped = shaped,
     };
     sl_decide_output_t out;
-    sl_broker_decide (d->self, &in, &out);
+    /* the permit it was queued under still holds (sl_disclose.h note 3):
+     * its rules, fields and shape are the queued copy's */
+    int holds = bounded && queued_fields
+                && e->tag >> SL_QUEUE_EPOCH_SHIFT == sl_queue_epoch (d->self->queue)
+                && sl_govern_bound_holds (d->self->govern, raw, &bound, d->now_ms);
+    if (holds) {
+        memset (&out, 0, sizeof out);
+        out.permit = 1;
+    }
+    else
+        sl_broker_decide (d->self, &in, &out);
     if (!out.permit) {
         char rbuf[SL_DECIDE_MAX_RULES * SL_DECIDE_RULE_MAX];
         sl_event_t ev = { .kind = "deny", .actor = m->owner, .counterpart = d->s->member,
@@ -285,6 +299,8 @@ s_deliver_one (void *ctx, const sl_queue_entry_t *e)
         return 0;
     }
     m->delivery_tag = e->tag;
+    if (holds)
+        goto shaped;
     /* the rules and the shape in force now (a permit may have narrowed) */
     m->event_time = sl_decide_coarsen_ms (m->event_time, out.coarsen_s);
     if (out.subject_set) {
@@ -312,10 +328,14 @@ s_deliver_one (void *ctx, const sl_queue_entry_t *e)
             free (rules[--nr]);
         free (rules);
     }
+shaped:
     sl_broker_copy (d->raw[d->n], sizeof d->raw[d->n], raw);
     char released[SL_DISCLOSE_FIELDS_MAX];
-    sl_disclose_fields_meet (queued_fields ? then : NULL, out.fields_set ? out.fields : "",
-                             released, sizeof released);
+    if (holds)
+        memcpy (released, then, sizeof released);
+    else
+        sl_disclose_fields_meet (queued_fields ? then : NULL, out.fields_set ? out.fields : "",
+                                 released, sizeof released);
     if (!(d->fields[d->n] = strdup (released))) {
         /* out of memory: this one and the rest wait for a later turn */
         free (out.body);
@@ -378,6 +398,7 @@ s_deliver_prepare (sl_broker_t *self, sl_session_t *s, uint64_t from, uint32_t b
     d->budget = budget;
     d->exhausted = 1;
     d->next = from;
+    d->now_ms = sl_now_ms ();
     if (sl_store_read (self->store, &d->rtxn) != 0) {
         free (d);
         return NULL;

@@ -465,6 +465,9 @@ sl_govern_decide (void *ctx, const sl_decide_input_t *in, sl_decide_output_t *ou
         out->body = buf;
         out->body_len = len;
     }
+    out->until_s = d.until;
+    if (cc.checked && cc.decision.next_change > 0 && cc.decision.next_change < out->until_s)
+        out->until_s = cc.decision.next_change;
     if (in->record && !sl_policy_transform_is_identity (&d.transform)) {
         size_t cap = protobuf_c_message_get_packed_size (in->record) + 128, len = 0;
         uint8_t *buf = malloc (cap);
@@ -495,6 +498,24 @@ done:
     if (own)
         mdb_txn_abort (own);
     return rc;
+}
+
+void
+sl_govern_bound (sl_govern_t *self, const char *subject, int64_t until_s,
+                 sl_disclose_bound_t *out)
+{
+    out->policy = sl_policy_store_generation (self->policy);
+    out->consent = sl_consent_epoch (self->consent, subject ? subject : "");
+    out->until_s = until_s;
+}
+
+int
+sl_govern_bound_holds (sl_govern_t *self, const char *subject, const sl_disclose_bound_t *b,
+                       int64_t now_ms)
+{
+    return b->until_s > 0 && now_ms / 1000 < b->until_s
+           && b->policy == sl_policy_store_generation (self->policy)
+           && b->consent == sl_consent_epoch (self->consent, subject ? subject : "");
 }
 
 /* ------------------------------------------------------------ auditing */

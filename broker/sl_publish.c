@@ -339,7 +339,8 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
              * travels sealed for delivery-time consent checks */
             uint8_t sealed[2 + SL_QUEUE_SEALED_MAX];   /* length prefix | nonce | box */
             uint8_t flist[2 + SL_DISCLOSE_FIELDS_MAX];
-            ProtobufCMessageUnknownField uf[2];
+            uint8_t bbuf[SL_DISCLOSE_BOUND_LEN];
+            ProtobufCMessageUnknownField uf[3];
             size_t sl = 0;
             if (out.subject_set && m->subject && *m->subject
                 && sl_govern_seal_subject (self->govern, m->subject, sealed + 2,
@@ -352,8 +353,11 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
                 && sl_disclose_fields_field (&uf[qm.base.n_unknown_fields], flist, sizeof flist,
                                              out.fields) == 0)
                 qm.base.n_unknown_fields++;
-            if (qm.base.n_unknown_fields)
-                qm.base.unknown_fields = uf;
+            /* how long this permit holds, so delivery may skip asking again */
+            sl_disclose_bound_t bound;
+            sl_govern_bound (self->govern, m->subject, out.until_s, &bound);
+            sl_disclose_bound_field (&uf[qm.base.n_unknown_fields++], bbuf, &bound);
+            qm.base.unknown_fields = uf;
             uint64_t tag;
             const void *bd = out.body ? out.body : zmq_msg_data (body);
             size_t bl = out.body ? out.body_len : zmq_msg_size (body);
