@@ -33,6 +33,7 @@
 
 #include "sl_batch.h"
 #include "sl_clock.h"
+#include "sl_consent_entry.h"
 #include "sl_schema_store.h"
 #include "sl_error.h"
 #include "sl_log.h"
@@ -643,7 +644,10 @@ s_ended (const sl_consent_record_t *r, sl_consent_status_code_t why, int64_t end
 static void
 s_scan_ended (sl_govern_t *self, int64_t now_ms)
 {
-    int64_t to = now_ms / 1000 + 1;     /* through the current second */
+    /* [from, to) with to = now + 1 s: every end at or before the current
+     * second, i.e. already passed (an end at second S means invalid from
+     * S.000 on), never one still ahead */
+    int64_t to = now_ms / 1000 + 1;
     int64_t from = self->scanned_to - 5; /* overlap: the sent list dedups */
     MDB_txn *txn;
     if (sl_store_read (self->w.store, &txn) != 0)
@@ -721,24 +725,12 @@ sl_govern_consent_event (sl_govern_t *self, const char *member, const char *role
         snprintf (err, errlen, "%s", res.error[0] ? res.error : sl_strerror (rc));
         return rc;
     }
-    const char *kind = res.kind == SLUICE__V1__CONSENT_EVENT__KIND__WITHDRAWN ? SL_AUDIT_CONSENT_WITHDRAW
-                     : res.kind == SLUICE__V1__CONSENT_EVENT__KIND__RENEWED ? SL_AUDIT_CONSENT_RENEW
-                     : SL_AUDIT_CONSENT_GRANT;
-    char purposes[512] = "", detail[160];
-    size_t o = 0;
-    for (size_t i = 0; i < sl_consent_record_purpose_count (rec) && o + 1 < sizeof purposes; i++) {
-        int w = snprintf (purposes + o, sizeof purposes - o, "%s%s", i ? "," : "",
-                          sl_consent_record_purpose (rec, i));
-        if (w < 0)
-            break;
-        o += (size_t) w;
-    }
-    snprintf (detail, sizeof detail, "consent=%s via=data", res.consent_id);
-    sl_audit_event_t a = {
-        .kind = kind, .actor = member, .counterpart = sl_consent_record_recipient (rec),
-        .owner = sl_consent_record_controller (rec), .subject = sl_consent_record_subject (rec),
-        .purpose = purposes, .decision = "ok", .detail = detail,
-    };
+    /* the same entry as the admin plane's (one builder): the actor, a
+     * consent-source member, tells which plane it came through */
+    sl_consent_entry_buf_t buf;
+    sl_audit_event_t a;
+    sl_consent_entry (&a, &buf, &res, rec, member, NULL);
+    const char *kind = a.kind;
     rc = sl_audit_append (self->audit, txn, &a, NULL);
     sl_consent_record_destroy (&rec);
     if (rc != 0) {
