@@ -380,6 +380,17 @@ s_consent_fields (sl_policy_transform_t *t, const sl_consent_decision_t *d)
     }
 }
 
+/*  Copies src into dst (size bytes), cut to fit. Per decision: no formatting. */
+static void
+s_copy (char *dst, size_t size, const char *src)
+{
+    size_t n = strlen (src);
+    if (n >= size)
+        n = size - 1;
+    memcpy (dst, src, n);
+    dst[n] = 0;
+}
+
 int
 sl_govern_decide (void *ctx, const sl_decide_input_t *in, sl_decide_output_t *out)
 {
@@ -412,21 +423,25 @@ sl_govern_decide (void *ctx, const sl_decide_input_t *in, sl_decide_output_t *ou
     for (size_t i = 0; i < d.n_strips && i < SL_POLICY_MAX_STRIPS && out->n_rules < SL_DECIDE_MAX_RULES; i++)
         sl_policy_rule_ref (d.strips[i], out->rules[out->n_rules++], SL_DECIDE_RULE_MAX);
     if (!d.permit) {
-        snprintf (out->reason, sizeof out->reason, "%s", d.reason ? d.reason : "denied");
+        s_copy (out->reason, sizeof out->reason, d.reason ? d.reason : "denied");
         goto done;
     }
     if (cc.checked)
         s_consent_fields (&d.transform, &cc.decision);
-    size_t nf = sl_policy_transform_fields (&d.transform, NULL, 0);
     const char *names[SL_POLICY_MAX_FIELDS];
-    sl_policy_transform_fields (&d.transform, names, SL_POLICY_MAX_FIELDS);
+    size_t nf = sl_policy_transform_fields (&d.transform, names, SL_POLICY_MAX_FIELDS);
     size_t o = 0;
-    for (size_t i = 0; i < nf && i < SL_POLICY_MAX_FIELDS && o + 1 < sizeof out->fields; i++) {
-        int w = snprintf (out->fields + o, sizeof out->fields - o, "%s%s", i ? "," : "", names[i]);
-        if (w < 0)
+    for (size_t i = 0; i < nf && i < SL_POLICY_MAX_FIELDS; i++) {
+        /* whole names only: a list cut inside a name would name another field */
+        size_t l = strlen (names[i]);
+        if (o + (i ? 1 : 0) + l + 1 > sizeof out->fields)
             break;
-        o += (size_t) w;
+        if (i)
+            out->fields[o++] = ',';
+        memcpy (out->fields + o, names[i], l);
+        o += l;
     }
+    out->fields[o] = 0;
     out->fields_set = 1;
     out->coarsen_s = (int64_t) d.transform.coarsen;
     const uint8_t *key = NULL;
@@ -435,9 +450,7 @@ sl_govern_decide (void *ctx, const sl_decide_input_t *in, sl_decide_output_t *ou
             rc = SL_EINVAL;
             goto done;
         }
-        char p[SL_POLICY_PSEUDONYM_LEN + 1];
-        sl_policy_pseudonymize (key, in->subject ? in->subject : "", p);
-        snprintf (out->subject, sizeof out->subject, "%s", p);
+        sl_policy_pseudonymize (key, in->subject ? in->subject : "", out->subject);
         out->subject_set = 1;
     }
     else if (d.transform.subject == SL_POLICY_SUBJECT_DROP) {
