@@ -66,6 +66,66 @@ s_inflight_sibling (sl_broker_t *self, sl_session_t *s, uint64_t tag)
     return NULL;
 }
 
+#define S_ACK_DETAIL_MAX 4096    /* one ack entry's detail; more tags: more entries */
+
+/*  Appends decimal `v` at buf + o. Returns the new length. */
+static size_t
+s_put_u64 (char *buf, size_t o, uint64_t v)
+{
+    char digits[20];
+    size_t n = 0;
+    do {
+        digits[n++] = (char) ('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n > 0)
+        buf[o++] = digits[--n];
+    return o;
+}
+
+/*  The `ack` entries of one ACK (AUDIT.md §6.2): the tags it removed,
+ *  ascending, runs of consecutive tags written "a-b", joined by ',', after
+ *  "tags="; one entry per S_ACK_DETAIL_MAX bytes of that. Sorts `tags`.
+ *  Returns 0 or the recorder's error. */
+static int
+s_ack_entries (sl_broker_t *self, const char *consumer, uint64_t *tags, size_t n)
+{
+    for (size_t i = 1; i < n; i++)           /* insertion sort: ACKs come nearly sorted */
+        for (size_t j = i; j > 0 && tags[j - 1] > tags[j]; j--) {
+            uint64_t t = tags[j];
+            tags[j] = tags[j - 1];
+            tags[j - 1] = t;
+        }
+    char detail[S_ACK_DETAIL_MAX + 48];
+    size_t i = 0;
+    while (i < n) {
+        size_t o = 0, count = 0;
+        memcpy (detail, "tags=", 5);
+        o = 5;
+        while (i < n && o < S_ACK_DETAIL_MAX) {
+            size_t j = i;
+            while (j + 1 < n && tags[j + 1] == tags[j] + 1)
+                j++;
+            if (count)
+                detail[o++] = ',';
+            o = s_put_u64 (detail, o, tags[i]);
+            if (j > i) {
+                detail[o++] = '-';
+                o = s_put_u64 (detail, o, tags[j]);
+            }
+            count += j - i + 1;
+            i = j + 1;
+        }
+        detail[o] = 0;
+        sl_event_t ev = { .kind = "ack", .actor = consumer, .detail = detail,
+                          .records = (unsigned) count };
+        int rc = sl_broker_record (self, &ev, 0);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
 void
 sl_deliver_ack (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, int nack)
 {
@@ -111,12 +171,6 @@ sl_deliver_ack (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, int n
                 if (f)
                     f->acked = 1;
                 ok = 1;
-                char d[SL_TAG_DETAIL_MAX];
-                sl_event_t ev = { .kind = "ack", .actor = s->member,
-                                  .detail = sl_broker_tag_detail (d, tag) };
-                rc = sl_broker_record (self, &ev, 0);
-                if (rc != 0)
-                    store_rc = rc;
             }
             else if (rc != SL_ENOTFOUND)
                 store_rc = rc;
@@ -134,6 +188,16 @@ sl_deliver_ack (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, int n
                       (unsigned long long) tag, nack ? "in flight" : "queued", s->member);
             errp[n_errs++] = &re->e;
         }
+    }
+    if (store_rc == 0 && !nack && n_done > 0) {
+        uint64_t *sorted = malloc (n_done * sizeof *sorted);
+        if (sorted) {
+            memcpy (sorted, done, n_done * sizeof *sorted);
+            store_rc = s_ack_entries (self, s->member, sorted, n_done);
+            free (sorted);
+        }
+        else
+            store_rc = SL_ENOMEM;
     }
     if (store_rc != 0) {
         sl_commit_abort (self->commit);

@@ -28,7 +28,7 @@ static const s_family_t s_families[F_COUNT_] = {
     [F_AUDIT] = { "sluice_audit_entries_total",
                   "Audit entries the broker recorded and committed, by kind." },
     [F_PUBLISHED] = { "sluice_records_published_total",
-                      "Records accepted from their owner (audit kind publish)." },
+                      "Records accepted from their owner (audit kind publish, or its first queue or deny entry: AUDIT.md 6.2)." },
     [F_STORED] = { "sluice_records_stored_total",
                    "Record copies queued for a consumer after a permit (audit kind queue)." },
     [F_REFUSED] = { "sluice_records_refused_total",
@@ -38,7 +38,7 @@ static const s_family_t s_families[F_COUNT_] = {
     [F_DENIED] = { "sluice_records_denied_total",
                    "Policy or consent denials, by stage (publish, deliver, reply) and reason (audit kind deny)." },
     [F_ACKED] = { "sluice_records_acked_total",
-                  "Deliveries a consumer acknowledged (audit kind ack)." },
+                  "Deliveries a consumer acknowledged (the tags of audit kind ack)." },
     [F_QUERIES] = { "sluice_queries_total",
                     "Queries, by asker, owner, type and decision (audit kind query)." },
     [F_AUTH_DENIED] = { "sluice_auth_denied_total",
@@ -277,17 +277,17 @@ out:
     return pos;
 }
 
-static void s_stage_pos (sl_metrics_t *self, long pos);
+static void s_stage_pos (sl_metrics_t *self, long pos, uint64_t n);
 
 static void
 s_stage (sl_metrics_t *self, int family, const char *labels)
 {
-    s_stage_pos (self, s_series (self, family, labels));
+    s_stage_pos (self, s_series (self, family, labels), 1);
 }
 
-/*  One more for series `pos` (-1: none could be made), in the batch. */
+/*  `n` more for series `pos` (-1: none could be made), in the batch. */
 static void
-s_stage_pos (sl_metrics_t *self, long pos)
+s_stage_pos (sl_metrics_t *self, long pos, uint64_t n)
 {
     if (pos < 0) {
         __atomic_fetch_add (&self->dropped, 1, __ATOMIC_RELAXED);   /* read by the listener */
@@ -307,14 +307,14 @@ s_stage_pos (sl_metrics_t *self, long pos)
         }
         self->touched[self->n_touched++] = (size_t) pos;
     }
-    s->staged++;
+    s->staged += n;
 }
 
 /*  Counts one event in `family` with labels names[i]=vals[i] (n of them),
  *  through the memo. */
 static void
 s_count (sl_metrics_t *self, int family, const char *const *names, const char *const *vals,
-         size_t n)
+         size_t n, uint64_t amount)
 {
     char key[S_MEMO_KEY];
     size_t o = 0;
@@ -337,7 +337,7 @@ s_count (sl_metrics_t *self, int family, const char *const *names, const char *c
             h = (h ^ (uint8_t) key[i]) * 16777619u;
         m = &self->memo[h & (S_MEMO - 1)];
         if (m->len == o && m->hash == h && m->family == family && memcmp (m->key, key, o) == 0) {
-            s_stage_pos (self, m->pos);
+            s_stage_pos (self, m->pos, amount);
             return;
         }
     }
@@ -357,7 +357,7 @@ s_count (sl_metrics_t *self, int family, const char *const *names, const char *c
         m->pos = pos;
         memcpy (m->key, key, o);
     }
-    s_stage_pos (self, pos);
+    s_stage_pos (self, pos, amount);
 }
 
 /*  "stage=deliver ..." -> "deliver"; `key` "domain=" etc. */
@@ -386,14 +386,15 @@ sl_metrics_event (sl_metrics_t *self, const sl_event_t *ev)
     static const char *const n_kind[] = { "kind" };
     static const char *const n_oct[] = { "owner", "consumer", "type" };
     static const char *const n_ot[] = { "owner", "type" };
-    s_count (self, F_AUDIT, n_kind, &k, 1);
+    s_count (self, F_AUDIT, n_kind, &k, 1, 1);
     const char *oct[] = { ev->owner, ev->counterpart, ev->record_type };
-    if (!strcmp (k, "publish")) {
+    if (!strcmp (k, "publish") || ev->accepts) {
+        /* a record accepted: its own entry, or folded into its first copy's */
         const char *ot[] = { ev->owner ? ev->owner : ev->actor, ev->record_type };
-        s_count (self, F_PUBLISHED, n_ot, ot, 2);
+        s_count (self, F_PUBLISHED, n_ot, ot, 2, 1);
     }
-    else if (!strcmp (k, "queue")) {
-        s_count (self, F_STORED, n_oct, oct, 3);
+    if (!strcmp (k, "queue")) {
+        s_count (self, F_STORED, n_oct, oct, 3, 1);
     }
     else if (!strcmp (k, "publish.refused")) {
         s_labels (l, sizeof l, "member", ev->actor, "type", ev->record_type, "reason", ev->reason,
@@ -401,7 +402,7 @@ sl_metrics_event (sl_metrics_t *self, const sl_event_t *ev)
         s_stage (self, F_REFUSED, l);
     }
     else if (!strcmp (k, "deliver")) {
-        s_count (self, F_DELIVERED, n_oct, oct, 3);
+        s_count (self, F_DELIVERED, n_oct, oct, 3, 1);
     }
     else if (!strcmp (k, "deny")) {
         s_labels (l, sizeof l, "owner", ev->owner, "consumer", ev->counterpart, "type",
@@ -411,7 +412,7 @@ sl_metrics_event (sl_metrics_t *self, const sl_event_t *ev)
     }
     else if (!strcmp (k, "ack")) {
         static const char *const n_c[] = { "consumer" };
-        s_count (self, F_ACKED, n_c, &ev->actor, 1);
+        s_count (self, F_ACKED, n_c, &ev->actor, 1, ev->records ? ev->records : 1);
     }
     else if (!strcmp (k, "query")) {
         s_labels (l, sizeof l, "asker", ev->actor, "owner", ev->owner, "type", ev->record_type,

@@ -281,12 +281,7 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
             protobuf_c_message_free_unpacked (rec, NULL);
             continue;
         }
-        {
-            sl_event_t ev = { .kind = "publish", .actor = s->member, .owner = s->member,
-                              .record_type = type, .message_id = m->message_id.data,
-                              .subject = m->subject, .decision = "ok" };
-            store_rc = sl_broker_record (self, &ev, 0);
-        }
+        int named = 0;      /* a queue / deny entry names the record (AUDIT.md §6.2) */
         for (size_t j = 0; j < sl_subs_count (self->subs) && store_rc == 0; j++) {
             const sl_sub_t *sub = sl_subs_at (self->subs, j);
             if (strcmp (sub->record_type, type) != 0)
@@ -311,8 +306,9 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
                               .purpose = sub->purpose, .decision = out.permit ? "permit" : "deny",
                               .rules = rbuf, .fields = out.fields_set ? out.fields : NULL,
                               .reason = out.permit ? NULL : out.reason,
-                              .detail = "stage=publish" };
+                              .detail = "stage=publish", .accepts = !named };
             store_rc = sl_broker_record (self, &ev, 0);
+            named = 1;
             if (!out.permit) {
                 denied++;
                 sl_info ("publish.denied", "owner=%s consumer=%s record=%s purpose=%s reason=%s",
@@ -367,6 +363,13 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
                 queued++;
         }
         protobuf_c_message_free_unpacked (rec, NULL);
+        if (store_rc == 0 && !named) {
+            /* no copy names the record: its acceptance gets an entry of its own */
+            sl_event_t ev = { .kind = "publish", .actor = s->member, .owner = s->member,
+                              .record_type = type, .message_id = m->message_id.data,
+                              .subject = m->subject, .decision = "ok" };
+            store_rc = sl_broker_record (self, &ev, 0);
+        }
         if (store_rc == 0)
             store_rc = sl_commit_msgid_put (self->commit, s->member, m->message_id.data, (uint64_t) now);
         if (store_rc == 0)

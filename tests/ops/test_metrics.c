@@ -136,3 +136,27 @@ Test (metrics, many_label_sets_count_apart_through_the_memo)
     cr_assert_eq (get (m, "sluice_records_acked_total{consumer=\"none\"}"), 2);
     sl_metrics_destroy (&m);
 }
+
+Test (metrics, folded_acceptance_and_ack_lists_count_records)
+{
+    /* AUDIT.md 6.2: a record's first queue / deny entry stands for its
+     * acceptance; one ack entry counts every tag it lists */
+    sl_metrics_t *m = sl_metrics_new (NULL);
+    sl_event_t q1 = { .kind = "queue", .actor = "water", .owner = "water", .counterpart = "power",
+                      .record_type = T, .accepts = 1 };
+    sl_event_t q2 = { .kind = "queue", .actor = "water", .owner = "water", .counterpart = "parking",
+                      .record_type = T };
+    sl_event_t d = { .kind = "deny", .actor = "water", .owner = "water", .counterpart = "power",
+                     .record_type = T, .reason = "forbidden", .detail = "stage=publish", .accepts = 1 };
+    sl_event_t a = { .kind = "ack", .actor = "power", .detail = "tags=5-9,12", .records = 6 };
+    sl_metrics_event (m, &q1);
+    sl_metrics_event (m, &q2);
+    sl_metrics_event (m, &d);
+    sl_metrics_event (m, &a);
+    sl_metrics_txn_outcome (m, 1);
+    cr_assert_eq (get (m, "sluice_records_published_total{owner=\"water\",type=\"" T "\"}"), 2);
+    cr_assert_eq (get (m, "sluice_records_stored_total{owner=\"water\",consumer=\"parking\",type=\"" T "\"}"), 1);
+    cr_assert_eq (get (m, "sluice_records_acked_total{consumer=\"power\"}"), 6);
+    cr_assert_eq (get (m, "sluice_audit_entries_total{kind=\"ack\"}"), 1);
+    sl_metrics_destroy (&m);
+}
