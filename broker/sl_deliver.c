@@ -265,6 +265,8 @@ typedef struct {
     uint64_t denied[SL_DELIVER_MAX];
     size_t n_denied;
     char raw[SL_DELIVER_MAX][128];   /* raw subjects of metas[], for the audit */
+    uint8_t pseud[SL_DELIVER_MAX][32];  /* or their audit pseudonyms, if has_pseud */
+    int has_pseud[SL_DELIVER_MAX];
     sl_session_t *sib[32];          /* the member's other sessions with records in flight */
     size_t n_sib;
     int tentative;                  /* metas' tags are in s's in-flight until sent */
@@ -306,6 +308,7 @@ s_deliver_one (void *ctx, const sl_queue_entry_t *e)
     char raw[128], then[SL_DISCLOSE_FIELDS_MAX];
     int shaped = 0, queued_fields = 0, bounded = 0;
     sl_disclose_bound_t bound;
+    const ProtobufCMessageUnknownField *sealed_uf = NULL;
     sl_broker_copy (raw, sizeof raw, m->subject);
     for (size_t u = 0; u < m->base.n_unknown_fields; u++) {
         ProtobufCMessageUnknownField *uf = &m->base.unknown_fields[u];
@@ -313,19 +316,30 @@ s_deliver_one (void *ctx, const sl_queue_entry_t *e)
             queued_fields = sl_disclose_fields_read (uf, then, sizeof then) == 1;
         if (uf->tag == SL_DISCLOSE_BOUND_TAG)
             bounded = sl_disclose_bound_read (uf, &bound) == 1;
+        if (uf->tag == SL_QUEUE_SEALED_SUBJECT_TAG)
+            sealed_uf = uf;
+    }
+    shaped = sealed_uf != NULL;
+    sl_decide_output_t out;
+    /* the permit it was queued under still holds (sl_disclose.h note 3):
+     * its rules, fields and shape are the queued copy's, and its entry names
+     * the subject by the pseudonym made at publish, so the sealed subject
+     * stays closed */
+    int holds = bounded && queued_fields && (bound.has_pseudonym || !sealed_uf)
+                && e->tag >> SL_QUEUE_EPOCH_SHIFT == sl_queue_epoch (d->self->queue)
+                && sl_govern_bound_holds (d->self->govern, &bound, d->now_ms);
+    if (sealed_uf && !holds) {
         const uint8_t *sealed;
         size_t sealed_len;
-        int sf = sl_queue_sealed_read (uf, &sealed, &sealed_len);
-        shaped |= sf != 0;
-        if (sf < 0
-            || (sf > 0 && sl_govern_open_subject (d->self->govern, sealed, sealed_len,
-                                                  raw, sizeof raw) != 0)) {
+        if (sl_queue_sealed_read (sealed_uf, &sealed, &sealed_len) < 0
+            || sl_govern_open_subject (d->self->govern, sealed, sealed_len, raw, sizeof raw) != 0) {
             sl_error ("queue.subject_unreadable", "consumer=%s tag=%llu", d->s->member,
                       (unsigned long long) e->tag);
             raw[0] = 0;
         }
-        free (uf->data);
     }
+    for (size_t u = 0; u < m->base.n_unknown_fields; u++)
+        free (m->base.unknown_fields[u].data);
     m->base.n_unknown_fields = 0;       /* never leaves the broker */
     sl_decide_input_t in = {
         .stage = SL_DECIDE_DELIVER, .owner = m->owner, .consumer = d->s->member,
@@ -333,12 +347,6 @@ s_deliver_one (void *ctx, const sl_queue_entry_t *e)
         .event_time_ms = m->event_time, .record = NULL, .txn = d->rtxn,
         .body = e->body, .body_len = e->body_len, .subject_shaped = shaped,
     };
-    sl_decide_output_t out;
-    /* the permit it was queued under still holds (sl_disclose.h note 3):
-     * its rules, fields and shape are the queued copy's */
-    int holds = bounded && queued_fields
-                && e->tag >> SL_QUEUE_EPOCH_SHIFT == sl_queue_epoch (d->self->queue)
-                && sl_govern_bound_holds (d->self->govern, raw, &bound, d->now_ms);
     if (holds) {
         memset (&out, 0, sizeof out);
         out.permit = 1;
@@ -393,6 +401,12 @@ s_deliver_one (void *ctx, const sl_queue_entry_t *e)
         free (rules);
     }
 shaped:
+    d->has_pseud[d->n] = holds && bound.has_pseudonym;
+    if (d->has_pseud[d->n]) {
+        memcpy (d->pseud[d->n], bound.pseudonym, sizeof d->pseud[d->n]);
+        if (sealed_uf)
+            raw[0] = 0;     /* still sealed: the entry names the pseudonym */
+    }
     sl_broker_copy (d->raw[d->n], sizeof d->raw[d->n], raw);
     char released[SL_DISCLOSE_FIELDS_MAX];
     if (holds)
@@ -484,7 +498,9 @@ s_deliver_prepare (sl_broker_t *self, sl_session_t *s, uint64_t from, uint32_t b
         sl_event_t ev = { .kind = "deliver", .actor = m->owner, .counterpart = s->member,
                           .owner = m->owner, .record_type = m->record_type,
                           .message_id = m->message_id.len == 16 ? m->message_id.data : NULL,
-                          .subject = d->raw[i], .purpose = m->purpose, .decision = "permit",
+                          .subject = d->raw[i],
+                          .subject_pseudonym = d->has_pseud[i] ? d->pseud[i] : NULL,
+                          .purpose = m->purpose, .decision = "permit",
                           .rules = sl_broker_rules_meta (m->rules, m->n_rules, rbuf, sizeof rbuf),
                           .fields = d->fields[i], .detail = dt };
         if (sl_broker_event (self, &ev) != 0) {

@@ -47,17 +47,23 @@ int sl_disclose_fields_read (const ProtobufCMessageUnknownField *uf, char *out, 
 /*  How long the publish-time permit of a queued copy holds (design note 3):
  *  the policy generation and the subject's consent epoch it was decided at,
  *  and the second before which no `valid` window or consent starts or ends.
- *  Travels as unknown field SL_DISCLOSE_BOUND_TAG, 24 bytes little-endian. */
+ *  Travels as unknown field SL_DISCLOSE_BOUND_TAG. */
 typedef struct {
     uint64_t policy;     /* sl_policy_store_generation at the decision */
     uint64_t consent;    /* sl_consent_epoch of the raw subject at the decision */
     int64_t until_s;     /* sl_decide_output_t.until_s */
+    uint32_t slot;       /* sl_consent_epoch_slot of the raw subject */
+    int has_pseudonym;   /* the record has a subject: */
+    uint8_t pseudonym[32];  /* its audit pseudonym (AUDIT.md §2), so a
+                               delivery that stands need not open the
+                               sealed subject for its entry */
 } sl_disclose_bound_t;
 
-#define SL_DISCLOSE_BOUND_LEN 25        /* length byte + 24 */
+#define SL_DISCLOSE_BOUND_LEN 61        /* length byte + 28 (+ 32 with a pseudonym) */
 
 /*  Fills `uf` (data pointing into `buf`, SL_DISCLOSE_BOUND_LEN bytes, which
- *  must outlive `uf`) with `b`. Cannot fail. */
+ *  must outlive `uf`) with `b`: policy, consent, until_s (8 bytes each),
+ *  slot (4), then the pseudonym if any, little-endian. Cannot fail. */
 void sl_disclose_bound_field (ProtobufCMessageUnknownField *uf,
                               uint8_t buf[SL_DISCLOSE_BOUND_LEN], const sl_disclose_bound_t *b);
 

@@ -38,6 +38,8 @@ typedef struct {
     const char *record_type;
     const uint8_t *message_id;   /* 16 bytes, or NULL */
     const char *subject;         /* RAW citizen id or NULL: the recorder pseudonymizes */
+    const uint8_t *subject_pseudonym;  /* or its audit pseudonym (32 bytes) already
+                                          made (sl_audit_pseudonym); wins over subject */
     const char *purpose;
     const char *decision;
     const char *rules;           /* "id@version,id@version" */

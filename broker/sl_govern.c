@@ -18,7 +18,10 @@
  *  5. Queued records keep the raw subject only sealed (crypto_secretbox with
  *     a key derived from the pseudonym secret) in an extra RecordMeta field,
  *     so delivery-time consent checks see the real subject while the store
- *     never holds it in clear. The field is stripped before DELIVER.
+ *     never holds it in clear. The field is stripped before DELIVER. It is
+ *     opened only when the decision is asked again (sl_disclose.h note 3);
+ *     otherwise the copy's audit pseudonym, made at publish, names the
+ *     subject in the `deliver` entry.
  */
 #include "sl_govern.h"
 
@@ -518,18 +521,21 @@ void
 sl_govern_bound (sl_govern_t *self, const char *subject, int64_t until_s,
                  sl_disclose_bound_t *out)
 {
+    memset (out, 0, sizeof *out);
     out->policy = sl_policy_store_generation (self->policy);
-    out->consent = sl_consent_epoch (self->consent, subject ? subject : "");
+    out->slot = sl_consent_epoch_slot (subject ? subject : "");
+    out->consent = sl_consent_epoch_at (self->consent, out->slot);
     out->until_s = until_s;
+    out->has_pseudonym = subject && *subject
+                         && sl_audit_pseudonym (self->audit, subject, out->pseudonym) == 0;
 }
 
 int
-sl_govern_bound_holds (sl_govern_t *self, const char *subject, const sl_disclose_bound_t *b,
-                       int64_t now_ms)
+sl_govern_bound_holds (sl_govern_t *self, const sl_disclose_bound_t *b, int64_t now_ms)
 {
     return b->until_s > 0 && now_ms / 1000 < b->until_s
            && b->policy == sl_policy_store_generation (self->policy)
-           && b->consent == sl_consent_epoch (self->consent, subject ? subject : "");
+           && b->consent == sl_consent_epoch_at (self->consent, b->slot);
 }
 
 /* ------------------------------------------------------------ auditing */
@@ -542,6 +548,7 @@ sl_govern_record (void *ctx, MDB_txn *txn, const sl_event_t *ev)
         .kind = ev->kind, .actor = ev->actor, .counterpart = ev->counterpart,
         .owner = ev->owner, .record_type = ev->record_type, .message_id = ev->message_id,
         .subject = ev->subject && *ev->subject ? ev->subject : NULL,
+        .subject_pseudonym = ev->subject_pseudonym,
         .purpose = ev->purpose, .decision = ev->decision, .rules = ev->rules,
         .fields = ev->fields, .reason = ev->reason, .detail = ev->detail,
     };

@@ -300,9 +300,16 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
                 denied++;
                 continue;
             }
+            /* how long a permit holds, so delivery may skip asking again;
+             * with the subject's audit pseudonym, made once for both entries */
+            sl_disclose_bound_t bound;
+            if (out.permit)
+                sl_govern_bound (self->govern, m->subject, out.until_s, &bound);
             sl_event_t ev = { .kind = out.permit ? "queue" : "deny", .actor = s->member,
                               .counterpart = sub->consumer, .owner = s->member, .record_type = type,
                               .message_id = m->message_id.data, .subject = m->subject,
+                              .subject_pseudonym = out.permit && bound.has_pseudonym
+                                                   ? bound.pseudonym : NULL,
                               .purpose = sub->purpose, .decision = out.permit ? "permit" : "deny",
                               .rules = rbuf, .fields = out.fields_set ? out.fields : NULL,
                               .reason = out.permit ? NULL : out.reason,
@@ -349,9 +356,6 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
                 && sl_disclose_fields_field (&uf[qm.base.n_unknown_fields], flist, sizeof flist,
                                              out.fields) == 0)
                 qm.base.n_unknown_fields++;
-            /* how long this permit holds, so delivery may skip asking again */
-            sl_disclose_bound_t bound;
-            sl_govern_bound (self->govern, m->subject, out.until_s, &bound);
             sl_disclose_bound_field (&uf[qm.base.n_unknown_fields++], bbuf, &bound);
             qm.base.unknown_fields = uf;
             uint64_t tag;

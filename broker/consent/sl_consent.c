@@ -72,8 +72,8 @@ struct _sl_consent_t {
 
 /*  The epoch slot of `subject` (FNV-1a): subjects sharing a slot share an
  *  epoch, which only makes a change look wider than it was. */
-static size_t
-s_epoch_slot (const char *subject)
+uint32_t
+sl_consent_epoch_slot (const char *subject)
 {
     uint32_t h = 2166136261u;
     for (const unsigned char *p = (const unsigned char *) (subject ? subject : ""); *p; p++)
@@ -84,14 +84,20 @@ s_epoch_slot (const char *subject)
 static void
 s_epoch_bump (sl_consent_t *self, const char *subject)
 {
-    __atomic_fetch_add (&self->epochs[s_epoch_slot (subject)], 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add (&self->epochs[sl_consent_epoch_slot (subject)], 1, __ATOMIC_RELAXED);
 }
 
 uint64_t
 sl_consent_epoch (sl_consent_t *self, const char *subject)
 {
+    return sl_consent_epoch_at (self, sl_consent_epoch_slot (subject));
+}
+
+uint64_t
+sl_consent_epoch_at (sl_consent_t *self, uint32_t slot)
+{
     assert (self);
-    return __atomic_load_n (&self->epochs[s_epoch_slot (subject)], __ATOMIC_RELAXED);
+    return __atomic_load_n (&self->epochs[slot & (S_EPOCH_SLOTS - 1)], __ATOMIC_RELAXED);
 }
 
 struct _sl_consent_record_t {

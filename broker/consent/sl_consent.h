@@ -219,6 +219,11 @@ sl_consent_status_code_t sl_consent_status (void *binding, const char *subject,
  *  its next_change. Starts at 0 with each process. Cannot fail. */
 uint64_t sl_consent_epoch (sl_consent_t *self, const char *subject);
 
+/*  The slot of `subject` (0..1023), and the epoch of a slot: so a holder of
+ *  the slot can ask without the subject. Cannot fail. */
+uint32_t sl_consent_epoch_slot (const char *subject);
+uint64_t sl_consent_epoch_at (sl_consent_t *self, uint32_t slot);
+
 /*  The reason code of a status, as used in denies, `policy explain` and
  *  the audit log: "consent-valid", "consent-missing", "consent-expired",
  *  "consent-withdrawn", "consent-not-yet-valid". Static string; cannot fail. */

@@ -887,7 +887,8 @@ Test (govern, the_audit_log_verifies_and_holds_no_raw_citizen_id)
         if (!strcmp (kind, "deliver")) {
             delivered++;
             cr_assert_str_eq (rules, "water/w2p@1");
-            /* the raw subject came back from the sealed copy: same audit pseudonym */
+            /* the subject the copy carries (its audit pseudonym made at
+             * publish, or the sealed raw id): the same audit pseudonym */
             cr_assert_not_null (e.subject);
             cr_assert_eq (memcmp (e.subject, who, sizeof who), 0, "deliver entry names another subject");
         }

@@ -44,7 +44,10 @@ Test (disclose, meet_keeps_what_both_released_in_delivery_order)
 
 Test (disclose, bound_round_trips_through_a_packed_record_meta)
 {
-    sl_disclose_bound_t b = { .policy = 7, .consent = 1ull << 40, .until_s = INT64_MAX };
+    sl_disclose_bound_t b = { .policy = 7, .consent = 1ull << 40, .until_s = INT64_MAX,
+                              .slot = 1023, .has_pseudonym = 1 };
+    for (int i = 0; i < 32; i++)
+        b.pseudonym[i] = (uint8_t) (0xa0 + i);
     ProtobufCMessageUnknownField uf;
     uint8_t buf[SL_DISCLOSE_BOUND_LEN];
     sl_disclose_bound_field (&uf, buf, &b);
@@ -64,7 +67,17 @@ Test (disclose, bound_round_trips_through_a_packed_record_meta)
     cr_assert_eq (got.policy, 7);
     cr_assert_eq (got.consent, 1ull << 40);
     cr_assert_eq (got.until_s, INT64_MAX);
+    cr_assert_eq (got.slot, 1023);
+    cr_assert_eq (got.has_pseudonym, 1);
+    cr_assert_eq (memcmp (got.pseudonym, b.pseudonym, 32), 0);
     sluice__v1__record_meta__free_unpacked (u, NULL);
+    /* without a subject: no pseudonym travels */
+    b.has_pseudonym = 0;
+    sl_disclose_bound_field (&uf, buf, &b);
+    cr_assert_eq (uf.len, 29);
+    cr_assert_eq (sl_disclose_bound_read (&uf, &got), 1);
+    cr_assert_eq (got.has_pseudonym, 0);
+    cr_assert_eq (got.slot, 1023);
     uf.tag = SL_DISCLOSE_FIELDS_TAG;
     cr_assert_eq (sl_disclose_bound_read (&uf, &got), 0, "another field");
     uf.tag = SL_DISCLOSE_BOUND_TAG;
