@@ -75,6 +75,8 @@ struct sl_govern_t {
     s_sent_t sent[S_SENT_MAX];
     size_t n_sent, sent_at;
     int scan_soon;
+    char last_subject[128];      /* the audit pseudonym made last (sl_govern_bound) */
+    uint8_t last_pseudonym[SL_AUDIT_PSEUDO_LEN];
 };
 
 /* ---------------------------------------------------------------- keys */
@@ -526,8 +528,19 @@ sl_govern_bound (sl_govern_t *self, const char *subject, int64_t until_s,
     out->slot = sl_consent_epoch_slot (subject ? subject : "");
     out->consent = sl_consent_epoch_at (self->consent, out->slot);
     out->until_s = until_s;
-    out->has_pseudonym = subject && *subject
-                         && sl_audit_pseudonym (self->audit, subject, out->pseudonym) == 0;
+    if (!subject || !*subject)
+        return;
+    /* a record's copies for several subscriptions ask for the same one */
+    if (strcmp (self->last_subject, subject) == 0) {
+        memcpy (out->pseudonym, self->last_pseudonym, sizeof out->pseudonym);
+        out->has_pseudonym = 1;
+        return;
+    }
+    out->has_pseudonym = sl_audit_pseudonym (self->audit, subject, out->pseudonym) == 0;
+    if (out->has_pseudonym && strlen (subject) < sizeof self->last_subject) {
+        memcpy (self->last_subject, subject, strlen (subject) + 1);
+        memcpy (self->last_pseudonym, out->pseudonym, sizeof self->last_pseudonym);
+    }
 }
 
 int
