@@ -343,6 +343,38 @@ Test (govern, a_rule_whose_validity_ends_stops_queued_records)
     tc_close (&p);
 }
 
+/*  Nothing changed between publish and delivery: the delivery is not
+ *  decided again, and names the rule that decided at publish. (Decided
+ *  again without the record, a permit whose `where` the record failed
+ *  would count as holding and be named too.) */
+Test (govern, a_delivery_that_stands_names_the_rule_that_decided_at_publish)
+{
+    cr_assert_eq (tc_policy (&B, "water",
+        "permit \"w2p-south\" {\n  owner water\n  consumer power\n  records " WATER "\n"
+        "  purpose joint-metering\n  fields district, water_consumption_m3\n"
+        "  where district = \"south\"\n}\n"
+        "permit \"w2p-any\" {\n  owner water\n  consumer power\n  records " WATER "\n"
+        "  purpose joint-metering\n  fields district\n}\n"), 1);
+    tc_client_t w, p;
+    tc_msg_t m;
+    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
+    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    publish_reading (&w, 1, "C-1");          /* district north: only w2p-any permits */
+    tc_credit (&p, 1);
+    cr_assert_eq (deliver (&p, &m, 5000), 0, "nothing delivered");
+    cr_assert_eq (m.h->records[0]->n_rules, 1, "rules: %zu", m.h->records[0]->n_rules);
+    cr_assert_str_eq (m.h->records[0]->rules[0], "water/w2p-any@1");
+    Water__V1__MeterReading *got = water__v1__meter_reading__unpack (NULL, m.lens[0], m.bodies[0]);
+    cr_assert_not_null (got);
+    cr_assert_str_eq (got->district, "north");
+    cr_assert_eq (got->water_consumption_m3, 0, "a field only w2p-south releases");
+    water__v1__meter_reading__free_unpacked (got, NULL);
+    tc_msg_free (&m);
+    tc_close (&w);
+    tc_close (&p);
+}
+
 Test (govern, a_narrowed_permit_reshapes_queued_records)
 {
     cr_assert_eq (tc_policy (&B, "water", WATER_SHARES), 1);
