@@ -335,6 +335,11 @@ typedef struct {
     size_t n_narrows;
     const sl_policy_rule_t *narrows[SL_POLICY_MAX_STRIPS];
     sl_policy_transform_t transform;   /* meaningful only when permit */
+    /*  The same request at any time in [req->time, until) gets the same
+     *  answer from the same index, as long as the consent the callback
+     *  answered holds too: the next start or end of a `valid` window of a
+     *  rule that could take part (Unix s); INT64_MAX when none lies ahead. */
+    int64_t until;
 } sl_policy_decision_t;
 
 /*  Decides `req` against `index` (POLICY.md "Semantics"): looks the rules up

@@ -64,7 +64,25 @@ unsigned sl_policy_rule_line (const sl_policy_rule_t *r) { return r->line; }
 int
 sl_policy_rule_ref (const sl_policy_rule_t *r, char *buf, size_t cap)
 {
-    return snprintf (buf, cap, "%s@%u", r->qid, (unsigned) r->version);
+    /* per decision on the broker's data path: no formatting */
+    char digits[10];
+    size_t nd = 0, nq = strlen (r->qid);
+    uint32_t v = r->version;
+    do {
+        digits[nd++] = (char) ('0' + v % 10);
+        v /= 10;
+    } while (v);
+    size_t need = nq + 1 + nd, o = 0;
+    if (cap == 0)
+        return (int) need;
+    for (size_t i = 0; i < nq && o + 1 < cap; i++)
+        buf[o++] = r->qid[i];
+    if (o + 1 < cap)
+        buf[o++] = '@';
+    while (nd > 0 && o + 1 < cap)
+        buf[o++] = digits[--nd];
+    buf[o] = 0;
+    return (int) need;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -59,13 +59,46 @@
 #define S_KEY_MAX           511     /* LMDB's default max key size */
 #define S_TIME_MAX          ((int64_t) 1 << 40)  /* year ~36812: rejects garbage */
 
+#define S_EPOCH_SLOTS 1024       /* a power of two */
+
 struct _sl_consent_t {
     MDB_dbi records;
     MDB_dbi events;
     MDB_dbi index;
     MDB_dbi ends;
     sl_consent_stats_t stats;
+    uint64_t epochs[S_EPOCH_SLOTS];   /* changes applied, per slot of subjects */
 };
+
+/*  The epoch slot of `subject` (FNV-1a): subjects sharing a slot share an
+ *  epoch, which only makes a change look wider than it was. */
+uint32_t
+sl_consent_epoch_slot (const char *subject)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *) (subject ? subject : ""); *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h & (S_EPOCH_SLOTS - 1);
+}
+
+static void
+s_epoch_bump (sl_consent_t *self, const char *subject)
+{
+    __atomic_fetch_add (&self->epochs[sl_consent_epoch_slot (subject)], 1, __ATOMIC_RELAXED);
+}
+
+uint64_t
+sl_consent_epoch (sl_consent_t *self, const char *subject)
+{
+    return sl_consent_epoch_at (self, sl_consent_epoch_slot (subject));
+}
+
+uint64_t
+sl_consent_epoch_at (sl_consent_t *self, uint32_t slot)
+{
+    assert (self);
+    return __atomic_load_n (&self->epochs[slot & (S_EPOCH_SLOTS - 1)], __ATOMIC_RELAXED);
+}
 
 struct _sl_consent_record_t {
     Sluice__V1__ConsentEvent *terms;    /* unpacked; current terms */
@@ -743,6 +776,7 @@ s_apply_grant (sl_consent_t *self, MDB_txn *txn, const Sluice__V1__ConsentEvent 
     }
     if (ev.valid_to && (rc = s_end_put (self, txn, ev.valid_to, id, S_END_EXPIRED)))
         goto store_error;
+    s_epoch_bump (self, ev.subject);
     return SL_OK;
 
 store_error:
@@ -854,6 +888,7 @@ s_apply_change (sl_consent_t *self, MDB_txn *txn, const Sluice__V1__ConsentEvent
         goto out;
     }
     result->access_ended = before == SL_CONSENT_STATUS_VALID && after != SL_CONSENT_STATUS_VALID;
+    s_epoch_bump (self, t.subject);
     if (rec_p) {
         /* Reload rather than patch: the returned record must own its strings. */
         sl_consent_record_t *fresh = NULL;
@@ -978,6 +1013,7 @@ sl_consent_check (sl_consent_t *self, MDB_txn *txn, const char *subject,
         return sl_lmdb_rc (rc);
     MDB_val key = { plen, prefix }, val;
     int best = 0;
+    int64_t next = 0;
     for (rc = s_cursor_get (self, cur, &key, &val, MDB_SET_RANGE); rc == 0;
          rc = s_cursor_get (self, cur, &key, &val, MDB_NEXT)) {
         if (key.mv_size <= plen || memcmp (key.mv_data, prefix, plen) != 0)
@@ -991,6 +1027,12 @@ sl_consent_check (sl_consent_t *self, MDB_txn *txn, const char *subject,
         }
         if (s_record_covers_type (rec, record_type)) {
             sl_consent_status_code_t st = sl_consent_record_status (rec, at);
+            /* a covering consent that starts or ends later may change the answer */
+            int64_t vf = rec->terms->valid_from, vt = rec->terms->valid_to;
+            if (!rec->withdrawn_at && vf > at && (!next || vf < next))
+                next = vf;
+            if (!rec->withdrawn_at && vt > at && (!next || vt < next))
+                next = vt;
             if (s_rank (st) > best) {
                 best = s_rank (st);
                 s_decision_set (decision, st, rec);
@@ -1001,6 +1043,7 @@ sl_consent_check (sl_consent_t *self, MDB_txn *txn, const char *subject,
             break;
     }
     rc = rc == MDB_NOTFOUND || rc == 0 ? SL_OK : sl_lmdb_rc (rc);
+    decision->next_change = next;
 out:
     mdb_cursor_close (cur);
     if (rc) {

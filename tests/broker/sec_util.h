@@ -65,4 +65,35 @@ entries (const char *kind, entry_t *out, size_t max)
     return n;
 }
 
+/*  Delivery tags the `ack` entries in B's store list (AUDIT.md 6.2: one
+ *  entry per ACK, its tags in the detail); -1 if a list is malformed. */
+static inline long
+acked_tags (void)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    char path[600];
+    cr_assert_eq (mdb_env_create (&env), 0);
+    mdb_env_set_maxdbs (env, 64);
+    mdb_env_set_mapsize (env, (size_t) 1 << 30);
+    snprintf (path, sizeof path, "%s/store", B.dir);
+    cr_assert_eq (mdb_env_open (env, path, MDB_RDONLY | MDB_NOTLS, 0600), 0);
+    cr_assert_eq (mdb_txn_begin (env, NULL, MDB_RDONLY, &txn), 0);
+    sl_audit_filter_t f;
+    memset (&f, 0, sizeof f);
+    f.kind = "ack";
+    sl_audit_iter_t *it = sl_audit_iter_new (txn, &f);
+    cr_assert_not_null (it);
+    sl_audit_entry_t e;
+    long n = 0;
+    while (n >= 0 && sl_audit_iter_next (it, &e) == 1) {
+        long k = sl_audit_ack_tags (e.detail.ptr, e.detail.len, NULL, NULL);
+        n = k < 0 ? -1 : n + k;
+    }
+    sl_audit_iter_destroy (&it);
+    mdb_txn_abort (txn);
+    mdb_env_close (env);
+    return n;
+}
+
 #endif
