@@ -192,7 +192,9 @@ sl_policy_store_current (sl_policy_store_t *self, MDB_txn *txn, const char *owne
     int rc = mdb_get (txn, self->current, &k, &v);
     if (rc == MDB_NOTFOUND)
         return 0;
-    if (rc != 0 || v.mv_size != 4)
+    if (rc != 0)
+        return sl_lmdb_rc (rc);
+    if (v.mv_size != 4)
         return SL_ESTORE;
     *version = s_get_u32 (v.mv_data);
     return 0;
@@ -252,7 +254,7 @@ sl_policy_store_each_owner (sl_policy_store_t *self, MDB_txn *txn,
             break;
     }
     if (rc == 0 && mrc != MDB_NOTFOUND)
-        rc = SL_ESTORE;
+        rc = sl_lmdb_rc (mrc);
     mdb_cursor_close (c);
     return rc;
 }
@@ -283,7 +285,7 @@ sl_policy_store_each_version (sl_policy_store_t *self, MDB_txn *txn, const char 
             break;
     }
     if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
-        rc = SL_ESTORE;
+        rc = sl_lmdb_rc (mrc);
     mdb_cursor_close (c);
     return rc;
 }

@@ -136,7 +136,7 @@ sl_schema_store_each_version (sl_schema_store_t *self, MDB_txn *txn, const char 
             break;
     }
     if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
-        rc = SL_ESTORE;
+        rc = sl_lmdb_rc (mrc);
     mdb_cursor_close (cur);
     return rc;
 }
@@ -195,7 +195,7 @@ sl_schema_store_load (sl_schema_store_t *self, MDB_txn *txn, char *skipped, size
         n++;
     }
     mdb_cursor_close (cur);
-    return mrc == MDB_NOTFOUND ? n : SL_ESTORE;
+    return mrc == MDB_NOTFOUND ? n : sl_lmdb_rc (mrc);
 }
 
 void

@@ -90,21 +90,7 @@ sl_store_dbi (sl_store_t *self, sl_db_t db)
 int
 sl_store_read (sl_store_t *self, MDB_txn **txn)
 {
-    return mdb_txn_begin (self->env, NULL, MDB_RDONLY, txn) == 0 ? 0 : SL_ESTORE;
-}
-
-int
-sl_store_rc (int mdb_rc)
-{
-    switch (mdb_rc) {
-    case 0:             return SL_OK;
-    case MDB_MAP_FULL:  return SL_EFULL;
-    case ENOSPC:        return SL_EFULL;      /* the disk under the map is full */
-    case EDQUOT:        return SL_EFULL;
-    case MDB_NOTFOUND:  return SL_ENOTFOUND;
-    case MDB_KEYEXIST:  return SL_EEXIST;
-    default:            return SL_ESTORE;
-    }
+    return sl_lmdb_rc (mdb_txn_begin (self->env, NULL, MDB_RDONLY, txn));
 }
 
 void

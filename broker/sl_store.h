@@ -53,7 +53,8 @@ MDB_env *sl_store_env (sl_store_t *self);
 /*  The handle of one of the broker's databases. Cannot fail. */
 MDB_dbi sl_store_dbi (sl_store_t *self, sl_db_t db);
 
-/*  Begins a read-only transaction. Returns 0 or SL_ESTORE. */
+/*  Begins a read-only transaction. Returns 0 or the failure as sl_lmdb_rc
+ *  (SL_ESTORE, SL_ENOMEM). */
 int sl_store_read (sl_store_t *self, MDB_txn **txn);
 
 /*  How full the store is, for back-pressure: `used` = bytes in pages the
@@ -62,10 +63,9 @@ int sl_store_read (sl_store_t *self, MDB_txn **txn);
  *  data.mdb cannot grow the file that far. Returns 0 or SL_ESTORE. */
 int sl_store_usage (sl_store_t *self, size_t *used, size_t *capacity);
 
-/*  Maps an LMDB return code to SL_*: MDB_MAP_FULL or ENOSPC / EDQUOT from
- *  the disk -> SL_EFULL,
- *  MDB_NOTFOUND -> SL_ENOTFOUND, other errors -> SL_ESTORE. */
-int sl_store_rc (int mdb_rc);
+/*  LMDB return codes map to SL_* with sl_lmdb_rc (common/sl_lmdb.h), the
+ *  one mapping every store module uses. */
+#include "sl_lmdb.h"
 
 /*  Big-endian helpers for keys. Cannot fail. */
 void sl_store_put_u64 (unsigned char *p, unsigned long long v);
