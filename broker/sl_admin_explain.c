@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "sl_audit.h"
-#include "sl_batch.h"
+#include "sl_commit_admin.h"
 #include "sl_error.h"
 #include "sl_govern.h"
 #include "sl_log.h"
@@ -33,9 +33,8 @@ sl_admin_explain_subject (sl_admin_call_t *call, const char *owner, const char *
 {
     const char *role = call->caller->role;
     int allowed = strcmp (role, "auditor") == 0 || sl_role_administers (role, owner);
-    sl_audit_t *audit = sl_broker_audit (call->broker);
-    MDB_txn *txn;
-    if (!audit || sl_batch_txn (sl_broker_batch (call->broker), &txn) != 0) {
+    sl_audit_t *audit = call->ctx->audit;
+    if (!audit || sl_commit_ready (call->ctx->commit) != 0) {
         snprintf (call->text, sizeof call->text, "cannot record this explain in the audit log "
                   "(store unavailable); nothing was evaluated");
         return SLUICE__V1__ERROR_CODE__INTERNAL;
@@ -48,11 +47,11 @@ sl_admin_explain_subject (sl_admin_call_t *call, const char *owner, const char *
         .decision = allowed ? "ok" : "refused", .reason = allowed ? NULL : "not-permitted",
         .detail = detail,
     };
-    int rc = sl_audit_append (audit, txn, &ev, NULL);
+    int rc = sl_commit_audit_append (call->ctx->commit, audit, &ev, NULL);
     if (rc == 0 && !allowed)
-        rc = sl_broker_commit (call->broker);
+        rc = sl_commit_flush (call->ctx->commit);
     else if (rc != 0)
-        sl_batch_abort (sl_broker_batch (call->broker));
+        sl_commit_abort (call->ctx->commit);
     if (rc != 0) {
         snprintf (call->text, sizeof call->text, "cannot record this explain in the audit log "
                   "(%s); nothing was evaluated", sl_strerror (rc));

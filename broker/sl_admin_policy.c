@@ -17,7 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "sl_batch.h"
+#include "sl_commit_admin.h"
 #include "sl_consent.h"
 #include "sl_error.h"
 #include "sl_govern.h"
@@ -235,7 +235,7 @@ s_add_diff (cJSON *result, const sl_policy_diff_t *d)
 }
 
 int
-sl_admin_policy_dry_run (sl_broker_t *broker, const sl_policy_index_t *before,
+sl_admin_policy_dry_run (const sl_admin_ctx_t *ctx, const sl_policy_index_t *before,
                          const sl_policy_index_t *after, int64_t at, cJSON *result)
 {
     sl_policy_diff_t *d = sl_policy_diff_new (before, after, at);
@@ -252,7 +252,7 @@ sl_admin_policy_dry_run (sl_broker_t *broker, const sl_policy_index_t *before,
     cJSON *subs = rc == 0 ? cJSON_AddArrayToObject (result, "subscriptions") : NULL;
     if (rc == 0 && !subs)
         rc = SL_ENOMEM;
-    sl_subs_t *all = sl_broker_subs (broker);
+    sl_subs_t *all = ctx->subs;
     for (size_t i = 0; rc == 0 && i < sl_subs_count (all); i++) {
         const sl_sub_t *s = sl_subs_at (all, i);
         for (size_t j = 0; j < sl_policy_diff_count (d); j++) {
@@ -278,7 +278,7 @@ sl_admin_policy_dry_run (sl_broker_t *broker, const sl_policy_index_t *before,
 static int
 s_read_txn (sl_admin_call_t *call, MDB_txn **txn)
 {
-    if (sl_store_read (sl_broker_store (call->broker), txn) != 0) {
+    if (sl_store_read (call->ctx->store, txn) != 0) {
         snprintf (call->text, sizeof call->text, "policy store unavailable");
         return -1;
     }
@@ -373,7 +373,7 @@ s_list (sl_admin_call_t *call)
     MDB_txn *txn;
     if (s_read_txn (call, &txn) != 0)
         return S_INTERNAL;
-    s_list_t l = { sl_broker_policy (call->broker), txn, cJSON_CreateArray (), 0 };
+    s_list_t l = { call->ctx->policy, txn, cJSON_CreateArray (), 0 };
     call->result = l.out;
     int rc = sl_policy_store_each_owner (l.store, txn, s_list_owner, &l);
     mdb_txn_abort (txn);
@@ -400,10 +400,10 @@ s_show (sl_admin_call_t *call)
     if (s_read_txn (call, &txn) != 0)
         return S_INTERNAL;
     sl_policy_version_t *v = NULL;
-    int rc = sl_policy_store_get (sl_broker_policy (call->broker), txn, owner, version, &v);
+    int rc = sl_policy_store_get (call->ctx->policy, txn, owner, version, &v);
     uint32_t current = 0;
     if (rc == 0)
-        rc = sl_policy_store_current (sl_broker_policy (call->broker), txn, owner, &current);
+        rc = sl_policy_store_current (call->ctx->policy, txn, owner, &current);
     mdb_txn_abort (txn);
     if (rc != 0) {
         sl_policy_version_destroy (&v);
@@ -451,7 +451,7 @@ s_history (sl_admin_call_t *call)
     if (s_read_txn (call, &txn) != 0)
         return S_INTERNAL;
     uint32_t current = 0;
-    sl_policy_store_t *store = sl_broker_policy (call->broker);
+    sl_policy_store_t *store = call->ctx->policy;
     s_hist_t h = { cJSON_CreateArray (), 0 };
     int rc = sl_policy_store_current (store, txn, owner, &current);
     if (rc == 0)
@@ -583,7 +583,7 @@ s_diff (sl_admin_call_t *call)
     MDB_txn *txn;
     if (s_read_txn (call, &txn) != 0)
         return S_INTERNAL;
-    sl_policy_store_t *store = sl_broker_policy (call->broker);
+    sl_policy_store_t *store = call->ctx->policy;
     sl_policy_version_t *a = NULL, *b = NULL;
     sl_policy_index_t *ia = NULL, *ib = NULL;
     sl_policy_diags_t *diags = sl_policy_diags_new ();
@@ -682,8 +682,7 @@ s_rollback (sl_admin_call_t *call)
         snprintf (call->text, sizeof call->text, "bad argument 'version': versions start at 1");
         return S_BAD;
     }
-    MDB_txn *txn;
-    if (sl_batch_txn (sl_broker_batch (call->broker), &txn) != 0) {
+    if (sl_commit_ready (call->ctx->commit) != 0) {
         snprintf (call->text, sizeof call->text, "store unavailable");
         return S_INTERNAL;
     }
@@ -691,7 +690,7 @@ s_rollback (sl_admin_call_t *call)
     sl_policy_apply_result_t res;
     memset (&res, 0, sizeof res);
     int code = 0;
-    int rc = sl_policy_store_rollback (sl_broker_policy (call->broker), txn, owner, version,
+    int rc = sl_commit_policy_rollback (call->ctx->commit, call->ctx->policy, owner, version,
                                        call->caller->name, call->caller->role, 0, diags, &res);
     if (rc == SL_EFULL || rc == SL_ESTORE) {
         call->wrote = 1;                 /* the transaction is damaged: abort it */
@@ -729,7 +728,7 @@ s_rollback (sl_admin_call_t *call)
     char *refs = s_rule_refs (res.summary, res.version);
     sl_event_t ev = { .kind = SL_AUDIT_POLICY_ROLLBACK, .actor = call->caller->name, .owner = owner,
                       .rules = refs, .detail = detail };
-    rc = sl_broker_event (call->broker, &ev);
+    rc = call->ctx->event (call->ctx->hook, &ev);
     free (refs);
     if (rc != 0) {
         snprintf (call->text, sizeof call->text,
@@ -822,7 +821,7 @@ s_explain (sl_admin_call_t *call)
     MDB_txn *txn;
     if (s_read_txn (call, &txn) != 0)
         return S_INTERNAL;
-    sl_consent_binding_t binding = { sl_broker_consent (call->broker), txn };
+    sl_consent_binding_t binding = { call->ctx->consent, txn };
     sl_policy_request_t req = {
         .owner = owner, .consumer = consumer, .record_type = type, .purpose = purpose,
         .subject = subject, .time = at,
@@ -839,7 +838,7 @@ s_explain (sl_admin_call_t *call)
     }
     req.record = sample;
     sl_policy_explain_t ex;
-    int rc = sl_policy_explain (draft ? draft : sl_policy_store_index (sl_broker_policy (call->broker)),
+    int rc = sl_policy_explain (draft ? draft : sl_policy_store_index (call->ctx->policy),
                                 &req, &ex);
     if (rc != 0) {
         sl_policy_index_destroy (&draft);
