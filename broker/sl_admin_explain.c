@@ -122,7 +122,8 @@ sl_admin_policy_cmd_explain (sl_admin_call_t *call)
     const char *type = consumer ? sl_admin_policy_arg_str (call, "record_type", 1, &bad) : NULL;
     const char *purpose = type ? sl_admin_policy_arg_str (call, "purpose", 1, &bad) : NULL;
     const char *owner = purpose ? sl_admin_policy_arg_str (call, "owner", 0, &bad) : NULL;
-    const char *subject = purpose && !bad ? sl_admin_policy_arg_str (call, "subject", 0, &bad) : NULL;
+    const char *subject = purpose && !bad ? sl_admin_policy_arg_str (call, "subject", 0, &bad)
+                                          : NULL;
     if (!purpose || bad || sl_admin_policy_arg_at (call, &at) != 0)
         return S_BAD;
     const sl_schema_t *schema = sl_schema_find (type);
@@ -187,8 +188,10 @@ sl_admin_policy_cmd_explain (sl_admin_call_t *call)
         cJSON *fields = cJSON_AddArrayToObject (o, "fields");
         for (size_t i = 0; i < n && i < SL_POLICY_MAX_FIELDS; i++)
             cJSON_AddItemToArray (fields, cJSON_CreateString (names[i]));
-        cJSON_AddStringToObject (o, "subject", sl_admin_policy_subject_name (ex.decision.transform.subject));
-        cJSON_AddStringToObject (o, "time", sl_admin_policy_coarsen_name (ex.decision.transform.coarsen));
+        cJSON_AddStringToObject (o, "subject",
+                                 sl_admin_policy_subject_name (ex.decision.transform.subject));
+        cJSON_AddStringToObject (o, "time",
+                                 sl_admin_policy_coarsen_name (ex.decision.transform.coarsen));
     }
     else if (ex.nearest) {
         static const char *conds[] = { "owner", "consumer", "records", "purpose", "valid",
