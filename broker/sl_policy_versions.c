@@ -193,8 +193,8 @@ sl_policy_store_each_version (sl_policy_store_t *self, MDB_txn *txn, const char 
 
 int
 sl_policy_store_put_version (sl_policy_store_t *self, MDB_txn *txn,
-                             const sl_policy_apply_result_t *r,
-         const char *file, const char *text, size_t len, const char *actor, const char *role)
+                             const sl_policy_apply_result_t *r, const char *file,
+                             const char *text, size_t len, const char *actor, const char *role)
 {
     cJSON *o = cJSON_CreateObject ();
     char *t = strndup (text, len);
