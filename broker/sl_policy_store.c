@@ -54,6 +54,32 @@ fail:
     return NULL;
 }
 
+sl_policy_store_t *
+sl_policy_store_open_rdonly (MDB_txn *txn, sl_registry_t *registry, int *rc_p)
+{
+    int rc = SL_ENOMEM;
+    sl_policy_store_t *self = calloc (1, sizeof *self);
+    if (!self)
+        goto fail;
+    self->registry = registry;
+    int mv = mdb_dbi_open (txn, "policy.versions", 0, &self->versions);
+    int mc = mv == 0 ? mdb_dbi_open (txn, "policy.current", 0, &self->current) : mv;
+    if (mv == MDB_NOTFOUND || mc == MDB_NOTFOUND)
+        self->absent = 1;
+    else if (mc != 0) {
+        rc = sl_lmdb_rc (mc);
+        goto fail;
+    }
+    if (!(self->index = s_empty_index ()))
+        goto fail;
+    return self;
+fail:
+    if (rc_p)
+        *rc_p = rc;
+    sl_policy_store_destroy (&self);
+    return NULL;
+}
+
 void
 sl_policy_store_destroy (sl_policy_store_t **self_p)
 {

@@ -13,6 +13,8 @@
 
 struct sl_policy_store_t {
     MDB_dbi versions, current;
+    int absent;                    /* read-only open of a store where no policy was
+                                      ever applied: no databases, nothing stored */
     sl_registry_t *registry;
     sl_policy_index_t *index;      /* in force, never NULL */
     sl_policy_index_t *pending;    /* compiled by an apply, waiting for commit */

@@ -90,6 +90,8 @@ sl_policy_store_current (sl_policy_store_t *self, MDB_txn *txn, const char *owne
 {
     MDB_val k = { strlen (owner), (void *) owner }, v;
     *version = 0;
+    if (self->absent)
+        return 0;
     int rc = mdb_get (txn, self->current, &k, &v);
     if (rc == MDB_NOTFOUND)
         return 0;
@@ -116,7 +118,7 @@ sl_policy_store_get (sl_policy_store_t *self, MDB_txn *txn, const char *owner,
                      uint32_t version, sl_policy_version_t **out)
 {
     *out = NULL;
-    if (!owner || !*owner || strlen (owner) > SL_POLICY_OWNER_MAX)
+    if (self->absent || !owner || !*owner || strlen (owner) > SL_POLICY_OWNER_MAX)
         return SL_ENOTFOUND;
     if (version == 0) {
         int rc = sl_policy_store_current (self, txn, owner, &version);
@@ -139,6 +141,8 @@ sl_policy_store_each_owner (sl_policy_store_t *self, MDB_txn *txn,
 {
     MDB_cursor *c;
     MDB_val k, v;
+    if (self->absent)
+        return 0;
     if (mdb_cursor_open (txn, self->current, &c) != 0)
         return SL_ESTORE;
     int rc = 0, mrc;
@@ -164,7 +168,7 @@ int
 sl_policy_store_each_version (sl_policy_store_t *self, MDB_txn *txn, const char *owner,
                               sl_policy_version_fn *fn, void *arg)
 {
-    if (!owner || !*owner || strlen (owner) > SL_POLICY_OWNER_MAX)
+    if (self->absent || !owner || !*owner || strlen (owner) > SL_POLICY_OWNER_MAX)
         return 0;
     unsigned char key[SL_POLICY_OWNER_MAX + 8];
     size_t plen = strlen (owner) + 1;

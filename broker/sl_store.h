@@ -43,6 +43,33 @@ typedef enum {
 sl_store_t *sl_store_open (const char *dir, size_t map_size, int create,
                            char *err, size_t errlen);
 
+/*  Offline readers (sluicectl, bench and test readers) open a store made by
+ *  sluiced, or a copy of one, without a broker and without changing it:
+ *  read-only, and never creating `lock.mdb` with the caller's owner or a
+ *  wrong mode.
+ *  - DIR/lock.mdb exists: the store is (or was) served by sluiced; a normal
+ *    read-only open shares its lock table, so the reader sees a consistent
+ *    snapshot beside a running writer. The lock file is not created, so its
+ *    owner and mode stay the broker's.
+ *  - no lock.mdb (a copy made by `sluicectl backup` or mdb_copy): opened
+ *    with MDB_NOLOCK, so nothing is created. Safe because no writer can be
+ *    active on a store that has no lock file: sluiced creates it at start.
+ *  `force_nolock` 1 always uses MDB_NOLOCK (a backup being restored).
+ *
+ *  sl_store_env_open_rdonly opens only the environment (maxdbs 64,
+ *  MDB_NOTLS, as sl_store_open), for libraries that open their own
+ *  databases (audit, consent): returns 0 and *env (close with
+ *  mdb_env_close), or an LMDB error code with `err` = "DIR: what". */
+int sl_store_env_open_rdonly (const char *dir, int force_nolock, MDB_env **env, char *err,
+                              size_t errlen);
+
+/*  The same, as a store whose broker databases can be read by their owning
+ *  modules (sl_registry_new, sl_subs_new, sl_queue_*; sl_policy_store_open_rdonly
+ *  and sl_schema_store_open_rdonly in a read transaction). Nothing can be
+ *  written through it. Returns NULL with `err` = "DIR: what" when the
+ *  directory is no LMDB store or lacks the broker's databases. */
+sl_store_t *sl_store_open_rdonly (const char *dir, int force_nolock, char *err, size_t errlen);
+
 /*  Closes the environment. Any transaction must have ended. Cannot fail. */
 void sl_store_destroy (sl_store_t **self_p);
 

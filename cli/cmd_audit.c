@@ -9,7 +9,7 @@
     writer). Long listings are streamed, page by page online and entry by
     entry offline, so memory stays flat on a log of millions of entries. */
 #include "ctl.h"
-#include "ctl_store.h"
+#include "sl_store.h"
 #include "sl_audit.h"
 #include "sl_error.h"
 #include "sl_schema.h"
@@ -116,7 +116,7 @@ s_local_open (ctl_ctx_t *ctx, s_local_t *l)
                    "(or a copy of it) with --data DIR", path, strerror (errno ? errno : ENOENT));
         return 1;
     }
-    if (ctl_store_open_readonly (path, 0, &l->env, err, sizeof err) != 0) {
+    if (sl_store_env_open_rdonly (path, 0, &l->env, err, sizeof err) != 0) {
         ctl_error (ctx, "%s", err);
         s_local_close (l);
         return 1;
