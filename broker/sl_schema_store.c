@@ -16,6 +16,7 @@
 
 struct sl_schema_store_t {
     MDB_dbi versions, current;
+    int absent;                      /* read-only open, nothing ever registered */
     sl_schema_t **pending;           /* written, waiting for the commit */
     size_t n_pending, cap_pending;
     sl_schema_change_fn *on_change;
@@ -55,6 +56,29 @@ fail:
     return NULL;
 }
 
+sl_schema_store_t *
+sl_schema_store_open_rdonly (MDB_txn *txn, int *rc_p)
+{
+    sl_schema_store_t *self = calloc (1, sizeof *self);
+    int rc = SL_ENOMEM;
+    if (!self)
+        goto fail;
+    int mv = mdb_dbi_open (txn, "schema.versions", 0, &self->versions);
+    int mc = mv == 0 ? mdb_dbi_open (txn, "schema.current", 0, &self->current) : mv;
+    if (mv == MDB_NOTFOUND || mc == MDB_NOTFOUND)
+        self->absent = 1;
+    else if (mc != 0) {
+        rc = sl_lmdb_rc (mc);
+        goto fail;
+    }
+    return self;
+fail:
+    free (self);
+    if (rc_p)
+        *rc_p = rc;
+    return NULL;
+}
+
 void
 sl_schema_store_destroy (sl_schema_store_t **self_p)
 {
@@ -80,6 +104,8 @@ sl_schema_store_get (sl_schema_store_t *self, MDB_txn *txn, const char *type, ui
                      Sluice__V1__SchemaVersion **out)
 {
     *out = NULL;
+    if (self->absent)
+        return SL_ENOTFOUND;
     size_t tl = strlen (type);
     MDB_val k = { tl, (void *) type }, v;
     int mrc;
@@ -109,7 +135,7 @@ sl_schema_store_each_version (sl_schema_store_t *self, MDB_txn *txn, const char 
                               sl_schema_version_fn *fn, void *arg)
 {
     size_t tl = strlen (type);
-    if (tl > SL_SCHEMA_NAME_MAX)
+    if (self->absent || tl > SL_SCHEMA_NAME_MAX)
         return 0;
     unsigned char key[SL_SCHEMA_NAME_MAX + 6];
     memcpy (key, type, tl);
@@ -156,6 +182,8 @@ sl_schema_store_load (sl_schema_store_t *self, MDB_txn *txn, char *skipped, size
 {
     if (skipped && size)
         skipped[0] = 0;
+    if (self->absent)
+        return 0;
     MDB_cursor *cur;
     if (mdb_cursor_open (txn, self->current, &cur) != 0)
         return SL_ESTORE;
