@@ -89,6 +89,28 @@ sl_registry_reload (sl_registry_t *self)
     return rc;
 }
 
+int
+sl_registry_each (MDB_txn *txn, sl_registry_member_fn *fn, void *arg)
+{
+    MDB_dbi dbi;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int mrc = mdb_dbi_open (txn, "broker.members", 0, &dbi);
+    if (mrc == MDB_NOTFOUND)
+        return 0;
+    if (mrc != 0 || (mrc = mdb_cursor_open (txn, dbi, &cur)) != 0)
+        return sl_lmdb_rc (mrc);
+    int rc = 0;
+    for (int op = MDB_FIRST; rc == 0 && (mrc = mdb_cursor_get (cur, &k, &v, op)) == 0;
+         op = MDB_NEXT) {
+        sl_member_t m;
+        if (s_decode (&k, &v, &m) == 0)
+            rc = fn (arg, &m);
+    }
+    mdb_cursor_close (cur);
+    return rc != 0 ? rc : mrc == MDB_NOTFOUND ? 0 : sl_lmdb_rc (mrc);
+}
+
 sl_registry_t *
 sl_registry_new (sl_store_t *store)
 {
