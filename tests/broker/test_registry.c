@@ -93,7 +93,7 @@ Test (registry, names_and_roles)
 
 typedef struct {
     int n, revoked;
-    char names[4][40];
+    char names[4][SL_NAME_MAX + SL_ROLE_MAX + 2];
 } seen_t;
 
 static int
