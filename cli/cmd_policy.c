@@ -803,11 +803,8 @@ s_print_list (const cJSON *res)
 static int
 s_list (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
-    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, NULL, NULL, NULL, 0,
-                                    "list takes no arguments", &first);
-    if (rc >= 0)
-        return rc;
-    return ctl_call (ctx, "policy.list", cJSON_CreateObject (), s_print_list);
+    return ctl_call_simple (ctx, cmd, argc, argv, "list takes no arguments",
+                            "policy.list", NULL, s_print_list);
 }
 
 /* show */
@@ -896,13 +893,8 @@ s_print_history (const cJSON *res)
 static int
 s_history (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
-    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, NULL, NULL, NULL, 1,
-                                    "history needs one OWNER (a bureau, or city)", &first);
-    if (rc >= 0)
-        return rc;
-    cJSON *args = cJSON_CreateObject ();
-    cJSON_AddStringToObject (args, "owner", argv[first]);
-    return ctl_call (ctx, "policy.history", args, s_print_history);
+    return ctl_call_simple (ctx, cmd, argc, argv, "history needs one OWNER (a bureau, or city)",
+                            "policy.history", "owner", s_print_history);
 }
 
 /* diff */
