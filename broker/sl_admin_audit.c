@@ -7,8 +7,9 @@
  *   1. Nothing here edits or deletes an entry. The read commands work in a
  *      read transaction of their own (committed entries only), beside the
  *      batch's write transaction (the environment is MDB_NOTLS). Only
- *      audit.archive writes, in the batch transaction, through
- *      sl_audit_archive(), which moves entries into a signed segment.
+ *      audit.archive writes, in the batch transaction, through the commit
+ *      pipeline (sl_commit_audit_archive -> sl_audit_archive), which moves
+ *      entries into a signed segment.
  *   2. Scope: the auditor and admin:city see the whole log. An
  *      admin:<bureau> sees only entries whose owner is its bureau (query,
  *      tail, summary); asking for another owner is refused, not silently

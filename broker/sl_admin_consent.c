@@ -6,7 +6,8 @@
  *
  *   1. A change is one sl_consent_apply() in the batch transaction followed
  *      by its audit entry (consent.grant / consent.renew / consent.withdraw)
- *      in the same transaction; the dispatcher commits both before it
+ *      in the same transaction, both through the commit pipeline
+ *      (sl_commit_consent_apply, sl_commit_audit_append); the dispatcher commits both before it
  *      answers, or neither (call->wrote = 1 on every path that may have
  *      written).
  *   2. The role rule is the registry's (sl_consent_role_allows, via the
