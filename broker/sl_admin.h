@@ -1,8 +1,10 @@
 /*  sl_admin — the admin plane's command table.
  *
  *  Each command is {name, required role, handler}. Command groups live in
- *  their own files (sl_admin_member.c, sl_admin_status.c; later policy.*,
- *  consent.*, audit.*) and are added with sl_admin_register(). The dispatcher
+ *  their own files (sl_admin_member.c, _keys.c, _status.c, _policy*.c,
+ *  _explain.c, _audit.c, _consent.c, _schema.c) and are added with
+ *  sl_admin_register(). Handlers get an sl_admin_ctx_t (below), never the
+ *  broker. The dispatcher
  *  decodes the AdminRequest, checks the caller's role, parses args_json into
  *  a cJSON object, calls the handler and packs the AdminResponse.
  *
