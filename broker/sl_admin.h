@@ -4,9 +4,9 @@
  *  their own files (sl_admin_member.c, _keys.c, _status.c, _policy*.c,
  *  _explain.c, _audit.c, _consent.c, _schema.c) and are added with
  *  sl_admin_register(). Handlers get an sl_admin_ctx_t (below), never the
- *  broker. The dispatcher
- *  decodes the AdminRequest, checks the caller's role, parses args_json into
- *  a cJSON object, calls the handler and packs the AdminResponse.
+ *  broker. The dispatcher decodes the AdminRequest, checks the caller's
+ *  role, parses args_json into a cJSON object, calls the handler and packs
+ *  the AdminResponse.
  *
  *  Required role: an exact role ("admin:city"), "admin:*" (any admin role),
  *  "admin:*|auditor" (any admin or the auditor), or "*" (any member).
