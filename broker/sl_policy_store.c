@@ -31,17 +31,22 @@ s_empty_index (void)
     return ix;
 }
 
-sl_policy_store_t *
-sl_policy_store_new (MDB_txn *txn, sl_registry_t *registry, int *rc_p)
+/*  Opens the two databases with `flags` (MDB_CREATE for the broker, 0 for
+ *  an offline reader, where missing databases mean nothing was applied). */
+static sl_policy_store_t *
+s_open (MDB_txn *txn, sl_registry_t *registry, unsigned flags, int *rc_p)
 {
     int rc = SL_ENOMEM;
     sl_policy_store_t *self = calloc (1, sizeof *self);
     if (!self)
         goto fail;
     self->registry = registry;
-    if (mdb_dbi_open (txn, "policy.versions", MDB_CREATE, &self->versions) != 0
-        || mdb_dbi_open (txn, "policy.current", MDB_CREATE, &self->current) != 0) {
-        rc = SL_ESTORE;
+    int mv = mdb_dbi_open (txn, "policy.versions", flags, &self->versions);
+    int mc = mv == 0 ? mdb_dbi_open (txn, "policy.current", flags, &self->current) : mv;
+    if (!(flags & MDB_CREATE) && mc == MDB_NOTFOUND)
+        self->absent = 1;
+    else if (mc != 0) {
+        rc = flags & MDB_CREATE ? SL_ESTORE : sl_lmdb_rc (mc);
         goto fail;
     }
     if (!(self->index = s_empty_index ()))
@@ -55,29 +60,15 @@ fail:
 }
 
 sl_policy_store_t *
+sl_policy_store_new (MDB_txn *txn, sl_registry_t *registry, int *rc_p)
+{
+    return s_open (txn, registry, MDB_CREATE, rc_p);
+}
+
+sl_policy_store_t *
 sl_policy_store_open_rdonly (MDB_txn *txn, sl_registry_t *registry, int *rc_p)
 {
-    int rc = SL_ENOMEM;
-    sl_policy_store_t *self = calloc (1, sizeof *self);
-    if (!self)
-        goto fail;
-    self->registry = registry;
-    int mv = mdb_dbi_open (txn, "policy.versions", 0, &self->versions);
-    int mc = mv == 0 ? mdb_dbi_open (txn, "policy.current", 0, &self->current) : mv;
-    if (mv == MDB_NOTFOUND || mc == MDB_NOTFOUND)
-        self->absent = 1;
-    else if (mc != 0) {
-        rc = sl_lmdb_rc (mc);
-        goto fail;
-    }
-    if (!(self->index = s_empty_index ()))
-        goto fail;
-    return self;
-fail:
-    if (rc_p)
-        *rc_p = rc;
-    sl_policy_store_destroy (&self);
-    return NULL;
+    return s_open (txn, registry, 0, rc_p);
 }
 
 void

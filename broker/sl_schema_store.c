@@ -36,16 +36,21 @@ s_get_u32 (const unsigned char *p)
     return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
 }
 
-sl_schema_store_t *
-sl_schema_store_new (MDB_txn *txn, int *rc_p)
+/*  Opens the two databases with `flags` (MDB_CREATE for the broker, 0 for
+ *  an offline reader, where missing databases mean nothing was registered). */
+static sl_schema_store_t *
+s_open (MDB_txn *txn, unsigned flags, int *rc_p)
 {
     sl_schema_store_t *self = calloc (1, sizeof *self);
     int rc = SL_ENOMEM;
     if (!self)
         goto fail;
-    if (mdb_dbi_open (txn, "schema.versions", MDB_CREATE, &self->versions) != 0
-        || mdb_dbi_open (txn, "schema.current", MDB_CREATE, &self->current) != 0) {
-        rc = SL_ESTORE;
+    int mv = mdb_dbi_open (txn, "schema.versions", flags, &self->versions);
+    int mc = mv == 0 ? mdb_dbi_open (txn, "schema.current", flags, &self->current) : mv;
+    if (!(flags & MDB_CREATE) && mc == MDB_NOTFOUND)
+        self->absent = 1;
+    else if (mc != 0) {
+        rc = flags & MDB_CREATE ? SL_ESTORE : sl_lmdb_rc (mc);
         goto fail;
     }
     return self;
@@ -57,26 +62,15 @@ fail:
 }
 
 sl_schema_store_t *
+sl_schema_store_new (MDB_txn *txn, int *rc_p)
+{
+    return s_open (txn, MDB_CREATE, rc_p);
+}
+
+sl_schema_store_t *
 sl_schema_store_open_rdonly (MDB_txn *txn, int *rc_p)
 {
-    sl_schema_store_t *self = calloc (1, sizeof *self);
-    int rc = SL_ENOMEM;
-    if (!self)
-        goto fail;
-    int mv = mdb_dbi_open (txn, "schema.versions", 0, &self->versions);
-    int mc = mv == 0 ? mdb_dbi_open (txn, "schema.current", 0, &self->current) : mv;
-    if (mv == MDB_NOTFOUND || mc == MDB_NOTFOUND)
-        self->absent = 1;
-    else if (mc != 0) {
-        rc = sl_lmdb_rc (mc);
-        goto fail;
-    }
-    return self;
-fail:
-    free (self);
-    if (rc_p)
-        *rc_p = rc;
-    return NULL;
+    return s_open (txn, 0, rc_p);
 }
 
 void
