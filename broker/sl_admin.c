@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sl_batch.h"
 #include "sl_error.h"
 #include "sl_log.h"
 #include "sl_wire.h"
@@ -110,7 +109,7 @@ s_respond (uint64_t seq, int code, const char *text, const char *result, size_t 
 }
 
 void *
-sl_admin_dispatch (sl_admin_t *self, sl_broker_t *broker, const sl_member_t *caller,
+sl_admin_dispatch (sl_admin_t *self, const sl_admin_ctx_t *ctx, const sl_member_t *caller,
                    const void *req_buf, size_t req_len, size_t *len)
 {
     /* `caller` points into the registry's array, which a handler may grow
@@ -155,8 +154,8 @@ sl_admin_dispatch (sl_admin_t *self, sl_broker_t *broker, const sl_member_t *cal
         code = SLUICE__V1__ERROR_CODE__NOT_PERMITTED;
         goto reply;
     }
-    if (broker && strncmp (caller->role, "admin:", 6) == 0
-        && !sl_roles_known_bureau (sl_broker_registry (broker), caller->role + 6)) {
+    if (ctx && strncmp (caller->role, "admin:", 6) == 0
+        && !sl_roles_known_bureau (ctx->registry, caller->role + 6)) {
         sl_warn ("admin.role_unknown_bureau", "member=%s role=%s command=%s", caller->name,
                  caller->role, cmd->name);
         snprintf (buf, sizeof buf, "member '%s' has role %s, but '%s' is no bureau this broker "
@@ -180,14 +179,14 @@ sl_admin_dispatch (sl_admin_t *self, sl_broker_t *broker, const sl_member_t *cal
     }
     else
         args = cJSON_CreateObject ();
-    call.broker = broker;
+    call.ctx = ctx;
     call.caller = caller;
     call.args = args;
     call.data = req->data.data;
     call.data_len = req->data.len;
     code = cmd->fn (&call);
     if (code == 0 && call.wrote) {
-        int rc = sl_broker_commit (broker);
+        int rc = sl_commit_flush (ctx->commit);
         if (rc != 0) {
             code = rc == SL_EFULL ? SLUICE__V1__ERROR_CODE__STORE_FULL
                                   : SLUICE__V1__ERROR_CODE__INTERNAL;
@@ -198,7 +197,7 @@ sl_admin_dispatch (sl_admin_t *self, sl_broker_t *broker, const sl_member_t *cal
         }
     }
     else if (code != 0 && call.wrote)
-        sl_batch_abort (sl_broker_batch (broker));
+        sl_commit_abort (ctx->commit);
     text = call.long_text ? call.long_text : call.text;
     sl_info ("admin.command", "member=%s command=%s code=%s", caller->name, cmd->name,
              sl_wire_code_name (code));

@@ -242,6 +242,18 @@ s_govern_notice (void *ctx, const char *member, const char *kind, const char *co
     return sl_broker_notice (ctx, member, kind, keys, vals, n);
 }
 
+static int
+s_admin_close_member (void *ctx, const char *member)
+{
+    return sl_broker_close_member (ctx, member);
+}
+
+static int
+s_admin_close_key (void *ctx, const char *member, const char *key_fp)
+{
+    return sl_broker_close_key (ctx, member, key_fp);
+}
+
 sl_broker_t *
 sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
 {
@@ -310,6 +322,14 @@ sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
         goto fail;
     sl_broker_set_decide (self, sl_govern_decide, self->govern);
     sl_broker_on_event (self, sl_govern_record, self->govern);
+    self->admin_ctx = (sl_admin_ctx_t) {
+        .store = self->store, .commit = self->commit, .registry = self->registry,
+        .subs = self->subs, .queue = self->queue, .sessions = self->sessions,
+        .policy = sl_govern_policy (self->govern), .consent = sl_govern_consent (self->govern),
+        .audit = sl_govern_audit (self->govern), .govern = self->govern,
+        .started_ms = self->started_ms, .hook = self, .event = s_govern_event,
+        .close_member = s_admin_close_member, .close_key = s_admin_close_key,
+    };
 
     self->ctx = zmq_ctx_new ();
     if (!self->ctx || !(self->zap = sl_zap_new (self->ctx, self->registry))) {
@@ -486,6 +506,7 @@ sl_subs_t *sl_broker_subs (sl_broker_t *self) { return self->subs; }
 sl_queue_t *sl_broker_queue (sl_broker_t *self) { return self->queue; }
 sl_sessions_t *sl_broker_sessions (sl_broker_t *self) { return self->sessions; }
 sl_admin_t *sl_broker_admin (sl_broker_t *self) { return self->admin_table; }
+const sl_admin_ctx_t *sl_broker_admin_ctx (sl_broker_t *self) { return &self->admin_ctx; }
 sl_zap_t *sl_broker_zap (sl_broker_t *self) { return self->zap; }
 int64_t sl_broker_started_ms (sl_broker_t *self) { return self->started_ms; }
 sl_metrics_t *sl_broker_metrics (sl_broker_t *self) { return self->metrics; }

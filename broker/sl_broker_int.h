@@ -91,6 +91,7 @@ struct sl_broker_t {
     sl_zap_t *zap;
     sl_authlog_t *authlog;        /* refused handshakes, aggregated */
     sl_admin_t *admin_table;
+    sl_admin_ctx_t admin_ctx;     /* what admin handlers get (sl_admin.h) */
     sl_govern_t *govern;
     sl_decide_fn *decide;
     void *decide_ctx;

@@ -421,7 +421,7 @@ sl_proto_admin_input (sl_broker_t *self)
                 resp = s_admin_refuse (self, s, n != 2 + (size_t) req ? NULL : body, total, &len);
             else {
                 const sl_member_t *m = sl_registry_by_name (self->registry, s->member);
-                resp = sl_admin_dispatch (self->admin_table, self, m, zmq_msg_data (body),
+                resp = sl_admin_dispatch (self->admin_table, &self->admin_ctx, m, zmq_msg_data (body),
                                           zmq_msg_size (body), &len);
             }
             if (resp && req

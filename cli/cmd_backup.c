@@ -23,7 +23,7 @@
  *     makes its own at start, with its own owner.
  */
 #include "ctl.h"
-#include "ctl_store.h"
+#include "sl_store.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -214,7 +214,7 @@ s_backup (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         ctl_error (ctx, "%s: cannot create: %s", dst, strerror (errno));
         goto out;
     }
-    if (ctl_store_open_readonly (src, 0, &env, err, sizeof err) != 0) {
+    if (sl_store_env_open_rdonly (src, 0, &env, err, sizeof err) != 0) {
         ctl_error (ctx, "%s", err);
         goto out;
     }
@@ -473,7 +473,7 @@ s_restore (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     }
     snprintf (path, sizeof path, "%s/store", bk);
     MDB_env *env = NULL;
-    if (ctl_store_open_readonly (path, 1, &env, err, sizeof err) != 0) {
+    if (sl_store_env_open_rdonly (path, 1, &env, err, sizeof err) != 0) {
         ctl_error (ctx, "%s", err);
         return 1;
     }

@@ -259,13 +259,8 @@ s_print_show (const cJSON *res)
 static int
 s_show (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
-    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, NULL, NULL, NULL, 1,
-                                    "show needs one consent ID", &first);
-    if (rc >= 0)
-        return rc;
-    cJSON *args = cJSON_CreateObject ();
-    cJSON_AddStringToObject (args, "id", argv[first]);
-    return ctl_call (ctx, "consent.show", args, s_print_show);
+    return ctl_call_simple (ctx, cmd, argc, argv, "show needs one consent ID",
+                            "consent.show", "id", s_print_show);
 }
 
 static int

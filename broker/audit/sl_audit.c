@@ -718,7 +718,7 @@ int sl_audit_checkpoint_text (MDB_txn *txn, char *buf, size_t size)
     int rc = mdb_cursor_get (c, &k, &v, MDB_LAST);
     mdb_cursor_close (c);
     if (rc)
-        return rc == MDB_NOTFOUND ? SL_ENOTFOUND : SL_ESTORE;
+        return sl_lmdb_rc (rc);
     if (v.mv_size != CP_LEN)
         return SL_ECORRUPT;
     const uint8_t *cp = v.mv_data;

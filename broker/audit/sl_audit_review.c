@@ -3,6 +3,7 @@
  */
 #include "sl_audit_int.h"
 #include "sl_error.h"
+#include "sl_lmdb.h"
 #include "sl_time.h"
 
 #include <cjson/cJSON.h>
@@ -234,7 +235,7 @@ int sl_audit_iter_next (sl_audit_iter_t *self, sl_audit_entry_t *out)
             return 1;
         rc = mdb_cursor_get (self->cur, &k, &v, MDB_NEXT);
     }
-    return rc == MDB_NOTFOUND ? 0 : SL_ESTORE;
+    return rc == MDB_NOTFOUND ? 0 : sl_lmdb_rc (rc);
 }
 
 void sl_audit_iter_destroy (sl_audit_iter_t **self_p)

@@ -1633,3 +1633,30 @@ out:
     *event_p = ev;
     return rc;
 }
+
+int
+sl_consent_count_states (sl_consent_t *self, MDB_txn *txn, int64_t now, uint64_t *active,
+                         uint64_t *expired, uint64_t *withdrawn)
+{
+    MDB_stat st;
+    MDB_cursor *c;
+    MDB_val k, v;
+    *active = *expired = *withdrawn = 0;
+    if (mdb_stat (txn, self->records, &st) != 0 || mdb_cursor_open (txn, self->ends, &c) != 0)
+        return SL_ESTORE;
+    /* every withdrawn consent ends at or before its withdrawal, so the
+     * entries up to now hold both ended kinds */
+    for (int rc = mdb_cursor_get (c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get (c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < 8 || (int64_t) s_get_be64 (k.mv_data) > now)
+            break;
+        if (v.mv_size == 1 && *(const uint8_t *) v.mv_data == S_END_WITHDRAWN)
+            (*withdrawn)++;
+        else
+            (*expired)++;
+    }
+    mdb_cursor_close (c);
+    uint64_t total = st.ms_entries;
+    *active = total > *expired + *withdrawn ? total - *expired - *withdrawn : 0;
+    return 0;
+}

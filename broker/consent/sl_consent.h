@@ -346,6 +346,13 @@ void sl_consent_event_destroy (Sluice__V1__ConsentEvent **event_p);
 /*  The event as JSON (history entries, audit details). New object or NULL. */
 cJSON *sl_consent_event_json (const Sluice__V1__ConsentEvent *event);
 
+/*  Consent records by state as `txn` sees them at `now` (Unix seconds):
+ *  *expired and *withdrawn are the records whose access ended by then for
+ *  that reason (consent.ends), *active the others. For the metrics sampler,
+ *  which must not know the layout. Returns 0 or SL_ESTORE. */
+int sl_consent_count_states (sl_consent_t *self, MDB_txn *txn, int64_t now, uint64_t *active,
+                             uint64_t *expired, uint64_t *withdrawn);
+
 /*  --- debug counters --------------------------------------------------------- */
 
 /*  Copies the counters into *stats; sl_consent_stats_reset zeroes them.

@@ -438,6 +438,17 @@ Test (consent, ended_iterator_reports_expiry_and_withdrawal_once)
 
     MDB_txn *txn = fx_read (&fx);
     cr_assert_eq (sl_consent_each_ended (fx.registry, txn, 10, 5, on_ended, &w), SL_EINVAL);
+    /* the same ends, counted by state (the metrics gauge sluice_consents) */
+    uint64_t active, expired, withdrawn;
+    cr_assert_eq (sl_consent_count_states (fx.registry, txn, 2250, &active, &expired,
+                                           &withdrawn), 0);
+    cr_assert_eq (expired, 2, "e5 at 1500, e1 at 2000");
+    cr_assert_eq (withdrawn, 1, "e2 at 2200");
+    cr_assert_eq (active, 2, "e3 (withdrawn only at 2300) and e4");
+    cr_assert_eq (sl_consent_count_states (fx.registry, txn, 10000, &active, &expired,
+                                           &withdrawn), 0);
+    cr_assert_eq (active + expired + withdrawn, 5);
+    cr_assert_eq (withdrawn, 2);
     mdb_txn_abort (txn);
 }
 
