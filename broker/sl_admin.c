@@ -12,6 +12,7 @@
 #include "sl_log.h"
 #include "sl_wire.h"
 #include "sluice/v1/admin.pb-c.h"
+#include "sl_reason.h"
 
 struct sl_admin_t {
     const sl_admin_command_t **cmds;
@@ -189,8 +190,7 @@ sl_admin_dispatch (sl_admin_t *self, sl_broker_t *broker, const sl_member_t *cal
     if (code == 0 && call.wrote) {
         int rc = sl_broker_commit (broker);
         if (rc != 0) {
-            code = rc == SL_EFULL ? SLUICE__V1__ERROR_CODE__STORE_FULL
-                                  : SLUICE__V1__ERROR_CODE__INTERNAL;
+            code = sl_reason_from_rc (rc);
             free (call.long_text);
             call.long_text = NULL;
             snprintf (call.text, sizeof call.text, "%s: commit failed: %s; nothing was changed",

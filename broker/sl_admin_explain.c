@@ -26,6 +26,7 @@
 #include "sl_log.h"
 #include "sluice/v1/envelope.pb-c.h"
 #include "sl_role.h"
+#include "sl_reason.h"
 
 int
 sl_admin_explain_subject (sl_admin_call_t *call, const char *owner, const char *consumer,
@@ -56,7 +57,7 @@ sl_admin_explain_subject (sl_admin_call_t *call, const char *owner, const char *
     if (rc != 0) {
         snprintf (call->text, sizeof call->text, "cannot record this explain in the audit log "
                   "(%s); nothing was evaluated", sl_strerror (rc));
-        return rc == SL_EFULL ? SLUICE__V1__ERROR_CODE__STORE_FULL : SLUICE__V1__ERROR_CODE__INTERNAL;
+        return sl_reason_from_rc (rc);
     }
     if (!allowed) {
         sl_warn ("policy.explain_refused", "member=%s role=%s owner=%s", call->caller->name, role, owner);

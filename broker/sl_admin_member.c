@@ -11,6 +11,7 @@
 #include "sl_session.h"
 #include "sluice/v1/envelope.pb-c.h"
 #include "sl_audit.h"
+#include "sl_reason.h"
 
 static const char *
 s_arg (sl_admin_call_t *call, const char *name)
@@ -66,8 +67,7 @@ s_add (sl_admin_call_t *call)
     if (rc != 0) {
         call->wrote = 1;       /* the transaction may be damaged: abort it */
         snprintf (call->text, sizeof call->text, "member.add: %s", err);
-        return rc == SL_EFULL ? SLUICE__V1__ERROR_CODE__STORE_FULL
-                              : SLUICE__V1__ERROR_CODE__INTERNAL;
+        return sl_reason_from_rc (rc);
     }
     call->wrote = 1;
     char fp[17] = "", detail[80];
@@ -132,8 +132,7 @@ s_revoke (sl_admin_call_t *call)
     int rc = sl_registry_revoke (reg, txn, name);
     if (rc != 0) {
         snprintf (call->text, sizeof call->text, "member.revoke: %s", sl_strerror (rc));
-        return rc == SL_EFULL ? SLUICE__V1__ERROR_CODE__STORE_FULL
-                              : SLUICE__V1__ERROR_CODE__INTERNAL;
+        return sl_reason_from_rc (rc);
     }
     sl_event_t ev = { .kind = SL_AUDIT_MEMBER_REVOKE, .actor = call->caller->name, .counterpart = name };
     if (sl_broker_event (call->broker, &ev) != 0) {
@@ -145,8 +144,7 @@ s_revoke (sl_admin_call_t *call)
     call->wrote = 0;
     if (rc != 0) {
         snprintf (call->text, sizeof call->text, "member.revoke: commit failed: %s", sl_strerror (rc));
-        return rc == SL_EFULL ? SLUICE__V1__ERROR_CODE__STORE_FULL
-                              : SLUICE__V1__ERROR_CODE__INTERNAL;
+        return sl_reason_from_rc (rc);
     }
     int closed = sl_broker_close_member (call->broker, name);
     sl_info ("member.revoked", "by=%s name=%s sessions_closed=%d", call->caller->name, name, closed);

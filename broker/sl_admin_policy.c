@@ -28,12 +28,12 @@
 #include "sluice/v1/envelope.pb-c.h"
 #include "sl_audit.h"
 #include "sl_role.h"
+#include "sl_reason.h"
 
 #define S_BAD      SLUICE__V1__ERROR_CODE__BAD_REQUEST
 #define S_NOTFOUND SLUICE__V1__ERROR_CODE__NOT_FOUND
 #define S_INTERNAL SLUICE__V1__ERROR_CODE__INTERNAL
 #define S_DENIED   SLUICE__V1__ERROR_CODE__NOT_PERMITTED
-#define S_FULL     SLUICE__V1__ERROR_CODE__STORE_FULL
 
 /* ------------------------------------------------------------------------ */
 /*  Arguments                                                                */
@@ -298,7 +298,7 @@ s_store_code (sl_admin_call_t *call, int rc, const char *what, const char *owner
         return S_NOTFOUND;
     }
     snprintf (call->text, sizeof call->text, "%s: policy store: %s", what, sl_strerror (rc));
-    return rc == SL_EFULL ? S_FULL : S_INTERNAL;
+    return sl_reason_from_rc (rc);
 }
 
 /*  Number of rules in a stored summary (JSON text). */

@@ -26,6 +26,7 @@
 #include "sl_session.h"
 #include "sl_subs.h"
 #include "sl_wire.h"
+#include "sl_reason.h"
 
 /*  The data subject a record is about: its schema's subject field, "" when
  *  it has none. RecordMeta.subject must agree with it (PROTOCOL.md §4): a
@@ -131,7 +132,7 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
     MDB_txn *txn;       /* the pending state, read only (sl_commit_view) */
     if (sl_commit_view (self->commit, &txn) != 0) {
         sl_broker_send_error (self, s->rid, s->rid_len, s->member, h->seq,
-                      SLUICE__V1__ERROR_CODE__INTERNAL, "store", "broker store unavailable; resend later");
+                      SLUICE__V1__ERROR_CODE__INTERNAL, "store-error", "broker store unavailable; resend later");
         return;
     }
     ProtobufCBinaryData *ids = calloc (n, sizeof *ids);
@@ -214,10 +215,7 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
                 break;
             }
             if (crc != 0) {
-                re->e.code = crc == SL_EDECODE ? SLUICE__V1__ERROR_CODE__BAD_BODY
-                           : crc == SL_EPERM ? SLUICE__V1__ERROR_CODE__NOT_PERMITTED
-                           : crc == SL_ENOTFOUND ? SLUICE__V1__ERROR_CODE__NOT_FOUND
-                           : SLUICE__V1__ERROR_CODE__BAD_REQUEST;
+                re->e.code = (Sluice__V1__ErrorCode) sl_reason_from_rc (crc);
                 re->e.reason = (char *) sl_wire_code_name (re->e.code);
                 errp[n_errs++] = &re->e;
                 sl_event_t ev = { .kind = "publish.refused", .actor = s->member, .record_type = type,

@@ -30,6 +30,7 @@
         sl_audit_range.c (bisection on sequence numbers).
 */
 #include "sl_console.h"
+#include "sl_reason.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -519,7 +520,7 @@ sl_page_audit (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
         rc = s_scan (c, &f, from, f.limit, S_SCAN_PAGES, &entries, &last, &more, err,
                      sizeof err);
     if (rc != 0) {
-        resp->status = rc == SL_EPERM ? 403 : rc == SL_EINVAL ? 400 : 502;
+        resp->status = sl_reason_http (NULL, rc);
         sl_console_box (h, "error", err);
         cJSON_Delete (entries);
         sl_console_end (h);
@@ -742,7 +743,7 @@ sl_page_audit_verify (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
     sl_console_begin (c, req, h, "Audit log verification", "audit");
     int rc = sl_console_call (c, "audit.verify", NULL, &res, NULL, err, sizeof err);
     if (rc != 0) {
-        resp->status = rc == SL_EPERM ? 403 : 502;
+        resp->status = sl_reason_http (NULL, rc);
         sl_console_box (h, "error", err);
         sl_console_end (h);
         return;

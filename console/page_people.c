@@ -5,6 +5,7 @@
     in a URL, so it does not land in the browser's history or in a proxy's
     log; the broker turns it into the audit pseudonym. */
 #include "sl_console.h"
+#include "sl_reason.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,12 +13,6 @@
 #include <time.h>
 
 #include <sodium.h>
-
-static int
-s_status_of (int rc)
-{
-    return rc == SL_EPERM ? 403 : rc == SL_ENOTFOUND ? 404 : rc == SL_EINVAL ? 400 : 502;
-}
 
 static int64_t
 s_now_ms (void)
@@ -47,7 +42,7 @@ sl_page_overview (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
     sl_console_begin (c, req, h, "Members and status", "overview");
     int rc = sl_console_call (c, "status", NULL, &st, NULL, err, sizeof err);
     if (rc != 0) {
-        resp->status = s_status_of (rc);
+        resp->status = sl_reason_http (NULL, rc);
         sl_console_box (h, "error", err);
     }
     else {
@@ -211,7 +206,7 @@ sl_page_explain (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
     }
     int rc = sl_console_call (c, "policy.explain", args, &res, NULL, err, sizeof err);
     if (rc != 0) {
-        resp->status = s_status_of (rc);
+        resp->status = sl_reason_http (NULL, rc);
         sl_console_box (h, "error", err);
         sl_console_end (h);
         return;
@@ -309,7 +304,7 @@ sl_page_report (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
     cJSON_AddStringToObject (args, "subject", subject);
     int rc = sl_console_call (c, "audit.report", args, &res, NULL, err, sizeof err);
     if (rc != 0) {
-        resp->status = s_status_of (rc);
+        resp->status = sl_reason_http (NULL, rc);
         sl_console_box (h, "error", err);
         sl_console_end (h);
         return;
@@ -438,7 +433,7 @@ s_consents_body (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp, const 
         cJSON_AddStringToObject (args, "subject", subject);
         int rc = sl_console_call (c, "consent.list", args, &res, NULL, err, sizeof err);
         if (rc != 0) {
-            resp->status = s_status_of (rc);
+            resp->status = sl_reason_http (NULL, rc);
             sl_console_box (h, "error", err);
         }
         else {
@@ -524,7 +519,7 @@ s_consent_publish (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp, int 
     if (rc != 0) {
         if (!subject || !*subject)
             snprintf (err, sizeof err, "a citizen id is needed");
-        resp->status = s_status_of (rc);
+        resp->status = sl_reason_http (NULL, rc);
         sl_console_begin (c, req, resp->body, "Consents", "consents");
         sl_console_box (resp->body, "error", err);
         sl_html_raw (resp->body, "<p><a href=\"/consents\">Back to consents</a></p>");
@@ -578,7 +573,7 @@ sl_page_consent_change (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
     }
     int rc = sl_console_call (c, command, args, &res, NULL, err, sizeof err);
     if (rc != 0) {
-        resp->status = s_status_of (rc);
+        resp->status = sl_reason_http (NULL, rc);
         sl_console_begin (c, req, resp->body, "Consents", "consents");
         sl_console_box (resp->body, "error", err);
         sl_html_raw (resp->body, "<p><a href=\"/consents\">Back to consents</a></p>");

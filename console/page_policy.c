@@ -9,17 +9,11 @@
     the policy.apply audit entry (detail message=...); the history shows
     it from there. */
 #include "sl_console.h"
+#include "sl_reason.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/*  The HTTP status for a failed call: the broker's refusal is a 403. */
-static int
-s_status_of (int rc)
-{
-    return rc == SL_EPERM ? 403 : rc == SL_ENOTFOUND ? 404 : rc == SL_EINVAL ? 400 : 502;
-}
 
 static int
 s_valid_owner (const char *owner)
@@ -44,7 +38,7 @@ sl_page_policies (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
     sl_console_begin (c, req, h, "Policies", "policies");
     int rc = sl_console_call (c, "policy.list", NULL, &list, NULL, err, sizeof err);
     if (rc != 0) {
-        resp->status = s_status_of (rc);
+        resp->status = sl_reason_http (NULL, rc);
         sl_console_box (h, "error", err);
         sl_console_end (h);
         return;
@@ -485,7 +479,7 @@ sl_page_policy (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
         return;
     }
     if (rc != 0) {
-        resp->status = s_status_of (rc);
+        resp->status = sl_reason_http (NULL, rc);
         sl_console_box (h, "error", err);
         sl_console_end (h);
         return;
@@ -555,7 +549,7 @@ s_submit (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp, int apply)
     sl_console_begin (c, req, h, title, "policies");
     if (rc != 0) {
         resp->status = cJSON_GetArraySize (cJSON_GetObjectItemCaseSensitive (refusal, "errors"))
-                     ? 422 : s_status_of (rc);
+                     ? 422 : sl_reason_http (NULL, rc);
         const cJSON *errors = cJSON_GetObjectItemCaseSensitive (refusal, "errors");
         if (cJSON_GetArraySize (errors) == 0)
             sl_console_box (h, "error", err);
@@ -622,7 +616,7 @@ sl_page_policy_rollback (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp
         cJSON_Delete (res);
         return;
     }
-    resp->status = s_status_of (rc);
+    resp->status = sl_reason_http (NULL, rc);
     sl_console_begin (c, req, resp->body, "Rollback", "policies");
     sl_console_box (resp->body, "error", err);
     sl_console_end (resp->body);
@@ -650,7 +644,7 @@ sl_page_policy_diff (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
     cJSON_AddNumberToObject (args, "v2", atof (v2));
     int rc = sl_console_call (c, "policy.diff", args, &res, NULL, err, sizeof err);
     if (rc != 0) {
-        resp->status = s_status_of (rc);
+        resp->status = sl_reason_http (NULL, rc);
         sl_console_box (h, "error", err);
         sl_console_end (h);
         return;

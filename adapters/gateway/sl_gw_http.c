@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "sl_error.h"
+#include "sl_reason.h"
 #include "sl_json.h"
 #include "sl_log.h"
 #include "sl_schema.h"
@@ -97,50 +98,26 @@ s_problem (s_resp_t *r, int status, const char *reason, const char *instance,
     r->problem = 1;
 }
 
-/*  HTTP status for a refusal with SL_E* `rc` and broker reason `reason`. */
+/*  HTTP status for a refusal with SL_E* `rc` and broker reason `reason`:
+    common/sl_reason's table (PROTOCOL.md 3); the broker being unreachable
+    (SL_EAGAIN without a reason) is the gateway's own 503. */
 static int
 s_status_for (int rc, const char *reason)
 {
-    if (reason && *reason) {
-        if (!strcmp (reason, "unknown-record-type") || !strcmp (reason, "not-found"))
-            return 404;
-        if (!strcmp (reason, "owner-offline") || !strcmp (reason, "store-full")
-            || !strcmp (reason, "queue-full") || !strcmp (reason, "shutdown"))
-            return 503;
-        if (!strcmp (reason, "timeout"))
-            return 504;
-        if (!strcmp (reason, "too-big"))
-            return 413;
-        if (!strcmp (reason, "bad-body") || !strcmp (reason, "bad-request")
-            || !strcmp (reason, "bad-subject") || !strcmp (reason, "bad-purpose"))
-            return 422;
-    }
-    switch (rc) {
-    case SL_EPERM: case SL_EDENIED: return 403;
-    case SL_EDECODE: case SL_EINVAL: return 422;
-    case SL_ETOOBIG: return 413;
-    case SL_EFULL: case SL_EAGAIN: case SL_ENOTFOUND: return 503;
-    case SL_ETIMEOUT: return 504;
-    default: return 502;
-    }
+    if ((!reason || !*reason) && rc == SL_EAGAIN)
+        return 503;
+    return sl_reason_http (reason, rc);
 }
 
+/*  The problem's reason word: the broker's, else the code for `rc`. */
 static const char *
 s_reason_for (int rc, const char *reason)
 {
     if (reason && *reason)
         return reason;
-    switch (rc) {
-    case SL_EAGAIN: return "broker-unreachable";
-    case SL_ETIMEOUT: return "timeout";
-    case SL_EDENIED: return "denied";
-    case SL_EPERM: return "not-permitted";
-    case SL_EDECODE: return "bad-body";
-    case SL_ETOOBIG: return "too-big";
-    case SL_ENOTFOUND: return "owner-offline";
-    case SL_ENOMEM: return "memory";
-    default: return "internal";
-    }
+    if (rc == SL_EAGAIN)
+        return "broker-unreachable";
+    return sl_reason_name (sl_reason_from_rc (rc));
 }
 
 static enum MHD_Result
