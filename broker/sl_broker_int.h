@@ -65,7 +65,7 @@ typedef struct {
     char purpose[SL_PURPOSE_MAX + 1];
     char subject[128];
     int64_t deadline_ms;
-} sl_query_t;
+} sl_broker_query_t;
 
 struct sl_broker_t {
     sl_broker_config_t cfg;
@@ -93,7 +93,7 @@ struct sl_broker_t {
     struct sl_held_deliver_t *held_deliver;   /* DELIVERs likewise (sl_deliver.c) */
     size_t n_held_deliver, cap_held_deliver;
     int hold_turns;                /* loop turns something has been held */
-    sl_query_t *queries;
+    sl_broker_query_t *queries;
     size_t n_queries, cap_queries;
     uint64_t seq, next_query_id;
     int64_t started_ms;
