@@ -317,11 +317,8 @@ s_version_json (const sl_policy_version_t *v, int with_text)
     cJSON *o = cJSON_CreateObject ();
     if (!o)
         return NULL;
-    char when[32] = "";
-    time_t t = (time_t) v->time;
-    struct tm tm;
-    if (gmtime_r (&t, &tm))
-        strftime (when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    char when[32];
+    sl_time_format ((int64_t) v->time * 1000000, NULL, when, sizeof when);
     cJSON_AddStringToObject (o, "owner", v->owner);
     cJSON_AddNumberToObject (o, "version", v->version);
     cJSON_AddStringToObject (o, "actor", v->actor);

@@ -31,6 +31,7 @@
 */
 #include "sl_console.h"
 #include "sl_reason.h"
+#include "sl_time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -364,14 +365,11 @@ s_chart (sl_console_t *c, sl_html_t *h, const s_filter_t *form)
     f.kind = f.decision = f.rule = NULL;
     f.after_seq = 0;
     if (!f.since) {
-        time_t t = (time_t) (now_us / 1e6 - 86400);
-        struct tm tm;
-        gmtime_r (&t, &tm);
-        strftime (since, sizeof since, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        sl_time_format ((int64_t) now_us - 86400LL * 1000000, NULL, since, sizeof since);
         f.since = since;
     }
     if (sl_console_time_us (f.since, &lo) != 0 || (f.until && sl_console_time_us (f.until, &hi) != 0)) {
-        sl_console_box (h, "error", "since/until: write YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z");
+        sl_console_box (h, "error", "since/until: write YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS] (UTC) with Z or an offset, Unix seconds, or a relative time (2h, 3d)");
         return;
     }
     if (!f.until)

@@ -128,9 +128,10 @@ int sl_console_audit_from (sl_console_t *c, const char *owner, double since_us,
     bisections. Cannot fail. */
 void sl_console_learn (sl_console_t *c, const cJSON *e);
 
-/*  Parses a time as the broker's audit filters take it, in UTC:
-    YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][.ffffff][Z]. Returns 0 and *us
-    (Unix microseconds), or -1. */
+/*  Parses a time as the broker's audit filters take it (common/sl_time.h:
+    a date, a date and time with or without Z or an offset, Unix seconds, a
+    relative time like 2h; zone-less in UTC). Returns 0 and *us (Unix
+    microseconds), or -1. */
 int sl_console_time_us (const char *text, double *us);
 void sl_page_audit_chart (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp);
 void sl_page_audit_export (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp);

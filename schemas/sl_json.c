@@ -32,6 +32,7 @@
 
 #include "sl_error.h"
 #include "sl_schema.h"
+#include "sl_time.h"
 
 #define S_MAX_DEPTH 64             /* nesting of JSON objects accepted on input */
 #define S_PATH_MAX 512
@@ -140,32 +141,6 @@ sl_json_schema_is_time (const ProtobufCMessageDescriptor *msg,
 
 /*  ---- Time ------------------------------------------------------------ */
 
-/*  Days since 1970-01-01 of a civil date (proleptic Gregorian). */
-static int64_t
-s_days_from_civil (int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void
-s_civil_from_days (int64_t z, int64_t *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int) (doy - (153 * mp + 2) / 5 + 1);
-    *m = (int) (mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
 /*  Seconds of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z. */
 #define S_TIME_MIN (-62135596800LL)
 #define S_TIME_MAX (253402300799LL)
@@ -178,9 +153,9 @@ sl_json_format_time (int64_t t, char *out, size_t size)
     int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
     int64_t sec = t - days * 86400;
     int64_t y;
-    int m, d;
-    s_civil_from_days (days, &y, &m, &d);
-    snprintf (out, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", (int) y, m, d,
+    unsigned m, d;
+    sl_time_civil_from_days (days, &y, &m, &d);
+    snprintf (out, size, "%04d-%02u-%02uT%02d:%02d:%02dZ", (int) y, m, d,
               (int) (sec / 3600), (int) (sec / 60 % 60), (int) (sec % 60));
     return 0;
 }
@@ -243,18 +218,13 @@ sl_json_parse_time (const char *s, int64_t *t, int32_t *nanos)
         return SL_EPARSE;
     if (*p != '\0')
         return SL_EPARSE;
-    static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59
-        || se > 60)
-        return SL_EPARSE;
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (mo == 2 && d == 29 && !leap)
+    if (y < 1 || !sl_time_valid_date (y, mo, d) || h > 23 || mi > 59 || se > 60)
         return SL_EPARSE;
     if (se == 60)
         se = 59;                         /* a leap second reads as the second before */
     if (ns != 0 && !nanos)
         return SL_EPARSE;
-    int64_t v = s_days_from_civil (y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+    int64_t v = sl_time_days_from_civil (y, (unsigned) mo, (unsigned) d) * 86400 + h * 3600 + mi * 60 + se;
     v -= (int64_t) sign * (oh * 3600 + om * 60);
     *t = v;
     if (nanos)

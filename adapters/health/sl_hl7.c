@@ -272,7 +272,7 @@ sl_hl7_parse_ts (const char *s, size_t len, int32_t default_offset_s, int64_t *o
 }
 
 int
-sl_hl7_parse_ts_in (const char *s, size_t len, const sl_zone_t *tz, int32_t default_offset_s,
+sl_hl7_parse_ts_in (const char *s, size_t len, const sl_tz_t *tz, int32_t default_offset_s,
                     int64_t *out, int *digits)
 {
     /* YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ]; what is left out is
@@ -330,7 +330,7 @@ sl_hl7_parse_ts_in (const char *s, size_t len, const sl_zone_t *tz, int32_t defa
         return SL_EPARSE;
     int64_t civil = sl_time_from_civil (v [0], v [1], v [2], v [3], v [4], v [5] == 60 ? 59 : v [5]);
     if (!has_zone && tz) {
-        if (sl_zone_to_utc (tz, civil, -1, out, NULL))
+        if (sl_tz_to_utc (tz, civil, -1, out, NULL))
             return SL_EPARSE;
     }
     else

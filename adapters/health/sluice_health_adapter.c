@@ -27,7 +27,7 @@
 typedef struct {
     sl_adt_opts_t opts;
     const char *tz_name;
-    sl_zone_t *tz;
+    sl_tz_t *tz;
     const char *listen;
     int mllp;                    /* current file is MLLP-framed */
     int mode_known;
@@ -117,7 +117,7 @@ s_start (void *st)
 {
     health_t *h = st;
     char err [1024];
-    if (h->tz_name && !(h->tz = sl_zone_new (h->tz_name, err, sizeof err))) {
+    if (h->tz_name && !(h->tz = sl_tz_load (h->tz_name, err, sizeof err))) {
         fprintf (stderr, "sluice-health-adapter: --timezone: %s\n", err);
         return -1;
     }
@@ -131,7 +131,7 @@ s_stop (void *st)
     health_t *h = st;
     sl_mllp_decoder_destroy (&h->decoder);
     free (h->buf);
-    sl_zone_destroy (&h->tz);
+    sl_tz_destroy (&h->tz);
 }
 
 static void

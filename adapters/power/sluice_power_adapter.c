@@ -12,7 +12,7 @@
 
 typedef struct {
     const char *meters_path, *tz_name;
-    sl_zone_t *tz;
+    sl_tz_t *tz;
     sl_lookup_t *meters;
     sl_dsmr_opts_t opts;
     sl_dsmr_reader_t *reader;
@@ -81,7 +81,7 @@ s_start (void *st)
         fprintf (stderr, "sluice-power-adapter: need --meters FILE (the meter registry)\n");
         return -1;
     }
-    if (p->tz_name && !(p->tz = sl_zone_new (p->tz_name, err, sizeof err))) {
+    if (p->tz_name && !(p->tz = sl_tz_load (p->tz_name, err, sizeof err))) {
         fprintf (stderr, "sluice-power-adapter: --timezone: %s\n", err);
         return -1;
     }
@@ -100,7 +100,7 @@ s_stop (void *st)
     power_t *p = st;
     sl_lookup_destroy (&p->meters);
     sl_dsmr_reader_destroy (&p->reader);
-    sl_zone_destroy (&p->tz);
+    sl_tz_destroy (&p->tz);
 }
 
 static void

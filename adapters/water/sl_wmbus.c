@@ -222,13 +222,13 @@ s_when (const sl_wmbus_t *self, s_kind_t k, const char *s, size_t len, int64_t *
                   "(e.g. --timezone Europe/Stockholm)");
         return -1;
     }
-    return sl_zone_to_utc (self->opts.tz, civil, -1, out, why) ? -1 : 0;
+    return sl_tz_to_utc (self->opts.tz, civil, -1, out, why) ? -1 : 0;
 }
 
 static const char *
 s_tzname (const sl_wmbus_t *self)
 {
-    return self->opts.tz ? sl_zone_name (self->opts.tz) : "UTC";
+    return self->opts.tz ? sl_tz_name (self->opts.tz) : "UTC";
 }
 
 /*  Joins with the registry and builds the record. `col` is where the meter

@@ -31,6 +31,7 @@
 #include "sl_audit_int.h"
 #include "sl_error.h"
 #include "sl_lmdb.h"
+#include "sl_time.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -85,13 +86,7 @@ int64_t sl_audit__now_us (void)
 
 void sl_audit__utc (int64_t us, char out[64])
 {
-    time_t secs = (time_t) (us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
-    int64_t frac = us - (int64_t) secs * 1000000;
-    struct tm tm;
-    gmtime_r (&secs, &tm);
-    snprintf (out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%06" PRId64 "Z",
-              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-              tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+    sl_time_format_us (us, NULL, out, 64);
 }
 
 /* ------------------------------------------------------------------------ */
