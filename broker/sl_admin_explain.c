@@ -33,7 +33,7 @@ sl_admin_explain_subject (sl_admin_call_t *call, const char *owner, const char *
                           const char *record_type, const char *purpose, const char *subject)
 {
     const char *role = call->caller->role;
-    int allowed = strcmp (role, "auditor") == 0 || sl_role_administers (role, owner);
+    int allowed = sl_role_is_auditor (role) || sl_role_administers (role, owner);
     sl_audit_t *audit = sl_broker_audit (call->broker);
     MDB_txn *txn;
     if (!audit || sl_batch_txn (sl_broker_batch (call->broker), &txn) != 0) {

@@ -12,6 +12,7 @@
 #include "sluice/v1/envelope.pb-c.h"
 #include "sl_audit.h"
 #include "sl_reason.h"
+#include "sl_role.h"
 
 static const char *
 s_arg (sl_admin_call_t *call, const char *name)
@@ -110,11 +111,11 @@ s_revoke (sl_admin_call_t *call)
         snprintf (call->text, sizeof call->text, "member.revoke: no member named '%.40s'", name);
         return SLUICE__V1__ERROR_CODE__NOT_FOUND;
     }
-    if (!m->revoked && strcmp (m->role, "admin:city") == 0) {
+    if (!m->revoked && sl_role_is_city_admin (m->role)) {
         size_t admins = 0;
         for (size_t i = 0; i < sl_registry_count (reg); i++) {
             const sl_member_t *o = sl_registry_at (reg, i);
-            admins += !o->revoked && strcmp (o->role, "admin:city") == 0;
+            admins += !o->revoked && sl_role_is_city_admin (o->role);
         }
         if (admins <= 1) {
             snprintf (call->text, sizeof call->text,

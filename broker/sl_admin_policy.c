@@ -113,7 +113,7 @@ s_read_scope (sl_admin_call_t *call, const char *owner)
         return 0;
     snprintf (call->text, sizeof call->text,
               "role %s reads the policies of %s and city, not of %.40s "
-              "(the auditor and admin:city read every owner's)", role, role + 6, owner);
+              "(the auditor and admin:city read every owner's)", role, sl_role_bureau (role), owner);
     return S_DENIED;
 }
 

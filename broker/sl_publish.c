@@ -27,6 +27,7 @@
 #include "sl_subs.h"
 #include "sl_wire.h"
 #include "sl_reason.h"
+#include "sl_role.h"
 
 /*  The data subject a record is about: its schema's subject field, "" when
  *  it has none. RecordMeta.subject must agree with it (PROTOCOL.md §4): a
@@ -170,7 +171,7 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
         else if (strcmp (schema->record_type, SL_CONSENT_TYPE) == 0) {
             /* the consent channel: only consent sources publish consent events */
             const sl_member_t *mem = sl_registry_by_name (self->registry, s->member);
-            if (!mem || strcmp (mem->role, "consent-source") != 0) {
+            if (!mem || !sl_role_is_consent_source (mem->role)) {
                 code = SLUICE__V1__ERROR_CODE__NOT_PERMITTED;
                 snprintf (re->text, sizeof re->text,
                           "record %zu: member '%s' (role %s) may not publish %s: only members "
@@ -207,7 +208,7 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
         }
         zmq_msg_t *body = &bodies[i];
         if (consent) {
-            int crc = sl_govern_consent_event (self->govern, s->member, "consent-source",
+            int crc = sl_govern_consent_event (self->govern, s->member, SL_ROLE_CONSENT_SOURCE,
                                                zmq_msg_data (body), zmq_msg_size (body),
                                                re->text, sizeof re->text);
             if (crc == SL_EFULL || crc == SL_ESTORE || crc == SL_ENOMEM) {

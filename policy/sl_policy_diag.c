@@ -2,6 +2,7 @@
  *  functions shared by the checker and the index ("did you mean"). */
 #include "sl_policy_int.h"
 #include "sl_error.h"
+#include "sl_role.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -219,7 +220,7 @@ sl_pcatalog_members (const sl_policy_catalog_t *c, const char ***names)
         return 0;
     size_t n = 0;
     for (size_t i = 0; i < c->n_members; i++)
-        if (strcmp (c->members[i].extra, "member") == 0)
+        if (sl_role_is_member (c->members[i].extra))
             a[n++] = c->members[i].name;
     *names = a;
     return n;

@@ -439,7 +439,7 @@ sl_consent_role_allows (sl_consent_via_t via, const char *role, const char *cont
     if (s_empty (role) || s_empty (controller))
         return false;
     if (via == SL_CONSENT_VIA_DATA)
-        return strcmp (role, "consent-source") == 0;
+        return sl_role_is_consent_source (role);
     if (via == SL_CONSENT_VIA_ADMIN)
         return sl_role_administers (role, controller);
     return false;
