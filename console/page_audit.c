@@ -193,17 +193,6 @@ s_scan (sl_console_t *c, const s_filter_t *f, long long after, int want, int pag
     return 0;
 }
 
-static void
-s_input (sl_html_t *h, const char *label, const char *name, const char *value,
-         const char *placeholder)
-{
-    sl_html_printf (h, "<label>%s <input name=\"%s\" id=\"f-%s\" value=\"", label, name, name);
-    sl_html_text (h, value ? value : "");
-    sl_html_raw (h, "\" placeholder=\"");
-    sl_html_text (h, placeholder);
-    sl_html_raw (h, "\"></label>\n");
-}
-
 static const char *s_kinds[] = {
     "publish", "queue", "deliver", "deny", "query", "reply", "auth.denied", "publish.refused",
     "policy.apply", "policy.rollback", "consent.", "member.", "broker.", NULL,
@@ -214,8 +203,8 @@ s_form (sl_console_t *c, sl_html_t *h, const s_filter_t *f)
 {
     sl_html_raw (h, "<form method=\"get\" action=\"/audit\" id=\"audit-filter\" "
                     "class=\"filters\">\n");
-    s_input (h, "Since", "since", f->since, "2026-11-28 or 2026-11-28T15:00:00Z");
-    s_input (h, "Until", "until", f->until, "(exclusive)");
+    sl_html_input (h, "f", "Since", "since", f->since, "2026-11-28 or 2026-11-28T15:00:00Z");
+    sl_html_input (h, "f", "Until", "until", f->until, "(exclusive)");
     sl_html_raw (h, "<label>Kind <select name=\"kind\" id=\"f-kind\"><option value=\"\">any"
                     "</option>");
     for (int i = 0; s_kinds[i]; i++) {
@@ -225,9 +214,9 @@ s_form (sl_console_t *c, sl_html_t *h, const s_filter_t *f)
     }
     sl_html_raw (h, "</select></label>\n");
     if (sl_console_may_read_all (c))
-        s_input (h, "Owner", "owner", f->owner, "water");
-    s_input (h, "Consumer", "consumer", f->consumer, "power");
-    s_input (h, "Record type", "record", f->record, "water.v1.MeterReading");
+        sl_html_input (h, "f", "Owner", "owner", f->owner, "water");
+    sl_html_input (h, "f", "Consumer", "consumer", f->consumer, "power");
+    sl_html_input (h, "f", "Record type", "record", f->record, "water.v1.MeterReading");
     sl_html_raw (h, "<label>Decision <select name=\"decision\" id=\"f-decision\">");
     const char *ds[] = { "", "permit", "deny", "ok", NULL };
     for (int i = 0; ds[i]; i++)
@@ -236,8 +225,8 @@ s_form (sl_console_t *c, sl_html_t *h, const s_filter_t *f)
                                                                                     : "",
                         *ds[i] ? ds[i] : "any");
     sl_html_raw (h, "</select></label>\n");
-    s_input (h, "Rule", "rule", f->rule, "water-to-power-joint-metering");
-    s_input (h, "Subject", "subject", f->subject, "a citizen id (looked up as its pseudonym)");
+    sl_html_input (h, "f", "Rule", "rule", f->rule, "water-to-power-joint-metering");
+    sl_html_input (h, "f", "Subject", "subject", f->subject, "a citizen id (looked up as its pseudonym)");
     sl_html_printf (h, "<label>Per page <input name=\"limit\" id=\"f-limit\" type=\"number\" "
                        "min=\"1\" max=\"%d\" value=\"%d\"></label>\n", S_PAGE_MAX, f->limit);
     sl_html_raw (h, "<button id=\"btn-filter\">Filter</button> <a href=\"/audit\">Clear</a>"
@@ -276,9 +265,7 @@ s_entries_table (sl_html_t *h, const cJSON *entries)
                         strcmp (sl_console_str (e, "kind"), "deny") == 0 ? "deny" : "other",
                         strcmp (sl_console_str (e, "decision"), "deny") == 0 ? "deny" : "other");
         for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
-            sl_html_raw (h, "<td>");
-            sl_html_text (h, sl_console_str (e, cols[i]));
-            sl_html_raw (h, "</td>");
+            sl_html_cell (h, sl_console_str (e, cols[i]));
         }
         const char *subj = sl_console_str (e, "subject");
         sl_html_raw (h, "<td class=\"pseudo\" title=\"");
@@ -483,9 +470,7 @@ s_summary (sl_console_t *c, sl_html_t *h, const s_filter_t *f)
     cJSON_ArrayForEach (r, cJSON_GetObjectItemCaseSensitive (res, "rows")) {
         sl_html_raw (h, "<tr>");
         for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
-            sl_html_raw (h, "<td>");
-            sl_html_text (h, sl_console_str (r, cols[i]));
-            sl_html_raw (h, "</td>");
+            sl_html_cell (h, sl_console_str (r, cols[i]));
         }
         sl_html_raw (h, "</tr>\n");
     }
@@ -719,7 +704,7 @@ sl_page_audit_export (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
     int rc = s_export_page (x, err, sizeof err);
     if (rc != 0) {
         s_export_free (x);
-        resp->status = rc == SL_EPERM ? 403 : 400;
+        resp->status = sl_reason_http (NULL, rc);
         sl_console_begin (c, req, resp->body, "Audit export", "audit");
         sl_console_box (resp->body, "error", err);
         sl_console_end (resp->body);
@@ -741,9 +726,7 @@ sl_page_audit_verify (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
     sl_console_begin (c, req, h, "Audit log verification", "audit");
     int rc = sl_console_call (c, "audit.verify", NULL, &res, NULL, err, sizeof err);
     if (rc != 0) {
-        resp->status = sl_reason_http (NULL, rc);
-        sl_console_box (h, "error", err);
-        sl_console_end (h);
+        sl_console_refused (resp, rc, err);
         return;
     }
     int ok = cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (res, "ok"));

@@ -8,6 +8,7 @@
 #include "sl_keys.h"
 #include "sluice/v1/consent.pb-c.h"
 #include "sl_role.h"
+#include "sl_reason.h"
 
 #include <time.h>
 
@@ -241,6 +242,14 @@ sl_console_box (sl_html_t *h, const char *kind, const char *text)
                     strcmp (kind, "error") == 0 ? "alert" : "status");
     sl_html_text (h, text);
     sl_html_raw (h, "</pre></div>\n");
+}
+
+void
+sl_console_refused (sl_web_resp_t *resp, int rc, const char *err)
+{
+    resp->status = sl_reason_http (NULL, rc);
+    sl_console_box (resp->body, "error", err);
+    sl_console_end (resp->body);
 }
 
 /*  Navigation entries and who may use them. */

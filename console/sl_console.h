@@ -90,6 +90,11 @@ void sl_console_end (sl_html_t *h);
 /*  A boxed message: kind "error", "ok" or "note". Text is escaped. */
 void sl_console_box (sl_html_t *h, const char *kind, const char *text);
 
+/*  Ends a page the broker refused: the HTTP status of SL_E* `rc` (common/
+    sl_reason's table), `err` in an error box, then sl_console_end on
+    resp->body. */
+void sl_console_refused (sl_web_resp_t *resp, int rc, const char *err);
+
 /*  Writes the hidden CSRF field of a form. */
 void sl_console_csrf (sl_web_req_t *req, sl_html_t *h);
 
