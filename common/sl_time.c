@@ -221,17 +221,6 @@ struct sl_tz_s {
     s_posix_t footer;
 };
 
-static void
-s_err (char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start (ap, fmt);
-    vsnprintf (err, errlen, fmt, ap);
-    va_end (ap);
-}
-
 static uint32_t
 s_be32 (const uint8_t *p)
 {
@@ -310,13 +299,13 @@ sl_tz_load (const char *name, char *err, size_t errlen)
     size_t len = name ? strlen (name) : 0;
     if (!len || len >= 100 || name[0] == '/' || strstr (name, "..")
         || strspn (name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-+/") != len) {
-        s_err (err, errlen, "time zone '%s': expected an IANA zone name such as Europe/Berlin",
+        sl_err_set (err, errlen, "time zone '%s': expected an IANA zone name such as Europe/Berlin",
                name ? name : "");
         return NULL;
     }
     sl_tz_t *z = calloc (1, sizeof *z);
     if (!z) {
-        s_err (err, errlen, "out of memory");
+        sl_err_set (err, errlen, "out of memory");
         return NULL;
     }
     snprintf (z->name, sizeof z->name, "%s", name);
@@ -329,7 +318,7 @@ sl_tz_load (const char *name, char *err, size_t errlen)
     snprintf (path, sizeof path, "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", name);
     FILE *f = fopen (path, "rb");
     if (!f) {
-        s_err (err, errlen, "unknown time zone '%s': not in the installed tzdata (%s: %s; "
+        sl_err_set (err, errlen, "unknown time zone '%s': not in the installed tzdata (%s: %s; "
                "Debian package tzdata)", name, path, strerror (errno));
         sl_tz_destroy (&z);
         return NULL;
@@ -338,7 +327,7 @@ sl_tz_load (const char *name, char *err, size_t errlen)
     size_t n = buf ? fread (buf, 1, 1 << 20, f) : 0;
     fclose (f);
     if (!buf || s_tzif (z, buf, n) != 0) {
-        s_err (err, errlen, "%s: not a TZif time zone file", path);
+        sl_err_set (err, errlen, "%s: not a TZif time zone file", path);
         free (buf);
         sl_tz_destroy (&z);
         return NULL;
@@ -565,7 +554,7 @@ sl_time_parse (const char *text, const sl_tz_t *zone, int64_t now_us, int64_t *o
         static const int64_t unit[] = { 1, 60, 3600, 86400, 604800 };
         int64_t u = unit[strchr ("smhdw", p[len - 1]) - "smhdw"];
         if (errno || n > 1000000000LL / (u / 60 + 1)) {
-            s_err (err, errlen, "'%s': too far back", p);
+            sl_err_set (err, errlen, "'%s': too far back", p);
             return -1;
         }
         *out_us = now_us - (int64_t) n * u * 1000000;
@@ -578,7 +567,7 @@ sl_time_parse (const char *text, const sl_tz_t *zone, int64_t now_us, int64_t *o
         && isdigit ((unsigned char) p[0])) {
         double v = strtod (p, NULL);
         if (v > 1e11) {
-            s_err (err, errlen, "'%s': Unix seconds past the year 5000", p);
+            sl_err_set (err, errlen, "'%s': Unix seconds past the year 5000", p);
             return -1;
         }
         *out_us = (int64_t) (v * 1e6 + 0.5);
@@ -590,22 +579,22 @@ sl_time_parse (const char *text, const sl_tz_t *zone, int64_t now_us, int64_t *o
     size_t at;
     const char *why;
     if (s_scan (p, len, &t, &at, &why) != 0 || at != len) {
-        s_err (err, errlen, "'%s' is not a time: write YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS] (in %s), "
+        sl_err_set (err, errlen, "'%s' is not a time: write YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS] (in %s), "
                "with Z or an offset (+08:00), Unix seconds, or a relative time (2h, 3d, yesterday)",
                p, sl_tz_name (zone));
         return -1;
     }
     if (t.mo < 1 || t.mo > 12) {
-        s_err (err, errlen, "'%s': month %02d does not exist", p, t.mo);
+        sl_err_set (err, errlen, "'%s': month %02d does not exist", p, t.mo);
         return -1;
     }
     if (!sl_time_valid_date (t.y, t.mo, t.d)) {
-        s_err (err, errlen, "'%s': %s %d has %u days", p, s_months[t.mo - 1], t.y,
+        sl_err_set (err, errlen, "'%s': %s %d has %u days", p, s_months[t.mo - 1], t.y,
                s_mdays (t.y, (unsigned) t.mo));
         return -1;
     }
     if (t.h > 23 || t.mi > 59 || t.s > 59) {
-        s_err (err, errlen, "'%s': %02d:%02d:%02d is not a time of day", p, t.h, t.mi, t.s);
+        sl_err_set (err, errlen, "'%s': %02d:%02d:%02d is not a time of day", p, t.h, t.mi, t.s);
         return -1;
     }
     int64_t local = sl_time_days_from_civil (t.y, (unsigned) t.mo, (unsigned) t.d) * 86400

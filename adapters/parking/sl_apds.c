@@ -405,16 +405,8 @@ s_map (const cJSON *o, const char *source, size_t line, size_t recno,
     if (!have_money) { absent [na++] = "amount"; absent [na++] = "currency"; }
     else if (no_currency) absent [na++] = "currency";
     if (!*place) absent [na++] = "place_reference";
-    if (na) {
-        s->absent_fields = calloc (na, sizeof (char *));
-        if (!s->absent_fields)
-            ERR (SL_ENOMEM, "out of memory");
-        for (size_t i = 0; i < na; i++) {
-            if (!(s->absent_fields [s->n_absent_fields++] = strdup (absent [i])))
-                ERR (SL_ENOMEM, "out of memory");
-            sl_explain_add (exp, absent [i], "(not in the session)", "left 0/empty, listed in absent_fields");
-        }
-    }
+    if (sl_explain_absent (exp, absent, na, "session", &s->absent_fields, &s->n_absent_fields))
+        ERR (SL_ENOMEM, "out of memory");
     *out = s;
     s = NULL;
 out:

@@ -378,16 +378,8 @@ sl_dsmr_parse (const char *tg, size_t len, const char *source, size_t tgno,
     if (!have [R_E0] && !(have [R_E1] && have [R_E2])) absent [na++] = "active_energy_export_kwh";
     if (!have_pw) absent [na++] = "active_power_kw";
     if (!tariff) absent [na++] = "tariff";
-    if (na) {
-        m->absent_fields = calloc (na, sizeof (char *));
-        if (!m->absent_fields)
-            ERR (SL_ENOMEM, line, "out of memory");
-        for (size_t i = 0; i < na; i++) {
-            if (!(m->absent_fields [m->n_absent_fields++] = strdup (absent [i])))
-                ERR (SL_ENOMEM, line, "out of memory");
-            sl_explain_add (exp, absent [i], "(not in the telegram)", "left 0/empty, listed in absent_fields");
-        }
-    }
+    if (sl_explain_absent (exp, absent, na, "telegram", &m->absent_fields, &m->n_absent_fields))
+        ERR (SL_ENOMEM, line, "out of memory");
     *out = m;
     m = NULL;
 out:

@@ -284,16 +284,8 @@ s_build (const sl_wmbus_t *self, const s_reading_t *r, size_t col, const char *s
     if (!r->has_max) absent [na++] = "max_flow_m3h";
     if (!r->has_min) absent [na++] = "min_flow_m3h";
     if (!r->status_seen) absent [na++] = "alarm_in_progress";
-    if (na) {
-        m->absent_fields = calloc (na, sizeof (char *));
-        if (!m->absent_fields)
-            ERR (SL_ENOMEM, col, "out of memory");
-        for (size_t i = 0; i < na; i++)
-            if (!(m->absent_fields [m->n_absent_fields++] = strdup (absent [i])))
-                ERR (SL_ENOMEM, col, "out of memory");
-        for (size_t i = 0; i < na; i++)
-            sl_explain_add (ex, absent [i], "(not in the reading)", "left 0/empty, listed in absent_fields");
-    }
+    if (sl_explain_absent (ex, absent, na, "reading", &m->absent_fields, &m->n_absent_fields))
+        ERR (SL_ENOMEM, col, "out of memory");
     *out = m;
     m = NULL;
 out:
