@@ -490,6 +490,18 @@ s_deliveries (sl_gw_http_t *h, struct MHD_Connection *c, const char *url, const 
     r->json = out;
 }
 
+/*  The request body as JSON into *j (the caller deletes it); -1 after
+    answering 400 bad-json. */
+static int
+s_json_body (const s_req_t *req, const char *url, s_resp_t *r, cJSON **j)
+{
+    char err[512];
+    if (sl_json_parse (req->body ? req->body : "", req->len, j, NULL, NULL, err, sizeof err) == 0)
+        return 0;
+    s_problem (r, 400, "bad-json", url, "%s", err);
+    return -1;
+}
+
 static void
 s_ack (sl_gw_http_t *h, struct MHD_Connection *c, const char *url, const char *type,
        s_req_t *req, s_resp_t *r)
@@ -498,12 +510,8 @@ s_ack (sl_gw_http_t *h, struct MHD_Connection *c, const char *url, const char *t
     if (s_find_sub (h, c, url, type, r, &idx) != 0)
         return;
     cJSON *j = NULL;
-    char err[512];
-    if (sl_json_parse (req->body ? req->body : "", req->len, &j, NULL, NULL, err, sizeof err)
-        != 0) {
-        s_problem (r, 400, "bad-json", url, "%s", err);
+    if (s_json_body (req, url, r, &j) != 0)
         return;
-    }
     cJSON *ids = cJSON_GetObjectItemCaseSensitive (j, "ids");
     if (!cJSON_IsArray (ids) || cJSON_GetArraySize (j) != 1) {
         s_problem (r, 400, "bad-request", url, "expected {\"ids\": [\"deliveryId\", ...]}");
@@ -524,12 +532,8 @@ static void
 s_query (sl_gw_http_t *h, const char *url, const char *type, s_req_t *req, s_resp_t *r)
 {
     cJSON *j = NULL;
-    char err[512];
-    if (sl_json_parse (req->body ? req->body : "", req->len, &j, NULL, NULL, err, sizeof err)
-        != 0) {
-        s_problem (r, 400, "bad-json", url, "%s", err);
+    if (s_json_body (req, url, r, &j) != 0)
         return;
-    }
     const cJSON *subject = cJSON_GetObjectItemCaseSensitive (j, "subject");
     const cJSON *purpose = cJSON_GetObjectItemCaseSensitive (j, "purpose");
     const cJSON *params = cJSON_GetObjectItemCaseSensitive (j, "parameters");

@@ -490,24 +490,12 @@ s_pump (sl_client_t *self, int timeout_ms)
     return self->refused ? SL_ECLOSED : events;
 }
 
-int
-sl__wait (sl_client_t *self, sl_waiter_t *w, int64_t deadline_ms)
+/*  Pumps until *flag is set. Returns 0, the refusal, or SL_ETIMEOUT at
+    `deadline_ms` (< 0: none). */
+static int
+s_wait_flag (sl_client_t *self, const int *flag, int64_t deadline_ms)
 {
-    while (!w->done) {
-        if (self->refused)
-            return self->refused;
-        int64_t left = deadline_ms - sl__now_ms ();
-        if (deadline_ms >= 0 && left <= 0)
-            return SL_ETIMEOUT;
-        sl__pump (self, deadline_ms < 0 ? 200 : (int) (left < 200 ? left : 200));
-    }
-    return w->rc;
-}
-
-int
-sl__wait_up (sl_client_t *self, int64_t deadline_ms)
-{
-    while (!self->up) {
+    while (!*flag) {
         if (self->refused)
             return self->refused;
         int64_t left = deadline_ms - sl__now_ms ();
@@ -516,6 +504,19 @@ sl__wait_up (sl_client_t *self, int64_t deadline_ms)
         sl__pump (self, deadline_ms < 0 ? 200 : (int) (left < 200 ? left : 200));
     }
     return 0;
+}
+
+int
+sl__wait (sl_client_t *self, sl_waiter_t *w, int64_t deadline_ms)
+{
+    int rc = s_wait_flag (self, &w->done, deadline_ms);
+    return rc ? rc : w->rc;
+}
+
+int
+sl__wait_up (sl_client_t *self, int64_t deadline_ms)
+{
+    return s_wait_flag (self, &self->up, deadline_ms);
 }
 
 /*  ---- public ---- */
