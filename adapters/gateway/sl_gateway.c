@@ -169,6 +169,24 @@ s_item_free (s_item_t *it)
     free (it);
 }
 
+/*  Takes item `it`, already unlinked from its subscription, and queues the
+    ack of its delivery for the client thread (gw->mu held); frees the item.
+    Returns 1, or 0 when out of memory (the broker redelivers it). */
+static int
+s_ack_item (sl_gateway_t *gw, s_item_t *it)
+{
+    s_ack_t *a = calloc (1, sizeof *a);
+    if (a) {
+        a->d = it->d;
+        a->gen = it->gen;
+        it->d = NULL;
+        a->next = gw->acks;
+        gw->acks = a;
+    }
+    s_item_free (it);
+    return a != NULL;
+}
+
 /*  ---- Deliveries and notices (broker thread) --------------------------------- */
 
 static cJSON *
@@ -943,16 +961,8 @@ s_webhook_main (void *arg)
                 if (!sub->head)
                     sub->tail = NULL;
                 sub->count--;
-                s_ack_t *a = calloc (1, sizeof *a);
-                if (a) {
-                    a->d = done->d;
-                    a->gen = done->gen;
-                    done->d = NULL;
-                    a->next = gw->acks;
-                    gw->acks = a;
+                if (s_ack_item (gw, done))
                     s_wake (gw);
-                }
-                s_item_free (done);
             }
             continue;
         }
@@ -1228,16 +1238,7 @@ sl_gateway_ack (sl_gateway_t *gw, size_t subi, const cJSON *ids, cJSON *acked, c
                     if (sub->tail == it)
                         sub->tail = prev;
                     sub->count--;
-                    s_ack_t *a = calloc (1, sizeof *a);
-                    if (a) {
-                        a->d = it->d;
-                        a->gen = it->gen;
-                        it->d = NULL;
-                        a->next = gw->acks;
-                        gw->acks = a;
-                        any = 1;
-                    }
-                    s_item_free (it);
+                    any |= s_ack_item (gw, it);
                     found = 1;
                     break;
                 }
