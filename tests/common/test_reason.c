@@ -149,3 +149,35 @@ Test (reason, protocol_md_lists_every_row_exactly)
         cr_assert_eq (seen[i], 1, "PROTOCOL.md 3 does not list `%s`", sl_reason_at (i)->name);
     cr_assert_eq (rows, n);
 }
+
+/*  OPERATIONS.md 14 lists every code with the SL_E* libsluice returns for
+ *  it: the same as the table. */
+Test (reason, operations_md_codes_and_library_errors)
+{
+    static const struct { const char *name; int rc; } rcs[] = {
+        { "SL_EPROTO", SL_EPROTO }, { "SL_ETOOBIG", SL_ETOOBIG }, { "SL_EINVAL", SL_EINVAL },
+        { "SL_EPERM", SL_EPERM }, { "SL_EDECODE", SL_EDECODE }, { "SL_EDENIED", SL_EDENIED },
+        { "SL_ENOTFOUND", SL_ENOTFOUND }, { "SL_ETIMEOUT", SL_ETIMEOUT }, { "SL_EFULL", SL_EFULL },
+        { "SL_ELIMIT", SL_ELIMIT }, { "SL_ESTORE", SL_ESTORE },
+    };
+    FILE *f = fopen (SOURCE_ROOT "/docs/OPERATIONS.md", "r");
+    cr_assert_not_null (f);
+    char line[2048];
+    int seen[SL_REASON_CODES] = { 0 };
+    while (fgets (line, sizeof line, f)) {
+        char name[64], rc[32];
+        int value;
+        if (sscanf (line, "| `%63[a-z-]` (%d) [`%31[A-Z_]`] |", name, &value, rc) != 3)
+            continue;
+        cr_assert_eq (sl_reason_code (name), value, "OPERATIONS.md: `%s` (%d)", name, value);
+        int want = 1;
+        for (size_t i = 0; i < sizeof rcs / sizeof rcs[0]; i++)
+            if (!strcmp (rcs[i].name, rc))
+                want = rcs[i].rc;
+        cr_assert_eq (sl_reason_to_rc (value), want, "OPERATIONS.md: `%s` [%s]", name, rc);
+        seen[value]++;
+    }
+    fclose (f);
+    for (int c = 1; c < SL_REASON_CODES; c++)
+        cr_assert_eq (seen[c], 1, "OPERATIONS.md 14 lists `%s` %d times", sl_reason_name (c), seen[c]);
+}
