@@ -443,7 +443,11 @@ sl_tz_from_local (const sl_tz_t *z, int64_t local)
 typedef struct {
     int y, mo, d, h, mi, s;
     int64_t frac_us;        /* fraction of the second, microseconds */
-    bool has_time, has_zone;
+    int32_t frac_ns;        /* the same in nanoseconds (nine digits) */
+    bool frac_finer;        /* non-zero digits past the ninth */
+    bool has_time, has_sec, has_zone;
+    bool frac_comma;        /* the fraction was written with ',' */
+    bool off_colon;         /* the offset was written hh:mm */
     int32_t off;            /* seconds east of UTC, when has_zone */
     size_t at_time;         /* where the time of day starts */
 } s_parts_t;
@@ -495,11 +499,17 @@ s_scan (const char *s, size_t len, s_parts_t *p, size_t *at, const char **why)
     if (i < len && s[i] == ':') {
         i++;
         if ((p->s = s_num (s, len, &i, 2)) < 0) S_FAIL (i, "expected 2-digit second");
+        p->has_sec = true;
         if (i < len && (s[i] == '.' || s[i] == ',')) {
+            p->frac_comma = s[i] == ',';
             size_t start = ++i;
-            for (int64_t scale = 100000; i < len && isdigit ((unsigned char) s[i]); i++, scale /= 10)
-                p->frac_us += (s[i] - '0') * scale;
+            for (int32_t scale = 100000000; i < len && isdigit ((unsigned char) s[i]); i++) {
+                p->frac_ns += (s[i] - '0') * scale;
+                p->frac_finer |= scale == 0 && s[i] != '0';
+                scale /= 10;
+            }
             if (i == start) S_FAIL (i, "expected digits after decimal point");
+            p->frac_us = p->frac_ns / 1000;
         }
     }
     if (i < len && (s[i] == 'Z' || s[i] == 'z')) {
@@ -509,8 +519,10 @@ s_scan (const char *s, size_t len, s_parts_t *p, size_t *at, const char **why)
     else if (i < len && (s[i] == '+' || s[i] == '-')) {
         int sign = s[i++] == '-' ? -1 : 1, oh, om;
         if ((oh = s_num (s, len, &i, 2)) < 0) S_FAIL (i, "expected 2-digit zone hour");
-        if (i < len && s[i] == ':')
+        if (i < len && s[i] == ':') {
             i++;
+            p->off_colon = true;
+        }
         if ((om = s_num (s, len, &i, 2)) < 0) S_FAIL (i, "expected 2-digit zone minute");
         if (oh > 14 || om > 59) S_FAIL (i - 2, "zone offset out of range");
         p->off = sign * (oh * 3600 + om * 60);
@@ -644,6 +656,24 @@ sl_time_parse_iso8601_parts (const char *s, size_t len, int64_t *civil, int *has
     *civil = sl_time_from_civil (t.y, t.mo, t.d, t.h, t.mi, t.s == 60 ? 59 : t.s);
     *has_zone = t.has_zone;
     *offset_s = t.off;
+    return 0;
+}
+
+int
+sl_time_parse_rfc3339 (const char *s, int64_t *t, int32_t *nanos)
+{
+    s_parts_t p;
+    size_t at;
+    const char *why;
+    size_t len = s ? strlen (s) : 0;
+    if (!s || s_scan (s, len, &p, &at, &why) != 0 || at != len || !p.has_sec || !p.has_zone
+        || p.frac_comma || p.frac_finer || (s[len - 1] != 'Z' && s[len - 1] != 'z' && !p.off_colon)
+        || p.y < 1 || !sl_time_valid_date (p.y, p.mo, p.d) || p.h > 23 || p.mi > 59 || p.s > 60
+        || (p.frac_ns && !nanos))
+        return SL_EPARSE;
+    *t = sl_time_from_civil (p.y, p.mo, p.d, p.h, p.mi, p.s == 60 ? 59 : p.s) - p.off;
+    if (nanos)
+        *nanos = p.frac_ns;
     return 0;
 }
 

@@ -97,6 +97,14 @@ int sl_time_parse (const char *text, const sl_tz_t *zone, int64_t now_us, int64_
 int sl_time_parse_iso8601 (const char *s, size_t len, int64_t *out, size_t *bad_at,
                            const char **why);
 
+/*  Parses an RFC 3339 date-time as the proto3 JSON mapping writes it
+ *  (NUL-terminated): "YYYY-MM-DDThh:mm:ss[.f](Z|+hh:mm|-hh:mm)" — seconds and
+ *  a zone required, the offset with its colon, up to nine fraction digits
+ *  (more only as zeros), years 0001-9999, a leap second :60 read as :59.
+ *  Returns 0 with *t (Unix seconds) and *nanos (may be NULL: then a
+ *  non-zero fraction is refused), or SL_EPARSE. */
+int sl_time_parse_rfc3339 (const char *s, int64_t *t, int32_t *nanos);
+
 /*  The same, a time without a zone being wall-clock time in `tz` (NULL:
  *  UTC), strictly as sl_tz_to_utc (a skipped time: SL_EPARSE, *bad_at 0). */
 int sl_tz_parse_iso8601 (const sl_tz_t *tz, const char *s, size_t len, int64_t *out,

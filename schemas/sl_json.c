@@ -160,76 +160,10 @@ sl_json_format_time (int64_t t, char *out, size_t size)
     return 0;
 }
 
-static int
-s_digits (const char **p, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        char c = (*p)[i];
-        if (c < '0' || c > '9')
-            return -1;
-        v = v * 10 + (c - '0');
-    }
-    *p += n;
-    *out = v;
-    return 0;
-}
-
 int
 sl_json_parse_time (const char *s, int64_t *t, int32_t *nanos)
 {
-    const char *p = s;
-    int y, mo, d, h, mi, se, oh = 0, om = 0, sign = 0;
-    int32_t ns = 0;
-    if (s_digits (&p, 4, &y) || *p++ != '-' || s_digits (&p, 2, &mo) || *p++ != '-'
-        || s_digits (&p, 2, &d))
-        return SL_EPARSE;
-    if (*p != 'T' && *p != 't' && *p != ' ')
-        return SL_EPARSE;
-    p++;
-    if (s_digits (&p, 2, &h) || *p++ != ':' || s_digits (&p, 2, &mi) || *p++ != ':'
-        || s_digits (&p, 2, &se))
-        return SL_EPARSE;
-    if (*p == '.') {
-        p++;
-        int n = 0;
-        while (*p >= '0' && *p <= '9') {
-            if (n < 9)
-                ns = ns * 10 + (*p - '0');
-            else if (*p != '0')
-                return SL_EPARSE;        /* finer than nanoseconds */
-            n++, p++;
-        }
-        if (n == 0)
-            return SL_EPARSE;
-        for (int i = n; i < 9; i++)
-            ns *= 10;
-    }
-    if (*p == 'Z' || *p == 'z')
-        p++;
-    else if (*p == '+' || *p == '-') {
-        sign = *p == '+' ? 1 : -1;
-        p++;
-        if (s_digits (&p, 2, &oh) || *p++ != ':' || s_digits (&p, 2, &om))
-            return SL_EPARSE;
-        if (oh > 23 || om > 59)
-            return SL_EPARSE;
-    } else
-        return SL_EPARSE;
-    if (*p != '\0')
-        return SL_EPARSE;
-    if (y < 1 || !sl_time_valid_date (y, mo, d) || h > 23 || mi > 59 || se > 60)
-        return SL_EPARSE;
-    if (se == 60)
-        se = 59;                         /* a leap second reads as the second before */
-    if (ns != 0 && !nanos)
-        return SL_EPARSE;
-    int64_t v = sl_time_days_from_civil (y, (unsigned) mo, (unsigned) d) * 86400 + h * 3600 + mi * 60 + se;
-    v -= (int64_t) sign * (oh * 3600 + om * 60);
-    *t = v;
-    if (nanos)
-        *nanos = ns;
-    return 0;
+    return sl_time_parse_rfc3339 (s, t, nanos);
 }
 
 /*  ---- Encoding -------------------------------------------------------- */

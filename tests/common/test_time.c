@@ -203,3 +203,35 @@ Test (time, format_with_microseconds)
     sl_time_format (-1, NULL, buf, sizeof buf);
     cr_expect_str_eq (buf, "1969-12-31T23:59:59Z");
 }
+
+/*  The proto3 JSON profile of RFC 3339 (schemas/sl_json's timestamps) on the
+ *  same scanner: seconds and a zone required, hh:mm offsets, nanoseconds. */
+Test (time, rfc3339_for_json)
+{
+    int64_t t = 0;
+    int32_t ns = -1;
+    cr_expect_eq (sl_time_parse_rfc3339 ("2000-02-29T23:59:59.123456789-00:30", &t, &ns), 0);
+    cr_expect_eq (t, 951868799 + 1800);
+    cr_expect_eq (ns, 123456789);
+    cr_expect_eq (sl_time_parse_rfc3339 ("2026-03-01t10:00:00.5000000000z", &t, &ns), 0);
+    cr_expect_eq (ns, 500000000);
+    cr_expect_eq (sl_time_parse_rfc3339 ("2016-12-31T23:59:60Z", &t, NULL), 0);
+    cr_expect_eq (t, 1483228799);
+    cr_expect_eq (sl_time_parse_rfc3339 ("0001-01-01T00:00:00Z", &t, NULL), 0);
+    cr_expect_eq (t, -62135596800LL);
+    static const char *const bad[] = {
+        "2026-03-01T10:00Z",                 /* no seconds */
+        "2026-03-01T10:00:00",               /* no zone */
+        "2026-03-01T10:00:00+0100",          /* offset without its colon */
+        "2026-03-01T10:00:00,5Z",            /* decimal comma */
+        "2026-03-01T10:00:00.1234567891Z",   /* finer than nanoseconds */
+        "2026-03-01T10:00:00.5Z",            /* a fraction where none is taken (NULL nanos) */
+        "2026-02-29T10:00:00Z",
+        "0000-01-01T00:00:00Z",
+        "2026-03-01",
+        "2026-03-01T10:00:00+20:00",         /* the JSON parser took offsets up to +23:59 */
+        "2026-03-01T10:00:00Z ",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        cr_expect_eq (sl_time_parse_rfc3339 (bad[i], &t, i == 5 ? NULL : &ns), SL_EPARSE, "%s", bad[i]);
+}
