@@ -1,9 +1,10 @@
 /*  sl_time — the one place that reads and writes times: for people (RFC 3339
  *  with `Z` or an offset, a date alone, Unix seconds, relative times like
  *  `2h` or `yesterday`), for data (the ISO 8601 timestamps of the bureau
- *  formats, with the byte offset of an error), and IANA time zones read from
- *  tzdata (TZif files) without touching the process's TZ, so that a time
- *  written without a zone means the city's (or the source's) wall clock.
+ *  formats, with the byte offset of an error; RFC 3339 for the JSON mapping),
+ *  and IANA time zones read from tzdata (TZif files) without touching the
+ *  process's TZ, so that a time written without a zone means the city's (or
+ *  the source's) wall clock.
  *
  *  Design note:
  *  1. Instants are Unix microseconds (int64) in UTC. A zone only changes how
@@ -22,7 +23,9 @@
  *     offset at most 14:59. sl_time_parse (people) also takes a date alone,
  *     Unix seconds and relative times, and refuses second 60;
  *     sl_time_parse_iso8601 (data) needs the time of day, years 1900-9999,
- *     and reads a leap second :60 as :59 (meters write them).
+ *     and reads a leap second :60 as :59 (meters write them);
+ *     sl_time_parse_rfc3339 (proto3 JSON) needs seconds and a zone, takes
+ *     nanoseconds and reads :60 as :59 too.
  *  6. A zone-less data time in a zone (sl_tz_to_utc) that a clock change
  *     skips is an error there, never guessed; one that happens twice is
  *     the caller's choice (a DSMR S/W flag) or the earlier.
