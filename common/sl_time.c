@@ -660,6 +660,22 @@ sl_time_parse_iso8601_parts (const char *s, size_t len, int64_t *civil, int *has
 }
 
 int
+sl_time_parse_offset (const char *text, int32_t *out)
+{
+    size_t i = 1, len = text ? strlen (text) : 0;
+    if (len < 5 || (text[0] != '+' && text[0] != '-'))
+        return SL_EPARSE;
+    int oh = s_num (text, len, &i, 2);
+    if (i < len && text[i] == ':')
+        i++;
+    int om = s_num (text, len, &i, 2);
+    if (oh < 0 || om < 0 || i != len || oh > 14 || om > 59)
+        return SL_EPARSE;
+    *out = (text[0] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+    return 0;
+}
+
+int
 sl_time_parse_rfc3339 (const char *s, int64_t *t, int32_t *nanos)
 {
     s_parts_t p;

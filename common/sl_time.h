@@ -100,6 +100,11 @@ int sl_time_parse (const char *text, const sl_tz_t *zone, int64_t now_us, int64_
 int sl_time_parse_iso8601 (const char *s, size_t len, int64_t *out, size_t *bad_at,
                            const char **why);
 
+/*  A fixed UTC offset as written after a time: "+01:00" or "+0100" (hours
+ *  at most 14, two digits each), into seconds east of UTC. Returns 0 or
+ *  SL_EPARSE. */
+int sl_time_parse_offset (const char *text, int32_t *out);
+
 /*  Parses an RFC 3339 date-time as the proto3 JSON mapping writes it
  *  (NUL-terminated): "YYYY-MM-DDThh:mm:ss[.f](Z|+hh:mm|-hh:mm)" — seconds and
  *  a zone required, the offset with its colon, up to nine fraction digits

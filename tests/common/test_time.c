@@ -235,3 +235,21 @@ Test (time, rfc3339_for_json)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         cr_expect_eq (sl_time_parse_rfc3339 (bad[i], &t, i == 5 ? NULL : &ns), SL_EPARSE, "%s", bad[i]);
 }
+
+/*  Fixed offsets of the adapters' options (--winter-offset, --default-offset):
+ *  one reader. The power adapter took bare seconds ("3600") and both took a
+ *  one-digit hour ("+1:00") through sscanf's %2d; the documented form is
+ *  +HH:MM. */
+Test (time, fixed_offsets)
+{
+    int32_t o = 0;
+    cr_expect_eq (sl_time_parse_offset ("+01:00", &o), 0);
+    cr_expect_eq (o, 3600);
+    cr_expect_eq (sl_time_parse_offset ("-0530", &o), 0);
+    cr_expect_eq (o, -(5 * 3600 + 1800));
+    cr_expect_eq (sl_time_parse_offset ("+14:00", &o), 0);
+    static const char *const bad[] = { "3600", "+1:00", "+15:00", "+01:60", "01:00", "+01:00x", "", "+" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        cr_expect_eq (sl_time_parse_offset (bad[i], &o), SL_EPARSE, "%s", bad[i]);
+    cr_expect_eq (sl_time_parse_offset (NULL, &o), SL_EPARSE);
+}
