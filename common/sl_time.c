@@ -469,6 +469,36 @@ s_num (const char *s, size_t len, size_t *i, int n)
 
 #define S_FAIL(pos, text) do { *at = (pos); *why = (text); return -1; } while (0)
 
+/*  The offset at s[*i] ('+' or '-', hh, an optional ':', mm; at most
+ *  14:59) into *off (seconds east) and *colon. Returns 0 with *i past it,
+ *  or -1 with *i at the bad character and *why. */
+static int
+s_scan_offset (const char *s, size_t len, size_t *i, int32_t *off, bool *colon,
+               const char **why)
+{
+    int sign = s[(*i)++] == '-' ? -1 : 1, oh, om;
+    *colon = false;
+    if ((oh = s_num (s, len, i, 2)) < 0) {
+        *why = "expected 2-digit zone hour";
+        return -1;
+    }
+    if (*i < len && s[*i] == ':') {
+        (*i)++;
+        *colon = true;
+    }
+    if ((om = s_num (s, len, i, 2)) < 0) {
+        *why = "expected 2-digit zone minute";
+        return -1;
+    }
+    if (oh > 14 || om > 59) {
+        *i -= 2;
+        *why = "zone offset out of range";
+        return -1;
+    }
+    *off = sign * (oh * 3600 + om * 60);
+    return 0;
+}
+
 /*  Scans s[0..len) up to the first character that is not part of a date
  *  and time; *at gets the length scanned. Returns 0, or -1 with *at the
  *  offset of the bad character and *why a static reason. */
@@ -517,15 +547,10 @@ s_scan (const char *s, size_t len, s_parts_t *p, size_t *at, const char **why)
         p->has_zone = true;
     }
     else if (i < len && (s[i] == '+' || s[i] == '-')) {
-        int sign = s[i++] == '-' ? -1 : 1, oh, om;
-        if ((oh = s_num (s, len, &i, 2)) < 0) S_FAIL (i, "expected 2-digit zone hour");
-        if (i < len && s[i] == ':') {
-            i++;
-            p->off_colon = true;
+        if (s_scan_offset (s, len, &i, &p->off, &p->off_colon, why) != 0) {
+            *at = i;
+            return -1;
         }
-        if ((om = s_num (s, len, &i, 2)) < 0) S_FAIL (i, "expected 2-digit zone minute");
-        if (oh > 14 || om > 59) S_FAIL (i - 2, "zone offset out of range");
-        p->off = sign * (oh * 3600 + om * 60);
         p->has_zone = true;
     }
     *at = i;
@@ -662,16 +687,14 @@ sl_time_parse_iso8601_parts (const char *s, size_t len, int64_t *civil, int *has
 int
 sl_time_parse_offset (const char *text, int32_t *out)
 {
-    size_t i = 1, len = text ? strlen (text) : 0;
-    if (len < 5 || (text[0] != '+' && text[0] != '-'))
+    size_t i = 0, len = text ? strlen (text) : 0;
+    int32_t off;
+    bool colon;
+    const char *why;
+    if (len < 5 || (text[0] != '+' && text[0] != '-')
+        || s_scan_offset (text, len, &i, &off, &colon, &why) != 0 || i != len)
         return SL_EPARSE;
-    int oh = s_num (text, len, &i, 2);
-    if (i < len && text[i] == ':')
-        i++;
-    int om = s_num (text, len, &i, 2);
-    if (oh < 0 || om < 0 || i != len || oh > 14 || om > 59)
-        return SL_EPARSE;
-    *out = (text[0] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+    *out = off;
     return 0;
 }
 
