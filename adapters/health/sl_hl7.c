@@ -308,19 +308,15 @@ sl_hl7_parse_ts_in (const char *s, size_t len, const sl_tz_t *tz, int32_t defaul
     int has_zone = 0;
     int64_t off = default_offset_s;
     if (i < len && (s [i] == '+' || s [i] == '-')) {
-        int sign = s [i] == '-' ? -1 : 1;
+        char zone [6];                  /* +ZZZZ: five characters, no colon */
+        int32_t zoff;
         if (len - i != 5)
             return SL_EPARSE;
-        int z [4];
-        for (int k = 0; k < 4; k++) {
-            z [k] = s [i + 1 + (size_t) k] - '0';
-            if (z [k] < 0 || z [k] > 9)
-                return SL_EPARSE;
-        }
-        int zh = z [0] * 10 + z [1], zm = z [2] * 10 + z [3];
-        if (zh > 14 || zm > 59)
+        memcpy (zone, s + i, 5);
+        zone [5] = '\0';
+        if (sl_time_parse_offset (zone, &zoff) != 0)
             return SL_EPARSE;
-        off = sign * (zh * 3600 + zm * 60);
+        off = zoff;
         has_zone = 1;
         i = len;
     }
