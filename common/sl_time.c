@@ -744,9 +744,8 @@ sl_tz_parse_iso8601 (const sl_tz_t *tz, const char *s, size_t len, int64_t *out,
     return 0;
 }
 
-/*  Prints `us` in `zone`, with the microseconds when `micro`. */
-static int
-s_format (int64_t us, const sl_tz_t *zone, bool micro, char *buf, size_t cap)
+int
+sl_time_format_as (int64_t us, const sl_tz_t *zone, int style, char *buf, size_t cap)
 {
     int64_t t = s_floor_div (us, 1000000);
     int32_t off = zone ? sl_tz_offset (zone, t) : 0;
@@ -754,29 +753,33 @@ s_format (int64_t us, const sl_tz_t *zone, bool micro, char *buf, size_t cap)
     unsigned m, d;
     int64_t day = s_floor_div (local, 86400), sec = local - day * 86400;
     sl_time_civil_from_days (day, &y, &m, &d);
-    char z[16];
-    if (!zone)
+    if (style & SL_TIME_FMT_DATE)
+        return snprintf (buf, cap, "%04lld-%02u-%02u", (long long) y, m, d);
+    char z[16] = "", frac[8] = "";
+    if (style & SL_TIME_FMT_NO_ZONE)
+        ;
+    else if (!zone)
         snprintf (z, sizeof z, "Z");
     else
         snprintf (z, sizeof z, "%c%02d:%02d", off < 0 ? '-' : '+', abs (off) / 3600,
                   abs (off) % 3600 / 60);
-    char frac[8] = "";
-    if (micro)
+    if (style & SL_TIME_FMT_US)
         snprintf (frac, sizeof frac, ".%06d", (int) (us - t * 1000000));
-    return snprintf (buf, cap, "%04lld-%02u-%02uT%02d:%02d:%02d%s%s", (long long) y, m, d,
-                     (int) (sec / 3600), (int) (sec % 3600 / 60), (int) (sec % 60), frac, z);
+    return snprintf (buf, cap, "%04lld-%02u-%02u%c%02d:%02d:%02d%s%s", (long long) y, m, d,
+                     style & SL_TIME_FMT_SPACE ? ' ' : 'T', (int) (sec / 3600),
+                     (int) (sec % 3600 / 60), (int) (sec % 60), frac, z);
 }
 
 int
 sl_time_format (int64_t us, const sl_tz_t *zone, char *buf, size_t cap)
 {
-    return s_format (us, zone, false, buf, cap);
+    return sl_time_format_as (us, zone, 0, buf, cap);
 }
 
 int
 sl_time_format_us (int64_t us, const sl_tz_t *zone, char *buf, size_t cap)
 {
-    return s_format (us, zone, true, buf, cap);
+    return sl_time_format_as (us, zone, SL_TIME_FMT_US, buf, cap);
 }
 
 static sl_tz_t *s_city;

@@ -160,4 +160,17 @@ int sl_time_format (int64_t us, const sl_tz_t *zone, char *buf, size_t cap);
  *  (the audit log's time form). Cannot fail. */
 int sl_time_format_us (int64_t us, const sl_tz_t *zone, char *buf, size_t cap);
 
+/*  The styles of sl_time_format_as, OR-ed. */
+enum {
+    SL_TIME_FMT_US      = 1,    /* ".ffffff" after the seconds */
+    SL_TIME_FMT_SPACE   = 2,    /* ' ' between date and time, not 'T' (tables) */
+    SL_TIME_FMT_NO_ZONE = 4,    /* no Z or offset (a column headed "UTC") */
+    SL_TIME_FMT_DATE    = 8,    /* the date alone: "2026-12-31" */
+};
+
+/*  The one printer: `us` in `zone` (NULL: UTC) in RFC 3339 as
+ *  sl_time_format, changed by `style` (SL_TIME_FMT_*). Returns the length
+ *  needed, as snprintf. Cannot fail. */
+int sl_time_format_as (int64_t us, const sl_tz_t *zone, int style, char *buf, size_t cap);
+
 #endif

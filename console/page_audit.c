@@ -382,12 +382,10 @@ s_chart (sl_console_t *c, sl_html_t *h, const s_filter_t *form)
         return;
     }
     char t0[40], t1[40];
-    time_t a = (time_t) (lo / 1e6), b = (time_t) (hi / 1e6);
-    struct tm tm;
-    gmtime_r (&a, &tm);
-    strftime (t0, sizeof t0, "%Y-%m-%d %H:%M:%S", &tm);
-    gmtime_r (&b, &tm);
-    strftime (t1, sizeof t1, "%Y-%m-%d %H:%M:%S", &tm);
+    sl_time_format_as ((int64_t) (lo / 1e6) * 1000000, NULL, SL_TIME_FMT_SPACE | SL_TIME_FMT_NO_ZONE,
+                       t0, sizeof t0);
+    sl_time_format_as ((int64_t) (hi / 1e6) * 1000000, NULL, SL_TIME_FMT_SPACE | SL_TIME_FMT_NO_ZONE,
+                       t1, sizeof t1);
     int peak = 1;
     for (int i = 0; i < ns; i++)
         for (int j = 0; j < S_BUCKETS; j++) {

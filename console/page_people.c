@@ -6,6 +6,7 @@
     log; the broker turns it into the audit pseudonym. */
 #include "sl_console.h"
 #include "sl_reason.h"
+#include "sl_time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -321,8 +322,6 @@ s_consent_row (sl_console_t *c, sl_web_req_t *req, sl_html_t *h, const cJSON *r,
                const char *subject)
 {
     char a[32] = "", b[32] = "";
-    time_t t;
-    struct tm tm;
     sl_html_raw (h, "<tr>");
     sl_html_cell (h, sl_console_str (r, "consent_id"));
     sl_html_cell (h, sl_console_str (r, "state"));
@@ -334,10 +333,11 @@ s_consent_row (sl_console_t *c, sl_web_req_t *req, sl_html_t *h, const cJSON *r,
     p = cJSON_PrintUnformatted (cJSON_GetObjectItemCaseSensitive (r, "record_types"));
     sl_html_cell (h, p ? p : "");
     free (p);
-    if ((t = (time_t) sl_console_num (r, "valid_from")) > 0 && gmtime_r (&t, &tm))
-        strftime (a, sizeof a, "%Y-%m-%d", &tm);
-    if ((t = (time_t) sl_console_num (r, "valid_to")) > 0 && gmtime_r (&t, &tm))
-        strftime (b, sizeof b, "%Y-%m-%d", &tm);
+    double t;
+    if ((t = sl_console_num (r, "valid_from")) > 0)
+        sl_time_format_as ((int64_t) t * 1000000, NULL, SL_TIME_FMT_DATE, a, sizeof a);
+    if ((t = sl_console_num (r, "valid_to")) > 0)
+        sl_time_format_as ((int64_t) t * 1000000, NULL, SL_TIME_FMT_DATE, b, sizeof b);
     char valid[80];
     snprintf (valid, sizeof valid, "%s .. %s", a, *b ? b : "no expiry");
     sl_html_cell (h, valid);

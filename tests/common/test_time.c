@@ -253,3 +253,18 @@ Test (time, fixed_offsets)
         cr_expect_eq (sl_time_parse_offset (bad[i], &o), SL_EPARSE, "%s", bad[i]);
     cr_expect_eq (sl_time_parse_offset (NULL, &o), SL_EPARSE);
 }
+
+/*  The one printer's styles (the CLI's and the console's tables). */
+Test (time, format_styles)
+{
+    char buf[64];
+    int64_t us = 1798675200LL * 1000000 + 8 * 3600000000LL + 250;   /* 2026-12-31T08:00:00.000250Z */
+    sl_time_format_as (us, NULL, SL_TIME_FMT_SPACE, buf, sizeof buf);
+    cr_expect_str_eq (buf, "2026-12-31 08:00:00Z");
+    sl_time_format_as (us, NULL, SL_TIME_FMT_SPACE | SL_TIME_FMT_NO_ZONE, buf, sizeof buf);
+    cr_expect_str_eq (buf, "2026-12-31 08:00:00");
+    sl_time_format_as (us, NULL, SL_TIME_FMT_DATE, buf, sizeof buf);
+    cr_expect_str_eq (buf, "2026-12-31");
+    sl_time_format_as (us, NULL, SL_TIME_FMT_US, buf, sizeof buf);
+    cr_expect_str_eq (buf, "2026-12-31T08:00:00.000250Z");
+}
