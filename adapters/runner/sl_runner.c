@@ -640,8 +640,9 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
         { "serve", no_argument, NULL, O_SERVE },
         { "explain", required_argument, NULL, O_EXPLAIN },
     };
-    size_t nopt = 16;
-    for (size_t i = 0; format->options && format->options [i] && nopt < 31; i++)
+    size_t nopt = O_EXPLAIN;   /* the common options above: one per O_* code, from 1 */
+    const size_t cap = sizeof opts / sizeof opts [0] - 1;   /* room for the terminator */
+    for (size_t i = 0; format->options && format->options [i] && nopt < cap; i++)
         opts [nopt++] = (struct option) { format->options [i], required_argument, NULL, O_BUREAU + (int) i };
     opts [nopt] = (struct option) { NULL, 0, NULL, 0 };
 
