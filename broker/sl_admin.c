@@ -11,6 +11,8 @@
 #include "sl_log.h"
 #include "sl_wire.h"
 #include "sluice/v1/admin.pb-c.h"
+#include "sl_reason.h"
+#include "sl_role.h"
 
 struct sl_admin_t {
     const sl_admin_command_t **cmds;
@@ -58,18 +60,6 @@ sl_admin_register (sl_admin_t *self, const sl_admin_command_t *cmds, size_t n)
         }
         self->cmds[self->n++] = &cmds[i];
     }
-    return 0;
-}
-
-int
-sl_admin_role_ok (const char *role, const char *required)
-{
-    char buf[128];
-    snprintf (buf, sizeof buf, "%s", required);
-    for (char *save = NULL, *alt = strtok_r (buf, "|", &save); alt;
-         alt = strtok_r (NULL, "|", &save))
-        if (sl_registry_role_allows (role, alt))
-            return 1;
     return 0;
 }
 
@@ -148,19 +138,19 @@ sl_admin_dispatch (sl_admin_t *self, const sl_admin_ctx_t *ctx, const sl_member_
         code = SLUICE__V1__ERROR_CODE__UNKNOWN_COMMAND;
         goto reply;
     }
-    if (!sl_admin_role_ok (caller->role, cmd->role)) {
+    if (!sl_role_matches (caller->role, cmd->role)) {
         snprintf (buf, sizeof buf, "%s needs role %s; member '%s' has role %s",
                   cmd->name, cmd->role, caller->name, caller->role);
         code = SLUICE__V1__ERROR_CODE__NOT_PERMITTED;
         goto reply;
     }
-    if (ctx && strncmp (caller->role, "admin:", 6) == 0
-        && !sl_roles_known_bureau (ctx->registry, caller->role + 6)) {
+    if (ctx && sl_role_is_admin (caller->role)
+        && !sl_roles_known_bureau (ctx->registry, sl_role_admin_scope (caller->role))) {
         sl_warn ("admin.role_unknown_bureau", "member=%s role=%s command=%s", caller->name,
                  caller->role, cmd->name);
         snprintf (buf, sizeof buf, "member '%s' has role %s, but '%s' is no bureau this broker "
                   "knows: its admin commands are refused until the bureau exists", caller->name,
-                  caller->role, caller->role + 6);
+                  caller->role, sl_role_admin_scope (caller->role));
         code = SLUICE__V1__ERROR_CODE__NOT_PERMITTED;
         goto reply;
     }
@@ -188,8 +178,7 @@ sl_admin_dispatch (sl_admin_t *self, const sl_admin_ctx_t *ctx, const sl_member_
     if (code == 0 && call.wrote) {
         int rc = sl_commit_flush (ctx->commit);
         if (rc != 0) {
-            code = rc == SL_EFULL ? SLUICE__V1__ERROR_CODE__STORE_FULL
-                                  : SLUICE__V1__ERROR_CODE__INTERNAL;
+            code = sl_reason_from_rc (rc);
             free (call.long_text);
             call.long_text = NULL;
             snprintf (call.text, sizeof call.text, "%s: commit failed: %s; nothing was changed",

@@ -9,7 +9,8 @@
  *  the AdminResponse.
  *
  *  Required role: an exact role ("admin:city"), "admin:*" (any admin role),
- *  "admin:*|auditor" (any admin or the auditor), or "*" (any member).
+ *  "admin:*|auditor" (any admin or the auditor), or "*" (any member):
+ *  sl_role_matches (common/sl_role.h) decides.
  */
 #ifndef SL_ADMIN_H
 #define SL_ADMIN_H
@@ -117,8 +118,6 @@ void *sl_admin_dispatch (sl_admin_t *self, const sl_admin_ctx_t *ctx,
                          const sl_member_t *caller, const void *req, size_t req_len,
                          size_t *len);
 
-/*  True if `role` satisfies `required` (syntax above). */
-int sl_admin_role_ok (const char *role, const char *required);
 
 /*  Command groups shipped with the broker. */
 extern const sl_admin_command_t sl_admin_member_commands[];

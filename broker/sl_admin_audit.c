@@ -45,6 +45,7 @@
 #include "sl_time.h"
 #include "sluice/v1/envelope.pb-c.h"
 #include "sl_role.h"
+#include "sl_reason.h"
 
 #define S_LIMIT_DEFAULT 100
 #define S_LIMIT_MAX     1000
@@ -736,9 +737,7 @@ s_archive (sl_admin_call_t *call)
     if (rc != 0) {
         snprintf (call->text, sizeof call->text, "%s (out_dir %.200s); "
                   "nothing was archived", sl_strerror (rc), out_dir);
-        return rc == SL_EFULL ? SLUICE__V1__ERROR_CODE__STORE_FULL
-             : rc == SL_EIO ? SLUICE__V1__ERROR_CODE__BAD_REQUEST
-                            : SLUICE__V1__ERROR_CODE__INTERNAL;
+        return sl_reason_from_rc (rc == SL_EIO ? SL_EINVAL : rc);   /* EIO: out_dir */
     }
     sl_info ("audit.archived", "by=%s entries=%" PRIu64 " segment=%s", call->caller->name, n,
              path);

@@ -33,24 +33,12 @@
 #include "sl_log.h"
 #include "sluice/v1/envelope.pb-c.h"
 #include "sl_role.h"
+#include "sl_reason.h"
 
 static const char *
 s_scope (const sl_admin_call_t *call)
 {
     return sl_role_bureau (call->caller->role);
-}
-
-static int
-s_code (int rc)
-{
-    switch (rc) {
-    case SL_EINVAL: case SL_EPARSE: case SL_EEXIST:
-        return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
-    case SL_ENOTFOUND: return SLUICE__V1__ERROR_CODE__NOT_FOUND;
-    case SL_EPERM:     return SLUICE__V1__ERROR_CODE__NOT_PERMITTED;
-    case SL_EFULL:     return SLUICE__V1__ERROR_CODE__STORE_FULL;
-    default:           return SLUICE__V1__ERROR_CODE__INTERNAL;
-    }
 }
 
 /*  Applies `event` and audits it as `kind`. Returns an ErrorCode. */
@@ -79,7 +67,7 @@ s_apply (sl_admin_call_t *call, const char *kind,
             && rc != SL_EPERM)
             call->wrote = 1;     /* the transaction may be damaged: abort it */
         snprintf (call->text, sizeof call->text, "%s", res.error);
-        return s_code (rc);
+        return sl_reason_from_rc (rc);
     }
     call->wrote = 1;
     sl_consent_entry_buf_t buf;
@@ -90,7 +78,7 @@ s_apply (sl_admin_call_t *call, const char *kind,
         sl_consent_record_destroy (&rec);
         snprintf (call->text, sizeof call->text, "cannot record the change in the audit "
                   "log (%s); nothing was changed", sl_strerror (rc));
-        return s_code (rc == SL_EFULL ? rc : SL_ESTORE);
+        return sl_reason_from_rc (rc == SL_EFULL ? rc : SL_ESTORE);
     }
     sl_info ("consent.changed", "by=%s kind=%s consent=%s controller=%s recipient=%s",
              call->caller->name, kind, res.consent_id, sl_consent_record_controller (rec),
@@ -116,7 +104,7 @@ s_event (sl_admin_call_t *call, const char *kind_json, const char *audit_kind)
     cJSON_Delete (args);
     if (rc != 0) {
         snprintf (call->text, sizeof call->text, "%s", err);
-        return s_code (rc);
+        return sl_reason_from_rc (rc);
     }
     int code = s_apply (call, audit_kind, ev, NULL);
     sl_consent_event_destroy (&ev);
@@ -207,7 +195,7 @@ s_list (sl_admin_call_t *call)
     mdb_txn_abort (txn);
     if (!arr) {
         snprintf (call->text, sizeof call->text, "%s", sl_strerror (rc));
-        return s_code (rc);
+        return sl_reason_from_rc (rc);
     }
     const char *scope = s_scope (call);
     if (scope) {
@@ -243,7 +231,7 @@ s_show (sl_admin_call_t *call)
     }
     if (rc != 0) {
         snprintf (call->text, sizeof call->text, "%s", sl_strerror (rc));
-        return s_code (rc);
+        return sl_reason_from_rc (rc);
     }
     const char *scope = s_scope (call);
     if (scope && strcmp (scope, sl_consent_record_controller (rec)) != 0) {

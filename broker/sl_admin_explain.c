@@ -36,13 +36,14 @@
 #include "sl_log.h"
 #include "sluice/v1/envelope.pb-c.h"
 #include "sl_role.h"
+#include "sl_reason.h"
 
 int
 sl_admin_explain_subject (sl_admin_call_t *call, const char *owner, const char *consumer,
                           const char *record_type, const char *purpose, const char *subject)
 {
     const char *role = call->caller->role;
-    int allowed = strcmp (role, "auditor") == 0 || sl_role_administers (role, owner);
+    int allowed = sl_role_is_auditor (role) || sl_role_administers (role, owner);
     sl_audit_t *audit = call->ctx->audit;
     if (!audit || sl_commit_ready (call->ctx->commit) != 0) {
         snprintf (call->text, sizeof call->text, "cannot record this explain in the audit log "
@@ -65,7 +66,7 @@ sl_admin_explain_subject (sl_admin_call_t *call, const char *owner, const char *
     if (rc != 0) {
         snprintf (call->text, sizeof call->text, "cannot record this explain in the audit log "
                   "(%s); nothing was evaluated", sl_strerror (rc));
-        return rc == SL_EFULL ? SLUICE__V1__ERROR_CODE__STORE_FULL : SLUICE__V1__ERROR_CODE__INTERNAL;
+        return sl_reason_from_rc (rc);
     }
     if (!allowed) {
         sl_warn ("policy.explain_refused", "member=%s role=%s owner=%s", call->caller->name, role, owner);

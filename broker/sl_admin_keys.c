@@ -14,6 +14,7 @@
 #include "sl_error.h"
 #include "sl_log.h"
 #include "sluice/v1/envelope.pb-c.h"
+#include "sl_reason.h"
 
 static const char *
 s_arg (sl_admin_call_t *call, const char *name)
@@ -24,15 +25,6 @@ s_arg (sl_admin_call_t *call, const char *name)
         return NULL;
     }
     return v->valuestring;
-}
-
-static int
-s_code (int rc)
-{
-    return rc == SL_ENOTFOUND ? SLUICE__V1__ERROR_CODE__NOT_FOUND
-         : rc == SL_EINVAL || rc == SL_EEXIST ? SLUICE__V1__ERROR_CODE__BAD_REQUEST
-         : rc == SL_EFULL ? SLUICE__V1__ERROR_CODE__STORE_FULL
-         : SLUICE__V1__ERROR_CODE__INTERNAL;
 }
 
 /*  Records the event and commits, so the next handshake sees the change. */
@@ -48,7 +40,7 @@ s_commit (sl_admin_call_t *call, const char *cmd, const sl_event_t *ev)
     if (rc != 0) {
         snprintf (call->text, sizeof call->text, "%s: commit failed: %s; nothing was changed", cmd,
                   sl_strerror (rc));
-        return s_code (rc);
+        return sl_reason_from_rc (rc);
     }
     return 0;
 }
@@ -82,7 +74,7 @@ s_add (sl_admin_call_t *call)
     if (rc != 0) {
         call->wrote = rc != SL_EINVAL && rc != SL_EEXIST && rc != SL_ENOTFOUND;
         snprintf (call->text, sizeof call->text, "member.key.add: %s", err);
-        return s_code (rc);
+        return sl_reason_from_rc (rc);
     }
     call->wrote = 1;
     sl_keys_fingerprint (key, fp);
@@ -115,7 +107,7 @@ s_retire (sl_admin_call_t *call)
     if (rc != 0) {
         call->wrote = rc != SL_EINVAL && rc != SL_ENOTFOUND;
         snprintf (call->text, sizeof call->text, "member.key.retire: %s", err);
-        return s_code (rc);
+        return sl_reason_from_rc (rc);
     }
     call->wrote = 1;
     snprintf (detail, sizeof detail, "fp=%s", retired);

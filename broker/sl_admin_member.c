@@ -11,6 +11,8 @@
 #include "sl_session.h"
 #include "sluice/v1/envelope.pb-c.h"
 #include "sl_audit.h"
+#include "sl_reason.h"
+#include "sl_role.h"
 
 static const char *
 s_arg (sl_admin_call_t *call, const char *name)
@@ -65,8 +67,7 @@ s_add (sl_admin_call_t *call)
     if (rc != 0) {
         call->wrote = 1;       /* the transaction may be damaged: abort it */
         snprintf (call->text, sizeof call->text, "member.add: %s", err);
-        return rc == SL_EFULL ? SLUICE__V1__ERROR_CODE__STORE_FULL
-                              : SLUICE__V1__ERROR_CODE__INTERNAL;
+        return sl_reason_from_rc (rc);
     }
     call->wrote = 1;
     char fp[17] = "", detail[80];
@@ -109,11 +110,11 @@ s_revoke (sl_admin_call_t *call)
         snprintf (call->text, sizeof call->text, "member.revoke: no member named '%.40s'", name);
         return SLUICE__V1__ERROR_CODE__NOT_FOUND;
     }
-    if (!m->revoked && strcmp (m->role, "admin:city") == 0) {
+    if (!m->revoked && sl_role_is_city_admin (m->role)) {
         size_t admins = 0;
         for (size_t i = 0; i < sl_registry_count (reg); i++) {
             const sl_member_t *o = sl_registry_at (reg, i);
-            admins += !o->revoked && strcmp (o->role, "admin:city") == 0;
+            admins += !o->revoked && sl_role_is_city_admin (o->role);
         }
         if (admins <= 1) {
             snprintf (call->text, sizeof call->text,
@@ -130,8 +131,7 @@ s_revoke (sl_admin_call_t *call)
     int rc = sl_commit_member_revoke (call->ctx->commit, reg, name);
     if (rc != 0) {
         snprintf (call->text, sizeof call->text, "member.revoke: %s", sl_strerror (rc));
-        return rc == SL_EFULL ? SLUICE__V1__ERROR_CODE__STORE_FULL
-                              : SLUICE__V1__ERROR_CODE__INTERNAL;
+        return sl_reason_from_rc (rc);
     }
     sl_event_t ev = { .kind = SL_AUDIT_MEMBER_REVOKE, .actor = call->caller->name, .counterpart = name };
     if (call->ctx->event (call->ctx->hook, &ev) != 0) {
@@ -143,8 +143,7 @@ s_revoke (sl_admin_call_t *call)
     call->wrote = 0;
     if (rc != 0) {
         snprintf (call->text, sizeof call->text, "member.revoke: commit failed: %s", sl_strerror (rc));
-        return rc == SL_EFULL ? SLUICE__V1__ERROR_CODE__STORE_FULL
-                              : SLUICE__V1__ERROR_CODE__INTERNAL;
+        return sl_reason_from_rc (rc);
     }
     int closed = call->ctx->close_member (call->ctx->hook, name);
     sl_info ("member.revoked", "by=%s name=%s sessions_closed=%d", call->caller->name, name, closed);

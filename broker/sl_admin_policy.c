@@ -32,6 +32,7 @@
 #include "sluice/v1/envelope.pb-c.h"
 #include "sl_audit.h"
 #include "sl_role.h"
+#include "sl_reason.h"
 
 
 /* ------------------------------------------------------------------------ */
@@ -112,7 +113,7 @@ sl_admin_policy_read_scope (sl_admin_call_t *call, const char *owner)
         return 0;
     snprintf (call->text, sizeof call->text,
               "role %s reads the policies of %s and city, not of %.40s "
-              "(the auditor and admin:city read every owner's)", role, role + 6, owner);
+              "(the auditor and admin:city read every owner's)", role, sl_role_bureau (role), owner);
     return S_DENIED;
 }
 
@@ -297,7 +298,7 @@ sl_admin_policy_store_code (sl_admin_call_t *call, int rc, const char *what, con
         return S_NOTFOUND;
     }
     snprintf (call->text, sizeof call->text, "%s: policy store: %s", what, sl_strerror (rc));
-    return rc == SL_EFULL ? S_FULL : S_INTERNAL;
+    return sl_reason_from_rc (rc);
 }
 
 /*  Number of rules in a stored summary (JSON text). */
@@ -316,11 +317,8 @@ s_version_json (const sl_policy_version_t *v, int with_text)
     cJSON *o = cJSON_CreateObject ();
     if (!o)
         return NULL;
-    char when[32] = "";
-    time_t t = (time_t) v->time;
-    struct tm tm;
-    if (gmtime_r (&t, &tm))
-        strftime (when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    char when[32];
+    sl_time_format ((int64_t) v->time * 1000000, NULL, when, sizeof when);
     cJSON_AddStringToObject (o, "owner", v->owner);
     cJSON_AddNumberToObject (o, "version", v->version);
     cJSON_AddStringToObject (o, "actor", v->actor);

@@ -36,6 +36,7 @@
 #include "sluice/v1/envelope.pb-c.h"
 #include "sl_audit.h"
 #include "sl_role.h"
+#include "sl_reason.h"
 
 static cJSON *
 s_diags_json (const sl_policy_diags_t *diags, char **rendered)
@@ -139,10 +140,7 @@ s_apply (sl_admin_call_t *call)
     if (rc != 0) {
         if (rc == SL_EFULL || rc == SL_ESTORE)
             call->wrote = 1;       /* the transaction may be damaged: abort it */
-        code = rc == SL_EPERM ? SLUICE__V1__ERROR_CODE__NOT_PERMITTED
-             : rc == SL_EINVAL ? SLUICE__V1__ERROR_CODE__BAD_REQUEST
-             : rc == SL_EFULL ? SLUICE__V1__ERROR_CODE__STORE_FULL
-             : SLUICE__V1__ERROR_CODE__INTERNAL;
+        code = sl_reason_from_rc (rc);
         size_t nd = sl_policy_diags_count (diags);
         /* every error, however many: the text is not cut */
         sl_admin_text (call, "policy.apply: %s%s%s%s",

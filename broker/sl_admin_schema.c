@@ -29,6 +29,7 @@
 #include "sl_schema.h"
 #include "sl_schema_store.h"
 #include "sluice/v1/envelope.pb-c.h"
+#include "sl_reason.h"
 
 static const char *
 s_type_name (const ProtobufCFieldDescriptor *f)
@@ -282,9 +283,7 @@ s_register (sl_admin_call_t *call)
     cJSON_AddBoolToObject (res, "dry_run", dry);
     if (rc != 0) {
         snprintf (call->text, sizeof call->text, "%s", err);
-        code = rc == SL_EPERM ? SLUICE__V1__ERROR_CODE__NOT_PERMITTED
-             : rc == SL_EINVAL ? SLUICE__V1__ERROR_CODE__BAD_REQUEST
-             : SLUICE__V1__ERROR_CODE__INTERNAL;
+        code = sl_reason_from_rc (rc);
         sl_info ("schema.refused", "by=%s reason=\"%s\"", call->caller->name, err);
         goto out;
     }
@@ -326,8 +325,7 @@ s_register (sl_admin_call_t *call)
         if (rc != 0) {
             snprintf (call->text, sizeof call->text, "%s",
                       rc == SL_EINVAL ? why : sl_strerror (rc));
-            code = rc == SL_EINVAL ? SLUICE__V1__ERROR_CODE__BAD_REQUEST
-                                   : SLUICE__V1__ERROR_CODE__INTERNAL;
+            code = sl_reason_from_rc (rc);
             sl_info ("schema.refused", "by=%s reason=field-in-use", call->caller->name);
             goto out;
         }
@@ -343,8 +341,7 @@ s_register (sl_admin_call_t *call)
             snprintf (call->text + l, sizeof call->text - l, "%s", policy_errors);
             cJSON_AddStringToObject (res, "policy_errors", policy_errors);
         }
-        code = rc == SL_EINVAL ? SLUICE__V1__ERROR_CODE__BAD_REQUEST
-                               : SLUICE__V1__ERROR_CODE__INTERNAL;
+        code = sl_reason_from_rc (rc);
         sl_info ("schema.refused", "by=%s reason=policies", call->caller->name);
         goto out;
     }
@@ -368,8 +365,7 @@ s_register (sl_admin_call_t *call)
         if (rc != 0) {
             snprintf (call->text, sizeof call->text, "schema.register: cannot store %s: %s",
                       type, sl_strerror (rc));
-            code = rc == SL_EFULL ? SLUICE__V1__ERROR_CODE__STORE_FULL
-                                  : SLUICE__V1__ERROR_CODE__INTERNAL;
+            code = sl_reason_from_rc (rc);
             goto out;
         }
         snprintf (detail, sizeof detail, "version=%u previous=%u breaking=%d file=%.100s",
@@ -456,8 +452,7 @@ s_get (sl_admin_call_t *call)
                       rc == SL_ENOTFOUND ? "not registered (sluicectl schema list shows what is)"
                                          : sl_strerror (rc));
         }
-        return rc == SL_ENOTFOUND ? SLUICE__V1__ERROR_CODE__NOT_FOUND
-                                  : SLUICE__V1__ERROR_CODE__INTERNAL;
+        return sl_reason_from_rc (rc);
     }
     cJSON *res = NULL;
     sl_schema_t *built = NULL;

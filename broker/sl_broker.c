@@ -86,6 +86,7 @@
 #include "sl_subs.h"
 #include "sl_wire.h"
 #include "sluice/v1/admin.pb-c.h"
+#include "sl_time.h"
 
 /* ---------------------------------------------------------------- setup */
 
@@ -172,10 +173,7 @@ s_write_endpoints_stopped (sl_broker_t *self)
     char path[600], tmp[620], ts[32];
     snprintf (path, sizeof path, "%s/endpoints", self->data_dir);
     snprintf (tmp, sizeof tmp, "%s/endpoints.tmp", self->data_dir);
-    time_t now = time (NULL);
-    struct tm tm;
-    gmtime_r (&now, &tm);
-    strftime (ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    sl_time_format ((int64_t) time (NULL) * 1000000, NULL, ts, sizeof ts);
     FILE *f = fopen (tmp, "w");
     if (!f || fprintf (f, "data = %s\nadmin = %s\npid = 0\nstate = stopped\nstopped = %s\n",
                        self->data_ep, self->admin_ep, ts) < 0

@@ -43,6 +43,7 @@
 #include "sl_registry.h"
 #include "sl_schema.h"
 #include "sl_store.h"
+#include "sl_role.h"
 
 #define S_KEYS_MAX 256
 #define S_SENT_MAX 256
@@ -729,7 +730,7 @@ int
 sl_govern_consent_event (sl_govern_t *self, const char *member, const char *role,
                          const uint8_t *body, size_t len, char *err, size_t errlen)
 {
-    if (!role || strcmp (role, "consent-source") != 0) {
+    if (!sl_role_is_consent_source (role)) {
         snprintf (err, errlen,
                   "member '%s' (role %s) may not publish sluice.v1.ConsentEvent: only members "
                   "with role consent-source may", member, role ? role : "?");

@@ -30,6 +30,7 @@
 #include "sl_session.h"
 #include "sl_subs.h"
 #include "sl_wire.h"
+#include "sl_role.h"
 
 /* ---------------------------------------------------------------- input */
 
@@ -99,7 +100,7 @@ s_session (sl_broker_t *self, sl_plane_t plane, zmq_msg_t *rid, zmq_msg_t *first
         }
         return NULL;
     }
-    if (plane == SL_PLANE_DATA && strcmp (m->role, "monitor") == 0) {
+    if (plane == SL_PLANE_DATA && sl_role_is_monitor (m->role)) {
         /* a monitoring key reads status on the admin plane, nothing else */
         sl_warn ("proto.refused", "member=%s plane=data reason=monitor-role", m->name);
         sl_wire_error (self->data, zmq_msg_data (rid), zmq_msg_size (rid), 0, 0,

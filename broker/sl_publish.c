@@ -26,6 +26,8 @@
 #include "sl_session.h"
 #include "sl_subs.h"
 #include "sl_wire.h"
+#include "sl_reason.h"
+#include "sl_role.h"
 
 /*  The data subject a record is about: its schema's subject field, "" when
  *  it has none. RecordMeta.subject must agree with it (PROTOCOL.md §4): a
@@ -132,7 +134,7 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
     sl_overload_lag_t lag = { 0, "" };   /* push-back (sl_overload.c) */
     if (sl_commit_view (self->commit, &txn) != 0) {
         sl_broker_send_error (self, s->rid, s->rid_len, s->member, h->seq,
-                      SLUICE__V1__ERROR_CODE__INTERNAL, "store", "broker store unavailable; resend later");
+                      SLUICE__V1__ERROR_CODE__INTERNAL, "store-error", "broker store unavailable; resend later");
         return;
     }
     ProtobufCBinaryData *ids = calloc (n, sizeof *ids);
@@ -170,7 +172,7 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
         else if (strcmp (schema->record_type, SL_CONSENT_TYPE) == 0) {
             /* the consent channel: only consent sources publish consent events */
             const sl_member_t *mem = sl_registry_by_name (self->registry, s->member);
-            if (!mem || strcmp (mem->role, "consent-source") != 0) {
+            if (!mem || !sl_role_is_consent_source (mem->role)) {
                 code = SLUICE__V1__ERROR_CODE__NOT_PERMITTED;
                 snprintf (re->text, sizeof re->text,
                           "record %zu: member '%s' (role %s) may not publish %s: only members "
@@ -207,7 +209,7 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
         }
         zmq_msg_t *body = &bodies[i];
         if (consent) {
-            int crc = sl_govern_consent_event (self->govern, s->member, "consent-source",
+            int crc = sl_govern_consent_event (self->govern, s->member, SL_ROLE_CONSENT_SOURCE,
                                                zmq_msg_data (body), zmq_msg_size (body),
                                                re->text, sizeof re->text);
             if (crc == SL_EFULL || crc == SL_ESTORE || crc == SL_ENOMEM) {
@@ -215,10 +217,7 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
                 break;
             }
             if (crc != 0) {
-                re->e.code = crc == SL_EDECODE ? SLUICE__V1__ERROR_CODE__BAD_BODY
-                           : crc == SL_EPERM ? SLUICE__V1__ERROR_CODE__NOT_PERMITTED
-                           : crc == SL_ENOTFOUND ? SLUICE__V1__ERROR_CODE__NOT_FOUND
-                           : SLUICE__V1__ERROR_CODE__BAD_REQUEST;
+                re->e.code = (Sluice__V1__ErrorCode) sl_reason_from_rc (crc);
                 re->e.reason = (char *) sl_wire_code_name (re->e.code);
                 errp[n_errs++] = &re->e;
                 sl_event_t ev = { .kind = "publish.refused", .actor = s->member, .record_type = type,

@@ -7,6 +7,7 @@
 
 #include "sl_error.h"
 #include "sl_lmdb.h"
+#include "sl_role.h"
 
 struct sl_registry_t {
     sl_store_t *store;
@@ -152,22 +153,10 @@ sl_registry_valid_name (const char *name)
 int
 sl_registry_valid_role (const char *role)
 {
-    if (strcmp (role, "member") == 0 || strcmp (role, "auditor") == 0
-        || strcmp (role, "consent-source") == 0 || strcmp (role, "admin:city") == 0
-        || strcmp (role, "monitor") == 0)
+    if (sl_role_is_fixed (role))
         return 1;
-    return strncmp (role, "admin:", 6) == 0 && sl_registry_valid_name (role + 6)
-           && strlen (role) <= SL_ROLE_MAX;
-}
-
-int
-sl_registry_role_allows (const char *role, const char *required)
-{
-    if (strcmp (required, "*") == 0)
-        return 1;
-    if (strcmp (required, "admin:*") == 0)
-        return strncmp (role, "admin:", 6) == 0;
-    return strcmp (role, required) == 0;
+    const char *bureau = sl_role_bureau (role);
+    return bureau && sl_registry_valid_name (bureau) && strlen (role) <= SL_ROLE_MAX;
 }
 
 int

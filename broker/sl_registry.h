@@ -100,8 +100,5 @@ int sl_registry_key_retire (sl_registry_t *self, MDB_txn *txn, const char *name,
                             size_t errlen);
 int sl_registry_keys (sl_registry_t *self, const char *name, char fps[2][17]);
 
-/*  True if `role` is allowed where `required` is asked: exact match, or
- *  `required` "admin:*" and role starts with "admin:", or `required` "*". */
-int sl_registry_role_allows (const char *role, const char *required);
 
 #endif

@@ -416,14 +416,14 @@ sl_schema_store_register_file (sl_schema_store_t *self, MDB_txn *txn, const char
     sl_schema_change_t *c = NULL;
     size_t n = 0;
     char e2[600];
-    int rc = sl_schema_store_prepare (self, txn, buf, len, NULL, "admin:city", &c, &n, e2, sizeof e2);
+    int rc = sl_schema_store_prepare (self, txn, buf, len, NULL, SL_ROLE_CITY_ADMIN, &c, &n, e2, sizeof e2);
     int added = 0;
     if (rc != 0)
         snprintf (err, errlen, "%s: %s", path, e2);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         if (c[i].prev)
             continue;              /* registered already */
-        if ((rc = sl_schema_store_write (self, txn, &c[i], actor, "admin:city", path, false)) != 0)
+        if ((rc = sl_schema_store_write (self, txn, &c[i], actor, SL_ROLE_CITY_ADMIN, path, false)) != 0)
             snprintf (err, errlen, "%s: cannot store %s: %s", path, c[i].entry
                       ? c[i].entry->record_type : "?", sl_strerror (rc));
         else

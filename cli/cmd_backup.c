@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "sl_audit.h"
+#include "sl_time.h"
 
 #define S_MANIFEST "MANIFEST"
 #define S_FORMAT   "sluice-backup 1"
@@ -159,10 +160,7 @@ s_mkdir_private (const char *dir)
 static void
 s_utc (char *buf, size_t size)
 {
-    time_t now = time (NULL);
-    struct tm tm;
-    gmtime_r (&now, &tm);
-    strftime (buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    sl_time_format ((int64_t) time (NULL) * 1000000, NULL, buf, size);
 }
 
 /*  The audit head of the store in `store_dir` (keys in key_dir). */

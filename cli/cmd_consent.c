@@ -3,6 +3,7 @@
     Changes always go through the broker, which checks the role rule and
     writes the audit entry in the same transaction. */
 #include "ctl.h"
+#include "sl_time.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,10 +15,7 @@ s_time (double secs, char out[24])
 {
     if (secs <= 0)
         return "-";
-    time_t t = (time_t) secs;
-    struct tm tm;
-    gmtime_r (&t, &tm);
-    strftime (out, 24, "%Y-%m-%d %H:%M:%SZ", &tm);
+    sl_time_format_as ((int64_t) secs * 1000000, NULL, SL_TIME_FMT_SPACE, out, 24);
     return out;
 }
 

@@ -15,6 +15,7 @@
 #include "sl_policy.h"
 #include "sl_policy_lint.h"
 #include "sl_time.h"
+#include "sl_role.h"
 
 #include <errno.h>
 #include <lmdb.h>
@@ -262,7 +263,7 @@ s_assume_members (const sl_policy_set_t *set, sl_policy_catalog_t *cat)
     cJSON_ArrayForEach (r, cJSON_GetObjectItemCaseSensitive (s, "rules"))
         cJSON_ArrayForEach (c, cJSON_GetObjectItemCaseSensitive (r, "consumers"))
             if (cJSON_IsString (c) && strcmp (c->valuestring, "*") != 0
-                && sl_policy_catalog_add_member (cat, c->valuestring, "member") == 0)
+                && sl_policy_catalog_add_member (cat, c->valuestring, SL_ROLE_MEMBER) == 0)
                 n++;
     cJSON_Delete (s);
     free (summary);

@@ -15,6 +15,7 @@
 #include "sl_schema_store.h"
 #include "sl_store.h"
 #include "sluice/v1/registry.pb-c.h"
+#include "sl_time.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -403,9 +404,8 @@ s_print_history (const cJSON *res)
             "ACTOR", "FILE", "BREAKING");
     const cJSON *v;
     cJSON_ArrayForEach (v, cJSON_GetObjectItemCaseSensitive (res, "versions")) {
-        time_t t = (time_t) ctl_num (v, "time");
         char when[32];
-        strftime (when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime (&t));
+        sl_time_format ((int64_t) ctl_num (v, "time") * 1000000, NULL, when, sizeof when);
         printf ("%-8g %-20s %-14s %-21s %s\n", ctl_num (v, "version"), when, ctl_str (v, "actor"),
                 ctl_str (v, "file"), cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (v, "breaking"))
                 ? "yes" : "no");

@@ -76,6 +76,11 @@ const sl_policy_diag_t *sl_policy_diags_at (const sl_policy_diags_t *self, size_
  *  are no errors), or NULL if out of memory. */
 char *sl_policy_diags_render (const sl_policy_diags_t *self);
 
+/*  As sl_policy_diags_render, with `severity` ("warning", "error") in place
+ *  of "error" (lint warnings). Returns a malloc'ed string ("" when empty) or
+ *  NULL. */
+char *sl_policy_diags_render_as (const sl_policy_diags_t *self, const char *severity);
+
 /* ------------------------------------------------------------------------ */
 /*  Catalogue: what the broker's registry knows                              */
 

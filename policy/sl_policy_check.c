@@ -2,6 +2,7 @@
  *  separation-of-duties rule, summaries, and rule matching. */
 #include "sl_policy_int.h"
 #include "sl_error.h"
+#include "sl_role.h"
 
 #include <cJSON.h>
 #include <stdio.h>
@@ -632,8 +633,8 @@ sl_policy_set_check_role (const sl_policy_set_t *self, const char *role,
                           sl_policy_diags_t *diags)
 {
     s_ck_t ck = { .diags = diags };
-    bool city = strcmp (role, "admin:city") == 0;
-    const char *bureau = strncmp (role, "admin:", 6) == 0 && !city ? role + 6 : NULL;
+    bool city = sl_role_is_city_admin (role);
+    const char *bureau = sl_role_bureau (role);
     for (size_t i = 0; i < self->n_rules; i++) {
         const sl_policy_rule_t *r = self->rules[i];
         const char *kind = r->kind == SL_POLICY_PERMIT ? "permit" : "forbid";

@@ -44,6 +44,7 @@
 #include "sl_log.h"
 #include "sl_schema.h"
 #include "sl_role.h"
+#include "sl_time.h"
 
 #define S_FORMAT_VERSION    1
 #define S_HEADER_SIZE       24
@@ -471,7 +472,7 @@ sl_consent_role_allows (sl_consent_via_t via, const char *role, const char *cont
     if (s_empty (role) || s_empty (controller))
         return false;
     if (via == SL_CONSENT_VIA_DATA)
-        return strcmp (role, "consent-source") == 0;
+        return sl_role_is_consent_source (role);
     if (via == SL_CONSENT_VIA_ADMIN)
         return sl_role_administers (role, controller);
     return false;
@@ -1464,31 +1465,19 @@ sl_consent_event_destroy (Sluice__V1__ConsentEvent **event_p)
     *event_p = NULL;
 }
 
-/*  "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC) to Unix seconds. */
+/*  A consent bound written as text, in the one time syntax (common/sl_time.h):
+    a date, a date and time (without Z or an offset: the city's zone), or
+    Unix seconds. Relative times ("30d", "yesterday") are refused: a stored
+    bound must not depend on when it was read. */
 static bool
 s_parse_time (const char *s, int64_t *t)
 {
-    int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
-    size_t len = strlen (s);
-    if (len == 10) {
-        if (sscanf (s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
-            return false;
-    }
-    else if (len == 20) {
-        if (sscanf (s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6
-            || n != 20)
-            return false;
-    }
-    else
+    int64_t us;
+    int flags;
+    if (sl_time_parse (s, sl_time_city_zone (), 0, &us, &flags, NULL, 0) != 0
+        || (flags & SL_TIME_RELATIVE) || us < 0)
         return false;
-    struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-                     .tm_hour = h, .tm_min = mi, .tm_sec = sec };
-    time_t v = timegm (&tm);
-    /* timegm normalizes 2026-02-30 to March; refuse dates that moved */
-    if (tm.tm_year != y - 1900 || tm.tm_mon != mo - 1 || tm.tm_mday != d
-        || tm.tm_hour != h || tm.tm_min != mi || tm.tm_sec != sec)
-        return false;
-    *t = (int64_t) v;
+    *t = us / 1000000;
     return true;
 }
 
@@ -1559,8 +1548,8 @@ s_json_time (const cJSON *json, const char *name, int64_t *out, char *error, siz
     if (cJSON_IsString (item) && s_parse_time (item->valuestring, out))
         return SL_OK;
     snprintf (error, size,
-              "member '%s' must be Unix seconds or a UTC time 'YYYY-MM-DD' or "
-              "'YYYY-MM-DDTHH:MM:SSZ'", name);
+              "member '%s' must be Unix seconds or a time 'YYYY-MM-DD[THH:MM[:SS]]' "
+              "(with Z or an offset, else in the city's time zone)", name);
     return SL_EPARSE;
 }
 
