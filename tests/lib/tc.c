@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
+#include <cJSON.h>
 
 #include "water/v1/water.pb-c.h"
 #include "sl_test_scale.h"
@@ -41,49 +42,20 @@ tc_ctx (void)
     return s_ctx;
 }
 
-static const char *
-s_sluiced (void)
-{
-    const char *p = getenv ("SLUICED");
-    return p ? p : "sluiced";
-}
-
 static int
 s_run (tc_broker_t *b)
 {
-    const char *argv[40];
-    int n = 0;
-    argv[n++] = s_sluiced ();
-    argv[n++] = "run";
-    argv[n++] = "--data";
-    argv[n++] = b->dir;
-    argv[n++] = "--bind";
-    argv[n++] = "tcp://127.0.0.1:*";
-    argv[n++] = "--admin-bind";
-    argv[n++] = "tcp://127.0.0.1:*";
+    const char *args[17];
     for (int i = 0; i < b->n_extra; i++)
-        argv[n++] = b->extra[i];
-    argv[n] = NULL;
+        args[i] = b->extra[i];
+    args[b->n_extra] = NULL;
     char log[400];
     snprintf (log, sizeof log, "%s/sluiced.log", b->dir);
-    b->pid = tl_spawn (argv, log);
+    tl_run_t r = { .data = b->dir, .log = log, .args = args };
+    b->pid = tl_broker_run (&r, b->data_ep, sizeof b->data_ep, b->admin_ep, sizeof b->admin_ep);
     if (b->pid < 0)
-        return -1;
-    int64_t until = tc_ms () + tc_wait (10000);
-    while (tc_ms () < until) {
-        if (tl_endpoints (b->dir, b->pid, b->data_ep, sizeof b->data_ep,
-                          b->admin_ep, sizeof b->admin_ep) == 0)
-            return 0;
-        int st;
-        if (waitpid (b->pid, &st, WNOHANG) == b->pid) {
-            fprintf (stderr, "tc: sluiced exited early (status %d); see %s\n", st, log);
-            b->pid = 0;
-            return -1;
-        }
-        usleep (10000);
-    }
-    fprintf (stderr, "tc: sluiced did not write %s/endpoints in time\n", b->dir);
-    return -1;
+        b->pid = 0;
+    return b->pid > 0 ? 0 : -1;
 }
 
 int
@@ -98,13 +70,8 @@ tc_broker_start (tc_broker_t *b, const char *const *extra)
     char log[400];
     snprintf (log, sizeof log, "%s/init.log", b->dir);
     strcat (b->dir, "/d");          /* "/tmp/sluice-test-XXXXXX/d" fits easily */
-    const char *argv[] = { s_sluiced (), "init", "--data", b->dir, "--with-examples", NULL };
-    pid_t pid = tl_spawn (argv, log);
-    int st = 0;
-    if (pid < 0 || waitpid (pid, &st, 0) != pid || !WIFEXITED (st) || WEXITSTATUS (st) != 0) {
-        fprintf (stderr, "tc: sluiced init failed (status %d); see %s\n", st, log);
+    if (tl_broker_init (NULL, b->dir, log) != 0)
         return -1;
-    }
     char path[400], err[300];
     snprintf (path, sizeof path, "%s/broker.pub", b->dir);
     if (sl_keys_load_public (path, b->broker_pub, err, sizeof err) != 0)
@@ -149,22 +116,9 @@ tc_broker_restart (tc_broker_t *b)
 int
 tc_broker_stop (tc_broker_t *b)
 {
-    if (b->pid <= 0)
-        return -1;
-    kill (b->pid, SIGTERM);
-    int64_t until = tc_ms () + tc_wait (5000);
-    int st;
-    while (tc_ms () < until) {
-        if (waitpid (b->pid, &st, WNOHANG) == b->pid) {
-            b->pid = 0;
-            return WIFEXITED (st) ? WEXITSTATUS (st) : -1;
-        }
-        usleep (5000);
-    }
-    kill (b->pid, SIGKILL);
-    waitpid (b->pid, &st, 0);
+    int st = tl_broker_stop (b->pid, SIGTERM, 5000);
     b->pid = 0;
-    return -1;
+    return st;
 }
 
 void
@@ -538,4 +492,124 @@ tc_ack (tc_client_t *c, uint64_t tag, int nack)
             ? (int) m.h->n_delivery_tags : -1;
     tc_msg_free (&m);
     return n;
+}
+
+/*  1 when entry `e` meets every "FIELD=VALUE" / "FIELD~TEXT" condition. */
+static int
+s_entry_matches (const cJSON *e, va_list conds)
+{
+    va_list ap;
+    va_copy (ap, conds);
+    int ok = 1;
+    for (const char *c; ok && (c = va_arg (ap, const char *));) {
+        size_t k = strcspn (c, "=~");
+        char field[64];
+        snprintf (field, sizeof field, "%.*s", (int) k, c);
+        const char *v = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (e, field));
+        if (!v || !c[k])
+            ok = 0;
+        else if (c[k] == '=')
+            ok = strcmp (v, c + k + 1) == 0;
+        else
+            ok = strstr (v, c + k + 1) != NULL;
+    }
+    va_end (ap);
+    return ok;
+}
+
+/*  The audit.query filter named by an entry member, or NULL. */
+static const char *
+s_filter_name (const char *field)
+{
+    static const char *map[][2] = { { "kind", "kind" }, { "actor", "actor" }, { "owner", "owner" },
+                                    { "counterpart", "consumer" }, { "record_type", "record" },
+                                    { "decision", "decision" } };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp (field, map[i][0]) == 0)
+            return map[i][1];
+    return NULL;
+}
+
+static long
+s_audit_count (tc_broker_t *b, va_list conds)
+{
+    cJSON *filter = cJSON_CreateObject ();
+    va_list ap;
+    va_copy (ap, conds);
+    for (const char *c; (c = va_arg (ap, const char *));) {
+        char field[64];
+        size_t k = strcspn (c, "=~");
+        snprintf (field, sizeof field, "%.*s", (int) k, c);
+        const char *name = s_filter_name (field);
+        if (c[k] == '=' && name && !cJSON_GetObjectItem (filter, name))
+            cJSON_AddStringToObject (filter, name, c + k + 1);
+    }
+    va_end (ap);
+    long n = 0;
+    double after = 0;
+    for (;;) {
+        cJSON *args = cJSON_Duplicate (filter, 1);
+        cJSON_AddNumberToObject (args, "limit", 1000);
+        if (after > 0)
+            cJSON_AddNumberToObject (args, "after_seq", after);
+        char *text = cJSON_PrintUnformatted (args);
+        cJSON_Delete (args);
+        Sluice__V1__AdminResponse *r = tc_admin (b, &b->admin, "audit.query", text);
+        cJSON *j = r && r->code == 0 ? cJSON_Parse (r->result_json) : NULL;
+        if (!j)
+            fprintf (stderr, "tc: audit.query %s: %s\n", text, r ? r->text : "no answer");
+        free (text);
+        if (r)
+            sluice__v1__admin_response__free_unpacked (r, NULL);
+        if (!j) {
+            cJSON_Delete (filter);
+            return -1;
+        }
+        const cJSON *e;
+        cJSON_ArrayForEach (e, cJSON_GetObjectItem (j, "entries"))
+            n += s_entry_matches (e, conds);
+        int more = cJSON_IsTrue (cJSON_GetObjectItem (j, "more"));
+        after = cJSON_GetNumberValue (cJSON_GetObjectItem (j, "next_after_seq"));
+        cJSON_Delete (j);
+        if (!more)
+            break;
+    }
+    cJSON_Delete (filter);
+    return n;
+}
+
+long
+tc_audit_count (tc_broker_t *b, ...)
+{
+    va_list ap;
+    va_start (ap, b);
+    long n = s_audit_count (b, ap);
+    va_end (ap);
+    return n;
+}
+
+long
+tc_audit_await (tc_broker_t *b, int timeout_ms, ...)
+{
+    int64_t until = tc_ms () + tc_wait (timeout_ms);
+    long n;
+    for (;;) {
+        va_list ap;
+        va_start (ap, timeout_ms);
+        n = s_audit_count (b, ap);
+        va_end (ap);
+        if (n != 0 || tc_ms () >= until)
+            return n;
+        usleep (20000);
+    }
+}
+
+cJSON *
+tc_status (tc_broker_t *b, const sl_keypair_t *as)
+{
+    Sluice__V1__AdminResponse *r = tc_admin (b, as ? as : &b->admin, "status", "{}");
+    cJSON *j = r && r->code == 0 ? cJSON_Parse (r->result_json) : NULL;
+    if (r)
+        sluice__v1__admin_response__free_unpacked (r, NULL);
+    return j;
 }

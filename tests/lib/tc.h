@@ -40,7 +40,8 @@ int tc_broker_start (tc_broker_t *b, const char *const *extra);
 int tc_broker_restart (tc_broker_t *b);
 
 /*  SIGTERM, wait up to 5 s (then SIGKILL). Returns the exit status (0..255),
- *  or -1 if it had to be killed or was not running. */
+ *  128 + the signal it died of, or -1 if it had to be killed or was not
+ *  running. */
 int tc_broker_stop (tc_broker_t *b);
 
 /*  Stops (if running) and removes the directory. */
@@ -142,6 +143,25 @@ void tc_credit (tc_client_t *c, uint32_t n);
 /*  Sends consumer ACK (nack=0) or NACK for one tag and waits for the answer.
  *  Returns the number of tags the broker confirmed, or -1. */
 int tc_ack (tc_client_t *c, uint64_t tag, int nack);
+
+/*  Entries of the broker's audit log (audit.query as the broker's admin
+ *  key, every page) that meet every condition of the NULL-terminated list:
+ *  "FIELD=VALUE" (the entry's member FIELD, AUDIT.md section 9, equals
+ *  VALUE) or "FIELD~TEXT" (it contains TEXT). "=" conditions on kind,
+ *  actor, owner, counterpart, record_type and decision also narrow the
+ *  query on the broker. The count, or -1 when the query failed (the
+ *  broker's answer on stderr). Example:
+ *  tc_audit_count (&B, "kind=deny", "counterpart=power", "reason=forbidden", NULL). */
+long tc_audit_count (tc_broker_t *b, ...) __attribute__ ((sentinel));
+
+/*  tc_audit_count, asked again until it is > 0 or timeout_ms (scaled) has
+ *  passed: for entries written after the event the test caused. The last
+ *  count. */
+long tc_audit_await (tc_broker_t *b, int timeout_ms, ...) __attribute__ ((sentinel));
+
+/*  `status` as `as` (NULL: the broker's admin key): the JSON result (free
+ *  with cJSON_Delete) or NULL. */
+struct cJSON *tc_status (tc_broker_t *b, const sl_keypair_t *as);
 
 /*  Milliseconds (monotonic). */
 int64_t tc_ms (void);

@@ -1,5 +1,6 @@
 /*  tl — see tl.h. */
 #define _XOPEN_SOURCE 700
+#define _DEFAULT_SOURCE
 #include "tl.h"
 
 #include <fcntl.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -79,10 +81,94 @@ tl_spawn (const char *const *argv, const char *log)
                 close (fd);
             }
         }
-        execv (argv[0], (char *const *) argv);
+        execvp (argv[0], (char *const *) argv);
         _exit (127);
     }
     return pid;
+}
+
+const char *
+tl_sluiced (const char *path)
+{
+    if (path && *path)
+        return path;
+    const char *e = getenv ("SLUICED");
+    return e && *e ? e : "sluiced";
+}
+
+int
+tl_broker_init (const char *sluiced, const char *data, const char *log)
+{
+    const char *argv[] = { tl_sluiced (sluiced), "init", "--data", data, "--with-examples", NULL };
+    pid_t pid = tl_spawn (argv, log ? log : "/dev/null");
+    int st = 0;
+    if (pid < 0 || waitpid (pid, &st, 0) != pid || !WIFEXITED (st) || WEXITSTATUS (st) != 0) {
+        fprintf (stderr, "tl: %s init --data %s failed (status %d)%s%s\n", argv[0], data, st,
+                 log ? "; see " : "", log ? log : "");
+        return -1;
+    }
+    return 0;
+}
+
+pid_t
+tl_broker_run (const tl_run_t *r, char *data_ep, size_t data_size,
+               char *admin_ep, size_t admin_size)
+{
+    const char *argv[96];
+    char wrap[1024] = "";
+    int n = 0;
+    if (r->wrap)
+        snprintf (wrap, sizeof wrap, "%s", r->wrap);
+    for (char *save = NULL, *w = strtok_r (wrap, " ", &save); w && n < 32;
+         w = strtok_r (NULL, " ", &save))
+        argv[n++] = w;
+    argv[n++] = tl_sluiced (r->sluiced);
+    argv[n++] = "run";
+    argv[n++] = "--data";
+    argv[n++] = r->data;
+    argv[n++] = "--bind";
+    argv[n++] = r->data_bind ? r->data_bind : "tcp://127.0.0.1:*";
+    argv[n++] = "--admin-bind";
+    argv[n++] = r->admin_bind ? r->admin_bind : "tcp://127.0.0.1:*";
+    for (int i = 0; r->args && r->args[i] && n < 95; i++)
+        argv[n++] = r->args[i];
+    argv[n] = NULL;
+    pid_t pid = tl_spawn (argv, r->log);
+    if (pid < 0)
+        return -1;
+    int64_t until = tl_ms () + tl_wait (r->timeout_ms > 0 ? r->timeout_ms : 10000);
+    while (tl_ms () < until) {
+        if (tl_endpoints (r->data, pid, data_ep, data_size, admin_ep, admin_size) == 0)
+            return pid;
+        int st;
+        if (waitpid (pid, &st, WNOHANG) == pid) {
+            fprintf (stderr, "tl: sluiced exited at start (status %d)%s%s\n", st,
+                     r->log ? "; see " : "", r->log ? r->log : "");
+            return -1;
+        }
+        usleep (1000);
+    }
+    fprintf (stderr, "tl: sluiced wrote no %s/endpoints in time\n", r->data);
+    tl_broker_stop (pid, SIGKILL, 0);
+    return -1;
+}
+
+int
+tl_broker_stop (pid_t pid, int sig, int timeout_ms)
+{
+    if (pid <= 0)
+        return -1;
+    kill (pid, sig);
+    int st = 0;
+    int64_t until = tl_ms () + tl_wait (timeout_ms);
+    do {
+        if (waitpid (pid, &st, WNOHANG) == pid)
+            return WIFEXITED (st) ? WEXITSTATUS (st) : 128 + WTERMSIG (st);
+        usleep (2000);
+    } while (tl_ms () < until);
+    kill (pid, SIGKILL);
+    waitpid (pid, &st, 0);
+    return sig == SIGKILL ? 128 + SIGKILL : -1;
 }
 
 static int

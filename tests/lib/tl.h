@@ -35,6 +35,41 @@ int tl_endpoints (const char *dir, pid_t pid, char *data, size_t data_size,
     or -1. */
 pid_t tl_spawn (const char *const *argv, const char *log);
 
+/*  How to run one sluiced (the one launcher of the tests, the fuzz-free
+    integration suites, the conformance client's tl-broker and the
+    benchmarks). */
+typedef struct {
+    const char *sluiced;       /* program path; NULL: $SLUICED, else "sluiced" on PATH */
+    const char *data;          /* its data directory */
+    const char *log;           /* stdout and stderr appended here; NULL: inherited */
+    const char *data_bind;     /* NULL: tcp://127.0.0.1:* (an ephemeral port) */
+    const char *admin_bind;    /* NULL: tcp://127.0.0.1:* */
+    const char *const *args;   /* more `sluiced run` arguments, NULL-terminated; may be NULL */
+    const char *wrap;          /* words put in front (e.g. "valgrind --tool=callgrind"),
+                                  split at spaces, found on PATH; NULL: none */
+    int timeout_ms;            /* for DIR/endpoints, scaled by tl_wait; 0: 10000 */
+} tl_run_t;
+
+/*  The sluiced to run: `path` if given, else $SLUICED, else "sluiced". */
+const char *tl_sluiced (const char *path);
+
+/*  Runs `sluiced init --data DATA --with-examples` (output appended to
+    `log`, NULL: discarded) and waits for it. 0, or -1 with the reason on
+    stderr. */
+int tl_broker_init (const char *sluiced, const char *data, const char *log);
+
+/*  Starts `sluiced run --data ... --bind ... --admin-bind ... args` and waits
+    until DATA/endpoints names the new process; its endpoints go into
+    data_ep[] and admin_ep[].  The pid, or -1 (the broker exited or wrote no
+    endpoints in time: the reason on stderr, the process reaped). */
+pid_t tl_broker_run (const tl_run_t *r, char *data_ep, size_t data_size,
+                     char *admin_ep, size_t admin_size);
+
+/*  Sends `sig` to pid and waits up to timeout_ms (scaled), then SIGKILL.
+    The exit status (0..255), 128 + the signal when it died of one, or -1
+    when it had to be killed after the timeout or pid <= 0. */
+int tl_broker_stop (pid_t pid, int sig, int timeout_ms);
+
 /*  Removes the directory tree at `dir` (no-op when it is empty or missing).
     0 or -1. */
 int tl_rm_rf (const char *dir);
