@@ -57,39 +57,32 @@ def free_port():
 class City:
     """A broker with its data directory, and the sluicectl that runs it."""
 
-    def __init__(self, sluiced, sluicectl):
-        self.sluiced, self.sluicectl = sluiced, sluicectl
+    def __init__(self, tl_broker, sluiced, sluicectl):
+        self.sluicectl = sluicectl
         self.root = tempfile.mkdtemp(prefix="sl-gw-")
         self.data = os.path.join(self.root, "data")
         self.keys = os.path.join(self.root, "keys")
-        os.makedirs(self.keys)
         self.proc = None
-        self.bind = "tcp://127.0.0.1:%d" % free_port()
-        self.admin_bind = "tcp://127.0.0.1:%d" % free_port()
-        r = subprocess.run([sluiced, "init", "--data", self.data, "--with-examples"],
-                           capture_output=True)
-        if r.returncode != 0:
-            raise RuntimeError("sluiced init: %s" % r.stderr.decode())
+        # fixed ports, so a restarted broker is found again by the gateways
+        self.cmd = [tl_broker, "--dir", self.root, "--sluiced", sluiced,
+                    "--bind", "tcp://127.0.0.1:%d" % free_port(),
+                    "--admin-bind", "tcp://127.0.0.1:%d" % free_port()]
 
     def start(self):
-        self.log = open(os.path.join(self.root, "sluiced.log"), "ab")
-        ep = os.path.join(self.data, "endpoints")
-        if os.path.exists(ep):
-            os.unlink(ep)
-        self.proc = subprocess.Popen([self.sluiced, "run", "--data", self.data,
-                                      "--bind", self.bind, "--admin-bind", self.admin_bind],
-                                     stdout=self.log, stderr=self.log)
-        if not wait_for(lambda: os.path.exists(ep) and os.path.getsize(ep) > 0, 10):
+        """sluiced through the test harness's launcher (tests/lib/tl-broker;
+        `sluiced init` on the first start)."""
+        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        if not self.proc.stdout.readline():
+            self.proc.wait()
+            self.proc = None
             raise RuntimeError("sluiced did not start: %s" % self.tail())
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(T(20))
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc:
+            self.proc.stdin.close()
+            self.proc.stdout.readline()
+            self.proc.wait(T(30))
+            self.proc.stdout.close()
         self.proc = None
 
     def tail(self, n=3000):

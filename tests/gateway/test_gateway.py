@@ -3,7 +3,7 @@
 the water bureau (publisher) and the power bureau (consumer), HTTP from this
 script with urllib only.
 
-usage: test_gateway.py --sluiced P --sluicectl P --gateway P --phase PHASE
+usage: test_gateway.py --sluiced P --tl-broker P --sluicectl P --gateway P --phase PHASE
                        [--client examples/gateway/client.py]
 phases: flow (publish, long-poll, ack, auth, bad input, idempotency, audit,
         the Python client), restart (gateway killed with unacked deliveries,
@@ -46,7 +46,7 @@ def reading(n, subject="CIT-100201"):
 
 
 def setup(args):
-    city = City(args.sluiced, args.sluicectl)
+    city = City(args.tl_broker, args.sluiced, args.sluicectl)
     city.start()
     wkey = city.member("water")
     pkey = city.member("power")
@@ -384,7 +384,7 @@ class Owner(http.server.BaseHTTPRequestHandler):
 
 
 def phase_query(args, c, webhook=False):
-    city = City(args.sluiced, args.sluicectl)
+    city = City(args.tl_broker, args.sluiced, args.sluicectl)
     city.start()
     hkey = city.member("health")
     pkey = city.member("parking")
@@ -586,6 +586,8 @@ def phase_tls(args, c):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sluiced", required=True)
+    ap.add_argument("--tl-broker", required=True,
+                    help="the test harness's launcher (tests/lib/tl_broker.c)")
     ap.add_argument("--sluicectl", required=True)
     ap.add_argument("--gateway", required=True)
     ap.add_argument("--client")

@@ -2,12 +2,12 @@
  *  not written in C (the Python conformance client): the same launcher
  *  (tl.h), members and policies (tc.h) as the C suites.
  *
- *  tl-broker --dir DIR [--sluiced PATH] [--member NAME:ROLE]...
- *            [--policy OWNER=FILE]... [-- RUN-ARGUMENTS...]
+ *  tl-broker --dir DIR [--sluiced PATH] [--bind EP] [--admin-bind EP]
+ *            [--member NAME:ROLE]... [--policy OWNER=FILE]... [-- RUN-ARGUMENTS...]
  *
  *  Runs `sluiced init` into DIR/data unless DIR/data/broker.pub exists (so a
  *  second call on the same DIR is a restart), starts `sluiced run` on
- *  ephemeral loopback ports (log appended to DIR/sluiced.log), registers each
+ *  --bind / --admin-bind (default: ephemeral loopback ports; log appended to DIR/sluiced.log), registers each
  *  member with a new key pair written to DIR/keys/NAME.key|pub, applies each
  *  policy file as OWNER's (through "admin-OWNER", or the broker's admin key
  *  for city), then prints one JSON line on stdout:
@@ -38,8 +38,8 @@
 static void
 s_usage (FILE *f)
 {
-    fprintf (f, "usage: tl-broker --dir DIR [--sluiced PATH] [--member NAME:ROLE]...\n"
-                "                 [--policy OWNER=FILE]... [-- RUN-ARGUMENTS...]\n"
+    fprintf (f, "usage: tl-broker --dir DIR [--sluiced PATH] [--bind EP] [--admin-bind EP]\n"
+                "                 [--member NAME:ROLE]... [--policy OWNER=FILE]... [-- RUN-ARGUMENTS...]\n"
                 "Starts sluiced for a test (init on first use of DIR), registers members and\n"
                 "applies policies, prints the endpoints and key paths as one JSON line, and\n"
                 "stops the broker when stdin ends (prints {\"exit\":STATUS}).\n");
@@ -63,6 +63,7 @@ int
 main (int argc, char **argv)
 {
     const char *root = NULL, *sluiced = NULL, *members[32], *policies[16];
+    const char *bind = NULL, *admin_bind = NULL;
     const char *run_args[64];
     int n_members = 0, n_policies = 0, n_args = 0;
     for (int i = 1; i < argc; i++) {
@@ -79,6 +80,10 @@ main (int argc, char **argv)
             root = argv[++i];
         else if (i + 1 < argc && !strcmp (a, "--sluiced"))
             sluiced = argv[++i];
+        else if (i + 1 < argc && !strcmp (a, "--bind"))
+            bind = argv[++i];
+        else if (i + 1 < argc && !strcmp (a, "--admin-bind"))
+            admin_bind = argv[++i];
         else if (i + 1 < argc && !strcmp (a, "--member") && n_members < 32)
             members[n_members++] = argv[++i];
         else if (i + 1 < argc && !strcmp (a, "--policy") && n_policies < 16)
@@ -116,7 +121,8 @@ main (int argc, char **argv)
         fprintf (stderr, "tl-broker: %s\n", err);
         return 1;
     }
-    tl_run_t r = { .sluiced = sluiced, .data = b.dir, .log = log, .args = run_args };
+    tl_run_t r = { .sluiced = sluiced, .data = b.dir, .log = log, .args = run_args,
+                   .data_bind = bind, .admin_bind = admin_bind };
     b.pid = tl_broker_run (&r, b.data_ep, sizeof b.data_ep, b.admin_ep, sizeof b.admin_ep);
     if (b.pid < 0)
         return 1;

@@ -2,10 +2,11 @@
 """Conformance test: a Python client written from docs/PROTOCOL.md drives the
 real sluiced over the wire protocol only (admin plane and data plane).
 
-usage: test_protocol.py --sluiced PATH --schemas DIR
+usage: test_protocol.py --sluiced PATH --tl-broker PATH --schemas DIR
 
-Starts `sluiced init` + `sluiced run` on a temporary data directory with
-ephemeral loopback endpoints, runs the checks, stops the broker. Prints one
+Starts sluiced through the test harness's launcher (tests/lib/tl-broker:
+`sluiced init` + `sluiced run` on a temporary data directory with ephemeral
+loopback endpoints), runs the checks, stops the broker. Prints one
 PASS/FAIL line per check and "N passed, N failed"; exits 1 on any failure.
 Every wait is multiplied by SLUICE_TEST_TIME_SCALE (integer, default 1).
 """
@@ -13,9 +14,9 @@ Every wait is multiplied by SLUICE_TEST_TIME_SCALE (integer, default 1).
 import argparse
 import hashlib
 import importlib
+import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -147,43 +148,50 @@ def describe(h):
 
 
 class Broker:
-    def __init__(self, sluiced, root):
-        self.sluiced = sluiced
+    """sluiced started by the test harness's launcher (tests/lib/tl-broker):
+    `sluiced init` on first start, ephemeral loopback endpoints, members and
+    policies made by the harness; its JSON line gives the endpoints and keys."""
+
+    def __init__(self, tl_broker, sluiced, root):
+        self.cmd = [tl_broker, "--dir", root, "--sluiced", sluiced]
         self.data = os.path.join(root, "data")
         self.log_path = os.path.join(root, "sluiced.log")
         self.proc = None
-        self.log = None
 
-    def init(self):
-        r = subprocess.run([self.sluiced, "init", "--data", self.data, "--with-examples"],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           timeout=T(30))
-        if r.returncode != 0:
-            raise RuntimeError("sluiced init failed: %s" % r.stdout.decode(errors="replace"))
+    def start(self, members=(), policies=()):
+        cmd = list(self.cmd)
+        for m in members:
+            cmd += ["--member", m]
+        for p in policies:
+            cmd += ["--policy", p]
+        self.proc = subprocess.Popen(cmd + ["--", "--consent-scan-ms", "200"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        line = self.proc.stdout.readline()
+        if not line:
+            self.proc.wait()
+            self.proc = None
+            raise RuntimeError("sluiced did not start: %s" % self.log_tail())
+        return json.loads(line)
 
-    def start(self):
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [self.sluiced, "run", "--data", self.data,
-             "--bind", "tcp://127.0.0.1:*", "--admin-bind", "tcp://127.0.0.1:*",
-             "--consent-scan-ms", "200"],
-            stdout=self.log, stderr=self.log)
-        return sc.read_endpoints(self.data, self.proc.pid, T(15))
+    def signal_stop(self):
+        """Asks for the SIGTERM without waiting for the exit."""
+        self.proc.stdin.write(b"stop\n")
+        self.proc.stdin.flush()
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
 
     def stop(self):
+        """SIGTERM (unless signal_stop came first); the broker's exit status."""
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(T(15))
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        rc = self.proc.returncode
+        if not self.proc.stdin.closed:
+            self.proc.stdin.close()
+        line = self.proc.stdout.readline()
+        self.proc.wait(T(30))
+        self.proc.stdout.close()
         self.proc = None
-        self.log.close()
-        return rc
+        return json.loads(line)["exit"] if line else None
 
     def log_tail(self, n=40):
         try:
@@ -195,13 +203,19 @@ class Broker:
 
 def run(args, c):
     root = tempfile.mkdtemp(prefix="sluice-protocol-")
-    broker = Broker(args.sluiced, root)
+    broker = Broker(args.tl_broker, args.sluiced, root)
     ctx = sc.zmq.Context()
     clients = []
     try:
         sc.load_protos(args.schemas, os.path.join(root, "py"))
-        broker.init()
-        ep = broker.start()
+        members, policies = [], []
+        if args.phase != "main":   # main makes its members and policies itself
+            for owner, text in [("city", CITY_POLICY), ("water", WATER_POLICY)]:
+                with open(os.path.join(root, owner + ".policy"), "w") as f:
+                    f.write(text)
+                policies.append("%s=%s" % (owner, os.path.join(root, owner + ".policy")))
+            members = ["water:member", "power:member"]
+        ep = broker.start(members, policies)
         c.check("broker starts and writes DIR/endpoints with its pid", True)
         server = sc.read_key_file(os.path.join(broker.data, "broker.pub"))["public-key"]
         with open(os.path.join(broker.data, "pseudonym.key"), "rb") as f:
@@ -825,7 +839,7 @@ def scenario(c, broker, ep, server, pseudonym_secret, data_client, admin_client)
                        timeout_ms=T(2000), timeout_s=T(5))
     c.check("QUERY while the owner is disconnected -> ERROR owner-offline",
             err_is(a, "owner-offline"), describe(a))
-    broker.proc.send_signal(signal.SIGTERM)
+    broker.signal_stop()
     n = power.next_unsolicited(env.NOTICE, T(10))
     c.check("NOTICE shutdown when the broker stops",
             n is not None and n[0].notice == "shutdown", describe(n[0]) if n else "none")
@@ -836,20 +850,8 @@ def scenario_edge(c, broker, ep, server, pseudonym_secret, data_client, admin_cl
     field both empty: PROTOCOL.md 4 allows it, POLICY.md 6 says an empty
     subject stays empty) through a pseudonymizing permit."""
     env = sc.pb["envelope"]
-    admin = admin_client(sc.Keys.from_file(os.path.join(broker.data, "admin.key"), server))
-    keys = {n: sc.Keys.generate(server) for n in ["water", "power", "water-admin"]}
-    for name, role in [("water", "member"), ("power", "member"),
-                       ("water-admin", "admin:water")]:
-        code, text, _ = admin.call("member.add", {"name": name, "role": role,
-                                                  "public_key": keys[name].public})
-        c.check("edge: member.add %s" % name, code == "ok", "%s %s" % (code, text))
-    code, text, _ = admin.call("policy.apply", {"owner": "city", "text": CITY_POLICY})
-    c.check("edge: city policy", code == "ok", "%s %s" % (code, text))
-    code, text, _ = admin_client(keys["water-admin"]).call("policy.apply",
-                                                           {"text": WATER_POLICY})
-    c.check("edge: water policy", code == "ok", "%s %s" % (code, text))
-    water = data_client(keys["water"])
-    power = data_client(keys["power"])
+    water, power = (data_client(sc.Keys.from_file(ep["keys"][n], server))
+                    for n in ("water", "power"))
     a = power.subscribe("water.v1.MeterReading", "joint-metering", T(5))
     c.check("edge: SUBSCRIBE", a.command == env.ACK, describe(a))
     hour = 1795878000
@@ -876,25 +878,14 @@ def scenario_edge(c, broker, ep, server, pseudonym_secret, data_client, admin_cl
     except TimeoutError:
         alive = False
     c.check("edge: broker still serving after delivering a subject-less record", alive,
-            "sluiced exit status %s" % broker.proc.poll())
+            "broker running: %s" % broker.running())
 
 
 def scenario_restart(c, broker, ep, server, pseudonym_secret, data_client, admin_client):
     """Durability: DELIVER batching, queue and subscription and idempotency
     memory across a broker restart (PROTOCOL.md 5.2, 5.3, 5.4, 5.7)."""
     env = sc.pb["envelope"]
-    admin = admin_client(sc.Keys.from_file(os.path.join(broker.data, "admin.key"), server))
-    keys = {n: sc.Keys.generate(server) for n in ["water", "power", "water-admin"]}
-    for name, role in [("water", "member"), ("power", "member"),
-                       ("water-admin", "admin:water")]:
-        code, text, _ = admin.call("member.add", {"name": name, "role": role,
-                                                  "public_key": keys[name].public})
-        c.check("restart: member.add %s" % name, code == "ok", "%s %s" % (code, text))
-    code, text, _ = admin.call("policy.apply", {"owner": "city", "text": CITY_POLICY})
-    c.check("restart: city policy", code == "ok", "%s %s" % (code, text))
-    code, text, _ = admin_client(keys["water-admin"]).call("policy.apply",
-                                                           {"text": WATER_POLICY})
-    c.check("restart: water policy", code == "ok", "%s %s" % (code, text))
+    keys = {n: sc.Keys.from_file(ep["keys"][n], server) for n in ("water", "power")}
     water = data_client(keys["water"])
     power = data_client(keys["power"])
     a = power.subscribe("water.v1.MeterReading", "joint-metering", T(5))
@@ -922,14 +913,15 @@ def scenario_restart(c, broker, ep, server, pseudonym_secret, data_client, admin
     a = power.ack([m.delivery_tag for m in got[:60]], T(5))
     c.check("restart: ACK 60 of them", a.command == env.ACK
             and len(a.delivery_tags) == 60, describe(a))
+    ctx = zmq_ctx(water)
     for cl in (water, power):
         cl.close()
     rc = broker.stop()
     c.check("restart: sluiced exits 0 on SIGTERM", rc == 0, "exit status %s" % rc)
     ep2 = broker.start()
     c.check("restart: broker starts again on the same data directory", True)
-    water = sc.DataClient(zmq_ctx(admin), keys["water"], ep2["data"])
-    power = sc.DataClient(zmq_ctx(admin), keys["power"], ep2["data"])
+    water = sc.DataClient(ctx, keys["water"], ep2["data"])
+    power = sc.DataClient(ctx, keys["power"], ep2["data"])
     try:
         a = power.hello(T(5))
         c.check("restart: HELLO after restart", a.command == env.HELLO, describe(a))
@@ -965,6 +957,8 @@ def zmq_ctx(client):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sluiced", required=True)
+    ap.add_argument("--tl-broker", required=True,
+                    help="the test harness's launcher (tests/lib/tl_broker.c)")
     ap.add_argument("--schemas", required=True)
     ap.add_argument("--phase", choices=["main", "edge", "restart"], default="main",
                     help="main: the whole protocol; edge: records without a subject; "
