@@ -17,33 +17,18 @@
 #include "harness.h"
 #include "water/v1/water.pb-c.h"
 
-#define WATER "water.v1.MeterReading"
 
-static const char *s_city =
-    "purpose joint-metering \"Water and power reconcile household consumption\"\n";
+
 static const char *s_water =
-    "permit \"water-to-power\" {\n"
-    "  owner     water\n"
-    "  consumer  power\n"
-    "  records   water.v1.MeterReading\n"
-    "  purpose   joint-metering\n"
-    "  fields    district, date_observed, water_consumption_m3\n"
-    "  subject   pseudonymize\n"
-    "}\n";
-
+    TL_PERMIT ("water-to-power", "district, date_observed, water_consumption_m3", "pseudonymize", "");
 static tb_t tb;
 static char water_key[320], power_key[320], auditor_key[320];
 
 static void
 s_setup (void)
 {
-    tb_init (&tb);
-    tb_start (&tb);
-    tb_member (&tb, "water", "member", water_key);
-    tb_member (&tb, "power", "member", power_key);
+    tb_scene (&tb, water_key, power_key, TL_CITY, s_water);
     tb_member (&tb, "auditor", "auditor", auditor_key);
-    tb_policy (&tb, "city", s_city);
-    tb_policy (&tb, "water", s_water);
 }
 
 static void
@@ -95,7 +80,7 @@ static void
 s_publish (int n)
 {
     sl_client_t *p = tb_connect (&tb, power_key);
-    cr_assert_eq (sl_client_subscribe (p, WATER, "joint-metering"), 0, "%s",
+    cr_assert_eq (sl_client_subscribe (p, TL_WATER, "joint-metering"), 0, "%s",
                   sl_client_last_error (p));
     sl_client_t *w = tb_connect (&tb, water_key);
     uint8_t buf[256];
@@ -111,7 +96,7 @@ s_publish (int n)
         r.water_consumption_m3 = i;
         size_t len = water__v1__meter_reading__pack (&r, buf);
         sl_publish_meta_t meta = { NULL, subj, 0 };
-        cr_assert_eq (sl_client_publish_async (w, WATER, &meta, buf, len, NULL, NULL, NULL), 0);
+        cr_assert_eq (sl_client_publish_async (w, TL_WATER, &meta, buf, len, NULL, NULL, NULL), 0);
     }
     cr_assert_eq (sl_client_flush (w, 60000), 0, "%s", sl_client_last_error (w));
     /* one delivery, acknowledged: a deliver and an ack entry */

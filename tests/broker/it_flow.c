@@ -11,7 +11,6 @@
 
 #include "tc.h"
 
-#define WATER "water.v1.MeterReading"
 
 static tc_broker_t B;
 static sl_keypair_t kw, kp, kk;   /* water, power, parking */
@@ -19,16 +18,9 @@ static sl_keypair_t kw, kp, kk;   /* water, power, parking */
 static void
 setup (void)
 {
-    cr_assert_eq (tc_broker_start (&B, NULL), 0, "sluiced did not start");
-    cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
-    cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
-    cr_assert_eq (tc_member (&B, "parking", "member", &kk), 0);
     /* water's written policy: power may receive readings for joint metering */
-    cr_assert_eq (tc_policy (&B, "city", "purpose joint-metering \"water and power reconcile household consumption\"\n"), 1);
-    cr_assert_eq (tc_policy (&B, "water",
-                             "permit \"w2p\" {\n  owner water\n  consumer power\n"
-                             "  records " WATER "\n  purpose joint-metering\n  fields *\n"
-                             "  subject keep\n}\n"), 1);
+    cr_assert_eq (tc_scene (&B, NULL, &kw, &kp, TL_CITY, TL_PERMIT ("w2p", "*", "keep", "")), 0);
+    cr_assert_eq (tc_member (&B, "parking", "member", &kk), 0);
 }
 
 static void
@@ -47,7 +39,7 @@ publish_ok (tc_client_t *c, uint32_t n, const char *subject)
     size_t len;
     tc_msgid (id, n);
     uint8_t *body = tc_water_reading (subject, 12.5, &len);
-    uint64_t seq = tc_publish1 (c, WATER, id, subject, body, len);
+    uint64_t seq = tc_publish1 (c, TL_WATER, id, subject, body, len);
     free (body);
     tc_msg_t m;
     cr_assert_eq (tc_recv_cmd (c, &m, SLUICE__V1__COMMAND__ACK, 5000), 0, "no answer to PUBLISH");
@@ -112,7 +104,7 @@ Test (flow, sender_cannot_be_spoofed)
     Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
     Sluice__V1__RecordMeta r = SLUICE__V1__RECORD_META__INIT, *rp = &r;
     h.command = SLUICE__V1__COMMAND__PUBLISH;
-    h.record_type = WATER;
+    h.record_type = TL_WATER;
     h.member = "water";                   /* claims to be water */
     r.message_id.data = id;
     r.message_id.len = 16;
@@ -142,7 +134,7 @@ Test (flow, ownership_violation_is_refused_and_broker_keeps_serving)
     size_t len;
     tc_msgid (id, 2);
     uint8_t *body = tc_water_reading ("C-1", 1.0, &len);
-    uint64_t seq = tc_publish1 (&p, WATER, id, "C-1", body, len);
+    uint64_t seq = tc_publish1 (&p, TL_WATER, id, "C-1", body, len);
     free (body);
     tc_msg_t m;
     cr_assert_eq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__ACK, 5000), 0);
@@ -160,7 +152,7 @@ Test (flow, publish_ack_deliver_ack)
 {
     tc_client_t w, p;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
     tc_credit (&p, 10);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_ok (&w, 10, "C-1001");
@@ -171,7 +163,7 @@ Test (flow, publish_ack_deliver_ack)
     cr_assert_eq (m.h->n_records, 1);
     cr_assert_eq (m.n_bodies, 1);
     Sluice__V1__RecordMeta *r = m.h->records[0];
-    cr_assert_str_eq (r->record_type, WATER);
+    cr_assert_str_eq (r->record_type, TL_WATER);
     cr_assert_str_eq (r->owner, "water");
     cr_assert_str_eq (r->purpose, "joint-metering");
     cr_assert_str_eq (r->subject, "C-1001");
@@ -204,7 +196,7 @@ Test (flow, nothing_flows_without_a_permit)
 {
     tc_client_t w, k;
     cr_assert_eq (tc_join (&k, &B, &kk, "parking"), 0);
-    cr_assert_eq (tc_subscribe (&k, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&k, TL_WATER, "joint-metering"), 0);
     tc_credit (&k, 10);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_ok (&w, 20, "C-1");
@@ -219,7 +211,7 @@ Test (flow, credit_limits_deliveries)
 {
     tc_client_t w, p;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     for (uint32_t i = 0; i < 5; i++)
         publish_ok (&w, 100 + i, "C-1");
@@ -247,7 +239,7 @@ Test (flow, redelivery_after_consumer_reconnects)
 {
     tc_client_t w, p;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
     tc_credit (&p, 10);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_ok (&w, 30, "C-7");
@@ -281,7 +273,7 @@ Test (flow, a_second_connection_does_not_steal_deliveries)
     /* one member, two connections: consumer and publisher side by side */
     tc_client_t cons, pub, w;
     cr_assert_eq (tc_join (&cons, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&cons, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&cons, TL_WATER, "joint-metering"), 0);
     tc_credit (&cons, 10);
     cr_assert_eq (tc_connect (&pub, B.data_ep, B.broker_pub, &kp), 0);
     Sluice__V1__Header ping = SLUICE__V1__HEADER__INIT;
@@ -308,7 +300,7 @@ Test (flow, resent_publish_is_queued_once)
 {
     tc_client_t w, p;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_ok (&w, 40, "C-9");
     publish_ok (&w, 40, "C-9");           /* same message_id: ACKed again */
@@ -340,7 +332,7 @@ Test (flow, batch_with_a_bad_record_gets_per_record_errors)
     Sluice__V1__RecordMeta r1 = SLUICE__V1__RECORD_META__INIT, r2 = SLUICE__V1__RECORD_META__INIT;
     Sluice__V1__RecordMeta *rp[] = { &r1, &r2 };
     h.command = SLUICE__V1__COMMAND__PUBLISH;
-    h.record_type = WATER;
+    h.record_type = TL_WATER;
     r1.message_id.data = id1;
     r1.message_id.len = 16;
     r2.message_id.data = id2;
@@ -369,7 +361,7 @@ Test (flow, records_survive_a_broker_restart)
 {
     tc_client_t w, p;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
     tc_close (&p);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     for (uint32_t i = 0; i < 3; i++)
@@ -394,7 +386,7 @@ Test (flow, pipelined_batches_share_commits)
 {
     tc_client_t w, p;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     Sluice__V1__AdminResponse *st = tc_admin (&B, &B.admin, "status", NULL);
     cJSON *j = cJSON_Parse (st->result_json);
@@ -423,7 +415,7 @@ Test (flow, pipelined_batches_share_commits)
             lens[k] = len;
         }
         h.command = SLUICE__V1__COMMAND__PUBLISH;
-        h.record_type = WATER;
+        h.record_type = TL_WATER;
         h.n_records = PER;
         h.records = rp;
         cr_assert_neq (tc_send (&w, &h, bodies, lens, PER), 0);

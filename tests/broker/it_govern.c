@@ -19,7 +19,6 @@
 #include "sluice/v1/consent.pb-c.h"
 #include "water/v1/water.pb-c.h"
 
-#define WATER "water.v1.MeterReading"
 #define CONSENT "sluice.v1.ConsentEvent"
 #define T_OBSERVED 1767238523         /* 2026-01-01T03:35:23Z */
 #define T_HOUR     1767236400         /* 2026-01-01T03:00:00Z */
@@ -46,12 +45,9 @@ static void
 setup (void)
 {
     const char *extra[] = { "--consent-scan-ms", "100", "--checkpoint-every", "10", NULL };
-    cr_assert_eq (tc_broker_start (&B, extra), 0, "sluiced did not start");
-    cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
-    cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
+    cr_assert_eq (tc_scene (&B, extra, &kw, &kp, CITY, NULL), 0);
     cr_assert_eq (tc_member (&B, "parking", "member", &kk), 0);
     cr_assert_eq (tc_member (&B, "app", "consent-source", &ka), 0);
-    cr_assert_eq (tc_policy (&B, "city", CITY), 1);
 }
 
 static void
@@ -107,7 +103,7 @@ publish_reading (tc_client_t *w, uint32_t n, const char *subject)
 {
     size_t len;
     uint8_t *body = reading (subject, &len);
-    cr_assert_eq (publish (w, WATER, n, subject, body, len, NULL), SLUICE__V1__COMMAND__ACK);
+    cr_assert_eq (publish (w, TL_WATER, n, subject, body, len, NULL), SLUICE__V1__COMMAND__ACK);
     free (body);
 }
 
@@ -154,9 +150,9 @@ Test (govern, permit_releases_exactly_what_the_policy_says)
     tc_client_t w, p, k;
     tc_msg_t m;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
     cr_assert_eq (tc_join (&k, &B, &kk, "parking"), 0);
-    cr_assert_eq (tc_subscribe (&k, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&k, TL_WATER, "joint-metering"), 0);
     tc_credit (&p, 10);
     tc_credit (&k, 10);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
@@ -210,7 +206,7 @@ Test (govern, default_deny_without_a_policy)
     tc_client_t w, p;
     tc_msg_t m;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
     tc_credit (&p, 10);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_reading (&w, 1, "C-1");
@@ -231,9 +227,9 @@ Test (govern, a_city_forbid_beats_the_owners_permit)
     tc_client_t w, p, k;
     tc_msg_t m;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
     cr_assert_eq (tc_join (&k, &B, &kk, "parking"), 0);
-    cr_assert_eq (tc_subscribe (&k, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&k, TL_WATER, "joint-metering"), 0);
     tc_credit (&p, 10);
     tc_credit (&k, 10);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
@@ -241,7 +237,7 @@ Test (govern, a_city_forbid_beats_the_owners_permit)
     cr_assert_eq (deliver (&k, &m, 5000), 0, "parking (not forbidden) got nothing");
     tc_msg_free (&m);
     cr_assert_neq (deliver (&p, &m, 500), 0, "a forbidden copy reached power");
-    cr_assert_gt (tc_audit_await (&B, 2000, "kind=deny", "counterpart=power", "record_type=" WATER,
+    cr_assert_gt (tc_audit_await (&B, 2000, "kind=deny", "counterpart=power", "record_type=" TL_WATER,
                                   "purpose=joint-metering", "reason=forbidden", NULL), 0);
     tc_close (&w);
     tc_close (&p);
@@ -254,7 +250,7 @@ Test (govern, a_rule_removed_after_queueing_stops_queued_records)
     tc_client_t w, p;
     tc_msg_t m;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_reading (&w, 1, "C-1");
     publish_reading (&w, 2, "C-2");
@@ -276,7 +272,7 @@ Test (govern, a_narrowed_permit_reshapes_queued_records)
     tc_client_t w, p;
     tc_msg_t m;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_reading (&w, 1, "C-1");
     cr_assert_eq (depth ("power"), 1);
@@ -365,7 +361,7 @@ Test (govern, a_bad_policy_gives_every_error_with_its_position_and_changes_nothi
     tc_client_t w, p;
     tc_msg_t m;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
     tc_credit (&p, 10);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_reading (&w, 1, "C-1");
@@ -388,7 +384,7 @@ Test (govern, queries_are_checked_both_ways_and_replies_shaped)
     /* a purpose no permit names: denied before the owner sees the query */
     Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
     h.command = SLUICE__V1__COMMAND__QUERY;
-    h.record_type = WATER;
+    h.record_type = TL_WATER;
     h.subject = "C-1001";
     h.purpose = "marketing";
     h.timeout_ms = 3000;
@@ -469,7 +465,7 @@ consent_event (tc_client_t *c, uint32_t n, Sluice__V1__ConsentEvent__Kind kind,
                const char *consent_id, int *code)
 {
     Sluice__V1__ConsentEvent e = SLUICE__V1__CONSENT_EVENT__INIT;
-    char *purposes[] = { "joint-metering" }, *types[] = { WATER };
+    char *purposes[] = { "joint-metering" }, *types[] = { TL_WATER };
     e.consent_id = (char *) consent_id;
     e.kind = kind;
     e.subject = "C-7";
@@ -502,7 +498,7 @@ Test (govern, consent_gates_queues_and_notifies)
     tc_client_t w, p, a;
     tc_msg_t m;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
     tc_credit (&p, 1);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     cr_assert_eq (tc_join (&a, &B, &ka, "app"), 0);
@@ -563,7 +559,7 @@ Test (govern, an_expiring_consent_notifies_and_stops_the_queue)
     tc_client_t w, p, a;
     tc_msg_t m;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     cr_assert_eq (tc_join (&a, &B, &ka, "app"), 0);
     int64_t ends = time (NULL) + 2;
@@ -593,7 +589,7 @@ Test (govern, a_consent_limited_to_fields_releases_only_those)
     tc_client_t w, p, a;
     tc_msg_t m;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
     tc_credit (&p, 10);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     cr_assert_eq (tc_join (&a, &B, &ka, "app"), 0);
@@ -656,7 +652,7 @@ Test (govern, the_audit_log_verifies_and_holds_no_raw_citizen_id)
     tc_client_t w, p;
     tc_msg_t m;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     for (uint32_t i = 1; i <= 5; i++)
         publish_reading (&w, i, raw);

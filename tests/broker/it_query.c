@@ -8,7 +8,6 @@
 
 #include "tc.h"
 
-#define WATER "water.v1.MeterReading"
 
 static tc_broker_t B;
 static sl_keypair_t kw, kp;
@@ -16,14 +15,9 @@ static sl_keypair_t kw, kp;
 static void
 setup (void)
 {
-    cr_assert_eq (tc_broker_start (&B, NULL), 0, "sluiced did not start");
-    cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
-    cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
-    cr_assert_eq (tc_policy (&B, "city", "purpose billing-check \"power checks bills against water readings\"\n"), 1);
-    cr_assert_eq (tc_policy (&B, "water",
-                             "permit \"w2p\" {\n  owner water\n  consumer power\n"
-                             "  records " WATER "\n  purpose billing-check\n  fields *\n"
-                             "  subject keep\n}\n"), 1);
+    cr_assert_eq (tc_scene (&B, NULL, &kw, &kp, "purpose billing-check \"power checks bills\"\n",
+                            "permit \"w2p\" {\n  owner water\n  consumer power\n  records " TL_WATER "\n"
+                            "  purpose billing-check\n  fields *\n  subject keep\n}\n"), 0);
 }
 
 static void
@@ -42,7 +36,7 @@ ask (tc_client_t *c, const char *purpose, uint32_t timeout_ms)
     pe.key = "from";
     pe.value = "1767225600";
     h.command = SLUICE__V1__COMMAND__QUERY;
-    h.record_type = WATER;
+    h.record_type = TL_WATER;
     h.subject = "C-1001";
     h.purpose = (char *) purpose;
     h.timeout_ms = timeout_ms;
@@ -101,7 +95,7 @@ Test (query, query_reply_round_trip)
     cr_assert_eq (a.h->seq, seq);
     cr_assert_eq (a.h->n_records, 1);
     cr_assert_str_eq (a.h->records[0]->owner, "water");
-    cr_assert_str_eq (a.h->records[0]->record_type, WATER);
+    cr_assert_str_eq (a.h->records[0]->record_type, TL_WATER);
     cr_assert_str_eq (a.h->records[0]->purpose, "billing-check");
     cr_assert_eq (a.lens[0], len);
     cr_assert_eq (memcmp (a.bodies[0], body, len), 0);

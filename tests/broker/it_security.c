@@ -18,7 +18,6 @@
 #include "sl_audit.h"
 #include "tc.h"
 
-#define WATER "water.v1.MeterReading"
 
 static tc_broker_t B;
 static sl_keypair_t kw, kp;
@@ -30,7 +29,7 @@ water_policy (const char *fields, const char *subject)
 {
     static char text[512];
     snprintf (text, sizeof text,
-              "permit \"w2p\" {\n  owner water\n  consumer power\n  records " WATER "\n"
+              "permit \"w2p\" {\n  owner water\n  consumer power\n  records " TL_WATER "\n"
               "  purpose billing-check\n  fields %s\n  subject %s\n}\n", fields, subject);
     return text;
 }
@@ -38,10 +37,7 @@ water_policy (const char *fields, const char *subject)
 static void
 setup_with (const char *const *extra)
 {
-    cr_assert_eq (tc_broker_start (&B, extra), 0, "sluiced did not start");
-    cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
-    cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
-    cr_assert_eq (tc_policy (&B, "city", PURPOSE), 1);
+    cr_assert_eq (tc_scene (&B, extra, &kw, &kp, PURPOSE, NULL), 0);
 }
 
 static void
@@ -68,7 +64,7 @@ publish_ok (tc_client_t *w, uint32_t n, const char *subject)
     size_t len;
     tc_msgid (id, n);
     uint8_t *body = tc_water_reading (subject, 10.0 + n, &len);
-    uint64_t seq = tc_publish1 (w, WATER, id, subject, body, len);
+    uint64_t seq = tc_publish1 (w, TL_WATER, id, subject, body, len);
     free (body);
     tc_msg_t m;
     cr_assert_eq (tc_recv_cmd (w, &m, SLUICE__V1__COMMAND__ACK, tc_wait (5000)), 0, "no ACK");
@@ -109,7 +105,7 @@ Test (security, deliver_entries_name_the_fields_released_after_a_narrowing, .ini
     cr_assert_eq (tc_policy (&B, "water", water_policy ("*", "keep")), 1);
     tc_client_t w, p;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "billing-check"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "billing-check"), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_ok (&w, 1, "C-1001");
     /* narrowed while the copy waits in the queue */
@@ -132,7 +128,7 @@ Test (security, deliver_entries_never_name_more_than_the_queued_copy_held, .init
     cr_assert_eq (tc_policy (&B, "water", water_policy ("district", "keep")), 1);
     tc_client_t w, p;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "billing-check"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "billing-check"), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_ok (&w, 1, "C-1001");
     /* widened after the copy was shaped: the consumer still gets what was
@@ -165,7 +161,7 @@ Test (security, reply_entries_are_full_and_on_disk_before_the_reply_leaves, .ini
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
     Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
     h.command = SLUICE__V1__COMMAND__QUERY;
-    h.record_type = WATER;
+    h.record_type = TL_WATER;
     h.subject = "C-1001";
     h.purpose = "billing-check";
     h.timeout_ms = 5000;
@@ -329,7 +325,7 @@ Test (security, delivery_tags_are_never_reused_across_restarts, .init = setup)
     cr_assert_eq (tc_policy (&B, "water", water_policy ("*", "keep")), 1);
     tc_client_t w, p;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "billing-check"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "billing-check"), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_ok (&w, 1, "C-1001");
     tc_credit (&p, 10);
@@ -436,7 +432,7 @@ child_consumer (const char *log)
     if (fd < 0 || zmq_connect (s, B.data_ep) != 0)
         _exit (2);
     tc_client_t c = { s, 1 };
-    if (tc_hello (&c, "power") != 0 || tc_subscribe (&c, WATER, "billing-check") != 0)
+    if (tc_hello (&c, "power") != 0 || tc_subscribe (&c, TL_WATER, "billing-check") != 0)
         _exit (3);
     tc_credit (&c, 8);
     for (;;)
@@ -523,7 +519,7 @@ Test (security, two_instances_under_one_key_share_the_queue_and_survive_a_kill, 
      * process of its own */
     tc_client_t p, w;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "billing-check"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "billing-check"), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     for (uint32_t i = 1; i <= n_shared; i++)
         publish_ok (&w, i, "C-1001");
@@ -588,7 +584,7 @@ query_code (tc_client_t *p, tc_client_t *w, const char *subject, int *reached_ow
 {
     Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
     h.command = SLUICE__V1__COMMAND__QUERY;
-    h.record_type = WATER;
+    h.record_type = TL_WATER;
     h.subject = (char *) subject;
     h.purpose = "billing-check";
     h.timeout_ms = 1000;

@@ -18,7 +18,6 @@
 #include "tc.h"
 #include "tl.h"
 
-#define WATER "water.v1.MeterReading"
 
 static tc_broker_t B;
 static sl_broker_t *broker;
@@ -136,18 +135,8 @@ serve (void *arg)
 static void
 setup (void)
 {
-    memset (&B, 0, sizeof B);
-    snprintf (B.dir, sizeof B.dir, "/tmp/sluice-test-XXXXXX");
-    cr_assert_not_null (mkdtemp (B.dir));
-    strcat (B.dir, "/d");
-    char cmd[512];
-    snprintf (cmd, sizeof cmd, "'%s' init --data '%s' --with-examples >/dev/null 2>&1", getenv ("SLUICED"), B.dir);
-    cr_assert_eq (system (cmd), 0, "sluiced init failed");
-    char path[400], err[300];
-    snprintf (path, sizeof path, "%s/broker.pub", B.dir);
-    cr_assert_eq (sl_keys_load_public (path, B.broker_pub, err, sizeof err), 0, "%s", err);
-    snprintf (path, sizeof path, "%s/admin.key", B.dir);
-    cr_assert_eq (sl_keys_load_secret (path, &B.admin, err, sizeof err), 0, "%s", err);
+    cr_assert_eq (tc_broker_init (&B, NULL), 0, "sluiced init failed");
+    char err[300];
 
     sl_broker_config_t cfg = {
         .data_dir = B.dir, .data_endpoint = "tcp://127.0.0.1:*",
@@ -204,7 +193,7 @@ permit_power (void)
     cr_assert_eq (tc_policy (&B, "city", "purpose joint-metering \"joint metering\"\n"), 1);
     cr_assert_eq (tc_policy (&B, "water",
                              "permit \"w2p\" {\n  owner water\n  consumer power\n"
-                             "  records " WATER "\n  purpose joint-metering\n  fields *\n"
+                             "  records " TL_WATER "\n  purpose joint-metering\n  fields *\n"
                              "  subject keep\n}\n"), 1);
 }
 
@@ -215,7 +204,7 @@ publish (tc_client_t *w, uint32_t n, const char *subject)
     size_t len;
     tc_msgid (id, n);
     uint8_t *body = tc_water_reading (subject, 1.0, &len);
-    uint64_t seq = tc_publish1 (w, WATER, id, subject, body, len);
+    uint64_t seq = tc_publish1 (w, TL_WATER, id, subject, body, len);
     free (body);
     tc_msg_t m;
     cr_assert_eq (tc_recv_cmd (w, &m, SLUICE__V1__COMMAND__ACK, 5000), 0);
@@ -236,7 +225,7 @@ Test (events, entries_commit_with_the_publish)
     cr_assert_eq (events ("broker.start|sluiced"), 1);
     tc_client_t w, p;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     cr_assert_eq (publish (&w, 1, "C-42"), SLUICE__V1__COMMAND__ACK);
     /* the ACK came after the commit: the entries are already committed */
@@ -262,7 +251,7 @@ Test (events, a_recorder_failure_undoes_the_publish)
     permit_power ();
     tc_client_t w, p;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     cr_assert_eq (publish (&w, 2, "FAIL"), SLUICE__V1__COMMAND__ERROR);
     MDB_txn *txn;
@@ -298,7 +287,7 @@ Test (events, records_committed_while_delivering_are_delivered)
     permit_power ();
     tc_client_t w, p;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
     tc_credit (&p, 10);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     tc_msg_t m;
@@ -329,7 +318,7 @@ Test (events, records_committed_while_delivering_are_delivered)
         snprintf (subj, sizeof subj, "C-%u", i + 1);
         uint8_t *body = tc_water_reading (subj, 1.0, &len);
         tc_msgid (id, 2 + i);
-        cr_assert_neq (tc_publish1 (&w, WATER, id, subj, body, len), 0);
+        cr_assert_neq (tc_publish1 (&w, TL_WATER, id, subj, body, len), 0);
         free (body);
     }
     usleep (300 * 1000);                     /* all are in the broker's queues */

@@ -186,6 +186,19 @@ tb_policy (tb_t *tb, const char *owner, const char *text)
     free (result);
 }
 
+void
+tb_scene (tb_t *tb, char kw[320], char kp[320], const char *city, const char *water)
+{
+    tb_init (tb);
+    tb_start (tb);
+    tb_member (tb, "water", "member", kw);
+    tb_member (tb, "power", "member", kp);
+    if (city)
+        tb_policy (tb, "city", city);
+    if (water)
+        tb_policy (tb, "water", water);
+}
+
 sl_client_options_t
 tb_options (tb_t *tb, const char *key)
 {

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "sluice.h"
+#include "tl.h"
 
 typedef struct {
     char dir[256];             /* the data directory (also holds member keys in DIR/keys) */
@@ -44,6 +45,11 @@ void tb_member (tb_t *tb, const char *name, const char *role, char key[320]);
     administrator "admin-OWNER" (role admin:OWNER, registered on first use).
     Asserts that the broker accepted it. */
 void tb_policy (tb_t *tb, const char *owner, const char *text);
+
+/*  The usual scene (tl.h): tb_init, tb_start, members water and power (key
+    paths into kw, kp), then `city` as the city's policy and `water` as
+    water's (each skipped when NULL). Asserts. */
+void tb_scene (tb_t *tb, char kw[320], char kp[320], const char *city, const char *water);
 
 /*  Connection options for the data plane with `key`. */
 sl_client_options_t tb_options (tb_t *tb, const char *key);

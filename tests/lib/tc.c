@@ -59,7 +59,7 @@ s_run (tc_broker_t *b)
 }
 
 int
-tc_broker_start (tc_broker_t *b, const char *const *extra)
+tc_broker_init (tc_broker_t *b, const char *const *extra)
 {
     memset (b, 0, sizeof *b);
     snprintf (b->dir, sizeof b->dir, "/tmp/sluice-test-XXXXXX");
@@ -79,7 +79,13 @@ tc_broker_start (tc_broker_t *b, const char *const *extra)
     snprintf (path, sizeof path, "%s/admin.key", b->dir);
     if (sl_keys_load_secret (path, &b->admin, err, sizeof err) != 0)
         return -1;
-    return s_run (b);
+    return 0;
+}
+
+int
+tc_broker_start (tc_broker_t *b, const char *const *extra)
+{
+    return tc_broker_init (b, extra) == 0 ? s_run (b) : -1;
 }
 
 int
@@ -105,6 +111,18 @@ tc_ctl (char *out, size_t size, const char *fmt, ...)
         ;
     int st = pclose (p);
     return WIFEXITED (st) ? WEXITSTATUS (st) : -1;
+}
+
+int
+tc_scene (tc_broker_t *b, const char *const *extra, sl_keypair_t *kw, sl_keypair_t *kp,
+          const char *city, const char *water)
+{
+    if (tc_broker_start (b, extra) != 0 || tc_member (b, "water", "member", kw) != 0
+        || tc_member (b, "power", "member", kp) != 0)
+        return -1;
+    if ((city && tc_policy (b, "city", city) != 1) || (water && tc_policy (b, "water", water) != 1))
+        return -1;
+    return 0;
 }
 
 int

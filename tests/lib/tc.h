@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "sl_keys.h"
+#include "tl.h"
 #include "sluice/v1/admin.pb-c.h"
 #include "sluice/v1/envelope.pb-c.h"
 
@@ -31,7 +32,13 @@ typedef struct {
     int n_adm;
 } tc_broker_t;
 
-/*  Creates a temp dir, runs `sluiced init`, then starts `sluiced run` with
+/*  Creates a temp dir, runs `sluiced init` in DIR (b->dir), reads the
+ *  broker's public key and the admin key; keeps `extra` (NULL-terminated,
+ *  may be NULL) for `sluiced run`. Nothing is started (an in-process broker
+ *  can use the directory). Returns 0 or -1 (message on stderr). */
+int tc_broker_init (tc_broker_t *b, const char *const *extra);
+
+/*  tc_broker_init, then starts `sluiced run` with
  *  the given extra arguments (NULL-terminated list, may be NULL). Returns
  *  0 or -1 (message on stderr). */
 int tc_broker_start (tc_broker_t *b, const char *const *extra);
@@ -43,6 +50,13 @@ int tc_broker_restart (tc_broker_t *b);
  *  128 + the signal it died of, or -1 if it had to be killed or was not
  *  running. */
 int tc_broker_stop (tc_broker_t *b);
+
+/*  The usual scene (tl.h): tc_broker_start with `extra`, members water and
+ *  power (keys into kw, kp), then `city` as the city's policy and `water` as
+ *  water's (each skipped when NULL; each must become version 1). Returns 0
+ *  or -1 (message on stderr). */
+int tc_scene (tc_broker_t *b, const char *const *extra, sl_keypair_t *kw, sl_keypair_t *kp,
+              const char *city, const char *water);
 
 /*  Stops (if running) and removes the directory. */
 void tc_broker_cleanup (tc_broker_t *b);

@@ -11,6 +11,16 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/*  The scene most suites start from (tc_scene, tb_scene): members water and
+    power, the city purpose joint-metering, and water's permit NAME letting
+    power receive FIELDS of water readings for it with the subject as SUBJECT
+    (keep, pseudonymize, drop); MORE: further lines inside the permit. */
+#define TL_WATER "water.v1.MeterReading"
+#define TL_CITY "purpose joint-metering \"water and power reconcile household consumption\"\n"
+#define TL_PERMIT(name, fields, subject, more)                                          \
+    "permit \"" name "\" {\n  owner water\n  consumer power\n  records " TL_WATER "\n" \
+    "  purpose joint-metering\n  fields " fields "\n  subject " subject "\n" more "}\n"
+
 /*  Milliseconds on CLOCK_MONOTONIC. */
 int64_t tl_ms (void);
 

@@ -21,7 +21,6 @@
 #include "tc.h"
 #include "tl.h"
 
-#define WATER "water.v1.MeterReading"
 
 static tc_broker_t B;
 static char tmp[64];
@@ -43,7 +42,7 @@ setup (void)
         size_t len;
         tc_msgid (id, 100 + i);
         uint8_t *body = tc_water_reading ("CIT-7", 2.0, &len);
-        tc_publish1 (&w, WATER, id, "CIT-7", body, len);
+        tc_publish1 (&w, TL_WATER, id, "CIT-7", body, len);
         free (body);
         tc_msg_t m;
         cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, tc_wait (5000)), 0);

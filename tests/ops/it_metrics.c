@@ -15,7 +15,6 @@
 #include "ot.h"
 #include "tc.h"
 
-#define WATER "water.v1.MeterReading"
 #define N_MSG 40
 #define PER_MSG 25
 #define N_REC (N_MSG * PER_MSG)
@@ -28,16 +27,9 @@ static void
 setup (void)
 {
     const char *extra[] = { "--metrics-bind", "127.0.0.1:0", NULL };
-    cr_assert_eq (tc_broker_start (&B, extra), 0, "sluiced did not start");
+    cr_assert_eq (tc_scene (&B, extra, &kw, &kp, TL_CITY, TL_PERMIT ("w2p", "*", "pseudonymize", "")), 0);
     cr_assert_eq (ot_metrics_addr (&B, addr, sizeof addr), 0, "no metrics line in DIR/endpoints");
-    cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
-    cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
     cr_assert_eq (tc_member (&B, "prometheus", "monitor", &km), 0);
-    cr_assert_eq (tc_policy (&B, "city", "purpose joint-metering \"water and power reconcile household consumption\"\n"), 1);
-    cr_assert_eq (tc_policy (&B, "water",
-                             "permit \"w2p\" {\n  owner water\n  consumer power\n"
-                             "  records " WATER "\n  purpose joint-metering\n  fields *\n"
-                             "  subject pseudonymize\n}\n"), 1);
 }
 
 static void
@@ -58,7 +50,7 @@ publish_batch (tc_client_t *c, uint32_t base)
     size_t lens[PER_MSG];
     char subj[PER_MSG][24];
     h.command = SLUICE__V1__COMMAND__PUBLISH;
-    h.record_type = WATER;
+    h.record_type = TL_WATER;
     for (int i = 0; i < PER_MSG; i++) {
         sluice__v1__record_meta__init (&m[i]);
         tc_msgid (ids[i], base + (uint32_t) i);
@@ -108,7 +100,7 @@ Test (metrics, scrape_under_load_passes_promtool_and_matches_audit_and_status)
 {
     tc_client_t w, p;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
 
     /* all PUBLISHes in flight, scraped while the broker works through them */
@@ -142,8 +134,8 @@ Test (metrics, scrape_under_load_passes_promtool_and_matches_audit_and_status)
     cr_assert_eq (value (text, series), N_REC, "lag of power");
     cr_assert_eq (value (text, "sluice_queue_depth{consumer=\"power\"}"), N_REC);
     cr_assert_geq (value (text, "sluice_queue_oldest_age_seconds{consumer=\"power\"}"), 0);
-    cr_assert_eq (value (text, "sluice_records_published_total{owner=\"water\",type=\"" WATER "\"}"), N_REC);
-    cr_assert_eq (value (text, "sluice_records_stored_total{owner=\"water\",consumer=\"power\",type=\"" WATER "\"}"), N_REC);
+    cr_assert_eq (value (text, "sluice_records_published_total{owner=\"water\",type=\"" TL_WATER "\"}"), N_REC);
+    cr_assert_eq (value (text, "sluice_records_stored_total{owner=\"water\",consumer=\"power\",type=\"" TL_WATER "\"}"), N_REC);
     cr_assert_eq (value (text, "sluice_policy_version{owner=\"water\"}"), 1);
     cr_assert_eq (value (text, "sluice_sessions{plane=\"data\",role=\"member\",broker_key=\"current\"}"), 2);
     cr_assert_gt (value (text, "sluice_commit_seconds_count"), 0);
@@ -187,7 +179,7 @@ Test (metrics, scrape_under_load_passes_promtool_and_matches_audit_and_status)
     text = scrape_until ("sluice_queue_depth{consumer=\"power\"}", N_REC - 100);
     cr_assert_eq (value (text, series), N_REC - 100);
     cr_assert_eq (value (text, "sluice_queue_depth{consumer=\"power\"}"), N_REC - 100);
-    cr_assert_eq (value (text, "sluice_records_delivered_total{owner=\"water\",consumer=\"power\",type=\"" WATER "\"}"), 100);
+    cr_assert_eq (value (text, "sluice_records_delivered_total{owner=\"water\",consumer=\"power\",type=\"" TL_WATER "\"}"), 100);
     cr_assert_eq (value (text, "sluice_records_acked_total{consumer=\"power\"}"), 100);
     cr_assert_gt (value (text, "sluice_audit_head_seq"), audit_head);
     cr_assert_eq (tc_audit_count (&B, "kind=deliver", NULL), 100);

@@ -19,7 +19,6 @@
 #include "tc.h"
 #include "tl.h"
 
-#define WATER "water.v1.MeterReading"
 
 static tc_broker_t B;
 static sl_keypair_t k1, k2, kp;
@@ -28,14 +27,7 @@ static char out[8192], tmp[64];
 static void
 setup (void)
 {
-    cr_assert_eq (tc_broker_start (&B, NULL), 0);
-    cr_assert_eq (tc_member (&B, "water", "member", &k1), 0);
-    cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
-    cr_assert_eq (tc_policy (&B, "city", "purpose joint-metering \"water and power reconcile household consumption\"\n"), 1);
-    cr_assert_eq (tc_policy (&B, "water",
-                             "permit \"w2p\" {\n  owner water\n  consumer power\n"
-                             "  records " WATER "\n  purpose joint-metering\n  fields *\n"
-                             "  subject pseudonymize\n}\n"), 1);
+    cr_assert_eq (tc_scene (&B, NULL, &k1, &kp, TL_CITY, TL_PERMIT ("w2p", "*", "pseudonymize", "")), 0);
     snprintf (tmp, sizeof tmp, "/tmp/ot-roll-XXXXXX");
     cr_assert_not_null (mkdtemp (tmp));
 }
@@ -69,7 +61,7 @@ publish_ok (tc_client_t *c, uint32_t n)
     size_t len;
     tc_msgid (id, n);
     uint8_t *body = tc_water_reading ("CIT-9", 3.0, &len);
-    tc_publish1 (c, WATER, id, "CIT-9", body, len);
+    tc_publish1 (c, TL_WATER, id, "CIT-9", body, len);
     free (body);
     tc_msg_t m;
     cr_assert_eq (tc_recv_cmd (c, &m, SLUICE__V1__COMMAND__ACK, tc_wait (5000)), 0, "no ACK");
@@ -82,7 +74,7 @@ Test (rollover, member_key_rolls_over_with_clients_connected)
 {
     tc_client_t a, b, p;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
     tc_credit (&p, 1000);
     cr_assert_eq (tc_join (&a, &B, &k1, "water"), 0);
     publish_ok (&a, 1);
@@ -178,7 +170,7 @@ Test (rollover, broker_key_overlaps_then_the_old_one_is_retired)
 {
     tc_client_t a, b, p;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
     tc_credit (&p, 1000);
     cr_assert_eq (tc_join (&a, &B, &k1, "water"), 0);     /* on the current broker key */
     publish_ok (&a, 11);

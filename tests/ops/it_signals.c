@@ -19,7 +19,6 @@
 #include "tc.h"
 #include "tl.h"
 
-#define WATER "water.v1.MeterReading"
 
 static tc_broker_t B;
 static char tmp[64];
@@ -95,7 +94,7 @@ publish_batch (tc_client_t *c, uint32_t base, int n)
     uint8_t ids[32][16], *bodies[32];
     size_t lens[32];
     h.command = SLUICE__V1__COMMAND__PUBLISH;
-    h.record_type = WATER;
+    h.record_type = TL_WATER;
     for (int i = 0; i < n; i++) {
         sluice__v1__record_meta__init (&m[i]);
         tc_msgid (ids[i], base + (uint32_t) i);
@@ -278,17 +277,11 @@ Test (signals, sighup_applies_queue_max_at_once)
     snprintf (ini, sizeof ini, "%s/sluiced.ini", tmp);
     s_write (ini, "[sluiced]\nqueue_max = 5\n");
     const char *extra[] = { "--config", ini, NULL };
-    cr_assert_eq (tc_broker_start (&B, extra), 0);
     sl_keypair_t kw, kp;
-    cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
-    cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
-    cr_assert_eq (tc_policy (&B, "city", "purpose joint-metering \"water and power reconcile household consumption\"\n"), 1);
-    cr_assert_eq (tc_policy (&B, "water", "permit \"w2p\" {\n  owner water\n  consumer power\n"
-                             "  records " WATER "\n  purpose joint-metering\n  fields *\n"
-                             "  subject keep\n}\n"), 1);
+    cr_assert_eq (tc_scene (&B, extra, &kw, &kp, TL_CITY, TL_PERMIT ("w2p", "*", "keep", "")), 0);
     tc_client_t w, p;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);   /* no credit: it queues */
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);   /* no credit: it queues */
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     tc_msg_t m;
     cr_assert_neq (publish_batch (&w, 7000, 6), 0);

@@ -14,7 +14,6 @@
 #include "tc.h"
 #include "tl.h"
 
-#define WATER "water.v1.MeterReading"
 
 static tc_broker_t B;
 static sl_keypair_t kw, kp;
@@ -22,13 +21,8 @@ static sl_keypair_t kw, kp;
 static void
 setup (void)
 {
-    cr_assert_eq (tc_broker_start (&B, NULL), 0, "sluiced did not start");
-    cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
-    cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
-    cr_assert_gt (tc_policy (&B, "city", "purpose joint-metering \"reconcile consumption\"\n"), 0);
-    cr_assert_gt (tc_policy (&B, "water", "permit \"water-to-power\" {\n  owner water\n"
-                             "  consumer power\n  records " WATER "\n  purpose joint-metering\n"
-                             "  fields *\n  subject pseudonymize\n}\n"), 0);
+    cr_assert_eq (tc_scene (&B, NULL, &kw, &kp, TL_CITY,
+                            TL_PERMIT ("water-to-power", "*", "pseudonymize", "")), 0);
 }
 
 static void
@@ -87,7 +81,7 @@ Test (access, a_revoked_key_loses_its_open_session_at_once)
     size_t len;
     tc_msgid (id, 77);
     uint8_t *body = tc_water_reading ("C-77", 1.0, &len);
-    tc_publish1 (&w, WATER, id, "C-77", body, len);
+    tc_publish1 (&w, TL_WATER, id, "C-77", body, len);
     free (body);
     tc_msg_t m;
     int acked = 0;
@@ -156,7 +150,7 @@ Test (access, an_auditor_cannot_write_anything)
         sluice__v1__admin_response__free_unpacked (r, NULL);
     }
     Sluice__V1__AdminResponse *r = tc_policy_apply (&B, &ka, "water.policy",
-        "permit \"aud\" {\n  owner water\n  consumer power\n  records " WATER "\n"
+        "permit \"aud\" {\n  owner water\n  consumer power\n  records " TL_WATER "\n"
         "  purpose joint-metering\n  fields *\n}\n");
     cr_assert_eq (r->code, SLUICE__V1__ERROR_CODE__NOT_PERMITTED, "policy.apply: %s", r->text);
     sluice__v1__admin_response__free_unpacked (r, NULL);
@@ -182,7 +176,7 @@ Test (access, no_member_can_publish_as_another)
     Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
     Sluice__V1__RecordMeta rm = SLUICE__V1__RECORD_META__INIT, *rp = &rm;
     h.command = SLUICE__V1__COMMAND__PUBLISH;
-    h.record_type = WATER;
+    h.record_type = TL_WATER;
     h.member = "water";
     rm.message_id.data = id;
     rm.message_id.len = 16;
@@ -210,7 +204,7 @@ Test (access, a_replayed_message_id_has_no_second_effect)
 {
     tc_client_t w, p;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     uint8_t id[16];
     tc_msgid (id, 9);
@@ -218,7 +212,7 @@ Test (access, a_replayed_message_id_has_no_second_effect)
         size_t len;
         /* the replay carries another body: still the same record */
         uint8_t *body = tc_water_reading ("C-9", 1.0 + i, &len);
-        uint64_t seq = tc_publish1 (&w, WATER, id, "C-9", body, len);
+        uint64_t seq = tc_publish1 (&w, TL_WATER, id, "C-9", body, len);
         free (body);
         tc_msg_t m;
         cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, 5000), 0);
@@ -234,7 +228,7 @@ Test (access, a_replayed_message_id_has_no_second_effect)
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     size_t len;
     uint8_t *body = tc_water_reading ("C-9", 4.0, &len);
-    tc_publish1 (&w, WATER, id, "C-9", body, len);
+    tc_publish1 (&w, TL_WATER, id, "C-9", body, len);
     free (body);
     tc_msg_t m;
     cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, 5000), 0);
@@ -295,14 +289,14 @@ Test (access, a_hot_backup_restores_and_verifies, .timeout = 120)
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     tc_client_t p;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
     tc_close (&p);
     for (uint32_t n = 0; n < 40; n++) {
         uint8_t id[16];
         size_t len;
         tc_msgid (id, n);
         uint8_t *body = tc_water_reading ("C-1", n, &len);
-        tc_publish1 (&w, WATER, id, "C-1", body, len);
+        tc_publish1 (&w, TL_WATER, id, "C-1", body, len);
         free (body);
         tc_msg_t m;
         cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, 5000), 0);
@@ -366,14 +360,14 @@ Test (access, a_member_key_is_rotated_by_revoke_and_add)
 {
     tc_client_t w, p;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
     tc_close (&p);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     uint8_t id[16];
     size_t len;
     tc_msgid (id, 1);
     uint8_t *body = tc_water_reading ("C-1", 1.0, &len);
-    tc_publish1 (&w, WATER, id, "C-1", body, len);
+    tc_publish1 (&w, TL_WATER, id, "C-1", body, len);
     free (body);
     tc_msg_t m;
     cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, 5000), 0);
@@ -423,7 +417,7 @@ Test (access, a_member_key_is_rotated_by_revoke_and_add)
     cr_assert_eq (tc_join (&w, &B, &kw2, "water"), 0);
     tc_msgid (id, 2);
     body = tc_water_reading ("C-2", 2.0, &len);
-    tc_publish1 (&w, WATER, id, "C-2", body, len);
+    tc_publish1 (&w, TL_WATER, id, "C-2", body, len);
     free (body);
     cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, 5000), 0);
     cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ACK, "the re-keyed water could not publish");

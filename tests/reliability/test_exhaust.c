@@ -18,7 +18,6 @@
 #include "tc.h"
 #include "water/v1/water.pb-c.h"
 
-#define WATER "water.v1.MeterReading"
 
 static tc_broker_t B;
 static sl_keypair_t kw, kp;
@@ -52,13 +51,8 @@ s_reading (const char *subject, double m3, size_t *len)
 static void
 s_setup (const char *const *extra)
 {
-    cr_assert_eq (tc_broker_start (&B, extra), 0, "sluiced did not start");
-    cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
-    cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
-    cr_assert_gt (tc_policy (&B, "city", "purpose joint-metering \"reconcile consumption\"\n"), 0);
-    cr_assert_gt (tc_policy (&B, "water", "permit \"water-to-power\" {\n  owner water\n"
-                             "  consumer power\n  records " WATER "\n  purpose joint-metering\n"
-                             "  fields *\n  subject pseudonymize\n}\n"), 0);
+    cr_assert_eq (tc_scene (&B, extra, &kw, &kp, TL_CITY,
+                            TL_PERMIT ("water-to-power", "*", "pseudonymize", "")), 0);
 }
 
 static void
@@ -77,7 +71,7 @@ s_pub (tc_client_t *w, uint32_t n, char *text, size_t size)
     char subj[32];
     snprintf (subj, sizeof subj, "C-%u", n % 50);
     uint8_t *body = s_reading (subj, n * 1.0, &len);
-    uint64_t seq = tc_publish1 (w, WATER, id, subj, body, len);
+    uint64_t seq = tc_publish1 (w, TL_WATER, id, subj, body, len);
     free (body);
     tc_msg_t m;
     cr_assert_eq (tc_recv_cmd (w, &m, SLUICE__V1__COMMAND__ACK, 10000), 0, "no answer to publish %u", n);
@@ -172,7 +166,7 @@ Test (exhaust, a_full_map_is_back_pressure_and_service_resumes, .timeout = 150)
     s_setup (extra);
     tc_client_t w, p;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     uint8_t *acked = calloc (FILL_MAX, 1), *seen = calloc (FILL_MAX, 1);
     uint32_t full_at = s_fill (&w, 0, FILL_MAX, acked, SLUICE__V1__ERROR_CODE__STORE_FULL);
@@ -210,7 +204,7 @@ Test (exhaust, a_full_map_is_back_pressure_and_service_resumes, .timeout = 150)
     cr_assert_eq (s_pub (&w, full2, text, sizeof text), 0, "a bigger map did not help: %s", text);
     acked[full2] = 1;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
     tc_credit (&p, 64);
     uint32_t want = 0;
     for (uint32_t n = 0; n <= full2; n++)
@@ -272,7 +266,7 @@ Test (exhaust, a_full_disk_is_back_pressure_and_service_resumes, .timeout = 150,
 
     tc_client_t w, p;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     uint8_t *acked = calloc (FILL_MAX, 1), *seen = calloc (FILL_MAX, 1);
     uint32_t full_at = s_fill (&w, 0, FILL_MAX, acked, SLUICE__V1__ERROR_CODE__STORE_FULL);
@@ -305,7 +299,7 @@ Test (exhaust, a_consumer_queue_limit_refuses_per_record_then_resumes, .timeout 
     s_setup (extra);
     tc_client_t w, p;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     char text[400];
     for (uint32_t n = 0; n < 50; n++)
@@ -328,7 +322,7 @@ Test (exhaust, a_consumer_queue_limit_refuses_per_record_then_resumes, .timeout 
     }
     Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
     h.command = SLUICE__V1__COMMAND__PUBLISH;
-    h.record_type = WATER;
+    h.record_type = TL_WATER;
     h.n_records = 3;
     h.records = rp;
     tc_send (&w, &h, bodies, lens, 3);
@@ -391,7 +385,7 @@ Test (exhaust, a_flooding_member_does_not_starve_a_quiet_one, .timeout = 90)
         }
         Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
         h.command = SLUICE__V1__COMMAND__PUBLISH;
-        h.record_type = WATER;
+        h.record_type = TL_WATER;
         h.n_records = PER;
         h.records = rp;
         tc_send (&noisy, &h, (const uint8_t *const *) bodies, lens, PER);
