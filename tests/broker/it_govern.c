@@ -629,21 +629,6 @@ Test (govern, consent_events_from_other_members_are_refused)
 
 /* --------------------------------------------------------------- audit */
 
-static uint8_t *
-slurp (const char *path, size_t *len)
-{
-    FILE *f = fopen (path, "rb");
-    cr_assert_not_null (f, "%s", path);
-    fseek (f, 0, SEEK_END);
-    long n = ftell (f);
-    fseek (f, 0, SEEK_SET);
-    uint8_t *buf = malloc ((size_t) n + 1);
-    cr_assert_eq (fread (buf, 1, (size_t) n, f), (size_t) n);
-    fclose (f);
-    *len = (size_t) n;
-    return buf;
-}
-
 Test (govern, the_audit_log_verifies_and_holds_no_raw_citizen_id)
 {
     /* long ids are sealed in queued copies too */
@@ -672,7 +657,8 @@ Test (govern, the_audit_log_verifies_and_holds_no_raw_citizen_id)
     char path[600];
     snprintf (path, sizeof path, "%s/store/data.mdb", B.dir);
     size_t len;
-    uint8_t *bytes = slurp (path, &len);
+    char *bytes = tl_slurp (path, &len);
+    cr_assert_not_null (bytes, "%s", path);
     cr_assert_null (memmem (bytes, len, raw, strlen (raw)), "raw citizen id found in data.mdb");
     cr_assert_not_null (memmem (bytes, len, "w2p@1", 5), "scan sanity: rule ids are in the file");
     free (bytes);

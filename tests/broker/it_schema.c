@@ -24,24 +24,7 @@
 static tc_broker_t B;
 static char dir[400];               /* keys, files */
 static char out[65536];
-
-/*  Runs a shell command line, output (stdout and stderr) into `out`.
- *  Returns the exit status. */
-static int
-s_sh (const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start (ap, fmt);
-    vsnprintf (cmd, sizeof cmd, fmt, ap);
-    va_end (ap);
-    FILE *p = popen (cmd, "r");
-    cr_assert (p, "%s", cmd);
-    size_t n = fread (out, 1, sizeof out - 1, p);
-    out[n] = 0;
-    int st = pclose (p);
-    return WIFEXITED (st) ? WEXITSTATUS (st) : 128;
-}
+#define s_sh(...) tl_sh (out, sizeof out, __VA_ARGS__)
 
 /*  sluicectl with the broker's data dir; `key` NULL = the city admin. */
 #define CTL(key, ...) s_ctl (key, __VA_ARGS__)
@@ -64,10 +47,7 @@ s_write (const char *name, const char *text)
 {
     char path[600];
     snprintf (path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen (path, "w");
-    cr_assert (f, "%s", path);
-    fputs (text, f);
-    fclose (f);
+    cr_assert_eq (tl_write (path, text), 0, "%s", path);
 }
 
 /*  The waste bureau's .proto with `body` as Collection's fields. */

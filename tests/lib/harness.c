@@ -28,20 +28,9 @@ tb_program (const char *var)
 int
 tb_run (const char *cmd, char *out, size_t size)
 {
-    FILE *f = popen (cmd, "r");
-    cr_assert_not_null (f, "popen %s", cmd);
-    size_t n = 0;
-    if (out && size) {
-        size_t r;
-        while (n + 1 < size && (r = fread (out + n, 1, size - 1 - n, f)) > 0)
-            n += r;
-        out[n] = '\0';
-    }
-    char sink[4096];
-    while (fread (sink, 1, sizeof sink, f) > 0)
-        ;
-    int st = pclose (f);
-    return WIFEXITED (st) ? WEXITSTATUS (st) : 128;
+    int st = tl_sh (out, size, "%s", cmd);
+    cr_assert_neq (st, -1, "could not run %s", cmd);
+    return st;
 }
 
 int

@@ -91,26 +91,13 @@ tc_broker_start (tc_broker_t *b, const char *const *extra)
 int
 tc_ctl (char *out, size_t size, const char *fmt, ...)
 {
-    char args[8192], cmd[8400];
+    char args[8192];
     va_list ap;
     va_start (ap, fmt);
     vsnprintf (args, sizeof args, fmt, ap);
     va_end (ap);
     const char *ctl = getenv ("SLUICECTL");
-    snprintf (cmd, sizeof cmd, "'%s' %s 2>&1", ctl ? ctl : "sluicectl", args);
-    FILE *p = popen (cmd, "r");
-    if (!p)
-        return -1;
-    size_t n = 0, r;
-    while (n + 1 < size && (r = fread (out + n, 1, size - 1 - n, p)) > 0)
-        n += r;
-    if (size)
-        out[n] = 0;
-    char sink[4096];
-    while (fread (sink, 1, sizeof sink, p) > 0)
-        ;
-    int st = pclose (p);
-    return WIFEXITED (st) ? WEXITSTATUS (st) : -1;
+    return tl_sh (out, size, "'%s' %s 2>&1", ctl ? ctl : "sluicectl", args);
 }
 
 int

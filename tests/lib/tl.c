@@ -4,6 +4,7 @@
 #include "tl.h"
 
 #include <fcntl.h>
+#include <stdarg.h>
 #include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
@@ -169,6 +170,67 @@ tl_broker_stop (pid_t pid, int sig, int timeout_ms)
     kill (pid, SIGKILL);
     waitpid (pid, &st, 0);
     return sig == SIGKILL ? 128 + SIGKILL : -1;
+}
+
+int
+tl_sh (char *out, size_t size, const char *fmt, ...)
+{
+    char cmd[16384];
+    va_list ap;
+    va_start (ap, fmt);
+    int n = vsnprintf (cmd, sizeof cmd, fmt, ap);
+    va_end (ap);
+    if (n < 0 || (size_t) n >= sizeof cmd)
+        return -1;
+    FILE *p = popen (cmd, "r");
+    if (!p)
+        return -1;
+    size_t got = 0, r;
+    char sink[4096];
+    while (out && got + 1 < size && (r = fread (out + got, 1, size - 1 - got, p)) > 0)
+        got += r;
+    if (out && size)
+        out[got] = '\0';
+    while (fread (sink, 1, sizeof sink, p) > 0)
+        ;
+    int st = pclose (p);
+    return st < 0 ? -1 : WIFEXITED (st) ? WEXITSTATUS (st) : 128 + WTERMSIG (st);
+}
+
+int
+tl_write (const char *path, const char *text)
+{
+    FILE *f = fopen (path, "w");
+    if (!f)
+        return -1;
+    int ok = fputs (text, f) >= 0;
+    return fclose (f) == 0 && ok ? 0 : -1;
+}
+
+char *
+tl_slurp (const char *path, size_t *len)
+{
+    FILE *f = fopen (path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, n = 0, r;
+    char *buf = malloc (cap);
+    while (buf && (r = fread (buf + n, 1, cap - n - 1, f)) > 0) {
+        n += r;
+        if (n + 1 == cap) {
+            char *more = realloc (buf, cap *= 2);
+            if (!more)
+                free (buf);
+            buf = more;
+        }
+    }
+    fclose (f);
+    if (!buf)
+        return NULL;
+    buf[n] = '\0';
+    if (len)
+        *len = n;
+    return buf;
 }
 
 static int

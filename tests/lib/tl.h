@@ -80,6 +80,21 @@ pid_t tl_broker_run (const tl_run_t *r, char *data_ep, size_t data_size,
     when it had to be killed after the timeout or pid <= 0. */
 int tl_broker_stop (pid_t pid, int sig, int timeout_ms);
 
+/*  Runs the printf-formatted shell command line with /bin/sh, its stdout
+    into out[size] (cut to fit, always terminated; out may be NULL; end the
+    line with 2>&1 for stderr too).
+    The exit status, 128 + the signal that ended it, or -1 when it could not
+    run. */
+int tl_sh (char *out, size_t size, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+/*  Writes `text` to the file at `path` (replaced). 0 or -1. */
+int tl_write (const char *path, const char *text);
+
+/*  The whole file at `path`, NUL-terminated (malloc()ed; its length in *len
+    when len is not NULL), or NULL. */
+char *tl_slurp (const char *path, size_t *len);
+
 /*  Removes the directory tree at `dir` (no-op when it is empty or missing).
     0 or -1. */
 int tl_rm_rf (const char *dir);

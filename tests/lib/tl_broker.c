@@ -45,20 +45,6 @@ s_usage (FILE *f)
                 "stops the broker when stdin ends (prints {\"exit\":STATUS}).\n");
 }
 
-static char *
-s_slurp (const char *path)
-{
-    FILE *f = fopen (path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = malloc (1 << 20);
-    size_t n = buf ? fread (buf, 1, (1 << 20) - 1, f) : 0;
-    fclose (f);
-    if (buf)
-        buf[n] = '\0';
-    return buf;
-}
-
 int
 main (int argc, char **argv)
 {
@@ -149,7 +135,7 @@ main (int argc, char **argv)
         char owner[64], *text = NULL;
         const char *eq = strchr (policies[i], '=');
         snprintf (owner, sizeof owner, "%.*s", eq ? (int) (eq - policies[i]) : 0, policies[i]);
-        if (!eq || !(text = s_slurp (eq + 1)) || tc_policy (&b, owner, text) < 1) {
+        if (!eq || !(text = tl_slurp (eq + 1, NULL)) || tc_policy (&b, owner, text) < 1) {
             fprintf (stderr, "tl-broker: --policy %s was not applied\n", policies[i]);
             ok = 0;
         }

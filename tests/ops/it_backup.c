@@ -61,17 +61,9 @@ teardown (void)
 
 TestSuite (backup, .init = setup, .fini = teardown, .timeout = 120);
 
-static int
-ctl (const char *fmt, ...)
-{
-    char args[3000];
-    va_list ap;
-    va_start (ap, fmt);
-    vsnprintf (args, sizeof args, fmt, ap);
-    va_end (ap);
-    umask (022);            /* what the backup commands are checked against */
-    return tc_ctl (out, sizeof out, "%s", args);
-}
+/*  sluicectl ARGS (stderr folded in): the exit status; under umask 022,
+ *  what the backup commands are checked against. */
+#define ctl(...) (umask (022), tc_ctl (out, sizeof out, __VA_ARGS__))
 
 /*  Every entry under dir: files 0600, directories 0700. */
 static void

@@ -263,14 +263,10 @@ Test (metrics, monitor_reads_status_and_nothing_else)
 static int
 ctl (const char *args)
 {
-    char cmd[1500], out[4096];
-    snprintf (cmd, sizeof cmd, "'%s' --data '%s' %s 2>&1", getenv ("SLUICECTL"), B.dir, args);
-    FILE *p = popen (cmd, "r");
-    size_t n = fread (out, 1, sizeof out - 1, p);
-    out[n] = 0;
-    int st = pclose (p);
+    char out[4096];
+    int st = tl_sh (out, sizeof out, "'%s' --data '%s' %s 2>&1", getenv ("SLUICECTL"), B.dir, args);
     if (st != 0)
-        fprintf (stderr, "%s\n%s\n", cmd, out);
+        fprintf (stderr, "sluicectl %s\n%s\n", args, out);
     return st;
 }
 

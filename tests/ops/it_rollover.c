@@ -42,16 +42,8 @@ teardown (void)
 
 TestSuite (rollover, .init = setup, .fini = teardown, .timeout = 120);
 
-static int
-ctl (const char *fmt, ...)
-{
-    char args[2000];
-    va_list ap;
-    va_start (ap, fmt);
-    vsnprintf (args, sizeof args, fmt, ap);
-    va_end (ap);
-    return tc_ctl (out, sizeof out, "--data '%s' %s", B.dir, args);
-}
+/*  sluicectl --data DIR ARGS (stderr folded in): the exit status. */
+#define ctl(fmt, ...) tc_ctl (out, sizeof out, "--data '%s' " fmt, B.dir, ##__VA_ARGS__)
 
 /*  Publishes one record and expects its ACK (skipping NOTICEs). */
 static void

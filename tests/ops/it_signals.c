@@ -40,14 +40,6 @@ teardown (void)
 
 TestSuite (signals, .fini = teardown, .timeout = 120);
 
-static void
-s_write (const char *path, const char *text)
-{
-    FILE *f = fopen (path, "w");
-    cr_assert_not_null (f, "%s", path);
-    fputs (text, f);
-    fclose (f);
-}
 
 /*  Lines of `path` containing `needle`. */
 static int
@@ -72,18 +64,6 @@ s_wait_count (const char *path, const char *needle, int at_least)
     while ((n = s_count (path, needle)) < at_least && tc_ms () < until)
         usleep (20000);
     return n;
-}
-
-/*  Runs a shell command; returns its exit status, output in out. */
-static int
-s_sh (const char *cmd, char *out, size_t size)
-{
-    FILE *p = popen (cmd, "r");
-    cr_assert_not_null (p);
-    size_t n = fread (out, 1, size - 1, p);
-    out[n] = 0;
-    int st = pclose (p);
-    return WIFEXITED (st) ? WEXITSTATUS (st) : -1;
 }
 
 static uint64_t
@@ -120,7 +100,7 @@ Test (signals, sighup_under_load_loses_nothing_reloads_and_reopens_the_log)
     snprintf (ini, sizeof ini, "%s/sluiced.ini", tmp);
     snprintf (log, sizeof log, "%s/broker.log", tmp);
     snprintf (rotated, sizeof rotated, "%s/broker.log.1", tmp);
-    s_write (ini, "[sluiced]\nlog_level = info\nqueue_max = 100000\n");
+    tl_write (ini, "[sluiced]\nlog_level = info\nqueue_max = 100000\n");
     const char *extra[] = { "--config", ini, "--log-file", log, NULL };
     cr_assert_eq (tc_broker_start (&B, extra), 0);
     sl_keypair_t kw;
@@ -135,7 +115,7 @@ Test (signals, sighup_under_load_loses_nothing_reloads_and_reopens_the_log)
         cr_assert_neq (publish_batch (&w, 5000 + (uint32_t) (i * PER), PER), 0);
     /* logrotate: move the file, change the level, SIGHUP, go on publishing */
     cr_assert_eq (rename (log, rotated), 0);
-    s_write (ini, "[sluiced]\nlog_level = debug\nqueue_max = 100000\n");
+    tl_write (ini, "[sluiced]\nlog_level = debug\nqueue_max = 100000\n");
     cr_assert_eq (kill (B.pid, SIGHUP), 0);
     for (int i = N_MSG / 2; i < N_MSG; i++)
         cr_assert_neq (publish_batch (&w, 5000 + (uint32_t) (i * PER), PER), 0);
@@ -193,10 +173,10 @@ Test (signals, version_flags)
     char out[256];
     char cmd[600];
     snprintf (cmd, sizeof cmd, "'%s' --version", getenv ("SLUICED"));
-    cr_assert_eq (s_sh (cmd, out, sizeof out), 0);
+    cr_assert_eq (tl_sh (out, sizeof out, "%s", cmd), 0);
     cr_assert_str_eq (out, "sluiced " SLUICE_VERSION "\n");
     snprintf (cmd, sizeof cmd, "'%s' --version", getenv ("SLUICECTL"));
-    cr_assert_eq (s_sh (cmd, out, sizeof out), 0);
+    cr_assert_eq (tl_sh (out, sizeof out, "%s", cmd), 0);
     cr_assert_str_eq (out, "sluicectl " SLUICE_VERSION "\n");
 }
 
@@ -210,7 +190,7 @@ Test (signals, stale_endpoints_are_named_and_replaced)
     B.pid = 0;
     char out[2048], cmd[900];
     snprintf (cmd, sizeof cmd, "'%s' status --data '%s' 2>&1", getenv ("SLUICECTL"), B.dir);
-    cr_assert_neq (s_sh (cmd, out, sizeof out), 0);
+    cr_assert_neq (tl_sh (out, sizeof out, "%s", cmd), 0);
     cr_assert_not_null (strstr (out, "not running"), "sluicectl on a stale file: %s", out);
     cr_assert_eq (tc_broker_restart (&B), 0);
     char needle[64], log[400];
@@ -219,14 +199,14 @@ Test (signals, stale_endpoints_are_named_and_replaced)
     cr_assert_gt (s_wait_count (log, needle, 1), 0, "the stale file was not named");
     snprintf (needle, sizeof needle, "pid=%ld", (long) old);
     cr_assert_gt (s_count (log, needle), 0);
-    cr_assert_eq (s_sh (cmd, out, sizeof out), 0, "%s", out);
+    cr_assert_eq (tl_sh (out, sizeof out, "%s", cmd), 0, "%s", out);
     /* a clean stop marks the file stopped */
     cr_assert_eq (tc_broker_stop (&B), 0);
     char ep[400];
     snprintf (ep, sizeof ep, "%s/endpoints", B.dir);
     cr_assert_gt (s_count (ep, "state = stopped"), 0);
     cr_assert_gt (s_count (ep, "pid = 0"), 0);
-    cr_assert_neq (s_sh (cmd, out, sizeof out), 0);
+    cr_assert_neq (tl_sh (out, sizeof out, "%s", cmd), 0);
     cr_assert_not_null (strstr (out, "stopped"), "%s", out);
 }
 
@@ -249,7 +229,7 @@ Test (signals, adapter_with_data_dir_spools_while_the_broker_is_down)
               "--meters '%s/tests/adapters/fixtures/water-meters.csv' "
               "--quarantine '%s/q.jsonl' '%s/tests/adapters/fixtures/wmbus.jsonl' 2>&1",
               getenv ("WATER_ADAPTER"), B.dir, tmp, tmp, src, tmp, src);
-    int st = s_sh (cmd, out, sizeof out);
+    int st = tl_sh (out, sizeof out, "%s", cmd);
     cr_assert_neq (st, 3, "the adapter could not run while the broker was down:\n%s", out);
     cr_assert_neq (st, 2, "%s", out);
     /* the broker comes back on the same endpoint; the next run drains the spool */
@@ -262,7 +242,7 @@ Test (signals, adapter_with_data_dir_spools_while_the_broker_is_down)
               "--meters '%s/tests/adapters/fixtures/water-meters.csv' "
               "--quarantine '%s/q.jsonl' /dev/null 2>&1",
               getenv ("WATER_ADAPTER"), B.dir, tmp, tmp, src, tmp);
-    st = s_sh (cmd, out, sizeof out);
+    st = tl_sh (out, sizeof out, "%s", cmd);
     cr_assert_eq (st, 0, "second run: %s", out);
     /* the fixture holds 3 readable records (the dry run prints 3): all of
      * them were spooled by the first run and stored by the second */
@@ -275,7 +255,7 @@ Test (signals, sighup_applies_queue_max_at_once)
     s_tmp ();
     char ini[200];
     snprintf (ini, sizeof ini, "%s/sluiced.ini", tmp);
-    s_write (ini, "[sluiced]\nqueue_max = 5\n");
+    tl_write (ini, "[sluiced]\nqueue_max = 5\n");
     const char *extra[] = { "--config", ini, NULL };
     sl_keypair_t kw, kp;
     cr_assert_eq (tc_scene (&B, extra, &kw, &kp, TL_CITY, TL_PERMIT ("w2p", "*", "keep", "")), 0);
@@ -291,7 +271,7 @@ Test (signals, sighup_applies_queue_max_at_once)
     cr_assert_str_eq (m.h->errors[0]->reason, "queue-full");
     tc_msg_free (&m);
     /* raise it in the file; SIGHUP; the refused record goes in now */
-    s_write (ini, "[sluiced]\nqueue_max = 100\n");
+    tl_write (ini, "[sluiced]\nqueue_max = 100\n");
     char log[400];
     snprintf (log, sizeof log, "%s/sluiced.log", B.dir);
     cr_assert_eq (kill (B.pid, SIGHUP), 0);

@@ -745,25 +745,9 @@ Test (policy_admin, a_bureau_admin_reads_only_its_own_and_the_city_policy)
 static char out[32768];
 
 /*  Runs sluicectl ARGS (stderr folded in); returns the exit status. */
-static int
-ctl (const char *fmt, ...)
-{
-    char args[4096];
-    va_list ap;
-    va_start (ap, fmt);
-    vsnprintf (args, sizeof args, fmt, ap);
-    va_end (ap);
-    return tc_ctl (out, sizeof out, "%s", args);
-}
+#define ctl(...) tc_ctl (out, sizeof out, __VA_ARGS__)
 
-static void
-write_file (const char *path, const char *text)
-{
-    FILE *f = fopen (path, "w");
-    cr_assert_not_null (f);
-    fputs (text, f);
-    fclose (f);
-}
+#define write_file(path, text) cr_assert_eq (tl_write (path, text), 0, "%s", path)
 
 Test (policy_cli, check_examples_offline)
 {

@@ -106,16 +106,7 @@ str (const cJSON *o, const char *name)
 }
 
 /*  Runs sluicectl ARGS (stderr folded in); returns the exit status. */
-static int
-ctl (const char *fmt, ...)
-{
-    char args[4096];
-    va_list ap;
-    va_start (ap, fmt);
-    vsnprintf (args, sizeof args, fmt, ap);
-    va_end (ap);
-    return tc_ctl (out, sizeof out, "%s", args);
-}
+#define ctl(...) tc_ctl (out, sizeof out, __VA_ARGS__)
 
 static const char *
 write_tmp (const char *name, const char *text)
@@ -124,10 +115,7 @@ write_tmp (const char *name, const char *text)
     static int k;
     char *p = path[k++ % 8];
     snprintf (p, 500, "%s/%s", tmp, name);
-    FILE *f = fopen (p, "w");
-    cr_assert_not_null (f);
-    fputs (text, f);
-    fclose (f);
+    cr_assert_eq (tl_write (p, text), 0, "%s", p);
     return p;
 }
 
