@@ -35,20 +35,8 @@ TestSuite (flow, .init = setup, .fini = teardown, .timeout = 60);
 static void
 publish_ok (tc_client_t *c, uint32_t n, const char *subject)
 {
-    uint8_t id[16];
-    size_t len;
-    tc_msgid (id, n);
-    uint8_t *body = tc_water_reading (subject, 12.5, &len);
-    uint64_t seq = tc_publish1 (c, TL_WATER, id, subject, body, len);
-    free (body);
-    tc_msg_t m;
-    cr_assert_eq (tc_recv_cmd (c, &m, SLUICE__V1__COMMAND__ACK, 5000), 0, "no answer to PUBLISH");
-    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ACK, "PUBLISH answered %d: %s", m.h->command,
-                  m.h->n_errors ? m.h->errors[0]->text : "");
-    cr_assert_eq (m.h->seq, seq);
-    cr_assert_eq (m.h->n_message_ids, 1);
-    cr_assert_eq (memcmp (m.h->message_ids[0].data, id, 16), 0);
-    tc_msg_free (&m);
+    char err[400];
+    cr_assert_eq (tc_publish_water (c, n, subject, 12.5, err, sizeof err), 0, "%s", err);
 }
 
 Test (flow, unknown_key_is_refused)

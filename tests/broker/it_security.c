@@ -60,43 +60,11 @@ TestSuite (security, .fini = teardown, .timeout = 120);
 static void
 publish_ok (tc_client_t *w, uint32_t n, const char *subject)
 {
-    uint8_t id[16];
-    size_t len;
-    tc_msgid (id, n);
-    uint8_t *body = tc_water_reading (subject, 10.0 + n, &len);
-    uint64_t seq = tc_publish1 (w, TL_WATER, id, subject, body, len);
-    free (body);
-    tc_msg_t m;
-    cr_assert_eq (tc_recv_cmd (w, &m, SLUICE__V1__COMMAND__ACK, tc_wait (5000)), 0, "no ACK");
-    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ACK);
-    cr_assert_eq (m.h->seq, seq);
-    tc_msg_free (&m);
+    char err[400];
+    cr_assert_eq (tc_publish_water (w, n, subject, 10.0 + n, err, sizeof err), 0, "%s", err);
 }
 
-/*  Receives DELIVERs until `want` records came; acks each when `ack`.
- *  Returns the number received. Tags go to tags[] (may be NULL). */
-static int
-receive (tc_client_t *c, int want, int ack, uint64_t *tags, int timeout_ms)
-{
-    int got = 0;
-    while (got < want) {
-        tc_msg_t m;
-        if (tc_recv_cmd (c, &m, SLUICE__V1__COMMAND__DELIVER, timeout_ms) != 0)
-            break;
-        if (m.h->command != SLUICE__V1__COMMAND__DELIVER) {
-            tc_msg_free (&m);
-            continue;
-        }
-        for (size_t i = 0; i < m.h->n_records; i++, got++) {
-            if (tags)
-                tags[got] = m.h->records[i]->delivery_tag;
-            if (ack)
-                cr_assert_eq (tc_ack (c, m.h->records[i]->delivery_tag, 0), 1);
-        }
-        tc_msg_free (&m);
-    }
-    return got;
-}
+#define receive tc_drain
 
 /* ------------------------------------------ 4. disclosures recorded in full */
 

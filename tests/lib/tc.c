@@ -458,6 +458,81 @@ tc_publish1 (tc_client_t *c, const char *type, const uint8_t id[16], const char 
 }
 
 int
+tc_publish_wait (tc_client_t *c, const char *type, uint32_t n, const char *subject,
+                 const uint8_t *body, size_t len, int timeout_ms, char *err, size_t size)
+{
+    uint8_t id[16];
+    tc_msgid (id, n);
+    uint64_t seq = tc_publish1 (c, type, id, subject, body, len);
+    char sink[8];
+    if (!err)
+        err = sink, size = sizeof sink;
+    snprintf (err, size, "no answer to PUBLISH %u", n);
+    tc_msg_t m;
+    int64_t until = tc_ms () + tc_wait (timeout_ms);
+    for (;;) {   /* skip answers to earlier requests */
+        int left = (int) (until - tc_ms ());
+        if (!seq || left <= 0 || tc_recv_cmd (c, &m, SLUICE__V1__COMMAND__ACK, left) != 0)
+            return -1;
+        if (m.h->seq == seq)
+            break;
+        tc_msg_free (&m);
+    }
+    int rc = 0;
+    if (m.h->command == SLUICE__V1__COMMAND__ACK) {
+        if (m.h->n_message_ids != 1 || memcmp (m.h->message_ids[0].data, id, 16) != 0) {
+            snprintf (err, size, "the ACK of PUBLISH %u names %zu other ids", n, m.h->n_message_ids);
+            rc = -1;
+        }
+        else
+            snprintf (err, size, "ok");
+    }
+    else {
+        rc = m.h->n_errors ? (int) m.h->errors[0]->code : -1;
+        snprintf (err, size, "%s [%s]", m.h->n_errors ? m.h->errors[0]->text : "ERROR without errors",
+                  m.h->n_errors ? m.h->errors[0]->reason : "");
+    }
+    tc_msg_free (&m);
+    return rc;
+}
+
+int
+tc_publish_water (tc_client_t *c, uint32_t n, const char *subject, double m3, char *err,
+                  size_t size)
+{
+    size_t len;
+    uint8_t *body = tc_water_reading (subject, m3, &len);
+    int rc = tc_publish_wait (c, "water.v1.MeterReading", n, subject, body, len, 5000, err, size);
+    free (body);
+    return rc;
+}
+
+int
+tc_drain (tc_client_t *c, int want, int ack, uint64_t *tags, int timeout_ms)
+{
+    int got = 0;
+    int64_t until = tc_ms () + tc_wait (timeout_ms);
+    while (got < want) {
+        int left = (int) (until - tc_ms ());
+        tc_msg_t m;
+        if (left <= 0 || tc_recv_cmd (c, &m, SLUICE__V1__COMMAND__DELIVER, left) != 0)
+            break;
+        for (size_t i = 0; m.h->command == SLUICE__V1__COMMAND__DELIVER && i < m.h->n_records; i++) {
+            uint64_t tag = m.h->records[i]->delivery_tag;
+            if (tags && got < want)
+                tags[got] = tag;
+            got++;
+            if (ack && tc_ack (c, tag, 0) != 1) {
+                tc_msg_free (&m);
+                return -1;
+            }
+        }
+        tc_msg_free (&m);
+    }
+    return got;
+}
+
+int
 tc_subscribe (tc_client_t *c, const char *type, const char *purpose)
 {
     Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;

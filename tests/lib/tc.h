@@ -148,6 +148,24 @@ void tc_msgid (uint8_t id[16], uint32_t n);
 uint64_t tc_publish1 (tc_client_t *c, const char *type, const uint8_t id[16],
                       const char *subject, const uint8_t *body, size_t len);
 
+/*  Publish and wait: publishes one record of `type` with id tc_msgid (n)
+ *  and waits up to timeout_ms (scaled) for the answer to it (DELIVER and
+ *  NOTICE skipped). 0: an ACK naming exactly that id; > 0: the ERROR's
+ *  first code, its text and reason in err[size] (err may be NULL); -1: no
+ *  answer, or an ACK that names other ids (said in err). */
+int tc_publish_wait (tc_client_t *c, const char *type, uint32_t n, const char *subject,
+                     const uint8_t *body, size_t len, int timeout_ms, char *err, size_t size);
+
+/*  tc_publish_wait of tc_water_reading (subject, m3), 5 s. */
+int tc_publish_water (tc_client_t *c, uint32_t n, const char *subject, double m3, char *err,
+                      size_t size);
+
+/*  Drain: receives DELIVERs (NOTICEs skipped) until `want` records came or
+ *  timeout_ms (scaled) passed, acknowledging each (one ACK per record) when
+ *  `ack`; their delivery tags go to tags[] (room for `want`; may be NULL).
+ *  The number received, or -1 when the broker did not confirm an ACK. */
+int tc_drain (tc_client_t *c, int want, int ack, uint64_t *tags, int timeout_ms);
+
 /*  Subscribes and waits for the ACK. Returns 0 or -1. */
 int tc_subscribe (tc_client_t *c, const char *type, const char *purpose);
 

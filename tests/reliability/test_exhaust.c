@@ -65,25 +65,13 @@ teardown (void)
 static int
 s_pub (tc_client_t *w, uint32_t n, char *text, size_t size)
 {
-    uint8_t id[16];
-    size_t len;
-    tc_msgid (id, n);
     char subj[32];
     snprintf (subj, sizeof subj, "C-%u", n % 50);
+    size_t len;
     uint8_t *body = s_reading (subj, n * 1.0, &len);
-    uint64_t seq = tc_publish1 (w, TL_WATER, id, subj, body, len);
+    int code = tc_publish_wait (w, TL_WATER, n, subj, body, len, 10000, text, size);
     free (body);
-    tc_msg_t m;
-    cr_assert_eq (tc_recv_cmd (w, &m, SLUICE__V1__COMMAND__ACK, 10000), 0, "no answer to publish %u", n);
-    cr_assert_eq (m.h->seq, seq);
-    int code = 0;
-    if (m.h->command != SLUICE__V1__COMMAND__ACK) {
-        cr_assert_geq (m.h->n_errors, 1);
-        code = m.h->errors[0]->code;
-        if (text)
-            snprintf (text, size, "%s [%s]", m.h->errors[0]->text, m.h->errors[0]->reason);
-    }
-    tc_msg_free (&m);
+    cr_assert_neq (code, -1, "publish %u: %s", n, text ? text : "no answer");
     return code;
 }
 
