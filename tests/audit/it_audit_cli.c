@@ -75,37 +75,25 @@ s_lines (const char *text, const char *needle)
     return n;
 }
 
-/*  Publishes n water readings; every 100th for subject C-SPECIAL. */
+static const char *
+s_subject (int i)
+{
+    static char subj[32];
+    snprintf (subj, sizeof subj, i % 100 == 0 ? "C-SPECIAL" : "C-%04d", i % 97);
+    return subj;
+}
+
+/*  Publishes n water readings (every 100th for subject C-SPECIAL); one
+ *  delivery, acknowledged: a deliver and an ack entry. */
 static void
 s_publish (int n)
 {
-    sl_client_t *p = tb_connect (&tb, power_key);
-    cr_assert_eq (sl_client_subscribe (p, TL_WATER, "joint-metering"), 0, "%s",
-                  sl_client_last_error (p));
-    sl_client_t *w = tb_connect (&tb, water_key);
-    uint8_t buf[256];
-    char subj[32];
-    for (int i = 0; i < n; i++) {
-        snprintf (subj, sizeof subj, i % 100 == 0 ? "C-SPECIAL" : "C-%04d", i % 97);
-        Water__V1__MeterReading r = WATER__V1__METER_READING__INIT;
-        r.id = "WM-17:1767225600";
-        r.ref_device = "WM-17";
-        r.subject = subj;
-        r.district = "Nord";
-        r.date_observed = 1767225600;
-        r.water_consumption_m3 = i;
-        size_t len = water__v1__meter_reading__pack (&r, buf);
-        sl_publish_meta_t meta = { NULL, subj, 0 };
-        cr_assert_eq (sl_client_publish_async (w, TL_WATER, &meta, buf, len, NULL, NULL, NULL), 0);
-    }
-    cr_assert_eq (sl_client_flush (w, 60000), 0, "%s", sl_client_last_error (w));
-    /* one delivery, acknowledged: a deliver and an ack entry */
+    sl_client_t *p = tb_publish_readings (&tb, water_key, power_key, n, s_subject);
     sl_delivery_t *d = NULL;
     cr_assert_eq (sl_client_recv (p, &d, 10000), 0, "%s", sl_client_last_error (p));
     cr_assert_eq (sl_client_ack (p, d), 0);
     sl_delivery_destroy (&d);
     cr_assert_eq (sl_client_flush (p, 10000), 0);
-    sl_client_destroy (&w, 1000);
     sl_client_destroy (&p, 1000);
 }
 

@@ -15,6 +15,7 @@
 
 #include "sl_keys.h"
 #include "sl_test_scale.h"
+#include "water/v1/water.pb-c.h"
 #include "tl.h"
 
 const char *
@@ -186,6 +187,29 @@ tb_scene (tb_t *tb, char kw[320], char kp[320], const char *city, const char *wa
         tb_policy (tb, "city", city);
     if (water)
         tb_policy (tb, "water", water);
+}
+
+sl_client_t *
+tb_publish_readings (tb_t *tb, const char *water_key, const char *power_key, int n,
+                     const char *(*subject) (int i))
+{
+    sl_client_t *p = tb_connect (tb, power_key);
+    cr_assert_eq (sl_client_subscribe (p, TL_WATER, "joint-metering"), 0, "%s", sl_client_last_error (p));
+    sl_client_t *w = tb_connect (tb, water_key);
+    uint8_t buf[256];
+    for (int i = 0; i < n; i++) {
+        Water__V1__MeterReading r = WATER__V1__METER_READING__INIT;
+        r.subject = (char *) subject (i);
+        r.district = "Nord";
+        r.date_observed = 1767225600 + i;
+        r.water_consumption_m3 = i;
+        size_t len = water__v1__meter_reading__pack (&r, buf);
+        sl_publish_meta_t meta = { NULL, r.subject, 0 };
+        cr_assert_eq (sl_client_publish_async (w, TL_WATER, &meta, buf, len, NULL, NULL, NULL), 0);
+    }
+    cr_assert_eq (sl_client_flush (w, 60000), 0, "%s", sl_client_last_error (w));
+    sl_client_destroy (&w, 1000);
+    return p;
 }
 
 sl_client_options_t

@@ -51,6 +51,14 @@ void tb_policy (tb_t *tb, const char *owner, const char *text);
     water's (each skipped when NULL). Asserts. */
 void tb_scene (tb_t *tb, char kw[320], char kp[320], const char *city, const char *water);
 
+/*  Power (power_key) subscribes to water readings for joint-metering, then
+    water (water_key) publishes n readings and waits until all are stored:
+    reading i is about subject (i), district Nord, i m3, observed at
+    1767225600 + i. Returns power's client, for the caller to receive from
+    or destroy. Asserts. */
+sl_client_t *tb_publish_readings (tb_t *tb, const char *water_key, const char *power_key, int n,
+                                  const char *(*subject) (int i));
+
 /*  Connection options for the data plane with `key`. */
 sl_client_options_t tb_options (tb_t *tb, const char *key);
 
