@@ -13,27 +13,8 @@ import time
 import urllib.error
 import urllib.request
 
-SCALE = float(os.environ.get("SLUICE_TEST_TIME_SCALE", "1") or "1")
-
-
-def T(seconds):
-    return seconds * SCALE
-
-
-class Failures:
-    def __init__(self):
-        self.failed = 0
-        self.passed = 0
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print("ok   %s" % name)
-        else:
-            self.failed += 1
-            print("FAIL %s %s" % (name, detail))
-        sys.stdout.flush()
-        return ok
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from tl import T, Broker, Checks as Failures  # noqa: E402,F401  (tests/lib/tl.py: the harness)
 
 
 def wait_for(pred, seconds, step=0.05):
@@ -62,28 +43,13 @@ class City:
         self.root = tempfile.mkdtemp(prefix="sl-gw-")
         self.data = os.path.join(self.root, "data")
         self.keys = os.path.join(self.root, "keys")
-        self.proc = None
-        # fixed ports, so a restarted broker is found again by the gateways
-        self.cmd = [tl_broker, "--dir", self.root, "--sluiced", sluiced,
-                    "--bind", "tcp://127.0.0.1:%d" % free_port(),
-                    "--admin-bind", "tcp://127.0.0.1:%d" % free_port()]
-
-    def start(self):
-        """sluiced through the test harness's launcher (tests/lib/tl-broker;
-        `sluiced init` on the first start)."""
-        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        if not self.proc.stdout.readline():
-            self.proc.wait()
-            self.proc = None
-            raise RuntimeError("sluiced did not start: %s" % self.tail())
-
-    def stop(self):
-        if self.proc:
-            self.proc.stdin.close()
-            self.proc.stdout.readline()
-            self.proc.wait(T(30))
-            self.proc.stdout.close()
-        self.proc = None
+        # the harness's launcher; fixed ports, so a restarted broker is
+        # found again by the gateways
+        self.broker = Broker(tl_broker, sluiced, self.root,
+                             bind="tcp://127.0.0.1:%d" % free_port(),
+                             admin_bind="tcp://127.0.0.1:%d" % free_port())
+        self.start = self.broker.start
+        self.stop = self.broker.stop
 
     def tail(self, n=3000):
         try:

@@ -21,10 +21,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 
 sys.dont_write_bytecode = True   # nothing generated lands in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
 try:
     import zmq  # noqa: F401
@@ -36,34 +36,7 @@ except ImportError as e:
     sys.exit(1)
 
 import sluice_client as sc  # noqa: E402
-
-SCALE = max(1, int(os.environ.get("SLUICE_TEST_TIME_SCALE", "1") or "1"))
-
-
-def T(seconds):
-    """A wait, scaled."""
-    return seconds * SCALE
-
-
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print("PASS %s" % name, flush=True)
-        else:
-            self.failed += 1
-            print("FAIL %s%s" % (name, (": " + detail) if detail else ""), flush=True)
-        return ok
-
-    def crash(self, name, exc):
-        self.failed += 1
-        print("FAIL %s: exception %s" % (name, exc), flush=True)
-        traceback.print_exc(file=sys.stdout)
-
+from tl import SCALE, T, Broker, Checks  # noqa: E402  (tests/lib/tl.py: the harness)
 
 CITY_POLICY = """\
 purpose joint-metering "Water and power reconcile household consumption"
@@ -147,63 +120,9 @@ def describe(h):
     return "%s seq=%d errors=%s" % (cmd, h.seq, errs)
 
 
-class Broker:
-    """sluiced started by the test harness's launcher (tests/lib/tl-broker):
-    `sluiced init` on first start, ephemeral loopback endpoints, members and
-    policies made by the harness; its JSON line gives the endpoints and keys."""
-
-    def __init__(self, tl_broker, sluiced, root):
-        self.cmd = [tl_broker, "--dir", root, "--sluiced", sluiced]
-        self.data = os.path.join(root, "data")
-        self.log_path = os.path.join(root, "sluiced.log")
-        self.proc = None
-
-    def start(self, members=(), policies=()):
-        cmd = list(self.cmd)
-        for m in members:
-            cmd += ["--member", m]
-        for p in policies:
-            cmd += ["--policy", p]
-        self.proc = subprocess.Popen(cmd + ["--", "--consent-scan-ms", "200"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        line = self.proc.stdout.readline()
-        if not line:
-            self.proc.wait()
-            self.proc = None
-            raise RuntimeError("sluiced did not start: %s" % self.log_tail())
-        return json.loads(line)
-
-    def signal_stop(self):
-        """Asks for the SIGTERM without waiting for the exit."""
-        self.proc.stdin.write(b"stop\n")
-        self.proc.stdin.flush()
-
-    def running(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self):
-        """SIGTERM (unless signal_stop came first); the broker's exit status."""
-        if self.proc is None:
-            return None
-        if not self.proc.stdin.closed:
-            self.proc.stdin.close()
-        line = self.proc.stdout.readline()
-        self.proc.wait(T(30))
-        self.proc.stdout.close()
-        self.proc = None
-        return json.loads(line)["exit"] if line else None
-
-    def log_tail(self, n=40):
-        try:
-            with open(self.log_path, "rb") as f:
-                return b"".join(f.readlines()[-n:]).decode(errors="replace")
-        except OSError:
-            return ""
-
-
 def run(args, c):
     root = tempfile.mkdtemp(prefix="sluice-protocol-")
-    broker = Broker(args.tl_broker, args.sluiced, root)
+    broker = Broker(args.tl_broker, args.sluiced, root, args=["--consent-scan-ms", "200"])
     ctx = sc.zmq.Context()
     clients = []
     try:
