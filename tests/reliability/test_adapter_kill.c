@@ -44,19 +44,10 @@ s_adapter (const char *key, const char *meters, const char *input, const char *s
     char data[300], q[300];
     snprintf (data, sizeof data, "%s/data", tb.dir);
     snprintf (q, sizeof q, "%s/water-q.jsonl", tb.dir);
-    pid_t pid = fork ();
+    const char *argv[] = { tb_program ("SLUICE_WATER_ADAPTER"), "--data", data, "--key", key,
+                           "--quarantine", q, "--meters", meters, "--spool", spool, input, NULL };
+    pid_t pid = tl_spawn (argv, log);
     cr_assert_neq (pid, -1);
-    if (pid == 0) {
-        int fd = open (log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (fd >= 0) {
-            dup2 (fd, 1);
-            dup2 (fd, 2);
-        }
-        execl (tb_program ("SLUICE_WATER_ADAPTER"), "sluice-water-adapter", "--data", data,
-               "--key", key, "--quarantine", q, "--meters", meters, "--spool", spool, input,
-               (char *) NULL);
-        _exit (127);
-    }
     return pid;
 }
 
