@@ -139,9 +139,7 @@ Test (flow, ownership_violation_is_refused_and_broker_keeps_serving)
 Test (flow, publish_ack_deliver_ack)
 {
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
-    tc_credit (&p, 10);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 10), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_ok (&w, 10, "C-1001");
 
@@ -183,9 +181,7 @@ Test (flow, publish_ack_deliver_ack)
 Test (flow, nothing_flows_without_a_permit)
 {
     tc_client_t w, k;
-    cr_assert_eq (tc_join (&k, &B, &kk, "parking"), 0);
-    cr_assert_eq (tc_subscribe (&k, TL_WATER, "joint-metering"), 0);
-    tc_credit (&k, 10);
+    cr_assert_eq (tc_consumer (&k, &B, &kk, "parking", TL_WATER, "joint-metering", 10), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_ok (&w, 20, "C-1");
     tc_msg_t m;
@@ -198,8 +194,7 @@ Test (flow, nothing_flows_without_a_permit)
 Test (flow, credit_limits_deliveries)
 {
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     for (uint32_t i = 0; i < 5; i++)
         publish_ok (&w, 100 + i, "C-1");
@@ -226,9 +221,7 @@ Test (flow, credit_limits_deliveries)
 Test (flow, redelivery_after_consumer_reconnects)
 {
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
-    tc_credit (&p, 10);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 10), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_ok (&w, 30, "C-7");
     tc_msg_t m;
@@ -260,9 +253,7 @@ Test (flow, a_second_connection_does_not_steal_deliveries)
 {
     /* one member, two connections: consumer and publisher side by side */
     tc_client_t cons, pub, w;
-    cr_assert_eq (tc_join (&cons, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&cons, TL_WATER, "joint-metering"), 0);
-    tc_credit (&cons, 10);
+    cr_assert_eq (tc_consumer (&cons, &B, &kp, "power", TL_WATER, "joint-metering", 10), 0);
     cr_assert_eq (tc_connect (&pub, B.data_ep, B.broker_pub, &kp), 0);
     Sluice__V1__Header ping = SLUICE__V1__HEADER__INIT;
     ping.command = SLUICE__V1__COMMAND__PING;
@@ -287,8 +278,7 @@ Test (flow, a_second_connection_does_not_steal_deliveries)
 Test (flow, resent_publish_is_queued_once)
 {
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_ok (&w, 40, "C-9");
     publish_ok (&w, 40, "C-9");           /* same message_id: ACKed again */
@@ -348,8 +338,7 @@ Test (flow, batch_with_a_bad_record_gets_per_record_errors)
 Test (flow, records_survive_a_broker_restart)
 {
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     tc_close (&p);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     for (uint32_t i = 0; i < 3; i++)
@@ -373,8 +362,7 @@ Test (flow, records_survive_a_broker_restart)
 Test (flow, pipelined_batches_share_commits)
 {
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     Sluice__V1__AdminResponse *st = tc_admin (&B, &B.admin, "status", NULL);
     cJSON *j = cJSON_Parse (st->result_json);

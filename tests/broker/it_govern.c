@@ -149,10 +149,8 @@ Test (govern, permit_releases_exactly_what_the_policy_says)
     cr_assert_eq (tc_policy (&B, "water", WATER_SHARES), 1);
     tc_client_t w, p, k;
     tc_msg_t m;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
-    cr_assert_eq (tc_join (&k, &B, &kk, "parking"), 0);
-    cr_assert_eq (tc_subscribe (&k, TL_WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
+    cr_assert_eq (tc_consumer (&k, &B, &kk, "parking", TL_WATER, "joint-metering", 0), 0);
     tc_credit (&p, 10);
     tc_credit (&k, 10);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
@@ -205,9 +203,7 @@ Test (govern, default_deny_without_a_policy)
 {
     tc_client_t w, p;
     tc_msg_t m;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
-    tc_credit (&p, 10);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 10), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_reading (&w, 1, "C-1");
     cr_assert_neq (deliver (&p, &m, 700), 0, "delivered without any permit");
@@ -226,10 +222,8 @@ Test (govern, a_city_forbid_beats_the_owners_permit)
     cr_assert_eq (tc_policy (&B, "water", WATER_SHARES), 1);
     tc_client_t w, p, k;
     tc_msg_t m;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
-    cr_assert_eq (tc_join (&k, &B, &kk, "parking"), 0);
-    cr_assert_eq (tc_subscribe (&k, TL_WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
+    cr_assert_eq (tc_consumer (&k, &B, &kk, "parking", TL_WATER, "joint-metering", 0), 0);
     tc_credit (&p, 10);
     tc_credit (&k, 10);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
@@ -249,8 +243,7 @@ Test (govern, a_rule_removed_after_queueing_stops_queued_records)
     cr_assert_eq (tc_policy (&B, "water", WATER_SHARES), 1);
     tc_client_t w, p;
     tc_msg_t m;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_reading (&w, 1, "C-1");
     publish_reading (&w, 2, "C-2");
@@ -271,8 +264,7 @@ Test (govern, a_narrowed_permit_reshapes_queued_records)
     cr_assert_eq (tc_policy (&B, "water", WATER_SHARES), 1);
     tc_client_t w, p;
     tc_msg_t m;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_reading (&w, 1, "C-1");
     cr_assert_eq (depth ("power"), 1);
@@ -360,9 +352,7 @@ Test (govern, a_bad_policy_gives_every_error_with_its_position_and_changes_nothi
     /* version 1 is still in force and the next good apply is version 2 */
     tc_client_t w, p;
     tc_msg_t m;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
-    tc_credit (&p, 10);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 10), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_reading (&w, 1, "C-1");
     cr_assert_eq (deliver (&p, &m, 5000), 0, "the refused apply changed the policy in force");
@@ -497,9 +487,7 @@ Test (govern, consent_gates_queues_and_notifies)
     cr_assert_eq (tc_policy (&B, "water", WATER_WITH_CONSENT), 1);
     tc_client_t w, p, a;
     tc_msg_t m;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
-    tc_credit (&p, 1);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 1), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     cr_assert_eq (tc_join (&a, &B, &ka, "app"), 0);
 
@@ -558,8 +546,7 @@ Test (govern, an_expiring_consent_notifies_and_stops_the_queue)
     cr_assert_eq (tc_policy (&B, "water", WATER_WITH_CONSENT), 1);
     tc_client_t w, p, a;
     tc_msg_t m;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     cr_assert_eq (tc_join (&a, &B, &ka, "app"), 0);
     int64_t ends = time (NULL) + 2;
@@ -588,9 +575,7 @@ Test (govern, a_consent_limited_to_fields_releases_only_those)
     cr_assert_eq (tc_policy (&B, "water", WATER_WITH_CONSENT), 1);
     tc_client_t w, p, a;
     tc_msg_t m;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
-    tc_credit (&p, 10);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 10), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     cr_assert_eq (tc_join (&a, &B, &ka, "app"), 0);
     s_field = "water_consumption_m3";
@@ -636,8 +621,7 @@ Test (govern, the_audit_log_verifies_and_holds_no_raw_citizen_id)
     cr_assert_eq (tc_policy (&B, "water", WATER_SHARES), 1);
     tc_client_t w, p;
     tc_msg_t m;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     for (uint32_t i = 1; i <= 5; i++)
         publish_reading (&w, i, raw);

@@ -72,8 +72,7 @@ Test (security, deliver_entries_name_the_fields_released_after_a_narrowing, .ini
 {
     cr_assert_eq (tc_policy (&B, "water", water_policy ("*", "keep")), 1);
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, TL_WATER, "billing-check"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "billing-check", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_ok (&w, 1, "C-1001");
     /* narrowed while the copy waits in the queue */
@@ -95,8 +94,7 @@ Test (security, deliver_entries_never_name_more_than_the_queued_copy_held, .init
 {
     cr_assert_eq (tc_policy (&B, "water", water_policy ("district", "keep")), 1);
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, TL_WATER, "billing-check"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "billing-check", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_ok (&w, 1, "C-1001");
     /* widened after the copy was shaped: the consumer still gets what was
@@ -292,8 +290,7 @@ Test (security, delivery_tags_are_never_reused_across_restarts, .init = setup)
 {
     cr_assert_eq (tc_policy (&B, "water", water_policy ("*", "keep")), 1);
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, TL_WATER, "billing-check"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "billing-check", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_ok (&w, 1, "C-1001");
     tc_credit (&p, 10);
@@ -486,8 +483,7 @@ Test (security, two_instances_under_one_key_share_the_queue_and_survive_a_kill, 
     /* the older instance, then the records, then the newer instance in a
      * process of its own */
     tc_client_t p, w;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, TL_WATER, "billing-check"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "billing-check", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     for (uint32_t i = 1; i <= n_shared; i++)
         publish_ok (&w, i, "C-1001");

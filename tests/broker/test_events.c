@@ -224,8 +224,7 @@ Test (events, entries_commit_with_the_publish)
     cr_assert_eq (events ("policy.apply|admin-water|"), 1, "policy.apply not recorded");
     cr_assert_eq (events ("broker.start|sluiced"), 1);
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     cr_assert_eq (publish (&w, 1, "C-42"), SLUICE__V1__COMMAND__ACK);
     /* the ACK came after the commit: the entries are already committed */
@@ -250,8 +249,7 @@ Test (events, a_recorder_failure_undoes_the_publish)
     cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
     permit_power ();
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     cr_assert_eq (publish (&w, 2, "FAIL"), SLUICE__V1__COMMAND__ERROR);
     MDB_txn *txn;
@@ -286,9 +284,7 @@ Test (events, records_committed_while_delivering_are_delivered)
     cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
     permit_power ();
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
-    tc_credit (&p, 10);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 10), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     tc_msg_t m;
     cr_assert_neq (tc_recv (&p, &m, 300), 0, "delivered from an empty queue");

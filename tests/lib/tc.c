@@ -548,6 +548,17 @@ tc_subscribe (tc_client_t *c, const char *type, const char *purpose)
     return ok ? 0 : -1;
 }
 
+int
+tc_consumer (tc_client_t *c, tc_broker_t *b, const sl_keypair_t *kp, const char *member,
+             const char *type, const char *purpose, uint32_t credit)
+{
+    if (tc_join (c, b, kp, member) != 0 || tc_subscribe (c, type, purpose) != 0)
+        return -1;
+    if (credit)
+        tc_credit (c, credit);
+    return 0;
+}
+
 void
 tc_credit (tc_client_t *c, uint32_t n)
 {

@@ -166,6 +166,11 @@ int tc_publish_water (tc_client_t *c, uint32_t n, const char *subject, double m3
  *  The number received, or -1 when the broker did not confirm an ACK. */
 int tc_drain (tc_client_t *c, int want, int ack, uint64_t *tags, int timeout_ms);
 
+/*  A consumer: tc_join as kp (member `member`), tc_subscribe to `type` for
+ *  `purpose`, then CREDIT `credit` (0: none). Returns 0 or -1. */
+int tc_consumer (tc_client_t *c, tc_broker_t *b, const sl_keypair_t *kp, const char *member,
+                 const char *type, const char *purpose, uint32_t credit);
+
 /*  Subscribes and waits for the ACK. Returns 0 or -1. */
 int tc_subscribe (tc_client_t *c, const char *type, const char *purpose);
 

@@ -99,8 +99,7 @@ value (const char *text, const char *series)
 Test (metrics, scrape_under_load_passes_promtool_and_matches_audit_and_status)
 {
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
 
     /* all PUBLISHes in flight, scraped while the broker works through them */

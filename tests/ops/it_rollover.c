@@ -56,9 +56,7 @@ publish_ok (tc_client_t *c, uint32_t n)
 Test (rollover, member_key_rolls_over_with_clients_connected)
 {
     tc_client_t a, b, p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
-    tc_credit (&p, 1000);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 1000), 0);
     cr_assert_eq (tc_join (&a, &B, &k1, "water"), 0);
     publish_ok (&a, 1);
 
@@ -145,9 +143,7 @@ wait_endpoint (const char *key, char *out, size_t size, int present)
 Test (rollover, broker_key_overlaps_then_the_old_one_is_retired)
 {
     tc_client_t a, b, p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
-    tc_credit (&p, 1000);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 1000), 0);
     cr_assert_eq (tc_join (&a, &B, &k1, "water"), 0);     /* on the current broker key */
     publish_ok (&a, 11);
 

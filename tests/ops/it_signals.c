@@ -260,8 +260,8 @@ Test (signals, sighup_applies_queue_max_at_once)
     sl_keypair_t kw, kp;
     cr_assert_eq (tc_scene (&B, extra, &kw, &kp, TL_CITY, TL_PERMIT ("w2p", "*", "keep", "")), 0);
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);   /* no credit: it queues */
+    /* no credit: it queues */
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     tc_msg_t m;
     cr_assert_neq (publish_batch (&w, 7000, 6), 0);

@@ -203,8 +203,7 @@ Test (access, no_member_can_publish_as_another)
 Test (access, a_replayed_message_id_has_no_second_effect)
 {
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     uint8_t id[16];
     tc_msgid (id, 9);
@@ -288,8 +287,7 @@ Test (access, a_hot_backup_restores_and_verifies, .timeout = 120)
     tc_client_t w;
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     tc_client_t p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     tc_close (&p);
     for (uint32_t n = 0; n < 40; n++) {
         uint8_t id[16];
@@ -359,8 +357,7 @@ Test (access, a_hot_backup_restores_and_verifies, .timeout = 120)
 Test (access, a_member_key_is_rotated_by_revoke_and_add)
 {
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     tc_close (&p);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     uint8_t id[16];

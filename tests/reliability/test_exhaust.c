@@ -153,8 +153,7 @@ Test (exhaust, a_full_map_is_back_pressure_and_service_resumes, .timeout = 150)
     pad = 1500;
     s_setup (extra);
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     uint8_t *acked = calloc (FILL_MAX, 1), *seen = calloc (FILL_MAX, 1);
     uint32_t full_at = s_fill (&w, 0, FILL_MAX, acked, SLUICE__V1__ERROR_CODE__STORE_FULL);
@@ -191,9 +190,7 @@ Test (exhaust, a_full_map_is_back_pressure_and_service_resumes, .timeout = 150)
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     cr_assert_eq (s_pub (&w, full2, text, sizeof text), 0, "a bigger map did not help: %s", text);
     acked[full2] = 1;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
-    tc_credit (&p, 64);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 64), 0);
     uint32_t want = 0;
     for (uint32_t n = 0; n <= full2; n++)
         want += acked[n] && !seen[n];
@@ -253,8 +250,7 @@ Test (exhaust, a_full_disk_is_back_pressure_and_service_resumes, .timeout = 150,
     cr_assert_eq (tc_broker_restart (&B), 0);
 
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     uint8_t *acked = calloc (FILL_MAX, 1), *seen = calloc (FILL_MAX, 1);
     uint32_t full_at = s_fill (&w, 0, FILL_MAX, acked, SLUICE__V1__ERROR_CODE__STORE_FULL);
@@ -286,8 +282,7 @@ Test (exhaust, a_consumer_queue_limit_refuses_per_record_then_resumes, .timeout 
     const char *extra[] = { "--queue-max", "50", NULL };
     s_setup (extra);
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     char text[400];
     for (uint32_t n = 0; n < 50; n++)
