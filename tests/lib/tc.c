@@ -283,8 +283,10 @@ tc_hello (tc_client_t *c, const char *member)
     return ok ? 0 : -1;
 }
 
-Sluice__V1__AdminResponse *
-tc_admin (tc_broker_t *b, const sl_keypair_t *as, const char *command, const char *args_json)
+/*  One admin request (command, args, data) as `as`; the response or NULL. */
+static Sluice__V1__AdminResponse *
+s_admin (tc_broker_t *b, const sl_keypair_t *as, const char *command, const char *args_json,
+         const char *data)
 {
     tc_client_t c;
     if (tc_connect (&c, b->admin_ep, b->broker_pub, as) != 0)
@@ -294,9 +296,12 @@ tc_admin (tc_broker_t *b, const sl_keypair_t *as, const char *command, const cha
     r.seq = 77;
     r.command = (char *) command;
     r.args_json = (char *) (args_json ? args_json : "");
-    uint8_t buf[4096];
-    size_t len = sluice__v1__admin_request__pack (&r, buf);
+    r.data.data = (uint8_t *) data;
+    r.data.len = data ? strlen (data) : 0;
+    size_t len = sluice__v1__admin_request__get_packed_size (&r);
+    uint8_t *buf = malloc (len);
     Sluice__V1__AdminResponse *resp = NULL;
+    sluice__v1__admin_request__pack (&r, buf);
     if (zmq_send (c.sock, buf, len, 0) == (int) len) {
         zmq_pollitem_t it = { c.sock, 0, ZMQ_POLLIN, 0 };
         if (zmq_poll (&it, 1, tc_wait (5000)) == 1) {
@@ -307,8 +312,15 @@ tc_admin (tc_broker_t *b, const sl_keypair_t *as, const char *command, const cha
             zmq_msg_close (&f);
         }
     }
+    free (buf);
     tc_close (&c);
     return resp;
+}
+
+Sluice__V1__AdminResponse *
+tc_admin (tc_broker_t *b, const sl_keypair_t *as, const char *command, const char *args_json)
+{
+    return s_admin (b, as, command, args_json, NULL);
 }
 
 int
@@ -331,35 +343,9 @@ tc_member (tc_broker_t *b, const char *name, const char *role, sl_keypair_t *kp)
 Sluice__V1__AdminResponse *
 tc_policy_apply (tc_broker_t *b, const sl_keypair_t *as, const char *file, const char *text)
 {
-    tc_client_t c;
-    if (tc_connect (&c, b->admin_ep, b->broker_pub, as) != 0)
-        return NULL;
     char args[300];
     snprintf (args, sizeof args, "{\"file\":\"%s\"}", file ? file : "");
-    Sluice__V1__AdminRequest r = SLUICE__V1__ADMIN_REQUEST__INIT;
-    r.version = 1;
-    r.seq = 78;
-    r.command = "policy.apply";
-    r.args_json = file ? args : "";
-    r.data.data = (uint8_t *) text;
-    r.data.len = strlen (text);
-    size_t len = sluice__v1__admin_request__get_packed_size (&r);
-    uint8_t *buf = malloc (len);
-    Sluice__V1__AdminResponse *resp = NULL;
-    sluice__v1__admin_request__pack (&r, buf);
-    if (zmq_send (c.sock, buf, len, 0) == (int) len) {
-        zmq_pollitem_t it = { c.sock, 0, ZMQ_POLLIN, 0 };
-        if (zmq_poll (&it, 1, tc_wait (5000)) == 1) {
-            zmq_msg_t f;
-            zmq_msg_init (&f);
-            if (zmq_msg_recv (&f, c.sock, 0) >= 0)
-                resp = sluice__v1__admin_response__unpack (NULL, zmq_msg_size (&f), zmq_msg_data (&f));
-            zmq_msg_close (&f);
-        }
-    }
-    free (buf);
-    tc_close (&c);
-    return resp;
+    return s_admin (b, as, "policy.apply", file ? args : "", text);
 }
 
 const sl_keypair_t *
