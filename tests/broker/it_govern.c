@@ -85,17 +85,12 @@ static int
 publish (tc_client_t *c, const char *type, uint32_t n, const char *subject,
          const uint8_t *body, size_t len, int *code)
 {
-    uint8_t id[16];
-    tc_msgid (id, n);
-    uint64_t seq = tc_publish1 (c, type, id, subject, body, len);
-    tc_msg_t m;
-    cr_assert_eq (tc_recv_cmd (c, &m, SLUICE__V1__COMMAND__ACK, 5000), 0, "no answer to PUBLISH");
-    cr_assert_eq (m.h->seq, seq);
-    int cmd = m.h->command;
+    char err[300];
+    int rc = tc_publish_wait (c, type, n, subject, body, len, 5000, err, sizeof err);
+    cr_assert_neq (rc, -1, "%s", err);
     if (code)
-        *code = m.h->n_errors ? (int) m.h->errors[0]->code : 0;
-    tc_msg_free (&m);
-    return cmd;
+        *code = rc;
+    return rc == 0 ? SLUICE__V1__COMMAND__ACK : SLUICE__V1__COMMAND__ERROR;
 }
 
 static void

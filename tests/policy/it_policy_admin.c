@@ -212,16 +212,8 @@ change_for (const cJSON *changes, const char *consumer, const char *type, const 
 static void
 publish_water (tc_client_t *w, uint32_t n, const char *subject)
 {
-    uint8_t id[16];
-    size_t len;
-    tc_msgid (id, n);
-    uint8_t *body = tc_water_reading (subject, 1.5, &len);
-    tc_publish1 (w, "water.v1.MeterReading", id, subject, body, len);
-    free (body);
-    tc_msg_t m;
-    cr_assert_eq (tc_recv_cmd (w, &m, SLUICE__V1__COMMAND__ACK, 5000), 0, "publish not answered");
-    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ACK, "publish refused");
-    tc_msg_free (&m);
+    char err[300];
+    cr_assert_eq (tc_publish_water (w, n, subject, 1.5, err, sizeof err), 0, "publish refused: %s", err);
 }
 
 /*  Stops the broker and reads its audit log (read-only): the entries of
