@@ -53,6 +53,29 @@ s_m3 (const void *body, size_t size)
     return v;
 }
 
+/*  Receives n readings whose m3 are 0..n-1, each once (any order), acks
+ *  each, and then nothing more. */
+static void
+s_receive_each (sl_client_t *p, int n, int timeout_ms)
+{
+    char *seen = calloc ((size_t) n, 1);
+    for (int i = 0; i < n; i++) {
+        sl_delivery_t *d;
+        cr_assert_eq (sl_client_recv (p, &d, timeout_ms), 0, "record %d of %d", i, n);
+        size_t size;
+        const void *body = sl_delivery_body (d, &size);
+        int v = (int) s_m3 (body, size);
+        cr_assert (v >= 0 && v < n);
+        cr_assert_not (seen[v], "record %d delivered twice", v);
+        seen[v] = 1;
+        sl_client_ack (p, d);
+        sl_delivery_destroy (&d);
+    }
+    free (seen);
+    sl_delivery_t *d = NULL;
+    cr_assert_eq (sl_client_recv (p, &d, 500), SL_ETIMEOUT);
+}
+
 TestSuite (e2e, .init = s_setup, .fini = s_teardown, .timeout = 60);
 
 Test (e2e, hello_names_the_member)
@@ -153,21 +176,7 @@ Test (e2e, async_publish_calls_back_once_per_record_and_delivers_all)
     cr_assert_lt (st.publish_messages, 300, "records queued faster than ACKs come back share "
                   "PUBLISH messages (%llu messages)", (unsigned long long) st.publish_messages);
 
-    char seen[300] = { 0 };
-    for (int i = 0; i < 300; i++) {
-        sl_delivery_t *d;
-        cr_assert_eq (sl_client_recv (p, &d, 10000), 0, "record %d of 300", i);
-        size_t size;
-        const void *body = sl_delivery_body (d, &size);
-        int v = (int) s_m3 (body, size);
-        cr_assert (v >= 0 && v < 300);
-        cr_assert_not (seen[v], "record %d delivered twice", v);
-        seen[v] = 1;
-        sl_client_ack (p, d);
-        sl_delivery_destroy (&d);
-    }
-    sl_delivery_t *d = NULL;
-    cr_assert_eq (sl_client_recv (p, &d, 300), SL_ETIMEOUT);
+    s_receive_each (p, 300, 10000);
     sl_client_destroy (&w, 0);
     sl_client_destroy (&p, 1000);
 }
@@ -401,21 +410,7 @@ Test (e2e, publishes_survive_a_broker_restart_without_duplicates)
 
     p = tb_connect (&tb, power_key);
     cr_assert_eq (sl_client_subscribe (p, TL_WATER, "joint-metering"), 0);
-    char seen[10] = { 0 };
-    for (int i = 0; i < 10; i++) {
-        sl_delivery_t *d;
-        cr_assert_eq (sl_client_recv (p, &d, 5000), 0, "record %d of 10", i);
-        size_t size;
-        const void *body = sl_delivery_body (d, &size);
-        int v = (int) s_m3 (body, size);
-        cr_assert (v >= 0 && v < 10);
-        cr_assert_not (seen[v], "record %d stored twice", v);
-        seen[v] = 1;
-        sl_client_ack (p, d);
-        sl_delivery_destroy (&d);
-    }
-    sl_delivery_t *d = NULL;
-    cr_assert_eq (sl_client_recv (p, &d, 500), SL_ETIMEOUT);
+    s_receive_each (p, 10, 5000);
     sl_client_destroy (&p, 1000);
     sl_client_destroy (&w, 0);
 }
@@ -571,22 +566,7 @@ Test (e2e, broker_crash_mid_stream_loses_nothing_and_duplicates_nothing)
 
     p = tb_connect (&tb, power_key);
     cr_assert_eq (sl_client_subscribe (p, TL_WATER, "joint-metering"), 0);
-    static char seen[N];
-    memset (seen, 0, sizeof seen);
-    for (int i = 0; i < N; i++) {
-        sl_delivery_t *d;
-        cr_assert_eq (sl_client_recv (p, &d, 10000), 0, "record %d of %d", i, N);
-        size_t size;
-        const void *body = sl_delivery_body (d, &size);
-        int v = (int) s_m3 (body, size);
-        cr_assert (v >= 0 && v < N);
-        cr_assert_not (seen[v], "record %d stored twice", v);
-        seen[v] = 1;
-        sl_client_ack (p, d);
-        sl_delivery_destroy (&d);
-    }
-    sl_delivery_t *d = NULL;
-    cr_assert_eq (sl_client_recv (p, &d, 500), SL_ETIMEOUT);
+    s_receive_each (p, N, 10000);
     sl_client_destroy (&p, 2000);
 }
 
