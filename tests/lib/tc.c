@@ -323,6 +323,22 @@ tc_admin (tc_broker_t *b, const sl_keypair_t *as, const char *command, const cha
     return s_admin (b, as, command, args_json, NULL);
 }
 
+cJSON *
+tc_adm (tc_broker_t *b, const sl_keypair_t *as, const char *command, cJSON *args, int *code,
+        char *text, size_t size)
+{
+    char *json = args ? cJSON_PrintUnformatted (args) : NULL;
+    cJSON_Delete (args);
+    Sluice__V1__AdminResponse *r = tc_admin (b, as, command, json);
+    free (json);
+    *code = r ? (int) r->code : -1;
+    snprintf (text, size, "%s", r ? (r->text ? r->text : "") : "no response");
+    cJSON *res = r && r->result_json ? cJSON_Parse (r->result_json) : NULL;
+    if (r)
+        sluice__v1__admin_response__free_unpacked (r, NULL);
+    return res;
+}
+
 int
 tc_member (tc_broker_t *b, const char *name, const char *role, sl_keypair_t *kp)
 {

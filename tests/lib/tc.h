@@ -116,6 +116,13 @@ int tc_ctl (char *out, size_t size, const char *fmt, ...)
 Sluice__V1__AdminResponse *tc_admin (tc_broker_t *b, const sl_keypair_t *as,
                                      const char *command, const char *args_json);
 
+/*  One admin command as `as` with `args` (a cJSON object, consumed; NULL:
+ *  none). The response code into *code (-1: no response) and its text into
+ *  text[size]; returns the result parsed (free with cJSON_Delete), or NULL
+ *  when there is none or it is not JSON. */
+struct cJSON *tc_adm (tc_broker_t *b, const sl_keypair_t *as, const char *command,
+                      struct cJSON *args, int *code, char *text, size_t size);
+
 /*  Registers member `name` with `role` and a new key pair (written to kp).
  *  Returns 0 or -1. */
 int tc_member (tc_broker_t *b, const char *name, const char *role, sl_keypair_t *kp);

@@ -117,21 +117,13 @@ teardown (void)
 static cJSON *
 adm (const sl_keypair_t *as, const char *command, cJSON *args, int expect)
 {
-    char *text = cJSON_PrintUnformatted (args);
-    cJSON_Delete (args);
-    Sluice__V1__AdminResponse *r = tc_admin (&b, as, command, text);
-    free (text);
-    cr_assert_not_null (r, "%s: no response", command);
-    snprintf (last_text, sizeof last_text, "%s", r->text ? r->text : "");
-    cr_assert_eq ((int) r->code, expect, "%s: code %d, expected %d: %s", command, (int) r->code,
-                  expect, r->text);
-    cJSON *res = NULL;
-    if (r->code == 0) {
-        res = cJSON_Parse (r->result_json);
-        cr_assert_not_null (res, "%s: result is not JSON: %s", command, r->result_json);
-    }
-    sluice__v1__admin_response__free_unpacked (r, NULL);
-    return res;
+    int code;
+    cJSON *res = tc_adm (&b, as, command, args, &code, last_text, sizeof last_text);
+    cr_assert_eq (code, expect, "%s: code %d, expected %d: %s", command, code, expect, last_text);
+    cr_assert (code != 0 || res, "%s: the result is not JSON", command);
+    if (code != 0)
+        cJSON_Delete (res);
+    return code == 0 ? res : NULL;
 }
 
 static cJSON *

@@ -63,16 +63,9 @@ teardown (void)
 static cJSON *
 adm (const sl_keypair_t *as, const char *command, cJSON *args, int expect)
 {
-    char *text = cJSON_PrintUnformatted (args);
-    cJSON_Delete (args);
-    Sluice__V1__AdminResponse *r = tc_admin (&b, as, command, text);
-    free (text);
-    cr_assert_not_null (r, "%s: no response", command);
-    snprintf (last_text, sizeof last_text, "%s", r->text ? r->text : "");
-    cr_assert_eq ((int) r->code, expect, "%s: code %d, expected %d: %s", command, (int) r->code,
-                  expect, r->text);
-    cJSON *res = cJSON_Parse (r->result_json);
-    sluice__v1__admin_response__free_unpacked (r, NULL);
+    int code;
+    cJSON *res = tc_adm (&b, as, command, args, &code, last_text, sizeof last_text);
+    cr_assert_eq (code, expect, "%s: code %d, expected %d: %s", command, code, expect, last_text);
     return res;
 }
 
