@@ -113,6 +113,19 @@ def err_reason(h, reason, name):
     return err_is(h, name) and h.errors[0].reason == reason
 
 
+def deliveries(client, n, seconds):
+    """(RecordMeta, body) of the DELIVERs that come until n records came or
+    `seconds` (scaled) passed."""
+    got = []
+    deadline = time.monotonic() + T(seconds)
+    while len(got) < n and time.monotonic() < deadline:
+        m = client.next_unsolicited(sc.pb["envelope"].DELIVER, deadline - time.monotonic())
+        if m is None:
+            break
+        got.extend(zip(m[0].records, m[1]))
+    return got
+
+
 def describe(h):
     env = sc.pb["envelope"]
     cmd = env.Command.Name(h.command) if h.command in env.Command.values() else str(h.command)
@@ -433,13 +446,7 @@ def scenario(c, broker, ep, server, pseudonym_secret, data_client, admin_client)
             and len(a.errors) == 1 and sc.error_name(a.errors[0].code) == "not-found",
             describe(a))
     power.credit(10)
-    rest = []
-    deadline = time.monotonic() + T(5)
-    while len(rest) < 3 and time.monotonic() < deadline:
-        m = power.next_unsolicited(env.DELIVER, deadline - time.monotonic())
-        if m is None:
-            break
-        rest.extend(zip(m[0].records, m[1]))
+    rest = deliveries(power, 3, 5)
     rest_mids = [m.message_id for m, _ in rest]
     c.check("after NACK + CREDIT: the NACKed record again, then the 2 others in order",
             rest_mids == [mids[2], mids2[0], mids2[2]],
@@ -463,13 +470,7 @@ def scenario(c, broker, ep, server, pseudonym_secret, data_client, admin_client)
     c.check("PUBLISH 2 more -> ACK", a.command == env.ACK and len(a.message_ids) == 2,
             describe(a))
     power.credit(10)
-    first = []
-    deadline = time.monotonic() + T(5)
-    while len(first) < 2 and time.monotonic() < deadline:
-        m = power.next_unsolicited(env.DELIVER, deadline - time.monotonic())
-        if m is None:
-            break
-        first.extend(m[0].records)
+    first = [r for r, _ in deliveries(power, 2, 5)]
     c.check("2 delivered on the first connection, not acked",
             [m.message_id for m in first] == rm, str(len(first)))
     # PROTOCOL.md 5.9: two connections under one key form a queue group
@@ -486,13 +487,7 @@ def scenario(c, broker, ep, server, pseudonym_secret, data_client, admin_client)
                 a.command == env.ACK and list(a.delivery_tags) == [first[0].delivery_tag]
                 and not a.errors, describe(a))
     power.close()
-    again = []
-    deadline = time.monotonic() + T(5)
-    while len(again) < 1 and time.monotonic() < deadline:
-        m = power2.next_unsolicited(env.DELIVER, deadline - time.monotonic())
-        if m is None:
-            break
-        again.extend(m[0].records)
+    again = [r for r, _ in deliveries(power2, 1, 5)]
     c.check("when the first connection closes, its unacknowledged record comes again on the "
             "second with the same tag",
             [(m.message_id, m.delivery_tag) for m in again]
@@ -845,13 +840,7 @@ def scenario_restart(c, broker, ep, server, pseudonym_secret, data_client, admin
         a = power.hello(T(5))
         c.check("restart: HELLO after restart", a.command == env.HELLO, describe(a))
         power.credit(100)
-        again = []
-        deadline = time.monotonic() + T(10)
-        while len(again) < 40 and time.monotonic() < deadline:
-            m = power.next_unsolicited(env.DELIVER, deadline - time.monotonic())
-            if m is None:
-                break
-            again.extend(m[0].records)
+        again = [r for r, _ in deliveries(power, 40, 10)]
         c.check("restart: the 40 unacknowledged records come again with the same tags",
                 [(m.message_id, m.delivery_tag) for m in again]
                 == [(m.message_id, m.delivery_tag) for m in got[60:]], "%d" % len(again))
