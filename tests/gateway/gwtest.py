@@ -90,6 +90,17 @@ class City:
         out = self.ctl("--json", "audit", "query", *filters, "--limit", "1000")
         return [json.loads(l) for l in out.splitlines() if l.strip()]
 
+    def finish(self, c, *gateways):
+        """Stops the gateways; when a check failed, prints their logs and the
+        broker's; removes everything."""
+        for g in gateways:
+            g.stop()
+        if c.failed:
+            for g in gateways:
+                print("---- %s gateway log\n%s" % (g.name, g.tail()))
+            print("---- sluiced log\n" + self.tail())
+        self.cleanup()
+
     def cleanup(self):
         self.stop()
         if not os.environ.get("SLUICE_TEST_KEEP"):

@@ -217,12 +217,7 @@ def phase_flow(args, c):
                 len(city.audit("--kind", "ack")))
         c.check("gateway exits 0 on SIGTERM", water.stop() == 0 and power.stop() == 0)
     finally:
-        water.stop()
-        power.stop()
-        if c.failed:
-            print("---- water gateway log\n" + water.tail() + "\n---- power gateway log\n"
-                  + power.tail() + "\n---- sluiced log\n" + city.tail())
-        city.cleanup()
+        city.finish(c, water, power)
 
 
 def phase_restart(args, c):
@@ -283,12 +278,7 @@ def phase_restart(args, c):
         c.check("the spool empties", wait_for(
             lambda: water.get("/readyz", token=None)[1].get("spoolDepth") == 0, 10))
     finally:
-        water.stop()
-        power.stop()
-        if c.failed:
-            print("---- water gateway log\n" + water.tail() + "\n---- power gateway log\n"
-                  + power.tail() + "\n---- sluiced log\n" + city.tail())
-        city.cleanup()
+        city.finish(c, water, power)
 
 
 class Receiver(http.server.BaseHTTPRequestHandler):
@@ -341,12 +331,8 @@ def phase_webhook(args, c):
         st, body = poll(power, wait=0)
         c.check("long-poll on a webhook subscription: 409", st == 409, (st, body))
     finally:
-        water.stop()
-        power.stop()
+        city.finish(c, water, power)
         server.shutdown()
-        if c.failed:
-            print("---- power gateway log\n" + power.tail() + "\n---- sluiced log\n" + city.tail())
-        city.cleanup()
 
 
 HEALTH_POLICY = """permit "health-visit-parking-waiver" {
@@ -450,13 +436,8 @@ def phase_query(args, c, webhook=False):
         st, body, _ = parking.post("/v1/query/" + ENC, q)
         c.check("after the withdrawal: 403 again", st == 403, (st, body))
     finally:
-        health.stop()
-        parking.stop()
+        city.finish(c, health, parking)
         server.shutdown()
-        if c.failed:
-            print("---- health gateway log\n" + health.tail() + "\n---- parking gateway log\n"
-                  + parking.tail() + "\n---- sluiced log\n" + city.tail())
-        city.cleanup()
 
 
 def phase_doc(args, c):
@@ -520,12 +501,7 @@ def phase_doc(args, c):
             and any(d.get("message_id") == mid and d.get("counterpart") == "power" for d in dels)
             and acks and len(acks) == 2, (pubs[-1:], dels[-1:], acks))
     finally:
-        water.stop()
-        power.stop()
-        if c.failed:
-            print("---- water gateway log\n" + water.tail() + "\n---- power gateway log\n"
-                  + power.tail() + "\n---- sluiced log\n" + city.tail())
-        city.cleanup()
+        city.finish(c, water, power)
 
 
 def phase_tls(args, c):
@@ -577,10 +553,7 @@ def phase_tls(args, c):
         except Exception:
             c.check("plain HTTP is not served on the TLS port", True)
     finally:
-        water.stop()
-        if c.failed:
-            print("---- water gateway log\n" + water.tail())
-        city.cleanup()
+        city.finish(c, water)
 
 
 def main():
