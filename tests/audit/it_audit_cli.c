@@ -115,21 +115,19 @@ Test (audit_cli, query_filters_and_paging_over_thousands_of_entries)
         prev = s;
     }
     /* the subject filter: 25 publishes of C-SPECIAL, and no raw id shown */
-    rc = s_ctl (auditor_key, "audit query --subject C-SPECIAL --kind publish --json", out, sizeof out);
-    cr_assert_eq (rc, 0, "%s", out);
+    tb_ctl_expect (&tb, auditor_key, "audit query --subject C-SPECIAL --kind publish --json",
+                   0, NULL, out, sizeof out);
     cr_assert_eq (s_lines (out, "\"kind\":\"publish\""), 25, "%.1000s", out);
     cr_assert_null (strstr (out, "C-SPECIAL"));
     /* --limit, --actor, --decision and a time window that holds nothing */
-    rc = s_ctl (auditor_key, "audit query --actor water --decision permit --limit 7", out, sizeof out);
-    cr_assert_eq (rc, 0, "%s", out);
+    tb_ctl_expect (&tb, auditor_key, "audit query --actor water --decision permit --limit 7",
+                   0, NULL, out, sizeof out);
     cr_assert_eq (s_lines (out, NULL), 8, "header + 7 rows: %s", out);
     cr_assert (strstr (out, "SEQ") && strstr (out, "queue") && strstr (out, "water-to-power"), "%s", out);
-    rc = s_ctl (auditor_key, "audit query --until 2001-01-01", out, sizeof out);
-    cr_assert_eq (rc, 0, "%s", out);
+    tb_ctl_expect (&tb, auditor_key, "audit query --until 2001-01-01", 0, NULL, out, sizeof out);
     cr_assert_eq (s_lines (out, NULL), 1, "only the header: %s", out);
     /* 'consent.' and 'member.' prefixes */
-    rc = s_ctl (auditor_key, "audit query --kind member. --json", out, sizeof out);
-    cr_assert_eq (rc, 0, "%s", out);
+    tb_ctl_expect (&tb, auditor_key, "audit query --kind member. --json", 0, NULL, out, sizeof out);
     cr_assert_geq (s_lines (out, "\"kind\":\"member.add\""), 3, "%s", out);
 
     /* the admin command pages as documented */
@@ -160,14 +158,13 @@ Test (audit_cli, summary_report_and_tail)
     cr_assert (strstr (row, "power") && strstr (row, "joint-metering")
                && strstr (row, "water-to-power") && strstr (row, " 300 "), "%s", out);
     cr_assert (strstr (out, "\ndeliver"), "%s", out);
-    rc = s_ctl (auditor_key, "audit summary --owner water --json", out, sizeof out);
-    cr_assert_eq (rc, 0, "%s", out);
+    tb_ctl_expect (&tb, auditor_key, "audit summary --owner water --json",
+                   0, NULL, out, sizeof out);
     cr_assert (strstr (out, "\"count\":\t300") || strstr (out, "\"count\": 300"), "%s", out);
 
     /* the report of C-SPECIAL (subject of readings 0, 100, 200) lists the
        publishes and the disclosures with rule and purpose */
-    rc = s_ctl (auditor_key, "audit report --subject C-SPECIAL", out, sizeof out);
-    cr_assert_eq (rc, 0, "%s", out);
+    tb_ctl_expect (&tb, auditor_key, "audit report --subject C-SPECIAL", 0, NULL, out, sizeof out);
     cr_assert_eq (s_lines (out, " publish "), 3, "%s", out);
     cr_assert_eq (s_lines (out, " queue "), 3, "%s", out);
     const char *q = strstr (out, " queue ");
@@ -176,8 +173,7 @@ Test (audit_cli, summary_report_and_tail)
     cr_assert_null (strstr (out, "C-SPECIAL"));
 
     /* tail: the last entries; with --limit */
-    rc = s_ctl (auditor_key, "audit tail --limit 5", out, sizeof out);
-    cr_assert_eq (rc, 0, "%s", out);
+    tb_ctl_expect (&tb, auditor_key, "audit tail --limit 5", 0, NULL, out, sizeof out);
     cr_assert_eq (s_lines (out, NULL), 6, "%s", out);
 
     /* tail -f prints entries written after it started */
@@ -236,8 +232,7 @@ Test (audit_cli, export_checkpoint_pubkey_and_verify_online_and_offline)
     cr_assert (!strncmp (ck, "sluice-audit-checkpoint v1\nseq ", 31) && strstr (ck, "\nsignature "),
                "%s", ck);
 
-    rc = s_ctl (auditor_key, "audit verify", out, sizeof out);
-    cr_assert_eq (rc, 0, "%s", out);
+    tb_ctl_expect (&tb, auditor_key, "audit verify", 0, NULL, out, sizeof out);
     cr_assert (!strncmp (out, "OK: ", 4) && strstr (out, " entries (seq 1.."), "%s", out);
 
     /* offline on a copy, with the published key; then one changed byte */
@@ -263,21 +258,17 @@ Test (audit_cli, auditor_reads_but_every_write_is_refused)
     static char out[1 << 16];
     int rc = s_ctl (auditor_key, "audit query --limit 3", out, sizeof out);
     cr_assert_eq (rc, 0, "%s", out);
-    rc = s_ctl (auditor_key, "consent list --subject C-1", out, sizeof out);
-    cr_assert_eq (rc, 0, "%s", out);
+    tb_ctl_expect (&tb, auditor_key, "consent list --subject C-1", 0, NULL, out, sizeof out);
 
-    rc = s_ctl (auditor_key, "consent grant --subject C-1 --controller water --recipient power "
-                "--purpose joint-metering --records water.v1.MeterReading", out, sizeof out);
-    cr_assert_eq (rc, 1, "%s", out);
+    tb_ctl_expect (&tb, auditor_key, "consent grant --subject C-1 --controller water --recipient power "
+                   "--purpose joint-metering --records water.v1.MeterReading",
+                   1, NULL, out, sizeof out);
     cr_assert (strstr (out, "consent.grant needs role admin:*") && strstr (out, "auditor"), "%s", out);
     char pub[400];
     snprintf (pub, sizeof pub, "member add x --role member --pub '%s/keys/water.pub'", tb.dir);
-    rc = s_ctl (auditor_key, pub, out, sizeof out);
-    cr_assert_eq (rc, 1, "%s", out);
-    cr_assert (strstr (out, "member.add needs role admin:city"), "%s", out);
-    rc = s_ctl (auditor_key, "audit archive --before 2030-01-01 --out /tmp", out, sizeof out);
-    cr_assert_eq (rc, 1, "%s", out);
-    cr_assert (strstr (out, "audit.archive needs role admin:city"), "%s", out);
+    tb_ctl_expect (&tb, auditor_key, pub, 1, "member.add needs role admin:city", out, sizeof out);
+    tb_ctl_expect (&tb, auditor_key, "audit archive --before 2030-01-01 --out /tmp",
+                   1, "audit.archive needs role admin:city", out, sizeof out);
     sl_client_options_t o = tb_options (&tb, auditor_key);
     o.endpoint = tb.admin_ep;
     char *res = NULL, err[512];
@@ -293,25 +284,20 @@ Test (audit_cli, auditor_reads_but_every_write_is_refused)
     /* a bureau admin reads its own bureau's summary only */
     char adm[320];
     snprintf (adm, sizeof adm, "%s/keys/admin-water.key", tb.dir);
-    rc = s_ctl (adm, "audit summary --owner water", out, sizeof out);
-    cr_assert_eq (rc, 0, "%s", out);
-    rc = s_ctl (adm, "audit summary --owner health", out, sizeof out);
-    cr_assert_eq (rc, 1, "%s", out);
-    cr_assert (strstr (out, "reads only entries owned by water"), "%s", out);
-    rc = s_ctl (adm, "audit report --subject C-1", out, sizeof out);
-    cr_assert_eq (rc, 1, "%s", out);
-    cr_assert (strstr (out, "audit.report needs role admin:city|auditor"), "%s", out);
+    tb_ctl_expect (&tb, adm, "audit summary --owner water", 0, NULL, out, sizeof out);
+    tb_ctl_expect (&tb, adm, "audit summary --owner health",
+                   1, "reads only entries owned by water", out, sizeof out);
+    tb_ctl_expect (&tb, adm, "audit report --subject C-1",
+                   1, "audit.report needs role admin:city|auditor", out, sizeof out);
     /* its queries are narrowed to its bureau: policy.apply entries of city
        and water exist, it sees water's only */
-    rc = s_ctl (auditor_key, "audit query --kind policy.apply --json", out, sizeof out);
-    cr_assert_eq (rc, 0, "%s", out);
+    tb_ctl_expect (&tb, auditor_key, "audit query --kind policy.apply --json",
+                   0, NULL, out, sizeof out);
     cr_assert_eq (s_lines (out, "\"kind\":\"policy.apply\""), 2, "%s", out);
-    rc = s_ctl (adm, "audit query --kind policy.apply --json", out, sizeof out);
-    cr_assert_eq (rc, 0, "%s", out);
+    tb_ctl_expect (&tb, adm, "audit query --kind policy.apply --json", 0, NULL, out, sizeof out);
     cr_assert_eq (s_lines (out, "\"kind\":\"policy.apply\""), 1, "%s", out);
     cr_assert (strstr (out, "\"owner\":\"water\""), "%s", out);
-    rc = s_ctl (adm, "audit query --owner city", out, sizeof out);
-    cr_assert_eq (rc, 1, "%s", out);
+    tb_ctl_expect (&tb, adm, "audit query --owner city", 1, NULL, out, sizeof out);
 }
 
 Test (audit_cli, archive_moves_old_entries_and_verify_joins_the_segment)

@@ -44,6 +44,16 @@ tb_ctl (tb_t *tb, const char *key, const char *args, char *out, size_t size)
 }
 
 void
+tb_ctl_expect (tb_t *tb, const char *key, const char *args, int status, const char *want,
+               char *out, size_t size)
+{
+    int rc = tb_ctl (tb, key, args, out, size);
+    cr_assert_eq (rc, status, "sluicectl %s: exit %d, expected %d: %s", args, rc, status, out);
+    if (want)
+        cr_assert (strstr (out, want), "sluicectl %s: no '%s' in: %s", args, want, out);
+}
+
+void
 tb_init (tb_t *tb)
 {
     memset (tb, 0, sizeof *tb);

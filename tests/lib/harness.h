@@ -77,6 +77,12 @@ int tb_run (const char *cmd, char *out, size_t size);
  *  stdout and stderr into out[size]. Returns its exit status. */
 int tb_ctl (tb_t *tb, const char *key, const char *args, char *out, size_t size);
 
+/*  tb_ctl, then asserts that sluicectl exited with `status` and, when `want`
+ *  is not NULL, that its output contains `want`; the output stays in
+ *  out[size]. */
+void tb_ctl_expect (tb_t *tb, const char *key, const char *args, int status, const char *want,
+                    char *out, size_t size);
+
 /*  `ms` stretched by SLUICE_TEST_TIME_SCALE (an integer, default 1), for runs
     under valgrind where everything is ~10x slower. */
 int tb_wait (int ms);
