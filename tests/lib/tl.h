@@ -21,6 +21,17 @@
     "permit \"" name "\" {\n  owner water\n  consumer power\n  records " TL_WATER "\n" \
     "  purpose joint-metering\n  fields " fields "\n  subject " subject "\n" more "}\n"
 
+/*  In a Criterion suite: asserts that `rc_expr` (an exit status, e.g. of a
+    sluicectl run) is `status` and, when `want` is not NULL, that the output
+    `out` contains it. */
+#define TL_EXPECT(rc_expr, status, out, want)                                              \
+    do {                                                                                   \
+        int tl_rc_ = (rc_expr);                                                            \
+        const char *tl_want_ = (want);                                                     \
+        cr_assert_eq (tl_rc_, (status), "exit %d, expected %d: %s", tl_rc_, (status), out); \
+        cr_assert (!tl_want_ || strstr (out, tl_want_), "no '%s' in: %s", tl_want_, out);  \
+    } while (0)
+
 /*  Milliseconds on CLOCK_MONOTONIC. */
 int64_t tl_ms (void);
 
