@@ -17,6 +17,7 @@
  *  serving because of a peer), and every message it sends starts with a
  *  Header that decodes.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,8 +40,37 @@ static uint64_t s_nonce;
 static void
 s_fail (const char *what)
 {
-    fprintf (stderr, "fuzz_header: %s\n", what);
+    fprintf (stderr, "fuzz_header: %s (%s)\n", what, zmq_strerror (zmq_errno ()));
     abort ();
+}
+
+/*  libFuzzer's -timeout watchdog is a SIGALRM every few seconds: a blocking
+ *  zmq call it lands in returns EINTR, which is not the broker's fault. */
+static int
+s_poll (zmq_pollitem_t *items, int n, long ms)
+{
+    int rc;
+    while ((rc = zmq_poll (items, n, ms)) < 0 && zmq_errno () == EINTR)
+        ;
+    return rc;
+}
+
+static int
+s_recv (zmq_msg_t *m, void *sock)
+{
+    int rc;
+    while ((rc = zmq_msg_recv (m, sock, 0)) < 0 && zmq_errno () == EINTR)
+        ;
+    return rc;
+}
+
+static int
+s_send (void *sock, const void *p, size_t len, int flags)
+{
+    int rc;
+    while ((rc = zmq_send (sock, p, len, flags)) < 0 && zmq_errno () == EINTR)
+        ;
+    return rc;
 }
 
 static void *
@@ -92,7 +122,7 @@ s_send_ping (void *sock, uint64_t seq)
     h.command = SLUICE__V1__COMMAND__PING;
     h.seq = seq;
     size_t len = sluice__v1__header__pack (&h, buf);
-    if (zmq_send (sock, buf, len, 0) != (int) len)
+    if (s_send (sock, buf, len, 0) != (int) len)
         s_fail ("cannot send PING");
 }
 
@@ -102,7 +132,7 @@ s_take (void *sock, uint64_t seq)
 {
     zmq_msg_t m;
     zmq_msg_init (&m);
-    if (zmq_msg_recv (&m, sock, 0) < 0)
+    if (s_recv (&m, sock) < 0)
         s_fail ("recv failed");
     Sluice__V1__Header *h = sluice__v1__header__unpack (NULL, zmq_msg_size (&m), zmq_msg_data (&m));
     if (!h) {
@@ -115,7 +145,7 @@ s_take (void *sock, uint64_t seq)
     while (zmq_msg_more (&m)) {
         zmq_msg_close (&m);
         zmq_msg_init (&m);
-        if (zmq_msg_recv (&m, sock, 0) < 0)
+        if (s_recv (&m, sock) < 0)
             s_fail ("recv failed");
     }
     zmq_msg_close (&m);
@@ -135,13 +165,13 @@ s_sync (int mask)
     int waited = 0;
     while (!got[0] || !got[1]) {
         zmq_pollitem_t it[2] = { { s_sock[0], 0, ZMQ_POLLIN, 0 }, { s_sock[1], 0, ZMQ_POLLIN, 0 } };
-        int rc = zmq_poll (it, 2, 100);
+        int rc = s_poll (it, 2, 100);
         if (rc < 0)
             s_fail ("poll failed");
         if (rc == 0 && (waited += 100) >= S_SYNC_MS)
             s_fail ("the broker did not answer PING within 10 s");
         for (int i = 0; i < 2; i++)
-            while (zmq_poll (&it[i], 1, 0) > 0 && (it[i].revents & ZMQ_POLLIN))
+            while (s_poll (&it[i], 1, 0) > 0 && (it[i].revents & ZMQ_POLLIN))
                 got[i] |= s_take (s_sock[i], seq);
     }
 }
@@ -168,7 +198,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             const uint8_t *p;
             size_t len;
             fz_frame (&in, &p, &len);
-            if (zmq_send (sock, p, len, f + 1 < nf ? ZMQ_SNDMORE : 0) != (int) len)
+            if (s_send (sock, p, len, f + 1 < nf ? ZMQ_SNDMORE : 0) != (int) len)
                 s_fail ("cannot send a frame");
         }
     }
