@@ -272,16 +272,7 @@ Test (access, a_hot_backup_restores_and_verifies, .timeout = 120)
     cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     tc_close (&p);
     for (uint32_t n = 0; n < 40; n++) {
-        uint8_t id[16];
-        size_t len;
-        tc_msgid (id, n);
-        uint8_t *body = tc_water_reading ("C-1", n, &len);
-        tc_publish1 (&w, TL_WATER, id, "C-1", body, len);
-        free (body);
-        tc_msg_t m;
-        cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, 5000), 0);
-        cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ACK);
-        tc_msg_free (&m);
+        cr_assert_eq (tc_publish_water (&w, n, "C-1", n, NULL, 0), 0);
     }
     /* the backup, while the broker runs */
     char bk[340], cmd[2400];
@@ -342,17 +333,9 @@ Test (access, a_member_key_is_rotated_by_revoke_and_add)
     cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     tc_close (&p);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    uint8_t id[16];
-    size_t len;
-    tc_msgid (id, 1);
-    uint8_t *body = tc_water_reading ("C-1", 1.0, &len);
-    tc_publish1 (&w, TL_WATER, id, "C-1", body, len);
-    free (body);
-    tc_msg_t m;
-    cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, 5000), 0);
-    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ACK);
-    tc_msg_free (&m);
+    cr_assert_eq (tc_publish_water (&w, 1, "C-1", 1.0, NULL, 0), 0);
     tc_close (&w);
+    tc_msg_t m;
 
     /* rotate both members' keys */
     sl_keypair_t kw2, kp2;
@@ -394,13 +377,7 @@ Test (access, a_member_key_is_rotated_by_revoke_and_add)
     sluice__v1__admin_response__free_unpacked (r, NULL);
     /* the new keys act as the members: water publishes, power gets its queue */
     cr_assert_eq (tc_join (&w, &B, &kw2, "water"), 0);
-    tc_msgid (id, 2);
-    body = tc_water_reading ("C-2", 2.0, &len);
-    tc_publish1 (&w, TL_WATER, id, "C-2", body, len);
-    free (body);
-    cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, 5000), 0);
-    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ACK, "the re-keyed water could not publish");
-    tc_msg_free (&m);
+    cr_assert_eq (tc_publish_water (&w, 2, "C-2", 2.0, NULL, 0), 0, "the re-keyed water could not publish");
     tc_close (&w);
     cr_assert_eq (tc_join (&p, &B, &kp2, "power"), 0);
     tc_credit (&p, 10);
