@@ -509,6 +509,37 @@ tc_publish_water (tc_client_t *c, uint32_t n, const char *subject, double m3, ch
     return rc;
 }
 
+uint64_t
+tc_publish_waters (tc_client_t *c, uint32_t base, int n, const char *subject)
+{
+    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+    Sluice__V1__RecordMeta m[64], *mp[64];
+    uint8_t ids[64][16], *bodies[64];
+    size_t lens[64];
+    char subj[64][24];
+    if (n < 1 || n > 64)
+        return 0;
+    h.command = SLUICE__V1__COMMAND__PUBLISH;
+    h.record_type = "water.v1.MeterReading";
+    for (int i = 0; i < n; i++) {
+        sluice__v1__record_meta__init (&m[i]);
+        tc_msgid (ids[i], base + (uint32_t) i);
+        snprintf (subj[i], sizeof subj[i], "CIT-%u", base + (uint32_t) i);
+        m[i].message_id.data = ids[i];
+        m[i].message_id.len = 16;
+        m[i].subject = subject ? (char *) subject : subj[i];
+        m[i].event_time = 1767225600000;
+        bodies[i] = tc_water_reading (m[i].subject, 1.5, &lens[i]);
+        mp[i] = &m[i];
+    }
+    h.n_records = (size_t) n;
+    h.records = mp;
+    uint64_t seq = tc_send (c, &h, (const uint8_t *const *) bodies, lens, (size_t) n);
+    for (int i = 0; i < n; i++)
+        free (bodies[i]);
+    return seq;
+}
+
 int
 tc_drain (tc_client_t *c, int want, int ack, uint64_t *tags, int timeout_ms)
 {

@@ -37,17 +37,8 @@ setup (void)
     cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
     tc_client_t w;
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    for (uint32_t i = 0; i < 5; i++) {
-        uint8_t id[16];
-        size_t len;
-        tc_msgid (id, 100 + i);
-        uint8_t *body = tc_water_reading ("CIT-7", 2.0, &len);
-        tc_publish1 (&w, TL_WATER, id, "CIT-7", body, len);
-        free (body);
-        tc_msg_t m;
-        cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, tc_wait (5000)), 0);
-        tc_msg_free (&m);
-    }
+    for (uint32_t i = 0; i < 5; i++)
+        cr_assert_eq (tc_publish_water (&w, 100 + i, "CIT-7", 2.0, NULL, 0), 0);
     tc_close (&w);
 }
 

@@ -40,36 +40,6 @@ teardown (void)
 
 TestSuite (metrics, .init = setup, .fini = teardown, .timeout = 120);
 
-/*  Sends one PUBLISH of PER_MSG records, ids from `base`. */
-static uint64_t
-publish_batch (tc_client_t *c, uint32_t base)
-{
-    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
-    Sluice__V1__RecordMeta m[PER_MSG], *mp[PER_MSG];
-    uint8_t ids[PER_MSG][16], *bodies[PER_MSG];
-    size_t lens[PER_MSG];
-    char subj[PER_MSG][24];
-    h.command = SLUICE__V1__COMMAND__PUBLISH;
-    h.record_type = TL_WATER;
-    for (int i = 0; i < PER_MSG; i++) {
-        sluice__v1__record_meta__init (&m[i]);
-        tc_msgid (ids[i], base + (uint32_t) i);
-        snprintf (subj[i], sizeof subj[i], "CIT-%u", base + (uint32_t) i);
-        m[i].message_id.data = ids[i];
-        m[i].message_id.len = 16;
-        m[i].subject = subj[i];
-        m[i].event_time = 1767225600000;
-        bodies[i] = tc_water_reading (subj[i], 1.5, &lens[i]);
-        mp[i] = &m[i];
-    }
-    h.n_records = PER_MSG;
-    h.records = mp;
-    uint64_t seq = tc_send (c, &h, (const uint8_t *const *) bodies, lens, PER_MSG);
-    for (int i = 0; i < PER_MSG; i++)
-        free (bodies[i]);
-    return seq;
-}
-
 /*  Scrapes until `series` reads `want` (the gauges are sampled about once
  *  a second). Returns the last scrape (caller frees). */
 static char *
@@ -104,7 +74,7 @@ Test (metrics, scrape_under_load_passes_promtool_and_matches_audit_and_status)
 
     /* all PUBLISHes in flight, scraped while the broker works through them */
     for (uint32_t i = 0; i < N_MSG; i++)
-        cr_assert_neq (publish_batch (&w, 1000 + i * PER_MSG), 0);
+        cr_assert_neq (tc_publish_waters (&w, 1000 + i * PER_MSG, PER_MSG, NULL), 0);
     int scrapes = 0, acks = 0;
     for (int got = 0; got < N_MSG;) {
         if (scrapes < 3) {

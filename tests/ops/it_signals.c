@@ -66,33 +66,6 @@ s_wait_count (const char *path, const char *needle, int at_least)
     return n;
 }
 
-static uint64_t
-publish_batch (tc_client_t *c, uint32_t base, int n)
-{
-    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
-    Sluice__V1__RecordMeta m[32], *mp[32];
-    uint8_t ids[32][16], *bodies[32];
-    size_t lens[32];
-    h.command = SLUICE__V1__COMMAND__PUBLISH;
-    h.record_type = TL_WATER;
-    for (int i = 0; i < n; i++) {
-        sluice__v1__record_meta__init (&m[i]);
-        tc_msgid (ids[i], base + (uint32_t) i);
-        m[i].message_id.data = ids[i];
-        m[i].message_id.len = 16;
-        m[i].subject = "C-1";
-        m[i].event_time = 1767225600000;
-        bodies[i] = tc_water_reading ("C-1", 1.5, &lens[i]);
-        mp[i] = &m[i];
-    }
-    h.n_records = (size_t) n;
-    h.records = mp;
-    uint64_t seq = tc_send (c, &h, (const uint8_t *const *) bodies, lens, (size_t) n);
-    for (int i = 0; i < n; i++)
-        free (bodies[i]);
-    return seq;
-}
-
 Test (signals, sighup_under_load_loses_nothing_reloads_and_reopens_the_log)
 {
     s_tmp ();
@@ -112,13 +85,13 @@ Test (signals, sighup_under_load_loses_nothing_reloads_and_reopens_the_log)
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     enum { N_MSG = 40, PER = 25 };
     for (int i = 0; i < N_MSG / 2; i++)
-        cr_assert_neq (publish_batch (&w, 5000 + (uint32_t) (i * PER), PER), 0);
+        cr_assert_neq (tc_publish_waters (&w, 5000 + (uint32_t) (i * PER), PER, "C-1"), 0);
     /* logrotate: move the file, change the level, SIGHUP, go on publishing */
     cr_assert_eq (rename (log, rotated), 0);
     tl_write (ini, "[sluiced]\nlog_level = debug\nqueue_max = 100000\n");
     cr_assert_eq (kill (B.pid, SIGHUP), 0);
     for (int i = N_MSG / 2; i < N_MSG; i++)
-        cr_assert_neq (publish_batch (&w, 5000 + (uint32_t) (i * PER), PER), 0);
+        cr_assert_neq (tc_publish_waters (&w, 5000 + (uint32_t) (i * PER), PER, "C-1"), 0);
     int acked = 0;
     for (int got = 0; got < N_MSG; got++) {
         tc_msg_t m;
@@ -133,7 +106,7 @@ Test (signals, sighup_under_load_loses_nothing_reloads_and_reopens_the_log)
     cr_assert_gt (s_wait_count (log, "event=config.reloaded", 1), 0, "no config.reloaded in the reopened log");
     cr_assert_gt (s_count (rotated, "event=broker.started"), 0);
     /* the new level is live: a debug line for this publish */
-    cr_assert_neq (publish_batch (&w, 90000, 1), 0);
+    cr_assert_neq (tc_publish_waters (&w, 90000, 1, "C-1"), 0);
     tc_msg_t m;
     cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, tc_wait (10000)), 0);
     tc_msg_free (&m);
@@ -264,7 +237,7 @@ Test (signals, sighup_applies_queue_max_at_once)
     cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     tc_msg_t m;
-    cr_assert_neq (publish_batch (&w, 7000, 6), 0);
+    cr_assert_neq (tc_publish_waters (&w, 7000, 6, "C-1"), 0);
     cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, tc_wait (5000)), 0);
     cr_assert_eq (m.h->n_message_ids, 5, "queue_max 5: %zu stored", m.h->n_message_ids);
     cr_assert_eq (m.h->n_errors, 1);
@@ -276,7 +249,7 @@ Test (signals, sighup_applies_queue_max_at_once)
     snprintf (log, sizeof log, "%s/sluiced.log", B.dir);
     cr_assert_eq (kill (B.pid, SIGHUP), 0);
     cr_assert_gt (s_wait_count (log, "queue_max=100", 1), 0, "no config.reloaded with the new limit");
-    cr_assert_neq (publish_batch (&w, 7005, 1), 0);
+    cr_assert_neq (tc_publish_waters (&w, 7005, 1, "C-1"), 0);
     cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, tc_wait (5000)), 0);
     cr_assert_eq (m.h->n_message_ids, 1, "still refused after the reload");
     cr_assert_eq (m.h->n_errors, 0);
