@@ -16,7 +16,8 @@
  *     "broker_pub":"<Z85>","admin_key":"DIR/data/admin.key",
  *     "log":"DIR/sluiced.log","keys":{"NAME":"DIR/keys/NAME.key",...}}
  *
- *  and waits.  When stdin ends (or a line "stop" arrives) it sends SIGTERM,
+ *  and waits.  When stdin ends, a line "stop" arrives or tl-broker gets
+ *  SIGTERM or SIGINT, it sends SIGTERM,
  *  prints {"exit":STATUS} (the broker's exit status; -1 when it had to be
  *  killed) and exits 0.  A failure before the JSON line: a message on
  *  stderr and exit 1 (the broker stopped).  If tl-broker itself dies, the
@@ -35,6 +36,15 @@
 #include "tc.h"
 #include "tl.h"
 
+static volatile sig_atomic_t s_stop;
+
+static void
+s_on_signal (int sig)
+{
+    (void) sig;
+    s_stop = 1;
+}
+
 static void
 s_usage (FILE *f)
 {
@@ -42,7 +52,7 @@ s_usage (FILE *f)
                 "                 [--member NAME:ROLE]... [--policy OWNER=FILE]... [-- RUN-ARGUMENTS...]\n"
                 "Starts sluiced for a test (init on first use of DIR), registers members and\n"
                 "applies policies, prints the endpoints and key paths as one JSON line, and\n"
-                "stops the broker when stdin ends (prints {\"exit\":STATUS}).\n");
+                "stops the broker when stdin ends or on SIGTERM (prints {\"exit\":STATUS}).\n");
 }
 
 int
@@ -81,6 +91,14 @@ main (int argc, char **argv)
         }
     }
     run_args[n_args] = NULL;
+    /* SIGTERM or SIGINT: the broker is stopped cleanly too (no SA_RESTART,
+       so the wait below returns) */
+    struct sigaction sa;
+    memset (&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigemptyset (&sa.sa_mask);
+    sigaction (SIGTERM, &sa, NULL);
+    sigaction (SIGINT, &sa, NULL);
     if (!root) {
         s_usage (stderr);
         return 2;
@@ -163,7 +181,7 @@ main (int argc, char **argv)
     cJSON_Delete (out);
 
     char buf[256];
-    while (fgets (buf, sizeof buf, stdin) && strncmp (buf, "stop", 4) != 0)
+    while (!s_stop && fgets (buf, sizeof buf, stdin) && strncmp (buf, "stop", 4) != 0)
         ;
     printf ("{\"exit\":%d}\n", tl_broker_stop (b.pid, SIGTERM, 15000));
     return 0;
