@@ -367,13 +367,7 @@ Test (govern, queries_are_checked_both_ways_and_replies_shaped)
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
 
     /* a purpose no permit names: denied before the owner sees the query */
-    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
-    h.command = SLUICE__V1__COMMAND__QUERY;
-    h.record_type = TL_WATER;
-    h.subject = "C-1001";
-    h.purpose = "marketing";
-    h.timeout_ms = 3000;
-    uint64_t seq = tc_send (&p, &h, NULL, NULL, 0);
+    uint64_t seq = tc_query (&p, TL_WATER, "C-1001", "marketing", 3000);
     cr_assert_eq (tc_recv_cmd (&p, &a, SLUICE__V1__COMMAND__REPLY, 5000), 0);
     cr_assert_eq (a.h->command, SLUICE__V1__COMMAND__ERROR);
     cr_assert_eq (a.h->seq, seq);
@@ -383,9 +377,7 @@ Test (govern, queries_are_checked_both_ways_and_replies_shaped)
     cr_assert_neq (tc_recv (&w, &q, 300), 0, "a denied query reached the owner");
 
     /* by clear id under a pseudonymizing permit: denied (POLICY.md 6.1) */
-    h.purpose = "joint-metering";
-    h.seq = 0;
-    seq = tc_send (&p, &h, NULL, NULL, 0);
+    seq = tc_query (&p, TL_WATER, "C-1001", "joint-metering", 3000);
     cr_assert_eq (tc_recv_cmd (&p, &a, SLUICE__V1__COMMAND__REPLY, 5000), 0);
     cr_assert_eq (a.h->command, SLUICE__V1__COMMAND__ERROR);
     cr_assert_str_eq (a.h->errors[0]->reason, "subject-not-clear");
@@ -394,22 +386,11 @@ Test (govern, queries_are_checked_both_ways_and_replies_shaped)
 
     /* permitted without a subject: the owner answers with the full record,
      * power gets the shaped copy */
-    h.subject = "";
-    h.seq = 0;
-    seq = tc_send (&p, &h, NULL, NULL, 0);
+    seq = tc_query (&p, TL_WATER, "", "joint-metering", 3000);
     cr_assert_eq (tc_recv_cmd (&w, &q, SLUICE__V1__COMMAND__QUERY, 5000), 0, "owner got no QUERY");
     size_t len;
     uint8_t *body = reading ("C-1001", &len);
-    Sluice__V1__Header r = SLUICE__V1__HEADER__INIT;
-    Sluice__V1__RecordMeta rm = SLUICE__V1__RECORD_META__INIT, *rmp = &rm;
-    r.command = SLUICE__V1__COMMAND__REPLY;
-    r.query_id = q.h->query_id;
-    rm.subject = "C-1001";
-    rm.event_time = (int64_t) T_OBSERVED * 1000;
-    r.n_records = 1;
-    r.records = &rmp;
-    const uint8_t *bodies[] = { body };
-    tc_send (&w, &r, bodies, &len, 1);
+    tc_reply1 (&w, q.h->query_id, "C-1001", (int64_t) T_OBSERVED * 1000, 0, body, len);
     tc_msg_free (&q);
     free (body);
     cr_assert_eq (tc_recv_cmd (&p, &a, SLUICE__V1__COMMAND__REPLY, 5000), 0, "asker got no answer");

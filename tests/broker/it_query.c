@@ -77,16 +77,7 @@ Test (query, query_reply_round_trip)
 
     size_t len;
     uint8_t *body = tc_water_reading ("C-1001", 99.5, &len);
-    Sluice__V1__Header r = SLUICE__V1__HEADER__INIT;
-    Sluice__V1__RecordMeta rm = SLUICE__V1__RECORD_META__INIT, *rmp = &rm;
-    r.command = SLUICE__V1__COMMAND__REPLY;
-    r.query_id = q.h->query_id;
-    rm.subject = "C-1001";
-    rm.event_time = 1767225600000;
-    r.n_records = 1;
-    r.records = &rmp;
-    const uint8_t *bodies[] = { body };
-    tc_send (&w, &r, bodies, &len, 1);
+    tc_reply1 (&w, q.h->query_id, "C-1001", 1767225600000, 0, body, len);
     tc_msg_free (&q);
 
     tc_msg_t a;
@@ -113,10 +104,7 @@ Test (query, empty_reply_is_an_answer)
     uint64_t seq = ask (&p, "billing-check", 3000);
     tc_msg_t q;
     cr_assert_eq (tc_recv_cmd (&w, &q, SLUICE__V1__COMMAND__QUERY, 5000), 0);
-    Sluice__V1__Header r = SLUICE__V1__HEADER__INIT;
-    r.command = SLUICE__V1__COMMAND__REPLY;
-    r.query_id = q.h->query_id;
-    tc_send (&w, &r, NULL, NULL, 0);
+    tc_reply1 (&w, q.h->query_id, NULL, 0, 0, NULL, 0);
     tc_msg_free (&q);
     tc_msg_t a;
     cr_assert_eq (tc_recv_cmd (&p, &a, SLUICE__V1__COMMAND__REPLY, 5000), 0);
@@ -195,10 +183,7 @@ Test (query, slow_owner_times_out_and_late_reply_is_dropped)
     int64_t took = tc_ms () - t0;
     cr_assert (took >= 250 && took < 3000, "timeout after %lld ms", (long long) took);
     /* the late reply goes nowhere: the asker gets exactly one answer */
-    Sluice__V1__Header r = SLUICE__V1__HEADER__INIT;
-    r.command = SLUICE__V1__COMMAND__REPLY;
-    r.query_id = q.h->query_id;
-    tc_send (&w, &r, NULL, NULL, 0);
+    tc_reply1 (&w, q.h->query_id, NULL, 0, 0, NULL, 0);
     tc_msg_free (&q);
     tc_msg_t a;
     cr_assert_neq (tc_recv (&p, &a, 500), 0, "a second answer to one QUERY");
@@ -230,11 +215,7 @@ Test (query, unknown_record_type)
 {
     tc_client_t p;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
-    h.command = SLUICE__V1__COMMAND__QUERY;
-    h.record_type = "water.v9.Nothing";
-    h.purpose = "billing-check";
-    uint64_t seq = tc_send (&p, &h, NULL, NULL, 0);
+    uint64_t seq = tc_query (&p, "water.v9.Nothing", NULL, "billing-check", 0);
     cr_assert_eq (error_code (&p, seq, 5000), SLUICE__V1__ERROR_CODE__UNKNOWN_RECORD_TYPE);
     tc_close (&p);
 }

@@ -118,31 +118,12 @@ Test (security, reply_entries_are_full_and_on_disk_before_the_reply_leaves, .ini
     tc_client_t w, p;
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
-    h.command = SLUICE__V1__COMMAND__QUERY;
-    h.record_type = TL_WATER;
-    h.subject = "C-1001";
-    h.purpose = "billing-check";
-    h.timeout_ms = 5000;
-    tc_send (&p, &h, NULL, NULL, 0);
+    cr_assert_neq (tc_query (&p, TL_WATER, "C-1001", "billing-check", 5000), 0);
     tc_msg_t q;
     cr_assert_eq (tc_recv_cmd (&w, &q, SLUICE__V1__COMMAND__QUERY, tc_wait (5000)), 0);
     size_t len;
     uint8_t *body = tc_water_reading ("C-1001", 42.0, &len);
-    uint8_t id[16];
-    tc_msgid (id, 77);
-    Sluice__V1__Header r = SLUICE__V1__HEADER__INIT;
-    Sluice__V1__RecordMeta rm = SLUICE__V1__RECORD_META__INIT, *rmp = &rm;
-    r.command = SLUICE__V1__COMMAND__REPLY;
-    r.query_id = q.h->query_id;
-    rm.subject = "C-1001";
-    rm.message_id.data = id;
-    rm.message_id.len = 16;
-    rm.event_time = 1767225600000;
-    r.n_records = 1;
-    r.records = &rmp;
-    const uint8_t *bodies[] = { body };
-    tc_send (&w, &r, bodies, &len, 1);
+    tc_reply1 (&w, q.h->query_id, "C-1001", 1767225600000, 77, body, len);
     tc_msg_free (&q);
     free (body);
     tc_msg_t a;
@@ -539,21 +520,12 @@ Test (security, two_instances_under_one_key_share_the_queue_and_survive_a_kill, 
 static int
 query_code (tc_client_t *p, tc_client_t *w, const char *subject, int *reached_owner)
 {
-    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
-    h.command = SLUICE__V1__COMMAND__QUERY;
-    h.record_type = TL_WATER;
-    h.subject = (char *) subject;
-    h.purpose = "billing-check";
-    h.timeout_ms = 1000;
-    uint64_t seq = tc_send (p, &h, NULL, NULL, 0);
+    uint64_t seq = tc_query (p, TL_WATER, subject, "billing-check", 1000);
     tc_msg_t q;
     *reached_owner = 0;
     if (tc_recv_cmd (w, &q, SLUICE__V1__COMMAND__QUERY, 300) == 0) {
         *reached_owner = q.h->command == SLUICE__V1__COMMAND__QUERY;
-        Sluice__V1__Header r = SLUICE__V1__HEADER__INIT;
-        r.command = SLUICE__V1__COMMAND__REPLY;
-        r.query_id = q.h->query_id;
-        tc_send (w, &r, NULL, NULL, 0);
+        tc_reply1 (w, q.h->query_id, NULL, 0, 0, NULL, 0);
         tc_msg_free (&q);
     }
     tc_msg_t a;

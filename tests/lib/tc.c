@@ -510,6 +510,43 @@ tc_publish_water (tc_client_t *c, uint32_t n, const char *subject, double m3, ch
 }
 
 uint64_t
+tc_query (tc_client_t *c, const char *type, const char *subject, const char *purpose,
+          uint32_t timeout_ms)
+{
+    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+    h.command = SLUICE__V1__COMMAND__QUERY;
+    h.record_type = (char *) type;
+    h.subject = (char *) (subject ? subject : "");
+    h.purpose = (char *) purpose;
+    h.timeout_ms = timeout_ms;
+    return tc_send (c, &h, NULL, NULL, 0);
+}
+
+uint64_t
+tc_reply1 (tc_client_t *c, uint64_t query_id, const char *subject, int64_t event_time, uint32_t n,
+           const uint8_t *body, size_t len)
+{
+    Sluice__V1__Header r = SLUICE__V1__HEADER__INIT;
+    Sluice__V1__RecordMeta rm = SLUICE__V1__RECORD_META__INIT, *rmp = &rm;
+    uint8_t id[16];
+    r.command = SLUICE__V1__COMMAND__REPLY;
+    r.query_id = query_id;
+    if (!body)
+        return tc_send (c, &r, NULL, NULL, 0);
+    if (n > 0) {
+        tc_msgid (id, n);
+        rm.message_id.data = id;
+        rm.message_id.len = 16;
+    }
+    rm.subject = (char *) (subject ? subject : "");
+    rm.event_time = event_time;
+    r.n_records = 1;
+    r.records = &rmp;
+    const uint8_t *bodies[] = { body };
+    return tc_send (c, &r, bodies, &len, 1);
+}
+
+uint64_t
 tc_publish_waters (tc_client_t *c, uint32_t base, int n, const char *subject)
 {
     Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;

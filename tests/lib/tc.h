@@ -172,6 +172,17 @@ int tc_publish_water (tc_client_t *c, uint32_t n, const char *subject, double m3
  *  subject is NULL; not waiting for the answer. The seq, or 0. */
 uint64_t tc_publish_waters (tc_client_t *c, uint32_t base, int n, const char *subject);
 
+/*  Sends a QUERY for `subject` of `type` for `purpose`, with the broker's
+ *  timeout_ms (not scaled). The seq, or 0. */
+uint64_t tc_query (tc_client_t *c, const char *type, const char *subject, const char *purpose,
+                   uint32_t timeout_ms);
+
+/*  Sends the REPLY to query `query_id`: one record (subject, event_time in
+ *  Unix ms, message id tc_msgid (n) when n > 0, body) or, when body is NULL,
+ *  none. Returns the seq, or 0. */
+uint64_t tc_reply1 (tc_client_t *c, uint64_t query_id, const char *subject, int64_t event_time,
+                    uint32_t n, const uint8_t *body, size_t len);
+
 /*  Drain: receives DELIVERs (NOTICEs skipped) until `want` records came or
  *  timeout_ms (scaled) passed, acknowledging each (one ACK per record) when
  *  `ack`; their delivery tags go to tags[] (room for `want`; may be NULL).
