@@ -55,7 +55,6 @@ teardown (void)
 
 TestSuite (security, .fini = teardown, .timeout = 120);
 
-#include "sec_util.h"
 
 static void
 publish_ok (tc_client_t *w, uint32_t n, const char *subject)
@@ -83,8 +82,8 @@ s_deliver_after_change (const char *first, const char *then, const char *fields)
     cr_assert_eq (tc_drain (&p, 1, 1, NULL, 5000), 1);
     tc_close (&w);
     tc_close (&p);
-    entry_t e[8];
-    cr_assert_eq (entries ("deliver", e, 8), 1);
+    tc_entry_t e[8];
+    cr_assert_eq (tc_audit_read (B.dir, "deliver", e, 8), 1);
     cr_assert_str_eq (e[0].rules, "water/w2p@2");
     cr_assert_str_eq (e[0].fields, fields, "deliver fields: '%s'", e[0].fields);
     cr_assert (e[0].has_subject && e[0].has_msgid);
@@ -136,8 +135,8 @@ Test (security, reply_entries_are_full_and_on_disk_before_the_reply_leaves, .ini
     B.pid = 0;
     tc_close (&w);
     tc_close (&p);
-    entry_t e[4];
-    size_t n = entries ("reply", e, 4);
+    tc_entry_t e[4];
+    size_t n = (size_t) tc_audit_read (B.dir, "reply", e, 4);
     cr_assert_eq (n, 1, "reply entries on disk after the crash: %zu", n);
     cr_assert_str_eq (e[0].rules, "water/w2p@1");
     cr_assert_str_eq (e[0].fields, "subject,district,water_consumption_m3", "fields '%s'", e[0].fields);
@@ -182,8 +181,8 @@ Test (security, explain_with_a_subject_is_limited_to_who_may_read_that_consent, 
     cr_assert_eq (explain_code (&ka, "C-1003"), 0);
 
     /* every explain with a subject is on record, the refused one too */
-    entry_t e[8];
-    size_t n = entries ("policy.explain", e, 8);
+    tc_entry_t e[8];
+    size_t n = (size_t) tc_audit_read (B.dir, "policy.explain", e, 8);
     cr_assert_eq (n, 4, "policy.explain entries: %zu", n);
     cr_assert_str_eq (e[0].actor, "admin-water");
     cr_assert_str_eq (e[0].decision, "refused");
@@ -505,8 +504,8 @@ Test (security, two_instances_under_one_key_share_the_queue_and_survive_a_kill, 
     tc_close (&w);
     /* the broker removed each record exactly once and none is left */
     cr_assert_eq (power_depth (), 0, "records left in power's queue");
-    entry_t e[1];
-    size_t acks = entries ("ack", e, 1);
+    tc_entry_t e[1];
+    size_t acks = (size_t) tc_audit_read (B.dir, "ack", e, 1);
     cr_assert_eq (acks, n_shared, "ack entries: %zu", acks);
     /* de-duplicated by tag, both instances together received every record */
     size_t distinct = n_mine;
@@ -556,8 +555,8 @@ Test (security, a_query_by_clear_id_needs_a_permit_that_keeps_the_id, .init = se
     cr_assert (reached);
     tc_close (&w);
     tc_close (&p);
-    entry_t e[8];
-    size_t n = entries ("query", e, 8);
+    tc_entry_t e[8];
+    size_t n = (size_t) tc_audit_read (B.dir, "query", e, 8);
     cr_assert_eq (n, 3);
     cr_assert_str_eq (e[0].decision, "deny");
     cr_assert_str_eq (e[0].reason, "subject-not-clear");

@@ -15,6 +15,9 @@
 #include <unistd.h>
 #include <zmq.h>
 #include <cJSON.h>
+#include <lmdb.h>
+
+#include "sl_audit.h"
 
 #include "water/v1/water.pb-c.h"
 #include "sl_test_scale.h"
@@ -763,6 +766,54 @@ tc_audit_await (tc_broker_t *b, int timeout_ms, ...)
             return n;
         usleep (20000);
     }
+}
+
+long
+tc_audit_read (const char *dir, const char *kind, tc_entry_t *out, size_t max)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    char path[600];
+    snprintf (path, sizeof path, "%s/store", dir);
+    if (mdb_env_create (&env) != 0)
+        return -1;
+    mdb_env_set_maxdbs (env, 64);
+    mdb_env_set_mapsize (env, (size_t) 1 << 30);
+    if (mdb_env_open (env, path, MDB_RDONLY | MDB_NOTLS, 0600) != 0
+        || mdb_txn_begin (env, NULL, MDB_RDONLY, &txn) != 0) {
+        mdb_env_close (env);
+        return -1;
+    }
+    sl_audit_filter_t f;
+    memset (&f, 0, sizeof f);
+    f.kind = kind;
+    sl_audit_iter_t *it = sl_audit_iter_new (txn, &f);
+    sl_audit_entry_t e;
+    long n = it ? 0 : -1;
+    while (it && sl_audit_iter_next (it, &e) == 1) {
+        if ((size_t) n < max) {
+            tc_entry_t *o = &out[n];
+#define S_COPY(dst, src) snprintf (dst, sizeof dst, "%.*s", (int) src.len, src.ptr)
+            S_COPY (o->kind, e.kind);
+            S_COPY (o->actor, e.actor);
+            S_COPY (o->counterpart, e.counterpart);
+            S_COPY (o->owner, e.owner);
+            S_COPY (o->purpose, e.purpose);
+            S_COPY (o->decision, e.decision);
+            S_COPY (o->rules, e.rules);
+            S_COPY (o->fields, e.fields);
+            S_COPY (o->reason, e.reason);
+            S_COPY (o->detail, e.detail);
+#undef S_COPY
+            o->has_subject = e.subject != NULL;
+            o->has_msgid = e.message_id != NULL;
+        }
+        n++;
+    }
+    sl_audit_iter_destroy (&it);
+    mdb_txn_abort (txn);
+    mdb_env_close (env);
+    return n;
 }
 
 cJSON *

@@ -219,6 +219,19 @@ long tc_audit_count (tc_broker_t *b, ...) __attribute__ ((sentinel));
  *  count. */
 long tc_audit_await (tc_broker_t *b, int timeout_ms, ...) __attribute__ ((sentinel));
 
+/*  One audit entry's members (AUDIT.md section 9) as read from the store. */
+typedef struct {
+    char kind[32], actor[64], counterpart[64], owner[64], purpose[64], decision[16];
+    char rules[512], fields[512], reason[256], detail[1024];
+    int has_subject, has_msgid;
+} tc_entry_t;
+
+/*  Offline: the entries of `kind` (a prefix when it ends in '.'; NULL: all)
+ *  in DIR/store, read through a separate read-only LMDB environment, so the
+ *  broker may be running, stopped or killed. The first `max` go into out;
+ *  returns how many there are, or -1 when the store could not be read. */
+long tc_audit_read (const char *dir, const char *kind, tc_entry_t *out, size_t max);
+
 /*  `status` as `as` (NULL: the broker's admin key): the JSON result (free
  *  with cJSON_Delete) or NULL. */
 struct cJSON *tc_status (tc_broker_t *b, const sl_keypair_t *as);
