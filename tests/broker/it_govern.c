@@ -19,7 +19,6 @@
 #include "sluice/v1/consent.pb-c.h"
 #include "water/v1/water.pb-c.h"
 
-#define WATER "water.v1.MeterReading"
 #define CONSENT "sluice.v1.ConsentEvent"
 #define T_OBSERVED 1767238523         /* 2026-01-01T03:35:23Z */
 #define T_HOUR     1767236400         /* 2026-01-01T03:00:00Z */
@@ -46,12 +45,9 @@ static void
 setup (void)
 {
     const char *extra[] = { "--consent-scan-ms", "100", "--checkpoint-every", "10", NULL };
-    cr_assert_eq (tc_broker_start (&B, extra), 0, "sluiced did not start");
-    cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
-    cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
+    cr_assert_eq (tc_scene (&B, extra, &kw, &kp, CITY, NULL), 0);
     cr_assert_eq (tc_member (&B, "parking", "member", &kk), 0);
     cr_assert_eq (tc_member (&B, "app", "consent-source", &ka), 0);
-    cr_assert_eq (tc_policy (&B, "city", CITY), 1);
 }
 
 static void
@@ -89,17 +85,12 @@ static int
 publish (tc_client_t *c, const char *type, uint32_t n, const char *subject,
          const uint8_t *body, size_t len, int *code)
 {
-    uint8_t id[16];
-    tc_msgid (id, n);
-    uint64_t seq = tc_publish1 (c, type, id, subject, body, len);
-    tc_msg_t m;
-    cr_assert_eq (tc_recv_cmd (c, &m, SLUICE__V1__COMMAND__ACK, 5000), 0, "no answer to PUBLISH");
-    cr_assert_eq (m.h->seq, seq);
-    int cmd = m.h->command;
+    char err[300];
+    int rc = tc_publish_wait (c, type, n, subject, body, len, 5000, err, sizeof err);
+    cr_assert_neq (rc, -1, "%s", err);
     if (code)
-        *code = m.h->n_errors ? (int) m.h->errors[0]->code : 0;
-    tc_msg_free (&m);
-    return cmd;
+        *code = rc;
+    return rc == 0 ? SLUICE__V1__COMMAND__ACK : SLUICE__V1__COMMAND__ERROR;
 }
 
 static void
@@ -107,7 +98,7 @@ publish_reading (tc_client_t *w, uint32_t n, const char *subject)
 {
     size_t len;
     uint8_t *body = reading (subject, &len);
-    cr_assert_eq (publish (w, WATER, n, subject, body, len, NULL), SLUICE__V1__COMMAND__ACK);
+    cr_assert_eq (publish (w, TL_WATER, n, subject, body, len, NULL), SLUICE__V1__COMMAND__ACK);
     free (body);
 }
 
@@ -153,10 +144,8 @@ Test (govern, permit_releases_exactly_what_the_policy_says)
     cr_assert_eq (tc_policy (&B, "water", WATER_SHARES), 1);
     tc_client_t w, p, k;
     tc_msg_t m;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
-    cr_assert_eq (tc_join (&k, &B, &kk, "parking"), 0);
-    cr_assert_eq (tc_subscribe (&k, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
+    cr_assert_eq (tc_consumer (&k, &B, &kk, "parking", TL_WATER, "joint-metering", 0), 0);
     tc_credit (&p, 10);
     tc_credit (&k, 10);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
@@ -209,13 +198,11 @@ Test (govern, default_deny_without_a_policy)
 {
     tc_client_t w, p;
     tc_msg_t m;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
-    tc_credit (&p, 10);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 10), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_reading (&w, 1, "C-1");
     cr_assert_neq (deliver (&p, &m, 700), 0, "delivered without any permit");
-    cr_assert_gt (tc_broker_log_count (&B, "reason=no-matching-rule"), 0);
+    cr_assert_gt (tc_audit_await (&B, 2000, "kind=deny", "counterpart=power", "reason=no-matching-rule", NULL), 0);
     cr_assert_eq (depth ("power"), 0);
     tc_close (&w);
     tc_close (&p);
@@ -230,10 +217,8 @@ Test (govern, a_city_forbid_beats_the_owners_permit)
     cr_assert_eq (tc_policy (&B, "water", WATER_SHARES), 1);
     tc_client_t w, p, k;
     tc_msg_t m;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
-    cr_assert_eq (tc_join (&k, &B, &kk, "parking"), 0);
-    cr_assert_eq (tc_subscribe (&k, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
+    cr_assert_eq (tc_consumer (&k, &B, &kk, "parking", TL_WATER, "joint-metering", 0), 0);
     tc_credit (&p, 10);
     tc_credit (&k, 10);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
@@ -241,7 +226,8 @@ Test (govern, a_city_forbid_beats_the_owners_permit)
     cr_assert_eq (deliver (&k, &m, 5000), 0, "parking (not forbidden) got nothing");
     tc_msg_free (&m);
     cr_assert_neq (deliver (&p, &m, 500), 0, "a forbidden copy reached power");
-    cr_assert_gt (tc_broker_log_count (&B, "consumer=power record=water.v1.MeterReading purpose=joint-metering reason=forbidden"), 0);
+    cr_assert_gt (tc_audit_await (&B, 2000, "kind=deny", "counterpart=power", "record_type=" TL_WATER,
+                                  "purpose=joint-metering", "reason=forbidden", NULL), 0);
     tc_close (&w);
     tc_close (&p);
     tc_close (&k);
@@ -252,8 +238,7 @@ Test (govern, a_rule_removed_after_queueing_stops_queued_records)
     cr_assert_eq (tc_policy (&B, "water", WATER_SHARES), 1);
     tc_client_t w, p;
     tc_msg_t m;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_reading (&w, 1, "C-1");
     publish_reading (&w, 2, "C-2");
@@ -263,7 +248,8 @@ Test (govern, a_rule_removed_after_queueing_stops_queued_records)
     tc_credit (&p, 10);
     cr_assert_neq (deliver (&p, &m, 700), 0, "a queued record left after its rule was removed");
     cr_assert_eq (depth ("power"), 0, "denied records stay queued");
-    cr_assert_gt (tc_broker_log_count (&B, "event=deliver.denied owner=water consumer=power"), 0);
+    cr_assert_gt (tc_audit_await (&B, 2000, "kind=deny", "owner=water", "counterpart=power",
+                                  "detail=stage=deliver", NULL), 0);
     tc_close (&w);
     tc_close (&p);
 }
@@ -319,7 +305,7 @@ Test (govern, a_rule_whose_validity_ends_stops_queued_records)
     tc_client_t w, p;
     tc_msg_t m;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     /* inside the window the rule permits: the control */
     tc_credit (&p, 1);
@@ -350,15 +336,15 @@ Test (govern, a_rule_whose_validity_ends_stops_queued_records)
 Test (govern, a_delivery_that_stands_names_the_rule_that_decided_at_publish)
 {
     cr_assert_eq (tc_policy (&B, "water",
-        "permit \"w2p-south\" {\n  owner water\n  consumer power\n  records " WATER "\n"
+        "permit \"w2p-south\" {\n  owner water\n  consumer power\n  records " TL_WATER "\n"
         "  purpose joint-metering\n  fields district, water_consumption_m3\n"
         "  where district = \"south\"\n}\n"
-        "permit \"w2p-any\" {\n  owner water\n  consumer power\n  records " WATER "\n"
+        "permit \"w2p-any\" {\n  owner water\n  consumer power\n  records " TL_WATER "\n"
         "  purpose joint-metering\n  fields district\n}\n"), 1);
     tc_client_t w, p;
     tc_msg_t m;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_reading (&w, 1, "C-1");          /* district north: only w2p-any permits */
     tc_credit (&p, 1);
@@ -380,8 +366,7 @@ Test (govern, a_narrowed_permit_reshapes_queued_records)
     cr_assert_eq (tc_policy (&B, "water", WATER_SHARES), 1);
     tc_client_t w, p;
     tc_msg_t m;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_reading (&w, 1, "C-1");
     cr_assert_eq (depth ("power"), 1);
@@ -469,9 +454,7 @@ Test (govern, a_bad_policy_gives_every_error_with_its_position_and_changes_nothi
     /* version 1 is still in force and the next good apply is version 2 */
     tc_client_t w, p;
     tc_msg_t m;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
-    tc_credit (&p, 10);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 10), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_reading (&w, 1, "C-1");
     cr_assert_eq (deliver (&p, &m, 5000), 0, "the refused apply changed the policy in force");
@@ -491,13 +474,7 @@ Test (govern, queries_are_checked_both_ways_and_replies_shaped)
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
 
     /* a purpose no permit names: denied before the owner sees the query */
-    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
-    h.command = SLUICE__V1__COMMAND__QUERY;
-    h.record_type = WATER;
-    h.subject = "C-1001";
-    h.purpose = "marketing";
-    h.timeout_ms = 3000;
-    uint64_t seq = tc_send (&p, &h, NULL, NULL, 0);
+    uint64_t seq = tc_query (&p, TL_WATER, "C-1001", "marketing", 3000);
     cr_assert_eq (tc_recv_cmd (&p, &a, SLUICE__V1__COMMAND__REPLY, 5000), 0);
     cr_assert_eq (a.h->command, SLUICE__V1__COMMAND__ERROR);
     cr_assert_eq (a.h->seq, seq);
@@ -507,9 +484,7 @@ Test (govern, queries_are_checked_both_ways_and_replies_shaped)
     cr_assert_neq (tc_recv (&w, &q, 300), 0, "a denied query reached the owner");
 
     /* by clear id under a pseudonymizing permit: denied (POLICY.md 6.1) */
-    h.purpose = "joint-metering";
-    h.seq = 0;
-    seq = tc_send (&p, &h, NULL, NULL, 0);
+    seq = tc_query (&p, TL_WATER, "C-1001", "joint-metering", 3000);
     cr_assert_eq (tc_recv_cmd (&p, &a, SLUICE__V1__COMMAND__REPLY, 5000), 0);
     cr_assert_eq (a.h->command, SLUICE__V1__COMMAND__ERROR);
     cr_assert_str_eq (a.h->errors[0]->reason, "subject-not-clear");
@@ -518,22 +493,11 @@ Test (govern, queries_are_checked_both_ways_and_replies_shaped)
 
     /* permitted without a subject: the owner answers with the full record,
      * power gets the shaped copy */
-    h.subject = "";
-    h.seq = 0;
-    seq = tc_send (&p, &h, NULL, NULL, 0);
+    seq = tc_query (&p, TL_WATER, "", "joint-metering", 3000);
     cr_assert_eq (tc_recv_cmd (&w, &q, SLUICE__V1__COMMAND__QUERY, 5000), 0, "owner got no QUERY");
     size_t len;
     uint8_t *body = reading ("C-1001", &len);
-    Sluice__V1__Header r = SLUICE__V1__HEADER__INIT;
-    Sluice__V1__RecordMeta rm = SLUICE__V1__RECORD_META__INIT, *rmp = &rm;
-    r.command = SLUICE__V1__COMMAND__REPLY;
-    r.query_id = q.h->query_id;
-    rm.subject = "C-1001";
-    rm.event_time = (int64_t) T_OBSERVED * 1000;
-    r.n_records = 1;
-    r.records = &rmp;
-    const uint8_t *bodies[] = { body };
-    tc_send (&w, &r, bodies, &len, 1);
+    tc_reply1 (&w, q.h->query_id, "C-1001", (int64_t) T_OBSERVED * 1000, 0, body, len);
     tc_msg_free (&q);
     free (body);
     cr_assert_eq (tc_recv_cmd (&p, &a, SLUICE__V1__COMMAND__REPLY, 5000), 0, "asker got no answer");
@@ -574,7 +538,7 @@ consent_event (tc_client_t *c, uint32_t n, Sluice__V1__ConsentEvent__Kind kind,
                const char *consent_id, int *code)
 {
     Sluice__V1__ConsentEvent e = SLUICE__V1__CONSENT_EVENT__INIT;
-    char *purposes[] = { "joint-metering" }, *types[] = { WATER };
+    char *purposes[] = { "joint-metering" }, *types[] = { TL_WATER };
     e.consent_id = (char *) consent_id;
     e.kind = kind;
     e.subject = "C-7";
@@ -606,16 +570,14 @@ Test (govern, consent_gates_queues_and_notifies)
     cr_assert_eq (tc_policy (&B, "water", WATER_WITH_CONSENT), 1);
     tc_client_t w, p, a;
     tc_msg_t m;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
-    tc_credit (&p, 1);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 1), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     cr_assert_eq (tc_join (&a, &B, &ka, "app"), 0);
 
     /* no consent: denied, and the reason says so */
     publish_reading (&w, 1, "C-7");
     cr_assert_neq (deliver (&p, &m, 500), 0, "delivered without consent");
-    cr_assert_gt (tc_broker_log_count (&B, "reason=consent-missing"), 0);
+    cr_assert_gt (tc_audit_await (&B, 2000, "kind=deny", "counterpart=power", "reason=consent-missing", NULL), 0);
 
     /* the citizen consents through the city app (a consent-source member) */
     cr_assert_eq (consent_event (&a, 1, SLUICE__V1__CONSENT_EVENT__KIND__GIVEN, "c-7-power", NULL),
@@ -656,7 +618,7 @@ Test (govern, consent_gates_queues_and_notifies)
     tc_credit (&p, 10);
     cr_assert_neq (deliver (&p, &m, 700), 0, "a queued record left after the withdrawal");
     cr_assert_eq (depth ("power"), 0);
-    cr_assert_gt (tc_broker_log_count (&B, "reason=consent-withdrawn"), 0);
+    cr_assert_gt (tc_audit_await (&B, 2000, "kind=deny", "counterpart=power", "reason=consent-withdrawn", NULL), 0);
     tc_close (&w);
     tc_close (&p);
     tc_close (&a);
@@ -667,8 +629,7 @@ Test (govern, an_expiring_consent_notifies_and_stops_the_queue)
     cr_assert_eq (tc_policy (&B, "water", WATER_WITH_CONSENT), 1);
     tc_client_t w, p, a;
     tc_msg_t m;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     cr_assert_eq (tc_join (&a, &B, &ka, "app"), 0);
     int64_t ends = window_end (2);
@@ -687,7 +648,7 @@ Test (govern, an_expiring_consent_notifies_and_stops_the_queue)
     cr_assert_geq (now_s (), ends, "notice before the consent expired");
     tc_credit (&p, 10);
     cr_assert_neq (deliver (&p, &m, 700), 0, "a queued record left after the consent expired");
-    cr_assert_gt (tc_broker_log_count (&B, "reason=consent-expired"), 0);
+    cr_assert_gt (tc_audit_await (&B, 2000, "kind=deny", "counterpart=power", "reason=consent-expired", NULL), 0);
     tc_close (&w);
     tc_close (&p);
     tc_close (&a);
@@ -698,9 +659,7 @@ Test (govern, a_consent_limited_to_fields_releases_only_those)
     cr_assert_eq (tc_policy (&B, "water", WATER_WITH_CONSENT), 1);
     tc_client_t w, p, a;
     tc_msg_t m;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
-    tc_credit (&p, 10);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 10), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     cr_assert_eq (tc_join (&a, &B, &ka, "app"), 0);
     s_field = "water_consumption_m3";
@@ -785,7 +744,7 @@ Test (govern, both_planes_write_the_same_consent_entry)
     Sluice__V1__AdminResponse *r = tc_admin (&B, adm, "consent.grant",
         "{\"consent_id\":\"c-7-admin\",\"subject\":\"C-7\",\"controller\":\"water\","
         "\"recipient\":\"power\",\"purposes\":[\"joint-metering\"],"
-        "\"record_types\":[\"" WATER "\"],\"collection_method\":\"app\","
+        "\"record_types\":[\"" TL_WATER "\"],\"collection_method\":\"app\","
         "\"evidence\":\"receipt-42\"}");
     cr_assert_not_null (r);
     cr_assert_eq (r->code, SLUICE__V1__ERROR_CODE__OK, "%s", r->text);
@@ -807,25 +766,10 @@ Test (govern, both_planes_write_the_same_consent_entry)
     mdb_env_close (env);
     /* field by field the same, record_type included; only who acted differs */
     cr_assert_str_eq (data, admin);
-    cr_assert (strstr (data, "record_type=" WATER "\n"), "%s", data);
+    cr_assert (strstr (data, "record_type=" TL_WATER "\n"), "%s", data);
     cr_assert (strstr (data, "purpose=joint-metering\n"), "%s", data);
     cr_assert_str_eq (data_actor, "app");
     cr_assert_str_eq (admin_actor, "admin-water");
-}
-
-static uint8_t *
-slurp (const char *path, size_t *len)
-{
-    FILE *f = fopen (path, "rb");
-    cr_assert_not_null (f, "%s", path);
-    fseek (f, 0, SEEK_END);
-    long n = ftell (f);
-    fseek (f, 0, SEEK_SET);
-    uint8_t *buf = malloc ((size_t) n + 1);
-    cr_assert_eq (fread (buf, 1, (size_t) n, f), (size_t) n);
-    fclose (f);
-    *len = (size_t) n;
-    return buf;
 }
 
 Test (govern, the_audit_log_verifies_and_holds_no_raw_citizen_id)
@@ -835,8 +779,7 @@ Test (govern, the_audit_log_verifies_and_holds_no_raw_citizen_id)
     cr_assert_eq (tc_policy (&B, "water", WATER_SHARES), 1);
     tc_client_t w, p;
     tc_msg_t m;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     for (uint32_t i = 1; i <= 5; i++)
         publish_reading (&w, i, raw);
@@ -875,7 +818,8 @@ Test (govern, the_audit_log_verifies_and_holds_no_raw_citizen_id)
     char path[600];
     snprintf (path, sizeof path, "%s/store/data.mdb", B.dir);
     size_t len;
-    uint8_t *bytes = slurp (path, &len);
+    char *bytes = tl_slurp (path, &len);
+    cr_assert_not_null (bytes, "%s", path);
     cr_assert_null (memmem (bytes, len, raw, strlen (raw)), "raw citizen id found in data.mdb");
     cr_assert_not_null (memmem (bytes, len, "w2p@1", 5), "scan sanity: rule ids are in the file");
     free (bytes);

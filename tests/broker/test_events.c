@@ -18,7 +18,6 @@
 #include "tc.h"
 #include "tl.h"
 
-#define WATER "water.v1.MeterReading"
 
 static tc_broker_t B;
 static sl_broker_t *broker;
@@ -139,18 +138,8 @@ serve (void *arg)
 static void
 setup (void)
 {
-    memset (&B, 0, sizeof B);
-    snprintf (B.dir, sizeof B.dir, "/tmp/sluice-test-XXXXXX");
-    cr_assert_not_null (mkdtemp (B.dir));
-    strcat (B.dir, "/d");
-    char cmd[512];
-    snprintf (cmd, sizeof cmd, "'%s' init --data '%s' --with-examples >/dev/null 2>&1", getenv ("SLUICED"), B.dir);
-    cr_assert_eq (system (cmd), 0, "sluiced init failed");
-    char path[400], err[300];
-    snprintf (path, sizeof path, "%s/broker.pub", B.dir);
-    cr_assert_eq (sl_keys_load_public (path, B.broker_pub, err, sizeof err), 0, "%s", err);
-    snprintf (path, sizeof path, "%s/admin.key", B.dir);
-    cr_assert_eq (sl_keys_load_secret (path, &B.admin, err, sizeof err), 0, "%s", err);
+    cr_assert_eq (tc_broker_init (&B, NULL), 0, "sluiced init failed");
+    char err[300];
 
     sl_broker_config_t cfg = {
         .data_dir = B.dir, .data_endpoint = "tcp://127.0.0.1:*",
@@ -207,25 +196,16 @@ permit_power (void)
     cr_assert_eq (tc_policy (&B, "city", "purpose joint-metering \"joint metering\"\n"), 1);
     cr_assert_eq (tc_policy (&B, "water",
                              "permit \"w2p\" {\n  owner water\n  consumer power\n"
-                             "  records " WATER "\n  purpose joint-metering\n  fields *\n"
+                             "  records " TL_WATER "\n  purpose joint-metering\n  fields *\n"
                              "  subject keep\n}\n"), 1);
 }
 
 static int
 publish (tc_client_t *w, uint32_t n, const char *subject)
 {
-    uint8_t id[16];
-    size_t len;
-    tc_msgid (id, n);
-    uint8_t *body = tc_water_reading (subject, 1.0, &len);
-    uint64_t seq = tc_publish1 (w, WATER, id, subject, body, len);
-    free (body);
-    tc_msg_t m;
-    cr_assert_eq (tc_recv_cmd (w, &m, SLUICE__V1__COMMAND__ACK, 5000), 0);
-    cr_assert_eq (m.h->seq, seq);
-    int cmd = m.h->command;
-    tc_msg_free (&m);
-    return cmd;
+    int rc = tc_publish_water (w, n, subject, 1.0, NULL, 0);
+    cr_assert_neq (rc, -1, "no answer to PUBLISH %u", n);
+    return rc == 0 ? SLUICE__V1__COMMAND__ACK : SLUICE__V1__COMMAND__ERROR;
 }
 
 Test (events, entries_commit_with_the_publish)
@@ -238,8 +218,7 @@ Test (events, entries_commit_with_the_publish)
     cr_assert_eq (events ("policy.apply|admin-water|"), 1, "policy.apply not recorded");
     cr_assert_eq (events ("broker.start|sluiced"), 1);
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     cr_assert_eq (publish (&w, 1, "C-42"), SLUICE__V1__COMMAND__ACK);
     /* the ACK came after the commit: the entries are already committed; the
@@ -265,10 +244,9 @@ Test (events, a_recorder_failure_undoes_the_publish)
     cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
     permit_power ();
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     /* a second subscription, which no rule permits: a second entry (deny) */
-    cr_assert_eq (tc_subscribe (&p, WATER, "billing"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "billing"), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     fail_entries = 0;
     cr_assert_eq (publish (&w, 2, "FAIL"), SLUICE__V1__COMMAND__ERROR);
@@ -305,9 +283,7 @@ Test (events, records_committed_while_delivering_are_delivered)
     cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
     permit_power ();
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
-    tc_credit (&p, 10);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 10), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     tc_msg_t m;
     cr_assert_neq (tc_recv (&p, &m, 300), 0, "delivered from an empty queue");
@@ -337,7 +313,7 @@ Test (events, records_committed_while_delivering_are_delivered)
         snprintf (subj, sizeof subj, "C-%u", i + 1);
         uint8_t *body = tc_water_reading (subj, 1.0, &len);
         tc_msgid (id, 2 + i);
-        cr_assert_neq (tc_publish1 (&w, WATER, id, subj, body, len), 0);
+        cr_assert_neq (tc_publish1 (&w, TL_WATER, id, subj, body, len), 0);
         free (body);
     }
     usleep (300 * 1000);                     /* all are in the broker's queues */

@@ -3,7 +3,7 @@
 the water bureau (publisher) and the power bureau (consumer), HTTP from this
 script with urllib only.
 
-usage: test_gateway.py --sluiced P --sluicectl P --gateway P --phase PHASE
+usage: test_gateway.py --sluiced P --tl-broker P --sluicectl P --gateway P --phase PHASE
                        [--client examples/gateway/client.py]
 phases: flow (publish, long-poll, ack, auth, bad input, idempotency, audit,
         the Python client), restart (gateway killed with unacked deliveries,
@@ -46,7 +46,7 @@ def reading(n, subject="CIT-100201"):
 
 
 def setup(args):
-    city = City(args.sluiced, args.sluicectl)
+    city = City(args.tl_broker, args.sluiced, args.sluicectl)
     city.start()
     wkey = city.member("water")
     pkey = city.member("power")
@@ -217,12 +217,7 @@ def phase_flow(args, c):
                 city.acked())
         c.check("gateway exits 0 on SIGTERM", water.stop() == 0 and power.stop() == 0)
     finally:
-        water.stop()
-        power.stop()
-        if c.failed:
-            print("---- water gateway log\n" + water.tail() + "\n---- power gateway log\n"
-                  + power.tail() + "\n---- sluiced log\n" + city.tail())
-        city.cleanup()
+        city.finish(c, water, power)
 
 
 def phase_restart(args, c):
@@ -283,12 +278,7 @@ def phase_restart(args, c):
         c.check("the spool empties", wait_for(
             lambda: water.get("/readyz", token=None)[1].get("spoolDepth") == 0, 10))
     finally:
-        water.stop()
-        power.stop()
-        if c.failed:
-            print("---- water gateway log\n" + water.tail() + "\n---- power gateway log\n"
-                  + power.tail() + "\n---- sluiced log\n" + city.tail())
-        city.cleanup()
+        city.finish(c, water, power)
 
 
 class Receiver(http.server.BaseHTTPRequestHandler):
@@ -341,12 +331,8 @@ def phase_webhook(args, c):
         st, body = poll(power, wait=0)
         c.check("long-poll on a webhook subscription: 409", st == 409, (st, body))
     finally:
-        water.stop()
-        power.stop()
+        city.finish(c, water, power)
         server.shutdown()
-        if c.failed:
-            print("---- power gateway log\n" + power.tail() + "\n---- sluiced log\n" + city.tail())
-        city.cleanup()
 
 
 HEALTH_POLICY = """permit "health-visit-parking-waiver" {
@@ -384,7 +370,7 @@ class Owner(http.server.BaseHTTPRequestHandler):
 
 
 def phase_query(args, c, webhook=False):
-    city = City(args.sluiced, args.sluicectl)
+    city = City(args.tl_broker, args.sluiced, args.sluicectl)
     city.start()
     hkey = city.member("health")
     pkey = city.member("parking")
@@ -450,13 +436,8 @@ def phase_query(args, c, webhook=False):
         st, body, _ = parking.post("/v1/query/" + ENC, q)
         c.check("after the withdrawal: 403 again", st == 403, (st, body))
     finally:
-        health.stop()
-        parking.stop()
+        city.finish(c, health, parking)
         server.shutdown()
-        if c.failed:
-            print("---- health gateway log\n" + health.tail() + "\n---- parking gateway log\n"
-                  + parking.tail() + "\n---- sluiced log\n" + city.tail())
-        city.cleanup()
 
 
 def phase_doc(args, c):
@@ -518,12 +499,7 @@ def phase_doc(args, c):
             and any(d.get("message_id") == mid and d.get("counterpart") == "power" for d in dels)
             and acks == 2, (pubs[-1:], dels[-1:], acks))
     finally:
-        water.stop()
-        power.stop()
-        if c.failed:
-            print("---- water gateway log\n" + water.tail() + "\n---- power gateway log\n"
-                  + power.tail() + "\n---- sluiced log\n" + city.tail())
-        city.cleanup()
+        city.finish(c, water, power)
 
 
 def phase_tls(args, c):
@@ -575,15 +551,14 @@ def phase_tls(args, c):
         except Exception:
             c.check("plain HTTP is not served on the TLS port", True)
     finally:
-        water.stop()
-        if c.failed:
-            print("---- water gateway log\n" + water.tail())
-        city.cleanup()
+        city.finish(c, water)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sluiced", required=True)
+    ap.add_argument("--tl-broker", required=True,
+                    help="the test harness's launcher (tests/lib/tl_broker.c)")
     ap.add_argument("--sluicectl", required=True)
     ap.add_argument("--gateway", required=True)
     ap.add_argument("--client")
