@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "sl_error.h"
+#include "sl_lmdb.h"
 #include "sl_log.h"
 #include "sl_sync.h"
 
@@ -170,9 +171,9 @@ sl_batch_commit (sl_batch_t *self)
     self->pending = 0;
     if (rc != 0) {
         sl_error ("store.commit_failed", "pending=%u error=\"%s\"", n, mdb_strerror (rc));
-        self->last_rc = sl_store_rc (rc);
+        self->last_rc = sl_lmdb_rc (rc);
         s_tell (self, 0);
-        return sl_store_rc (rc);
+        return sl_lmdb_rc (rc);
     }
     self->commits++;
     self->last_rc = 0;

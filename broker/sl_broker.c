@@ -86,6 +86,7 @@
 #include "sl_subs.h"
 #include "sl_wire.h"
 #include "sluice/v1/admin.pb-c.h"
+#include "sl_time.h"
 
 /* ---------------------------------------------------------------- setup */
 
@@ -172,10 +173,7 @@ s_write_endpoints_stopped (sl_broker_t *self)
     char path[600], tmp[620], ts[32];
     snprintf (path, sizeof path, "%s/endpoints", self->data_dir);
     snprintf (tmp, sizeof tmp, "%s/endpoints.tmp", self->data_dir);
-    time_t now = time (NULL);
-    struct tm tm;
-    gmtime_r (&now, &tm);
-    strftime (ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    sl_time_format ((int64_t) time (NULL) * 1000000, NULL, ts, sizeof ts);
     FILE *f = fopen (tmp, "w");
     if (!f || fprintf (f, "data = %s\nadmin = %s\npid = 0\nstate = stopped\nstopped = %s\n",
                        self->data_ep, self->admin_ep, ts) < 0
@@ -240,6 +238,18 @@ s_govern_notice (void *ctx, const char *member, const char *kind, const char *co
                  const char *const *vals, size_t n)
 {
     return sl_broker_notice (ctx, member, kind, keys, vals, n);
+}
+
+static int
+s_admin_close_member (void *ctx, const char *member)
+{
+    return sl_broker_close_member (ctx, member);
+}
+
+static int
+s_admin_close_key (void *ctx, const char *member, const char *key_fp)
+{
+    return sl_broker_close_key (ctx, member, key_fp);
 }
 
 sl_broker_t *
@@ -310,6 +320,14 @@ sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
         goto fail;
     sl_broker_set_decide (self, sl_govern_decide, self->govern);
     sl_broker_on_event (self, sl_govern_record, self->govern);
+    self->admin_ctx = (sl_admin_ctx_t) {
+        .store = self->store, .commit = self->commit, .registry = self->registry,
+        .subs = self->subs, .queue = self->queue, .sessions = self->sessions,
+        .policy = sl_govern_policy (self->govern), .consent = sl_govern_consent (self->govern),
+        .audit = sl_govern_audit (self->govern), .govern = self->govern,
+        .started_ms = self->started_ms, .hook = self, .event = s_govern_event,
+        .close_member = s_admin_close_member, .close_key = s_admin_close_key,
+    };
 
     self->ctx = zmq_ctx_new ();
     if (!self->ctx || !(self->zap = sl_zap_new (self->ctx, self->registry))) {
@@ -486,6 +504,7 @@ sl_subs_t *sl_broker_subs (sl_broker_t *self) { return self->subs; }
 sl_queue_t *sl_broker_queue (sl_broker_t *self) { return self->queue; }
 sl_sessions_t *sl_broker_sessions (sl_broker_t *self) { return self->sessions; }
 sl_admin_t *sl_broker_admin (sl_broker_t *self) { return self->admin_table; }
+const sl_admin_ctx_t *sl_broker_admin_ctx (sl_broker_t *self) { return &self->admin_ctx; }
 sl_zap_t *sl_broker_zap (sl_broker_t *self) { return self->zap; }
 int64_t sl_broker_started_ms (sl_broker_t *self) { return self->started_ms; }
 sl_metrics_t *sl_broker_metrics (sl_broker_t *self) { return self->metrics; }

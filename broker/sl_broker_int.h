@@ -74,7 +74,7 @@ typedef struct {
     char purpose[SL_PURPOSE_MAX + 1];
     char subject[128];
     int64_t deadline_ms;
-} sl_query_t;
+} sl_broker_query_t;
 
 struct sl_broker_t {
     sl_broker_config_t cfg;
@@ -91,6 +91,7 @@ struct sl_broker_t {
     sl_zap_t *zap;
     sl_authlog_t *authlog;        /* refused handshakes, aggregated */
     sl_admin_t *admin_table;
+    sl_admin_ctx_t admin_ctx;     /* what admin handlers get (sl_admin.h) */
     sl_govern_t *govern;
     sl_decide_fn *decide;
     void *decide_ctx;
@@ -105,7 +106,7 @@ struct sl_broker_t {
     size_t n_withheld, cap_withheld;   /* ... in commit order (sl_overload.c) */
     uint64_t withheld_total;
     int64_t overload_started_ms;
-    sl_query_t *queries;
+    sl_broker_query_t *queries;
     size_t n_queries, cap_queries;
     uint64_t seq, next_query_id;
     int64_t started_ms;

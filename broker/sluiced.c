@@ -22,6 +22,7 @@
 #include "sl_registry.h"
 #include "sl_schema_store.h"
 #include "sl_store.h"
+#include "sl_role.h"
 
 static volatile sig_atomic_t s_stop = 0;
 static volatile sig_atomic_t s_reload = 0;
@@ -316,7 +317,7 @@ s_init (const sl_config_t *cfg)
         fprintf (stderr, "sluiced init: cannot open the member registry\n");
         goto out;
     }
-    if (sl_registry_add (reg, txn, "admin", "admin:city", admin.public_key, err, sizeof err) != 0) {
+    if (sl_registry_add (reg, txn, "admin", SL_ROLE_CITY_ADMIN, admin.public_key, err, sizeof err) != 0) {
         fprintf (stderr, "sluiced init: %s\n", err);
         goto out;
     }

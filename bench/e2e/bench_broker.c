@@ -13,6 +13,7 @@
 
 #include "bench_util.h"
 #include "sl_keys.h"
+#include "tl.h"
 
 int
 bench_broker_init (bench_broker_t *b, const char *sluiced)
@@ -34,24 +35,9 @@ bench_broker_init (bench_broker_t *b, const char *sluiced)
         perror ("bench: mkdir keys");
         return -1;
     }
-    pid_t pid = fork ();
-    if (pid == 0) {
-        int fd = open ("/dev/null", O_WRONLY);
-        if (fd >= 0) {
-            dup2 (fd, 1);
-            close (fd);
-        }
-        execl (b->sluiced, "sluiced", "init", "--data", data, "--with-examples", (char *) NULL);
-        perror ("bench: exec sluiced init");
-        _exit (127);
-    }
-    int st = 0;
-    waitpid (pid, &st, 0);
-    if (!WIFEXITED (st) || WEXITSTATUS (st) != 0) {
-        fprintf (stderr, "bench: sluiced init --data %s failed\n", data);
-        return -1;
-    }
-    return 0;
+    char log[300];
+    snprintf (log, sizeof log, "%s/init.log", b->dir);
+    return tl_broker_init (b->sluiced, data, log);
 }
 
 void
@@ -61,102 +47,33 @@ bench_broker_arg (bench_broker_t *b, const char *arg)
         b->extra[b->n_extra++] = strdup (arg);
 }
 
-/*  Reads DIR/endpoints; 1 when it names our pid and both endpoints. */
-static int
-s_read_endpoints (bench_broker_t *b)
-{
-    char path[300], line[512];
-    snprintf (path, sizeof path, "%s/data/endpoints", b->dir);
-    FILE *f = fopen (path, "r");
-    if (!f)
-        return 0;
-    long pid = 0;
-    b->data_ep[0] = b->admin_ep[0] = 0;
-    while (fgets (line, sizeof line, f)) {
-        line[strcspn (line, "\r\n")] = 0;
-        if (!strncmp (line, "data = ", 7))
-            snprintf (b->data_ep, sizeof b->data_ep, "%s", line + 7);
-        else if (!strncmp (line, "admin = ", 8))
-            snprintf (b->admin_ep, sizeof b->admin_ep, "%s", line + 8);
-        else if (!strncmp (line, "pid = ", 6))
-            pid = atol (line + 6);
-    }
-    fclose (f);
-    return pid == (long) b->pid && b->data_ep[0] && b->admin_ep[0];
-}
-
 int
 bench_broker_start (bench_broker_t *b, uint64_t *ready_ns)
 {
     char data[300];
     snprintf (data, sizeof data, "%s/data", b->dir);
-    char *argv[BENCH_MAX_ARGS + 32];
-    int n = 0;
-    /* BENCH_BROKER_WRAP="valgrind --tool=callgrind ..." runs the broker under
-       a profiler (words split at spaces; same pid, so DIR/endpoints matches) */
-    char wrap[1024] = "";
-    const char *w = getenv ("BENCH_BROKER_WRAP");
-    if (w)
-        snprintf (wrap, sizeof wrap, "%s", w);
-    for (char *save = NULL, *tok = strtok_r (wrap, " ", &save); tok && n < 16;
-         tok = strtok_r (NULL, " ", &save))
-        argv[n++] = tok;
-    int wrapped = n > 0;
-    const char *prog = wrapped ? argv[0] : b->sluiced;
-    argv[n++] = wrapped ? b->sluiced : "sluiced";
-    argv[n++] = "run";
-    argv[n++] = "--data";
-    argv[n++] = data;
-    argv[n++] = "--bind";
-    argv[n++] = "tcp://127.0.0.1:*";
-    argv[n++] = "--admin-bind";
-    argv[n++] = "tcp://127.0.0.1:*";
-    argv[n++] = "--log-level";
-    argv[n++] = "warn";
+    const char *args[BENCH_MAX_ARGS + 3] = { "--log-level", "warn" };
     for (int i = 0; i < b->n_extra; i++)
-        argv[n++] = b->extra[i];
-    argv[n] = NULL;
-
+        args[2 + i] = b->extra[i];
+    /* BENCH_BROKER_WRAP="valgrind --tool=callgrind ..." runs the broker under
+       a profiler (same pid, so DIR/endpoints matches) */
+    tl_run_t r = { .sluiced = b->sluiced, .data = data, .args = args,
+                   .wrap = getenv ("BENCH_BROKER_WRAP"), .timeout_ms = 30000 };
     uint64_t t0 = bench_now_ns ();
-    b->pid = fork ();
-    if (b->pid == 0) {
-        if (strchr (prog, '/'))
-            execv (prog, argv);
-        else
-            execvp (prog, argv);
-        perror ("bench: exec sluiced");
-        _exit (127);
-    }
+    b->pid = tl_broker_run (&r, b->data_ep, sizeof b->data_ep, b->admin_ep, sizeof b->admin_ep);
     if (b->pid < 0) {
-        perror ("bench: fork");
+        b->pid = 0;
         return -1;
     }
-    while (bench_now_ns () - t0 < 30000000000ull) {
-        if (s_read_endpoints (b)) {
-            if (ready_ns)
-                *ready_ns = bench_now_ns () - t0;
-            return 0;
-        }
-        int st;
-        if (waitpid (b->pid, &st, WNOHANG) == b->pid) {
-            fprintf (stderr, "bench: sluiced exited during start (status %d)\n", st);
-            b->pid = 0;
-            return -1;
-        }
-        usleep (500);
-    }
-    fprintf (stderr, "bench: sluiced did not write %s/endpoints within 30 s\n", data);
-    return -1;
+    if (ready_ns)
+        *ready_ns = bench_now_ns () - t0;
+    return 0;
 }
 
 int
 bench_broker_stop (bench_broker_t *b, int sig)
 {
-    if (b->pid <= 0)
-        return 0;
-    kill (b->pid, sig);
-    int st = 0;
-    waitpid (b->pid, &st, 0);
+    tl_broker_stop (b->pid, sig, 30000);
     b->pid = 0;
     return 0;
 }
@@ -166,9 +83,7 @@ bench_broker_destroy (bench_broker_t *b)
 {
     bench_broker_stop (b, SIGTERM);
     if (b->dir[0] && !getenv ("BENCH_KEEP")) {
-        char cmd[400];
-        snprintf (cmd, sizeof cmd, "rm -rf '%s'", b->dir);
-        if (system (cmd) != 0)
+        if (tl_rm_rf (b->dir) != 0)
             fprintf (stderr, "bench: could not remove %s\n", b->dir);
     }
     for (int i = 0; i < b->n_extra; i++)

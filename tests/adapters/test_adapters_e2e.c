@@ -317,14 +317,11 @@ Test (adapters_e2e, water_follows_a_growing_file)
     snprintf (log, sizeof log, "%s/water.log", tb.dir);
     const char *good = "{\"media\":\"water\",\"id\":\"76340000\",\"total_m3\":1.5,\"timestamp\":\"2026-11-28T08:00:00Z\"}\n";
     append (live, good);
-    pid_t pid = fork ();
-    if (pid == 0) {
-        freopen (log, "w", stderr);
-        execl (tb_program ("SLUICE_WATER_ADAPTER"), "sluice-water-adapter", "--data", data,
-               "--key", keys [WATER], "--quarantine", q, "--meters", example ("water-meters.csv"),
-               "--follow", live, (char *) NULL);
-        _exit (127);
-    }
+    const char *argv [] = { tb_program ("SLUICE_WATER_ADAPTER"), "--data", data, "--key", keys [WATER],
+                            "--quarantine", q, "--meters", example ("water-meters.csv"),
+                            "--follow", live, NULL };
+    pid_t pid = tl_spawn (argv, log);
+    cr_assert_neq (pid, -1);
     char subj [4][32];
     cr_assert_eq (receive (power, 1, "water.v1.MeterReading", subj), 1);
     append (live, "{\"media\":\"water\",\"id\":\"76340037\",\"total_m3\":2.5,\"timestamp\":\"2026-11-28T09:00:00Z\"}\n"
@@ -382,15 +379,11 @@ Test (adapters_e2e, power_receives_water_readings_as_json_lines)
     snprintf (data, sizeof data, "%s/data", tb.dir);
     snprintf (log, sizeof log, "%s/power-consumer.log", tb.dir);
     snprintf (outp, sizeof outp, "%s/received.jsonl", tb.dir);
-    pid_t pid = fork ();
-    if (pid == 0) {
-        freopen (log, "w", stderr);
-        execl (tb_program ("SLUICE_POWER_ADAPTER"), "sluice-power-adapter", "--data", data,
-               "--key", keys [POWER], "--meters", example ("power-meters.csv"),
-               "--subscribe", "water.v1.MeterReading:joint-metering", "--output", outp,
-               "--max", "2", (char *) NULL);
-        _exit (127);
-    }
+    const char *argv [] = { tb_program ("SLUICE_POWER_ADAPTER"), "--data", data, "--key", keys [POWER],
+                            "--meters", example ("power-meters.csv"), "--subscribe",
+                            "water.v1.MeterReading:joint-metering", "--output", outp, "--max", "2", NULL };
+    pid_t pid = tl_spawn (argv, log);
+    cr_assert_neq (pid, -1);
     wait_log (log, "subscribed to water.v1.MeterReading for joint-metering");
 
     char args [2048], out [8192];
@@ -432,13 +425,10 @@ Test (adapters_e2e, health_answers_parking_queries_about_visits)
     snprintf (log, sizeof log, "%s/health.log", tb.dir);
     snprintf (q, sizeof q, "%s/health-q.jsonl", tb.dir);
     snprintf (mllp, sizeof mllp, "%s/adt.mllp", SL_FIXTURES);
-    pid_t pid = fork ();
-    if (pid == 0) {
-        freopen (log, "w", stderr);
-        execl (tb_program ("SLUICE_HEALTH_ADAPTER"), "sluice-health-adapter", "--data", data,
-               "--key", keys [HEALTH], "--quarantine", q, "--serve", mllp, (char *) NULL);
-        _exit (127);
-    }
+    const char *argv [] = { tb_program ("SLUICE_HEALTH_ADAPTER"), "--data", data, "--key", keys [HEALTH],
+                            "--quarantine", q, "--serve", mllp, NULL };
+    pid_t pid = tl_spawn (argv, log);
+    cr_assert_neq (pid, -1);
     wait_log (log, "answering queries about 5 records");
     char cmd [600], out [8192];
     snprintf (cmd, sizeof cmd, "cat '%s'", log);

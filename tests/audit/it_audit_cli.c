@@ -17,33 +17,18 @@
 #include "harness.h"
 #include "water/v1/water.pb-c.h"
 
-#define WATER "water.v1.MeterReading"
 
-static const char *s_city =
-    "purpose joint-metering \"Water and power reconcile household consumption\"\n";
+
 static const char *s_water =
-    "permit \"water-to-power\" {\n"
-    "  owner     water\n"
-    "  consumer  power\n"
-    "  records   water.v1.MeterReading\n"
-    "  purpose   joint-metering\n"
-    "  fields    district, date_observed, water_consumption_m3\n"
-    "  subject   pseudonymize\n"
-    "}\n";
-
+    TL_PERMIT ("water-to-power", "district, date_observed, water_consumption_m3", "pseudonymize", "");
 static tb_t tb;
 static char water_key[320], power_key[320], auditor_key[320];
 
 static void
 s_setup (void)
 {
-    tb_init (&tb);
-    tb_start (&tb);
-    tb_member (&tb, "water", "member", water_key);
-    tb_member (&tb, "power", "member", power_key);
+    tb_scene (&tb, water_key, power_key, TL_CITY, s_water);
     tb_member (&tb, "auditor", "auditor", auditor_key);
-    tb_policy (&tb, "city", s_city);
-    tb_policy (&tb, "water", s_water);
 }
 
 static void
@@ -90,37 +75,25 @@ s_lines (const char *text, const char *needle)
     return n;
 }
 
-/*  Publishes n water readings; every 100th for subject C-SPECIAL. */
+static const char *
+s_subject (int i)
+{
+    static char subj[32];
+    snprintf (subj, sizeof subj, i % 100 == 0 ? "C-SPECIAL" : "C-%04d", i % 97);
+    return subj;
+}
+
+/*  Publishes n water readings (every 100th for subject C-SPECIAL); one
+ *  delivery, acknowledged: a deliver and an ack entry. */
 static void
 s_publish (int n)
 {
-    sl_client_t *p = tb_connect (&tb, power_key);
-    cr_assert_eq (sl_client_subscribe (p, WATER, "joint-metering"), 0, "%s",
-                  sl_client_last_error (p));
-    sl_client_t *w = tb_connect (&tb, water_key);
-    uint8_t buf[256];
-    char subj[32];
-    for (int i = 0; i < n; i++) {
-        snprintf (subj, sizeof subj, i % 100 == 0 ? "C-SPECIAL" : "C-%04d", i % 97);
-        Water__V1__MeterReading r = WATER__V1__METER_READING__INIT;
-        r.id = "WM-17:1767225600";
-        r.ref_device = "WM-17";
-        r.subject = subj;
-        r.district = "Nord";
-        r.date_observed = 1767225600;
-        r.water_consumption_m3 = i;
-        size_t len = water__v1__meter_reading__pack (&r, buf);
-        sl_publish_meta_t meta = { NULL, subj, 0 };
-        cr_assert_eq (sl_client_publish_async (w, WATER, &meta, buf, len, NULL, NULL, NULL), 0);
-    }
-    cr_assert_eq (sl_client_flush (w, 60000), 0, "%s", sl_client_last_error (w));
-    /* one delivery, acknowledged: a deliver and an ack entry */
+    sl_client_t *p = tb_publish_readings (&tb, water_key, power_key, n, s_subject);
     sl_delivery_t *d = NULL;
     cr_assert_eq (sl_client_recv (p, &d, 10000), 0, "%s", sl_client_last_error (p));
     cr_assert_eq (sl_client_ack (p, d), 0);
     sl_delivery_destroy (&d);
     cr_assert_eq (sl_client_flush (p, 10000), 0);
-    sl_client_destroy (&w, 1000);
     sl_client_destroy (&p, 1000);
 }
 
@@ -141,22 +114,22 @@ Test (audit_cli, query_filters_and_paging_over_thousands_of_entries)
         cr_assert_gt (s, prev, "seq %" PRIu64 " after %" PRIu64, s, prev);
         prev = s;
     }
-    /* the subject filter: 25 publishes of C-SPECIAL, and no raw id shown */
-    rc = s_ctl (auditor_key, "audit query --subject C-SPECIAL --kind publish --json", out, sizeof out);
-    cr_assert_eq (rc, 0, "%s", out);
-    cr_assert_eq (s_lines (out, "\"kind\":\"publish\""), 25, "%.1000s", out);
+    /* the subject filter: 25 records of C-SPECIAL, each queued for power
+     * (whose entry also stands for the acceptance, AUDIT.md 6.2), and no
+     * raw id shown */
+    tb_ctl_expect (&tb, auditor_key, "audit query --subject C-SPECIAL --kind queue --json",
+                   0, NULL, out, sizeof out);
+    cr_assert_eq (s_lines (out, "\"kind\":\"queue\""), 25, "%.1000s", out);
     cr_assert_null (strstr (out, "C-SPECIAL"));
     /* --limit, --actor, --decision and a time window that holds nothing */
-    rc = s_ctl (auditor_key, "audit query --actor water --decision permit --limit 7", out, sizeof out);
-    cr_assert_eq (rc, 0, "%s", out);
+    tb_ctl_expect (&tb, auditor_key, "audit query --actor water --decision permit --limit 7",
+                   0, NULL, out, sizeof out);
     cr_assert_eq (s_lines (out, NULL), 8, "header + 7 rows: %s", out);
     cr_assert (strstr (out, "SEQ") && strstr (out, "queue") && strstr (out, "water-to-power"), "%s", out);
-    rc = s_ctl (auditor_key, "audit query --until 2001-01-01", out, sizeof out);
-    cr_assert_eq (rc, 0, "%s", out);
+    tb_ctl_expect (&tb, auditor_key, "audit query --until 2001-01-01", 0, NULL, out, sizeof out);
     cr_assert_eq (s_lines (out, NULL), 1, "only the header: %s", out);
     /* 'consent.' and 'member.' prefixes */
-    rc = s_ctl (auditor_key, "audit query --kind member. --json", out, sizeof out);
-    cr_assert_eq (rc, 0, "%s", out);
+    tb_ctl_expect (&tb, auditor_key, "audit query --kind member. --json", 0, NULL, out, sizeof out);
     cr_assert_geq (s_lines (out, "\"kind\":\"member.add\""), 3, "%s", out);
 
     /* the admin command pages as documented */
@@ -187,15 +160,15 @@ Test (audit_cli, summary_report_and_tail)
     cr_assert (strstr (row, "power") && strstr (row, "joint-metering")
                && strstr (row, "water-to-power") && strstr (row, " 300 "), "%s", out);
     cr_assert (strstr (out, "\ndeliver"), "%s", out);
-    rc = s_ctl (auditor_key, "audit summary --owner water --json", out, sizeof out);
-    cr_assert_eq (rc, 0, "%s", out);
+    tb_ctl_expect (&tb, auditor_key, "audit summary --owner water --json",
+                   0, NULL, out, sizeof out);
     cr_assert (strstr (out, "\"count\":\t300") || strstr (out, "\"count\": 300"), "%s", out);
 
     /* the report of C-SPECIAL (subject of readings 0, 100, 200) lists the
-       publishes and the disclosures with rule and purpose */
-    rc = s_ctl (auditor_key, "audit report --subject C-SPECIAL", out, sizeof out);
-    cr_assert_eq (rc, 0, "%s", out);
-    cr_assert_eq (s_lines (out, " publish "), 3, "%s", out);
+       records (each queue entry also stands for its record's acceptance,
+       AUDIT.md 6.2) and the disclosures with rule and purpose */
+    tb_ctl_expect (&tb, auditor_key, "audit report --subject C-SPECIAL", 0, NULL, out, sizeof out);
+    cr_assert_eq (s_lines (out, " publish "), 0, "%s", out);
     cr_assert_eq (s_lines (out, " queue "), 3, "%s", out);
     const char *q = strstr (out, " queue ");
     cr_assert (q && strstr (q, "power") && strstr (q, "joint-metering") && strstr (q, "water-to-power@"),
@@ -203,8 +176,7 @@ Test (audit_cli, summary_report_and_tail)
     cr_assert_null (strstr (out, "C-SPECIAL"));
 
     /* tail: the last entries; with --limit */
-    rc = s_ctl (auditor_key, "audit tail --limit 5", out, sizeof out);
-    cr_assert_eq (rc, 0, "%s", out);
+    tb_ctl_expect (&tb, auditor_key, "audit tail --limit 5", 0, NULL, out, sizeof out);
     cr_assert_eq (s_lines (out, NULL), 6, "%s", out);
 
     /* tail -f prints entries written after it started */
@@ -263,8 +235,7 @@ Test (audit_cli, export_checkpoint_pubkey_and_verify_online_and_offline)
     cr_assert (!strncmp (ck, "sluice-audit-checkpoint v1\nseq ", 31) && strstr (ck, "\nsignature "),
                "%s", ck);
 
-    rc = s_ctl (auditor_key, "audit verify", out, sizeof out);
-    cr_assert_eq (rc, 0, "%s", out);
+    tb_ctl_expect (&tb, auditor_key, "audit verify", 0, NULL, out, sizeof out);
     cr_assert (!strncmp (out, "OK: ", 4) && strstr (out, " entries (seq 1.."), "%s", out);
 
     /* offline on a copy, with the published key; then one changed byte */
@@ -290,21 +261,17 @@ Test (audit_cli, auditor_reads_but_every_write_is_refused)
     static char out[1 << 16];
     int rc = s_ctl (auditor_key, "audit query --limit 3", out, sizeof out);
     cr_assert_eq (rc, 0, "%s", out);
-    rc = s_ctl (auditor_key, "consent list --subject C-1", out, sizeof out);
-    cr_assert_eq (rc, 0, "%s", out);
+    tb_ctl_expect (&tb, auditor_key, "consent list --subject C-1", 0, NULL, out, sizeof out);
 
-    rc = s_ctl (auditor_key, "consent grant --subject C-1 --controller water --recipient power "
-                "--purpose joint-metering --records water.v1.MeterReading", out, sizeof out);
-    cr_assert_eq (rc, 1, "%s", out);
+    tb_ctl_expect (&tb, auditor_key, "consent grant --subject C-1 --controller water --recipient power "
+                   "--purpose joint-metering --records water.v1.MeterReading",
+                   1, NULL, out, sizeof out);
     cr_assert (strstr (out, "consent.grant needs role admin:*") && strstr (out, "auditor"), "%s", out);
     char pub[400];
     snprintf (pub, sizeof pub, "member add x --role member --pub '%s/keys/water.pub'", tb.dir);
-    rc = s_ctl (auditor_key, pub, out, sizeof out);
-    cr_assert_eq (rc, 1, "%s", out);
-    cr_assert (strstr (out, "member.add needs role admin:city"), "%s", out);
-    rc = s_ctl (auditor_key, "audit archive --before 2030-01-01 --out /tmp", out, sizeof out);
-    cr_assert_eq (rc, 1, "%s", out);
-    cr_assert (strstr (out, "audit.archive needs role admin:city"), "%s", out);
+    tb_ctl_expect (&tb, auditor_key, pub, 1, "member.add needs role admin:city", out, sizeof out);
+    tb_ctl_expect (&tb, auditor_key, "audit archive --before 2030-01-01 --out /tmp",
+                   1, "audit.archive needs role admin:city", out, sizeof out);
     sl_client_options_t o = tb_options (&tb, auditor_key);
     o.endpoint = tb.admin_ep;
     char *res = NULL, err[512];
@@ -320,25 +287,20 @@ Test (audit_cli, auditor_reads_but_every_write_is_refused)
     /* a bureau admin reads its own bureau's summary only */
     char adm[320];
     snprintf (adm, sizeof adm, "%s/keys/admin-water.key", tb.dir);
-    rc = s_ctl (adm, "audit summary --owner water", out, sizeof out);
-    cr_assert_eq (rc, 0, "%s", out);
-    rc = s_ctl (adm, "audit summary --owner health", out, sizeof out);
-    cr_assert_eq (rc, 1, "%s", out);
-    cr_assert (strstr (out, "reads only entries owned by water"), "%s", out);
-    rc = s_ctl (adm, "audit report --subject C-1", out, sizeof out);
-    cr_assert_eq (rc, 1, "%s", out);
-    cr_assert (strstr (out, "audit.report needs role admin:city|auditor"), "%s", out);
+    tb_ctl_expect (&tb, adm, "audit summary --owner water", 0, NULL, out, sizeof out);
+    tb_ctl_expect (&tb, adm, "audit summary --owner health",
+                   1, "reads only entries owned by water", out, sizeof out);
+    tb_ctl_expect (&tb, adm, "audit report --subject C-1",
+                   1, "audit.report needs role admin:city|auditor", out, sizeof out);
     /* its queries are narrowed to its bureau: policy.apply entries of city
        and water exist, it sees water's only */
-    rc = s_ctl (auditor_key, "audit query --kind policy.apply --json", out, sizeof out);
-    cr_assert_eq (rc, 0, "%s", out);
+    tb_ctl_expect (&tb, auditor_key, "audit query --kind policy.apply --json",
+                   0, NULL, out, sizeof out);
     cr_assert_eq (s_lines (out, "\"kind\":\"policy.apply\""), 2, "%s", out);
-    rc = s_ctl (adm, "audit query --kind policy.apply --json", out, sizeof out);
-    cr_assert_eq (rc, 0, "%s", out);
+    tb_ctl_expect (&tb, adm, "audit query --kind policy.apply --json", 0, NULL, out, sizeof out);
     cr_assert_eq (s_lines (out, "\"kind\":\"policy.apply\""), 1, "%s", out);
     cr_assert (strstr (out, "\"owner\":\"water\""), "%s", out);
-    rc = s_ctl (adm, "audit query --owner city", out, sizeof out);
-    cr_assert_eq (rc, 1, "%s", out);
+    tb_ctl_expect (&tb, adm, "audit query --owner city", 1, NULL, out, sizeof out);
 }
 
 Test (audit_cli, archive_moves_old_entries_and_verify_joins_the_segment)

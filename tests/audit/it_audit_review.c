@@ -16,21 +16,7 @@
 #include "harness.h"
 #include "water/v1/water.pb-c.h"
 
-#define WATER "water.v1.MeterReading"
 
-static const char *s_city =
-    "purpose joint-metering \"Water and power reconcile household consumption\"\n";
-/*  readings of at least 10 m3 leave; smaller ones are filtered by design */
-static const char *s_water =
-    "permit \"water-to-power\" {\n"
-    "  owner     water\n"
-    "  consumer  power\n"
-    "  records   water.v1.MeterReading\n"
-    "  purpose   joint-metering\n"
-    "  fields    district, date_observed, water_consumption_m3\n"
-    "  subject   pseudonymize\n"
-    "  where     water_consumption_m3 >= 10\n"
-    "}\n";
 
 static tb_t tb;
 static char water_key[320], power_key[320], auditor_key[320];
@@ -39,13 +25,11 @@ static char out[1 << 20];
 static void
 s_setup (void)
 {
-    tb_init (&tb);
-    tb_start (&tb);
-    tb_member (&tb, "water", "member", water_key);
-    tb_member (&tb, "power", "member", power_key);
+    /* readings of at least 10 m3 leave; smaller ones are filtered by design */
+    tb_scene (&tb, water_key, power_key, TL_CITY,
+              TL_PERMIT ("water-to-power", "district, date_observed, water_consumption_m3", "pseudonymize",
+                         "  where water_consumption_m3 >= 10\n"));
     tb_member (&tb, "auditor", "auditor", auditor_key);
-    tb_policy (&tb, "city", s_city);
-    tb_policy (&tb, "water", s_water);
 }
 
 static void
@@ -62,30 +46,20 @@ s_ctl (const char *key, const char *args)
     return tb_ctl (&tb, key, args, out, sizeof out);
 }
 
+static const char *
+s_subject (int i)
+{
+    static char subj[32];
+    snprintf (subj, sizeof subj, i % 10 == 0 ? "C-7" : "C-%d", i);
+    return subj;
+}
+
 /*  Publishes n readings with consumption i (i = 0..n-1); subject C-7 for
  *  every 10th, else C-<i>. Power subscribes first. */
 static void
 s_publish (int n)
 {
-    sl_client_t *p = tb_connect (&tb, power_key);
-    cr_assert_eq (sl_client_subscribe (p, WATER, "joint-metering"), 0, "%s",
-                  sl_client_last_error (p));
-    sl_client_t *w = tb_connect (&tb, water_key);
-    uint8_t buf[256];
-    char subj[32];
-    for (int i = 0; i < n; i++) {
-        snprintf (subj, sizeof subj, i % 10 == 0 ? "C-7" : "C-%d", i);
-        Water__V1__MeterReading r = WATER__V1__METER_READING__INIT;
-        r.subject = subj;
-        r.district = "Nord";
-        r.date_observed = 1767225600 + i;
-        r.water_consumption_m3 = i;
-        size_t len = water__v1__meter_reading__pack (&r, buf);
-        sl_publish_meta_t meta = { NULL, subj, 0 };
-        cr_assert_eq (sl_client_publish_async (w, WATER, &meta, buf, len, NULL, NULL, NULL), 0);
-    }
-    cr_assert_eq (sl_client_flush (w, 60000), 0, "%s", sl_client_last_error (w));
-    sl_client_destroy (&w, 1000);
+    sl_client_t *p = tb_publish_readings (&tb, water_key, power_key, n, s_subject);
     sl_client_destroy (&p, 1000);
 }
 

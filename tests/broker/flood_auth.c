@@ -14,7 +14,6 @@
 
 static tc_broker_t B;
 
-#include "sec_util.h"
 
 static void
 setup (void)
@@ -136,9 +135,9 @@ Test (flood, ten_thousand_refused_handshakes_leave_a_bounded_and_exact_trace)
     int64_t took = tc_ms () - t0;
     cr_assert_eq (tc_broker_stop (&B), 0);    /* clean stop: summaries are written */
 
-    static entry_t e[64];
-    size_t full = entries ("auth.denied", e, 64);
-    size_t sums = entries ("auth.denied.summary", e, 64);
+    static tc_entry_t e[64];
+    size_t full = (size_t) tc_audit_read (B.dir, "auth.denied", e, 64);
+    size_t sums = (size_t) tc_audit_read (B.dir, "auth.denied.summary", e, 64);
     unsigned long long counted = 0;
     for (size_t i = 0; i < sums && i < 64; i++) {
         counted += detail_count (e[i].detail);

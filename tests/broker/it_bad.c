@@ -7,7 +7,6 @@
 
 #include "tc.h"
 
-#define WATER "water.v1.MeterReading"
 
 static tc_broker_t B;
 static sl_keypair_t kw, kp;
@@ -16,9 +15,7 @@ static void
 setup (void)
 {
     const char *extra[] = { "--max-message-size", "65536", NULL };
-    cr_assert_eq (tc_broker_start (&B, extra), 0, "sluiced did not start");
-    cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
-    cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
+    cr_assert_eq (tc_scene (&B, extra, &kw, &kp, NULL, NULL), 0);
 }
 
 static void
@@ -86,7 +83,7 @@ Test (bad, wrong_frame_count)
     Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
     Sluice__V1__RecordMeta r = SLUICE__V1__RECORD_META__INIT, *rp = &r;
     h.command = SLUICE__V1__COMMAND__PUBLISH;
-    h.record_type = WATER;
+    h.record_type = TL_WATER;
     r.message_id.data = id;
     r.message_id.len = 16;
     h.n_records = 1;
@@ -143,7 +140,7 @@ Test (bad, oversized_message)
     tc_msgid (id, 2);
     size_t big = 100000;
     uint8_t *body = calloc (1, big);
-    uint64_t seq = tc_publish1 (&c, WATER, id, "C-1", body, big);
+    uint64_t seq = tc_publish1 (&c, TL_WATER, id, "C-1", body, big);
     free (body);
     expect_error (&c, SLUICE__V1__ERROR_CODE__TOO_BIG, seq, "limit of 65536");
     still_serving (&c);
@@ -157,8 +154,8 @@ Test (bad, undecodable_body)
     uint8_t id[16];
     tc_msgid (id, 3);
     const uint8_t bad[] = { 0x0a, 0x50, 'a' };   /* string field claiming 80 bytes */
-    uint64_t seq = tc_publish1 (&c, WATER, id, "C-1", bad, sizeof bad);
-    expect_error (&c, SLUICE__V1__ERROR_CODE__BAD_BODY, seq, "does not decode as " WATER);
+    uint64_t seq = tc_publish1 (&c, TL_WATER, id, "C-1", bad, sizeof bad);
+    expect_error (&c, SLUICE__V1__ERROR_CODE__BAD_BODY, seq, "does not decode as " TL_WATER);
     still_serving (&c);
     tc_close (&c);
 }
@@ -173,7 +170,7 @@ Test (bad, header_subject_must_match_the_body)
     tc_msgid (id, 5);
     size_t len;
     uint8_t *body = tc_water_reading ("C-1", 1.0, &len);
-    uint64_t seq = tc_publish1 (&c, WATER, id, "C-2", body, len);
+    uint64_t seq = tc_publish1 (&c, TL_WATER, id, "C-2", body, len);
     expect_error (&c, SLUICE__V1__ERROR_CODE__BAD_REQUEST, seq,
                   "RecordMeta.subject differs from the body's subject field");
     free (body);
@@ -194,7 +191,7 @@ Test (bad, unknown_record_type_and_bad_message_id)
     Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
     Sluice__V1__RecordMeta r = SLUICE__V1__RECORD_META__INIT, *rp = &r;
     h.command = SLUICE__V1__COMMAND__PUBLISH;
-    h.record_type = WATER;
+    h.record_type = TL_WATER;
     r.message_id.data = id;
     r.message_id.len = 5;
     h.n_records = 1;
@@ -213,7 +210,7 @@ Test (bad, subscribe_errors)
     join_water (&c);
     Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
     h.command = SLUICE__V1__COMMAND__SUBSCRIBE;
-    h.record_type = WATER;
+    h.record_type = TL_WATER;
     h.purpose = "Not A Purpose";
     uint64_t seq = tc_send (&c, &h, NULL, NULL, 0);
     expect_error (&c, SLUICE__V1__ERROR_CODE__BAD_REQUEST, seq, "purpose");
@@ -224,7 +221,7 @@ Test (bad, subscribe_errors)
     expect_error (&c, SLUICE__V1__ERROR_CODE__NOT_SUBSCRIBED, seq, NULL);
     Sluice__V1__Header u = SLUICE__V1__HEADER__INIT;
     u.command = SLUICE__V1__COMMAND__UNSUBSCRIBE;
-    u.record_type = WATER;
+    u.record_type = TL_WATER;
     u.purpose = "joint-metering";
     seq = tc_send (&c, &u, NULL, NULL, 0);
     expect_error (&c, SLUICE__V1__ERROR_CODE__NOT_FOUND, seq, NULL);

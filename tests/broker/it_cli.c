@@ -12,18 +12,7 @@
 
 /*  Runs `sluiced ARGS` (shell words), returns the exit status; the combined
  *  output goes to out. */
-static int
-run (char *out, size_t size, const char *args)
-{
-    char cmd[1024];
-    snprintf (cmd, sizeof cmd, "'%s' %s 2>&1", getenv ("SLUICED"), args);
-    FILE *p = popen (cmd, "r");
-    cr_assert_not_null (p);
-    size_t n = fread (out, 1, size - 1, p);
-    out[n] = 0;
-    int st = pclose (p);
-    return WIFEXITED (st) ? WEXITSTATUS (st) : -1;
-}
+#define run(out, size, args) tl_sh (out, size, "'%s' %s 2>&1", getenv ("SLUICED"), args)
 
 static char dir[64];
 

@@ -11,7 +11,6 @@
 
 #include "tc.h"
 
-#define WATER "water.v1.MeterReading"
 
 static tc_broker_t B;
 static sl_keypair_t kw, kp, kk;   /* water, power, parking */
@@ -19,16 +18,9 @@ static sl_keypair_t kw, kp, kk;   /* water, power, parking */
 static void
 setup (void)
 {
-    cr_assert_eq (tc_broker_start (&B, NULL), 0, "sluiced did not start");
-    cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
-    cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
-    cr_assert_eq (tc_member (&B, "parking", "member", &kk), 0);
     /* water's written policy: power may receive readings for joint metering */
-    cr_assert_eq (tc_policy (&B, "city", "purpose joint-metering \"water and power reconcile household consumption\"\n"), 1);
-    cr_assert_eq (tc_policy (&B, "water",
-                             "permit \"w2p\" {\n  owner water\n  consumer power\n"
-                             "  records " WATER "\n  purpose joint-metering\n  fields *\n"
-                             "  subject keep\n}\n"), 1);
+    cr_assert_eq (tc_scene (&B, NULL, &kw, &kp, TL_CITY, TL_PERMIT ("w2p", "*", "keep", "")), 0);
+    cr_assert_eq (tc_member (&B, "parking", "member", &kk), 0);
 }
 
 static void
@@ -43,20 +35,8 @@ TestSuite (flow, .init = setup, .fini = teardown, .timeout = 60);
 static void
 publish_ok (tc_client_t *c, uint32_t n, const char *subject)
 {
-    uint8_t id[16];
-    size_t len;
-    tc_msgid (id, n);
-    uint8_t *body = tc_water_reading (subject, 12.5, &len);
-    uint64_t seq = tc_publish1 (c, WATER, id, subject, body, len);
-    free (body);
-    tc_msg_t m;
-    cr_assert_eq (tc_recv_cmd (c, &m, SLUICE__V1__COMMAND__ACK, 5000), 0, "no answer to PUBLISH");
-    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ACK, "PUBLISH answered %d: %s", m.h->command,
-                  m.h->n_errors ? m.h->errors[0]->text : "");
-    cr_assert_eq (m.h->seq, seq);
-    cr_assert_eq (m.h->n_message_ids, 1);
-    cr_assert_eq (memcmp (m.h->message_ids[0].data, id, 16), 0);
-    tc_msg_free (&m);
+    char err[400];
+    cr_assert_eq (tc_publish_water (c, n, subject, 12.5, err, sizeof err), 0, "%s", err);
 }
 
 Test (flow, unknown_key_is_refused)
@@ -73,12 +53,9 @@ Test (flow, unknown_key_is_refused)
     char fp[17];
     sl_keys_fingerprint (stranger.public_key, fp);
     char needle[64];
-    snprintf (needle, sizeof needle, "key=%s", fp);
-    int64_t until = tc_ms () + tc_wait (3000);
-    while (tc_broker_log_count (&B, needle) == 0 && tc_ms () < until)
-        usleep (20000);
-    cr_assert_gt (tc_broker_log_count (&B, needle), 0, "no auth.denied line with the key fingerprint");
-    cr_assert_gt (tc_broker_log_count (&B, "event=auth.denied"), 0);
+    snprintf (needle, sizeof needle, "detail~fp=%s ", fp);
+    cr_assert_gt (tc_audit_await (&B, 3000, "kind=auth.denied", "reason=unknown-key", needle, NULL), 0,
+                  "no auth.denied entry with the key fingerprint");
     /* the broker keeps serving members */
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     tc_close (&w);
@@ -115,7 +92,7 @@ Test (flow, sender_cannot_be_spoofed)
     Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
     Sluice__V1__RecordMeta r = SLUICE__V1__RECORD_META__INIT, *rp = &r;
     h.command = SLUICE__V1__COMMAND__PUBLISH;
-    h.record_type = WATER;
+    h.record_type = TL_WATER;
     h.member = "water";                   /* claims to be water */
     r.message_id.data = id;
     r.message_id.len = 16;
@@ -145,7 +122,7 @@ Test (flow, ownership_violation_is_refused_and_broker_keeps_serving)
     size_t len;
     tc_msgid (id, 2);
     uint8_t *body = tc_water_reading ("C-1", 1.0, &len);
-    uint64_t seq = tc_publish1 (&p, WATER, id, "C-1", body, len);
+    uint64_t seq = tc_publish1 (&p, TL_WATER, id, "C-1", body, len);
     free (body);
     tc_msg_t m;
     cr_assert_eq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__ACK, 5000), 0);
@@ -162,9 +139,7 @@ Test (flow, ownership_violation_is_refused_and_broker_keeps_serving)
 Test (flow, publish_ack_deliver_ack)
 {
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
-    tc_credit (&p, 10);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 10), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_ok (&w, 10, "C-1001");
 
@@ -174,7 +149,7 @@ Test (flow, publish_ack_deliver_ack)
     cr_assert_eq (m.h->n_records, 1);
     cr_assert_eq (m.n_bodies, 1);
     Sluice__V1__RecordMeta *r = m.h->records[0];
-    cr_assert_str_eq (r->record_type, WATER);
+    cr_assert_str_eq (r->record_type, TL_WATER);
     cr_assert_str_eq (r->owner, "water");
     cr_assert_str_eq (r->purpose, "joint-metering");
     cr_assert_str_eq (r->subject, "C-1001");
@@ -206,14 +181,12 @@ Test (flow, publish_ack_deliver_ack)
 Test (flow, nothing_flows_without_a_permit)
 {
     tc_client_t w, k;
-    cr_assert_eq (tc_join (&k, &B, &kk, "parking"), 0);
-    cr_assert_eq (tc_subscribe (&k, WATER, "joint-metering"), 0);
-    tc_credit (&k, 10);
+    cr_assert_eq (tc_consumer (&k, &B, &kk, "parking", TL_WATER, "joint-metering", 10), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_ok (&w, 20, "C-1");
     tc_msg_t m;
     cr_assert_neq (tc_recv (&k, &m, 700), 0, "parking got a record without a permit");
-    cr_assert_gt (tc_broker_log_count (&B, "reason=no-matching-rule"), 0);
+    cr_assert_gt (tc_audit_await (&B, 2000, "kind=deny", "counterpart=parking", "reason=no-matching-rule", NULL), 0);
     tc_close (&w);
     tc_close (&k);
 }
@@ -221,8 +194,7 @@ Test (flow, nothing_flows_without_a_permit)
 Test (flow, credit_limits_deliveries)
 {
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     for (uint32_t i = 0; i < 5; i++)
         publish_ok (&w, 100 + i, "C-1");
@@ -249,9 +221,7 @@ Test (flow, credit_limits_deliveries)
 Test (flow, redelivery_after_consumer_reconnects)
 {
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
-    tc_credit (&p, 10);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 10), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_ok (&w, 30, "C-7");
     tc_msg_t m;
@@ -283,9 +253,7 @@ Test (flow, a_second_connection_does_not_steal_deliveries)
 {
     /* one member, two connections: consumer and publisher side by side */
     tc_client_t cons, pub, w;
-    cr_assert_eq (tc_join (&cons, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&cons, WATER, "joint-metering"), 0);
-    tc_credit (&cons, 10);
+    cr_assert_eq (tc_consumer (&cons, &B, &kp, "power", TL_WATER, "joint-metering", 10), 0);
     cr_assert_eq (tc_connect (&pub, B.data_ep, B.broker_pub, &kp), 0);
     Sluice__V1__Header ping = SLUICE__V1__HEADER__INIT;
     ping.command = SLUICE__V1__COMMAND__PING;
@@ -310,8 +278,7 @@ Test (flow, a_second_connection_does_not_steal_deliveries)
 Test (flow, resent_publish_is_queued_once)
 {
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_ok (&w, 40, "C-9");
     publish_ok (&w, 40, "C-9");           /* same message_id: ACKed again */
@@ -343,7 +310,7 @@ Test (flow, batch_with_a_bad_record_gets_per_record_errors)
     Sluice__V1__RecordMeta r1 = SLUICE__V1__RECORD_META__INIT, r2 = SLUICE__V1__RECORD_META__INIT;
     Sluice__V1__RecordMeta *rp[] = { &r1, &r2 };
     h.command = SLUICE__V1__COMMAND__PUBLISH;
-    h.record_type = WATER;
+    h.record_type = TL_WATER;
     r1.message_id.data = id1;
     r1.message_id.len = 16;
     r2.message_id.data = id2;
@@ -371,8 +338,7 @@ Test (flow, batch_with_a_bad_record_gets_per_record_errors)
 Test (flow, records_survive_a_broker_restart)
 {
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     tc_close (&p);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     for (uint32_t i = 0; i < 3; i++)
@@ -396,8 +362,7 @@ Test (flow, records_survive_a_broker_restart)
 Test (flow, pipelined_batches_share_commits)
 {
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     Sluice__V1__AdminResponse *st = tc_admin (&B, &B.admin, "status", NULL);
     cJSON *j = cJSON_Parse (st->result_json);
@@ -426,7 +391,7 @@ Test (flow, pipelined_batches_share_commits)
             lens[k] = len;
         }
         h.command = SLUICE__V1__COMMAND__PUBLISH;
-        h.record_type = WATER;
+        h.record_type = TL_WATER;
         h.n_records = PER;
         h.records = rp;
         cr_assert_neq (tc_send (&w, &h, bodies, lens, PER), 0);

@@ -8,7 +8,6 @@
 
 #include "tc.h"
 
-#define WATER "water.v1.MeterReading"
 
 static tc_broker_t B;
 static sl_keypair_t kw, kp;
@@ -16,14 +15,9 @@ static sl_keypair_t kw, kp;
 static void
 setup (void)
 {
-    cr_assert_eq (tc_broker_start (&B, NULL), 0, "sluiced did not start");
-    cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
-    cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
-    cr_assert_eq (tc_policy (&B, "city", "purpose billing-check \"power checks bills against water readings\"\n"), 1);
-    cr_assert_eq (tc_policy (&B, "water",
-                             "permit \"w2p\" {\n  owner water\n  consumer power\n"
-                             "  records " WATER "\n  purpose billing-check\n  fields *\n"
-                             "  subject keep\n}\n"), 1);
+    cr_assert_eq (tc_scene (&B, NULL, &kw, &kp, "purpose billing-check \"power checks bills\"\n",
+                            "permit \"w2p\" {\n  owner water\n  consumer power\n  records " TL_WATER "\n"
+                            "  purpose billing-check\n  fields *\n  subject keep\n}\n"), 0);
 }
 
 static void
@@ -42,7 +36,7 @@ ask (tc_client_t *c, const char *purpose, uint32_t timeout_ms)
     pe.key = "from";
     pe.value = "1767225600";
     h.command = SLUICE__V1__COMMAND__QUERY;
-    h.record_type = WATER;
+    h.record_type = TL_WATER;
     h.subject = "C-1001";
     h.purpose = (char *) purpose;
     h.timeout_ms = timeout_ms;
@@ -83,16 +77,7 @@ Test (query, query_reply_round_trip)
 
     size_t len;
     uint8_t *body = tc_water_reading ("C-1001", 99.5, &len);
-    Sluice__V1__Header r = SLUICE__V1__HEADER__INIT;
-    Sluice__V1__RecordMeta rm = SLUICE__V1__RECORD_META__INIT, *rmp = &rm;
-    r.command = SLUICE__V1__COMMAND__REPLY;
-    r.query_id = q.h->query_id;
-    rm.subject = "C-1001";
-    rm.event_time = 1767225600000;
-    r.n_records = 1;
-    r.records = &rmp;
-    const uint8_t *bodies[] = { body };
-    tc_send (&w, &r, bodies, &len, 1);
+    tc_reply1 (&w, q.h->query_id, "C-1001", 1767225600000, 0, body, len);
     tc_msg_free (&q);
 
     tc_msg_t a;
@@ -101,7 +86,7 @@ Test (query, query_reply_round_trip)
     cr_assert_eq (a.h->seq, seq);
     cr_assert_eq (a.h->n_records, 1);
     cr_assert_str_eq (a.h->records[0]->owner, "water");
-    cr_assert_str_eq (a.h->records[0]->record_type, WATER);
+    cr_assert_str_eq (a.h->records[0]->record_type, TL_WATER);
     cr_assert_str_eq (a.h->records[0]->purpose, "billing-check");
     cr_assert_eq (a.lens[0], len);
     cr_assert_eq (memcmp (a.bodies[0], body, len), 0);
@@ -119,10 +104,7 @@ Test (query, empty_reply_is_an_answer)
     uint64_t seq = ask (&p, "billing-check", 3000);
     tc_msg_t q;
     cr_assert_eq (tc_recv_cmd (&w, &q, SLUICE__V1__COMMAND__QUERY, 5000), 0);
-    Sluice__V1__Header r = SLUICE__V1__HEADER__INIT;
-    r.command = SLUICE__V1__COMMAND__REPLY;
-    r.query_id = q.h->query_id;
-    tc_send (&w, &r, NULL, NULL, 0);
+    tc_reply1 (&w, q.h->query_id, NULL, 0, 0, NULL, 0);
     tc_msg_free (&q);
     tc_msg_t a;
     cr_assert_eq (tc_recv_cmd (&p, &a, SLUICE__V1__COMMAND__REPLY, 5000), 0);
@@ -201,10 +183,7 @@ Test (query, slow_owner_times_out_and_late_reply_is_dropped)
     int64_t took = tc_ms () - t0;
     cr_assert (took >= 250 && took < 3000, "timeout after %lld ms", (long long) took);
     /* the late reply goes nowhere: the asker gets exactly one answer */
-    Sluice__V1__Header r = SLUICE__V1__HEADER__INIT;
-    r.command = SLUICE__V1__COMMAND__REPLY;
-    r.query_id = q.h->query_id;
-    tc_send (&w, &r, NULL, NULL, 0);
+    tc_reply1 (&w, q.h->query_id, NULL, 0, 0, NULL, 0);
     tc_msg_free (&q);
     tc_msg_t a;
     cr_assert_neq (tc_recv (&p, &a, 500), 0, "a second answer to one QUERY");
@@ -236,11 +215,7 @@ Test (query, unknown_record_type)
 {
     tc_client_t p;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
-    h.command = SLUICE__V1__COMMAND__QUERY;
-    h.record_type = "water.v9.Nothing";
-    h.purpose = "billing-check";
-    uint64_t seq = tc_send (&p, &h, NULL, NULL, 0);
+    uint64_t seq = tc_query (&p, "water.v9.Nothing", NULL, "billing-check", 0);
     cr_assert_eq (error_code (&p, seq, 5000), SLUICE__V1__ERROR_CODE__UNKNOWN_RECORD_TYPE);
     tc_close (&p);
 }

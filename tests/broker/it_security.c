@@ -18,7 +18,6 @@
 #include "sl_audit.h"
 #include "tc.h"
 
-#define WATER "water.v1.MeterReading"
 
 static tc_broker_t B;
 static sl_keypair_t kw, kp;
@@ -30,7 +29,7 @@ water_policy (const char *fields, const char *subject)
 {
     static char text[512];
     snprintf (text, sizeof text,
-              "permit \"w2p\" {\n  owner water\n  consumer power\n  records " WATER "\n"
+              "permit \"w2p\" {\n  owner water\n  consumer power\n  records " TL_WATER "\n"
               "  purpose billing-check\n  fields %s\n  subject %s\n}\n", fields, subject);
     return text;
 }
@@ -38,10 +37,7 @@ water_policy (const char *fields, const char *subject)
 static void
 setup_with (const char *const *extra)
 {
-    cr_assert_eq (tc_broker_start (&B, extra), 0, "sluiced did not start");
-    cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
-    cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
-    cr_assert_eq (tc_policy (&B, "city", PURPOSE), 1);
+    cr_assert_eq (tc_scene (&B, extra, &kw, &kp, PURPOSE, NULL), 0);
 }
 
 static void
@@ -59,93 +55,51 @@ teardown (void)
 
 TestSuite (security, .fini = teardown, .timeout = 120);
 
-#include "sec_util.h"
 
 static void
 publish_ok (tc_client_t *w, uint32_t n, const char *subject)
 {
-    uint8_t id[16];
-    size_t len;
-    tc_msgid (id, n);
-    uint8_t *body = tc_water_reading (subject, 10.0 + n, &len);
-    uint64_t seq = tc_publish1 (w, WATER, id, subject, body, len);
-    free (body);
-    tc_msg_t m;
-    cr_assert_eq (tc_recv_cmd (w, &m, SLUICE__V1__COMMAND__ACK, tc_wait (5000)), 0, "no ACK");
-    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ACK);
-    cr_assert_eq (m.h->seq, seq);
-    tc_msg_free (&m);
+    char err[400];
+    cr_assert_eq (tc_publish_water (w, n, subject, 10.0 + n, err, sizeof err), 0, "%s", err);
 }
 
-/*  Receives DELIVERs until `want` records came; acks each when `ack`.
- *  Returns the number received. Tags go to tags[] (may be NULL). */
-static int
-receive (tc_client_t *c, int want, int ack, uint64_t *tags, int timeout_ms)
-{
-    int got = 0;
-    while (got < want) {
-        tc_msg_t m;
-        if (tc_recv_cmd (c, &m, SLUICE__V1__COMMAND__DELIVER, timeout_ms) != 0)
-            break;
-        if (m.h->command != SLUICE__V1__COMMAND__DELIVER) {
-            tc_msg_free (&m);
-            continue;
-        }
-        for (size_t i = 0; i < m.h->n_records; i++, got++) {
-            if (tags)
-                tags[got] = m.h->records[i]->delivery_tag;
-            if (ack)
-                cr_assert_eq (tc_ack (c, m.h->records[i]->delivery_tag, 0), 1);
-        }
-        tc_msg_free (&m);
-    }
-    return got;
-}
 
 /* ------------------------------------------ 4. disclosures recorded in full */
 
-Test (security, deliver_entries_name_the_fields_released_after_a_narrowing, .init = setup)
+/*  Water's permit releases `first` when a record is queued for power and
+ *  `then` (version 2) when it is delivered; the one deliver entry names what
+ *  the consumer received. */
+static void
+s_deliver_after_change (const char *first, const char *then, const char *fields)
 {
-    cr_assert_eq (tc_policy (&B, "water", water_policy ("*", "keep")), 1);
+    cr_assert_eq (tc_policy (&B, "water", water_policy (first, "keep")), 1);
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "billing-check"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "billing-check", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_ok (&w, 1, "C-1001");
-    /* narrowed while the copy waits in the queue */
-    cr_assert_eq (tc_policy (&B, "water", water_policy ("district", "keep")), 2);
+    cr_assert_eq (tc_policy (&B, "water", water_policy (then, "keep")), 2);
     tc_credit (&p, 10);
-    cr_assert_eq (receive (&p, 1, 1, NULL, tc_wait (5000)), 1);
+    cr_assert_eq (tc_drain (&p, 1, 1, NULL, 5000), 1);
     tc_close (&w);
     tc_close (&p);
-
-    entry_t e[8];
-    size_t n = entries ("deliver", e, 8);
-    cr_assert_eq (n, 1);
+    tc_entry_t e[8];
+    cr_assert_eq (tc_audit_read (B.dir, "deliver", e, 8), 1);
     cr_assert_str_eq (e[0].rules, "water/w2p@2");
-    cr_assert_str_eq (e[0].fields, "subject,district", "deliver fields: '%s'", e[0].fields);
+    cr_assert_str_eq (e[0].fields, fields, "deliver fields: '%s'", e[0].fields);
     cr_assert (e[0].has_subject && e[0].has_msgid);
+}
+
+Test (security, deliver_entries_name_the_fields_released_after_a_narrowing, .init = setup)
+{
+    /* narrowed while the copy waits in the queue */
+    s_deliver_after_change ("*", "district", "subject,district");
 }
 
 Test (security, deliver_entries_never_name_more_than_the_queued_copy_held, .init = setup)
 {
-    cr_assert_eq (tc_policy (&B, "water", water_policy ("district", "keep")), 1);
-    tc_client_t w, p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "billing-check"), 0);
-    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    publish_ok (&w, 1, "C-1001");
     /* widened after the copy was shaped: the consumer still gets what was
      * queued, and the entry says so */
-    cr_assert_eq (tc_policy (&B, "water", water_policy ("*", "keep")), 2);
-    tc_credit (&p, 10);
-    cr_assert_eq (receive (&p, 1, 1, NULL, tc_wait (5000)), 1);
-    tc_close (&w);
-    tc_close (&p);
-    entry_t e[8];
-    cr_assert_eq (entries ("deliver", e, 8), 1);
-    cr_assert_str_eq (e[0].rules, "water/w2p@2");
-    cr_assert_str_eq (e[0].fields, "subject,district", "deliver fields: '%s'", e[0].fields);
+    s_deliver_after_change ("district", "*", "subject,district");
 }
 
 /*  Starts with a long batch delay, so anything not committed before the
@@ -163,31 +117,12 @@ Test (security, reply_entries_are_full_and_on_disk_before_the_reply_leaves, .ini
     tc_client_t w, p;
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
-    h.command = SLUICE__V1__COMMAND__QUERY;
-    h.record_type = WATER;
-    h.subject = "C-1001";
-    h.purpose = "billing-check";
-    h.timeout_ms = 5000;
-    tc_send (&p, &h, NULL, NULL, 0);
+    cr_assert_neq (tc_query (&p, TL_WATER, "C-1001", "billing-check", 5000), 0);
     tc_msg_t q;
     cr_assert_eq (tc_recv_cmd (&w, &q, SLUICE__V1__COMMAND__QUERY, tc_wait (5000)), 0);
     size_t len;
     uint8_t *body = tc_water_reading ("C-1001", 42.0, &len);
-    uint8_t id[16];
-    tc_msgid (id, 77);
-    Sluice__V1__Header r = SLUICE__V1__HEADER__INIT;
-    Sluice__V1__RecordMeta rm = SLUICE__V1__RECORD_META__INIT, *rmp = &rm;
-    r.command = SLUICE__V1__COMMAND__REPLY;
-    r.query_id = q.h->query_id;
-    rm.subject = "C-1001";
-    rm.message_id.data = id;
-    rm.message_id.len = 16;
-    rm.event_time = 1767225600000;
-    r.n_records = 1;
-    r.records = &rmp;
-    const uint8_t *bodies[] = { body };
-    tc_send (&w, &r, bodies, &len, 1);
+    tc_reply1 (&w, q.h->query_id, "C-1001", 1767225600000, 77, body, len);
     tc_msg_free (&q);
     free (body);
     tc_msg_t a;
@@ -200,8 +135,8 @@ Test (security, reply_entries_are_full_and_on_disk_before_the_reply_leaves, .ini
     B.pid = 0;
     tc_close (&w);
     tc_close (&p);
-    entry_t e[4];
-    size_t n = entries ("reply", e, 4);
+    tc_entry_t e[4];
+    size_t n = (size_t) tc_audit_read (B.dir, "reply", e, 4);
     cr_assert_eq (n, 1, "reply entries on disk after the crash: %zu", n);
     cr_assert_str_eq (e[0].rules, "water/w2p@1");
     cr_assert_str_eq (e[0].fields, "subject,district,water_consumption_m3", "fields '%s'", e[0].fields);
@@ -246,8 +181,8 @@ Test (security, explain_with_a_subject_is_limited_to_who_may_read_that_consent, 
     cr_assert_eq (explain_code (&ka, "C-1003"), 0);
 
     /* every explain with a subject is on record, the refused one too */
-    entry_t e[8];
-    size_t n = entries ("policy.explain", e, 8);
+    tc_entry_t e[8];
+    size_t n = (size_t) tc_audit_read (B.dir, "policy.explain", e, 8);
     cr_assert_eq (n, 4, "policy.explain entries: %zu", n);
     cr_assert_str_eq (e[0].actor, "admin-water");
     cr_assert_str_eq (e[0].decision, "refused");
@@ -319,7 +254,7 @@ static uint64_t
 one_tag (tc_client_t *c)
 {
     uint64_t tag = 0;
-    if (receive (c, 1, 0, &tag, tc_wait (5000)) != 1)
+    if (tc_drain (c, 1, 0, &tag, 5000) != 1)
         return 0;
     return tag;
 }
@@ -328,8 +263,7 @@ Test (security, delivery_tags_are_never_reused_across_restarts, .init = setup)
 {
     cr_assert_eq (tc_policy (&B, "water", water_policy ("*", "keep")), 1);
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "billing-check"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "billing-check", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_ok (&w, 1, "C-1001");
     tc_credit (&p, 10);
@@ -436,7 +370,7 @@ child_consumer (const char *log)
     if (fd < 0 || zmq_connect (s, B.data_ep) != 0)
         _exit (2);
     tc_client_t c = { s, 1 };
-    if (tc_hello (&c, "power") != 0 || tc_subscribe (&c, WATER, "billing-check") != 0)
+    if (tc_hello (&c, "power") != 0 || tc_subscribe (&c, TL_WATER, "billing-check") != 0)
         _exit (3);
     tc_credit (&c, 8);
     for (;;)
@@ -522,8 +456,7 @@ Test (security, two_instances_under_one_key_share_the_queue_and_survive_a_kill, 
     /* the older instance, then the records, then the newer instance in a
      * process of its own */
     tc_client_t p, w;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "billing-check"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "billing-check", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     for (uint32_t i = 1; i <= n_shared; i++)
         publish_ok (&w, i, "C-1001");
@@ -571,9 +504,8 @@ Test (security, two_instances_under_one_key_share_the_queue_and_survive_a_kill, 
     tc_close (&w);
     /* the broker removed each record exactly once and none is left */
     cr_assert_eq (power_depth (), 0, "records left in power's queue");
-    entry_t e[1];
-    size_t acks = entries ("ack", e, 1);
-    cr_assert_eq (acks, n_shared, "ack entries: %zu", acks);
+    long acks = tc_audit_acked_tags (B.dir);
+    cr_assert_eq (acks, (long) n_shared, "tags in ack entries: %ld", acks);
     /* de-duplicated by tag, both instances together received every record */
     size_t distinct = n_mine;
     for (size_t i = 0; i < n_cgot; i++)
@@ -586,21 +518,12 @@ Test (security, two_instances_under_one_key_share_the_queue_and_survive_a_kill, 
 static int
 query_code (tc_client_t *p, tc_client_t *w, const char *subject, int *reached_owner)
 {
-    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
-    h.command = SLUICE__V1__COMMAND__QUERY;
-    h.record_type = WATER;
-    h.subject = (char *) subject;
-    h.purpose = "billing-check";
-    h.timeout_ms = 1000;
-    uint64_t seq = tc_send (p, &h, NULL, NULL, 0);
+    uint64_t seq = tc_query (p, TL_WATER, subject, "billing-check", 1000);
     tc_msg_t q;
     *reached_owner = 0;
     if (tc_recv_cmd (w, &q, SLUICE__V1__COMMAND__QUERY, 300) == 0) {
         *reached_owner = q.h->command == SLUICE__V1__COMMAND__QUERY;
-        Sluice__V1__Header r = SLUICE__V1__HEADER__INIT;
-        r.command = SLUICE__V1__COMMAND__REPLY;
-        r.query_id = q.h->query_id;
-        tc_send (w, &r, NULL, NULL, 0);
+        tc_reply1 (w, q.h->query_id, NULL, 0, 0, NULL, 0);
         tc_msg_free (&q);
     }
     tc_msg_t a;
@@ -631,8 +554,8 @@ Test (security, a_query_by_clear_id_needs_a_permit_that_keeps_the_id, .init = se
     cr_assert (reached);
     tc_close (&w);
     tc_close (&p);
-    entry_t e[8];
-    size_t n = entries ("query", e, 8);
+    tc_entry_t e[8];
+    size_t n = (size_t) tc_audit_read (B.dir, "query", e, 8);
     cr_assert_eq (n, 3);
     cr_assert_str_eq (e[0].decision, "deny");
     cr_assert_str_eq (e[0].reason, "subject-not-clear");

@@ -3,6 +3,7 @@
 
 #include "sl_batch.h"
 #include "sl_error.h"
+#include "sl_lmdb.h"
 #include "sl_msgids.h"
 #include "sl_queue.h"
 
@@ -165,8 +166,8 @@ Test (store, big_endian_helpers)
     cr_assert_eq (b[0], 1);
     cr_assert_eq (b[7], 8);
     cr_assert_eq (sl_store_get_u64 (b), 0x0102030405060708ull);
-    cr_assert_eq (sl_store_rc (MDB_MAP_FULL), SL_EFULL);
-    cr_assert_eq (sl_store_rc (MDB_NOTFOUND), SL_ENOTFOUND);
+    cr_assert_eq (sl_lmdb_rc (MDB_MAP_FULL), SL_EFULL);
+    cr_assert_eq (sl_lmdb_rc (MDB_NOTFOUND), SL_ENOTFOUND);
 }
 
 Test (store, full_map_is_reported)

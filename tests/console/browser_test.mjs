@@ -54,9 +54,9 @@ function ctl(...args) {
   return execFileSync(env.SLUICECTL, args, { env: ctlEnv, encoding: 'utf8' });
 }
 function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
-function start(bin, args, name) {
+function start(bin, args, name, stdin = 'ignore') {
   const log = fs.openSync(path.join(tmp, name + '.log'), 'w');
-  const child = spawn(bin, args, { env: ctlEnv, stdio: ['ignore', 'pipe', log] });
+  const child = spawn(bin, args, { env: ctlEnv, stdio: [stdin, 'pipe', log] });
   child.out = '';
   child.stdout.on('data', (d) => { child.out += d; });
   children.push(child);
@@ -114,19 +114,17 @@ async function shot(page, name) {
 
 let browser;
 async function main() {
-  execFileSync(env.SLUICED, ['init', '--data', data, '--with-examples'], { stdio: 'ignore' });
-  const broker = start(env.SLUICED, ['run', '--data', data, '--bind', 'tcp://127.0.0.1:*',
-                                     '--admin-bind', 'tcp://127.0.0.1:*',
-                                     '--checkpoint-interval-ms', '500'], 'sluiced');
-  await waitFor(() => fs.existsSync(path.join(data, 'endpoints')) &&
-                fs.readFileSync(path.join(data, 'endpoints'), 'utf8')
-                  .includes(`pid = ${broker.pid}`), 'the broker');
-  for (const [name, role] of [['water', 'member'], ['power', 'member'], ['parking', 'member'],
-                              ['water-admin', 'admin:water'], ['power-admin', 'admin:power'],
-                              ['auditor', 'auditor'], ['city-app', 'consent-source']]) {
-    ctl('keygen', name, '--dir', keys);
-    ctl('member', 'add', name, '--role', role, '--pub', path.join(keys, name + '.pub'));
-  }
+  // the test harness's launcher (tests/lib/tl-broker): sluiced init and run
+  // in tmp/data, the members with their keys in tmp/keys; one JSON line when
+  // ready; SIGTERM (the cleanup below) stops the broker cleanly
+  const roles = [['water', 'member'], ['power', 'member'], ['parking', 'member'],
+                   ['water-admin', 'admin:water'], ['power-admin', 'admin:power'],
+                   ['auditor', 'auditor'], ['city-app', 'consent-source']];
+  const broker = start(env.TL_BROKER, ['--dir', tmp, '--sluiced', env.SLUICED,
+                                       ...roles.flatMap(([n, r]) => ['--member', `${n}:${r}`]),
+                                       '--', '--checkpoint-interval-ms', '500'], 'tl-broker',
+                       'pipe');
+  await waitFor(() => broker.out.includes('\n'), 'the broker');
   ctl('policy', 'apply', path.join(env.SOURCE_ROOT, 'examples/policies/city.policy'));
   ctl('--key', path.join(keys, 'power-admin.key'), 'policy', 'apply',
       path.join(env.SOURCE_ROOT, 'examples/policies/power.policy'));

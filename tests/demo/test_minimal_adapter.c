@@ -35,12 +35,7 @@ static void
 setup (void)
 {
     setenv ("SLUICE_LOG", "warn", 1);     /* the programs' stderr: only what they say */
-    tb_init (&tb);
-    tb_start (&tb);
-    tb_member (&tb, "water", "member", water_key);
-    tb_member (&tb, "power", "member", power_key);
-    tb_policy (&tb, "city", "purpose joint-metering \"water and power reconcile consumption\"\n");
-    tb_policy (&tb, "water", s_water_policy);
+    tb_scene (&tb, water_key, power_key, TL_CITY, s_water_policy);
 }
 
 static void

@@ -13,27 +13,8 @@ import time
 import urllib.error
 import urllib.request
 
-SCALE = float(os.environ.get("SLUICE_TEST_TIME_SCALE", "1") or "1")
-
-
-def T(seconds):
-    return seconds * SCALE
-
-
-class Failures:
-    def __init__(self):
-        self.failed = 0
-        self.passed = 0
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print("ok   %s" % name)
-        else:
-            self.failed += 1
-            print("FAIL %s %s" % (name, detail))
-        sys.stdout.flush()
-        return ok
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from tl import T, Broker, Checks as Failures  # noqa: E402,F401  (tests/lib/tl.py: the harness)
 
 
 def wait_for(pred, seconds, step=0.05):
@@ -57,40 +38,18 @@ def free_port():
 class City:
     """A broker with its data directory, and the sluicectl that runs it."""
 
-    def __init__(self, sluiced, sluicectl):
-        self.sluiced, self.sluicectl = sluiced, sluicectl
+    def __init__(self, tl_broker, sluiced, sluicectl):
+        self.sluicectl = sluicectl
         self.root = tempfile.mkdtemp(prefix="sl-gw-")
         self.data = os.path.join(self.root, "data")
         self.keys = os.path.join(self.root, "keys")
-        os.makedirs(self.keys)
-        self.proc = None
-        self.bind = "tcp://127.0.0.1:%d" % free_port()
-        self.admin_bind = "tcp://127.0.0.1:%d" % free_port()
-        r = subprocess.run([sluiced, "init", "--data", self.data, "--with-examples"],
-                           capture_output=True)
-        if r.returncode != 0:
-            raise RuntimeError("sluiced init: %s" % r.stderr.decode())
-
-    def start(self):
-        self.log = open(os.path.join(self.root, "sluiced.log"), "ab")
-        ep = os.path.join(self.data, "endpoints")
-        if os.path.exists(ep):
-            os.unlink(ep)
-        self.proc = subprocess.Popen([self.sluiced, "run", "--data", self.data,
-                                      "--bind", self.bind, "--admin-bind", self.admin_bind],
-                                     stdout=self.log, stderr=self.log)
-        if not wait_for(lambda: os.path.exists(ep) and os.path.getsize(ep) > 0, 10):
-            raise RuntimeError("sluiced did not start: %s" % self.tail())
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(T(20))
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
+        # the harness's launcher; fixed ports, so a restarted broker is
+        # found again by the gateways
+        self.broker = Broker(tl_broker, sluiced, self.root,
+                             bind="tcp://127.0.0.1:%d" % free_port(),
+                             admin_bind="tcp://127.0.0.1:%d" % free_port())
+        self.start = self.broker.start
+        self.stop = self.broker.stop
 
     def tail(self, n=3000):
         try:
@@ -130,6 +89,42 @@ class City:
     def audit(self, *filters):
         out = self.ctl("--json", "audit", "query", *filters, "--limit", "1000")
         return [json.loads(l) for l in out.splitlines() if l.strip()]
+
+    def accepted(self):
+        """Entries accepting a record (AUDIT.md 6.2): its `publish` entry, or
+        the first `queue` / `deny` entry its copies got at publish; one per
+        message id."""
+        seen, out = set(), []
+        for e in self.audit("--kind", "publish") + [
+                e for k in ("queue", "deny") for e in self.audit("--kind", k)
+                if e.get("detail") == "stage=publish"]:
+            if e.get("message_id") not in seen:
+                seen.add(e.get("message_id"))
+                out.append(e)
+        return out
+
+    def acked(self, consumer=None):
+        """Delivery tags the `ack` entries list (AUDIT.md 6.2: "tags=" then
+        N or FIRST-LAST joined by ','), of one consumer or all."""
+        n = 0
+        for e in self.audit("--kind", "ack"):
+            if consumer and e.get("actor") != consumer:
+                continue
+            for item in e["detail"][len("tags="):].split(","):
+                a, _, b = item.partition("-")
+                n += int(b) - int(a) + 1 if b else 1
+        return n
+
+    def finish(self, c, *gateways):
+        """Stops the gateways; when a check failed, prints their logs and the
+        broker's; removes everything."""
+        for g in gateways:
+            g.stop()
+        if c.failed:
+            for g in gateways:
+                print("---- %s gateway log\n%s" % (g.name, g.tail()))
+            print("---- sluiced log\n" + self.tail())
+        self.cleanup()
 
     def cleanup(self):
         self.stop()

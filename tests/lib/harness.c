@@ -15,6 +15,7 @@
 
 #include "sl_keys.h"
 #include "sl_test_scale.h"
+#include "water/v1/water.pb-c.h"
 #include "tl.h"
 
 const char *
@@ -28,20 +29,9 @@ tb_program (const char *var)
 int
 tb_run (const char *cmd, char *out, size_t size)
 {
-    FILE *f = popen (cmd, "r");
-    cr_assert_not_null (f, "popen %s", cmd);
-    size_t n = 0;
-    if (out && size) {
-        size_t r;
-        while (n + 1 < size && (r = fread (out + n, 1, size - 1 - n, f)) > 0)
-            n += r;
-        out[n] = '\0';
-    }
-    char sink[4096];
-    while (fread (sink, 1, sizeof sink, f) > 0)
-        ;
-    int st = pclose (f);
-    return WIFEXITED (st) ? WEXITSTATUS (st) : 128;
+    int st = tl_sh (out, size, "%s", cmd);
+    cr_assert_neq (st, -1, "could not run %s", cmd);
+    return st;
 }
 
 int
@@ -54,6 +44,16 @@ tb_ctl (tb_t *tb, const char *key, const char *args, char *out, size_t size)
 }
 
 void
+tb_ctl_expect (tb_t *tb, const char *key, const char *args, int status, const char *want,
+               char *out, size_t size)
+{
+    int rc = tb_ctl (tb, key, args, out, size);
+    cr_assert_eq (rc, status, "sluicectl %s: exit %d, expected %d: %s", args, rc, status, out);
+    if (want)
+        cr_assert (strstr (out, want), "sluicectl %s: no '%s' in: %s", args, want, out);
+}
+
+void
 tb_init (tb_t *tb)
 {
     memset (tb, 0, sizeof *tb);
@@ -61,15 +61,15 @@ tb_init (tb_t *tb)
     cr_assert_not_null (mkdtemp (tb->dir));
     snprintf (tb->data_bind, sizeof tb->data_bind, "tcp://127.0.0.1:*");
     snprintf (tb->admin_bind, sizeof tb->admin_bind, "tcp://127.0.0.1:*");
-    char cmd[1024], out[4096];
-    snprintf (cmd, sizeof cmd, "'%s' init --data '%s/data' --with-examples 2>&1", tb_program ("SLUICED"), tb->dir);
-    int rc = tb_run (cmd, out, sizeof out);
-    cr_assert_eq (rc, 0, "sluiced init failed (%d): %s", rc, out);
+    char data[300], log[300];
+    snprintf (data, sizeof data, "%s/data", tb->dir);
+    snprintf (log, sizeof log, "%s/init.log", tb->dir);
+    cr_assert_eq (tl_broker_init (tb_program ("SLUICED"), data, log), 0, "sluiced init failed: see %s", log);
     snprintf (tb->admin_key, sizeof tb->admin_key, "%s/data/admin.key", tb->dir);
     snprintf (tb->broker_pub, sizeof tb->broker_pub, "%s/data/broker.pub", tb->dir);
-    cr_assert_eq (access (tb->admin_key, R_OK), 0, "sluiced init wrote no %s: %s", tb->admin_key, out);
-    snprintf (cmd, sizeof cmd, "%s/keys", tb->dir);
-    cr_assert_eq (mkdir (cmd, 0700), 0);
+    cr_assert_eq (access (tb->admin_key, R_OK), 0, "sluiced init wrote no %s", tb->admin_key);
+    snprintf (data, sizeof data, "%s/keys", tb->dir);
+    cr_assert_eq (mkdir (data, 0700), 0);
 }
 
 void
@@ -78,35 +78,16 @@ tb_start (tb_t *tb)
     char data[400], log[400];
     snprintf (data, sizeof data, "%s/data", tb->dir);
     snprintf (log, sizeof log, "%s/sluiced.log", tb->dir);
-    const char *argv[32];
-    int n = 0;
-    argv[n++] = tb_program ("SLUICED");
-    argv[n++] = "run";
-    argv[n++] = "--data";
-    argv[n++] = data;
-    argv[n++] = "--bind";
-    argv[n++] = tb->data_bind;
-    argv[n++] = "--admin-bind";
-    argv[n++] = tb->admin_bind;
-    argv[n] = NULL;
-    pid_t pid = tl_spawn (argv, log);
-    cr_assert_neq (pid, -1);
-    tb->pid = pid;
-    for (int i = 0; i < 1000 * tb_wait (1); i++) {   /* up to 10 s (scaled) */
-        if (tl_endpoints (data, pid, tb->data_ep, sizeof tb->data_ep,
-                          tb->admin_ep, sizeof tb->admin_ep) == 0)
-            return;
-        int st;
-        if (waitpid (pid, &st, WNOHANG) == pid) {
-            tb->pid = 0;
-            char cmd[500], out[4096];
-            snprintf (cmd, sizeof cmd, "tail -c 3000 '%s'", log);
-            tb_run (cmd, out, sizeof out);
-            cr_assert_fail ("sluiced exited at start (status %d): %s", st, out);
-        }
-        usleep (10000);
+    tl_run_t r = { .sluiced = tb_program ("SLUICED"), .data = data, .log = log,
+                   .data_bind = tb->data_bind, .admin_bind = tb->admin_bind };
+    tb->pid = tl_broker_run (&r, tb->data_ep, sizeof tb->data_ep, tb->admin_ep, sizeof tb->admin_ep);
+    if (tb->pid < 0) {
+        tb->pid = 0;
+        char cmd[500], out[4096];
+        snprintf (cmd, sizeof cmd, "tail -c 3000 '%s'", log);
+        tb_run (cmd, out, sizeof out);
+        cr_assert_fail ("sluiced did not start: %s", out);
     }
-    cr_assert_fail ("sluiced wrote no %s/data/endpoints within 10 s", tb->dir);
 }
 
 int
@@ -126,31 +107,16 @@ tb_restart (tb_t *tb)
 int
 tb_stop (tb_t *tb)
 {
-    if (!tb->pid)
-        return -1;
-    kill (tb->pid, SIGTERM);
-    int st = 0;
-    for (int i = 0; i < 1000 * tb_wait (1); i++) {
-        if (waitpid (tb->pid, &st, WNOHANG) == tb->pid) {
-            tb->pid = 0;
-            return WIFEXITED (st) ? WEXITSTATUS (st) : 128 + WTERMSIG (st);
-        }
-        usleep (10000);
-    }
-    kill (tb->pid, SIGKILL);
-    waitpid (tb->pid, &st, 0);
+    int st = tl_broker_stop (tb->pid, SIGTERM, 10000);
     tb->pid = 0;
-    return 137;
+    return st;
 }
 
 void
 tb_kill (tb_t *tb)
 {
-    if (!tb->pid)
-        return;
-    int st;
-    kill (tb->pid, SIGKILL);
-    waitpid (tb->pid, &st, 0);
+    if (tb->pid)
+        tl_broker_stop (tb->pid, SIGKILL, 0);
     tb->pid = 0;
 }
 
@@ -218,6 +184,42 @@ tb_policy (tb_t *tb, const char *owner, const char *text)
                             err, sizeof err);
     cr_assert_eq (rc, 0, "policy.apply %s: %s", owner, err);
     free (result);
+}
+
+void
+tb_scene (tb_t *tb, char kw[320], char kp[320], const char *city, const char *water)
+{
+    tb_init (tb);
+    tb_start (tb);
+    tb_member (tb, "water", "member", kw);
+    tb_member (tb, "power", "member", kp);
+    if (city)
+        tb_policy (tb, "city", city);
+    if (water)
+        tb_policy (tb, "water", water);
+}
+
+sl_client_t *
+tb_publish_readings (tb_t *tb, const char *water_key, const char *power_key, int n,
+                     const char *(*subject) (int i))
+{
+    sl_client_t *p = tb_connect (tb, power_key);
+    cr_assert_eq (sl_client_subscribe (p, TL_WATER, "joint-metering"), 0, "%s", sl_client_last_error (p));
+    sl_client_t *w = tb_connect (tb, water_key);
+    uint8_t buf[256];
+    for (int i = 0; i < n; i++) {
+        Water__V1__MeterReading r = WATER__V1__METER_READING__INIT;
+        r.subject = (char *) subject (i);
+        r.district = "Nord";
+        r.date_observed = 1767225600 + i;
+        r.water_consumption_m3 = i;
+        size_t len = water__v1__meter_reading__pack (&r, buf);
+        sl_publish_meta_t meta = { NULL, r.subject, 0 };
+        cr_assert_eq (sl_client_publish_async (w, TL_WATER, &meta, buf, len, NULL, NULL, NULL), 0);
+    }
+    cr_assert_eq (sl_client_flush (w, 60000), 0, "%s", sl_client_last_error (w));
+    sl_client_destroy (&w, 1000);
+    return p;
 }
 
 sl_client_options_t

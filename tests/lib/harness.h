@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "sluice.h"
+#include "tl.h"
 
 typedef struct {
     char dir[256];             /* the data directory (also holds member keys in DIR/keys) */
@@ -45,6 +46,19 @@ void tb_member (tb_t *tb, const char *name, const char *role, char key[320]);
     Asserts that the broker accepted it. */
 void tb_policy (tb_t *tb, const char *owner, const char *text);
 
+/*  The usual scene (tl.h): tb_init, tb_start, members water and power (key
+    paths into kw, kp), then `city` as the city's policy and `water` as
+    water's (each skipped when NULL). Asserts. */
+void tb_scene (tb_t *tb, char kw[320], char kp[320], const char *city, const char *water);
+
+/*  Power (power_key) subscribes to water readings for joint-metering, then
+    water (water_key) publishes n readings and waits until all are stored:
+    reading i is about subject (i), district Nord, i m3, observed at
+    1767225600 + i. Returns power's client, for the caller to receive from
+    or destroy. Asserts. */
+sl_client_t *tb_publish_readings (tb_t *tb, const char *water_key, const char *power_key, int n,
+                                  const char *(*subject) (int i));
+
 /*  Connection options for the data plane with `key`. */
 sl_client_options_t tb_options (tb_t *tb, const char *key);
 
@@ -62,6 +76,12 @@ int tb_run (const char *cmd, char *out, size_t size);
  *  against the test broker's admin endpoint with `args` (shell words);
  *  stdout and stderr into out[size]. Returns its exit status. */
 int tb_ctl (tb_t *tb, const char *key, const char *args, char *out, size_t size);
+
+/*  tb_ctl, then asserts that sluicectl exited with `status` and, when `want`
+ *  is not NULL, that its output contains `want`; the output stays in
+ *  out[size]. */
+void tb_ctl_expect (tb_t *tb, const char *key, const char *args, int status, const char *want,
+                    char *out, size_t size);
 
 /*  `ms` stretched by SLUICE_TEST_TIME_SCALE (an integer, default 1), for runs
     under valgrind where everything is ~10x slower. */

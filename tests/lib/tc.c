@@ -14,6 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
+#include <cJSON.h>
+#include <lmdb.h>
+
+#include "sl_audit.h"
 
 #include "water/v1/water.pb-c.h"
 #include "sl_test_scale.h"
@@ -41,53 +45,24 @@ tc_ctx (void)
     return s_ctx;
 }
 
-static const char *
-s_sluiced (void)
-{
-    const char *p = getenv ("SLUICED");
-    return p ? p : "sluiced";
-}
-
 static int
 s_run (tc_broker_t *b)
 {
-    const char *argv[40];
-    int n = 0;
-    argv[n++] = s_sluiced ();
-    argv[n++] = "run";
-    argv[n++] = "--data";
-    argv[n++] = b->dir;
-    argv[n++] = "--bind";
-    argv[n++] = "tcp://127.0.0.1:*";
-    argv[n++] = "--admin-bind";
-    argv[n++] = "tcp://127.0.0.1:*";
+    const char *args[17];
     for (int i = 0; i < b->n_extra; i++)
-        argv[n++] = b->extra[i];
-    argv[n] = NULL;
+        args[i] = b->extra[i];
+    args[b->n_extra] = NULL;
     char log[400];
     snprintf (log, sizeof log, "%s/sluiced.log", b->dir);
-    b->pid = tl_spawn (argv, log);
+    tl_run_t r = { .data = b->dir, .log = log, .args = args };
+    b->pid = tl_broker_run (&r, b->data_ep, sizeof b->data_ep, b->admin_ep, sizeof b->admin_ep);
     if (b->pid < 0)
-        return -1;
-    int64_t until = tc_ms () + tc_wait (10000);
-    while (tc_ms () < until) {
-        if (tl_endpoints (b->dir, b->pid, b->data_ep, sizeof b->data_ep,
-                          b->admin_ep, sizeof b->admin_ep) == 0)
-            return 0;
-        int st;
-        if (waitpid (b->pid, &st, WNOHANG) == b->pid) {
-            fprintf (stderr, "tc: sluiced exited early (status %d); see %s\n", st, log);
-            b->pid = 0;
-            return -1;
-        }
-        usleep (10000);
-    }
-    fprintf (stderr, "tc: sluiced did not write %s/endpoints in time\n", b->dir);
-    return -1;
+        b->pid = 0;
+    return b->pid > 0 ? 0 : -1;
 }
 
 int
-tc_broker_start (tc_broker_t *b, const char *const *extra)
+tc_broker_init (tc_broker_t *b, const char *const *extra)
 {
     memset (b, 0, sizeof *b);
     snprintf (b->dir, sizeof b->dir, "/tmp/sluice-test-XXXXXX");
@@ -98,13 +73,8 @@ tc_broker_start (tc_broker_t *b, const char *const *extra)
     char log[400];
     snprintf (log, sizeof log, "%s/init.log", b->dir);
     strcat (b->dir, "/d");          /* "/tmp/sluice-test-XXXXXX/d" fits easily */
-    const char *argv[] = { s_sluiced (), "init", "--data", b->dir, "--with-examples", NULL };
-    pid_t pid = tl_spawn (argv, log);
-    int st = 0;
-    if (pid < 0 || waitpid (pid, &st, 0) != pid || !WIFEXITED (st) || WEXITSTATUS (st) != 0) {
-        fprintf (stderr, "tc: sluiced init failed (status %d); see %s\n", st, log);
+    if (tl_broker_init (NULL, b->dir, log) != 0)
         return -1;
-    }
     char path[400], err[300];
     snprintf (path, sizeof path, "%s/broker.pub", b->dir);
     if (sl_keys_load_public (path, b->broker_pub, err, sizeof err) != 0)
@@ -112,32 +82,37 @@ tc_broker_start (tc_broker_t *b, const char *const *extra)
     snprintf (path, sizeof path, "%s/admin.key", b->dir);
     if (sl_keys_load_secret (path, &b->admin, err, sizeof err) != 0)
         return -1;
-    return s_run (b);
+    return 0;
+}
+
+int
+tc_broker_start (tc_broker_t *b, const char *const *extra)
+{
+    return tc_broker_init (b, extra) == 0 ? s_run (b) : -1;
 }
 
 int
 tc_ctl (char *out, size_t size, const char *fmt, ...)
 {
-    char args[8192], cmd[8400];
+    char args[8192];
     va_list ap;
     va_start (ap, fmt);
     vsnprintf (args, sizeof args, fmt, ap);
     va_end (ap);
     const char *ctl = getenv ("SLUICECTL");
-    snprintf (cmd, sizeof cmd, "'%s' %s 2>&1", ctl ? ctl : "sluicectl", args);
-    FILE *p = popen (cmd, "r");
-    if (!p)
+    return tl_sh (out, size, "'%s' %s 2>&1", ctl ? ctl : "sluicectl", args);
+}
+
+int
+tc_scene (tc_broker_t *b, const char *const *extra, sl_keypair_t *kw, sl_keypair_t *kp,
+          const char *city, const char *water)
+{
+    if (tc_broker_start (b, extra) != 0 || tc_member (b, "water", "member", kw) != 0
+        || tc_member (b, "power", "member", kp) != 0)
         return -1;
-    size_t n = 0, r;
-    while (n + 1 < size && (r = fread (out + n, 1, size - 1 - n, p)) > 0)
-        n += r;
-    if (size)
-        out[n] = 0;
-    char sink[4096];
-    while (fread (sink, 1, sizeof sink, p) > 0)
-        ;
-    int st = pclose (p);
-    return WIFEXITED (st) ? WEXITSTATUS (st) : -1;
+    if ((city && tc_policy (b, "city", city) != 1) || (water && tc_policy (b, "water", water) != 1))
+        return -1;
+    return 0;
 }
 
 int
@@ -149,22 +124,9 @@ tc_broker_restart (tc_broker_t *b)
 int
 tc_broker_stop (tc_broker_t *b)
 {
-    if (b->pid <= 0)
-        return -1;
-    kill (b->pid, SIGTERM);
-    int64_t until = tc_ms () + tc_wait (5000);
-    int st;
-    while (tc_ms () < until) {
-        if (waitpid (b->pid, &st, WNOHANG) == b->pid) {
-            b->pid = 0;
-            return WIFEXITED (st) ? WEXITSTATUS (st) : -1;
-        }
-        usleep (5000);
-    }
-    kill (b->pid, SIGKILL);
-    waitpid (b->pid, &st, 0);
+    int st = tl_broker_stop (b->pid, SIGTERM, 5000);
     b->pid = 0;
-    return -1;
+    return st;
 }
 
 void
@@ -324,8 +286,10 @@ tc_hello (tc_client_t *c, const char *member)
     return ok ? 0 : -1;
 }
 
-Sluice__V1__AdminResponse *
-tc_admin (tc_broker_t *b, const sl_keypair_t *as, const char *command, const char *args_json)
+/*  One admin request (command, args, data) as `as`; the response or NULL. */
+static Sluice__V1__AdminResponse *
+s_admin (tc_broker_t *b, const sl_keypair_t *as, const char *command, const char *args_json,
+         const char *data)
 {
     tc_client_t c;
     if (tc_connect (&c, b->admin_ep, b->broker_pub, as) != 0)
@@ -335,9 +299,12 @@ tc_admin (tc_broker_t *b, const sl_keypair_t *as, const char *command, const cha
     r.seq = 77;
     r.command = (char *) command;
     r.args_json = (char *) (args_json ? args_json : "");
-    uint8_t buf[4096];
-    size_t len = sluice__v1__admin_request__pack (&r, buf);
+    r.data.data = (uint8_t *) data;
+    r.data.len = data ? strlen (data) : 0;
+    size_t len = sluice__v1__admin_request__get_packed_size (&r);
+    uint8_t *buf = malloc (len);
     Sluice__V1__AdminResponse *resp = NULL;
+    sluice__v1__admin_request__pack (&r, buf);
     if (zmq_send (c.sock, buf, len, 0) == (int) len) {
         zmq_pollitem_t it = { c.sock, 0, ZMQ_POLLIN, 0 };
         if (zmq_poll (&it, 1, tc_wait (5000)) == 1) {
@@ -348,8 +315,31 @@ tc_admin (tc_broker_t *b, const sl_keypair_t *as, const char *command, const cha
             zmq_msg_close (&f);
         }
     }
+    free (buf);
     tc_close (&c);
     return resp;
+}
+
+Sluice__V1__AdminResponse *
+tc_admin (tc_broker_t *b, const sl_keypair_t *as, const char *command, const char *args_json)
+{
+    return s_admin (b, as, command, args_json, NULL);
+}
+
+cJSON *
+tc_adm (tc_broker_t *b, const sl_keypair_t *as, const char *command, cJSON *args, int *code,
+        char *text, size_t size)
+{
+    char *json = args ? cJSON_PrintUnformatted (args) : NULL;
+    cJSON_Delete (args);
+    Sluice__V1__AdminResponse *r = tc_admin (b, as, command, json);
+    free (json);
+    *code = r ? (int) r->code : -1;
+    snprintf (text, size, "%s", r ? (r->text ? r->text : "") : "no response");
+    cJSON *res = r && r->result_json ? cJSON_Parse (r->result_json) : NULL;
+    if (r)
+        sluice__v1__admin_response__free_unpacked (r, NULL);
+    return res;
 }
 
 int
@@ -372,35 +362,9 @@ tc_member (tc_broker_t *b, const char *name, const char *role, sl_keypair_t *kp)
 Sluice__V1__AdminResponse *
 tc_policy_apply (tc_broker_t *b, const sl_keypair_t *as, const char *file, const char *text)
 {
-    tc_client_t c;
-    if (tc_connect (&c, b->admin_ep, b->broker_pub, as) != 0)
-        return NULL;
     char args[300];
     snprintf (args, sizeof args, "{\"file\":\"%s\"}", file ? file : "");
-    Sluice__V1__AdminRequest r = SLUICE__V1__ADMIN_REQUEST__INIT;
-    r.version = 1;
-    r.seq = 78;
-    r.command = "policy.apply";
-    r.args_json = file ? args : "";
-    r.data.data = (uint8_t *) text;
-    r.data.len = strlen (text);
-    size_t len = sluice__v1__admin_request__get_packed_size (&r);
-    uint8_t *buf = malloc (len);
-    Sluice__V1__AdminResponse *resp = NULL;
-    sluice__v1__admin_request__pack (&r, buf);
-    if (zmq_send (c.sock, buf, len, 0) == (int) len) {
-        zmq_pollitem_t it = { c.sock, 0, ZMQ_POLLIN, 0 };
-        if (zmq_poll (&it, 1, tc_wait (5000)) == 1) {
-            zmq_msg_t f;
-            zmq_msg_init (&f);
-            if (zmq_msg_recv (&f, c.sock, 0) >= 0)
-                resp = sluice__v1__admin_response__unpack (NULL, zmq_msg_size (&f), zmq_msg_data (&f));
-            zmq_msg_close (&f);
-        }
-    }
-    free (buf);
-    tc_close (&c);
-    return resp;
+    return s_admin (b, as, "policy.apply", file ? args : "", text);
 }
 
 const sl_keypair_t *
@@ -499,6 +463,149 @@ tc_publish1 (tc_client_t *c, const char *type, const uint8_t id[16], const char 
 }
 
 int
+tc_publish_wait (tc_client_t *c, const char *type, uint32_t n, const char *subject,
+                 const uint8_t *body, size_t len, int timeout_ms, char *err, size_t size)
+{
+    uint8_t id[16];
+    tc_msgid (id, n);
+    uint64_t seq = tc_publish1 (c, type, id, subject, body, len);
+    char sink[8];
+    if (!err)
+        err = sink, size = sizeof sink;
+    snprintf (err, size, "no answer to PUBLISH %u", n);
+    tc_msg_t m;
+    int64_t until = tc_ms () + tc_wait (timeout_ms);
+    for (;;) {   /* skip answers to earlier requests */
+        int left = (int) (until - tc_ms ());
+        if (!seq || left <= 0 || tc_recv_cmd (c, &m, SLUICE__V1__COMMAND__ACK, left) != 0)
+            return -1;
+        if (m.h->seq == seq)
+            break;
+        tc_msg_free (&m);
+    }
+    int rc = 0;
+    if (m.h->command == SLUICE__V1__COMMAND__ACK) {
+        if (m.h->n_message_ids != 1 || memcmp (m.h->message_ids[0].data, id, 16) != 0) {
+            snprintf (err, size, "the ACK of PUBLISH %u names %zu other ids", n, m.h->n_message_ids);
+            rc = -1;
+        }
+        else
+            snprintf (err, size, "ok");
+    }
+    else {
+        rc = m.h->n_errors ? (int) m.h->errors[0]->code : -1;
+        snprintf (err, size, "%s [%s]", m.h->n_errors ? m.h->errors[0]->text : "ERROR without errors",
+                  m.h->n_errors ? m.h->errors[0]->reason : "");
+    }
+    tc_msg_free (&m);
+    return rc;
+}
+
+int
+tc_publish_water (tc_client_t *c, uint32_t n, const char *subject, double m3, char *err,
+                  size_t size)
+{
+    size_t len;
+    uint8_t *body = tc_water_reading (subject, m3, &len);
+    int rc = tc_publish_wait (c, "water.v1.MeterReading", n, subject, body, len, 5000, err, size);
+    free (body);
+    return rc;
+}
+
+uint64_t
+tc_query (tc_client_t *c, const char *type, const char *subject, const char *purpose,
+          uint32_t timeout_ms)
+{
+    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+    h.command = SLUICE__V1__COMMAND__QUERY;
+    h.record_type = (char *) type;
+    h.subject = (char *) (subject ? subject : "");
+    h.purpose = (char *) purpose;
+    h.timeout_ms = timeout_ms;
+    return tc_send (c, &h, NULL, NULL, 0);
+}
+
+uint64_t
+tc_reply1 (tc_client_t *c, uint64_t query_id, const char *subject, int64_t event_time, uint32_t n,
+           const uint8_t *body, size_t len)
+{
+    Sluice__V1__Header r = SLUICE__V1__HEADER__INIT;
+    Sluice__V1__RecordMeta rm = SLUICE__V1__RECORD_META__INIT, *rmp = &rm;
+    uint8_t id[16];
+    r.command = SLUICE__V1__COMMAND__REPLY;
+    r.query_id = query_id;
+    if (!body)
+        return tc_send (c, &r, NULL, NULL, 0);
+    if (n > 0) {
+        tc_msgid (id, n);
+        rm.message_id.data = id;
+        rm.message_id.len = 16;
+    }
+    rm.subject = (char *) (subject ? subject : "");
+    rm.event_time = event_time;
+    r.n_records = 1;
+    r.records = &rmp;
+    const uint8_t *bodies[] = { body };
+    return tc_send (c, &r, bodies, &len, 1);
+}
+
+uint64_t
+tc_publish_waters (tc_client_t *c, uint32_t base, int n, const char *subject)
+{
+    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+    Sluice__V1__RecordMeta m[64], *mp[64];
+    uint8_t ids[64][16], *bodies[64];
+    size_t lens[64];
+    char subj[64][24];
+    if (n < 1 || n > 64)
+        return 0;
+    h.command = SLUICE__V1__COMMAND__PUBLISH;
+    h.record_type = "water.v1.MeterReading";
+    for (int i = 0; i < n; i++) {
+        sluice__v1__record_meta__init (&m[i]);
+        tc_msgid (ids[i], base + (uint32_t) i);
+        snprintf (subj[i], sizeof subj[i], "CIT-%u", base + (uint32_t) i);
+        m[i].message_id.data = ids[i];
+        m[i].message_id.len = 16;
+        m[i].subject = subject ? (char *) subject : subj[i];
+        m[i].event_time = 1767225600000;
+        bodies[i] = tc_water_reading (m[i].subject, 1.5, &lens[i]);
+        mp[i] = &m[i];
+    }
+    h.n_records = (size_t) n;
+    h.records = mp;
+    uint64_t seq = tc_send (c, &h, (const uint8_t *const *) bodies, lens, (size_t) n);
+    for (int i = 0; i < n; i++)
+        free (bodies[i]);
+    return seq;
+}
+
+int
+tc_drain (tc_client_t *c, int want, int ack, uint64_t *tags, int timeout_ms)
+{
+    int got = 0;
+    int64_t until = tc_ms () + tc_wait (timeout_ms);
+    while (got < want) {
+        int left = (int) (until - tc_ms ());
+        tc_msg_t m;
+        if (left <= 0 || tc_recv_cmd (c, &m, SLUICE__V1__COMMAND__DELIVER, left) != 0)
+            break;
+        for (size_t i = 0; m.h->command == SLUICE__V1__COMMAND__DELIVER && i < m.h->n_records; i++) {
+            uint64_t tag = m.h->records[i]->delivery_tag;
+            if (tags && got < want)
+                tags[got] = tag;
+            got++;
+            if (ack && tc_ack (c, tag, 0) != 1) {
+                tc_msg_free (&m);
+                return -1;
+            }
+        }
+        tc_msg_free (&m);
+    }
+    return got;
+}
+
+int
 tc_subscribe (tc_client_t *c, const char *type, const char *purpose)
 {
     Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
@@ -512,6 +619,17 @@ tc_subscribe (tc_client_t *c, const char *type, const char *purpose)
     int ok = m.h->command == SLUICE__V1__COMMAND__ACK && m.h->seq == seq;
     tc_msg_free (&m);
     return ok ? 0 : -1;
+}
+
+int
+tc_consumer (tc_client_t *c, tc_broker_t *b, const sl_keypair_t *kp, const char *member,
+             const char *type, const char *purpose, uint32_t credit)
+{
+    if (tc_join (c, b, kp, member) != 0 || tc_subscribe (c, type, purpose) != 0)
+        return -1;
+    if (credit)
+        tc_credit (c, credit);
+    return 0;
 }
 
 void
@@ -538,4 +656,212 @@ tc_ack (tc_client_t *c, uint64_t tag, int nack)
             ? (int) m.h->n_delivery_tags : -1;
     tc_msg_free (&m);
     return n;
+}
+
+/*  1 when entry `e` meets every "FIELD=VALUE" / "FIELD~TEXT" condition. */
+static int
+s_entry_matches (const cJSON *e, va_list conds)
+{
+    va_list ap;
+    va_copy (ap, conds);
+    int ok = 1;
+    for (const char *c; ok && (c = va_arg (ap, const char *));) {
+        size_t k = strcspn (c, "=~");
+        char field[64];
+        snprintf (field, sizeof field, "%.*s", (int) k, c);
+        const char *v = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (e, field));
+        if (!v || !c[k])
+            ok = 0;
+        else if (c[k] == '=')
+            ok = strcmp (v, c + k + 1) == 0;
+        else
+            ok = strstr (v, c + k + 1) != NULL;
+    }
+    va_end (ap);
+    return ok;
+}
+
+/*  The audit.query filter named by an entry member, or NULL. */
+static const char *
+s_filter_name (const char *field)
+{
+    static const char *map[][2] = { { "kind", "kind" }, { "actor", "actor" }, { "owner", "owner" },
+                                    { "counterpart", "consumer" }, { "record_type", "record" },
+                                    { "decision", "decision" } };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp (field, map[i][0]) == 0)
+            return map[i][1];
+    return NULL;
+}
+
+static long
+s_audit_count (tc_broker_t *b, va_list conds)
+{
+    cJSON *filter = cJSON_CreateObject ();
+    va_list ap;
+    va_copy (ap, conds);
+    for (const char *c; (c = va_arg (ap, const char *));) {
+        char field[64];
+        size_t k = strcspn (c, "=~");
+        snprintf (field, sizeof field, "%.*s", (int) k, c);
+        const char *name = s_filter_name (field);
+        if (c[k] == '=' && name && !cJSON_GetObjectItem (filter, name))
+            cJSON_AddStringToObject (filter, name, c + k + 1);
+    }
+    va_end (ap);
+    long n = 0;
+    double after = 0;
+    for (;;) {
+        cJSON *args = cJSON_Duplicate (filter, 1);
+        cJSON_AddNumberToObject (args, "limit", 1000);
+        if (after > 0)
+            cJSON_AddNumberToObject (args, "after_seq", after);
+        char *text = cJSON_PrintUnformatted (args);
+        cJSON_Delete (args);
+        Sluice__V1__AdminResponse *r = tc_admin (b, &b->admin, "audit.query", text);
+        cJSON *j = r && r->code == 0 ? cJSON_Parse (r->result_json) : NULL;
+        if (!j)
+            fprintf (stderr, "tc: audit.query %s: %s\n", text, r ? r->text : "no answer");
+        free (text);
+        if (r)
+            sluice__v1__admin_response__free_unpacked (r, NULL);
+        if (!j) {
+            cJSON_Delete (filter);
+            return -1;
+        }
+        const cJSON *e;
+        cJSON_ArrayForEach (e, cJSON_GetObjectItem (j, "entries"))
+            n += s_entry_matches (e, conds);
+        int more = cJSON_IsTrue (cJSON_GetObjectItem (j, "more"));
+        after = cJSON_GetNumberValue (cJSON_GetObjectItem (j, "next_after_seq"));
+        cJSON_Delete (j);
+        if (!more)
+            break;
+    }
+    cJSON_Delete (filter);
+    return n;
+}
+
+long
+tc_audit_count (tc_broker_t *b, ...)
+{
+    va_list ap;
+    va_start (ap, b);
+    long n = s_audit_count (b, ap);
+    va_end (ap);
+    return n;
+}
+
+long
+tc_audit_await (tc_broker_t *b, int timeout_ms, ...)
+{
+    int64_t until = tc_ms () + tc_wait (timeout_ms);
+    long n;
+    for (;;) {
+        va_list ap;
+        va_start (ap, timeout_ms);
+        n = s_audit_count (b, ap);
+        va_end (ap);
+        if (n != 0 || tc_ms () >= until)
+            return n;
+        usleep (20000);
+    }
+}
+
+/*  Calls fn(entry, arg) for each entry of `kind` in DIR/store, through a
+ *  separate read-only LMDB environment, until fn returns non-zero. The
+ *  number of entries seen, or -1 when the store could not be read. */
+static long
+s_audit_each (const char *dir, const char *kind,
+              int (*fn) (const sl_audit_entry_t *e, long i, void *arg), void *arg)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    char path[600];
+    snprintf (path, sizeof path, "%s/store", dir);
+    if (mdb_env_create (&env) != 0)
+        return -1;
+    mdb_env_set_maxdbs (env, 64);
+    mdb_env_set_mapsize (env, (size_t) 1 << 30);
+    if (mdb_env_open (env, path, MDB_RDONLY | MDB_NOTLS, 0600) != 0
+        || mdb_txn_begin (env, NULL, MDB_RDONLY, &txn) != 0) {
+        mdb_env_close (env);
+        return -1;
+    }
+    sl_audit_filter_t f;
+    memset (&f, 0, sizeof f);
+    f.kind = kind;
+    sl_audit_iter_t *it = sl_audit_iter_new (txn, &f);
+    sl_audit_entry_t e;
+    long n = it ? 0 : -1;
+    while (it && sl_audit_iter_next (it, &e) == 1)
+        if (fn (&e, n++, arg) != 0)
+            break;
+    sl_audit_iter_destroy (&it);
+    mdb_txn_abort (txn);
+    mdb_env_close (env);
+    return n;
+}
+
+typedef struct {
+    tc_entry_t *out;
+    size_t max;
+} s_read_t;
+
+static int
+s_read_one (const sl_audit_entry_t *e, long i, void *arg)
+{
+    s_read_t *r = arg;
+    if ((size_t) i >= r->max)
+        return 0;
+    tc_entry_t *o = &r->out[i];
+#define S_COPY(dst, src) snprintf (dst, sizeof dst, "%.*s", (int) src.len, src.ptr)
+    S_COPY (o->kind, e->kind);
+    S_COPY (o->actor, e->actor);
+    S_COPY (o->counterpart, e->counterpart);
+    S_COPY (o->owner, e->owner);
+    S_COPY (o->purpose, e->purpose);
+    S_COPY (o->decision, e->decision);
+    S_COPY (o->rules, e->rules);
+    S_COPY (o->fields, e->fields);
+    S_COPY (o->reason, e->reason);
+    S_COPY (o->detail, e->detail);
+#undef S_COPY
+    o->has_subject = e->subject != NULL;
+    o->has_msgid = e->message_id != NULL;
+    return 0;
+}
+
+long
+tc_audit_read (const char *dir, const char *kind, tc_entry_t *out, size_t max)
+{
+    s_read_t r = { out, max };
+    return s_audit_each (dir, kind, s_read_one, &r);
+}
+
+static int
+s_count_tags (const sl_audit_entry_t *e, long i, void *arg)
+{
+    (void) i;
+    long *n = arg;
+    long k = sl_audit_ack_tags (e->detail.ptr, e->detail.len, NULL, NULL);
+    *n = k < 0 ? -1 : *n + k;
+    return *n < 0;
+}
+
+long
+tc_audit_acked_tags (const char *dir)
+{
+    long n = 0;
+    return s_audit_each (dir, "ack", s_count_tags, &n) < 0 ? -1 : n;
+}
+
+cJSON *
+tc_status (tc_broker_t *b, const sl_keypair_t *as)
+{
+    Sluice__V1__AdminResponse *r = tc_admin (b, as ? as : &b->admin, "status", "{}");
+    cJSON *j = r && r->code == 0 ? cJSON_Parse (r->result_json) : NULL;
+    if (r)
+        sluice__v1__admin_response__free_unpacked (r, NULL);
+    return j;
 }

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "sl_keys.h"
+#include "tl.h"
 #include "sluice/v1/admin.pb-c.h"
 #include "sluice/v1/envelope.pb-c.h"
 
@@ -31,7 +32,13 @@ typedef struct {
     int n_adm;
 } tc_broker_t;
 
-/*  Creates a temp dir, runs `sluiced init`, then starts `sluiced run` with
+/*  Creates a temp dir, runs `sluiced init` in DIR (b->dir), reads the
+ *  broker's public key and the admin key; keeps `extra` (NULL-terminated,
+ *  may be NULL) for `sluiced run`. Nothing is started (an in-process broker
+ *  can use the directory). Returns 0 or -1 (message on stderr). */
+int tc_broker_init (tc_broker_t *b, const char *const *extra);
+
+/*  tc_broker_init, then starts `sluiced run` with
  *  the given extra arguments (NULL-terminated list, may be NULL). Returns
  *  0 or -1 (message on stderr). */
 int tc_broker_start (tc_broker_t *b, const char *const *extra);
@@ -40,8 +47,16 @@ int tc_broker_start (tc_broker_t *b, const char *const *extra);
 int tc_broker_restart (tc_broker_t *b);
 
 /*  SIGTERM, wait up to 5 s (then SIGKILL). Returns the exit status (0..255),
- *  or -1 if it had to be killed or was not running. */
+ *  128 + the signal it died of, or -1 if it had to be killed or was not
+ *  running. */
 int tc_broker_stop (tc_broker_t *b);
+
+/*  The usual scene (tl.h): tc_broker_start with `extra`, members water and
+ *  power (keys into kw, kp), then `city` as the city's policy and `water` as
+ *  water's (each skipped when NULL; each must become version 1). Returns 0
+ *  or -1 (message on stderr). */
+int tc_scene (tc_broker_t *b, const char *const *extra, sl_keypair_t *kw, sl_keypair_t *kp,
+              const char *city, const char *water);
 
 /*  Stops (if running) and removes the directory. */
 void tc_broker_cleanup (tc_broker_t *b);
@@ -101,6 +116,13 @@ int tc_ctl (char *out, size_t size, const char *fmt, ...)
 Sluice__V1__AdminResponse *tc_admin (tc_broker_t *b, const sl_keypair_t *as,
                                      const char *command, const char *args_json);
 
+/*  One admin command as `as` with `args` (a cJSON object, consumed; NULL:
+ *  none). The response code into *code (-1: no response) and its text into
+ *  text[size]; returns the result parsed (free with cJSON_Delete), or NULL
+ *  when there is none or it is not JSON. */
+struct cJSON *tc_adm (tc_broker_t *b, const sl_keypair_t *as, const char *command,
+                      struct cJSON *args, int *code, char *text, size_t size);
+
 /*  Registers member `name` with `role` and a new key pair (written to kp).
  *  Returns 0 or -1. */
 int tc_member (tc_broker_t *b, const char *name, const char *role, sl_keypair_t *kp);
@@ -133,6 +155,45 @@ void tc_msgid (uint8_t id[16], uint32_t n);
 uint64_t tc_publish1 (tc_client_t *c, const char *type, const uint8_t id[16],
                       const char *subject, const uint8_t *body, size_t len);
 
+/*  Publish and wait: publishes one record of `type` with id tc_msgid (n)
+ *  and waits up to timeout_ms (scaled) for the answer to it (DELIVER and
+ *  NOTICE skipped). 0: an ACK naming exactly that id; > 0: the ERROR's
+ *  first code, its text and reason in err[size] (err may be NULL); -1: no
+ *  answer, or an ACK that names other ids (said in err). */
+int tc_publish_wait (tc_client_t *c, const char *type, uint32_t n, const char *subject,
+                     const uint8_t *body, size_t len, int timeout_ms, char *err, size_t size);
+
+/*  tc_publish_wait of tc_water_reading (subject, m3), 5 s. */
+int tc_publish_water (tc_client_t *c, uint32_t n, const char *subject, double m3, char *err,
+                      size_t size);
+
+/*  One PUBLISH of n (at most 64) water readings (tc_water_reading, 1.5 m3)
+ *  with ids tc_msgid (base + i), about `subject`, or "CIT-<base + i>" when
+ *  subject is NULL; not waiting for the answer. The seq, or 0. */
+uint64_t tc_publish_waters (tc_client_t *c, uint32_t base, int n, const char *subject);
+
+/*  Sends a QUERY for `subject` of `type` for `purpose`, with the broker's
+ *  timeout_ms (not scaled). The seq, or 0. */
+uint64_t tc_query (tc_client_t *c, const char *type, const char *subject, const char *purpose,
+                   uint32_t timeout_ms);
+
+/*  Sends the REPLY to query `query_id`: one record (subject, event_time in
+ *  Unix ms, message id tc_msgid (n) when n > 0, body) or, when body is NULL,
+ *  none. Returns the seq, or 0. */
+uint64_t tc_reply1 (tc_client_t *c, uint64_t query_id, const char *subject, int64_t event_time,
+                    uint32_t n, const uint8_t *body, size_t len);
+
+/*  Drain: receives DELIVERs (NOTICEs skipped) until `want` records came or
+ *  timeout_ms (scaled) passed, acknowledging each (one ACK per record) when
+ *  `ack`; their delivery tags go to tags[] (room for `want`; may be NULL).
+ *  The number received, or -1 when the broker did not confirm an ACK. */
+int tc_drain (tc_client_t *c, int want, int ack, uint64_t *tags, int timeout_ms);
+
+/*  A consumer: tc_join as kp (member `member`), tc_subscribe to `type` for
+ *  `purpose`, then CREDIT `credit` (0: none). Returns 0 or -1. */
+int tc_consumer (tc_client_t *c, tc_broker_t *b, const sl_keypair_t *kp, const char *member,
+                 const char *type, const char *purpose, uint32_t credit);
+
 /*  Subscribes and waits for the ACK. Returns 0 or -1. */
 int tc_subscribe (tc_client_t *c, const char *type, const char *purpose);
 
@@ -142,6 +203,43 @@ void tc_credit (tc_client_t *c, uint32_t n);
 /*  Sends consumer ACK (nack=0) or NACK for one tag and waits for the answer.
  *  Returns the number of tags the broker confirmed, or -1. */
 int tc_ack (tc_client_t *c, uint64_t tag, int nack);
+
+/*  Entries of the broker's audit log (audit.query as the broker's admin
+ *  key, every page) that meet every condition of the NULL-terminated list:
+ *  "FIELD=VALUE" (the entry's member FIELD, AUDIT.md section 9, equals
+ *  VALUE) or "FIELD~TEXT" (it contains TEXT). "=" conditions on kind,
+ *  actor, owner, counterpart, record_type and decision also narrow the
+ *  query on the broker. The count, or -1 when the query failed (the
+ *  broker's answer on stderr). Example:
+ *  tc_audit_count (&B, "kind=deny", "counterpart=power", "reason=forbidden", NULL). */
+long tc_audit_count (tc_broker_t *b, ...) __attribute__ ((sentinel));
+
+/*  tc_audit_count, asked again until it is > 0 or timeout_ms (scaled) has
+ *  passed: for entries written after the event the test caused. The last
+ *  count. */
+long tc_audit_await (tc_broker_t *b, int timeout_ms, ...) __attribute__ ((sentinel));
+
+/*  One audit entry's members (AUDIT.md section 9) as read from the store. */
+typedef struct {
+    char kind[32], actor[64], counterpart[64], owner[64], purpose[64], decision[16];
+    char rules[512], fields[512], reason[256], detail[1024];
+    int has_subject, has_msgid;
+} tc_entry_t;
+
+/*  Offline: the entries of `kind` (a prefix when it ends in '.'; NULL: all)
+ *  in DIR/store, read through a separate read-only LMDB environment, so the
+ *  broker may be running, stopped or killed. The first `max` go into out;
+ *  returns how many there are, or -1 when the store could not be read. */
+long tc_audit_read (const char *dir, const char *kind, tc_entry_t *out, size_t max);
+
+/*  Offline, as tc_audit_read: how many delivery tags the `ack` entries in
+ *  DIR/store list (AUDIT.md 6.2: one entry per ACK, its tags in the
+ *  detail); -1 if the store could not be read or a list is malformed. */
+long tc_audit_acked_tags (const char *dir);
+
+/*  `status` as `as` (NULL: the broker's admin key): the JSON result (free
+ *  with cJSON_Delete) or NULL. */
+struct cJSON *tc_status (tc_broker_t *b, const sl_keypair_t *as);
 
 /*  Milliseconds (monotonic). */
 int64_t tc_ms (void);

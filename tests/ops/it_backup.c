@@ -21,7 +21,6 @@
 #include "tc.h"
 #include "tl.h"
 
-#define WATER "water.v1.MeterReading"
 
 static tc_broker_t B;
 static char tmp[64];
@@ -38,17 +37,8 @@ setup (void)
     cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
     tc_client_t w;
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    for (uint32_t i = 0; i < 5; i++) {
-        uint8_t id[16];
-        size_t len;
-        tc_msgid (id, 100 + i);
-        uint8_t *body = tc_water_reading ("CIT-7", 2.0, &len);
-        tc_publish1 (&w, WATER, id, "CIT-7", body, len);
-        free (body);
-        tc_msg_t m;
-        cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, tc_wait (5000)), 0);
-        tc_msg_free (&m);
-    }
+    for (uint32_t i = 0; i < 5; i++)
+        cr_assert_eq (tc_publish_water (&w, 100 + i, "CIT-7", 2.0, NULL, 0), 0);
     tc_close (&w);
 }
 
@@ -62,17 +52,9 @@ teardown (void)
 
 TestSuite (backup, .init = setup, .fini = teardown, .timeout = 120);
 
-static int
-ctl (const char *fmt, ...)
-{
-    char args[3000];
-    va_list ap;
-    va_start (ap, fmt);
-    vsnprintf (args, sizeof args, fmt, ap);
-    va_end (ap);
-    umask (022);            /* what the backup commands are checked against */
-    return tc_ctl (out, sizeof out, "%s", args);
-}
+/*  sluicectl ARGS (stderr folded in): the exit status; under umask 022,
+ *  what the backup commands are checked against. */
+#define ctl(...) (umask (022), tc_ctl (out, sizeof out, __VA_ARGS__))
 
 /*  Every entry under dir: files 0600, directories 0700. */
 static void

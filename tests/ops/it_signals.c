@@ -19,7 +19,6 @@
 #include "tc.h"
 #include "tl.h"
 
-#define WATER "water.v1.MeterReading"
 
 static tc_broker_t B;
 static char tmp[64];
@@ -41,14 +40,6 @@ teardown (void)
 
 TestSuite (signals, .fini = teardown, .timeout = 120);
 
-static void
-s_write (const char *path, const char *text)
-{
-    FILE *f = fopen (path, "w");
-    cr_assert_not_null (f, "%s", path);
-    fputs (text, f);
-    fclose (f);
-}
 
 /*  Lines of `path` containing `needle`. */
 static int
@@ -75,45 +66,6 @@ s_wait_count (const char *path, const char *needle, int at_least)
     return n;
 }
 
-/*  Runs a shell command; returns its exit status, output in out. */
-static int
-s_sh (const char *cmd, char *out, size_t size)
-{
-    FILE *p = popen (cmd, "r");
-    cr_assert_not_null (p);
-    size_t n = fread (out, 1, size - 1, p);
-    out[n] = 0;
-    int st = pclose (p);
-    return WIFEXITED (st) ? WEXITSTATUS (st) : -1;
-}
-
-static uint64_t
-publish_batch (tc_client_t *c, uint32_t base, int n)
-{
-    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
-    Sluice__V1__RecordMeta m[32], *mp[32];
-    uint8_t ids[32][16], *bodies[32];
-    size_t lens[32];
-    h.command = SLUICE__V1__COMMAND__PUBLISH;
-    h.record_type = WATER;
-    for (int i = 0; i < n; i++) {
-        sluice__v1__record_meta__init (&m[i]);
-        tc_msgid (ids[i], base + (uint32_t) i);
-        m[i].message_id.data = ids[i];
-        m[i].message_id.len = 16;
-        m[i].subject = "C-1";
-        m[i].event_time = 1767225600000;
-        bodies[i] = tc_water_reading ("C-1", 1.5, &lens[i]);
-        mp[i] = &m[i];
-    }
-    h.n_records = (size_t) n;
-    h.records = mp;
-    uint64_t seq = tc_send (c, &h, (const uint8_t *const *) bodies, lens, (size_t) n);
-    for (int i = 0; i < n; i++)
-        free (bodies[i]);
-    return seq;
-}
-
 Test (signals, sighup_under_load_loses_nothing_reloads_and_reopens_the_log)
 {
     s_tmp ();
@@ -121,7 +73,7 @@ Test (signals, sighup_under_load_loses_nothing_reloads_and_reopens_the_log)
     snprintf (ini, sizeof ini, "%s/sluiced.ini", tmp);
     snprintf (log, sizeof log, "%s/broker.log", tmp);
     snprintf (rotated, sizeof rotated, "%s/broker.log.1", tmp);
-    s_write (ini, "[sluiced]\nlog_level = info\nqueue_max = 100000\n");
+    tl_write (ini, "[sluiced]\nlog_level = info\nqueue_max = 100000\n");
     const char *extra[] = { "--config", ini, "--log-file", log, NULL };
     cr_assert_eq (tc_broker_start (&B, extra), 0);
     sl_keypair_t kw;
@@ -133,13 +85,13 @@ Test (signals, sighup_under_load_loses_nothing_reloads_and_reopens_the_log)
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     enum { N_MSG = 40, PER = 25 };
     for (int i = 0; i < N_MSG / 2; i++)
-        cr_assert_neq (publish_batch (&w, 5000 + (uint32_t) (i * PER), PER), 0);
+        cr_assert_neq (tc_publish_waters (&w, 5000 + (uint32_t) (i * PER), PER, "C-1"), 0);
     /* logrotate: move the file, change the level, SIGHUP, go on publishing */
     cr_assert_eq (rename (log, rotated), 0);
-    s_write (ini, "[sluiced]\nlog_level = debug\nqueue_max = 100000\n");
+    tl_write (ini, "[sluiced]\nlog_level = debug\nqueue_max = 100000\n");
     cr_assert_eq (kill (B.pid, SIGHUP), 0);
     for (int i = N_MSG / 2; i < N_MSG; i++)
-        cr_assert_neq (publish_batch (&w, 5000 + (uint32_t) (i * PER), PER), 0);
+        cr_assert_neq (tc_publish_waters (&w, 5000 + (uint32_t) (i * PER), PER, "C-1"), 0);
     int acked = 0;
     for (int got = 0; got < N_MSG; got++) {
         tc_msg_t m;
@@ -154,14 +106,14 @@ Test (signals, sighup_under_load_loses_nothing_reloads_and_reopens_the_log)
     cr_assert_gt (s_wait_count (log, "event=config.reloaded", 1), 0, "no config.reloaded in the reopened log");
     cr_assert_gt (s_count (rotated, "event=broker.started"), 0);
     /* the new level is live: a debug line for this publish */
-    cr_assert_neq (publish_batch (&w, 90000, 1), 0);
+    cr_assert_neq (tc_publish_waters (&w, 90000, 1, "C-1"), 0);
     tc_msg_t m;
     cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, tc_wait (10000)), 0);
     tc_msg_free (&m);
     cr_assert_gt (s_wait_count (log, "level=debug", 1), 0, "log_level = debug not applied by SIGHUP");
     tc_close (&w);
     /* nothing lost: every record is in the audit log */
-    cr_assert_eq (ot_audit_count (&B, &B.admin, "publish"), N_MSG * PER + 1);
+    cr_assert_eq (tc_audit_count (&B, "kind=publish", NULL), N_MSG * PER + 1);
     cr_assert_eq (tc_broker_stop (&B), 0);
 }
 
@@ -194,10 +146,10 @@ Test (signals, version_flags)
     char out[256];
     char cmd[600];
     snprintf (cmd, sizeof cmd, "'%s' --version", getenv ("SLUICED"));
-    cr_assert_eq (s_sh (cmd, out, sizeof out), 0);
+    cr_assert_eq (tl_sh (out, sizeof out, "%s", cmd), 0);
     cr_assert_str_eq (out, "sluiced " SLUICE_VERSION "\n");
     snprintf (cmd, sizeof cmd, "'%s' --version", getenv ("SLUICECTL"));
-    cr_assert_eq (s_sh (cmd, out, sizeof out), 0);
+    cr_assert_eq (tl_sh (out, sizeof out, "%s", cmd), 0);
     cr_assert_str_eq (out, "sluicectl " SLUICE_VERSION "\n");
 }
 
@@ -211,7 +163,7 @@ Test (signals, stale_endpoints_are_named_and_replaced)
     B.pid = 0;
     char out[2048], cmd[900];
     snprintf (cmd, sizeof cmd, "'%s' status --data '%s' 2>&1", getenv ("SLUICECTL"), B.dir);
-    cr_assert_neq (s_sh (cmd, out, sizeof out), 0);
+    cr_assert_neq (tl_sh (out, sizeof out, "%s", cmd), 0);
     cr_assert_not_null (strstr (out, "not running"), "sluicectl on a stale file: %s", out);
     cr_assert_eq (tc_broker_restart (&B), 0);
     char needle[64], log[400];
@@ -220,14 +172,14 @@ Test (signals, stale_endpoints_are_named_and_replaced)
     cr_assert_gt (s_wait_count (log, needle, 1), 0, "the stale file was not named");
     snprintf (needle, sizeof needle, "pid=%ld", (long) old);
     cr_assert_gt (s_count (log, needle), 0);
-    cr_assert_eq (s_sh (cmd, out, sizeof out), 0, "%s", out);
+    cr_assert_eq (tl_sh (out, sizeof out, "%s", cmd), 0, "%s", out);
     /* a clean stop marks the file stopped */
     cr_assert_eq (tc_broker_stop (&B), 0);
     char ep[400];
     snprintf (ep, sizeof ep, "%s/endpoints", B.dir);
     cr_assert_gt (s_count (ep, "state = stopped"), 0);
     cr_assert_gt (s_count (ep, "pid = 0"), 0);
-    cr_assert_neq (s_sh (cmd, out, sizeof out), 0);
+    cr_assert_neq (tl_sh (out, sizeof out, "%s", cmd), 0);
     cr_assert_not_null (strstr (out, "stopped"), "%s", out);
 }
 
@@ -250,7 +202,7 @@ Test (signals, adapter_with_data_dir_spools_while_the_broker_is_down)
               "--meters '%s/tests/adapters/fixtures/water-meters.csv' "
               "--quarantine '%s/q.jsonl' '%s/tests/adapters/fixtures/wmbus.jsonl' 2>&1",
               getenv ("WATER_ADAPTER"), B.dir, tmp, tmp, src, tmp, src);
-    int st = s_sh (cmd, out, sizeof out);
+    int st = tl_sh (out, sizeof out, "%s", cmd);
     cr_assert_neq (st, 3, "the adapter could not run while the broker was down:\n%s", out);
     cr_assert_neq (st, 2, "%s", out);
     /* the broker comes back on the same endpoint; the next run drains the spool */
@@ -263,11 +215,11 @@ Test (signals, adapter_with_data_dir_spools_while_the_broker_is_down)
               "--meters '%s/tests/adapters/fixtures/water-meters.csv' "
               "--quarantine '%s/q.jsonl' /dev/null 2>&1",
               getenv ("WATER_ADAPTER"), B.dir, tmp, tmp, src, tmp);
-    st = s_sh (cmd, out, sizeof out);
+    st = tl_sh (out, sizeof out, "%s", cmd);
     cr_assert_eq (st, 0, "second run: %s", out);
     /* the fixture holds 3 readable records (the dry run prints 3): all of
      * them were spooled by the first run and stored by the second */
-    long n = ot_audit_count (&B, &B.admin, "publish");
+    long n = tc_audit_count (&B, "kind=publish", NULL);
     cr_assert_eq (n, 3, "%ld of the 3 spooled records reached the broker:\n%s", n, out);
 }
 
@@ -276,34 +228,28 @@ Test (signals, sighup_applies_queue_max_at_once)
     s_tmp ();
     char ini[200];
     snprintf (ini, sizeof ini, "%s/sluiced.ini", tmp);
-    s_write (ini, "[sluiced]\nqueue_max = 5\n");
+    tl_write (ini, "[sluiced]\nqueue_max = 5\n");
     const char *extra[] = { "--config", ini, NULL };
-    cr_assert_eq (tc_broker_start (&B, extra), 0);
     sl_keypair_t kw, kp;
-    cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
-    cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
-    cr_assert_eq (tc_policy (&B, "city", "purpose joint-metering \"water and power reconcile household consumption\"\n"), 1);
-    cr_assert_eq (tc_policy (&B, "water", "permit \"w2p\" {\n  owner water\n  consumer power\n"
-                             "  records " WATER "\n  purpose joint-metering\n  fields *\n"
-                             "  subject keep\n}\n"), 1);
+    cr_assert_eq (tc_scene (&B, extra, &kw, &kp, TL_CITY, TL_PERMIT ("w2p", "*", "keep", "")), 0);
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);   /* no credit: it queues */
+    /* no credit: it queues */
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     tc_msg_t m;
-    cr_assert_neq (publish_batch (&w, 7000, 6), 0);
+    cr_assert_neq (tc_publish_waters (&w, 7000, 6, "C-1"), 0);
     cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, tc_wait (5000)), 0);
     cr_assert_eq (m.h->n_message_ids, 5, "queue_max 5: %zu stored", m.h->n_message_ids);
     cr_assert_eq (m.h->n_errors, 1);
     cr_assert_str_eq (m.h->errors[0]->reason, "queue-full");
     tc_msg_free (&m);
     /* raise it in the file; SIGHUP; the refused record goes in now */
-    s_write (ini, "[sluiced]\nqueue_max = 100\n");
+    tl_write (ini, "[sluiced]\nqueue_max = 100\n");
     char log[400];
     snprintf (log, sizeof log, "%s/sluiced.log", B.dir);
     cr_assert_eq (kill (B.pid, SIGHUP), 0);
     cr_assert_gt (s_wait_count (log, "queue_max=100", 1), 0, "no config.reloaded with the new limit");
-    cr_assert_neq (publish_batch (&w, 7005, 1), 0);
+    cr_assert_neq (tc_publish_waters (&w, 7005, 1, "C-1"), 0);
     cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, tc_wait (5000)), 0);
     cr_assert_eq (m.h->n_message_ids, 1, "still refused after the reload");
     cr_assert_eq (m.h->n_errors, 0);

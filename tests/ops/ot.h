@@ -23,11 +23,4 @@ int ot_value (const char *text, const char *series, double *v);
  *  passed), -1 if it could not run; its output goes to *out (malloc()ed). */
 int ot_promtool (const char *text, char **out);
 
-/*  Counts audit entries of `kind` (admin command audit.query, paged) as
- *  `as`. Returns the count or -1. */
-long ot_audit_count (tc_broker_t *b, const sl_keypair_t *as, const char *kind);
-
-/*  `status` as `as`: the JSON result (free with cJSON_Delete) or NULL. */
-struct cJSON *ot_status (tc_broker_t *b, const sl_keypair_t *as);
-
 #endif

@@ -82,21 +82,6 @@ def read_key_file(path):
     return out
 
 
-def read_endpoints(data_dir, pid, timeout_s):
-    """Waits until DATA_DIR/endpoints names broker `pid`; returns its dict."""
-    path = os.path.join(data_dir, "endpoints")
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            kv = read_key_file(path)
-            if kv.get("pid") == str(pid) and "data" in kv and "admin" in kv:
-                return kv
-        except FileNotFoundError:
-            pass
-        time.sleep(0.02)
-    raise TimeoutError("no %s with pid %d after %.1f s" % (path, pid, timeout_s))
-
-
 class Keys:
     """A member's CURVE key pair (Z85 text) and the broker's public key."""
 

@@ -2,10 +2,11 @@
 """Conformance test: a Python client written from docs/PROTOCOL.md drives the
 real sluiced over the wire protocol only (admin plane and data plane).
 
-usage: test_protocol.py --sluiced PATH --schemas DIR
+usage: test_protocol.py --sluiced PATH --tl-broker PATH --schemas DIR
 
-Starts `sluiced init` + `sluiced run` on a temporary data directory with
-ephemeral loopback endpoints, runs the checks, stops the broker. Prints one
+Starts sluiced through the test harness's launcher (tests/lib/tl-broker:
+`sluiced init` + `sluiced run` on a temporary data directory with ephemeral
+loopback endpoints), runs the checks, stops the broker. Prints one
 PASS/FAIL line per check and "N passed, N failed"; exits 1 on any failure.
 Every wait is multiplied by SLUICE_TEST_TIME_SCALE (integer, default 1).
 """
@@ -13,17 +14,17 @@ Every wait is multiplied by SLUICE_TEST_TIME_SCALE (integer, default 1).
 import argparse
 import hashlib
 import importlib
+import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-import traceback
 
 sys.dont_write_bytecode = True   # nothing generated lands in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
 try:
     import zmq  # noqa: F401
@@ -35,34 +36,7 @@ except ImportError as e:
     sys.exit(1)
 
 import sluice_client as sc  # noqa: E402
-
-SCALE = max(1, int(os.environ.get("SLUICE_TEST_TIME_SCALE", "1") or "1"))
-
-
-def T(seconds):
-    """A wait, scaled."""
-    return seconds * SCALE
-
-
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print("PASS %s" % name, flush=True)
-        else:
-            self.failed += 1
-            print("FAIL %s%s" % (name, (": " + detail) if detail else ""), flush=True)
-        return ok
-
-    def crash(self, name, exc):
-        self.failed += 1
-        print("FAIL %s: exception %s" % (name, exc), flush=True)
-        traceback.print_exc(file=sys.stdout)
-
+from tl import SCALE, T, Broker, Checks  # noqa: E402  (tests/lib/tl.py: the harness)
 
 CITY_POLICY = """\
 purpose joint-metering "Water and power reconcile household consumption"
@@ -139,6 +113,19 @@ def err_reason(h, reason, name):
     return err_is(h, name) and h.errors[0].reason == reason
 
 
+def deliveries(client, n, seconds):
+    """(RecordMeta, body) of the DELIVERs that come until n records came or
+    `seconds` (scaled) passed."""
+    got = []
+    deadline = time.monotonic() + T(seconds)
+    while len(got) < n and time.monotonic() < deadline:
+        m = client.next_unsolicited(sc.pb["envelope"].DELIVER, deadline - time.monotonic())
+        if m is None:
+            break
+        got.extend(zip(m[0].records, m[1]))
+    return got
+
+
 def describe(h):
     env = sc.pb["envelope"]
     cmd = env.Command.Name(h.command) if h.command in env.Command.values() else str(h.command)
@@ -146,62 +133,21 @@ def describe(h):
     return "%s seq=%d errors=%s" % (cmd, h.seq, errs)
 
 
-class Broker:
-    def __init__(self, sluiced, root):
-        self.sluiced = sluiced
-        self.data = os.path.join(root, "data")
-        self.log_path = os.path.join(root, "sluiced.log")
-        self.proc = None
-        self.log = None
-
-    def init(self):
-        r = subprocess.run([self.sluiced, "init", "--data", self.data, "--with-examples"],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           timeout=T(30))
-        if r.returncode != 0:
-            raise RuntimeError("sluiced init failed: %s" % r.stdout.decode(errors="replace"))
-
-    def start(self):
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [self.sluiced, "run", "--data", self.data,
-             "--bind", "tcp://127.0.0.1:*", "--admin-bind", "tcp://127.0.0.1:*",
-             "--consent-scan-ms", "200"],
-            stdout=self.log, stderr=self.log)
-        return sc.read_endpoints(self.data, self.proc.pid, T(15))
-
-    def stop(self):
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(T(15))
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        rc = self.proc.returncode
-        self.proc = None
-        self.log.close()
-        return rc
-
-    def log_tail(self, n=40):
-        try:
-            with open(self.log_path, "rb") as f:
-                return b"".join(f.readlines()[-n:]).decode(errors="replace")
-        except OSError:
-            return ""
-
-
 def run(args, c):
     root = tempfile.mkdtemp(prefix="sluice-protocol-")
-    broker = Broker(args.sluiced, root)
+    broker = Broker(args.tl_broker, args.sluiced, root, args=["--consent-scan-ms", "200"])
     ctx = sc.zmq.Context()
     clients = []
     try:
         sc.load_protos(args.schemas, os.path.join(root, "py"))
-        broker.init()
-        ep = broker.start()
+        members, policies = [], []
+        if args.phase != "main":   # main makes its members and policies itself
+            for owner, text in [("city", CITY_POLICY), ("water", WATER_POLICY)]:
+                with open(os.path.join(root, owner + ".policy"), "w") as f:
+                    f.write(text)
+                policies.append("%s=%s" % (owner, os.path.join(root, owner + ".policy")))
+            members = ["water:member", "power:member"]
+        ep = broker.start(members, policies)
         c.check("broker starts and writes DIR/endpoints with its pid", True)
         server = sc.read_key_file(os.path.join(broker.data, "broker.pub"))["public-key"]
         with open(os.path.join(broker.data, "pseudonym.key"), "rb") as f:
@@ -500,13 +446,7 @@ def scenario(c, broker, ep, server, pseudonym_secret, data_client, admin_client)
             and len(a.errors) == 1 and sc.error_name(a.errors[0].code) == "not-found",
             describe(a))
     power.credit(10)
-    rest = []
-    deadline = time.monotonic() + T(5)
-    while len(rest) < 3 and time.monotonic() < deadline:
-        m = power.next_unsolicited(env.DELIVER, deadline - time.monotonic())
-        if m is None:
-            break
-        rest.extend(zip(m[0].records, m[1]))
+    rest = deliveries(power, 3, 5)
     rest_mids = [m.message_id for m, _ in rest]
     c.check("after NACK + CREDIT: the NACKed record again, then the 2 others in order",
             rest_mids == [mids[2], mids2[0], mids2[2]],
@@ -530,13 +470,7 @@ def scenario(c, broker, ep, server, pseudonym_secret, data_client, admin_client)
     c.check("PUBLISH 2 more -> ACK", a.command == env.ACK and len(a.message_ids) == 2,
             describe(a))
     power.credit(10)
-    first = []
-    deadline = time.monotonic() + T(5)
-    while len(first) < 2 and time.monotonic() < deadline:
-        m = power.next_unsolicited(env.DELIVER, deadline - time.monotonic())
-        if m is None:
-            break
-        first.extend(m[0].records)
+    first = [r for r, _ in deliveries(power, 2, 5)]
     c.check("2 delivered on the first connection, not acked",
             [m.message_id for m in first] == rm, str(len(first)))
     # PROTOCOL.md 5.9: two connections under one key form a queue group
@@ -553,13 +487,7 @@ def scenario(c, broker, ep, server, pseudonym_secret, data_client, admin_client)
                 a.command == env.ACK and list(a.delivery_tags) == [first[0].delivery_tag]
                 and not a.errors, describe(a))
     power.close()
-    again = []
-    deadline = time.monotonic() + T(5)
-    while len(again) < 1 and time.monotonic() < deadline:
-        m = power2.next_unsolicited(env.DELIVER, deadline - time.monotonic())
-        if m is None:
-            break
-        again.extend(m[0].records)
+    again = [r for r, _ in deliveries(power2, 1, 5)]
     c.check("when the first connection closes, its unacknowledged record comes again on the "
             "second with the same tag",
             [(m.message_id, m.delivery_tag) for m in again]
@@ -825,7 +753,7 @@ def scenario(c, broker, ep, server, pseudonym_secret, data_client, admin_client)
                        timeout_ms=T(2000), timeout_s=T(5))
     c.check("QUERY while the owner is disconnected -> ERROR owner-offline",
             err_is(a, "owner-offline"), describe(a))
-    broker.proc.send_signal(signal.SIGTERM)
+    broker.signal_stop()
     n = power.next_unsolicited(env.NOTICE, T(10))
     c.check("NOTICE shutdown when the broker stops",
             n is not None and n[0].notice == "shutdown", describe(n[0]) if n else "none")
@@ -836,20 +764,8 @@ def scenario_edge(c, broker, ep, server, pseudonym_secret, data_client, admin_cl
     field both empty: PROTOCOL.md 4 allows it, POLICY.md 6 says an empty
     subject stays empty) through a pseudonymizing permit."""
     env = sc.pb["envelope"]
-    admin = admin_client(sc.Keys.from_file(os.path.join(broker.data, "admin.key"), server))
-    keys = {n: sc.Keys.generate(server) for n in ["water", "power", "water-admin"]}
-    for name, role in [("water", "member"), ("power", "member"),
-                       ("water-admin", "admin:water")]:
-        code, text, _ = admin.call("member.add", {"name": name, "role": role,
-                                                  "public_key": keys[name].public})
-        c.check("edge: member.add %s" % name, code == "ok", "%s %s" % (code, text))
-    code, text, _ = admin.call("policy.apply", {"owner": "city", "text": CITY_POLICY})
-    c.check("edge: city policy", code == "ok", "%s %s" % (code, text))
-    code, text, _ = admin_client(keys["water-admin"]).call("policy.apply",
-                                                           {"text": WATER_POLICY})
-    c.check("edge: water policy", code == "ok", "%s %s" % (code, text))
-    water = data_client(keys["water"])
-    power = data_client(keys["power"])
+    water, power = (data_client(sc.Keys.from_file(ep["keys"][n], server))
+                    for n in ("water", "power"))
     a = power.subscribe("water.v1.MeterReading", "joint-metering", T(5))
     c.check("edge: SUBSCRIBE", a.command == env.ACK, describe(a))
     hour = 1795878000
@@ -876,25 +792,14 @@ def scenario_edge(c, broker, ep, server, pseudonym_secret, data_client, admin_cl
     except TimeoutError:
         alive = False
     c.check("edge: broker still serving after delivering a subject-less record", alive,
-            "sluiced exit status %s" % broker.proc.poll())
+            "broker running: %s" % broker.running())
 
 
 def scenario_restart(c, broker, ep, server, pseudonym_secret, data_client, admin_client):
     """Durability: DELIVER batching, queue and subscription and idempotency
     memory across a broker restart (PROTOCOL.md 5.2, 5.3, 5.4, 5.7)."""
     env = sc.pb["envelope"]
-    admin = admin_client(sc.Keys.from_file(os.path.join(broker.data, "admin.key"), server))
-    keys = {n: sc.Keys.generate(server) for n in ["water", "power", "water-admin"]}
-    for name, role in [("water", "member"), ("power", "member"),
-                       ("water-admin", "admin:water")]:
-        code, text, _ = admin.call("member.add", {"name": name, "role": role,
-                                                  "public_key": keys[name].public})
-        c.check("restart: member.add %s" % name, code == "ok", "%s %s" % (code, text))
-    code, text, _ = admin.call("policy.apply", {"owner": "city", "text": CITY_POLICY})
-    c.check("restart: city policy", code == "ok", "%s %s" % (code, text))
-    code, text, _ = admin_client(keys["water-admin"]).call("policy.apply",
-                                                           {"text": WATER_POLICY})
-    c.check("restart: water policy", code == "ok", "%s %s" % (code, text))
+    keys = {n: sc.Keys.from_file(ep["keys"][n], server) for n in ("water", "power")}
     water = data_client(keys["water"])
     power = data_client(keys["power"])
     a = power.subscribe("water.v1.MeterReading", "joint-metering", T(5))
@@ -922,25 +827,20 @@ def scenario_restart(c, broker, ep, server, pseudonym_secret, data_client, admin
     a = power.ack([m.delivery_tag for m in got[:60]], T(5))
     c.check("restart: ACK 60 of them", a.command == env.ACK
             and len(a.delivery_tags) == 60, describe(a))
+    ctx = zmq_ctx(water)
     for cl in (water, power):
         cl.close()
     rc = broker.stop()
     c.check("restart: sluiced exits 0 on SIGTERM", rc == 0, "exit status %s" % rc)
     ep2 = broker.start()
     c.check("restart: broker starts again on the same data directory", True)
-    water = sc.DataClient(zmq_ctx(admin), keys["water"], ep2["data"])
-    power = sc.DataClient(zmq_ctx(admin), keys["power"], ep2["data"])
+    water = sc.DataClient(ctx, keys["water"], ep2["data"])
+    power = sc.DataClient(ctx, keys["power"], ep2["data"])
     try:
         a = power.hello(T(5))
         c.check("restart: HELLO after restart", a.command == env.HELLO, describe(a))
         power.credit(100)
-        again = []
-        deadline = time.monotonic() + T(10)
-        while len(again) < 40 and time.monotonic() < deadline:
-            m = power.next_unsolicited(env.DELIVER, deadline - time.monotonic())
-            if m is None:
-                break
-            again.extend(m[0].records)
+        again = [r for r, _ in deliveries(power, 40, 10)]
         c.check("restart: the 40 unacknowledged records come again with the same tags",
                 [(m.message_id, m.delivery_tag) for m in again]
                 == [(m.message_id, m.delivery_tag) for m in got[60:]], "%d" % len(again))
@@ -965,6 +865,8 @@ def zmq_ctx(client):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sluiced", required=True)
+    ap.add_argument("--tl-broker", required=True,
+                    help="the test harness's launcher (tests/lib/tl_broker.c)")
     ap.add_argument("--schemas", required=True)
     ap.add_argument("--phase", choices=["main", "edge", "restart"], default="main",
                     help="main: the whole protocol; edge: records without a subject; "

@@ -14,7 +14,6 @@
 #include "tc.h"
 #include "tl.h"
 
-#define WATER "water.v1.MeterReading"
 
 static tc_broker_t B;
 static sl_keypair_t kw, kp;
@@ -22,13 +21,8 @@ static sl_keypair_t kw, kp;
 static void
 setup (void)
 {
-    cr_assert_eq (tc_broker_start (&B, NULL), 0, "sluiced did not start");
-    cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
-    cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
-    cr_assert_gt (tc_policy (&B, "city", "purpose joint-metering \"reconcile consumption\"\n"), 0);
-    cr_assert_gt (tc_policy (&B, "water", "permit \"water-to-power\" {\n  owner water\n"
-                             "  consumer power\n  records " WATER "\n  purpose joint-metering\n"
-                             "  fields *\n  subject pseudonymize\n}\n"), 0);
+    cr_assert_eq (tc_scene (&B, NULL, &kw, &kp, TL_CITY,
+                            TL_PERMIT ("water-to-power", "*", "pseudonymize", "")), 0);
 }
 
 static void
@@ -87,7 +81,7 @@ Test (access, a_revoked_key_loses_its_open_session_at_once)
     size_t len;
     tc_msgid (id, 77);
     uint8_t *body = tc_water_reading ("C-77", 1.0, &len);
-    tc_publish1 (&w, WATER, id, "C-77", body, len);
+    tc_publish1 (&w, TL_WATER, id, "C-77", body, len);
     free (body);
     tc_msg_t m;
     int acked = 0;
@@ -156,7 +150,7 @@ Test (access, an_auditor_cannot_write_anything)
         sluice__v1__admin_response__free_unpacked (r, NULL);
     }
     Sluice__V1__AdminResponse *r = tc_policy_apply (&B, &ka, "water.policy",
-        "permit \"aud\" {\n  owner water\n  consumer power\n  records " WATER "\n"
+        "permit \"aud\" {\n  owner water\n  consumer power\n  records " TL_WATER "\n"
         "  purpose joint-metering\n  fields *\n}\n");
     cr_assert_eq (r->code, SLUICE__V1__ERROR_CODE__NOT_PERMITTED, "policy.apply: %s", r->text);
     sluice__v1__admin_response__free_unpacked (r, NULL);
@@ -182,7 +176,7 @@ Test (access, no_member_can_publish_as_another)
     Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
     Sluice__V1__RecordMeta rm = SLUICE__V1__RECORD_META__INIT, *rp = &rm;
     h.command = SLUICE__V1__COMMAND__PUBLISH;
-    h.record_type = WATER;
+    h.record_type = TL_WATER;
     h.member = "water";
     rm.message_id.data = id;
     rm.message_id.len = 16;
@@ -209,37 +203,18 @@ Test (access, no_member_can_publish_as_another)
 Test (access, a_replayed_message_id_has_no_second_effect)
 {
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    uint8_t id[16];
-    tc_msgid (id, 9);
-    for (int i = 0; i < 3; i++) {
-        size_t len;
-        /* the replay carries another body: still the same record */
-        uint8_t *body = tc_water_reading ("C-9", 1.0 + i, &len);
-        uint64_t seq = tc_publish1 (&w, WATER, id, "C-9", body, len);
-        free (body);
-        tc_msg_t m;
-        cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, 5000), 0);
-        cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ACK, "replay %d not acked", i);
-        cr_assert_eq (m.h->seq, seq);
-        tc_msg_free (&m);
-    }
+    char err[300];
+    for (int i = 0; i < 3; i++)   /* the replay carries another body: still the same record */
+        cr_assert_eq (tc_publish_water (&w, 9, "C-9", 1.0 + i, err, sizeof err), 0, "replay %d: %s", i, err);
     /* the same id again after a restart (msgids are durable) */
     tc_close (&w);
     tc_close (&p);
     cr_assert_eq (tc_broker_stop (&B), 0);
     cr_assert_eq (tc_broker_restart (&B), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    size_t len;
-    uint8_t *body = tc_water_reading ("C-9", 4.0, &len);
-    tc_publish1 (&w, WATER, id, "C-9", body, len);
-    free (body);
-    tc_msg_t m;
-    cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, 5000), 0);
-    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ACK);
-    tc_msg_free (&m);
+    cr_assert_eq (tc_publish_water (&w, 9, "C-9", 4.0, err, sizeof err), 0, "%s", err);
     tc_close (&w);
     cr_assert_eq (tc_broker_stop (&B), 0);
     /* rel_check fails on a second `publish` or `queue` entry for one id */
@@ -294,20 +269,10 @@ Test (access, a_hot_backup_restores_and_verifies, .timeout = 120)
     tc_client_t w;
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     tc_client_t p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     tc_close (&p);
     for (uint32_t n = 0; n < 40; n++) {
-        uint8_t id[16];
-        size_t len;
-        tc_msgid (id, n);
-        uint8_t *body = tc_water_reading ("C-1", n, &len);
-        tc_publish1 (&w, WATER, id, "C-1", body, len);
-        free (body);
-        tc_msg_t m;
-        cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, 5000), 0);
-        cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ACK);
-        tc_msg_free (&m);
+        cr_assert_eq (tc_publish_water (&w, n, "C-1", n, NULL, 0), 0);
     }
     /* the backup, while the broker runs */
     char bk[340], cmd[2400];
@@ -365,21 +330,12 @@ Test (access, a_hot_backup_restores_and_verifies, .timeout = 120)
 Test (access, a_member_key_is_rotated_by_revoke_and_add)
 {
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     tc_close (&p);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    uint8_t id[16];
-    size_t len;
-    tc_msgid (id, 1);
-    uint8_t *body = tc_water_reading ("C-1", 1.0, &len);
-    tc_publish1 (&w, WATER, id, "C-1", body, len);
-    free (body);
-    tc_msg_t m;
-    cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, 5000), 0);
-    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ACK);
-    tc_msg_free (&m);
+    cr_assert_eq (tc_publish_water (&w, 1, "C-1", 1.0, NULL, 0), 0);
     tc_close (&w);
+    tc_msg_t m;
 
     /* rotate both members' keys */
     sl_keypair_t kw2, kp2;
@@ -421,13 +377,7 @@ Test (access, a_member_key_is_rotated_by_revoke_and_add)
     sluice__v1__admin_response__free_unpacked (r, NULL);
     /* the new keys act as the members: water publishes, power gets its queue */
     cr_assert_eq (tc_join (&w, &B, &kw2, "water"), 0);
-    tc_msgid (id, 2);
-    body = tc_water_reading ("C-2", 2.0, &len);
-    tc_publish1 (&w, WATER, id, "C-2", body, len);
-    free (body);
-    cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, 5000), 0);
-    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ACK, "the re-keyed water could not publish");
-    tc_msg_free (&m);
+    cr_assert_eq (tc_publish_water (&w, 2, "C-2", 2.0, NULL, 0), 0, "the re-keyed water could not publish");
     tc_close (&w);
     cr_assert_eq (tc_join (&p, &B, &kp2, "power"), 0);
     tc_credit (&p, 10);

@@ -21,7 +21,6 @@
 #include "rel_check.h"
 #include "water/v1/water.pb-c.h"
 
-#define WATER "water.v1.MeterReading"
 #define LINES 12000
 #define BASE_S 1764316800       /* 2026-11-28 08:00:00 UTC */
 
@@ -45,19 +44,10 @@ s_adapter (const char *key, const char *meters, const char *input, const char *s
     char data[300], q[300];
     snprintf (data, sizeof data, "%s/data", tb.dir);
     snprintf (q, sizeof q, "%s/water-q.jsonl", tb.dir);
-    pid_t pid = fork ();
+    const char *argv[] = { tb_program ("SLUICE_WATER_ADAPTER"), "--data", data, "--key", key,
+                           "--quarantine", q, "--meters", meters, "--spool", spool, input, NULL };
+    pid_t pid = tl_spawn (argv, log);
     cr_assert_neq (pid, -1);
-    if (pid == 0) {
-        int fd = open (log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (fd >= 0) {
-            dup2 (fd, 1);
-            dup2 (fd, 2);
-        }
-        execl (tb_program ("SLUICE_WATER_ADAPTER"), "sluice-water-adapter", "--data", data,
-               "--key", key, "--quarantine", q, "--meters", meters, "--spool", spool, input,
-               (char *) NULL);
-        _exit (127);
-    }
     return pid;
 }
 
@@ -95,17 +85,10 @@ Test (crash, adapter_sigkill_mid_import, .timeout = 240)
 {
     int kills = getenv ("SLUICE_ADAPTER_KILLS") ? atoi (getenv ("SLUICE_ADAPTER_KILLS")) : 5;
     srand ((unsigned) time (NULL));
-    tb_init (&tb);
-    tb_start (&tb);
     char kw[320], kp[320];
-    tb_member (&tb, "water", "member", kw);
-    tb_member (&tb, "power", "member", kp);
-    tb_policy (&tb, "city", "purpose joint-metering \"water and power reconcile consumption\"\n");
-    tb_policy (&tb, "water", "permit \"water-to-power\" {\n  owner water\n  consumer power\n"
-                             "  records " WATER "\n  purpose joint-metering\n  fields *\n"
-                             "  subject keep\n}\n");
+    tb_scene (&tb, kw, kp, TL_CITY, TL_PERMIT ("water-to-power", "*", "keep", ""));
     sl_client_t *con = tb_connect (&tb, kp);
-    cr_assert_eq (sl_client_subscribe (con, WATER, "joint-metering"), 0);
+    cr_assert_eq (sl_client_subscribe (con, TL_WATER, "joint-metering"), 0);
 
     char meters[300], input[300], spool[300], log[300];
     snprintf (meters, sizeof meters, "%s/meters.csv", tb.dir);

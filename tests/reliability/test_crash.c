@@ -24,7 +24,6 @@
 #include "rel_check.h"
 #include "water/v1/water.pb-c.h"
 
-#define WATER "water.v1.MeterReading"
 #define MAX_RECORDS 400000
 
 static tb_t tb;
@@ -126,7 +125,7 @@ s_publish_some (sl_client_t *pub, unsigned count)
         snprintf (subj, sizeof subj, "citizen-%u", st.next % 97);
         sl_publish_meta_t m = { .message_id = id, .subject = subj };
         size_t len = s_body (st.next, body, sizeof body);
-        int rc = sl_client_publish_async (pub, WATER, &m, body, len, s_on_ack, NULL, NULL);
+        int rc = sl_client_publish_async (pub, TL_WATER, &m, body, len, s_on_ack, NULL, NULL);
         cr_assert_eq (rc, 0, "publish_async: %s", sl_strerror (rc));
         st.next++;
     }
@@ -200,19 +199,12 @@ Test (crash, broker_sigkill_under_load, .timeout = 280)
     st.audited = calloc (MAX_RECORDS, 1);
     cr_assert (st.acked && st.delivered && st.durable && st.audited);
 
-    tb_init (&tb);
-    tb_start (&tb);
     char kw[320], kp[320];
-    tb_member (&tb, "water", "member", kw);
-    tb_member (&tb, "power", "member", kp);
-    tb_policy (&tb, "city", "purpose joint-metering \"water and power reconcile consumption\"\n");
-    tb_policy (&tb, "water", "permit \"water-to-power\" {\n  owner water\n  consumer power\n"
-                             "  records " WATER "\n  purpose joint-metering\n  fields *\n"
-                             "  subject pseudonymize\n}\n");
+    tb_scene (&tb, kw, kp, TL_CITY, TL_PERMIT ("water-to-power", "*", "pseudonymize", ""));
     /* two publisher connections of the water bureau (two import jobs) */
     sl_client_t *pubs[2] = { tb_connect (&tb, kw), tb_connect (&tb, kw) };
     sl_client_t *con = tb_connect (&tb, kp);
-    cr_assert_eq (sl_client_subscribe (con, WATER, "joint-metering"), 0);
+    cr_assert_eq (sl_client_subscribe (con, TL_WATER, "joint-metering"), 0);
 
     for (int k = 0; k < kills; k++) {
         int64_t run_ms = 80 + rand () % 400;

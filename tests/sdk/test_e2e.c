@@ -12,7 +12,6 @@
 #include "harness.h"
 #include "water/v1/water.pb-c.h"
 
-#define WATER "water.v1.MeterReading"
 
 static tb_t tb;
 static char water_key[320], power_key[320];
@@ -20,15 +19,8 @@ static char water_key[320], power_key[320];
 static void
 s_setup (void)
 {
-    tb_init (&tb);
-    tb_start (&tb);
-    tb_member (&tb, "water", "member", water_key);
-    tb_member (&tb, "power", "member", power_key);
     /* water's written policy: power receives readings for joint metering */
-    tb_policy (&tb, "city", "purpose joint-metering \"water and power reconcile consumption\"\n");
-    tb_policy (&tb, "water", "permit \"water-to-power\" {\n  owner water\n  consumer power\n"
-                             "  records " WATER "\n  purpose joint-metering\n  fields *\n"
-                             "  subject keep\n}\n");
+    tb_scene (&tb, water_key, power_key, TL_CITY, TL_PERMIT ("water-to-power", "*", "keep", ""));
 }
 
 static void
@@ -55,10 +47,33 @@ static double
 s_m3 (const void *body, size_t size)
 {
     Water__V1__MeterReading *r = water__v1__meter_reading__unpack (NULL, size, body);
-    cr_assert_not_null (r, "delivered body decodes as %s", WATER);
+    cr_assert_not_null (r, "delivered body decodes as %s", TL_WATER);
     double v = r->water_consumption_m3;
     water__v1__meter_reading__free_unpacked (r, NULL);
     return v;
+}
+
+/*  Receives n readings whose m3 are 0..n-1, each once (any order), acks
+ *  each, and then nothing more. */
+static void
+s_receive_each (sl_client_t *p, int n, int timeout_ms)
+{
+    char *seen = calloc ((size_t) n, 1);
+    for (int i = 0; i < n; i++) {
+        sl_delivery_t *d;
+        cr_assert_eq (sl_client_recv (p, &d, timeout_ms), 0, "record %d of %d", i, n);
+        size_t size;
+        const void *body = sl_delivery_body (d, &size);
+        int v = (int) s_m3 (body, size);
+        cr_assert (v >= 0 && v < n);
+        cr_assert_not (seen[v], "record %d delivered twice", v);
+        seen[v] = 1;
+        sl_client_ack (p, d);
+        sl_delivery_destroy (&d);
+    }
+    free (seen);
+    sl_delivery_t *d = NULL;
+    cr_assert_eq (sl_client_recv (p, &d, 500), SL_ETIMEOUT);
 }
 
 TestSuite (e2e, .init = s_setup, .fini = s_teardown, .timeout = 60);
@@ -105,22 +120,22 @@ Test (e2e, blocking_publish_is_acked_and_refusals_are_precise)
     uint8_t buf[256];
     size_t n = s_reading (buf, "C-1001", 12.5);
     sl_client_t *w = tb_connect (&tb, water_key);
-    cr_assert_eq (sl_client_publish (w, WATER, NULL, buf, n, 5000), 0, "%s", sl_client_last_error (w));
+    cr_assert_eq (sl_client_publish (w, TL_WATER, NULL, buf, n, 5000), 0, "%s", sl_client_last_error (w));
     cr_assert_eq (sl_client_unacked (w), 0);
 
     /* a body that does not decode */
     uint8_t junk[] = { 0xff, 0xff, 0xff, 0x07 };
-    cr_assert_eq (sl_client_publish (w, WATER, NULL, junk, sizeof junk, 5000), SL_EDECODE);
+    cr_assert_eq (sl_client_publish (w, TL_WATER, NULL, junk, sizeof junk, 5000), SL_EDECODE);
     cr_assert (strlen (sl_client_last_error (w)) > 0);
     /* an unknown record type */
     cr_assert_eq (sl_client_publish (w, "water.v9.Nothing", NULL, buf, n, 5000), SL_EINVAL);
     /* the client keeps working after refusals */
-    cr_assert_eq (sl_client_publish (w, WATER, NULL, buf, n, 5000), 0);
+    cr_assert_eq (sl_client_publish (w, TL_WATER, NULL, buf, n, 5000), 0);
     sl_client_destroy (&w, 0);
 
     /* power does not own water's records */
     sl_client_t *p = tb_connect (&tb, power_key);
-    cr_assert_eq (sl_client_publish (p, WATER, NULL, buf, n, 5000), SL_EPERM);
+    cr_assert_eq (sl_client_publish (p, TL_WATER, NULL, buf, n, 5000), SL_EPERM);
     sl_client_destroy (&p, 0);
 }
 
@@ -143,13 +158,13 @@ s_count_cb (const uint8_t *id, int rc, const char *text, void *arg)
 Test (e2e, async_publish_calls_back_once_per_record_and_delivers_all)
 {
     sl_client_t *p = tb_connect (&tb, power_key);
-    cr_assert_eq (sl_client_subscribe (p, WATER, "joint-metering"), 0, "%s", sl_client_last_error (p));
+    cr_assert_eq (sl_client_subscribe (p, TL_WATER, "joint-metering"), 0, "%s", sl_client_last_error (p));
     sl_client_t *w = tb_connect (&tb, water_key);
     s_counts_t counts = { 0, 0 };
     uint8_t buf[256];
     for (int i = 0; i < 300; i++) {
         size_t n = s_reading (buf, "C-1001", i);
-        cr_assert_eq (sl_client_publish_async (w, WATER, NULL, buf, n, s_count_cb, &counts, NULL), 0);
+        cr_assert_eq (sl_client_publish_async (w, TL_WATER, NULL, buf, n, s_count_cb, &counts, NULL), 0);
     }
     cr_assert_eq (sl_client_flush (w, 20000), 0, "%s", sl_client_last_error (w));
     cr_assert_eq (counts.ok, 300);
@@ -161,21 +176,7 @@ Test (e2e, async_publish_calls_back_once_per_record_and_delivers_all)
     cr_assert_lt (st.publish_messages, 300, "records queued faster than ACKs come back share "
                   "PUBLISH messages (%llu messages)", (unsigned long long) st.publish_messages);
 
-    char seen[300] = { 0 };
-    for (int i = 0; i < 300; i++) {
-        sl_delivery_t *d;
-        cr_assert_eq (sl_client_recv (p, &d, 10000), 0, "record %d of 300", i);
-        size_t size;
-        const void *body = sl_delivery_body (d, &size);
-        int v = (int) s_m3 (body, size);
-        cr_assert (v >= 0 && v < 300);
-        cr_assert_not (seen[v], "record %d delivered twice", v);
-        seen[v] = 1;
-        sl_client_ack (p, d);
-        sl_delivery_destroy (&d);
-    }
-    sl_delivery_t *d = NULL;
-    cr_assert_eq (sl_client_recv (p, &d, 300), SL_ETIMEOUT);
+    s_receive_each (p, 300, 10000);
     sl_client_destroy (&w, 0);
     sl_client_destroy (&p, 1000);
 }
@@ -183,17 +184,17 @@ Test (e2e, async_publish_calls_back_once_per_record_and_delivers_all)
 Test (e2e, delivery_carries_metadata_and_ack_removes_it)
 {
     sl_client_t *p = tb_connect (&tb, power_key);
-    cr_assert_eq (sl_client_subscribe (p, WATER, "joint-metering"), 0, "%s", sl_client_last_error (p));
+    cr_assert_eq (sl_client_subscribe (p, TL_WATER, "joint-metering"), 0, "%s", sl_client_last_error (p));
     sl_client_t *w = tb_connect (&tb, water_key);
     uint8_t buf[256], id[SL_MESSAGE_ID_LEN];
     memset (id, 0x5a, sizeof id);
     size_t n = s_reading (buf, "C-2002", 42.0);
     sl_publish_meta_t meta = { id, "C-2002", 1767225600123 };
-    cr_assert_eq (sl_client_publish (w, WATER, &meta, buf, n, 5000), 0);
+    cr_assert_eq (sl_client_publish (w, TL_WATER, &meta, buf, n, 5000), 0);
 
     sl_delivery_t *d;
     cr_assert_eq (sl_client_recv (p, &d, 5000), 0);
-    cr_assert_str_eq (sl_delivery_record_type (d), WATER);
+    cr_assert_str_eq (sl_delivery_record_type (d), TL_WATER);
     cr_assert_str_eq (sl_delivery_owner (d), "water");
     cr_assert_str_eq (sl_delivery_purpose (d), "joint-metering");
     cr_assert_str_eq (sl_delivery_subject (d), "C-2002");
@@ -210,7 +211,7 @@ Test (e2e, delivery_carries_metadata_and_ack_removes_it)
 
     /* acked: a new connection gets nothing again */
     p = tb_connect (&tb, power_key);
-    cr_assert_eq (sl_client_subscribe (p, WATER, "joint-metering"), 0);
+    cr_assert_eq (sl_client_subscribe (p, TL_WATER, "joint-metering"), 0);
     cr_assert_eq (sl_client_recv (p, &d, 700), SL_ETIMEOUT);
     sl_client_destroy (&p, 0);
     sl_client_destroy (&w, 0);
@@ -219,11 +220,11 @@ Test (e2e, delivery_carries_metadata_and_ack_removes_it)
 Test (e2e, unacked_delivery_comes_again_after_reconnect)
 {
     sl_client_t *p = tb_connect (&tb, power_key);
-    cr_assert_eq (sl_client_subscribe (p, WATER, "joint-metering"), 0);
+    cr_assert_eq (sl_client_subscribe (p, TL_WATER, "joint-metering"), 0);
     sl_client_t *w = tb_connect (&tb, water_key);
     uint8_t buf[256], first[SL_MESSAGE_ID_LEN];
     size_t n = s_reading (buf, "C-3003", 7.0);
-    cr_assert_eq (sl_client_publish (w, WATER, NULL, buf, n, 5000), 0);
+    cr_assert_eq (sl_client_publish (w, TL_WATER, NULL, buf, n, 5000), 0);
     sl_delivery_t *d;
     cr_assert_eq (sl_client_recv (p, &d, 5000), 0);
     memcpy (first, sl_delivery_message_id (d), sizeof first);
@@ -231,7 +232,7 @@ Test (e2e, unacked_delivery_comes_again_after_reconnect)
     sl_client_destroy (&p, 0);
 
     p = tb_connect (&tb, power_key);
-    cr_assert_eq (sl_client_subscribe (p, WATER, "joint-metering"), 0);
+    cr_assert_eq (sl_client_subscribe (p, TL_WATER, "joint-metering"), 0);
     cr_assert_eq (sl_client_recv (p, &d, 5000), 0, "redelivered after reconnect");
     cr_assert_eq (memcmp (sl_delivery_message_id (d), first, sizeof first), 0);
     sl_client_ack (p, d);
@@ -246,15 +247,15 @@ Test (e2e, consumer_without_a_permit_receives_nothing)
     tb_member (&tb, "health", "member", health_key);
     sl_client_t *h = tb_connect (&tb, health_key);
     /* the subscription itself is accepted: the decision is per record */
-    int rc = sl_client_subscribe (h, WATER, "joint-metering");
+    int rc = sl_client_subscribe (h, TL_WATER, "joint-metering");
     cr_assert_eq (rc, 0, "subscribe: %s", sl_strerror (rc));
     /* positive control: power holds the permit and subscribes the same way */
     sl_client_t *p = tb_connect (&tb, power_key);
-    cr_assert_eq (sl_client_subscribe (p, WATER, "joint-metering"), 0);
+    cr_assert_eq (sl_client_subscribe (p, TL_WATER, "joint-metering"), 0);
     sl_client_t *w = tb_connect (&tb, water_key);
     uint8_t buf[256];
     size_t n = s_reading (buf, "C-1001", 1.0);
-    cr_assert_eq (sl_client_publish (w, WATER, NULL, buf, n, 5000), 0);
+    cr_assert_eq (sl_client_publish (w, TL_WATER, NULL, buf, n, 5000), 0);
     sl_delivery_t *d = NULL;
     cr_assert_eq (sl_client_recv (p, &d, 5000), 0, "the permitted consumer got nothing");
     sl_client_ack (p, d);
@@ -268,14 +269,14 @@ Test (e2e, consumer_without_a_permit_receives_nothing)
 Test (e2e, resent_message_id_is_stored_once)
 {
     sl_client_t *p = tb_connect (&tb, power_key);
-    cr_assert_eq (sl_client_subscribe (p, WATER, "joint-metering"), 0);
+    cr_assert_eq (sl_client_subscribe (p, TL_WATER, "joint-metering"), 0);
     sl_client_t *w = tb_connect (&tb, water_key);
     uint8_t buf[256], id[SL_MESSAGE_ID_LEN];
     memset (id, 0x11, sizeof id);
     size_t n = s_reading (buf, "C-1001", 3.0);
     sl_publish_meta_t meta = { id, "C-1001", 0 };
-    cr_assert_eq (sl_client_publish (w, WATER, &meta, buf, n, 5000), 0);
-    cr_assert_eq (sl_client_publish (w, WATER, &meta, buf, n, 5000), 0, "a resend is ACKed too");
+    cr_assert_eq (sl_client_publish (w, TL_WATER, &meta, buf, n, 5000), 0);
+    cr_assert_eq (sl_client_publish (w, TL_WATER, &meta, buf, n, 5000), 0, "a resend is ACKed too");
     sl_delivery_t *d;
     cr_assert_eq (sl_client_recv (p, &d, 5000), 0);
     sl_client_ack (p, d);
@@ -329,25 +330,25 @@ Test (e2e, query_is_served_by_the_owner_and_checked)
     sl_client_t *p = tb_connect (&tb, power_key);
     sl_param_t params[] = { { "from", "77" } };
     sl_reply_t *r = NULL;
-    int rc = sl_client_query (p, WATER, "C-1001", "joint-metering", params, 1, 3000, &r);
+    int rc = sl_client_query (p, TL_WATER, "C-1001", "joint-metering", params, 1, 3000, &r);
     cr_assert_eq (rc, 0, "%s", sl_client_last_error (p));
     cr_assert_eq (sl_reply_count (r), 1);
     size_t size;
     const void *body = sl_reply_body (r, 0, &size);
     cr_assert_eq (s_m3 (body, size), 77.0, "the owner saw the parameter");
-    cr_assert_str_eq (sl_reply_record_type (r, 0), WATER);
+    cr_assert_str_eq (sl_reply_record_type (r, 0), TL_WATER);
     cr_assert_null (sl_reply_body (r, 1, &size));
     sl_reply_destroy (&r);
 
     /* the owner's refusal reaches the asker */
-    rc = sl_client_query (p, WATER, "C-404", "joint-metering", NULL, 0, 3000, &r);
+    rc = sl_client_query (p, TL_WATER, "C-404", "joint-metering", NULL, 0, 3000, &r);
     cr_assert_eq (rc, SL_ENOTFOUND, "rc %d", rc);
     cr_assert (strstr (sl_client_last_error (p), "no such account") != NULL, "%s",
                sl_client_last_error (p));
 
     /* a purpose no permit names is denied by the broker, the owner never asked */
     int before = owner.served;
-    rc = sl_client_query (p, WATER, "C-1001", "marketing", NULL, 0, 3000, &r);
+    rc = sl_client_query (p, TL_WATER, "C-1001", "marketing", NULL, 0, 3000, &r);
     cr_assert_eq (rc, SL_EDENIED, "rc %d", rc);
     cr_assert_null (r);
     cr_assert_eq (owner.served, before);
@@ -357,7 +358,7 @@ Test (e2e, query_is_served_by_the_owner_and_checked)
     sl_client_destroy (&owner.client, 0);
 
     /* owner gone */
-    rc = sl_client_query (p, WATER, "C-1001", "joint-metering", NULL, 0, 3000, &r);
+    rc = sl_client_query (p, TL_WATER, "C-1001", "joint-metering", NULL, 0, 3000, &r);
     cr_assert_eq (rc, SL_ENOTFOUND, "owner offline: rc %d (%s)", rc, sl_client_last_error (p));
     sl_client_destroy (&p, 0);
 }
@@ -367,7 +368,7 @@ Test (e2e, query_times_out_when_the_owner_is_silent)
     sl_client_t *w = tb_connect (&tb, water_key);   /* connected, but never polled */
     sl_client_t *p = tb_connect (&tb, power_key);
     sl_reply_t *r = NULL;
-    int rc = sl_client_query (p, WATER, "C-1001", "joint-metering", NULL, 0, 500, &r);
+    int rc = sl_client_query (p, TL_WATER, "C-1001", "joint-metering", NULL, 0, 500, &r);
     cr_assert_eq (rc, SL_ETIMEOUT, "rc %d (%s)", rc, sl_client_last_error (p));
     cr_assert_null (r);
     sl_client_destroy (&p, 0);
@@ -379,20 +380,20 @@ Test (e2e, query_times_out_when_the_owner_is_silent)
 Test (e2e, publishes_survive_a_broker_restart_without_duplicates)
 {
     sl_client_t *p = tb_connect (&tb, power_key);
-    cr_assert_eq (sl_client_subscribe (p, WATER, "joint-metering"), 0);
+    cr_assert_eq (sl_client_subscribe (p, TL_WATER, "joint-metering"), 0);
     sl_client_destroy (&p, 0);
 
     sl_client_t *w = tb_connect (&tb, water_key);
     uint8_t buf[256];
     for (int i = 0; i < 5; i++) {
         size_t n = s_reading (buf, "C-1001", i);
-        cr_assert_eq (sl_client_publish (w, WATER, NULL, buf, n, 5000), 0);
+        cr_assert_eq (sl_client_publish (w, TL_WATER, NULL, buf, n, 5000), 0);
     }
     cr_assert_eq (tb_stop (&tb), 0, "sluiced exits 0 on SIGTERM");
     s_counts_t counts = { 0, 0 };
     for (int i = 5; i < 10; i++) {
         size_t n = s_reading (buf, "C-1001", i);
-        cr_assert_eq (sl_client_publish_async (w, WATER, NULL, buf, n, s_count_cb, &counts, NULL), 0);
+        cr_assert_eq (sl_client_publish_async (w, TL_WATER, NULL, buf, n, s_count_cb, &counts, NULL), 0);
     }
     sl_client_poll (w, 300);
     cr_assert_eq (counts.ok, 0, "nothing is acked while the broker is down");
@@ -408,22 +409,8 @@ Test (e2e, publishes_survive_a_broker_restart_without_duplicates)
     cr_assert_eq (st.records_acked, 10);
 
     p = tb_connect (&tb, power_key);
-    cr_assert_eq (sl_client_subscribe (p, WATER, "joint-metering"), 0);
-    char seen[10] = { 0 };
-    for (int i = 0; i < 10; i++) {
-        sl_delivery_t *d;
-        cr_assert_eq (sl_client_recv (p, &d, 5000), 0, "record %d of 10", i);
-        size_t size;
-        const void *body = sl_delivery_body (d, &size);
-        int v = (int) s_m3 (body, size);
-        cr_assert (v >= 0 && v < 10);
-        cr_assert_not (seen[v], "record %d stored twice", v);
-        seen[v] = 1;
-        sl_client_ack (p, d);
-        sl_delivery_destroy (&d);
-    }
-    sl_delivery_t *d = NULL;
-    cr_assert_eq (sl_client_recv (p, &d, 500), SL_ETIMEOUT);
+    cr_assert_eq (sl_client_subscribe (p, TL_WATER, "joint-metering"), 0);
+    s_receive_each (p, 10, 5000);
     sl_client_destroy (&p, 1000);
     sl_client_destroy (&w, 0);
 }
@@ -433,7 +420,7 @@ Test (e2e, spool_keeps_records_while_the_broker_is_away)
     char spool[400];
     snprintf (spool, sizeof spool, "%s/spool", tb.dir);
     sl_client_t *p = tb_connect (&tb, power_key);
-    cr_assert_eq (sl_client_subscribe (p, WATER, "joint-metering"), 0);
+    cr_assert_eq (sl_client_subscribe (p, TL_WATER, "joint-metering"), 0);
     sl_client_destroy (&p, 0);
     cr_assert_eq (tb_stop (&tb), 0);
 
@@ -448,7 +435,7 @@ Test (e2e, spool_keeps_records_while_the_broker_is_away)
     uint8_t buf[256];
     for (int i = 0; i < 3; i++) {
         size_t n = s_reading (buf, "C-1001", 100 + i);
-        cr_assert_eq (sl_client_publish_async (w, WATER, NULL, buf, n, NULL, NULL, NULL), 0);
+        cr_assert_eq (sl_client_publish_async (w, TL_WATER, NULL, buf, n, NULL, NULL, NULL), 0);
     }
     sl_client_destroy (&w, 0);
 
@@ -461,7 +448,7 @@ Test (e2e, spool_keeps_records_while_the_broker_is_away)
     sl_client_destroy (&w, 0);
 
     p = tb_connect (&tb, power_key);
-    cr_assert_eq (sl_client_subscribe (p, WATER, "joint-metering"), 0);
+    cr_assert_eq (sl_client_subscribe (p, TL_WATER, "joint-metering"), 0);
     for (int i = 0; i < 3; i++) {
         sl_delivery_t *d;
         cr_assert_eq (sl_client_recv (p, &d, 5000), 0, "spooled record %d", i);
@@ -493,7 +480,7 @@ Test (e2e, revoked_member_is_cut_off)
     free (result);
     uint8_t buf[256];
     size_t n = s_reading (buf, "C-1001", 1.0);
-    int rc = sl_client_publish (w, WATER, NULL, buf, n, 3000);
+    int rc = sl_client_publish (w, TL_WATER, NULL, buf, n, 3000);
     cr_assert (rc == SL_EPERM || rc == SL_ECLOSED, "rc %d (%s)", rc, sl_client_last_error (w));
     sl_client_destroy (&w, 0);
     sl_client_options_t wo = tb_options (&tb, water_key);
@@ -503,11 +490,11 @@ Test (e2e, revoked_member_is_cut_off)
 Test (e2e, nack_gives_a_record_back_and_unsubscribe_ends_deliveries)
 {
     sl_client_t *p = tb_connect (&tb, power_key);
-    cr_assert_eq (sl_client_subscribe (p, WATER, "joint-metering"), 0);
+    cr_assert_eq (sl_client_subscribe (p, TL_WATER, "joint-metering"), 0);
     sl_client_t *w = tb_connect (&tb, water_key);
     uint8_t buf[256];
     size_t n = s_reading (buf, "C-1001", 5.0);
-    cr_assert_eq (sl_client_publish (w, WATER, NULL, buf, n, 5000), 0);
+    cr_assert_eq (sl_client_publish (w, TL_WATER, NULL, buf, n, 5000), 0);
     sl_delivery_t *d, *again;
     cr_assert_eq (sl_client_recv (p, &d, 5000), 0);
     cr_assert_eq (sl_client_nack (p, d), 0);
@@ -519,9 +506,9 @@ Test (e2e, nack_gives_a_record_back_and_unsubscribe_ends_deliveries)
     sl_delivery_destroy (&d);
     cr_assert_eq (sl_client_flush (p, 5000), 0, "%s", sl_client_last_error (p));
 
-    cr_assert_eq (sl_client_unsubscribe (p, WATER, "joint-metering"), 0, "%s", sl_client_last_error (p));
-    cr_assert_eq (sl_client_unsubscribe (p, WATER, "joint-metering"), SL_ENOTFOUND);
-    cr_assert_eq (sl_client_publish (w, WATER, NULL, buf, n, 5000), 0);
+    cr_assert_eq (sl_client_unsubscribe (p, TL_WATER, "joint-metering"), 0, "%s", sl_client_last_error (p));
+    cr_assert_eq (sl_client_unsubscribe (p, TL_WATER, "joint-metering"), SL_ENOTFOUND);
+    cr_assert_eq (sl_client_publish (w, TL_WATER, NULL, buf, n, 5000), 0);
     cr_assert_eq (sl_client_recv (p, &d, 700), SL_ETIMEOUT, "no subscription, no delivery");
     sl_client_destroy (&p, 0);
     sl_client_destroy (&w, 0);
@@ -533,7 +520,7 @@ Test (e2e, oversized_record_is_refused_before_sending)
     size_t big = sl_client_max_message_size (w) + 1;
     uint8_t *body = calloc (1, big);
     cr_assert_not_null (body);
-    cr_assert_eq (sl_client_publish_async (w, WATER, NULL, body, big, NULL, NULL, NULL), SL_ETOOBIG);
+    cr_assert_eq (sl_client_publish_async (w, TL_WATER, NULL, body, big, NULL, NULL, NULL), SL_ETOOBIG);
     cr_assert (strstr (sl_client_last_error (w), "split") != NULL, "%s", sl_client_last_error (w));
     cr_assert_eq (sl_client_unacked (w), 0);
     free (body);
@@ -556,7 +543,7 @@ Test (e2e, broker_crash_mid_stream_loses_nothing_and_duplicates_nothing)
 {
     enum { N = 2000 };
     sl_client_t *p = tb_connect (&tb, power_key);
-    cr_assert_eq (sl_client_subscribe (p, WATER, "joint-metering"), 0);
+    cr_assert_eq (sl_client_subscribe (p, TL_WATER, "joint-metering"), 0);
     sl_client_destroy (&p, 0);
 
     sl_client_t *w = tb_connect (&tb, water_key);
@@ -564,7 +551,7 @@ Test (e2e, broker_crash_mid_stream_loses_nothing_and_duplicates_nothing)
     uint8_t buf[256];
     for (int i = 0; i < N; i++) {
         size_t n = s_reading (buf, "C-1001", i);
-        cr_assert_eq (sl_client_publish_async (w, WATER, NULL, buf, n, s_count_cb, &counts, NULL), 0);
+        cr_assert_eq (sl_client_publish_async (w, TL_WATER, NULL, buf, n, s_count_cb, &counts, NULL), 0);
         if (i == N / 2) {
             sl_client_poll (w, 20);   /* some are stored and ACKed, some in flight */
             tb_kill (&tb);
@@ -578,23 +565,8 @@ Test (e2e, broker_crash_mid_stream_loses_nothing_and_duplicates_nothing)
     sl_client_destroy (&w, 0);
 
     p = tb_connect (&tb, power_key);
-    cr_assert_eq (sl_client_subscribe (p, WATER, "joint-metering"), 0);
-    static char seen[N];
-    memset (seen, 0, sizeof seen);
-    for (int i = 0; i < N; i++) {
-        sl_delivery_t *d;
-        cr_assert_eq (sl_client_recv (p, &d, 10000), 0, "record %d of %d", i, N);
-        size_t size;
-        const void *body = sl_delivery_body (d, &size);
-        int v = (int) s_m3 (body, size);
-        cr_assert (v >= 0 && v < N);
-        cr_assert_not (seen[v], "record %d stored twice", v);
-        seen[v] = 1;
-        sl_client_ack (p, d);
-        sl_delivery_destroy (&d);
-    }
-    sl_delivery_t *d = NULL;
-    cr_assert_eq (sl_client_recv (p, &d, 500), SL_ETIMEOUT);
+    cr_assert_eq (sl_client_subscribe (p, TL_WATER, "joint-metering"), 0);
+    s_receive_each (p, N, 10000);
     sl_client_destroy (&p, 2000);
 }
 
@@ -636,20 +608,18 @@ Test (e2e, consent_notices_reach_the_application_through_a_callback)
     static char out[1 << 14];
     tb_policy (&tb, "city", "purpose joint-metering \"water and power reconcile consumption\"\n"
                             "purpose leak-alerts \"power warns consenting households\"\n");
-    tb_policy (&tb, "water", "permit \"water-to-power\" {\n  owner water\n  consumer power\n"
-                             "  records " WATER "\n  purpose joint-metering\n  fields *\n"
-                             "  subject keep\n}\n"
+    tb_policy (&tb, "water", TL_PERMIT ("water-to-power", "*", "keep", "")
                              "permit \"leaks\" {\n  owner water\n  consumer power\n"
-                             "  records " WATER "\n  purpose leak-alerts\n  fields *\n"
+                             "  records " TL_WATER "\n  purpose leak-alerts\n  fields *\n"
                              "  subject keep\n  consent required\n}\n");
     sl_client_t *p = tb_connect (&tb, power_key);
     cr_assert_not_null (p);
     s_notices_t got;
     memset (&got, 0, sizeof got);
     sl_client_on_notice (p, s_on_notice, &got);
-    cr_assert_eq (sl_client_subscribe (p, WATER, "leak-alerts"), 0);
+    cr_assert_eq (sl_client_subscribe (p, TL_WATER, "leak-alerts"), 0);
     int rc = s_ctl ("consent grant --subject C-9 --controller water --recipient power "
-                    "--purpose leak-alerts --records " WATER " --id c-n1", out, sizeof out);
+                    "--purpose leak-alerts --records " TL_WATER " --id c-n1", out, sizeof out);
     cr_assert_eq (rc, 0, "%s", out);
     rc = s_ctl ("consent withdraw c-n1 --reason test", out, sizeof out);
     cr_assert_eq (rc, 0, "%s", out);
