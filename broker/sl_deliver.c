@@ -32,6 +32,7 @@
 #include <zmq.h>
 
 #include "sl_broker_int.h"
+#include "sl_audit.h"
 #include "sl_batch.h"
 #include "sl_disclose.h"
 #include "sl_error.h"
@@ -66,62 +67,29 @@ s_inflight_sibling (sl_broker_t *self, sl_session_t *s, uint64_t tag)
     return NULL;
 }
 
-#define S_ACK_DETAIL_MAX 4096    /* one ack entry's detail; more tags: more entries */
-
-/*  Appends decimal `v` at buf + o. Returns the new length. */
-static size_t
-s_put_u64 (char *buf, size_t o, uint64_t v)
+static int
+s_tag_cmp (const void *a, const void *b)
 {
-    char digits[20];
-    size_t n = 0;
-    do {
-        digits[n++] = (char) ('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n > 0)
-        buf[o++] = digits[--n];
-    return o;
+    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+    return x < y ? -1 : x > y;
 }
 
-/*  The `ack` entries of one ACK (AUDIT.md §6.2): the tags it removed,
- *  ascending, runs of consecutive tags written "a-b", joined by ',', after
- *  "tags="; one entry per S_ACK_DETAIL_MAX bytes of that. Sorts `tags`.
+/*  The `ack` entries of one ACK (AUDIT.md §6.2): the tags it removed, in
+ *  ascending order, as many entries as the list needs. Sorts `tags`.
  *  Returns 0 or the recorder's error. */
 static int
 s_ack_entries (sl_broker_t *self, const char *consumer, uint64_t *tags, size_t n)
 {
-    for (size_t i = 1; i < n; i++)           /* insertion sort: ACKs come nearly sorted */
-        for (size_t j = i; j > 0 && tags[j - 1] > tags[j]; j--) {
-            uint64_t t = tags[j];
-            tags[j] = tags[j - 1];
-            tags[j - 1] = t;
-        }
-    char detail[S_ACK_DETAIL_MAX + 48];
-    size_t i = 0;
-    while (i < n) {
-        size_t o = 0, count = 0;
-        memcpy (detail, "tags=", 5);
-        o = 5;
-        while (i < n && o < S_ACK_DETAIL_MAX) {
-            size_t j = i;
-            while (j + 1 < n && tags[j + 1] == tags[j] + 1)
-                j++;
-            if (count)
-                detail[o++] = ',';
-            o = s_put_u64 (detail, o, tags[i]);
-            if (j > i) {
-                detail[o++] = '-';
-                o = s_put_u64 (detail, o, tags[j]);
-            }
-            count += j - i + 1;
-            i = j + 1;
-        }
-        detail[o] = 0;
+    qsort (tags, n, sizeof *tags, s_tag_cmp);
+    char detail[SL_AUDIT_ACK_DETAIL_CAP];
+    for (size_t i = 0; i < n;) {
+        size_t k = sl_audit_ack_detail (tags + i, n - i, detail);
         sl_event_t ev = { .kind = "ack", .actor = consumer, .detail = detail,
-                          .records = (unsigned) count };
+                          .records = (unsigned) k };
         int rc = sl_broker_record (self, &ev, 0);
         if (rc != 0)
             return rc;
+        i += k;
     }
     return 0;
 }

@@ -384,6 +384,17 @@ void sl_audit_iter_destroy (sl_audit_iter_t **self_p);
  *  on no memory. The caller frees the string with free(). */
 char *sl_audit_entry_json (const sl_audit_entry_t *e);
 
+/*  The detail of an `ack` entry (AUDIT.md §6.2) for tags[0..n), which
+ *  must be ascending and distinct: "tags=" then items N or FIRST-LAST
+ *  joined by ',', added while the detail is shorter than
+ *  SL_AUDIT_ACK_DETAIL_MAX bytes. Writes it NUL-terminated into buf (at
+ *  least SL_AUDIT_ACK_DETAIL_CAP bytes) and returns how many of the tags it
+ *  holds (the caller writes the rest into further entries); 0 only when n
+ *  is 0. Cannot fail. */
+#define SL_AUDIT_ACK_DETAIL_MAX 4096
+#define SL_AUDIT_ACK_DETAIL_CAP (SL_AUDIT_ACK_DETAIL_MAX + 48)
+size_t sl_audit_ack_detail (const uint64_t *tags, size_t n, char *buf);
+
 /*  The delivery tags an `ack` entry's detail lists (AUDIT.md §6.2:
  *  "tags=" then ascending items N or FIRST-LAST joined by ','): calls
  *  fn(first, last, arg) per item (last = first for a single tag; fn may be

@@ -567,3 +567,40 @@ sl_audit_ack_tags (const char *detail, size_t len,
         p++;
     }
 }
+
+/*  Appends decimal `v` at buf + o. Returns the new length. */
+static size_t
+s_put_dec (char *buf, size_t o, uint64_t v)
+{
+    char digits[20];
+    size_t n = 0;
+    do {
+        digits[n++] = (char) ('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n > 0)
+        buf[o++] = digits[--n];
+    return o;
+}
+
+size_t
+sl_audit_ack_detail (const uint64_t *tags, size_t n, char *buf)
+{
+    size_t o = 5, i = 0;
+    memcpy (buf, "tags=", 5);
+    while (i < n && o < SL_AUDIT_ACK_DETAIL_MAX) {
+        size_t j = i;
+        while (j + 1 < n && tags[j + 1] == tags[j] + 1)
+            j++;
+        if (i > 0)
+            buf[o++] = ',';
+        o = s_put_dec (buf, o, tags[i]);
+        if (j > i) {
+            buf[o++] = '-';
+            o = s_put_dec (buf, o, tags[j]);
+        }
+        i = j + 1;
+    }
+    buf[o] = 0;
+    return i;
+}

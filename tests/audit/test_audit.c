@@ -1129,3 +1129,37 @@ Test (audit, ack_tag_lists_parse_exactly_as_documented)
         cr_assert_eq (sl_audit_ack_tags (bad[i], strlen (bad[i]), NULL, NULL), SL_ECORRUPT,
                       "accepted '%s'", bad[i]);
 }
+
+static void
+s_collect_tags (uint64_t first, uint64_t last, void *arg)
+{
+    uint64_t **p = arg;
+    for (uint64_t t = first; t <= last; t++)
+        *(*p)++ = t;
+}
+
+Test (audit, ack_details_hold_runs_and_split_long_lists)
+{
+    /* runs are written FIRST-LAST */
+    uint64_t run[] = { 1099511627777ull, 1099511627778ull, 1099511627779ull, 1099511627790ull };
+    char buf[SL_AUDIT_ACK_DETAIL_CAP];
+    cr_assert_eq (sl_audit_ack_detail (run, 4, buf), 4);
+    cr_assert_str_eq (buf, "tags=1099511627777-1099511627779,1099511627790");
+    /* 1000 tags with gaps: several details, each within the bound, which
+     * read back give exactly the tags, in order */
+    static uint64_t tags[1000], back[1000];
+    for (size_t i = 0; i < 1000; i++)
+        tags[i] = 1099511627777ull + 2 * i;
+    uint64_t *w = back;
+    size_t done = 0, entries = 0;
+    while (done < 1000) {
+        size_t k = sl_audit_ack_detail (tags + done, 1000 - done, buf);
+        cr_assert_gt (k, 0);
+        cr_assert_lt (strlen (buf), SL_AUDIT_ACK_DETAIL_CAP);
+        cr_assert_eq (sl_audit_ack_tags (buf, strlen (buf), s_collect_tags, &w), (long) k, "%s", buf);
+        done += k;
+        entries++;
+    }
+    cr_assert_gt (entries, 1, "a 14 KB list in one entry");
+    cr_assert_eq (memcmp (back, tags, sizeof tags), 0);
+}
