@@ -122,6 +122,10 @@ int64_t sl_broker_started_ms (sl_broker_t *self);
 typedef struct sl_metrics_t sl_metrics_t;
 sl_metrics_t *sl_broker_metrics (sl_broker_t *self);
 
+/*  Publisher ACKs withheld by the overload push-back now, and since start
+ *  (docs/PROTOCOL.md 5.2.1). Cannot fail. */
+void sl_broker_overload_stats (sl_broker_t *self, size_t *withheld, uint64_t *total);
+
 /*  Governance parts (sl_govern.h), borrowed for the broker's lifetime:
  *  the audit log, the consent registry and the policy store. Admin handlers
  *  do not use these: they get the same parts in their sl_admin_ctx_t and

@@ -163,6 +163,15 @@ s_sample (sl_metrics_t *self, sl_broker_t *b, int64_t now_ms)
     s_out (&t, "sluice_store_map_bytes %zu\n", ei.me_mapsize);
     s_head (&t, "sluice_batch_pending", "gauge", "Operations waiting in the open group commit.");
     s_out (&t, "sluice_batch_pending %u\n", sl_batch_pending (sl_broker_batch (b)));
+    size_t withheld;
+    uint64_t withheld_total;
+    sl_broker_overload_stats (b, &withheld, &withheld_total);
+    s_head (&t, "sluice_acks_withheld", "gauge",
+            "Publisher ACKs (durable) held back by the overload push-back now.");
+    s_out (&t, "sluice_acks_withheld %zu\n", withheld);
+    s_head (&t, "sluice_acks_withheld_total", "counter",
+            "Publisher ACKs held back by the overload push-back since start.");
+    s_out (&t, "sluice_acks_withheld_total %llu\n", (unsigned long long) withheld_total);
     if (!store_ok)
         snprintf (why, sizeof why, "the store's fill level cannot be read");
     else if (sl_batch_last_rc (sl_broker_batch (b)) != 0) {

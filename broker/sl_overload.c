@@ -157,3 +157,10 @@ sl_overload_drop (sl_broker_t *self)
     self->withheld = NULL;
     self->cap_withheld = 0;
 }
+
+void
+sl_broker_overload_stats (sl_broker_t *self, size_t *withheld, uint64_t *total)
+{
+    *withheld = self->n_withheld;
+    *total = self->withheld_total;
+}

@@ -460,11 +460,14 @@ Test (security, two_instances_under_one_key_share_the_queue_and_survive_a_kill, 
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     for (uint32_t i = 1; i <= n_shared; i++)
         publish_ok (&w, i, "C-1001");
+    /* the older instance's credit goes out before the newer one exists: on
+     * a busy machine a parent descheduled after fork() could otherwise see
+     * the child take all the records before its CREDIT is read */
+    tc_credit (&p, 8);
     pid_t child = fork ();
     cr_assert_neq (child, -1);
     if (child == 0)
         child_consumer (log);
-    tc_credit (&p, 8);
 
     static uint64_t c_got[4 * N_SHARED], c_acked[4 * N_SHARED];
     mine_t ms = { .n = 0 };

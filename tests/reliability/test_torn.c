@@ -21,7 +21,8 @@
  *  queue and the idempotency index (rel_check), and every record whose
  *  ACK the publisher had received by T must be in it (docs/PROTOCOL.md
  *  5.7.1). The images must include torn ones (pages dropped), or the run
- *  proved nothing.
+ *  proved nothing. The flushes must come from two threads (the loop's
+ *  commits and the flush thread, sl_sync.h).
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -311,6 +312,7 @@ Test (torn, power_cut_at_random_points_of_the_write_stream, .timeout = 240)
     size_t jlen;
     uint8_t *j = s_slurp (journal, &jlen);
     uint64_t t_first = 0, writes = 0, syncs = 0;
+    uint32_t sync_tids[2] = { 0, 0 };     /* threads that flushed: the loop, the flush thread */
     size_t cap = base_len;
     for (size_t o = 0; o + sizeof (torn_entry_t) <= jlen;) {
         torn_entry_t e;
@@ -318,8 +320,13 @@ Test (torn, power_cut_at_random_points_of_the_write_stream, .timeout = 240)
         cr_assert (e.kind >= TORN_WRITE && e.kind <= TORN_SYNC, "journal damaged at %zu", o);
         if (!t_first || e.t_start < t_first)
             t_first = e.t_start;
-        if (e.kind == TORN_SYNC)
+        if (e.kind == TORN_SYNC) {
             syncs++;
+            if (!sync_tids[0])
+                sync_tids[0] = e.tid;
+            else if (e.tid != sync_tids[0])
+                sync_tids[1] = e.tid;
+        }
         else {
             writes++;
             if (e.off + e.len > cap)
@@ -336,6 +343,8 @@ Test (torn, power_cut_at_random_points_of_the_write_stream, .timeout = 240)
              (unsigned long long) writes, (unsigned long long) syncs);
     cr_assert_gt (acked, 100, "the load was too light to mean anything");
     cr_assert_gt (syncs, 2);
+    cr_assert (sync_tids[1] != 0, "every flush came from one thread: the flush thread "
+               "(sl_sync) did not run");
     cr_assert (t_first > 0 && t_first < t_kill);
 
     uint8_t *img = malloc (cap);

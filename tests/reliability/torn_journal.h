@@ -13,7 +13,7 @@ enum {
 
 typedef struct {
     uint32_t kind;
-    uint32_t pad;
+    uint32_t tid;            /* the thread that made the call */
     uint64_t t_start, t_end;  /* CLOCK_MONOTONIC ns around the real call */
     uint64_t off;
     uint64_t len;

@@ -86,8 +86,8 @@ static void
 s_log (int kind, int fd, uint64_t t0, uint64_t t1, uint64_t off, const struct iovec *iov,
        int iovcnt, size_t len)
 {
-    torn_entry_t e = { .kind = (uint32_t) kind, .t_start = t0, .t_end = t1, .off = off,
-                       .len = len };
+    torn_entry_t e = { .kind = (uint32_t) kind, .tid = (uint32_t) gettid (), .t_start = t0,
+                       .t_end = t1, .off = off, .len = len };
     if (kind == TORN_WRITE && (fcntl (fd, F_GETFL) & O_DSYNC))
         e.kind = TORN_WRITE_DSYNC;
     pthread_mutex_lock (&s_mu);
