@@ -7,11 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sl_batch.h"
 #include "sl_error.h"
 #include "sl_log.h"
 #include "sl_wire.h"
 #include "sluice/v1/admin.pb-c.h"
+#include "sl_reason.h"
+#include "sl_role.h"
 
 struct sl_admin_t {
     const sl_admin_command_t **cmds;
@@ -62,18 +63,6 @@ sl_admin_register (sl_admin_t *self, const sl_admin_command_t *cmds, size_t n)
     return 0;
 }
 
-int
-sl_admin_role_ok (const char *role, const char *required)
-{
-    char buf[128];
-    snprintf (buf, sizeof buf, "%s", required);
-    for (char *save = NULL, *alt = strtok_r (buf, "|", &save); alt;
-         alt = strtok_r (NULL, "|", &save))
-        if (sl_registry_role_allows (role, alt))
-            return 1;
-    return 0;
-}
-
 void
 sl_admin_text (sl_admin_call_t *call, const char *fmt, ...)
 {
@@ -110,7 +99,7 @@ s_respond (uint64_t seq, int code, const char *text, const char *result, size_t 
 }
 
 void *
-sl_admin_dispatch (sl_admin_t *self, sl_broker_t *broker, const sl_member_t *caller,
+sl_admin_dispatch (sl_admin_t *self, const sl_admin_ctx_t *ctx, const sl_member_t *caller,
                    const void *req_buf, size_t req_len, size_t *len)
 {
     /* `caller` points into the registry's array, which a handler may grow
@@ -149,19 +138,19 @@ sl_admin_dispatch (sl_admin_t *self, sl_broker_t *broker, const sl_member_t *cal
         code = SLUICE__V1__ERROR_CODE__UNKNOWN_COMMAND;
         goto reply;
     }
-    if (!sl_admin_role_ok (caller->role, cmd->role)) {
+    if (!sl_role_matches (caller->role, cmd->role)) {
         snprintf (buf, sizeof buf, "%s needs role %s; member '%s' has role %s",
                   cmd->name, cmd->role, caller->name, caller->role);
         code = SLUICE__V1__ERROR_CODE__NOT_PERMITTED;
         goto reply;
     }
-    if (broker && strncmp (caller->role, "admin:", 6) == 0
-        && !sl_roles_known_bureau (sl_broker_registry (broker), caller->role + 6)) {
+    if (ctx && sl_role_is_admin (caller->role)
+        && !sl_roles_known_bureau (ctx->registry, sl_role_admin_scope (caller->role))) {
         sl_warn ("admin.role_unknown_bureau", "member=%s role=%s command=%s", caller->name,
                  caller->role, cmd->name);
         snprintf (buf, sizeof buf, "member '%s' has role %s, but '%s' is no bureau this broker "
                   "knows: its admin commands are refused until the bureau exists", caller->name,
-                  caller->role, caller->role + 6);
+                  caller->role, sl_role_admin_scope (caller->role));
         code = SLUICE__V1__ERROR_CODE__NOT_PERMITTED;
         goto reply;
     }
@@ -180,17 +169,16 @@ sl_admin_dispatch (sl_admin_t *self, sl_broker_t *broker, const sl_member_t *cal
     }
     else
         args = cJSON_CreateObject ();
-    call.broker = broker;
+    call.ctx = ctx;
     call.caller = caller;
     call.args = args;
     call.data = req->data.data;
     call.data_len = req->data.len;
     code = cmd->fn (&call);
     if (code == 0 && call.wrote) {
-        int rc = sl_broker_commit (broker);
+        int rc = sl_commit_flush (ctx->commit);
         if (rc != 0) {
-            code = rc == SL_EFULL ? SLUICE__V1__ERROR_CODE__STORE_FULL
-                                  : SLUICE__V1__ERROR_CODE__INTERNAL;
+            code = sl_reason_from_rc (rc);
             free (call.long_text);
             call.long_text = NULL;
             snprintf (call.text, sizeof call.text, "%s: commit failed: %s; nothing was changed",
@@ -198,7 +186,7 @@ sl_admin_dispatch (sl_admin_t *self, sl_broker_t *broker, const sl_member_t *cal
         }
     }
     else if (code != 0 && call.wrote)
-        sl_batch_abort (sl_broker_batch (broker));
+        sl_commit_abort (ctx->commit);
     text = call.long_text ? call.long_text : call.text;
     sl_info ("admin.command", "member=%s command=%s code=%s", caller->name, cmd->name,
              sl_wire_code_name (code));

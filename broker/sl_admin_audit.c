@@ -7,8 +7,9 @@
  *   1. Nothing here edits or deletes an entry. The read commands work in a
  *      read transaction of their own (committed entries only), beside the
  *      batch's write transaction (the environment is MDB_NOTLS). Only
- *      audit.archive writes, in the batch transaction, through
- *      sl_audit_archive(), which moves entries into a signed segment.
+ *      audit.archive writes, in the batch transaction, through the commit
+ *      pipeline (sl_commit_audit_archive -> sl_audit_archive), which moves
+ *      entries into a signed segment.
  *   2. Scope: the auditor and admin:city see the whole log. An
  *      admin:<bureau> sees only entries whose owner is its bureau (query,
  *      tail, summary); asking for another owner is refused, not silently
@@ -34,7 +35,7 @@
 #include <time.h>
 
 #include "sl_audit.h"
-#include "sl_batch.h"
+#include "sl_commit_admin.h"
 #include "sl_error.h"
 #include "sl_govern.h"
 #include "sl_log.h"
@@ -44,6 +45,7 @@
 #include "sl_time.h"
 #include "sluice/v1/envelope.pb-c.h"
 #include "sl_role.h"
+#include "sl_reason.h"
 
 #define S_LIMIT_DEFAULT 100
 #define S_LIMIT_MAX     1000
@@ -142,7 +144,7 @@ s_scoped_owner (sl_admin_call_t *call, const char **owner)
 static sl_audit_t *
 s_audit (sl_admin_call_t *call)
 {
-    sl_audit_t *a = sl_broker_audit (call->broker);
+    sl_audit_t *a = call->ctx->audit;
     if (!a)
         snprintf (call->text, sizeof call->text, "this broker keeps no audit log");
     return a;
@@ -226,7 +228,7 @@ s_filter (sl_admin_call_t *call, sl_audit_filter_t *f,
     f->decision = s_opt (call, "decision");
     const char *subject = s_opt (call, "subject");
     if (subject) {
-        if (sl_audit_pseudonym (sl_broker_audit (call->broker), subject, pseudo) != 0) {
+        if (sl_audit_pseudonym (call->ctx->audit, subject, pseudo) != 0) {
             snprintf (call->text, sizeof call->text,
                       "the broker has no audit pseudonym key; cannot look a subject up");
             return SLUICE__V1__ERROR_CODE__INTERNAL;
@@ -240,7 +242,7 @@ s_filter (sl_admin_call_t *call, sl_audit_filter_t *f,
 static int
 s_read_txn (sl_admin_call_t *call, MDB_txn **txn)
 {
-    if (sl_store_read (sl_broker_store (call->broker), txn) != 0) {
+    if (sl_store_read (call->ctx->store, txn) != 0) {
         snprintf (call->text, sizeof call->text, "store unavailable");
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     }
@@ -268,7 +270,7 @@ s_check_names (sl_admin_call_t *call, const sl_audit_filter_t *f)
             return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
         }
     }
-    sl_registry_t *reg = sl_broker_registry (call->broker);
+    sl_registry_t *reg = call->ctx->registry;
     size_t nm = sl_registry_count (reg), ns = sl_schema_count (), n = 0;
     const char **names = calloc (nm + ns + 2, sizeof *names);
     if (!names)
@@ -341,7 +343,7 @@ s_lookup (sl_admin_call_t *call, const char *command, const char *subject)
     sl_event_t ev = { .kind = SL_AUDIT_LOOKUP, .actor = call->caller->name,
                       .subject = subject, .decision = "ok", .detail = detail };
     call->wrote = 1;
-    if (sl_broker_event (call->broker, &ev) != 0) {
+    if (call->ctx->event (call->ctx->hook, &ev) != 0) {
         snprintf (call->text, sizeof call->text,
                   "%s: cannot record the look-up in the audit log; nothing was read", command);
         return SLUICE__V1__ERROR_CODE__INTERNAL;
@@ -642,7 +644,7 @@ s_verify (sl_admin_call_t *call)
     if (rc > 0)
         return rc;
     if (rc == 0)
-        rc = sl_audit_verify (sl_store_env (sl_broker_store (call->broker)), sl_audit_pubkey (a),
+        rc = sl_audit_verify (sl_store_env (call->ctx->store), sl_audit_pubkey (a),
                               &opts, &r);
     if (rc != 0 && rc != SL_ECORRUPT) {
         snprintf (call->text, sizeof call->text, "%s: %s", sl_strerror (rc),
@@ -724,21 +726,18 @@ s_archive (sl_admin_call_t *call)
                   out_dir);
         return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
     }
-    MDB_txn *txn;
-    if (sl_batch_txn (sl_broker_batch (call->broker), &txn) != 0) {
+    if (sl_commit_ready (call->ctx->commit) != 0) {
         snprintf (call->text, sizeof call->text, "store unavailable");
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     }
     call->wrote = 1;
     char path[4096] = "";
     uint64_t n = 0;
-    int rc = sl_audit_archive (a, txn, before, out_dir, path, sizeof path, &n);
+    int rc = sl_commit_audit_archive (call->ctx->commit, a, before, out_dir, path, sizeof path, &n);
     if (rc != 0) {
         snprintf (call->text, sizeof call->text, "%s (out_dir %.200s); "
                   "nothing was archived", sl_strerror (rc), out_dir);
-        return rc == SL_EFULL ? SLUICE__V1__ERROR_CODE__STORE_FULL
-             : rc == SL_EIO ? SLUICE__V1__ERROR_CODE__BAD_REQUEST
-                            : SLUICE__V1__ERROR_CODE__INTERNAL;
+        return sl_reason_from_rc (rc == SL_EIO ? SL_EINVAL : rc);   /* EIO: out_dir */
     }
     sl_info ("audit.archived", "by=%s entries=%" PRIu64 " segment=%s", call->caller->name, n,
              path);

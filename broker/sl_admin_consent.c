@@ -6,7 +6,8 @@
  *
  *   1. A change is one sl_consent_apply() in the batch transaction followed
  *      by its audit entry (consent.grant / consent.renew / consent.withdraw)
- *      in the same transaction; the dispatcher commits both before it
+ *      in the same transaction, both through the commit pipeline
+ *      (sl_commit_consent_apply, sl_commit_audit_append); the dispatcher commits both before it
  *      answers, or neither (call->wrote = 1 on every path that may have
  *      written).
  *   2. The role rule is the registry's (sl_consent_role_allows, via the
@@ -25,13 +26,14 @@
 #include <time.h>
 
 #include "sl_audit.h"
-#include "sl_batch.h"
+#include "sl_commit_admin.h"
 #include "sl_consent.h"
 #include "sl_error.h"
 #include "sl_govern.h"
 #include "sl_log.h"
 #include "sluice/v1/envelope.pb-c.h"
 #include "sl_role.h"
+#include "sl_reason.h"
 
 static const char *
 s_scope (const sl_admin_call_t *call)
@@ -39,32 +41,18 @@ s_scope (const sl_admin_call_t *call)
     return sl_role_bureau (call->caller->role);
 }
 
-static int
-s_code (int rc)
-{
-    switch (rc) {
-    case SL_EINVAL: case SL_EPARSE: case SL_EEXIST:
-        return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
-    case SL_ENOTFOUND: return SLUICE__V1__ERROR_CODE__NOT_FOUND;
-    case SL_EPERM:     return SLUICE__V1__ERROR_CODE__NOT_PERMITTED;
-    case SL_EFULL:     return SLUICE__V1__ERROR_CODE__STORE_FULL;
-    default:           return SLUICE__V1__ERROR_CODE__INTERNAL;
-    }
-}
-
 /*  Applies `event` and audits it as `kind`. Returns an ErrorCode. */
 static int
 s_apply (sl_admin_call_t *call, const char *kind,
          const Sluice__V1__ConsentEvent *event, const char *reason)
 {
-    sl_consent_t *reg = sl_broker_consent (call->broker);
-    sl_audit_t *audit = sl_broker_audit (call->broker);
+    sl_consent_t *reg = call->ctx->consent;
+    sl_audit_t *audit = call->ctx->audit;
     if (!reg || !audit) {
         snprintf (call->text, sizeof call->text, "this broker has no %s", reg ? "audit log" : "consent registry");
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     }
-    MDB_txn *txn;
-    if (sl_batch_txn (sl_broker_batch (call->broker), &txn) != 0) {
+    if (sl_commit_ready (call->ctx->commit) != 0) {
         snprintf (call->text, sizeof call->text, "store unavailable");
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     }
@@ -73,24 +61,24 @@ s_apply (sl_admin_call_t *call, const char *kind,
     sl_consent_result_t res;
     sl_consent_record_t *rec = NULL;
     int64_t now = (int64_t) time (NULL);
-    int rc = sl_consent_apply (reg, txn, event, &actor, now, &res, &rec);
+    int rc = sl_commit_consent_apply (call->ctx->commit, reg, event, &actor, now, &res, &rec);
     if (rc != 0) {
         if (rc != SL_EINVAL && rc != SL_EPARSE && rc != SL_EEXIST && rc != SL_ENOTFOUND
             && rc != SL_EPERM)
             call->wrote = 1;     /* the transaction may be damaged: abort it */
         snprintf (call->text, sizeof call->text, "%s", res.error);
-        return s_code (rc);
+        return sl_reason_from_rc (rc);
     }
     call->wrote = 1;
     sl_consent_entry_buf_t buf;
     sl_audit_event_t ev;
     sl_consent_entry (&ev, &buf, &res, rec, call->caller->name, reason);
-    rc = sl_audit_append (audit, txn, &ev, NULL);
+    rc = sl_commit_audit_append (call->ctx->commit, audit, &ev, NULL);
     if (rc != 0) {
         sl_consent_record_destroy (&rec);
         snprintf (call->text, sizeof call->text, "cannot record the change in the audit "
                   "log (%s); nothing was changed", sl_strerror (rc));
-        return s_code (rc == SL_EFULL ? rc : SL_ESTORE);
+        return sl_reason_from_rc (rc == SL_EFULL ? rc : SL_ESTORE);
     }
     sl_info ("consent.changed", "by=%s kind=%s consent=%s controller=%s recipient=%s",
              call->caller->name, kind, res.consent_id, sl_consent_record_controller (rec),
@@ -116,7 +104,7 @@ s_event (sl_admin_call_t *call, const char *kind_json, const char *audit_kind)
     cJSON_Delete (args);
     if (rc != 0) {
         snprintf (call->text, sizeof call->text, "%s", err);
-        return s_code (rc);
+        return sl_reason_from_rc (rc);
     }
     int code = s_apply (call, audit_kind, ev, NULL);
     sl_consent_event_destroy (&ev);
@@ -169,8 +157,8 @@ s_withdraw (sl_admin_call_t *call)
 static int
 s_read (sl_admin_call_t *call, sl_consent_t **reg, MDB_txn **txn)
 {
-    *reg = sl_broker_consent (call->broker);
-    if (!*reg || sl_store_read (sl_broker_store (call->broker), txn) != 0) {
+    *reg = call->ctx->consent;
+    if (!*reg || sl_store_read (call->ctx->store, txn) != 0) {
         snprintf (call->text, sizeof call->text, "consent registry unavailable");
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     }
@@ -192,7 +180,7 @@ s_list (sl_admin_call_t *call)
     sl_event_t lk = { .kind = SL_AUDIT_LOOKUP, .actor = call->caller->name,
                       .subject = v->valuestring, .decision = "ok", .detail = detail };
     call->wrote = 1;
-    if (sl_broker_event (call->broker, &lk) != 0) {
+    if (call->ctx->event (call->ctx->hook, &lk) != 0) {
         snprintf (call->text, sizeof call->text,
                   "consent.list: cannot record the look-up in the audit log; nothing was read");
         return SLUICE__V1__ERROR_CODE__INTERNAL;
@@ -207,7 +195,7 @@ s_list (sl_admin_call_t *call)
     mdb_txn_abort (txn);
     if (!arr) {
         snprintf (call->text, sizeof call->text, "%s", sl_strerror (rc));
-        return s_code (rc);
+        return sl_reason_from_rc (rc);
     }
     const char *scope = s_scope (call);
     if (scope) {
@@ -243,7 +231,7 @@ s_show (sl_admin_call_t *call)
     }
     if (rc != 0) {
         snprintf (call->text, sizeof call->text, "%s", sl_strerror (rc));
-        return s_code (rc);
+        return sl_reason_from_rc (rc);
     }
     const char *scope = s_scope (call);
     if (scope && strcmp (scope, sl_consent_record_controller (rec)) != 0) {

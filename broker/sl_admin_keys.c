@@ -10,10 +10,11 @@
 #include <string.h>
 
 #include "sl_audit.h"
-#include "sl_batch.h"
+#include "sl_commit_admin.h"
 #include "sl_error.h"
 #include "sl_log.h"
 #include "sluice/v1/envelope.pb-c.h"
+#include "sl_reason.h"
 
 static const char *
 s_arg (sl_admin_call_t *call, const char *name)
@@ -26,38 +27,29 @@ s_arg (sl_admin_call_t *call, const char *name)
     return v->valuestring;
 }
 
-static int
-s_code (int rc)
-{
-    return rc == SL_ENOTFOUND ? SLUICE__V1__ERROR_CODE__NOT_FOUND
-         : rc == SL_EINVAL || rc == SL_EEXIST ? SLUICE__V1__ERROR_CODE__BAD_REQUEST
-         : rc == SL_EFULL ? SLUICE__V1__ERROR_CODE__STORE_FULL
-         : SLUICE__V1__ERROR_CODE__INTERNAL;
-}
-
 /*  Records the event and commits, so the next handshake sees the change. */
 static int
 s_commit (sl_admin_call_t *call, const char *cmd, const sl_event_t *ev)
 {
-    if (sl_broker_event (call->broker, ev) != 0) {
+    if (call->ctx->event (call->ctx->hook, ev) != 0) {
         snprintf (call->text, sizeof call->text, "%s: cannot record the change; nothing was changed", cmd);
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     }
-    int rc = sl_broker_commit (call->broker);
+    int rc = sl_commit_flush (call->ctx->commit);
     call->wrote = 0;
     if (rc != 0) {
         snprintf (call->text, sizeof call->text, "%s: commit failed: %s; nothing was changed", cmd,
                   sl_strerror (rc));
-        return s_code (rc);
+        return sl_reason_from_rc (rc);
     }
     return 0;
 }
 
 static cJSON *
-s_keys_json (sl_broker_t *b, const char *name)
+s_keys_json (const sl_admin_ctx_t *b, const char *name)
 {
     char fps[2][17];
-    int n = sl_registry_keys (sl_broker_registry (b), name, fps);
+    int n = sl_registry_keys (b->registry, name, fps);
     cJSON *o = cJSON_CreateObject ();
     cJSON_AddStringToObject (o, "name", name);
     cJSON *a = cJSON_AddArrayToObject (o, "keys");
@@ -73,17 +65,16 @@ s_add (sl_admin_call_t *call)
     const char *key = name ? s_arg (call, "public_key") : NULL;
     if (!key)
         return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
-    MDB_txn *txn;
     char err[300], fp[17] = "", detail[64];
-    if (sl_batch_txn (sl_broker_batch (call->broker), &txn) != 0) {
+    if (sl_commit_ready (call->ctx->commit) != 0) {
         snprintf (call->text, sizeof call->text, "member.key.add: store unavailable");
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     }
-    int rc = sl_registry_key_add (sl_broker_registry (call->broker), txn, name, key, err, sizeof err);
+    int rc = sl_commit_key_add (call->ctx->commit, call->ctx->registry, name, key, err, sizeof err);
     if (rc != 0) {
         call->wrote = rc != SL_EINVAL && rc != SL_EEXIST && rc != SL_ENOTFOUND;
         snprintf (call->text, sizeof call->text, "member.key.add: %s", err);
-        return s_code (rc);
+        return sl_reason_from_rc (rc);
     }
     call->wrote = 1;
     sl_keys_fingerprint (key, fp);
@@ -93,7 +84,7 @@ s_add (sl_admin_call_t *call)
     if ((rc = s_commit (call, "member.key.add", &ev)) != 0)
         return rc;
     sl_info ("member.key_added", "by=%s name=%s key=%s", call->caller->name, name, fp);
-    call->result = s_keys_json (call->broker, name);
+    call->result = s_keys_json (call->ctx, name);
     snprintf (call->text, sizeof call->text, "member %s now holds two keys; its systems may "
               "switch to %s, then retire the old key", name, fp);
     return 0;
@@ -106,18 +97,17 @@ s_retire (sl_admin_call_t *call)
     const char *fp = name ? s_arg (call, "fingerprint") : NULL;
     if (!fp)
         return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
-    MDB_txn *txn;
     char err[300], retired[17] = "", detail[64];
-    if (sl_batch_txn (sl_broker_batch (call->broker), &txn) != 0) {
+    if (sl_commit_ready (call->ctx->commit) != 0) {
         snprintf (call->text, sizeof call->text, "member.key.retire: store unavailable");
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     }
-    int rc = sl_registry_key_retire (sl_broker_registry (call->broker), txn, name, fp, retired,
+    int rc = sl_commit_key_retire (call->ctx->commit, call->ctx->registry, name, fp, retired,
                                      err, sizeof err);
     if (rc != 0) {
         call->wrote = rc != SL_EINVAL && rc != SL_ENOTFOUND;
         snprintf (call->text, sizeof call->text, "member.key.retire: %s", err);
-        return s_code (rc);
+        return sl_reason_from_rc (rc);
     }
     call->wrote = 1;
     snprintf (detail, sizeof detail, "fp=%s", retired);
@@ -125,10 +115,10 @@ s_retire (sl_admin_call_t *call)
                       .counterpart = name, .detail = detail };
     if ((rc = s_commit (call, "member.key.retire", &ev)) != 0)
         return rc;
-    int closed = sl_broker_close_key (call->broker, name, retired);
+    int closed = call->ctx->close_key (call->ctx->hook, name, retired);
     sl_info ("member.key_retired", "by=%s name=%s key=%s sessions_closed=%d", call->caller->name,
              name, retired, closed);
-    call->result = s_keys_json (call->broker, name);
+    call->result = s_keys_json (call->ctx, name);
     cJSON_AddStringToObject (call->result, "retired", retired);
     cJSON_AddNumberToObject (call->result, "sessions_closed", closed);
     snprintf (call->text, sizeof call->text, "key %s of %s retired, %d sessions on it closed",

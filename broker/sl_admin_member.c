@@ -5,12 +5,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sl_batch.h"
+#include "sl_commit_admin.h"
 #include "sl_error.h"
 #include "sl_log.h"
 #include "sl_session.h"
 #include "sluice/v1/envelope.pb-c.h"
 #include "sl_audit.h"
+#include "sl_reason.h"
+#include "sl_role.h"
 
 static const char *
 s_arg (sl_admin_call_t *call, const char *name)
@@ -25,7 +27,7 @@ s_arg (sl_admin_call_t *call, const char *name)
 }
 
 static cJSON *
-s_member_json (sl_broker_t *b, const sl_member_t *m)
+s_member_json (const sl_admin_ctx_t *b, const sl_member_t *m)
 {
     cJSON *o = cJSON_CreateObject ();
     char fp[17] = "";
@@ -36,7 +38,7 @@ s_member_json (sl_broker_t *b, const sl_member_t *m)
     cJSON_AddStringToObject (o, "fingerprint", fp);
     cJSON_AddBoolToObject (o, "revoked", m->revoked);
     cJSON_AddBoolToObject (o, "connected",
-                           sl_sessions_of (sl_broker_sessions (b), m->name) != NULL);
+                           sl_sessions_of (b->sessions, m->name) != NULL);
     return o;
 }
 
@@ -48,17 +50,16 @@ s_add (sl_admin_call_t *call)
     const char *key = role ? s_arg (call, "public_key") : NULL;
     if (!key)
         return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
-    sl_registry_t *reg = sl_broker_registry (call->broker);
-    MDB_txn *txn;
+    sl_registry_t *reg = call->ctx->registry;
     char err[256];
-    if (sl_batch_txn (sl_broker_batch (call->broker), &txn) != 0) {
+    if (sl_commit_ready (call->ctx->commit) != 0) {
         snprintf (call->text, sizeof call->text, "member.add: store unavailable");
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     }
     /* sl_registry_add validates everything before it writes */
     int rc = sl_registry_valid_role (role) ? sl_roles_check (reg, role, err, sizeof err) : 0;
     if (rc == 0)
-        rc = sl_registry_add (reg, txn, name, role, key, err, sizeof err);
+        rc = sl_commit_member_add (call->ctx->commit, reg, name, role, key, err, sizeof err);
     if (rc == SL_EINVAL || rc == SL_EEXIST) {
         snprintf (call->text, sizeof call->text, "member.add: %s", err);
         return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
@@ -66,8 +67,7 @@ s_add (sl_admin_call_t *call)
     if (rc != 0) {
         call->wrote = 1;       /* the transaction may be damaged: abort it */
         snprintf (call->text, sizeof call->text, "member.add: %s", err);
-        return rc == SL_EFULL ? SLUICE__V1__ERROR_CODE__STORE_FULL
-                              : SLUICE__V1__ERROR_CODE__INTERNAL;
+        return sl_reason_from_rc (rc);
     }
     call->wrote = 1;
     char fp[17] = "", detail[80];
@@ -75,12 +75,12 @@ s_add (sl_admin_call_t *call)
     snprintf (detail, sizeof detail, "role=%s fp=%s", role, fp);
     sl_event_t ev = { .kind = SL_AUDIT_MEMBER_ADD, .actor = call->caller->name, .counterpart = name,
                       .detail = detail };
-    if (sl_broker_event (call->broker, &ev) != 0) {
+    if (call->ctx->event (call->ctx->hook, &ev) != 0) {
         snprintf (call->text, sizeof call->text, "member.add: cannot record the change; nothing was changed");
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     }
     sl_info ("member.added", "by=%s name=%s role=%s key=%s", call->caller->name, name, role, fp);
-    call->result = s_member_json (call->broker, sl_registry_by_name (reg, name));
+    call->result = s_member_json (call->ctx, sl_registry_by_name (reg, name));
     cJSON_DeleteItemFromObject (call->result, "revoked");
     cJSON_DeleteItemFromObject (call->result, "connected");
     snprintf (call->text, sizeof call->text, "member %s added with role %s", name, role);
@@ -90,10 +90,10 @@ s_add (sl_admin_call_t *call)
 static int
 s_list (sl_admin_call_t *call)
 {
-    sl_registry_t *reg = sl_broker_registry (call->broker);
+    sl_registry_t *reg = call->ctx->registry;
     call->result = cJSON_CreateArray ();
     for (size_t i = 0; i < sl_registry_count (reg); i++)
-        cJSON_AddItemToArray (call->result, s_member_json (call->broker, sl_registry_at (reg, i)));
+        cJSON_AddItemToArray (call->result, s_member_json (call->ctx, sl_registry_at (reg, i)));
     snprintf (call->text, sizeof call->text, "%zu members", sl_registry_count (reg));
     return 0;
 }
@@ -104,17 +104,17 @@ s_revoke (sl_admin_call_t *call)
     const char *name = s_arg (call, "name");
     if (!name)
         return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
-    sl_registry_t *reg = sl_broker_registry (call->broker);
+    sl_registry_t *reg = call->ctx->registry;
     const sl_member_t *m = sl_registry_by_name (reg, name);
     if (!m) {
         snprintf (call->text, sizeof call->text, "member.revoke: no member named '%.40s'", name);
         return SLUICE__V1__ERROR_CODE__NOT_FOUND;
     }
-    if (!m->revoked && strcmp (m->role, "admin:city") == 0) {
+    if (!m->revoked && sl_role_is_city_admin (m->role)) {
         size_t admins = 0;
         for (size_t i = 0; i < sl_registry_count (reg); i++) {
             const sl_member_t *o = sl_registry_at (reg, i);
-            admins += !o->revoked && strcmp (o->role, "admin:city") == 0;
+            admins += !o->revoked && sl_role_is_city_admin (o->role);
         }
         if (admins <= 1) {
             snprintf (call->text, sizeof call->text,
@@ -123,32 +123,29 @@ s_revoke (sl_admin_call_t *call)
             return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
         }
     }
-    MDB_txn *txn;
-    if (sl_batch_txn (sl_broker_batch (call->broker), &txn) != 0) {
+    if (sl_commit_ready (call->ctx->commit) != 0) {
         snprintf (call->text, sizeof call->text, "member.revoke: store unavailable");
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     }
     call->wrote = 1;
-    int rc = sl_registry_revoke (reg, txn, name);
+    int rc = sl_commit_member_revoke (call->ctx->commit, reg, name);
     if (rc != 0) {
         snprintf (call->text, sizeof call->text, "member.revoke: %s", sl_strerror (rc));
-        return rc == SL_EFULL ? SLUICE__V1__ERROR_CODE__STORE_FULL
-                              : SLUICE__V1__ERROR_CODE__INTERNAL;
+        return sl_reason_from_rc (rc);
     }
     sl_event_t ev = { .kind = SL_AUDIT_MEMBER_REVOKE, .actor = call->caller->name, .counterpart = name };
-    if (sl_broker_event (call->broker, &ev) != 0) {
+    if (call->ctx->event (call->ctx->hook, &ev) != 0) {
         snprintf (call->text, sizeof call->text, "member.revoke: cannot record the change; nothing was changed");
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     }
     /* commit now so the ZAP handler refuses the key from this moment on */
-    rc = sl_broker_commit (call->broker);
+    rc = sl_commit_flush (call->ctx->commit);
     call->wrote = 0;
     if (rc != 0) {
         snprintf (call->text, sizeof call->text, "member.revoke: commit failed: %s", sl_strerror (rc));
-        return rc == SL_EFULL ? SLUICE__V1__ERROR_CODE__STORE_FULL
-                              : SLUICE__V1__ERROR_CODE__INTERNAL;
+        return sl_reason_from_rc (rc);
     }
-    int closed = sl_broker_close_member (call->broker, name);
+    int closed = call->ctx->close_member (call->ctx->hook, name);
     sl_info ("member.revoked", "by=%s name=%s sessions_closed=%d", call->caller->name, name, closed);
     call->result = cJSON_CreateObject ();
     cJSON_AddStringToObject (call->result, "name", name);

@@ -39,7 +39,7 @@ extern const size_t sl_admin_policy_count;
  *  ("none"|"conditional"|"full"),"fields_added":[..],"fields_removed":[..],
  *  "subject_before","subject_after","time_before","time_after"}.
  *  Both indexes are borrowed for the call. Returns 0 or SL_ENOMEM. */
-int sl_admin_policy_dry_run (sl_broker_t *broker, const sl_policy_index_t *before,
+int sl_admin_policy_dry_run (const sl_admin_ctx_t *ctx, const sl_policy_index_t *before,
                              const sl_policy_index_t *after, int64_t at, cJSON *result);
 
 /*  (sl_admin_policy_lint.c) Lints `text` (`len` bytes, named `file`, to be
@@ -48,7 +48,7 @@ int sl_admin_policy_dry_run (sl_broker_t *broker, const sl_policy_index_t *befor
  *  (Unix seconds); warnings located in `text` go to `warnings`
  *  (sl_policy_lint.h). Returns the number of warnings, or SL_ENOMEM /
  *  SL_ESTORE. */
-int sl_admin_policy_lint (sl_broker_t *broker, MDB_txn *txn, const char *owner,
+int sl_admin_policy_lint (const sl_admin_ctx_t *ctx, MDB_txn *txn, const char *owner,
                           const char *file, const char *text, size_t len, int64_t now,
                           sl_policy_diags_t *warnings);
 
@@ -56,7 +56,7 @@ int sl_admin_policy_lint (sl_broker_t *broker, MDB_txn *txn, const char *owner,
  *  `skip_owner` (may be NULL) into `set`, city first then bureaus by name,
  *  as the store does; texts that no longer parse contribute what parses.
  *  Returns 0, SL_ENOMEM, SL_ESTORE. */
-int sl_admin_policy_current_set (sl_broker_t *broker, MDB_txn *txn, const char *skip_owner,
+int sl_admin_policy_current_set (const sl_admin_ctx_t *ctx, MDB_txn *txn, const char *skip_owner,
                                  sl_policy_set_t *set);
 
 /*  (sl_admin_policy_draft.c) The optional inputs of policy.explain:
@@ -77,7 +77,7 @@ int sl_admin_policy_explain_inputs (sl_admin_call_t *call, MDB_txn *txn,
  *  that the city's policy in force does not ("purposes_added") and the
  *  other way round ("purposes_removed"), added to `result` as arrays of
  *  names; nothing for a bureau's text. Returns 0 or SL_ENOMEM. */
-int sl_admin_policy_purpose_changes (sl_broker_t *broker, MDB_txn *txn, const char *owner,
+int sl_admin_policy_purpose_changes (const sl_admin_ctx_t *ctx, MDB_txn *txn, const char *owner,
                                      const char *text, size_t len, cJSON *result);
 
 /*  (sl_admin_policy_lint.c) The changes of `d` that widen what leaves:

@@ -20,13 +20,14 @@
  *  error of the text, in one pass), and nothing changes.
  */
 #include "sl_admin.h"
+#include "sl_clock.h"
 #include "sl_admin_policy.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sl_batch.h"
+#include "sl_commit_admin.h"
 #include "sl_error.h"
 #include "sl_govern.h"
 #include "sl_log.h"
@@ -35,6 +36,7 @@
 #include "sluice/v1/envelope.pb-c.h"
 #include "sl_audit.h"
 #include "sl_role.h"
+#include "sl_reason.h"
 
 static cJSON *
 s_diags_json (const sl_policy_diags_t *diags, char **rendered)
@@ -85,10 +87,10 @@ s_apply (sl_admin_call_t *call)
     int dry = cJSON_IsTrue (jd);
     int strict = cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (call->args, "strict"));
 
-    sl_broker_t *b = call->broker;
-    sl_policy_store_t *store = sl_broker_policy (b);
-    MDB_txn *txn;
-    if (sl_batch_txn (sl_broker_batch (b), &txn) != 0) {
+    const sl_admin_ctx_t *b = call->ctx;
+    sl_policy_store_t *store = b->policy;
+    MDB_txn *txn;                    /* the pending state, for reading only */
+    if (sl_commit_view (b->commit, &txn) != 0) {
         snprintf (call->text, sizeof call->text, "policy.apply: store unavailable");
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     }
@@ -114,7 +116,7 @@ s_apply (sl_admin_call_t *call)
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     }
     int rc = strict && nwarn > 0 ? SL_EINVAL
-           : sl_policy_store_apply (store, txn, owner, file, text, len, call->caller->name,
+           : sl_commit_policy_apply (b->commit, store, owner, file, text, len, call->caller->name,
                                     role, dry, diags, &r);
     char *rendered = NULL;
     cJSON *res = cJSON_CreateObject ();
@@ -138,10 +140,7 @@ s_apply (sl_admin_call_t *call)
     if (rc != 0) {
         if (rc == SL_EFULL || rc == SL_ESTORE)
             call->wrote = 1;       /* the transaction may be damaged: abort it */
-        code = rc == SL_EPERM ? SLUICE__V1__ERROR_CODE__NOT_PERMITTED
-             : rc == SL_EINVAL ? SLUICE__V1__ERROR_CODE__BAD_REQUEST
-             : rc == SL_EFULL ? SLUICE__V1__ERROR_CODE__STORE_FULL
-             : SLUICE__V1__ERROR_CODE__INTERNAL;
+        code = sl_reason_from_rc (rc);
         size_t nd = sl_policy_diags_count (diags);
         /* every error, however many: the text is not cut */
         sl_admin_text (call, "policy.apply: %s%s%s%s",
@@ -183,7 +182,7 @@ s_apply (sl_admin_call_t *call)
         snprintf (detail + n, sizeof detail - (size_t) n, " message=%.240s", jm->valuestring);
     sl_event_t ev = { .kind = SL_AUDIT_POLICY_APPLY, .actor = call->caller->name, .owner = owner,
                       .decision = "ok", .detail = detail };
-    if (sl_broker_event (b, &ev) != 0) {
+    if (b->event (b->hook, &ev) != 0) {
         snprintf (call->text, sizeof call->text,
                   "policy.apply: cannot record the change; nothing was changed");
         code = SLUICE__V1__ERROR_CODE__INTERNAL;

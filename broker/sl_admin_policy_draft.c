@@ -32,14 +32,14 @@ s_draft (sl_admin_call_t *call, MDB_txn *txn, const char *text, sl_policy_index_
     int code = SLUICE__V1__ERROR_CODE__INTERNAL;
     if (!set || !cat || !diags)
         goto out;
-    sl_registry_t *reg = sl_broker_registry (call->broker);
+    sl_registry_t *reg = call->ctx->registry;
     for (size_t i = 0; i < sl_registry_count (reg); i++) {
         const sl_member_t *m = sl_registry_at (reg, i);
         if (!m->revoked)
             sl_policy_catalog_add_member (cat, m->name, m->role);
     }
     /* the draft replaces its owner's text: everyone else's stays in force */
-    if (sl_admin_policy_current_set (call->broker, txn, owner, set) != 0)
+    if (sl_admin_policy_current_set (call->ctx, txn, owner, set) != 0)
         goto out;
     int prc = sl_policy_set_parse (set, file, text, strlen (text), 0, diags);
     if (prc == SL_ENOMEM)

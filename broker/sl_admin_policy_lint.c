@@ -43,10 +43,10 @@ s_add_owner (void *arg, const char *owner, uint32_t current)
 }
 
 int
-sl_admin_policy_current_set (sl_broker_t *broker, MDB_txn *txn, const char *skip_owner,
+sl_admin_policy_current_set (const sl_admin_ctx_t *ctx, MDB_txn *txn, const char *skip_owner,
                              sl_policy_set_t *set)
 {
-    s_collect_t c = { sl_broker_policy (broker), txn, set, skip_owner ? skip_owner : "", 1 };
+    s_collect_t c = { ctx->policy, txn, set, skip_owner ? skip_owner : "", 1 };
     int rc = sl_policy_store_each_owner (c.store, txn, s_add_owner, &c);
     c.city_pass = 0;
     if (rc == 0)
@@ -55,7 +55,7 @@ sl_admin_policy_current_set (sl_broker_t *broker, MDB_txn *txn, const char *skip
 }
 
 int
-sl_admin_policy_lint (sl_broker_t *broker, MDB_txn *txn, const char *owner, const char *file,
+sl_admin_policy_lint (const sl_admin_ctx_t *ctx, MDB_txn *txn, const char *owner, const char *file,
                       const char *text, size_t len, int64_t now, sl_policy_diags_t *warnings)
 {
     sl_policy_set_t *set = sl_policy_set_new ();
@@ -63,14 +63,14 @@ sl_admin_policy_lint (sl_broker_t *broker, MDB_txn *txn, const char *owner, cons
     int rc = SL_ENOMEM;
     if (!set)
         goto out;
-    if ((rc = sl_admin_policy_current_set (broker, txn, owner, set)) != 0)
+    if ((rc = sl_admin_policy_current_set (ctx, txn, owner, set)) != 0)
         goto out;
     const char *name = file && *file ? file : owner;
     if (sl_policy_set_parse (set, name, text, len, 0, NULL) == SL_ENOMEM) {
         rc = SL_ENOMEM;
         goto out;
     }
-    sl_subs_t *all = sl_broker_subs (broker);
+    sl_subs_t *all = ctx->subs;
     size_t n = sl_subs_count (all);
     subs = calloc (n + 1, sizeof *subs);
     if (!subs) {
@@ -190,12 +190,12 @@ s_has_name (const cJSON *arr, const char *name)
 }
 
 int
-sl_admin_policy_purpose_changes (sl_broker_t *broker, MDB_txn *txn, const char *owner,
+sl_admin_policy_purpose_changes (const sl_admin_ctx_t *ctx, MDB_txn *txn, const char *owner,
                                  const char *text, size_t len, cJSON *result)
 {
     if (strcmp (owner, SL_POLICY_CITY) != 0)
         return 0;
-    sl_policy_store_t *store = sl_broker_policy (broker);
+    sl_policy_store_t *store = ctx->policy;
     uint32_t cur = 0;
     sl_policy_version_t *v = NULL;
     cJSON *before = NULL, *after = s_purposes (text, len);

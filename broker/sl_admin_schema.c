@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "sl_audit.h"
-#include "sl_batch.h"
+#include "sl_commit_admin.h"
 #include "sl_error.h"
 #include "sl_govern.h"
 #include "sl_log.h"
@@ -29,6 +29,7 @@
 #include "sl_schema.h"
 #include "sl_schema_store.h"
 #include "sluice/v1/envelope.pb-c.h"
+#include "sl_reason.h"
 
 static const char *
 s_type_name (const ProtobufCFieldDescriptor *f)
@@ -79,10 +80,13 @@ s_schema_json (const sl_schema_t *s)
     return o;
 }
 
+/*  The batch's pending state, for reading only (sl_commit_view): what this
+ *  command reads must include what earlier commands of the batch wrote.
+ *  Writes go through sl_commit_schema_write. */
 static int
 s_txn (sl_admin_call_t *call, MDB_txn **txn, const char *cmd)
 {
-    if (sl_batch_txn (sl_broker_batch (call->broker), txn) != 0) {
+    if (sl_commit_view (call->ctx->commit, txn) != 0) {
         snprintf (call->text, sizeof call->text, "%s: store unavailable", cmd);
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     }
@@ -111,7 +115,7 @@ s_policies_still_check (sl_admin_call_t *call, MDB_txn *txn, sl_schema_change_t 
     if (rc == 0 && !diags)
         rc = SL_ENOMEM;
     if (rc == 0)
-        rc = sl_policy_store_check (sl_broker_policy (call->broker), txn, diags);
+        rc = sl_policy_store_check (call->ctx->policy, txn, diags);
     if (rc == SL_EINVAL)
         *text = sl_policy_diags_render (diags);
     sl_policy_diags_destroy (&diags);
@@ -207,7 +211,7 @@ static int
 s_policies_use (sl_admin_call_t *call, MDB_txn *txn, const sl_schema_t *s, const char *touched,
                 char *why, size_t size)
 {
-    sl_policy_store_t *ps = sl_broker_policy (call->broker);
+    sl_policy_store_t *ps = call->ctx->policy;
     s_owners_t *owners = calloc (1, sizeof *owners);
     if (!owners)
         return SL_ENOMEM;
@@ -267,7 +271,7 @@ s_register (sl_admin_call_t *call)
     int code = s_txn (call, &txn, "schema.register");
     if (code)
         return code;
-    sl_schema_store_t *store = sl_govern_schemas (sl_broker_govern (call->broker));
+    sl_schema_store_t *store = sl_govern_schemas (call->ctx->govern);
     sl_schema_change_t *c = NULL;
     size_t n = 0;
     char err[400] = "";
@@ -279,9 +283,7 @@ s_register (sl_admin_call_t *call)
     cJSON_AddBoolToObject (res, "dry_run", dry);
     if (rc != 0) {
         snprintf (call->text, sizeof call->text, "%s", err);
-        code = rc == SL_EPERM ? SLUICE__V1__ERROR_CODE__NOT_PERMITTED
-             : rc == SL_EINVAL ? SLUICE__V1__ERROR_CODE__BAD_REQUEST
-             : SLUICE__V1__ERROR_CODE__INTERNAL;
+        code = sl_reason_from_rc (rc);
         sl_info ("schema.refused", "by=%s reason=\"%s\"", call->caller->name, err);
         goto out;
     }
@@ -323,8 +325,7 @@ s_register (sl_admin_call_t *call)
         if (rc != 0) {
             snprintf (call->text, sizeof call->text, "%s",
                       rc == SL_EINVAL ? why : sl_strerror (rc));
-            code = rc == SL_EINVAL ? SLUICE__V1__ERROR_CODE__BAD_REQUEST
-                                   : SLUICE__V1__ERROR_CODE__INTERNAL;
+            code = sl_reason_from_rc (rc);
             sl_info ("schema.refused", "by=%s reason=field-in-use", call->caller->name);
             goto out;
         }
@@ -340,8 +341,7 @@ s_register (sl_admin_call_t *call)
             snprintf (call->text + l, sizeof call->text - l, "%s", policy_errors);
             cJSON_AddStringToObject (res, "policy_errors", policy_errors);
         }
-        code = rc == SL_EINVAL ? SLUICE__V1__ERROR_CODE__BAD_REQUEST
-                               : SLUICE__V1__ERROR_CODE__INTERNAL;
+        code = sl_reason_from_rc (rc);
         sl_info ("schema.refused", "by=%s reason=policies", call->caller->name);
         goto out;
     }
@@ -360,13 +360,12 @@ s_register (sl_admin_call_t *call)
         char owner[SL_SCHEMA_OWNER_MAX + 1];
         snprintf (owner, sizeof owner, "%s", c[i].entry->owner);
         call->wrote = 1;
-        rc = sl_schema_store_write (store, txn, &c[i], call->caller->name, call->caller->role,
+        rc = sl_commit_schema_write (call->ctx->commit, store, &c[i], call->caller->name, call->caller->role,
                                     file, breaking);
         if (rc != 0) {
             snprintf (call->text, sizeof call->text, "schema.register: cannot store %s: %s",
                       type, sl_strerror (rc));
-            code = rc == SL_EFULL ? SLUICE__V1__ERROR_CODE__STORE_FULL
-                                  : SLUICE__V1__ERROR_CODE__INTERNAL;
+            code = sl_reason_from_rc (rc);
             goto out;
         }
         snprintf (detail, sizeof detail, "version=%u previous=%u breaking=%d file=%.100s",
@@ -374,7 +373,7 @@ s_register (sl_admin_call_t *call)
         sl_event_t ev = { .kind = SL_AUDIT_SCHEMA_REGISTER, .actor = call->caller->name,
                           .owner = owner, .record_type = type, .decision = "ok",
                           .detail = detail };
-        if (sl_broker_event (call->broker, &ev) != 0) {
+        if (call->ctx->event (call->ctx->hook, &ev) != 0) {
             snprintf (call->text, sizeof call->text,
                       "schema.register: cannot record the change; nothing was changed");
             code = SLUICE__V1__ERROR_CODE__INTERNAL;
@@ -404,7 +403,7 @@ s_list (sl_admin_call_t *call)
         cJSON_AddItemToArray (arr, s_schema_json (sl_schema_at (i)));
     cJSON *res = cJSON_CreateObject ();
     cJSON_AddItemToObject (res, "types", arr);
-    const char *skipped = sl_govern_schemas_skipped (sl_broker_govern (call->broker));
+    const char *skipped = sl_govern_schemas_skipped (call->ctx->govern);
     cJSON_AddStringToObject (res, "skipped", skipped);
     call->result = res;
     snprintf (call->text, sizeof call->text, "%zu record types", sl_schema_count ());
@@ -442,7 +441,7 @@ s_get (sl_admin_call_t *call)
     if (code)
         return code;
     Sluice__V1__SchemaVersion *sv = NULL;
-    int rc = sl_schema_store_get (sl_govern_schemas (sl_broker_govern (call->broker)), txn, type,
+    int rc = sl_schema_store_get (sl_govern_schemas (call->ctx->govern), txn, type,
                                   version, &sv);
     if (rc != 0) {
         snprintf (call->text, sizeof call->text, "schema.get: %s%s%u: %s", type,
@@ -453,8 +452,7 @@ s_get (sl_admin_call_t *call)
                       rc == SL_ENOTFOUND ? "not registered (sluicectl schema list shows what is)"
                                          : sl_strerror (rc));
         }
-        return rc == SL_ENOTFOUND ? SLUICE__V1__ERROR_CODE__NOT_FOUND
-                                  : SLUICE__V1__ERROR_CODE__INTERNAL;
+        return sl_reason_from_rc (rc);
     }
     cJSON *res = NULL;
     sl_schema_t *built = NULL;
@@ -516,7 +514,7 @@ s_history (sl_admin_call_t *call)
     if (code)
         return code;
     cJSON *arr = cJSON_CreateArray ();
-    int rc = sl_schema_store_each_version (sl_govern_schemas (sl_broker_govern (call->broker)),
+    int rc = sl_schema_store_each_version (sl_govern_schemas (call->ctx->govern),
                                            txn, type, s_history_one, arr);
     cJSON *res = cJSON_CreateObject ();
     cJSON_AddStringToObject (res, "record_type", type);

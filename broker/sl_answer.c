@@ -33,6 +33,8 @@ sl_broker_pending_push (sl_broker_t *self, const void *rid, size_t rid_len, uint
     p->seq = seq;
     p->packed = packed;
     p->len = len;
+    p->lag[0] = 0;
+    p->at_ms = 0;
     return 0;
 }
 
@@ -101,6 +103,8 @@ sl_answer_on_durable (void *ctx, uint64_t durable)
     size_t i = 0;
     for (; i < self->n_held && self->held[i].commit <= durable; i++) {
         sl_pending_t *p = &self->held[i];
+        if (sl_overload_withhold (self, p))
+            continue;
         sl_wire_send_packed (self->data, p->rid, p->rid_len, p->packed, p->len);
         free (p->packed);
     }
@@ -157,25 +161,13 @@ sl_broker_send_header (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h
 
 
 /*  Answers and DELIVERs wait for their commit's meta page (sl_batch.h note
- *  5). The next commit carries it when one is coming: a batch with pending
- *  work is due within batch_delay, and waiting input will make one. Else,
- *  or when they have waited two turns already, flush now (mdb_env_sync). */
+ *  5). Ask the flush thread for it as soon as something is held: the loop
+ *  does not wait (sl_sync.h), and the next group commit's own page flush
+ *  carries it too if that comes first. */
 void
 sl_answer_settle (sl_broker_t *self)
 {
-    if (!sl_broker_holding (self)) {
-        self->hold_turns = 0;
-        return;
-    }
-    int coming = sl_batch_open (self->batch) && sl_batch_pending (self->batch) > 0;
-    if (!coming) {
-        int events = 0;
-        size_t size = sizeof events;
-        coming = zmq_getsockopt (self->data, ZMQ_EVENTS, &events, &size) == 0
-                 && (events & ZMQ_POLLIN);
-    }
-    if (!coming || ++self->hold_turns > 2) {
-        sl_batch_sync (self->batch);
-        self->hold_turns = 0;
-    }
+    sl_overload_release (self, 0);
+    if (sl_broker_holding (self))
+        sl_batch_sync_async (self->batch);
 }

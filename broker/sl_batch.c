@@ -5,7 +5,9 @@
 #include <time.h>
 
 #include "sl_error.h"
+#include "sl_lmdb.h"
 #include "sl_log.h"
+#include "sl_sync.h"
 
 typedef struct {
     sl_batch_listener_fn *fn;
@@ -28,6 +30,7 @@ struct sl_batch_t {
     unsigned last_ops;
     s_listener_t *listeners;
     int n_listeners;
+    sl_sync_t *sync;         /* the flush thread (design note 6), or NULL */
 };
 
 static uint64_t
@@ -57,6 +60,7 @@ sl_batch_destroy (sl_batch_t **self_p)
         return;
     sl_batch_t *self = *self_p;
     sl_batch_abort (self);
+    sl_sync_destroy (&self->sync);
     free (self->listeners);
     free (self);
     *self_p = NULL;
@@ -167,9 +171,9 @@ sl_batch_commit (sl_batch_t *self)
     self->pending = 0;
     if (rc != 0) {
         sl_error ("store.commit_failed", "pending=%u error=\"%s\"", n, mdb_strerror (rc));
-        self->last_rc = sl_store_rc (rc);
+        self->last_rc = sl_lmdb_rc (rc);
         s_tell (self, 0);
-        return sl_store_rc (rc);
+        return sl_lmdb_rc (rc);
     }
     self->commits++;
     self->last_rc = 0;
@@ -196,6 +200,43 @@ sl_batch_sync (sl_batch_t *self)
     }
     s_durable (self, upto);
     return 0;
+}
+
+int
+sl_batch_sync_start (sl_batch_t *self)
+{
+    if (!self->sync && !(self->sync = sl_sync_new (sl_store_env (self->store))))
+        return SL_ENOMEM;
+    return 0;
+}
+
+int
+sl_batch_sync_fd (sl_batch_t *self)
+{
+    return self->sync ? sl_sync_fd (self->sync) : -1;
+}
+
+void
+sl_batch_sync_async (sl_batch_t *self)
+{
+    if (self->durable == self->commits)
+        return;
+    if (self->sync)
+        sl_sync_request (self->sync, self->commits);
+    else
+        sl_batch_sync (self);
+}
+
+int
+sl_batch_sync_collect (sl_batch_t *self)
+{
+    if (!self->sync)
+        return 0;
+    uint64_t covered = 0;
+    int rc = sl_sync_take (self->sync, &covered);
+    /* a flush covers commits made before it started, never later ones */
+    s_durable (self, covered < self->commits ? covered : self->commits);
+    return rc;
 }
 
 uint64_t

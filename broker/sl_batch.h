@@ -26,6 +26,12 @@
  *     "returned 0"). A crash can undo commits that were not yet durable, never
  *     damage the map (LMDB keeps integrity under MDB_NOMETASYNC).
  *
+ *  6. The flush that makes a commit's meta page durable can run in a thread
+ *     of its own (sl_batch_sync_start, sl_sync.h): sl_batch_sync_async asks
+ *     for it and returns, sl_batch_sync_collect (called by the loop when
+ *     sl_batch_sync_fd is readable) tells the durability listener. The
+ *     listener is only ever called from the thread that calls the batch.
+ *
  *  Durability trade-off: a larger `max_pending` or `max_delay_us` means fewer
  *  fsyncs (throughput) but a longer wait for each ACK (latency). It never
  *  weakens durability: nothing is ACKed before its transaction is on disk.
@@ -98,6 +104,25 @@ uint64_t sl_batch_durable (sl_batch_t *self);
  *  waiting. Returns 0 or SL_ESTORE (the flush failed: nothing more is known
  *  durable; try again). */
 int sl_batch_sync (sl_batch_t *self);
+
+/*  Starts the flush thread (design note 6). Returns 0 or SL_ENOMEM (no
+ *  thread; sl_batch_sync_async then flushes in the caller). */
+int sl_batch_sync_start (sl_batch_t *self);
+
+/*  The flush thread's descriptor, readable when a flush finished; -1 when
+ *  there is no thread. */
+int sl_batch_sync_fd (sl_batch_t *self);
+
+/*  Makes every commit so far durable without waiting: asks the flush
+ *  thread, or flushes at once when there is none (as sl_batch_sync). No-op
+ *  when nothing is waiting. Cannot fail (a failed flush is reported by
+ *  sl_batch_sync_collect). */
+void sl_batch_sync_async (sl_batch_t *self);
+
+/*  After sl_batch_sync_fd became readable: tells the durability listener
+ *  what the flush thread made durable. Returns 0 or SL_ESTORE (a flush
+ *  failed: nothing more is known durable; ask again). */
+int sl_batch_sync_collect (sl_batch_t *self);
 
 /*  Aborts the open transaction (if any) and tells the listeners. */
 void sl_batch_abort (sl_batch_t *self);

@@ -20,9 +20,11 @@
  *
  *  Design notes:
  *
- *  1. One thread. zmq_poll over the ZAP socket, the data ROUTER and the admin
- *     ROUTER; the poll timeout is the earliest of: batch due, query deadline,
- *     deferred connection close, 1 s.
+ *  1. One thread runs the loop (a second one only flushes the store,
+ *     sl_sync.h). zmq_poll over the ZAP socket, the data ROUTER, the admin
+ *     ROUTER and the flush thread's eventfd; the poll timeout is the earliest
+ *     of: batch due, query deadline, end of an overload hold, deferred
+ *     connection close, 1 s.
  *  2. The sender of every message is zmq_msg_gets("User-Id") of its first
  *     frame, set by sl_zap from the registry. A member revoked since its
  *     handshake is refused per message.
@@ -30,8 +32,13 @@
  *     `pending` for the batch outcome: replaced by ERROR store-full/internal
  *     if the transaction aborted, else moved to `held` until the commit is
  *     durable (sl_batch.h note 5; sl_answer_on_durable sends them, and
- *     sl_deliver its held DELIVERs). sl_answer_settle flushes when no
- *     commit is coming.
+ *     sl_deliver its held DELIVERs). The flush that makes them durable runs
+ *     in a thread of its own (sl_sync.h): sl_answer_settle asks for it at
+ *     the end of a turn, the loop polls the thread's descriptor and goes on
+ *     reading and committing meanwhile. The loop itself still waits for the
+ *     page flush inside each group commit (sl_sync.h note 3 says why), and
+ *     for a full flush after admin changes, subscriptions, start and
+ *     shutdown (sl_broker_commit), which are rare.
  *  4. Deliveries are read from committed data only (a read transaction), so a
  *     consumer never sees a record whose publisher has not been ACKed.
  *  5. One loop turn: read data messages until the batch is due (or 256, or
@@ -79,6 +86,7 @@
 #include "sl_subs.h"
 #include "sl_wire.h"
 #include "sluice/v1/admin.pb-c.h"
+#include "sl_time.h"
 
 /* ---------------------------------------------------------------- setup */
 
@@ -165,10 +173,7 @@ s_write_endpoints_stopped (sl_broker_t *self)
     char path[600], tmp[620], ts[32];
     snprintf (path, sizeof path, "%s/endpoints", self->data_dir);
     snprintf (tmp, sizeof tmp, "%s/endpoints.tmp", self->data_dir);
-    time_t now = time (NULL);
-    struct tm tm;
-    gmtime_r (&now, &tm);
-    strftime (ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    sl_time_format ((int64_t) time (NULL) * 1000000, NULL, ts, sizeof ts);
     FILE *f = fopen (tmp, "w");
     if (!f || fprintf (f, "data = %s\nadmin = %s\npid = 0\nstate = stopped\nstopped = %s\n",
                        self->data_ep, self->admin_ep, ts) < 0
@@ -235,6 +240,18 @@ s_govern_notice (void *ctx, const char *member, const char *kind, const char *co
     return sl_broker_notice (ctx, member, kind, keys, vals, n);
 }
 
+static int
+s_admin_close_member (void *ctx, const char *member)
+{
+    return sl_broker_close_member (ctx, member);
+}
+
+static int
+s_admin_close_key (void *ctx, const char *member, const char *key_fp)
+{
+    return sl_broker_close_key (ctx, member, key_fp);
+}
+
 sl_broker_t *
 sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
 {
@@ -270,6 +287,7 @@ sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
         || !(self->commit = sl_commit_new (self->store, self->batch, self->queue, self->subs))
         || sl_batch_listen (self->batch, sl_answer_on_batch, self) != 0
         || mdb_env_set_flags (sl_store_env (self->store), MDB_NOMETASYNC, 1) != 0
+        || sl_batch_sync_start (self->batch) != 0
         || !(self->metrics = sl_metrics_new (self->batch))
         || sl_admin_register (self->admin_table, sl_admin_member_commands, sl_admin_member_count) != 0
         || sl_admin_register (self->admin_table, sl_admin_status_commands, sl_admin_status_count) != 0
@@ -302,6 +320,14 @@ sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
         goto fail;
     sl_broker_set_decide (self, sl_govern_decide, self->govern);
     sl_broker_on_event (self, sl_govern_record, self->govern);
+    self->admin_ctx = (sl_admin_ctx_t) {
+        .store = self->store, .commit = self->commit, .registry = self->registry,
+        .subs = self->subs, .queue = self->queue, .sessions = self->sessions,
+        .policy = sl_govern_policy (self->govern), .consent = sl_govern_consent (self->govern),
+        .audit = sl_govern_audit (self->govern), .govern = self->govern,
+        .started_ms = self->started_ms, .hook = self, .event = s_govern_event,
+        .close_member = s_admin_close_member, .close_key = s_admin_close_key,
+    };
 
     self->ctx = zmq_ctx_new ();
     if (!self->ctx || !(self->zap = sl_zap_new (self->ctx, self->registry))) {
@@ -478,6 +504,7 @@ sl_subs_t *sl_broker_subs (sl_broker_t *self) { return self->subs; }
 sl_queue_t *sl_broker_queue (sl_broker_t *self) { return self->queue; }
 sl_sessions_t *sl_broker_sessions (sl_broker_t *self) { return self->sessions; }
 sl_admin_t *sl_broker_admin (sl_broker_t *self) { return self->admin_table; }
+const sl_admin_ctx_t *sl_broker_admin_ctx (sl_broker_t *self) { return &self->admin_ctx; }
 sl_zap_t *sl_broker_zap (sl_broker_t *self) { return self->zap; }
 int64_t sl_broker_started_ms (sl_broker_t *self) { return self->started_ms; }
 sl_metrics_t *sl_broker_metrics (sl_broker_t *self) { return self->metrics; }
@@ -562,6 +589,7 @@ sl_broker_run (sl_broker_t *self, volatile sig_atomic_t *stop)
         long tmo = 1000;
         tmo = s_min_timeout (tmo, sl_batch_wait_ms (self->batch));
         tmo = s_min_timeout (tmo, sl_route_timeouts (self));
+        tmo = s_min_timeout (tmo, sl_overload_wait_ms (self));
         tmo = s_min_timeout (tmo, sl_proto_close_due (self));
         tmo = s_min_timeout (tmo, sl_govern_tick (self->govern, sl_now_ms ()));
         tmo = s_min_timeout (tmo, sl_metrics_tick (self->metrics, self, sl_now_ms ()));
@@ -577,14 +605,18 @@ sl_broker_run (sl_broker_t *self, volatile sig_atomic_t *stop)
             { self->admin, 0, ZMQ_POLLIN, 0 },
             { self->mon_data, 0, ZMQ_POLLIN, 0 },
             { self->mon_admin, 0, ZMQ_POLLIN, 0 },
+            { NULL, sl_batch_sync_fd (self->batch), ZMQ_POLLIN, 0 },
         };
-        int rc = zmq_poll (items, 5, tmo);
+        int rc = zmq_poll (items, 6, tmo);
         if (rc < 0) {
             if (zmq_errno () == EINTR)
                 continue;
             sl_error ("broker.poll_failed", "error=\"%s\"", zmq_strerror (zmq_errno ()));
             break;
         }
+        /* the flush thread made commits durable: send what they held */
+        if (items[5].revents & ZMQ_POLLIN)
+            sl_batch_sync_collect (self->batch);
         /* disconnects first: see sl_proto_monitor_input */
         sl_proto_monitor_input (self, self->mon_data, SL_PLANE_DATA);
         sl_proto_monitor_input (self, self->mon_admin, SL_PLANE_ADMIN);
@@ -629,6 +661,7 @@ sl_broker_destroy (sl_broker_t **self_p)
         sl_info ("broker.stopping", "commit=%s queries_failed=%zu sessions=%zu",
                  rc == 0 ? "ok" : sl_strerror (rc), self->n_queries,
                  self->sessions ? sl_sessions_count (self->sessions) : 0);
+        sl_overload_release (self, 1);     /* durable: answer them */
         sl_route_shutdown (self);
         for (size_t i = 0; self->sessions && i < sl_sessions_count (self->sessions); i++) {
             sl_session_t *s = sl_sessions_at (self->sessions, i);
@@ -668,6 +701,7 @@ sl_broker_destroy (sl_broker_t **self_p)
         free (self->held[i].packed);
     free (self->held);
     sl_deliver_drop_held (self);
+    sl_overload_drop (self);
     free (self->held_deliver);
     free (self->queries);
     sl_admin_destroy (&self->admin_table);

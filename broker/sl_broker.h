@@ -6,6 +6,7 @@
  *    - the write transaction: sl_broker_batch() -> sl_batch_txn() and
  *      sl_batch_listen() (sl_batch.h) — append within it, never commit;
  *    - admin commands: sl_admin_register() on sl_broker_admin() (sl_admin.h);
+ *      handlers get sl_broker_admin_ctx(), never the broker;
  *    - events for the audit log: sl_broker_on_event() (sl_event.h), called
  *      inside the batch transaction.
  */
@@ -45,6 +46,9 @@ typedef struct {
     unsigned consent_scan_ms;      /* how often ended (expired) consents are looked for */
     uint64_t queue_max;            /* records per consumer queue; a record that would go
                                       past it is refused with QUEUE_FULL (0 = no limit) */
+    uint64_t overload_queue;       /* a publisher's ACK is withheld while a connected
+                                      consumer it fed holds more (0 = off; 5.2.1) */
+    unsigned overload_hold_ms;     /* ... but for at most this long */
     const char *metrics_endpoint;  /* "HOST:PORT" of the metrics listener, NULL/"" = off */
     const char *next_data_endpoint;  /* broker key rollover: where the next key listens */
     const char *next_admin_endpoint; /* (NULL/"": the main endpoint's port + 10) */
@@ -110,6 +114,9 @@ sl_subs_t *sl_broker_subs (sl_broker_t *self);
 sl_queue_t *sl_broker_queue (sl_broker_t *self);
 sl_sessions_t *sl_broker_sessions (sl_broker_t *self);
 sl_admin_t *sl_broker_admin (sl_broker_t *self);
+/*  What the admin handlers get (sl_admin.h), for sl_admin_dispatch. */
+typedef struct sl_admin_ctx_t sl_admin_ctx_t;
+const sl_admin_ctx_t *sl_broker_admin_ctx (sl_broker_t *self);
 sl_zap_t *sl_broker_zap (sl_broker_t *self);
 int64_t sl_broker_started_ms (sl_broker_t *self);
 typedef struct sl_metrics_t sl_metrics_t;
@@ -117,10 +124,9 @@ sl_metrics_t *sl_broker_metrics (sl_broker_t *self);
 
 /*  Governance parts (sl_govern.h), borrowed for the broker's lifetime:
  *  the audit log, the consent registry and the policy store. Admin handlers
- *  that change state write in the batch transaction (sl_batch_txn,
- *  call->wrote = 1) and append their audit entry in the same transaction
- *  with sl_audit_append (or sl_broker_event). Never NULL once
- *  sl_broker_new returned. */
+ *  do not use these: they get the same parts in their sl_admin_ctx_t and
+ *  write through sl_commit (sl_admin.h). Never NULL once sl_broker_new
+ *  returned. */
 typedef struct sl_audit_s sl_audit_t;
 typedef struct _sl_consent_t sl_consent_t;
 typedef struct sl_policy_store_t sl_policy_store_t;

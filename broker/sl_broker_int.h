@@ -52,7 +52,16 @@ typedef struct {
     void *packed;            /* the ACK to send after commit */
     size_t len;
     uint64_t commit;         /* held: the commit it waits for (sl_batch_commits) */
+    char lag[33];            /* publisher ACK: the lagging consumer it waits for
+                                (sl_overload.c), "" when none */
+    int64_t at_ms;           /* ... since when */
 } sl_pending_t;
+
+/*  The fullest connected consumer over overload_queue a publish fed. */
+typedef struct {
+    long depth;
+    char consumer[33];
+} sl_overload_lag_t;
 
 typedef struct {
     uint64_t query_id;
@@ -65,7 +74,7 @@ typedef struct {
     char purpose[SL_PURPOSE_MAX + 1];
     char subject[128];
     int64_t deadline_ms;
-} sl_query_t;
+} sl_broker_query_t;
 
 struct sl_broker_t {
     sl_broker_config_t cfg;
@@ -82,6 +91,7 @@ struct sl_broker_t {
     sl_zap_t *zap;
     sl_authlog_t *authlog;        /* refused handshakes, aggregated */
     sl_admin_t *admin_table;
+    sl_admin_ctx_t admin_ctx;     /* what admin handlers get (sl_admin.h) */
     sl_govern_t *govern;
     sl_decide_fn *decide;
     void *decide_ctx;
@@ -92,8 +102,11 @@ struct sl_broker_t {
     size_t n_held, cap_held;       /* ... those are durable (sl_batch.h note 5) */
     struct sl_held_deliver_t *held_deliver;   /* DELIVERs likewise (sl_deliver.c) */
     size_t n_held_deliver, cap_held_deliver;
-    int hold_turns;                /* loop turns something has been held */
-    sl_query_t *queries;
+    sl_pending_t *withheld;        /* durable publisher ACKs held back by overload */
+    size_t n_withheld, cap_withheld;   /* ... in commit order (sl_overload.c) */
+    uint64_t withheld_total;
+    int64_t overload_started_ms;
+    sl_broker_query_t *queries;
     size_t n_queries, cap_queries;
     uint64_t seq, next_query_id;
     int64_t started_ms;
@@ -181,9 +194,30 @@ void sl_answer_on_batch (void *ctx, int committed);
 /*  sl_batch durability listener: sends the held answers and DELIVERs of
  *  commits up to `durable`. */
 void sl_answer_on_durable (void *ctx, uint64_t durable);
-/*  After a loop turn: flushes the store when something is held and no
- *  commit is coming to carry it (design note in sl_answer.c). */
+/*  After a loop turn: asks the flush thread to make what is held durable
+ *  (design note in sl_answer.c). Does not wait. */
 void sl_answer_settle (sl_broker_t *self);
+
+/* ----------------------------------------------------------- sl_overload.c */
+
+/*  A publish queued a record for `consumer` (in `txn`): note it in `lag`
+ *  if that consumer is connected and over overload_queue, and fuller than
+ *  what `lag` holds. Cannot fail. */
+void sl_overload_fed (sl_broker_t *self, MDB_txn *txn, const char *consumer,
+                      sl_overload_lag_t *lag);
+/*  Marks the answer just pushed (sl_broker_pending_push) as waiting for
+ *  `lag`'s consumer. No-op when `lag` names none. */
+void sl_overload_mark (sl_broker_t *self, const sl_overload_lag_t *lag);
+/*  A durable answer about to be sent: returns 1 if it is withheld instead
+ *  (taken: `p->packed` belongs to the overload list), 0 to send it now. */
+int sl_overload_withhold (sl_broker_t *self, sl_pending_t *p);
+/*  Sends the withheld answers whose consumer caught up or whose hold
+ *  ended (`all`: every one, at shutdown). */
+void sl_overload_release (sl_broker_t *self, int all);
+/*  Milliseconds until the first hold ends, -1 when none is withheld. */
+long sl_overload_wait_ms (sl_broker_t *self);
+/*  Frees every withheld answer unsent. */
+void sl_overload_drop (sl_broker_t *self);
 
 /*  Writes data_dir/endpoints. Returns 0 or -1 (errno set). */
 int sl_broker_write_endpoints (sl_broker_t *self);

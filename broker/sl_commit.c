@@ -1,5 +1,6 @@
 /*  sl_commit — see sl_commit.h. */
 #include "sl_commit.h"
+#include "sl_commit_int.h"
 
 #include <stdlib.h>
 
@@ -129,4 +130,29 @@ void
 sl_commit_abort (sl_commit_t *self)
 {
     sl_batch_abort (self->batch);
+}
+
+int
+sl_commit_flush (sl_commit_t *self)
+{
+    int rc = sl_batch_commit (self->batch);
+    return rc == 0 ? sl_batch_sync (self->batch) : rc;
+}
+
+unsigned
+sl_commit_pending (sl_commit_t *self)
+{
+    return sl_batch_pending (self->batch);
+}
+
+uint64_t
+sl_commit_commits (sl_commit_t *self)
+{
+    return sl_batch_commits (self->batch);
+}
+
+int
+sl_commit_txn (sl_commit_t *self, MDB_txn **txn)
+{
+    return sl_batch_txn (self->batch, txn);
 }

@@ -80,4 +80,15 @@ void sl_commit_note (sl_commit_t *self, unsigned n);
  *  answer waiting for it becomes an error (sl_batch_abort). */
 void sl_commit_abort (sl_commit_t *self);
 
+/*  Commits the batch now and flushes it to disk (sl_batch_commit, then
+ *  sl_batch_sync): what an admin change does before it is answered.
+ *  Returns 0, SL_EFULL (map full: the batch is lost) or SL_ESTORE. */
+int sl_commit_flush (sl_commit_t *self);
+/*  Operations pending in the open batch; commits so far. For status. */
+unsigned sl_commit_pending (sl_commit_t *self);
+uint64_t sl_commit_commits (sl_commit_t *self);
+
+/*  The admin plane's typed writes (member, key, policy, schema, consent,
+ *  audit) are in sl_commit_admin.h. */
+
 #endif

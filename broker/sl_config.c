@@ -28,6 +28,8 @@ sl_config_defaults (sl_config_t *cfg)
     cfg->checkpoint_interval_ms = 60000;
     cfg->consent_scan_ms = 1000;
     cfg->queue_max = 1000000;
+    cfg->overload_queue = 2048;
+    cfg->overload_hold_ms = 1000;
     snprintf (cfg->log_level, sizeof cfg->log_level, "info");
     snprintf (cfg->log_format, sizeof cfg->log_format, "logfmt");
 }
@@ -129,6 +131,16 @@ sl_config_set (sl_config_t *cfg, const char *key, const char *value, char *err, 
     if (!strcmp (key, "queue_max")) {
         if ((rc = s_number (key, value, 0, 1ull << 40, &v, err, errlen)) == 0)
             cfg->queue_max = (uint64_t) v;
+        return rc;
+    }
+    if (!strcmp (key, "overload_queue")) {
+        if ((rc = s_number (key, value, 0, 1ull << 40, &v, err, errlen)) == 0)
+            cfg->overload_queue = (uint64_t) v;
+        return rc;
+    }
+    if (!strcmp (key, "overload_hold_ms")) {
+        if ((rc = s_number (key, value, 1, 60000, &v, err, errlen)) == 0)
+            cfg->overload_hold_ms = (unsigned) v;
         return rc;
     }
     if (!strcmp (key, "metrics_bind")) {

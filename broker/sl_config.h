@@ -22,6 +22,8 @@ typedef struct {
     unsigned checkpoint_interval_ms;    /* ... or this long after new entries (0 = off) */
     unsigned consent_scan_ms;           /* expired-consent scan period */
     uint64_t queue_max;                 /* records per consumer queue (0 = no limit) */
+    uint64_t overload_queue;            /* withhold ACKs past this queue depth (0 = off) */
+    unsigned overload_hold_ms;          /* ... for at most this long */
     char metrics_bind[128];             /* HOST:PORT of /metrics, /healthz, /readyz; "" = off */
     char log_file[512];                 /* append log lines here; "" = stderr */
     char log_format[16];                /* logfmt | json */
@@ -40,6 +42,7 @@ void sl_config_clear (sl_config_t *cfg);
 /*  Sets one setting by its INI key (data, bind, admin_bind, admin_allow, max_message_size,
  *  batch, batch_delay_us, map_size_mb, query_timeout_ms, log_level,
  *  checkpoint_every, checkpoint_interval_ms, consent_scan_ms, queue_max,
+ *  overload_queue, overload_hold_ms,
  *  metrics_bind, log_file, log_format, next_bind, next_admin_bind, timezone).
  *  Returns 0 or SL_EINVAL (unknown key or bad value; `err` says which). */
 int sl_config_set (sl_config_t *cfg, const char *key, const char *value,

@@ -60,6 +60,11 @@ typedef struct {
     int fields_set;
     int64_t coarsen_s;   /* permit: the copy's times are rounded down to this many
                             seconds (0 = exact); RecordMeta.event_time follows */
+    int64_t until_s;     /* permit: the same question gets the same answer before
+                            this Unix second while neither the policies in force
+                            nor the subject's consents change (a rule's `valid`
+                            window, a consent's start or end); INT64_MAX: no time
+                            bound. 0 (the zeroed default): no promise at all */
 } sl_decide_output_t;
 
 /*  `event_time_ms` rounded down to `coarsen_s` seconds (unchanged when 0):

@@ -66,6 +66,66 @@ s_inflight_sibling (sl_broker_t *self, sl_session_t *s, uint64_t tag)
     return NULL;
 }
 
+#define S_ACK_DETAIL_MAX 4096    /* one ack entry's detail; more tags: more entries */
+
+/*  Appends decimal `v` at buf + o. Returns the new length. */
+static size_t
+s_put_u64 (char *buf, size_t o, uint64_t v)
+{
+    char digits[20];
+    size_t n = 0;
+    do {
+        digits[n++] = (char) ('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n > 0)
+        buf[o++] = digits[--n];
+    return o;
+}
+
+/*  The `ack` entries of one ACK (AUDIT.md §6.2): the tags it removed,
+ *  ascending, runs of consecutive tags written "a-b", joined by ',', after
+ *  "tags="; one entry per S_ACK_DETAIL_MAX bytes of that. Sorts `tags`.
+ *  Returns 0 or the recorder's error. */
+static int
+s_ack_entries (sl_broker_t *self, const char *consumer, uint64_t *tags, size_t n)
+{
+    for (size_t i = 1; i < n; i++)           /* insertion sort: ACKs come nearly sorted */
+        for (size_t j = i; j > 0 && tags[j - 1] > tags[j]; j--) {
+            uint64_t t = tags[j];
+            tags[j] = tags[j - 1];
+            tags[j - 1] = t;
+        }
+    char detail[S_ACK_DETAIL_MAX + 48];
+    size_t i = 0;
+    while (i < n) {
+        size_t o = 0, count = 0;
+        memcpy (detail, "tags=", 5);
+        o = 5;
+        while (i < n && o < S_ACK_DETAIL_MAX) {
+            size_t j = i;
+            while (j + 1 < n && tags[j + 1] == tags[j] + 1)
+                j++;
+            if (count)
+                detail[o++] = ',';
+            o = s_put_u64 (detail, o, tags[i]);
+            if (j > i) {
+                detail[o++] = '-';
+                o = s_put_u64 (detail, o, tags[j]);
+            }
+            count += j - i + 1;
+            i = j + 1;
+        }
+        detail[o] = 0;
+        sl_event_t ev = { .kind = "ack", .actor = consumer, .detail = detail,
+                          .records = (unsigned) count };
+        int rc = sl_broker_record (self, &ev, 0);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
 void
 sl_deliver_ack (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, int nack)
 {
@@ -111,12 +171,6 @@ sl_deliver_ack (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, int n
                 if (f)
                     f->acked = 1;
                 ok = 1;
-                char d[SL_TAG_DETAIL_MAX];
-                sl_event_t ev = { .kind = "ack", .actor = s->member,
-                                  .detail = sl_broker_tag_detail (d, tag) };
-                rc = sl_broker_record (self, &ev, 0);
-                if (rc != 0)
-                    store_rc = rc;
             }
             else if (rc != SL_ENOTFOUND)
                 store_rc = rc;
@@ -134,6 +188,16 @@ sl_deliver_ack (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, int n
                       (unsigned long long) tag, nack ? "in flight" : "queued", s->member);
             errp[n_errs++] = &re->e;
         }
+    }
+    if (store_rc == 0 && !nack && n_done > 0) {
+        uint64_t *sorted = malloc (n_done * sizeof *sorted);
+        if (sorted) {
+            memcpy (sorted, done, n_done * sizeof *sorted);
+            store_rc = s_ack_entries (self, s->member, sorted, n_done);
+            free (sorted);
+        }
+        else
+            store_rc = SL_ENOMEM;
     }
     if (store_rc != 0) {
         sl_commit_abort (self->commit);
@@ -201,12 +265,15 @@ typedef struct {
     uint64_t denied[SL_DELIVER_MAX];
     size_t n_denied;
     char raw[SL_DELIVER_MAX][128];   /* raw subjects of metas[], for the audit */
+    uint8_t pseud[SL_DELIVER_MAX][32];  /* or their audit pseudonyms, if has_pseud */
+    int has_pseud[SL_DELIVER_MAX];
     sl_session_t *sib[32];          /* the member's other sessions with records in flight */
     size_t n_sib;
     int tentative;                  /* metas' tags are in s's in-flight until sent */
     char *fields[SL_DELIVER_MAX];    /* fields released by metas[], for the audit */
     int exhausted;
     uint64_t next;                  /* where a following scan goes on */
+    int64_t now_ms;                 /* when the scan decides */
 } s_deliver_t;
 
 /*  zmq_msg_init_data's free function for transformed bodies. */
@@ -239,25 +306,40 @@ s_deliver_one (void *ctx, const sl_queue_entry_t *e)
     }
     /* the raw subject: sealed beside the consumer's view, or the view itself */
     char raw[128], then[SL_DISCLOSE_FIELDS_MAX];
-    int shaped = 0, queued_fields = 0;
+    int shaped = 0, queued_fields = 0, bounded = 0;
+    sl_disclose_bound_t bound;
+    const ProtobufCMessageUnknownField *sealed_uf = NULL;
     sl_broker_copy (raw, sizeof raw, m->subject);
     for (size_t u = 0; u < m->base.n_unknown_fields; u++) {
         ProtobufCMessageUnknownField *uf = &m->base.unknown_fields[u];
         if (uf->tag == SL_DISCLOSE_FIELDS_TAG)
             queued_fields = sl_disclose_fields_read (uf, then, sizeof then) == 1;
+        if (uf->tag == SL_DISCLOSE_BOUND_TAG)
+            bounded = sl_disclose_bound_read (uf, &bound) == 1;
+        if (uf->tag == SL_QUEUE_SEALED_SUBJECT_TAG)
+            sealed_uf = uf;
+    }
+    shaped = sealed_uf != NULL;
+    sl_decide_output_t out;
+    /* the permit it was queued under still holds (sl_disclose.h note 3):
+     * its rules, fields and shape are the queued copy's, and its entry names
+     * the subject by the pseudonym made at publish, so the sealed subject
+     * stays closed */
+    int holds = bounded && queued_fields && (bound.has_pseudonym || !sealed_uf)
+                && e->tag >> SL_QUEUE_EPOCH_SHIFT == sl_queue_epoch (d->self->queue)
+                && sl_govern_bound_holds (d->self->govern, &bound, d->now_ms);
+    if (sealed_uf && !holds) {
         const uint8_t *sealed;
         size_t sealed_len;
-        int sf = sl_queue_sealed_read (uf, &sealed, &sealed_len);
-        shaped |= sf != 0;
-        if (sf < 0
-            || (sf > 0 && sl_govern_open_subject (d->self->govern, sealed, sealed_len,
-                                                  raw, sizeof raw) != 0)) {
+        if (sl_queue_sealed_read (sealed_uf, &sealed, &sealed_len) < 0
+            || sl_govern_open_subject (d->self->govern, sealed, sealed_len, raw, sizeof raw) != 0) {
             sl_error ("queue.subject_unreadable", "consumer=%s tag=%llu", d->s->member,
                       (unsigned long long) e->tag);
             raw[0] = 0;
         }
-        free (uf->data);
     }
+    for (size_t u = 0; u < m->base.n_unknown_fields; u++)
+        free (m->base.unknown_fields[u].data);
     m->base.n_unknown_fields = 0;       /* never leaves the broker */
     sl_decide_input_t in = {
         .stage = SL_DECIDE_DELIVER, .owner = m->owner, .consumer = d->s->member,
@@ -265,8 +347,12 @@ s_deliver_one (void *ctx, const sl_queue_entry_t *e)
         .event_time_ms = m->event_time, .record = NULL, .txn = d->rtxn,
         .body = e->body, .body_len = e->body_len, .subject_shaped = shaped,
     };
-    sl_decide_output_t out;
-    sl_broker_decide (d->self, &in, &out);
+    if (holds) {
+        memset (&out, 0, sizeof out);
+        out.permit = 1;
+    }
+    else
+        sl_broker_decide (d->self, &in, &out);
     if (!out.permit) {
         char rbuf[SL_DECIDE_MAX_RULES * SL_DECIDE_RULE_MAX];
         sl_event_t ev = { .kind = "deny", .actor = m->owner, .counterpart = d->s->member,
@@ -285,6 +371,8 @@ s_deliver_one (void *ctx, const sl_queue_entry_t *e)
         return 0;
     }
     m->delivery_tag = e->tag;
+    if (holds)
+        goto shaped;
     /* the rules and the shape in force now (a permit may have narrowed) */
     m->event_time = sl_decide_coarsen_ms (m->event_time, out.coarsen_s);
     if (out.subject_set) {
@@ -312,10 +400,20 @@ s_deliver_one (void *ctx, const sl_queue_entry_t *e)
             free (rules[--nr]);
         free (rules);
     }
+shaped:
+    d->has_pseud[d->n] = holds && bound.has_pseudonym;
+    if (d->has_pseud[d->n]) {
+        memcpy (d->pseud[d->n], bound.pseudonym, sizeof d->pseud[d->n]);
+        if (sealed_uf)
+            raw[0] = 0;     /* still sealed: the entry names the pseudonym */
+    }
     sl_broker_copy (d->raw[d->n], sizeof d->raw[d->n], raw);
     char released[SL_DISCLOSE_FIELDS_MAX];
-    sl_disclose_fields_meet (queued_fields ? then : NULL, out.fields_set ? out.fields : "",
-                             released, sizeof released);
+    if (holds)
+        memcpy (released, then, sizeof released);
+    else
+        sl_disclose_fields_meet (queued_fields ? then : NULL, out.fields_set ? out.fields : "",
+                                 released, sizeof released);
     if (!(d->fields[d->n] = strdup (released))) {
         /* out of memory: this one and the rest wait for a later turn */
         free (out.body);
@@ -378,6 +476,7 @@ s_deliver_prepare (sl_broker_t *self, sl_session_t *s, uint64_t from, uint32_t b
     d->budget = budget;
     d->exhausted = 1;
     d->next = from;
+    d->now_ms = sl_now_ms ();
     if (sl_store_read (self->store, &d->rtxn) != 0) {
         free (d);
         return NULL;
@@ -399,7 +498,9 @@ s_deliver_prepare (sl_broker_t *self, sl_session_t *s, uint64_t from, uint32_t b
         sl_event_t ev = { .kind = "deliver", .actor = m->owner, .counterpart = s->member,
                           .owner = m->owner, .record_type = m->record_type,
                           .message_id = m->message_id.len == 16 ? m->message_id.data : NULL,
-                          .subject = d->raw[i], .purpose = m->purpose, .decision = "permit",
+                          .subject = d->raw[i],
+                          .subject_pseudonym = d->has_pseud[i] ? d->pseud[i] : NULL,
+                          .purpose = m->purpose, .decision = "permit",
                           .rules = sl_broker_rules_meta (m->rules, m->n_rules, rbuf, sizeof rbuf),
                           .fields = d->fields[i], .detail = dt };
         if (sl_broker_event (self, &ev) != 0) {

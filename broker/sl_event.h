@@ -7,6 +7,7 @@
  *  Kinds and fields follow docs/AUDIT.md (sl_audit_event_t):
  *
  *    publish          actor=owner  record_type message_id subject decision=ok
+ *                     (only for a record no queue / deny entry names: AUDIT.md §6.2)
  *    publish.refused  actor=sender record_type message_id reason=<error code> detail=<text>
  *    queue            actor=owner  counterpart=consumer purpose rules decision=permit
  *    deny             actor=owner  counterpart=consumer purpose rules reason detail=stage=...
@@ -15,7 +16,7 @@
  *                     (one per batch and key, sl_filtered.h)
  *    lookup           actor=admin/auditor subject decision=ok detail="command=C role=R"
  *    deliver          actor=owner  counterpart=consumer message_id subject purpose rules detail=tag=N
- *    ack              actor=consumer detail=tag=N
+ *    ack              actor=consumer detail="tags=T,T-T,..." (one per ACK, AUDIT.md §6.2)
  *    query            actor=asker  counterpart=owner record_type subject purpose decision
  *    reply            actor=owner  counterpart=asker record_type purpose detail=records=N
  *    auth.denied      detail="fp=... peer=... domain=..." reason
@@ -37,12 +38,18 @@ typedef struct {
     const char *record_type;
     const uint8_t *message_id;   /* 16 bytes, or NULL */
     const char *subject;         /* RAW citizen id or NULL: the recorder pseudonymizes */
+    const uint8_t *subject_pseudonym;  /* or its audit pseudonym (32 bytes) already
+                                          made (sl_audit_pseudonym); wins over subject */
     const char *purpose;
     const char *decision;
     const char *rules;           /* "id@version,id@version" */
     const char *fields;          /* queue/reply: fields released "a,b,c" */
     const char *reason;
     const char *detail;
+    int accepts;                 /* queue / deny at publish: this entry also stands
+                                    for the record's acceptance (the folded
+                                    `publish`, AUDIT.md §6.2) */
+    unsigned records;            /* ack: deliveries it acknowledges (0 counts as 1) */
 } sl_event_t;
 
 /*  Records `ev` within `txn` (the batch transaction: append only, never

@@ -18,7 +18,10 @@
  *  5. Queued records keep the raw subject only sealed (crypto_secretbox with
  *     a key derived from the pseudonym secret) in an extra RecordMeta field,
  *     so delivery-time consent checks see the real subject while the store
- *     never holds it in clear. The field is stripped before DELIVER.
+ *     never holds it in clear. The field is stripped before DELIVER. It is
+ *     opened only when the decision is asked again (sl_disclose.h note 3);
+ *     otherwise the copy's audit pseudonym, made at publish, names the
+ *     subject in the `deliver` entry.
  */
 #include "sl_govern.h"
 
@@ -33,12 +36,14 @@
 
 #include "sl_batch.h"
 #include "sl_clock.h"
+#include "sl_consent_entry.h"
 #include "sl_schema_store.h"
 #include "sl_error.h"
 #include "sl_log.h"
 #include "sl_registry.h"
 #include "sl_schema.h"
 #include "sl_store.h"
+#include "sl_role.h"
 
 #define S_KEYS_MAX 256
 #define S_SENT_MAX 256
@@ -71,6 +76,8 @@ struct sl_govern_t {
     s_sent_t sent[S_SENT_MAX];
     size_t n_sent, sent_at;
     int scan_soon;
+    char last_subject[128];      /* the audit pseudonym made last (sl_govern_bound) */
+    uint8_t last_pseudonym[SL_AUDIT_PSEUDO_LEN];
 };
 
 /* ---------------------------------------------------------------- keys */
@@ -379,6 +386,17 @@ s_consent_fields (sl_policy_transform_t *t, const sl_consent_decision_t *d)
     }
 }
 
+/*  Copies src into dst (size bytes), cut to fit. Per decision: no formatting. */
+static void
+s_copy (char *dst, size_t size, const char *src)
+{
+    size_t n = strlen (src);
+    if (n >= size)
+        n = size - 1;
+    memcpy (dst, src, n);
+    dst[n] = 0;
+}
+
 int
 sl_govern_decide (void *ctx, const sl_decide_input_t *in, sl_decide_output_t *out)
 {
@@ -411,21 +429,25 @@ sl_govern_decide (void *ctx, const sl_decide_input_t *in, sl_decide_output_t *ou
     for (size_t i = 0; i < d.n_strips && i < SL_POLICY_MAX_STRIPS && out->n_rules < SL_DECIDE_MAX_RULES; i++)
         sl_policy_rule_ref (d.strips[i], out->rules[out->n_rules++], SL_DECIDE_RULE_MAX);
     if (!d.permit) {
-        snprintf (out->reason, sizeof out->reason, "%s", d.reason ? d.reason : "denied");
+        s_copy (out->reason, sizeof out->reason, d.reason ? d.reason : "denied");
         goto done;
     }
     if (cc.checked)
         s_consent_fields (&d.transform, &cc.decision);
-    size_t nf = sl_policy_transform_fields (&d.transform, NULL, 0);
     const char *names[SL_POLICY_MAX_FIELDS];
-    sl_policy_transform_fields (&d.transform, names, SL_POLICY_MAX_FIELDS);
+    size_t nf = sl_policy_transform_fields (&d.transform, names, SL_POLICY_MAX_FIELDS);
     size_t o = 0;
-    for (size_t i = 0; i < nf && i < SL_POLICY_MAX_FIELDS && o + 1 < sizeof out->fields; i++) {
-        int w = snprintf (out->fields + o, sizeof out->fields - o, "%s%s", i ? "," : "", names[i]);
-        if (w < 0)
+    for (size_t i = 0; i < nf && i < SL_POLICY_MAX_FIELDS; i++) {
+        /* whole names only: a list cut inside a name would name another field */
+        size_t l = strlen (names[i]);
+        if (o + (i ? 1 : 0) + l + 1 > sizeof out->fields)
             break;
-        o += (size_t) w;
+        if (i)
+            out->fields[o++] = ',';
+        memcpy (out->fields + o, names[i], l);
+        o += l;
     }
+    out->fields[o] = 0;
     out->fields_set = 1;
     out->coarsen_s = (int64_t) d.transform.coarsen;
     const uint8_t *key = NULL;
@@ -434,9 +456,7 @@ sl_govern_decide (void *ctx, const sl_decide_input_t *in, sl_decide_output_t *ou
             rc = SL_EINVAL;
             goto done;
         }
-        char p[SL_POLICY_PSEUDONYM_LEN + 1];
-        sl_policy_pseudonymize (key, in->subject ? in->subject : "", p);
-        snprintf (out->subject, sizeof out->subject, "%s", p);
+        sl_policy_pseudonymize (key, in->subject ? in->subject : "", out->subject);
         out->subject_set = 1;
     }
     else if (d.transform.subject == SL_POLICY_SUBJECT_DROP) {
@@ -465,6 +485,9 @@ sl_govern_decide (void *ctx, const sl_decide_input_t *in, sl_decide_output_t *ou
         out->body = buf;
         out->body_len = len;
     }
+    out->until_s = d.until;
+    if (cc.checked && cc.decision.next_change > 0 && cc.decision.next_change < out->until_s)
+        out->until_s = cc.decision.next_change;
     if (in->record && !sl_policy_transform_is_identity (&d.transform)) {
         size_t cap = protobuf_c_message_get_packed_size (in->record) + 128, len = 0;
         uint8_t *buf = malloc (cap);
@@ -497,6 +520,38 @@ done:
     return rc;
 }
 
+void
+sl_govern_bound (sl_govern_t *self, const char *subject, int64_t until_s,
+                 sl_disclose_bound_t *out)
+{
+    memset (out, 0, sizeof *out);
+    out->policy = sl_policy_store_generation (self->policy);
+    out->slot = sl_consent_epoch_slot (subject ? subject : "");
+    out->consent = sl_consent_epoch_at (self->consent, out->slot);
+    out->until_s = until_s;
+    if (!subject || !*subject)
+        return;
+    /* a record's copies for several subscriptions ask for the same one */
+    if (strcmp (self->last_subject, subject) == 0) {
+        memcpy (out->pseudonym, self->last_pseudonym, sizeof out->pseudonym);
+        out->has_pseudonym = 1;
+        return;
+    }
+    out->has_pseudonym = sl_audit_pseudonym (self->audit, subject, out->pseudonym) == 0;
+    if (out->has_pseudonym && strlen (subject) < sizeof self->last_subject) {
+        memcpy (self->last_subject, subject, strlen (subject) + 1);
+        memcpy (self->last_pseudonym, out->pseudonym, sizeof self->last_pseudonym);
+    }
+}
+
+int
+sl_govern_bound_holds (sl_govern_t *self, const sl_disclose_bound_t *b, int64_t now_ms)
+{
+    return b->until_s > 0 && now_ms / 1000 < b->until_s
+           && b->policy == sl_policy_store_generation (self->policy)
+           && b->consent == sl_consent_epoch_at (self->consent, b->slot);
+}
+
 /* ------------------------------------------------------------ auditing */
 
 int
@@ -507,6 +562,7 @@ sl_govern_record (void *ctx, MDB_txn *txn, const sl_event_t *ev)
         .kind = ev->kind, .actor = ev->actor, .counterpart = ev->counterpart,
         .owner = ev->owner, .record_type = ev->record_type, .message_id = ev->message_id,
         .subject = ev->subject && *ev->subject ? ev->subject : NULL,
+        .subject_pseudonym = ev->subject_pseudonym,
         .purpose = ev->purpose, .decision = ev->decision, .rules = ev->rules,
         .fields = ev->fields, .reason = ev->reason, .detail = ev->detail,
     };
@@ -622,7 +678,10 @@ s_ended (const sl_consent_record_t *r, sl_consent_status_code_t why, int64_t end
 static void
 s_scan_ended (sl_govern_t *self, int64_t now_ms)
 {
-    int64_t to = now_ms / 1000 + 1;     /* through the current second */
+    /* [from, to) with to = now + 1 s: every end at or before the current
+     * second, i.e. already passed (an end at second S means invalid from
+     * S.000 on), never one still ahead */
+    int64_t to = now_ms / 1000 + 1;
     int64_t from = self->scanned_to - 5; /* overlap: the sent list dedups */
     MDB_txn *txn;
     if (sl_store_read (self->w.store, &txn) != 0)
@@ -671,7 +730,7 @@ int
 sl_govern_consent_event (sl_govern_t *self, const char *member, const char *role,
                          const uint8_t *body, size_t len, char *err, size_t errlen)
 {
-    if (!role || strcmp (role, "consent-source") != 0) {
+    if (!sl_role_is_consent_source (role)) {
         snprintf (err, errlen,
                   "member '%s' (role %s) may not publish sluice.v1.ConsentEvent: only members "
                   "with role consent-source may", member, role ? role : "?");
@@ -700,24 +759,12 @@ sl_govern_consent_event (sl_govern_t *self, const char *member, const char *role
         snprintf (err, errlen, "%s", res.error[0] ? res.error : sl_strerror (rc));
         return rc;
     }
-    const char *kind = res.kind == SLUICE__V1__CONSENT_EVENT__KIND__WITHDRAWN ? SL_AUDIT_CONSENT_WITHDRAW
-                     : res.kind == SLUICE__V1__CONSENT_EVENT__KIND__RENEWED ? SL_AUDIT_CONSENT_RENEW
-                     : SL_AUDIT_CONSENT_GRANT;
-    char purposes[512] = "", detail[160];
-    size_t o = 0;
-    for (size_t i = 0; i < sl_consent_record_purpose_count (rec) && o + 1 < sizeof purposes; i++) {
-        int w = snprintf (purposes + o, sizeof purposes - o, "%s%s", i ? "," : "",
-                          sl_consent_record_purpose (rec, i));
-        if (w < 0)
-            break;
-        o += (size_t) w;
-    }
-    snprintf (detail, sizeof detail, "consent=%s via=data", res.consent_id);
-    sl_audit_event_t a = {
-        .kind = kind, .actor = member, .counterpart = sl_consent_record_recipient (rec),
-        .owner = sl_consent_record_controller (rec), .subject = sl_consent_record_subject (rec),
-        .purpose = purposes, .decision = "ok", .detail = detail,
-    };
+    /* the same entry as the admin plane's (one builder): the actor, a
+     * consent-source member, tells which plane it came through */
+    sl_consent_entry_buf_t buf;
+    sl_audit_event_t a;
+    sl_consent_entry (&a, &buf, &res, rec, member, NULL);
+    const char *kind = a.kind;
     rc = sl_audit_append (self->audit, txn, &a, NULL);
     sl_consent_record_destroy (&rec);
     if (rc != 0) {

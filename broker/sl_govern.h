@@ -31,6 +31,7 @@
 #include "sl_audit.h"
 #include "sl_consent.h"
 #include "sl_decide.h"
+#include "sl_disclose.h"
 #include "sl_event.h"
 #include "sl_policy_store.h"
 
@@ -126,6 +127,19 @@ int sl_govern_checkpoint (sl_govern_t *self);
 int sl_govern_consent_event (sl_govern_t *self, const char *member, const char *role,
                              const uint8_t *body, size_t len,
                              char *err, size_t errlen);
+
+/*  The bound of a permit decided now about raw `subject` (sl_disclose.h
+ *  design note 3): the policy generation, the subject's consent epoch slot
+ *  and epoch, `until_s` from the decision, and the subject's audit
+ *  pseudonym (none for an empty subject). Cannot fail. */
+void sl_govern_bound (sl_govern_t *self, const char *subject, int64_t until_s,
+                      sl_disclose_bound_t *out);
+
+/*  True (1) when a permit with bound `b` still holds at `now_ms`: no policy
+ *  put in force and no consent event in the subject's epoch slot since, and
+ *  the time before b->until_s; then asking again would give the same
+ *  answer. 0 otherwise. Cannot fail. */
+int sl_govern_bound_holds (sl_govern_t *self, const sl_disclose_bound_t *b, int64_t now_ms);
 
 /*  The raw subject of a queued record is kept only sealed (secretbox with a
  *  key derived from the pseudonym secret), so delivery-time consent checks

@@ -28,7 +28,7 @@ static const s_family_t s_families[F_COUNT_] = {
     [F_AUDIT] = { "sluice_audit_entries_total",
                   "Audit entries the broker recorded and committed, by kind." },
     [F_PUBLISHED] = { "sluice_records_published_total",
-                      "Records accepted from their owner (audit kind publish)." },
+                      "Records accepted from their owner (audit kind publish, or its first queue or deny entry: AUDIT.md 6.2)." },
     [F_STORED] = { "sluice_records_stored_total",
                    "Record copies queued for a consumer after a permit (audit kind queue)." },
     [F_REFUSED] = { "sluice_records_refused_total",
@@ -38,7 +38,7 @@ static const s_family_t s_families[F_COUNT_] = {
     [F_DENIED] = { "sluice_records_denied_total",
                    "Policy or consent denials, by stage (publish, deliver, reply) and reason (audit kind deny)." },
     [F_ACKED] = { "sluice_records_acked_total",
-                  "Deliveries a consumer acknowledged (audit kind ack)." },
+                  "Deliveries a consumer acknowledged (the tags of audit kind ack)." },
     [F_QUERIES] = { "sluice_queries_total",
                     "Queries, by asker, owner, type and decision (audit kind query)." },
     [F_AUTH_DENIED] = { "sluice_auth_denied_total",
@@ -69,6 +69,20 @@ typedef struct {
     uint64_t count;
 } s_hist_t;
 
+/*  Per-record events name the same few (owner, consumer, type) again and
+ *  again: a direct-mapped memo from their raw values to the series spares
+ *  rendering, escaping and looking up the label text each time. */
+#define S_MEMO 256                  /* a power of two */
+#define S_MEMO_KEY 192
+
+typedef struct {
+    int family;                     /* 0 with len 0: empty slot */
+    uint32_t hash;
+    size_t len;
+    long pos;
+    char key[S_MEMO_KEY];           /* the values, each ended by 0x1f */
+} s_memo_t;
+
 struct sl_metrics_t {
     pthread_mutex_t lock;
     sl_batch_t *batch;
@@ -89,6 +103,7 @@ struct sl_metrics_t {
     int64_t sample_cost_us;     /* what the last sample took */
     int ready_store, ready_signing;
     char not_ready[160];
+    s_memo_t memo[S_MEMO];      /* loop thread only: raw label values -> series */
 };
 
 sl_metrics_t *
@@ -262,10 +277,18 @@ out:
     return pos;
 }
 
+static void s_stage_pos (sl_metrics_t *self, long pos, uint64_t n);
+
 static void
 s_stage (sl_metrics_t *self, int family, const char *labels)
 {
-    long pos = s_series (self, family, labels);
+    s_stage_pos (self, s_series (self, family, labels), 1);
+}
+
+/*  `n` more for series `pos` (-1: none could be made), in the batch. */
+static void
+s_stage_pos (sl_metrics_t *self, long pos, uint64_t n)
+{
     if (pos < 0) {
         __atomic_fetch_add (&self->dropped, 1, __ATOMIC_RELAXED);   /* read by the listener */
         return;
@@ -284,7 +307,57 @@ s_stage (sl_metrics_t *self, int family, const char *labels)
         }
         self->touched[self->n_touched++] = (size_t) pos;
     }
-    s->staged++;
+    s->staged += n;
+}
+
+/*  Counts one event in `family` with labels names[i]=vals[i] (n of them),
+ *  through the memo. */
+static void
+s_count (sl_metrics_t *self, int family, const char *const *names, const char *const *vals,
+         size_t n, uint64_t amount)
+{
+    char key[S_MEMO_KEY];
+    size_t o = 0;
+    uint32_t h = 2166136261u ^ (uint32_t) family;
+    int fits = 1;
+    for (size_t i = 0; i < n && fits; i++) {
+        const char *v = vals[i] ? vals[i] : "";
+        size_t l = strlen (v);
+        if (o + l + 1 > sizeof key) {
+            fits = 0;
+            break;
+        }
+        memcpy (key + o, v, l);
+        o += l;
+        key[o++] = 0x1f;
+    }
+    s_memo_t *m = NULL;
+    if (fits) {
+        for (size_t i = 0; i < o; i++)
+            h = (h ^ (uint8_t) key[i]) * 16777619u;
+        m = &self->memo[h & (S_MEMO - 1)];
+        if (m->len == o && m->hash == h && m->family == family && memcmp (m->key, key, o) == 0) {
+            s_stage_pos (self, m->pos, amount);
+            return;
+        }
+    }
+    char l[S_LABELS_MAX];
+    size_t lo = 0;
+    l[lo++] = '{';
+    l[lo] = 0;
+    for (size_t i = 0; i < n; i++)
+        s_label (l, sizeof l - 1, &lo, names[i], vals[i]);
+    l[lo++] = '}';
+    l[lo] = 0;
+    long pos = s_series (self, family, l);
+    if (pos >= 0 && m) {
+        m->family = family;
+        m->hash = h;
+        m->len = o;
+        m->pos = pos;
+        memcpy (m->key, key, o);
+    }
+    s_stage_pos (self, pos, amount);
 }
 
 /*  "stage=deliver ..." -> "deliver"; `key` "domain=" etc. */
@@ -310,17 +383,18 @@ sl_metrics_event (sl_metrics_t *self, const sl_event_t *ev)
         return;
     char l[S_LABELS_MAX], b1[64];
     const char *k = ev->kind;
-    s_labels (l, sizeof l, "kind", k, NULL);
-    s_stage (self, F_AUDIT, l);
-    if (!strcmp (k, "publish")) {
-        s_labels (l, sizeof l, "owner", ev->owner ? ev->owner : ev->actor, "type", ev->record_type,
-                  NULL);
-        s_stage (self, F_PUBLISHED, l);
+    static const char *const n_kind[] = { "kind" };
+    static const char *const n_oct[] = { "owner", "consumer", "type" };
+    static const char *const n_ot[] = { "owner", "type" };
+    s_count (self, F_AUDIT, n_kind, &k, 1, 1);
+    const char *oct[] = { ev->owner, ev->counterpart, ev->record_type };
+    if (!strcmp (k, "publish") || ev->accepts) {
+        /* a record accepted: its own entry, or folded into its first copy's */
+        const char *ot[] = { ev->owner ? ev->owner : ev->actor, ev->record_type };
+        s_count (self, F_PUBLISHED, n_ot, ot, 2, 1);
     }
-    else if (!strcmp (k, "queue")) {
-        s_labels (l, sizeof l, "owner", ev->owner, "consumer", ev->counterpart, "type",
-                  ev->record_type, NULL);
-        s_stage (self, F_STORED, l);
+    if (!strcmp (k, "queue")) {
+        s_count (self, F_STORED, n_oct, oct, 3, 1);
     }
     else if (!strcmp (k, "publish.refused")) {
         s_labels (l, sizeof l, "member", ev->actor, "type", ev->record_type, "reason", ev->reason,
@@ -328,9 +402,7 @@ sl_metrics_event (sl_metrics_t *self, const sl_event_t *ev)
         s_stage (self, F_REFUSED, l);
     }
     else if (!strcmp (k, "deliver")) {
-        s_labels (l, sizeof l, "owner", ev->owner, "consumer", ev->counterpart, "type",
-                  ev->record_type, NULL);
-        s_stage (self, F_DELIVERED, l);
+        s_count (self, F_DELIVERED, n_oct, oct, 3, 1);
     }
     else if (!strcmp (k, "deny")) {
         s_labels (l, sizeof l, "owner", ev->owner, "consumer", ev->counterpart, "type",
@@ -339,8 +411,8 @@ sl_metrics_event (sl_metrics_t *self, const sl_event_t *ev)
         s_stage (self, F_DENIED, l);
     }
     else if (!strcmp (k, "ack")) {
-        s_labels (l, sizeof l, "consumer", ev->actor, NULL);
-        s_stage (self, F_ACKED, l);
+        static const char *const n_c[] = { "consumer" };
+        s_count (self, F_ACKED, n_c, &ev->actor, 1, ev->records ? ev->records : 1);
     }
     else if (!strcmp (k, "query")) {
         s_labels (l, sizeof l, "asker", ev->actor, "owner", ev->owner, "type", ev->record_type,

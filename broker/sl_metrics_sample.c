@@ -109,36 +109,14 @@ s_policy (void *arg, const char *owner, uint32_t current)
     return 0;
 }
 
-/* ---- consents by state (docs/CONSENT.md §6: consent.records, consent.ends) */
+/* ---- consents by state (the consent registry counts them: sl_consent.h) */
 
 static void
-s_consents (s_text_t *t, MDB_txn *txn, int64_t now_s)
+s_consents (s_text_t *t, sl_consent_t *reg, MDB_txn *txn, int64_t now_s)
 {
-    MDB_dbi rec, ends;
-    MDB_stat st;
-    if (mdb_dbi_open (txn, "consent.records", 0, &rec) != 0
-        || mdb_dbi_open (txn, "consent.ends", 0, &ends) != 0
-        || mdb_stat (txn, rec, &st) != 0)
+    uint64_t active, expired, withdrawn;
+    if (!reg || sl_consent_count_states (reg, txn, now_s, &active, &expired, &withdrawn) != 0)
         return;
-    uint64_t expired = 0, withdrawn = 0;
-    MDB_cursor *c;
-    MDB_val k, v;
-    if (mdb_cursor_open (txn, ends, &c) == 0) {
-        /* every withdrawn consent ends at or before its withdrawal, so the
-         * entries up to now hold both ended kinds */
-        for (int rc = mdb_cursor_get (c, &k, &v, MDB_FIRST); rc == 0;
-             rc = mdb_cursor_get (c, &k, &v, MDB_NEXT)) {
-            if (k.mv_size < 8 || (int64_t) sl_store_get_u64 (k.mv_data) > now_s)
-                break;
-            if (v.mv_size == 1 && *(unsigned char *) v.mv_data == 2)
-                withdrawn++;
-            else
-                expired++;
-        }
-        mdb_cursor_close (c);
-    }
-    uint64_t total = st.ms_entries;
-    uint64_t active = total > expired + withdrawn ? total - expired - withdrawn : 0;
     s_head (t, "sluice_consents", "gauge",
             "Consent records by state: active (not withdrawn, not past valid_to), expired, withdrawn.");
     s_out (t, "sluice_consents{state=\"active\"} %llu\nsluice_consents{state=\"expired\"} %llu\n"
@@ -325,7 +303,7 @@ s_sample (sl_metrics_t *self, sl_broker_t *b, int64_t now_ms)
 
         s_head (&t, "sluice_policy_version", "gauge", "The version of each owner's policy in force.");
         sl_policy_store_each_owner (sl_broker_policy (b), txn, s_policy, &t);
-        s_consents (&t, txn, now_ms / 1000);
+        s_consents (&t, sl_broker_consent (b), txn, now_ms / 1000);
         mdb_txn_commit (txn);   /* read-only: keeps the db handles opened above */
     }
     if (t.oom) {

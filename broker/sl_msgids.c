@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "sl_error.h"
+#include "sl_lmdb.h"
 
 static size_t
 s_key (unsigned char *kb, const char *publisher, const uint8_t *id)
@@ -26,7 +27,7 @@ sl_msgids_seen (sl_store_t *store, MDB_txn *txn, const char *publisher,
     int rc = mdb_get (txn, sl_store_dbi (store, SL_DB_MSGIDS), &k, &v);
     if (rc == MDB_NOTFOUND)
         return 0;
-    return rc == 0 ? 1 : SL_ESTORE;
+    return rc == 0 ? 1 : sl_lmdb_rc (rc);
 }
 
 int
@@ -38,5 +39,5 @@ sl_msgids_put (sl_store_t *store, MDB_txn *txn, const char *publisher,
         return SL_EINVAL;
     sl_store_put_u64 (vb, now_ms);
     MDB_val k = { s_key (kb, publisher, id), kb }, v = { 8, vb };
-    return sl_store_rc (mdb_put (txn, sl_store_dbi (store, SL_DB_MSGIDS), &k, &v, 0));
+    return sl_lmdb_rc (mdb_put (txn, sl_store_dbi (store, SL_DB_MSGIDS), &k, &v, 0));
 }

@@ -59,6 +59,18 @@ typedef struct sl_registry_t sl_registry_t;
  *  sl_policy_store_load(). */
 sl_policy_store_t *sl_policy_store_new (MDB_txn *txn, sl_registry_t *registry, int *rc_p);
 
+/*  For offline readers (sluicectl, on a store from sl_store_open_rdonly):
+ *  the stored versions read in `txn`, a read transaction, through the same
+ *  functions as the broker (sl_policy_store_current, _get, _each_owner,
+ *  _each_version, _compile_at) — the only code that knows the layout above.
+ *  The database handles are valid in `txn` (and in later transactions once
+ *  a write transaction that opened them committed). A store where no policy
+ *  was ever applied reads as empty. Nothing can be applied through it.
+ *  Returns the store, or NULL with *rc_p (may be NULL) set: SL_ESTORE,
+ *  SL_ENOMEM. */
+sl_policy_store_t *sl_policy_store_open_rdonly (MDB_txn *txn, sl_registry_t *registry,
+                                                int *rc_p);
+
 /*  Frees the store and its indexes. Sets *self_p to NULL; harmless on NULL. */
 void sl_policy_store_destroy (sl_policy_store_t **self_p);
 

@@ -30,6 +30,7 @@
 #include "sl_session.h"
 #include "sl_subs.h"
 #include "sl_wire.h"
+#include "sl_role.h"
 
 /* ---------------------------------------------------------------- input */
 
@@ -99,7 +100,7 @@ s_session (sl_broker_t *self, sl_plane_t plane, zmq_msg_t *rid, zmq_msg_t *first
         }
         return NULL;
     }
-    if (plane == SL_PLANE_DATA && strcmp (m->role, "monitor") == 0) {
+    if (plane == SL_PLANE_DATA && sl_role_is_monitor (m->role)) {
         /* a monitoring key reads status on the admin plane, nothing else */
         sl_warn ("proto.refused", "member=%s plane=data reason=monitor-role", m->name);
         sl_wire_error (self->data, zmq_msg_data (rid), zmq_msg_size (rid), 0, 0,
@@ -421,7 +422,7 @@ sl_proto_admin_input (sl_broker_t *self)
                 resp = s_admin_refuse (self, s, n != 2 + (size_t) req ? NULL : body, total, &len);
             else {
                 const sl_member_t *m = sl_registry_by_name (self->registry, s->member);
-                resp = sl_admin_dispatch (self->admin_table, self, m, zmq_msg_data (body),
+                resp = sl_admin_dispatch (self->admin_table, &self->admin_ctx, m, zmq_msg_data (body),
                                           zmq_msg_size (body), &len);
             }
             if (resp && req

@@ -26,6 +26,8 @@
 #include "sl_session.h"
 #include "sl_subs.h"
 #include "sl_wire.h"
+#include "sl_reason.h"
+#include "sl_role.h"
 
 /*  The data subject a record is about: its schema's subject field, "" when
  *  it has none. RecordMeta.subject must agree with it (PROTOCOL.md §4): a
@@ -129,9 +131,10 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
         return;
     }
     MDB_txn *txn;       /* the pending state, read only (sl_commit_view) */
+    sl_overload_lag_t lag = { 0, "" };   /* push-back (sl_overload.c) */
     if (sl_commit_view (self->commit, &txn) != 0) {
         sl_broker_send_error (self, s->rid, s->rid_len, s->member, h->seq,
-                      SLUICE__V1__ERROR_CODE__INTERNAL, "store", "broker store unavailable; resend later");
+                      SLUICE__V1__ERROR_CODE__INTERNAL, "store-error", "broker store unavailable; resend later");
         return;
     }
     ProtobufCBinaryData *ids = calloc (n, sizeof *ids);
@@ -169,7 +172,7 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
         else if (strcmp (schema->record_type, SL_CONSENT_TYPE) == 0) {
             /* the consent channel: only consent sources publish consent events */
             const sl_member_t *mem = sl_registry_by_name (self->registry, s->member);
-            if (!mem || strcmp (mem->role, "consent-source") != 0) {
+            if (!mem || !sl_role_is_consent_source (mem->role)) {
                 code = SLUICE__V1__ERROR_CODE__NOT_PERMITTED;
                 snprintf (re->text, sizeof re->text,
                           "record %zu: member '%s' (role %s) may not publish %s: only members "
@@ -206,7 +209,7 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
         }
         zmq_msg_t *body = &bodies[i];
         if (consent) {
-            int crc = sl_govern_consent_event (self->govern, s->member, "consent-source",
+            int crc = sl_govern_consent_event (self->govern, s->member, SL_ROLE_CONSENT_SOURCE,
                                                zmq_msg_data (body), zmq_msg_size (body),
                                                re->text, sizeof re->text);
             if (crc == SL_EFULL || crc == SL_ESTORE || crc == SL_ENOMEM) {
@@ -214,10 +217,7 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
                 break;
             }
             if (crc != 0) {
-                re->e.code = crc == SL_EDECODE ? SLUICE__V1__ERROR_CODE__BAD_BODY
-                           : crc == SL_EPERM ? SLUICE__V1__ERROR_CODE__NOT_PERMITTED
-                           : crc == SL_ENOTFOUND ? SLUICE__V1__ERROR_CODE__NOT_FOUND
-                           : SLUICE__V1__ERROR_CODE__BAD_REQUEST;
+                re->e.code = (Sluice__V1__ErrorCode) sl_reason_from_rc (crc);
                 re->e.reason = (char *) sl_wire_code_name (re->e.code);
                 errp[n_errs++] = &re->e;
                 sl_event_t ev = { .kind = "publish.refused", .actor = s->member, .record_type = type,
@@ -281,12 +281,7 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
             protobuf_c_message_free_unpacked (rec, NULL);
             continue;
         }
-        {
-            sl_event_t ev = { .kind = "publish", .actor = s->member, .owner = s->member,
-                              .record_type = type, .message_id = m->message_id.data,
-                              .subject = m->subject, .decision = "ok" };
-            store_rc = sl_broker_record (self, &ev, 0);
-        }
+        int named = 0;      /* a queue / deny entry names the record (AUDIT.md §6.2) */
         for (size_t j = 0; j < sl_subs_count (self->subs) && store_rc == 0; j++) {
             const sl_sub_t *sub = sl_subs_at (self->subs, j);
             if (strcmp (sub->record_type, type) != 0)
@@ -305,14 +300,22 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
                 denied++;
                 continue;
             }
+            /* how long a permit holds, so delivery may skip asking again;
+             * with the subject's audit pseudonym, made once for both entries */
+            sl_disclose_bound_t bound;
+            if (out.permit)
+                sl_govern_bound (self->govern, m->subject, out.until_s, &bound);
             sl_event_t ev = { .kind = out.permit ? "queue" : "deny", .actor = s->member,
                               .counterpart = sub->consumer, .owner = s->member, .record_type = type,
                               .message_id = m->message_id.data, .subject = m->subject,
+                              .subject_pseudonym = out.permit && bound.has_pseudonym
+                                                   ? bound.pseudonym : NULL,
                               .purpose = sub->purpose, .decision = out.permit ? "permit" : "deny",
                               .rules = rbuf, .fields = out.fields_set ? out.fields : NULL,
                               .reason = out.permit ? NULL : out.reason,
-                              .detail = "stage=publish" };
+                              .detail = "stage=publish", .accepts = !named };
             store_rc = sl_broker_record (self, &ev, 0);
+            named = 1;
             if (!out.permit) {
                 denied++;
                 sl_info ("publish.denied", "owner=%s consumer=%s record=%s purpose=%s reason=%s",
@@ -339,7 +342,8 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
              * travels sealed for delivery-time consent checks */
             uint8_t sealed[2 + SL_QUEUE_SEALED_MAX];   /* length prefix | nonce | box */
             uint8_t flist[2 + SL_DISCLOSE_FIELDS_MAX];
-            ProtobufCMessageUnknownField uf[2];
+            uint8_t bbuf[SL_DISCLOSE_BOUND_LEN];
+            ProtobufCMessageUnknownField uf[3];
             size_t sl = 0;
             if (out.subject_set && m->subject && *m->subject
                 && sl_govern_seal_subject (self->govern, m->subject, sealed + 2,
@@ -352,17 +356,26 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
                 && sl_disclose_fields_field (&uf[qm.base.n_unknown_fields], flist, sizeof flist,
                                              out.fields) == 0)
                 qm.base.n_unknown_fields++;
-            if (qm.base.n_unknown_fields)
-                qm.base.unknown_fields = uf;
+            sl_disclose_bound_field (&uf[qm.base.n_unknown_fields++], bbuf, &bound);
+            qm.base.unknown_fields = uf;
             uint64_t tag;
             const void *bd = out.body ? out.body : zmq_msg_data (body);
             size_t bl = out.body ? out.body_len : zmq_msg_size (body);
             store_rc = sl_commit_queue_append (self->commit, sub->consumer, &qm, bd, bl, &tag);
             free (out.body);
-            if (store_rc == 0)
+            if (store_rc == 0) {
                 queued++;
+                sl_overload_fed (self, txn, sub->consumer, &lag);
+            }
         }
         protobuf_c_message_free_unpacked (rec, NULL);
+        if (store_rc == 0 && !named) {
+            /* no copy names the record: its acceptance gets an entry of its own */
+            sl_event_t ev = { .kind = "publish", .actor = s->member, .owner = s->member,
+                              .record_type = type, .message_id = m->message_id.data,
+                              .subject = m->subject, .decision = "ok" };
+            store_rc = sl_broker_record (self, &ev, 0);
+        }
         if (store_rc == 0)
             store_rc = sl_commit_msgid_put (self->commit, s->member, m->message_id.data, (uint64_t) now);
         if (store_rc == 0)
@@ -407,6 +420,7 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
         sl_commit_abort (self->commit);
         goto out;
     }
+    sl_overload_mark (self, &lag);
     sl_commit_note (self->commit, (unsigned) n_ids);
     sl_debug ("publish.accepted", "member=%s seq=%llu records=%zu stored=%zu duplicates=%zu queued=%zu denied=%zu refused=%zu",
               s->member, (unsigned long long) h->seq, n, n_ids - dups, dups, queued, denied, n_errs);

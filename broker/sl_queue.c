@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "sl_error.h"
+#include "sl_lmdb.h"
 
 #define S_NAME_MAX 32
 
@@ -71,14 +72,14 @@ sl_queue_epoch_begin (sl_queue_t *self, MDB_txn *txn)
         epoch = strtoull (buf, NULL, 10);
     }
     else if (rc != MDB_NOTFOUND)
-        return sl_store_rc (rc);
+        return sl_lmdb_rc (rc);
     epoch++;
     char text[32];
     int len = snprintf (text, sizeof text, "%llu", (unsigned long long) epoch);
     MDB_val nv = { (size_t) len, text };
     rc = mdb_put (txn, dbi, &k, &nv, 0);
     if (rc != 0)
-        return sl_store_rc (rc);
+        return sl_lmdb_rc (rc);
     self->epoch = epoch;
     self->n_next = 0;
     return 0;
@@ -116,7 +117,7 @@ s_last_tag (sl_queue_t *self, MDB_txn *txn, const char *consumer, uint64_t *last
         && ((unsigned char *) k.mv_data)[n] == 0)
         *last = sl_store_get_u64 ((unsigned char *) k.mv_data + n + 1);
     mdb_cursor_close (cur);
-    return (rc == 0 || rc == MDB_NOTFOUND) ? 0 : SL_ESTORE;
+    return rc == MDB_NOTFOUND ? 0 : sl_lmdb_rc (rc);
 }
 
 static int s_count (void *ctx, const sl_queue_entry_t *e);
@@ -189,6 +190,15 @@ sl_queue_count (sl_queue_t *self, MDB_txn *txn, const char *consumer)
     return rc != 0 ? rc : e->depth;
 }
 
+long
+sl_queue_known_count (sl_queue_t *self, const char *consumer)
+{
+    for (size_t i = 0; i < self->n_next; i++)
+        if (strcmp (self->next[i].consumer, consumer) == 0)
+            return self->next[i].stale ? -1 : self->next[i].depth;
+    return -1;
+}
+
 int
 sl_queue_append (sl_queue_t *self, MDB_txn *txn, const char *consumer,
                  const Sluice__V1__RecordMeta *meta, const void *body,
@@ -205,7 +215,7 @@ sl_queue_append (sl_queue_t *self, MDB_txn *txn, const char *consumer,
     MDB_val v = { 4 + mlen + body_len, NULL };
     rc = mdb_put (txn, sl_store_dbi (self->store, SL_DB_QUEUE), &k, &v, MDB_RESERVE);
     if (rc != 0)
-        return sl_store_rc (rc);
+        return sl_lmdb_rc (rc);
     unsigned char *p = v.mv_data;
     p[0] = (unsigned char) (mlen >> 24);
     p[1] = (unsigned char) (mlen >> 16);
@@ -227,7 +237,7 @@ sl_queue_remove (sl_queue_t *self, MDB_txn *txn, const char *consumer, uint64_t 
     if (strlen (consumer) > S_NAME_MAX)
         return SL_EINVAL;
     MDB_val k = { s_key (kb, consumer, tag), kb };
-    int rc = sl_store_rc (mdb_del (txn, sl_store_dbi (self->store, SL_DB_QUEUE), &k, NULL));
+    int rc = sl_lmdb_rc (mdb_del (txn, sl_store_dbi (self->store, SL_DB_QUEUE), &k, NULL));
     for (size_t i = 0; rc == 0 && i < self->n_next; i++)
         if (strcmp (self->next[i].consumer, consumer) == 0 && !self->next[i].stale
             && self->next[i].depth > 0)
@@ -268,7 +278,7 @@ sl_queue_scan (sl_queue_t *self, MDB_txn *txn, const char *consumer,
         rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT);
     }
     mdb_cursor_close (cur);
-    return (rc == 0 || rc == MDB_NOTFOUND) ? 0 : SL_ESTORE;
+    return rc == MDB_NOTFOUND ? 0 : sl_lmdb_rc (rc);
 }
 
 static int

@@ -87,6 +87,12 @@ long sl_queue_depth (sl_queue_t *self, MDB_txn *txn, const char *consumer);
  *  count or a negative SL_E*. */
 long sl_queue_count (sl_queue_t *self, MDB_txn *txn, const char *consumer);
 
+/*  The count sl_queue_count keeps for `consumer`, without reading the
+ *  store: -1 when none is kept (never counted, or forgotten after an
+ *  abort). For readers outside the batch, which must not refresh it from
+ *  another transaction. Cannot fail. */
+long sl_queue_known_count (sl_queue_t *self, const char *consumer);
+
 /*  Forgets the cached counts (after a batch abort); the next tags are kept,
  *  so no tag is handed out twice. Cannot fail. */
 void sl_queue_forget (sl_queue_t *self);

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "sl_error.h"
+#include "sl_lmdb.h"
+#include "sl_role.h"
 
 struct sl_registry_t {
     sl_store_t *store;
@@ -61,7 +63,7 @@ s_write (sl_registry_t *self, MDB_txn *txn, const sl_member_t *m)
     buf[rl + 2 + SL_KEY_Z85_LEN] = m->revoked ? '1' : '0';
     MDB_val k = { strlen (m->name), (void *) m->name };
     MDB_val v = { rl + 3 + SL_KEY_Z85_LEN, buf };
-    return sl_store_rc (mdb_put (txn, sl_store_dbi (self->store, SL_DB_MEMBERS), &k, &v, 0));
+    return sl_lmdb_rc (mdb_put (txn, sl_store_dbi (self->store, SL_DB_MEMBERS), &k, &v, 0));
 }
 
 int
@@ -86,6 +88,28 @@ sl_registry_reload (sl_registry_t *self)
     mdb_cursor_close (cur);
     mdb_txn_abort (txn);
     return rc;
+}
+
+int
+sl_registry_each (MDB_txn *txn, sl_registry_member_fn *fn, void *arg)
+{
+    MDB_dbi dbi;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int mrc = mdb_dbi_open (txn, "broker.members", 0, &dbi);
+    if (mrc == MDB_NOTFOUND)
+        return 0;
+    if (mrc != 0 || (mrc = mdb_cursor_open (txn, dbi, &cur)) != 0)
+        return sl_lmdb_rc (mrc);
+    int rc = 0;
+    for (int op = MDB_FIRST; rc == 0 && (mrc = mdb_cursor_get (cur, &k, &v, op)) == 0;
+         op = MDB_NEXT) {
+        sl_member_t m;
+        if (s_decode (&k, &v, &m) == 0)
+            rc = fn (arg, &m);
+    }
+    mdb_cursor_close (cur);
+    return rc != 0 ? rc : mrc == MDB_NOTFOUND ? 0 : sl_lmdb_rc (mrc);
 }
 
 sl_registry_t *
@@ -129,22 +153,10 @@ sl_registry_valid_name (const char *name)
 int
 sl_registry_valid_role (const char *role)
 {
-    if (strcmp (role, "member") == 0 || strcmp (role, "auditor") == 0
-        || strcmp (role, "consent-source") == 0 || strcmp (role, "admin:city") == 0
-        || strcmp (role, "monitor") == 0)
+    if (sl_role_is_fixed (role))
         return 1;
-    return strncmp (role, "admin:", 6) == 0 && sl_registry_valid_name (role + 6)
-           && strlen (role) <= SL_ROLE_MAX;
-}
-
-int
-sl_registry_role_allows (const char *role, const char *required)
-{
-    if (strcmp (required, "*") == 0)
-        return 1;
-    if (strcmp (required, "admin:*") == 0)
-        return strncmp (role, "admin:", 6) == 0;
-    return strcmp (role, required) == 0;
+    const char *bureau = sl_role_bureau (role);
+    return bureau && sl_registry_valid_name (bureau) && strlen (role) <= SL_ROLE_MAX;
 }
 
 int
@@ -273,7 +285,7 @@ s_del (sl_registry_t *self, MDB_txn *txn, size_t idx)
     MDB_val k = { strlen (self->members[idx].name), self->members[idx].name };
     int rc = mdb_del (txn, sl_store_dbi (self->store, SL_DB_MEMBERS), &k, NULL);
     if (rc != 0 && rc != MDB_NOTFOUND)
-        return sl_store_rc (rc);
+        return sl_lmdb_rc (rc);
     memmove (&self->members[idx], &self->members[idx + 1],
              (self->count - idx - 1) * sizeof self->members[0]);
     self->count--;

@@ -30,6 +30,15 @@ typedef struct sl_registry_t sl_registry_t;
 sl_registry_t *sl_registry_new (sl_store_t *store);
 void sl_registry_destroy (sl_registry_t **self_p);
 
+/*  For offline readers holding only a read transaction of the broker's
+ *  environment (sluicectl audit, beside the audit library): calls `fn` for
+ *  every member stored in broker.members as `txn` sees it (revoked ones
+ *  too), by name; `fn` returns 0 to go on, non-zero to stop (that value is
+ *  returned). The member is borrowed for the call. A store without the
+ *  database has no members. Returns 0, fn's value, or SL_ESTORE. */
+typedef int (sl_registry_member_fn) (void *arg, const sl_member_t *m);
+int sl_registry_each (MDB_txn *txn, sl_registry_member_fn *fn, void *arg);
+
 /*  Re-reads the mirror from committed data. Returns 0 or SL_ESTORE. */
 int sl_registry_reload (sl_registry_t *self);
 
@@ -91,8 +100,5 @@ int sl_registry_key_retire (sl_registry_t *self, MDB_txn *txn, const char *name,
                             size_t errlen);
 int sl_registry_keys (sl_registry_t *self, const char *name, char fps[2][17]);
 
-/*  True if `role` is allowed where `required` is asked: exact match, or
- *  `required` "admin:*" and role starts with "admin:", or `required` "*". */
-int sl_registry_role_allows (const char *role, const char *required);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "sl_error.h"
 #include "sl_schema.h"
+#include "sl_role.h"
 
 int
 sl_roles_known_bureau (sl_registry_t *reg, const char *bureau)
@@ -18,16 +19,17 @@ sl_roles_known_bureau (sl_registry_t *reg, const char *bureau)
             return 1;
     }
     const sl_member_t *m = sl_registry_by_name (reg, bureau);
-    return m && !m->revoked && strcmp (m->role, "member") == 0;
+    return m && !m->revoked && sl_role_is_member (m->role);
 }
 
 int
 sl_roles_check (sl_registry_t *reg, const char *role, char *err, size_t errlen)
 {
-    if (strncmp (role, "admin:", 6) != 0 || sl_roles_known_bureau (reg, role + 6))
+    const char *scope = sl_role_admin_scope (role);
+    if (!scope || sl_roles_known_bureau (reg, scope))
         return 0;
     snprintf (err, errlen, "role '%.60s' names no bureau this broker knows: '%.32s' owns no "
               "record type and is no member with role member (add the bureau as a member, "
-              "or register its record types, first)", role, role + 6);
+              "or register its record types, first)", role, scope);
     return SL_EINVAL;
 }

@@ -29,7 +29,7 @@
 
 /* --------------------------------------------------------- QUERY / REPLY */
 
-static sl_query_t *
+static sl_broker_query_t *
 s_query_find (sl_broker_t *self, uint64_t query_id)
 {
     for (size_t i = 0; i < self->n_queries; i++)
@@ -39,7 +39,7 @@ s_query_find (sl_broker_t *self, uint64_t query_id)
 }
 
 void
-sl_route_drop (sl_broker_t *self, sl_query_t *q)
+sl_route_drop (sl_broker_t *self, sl_broker_query_t *q)
 {
     *q = self->queries[--self->n_queries];
 }
@@ -60,7 +60,7 @@ sl_route_query (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h)
                       "QUERY: purpose '%.64s' is not a purpose word", h->purpose ? h->purpose : "");
         return;
     }
-    if (h->subject && strlen (h->subject) >= sizeof ((sl_query_t *) 0)->subject) {
+    if (h->subject && strlen (h->subject) >= sizeof ((sl_broker_query_t *) 0)->subject) {
         sl_broker_send_error (self, s->rid, s->rid_len, s->member, h->seq,
                       SLUICE__V1__ERROR_CODE__BAD_REQUEST, "bad-subject",
                       "QUERY: subject longer than 127 bytes");
@@ -114,7 +114,7 @@ sl_route_query (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h)
     }
     if (self->n_queries == self->cap_queries) {
         size_t cap = self->cap_queries ? self->cap_queries * 2 : 16;
-        sl_query_t *p = realloc (self->queries, cap * sizeof *p);
+        sl_broker_query_t *p = realloc (self->queries, cap * sizeof *p);
         if (!p) {
             sl_broker_send_error (self, s->rid, s->rid_len, s->member, h->seq,
                           SLUICE__V1__ERROR_CODE__INTERNAL, "memory", "broker out of memory");
@@ -126,7 +126,7 @@ sl_route_query (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h)
     unsigned tmo = h->timeout_ms ? h->timeout_ms : self->cfg.query_timeout_ms;
     if (tmo > SL_QUERY_MAX_MS)
         tmo = SL_QUERY_MAX_MS;
-    sl_query_t *q = &self->queries[self->n_queries];
+    sl_broker_query_t *q = &self->queries[self->n_queries];
     memset (q, 0, sizeof *q);
     q->query_id = self->next_query_id++;
     memcpy (q->rid, s->rid, s->rid_len);
@@ -173,7 +173,7 @@ sl_route_query (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h)
  *  so the entries are on disk before the REPLY leaves. Returns 0, or the
  *  error (the batch is aborted: nothing may be sent). */
 static int
-s_reply_record (sl_broker_t *self, const sl_query_t *q, const Sluice__V1__RecordMeta *metas,
+s_reply_record (sl_broker_t *self, const sl_broker_query_t *q, const Sluice__V1__RecordMeta *metas,
                 char (*raw)[128], char (*released)[SL_DISCLOSE_FIELDS_MAX], size_t kept,
                 size_t dropped)
 {
@@ -209,7 +209,7 @@ s_reply_record (sl_broker_t *self, const sl_query_t *q, const Sluice__V1__Record
 void
 sl_route_answer (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_msg_t *bodies)
 {
-    sl_query_t *q = s_query_find (self, h->query_id);
+    sl_broker_query_t *q = s_query_find (self, h->query_id);
     if (!q || strcmp (q->owner, s->member) != 0) {
         sl_info ("query.late", "member=%s query_id=%llu", s->member, (unsigned long long) h->query_id);
         return;
@@ -377,7 +377,7 @@ sl_route_timeouts (sl_broker_t *self)
     int64_t now = sl_now_ms ();
     long next = -1;
     for (size_t i = 0; i < self->n_queries;) {
-        sl_query_t *q = &self->queries[i];
+        sl_broker_query_t *q = &self->queries[i];
         if (q->deadline_ms <= now) {
             char text[200];
             snprintf (text, sizeof text, "QUERY: owner '%s' did not answer within the timeout", q->owner);
@@ -401,7 +401,7 @@ void
 sl_route_owner_left (sl_broker_t *self, const char *member)
 {
     for (size_t j = 0; j < self->n_queries;) {
-        sl_query_t *q = &self->queries[j];
+        sl_broker_query_t *q = &self->queries[j];
         if (strcmp (q->owner, member) != 0) {
             j++;
             continue;
@@ -420,7 +420,7 @@ void
 sl_route_shutdown (sl_broker_t *self)
 {
     for (size_t i = 0; i < self->n_queries; i++) {
-        sl_query_t *q = &self->queries[i];
+        sl_broker_query_t *q = &self->queries[i];
         sl_wire_error (self->data, q->rid, q->rid_len, q->seq, 0,
                        SLUICE__V1__ERROR_CODE__INTERNAL,
                        "the broker is shutting down; ask again when it is back", "shutdown");

@@ -16,6 +16,7 @@
 
 struct sl_schema_store_t {
     MDB_dbi versions, current;
+    int absent;                      /* read-only open, nothing ever registered */
     sl_schema_t **pending;           /* written, waiting for the commit */
     size_t n_pending, cap_pending;
     sl_schema_change_fn *on_change;
@@ -35,16 +36,21 @@ s_get_u32 (const unsigned char *p)
     return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
 }
 
-sl_schema_store_t *
-sl_schema_store_new (MDB_txn *txn, int *rc_p)
+/*  Opens the two databases with `flags` (MDB_CREATE for the broker, 0 for
+ *  an offline reader, where missing databases mean nothing was registered). */
+static sl_schema_store_t *
+s_open (MDB_txn *txn, unsigned flags, int *rc_p)
 {
     sl_schema_store_t *self = calloc (1, sizeof *self);
     int rc = SL_ENOMEM;
     if (!self)
         goto fail;
-    if (mdb_dbi_open (txn, "schema.versions", MDB_CREATE, &self->versions) != 0
-        || mdb_dbi_open (txn, "schema.current", MDB_CREATE, &self->current) != 0) {
-        rc = SL_ESTORE;
+    int mv = mdb_dbi_open (txn, "schema.versions", flags, &self->versions);
+    int mc = mv == 0 ? mdb_dbi_open (txn, "schema.current", flags, &self->current) : mv;
+    if (!(flags & MDB_CREATE) && mc == MDB_NOTFOUND)
+        self->absent = 1;
+    else if (mc != 0) {
+        rc = flags & MDB_CREATE ? SL_ESTORE : sl_lmdb_rc (mc);
         goto fail;
     }
     return self;
@@ -53,6 +59,18 @@ fail:
     if (rc_p)
         *rc_p = rc;
     return NULL;
+}
+
+sl_schema_store_t *
+sl_schema_store_new (MDB_txn *txn, int *rc_p)
+{
+    return s_open (txn, MDB_CREATE, rc_p);
+}
+
+sl_schema_store_t *
+sl_schema_store_open_rdonly (MDB_txn *txn, int *rc_p)
+{
+    return s_open (txn, 0, rc_p);
 }
 
 void
@@ -80,6 +98,8 @@ sl_schema_store_get (sl_schema_store_t *self, MDB_txn *txn, const char *type, ui
                      Sluice__V1__SchemaVersion **out)
 {
     *out = NULL;
+    if (self->absent)
+        return SL_ENOTFOUND;
     size_t tl = strlen (type);
     MDB_val k = { tl, (void *) type }, v;
     int mrc;
@@ -109,7 +129,7 @@ sl_schema_store_each_version (sl_schema_store_t *self, MDB_txn *txn, const char 
                               sl_schema_version_fn *fn, void *arg)
 {
     size_t tl = strlen (type);
-    if (tl > SL_SCHEMA_NAME_MAX)
+    if (self->absent || tl > SL_SCHEMA_NAME_MAX)
         return 0;
     unsigned char key[SL_SCHEMA_NAME_MAX + 6];
     memcpy (key, type, tl);
@@ -136,7 +156,7 @@ sl_schema_store_each_version (sl_schema_store_t *self, MDB_txn *txn, const char 
             break;
     }
     if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
-        rc = SL_ESTORE;
+        rc = sl_lmdb_rc (mrc);
     mdb_cursor_close (cur);
     return rc;
 }
@@ -156,6 +176,8 @@ sl_schema_store_load (sl_schema_store_t *self, MDB_txn *txn, char *skipped, size
 {
     if (skipped && size)
         skipped[0] = 0;
+    if (self->absent)
+        return 0;
     MDB_cursor *cur;
     if (mdb_cursor_open (txn, self->current, &cur) != 0)
         return SL_ESTORE;
@@ -195,7 +217,7 @@ sl_schema_store_load (sl_schema_store_t *self, MDB_txn *txn, char *skipped, size
         n++;
     }
     mdb_cursor_close (cur);
-    return mrc == MDB_NOTFOUND ? n : SL_ESTORE;
+    return mrc == MDB_NOTFOUND ? n : sl_lmdb_rc (mrc);
 }
 
 void
@@ -394,14 +416,14 @@ sl_schema_store_register_file (sl_schema_store_t *self, MDB_txn *txn, const char
     sl_schema_change_t *c = NULL;
     size_t n = 0;
     char e2[600];
-    int rc = sl_schema_store_prepare (self, txn, buf, len, NULL, "admin:city", &c, &n, e2, sizeof e2);
+    int rc = sl_schema_store_prepare (self, txn, buf, len, NULL, SL_ROLE_CITY_ADMIN, &c, &n, e2, sizeof e2);
     int added = 0;
     if (rc != 0)
         snprintf (err, errlen, "%s: %s", path, e2);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         if (c[i].prev)
             continue;              /* registered already */
-        if ((rc = sl_schema_store_write (self, txn, &c[i], actor, "admin:city", path, false)) != 0)
+        if ((rc = sl_schema_store_write (self, txn, &c[i], actor, SL_ROLE_CITY_ADMIN, path, false)) != 0)
             snprintf (err, errlen, "%s: cannot store %s: %s", path, c[i].entry
                       ? c[i].entry->record_type : "?", sl_strerror (rc));
         else

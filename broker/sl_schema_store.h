@@ -43,6 +43,14 @@ typedef struct sl_schema_store_t sl_schema_store_t;
  *  SL_ESTORE, SL_ENOMEM. */
 sl_schema_store_t *sl_schema_store_new (MDB_txn *txn, int *rc_p);
 
+/*  For offline readers (sluicectl, on a store from sl_store_open_rdonly):
+ *  the registered versions read in `txn`, a read transaction, through the
+ *  same functions as the broker (sl_schema_store_load, _get,
+ *  _each_version) — the only code that knows the layout above. A store
+ *  where nothing was ever registered reads as empty. Nothing can be written
+ *  through it. Returns the store or NULL with *rc_p: SL_ESTORE, SL_ENOMEM. */
+sl_schema_store_t *sl_schema_store_open_rdonly (MDB_txn *txn, int *rc_p);
+
 /*  Frees the store (not the table in force). Harmless on NULL. */
 void sl_schema_store_destroy (sl_schema_store_t **self_p);
 

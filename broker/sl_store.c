@@ -64,6 +64,69 @@ fail:
     return NULL;
 }
 
+int
+sl_store_env_open_rdonly (const char *dir, int force_nolock, MDB_env **env, char *err,
+                          size_t errlen)
+{
+    char lock[4096];
+    struct stat st;
+    snprintf (lock, sizeof lock, "%s/lock.mdb", dir);
+    unsigned flags = MDB_RDONLY | MDB_NOTLS;
+    if (force_nolock || (stat (lock, &st) != 0 && errno == ENOENT))
+        flags |= MDB_NOLOCK;
+    *env = NULL;
+    int rc = mdb_env_create (env);
+    if (rc == 0)
+        rc = mdb_env_set_maxdbs (*env, 64);
+    if (rc == 0)
+        rc = mdb_env_open (*env, dir, flags, 0600);
+    if (rc != 0) {
+        snprintf (err, errlen, "%s: cannot open the store read-only: %s", dir,
+                  mdb_strerror (rc));
+        if (*env)
+            mdb_env_close (*env);
+        *env = NULL;
+    }
+    return rc;
+}
+
+sl_store_t *
+sl_store_open_rdonly (const char *dir, int force_nolock, char *err, size_t errlen)
+{
+    sl_store_t *self = calloc (1, sizeof *self);
+    MDB_txn *txn = NULL;
+    if (!self) {
+        snprintf (err, errlen, "out of memory");
+        return NULL;
+    }
+    if (sl_store_env_open_rdonly (dir, force_nolock, &self->env, err, errlen) != 0) {
+        free (self);
+        return NULL;
+    }
+    int rc = mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn);
+    for (int i = 0; rc == 0 && i < SL_DB_COUNT_; i++)
+        if ((rc = mdb_dbi_open (txn, s_names[i], 0, &self->dbi[i])) != 0)
+            snprintf (err, errlen, "%s: no database %s: %s (is this a broker data "
+                      "directory? `sluiced init --data DIR` makes one)", dir, s_names[i],
+                      mdb_strerror (rc));
+    if (rc == 0) {
+        rc = mdb_txn_commit (txn);      /* keeps the handles for later transactions */
+        txn = NULL;
+        if (rc != 0)
+            snprintf (err, errlen, "%s: %s", dir, mdb_strerror (rc));
+    }
+    else if (!txn)
+        snprintf (err, errlen, "%s: %s", dir, mdb_strerror (rc));
+    if (txn)
+        mdb_txn_abort (txn);
+    if (rc != 0) {
+        mdb_env_close (self->env);
+        free (self);
+        return NULL;
+    }
+    return self;
+}
+
 void
 sl_store_destroy (sl_store_t **self_p)
 {
@@ -90,21 +153,7 @@ sl_store_dbi (sl_store_t *self, sl_db_t db)
 int
 sl_store_read (sl_store_t *self, MDB_txn **txn)
 {
-    return mdb_txn_begin (self->env, NULL, MDB_RDONLY, txn) == 0 ? 0 : SL_ESTORE;
-}
-
-int
-sl_store_rc (int mdb_rc)
-{
-    switch (mdb_rc) {
-    case 0:             return SL_OK;
-    case MDB_MAP_FULL:  return SL_EFULL;
-    case ENOSPC:        return SL_EFULL;      /* the disk under the map is full */
-    case EDQUOT:        return SL_EFULL;
-    case MDB_NOTFOUND:  return SL_ENOTFOUND;
-    case MDB_KEYEXIST:  return SL_EEXIST;
-    default:            return SL_ESTORE;
-    }
+    return sl_lmdb_rc (mdb_txn_begin (self->env, NULL, MDB_RDONLY, txn));
 }
 
 void

@@ -36,12 +36,40 @@ typedef enum {
 
 /*  Opens (creating if `create`) the environment in directory `dir` with a map
  *  of `map_size` bytes (0 = 1 GiB) and makes sure the broker databases exist.
- *  Durability: every commit is fsynced (no MDB_NOSYNC / MDB_NOMETASYNC), so a
- *  committed transaction survives a power loss; group commit (sl_batch) is
- *  what keeps the fsync count low. Returns NULL on failure, with the reason
+ *  Durability: opened so that every commit is fsynced, data pages and meta
+ *  page; sluiced then sets MDB_NOMETASYNC and makes meta pages durable with
+ *  the next commit or a flush in its own thread (sl_batch.h note 5,
+ *  sl_sync.h). Group commit (sl_batch) is what keeps the fsync count low. Returns NULL on failure, with the reason
  *  in `err`. */
 sl_store_t *sl_store_open (const char *dir, size_t map_size, int create,
                            char *err, size_t errlen);
+
+/*  Offline readers (sluicectl, bench and test readers) open a store made by
+ *  sluiced, or a copy of one, without a broker and without changing it:
+ *  read-only, and never creating `lock.mdb` with the caller's owner or a
+ *  wrong mode.
+ *  - DIR/lock.mdb exists: the store is (or was) served by sluiced; a normal
+ *    read-only open shares its lock table, so the reader sees a consistent
+ *    snapshot beside a running writer. The lock file is not created, so its
+ *    owner and mode stay the broker's.
+ *  - no lock.mdb (a copy made by `sluicectl backup` or mdb_copy): opened
+ *    with MDB_NOLOCK, so nothing is created. Safe because no writer can be
+ *    active on a store that has no lock file: sluiced creates it at start.
+ *  `force_nolock` 1 always uses MDB_NOLOCK (a backup being restored).
+ *
+ *  sl_store_env_open_rdonly opens only the environment (maxdbs 64,
+ *  MDB_NOTLS, as sl_store_open), for libraries that open their own
+ *  databases (audit, consent): returns 0 and *env (close with
+ *  mdb_env_close), or an LMDB error code with `err` = "DIR: what". */
+int sl_store_env_open_rdonly (const char *dir, int force_nolock, MDB_env **env, char *err,
+                              size_t errlen);
+
+/*  The same, as a store whose broker databases can be read by their owning
+ *  modules (sl_registry_new, sl_subs_new, sl_queue_*; sl_policy_store_open_rdonly
+ *  and sl_schema_store_open_rdonly in a read transaction). Nothing can be
+ *  written through it. Returns NULL with `err` = "DIR: what" when the
+ *  directory is no LMDB store or lacks the broker's databases. */
+sl_store_t *sl_store_open_rdonly (const char *dir, int force_nolock, char *err, size_t errlen);
 
 /*  Closes the environment. Any transaction must have ended. Cannot fail. */
 void sl_store_destroy (sl_store_t **self_p);
@@ -53,7 +81,8 @@ MDB_env *sl_store_env (sl_store_t *self);
 /*  The handle of one of the broker's databases. Cannot fail. */
 MDB_dbi sl_store_dbi (sl_store_t *self, sl_db_t db);
 
-/*  Begins a read-only transaction. Returns 0 or SL_ESTORE. */
+/*  Begins a read-only transaction. Returns 0 or the failure as sl_lmdb_rc
+ *  (SL_ESTORE, SL_ENOMEM). */
 int sl_store_read (sl_store_t *self, MDB_txn **txn);
 
 /*  How full the store is, for back-pressure: `used` = bytes in pages the
@@ -62,10 +91,9 @@ int sl_store_read (sl_store_t *self, MDB_txn **txn);
  *  data.mdb cannot grow the file that far. Returns 0 or SL_ESTORE. */
 int sl_store_usage (sl_store_t *self, size_t *used, size_t *capacity);
 
-/*  Maps an LMDB return code to SL_*: MDB_MAP_FULL or ENOSPC / EDQUOT from
- *  the disk -> SL_EFULL,
- *  MDB_NOTFOUND -> SL_ENOTFOUND, other errors -> SL_ESTORE. */
-int sl_store_rc (int mdb_rc);
+/*  LMDB return codes map to SL_* with sl_lmdb_rc (common/sl_lmdb.h), the
+ *  one mapping every store module uses. */
+#include "sl_lmdb.h"
 
 /*  Big-endian helpers for keys. Cannot fail. */
 void sl_store_put_u64 (unsigned char *p, unsigned long long v);

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "sl_error.h"
+#include "sl_lmdb.h"
 
 struct sl_subs_t {
     sl_store_t *store;
@@ -143,7 +144,7 @@ sl_subs_add (sl_subs_t *self, MDB_txn *txn, const char *consumer,
     unsigned char vbuf[8];
     sl_store_put_u64 (vbuf, (unsigned long long) time (NULL) * 1000ull);
     MDB_val k = { s_key (kbuf, consumer, record_type, purpose), kbuf }, v = { 8, vbuf };
-    int rc = sl_store_rc (mdb_put (txn, sl_store_dbi (self->store, SL_DB_SUBS), &k, &v, 0));
+    int rc = sl_lmdb_rc (mdb_put (txn, sl_store_dbi (self->store, SL_DB_SUBS), &k, &v, 0));
     if (rc != 0)
         return rc;
     sl_sub_t *s = &self->subs[self->count++];
@@ -165,7 +166,7 @@ sl_subs_remove (sl_subs_t *self, MDB_txn *txn, const char *consumer,
     MDB_val k = { s_key (kbuf, consumer, record_type, purpose), kbuf };
     int rc = mdb_del (txn, sl_store_dbi (self->store, SL_DB_SUBS), &k, NULL);
     if (rc != 0 && rc != MDB_NOTFOUND)
-        return sl_store_rc (rc);
+        return sl_lmdb_rc (rc);
     self->subs[i] = self->subs[--self->count];
     return 0;
 }

@@ -6,20 +6,12 @@
 #include <string.h>
 
 #include "sl_error.h"
-
-static const char *s_codes[] = {
-    "ok", "bad-frame", "unknown-command", "unsupported-version", "too-big",
-    "unknown-record-type", "not-owner", "bad-body", "denied", "owner-offline",
-    "timeout", "store-full", "queue-full", "not-permitted", "bad-request",
-    "internal", "not-found", "not-subscribed"
-};
+#include "sl_reason.h"
 
 const char *
 sl_wire_code_name (int code)
 {
-    if (code < 0 || (size_t) code >= sizeof s_codes / sizeof s_codes[0])
-        return "unknown";
-    return s_codes[code];
+    return sl_reason_name (code);
 }
 
 void *

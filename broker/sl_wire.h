@@ -30,7 +30,8 @@ int sl_wire_error (void *sock, const void *rid, size_t rid_len, uint64_t seq,
                    uint64_t query_id, Sluice__V1__ErrorCode code, const char *text,
                    const char *reason);
 
-/*  Kebab-case name of an error code ("bad-frame"); "unknown" if out of range. */
+/*  Kebab-case name of an error code ("bad-frame"); "unknown" if out of range.
+ *  The names are common/sl_reason's table. */
 const char *sl_wire_code_name (int code);
 
 /*  Packs `h` into a new malloc()ed buffer; *len gets its size. NULL when out

@@ -22,6 +22,7 @@
 #include "sl_registry.h"
 #include "sl_schema_store.h"
 #include "sl_store.h"
+#include "sl_role.h"
 
 static volatile sig_atomic_t s_stop = 0;
 static volatile sig_atomic_t s_reload = 0;
@@ -82,6 +83,8 @@ s_usage (FILE *f)
 "  --queue-max N              records a consumer's queue may hold; a record\n"
 "                             past it is refused (queue-full), default\n"
 "                             1000000, 0 = no limit               (queue_max)\n"
+"%s"
+
 "  --timezone ZONE            the city's IANA time zone, e.g. Europe/Berlin;\n"
 "                             zone-less times in policy windows and admin\n"
 "                             filters are read in it, default UTC (timezone)\n"
@@ -102,7 +105,13 @@ s_usage (FILE *f)
 "flags), applies log_level, log_format, log_file (reopened: logrotate),\n"
 "queue_max and query_timeout_ms at once, logs which other changed\n"
 "settings need a restart, and starts or ends a broker key rollover\n"
-"(DIR/broker-next.key; docs/OPERATIONS.md).\n");
+"(DIR/broker-next.key; docs/OPERATIONS.md).\n",
+"  --overload-queue N         past saturation: withhold a publisher's ACK while\n"
+"                             a connected consumer it fed has more than N\n"
+"                             records queued, default 2048, 0 = off\n"
+"                                                          (overload_queue)\n"
+"  --overload-hold-ms MS      ... for at most MS, default 1000\n"
+"                                                        (overload_hold_ms)\n");
 }
 
 static const struct { const char *flag, *key; } s_flags[] = {
@@ -114,6 +123,7 @@ static const struct { const char *flag, *key; } s_flags[] = {
     { "--checkpoint-every", "checkpoint_every" },
     { "--checkpoint-interval-ms", "checkpoint_interval_ms" },
     { "--consent-scan-ms", "consent_scan_ms" }, { "--queue-max", "queue_max" },
+    { "--overload-queue", "overload_queue" }, { "--overload-hold-ms", "overload_hold_ms" },
     { "--metrics-bind", "metrics_bind" }, { "--log-file", "log_file" },
     { "--log-format", "log_format" }, { "--next-bind", "next_bind" },
     { "--next-admin-bind", "next_admin_bind" },
@@ -307,7 +317,7 @@ s_init (const sl_config_t *cfg)
         fprintf (stderr, "sluiced init: cannot open the member registry\n");
         goto out;
     }
-    if (sl_registry_add (reg, txn, "admin", "admin:city", admin.public_key, err, sizeof err) != 0) {
+    if (sl_registry_add (reg, txn, "admin", SL_ROLE_CITY_ADMIN, admin.public_key, err, sizeof err) != 0) {
         fprintf (stderr, "sluiced init: %s\n", err);
         goto out;
     }
@@ -457,6 +467,7 @@ s_run (sl_config_t *cfg)
         .checkpoint_every = cfg->checkpoint_every,
         .checkpoint_interval_ms = cfg->checkpoint_interval_ms,
         .consent_scan_ms = cfg->consent_scan_ms, .queue_max = cfg->queue_max,
+        .overload_queue = cfg->overload_queue, .overload_hold_ms = cfg->overload_hold_ms,
         .metrics_endpoint = cfg->metrics_bind,
         .next_data_endpoint = cfg->next_bind, .next_admin_endpoint = cfg->next_admin_bind,
     };

@@ -9,7 +9,8 @@
     writer). Long listings are streamed, page by page online and entry by
     entry offline, so memory stays flat on a log of millions of entries. */
 #include "ctl.h"
-#include "ctl_store.h"
+#include "sl_registry.h"
+#include "sl_store.h"
 #include "sl_audit.h"
 #include "sl_error.h"
 #include "sl_schema.h"
@@ -116,7 +117,7 @@ s_local_open (ctl_ctx_t *ctx, s_local_t *l)
                    "(or a copy of it) with --data DIR", path, strerror (errno ? errno : ENOENT));
         return 1;
     }
-    if (ctl_store_open_readonly (path, 0, &l->env, err, sizeof err) != 0) {
+    if (sl_store_env_open_rdonly (path, 0, &l->env, err, sizeof err) != 0) {
         ctl_error (ctx, "%s", err);
         s_local_close (l);
         return 1;
@@ -369,38 +370,44 @@ s_parse (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv, s_opts_t *
 }
 
 /*  Offline: a --consumer that is no member of DIR's registry is refused with
-    the closest name (online the broker does it). Returns 0, or 2 after
-    printing. */
+    the closest name (online the broker does it). The registry reads its
+    own database (sl_registry_each). Returns 0, or 2 after printing. */
+typedef struct {
+    const char *consumer;
+    char **names;
+    size_t n;
+    int known;
+} s_members_t;
+
+static int
+s_member_name (void *arg, const sl_member_t *m)
+{
+    s_members_t *ms = arg;
+    char **nn = realloc (ms->names, (ms->n + 1) * sizeof *nn);
+    if (!nn)
+        return 1;
+    ms->names = nn;
+    if (!(ms->names[ms->n] = strdup (m->name)))
+        return 1;
+    ms->known = strcmp (ms->names[ms->n++], ms->consumer) == 0;
+    return ms->known;
+}
+
 static int
 s_check_consumer_local (ctl_ctx_t *ctx, MDB_txn *txn, const char *consumer)
 {
-    MDB_dbi dbi;
-    MDB_cursor *cur;
-    MDB_val k, v;
-    if (!consumer || mdb_dbi_open (txn, "broker.members", 0, &dbi) != 0
-        || mdb_cursor_open (txn, dbi, &cur) != 0)
+    if (!consumer)
         return 0;
-    char **names = NULL;
-    size_t n = 0;
-    int known = 0;
-    for (int op = MDB_FIRST; !known && mdb_cursor_get (cur, &k, &v, op) == 0; op = MDB_NEXT) {
-        char **nn = realloc (names, (n + 1) * sizeof *nn);
-        if (!nn)
-            break;
-        names = nn;
-        names[n] = strndup (k.mv_data, k.mv_size);
-        if (names[n])
-            known = strcmp (names[n++], consumer) == 0;
-    }
-    mdb_cursor_close (cur);
-    const char *m = known ? NULL : sl_suggest (consumer, (const char *const *) names, n);
-    if (!known && n)
+    s_members_t ms = { consumer, NULL, 0, 0 };
+    sl_registry_each (txn, s_member_name, &ms);
+    const char *m = ms.known ? NULL : sl_suggest (consumer, (const char *const *) ms.names, ms.n);
+    if (!ms.known && ms.n)
         ctl_error (ctx, "unknown consumer '%s'%s%s%s: no member of that name in %s", consumer,
                    m ? "; did you mean '" : "", m ? m : "", m ? "'?" : "", ctx->data_dir);
-    for (size_t i = 0; i < n; i++)
-        free (names[i]);
-    free (names);
-    return known || !n ? 0 : 2;
+    for (size_t i = 0; i < ms.n; i++)
+        free (ms.names[i]);
+    free (ms.names);
+    return ms.known || !ms.n ? 0 : 2;
 }
 
 /*  What is archived and whether it was read (sl_audit_history_note), said

@@ -23,7 +23,7 @@
  *     makes its own at start, with its own owner.
  */
 #include "ctl.h"
-#include "ctl_store.h"
+#include "sl_store.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "sl_audit.h"
+#include "sl_time.h"
 
 #define S_MANIFEST "MANIFEST"
 #define S_FORMAT   "sluice-backup 1"
@@ -159,10 +160,7 @@ s_mkdir_private (const char *dir)
 static void
 s_utc (char *buf, size_t size)
 {
-    time_t now = time (NULL);
-    struct tm tm;
-    gmtime_r (&now, &tm);
-    strftime (buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    sl_time_format ((int64_t) time (NULL) * 1000000, NULL, buf, size);
 }
 
 /*  The audit head of the store in `store_dir` (keys in key_dir). */
@@ -214,7 +212,7 @@ s_backup (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         ctl_error (ctx, "%s: cannot create: %s", dst, strerror (errno));
         goto out;
     }
-    if (ctl_store_open_readonly (src, 0, &env, err, sizeof err) != 0) {
+    if (sl_store_env_open_rdonly (src, 0, &env, err, sizeof err) != 0) {
         ctl_error (ctx, "%s", err);
         goto out;
     }
@@ -473,7 +471,7 @@ s_restore (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     }
     snprintf (path, sizeof path, "%s/store", bk);
     MDB_env *env = NULL;
-    if (ctl_store_open_readonly (path, 1, &env, err, sizeof err) != 0) {
+    if (sl_store_env_open_rdonly (path, 1, &env, err, sizeof err) != 0) {
         ctl_error (ctx, "%s", err);
         return 1;
     }

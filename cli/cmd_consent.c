@@ -3,6 +3,7 @@
     Changes always go through the broker, which checks the role rule and
     writes the audit entry in the same transaction. */
 #include "ctl.h"
+#include "sl_time.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,10 +15,7 @@ s_time (double secs, char out[24])
 {
     if (secs <= 0)
         return "-";
-    time_t t = (time_t) secs;
-    struct tm tm;
-    gmtime_r (&t, &tm);
-    strftime (out, 24, "%Y-%m-%d %H:%M:%SZ", &tm);
+    sl_time_format_as ((int64_t) secs * 1000000, NULL, SL_TIME_FMT_SPACE, out, 24);
     return out;
 }
 
@@ -259,13 +257,8 @@ s_print_show (const cJSON *res)
 static int
 s_show (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
-    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, NULL, NULL, NULL, 1,
-                                    "show needs one consent ID", &first);
-    if (rc >= 0)
-        return rc;
-    cJSON *args = cJSON_CreateObject ();
-    cJSON_AddStringToObject (args, "id", argv[first]);
-    return ctl_call (ctx, "consent.show", args, s_print_show);
+    return ctl_call_simple (ctx, cmd, argc, argv, "show needs one consent ID",
+                            "consent.show", "id", s_print_show);
 }
 
 static int

@@ -88,11 +88,8 @@ s_print_list (const cJSON *res)
 static int
 s_list (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
-    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, NULL, NULL, NULL, 0,
-                                    "list takes no arguments", &first);
-    if (rc >= 0)
-        return rc;
-    return ctl_call (ctx, "member.list", cJSON_CreateObject (), s_print_list);
+    return ctl_call_simple (ctx, cmd, argc, argv, "list takes no arguments",
+                            "member.list", NULL, s_print_list);
 }
 
 static void
@@ -107,13 +104,8 @@ s_print_revoke (const cJSON *res)
 static int
 s_revoke (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
-    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, NULL, NULL, NULL, 1,
-                                    "revoke needs one NAME", &first);
-    if (rc >= 0)
-        return rc;
-    cJSON *args = cJSON_CreateObject ();
-    cJSON_AddStringToObject (args, "name", argv[first]);
-    return ctl_call (ctx, "member.revoke", args, s_print_revoke);
+    return ctl_call_simple (ctx, cmd, argc, argv, "revoke needs one NAME",
+                            "member.revoke", "name", s_print_revoke);
 }
 
 /* ---- member key add|retire NAME: key rollover (docs/OPERATIONS.md) */

@@ -7,11 +7,15 @@
     members and the city's purposes stored in DIR/store (opened read-only,
     so it is safe while sluiced runs). Everything else asks the broker. */
 #include "ctl.h"
-#include "ctl_store.h"
 #include "sl_error.h"
+#include "sl_policy_store.h"
+#include "sl_registry.h"
+#include "sl_store.h"
+#include "sl_subs.h"
 #include "sl_policy.h"
 #include "sl_policy_lint.h"
 #include "sl_time.h"
+#include "sl_role.h"
 
 #include <errno.h>
 #include <lmdb.h>
@@ -70,41 +74,28 @@ typedef struct {
     uint32_t city_version;
 } s_offline_t;
 
-/*  Adds the purposes the city's current policy declares, read from the
-    policy store's databases (layout: broker/sl_policy_store.h). */
+/*  Adds the purposes the city's current policy declares (the policy
+    store reads them: sl_policy_store.h). */
 static int
-s_city_purposes (MDB_txn *txn, sl_policy_catalog_t *cat, s_offline_t *o, char *err,
-                 size_t errlen)
+s_city_purposes (sl_policy_store_t *ps, MDB_txn *txn, sl_policy_catalog_t *cat,
+                 s_offline_t *o, char *err, size_t errlen)
 {
-    MDB_dbi cur, ver;
-    if (mdb_dbi_open (txn, "policy.current", 0, &cur) != 0
-        || mdb_dbi_open (txn, "policy.versions", 0, &ver) != 0)
-        return 0;                         /* no policy was ever applied */
-    MDB_val k = { 4, (void *) "city" }, v;
-    if (mdb_get (txn, cur, &k, &v) != 0)
-        return 0;
-    if (v.mv_size != 4) {
-        snprintf (err, errlen, "policy.current: bad value for 'city'");
-        return SL_ECORRUPT;
+    sl_policy_version_t *v = NULL;
+    int rc = sl_policy_store_current (ps, txn, SL_POLICY_CITY, &o->city_version);
+    if (rc == 0 && o->city_version == 0)
+        return 0;                         /* the city never applied a policy */
+    if (rc == 0)
+        rc = sl_policy_store_get (ps, txn, SL_POLICY_CITY, o->city_version, &v);
+    if (rc != 0) {
+        snprintf (err, errlen, "policy store: city version %u: %s", o->city_version,
+                  sl_strerror (rc));
+        return rc == SL_ENOTFOUND ? SL_ECORRUPT : rc;
     }
-    const unsigned char *p = v.mv_data;
-    o->city_version = (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
-    unsigned char key[9];
-    memcpy (key, "city", 4);
-    key[4] = 0;
-    memcpy (key + 5, p, 4);
-    MDB_val vk = { sizeof key, key };
-    if (mdb_get (txn, ver, &vk, &v) != 0) {
-        snprintf (err, errlen, "policy.versions: city version %u is missing", o->city_version);
-        return SL_ECORRUPT;
-    }
-    cJSON *j = cJSON_ParseWithLength (v.mv_data, v.mv_size);
-    const char *text = ctl_str (j, "text");
     sl_policy_set_t *set = sl_policy_set_new ();
-    int rc = 0;
-    if (!j || !set)
-        rc = !j ? SL_ECORRUPT : SL_ENOMEM;
-    else if (sl_policy_set_parse (set, "city.policy", text, strlen (text), 0, NULL) == SL_ENOMEM)
+    if (!set)
+        rc = SL_ENOMEM;
+    else if (sl_policy_set_parse (set, "city.policy", v->text, strlen (v->text), 0, NULL)
+             == SL_ENOMEM)
         rc = SL_ENOMEM;
     char *summary = rc == 0 ? sl_policy_set_summary (set) : NULL;
     cJSON *s = summary ? cJSON_Parse (summary) : NULL;
@@ -113,12 +104,10 @@ s_city_purposes (MDB_txn *txn, sl_policy_catalog_t *cat, s_offline_t *o, char *e
         if (sl_policy_catalog_add_purpose (cat, ctl_str (pu, "name"), ctl_str (pu, "description"))
             == 0)
             o->purposes++;
-    if (rc == SL_ECORRUPT)
-        snprintf (err, errlen, "policy.versions: city version %u is not JSON", o->city_version);
     cJSON_Delete (s);
     free (summary);
     sl_policy_set_destroy (&set);
-    cJSON_Delete (j);
+    sl_policy_version_destroy (&v);
     return rc;
 }
 
@@ -152,154 +141,114 @@ s_stored_free (s_stored_t *st)
     memset (st, 0, sizeof *st);
 }
 
-/*  broker.subs: key consumer \0 record type \0 purpose (sl_subs.c). */
+/*  The live subscriptions (sl_subs reads broker.subs). */
 static int
-s_read_subs (MDB_txn *txn, s_stored_t *st)
+s_read_subs (sl_store_t *store, s_stored_t *st)
 {
-    MDB_dbi dbi;
-    MDB_cursor *cur;
-    MDB_val k, v;
-    if (mdb_dbi_open (txn, "broker.subs", 0, &dbi) != 0)
-        return 0;
-    if (mdb_cursor_open (txn, dbi, &cur) != 0)
+    sl_subs_t *subs = sl_subs_new (store);
+    if (!subs)
         return SL_ESTORE;
     int rc = 0;
-    for (int op = MDB_FIRST; rc == 0 && mdb_cursor_get (cur, &k, &v, op) == 0; op = MDB_NEXT) {
-        const char *c = k.mv_data, *end = c + k.mv_size;
-        const char *t = memchr (c, 0, k.mv_size);
-        const char *p = t ? memchr (t + 1, 0, (size_t) (end - t - 1)) : NULL;
-        if (!p)
-            continue;
-        sl_policy_lint_sub_t *n = realloc (st->subs, (st->n_subs + 1) * sizeof *n);
-        if (!n) {
+    size_t n = sl_subs_count (subs);
+    if (n && !(st->subs = calloc (n, sizeof *st->subs)))
+        rc = SL_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const sl_sub_t *s = sl_subs_at (subs, i);
+        sl_policy_lint_sub_t *d = &st->subs[st->n_subs++];
+        d->consumer = strdup (s->consumer);
+        d->record_type = strdup (s->record_type);
+        d->purpose = strdup (s->purpose);
+        if (!d->consumer || !d->record_type || !d->purpose)
             rc = SL_ENOMEM;
-            break;
-        }
-        st->subs = n;
-        n[st->n_subs].consumer = strdup (c);
-        n[st->n_subs].record_type = strdup (t + 1);
-        n[st->n_subs].purpose = strndup (p + 1, (size_t) (end - p - 1));
-        st->n_subs++;
     }
-    mdb_cursor_close (cur);
+    sl_subs_destroy (&subs);
     return rc;
 }
 
-/*  policy.current (owner -> version u32 BE) and policy.versions
-    (owner \0 version -> {"text", ...}): every owner's text in force. */
+/*  Every owner's text in force, as the policy store reads it. */
+typedef struct {
+    sl_policy_store_t *ps;
+    MDB_txn *txn;
+    s_stored_t *st;
+} s_read_t;
+
 static int
-s_read_policies (MDB_txn *txn, s_stored_t *st)
+s_read_owner (void *arg, const char *owner, uint32_t current)
 {
-    MDB_dbi cur_dbi, ver_dbi;
-    MDB_cursor *cur;
-    MDB_val k, v;
-    if (mdb_dbi_open (txn, "policy.current", 0, &cur_dbi) != 0
-        || mdb_dbi_open (txn, "policy.versions", 0, &ver_dbi) != 0)
-        return 0;
-    if (mdb_cursor_open (txn, cur_dbi, &cur) != 0)
-        return SL_ESTORE;
-    int rc = 0;
-    for (int op = MDB_FIRST; rc == 0 && mdb_cursor_get (cur, &k, &v, op) == 0; op = MDB_NEXT) {
-        if (v.mv_size != 4 || k.mv_size == 0 || k.mv_size > 64)
-            continue;
-        unsigned char key[80];
-        memcpy (key, k.mv_data, k.mv_size);
-        key[k.mv_size] = 0;
-        memcpy (key + k.mv_size + 1, v.mv_data, 4);
-        const unsigned char *b = v.mv_data;
-        uint32_t version = (uint32_t) b[0] << 24 | (uint32_t) b[1] << 16 | (uint32_t) b[2] << 8 | b[3];
-        MDB_val vk = { k.mv_size + 5, key }, vv;
-        if (mdb_get (txn, ver_dbi, &vk, &vv) != 0)
-            continue;
-        cJSON *j = cJSON_ParseWithLength (vv.mv_data, vv.mv_size);
-        const char *text = ctl_str (j, "text");
-        size_t n = st->n_policies;
-        char **o = realloc (st->owners, (n + 1) * sizeof *o);
-        if (o)
-            st->owners = o;
-        char **t = realloc (st->texts, (n + 1) * sizeof *t);
-        if (t)
-            st->texts = t;
-        uint32_t *ve = realloc (st->versions, (n + 1) * sizeof *ve);
-        if (ve)
-            st->versions = ve;
-        if (!o || !t || !ve) {
-            cJSON_Delete (j);
-            rc = SL_ENOMEM;
-            break;
-        }
-        st->owners[n] = strndup (k.mv_data, k.mv_size);
-        st->texts[n] = strdup (text);
-        st->versions[n] = version;
-        st->n_policies++;
-        cJSON_Delete (j);
+    s_read_t *r = arg;
+    s_stored_t *st = r->st;
+    sl_policy_version_t *v = NULL;
+    int rc = sl_policy_store_get (r->ps, r->txn, owner, current, &v);
+    if (rc == SL_ENOTFOUND || rc == SL_ECORRUPT)
+        return 0;                       /* skipped, as the broker's load reports it */
+    if (rc != 0)
+        return rc;
+    size_t n = st->n_policies;
+    char **o = realloc (st->owners, (n + 1) * sizeof *o);
+    if (o)
+        st->owners = o;
+    char **t = realloc (st->texts, (n + 1) * sizeof *t);
+    if (t)
+        st->texts = t;
+    uint32_t *ve = realloc (st->versions, (n + 1) * sizeof *ve);
+    if (ve)
+        st->versions = ve;
+    if (!o || !t || !ve) {
+        sl_policy_version_destroy (&v);
+        return SL_ENOMEM;
     }
-    mdb_cursor_close (cur);
-    return rc;
+    st->owners[n] = strdup (owner);
+    st->texts[n] = v->text;
+    v->text = NULL;
+    st->versions[n] = current;
+    st->n_policies++;
+    sl_policy_version_destroy (&v);
+    return st->owners[n] ? 0 : SL_ENOMEM;
 }
 
-/*  Fills `cat` from DIR/store: the registry's members (not revoked) with
-    their roles, and the city's declared purposes. Read-only. */
+/*  Fills `cat` from DIR/store, read-only through the modules that own each
+    stored format: the registry's members with their roles (revoked ones
+    too, as the broker's own catalogue has them: a policy may keep naming a
+    revoked member), the city's declared purposes, the live subscriptions
+    and every owner's applied text. */
 static int
 s_offline_catalog (const char *dir, sl_policy_catalog_t *cat, s_offline_t *o, s_stored_t *st,
                    char *err, size_t errlen)
 {
     char path[4096];
-    MDB_env *env = NULL;
-    MDB_txn *txn = NULL;
-    MDB_cursor *cur = NULL;
-    int rc;
     snprintf (path, sizeof path, "%s/store", dir);
-    if (ctl_store_open_readonly (path, 0, &env, err, errlen) != 0)
+    *err = 0;
+    sl_store_t *store = sl_store_open_rdonly (path, 0, err, errlen);
+    if (!store)
         return SL_ESTORE;
-    if ((rc = mdb_txn_begin (env, NULL, MDB_RDONLY, &txn)) != 0)
-        goto lmdb_fail;
-    MDB_dbi members;
-    if ((rc = mdb_dbi_open (txn, "broker.members", 0, &members)) != 0)
-        goto lmdb_fail;
-    if ((rc = mdb_cursor_open (txn, members, &cur)) != 0)
-        goto lmdb_fail;
-    MDB_val k, v;
-    for (rc = mdb_cursor_get (cur, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT)) {
-        /* name -> role \0 public_key \0 revoked('0'|'1') */
-        char name[64], role[64];
-        const char *val = v.mv_data;
-        if (k.mv_size >= sizeof name || v.mv_size < 3)
-            continue;
-        memcpy (name, k.mv_data, k.mv_size);
-        name[k.mv_size] = 0;
-        size_t rl = strnlen (val, v.mv_size);
-        if (rl >= sizeof role || val[v.mv_size - 1] == '1')
-            continue;
-        memcpy (role, val, rl);
-        role[rl] = 0;
-        if (sl_policy_catalog_add_member (cat, name, role) == 0)
+    MDB_txn *txn = NULL;
+    sl_policy_store_t *ps = NULL;
+    sl_registry_t *reg = sl_registry_new (store);
+    int rc = reg ? sl_store_read (store, &txn) : SL_ESTORE;
+    if (rc == 0 && !(ps = sl_policy_store_open_rdonly (txn, reg, &rc)))
+        rc = rc ? rc : SL_ENOMEM;
+    if (rc != 0)
+        snprintf (err, errlen, "%.700s: cannot read the store: %s", path, sl_strerror (rc));
+    for (size_t i = 0; rc == 0 && i < sl_registry_count (reg); i++) {
+        const sl_member_t *m = sl_registry_at (reg, i);
+        if (sl_policy_catalog_add_member (cat, m->name, m->role) == 0)
             o->members++;
     }
-    if (rc != MDB_NOTFOUND)
-        goto lmdb_fail;
-    mdb_cursor_close (cur);
-    cur = NULL;
-    rc = s_city_purposes (txn, cat, o, err, errlen);
     if (rc == 0)
-        rc = s_read_subs (txn, st);
+        rc = s_city_purposes (ps, txn, cat, o, err, errlen);
     if (rc == 0)
-        rc = s_read_policies (txn, st);
-    mdb_txn_abort (txn);
-    mdb_env_close (env);
-    return rc;
-
-lmdb_fail:
-    snprintf (err, errlen, "%.700s: %s%s", path, mdb_strerror (rc),
-              rc == ENOENT ? " (is this a broker data directory? `sluiced init --data DIR` makes one)" : "");
-    if (cur)
-        mdb_cursor_close (cur);
+        rc = s_read_subs (store, st);
+    s_read_t r = { ps, txn, st };
+    if (rc == 0)
+        rc = sl_policy_store_each_owner (ps, txn, s_read_owner, &r);
+    if (rc != 0 && !*err)
+        snprintf (err, errlen, "%.700s: %s", path, sl_strerror (rc));
+    sl_policy_store_destroy (&ps);
     if (txn)
         mdb_txn_abort (txn);
-    if (env)
-        mdb_env_close (env);
-    return SL_ESTORE;
+    sl_registry_destroy (&reg);
+    sl_store_destroy (&store);
+    return rc;
 }
 
 /*  Without a data directory every consumer the files name counts as a
@@ -314,7 +263,7 @@ s_assume_members (const sl_policy_set_t *set, sl_policy_catalog_t *cat)
     cJSON_ArrayForEach (r, cJSON_GetObjectItemCaseSensitive (s, "rules"))
         cJSON_ArrayForEach (c, cJSON_GetObjectItemCaseSensitive (r, "consumers"))
             if (cJSON_IsString (c) && strcmp (c->valuestring, "*") != 0
-                && sl_policy_catalog_add_member (cat, c->valuestring, "member") == 0)
+                && sl_policy_catalog_add_member (cat, c->valuestring, SL_ROLE_MEMBER) == 0)
                 n++;
     cJSON_Delete (s);
     free (summary);
@@ -855,11 +804,8 @@ s_print_list (const cJSON *res)
 static int
 s_list (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
-    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, NULL, NULL, NULL, 0,
-                                    "list takes no arguments", &first);
-    if (rc >= 0)
-        return rc;
-    return ctl_call (ctx, "policy.list", cJSON_CreateObject (), s_print_list);
+    return ctl_call_simple (ctx, cmd, argc, argv, "list takes no arguments",
+                            "policy.list", NULL, s_print_list);
 }
 
 /* show */
@@ -948,13 +894,8 @@ s_print_history (const cJSON *res)
 static int
 s_history (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
-    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, NULL, NULL, NULL, 1,
-                                    "history needs one OWNER (a bureau, or city)", &first);
-    if (rc >= 0)
-        return rc;
-    cJSON *args = cJSON_CreateObject ();
-    cJSON_AddStringToObject (args, "owner", argv[first]);
-    return ctl_call (ctx, "policy.history", args, s_print_history);
+    return ctl_call_simple (ctx, cmd, argc, argv, "history needs one OWNER (a bureau, or city)",
+                            "policy.history", "owner", s_print_history);
 }
 
 /* diff */

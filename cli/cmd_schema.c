@@ -12,7 +12,10 @@
 #include "sl_json.h"
 #include "sl_schema.h"
 #include "sl_schema_evolve.h"
+#include "sl_schema_store.h"
+#include "sl_store.h"
 #include "sluice/v1/registry.pb-c.h"
+#include "sl_time.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -177,57 +180,26 @@ ctl_schemas_from_store (const char *dir, char *err, size_t errlen)
     char path[PATH_MAX];
     MDB_env *env = NULL;
     MDB_txn *txn = NULL;
-    MDB_cursor *cur = NULL;
-    MDB_dbi versions, current;
-    int n = 0, mrc;
     snprintf (path, sizeof path, "%s/store", dir);
-    if ((mrc = mdb_env_create (&env)) != 0)
-        goto fail;
-    mdb_env_set_maxdbs (env, 64);
-    if ((mrc = mdb_env_open (env, path, MDB_RDONLY | MDB_NOTLS, 0600)) != 0
-        || (mrc = mdb_txn_begin (env, NULL, MDB_RDONLY, &txn)) != 0)
-        goto fail;
-    if (mdb_dbi_open (txn, "schema.current", 0, &current) != 0
-        || mdb_dbi_open (txn, "schema.versions", 0, &versions) != 0)
-        goto done;                          /* nothing registered yet */
-    if ((mrc = mdb_cursor_open (txn, current, &cur)) != 0)
-        goto fail;
-    MDB_val k, v;
-    for (mrc = mdb_cursor_get (cur, &k, &v, MDB_FIRST); mrc == 0;
-         mrc = mdb_cursor_get (cur, &k, &v, MDB_NEXT)) {
-        unsigned char key[SL_SCHEMA_NAME_MAX + 6];
-        if (k.mv_size > SL_SCHEMA_NAME_MAX || v.mv_size != 4)
-            continue;
-        memcpy (key, k.mv_data, k.mv_size);
-        key[k.mv_size] = 0;
-        memcpy (key + k.mv_size + 1, v.mv_data, 4);
-        MDB_val vk = { k.mv_size + 5, key }, vv;
-        if (mdb_get (txn, versions, &vk, &vv) != 0)
-            continue;
-        Sluice__V1__SchemaVersion *sv = sluice__v1__schema_version__unpack (NULL, vv.mv_size, vv.mv_data);
-        sl_schema_t *e = NULL;
-        char e2[600];
-        if (sv && sl_schema_build (sv->descriptor_set.data, sv->descriptor_set.len,
-                                   sv->record_type, sv->version, &e, e2, sizeof e2) == 0
-            && sl_schema_install (&e, NULL) == 0)
-            n++;
-        sl_schema_free (&e);
-        if (sv)
-            sluice__v1__schema_version__free_unpacked (sv, NULL);
+    int mrc = sl_store_env_open_rdonly (path, 0, &env, err, errlen);
+    if (mrc != 0)
+        return SL_ESTORE;
+    if ((mrc = mdb_txn_begin (env, NULL, MDB_RDONLY, &txn)) != 0) {
+        snprintf (err, errlen, "%s: %s", path, mdb_strerror (mrc));
+        mdb_env_close (env);
+        return SL_ESTORE;
     }
-done:
-    if (cur)
-        mdb_cursor_close (cur);
+    /* the schema store reads its own databases (types that no longer build
+       are left out, as the broker leaves them out) */
+    int rc = 0;
+    sl_schema_store_t *ss = sl_schema_store_open_rdonly (txn, &rc);
+    int n = ss ? sl_schema_store_load (ss, txn, NULL, 0) : rc;
+    if (n < 0)
+        snprintf (err, errlen, "%s: %s", path, sl_strerror (n));
+    sl_schema_store_destroy (&ss);
     mdb_txn_abort (txn);
     mdb_env_close (env);
-    return n;
-fail:
-    snprintf (err, errlen, "%s: %s", path, mdb_strerror (mrc));
-    if (txn)
-        mdb_txn_abort (txn);
-    if (env)
-        mdb_env_close (env);
-    return SL_ESTORE;
+    return n < 0 ? SL_ESTORE : n;
 }
 
 /* ----------------------------------------------------------- register */
@@ -347,11 +319,8 @@ s_print_list (const cJSON *res)
 static int
 s_list (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
-    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, NULL, NULL, NULL, 0,
-                                    "list takes no arguments", &first);
-    if (rc >= 0)
-        return rc;
-    return ctl_call (ctx, "schema.list", cJSON_CreateObject (), s_print_list);
+    return ctl_call_simple (ctx, cmd, argc, argv, "list takes no arguments",
+                            "schema.list", NULL, s_print_list);
 }
 
 static void
@@ -435,9 +404,8 @@ s_print_history (const cJSON *res)
             "ACTOR", "FILE", "BREAKING");
     const cJSON *v;
     cJSON_ArrayForEach (v, cJSON_GetObjectItemCaseSensitive (res, "versions")) {
-        time_t t = (time_t) ctl_num (v, "time");
         char when[32];
-        strftime (when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime (&t));
+        sl_time_format ((int64_t) ctl_num (v, "time") * 1000000, NULL, when, sizeof when);
         printf ("%-8g %-20s %-14s %-21s %s\n", ctl_num (v, "version"), when, ctl_str (v, "actor"),
                 ctl_str (v, "file"), cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (v, "breaking"))
                 ? "yes" : "no");
@@ -447,13 +415,8 @@ s_print_history (const cJSON *res)
 static int
 s_history (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
-    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, NULL, NULL, NULL, 1,
-                                    "history needs TYPE", &first);
-    if (rc >= 0)
-        return rc;
-    cJSON *args = cJSON_CreateObject ();
-    cJSON_AddStringToObject (args, "record_type", argv[first]);
-    return ctl_call (ctx, "schema.history", args, s_print_history);
+    return ctl_call_simple (ctx, cmd, argc, argv, "history needs TYPE",
+                            "schema.history", "record_type", s_print_history);
 }
 
 /* ---------------------------------------------------------------- diff */

@@ -53,11 +53,8 @@ s_print (const cJSON *res)
 static int
 s_run (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
-    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, NULL, NULL, NULL, 0,
-                                    "status takes no arguments", &first);
-    if (rc >= 0)
-        return rc;
-    return ctl_call (ctx, "status", cJSON_CreateObject (), s_print);
+    return ctl_call_simple (ctx, cmd, argc, argv, "status takes no arguments",
+                            "status", NULL, s_print);
 }
 
 static const ctl_cmd_t s_cmds[] = {

@@ -232,6 +232,20 @@ ctl_call (ctl_ctx_t *ctx, const char *command, cJSON *args, void (*print) (const
     return 0;
 }
 
+int
+ctl_call_simple (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv, const char *wrong,
+                 const char *command, const char *key, void (*print) (const cJSON *res))
+{
+    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, NULL, NULL, NULL, key ? 1 : 0, wrong,
+                                    &first);
+    if (rc >= 0)
+        return rc;
+    cJSON *args = cJSON_CreateObject ();
+    if (key)
+        cJSON_AddStringToObject (args, key, argv[first]);
+    return ctl_call (ctx, command, args, print);
+}
+
 const char *
 ctl_str (const cJSON *obj, const char *name)
 {

@@ -96,6 +96,14 @@ int ctl_admin_data (ctl_ctx_t *ctx, const char *command, const cJSON *args, cons
     else through `print`. Returns 0, or 1 after printing the failure. */
 int ctl_call (ctl_ctx_t *ctx, const char *command, cJSON *args, void (*print) (const cJSON *res));
 
+/*  A command that takes no option of its own and at most one positional
+    argument: parses argv (ctl_parse_args; `wrong` is the message when the
+    count is off), then ctl_call(`command`) with args {} (`key` NULL: no
+    positional argument) or {key: the argument}. Returns the exit status. */
+int ctl_call_simple (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv,
+                     const char *wrong, const char *command, const char *key,
+                     void (*print) (const cJSON *res));
+
 /*  The string member `name` of `obj`, or "" when it is missing or not a
     string. Valid as long as obj. Cannot fail. */
 const char *ctl_str (const cJSON *obj, const char *name);

@@ -1,5 +1,8 @@
 #include "sl_error.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 const char *
 sl_strerror (int rc)
 {
@@ -26,4 +29,15 @@ sl_strerror (int rc)
     case SL_ELIMIT:    return "limit reached";
     default:           return "unknown error";
     }
+}
+
+void
+sl_err_set (char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || errlen == 0)
+        return;
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (err, errlen, fmt, ap);
+    va_end (ap);
 }

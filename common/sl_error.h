@@ -7,6 +7,8 @@
 #ifndef SL_ERROR_H
 #define SL_ERROR_H
 
+#include <stddef.h>
+
 enum {
     SL_OK          =   0,
     SL_ENOMEM      =  -1,   /* out of memory */
@@ -32,5 +34,11 @@ enum {
 
 /*  Text for an SL_E* code. Returns a static string; cannot fail. */
 const char *sl_strerror (int rc);
+
+/*  Writes the printf-formatted sentence into err[errlen] (cut to fit), the
+ *  one way a function fills its `err, errlen` pair; nothing when err is
+ *  NULL or errlen 0. Cannot fail. */
+void sl_err_set (char *err, size_t errlen, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
 
 #endif

@@ -13,17 +13,6 @@
 #include <sodium.h>
 #include <zmq.h>
 
-static void
-s_err (char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start (ap, fmt);
-    vsnprintf (err, errlen, fmt, ap);
-    va_end (ap);
-}
-
 int
 sl_keys_valid_z85 (const char *z85)
 {
@@ -69,11 +58,11 @@ sl_keys_write (const char *dir, const char *name, const sl_keypair_t *kp,
     int rc = s_write_file (path, 0600, !overwrite, text);
     sodium_memzero (text, sizeof text);
     if (rc == SL_EEXIST) {
-        s_err (err, errlen, "%s: already exists; remove it or choose another name", path);
+        sl_err_set (err, errlen, "%s: already exists; remove it or choose another name", path);
         return rc;
     }
     if (rc != 0) {
-        s_err (err, errlen, "%s: cannot write: %s", path, strerror (errno));
+        sl_err_set (err, errlen, "%s: cannot write: %s", path, strerror (errno));
         return rc;
     }
     snprintf (path, sizeof path, "%s/%s.pub", dir, name);
@@ -81,7 +70,7 @@ sl_keys_write (const char *dir, const char *name, const sl_keypair_t *kp,
               name, kp->public_key);
     rc = s_write_file (path, 0644, 0, text);
     if (rc != 0)
-        s_err (err, errlen, "%s: cannot write: %s", path, strerror (errno));
+        sl_err_set (err, errlen, "%s: cannot write: %s", path, strerror (errno));
     return rc;
 }
 
@@ -100,7 +89,7 @@ s_parse (const char *path, FILE *f, char *pub, char *sec, char *err, size_t errl
             continue;
         char *eq = strchr (p, '=');
         if (!eq) {
-            s_err (err, errlen, "%s:%d: expected 'public-key = ...' or 'secret-key = ...'", path, lineno);
+            sl_err_set (err, errlen, "%s:%d: expected 'public-key = ...' or 'secret-key = ...'", path, lineno);
             return SL_EKEY;
         }
         char *kend = eq;
@@ -115,11 +104,11 @@ s_parse (const char *path, FILE *f, char *pub, char *sec, char *err, size_t errl
         char *dst = strcmp (p, "public-key") == 0 ? pub
                   : strcmp (p, "secret-key") == 0 ? sec : NULL;
         if (!dst) {
-            s_err (err, errlen, "%s:%d: unknown key '%s'", path, lineno, p);
+            sl_err_set (err, errlen, "%s:%d: unknown key '%s'", path, lineno, p);
             return SL_EKEY;
         }
         if (!sl_keys_valid_z85 (v)) {
-            s_err (err, errlen, "%s:%d: %s is not a 40-character Z85 CURVE key", path, lineno, p);
+            sl_err_set (err, errlen, "%s:%d: %s is not a 40-character Z85 CURVE key", path, lineno, p);
             return SL_EKEY;
         }
         memcpy (dst, v, SL_KEY_Z85_LEN + 1);
@@ -133,18 +122,18 @@ sl_keys_load_secret (const char *path, sl_keypair_t *out, char *err, size_t errl
     memset (out, 0, sizeof *out);
     FILE *f = fopen (path, "r");
     if (!f) {
-        s_err (err, errlen, "%s: cannot open: %s", path, strerror (errno));
+        sl_err_set (err, errlen, "%s: cannot open: %s", path, strerror (errno));
         return SL_EIO;
     }
     struct stat st;
     int rc = 0;
     if (fstat (fileno (f), &st) != 0) {
-        s_err (err, errlen, "%s: cannot stat: %s", path, strerror (errno));
+        sl_err_set (err, errlen, "%s: cannot stat: %s", path, strerror (errno));
         rc = SL_EIO;
         goto out;
     }
     if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-        s_err (err, errlen, "%s: secret key file is accessible by group or others (mode %03o); "
+        sl_err_set (err, errlen, "%s: secret key file is accessible by group or others (mode %03o); "
                "run: chmod 600 %s", path, (unsigned) (st.st_mode & 0777), path);
         rc = SL_EKEY;
         goto out;
@@ -153,13 +142,13 @@ sl_keys_load_secret (const char *path, sl_keypair_t *out, char *err, size_t errl
     if (rc != 0)
         goto out;
     if (!out->secret_key[0] || !out->public_key[0]) {
-        s_err (err, errlen, "%s: needs both public-key and secret-key lines", path);
+        sl_err_set (err, errlen, "%s: needs both public-key and secret-key lines", path);
         rc = SL_EKEY;
         goto out;
     }
     char derived[SL_KEY_Z85_LEN + 1];
     if (zmq_curve_public (derived, out->secret_key) != 0 || strcmp (derived, out->public_key) != 0) {
-        s_err (err, errlen, "%s: public-key does not belong to secret-key", path);
+        sl_err_set (err, errlen, "%s: public-key does not belong to secret-key", path);
         rc = SL_EKEY;
     }
 out:
@@ -176,14 +165,14 @@ sl_keys_load_public (const char *path, char public_key[SL_KEY_Z85_LEN + 1], char
     public_key[0] = '\0';
     FILE *f = fopen (path, "r");
     if (!f) {
-        s_err (err, errlen, "%s: cannot open: %s", path, strerror (errno));
+        sl_err_set (err, errlen, "%s: cannot open: %s", path, strerror (errno));
         return SL_EIO;
     }
     int rc = s_parse (path, f, public_key, sec, err, errlen);
     fclose (f);
     sodium_memzero (sec, sizeof sec);
     if (rc == 0 && !public_key[0]) {
-        s_err (err, errlen, "%s: no 'public-key = ...' line", path);
+        sl_err_set (err, errlen, "%s: no 'public-key = ...' line", path);
         rc = SL_EKEY;
     }
     return rc;

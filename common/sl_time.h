@@ -1,7 +1,10 @@
-/*  sl_time — the one place that reads and writes times for people: RFC 3339
- *  with `Z` or an offset, a date alone, Unix seconds, relative times (`2h`,
- *  `yesterday`), and IANA time zones read from tzdata (TZif files), so that
- *  a time written without a zone means the city's wall clock.
+/*  sl_time — the one place that reads and writes times: for people (RFC 3339
+ *  with `Z` or an offset, a date alone, Unix seconds, relative times like
+ *  `2h` or `yesterday`), for data (the ISO 8601 timestamps of the bureau
+ *  formats, with the byte offset of an error; RFC 3339 for the JSON mapping),
+ *  and IANA time zones read from tzdata (TZif files) without touching the
+ *  process's TZ, so that a time written without a zone means the city's (or
+ *  the source's) wall clock.
  *
  *  Design note:
  *  1. Instants are Unix microseconds (int64) in UTC. A zone only changes how
@@ -15,9 +18,17 @@
  *  4. A local time that a clock change skips (spring forward) is read with
  *     the offset before the change (so 02:30 on that day is 03:30 after it);
  *     one that happens twice (fall back) is read as the first of the two.
- *  5. adapters/common/sl_time.h (the bureau formats' timestamps) has the
- *     same file name; its guard is SL_TIME_H, this one's SL_COMMON_TIME_H,
- *     so a file may include both. Its functions are to move here.
+ *  5. One scanner reads every written date and time:
+ *     YYYY-MM-DD[(T|t| )hh:mm[:ss[(.|,)digits]]][Z|z|(+|-)hh[:]mm], an
+ *     offset at most 14:59. sl_time_parse (people) also takes a date alone,
+ *     Unix seconds and relative times, and refuses second 60;
+ *     sl_time_parse_iso8601 (data) needs the time of day, years 1900-9999,
+ *     and reads a leap second :60 as :59 (meters write them);
+ *     sl_time_parse_rfc3339 (proto3 JSON) needs seconds and a zone, takes
+ *     nanoseconds and reads :60 as :59 too.
+ *  6. A zone-less data time in a zone (sl_tz_to_utc) that a clock change
+ *     skips is an error there, never guessed; one that happens twice is
+ *     the caller's choice (a DSMR S/W flag) or the earlier.
  */
 #ifndef SL_COMMON_TIME_H
 #define SL_COMMON_TIME_H
@@ -42,6 +53,18 @@ const char *sl_tz_name (const sl_tz_t *self);
 /*  Seconds east of UTC in force at Unix second `t` (0 for a NULL zone).
  *  Cannot fail. */
 int32_t sl_tz_offset (const sl_tz_t *self, int64_t t);
+
+/*  The same, and in *is_dst (may be NULL) whether tzdata calls that
+ *  daylight-saving time. Cannot fail. */
+int32_t sl_tz_offset_dst (const sl_tz_t *self, int64_t t, int *is_dst);
+
+/*  The Unix second at which the zone's wall clock shows `local`, strictly:
+ *  SL_EPARSE with a static reason in *why (may be NULL) when the clocks
+ *  skip that time; for a time shown twice `want_dst` picks: 1 the
+ *  daylight-saving one, 0 the standard one, -1 the earlier. NULL zone =
+ *  UTC. Returns 0 and *out. */
+int sl_tz_to_utc (const sl_tz_t *self, int64_t local, int want_dst, int64_t *out,
+                  const char **why);
 
 /*  The Unix second at which the wall clock of the zone shows `local`
  *  (seconds since 1970-01-01T00:00 of that wall clock); NULL zone = UTC.
@@ -69,6 +92,46 @@ enum {
 int sl_time_parse (const char *text, const sl_tz_t *zone, int64_t now_us, int64_t *out_us,
                    int *flags, char *err, size_t errlen);
 
+/*  Parses an ISO 8601 data timestamp (design note 5) from s[0..len) (need
+ *  not be NUL-terminated): "YYYY-MM-DDThh:mm[:ss[.fff]][Z|+hh:mm|-hhmm]".
+ *  Without a zone the time is UTC. Returns 0 and *out (Unix seconds), or
+ *  SL_EPARSE with the 0-based offset of the first bad character in *bad_at
+ *  and a short static reason in *why (both may be NULL). */
+int sl_time_parse_iso8601 (const char *s, size_t len, int64_t *out, size_t *bad_at,
+                           const char **why);
+
+/*  A fixed UTC offset as written after a time: "+01:00" or "+0100" (hours
+ *  at most 14, two digits each), into seconds east of UTC. Returns 0 or
+ *  SL_EPARSE. */
+int sl_time_parse_offset (const char *text, int32_t *out);
+
+/*  Parses an RFC 3339 date-time as the proto3 JSON mapping writes it
+ *  (NUL-terminated): "YYYY-MM-DDThh:mm:ss[.f](Z|+hh:mm|-hh:mm)" — seconds and
+ *  a zone required, the offset with its colon, up to nine fraction digits
+ *  (more only as zeros), years 0001-9999, a leap second :60 read as :59.
+ *  Returns 0 with *t (Unix seconds) and *nanos (may be NULL: then a
+ *  non-zero fraction is refused), or SL_EPARSE. */
+int sl_time_parse_rfc3339 (const char *s, int64_t *t, int32_t *nanos);
+
+/*  The same, a time without a zone being wall-clock time in `tz` (NULL:
+ *  UTC), strictly as sl_tz_to_utc (a skipped time: SL_EPARSE, *bad_at 0). */
+int sl_tz_parse_iso8601 (const sl_tz_t *tz, const char *s, size_t len, int64_t *out,
+                         size_t *bad_at, const char **why);
+
+/*  Like sl_time_parse_iso8601 but returns the parts: the wall-clock time
+ *  as sl_time_from_civil seconds in *civil, whether a zone was written in
+ *  *has_zone, and its offset east of UTC in *offset_s (0 when none). */
+int sl_time_parse_iso8601_parts (const char *s, size_t len, int64_t *civil, int *has_zone,
+                                 int32_t *offset_s, size_t *bad_at, const char **why);
+
+/*  Seconds since the epoch of a proleptic Gregorian date and time of day
+ *  read as UTC. Fields are not checked (sl_time_valid). Cannot fail. */
+int64_t sl_time_from_civil (int year, int month, int day, int hour, int min, int sec);
+
+/*  True if the fields are a real date of 1900-9999 and a time of day (sec
+ *  60 allowed: a leap second). Cannot fail. */
+int sl_time_valid (int year, int month, int day, int hour, int min, int sec);
+
 /*  Checks a calendar date: 1 <= month <= 12, 1 <= day <= days of that
  *  month (Gregorian leap years). Returns 1 if valid. Cannot fail. */
 int sl_time_valid_date (int year, int month, int day);
@@ -92,5 +155,22 @@ const sl_tz_t *sl_time_city_zone (void);
  *  precision: "2026-12-31T23:59:59+08:00". Returns the length needed, as
  *  snprintf. Cannot fail. */
 int sl_time_format (int64_t us, const sl_tz_t *zone, char *buf, size_t cap);
+
+/*  The same with six digits of microseconds: "2026-12-31T23:59:59.000250Z"
+ *  (the audit log's time form). Cannot fail. */
+int sl_time_format_us (int64_t us, const sl_tz_t *zone, char *buf, size_t cap);
+
+/*  The styles of sl_time_format_as, OR-ed. */
+enum {
+    SL_TIME_FMT_US      = 1,    /* ".ffffff" after the seconds */
+    SL_TIME_FMT_SPACE   = 2,    /* ' ' between date and time, not 'T' (tables) */
+    SL_TIME_FMT_NO_ZONE = 4,    /* no Z or offset (a column headed "UTC") */
+    SL_TIME_FMT_DATE    = 8,    /* the date alone: "2026-12-31" */
+};
+
+/*  The one printer: `us` in `zone` (NULL: UTC) in RFC 3339 as
+ *  sl_time_format, changed by `style` (SL_TIME_FMT_*). Returns the length
+ *  needed, as snprintf. Cannot fail. */
+int sl_time_format_as (int64_t us, const sl_tz_t *zone, int style, char *buf, size_t cap);
 
 #endif

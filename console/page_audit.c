@@ -30,6 +30,8 @@
         sl_audit_range.c (bisection on sequence numbers).
 */
 #include "sl_console.h"
+#include "sl_reason.h"
+#include "sl_time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,17 +193,6 @@ s_scan (sl_console_t *c, const s_filter_t *f, long long after, int want, int pag
     return 0;
 }
 
-static void
-s_input (sl_html_t *h, const char *label, const char *name, const char *value,
-         const char *placeholder)
-{
-    sl_html_printf (h, "<label>%s <input name=\"%s\" id=\"f-%s\" value=\"", label, name, name);
-    sl_html_text (h, value ? value : "");
-    sl_html_raw (h, "\" placeholder=\"");
-    sl_html_text (h, placeholder);
-    sl_html_raw (h, "\"></label>\n");
-}
-
 static const char *s_kinds[] = {
     "publish", "queue", "deliver", "deny", "query", "reply", "auth.denied", "publish.refused",
     "policy.apply", "policy.rollback", "consent.", "member.", "broker.", NULL,
@@ -212,8 +203,8 @@ s_form (sl_console_t *c, sl_html_t *h, const s_filter_t *f)
 {
     sl_html_raw (h, "<form method=\"get\" action=\"/audit\" id=\"audit-filter\" "
                     "class=\"filters\">\n");
-    s_input (h, "Since", "since", f->since, "2026-11-28 or 2026-11-28T15:00:00Z");
-    s_input (h, "Until", "until", f->until, "(exclusive)");
+    sl_html_input (h, "f", "Since", "since", f->since, "2026-11-28 or 2026-11-28T15:00:00Z");
+    sl_html_input (h, "f", "Until", "until", f->until, "(exclusive)");
     sl_html_raw (h, "<label>Kind <select name=\"kind\" id=\"f-kind\"><option value=\"\">any"
                     "</option>");
     for (int i = 0; s_kinds[i]; i++) {
@@ -223,9 +214,9 @@ s_form (sl_console_t *c, sl_html_t *h, const s_filter_t *f)
     }
     sl_html_raw (h, "</select></label>\n");
     if (sl_console_may_read_all (c))
-        s_input (h, "Owner", "owner", f->owner, "water");
-    s_input (h, "Consumer", "consumer", f->consumer, "power");
-    s_input (h, "Record type", "record", f->record, "water.v1.MeterReading");
+        sl_html_input (h, "f", "Owner", "owner", f->owner, "water");
+    sl_html_input (h, "f", "Consumer", "consumer", f->consumer, "power");
+    sl_html_input (h, "f", "Record type", "record", f->record, "water.v1.MeterReading");
     sl_html_raw (h, "<label>Decision <select name=\"decision\" id=\"f-decision\">");
     const char *ds[] = { "", "permit", "deny", "ok", NULL };
     for (int i = 0; ds[i]; i++)
@@ -234,8 +225,8 @@ s_form (sl_console_t *c, sl_html_t *h, const s_filter_t *f)
                                                                                     : "",
                         *ds[i] ? ds[i] : "any");
     sl_html_raw (h, "</select></label>\n");
-    s_input (h, "Rule", "rule", f->rule, "water-to-power-joint-metering");
-    s_input (h, "Subject", "subject", f->subject, "a citizen id (looked up as its pseudonym)");
+    sl_html_input (h, "f", "Rule", "rule", f->rule, "water-to-power-joint-metering");
+    sl_html_input (h, "f", "Subject", "subject", f->subject, "a citizen id (looked up as its pseudonym)");
     sl_html_printf (h, "<label>Per page <input name=\"limit\" id=\"f-limit\" type=\"number\" "
                        "min=\"1\" max=\"%d\" value=\"%d\"></label>\n", S_PAGE_MAX, f->limit);
     sl_html_raw (h, "<button id=\"btn-filter\">Filter</button> <a href=\"/audit\">Clear</a>"
@@ -274,9 +265,7 @@ s_entries_table (sl_html_t *h, const cJSON *entries)
                         strcmp (sl_console_str (e, "kind"), "deny") == 0 ? "deny" : "other",
                         strcmp (sl_console_str (e, "decision"), "deny") == 0 ? "deny" : "other");
         for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
-            sl_html_raw (h, "<td>");
-            sl_html_text (h, sl_console_str (e, cols[i]));
-            sl_html_raw (h, "</td>");
+            sl_html_cell (h, sl_console_str (e, cols[i]));
         }
         const char *subj = sl_console_str (e, "subject");
         sl_html_raw (h, "<td class=\"pseudo\" title=\"");
@@ -363,14 +352,11 @@ s_chart (sl_console_t *c, sl_html_t *h, const s_filter_t *form)
     f.kind = f.decision = f.rule = NULL;
     f.after_seq = 0;
     if (!f.since) {
-        time_t t = (time_t) (now_us / 1e6 - 86400);
-        struct tm tm;
-        gmtime_r (&t, &tm);
-        strftime (since, sizeof since, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        sl_time_format ((int64_t) now_us - 86400LL * 1000000, NULL, since, sizeof since);
         f.since = since;
     }
     if (sl_console_time_us (f.since, &lo) != 0 || (f.until && sl_console_time_us (f.until, &hi) != 0)) {
-        sl_console_box (h, "error", "since/until: write YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z");
+        sl_console_box (h, "error", "since/until: write YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS] (UTC) with Z or an offset, Unix seconds, or a relative time (2h, 3d)");
         return;
     }
     if (!f.until)
@@ -396,12 +382,10 @@ s_chart (sl_console_t *c, sl_html_t *h, const s_filter_t *form)
         return;
     }
     char t0[40], t1[40];
-    time_t a = (time_t) (lo / 1e6), b = (time_t) (hi / 1e6);
-    struct tm tm;
-    gmtime_r (&a, &tm);
-    strftime (t0, sizeof t0, "%Y-%m-%d %H:%M:%S", &tm);
-    gmtime_r (&b, &tm);
-    strftime (t1, sizeof t1, "%Y-%m-%d %H:%M:%S", &tm);
+    sl_time_format_as ((int64_t) (lo / 1e6) * 1000000, NULL, SL_TIME_FMT_SPACE | SL_TIME_FMT_NO_ZONE,
+                       t0, sizeof t0);
+    sl_time_format_as ((int64_t) (hi / 1e6) * 1000000, NULL, SL_TIME_FMT_SPACE | SL_TIME_FMT_NO_ZONE,
+                       t1, sizeof t1);
     int peak = 1;
     for (int i = 0; i < ns; i++)
         for (int j = 0; j < S_BUCKETS; j++) {
@@ -484,9 +468,7 @@ s_summary (sl_console_t *c, sl_html_t *h, const s_filter_t *f)
     cJSON_ArrayForEach (r, cJSON_GetObjectItemCaseSensitive (res, "rows")) {
         sl_html_raw (h, "<tr>");
         for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
-            sl_html_raw (h, "<td>");
-            sl_html_text (h, sl_console_str (r, cols[i]));
-            sl_html_raw (h, "</td>");
+            sl_html_cell (h, sl_console_str (r, cols[i]));
         }
         sl_html_raw (h, "</tr>\n");
     }
@@ -519,7 +501,7 @@ sl_page_audit (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
         rc = s_scan (c, &f, from, f.limit, S_SCAN_PAGES, &entries, &last, &more, err,
                      sizeof err);
     if (rc != 0) {
-        resp->status = rc == SL_EPERM ? 403 : rc == SL_EINVAL ? 400 : 502;
+        resp->status = sl_reason_http (NULL, rc);
         sl_console_box (h, "error", err);
         cJSON_Delete (entries);
         sl_console_end (h);
@@ -720,7 +702,7 @@ sl_page_audit_export (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
     int rc = s_export_page (x, err, sizeof err);
     if (rc != 0) {
         s_export_free (x);
-        resp->status = rc == SL_EPERM ? 403 : 400;
+        resp->status = sl_reason_http (NULL, rc);
         sl_console_begin (c, req, resp->body, "Audit export", "audit");
         sl_console_box (resp->body, "error", err);
         sl_console_end (resp->body);
@@ -742,9 +724,7 @@ sl_page_audit_verify (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
     sl_console_begin (c, req, h, "Audit log verification", "audit");
     int rc = sl_console_call (c, "audit.verify", NULL, &res, NULL, err, sizeof err);
     if (rc != 0) {
-        resp->status = rc == SL_EPERM ? 403 : 502;
-        sl_console_box (h, "error", err);
-        sl_console_end (h);
+        sl_console_refused (resp, rc, err);
         return;
     }
     int ok = cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (res, "ok"));

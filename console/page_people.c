@@ -5,6 +5,8 @@
     in a URL, so it does not land in the browser's history or in a proxy's
     log; the broker turns it into the audit pseudonym. */
 #include "sl_console.h"
+#include "sl_reason.h"
+#include "sl_time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,26 +15,12 @@
 
 #include <sodium.h>
 
-static int
-s_status_of (int rc)
-{
-    return rc == SL_EPERM ? 403 : rc == SL_ENOTFOUND ? 404 : rc == SL_EINVAL ? 400 : 502;
-}
-
 static int64_t
 s_now_ms (void)
 {
     struct timespec ts;
     clock_gettime (CLOCK_MONOTONIC, &ts);
     return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-s_cell (sl_html_t *h, const char *text)
-{
-    sl_html_raw (h, "<td>");
-    sl_html_text (h, text);
-    sl_html_raw (h, "</td>");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -47,7 +35,7 @@ sl_page_overview (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
     sl_console_begin (c, req, h, "Members and status", "overview");
     int rc = sl_console_call (c, "status", NULL, &st, NULL, err, sizeof err);
     if (rc != 0) {
-        resp->status = s_status_of (rc);
+        resp->status = sl_reason_http (NULL, rc);
         sl_console_box (h, "error", err);
     }
     else {
@@ -55,19 +43,19 @@ sl_page_overview (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
         double commits = sl_console_num (st, "commits");
         sl_html_raw (h, "<section><h2>Broker</h2><table id=\"status\"><tbody><tr><th>Version"
                         "</th>");
-        s_cell (h, sl_console_str (st, "version"));
+        sl_html_cell (h, sl_console_str (st, "version"));
         sl_html_raw (h, "</tr><tr><th>Up for</th>");
         snprintf (line, sizeof line, "%.0f s", sl_console_num (st, "uptime_s"));
-        s_cell (h, line);
+        sl_html_cell (h, line);
         sl_html_raw (h, "</tr><tr><th>Commits</th>");
         if (c->last_status_ms && now > c->last_status_ms && commits >= c->last_commits)
             snprintf (line, sizeof line, "%.0f (%.1f/s since this page was last shown)", commits,
                       (commits - c->last_commits) * 1000.0 / (double) (now - c->last_status_ms));
         else
             snprintf (line, sizeof line, "%.0f", commits);
-        s_cell (h, line);
+        sl_html_cell (h, line);
         sl_html_raw (h, "</tr><tr><th>Pending operations</th>");
-        s_cell (h, sl_console_str (st, "pending"));
+        sl_html_cell (h, sl_console_str (st, "pending"));
         sl_html_raw (h, "</tr></tbody></table>\n");
         int64_t prev_ms = c->last_status_ms;
         c->last_status_ms = now;
@@ -78,11 +66,11 @@ sl_page_overview (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
         const cJSON *s;
         cJSON_ArrayForEach (s, cJSON_GetObjectItemCaseSensitive (st, "sessions")) {
             sl_html_raw (h, "<tr>");
-            s_cell (h, sl_console_str (s, "member"));
-            s_cell (h, sl_console_str (s, "peer"));
-            s_cell (h, sl_console_str (s, "current"));
-            s_cell (h, sl_console_str (s, "credit"));
-            s_cell (h, sl_console_str (s, "inflight"));
+            sl_html_cell (h, sl_console_str (s, "member"));
+            sl_html_cell (h, sl_console_str (s, "peer"));
+            sl_html_cell (h, sl_console_str (s, "current"));
+            sl_html_cell (h, sl_console_str (s, "credit"));
+            sl_html_cell (h, sl_console_str (s, "inflight"));
             sl_html_raw (h, "</tr>\n");
         }
         sl_html_raw (h, "</tbody></table><h2>Queue depths</h2><table id=\"queues\"><thead><tr>"
@@ -93,15 +81,15 @@ sl_page_overview (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
         size_t nq = 0;
         cJSON_ArrayForEach (q, cJSON_GetObjectItemCaseSensitive (st, "queues")) {
             sl_html_raw (h, "<tr>");
-            s_cell (h, q->string);
+            sl_html_cell (h, q->string);
             snprintf (line, sizeof line, "%.0f", q->valuedouble);
-            s_cell (h, line);
+            sl_html_cell (h, line);
             line[0] = 0;
             for (size_t i = 0; span_s > 0 && i < c->nlast_queues; i++)
                 if (strcmp (c->last_queues[i].consumer, q->string) == 0)
                     snprintf (line, sizeof line, "%+.1f/s",
                               (q->valuedouble - c->last_queues[i].depth) / span_s);
-            s_cell (h, line);
+            sl_html_cell (h, line);
             sl_html_raw (h, "</tr>\n");
             if (nq < sizeof c->last_queues / sizeof c->last_queues[0]) {
                 snprintf (c->last_queues[nq].consumer, sizeof c->last_queues[nq].consumer, "%s",
@@ -122,13 +110,13 @@ sl_page_overview (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
         const cJSON *m;
         cJSON_ArrayForEach (m, members) {
             sl_html_raw (h, "<tr>");
-            s_cell (h, sl_console_str (m, "name"));
-            s_cell (h, sl_console_str (m, "role"));
+            sl_html_cell (h, sl_console_str (m, "name"));
+            sl_html_cell (h, sl_console_str (m, "role"));
             sl_html_raw (h, "<td><code>");
             sl_html_text (h, sl_console_str (m, "fingerprint"));
             sl_html_raw (h, "</code></td>");
-            s_cell (h, sl_console_str (m, "connected"));
-            s_cell (h, sl_console_str (m, "revoked"));
+            sl_html_cell (h, sl_console_str (m, "connected"));
+            sl_html_cell (h, sl_console_str (m, "revoked"));
             sl_html_raw (h, "</tr>\n");
         }
         sl_html_raw (h, "</tbody></table></section>\n");
@@ -141,15 +129,16 @@ sl_page_overview (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
 /* ------------------------------------------------------------------------ */
 /*  Explain                                                                  */
 
+/*  Each string of JSON array `a` as <TAG>text</TAG> and a space. */
 static void
-s_field (sl_html_t *h, const char *label, const char *name, const char *value,
-         const char *placeholder)
+s_strings (sl_html_t *h, const cJSON *a, const char *tag)
 {
-    sl_html_printf (h, "<label>%s <input name=\"%s\" id=\"x-%s\" value=\"", label, name, name);
-    sl_html_text (h, value ? value : "");
-    sl_html_raw (h, "\" placeholder=\"");
-    sl_html_text (h, placeholder);
-    sl_html_raw (h, "\"></label>\n");
+    const cJSON *f;
+    cJSON_ArrayForEach (f, a) {
+        sl_html_printf (h, "<%s>", tag);
+        sl_html_text (h, cJSON_IsString (f) ? f->valuestring : "");
+        sl_html_printf (h, "</%s> ", tag);
+    }
 }
 
 void
@@ -169,10 +158,10 @@ sl_page_explain (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
     sl_html_raw (h, "<form method=\"post\" action=\"/explain\" id=\"explain-form\" "
                     "class=\"filters\">\n");
     sl_console_csrf (req, h);
-    s_field (h, "Consumer", "consumer", consumer, "power");
-    s_field (h, "Record type", "record_type", record, "water.v1.MeterReading");
-    s_field (h, "Purpose", "purpose", purpose, "joint-metering");
-    s_field (h, "At", "at", at, "now, or 2026-11-28T15:00");
+    sl_html_input (h, "x", "Consumer", "consumer", consumer, "power");
+    sl_html_input (h, "x", "Record type", "record_type", record, "water.v1.MeterReading");
+    sl_html_input (h, "x", "Purpose", "purpose", purpose, "joint-metering");
+    sl_html_input (h, "x", "At", "at", at, "now, or 2026-11-28T15:00");
     sl_html_raw (h, "<label>Citizen id <input name=\"subject\" id=\"x-subject\" "
                     "autocomplete=\"off\" placeholder=\"consent is looked up for it\" value=\"");
     sl_html_text (h, subject ? subject : "");
@@ -211,9 +200,7 @@ sl_page_explain (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
     }
     int rc = sl_console_call (c, "policy.explain", args, &res, NULL, err, sizeof err);
     if (rc != 0) {
-        resp->status = s_status_of (rc);
-        sl_console_box (h, "error", err);
-        sl_console_end (h);
+        sl_console_refused (resp, rc, err);
         return;
     }
     int permit = strcmp (sl_console_str (res, "decision"), "permit") == 0;
@@ -239,12 +226,7 @@ sl_page_explain (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
     sl_html_raw (h, "</ul>");
     if (permit) {
         sl_html_raw (h, "<p>Released fields: ");
-        const cJSON *f;
-        cJSON_ArrayForEach (f, cJSON_GetObjectItemCaseSensitive (res, "fields")) {
-            sl_html_raw (h, "<code>");
-            sl_html_text (h, cJSON_IsString (f) ? f->valuestring : "");
-            sl_html_raw (h, "</code> ");
-        }
+        s_strings (h, cJSON_GetObjectItemCaseSensitive (res, "fields"), "code");
         sl_html_raw (h, "; subject ");
         sl_html_text (h, sl_console_str (res, "subject"));
         sl_html_raw (h, "; time ");
@@ -260,12 +242,7 @@ sl_page_explain (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
         sl_html_raw (h, ":");
         sl_html_text (h, sl_console_str (near, "line"));
         sl_html_raw (h, ") failed on: ");
-        const cJSON *f;
-        cJSON_ArrayForEach (f, cJSON_GetObjectItemCaseSensitive (near, "failed")) {
-            sl_html_raw (h, "<b>");
-            sl_html_text (h, cJSON_IsString (f) ? f->valuestring : "");
-            sl_html_raw (h, "</b> ");
-        }
+        s_strings (h, cJSON_GetObjectItemCaseSensitive (near, "failed"), "b");
         sl_html_raw (h, "</p>");
     }
     if (sample && *sample && !cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (res, "sample")))
@@ -309,9 +286,7 @@ sl_page_report (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
     cJSON_AddStringToObject (args, "subject", subject);
     int rc = sl_console_call (c, "audit.report", args, &res, NULL, err, sizeof err);
     if (rc != 0) {
-        resp->status = s_status_of (rc);
-        sl_console_box (h, "error", err);
-        sl_console_end (h);
+        sl_console_refused (resp, rc, err);
         return;
     }
     const cJSON *entries = cJSON_GetObjectItemCaseSensitive (res, "entries");
@@ -328,7 +303,7 @@ sl_page_report (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
     cJSON_ArrayForEach (e, entries) {
         sl_html_raw (h, "<tr>");
         for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
-            s_cell (h, sl_console_str (e, cols[i]));
+            sl_html_cell (h, sl_console_str (e, cols[i]));
         sl_html_raw (h, "</tr>\n");
     }
     sl_html_raw (h, "</tbody></table>\n");
@@ -347,26 +322,25 @@ s_consent_row (sl_console_t *c, sl_web_req_t *req, sl_html_t *h, const cJSON *r,
                const char *subject)
 {
     char a[32] = "", b[32] = "";
-    time_t t;
-    struct tm tm;
     sl_html_raw (h, "<tr>");
-    s_cell (h, sl_console_str (r, "consent_id"));
-    s_cell (h, sl_console_str (r, "state"));
-    s_cell (h, sl_console_str (r, "controller"));
-    s_cell (h, sl_console_str (r, "recipient"));
+    sl_html_cell (h, sl_console_str (r, "consent_id"));
+    sl_html_cell (h, sl_console_str (r, "state"));
+    sl_html_cell (h, sl_console_str (r, "controller"));
+    sl_html_cell (h, sl_console_str (r, "recipient"));
     char *p = cJSON_PrintUnformatted (cJSON_GetObjectItemCaseSensitive (r, "purposes"));
-    s_cell (h, p ? p : "");
+    sl_html_cell (h, p ? p : "");
     free (p);
     p = cJSON_PrintUnformatted (cJSON_GetObjectItemCaseSensitive (r, "record_types"));
-    s_cell (h, p ? p : "");
+    sl_html_cell (h, p ? p : "");
     free (p);
-    if ((t = (time_t) sl_console_num (r, "valid_from")) > 0 && gmtime_r (&t, &tm))
-        strftime (a, sizeof a, "%Y-%m-%d", &tm);
-    if ((t = (time_t) sl_console_num (r, "valid_to")) > 0 && gmtime_r (&t, &tm))
-        strftime (b, sizeof b, "%Y-%m-%d", &tm);
+    double t;
+    if ((t = sl_console_num (r, "valid_from")) > 0)
+        sl_time_format_as ((int64_t) t * 1000000, NULL, SL_TIME_FMT_DATE, a, sizeof a);
+    if ((t = sl_console_num (r, "valid_to")) > 0)
+        sl_time_format_as ((int64_t) t * 1000000, NULL, SL_TIME_FMT_DATE, b, sizeof b);
     char valid[80];
     snprintf (valid, sizeof valid, "%s .. %s", a, *b ? b : "no expiry");
-    s_cell (h, valid);
+    sl_html_cell (h, valid);
     sl_html_raw (h, "<td>");
     if (sl_console_is_admin (c) && strcmp (sl_console_str (r, "state"), "withdrawn") != 0) {
         sl_html_raw (h, "<form method=\"post\" action=\"/consents/change\" class=\"inline\">");
@@ -438,7 +412,7 @@ s_consents_body (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp, const 
         cJSON_AddStringToObject (args, "subject", subject);
         int rc = sl_console_call (c, "consent.list", args, &res, NULL, err, sizeof err);
         if (rc != 0) {
-            resp->status = s_status_of (rc);
+            resp->status = sl_reason_http (NULL, rc);
             sl_console_box (h, "error", err);
         }
         else {
@@ -499,6 +473,18 @@ s_list (const char *text)
 }
 
 /*  The consent channel's change: one ConsentEvent on the data plane. */
+/*  A consent change the broker refused: its status, the page and the way back. */
+static void
+s_consent_refused (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp, int rc,
+                   const char *err)
+{
+    resp->status = sl_reason_http (NULL, rc);
+    sl_console_begin (c, req, resp->body, "Consents", "consents");
+    sl_console_box (resp->body, "error", err);
+    sl_html_raw (resp->body, "<p><a href=\"/consents\">Back to consents</a></p>");
+    sl_console_end (resp->body);
+}
+
 static void
 s_consent_publish (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp, int withdraw,
                    const char *subject)
@@ -524,11 +510,7 @@ s_consent_publish (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp, int 
     if (rc != 0) {
         if (!subject || !*subject)
             snprintf (err, sizeof err, "a citizen id is needed");
-        resp->status = s_status_of (rc);
-        sl_console_begin (c, req, resp->body, "Consents", "consents");
-        sl_console_box (resp->body, "error", err);
-        sl_html_raw (resp->body, "<p><a href=\"/consents\">Back to consents</a></p>");
-        sl_console_end (resp->body);
+        s_consent_refused (c, req, resp, rc, err);
         return;
     }
     snprintf (notice, sizeof notice, "consent %s %s: applied by the broker", id,
@@ -578,11 +560,7 @@ sl_page_consent_change (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
     }
     int rc = sl_console_call (c, command, args, &res, NULL, err, sizeof err);
     if (rc != 0) {
-        resp->status = s_status_of (rc);
-        sl_console_begin (c, req, resp->body, "Consents", "consents");
-        sl_console_box (resp->body, "error", err);
-        sl_html_raw (resp->body, "<p><a href=\"/consents\">Back to consents</a></p>");
-        sl_console_end (resp->body);
+        s_consent_refused (c, req, resp, rc, err);
         return;
     }
     snprintf (notice, sizeof notice, "%s: consent %.80s, now %.40s", command,

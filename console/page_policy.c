@@ -9,17 +9,11 @@
     the policy.apply audit entry (detail message=...); the history shows
     it from there. */
 #include "sl_console.h"
+#include "sl_reason.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/*  The HTTP status for a failed call: the broker's refusal is a 403. */
-static int
-s_status_of (int rc)
-{
-    return rc == SL_EPERM ? 403 : rc == SL_ENOTFOUND ? 404 : rc == SL_EINVAL ? 400 : 502;
-}
 
 static int
 s_valid_owner (const char *owner)
@@ -44,9 +38,7 @@ sl_page_policies (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
     sl_console_begin (c, req, h, "Policies", "policies");
     int rc = sl_console_call (c, "policy.list", NULL, &list, NULL, err, sizeof err);
     if (rc != 0) {
-        resp->status = s_status_of (rc);
-        sl_console_box (h, "error", err);
-        sl_console_end (h);
+        sl_console_refused (resp, rc, err);
         return;
     }
     const char *bureau = sl_console_bureau (c);
@@ -64,17 +56,11 @@ sl_page_policies (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
         sl_html_url (h, owner);
         sl_html_raw (h, "\">");
         sl_html_text (h, owner);
-        sl_html_raw (h, "</a></td><td>");
-        sl_html_text (h, sl_console_str (o, "version"));
-        sl_html_raw (h, "</td><td>");
-        sl_html_text (h, sl_console_str (o, "rules"));
-        sl_html_raw (h, "</td><td>");
-        sl_html_text (h, sl_console_str (o, "actor"));
-        sl_html_raw (h, "</td><td>");
-        sl_html_text (h, sl_console_str (o, "role"));
-        sl_html_raw (h, "</td><td>");
-        sl_html_text (h, sl_console_str (o, "time_utc"));
-        sl_html_raw (h, "</td></tr>\n");
+        sl_html_raw (h, "</a></td>");
+        static const char *const cols[] = { "version", "rules", "actor", "role", "time_utc" };
+        for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
+            sl_html_cell (h, sl_console_str (o, cols[i]));
+        sl_html_raw (h, "</tr>\n");
     }
     sl_html_raw (h, "</tbody></table>\n");
     if (bureau && !own_listed) {
@@ -264,13 +250,11 @@ s_changes (sl_html_t *h, const cJSON *changes, const char *id, const char *empty
             int sens = s_sensitive (ch);
             if (sens != (pass == 0))
                 continue;
-            sl_html_printf (h, "<tr%s><td>", sens ? " class=\"sensitive\"" : "");
-            sl_html_text (h, sl_console_str (ch, "consumer"));
-            sl_html_raw (h, "</td><td>");
-            sl_html_text (h, sl_console_str (ch, "record_type"));
-            sl_html_raw (h, "</td><td>");
-            sl_html_text (h, sl_console_str (ch, "purpose"));
-            sl_html_raw (h, "</td><td>");
+            sl_html_printf (h, "<tr%s>", sens ? " class=\"sensitive\"" : "");
+            sl_html_cell (h, sl_console_str (ch, "consumer"));
+            sl_html_cell (h, sl_console_str (ch, "record_type"));
+            sl_html_cell (h, sl_console_str (ch, "purpose"));
+            sl_html_raw (h, "<td>");
             const char *before = sl_console_str (ch, "before");
             const char *after = sl_console_str (ch, "after");
             sl_html_text (h, strcmp (before, "none") == 0 ? "gains access"
@@ -398,14 +382,12 @@ s_history (sl_console_t *c, sl_web_req_t *req, sl_html_t *h, const char *owner)
         sl_html_printf (h, "<tr data-version=\"%s\"%s><td><a href=\"/policy?owner=", ver,
                         is_current ? " class=\"current\"" : "");
         sl_html_url (h, owner);
-        sl_html_printf (h, "&amp;version=%s\">%s</a>%s</td><td>", ver, ver,
+        sl_html_printf (h, "&amp;version=%s\">%s</a>%s</td>", ver, ver,
                         is_current ? " <small>(current)</small>" : "");
-        sl_html_text (h, sl_console_str (v, "time_utc"));
-        sl_html_raw (h, "</td><td>");
-        sl_html_text (h, sl_console_str (v, "actor"));
-        sl_html_raw (h, "</td><td>");
-        sl_html_text (h, sl_console_str (v, "rules"));
-        sl_html_raw (h, "</td><td><code>");
+        sl_html_cell (h, sl_console_str (v, "time_utc"));
+        sl_html_cell (h, sl_console_str (v, "actor"));
+        sl_html_cell (h, sl_console_str (v, "rules"));
+        sl_html_raw (h, "<td><code>");
         sl_html_text (h, sl_console_str (v, "changes"));
         sl_html_raw (h, "</code></td><td class=\"message\">");
         sl_html_text (h, s_message_of (entries, ver));
@@ -485,9 +467,7 @@ sl_page_policy (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
         return;
     }
     if (rc != 0) {
-        resp->status = s_status_of (rc);
-        sl_console_box (h, "error", err);
-        sl_console_end (h);
+        sl_console_refused (resp, rc, err);
         return;
     }
     sl_html_raw (h, "<p class=\"meta\">Version <b id=\"shown-version\">");
@@ -555,7 +535,7 @@ s_submit (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp, int apply)
     sl_console_begin (c, req, h, title, "policies");
     if (rc != 0) {
         resp->status = cJSON_GetArraySize (cJSON_GetObjectItemCaseSensitive (refusal, "errors"))
-                     ? 422 : s_status_of (rc);
+                     ? 422 : sl_reason_http (NULL, rc);
         const cJSON *errors = cJSON_GetObjectItemCaseSensitive (refusal, "errors");
         if (cJSON_GetArraySize (errors) == 0)
             sl_console_box (h, "error", err);
@@ -622,7 +602,7 @@ sl_page_policy_rollback (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp
         cJSON_Delete (res);
         return;
     }
-    resp->status = s_status_of (rc);
+    resp->status = sl_reason_http (NULL, rc);
     sl_console_begin (c, req, resp->body, "Rollback", "policies");
     sl_console_box (resp->body, "error", err);
     sl_console_end (resp->body);
@@ -650,9 +630,7 @@ sl_page_policy_diff (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
     cJSON_AddNumberToObject (args, "v2", atof (v2));
     int rc = sl_console_call (c, "policy.diff", args, &res, NULL, err, sizeof err);
     if (rc != 0) {
-        resp->status = s_status_of (rc);
-        sl_console_box (h, "error", err);
-        sl_console_end (h);
+        sl_console_refused (resp, rc, err);
         return;
     }
     sl_html_raw (h, "<p><a href=\"/policy?owner=");

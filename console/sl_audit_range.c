@@ -24,6 +24,7 @@
         verify do not depend on it.
 */
 #include "sl_console.h"
+#include "sl_time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,35 +33,14 @@
 
 #define S_MARGIN 1000
 
-/*  Parses the form's time text as the broker does (UTC): YYYY-MM-DD or
-    YYYY-MM-DDTHH:MM[:SS][.ffffff][Z]. Returns 0 and *us, or -1. */
 int
 sl_console_time_us (const char *text, double *us)
 {
-    struct tm tm;
-    double frac = 0;
-    memset (&tm, 0, sizeof tm);
-    const char *p = strptime (text, "%Y-%m-%d", &tm);
-    if (!p)
+    int64_t t;
+    if (sl_time_parse (text, sl_time_city_zone (), (int64_t) time (NULL) * 1000000, &t, NULL,
+                       NULL, 0) != 0)
         return -1;
-    if (*p == 'T' || *p == ' ') {
-        const char *q = strptime (p + 1, "%H:%M:%S", &tm);
-        if (!q)
-            q = strptime (p + 1, "%H:%M", &tm);
-        if (!q)
-            return -1;
-        p = q;
-        if (*p == '.') {
-            double scale = 1e5;
-            for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
-                frac += (*p - '0') * scale;
-        }
-        if (*p == 'Z')
-            p++;
-    }
-    if (*p)
-        return -1;
-    *us = (double) timegm (&tm) * 1e6 + (double) (long long) frac;
+    *us = (double) t;
     return 0;
 }
 

@@ -7,6 +7,8 @@
 
 #include "sl_keys.h"
 #include "sluice/v1/consent.pb-c.h"
+#include "sl_role.h"
+#include "sl_reason.h"
 
 #include <time.h>
 
@@ -114,7 +116,7 @@ sl_console_whoami_data (sl_console_t *c, char *err, size_t errlen)
         return -1;
     }
     snprintf (c->member, sizeof c->member, "%s", sl_client_member (client));
-    snprintf (c->role, sizeof c->role, "consent-source");
+    snprintf (c->role, sizeof c->role, "%s", SL_ROLE_CONSENT_SOURCE);
     sl_client_destroy (&client, 0);
     return 0;
 }
@@ -170,19 +172,19 @@ sl_console_consent_event (sl_console_t *c, int give, const char *id, const char 
 int
 sl_console_is_admin (const sl_console_t *c)
 {
-    return strncmp (c->role, "admin:", 6) == 0;
+    return sl_role_is_admin (c->role);
 }
 
 int
 sl_console_may_read_all (const sl_console_t *c)
 {
-    return strcmp (c->role, "auditor") == 0 || strcmp (c->role, "admin:city") == 0;
+    return sl_role_is_auditor (c->role) || sl_role_is_city_admin (c->role);
 }
 
 const char *
 sl_console_bureau (const sl_console_t *c)
 {
-    return sl_console_is_admin (c) && strcmp (c->role, "admin:city") != 0 ? c->role + 6 : NULL;
+    return sl_role_bureau (c->role);
 }
 
 int
@@ -195,7 +197,8 @@ sl_console_may_read_owner (const sl_console_t *c, const char *owner)
 int
 sl_console_may_write_owner (const sl_console_t *c, const char *owner)
 {
-    return sl_console_is_admin (c) && strcmp (c->role + 6, owner) == 0;
+    const char *scope = sl_role_admin_scope (c->role);
+    return scope && owner && strcmp (scope, owner) == 0;
 }
 
 const char *
@@ -239,6 +242,14 @@ sl_console_box (sl_html_t *h, const char *kind, const char *text)
                     strcmp (kind, "error") == 0 ? "alert" : "status");
     sl_html_text (h, text);
     sl_html_raw (h, "</pre></div>\n");
+}
+
+void
+sl_console_refused (sl_web_resp_t *resp, int rc, const char *err)
+{
+    resp->status = sl_reason_http (NULL, rc);
+    sl_console_box (resp->body, "error", err);
+    sl_console_end (resp->body);
 }
 
 /*  Navigation entries and who may use them. */

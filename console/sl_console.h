@@ -90,6 +90,11 @@ void sl_console_end (sl_html_t *h);
 /*  A boxed message: kind "error", "ok" or "note". Text is escaped. */
 void sl_console_box (sl_html_t *h, const char *kind, const char *text);
 
+/*  Ends a page the broker refused: the HTTP status of SL_E* `rc` (common/
+    sl_reason's table), `err` in an error box, then sl_console_end on
+    resp->body. */
+void sl_console_refused (sl_web_resp_t *resp, int rc, const char *err);
+
 /*  Writes the hidden CSRF field of a form. */
 void sl_console_csrf (sl_web_req_t *req, sl_html_t *h);
 
@@ -128,9 +133,10 @@ int sl_console_audit_from (sl_console_t *c, const char *owner, double since_us,
     bisections. Cannot fail. */
 void sl_console_learn (sl_console_t *c, const cJSON *e);
 
-/*  Parses a time as the broker's audit filters take it, in UTC:
-    YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][.ffffff][Z]. Returns 0 and *us
-    (Unix microseconds), or -1. */
+/*  Parses a time as the broker's audit filters take it (common/sl_time.h:
+    a date, a date and time with or without Z or an offset, Unix seconds, a
+    relative time like 2h; zone-less in UTC). Returns 0 and *us (Unix
+    microseconds), or -1. */
 int sl_console_time_us (const char *text, double *us);
 void sl_page_audit_chart (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp);
 void sl_page_audit_export (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp);

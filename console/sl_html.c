@@ -125,6 +125,26 @@ sl_html_text (sl_html_t *self, const char *text)
 }
 
 void
+sl_html_cell (sl_html_t *self, const char *text)
+{
+    sl_html_raw (self, "<td>");
+    sl_html_text (self, text);
+    sl_html_raw (self, "</td>");
+}
+
+void
+sl_html_input (sl_html_t *self, const char *prefix, const char *label, const char *name,
+               const char *value, const char *placeholder)
+{
+    sl_html_printf (self, "<label>%s <input name=\"%s\" id=\"%s-%s\" value=\"", label, name,
+                    prefix, name);
+    sl_html_text (self, value);
+    sl_html_raw (self, "\" placeholder=\"");
+    sl_html_text (self, placeholder);
+    sl_html_raw (self, "\"></label>\n");
+}
+
+void
 sl_html_url (sl_html_t *self, const char *text)
 {
     static const char hex[] = "0123456789ABCDEF";

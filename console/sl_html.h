@@ -37,6 +37,16 @@ void sl_html_text (sl_html_t *self, const char *text);
 /*  Appends the first `len` bytes of `text`, escaped as sl_html_text. */
 void sl_html_textn (sl_html_t *self, const char *text, size_t len);
 
+/*  Appends one table cell: <td>, `text` escaped (NULL: empty), </td>. */
+void sl_html_cell (sl_html_t *self, const char *text);
+
+/*  Appends a labelled text input: <label>LABEL <input name="NAME"
+    id="PREFIX-NAME" value="VALUE" placeholder="PLACEHOLDER"></label>, the
+    value and placeholder escaped (NULL: empty). `label`, `prefix` and
+    `name` are the page's own literals (not escaped). */
+void sl_html_input (sl_html_t *self, const char *prefix, const char *label, const char *name,
+                    const char *value, const char *placeholder);
+
 /*  Appends `text` percent-encoded for a URL query value (RFC 3986
     unreserved characters kept). */
 void sl_html_url (sl_html_t *self, const char *text);

@@ -76,6 +76,11 @@ const sl_policy_diag_t *sl_policy_diags_at (const sl_policy_diags_t *self, size_
  *  are no errors), or NULL if out of memory. */
 char *sl_policy_diags_render (const sl_policy_diags_t *self);
 
+/*  As sl_policy_diags_render, with `severity` ("warning", "error") in place
+ *  of "error" (lint warnings). Returns a malloc'ed string ("" when empty) or
+ *  NULL. */
+char *sl_policy_diags_render_as (const sl_policy_diags_t *self, const char *severity);
+
 /* ------------------------------------------------------------------------ */
 /*  Catalogue: what the broker's registry knows                              */
 
@@ -335,6 +340,11 @@ typedef struct {
     size_t n_narrows;
     const sl_policy_rule_t *narrows[SL_POLICY_MAX_STRIPS];
     sl_policy_transform_t transform;   /* meaningful only when permit */
+    /*  The same request at any time in [req->time, until) gets the same
+     *  answer from the same index, as long as the consent the callback
+     *  answered holds too: the next start or end of a `valid` window of a
+     *  rule that could take part (Unix s); INT64_MAX when none lies ahead. */
+    int64_t until;
 } sl_policy_decision_t;
 
 /*  Decides `req` against `index` (POLICY.md "Semantics"): looks the rules up

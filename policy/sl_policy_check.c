@@ -2,6 +2,7 @@
  *  separation-of-duties rule, summaries, and rule matching. */
 #include "sl_policy_int.h"
 #include "sl_error.h"
+#include "sl_role.h"
 
 #include <cJSON.h>
 #include <stdio.h>
@@ -64,7 +65,25 @@ unsigned sl_policy_rule_line (const sl_policy_rule_t *r) { return r->line; }
 int
 sl_policy_rule_ref (const sl_policy_rule_t *r, char *buf, size_t cap)
 {
-    return snprintf (buf, cap, "%s@%u", r->qid, (unsigned) r->version);
+    /* per decision on the broker's data path: no formatting */
+    char digits[10];
+    size_t nd = 0, nq = strlen (r->qid);
+    uint32_t v = r->version;
+    do {
+        digits[nd++] = (char) ('0' + v % 10);
+        v /= 10;
+    } while (v);
+    size_t need = nq + 1 + nd, o = 0;
+    if (cap == 0)
+        return (int) need;
+    for (size_t i = 0; i < nq && o + 1 < cap; i++)
+        buf[o++] = r->qid[i];
+    if (o + 1 < cap)
+        buf[o++] = '@';
+    while (nd > 0 && o + 1 < cap)
+        buf[o++] = digits[--nd];
+    buf[o] = 0;
+    return (int) need;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -614,8 +633,8 @@ sl_policy_set_check_role (const sl_policy_set_t *self, const char *role,
                           sl_policy_diags_t *diags)
 {
     s_ck_t ck = { .diags = diags };
-    bool city = strcmp (role, "admin:city") == 0;
-    const char *bureau = strncmp (role, "admin:", 6) == 0 && !city ? role + 6 : NULL;
+    bool city = sl_role_is_city_admin (role);
+    const char *bureau = sl_role_bureau (role);
     for (size_t i = 0; i < self->n_rules; i++) {
         const sl_policy_rule_t *r = self->rules[i];
         const char *kind = r->kind == SL_POLICY_PERMIT ? "permit" : "forbid";

@@ -2,6 +2,7 @@
  *  functions shared by the checker and the index ("did you mean"). */
 #include "sl_policy_int.h"
 #include "sl_error.h"
+#include "sl_role.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -87,6 +88,12 @@ sl_pdiag_add (sl_policy_diags_t *d, const char *file, unsigned line, unsigned co
 char *
 sl_policy_diags_render (const sl_policy_diags_t *self)
 {
+    return sl_policy_diags_render_as (self, "error");
+}
+
+char *
+sl_policy_diags_render_as (const sl_policy_diags_t *self, const char *severity)
+{
     char *out = NULL;
     size_t size = 0;
     FILE *f = open_memstream (&out, &size);
@@ -94,7 +101,7 @@ sl_policy_diags_render (const sl_policy_diags_t *self)
         return NULL;
     for (size_t i = 0; self && i < self->n; i++) {
         const sl_policy_diag_t *e = &self->v[i];
-        fprintf (f, "%s:%u:%u: error: %s\n", e->file, e->line, e->col, e->message);
+        fprintf (f, "%s:%u:%u: %s: %s\n", e->file, e->line, e->col, severity, e->message);
         if (e->hint)
             fprintf (f, "%s:%u:%u: note: %s\n", e->file, e->line, e->col, e->hint);
     }
@@ -219,7 +226,7 @@ sl_pcatalog_members (const sl_policy_catalog_t *c, const char ***names)
         return 0;
     size_t n = 0;
     for (size_t i = 0; i < c->n_members; i++)
-        if (strcmp (c->members[i].extra, "member") == 0)
+        if (sl_role_is_member (c->members[i].extra))
             a[n++] = c->members[i].name;
     *names = a;
     return n;

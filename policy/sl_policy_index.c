@@ -437,6 +437,16 @@ s_in_window (const sl_policy_rule_t *r, int64_t t)
 
 typedef enum { S_DECIDE, S_DIFF } s_mode_t;
 
+/*  Lowers *until to the next edge of window [from, to) after t, if any. */
+static void
+s_next_edge (int64_t *until, int64_t t, int64_t from, int64_t to)
+{
+    if (from != INT64_MIN && from > t && from < *until)
+        *until = from;
+    if (to != INT64_MAX && to > t && to < *until)
+        *until = to;
+}
+
 static sl_consent_status_t
 s_consent (const sl_policy_request_t *req)
 {
@@ -469,6 +479,7 @@ s_decide (const sl_policy_index_t *ix, const sl_policy_request_t *req, s_mode_t 
         return SL_EINVAL;
     memset (out, 0, sizeof *out);
     out->reason = "no-matching-rule";
+    out->until = INT64_MAX;
     if (consent_out)
         *consent_out = SL_CONSENT_VALID;
     s_bucket_t *b = s_lookup (ix, s_hash (req->owner, req->consumer, req->record_type),
@@ -502,6 +513,7 @@ s_decide (const sl_policy_index_t *ix, const sl_policy_request_t *req, s_mode_t 
         }
         if (e->purpose && e->purpose != pid)
             continue;
+        s_next_edge (&out->until, req->time, e->from, e->to);
         if (req->time < e->from || (req->time >= e->to && e->to != INT64_MAX))
             continue;
         const sl_policy_rule_t *r = e->rule;
@@ -539,6 +551,7 @@ s_decide (const sl_policy_index_t *ix, const sl_policy_request_t *req, s_mode_t 
         if (e->purpose != pid || !pid)
             continue;
         const sl_policy_rule_t *r = e->rule;
+        s_next_edge (&out->until, req->time, e->from, e->to);
         if (req->time < e->from || (req->time >= e->to && e->to != INT64_MAX)) {
             if (!out->permit && best < 1) {
                 best = 1;

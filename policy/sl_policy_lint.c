@@ -890,23 +890,3 @@ out:
     return l.oom ? SL_ENOMEM : l.added;
 }
 
-char *
-sl_policy_diags_render_as (const sl_policy_diags_t *self, const char *severity)
-{
-    char *out = NULL;
-    size_t size = 0;
-    FILE *f = open_memstream (&out, &size);
-    if (!f)
-        return NULL;
-    for (size_t i = 0; i < sl_policy_diags_count (self); i++) {
-        const sl_policy_diag_t *e = sl_policy_diags_at (self, i);
-        fprintf (f, "%s:%u:%u: %s: %s\n", e->file, e->line, e->col, severity, e->message);
-        if (e->hint)
-            fprintf (f, "%s:%u:%u: note: %s\n", e->file, e->line, e->col, e->hint);
-    }
-    if (fclose (f) != 0) {
-        free (out);
-        return NULL;
-    }
-    return out;
-}

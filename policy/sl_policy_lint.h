@@ -51,8 +51,5 @@ typedef struct {
 int sl_policy_set_lint (const sl_policy_set_t *set, const sl_policy_lint_opts_t *opts,
                         sl_policy_diags_t *warnings);
 
-/*  As sl_policy_diags_render, with `severity` ("warning", "error") in place
- *  of "error". Returns a malloc'ed string ("" when empty) or NULL. */
-char *sl_policy_diags_render_as (const sl_policy_diags_t *self, const char *severity);
 
 #endif

@@ -32,6 +32,7 @@
 
 #include "sl_error.h"
 #include "sl_schema.h"
+#include "sl_time.h"
 
 #define S_MAX_DEPTH 64             /* nesting of JSON objects accepted on input */
 #define S_PATH_MAX 512
@@ -140,32 +141,6 @@ sl_json_schema_is_time (const ProtobufCMessageDescriptor *msg,
 
 /*  ---- Time ------------------------------------------------------------ */
 
-/*  Days since 1970-01-01 of a civil date (proleptic Gregorian). */
-static int64_t
-s_days_from_civil (int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void
-s_civil_from_days (int64_t z, int64_t *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int) (doy - (153 * mp + 2) / 5 + 1);
-    *m = (int) (mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
 /*  Seconds of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z. */
 #define S_TIME_MIN (-62135596800LL)
 #define S_TIME_MAX (253402300799LL)
@@ -178,88 +153,17 @@ sl_json_format_time (int64_t t, char *out, size_t size)
     int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
     int64_t sec = t - days * 86400;
     int64_t y;
-    int m, d;
-    s_civil_from_days (days, &y, &m, &d);
-    snprintf (out, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", (int) y, m, d,
+    unsigned m, d;
+    sl_time_civil_from_days (days, &y, &m, &d);
+    snprintf (out, size, "%04d-%02u-%02uT%02d:%02d:%02dZ", (int) y, m, d,
               (int) (sec / 3600), (int) (sec / 60 % 60), (int) (sec % 60));
-    return 0;
-}
-
-static int
-s_digits (const char **p, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        char c = (*p)[i];
-        if (c < '0' || c > '9')
-            return -1;
-        v = v * 10 + (c - '0');
-    }
-    *p += n;
-    *out = v;
     return 0;
 }
 
 int
 sl_json_parse_time (const char *s, int64_t *t, int32_t *nanos)
 {
-    const char *p = s;
-    int y, mo, d, h, mi, se, oh = 0, om = 0, sign = 0;
-    int32_t ns = 0;
-    if (s_digits (&p, 4, &y) || *p++ != '-' || s_digits (&p, 2, &mo) || *p++ != '-'
-        || s_digits (&p, 2, &d))
-        return SL_EPARSE;
-    if (*p != 'T' && *p != 't' && *p != ' ')
-        return SL_EPARSE;
-    p++;
-    if (s_digits (&p, 2, &h) || *p++ != ':' || s_digits (&p, 2, &mi) || *p++ != ':'
-        || s_digits (&p, 2, &se))
-        return SL_EPARSE;
-    if (*p == '.') {
-        p++;
-        int n = 0;
-        while (*p >= '0' && *p <= '9') {
-            if (n < 9)
-                ns = ns * 10 + (*p - '0');
-            else if (*p != '0')
-                return SL_EPARSE;        /* finer than nanoseconds */
-            n++, p++;
-        }
-        if (n == 0)
-            return SL_EPARSE;
-        for (int i = n; i < 9; i++)
-            ns *= 10;
-    }
-    if (*p == 'Z' || *p == 'z')
-        p++;
-    else if (*p == '+' || *p == '-') {
-        sign = *p == '+' ? 1 : -1;
-        p++;
-        if (s_digits (&p, 2, &oh) || *p++ != ':' || s_digits (&p, 2, &om))
-            return SL_EPARSE;
-        if (oh > 23 || om > 59)
-            return SL_EPARSE;
-    } else
-        return SL_EPARSE;
-    if (*p != '\0')
-        return SL_EPARSE;
-    static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59
-        || se > 60)
-        return SL_EPARSE;
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (mo == 2 && d == 29 && !leap)
-        return SL_EPARSE;
-    if (se == 60)
-        se = 59;                         /* a leap second reads as the second before */
-    if (ns != 0 && !nanos)
-        return SL_EPARSE;
-    int64_t v = s_days_from_civil (y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
-    v -= (int64_t) sign * (oh * 3600 + om * 60);
-    *t = v;
-    if (nanos)
-        *nanos = ns;
-    return 0;
+    return sl_time_parse_rfc3339 (s, t, nanos);
 }
 
 /*  ---- Encoding -------------------------------------------------------- */

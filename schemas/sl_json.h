@@ -152,8 +152,8 @@ int sl_json_format_time (int64_t t, char *out, size_t size);
 
 /*  Parses an RFC 3339 date-time ("2026-03-01T10:00:00Z", "...+01:00",
     "...T10:00:00.5Z") into Unix seconds (*t) and nanoseconds (*nanos, may
-    be NULL: then a non-zero fraction is an error). Returns 0 or
-    SL_EPARSE. */
+    be NULL: then a non-zero fraction is an error): common/sl_time's
+    sl_time_parse_rfc3339, the one time scanner. Returns 0 or SL_EPARSE. */
 int sl_json_parse_time (const char *s, int64_t *t, int32_t *nanos);
 
 #ifdef __cplusplus

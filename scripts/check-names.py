@@ -42,12 +42,7 @@ for d, dirs, files in os.walk(root):
 
 # Known collisions waiting for their owner, each with the reason; a name
 # listed here is reported on stderr but does not fail the check.
-KNOWN = {
-    # the broker's private query record (broker/sl_broker_int.h, from the
-    # data-path split) against the SDK's public sl_query_t: to be renamed
-    # on the broker side (e.g. sl_pending_query_t)
-    'type sl_query_t',
-}
+KNOWN = set ()
 
 bad = []
 for g, where in sorted(guards.items()):

@@ -1,5 +1,6 @@
 /*  sl_explain — see sl_explain.h. */
 #include "sl_explain.h"
+#include "sl_error.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -96,4 +97,23 @@ sl_explain_clear (sl_explain_t *self)
         if (self->text)
             self->text [0] = 0;
     }
+}
+
+int
+sl_explain_absent (sl_explain_t *self, const char *const *names, size_t n,
+                   const char *source, char ***fields, size_t *n_fields)
+{
+    if (n == 0)
+        return 0;
+    if (!(*fields = calloc (n, sizeof (char *))))
+        return SL_ENOMEM;
+    char from[64];
+    snprintf (from, sizeof from, "(not in the %s)", source);
+    for (size_t i = 0; i < n; i++) {
+        if (!((*fields)[*n_fields] = strdup (names[i])))
+            return SL_ENOMEM;
+        (*n_fields)++;
+        sl_explain_add (self, names[i], from, "left 0/empty, listed in absent_fields");
+    }
+    return 0;
 }

@@ -33,6 +33,14 @@ void sl_explain_note (sl_explain_t *self, const char *fmt, ...)
 /*  The notes so far, "" when none. Valid until the next call on self. */
 const char *sl_explain_text (const sl_explain_t *self);
 
+/*  The fields a record leaves empty: copies the `n` names into a new array
+ *  *fields (count in *n_fields, a protobuf-c repeated string such as
+ *  absent_fields) and notes each as not in `source` ("telegram", "reading"),
+ *  left 0/empty. Nothing when n is 0. Returns 0, or SL_ENOMEM (what was
+ *  copied stays in *fields for the record's own free). */
+int sl_explain_absent (sl_explain_t *self, const char *const *names, size_t n,
+                       const char *source, char ***fields, size_t *n_fields);
+
 /*  Forgets the notes. */
 void sl_explain_clear (sl_explain_t *self);
 

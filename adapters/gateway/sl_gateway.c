@@ -169,6 +169,24 @@ s_item_free (s_item_t *it)
     free (it);
 }
 
+/*  Takes item `it`, already unlinked from its subscription, and queues the
+    ack of its delivery for the client thread (gw->mu held); frees the item.
+    Returns 1, or 0 when out of memory (the broker redelivers it). */
+static int
+s_ack_item (sl_gateway_t *gw, s_item_t *it)
+{
+    s_ack_t *a = calloc (1, sizeof *a);
+    if (a) {
+        a->d = it->d;
+        a->gen = it->gen;
+        it->d = NULL;
+        a->next = gw->acks;
+        gw->acks = a;
+    }
+    s_item_free (it);
+    return a != NULL;
+}
+
 /*  ---- Deliveries and notices (broker thread) --------------------------------- */
 
 static cJSON *
@@ -943,16 +961,8 @@ s_webhook_main (void *arg)
                 if (!sub->head)
                     sub->tail = NULL;
                 sub->count--;
-                s_ack_t *a = calloc (1, sizeof *a);
-                if (a) {
-                    a->d = done->d;
-                    a->gen = done->gen;
-                    done->d = NULL;
-                    a->next = gw->acks;
-                    gw->acks = a;
+                if (s_ack_item (gw, done))
                     s_wake (gw);
-                }
-                s_item_free (done);
             }
             continue;
         }
@@ -1080,6 +1090,27 @@ s_enqueue (sl_gateway_t *gw, s_job_t *j)
     gw->jobs_tail = j;
 }
 
+/*  Hands job `j` to the client thread and waits until it is done. Returns
+    0 with gw->mu held (the caller reads the job, releases it, unlocks), or
+    SL_EAGAIN with nothing held when the gateway is stopping (the job was
+    not queued). */
+static int
+s_run_job (sl_gateway_t *gw, s_job_t *j)
+{
+    pthread_mutex_lock (&gw->mu);
+    if (gw->stop) {
+        pthread_mutex_unlock (&gw->mu);
+        return SL_EAGAIN;
+    }
+    s_enqueue (gw, j);
+    pthread_mutex_unlock (&gw->mu);
+    s_wake (gw);
+    pthread_mutex_lock (&gw->mu);
+    while (!j->done)
+        pthread_cond_wait (&gw->cv, &gw->mu);
+    return 0;
+}
+
 int
 sl_gateway_publish (sl_gateway_t *gw, const char *record_type, const sl_gw_rec_t *recs,
                     size_t n, sl_gw_result_t *results)
@@ -1107,20 +1138,12 @@ sl_gateway_publish (sl_gateway_t *gw, const char *record_type, const sl_gw_rec_t
         results[i].spooled = 0;
         results[i].reason[0] = results[i].text[0] = '\0';
     }
-    pthread_mutex_lock (&gw->mu);
-    if (gw->stop) {
-        pthread_mutex_unlock (&gw->mu);
+    if (s_run_job (gw, j) != 0) {
         free (own);
         free (args);
         free (j);
         return SL_EAGAIN;
     }
-    s_enqueue (gw, j);
-    pthread_mutex_unlock (&gw->mu);
-    s_wake (gw);
-    pthread_mutex_lock (&gw->mu);
-    while (!j->done)
-        pthread_cond_wait (&gw->cv, &gw->mu);
     int rc = j->rc;
     if (rc == 1 || rc == SL_ETIMEOUT)
         for (size_t i = 0; i < n; i++)
@@ -1215,16 +1238,7 @@ sl_gateway_ack (sl_gateway_t *gw, size_t subi, const cJSON *ids, cJSON *acked, c
                     if (sub->tail == it)
                         sub->tail = prev;
                     sub->count--;
-                    s_ack_t *a = calloc (1, sizeof *a);
-                    if (a) {
-                        a->d = it->d;
-                        a->gen = it->gen;
-                        it->d = NULL;
-                        a->next = gw->acks;
-                        gw->acks = a;
-                        any = 1;
-                    }
-                    s_item_free (it);
+                    any |= s_ack_item (gw, it);
                     found = 1;
                     break;
                 }
@@ -1251,18 +1265,10 @@ sl_gateway_query (sl_gateway_t *gw, const char *record_type, const char *subject
     j->subject = subject;
     j->purpose = purpose;
     j->params = parameters;
-    pthread_mutex_lock (&gw->mu);
-    if (gw->stop) {
-        pthread_mutex_unlock (&gw->mu);
+    if (s_run_job (gw, j) != 0) {
         free (j);
         return SL_EAGAIN;
     }
-    s_enqueue (gw, j);
-    pthread_mutex_unlock (&gw->mu);
-    s_wake (gw);
-    pthread_mutex_lock (&gw->mu);
-    while (!j->done)
-        pthread_cond_wait (&gw->cv, &gw->mu);
     int rc = j->rc;
     *records = j->records;
     j->records = NULL;

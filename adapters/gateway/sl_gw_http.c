@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "sl_error.h"
+#include "sl_reason.h"
 #include "sl_json.h"
 #include "sl_log.h"
 #include "sl_schema.h"
@@ -97,50 +98,26 @@ s_problem (s_resp_t *r, int status, const char *reason, const char *instance,
     r->problem = 1;
 }
 
-/*  HTTP status for a refusal with SL_E* `rc` and broker reason `reason`. */
+/*  HTTP status for a refusal with SL_E* `rc` and broker reason `reason`:
+    common/sl_reason's table (PROTOCOL.md 3); the broker being unreachable
+    (SL_EAGAIN without a reason) is the gateway's own 503. */
 static int
 s_status_for (int rc, const char *reason)
 {
-    if (reason && *reason) {
-        if (!strcmp (reason, "unknown-record-type") || !strcmp (reason, "not-found"))
-            return 404;
-        if (!strcmp (reason, "owner-offline") || !strcmp (reason, "store-full")
-            || !strcmp (reason, "queue-full") || !strcmp (reason, "shutdown"))
-            return 503;
-        if (!strcmp (reason, "timeout"))
-            return 504;
-        if (!strcmp (reason, "too-big"))
-            return 413;
-        if (!strcmp (reason, "bad-body") || !strcmp (reason, "bad-request")
-            || !strcmp (reason, "bad-subject") || !strcmp (reason, "bad-purpose"))
-            return 422;
-    }
-    switch (rc) {
-    case SL_EPERM: case SL_EDENIED: return 403;
-    case SL_EDECODE: case SL_EINVAL: return 422;
-    case SL_ETOOBIG: return 413;
-    case SL_EFULL: case SL_EAGAIN: case SL_ENOTFOUND: return 503;
-    case SL_ETIMEOUT: return 504;
-    default: return 502;
-    }
+    if ((!reason || !*reason) && rc == SL_EAGAIN)
+        return 503;
+    return sl_reason_http (reason, rc);
 }
 
+/*  The problem's reason word: the broker's, else the code for `rc`. */
 static const char *
 s_reason_for (int rc, const char *reason)
 {
     if (reason && *reason)
         return reason;
-    switch (rc) {
-    case SL_EAGAIN: return "broker-unreachable";
-    case SL_ETIMEOUT: return "timeout";
-    case SL_EDENIED: return "denied";
-    case SL_EPERM: return "not-permitted";
-    case SL_EDECODE: return "bad-body";
-    case SL_ETOOBIG: return "too-big";
-    case SL_ENOTFOUND: return "owner-offline";
-    case SL_ENOMEM: return "memory";
-    default: return "internal";
-    }
+    if (rc == SL_EAGAIN)
+        return "broker-unreachable";
+    return sl_reason_name (sl_reason_from_rc (rc));
 }
 
 static enum MHD_Result
@@ -513,6 +490,18 @@ s_deliveries (sl_gw_http_t *h, struct MHD_Connection *c, const char *url, const 
     r->json = out;
 }
 
+/*  The request body as JSON into *j (the caller deletes it); -1 after
+    answering 400 bad-json. */
+static int
+s_json_body (const s_req_t *req, const char *url, s_resp_t *r, cJSON **j)
+{
+    char err[512];
+    if (sl_json_parse (req->body ? req->body : "", req->len, j, NULL, NULL, err, sizeof err) == 0)
+        return 0;
+    s_problem (r, 400, "bad-json", url, "%s", err);
+    return -1;
+}
+
 static void
 s_ack (sl_gw_http_t *h, struct MHD_Connection *c, const char *url, const char *type,
        s_req_t *req, s_resp_t *r)
@@ -521,12 +510,8 @@ s_ack (sl_gw_http_t *h, struct MHD_Connection *c, const char *url, const char *t
     if (s_find_sub (h, c, url, type, r, &idx) != 0)
         return;
     cJSON *j = NULL;
-    char err[512];
-    if (sl_json_parse (req->body ? req->body : "", req->len, &j, NULL, NULL, err, sizeof err)
-        != 0) {
-        s_problem (r, 400, "bad-json", url, "%s", err);
+    if (s_json_body (req, url, r, &j) != 0)
         return;
-    }
     cJSON *ids = cJSON_GetObjectItemCaseSensitive (j, "ids");
     if (!cJSON_IsArray (ids) || cJSON_GetArraySize (j) != 1) {
         s_problem (r, 400, "bad-request", url, "expected {\"ids\": [\"deliveryId\", ...]}");
@@ -547,12 +532,8 @@ static void
 s_query (sl_gw_http_t *h, const char *url, const char *type, s_req_t *req, s_resp_t *r)
 {
     cJSON *j = NULL;
-    char err[512];
-    if (sl_json_parse (req->body ? req->body : "", req->len, &j, NULL, NULL, err, sizeof err)
-        != 0) {
-        s_problem (r, 400, "bad-json", url, "%s", err);
+    if (s_json_body (req, url, r, &j) != 0)
         return;
-    }
     const cJSON *subject = cJSON_GetObjectItemCaseSensitive (j, "subject");
     const cJSON *purpose = cJSON_GetObjectItemCaseSensitive (j, "purpose");
     const cJSON *params = cJSON_GetObjectItemCaseSensitive (j, "parameters");

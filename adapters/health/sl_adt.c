@@ -215,7 +215,7 @@ sl_adt_map (const char *msg, size_t len, const char *source, size_t msgno,
             break;
         }
     }
-    const char *zone = opts->tz ? sl_zone_name (opts->tz) : "the default offset";
+    const char *zone = opts->tz ? sl_tz_name (opts->tz) : "the default offset";
 
     if (is_adt) {
         enc = malloc (sizeof *enc);

@@ -54,7 +54,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "sl_zone.h"
+#include "sl_time.h"
 #include "sl_explain.h"
 #include "health/v1/health.pb-c.h"
 
@@ -62,7 +62,7 @@ typedef struct {
     int32_t default_offset_s;    /* for timestamps without +ZZZZ, when tz is NULL */
     const char *currency;        /* when FT1-11 names none */
     const char *citizen_id_type; /* PID-3.5 codes of the citizen id, ',' separated; "NN*" = prefix */
-    const sl_zone_t *tz;           /* zone of timestamps without +ZZZZ, or NULL */
+    const sl_tz_t *tz;           /* zone of timestamps without +ZZZZ, or NULL */
     const char *pid3_authority;  /* PID-3.4 assigning authority of the citizen id, or NULL */
     int pid3_repetition;         /* PID-3 repetition (1-based) of the citizen id, or 0 */
     sl_explain_t *explain;       /* where to note the mapping, or NULL */

@@ -272,7 +272,7 @@ sl_hl7_parse_ts (const char *s, size_t len, int32_t default_offset_s, int64_t *o
 }
 
 int
-sl_hl7_parse_ts_in (const char *s, size_t len, const sl_zone_t *tz, int32_t default_offset_s,
+sl_hl7_parse_ts_in (const char *s, size_t len, const sl_tz_t *tz, int32_t default_offset_s,
                     int64_t *out, int *digits)
 {
     /* YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ]; what is left out is
@@ -308,19 +308,15 @@ sl_hl7_parse_ts_in (const char *s, size_t len, const sl_zone_t *tz, int32_t defa
     int has_zone = 0;
     int64_t off = default_offset_s;
     if (i < len && (s [i] == '+' || s [i] == '-')) {
-        int sign = s [i] == '-' ? -1 : 1;
+        char zone [6];                  /* +ZZZZ: five characters, no colon */
+        int32_t zoff;
         if (len - i != 5)
             return SL_EPARSE;
-        int z [4];
-        for (int k = 0; k < 4; k++) {
-            z [k] = s [i + 1 + (size_t) k] - '0';
-            if (z [k] < 0 || z [k] > 9)
-                return SL_EPARSE;
-        }
-        int zh = z [0] * 10 + z [1], zm = z [2] * 10 + z [3];
-        if (zh > 14 || zm > 59)
+        memcpy (zone, s + i, 5);
+        zone [5] = '\0';
+        if (sl_time_parse_offset (zone, &zoff) != 0)
             return SL_EPARSE;
-        off = sign * (zh * 3600 + zm * 60);
+        off = zoff;
         has_zone = 1;
         i = len;
     }
@@ -330,7 +326,7 @@ sl_hl7_parse_ts_in (const char *s, size_t len, const sl_zone_t *tz, int32_t defa
         return SL_EPARSE;
     int64_t civil = sl_time_from_civil (v [0], v [1], v [2], v [3], v [4], v [5] == 60 ? 59 : v [5]);
     if (!has_zone && tz) {
-        if (sl_zone_to_utc (tz, civil, -1, out, NULL))
+        if (sl_tz_to_utc (tz, civil, -1, out, NULL))
             return SL_EPARSE;
     }
     else

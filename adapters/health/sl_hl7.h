@@ -20,7 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "sl_zone.h"
+#include "sl_time.h"
 
 typedef struct _sl_hl7_msg_t sl_hl7_msg_t;
 
@@ -62,7 +62,7 @@ int sl_hl7_get (const sl_hl7_msg_t *self, size_t seg, size_t field, size_t rep,
  *  gets the number of characters before the zone, i.e. the precision.
  *  Returns 0, or SL_EPARSE (malformed, no such date, or a local time that
  *  does not exist in tz). */
-int sl_hl7_parse_ts_in (const char *s, size_t len, const sl_zone_t *tz, int32_t default_offset_s,
+int sl_hl7_parse_ts_in (const char *s, size_t len, const sl_tz_t *tz, int32_t default_offset_s,
                         int64_t *out, int *digits);
 
 /*  sl_hl7_parse_ts_in without a zone. */

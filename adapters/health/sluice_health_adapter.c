@@ -10,6 +10,7 @@
 #include "sl_runner.h"
 #include "sl_adt.h"
 #include "sl_hl7.h"
+#include "sl_time.h"
 #include "sl_mllp.h"
 #include "sl_error.h"
 
@@ -27,7 +28,7 @@
 typedef struct {
     sl_adt_opts_t opts;
     const char *tz_name;
-    sl_zone_t *tz;
+    sl_tz_t *tz;
     const char *listen;
     int mllp;                    /* current file is MLLP-framed */
     int mode_known;
@@ -74,17 +75,6 @@ s_message (health_t *h, sl_runner_t *r, const char *msg, size_t len, int wait,
 }
 
 static int
-s_offset (const char *v, int32_t *out)
-{
-    int h = 0, m = 0;
-    if ((v [0] != '+' && v [0] != '-') || (sscanf (v + 1, "%2d:%2d", &h, &m) != 2
-                                        && sscanf (v + 1, "%2d%2d", &h, &m) != 2) || h > 14 || m > 59)
-        return -1;
-    *out = (v [0] == '-' ? -1 : 1) * (h * 3600 + m * 60);
-    return 0;
-}
-
-static int
 s_option (void *st, const char *name, const char *value)
 {
     health_t *h = st;
@@ -105,7 +95,7 @@ s_option (void *st, const char *name, const char *value)
             return -1;
         }
     }
-    else if (strcmp (name, "default-offset") == 0 && s_offset (value, &h->opts.default_offset_s)) {
+    else if (strcmp (name, "default-offset") == 0 && sl_time_parse_offset (value, &h->opts.default_offset_s)) {
         fprintf (stderr, "sluice-health-adapter: --default-offset %s: expected +HH:MM\n", value);
         return -1;
     }
@@ -117,7 +107,7 @@ s_start (void *st)
 {
     health_t *h = st;
     char err [1024];
-    if (h->tz_name && !(h->tz = sl_zone_new (h->tz_name, err, sizeof err))) {
+    if (h->tz_name && !(h->tz = sl_tz_load (h->tz_name, err, sizeof err))) {
         fprintf (stderr, "sluice-health-adapter: --timezone: %s\n", err);
         return -1;
     }
@@ -131,7 +121,7 @@ s_stop (void *st)
     health_t *h = st;
     sl_mllp_decoder_destroy (&h->decoder);
     free (h->buf);
-    sl_zone_destroy (&h->tz);
+    sl_tz_destroy (&h->tz);
 }
 
 static void

@@ -23,7 +23,7 @@ struct _sl_apds_reader_t {
     size_t recno;
     int in_array;
     char *source;
-    const sl_zone_t *tz;
+    const sl_tz_t *tz;
     const char *currency;
     sl_explain_t *explain;
     cJSON *page;            /* a SessionList page being read, or NULL */
@@ -34,7 +34,7 @@ struct _sl_apds_reader_t {
 };
 
 void
-sl_apds_reader_set_options (sl_apds_reader_t *self, const sl_zone_t *tz, const char *currency,
+sl_apds_reader_set_options (sl_apds_reader_t *self, const sl_tz_t *tz, const char *currency,
                             sl_explain_t *explain)
 {
     self->tz = tz;
@@ -120,7 +120,7 @@ s_resync (sl_apds_reader_t *self)
         rc = (code); goto out; } while (0)
 
 static int
-s_time (const sl_zone_t *tz, const cJSON *v, int64_t *out, const char **why)
+s_time (const sl_tz_t *tz, const cJSON *v, int64_t *out, const char **why)
 {
     size_t bad;
     if (!cJSON_IsString (v)) {
@@ -141,7 +141,7 @@ s_time (const sl_zone_t *tz, const cJSON *v, int64_t *out, const char **why)
                "give --timezone ZONE, the IANA zone of the car park system's clock";
         return -1;
     }
-    return sl_zone_to_utc (tz, civil, -1, out, why) ? -1 : 0;
+    return sl_tz_to_utc (tz, civil, -1, out, why) ? -1 : 0;
 }
 
 /*  A Reference / VersionedReference {"id": ...}: its id, or NULL. */
@@ -177,7 +177,7 @@ s_money (const cJSON *v, double *amount, const char **currency, char *why, size_
 
 static int
 s_map (const cJSON *o, const char *source, size_t line, size_t recno,
-       const sl_lookup_t *plates, const sl_lookup_t *places, const sl_zone_t *tz,
+       const sl_lookup_t *plates, const sl_lookup_t *places, const sl_tz_t *tz,
        const char *default_currency, sl_explain_t *exp, Parking__V1__Session **out,
        char *err, size_t errlen)
 {
@@ -405,16 +405,8 @@ s_map (const cJSON *o, const char *source, size_t line, size_t recno,
     if (!have_money) { absent [na++] = "amount"; absent [na++] = "currency"; }
     else if (no_currency) absent [na++] = "currency";
     if (!*place) absent [na++] = "place_reference";
-    if (na) {
-        s->absent_fields = calloc (na, sizeof (char *));
-        if (!s->absent_fields)
-            ERR (SL_ENOMEM, "out of memory");
-        for (size_t i = 0; i < na; i++) {
-            if (!(s->absent_fields [s->n_absent_fields++] = strdup (absent [i])))
-                ERR (SL_ENOMEM, "out of memory");
-            sl_explain_add (exp, absent [i], "(not in the session)", "left 0/empty, listed in absent_fields");
-        }
-    }
+    if (sl_explain_absent (exp, absent, na, "session", &s->absent_fields, &s->n_absent_fields))
+        ERR (SL_ENOMEM, "out of memory");
     *out = s;
     s = NULL;
 out:

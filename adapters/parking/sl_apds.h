@@ -40,7 +40,7 @@
 
 #include <stddef.h>
 #include "sl_lookup.h"
-#include "sl_zone.h"
+#include "sl_time.h"
 #include "sl_explain.h"
 #include "parking/v1/parking.pb-c.h"
 
@@ -53,7 +53,7 @@ sl_apds_reader_t *sl_apds_reader_new (const char *buf, size_t len, const char *s
 /*  Sets the zone for date-times without one (NULL: refuse them), the
  *  currency of amounts that name none (segmentValue; NULL: currency left
  *  absent) and the sink for --explain notes (may be NULL). All borrowed. */
-void sl_apds_reader_set_options (sl_apds_reader_t *self, const sl_zone_t *tz, const char *currency,
+void sl_apds_reader_set_options (sl_apds_reader_t *self, const sl_tz_t *tz, const char *currency,
                                  sl_explain_t *explain);
 
 /*  Says that buf starts at line `line` of the source and that `records`

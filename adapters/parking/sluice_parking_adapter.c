@@ -13,7 +13,7 @@
 
 typedef struct {
     const char *plates_path, *places_path, *tz_name, *currency;
-    sl_zone_t *tz;
+    sl_tz_t *tz;
     sl_explain_t *explain;
     sl_lookup_t *plates, *places;
     char *buf;
@@ -48,7 +48,7 @@ s_start (void *st)
         fprintf (stderr, "sluice-parking-adapter: need --plates FILE (the plate registry)\n");
         return -1;
     }
-    if (p->tz_name && !(p->tz = sl_zone_new (p->tz_name, err, sizeof err))) {
+    if (p->tz_name && !(p->tz = sl_tz_load (p->tz_name, err, sizeof err))) {
         fprintf (stderr, "sluice-parking-adapter: --timezone: %s\n", err);
         return -1;
     }
@@ -68,7 +68,7 @@ s_stop (void *st)
     parking_t *p = st;
     sl_lookup_destroy (&p->plates);
     sl_lookup_destroy (&p->places);
-    sl_zone_destroy (&p->tz);
+    sl_tz_destroy (&p->tz);
     free (p->buf);
 }
 

@@ -240,9 +240,9 @@ sl_dsmr_parse (const char *tg, size_t len, const char *source, size_t tgno,
                                                 d [5] == 60 ? 59 : d [5]);
             if (opts->tz) {
                 const char *why = "";
-                if (sl_zone_to_utc (opts->tz, civil, flag ? flag == 'S' : -1, &when, &why))
+                if (sl_tz_to_utc (opts->tz, civil, flag ? flag == 'S' : -1, &when, &why))
                     ERR (SL_EPARSE, ln, "0-0:1.0.0: '%s': %s in %s", sl_excerpt (v, vl, ex, sizeof ex),
-                         why, sl_zone_name (opts->tz));
+                         why, sl_tz_name (opts->tz));
             }
             else
             if (!flag)
@@ -253,7 +253,7 @@ sl_dsmr_parse (const char *tg, size_t len, const char *source, size_t tgno,
                 when = civil - (flag == 'S' ? opts->summer_offset_s : opts->winter_offset_s);
             have_time = 1;
             sl_explain_add (exp, "date_observed", "register 0-0:1.0.0", "%.*s -> %" PRId64 " (meter local time, %s)",
-                            (int) vl, v, when, opts->tz ? sl_zone_name (opts->tz) : flag == 'S' ? "summer offset" : "winter offset");
+                            (int) vl, v, when, opts->tz ? sl_tz_name (opts->tz) : flag == 'S' ? "summer offset" : "winter offset");
         }
         else
         if (IS ("1-0:1.7.0")) {
@@ -378,16 +378,8 @@ sl_dsmr_parse (const char *tg, size_t len, const char *source, size_t tgno,
     if (!have [R_E0] && !(have [R_E1] && have [R_E2])) absent [na++] = "active_energy_export_kwh";
     if (!have_pw) absent [na++] = "active_power_kw";
     if (!tariff) absent [na++] = "tariff";
-    if (na) {
-        m->absent_fields = calloc (na, sizeof (char *));
-        if (!m->absent_fields)
-            ERR (SL_ENOMEM, line, "out of memory");
-        for (size_t i = 0; i < na; i++) {
-            if (!(m->absent_fields [m->n_absent_fields++] = strdup (absent [i])))
-                ERR (SL_ENOMEM, line, "out of memory");
-            sl_explain_add (exp, absent [i], "(not in the telegram)", "left 0/empty, listed in absent_fields");
-        }
-    }
+    if (sl_explain_absent (exp, absent, na, "telegram", &m->absent_fields, &m->n_absent_fields))
+        ERR (SL_ENOMEM, line, "out of memory");
     *out = m;
     m = NULL;
 out:

@@ -59,7 +59,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "sl_lookup.h"
-#include "sl_zone.h"
+#include "sl_time.h"
 #include "sl_explain.h"
 #include "power/v1/power.pb-c.h"
 
@@ -67,7 +67,7 @@ typedef struct {
     int32_t winter_offset_s;   /* local time = UTC + this when flag is 'W' */
     int32_t summer_offset_s;   /* ... when flag is 'S' */
     int require_crc;           /* reject telegrams without a CRC */
-    const sl_zone_t *tz;         /* meter clock's IANA zone; NULL: the two offsets */
+    const sl_tz_t *tz;         /* meter clock's IANA zone; NULL: the two offsets */
     int64_t reception_time;    /* Unix time the telegram arrived, for telegrams without 0-0:1.0.0 */
     const char *meter_id;      /* id for telegrams without an id register, or NULL */
     sl_explain_t *explain;     /* where to note the mapping, or NULL */

@@ -4,6 +4,7 @@
 #include "sl_runner.h"
 #include "sl_dsmr.h"
 #include "sl_error.h"
+#include "sl_time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,34 +13,12 @@
 
 typedef struct {
     const char *meters_path, *tz_name;
-    sl_zone_t *tz;
+    sl_tz_t *tz;
     sl_lookup_t *meters;
     sl_dsmr_opts_t opts;
     sl_dsmr_reader_t *reader;
     size_t telegrams;
 } power_t;
-
-/*  "+01:00", "+0100", "3600": seconds east of UTC. */
-static int
-s_offset (const char *v, int32_t *out)
-{
-    int sign = 1, h = 0, m = 0;
-    if (*v == '+' || *v == '-') {
-        sign = *v == '-' ? -1 : 1;
-        if (sscanf (v + 1, "%2d:%2d", &h, &m) != 2 && sscanf (v + 1, "%2d%2d", &h, &m) != 2)
-            return -1;
-        if (h > 14 || m > 59)
-            return -1;
-        *out = sign * (h * 3600 + m * 60);
-        return 0;
-    }
-    char *end;
-    long s = strtol (v, &end, 10);
-    if (*end || s < -14 * 3600 || s > 14 * 3600)
-        return -1;
-    *out = (int32_t) s;
-    return 0;
-}
 
 static int
 s_option (void *st, const char *name, const char *value)
@@ -56,7 +35,7 @@ s_option (void *st, const char *name, const char *value)
     else
     if (strcmp (name, "winter-offset") == 0 || strcmp (name, "summer-offset") == 0) {
         int32_t *o = name [0] == 'w' ? &p->opts.winter_offset_s : &p->opts.summer_offset_s;
-        if (s_offset (value, o)) {
+        if (sl_time_parse_offset (value, o)) {
             fprintf (stderr, "sluice-power-adapter: --%s %s: expected an offset like +01:00\n", name, value);
             return -1;
         }
@@ -81,7 +60,7 @@ s_start (void *st)
         fprintf (stderr, "sluice-power-adapter: need --meters FILE (the meter registry)\n");
         return -1;
     }
-    if (p->tz_name && !(p->tz = sl_zone_new (p->tz_name, err, sizeof err))) {
+    if (p->tz_name && !(p->tz = sl_tz_load (p->tz_name, err, sizeof err))) {
         fprintf (stderr, "sluice-power-adapter: --timezone: %s\n", err);
         return -1;
     }
@@ -100,7 +79,7 @@ s_stop (void *st)
     power_t *p = st;
     sl_lookup_destroy (&p->meters);
     sl_dsmr_reader_destroy (&p->reader);
-    sl_zone_destroy (&p->tz);
+    sl_tz_destroy (&p->tz);
 }
 
 static void

@@ -297,6 +297,19 @@ s_message_id (const char *record_type, const uint8_t *body, size_t size,
     crypto_generichash_final (&st, id, SL_MESSAGE_ID_LEN);
 }
 
+/*  Packs `msg` into body[size], keeps it (--keep) and gives its message id
+    (into id) and publish meta. */
+static sl_publish_meta_t
+s_stage (sl_runner_t *r, const char *record_type, const ProtobufCMessage *msg,
+         const char *subject, int64_t event_time_s, uint8_t *body, size_t size,
+         uint8_t id [SL_MESSAGE_ID_LEN])
+{
+    protobuf_c_message_pack (msg, body);
+    s_keep (r, record_type, subject, event_time_s, body, size);
+    s_message_id (record_type, body, size, id);
+    return (sl_publish_meta_t) { id, subject, event_time_s * 1000 };
+}
+
 int
 sl_runner_publish (sl_runner_t *r, const char *record_type, const ProtobufCMessage *msg,
                    const char *subject, int64_t event_time_s)
@@ -319,11 +332,8 @@ sl_runner_publish (sl_runner_t *r, const char *record_type, const ProtobufCMessa
         r->failed++;
         return SL_ENOMEM;
     }
-    protobuf_c_message_pack (msg, body);
-    s_keep (r, record_type, subject, event_time_s, body, size);
     uint8_t id [SL_MESSAGE_ID_LEN];
-    s_message_id (record_type, body, size, id);
-    sl_publish_meta_t meta = { id, subject, event_time_s * 1000 };
+    sl_publish_meta_t meta = s_stage (r, record_type, msg, subject, event_time_s, body, size, id);
     int rc = sl_client_publish_async (r->client, record_type, &meta, body, size,
                                       s_on_publish, r, NULL);
     if (body != small)
@@ -351,11 +361,8 @@ sl_runner_publish_wait (sl_runner_t *r, const char *record_type, const ProtobufC
         snprintf (err, errlen, "out of memory");
         return SL_ENOMEM;
     }
-    protobuf_c_message_pack (msg, body);
-    s_keep (r, record_type, subject, event_time_s, body, size);
     uint8_t id [SL_MESSAGE_ID_LEN];
-    s_message_id (record_type, body, size, id);
-    sl_publish_meta_t meta = { id, subject, event_time_s * 1000 };
+    sl_publish_meta_t meta = s_stage (r, record_type, msg, subject, event_time_s, body, size, id);
     r->published++;
     int rc = sl_client_publish (r->client, record_type, &meta, body, size, 30000);
     free (body);
@@ -633,8 +640,9 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
         { "serve", no_argument, NULL, O_SERVE },
         { "explain", required_argument, NULL, O_EXPLAIN },
     };
-    size_t nopt = 16;
-    for (size_t i = 0; format->options && format->options [i] && nopt < 31; i++)
+    size_t nopt = O_EXPLAIN;   /* the common options above: one per O_* code, from 1 */
+    const size_t cap = sizeof opts / sizeof opts [0] - 1;   /* room for the terminator */
+    for (size_t i = 0; format->options && format->options [i] && nopt < cap; i++)
         opts [nopt++] = (struct option) { format->options [i], required_argument, NULL, O_BUREAU + (int) i };
     opts [nopt] = (struct option) { NULL, 0, NULL, 0 };
 

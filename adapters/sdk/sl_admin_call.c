@@ -14,17 +14,6 @@
 
 #include "sluice/v1/admin.pb-c.h"
 
-static void
-s_err (char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start (ap, fmt);
-    vsnprintf (err, errlen, fmt, ap);
-    va_end (ap);
-}
-
 /*  Waits for the CURVE handshake. Returns 0, SL_EPERM, SL_ETIMEOUT. */
 static int
 s_handshake (void *mon, const char *endpoint, const char *key_file, int64_t deadline,
@@ -34,7 +23,7 @@ s_handshake (void *mon, const char *endpoint, const char *key_file, int64_t dead
     for (;;) {
         int64_t left = deadline - sl__now_ms ();
         if (left <= 0) {
-            s_err (err, errlen, "no answer from the broker's admin endpoint %s%s: is sluiced "
+            sl_err_set (err, errlen, "no answer from the broker's admin endpoint %s%s: is sluiced "
                    "running, and is this its admin endpoint (DATA/endpoints)?", endpoint, hint);
             return SL_ETIMEOUT;
         }
@@ -46,7 +35,7 @@ s_handshake (void *mon, const char *endpoint, const char *key_file, int64_t dead
             if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
                 return 0;
             if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
-                s_err (err, errlen, "the broker at %s refused the key %s: it is not a registered "
+                sl_err_set (err, errlen, "the broker at %s refused the key %s: it is not a registered "
                        "(or it is a revoked) member; use the admin key `sluiced init` printed, or "
                        "register this key with `sluicectl member add`; from another host, the "
                        "broker's --admin-allow list must also hold this machine's address",
@@ -83,7 +72,7 @@ sl_admin_call_ex (const sl_client_options_t *opts, const char *command,
     if (error_json_p)
         *error_json_p = NULL;
     if (!opts || !opts->endpoint || !command) {
-        s_err (err, errlen, "no admin endpoint given: pass --endpoint or --data DIR");
+        sl_err_set (err, errlen, "no admin endpoint given: pass --endpoint or --data DIR");
         return SL_EINVAL;
     }
     if (timeout_ms <= 0)
@@ -119,7 +108,7 @@ sl_admin_call_ex (const sl_client_options_t *opts, const char *command,
     int sent = zmq_send (sock, buf, len, 0);
     free (buf);
     if (sent < 0) {
-        s_err (err, errlen, "cannot send to %s: %s", opts->endpoint, zmq_strerror (errno));
+        sl_err_set (err, errlen, "cannot send to %s: %s", opts->endpoint, zmq_strerror (errno));
         rc = SL_EIO;
         goto out;
     }
@@ -127,7 +116,7 @@ sl_admin_call_ex (const sl_client_options_t *opts, const char *command,
         int64_t left = deadline - sl__now_ms ();
         zmq_pollitem_t items[] = { { sock, 0, ZMQ_POLLIN, 0 }, { mon, 0, ZMQ_POLLIN, 0 } };
         if (left <= 0 || zmq_poll (items, 2, (long) left) == 0) {
-            s_err (err, errlen, "%s: no answer from the broker within %d ms", command, timeout_ms);
+            sl_err_set (err, errlen, "%s: no answer from the broker within %d ms", command, timeout_ms);
             rc = SL_ETIMEOUT;
             goto out;
         }
@@ -135,7 +124,7 @@ sl_admin_call_ex (const sl_client_options_t *opts, const char *command,
             int ev;
             while ((ev = sl__monitor_event (mon)) != 0)
                 if (ev == ZMQ_EVENT_DISCONNECTED) {
-                    s_err (err, errlen, "%s: the broker closed the connection before answering "
+                    sl_err_set (err, errlen, "%s: the broker closed the connection before answering "
                            "(a request of %zu bytes; over 4 x the broker's max_message_size the "
                            "connection is closed unread)", command, len);
                     rc = SL_ECLOSED;
@@ -154,7 +143,7 @@ sl_admin_call_ex (const sl_client_options_t *opts, const char *command,
             NULL, zmq_msg_size (&m), zmq_msg_data (&m));
         zmq_msg_close (&m);
         if (!resp) {
-            s_err (err, errlen, "%s: the broker's answer does not decode", command);
+            sl_err_set (err, errlen, "%s: the broker's answer does not decode", command);
             rc = SL_EPROTO;
             goto out;
         }
@@ -164,7 +153,7 @@ sl_admin_call_ex (const sl_client_options_t *opts, const char *command,
         }
         if (resp->code != SLUICE__V1__ERROR_CODE__OK) {
             rc = sl_wire_error_to_rc ((int) resp->code);
-            s_err (err, errlen, "%s", resp->text && *resp->text ? resp->text : sl_strerror (rc));
+            sl_err_set (err, errlen, "%s", resp->text && *resp->text ? resp->text : sl_strerror (rc));
             if (error_json_p && resp->result_json && *resp->result_json)
                 *error_json_p = strdup (resp->result_json);
             sluice__v1__admin_response__free_unpacked (resp, NULL);

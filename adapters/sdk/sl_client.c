@@ -53,40 +53,29 @@ sl__next_seq (sl_client_t *self)
     return ++self->seq;
 }
 
-static void
-s_err (char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start (ap, fmt);
-    vsnprintf (err, errlen, fmt, ap);
-    va_end (ap);
-}
-
 int
 sl__load_keys (const sl_client_options_t *opts, sl_keypair_t *keys,
                char broker_pub[SL_KEY_Z85_LEN + 1], char *err, size_t errlen)
 {
     char why[512];
     if (!opts->key_file || !*opts->key_file) {
-        s_err (err, errlen, "no client key file given: pass the member's NAME.key "
+        sl_err_set (err, errlen, "no client key file given: pass the member's NAME.key "
                "(sluicectl keygen NAME writes one)");
         return SL_EKEY;
     }
     if (!opts->broker_key_file || !*opts->broker_key_file) {
-        s_err (err, errlen, "no broker public key file given: pass DATA/broker.pub "
+        sl_err_set (err, errlen, "no broker public key file given: pass DATA/broker.pub "
                "(written by sluiced init)");
         return SL_EKEY;
     }
     int rc = sl_keys_load_secret (opts->key_file, keys, why, sizeof why);
     if (rc != 0) {
-        s_err (err, errlen, "client key: %s", why);
+        sl_err_set (err, errlen, "client key: %s", why);
         return rc;
     }
     rc = sl_keys_load_public (opts->broker_key_file, broker_pub, why, sizeof why);
     if (rc != 0) {
-        s_err (err, errlen, "broker key: %s", why);
+        sl_err_set (err, errlen, "broker key: %s", why);
         return rc;
     }
     return 0;
@@ -126,7 +115,7 @@ sl__open_socket (void *ctx, const char *endpoint, const sl_keypair_t *keys,
         || zmq_connect (mon, mon_ep) != 0)
         goto fail;
     if (zmq_connect (sock, endpoint) != 0) {
-        s_err (err, errlen, "cannot connect to '%s': %s (expected tcp://HOST:PORT; "
+        sl_err_set (err, errlen, "cannot connect to '%s': %s (expected tcp://HOST:PORT; "
                "see DATA/endpoints)", endpoint, zmq_strerror (errno));
         goto fail_quiet;
     }
@@ -134,7 +123,7 @@ sl__open_socket (void *ctx, const char *endpoint, const sl_keypair_t *keys,
     *mon_p = mon;
     return 0;
 fail:
-    s_err (err, errlen, "cannot create the ZeroMQ socket: %s", zmq_strerror (errno));
+    sl_err_set (err, errlen, "cannot create the ZeroMQ socket: %s", zmq_strerror (errno));
 fail_quiet:
     if (mon)
         zmq_close (mon);
@@ -501,24 +490,12 @@ s_pump (sl_client_t *self, int timeout_ms)
     return self->refused ? SL_ECLOSED : events;
 }
 
-int
-sl__wait (sl_client_t *self, sl_waiter_t *w, int64_t deadline_ms)
+/*  Pumps until *flag is set. Returns 0, the refusal, or SL_ETIMEOUT at
+    `deadline_ms` (< 0: none). */
+static int
+s_wait_flag (sl_client_t *self, const int *flag, int64_t deadline_ms)
 {
-    while (!w->done) {
-        if (self->refused)
-            return self->refused;
-        int64_t left = deadline_ms - sl__now_ms ();
-        if (deadline_ms >= 0 && left <= 0)
-            return SL_ETIMEOUT;
-        sl__pump (self, deadline_ms < 0 ? 200 : (int) (left < 200 ? left : 200));
-    }
-    return w->rc;
-}
-
-int
-sl__wait_up (sl_client_t *self, int64_t deadline_ms)
-{
-    while (!self->up) {
+    while (!*flag) {
         if (self->refused)
             return self->refused;
         int64_t left = deadline_ms - sl__now_ms ();
@@ -527,6 +504,19 @@ sl__wait_up (sl_client_t *self, int64_t deadline_ms)
         sl__pump (self, deadline_ms < 0 ? 200 : (int) (left < 200 ? left : 200));
     }
     return 0;
+}
+
+int
+sl__wait (sl_client_t *self, sl_waiter_t *w, int64_t deadline_ms)
+{
+    int rc = s_wait_flag (self, &w->done, deadline_ms);
+    return rc ? rc : w->rc;
+}
+
+int
+sl__wait_up (sl_client_t *self, int64_t deadline_ms)
+{
+    return s_wait_flag (self, &self->up, deadline_ms);
 }
 
 /*  ---- public ---- */
@@ -538,19 +528,19 @@ sl_client_connect (const sl_client_options_t *opts, sl_client_t **client_p,
     int rc;
     *client_p = NULL;
     if (!opts || !opts->endpoint || !*opts->endpoint) {
-        s_err (err, errlen, "no broker endpoint given: pass tcp://HOST:PORT or a data "
+        sl_err_set (err, errlen, "no broker endpoint given: pass tcp://HOST:PORT or a data "
                "directory (DATA/endpoints)");
         return SL_EINVAL;
     }
     if (sodium_init () < 0) {
-        s_err (err, errlen, "libsodium failed to initialise");
+        sl_err_set (err, errlen, "libsodium failed to initialise");
         return SL_EIO;
     }
     sl_client_t *self = calloc (1, sizeof *self);
     if (self)
         self->wakeup_fd = -1;
     if (!self) {
-        s_err (err, errlen, "out of memory");
+        sl_err_set (err, errlen, "out of memory");
         return SL_ENOMEM;
     }
     self->opts = *opts;
@@ -572,7 +562,7 @@ sl_client_connect (const sl_client_options_t *opts, sl_client_t **client_p,
     rc = SL_ENOMEM;
     self->outbox = sl_outbox_new (opts->batch_max, opts->inflight_max, 0);
     if (!self->outbox) {
-        s_err (err, errlen, "out of memory");
+        sl_err_set (err, errlen, "out of memory");
         goto fail;
     }
     if (opts->spool_dir) {
@@ -581,7 +571,7 @@ sl_client_connect (const sl_client_options_t *opts, sl_client_t **client_p,
             goto fail;
         rc = sl__spool_reload (self);
         if (rc != 0) {
-            s_err (err, errlen, "spool %s: cannot read spooled records: %s", opts->spool_dir,
+            sl_err_set (err, errlen, "spool %s: cannot read spooled records: %s", opts->spool_dir,
                    sl_strerror (rc));
             goto fail;
         }
@@ -589,7 +579,7 @@ sl_client_connect (const sl_client_options_t *opts, sl_client_t **client_p,
     self->ctx = zmq_ctx_new ();
     if (!self->ctx) {
         rc = SL_EIO;
-        s_err (err, errlen, "cannot create a ZeroMQ context");
+        sl_err_set (err, errlen, "cannot create a ZeroMQ context");
         goto fail;
     }
     rc = sl__open_socket (self->ctx, self->endpoint, &self->keys, self->broker_pub,
@@ -608,13 +598,13 @@ sl_client_connect (const sl_client_options_t *opts, sl_client_t **client_p,
         return 0;
     }
     if (rc == SL_ETIMEOUT) {
-        s_err (err, errlen, "no answer from the broker at %s within %d ms%s%s: is sluiced "
+        sl_err_set (err, errlen, "no answer from the broker at %s within %d ms%s%s: is sluiced "
                "running, and is this its endpoint (DATA/endpoints)?", self->endpoint,
                self->opts.connect_timeout_ms, self->last_error[0] ? "; " : "", self->last_error);
         goto fail;
     }
     if (rc != 0) {
-        s_err (err, errlen, "%s", self->last_error);
+        sl_err_set (err, errlen, "%s", self->last_error);
         goto fail;
     }
     *client_p = self;

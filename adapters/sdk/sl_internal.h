@@ -140,9 +140,6 @@ void sl__subs_free (sl_client_t *self);
 /*  1 if `h` answers one of our consumer ACK/NACK messages (then consumed). */
 int sl__ack_on_answer (sl_client_t *self, const sl_header_t *h);
 
-/*  sl_util.c: an SL_E* code as a wire ErrorCode. */
-int sl__rc_to_wire (int rc);
-
 /*  sl_query.c */
 void sl__on_query (sl_client_t *self, const sl_header_t *h);
 /*  sl_notice.c: a NOTICE from the broker (logged; the callback, if any). */

@@ -3,6 +3,7 @@
 #include "sl_internal.h"
 #include "sl_error.h"
 #include "sl_log.h"
+#include "sl_reason.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,8 +112,7 @@ sl__publish_on_reconnect (sl_client_t *self)
 static int
 s_transient (int code)
 {
-    return code == SLUICE__V1__ERROR_CODE__STORE_FULL || code == SLUICE__V1__ERROR_CODE__INTERNAL
-        || code == SLUICE__V1__ERROR_CODE__QUEUE_FULL;
+    return sl_reason_retry (code);
 }
 
 int

@@ -2,6 +2,7 @@
 #include "sl_internal.h"
 #include "sl_error.h"
 #include "sl_log.h"
+#include "sl_reason.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,7 +216,7 @@ s_send_query_error (sl_client_t *self, uint64_t query_id, int rc, const char *te
     sl_header_t h = SLUICE__V1__HEADER__INIT;
     Sluice__V1__Error e = SLUICE__V1__ERROR__INIT;
     Sluice__V1__Error *ep = &e;
-    e.code = sl__rc_to_wire (rc);
+    e.code = (Sluice__V1__ErrorCode) sl_reason_from_rc (rc);
     e.text = (char *) text;
     h.command = SLUICE__V1__COMMAND__ERROR;
     h.seq = sl__next_seq (self);

@@ -20,17 +20,6 @@ struct sl_spool {
 };
 
 static void
-s_err (char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start (ap, fmt);
-    vsnprintf (err, errlen, fmt, ap);
-    va_end (ap);
-}
-
-static void
 s_put_be64 (uint8_t *p, uint64_t v)
 {
     for (int i = 7; i >= 0; i--, v >>= 8)
@@ -54,7 +43,7 @@ sl_spool_open (const char *dir, sl_spool_t **spool_p, char *err, size_t errlen)
     MDB_cursor *cur = NULL;
     *spool_p = NULL;
     if (mkdir (dir, 0700) != 0 && errno != EEXIST) {
-        s_err (err, errlen, "spool %s: cannot create: %s", dir, strerror (errno));
+        sl_err_set (err, errlen, "spool %s: cannot create: %s", dir, strerror (errno));
         return SL_EIO;
     }
     sl_spool_t *self = calloc (1, sizeof *self);
@@ -84,7 +73,7 @@ sl_spool_open (const char *dir, sl_spool_t **spool_p, char *err, size_t errlen)
     *spool_p = self;
     return 0;
 fail:
-    s_err (err, errlen, "spool %s: %s", dir, mdb_strerror (rc));
+    sl_err_set (err, errlen, "spool %s: %s", dir, mdb_strerror (rc));
     if (cur)
         mdb_cursor_close (cur);
     if (txn)

@@ -1,6 +1,7 @@
-/*  sl_util — error code mapping, message id text, finding the broker. */
+/*  sl_util — error codes (common/sl_reason's table), message id text, finding the broker. */
 #include "sl_internal.h"
 #include "sl_error.h"
+#include "sl_reason.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -11,41 +12,7 @@
 int
 sl_wire_error_to_rc (int code)
 {
-    switch (code) {
-    case SLUICE__V1__ERROR_CODE__OK:                  return 0;
-    case SLUICE__V1__ERROR_CODE__BAD_FRAME:           return SL_EPROTO;
-    case SLUICE__V1__ERROR_CODE__UNKNOWN_COMMAND:     return SL_EPROTO;
-    case SLUICE__V1__ERROR_CODE__UNSUPPORTED_VERSION: return SL_EPROTO;
-    case SLUICE__V1__ERROR_CODE__TOO_BIG:             return SL_ETOOBIG;
-    case SLUICE__V1__ERROR_CODE__UNKNOWN_RECORD_TYPE: return SL_EINVAL;
-    case SLUICE__V1__ERROR_CODE__NOT_OWNER:           return SL_EPERM;
-    case SLUICE__V1__ERROR_CODE__BAD_BODY:            return SL_EDECODE;
-    case SLUICE__V1__ERROR_CODE__DENIED:              return SL_EDENIED;
-    case SLUICE__V1__ERROR_CODE__OWNER_OFFLINE:       return SL_ENOTFOUND;
-    case SLUICE__V1__ERROR_CODE__TIMEOUT:             return SL_ETIMEOUT;
-    case SLUICE__V1__ERROR_CODE__STORE_FULL:          return SL_EFULL;
-    case SLUICE__V1__ERROR_CODE__QUEUE_FULL:          return SL_ELIMIT;
-    case SLUICE__V1__ERROR_CODE__NOT_PERMITTED:       return SL_EPERM;
-    case SLUICE__V1__ERROR_CODE__BAD_REQUEST:         return SL_EINVAL;
-    case SLUICE__V1__ERROR_CODE__INTERNAL:            return SL_ESTORE;
-    case SLUICE__V1__ERROR_CODE__NOT_FOUND:           return SL_ENOTFOUND;
-    case SLUICE__V1__ERROR_CODE__NOT_SUBSCRIBED:      return SL_ENOTFOUND;
-    default:                                          return SL_EPROTO;
-    }
-}
-
-int
-sl__rc_to_wire (int rc)
-{
-    switch (rc) {
-    case SL_EDENIED:   return SLUICE__V1__ERROR_CODE__DENIED;
-    case SL_ENOTFOUND: return SLUICE__V1__ERROR_CODE__NOT_FOUND;
-    case SL_EINVAL:    return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
-    case SL_EPERM:     return SLUICE__V1__ERROR_CODE__NOT_PERMITTED;
-    case SL_ETIMEOUT:  return SLUICE__V1__ERROR_CODE__TIMEOUT;
-    case SL_EDECODE:   return SLUICE__V1__ERROR_CODE__BAD_BODY;
-    default:           return SLUICE__V1__ERROR_CODE__INTERNAL;
-    }
+    return sl_reason_to_rc (code);
 }
 
 void

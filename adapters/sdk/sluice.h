@@ -371,7 +371,8 @@ int sl_schema_learn (const sl_client_options_t *opts, const char *record_type, i
 
 /*  ---- Error codes and message ids --------------------------------------- */
 
-/*  Maps a wire ErrorCode (envelope.proto) to an SL_E* code. Cannot fail. */
+/*  Maps a wire ErrorCode (envelope.proto) to an SL_E* code, as the table in
+    PROTOCOL.md section 3 says. Cannot fail. */
 int sl_wire_error_to_rc (int wire_code);
 
 /*  Writes 32 lowercase hex digits of a message id into `out` (33 bytes). */

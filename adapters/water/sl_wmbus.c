@@ -152,6 +152,26 @@ typedef struct {
             snprintf (err + n_, errlen - (size_t) n_, __VA_ARGS__); \
         rc = (code); goto out; } while (0)
 
+/*  An optional string member `member` of `doc` into *text and *len (left alone
+ *  when absent), explained as record field `field`. -1 if it is not a
+ *  string. */
+static int
+s_json_text (const cJSON *doc, const char *member, const char *field, sl_explain_t *exp,
+             const char **text, size_t *len)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive (doc, member);
+    if (!v)
+        return 0;
+    if (!cJSON_IsString (v))
+        return -1;
+    *text = v->valuestring;
+    *len = strlen (*text);
+    char from [64];
+    snprintf (from, sizeof from, "member '%s'", member);
+    sl_explain_add (exp, field, from, "\"%s\"", *text);
+    return 0;
+}
+
 /*  Takes one status/alarm value into the reading. */
 static void
 s_alarm (s_reading_t *r, const char *s, size_t len)
@@ -222,13 +242,13 @@ s_when (const sl_wmbus_t *self, s_kind_t k, const char *s, size_t len, int64_t *
                   "(e.g. --timezone Europe/Stockholm)");
         return -1;
     }
-    return sl_zone_to_utc (self->opts.tz, civil, -1, out, why) ? -1 : 0;
+    return sl_tz_to_utc (self->opts.tz, civil, -1, out, why) ? -1 : 0;
 }
 
 static const char *
 s_tzname (const sl_wmbus_t *self)
 {
-    return self->opts.tz ? sl_zone_name (self->opts.tz) : "UTC";
+    return self->opts.tz ? sl_tz_name (self->opts.tz) : "UTC";
 }
 
 /*  Joins with the registry and builds the record. `col` is where the meter
@@ -284,16 +304,8 @@ s_build (const sl_wmbus_t *self, const s_reading_t *r, size_t col, const char *s
     if (!r->has_max) absent [na++] = "max_flow_m3h";
     if (!r->has_min) absent [na++] = "min_flow_m3h";
     if (!r->status_seen) absent [na++] = "alarm_in_progress";
-    if (na) {
-        m->absent_fields = calloc (na, sizeof (char *));
-        if (!m->absent_fields)
-            ERR (SL_ENOMEM, col, "out of memory");
-        for (size_t i = 0; i < na; i++)
-            if (!(m->absent_fields [m->n_absent_fields++] = strdup (absent [i])))
-                ERR (SL_ENOMEM, col, "out of memory");
-        for (size_t i = 0; i < na; i++)
-            sl_explain_add (ex, absent [i], "(not in the reading)", "left 0/empty, listed in absent_fields");
-    }
+    if (sl_explain_absent (ex, absent, na, "reading", &m->absent_fields, &m->n_absent_fields))
+        ERR (SL_ENOMEM, col, "out of memory");
     *out = m;
     m = NULL;
 out:
@@ -356,28 +368,16 @@ s_parse_json (const sl_wmbus_t *self, const char *line, size_t len, const char *
     sl_explain_note (exp, "%s:%zu: wmbusmeters JSON", source, lineno);
 
     s_reading_t r = { 0 };
-    cJSON *v = cJSON_GetObjectItemCaseSensitive (doc, "media");
-    if (v && !cJSON_IsString (v))
+    if (s_json_text (doc, "media", "media", exp, &r.media, &r.media_len) != 0)
         ERR (SL_EPARSE, 1, "member 'media': expected a string");
-    if (v) {
-        r.media = v->valuestring;
-        r.media_len = strlen (r.media);
-        sl_explain_add (exp, "media", "member 'media'", "\"%s\"", r.media);
-    }
-    v = cJSON_GetObjectItemCaseSensitive (doc, "id");
+    cJSON *v = cJSON_GetObjectItemCaseSensitive (doc, "id");
     if (!cJSON_IsString (v) || !*v->valuestring)
         ERR (SL_EPARSE, 1, "member 'id': missing or not a non-empty string");
     r.id = v->valuestring;
     r.id_len = strlen (r.id);
     sl_explain_add (exp, "ref_device", "member 'id'", "\"%s\"", r.id);
-    v = cJSON_GetObjectItemCaseSensitive (doc, "name");
-    if (v && !cJSON_IsString (v))
+    if (s_json_text (doc, "name", "meter_name", exp, &r.name, &r.name_len) != 0)
         ERR (SL_EPARSE, 1, "member 'name': expected a string");
-    if (v) {
-        r.name = v->valuestring;
-        r.name_len = strlen (r.name);
-        sl_explain_add (exp, "meter_name", "member 'name'", "\"%s\"", r.name);
-    }
     static const struct { const char *m, *field; s_kind_t k; } nums [] = {
         { "total_m3", "water_consumption_m3", K_TOTAL }, { "target_m3", "target_m3", K_TARGET },
         { "max_flow_m3h", "max_flow_m3h", K_MAXFLOW }, { "min_flow_m3h", "min_flow_m3h", K_MINFLOW },

@@ -49,12 +49,12 @@
 
 #include <stddef.h>
 #include "sl_lookup.h"
-#include "sl_zone.h"
+#include "sl_time.h"
 #include "sl_explain.h"
 #include "water/v1/water.pb-c.h"
 
 typedef struct {
-    const sl_zone_t *tz;          /* zone of zone-less times, or NULL */
+    const sl_tz_t *tz;          /* zone of zone-less times, or NULL */
     const char *csv_fields;     /* column names of header-less fields lines, ',' separated, or NULL */
     char separator;             /* fields separator, 0 for ';' */
     sl_explain_t *explain;      /* where to note the mapping, or NULL */

@@ -11,7 +11,7 @@ typedef struct {
     const char *meters_path, *tz_name, *csv_fields;
     char separator;
     sl_lookup_t *meters;
-    sl_zone_t *tz;
+    sl_tz_t *tz;
     sl_wmbus_t *parser;
     char *line;                 /* a line not yet ended */
     size_t len, cap;
@@ -50,7 +50,7 @@ s_start (void *st)
         fprintf (stderr, "sluice-water-adapter: need --meters FILE (the meter registry)\n");
         return -1;
     }
-    if (w->tz_name && !(w->tz = sl_zone_new (w->tz_name, err, sizeof err))) {
+    if (w->tz_name && !(w->tz = sl_tz_load (w->tz_name, err, sizeof err))) {
         fprintf (stderr, "sluice-water-adapter: --timezone: %s\n", err);
         return -1;
     }
@@ -74,7 +74,7 @@ s_stop (void *st)
     water_t *w = st;
     sl_lookup_destroy (&w->meters);
     sl_wmbus_destroy (&w->parser);
-    sl_zone_destroy (&w->tz);
+    sl_tz_destroy (&w->tz);
     free (w->line);
 }
 

@@ -19,7 +19,10 @@
  *  (the consents for every health subject are granted here, admin plane
  *  consent.grant).
  *
- *  Output: key=value lines (sluice_e2e, sluice_e2e_latency) for bench/run.sh.
+ *  Output: key=value lines (sluice_e2e, sluice_e2e_latency) for bench/run.sh;
+ *  sluice_e2e also gives the broker's CPU time (user + system, all threads,
+ *  /proc) over the saturation phase and per record moved: a figure a loaded
+ *  machine disturbs far less than records/s.
  *  Usage: bench-e2e --sluiced PATH [options]; --help lists them.
  */
 #include <pthread.h>
@@ -237,6 +240,27 @@ s_perf_start (s_bench_t *b, double seconds)
         _exit (127);
     }
     return p;
+}
+
+/*  CPU seconds the broker process has used so far (user + system, all its
+ *  threads: the loop and ZeroMQ's I/O threads), from /proc; -1 if unknown. */
+static double
+s_broker_cpu_s (s_bench_t *b)
+{
+    char path[64], buf[1024];
+    snprintf (path, sizeof path, "/proc/%d/stat", (int) b->broker.pid);
+    FILE *f = fopen (path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread (buf, 1, sizeof buf - 1, f);
+    fclose (f);
+    buf[n] = 0;
+    char *p = strrchr (buf, ')');      /* the command may hold spaces */
+    unsigned long long ut = 0, st = 0;
+    if (!p || sscanf (p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+                      &ut, &st) != 2)
+        return -1;
+    return (double) (ut + st) / (double) sysconf (_SC_CLK_TCK);
 }
 
 /*  One phase: publishers at `total_rate` (0: saturation) for warmup +
@@ -509,6 +533,7 @@ main (int argc, char **argv)
        stays honest whether or not the broker interleaves the two. */
     double during = 0, pub_rps = 0, drain = 0;
     uint64_t before = s_consumed (&b), t_start = bench_now_ns ();
+    double cpu0 = s_broker_cpu_s (&b);
     if (s_phase (&b, 0, &during, &pub_rps) != 0)
         goto stop;
     uint64_t at_stop = s_consumed (&b);
@@ -518,11 +543,15 @@ main (int argc, char **argv)
     double total_s = (double) (bench_now_ns () - t_start) / 1e9;
     uint64_t moved = s_consumed (&b) - before;
     double sat = (double) moved / total_s;
+    double cpu1 = s_broker_cpu_s (&b);
+    double cpu = cpu0 >= 0 && cpu1 >= 0 ? cpu1 - cpu0 : 0;
     printf ("sluice_e2e mode=%s publishers=%d consumers=%d size=%d seconds=%.1f "
             "saturation_rps=%.0f records=%llu total_s=%.2f publish_rps=%.0f "
-            "consumed_while_publishing_rps=%.0f drain_s=%.2f drain_rps=%.0f\n",
+            "consumed_while_publishing_rps=%.0f drain_s=%.2f drain_rps=%.0f "
+            "broker_cpu_s=%.2f broker_cpu_us_per_record=%.2f\n",
             b.policy, b.n_pub, b.n_con, BENCH_RECORD_SIZE, b.seconds,
-            sat, (unsigned long long) moved, total_s, pub_rps, during, drain, drain_rps);
+            sat, (unsigned long long) moved, total_s, pub_rps, during, drain, drain_rps,
+            cpu, moved ? cpu * 1e6 / (double) moved : 0);
     if (getenv ("BENCH_SATURATION"))      /* offered loads relative to a given figure */
         sat = atof (getenv ("BENCH_SATURATION"));
     static const int loads[] = { 10, 50, 90 };

@@ -31,6 +31,7 @@
 #include "sl_audit_int.h"
 #include "sl_error.h"
 #include "sl_lmdb.h"
+#include "sl_time.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -46,16 +47,6 @@
 
 /* ------------------------------------------------------------------------ */
 /*  Small helpers                                                           */
-
-static void s_err (char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start (ap, fmt);
-    vsnprintf (err, errlen, fmt, ap);
-    va_end (ap);
-}
 
 static int s_unhex (const char *hex, size_t hexlen, uint8_t *out, size_t outlen)
 {
@@ -85,13 +76,7 @@ int64_t sl_audit__now_us (void)
 
 void sl_audit__utc (int64_t us, char out[64])
 {
-    time_t secs = (time_t) (us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
-    int64_t frac = us - (int64_t) secs * 1000000;
-    struct tm tm;
-    gmtime_r (&secs, &tm);
-    snprintf (out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%06" PRId64 "Z",
-              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-              tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+    sl_time_format_us (us, NULL, out, 64);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -105,13 +90,13 @@ static int s_write_file (const char *dir, const char *name, const char *text,
     snprintf (path, sizeof path, "%s/%s", dir, name);
     int fd = open (path, O_WRONLY | O_CREAT | O_EXCL, mode);
     if (fd < 0) {
-        s_err (err, errlen, "%s: %s", path, strerror (errno));
+        sl_err_set (err, errlen, "%s: %s", path, strerror (errno));
         return errno == EEXIST ? SL_EEXIST : SL_EIO;
     }
     size_t len = strlen (text);
     int rc = SL_OK;
     if (fchmod (fd, mode) != 0 || write (fd, text, len) != (ssize_t) len || fsync (fd) != 0) {
-        s_err (err, errlen, "%s: %s", path, strerror (errno));
+        sl_err_set (err, errlen, "%s: %s", path, strerror (errno));
         rc = SL_EIO;
     }
     close (fd);
@@ -146,7 +131,7 @@ int sl_audit_keygen (const char *dir, char *err, size_t errlen)
         struct stat st;
         snprintf (path, sizeof path, "%s/%s", dir, names[i]);
         if (stat (path, &st) == 0) {
-            s_err (err, errlen, "%s: exists; refusing to overwrite audit keys", path);
+            sl_err_set (err, errlen, "%s: exists; refusing to overwrite audit keys", path);
             return SL_EEXIST;
         }
     }
@@ -177,13 +162,13 @@ static int s_read_key (const char *path, const char *name, int secret,
 {
     FILE *f = fopen (path, "r");
     if (!f) {
-        s_err (err, errlen, "%s: %s", path, strerror (errno));
+        sl_err_set (err, errlen, "%s: %s", path, strerror (errno));
         return SL_EIO;
     }
     int rc = SL_EKEY;
     struct stat st;
     if (secret && (fstat (fileno (f), &st) != 0 || (st.st_mode & 077))) {
-        s_err (err, errlen, "%s: readable by group or others; chmod 600 it", path);
+        sl_err_set (err, errlen, "%s: readable by group or others; chmod 600 it", path);
         goto out;
     }
     char line[1024];
@@ -197,7 +182,7 @@ static int s_read_key (const char *path, const char *name, int secret,
             continue;
         char *eq = strchr (p, '=');
         if (!eq) {
-            s_err (err, errlen, "%s:%d: expected 'name = value'", path, lineno);
+            sl_err_set (err, errlen, "%s:%d: expected 'name = value'", path, lineno);
             goto out;
         }
         char *kend = eq;
@@ -210,7 +195,7 @@ static int s_read_key (const char *path, const char *name, int secret,
             v++;
         size_t vlen = strcspn (v, " \t\r\n");
         if (s_unhex (v, vlen, out, outlen) != 0) {
-            s_err (err, errlen, "%s:%d: %s must be %zu hex digits", path, lineno,
+            sl_err_set (err, errlen, "%s:%d: %s must be %zu hex digits", path, lineno,
                    name, 2 * outlen);
             goto out;
         }
@@ -218,7 +203,7 @@ static int s_read_key (const char *path, const char *name, int secret,
         break;
     }
     if (!found) {
-        s_err (err, errlen, "%s:%d: no '%s = ...' line", path, lineno, name);
+        sl_err_set (err, errlen, "%s:%d: no '%s = ...' line", path, lineno, name);
         goto out;
     }
     rc = SL_OK;
@@ -313,12 +298,12 @@ sl_audit_t *sl_audit_open (MDB_env *env, const char *key_dir, int flags,
 {
     assert (env && key_dir);
     if (sodium_init () < 0) {
-        s_err (err, errlen, "libsodium failed to initialise");
+        sl_err_set (err, errlen, "libsodium failed to initialise");
         return NULL;
     }
     sl_audit_t *self = calloc (1, sizeof *self);
     if (!self) {
-        s_err (err, errlen, "out of memory");
+        sl_err_set (err, errlen, "out of memory");
         return NULL;
     }
     self->env = env;
@@ -342,7 +327,7 @@ sl_audit_t *sl_audit_open (MDB_env *env, const char *key_dir, int flags,
         uint8_t check[32];
         crypto_sign_ed25519_sk_to_pk (check, self->sk);
         if (memcmp (check, self->pk, 32) != 0) {
-            s_err (err, errlen, "%s: secret key is damaged (public half does not match)", path);
+            sl_err_set (err, errlen, "%s: secret key is damaged (public half does not match)", path);
             goto fail;
         }
     }
@@ -354,25 +339,25 @@ sl_audit_t *sl_audit_open (MDB_env *env, const char *key_dir, int flags,
 
     rc = mdb_txn_begin (env, NULL, self->rdonly ? MDB_RDONLY : 0, &txn);
     if (rc) {
-        s_err (err, errlen, "audit: cannot begin transaction: %s", mdb_strerror (rc));
+        sl_err_set (err, errlen, "audit: cannot begin transaction: %s", mdb_strerror (rc));
         goto fail;
     }
     rc = sl_audit__open_dbs (txn, self->rdonly ? 0 : MDB_CREATE, &self->db_log, &self->db_cp,
                      &self->db_meta);
     if (rc) {
-        s_err (err, errlen, "audit: cannot open databases: %s%s", mdb_strerror (rc),
+        sl_err_set (err, errlen, "audit: cannot open databases: %s%s", mdb_strerror (rc),
                rc == MDB_NOTFOUND ? " (no audit log in this data directory)" : "");
         goto fail;
     }
     if (s_load_state (self, txn)) {
-        s_err (err, errlen, "audit: %s record is damaged", DB_META);
+        sl_err_set (err, errlen, "audit: %s record is damaged", DB_META);
         goto fail;
     }
     /* commit even a read-only txn: an abort would close the new db handles */
     rc = mdb_txn_commit (txn);
     txn = NULL;
     if (rc) {
-        s_err (err, errlen, "audit: cannot commit: %s", mdb_strerror (rc));
+        sl_err_set (err, errlen, "audit: cannot commit: %s", mdb_strerror (rc));
         goto fail;
     }
     return self;
@@ -718,7 +703,7 @@ int sl_audit_checkpoint_text (MDB_txn *txn, char *buf, size_t size)
     int rc = mdb_cursor_get (c, &k, &v, MDB_LAST);
     mdb_cursor_close (c);
     if (rc)
-        return rc == MDB_NOTFOUND ? SL_ENOTFOUND : SL_ESTORE;
+        return sl_lmdb_rc (rc);
     if (v.mv_size != CP_LEN)
         return SL_ECORRUPT;
     const uint8_t *cp = v.mv_data;

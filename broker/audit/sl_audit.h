@@ -384,6 +384,14 @@ void sl_audit_iter_destroy (sl_audit_iter_t **self_p);
  *  on no memory. The caller frees the string with free(). */
 char *sl_audit_entry_json (const sl_audit_entry_t *e);
 
+/*  The delivery tags an `ack` entry's detail lists (AUDIT.md §6.2:
+ *  "tags=" then ascending items N or FIRST-LAST joined by ','): calls
+ *  fn(first, last, arg) per item (last = first for a single tag; fn may be
+ *  NULL). Returns how many tags the list holds, or SL_ECORRUPT when the
+ *  detail does not follow that grammar. Cannot fail otherwise. */
+long sl_audit_ack_tags (const char *detail, size_t len,
+                        void (*fn) (uint64_t first, uint64_t last, void *arg), void *arg);
+
 /*  Owner summary: for entries of `owner` matching `filter` (may be NULL)
  *  of kinds queue, deliver, reply, deny and filtered, counts per (kind,
  *  consumer, record type, purpose, rules) with the first and last time; a

@@ -3,6 +3,7 @@
  */
 #include "sl_audit_int.h"
 #include "sl_error.h"
+#include "sl_lmdb.h"
 #include "sl_time.h"
 
 #include <cjson/cJSON.h>
@@ -234,7 +235,7 @@ int sl_audit_iter_next (sl_audit_iter_t *self, sl_audit_entry_t *out)
             return 1;
         rc = mdb_cursor_get (self->cur, &k, &v, MDB_NEXT);
     }
-    return rc == MDB_NOTFOUND ? 0 : SL_ESTORE;
+    return rc == MDB_NOTFOUND ? 0 : sl_lmdb_rc (rc);
 }
 
 void sl_audit_iter_destroy (sl_audit_iter_t **self_p)
@@ -513,4 +514,56 @@ sl_audit_parse_time (const char *text, int64_t *us)
         return -1;
     *us = v;
     return 0;
+}
+
+/*  One decimal without leading zeros at *p (before end); 0 or -1. */
+static int
+s_tag (const char **p, const char *end, uint64_t *out)
+{
+    const char *q = *p;
+    uint64_t v = 0;
+    if (q == end || *q < '0' || *q > '9' || (*q == '0' && q + 1 < end && q[1] >= '0' && q[1] <= '9'))
+        return -1;
+    for (; q < end && *q >= '0' && *q <= '9'; q++) {
+        if (v > (UINT64_MAX - (uint64_t) (*q - '0')) / 10)
+            return -1;
+        v = v * 10 + (uint64_t) (*q - '0');
+    }
+    *p = q;
+    *out = v;
+    return 0;
+}
+
+long
+sl_audit_ack_tags (const char *detail, size_t len,
+                   void (*fn) (uint64_t first, uint64_t last, void *arg), void *arg)
+{
+    const char *p = detail, *end = detail + len;
+    if (len < 6 || memcmp (p, "tags=", 5) != 0)
+        return SL_ECORRUPT;
+    p += 5;
+    long n = 0;
+    uint64_t prev = 0;
+    int first_item = 1;
+    for (;;) {
+        uint64_t a, b;
+        if (s_tag (&p, end, &a) != 0 || (!first_item && a <= prev))
+            return SL_ECORRUPT;
+        b = a;
+        if (p < end && *p == '-') {
+            p++;
+            if (s_tag (&p, end, &b) != 0 || b <= a)
+                return SL_ECORRUPT;
+        }
+        if (fn)
+            fn (a, b, arg);
+        n += (long) (b - a + 1);
+        prev = b;
+        first_item = 0;
+        if (p == end)
+            return n;
+        if (*p != ',')
+            return SL_ECORRUPT;
+        p++;
+    }
 }

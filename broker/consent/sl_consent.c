@@ -44,6 +44,7 @@
 #include "sl_log.h"
 #include "sl_schema.h"
 #include "sl_role.h"
+#include "sl_time.h"
 
 #define S_FORMAT_VERSION    1
 #define S_HEADER_SIZE       24
@@ -59,13 +60,46 @@
 #define S_KEY_MAX           511     /* LMDB's default max key size */
 #define S_TIME_MAX          ((int64_t) 1 << 40)  /* year ~36812: rejects garbage */
 
+#define S_EPOCH_SLOTS 1024       /* a power of two */
+
 struct _sl_consent_t {
     MDB_dbi records;
     MDB_dbi events;
     MDB_dbi index;
     MDB_dbi ends;
     sl_consent_stats_t stats;
+    uint64_t epochs[S_EPOCH_SLOTS];   /* changes applied, per slot of subjects */
 };
+
+/*  The epoch slot of `subject` (FNV-1a): subjects sharing a slot share an
+ *  epoch, which only makes a change look wider than it was. */
+uint32_t
+sl_consent_epoch_slot (const char *subject)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *) (subject ? subject : ""); *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h & (S_EPOCH_SLOTS - 1);
+}
+
+static void
+s_epoch_bump (sl_consent_t *self, const char *subject)
+{
+    __atomic_fetch_add (&self->epochs[sl_consent_epoch_slot (subject)], 1, __ATOMIC_RELAXED);
+}
+
+uint64_t
+sl_consent_epoch (sl_consent_t *self, const char *subject)
+{
+    return sl_consent_epoch_at (self, sl_consent_epoch_slot (subject));
+}
+
+uint64_t
+sl_consent_epoch_at (sl_consent_t *self, uint32_t slot)
+{
+    assert (self);
+    return __atomic_load_n (&self->epochs[slot & (S_EPOCH_SLOTS - 1)], __ATOMIC_RELAXED);
+}
 
 struct _sl_consent_record_t {
     Sluice__V1__ConsentEvent *terms;    /* unpacked; current terms */
@@ -438,7 +472,7 @@ sl_consent_role_allows (sl_consent_via_t via, const char *role, const char *cont
     if (s_empty (role) || s_empty (controller))
         return false;
     if (via == SL_CONSENT_VIA_DATA)
-        return strcmp (role, "consent-source") == 0;
+        return sl_role_is_consent_source (role);
     if (via == SL_CONSENT_VIA_ADMIN)
         return sl_role_administers (role, controller);
     return false;
@@ -743,6 +777,7 @@ s_apply_grant (sl_consent_t *self, MDB_txn *txn, const Sluice__V1__ConsentEvent 
     }
     if (ev.valid_to && (rc = s_end_put (self, txn, ev.valid_to, id, S_END_EXPIRED)))
         goto store_error;
+    s_epoch_bump (self, ev.subject);
     return SL_OK;
 
 store_error:
@@ -854,6 +889,7 @@ s_apply_change (sl_consent_t *self, MDB_txn *txn, const Sluice__V1__ConsentEvent
         goto out;
     }
     result->access_ended = before == SL_CONSENT_STATUS_VALID && after != SL_CONSENT_STATUS_VALID;
+    s_epoch_bump (self, t.subject);
     if (rec_p) {
         /* Reload rather than patch: the returned record must own its strings. */
         sl_consent_record_t *fresh = NULL;
@@ -978,6 +1014,7 @@ sl_consent_check (sl_consent_t *self, MDB_txn *txn, const char *subject,
         return sl_lmdb_rc (rc);
     MDB_val key = { plen, prefix }, val;
     int best = 0;
+    int64_t next = 0;
     for (rc = s_cursor_get (self, cur, &key, &val, MDB_SET_RANGE); rc == 0;
          rc = s_cursor_get (self, cur, &key, &val, MDB_NEXT)) {
         if (key.mv_size <= plen || memcmp (key.mv_data, prefix, plen) != 0)
@@ -991,6 +1028,12 @@ sl_consent_check (sl_consent_t *self, MDB_txn *txn, const char *subject,
         }
         if (s_record_covers_type (rec, record_type)) {
             sl_consent_status_code_t st = sl_consent_record_status (rec, at);
+            /* a covering consent that starts or ends later may change the answer */
+            int64_t vf = rec->terms->valid_from, vt = rec->terms->valid_to;
+            if (!rec->withdrawn_at && vf > at && (!next || vf < next))
+                next = vf;
+            if (!rec->withdrawn_at && vt > at && (!next || vt < next))
+                next = vt;
             if (s_rank (st) > best) {
                 best = s_rank (st);
                 s_decision_set (decision, st, rec);
@@ -1001,6 +1044,7 @@ sl_consent_check (sl_consent_t *self, MDB_txn *txn, const char *subject,
             break;
     }
     rc = rc == MDB_NOTFOUND || rc == 0 ? SL_OK : sl_lmdb_rc (rc);
+    decision->next_change = next;
 out:
     mdb_cursor_close (cur);
     if (rc) {
@@ -1421,31 +1465,19 @@ sl_consent_event_destroy (Sluice__V1__ConsentEvent **event_p)
     *event_p = NULL;
 }
 
-/*  "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC) to Unix seconds. */
+/*  A consent bound written as text, in the one time syntax (common/sl_time.h):
+    a date, a date and time (without Z or an offset: the city's zone), or
+    Unix seconds. Relative times ("30d", "yesterday") are refused: a stored
+    bound must not depend on when it was read. */
 static bool
 s_parse_time (const char *s, int64_t *t)
 {
-    int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
-    size_t len = strlen (s);
-    if (len == 10) {
-        if (sscanf (s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
-            return false;
-    }
-    else if (len == 20) {
-        if (sscanf (s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6
-            || n != 20)
-            return false;
-    }
-    else
+    int64_t us;
+    int flags;
+    if (sl_time_parse (s, sl_time_city_zone (), 0, &us, &flags, NULL, 0) != 0
+        || (flags & SL_TIME_RELATIVE) || us < 0)
         return false;
-    struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-                     .tm_hour = h, .tm_min = mi, .tm_sec = sec };
-    time_t v = timegm (&tm);
-    /* timegm normalizes 2026-02-30 to March; refuse dates that moved */
-    if (tm.tm_year != y - 1900 || tm.tm_mon != mo - 1 || tm.tm_mday != d
-        || tm.tm_hour != h || tm.tm_min != mi || tm.tm_sec != sec)
-        return false;
-    *t = (int64_t) v;
+    *t = us / 1000000;
     return true;
 }
 
@@ -1516,8 +1548,8 @@ s_json_time (const cJSON *json, const char *name, int64_t *out, char *error, siz
     if (cJSON_IsString (item) && s_parse_time (item->valuestring, out))
         return SL_OK;
     snprintf (error, size,
-              "member '%s' must be Unix seconds or a UTC time 'YYYY-MM-DD' or "
-              "'YYYY-MM-DDTHH:MM:SSZ'", name);
+              "member '%s' must be Unix seconds or a time 'YYYY-MM-DD[THH:MM[:SS]]' "
+              "(with Z or an offset, else in the city's time zone)", name);
     return SL_EPARSE;
 }
 
@@ -1589,4 +1621,31 @@ out:
         sl_consent_event_destroy (&ev);
     *event_p = ev;
     return rc;
+}
+
+int
+sl_consent_count_states (sl_consent_t *self, MDB_txn *txn, int64_t now, uint64_t *active,
+                         uint64_t *expired, uint64_t *withdrawn)
+{
+    MDB_stat st;
+    MDB_cursor *c;
+    MDB_val k, v;
+    *active = *expired = *withdrawn = 0;
+    if (mdb_stat (txn, self->records, &st) != 0 || mdb_cursor_open (txn, self->ends, &c) != 0)
+        return SL_ESTORE;
+    /* every withdrawn consent ends at or before its withdrawal, so the
+     * entries up to now hold both ended kinds */
+    for (int rc = mdb_cursor_get (c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get (c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < 8 || (int64_t) s_get_be64 (k.mv_data) > now)
+            break;
+        if (v.mv_size == 1 && *(const uint8_t *) v.mv_data == S_END_WITHDRAWN)
+            (*withdrawn)++;
+        else
+            (*expired)++;
+    }
+    mdb_cursor_close (c);
+    uint64_t total = st.ms_entries;
+    *active = total > *expired + *withdrawn ? total - *expired - *withdrawn : 0;
+    return 0;
 }

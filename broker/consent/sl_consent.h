@@ -93,6 +93,11 @@ typedef struct {
     char fields[SL_CONSENT_FIELDS_MAX];       /* VALID: comma-separated fields the consent
                                                  is limited to; "" = not limited (all the
                                                  policy releases) */
+    int64_t next_change;                      /* the earliest valid_from or valid_to after
+                                                 `at` of a covering consent the check read:
+                                                 until then (and until an event changes
+                                                 the subject's epoch) the answer holds;
+                                                 0 = none ahead */
 } sl_consent_decision_t;
 
 /*  The binding sl_consent_check_cb expects as its context pointer. */
@@ -204,6 +209,20 @@ sl_consent_status_code_t sl_consent_status (void *binding, const char *subject,
                                             const char *recipient,
                                             const char *purpose,
                                             const char *record_type, int64_t at);
+
+/*  The subject's consent epoch: a counter that every consent event applied
+ *  to one of its consents (grant, renewal, withdrawal) raises, in memory, at
+ *  sl_consent_apply (an aborted transaction leaves it raised: it can only
+ *  say "changed" too often, never too rarely). Subjects are spread over
+ *  1024 slots, so another subject's change may raise it as well. A decision
+ *  taken at epoch E still holds while the epoch is E and the time is before
+ *  its next_change. Starts at 0 with each process. Cannot fail. */
+uint64_t sl_consent_epoch (sl_consent_t *self, const char *subject);
+
+/*  The slot of `subject` (0..1023), and the epoch of a slot: so a holder of
+ *  the slot can ask without the subject. Cannot fail. */
+uint32_t sl_consent_epoch_slot (const char *subject);
+uint64_t sl_consent_epoch_at (sl_consent_t *self, uint32_t slot);
 
 /*  The reason code of a status, as used in denies, `policy explain` and
  *  the audit log: "consent-valid", "consent-missing", "consent-expired",
@@ -326,6 +345,13 @@ void sl_consent_event_destroy (Sluice__V1__ConsentEvent **event_p);
 
 /*  The event as JSON (history entries, audit details). New object or NULL. */
 cJSON *sl_consent_event_json (const Sluice__V1__ConsentEvent *event);
+
+/*  Consent records by state as `txn` sees them at `now` (Unix seconds):
+ *  *expired and *withdrawn are the records whose access ended by then for
+ *  that reason (consent.ends), *active the others. For the metrics sampler,
+ *  which must not know the layout. Returns 0 or SL_ESTORE. */
+int sl_consent_count_states (sl_consent_t *self, MDB_txn *txn, int64_t now, uint64_t *active,
+                             uint64_t *expired, uint64_t *withdrawn);
 
 /*  --- debug counters --------------------------------------------------------- */
 

@@ -11,11 +11,11 @@ int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
     static sl_lookup_t *meters;
-    static sl_zone_t *tz;
+    static sl_tz_t *tz;
     char err [512];
     if (!meters) {
         meters = fuzz_registry (FUZZ_WATER_METERS, 0);
-        tz = sl_zone_new ("Europe/Amsterdam", err, sizeof err);
+        tz = sl_tz_load ("Europe/Amsterdam", err, sizeof err);
     }
     /* the first byte picks the options: header-less columns, zone, separator */
     sl_wmbus_opts_t opts = { .tz = size && (data [0] & 1) ? tz : NULL,

@@ -2,7 +2,7 @@
  *  file and its hints, --explain notes. */
 #include "sl_testutil.h"
 #include "sl_time.h"
-#include "sl_zone.h"
+#include "sl_time.h"
 #include "sl_explain.h"
 #include "sl_text.h"
 #include "sl_lookup.h"
@@ -205,43 +205,43 @@ Test (quarantine, json_lines_round_trip)
 Test (tz, local_times_to_utc)
 {
     char err [256];
-    sl_zone_t *syd = sl_zone_new ("Australia/Sydney", err, sizeof err);
-    sl_zone_t *sh = sl_zone_new ("Asia/Shanghai", err, sizeof err);
-    sl_zone_t *utc = sl_zone_new ("UTC", err, sizeof err);
+    sl_tz_t *syd = sl_tz_load ("Australia/Sydney", err, sizeof err);
+    sl_tz_t *sh = sl_tz_load ("Asia/Shanghai", err, sizeof err);
+    sl_tz_t *utc = sl_tz_load ("UTC", err, sizeof err);
     cr_assert (syd && sh && utc, "%s", err);
-    cr_assert_str_eq (sl_zone_name (sh), "Asia/Shanghai");
+    cr_assert_str_eq (sl_tz_name (sh), "Asia/Shanghai");
     int64_t t;
     /* January is summer in Sydney (+11), July winter (+10) */
-    cr_assert_eq (sl_zone_to_utc (syd, sl_time_from_civil (2026, 1, 15, 12, 0, 0), -1, &t, NULL), 0);
+    cr_assert_eq (sl_tz_to_utc (syd, sl_time_from_civil (2026, 1, 15, 12, 0, 0), -1, &t, NULL), 0);
     cr_assert_eq (t, sl_time_from_civil (2026, 1, 15, 1, 0, 0));
-    cr_assert_eq (sl_zone_to_utc (syd, sl_time_from_civil (2026, 7, 15, 12, 0, 0), -1, &t, NULL), 0);
+    cr_assert_eq (sl_tz_to_utc (syd, sl_time_from_civil (2026, 7, 15, 12, 0, 0), -1, &t, NULL), 0);
     cr_assert_eq (t, sl_time_from_civil (2026, 7, 15, 2, 0, 0));
     int dst = -1;
-    cr_assert_eq (sl_zone_offset_at (syd, sl_time_from_civil (2026, 1, 15, 1, 0, 0), &dst), 39600);
+    cr_assert_eq (sl_tz_offset_dst (syd, sl_time_from_civil (2026, 1, 15, 1, 0, 0), &dst), 39600);
     cr_assert_eq (dst, 1);
     /* switching zones back and forth gives each its own answer */
-    cr_assert_eq (sl_zone_to_utc (sh, sl_time_from_civil (2026, 7, 15, 12, 0, 0), -1, &t, NULL), 0);
+    cr_assert_eq (sl_tz_to_utc (sh, sl_time_from_civil (2026, 7, 15, 12, 0, 0), -1, &t, NULL), 0);
     cr_assert_eq (t, sl_time_from_civil (2026, 7, 15, 4, 0, 0));
-    cr_assert_eq (sl_zone_to_utc (utc, sl_time_from_civil (2026, 7, 15, 12, 0, 0), -1, &t, NULL), 0);
+    cr_assert_eq (sl_tz_to_utc (utc, sl_time_from_civil (2026, 7, 15, 12, 0, 0), -1, &t, NULL), 0);
     cr_assert_eq (t, sl_time_from_civil (2026, 7, 15, 12, 0, 0));
-    cr_assert_eq (sl_zone_offset_at (syd, sl_time_from_civil (2026, 7, 15, 2, 0, 0), &dst), 36000);
+    cr_assert_eq (sl_tz_offset_dst (syd, sl_time_from_civil (2026, 7, 15, 2, 0, 0), &dst), 36000);
     cr_assert_eq (dst, 0);
     /* ISO 8601: a written zone wins, none means the zone's wall clock */
-    cr_assert_eq (sl_zone_parse_iso8601 (sh, "2026-11-28 16:00:00", 19, &t, NULL, NULL), 0);
+    cr_assert_eq (sl_tz_parse_iso8601 (sh, "2026-11-28 16:00:00", 19, &t, NULL, NULL), 0);
     cr_assert_eq (t, T0800);
-    cr_assert_eq (sl_zone_parse_iso8601 (NULL, "2026-11-28 08:00:00", 19, &t, NULL, NULL), 0, "no zone: UTC");
+    cr_assert_eq (sl_tz_parse_iso8601 (NULL, "2026-11-28 08:00:00", 19, &t, NULL, NULL), 0, "no zone: UTC");
     cr_assert_eq (t, T0800);
     size_t bad = 99;
     const char *why = NULL;
-    cr_assert_eq (sl_zone_parse_iso8601 (sh, "2026-11-28 8:00", 15, &t, &bad, &why), SL_EPARSE);
+    cr_assert_eq (sl_tz_parse_iso8601 (sh, "2026-11-28 8:00", 15, &t, &bad, &why), SL_EPARSE);
     cr_assert_eq (bad, 11);
-    cr_assert_null (sl_zone_new ("", err, sizeof err));
-    cr_assert_null (sl_zone_new ("/etc/localtime", err, sizeof err));
+    cr_assert_null (sl_tz_load ("", err, sizeof err));
+    cr_assert_null (sl_tz_load ("/etc/localtime", err, sizeof err));
     cr_assert_not_null (strstr (err, "expected an IANA zone name"), "%s", err);
-    sl_zone_destroy (&syd);
-    sl_zone_destroy (&sh);
-    sl_zone_destroy (&utc);
-    sl_zone_destroy (&utc);       /* harmless on NULL */
+    sl_tz_destroy (&syd);
+    sl_tz_destroy (&sh);
+    sl_tz_destroy (&utc);
+    sl_tz_destroy (&utc);       /* harmless on NULL */
 }
 
 Test (explain, notes_accumulate_and_clear)

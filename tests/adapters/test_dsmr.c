@@ -262,7 +262,7 @@ Test (dsmr, profiles_units_ids_and_times)
     cr_assert_not_null (strstr (err, "no meter id"), "%s", err);
     cr_assert_not_null (strstr (err, "\ngive --meter-id ID"), "%s", err);
     /* the hour that happens twice: the flag picks it in an IANA zone */
-    sl_zone_t *ams = sl_zone_new ("Europe/Amsterdam", err, sizeof err);
+    sl_tz_t *ams = sl_tz_load ("Europe/Amsterdam", err, sizeof err);
     o.tz = ams;
     const char *regs_s = "0-0:96.1.1(4530303034303031353934373534343134)\r\n0-0:1.0.0(261025023000S)\r\n"
                          "1-0:1.8.0(1*kWh)\r\n";
@@ -285,7 +285,7 @@ Test (dsmr, profiles_units_ids_and_times)
     o.tz = NULL;
     cr_assert_eq (sl_dsmr_parse (tg, strlen (tg), "t", 1, 1, &o, meters, &m, err, sizeof err), SL_EPARSE);
     cr_assert_not_null (strstr (err, "has no W/S flag"), "%s", err);
-    sl_zone_destroy (&ams);
+    sl_tz_destroy (&ams);
     /* a register without a unit is refused, not guessed */
     tg = telegram ("0-0:96.1.1(4530303034303031353934373534343134)\r\n1-0:1.8.0(12.5)\r\n", 1);
     cr_assert_eq (sl_dsmr_parse (tg, strlen (tg), "t", 1, 1, &o, meters, &m, err, sizeof err), SL_EPARSE);

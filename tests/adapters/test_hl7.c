@@ -6,7 +6,7 @@
 #include "sl_adt.h"
 #include "sl_error.h"
 #include "sl_time.h"
-#include "sl_zone.h"
+#include "sl_time.h"
 
 static sl_hl7_msg_t *
 parse (const char *text)
@@ -398,7 +398,7 @@ has_absent (char **list, size_t n, const char *f)
 Test (adt, events_and_their_status)
 {
     char err [256];
-    sl_zone_t *ams = sl_zone_new ("Europe/Amsterdam", err, sizeof err);
+    sl_tz_t *ams = sl_tz_load ("Europe/Amsterdam", err, sizeof err);
     cr_assert_not_null (ams, "%s", err);
     sl_adt_opts_t o = SL_ADT_OPTS_DEFAULT;
     o.tz = ams;
@@ -448,7 +448,7 @@ Test (adt, events_and_their_status)
     cr_assert_eq (sl_adt_map (m3, strlen (m3), "t", 1, &o, &res, e2, sizeof e2), SL_EPARSE);
     cr_assert_not_null (strstr (e2, "PID-3 (segment 2): no repetition 3"), "%s", e2);
     cr_assert_not_null (strstr (e2, "\nif repetition 2 is the citizen id, give --pid3-repetition 2"), "%s", e2);
-    sl_zone_destroy (&ams);
+    sl_tz_destroy (&ams);
 }
 
 Test (adt, dft_without_pv1_and_amounts_derived)

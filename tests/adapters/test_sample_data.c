@@ -40,7 +40,7 @@ run_water (const char *rel, sl_quarantine_t *q)
     count_t c = { 0, 0 };
     char err [512];
     /* the demo city's collectors write local time (examples/gen-data) */
-    sl_zone_t *tz = sl_zone_new ("Europe/Amsterdam", err, sizeof err);
+    sl_tz_t *tz = sl_tz_load ("Europe/Amsterdam", err, sizeof err);
     cr_assert_not_null (tz, "%s", err);
     sl_wmbus_opts_t opts = { .tz = tz };
     sl_wmbus_t *p = sl_wmbus_new (&opts, err, sizeof err);
@@ -61,7 +61,7 @@ run_water (const char *rel, sl_quarantine_t *q)
         pos += ll + 1;
     }
     sl_wmbus_destroy (&p);
-    sl_zone_destroy (&tz);
+    sl_tz_destroy (&tz);
     free (buf);
     sl_lookup_destroy (&meters);
     return c;

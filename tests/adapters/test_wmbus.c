@@ -7,7 +7,7 @@
 #include "sl_time.h"
 
 static sl_lookup_t *meters;
-static sl_zone_t *amsterdam;
+static sl_tz_t *amsterdam;
 
 static void
 setup (void)
@@ -15,7 +15,7 @@ setup (void)
     char err [256];
     meters = sl_lookup_load (fixture_path ("water-meters.csv"), 0, err, sizeof err);
     cr_assert_not_null (meters, "%s", err);
-    amsterdam = sl_zone_new ("Europe/Amsterdam", err, sizeof err);
+    amsterdam = sl_tz_load ("Europe/Amsterdam", err, sizeof err);
     cr_assert_not_null (amsterdam, "%s", err);
 }
 
@@ -23,7 +23,7 @@ static void
 teardown (void)
 {
     sl_lookup_destroy (&meters);
-    sl_zone_destroy (&amsterdam);
+    sl_tz_destroy (&amsterdam);
 }
 
 /*  Parses every line of fixture `name` with options `opts`; returns records
@@ -303,26 +303,26 @@ Test (wmbus, registry_without_needed_columns)
 Test (wmbus, timezone_conversion_is_dst_correct)
 {
     char err [256];
-    sl_zone_t *sh = sl_zone_new ("Asia/Shanghai", err, sizeof err);
+    sl_tz_t *sh = sl_tz_load ("Asia/Shanghai", err, sizeof err);
     cr_assert_not_null (sh, "%s", err);
     int64_t t;
-    cr_assert_eq (sl_zone_to_utc (sh, sl_time_from_civil (2026, 11, 28, 8, 0, 0), -1, &t, NULL), 0);
+    cr_assert_eq (sl_tz_to_utc (sh, sl_time_from_civil (2026, 11, 28, 8, 0, 0), -1, &t, NULL), 0);
     cr_assert_eq (t, T0800 - 8 * 3600);
-    sl_zone_destroy (&sh);
-    cr_assert_null (sl_zone_new ("Mars/Olympus_Mons", err, sizeof err));
+    sl_tz_destroy (&sh);
+    cr_assert_null (sl_tz_load ("Mars/Olympus_Mons", err, sizeof err));
     cr_assert_not_null (strstr (err, "not in the installed tzdata"), "%s", err);
-    cr_assert_null (sl_zone_new ("../../etc/passwd", err, sizeof err));
+    cr_assert_null (sl_tz_load ("../../etc/passwd", err, sizeof err));
     /* 2026-03-29 02:30 does not exist in Amsterdam; 2026-10-25 02:30 happens twice */
     const char *why = NULL;
-    cr_assert_eq (sl_zone_to_utc (amsterdam, sl_time_from_civil (2026, 3, 29, 2, 30, 0), -1, &t, &why), SL_EPARSE);
+    cr_assert_eq (sl_tz_to_utc (amsterdam, sl_time_from_civil (2026, 3, 29, 2, 30, 0), -1, &t, &why), SL_EPARSE);
     cr_assert_not_null (strstr (why, "clocks went forward"));
     int64_t fold = sl_time_from_civil (2026, 10, 25, 2, 30, 0);
-    cr_assert_eq (sl_zone_to_utc (amsterdam, fold, -1, &t, NULL), 0);
+    cr_assert_eq (sl_tz_to_utc (amsterdam, fold, -1, &t, NULL), 0);
     cr_assert_eq (t, fold - 7200, "the earlier, summer-time one by default");
-    cr_assert_eq (sl_zone_to_utc (amsterdam, fold, 0, &t, NULL), 0);
+    cr_assert_eq (sl_tz_to_utc (amsterdam, fold, 0, &t, NULL), 0);
     cr_assert_eq (t, fold - 3600, "the winter-time one when asked");
-    cr_assert_eq (sl_zone_parse_iso8601 (amsterdam, "2026-07-01T12:00:00", 19, &t, NULL, NULL), 0);
+    cr_assert_eq (sl_tz_parse_iso8601 (amsterdam, "2026-07-01T12:00:00", 19, &t, NULL, NULL), 0);
     cr_assert_eq (t, sl_time_from_civil (2026, 7, 1, 10, 0, 0));
-    cr_assert_eq (sl_zone_parse_iso8601 (amsterdam, "2026-07-01T12:00:00Z", 20, &t, NULL, NULL), 0);
+    cr_assert_eq (sl_tz_parse_iso8601 (amsterdam, "2026-07-01T12:00:00Z", 20, &t, NULL, NULL), 0);
     cr_assert_eq (t, sl_time_from_civil (2026, 7, 1, 12, 0, 0), "a written zone wins");
 }

@@ -114,10 +114,12 @@ Test (audit_cli, query_filters_and_paging_over_thousands_of_entries)
         cr_assert_gt (s, prev, "seq %" PRIu64 " after %" PRIu64, s, prev);
         prev = s;
     }
-    /* the subject filter: 25 publishes of C-SPECIAL, and no raw id shown */
-    tb_ctl_expect (&tb, auditor_key, "audit query --subject C-SPECIAL --kind publish --json",
+    /* the subject filter: 25 records of C-SPECIAL, each queued for power
+     * (whose entry also stands for the acceptance, AUDIT.md 6.2), and no
+     * raw id shown */
+    tb_ctl_expect (&tb, auditor_key, "audit query --subject C-SPECIAL --kind queue --json",
                    0, NULL, out, sizeof out);
-    cr_assert_eq (s_lines (out, "\"kind\":\"publish\""), 25, "%.1000s", out);
+    cr_assert_eq (s_lines (out, "\"kind\":\"queue\""), 25, "%.1000s", out);
     cr_assert_null (strstr (out, "C-SPECIAL"));
     /* --limit, --actor, --decision and a time window that holds nothing */
     tb_ctl_expect (&tb, auditor_key, "audit query --actor water --decision permit --limit 7",
@@ -163,9 +165,10 @@ Test (audit_cli, summary_report_and_tail)
     cr_assert (strstr (out, "\"count\":\t300") || strstr (out, "\"count\": 300"), "%s", out);
 
     /* the report of C-SPECIAL (subject of readings 0, 100, 200) lists the
-       publishes and the disclosures with rule and purpose */
+       records (each queue entry also stands for its record's acceptance,
+       AUDIT.md 6.2) and the disclosures with rule and purpose */
     tb_ctl_expect (&tb, auditor_key, "audit report --subject C-SPECIAL", 0, NULL, out, sizeof out);
-    cr_assert_eq (s_lines (out, " publish "), 3, "%s", out);
+    cr_assert_eq (s_lines (out, " publish "), 0, "%s", out);
     cr_assert_eq (s_lines (out, " queue "), 3, "%s", out);
     const char *q = strstr (out, " queue ");
     cr_assert (q && strstr (q, "power") && strstr (q, "joint-metering") && strstr (q, "water-to-power@"),

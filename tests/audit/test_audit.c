@@ -1106,3 +1106,26 @@ Test (audit, python_verifies_segments, .timeout = 60)
     cr_assert_eq (r.bad_seq, 49);
     fx_close (&fx);
 }
+
+static void
+s_ranges (uint64_t first, uint64_t last, void *arg)
+{
+    char *out = arg;
+    size_t o = strlen (out);
+    snprintf (out + o, 256 - o, "[%llu,%llu]", (unsigned long long) first, (unsigned long long) last);
+}
+
+Test (audit, ack_tag_lists_parse_exactly_as_documented)
+{
+    char got[256] = "";
+    const char *d = "tags=1099511627777-1099511627840,1099511627843";
+    cr_assert_eq (sl_audit_ack_tags (d, strlen (d), s_ranges, got), 65);
+    cr_assert_str_eq (got, "[1099511627777,1099511627840][1099511627843,1099511627843]");
+    cr_assert_eq (sl_audit_ack_tags ("tags=7", 6, NULL, NULL), 1);
+    const char *bad[] = { "tags=", "tag=7", "tags=7,", "tags=07", "tags=8,7", "tags=7,7",
+                          "tags=5-5", "tags=9-3", "tags=1-3,3", "tags=1 2", "tags=-3",
+                          "tags=99999999999999999999" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        cr_assert_eq (sl_audit_ack_tags (bad[i], strlen (bad[i]), NULL, NULL), SL_ECORRUPT,
+                      "accepted '%s'", bad[i]);
+}

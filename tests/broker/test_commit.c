@@ -4,7 +4,7 @@
 #include "unit_util.h"
 
 #include "sl_batch.h"
-#include "sl_commit.h"
+#include "sl_commit_admin.h"
 #include "sl_error.h"
 
 typedef struct {
@@ -111,6 +111,61 @@ Test (commit, an_abort_undoes_every_typed_write)
     cr_assert_eq (queued (st, q, "power"), 0);
     cr_assert_eq (sl_commit_msgid_seen (c, "water", id), 0, "the aborted id is not remembered");
     sl_commit_abort (c);
+    sl_commit_destroy (&c);
+    sl_subs_destroy (&subs);
+    sl_queue_destroy (&q);
+    sl_batch_destroy (&b);
+    u_cleanup (&st);
+}
+
+/*  The admin plane's typed writes (sl_commit_admin.h): they land in the
+ *  batch's transaction through the owning module, are durable after
+ *  sl_commit_flush and gone after sl_commit_abort. */
+Test (commit, admin_writes_go_through_the_owning_module)
+{
+    sl_store_t *st = u_store ();
+    sl_batch_t *b = sl_batch_new (st, 256, 1000000);
+    sl_queue_t *q = sl_queue_new (st);
+    sl_subs_t *subs = sl_subs_new (st);
+    sl_commit_t *c = sl_commit_new (st, b, q, subs);
+    sl_registry_t *reg = sl_registry_new (st);
+    cr_assert_not_null (reg);
+    sl_keypair_t k1, k2;
+    cr_assert_eq (sl_keys_generate (&k1), 0);
+    cr_assert_eq (sl_keys_generate (&k2), 0);
+    char err[256];
+    uint64_t commits = sl_commit_commits (c);
+
+    cr_assert_eq (sl_commit_ready (c), 0);
+    cr_assert_eq (sl_commit_member_add (c, reg, "water", "admin:water", k1.public_key, err,
+                                        sizeof err), 0, "%s", err);
+    cr_assert_eq (sl_commit_flush (c), 0);
+    cr_assert_eq (sl_commit_commits (c), commits + 1);
+    sl_registry_t *fresh = sl_registry_new (st);
+    cr_assert_not_null (sl_registry_by_name (fresh, "water"), "durable after the flush");
+    sl_registry_destroy (&fresh);
+
+    /* an aborted write is not stored */
+    cr_assert_eq (sl_commit_member_add (c, reg, "power", "member", k2.public_key, err,
+                                        sizeof err), 0, "%s", err);
+    sl_commit_abort (c);
+    fresh = sl_registry_new (st);
+    cr_assert_null (sl_registry_by_name (fresh, "power"), "the aborted member was stored");
+    cr_assert_not_null (sl_registry_by_name (fresh, "water"));
+    sl_registry_destroy (&fresh);
+
+    /* a refused write (the module's own check) reports the module's error */
+    cr_assert_eq (sl_registry_reload (reg), 0);
+    cr_assert_eq (sl_commit_member_add (c, reg, "Bad Name", "member", k2.public_key, err,
+                                        sizeof err), SL_EINVAL);
+    cr_assert_eq (sl_commit_member_revoke (c, reg, "nobody"), SL_ENOTFOUND);
+    cr_assert_eq (sl_commit_member_revoke (c, reg, "water"), 0);
+    cr_assert_eq (sl_commit_flush (c), 0);
+    fresh = sl_registry_new (st);
+    cr_assert (sl_registry_by_name (fresh, "water")->revoked);
+    sl_registry_destroy (&fresh);
+
+    sl_registry_destroy (&reg);
     sl_commit_destroy (&c);
     sl_subs_destroy (&subs);
     sl_queue_destroy (&q);

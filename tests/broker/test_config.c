@@ -113,5 +113,16 @@ Test (config, value_ranges)
     cr_assert_eq (sl_config_set (&c, "log_level", "loud", err, sizeof err), SL_EINVAL);
     cr_assert_eq (sl_config_set (&c, "map_size_mb", "64", err, sizeof err), 0);
     cr_assert_eq (c.map_size, (size_t) 64 << 20);
+    /* overload push-back (PROTOCOL.md 5.2.1): on by default, 0 turns it off;
+     * the hold is bounded (it must stay under the clients' ACK timeout) */
+    cr_assert_eq (c.overload_queue, 2048);
+    cr_assert_eq (c.overload_hold_ms, 1000);
+    cr_assert_eq (sl_config_set (&c, "overload_queue", "0", err, sizeof err), 0);
+    cr_assert_eq (c.overload_queue, 0);
+    cr_assert_eq (sl_config_set (&c, "overload_hold_ms", "0", err, sizeof err), SL_EINVAL);
+    cr_assert (strstr (err, "overload_hold_ms") != NULL, "%s", err);
+    cr_assert_eq (sl_config_set (&c, "overload_hold_ms", "60001", err, sizeof err), SL_EINVAL);
+    cr_assert_eq (sl_config_set (&c, "overload_hold_ms", "250", err, sizeof err), 0);
+    cr_assert_eq (c.overload_hold_ms, 250);
     sl_config_clear (&c);
 }

@@ -5,6 +5,7 @@
 
 #include "sl_disclose.h"
 #include "sl_error.h"
+#include "sluice/v1/envelope.pb-c.h"
 
 Test (disclose, field_list_round_trips_as_an_unknown_field)
 {
@@ -39,4 +40,47 @@ Test (disclose, meet_keeps_what_both_released_in_delivery_order)
     cr_assert_str_eq (out, "b", "names match whole");
     sl_disclose_fields_meet ("a", "", out, sizeof out);
     cr_assert_str_eq (out, "");
+}
+
+Test (disclose, bound_round_trips_through_a_packed_record_meta)
+{
+    sl_disclose_bound_t b = { .policy = 7, .consent = 1ull << 40, .until_s = INT64_MAX,
+                              .slot = 1023, .has_pseudonym = 1 };
+    for (int i = 0; i < 32; i++)
+        b.pseudonym[i] = (uint8_t) (0xa0 + i);
+    ProtobufCMessageUnknownField uf;
+    uint8_t buf[SL_DISCLOSE_BOUND_LEN];
+    sl_disclose_bound_field (&uf, buf, &b);
+    cr_assert_eq (uf.tag, SL_DISCLOSE_BOUND_TAG);
+    /* packed and unpacked again, as the queue stores it */
+    Sluice__V1__RecordMeta m = SLUICE__V1__RECORD_META__INIT;
+    m.owner = "water";
+    m.base.n_unknown_fields = 1;
+    m.base.unknown_fields = &uf;
+    uint8_t packed[128];
+    size_t n = sluice__v1__record_meta__pack (&m, packed);
+    Sluice__V1__RecordMeta *u = sluice__v1__record_meta__unpack (NULL, n, packed);
+    cr_assert_not_null (u);
+    cr_assert_eq (u->base.n_unknown_fields, 1);
+    sl_disclose_bound_t got = { 0 };
+    cr_assert_eq (sl_disclose_bound_read (&u->base.unknown_fields[0], &got), 1);
+    cr_assert_eq (got.policy, 7);
+    cr_assert_eq (got.consent, 1ull << 40);
+    cr_assert_eq (got.until_s, INT64_MAX);
+    cr_assert_eq (got.slot, 1023);
+    cr_assert_eq (got.has_pseudonym, 1);
+    cr_assert_eq (memcmp (got.pseudonym, b.pseudonym, 32), 0);
+    sluice__v1__record_meta__free_unpacked (u, NULL);
+    /* without a subject: no pseudonym travels */
+    b.has_pseudonym = 0;
+    sl_disclose_bound_field (&uf, buf, &b);
+    cr_assert_eq (uf.len, 29);
+    cr_assert_eq (sl_disclose_bound_read (&uf, &got), 1);
+    cr_assert_eq (got.has_pseudonym, 0);
+    cr_assert_eq (got.slot, 1023);
+    uf.tag = SL_DISCLOSE_FIELDS_TAG;
+    cr_assert_eq (sl_disclose_bound_read (&uf, &got), 0, "another field");
+    uf.tag = SL_DISCLOSE_BOUND_TAG;
+    uf.len = 9;
+    cr_assert_eq (sl_disclose_bound_read (&uf, &got), -1, "wrong length");
 }

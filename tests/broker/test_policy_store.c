@@ -243,3 +243,110 @@ Test (policy_store, dry_run_and_rollback)
     sl_batch_abort (batch);
     sl_policy_store_destroy (&again);
 }
+
+static int
+count_owner (void *arg, const char *owner, uint32_t current)
+{
+    (void) owner;
+    (void) current;
+    (*(int *) arg)++;
+    return 0;
+}
+
+/*  Offline readers (sluicectl) open the store read-only and read the
+ *  versions through the same functions: no byte layout outside the store,
+ *  no lock.mdb created on a copy, nothing writable. */
+Test (policy_store, an_offline_reader_sees_what_was_applied)
+{
+    char path[128], err[512];
+    snprintf (path, sizeof path, "%s/store", u_dir);
+    /* before any apply: the databases exist (setup created them) but hold nothing */
+    sl_store_t *ro = sl_store_open_rdonly (path, 0, err, sizeof err);
+    cr_assert_not_null (ro, "%s", err);
+    MDB_txn *txn;
+    cr_assert_eq (sl_store_read (ro, &txn), 0);
+    int rc = 0, n = 0;
+    sl_policy_store_t *rps = sl_policy_store_open_rdonly (txn, NULL, &rc);
+    cr_assert_not_null (rps, "%s", sl_strerror (rc));
+    cr_assert_eq (sl_policy_store_each_owner (rps, txn, count_owner, &n), 0);
+    cr_assert_eq (n, 0);
+    sl_policy_store_destroy (&rps);
+    mdb_txn_abort (txn);
+    sl_store_destroy (&ro);
+
+    sl_policy_apply_result_t r;
+    char errs[2048];
+    cr_assert_eq (apply ("city", CITY, "admin:city", 0, &r, errs, sizeof errs), 0, "%s", errs);
+    sl_policy_apply_result_clear (&r);
+    cr_assert_eq (apply ("water", WATER_V1, "admin:water", 0, &r, errs, sizeof errs), 0, "%s", errs);
+    sl_policy_apply_result_clear (&r);
+    cr_assert_eq (sl_batch_commit (batch), 0);
+
+    ro = sl_store_open_rdonly (path, 0, err, sizeof err);
+    cr_assert_not_null (ro, "%s", err);
+    sl_registry_t *rreg = sl_registry_new (ro);
+    cr_assert_not_null (sl_registry_by_name (rreg, "parking"), "members read through the registry");
+    cr_assert_eq (sl_store_read (ro, &txn), 0);
+    rps = sl_policy_store_open_rdonly (txn, rreg, &rc);
+    cr_assert_not_null (rps);
+    n = 0;
+    cr_assert_eq (sl_policy_store_each_owner (rps, txn, count_owner, &n), 0);
+    cr_assert_eq (n, 2, "city and water");
+    uint32_t cur = 0;
+    cr_assert_eq (sl_policy_store_current (rps, txn, "water", &cur), 0);
+    cr_assert_eq (cur, 1);
+    sl_policy_version_t *v = NULL;
+    cr_assert_eq (sl_policy_store_get (rps, txn, "water", 0, &v), 0);
+    cr_assert_str_eq (v->text, WATER_V1);
+    sl_policy_version_destroy (&v);
+    sl_policy_store_destroy (&rps);
+    mdb_txn_abort (txn);
+    /* nothing can be written through it */
+    MDB_txn *w = NULL;
+    cr_assert_neq (mdb_txn_begin (sl_store_env (ro), NULL, 0, &w), 0);
+    sl_registry_destroy (&rreg);
+    sl_store_destroy (&ro);
+}
+
+/*  A store where no policy was ever applied (no policy.* databases) reads
+ *  as empty; a directory that is no broker store is refused with a reason;
+ *  a copy without lock.mdb is read without creating one. */
+Test (policy_store, offline_reads_of_a_bare_store_and_of_a_copy)
+{
+    char dir[64], path[128], err[512];
+    snprintf (dir, sizeof dir, "/tmp/sluice-unit-XXXXXX");
+    cr_assert_not_null (mkdtemp (dir));
+    snprintf (path, sizeof path, "%s/store", dir);
+    sl_store_t *rw = sl_store_open (path, 16 << 20, 1, err, sizeof err);
+    cr_assert_not_null (rw, "%s", err);
+    sl_store_destroy (&rw);
+    char lock[160];
+    snprintf (lock, sizeof lock, "%s/lock.mdb", path);
+    cr_assert_eq (unlink (lock), 0, "a copy has no lock file");
+
+    sl_store_t *ro = sl_store_open_rdonly (path, 0, err, sizeof err);
+    cr_assert_not_null (ro, "%s", err);
+    cr_assert_neq (access (lock, F_OK), 0, "the offline reader created lock.mdb");
+    MDB_txn *txn;
+    cr_assert_eq (sl_store_read (ro, &txn), 0);
+    int rc = 0, n = 0;
+    sl_policy_store_t *rps = sl_policy_store_open_rdonly (txn, NULL, &rc);
+    cr_assert_not_null (rps, "%s", sl_strerror (rc));
+    uint32_t cur = 7;
+    cr_assert_eq (sl_policy_store_current (rps, txn, "city", &cur), 0);
+    cr_assert_eq (cur, 0);
+    sl_policy_version_t *v = NULL;
+    cr_assert_eq (sl_policy_store_get (rps, txn, "city", 0, &v), SL_ENOTFOUND);
+    cr_assert_eq (sl_policy_store_each_owner (rps, txn, count_owner, &n), 0);
+    cr_assert_eq (n, 0);
+    sl_policy_store_destroy (&rps);
+    mdb_txn_abort (txn);
+    sl_store_destroy (&ro);
+
+    snprintf (path, sizeof path, "%s/nothing-here", dir);
+    cr_assert_null (sl_store_open_rdonly (path, 0, err, sizeof err));
+    cr_assert (strstr (err, "nothing-here"), "%s", err);
+    char cmd[128];
+    snprintf (cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq (system (cmd), 0);
+}

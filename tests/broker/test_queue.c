@@ -3,6 +3,7 @@
 
 #include "sl_batch.h"
 #include "sl_error.h"
+#include "sl_lmdb.h"
 #include "sl_msgids.h"
 #include "sl_queue.h"
 
@@ -165,8 +166,8 @@ Test (store, big_endian_helpers)
     cr_assert_eq (b[0], 1);
     cr_assert_eq (b[7], 8);
     cr_assert_eq (sl_store_get_u64 (b), 0x0102030405060708ull);
-    cr_assert_eq (sl_store_rc (MDB_MAP_FULL), SL_EFULL);
-    cr_assert_eq (sl_store_rc (MDB_NOTFOUND), SL_ENOTFOUND);
+    cr_assert_eq (sl_lmdb_rc (MDB_MAP_FULL), SL_EFULL);
+    cr_assert_eq (sl_lmdb_rc (MDB_NOTFOUND), SL_ENOTFOUND);
 }
 
 Test (store, full_map_is_reported)
@@ -276,4 +277,35 @@ Test (queue, sealed_subject_field_round_trip)
     u->base.unknown_fields[0].tag = 101;
     cr_assert_eq (sl_queue_sealed_read (&u->base.unknown_fields[0], &data, &dlen), 0);
     sluice__v1__record_meta__free_unpacked (u, NULL);
+}
+
+/*  The kept count is read without a transaction (sl_overload does, outside
+ *  the batch): known once counted, -1 after an abort until the batch counts
+ *  again, never refreshed from anywhere else. */
+Test (queue, known_count_is_the_batch_view_or_unknown)
+{
+    sl_store_t *st = u_store ();
+    sl_queue_t *q = sl_queue_new (st);
+    sl_batch_t *b = sl_batch_new (st, 100, 1000);
+    MDB_txn *txn;
+    cr_assert_eq (sl_queue_known_count (q, "power"), -1, "never counted");
+    cr_assert_eq (sl_batch_txn (b, &txn), 0);
+    cr_assert_eq (sl_queue_epoch_begin (q, txn), 0);
+    uint64_t t;
+    append (q, txn, "power", "one", &t);
+    append (q, txn, "power", "two", &t);
+    cr_assert_eq (sl_queue_known_count (q, "power"), 2, "the open batch's view");
+    cr_assert_eq (sl_batch_commit (b), 0);
+    cr_assert_eq (sl_queue_known_count (q, "power"), 2);
+    cr_assert_eq (sl_batch_txn (b, &txn), 0);
+    append (q, txn, "power", "lost", &t);
+    sl_batch_abort (b);
+    sl_queue_forget (q);
+    cr_assert_eq (sl_queue_known_count (q, "power"), -1, "forgotten after the abort");
+    cr_assert_eq (sl_batch_txn (b, &txn), 0);
+    cr_assert_eq (sl_queue_count (q, txn, "power"), 2);
+    cr_assert_eq (sl_queue_known_count (q, "power"), 2);
+    sl_batch_destroy (&b);
+    sl_queue_destroy (&q);
+    u_cleanup (&st);
 }

@@ -120,6 +120,37 @@ Test (consent, validity_window_boundaries_to_the_second)
     cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 2001, NULL), SL_CONSENT_STATUS_EXPIRED);
 }
 
+Test (consent, next_change_and_epoch_bound_a_decision)
+{
+    sl_consent_decision_t d;
+    uint64_t e0 = sl_consent_epoch (fx.registry, "CIT-1");
+    grant_ok ("c1", "CIT-1", 1000, 2000);
+    uint64_t e1 = sl_consent_epoch (fx.registry, "CIT-1");
+    cr_assert_gt (e1, e0, "a grant raises the subject's epoch");
+    /* before the start, the answer changes at the start; inside, at the end */
+    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 999, &d), SL_CONSENT_STATUS_NOT_YET_VALID);
+    cr_assert_eq (d.next_change, 1000);
+    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 1500, &d), SL_CONSENT_STATUS_VALID);
+    cr_assert_eq (d.next_change, 2000);
+    cr_assert_eq (check_at ("CIT-1", "parking", WAIVER, ENC, 2000, &d), SL_CONSENT_STATUS_EXPIRED);
+    cr_assert_eq (d.next_change, 0, "nothing ahead after the end");
+    /* a consent without an end bounds nothing once valid */
+    grant_ok ("c2", "CIT-2", 1000, 0);
+    cr_assert_eq (check_at ("CIT-2", "parking", WAIVER, ENC, 1500, &d), SL_CONSENT_STATUS_VALID);
+    cr_assert_eq (d.next_change, 0);
+    /* a withdrawal raises the epoch of its subject */
+    uint64_t e2 = sl_consent_epoch (fx.registry, "CIT-2");
+    fx_event_t w;
+    sl_consent_result_t r;
+    fx_change (&w, SLUICE__V1__CONSENT_EVENT__KIND__WITHDRAWN, "c2");
+    cr_assert_eq (apply (&w.ev, &fx_app, 1600, &r), 0, "%s", r.error);
+    cr_assert_gt (sl_consent_epoch (fx.registry, "CIT-2"), e2);
+    /* a refused event changes nothing */
+    uint64_t e3 = sl_consent_epoch (fx.registry, "CIT-2");
+    cr_assert_neq (apply (&w.ev, &fx_app, 1700, &r), 0, "withdrawn twice");
+    cr_assert_eq (sl_consent_epoch (fx.registry, "CIT-2"), e3);
+}
+
 Test (consent, withdrawal_ends_access_and_keeps_history)
 {
     grant_ok ("c1", "CIT-1", 1000, 5000);
@@ -407,6 +438,17 @@ Test (consent, ended_iterator_reports_expiry_and_withdrawal_once)
 
     MDB_txn *txn = fx_read (&fx);
     cr_assert_eq (sl_consent_each_ended (fx.registry, txn, 10, 5, on_ended, &w), SL_EINVAL);
+    /* the same ends, counted by state (the metrics gauge sluice_consents) */
+    uint64_t active, expired, withdrawn;
+    cr_assert_eq (sl_consent_count_states (fx.registry, txn, 2250, &active, &expired,
+                                           &withdrawn), 0);
+    cr_assert_eq (expired, 2, "e5 at 1500, e1 at 2000");
+    cr_assert_eq (withdrawn, 1, "e2 at 2200");
+    cr_assert_eq (active, 2, "e3 (withdrawn only at 2300) and e4");
+    cr_assert_eq (sl_consent_count_states (fx.registry, txn, 10000, &active, &expired,
+                                           &withdrawn), 0);
+    cr_assert_eq (active + expired + withdrawn, 5);
+    cr_assert_eq (withdrawn, 2);
     mdb_txn_abort (txn);
 }
 

@@ -6,6 +6,7 @@
 
 #include "fixture.h"
 #include "sl_error.h"
+#include "sl_time.h"
 
 static fx_t fx;
 
@@ -103,11 +104,14 @@ Test (json, shape_errors_name_the_member)
         { "{\"kind\":\"given\",\"valid_from\":-1}",
           "member 'valid_from' must be whole Unix seconds >= 0" },
         { "{\"kind\":\"given\",\"valid_to\":\"2026-02-30\"}",
-          "member 'valid_to' must be Unix seconds or a UTC time 'YYYY-MM-DD' or "
-          "'YYYY-MM-DDTHH:MM:SSZ'" },
-        { "{\"kind\":\"given\",\"time\":\"2026-01-01 10:00\"}",
-          "member 'time' must be Unix seconds or a UTC time 'YYYY-MM-DD' or "
-          "'YYYY-MM-DDTHH:MM:SSZ'" },
+          "member 'valid_to' must be Unix seconds or a time 'YYYY-MM-DD[THH:MM[:SS]]' "
+          "(with Z or an offset, else in the city's time zone)" },
+        { "{\"kind\":\"given\",\"time\":\"2026-01-01 24:00\"}",
+          "member 'time' must be Unix seconds or a time 'YYYY-MM-DD[THH:MM[:SS]]' "
+          "(with Z or an offset, else in the city's time zone)" },
+        { "{\"kind\":\"given\",\"valid_to\":\"30d\"}",
+          "member 'valid_to' must be Unix seconds or a time 'YYYY-MM-DD[THH:MM[:SS]]' "
+          "(with Z or an offset, else in the city's time zone)" },
         { "{\"kind\":\"given\",\"purpose\":\"a\",\"purposes\":[\"b\"]}",
           "give either 'purpose' or 'purposes', not both" },
     };
@@ -134,5 +138,32 @@ Test (json, json_grant_is_validated_by_apply)
                   SL_EINVAL);
     cr_assert_str_eq (r.error, "purposes is empty: a consent needs at least one purpose");
     mdb_txn_abort (txn);
+    sl_consent_event_destroy (&ev);
+}
+
+/*  Consent bounds are read in the one time syntax of the CLI and the policy
+ *  language (common/sl_time.h): a date or a zone-less time is the city's
+ *  wall clock, offsets are taken. The consent module had its own parser
+ *  that read dates as UTC midnight and refused offsets and zone-less times. */
+Test (json, times_use_the_city_zone_and_every_written_form)
+{
+    char error[SL_CONSENT_ERROR_MAX], err[200];
+    sl_tz_t *sh = sl_tz_load ("Asia/Shanghai", err, sizeof err);
+    cr_assert_not_null (sh, "%s", err);
+    sl_time_set_city_zone (sh);
+    Sluice__V1__ConsentEvent *ev = NULL;
+    int rc = parse ("{\"kind\":\"given\",\"valid_from\":\"2026-01-01\","
+                    "\"valid_to\":\"2026-03-01T12:00:00+08:00\",\"time\":\"2026-01-01 10:00\"}",
+                    &ev, error, sizeof error);
+    sl_time_set_city_zone (NULL);
+    cr_assert_eq (rc, 0, "%s", error);
+    cr_expect_eq (ev->valid_from, 1767225600 - 8 * 3600);     /* local midnight */
+    cr_expect_eq (ev->valid_to, 1772366400 - 8 * 3600);
+    cr_expect_eq (ev->time, 1767225600 + 2 * 3600);           /* 10:00 +08:00 */
+    sl_consent_event_destroy (&ev);
+    /* without a city zone: UTC, as before */
+    cr_assert_eq (parse ("{\"kind\":\"given\",\"valid_from\":\"2026-01-01\"}", &ev, error,
+                         sizeof error), 0, "%s", error);
+    cr_expect_eq (ev->valid_from, 1767225600);
     sl_consent_event_destroy (&ev);
 }

@@ -20,6 +20,18 @@ Test (html, escapes_text_and_attributes)
     sl_html_destroy (&h);           /* twice is harmless */
 }
 
+Test (html, cells_and_inputs)
+{
+    sl_html_t *h = sl_html_new ();
+    sl_html_cell (h, "a<b");
+    sl_html_cell (h, NULL);
+    sl_html_input (h, "f", "Since", "since", "2026-01-01 \"x\"", NULL);
+    cr_expect_str_eq (sl_html_data (h),
+                      "<td>a&lt;b</td><td></td><label>Since <input name=\"since\" id=\"f-since\" "
+                      "value=\"2026-01-01 &quot;x&quot;\" placeholder=\"\"></label>\n");
+    sl_html_destroy (&h);
+}
+
 Test (html, grows_and_hands_over_the_text)
 {
     sl_html_t *h = sl_html_new ();

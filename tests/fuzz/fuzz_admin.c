@@ -91,7 +91,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         if (!caller || caller->revoked)
             continue;
         size_t len = 0;
-        void *resp = sl_admin_dispatch (sl_broker_admin (s_fb.broker), s_fb.broker, caller,
+        void *resp = sl_admin_dispatch (sl_broker_admin (s_fb.broker), sl_broker_admin_ctx (s_fb.broker), caller,
                                         req, req_len, &len);
         if (!resp) {
             fprintf (stderr, "fuzz_admin: no response (out of memory?)\n");

@@ -66,7 +66,7 @@ s_apply (fz_broker_t *fb, int who, const char *owner, const char *text)
     sluice__v1__admin_request__pack (&req, buf);
     const sl_member_t *caller = sl_registry_by_name (sl_broker_registry (fb->broker),
                                                      s_members[who].name);
-    void *out = caller ? sl_admin_dispatch (sl_broker_admin (fb->broker), fb->broker, caller,
+    void *out = caller ? sl_admin_dispatch (sl_broker_admin (fb->broker), sl_broker_admin_ctx (fb->broker), caller,
                                             buf, len, &out_len) : NULL;
     Sluice__V1__AdminResponse *r = out ? sluice__v1__admin_response__unpack (NULL, out_len, out) : NULL;
     if (!r || r->code != 0)

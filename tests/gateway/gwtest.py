@@ -101,6 +101,31 @@ class City:
             print("---- sluiced log\n" + self.tail())
         self.cleanup()
 
+    def accepted(self):
+        """Entries accepting a record (AUDIT.md 6.2): its `publish` entry, or
+        the first `queue` / `deny` entry its copies got at publish; one per
+        message id."""
+        seen, out = set(), []
+        for e in self.audit("--kind", "publish") + [
+                e for k in ("queue", "deny") for e in self.audit("--kind", k)
+                if e.get("detail") == "stage=publish"]:
+            if e.get("message_id") not in seen:
+                seen.add(e.get("message_id"))
+                out.append(e)
+        return out
+
+    def acked(self, consumer=None):
+        """Delivery tags the `ack` entries list (AUDIT.md 6.2: "tags=" then
+        N or FIRST-LAST joined by ','), of one consumer or all."""
+        n = 0
+        for e in self.audit("--kind", "ack"):
+            if consumer and e.get("actor") != consumer:
+                continue
+            for item in e["detail"][len("tags="):].split(","):
+                a, _, b = item.partition("-")
+                n += int(b) - int(a) + 1 if b else 1
+        return n
+
     def cleanup(self):
         self.stop()
         if not os.environ.get("SLUICE_TEST_KEEP"):

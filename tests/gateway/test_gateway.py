@@ -98,7 +98,7 @@ def phase_flow(args, c):
                 and "Bearer" in h.get("WWW-Authenticate", ""), (st, body, h))
         st, body, _ = water.post("/v1/records/" + TYPE, reading(1), token="wrong-token-0123456789")
         c.check("wrong token: 401", st == 401 and body["reason"] == "token-invalid", (st, body))
-        c.check("nothing published without a valid token", city.audit("--kind", "publish") == [])
+        c.check("nothing published without a valid token", city.accepted() == [])
         c.check("every token use is logged", "app=- method=POST" in water.tail(10000), "")
 
         # one record: 201 after the broker's ACK
@@ -128,13 +128,13 @@ def phase_flow(args, c):
             c.check("a handed-out delivery is not handed out again within its lease",
                     st == 200 and body["deliveries"] == [], body)
             c.check("nothing acked to the broker before the local ack",
-                    city.audit("--kind", "ack") == [])
+                    city.acked() == 0)
             st, body, _ = power.post("/v1/subscriptions/%s/ack?purpose=joint-metering" % TYPE,
                                      {"ids": [d["deliveryId"], "0123456789abcdef-99"]})
             c.check("ack: acked and unknown ids", st == 200 and body["acked"] == [d["deliveryId"]]
                     and body["unknown"] == ["0123456789abcdef-99"], (st, body))
             c.check("the ack reaches the broker", wait_for(
-                lambda: len(city.audit("--kind", "ack")) == 1, 5))
+                lambda: city.acked() == 1, 5))
 
         # NDJSON batch + idempotent retry
         batch = "".join(json.dumps(reading(n)) + "\n" for n in (2, 3, 4))
@@ -157,7 +157,7 @@ def phase_flow(args, c):
                 st == 200 and len(body["acked"]) == 3, (st, body))
 
         # bad input: line and column, path, nothing published
-        before = len(city.audit("--kind", "publish"))
+        before = len(city.accepted())
         bad = json.dumps(reading(5)) + "\n" + '{"id": "x", "district": tru}\n'
         st, body, _ = water.post("/v1/records/" + TYPE, bad,
                                  headers={"Content-Type": "application/x-ndjson"})
@@ -180,7 +180,7 @@ def phase_flow(args, c):
                 st == 403 and body["reason"] == "not-owner"
                 and body["records"][0]["status"] == "refused", (st, body))
         c.check("nothing published by refused requests",
-                len(city.audit("--kind", "publish")) == before, "")
+                len(city.accepted()) == before, "")
 
         # schemas
         st, body, _ = water.get("/v1/schemas")
@@ -213,8 +213,8 @@ def phase_flow(args, c):
                                              "waterConsumptionM3"} for l in lines),
                     r.stdout + r.stderr)
             c.check("audit shows the client's records published and acked", wait_for(
-                lambda: len(city.audit("--kind", "ack")) == 6, 5),
-                len(city.audit("--kind", "ack")))
+                lambda: city.acked() == 6, 5),
+                city.acked())
         c.check("gateway exits 0 on SIGTERM", water.stop() == 0 and power.stop() == 0)
     finally:
         city.finish(c, water, power)
@@ -255,7 +255,7 @@ def phase_restart(args, c):
         c.check("acked after the restart", st == 200 and len(body["acked"]) == 2, body)
         # acks reach the broker asynchronously: wait for them before stopping it
         c.check("the acks are in the audit log", wait_for(
-            lambda: len(city.audit("--kind", "ack")) >= 2, 10))
+            lambda: city.acked() >= 2, 10))
 
         # broker down
         city.stop()
@@ -325,7 +325,7 @@ def phase_webhook(args, c):
         c.check("every POST carries a valid HMAC signature", Receiver.seen and
                 all(s[2] for s in Receiver.seen), Receiver.seen)
         c.check("acked to the broker only after the 2xx", wait_for(
-            lambda: len(city.audit("--kind", "ack")) == 1, 5))
+            lambda: city.acked() == 1, 5))
         time.sleep(T(0.5))
         c.check("delivered once acked (no more POSTs)", len(Receiver.seen) == 3, Receiver.seen)
         st, body = poll(power, wait=0)
@@ -489,17 +489,15 @@ def phase_doc(args, c):
                 and len(got) == 1 and got[0]["messageId"] == mid and set(got[0]["record"]) ==
                 {"subject", "district", "dateObserved", "waterConsumptionM3"},
                 r.stdout + r.stderr)
-        pubs = city.audit("--kind", "publish")
+        pubs = city.accepted()
         dels = city.audit("--kind", "deliver")
-        # ack entries name the consumer and the delivery tag (AUDIT.md): the
-        # curl flow's ack and the client's
-        acks = wait_for(lambda: [a for a in city.audit("--kind", "ack")
-                                 if a.get("actor") == "power"] if len(
-                                     city.audit("--kind", "ack")) >= 2 else None, 5)
+        # ack entries name the consumer and the delivery tags (AUDIT.md 6.2):
+        # the curl flow's ack and the client's
+        acks = wait_for(lambda: city.acked("power") if city.acked() >= 2 else None, 5)
         c.check("sluicectl audit shows the publish, the delivery and the ack", any(
             p.get("message_id") == mid and p.get("actor") == "water" for p in pubs)
             and any(d.get("message_id") == mid and d.get("counterpart") == "power" for d in dels)
-            and acks and len(acks) == 2, (pubs[-1:], dels[-1:], acks))
+            and acks == 2, (pubs[-1:], dels[-1:], acks))
     finally:
         city.finish(c, water, power)
 

@@ -768,29 +768,50 @@ tc_audit_await (tc_broker_t *b, int timeout_ms, ...)
     }
 }
 
+/*  Opens DIR/store read-only beside the broker and an iterator over the
+ *  entries of `kind` (NULL: all). 0, or -1 (nothing left open). */
+static int
+s_audit_open (const char *dir, const char *kind, MDB_env **env, MDB_txn **txn,
+              sl_audit_iter_t **it)
+{
+    char path[600];
+    snprintf (path, sizeof path, "%s/store", dir);
+    if (mdb_env_create (env) != 0)
+        return -1;
+    mdb_env_set_maxdbs (*env, 64);
+    mdb_env_set_mapsize (*env, (size_t) 1 << 30);
+    sl_audit_filter_t f;
+    memset (&f, 0, sizeof f);
+    f.kind = kind;
+    if (mdb_env_open (*env, path, MDB_RDONLY | MDB_NOTLS, 0600) == 0
+        && mdb_txn_begin (*env, NULL, MDB_RDONLY, txn) == 0) {
+        if ((*it = sl_audit_iter_new (*txn, &f)))
+            return 0;
+        mdb_txn_abort (*txn);
+    }
+    mdb_env_close (*env);
+    return -1;
+}
+
+static void
+s_audit_close (MDB_env *env, MDB_txn *txn, sl_audit_iter_t *it)
+{
+    sl_audit_iter_destroy (&it);
+    mdb_txn_abort (txn);
+    mdb_env_close (env);
+}
+
 long
 tc_audit_read (const char *dir, const char *kind, tc_entry_t *out, size_t max)
 {
     MDB_env *env;
     MDB_txn *txn;
-    char path[600];
-    snprintf (path, sizeof path, "%s/store", dir);
-    if (mdb_env_create (&env) != 0)
+    sl_audit_iter_t *it;
+    if (s_audit_open (dir, kind, &env, &txn, &it) != 0)
         return -1;
-    mdb_env_set_maxdbs (env, 64);
-    mdb_env_set_mapsize (env, (size_t) 1 << 30);
-    if (mdb_env_open (env, path, MDB_RDONLY | MDB_NOTLS, 0600) != 0
-        || mdb_txn_begin (env, NULL, MDB_RDONLY, &txn) != 0) {
-        mdb_env_close (env);
-        return -1;
-    }
-    sl_audit_filter_t f;
-    memset (&f, 0, sizeof f);
-    f.kind = kind;
-    sl_audit_iter_t *it = sl_audit_iter_new (txn, &f);
     sl_audit_entry_t e;
-    long n = it ? 0 : -1;
-    while (it && sl_audit_iter_next (it, &e) == 1) {
+    long n = 0;
+    while (sl_audit_iter_next (it, &e) == 1) {
         if ((size_t) n < max) {
             tc_entry_t *o = &out[n];
 #define S_COPY(dst, src) snprintf (dst, sizeof dst, "%.*s", (int) src.len, src.ptr)
@@ -810,9 +831,25 @@ tc_audit_read (const char *dir, const char *kind, tc_entry_t *out, size_t max)
         }
         n++;
     }
-    sl_audit_iter_destroy (&it);
-    mdb_txn_abort (txn);
-    mdb_env_close (env);
+    s_audit_close (env, txn, it);
+    return n;
+}
+
+long
+tc_audit_ack_tags (const char *dir)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    sl_audit_iter_t *it;
+    if (s_audit_open (dir, "ack", &env, &txn, &it) != 0)
+        return -1;
+    sl_audit_entry_t e;
+    long n = 0;
+    while (n >= 0 && sl_audit_iter_next (it, &e) == 1) {
+        long k = sl_audit_ack_tags (e.detail.ptr, e.detail.len, NULL, NULL);
+        n = k < 0 ? -1 : n + k;
+    }
+    s_audit_close (env, txn, it);
     return n;
 }
 

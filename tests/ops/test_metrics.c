@@ -2,6 +2,7 @@
  *  subject, the text format is well formed, readiness needs a fresh sample.
  *  Reads as the module's usage example. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,5 +104,59 @@ Test (metrics, not_ready_before_a_sample)
     char why[200];
     cr_assert_eq (sl_metrics_ready (m, 1000, 30000, why, sizeof why), 0);
     cr_assert_not_null (strstr (why, "not sampled"), "%s", why);
+    sl_metrics_destroy (&m);
+}
+
+Test (metrics, many_label_sets_count_apart_through_the_memo)
+{
+    /* more (owner, consumer, type) sets than the memo has slots, each seen
+     * several times, interleaved: every series gets exactly its own count */
+    sl_metrics_t *m = sl_metrics_new (NULL);
+    char consumer[600][16];
+    for (int round = 0; round < 3; round++)
+        for (int i = 0; i < 600; i++) {
+            snprintf (consumer[i], sizeof consumer[i], "c%d", i);
+            sl_event_t d = { .kind = "deliver", .actor = "water", .owner = "water",
+                             .counterpart = consumer[i], .record_type = T };
+            for (int k = 0; k <= i % 3; k++)
+                sl_metrics_event (m, &d);
+        }
+    sl_metrics_txn_outcome (m, 1);
+    char series[200];
+    for (int i = 0; i < 600; i++) {
+        snprintf (series, sizeof series, "sluice_records_delivered_total{owner=\"water\","
+                  "consumer=\"c%d\",type=\"" T "\"}", i);
+        cr_assert_eq (get (m, series), 3 * (i % 3 + 1), "%s", series);
+    }
+    /* an absent value and an empty one are the same label, "none" */
+    sl_event_t a = { .kind = "ack", .actor = NULL }, b = { .kind = "ack", .actor = "" };
+    sl_metrics_event (m, &a);
+    sl_metrics_event (m, &b);
+    sl_metrics_txn_outcome (m, 1);
+    cr_assert_eq (get (m, "sluice_records_acked_total{consumer=\"none\"}"), 2);
+    sl_metrics_destroy (&m);
+}
+
+Test (metrics, folded_acceptance_and_ack_lists_count_records)
+{
+    /* AUDIT.md 6.2: a record's first queue / deny entry stands for its
+     * acceptance; one ack entry counts every tag it lists */
+    sl_metrics_t *m = sl_metrics_new (NULL);
+    sl_event_t q1 = { .kind = "queue", .actor = "water", .owner = "water", .counterpart = "power",
+                      .record_type = T, .accepts = 1 };
+    sl_event_t q2 = { .kind = "queue", .actor = "water", .owner = "water", .counterpart = "parking",
+                      .record_type = T };
+    sl_event_t d = { .kind = "deny", .actor = "water", .owner = "water", .counterpart = "power",
+                     .record_type = T, .reason = "forbidden", .detail = "stage=publish", .accepts = 1 };
+    sl_event_t a = { .kind = "ack", .actor = "power", .detail = "tags=5-9,12", .records = 6 };
+    sl_metrics_event (m, &q1);
+    sl_metrics_event (m, &q2);
+    sl_metrics_event (m, &d);
+    sl_metrics_event (m, &a);
+    sl_metrics_txn_outcome (m, 1);
+    cr_assert_eq (get (m, "sluice_records_published_total{owner=\"water\",type=\"" T "\"}"), 2);
+    cr_assert_eq (get (m, "sluice_records_stored_total{owner=\"water\",consumer=\"parking\",type=\"" T "\"}"), 1);
+    cr_assert_eq (get (m, "sluice_records_acked_total{consumer=\"power\"}"), 6);
+    cr_assert_eq (get (m, "sluice_audit_entries_total{kind=\"ack\"}"), 1);
     sl_metrics_destroy (&m);
 }

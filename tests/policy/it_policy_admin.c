@@ -815,6 +815,48 @@ Test (policy_cli, check_with_data_dir_knows_members_and_city_purposes,
     cr_assert (strstr (out, "unknown purpose 'joint-metering'"), "%s", out);
 }
 
+/*  `policy check --data` reads the members through the registry, as the
+ *  broker's own catalogue does: a policy that policy.apply accepts with a
+ *  revoked member named in it is accepted offline too (the CLI used to
+ *  decode broker.members itself and skip revoked members: "unknown member
+ *  'parking'"). */
+Test (policy_cli, check_with_data_agrees_with_apply_on_revoked_members,
+      .init = setup, .fini = teardown)
+{
+    apply_base ();                         /* water v1 names parking */
+    cJSON *rv = cJSON_CreateObject ();
+    cJSON_AddStringToObject (rv, "name", "parking");
+    cJSON_Delete (adm (&b.admin, "member.revoke", rv, OK));
+    cJSON *r = apply (&k_wadmin, "water", WATER_V1, 0, OK);     /* apply accepts it */
+    cJSON_Delete (r);
+    char path[400];
+    snprintf (path, sizeof path, "%s/../w.policy", b.dir);
+    write_file (path, WATER_V1);
+    int st = ctl ("policy check --data %s %s", b.dir, path);
+    cr_assert_eq (st, 0, "%s", out);
+    cr_assert (!strstr (out, "unknown member"), "%s", out);
+}
+
+/*  The offline check opens a copy of a store (no lock.mdb, as `sluicectl
+ *  backup` makes one) without creating a lock file in it: the schema
+ *  registry used to be read with a plain read-only open, which created
+ *  lock.mdb with the caller's owner. */
+Test (policy_cli, check_with_data_creates_no_lock_file_in_a_copy, .fini = rm_dir)
+{
+    cr_assert_not_null (mkdtemp (dir));
+    const char *sluiced = getenv ("SLUICED");
+    cr_assert_not_null (sluiced);
+    char cmd[600], lock[200], path[200];
+    snprintf (cmd, sizeof cmd, "'%s' init --data %s/d >/dev/null 2>&1", sluiced, dir);
+    cr_assert_eq (system (cmd), 0);
+    snprintf (lock, sizeof lock, "%s/d/store/lock.mdb", dir);
+    unlink (lock);
+    snprintf (path, sizeof path, "%s/city.policy", dir);
+    write_file (path, "purpose joint-metering \"joint metering\"\n");
+    cr_assert_eq (ctl ("policy check --data %s/d %s", dir, path), 0, "%s", out);
+    cr_assert_neq (access (lock, F_OK), 0, "policy check --data created lock.mdb in a copy");
+}
+
 Test (policy_cli, online_commands_print_what_the_broker_says, .init = setup, .fini = teardown)
 {
     char path[400];

@@ -8,6 +8,7 @@
 #include "health/v1/health.pb-c.h"
 
 #define T_2026   1767225600LL   /* 2026-01-01T00:00:00Z */
+#define T_2027   1798761600LL   /* 2027-01-01T00:00:00Z */
 #define T_2028   1830297600LL   /* 2028-01-01T00:00:00Z */
 #define T_MID    1781519862LL   /* 2026-06-15T10:37:42Z */
 
@@ -123,6 +124,38 @@ Test (decide, validity_edges)
             cr_expect_str_eq (d.reason, "outside-validity", "case %zu", i);
             cr_expect_not_null (d.rule, "case %zu", i);
         }
+    }
+    sl_policy_index_destroy (&ix);
+}
+
+Test (decide, until_names_the_next_window_edge_that_could_change_the_answer)
+{
+    /* a permit for the whole of 2026-2027 and a forbid from 2027 on: the
+     * answer given in 2026 holds until the forbid starts, then until the
+     * permit ends; an open window bounds nothing */
+    const char *text =
+        "permit \"d\" { owner water consumer power records water.v1.MeterReading purpose billing "
+        "fields district valid 2026-01-01 .. 2027-12-31 }\n"
+        "forbid \"f\" { owner water consumer power records water.v1.MeterReading purpose billing "
+        "valid 2027-01-01 .. }\n"
+        "permit \"o\" { owner power consumer water records power.v1.MeterReading purpose billing "
+        "fields district valid 2026-01-01 .. }\n";
+    sl_policy_index_t *ix = tu_index (text);
+    cr_assert_not_null (ix);
+    struct { const char *o, *c, *rt; int64_t t; bool permit; int64_t until; } cases[] = {
+        { "water", "power", "water.v1.MeterReading", T_2026 - 1, false, T_2026 },
+        { "water", "power", "water.v1.MeterReading", T_2026, true, T_2027 },
+        { "water", "power", "water.v1.MeterReading", T_2027, false, INT64_MAX },   /* the forbid holds for good */
+        { "water", "power", "water.v1.MeterReading", T_2028, false, INT64_MAX },
+        { "power", "water", "power.v1.MeterReading", T_2026 - 1, false, T_2026 },
+        { "power", "water", "power.v1.MeterReading", T_2026, true, INT64_MAX },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sl_policy_request_t r = req (cases[i].o, cases[i].c, cases[i].rt, "billing", cases[i].t);
+        sl_policy_decision_t d;
+        cr_assert_eq (sl_policy_decide (ix, &r, &d), 0);
+        cr_expect_eq (d.permit, cases[i].permit, "case %zu", i);
+        cr_expect_eq (d.until, cases[i].until, "case %zu: until %lld", i, (long long) d.until);
     }
     sl_policy_index_destroy (&ix);
 }

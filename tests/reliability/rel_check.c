@@ -120,11 +120,17 @@ rel_check (const char *data_dir, const char *publisher, const char *consumer,
     sl_audit_entry_t e;
     int more;
     while ((more = sl_audit_iter_next (it, &e)) == 1) {
+        /* a record's acceptance: its `publish` entry, or (AUDIT.md 6.2) the
+         * queue / deny entries its copies got at publish */
+        int copy = (s_eq (e.kind, "queue") || s_eq (e.kind, "deny")) && s_eq (e.detail, "stage=publish")
+                   && s_eq (e.actor, publisher) && e.message_id;
+        if (copy && !s_find (&pub, e.message_id, 0) && !s_find (&pub, e.message_id, 1))
+            goto out;
         if (s_eq (e.kind, "publish") && s_eq (e.actor, publisher) && e.message_id) {
             if (s_find (&pub, e.message_id, 0)) {
                 s_hex (e.message_id, hex);
                 snprintf (r->problem, sizeof r->problem,
-                          "audit seq %llu: a second `publish` entry for message %s",
+                          "audit seq %llu: a second entry accepting message %s",
                           (unsigned long long) e.seq, hex);
                 goto out;
             }
@@ -143,8 +149,15 @@ rel_check (const char *data_dir, const char *publisher, const char *consumer,
                 goto out;
             r->audit_queue++;
         }
-        else if (s_eq (e.kind, "ack") && s_eq (e.actor, consumer))
-            r->audit_ack++;
+        else if (s_eq (e.kind, "ack") && s_eq (e.actor, consumer)) {
+            long tags = sl_audit_ack_tags (e.detail.ptr, e.detail.len, NULL, NULL);
+            if (tags < 0) {
+                snprintf (r->problem, sizeof r->problem, "audit seq %llu: malformed ack tag list",
+                          (unsigned long long) e.seq);
+                goto out;
+            }
+            r->audit_ack += (uint64_t) tags;
+        }
         else if (s_eq (e.kind, "deny") && s_eq (e.counterpart, consumer)
                  && s_eq (e.detail, "stage=deliver"))
             r->audit_deny_deliver++;
@@ -178,7 +191,7 @@ rel_check (const char *data_dir, const char *publisher, const char *consumer,
         if (!slot) {
             s_hex (id, hex);
             snprintf (r->problem, sizeof r->problem,
-                      "broker.msgids holds message %s of %s without a `publish` audit entry",
+                      "broker.msgids holds message %s of %s without an audit entry accepting it",
                       hex, publisher);
             goto out;
         }
@@ -193,7 +206,7 @@ rel_check (const char *data_dir, const char *publisher, const char *consumer,
         if ((pub.ids[i][16] & 1) && !(pub.ids[i][16] & 2)) {
             s_hex (pub.ids[i], hex);
             snprintf (r->problem, sizeof r->problem,
-                      "a `publish` audit entry names message %s, which broker.msgids does not hold",
+                      "an audit entry accepts message %s, which broker.msgids does not hold",
                       hex);
             goto out;
         }
