@@ -504,7 +504,7 @@ Test (security, two_instances_under_one_key_share_the_queue_and_survive_a_kill, 
     tc_close (&w);
     /* the broker removed each record exactly once and none is left */
     cr_assert_eq (power_depth (), 0, "records left in power's queue");
-    long acks = tc_audit_ack_tags (B.dir);
+    long acks = tc_audit_acked_tags (B.dir);
     cr_assert_eq (acks, (long) n_shared, "tags in ack entries: %ld", acks);
     /* de-duplicated by tag, both instances together received every record */
     size_t distinct = n_mine;

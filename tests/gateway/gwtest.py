@@ -90,17 +90,6 @@ class City:
         out = self.ctl("--json", "audit", "query", *filters, "--limit", "1000")
         return [json.loads(l) for l in out.splitlines() if l.strip()]
 
-    def finish(self, c, *gateways):
-        """Stops the gateways; when a check failed, prints their logs and the
-        broker's; removes everything."""
-        for g in gateways:
-            g.stop()
-        if c.failed:
-            for g in gateways:
-                print("---- %s gateway log\n%s" % (g.name, g.tail()))
-            print("---- sluiced log\n" + self.tail())
-        self.cleanup()
-
     def accepted(self):
         """Entries accepting a record (AUDIT.md 6.2): its `publish` entry, or
         the first `queue` / `deny` entry its copies got at publish; one per
@@ -125,6 +114,17 @@ class City:
                 a, _, b = item.partition("-")
                 n += int(b) - int(a) + 1 if b else 1
         return n
+
+    def finish(self, c, *gateways):
+        """Stops the gateways; when a check failed, prints their logs and the
+        broker's; removes everything."""
+        for g in gateways:
+            g.stop()
+        if c.failed:
+            for g in gateways:
+                print("---- %s gateway log\n%s" % (g.name, g.tail()))
+            print("---- sluiced log\n" + self.tail())
+        self.cleanup()
 
     def cleanup(self):
         self.stop()

@@ -768,89 +768,92 @@ tc_audit_await (tc_broker_t *b, int timeout_ms, ...)
     }
 }
 
-/*  Opens DIR/store read-only beside the broker and an iterator over the
- *  entries of `kind` (NULL: all). 0, or -1 (nothing left open). */
-static int
-s_audit_open (const char *dir, const char *kind, MDB_env **env, MDB_txn **txn,
-              sl_audit_iter_t **it)
+/*  Calls fn(entry, arg) for each entry of `kind` in DIR/store, through a
+ *  separate read-only LMDB environment, until fn returns non-zero. The
+ *  number of entries seen, or -1 when the store could not be read. */
+static long
+s_audit_each (const char *dir, const char *kind,
+              int (*fn) (const sl_audit_entry_t *e, long i, void *arg), void *arg)
 {
+    MDB_env *env;
+    MDB_txn *txn;
     char path[600];
     snprintf (path, sizeof path, "%s/store", dir);
-    if (mdb_env_create (env) != 0)
+    if (mdb_env_create (&env) != 0)
         return -1;
-    mdb_env_set_maxdbs (*env, 64);
-    mdb_env_set_mapsize (*env, (size_t) 1 << 30);
+    mdb_env_set_maxdbs (env, 64);
+    mdb_env_set_mapsize (env, (size_t) 1 << 30);
+    if (mdb_env_open (env, path, MDB_RDONLY | MDB_NOTLS, 0600) != 0
+        || mdb_txn_begin (env, NULL, MDB_RDONLY, &txn) != 0) {
+        mdb_env_close (env);
+        return -1;
+    }
     sl_audit_filter_t f;
     memset (&f, 0, sizeof f);
     f.kind = kind;
-    if (mdb_env_open (*env, path, MDB_RDONLY | MDB_NOTLS, 0600) == 0
-        && mdb_txn_begin (*env, NULL, MDB_RDONLY, txn) == 0) {
-        if ((*it = sl_audit_iter_new (*txn, &f)))
-            return 0;
-        mdb_txn_abort (*txn);
-    }
-    mdb_env_close (*env);
-    return -1;
-}
-
-static void
-s_audit_close (MDB_env *env, MDB_txn *txn, sl_audit_iter_t *it)
-{
+    sl_audit_iter_t *it = sl_audit_iter_new (txn, &f);
+    sl_audit_entry_t e;
+    long n = it ? 0 : -1;
+    while (it && sl_audit_iter_next (it, &e) == 1)
+        if (fn (&e, n++, arg) != 0)
+            break;
     sl_audit_iter_destroy (&it);
     mdb_txn_abort (txn);
     mdb_env_close (env);
+    return n;
+}
+
+typedef struct {
+    tc_entry_t *out;
+    size_t max;
+} s_read_t;
+
+static int
+s_read_one (const sl_audit_entry_t *e, long i, void *arg)
+{
+    s_read_t *r = arg;
+    if ((size_t) i >= r->max)
+        return 0;
+    tc_entry_t *o = &r->out[i];
+#define S_COPY(dst, src) snprintf (dst, sizeof dst, "%.*s", (int) src.len, src.ptr)
+    S_COPY (o->kind, e->kind);
+    S_COPY (o->actor, e->actor);
+    S_COPY (o->counterpart, e->counterpart);
+    S_COPY (o->owner, e->owner);
+    S_COPY (o->purpose, e->purpose);
+    S_COPY (o->decision, e->decision);
+    S_COPY (o->rules, e->rules);
+    S_COPY (o->fields, e->fields);
+    S_COPY (o->reason, e->reason);
+    S_COPY (o->detail, e->detail);
+#undef S_COPY
+    o->has_subject = e->subject != NULL;
+    o->has_msgid = e->message_id != NULL;
+    return 0;
 }
 
 long
 tc_audit_read (const char *dir, const char *kind, tc_entry_t *out, size_t max)
 {
-    MDB_env *env;
-    MDB_txn *txn;
-    sl_audit_iter_t *it;
-    if (s_audit_open (dir, kind, &env, &txn, &it) != 0)
-        return -1;
-    sl_audit_entry_t e;
-    long n = 0;
-    while (sl_audit_iter_next (it, &e) == 1) {
-        if ((size_t) n < max) {
-            tc_entry_t *o = &out[n];
-#define S_COPY(dst, src) snprintf (dst, sizeof dst, "%.*s", (int) src.len, src.ptr)
-            S_COPY (o->kind, e.kind);
-            S_COPY (o->actor, e.actor);
-            S_COPY (o->counterpart, e.counterpart);
-            S_COPY (o->owner, e.owner);
-            S_COPY (o->purpose, e.purpose);
-            S_COPY (o->decision, e.decision);
-            S_COPY (o->rules, e.rules);
-            S_COPY (o->fields, e.fields);
-            S_COPY (o->reason, e.reason);
-            S_COPY (o->detail, e.detail);
-#undef S_COPY
-            o->has_subject = e.subject != NULL;
-            o->has_msgid = e.message_id != NULL;
-        }
-        n++;
-    }
-    s_audit_close (env, txn, it);
-    return n;
+    s_read_t r = { out, max };
+    return s_audit_each (dir, kind, s_read_one, &r);
+}
+
+static int
+s_count_tags (const sl_audit_entry_t *e, long i, void *arg)
+{
+    (void) i;
+    long *n = arg;
+    long k = sl_audit_ack_tags (e->detail.ptr, e->detail.len, NULL, NULL);
+    *n = k < 0 ? -1 : *n + k;
+    return *n < 0;
 }
 
 long
-tc_audit_ack_tags (const char *dir)
+tc_audit_acked_tags (const char *dir)
 {
-    MDB_env *env;
-    MDB_txn *txn;
-    sl_audit_iter_t *it;
-    if (s_audit_open (dir, "ack", &env, &txn, &it) != 0)
-        return -1;
-    sl_audit_entry_t e;
     long n = 0;
-    while (n >= 0 && sl_audit_iter_next (it, &e) == 1) {
-        long k = sl_audit_ack_tags (e.detail.ptr, e.detail.len, NULL, NULL);
-        n = k < 0 ? -1 : n + k;
-    }
-    s_audit_close (env, txn, it);
-    return n;
+    return s_audit_each (dir, "ack", s_count_tags, &n) < 0 ? -1 : n;
 }
 
 cJSON *

@@ -232,10 +232,10 @@ typedef struct {
  *  returns how many there are, or -1 when the store could not be read. */
 long tc_audit_read (const char *dir, const char *kind, tc_entry_t *out, size_t max);
 
-/*  Offline: the number of delivery tags the `ack` entries in DIR/store list
- *  (AUDIT.md 6.2: one entry per ACK, its tags in the detail), or -1 when the
- *  store could not be read or a list is malformed. */
-long tc_audit_ack_tags (const char *dir);
+/*  Offline, as tc_audit_read: how many delivery tags the `ack` entries in
+ *  DIR/store list (AUDIT.md 6.2: one entry per ACK, its tags in the
+ *  detail); -1 if the store could not be read or a list is malformed. */
+long tc_audit_acked_tags (const char *dir);
 
 /*  `status` as `as` (NULL: the broker's admin key): the JSON result (free
  *  with cJSON_Delete) or NULL. */
