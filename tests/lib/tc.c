@@ -622,6 +622,22 @@ tc_subscribe (tc_client_t *c, const char *type, const char *purpose)
 }
 
 int
+tc_refused (const char *ep, const char *server_pub, const sl_keypair_t *kp, int wait_ms)
+{
+    tc_client_t c;
+    if (tc_connect (&c, ep, server_pub, kp) != 0)
+        return 0;
+    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+    h.command = SLUICE__V1__COMMAND__HELLO;
+    tc_msg_t m;
+    int refused = tc_send (&c, &h, NULL, NULL, 0) != 0 && tc_recv (&c, &m, wait_ms) != 0;
+    if (!refused && m.h)
+        tc_msg_free (&m);
+    tc_close (&c);
+    return refused;
+}
+
+int
 tc_consumer (tc_client_t *c, tc_broker_t *b, const sl_keypair_t *kp, const char *member,
              const char *type, const char *purpose, uint32_t credit)
 {

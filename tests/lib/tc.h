@@ -194,6 +194,11 @@ int tc_drain (tc_client_t *c, int want, int ack, uint64_t *tags, int timeout_ms)
 int tc_consumer (tc_client_t *c, tc_broker_t *b, const sl_keypair_t *kp, const char *member,
                  const char *type, const char *purpose, uint32_t credit);
 
+/*  1 when a HELLO as kp on endpoint `ep` (broker key `server_pub`) gets no
+ *  answer within wait_ms (scaled): the handshake was refused. 0 when it was
+ *  answered (or the socket could not be made). */
+int tc_refused (const char *ep, const char *server_pub, const sl_keypair_t *kp, int wait_ms);
+
 /*  Subscribes and waits for the ACK. Returns 0 or -1. */
 int tc_subscribe (tc_client_t *c, const char *type, const char *purpose);
 
