@@ -105,22 +105,7 @@ Test (rollover, member_key_rolls_over_with_clients_connected)
 }
 
 /*  The `KEY = value` line of DIR/endpoints into out. 0 or -1. */
-static int
-endpoint (const char *key, char *out, size_t size)
-{
-    char path[400], line[300], k[64], v[256];
-    snprintf (path, sizeof path, "%s/endpoints", B.dir);
-    FILE *f = fopen (path, "r");
-    int found = -1;
-    while (f && fgets (line, sizeof line, f))
-        if (sscanf (line, "%63s = %255s", k, v) == 2 && !strcmp (k, key)) {
-            snprintf (out, size, "%s", v);
-            found = 0;
-        }
-    if (f)
-        fclose (f);
-    return found;
-}
+#define endpoint(key, out, size) tl_endpoint (B.dir, key, out, size)
 
 static int
 wait_endpoint (const char *key, char *out, size_t size, int present)
