@@ -569,7 +569,7 @@ tc_publish_waters (tc_client_t *c, uint32_t base, int n, const char *subject)
         m[i].message_id.len = 16;
         m[i].subject = subject ? (char *) subject : subj[i];
         m[i].event_time = 1767225600000;
-        bodies[i] = tc_water_reading (m[i].subject, 1.5, &lens[i]);
+        bodies[i] = tc_water_reading (m[i].subject, base + (uint32_t) i, &lens[i]);
         mp[i] = &m[i];
     }
     h.n_records = (size_t) n;

@@ -167,9 +167,10 @@ int tc_publish_wait (tc_client_t *c, const char *type, uint32_t n, const char *s
 int tc_publish_water (tc_client_t *c, uint32_t n, const char *subject, double m3, char *err,
                       size_t size);
 
-/*  One PUBLISH of n (at most 64) water readings (tc_water_reading, 1.5 m3)
- *  with ids tc_msgid (base + i), about `subject`, or "CIT-<base + i>" when
- *  subject is NULL; not waiting for the answer. The seq, or 0. */
+/*  One PUBLISH of n (at most 64) water readings (tc_water_reading): record
+ *  i has id tc_msgid (base + i), base + i m3, and is about `subject`, or
+ *  "CIT-<base + i>" when subject is NULL; not waiting for the answer. The
+ *  seq, or 0. */
 uint64_t tc_publish_waters (tc_client_t *c, uint32_t base, int n, const char *subject);
 
 /*  Sends a QUERY for `subject` of `type` for `purpose`, with the broker's
