@@ -17,7 +17,6 @@
 #define S_NOTFOUND SLUICE__V1__ERROR_CODE__NOT_FOUND
 #define S_INTERNAL SLUICE__V1__ERROR_CODE__INTERNAL
 #define S_DENIED   SLUICE__V1__ERROR_CODE__NOT_PERMITTED
-#define S_FULL     SLUICE__V1__ERROR_CODE__STORE_FULL
 
 /*  A string argument; NULL (and call->text set, *bad = 1) when missing and
  *  required, or when present but not a non-empty string; NULL alone when
