@@ -569,7 +569,7 @@ tc_publish_waters (tc_client_t *c, uint32_t base, int n, const char *subject)
         m[i].message_id.len = 16;
         m[i].subject = subject ? (char *) subject : subj[i];
         m[i].event_time = 1767225600000;
-        bodies[i] = tc_water_reading (m[i].subject, 1.5, &lens[i]);
+        bodies[i] = tc_water_reading (m[i].subject, base + (uint32_t) i, &lens[i]);
         mp[i] = &m[i];
     }
     h.n_records = (size_t) n;
@@ -619,6 +619,22 @@ tc_subscribe (tc_client_t *c, const char *type, const char *purpose)
     int ok = m.h->command == SLUICE__V1__COMMAND__ACK && m.h->seq == seq;
     tc_msg_free (&m);
     return ok ? 0 : -1;
+}
+
+int
+tc_refused (const char *ep, const char *server_pub, const sl_keypair_t *kp, int wait_ms)
+{
+    tc_client_t c;
+    if (tc_connect (&c, ep, server_pub, kp) != 0)
+        return 0;
+    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+    h.command = SLUICE__V1__COMMAND__HELLO;
+    tc_msg_t m;
+    int refused = tc_send (&c, &h, NULL, NULL, 0) != 0 && tc_recv (&c, &m, wait_ms) != 0;
+    if (!refused && m.h)
+        tc_msg_free (&m);
+    tc_close (&c);
+    return refused;
 }
 
 int

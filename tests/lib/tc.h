@@ -167,9 +167,10 @@ int tc_publish_wait (tc_client_t *c, const char *type, uint32_t n, const char *s
 int tc_publish_water (tc_client_t *c, uint32_t n, const char *subject, double m3, char *err,
                       size_t size);
 
-/*  One PUBLISH of n (at most 64) water readings (tc_water_reading, 1.5 m3)
- *  with ids tc_msgid (base + i), about `subject`, or "CIT-<base + i>" when
- *  subject is NULL; not waiting for the answer. The seq, or 0. */
+/*  One PUBLISH of n (at most 64) water readings (tc_water_reading): record
+ *  i has id tc_msgid (base + i), base + i m3, and is about `subject`, or
+ *  "CIT-<base + i>" when subject is NULL; not waiting for the answer. The
+ *  seq, or 0. */
 uint64_t tc_publish_waters (tc_client_t *c, uint32_t base, int n, const char *subject);
 
 /*  Sends a QUERY for `subject` of `type` for `purpose`, with the broker's
@@ -193,6 +194,11 @@ int tc_drain (tc_client_t *c, int want, int ack, uint64_t *tags, int timeout_ms)
  *  `purpose`, then CREDIT `credit` (0: none). Returns 0 or -1. */
 int tc_consumer (tc_client_t *c, tc_broker_t *b, const sl_keypair_t *kp, const char *member,
                  const char *type, const char *purpose, uint32_t credit);
+
+/*  1 when a HELLO as kp on endpoint `ep` (broker key `server_pub`) gets no
+ *  answer within wait_ms (scaled): the handshake was refused. 0 when it was
+ *  answered (or the socket could not be made). */
+int tc_refused (const char *ep, const char *server_pub, const sl_keypair_t *kp, int wait_ms);
 
 /*  Subscribes and waits for the ACK. Returns 0 or -1. */
 int tc_subscribe (tc_client_t *c, const char *type, const char *purpose);

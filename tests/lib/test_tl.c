@@ -102,3 +102,13 @@ Test (tl, run_fails_when_the_program_exits_or_writes_no_endpoints)
     r.timeout_ms = 300;
     cr_assert_eq (tl_broker_run (&r, data, sizeof data, admin, sizeof admin), -1);
 }
+
+Test (tl, run_ids_round_trip_and_other_runs_are_told_apart)
+{
+    uint8_t id[16];
+    tl_run_id (id, "crash", 0x01020304u, 70000);
+    cr_assert_eq (tl_run_num (id, "crash", 0x01020304u, 100000), 70000);
+    cr_assert_eq (tl_run_num (id, "crash", 0x01020305u, 100000), -1, "another run's tag");
+    cr_assert_eq (tl_run_num (id, "torn", 0x01020304u, 100000), -1, "another prefix");
+    cr_assert_eq (tl_run_num (id, "crash", 0x01020304u, 70000), -1, "n >= max");
+}

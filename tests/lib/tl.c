@@ -88,6 +88,29 @@ tl_spawn (const char *const *argv, const char *log)
     return pid;
 }
 
+void
+tl_run_id (uint8_t id[16], const char *prefix, uint32_t tag, uint32_t n)
+{
+    memset (id, 0, 16);
+    memcpy (id, prefix, strnlen (prefix, 8));
+    memcpy (id + 8, &tag, 4);
+    id[12] = (uint8_t) (n >> 24);
+    id[13] = (uint8_t) (n >> 16);
+    id[14] = (uint8_t) (n >> 8);
+    id[15] = (uint8_t) n;
+}
+
+int64_t
+tl_run_num (const uint8_t id[16], const char *prefix, uint32_t tag, int64_t max)
+{
+    uint8_t want[16];
+    tl_run_id (want, prefix, tag, 0);
+    if (memcmp (id, want, 12) != 0)
+        return -1;
+    int64_t n = (int64_t) id[12] << 24 | id[13] << 16 | id[14] << 8 | id[15];
+    return n < max ? n : -1;
+}
+
 const char *
 tl_sluiced (const char *path)
 {

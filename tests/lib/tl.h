@@ -32,6 +32,14 @@
         cr_assert (!tl_want_ || strstr (out, tl_want_), "no '%s' in: %s", tl_want_, out);  \
     } while (0)
 
+/*  The message id of record n of one run: `prefix` (at most 8 bytes), the
+    run's `tag`, then n big-endian in the last 4 bytes. */
+void tl_run_id (uint8_t id[16], const char *prefix, uint32_t tag, uint32_t n);
+
+/*  n back from an id tl_run_id made with the same prefix and tag; -1 for
+    another run's id or n >= max. */
+int64_t tl_run_num (const uint8_t id[16], const char *prefix, uint32_t tag, int64_t max);
+
 /*  Milliseconds on CLOCK_MONOTONIC. */
 int64_t tl_ms (void);
 

@@ -160,51 +160,22 @@ Test (backup, restore_as_root_runs_as_an_unprivileged_user)
     cr_assert_eq (ctl ("audit verify --data '%s'", dst), 0, "%s", out);
     cr_assert (!exists ("%s/store/lock.mdb", dst), "verify created lock.mdb");
     /* the broker as nobody */
-    char log[300], uid[16], gid[16];
+    char log[300], wrap[200], data_ep[256], admin_ep[256];
     snprintf (log, sizeof log, "%s/nobody.log", tmp);
-    snprintf (uid, sizeof uid, "%u", (unsigned) pw->pw_uid);
-    snprintf (gid, sizeof gid, "%u", (unsigned) pw->pw_gid);
-    pid_t pid = fork ();
-    if (pid == 0) {
-        int fd = open (log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2 (fd, 2);
-        dup2 (fd, 1);
-        execlp ("setpriv", "setpriv", "--reuid", uid, "--regid", gid, "--clear-groups",
-                getenv ("SLUICED"), "run", "--data", dst, "--bind", "tcp://127.0.0.1:*",
-                "--admin-bind", "tcp://127.0.0.1:*", (char *) NULL);
-        _exit (127);
-    }
-    char ep[300];
-    snprintf (ep, sizeof ep, "%s/endpoints", dst);
-    int64_t until = tc_ms () + tc_wait (10000);
-    int started = 0;
-    while (!started && tc_ms () < until) {
-        FILE *f = fopen (ep, "r");
-        char line[200];
-        while (f && fgets (line, sizeof line, f))
-            started |= strncmp (line, "pid = ", 6) == 0 && atol (line + 6) == (long) pid;
-        if (f)
-            fclose (f);
-        if (waitpid (pid, NULL, WNOHANG) == pid)
-            break;
-        usleep (20000);
-    }
-    FILE *f = fopen (log, "r");
-    size_t n = f ? fread (out, 1, sizeof out - 1, f) : 0;
-    out[n] = 0;
-    if (f)
-        fclose (f);
-    cr_assert (started, "the restored broker did not start as nobody:\n%s", out);
+    snprintf (wrap, sizeof wrap, "setpriv --reuid %u --regid %u --clear-groups",
+              (unsigned) pw->pw_uid, (unsigned) pw->pw_gid);
+    tl_run_t r = { .data = dst, .log = log, .wrap = wrap };
+    pid_t pid = tl_broker_run (&r, data_ep, sizeof data_ep, admin_ep, sizeof admin_ep);
+    char *text = tl_slurp (log, NULL);
+    cr_assert_gt (pid, 0, "the restored broker did not start as nobody:\n%s", text);
+    free (text);
     /* it serves: status with the restored admin key */
     cr_assert_eq (ctl ("status --data '%s' --key '%s/admin.key'", dst, dst), 0, "%s", out);
     cr_assert_eq (ctl ("audit verify --data '%s'", dst), 0, "%s", out);
     snprintf (p, sizeof p, "%s/store/lock.mdb", dst);
     cr_assert_eq (stat (p, &st), 0);
     cr_assert_eq (st.st_uid, pw->pw_uid, "lock.mdb not the broker's");
-    kill (pid, SIGTERM);
-    int wst;
-    cr_assert_eq (waitpid (pid, &wst, 0), pid);
-    cr_assert (WIFEXITED (wst) && WEXITSTATUS (wst) == 0);
+    cr_assert_eq (tl_broker_stop (pid, SIGTERM, 10000), 0);
 }
 
 Test (backup, a_store_others_can_read_is_refused_at_start)

@@ -95,9 +95,7 @@ static char last_text[2048];
 static void
 setup (void)
 {
-    cr_assert_eq (tc_broker_start (&b, NULL), 0);
-    cr_assert_eq (tc_member (&b, "water", "member", &k_water), 0);
-    cr_assert_eq (tc_member (&b, "power", "member", &k_power), 0);
+    cr_assert_eq (tc_scene (&b, NULL, &k_water, &k_power, NULL, NULL), 0);
     cr_assert_eq (tc_member (&b, "parking", "member", &k_parking), 0);
     cr_assert_eq (tc_member (&b, "health", "member", &k_health), 0);
     cr_assert_eq (tc_member (&b, "wadmin", "admin:water", &k_wadmin), 0);

@@ -43,9 +43,7 @@ static void
 setup (void)
 {
     sl_keypair_t k;
-    cr_assert_eq (tc_broker_start (&b, NULL), 0);
-    cr_assert_eq (tc_member (&b, "water", "member", &k), 0);
-    cr_assert_eq (tc_member (&b, "power", "member", &k_power), 0);
+    cr_assert_eq (tc_scene (&b, NULL, &k, &k_power, NULL, NULL), 0);
     cr_assert_eq (tc_member (&b, "parking", "member", &k), 0);
     cr_assert_eq (tc_member (&b, "health", "member", &k), 0);
     cr_assert_eq (tc_member (&b, "wadmin", "admin:water", &k_wadmin), 0);

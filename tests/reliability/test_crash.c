@@ -40,28 +40,8 @@ typedef struct {
 
 static state_t st;
 
-static void
-s_id (uint8_t id[16], uint32_t n)
-{
-    memset (id, 0, 16);
-    memcpy (id, "crash", 5);
-    memcpy (id + 8, &run_tag, 4);
-    id[12] = (uint8_t) (n >> 24);
-    id[13] = (uint8_t) (n >> 16);
-    id[14] = (uint8_t) (n >> 8);
-    id[15] = (uint8_t) n;
-}
-
-static int64_t
-s_num (const uint8_t *id)
-{
-    uint8_t want[16];
-    s_id (want, 0);
-    if (memcmp (id, want, 12) != 0)
-        return -1;
-    int64_t n = (int64_t) id[12] << 24 | id[13] << 16 | id[14] << 8 | id[15];
-    return n < MAX_RECORDS ? n : -1;
-}
+#define s_id(id, n) tl_run_id (id, "crash", run_tag, n)
+#define s_num(id) tl_run_num (id, "crash", run_tag, MAX_RECORDS)
 
 static void
 s_on_ack (const uint8_t *id, int rc, const char *text, void *arg)

@@ -290,34 +290,16 @@ Test (exhaust, a_consumer_queue_limit_refuses_per_record_then_resumes, .timeout 
     cr_assert_eq (s_pub (&w, 50, text, sizeof text), SLUICE__V1__ERROR_CODE__QUEUE_FULL, "%s", text);
     cr_assert (strstr (text, "'power'") && strstr (text, "queue-full"), "%s", text);
     /* in a batch, each record gets its own answer */
-    uint8_t ids[3][16];
-    Sluice__V1__RecordMeta rm[3], *rp[3];
-    const uint8_t *bodies[3];
-    size_t lens[3];
-    for (int i = 0; i < 3; i++) {
-        tc_msgid (ids[i], 100 + (uint32_t) i);
-        sluice__v1__record_meta__init (&rm[i]);
-        rm[i].message_id.data = ids[i];
-        rm[i].message_id.len = 16;
-        rm[i].subject = "C-1";
-        rp[i] = &rm[i];
-        bodies[i] = tc_water_reading ("C-1", i, &lens[i]);
-    }
-    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
-    h.command = SLUICE__V1__COMMAND__PUBLISH;
-    h.record_type = TL_WATER;
-    h.n_records = 3;
-    h.records = rp;
-    tc_send (&w, &h, bodies, lens, 3);
-    for (int i = 0; i < 3; i++)
-        free ((void *) bodies[i]);
+    cr_assert_neq (tc_publish_waters (&w, 100, 3, "C-1"), 0);
     tc_msg_t m;
     cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, 5000), 0);
     cr_assert_eq (m.h->n_errors, 3);
     for (int i = 0; i < 3; i++) {
         cr_assert_eq (m.h->errors[i]->code, SLUICE__V1__ERROR_CODE__QUEUE_FULL);
         cr_assert_eq (m.h->errors[i]->message_id.len, 16);
-        cr_assert_eq (memcmp (m.h->errors[i]->message_id.data, ids[i], 16), 0);
+        uint8_t id[16];
+        tc_msgid (id, 100 + (uint32_t) i);
+        cr_assert_eq (memcmp (m.h->errors[i]->message_id.data, id, 16), 0);
     }
     tc_msg_free (&m);
     /* the consumer takes 10: 10 more fit */

@@ -14,7 +14,6 @@
 #include "rel_check.h"
 #include "tc.h"
 
-#define WATER "water.v1.MeterReading"
 #define PER 50            /* records per PUBLISH */
 #define WINDOW 4          /* PUBLISH messages awaiting their ACK */
 #define BOUND 200         /* --overload-queue */
@@ -26,13 +25,8 @@ static void
 s_setup (const char *hold_ms)
 {
     const char *extra[] = { "--overload-queue", "200", "--overload-hold-ms", hold_ms, NULL };
-    cr_assert_eq (tc_broker_start (&B, extra), 0, "sluiced did not start");
-    cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
-    cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
-    cr_assert_gt (tc_policy (&B, "city", "purpose joint-metering \"reconcile consumption\"\n"), 0);
-    cr_assert_gt (tc_policy (&B, "water", "permit \"water-to-power\" {\n  owner water\n"
-                             "  consumer power\n  records " WATER "\n  purpose joint-metering\n"
-                             "  fields *\n  subject pseudonymize\n}\n"), 0);
+    cr_assert_eq (tc_scene (&B, extra, &kw, &kp, TL_CITY,
+                            TL_PERMIT ("water-to-power", "*", "pseudonymize", "")), 0);
 }
 
 /*  The publisher: message k carries records k*PER .. k*PER+PER-1. */
@@ -45,28 +39,7 @@ typedef struct {
 static void
 s_send (pub_t *p)
 {
-    uint8_t ids[PER][16];
-    Sluice__V1__RecordMeta rm[PER], *rp[PER];
-    const uint8_t *bodies[PER];
-    size_t lens[PER];
-    for (int i = 0; i < PER; i++) {
-        uint32_t n = p->sent * PER + (uint32_t) i;
-        tc_msgid (ids[i], n);
-        sluice__v1__record_meta__init (&rm[i]);
-        rm[i].message_id.data = ids[i];
-        rm[i].message_id.len = 16;
-        rm[i].subject = "C-1";
-        rp[i] = &rm[i];
-        bodies[i] = tc_water_reading ("C-1", n, &lens[i]);
-    }
-    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
-    h.command = SLUICE__V1__COMMAND__PUBLISH;
-    h.record_type = WATER;
-    h.n_records = PER;
-    h.records = rp;
-    tc_send (p->c, &h, bodies, lens, PER);
-    for (int i = 0; i < PER; i++)
-        free ((void *) bodies[i]);
+    cr_assert_neq (tc_publish_waters (p->c, p->sent * PER, PER, "C-1"), 0);
     p->sent++;
 }
 
@@ -125,7 +98,7 @@ Test (overload, a_lagging_consumer_holds_its_publishers_at_their_window, .timeou
     s_setup ("60000");
     tc_client_t w, p;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
     tc_credit (&p, 10);        /* takes 10, acks nothing */
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     pub_t pub = { &w, 0, 0, 0 };
@@ -171,7 +144,7 @@ Test (overload, an_absent_consumer_does_not_hold_and_the_hold_is_bounded, .timeo
     s_setup ("200");
     tc_client_t w, p;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, WATER, "joint-metering"), 0);
+    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
     tc_close (&p);             /* subscribed, then gone */
     for (int i = 0; i < 500 * tc_wait (1)
                     && tc_broker_log_count (&B, "session.closed member=power plane=data") < 1; i++)

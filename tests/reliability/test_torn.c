@@ -40,7 +40,6 @@
 #include "torn_journal.h"
 #include "water/v1/water.pb-c.h"
 
-#define WATER "water.v1.MeterReading"
 #define MAX_RECORDS 200000
 #define CUTS 8
 #define PAGE 4096
@@ -59,28 +58,8 @@ s_now (void)
     return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
 }
 
-static void
-s_id (uint8_t id[16], uint32_t n)
-{
-    memset (id, 0, 16);
-    memcpy (id, "torn", 4);
-    memcpy (id + 8, &run_tag, 4);
-    id[12] = (uint8_t) (n >> 24);
-    id[13] = (uint8_t) (n >> 16);
-    id[14] = (uint8_t) (n >> 8);
-    id[15] = (uint8_t) n;
-}
-
-static int64_t
-s_num (const uint8_t *id)
-{
-    uint8_t want[16];
-    s_id (want, 0);
-    if (memcmp (id, want, 12) != 0)
-        return -1;
-    int64_t n = (int64_t) id[12] << 24 | id[13] << 16 | id[14] << 8 | id[15];
-    return n < MAX_RECORDS ? n : -1;
-}
+#define s_id(id, n) tl_run_id (id, "torn", run_tag, n)
+#define s_num(id) tl_run_num (id, "torn", run_tag, MAX_RECORDS)
 
 static void
 s_on_ack (const uint8_t *id, int rc, const char *text, void *arg)
@@ -119,7 +98,7 @@ s_publish_some (sl_client_t *pub, unsigned count)
         size_t len = water__v1__meter_reading__pack (&r, body);
         s_id (id, next_rec);
         sl_publish_meta_t m = { .message_id = id, .subject = subj };
-        int rc = sl_client_publish_async (pub, WATER, &m, body, len, s_on_ack, NULL, NULL);
+        int rc = sl_client_publish_async (pub, TL_WATER, &m, body, len, s_on_ack, NULL, NULL);
         cr_assert_eq (rc, 0, "publish_async: %s", sl_strerror (rc));
         next_rec++;
     }
@@ -253,17 +232,10 @@ Test (torn, power_cut_at_random_points_of_the_write_stream, .timeout = 240)
     durable = calloc (MAX_RECORDS, 1);
     cr_assert (ack_ns && durable);
 
-    tb_init (&tb);
-    tb_start (&tb);
     char kw[320], kp[320];
-    tb_member (&tb, "water", "member", kw);
-    tb_member (&tb, "power", "member", kp);
-    tb_policy (&tb, "city", "purpose joint-metering \"water and power reconcile consumption\"\n");
-    tb_policy (&tb, "water", "permit \"water-to-power\" {\n  owner water\n  consumer power\n"
-                             "  records " WATER "\n  purpose joint-metering\n  fields *\n"
-                             "  subject pseudonymize\n}\n");
+    tb_scene (&tb, kw, kp, TL_CITY, TL_PERMIT ("water-to-power", "*", "pseudonymize", ""));
     sl_client_t *con = tb_connect (&tb, kp);
-    cr_assert_eq (sl_client_subscribe (con, WATER, "joint-metering"), 0);
+    cr_assert_eq (sl_client_subscribe (con, TL_WATER, "joint-metering"), 0);
     sl_client_destroy (&con, 1000);
     cr_assert_eq (tb_stop (&tb), 0);
 
@@ -297,7 +269,7 @@ Test (torn, power_cut_at_random_points_of_the_write_stream, .timeout = 240)
 
     sl_client_t *pub = tb_connect (&tb, kw);
     con = tb_connect (&tb, kp);
-    cr_assert_eq (sl_client_subscribe (con, WATER, "joint-metering"), 0);   /* grants credit */
+    cr_assert_eq (sl_client_subscribe (con, TL_WATER, "joint-metering"), 0);   /* grants credit */
     uint64_t t_run = s_now (), run_ns = 1200000000ull * (uint64_t) tb_wait (1);
     while (s_now () - t_run < run_ns) {
         s_publish_some (pub, 1 + (unsigned) (rand () % 64));
