@@ -60,10 +60,14 @@ tl_endpoints (const char *dir, pid_t pid, char *data, size_t data_size,
 {
     char p[32];
     data[0] = admin[0] = '\0';
+    /* the pid first: the broker replaces the file whole (rename), so once
+     * it names `pid` the endpoints read next are that broker's too; read
+     * the other way round, a restart between the reads paired the old
+     * broker's endpoints with the new pid */
+    if (pid > 0 && (tl_endpoint (dir, "pid", p, sizeof p) != 0 || atol (p) != (long) pid))
+        return -1;
     if (tl_endpoint (dir, "data", data, data_size) != 0
         || tl_endpoint (dir, "admin", admin, admin_size) != 0)
-        return -1;
-    if (pid > 0 && (tl_endpoint (dir, "pid", p, sizeof p) != 0 || atol (p) != (long) pid))
         return -1;
     return 0;
 }
