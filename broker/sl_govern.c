@@ -1,4 +1,7 @@
-/*  sl_govern — policy, consent and audit wired into the broker.
+/*  sl_govern — policy, consent and audit wired into the broker: keys,
+ *  lifecycle, deciding, auditing, the consent data channel, sealed queue
+ *  subjects. The notices of ended consents are in sl_govern_notice.c; what
+ *  the two share in sl_govern_int.h.
  *
  *  Design notes:
  *
@@ -11,10 +14,8 @@
  *     chain head in step with commits and aborts.
  *  3. Pseudonym keys are derived per consumer from DIR/pseudonym.key with
  *     sl_policy_pseudonym_key and cached (one derivation per consumer).
- *  4. Ended consents (withdrawal, expiry) are found with
- *     sl_consent_each_ended over consecutive time windows; windows overlap by
- *     a few seconds and a short memory of sent notices keeps each notice
- *     single. A data-plane withdrawal asks for a scan right after its commit.
+ *  4. Ended consents (withdrawal, expiry) and their notices:
+ *     sl_govern_notice.c (its design note).
  *  5. Queued records keep the raw subject only sealed (crypto_secretbox with
  *     a key derived from the pseudonym secret) in an extra RecordMeta field,
  *     so delivery-time consent checks see the real subject while the store
@@ -23,7 +24,7 @@
  *     otherwise the copy's audit pseudonym, made at publish, names the
  *     subject in the `deliver` entry.
  */
-#include "sl_govern.h"
+#include "sl_govern_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -44,41 +45,6 @@
 #include "sl_schema.h"
 #include "sl_store.h"
 #include "sl_role.h"
-
-#define S_KEYS_MAX 256
-#define S_SENT_MAX 256
-
-typedef struct {
-    char consumer[SL_NAME_MAX + 1];
-    uint8_t key[SL_POLICY_KEY_LEN];
-} s_key_t;
-
-typedef struct {
-    char consent_id[SL_CONSENT_ID_MAX + 1];
-    int64_t ended_at;
-} s_sent_t;
-
-struct sl_govern_t {
-    sl_govern_wiring_t w;        /* store, batch, registry, event and notice hooks */
-    sl_govern_config_t cfg;
-    sl_audit_t *audit;
-    sl_consent_t *consent;
-    sl_policy_store_t *policy;
-    sl_schema_store_t *schemas;
-    char *schemas_skipped;       /* stored types that did not build at start */
-    uint8_t secret[SL_POLICY_SECRET_LEN];
-    uint8_t seal_key[crypto_secretbox_KEYBYTES];
-    s_key_t keys[S_KEYS_MAX];
-    size_t n_keys;
-    int64_t next_checkpoint_check_ms;
-    int64_t next_scan_ms;
-    int64_t scanned_to;          /* end (exclusive, Unix s) of the last ended-consent scan */
-    s_sent_t sent[S_SENT_MAX];
-    size_t n_sent, sent_at;
-    int scan_soon;
-    char last_subject[128];      /* the audit pseudonym made last (sl_govern_bound) */
-    uint8_t last_pseudonym[SL_AUDIT_PSEUDO_LEN];
-};
 
 /* ---------------------------------------------------------------- keys */
 
@@ -141,8 +107,8 @@ s_load_secret (const char *dir, uint8_t secret[SL_POLICY_SECRET_LEN], char *err,
 
 /*  The pseudonym key of `consumer`, derived once and cached. NULL only for
  *  an empty name. */
-static const uint8_t *
-s_key (sl_govern_t *self, const char *consumer)
+const uint8_t *
+sl_govern__key (sl_govern_t *self, const char *consumer)
 {
     for (size_t i = 0; i < self->n_keys; i++)
         if (strcmp (self->keys[i].consumer, consumer) == 0)
@@ -159,8 +125,6 @@ s_key (sl_govern_t *self, const char *consumer)
 }
 
 /* ---------------------------------------------------------- lifecycle */
-
-static void s_outcome (void *ctx, int committed);
 
 /*  After a commit put new record types in force: the policies in force
  *  are compiled again against them (and owners set aside get a new chance). */
@@ -301,7 +265,7 @@ sl_govern_new (const sl_govern_wiring_t *w, const char *data_dir, const sl_gover
     sl_batch_t *batch = w->batch;
     if (sl_batch_listen (batch, sl_audit_txn_outcome, self->audit) != 0
         || sl_batch_listen (batch, sl_policy_store_txn_outcome, self->policy) != 0
-        || sl_batch_listen (batch, s_outcome, self) != 0
+        || sl_batch_listen (batch, sl_govern__outcome, self) != 0
         /* last: a commit that registered types puts them in force, then
            the policies are compiled again against them */
         || sl_batch_listen (batch, sl_schema_store_txn_outcome, self->schemas) != 0) {
@@ -452,7 +416,7 @@ sl_govern_decide (void *ctx, const sl_decide_input_t *in, sl_decide_output_t *ou
     out->coarsen_s = (int64_t) d.transform.coarsen;
     const uint8_t *key = NULL;
     if (d.transform.subject == SL_POLICY_SUBJECT_PSEUDONYMIZE) {
-        if (!(key = s_key (self, in->consumer))) {
+        if (!(key = sl_govern__key (self, in->consumer))) {
             rc = SL_EINVAL;
             goto done;
         }
@@ -587,125 +551,6 @@ sl_govern_checkpoint (sl_govern_t *self)
 }
 
 /* ------------------------------------------------------------ notices */
-
-/*  For "what did the consumer see": decide as if consent held. */
-static sl_consent_status_t
-s_assume_valid (void *arg, const char *subject, const char *owner, const char *consumer,
-                const char *purpose, const char *record_type, int64_t time)
-{
-    (void) arg; (void) subject; (void) owner; (void) consumer;
-    (void) purpose; (void) record_type; (void) time;
-    return SL_CONSENT_VALID;
-}
-
-/*  The subject as the recipient sees it under the policy in force for the
- *  consent's scope: its pseudonym, the id itself, or "" when the policy
- *  drops it. */
-static void
-s_subject_seen (sl_govern_t *self, const sl_consent_record_t *r, const char *purpose,
-                int64_t at, char *out, size_t size)
-{
-    const char *subject = sl_consent_record_subject (r);
-    const char *owner = sl_consent_record_controller (r);
-    const char *consumer = sl_consent_record_recipient (r);
-    snprintf (out, size, "%s", subject);
-    for (size_t i = 0; i < sl_schema_count (); i++) {
-        const sl_schema_t *s = sl_schema_at (i);
-        if (strcmp (s->owner, owner) != 0 || !sl_consent_record_covers (r, purpose, s->record_type))
-            continue;
-        sl_policy_request_t req = {
-            .owner = owner, .consumer = consumer, .record_type = s->record_type,
-            .purpose = purpose, .subject = subject, .time = at,
-            .consent = s_assume_valid, .rows_checked = true,
-        };
-        sl_policy_decision_t d;
-        if (sl_policy_decide (sl_policy_store_index (self->policy), &req, &d) != 0 || !d.permit)
-            continue;
-        if (d.transform.subject == SL_POLICY_SUBJECT_PSEUDONYMIZE) {
-            const uint8_t *key = s_key (self, consumer);
-            char p[SL_POLICY_PSEUDONYM_LEN + 1];
-            if (key) {
-                sl_policy_pseudonymize (key, subject, p);
-                snprintf (out, size, "%s", p);
-            }
-        }
-        else if (d.transform.subject == SL_POLICY_SUBJECT_DROP)
-            out[0] = 0;
-        return;
-    }
-}
-
-static int
-s_sent_before (sl_govern_t *self, const char *id, int64_t ended_at)
-{
-    for (size_t i = 0; i < self->n_sent; i++)
-        if (self->sent[i].ended_at == ended_at && strcmp (self->sent[i].consent_id, id) == 0)
-            return 1;
-    s_sent_t *s = &self->sent[self->sent_at];
-    self->sent_at = (self->sent_at + 1) % S_SENT_MAX;
-    if (self->n_sent < S_SENT_MAX)
-        self->n_sent++;
-    snprintf (s->consent_id, sizeof s->consent_id, "%s", id);
-    s->ended_at = ended_at;
-    return 0;
-}
-
-static int
-s_ended (const sl_consent_record_t *r, sl_consent_status_code_t why, int64_t ended_at, void *arg)
-{
-    sl_govern_t *self = arg;
-    if (s_sent_before (self, sl_consent_record_id (r), ended_at))
-        return 0;
-    const char *kind = why == SL_CONSENT_STATUS_WITHDRAWN ? "consent-withdrawn" : "consent-expired";
-    for (size_t p = 0; p < sl_consent_record_purpose_count (r); p++) {
-        const char *purpose = sl_consent_record_purpose (r, p);
-        char subject[128], at[24];
-        s_subject_seen (self, r, purpose, ended_at, subject, sizeof subject);
-        snprintf (at, sizeof at, "%lld", (long long) ended_at);
-        const char *keys[] = { "subject", "owner", "purpose", "consent_id", "ended_at" };
-        const char *vals[] = { subject, sl_consent_record_controller (r), purpose,
-                               sl_consent_record_id (r), at };
-        int sent = self->w.notice (self->w.ctx, sl_consent_record_recipient (r), kind,
-                                  keys, vals, 5);
-        sl_info ("consent.notice", "kind=%s consumer=%s owner=%s purpose=%s consent=%s sent=%d",
-                 kind, sl_consent_record_recipient (r), sl_consent_record_controller (r),
-                 purpose, sl_consent_record_id (r), sent);
-    }
-    return 0;
-}
-
-/*  Notices for consents whose access ended up to now. */
-static void
-s_scan_ended (sl_govern_t *self, int64_t now_ms)
-{
-    /* [from, to) with to = now + 1 s: every end at or before the current
-     * second, i.e. already passed (an end at second S means invalid from
-     * S.000 on), never one still ahead */
-    int64_t to = now_ms / 1000 + 1;
-    int64_t from = self->scanned_to - 5; /* overlap: the sent list dedups */
-    MDB_txn *txn;
-    if (sl_store_read (self->w.store, &txn) != 0)
-        return;
-    int rc = sl_consent_each_ended (self->consent, txn, from, to, s_ended, self);
-    mdb_txn_abort (txn);
-    if (rc != 0)
-        sl_warn ("consent.scan_failed", "error=\"%s\"", sl_strerror (rc));
-    else
-        self->scanned_to = to;
-}
-
-static void
-s_outcome (void *ctx, int committed)
-{
-    sl_govern_t *self = ctx;
-    if (committed && self->scan_soon) {
-        self->scan_soon = 0;
-        s_scan_ended (self, sl_now_ms ());
-    }
-    else if (!committed)
-        self->scan_soon = 0;
-}
-
 long
 sl_govern_tick (sl_govern_t *self, int64_t now_ms)
 {
@@ -717,7 +562,7 @@ sl_govern_tick (sl_govern_t *self, int64_t now_ms)
     }
     if (now_ms >= self->next_scan_ms) {
         self->next_scan_ms = now_ms + (self->cfg.consent_scan_ms ? self->cfg.consent_scan_ms : 1000);
-        s_scan_ended (self, now_ms);
+        sl_govern__scan_ended (self, now_ms);
     }
     long a = (long) (self->next_checkpoint_check_ms - now_ms);
     long b = (long) (self->next_scan_ms - now_ms);
