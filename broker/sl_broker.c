@@ -314,7 +314,7 @@ sl_broker_new (const sl_broker_config_t *cfg, char *err, size_t errlen)
                               .checkpoint_interval_ms = cfg->checkpoint_interval_ms,
                               .consent_scan_ms = cfg->consent_scan_ms };
     sl_govern_wiring_t gw = { .store = self->store, .batch = self->batch,
-                              .registry = self->registry, .event = s_govern_event,
+                              .commit = self->commit, .registry = self->registry, .event = s_govern_event,
                               .notice = s_govern_notice, .ctx = self };
     if (!(self->govern = sl_govern_new (&gw, self->data_dir, &gc, err, errlen)))
         goto fail;

@@ -107,3 +107,11 @@ sl_commit_audit_archive (sl_commit_t *self, sl_audit_t *audit, int64_t before_us
     return rc == 0 ? sl_audit_archive (audit, txn, before_us, out_dir, path_out, path_size, n_out)
                    : rc;
 }
+
+int
+sl_commit_audit_checkpoint (sl_commit_t *self, sl_audit_t *audit, int64_t now_us)
+{
+    MDB_txn *txn;
+    int rc = sl_commit_txn (self, &txn);
+    return rc == 0 ? sl_audit_checkpoint (audit, txn, now_us) : rc;
+}

@@ -1,10 +1,13 @@
-/*  sl_commit_admin — the commit pipeline's typed writes for the admin plane:
- *  each one writes through the module that owns the stored format
- *  (registry, policy store, schema store, consent registry, audit log) in
- *  the batch's write transaction (sl_commit.h design note 1). Admin handlers
- *  never hold an MDB_txn for writing; they call these, then set call->wrote
- *  so the dispatcher commits (sl_commit_flush) before answering, or aborts
- *  (sl_commit_abort) when the handler fails after writing.
+/*  sl_commit_admin — the commit pipeline's typed writes for the admin plane
+ *  and for governance (sl_govern: consent events from the data plane, audit
+ *  checkpoints): each one writes through the module that owns the stored
+ *  format (registry, policy store, schema store, consent registry, audit
+ *  log) in the batch's write transaction (sl_commit.h design note 1).
+ *  Neither admin handlers nor sl_govern hold an MDB_txn for writing; they
+ *  call these. An admin handler then sets call->wrote so the dispatcher
+ *  commits (sl_commit_flush) before answering, or aborts (sl_commit_abort)
+ *  when the handler fails after writing; sl_govern's writes join the open
+ *  batch and commit with it.
  *
  *  Each function returns what the owning module's function returns, or
  *  SL_ESTORE when no write transaction can be begun. A failed write leaves
@@ -70,5 +73,8 @@ int sl_commit_audit_append (sl_commit_t *self, sl_audit_t *audit, const sl_audit
 int sl_commit_audit_archive (sl_commit_t *self, sl_audit_t *audit, int64_t before_us,
                              const char *out_dir, char *path_out, size_t path_size,
                              uint64_t *n_out);
+/*  sl_audit_checkpoint: a signed checkpoint over the head (now_us 0: the
+ *  current time). Governance's periodic and shutdown checkpoints. */
+int sl_commit_audit_checkpoint (sl_commit_t *self, sl_audit_t *audit, int64_t now_us);
 
 #endif

@@ -37,6 +37,7 @@
 
 #include "sl_batch.h"
 #include "sl_clock.h"
+#include "sl_commit_admin.h"
 #include "sl_consent_entry.h"
 #include "sl_schema_store.h"
 #include "sl_error.h"
@@ -536,17 +537,13 @@ sl_govern_record (void *ctx, MDB_txn *txn, const sl_event_t *ev)
 int
 sl_govern_checkpoint (sl_govern_t *self)
 {
-    MDB_txn *txn;
-    sl_batch_t *batch = self->w.batch;
-    int rc = sl_batch_txn (batch, &txn);
-    if (rc == 0)
-        rc = sl_audit_checkpoint (self->audit, txn, 0);
+    int rc = sl_commit_audit_checkpoint (self->w.commit, self->audit, 0);
     if (rc != 0) {
         sl_error ("audit.checkpoint_failed", "error=\"%s\"", sl_strerror (rc));
-        sl_batch_abort (batch);
+        sl_commit_abort (self->w.commit);
         return rc;
     }
-    sl_batch_note (batch, 1);
+    sl_commit_note (self->w.commit, 1);
     return 0;
 }
 
@@ -586,9 +583,7 @@ sl_govern_consent_event (sl_govern_t *self, const char *member, const char *role
         snprintf (err, errlen, "body (%zu bytes) does not decode as sluice.v1.ConsentEvent", len);
         return SL_EDECODE;
     }
-    MDB_txn *txn;
-    sl_batch_t *batch = self->w.batch;
-    int rc = sl_batch_txn (batch, &txn);
+    int rc = sl_commit_ready (self->w.commit);
     if (rc != 0) {
         sluice__v1__consent_event__free_unpacked (ev, NULL);
         snprintf (err, errlen, "broker store unavailable");
@@ -598,7 +593,8 @@ sl_govern_consent_event (sl_govern_t *self, const char *member, const char *role
     sl_consent_actor_t actor = { .name = member, .via = SL_CONSENT_VIA_DATA, .roles = roles };
     sl_consent_result_t res;
     sl_consent_record_t *rec = NULL;
-    rc = sl_consent_apply (self->consent, txn, ev, &actor, sl_now_ms () / 1000, &res, &rec);
+    rc = sl_commit_consent_apply (self->w.commit, self->consent, ev, &actor, sl_now_ms () / 1000,
+                                  &res, &rec);
     sluice__v1__consent_event__free_unpacked (ev, NULL);
     if (rc != 0) {
         snprintf (err, errlen, "%s", res.error[0] ? res.error : sl_strerror (rc));
@@ -610,7 +606,7 @@ sl_govern_consent_event (sl_govern_t *self, const char *member, const char *role
     sl_audit_event_t a;
     sl_consent_entry (&a, &buf, &res, rec, member, NULL);
     const char *kind = a.kind;
-    rc = sl_audit_append (self->audit, txn, &a, NULL);
+    rc = sl_commit_audit_append (self->w.commit, self->audit, &a, NULL);
     sl_consent_record_destroy (&rec);
     if (rc != 0) {
         snprintf (err, errlen, "cannot record the consent event: %s", sl_strerror (rc));

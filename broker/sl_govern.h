@@ -19,8 +19,11 @@
  *  sl_broker_consent() and sl_broker_policy() (sl_broker.h).
  *
  *  It knows nothing of the broker: it is built from its neighbours (store,
- *  batch, registry) and two hooks the broker installs (sl_govern_wiring_t),
- *  and the broker installs sl_govern_decide and sl_govern_record on itself.
+ *  batch, commit pipeline, registry) and two hooks the broker installs
+ *  (sl_govern_wiring_t), and the broker installs sl_govern_decide and
+ *  sl_govern_record on itself. Its writes into the batch (consent events,
+ *  checkpoints) are typed writes of the commit pipeline (sl_commit_admin.h);
+ *  it never takes the batch's write transaction itself.
  */
 #ifndef SL_GOVERN_H
 #define SL_GOVERN_H
@@ -39,13 +42,15 @@
 
 typedef struct sl_govern_t sl_govern_t;
 #include "sl_batch.h"
+#include "sl_commit.h"
 #include "sl_registry.h"
 #include "sl_store.h"
 
 /*  What governance reaches outside itself, all borrowed for its life. */
 typedef struct {
     sl_store_t *store;
-    sl_batch_t *batch;
+    sl_batch_t *batch;           /* for its listeners only */
+    sl_commit_t *commit;         /* every write into the batch (sl_commit_admin.h) */
     sl_registry_t *registry;
     /*  Records `ev` in the batch (with the recorder governance itself
      *  provides); a failure aborts the batch. Returns 0 or an error. */

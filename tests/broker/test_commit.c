@@ -172,3 +172,47 @@ Test (commit, admin_writes_go_through_the_owning_module)
     sl_batch_destroy (&b);
     u_cleanup (&st);
 }
+
+/*  Governance's audit writes (sl_govern: data-plane consent entries,
+ *  checkpoints) go through the pipeline too: pending until the batch
+ *  commits, gone with an abort, the chain head kept in step by the audit
+ *  log's batch listener. */
+Test (commit, audit_appends_and_checkpoints_ride_the_batch)
+{
+    sl_store_t *st = u_store ();
+    sl_batch_t *b = sl_batch_new (st, 256, 1000000);
+    sl_queue_t *q = sl_queue_new (st);
+    sl_subs_t *subs = sl_subs_new (st);
+    sl_commit_t *c = sl_commit_new (st, b, q, subs);
+    char err[256] = "";
+    cr_assert_eq (sl_audit_keygen (u_dir, err, sizeof err), 0, "%s", err);
+    sl_audit_t *a = sl_audit_open (sl_store_env (st), u_dir, 0, err, sizeof err);
+    cr_assert_not_null (a, "%s", err);
+    cr_assert_eq (sl_batch_listen (b, sl_audit_txn_outcome, a), 0);
+    sl_audit_event_t e = { .kind = "consent.grant", .actor = "registry" };
+
+    uint64_t seq = 0;
+    cr_assert_eq (sl_commit_audit_append (c, a, &e, &seq), 0);
+    cr_assert_eq (seq, 1);
+    cr_assert_eq (sl_commit_audit_checkpoint (c, a, 0), 0);
+    sl_commit_abort (c);
+    cr_assert_eq (sl_audit_head (a, NULL), 0, "an aborted batch leaves no entry");
+
+    cr_assert_eq (sl_commit_audit_append (c, a, &e, &seq), 0);
+    cr_assert_eq (seq, 1, "the aborted sequence number is used again: no hole");
+    cr_assert_eq (sl_audit_checkpoint_due (a, 1, 0, 0), 0, "nothing committed yet");
+    cr_assert_eq (sl_batch_commit (b), 0);
+    cr_assert_eq (sl_audit_head (a, NULL), 1);
+    cr_assert_eq (sl_audit_checkpoint_due (a, 1, 0, 0), 1);
+    cr_assert_eq (sl_commit_audit_checkpoint (c, a, 0), 0);
+    cr_assert_eq (sl_audit_checkpoint_due (a, 1, 0, 0), 1, "a pending checkpoint does not count");
+    cr_assert_eq (sl_commit_flush (c), 0);
+    cr_assert_eq (sl_audit_checkpoint_due (a, 1, 0, 0), 0, "the committed checkpoint counts");
+
+    sl_audit_destroy (&a);
+    sl_commit_destroy (&c);
+    sl_subs_destroy (&subs);
+    sl_queue_destroy (&q);
+    sl_batch_destroy (&b);
+    u_cleanup (&st);
+}
