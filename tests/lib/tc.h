@@ -83,6 +83,8 @@ void *tc_ctx (void);
  *  `server_pub`). Returns 0 or -1. */
 int tc_connect (tc_client_t *c, const char *ep, const char *server_pub, const sl_keypair_t *kp);
 void tc_close (tc_client_t *c);
+/*  tc_close on each client of the list, which ends with NULL. */
+void tc_close_all (tc_client_t *c, ...) __attribute__ ((sentinel));
 
 /*  Sends a header (seq set from c->seq++ when h->seq == 0) and `n` bodies.
  *  Returns the seq used, or 0 on failure. */
@@ -246,6 +248,9 @@ long tc_audit_acked_tags (const char *dir);
 /*  `status` as `as` (NULL: the broker's admin key): the JSON result (free
  *  with cJSON_Delete) or NULL. */
 struct cJSON *tc_status (tc_broker_t *b, const sl_keypair_t *as);
+/*  The depth of `member`'s queue in the admin status, or -1 when the
+ *  status or the queue is missing. */
+long tc_queue_depth (tc_broker_t *b, const char *member);
 
 /*  Milliseconds (monotonic). */
 int64_t tc_ms (void);
