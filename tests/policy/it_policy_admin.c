@@ -132,6 +132,27 @@ args_owner (const char *owner)
     return a;
 }
 
+/*  args_owner with "version": v. */
+static cJSON *
+args_version (const char *owner, double v)
+{
+    cJSON *a = args_owner (owner);
+    cJSON_AddNumberToObject (a, "version", v);
+    return a;
+}
+
+/*  The arguments of policy.diff: owner, v1, v2 and, when not 0, at. */
+static cJSON *
+args_diff (const char *owner, double v1, double v2, double at)
+{
+    cJSON *a = args_owner (owner);
+    cJSON_AddNumberToObject (a, "v1", v1);
+    cJSON_AddNumberToObject (a, "v2", v2);
+    if (at != 0)
+        cJSON_AddNumberToObject (a, "at", at);
+    return a;
+}
+
 static cJSON *
 apply (const sl_keypair_t *as, const char *owner, const char *text, int dry_run, int expect)
 {
@@ -267,9 +288,7 @@ Test (policy_admin, apply_then_list_show_history)
     cr_assert_str_eq (str (cJSON_GetArrayItem (rules, 1), "id"), "water-to-parking");
     cJSON_Delete (s);
 
-    cJSON *a = args_owner ("water");
-    cJSON_AddNumberToObject (a, "version", 2);
-    cJSON_Delete (adm (&k_auditor, "policy.show", a, NOT_FOUND));
+    cJSON_Delete (adm (&k_auditor, "policy.show", args_version ("water", 2), NOT_FOUND));
     cr_assert (strstr (last_text, "owner 'water' has no version 2"), "%s", last_text);
 
     cJSON *h = adm (&k_wadmin, "policy.history", args_owner ("water"), OK);
@@ -291,11 +310,7 @@ Test (policy_admin, diff_names_gained_lost_and_changed_fields)
     cr_assert_eq (num (r, "version"), 2);
     cJSON_Delete (r);
 
-    cJSON *a = args_owner ("water");
-    cJSON_AddNumberToObject (a, "v1", 1);
-    cJSON_AddNumberToObject (a, "v2", 2);
-    cJSON_AddNumberToObject (a, "at", AT_JUNE);
-    cJSON *d = adm (&k_auditor, "policy.diff", a, OK);
+    cJSON *d = adm (&k_auditor, "policy.diff", args_diff ("water", 1, 2, AT_JUNE), OK);
     const cJSON *changes = cJSON_GetObjectItemCaseSensitive (d, "access");
     cr_assert_eq (cJSON_GetArraySize (changes), 3, "%s", cJSON_PrintUnformatted (d));
 
@@ -331,10 +346,7 @@ Test (policy_admin, diff_names_gained_lost_and_changed_fields)
                       "~ water-to-power: fields, time\n- water-to-parking\n+ water-to-health\n");
     cJSON_Delete (d);
 
-    a = args_owner ("water");
-    cJSON_AddNumberToObject (a, "v1", 1);
-    cJSON_AddNumberToObject (a, "v2", 7);
-    cJSON_Delete (adm (&k_auditor, "policy.diff", a, NOT_FOUND));
+    cJSON_Delete (adm (&k_auditor, "policy.diff", args_diff ("water", 1, 7, 0), NOT_FOUND));
 }
 
 /*  apply, diff, rollback and explain compile through one path: a policy
@@ -350,11 +362,7 @@ Test (policy_admin, diff_agrees_with_apply_on_revoked_members)
     cJSON *r = apply (&k_wadmin, "water", WATER_V1, 0, OK);
     cr_assert_eq (num (r, "version"), 2);
     cJSON_Delete (r);
-    cJSON *a = args_owner ("water");
-    cJSON_AddNumberToObject (a, "v1", 1);
-    cJSON_AddNumberToObject (a, "v2", 2);
-    cJSON_AddNumberToObject (a, "at", AT_JUNE);
-    cJSON *d = adm (&k_auditor, "policy.diff", a, OK);
+    cJSON *d = adm (&k_auditor, "policy.diff", args_diff ("water", 1, 2, AT_JUNE), OK);
     cr_assert_eq (cJSON_GetArraySize (cJSON_GetObjectItemCaseSensitive (d, "access")), 0,
                   "%s", cJSON_PrintUnformatted (d));
     cJSON_Delete (d);
@@ -378,9 +386,7 @@ Test (policy_admin, rollback_stores_a_new_version_with_the_old_text)
     cr_assert_str_eq (str (e, "reason"), "no-matching-rule");
     cJSON_Delete (e);
 
-    cJSON *a = args_owner ("water");
-    cJSON_AddNumberToObject (a, "version", 1);
-    cJSON *r = adm (&k_wadmin, "policy.rollback", a, OK);
+    cJSON *r = adm (&k_wadmin, "policy.rollback", args_version ("water", 1), OK);
     cr_assert_eq (num (r, "version"), 3);
     cr_assert_eq (num (r, "previous"), 2);
     cr_assert_eq (num (r, "rollback_to"), 1);
@@ -418,17 +424,12 @@ Test (policy_admin, rollback_stores_a_new_version_with_the_old_text)
     tc_close (&p);
 
     /* nothing changed between v1 and v3 */
-    a = args_owner ("water");
-    cJSON_AddNumberToObject (a, "v1", 1);
-    cJSON_AddNumberToObject (a, "v2", 3);
-    cJSON *d = adm (&k_auditor, "policy.diff", a, OK);
+    cJSON *d = adm (&k_auditor, "policy.diff", args_diff ("water", 1, 3, 0), OK);
     cr_assert_eq (cJSON_GetArraySize (cJSON_GetObjectItemCaseSensitive (d, "access")), 0);
     cr_assert_str_eq (str (d, "rule_changes_text"), "");
     cJSON_Delete (d);
 
-    a = args_owner ("water");
-    cJSON_AddNumberToObject (a, "version", 9);
-    cJSON_Delete (adm (&k_wadmin, "policy.rollback", a, NOT_FOUND));
+    cJSON_Delete (adm (&k_wadmin, "policy.rollback", args_version ("water", 9), NOT_FOUND));
 
     /* the rollback is in the audit log, once, with the rules it put in force */
     char lines[1024];
@@ -646,9 +647,7 @@ Test (policy_admin, roles_are_enforced_by_the_broker)
     cJSON_Delete (apply (&k_padmin, "power", POWER_V1, 0, OK));
 
     /* water's admin cannot roll back or apply power's policy */
-    cJSON *a = args_owner ("power");
-    cJSON_AddNumberToObject (a, "version", 1);
-    cJSON_Delete (adm (&k_wadmin, "policy.rollback", a, NOT_PERMITTED));
+    cJSON_Delete (adm (&k_wadmin, "policy.rollback", args_version ("power", 1), NOT_PERMITTED));
     cr_assert (strstr (last_text, "admin:water"), "%s", last_text);
     cJSON_Delete (apply (&k_wadmin, "power", POWER_V1, 0, NOT_PERMITTED));
     cJSON_Delete (apply (&k_wadmin, "power", POWER_V1, 1, NOT_PERMITTED));
@@ -658,9 +657,7 @@ Test (policy_admin, roles_are_enforced_by_the_broker)
     cJSON_Delete (adm (&k_auditor, "policy.show", args_owner ("power"), OK));
     cJSON_Delete (adm (&k_auditor, "policy.history", args_owner ("power"), OK));
     cJSON_Delete (apply (&k_auditor, "water", WATER_V2, 0, NOT_PERMITTED));
-    a = args_owner ("water");
-    cJSON_AddNumberToObject (a, "version", 1);
-    cJSON_Delete (adm (&k_auditor, "policy.rollback", a, NOT_PERMITTED));
+    cJSON_Delete (adm (&k_auditor, "policy.rollback", args_version ("water", 1), NOT_PERMITTED));
 
     /* a data member reads nothing */
     cJSON_Delete (adm (&k_water, "policy.list", cJSON_CreateObject (), NOT_PERMITTED));
@@ -674,9 +671,7 @@ Test (policy_admin, roles_are_enforced_by_the_broker)
     cJSON_Delete (l);
 
     /* power's own admin may roll back */
-    a = args_owner ("power");
-    cJSON_AddNumberToObject (a, "version", 1);
-    cJSON *r = adm (&k_padmin, "policy.rollback", a, OK);
+    cJSON *r = adm (&k_padmin, "policy.rollback", args_version ("power", 1), OK);
     cr_assert_eq (num (r, "version"), 2);
     cJSON_Delete (r);
     /* refused attempts changed nothing and recorded no rollback */
@@ -695,10 +690,7 @@ Test (policy_admin, a_bureau_admin_reads_only_its_own_and_the_city_policy)
     cr_assert (strstr (last_text, "role admin:water reads the policies of water and city"),
                "%s", last_text);
     cJSON_Delete (adm (&k_wadmin, "policy.history", args_owner ("power"), NOT_PERMITTED));
-    cJSON *a = args_owner ("power");
-    cJSON_AddNumberToObject (a, "v1", 0);
-    cJSON_AddNumberToObject (a, "v2", 1);
-    cJSON_Delete (adm (&k_wadmin, "policy.diff", a, NOT_PERMITTED));
+    cJSON_Delete (adm (&k_wadmin, "policy.diff", args_diff ("power", 0, 1, 0), NOT_PERMITTED));
     /* power's admin reads power's; the auditor reads both */
     cJSON_Delete (adm (&k_padmin, "policy.history", args_owner ("power"), OK));
     cJSON_Delete (adm (&k_auditor, "policy.show", args_owner ("water"), OK));
