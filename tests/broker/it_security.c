@@ -64,13 +64,6 @@ kill_broker (void)
     B.pid = 0;
 }
 
-static void
-publish_ok (tc_client_t *w, uint32_t n, const char *subject)
-{
-    char err[400];
-    cr_assert_eq (tc_publish_water (w, n, subject, 10.0 + n, err, sizeof err), 0, "%s", err);
-}
-
 
 /* ------------------------------------------ 4. disclosures recorded in full */
 
@@ -84,7 +77,7 @@ s_deliver_after_change (const char *first, const char *then, const char *fields)
     tc_client_t w, p;
     cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "billing-check", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    publish_ok (&w, 1, "C-1001");
+    TC_PUBLISH_OK (&w, 1, "C-1001", 11.0);
     cr_assert_eq (tc_policy (&B, "water", water_policy (then, "keep")), 2);
     tc_credit (&p, 10);
     cr_assert_eq (tc_drain (&p, 1, 1, NULL, 5000), 1);
@@ -257,7 +250,7 @@ Test (security, delivery_tags_are_never_reused_across_restarts, .init = setup)
     tc_client_t w, p;
     cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "billing-check", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    publish_ok (&w, 1, "C-1001");
+    TC_PUBLISH_OK (&w, 1, "C-1001", 11.0);
     tc_credit (&p, 10);
     uint64_t a = one_tag (&p);
     cr_assert_neq (a, 0, "record A was not delivered");
@@ -274,7 +267,7 @@ Test (security, delivery_tags_are_never_reused_across_restarts, .init = setup)
     /* the queue is empty; killed again, then a new record B */
     kill_and_restart ();
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    publish_ok (&w, 2, "C-1002");
+    TC_PUBLISH_OK (&w, 2, "C-1002", 12.0);
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
     /* a client that never saw the answer to its ACK of A resends it to the
      * new incarnation: it must not remove B */
@@ -428,7 +421,7 @@ Test (security, two_instances_under_one_key_share_the_queue_and_survive_a_kill, 
     cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "billing-check", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     for (uint32_t i = 1; i <= n_shared; i++)
-        publish_ok (&w, i, "C-1001");
+        TC_PUBLISH_OK (&w, i, "C-1001", 10.0 + i);
     /* the older instance's credit goes out before the newer one exists: on
      * a busy machine a parent descheduled after fork() could otherwise see
      * the child take all the records before its CREDIT is read */

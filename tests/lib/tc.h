@@ -168,6 +168,14 @@ int tc_publish_wait (tc_client_t *c, const char *type, uint32_t n, const char *s
 /*  tc_publish_wait of tc_water_reading (subject, m3), 5 s. */
 int tc_publish_water (tc_client_t *c, uint32_t n, const char *subject, double m3, char *err,
                       size_t size);
+/*  In a Criterion suite: asserts that tc_publish_water (c, n, subject, m3)
+ *  was acknowledged; the message has the broker's error text. */
+#define TC_PUBLISH_OK(c, n, subject, m3)                                                    \
+    do {                                                                                    \
+        char tc_err_[400];                                                                  \
+        cr_assert_eq (tc_publish_water ((c), (n), (subject), (m3), tc_err_, sizeof tc_err_), \
+                      0, "publish %u refused: %s", (unsigned) (n), tc_err_);                \
+    } while (0)
 
 /*  One PUBLISH of n (at most 64) water readings (tc_water_reading): record
  *  i has id tc_msgid (base + i), base + i m3, and is about `subject`, or

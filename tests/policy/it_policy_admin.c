@@ -218,15 +218,6 @@ change_for (const cJSON *changes, const char *consumer, const char *type, const 
     return NULL;
 }
 
-/*  Publishes one water reading about `subject` as member water and waits
- *  for the broker's ACK. */
-static void
-publish_water (tc_client_t *w, uint32_t n, const char *subject)
-{
-    char err[300];
-    cr_assert_eq (tc_publish_water (w, n, subject, 1.5, err, sizeof err), 0, "publish refused: %s", err);
-}
-
 /*  Stops the broker and reads its audit log (read-only): the entries of
  *  `kind`, as "actor|owner|rules|detail" lines, into out (cap bytes).
  *  Returns how many there are. */
@@ -378,7 +369,7 @@ Test (policy_admin, rollback_stores_a_new_version_with_the_old_text)
     cr_assert_eq (tc_subscribe (&p, "water.v1.MeterReading", "parking-fee-waiver"), 0);
     tc_credit (&p, 10);
     cr_assert_eq (tc_join (&w, &b, &k_water, "water"), 0);
-    publish_water (&w, 1, "C-1");
+    TC_PUBLISH_OK (&w, 1, "C-1", 1.5);
     cr_assert_neq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__DELIVER, 700), 0,
                    "delivered under v2, which gives parking nothing");
     cJSON *e = explain (&k_auditor, "parking", "water.v1.MeterReading", "parking-fee-waiver", AT_JUNE);
@@ -412,7 +403,7 @@ Test (policy_admin, rollback_stores_a_new_version_with_the_old_text)
     cr_assert_str_eq (str (e, "decision"), "deny");
     cJSON_Delete (e);
     /* ... and the broker decides so on the data plane */
-    publish_water (&w, 2, "C-2");
+    TC_PUBLISH_OK (&w, 2, "C-2", 1.5);
     cr_assert_eq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__DELIVER, 5000), 0, "nothing delivered");
     cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__DELIVER);
     cr_assert_eq (m.h->n_records, 1);
