@@ -411,8 +411,7 @@ Test (policy_admin, rollback_stores_a_new_version_with_the_old_text)
     cr_assert_str_eq (m.h->records[0]->rules[0], "water/water-to-parking@3");
     cr_assert_str_neq (m.h->records[0]->subject, "C-2", "subject not pseudonymized");
     tc_msg_free (&m);
-    tc_close (&w);
-    tc_close (&p);
+    tc_close_all (&w, &p, NULL);
 
     /* nothing changed between v1 and v3 */
     cJSON *d = adm (&k_auditor, "policy.diff", args_diff ("water", 1, 3, 0), OK);
