@@ -1,6 +1,7 @@
 /*  Integration: authentication, publish/deliver/ack, redelivery,
  *  idempotency, ownership and restart, against the real sluiced. */
 #include <criterion/criterion.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,12 +32,19 @@ teardown (void)
 
 TestSuite (flow, .init = setup, .fini = teardown, .timeout = 60);
 
-/*  Publishes one water reading as `c` and waits for its ACK. */
-static void
-publish_ok (tc_client_t *c, uint32_t n, const char *subject)
+/*  Counts the records of the DELIVERs that come to `c` until `most` came or
+ *  none came for quiet_ms. */
+static size_t
+delivered (tc_client_t *c, size_t most, int quiet_ms)
 {
-    char err[400];
-    cr_assert_eq (tc_publish_water (c, n, subject, 12.5, err, sizeof err), 0, "%s", err);
+    tc_msg_t m;
+    size_t got = 0;
+    while (got < most && tc_recv (c, &m, quiet_ms) == 0) {
+        cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__DELIVER, "got command %d", m.h->command);
+        got += m.h->n_records;
+        tc_msg_free (&m);
+    }
+    return got;
 }
 
 Test (flow, unknown_key_is_refused)
@@ -125,9 +133,8 @@ Test (flow, ownership_violation_is_refused_and_broker_keeps_serving)
     cr_assert_eq (m.h->errors[0]->code, SLUICE__V1__ERROR_CODE__NOT_OWNER);
     cr_assert_eq (m.h->errors[0]->message_id.len, 16);
     tc_msg_free (&m);
-    publish_ok (&w, 3, "C-2");            /* the owner still publishes */
-    tc_close (&p);
-    tc_close (&w);
+    TC_PUBLISH_OK (&w, 3, "C-2", 12.5);            /* the owner still publishes */
+    tc_close_all (&p, &w, NULL);
 }
 
 Test (flow, publish_ack_deliver_ack)
@@ -135,7 +142,7 @@ Test (flow, publish_ack_deliver_ack)
     tc_client_t w, p;
     cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 10), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    publish_ok (&w, 10, "C-1001");
+    TC_PUBLISH_OK (&w, 10, "C-1001", 12.5);
 
     tc_msg_t m;
     cr_assert_eq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__DELIVER, 5000), 0, "nothing delivered");
@@ -168,8 +175,7 @@ Test (flow, publish_ack_deliver_ack)
     cr_assert_eq (st->code, 0);
     cr_assert (strstr (st->result_json, "\"power\":0"), "status: %s", st->result_json);
     sluice__v1__admin_response__free_unpacked (st, NULL);
-    tc_close (&w);
-    tc_close (&p);
+    tc_close_all (&w, &p, NULL);
 }
 
 Test (flow, nothing_flows_without_a_permit)
@@ -177,12 +183,11 @@ Test (flow, nothing_flows_without_a_permit)
     tc_client_t w, k;
     cr_assert_eq (tc_consumer (&k, &B, &kk, "parking", TL_WATER, "joint-metering", 10), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    publish_ok (&w, 20, "C-1");
+    TC_PUBLISH_OK (&w, 20, "C-1", 12.5);
     tc_msg_t m;
     cr_assert_neq (tc_recv (&k, &m, 700), 0, "parking got a record without a permit");
     cr_assert_gt (tc_audit_await (&B, 2000, "kind=deny", "counterpart=parking", "reason=no-matching-rule", NULL), 0);
-    tc_close (&w);
-    tc_close (&k);
+    tc_close_all (&w, &k, NULL);
 }
 
 Test (flow, credit_limits_deliveries)
@@ -191,25 +196,15 @@ Test (flow, credit_limits_deliveries)
     cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     for (uint32_t i = 0; i < 5; i++)
-        publish_ok (&w, 100 + i, "C-1");
+        TC_PUBLISH_OK (&w, 100 + i, "C-1", 12.5);
     tc_msg_t m;
     cr_assert_neq (tc_recv (&p, &m, 300), 0, "delivered without credit");
     tc_credit (&p, 2);
-    size_t got = 0;
-    while (tc_recv (&p, &m, 700) == 0) {
-        cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__DELIVER);
-        got += m.h->n_records;
-        tc_msg_free (&m);
-    }
+    size_t got = delivered (&p, SIZE_MAX, 700);
     cr_assert_eq (got, 2, "credit 2 but %zu records delivered", got);
     tc_credit (&p, 10);
-    while (tc_recv (&p, &m, 700) == 0) {
-        got += m.h->n_records;
-        tc_msg_free (&m);
-    }
-    cr_assert_eq (got, 5);
-    tc_close (&w);
-    tc_close (&p);
+    cr_assert_eq (got + delivered (&p, SIZE_MAX, 700), 5);
+    tc_close_all (&w, &p, NULL);
 }
 
 Test (flow, redelivery_after_consumer_reconnects)
@@ -217,7 +212,7 @@ Test (flow, redelivery_after_consumer_reconnects)
     tc_client_t w, p;
     cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 10), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    publish_ok (&w, 30, "C-7");
+    TC_PUBLISH_OK (&w, 30, "C-7", 12.5);
     tc_msg_t m;
     cr_assert_eq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__DELIVER, 5000), 0);
     uint64_t tag = m.h->records[0]->delivery_tag;
@@ -239,8 +234,7 @@ Test (flow, redelivery_after_consumer_reconnects)
     tc_msg_free (&m);
     cr_assert_eq (tc_ack (&p, tag, 0), 1);
     cr_assert_neq (tc_recv (&p, &m, 500), 0, "delivered again after ACK");
-    tc_close (&w);
-    tc_close (&p);
+    tc_close_all (&w, &p, NULL);
 }
 
 Test (flow, a_second_connection_does_not_steal_deliveries)
@@ -258,15 +252,13 @@ Test (flow, a_second_connection_does_not_steal_deliveries)
     cr_assert_eq (m.h->seq, seq);
     tc_msg_free (&m);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    publish_ok (&w, 70, "C-4");
+    TC_PUBLISH_OK (&w, 70, "C-4", 12.5);
     cr_assert_eq (tc_recv_cmd (&cons, &m, SLUICE__V1__COMMAND__DELIVER, 5000), 0,
                   "the consumer connection lost its deliveries to a second connection");
     cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__DELIVER);
     tc_msg_free (&m);
     cr_assert_neq (tc_recv (&pub, &m, 300), 0, "DELIVER went to the other connection");
-    tc_close (&pub);
-    tc_close (&cons);
-    tc_close (&w);
+    tc_close_all (&pub, &cons, &w, NULL);
 }
 
 Test (flow, resent_publish_is_queued_once)
@@ -274,21 +266,15 @@ Test (flow, resent_publish_is_queued_once)
     tc_client_t w, p;
     cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    publish_ok (&w, 40, "C-9");
-    publish_ok (&w, 40, "C-9");           /* same message_id: ACKed again */
+    TC_PUBLISH_OK (&w, 40, "C-9", 12.5);
+    TC_PUBLISH_OK (&w, 40, "C-9", 12.5);           /* same message_id: ACKed again */
     tc_close (&w);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    publish_ok (&w, 40, "C-9");           /* and after a reconnect */
+    TC_PUBLISH_OK (&w, 40, "C-9", 12.5);           /* and after a reconnect */
     tc_credit (&p, 10);
-    tc_msg_t m;
-    size_t got = 0;
-    while (tc_recv (&p, &m, 700) == 0) {
-        got += m.h->n_records;
-        tc_msg_free (&m);
-    }
+    size_t got = delivered (&p, SIZE_MAX, 700);
     cr_assert_eq (got, 1, "a resent message was queued %zu times", got);
-    tc_close (&w);
-    tc_close (&p);
+    tc_close_all (&w, &p, NULL);
 }
 
 Test (flow, batch_with_a_bad_record_gets_per_record_errors)
@@ -336,19 +322,13 @@ Test (flow, records_survive_a_broker_restart)
     tc_close (&p);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     for (uint32_t i = 0; i < 3; i++)
-        publish_ok (&w, 60 + i, "C-3");
+        TC_PUBLISH_OK (&w, 60 + i, "C-3", 12.5);
     tc_close (&w);
     cr_assert_eq (tc_broker_stop (&B), 0, "sluiced did not exit 0 on SIGTERM");
     cr_assert_eq (tc_broker_restart (&B), 0);
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
     tc_credit (&p, 10);
-    tc_msg_t m;
-    size_t got = 0;
-    while (got < 3 && tc_recv (&p, &m, 3000) == 0) {
-        cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__DELIVER);
-        got += m.h->n_records;
-        tc_msg_free (&m);
-    }
+    size_t got = delivered (&p, 3, 3000);
     cr_assert_eq (got, 3, "only %zu of 3 records survived the restart", got);
     tc_close (&p);
 }
@@ -414,6 +394,5 @@ Test (flow, pipelined_batches_share_commits)
     if (tc_wait (1) == 1)
         cr_assert_leq (commits, MSGS / 2, "%.0f commits for %d messages: no group commit",
                        commits, MSGS);
-    tc_close (&w);
-    tc_close (&p);
+    tc_close_all (&w, &p, NULL);
 }

@@ -124,21 +124,6 @@ is_hex32 (const char *s)
     return 1;
 }
 
-/*  Queue depth of `member` from the status command. */
-static int
-depth (const char *member)
-{
-    Sluice__V1__AdminResponse *st = tc_admin (&B, &B.admin, "status", NULL);
-    cr_assert_not_null (st);
-    cJSON *j = cJSON_Parse (st->result_json);
-    sluice__v1__admin_response__free_unpacked (st, NULL);
-    cJSON *q = cJSON_GetObjectItemCaseSensitive (j, "queues");
-    cJSON *v = cJSON_GetObjectItemCaseSensitive (q, member);
-    int n = cJSON_IsNumber (v) ? v->valueint : -1;
-    cJSON_Delete (j);
-    return n;
-}
-
 Test (govern, permit_releases_exactly_what_the_policy_says)
 {
     cr_assert_eq (tc_policy (&B, "water", WATER_SHARES), 1);
@@ -189,9 +174,7 @@ Test (govern, permit_releases_exactly_what_the_policy_says)
     cr_assert_eq (deliver (&p, &m, 5000), 0);
     cr_assert_str_eq (m.h->records[0]->subject, pseudo_power);
     tc_msg_free (&m);
-    tc_close (&w);
-    tc_close (&p);
-    tc_close (&k);
+    tc_close_all (&w, &p, &k, NULL);
 }
 
 Test (govern, default_deny_without_a_policy)
@@ -203,9 +186,8 @@ Test (govern, default_deny_without_a_policy)
     publish_reading (&w, 1, "C-1");
     cr_assert_neq (deliver (&p, &m, 700), 0, "delivered without any permit");
     cr_assert_gt (tc_audit_await (&B, 2000, "kind=deny", "counterpart=power", "reason=no-matching-rule", NULL), 0);
-    cr_assert_eq (depth ("power"), 0);
-    tc_close (&w);
-    tc_close (&p);
+    cr_assert_eq (tc_queue_depth (&B, "power"), 0);
+    tc_close_all (&w, &p, NULL);
 }
 
 Test (govern, a_city_forbid_beats_the_owners_permit)
@@ -228,9 +210,7 @@ Test (govern, a_city_forbid_beats_the_owners_permit)
     cr_assert_neq (deliver (&p, &m, 500), 0, "a forbidden copy reached power");
     cr_assert_gt (tc_audit_await (&B, 2000, "kind=deny", "counterpart=power", "record_type=" TL_WATER,
                                   "purpose=joint-metering", "reason=forbidden", NULL), 0);
-    tc_close (&w);
-    tc_close (&p);
-    tc_close (&k);
+    tc_close_all (&w, &p, &k, NULL);
 }
 
 Test (govern, a_rule_removed_after_queueing_stops_queued_records)
@@ -242,16 +222,15 @@ Test (govern, a_rule_removed_after_queueing_stops_queued_records)
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_reading (&w, 1, "C-1");
     publish_reading (&w, 2, "C-2");
-    cr_assert_eq (depth ("power"), 2, "records were not queued");
+    cr_assert_eq (tc_queue_depth (&B, "power"), 2, "records were not queued");
     /* water withdraws the permit: version 2 has no rule for power */
     cr_assert_eq (tc_policy (&B, "water", "# nothing is shared any more\n"), 2);
     tc_credit (&p, 10);
     cr_assert_neq (deliver (&p, &m, 700), 0, "a queued record left after its rule was removed");
-    cr_assert_eq (depth ("power"), 0, "denied records stay queued");
+    cr_assert_eq (tc_queue_depth (&B, "power"), 0, "denied records stay queued");
     cr_assert_gt (tc_audit_await (&B, 2000, "kind=deny", "owner=water", "counterpart=power",
                                   "detail=stage=deliver", NULL), 0);
-    tc_close (&w);
-    tc_close (&p);
+    tc_close_all (&w, &p, NULL);
 }
 
 /*  The time in Unix seconds as the broker reads it (clock_gettime). Not
@@ -317,18 +296,17 @@ Test (govern, a_rule_whose_validity_ends_stops_queued_records)
     /* queued inside the window, no credit yet */
     publish_reading (&w, 2, "C-2");
     cr_assert_lt (now_s (), ends, "the run was too slow for the window");
-    cr_assert_eq (depth ("power"), 1, "not queued while the rule was valid");
+    cr_assert_eq (tc_queue_depth (&B, "power"), 1, "not queued while the rule was valid");
     while (now_s () < ends)
         usleep (50000);
     /* the window ended between enqueue and delivery: nothing with the same
      * policy and consent changed, yet the time did, so it is decided again */
     tc_credit (&p, 10);
     cr_assert_neq (deliver (&p, &m, 700), 0, "a queued record left after its rule's window ended");
-    cr_assert_eq (depth ("power"), 0, "denied records stay queued");
+    cr_assert_eq (tc_queue_depth (&B, "power"), 0, "denied records stay queued");
     cr_assert_gt (tc_audit_await (&B, 2000, "kind=deny", "counterpart=power", "reason=outside-validity",
                                   "detail=stage=deliver", NULL), 0);
-    tc_close (&w);
-    tc_close (&p);
+    tc_close_all (&w, &p, NULL);
 }
 
 /*  Nothing changed between publish and delivery: the delivery is not
@@ -359,8 +337,7 @@ Test (govern, a_delivery_that_stands_names_the_rule_that_decided_at_publish)
     cr_assert_eq (got->water_consumption_m3, 0, "a field only w2p-south releases");
     water__v1__meter_reading__free_unpacked (got, NULL);
     tc_msg_free (&m);
-    tc_close (&w);
-    tc_close (&p);
+    tc_close_all (&w, &p, NULL);
 }
 
 Test (govern, a_narrowed_permit_reshapes_queued_records)
@@ -371,7 +348,7 @@ Test (govern, a_narrowed_permit_reshapes_queued_records)
     cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     publish_reading (&w, 1, "C-1");
-    cr_assert_eq (depth ("power"), 1);
+    cr_assert_eq (tc_queue_depth (&B, "power"), 1);
     /* version 2 no longer releases the district and rounds to the day */
     char v2[1024];
     snprintf (v2, sizeof v2, "%s", WATER_SHARES);
@@ -399,8 +376,7 @@ Test (govern, a_narrowed_permit_reshapes_queued_records)
     cr_assert_eq (deliver (&p, &m, 5000), 0);
     cr_assert_str_eq (m.h->records[0]->subject, first, "pseudonym differs between queued and fresh copies");
     tc_msg_free (&m);
-    tc_close (&w);
-    tc_close (&p);
+    tc_close_all (&w, &p, NULL);
 }
 
 /*  policy.apply as `as`; returns the response (caller frees). */
@@ -463,8 +439,7 @@ Test (govern, a_bad_policy_gives_every_error_with_its_position_and_changes_nothi
     cr_assert_str_eq (m.h->records[0]->rules[0], "water/w2p@1");
     tc_msg_free (&m);
     cr_assert_eq (tc_policy (&B, "water", WATER_SHARES), 2);
-    tc_close (&w);
-    tc_close (&p);
+    tc_close_all (&w, &p, NULL);
 }
 
 Test (govern, queries_are_checked_both_ways_and_replies_shaped)
@@ -515,8 +490,7 @@ Test (govern, queries_are_checked_both_ways_and_replies_shaped)
     cr_assert_eq (got->date_observed, T_HOUR);
     water__v1__meter_reading__free_unpacked (got, NULL);
     tc_msg_free (&a);
-    tc_close (&w);
-    tc_close (&p);
+    tc_close_all (&w, &p, NULL);
 }
 
 /* ------------------------------------------------------------- consent */
@@ -567,14 +541,22 @@ consent_event (tc_client_t *c, uint32_t n, Sluice__V1__ConsentEvent__Kind kind,
     return cmd;
 }
 
-Test (govern, consent_gates_queues_and_notifies)
+/*  The consent scene: water's policy needs consent; power subscribed with
+ *  `credit`, water and the app (the consent source) joined. */
+static void
+consent_scene (tc_client_t *w, tc_client_t *p, tc_client_t *a, uint32_t credit)
 {
     cr_assert_eq (tc_policy (&B, "water", WATER_WITH_CONSENT), 1);
+    cr_assert_eq (tc_consumer (p, &B, &kp, "power", TL_WATER, "joint-metering", credit), 0);
+    cr_assert_eq (tc_join (w, &B, &kw, "water"), 0);
+    cr_assert_eq (tc_join (a, &B, &ka, "app"), 0);
+}
+
+Test (govern, consent_gates_queues_and_notifies)
+{
     tc_client_t w, p, a;
     tc_msg_t m;
-    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 1), 0);
-    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    cr_assert_eq (tc_join (&a, &B, &ka, "app"), 0);
+    consent_scene (&w, &p, &a, 1);
 
     /* no consent: denied, and the reason says so */
     publish_reading (&w, 1, "C-7");
@@ -596,7 +578,7 @@ Test (govern, consent_gates_queues_and_notifies)
     /* two more wait in power's queue (no credit left) */
     publish_reading (&w, 3, "C-7");
     publish_reading (&w, 4, "C-7");
-    cr_assert_eq (depth ("power"), 2);
+    cr_assert_eq (tc_queue_depth (&B, "power"), 2);
 
     /* withdrawal: power is told, in its own pseudonym, and the queue stops */
     cr_assert_eq (consent_event (&a, 2, SLUICE__V1__CONSENT_EVENT__KIND__WITHDRAWN, "c-7-power", NULL),
@@ -619,21 +601,16 @@ Test (govern, consent_gates_queues_and_notifies)
     tc_msg_free (&m);
     tc_credit (&p, 10);
     cr_assert_neq (deliver (&p, &m, 700), 0, "a queued record left after the withdrawal");
-    cr_assert_eq (depth ("power"), 0);
+    cr_assert_eq (tc_queue_depth (&B, "power"), 0);
     cr_assert_gt (tc_audit_await (&B, 2000, "kind=deny", "counterpart=power", "reason=consent-withdrawn", NULL), 0);
-    tc_close (&w);
-    tc_close (&p);
-    tc_close (&a);
+    tc_close_all (&w, &p, &a, NULL);
 }
 
 Test (govern, an_expiring_consent_notifies_and_stops_the_queue)
 {
-    cr_assert_eq (tc_policy (&B, "water", WATER_WITH_CONSENT), 1);
     tc_client_t w, p, a;
     tc_msg_t m;
-    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
-    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    cr_assert_eq (tc_join (&a, &B, &ka, "app"), 0);
+    consent_scene (&w, &p, &a, 0);
     int64_t ends = window_end (2);
     s_valid_to = ends;
     cr_assert_eq (consent_event (&a, 1, SLUICE__V1__CONSENT_EVENT__KIND__GIVEN, "c-7-short", NULL),
@@ -641,7 +618,7 @@ Test (govern, an_expiring_consent_notifies_and_stops_the_queue)
     s_valid_to = 0;
     publish_reading (&w, 1, "C-7");
     cr_assert_lt (now_s (), ends, "the run was too slow for the window");
-    cr_assert_eq (depth ("power"), 1, "not queued while the consent was valid");
+    cr_assert_eq (tc_queue_depth (&B, "power"), 1, "not queued while the consent was valid");
     /* valid_to passes: the broker finds it within its scan period */
     cr_assert_eq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__NOTICE, 8000), 0, "no NOTICE at expiry");
     cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__NOTICE);
@@ -651,19 +628,14 @@ Test (govern, an_expiring_consent_notifies_and_stops_the_queue)
     tc_credit (&p, 10);
     cr_assert_neq (deliver (&p, &m, 700), 0, "a queued record left after the consent expired");
     cr_assert_gt (tc_audit_await (&B, 2000, "kind=deny", "counterpart=power", "reason=consent-expired", NULL), 0);
-    tc_close (&w);
-    tc_close (&p);
-    tc_close (&a);
+    tc_close_all (&w, &p, &a, NULL);
 }
 
 Test (govern, a_consent_limited_to_fields_releases_only_those)
 {
-    cr_assert_eq (tc_policy (&B, "water", WATER_WITH_CONSENT), 1);
     tc_client_t w, p, a;
     tc_msg_t m;
-    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 10), 0);
-    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    cr_assert_eq (tc_join (&a, &B, &ka, "app"), 0);
+    consent_scene (&w, &p, &a, 10);
     s_field = "water_consumption_m3";
     cr_assert_eq (consent_event (&a, 1, SLUICE__V1__CONSENT_EVENT__KIND__GIVEN, "c-7-m3", NULL),
                   SLUICE__V1__COMMAND__ACK);
@@ -676,9 +648,7 @@ Test (govern, a_consent_limited_to_fields_releases_only_those)
     cr_assert_str_eq (got->district, "", "a field the citizen did not consent to was released");
     water__v1__meter_reading__free_unpacked (got, NULL);
     tc_msg_free (&m);
-    tc_close (&w);
-    tc_close (&p);
-    tc_close (&a);
+    tc_close_all (&w, &p, &a, NULL);
 }
 
 Test (govern, consent_events_from_other_members_are_refused)
@@ -694,8 +664,7 @@ Test (govern, consent_events_from_other_members_are_refused)
     cr_assert_eq (tc_join (&a, &B, &ka, "app"), 0);
     cr_assert_eq (consent_event (&a, 1, SLUICE__V1__CONSENT_EVENT__KIND__GIVEN, "c-forged", NULL),
                   SLUICE__V1__COMMAND__ACK);
-    tc_close (&w);
-    tc_close (&a);
+    tc_close_all (&w, &a, NULL);
 }
 
 /* --------------------------------------------------------------- audit */
@@ -812,8 +781,7 @@ Test (govern, the_audit_log_verifies_and_holds_no_raw_citizen_id)
     else
         snprintf (want_ack, sizeof want_ack, "tags=%llu,%llu,%llu", (unsigned long long) tags[0],
                   (unsigned long long) tags[1], (unsigned long long) tags[2]);
-    tc_close (&w);
-    tc_close (&p);
+    tc_close_all (&w, &p, NULL);
     cr_assert_eq (tc_broker_stop (&B), 0);
 
     /* the raw id appears nowhere in the store file, queued copies included */

@@ -58,16 +58,35 @@ error_code (tc_client_t *c, uint64_t seq, int timeout_ms)
     return code;
 }
 
+/* joins the owner w and the asker p, asks for billing-check (asked_at, if given, is the time just
+ * before asking) and waits for the QUERY at the owner, into *q */
+static uint64_t
+ask_owner (tc_client_t *w, tc_client_t *p, uint32_t timeout_ms, int64_t *asked_at, tc_msg_t *q)
+{
+    cr_assert_eq (tc_join (w, &B, &kw, "water"), 0);
+    cr_assert_eq (tc_join (p, &B, &kp, "power"), 0);
+    if (asked_at)
+        *asked_at = tc_ms ();
+    uint64_t seq = ask (p, "billing-check", timeout_ms);
+    cr_assert_eq (tc_recv_cmd (w, q, SLUICE__V1__COMMAND__QUERY, 5000), 0, "owner got no QUERY");
+    cr_assert_eq (q->h->command, SLUICE__V1__COMMAND__QUERY);
+    return seq;
+}
+
+/* the asker's REPLY to seq, into *a */
+static void
+answer (tc_client_t *p, uint64_t seq, tc_msg_t *a)
+{
+    cr_assert_eq (tc_recv_cmd (p, a, SLUICE__V1__COMMAND__REPLY, 5000), 0, "asker got no answer");
+    cr_assert_eq (a->h->command, SLUICE__V1__COMMAND__REPLY);
+    cr_assert_eq (a->h->seq, seq);
+}
+
 Test (query, query_reply_round_trip)
 {
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    uint64_t seq = ask (&p, "billing-check", 3000);
-
-    tc_msg_t q;
-    cr_assert_eq (tc_recv_cmd (&w, &q, SLUICE__V1__COMMAND__QUERY, 5000), 0, "owner got no QUERY");
-    cr_assert_eq (q.h->command, SLUICE__V1__COMMAND__QUERY);
+    tc_msg_t q, a;
+    uint64_t seq = ask_owner (&w, &p, 3000, NULL, &q);
     cr_assert_str_eq (q.h->member, "power");
     cr_assert_str_eq (q.h->subject, "C-1001");
     cr_assert_str_eq (q.h->purpose, "billing-check");
@@ -80,10 +99,7 @@ Test (query, query_reply_round_trip)
     tc_reply1 (&w, q.h->query_id, "C-1001", 1767225600000, 0, body, len);
     tc_msg_free (&q);
 
-    tc_msg_t a;
-    cr_assert_eq (tc_recv_cmd (&p, &a, SLUICE__V1__COMMAND__REPLY, 5000), 0, "asker got no answer");
-    cr_assert_eq (a.h->command, SLUICE__V1__COMMAND__REPLY);
-    cr_assert_eq (a.h->seq, seq);
+    answer (&p, seq, &a);
     cr_assert_eq (a.h->n_records, 1);
     cr_assert_str_eq (a.h->records[0]->owner, "water");
     cr_assert_str_eq (a.h->records[0]->record_type, TL_WATER);
@@ -92,38 +108,27 @@ Test (query, query_reply_round_trip)
     cr_assert_eq (memcmp (a.bodies[0], body, len), 0);
     free (body);
     tc_msg_free (&a);
-    tc_close (&w);
-    tc_close (&p);
+    tc_close_all (&w, &p, NULL);
 }
 
 Test (query, empty_reply_is_an_answer)
 {
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    uint64_t seq = ask (&p, "billing-check", 3000);
-    tc_msg_t q;
-    cr_assert_eq (tc_recv_cmd (&w, &q, SLUICE__V1__COMMAND__QUERY, 5000), 0);
+    tc_msg_t q, a;
+    uint64_t seq = ask_owner (&w, &p, 3000, NULL, &q);
     tc_reply1 (&w, q.h->query_id, NULL, 0, 0, NULL, 0);
     tc_msg_free (&q);
-    tc_msg_t a;
-    cr_assert_eq (tc_recv_cmd (&p, &a, SLUICE__V1__COMMAND__REPLY, 5000), 0);
-    cr_assert_eq (a.h->command, SLUICE__V1__COMMAND__REPLY);
-    cr_assert_eq (a.h->seq, seq);
+    answer (&p, seq, &a);
     cr_assert_eq (a.h->n_records, 0);
     tc_msg_free (&a);
-    tc_close (&w);
-    tc_close (&p);
+    tc_close_all (&w, &p, NULL);
 }
 
 Test (query, owner_refusal_is_passed_on)
 {
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    uint64_t seq = ask (&p, "billing-check", 3000);
     tc_msg_t q;
-    cr_assert_eq (tc_recv_cmd (&w, &q, SLUICE__V1__COMMAND__QUERY, 5000), 0);
+    uint64_t seq = ask_owner (&w, &p, 3000, NULL, &q);
     Sluice__V1__Header r = SLUICE__V1__HEADER__INIT;
     Sluice__V1__Error e = SLUICE__V1__ERROR__INIT, *ep = &e;
     e.code = SLUICE__V1__ERROR_CODE__NOT_FOUND;
@@ -135,8 +140,7 @@ Test (query, owner_refusal_is_passed_on)
     tc_send (&w, &r, NULL, NULL, 0);
     tc_msg_free (&q);
     cr_assert_eq (error_code (&p, seq, 5000), SLUICE__V1__ERROR_CODE__NOT_FOUND);
-    tc_close (&w);
-    tc_close (&p);
+    tc_close_all (&w, &p, NULL);
 }
 
 Test (query, denied_without_a_permit)
@@ -148,8 +152,7 @@ Test (query, denied_without_a_permit)
     cr_assert_eq (error_code (&p, seq, 5000), SLUICE__V1__ERROR_CODE__DENIED);
     tc_msg_t q;
     cr_assert_neq (tc_recv (&w, &q, 300), 0, "a denied query reached the owner");
-    tc_close (&w);
-    tc_close (&p);
+    tc_close_all (&w, &p, NULL);
 }
 
 Test (query, owner_offline)
@@ -172,12 +175,9 @@ Test (query, owner_offline)
 Test (query, slow_owner_times_out_and_late_reply_is_dropped)
 {
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    int64_t t0 = tc_ms ();
-    uint64_t seq = ask (&p, "billing-check", 300);
-    tc_msg_t q;
-    cr_assert_eq (tc_recv_cmd (&w, &q, SLUICE__V1__COMMAND__QUERY, 5000), 0);
+    tc_msg_t q, a;
+    int64_t t0;
+    uint64_t seq = ask_owner (&w, &p, 300, &t0, &q);
     cr_assert_eq (q.h->timeout_ms, 300);
     cr_assert_eq (error_code (&p, seq, 5000), SLUICE__V1__ERROR_CODE__TIMEOUT);
     int64_t took = tc_ms () - t0;
@@ -185,25 +185,20 @@ Test (query, slow_owner_times_out_and_late_reply_is_dropped)
     /* the late reply goes nowhere: the asker gets exactly one answer */
     tc_reply1 (&w, q.h->query_id, NULL, 0, 0, NULL, 0);
     tc_msg_free (&q);
-    tc_msg_t a;
     cr_assert_neq (tc_recv (&p, &a, 500), 0, "a second answer to one QUERY");
     int64_t until = tc_ms () + 2000;
     while (tc_broker_log_count (&B, "event=query.late") == 0 && tc_ms () < until)
         usleep (20000);
     cr_assert_gt (tc_broker_log_count (&B, "event=query.late"), 0);
-    tc_close (&w);
-    tc_close (&p);
+    tc_close_all (&w, &p, NULL);
 }
 
 Test (query, owner_leaving_mid_query_fails_it_at_once)
 {
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    int64_t t0 = tc_ms ();
-    uint64_t seq = ask (&p, "billing-check", 20000);
     tc_msg_t q;
-    cr_assert_eq (tc_recv_cmd (&w, &q, SLUICE__V1__COMMAND__QUERY, 5000), 0);
+    int64_t t0;
+    uint64_t seq = ask_owner (&w, &p, 20000, &t0, &q);
     tc_msg_free (&q);
     tc_close (&w);
     cr_assert_eq (error_code (&p, seq, 5000), SLUICE__V1__ERROR_CODE__OWNER_OFFLINE);
@@ -223,25 +218,19 @@ Test (query, unknown_record_type)
 Test (query, shutdown_fails_waiting_queries)
 {
     tc_client_t w, p;
-    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    uint64_t seq = ask (&p, "billing-check", 20000);
-    tc_msg_t q;
-    cr_assert_eq (tc_recv_cmd (&w, &q, SLUICE__V1__COMMAND__QUERY, 5000), 0);
+    tc_msg_t q, a, n;
+    uint64_t seq = ask_owner (&w, &p, 20000, NULL, &q);
     tc_msg_free (&q);
     cr_assert_eq (tc_broker_stop (&B), 0, "sluiced did not exit 0 on SIGTERM");
-    tc_msg_t a;
     cr_assert_eq (tc_recv_cmd (&p, &a, SLUICE__V1__COMMAND__REPLY, 3000), 0, "query left unanswered");
     cr_assert_eq (a.h->command, SLUICE__V1__COMMAND__ERROR);
     cr_assert_eq (a.h->seq, seq);
     cr_assert_eq (a.h->errors[0]->code, SLUICE__V1__ERROR_CODE__INTERNAL);
     cr_assert_str_eq (a.h->errors[0]->reason, "shutdown");
     tc_msg_free (&a);
-    tc_msg_t n;
     cr_assert_eq (tc_recv_cmd (&w, &n, SLUICE__V1__COMMAND__NOTICE, 3000), 0);
     cr_assert_eq (n.h->command, SLUICE__V1__COMMAND__NOTICE);
     cr_assert_str_eq (n.h->notice, "shutdown");
     tc_msg_free (&n);
-    tc_close (&w);
-    tc_close (&p);
+    tc_close_all (&w, &p, NULL);
 }

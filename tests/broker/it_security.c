@@ -57,10 +57,11 @@ TestSuite (security, .fini = teardown, .timeout = 120);
 
 
 static void
-publish_ok (tc_client_t *w, uint32_t n, const char *subject)
+kill_broker (void)
 {
-    char err[400];
-    cr_assert_eq (tc_publish_water (w, n, subject, 10.0 + n, err, sizeof err), 0, "%s", err);
+    kill (B.pid, SIGKILL);
+    waitpid (B.pid, NULL, 0);
+    B.pid = 0;
 }
 
 
@@ -76,12 +77,11 @@ s_deliver_after_change (const char *first, const char *then, const char *fields)
     tc_client_t w, p;
     cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "billing-check", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    publish_ok (&w, 1, "C-1001");
+    TC_PUBLISH_OK (&w, 1, "C-1001", 11.0);
     cr_assert_eq (tc_policy (&B, "water", water_policy (then, "keep")), 2);
     tc_credit (&p, 10);
     cr_assert_eq (tc_drain (&p, 1, 1, NULL, 5000), 1);
-    tc_close (&w);
-    tc_close (&p);
+    tc_close_all (&w, &p, NULL);
     tc_entry_t e[8];
     cr_assert_eq (tc_audit_read (B.dir, "deliver", e, 8), 1);
     cr_assert_str_eq (e[0].rules, "water/w2p@2");
@@ -130,11 +130,8 @@ Test (security, reply_entries_are_full_and_on_disk_before_the_reply_leaves, .ini
     cr_assert_eq (a.h->command, SLUICE__V1__COMMAND__REPLY);
     tc_msg_free (&a);
     /* the data has left: a crash now must not lose its record */
-    kill (B.pid, SIGKILL);
-    waitpid (B.pid, NULL, 0);
-    B.pid = 0;
-    tc_close (&w);
-    tc_close (&p);
+    kill_broker ();
+    tc_close_all (&w, &p, NULL);
     tc_entry_t e[4];
     size_t n = (size_t) tc_audit_read (B.dir, "reply", e, 4);
     cr_assert_eq (n, 1, "reply entries on disk after the crash: %zu", n);
@@ -147,21 +144,25 @@ Test (security, reply_entries_are_full_and_on_disk_before_the_reply_leaves, .ini
 
 /* ------------------------------------------- 1. explain with a subject */
 
+/*  The code of the answer to `command` with `args` (JSON) sent as `as`. */
 static int
-explain_code (const sl_keypair_t *as, const char *subject)
+admin_code (const sl_keypair_t *as, const char *command, const char *args)
 {
-    char args[300];
-    if (subject)
-        snprintf (args, sizeof args, "{\"consumer\":\"parking\",\"record_type\":\"health.v1.Encounter\","
-                  "\"purpose\":\"parking-fee-waiver\",\"subject\":\"%s\"}", subject);
-    else
-        snprintf (args, sizeof args, "{\"consumer\":\"parking\",\"record_type\":\"health.v1.Encounter\","
-                  "\"purpose\":\"parking-fee-waiver\"}");
-    Sluice__V1__AdminResponse *r = tc_admin (&B, as, "policy.explain", args);
+    Sluice__V1__AdminResponse *r = tc_admin (&B, as, command, args);
     cr_assert_not_null (r);
     int code = r->code;
     sluice__v1__admin_response__free_unpacked (r, NULL);
     return code;
+}
+
+static int
+explain_code (const sl_keypair_t *as, const char *subject)
+{
+    char args[300];
+    snprintf (args, sizeof args, "{\"consumer\":\"parking\",\"record_type\":\"health.v1.Encounter\","
+              "\"purpose\":\"parking-fee-waiver\"%s%s%s}", subject ? ",\"subject\":\"" : "",
+              subject ? subject : "", subject ? "\"" : "");
+    return admin_code (as, "policy.explain", args);
 }
 
 Test (security, explain_with_a_subject_is_limited_to_who_may_read_that_consent, .init = setup)
@@ -205,21 +206,7 @@ add_member (const char *name, const char *role, sl_keypair_t *kp)
     char args[300];
     snprintf (args, sizeof args, "{\"name\":\"%s\",\"role\":\"%s\",\"public_key\":\"%s\"}", name,
               role, kp->public_key);
-    Sluice__V1__AdminResponse *r = tc_admin (&B, &B.admin, "member.add", args);
-    cr_assert_not_null (r);
-    int code = r->code;
-    sluice__v1__admin_response__free_unpacked (r, NULL);
-    return code;
-}
-
-static int
-admin_code (const sl_keypair_t *as, const char *command, const char *args)
-{
-    Sluice__V1__AdminResponse *r = tc_admin (&B, as, command, args);
-    cr_assert_not_null (r);
-    int code = r->code;
-    sluice__v1__admin_response__free_unpacked (r, NULL);
-    return code;
+    return admin_code (&B.admin, "member.add", args);
 }
 
 Test (security, an_admin_role_must_name_a_known_bureau, .init = setup)
@@ -243,9 +230,7 @@ Test (security, an_admin_role_must_name_a_known_bureau, .init = setup)
 static void
 kill_and_restart (void)
 {
-    kill (B.pid, SIGKILL);
-    waitpid (B.pid, NULL, 0);
-    B.pid = 0;
+    kill_broker ();
     cr_assert_eq (tc_broker_restart (&B), 0, "sluiced did not come back");
 }
 
@@ -265,12 +250,11 @@ Test (security, delivery_tags_are_never_reused_across_restarts, .init = setup)
     tc_client_t w, p;
     cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "billing-check", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    publish_ok (&w, 1, "C-1001");
+    TC_PUBLISH_OK (&w, 1, "C-1001", 11.0);
     tc_credit (&p, 10);
     uint64_t a = one_tag (&p);
     cr_assert_neq (a, 0, "record A was not delivered");
-    tc_close (&w);
-    tc_close (&p);
+    tc_close_all (&w, &p, NULL);
 
     /* killed between deliver and ack: A comes again, under the same tag */
     kill_and_restart ();
@@ -283,7 +267,7 @@ Test (security, delivery_tags_are_never_reused_across_restarts, .init = setup)
     /* the queue is empty; killed again, then a new record B */
     kill_and_restart ();
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    publish_ok (&w, 2, "C-1002");
+    TC_PUBLISH_OK (&w, 2, "C-1002", 12.0);
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
     /* a client that never saw the answer to its ACK of A resends it to the
      * new incarnation: it must not remove B */
@@ -293,8 +277,7 @@ Test (security, delivery_tags_are_never_reused_across_restarts, .init = setup)
     cr_assert_neq (b, 0, "record B was lost");
     cr_assert_gt (b, a, "tag %llu reused (A had %llu)", (unsigned long long) b, (unsigned long long) a);
     cr_assert_eq (tc_ack (&p, b, 0), 1);
-    tc_close (&w);
-    tc_close (&p);
+    tc_close_all (&w, &p, NULL);
 }
 
 /* ------------------------- 8. several connections under one member key */
@@ -338,22 +321,16 @@ consume_step (tc_client_t *c, int timeout_ms, void (*on_got) (void *, uint64_t),
 }
 
 static void
-log_got (void *ctx, uint64_t tag)
+log_tag (void *ctx, char kind, uint64_t tag)
 {
     char line[64];
-    int n = snprintf (line, sizeof line, "R %llu\n", (unsigned long long) tag);
+    int n = snprintf (line, sizeof line, "%c %llu\n", kind, (unsigned long long) tag);
     if (write (*(int *) ctx, line, (size_t) n) != n)
         _exit (4);
 }
 
-static void
-log_acked (void *ctx, uint64_t tag)
-{
-    char line[64];
-    int n = snprintf (line, sizeof line, "A %llu\n", (unsigned long long) tag);
-    if (write (*(int *) ctx, line, (size_t) n) != n)
-        _exit (4);
-}
+static void log_got (void *ctx, uint64_t tag) { log_tag (ctx, 'R', tag); }
+static void log_acked (void *ctx, uint64_t tag) { log_tag (ctx, 'A', tag); }
 
 /*  A second instance of power's consumer, in its own process, with a
  *  ZeroMQ context of its own: writes "R <tag>" when a record arrives and
@@ -430,21 +407,6 @@ mine_acked (void *ctx, uint64_t tag)
         m->tags[m->n++] = tag;
 }
 
-/*  Depth of power's queue (admin status). */
-static long
-power_depth (void)
-{
-    Sluice__V1__AdminResponse *r = tc_admin (&B, &B.admin, "status", "{}");
-    cr_assert_not_null (r);
-    cJSON *st = cJSON_Parse (r->result_json);
-    cr_assert_not_null (st);
-    cJSON *q = cJSON_GetObjectItemCaseSensitive (cJSON_GetObjectItemCaseSensitive (st, "queues"), "power");
-    long d = q && cJSON_IsNumber (q) ? (long) q->valuedouble : -1;
-    cJSON_Delete (st);
-    sluice__v1__admin_response__free_unpacked (r, NULL);
-    return d;
-}
-
 Test (security, two_instances_under_one_key_share_the_queue_and_survive_a_kill, .init = setup,
       .timeout = 240)
 {
@@ -459,7 +421,7 @@ Test (security, two_instances_under_one_key_share_the_queue_and_survive_a_kill, 
     cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "billing-check", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     for (uint32_t i = 1; i <= n_shared; i++)
-        publish_ok (&w, i, "C-1001");
+        TC_PUBLISH_OK (&w, i, "C-1001", 10.0 + i);
     /* the older instance's credit goes out before the newer one exists: on
      * a busy machine a parent descheduled after fork() could otherwise see
      * the child take all the records before its CREDIT is read */
@@ -485,7 +447,7 @@ Test (security, two_instances_under_one_key_share_the_queue_and_survive_a_kill, 
             mine_before_kill = n_mine;
             child_log (log, c_got, &n_cgot, c_acked, &n_cacked, 4 * N_SHARED);
         }
-        if (consume_step (&p, 200, mine_got, mine_acked, &ms) != 0 && killed && power_depth () == 0)
+        if (consume_step (&p, 200, mine_got, mine_acked, &ms) != 0 && killed && tc_queue_depth (&B, "power") == 0)
             break;
     }
     n_mine = ms.n;
@@ -503,10 +465,9 @@ Test (security, two_instances_under_one_key_share_the_queue_and_survive_a_kill, 
         cr_assert_not (has (mine, n_mine, c_acked[i]), "tag %llu acked by both",
                        (unsigned long long) c_acked[i]);
     cr_assert_leq (n_mine + n_cacked, n_shared);
-    tc_close (&p);
-    tc_close (&w);
+    tc_close_all (&p, &w, NULL);
     /* the broker removed each record exactly once and none is left */
-    cr_assert_eq (power_depth (), 0, "records left in power's queue");
+    cr_assert_eq (tc_queue_depth (&B, "power"), 0, "records left in power's queue");
     long acks = tc_audit_acked_tags (B.dir);
     cr_assert_eq (acks, (long) n_shared, "tags in ack entries: %ld", acks);
     /* de-duplicated by tag, both instances together received every record */
@@ -555,8 +516,7 @@ Test (security, a_query_by_clear_id_needs_a_permit_that_keeps_the_id, .init = se
     cr_assert_eq (tc_policy (&B, "water", water_policy ("*", "keep")), 2);
     cr_assert_eq (query_code (&p, &w, "C-1001", &reached), 0);
     cr_assert (reached);
-    tc_close (&w);
-    tc_close (&p);
+    tc_close_all (&w, &p, NULL);
     tc_entry_t e[8];
     size_t n = (size_t) tc_audit_read (B.dir, "query", e, 8);
     cr_assert_eq (n, 3);

@@ -233,8 +233,7 @@ Test (events, entries_commit_with_the_publish)
     cr_assert_eq (tc_ack (&p, tag, 0), 1);
     cr_assert_eq (events ("deliver|water|power|C-42"), 1);
     cr_assert_eq (events ("ack|power|"), 1);
-    tc_close (&w);
-    tc_close (&p);
+    tc_close_all (&w, &p, NULL);
 }
 
 Test (events, a_recorder_failure_undoes_the_publish)
@@ -263,8 +262,7 @@ Test (events, a_recorder_failure_undoes_the_publish)
     cr_assert_eq (events ("queue|water|power|C-43|"), 1);
     /* a later commit must not carry anything of the undone publish either */
     cr_assert_eq (events ("|FAIL|"), 0, "the undone publish was committed with a later batch");
-    tc_close (&w);
-    tc_close (&p);
+    tc_close_all (&w, &p, NULL);
 }
 
 /*  A batch that commits while deliveries are prepared (the DELIVERs wait for
@@ -339,6 +337,5 @@ Test (events, records_committed_while_delivering_are_delivered)
     }
     cr_assert (acked, "power's HOLD record was not answered");
     cr_assert_eq (got, 2, "2 records committed and credit 11, but %zu delivered", got);
-    tc_close (&w);
-    tc_close (&p);
+    tc_close_all (&w, &p, NULL);
 }

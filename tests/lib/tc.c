@@ -185,6 +185,16 @@ tc_close (tc_client_t *c)
     c->sock = NULL;
 }
 
+void
+tc_close_all (tc_client_t *c, ...)
+{
+    va_list ap;
+    va_start (ap, c);
+    for (; c; c = va_arg (ap, tc_client_t *))
+        tc_close (c);
+    va_end (ap);
+}
+
 int
 tc_send_raw (tc_client_t *c, const void *const *frames, const size_t *lens, size_t n)
 {
@@ -880,4 +890,14 @@ tc_status (tc_broker_t *b, const sl_keypair_t *as)
     if (r)
         sluice__v1__admin_response__free_unpacked (r, NULL);
     return j;
+}
+
+long
+tc_queue_depth (tc_broker_t *b, const char *member)
+{
+    cJSON *j = tc_status (b, NULL);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive (cJSON_GetObjectItemCaseSensitive (j, "queues"), member);
+    long n = cJSON_IsNumber (v) ? (long) v->valuedouble : -1;
+    cJSON_Delete (j);
+    return n;
 }

@@ -83,6 +83,8 @@ void *tc_ctx (void);
  *  `server_pub`). Returns 0 or -1. */
 int tc_connect (tc_client_t *c, const char *ep, const char *server_pub, const sl_keypair_t *kp);
 void tc_close (tc_client_t *c);
+/*  tc_close on each client of the list, which ends with NULL. */
+void tc_close_all (tc_client_t *c, ...) __attribute__ ((sentinel));
 
 /*  Sends a header (seq set from c->seq++ when h->seq == 0) and `n` bodies.
  *  Returns the seq used, or 0 on failure. */
@@ -166,6 +168,14 @@ int tc_publish_wait (tc_client_t *c, const char *type, uint32_t n, const char *s
 /*  tc_publish_wait of tc_water_reading (subject, m3), 5 s. */
 int tc_publish_water (tc_client_t *c, uint32_t n, const char *subject, double m3, char *err,
                       size_t size);
+/*  In a Criterion suite: asserts that tc_publish_water (c, n, subject, m3)
+ *  was acknowledged; the message has the broker's error text. */
+#define TC_PUBLISH_OK(c, n, subject, m3)                                                    \
+    do {                                                                                    \
+        char tc_err_[400];                                                                  \
+        cr_assert_eq (tc_publish_water ((c), (n), (subject), (m3), tc_err_, sizeof tc_err_), \
+                      0, "publish %u refused: %s", (unsigned) (n), tc_err_);                \
+    } while (0)
 
 /*  One PUBLISH of n (at most 64) water readings (tc_water_reading): record
  *  i has id tc_msgid (base + i), base + i m3, and is about `subject`, or
@@ -246,6 +256,9 @@ long tc_audit_acked_tags (const char *dir);
 /*  `status` as `as` (NULL: the broker's admin key): the JSON result (free
  *  with cJSON_Delete) or NULL. */
 struct cJSON *tc_status (tc_broker_t *b, const sl_keypair_t *as);
+/*  The depth of `member`'s queue in the admin status, or -1 when the
+ *  status or the queue is missing. */
+long tc_queue_depth (tc_broker_t *b, const char *member);
 
 /*  Milliseconds (monotonic). */
 int64_t tc_ms (void);

@@ -173,8 +173,7 @@ Test (metrics, scrape_under_load_passes_promtool_and_matches_audit_and_status)
     }
     cr_assert_gt (names, 15);
     free (text);
-    tc_close (&w);
-    tc_close (&p);
+    tc_close_all (&w, &p, NULL);
 }
 
 Test (metrics, health_and_readiness)

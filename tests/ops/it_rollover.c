@@ -99,9 +99,7 @@ Test (rollover, member_key_rolls_over_with_clients_connected)
     sl_keys_fingerprint (k2.public_key, fp2);
     cr_assert_neq (ctl ("member key retire water --fingerprint %s", fp2), 0);
     cr_assert_not_null (strstr (out, "only key"), "%s", out);
-    tc_close (&a);
-    tc_close (&b);
-    tc_close (&p);
+    tc_close_all (&a, &b, &p, NULL);
 }
 
 /*  The `KEY = value` line of DIR/endpoints into out. 0 or -1. */
@@ -170,7 +168,5 @@ Test (rollover, broker_key_overlaps_then_the_old_one_is_retired)
     cr_assert_eq (endpoint ("admin", B.admin_ep, sizeof B.admin_ep), 0);
     snprintf (B.broker_pub, sizeof B.broker_pub, "%.40s", next_pub);
     cr_assert_eq (tc_audit_count (&B, "kind=broker.key.retire", NULL), 1);
-    tc_close (&a);
-    tc_close (&b);
-    tc_close (&p);
+    tc_close_all (&a, &b, &p, NULL);
 }

@@ -254,6 +254,5 @@ Test (signals, sighup_applies_queue_max_at_once)
     cr_assert_eq (m.h->n_message_ids, 1, "still refused after the reload");
     cr_assert_eq (m.h->n_errors, 0);
     tc_msg_free (&m);
-    tc_close (&w);
-    tc_close (&p);
+    tc_close_all (&w, &p, NULL);
 }

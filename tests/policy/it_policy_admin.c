@@ -132,6 +132,27 @@ args_owner (const char *owner)
     return a;
 }
 
+/*  args_owner with "version": v. */
+static cJSON *
+args_version (const char *owner, double v)
+{
+    cJSON *a = args_owner (owner);
+    cJSON_AddNumberToObject (a, "version", v);
+    return a;
+}
+
+/*  The arguments of policy.diff: owner, v1, v2 and, when not 0, at. */
+static cJSON *
+args_diff (const char *owner, double v1, double v2, double at)
+{
+    cJSON *a = args_owner (owner);
+    cJSON_AddNumberToObject (a, "v1", v1);
+    cJSON_AddNumberToObject (a, "v2", v2);
+    if (at != 0)
+        cJSON_AddNumberToObject (a, "at", at);
+    return a;
+}
+
 static cJSON *
 apply (const sl_keypair_t *as, const char *owner, const char *text, int dry_run, int expect)
 {
@@ -197,15 +218,6 @@ change_for (const cJSON *changes, const char *consumer, const char *type, const 
     return NULL;
 }
 
-/*  Publishes one water reading about `subject` as member water and waits
- *  for the broker's ACK. */
-static void
-publish_water (tc_client_t *w, uint32_t n, const char *subject)
-{
-    char err[300];
-    cr_assert_eq (tc_publish_water (w, n, subject, 1.5, err, sizeof err), 0, "publish refused: %s", err);
-}
-
 /*  Stops the broker and reads its audit log (read-only): the entries of
  *  `kind`, as "actor|owner|rules|detail" lines, into out (cap bytes).
  *  Returns how many there are. */
@@ -267,9 +279,7 @@ Test (policy_admin, apply_then_list_show_history)
     cr_assert_str_eq (str (cJSON_GetArrayItem (rules, 1), "id"), "water-to-parking");
     cJSON_Delete (s);
 
-    cJSON *a = args_owner ("water");
-    cJSON_AddNumberToObject (a, "version", 2);
-    cJSON_Delete (adm (&k_auditor, "policy.show", a, NOT_FOUND));
+    cJSON_Delete (adm (&k_auditor, "policy.show", args_version ("water", 2), NOT_FOUND));
     cr_assert (strstr (last_text, "owner 'water' has no version 2"), "%s", last_text);
 
     cJSON *h = adm (&k_wadmin, "policy.history", args_owner ("water"), OK);
@@ -291,11 +301,7 @@ Test (policy_admin, diff_names_gained_lost_and_changed_fields)
     cr_assert_eq (num (r, "version"), 2);
     cJSON_Delete (r);
 
-    cJSON *a = args_owner ("water");
-    cJSON_AddNumberToObject (a, "v1", 1);
-    cJSON_AddNumberToObject (a, "v2", 2);
-    cJSON_AddNumberToObject (a, "at", AT_JUNE);
-    cJSON *d = adm (&k_auditor, "policy.diff", a, OK);
+    cJSON *d = adm (&k_auditor, "policy.diff", args_diff ("water", 1, 2, AT_JUNE), OK);
     const cJSON *changes = cJSON_GetObjectItemCaseSensitive (d, "access");
     cr_assert_eq (cJSON_GetArraySize (changes), 3, "%s", cJSON_PrintUnformatted (d));
 
@@ -331,10 +337,7 @@ Test (policy_admin, diff_names_gained_lost_and_changed_fields)
                       "~ water-to-power: fields, time\n- water-to-parking\n+ water-to-health\n");
     cJSON_Delete (d);
 
-    a = args_owner ("water");
-    cJSON_AddNumberToObject (a, "v1", 1);
-    cJSON_AddNumberToObject (a, "v2", 7);
-    cJSON_Delete (adm (&k_auditor, "policy.diff", a, NOT_FOUND));
+    cJSON_Delete (adm (&k_auditor, "policy.diff", args_diff ("water", 1, 7, 0), NOT_FOUND));
 }
 
 /*  apply, diff, rollback and explain compile through one path: a policy
@@ -350,11 +353,7 @@ Test (policy_admin, diff_agrees_with_apply_on_revoked_members)
     cJSON *r = apply (&k_wadmin, "water", WATER_V1, 0, OK);
     cr_assert_eq (num (r, "version"), 2);
     cJSON_Delete (r);
-    cJSON *a = args_owner ("water");
-    cJSON_AddNumberToObject (a, "v1", 1);
-    cJSON_AddNumberToObject (a, "v2", 2);
-    cJSON_AddNumberToObject (a, "at", AT_JUNE);
-    cJSON *d = adm (&k_auditor, "policy.diff", a, OK);
+    cJSON *d = adm (&k_auditor, "policy.diff", args_diff ("water", 1, 2, AT_JUNE), OK);
     cr_assert_eq (cJSON_GetArraySize (cJSON_GetObjectItemCaseSensitive (d, "access")), 0,
                   "%s", cJSON_PrintUnformatted (d));
     cJSON_Delete (d);
@@ -370,7 +369,7 @@ Test (policy_admin, rollback_stores_a_new_version_with_the_old_text)
     cr_assert_eq (tc_subscribe (&p, "water.v1.MeterReading", "parking-fee-waiver"), 0);
     tc_credit (&p, 10);
     cr_assert_eq (tc_join (&w, &b, &k_water, "water"), 0);
-    publish_water (&w, 1, "C-1");
+    TC_PUBLISH_OK (&w, 1, "C-1", 1.5);
     cr_assert_neq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__DELIVER, 700), 0,
                    "delivered under v2, which gives parking nothing");
     cJSON *e = explain (&k_auditor, "parking", "water.v1.MeterReading", "parking-fee-waiver", AT_JUNE);
@@ -378,9 +377,7 @@ Test (policy_admin, rollback_stores_a_new_version_with_the_old_text)
     cr_assert_str_eq (str (e, "reason"), "no-matching-rule");
     cJSON_Delete (e);
 
-    cJSON *a = args_owner ("water");
-    cJSON_AddNumberToObject (a, "version", 1);
-    cJSON *r = adm (&k_wadmin, "policy.rollback", a, OK);
+    cJSON *r = adm (&k_wadmin, "policy.rollback", args_version ("water", 1), OK);
     cr_assert_eq (num (r, "version"), 3);
     cr_assert_eq (num (r, "previous"), 2);
     cr_assert_eq (num (r, "rollback_to"), 1);
@@ -406,7 +403,7 @@ Test (policy_admin, rollback_stores_a_new_version_with_the_old_text)
     cr_assert_str_eq (str (e, "decision"), "deny");
     cJSON_Delete (e);
     /* ... and the broker decides so on the data plane */
-    publish_water (&w, 2, "C-2");
+    TC_PUBLISH_OK (&w, 2, "C-2", 1.5);
     cr_assert_eq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__DELIVER, 5000), 0, "nothing delivered");
     cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__DELIVER);
     cr_assert_eq (m.h->n_records, 1);
@@ -414,21 +411,15 @@ Test (policy_admin, rollback_stores_a_new_version_with_the_old_text)
     cr_assert_str_eq (m.h->records[0]->rules[0], "water/water-to-parking@3");
     cr_assert_str_neq (m.h->records[0]->subject, "C-2", "subject not pseudonymized");
     tc_msg_free (&m);
-    tc_close (&w);
-    tc_close (&p);
+    tc_close_all (&w, &p, NULL);
 
     /* nothing changed between v1 and v3 */
-    a = args_owner ("water");
-    cJSON_AddNumberToObject (a, "v1", 1);
-    cJSON_AddNumberToObject (a, "v2", 3);
-    cJSON *d = adm (&k_auditor, "policy.diff", a, OK);
+    cJSON *d = adm (&k_auditor, "policy.diff", args_diff ("water", 1, 3, 0), OK);
     cr_assert_eq (cJSON_GetArraySize (cJSON_GetObjectItemCaseSensitive (d, "access")), 0);
     cr_assert_str_eq (str (d, "rule_changes_text"), "");
     cJSON_Delete (d);
 
-    a = args_owner ("water");
-    cJSON_AddNumberToObject (a, "version", 9);
-    cJSON_Delete (adm (&k_wadmin, "policy.rollback", a, NOT_FOUND));
+    cJSON_Delete (adm (&k_wadmin, "policy.rollback", args_version ("water", 9), NOT_FOUND));
 
     /* the rollback is in the audit log, once, with the rules it put in force */
     char lines[1024];
@@ -646,9 +637,7 @@ Test (policy_admin, roles_are_enforced_by_the_broker)
     cJSON_Delete (apply (&k_padmin, "power", POWER_V1, 0, OK));
 
     /* water's admin cannot roll back or apply power's policy */
-    cJSON *a = args_owner ("power");
-    cJSON_AddNumberToObject (a, "version", 1);
-    cJSON_Delete (adm (&k_wadmin, "policy.rollback", a, NOT_PERMITTED));
+    cJSON_Delete (adm (&k_wadmin, "policy.rollback", args_version ("power", 1), NOT_PERMITTED));
     cr_assert (strstr (last_text, "admin:water"), "%s", last_text);
     cJSON_Delete (apply (&k_wadmin, "power", POWER_V1, 0, NOT_PERMITTED));
     cJSON_Delete (apply (&k_wadmin, "power", POWER_V1, 1, NOT_PERMITTED));
@@ -658,9 +647,7 @@ Test (policy_admin, roles_are_enforced_by_the_broker)
     cJSON_Delete (adm (&k_auditor, "policy.show", args_owner ("power"), OK));
     cJSON_Delete (adm (&k_auditor, "policy.history", args_owner ("power"), OK));
     cJSON_Delete (apply (&k_auditor, "water", WATER_V2, 0, NOT_PERMITTED));
-    a = args_owner ("water");
-    cJSON_AddNumberToObject (a, "version", 1);
-    cJSON_Delete (adm (&k_auditor, "policy.rollback", a, NOT_PERMITTED));
+    cJSON_Delete (adm (&k_auditor, "policy.rollback", args_version ("water", 1), NOT_PERMITTED));
 
     /* a data member reads nothing */
     cJSON_Delete (adm (&k_water, "policy.list", cJSON_CreateObject (), NOT_PERMITTED));
@@ -674,9 +661,7 @@ Test (policy_admin, roles_are_enforced_by_the_broker)
     cJSON_Delete (l);
 
     /* power's own admin may roll back */
-    a = args_owner ("power");
-    cJSON_AddNumberToObject (a, "version", 1);
-    cJSON *r = adm (&k_padmin, "policy.rollback", a, OK);
+    cJSON *r = adm (&k_padmin, "policy.rollback", args_version ("power", 1), OK);
     cr_assert_eq (num (r, "version"), 2);
     cJSON_Delete (r);
     /* refused attempts changed nothing and recorded no rollback */
@@ -695,10 +680,7 @@ Test (policy_admin, a_bureau_admin_reads_only_its_own_and_the_city_policy)
     cr_assert (strstr (last_text, "role admin:water reads the policies of water and city"),
                "%s", last_text);
     cJSON_Delete (adm (&k_wadmin, "policy.history", args_owner ("power"), NOT_PERMITTED));
-    cJSON *a = args_owner ("power");
-    cJSON_AddNumberToObject (a, "v1", 0);
-    cJSON_AddNumberToObject (a, "v2", 1);
-    cJSON_Delete (adm (&k_wadmin, "policy.diff", a, NOT_PERMITTED));
+    cJSON_Delete (adm (&k_wadmin, "policy.diff", args_diff ("power", 0, 1, 0), NOT_PERMITTED));
     /* power's admin reads power's; the auditor reads both */
     cJSON_Delete (adm (&k_padmin, "policy.history", args_owner ("power"), OK));
     cJSON_Delete (adm (&k_auditor, "policy.show", args_owner ("water"), OK));

@@ -209,8 +209,7 @@ Test (access, a_replayed_message_id_has_no_second_effect)
     for (int i = 0; i < 3; i++)   /* the replay carries another body: still the same record */
         cr_assert_eq (tc_publish_water (&w, 9, "C-9", 1.0 + i, err, sizeof err), 0, "replay %d: %s", i, err);
     /* the same id again after a restart (msgids are durable) */
-    tc_close (&w);
-    tc_close (&p);
+    tc_close_all (&w, &p, NULL);
     cr_assert_eq (tc_broker_stop (&B), 0);
     cr_assert_eq (tc_broker_restart (&B), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);

@@ -181,8 +181,7 @@ Test (exhaust, a_full_map_is_back_pressure_and_service_resumes, .timeout = 150)
 
     /* fill again, then give the broker a bigger map on restart */
     uint32_t full2 = s_fill (&w, full_at + 1, FILL_MAX, acked, SLUICE__V1__ERROR_CODE__STORE_FULL);
-    tc_close (&w);
-    tc_close (&p);
+    tc_close_all (&w, &p, NULL);
     cr_assert_eq (tc_broker_stop (&B), 0);
     s_check ("full, stopped");
     snprintf (B.extra[1], sizeof B.extra[1], "8");
@@ -198,8 +197,7 @@ Test (exhaust, a_full_map_is_back_pressure_and_service_resumes, .timeout = 150)
     cr_assert_eq (got, want, "after the restart %u of %u acked records delivered", got, want);
     for (uint32_t n = 0; n <= full2; n++)
         cr_assert (!acked[n] || seen[n], "acked record %u never delivered", n);
-    tc_close (&w);
-    tc_close (&p);
+    tc_close_all (&w, &p, NULL);
     cr_assert_eq (tc_broker_stop (&B), 0);
     s_check ("at the end");
     fprintf (stderr, "exhaust: map of 4 MiB full after %u records, again after %u more; "
@@ -267,8 +265,7 @@ Test (exhaust, a_full_disk_is_back_pressure_and_service_resumes, .timeout = 150,
             usleep (50000);
     }
     cr_assert (resumed, "publishing did not resume after the consumer acked: %s", text);
-    tc_close (&w);
-    tc_close (&p);
+    tc_close_all (&w, &p, NULL);
     cr_assert_eq (tc_broker_stop (&B), 0);
     s_check ("at the end");
     cr_assert_eq (tc_broker_log_count (&B, "commit-failed"), 0);
@@ -313,8 +310,7 @@ Test (exhaust, a_consumer_queue_limit_refuses_per_record_then_resumes, .timeout 
             usleep (20000);
     }
     cr_assert (ok, "publishing did not resume after the consumer acked: %s", text);
-    tc_close (&w);
-    tc_close (&p);
+    tc_close_all (&w, &p, NULL);
     cr_assert_eq (tc_broker_stop (&B), 0);
     rel_report_t r;
     cr_assert_eq (rel_check (B.dir, "water", "power", NULL, NULL, NULL, &r), 0, "%s", r.problem);
@@ -388,8 +384,7 @@ Test (exhaust, a_flooding_member_does_not_starve_a_quiet_one, .timeout = 90)
              (long long) worst, pending);
     cr_assert_eq (pending, FLOOD, "every flood message is answered too");
     cr_assert_lt (worst, 1500, "the quiet member waited %lld ms behind the flood", (long long) worst);
-    tc_close (&noisy);
-    tc_close (&quiet);
+    tc_close_all (&noisy, &quiet, NULL);
     teardown ();
 }
 

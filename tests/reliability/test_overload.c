@@ -134,8 +134,7 @@ Test (overload, a_lagging_consumer_holds_its_publishers_at_their_window, .timeou
     for (int i = 0; i < 500 * tc_wait (1) && tc_broker_log_count (&B, "overload.end") < 1; i++)
         usleep (10000);
     cr_assert_geq (tc_broker_log_count (&B, "overload.end"), 1);
-    tc_close (&w);
-    tc_close (&p);
+    tc_close_all (&w, &p, NULL);
     cr_assert_eq (tc_broker_stop (&B), 0);
     rel_report_t r;
     cr_assert_eq (rel_check (B.dir, "water", "power", NULL, NULL, NULL, &r), 0, "%s", r.problem);
@@ -169,8 +168,7 @@ Test (overload, an_absent_consumer_does_not_hold_and_the_hold_is_bounded, .timeo
     cr_assert_eq (s_pump (&pub, 28, 5000 * tc_wait (1)), 28,
                   "the hold must end after overload_hold_ms");
     cr_assert_geq (tc_broker_log_count (&B, "overload.start"), 1, "the ACKs were not held");
-    tc_close (&w);
-    tc_close (&p);
+    tc_close_all (&w, &p, NULL);
     cr_assert_eq (tc_broker_stop (&B), 0);
     rel_report_t r;
     cr_assert_eq (rel_check (B.dir, "water", "power", NULL, NULL, NULL, &r), 0, "%s", r.problem);
