@@ -81,6 +81,22 @@ s_store_tight (sl_broker_t *self)
     return self->capacity > 0 && self->used + reserve > self->capacity;
 }
 
+/*  The publish-stage decision on record `rec` (of `type`, sent by session
+ *  `s` with meta `m`) for subscription `sub`, into *out (sl_broker_decide's
+ *  contract: the caller frees out->body). */
+static void
+s_decide_for (sl_broker_t *self, MDB_txn *txn, sl_session_t *s, const char *type,
+              const Sluice__V1__RecordMeta *m, ProtobufCMessage *rec, const sl_sub_t *sub,
+              sl_decide_output_t *out)
+{
+    sl_decide_input_t in = {
+        .stage = SL_DECIDE_PUBLISH, .owner = s->member, .consumer = sub->consumer,
+        .record_type = type, .purpose = sub->purpose, .subject = m->subject,
+        .event_time_ms = m->event_time, .record = rec, .txn = txn
+    };
+    sl_broker_decide (self, &in, out);
+}
+
 /*  The consumer whose full queue keeps record `rec` of `type` out, or NULL:
  *  a subscriber at cfg.queue_max that the policy would give the record. */
 static const char *
@@ -96,13 +112,8 @@ s_queue_full (sl_broker_t *self, MDB_txn *txn, sl_session_t *s, const char *type
         long depth = sl_queue_count (self->queue, txn, sub->consumer);
         if (depth < 0 || (uint64_t) depth < self->cfg.queue_max)
             continue;
-        sl_decide_input_t in = {
-            .stage = SL_DECIDE_PUBLISH, .owner = s->member, .consumer = sub->consumer,
-            .record_type = type, .purpose = sub->purpose, .subject = m->subject,
-            .event_time_ms = m->event_time, .record = rec, .txn = txn
-        };
         sl_decide_output_t out;
-        sl_broker_decide (self, &in, &out);
+        s_decide_for (self, txn, s, type, m, rec, sub, &out);
         free (out.body);
         if (out.permit)
             return sub->consumer;
@@ -286,13 +297,8 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
             const sl_sub_t *sub = sl_subs_at (self->subs, j);
             if (strcmp (sub->record_type, type) != 0)
                 continue;
-            sl_decide_input_t in = {
-                .stage = SL_DECIDE_PUBLISH, .owner = s->member, .consumer = sub->consumer,
-                .record_type = type, .purpose = sub->purpose, .subject = m->subject,
-                .event_time_ms = m->event_time, .record = rec, .txn = txn
-            };
             sl_decide_output_t out;
-            sl_broker_decide (self, &in, &out);
+            s_decide_for (self, txn, s, type, m, rec, sub, &out);
             char rbuf[SL_DECIDE_MAX_RULES * SL_DECIDE_RULE_MAX];
             sl_broker_rules (out.rules, out.n_rules, rbuf, sizeof rbuf);
             if (!out.permit && strcmp (out.reason, "condition-false") == 0
