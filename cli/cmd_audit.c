@@ -585,6 +585,25 @@ s_stream_local (ctl_ctx_t *ctx, MDB_txn *txn, const sl_audit_filter_t *f, uint64
     return n;
 }
 
+/*  Ends an offline listing: streams `f` (at most `max` entries, 0 = all)
+    over the live log and the archived segments (s_history_local) to `fn`
+    (its arg is ctx), ends the local session (s_local_end) and prints the
+    archive note. `rc` is the status so far: when it is not 0 nothing is
+    streamed and it is returned. Returns the exit status. */
+static int
+s_local_listing (ctl_ctx_t *ctx, s_local_t *l, MDB_txn *txn, sl_audit_filter_t *f,
+                 uint64_t max, s_entry_fn *fn, int rc)
+{
+    sl_audit_history_t *h = rc == 0 ? s_history_local (ctx, txn, f) : NULL;
+    if (rc == 0 && s_stream_local (ctx, txn, f, max, fn, ctx) < 0)
+        rc = 1;
+    sl_audit_history_destroy (&h);
+    s_local_end (l, txn);
+    if (rc == 0)
+        s_print_note (ctx);
+    return rc;
+}
+
 static void
 s_print_cb (void *arg, const cJSON *e, const char *line)
 {
@@ -670,14 +689,7 @@ s_query (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     sl_audit_filter_t f;
     uint8_t pseudo[SL_AUDIT_PSEUDO_LEN];
     rc = s_filter_local_checked (ctx, &l, txn, &o, &f, pseudo);
-    sl_audit_history_t *h = rc == 0 ? s_history_local (ctx, txn, &f) : NULL;
-    if (rc == 0 && s_stream_local (ctx, txn, &f, o.limit, s_print_cb, ctx) < 0)
-        rc = 1;
-    sl_audit_history_destroy (&h);
-    s_local_end (&l, txn);
-    if (rc == 0)
-        s_print_note (ctx);
-    return rc;
+    return s_local_listing (ctx, &l, txn, &f, o.limit, s_print_cb, rc);
 }
 
 /* ---- summary --------------------------------------------------------------- */
@@ -822,14 +834,7 @@ s_report (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         rc = 1;
     }
     f.subject = pseudo;
-    sl_audit_history_t *h = rc == 0 ? s_history_local (ctx, txn, &f) : NULL;
-    if (rc == 0 && s_stream_local (ctx, txn, &f, 0, s_report_cb, ctx) < 0)
-        rc = 1;
-    sl_audit_history_destroy (&h);
-    s_local_end (&l, txn);
-    if (rc == 0)
-        s_print_note (ctx);
-    return rc;
+    return s_local_listing (ctx, &l, txn, &f, 0, s_report_cb, rc);
 }
 
 /* ---- export ---------------------------------------------------------------- */
