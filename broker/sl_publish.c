@@ -97,6 +97,21 @@ s_decide_for (sl_broker_t *self, MDB_txn *txn, sl_session_t *s, const char *type
     sl_broker_decide (self, &in, out);
 }
 
+/*  Refuses one record of a batch: `re` (code, reason and text set) joins the
+ *  answer's errors (errp[*n_errs], counted) and `ev`, completed as its
+ *  publish.refused entry (sl_event.h: the reason and text added), goes to the
+ *  audit log. Returns sl_broker_record's result. */
+static int
+s_refuse (sl_broker_t *self, sl_rec_error_t *re, Sluice__V1__Error **errp, size_t *n_errs,
+          sl_event_t ev)
+{
+    errp[(*n_errs)++] = &re->e;
+    ev.kind = SL_AUDIT_PUBLISH_REFUSED;
+    ev.reason = re->e.reason;
+    ev.detail = re->text;
+    return sl_broker_record (self, &ev, 1);
+}
+
 /*  The consumer whose full queue keeps record `rec` of `type` out, or NULL:
  *  a subscriber at cfg.queue_max that the policy would give the record. */
 static const char *
@@ -201,11 +216,9 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
         if (code) {
             re->e.code = (Sluice__V1__ErrorCode) code;
             re->e.reason = (char *) sl_wire_code_name (code);
-            errp[n_errs++] = &re->e;
-            sl_event_t ev = { .kind = "publish.refused", .actor = s->member, .record_type = type,
-                              .message_id = m->message_id.len == SL_MSGID_LEN ? m->message_id.data : NULL,
-                              .reason = re->e.reason, .detail = re->text };
-            store_rc = sl_broker_record (self, &ev, 1);
+            store_rc = s_refuse (self, re, errp, &n_errs, (sl_event_t) {
+                .actor = s->member, .record_type = type,
+                .message_id = m->message_id.len == SL_MSGID_LEN ? m->message_id.data : NULL });
             continue;
         }
         int seen = sl_commit_msgid_seen (self->commit, s->member, m->message_id.data);
@@ -230,11 +243,8 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
             if (crc != 0) {
                 re->e.code = (Sluice__V1__ErrorCode) sl_reason_from_rc (crc);
                 re->e.reason = (char *) sl_wire_code_name (re->e.code);
-                errp[n_errs++] = &re->e;
-                sl_event_t ev = { .kind = "publish.refused", .actor = s->member, .record_type = type,
-                                  .message_id = m->message_id.data,
-                                  .reason = re->e.reason, .detail = re->text };
-                store_rc = sl_broker_record (self, &ev, 1);
+                store_rc = s_refuse (self, re, errp, &n_errs, (sl_event_t) {
+                    .actor = s->member, .record_type = type, .message_id = m->message_id.data });
                 continue;
             }
             store_rc = sl_commit_msgid_put (self->commit, s->member, m->message_id.data, (uint64_t) now);
@@ -249,11 +259,9 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
             re->e.reason = "bad-body";
             snprintf (re->text, sizeof re->text, "record %zu: body (%zu bytes) does not decode as %s",
                       i, zmq_msg_size (body), type);
-            errp[n_errs++] = &re->e;
-            sl_event_t ev = { .kind = "publish.refused", .actor = s->member, .record_type = type,
-                              .message_id = m->message_id.data, .subject = m->subject,
-                              .reason = re->e.reason, .detail = re->text };
-            store_rc = sl_broker_record (self, &ev, 1);
+            store_rc = s_refuse (self, re, errp, &n_errs, (sl_event_t) {
+                .actor = s->member, .record_type = type, .message_id = m->message_id.data,
+                .subject = m->subject });
             continue;
         }
         int src = sl_publish_subject_from_body (schema, rec, m);
@@ -269,11 +277,8 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
             snprintf (re->text, sizeof re->text,
                       "record %zu: RecordMeta.subject differs from the body's %s field; "
                       "leave it empty or make the two equal", i, schema->subject_field);
-            errp[n_errs++] = &re->e;
-            sl_event_t ev = { .kind = "publish.refused", .actor = s->member, .record_type = type,
-                              .message_id = m->message_id.data,
-                              .reason = re->e.reason, .detail = re->text };
-            store_rc = sl_broker_record (self, &ev, 1);
+            store_rc = s_refuse (self, re, errp, &n_errs, (sl_event_t) {
+                .actor = s->member, .record_type = type, .message_id = m->message_id.data });
             continue;
         }
         const char *full = s_queue_full (self, txn, s, type, m, rec);
@@ -284,11 +289,9 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
                       "record %zu: the queue of consumer '%.32s' is full (%llu records): not "
                       "stored; resend later with the same message_id", i, full,
                       (unsigned long long) self->cfg.queue_max);
-            errp[n_errs++] = &re->e;
-            sl_event_t ev = { .kind = "publish.refused", .actor = s->member, .counterpart = full,
-                              .record_type = type, .message_id = m->message_id.data,
-                              .subject = m->subject, .reason = re->e.reason, .detail = re->text };
-            store_rc = sl_broker_record (self, &ev, 1);
+            store_rc = s_refuse (self, re, errp, &n_errs, (sl_event_t) {
+                .actor = s->member, .counterpart = full, .record_type = type,
+                .message_id = m->message_id.data, .subject = m->subject });
             protobuf_c_message_free_unpacked (rec, NULL);
             continue;
         }
