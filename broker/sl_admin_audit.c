@@ -331,6 +331,22 @@ s_history_result (sl_admin_call_t *call, const sl_audit_history_t *h)
     cJSON_AddStringToObject (call->result, "archived_note", note);
 }
 
+/*  One page of `f` (s_page) over the whole history: the archived segments
+ *  join the filter for this page (s_history) and the result says what is
+ *  archived (s_history_result). The segments are dropped from `f` again
+ *  before returning; `txn` stays the caller's. Returns an ErrorCode. */
+static int
+s_history_page (sl_admin_call_t *call, sl_audit_filter_t *f, uint64_t limit, MDB_txn *txn)
+{
+    sl_audit_history_t *h = s_history (txn, f);
+    int code = s_page (call, f, limit, txn);
+    s_history_result (call, h);
+    sl_audit_history_destroy (&h);
+    f->segments = NULL;
+    f->n_segments = 0;
+    return code;
+}
+
 /*  Records that the caller looked person `subject` up with `command`: a
  *  `lookup` entry (docs/AUDIT.md §4), written with the answer's batch.
  *  Returns 0 or INTERNAL (then nothing is answered: a look-up that cannot
@@ -365,10 +381,7 @@ s_query (sl_admin_call_t *call)
     if (code == 0 && subject)
         code = s_lookup (call, "audit.query", subject);     /* every page is a read */
     if (code == 0 && (code = s_read_txn (call, &txn)) == 0) {
-        sl_audit_history_t *h = s_history (txn, &f);
-        code = s_page (call, &f, limit, txn);
-        s_history_result (call, h);
-        sl_audit_history_destroy (&h);
+        code = s_history_page (call, &f, limit, txn);
         mdb_txn_abort (txn);
     }
     return code;
@@ -507,10 +520,7 @@ s_report (sl_admin_call_t *call)
     MDB_txn *txn;
     if ((code = s_read_txn (call, &txn)) != 0)
         return code;
-    sl_audit_history_t *h = s_history (txn, &f);
-    code = s_page (call, &f, limit, txn);
-    s_history_result (call, h);
-    sl_audit_history_destroy (&h);
+    code = s_history_page (call, &f, limit, txn);
     mdb_txn_abort (txn);
     if (code == 0) {
         char hex[2 * SL_AUDIT_PSEUDO_LEN + 1];
@@ -553,10 +563,7 @@ s_export (sl_admin_call_t *call)
     MDB_txn *txn;
     if ((code = s_read_txn (call, &txn)) != 0)
         return code;
-    sl_audit_history_t *h = s_history (txn, &f);
-    code = s_page (call, &f, limit, txn);
-    s_history_result (call, h);
-    sl_audit_history_destroy (&h);
+    code = s_history_page (call, &f, limit, txn);
     if (code == 0 && !cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (call->result, "more"))) {
         /* the last page carries the checkpoints at or after the first
            exported entry: each signs a hash that chains back over it */

@@ -100,6 +100,16 @@ sl_admin_policy_arg_owner (sl_admin_call_t *call, int *bad)
     return NULL;
 }
 
+const char *
+sl_admin_policy_arg_owner_version (sl_admin_call_t *call, int required, uint32_t *version)
+{
+    int bad = 0;
+    const char *owner = sl_admin_policy_arg_owner (call, &bad);
+    if (!owner || sl_admin_policy_arg_version (call, "version", required, version) != 0)
+        return NULL;
+    return owner;
+}
+
 /*  Reading a policy's text and history: the auditor and admin:city read
  *  every owner's; an admin:<bureau> reads its own bureau's and the city's
  *  (whose forbids bind it), not another bureau's. Returns 0, or S_DENIED
@@ -336,6 +346,21 @@ s_version_json (const sl_policy_version_t *v, int with_text)
     return o;
 }
 
+/*  Appends the summary of `v` (s_version_json without the text) to `arr`.
+ *  Returns 0, or 1 with *rc = SL_ENOMEM: the value that stops a store walk
+ *  (sl_policy_store_each_owner, sl_policy_store_each_version). */
+static int
+s_append_version (cJSON *arr, const sl_policy_version_t *v, int *rc)
+{
+    cJSON *o = s_version_json (v, 0);
+    if (!o) {
+        *rc = SL_ENOMEM;
+        return 1;
+    }
+    cJSON_AddItemToArray (arr, o);
+    return 0;
+}
+
 /* ------------------------------------------------------------------------ */
 /*  policy.list                                                              */
 
@@ -354,14 +379,9 @@ s_list_owner (void *arg, const char *owner, uint32_t current)
     l->rc = sl_policy_store_get (l->store, l->txn, owner, current, &v);
     if (l->rc != 0)
         return 1;
-    cJSON *o = s_version_json (v, 0);
+    int stop = s_append_version (l->out, v, &l->rc);
     sl_policy_version_destroy (&v);
-    if (!o) {
-        l->rc = SL_ENOMEM;
-        return 1;
-    }
-    cJSON_AddItemToArray (l->out, o);
-    return 0;
+    return stop;
 }
 
 static int
@@ -386,10 +406,9 @@ s_list (sl_admin_call_t *call)
 static int
 s_show (sl_admin_call_t *call)
 {
-    int bad = 0;
     uint32_t version = 0;
-    const char *owner = sl_admin_policy_arg_owner (call, &bad);
-    if (!owner || sl_admin_policy_arg_version (call, "version", 0, &version) != 0)
+    const char *owner = sl_admin_policy_arg_owner_version (call, 0, &version);
+    if (!owner)
         return S_BAD;
     if (sl_admin_policy_read_scope (call, owner) != 0)
         return S_DENIED;
@@ -426,13 +445,7 @@ static int
 s_hist_version (void *arg, const sl_policy_version_t *v)
 {
     s_hist_t *h = arg;
-    cJSON *o = s_version_json (v, 0);
-    if (!o) {
-        h->rc = SL_ENOMEM;
-        return 1;
-    }
-    cJSON_AddItemToArray (h->out, o);
-    return 0;
+    return s_append_version (h->out, v, &h->rc);
 }
 
 static int

@@ -216,10 +216,9 @@ s_rule_refs (const char *summary, uint32_t version)
 int
 sl_admin_policy_cmd_rollback (sl_admin_call_t *call)
 {
-    int bad = 0;
     uint32_t version = 0;
-    const char *owner = sl_admin_policy_arg_owner (call, &bad);
-    if (!owner || sl_admin_policy_arg_version (call, "version", 1, &version) != 0)
+    const char *owner = sl_admin_policy_arg_owner_version (call, 1, &version);
+    if (!owner)
         return S_BAD;
     if (version == 0) {
         snprintf (call->text, sizeof call->text, "bad argument 'version': versions start at 1");

@@ -30,6 +30,11 @@ int sl_admin_policy_arg_version (sl_admin_call_t *call, const char *name, int re
 /*  The "owner" argument: "city" or a bureau that owns record types; NULL
  *  with *bad = 1 otherwise. */
 const char *sl_admin_policy_arg_owner (sl_admin_call_t *call, int *bad);
+/*  The "owner" and "version" arguments (policy.show, policy.rollback): the
+ *  owner, with *version set (untouched when absent and not `required`);
+ *  NULL with call->text set when either is missing or bad. */
+const char *sl_admin_policy_arg_owner_version (sl_admin_call_t *call, int required,
+                                              uint32_t *version);
 /*  The "at" argument: Unix seconds or a TIME string (sl_time.h); now if
  *  absent. Returns 0 or -1. */
 int sl_admin_policy_arg_at (sl_admin_call_t *call, int64_t *at);

@@ -31,19 +31,6 @@
 #include "sluice/v1/envelope.pb-c.h"
 #include "sl_reason.h"
 
-static const char *
-s_type_name (const ProtobufCFieldDescriptor *f)
-{
-    static const char *const names[] = {
-        "int32", "sint32", "sfixed32", "int64", "sint64", "sfixed64", "uint32", "fixed32",
-        "uint64", "fixed64", "float", "double", "bool", "enum", "string", "bytes", "message" };
-    if (f->type == PROTOBUF_C_TYPE_MESSAGE)
-        return ((const ProtobufCMessageDescriptor *) f->descriptor)->name;
-    if (f->type == PROTOBUF_C_TYPE_ENUM)
-        return ((const ProtobufCEnumDescriptor *) f->descriptor)->name;
-    return (unsigned) f->type < sizeof names / sizeof names[0] ? names[f->type] : "?";
-}
-
 /*  {"record_type","owner","version","subject","aggregate","time_fields",
  *   "fields":[{"name","number","type","label","classes"}]} */
 static cJSON *
@@ -69,7 +56,7 @@ s_schema_json (const sl_schema_t *s)
         cJSON *jf = cJSON_CreateObject ();
         cJSON_AddStringToObject (jf, "name", f->name);
         cJSON_AddNumberToObject (jf, "number", f->id);
-        cJSON_AddStringToObject (jf, "type", s_type_name (f));
+        cJSON_AddStringToObject (jf, "type", sl_schema_type_name (f));
         cJSON_AddStringToObject (jf, "label", f->label == PROTOBUF_C_LABEL_REPEATED ? "repeated"
                                  : f->label == PROTOBUF_C_LABEL_OPTIONAL ? "optional" : "singular");
         cJSON *cl = cJSON_AddArrayToObject (jf, "classes");

@@ -81,6 +81,37 @@ s_store_tight (sl_broker_t *self)
     return self->capacity > 0 && self->used + reserve > self->capacity;
 }
 
+/*  The publish-stage decision on record `rec` (of `type`, sent by session
+ *  `s` with meta `m`) for subscription `sub`, into *out (sl_broker_decide's
+ *  contract: the caller frees out->body). */
+static void
+s_decide_for (sl_broker_t *self, MDB_txn *txn, sl_session_t *s, const char *type,
+              const Sluice__V1__RecordMeta *m, ProtobufCMessage *rec, const sl_sub_t *sub,
+              sl_decide_output_t *out)
+{
+    sl_decide_input_t in = {
+        .stage = SL_DECIDE_PUBLISH, .owner = s->member, .consumer = sub->consumer,
+        .record_type = type, .purpose = sub->purpose, .subject = m->subject,
+        .event_time_ms = m->event_time, .record = rec, .txn = txn
+    };
+    sl_broker_decide (self, &in, out);
+}
+
+/*  Refuses one record of a batch: `re` (code, reason and text set) joins the
+ *  answer's errors (errp[*n_errs], counted) and `ev`, completed as its
+ *  publish.refused entry (sl_event.h: the reason and text added), goes to the
+ *  audit log. Returns sl_broker_record's result. */
+static int
+s_refuse (sl_broker_t *self, sl_rec_error_t *re, Sluice__V1__Error **errp, size_t *n_errs,
+          sl_event_t ev)
+{
+    errp[(*n_errs)++] = &re->e;
+    ev.kind = SL_AUDIT_PUBLISH_REFUSED;
+    ev.reason = re->e.reason;
+    ev.detail = re->text;
+    return sl_broker_record (self, &ev, 1);
+}
+
 /*  The consumer whose full queue keeps record `rec` of `type` out, or NULL:
  *  a subscriber at cfg.queue_max that the policy would give the record. */
 static const char *
@@ -96,13 +127,8 @@ s_queue_full (sl_broker_t *self, MDB_txn *txn, sl_session_t *s, const char *type
         long depth = sl_queue_count (self->queue, txn, sub->consumer);
         if (depth < 0 || (uint64_t) depth < self->cfg.queue_max)
             continue;
-        sl_decide_input_t in = {
-            .stage = SL_DECIDE_PUBLISH, .owner = s->member, .consumer = sub->consumer,
-            .record_type = type, .purpose = sub->purpose, .subject = m->subject,
-            .event_time_ms = m->event_time, .record = rec, .txn = txn
-        };
         sl_decide_output_t out;
-        sl_broker_decide (self, &in, &out);
+        s_decide_for (self, txn, s, type, m, rec, sub, &out);
         free (out.body);
         if (out.permit)
             return sub->consumer;
@@ -190,11 +216,9 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
         if (code) {
             re->e.code = (Sluice__V1__ErrorCode) code;
             re->e.reason = (char *) sl_wire_code_name (code);
-            errp[n_errs++] = &re->e;
-            sl_event_t ev = { .kind = "publish.refused", .actor = s->member, .record_type = type,
-                              .message_id = m->message_id.len == SL_MSGID_LEN ? m->message_id.data : NULL,
-                              .reason = re->e.reason, .detail = re->text };
-            store_rc = sl_broker_record (self, &ev, 1);
+            store_rc = s_refuse (self, re, errp, &n_errs, (sl_event_t) {
+                .actor = s->member, .record_type = type,
+                .message_id = m->message_id.len == SL_MSGID_LEN ? m->message_id.data : NULL });
             continue;
         }
         int seen = sl_commit_msgid_seen (self->commit, s->member, m->message_id.data);
@@ -219,11 +243,8 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
             if (crc != 0) {
                 re->e.code = (Sluice__V1__ErrorCode) sl_reason_from_rc (crc);
                 re->e.reason = (char *) sl_wire_code_name (re->e.code);
-                errp[n_errs++] = &re->e;
-                sl_event_t ev = { .kind = "publish.refused", .actor = s->member, .record_type = type,
-                                  .message_id = m->message_id.data,
-                                  .reason = re->e.reason, .detail = re->text };
-                store_rc = sl_broker_record (self, &ev, 1);
+                store_rc = s_refuse (self, re, errp, &n_errs, (sl_event_t) {
+                    .actor = s->member, .record_type = type, .message_id = m->message_id.data });
                 continue;
             }
             store_rc = sl_commit_msgid_put (self->commit, s->member, m->message_id.data, (uint64_t) now);
@@ -238,11 +259,9 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
             re->e.reason = "bad-body";
             snprintf (re->text, sizeof re->text, "record %zu: body (%zu bytes) does not decode as %s",
                       i, zmq_msg_size (body), type);
-            errp[n_errs++] = &re->e;
-            sl_event_t ev = { .kind = "publish.refused", .actor = s->member, .record_type = type,
-                              .message_id = m->message_id.data, .subject = m->subject,
-                              .reason = re->e.reason, .detail = re->text };
-            store_rc = sl_broker_record (self, &ev, 1);
+            store_rc = s_refuse (self, re, errp, &n_errs, (sl_event_t) {
+                .actor = s->member, .record_type = type, .message_id = m->message_id.data,
+                .subject = m->subject });
             continue;
         }
         int src = sl_publish_subject_from_body (schema, rec, m);
@@ -258,11 +277,8 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
             snprintf (re->text, sizeof re->text,
                       "record %zu: RecordMeta.subject differs from the body's %s field; "
                       "leave it empty or make the two equal", i, schema->subject_field);
-            errp[n_errs++] = &re->e;
-            sl_event_t ev = { .kind = "publish.refused", .actor = s->member, .record_type = type,
-                              .message_id = m->message_id.data,
-                              .reason = re->e.reason, .detail = re->text };
-            store_rc = sl_broker_record (self, &ev, 1);
+            store_rc = s_refuse (self, re, errp, &n_errs, (sl_event_t) {
+                .actor = s->member, .record_type = type, .message_id = m->message_id.data });
             continue;
         }
         const char *full = s_queue_full (self, txn, s, type, m, rec);
@@ -273,11 +289,9 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
                       "record %zu: the queue of consumer '%.32s' is full (%llu records): not "
                       "stored; resend later with the same message_id", i, full,
                       (unsigned long long) self->cfg.queue_max);
-            errp[n_errs++] = &re->e;
-            sl_event_t ev = { .kind = "publish.refused", .actor = s->member, .counterpart = full,
-                              .record_type = type, .message_id = m->message_id.data,
-                              .subject = m->subject, .reason = re->e.reason, .detail = re->text };
-            store_rc = sl_broker_record (self, &ev, 1);
+            store_rc = s_refuse (self, re, errp, &n_errs, (sl_event_t) {
+                .actor = s->member, .counterpart = full, .record_type = type,
+                .message_id = m->message_id.data, .subject = m->subject });
             protobuf_c_message_free_unpacked (rec, NULL);
             continue;
         }
@@ -286,13 +300,8 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
             const sl_sub_t *sub = sl_subs_at (self->subs, j);
             if (strcmp (sub->record_type, type) != 0)
                 continue;
-            sl_decide_input_t in = {
-                .stage = SL_DECIDE_PUBLISH, .owner = s->member, .consumer = sub->consumer,
-                .record_type = type, .purpose = sub->purpose, .subject = m->subject,
-                .event_time_ms = m->event_time, .record = rec, .txn = txn
-            };
             sl_decide_output_t out;
-            sl_broker_decide (self, &in, &out);
+            s_decide_for (self, txn, s, type, m, rec, sub, &out);
             char rbuf[SL_DECIDE_MAX_RULES * SL_DECIDE_RULE_MAX];
             sl_broker_rules (out.rules, out.n_rules, rbuf, sizeof rbuf);
             if (!out.permit && strcmp (out.reason, "condition-false") == 0

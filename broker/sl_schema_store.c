@@ -392,27 +392,11 @@ int
 sl_schema_store_register_file (sl_schema_store_t *self, MDB_txn *txn, const char *path,
                                const char *actor, char *err, size_t errlen)
 {
-    FILE *f = fopen (path, "rb");
-    if (!f) {
-        snprintf (err, errlen, "%s: %s", path, strerror (errno));
-        return SL_EIO;
-    }
-    uint8_t *buf = NULL;
-    size_t len = 0, cap = 0, got;
-    do {
-        if (len == cap) {
-            uint8_t *p = realloc (buf, cap = cap ? cap * 2 : 65536);
-            if (!p) {
-                free (buf);
-                fclose (f);
-                return SL_ENOMEM;
-            }
-            buf = p;
-        }
-        got = fread (buf + len, 1, cap - len, f);
-        len += got;
-    } while (got > 0);
-    fclose (f);
+    uint8_t *buf;
+    size_t len;
+    int rrc = sl_descset_read_file (path, &buf, &len, err, errlen);
+    if (rrc != 0)
+        return rrc;
     sl_schema_change_t *c = NULL;
     size_t n = 0;
     char e2[600];

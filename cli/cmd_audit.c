@@ -476,6 +476,27 @@ s_filter_local (const s_opts_t *o, sl_audit_filter_t *f)
     f->after_seq = o->after_seq;
 }
 
+/*  The local filter of `o` (s_filter_local) into *f, with --consumer
+    checked against the registry (s_check_consumer_local) and --subject
+    pseudonymized into `pseudo`, which must outlive *f. Returns 0, or the
+    exit status (1, 2) with the error printed. */
+static int
+s_filter_local_checked (ctl_ctx_t *ctx, const s_local_t *l, MDB_txn *txn, const s_opts_t *o,
+                        sl_audit_filter_t *f, uint8_t pseudo[SL_AUDIT_PSEUDO_LEN])
+{
+    s_filter_local (o, f);
+    int rc = s_check_consumer_local (ctx, txn, o->consumer);
+    if (rc == 0 && o->subject) {
+        if (sl_audit_pseudonym (l->audit, o->subject, pseudo) != 0) {
+            ctl_error (ctx, "%s has no readable %s: --subject needs the audit pseudonym key",
+                       ctx->data_dir, SL_AUDIT_PSEUDO_KEY_FILE);
+            rc = 1;
+        }
+        f->subject = pseudo;
+    }
+    return rc;
+}
+
 /* ---- streaming entries --------------------------------------------------- */
 
 typedef void (s_entry_fn) (void *arg, const cJSON *e, const char *line);
@@ -564,6 +585,25 @@ s_stream_local (ctl_ctx_t *ctx, MDB_txn *txn, const sl_audit_filter_t *f, uint64
     return n;
 }
 
+/*  Ends an offline listing: streams `f` (at most `max` entries, 0 = all)
+    over the live log and the archived segments (s_history_local) to `fn`
+    (its arg is ctx), ends the local session (s_local_end) and prints the
+    archive note. `rc` is the status so far: when it is not 0 nothing is
+    streamed and it is returned. Returns the exit status. */
+static int
+s_local_listing (ctl_ctx_t *ctx, s_local_t *l, MDB_txn *txn, sl_audit_filter_t *f,
+                 uint64_t max, s_entry_fn *fn, int rc)
+{
+    sl_audit_history_t *h = rc == 0 ? s_history_local (ctx, txn, f) : NULL;
+    if (rc == 0 && s_stream_local (ctx, txn, f, max, fn, ctx) < 0)
+        rc = 1;
+    sl_audit_history_destroy (&h);
+    s_local_end (l, txn);
+    if (rc == 0)
+        s_print_note (ctx);
+    return rc;
+}
+
 static void
 s_print_cb (void *arg, const cJSON *e, const char *line)
 {
@@ -648,24 +688,8 @@ s_query (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         return 1;
     sl_audit_filter_t f;
     uint8_t pseudo[SL_AUDIT_PSEUDO_LEN];
-    s_filter_local (&o, &f);
-    rc = s_check_consumer_local (ctx, txn, o.consumer);
-    if (rc == 0 && o.subject) {
-        if (sl_audit_pseudonym (l.audit, o.subject, pseudo) != 0) {
-            ctl_error (ctx, "%s has no readable %s: --subject needs the audit pseudonym key",
-                       ctx->data_dir, SL_AUDIT_PSEUDO_KEY_FILE);
-            rc = 1;
-        }
-        f.subject = pseudo;
-    }
-    sl_audit_history_t *h = rc == 0 ? s_history_local (ctx, txn, &f) : NULL;
-    if (rc == 0 && s_stream_local (ctx, txn, &f, o.limit, s_print_cb, ctx) < 0)
-        rc = 1;
-    sl_audit_history_destroy (&h);
-    s_local_end (&l, txn);
-    if (rc == 0)
-        s_print_note (ctx);
-    return rc;
+    rc = s_filter_local_checked (ctx, &l, txn, &o, &f, pseudo);
+    return s_local_listing (ctx, &l, txn, &f, o.limit, s_print_cb, rc);
 }
 
 /* ---- summary --------------------------------------------------------------- */
@@ -810,14 +834,7 @@ s_report (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         rc = 1;
     }
     f.subject = pseudo;
-    sl_audit_history_t *h = rc == 0 ? s_history_local (ctx, txn, &f) : NULL;
-    if (rc == 0 && s_stream_local (ctx, txn, &f, 0, s_report_cb, ctx) < 0)
-        rc = 1;
-    sl_audit_history_destroy (&h);
-    s_local_end (&l, txn);
-    if (rc == 0)
-        s_print_note (ctx);
-    return rc;
+    return s_local_listing (ctx, &l, txn, &f, 0, s_report_cb, rc);
 }
 
 /* ---- export ---------------------------------------------------------------- */
@@ -965,16 +982,7 @@ s_export (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         else {
             sl_audit_filter_t f;
             uint8_t pseudo[SL_AUDIT_PSEUDO_LEN];
-            s_filter_local (&o, &f);
-            rc = s_check_consumer_local (ctx, txn, o.consumer);
-            if (rc == 0 && o.subject) {
-                if (sl_audit_pseudonym (l.audit, o.subject, pseudo) != 0) {
-                    ctl_error (ctx, "%s has no readable %s: --subject needs the audit pseudonym key",
-                               ctx->data_dir, SL_AUDIT_PSEUDO_KEY_FILE);
-                    rc = 1;
-                }
-                f.subject = pseudo;
-            }
+            rc = s_filter_local_checked (ctx, &l, txn, &o, &f, pseudo);
             sl_audit_history_t *h = rc == 0 ? s_history_local (ctx, txn, &f) : NULL;
             int64_t got = rc == 0 ? s_stream_local (ctx, txn, &f, 0, s_export_cb, &x) : -1;
             if (got < 0)

@@ -35,36 +35,6 @@ extern char **environ;
 /* ------------------------------------------------------------ loading */
 
 static int
-s_slurp (const char *path, uint8_t **out, size_t *len, char *err, size_t errlen)
-{
-    FILE *f = fopen (path, "rb");
-    if (!f) {
-        snprintf (err, errlen, "%s: %s", path, strerror (errno));
-        return SL_EIO;
-    }
-    uint8_t *buf = NULL;
-    size_t n = 0, cap = 0, got;
-    do {
-        if (n == cap) {
-            uint8_t *p = realloc (buf, cap = cap ? cap * 2 : 65536);
-            if (!p) {
-                free (buf);
-                fclose (f);
-                snprintf (err, errlen, "out of memory");
-                return SL_ENOMEM;
-            }
-            buf = p;
-        }
-        got = fread (buf + n, 1, cap - n, f);
-        n += got;
-    } while (got > 0);
-    fclose (f);
-    *out = buf;
-    *len = n;
-    return 0;
-}
-
-static int
 s_is_proto (const char *path)
 {
     size_t n = strlen (path);
@@ -128,7 +98,7 @@ s_protoc (const char *path, uint8_t **out, size_t *len, char *err, size_t errlen
         rmdir (tmpdir);
         return SL_EINVAL;
     }
-    rc = s_slurp (outp, out, len, err, errlen);
+    rc = sl_descset_read_file (outp, out, len, err, errlen);
     unlink (outp);
     rmdir (tmpdir);
     return rc;
@@ -139,7 +109,7 @@ static int
 s_load_set (const char *path, uint8_t **out, size_t *len, char *err, size_t errlen)
 {
     return s_is_proto (path) ? s_protoc (path, out, len, err, errlen)
-                             : s_slurp (path, out, len, err, errlen);
+                             : sl_descset_read_file (path, out, len, err, errlen);
 }
 
 int

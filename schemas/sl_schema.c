@@ -347,33 +347,27 @@ sl_schema_uninstall (sl_schema_t *entry, const sl_schema_t *prev)
     }
 }
 
+const char *
+sl_schema_type_name (const ProtobufCFieldDescriptor *f)
+{
+    static const char *const names[] = {
+        "int32", "sint32", "sfixed32", "int64", "sint64", "sfixed64", "uint32", "fixed32",
+        "uint64", "fixed64", "float", "double", "bool", "enum", "string", "bytes", "message" };
+    if (f->type == PROTOBUF_C_TYPE_MESSAGE)
+        return ((const ProtobufCMessageDescriptor *) f->descriptor)->name;
+    if (f->type == PROTOBUF_C_TYPE_ENUM)
+        return ((const ProtobufCEnumDescriptor *) f->descriptor)->name;
+    return (unsigned) f->type < sizeof names / sizeof names[0] ? names[f->type] : "?";
+}
+
 int
 sl_schema_load_file (const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen (path, "rb");
-    if (!f) {
-        snprintf (err, errlen, "%s: %s", path, strerror (errno));
-        return SL_EIO;
-    }
-    uint8_t *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len == cap) {
-            uint8_t *p = realloc (buf, cap = cap ? cap * 2 : 65536);
-            if (!p) {
-                free (buf);
-                fclose (f);
-                snprintf (err, errlen, "out of memory");
-                return SL_ENOMEM;
-            }
-            buf = p;
-        }
-        size_t got = fread (buf + len, 1, cap - len, f);
-        if (got == 0)
-            break;
-        len += got;
-    }
-    fclose (f);
+    uint8_t *buf;
+    size_t len;
+    int rrc = sl_descset_read_file (path, &buf, &len, err, errlen);
+    if (rrc != 0)
+        return rrc;
     sl_descset_t *set = sl_descset_parse (buf, len, err, errlen);
     int n = 0, rc = 0;
     if (!set) {

@@ -69,6 +69,11 @@ bool sl_schema_owner_known (const char *owner);
 const ProtobufCFieldDescriptor *sl_schema_field (const sl_schema_t *schema,
                                                  const char *name);
 
+/*  The type of field `f` as a .proto file spells it: "int32", "string"...,
+ *  or the full name of its message or enum type ("?" for a type protobuf-c
+ *  does not know). Borrowed from `f` or static. Cannot fail. */
+const char *sl_schema_type_name (const ProtobufCFieldDescriptor *f);
+
 /*  True if field `name` of `schema` is listed as a timestamp. */
 int sl_schema_is_time_field (const sl_schema_t *schema, const char *name);
 

@@ -58,19 +58,6 @@ s_add (s_out_t *o, bool breaking, const char *fmt, ...)
 }
 
 static const char *
-s_type_name (const ProtobufCFieldDescriptor *f)
-{
-    static const char *const names[] = {
-        "int32", "sint32", "sfixed32", "int64", "sint64", "sfixed64", "uint32", "fixed32",
-        "uint64", "fixed64", "float", "double", "bool", "enum", "string", "bytes", "message" };
-    if (f->type == PROTOBUF_C_TYPE_MESSAGE)
-        return ((const ProtobufCMessageDescriptor *) f->descriptor)->name;
-    if (f->type == PROTOBUF_C_TYPE_ENUM)
-        return ((const ProtobufCEnumDescriptor *) f->descriptor)->name;
-    return (unsigned) f->type < sizeof names / sizeof names[0] ? names[f->type] : "?";
-}
-
-static const char *
 s_label (const ProtobufCFieldDescriptor *f)
 {
     return f->label == PROTOBUF_C_LABEL_REPEATED ? "repeated"
@@ -140,10 +127,10 @@ s_msg (s_out_t *o, const char *prefix, const sl_schema_t *sa, const sl_schema_t 
                    fa->id, fb->name);
             continue;
         }
-        if (fa->type != fb->type || strcmp (s_type_name (fa), s_type_name (fb)) != 0) {
+        if (fa->type != fb->type || strcmp (sl_schema_type_name (fa), sl_schema_type_name (fb)) != 0) {
             s_touch (o, path);
             s_add (o, true, "breaking: field '%s' (%u): type %s -> %s (rule type)", path, fa->id,
-                   s_type_name (fa), s_type_name (fb));
+                   sl_schema_type_name (fa), sl_schema_type_name (fb));
             continue;
         }
         if (fa->label != fb->label

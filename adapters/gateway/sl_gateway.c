@@ -169,6 +169,38 @@ s_item_free (s_item_t *it)
     free (it);
 }
 
+/*  Frees every delivery `sub` holds (gw->mu held, or no other thread
+    left); the broker delivers them again. Returns how many. */
+static size_t
+s_sub_drop_items (s_sub_t *sub)
+{
+    size_t n = 0;
+    while (sub->head) {
+        s_item_t *it = sub->head;
+        sub->head = it->next;
+        s_item_free (it);
+        n++;
+    }
+    sub->tail = NULL;
+    sub->count = 0;
+    return n;
+}
+
+/*  Takes the oldest notice off `sub`'s list (gw->mu held). The caller owns
+    it: free its json and itself. NULL when there is none. */
+static s_notice_t *
+s_notice_pop (s_sub_t *sub)
+{
+    s_notice_t *n = sub->notices;
+    if (!n)
+        return NULL;
+    sub->notices = n->next;
+    if (!sub->notices)
+        sub->notices_tail = NULL;
+    sub->nnotices--;
+    return n;
+}
+
 /*  Takes item `it`, already unlinked from its subscription, and queues the
     ack of its delivery for the client thread (gw->mu held); frees the item.
     Returns 1, or 0 when out of memory (the broker redelivers it). */
@@ -310,13 +342,9 @@ s_on_notice (const char *notice, const sl_param_t *args, size_t nargs, void *arg
             continue;
         if (sub->nnotices >= S_MAX_NOTICES) {
             /* nobody reads them: keep the newest (the broker stopped the data anyway) */
-            s_notice_t *old = sub->notices;
-            sub->notices = old->next;
-            if (!sub->notices)
-                sub->notices_tail = NULL;
+            s_notice_t *old = s_notice_pop (sub);
             free (old->json);
             free (old);
-            sub->nnotices--;
         }
         s_notice_t *n = calloc (1, sizeof *n);
         if (!n || !(n->json = strdup (text))) {
@@ -342,17 +370,8 @@ s_drop_held (sl_gateway_t *gw)
     pthread_mutex_lock (&gw->mu);
     gw->gen++;
     size_t dropped = 0;
-    for (size_t i = 0; i < gw->cfg->nsubs; i++) {
-        s_sub_t *sub = &gw->subs[i];
-        while (sub->head) {
-            s_item_t *it = sub->head;
-            sub->head = it->next;
-            s_item_free (it);
-            dropped++;
-        }
-        sub->tail = NULL;
-        sub->count = 0;
-    }
+    for (size_t i = 0; i < gw->cfg->nsubs; i++)
+        dropped += s_sub_drop_items (&gw->subs[i]);
     pthread_mutex_unlock (&gw->mu);
     if (dropped)
         sl_info ("gateway.reconnected", "dropped=%zu (the broker delivers them again)", dropped);
@@ -925,11 +944,7 @@ s_webhook_main (void *arg)
     while (!gw->stop) {
         /* notices first: best effort, a few tries */
         if (sub->notices) {
-            s_notice_t *n = sub->notices;
-            sub->notices = n->next;
-            if (!sub->notices)
-                sub->notices_tail = NULL;
-            sub->nnotices--;
+            s_notice_t *n = s_notice_pop (sub);
             pthread_mutex_unlock (&gw->mu);
             for (int i = 0; i < 3 && !s_webhook_post (gw, sub, "notice", "-", n->json); i++)
                 usleep (100000);
@@ -1055,14 +1070,8 @@ sl_gateway_destroy (sl_gateway_t **gw_p)
         pthread_join (gw->broker, NULL);
     for (size_t i = 0; i < gw->cfg->nsubs; i++) {
         s_sub_t *sub = &gw->subs[i];
-        while (sub->head) {
-            s_item_t *it = sub->head;
-            sub->head = it->next;
-            s_item_free (it);
-        }
-        while (sub->notices) {
-            s_notice_t *n = sub->notices;
-            sub->notices = n->next;
+        s_sub_drop_items (sub);
+        for (s_notice_t *n; (n = s_notice_pop (sub)) != NULL;) {
             free (n->json);
             free (n);
         }
@@ -1183,12 +1192,7 @@ sl_gateway_poll (sl_gateway_t *gw, size_t subi, unsigned max, int wait_ms, cJSON
                     cJSON_AddItemToArray (dels, d);
                 got++;
             }
-        while (sub->notices) {
-            s_notice_t *n = sub->notices;
-            sub->notices = n->next;
-            if (!sub->notices)
-                sub->notices_tail = NULL;
-            sub->nnotices--;
+        for (s_notice_t *n; (n = s_notice_pop (sub)) != NULL;) {
             cJSON *j = cJSON_Parse (n->json);
             if (j)
                 cJSON_AddItemToArray (nots, j);

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "bench_broker.h"
+#include "bench_consumer.h"
 #include "bench_records.h"
 #include "bench_util.h"
 #include "sluice.h"
@@ -52,15 +53,6 @@ typedef struct {
     uint64_t *acks;                /* publish -> ACK latency ns, while measuring */
     size_t n_acks, cap_acks;
 } s_pub_t;
-
-typedef struct {
-    sl_client_t *client;
-    int idx;
-    uint64_t *samples;             /* latency ns, while measuring */
-    size_t n_samples, cap;
-    uint64_t consumed;             /* total, written by the consumer thread */
-    int failed;
-} s_con_t;
 
 static volatile int s_pub_stop;
 static volatile int s_con_stop;
@@ -137,39 +129,13 @@ s_publisher (void *arg)
     return NULL;
 }
 
-static void *
-s_consumer (void *arg)
-{
-    s_con_t *c = arg;
-    while (!s_con_stop) {
-        sl_delivery_t *d = NULL;
-        int rc = sl_client_recv (c->client, &d, 50);
-        if (rc == SL_ETIMEOUT)
-            continue;
-        if (rc != 0) {
-            fprintf (stderr, "bench-e2e: consumer c%d: %s\n", c->idx, sl_strerror (rc));
-            c->failed = 1;
-            break;
-        }
-        uint64_t t;
-        memcpy (&t, sl_delivery_message_id (d), 8);
-        uint64_t lat = bench_now_ns () - t;
-        if (__atomic_load_n (&s_measuring, __ATOMIC_ACQUIRE) && c->n_samples < c->cap)
-            c->samples[c->n_samples++] = lat;
-        sl_client_ack (c->client, d);
-        sl_delivery_destroy (&d);
-        __atomic_add_fetch (&c->consumed, 1, __ATOMIC_RELEASE);
-    }
-    return NULL;
-}
-
 typedef struct {
     int n_pub, n_con;
     double seconds, warmup;
     unsigned batch_max, inflight, credit;
     const char *sluiced, *sluicectl, *setup, *perf, *policy;
     s_pub_t pubs[S_MAX_CLIENTS];
-    s_con_t cons[S_MAX_CLIENTS];
+    bench_consumer_t cons[S_MAX_CLIENTS];
     pthread_t con_th[S_MAX_CLIENTS];
     bench_broker_t broker;
 } s_bench_t;
@@ -499,8 +465,10 @@ main (int argc, char **argv)
         goto out;
 
     for (int j = 0; j < b.n_con; j++) {
-        s_con_t *c = &b.cons[j];
-        c->idx = j;
+        bench_consumer_t *c = &b.cons[j];
+        snprintf (c->name, sizeof c->name, "bench-e2e: consumer c%d", j);
+        c->stop = &s_con_stop;
+        c->measuring = &s_measuring;
         c->cap = 4000000;
         c->samples = malloc (c->cap * sizeof *c->samples);
         snprintf (name, sizeof name, "c%d", j);
@@ -525,7 +493,7 @@ main (int argc, char **argv)
             goto out;
     }
     for (int j = 0; j < b.n_con; j++)
-        pthread_create (&b.con_th[j], NULL, s_consumer, &b.cons[j]);
+        pthread_create (&b.con_th[j], NULL, bench_consumer_run, &b.cons[j]);
 
     /* Saturation = records published as fast as the window allows for
        warmup + seconds, divided by the time until the last one was consumed.

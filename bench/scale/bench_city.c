@@ -43,6 +43,7 @@
 #include <lmdb.h>
 
 #include "bench_broker.h"
+#include "bench_consumer.h"
 #include "bench_records.h"
 #include "bench_util.h"
 #include "health/v1/health.pb-c.h"
@@ -349,17 +350,9 @@ typedef struct {
     int failed;
 } s_pub_t;
 
-typedef struct {
-    sl_client_t *client;
-    uint64_t *samples;
-    size_t n_samples, cap;
-    uint64_t consumed;
-    int failed;
-} s_con_t;
-
 static volatile int s_pub_stop, s_con_stop, s_measuring;
 static s_pub_t s_pubs[4];
-static s_con_t s_cons[4];
+static bench_consumer_t s_cons[4];
 
 static void *
 s_publisher (void *arg)
@@ -398,31 +391,6 @@ s_publisher (void *arg)
                 ms = 1;
         }
         sl_client_poll (p->client, ms);
-    }
-    return NULL;
-}
-
-static void *
-s_consumer (void *arg)
-{
-    s_con_t *c = arg;
-    while (!s_con_stop) {
-        sl_delivery_t *d = NULL;
-        int rc = sl_client_recv (c->client, &d, 50);
-        if (rc == SL_ETIMEOUT)
-            continue;
-        if (rc != 0) {
-            fprintf (stderr, "bench-city: consumer: %s\n", sl_strerror (rc));
-            c->failed = 1;
-            break;
-        }
-        uint64_t t;
-        memcpy (&t, sl_delivery_message_id (d), 8);
-        if (__atomic_load_n (&s_measuring, __ATOMIC_ACQUIRE) && c->n_samples < c->cap)
-            c->samples[c->n_samples++] = bench_now_ns () - t;
-        sl_client_ack (c->client, d);
-        sl_delivery_destroy (&d);
-        __atomic_add_fetch (&c->consumed, 1, __ATOMIC_RELEASE);
     }
     return NULL;
 }
@@ -777,7 +745,10 @@ main (int argc, char **argv)
     /* 5. traffic */
     pthread_t con_th[4];
     for (int j = 0; j < 4; j++) {
-        s_con_t *c = &s_cons[j];
+        bench_consumer_t *c = &s_cons[j];
+        snprintf (c->name, sizeof c->name, "bench-city: consumer");
+        c->stop = &s_con_stop;
+        c->measuring = &s_measuring;
         c->cap = 4000000;
         if (!(c->samples = malloc (c->cap * sizeof *c->samples))
             || s_connect (s_names[4 + j], 0, &c->client) != 0)
@@ -806,7 +777,7 @@ main (int argc, char **argv)
             goto out;
     }
     for (int j = 0; j < 4; j++)
-        pthread_create (&con_th[j], NULL, s_consumer, &s_cons[j]);
+        pthread_create (&con_th[j], NULL, bench_consumer_run, &s_cons[j]);
     double during = 0, pub_rps = 0, drain = 0;
     uint64_t before = s_consumed (), t_sat = bench_now_ns ();
     int trc = s_phase (0, seconds, perf, &during, &pub_rps);

@@ -245,3 +245,35 @@ Test (descset, every_kind_through_json)
     free (set);
     free (bin);
 }
+
+/*  sl_descset_read_file: the whole file, byte for byte; a file that cannot
+ *  be opened is SL_EIO with its path in the message. */
+Test (descset, read_file_whole_or_names_the_path)
+{
+    size_t want_len, len = 0;
+    uint8_t *want = s_read (EXAMPLES_BINPB, &want_len), *got = NULL;
+    char err[600] = "";
+    cr_assert_eq (sl_descset_read_file (EXAMPLES_BINPB, &got, &len, err, sizeof err), 0, "%s", err);
+    cr_assert_eq (len, want_len);
+    cr_assert_eq (memcmp (got, want, len), 0);
+    free (got);
+    free (want);
+    got = NULL;
+    cr_assert_eq (sl_descset_read_file ("/nonexistent/set.binpb", &got, &len, err, sizeof err),
+                  SL_EIO);
+    cr_assert (strstr (err, "/nonexistent/set.binpb: "), "%s", err);
+    cr_assert_null (got);
+}
+
+/*  sl_schema_type_name: scalar types as .proto spells them, message types
+ *  by full name. */
+Test (descset, type_names)
+{
+    const ProtobufCMessageDescriptor *w = &water__v1__meter_reading__descriptor;
+    const ProtobufCMessageDescriptor *p = &parking__v1__session__descriptor;
+    cr_assert_str_eq (sl_schema_type_name (protobuf_c_message_descriptor_get_field_by_name (w, "district")), "string");
+    cr_assert_str_eq (sl_schema_type_name (protobuf_c_message_descriptor_get_field_by_name (w, "date_observed")), "int64");
+    cr_assert_str_eq (sl_schema_type_name (protobuf_c_message_descriptor_get_field_by_name (w, "max_flow_m3h")), "double");
+    cr_assert_str_eq (sl_schema_type_name (protobuf_c_message_descriptor_get_field_by_name (w, "alarm_in_progress")), "bool");
+    cr_assert_str_eq (sl_schema_type_name (protobuf_c_message_descriptor_get_field_by_name (p, "segments")), "parking.v1.Segment");
+}
