@@ -112,3 +112,17 @@ Test (tl, run_ids_round_trip_and_other_runs_are_told_apart)
     cr_assert_eq (tl_run_num (id, "torn", 0x01020304u, 100000), -1, "another prefix");
     cr_assert_eq (tl_run_num (id, "crash", 0x01020304u, 70000), -1, "n >= max");
 }
+
+/* ---- policy, consent and audit suites ------------------------------------ */
+
+Test (tl, count_finds_every_occurrence_and_the_rule_texts_keep_the_layout)
+{
+    cr_assert_eq (tl_count ("a\nc-1\nc-2\nd-3", "\nc-"), 2);
+    cr_assert_eq (tl_count ("aaaa", "aa"), 2, "occurrences do not overlap");
+    cr_assert_eq (tl_count ("abc", "x"), 0);
+    cr_assert_eq (tl_count ("abc", ""), 0, "an empty needle is never counted");
+    cr_assert_str_eq (TL_RULE ("r", "water", "power", TL_WATER, "p", "district", "  subject   keep\n"),
+                      "permit \"r\" {\n  owner     water\n  consumer  power\n"
+                      "  records   water.v1.MeterReading\n  purpose   p\n  fields    district\n"
+                      "  subject   keep\n}\n");
+}

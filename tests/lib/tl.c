@@ -274,3 +274,15 @@ tl_rm_rf (const char *dir)
         return 0;
     return nftw (dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
 }
+
+/* ---- policy, consent and audit suites ------------------------------------ */
+
+int
+tl_count (const char *hay, const char *needle)
+{
+    int n = 0;
+    size_t len = strlen (needle);
+    for (const char *p = hay; len && (p = strstr (p, needle)); p += len)
+        n++;
+    return n;
+}

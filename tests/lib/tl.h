@@ -118,4 +118,24 @@ char *tl_slurp (const char *path, size_t *len);
     0 or -1. */
 int tl_rm_rf (const char *dir);
 
+/* ---- policy, consent and audit suites ------------------------------------ */
+
+/*  One permit in the layout of examples/policies (clause names padded to ten
+    columns): owner, consumer, records, purpose and fields; MORE: further
+    clause lines, e.g. "  subject   keep\n". */
+#define TL_RULE(id, owner, consumer, records, purpose, fields, more)                         \
+    "permit \"" id "\" {\n  owner     " owner "\n  consumer  " consumer "\n  records   "    \
+    records "\n  purpose   " purpose "\n  fields    " fields "\n" more "}\n"
+
+/*  health's permit of examples/policies/health.policy: parking receives
+    visits for parking-fee-waiver, the subject kept, with the citizen's
+    consent. */
+#define TL_HEALTH_VISITS                                                                     \
+    TL_RULE ("health-visit-parking-waiver", "health", "parking", "health.v1.Encounter",     \
+             "parking-fee-waiver", "status, period_start, period_end, service_provider",    \
+             "  subject   keep\n  consent   required\n")
+
+/*  How many times `needle` occurs in `hay` (not overlapping). */
+int tl_count (const char *hay, const char *needle);
+
 #endif

@@ -4,27 +4,19 @@
  *  policy (online, and `check` offline on files and on a data directory).
  *
  *  Each test starts its own broker on a fresh temporary data directory with
- *  ephemeral loopback ports (tests/broker/tc.h), so tests run in parallel.
+ *  ephemeral loopback ports (tests/lib/tc.h), so tests run in parallel.
  */
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "tc.h"
-#include "tl.h"
+#include "policy_it.h"
 #include "sl_audit.h"
 #include "sluice/v1/consent.pb-c.h"
-
-#define OK            0
-#define NOT_PERMITTED SLUICE__V1__ERROR_CODE__NOT_PERMITTED
-#define BAD_REQUEST   SLUICE__V1__ERROR_CODE__BAD_REQUEST
-#define NOT_FOUND     SLUICE__V1__ERROR_CODE__NOT_FOUND
 
 static const char *CITY =
     "purpose joint-metering     \"Water and power reconcile consumption\"\n"
@@ -34,63 +26,31 @@ static const char *CITY =
     "  fields    reason_code, diagnosis\n"
     "}\n";
 
+#define W2P_VALID "  valid     2026-01-01 .. 2027-12-31\n"
+
 static const char *WATER_V1 =
     "# version 1\n"
-    "permit \"water-to-power\" {\n"
-    "  owner     water\n"
-    "  consumer  power\n"
-    "  records   water.v1.MeterReading\n"
-    "  purpose   joint-metering\n"
-    "  fields    district, date_observed, water_consumption_m3\n"
-    "  subject   pseudonymize\n"
-    "  time      coarsen hour\n"
-    "  valid     2026-01-01 .. 2027-12-31\n"
-    "}\n"
-    "permit \"water-to-parking\" {\n"
-    "  owner     water\n"
-    "  consumer  parking\n"
-    "  records   water.v1.MeterReading\n"
-    "  purpose   parking-fee-waiver\n"
-    "  fields    district\n"
-    "}\n";
+    TL_RULE ("water-to-power", "water", "power", TL_WATER, "joint-metering",
+             "district, date_observed, water_consumption_m3",
+             "  subject   pseudonymize\n  time      coarsen hour\n" W2P_VALID)
+    TL_RULE ("water-to-parking", "water", "parking", TL_WATER, "parking-fee-waiver", "district", "");
 
 /*  v2: power loses date_observed (and gets daily times), parking loses
  *  access, health gains it. */
 static const char *WATER_V2 =
-    "permit \"water-to-power\" {\n"
-    "  owner     water\n"
-    "  consumer  power\n"
-    "  records   water.v1.MeterReading\n"
-    "  purpose   joint-metering\n"
-    "  fields    district, water_consumption_m3\n"
-    "  subject   pseudonymize\n"
-    "  time      coarsen day\n"
-    "  valid     2026-01-01 .. 2027-12-31\n"
-    "}\n"
-    "permit \"water-to-health\" {\n"
-    "  owner     water\n"
-    "  consumer  health\n"
-    "  records   water.v1.MeterReading\n"
-    "  purpose   joint-metering\n"
-    "  fields    district\n"
-    "}\n";
+    TL_RULE ("water-to-power", "water", "power", TL_WATER, "joint-metering",
+             "district, water_consumption_m3",
+             "  subject   pseudonymize\n  time      coarsen day\n" W2P_VALID)
+    TL_RULE ("water-to-health", "water", "health", TL_WATER, "joint-metering", "district", "");
 
-static const char *POWER_V1 =
-    "permit \"power-to-water\" {\n"
-    "  owner     power\n"
-    "  consumer  water\n"
-    "  records   power.v1.MeterReading\n"
-    "  purpose   joint-metering\n"
-    "  fields    district, date_observed\n"
-    "}\n";
+static const char *POWER_V1 = TL_RULE ("power-to-water", "power", "water", "power.v1.MeterReading",
+                                       "joint-metering", "district, date_observed", "");
 
 /*  2026-06-01T00:00:00Z: inside the validity windows above. */
 #define AT_JUNE 1780272000
 
-static tc_broker_t b;
 static sl_keypair_t k_water, k_power, k_parking, k_health;   /* data members */
 static sl_keypair_t k_wadmin, k_padmin, k_auditor;          /* admin:water, admin:power, auditor */
-static char last_text[2048];
 
 static void
 setup (void)
@@ -103,107 +63,13 @@ setup (void)
     cr_assert_eq (tc_member (&b, "auditor", "auditor", &k_auditor), 0);
 }
 
-static void
-teardown (void)
-{
-    tc_broker_cleanup (&b);
-}
-
-/*  One admin command as `as` with `args` (consumed). Asserts the response
- *  code is `expect`; returns the parsed result (NULL when not OK), and
- *  leaves the response text in last_text. */
+/*  policy.explain as the auditor at `at` (Unix seconds). */
 static cJSON *
-adm (const sl_keypair_t *as, const char *command, cJSON *args, int expect)
+explain (const char *consumer, const char *type, const char *purpose, double at)
 {
-    int code;
-    cJSON *res = tc_adm (&b, as, command, args, &code, last_text, sizeof last_text);
-    cr_assert_eq (code, expect, "%s: code %d, expected %d: %s", command, code, expect, last_text);
-    cr_assert (code != 0 || res, "%s: the result is not JSON", command);
-    if (code != 0)
-        cJSON_Delete (res);
-    return code == 0 ? res : NULL;
-}
-
-static cJSON *
-args_owner (const char *owner)
-{
-    cJSON *a = cJSON_CreateObject ();
-    cJSON_AddStringToObject (a, "owner", owner);
-    return a;
-}
-
-/*  args_owner with "version": v. */
-static cJSON *
-args_version (const char *owner, double v)
-{
-    cJSON *a = args_owner (owner);
-    cJSON_AddNumberToObject (a, "version", v);
-    return a;
-}
-
-/*  The arguments of policy.diff: owner, v1, v2 and, when not 0, at. */
-static cJSON *
-args_diff (const char *owner, double v1, double v2, double at)
-{
-    cJSON *a = args_owner (owner);
-    cJSON_AddNumberToObject (a, "v1", v1);
-    cJSON_AddNumberToObject (a, "v2", v2);
-    if (at != 0)
-        cJSON_AddNumberToObject (a, "at", at);
-    return a;
-}
-
-static cJSON *
-apply (const sl_keypair_t *as, const char *owner, const char *text, int dry_run, int expect)
-{
-    cJSON *a = args_owner (owner);
-    cJSON_AddStringToObject (a, "text", text);
-    cJSON_AddStringToObject (a, "file", "test.policy");
-    cJSON_AddBoolToObject (a, "dry_run", dry_run);
-    return adm (as, "policy.apply", a, expect);
-}
-
-static cJSON *
-explain (const sl_keypair_t *as, const char *consumer, const char *type, const char *purpose,
-         double at)
-{
-    cJSON *a = cJSON_CreateObject ();
-    cJSON_AddStringToObject (a, "consumer", consumer);
-    cJSON_AddStringToObject (a, "record_type", type);
-    cJSON_AddStringToObject (a, "purpose", purpose);
+    cJSON *a = args_explain (consumer, type, purpose);
     cJSON_AddNumberToObject (a, "at", at);
-    return adm (as, "policy.explain", a, OK);
-}
-
-static const char *
-str (const cJSON *o, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive (o, name);
-    return cJSON_IsString (v) ? v->valuestring : "";
-}
-
-static double
-num (const cJSON *o, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive (o, name);
-    cr_assert (cJSON_IsNumber (v), "'%s' is not a number", name);
-    return v->valuedouble;
-}
-
-/*  True if the JSON array `a` holds exactly the strings given (in order),
- *  NULL-terminated. */
-static int
-strings_are (const cJSON *a, ...)
-{
-    va_list ap;
-    va_start (ap, a);
-    int i = 0, ok = cJSON_IsArray (a);
-    for (const char *s; ok && (s = va_arg (ap, const char *)); i++) {
-        const cJSON *e = cJSON_GetArrayItem (a, i);
-        ok = cJSON_IsString (e) && strcmp (e->valuestring, s) == 0;
-    }
-    va_end (ap);
-    return ok && cJSON_GetArraySize (a) == i;
+    return adm (&k_auditor, "policy.explain", a, OK);
 }
 
 /*  The change for (consumer, type, purpose) in array `changes`, or NULL. */
@@ -238,6 +104,17 @@ audit_entries (const char *kind, char *lines, size_t cap)
     return (int) n;
 }
 
+/*  Asserts that policy.history of `owner` lists `versions` versions, the
+ *  current one `current`. */
+static void
+expect_history (const char *owner, int versions, int current)
+{
+    cJSON *h = adm (&k_auditor, "policy.history", args_owner (owner), OK);
+    cr_assert_eq (cJSON_GetArraySize (item (h, "versions")), versions, "%s", cJSON_PrintUnformatted (h));
+    cr_assert_eq (num (h, "current"), current);
+    cJSON_Delete (h);
+}
+
 static void
 apply_base (void)
 {
@@ -255,14 +132,10 @@ Test (policy_admin, apply_then_list_show_history)
     cJSON *l = adm (&k_auditor, "policy.list", cJSON_CreateObject (), OK);
     cr_assert_eq (cJSON_GetArraySize (l), 2, "%s", cJSON_PrintUnformatted (l));
     const cJSON *city = cJSON_GetArrayItem (l, 0), *water = cJSON_GetArrayItem (l, 1);
-    cr_assert_str_eq (str (city, "owner"), "city");
-    cr_assert_str_eq (str (city, "actor"), "admin");
-    cr_assert_str_eq (str (city, "role"), "admin:city");
+    expect_strs (city, "owner", "city", "actor", "admin", "role", "admin:city", NULL);
     cr_assert_eq (num (city, "rules"), 1);
-    cr_assert_str_eq (str (water, "owner"), "water");
+    expect_strs (water, "owner", "water", "actor", "wadmin", "role", "admin:water", NULL);
     cr_assert_eq (num (water, "version"), 1);
-    cr_assert_str_eq (str (water, "actor"), "wadmin");
-    cr_assert_str_eq (str (water, "role"), "admin:water");
     cr_assert_eq (num (water, "rules"), 2);
     int64_t now = time (NULL);
     cr_assert (num (water, "time") > now - 60 && num (water, "time") <= now + 1);
@@ -271,9 +144,8 @@ Test (policy_admin, apply_then_list_show_history)
     cJSON *s = adm (&k_auditor, "policy.show", args_owner ("water"), OK);
     cr_assert_str_eq (str (s, "text"), WATER_V1);
     cr_assert_eq (num (s, "version"), 1);
-    cr_assert (cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (s, "current")));
-    const cJSON *rules = cJSON_GetObjectItemCaseSensitive (
-        cJSON_GetObjectItemCaseSensitive (s, "summary"), "rules");
+    cr_assert (cJSON_IsTrue (item (s, "current")));
+    const cJSON *rules = item (item (s, "summary"), "rules");
     cr_assert_eq (cJSON_GetArraySize (rules), 2);
     cr_assert_str_eq (str (cJSON_GetArrayItem (rules, 0), "id"), "water-to-power");
     cr_assert_str_eq (str (cJSON_GetArrayItem (rules, 1), "id"), "water-to-parking");
@@ -283,10 +155,9 @@ Test (policy_admin, apply_then_list_show_history)
     cr_assert (strstr (last_text, "owner 'water' has no version 2"), "%s", last_text);
 
     cJSON *h = adm (&k_wadmin, "policy.history", args_owner ("water"), OK);
-    const cJSON *versions = cJSON_GetObjectItemCaseSensitive (h, "versions");
-    cr_assert_eq (cJSON_GetArraySize (versions), 1);
+    cr_assert_eq (cJSON_GetArraySize (item (h, "versions")), 1);
     cr_assert_eq (num (h, "current"), 1);
-    cr_assert_str_eq (str (cJSON_GetArrayItem (versions, 0), "actor"), "wadmin");
+    cr_assert_str_eq (str (cJSON_GetArrayItem (item (h, "versions"), 0), "actor"), "wadmin");
     cJSON_Delete (h);
 
     cJSON_Delete (adm (&k_auditor, "policy.history", args_owner ("parking"), NOT_FOUND));
@@ -302,42 +173,47 @@ Test (policy_admin, diff_names_gained_lost_and_changed_fields)
     cJSON_Delete (r);
 
     cJSON *d = adm (&k_auditor, "policy.diff", args_diff ("water", 1, 2, AT_JUNE), OK);
-    const cJSON *changes = cJSON_GetObjectItemCaseSensitive (d, "access");
+    const cJSON *changes = item (d, "access");
     cr_assert_eq (cJSON_GetArraySize (changes), 3, "%s", cJSON_PrintUnformatted (d));
+    /* health gains access, parking loses it, power's copy changes */
+    static const struct { const char *consumer, *purpose, *before, *after; } want[] = {
+        { "health", "joint-metering", "none", "full" },
+        { "parking", "parking-fee-waiver", "full", "none" },
+        { "power", "joint-metering", "full", "full" },
+    };
+    const cJSON *c = NULL;
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        c = change_for (changes, want[i].consumer, TL_WATER, want[i].purpose);
+        cr_assert_not_null (c, "no change for %s", want[i].consumer);
+        expect_strs (c, "before", want[i].before, "after", want[i].after, NULL);
+    }
+    cr_assert (strings_are (item (c, "fields_removed"), "date_observed", NULL), "%s",
+               cJSON_PrintUnformatted (c));
+    cr_assert (strings_are (item (c, "fields_added"), NULL));
+    expect_strs (c, "time_before", "hour", "time_after", "day", NULL);
 
-    const cJSON *c = change_for (changes, "health", "water.v1.MeterReading", "joint-metering");
-    cr_assert_not_null (c, "health gains access");
-    cr_assert_str_eq (str (c, "before"), "none");
-    cr_assert_str_eq (str (c, "after"), "full");
-
-    c = change_for (changes, "parking", "water.v1.MeterReading", "parking-fee-waiver");
-    cr_assert_not_null (c, "parking loses access");
-    cr_assert_str_eq (str (c, "before"), "full");
-    cr_assert_str_eq (str (c, "after"), "none");
-
-    c = change_for (changes, "power", "water.v1.MeterReading", "joint-metering");
-    cr_assert_not_null (c, "power's copy changes");
-    cr_assert_str_eq (str (c, "before"), "full");
-    cr_assert_str_eq (str (c, "after"), "full");
-    cr_assert (strings_are (cJSON_GetObjectItemCaseSensitive (c, "fields_removed"),
-                            "date_observed", NULL), "%s", cJSON_PrintUnformatted (c));
-    cr_assert (strings_are (cJSON_GetObjectItemCaseSensitive (c, "fields_added"), NULL));
-    cr_assert_str_eq (str (c, "time_before"), "hour");
-    cr_assert_str_eq (str (c, "time_after"), "day");
-
-    const cJSON *rules = cJSON_GetObjectItemCaseSensitive (d, "rule_changes");
-    cr_assert (strings_are (cJSON_GetObjectItemCaseSensitive (rules, "added"), "water-to-health", NULL));
-    cr_assert (strings_are (cJSON_GetObjectItemCaseSensitive (rules, "removed"), "water-to-parking", NULL));
-    const cJSON *changed = cJSON_GetObjectItemCaseSensitive (rules, "changed");
+    const cJSON *rules = item (d, "rule_changes");
+    cr_assert (strings_are (item (rules, "added"), "water-to-health", NULL));
+    cr_assert (strings_are (item (rules, "removed"), "water-to-parking", NULL));
+    const cJSON *changed = item (rules, "changed");
     cr_assert_eq (cJSON_GetArraySize (changed), 1);
     cr_assert_str_eq (str (cJSON_GetArrayItem (changed, 0), "id"), "water-to-power");
-    cr_assert (strings_are (cJSON_GetObjectItemCaseSensitive (cJSON_GetArrayItem (changed, 0), "clauses"),
-                            "fields", "time", NULL), "%s", cJSON_PrintUnformatted (changed));
+    cr_assert (strings_are (item (cJSON_GetArrayItem (changed, 0), "clauses"), "fields", "time", NULL),
+               "%s", cJSON_PrintUnformatted (changed));
     cr_assert_str_eq (str (d, "rule_changes_text"),
                       "~ water-to-power: fields, time\n- water-to-parking\n+ water-to-health\n");
     cJSON_Delete (d);
 
     cJSON_Delete (adm (&k_auditor, "policy.diff", args_diff ("water", 1, 7, 0), NOT_FOUND));
+}
+
+/*  Revokes member `name` through the admin plane. */
+static void
+revoke_member (const char *name)
+{
+    cJSON *rv = cJSON_CreateObject ();
+    cJSON_AddStringToObject (rv, "name", name);
+    cJSON_Delete (adm (&b.admin, "member.revoke", rv, OK));
 }
 
 /*  apply, diff, rollback and explain compile through one path: a policy
@@ -346,16 +222,13 @@ Test (policy_admin, diff_names_gained_lost_and_changed_fields)
 Test (policy_admin, diff_agrees_with_apply_on_revoked_members)
 {
     apply_base ();                         /* water v1 names parking */
-    cJSON *rv = cJSON_CreateObject ();
-    cJSON_AddStringToObject (rv, "name", "parking");
-    cJSON_Delete (adm (&b.admin, "member.revoke", rv, OK));
+    revoke_member ("parking");
     /* still accepted by apply: a revoked member may stay named */
     cJSON *r = apply (&k_wadmin, "water", WATER_V1, 0, OK);
     cr_assert_eq (num (r, "version"), 2);
     cJSON_Delete (r);
     cJSON *d = adm (&k_auditor, "policy.diff", args_diff ("water", 1, 2, AT_JUNE), OK);
-    cr_assert_eq (cJSON_GetArraySize (cJSON_GetObjectItemCaseSensitive (d, "access")), 0,
-                  "%s", cJSON_PrintUnformatted (d));
+    cr_assert_eq (cJSON_GetArraySize (item (d, "access")), 0, "%s", cJSON_PrintUnformatted (d));
     cJSON_Delete (d);
 }
 
@@ -365,16 +238,13 @@ Test (policy_admin, rollback_stores_a_new_version_with_the_old_text)
     cJSON_Delete (apply (&k_wadmin, "water", WATER_V2, 0, OK));
     tc_client_t w, p;
     tc_msg_t m;
-    cr_assert_eq (tc_join (&p, &b, &k_parking, "parking"), 0);
-    cr_assert_eq (tc_subscribe (&p, "water.v1.MeterReading", "parking-fee-waiver"), 0);
-    tc_credit (&p, 10);
+    cr_assert_eq (tc_consumer (&p, &b, &k_parking, "parking", TL_WATER, "parking-fee-waiver", 10), 0);
     cr_assert_eq (tc_join (&w, &b, &k_water, "water"), 0);
     TC_PUBLISH_OK (&w, 1, "C-1", 1.5);
     cr_assert_neq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__DELIVER, 700), 0,
                    "delivered under v2, which gives parking nothing");
-    cJSON *e = explain (&k_auditor, "parking", "water.v1.MeterReading", "parking-fee-waiver", AT_JUNE);
-    cr_assert_str_eq (str (e, "decision"), "deny");
-    cr_assert_str_eq (str (e, "reason"), "no-matching-rule");
+    cJSON *e = explain ("parking", TL_WATER, "parking-fee-waiver", AT_JUNE);
+    expect_strs (e, "decision", "deny", "reason", "no-matching-rule", NULL);
     cJSON_Delete (e);
 
     cJSON *r = adm (&k_wadmin, "policy.rollback", args_version ("water", 1), OK);
@@ -385,21 +255,16 @@ Test (policy_admin, rollback_stores_a_new_version_with_the_old_text)
 
     cJSON *s = adm (&k_auditor, "policy.show", args_owner ("water"), OK);
     cr_assert_eq (num (s, "version"), 3);
-    cr_assert_str_eq (str (s, "text"), WATER_V1);
-    cr_assert_str_eq (str (s, "actor"), "wadmin");
+    expect_strs (s, "text", WATER_V1, "actor", "wadmin", NULL);
     cJSON_Delete (s);
-
-    cJSON *h = adm (&k_auditor, "policy.history", args_owner ("water"), OK);
-    cr_assert_eq (cJSON_GetArraySize (cJSON_GetObjectItemCaseSensitive (h, "versions")), 3);
-    cr_assert_eq (num (h, "current"), 3);
-    cJSON_Delete (h);
+    expect_history ("water", 3, 3);
 
     /* v1 behaviour is back: parking has access again, from the rule at v3 */
-    e = explain (&k_auditor, "parking", "water.v1.MeterReading", "parking-fee-waiver", AT_JUNE);
+    e = explain ("parking", TL_WATER, "parking-fee-waiver", AT_JUNE);
     cr_assert_str_eq (str (e, "decision"), "permit", "%s", str (e, "text"));
-    cr_assert (strings_are (cJSON_GetObjectItemCaseSensitive (e, "rules"), "water/water-to-parking@3", NULL));
+    cr_assert (strings_are (item (e, "rules"), "water/water-to-parking@3", NULL));
     cJSON_Delete (e);
-    e = explain (&k_auditor, "health", "water.v1.MeterReading", "joint-metering", AT_JUNE);
+    e = explain ("health", TL_WATER, "joint-metering", AT_JUNE);
     cr_assert_str_eq (str (e, "decision"), "deny");
     cJSON_Delete (e);
     /* ... and the broker decides so on the data plane */
@@ -415,7 +280,7 @@ Test (policy_admin, rollback_stores_a_new_version_with_the_old_text)
 
     /* nothing changed between v1 and v3 */
     cJSON *d = adm (&k_auditor, "policy.diff", args_diff ("water", 1, 3, 0), OK);
-    cr_assert_eq (cJSON_GetArraySize (cJSON_GetObjectItemCaseSensitive (d, "access")), 0);
+    cr_assert_eq (cJSON_GetArraySize (item (d, "access")), 0);
     cr_assert_str_eq (str (d, "rule_changes_text"), "");
     cJSON_Delete (d);
 
@@ -431,21 +296,16 @@ Test (policy_admin, rollback_stores_a_new_version_with_the_old_text)
 Test (policy_admin, explain_permit_names_rules_and_fields)
 {
     apply_base ();
-    cJSON *e = explain (&k_auditor, "power", "water.v1.MeterReading", "joint-metering", AT_JUNE);
-    cr_assert_str_eq (str (e, "decision"), "permit");
-    cr_assert_str_eq (str (e, "reason"), "permitted");
-    cr_assert_str_eq (str (e, "owner"), "water");
-    cr_assert (strings_are (cJSON_GetObjectItemCaseSensitive (e, "rules"), "water/water-to-power@1", NULL));
-    cr_assert (strings_are (cJSON_GetObjectItemCaseSensitive (e, "fields"), "subject", "district",
-                            "date_observed", "water_consumption_m3", NULL),
-               "%s", cJSON_PrintUnformatted (e));
-    cr_assert_str_eq (str (e, "subject"), "pseudonymize");
-    cr_assert_str_eq (str (e, "time"), "hour");
-    cr_assert_str_eq (str (e, "text"),
-                      "permit by water/water-to-power@1 (test.policy:2)\n"
-                      "  fields: subject, district, date_observed, water_consumption_m3\n"
-                      "  subject: pseudonymize\n"
-                      "  time: coarsen hour\n");
+    cJSON *e = explain ("power", TL_WATER, "joint-metering", AT_JUNE);
+    expect_strs (e, "decision", "permit", "reason", "permitted", "owner", "water",
+                 "subject", "pseudonymize", "time", "hour",
+                 "text", "permit by water/water-to-power@1 (test.policy:2)\n"
+                         "  fields: subject, district, date_observed, water_consumption_m3\n"
+                         "  subject: pseudonymize\n"
+                         "  time: coarsen hour\n", NULL);
+    cr_assert (strings_are (item (e, "rules"), "water/water-to-power@1", NULL));
+    cr_assert (strings_are (item (e, "fields"), "subject", "district", "date_observed",
+                            "water_consumption_m3", NULL), "%s", cJSON_PrintUnformatted (e));
     cJSON_Delete (e);
 }
 
@@ -453,56 +313,37 @@ Test (policy_admin, explain_deny_names_nearest_rule_and_failed_condition)
 {
     apply_base ();
     /* wrong purpose: power asks for parking-fee-waiver */
-    cJSON *e = explain (&k_auditor, "power", "water.v1.MeterReading", "parking-fee-waiver", AT_JUNE);
-    cr_assert_str_eq (str (e, "decision"), "deny");
-    cr_assert_str_eq (str (e, "reason"), "no-matching-rule");
-    const cJSON *n = cJSON_GetObjectItemCaseSensitive (e, "nearest");
+    cJSON *e = explain ("power", TL_WATER, "parking-fee-waiver", AT_JUNE);
+    expect_strs (e, "decision", "deny", "reason", "no-matching-rule",
+                 "text", "deny (no-matching-rule)\n"
+                         "  nearest rule: water/water-to-power@1 (test.policy:2)\n"
+                         "    failed: purpose\n", NULL);
+    const cJSON *n = item (e, "nearest");
     cr_assert_not_null (n, "%s", cJSON_PrintUnformatted (e));
     cr_assert_str_eq (str (n, "rule"), "water/water-to-power@1");
-    cr_assert (strings_are (cJSON_GetObjectItemCaseSensitive (n, "failed"), "purpose", NULL));
-    cr_assert_str_eq (str (e, "text"),
-                      "deny (no-matching-rule)\n"
-                      "  nearest rule: water/water-to-power@1 (test.policy:2)\n"
-                      "    failed: purpose\n");
+    cr_assert (strings_are (item (n, "failed"), "purpose", NULL));
     cJSON_Delete (e);
 
     /* outside the validity window: 2028-06-01 */
-    e = explain (&k_auditor, "power", "water.v1.MeterReading", "joint-metering", 1843430400);
+    e = explain ("power", TL_WATER, "joint-metering", 1843430400);
     cr_assert_str_eq (str (e, "reason"), "outside-validity");
-    n = cJSON_GetObjectItemCaseSensitive (e, "nearest");
+    n = item (e, "nearest");
     cr_assert_str_eq (str (n, "rule"), "water/water-to-power@1");
-    cr_assert (strings_are (cJSON_GetObjectItemCaseSensitive (n, "failed"), "valid", NULL));
+    cr_assert (strings_are (item (n, "failed"), "valid", NULL));
     cJSON_Delete (e);
 
     /* a TIME string works as well as Unix seconds; bad ones are refused */
-    cJSON *a = cJSON_CreateObject ();
-    cJSON_AddStringToObject (a, "consumer", "power");
-    cJSON_AddStringToObject (a, "record_type", "water.v1.MeterReading");
-    cJSON_AddStringToObject (a, "purpose", "joint-metering");
+    cJSON *a = args_explain ("power", TL_WATER, "joint-metering");
     cJSON_AddStringToObject (a, "at", "2028-06-01T00:00:00Z");
     e = adm (&k_auditor, "policy.explain", a, OK);
     cr_assert_str_eq (str (e, "reason"), "outside-validity");
     cr_assert_eq (num (e, "at"), 1843430400);
     cJSON_Delete (e);
-    a = cJSON_CreateObject ();
-    cJSON_AddStringToObject (a, "consumer", "power");
-    cJSON_AddStringToObject (a, "record_type", "water.v1.MeterReading");
-    cJSON_AddStringToObject (a, "purpose", "joint-metering");
+    a = args_explain ("power", TL_WATER, "joint-metering");
     cJSON_AddStringToObject (a, "at", "2027-02-29");
     cJSON_Delete (adm (&k_auditor, "policy.explain", a, BAD_REQUEST));
     cr_assert (strstr (last_text, "bad argument 'at'"), "%s", last_text);
 }
-
-static const char *HEALTH_V1 =
-    "permit \"health-visit-parking-waiver\" {\n"
-    "  owner     health\n"
-    "  consumer  parking\n"
-    "  records   health.v1.Encounter\n"
-    "  purpose   parking-fee-waiver\n"
-    "  fields    status, period_start, period_end, service_provider\n"
-    "  subject   keep\n"
-    "  consent   required\n"
-    "}\n";
 
 /*  Publishes one ConsentEvent (kind, subject C-7 for parking, from health)
  *  as the consent source and waits for its ACK. */
@@ -540,21 +381,16 @@ Test (policy_admin, explain_looks_consent_up_for_a_subject)
     cr_assert_eq (tc_member (&b, "hadmin", "admin:health", &k_hadmin), 0);
     cr_assert_eq (tc_member (&b, "registry", "consent-source", &k_source), 0);
     cJSON_Delete (apply (&b.admin, "city", CITY, 0, OK));
-    cJSON_Delete (apply (&k_hadmin, "health", HEALTH_V1, 0, OK));
+    cJSON_Delete (apply (&k_hadmin, "health", TL_HEALTH_VISITS, 0, OK));
     double now = (double) time (NULL);
 
-    cJSON *a = cJSON_CreateObject ();
-    cJSON_AddStringToObject (a, "consumer", "parking");
-    cJSON_AddStringToObject (a, "record_type", "health.v1.Encounter");
-    cJSON_AddStringToObject (a, "purpose", "parking-fee-waiver");
+    cJSON *a = args_explain ("parking", "health.v1.Encounter", "parking-fee-waiver");
     cJSON_AddStringToObject (a, "subject", "C-7");
     cJSON *e = adm (&k_auditor, "policy.explain", cJSON_Duplicate (a, 1), OK);
-    cr_assert_str_eq (str (e, "decision"), "deny");
-    cr_assert_str_eq (str (e, "reason"), "consent-missing");
-    const cJSON *n = cJSON_GetObjectItemCaseSensitive (e, "nearest");
-    cr_assert_str_eq (str (n, "rule"), "health/health-visit-parking-waiver@1");
-    cr_assert (strings_are (cJSON_GetObjectItemCaseSensitive (n, "failed"), "consent", NULL));
-    cr_assert_str_eq (str (n, "consent"), "missing");
+    expect_strs (e, "decision", "deny", "reason", "consent-missing", NULL);
+    const cJSON *n = item (e, "nearest");
+    expect_strs (n, "rule", "health/health-visit-parking-waiver@1", "consent", "missing", NULL);
+    cr_assert (strings_are (item (n, "failed"), "consent", NULL));
     cJSON_Delete (e);
 
     tc_client_t c;
@@ -563,9 +399,9 @@ Test (policy_admin, explain_looks_consent_up_for_a_subject)
     e = adm (&k_auditor, "policy.explain", cJSON_Duplicate (a, 1), OK);
     cr_assert_str_eq (str (e, "decision"), "permit", "%s", str (e, "text"));
     /* the city's field-scoped forbid shaped the copy: it is a deciding rule too */
-    cr_assert (strings_are (cJSON_GetObjectItemCaseSensitive (e, "rules"),
-                            "health/health-visit-parking-waiver@1", "health/no-diagnoses-leave-health@1", NULL),
-               "%s", cJSON_PrintUnformatted (cJSON_GetObjectItemCaseSensitive (e, "rules")));
+    cr_assert (strings_are (item (e, "rules"), "health/health-visit-parking-waiver@1",
+                            "health/no-diagnoses-leave-health@1", NULL),
+               "%s", cJSON_PrintUnformatted (item (e, "rules")));
     cr_assert_str_eq (str (e, "subject"), "keep");
     cr_assert (num (e, "at") >= now);
     cJSON_Delete (e);
@@ -583,75 +419,110 @@ Test (policy_admin, explain_looks_consent_up_for_a_subject)
     tc_close (&c);
     e = adm (&k_auditor, "policy.explain", a, OK);
     cr_assert_str_eq (str (e, "reason"), "consent-withdrawn", "%s", str (e, "text"));
-    cr_assert_str_eq (str (cJSON_GetObjectItemCaseSensitive (e, "nearest"), "consent"), "withdrawn");
+    cr_assert_str_eq (str (item (e, "nearest"), "consent"), "withdrawn");
     cJSON_Delete (e);
 }
 
 Test (policy_admin, dry_run_reports_a_live_subscription_and_changes_nothing)
 {
     apply_base ();
-    tc_client_t c;
-    cr_assert_eq (tc_join (&c, &b, &k_power, "power"), 0);
-    cr_assert_eq (tc_subscribe (&c, "water.v1.MeterReading", "joint-metering"), 0);
-    tc_close (&c);
+    subscribe_water (&k_power, "power", "joint-metering");
 
-    cJSON *r = apply (&k_wadmin, "water", WATER_V2, 1, OK);
-    cr_assert (cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (r, "dry_run")),
-               "%s", cJSON_PrintUnformatted (r));
-    const cJSON *subs = cJSON_GetObjectItemCaseSensitive (r, "subscriptions");
+    cJSON *r = apply (&k_wadmin, "water", WATER_V2, DRY_RUN, OK);
+    cr_assert (cJSON_IsTrue (item (r, "dry_run")), "%s", cJSON_PrintUnformatted (r));
+    const cJSON *subs = item (r, "subscriptions");
     cr_assert_eq (cJSON_GetArraySize (subs), 1, "%s", cJSON_PrintUnformatted (r));
     const cJSON *s = cJSON_GetArrayItem (subs, 0);
-    cr_assert_str_eq (str (s, "consumer"), "power");
-    cr_assert_str_eq (str (s, "purpose"), "joint-metering");
-    cr_assert (strings_are (cJSON_GetObjectItemCaseSensitive (s, "fields_removed"), "date_observed", NULL));
-    cr_assert_eq (cJSON_GetArraySize (cJSON_GetObjectItemCaseSensitive (r, "access")), 3);
+    expect_strs (s, "consumer", "power", "purpose", "joint-metering", NULL);
+    cr_assert (strings_are (item (s, "fields_removed"), "date_observed", NULL));
+    cr_assert_eq (cJSON_GetArraySize (item (r, "access")), 3);
     cJSON_Delete (r);
 
     /* a text without the power rule: the live subscription would lose access */
     r = apply (&k_wadmin, "water",
                "permit \"water-to-health\" {\n  owner water\n  consumer health\n"
                "  records water.v1.MeterReading\n  purpose joint-metering\n  fields district\n}\n",
-               1, OK);
-    subs = cJSON_GetObjectItemCaseSensitive (r, "subscriptions");
+               DRY_RUN, OK);
+    subs = item (r, "subscriptions");
     cr_assert_eq (cJSON_GetArraySize (subs), 1, "%s", cJSON_PrintUnformatted (r));
-    s = cJSON_GetArrayItem (subs, 0);
-    cr_assert_str_eq (str (s, "consumer"), "power");
-    cr_assert_str_eq (str (s, "before"), "full");
-    cr_assert_str_eq (str (s, "after"), "none");
+    expect_strs (cJSON_GetArrayItem (subs, 0), "consumer", "power", "before", "full", "after", "none", NULL);
     cJSON_Delete (r);
 
     /* nothing was applied */
-    cJSON *h = adm (&k_auditor, "policy.history", args_owner ("water"), OK);
-    cr_assert_eq (cJSON_GetArraySize (cJSON_GetObjectItemCaseSensitive (h, "versions")), 1);
-    cr_assert_eq (num (h, "current"), 1);
-    cJSON_Delete (h);
-    cJSON *e = explain (&k_auditor, "power", "water.v1.MeterReading", "joint-metering", AT_JUNE);
+    expect_history ("water", 1, 1);
+    cJSON *e = explain ("power", TL_WATER, "joint-metering", AT_JUNE);
     cr_assert_str_eq (str (e, "decision"), "permit");
-    cr_assert (strings_are (cJSON_GetObjectItemCaseSensitive (e, "rules"), "water/water-to-power@1", NULL));
+    cr_assert (strings_are (item (e, "rules"), "water/water-to-power@1", NULL));
     cJSON_Delete (e);
+}
+
+/*  The role x command grid: `as` runs `command` on `owner`'s policy (n: the
+ *  version of rollback, v2 of diff, the dry run of apply) and gets `code`;
+ *  when `says` is given, the answer's text contains it. */
+static const struct role_case {
+    const char *name;
+    const sl_keypair_t *as;
+    const char *command, *owner;
+    int n, code;
+    const char *says;
+} ROLES[] = {
+    /* water's admin cannot roll back or apply power's policy */
+    { "wadmin rolls power back", &k_wadmin, "policy.rollback", "power", 1, NOT_PERMITTED, "admin:water" },
+    { "wadmin applies power's", &k_wadmin, "policy.apply", "power", 0, NOT_PERMITTED, NULL },
+    { "wadmin dry-runs power's", &k_wadmin, "policy.apply", "power", 1, NOT_PERMITTED, NULL },
+    /* water's admin reads its own and the city's, not power's (text, history, diff) */
+    { "wadmin shows water's", &k_wadmin, "policy.show", "water", 0, OK, NULL },
+    { "wadmin shows power's", &k_wadmin, "policy.show", "power", 0, NOT_PERMITTED,
+      "role admin:water reads the policies of water and city" },
+    { "wadmin reads power's history", &k_wadmin, "policy.history", "power", 0, NOT_PERMITTED, NULL },
+    { "wadmin diffs power's", &k_wadmin, "policy.diff", "power", 1, NOT_PERMITTED, NULL },
+    /* power's admin reads power's */
+    { "padmin reads power's history", &k_padmin, "policy.history", "power", 0, OK, NULL },
+    /* the auditor reads everything but changes nothing */
+    { "auditor lists", &k_auditor, "policy.list", NULL, 0, OK, NULL },
+    { "auditor shows power's", &k_auditor, "policy.show", "power", 0, OK, NULL },
+    { "auditor shows water's", &k_auditor, "policy.show", "water", 0, OK, NULL },
+    { "auditor reads power's history", &k_auditor, "policy.history", "power", 0, OK, NULL },
+    { "auditor applies water's", &k_auditor, "policy.apply", "water", 0, NOT_PERMITTED, NULL },
+    { "auditor rolls water back", &k_auditor, "policy.rollback", "water", 1, NOT_PERMITTED, NULL },
+    /* a data member reads nothing */
+    { "water lists", &k_water, "policy.list", NULL, 0, NOT_PERMITTED, NULL },
+    { "water shows water's", &k_water, "policy.show", "water", 0, NOT_PERMITTED, NULL },
+};
+
+/*  The arguments of a row of ROLES (apply: POWER_V1 for power, WATER_V2
+ *  for water). */
+static cJSON *
+role_args (const struct role_case *r)
+{
+    if (!r->owner)
+        return cJSON_CreateObject ();
+    if (!strcmp (r->command, "policy.rollback"))
+        return args_version (r->owner, r->n);
+    if (!strcmp (r->command, "policy.diff"))
+        return args_diff (r->owner, 0, r->n, 0);
+    cJSON *a = args_owner (r->owner);
+    if (!strcmp (r->command, "policy.apply")) {
+        cJSON_AddStringToObject (a, "text", strcmp (r->owner, "power") ? WATER_V2 : POWER_V1);
+        cJSON_AddStringToObject (a, "file", "test.policy");
+        cJSON_AddBoolToObject (a, "dry_run", r->n);
+    }
+    return a;
 }
 
 Test (policy_admin, roles_are_enforced_by_the_broker)
 {
     apply_base ();
     cJSON_Delete (apply (&k_padmin, "power", POWER_V1, 0, OK));
-
-    /* water's admin cannot roll back or apply power's policy */
-    cJSON_Delete (adm (&k_wadmin, "policy.rollback", args_version ("power", 1), NOT_PERMITTED));
-    cr_assert (strstr (last_text, "admin:water"), "%s", last_text);
-    cJSON_Delete (apply (&k_wadmin, "power", POWER_V1, 0, NOT_PERMITTED));
-    cJSON_Delete (apply (&k_wadmin, "power", POWER_V1, 1, NOT_PERMITTED));
-
-    /* the auditor reads everything but changes nothing */
-    cJSON_Delete (adm (&k_auditor, "policy.list", cJSON_CreateObject (), OK));
-    cJSON_Delete (adm (&k_auditor, "policy.show", args_owner ("power"), OK));
-    cJSON_Delete (adm (&k_auditor, "policy.history", args_owner ("power"), OK));
-    cJSON_Delete (apply (&k_auditor, "water", WATER_V2, 0, NOT_PERMITTED));
-    cJSON_Delete (adm (&k_auditor, "policy.rollback", args_version ("water", 1), NOT_PERMITTED));
-
-    /* a data member reads nothing */
-    cJSON_Delete (adm (&k_water, "policy.list", cJSON_CreateObject (), NOT_PERMITTED));
-    cJSON_Delete (adm (&k_water, "policy.show", args_owner ("water"), NOT_PERMITTED));
+    for (size_t i = 0; i < sizeof ROLES / sizeof *ROLES; i++) {
+        const struct role_case *r = &ROLES[i];
+        int code;
+        cJSON *res = tc_adm (&b, r->as, r->command, role_args (r), &code, last_text, sizeof last_text);
+        cr_assert_eq (code, r->code, "%s: code %d, expected %d: %s", r->name, code, r->code, last_text);
+        cr_assert (code != 0 || res, "%s: the result is not JSON", r->name);
+        cr_assert (!r->says || strstr (last_text, r->says), "%s: %s", r->name, last_text);
+        cJSON_Delete (res);
+    }
 
     /* nothing moved: power at 1, water at 1 */
     cJSON *l = adm (&k_auditor, "policy.list", cJSON_CreateObject (), OK);
@@ -670,29 +541,8 @@ Test (policy_admin, roles_are_enforced_by_the_broker)
     cr_assert (strncmp (lines, "padmin|power|power/power-to-water@2|", 36) == 0, "%s", lines);
 }
 
-Test (policy_admin, a_bureau_admin_reads_only_its_own_and_the_city_policy)
-{
-    apply_base ();
-    cJSON_Delete (apply (&k_padmin, "power", POWER_V1, 0, OK));
-    /* water's admin: its own and the city's, not power's (text, history, diff) */
-    cJSON_Delete (adm (&k_wadmin, "policy.show", args_owner ("water"), OK));
-    cJSON_Delete (adm (&k_wadmin, "policy.show", args_owner ("power"), NOT_PERMITTED));
-    cr_assert (strstr (last_text, "role admin:water reads the policies of water and city"),
-               "%s", last_text);
-    cJSON_Delete (adm (&k_wadmin, "policy.history", args_owner ("power"), NOT_PERMITTED));
-    cJSON_Delete (adm (&k_wadmin, "policy.diff", args_diff ("power", 0, 1, 0), NOT_PERMITTED));
-    /* power's admin reads power's; the auditor reads both */
-    cJSON_Delete (adm (&k_padmin, "policy.history", args_owner ("power"), OK));
-    cJSON_Delete (adm (&k_auditor, "policy.show", args_owner ("water"), OK));
-}
-
 /* ------------------------------------------------------------------------ */
 /*  sluicectl policy                                                         */
-
-static char out[32768];
-
-/*  Runs sluicectl ARGS (stderr folded in); returns the exit status. */
-#define ctl(...) tc_ctl (out, sizeof out, __VA_ARGS__)
 
 #define write_file(path, text) cr_assert_eq (tl_write (path, text), 0, "%s", path)
 
@@ -715,7 +565,6 @@ rm_dir (void)
     if (strncmp (dir, "/tmp/sluice-pcheck-", 19) == 0 && tl_rm_rf (dir) != 0)
         fprintf (stderr, "cannot remove %s\n", dir);
 }
-
 Test (policy_cli, check_reports_every_error_with_position, .fini = rm_dir)
 {
     char path[64], city[80];
@@ -773,26 +622,20 @@ Test (policy_cli, check_with_data_dir_knows_members_and_city_purposes,
       .init = setup, .fini = teardown)
 {
     cJSON_Delete (apply (&b.admin, "city", CITY, 0, OK));
-    char path[400];
-    snprintf (path, sizeof path, "%s/../w.policy", b.dir);
     /* alone, water's file names a purpose only the city's applied text declares */
-    write_file (path, WATER_V1);
-    int st = ctl ("policy check --data %s %s", b.dir, path);
-    cr_assert_eq (st, 0, "%s", out);
-    cr_assert (strstr (out, "2 purposes of the city's policy (version 1)"), "%s", out);
+    const char *path = write_tmp ("w.policy", WATER_V1);
+    TL_EXPECT (ctl ("policy check --data %s %s", b.dir, path),
+               0, out, "2 purposes of the city's policy (version 1)");
     write_file (path, "permit \"p\" {\n  owner water\n  consumer powr\n"
                       "  records water.v1.MeterReading\n  purpose joint-metering\n  fields district\n}\n");
-    st = ctl ("policy check --data %s %s", b.dir, path);
-    cr_assert_eq (st, 1, "%s", out);
     char want[1200];
     snprintf (want, sizeof want, "%s:3:12: error: unknown member 'powr'\n"
                                  "%s:3:12: note: did you mean 'power'?\n", path, path);
-    cr_assert (strstr (out, want), "%s", out);
+    TL_EXPECT (ctl ("policy check --data %s %s", b.dir, path), 1, out, want);
     /* without --data the same file is only missing its purpose */
-    st = ctl ("policy check --schemas " EXAMPLES_BINPB " %s", path);
-    cr_assert_eq (st, 1, "%s", out);
+    TL_EXPECT (ctl ("policy check --schemas " EXAMPLES_BINPB " %s", path),
+               1, out, "unknown purpose 'joint-metering'");
     cr_assert (!strstr (out, "unknown member"), "%s", out);
-    cr_assert (strstr (out, "unknown purpose 'joint-metering'"), "%s", out);
 }
 
 /*  `policy check --data` reads the members through the registry, as the
@@ -804,16 +647,10 @@ Test (policy_cli, check_with_data_agrees_with_apply_on_revoked_members,
       .init = setup, .fini = teardown)
 {
     apply_base ();                         /* water v1 names parking */
-    cJSON *rv = cJSON_CreateObject ();
-    cJSON_AddStringToObject (rv, "name", "parking");
-    cJSON_Delete (adm (&b.admin, "member.revoke", rv, OK));
-    cJSON *r = apply (&k_wadmin, "water", WATER_V1, 0, OK);     /* apply accepts it */
-    cJSON_Delete (r);
-    char path[400];
-    snprintf (path, sizeof path, "%s/../w.policy", b.dir);
-    write_file (path, WATER_V1);
-    int st = ctl ("policy check --data %s %s", b.dir, path);
-    cr_assert_eq (st, 0, "%s", out);
+    revoke_member ("parking");
+    cJSON_Delete (apply (&k_wadmin, "water", WATER_V1, 0, OK));     /* apply accepts it */
+    const char *path = write_tmp ("w.policy", WATER_V1);
+    cr_assert_eq (ctl ("policy check --data %s %s", b.dir, path), 0, "%s", out);
     cr_assert (!strstr (out, "unknown member"), "%s", out);
 }
 
@@ -839,9 +676,7 @@ Test (policy_cli, check_with_data_creates_no_lock_file_in_a_copy, .fini = rm_dir
 
 Test (policy_cli, online_commands_print_what_the_broker_says, .init = setup, .fini = teardown)
 {
-    char path[400];
-    snprintf (path, sizeof path, "%s/../city.policy", b.dir);
-    write_file (path, CITY);
+    const char *path = write_tmp ("city.policy", CITY);
     TL_EXPECT (ctl ("--data %s policy apply %s --owner city", b.dir, path),
                0, out, "applied city policy version 1");
     cJSON_Delete (apply (&k_wadmin, "water", WATER_V1, 0, OK));
@@ -880,15 +715,11 @@ Test (policy_cli, online_commands_print_what_the_broker_says, .init = setup, .fi
     cJSON_Delete (j);
 
     /* a dry run as water's administrator, with power subscribed */
-    tc_client_t c;
-    cr_assert_eq (tc_join (&c, &b, &k_power, "power"), 0);
-    cr_assert_eq (tc_subscribe (&c, "water.v1.MeterReading", "joint-metering"), 0);
-    tc_close (&c);
+    subscribe_water (&k_power, "power", "joint-metering");
     char keydir[400], err[300];
     snprintf (keydir, sizeof keydir, "%s/..", b.dir);
     cr_assert_eq (sl_keys_write (keydir, "wadmin", &k_wadmin, 0, err, sizeof err), 0, "%s", err);
-    snprintf (path, sizeof path, "%s/../health-only.policy", b.dir);
-    write_file (path, "permit \"water-to-health\" {\n  owner water\n  consumer health\n"
+    path = write_tmp ("health-only.policy", "permit \"water-to-health\" {\n  owner water\n  consumer health\n"
                       "  records water.v1.MeterReading\n  purpose joint-metering\n  fields district\n}\n");
     cr_assert_eq (ctl ("--data %s --key %s/wadmin.key policy apply --dry-run %s", b.dir, keydir, path),
                   0, "%s", out);
