@@ -32,7 +32,7 @@ static char out[65536];         /* the output of the last ctl () */
 /*  Runs sluicectl ARGS (stderr folded in); returns the exit status. */
 #define ctl(...) tc_ctl (out, sizeof out, __VA_ARGS__)
 
-static void
+static inline void
 teardown (void)
 {
     tc_broker_cleanup (&b);
@@ -41,7 +41,7 @@ teardown (void)
 /*  One admin command as `as` with `args` (consumed). Asserts the response
  *  code is `expect`; returns the parsed result (NULL when not OK), and
  *  leaves the response text in last_text. */
-static cJSON *
+static inline cJSON *
 adm (const sl_keypair_t *as, const char *command, cJSON *args, int expect)
 {
     int code;
@@ -53,7 +53,7 @@ adm (const sl_keypair_t *as, const char *command, cJSON *args, int expect)
     return code == 0 ? res : NULL;
 }
 
-static cJSON *
+static inline cJSON *
 args_owner (const char *owner)
 {
     cJSON *a = cJSON_CreateObject ();
@@ -62,7 +62,7 @@ args_owner (const char *owner)
 }
 
 /*  args_owner with "version": v. */
-static cJSON *
+static inline cJSON *
 args_version (const char *owner, double v)
 {
     cJSON *a = args_owner (owner);
@@ -71,7 +71,7 @@ args_version (const char *owner, double v)
 }
 
 /*  The arguments of policy.diff: owner, v1, v2 and, when not 0, at. */
-static cJSON *
+static inline cJSON *
 args_diff (const char *owner, double v1, double v2, double at)
 {
     cJSON *a = args_owner (owner);
@@ -83,7 +83,7 @@ args_diff (const char *owner, double v1, double v2, double at)
 }
 
 /*  The arguments of policy.explain (no time, no subject). */
-static cJSON *
+static inline cJSON *
 args_explain (const char *consumer, const char *type, const char *purpose)
 {
     cJSON *a = cJSON_CreateObject ();
@@ -95,7 +95,7 @@ args_explain (const char *consumer, const char *type, const char *purpose)
 
 /*  policy.apply of `text` as file test.policy for `owner`; `flags`:
  *  DRY_RUN, STRICT. */
-static cJSON *
+static inline cJSON *
 apply (const sl_keypair_t *as, const char *owner, const char *text, int flags, int expect)
 {
     cJSON *a = args_owner (owner);
@@ -107,14 +107,14 @@ apply (const sl_keypair_t *as, const char *owner, const char *text, int flags, i
     return adm (as, "policy.apply", a, expect);
 }
 
-static const char *
+static inline const char *
 str (const cJSON *o, const char *name)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive (o, name);
     return cJSON_IsString (v) ? v->valuestring : "";
 }
 
-static double
+static inline double
 num (const cJSON *o, const char *name)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive (o, name);
@@ -125,7 +125,7 @@ num (const cJSON *o, const char *name)
 /*  Asserts that the string members of `o` named in the NULL-terminated
  *  list of (name, value) pairs have those values; the message names the
  *  member. */
-static void
+static inline void
 expect_strs (const cJSON *o, ...)
 {
     va_list ap;
@@ -140,7 +140,7 @@ expect_strs (const cJSON *o, ...)
 
 /*  True if the JSON array `a` holds exactly the strings given (in order),
  *  NULL-terminated. */
-static int
+static inline int
 strings_are (const cJSON *a, ...)
 {
     va_list ap;
@@ -159,7 +159,7 @@ strings_are (const cJSON *a, ...)
 
 /*  Joins the data plane as `kp` (member `member`), subscribes to water
  *  readings for `purpose` and leaves: a live subscription. */
-static void
+static inline void
 subscribe_water (const sl_keypair_t *kp, const char *member, const char *purpose)
 {
     tc_client_t c;
@@ -169,7 +169,7 @@ subscribe_water (const sl_keypair_t *kp, const char *member, const char *purpose
 
 /*  Writes `text` to b.dir/../NAME (beside the data directory, removed with
  *  it); returns the path (one of 8 buffers, reused in turn). */
-static const char *
+static inline const char *
 write_tmp (const char *name, const char *text)
 {
     static char path[8][500];
