@@ -245,3 +245,16 @@ tb_connect (tb_t *tb, const char *key)
     cr_assert_eq (rc, 0, "connect with %s: %s (%s)", key, err, sl_strerror (rc));
     return c;
 }
+
+/* ---- policy, consent and audit suites ------------------------------------ */
+
+void
+tb_take_one (sl_client_t **p)
+{
+    sl_delivery_t *d = NULL;
+    cr_assert_eq (sl_client_recv (*p, &d, 10000), 0, "%s", sl_client_last_error (*p));
+    cr_assert_eq (sl_client_ack (*p, d), 0);
+    sl_delivery_destroy (&d);
+    cr_assert_eq (sl_client_flush (*p, 10000), 0, "%s", sl_client_last_error (*p));
+    sl_client_destroy (p, 1000);
+}

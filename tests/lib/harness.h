@@ -87,4 +87,11 @@ void tb_ctl_expect (tb_t *tb, const char *key, const char *args, int status, con
     under valgrind where everything is ~10x slower. */
 int tb_wait (int ms);
 
+/* ---- policy, consent and audit suites ------------------------------------ */
+
+/*  Receives one delivery on *p (10 s), acknowledges it, waits until the
+    broker confirmed (10 s) and destroys the client (*p becomes NULL).
+    Asserts. */
+void tb_take_one (sl_client_t **p);
+
 #endif
