@@ -2,6 +2,7 @@
  *  cut off, whose head record was rewritten to match and whose last
  *  checkpoint was dropped verifies on its own; a checkpoint published
  *  elsewhere catches it. */
+#include "audit_flip.h"
 #include "harness.h"
 #include "sl_audit.h"
 
@@ -12,57 +13,35 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define T0 1795878000000000LL
 
 static char dir[256];
 
-static MDB_env *
-s_env (int rdonly)
+static void
+s_event (uint64_t i, sl_audit_event_t *ev)
 {
-    char path[400];
-    snprintf (path, sizeof path, "%s/store", dir);
-    mkdir (path, 0700);
-    MDB_env *env;
-    cr_assert_eq (mdb_env_create (&env), 0);
-    mdb_env_set_maxdbs (env, 64);
-    mdb_env_set_mapsize (env, (size_t) 64 << 20);
-    cr_assert_eq (mdb_env_open (env, path, MDB_NOTLS | (rdonly ? MDB_RDONLY : 0), 0600), 0);
-    return env;
+    (void) i;
+    ev->kind = "deliver";
+    ev->actor = ev->owner = "water";
+    ev->counterpart = "power";
+    ev->subject = "C-1";
+    ev->decision = "permit";
+    ev->rules = "w2p@1";
+    ev->fields = "district";
 }
 
 /*  1000 entries, a checkpoint every 100 (the last at 1000). */
 static void
 s_build (void)
 {
-    snprintf (dir, sizeof dir, "/tmp/sl-audit-pub-XXXXXX");
-    cr_assert_not_null (mkdtemp (dir));
-    char err[256] = "";
-    cr_assert_eq (sl_audit_keygen (dir, err, sizeof err), 0, "%s", err);
-    MDB_env *env = s_env (0);
-    sl_audit_t *a = sl_audit_open (env, dir, 0, err, sizeof err);
-    cr_assert_not_null (a, "%s", err);
-    MDB_txn *txn;
-    cr_assert_eq (mdb_txn_begin (env, NULL, 0, &txn), 0);
-    for (int i = 0; i < 1000; i++) {
-        sl_audit_event_t ev = { .time_us = T0 + i * 1000, .kind = "deliver", .actor = "water",
-                                .counterpart = "power", .owner = "water", .subject = "C-1",
-                                .decision = "permit", .rules = "w2p@1", .fields = "district" };
-        cr_assert_eq (sl_audit_append (a, txn, &ev, NULL), 0);
-        if ((i + 1) % 100 == 0)
-            cr_assert_eq (sl_audit_checkpoint (a, txn, T0 + i * 1000), 0);
-    }
-    cr_assert_eq (mdb_txn_commit (txn), 0);
-    sl_audit_destroy (&a);
-    mdb_env_close (env);
+    audit_build (dir, sizeof dir, "sl-audit-pub", 1000, 100, T0, s_event);
 }
 
 static void
-s_key (uint8_t k[8], uint64_t seq)
+s_rm_dir (void)
 {
-    for (int b = 0; b < 8; b++)
-        k[b] = (uint8_t) (seq >> (56 - 8 * b));
+    cr_assert_eq (tl_rm_rf (dir), 0, "could not remove %s", dir);
 }
 
 /*  The attack: entries and checkpoints after `keep` deleted, the head
@@ -70,7 +49,7 @@ s_key (uint8_t k[8], uint64_t seq)
 static void
 s_cut_tail (uint64_t keep)
 {
-    MDB_env *env = s_env (0);
+    MDB_env *env = audit_env (dir, 0);
     MDB_txn *txn;
     MDB_dbi log, cps, meta;
     cr_assert_eq (mdb_txn_begin (env, NULL, 0, &txn), 0);
@@ -79,12 +58,12 @@ s_cut_tail (uint64_t keep)
     cr_assert_eq (mdb_dbi_open (txn, "audit.meta", 0, &meta), 0);
     uint8_t k[8];
     for (uint64_t s = keep + 1; s <= 1000; s++) {
-        s_key (k, s);
+        audit_key (k, s);
         MDB_val kv = { 8, k };
         cr_assert_eq (mdb_del (txn, log, &kv, NULL), 0);
         mdb_del (txn, cps, &kv, NULL);
     }
-    s_key (k, keep);
+    audit_key (k, keep);
     MDB_val kv = { 8, k }, v;
     cr_assert_eq (mdb_get (txn, log, &kv, &v), 0);
     uint8_t head[40];
@@ -100,119 +79,101 @@ s_cut_tail (uint64_t keep)
 static int
 s_verify (const char *extra, char *out, size_t size)
 {
-    char cmd[2048], pub[100];
-    FILE *f;
-    snprintf (cmd, sizeof cmd, "%s/audit-sign.pub", dir);
-    cr_assert_not_null (f = fopen (cmd, "r"));
-    char line[200];
-    pub[0] = 0;
+    char path[400], line[200], pub[100] = "";
+    snprintf (path, sizeof path, "%s/audit-sign.pub", dir);
+    FILE *f = fopen (path, "r");
+    cr_assert_not_null (f);
     while (fgets (line, sizeof line, f))
         if (sscanf (line, "public-key = %64s", pub) == 1)
             break;
     fclose (f);
-    snprintf (cmd, sizeof cmd, "'%s' audit verify --data '%s' --pubkey %s %s 2>&1",
-              tb_program ("SLUICECTL"), dir, pub, extra);
-    return tb_run (cmd, out, size);
+    int rc = audit_ctl (out, size, "audit verify --data '%s' --pubkey %s %s 2>&1", dir, pub, extra);
+    cr_assert_neq (rc, -1, "could not run sluicectl");
+    return rc;
 }
 
-Test (audit_published, a_cut_tail_with_a_rewritten_head_is_caught_by_a_published_checkpoint)
+/*  Runs the verifier written from AUDIT.md alone on the store with `extra`
+ *  arguments; its exit status. */
+static int
+s_verify_py (const char *extra, char *out, size_t size)
 {
-    char out[4096], cmd[4096], path[400], extra[600];
+    return tl_sh (out, size, "%s %s --data '%s/store' --pubkey-file '%s/audit-sign.pub' %s 2>&1",
+                  PYTHON3, VERIFY_AUDIT_PY, dir, dir, extra);
+}
+
+Test (audit_published, a_cut_tail_with_a_rewritten_head_is_caught_by_a_published_checkpoint,
+      .fini = s_rm_dir)
+{
+    char out[4096], path[400], extra[600];
     s_build ();
     /* published elsewhere: the latest checkpoint, seq 1000 */
     snprintf (path, sizeof path, "%s/published.txt", dir);
-    snprintf (cmd, sizeof cmd, "'%s' audit checkpoint --data '%s' > '%s'", tb_program ("SLUICECTL"),
-              dir, path);
-    cr_assert_eq (system (cmd), 0);
+    cr_assert_eq (audit_ctl (NULL, 0, "audit checkpoint --data '%s' > '%s'", dir, path), 0);
     snprintf (extra, sizeof extra, "--published '%s'", path);
     cr_assert_eq (s_verify (extra, out, sizeof out), 0, "%s", out);
     cr_assert_not_null (strstr (out, "OK: 1000 entries"), "%s", out);
     /* the hash line, for the SEQ:HASH form */
-    char hash[80] = "", line[300];
-    FILE *f = fopen (path, "r");
-    while (f && fgets (line, sizeof line, f))
-        sscanf (line, "hash %64s", hash);
-    if (f)
-        fclose (f);
+    char hash[80] = "", *text = tl_slurp (path, NULL);
+    cr_assert_not_null (text);
+    const char *h = strstr (text, "\nhash ");
+    cr_assert (h && sscanf (h, "\nhash %64s", hash) == 1, "%s", text);
     cr_assert_eq (strlen (hash), 64);
 
     s_cut_tail (900);
     /* on its own the shortened log is consistent */
     cr_assert_eq (s_verify ("", out, sizeof out), 0, "%s", out);
     cr_assert_not_null (strstr (out, "OK: 900 entries"), "%s", out);
-    /* against the published checkpoint it is not */
+    /* against the published checkpoint it is not, in either form */
     cr_assert_eq (s_verify (extra, out, sizeof out), 1, "%s", out);
     cr_assert_not_null (strstr (out, "FAILED at seq 901 (truncated)"), "%s", out);
     snprintf (extra, sizeof extra, "--published 1000:%s", hash);
     cr_assert_eq (s_verify (extra, out, sizeof out), 1, "%s", out);
     cr_assert_not_null (strstr (out, "FAILED at seq 901 (truncated)"), "%s", out);
     /* the verifier written from AUDIT.md alone agrees */
-    snprintf (cmd, sizeof cmd, "%s %s --data '%s/store' --pubkey-file '%s/audit-sign.pub' "
-              "--published '%s' 2>&1", PYTHON3, VERIFY_AUDIT_PY, dir, dir, path);
-    cr_assert_eq (tb_run (cmd, out, sizeof out), 1, "%s", out);
+    snprintf (extra, sizeof extra, "--published '%s'", path);
+    cr_assert_eq (s_verify_py (extra, out, sizeof out), 1, "%s", out);
     cr_assert_not_null (strstr (out, "FAIL seq=901 verdict=truncated"), "%s", out);
-    snprintf (cmd, sizeof cmd, "%s %s --data '%s/store' --pubkey-file '%s/audit-sign.pub' 2>&1",
-              PYTHON3, VERIFY_AUDIT_PY, dir, dir);
-    cr_assert_eq (tb_run (cmd, out, sizeof out), 0, "%s", out);
+    cr_assert_eq (s_verify_py ("", out, sizeof out), 0, "%s", out);
     cr_assert_not_null (strstr (out, "ok entries=900"), "%s", out);
     /* a publication naming an entry still there, with another hash: rewritten */
     snprintf (extra, sizeof extra, "--published 500:%s", hash);
     cr_assert_eq (s_verify (extra, out, sizeof out), 1, "%s", out);
     cr_assert_not_null (strstr (out, "FAILED at seq 500 (hash)"), "%s", out);
     /* a forged publication is refused, not trusted */
-    FILE *g = fopen (path, "r+");
-    cr_assert_not_null (g);
-    char text[2048];
-    size_t n = fread (text, 1, sizeof text - 1, g);
-    text[n] = 0;
     char *sig = strstr (text, "signature ");
     cr_assert_not_null (sig);
     sig[10] = sig[10] == '0' ? '1' : '0';
-    rewind (g);
-    fwrite (text, 1, n, g);
-    fclose (g);
+    cr_assert_eq (tl_write (path, text), 0);
+    free (text);
     snprintf (extra, sizeof extra, "--published '%s'", path);
     cr_assert_eq (s_verify (extra, out, sizeof out), 1, "%s", out);
     cr_assert_not_null (strstr (out, "not signed by this audit key"), "%s", out);
     /* bad arguments */
     cr_assert_eq (s_verify ("--published 12:nothex", out, sizeof out), 2, "%s", out);
-    snprintf (cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_assert_eq (system (cmd), 0);
 }
 
-Test (audit_published, offline_export_to_a_file_exits_0_and_says_what_it_wrote)
+Test (audit_published, offline_export_to_a_file_exits_0_and_says_what_it_wrote, .fini = s_rm_dir)
 {
-    char out[4096], cmd[1024], path[400];
+    char out[4096], path[400];
     s_build ();
     snprintf (path, sizeof path, "%s/export.jsonl", dir);
-    snprintf (cmd, sizeof cmd, "'%s' audit export --data '%s' --since 1970-01-01 --out '%s' 2>&1",
-              tb_program ("SLUICECTL"), dir, path);
-    int rc = tb_run (cmd, out, sizeof out);
+    int rc = audit_ctl (out, sizeof out, "audit export --data '%s' --since 1970-01-01 --out '%s' 2>&1",
+                        dir, path);
     cr_assert_eq (rc, 0, "exit %d: %s", rc, out);
     cr_assert_not_null (strstr (out, "exported 1000 entries and 10 checkpoints to"), "%s", out);
-    FILE *f = fopen (path, "r");
-    cr_assert_not_null (f);
-    int lines = 0, c;
-    while ((c = fgetc (f)) != EOF)
-        lines += c == '\n';
-    fclose (f);
-    cr_assert_eq (lines, 1010);
-    snprintf (cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_assert_eq (system (cmd), 0);
+    char *text = tl_slurp (path, NULL);
+    cr_assert_not_null (text);
+    cr_assert_eq (tl_count (text, "\n"), 1010);
+    free (text);
 }
 
-Test (audit_published, a_date_that_does_not_exist_is_refused)
+Test (audit_published, a_date_that_does_not_exist_is_refused, .fini = s_rm_dir)
 {
-    char out[4096], cmd[1024];
+    char out[4096];
     s_build ();
-    snprintf (cmd, sizeof cmd, "'%s' audit query --data '%s' --since 2026-02-30 2>&1",
-              tb_program ("SLUICECTL"), dir);
-    int rc = tb_run (cmd, out, sizeof out);
+    int rc = audit_ctl (out, sizeof out, "audit query --data '%s' --since 2026-02-30 2>&1", dir);
     cr_assert_eq (rc, 2, "exit %d: %s", rc, out);
     cr_assert_not_null (strstr (out, "2026-02-30"), "%s", out);
-    snprintf (cmd, sizeof cmd, "'%s' audit query --data '%s' --since 2026-02-28 --limit 1 2>&1",
-              tb_program ("SLUICECTL"), dir);
-    cr_assert_eq (tb_run (cmd, out, sizeof out), 0, "%s", out);
-    snprintf (cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_assert_eq (system (cmd), 0);
+    cr_assert_eq (audit_ctl (out, sizeof out, "audit query --data '%s' --since 2026-02-28 --limit 1 2>&1",
+                             dir), 0, "%s", out);
 }
