@@ -16,8 +16,6 @@
 #include "harness.h"
 #include "water/v1/water.pb-c.h"
 
-
-
 static tb_t tb;
 static char water_key[320], power_key[320], auditor_key[320];
 static char out[1 << 20];
@@ -40,10 +38,39 @@ s_teardown (void)
 
 TestSuite (audit_review, .init = s_setup, .fini = s_teardown, .timeout = 120);
 
-static int
-s_ctl (const char *key, const char *args)
+/*  sluicectl `args` as the member of `key`: asserts it exits with
+ *  `status` and, when `want` is not NULL, that its output (in out) has it. */
+static void
+s_expect (const char *key, const char *args, int status, const char *want)
 {
-    return tb_ctl (&tb, key, args, out, sizeof out);
+    tb_ctl_expect (&tb, key, args, status, want, out, sizeof out);
+}
+
+/*  sluicectl offline on the data directory: `args` (printf-formatted
+ *  shell words) after --data DIR/data; stdout into out. The exit status. */
+#define s_offline(fmt, ...) \
+    tl_sh (out, sizeof out, "'%s' --data '%s/data' " fmt, tb_program ("SLUICECTL"), tb.dir, __VA_ARGS__)
+
+/*  Runs `sluicectl audit ARCHIVE --before 2099-01-01 --out DIR/dirname` as
+ *  the city's administrator (DIR/dirname made first); asserts it worked. */
+static void
+s_archive (const char *dirname)
+{
+    cr_assert_eq (tl_sh (NULL, 0, "mkdir -p '%s/%s'", tb.dir, dirname), 0);
+    char args[800];
+    snprintf (args, sizeof args, "audit archive --before 2099-01-01 --out '%s/%s'", tb.dir, dirname);
+    s_expect (tb.admin_key, args, 0, "archived ");
+}
+
+/*  Asserts that the verifier written from AUDIT.md alone accepts the
+ *  export DIR/FILE with the broker's public key. */
+static void
+s_verify_py (const char *file)
+{
+    int rc = tl_sh (out, sizeof out, "'%s' '%s' --export '%s/%s' --pubkey-file '%s/data/audit-sign.pub' 2>&1",
+                    getenv ("PYTHON3"), getenv ("VERIFY_AUDIT_PY"), tb.dir, file, tb.dir);
+    cr_assert_eq (rc, 0, "%s: %s", file, out);
+    cr_assert (strncmp (out, "ok entries=", 11) == 0, "%s", out);
 }
 
 static const char *
@@ -94,40 +121,28 @@ Test (audit_review, report_after_archive_equals_report_before)
 {
     s_publish (40);
     static char before[1 << 16], after[1 << 16], offline[1 << 16];
-    cr_assert_eq (s_ctl (auditor_key, "--json audit report --subject C-7"), 0, "%s", out);
+    s_expect (auditor_key, "--json audit report --subject C-7", 0, NULL);
     int n = s_entries (out, "lookup", before, sizeof before);
     /* 4 readings of C-7: 4 publishes; the three of >= 10 m3 were queued */
     cr_assert_geq (n, 7, "%s", out);
-
-    char args[800];
-    snprintf (args, sizeof args, "mkdir -p '%s/archive'", tb.dir);
-    cr_assert_eq (tb_run (args, NULL, 0), 0);
-    snprintf (args, sizeof args, "audit archive --before 2099-01-01 --out '%s/archive'", tb.dir);
-    cr_assert_eq (s_ctl (tb.admin_key, args), 0, "%s", out);
-    cr_assert (strstr (out, "archived "), "%s", out);
+    s_archive ("archive");
 
     /* online: the same disclosures, and a plain word about the archive */
-    cr_assert_eq (s_ctl (auditor_key, "--json audit report --subject C-7"), 0, "%s", out);
+    s_expect (auditor_key, "--json audit report --subject C-7", 0, NULL);
     cr_assert_eq (s_entries (out, "lookup", after, sizeof after), n, "%s", out);
     cr_assert_str_eq (after, before);
     cr_assert (strstr (out, "note: entries 1.."), "%s", out);
     cr_assert (strstr (out, "are archived; read from 1 segment file"), "%s", out);
     /* the table form says it too */
-    cr_assert_eq (s_ctl (auditor_key, "audit report --subject C-7"), 0, "%s", out);
-    cr_assert (strstr (out, "note: entries 1.."), "%s", out);
+    s_expect (auditor_key, "audit report --subject C-7", 0, "note: entries 1..");
 
     /* offline, from the data directory */
     cr_assert_eq (tb_stop (&tb), 0);
-    char cmd[2048];
-    snprintf (cmd, sizeof cmd, "'%s' --data '%s/data' --json audit report --subject C-7 2>/dev/null",
-              tb_program ("SLUICECTL"), tb.dir);
-    cr_assert_eq (tb_run (cmd, out, sizeof out), 0, "%s", out);
+    cr_assert_eq (s_offline ("--json audit report --subject %s 2>/dev/null", "C-7"), 0, "%s", out);
     s_entries (out, "lookup", offline, sizeof offline);
     cr_assert_str_eq (offline, before);
     /* the summary of the whole history: 36 queued, 4 filtered... per the data */
-    snprintf (cmd, sizeof cmd, "'%s' --data '%s/data' --json audit summary --owner water 2>/dev/null",
-              tb_program ("SLUICECTL"), tb.dir);
-    cr_assert_eq (tb_run (cmd, out, sizeof out), 0, "%s", out);
+    cr_assert_eq (s_offline ("--json audit summary --owner %s 2>/dev/null", "water"), 0, "%s", out);
     cJSON *rows = cJSON_Parse (out);
     cr_assert_not_null (rows, "%s", out);
     double queued = 0, filtered = 0;
@@ -149,65 +164,50 @@ Test (audit_review, report_after_archive_equals_report_before)
  *  archive entry into its segment; review follows it to the first. */
 Test (audit_review, history_follows_archives_across_directories)
 {
-    char args[800];
     static char before[1 << 16], after[1 << 16];
     s_publish (20);
-    for (int k = 1; k <= 2; k++) {
-        snprintf (args, sizeof args, "mkdir -p '%s/a%d'", tb.dir, k);
-        cr_assert_eq (tb_run (args, NULL, 0), 0);
-    }
-    snprintf (args, sizeof args, "audit archive --before 2099-01-01 --out '%s/a1'", tb.dir);
-    cr_assert_eq (s_ctl (tb.admin_key, args), 0, "%s", out);
+    s_archive ("a1");
     s_publish (20);
-    cr_assert_eq (s_ctl (auditor_key, "--json audit report --subject C-7"), 0, "%s", out);
-    int n = s_entries (out, "lookup", before, sizeof before);
-    cr_assert_geq (n, 8, "%s", out);
-    snprintf (args, sizeof args, "audit archive --before 2099-01-01 --out '%s/a2'", tb.dir);
-    cr_assert_eq (s_ctl (tb.admin_key, args), 0, "%s", out);
-    cr_assert_eq (s_ctl (auditor_key, "--json audit report --subject C-7"), 0, "%s", out);
+    s_expect (auditor_key, "--json audit report --subject C-7", 0, NULL);
+    cr_assert_geq (s_entries (out, "lookup", before, sizeof before), 8, "%s", out);
+    s_archive ("a2");
+    s_expect (auditor_key, "--json audit report --subject C-7", 0, NULL);
     s_entries (out, "lookup", after, sizeof after);
     cr_assert_str_eq (after, before);
     cr_assert (strstr (out, "are archived; read from 2 segment files"), "%s", out);
     /* a segment taken away: said plainly, not silently shorter */
-    snprintf (args, sizeof args, "mv '%s/a1' '%s/gone'", tb.dir, tb.dir);
-    cr_assert_eq (tb_run (args, NULL, 0), 0);
-    cr_assert_eq (s_ctl (auditor_key, "audit report --subject C-7"), 0, "%s", out);
-    cr_assert (strstr (out, "are archived and NOT included: their segment files were not found"),
-               "%s", out);
+    cr_assert_eq (tl_sh (NULL, 0, "mv '%s/a1' '%s/gone'", tb.dir, tb.dir), 0);
+    s_expect (auditor_key, "audit report --subject C-7", 0,
+              "are archived and NOT included: their segment files were not found");
 }
 
 Test (audit_review, lookups_are_audited)
 {
     s_publish (3);
-    cr_assert_eq (s_ctl (auditor_key, "audit report --subject C-7"), 0, "%s", out);
-    cr_assert_eq (s_ctl (auditor_key, "audit query --subject C-1"), 0, "%s", out);
-    cr_assert_eq (s_ctl (tb.admin_key, "consent list --subject C-2"), 0, "%s", out);
-    cr_assert_eq (s_ctl (auditor_key, "--json audit query --kind lookup"), 0, "%s", out);
-    cr_assert (strstr (out, "\"actor\":\"auditor\"") && strstr (out, "command=audit.report role=auditor"),
-               "%s", out);
+    s_expect (auditor_key, "audit report --subject C-7", 0, NULL);
+    s_expect (auditor_key, "audit query --subject C-1", 0, NULL);
+    s_expect (tb.admin_key, "consent list --subject C-2", 0, NULL);
+    s_expect (auditor_key, "--json audit query --kind lookup", 0, "command=audit.report role=auditor");
+    cr_assert (strstr (out, "\"actor\":\"auditor\""), "%s", out);
     cr_assert (strstr (out, "command=audit.query role=auditor"), "%s", out);
     cr_assert (strstr (out, "command=consent.list role=admin:city"), "%s", out);
     /* the entries name the person by pseudonym only */
     cr_assert_null (strstr (out, "C-7"));
     /* and the person's own report shows who looked them up */
-    cr_assert_eq (s_ctl (auditor_key, "audit report --subject C-7"), 0, "%s", out);
-    cr_assert (strstr (out, "lookup"), "%s", out);
+    s_expect (auditor_key, "audit report --subject C-7", 0, "lookup");
     /* the independent verifier checks the lookup entries' documented shape */
     char args[1200];
     snprintf (args, sizeof args, "audit export --since 1970-01-01 --out '%s/l.jsonl'", tb.dir);
-    cr_assert_eq (s_ctl (auditor_key, args), 0, "%s", out);
-    snprintf (args, sizeof args, "'%s' '%s' --export '%s/l.jsonl' --pubkey-file '%s/data/audit-sign.pub' 2>&1",
-              getenv ("PYTHON3"), getenv ("VERIFY_AUDIT_PY"), tb.dir, tb.dir);
-    cr_assert_eq (tb_run (args, out, sizeof out), 0, "%s", out);
-    cr_assert (strncmp (out, "ok entries=", 11) == 0, "%s", out);
+    s_expect (auditor_key, args, 0, NULL);
+    s_verify_py ("l.jsonl");
 }
 
 Test (audit_review, rows_left_out_by_where_are_filtered_not_denied)
 {
     s_publish (30);
-    cr_assert_eq (s_ctl (auditor_key, "--json audit query --kind deny"), 0, "%s", out);
+    s_expect (auditor_key, "--json audit query --kind deny", 0, NULL);
     cr_assert_null (strstr (out, "\"kind\""), "no deny for rows filtered by design: %s", out);
-    cr_assert_eq (s_ctl (auditor_key, "--json audit query --kind filtered"), 0, "%s", out);
+    s_expect (auditor_key, "--json audit query --kind filtered", 0, "\"decision\":\"filtered\"");
     /* one entry per publish batch: fewer entries than rows, rows add up */
     int entries = 0;
     unsigned long rows = 0;
@@ -217,10 +217,9 @@ Test (audit_review, rows_left_out_by_where_are_filtered_not_denied)
     }
     cr_assert_eq (rows, 10, "%s", out);
     cr_assert_lt (entries, 10, "%s", out);
-    cr_assert (strstr (out, "\"decision\":\"filtered\"") && strstr (out, "\"reason\":\"condition-false\""),
-               "%s", out);
-    cr_assert_eq (s_ctl (auditor_key, "audit summary --owner water"), 0, "%s", out);
-    cr_assert (strstr (out, "\nfiltered") && strstr (out, "water/water-to-power@1"), "%s", out);
+    cr_assert (strstr (out, "\"reason\":\"condition-false\""), "%s", out);
+    s_expect (auditor_key, "audit summary --owner water", 0, "water/water-to-power@1");
+    cr_assert (strstr (out, "\nfiltered"), "%s", out);
 }
 
 /*  Splits one CSV record (RFC 4180) at *p into fields; advances *p past its
@@ -271,14 +270,11 @@ Test (audit_review, csv_export_round_trips_with_integer_times)
     static char csv[1 << 20], jsonl[1 << 20];
     char args[1200];
     snprintf (args, sizeof args, "audit export --since 1970-01-01 --format csv --out '%s/x.csv'", tb.dir);
-    cr_assert_eq (s_ctl (auditor_key, args), 0, "%s", out);
-    snprintf (args, sizeof args, "audit export --since 1970-01-01 --format jsonl --out '%s/x.jsonl'",
-              tb.dir);
-    cr_assert_eq (s_ctl (auditor_key, args), 0, "%s", out);
-    snprintf (args, sizeof args, "cat '%s/x.csv'", tb.dir);
-    tb_run (args, csv, sizeof csv);
-    snprintf (args, sizeof args, "cat '%s/x.jsonl'", tb.dir);
-    tb_run (args, jsonl, sizeof jsonl);
+    s_expect (auditor_key, args, 0, NULL);
+    snprintf (args, sizeof args, "audit export --since 1970-01-01 --format jsonl --out '%s/x.jsonl'", tb.dir);
+    s_expect (auditor_key, args, 0, NULL);
+    tl_sh (csv, sizeof csv, "cat '%s/x.csv'", tb.dir);
+    tl_sh (jsonl, sizeof jsonl, "cat '%s/x.jsonl'", tb.dir);
     /* every integer is digits: no exponent form anywhere */
     cr_assert_null (strstr (jsonl, "e+"), "%s", jsonl);
     cr_assert_null (strstr (csv, "e+"));
@@ -319,32 +315,20 @@ Test (audit_review, csv_export_round_trips_with_integer_times)
     }
     cr_assert_eq (*c, 0, "CSV has more rows than JSONL");
     cr_assert_gt (rows, 25);
-
     /* the independent verifier accepts the export, new kinds included */
-    snprintf (args, sizeof args, "'%s' '%s' --export '%s/x.jsonl' --pubkey-file '%s/data/audit-sign.pub' 2>&1",
-              getenv ("PYTHON3"), getenv ("VERIFY_AUDIT_PY"), tb.dir, tb.dir);
-    int vrc = tb_run (args, out, sizeof out);
-    cr_assert_eq (vrc, 0, "%s: %s", args, out);
-    cr_assert (strncmp (out, "ok entries=", 11) == 0, "%s", out);
+    s_verify_py ("x.jsonl");
 }
 
 Test (audit_review, mistyped_filters_are_refused_with_did_you_mean)
 {
-    cr_assert_eq (s_ctl (auditor_key, "audit query --kind delivr"), 2, "%s", out);
-    cr_assert (strstr (out, "unknown kind 'delivr'; did you mean 'deliver'?"), "%s", out);
-    cr_assert_eq (s_ctl (auditor_key, "audit query --owner watr"), 1, "%s", out);
-    cr_assert (strstr (out, "unknown owner 'watr'; did you mean 'water'?"), "%s", out);
-    cr_assert_eq (s_ctl (auditor_key, "audit query --consumer powr"), 1, "%s", out);
-    cr_assert (strstr (out, "unknown consumer 'powr'; did you mean 'power'?"), "%s", out);
-    cr_assert_eq (s_ctl (auditor_key, "audit query --kind consent."), 0, "%s", out);
+    s_expect (auditor_key, "audit query --kind delivr", 2, "unknown kind 'delivr'; did you mean 'deliver'?");
+    s_expect (auditor_key, "audit query --owner watr", 1, "unknown owner 'watr'; did you mean 'water'?");
+    s_expect (auditor_key, "audit query --consumer powr", 1,
+              "unknown consumer 'powr'; did you mean 'power'?");
+    s_expect (auditor_key, "audit query --kind consent.", 0, NULL);
     /* offline, beside the running broker: the same words */
-    char cmd[1200];
-    snprintf (cmd, sizeof cmd, "'%s' --data '%s/data' audit query --consumer powr 2>&1",
-              tb_program ("SLUICECTL"), tb.dir);
-    cr_assert_eq (tb_run (cmd, out, sizeof out), 2, "%s", out);
-    cr_assert (strstr (out, "unknown consumer 'powr'; did you mean 'power'?"), "%s", out);
-    snprintf (cmd, sizeof cmd, "'%s' --data '%s/data' audit query --owner watr 2>&1",
-              tb_program ("SLUICECTL"), tb.dir);
-    cr_assert_eq (tb_run (cmd, out, sizeof out), 2, "%s", out);
-    cr_assert (strstr (out, "unknown owner 'watr'; did you mean 'water'?"), "%s", out);
+    TL_EXPECT (s_offline ("audit query --consumer %s 2>&1", "powr"),
+               2, out, "unknown consumer 'powr'; did you mean 'power'?");
+    TL_EXPECT (s_offline ("audit query --owner %s 2>&1", "watr"),
+               2, out, "unknown owner 'watr'; did you mean 'water'?");
 }
