@@ -46,6 +46,9 @@ static const char *WATER_V2 =
 static const char *POWER_V1 = TL_RULE ("power-to-water", "power", "water", "power.v1.MeterReading",
                                        "joint-metering", "district, date_observed", "");
 
+/*  health may have district for joint-metering: nothing for power. */
+#define HEALTH_ONLY WATER_PERMIT ("water-to-health", "health", "joint-metering", "district", "")
+
 /*  2026-06-01T00:00:00Z: inside the validity windows above. */
 #define AT_JUNE 1780272000
 
@@ -440,8 +443,7 @@ Test (policy_admin, dry_run_reports_a_live_subscription_and_changes_nothing)
 
     /* a text without the power rule: the live subscription would lose access */
     r = apply (&k_wadmin, "water",
-               "permit \"water-to-health\" {\n  owner water\n  consumer health\n"
-               "  records water.v1.MeterReading\n  purpose joint-metering\n  fields district\n}\n",
+               HEALTH_ONLY,
                DRY_RUN, OK);
     subs = item (r, "subscriptions");
     cr_assert_eq (cJSON_GetArraySize (subs), 1, "%s", cJSON_PrintUnformatted (r));
@@ -573,20 +575,8 @@ Test (policy_cli, check_reports_every_error_with_position, .fini = rm_dir)
     snprintf (city, sizeof city, "%s/city.policy", dir);
     write_file (city, CITY);
     write_file (path,
-                "permit \"w\" {\n"
-                "  owner     water\n"
-                "  consumer  power\n"
-                "  records   water.v1.MeterReadin\n"
-                "  purpose   joint-meterin\n"
-                "  fields    district\n"
-                "}\n"
-                "permit \"x\" {\n"
-                "  owner     water\n"
-                "  consumer  power\n"
-                "  records   water.v1.MeterReading\n"
-                "  purpose   joint-metering\n"
-                "  fields    distrct, date_observed\n"
-                "}\n");
+                TL_RULE ("w", "water", "power", "water.v1.MeterReadin", "joint-meterin", "district", "")
+                TL_RULE ("x", "water", "power", TL_WATER, "joint-metering", "distrct, date_observed", ""));
     int st = ctl ("policy check --schemas " EXAMPLES_BINPB " %s %s", city, path);
     cr_assert_eq (st, 1, "%s", out);
     char want[2048];
@@ -626,8 +616,7 @@ Test (policy_cli, check_with_data_dir_knows_members_and_city_purposes,
     const char *path = write_tmp ("w.policy", WATER_V1);
     TL_EXPECT (ctl ("policy check --data %s %s", b.dir, path),
                0, out, "2 purposes of the city's policy (version 1)");
-    write_file (path, "permit \"p\" {\n  owner water\n  consumer powr\n"
-                      "  records water.v1.MeterReading\n  purpose joint-metering\n  fields district\n}\n");
+    write_file (path, WATER_PERMIT ("p", "powr", "joint-metering", "district", ""));
     char want[1200];
     snprintf (want, sizeof want, "%s:3:12: error: unknown member 'powr'\n"
                                  "%s:3:12: note: did you mean 'power'?\n", path, path);
@@ -719,8 +708,7 @@ Test (policy_cli, online_commands_print_what_the_broker_says, .init = setup, .fi
     char keydir[400], err[300];
     snprintf (keydir, sizeof keydir, "%s/..", b.dir);
     cr_assert_eq (sl_keys_write (keydir, "wadmin", &k_wadmin, 0, err, sizeof err), 0, "%s", err);
-    path = write_tmp ("health-only.policy", "permit \"water-to-health\" {\n  owner water\n  consumer health\n"
-                      "  records water.v1.MeterReading\n  purpose joint-metering\n  fields district\n}\n");
+    path = write_tmp ("health-only.policy", HEALTH_ONLY);
     cr_assert_eq (ctl ("--data %s --key %s/wadmin.key policy apply --dry-run %s", b.dir, keydir, path),
                   0, "%s", out);
     cr_assert (strstr (out, "dry run: water policy would become version 3 (now 2); nothing was applied\n"

@@ -80,9 +80,7 @@ Test (policy_review, apply_lints_and_strict_refuses)
     scene (NULL);
     char text[4096];
     snprintf (text, sizeof text, "%s%s", CAREFUL,
-              "permit \"all-to-health\" {\n  owner water\n  consumer health\n"
-              "  records water.v1.MeterReading\n  purpose joint-metering\n"
-              "  fields *\n  subject keep\n}\n");
+              WATER_PERMIT ("all-to-health", "health", "joint-metering", "*", "  subject keep\n"));
     /* strict: the warning refuses the text, nothing is stored */
     cJSON *r = apply (&k_wadmin, "water", text, STRICT, BAD_REQUEST);
     cr_assert (strstr (last_text, "test.policy:15:3: error: permit \"all-to-health\" releases every "
@@ -127,8 +125,7 @@ Test (policy_review, dry_run_says_first_when_a_change_widens)
     /* a new consumer gains access: also in the first line */
     char text2[4096];
     snprintf (text2, sizeof text2, "%s%s", CAREFUL,
-              "permit \"to-parking\" {\n  owner water\n  consumer parking\n"
-              "  records water.v1.MeterReading\n  purpose joint-metering\n  fields district\n}\n");
+              WATER_PERMIT ("to-parking", "parking", "joint-metering", "district", ""));
     dry_run (write_tmp ("more.policy", text2));
     cr_assert (strncmp (s_stdout (out), "WARNING: this change widens what leaves for 1 (consumer, "
                              "record type, purpose):\n  parking water.v1.MeterReading "
@@ -171,10 +168,8 @@ Test (policy_review, every_error_of_a_long_apply_with_one_prefix)
 Test (policy_review, explain_with_sample_records_drafts_and_exit_status)
 {
     scene (NULL);
-    cJSON_Delete (apply (&k_wadmin, "water", "permit \"alarms\" {\n  owner water\n"
-                         "  consumer power\n  records water.v1.MeterReading\n"
-                         "  purpose joint-metering\n  fields district\n"
-                         "  where alarm_in_progress = true\n}\n", 0, OK));
+    cJSON_Delete (apply (&k_wadmin, "water", WATER_PERMIT ("alarms", "power", "joint-metering", "district",
+                                                          "  where alarm_in_progress = true\n"), 0, OK));
     const char *q = "--consumer power --type water.v1.MeterReading --purpose joint-metering";
     /* no record: the condition is not evaluated, deny, exit 1 */
     TL_EXPECT (ctl ("--data %s policy explain %s", b.dir, q),
@@ -194,9 +189,7 @@ Test (policy_review, explain_with_sample_records_drafts_and_exit_status)
     cr_assert_eq (ctl ("--data %s policy explain --consumer power --record water.v1.Nope "
                        "--purpose joint-metering", b.dir), 2, "%s", out);
     /* a draft without the condition permits, the policy in force is untouched */
-    const char *draft = write_tmp ("draft.policy", "permit \"all\" {\n  owner water\n"
-                                   "  consumer power\n  records water.v1.MeterReading\n"
-                                   "  purpose joint-metering\n  fields district\n}\n");
+    const char *draft = write_tmp ("draft.policy", WATER_PERMIT ("all", "power", "joint-metering", "district", ""));
     TL_EXPECT (ctl ("--data %s --key %s/wadmin.key policy explain %s --draft %s", b.dir, tmp, q,
                        draft), 0, out, "permit by water/all@0 (draft.policy:1)");
     cr_assert (strstr (out, "explained against the draft"), "%s", out);
@@ -264,9 +257,8 @@ Test (policy_zone, windows_and_times_in_the_city_zone)
     cr_assert_str_eq (name, "Asia/Shanghai\n");
 
     scene (NULL);
-    cJSON_Delete (apply (&k_wadmin, "water", "permit \"w\" {\n  owner water\n  consumer power\n"
-                         "  records water.v1.MeterReading\n  purpose joint-metering\n"
-                         "  fields district\n  valid 2026-01-01 .. 2026-12-31\n}\n", 0, OK));
+    cJSON_Delete (apply (&k_wadmin, "water", WATER_PERMIT ("w", "power", "joint-metering", "district",
+                                                          "  valid 2026-01-01 .. 2026-12-31\n"), 0, OK));
     const char *q = "--consumer power --record water.v1.MeterReading --purpose joint-metering";
     /* the window ends at midnight in Hangzhou: 16:00 UTC; zone-less --at is
      * the city's clock too; offsets name instants */

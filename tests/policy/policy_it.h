@@ -21,6 +21,13 @@
 #define BAD_REQUEST   SLUICE__V1__ERROR_CODE__BAD_REQUEST
 #define NOT_FOUND     SLUICE__V1__ERROR_CODE__NOT_FOUND
 
+/*  One permit of water's in the compact layout (one space after each
+ *  clause name): `consumer` receives `fields` of water readings for
+ *  `purpose`; MORE: further clause lines, e.g. "  subject keep\n". */
+#define WATER_PERMIT(id, consumer, purpose, fields, more)                                   \
+    "permit \"" id "\" {\n  owner water\n  consumer " consumer "\n  records " TL_WATER "\n" \
+    "  purpose " purpose "\n  fields " fields "\n" more "}\n"
+
 /*  apply's flags */
 #define DRY_RUN 1
 #define STRICT  2
