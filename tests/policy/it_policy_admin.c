@@ -221,8 +221,12 @@ revoke_member (const char *name)
 
 /*  apply, diff, rollback and explain compile through one path: a policy
  *  that apply accepts with a revoked member named in it is diffed by the
- *  same rules (diff once compiled without revoked members and refused). */
-Test (policy_admin, diff_agrees_with_apply_on_revoked_members)
+ *  same rules (diff once compiled without revoked members and refused).
+ *  `policy check --data` reads the members through the registry, as the
+ *  broker's own catalogue does, so it accepts that policy offline too (the
+ *  CLI used to decode broker.members itself and skip revoked members:
+ *  "unknown member 'parking'"). */
+Test (policy_admin, diff_and_check_agree_with_apply_on_revoked_members)
 {
     apply_base ();                         /* water v1 names parking */
     revoke_member ("parking");
@@ -233,6 +237,9 @@ Test (policy_admin, diff_agrees_with_apply_on_revoked_members)
     cJSON *d = adm (&k_auditor, "policy.diff", args_diff ("water", 1, 2, AT_JUNE), OK);
     cr_assert_eq (cJSON_GetArraySize (item (d, "access")), 0, "%s", cJSON_PrintUnformatted (d));
     cJSON_Delete (d);
+    const char *path = write_tmp ("w.policy", WATER_V1);
+    cr_assert_eq (ctl ("policy check --data %s %s", b.dir, path), 0, "%s", out);
+    cr_assert (!strstr (out, "unknown member"), "%s", out);
 }
 
 Test (policy_admin, rollback_stores_a_new_version_with_the_old_text)
@@ -296,9 +303,10 @@ Test (policy_admin, rollback_stores_a_new_version_with_the_old_text)
                              "previous=2 version=3 rollback_to=1\n");
 }
 
-Test (policy_admin, explain_permit_names_rules_and_fields)
+Test (policy_admin, explain_names_the_deciding_rule_or_the_nearest_and_what_failed)
 {
     apply_base ();
+    /* a permit names its rules and the fields that leave */
     cJSON *e = explain ("power", TL_WATER, "joint-metering", AT_JUNE);
     expect_strs (e, "decision", "permit", "reason", "permitted", "owner", "water",
                  "subject", "pseudonymize", "time", "hour",
@@ -310,13 +318,9 @@ Test (policy_admin, explain_permit_names_rules_and_fields)
     cr_assert (strings_are (item (e, "fields"), "subject", "district", "date_observed",
                             "water_consumption_m3", NULL), "%s", cJSON_PrintUnformatted (e));
     cJSON_Delete (e);
-}
 
-Test (policy_admin, explain_deny_names_nearest_rule_and_failed_condition)
-{
-    apply_base ();
     /* wrong purpose: power asks for parking-fee-waiver */
-    cJSON *e = explain ("power", TL_WATER, "parking-fee-waiver", AT_JUNE);
+    e = explain ("power", TL_WATER, "parking-fee-waiver", AT_JUNE);
     expect_strs (e, "decision", "deny", "reason", "no-matching-rule",
                  "text", "deny (no-matching-rule)\n"
                          "  nearest rule: water/water-to-power@1 (test.policy:2)\n"
@@ -624,22 +628,6 @@ Test (policy_cli, check_with_data_dir_knows_members_and_city_purposes,
     /* without --data the same file is only missing its purpose */
     TL_EXPECT (ctl ("policy check --schemas " EXAMPLES_BINPB " %s", path),
                1, out, "unknown purpose 'joint-metering'");
-    cr_assert (!strstr (out, "unknown member"), "%s", out);
-}
-
-/*  `policy check --data` reads the members through the registry, as the
- *  broker's own catalogue does: a policy that policy.apply accepts with a
- *  revoked member named in it is accepted offline too (the CLI used to
- *  decode broker.members itself and skip revoked members: "unknown member
- *  'parking'"). */
-Test (policy_cli, check_with_data_agrees_with_apply_on_revoked_members,
-      .init = setup, .fini = teardown)
-{
-    apply_base ();                         /* water v1 names parking */
-    revoke_member ("parking");
-    cJSON_Delete (apply (&k_wadmin, "water", WATER_V1, 0, OK));     /* apply accepts it */
-    const char *path = write_tmp ("w.policy", WATER_V1);
-    cr_assert_eq (ctl ("policy check --data %s %s", b.dir, path), 0, "%s", out);
     cr_assert (!strstr (out, "unknown member"), "%s", out);
 }
 
