@@ -2,6 +2,8 @@
 #include "fixture.h"
 
 #include <criterion/criterion.h>
+#include <cjson/cJSON.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,4 +112,18 @@ fx_change (fx_event_t *e, Sluice__V1__ConsentEvent__Kind kind, const char *id)
     e->ev.purposes = e->purposes;
     e->ev.record_types = e->types;
     e->ev.fields = e->fields;
+}
+
+void
+fx_json_has (struct cJSON *j, ...)
+{
+    char *text = cJSON_PrintUnformatted (j);
+    cr_assert_not_null (text);
+    va_list ap;
+    va_start (ap, j);
+    for (const char *want; (want = va_arg (ap, const char *));)
+        cr_assert_not_null (strstr (text, want), "no %s in %s", want, text);
+    va_end (ap);
+    free (text);
+    cJSON_Delete (j);
 }

@@ -49,4 +49,10 @@ extern const sl_consent_actor_t fx_app;         /* data plane, consent-source */
 extern const sl_consent_actor_t fx_health_admin;/* admin plane, admin:health */
 extern const sl_consent_actor_t fx_city_admin;  /* admin plane, admin:city */
 
+/*  Asserts that the compact JSON text of `j` (cJSON_PrintUnformatted)
+ *  contains each string of the NULL-terminated list, the text in the
+ *  message; then deletes j. */
+struct cJSON;
+void fx_json_has (struct cJSON *j, ...) __attribute__ ((sentinel));
+
 #endif
