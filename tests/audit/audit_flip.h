@@ -14,12 +14,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "harness.h"
 #include "sl_audit.h"
 
 /*  Runs sluicectl ($SLUICECTL) with the printf-formatted shell words `fmt`
  *  (end them with 2>&1 for stderr too); stdout into out[size]. The exit
- *  status. */
+ *  status. (Needs harness.h, as do the suites that use it.) */
 #define audit_ctl(out, size, fmt, ...) \
     tl_sh ((out), (size), "'%s' " fmt, tb_program ("SLUICECTL"), __VA_ARGS__)
 
@@ -46,6 +45,20 @@ audit_key (uint8_t key[8], uint64_t seq)
 {
     for (int b = 0; b < 8; b++)
         key[b] = (uint8_t) (seq >> (56 - 8 * b));
+}
+
+/*  Begins a write transaction on `env` and opens audit.log into *log and,
+ *  when they are not NULL, audit.checkpoints into *cps and audit.meta into
+ *  *meta. Asserts. */
+static inline MDB_txn *
+audit_write_txn (MDB_env *env, MDB_dbi *log, MDB_dbi *cps, MDB_dbi *meta)
+{
+    MDB_txn *txn;
+    cr_assert_eq (mdb_txn_begin (env, NULL, 0, &txn), 0);
+    cr_assert_eq (mdb_dbi_open (txn, "audit.log", 0, log), 0);
+    cr_assert (!cps || mdb_dbi_open (txn, "audit.checkpoints", 0, cps) == 0);
+    cr_assert (!meta || mdb_dbi_open (txn, "audit.meta", 0, meta) == 0);
+    return txn;
 }
 
 /*  Makes a data directory /tmp/PREFIX-XXXXXX (its path into dir[size]) with
@@ -86,10 +99,8 @@ static inline void
 audit_flip (const char *dir, uint64_t seq, size_t offset)
 {
     MDB_env *env = audit_env (dir, 0);
-    MDB_txn *txn;
     MDB_dbi db;
-    cr_assert_eq (mdb_txn_begin (env, NULL, 0, &txn), 0);
-    cr_assert_eq (mdb_dbi_open (txn, "audit.log", 0, &db), 0);
+    MDB_txn *txn = audit_write_txn (env, &db, NULL, NULL);
     uint8_t key[8];
     audit_key (key, seq);
     MDB_val k = { 8, key }, v;

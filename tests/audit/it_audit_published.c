@@ -50,12 +50,8 @@ static void
 s_cut_tail (uint64_t keep)
 {
     MDB_env *env = audit_env (dir, 0);
-    MDB_txn *txn;
     MDB_dbi log, cps, meta;
-    cr_assert_eq (mdb_txn_begin (env, NULL, 0, &txn), 0);
-    cr_assert_eq (mdb_dbi_open (txn, "audit.log", 0, &log), 0);
-    cr_assert_eq (mdb_dbi_open (txn, "audit.checkpoints", 0, &cps), 0);
-    cr_assert_eq (mdb_dbi_open (txn, "audit.meta", 0, &meta), 0);
+    MDB_txn *txn = audit_write_txn (env, &log, &cps, &meta);
     uint8_t k[8];
     for (uint64_t s = keep + 1; s <= 1000; s++) {
         audit_key (k, s);

@@ -4,6 +4,7 @@
  *  sl_audit_append ... ; maybe sl_audit_checkpoint; commit;
  *  sl_audit_after_commit }  (or abort + sl_audit_after_abort).
  */
+#include "audit_flip.h"
 #include "sl_audit.h"
 #include "sl_error.h"
 
@@ -422,8 +423,7 @@ typedef enum { T_BYTE, T_PREV_BYTE, T_DELETE, T_SWAP, T_TRUNCATE, T_TRUNCATE_FIX
 static MDB_val s_get (MDB_txn *txn, MDB_dbi db, uint64_t seq)
 {
     uint8_t key[8];
-    for (int i = 0; i < 8; i++)
-        key[7 - i] = (uint8_t) (seq >> (8 * i));
+    audit_key (key, seq);
     MDB_val k = { 8, key }, v;
     cr_assert_eq (mdb_get (txn, db, &k, &v), 0, "no key %" PRIu64, seq);
     return v;
@@ -432,8 +432,7 @@ static MDB_val s_get (MDB_txn *txn, MDB_dbi db, uint64_t seq)
 static void s_put (MDB_txn *txn, MDB_dbi db, uint64_t seq, const void *data, size_t len)
 {
     uint8_t key[8];
-    for (int i = 0; i < 8; i++)
-        key[7 - i] = (uint8_t) (seq >> (8 * i));
+    audit_key (key, seq);
     MDB_val k = { 8, key }, v = { len, (void *) data };
     cr_assert_eq (mdb_put (txn, db, &k, &v, 0), 0);
 }
@@ -441,8 +440,7 @@ static void s_put (MDB_txn *txn, MDB_dbi db, uint64_t seq, const void *data, siz
 static void s_del (MDB_txn *txn, MDB_dbi db, uint64_t seq)
 {
     uint8_t key[8];
-    for (int i = 0; i < 8; i++)
-        key[7 - i] = (uint8_t) (seq >> (8 * i));
+    audit_key (key, seq);
     MDB_val k = { 8, key };
     cr_assert_eq (mdb_del (txn, db, &k, NULL), 0);
 }
@@ -454,12 +452,8 @@ static void s_tamper_copy (fx_t *fx, tamper_t how, uint64_t seq, char dir[256])
     s_tmpdir (dir, 256);
     cr_assert_eq (mdb_env_copy (fx->env, dir), 0);
     MDB_env *env = s_env_open (dir, 1 << 26);
-    MDB_txn *txn;
     MDB_dbi log, cp, meta;
-    cr_assert_eq (mdb_txn_begin (env, NULL, 0, &txn), 0);
-    cr_assert_eq (mdb_dbi_open (txn, "audit.log", 0, &log), 0);
-    cr_assert_eq (mdb_dbi_open (txn, "audit.checkpoints", 0, &cp), 0);
-    cr_assert_eq (mdb_dbi_open (txn, "audit.meta", 0, &meta), 0);
+    MDB_txn *txn = audit_write_txn (env, &log, &cp, &meta);
     uint8_t buf[1024];
     MDB_val v;
     switch (how) {
