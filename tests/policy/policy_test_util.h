@@ -3,6 +3,7 @@
 #ifndef POLICY_TEST_UTIL_H
 #define POLICY_TEST_UTIL_H
 
+#include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +59,15 @@ tu_index (const char *text)
         fprintf (stderr, "%s", errs);
     free (errs);
     sl_policy_set_destroy (&s);
+    return ix;
+}
+
+/*  tu_index, asserting (in a Criterion suite) that `text` compiled. */
+static inline sl_policy_index_t *
+tu_index_ok (const char *text)
+{
+    sl_policy_index_t *ix = tu_index (text);
+    cr_assert_not_null (ix, "the policy did not compile:\n%s", text);
     return ix;
 }
 

@@ -56,8 +56,7 @@ static const char *WATER =
 
 Test (decide, default_deny)
 {
-    sl_policy_index_t *ix = tu_index (WATER);
-    cr_assert_not_null (ix);
+    sl_policy_index_t *ix = tu_index_ok (WATER);
     sl_policy_decision_t d;
     struct { const char *o, *c, *rt, *p; const char *reason; } cases[] = {
         { "water", "parking", "water.v1.MeterReading", "joint-metering", "no-matching-rule" },
@@ -101,8 +100,7 @@ Test (decide, validity_edges)
         "fields district valid 2026-01-01T08:30 .. 2026-01-01T09:00:00Z }\n"
         "permit \"o\" { owner power consumer water records power.v1.MeterReading purpose billing "
         "fields district valid 2026-01-01 .. }\n";
-    sl_policy_index_t *ix = tu_index (text);
-    cr_assert_not_null (ix);
+    sl_policy_index_t *ix = tu_index_ok (text);
     struct { const char *o, *c, *rt; int64_t t; bool permit; } cases[] = {
         { "water", "power", "water.v1.MeterReading", T_2026 - 1, false },
         { "water", "power", "water.v1.MeterReading", T_2026, true },
@@ -140,8 +138,7 @@ Test (decide, until_names_the_next_window_edge_that_could_change_the_answer)
         "valid 2027-01-01 .. }\n"
         "permit \"o\" { owner power consumer water records power.v1.MeterReading purpose billing "
         "fields district valid 2026-01-01 .. }\n";
-    sl_policy_index_t *ix = tu_index (text);
-    cr_assert_not_null (ix);
+    sl_policy_index_t *ix = tu_index_ok (text);
     struct { const char *o, *c, *rt; int64_t t; bool permit; int64_t until; } cases[] = {
         { "water", "power", "water.v1.MeterReading", T_2026 - 1, false, T_2026 },
         { "water", "power", "water.v1.MeterReading", T_2026, true, T_2027 },
@@ -166,8 +163,7 @@ Test (decide, forbid_wins)
         "permit \"p\" { owner water consumer power, parking records water.v1.* purpose billing fields * subject keep }\n"
         "forbid \"no-parking\" { owner water consumer parking }\n"
         "forbid \"no-billing-2027\" { owner water purpose billing valid 2027-01-01 .. }\n";
-    sl_policy_index_t *ix = tu_index (text);
-    cr_assert_not_null (ix);
+    sl_policy_index_t *ix = tu_index_ok (text);
     sl_policy_decision_t d;
     sl_policy_request_t r = req ("water", "power", "water.v1.MeterReading", "billing", T_MID);
     sl_policy_decide (ix, &r, &d);
@@ -201,8 +197,7 @@ Test (decide, field_forbid_strips)
         "forbid \"no-dx\" { owner health consumer * fields reason_code, diagnosis }\n"
         "forbid \"no-loc-billing\" { owner health consumer parking purpose billing fields location }\n"
         "forbid \"other-purpose\" { owner health purpose joint-metering fields status }\n";
-    sl_policy_index_t *ix = tu_index (text);
-    cr_assert_not_null (ix);
+    sl_policy_index_t *ix = tu_index_ok (text);
     sl_policy_decision_t d;
     sl_policy_request_t r = req ("health", "parking", "health.v1.Encounter", "billing", T_MID);
     sl_policy_decide (ix, &r, &d);
@@ -226,8 +221,7 @@ Test (decide, wildcards_and_first_permit)
         "permit \"all-health\" { owner health consumer parking records health.v1.* purpose billing "
         "fields status, code }\n"
         "permit \"later\" { owner health consumer parking records health.v1.Charge purpose billing fields * }\n";
-    sl_policy_index_t *ix = tu_index (text);
-    cr_assert_not_null (ix);
+    sl_policy_index_t *ix = tu_index_ok (text);
     sl_policy_decision_t d;
     char f[256];
     sl_policy_request_t r = req ("health", "parking", "health.v1.Encounter", "billing", T_MID);
@@ -249,8 +243,7 @@ Test (decide, row_conditions)
         "fields district where district in (\"Xihu\", \"Binjiang\") and water_consumption_m3 >= 10 "
         "or alarm_in_progress = true }\n"
         "forbid \"no-test-meters\" { owner water where meter_name = \"TEST\" }\n";
-    sl_policy_index_t *ix = tu_index (text);
-    cr_assert_not_null (ix);
+    sl_policy_index_t *ix = tu_index_ok (text);
     struct { const char *district; double m3; bool alarm; const char *name; const char *reason; } cases[] = {
         { "Xihu", 10, false, "m", "permitted" },
         { "Binjiang", 12.5, false, "m", "permitted" },
@@ -295,8 +288,7 @@ Test (decide, consent_statuses)
         "purpose parking-fee-waiver fields status subject keep consent required }\n"
         "permit \"nc\" { owner health consumer parking records health.v1.Encounter "
         "purpose billing fields status }\n";
-    sl_policy_index_t *ix = tu_index (text);
-    cr_assert_not_null (ix);
+    sl_policy_index_t *ix = tu_index_ok (text);
     struct { sl_consent_status_t st; bool permit; const char *reason; } cases[] = {
         { SL_CONSENT_VALID, true, "permitted" },
         { SL_CONSENT_MISSING, false, "consent-missing" },
@@ -340,8 +332,7 @@ Test (decide, explain)
         "permit \"w\" { owner water consumer power records water.v1.MeterReading "
         "purpose joint-metering fields district valid 2026-01-01 .. 2026-12-31 }\n"
         "forbid \"f\" { owner water consumer parking }\n";
-    sl_policy_index_t *ix = tu_index (text);
-    cr_assert_not_null (ix);
+    sl_policy_index_t *ix = tu_index_ok (text);
     char buf[1024];
     sl_policy_explain_t ex;
 
@@ -443,8 +434,7 @@ static const char *BROAD =
 static void
 expect_careful_copy (const char *text, const char *refs_want)
 {
-    sl_policy_index_t *ix = tu_index (text);
-    cr_assert_not_null (ix);
+    sl_policy_index_t *ix = tu_index_ok (text);
     sl_policy_decision_t d;
     char f[256], refs[128];
     sl_policy_request_t r = req ("water", "power", "water.v1.MeterReading", "joint-metering", T_MID);
@@ -499,8 +489,7 @@ Test (combine, only_matching_permits_narrow)
         "purpose joint-metering fields district valid 2020-01-01 .. 2020-12-31 }\n"
         "permit \"consented\" { owner water consumer power records water.v1.MeterReading "
         "purpose joint-metering fields district consent required }\n";
-    sl_policy_index_t *ix = tu_index (text);
-    cr_assert_not_null (ix);
+    sl_policy_index_t *ix = tu_index_ok (text);
     Water__V1__MeterReading m = WATER__V1__METER_READING__INIT;
     m.district = "Xihu";
     sl_policy_decision_t d;
@@ -551,8 +540,7 @@ Test (explain, nearest_rule_ignores_unevaluable_where)
         "permit \"alarms\" { owner water consumer parking records water.v1.MeterReading "
         "purpose billing fields district valid 2026-01-01 .. 2026-03-31 "
         "where alarm_in_progress = true }\n";
-    sl_policy_index_t *ix = tu_index (text);
-    cr_assert_not_null (ix);
+    sl_policy_index_t *ix = tu_index_ok (text);
     sl_policy_explain_t ex;
     sl_policy_request_t r = req ("water", "parking", "water.v1.MeterReading", "billing", T_MID);
     cr_assert_eq (sl_policy_explain (ix, &r, &ex), 0);
@@ -601,8 +589,7 @@ Test (zones, valid_windows_in_the_city_zone)
         "purpose joint-metering fields district valid 2026-01-01 .. 2026-12-31 }\n"
         "permit \"x\" { owner water consumer parking records water.v1.MeterReading "
         "purpose joint-metering fields district valid 2026-06-01T08:00+08:00 .. 2026-06-01T09:00Z }\n";
-    sl_policy_index_t *ix = tu_index (text);
-    cr_assert_not_null (ix);
+    sl_policy_index_t *ix = tu_index_ok (text);
     sl_policy_decision_t d;
     sl_policy_request_t r = req ("water", "power", "water.v1.MeterReading", "joint-metering",
                                  1798732799);                     /* 2026-12-31T15:59:59Z */

@@ -398,8 +398,7 @@ Test (index, concurrent_decisions_agree)
         render_rule (&r, f);
     }
     fclose (f);
-    sl_policy_index_t *ix = tu_index (text);
-    cr_assert_not_null (ix);
+    sl_policy_index_t *ix = tu_index_ok (text);
     enum { NQ = 2000 };
     static sl_policy_request_t reqs[NQ];
     static sl_policy_decision_t a[NQ], b[NQ], ref[NQ];
