@@ -371,15 +371,11 @@ publish_consent (tc_client_t *c, uint32_t n, Sluice__V1__ConsentEvent__Kind kind
         e.record_types = types;
         e.collection_method = "kiosk";
     }
-    uint8_t body[512], id[16];
+    uint8_t body[512];
+    char err[400];
     size_t len = sluice__v1__consent_event__pack (&e, body);
-    tc_msgid (id, 1000 + n);
-    tc_publish1 (c, "sluice.v1.ConsentEvent", id, "C-7", body, len);
-    tc_msg_t m;
-    cr_assert_eq (tc_recv_cmd (c, &m, SLUICE__V1__COMMAND__ACK, 5000), 0, "consent event not answered");
-    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ACK, "consent event refused: %s",
-                  m.h->n_errors ? m.h->errors[0]->text : "?");
-    tc_msg_free (&m);
+    int rc = tc_publish_wait (c, "sluice.v1.ConsentEvent", 1000 + n, "C-7", body, len, 5000, err, sizeof err);
+    cr_assert_eq (rc, 0, "consent event refused or not answered: %s", err);
 }
 
 Test (policy_admin, explain_looks_consent_up_for_a_subject)
