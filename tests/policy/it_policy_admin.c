@@ -567,6 +567,7 @@ rm_dir (void)
     if (strncmp (dir, "/tmp/sluice-pcheck-", 19) == 0 && tl_rm_rf (dir) != 0)
         fprintf (stderr, "cannot remove %s\n", dir);
 }
+
 Test (policy_cli, check_reports_every_error_with_position, .fini = rm_dir)
 {
     char path[64], city[80];
