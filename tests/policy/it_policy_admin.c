@@ -66,6 +66,73 @@ setup (void)
     cr_assert_eq (tc_member (&b, "auditor", "auditor", &k_auditor), 0);
 }
 
+/*  args_owner with "version": v. */
+static cJSON *
+args_version (const char *owner, double v)
+{
+    cJSON *a = args_owner (owner);
+    cJSON_AddNumberToObject (a, "version", v);
+    return a;
+}
+
+/*  The arguments of policy.diff: owner, v1, v2 and, when not 0, at. */
+static cJSON *
+args_diff (const char *owner, double v1, double v2, double at)
+{
+    cJSON *a = args_owner (owner);
+    cJSON_AddNumberToObject (a, "v1", v1);
+    cJSON_AddNumberToObject (a, "v2", v2);
+    if (at != 0)
+        cJSON_AddNumberToObject (a, "at", at);
+    return a;
+}
+
+/*  The arguments of policy.explain (no time, no subject). */
+static cJSON *
+args_explain (const char *consumer, const char *type, const char *purpose)
+{
+    cJSON *a = cJSON_CreateObject ();
+    cJSON_AddStringToObject (a, "consumer", consumer);
+    cJSON_AddStringToObject (a, "record_type", type);
+    cJSON_AddStringToObject (a, "purpose", purpose);
+    return a;
+}
+
+/*  Asserts that the string members of `o` named in the NULL-terminated
+ *  list of (name, value) pairs have those values; the message names the
+ *  member. */
+static void
+expect_strs (const cJSON *o, ...)
+{
+    va_list ap;
+    va_start (ap, o);
+    for (const char *name; (name = va_arg (ap, const char *));) {
+        const char *want = va_arg (ap, const char *);
+        cr_assert_str_eq (str (o, name), want, "'%s' is '%s', expected '%s' in %s", name,
+                          str (o, name), want, cJSON_PrintUnformatted (o));
+    }
+    va_end (ap);
+}
+
+/*  True if the JSON array `a` holds exactly the strings given (in order),
+ *  NULL-terminated. */
+static int
+strings_are (const cJSON *a, ...)
+{
+    va_list ap;
+    va_start (ap, a);
+    int i = 0, ok = cJSON_IsArray (a);
+    for (const char *s; ok && (s = va_arg (ap, const char *)); i++) {
+        const cJSON *e = cJSON_GetArrayItem (a, i);
+        ok = cJSON_IsString (e) && strcmp (e->valuestring, s) == 0;
+    }
+    va_end (ap);
+    return ok && cJSON_GetArraySize (a) == i;
+}
+
+/*  Member `name` of `o` (NULL when missing). */
+#define item(o, name) cJSON_GetObjectItemCaseSensitive ((o), (name))
+
 /*  policy.explain as the auditor at `at` (Unix seconds). */
 static cJSON *
 explain (const char *consumer, const char *type, const char *purpose, double at)
