@@ -189,7 +189,8 @@ Test (policy_review, explain_with_sample_records_drafts_and_exit_status)
     cr_assert_eq (ctl ("--data %s policy explain --consumer power --record water.v1.Nope "
                        "--purpose joint-metering", b.dir), 2, "%s", out);
     /* a draft without the condition permits, the policy in force is untouched */
-    const char *draft = write_tmp ("draft.policy", WATER_PERMIT ("all", "power", "joint-metering", "district", ""));
+    const char *draft = write_tmp ("draft.policy",
+                                   WATER_PERMIT ("all", "power", "joint-metering", "district", ""));
     TL_EXPECT (ctl ("--data %s --key %s/wadmin.key policy explain %s --draft %s", b.dir, tmp, q,
                        draft), 0, out, "permit by water/all@0 (draft.policy:1)");
     cr_assert (strstr (out, "explained against the draft"), "%s", out);
