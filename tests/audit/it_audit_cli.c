@@ -121,7 +121,7 @@ Test (audit_cli, query_filters_and_paging_over_thousands_of_entries)
     /* --limit, --actor, --decision and a time window that holds nothing */
     s_expect (auditor_key, "audit query --actor water --decision permit --limit 7", 0, NULL);
     cr_assert_eq (s_lines (out, NULL), 8, "header + 7 rows: %s", out);
-    cr_assert (strstr (out, "SEQ") && strstr (out, "queue") && strstr (out, "water-to-power"), "%s", out);
+    TL_HAS (out, "SEQ", "queue", "water-to-power");
     s_expect (auditor_key, "audit query --until 2001-01-01", 0, NULL);
     cr_assert_eq (s_lines (out, NULL), 1, "only the header: %s", out);
     /* 'consent.' and 'member.' prefixes */
@@ -140,8 +140,7 @@ Test (audit_cli, summary_report_and_tail)
     /* queue rows for power, 300 of them, under the water rule */
     const char *row = strstr (out, "\nqueue");
     cr_assert_not_null (row, "%s", out);
-    cr_assert (strstr (row, "power") && strstr (row, "joint-metering")
-               && strstr (row, "water-to-power") && strstr (row, " 300 "), "%s", out);
+    TL_HAS (row, "power", "joint-metering", "water-to-power", " 300 ");
     s_expect (auditor_key, "audit summary --owner water --json", 0, NULL);
     cr_assert (strstr (out, "\"count\":\t300") || strstr (out, "\"count\": 300"), "%s", out);
 
@@ -187,7 +186,7 @@ Test (audit_cli, export_checkpoint_pubkey_and_verify_online_and_offline)
     snprintf (args, sizeof args, "audit export --since 2020-01-01 --format jsonl --out '%s/export.jsonl'",
               tb.dir);
     s_expect (auditor_key, args, 0, " checkpoints to ");
-    cr_assert (strstr (out, "exported "), "%s", out);
+    TL_HAS (out, "exported ");
     tl_sh (out, sizeof out, "cat '%s/export.jsonl'", tb.dir);
     int entries = s_lines (out, "\"type\":\"entry\""), cps = s_lines (out, "\"type\":\"checkpoint\"");
     cr_assert_geq (entries, 400, "%d entries", entries);
@@ -225,7 +224,7 @@ Test (audit_cli, export_checkpoint_pubkey_and_verify_online_and_offline)
     audit_flip (copy, 5, 51);
     rc = audit_ctl (out, sizeof out, "audit verify --data '%s' --pubkey %s 2>&1", copy, pub_online);
     cr_assert_eq (rc, 1, "%s", out);
-    cr_assert (strstr (out, "FAILED at seq 5 (hash)"), "%s", out);
+    TL_HAS (out, "FAILED at seq 5 (hash)");
 }
 
 Test (audit_cli, auditor_reads_but_every_write_is_refused)
@@ -236,7 +235,7 @@ Test (audit_cli, auditor_reads_but_every_write_is_refused)
     s_expect (auditor_key, "consent grant --subject C-1 --controller water --recipient power "
               "--purpose joint-metering --records water.v1.MeterReading",
               1, "consent.grant needs role admin:*");
-    cr_assert (strstr (out, "auditor"), "%s", out);
+    TL_HAS (out, "auditor");
     char pub[400];
     snprintf (pub, sizeof pub, "member add x --role member --pub '%s/keys/water.pub'", tb.dir);
     s_expect (auditor_key, pub, 1, "member.add needs role admin:city");
@@ -267,7 +266,7 @@ Test (audit_cli, archive_moves_old_entries_and_verify_joins_the_segment)
     cr_assert_eq (tl_sh (NULL, 0, "mkdir -p '%s/archive'", tb.dir), 0);
     snprintf (args, sizeof args, "audit archive --before 2099-01-01 --out '%s/archive'", tb.dir);
     s_expect (tb.admin_key, args, 0, ".seg");
-    cr_assert (strstr (out, "archived "), "%s", out);
+    TL_HAS (out, "archived ");
     char *p = strstr (out, " into ");
     cr_assert_not_null (p);
     char path[500];

@@ -131,8 +131,7 @@ Test (audit_review, report_after_archive_equals_report_before)
     s_expect (auditor_key, "--json audit report --subject C-7", 0, NULL);
     cr_assert_eq (s_entries (out, "lookup", after, sizeof after), n, "%s", out);
     cr_assert_str_eq (after, before);
-    cr_assert (strstr (out, "note: entries 1.."), "%s", out);
-    cr_assert (strstr (out, "are archived; read from 1 segment file"), "%s", out);
+    TL_HAS (out, "note: entries 1..", "are archived; read from 1 segment file");
     /* the table form says it too */
     s_expect (auditor_key, "audit report --subject C-7", 0, "note: entries 1..");
 
@@ -174,7 +173,7 @@ Test (audit_review, history_follows_archives_across_directories)
     s_expect (auditor_key, "--json audit report --subject C-7", 0, NULL);
     s_entries (out, "lookup", after, sizeof after);
     cr_assert_str_eq (after, before);
-    cr_assert (strstr (out, "are archived; read from 2 segment files"), "%s", out);
+    TL_HAS (out, "are archived; read from 2 segment files");
     /* a segment taken away: said plainly, not silently shorter */
     cr_assert_eq (tl_sh (NULL, 0, "mv '%s/a1' '%s/gone'", tb.dir, tb.dir), 0);
     s_expect (auditor_key, "audit report --subject C-7", 0,
@@ -188,9 +187,8 @@ Test (audit_review, lookups_are_audited)
     s_expect (auditor_key, "audit query --subject C-1", 0, NULL);
     s_expect (tb.admin_key, "consent list --subject C-2", 0, NULL);
     s_expect (auditor_key, "--json audit query --kind lookup", 0, "command=audit.report role=auditor");
-    cr_assert (strstr (out, "\"actor\":\"auditor\""), "%s", out);
-    cr_assert (strstr (out, "command=audit.query role=auditor"), "%s", out);
-    cr_assert (strstr (out, "command=consent.list role=admin:city"), "%s", out);
+    TL_HAS (out, "\"actor\":\"auditor\"", "command=audit.query role=auditor",
+            "command=consent.list role=admin:city");
     /* the entries name the person by pseudonym only */
     cr_assert_null (strstr (out, "C-7"));
     /* and the person's own report shows who looked them up */
@@ -217,9 +215,9 @@ Test (audit_review, rows_left_out_by_where_are_filtered_not_denied)
     }
     cr_assert_eq (rows, 10, "%s", out);
     cr_assert_lt (entries, 10, "%s", out);
-    cr_assert (strstr (out, "\"reason\":\"condition-false\""), "%s", out);
+    TL_HAS (out, "\"reason\":\"condition-false\"");
     s_expect (auditor_key, "audit summary --owner water", 0, "water/water-to-power@1");
-    cr_assert (strstr (out, "\nfiltered"), "%s", out);
+    TL_HAS (out, "\nfiltered");
 }
 
 /*  Splits one CSV record (RFC 4180) at *p into fields; advances *p past its

@@ -121,6 +121,7 @@ Test (tl, count_finds_every_occurrence_and_the_rule_texts_keep_the_layout)
     cr_assert_eq (tl_count ("aaaa", "aa"), 2, "occurrences do not overlap");
     cr_assert_eq (tl_count ("abc", "x"), 0);
     cr_assert_eq (tl_count ("abc", ""), 0, "an empty needle is never counted");
+    TL_HAS ("water-to-power@1 queue", "queue", "water-to-power@");
     cr_assert_str_eq (TL_RULE ("r", "water", "power", TL_WATER, "p", "district", "  subject   keep\n"),
                       "permit \"r\" {\n  owner     water\n  consumer  power\n"
                       "  records   water.v1.MeterReading\n  purpose   p\n  fields    district\n"

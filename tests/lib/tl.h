@@ -135,6 +135,16 @@ int tl_rm_rf (const char *dir);
              "parking-fee-waiver", "status, period_start, period_end, service_provider",    \
              "  subject   keep\n  consent   required\n")
 
+/*  In a Criterion suite: asserts that the text `out` contains each of the
+    strings that follow; a failure names the string that is missing. */
+#define TL_HAS(out, ...)                                                                  \
+    do {                                                                                  \
+        const char *const tl_has_[] = { __VA_ARGS__ };                                    \
+        for (size_t tl_i_ = 0; tl_i_ < sizeof tl_has_ / sizeof *tl_has_; tl_i_++)         \
+            cr_assert (strstr ((out), tl_has_[tl_i_]), "no '%s' in: %s", tl_has_[tl_i_],      \
+                       (out));                                                            \
+    } while (0)
+
 /*  How many times `needle` occurs in `hay` (not overlapping). */
 int tl_count (const char *hay, const char *needle);
 

@@ -83,9 +83,9 @@ Test (policy_review, apply_lints_and_strict_refuses)
               WATER_PERMIT ("all-to-health", "health", "joint-metering", "*", "  subject keep\n"));
     /* strict: the warning refuses the text, nothing is stored */
     cJSON *r = apply (&k_wadmin, "water", text, STRICT, BAD_REQUEST);
-    cr_assert (strstr (last_text, "test.policy:15:3: error: permit \"all-to-health\" releases every "
-                                  "field with the raw citizen id"), "%s", last_text);
-    cr_assert (strstr (last_text, "with strict; nothing was changed"), "%s", last_text);
+    TL_HAS (last_text, "test.policy:15:3: error: permit \"all-to-health\" releases every "
+                       "field with the raw citizen id",
+            "with strict; nothing was changed");
     cJSON_Delete (r);
     cJSON_Delete (adm (&k_wadmin, "policy.show", args_owner ("water"), NOT_FOUND));
     /* without strict: applied, with the warnings in the result */
@@ -109,7 +109,7 @@ Test (policy_review, dry_run_says_first_when_a_change_widens)
     TL_EXPECT (ctl ("--data %s --key %s/wadmin.key policy apply --dry-run %s", b.dir, tmp, path),
                0, out, "access changes: none\n");
     cr_assert (!strstr (out, "WARNING"), "%s", out);
-    cr_assert (strstr (out, "warning: permit \"broad\" has no effect: permit \"careful\""), "%s", out);
+    TL_HAS (out, "warning: permit \"broad\" has no effect: permit \"careful\"");
 
     /* the careful rule replaced by a raw-id one: said in the first line, and
      * at the live subscription */
@@ -118,9 +118,9 @@ Test (policy_review, dry_run_says_first_when_a_change_widens)
     cr_assert (strncmp (s_stdout (out), "WARNING: this change widens what leaves for 1 (consumer, "
                              "record type, purpose):\n  power water.v1.MeterReading joint-metering: fields "
                              "+ref_device; subject pseudonymize -> keep\n", 155) == 0, "%s", out);
-    cr_assert (strstr (out, "live subscriptions affected:\n  power water.v1.MeterReading "
-                            "joint-metering: copy would change (full -> full); fields +ref_device; "
-                            "subject pseudonymize -> keep\n"), "%s", out);
+    TL_HAS (out, "live subscriptions affected:\n  power water.v1.MeterReading "
+                 "joint-metering: copy would change (full -> full); fields +ref_device; "
+                 "subject pseudonymize -> keep\n");
 
     /* a new consumer gains access: also in the first line */
     char text2[4096];
@@ -193,7 +193,7 @@ Test (policy_review, explain_with_sample_records_drafts_and_exit_status)
                                    WATER_PERMIT ("all", "power", "joint-metering", "district", ""));
     TL_EXPECT (ctl ("--data %s --key %s/wadmin.key policy explain %s --draft %s", b.dir, tmp, q,
                        draft), 0, out, "permit by water/all@0 (draft.policy:1)");
-    cr_assert (strstr (out, "explained against the draft"), "%s", out);
+    TL_HAS (out, "explained against the draft");
     cr_assert_eq (ctl ("--data %s policy explain %s", b.dir, q), 1, "%s", out);
     const char *broken = write_tmp ("broken.policy", "permit \"x\" { owner water consumer powr }\n");
     TL_EXPECT (ctl ("--data %s --key %s/wadmin.key policy explain %s --draft %s", b.dir, tmp, q,
@@ -323,7 +323,7 @@ Test (policy_review, check_warns_once_per_problem_at_its_line)
     cr_expect (strstr (out, ":19:11: warning: no consumer subscribes for purpose 'joint-metering' to "
                             "what permit \"last-year\" releases"), "%s", out);
     cr_expect_eq (tl_count (out, ": warning: "), 7, "%s", out);
-    cr_assert (strstr (out, "1 file ok: 5 rules, 0 purposes declared; 7 warnings"), "%s", out);
+    TL_HAS (out, "1 file ok: 5 rules, 0 purposes declared; 7 warnings");
     cr_assert_eq (ctl ("policy check --strict --data %s %s", b.dir, path), 1, "%s", out);
     cr_expect_eq (tl_count (out, ": error: "), 7, "%s", out);
 }
