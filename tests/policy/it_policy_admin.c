@@ -618,10 +618,9 @@ Test (policy_admin, roles_are_enforced_by_the_broker)
 Test (policy_cli, check_examples_offline)
 {
     /* the record types are data: the CLI knows them from --schemas (or --data) */
-    int st = ctl ("policy check --schemas " EXAMPLES_BINPB
-                  " %s/city.policy %s/health.policy %s/power.policy %s/water.policy",
-                  EXAMPLES_DIR, EXAMPLES_DIR, EXAMPLES_DIR, EXAMPLES_DIR);
-    cr_assert_eq (st, 0, "%s", out);
+    TL_EXPECT (ctl ("policy check --schemas " EXAMPLES_BINPB
+                    " %s/city.policy %s/health.policy %s/power.policy %s/water.policy",
+                    EXAMPLES_DIR, EXAMPLES_DIR, EXAMPLES_DIR, EXAMPLES_DIR), 0, out, NULL);
     TL_HAS (out, "4 files ok: 4 rules, 2 purposes declared\n", "note: no --data DIR given");
 }
 
