@@ -98,3 +98,14 @@ class Broker:
                 return b"".join(f.readlines()[-n:]).decode(errors="replace")
         except OSError:
             return ""
+
+
+# ---- policy texts (Python suites: tests/protocol, tests/gateway) ------------
+def permit(name, purpose, fields, owner="water", consumer="power",
+           records="water.v1.MeterReading", **clauses):
+    """The text of one POLICY.md permit block, its keywords aligned as the
+    examples write them; `clauses` are the optional lines in the order given
+    (subject=..., time=..., consent=...)."""
+    lines = [("owner", owner), ("consumer", consumer), ("records", records),
+             ("purpose", purpose), ("fields", fields)] + list(clauses.items())
+    return 'permit "%s" {\n%s}\n' % (name, "".join("  %-9s %s\n" % kv for kv in lines))
