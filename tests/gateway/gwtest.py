@@ -1,6 +1,8 @@
 """Shared pieces of the gateway tests: a real sluiced on loopback, members
-and policies set up with sluicectl, sluice-gateway processes, and an HTTP
-client (urllib only). Every process gets a fresh temporary directory."""
+and policies set up with sluicectl, sluice-gateway processes, local HTTP
+servers, and an HTTP client (urllib only). Every process gets a fresh
+temporary directory."""
+import http.server
 import json
 import os
 import shutil
@@ -9,6 +11,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -35,6 +38,23 @@ def free_port():
     return p
 
 
+def tail(path, n=3000):
+    """The last n bytes of a log file, as text ("" when there is none)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read()[-n:].decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def serve(handler):
+    """A local HTTP server on an ephemeral loopback port, serving `handler`
+    (a BaseHTTPRequestHandler class) from a thread; .shutdown() stops it."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 class City:
     """A broker with its data directory, and the sluicectl that runs it."""
 
@@ -52,11 +72,7 @@ class City:
         self.stop = self.broker.stop
 
     def tail(self, n=3000):
-        try:
-            with open(os.path.join(self.root, "sluiced.log"), "rb") as f:
-                return f.read()[-n:].decode(errors="replace")
-        except OSError:
-            return ""
+        return tail(os.path.join(self.root, "sluiced.log"), n)
 
     def ctl(self, *args, key=None, stdin=None, check=True):
         cmd = [self.sluicectl, "--data", self.data]
@@ -85,6 +101,11 @@ class City:
             if not os.path.exists(key):
                 self.member("admin-" + owner, "admin:" + owner)
             self.ctl("policy", "apply", path, "--owner", owner, key=key)
+
+    def wait_subscribed(self, purpose, seconds=10):
+        """Waits until `sluicectl status` shows a subscription for `purpose`
+        (gateways subscribe in the background)."""
+        return wait_for(lambda: purpose in self.ctl("status"), seconds)
 
     def audit(self, *filters):
         out = self.ctl("--json", "audit", "query", *filters, "--limit", "1000")
@@ -164,24 +185,20 @@ class Gateway:
             raise RuntimeError("gateway %s not ready: %s" % (self.name, self.tail()))
 
     def stop(self, sig=signal.SIGTERM):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
+        """Sends `sig` and waits (killing after 20 s); the exit status, or
+        None when it was not running."""
+        proc, self.proc, rc = self.proc, None, None
+        if proc and proc.poll() is None:
+            proc.send_signal(sig)
             try:
-                rc = self.proc.wait(T(20))
+                rc = proc.wait(T(20))
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                rc = self.proc.wait()
-            self.proc = None
-            return rc
-        self.proc = None
-        return None
+                proc.kill()
+                rc = proc.wait()
+        return rc
 
     def tail(self, n=3000):
-        try:
-            with open(os.path.join(self.dir, "gateway.log"), "rb") as f:
-                return f.read()[-n:].decode(errors="replace")
-        except OSError:
-            return ""
+        return tail(os.path.join(self.dir, "gateway.log"), n)
 
     def request(self, method, path, body=None, token="default", headers=None, timeout=30):
         h = dict(headers or {})
