@@ -31,6 +31,10 @@ PROTO_FILES = [
 # Filled by load_protos(): the generated modules.
 pb = {}
 
+# The default wait for an answer, in seconds (a suite on a slow machine
+# scales it).
+TIMEOUT_S = 5.0
+
 # ErrorCode names as PROTOCOL.md section 3 writes them, in code order (0..17).
 ERROR_NAMES = ("ok bad-frame unknown-command unsupported-version too-big "
                "unknown-record-type not-owner bad-body denied owner-offline timeout "
@@ -156,7 +160,8 @@ class DataClient:
         """Files a message nobody is waiting for: inbox or stray."""
         (self.inbox if self._unsolicited(m[0]) else self.stray).append(m)
 
-    def wait_answer(self, seq, timeout_s):
+    def wait_answer(self, seq, timeout_s=None):
+        timeout_s = timeout_s or TIMEOUT_S
         deadline = time.monotonic() + timeout_s
         while True:
             left = deadline - time.monotonic()
@@ -169,13 +174,13 @@ class DataClient:
                 return m
             self._keep(m)
 
-    def request(self, header, bodies=(), timeout_s=5.0):
+    def request(self, header, bodies=(), timeout_s=None):
         seq = self.send(header, bodies)
         return self.wait_answer(seq, timeout_s)
 
-    def next_unsolicited(self, command, timeout_s):
+    def next_unsolicited(self, command, timeout_s=None):
         """The first inbox message with this command (waiting for it)."""
-        deadline = time.monotonic() + timeout_s
+        deadline = time.monotonic() + (timeout_s or TIMEOUT_S)
         while True:
             for i, m in enumerate(self.inbox):
                 if m[0].command == command:
@@ -188,27 +193,27 @@ class DataClient:
                 self._keep(m)
 
     # -- commands -------------------------------------------------------
-    def call(self, command, timeout_s=5.0, **fields):
+    def call(self, command, timeout_s=None, **fields):
         """A request without bodies; returns the answer Header."""
         return self.request(self.header(command, **fields), timeout_s=timeout_s)[0]
 
-    def hello(self, timeout_s=5.0):
+    def hello(self, timeout_s=None):
         return self.call(pb["envelope"].HELLO, timeout_s, capabilities=["batch"])
 
-    def ping(self, timeout_s=5.0):
+    def ping(self, timeout_s=None):
         return self.call(pb["envelope"].PING, timeout_s)
 
-    def publish(self, record_type, records, timeout_s=5.0):
+    def publish(self, record_type, records, timeout_s=None):
         """records: [(RecordMeta, body bytes)]. Returns the answer Header."""
         h = self.header(pb["envelope"].PUBLISH, record_type=record_type,
                         records=[m for m, _ in records])
         return self.request(h, [b for _, b in records], timeout_s)[0]
 
-    def subscribe(self, record_type, purpose, timeout_s=5.0):
+    def subscribe(self, record_type, purpose, timeout_s=None):
         return self.call(pb["envelope"].SUBSCRIBE, timeout_s, record_type=record_type,
                          purpose=purpose)
 
-    def unsubscribe(self, record_type, purpose, timeout_s=5.0):
+    def unsubscribe(self, record_type, purpose, timeout_s=None):
         return self.call(pb["envelope"].UNSUBSCRIBE, timeout_s, record_type=record_type,
                          purpose=purpose)
 
@@ -216,10 +221,10 @@ class DataClient:
         """CREDIT has no answer on success (PROTOCOL.md 5.4)."""
         return self.send(self.header(pb["envelope"].CREDIT, credit=n))
 
-    def ack(self, tags, timeout_s=5.0):
+    def ack(self, tags, timeout_s=None):
         return self.call(pb["envelope"].ACK, timeout_s, delivery_tags=list(tags))
 
-    def nack(self, tags, timeout_s=5.0):
+    def nack(self, tags, timeout_s=None):
         return self.call(pb["envelope"].NACK, timeout_s, delivery_tags=list(tags))
 
     def query(self, record_type, subject, purpose, parameters=None,

@@ -156,6 +156,10 @@ class Scene:
         self.c.check(name, ok(a), describe(a))
         return a
 
+    def acked(self, name, a, ids=None, tags=None, clean=False):
+        """Checks that `a` is an ACK as is_ack says."""
+        return self.answer(name, a, lambda a: is_ack(a, ids, tags, clean))
+
     def refused(self, name, a, code, reason=None, also=None):
         """Checks that `a` is an ERROR with `code` (and `reason`, and also(a))."""
         return self.answer(name, a, lambda a: err_is(a, code, reason)
@@ -199,6 +203,7 @@ def run(args, c):
             members = ["water:member", "power:member"]
         ep = broker.start(members, policies)
         c.check("broker starts and writes DIR/endpoints with its pid", True)
+        sc.TIMEOUT_S = T(5)
         s = Scene(c, broker, ep, ctx)
         {"main": scenario, "edge": scenario_edge, "restart": scenario_restart}[args.phase](s)
     except Exception as e:  # noqa: BLE001 - report and fail, never hide
@@ -228,10 +233,13 @@ def scenario(s):
             for name in ["water", "power", "water-admin", "citizen-app", "stranger"]}
     roles = {"water": "member", "power": "member", "water-admin": "admin:water",
              "citizen-app": "consent-source"}
+
+    def add(name, role="member", key=None):
+        """member.add's arguments: `name` with `role` and the key of `key` (default: name's)."""
+        return {"name": name, "role": role, "public_key": keys[key or name].public}
+
     for name, role in roles.items():
-        s.admin("admin member.add %s (%s)" % (name, role),
-                admin.call("member.add", {"name": name, "role": role,
-                                          "public_key": keys[name].public}),
+        s.admin("admin member.add %s (%s)" % (name, role), admin.call("member.add", add(name, role)),
                 ok=lambda res: isinstance(res, dict) and res.get("name") == name
                 and res.get("role") == role and res.get("public_key") == keys[name].public)
     s.admin("admin member.list lists the members", admin.call("member.list"),
@@ -248,27 +256,23 @@ def scenario(s):
     # refusals: (check, client, command, args, code)
     for name, cl, command, args, code in [
             ("admin member.add with an existing key -> bad-request", admin, "member.add",
-             {"name": "water2", "role": "member", "public_key": keys["water"].public},
-             "bad-request"),
+             add("water2", key="water"), "bad-request"),
             ("admin policy.apply of city's policy by admin:water -> not-permitted", wadmin,
              "policy.apply", {"owner": "city", "text": CITY_POLICY}, "not-permitted"),
             ("admin member.add by admin:water -> not-permitted", wadmin, "member.add",
-             {"name": "x", "role": "member", "public_key": keys["stranger"].public},
-             "not-permitted"),
+             add("x", key="stranger"), "not-permitted"),
             ("admin unknown command -> unknown-command", admin, "no.such.command", None,
              "unknown-command"),
             ("admin member.add with a bad name -> bad-request", admin, "member.add",
-             {"name": "Bad Name", "role": "member", "public_key": keys["stranger"].public},
-             "bad-request")]:
+             add("Bad Name", key="stranger"), "bad-request")]:
         s.admin(name, cl.call(command, args), code)
     r = admin.call_raw([b"\xff\xff\xff\xff"])
     c.check("admin undecodable request -> bad-frame, seq 0",
             sc.error_name(r.code) == "bad-frame" and r.seq == 0,
             "%s seq=%d %s" % (sc.error_name(r.code), r.seq, r.text))
-    s.admin("admin status", admin.call("status"),
-            ok=lambda res: isinstance(res, dict) and all(
-                k in res for k in ("version", "uptime_s", "members_connected", "queues",
-                                   "pending", "commits")))
+    s.admin("admin status", admin.call("status"), ok=lambda res: isinstance(res, dict) and all(
+        k in res for k in ("version", "uptime_s", "members_connected", "queues", "pending",
+                           "commits")))
     # ---- schema registry (PROTOCOL.md 6.6, SCHEMAS.md), from this client alone
     import base64
     from google.protobuf import descriptor_pb2
@@ -287,8 +291,7 @@ def scenario(s):
             ok, "%s %s" % (code, text))
     # a bureau's own type, described with this language's descriptor classes
     fdp = descriptor_pb2.FileDescriptorProto(name="transit/v1/tap.proto", package="transit.v1",
-                                             syntax="proto3",
-                                             dependency=["sluice/v1/options.proto"])
+                                             syntax="proto3", dependency=["sluice/v1/options.proto"])
     tap = fdp.message_type.add(name="Tap")
     tap.options.Extensions[opts.record].subject = "card"
     F = descriptor_pb2.FieldDescriptorProto
@@ -338,7 +341,7 @@ def scenario(s):
             h.SerializeToString().hex())
     water, power, app = (s.open(sc.DataClient, keys[n]) for n in ("water", "power", "citizen-app"))
     for cl, name in [(water, "water"), (power, "power"), (app, "citizen-app")]:
-        a = cl.hello(T(5))
+        a = cl.hello()
         c.check("HELLO as %s" % name,
                 a.command == env.HELLO and a.member == name and a.version == 1
                 and a.max_message_size == 1048576 and a.broker_version != ""
@@ -346,18 +349,17 @@ def scenario(s):
                 describe(a) + " member=%r max=%d caps=%s" % (a.member, a.max_message_size,
                                                              list(a.capabilities)))
     s.unanswered("unknown key gets no answer (handshake refused)", keys["stranger"])
-    s.answer("PING -> PONG", water.ping(T(5)), lambda a: a.command == env.PONG)
+    s.answer("PING -> PONG", water.ping(), lambda a: a.command == env.PONG)
     s.refused("version 2 -> ERROR unsupported-version",
-              water.request(env.Header(version=2, command=env.HELLO), timeout_s=T(5))[0],
+              water.request(env.Header(version=2, command=env.HELLO))[0],
               "unsupported-version", "unsupported-version")
 
     # ---- SUBSCRIBE ------------------------------------------------------
-    s.answer("SUBSCRIBE -> ACK", power.subscribe(MR, "joint-metering", T(5)),
-             lambda a: is_ack(a, clean=True))
+    s.acked("SUBSCRIBE -> ACK", power.subscribe(MR, "joint-metering"), clean=True)
     s.refused("SUBSCRIBE unknown type -> ERROR unknown-record-type",
-              power.subscribe("water.v1.Nope", "joint-metering", T(5)), "unknown-record-type")
+              power.subscribe("water.v1.Nope", "joint-metering"), "unknown-record-type")
     s.refused("SUBSCRIBE bad purpose word -> ERROR bad-request",
-              power.subscribe(MR, "Not A Purpose", T(5)), "bad-request")
+              power.subscribe(MR, "Not A Purpose"), "bad-request")
 
     # ---- PUBLISH batch, per-record results ------------------------------
     obs = [HOUR + 1234, HOUR + 2000, HOUR + 3599]
@@ -365,20 +367,20 @@ def scenario(s):
     batch = [(meta(os.urandom(16), subjects[i], obs[i] * 1000),
               meter_reading(subjects[i], i, obs[i]).SerializeToString()) for i in range(3)]
     mids = ids(batch)
-    s.answer("PUBLISH batch of 3 -> ACK with the 3 message_ids in order",
-             water.publish(MR, batch, T(5)), lambda a: is_ack(a, mids, clean=True))
+    s.acked("PUBLISH batch of 3 -> ACK with the 3 message_ids in order",
+            water.publish(MR, batch), mids, clean=True)
     mixed = (readings(["C-1004"], 4, HOUR + 10)
              + [(meta(os.urandom(16), "C-1009", 0), b"\x0a\xff\x01")]
              + readings(["C-1005"], 5, HOUR + 20))
     mids2 = ids(mixed)
     s.answer("PUBLISH mixed batch -> ACK: 2 stored, 1 per-record bad-body naming record 1",
-             water.publish(MR, mixed, T(5)),
+             water.publish(MR, mixed),
              lambda a: is_ack(a, [mids2[0], mids2[2]]) and len(a.errors) == 1
              and sc.error_name(a.errors[0].code) == "bad-body"
              and a.errors[0].message_id == mids2[1] and a.errors[0].reason == "bad-body"
              and a.errors[0].text.startswith("record 1: "))
-    s.answer("idempotent resend of stored message_ids -> ACK listing them",
-             water.publish(MR, batch[:2], T(5)), lambda a: is_ack(a, mids[:2], clean=True))
+    s.acked("idempotent resend of stored message_ids -> ACK listing them",
+            water.publish(MR, batch[:2]), mids[:2], clean=True)
     res = s.admin("status: power's queue holds 5 records (resend not queued twice)",
                   admin.call("status"),
                   ok=lambda res: (res or {}).get("queues", {}).get("power") == 5)
@@ -425,10 +427,9 @@ def scenario(s):
             [m.delivery_tag for m, _ in got] == tags, str([m.delivery_tag for m, _ in got]))
 
     # NACK one, get it again, then ack everything.
-    s.answer("NACK -> ACK listing the tag returned", power.nack([tags[2]], T(5)),
-             lambda a: is_ack(a, tags=[tags[2]]))
+    s.acked("NACK -> ACK listing the tag returned", power.nack([tags[2]]), tags=[tags[2]])
     s.answer("consumer ACK -> ACK with removed tags and not-found for an unknown tag",
-             power.ack(tags[:2] + [999999], T(5)),
+             power.ack(tags[:2] + [999999]),
              lambda a: is_ack(a, tags=tags[:2]) and len(a.errors) == 1
              and sc.error_name(a.errors[0].code) == "not-found")
     power.credit(10)
@@ -437,7 +438,7 @@ def scenario(s):
     c.check("after NACK + CREDIT: the NACKed record again, then the 2 others in order",
             rest_mids == [mids[2], mids2[0], mids2[2]],
             "got %s" % [x.hex()[:8] for x in rest_mids])
-    s.answer("consumer ACK of the rest", power.ack([m.delivery_tag for m, _ in rest], T(5)),
+    s.answer("consumer ACK of the rest", power.ack([m.delivery_tag for m, _ in rest]),
              lambda a: is_ack(a, clean=True) and len(a.delivery_tags) == 3)
     extra = power.next_unsolicited(env.DELIVER, T(0.5))
     c.check("nothing delivered twice (idempotent resend)", extra is None,
@@ -447,7 +448,7 @@ def scenario(s):
 
     # ---- reconnect: unacknowledged deliveries come again -----------------
     more = readings(["C-3000", "C-3001"])
-    s.answer("PUBLISH 2 more -> ACK", water.publish(MR, more, T(5)),
+    s.answer("PUBLISH 2 more -> ACK", water.publish(MR, more),
              lambda a: is_ack(a) and len(a.message_ids) == 2)
     power.credit(10)
     first = [r for r, _ in deliveries(power, 2, 5)]
@@ -456,14 +457,13 @@ def scenario(s):
     # PROTOCOL.md 5.9: two connections under one key form a queue group
     power2 = s.open(sc.DataClient, keys["power"])
     s.answer("second connection of power: HELLO makes it the current session",
-             power2.hello(T(5)), lambda a: a.command == env.HELLO and a.member == "power")
+             power2.hello(), lambda a: a.command == env.HELLO and a.member == "power")
     power2.credit(10)
     c.check("records in flight on the first connection are not delivered on the second",
             power2.next_unsolicited(env.DELIVER, T(0.3)) is None)
     if len(first) == 2:
-        s.answer("a tag delivered on the first connection may be acked from the second",
-                 power2.ack([first[0].delivery_tag], T(5)),
-                 lambda a: is_ack(a, tags=[first[0].delivery_tag], clean=True))
+        s.acked("a tag delivered on the first connection may be acked from the second",
+                power2.ack([first[0].delivery_tag]), tags=[first[0].delivery_tag], clean=True)
     power.close()
     again = [r for r, _ in deliveries(power2, 1, 5)]
     c.check("when the first connection closes, its unacknowledged record comes again on the "
@@ -472,16 +472,15 @@ def scenario(s):
             == [(m.message_id, m.delivery_tag) for m in first[1:]],
             "%s vs %s" % ([m.delivery_tag for m in again], [m.delivery_tag for m in first]))
     if len(again) == 1:
-        s.answer("and is acked there", power2.ack([again[0].delivery_tag], T(5)),
-                 lambda a: is_ack(a, tags=[again[0].delivery_tag], clean=True))
+        s.acked("and is acked there", power2.ack([again[0].delivery_tag]),
+                tags=[again[0].delivery_tag], clean=True)
     power = power2
 
     # ---- UNSUBSCRIBE ------------------------------------------------------
-    power.subscribe(MR, "leak-alerts", T(5))
-    s.answer("UNSUBSCRIBE -> ACK", power.unsubscribe(MR, "leak-alerts", T(5)),
-             lambda a: is_ack(a, clean=True))
+    power.subscribe(MR, "leak-alerts")
+    s.acked("UNSUBSCRIBE -> ACK", power.unsubscribe(MR, "leak-alerts"), clean=True)
     s.refused("UNSUBSCRIBE of no subscription -> ERROR not-found",
-              power.unsubscribe(MR, "leak-alerts", T(5)), "not-found")
+              power.unsubscribe(MR, "leak-alerts"), "not-found")
 
     # ---- QUERY ------------------------------------------------------------
     # refused by the broker: (check, asker, record type, subject, purpose, reason).
@@ -504,7 +503,7 @@ def scenario(s):
         and the QUERY water receives for it (None if none came)."""
         seq = power.send(power.header(env.QUERY, record_type=MR, subject="",
                                       purpose="joint-metering", timeout_ms=timeout_ms, **fields))
-        return seq, water.next_unsolicited(env.QUERY, T(5))
+        return seq, water.next_unsolicited(env.QUERY)
 
     qseq, q = ask(T(3000), parameters={"from": str(HOUR)})
     c.check("owner receives QUERY with query_id, asker, parameters",
@@ -516,7 +515,7 @@ def scenario(s):
         full = meter_reading("C-1001", 7, HOUR + 61)
         water.reply(q[0].query_id, [(env.RecordMeta(subject="C-1001"),
                                      full.SerializeToString())])
-    a, bodies = power.wait_answer(qseq, T(5))
+    a, bodies = power.wait_answer(qseq)
     ok = a.command == env.REPLY and len(a.records) == 1 and len(bodies) == 1
     detail = describe(a)
     if ok:
@@ -534,14 +533,14 @@ def scenario(s):
     if q is not None:
         water.refuse_query(q[0].query_id, env.NOT_FOUND, "no such meter")
     s.refused("owner's ERROR {query_id} is passed to the asker",
-              power.wait_answer(qseq, T(5))[0], "not-found")
+              power.wait_answer(qseq)[0], "not-found")
 
     qseq, q = ask(T(3000))
     if q is not None:
         water.reply(q[0].query_id, [(env.RecordMeta(subject="C-1002"), b"\x0a\xff\x01")])
         reply_seq = water.seq
     s.refused("REPLY with an undecodable record -> asker gets ERROR bad-body",
-              power.wait_answer(qseq, T(5))[0], "bad-body")
+              power.wait_answer(qseq)[0], "bad-body")
     if q is not None:
         o = None
         deadline = time.monotonic() + T(5)
@@ -555,7 +554,7 @@ def scenario(s):
                 describe(o) if o else "nothing")
 
     qseq, q = ask(T(300))
-    s.refused("unanswered QUERY -> ERROR timeout", power.wait_answer(qseq, T(5))[0], "timeout")
+    s.refused("unanswered QUERY -> ERROR timeout", power.wait_answer(qseq)[0], "timeout")
 
     # ---- errors: (check, request, code, reason or None, further test or None)
     r = meter_reading("C-1001", 1, HOUR).SerializeToString()
@@ -567,30 +566,30 @@ def scenario(s):
 
     def undecodable_header():
         water.send_raw([b"\xff\xff\xff"])
-        return water.wait_answer(0, T(5))[0]
+        return water.wait_answer(0)[0]
 
     two_metas = water.header(env.PUBLISH, record_type=MR,
                              records=[meta(os.urandom(16), "C-1", 0),
                                       meta(os.urandom(16), "C-2", 0)])
     for name, request, code, reason, also in [
             ("PUBLISH of a type the member does not own -> ERROR not-owner",
-             lambda: power.publish(MR, one(), T(5)), "not-owner", "not-owner", None),
+             lambda: power.publish(MR, one()), "not-owner", "not-owner", None),
             ("PUBLISH of an undecodable body -> ERROR bad-body",
-             lambda: water.publish(MR, one(b"\x0a\xff\x01"), T(5)), "bad-body", "bad-body", None),
+             lambda: water.publish(MR, one(b"\x0a\xff\x01")), "bad-body", "bad-body", None),
             ("PUBLISH of an unknown type -> ERROR unknown-record-type",
-             lambda: water.publish("water.v1.Nope", one(), T(5)), "unknown-record-type", None, None),
+             lambda: water.publish("water.v1.Nope", one()), "unknown-record-type", None, None),
             ("PUBLISH with a 5-byte message_id -> ERROR bad-request",
-             lambda: water.publish(MR, one(mid=b"short"), T(5)), "bad-request", None, None),
+             lambda: water.publish(MR, one(mid=b"short")), "bad-request", None, None),
             ("PUBLISH without records -> ERROR bad-request",
-             lambda: water.publish(MR, [], T(5)), "bad-request", "no-records", None),
+             lambda: water.publish(MR, []), "bad-request", "no-records", None),
             ("unknown command 99 -> ERROR unknown-command",
-             lambda: water.call(99, T(5)), "unknown-command", "unknown-command", None),
+             lambda: water.call(99), "unknown-command", "unknown-command", None),
             ("DELIVER sent by a client -> ERROR unknown-command",
-             lambda: water.call(env.DELIVER, T(5)), "unknown-command", None, None),
+             lambda: water.call(env.DELIVER), "unknown-command", None, None),
             ("PUBLISH with 2 RecordMeta and 1 body frame -> ERROR bad-frame",
-             lambda: water.request(two_metas, [r], T(5))[0], "bad-frame", "frame-count", None),
+             lambda: water.request(two_metas, [r])[0], "bad-frame", "frame-count", None),
             ("PING with an extra frame -> ERROR bad-frame",
-             lambda: water.request(water.header(env.PING), [b"extra"], T(5))[0], "bad-frame",
+             lambda: water.request(water.header(env.PING), [b"extra"])[0], "bad-frame",
              "frame-count", None),
             ("undecodable header -> ERROR bad-frame with seq 0",
              undecodable_header, "bad-frame", "bad-header", lambda a: a.seq == 0),
@@ -598,30 +597,29 @@ def scenario(s):
              lambda: water.publish(MR, one(big), T(10)), "too-big", "too-big",
              lambda a: a.seq == water.seq),
             ("CREDIT from a member without subscriptions -> ERROR not-subscribed",
-             lambda: water.wait_answer(water.credit(5), T(5))[0], "not-subscribed",
+             lambda: water.wait_answer(water.credit(5))[0], "not-subscribed",
              "not-subscribed", None)]:
         s.refused(name, request(), code, reason, also)
-    s.answer("connection still served after the errors", water.ping(T(5)),
+    s.answer("connection still served after the errors", water.ping(),
              lambda a: a.command == env.PONG)
 
     # ---- consent events on the data plane, NOTICE ------------------------
-    s.answer("SUBSCRIBE leak-alerts (consent-based permit)",
-             power.subscribe(MR, "leak-alerts", T(5)), lambda a: a.command == env.ACK)
+    s.acked("SUBSCRIBE leak-alerts (consent-based permit)", power.subscribe(MR, "leak-alerts"))
 
     def consent(client, meta_subject, mid=None, **event):
         """Publishes one ConsentEvent from `client`; the answer Header."""
         return client.publish("sluice.v1.ConsentEvent",
                               [(meta(mid or os.urandom(16), meta_subject, 0),
-                                cev.ConsentEvent(**event).SerializeToString())], T(5))
+                                cev.ConsentEvent(**event).SerializeToString())])
 
     GIVEN, WITHDRAWN = cev.ConsentEvent.GIVEN, cev.ConsentEvent.WITHDRAWN
     leak_consent = dict(subject="C-2001", controller="water", recipient="power",
                         purposes=["leak-alerts"], record_types=[MR])
     cmid = os.urandom(16)
-    s.answer("ConsentEvent GIVEN from a consent-source -> ACK",
-             consent(app, "C-2001", cmid, consent_id="c-proto-1", kind=GIVEN,
-                     collection_method="app", evidence="receipt-1", **leak_consent),
-             lambda a: is_ack(a, [cmid], clean=True))
+    s.acked("ConsentEvent GIVEN from a consent-source -> ACK",
+            consent(app, "C-2001", cmid, consent_id="c-proto-1", kind=GIVEN,
+                    collection_method="app", evidence="receipt-1", **leak_consent),
+            [cmid], clean=True)
     s.refused("ConsentEvent from a plain member -> ERROR not-permitted",
               consent(water, "C-2001", consent_id="c-proto-2", kind=GIVEN, **leak_consent),
               "not-permitted")
@@ -631,7 +629,7 @@ def scenario(s):
 
     leak = readings(["C-2001"], 1) + readings(["C-2002"], 3)
     s.answer("PUBLISH for a consenting and a non-consenting citizen -> ACK",
-             water.publish(MR, leak, T(5)), lambda a: is_ack(a) and len(a.message_ids) == 2)
+             water.publish(MR, leak), lambda a: is_ack(a) and len(a.message_ids) == 2)
     power.credit(10)
     seen = deliveries(power, float("inf"), 3, gap=1)
     leak_seen = [(m, b) for m, b in seen if m.purpose == "leak-alerts"]
@@ -643,12 +641,11 @@ def scenario(s):
     c.check("leak-alerts: only the consenting citizen's record, subject kept, one field",
             ok, str([(m.purpose, m.subject) for m, _ in seen]))
     if seen:
-        power.ack([m.delivery_tag for m, _ in seen], T(5))
+        power.ack([m.delivery_tag for m, _ in seen])
 
     wmid = os.urandom(16)
-    s.answer("ConsentEvent WITHDRAWN from the consent-source -> ACK",
-             consent(app, "", wmid, consent_id="c-proto-1", kind=WITHDRAWN),
-             lambda a: is_ack(a, [wmid]))
+    s.acked("ConsentEvent WITHDRAWN from the consent-source -> ACK",
+            consent(app, "", wmid, consent_id="c-proto-1", kind=WITHDRAWN), [wmid])
     s.notice("recipient gets NOTICE consent-withdrawn with subject, owner, purpose, id", power,
              "consent-withdrawn", {"subject": "C-2001", "owner": "water", "purpose": "leak-alerts",
                                    "consent_id": "c-proto-1", "ended_at": str.isdigit})
@@ -658,11 +655,10 @@ def scenario(s):
 
     # a consent that expires: NOTICE consent-expired, subject as power sees it
     valid_to = int(time.time()) + 2 * SCALE
-    s.answer("ConsentEvent GIVEN with valid_to in 2 s -> ACK",
-             consent(app, "C-3001", consent_id="c-proto-3", kind=GIVEN, subject="C-3001",
-                     controller="water", recipient="power", purposes=["usage-advice"],
-                     record_types=["water.v1.*"], valid_to=valid_to),
-             lambda a: a.command == env.ACK)
+    s.acked("ConsentEvent GIVEN with valid_to in 2 s -> ACK",
+            consent(app, "C-3001", consent_id="c-proto-3", kind=GIVEN, subject="C-3001",
+                    controller="water", recipient="power", purposes=["usage-advice"],
+                    record_types=["water.v1.*"], valid_to=valid_to))
     want_p = pseudonym(s.secret, "power", "C-3001")
     s.notice("NOTICE consent-expired, subject = power's pseudonym (the permit pseudonymizes)",
              power, "consent-expired", {"subject": want_p, "purpose": "usage-advice",
@@ -692,14 +688,12 @@ def scenario_edge(s):
     subject stays empty) through a pseudonymizing permit."""
     env = sc.pb["envelope"]
     water, power = (s.open(sc.DataClient, s.keys(s.ep["keys"][n])) for n in ("water", "power"))
-    s.answer("edge: SUBSCRIBE", power.subscribe(MR, "joint-metering", T(5)),
-             lambda a: a.command == env.ACK)
+    s.acked("edge: SUBSCRIBE", power.subscribe(MR, "joint-metering"))
     rec = readings([""], 2, HOUR + 5)
     mid = ids(rec)[0]
-    s.answer("edge: PUBLISH of a record without subject -> ACK", water.publish(MR, rec, T(5)),
-             lambda a: is_ack(a, [mid]))
+    s.acked("edge: PUBLISH of a record without subject -> ACK", water.publish(MR, rec), [mid])
     power.credit(5)
-    m = power.next_unsolicited(env.DELIVER, T(5))
+    m = power.next_unsolicited(env.DELIVER)
     ok = m is not None and len(m[0].records) == 1 and m[0].records[0].message_id == mid
     detail = describe(m[0]) if m else "no DELIVER"
     if ok:
@@ -723,12 +717,11 @@ def scenario_restart(s):
     c = s.c
     keys = {n: s.keys(s.ep["keys"][n]) for n in ("water", "power")}
     water, power = (s.open(sc.DataClient, keys[n]) for n in ("water", "power"))
-    s.answer("restart: SUBSCRIBE", power.subscribe(MR, "joint-metering", T(5)),
-             lambda a: a.command == env.ACK)
+    s.acked("restart: SUBSCRIBE", power.subscribe(MR, "joint-metering"))
     recs = readings(["C-%d" % i for i in range(100)])
     mids = ids(recs)
-    s.answer("restart: PUBLISH 100 in one message -> ACK with 100 ids",
-             water.publish(MR, recs, T(10)), lambda a: is_ack(a, mids))
+    s.acked("restart: PUBLISH 100 in one message -> ACK with 100 ids",
+            water.publish(MR, recs, T(10)), mids)
     power.credit(100)
     sizes = []
     got = [m for m, _ in deliveries(power, 100, 10,
@@ -736,7 +729,7 @@ def scenario_restart(s):
     c.check("restart: 100 records delivered in order, at most 64 per DELIVER",
             [m.message_id for m in got] == mids and max(sizes or [0]) <= 64
             and len(sizes) >= 2, "sizes %s, %d records" % (sizes, len(got)))
-    s.answer("restart: ACK 60 of them", power.ack([m.delivery_tag for m in got[:60]], T(5)),
+    s.answer("restart: ACK 60 of them", power.ack([m.delivery_tag for m in got[:60]]),
              lambda a: is_ack(a) and len(a.delivery_tags) == 60)
     for cl in (water, power):
         cl.close()
@@ -745,18 +738,18 @@ def scenario_restart(s):
     s.ep = s.broker.start()
     c.check("restart: broker starts again on the same data directory", True)
     water, power = (s.open(sc.DataClient, keys[n]) for n in ("water", "power"))
-    s.answer("restart: HELLO after restart", power.hello(T(5)), lambda a: a.command == env.HELLO)
+    s.answer("restart: HELLO after restart", power.hello(), lambda a: a.command == env.HELLO)
     power.credit(100)
     again = [r for r, _ in deliveries(power, 40, 10)]
     c.check("restart: the 40 unacknowledged records come again with the same tags",
             [(m.message_id, m.delivery_tag) for m in again]
             == [(m.message_id, m.delivery_tag) for m in got[60:]], "%d" % len(again))
-    s.answer("restart: resend of 10 stored ids after the restart -> ACK",
-             water.publish(MR, recs[:10], T(5)), lambda a: is_ack(a, mids[:10]))
+    s.acked("restart: resend of 10 stored ids after the restart -> ACK",
+            water.publish(MR, recs[:10]), mids[:10])
     extra = power.next_unsolicited(env.DELIVER, T(0.5))
     c.check("restart: ... and nothing is queued again (ids remembered across restart)",
             extra is None, describe(extra[0]) if extra else "")
-    s.answer("restart: ACK the rest", power.ack([m.delivery_tag for m in again], T(5)),
+    s.answer("restart: ACK the rest", power.ack([m.delivery_tag for m in again]),
              lambda a: is_ack(a, clean=True) and len(a.delivery_tags) == len(again))
 
 
