@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from tl import T, Broker, Checks as Failures  # noqa: E402,F401  (tests/lib/tl.py: the harness)
+from tl import T, Broker  # noqa: E402  (tests/lib/tl.py: the harness)
 
 
 def wait_for(pred, seconds, step=0.05):

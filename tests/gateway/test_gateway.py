@@ -9,7 +9,6 @@ phases: flow (publish, long-poll, ack, auth, bad input, idempotency, audit,
         the Python client), restart (gateway killed with unacked deliveries,
         broker down: spooled or refused), webhook (retries, signature).
 """
-import argparse
 import contextlib
 import hashlib
 import hmac
@@ -20,10 +19,11 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gwtest import City, Failures, Gateway, T, serve, wait_for  # noqa: E402
-from tl import permit  # noqa: E402  (tests/lib/tl.py, on the path through gwtest)
+from gwtest import City, Gateway, T, serve, wait_for  # noqa: E402
+from tl import permit, run_suite  # noqa: E402  (tests/lib/tl.py, on the path through gwtest)
 
 WATER_POLICY = permit("water-to-power-joint-metering", "joint-metering",
                       "district, date_observed, water_consumption_m3",
@@ -74,34 +74,36 @@ def json_lines(out):
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
-def setup(args):
-    """The city with members water and power, city's purposes and water's
-    permit; returns it and water's and power's key files."""
+def setup(args, members=("water", "power"),
+          policies=(("city", CITY_POLICY), ("water", WATER_POLICY))):
+    """A city with `members` and `policies` ((owner, text), applied in
+    order); returns it and the members' key files."""
     city = City(args.tl_broker, args.sluiced, args.sluicectl)
     city.start()
-    wkey = city.member("water")
-    pkey = city.member("power")
-    city.policy("city", CITY_POLICY)
-    city.policy("water", WATER_POLICY)
-    return city, wkey, pkey
+    keys = [city.member(m) for m in members]
+    for owner, text in policies:
+        city.policy(owner, text)
+    return city, keys
 
 
 @contextlib.contextmanager
-def bureaus(args, c, water_ini="", power_ini=SUB, power_spool=True, servers=()):
-    """setup(), then water's and power's gateways started and power
-    subscribed. At the end: gateways and broker stopped (logs printed if a
-    check failed), the local `servers` shut down."""
-    city, wkey, pkey = setup(args)
-    water = Gateway(args.gateway, city, "water", wkey, water_ini)
-    power = Gateway(args.gateway, city, "power", pkey, power_ini, spool=power_spool)
+def bureaus(args, c, gateways=(("water", ""), ("power", SUB)), purpose="joint-metering",
+            servers=(), **city):
+    """setup(args, **city) with one member per gateway, then the gateways
+    ((name, ini lines[, spool]): see Gateway) started and the subscription for
+    `purpose` made; yields the city and the gateways. At the end: gateways and
+    broker stopped (logs printed if a check failed), the local `servers`
+    shut down."""
+    city, keys = setup(args, [g[0] for g in gateways], **city)
+    gws = [Gateway(args.gateway, city, g[0], key, *g[1:]) for g, key in zip(gateways, keys)]
     try:
-        water.start()
-        power.start()
+        for g in gws:
+            g.start()
         # the subscription is made in the background: wait until the broker has it
-        city.wait_subscribed("joint-metering")
-        yield city, water, power
+        city.wait_subscribed(purpose)
+        yield [city] + gws
     finally:
-        city.finish(c, water, power)
+        city.finish(c, *gws)
         for s in servers:
             s.shutdown()
 
@@ -125,7 +127,7 @@ def drain(gw, want, seconds=10):
 
 
 def phase_flow(args, c):
-    with bureaus(args, c, water_ini="max_body = 4096\n") as (city, water, power):
+    with bureaus(args, c, [("water", "max_body = 4096\n"), ("power", SUB)]) as (city, water, power):
         for name, path, ok in [
                 ("healthz answers 200 without a token", "/healthz",
                  lambda b: b["status"] == "ok"),
@@ -249,8 +251,8 @@ def phase_flow(args, c):
 
 def phase_restart(args, c):
     lease = max(1, int(T(2)))
-    with bureaus(args, c, power_ini="lease_s = %d\n" % lease + SUB,
-                 power_spool=False) as (city, water, power):
+    with bureaus(args, c, [("water", ""), ("power", "lease_s = %d\n" % lease + SUB, False)]) \
+            as (city, water, power):
         st, body, _ = publish(water, ndjson(1, 2), headers=NDJSON)
         ids = sorted(r["messageId"] for r in body["records"]) if st == 201 else []
         c.check("two records stored", st == 201 and len(ids) == 2, (st, body))
@@ -330,8 +332,9 @@ def receiver(fail_first):
 
 def phase_webhook(args, c):
     server, hook = receiver(2)
-    with bureaus(args, c, power_ini=SUB + hook + "\n[gateway]\nwebhook_retry_min_ms = 100\n",
-                 servers=[server]) as (city, water, power):
+    power_ini = SUB + hook + "\n[gateway]\nwebhook_retry_min_ms = 100\n"
+    with bureaus(args, c, [("water", ""), ("power", power_ini)], servers=[server]) \
+            as (city, water, power):
         st, body, _ = publish(water, reading(1))
         mid = body["records"][0]["messageId"] if st == 201 else None
         c.check("stored", st == 201, (st, body))
@@ -377,28 +380,22 @@ class Owner(http.server.BaseHTTPRequestHandler):
 
 
 def phase_query(args, c, webhook=False):
-    city = City(args.tl_broker, args.sluiced, args.sluicectl)
-    city.start()
-    hkey = city.member("health")
-    pkey = city.member("parking")
-    city.policy("city", 'purpose parking-fee-waiver "Parking waives fees for visits confirmed by a hospital"\n')
-    city.policy("health", HEALTH_POLICY)
-    servers = [serve(Owner)]
-    health = Gateway(args.gateway, city, "health", hkey,
-                     "\n[owner]\nurl = http://127.0.0.1:%d/answer\n" % servers[0].server_address[1])
-    hook = ""
+    owner = serve(Owner)
+    servers, hook = [owner], ""
     if webhook:
         # parking's system takes its deliveries and notices by webhook
         hooks, hook = receiver(0)
         servers.append(hooks)
-    parking = Gateway(args.gateway, city, "parking", pkey,
-                      "\n[subscription visits]\nrecord_type = %s\npurpose = parking-fee-waiver\n"
-                      % ENC + hook)
     q = {"subject": "CIT-100252", "purpose": "parking-fee-waiver"}
-    admin_health = os.path.join(city.keys, "admin-health.key")
-    try:
-        health.start()
-        parking.start()
+    with bureaus(args, c, [("health", "\n[owner]\nurl = http://127.0.0.1:%d/answer\n"
+                            % owner.server_address[1]),
+                           ("parking", "\n[subscription visits]\nrecord_type = %s\n"
+                            "purpose = parking-fee-waiver\n" % ENC + hook)],
+                 purpose="parking-fee-waiver", servers=servers,
+                 policies=[("city", 'purpose parking-fee-waiver "Parking waives fees for visits '
+                                    'confirmed by a hospital"\n'),
+                           ("health", HEALTH_POLICY)]) as (city, health, parking):
+        admin_health = os.path.join(city.keys, "admin-health.key")
         st, body, h = parking.post("/v1/query/" + ENC, q)
         c.check("query without consent: 403 consent-missing", st == 403
                 and body.get("reason") == "consent-missing"
@@ -419,7 +416,6 @@ def phase_query(args, c, webhook=False):
         expect(c, "query without a purpose: 400", parking.post("/v1/query/" + ENC,
                                                                 {"subject": "x"}), 400)
         # the consent is withdrawn: parking's local system hears of it
-        city.wait_subscribed("parking-fee-waiver")
         cid = "c-visit-1"
         city.ctl("consent", "withdraw", cid, key=admin_health)
         got = []
@@ -436,10 +432,6 @@ def phase_query(args, c, webhook=False):
                 got[0]["notice"] == "consent-withdrawn" and got[0]["consentId"] == cid
                 and got[0]["subject"] == "CIT-100252", got)
         expect(c, "after the withdrawal: 403 again", parking.post("/v1/query/" + ENC, q), 403)
-    finally:
-        city.finish(c, health, parking)
-        for s in servers:
-            s.shutdown()
 
 
 def phase_doc(args, c):
@@ -495,7 +487,7 @@ def phase_tls(args, c):
     """HTTPS with a certificate made as GATEWAY.md 3.2 says."""
     import ssl
     import urllib.request
-    city, wkey, _ = setup(args)
+    city, (wkey, _) = setup(args)
     d = os.path.join(city.root, "tls")
     os.makedirs(d)
     crt, key = os.path.join(d, "gateway.crt"), os.path.join(d, "gateway.key")
@@ -541,25 +533,9 @@ def phase_tls(args, c):
         city.finish(c, water)
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sluiced", required=True)
-    ap.add_argument("--tl-broker", required=True,
-                    help="the test harness's launcher (tests/lib/tl_broker.c)")
-    ap.add_argument("--sluicectl", required=True)
-    ap.add_argument("--gateway", required=True)
-    ap.add_argument("--client")
-    ap.add_argument("--doc", help="docs/GATEWAY.md (phase doc)")
-    ap.add_argument("--phase", required=True, choices=["flow", "restart", "webhook", "query", "query_webhook", "doc", "tls"])
-    args = ap.parse_args()
-    c = Failures()
-    {"flow": phase_flow, "restart": phase_restart, "webhook": phase_webhook,
-     "query": phase_query, "doc": phase_doc,
-     "query_webhook": lambda a, c: phase_query(a, c, webhook=True),
-     "tls": phase_tls}[args.phase](args, c)
-    print("%d passed, %d failed" % (c.passed, c.failed))
-    sys.exit(1 if c.failed else 0)
-
-
 if __name__ == "__main__":
-    main()
+    run_suite({"flow": phase_flow, "restart": phase_restart, "webhook": phase_webhook,
+               "query": phase_query, "query_webhook": partial(phase_query, webhook=True),
+               "doc": phase_doc, "tls": phase_tls},
+              options=[("--sluicectl", dict(required=True)), ("--gateway", dict(required=True)),
+                       ("--client", {}), ("--doc", dict(help="docs/GATEWAY.md (phase doc)"))])

@@ -1,6 +1,7 @@
 """tl — the test harness for the Python suites (tests/protocol, tests/gateway):
 the time scale of slow machines, a check counter, and sluiced started through
 the same launcher as the C suites (tests/lib/tl-broker, tl_broker.c)."""
+import argparse
 import json
 import os
 import subprocess
@@ -109,3 +110,24 @@ def permit(name, purpose, fields, owner="water", consumer="power",
     lines = [("owner", owner), ("consumer", consumer), ("records", records),
              ("purpose", purpose), ("fields", fields)] + list(clauses.items())
     return 'permit "%s" {\n%s}\n' % (name, "".join("  %-9s %s\n" % kv for kv in lines))
+
+
+def run_suite(phases, phase_help=None, default=None, options=()):
+    """The main of a Python suite. Its command line: --sluiced and --tl-broker
+    (the harness's launcher), `options` ((flag, add_argument keywords)), and
+    --phase, a key of `phases` (required unless `default` names one). Runs
+    phases[phase](args, checks), prints "N passed, M failed", exits 1 on any
+    failure, 0 otherwise."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sluiced", required=True)
+    ap.add_argument("--tl-broker", required=True,
+                    help="the test harness's launcher (tests/lib/tl_broker.c)")
+    for flag, kw in options:
+        ap.add_argument(flag, **kw)
+    ap.add_argument("--phase", choices=list(phases), required=default is None, default=default,
+                    help=phase_help)
+    args = ap.parse_args()
+    c = Checks()
+    phases[args.phase](args, c)
+    print("%d passed, %d failed" % (c.passed, c.failed))
+    sys.exit(1 if c.failed else 0)

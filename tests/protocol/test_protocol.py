@@ -11,7 +11,6 @@ PASS/FAIL line per check and "N passed, N failed"; exits 1 on any failure.
 Every wait is multiplied by SLUICE_TEST_TIME_SCALE (integer, default 1).
 """
 
-import argparse
 import hashlib
 import importlib
 import json
@@ -21,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 
 sys.dont_write_bytecode = True   # nothing generated lands in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -36,7 +36,7 @@ except ImportError as e:
     sys.exit(1)
 
 import sluice_client as sc  # noqa: E402
-from tl import SCALE, T, Broker, Checks, permit  # noqa: E402  (tests/lib/tl.py: the harness)
+from tl import SCALE, T, Broker, permit, run_suite  # noqa: E402  (tests/lib/tl.py: the harness)
 
 CITY_POLICY = """\
 purpose joint-metering "Water and power reconcile household consumption"
@@ -187,7 +187,7 @@ class Scene:
         self.c.check(name, ok, (n[0].notice + " " + str(na) + extra) if n else "no NOTICE")
 
 
-def run(args, c):
+def run(args, c, phase):
     root = tempfile.mkdtemp(prefix="sluice-protocol-")
     broker = Broker(args.tl_broker, args.sluiced, root, args=["--consent-scan-ms", "200"])
     ctx = sc.zmq.Context()
@@ -205,7 +205,7 @@ def run(args, c):
         c.check("broker starts and writes DIR/endpoints with its pid", True)
         sc.TIMEOUT_S = T(5)
         s = Scene(c, broker, ep, ctx)
-        {"main": scenario, "edge": scenario_edge, "restart": scenario_restart}[args.phase](s)
+        phase(s)
     except Exception as e:  # noqa: BLE001 - report and fail, never hide
         c.crash("scenario", e)
     finally:
@@ -753,21 +753,9 @@ def scenario_restart(s):
              lambda a: is_ack(a, clean=True) and len(a.delivery_tags) == len(again))
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sluiced", required=True)
-    ap.add_argument("--tl-broker", required=True,
-                    help="the test harness's launcher (tests/lib/tl_broker.c)")
-    ap.add_argument("--schemas", required=True)
-    ap.add_argument("--phase", choices=["main", "edge", "restart"], default="main",
-                    help="main: the whole protocol; edge: records without a subject; "
-                         "restart: durability across a broker restart")
-    args = ap.parse_args()
-    c = Checks()
-    run(args, c)
-    print("%d passed, %d failed" % (c.passed, c.failed))
-    return 1 if c.failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    run_suite({"main": partial(run, phase=scenario), "edge": partial(run, phase=scenario_edge),
+               "restart": partial(run, phase=scenario_restart)},
+              "main: the whole protocol; edge: records without a subject; "
+              "restart: durability across a broker restart", default="main",
+              options=[("--schemas", dict(required=True))])
