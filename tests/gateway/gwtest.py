@@ -138,16 +138,14 @@ class City:
 
     def finish(self, c, *gateways):
         """Stops the gateways; when a check failed, prints their logs and the
-        broker's; removes everything."""
+        broker's; stops the broker and removes everything (kept when
+        SLUICE_TEST_KEEP is set)."""
         for g in gateways:
             g.stop()
         if c.failed:
             for g in gateways:
                 print("---- %s gateway log\n%s" % (g.name, g.tail()))
             print("---- sluiced log\n" + self.tail())
-        self.cleanup()
-
-    def cleanup(self):
         self.stop()
         if not os.environ.get("SLUICE_TEST_KEEP"):
             shutil.rmtree(self.root, ignore_errors=True)

@@ -7,7 +7,9 @@ usage: test_gateway.py --sluiced P --tl-broker P --sluicectl P --gateway P --pha
                        [--client examples/gateway/client.py]
 phases: flow (publish, long-poll, ack, auth, bad input, idempotency, audit,
         the Python client), restart (gateway killed with unacked deliveries,
-        broker down: spooled or refused), webhook (retries, signature).
+        broker down: spooled or refused), webhook (retries, signature), query
+        and query_webhook (a query answered by the owner's system, consent
+        withdrawal notices), doc (GATEWAY.md's curl flow), tls (HTTPS).
 """
 import contextlib
 import hashlib

@@ -17,16 +17,9 @@ import time
 
 import zmq
 
-PROTO_FILES = [
-    "sluice/v1/options.proto",
-    "sluice/v1/envelope.proto",
-    "sluice/v1/admin.proto",
-    "sluice/v1/consent.proto",
-    "water/v1/water.proto",
-    "power/v1/power.proto",
-    "health/v1/health.proto",
-    "parking/v1/parking.proto",
-]
+PROTO_FILES = ["sluice/v1/options.proto", "sluice/v1/envelope.proto", "sluice/v1/admin.proto",
+               "sluice/v1/consent.proto", "water/v1/water.proto", "power/v1/power.proto",
+               "health/v1/health.proto", "parking/v1/parking.proto"]
 
 # Filled by load_protos(): the generated modules.
 pb = {}

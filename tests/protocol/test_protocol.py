@@ -13,10 +13,8 @@ Every wait is multiplied by SLUICE_TEST_TIME_SCALE (integer, default 1).
 
 import hashlib
 import importlib
-import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -71,6 +69,13 @@ def meter_reading(subject, n, date_observed):
                           water_consumption_m3=100.0 + n, max_flow_m3h=1.5,
                           min_flow_m3h=0.25, alarm_in_progress=(n % 2 == 1),
                           meter_name="meter %d" % n)
+
+
+def joint_view(subject, n):
+    """What the water-to-power permit releases of meter_reading(_, n, t) with
+    t in HOUR's hour: three fields, the hour, `subject` as power sees it."""
+    return sc.pb["water"].MeterReading(subject=subject, district="Gongshu", date_observed=HOUR,
+                                       water_consumption_m3=100.0 + n)
 
 
 def meta(mid, subject, event_time_ms):
@@ -413,8 +418,7 @@ def scenario(s):
             ok_meta = False
             detail = "meta %d: %s (expected subject %s)" % (i, m, p)
         r = sc.pb["water"].MeterReading.FromString(b)
-        want = sc.pb["water"].MeterReading(subject=p, district="Gongshu", date_observed=HOUR,
-                                           water_consumption_m3=100.0 + i)
+        want = joint_view(p, i)
         if r != want:
             ok_body = False
             detail += " body %d: %s want %s" % (i, r, want)
@@ -521,8 +525,7 @@ def scenario(s):
     if ok:
         p = pseudonym(s.secret, "power", "C-1001")
         r = sc.pb["water"].MeterReading.FromString(bodies[0])
-        want = sc.pb["water"].MeterReading(subject=p, district="Gongshu",
-                                           date_observed=HOUR, water_consumption_m3=107.0)
+        want = joint_view(p, 7)
         m = a.records[0]
         ok = (r == want and m.subject == p and m.owner == "water"
               and m.record_type == MR and m.delivery_tag == 0)
@@ -698,8 +701,7 @@ def scenario_edge(s):
     detail = describe(m[0]) if m else "no DELIVER"
     if ok:
         r = sc.pb["water"].MeterReading.FromString(m[1][0])
-        ok = m[0].records[0].subject == "" and r == sc.pb["water"].MeterReading(
-            district="Gongshu", date_observed=HOUR, water_consumption_m3=102.0)
+        ok = m[0].records[0].subject == "" and r == joint_view("", 2)
         detail = "meta subject %r body %s" % (m[0].records[0].subject, r)
     s.c.check("edge: delivered with the subject still empty (POLICY.md 6)", ok, detail)
     try:
