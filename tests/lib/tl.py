@@ -29,7 +29,8 @@ class Checks:
             print("PASS %s" % name, flush=True)
         else:
             self.failed += 1
-            print("FAIL %s%s" % (name, (": " + detail) if detail else ""), flush=True)
+            # detail: any value (a string, or e.g. the (status, body) of an answer)
+            print("FAIL %s%s" % (name, (": %s" % (detail,)) if detail else ""), flush=True)
         return ok
 
     def crash(self, name, exc):
