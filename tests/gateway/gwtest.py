@@ -167,6 +167,7 @@ class Gateway:
             f.write("\n[app desk]\ntoken = %s\n" % self.token)
         self.proc = None
         self.url = None
+        self.ssl = None     # an ssl.SSLContext for an https:// url
 
     def start(self, wait_ready=True):
         pf = os.path.join(self.dir, "port")
@@ -211,7 +212,7 @@ class Gateway:
             h.setdefault("Content-Type", "application/json")
         req = urllib.request.Request(self.url + path, data=data, method=method, headers=h)
         try:
-            with urllib.request.urlopen(req, timeout=T(timeout)) as r:
+            with urllib.request.urlopen(req, timeout=T(timeout), context=self.ssl) as r:
                 raw = r.read()
                 return r.status, (json.loads(raw) if raw else None), dict(r.headers)
         except urllib.error.HTTPError as e:

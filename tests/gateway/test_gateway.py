@@ -502,22 +502,16 @@ def phase_tls(args, c):
     try:
         water.start(wait_ready=False)
         water.url = water.url.replace("http://", "https://")
-        ctx = ssl.create_default_context(cafile=crt)
+        water.ssl = ssl.create_default_context(cafile=crt)
 
         def ready():
             try:
-                return urllib.request.urlopen(water.url + "/readyz", context=ctx,
-                                              timeout=5).status == 200
+                return water.get("/readyz", token=None, timeout=5)[0] == 200
             except Exception:
                 return False
         c.check("HTTPS: readyz with the bureau's certificate", wait_for(ready, 10), water.tail())
-        req = urllib.request.Request(water.url + "/v1/records/" + TYPE,
-                                     data=json.dumps(reading(1)).encode(), method="POST",
-                                     headers={"Authorization": "Bearer " + water.token,
-                                              "Content-Type": "application/json"})
-        with urllib.request.urlopen(req, context=ctx, timeout=T(30)) as resp:
-            body = json.loads(resp.read())
-            c.check("HTTPS: POST stored", resp.status == 201 and body["stored"] == 1, body)
+        expect(c, "HTTPS: POST stored", publish(water, reading(1)), 201,
+               lambda b: b["stored"] == 1)
         if args.client:
             src = os.path.join(city.root, "tls.ndjson")
             with open(src, "w") as f:
