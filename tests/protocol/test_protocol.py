@@ -244,7 +244,8 @@ def scenario(s):
         return {"name": name, "role": role, "public_key": keys[key or name].public}
 
     for name, role in roles.items():
-        s.admin("admin member.add %s (%s)" % (name, role), admin.call("member.add", add(name, role)),
+        s.admin("admin member.add %s (%s)" % (name, role),
+                admin.call("member.add", add(name, role)),
                 ok=lambda res: isinstance(res, dict) and res.get("name") == name
                 and res.get("role") == role and res.get("public_key") == keys[name].public)
     s.admin("admin member.list lists the members", admin.call("member.list"),
@@ -296,7 +297,8 @@ def scenario(s):
             ok, "%s %s" % (code, text))
     # a bureau's own type, described with this language's descriptor classes
     fdp = descriptor_pb2.FileDescriptorProto(name="transit/v1/tap.proto", package="transit.v1",
-                                             syntax="proto3", dependency=["sluice/v1/options.proto"])
+                                             syntax="proto3",
+                                             dependency=["sluice/v1/options.proto"])
     tap = fdp.message_type.add(name="Tap")
     tap.options.Extensions[opts.record].subject = "card"
     F = descriptor_pb2.FieldDescriptorProto
