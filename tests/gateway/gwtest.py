@@ -38,15 +38,6 @@ def free_port():
     return p
 
 
-def tail(path, n=3000):
-    """The last n bytes of a log file, as text ("" when there is none)."""
-    try:
-        with open(path, "rb") as f:
-            return f.read()[-n:].decode(errors="replace")
-    except OSError:
-        return ""
-
-
 def serve(handler):
     """A local HTTP server on an ephemeral loopback port, serving `handler`
     (a BaseHTTPRequestHandler class) from a thread; .shutdown() stops it."""
@@ -71,15 +62,12 @@ class City:
         self.start = self.broker.start
         self.stop = self.broker.stop
 
-    def tail(self, n=3000):
-        return tail(os.path.join(self.root, "sluiced.log"), n)
-
-    def ctl(self, *args, key=None, stdin=None, check=True):
-        cmd = [self.sluicectl, "--data", self.data]
-        if key:
-            cmd += ["--key", key]
-        r = subprocess.run(cmd + list(args), capture_output=True, input=stdin)
-        if check and r.returncode != 0:
+    def ctl(self, *args, key=None):
+        """sluicectl ARGS on the city's data directory (as `key`, default the
+        city administrator); its output. Raises when it fails."""
+        cmd = [self.sluicectl, "--data", self.data] + (["--key", key] if key else [])
+        r = subprocess.run(cmd + list(args), capture_output=True)
+        if r.returncode != 0:
             raise RuntimeError("sluicectl %s: %s%s" % (" ".join(args), r.stdout.decode(),
                                                        r.stderr.decode()))
         return r.stdout.decode()
@@ -145,7 +133,7 @@ class City:
         if c.failed:
             for g in gateways:
                 print("---- %s gateway log\n%s" % (g.name, g.tail()))
-            print("---- sluiced log\n" + self.tail())
+            print("---- sluiced log\n" + self.broker.log_tail())
         self.stop()
         if not os.environ.get("SLUICE_TEST_KEEP"):
             shutil.rmtree(self.root, ignore_errors=True)
@@ -197,7 +185,12 @@ class Gateway:
         return rc
 
     def tail(self, n=3000):
-        return tail(os.path.join(self.dir, "gateway.log"), n)
+        """The last n bytes of the gateway's log, as text."""
+        try:
+            with open(os.path.join(self.dir, "gateway.log"), "rb") as f:
+                return f.read()[-n:].decode(errors="replace")
+        except OSError:
+            return ""
 
     def request(self, method, path, body=None, token="default", headers=None, timeout=30):
         h = dict(headers or {})
