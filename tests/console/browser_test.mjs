@@ -70,10 +70,10 @@ async function waitFor(fn, what, ms = 15000) {
   }
   throw new Error(`timed out waiting for ${what}`);
 }
-async function startConsole(key) {
-  const c = start(env.SLUICE_CONSOLE, ['--data', data, '--key', key, '--listen', '127.0.0.1:0'],
+async function startConsole(key, ...more) {
+  const c = start(env.SLUICE_CONSOLE, ['--data', data, '--key', key, '--listen', '127.0.0.1:0', ...more],
                   'console-' + path.basename(key, '.key'));
-  await waitFor(() => /^http:\/\/\S+$/m.test(c.out), 'the console URL');
+  await waitFor(() => /^http:\/\/\S+$/m.test(c.out), `the console URL (${path.basename(key)})`);
   c.url = c.out.match(/^(http:\/\/\S+)$/m)[1];
   c.base = c.url.replace(/\/login\?.*$/, '');
   return c;
@@ -92,6 +92,32 @@ function raw(base, method, p, headers, body) {
     if (body) req.write(body);
     req.end();
   });
+}
+// Clicks `sel` and waits for the page it loads; the navigation's response.
+async function submit(page, sel) {
+  return (await Promise.all([page.waitForNavigation(), page.click(sel)]))[0];
+}
+// Sets a form field's value (replacing what is there, without typing).
+function setValue(page, sel, v) {
+  return page.$eval(sel, (e, x) => { e.value = x; }, v);
+}
+// Types each value into its field: { selector: text }.
+async function fill(page, fields) {
+  for (const [sel, v] of Object.entries(fields)) await page.type(sel, v);
+}
+// The text of the first element matching `sel`; of every one.
+function text(page, sel) {
+  return page.$eval(sel, (e) => e.textContent);
+}
+function texts(page, sel) {
+  return page.$$eval(sel, (t) => t.map((x) => x.textContent));
+}
+// The consents page's list for one subject (a city administrator's page):
+// the text of each row.
+async function consentsOf(page, subject) {
+  await setValue(page, '#c-subject', subject);
+  await submit(page, '#btn-consents');
+  return texts(page, '#consents tbody tr');
 }
 
 const POLICY_ERR = `# Water shares pseudonymized hourly readings with power.
@@ -165,7 +191,7 @@ async function main() {
         JSON.stringify(sess));
   check(/script-src 'self'/.test(r.headers()['content-security-policy'] || '') &&
         !/unsafe-inline/.test(r.headers()['content-security-policy']), 'strict CSP header');
-  check((await page.$eval('#who', (e) => e.textContent)).includes('admin:water'), 'page names the role');
+  check((await text(page, '#who')).includes('admin:water'), 'page names the role');
   await shot(page, 'overview');
   const again = await raw(wc.base, 'GET', wc.url.slice(wc.base.length), {});
   check(again.status === 403, 'the login token works once', String(again.status));
@@ -173,14 +199,14 @@ async function main() {
   // policy: check with an error, see it at its line
   r = await page.goto(wc.base + '/policy?owner=water');
   check(r.status() === 200, 'water admin opens its (empty) policy');
-  await page.$eval('#policy-text', (t, v) => { t.value = v; }, POLICY_ERR);
-  await Promise.all([page.waitForNavigation(), page.click('#btn-check')]);
+  await setValue(page, '#policy-text', POLICY_ERR);
+  await submit(page, '#btn-check');
   const errLine = await page.$eval('li.diag', (li) => li.dataset.line).catch(() => null);
   check(errLine === '7', 'check reports the error at line 7', String(errLine));
   const lineText = await page.$eval('#L7', (tr) => tr.className + ' ' + tr.textContent).catch(() => '');
   check(/err/.test(lineText) && /water_consumptoin_m3/.test(lineText) && /\^/.test(lineText),
         'the listing marks line 7 with a caret and the message', lineText.slice(0, 160));
-  const hint = await page.$eval('li.diag', (li) => li.textContent).catch(() => '');
+  const hint = await text(page, 'li.diag').catch(() => '');
   check(/water_consumption_m3/.test(hint), 'the diagnostic suggests the right field', hint);
   await page.click('li.diag');
   const sel = await page.$eval('#policy-text', (t) => t.value.slice(0, t.selectionStart).split('\n').length);
@@ -189,56 +215,56 @@ async function main() {
 
   // markup in the text stays text: escaped in the editor, the listing and the messages
   const evil = '# </textarea><script>window.pwned = 1</script><img src=x onerror="window.pwned=2">\n' + POLICY_ERR;
-  await page.$eval('#policy-text', (t, v) => { t.value = v; }, evil);
-  await Promise.all([page.waitForNavigation(), page.click('#btn-check')]);
+  await setValue(page, '#policy-text', evil);
+  await submit(page, '#btn-check');
   const back = await page.$eval('#policy-text', (t) => t.value);
   const pwned = await page.evaluate(() => window.pwned);
   check(back === evil && pwned === undefined && (await page.$('main img')) === null,
         'markup in a policy comes back as text, nothing runs', `${pwned} ${back.slice(0, 60)}`);
 
   // dry run of the fixed text
-  await page.$eval('#policy-text', (t, v) => { t.value = v; }, POLICY_OK);
-  await Promise.all([page.waitForNavigation(), page.click('#btn-dryrun')]);
-  const access = await page.$eval('#access-changes', (t) => t.textContent).catch(() => '');
+  await setValue(page, '#policy-text', POLICY_OK);
+  await submit(page, '#btn-dryrun');
+  const access = await text(page, '#access-changes').catch(() => '');
   check(/power/.test(access) && /gains access/.test(access), 'dry run: power gains access', access.slice(0, 200));
-  const subs = await page.$eval('#subs-changes', (t) => t.textContent).catch(() => '');
+  const subs = await text(page, '#subs-changes').catch(() => '');
   check(/power/.test(subs), 'dry run: power\'s live subscription is affected', subs.slice(0, 200));
   await shot(page, 'policy-dryrun');
 
   // apply needs a message
-  r = await Promise.all([page.waitForNavigation(), page.click('#btn-apply')]).then((x) => x[0]);
+  r = await submit(page, '#btn-apply');
   check(r.status() === 400 && /change message/.test(await page.content()), 'apply without a message is refused');
   await page.type('#message', 'first policy: readings to power for joint metering');
-  r = await Promise.all([page.waitForNavigation(), page.click('#btn-apply')]).then((x) => x[0]);
+  r = await submit(page, '#btn-apply');
   check(/applied as version 1/.test(await page.content()), 'apply makes version 1');
 
   // version 2 turns pseudonymize into keep: the most sensitive change
-  await page.$eval('#policy-text', (t, v) => { t.value = v; }, POLICY_KEEP);
-  await Promise.all([page.waitForNavigation(), page.click('#btn-dryrun')]);
-  const sens = await page.$$eval('#access-changes tr.sensitive', (rows) => rows.map((x) => x.textContent));
+  await setValue(page, '#policy-text', POLICY_KEEP);
+  await submit(page, '#btn-dryrun');
+  const sens = await texts(page, '#access-changes tr.sensitive');
   check(sens.length === 1 && /pseudonymize/.test(sens[0]) && /keep/.test(sens[0]),
         'dry run highlights pseudonymize -> keep', JSON.stringify(sens));
-  const plan = await page.$eval('#dryrun', (d) => d.textContent);
+  const plan = await text(page, '#dryrun');
   check(/would become version 2 \(now 1\)/.test(plan), 'dry run names the next and the current version',
         plan.slice(0, 200));
   await shot(page, 'policy-dryrun-sensitive');
   await page.type('#message', 'try raw ids');
-  await Promise.all([page.waitForNavigation(), page.click('#btn-apply')]);
+  await submit(page, '#btn-apply');
   check(/applied as version 2/.test(await page.content()), 'apply makes version 2');
-  const msgs = await page.$$eval('#history td.message', (t) => t.map((x) => x.textContent));
+  const msgs = await texts(page, '#history td.message');
   check(msgs.includes('try raw ids') && msgs.includes('first policy: readings to power for joint metering'),
         'history shows the change messages', JSON.stringify(msgs));
   await shot(page, 'policy-history');
   // diff between the two versions
   await page.select('#v1', '1');
   await page.select('#v2', '2');
-  await Promise.all([page.waitForNavigation(), page.click('#btn-diff')]);
-  const diffText = await page.$eval('main', (m) => m.textContent);
+  await submit(page, '#btn-diff');
+  const diffText = await text(page, 'main');
   check(/keep/.test(diffText) && /water-to-power-joint-metering/.test(diffText), 'diff of versions 1 and 2');
   await shot(page, 'policy-diff');
   // roll back to version 1
   await page.goto(wc.base + '/policy?owner=water');
-  await Promise.all([page.waitForNavigation(), page.click('button.rollback[data-version="1"]')]);
+  await submit(page, 'button.rollback[data-version="1"]');
   check(/rolled back: version 3 is now in force/.test(await page.content()), 'rollback to 1 makes version 3');
   const text3 = await page.$eval('#policy-text', (t) => t.value);
   check(text3.includes('subject   pseudonymize'), 'version 3 has version 1\'s text');
@@ -254,17 +280,17 @@ async function main() {
 
   // audit: filter and export
   r = await page.goto(wc.base + '/audit?kind=deliver&consumer=power&limit=50');
-  const kinds = await page.$$eval('#audit-entries tbody tr td:nth-child(3)', (t) => t.map((x) => x.textContent));
+  const kinds = await texts(page, '#audit-entries tbody tr td:nth-child(3)');
   check(kinds.length === 20 && kinds.every((k) => k === 'deliver'), 'audit filter: 20 deliveries to power',
         `${kinds.length} ${[...new Set(kinds)]}`);
   await page.goto(wc.base + '/audit?record=water.v1.MeterReading&limit=8');
   await shot(page, 'audit');
-  await Promise.all([page.waitForNavigation(), page.click('#chart-link')]);
+  await submit(page, '#chart-link');
   const delivered = await page.$$eval('#chart rect.bar-deliver title', (t) => t.map((x) => parseInt(x.textContent, 10)));
   const denied = await page.$$eval('#chart rect.bar-deny title', (t) => t.map((x) => parseInt(x.textContent, 10)));
   check(delivered.reduce((a, b) => a + b, 0) === 20 && denied.reduce((a, b) => a + b, 0) === 20,
         'the chart counts 20 deliveries (power) and 20 denials (parking)', `${delivered} / ${denied}`);
-  const summary = await page.$$eval('#summary-rows tbody tr', (t) => t.map((x) => x.textContent));
+  const summary = await texts(page, '#summary-rows tbody tr');
   check(summary.some((r) => /deliver.*power.*20/.test(r)) && summary.some((r) => /deny.*parking.*20/.test(r)),
         'the owner\'s summary counts them too', JSON.stringify(summary));
   // the same over the seconds the records flowed: the four bursts as bars
@@ -279,10 +305,10 @@ async function main() {
   // a time range: the console bisects to its start; an old since sees all 20, a future one none
   await page.goto(wc.base + '/audit?kind=deliver&consumer=power&since=2020-01-01');
   check((await page.$$('#audit-entries tbody tr')).length === 20, 'since in the past: all 20');
-  const times = await page.$$eval('#audit-entries tbody tr td:nth-child(2)', (t) => t.map((x) => x.textContent));
+  const times = await texts(page, '#audit-entries tbody tr td:nth-child(2)');
   const mid = times[9];
   await page.goto(wc.base + '/audit?kind=deliver&consumer=power&since=' + encodeURIComponent(mid));
-  const after = await page.$$eval('#audit-entries tbody tr td:nth-child(2)', (t) => t.map((x) => x.textContent));
+  const after = await texts(page, '#audit-entries tbody tr td:nth-child(2)');
   check(after.length === times.filter((t) => t >= mid).length && after.every((t) => t >= mid),
         'since in the middle: exactly the entries at or after it', `${after.length} of ${times.length}`);
   await page.goto(wc.base + '/audit?kind=deliver&consumer=power&since=2099-01-01T00:00');
@@ -306,33 +332,33 @@ async function main() {
   const next = await page.$('#next-page');
   check(ruled === 5 && next !== null, 'rule filter with paging (5 of 20, Next link)', String(ruled));
   r = await page.goto(wc.base + '/audit/verify');
-  check(/OK/.test(await page.$eval('#verify-result', (e) => e.textContent)), 'verify says OK');
+  check(/OK/.test(await text(page, '#verify-result')), 'verify says OK');
   await shot(page, 'audit-verify');
 
   // explain
   await page.goto(wc.base + '/explain?consumer=power&record_type=water.v1.MeterReading&purpose=joint-metering');
-  check((await page.$eval('#decision', (e) => e.textContent)) === 'permit', 'explain: power is permitted');
+  check((await text(page, '#decision')) === 'permit', 'explain: power is permitted');
   await shot(page, 'explain');
   await page.goto(wc.base + '/explain?consumer=parking&record_type=water.v1.MeterReading&purpose=joint-metering');
-  check((await page.$eval('#decision', (e) => e.textContent)) === 'deny', 'explain: parking is denied');
+  check((await text(page, '#decision')) === 'deny', 'explain: parking is denied');
   // with a citizen id: a POST (the id stays out of the URL)
   await page.type('#x-subject', 'C-1001');
-  await Promise.all([page.waitForNavigation(), page.click('#btn-explain')]);
+  await submit(page, '#btn-explain');
   check(!page.url().includes('C-1001') && (await page.$('#decision')) !== null,
         'explain with a citizen id is a POST and answers', page.url());
 
   // role confinement: power's policy and entries, by URL
   r = await page.goto(wc.base + '/policy?owner=power');
-  let body = await page.$eval('main', (m) => m.textContent);
+  let body = await text(page, 'main');
   check(r.status() === 403 && !/power-to-water/.test(body) && (await page.$('#policy-text')) === null,
         'water admin cannot open power\'s policy by URL', `${r.status()} ${body.slice(0, 160)}`);
   await shot(page, 'confinement-policy');
   r = await page.goto(wc.base + '/audit?owner=power');
-  body = await page.$eval('main', (m) => m.textContent);
+  body = await text(page, 'main');
   check(r.status() === 403 && (await page.$('#audit-entries')) === null, 'water admin cannot read power\'s entries by URL',
         `${r.status()} ${body.slice(0, 160)}`);
   r = await page.goto(wc.base + '/audit?kind=deliver&consumer=water');
-  const owners = await page.$$eval('#audit-entries tbody tr td:nth-child(5)', (t) => t.map((x) => x.textContent));
+  const owners = await texts(page, '#audit-entries tbody tr td:nth-child(5)');
   check(owners.every((o) => o === 'water'), 'water admin sees only water-owned entries', JSON.stringify(owners.slice(0, 5)));
   const navReport = await page.$('nav a[href="/report"]');
   check(navReport === null, 'no citizen report link for admin:water');
@@ -347,26 +373,26 @@ async function main() {
   const token = await page.$eval('input[name=csrf]', (i) => i.value);
   const cookie = `${sess.name}=${sess.value}`;
   const form = `csrf=${token}&owner=water&version=2`;
-  let rr = await raw(wc.base, 'POST', '/policy/rollback', { Host: new URL(wc.base).host,
-    'Content-Type': 'application/x-www-form-urlencoded', Cookie: cookie, Origin: 'http://evil.example' }, form);
+  const Host = new URL(wc.base).host, formType = 'application/x-www-form-urlencoded';
+  let rr = await raw(wc.base, 'POST', '/policy/rollback', { Host, 'Content-Type': formType, Cookie: cookie,
+                                                           Origin: 'http://evil.example' }, form);
   check(rr.status === 403 && /Origin/.test(rr.text), 'POST from another origin is refused', `${rr.status} ${rr.text}`);
-  rr = await raw(wc.base, 'POST', '/policy/rollback', { Host: new URL(wc.base).host,
-    'Content-Type': 'application/x-www-form-urlencoded' }, form);
+  rr = await raw(wc.base, 'POST', '/policy/rollback', { Host, 'Content-Type': formType }, form);
   check(rr.status === 401, 'POST without the session cookie is refused', String(rr.status));
-  rr = await raw(wc.base, 'GET', '/policies', { Host: new URL(wc.base).host });
+  rr = await raw(wc.base, 'GET', '/policies', { Host });
   check(rr.status === 401, 'GET without the session cookie is refused', String(rr.status));
   rr = await raw(wc.base, 'GET', '/policies', { Host: 'attacker.example:80', Cookie: cookie });
   check(rr.status === 421, 'a foreign Host header is refused', String(rr.status));
   const hist = JSON.parse(ctl('--json', 'policy', 'history', 'water'));
   check(hist.current === 3, 'none of the refused POSTs changed the policy', String(hist.current));
-  rr = await raw(wc.base, 'GET', '/static/console.js', { Host: new URL(wc.base).host });
+  rr = await raw(wc.base, 'GET', '/static/console.js', { Host });
   check(rr.status === 200 && /'use strict'/.test(rr.text), 'assets are served from the binary');
   check(cspErrors.length === 0, 'no CSP violations in the pages', cspErrors.join('; '));
   // log out: the cookie stops working at once
   await page.bringToFront();
   await page.goto(wc.base + '/policies');
-  await Promise.all([page.waitForNavigation(), page.click('header form button')]);
-  rr = await raw(wc.base, 'GET', '/policies', { Host: new URL(wc.base).host, Cookie: cookie });
+  await submit(page, 'header form button');
+  rr = await raw(wc.base, 'GET', '/policies', { Host, Cookie: cookie });
   check(rr.status === 401, 'after Log out the session cookie is refused', String(rr.status));
 
   // ---- the auditor --------------------------------------------------------------
@@ -375,7 +401,7 @@ async function main() {
   await ap.goto(ac.url);
   await ap.goto(ac.base + '/report');
   await ap.type('#r-subject', 'C-1001');
-  await Promise.all([ap.waitForNavigation(), ap.click('#btn-report')]);
+  await submit(ap, '#btn-report');
   const rep = await ap.$$eval('#report-entries tbody tr', (t) => t.length);
   check(rep >= 40, 'auditor: the citizen report lists the deliveries and denials', String(rep));
   await shot(ap, 'citizen-report');
@@ -384,7 +410,7 @@ async function main() {
   check(lentries.some((e) => e.actor === 'auditor' && /command=audit\.report/.test(e.detail)),
         'the broker recorded the auditor\'s lookup', JSON.stringify(lentries).slice(0, 200));
   await ap.goto(ac.base + '/policies');
-  const owners2 = await ap.$$eval('#policies tbody tr td:first-child', (t) => t.map((x) => x.textContent));
+  const owners2 = await texts(ap, '#policies tbody tr td:first-child');
   check(owners2.join(',') === 'city,power,water', 'auditor: every owner\'s policy is listed', owners2.join(','));
   await shot(ap, 'policies');
   await ap.goto(ac.base + '/policy?owner=water');
@@ -392,7 +418,7 @@ async function main() {
         'auditor reads water\'s policy, without Apply');
   await ap.goto(ac.base + '/consents');
   await ap.type('#c-subject', 'C-1001');
-  await Promise.all([ap.waitForNavigation(), ap.click('#btn-consents')]);
+  await submit(ap, '#btn-consents');
   check((await ap.$('#no-consents')) !== null, 'auditor: consent lookup answers');
   check((await ap.$('#consent-grant')) === null, 'auditor: no form to record a consent');
 
@@ -402,21 +428,17 @@ async function main() {
   await cp.goto(cc.url);
   await cp.goto(cc.base + '/consents');
   await cp.type('#g-subject', 'C-2002');
-  await cp.$eval('#g-controller', (i) => { i.value = 'health'; });
-  await cp.type('#g-recipient', 'parking');
-  await cp.type('#g-purpose', 'parking-fee-waiver');
-  await cp.type('#g-records', 'health.v1.Encounter');
-  await cp.type('#g-evidence', 'signed form 2026-117');
-  await Promise.all([cp.waitForNavigation(), cp.click('#btn-grant')]);
-  let ctext = await cp.$eval('main', (m) => m.textContent);
+  await setValue(cp, '#g-controller', 'health');
+  await fill(cp, { '#g-recipient': 'parking', '#g-purpose': 'parking-fee-waiver',
+                   '#g-records': 'health.v1.Encounter', '#g-evidence': 'signed form 2026-117' });
+  await submit(cp, '#btn-grant');
+  let ctext = await text(cp, 'main');
   check(/consent\.grant: consent/.test(ctext), 'city admin records a consent', ctext.slice(0, 300));
-  await cp.$eval('#c-subject', (i) => { i.value = 'C-2002'; });
-  await Promise.all([cp.waitForNavigation(), cp.click('#btn-consents')]);
-  const crow = await cp.$$eval('#consents tbody tr', (t) => t.map((x) => x.textContent));
+  const crow = await consentsOf(cp, 'C-2002');
   check(crow.length === 1 && /health/.test(crow[0]) && /parking/.test(crow[0]), 'the consent is listed', JSON.stringify(crow));
   await shot(cp, 'consents');
-  await Promise.all([cp.waitForNavigation(), cp.click('button.withdraw')]);
-  ctext = await cp.$eval('main', (m) => m.textContent);
+  await submit(cp, 'button.withdraw');
+  ctext = await text(cp, 'main');
   check(/consent\.withdraw: consent .*withdrawn/.test(ctext), 'city admin withdraws it', ctext.slice(0, 300));
   const kinds2 = ctl('--json', 'audit', 'query', '--kind', 'consent.').toString();
   check(/consent\.grant/.test(kinds2) && /consent\.withdraw/.test(kinds2) && /"actor":\s*"admin"/.test(kinds2),
@@ -424,7 +446,7 @@ async function main() {
 
   // the city administrator's policy pages: every owner listed, the city's editable, others read only
   await cp.goto(cc.base + '/policies');
-  const cowners = await cp.$$eval('#policies tbody tr td:first-child', (t) => t.map((x) => x.textContent));
+  const cowners = await texts(cp, '#policies tbody tr td:first-child');
   check(cowners.join(',') === 'city,power,water', 'city admin: every owner listed', cowners.join(','));
   await cp.goto(cc.base + '/policy?owner=city');
   check((await cp.$('#btn-apply')) !== null, 'city admin may apply the city policy');
@@ -436,41 +458,29 @@ async function main() {
   await cp.goto(cc.base + '/consents');
 
   // ---- the city's consent channel (consent-source): data-plane ConsentEvents --
-  const sc = start(env.SLUICE_CONSOLE, ['--data', data, '--key', path.join(keys, 'city-app.key'),
-                                        '--listen', '127.0.0.1:0', '--consent-source'], 'console-city-app');
-  await waitFor(() => /^http:\/\/\S+$/m.test(sc.out), 'the consent-source console URL');
-  sc.url = sc.out.match(/^(http:\/\/\S+)$/m)[1];
-  sc.base = sc.url.replace(/\/login\?.*$/, '');
+  const sc = await startConsole(path.join(keys, 'city-app.key'), '--consent-source');
   const sp = await browser.newPage();
   await sp.goto(sc.url);
-  const snav = await sp.$$eval('nav a', (a) => a.map((x) => x.textContent));
+  const snav = await texts(sp, 'nav a');
   check(snav.length === 1 && snav[0] === 'Consents', 'consent-source: only the Consents page', JSON.stringify(snav));
   await sp.goto(sc.base + '/consents');
-  await sp.type('#g-subject', 'C-3003');
-  await sp.type('#g-controller', 'health');
-  await sp.type('#g-recipient', 'parking');
-  await sp.type('#g-purpose', 'parking-fee-waiver');
-  await sp.type('#g-records', 'health.v1.Encounter');
-  await Promise.all([sp.waitForNavigation(), sp.click('#btn-grant')]);
-  let note = await sp.$eval('main', (m) => m.textContent);
+  await fill(sp, { '#g-subject': 'C-3003', '#g-controller': 'health', '#g-recipient': 'parking',
+                   '#g-purpose': 'parking-fee-waiver', '#g-records': 'health.v1.Encounter' });
+  await submit(sp, '#btn-grant');
+  let note = await text(sp, 'main');
   const sid = (note.match(/consent (console-[0-9a-f]+) given: applied by the broker/) || [])[1];
   check(!!sid, 'consent-source records a consent given (a ConsentEvent publish)', note.slice(0, 300));
   await cp.bringToFront();
-  await cp.$eval('#c-subject', (i) => { i.value = 'C-3003'; });
-  await Promise.all([cp.waitForNavigation(), cp.click('#btn-consents')]);
-  let srow = await cp.$$eval('#consents tbody tr', (t) => t.map((x) => x.textContent));
+  let srow = await consentsOf(cp, 'C-3003');
   check(srow.length === 1 && srow[0].includes(sid) && !/withdrawn/.test(srow[0]),
         'the city administrator sees it', JSON.stringify(srow));
   await sp.bringToFront();
-  await sp.type('#w-id', sid || 'none');
-  await sp.type('#w-subject', 'C-3003');
-  await Promise.all([sp.waitForNavigation(), sp.click('#btn-withdraw')]);
-  note = await sp.$eval('main', (m) => m.textContent);
+  await fill(sp, { '#w-id': sid || 'none', '#w-subject': 'C-3003' });
+  await submit(sp, '#btn-withdraw');
+  note = await text(sp, 'main');
   check(/withdrawn: applied by the broker/.test(note), 'consent-source records the withdrawal', note.slice(0, 300));
   await cp.bringToFront();
-  await cp.$eval('#c-subject', (i) => { i.value = 'C-3003'; });
-  await Promise.all([cp.waitForNavigation(), cp.click('#btn-consents')]);
-  srow = await cp.$$eval('#consents tbody tr', (t) => t.map((x) => x.textContent));
+  srow = await consentsOf(cp, 'C-3003');
   check(srow.length === 1 && /withdrawn/.test(srow[0]), 'the city administrator sees it withdrawn', JSON.stringify(srow));
   await sp.bringToFront();
   await shot(sp, 'consents-channel');
@@ -479,7 +489,7 @@ async function main() {
   await ap.goto(ac.base + '/');
   const members = await ap.$$eval('#members tbody tr', (t) => t.length);
   check(members === 8, 'members page lists the 8 members',
-        `${members}: ${(await ap.$eval('main', (m) => m.textContent)).slice(0, 300)}`);
+        `${members}: ${(await text(ap, 'main')).slice(0, 300)}`);
   await shot(ap, 'members-status');
   // the lookup itself: what the broker recorded is for the policy-audit work;
   // here only that the report came from the broker with the auditor's key

@@ -1,6 +1,8 @@
 """Shared pieces of the gateway tests: a real sluiced on loopback, members
-and policies set up with sluicectl, sluice-gateway processes, and an HTTP
-client (urllib only). Every process gets a fresh temporary directory."""
+and policies set up with sluicectl, sluice-gateway processes, local HTTP
+servers, and an HTTP client (urllib only). Every process gets a fresh
+temporary directory."""
+import http.server
 import json
 import os
 import shutil
@@ -9,12 +11,13 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from tl import T, Broker, Checks as Failures  # noqa: E402,F401  (tests/lib/tl.py: the harness)
+from tl import T, Broker  # noqa: E402  (tests/lib/tl.py: the harness)
 
 
 def wait_for(pred, seconds, step=0.05):
@@ -35,6 +38,14 @@ def free_port():
     return p
 
 
+def serve(handler):
+    """A local HTTP server on an ephemeral loopback port, serving `handler`
+    (a BaseHTTPRequestHandler class) from a thread; .shutdown() stops it."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 class City:
     """A broker with its data directory, and the sluicectl that runs it."""
 
@@ -51,19 +62,12 @@ class City:
         self.start = self.broker.start
         self.stop = self.broker.stop
 
-    def tail(self, n=3000):
-        try:
-            with open(os.path.join(self.root, "sluiced.log"), "rb") as f:
-                return f.read()[-n:].decode(errors="replace")
-        except OSError:
-            return ""
-
-    def ctl(self, *args, key=None, stdin=None, check=True):
-        cmd = [self.sluicectl, "--data", self.data]
-        if key:
-            cmd += ["--key", key]
-        r = subprocess.run(cmd + list(args), capture_output=True, input=stdin)
-        if check and r.returncode != 0:
+    def ctl(self, *args, key=None):
+        """sluicectl ARGS on the city's data directory (as `key`, default the
+        city administrator); its output. Raises when it fails."""
+        cmd = [self.sluicectl, "--data", self.data] + (["--key", key] if key else [])
+        r = subprocess.run(cmd + list(args), capture_output=True)
+        if r.returncode != 0:
             raise RuntimeError("sluicectl %s: %s%s" % (" ".join(args), r.stdout.decode(),
                                                        r.stderr.decode()))
         return r.stdout.decode()
@@ -85,6 +89,11 @@ class City:
             if not os.path.exists(key):
                 self.member("admin-" + owner, "admin:" + owner)
             self.ctl("policy", "apply", path, "--owner", owner, key=key)
+
+    def wait_subscribed(self, purpose, seconds=10):
+        """Waits until `sluicectl status` shows a subscription for `purpose`
+        (gateways subscribe in the background)."""
+        return wait_for(lambda: purpose in self.ctl("status"), seconds)
 
     def audit(self, *filters):
         out = self.ctl("--json", "audit", "query", *filters, "--limit", "1000")
@@ -117,16 +126,14 @@ class City:
 
     def finish(self, c, *gateways):
         """Stops the gateways; when a check failed, prints their logs and the
-        broker's; removes everything."""
+        broker's; stops the broker and removes everything (kept when
+        SLUICE_TEST_KEEP is set)."""
         for g in gateways:
             g.stop()
         if c.failed:
             for g in gateways:
                 print("---- %s gateway log\n%s" % (g.name, g.tail()))
-            print("---- sluiced log\n" + self.tail())
-        self.cleanup()
-
-    def cleanup(self):
+            print("---- sluiced log\n" + self.broker.log_tail())
         self.stop()
         if not os.environ.get("SLUICE_TEST_KEEP"):
             shutil.rmtree(self.root, ignore_errors=True)
@@ -148,6 +155,7 @@ class Gateway:
             f.write("\n[app desk]\ntoken = %s\n" % self.token)
         self.proc = None
         self.url = None
+        self.ssl = None     # an ssl.SSLContext for an https:// url
 
     def start(self, wait_ready=True):
         pf = os.path.join(self.dir, "port")
@@ -164,19 +172,20 @@ class Gateway:
             raise RuntimeError("gateway %s not ready: %s" % (self.name, self.tail()))
 
     def stop(self, sig=signal.SIGTERM):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
+        """Sends `sig` and waits (killing after 20 s); the exit status, or
+        None when it was not running."""
+        proc, self.proc, rc = self.proc, None, None
+        if proc and proc.poll() is None:
+            proc.send_signal(sig)
             try:
-                rc = self.proc.wait(T(20))
+                rc = proc.wait(T(20))
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                rc = self.proc.wait()
-            self.proc = None
-            return rc
-        self.proc = None
-        return None
+                proc.kill()
+                rc = proc.wait()
+        return rc
 
     def tail(self, n=3000):
+        """The last n bytes of the gateway's log, as text."""
         try:
             with open(os.path.join(self.dir, "gateway.log"), "rb") as f:
                 return f.read()[-n:].decode(errors="replace")
@@ -196,7 +205,7 @@ class Gateway:
             h.setdefault("Content-Type", "application/json")
         req = urllib.request.Request(self.url + path, data=data, method=method, headers=h)
         try:
-            with urllib.request.urlopen(req, timeout=T(timeout)) as r:
+            with urllib.request.urlopen(req, timeout=T(timeout), context=self.ssl) as r:
                 raw = r.read()
                 return r.status, (json.loads(raw) if raw else None), dict(r.headers)
         except urllib.error.HTTPError as e:

@@ -1,6 +1,7 @@
 """tl — the test harness for the Python suites (tests/protocol, tests/gateway):
 the time scale of slow machines, a check counter, and sluiced started through
 the same launcher as the C suites (tests/lib/tl-broker, tl_broker.c)."""
+import argparse
 import json
 import os
 import subprocess
@@ -28,7 +29,8 @@ class Checks:
             print("PASS %s" % name, flush=True)
         else:
             self.failed += 1
-            print("FAIL %s%s" % (name, (": " + detail) if detail else ""), flush=True)
+            # detail: any value (a string, or e.g. the (status, body) of an answer)
+            print("FAIL %s%s" % (name, (": %s" % (detail,)) if detail else ""), flush=True)
         return ok
 
     def crash(self, name, exc):
@@ -98,3 +100,35 @@ class Broker:
                 return b"".join(f.readlines()[-n:]).decode(errors="replace")
         except OSError:
             return ""
+
+
+# ---- policy texts (Python suites: tests/protocol, tests/gateway) ------------
+def permit(name, purpose, fields, owner="water", consumer="power",
+           records="water.v1.MeterReading", **clauses):
+    """The text of one POLICY.md permit block, its keywords aligned as the
+    examples write them; `clauses` are the optional lines in the order given
+    (subject=..., time=..., consent=...)."""
+    lines = [("owner", owner), ("consumer", consumer), ("records", records),
+             ("purpose", purpose), ("fields", fields)] + list(clauses.items())
+    return 'permit "%s" {\n%s}\n' % (name, "".join("  %-9s %s\n" % kv for kv in lines))
+
+
+def run_suite(phases, phase_help=None, default=None, options=()):
+    """The main of a Python suite. Its command line: --sluiced and --tl-broker
+    (the harness's launcher), `options` ((flag, add_argument keywords)), and
+    --phase, a key of `phases` (required unless `default` names one). Runs
+    phases[phase](args, checks), prints "N passed, M failed", exits 1 on any
+    failure, 0 otherwise."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sluiced", required=True)
+    ap.add_argument("--tl-broker", required=True,
+                    help="the test harness's launcher (tests/lib/tl_broker.c)")
+    for flag, kw in options:
+        ap.add_argument(flag, **kw)
+    ap.add_argument("--phase", choices=list(phases), required=default is None, default=default,
+                    help=phase_help)
+    args = ap.parse_args()
+    c = Checks()
+    phases[args.phase](args, c)
+    print("%d passed, %d failed" % (c.passed, c.failed))
+    sys.exit(1 if c.failed else 0)

@@ -17,32 +17,27 @@ import time
 
 import zmq
 
-PROTO_FILES = [
-    "sluice/v1/options.proto",
-    "sluice/v1/envelope.proto",
-    "sluice/v1/admin.proto",
-    "sluice/v1/consent.proto",
-    "water/v1/water.proto",
-    "power/v1/power.proto",
-    "health/v1/health.proto",
-    "parking/v1/parking.proto",
-]
+PROTO_FILES = ["sluice/v1/options.proto", "sluice/v1/envelope.proto", "sluice/v1/admin.proto",
+               "sluice/v1/consent.proto", "water/v1/water.proto", "power/v1/power.proto",
+               "health/v1/health.proto", "parking/v1/parking.proto"]
 
 # Filled by load_protos(): the generated modules.
 pb = {}
 
-# ErrorCode names as PROTOCOL.md section 3 writes them.
-ERROR_NAMES = {
-    0: "ok", 1: "bad-frame", 2: "unknown-command", 3: "unsupported-version",
-    4: "too-big", 5: "unknown-record-type", 6: "not-owner", 7: "bad-body",
-    8: "denied", 9: "owner-offline", 10: "timeout", 11: "store-full",
-    12: "queue-full", 13: "not-permitted", 14: "bad-request", 15: "internal",
-    16: "not-found", 17: "not-subscribed",
-}
+# The default wait for an answer, in seconds (a suite on a slow machine
+# scales it).
+TIMEOUT_S = 5.0
+
+# ErrorCode names as PROTOCOL.md section 3 writes them, in code order (0..17).
+ERROR_NAMES = ("ok bad-frame unknown-command unsupported-version too-big "
+               "unknown-record-type not-owner bad-body denied owner-offline timeout "
+               "store-full queue-full not-permitted bad-request internal not-found "
+               "not-subscribed").split()
 
 
 def error_name(code):
-    return ERROR_NAMES.get(int(code), "code-%d" % int(code))
+    code = int(code)
+    return ERROR_NAMES[code] if 0 <= code < len(ERROR_NAMES) else "code-%d" % code
 
 
 def load_protos(schemas_dir, out_dir):
@@ -57,14 +52,9 @@ def load_protos(schemas_dir, out_dir):
     subprocess.run(cmd, check=True)
     if out_dir not in sys.path:
         sys.path.insert(0, out_dir)
-    for name, mod in [("envelope", "sluice.v1.envelope_pb2"),
-                      ("admin", "sluice.v1.admin_pb2"),
-                      ("consent", "sluice.v1.consent_pb2"),
-                      ("water", "water.v1.water_pb2"),
-                      ("power", "power.v1.power_pb2"),
-                      ("health", "health.v1.health_pb2"),
-                      ("parking", "parking.v1.parking_pb2")]:
-        pb[name] = importlib.import_module(mod)
+    for f in PROTO_FILES[1:]:    # "water/v1/water.proto" -> pb["water"] = water.v1.water_pb2
+        pb[f.split("/")[-1][:-len(".proto")]] = importlib.import_module(
+            f[:-len(".proto")].replace("/", ".") + "_pb2")
     return pb
 
 
@@ -101,8 +91,10 @@ class Keys:
         return Keys(kv["public-key"], kv["secret-key"], server)
 
 
-def _curve_socket(ctx, keys, endpoint):
-    s = ctx.socket(zmq.DEALER)
+def curve_socket(ctx, keys, endpoint, kind=zmq.DEALER):
+    """A CURVE client socket (DEALER unless `kind` says otherwise) connected
+    to `endpoint`; heartbeats 1 s / 3 s, no linger."""
+    s = ctx.socket(kind)
     s.curve_secretkey = keys.secret.encode()
     s.curve_publickey = keys.public.encode()
     s.curve_serverkey = keys.server.encode()
@@ -113,17 +105,13 @@ def _curve_socket(ctx, keys, endpoint):
     return s
 
 
-class ProtocolError(Exception):
-    pass
-
-
 class DataClient:
     """One data-plane connection (a DEALER). Requests are matched to their
     answer by seq; broker-initiated messages (DELIVER, NOTICE, QUERY to an
     owner) that arrive meanwhile are kept in `inbox` in arrival order."""
 
     def __init__(self, ctx, keys, endpoint):
-        self.sock = _curve_socket(ctx, keys, endpoint)
+        self.sock = curve_socket(ctx, keys, endpoint)
         self.seq = 0
         self.inbox = []     # [(Header, [bytes])]
         self.stray = []     # answers nobody waited for
@@ -133,18 +121,8 @@ class DataClient:
 
     # -- frames ---------------------------------------------------------
     def header(self, command, **fields):
-        env = pb["envelope"]
-        h = env.Header(version=1, command=command)
-        for k, v in fields.items():
-            if k == "records":
-                h.records.extend(v)
-            elif k == "parameters":
-                h.parameters.update(v)
-            elif k in ("message_ids", "delivery_tags", "capabilities", "errors"):
-                getattr(h, k).extend(v)
-            else:
-                setattr(h, k, v)
-        return h
+        """A version-1 Header; repeated fields take lists, `parameters` a dict."""
+        return pb["envelope"].Header(version=1, command=command, **fields)
 
     def send_raw(self, frames):
         self.sock.send_multipart(frames)
@@ -171,7 +149,12 @@ class DataClient:
         return h.command in (env.DELIVER, env.NOTICE) or \
             (h.command == env.QUERY and h.query_id != 0)
 
-    def wait_answer(self, seq, timeout_s):
+    def _keep(self, m):
+        """Files a message nobody is waiting for: inbox or stray."""
+        (self.inbox if self._unsolicited(m[0]) else self.stray).append(m)
+
+    def wait_answer(self, seq, timeout_s=None):
+        timeout_s = timeout_s or TIMEOUT_S
         deadline = time.monotonic() + timeout_s
         while True:
             left = deadline - time.monotonic()
@@ -180,21 +163,17 @@ class DataClient:
             m = self.recv(left)
             if m is None:
                 continue
-            h, bodies = m
-            if self._unsolicited(h):
-                self.inbox.append(m)
-            elif h.seq == seq:
-                return h, bodies
-            else:
-                self.stray.append(m)
+            if not self._unsolicited(m[0]) and m[0].seq == seq:
+                return m
+            self._keep(m)
 
-    def request(self, header, bodies=(), timeout_s=5.0):
+    def request(self, header, bodies=(), timeout_s=None):
         seq = self.send(header, bodies)
         return self.wait_answer(seq, timeout_s)
 
-    def next_unsolicited(self, command, timeout_s):
+    def next_unsolicited(self, command, timeout_s=None):
         """The first inbox message with this command (waiting for it)."""
-        deadline = time.monotonic() + timeout_s
+        deadline = time.monotonic() + (timeout_s or TIMEOUT_S)
         while True:
             for i, m in enumerate(self.inbox):
                 if m[0].command == command:
@@ -203,99 +182,88 @@ class DataClient:
             if left <= 0:
                 return None
             m = self.recv(left)
-            if m is None:
-                continue
-            if self._unsolicited(m[0]):
-                self.inbox.append(m)
-            else:
-                self.stray.append(m)
+            if m is not None:
+                self._keep(m)
 
     # -- commands -------------------------------------------------------
-    def hello(self, timeout_s=5.0):
-        env = pb["envelope"]
-        return self.request(self.header(env.HELLO, capabilities=["batch"]),
-                            timeout_s=timeout_s)[0]
+    def call(self, command, timeout_s=None, **fields):
+        """A request without bodies; returns the answer Header."""
+        return self.request(self.header(command, **fields), timeout_s=timeout_s)[0]
 
-    def ping(self, timeout_s=5.0):
-        env = pb["envelope"]
-        return self.request(self.header(env.PING), timeout_s=timeout_s)[0]
+    def hello(self, timeout_s=None):
+        return self.call(pb["envelope"].HELLO, timeout_s, capabilities=["batch"])
 
-    def publish(self, record_type, records, timeout_s=5.0):
+    def ping(self, timeout_s=None):
+        return self.call(pb["envelope"].PING, timeout_s)
+
+    def publish(self, record_type, records, timeout_s=None):
         """records: [(RecordMeta, body bytes)]. Returns the answer Header."""
-        env = pb["envelope"]
-        h = self.header(env.PUBLISH, record_type=record_type,
+        h = self.header(pb["envelope"].PUBLISH, record_type=record_type,
                         records=[m for m, _ in records])
         return self.request(h, [b for _, b in records], timeout_s)[0]
 
-    def subscribe(self, record_type, purpose, timeout_s=5.0):
-        env = pb["envelope"]
-        return self.request(self.header(env.SUBSCRIBE, record_type=record_type,
-                                        purpose=purpose), timeout_s=timeout_s)[0]
+    def subscribe(self, record_type, purpose, timeout_s=None):
+        return self.call(pb["envelope"].SUBSCRIBE, timeout_s, record_type=record_type,
+                         purpose=purpose)
 
-    def unsubscribe(self, record_type, purpose, timeout_s=5.0):
-        env = pb["envelope"]
-        return self.request(self.header(env.UNSUBSCRIBE, record_type=record_type,
-                                        purpose=purpose), timeout_s=timeout_s)[0]
+    def unsubscribe(self, record_type, purpose, timeout_s=None):
+        return self.call(pb["envelope"].UNSUBSCRIBE, timeout_s, record_type=record_type,
+                         purpose=purpose)
 
     def credit(self, n):
         """CREDIT has no answer on success (PROTOCOL.md 5.4)."""
-        env = pb["envelope"]
-        return self.send(self.header(env.CREDIT, credit=n))
+        return self.send(self.header(pb["envelope"].CREDIT, credit=n))
 
-    def ack(self, tags, timeout_s=5.0):
-        env = pb["envelope"]
-        return self.request(self.header(env.ACK, delivery_tags=list(tags)),
-                            timeout_s=timeout_s)[0]
+    def ack(self, tags, timeout_s=None):
+        return self.call(pb["envelope"].ACK, timeout_s, delivery_tags=list(tags))
 
-    def nack(self, tags, timeout_s=5.0):
-        env = pb["envelope"]
-        return self.request(self.header(env.NACK, delivery_tags=list(tags)),
-                            timeout_s=timeout_s)[0]
+    def nack(self, tags, timeout_s=None):
+        return self.call(pb["envelope"].NACK, timeout_s, delivery_tags=list(tags))
 
     def query(self, record_type, subject, purpose, parameters=None,
               timeout_ms=2000, timeout_s=None):
-        env = pb["envelope"]
-        h = self.header(env.QUERY, record_type=record_type, subject=subject,
+        h = self.header(pb["envelope"].QUERY, record_type=record_type, subject=subject,
                         purpose=purpose, parameters=parameters or {},
                         timeout_ms=timeout_ms)
         if timeout_s is None:
             timeout_s = timeout_ms / 1000.0 + 3.0
         return self.request(h, timeout_s=timeout_s)
 
+    def _to_query(self, command, query_id, records=(), **fields):
+        """Owner side: REPLY or ERROR for `query_id`, with a seq of its own."""
+        self.seq += 1
+        h = self.header(command, seq=self.seq, query_id=query_id,
+                        records=[m for m, _ in records], **fields)
+        self.send_raw([h.SerializeToString()] + [b for _, b in records])
+
     def reply(self, query_id, records):
         """Owner side: REPLY {query_id, records} (no answer unless bad)."""
-        env = pb["envelope"]
-        self.seq += 1
-        h = self.header(env.REPLY, seq=self.seq, query_id=query_id,
-                        records=[m for m, _ in records])
-        self.send_raw([h.SerializeToString()] + [b for _, b in records])
+        self._to_query(pb["envelope"].REPLY, query_id, records)
 
     def refuse_query(self, query_id, code, text):
         env = pb["envelope"]
-        self.seq += 1
-        h = self.header(env.ERROR, seq=self.seq, query_id=query_id,
-                        errors=[env.Error(code=code, text=text)])
-        self.send_raw([h.SerializeToString()])
+        self._to_query(env.ERROR, query_id, errors=[env.Error(code=code, text=text)])
 
 
 class AdminClient:
     """The admin plane: one AdminRequest frame -> one AdminResponse frame."""
 
     def __init__(self, ctx, keys, endpoint):
-        self.sock = _curve_socket(ctx, keys, endpoint)
+        self.sock = curve_socket(ctx, keys, endpoint)
         self.seq = 0
 
     def close(self):
         self.sock.close(0)
 
+    def _recv(self, timeout_s, what):
+        """The next AdminResponse (the last frame), waiting `timeout_s`."""
+        if timeout_s <= 0 or not self.sock.poll(int(timeout_s * 1000)):
+            raise TimeoutError("%s: no answer" % what)
+        return pb["admin"].AdminResponse.FromString(self.sock.recv_multipart()[-1])
+
     def call_raw(self, frames, timeout_s=10.0):
         self.sock.send_multipart(frames)
-        if not self.sock.poll(int(timeout_s * 1000)):
-            raise TimeoutError("admin: no answer in %.1f s" % timeout_s)
-        frames = self.sock.recv_multipart()
-        r = pb["admin"].AdminResponse()
-        r.ParseFromString(frames[-1])
-        return r
+        return self._recv(timeout_s, "admin")
 
     def call(self, command, args=None, data=b"", timeout_s=10.0):
         """Returns (code name, text, result JSON value or None)."""
@@ -305,12 +273,7 @@ class AdminClient:
         deadline = time.monotonic() + timeout_s
         self.sock.send(req.SerializeToString())
         while True:
-            left = deadline - time.monotonic()
-            if left <= 0 or not self.sock.poll(int(left * 1000)):
-                raise TimeoutError("admin %s: no answer in %.1f s" % (command, timeout_s))
-            r = pb["admin"].AdminResponse()
-            r.ParseFromString(self.sock.recv_multipart()[-1])
-            if r.seq != self.seq:
-                continue
-            result = json.loads(r.result_json) if r.result_json else None
-            return error_name(r.code), r.text, result
+            r = self._recv(deadline - time.monotonic(), "admin " + command)
+            if r.seq == self.seq:
+                result = json.loads(r.result_json) if r.result_json else None
+                return error_name(r.code), r.text, result
