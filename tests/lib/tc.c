@@ -901,3 +901,36 @@ tc_queue_depth (tc_broker_t *b, const char *member)
     cJSON_Delete (j);
     return n;
 }
+
+/* --------------------------------------------------------------------------
+ * Broker integration suites (tests/broker/it_*.c, flood_auth.c)
+ * ------------------------------------------------------------------------ */
+
+typedef struct {
+    tc_full_entry_t *out;
+    size_t max;
+} s_full_t;
+
+static int
+s_read_full (const sl_audit_entry_t *e, long i, void *arg)
+{
+    s_full_t *r = arg;
+    if ((size_t) i >= r->max)
+        return 0;
+    tc_full_entry_t *o = &r->out[i];
+    s_read_t one = { &o->m, 1 };
+    s_read_one (e, 0, &one);
+    snprintf (o->record_type, sizeof o->record_type, "%.*s", (int) e->record_type.len,
+              e->record_type.ptr);
+    o->subject[0] = 0;
+    for (size_t k = 0; e->subject && k < SL_AUDIT_PSEUDO_LEN; k++)
+        snprintf (o->subject + 2 * k, 3, "%02x", e->subject[k]);
+    return 0;
+}
+
+long
+tc_audit_read_full (const char *dir, const char *kind, tc_full_entry_t *out, size_t max)
+{
+    s_full_t r = { out, max };
+    return s_audit_each (dir, kind, s_read_full, &r);
+}

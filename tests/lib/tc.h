@@ -268,4 +268,22 @@ int64_t tc_ms (void);
     goes through it. */
 int tc_wait (int ms);
 
+/* --------------------------------------------------------------------------
+ * Broker integration suites (tests/broker/it_*.c, flood_auth.c)
+ * ------------------------------------------------------------------------ */
+#include "sl_audit.h"
+
+/*  tc_entry_t and what it leaves out: the record type, and the subject's
+ *  audit pseudonym in hex ("" when the entry has none). */
+typedef struct {
+    tc_entry_t m;
+    char record_type[64];
+    char subject[2 * SL_AUDIT_PSEUDO_LEN + 1];
+} tc_full_entry_t;
+
+/*  tc_audit_read with tc_full_entry_t: the first `max` entries of `kind` go
+ *  into out (may be NULL when max is 0); returns how many there are, or -1
+ *  when the store could not be read. */
+long tc_audit_read_full (const char *dir, const char *kind, tc_full_entry_t *out, size_t max);
+
 #endif
