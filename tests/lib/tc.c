@@ -934,3 +934,47 @@ tc_audit_read_full (const char *dir, const char *kind, tc_full_entry_t *out, siz
     s_full_t r = { out, max };
     return s_audit_each (dir, kind, s_read_full, &r);
 }
+
+int
+tc_admin_code (tc_broker_t *b, const sl_keypair_t *as, const char *command,
+               const char *args_json, char *out, size_t size)
+{
+    Sluice__V1__AdminResponse *r = tc_admin (b, as, command, args_json);
+    if (out)
+        snprintf (out, size, "%s\n%s", !r ? "no response" : r->text ? r->text : "",
+                  r && r->result_json ? r->result_json : "");
+    int code = r ? (int) r->code : -1;
+    if (r)
+        sluice__v1__admin_response__free_unpacked (r, NULL);
+    return code;
+}
+
+void *
+tc_curve_socket (void *ctx, int type, const char *server_pub, const char *public_key,
+                 const char *secret_key)
+{
+    void *s = zmq_socket (ctx ? ctx : tc_ctx (), type);
+    int linger = 0;
+    if (!s)
+        return NULL;
+    zmq_setsockopt (s, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt (s, ZMQ_CURVE_SERVERKEY, server_pub, 40);
+    zmq_setsockopt (s, ZMQ_CURVE_PUBLICKEY, public_key, 40);
+    zmq_setsockopt (s, ZMQ_CURVE_SECRETKEY, secret_key, 40);
+    return s;
+}
+
+Sluice__V1__AdminResponse *
+tc_admin_recv (void *sock, int timeout_ms)
+{
+    zmq_pollitem_t it = { sock, 0, ZMQ_POLLIN, 0 };
+    if (zmq_poll (&it, 1, tc_wait (timeout_ms)) != 1)
+        return NULL;
+    zmq_msg_t f;
+    zmq_msg_init (&f);
+    Sluice__V1__AdminResponse *r = NULL;
+    if (zmq_msg_recv (&f, sock, 0) >= 0)
+        r = sluice__v1__admin_response__unpack (NULL, zmq_msg_size (&f), zmq_msg_data (&f));
+    zmq_msg_close (&f);
+    return r;
+}

@@ -286,4 +286,21 @@ typedef struct {
  *  when the store could not be read. */
 long tc_audit_read_full (const char *dir, const char *kind, tc_full_entry_t *out, size_t max);
 
+/*  One admin command as `as` (tc_admin): the response's code, or -1 when
+ *  there was none; its text, a newline and its result_json go to out[size]
+ *  (out may be NULL; "no response" when there was none). */
+int tc_admin_code (tc_broker_t *b, const sl_keypair_t *as, const char *command,
+                   const char *args_json, char *out, size_t size);
+
+/*  A socket of `type` in ZeroMQ context `ctx` (NULL: tc_ctx ()) with linger
+ *  0 and CURVE client keys (the server's public key, then ours), not yet
+ *  connected. NULL on failure. */
+void *tc_curve_socket (void *ctx, int type, const char *server_pub, const char *public_key,
+                       const char *secret_key);
+
+/*  Waits up to timeout_ms (scaled) for one frame on `sock` and decodes it
+ *  as an AdminResponse (free with sluice__v1__admin_response__free_unpacked);
+ *  NULL on timeout or when it does not decode. */
+Sluice__V1__AdminResponse *tc_admin_recv (void *sock, int timeout_ms);
+
 #endif
