@@ -978,3 +978,38 @@ tc_admin_recv (void *sock, int timeout_ms)
     zmq_msg_close (&f);
     return r;
 }
+
+uint64_t
+tc_publish_n (tc_client_t *c, const char *type, const char *member, const char *owner,
+              const char *subject, uint32_t first, size_t n, const uint8_t *const *bodies,
+              const size_t *lens)
+{
+    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+    Sluice__V1__RecordMeta *m = calloc (n, sizeof *m), **mp = calloc (n, sizeof *mp);
+    uint8_t (*ids)[16] = calloc (n, sizeof *ids);
+    uint64_t seq = 0;
+    if (m && mp && ids) {
+        h.command = SLUICE__V1__COMMAND__PUBLISH;
+        h.record_type = (char *) type;
+        if (member)
+            h.member = (char *) member;
+        for (size_t i = 0; i < n; i++) {
+            sluice__v1__record_meta__init (&m[i]);
+            tc_msgid (ids[i], first + (uint32_t) i);
+            m[i].message_id.data = ids[i];
+            m[i].message_id.len = 16;
+            if (subject)
+                m[i].subject = (char *) subject;
+            if (owner)
+                m[i].owner = (char *) owner;
+            mp[i] = &m[i];
+        }
+        h.n_records = n;
+        h.records = mp;
+        seq = tc_send (c, &h, bodies, lens, n);
+    }
+    free (m);
+    free (mp);
+    free (ids);
+    return seq;
+}

@@ -303,4 +303,12 @@ void *tc_curve_socket (void *ctx, int type, const char *server_pub, const char *
  *  NULL on timeout or when it does not decode. */
 Sluice__V1__AdminResponse *tc_admin_recv (void *sock, int timeout_ms);
 
+/*  One PUBLISH of `type` with n records, not waiting for the answer:
+ *  record i has message id tc_msgid (first + i), no event time, body
+ *  bodies[i] (lens[i] bytes), is about `subject` and claims owner `owner`;
+ *  the header claims member `member` (each NULL: not set). The seq, or 0. */
+uint64_t tc_publish_n (tc_client_t *c, const char *type, const char *member, const char *owner,
+                       const char *subject, uint32_t first, size_t n,
+                       const uint8_t *const *bodies, const size_t *lens);
+
 #endif
