@@ -20,6 +20,7 @@
 #include "sl_audit.h"
 
 #include "water/v1/water.pb-c.h"
+#include "sluice/v1/consent.pb-c.h"
 #include "sl_test_scale.h"
 #include "tl.h"
 
@@ -1012,4 +1013,57 @@ tc_publish_n (tc_client_t *c, const char *type, const char *member, const char *
     free (mp);
     free (ids);
     return seq;
+}
+
+uint8_t *
+tc_consent_pack (const tc_consent_t *c, int kind, size_t *len)
+{
+    Sluice__V1__ConsentEvent e = SLUICE__V1__CONSENT_EVENT__INIT;
+    char *purposes[] = { (char *) c->purpose }, *types[] = { (char *) c->type };
+    char *fields[] = { (char *) c->field };
+    e.consent_id = (char *) c->id;
+    e.kind = (Sluice__V1__ConsentEvent__Kind) kind;
+    e.subject = (char *) c->subject;
+    e.controller = (char *) c->controller;
+    e.recipient = (char *) c->recipient;
+    if (kind == SLUICE__V1__CONSENT_EVENT__KIND__GIVEN) {
+        e.n_purposes = e.n_record_types = 1;
+        e.purposes = purposes;
+        e.record_types = types;
+        e.collection_method = (char *) c->method;
+        if (c->evidence)
+            e.evidence = (char *) c->evidence;
+        e.valid_to = c->valid_to;
+        e.n_fields = c->field != NULL;
+        e.fields = fields;
+    }
+    *len = sluice__v1__consent_event__get_packed_size (&e);
+    uint8_t *buf = malloc (*len ? *len : 1);
+    if (buf)
+        sluice__v1__consent_event__pack (&e, buf);
+    return buf;
+}
+
+int
+tc_audit_verify (const char *dir, sl_audit_report_t *rep)
+{
+    char path[600];
+    uint8_t pk[SL_AUDIT_PK_LEN];
+    MDB_env *env;
+    memset (rep, 0, sizeof *rep);
+    snprintf (path, sizeof path, "%s/%s", dir, SL_AUDIT_SIGN_PUB_FILE);
+    if (sl_audit_load_pubkey (path, pk, rep->message, sizeof rep->message) != 0)
+        return -1;
+    snprintf (path, sizeof path, "%s/store", dir);
+    if (mdb_env_create (&env) != 0)
+        return -1;
+    mdb_env_set_maxdbs (env, 64);
+    if (mdb_env_open (env, path, MDB_RDONLY | MDB_NOTLS, 0600) != 0) {
+        snprintf (rep->message, sizeof rep->message, "the store in %.200s cannot be opened", dir);
+        mdb_env_close (env);
+        return -1;
+    }
+    int rc = sl_audit_verify (env, pk, NULL, rep);
+    mdb_env_close (env);
+    return rc;
 }

@@ -311,4 +311,26 @@ uint64_t tc_publish_n (tc_client_t *c, const char *type, const char *member, con
                        const char *subject, uint32_t first, size_t n,
                        const uint8_t *const *bodies, const size_t *lens);
 
+/*  One consent as a consent source publishes it (sluice.v1.ConsentEvent,
+ *  docs/CONSENT.md): `id` about `subject`, from `controller` to
+ *  `recipient`; a GIVEN one covers `purpose` and records of `type`,
+ *  collected by `method` with `evidence` (may be NULL), until valid_to
+ *  (Unix seconds; 0: no expiry), for only `field` when it is not NULL. */
+typedef struct {
+    const char *id, *subject, *controller, *recipient, *purpose, *type, *method, *evidence;
+    const char *field;
+    int64_t valid_to;
+} tc_consent_t;
+
+/*  The ConsentEvent of `kind` (Sluice__V1__ConsentEvent__Kind) for `c`,
+ *  packed (malloc()ed, *len bytes; the purposes, types, method, evidence,
+ *  expiry and field only when kind is GIVEN). NULL when out of memory. */
+uint8_t *tc_consent_pack (const tc_consent_t *c, int kind, size_t *len);
+
+/*  Offline: verifies the audit chain in DIR/store against the key in
+ *  DIR/audit-sign.pub (sl_audit_verify, its report into *rep). Returns
+ *  sl_audit_verify's result, or -1 when the key or the store could not be
+ *  read (said in rep->message). */
+int tc_audit_verify (const char *dir, sl_audit_report_t *rep);
+
 #endif
