@@ -55,6 +55,17 @@ power_and_water (tc_client_t *p, tc_client_t *w, uint32_t credit)
     cr_assert_eq (tc_join (w, &B, &kw, "water"), 0);
 }
 
+/*  The scene with credit 10, then water publishes message n about
+ *  `subject` and power gets it: the DELIVER into *m (free it). */
+static void
+delivered_one (tc_client_t *p, tc_client_t *w, uint32_t n, const char *subject, tc_msg_t *m)
+{
+    power_and_water (p, w, 10);
+    TC_PUBLISH_OK (w, n, subject, 12.5);
+    cr_assert_eq (tc_recv_cmd (p, m, SLUICE__V1__COMMAND__DELIVER, 5000), 0, "nothing delivered");
+    cr_assert_eq (m->h->command, SLUICE__V1__COMMAND__DELIVER);
+}
+
 /*  Power publishes a water reading (message id tc_msgid (n)), claiming to
  *  be water when `claim`: the answer is one NOT_OWNER error for that
  *  record, naming power when `claim`. */
@@ -137,12 +148,8 @@ Test (flow, ownership_violation_is_refused_and_broker_keeps_serving)
 Test (flow, publish_ack_deliver_ack)
 {
     tc_client_t w, p;
-    power_and_water (&p, &w, 10);
-    TC_PUBLISH_OK (&w, 10, "C-1001", 12.5);
-
     tc_msg_t m;
-    cr_assert_eq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__DELIVER, 5000), 0, "nothing delivered");
-    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__DELIVER);
+    delivered_one (&p, &w, 10, "C-1001", &m);
     cr_assert_eq (m.h->n_records, 1);
     cr_assert_eq (m.n_bodies, 1);
     Sluice__V1__RecordMeta *r = m.h->records[0];
@@ -203,10 +210,8 @@ Test (flow, credit_limits_deliveries)
 Test (flow, redelivery_after_consumer_reconnects)
 {
     tc_client_t w, p;
-    power_and_water (&p, &w, 10);
-    TC_PUBLISH_OK (&w, 30, "C-7", 12.5);
     tc_msg_t m;
-    cr_assert_eq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__DELIVER, 5000), 0);
+    delivered_one (&p, &w, 30, "C-7", &m);
     uint64_t tag = m.h->records[0]->delivery_tag;
     tc_msg_free (&m);
     tc_close (&p);                      /* gone without ACK */

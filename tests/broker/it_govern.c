@@ -525,6 +525,15 @@ consent_scene (tc_client_t *w, tc_client_t *p, tc_client_t *a, uint32_t credit)
     cr_assert_eq (tc_join (a, &B, &ka, "app"), 0);
 }
 
+/*  The next NOTICE to p, within timeout_ms, is `notice`: into *m (free it). */
+static void
+expect_notice (tc_client_t *p, tc_msg_t *m, const char *notice, int timeout_ms)
+{
+    cr_assert_eq (tc_recv_cmd (p, m, SLUICE__V1__COMMAND__NOTICE, timeout_ms), 0, "no NOTICE %s", notice);
+    cr_assert_eq (m->h->command, SLUICE__V1__COMMAND__NOTICE);
+    cr_assert_str_eq (m->h->notice, notice);
+}
+
 /*  The value of NOTICE argument `key` ("" when absent). */
 static const char *
 notice_arg (const tc_msg_t *m, const char *key)
@@ -563,9 +572,7 @@ Test (govern, consent_gates_queues_and_notifies)
     /* withdrawal: power is told, in its own pseudonym, and the queue stops */
     cr_assert_eq (consent_event (&a, 2, SLUICE__V1__CONSENT_EVENT__KIND__WITHDRAWN, "c-7-power", NULL),
                   ACK);
-    cr_assert_eq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__NOTICE, 5000), 0, "no NOTICE");
-    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__NOTICE);
-    cr_assert_str_eq (m.h->notice, "consent-withdrawn");
+    expect_notice (&p, &m, "consent-withdrawn", 5000);
     cr_assert_str_eq (notice_arg (&m, "subject"), seen, "notice names the subject as power does not see it");
     cr_assert_str_eq (notice_arg (&m, "owner"), "water");
     cr_assert_str_eq (notice_arg (&m, "purpose"), "joint-metering");
@@ -588,9 +595,7 @@ Test (govern, an_expiring_consent_notifies_and_stops_the_queue)
     cr_assert_lt (now_s (), ends, "the run was too slow for the window");
     cr_assert_eq (tc_queue_depth (&B, "power"), 1, "not queued while the consent was valid");
     /* valid_to passes: the broker finds it within its scan period */
-    cr_assert_eq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__NOTICE, 8000), 0, "no NOTICE at expiry");
-    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__NOTICE);
-    cr_assert_str_eq (m.h->notice, "consent-expired");
+    expect_notice (&p, &m, "consent-expired", 8000);
     tc_msg_free (&m);
     cr_assert_geq (now_s (), ends, "notice before the consent expired");
     tc_credit (&p, 10);
