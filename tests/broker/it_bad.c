@@ -1,12 +1,10 @@
 /*  Integration: each bad input gets a precise ERROR, is logged, and the
  *  broker keeps serving the sender and everyone else. */
 #include <criterion/criterion.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tc.h"
-
 
 static tc_broker_t B;
 static sl_keypair_t kw, kp;

@@ -5,13 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <zmq.h>
 
 #include <cJSON.h>
 
 #include "tc.h"
-
 
 static tc_broker_t B;
 static sl_keypair_t kw, kp, kk;   /* water, power, parking */

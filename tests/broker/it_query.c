@@ -1,13 +1,11 @@
 /*  Integration: QUERY routed to the owner and REPLY routed back; denied,
  *  owner offline, owner too slow, owner refuses. */
 #include <criterion/criterion.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "tc.h"
-
 
 static tc_broker_t B;
 static sl_keypair_t kw, kp;

@@ -4,9 +4,7 @@
  *  aggregated, roles validated, delivery tags unique across restarts,
  *  several connections under one member key. */
 #include <criterion/criterion.h>
-#include <cJSON.h>
 #include <fcntl.h>
-#include <lmdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,9 +13,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "sl_audit.h"
 #include "tc.h"
-
 
 static tc_broker_t B;
 static sl_keypair_t kw, kp;
@@ -55,7 +51,6 @@ teardown (void)
 
 TestSuite (security, .fini = teardown, .timeout = 120);
 
-
 /*  Power subscribed for billing-check without credit, water joined. */
 static void
 power_and_water (tc_client_t *p, tc_client_t *w)
@@ -71,7 +66,6 @@ kill_broker (void)
     waitpid (B.pid, NULL, 0);
     B.pid = 0;
 }
-
 
 /* ------------------------------------------ 4. disclosures recorded in full */
 
@@ -190,7 +184,6 @@ Test (security, explain_with_a_subject_is_limited_to_who_may_read_that_consent, 
     cr_assert (e[3].has_subject);
 }
 
-
 /* --------------------------------------------------------- 5. roles */
 
 static int
@@ -233,9 +226,7 @@ static uint64_t
 one_tag (tc_client_t *c)
 {
     uint64_t tag = 0;
-    if (tc_drain (c, 1, 0, &tag, 5000) != 1)
-        return 0;
-    return tag;
+    return tc_drain (c, 1, 0, &tag, 5000) == 1 ? tag : 0;
 }
 
 Test (security, delivery_tags_are_never_reused_across_restarts, .init = setup)
