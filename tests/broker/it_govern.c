@@ -21,6 +21,7 @@
 #define T_HOUR     1767236400         /* 2026-01-01T03:00:00Z */
 #define T_DAY      1767225600         /* 2026-01-01T00:00:00Z */
 #define GIVEN      SLUICE__V1__CONSENT_EVENT__KIND__GIVEN
+#define WITHDRAWN  SLUICE__V1__CONSENT_EVENT__KIND__WITHDRAWN
 #define ACK        SLUICE__V1__COMMAND__ACK
 
 static tc_broker_t B;
@@ -489,19 +490,21 @@ static const char *WATER_WITH_CONSENT =
     WATER_PERMIT ("w2p-consent", "power", "district, water_consumption_m3",
                   "  subject   pseudonymize\n  consent   required\n");
 
-/*  The consent of the next event (consent_event sets its id); valid_to
- *  and field may be set for the next GIVEN event and put back after it. */
+/*  The consent of every event; consent_event sets its id, expiry and field. */
 static tc_consent_t s_consent = { .subject = "C-7", .controller = "water", .recipient = "power",
                                   .purpose = "joint-metering", .type = TL_WATER, .method = "app",
                                   .evidence = "receipt-42" };
 
-/*  Publishes consent event `kind` of `consent_id` (s_consent) as c; returns
- *  what publish does (0: acknowledged). */
+/*  Publishes consent event `kind` of `consent_id` (s_consent; a GIVEN one
+ *  until valid_to, 0: no expiry, and for only `field` unless NULL) as c;
+ *  returns what publish does (0: acknowledged). */
 static int
 consent_event (tc_client_t *c, uint32_t n, Sluice__V1__ConsentEvent__Kind kind,
-               const char *consent_id)
+               const char *consent_id, int64_t valid_to, const char *field)
 {
     s_consent.id = consent_id;
+    s_consent.valid_to = valid_to;
+    s_consent.field = field;
     size_t len;
     uint8_t *buf = tc_consent_pack (&s_consent, kind, &len);
     cr_assert_not_null (buf);
@@ -550,7 +553,7 @@ Test (govern, consent_gates_queues_and_notifies)
     ASSERT_DENIED (&p, "delivered without consent", "reason=consent-missing");
 
     /* the citizen consents through the city app (a consent-source member) */
-    cr_assert_eq (consent_event (&a, 1, GIVEN, "c-7-power"), 0);
+    cr_assert_eq (consent_event (&a, 1, GIVEN, "c-7-power", 0, NULL), 0);
     publish_reading (&w, 2, "C-7");
     cr_assert_eq (deliver (&p, &m, 5000), 0, "nothing delivered with a valid consent");
     cr_assert_str_eq (m.h->records[0]->rules[0], "water/w2p-consent@1");
@@ -565,7 +568,7 @@ Test (govern, consent_gates_queues_and_notifies)
     cr_assert_eq (tc_queue_depth (&B, "power"), 2);
 
     /* withdrawal: power is told, in its own pseudonym, and the queue stops */
-    cr_assert_eq (consent_event (&a, 2, SLUICE__V1__CONSENT_EVENT__KIND__WITHDRAWN, "c-7-power"), 0);
+    cr_assert_eq (consent_event (&a, 2, WITHDRAWN, "c-7-power", 0, NULL), 0);
     expect_notice (&p, &m, "consent-withdrawn", 5000);
     cr_assert_str_eq (notice_arg (&m, "subject"), seen, "notice names the subject as power does not see it");
     cr_assert_str_eq (notice_arg (&m, "owner"), "water");
@@ -582,9 +585,7 @@ Test (govern, an_expiring_consent_notifies_and_stops_the_queue)
     tc_msg_t m;
     consent_scene (&w, &p, &a, 0);
     int64_t ends = window_end (2);
-    s_consent.valid_to = ends;
-    cr_assert_eq (consent_event (&a, 1, GIVEN, "c-7-short"), 0);
-    s_consent.valid_to = 0;
+    cr_assert_eq (consent_event (&a, 1, GIVEN, "c-7-short", ends, NULL), 0);
     publish_reading (&w, 1, "C-7");
     cr_assert_lt (now_s (), ends, "the run was too slow for the window");
     cr_assert_eq (tc_queue_depth (&B, "power"), 1, "not queued while the consent was valid");
@@ -602,9 +603,7 @@ Test (govern, a_consent_limited_to_fields_releases_only_those)
     tc_client_t w, p, a;
     tc_msg_t m;
     consent_scene (&w, &p, &a, 10);
-    s_consent.field = "water_consumption_m3";
-    cr_assert_eq (consent_event (&a, 1, GIVEN, "c-7-m3"), 0);
-    s_consent.field = NULL;
+    cr_assert_eq (consent_event (&a, 1, GIVEN, "c-7-m3", 0, "water_consumption_m3"), 0);
     publish_reading (&w, 1, "C-7");
     cr_assert_eq (deliver (&p, &m, 5000), 0, "nothing delivered");
     Water__V1__MeterReading *got = decoded (&m);
@@ -619,10 +618,10 @@ Test (govern, consent_events_from_other_members_are_refused)
 {
     tc_client_t w, a;
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    cr_assert_eq (consent_event (&w, 1, GIVEN, "c-forged"), SLUICE__V1__ERROR_CODE__NOT_PERMITTED);
+    cr_assert_eq (consent_event (&w, 1, GIVEN, "c-forged", 0, NULL), SLUICE__V1__ERROR_CODE__NOT_PERMITTED);
     /* and it did not count: the app can still grant that id */
     cr_assert_eq (tc_join (&a, &B, &ka, "app"), 0);
-    cr_assert_eq (consent_event (&a, 1, GIVEN, "c-forged"), 0);
+    cr_assert_eq (consent_event (&a, 1, GIVEN, "c-forged", 0, NULL), 0);
     tc_close_all (&w, &a, NULL);
 }
 
@@ -634,7 +633,7 @@ Test (govern, both_planes_write_the_same_consent_entry)
      * administrator (admin plane) */
     tc_client_t a;
     cr_assert_eq (tc_join (&a, &B, &ka, "app"), 0);
-    cr_assert_eq (consent_event (&a, 1, GIVEN, "c-7-data"), 0);
+    cr_assert_eq (consent_event (&a, 1, GIVEN, "c-7-data", 0, NULL), 0);
     tc_close (&a);
     const sl_keypair_t *adm = tc_owner_admin (&B, "water");
     cr_assert_not_null (adm);

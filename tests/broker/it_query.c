@@ -150,7 +150,8 @@ Test (query, refused_queries_get_their_code)
     tc_client_t w, p;
     tc_msg_t q;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (error_code (&p, ask (&p, "billing-check", 3000), 5000), SLUICE__V1__ERROR_CODE__OWNER_OFFLINE);
+    cr_assert_eq (error_code (&p, ask (&p, "billing-check", 3000), 5000),
+                  SLUICE__V1__ERROR_CODE__OWNER_OFFLINE);
     cr_assert_eq (error_code (&p, tc_query (&p, "water.v9.Nothing", NULL, "billing-check", 0), 5000),
                   SLUICE__V1__ERROR_CODE__UNKNOWN_RECORD_TYPE);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
@@ -158,7 +159,8 @@ Test (query, refused_queries_get_their_code)
     cr_assert_neq (tc_recv (&w, &q, 300), 0, "a denied query reached the owner");
     tc_close (&w);
     usleep (300000);
-    cr_assert_eq (error_code (&p, ask (&p, "billing-check", 3000), 5000), SLUICE__V1__ERROR_CODE__OWNER_OFFLINE);
+    cr_assert_eq (error_code (&p, ask (&p, "billing-check", 3000), 5000),
+                  SLUICE__V1__ERROR_CODE__OWNER_OFFLINE);
     tc_close (&p);
 }
 
