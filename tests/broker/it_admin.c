@@ -165,13 +165,7 @@ Test (admin, a_req_socket_works_too)
     void *req = tc_curve_socket (NULL, ZMQ_REQ, B.broker_pub, B.admin.public_key, B.admin.secret_key);
     cr_assert_not_null (req);
     cr_assert_eq (zmq_connect (req, B.admin_ep), 0);
-    Sluice__V1__AdminRequest r = SLUICE__V1__ADMIN_REQUEST__INIT;
-    r.version = 1;
-    r.seq = 5;
-    r.command = "member.list";
-    uint8_t buf[256];
-    size_t len = sluice__v1__admin_request__pack (&r, buf);
-    cr_assert_eq (zmq_send (req, buf, len, 0), (int) len);
+    cr_assert_eq (tc_admin_send (req, 5, "member.list", NULL, NULL, 0), 0);
     Sluice__V1__AdminResponse *resp = tc_admin_recv (req, 5000);
     cr_assert_not_null (resp, "no answer to a REQ client");
     cr_assert_eq (resp->seq, 5);

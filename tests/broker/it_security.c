@@ -514,21 +514,10 @@ Test (security, an_oversized_admin_request_gets_too_big_with_its_seq, .init = se
 {
     tc_client_t c;
     cr_assert_eq (tc_connect (&c, B.admin_ep, B.broker_pub, &B.admin), 0);
-    Sluice__V1__AdminRequest r = SLUICE__V1__ADMIN_REQUEST__INIT;
-    r.version = 1;
-    r.seq = 4242;
-    r.command = "policy.apply";
-    r.args_json = "{\"owner\":\"city\"}";
     size_t big = 65536 * 2;
     uint8_t *data = malloc (big);
     memset (data, '#', big);
-    r.data.data = data;
-    r.data.len = big;
-    size_t len = sluice__v1__admin_request__get_packed_size (&r);
-    uint8_t *buf = malloc (len);
-    sluice__v1__admin_request__pack (&r, buf);
-    cr_assert_eq (zmq_send (c.sock, buf, len, 0), (int) len);
-    free (buf);
+    cr_assert_eq (tc_admin_send (c.sock, 4242, "policy.apply", "{\"owner\":\"city\"}", data, big), 0);
     free (data);
     Sluice__V1__AdminResponse *resp = tc_admin_recv (c.sock, 5000);
     cr_assert_not_null (resp, "no answer to an oversized request");

@@ -1067,3 +1067,26 @@ tc_audit_verify (const char *dir, sl_audit_report_t *rep)
     mdb_env_close (env);
     return rc;
 }
+
+int
+tc_admin_send (void *sock, uint64_t seq, const char *command, const char *args_json,
+               const uint8_t *data, size_t len)
+{
+    Sluice__V1__AdminRequest r = SLUICE__V1__ADMIN_REQUEST__INIT;
+    r.version = 1;
+    r.seq = seq;
+    r.command = (char *) command;
+    if (args_json)
+        r.args_json = (char *) args_json;
+    r.data.data = (uint8_t *) data;
+    r.data.len = data ? len : 0;
+    size_t n = sluice__v1__admin_request__get_packed_size (&r);
+    uint8_t *buf = malloc (n ? n : 1);
+    int rc = buf ? 0 : -1;
+    if (buf) {
+        sluice__v1__admin_request__pack (&r, buf);
+        rc = zmq_send (sock, buf, n, 0) == (int) n ? 0 : -1;
+    }
+    free (buf);
+    return rc;
+}

@@ -303,6 +303,12 @@ void *tc_curve_socket (void *ctx, int type, const char *server_pub, const char *
  *  NULL on timeout or when it does not decode. */
 Sluice__V1__AdminResponse *tc_admin_recv (void *sock, int timeout_ms);
 
+/*  Sends one AdminRequest on `sock`: version 1, `seq`, `command`,
+ *  `args_json` (NULL: none) and `len` bytes of `data` (may be NULL).
+ *  Returns 0 or -1. */
+int tc_admin_send (void *sock, uint64_t seq, const char *command, const char *args_json,
+                   const uint8_t *data, size_t len);
+
 /*  One PUBLISH of `type` with n records, not waiting for the answer:
  *  record i has message id tc_msgid (first + i), no event time, body
  *  bodies[i] (lens[i] bytes), is about `subject` and claims owner `owner`;
