@@ -268,13 +268,12 @@ Test (security, delivery_tags_are_never_reused_across_restarts, .init = setup)
 
 /*  One step of a consumer that never waits for its ACK answers (the
  *  harness's tc_ack would skip DELIVERs arriving meanwhile): a DELIVER is
- *  acked at once, each of its tags going to on_got (unless NULL); an ACK
- *  answer confirms tags, each confirmed one goes to on_acked and is worth
- *  one more credit. Returns 0, or -1 if nothing came
- *  within timeout_ms. */
+ *  acked at once, each of its tags going to on_tag (ctx, 'R', tag); an ACK
+ *  answer confirms tags, each confirmed one goes to on_tag (ctx, 'A', tag)
+ *  and is worth one more credit. Returns 0, or -1 if nothing came within
+ *  timeout_ms. */
 static int
-consume_step (tc_client_t *c, int timeout_ms, void (*on_got) (void *, uint64_t),
-              void (*on_acked) (void *, uint64_t), void *ctx)
+consume_step (tc_client_t *c, int timeout_ms, void (*on_tag) (void *, char, uint64_t), void *ctx)
 {
     tc_msg_t m;
     if (tc_recv (c, &m, timeout_ms) != 0)
@@ -284,8 +283,7 @@ consume_step (tc_client_t *c, int timeout_ms, void (*on_got) (void *, uint64_t),
         size_t n = m.h->n_records < 64 ? m.h->n_records : 64;
         for (size_t i = 0; i < n; i++) {
             tags[i] = m.h->records[i]->delivery_tag;
-            if (on_got)
-                on_got (ctx, tags[i]);
+            on_tag (ctx, 'R', tags[i]);
         }
         Sluice__V1__Header a = SLUICE__V1__HEADER__INIT;
         a.command = SLUICE__V1__COMMAND__ACK;
@@ -296,7 +294,7 @@ consume_step (tc_client_t *c, int timeout_ms, void (*on_got) (void *, uint64_t),
     else if (m.h->command == SLUICE__V1__COMMAND__ACK
              && m.h->n_delivery_tags + m.h->n_errors > 0) {
         for (size_t i = 0; i < m.h->n_delivery_tags; i++)
-            on_acked (ctx, m.h->delivery_tags[i]);
+            on_tag (ctx, 'A', m.h->delivery_tags[i]);
         /* every answered tag is off our hands, confirmed or not-found (the
          * killed instance's last ACK may have removed a record that came
          * to us again): each is worth one credit */
@@ -306,6 +304,7 @@ consume_step (tc_client_t *c, int timeout_ms, void (*on_got) (void *, uint64_t),
     return 0;
 }
 
+/*  The child's on_tag: a line "KIND TAG" to the log file ctx. */
 static void
 log_tag (void *ctx, char kind, uint64_t tag)
 {
@@ -314,9 +313,6 @@ log_tag (void *ctx, char kind, uint64_t tag)
     if (write (*(int *) ctx, line, (size_t) n) != n)
         _exit (4);
 }
-
-static void log_got (void *ctx, uint64_t tag) { log_tag (ctx, 'R', tag); }
-static void log_acked (void *ctx, uint64_t tag) { log_tag (ctx, 'A', tag); }
 
 /*  A second instance of power's consumer, in its own process, with a
  *  ZeroMQ context of its own: writes "R <tag>" when a record arrives and
@@ -333,7 +329,7 @@ child_consumer (const char *log)
         _exit (3);
     tc_credit (&c, 8);
     for (;;)
-        consume_step (&c, 1000, log_got, log_acked, &fd);
+        consume_step (&c, 1000, log_tag, &fd);
 }
 
 /*  Reads the child's log: tags it received and tags whose ACK it saw. */
@@ -371,11 +367,13 @@ typedef struct {
     size_t n;
 } mine_t;
 
-/*  The survivor's confirmed acks: never the same tag twice. */
+/*  The survivor's on_tag: its confirmed acks, never the same tag twice. */
 static void
-mine_acked (void *ctx, uint64_t tag)
+mine_acked (void *ctx, char kind, uint64_t tag)
 {
     mine_t *m = ctx;
+    if (kind != 'A')
+        return;
     for (size_t i = 0; i < m->n; i++)
         cr_assert_neq (m->tags[i], tag, "tag %llu acked twice", (unsigned long long) tag);
     if (m->n < 4 * N_SHARED)
@@ -424,7 +422,7 @@ Test (security, two_instances_under_one_key_share_the_queue_and_survive_a_kill, 
             mine_before_kill = n_mine;
             child_log (log, c_got, &n_cgot, c_acked, &n_cacked, 4 * N_SHARED);
         }
-        if (consume_step (&p, 200, NULL, mine_acked, &ms) != 0 && killed && tc_queue_depth (&B, "power") == 0)
+        if (consume_step (&p, 200, mine_acked, &ms) != 0 && killed && tc_queue_depth (&B, "power") == 0)
             break;
     }
     n_mine = ms.n;
