@@ -66,14 +66,18 @@ Test (bad, malformed_header)
     const void *f[] = { junk };
     size_t l[] = { sizeof junk };
     cr_assert_eq (tc_send_raw (&c, f, l, 1), 0);
-    expect_error (&c, "malformed header", SLUICE__V1__ERROR_CODE__BAD_FRAME, 0, "not a sluice.v1.Header");
+    expect_error (&c, "malformed header", SLUICE__V1__ERROR_CODE__BAD_FRAME, 0,
+                  "not a sluice.v1.Header");
     cr_assert_gt (tc_broker_log_count (&B, "code=bad-frame"), 0, "not logged");
     still_serving (&c, "malformed header");
     tc_close (&c);
 }
 
-#define PUBLISH SLUICE__V1__COMMAND__PUBLISH
-#define E(code) SLUICE__V1__ERROR_CODE__##code
+#define CMD(c) .command = SLUICE__V1__COMMAND__##c
+#define E(c) .code = SLUICE__V1__ERROR_CODE__##c
+/* a PUBLISH of one record of `type` with an id of `id` bytes, `frames` body frames */
+#define PUB(type, id, frames) \
+    CMD (PUBLISH), .record_type = type, .n_records = 1, .id_len = id, .n_bodies = frames
 
 /*  One bad message: a header with `command` (and the members set here) and,
  *  for each of `n_records` records, a message id of `id_len` bytes; then
@@ -91,34 +95,31 @@ typedef struct {
 } bad_t;
 
 static const bad_t BAD[] = {
-    { "PUBLISH announcing one record but sending no body frame", PUBLISH, 0, TL_WATER, NULL, NULL,
-      0, 1, 16, 0, "", 0, E (BAD_FRAME), "needs 2 frames, got 1" },
-    { "HELLO with a stray extra frame", SLUICE__V1__COMMAND__HELLO, 0, NULL, NULL, NULL, 0, 0, 0, 1,
-      "\x01\x02\x03", 3, E (BAD_FRAME), "needs 1 frames, got 2" },
-    { "unknown command 99", 99, 0, NULL, NULL, NULL, 0, 0, 0, 0, NULL, 0, E (UNKNOWN_COMMAND), "99" },
-    { "DELIVER is broker-to-client only", SLUICE__V1__COMMAND__DELIVER, 0, NULL, NULL, NULL, 0, 0, 0,
-      0, NULL, 0, E (UNKNOWN_COMMAND), NULL },
-    { "unsupported version", SLUICE__V1__COMMAND__HELLO, 2, NULL, NULL, NULL, 0, 0, 0, 0, NULL, 0,
-      E (UNSUPPORTED_VERSION), "version 1" },
-    { "oversized message", PUBLISH, 0, TL_WATER, NULL, "C-1", 0, 1, 16, 1, "big", 100000, E (TOO_BIG),
-      "limit of 65536" },
+    { "PUBLISH announcing one record but sending no body frame", PUB (TL_WATER, 16, 0), .body = "",
+      E (BAD_FRAME), .text = "needs 2 frames, got 1" },
+    { "HELLO with a stray extra frame", CMD (HELLO), .n_bodies = 1, .body = "\x01\x02\x03",
+      .body_len = 3, E (BAD_FRAME), .text = "needs 1 frames, got 2" },
+    { "unknown command 99", .command = 99, E (UNKNOWN_COMMAND), .text = "99" },
+    { "DELIVER is broker-to-client only", CMD (DELIVER), E (UNKNOWN_COMMAND) },
+    { "unsupported version", CMD (HELLO), .version = 2, E (UNSUPPORTED_VERSION), .text = "version 1" },
+    { "oversized message", PUB (TL_WATER, 16, 1), .subject = "C-1", .body = "big", .body_len = 100000,
+      E (TOO_BIG), .text = "limit of 65536" },
     /* a string field claiming 80 bytes */
-    { "undecodable body", PUBLISH, 0, TL_WATER, NULL, "C-1", 0, 1, 16, 1, "\x0a\x50" "a", 3,
-      E (BAD_BODY), "does not decode as " TL_WATER },
+    { "undecodable body", PUB (TL_WATER, 16, 1), .subject = "C-1", .body = "\x0a\x50" "a",
+      .body_len = 3, E (BAD_BODY), .text = "does not decode as " TL_WATER },
     /* a publisher may not have a record decided (and consent looked up)
        for a person other than the one the record is about */
-    { "header subject differs from the body's", PUBLISH, 0, TL_WATER, NULL, "C-2", 0, 1, 16, 1, NULL,
-      0, E (BAD_REQUEST), "RecordMeta.subject differs from the body's subject field" },
-    { "unknown record type", PUBLISH, 0, "water.v1.Nope", NULL, "C-1", 0, 1, 16, 1, "\x0a\x01" "a", 3,
-      E (UNKNOWN_RECORD_TYPE), "water.v1.Nope" },
-    { "a message id of 5 bytes", PUBLISH, 0, TL_WATER, NULL, NULL, 0, 1, 5, 1, "\x0a\x01" "a", 3,
-      E (BAD_REQUEST), "16 bytes" },
-    { "SUBSCRIBE with a bad purpose", SLUICE__V1__COMMAND__SUBSCRIBE, 0, TL_WATER, "Not A Purpose",
-      NULL, 0, 0, 0, 0, NULL, 0, E (BAD_REQUEST), "purpose" },
-    { "CREDIT without a subscription", SLUICE__V1__COMMAND__CREDIT, 0, NULL, NULL, NULL, 5, 0, 0, 0,
-      NULL, 0, E (NOT_SUBSCRIBED), NULL },
-    { "UNSUBSCRIBE of no subscription", SLUICE__V1__COMMAND__UNSUBSCRIBE, 0, TL_WATER,
-      "joint-metering", NULL, 0, 0, 0, 0, NULL, 0, E (NOT_FOUND), NULL },
+    { "header subject differs from the body's", PUB (TL_WATER, 16, 1), .subject = "C-2",
+      E (BAD_REQUEST), .text = "RecordMeta.subject differs from the body's subject field" },
+    { "unknown record type", PUB ("water.v1.Nope", 16, 1), .subject = "C-1",
+      .body = "\x0a\x01" "a", .body_len = 3, E (UNKNOWN_RECORD_TYPE), .text = "water.v1.Nope" },
+    { "a message id of 5 bytes", PUB (TL_WATER, 5, 1), .body = "\x0a\x01" "a", .body_len = 3,
+      E (BAD_REQUEST), .text = "16 bytes" },
+    { "SUBSCRIBE with a bad purpose", CMD (SUBSCRIBE), .record_type = TL_WATER,
+      .purpose = "Not A Purpose", E (BAD_REQUEST), .text = "purpose" },
+    { "CREDIT without a subscription", CMD (CREDIT), .credit = 5, E (NOT_SUBSCRIBED) },
+    { "UNSUBSCRIBE of no subscription", CMD (UNSUBSCRIBE), .record_type = TL_WATER,
+      .purpose = "joint-metering", E (NOT_FOUND) },
 };
 
 /*  Each row of BAD on one connection: its ERROR, then the broker still
