@@ -136,12 +136,14 @@ power_and_water (tc_client_t *p, tc_client_t *w, uint32_t credit)
     cr_assert_eq (tc_join (w, &B, &kw, "water"), 0);
 }
 
-/*  Nothing reaches consumer `p` (`why` names what did) with credit given,
- *  power's queue is empty, and a deny entry for power meets the conditions
- *  (tc_audit_count's). */
-#define ASSERT_DENIED(p, why, ...)                                                             \
+/*  After `credit` more (0: none), nothing reaches consumer `p` (`why` names
+ *  what did), power's queue is empty, and a deny entry for power meets the
+ *  conditions (tc_audit_count's). */
+#define ASSERT_DENIED(p, credit, why, ...)                                                     \
     do {                                                                                       \
         tc_msg_t m_;                                                                           \
+        if (credit)                                                                            \
+            tc_credit ((p), (credit));                                                         \
         cr_assert_neq (deliver ((p), &m_, 700), 0, why);                                       \
         cr_assert_eq (tc_queue_depth (&B, "power"), 0, "denied records stay queued");          \
         cr_assert_gt (tc_audit_await (&B, 2000, "kind=deny", "counterpart=power", __VA_ARGS__, \
@@ -207,7 +209,7 @@ Test (govern, default_deny_without_a_policy)
     tc_client_t w, p;
     power_and_water (&p, &w, 10);
     publish_reading (&w, 1, "C-1");
-    ASSERT_DENIED (&p, "delivered without any permit", "reason=no-matching-rule");
+    ASSERT_DENIED (&p, 0, "delivered without any permit", "reason=no-matching-rule");
     tc_close_all (&w, &p, NULL);
 }
 
@@ -223,7 +225,7 @@ Test (govern, a_city_forbid_beats_the_owners_permit)
     publish_reading (&w, 1, "C-1");
     cr_assert_eq (deliver (&k, &m, 5000), 0, "parking (not forbidden) got nothing");
     tc_msg_free (&m);
-    ASSERT_DENIED (&p, "a forbidden copy reached power", "record_type=" TL_WATER,
+    ASSERT_DENIED (&p, 0, "a forbidden copy reached power", "record_type=" TL_WATER,
                    "purpose=joint-metering", "reason=forbidden");
     tc_close_all (&w, &p, &k, NULL);
 }
@@ -238,8 +240,7 @@ Test (govern, a_rule_removed_after_queueing_stops_queued_records)
     cr_assert_eq (tc_queue_depth (&B, "power"), 2, "records were not queued");
     /* water withdraws the permit: version 2 has no rule for power */
     cr_assert_eq (tc_policy (&B, "water", "# nothing is shared any more\n"), 2);
-    tc_credit (&p, 10);
-    ASSERT_DENIED (&p, "a queued record left after its rule was removed", "owner=water",
+    ASSERT_DENIED (&p, 10, "a queued record left after its rule was removed", "owner=water",
                    "detail=stage=deliver");
     tc_close_all (&w, &p, NULL);
 }
@@ -302,8 +303,7 @@ Test (govern, a_rule_whose_validity_ends_stops_queued_records)
         usleep (50000);
     /* the window ended between enqueue and delivery: nothing with the same
      * policy and consent changed, yet the time did, so it is decided again */
-    tc_credit (&p, 10);
-    ASSERT_DENIED (&p, "a queued record left after its rule's window ended",
+    ASSERT_DENIED (&p, 10, "a queued record left after its rule's window ended",
                    "reason=outside-validity", "detail=stage=deliver");
     tc_close_all (&w, &p, NULL);
 }
@@ -550,7 +550,7 @@ Test (govern, consent_gates_queues_and_notifies)
 
     /* no consent: denied, and the reason says so */
     publish_reading (&w, 1, "C-7");
-    ASSERT_DENIED (&p, "delivered without consent", "reason=consent-missing");
+    ASSERT_DENIED (&p, 0, "delivered without consent", "reason=consent-missing");
 
     /* the citizen consents through the city app (a consent-source member) */
     cr_assert_eq (consent_event (&a, 1, GIVEN, "c-7-power", 0, NULL), 0);
@@ -574,8 +574,7 @@ Test (govern, consent_gates_queues_and_notifies)
     cr_assert_str_eq (notice_arg (&m, "owner"), "water");
     cr_assert_str_eq (notice_arg (&m, "purpose"), "joint-metering");
     tc_msg_free (&m);
-    tc_credit (&p, 10);
-    ASSERT_DENIED (&p, "a queued record left after the withdrawal", "reason=consent-withdrawn");
+    ASSERT_DENIED (&p, 10, "a queued record left after the withdrawal", "reason=consent-withdrawn");
     tc_close_all (&w, &p, &a, NULL);
 }
 
@@ -593,8 +592,7 @@ Test (govern, an_expiring_consent_notifies_and_stops_the_queue)
     expect_notice (&p, &m, "consent-expired", 8000);
     tc_msg_free (&m);
     cr_assert_geq (now_s (), ends, "notice before the consent expired");
-    tc_credit (&p, 10);
-    ASSERT_DENIED (&p, "a queued record left after the consent expired", "reason=consent-expired");
+    ASSERT_DENIED (&p, 10, "a queued record left after the consent expired", "reason=consent-expired");
     tc_close_all (&w, &p, &a, NULL);
 }
 
