@@ -1090,3 +1090,13 @@ tc_admin_send (void *sock, uint64_t seq, const char *command, const char *args_j
     free (buf);
     return rc;
 }
+
+long
+tc_auth_denied_await (tc_broker_t *b, const char *public_key, const char *reason, int timeout_ms)
+{
+    char fp[17], needle[64], why[80];
+    sl_keys_fingerprint (public_key, fp);
+    snprintf (needle, sizeof needle, "detail~fp=%s ", fp);
+    snprintf (why, sizeof why, "reason=%s", reason);
+    return tc_audit_await (b, timeout_ms, "kind=auth.denied", why, needle, NULL);
+}

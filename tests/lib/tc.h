@@ -333,6 +333,11 @@ typedef struct {
  *  expiry and field only when kind is GIVEN). NULL when out of memory. */
 uint8_t *tc_consent_pack (const tc_consent_t *c, int kind, size_t *len);
 
+/*  tc_audit_await (timeout_ms) of auth.denied entries for `reason` whose
+ *  detail names the fingerprint of `public_key` (Z85): the count. */
+long tc_auth_denied_await (tc_broker_t *b, const char *public_key, const char *reason,
+                           int timeout_ms);
+
 /*  Offline: verifies the audit chain in DIR/store against the key in
  *  DIR/audit-sign.pub (sl_audit_verify, its report into *rep). Returns
  *  sl_audit_verify's result, or -1 when the key or the store could not be
