@@ -10,7 +10,7 @@
 #include "tc.h"
 
 static tc_broker_t B;
-static char out[8192];                /* the last answer's text and result */
+static char text[1024], res[8192];   /* the last answer's text and result */
 
 static void
 setup (void)
@@ -26,21 +26,22 @@ teardown (void)
 
 TestSuite (admin, .init = setup, .fini = teardown, .timeout = 60);
 
-/*  The code of `command` with `args` as `as`; its text and result in out. */
+/*  The code of `command` with `args` as `as`; its text and result in
+ *  text and res. */
 static int
 code_of (const sl_keypair_t *as, const char *command, const char *args)
 {
-    return tc_admin_code (&B, as, command, args, out, sizeof out);
+    return tc_admin_code (&B, as, command, args, text, sizeof text, res, sizeof res);
 }
 
 Test (admin, member_add_and_list)
 {
     sl_keypair_t kw;
     cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
-    cr_assert_eq (code_of (&B.admin, "member.list", NULL), 0, "%s", out);
-    cr_assert (strstr (out, "\"name\":\"water\""), "%s", out);
-    cr_assert (strstr (out, kw.public_key), "%s", out);
-    cr_assert (strstr (out, "\"role\":\"admin:city\""), "%s", out);
+    cr_assert_eq (code_of (&B.admin, "member.list", NULL), 0, "%s", text);
+    cr_assert (strstr (res, "\"name\":\"water\""), "%s", res);
+    cr_assert (strstr (res, kw.public_key), "%s", res);
+    cr_assert (strstr (res, "\"role\":\"admin:city\""), "%s", res);
 }
 
 /*  Who asks what of the admin plane, and the code (and a part of the text)
@@ -88,12 +89,12 @@ Test (admin, bad_input_and_roles_get_their_answers)
             snprintf (args, sizeof args, ANSWERS[i].args,
                       ANSWERS[i].fresh ? kn.public_key : k[WATER].public_key);
         int code = code_of (&k[ANSWERS[i].as], ANSWERS[i].command, ANSWERS[i].args ? args : NULL);
-        cr_assert_eq (code, ANSWERS[i].code, "%s: code %d: %s", ANSWERS[i].name, code, out);
-        cr_assert (!ANSWERS[i].text || strstr (out, ANSWERS[i].text), "%s: no '%s' in %s",
-                   ANSWERS[i].name, ANSWERS[i].text, out);
+        cr_assert_eq (code, ANSWERS[i].code, "%s: code %d: %s", ANSWERS[i].name, code, text);
+        cr_assert (!ANSWERS[i].text || strstr (text, ANSWERS[i].text), "%s: no '%s' in %s",
+                   ANSWERS[i].name, ANSWERS[i].text, text);
     }
-    cr_assert_eq (code_of (&B.admin, "member.list", NULL), 0, "%s", out);
-    cr_assert_null (strstr (out, "intruder"), "a member role added a member");
+    cr_assert_eq (code_of (&B.admin, "member.list", NULL), 0, "%s", text);
+    cr_assert_null (strstr (res, "intruder"), "a member role added a member");
 }
 
 Test (admin, status_reports_connections_and_queues)
@@ -102,17 +103,17 @@ Test (admin, status_reports_connections_and_queues)
     cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
     tc_client_t w;
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    cr_assert_eq (code_of (&B.admin, "status", NULL), 0, "%s", out);
-    cr_assert (strstr (out, "\"version\":\"0.1.0\""), "%s", out);
-    cr_assert (strstr (out, "\"members_connected\":[\"water\"]"), "%s", out);
-    cr_assert (strstr (out, "\"uptime_s\":"), "%s", out);
+    cr_assert_eq (code_of (&B.admin, "status", NULL), 0, "%s", text);
+    cr_assert (strstr (res, "\"version\":\"0.1.0\""), "%s", res);
+    cr_assert (strstr (res, "\"members_connected\":[\"water\"]"), "%s", res);
+    cr_assert (strstr (res, "\"uptime_s\":"), "%s", res);
     tc_close (&w);
     /* the broker notices the disconnect and forgets the session */
     int gone = 0;
     for (int64_t until = tc_ms () + 3000; !gone && tc_ms () < until;) {
         usleep (50000);
-        cr_assert_eq (code_of (&B.admin, "status", NULL), 0, "%s", out);
-        gone = strstr (out, "\"members_connected\":[]") != NULL;
+        cr_assert_eq (code_of (&B.admin, "status", NULL), 0, "%s", text);
+        gone = strstr (res, "\"members_connected\":[]") != NULL;
     }
     cr_assert (gone, "a closed connection is still listed as connected");
     cr_assert_gt (tc_broker_log_count (&B, "plane=admin peer="), 0);
@@ -125,8 +126,8 @@ Test (admin, revoke_closes_sessions_and_refuses_the_key)
     cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
     tc_client_t w;
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    cr_assert_eq (code_of (&B.admin, "member.revoke", "{\"name\":\"water\"}"), 0, "%s", out);
-    cr_assert (strstr (out, "\"sessions_closed\":1"), "%s", out);
+    cr_assert_eq (code_of (&B.admin, "member.revoke", "{\"name\":\"water\"}"), 0, "%s", text);
+    cr_assert (strstr (res, "\"sessions_closed\":1"), "%s", res);
 
     tc_msg_t m;
     cr_assert_eq (tc_recv (&w, &m, 3000), 0, "no NOTICE");
@@ -146,8 +147,8 @@ Test (admin, revoke_closes_sessions_and_refuses_the_key)
     tc_close (&w);
     cr_assert (tc_refused (B.data_ep, B.broker_pub, &kw, 1500), "a revoked key was admitted");
     cr_assert_gt (tc_auth_denied_await (&B, kw.public_key, "revoked", 3000), 0);
-    cr_assert_eq (code_of (&B.admin, "member.list", NULL), 0, "%s", out);
-    cr_assert (strstr (out, "\"revoked\":true"), "%s", out);
+    cr_assert_eq (code_of (&B.admin, "member.list", NULL), 0, "%s", text);
+    cr_assert (strstr (res, "\"revoked\":true"), "%s", res);
 }
 
 Test (admin, unknown_admin_key_is_refused)

@@ -938,12 +938,13 @@ tc_audit_read_full (const char *dir, const char *kind, tc_full_entry_t *out, siz
 
 int
 tc_admin_code (tc_broker_t *b, const sl_keypair_t *as, const char *command,
-               const char *args_json, char *out, size_t size)
+               const char *args_json, char *text, size_t tsize, char *result, size_t rsize)
 {
     Sluice__V1__AdminResponse *r = tc_admin (b, as, command, args_json);
-    if (out)
-        snprintf (out, size, "%s\n%s", !r ? "no response" : r->text ? r->text : "",
-                  r && r->result_json ? r->result_json : "");
+    if (text)
+        snprintf (text, tsize, "%s", !r ? "no response" : r->text ? r->text : "");
+    if (result)
+        snprintf (result, rsize, "%s", r && r->result_json ? r->result_json : "");
     int code = r ? (int) r->code : -1;
     if (r)
         sluice__v1__admin_response__free_unpacked (r, NULL);

@@ -287,10 +287,11 @@ typedef struct {
 long tc_audit_read_full (const char *dir, const char *kind, tc_full_entry_t *out, size_t max);
 
 /*  One admin command as `as` (tc_admin): the response's code, or -1 when
- *  there was none; its text, a newline and its result_json go to out[size]
- *  (out may be NULL; "no response" when there was none). */
+ *  there was none. Its text goes to text[tsize] ("no response" when there
+ *  was none) and its result_json to result[rsize] ("" when none); each
+ *  buffer may be NULL. */
 int tc_admin_code (tc_broker_t *b, const sl_keypair_t *as, const char *command,
-                   const char *args_json, char *out, size_t size);
+                   const char *args_json, char *text, size_t tsize, char *result, size_t rsize);
 
 /*  A socket of `type` in ZeroMQ context `ctx` (NULL: tc_ctx ()) with linger
  *  0 and CURVE client keys (the server's public key, then ours), not yet
