@@ -31,7 +31,7 @@ TestSuite (admin, .init = setup, .fini = teardown, .timeout = 60);
 static int
 code_of (const sl_keypair_t *as, const char *command, const char *args)
 {
-    return tc_admin_code (&B, as, command, args, text, sizeof text, res, sizeof res);
+    return tc_admin_answer (&B, as, command, args, text, sizeof text, res, sizeof res);
 }
 
 Test (admin, member_add_and_list)

@@ -167,7 +167,7 @@ Test (flow, publish_ack_deliver_ack)
     cr_assert_eq (tc_ack (&p, tag, 0), 0);
 
     char text[256], st[4096];
-    cr_assert_eq (tc_admin_code (&B, &B.admin, "status", NULL, text, sizeof text, st, sizeof st), 0,
+    cr_assert_eq (tc_admin_answer (&B, &B.admin, "status", NULL, text, sizeof text, st, sizeof st), 0,
                   "%s", text);
     cr_assert (strstr (st, "\"power\":0"), "status: %s", st);
     tc_close_all (&w, &p, NULL);

@@ -146,7 +146,7 @@ Test (security, reply_entries_are_full_and_on_disk_before_the_reply_leaves, .ini
 /* ------------------------------------------- 1. explain with a subject */
 
 /*  The code of the answer to `command` with `args` (JSON) sent as `as`. */
-#define admin_code(as, command, args) tc_admin_code (&B, (as), (command), (args), NULL, 0, NULL, 0)
+#define admin_code(as, command, args) tc_admin_answer (&B, (as), (command), (args), NULL, 0, NULL, 0)
 
 Test (security, explain_with_a_subject_is_limited_to_who_may_read_that_consent, .init = setup)
 {

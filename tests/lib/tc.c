@@ -937,7 +937,7 @@ tc_audit_read_full (const char *dir, const char *kind, tc_full_entry_t *out, siz
 }
 
 int
-tc_admin_code (tc_broker_t *b, const sl_keypair_t *as, const char *command,
+tc_admin_answer (tc_broker_t *b, const sl_keypair_t *as, const char *command,
                const char *args_json, char *text, size_t tsize, char *result, size_t rsize)
 {
     Sluice__V1__AdminResponse *r = tc_admin (b, as, command, args_json);

@@ -290,7 +290,7 @@ long tc_audit_read_full (const char *dir, const char *kind, tc_full_entry_t *out
  *  there was none. Its text goes to text[tsize] ("no response" when there
  *  was none) and its result_json to result[rsize] ("" when none); each
  *  buffer may be NULL. */
-int tc_admin_code (tc_broker_t *b, const sl_keypair_t *as, const char *command,
+int tc_admin_answer (tc_broker_t *b, const sl_keypair_t *as, const char *command,
                    const char *args_json, char *text, size_t tsize, char *result, size_t rsize);
 
 /*  A socket of `type` in ZeroMQ context `ctx` (NULL: tc_ctx ()) with linger
