@@ -7,19 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <zmq.h>
 
 #include "tc.h"
 
 static tc_broker_t B;
-
-
-static void
-setup (void)
-{
-    cr_assert_eq (tc_broker_start (&B, NULL), 0, "sluiced did not start");
-}
 
 static void
 teardown (void)
@@ -27,7 +19,7 @@ teardown (void)
     tc_broker_cleanup (&B);
 }
 
-TestSuite (flood, .init = setup, .fini = teardown, .timeout = 300);
+TestSuite (flood, .fini = teardown, .timeout = 300);
 
 /*  `n` handshakes with fresh random keys, `wave` at a time; each socket
  *  tries once (no reconnect) and is closed once its handshake ended.
@@ -48,12 +40,9 @@ flood (int n, int wave)
             char pub[41], sec[41], ep[64];
             int no = -1, zero = 0;
             cr_assert_eq (zmq_curve_keypair (pub, sec), 0);
-            void *s = socks[i] = zmq_socket (ctx, ZMQ_DEALER);
-            zmq_setsockopt (s, ZMQ_CURVE_SERVERKEY, B.broker_pub, 40);
-            zmq_setsockopt (s, ZMQ_CURVE_PUBLICKEY, pub, 40);
-            zmq_setsockopt (s, ZMQ_CURVE_SECRETKEY, sec, 40);
+            void *s = socks[i] = tc_curve_socket (ctx, ZMQ_DEALER, B.broker_pub, pub, sec);
+            cr_assert_not_null (s);
             zmq_setsockopt (s, ZMQ_RECONNECT_IVL, &no, sizeof no);
-            zmq_setsockopt (s, ZMQ_LINGER, &zero, sizeof zero);
             snprintf (ep, sizeof ep, "inproc://flood-%d", base + i);
             cr_assert_eq (zmq_socket_monitor (s, ep, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
                                               | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
@@ -129,6 +118,7 @@ detail_count (const char *detail)
 
 Test (flood, ten_thousand_refused_handshakes_leave_a_bounded_and_exact_trace)
 {
+    cr_assert_eq (tc_broker_start (&B, NULL), 0, "sluiced did not start");
     const int n = 10000;
     int64_t t0 = tc_ms ();
     cr_assert_eq (flood (n, 64), n);

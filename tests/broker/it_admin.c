@@ -10,6 +10,7 @@
 #include "tc.h"
 
 static tc_broker_t B;
+static char text[1024], res[8192];   /* the last answer's text and result */
 
 static void
 setup (void)
@@ -25,75 +26,75 @@ teardown (void)
 
 TestSuite (admin, .init = setup, .fini = teardown, .timeout = 60);
 
+/*  The code of `command` with `args` as `as`; its text and result in
+ *  text and res. */
+static int
+code_of (const sl_keypair_t *as, const char *command, const char *args)
+{
+    return tc_admin_answer (&B, as, command, args, text, sizeof text, res, sizeof res);
+}
+
 Test (admin, member_add_and_list)
 {
     sl_keypair_t kw;
     cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
-    Sluice__V1__AdminResponse *r = tc_admin (&B, &B.admin, "member.list", NULL);
-    cr_assert_not_null (r);
-    cr_assert_eq (r->code, 0, "%s", r->text);
-    cr_assert (strstr (r->result_json, "\"name\":\"water\""), "%s", r->result_json);
-    cr_assert (strstr (r->result_json, kw.public_key), "%s", r->result_json);
-    cr_assert (strstr (r->result_json, "\"role\":\"admin:city\""), "%s", r->result_json);
-    sluice__v1__admin_response__free_unpacked (r, NULL);
+    cr_assert_eq (code_of (&B.admin, "member.list", NULL), 0, "%s", text);
+    cr_assert (strstr (res, "\"name\":\"water\""), "%s", res);
+    cr_assert (strstr (res, kw.public_key), "%s", res);
+    cr_assert (strstr (res, "\"role\":\"admin:city\""), "%s", res);
 }
 
-Test (admin, member_add_refuses_bad_and_duplicate_input)
+/*  Who asks what of the admin plane, and the code (and a part of the text)
+ *  the answer has. In args, %s is water's key, or with `fresh` a key nobody
+ *  has. */
+enum { CITY, WATER, AUDITOR };
+static const struct {
+    const char *name;
+    int as;
+    const char *command, *args;
+    int fresh, code;
+    const char *text;
+} ANSWERS[] = {
+    { "a key registered twice", CITY, "member.add",
+      "{\"name\":\"water2\",\"role\":\"member\",\"public_key\":\"%s\"}", 0,
+      SLUICE__V1__ERROR_CODE__BAD_REQUEST, "already registered to member 'water'" },
+    { "a bad name", CITY, "member.add", "{\"name\":\"Bad Name\",\"role\":\"member\",\"public_key\":\"x\"}", 0,
+      SLUICE__V1__ERROR_CODE__BAD_REQUEST, "name" },
+    { "no role", CITY, "member.add", "{\"name\":\"x\"}", 0, SLUICE__V1__ERROR_CODE__BAD_REQUEST,
+      "'role'" },
+    { "not JSON", CITY, "member.add", "{not json", 0, SLUICE__V1__ERROR_CODE__BAD_REQUEST, NULL },
+    { "an unknown command", CITY, "no.such.command", NULL, 0, SLUICE__V1__ERROR_CODE__UNKNOWN_COMMAND,
+      NULL },
+    { "a member adds an administrator", WATER, "member.add",
+      "{\"name\":\"intruder\",\"role\":\"admin:city\",\"public_key\":\"%s\"}", 1,
+      SLUICE__V1__ERROR_CODE__NOT_PERMITTED, NULL },
+    { "an auditor adds an administrator", AUDITOR, "member.add",
+      "{\"name\":\"intruder\",\"role\":\"admin:city\",\"public_key\":\"%s\"}", 1,
+      SLUICE__V1__ERROR_CODE__NOT_PERMITTED, NULL },
+    { "a member asks for the status", WATER, "status", NULL, 0, SLUICE__V1__ERROR_CODE__NOT_PERMITTED,
+      NULL },
+    { "an auditor asks for the status", AUDITOR, "status", NULL, 0, 0, NULL },
+};
+
+Test (admin, bad_input_and_roles_get_their_answers)
 {
-    sl_keypair_t kw;
-    cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
-    char args[256];
-    snprintf (args, sizeof args, "{\"name\":\"water2\",\"role\":\"member\",\"public_key\":\"%s\"}",
-              kw.public_key);
-    Sluice__V1__AdminResponse *r = tc_admin (&B, &B.admin, "member.add", args);
-    cr_assert_eq (r->code, SLUICE__V1__ERROR_CODE__BAD_REQUEST);
-    cr_assert (strstr (r->text, "already registered to member 'water'"), "%s", r->text);
-    sluice__v1__admin_response__free_unpacked (r, NULL);
-
-    r = tc_admin (&B, &B.admin, "member.add", "{\"name\":\"Bad Name\",\"role\":\"member\",\"public_key\":\"x\"}");
-    cr_assert_eq (r->code, SLUICE__V1__ERROR_CODE__BAD_REQUEST);
-    cr_assert (strstr (r->text, "name"), "%s", r->text);
-    sluice__v1__admin_response__free_unpacked (r, NULL);
-
-    r = tc_admin (&B, &B.admin, "member.add", "{\"name\":\"x\"}");
-    cr_assert_eq (r->code, SLUICE__V1__ERROR_CODE__BAD_REQUEST);
-    cr_assert (strstr (r->text, "'role'"), "%s", r->text);
-    sluice__v1__admin_response__free_unpacked (r, NULL);
-
-    r = tc_admin (&B, &B.admin, "member.add", "{not json");
-    cr_assert_eq (r->code, SLUICE__V1__ERROR_CODE__BAD_REQUEST);
-    sluice__v1__admin_response__free_unpacked (r, NULL);
-
-    r = tc_admin (&B, &B.admin, "no.such.command", NULL);
-    cr_assert_eq (r->code, SLUICE__V1__ERROR_CODE__UNKNOWN_COMMAND);
-    sluice__v1__admin_response__free_unpacked (r, NULL);
-}
-
-Test (admin, roles_are_enforced)
-{
-    sl_keypair_t kw, ka, kn;
-    cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
-    cr_assert_eq (tc_member (&B, "aud", "auditor", &ka), 0);
+    sl_keypair_t k[3], kn;
+    k[CITY] = B.admin;
+    cr_assert_eq (tc_member (&B, "water", "member", &k[WATER]), 0);
+    cr_assert_eq (tc_member (&B, "aud", "auditor", &k[AUDITOR]), 0);
     cr_assert_eq (sl_keys_generate (&kn), 0);
-    char args[256];
-    snprintf (args, sizeof args, "{\"name\":\"intruder\",\"role\":\"admin:city\",\"public_key\":\"%s\"}",
-              kn.public_key);
-    Sluice__V1__AdminResponse *r = tc_admin (&B, &kw, "member.add", args);
-    cr_assert_not_null (r);
-    cr_assert_eq (r->code, SLUICE__V1__ERROR_CODE__NOT_PERMITTED, "%s", r->text);
-    sluice__v1__admin_response__free_unpacked (r, NULL);
-    r = tc_admin (&B, &ka, "member.add", args);
-    cr_assert_eq (r->code, SLUICE__V1__ERROR_CODE__NOT_PERMITTED);
-    sluice__v1__admin_response__free_unpacked (r, NULL);
-    r = tc_admin (&B, &kw, "status", NULL);
-    cr_assert_eq (r->code, SLUICE__V1__ERROR_CODE__NOT_PERMITTED);
-    sluice__v1__admin_response__free_unpacked (r, NULL);
-    r = tc_admin (&B, &ka, "status", NULL);
-    cr_assert_eq (r->code, 0);
-    sluice__v1__admin_response__free_unpacked (r, NULL);
-    r = tc_admin (&B, &B.admin, "member.list", NULL);
-    cr_assert_null (strstr (r->result_json, "intruder"), "a member role added a member");
-    sluice__v1__admin_response__free_unpacked (r, NULL);
+    for (size_t i = 0; i < sizeof ANSWERS / sizeof ANSWERS[0]; i++) {
+        char args[512] = "";
+        if (ANSWERS[i].args)
+            snprintf (args, sizeof args, ANSWERS[i].args,
+                      ANSWERS[i].fresh ? kn.public_key : k[WATER].public_key);
+        int code = code_of (&k[ANSWERS[i].as], ANSWERS[i].command, ANSWERS[i].args ? args : NULL);
+        cr_assert_eq (code, ANSWERS[i].code, "%s: code %d: %s", ANSWERS[i].name, code, text);
+        cr_assert (!ANSWERS[i].text || strstr (text, ANSWERS[i].text), "%s: no '%s' in %s",
+                   ANSWERS[i].name, ANSWERS[i].text, text);
+    }
+    cr_assert_eq (code_of (&B.admin, "member.list", NULL), 0, "%s", text);
+    cr_assert_null (strstr (res, "intruder"), "a member role added a member");
 }
 
 Test (admin, status_reports_connections_and_queues)
@@ -102,21 +103,17 @@ Test (admin, status_reports_connections_and_queues)
     cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
     tc_client_t w;
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    Sluice__V1__AdminResponse *r = tc_admin (&B, &B.admin, "status", NULL);
-    cr_assert_eq (r->code, 0);
-    cr_assert (strstr (r->result_json, "\"version\":\"0.1.0\""), "%s", r->result_json);
-    cr_assert (strstr (r->result_json, "\"members_connected\":[\"water\"]"), "%s", r->result_json);
-    cr_assert (strstr (r->result_json, "\"uptime_s\":"), "%s", r->result_json);
-    sluice__v1__admin_response__free_unpacked (r, NULL);
+    cr_assert_eq (code_of (&B.admin, "status", NULL), 0, "%s", text);
+    cr_assert (strstr (res, "\"version\":\"0.1.0\""), "%s", res);
+    cr_assert (strstr (res, "\"members_connected\":[\"water\"]"), "%s", res);
+    cr_assert (strstr (res, "\"uptime_s\":"), "%s", res);
     tc_close (&w);
     /* the broker notices the disconnect and forgets the session */
     int gone = 0;
     for (int64_t until = tc_ms () + 3000; !gone && tc_ms () < until;) {
         usleep (50000);
-        r = tc_admin (&B, &B.admin, "status", NULL);
-        cr_assert_not_null (r);
-        gone = strstr (r->result_json, "\"members_connected\":[]") != NULL;
-        sluice__v1__admin_response__free_unpacked (r, NULL);
+        cr_assert_eq (code_of (&B.admin, "status", NULL), 0, "%s", text);
+        gone = strstr (res, "\"members_connected\":[]") != NULL;
     }
     cr_assert (gone, "a closed connection is still listed as connected");
     cr_assert_gt (tc_broker_log_count (&B, "plane=admin peer="), 0);
@@ -129,10 +126,8 @@ Test (admin, revoke_closes_sessions_and_refuses_the_key)
     cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
     tc_client_t w;
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    Sluice__V1__AdminResponse *r = tc_admin (&B, &B.admin, "member.revoke", "{\"name\":\"water\"}");
-    cr_assert_eq (r->code, 0, "%s", r->text);
-    cr_assert (strstr (r->result_json, "\"sessions_closed\":1"), "%s", r->result_json);
-    sluice__v1__admin_response__free_unpacked (r, NULL);
+    cr_assert_eq (code_of (&B.admin, "member.revoke", "{\"name\":\"water\"}"), 0, "%s", text);
+    cr_assert (strstr (res, "\"sessions_closed\":1"), "%s", res);
 
     tc_msg_t m;
     cr_assert_eq (tc_recv (&w, &m, 3000), 0, "no NOTICE");
@@ -151,48 +146,26 @@ Test (admin, revoke_closes_sessions_and_refuses_the_key)
     cr_assert_neq (tc_recv (&w, &m, 1500), 0, "a revoked member got an answer");
     tc_close (&w);
     cr_assert (tc_refused (B.data_ep, B.broker_pub, &kw, 1500), "a revoked key was admitted");
-    char fp[17], needle[40];
-    sl_keys_fingerprint (kw.public_key, fp);
-    snprintf (needle, sizeof needle, "detail~fp=%s ", fp);
-    cr_assert_gt (tc_audit_await (&B, 3000, "kind=auth.denied", "reason=revoked", needle, NULL), 0);
-    r = tc_admin (&B, &B.admin, "member.list", NULL);
-    cr_assert (strstr (r->result_json, "\"revoked\":true"), "%s", r->result_json);
-    sluice__v1__admin_response__free_unpacked (r, NULL);
+    cr_assert_gt (tc_auth_denied_await (&B, kw.public_key, "revoked", 3000), 0);
+    cr_assert_eq (code_of (&B.admin, "member.list", NULL), 0, "%s", text);
+    cr_assert (strstr (res, "\"revoked\":true"), "%s", res);
 }
 
 Test (admin, unknown_admin_key_is_refused)
 {
     sl_keypair_t stranger;
     cr_assert_eq (sl_keys_generate (&stranger), 0);
-    Sluice__V1__AdminResponse *r = tc_admin (&B, &stranger, "status", NULL);
-    cr_assert_null (r, "an unregistered key got an admin answer");
+    cr_assert_eq (code_of (&stranger, "status", NULL), -1, "an unregistered key got an admin answer");
 }
 
 Test (admin, a_req_socket_works_too)
 {
-    void *req = zmq_socket (tc_ctx (), ZMQ_REQ);
-    int linger = 0;
-    zmq_setsockopt (req, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt (req, ZMQ_CURVE_SERVERKEY, B.broker_pub, 40);
-    zmq_setsockopt (req, ZMQ_CURVE_PUBLICKEY, B.admin.public_key, 40);
-    zmq_setsockopt (req, ZMQ_CURVE_SECRETKEY, B.admin.secret_key, 40);
+    void *req = tc_curve_socket (NULL, ZMQ_REQ, B.broker_pub, B.admin.public_key, B.admin.secret_key);
+    cr_assert_not_null (req);
     cr_assert_eq (zmq_connect (req, B.admin_ep), 0);
-    Sluice__V1__AdminRequest r = SLUICE__V1__ADMIN_REQUEST__INIT;
-    r.version = 1;
-    r.seq = 5;
-    r.command = "member.list";
-    uint8_t buf[256];
-    size_t len = sluice__v1__admin_request__pack (&r, buf);
-    cr_assert_eq (zmq_send (req, buf, len, 0), (int) len);
-    zmq_pollitem_t it = { req, 0, ZMQ_POLLIN, 0 };
-    cr_assert_eq (zmq_poll (&it, 1, 5000), 1, "no answer to a REQ client");
-    zmq_msg_t f;
-    zmq_msg_init (&f);
-    cr_assert_geq (zmq_msg_recv (&f, req, 0), 0);
-    Sluice__V1__AdminResponse *resp =
-        sluice__v1__admin_response__unpack (NULL, zmq_msg_size (&f), zmq_msg_data (&f));
-    zmq_msg_close (&f);
-    cr_assert_not_null (resp);
+    cr_assert_eq (tc_admin_send (req, 5, "member.list", NULL, NULL, 0), 0);
+    Sluice__V1__AdminResponse *resp = tc_admin_recv (req, 5000);
+    cr_assert_not_null (resp, "no answer to a REQ client");
     cr_assert_eq (resp->seq, 5);
     cr_assert_eq (resp->code, 0);
     cr_assert (strstr (resp->result_json, "\"admin\""), "%s", resp->result_json);

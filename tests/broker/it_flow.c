@@ -5,13 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <zmq.h>
 
 #include <cJSON.h>
 
 #include "tc.h"
-
 
 static tc_broker_t B;
 static sl_keypair_t kw, kp, kk;   /* water, power, parking */
@@ -47,17 +44,56 @@ delivered (tc_client_t *c, size_t most, int quiet_ms)
     return got;
 }
 
+/*  Power subscribed for joint-metering with `credit`, water joined. */
+static void
+power_and_water (tc_client_t *p, tc_client_t *w, uint32_t credit)
+{
+    cr_assert_eq (tc_consumer (p, &B, &kp, "power", TL_WATER, "joint-metering", credit), 0);
+    cr_assert_eq (tc_join (w, &B, &kw, "water"), 0);
+}
+
+/*  The scene with credit 10, then water publishes message n about
+ *  `subject` and power gets it: the DELIVER into *m (free it). */
+static void
+delivered_one (tc_client_t *p, tc_client_t *w, uint32_t n, const char *subject, tc_msg_t *m)
+{
+    power_and_water (p, w, 10);
+    TC_PUBLISH_OK (w, n, subject, 12.5);
+    cr_assert_eq (tc_recv_cmd (p, m, SLUICE__V1__COMMAND__DELIVER, 5000), 0, "nothing delivered");
+    cr_assert_eq (m->h->command, SLUICE__V1__COMMAND__DELIVER);
+}
+
+/*  Power publishes a water reading (message id tc_msgid (n)), claiming to
+ *  be water when `claim`: the answer is one NOT_OWNER error for that
+ *  record, naming power when `claim`. */
+static void
+not_owner (tc_client_t *p, uint32_t n, int claim)
+{
+    size_t len;
+    uint8_t *body = tc_water_reading ("C-1", 1.0, &len);
+    const uint8_t *bodies[] = { body };
+    uint64_t seq = tc_publish_n (p, TL_WATER, claim ? "water" : NULL, claim ? "water" : NULL,
+                                 claim ? NULL : "C-1", n, 1, bodies, &len);
+    free (body);
+    tc_msg_t m;
+    cr_assert_eq (tc_recv_cmd (p, &m, SLUICE__V1__COMMAND__ACK, 5000), 0);
+    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ERROR);
+    cr_assert_eq (m.h->seq, seq);
+    cr_assert_eq (m.h->n_errors, 1);
+    cr_assert_eq (m.h->errors[0]->code, SLUICE__V1__ERROR_CODE__NOT_OWNER);
+    cr_assert_eq (m.h->errors[0]->message_id.len, 16);
+    if (claim)
+        cr_assert (strstr (m.h->errors[0]->text, "'power'"), "text: %s", m.h->errors[0]->text);
+    tc_msg_free (&m);
+}
+
 Test (flow, unknown_key_is_refused)
 {
     sl_keypair_t stranger;
     tc_client_t w;
     cr_assert_eq (sl_keys_generate (&stranger), 0);
     cr_assert (tc_refused (B.data_ep, B.broker_pub, &stranger, 1500), "an unregistered key got an answer");
-    char fp[17];
-    sl_keys_fingerprint (stranger.public_key, fp);
-    char needle[64];
-    snprintf (needle, sizeof needle, "detail~fp=%s ", fp);
-    cr_assert_gt (tc_audit_await (&B, 3000, "kind=auth.denied", "reason=unknown-key", needle, NULL), 0,
+    cr_assert_gt (tc_auth_denied_await (&B, stranger.public_key, "unknown-key", 3000), 0,
                   "no auth.denied entry with the key fingerprint");
     /* the broker keeps serving members */
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
@@ -85,33 +121,10 @@ Test (flow, hello_names_the_authenticated_member)
 
 Test (flow, sender_cannot_be_spoofed)
 {
+    /* power claims to be water, in the header and in the record */
     tc_client_t p;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    uint8_t id[16];
-    size_t len;
-    tc_msgid (id, 1);
-    uint8_t *body = tc_water_reading ("C-1", 1.0, &len);
-    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
-    Sluice__V1__RecordMeta r = SLUICE__V1__RECORD_META__INIT, *rp = &r;
-    h.command = SLUICE__V1__COMMAND__PUBLISH;
-    h.record_type = TL_WATER;
-    h.member = "water";                   /* claims to be water */
-    r.message_id.data = id;
-    r.message_id.len = 16;
-    r.owner = "water";                    /* and again */
-    h.n_records = 1;
-    h.records = &rp;
-    const uint8_t *bodies[] = { body };
-    uint64_t seq = tc_send (&p, &h, bodies, &len, 1);
-    free (body);
-    tc_msg_t m;
-    cr_assert_eq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__ACK, 5000), 0);
-    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ERROR);
-    cr_assert_eq (m.h->seq, seq);
-    cr_assert_eq (m.h->n_errors, 1);
-    cr_assert_eq (m.h->errors[0]->code, SLUICE__V1__ERROR_CODE__NOT_OWNER);
-    cr_assert (strstr (m.h->errors[0]->text, "'power'"), "text: %s", m.h->errors[0]->text);
-    tc_msg_free (&m);
+    not_owner (&p, 1, 1);
     tc_close (&p);
 }
 
@@ -120,19 +133,7 @@ Test (flow, ownership_violation_is_refused_and_broker_keeps_serving)
     tc_client_t p, w;
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    uint8_t id[16];
-    size_t len;
-    tc_msgid (id, 2);
-    uint8_t *body = tc_water_reading ("C-1", 1.0, &len);
-    uint64_t seq = tc_publish1 (&p, TL_WATER, id, "C-1", body, len);
-    free (body);
-    tc_msg_t m;
-    cr_assert_eq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__ACK, 5000), 0);
-    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ERROR);
-    cr_assert_eq (m.h->seq, seq);
-    cr_assert_eq (m.h->errors[0]->code, SLUICE__V1__ERROR_CODE__NOT_OWNER);
-    cr_assert_eq (m.h->errors[0]->message_id.len, 16);
-    tc_msg_free (&m);
+    not_owner (&p, 2, 0);
     TC_PUBLISH_OK (&w, 3, "C-2", 12.5);            /* the owner still publishes */
     tc_close_all (&p, &w, NULL);
 }
@@ -140,13 +141,8 @@ Test (flow, ownership_violation_is_refused_and_broker_keeps_serving)
 Test (flow, publish_ack_deliver_ack)
 {
     tc_client_t w, p;
-    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 10), 0);
-    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    TC_PUBLISH_OK (&w, 10, "C-1001", 12.5);
-
     tc_msg_t m;
-    cr_assert_eq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__DELIVER, 5000), 0, "nothing delivered");
-    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__DELIVER);
+    delivered_one (&p, &w, 10, "C-1001", &m);
     cr_assert_eq (m.h->n_records, 1);
     cr_assert_eq (m.n_bodies, 1);
     Sluice__V1__RecordMeta *r = m.h->records[0];
@@ -170,11 +166,10 @@ Test (flow, publish_ack_deliver_ack)
     /* acked twice: not found */
     cr_assert_eq (tc_ack (&p, tag, 0), 0);
 
-    Sluice__V1__AdminResponse *st = tc_admin (&B, &B.admin, "status", NULL);
-    cr_assert_not_null (st);
-    cr_assert_eq (st->code, 0);
-    cr_assert (strstr (st->result_json, "\"power\":0"), "status: %s", st->result_json);
-    sluice__v1__admin_response__free_unpacked (st, NULL);
+    char text[256], st[4096];
+    cr_assert_eq (tc_admin_answer (&B, &B.admin, "status", NULL, text, sizeof text, st, sizeof st), 0,
+                  "%s", text);
+    cr_assert (strstr (st, "\"power\":0"), "status: %s", st);
     tc_close_all (&w, &p, NULL);
 }
 
@@ -193,8 +188,7 @@ Test (flow, nothing_flows_without_a_permit)
 Test (flow, credit_limits_deliveries)
 {
     tc_client_t w, p;
-    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
-    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    power_and_water (&p, &w, 0);
     for (uint32_t i = 0; i < 5; i++)
         TC_PUBLISH_OK (&w, 100 + i, "C-1", 12.5);
     tc_msg_t m;
@@ -210,11 +204,8 @@ Test (flow, credit_limits_deliveries)
 Test (flow, redelivery_after_consumer_reconnects)
 {
     tc_client_t w, p;
-    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 10), 0);
-    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    TC_PUBLISH_OK (&w, 30, "C-7", 12.5);
     tc_msg_t m;
-    cr_assert_eq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__DELIVER, 5000), 0);
+    delivered_one (&p, &w, 30, "C-7", &m);
     uint64_t tag = m.h->records[0]->delivery_tag;
     tc_msg_free (&m);
     tc_close (&p);                      /* gone without ACK */
@@ -264,8 +255,7 @@ Test (flow, a_second_connection_does_not_steal_deliveries)
 Test (flow, resent_publish_is_queued_once)
 {
     tc_client_t w, p;
-    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
-    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    power_and_water (&p, &w, 0);
     TC_PUBLISH_OK (&w, 40, "C-9", 12.5);
     TC_PUBLISH_OK (&w, 40, "C-9", 12.5);           /* same message_id: ACKed again */
     tc_close (&w);
@@ -284,22 +274,11 @@ Test (flow, batch_with_a_bad_record_gets_per_record_errors)
     uint8_t id1[16], id2[16], bad[3] = { 0x0a, 0x50, 'a' };
     tc_msgid (id1, 50);
     tc_msgid (id2, 51);
-    size_t len;
-    uint8_t *good = tc_water_reading ("C-1", 1.0, &len);
-    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
-    Sluice__V1__RecordMeta r1 = SLUICE__V1__RECORD_META__INIT, r2 = SLUICE__V1__RECORD_META__INIT;
-    Sluice__V1__RecordMeta *rp[] = { &r1, &r2 };
-    h.command = SLUICE__V1__COMMAND__PUBLISH;
-    h.record_type = TL_WATER;
-    r1.message_id.data = id1;
-    r1.message_id.len = 16;
-    r2.message_id.data = id2;
-    r2.message_id.len = 16;
-    h.n_records = 2;
-    h.records = rp;
+    size_t lens[2];
+    uint8_t *good = tc_water_reading ("C-1", 1.0, &lens[0]);
     const uint8_t *bodies[] = { good, bad };
-    size_t lens[] = { len, sizeof bad };
-    uint64_t seq = tc_send (&w, &h, bodies, lens, 2);
+    lens[1] = sizeof bad;
+    uint64_t seq = tc_publish_n (&w, TL_WATER, NULL, NULL, NULL, 50, 2, bodies, lens);
     free (good);
     tc_msg_t m;
     cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, 5000), 0);
@@ -336,40 +315,24 @@ Test (flow, records_survive_a_broker_restart)
 Test (flow, pipelined_batches_share_commits)
 {
     tc_client_t w, p;
-    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
-    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    Sluice__V1__AdminResponse *st = tc_admin (&B, &B.admin, "status", NULL);
-    cJSON *j = cJSON_Parse (st->result_json);
+    power_and_water (&p, &w, 0);
+    cJSON *j = tc_status (&B, NULL);
+    cr_assert_not_null (j);
     double commits0 = cJSON_GetObjectItem (j, "commits")->valuedouble;
     cJSON_Delete (j);
-    sluice__v1__admin_response__free_unpacked (st, NULL);
 
     enum { MSGS = 40, PER = 100 };
-    size_t len;
+    size_t len, lens[PER];
     uint8_t *body = tc_water_reading ("C-5", 3.0, &len);
-    static uint8_t ids[MSGS * PER][16];
-    int64_t t0 = tc_ms ();
-    for (int i = 0; i < MSGS; i++) {
-        Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
-        Sluice__V1__RecordMeta rm[PER], *rp[PER];
-        const uint8_t *bodies[PER];
-        size_t lens[PER];
-        for (int k = 0; k < PER; k++) {
-            sluice__v1__record_meta__init (&rm[k]);
-            tc_msgid (ids[i * PER + k], 1000u + (uint32_t) (i * PER + k));
-            rm[k].message_id.data = ids[i * PER + k];
-            rm[k].message_id.len = 16;
-            rm[k].subject = "C-5";
-            rp[k] = &rm[k];
-            bodies[k] = body;
-            lens[k] = len;
-        }
-        h.command = SLUICE__V1__COMMAND__PUBLISH;
-        h.record_type = TL_WATER;
-        h.n_records = PER;
-        h.records = rp;
-        cr_assert_neq (tc_send (&w, &h, bodies, lens, PER), 0);
+    const uint8_t *bodies[PER];
+    for (int k = 0; k < PER; k++) {
+        bodies[k] = body;
+        lens[k] = len;
     }
+    int64_t t0 = tc_ms ();
+    for (int i = 0; i < MSGS; i++)
+        cr_assert_neq (tc_publish_n (&w, TL_WATER, NULL, NULL, "C-5", 1000u + (uint32_t) (i * PER), PER,
+                                     bodies, lens), 0);
     size_t acked = 0;
     tc_msg_t m;
     while (acked < MSGS * PER && tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, 10000) == 0) {
@@ -380,15 +343,13 @@ Test (flow, pipelined_batches_share_commits)
     int64_t took = tc_ms () - t0;
     free (body);
     cr_assert_eq (acked, MSGS * PER);
-    st = tc_admin (&B, &B.admin, "status", NULL);
-    j = cJSON_Parse (st->result_json);
+    j = tc_status (&B, NULL);
+    cr_assert_not_null (j);
     double commits = cJSON_GetObjectItem (j, "commits")->valuedouble - commits0;
-    double depth = cJSON_GetObjectItem (cJSON_GetObjectItem (j, "queues"), "power")->valuedouble;
     cJSON_Delete (j);
-    sluice__v1__admin_response__free_unpacked (st, NULL);
     cr_log_info ("%d records acknowledged in %lld ms with %.0f commits", MSGS * PER,
                  (long long) took, commits);
-    cr_assert_eq (depth, MSGS * PER);
+    cr_assert_eq (tc_queue_depth (&B, "power"), MSGS * PER);
     /* Group commit is a property of timing: under valgrind (time scale > 1)
        the broker is too slow for publishes to overlap, so it is not checked. */
     if (tc_wait (1) == 1)

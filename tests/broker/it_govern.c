@@ -4,17 +4,14 @@
  *  for policy.apply, FILE:LINE:COL errors, the consent channel and its
  *  notices, a verifying audit chain and no raw citizen id in the store. */
 #include <criterion/criterion.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cJSON.h>
 
-#include "sl_audit.h"
 #include "tc.h"
 #include "sluice/v1/consent.pb-c.h"
 #include "water/v1/water.pb-c.h"
@@ -23,23 +20,24 @@
 #define T_OBSERVED 1767238523         /* 2026-01-01T03:35:23Z */
 #define T_HOUR     1767236400         /* 2026-01-01T03:00:00Z */
 #define T_DAY      1767225600         /* 2026-01-01T00:00:00Z */
+#define GIVEN      SLUICE__V1__CONSENT_EVENT__KIND__GIVEN
+#define WITHDRAWN  SLUICE__V1__CONSENT_EVENT__KIND__WITHDRAWN
+#define ACK        SLUICE__V1__COMMAND__ACK
 
 static tc_broker_t B;
 static sl_keypair_t kw, kp, kk, ka;   /* water, power, parking, app (consent-source) */
 
-static const char *CITY = "purpose joint-metering \"water and power reconcile consumption\"\n";
+#define CITY "purpose joint-metering \"water and power reconcile consumption\"\n"
 
-static const char *WATER_SHARES =
-    "# water shares pseudonymized hourly readings\n"
-    "permit \"w2p\" {\n"
-    "  owner     water\n"
-    "  consumer  power, parking\n"
-    "  records   water.v1.MeterReading\n"
-    "  purpose   joint-metering\n"
-    "  fields    district, date_observed, water_consumption_m3\n"
-    "  subject   pseudonymize\n"
-    "  time      coarsen hour\n"
-    "}\n";
+/*  Water's permit for power and parking; `rest` ends the rule. */
+#define WATER_PERMIT(name, consumers, fields, rest)                                            \
+    "permit \"" name "\" {\n  owner     water\n  consumer  " consumers "\n"                  \
+    "  records   water.v1.MeterReading\n  purpose   joint-metering\n  fields    " fields "\n" \
+    rest "}\n"
+
+static const char *WATER_SHARES = "# water shares pseudonymized hourly readings\n"
+    WATER_PERMIT ("w2p", "power, parking", "district, date_observed, water_consumption_m3",
+                  "  subject   pseudonymize\n  time      coarsen hour\n");
 
 static void
 setup (void)
@@ -79,18 +77,16 @@ reading (const char *subject, size_t *len)
     return buf;
 }
 
-/*  Publishes one record of `type` and returns the answer's command (ACK or
- *  ERROR); the first error's code goes to *code if not NULL. */
+/*  Publishes one record of `type`: 0 when it was acknowledged, else the
+ *  ERROR's first code (tc_publish_wait; an answer must come). */
 static int
 publish (tc_client_t *c, const char *type, uint32_t n, const char *subject,
-         const uint8_t *body, size_t len, int *code)
+         const uint8_t *body, size_t len)
 {
     char err[300];
     int rc = tc_publish_wait (c, type, n, subject, body, len, 5000, err, sizeof err);
     cr_assert_neq (rc, -1, "%s", err);
-    if (code)
-        *code = rc;
-    return rc == 0 ? SLUICE__V1__COMMAND__ACK : SLUICE__V1__COMMAND__ERROR;
+    return rc;
 }
 
 static void
@@ -98,7 +94,7 @@ publish_reading (tc_client_t *w, uint32_t n, const char *subject)
 {
     size_t len;
     uint8_t *body = reading (subject, &len);
-    cr_assert_eq (publish (w, TL_WATER, n, subject, body, len, NULL), SLUICE__V1__COMMAND__ACK);
+    cr_assert_eq (publish (w, TL_WATER, n, subject, body, len), 0, "publish %u refused", n);
     free (body);
 }
 
@@ -113,15 +109,52 @@ deliver (tc_client_t *c, tc_msg_t *m, int timeout_ms)
     return 0;
 }
 
+/*  Acknowledges the one record of DELIVER m (the broker confirms it) and
+ *  frees m. */
+static void
+ack_one (tc_client_t *c, tc_msg_t *m)
+{
+    cr_assert_eq (tc_ack (c, m->h->records[0]->delivery_tag, 0), 1);
+    tc_msg_free (m);
+}
+
+/*  The first body of m decoded as a water reading (free with
+ *  water__v1__meter_reading__free_unpacked). */
+static Water__V1__MeterReading *
+decoded (const tc_msg_t *m)
+{
+    Water__V1__MeterReading *r = water__v1__meter_reading__unpack (NULL, m->lens[0], m->bodies[0]);
+    cr_assert_not_null (r, "delivered body does not decode");
+    return r;
+}
+
+/*  Power subscribed for joint-metering with `credit`, water joined. */
+static void
+power_and_water (tc_client_t *p, tc_client_t *w, uint32_t credit)
+{
+    cr_assert_eq (tc_consumer (p, &B, &kp, "power", TL_WATER, "joint-metering", credit), 0);
+    cr_assert_eq (tc_join (w, &B, &kw, "water"), 0);
+}
+
+/*  After `credit` more (0: none), nothing reaches consumer `p` (`why` names
+ *  what did), power's queue is empty, and a deny entry for power meets the
+ *  conditions (tc_audit_count's). */
+#define ASSERT_DENIED(p, credit, why, ...)                                                     \
+    do {                                                                                       \
+        tc_msg_t m_;                                                                           \
+        if (credit)                                                                            \
+            tc_credit ((p), (credit));                                                         \
+        cr_assert_neq (deliver ((p), &m_, 700), 0, why);                                       \
+        cr_assert_eq (tc_queue_depth (&B, "power"), 0, "denied records stay queued");          \
+        cr_assert_gt (tc_audit_await (&B, 2000, "kind=deny", "counterpart=power", __VA_ARGS__, \
+                                      NULL), 0);                                               \
+    } while (0)
+
+/*  1 when s is a pseudonym: 32 lowercase hex digits. */
 static int
 is_hex32 (const char *s)
 {
-    if (strlen (s) != 32)
-        return 0;
-    for (; *s; s++)
-        if (!strchr ("0123456789abcdef", *s))
-            return 0;
-    return 1;
+    return strlen (s) == 32 && strspn (s, "0123456789abcdef") == 32;
 }
 
 Test (govern, permit_releases_exactly_what_the_policy_says)
@@ -129,11 +162,8 @@ Test (govern, permit_releases_exactly_what_the_policy_says)
     cr_assert_eq (tc_policy (&B, "water", WATER_SHARES), 1);
     tc_client_t w, p, k;
     tc_msg_t m;
-    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
-    cr_assert_eq (tc_consumer (&k, &B, &kk, "parking", TL_WATER, "joint-metering", 0), 0);
-    tc_credit (&p, 10);
-    tc_credit (&k, 10);
-    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    power_and_water (&p, &w, 10);
+    cr_assert_eq (tc_consumer (&k, &B, &kk, "parking", TL_WATER, "joint-metering", 10), 0);
     publish_reading (&w, 1, "C-1001");
 
     cr_assert_eq (deliver (&p, &m, 5000), 0, "power got nothing");
@@ -143,8 +173,7 @@ Test (govern, permit_releases_exactly_what_the_policy_says)
     cr_assert (is_hex32 (r->subject), "subject not pseudonymized: %s", r->subject);
     char pseudo_power[64];
     snprintf (pseudo_power, sizeof pseudo_power, "%s", r->subject);
-    Water__V1__MeterReading *got = water__v1__meter_reading__unpack (NULL, m.lens[0], m.bodies[0]);
-    cr_assert_not_null (got, "delivered body does not decode");
+    Water__V1__MeterReading *got = decoded (&m);
     cr_assert_str_eq (got->subject, pseudo_power, "body and header disagree on the subject");
     cr_assert_str_eq (got->district, "north");
     cr_assert_eq (got->date_observed, T_HOUR, "time not coarsened to the hour: %lld",
@@ -159,15 +188,13 @@ Test (govern, permit_releases_exactly_what_the_policy_says)
     cr_assert_null (memmem (m.bodies[0], m.lens[0], "C-1001", 6), "raw id in the delivered bytes");
     cr_assert_null (memmem (m.bodies[0], m.lens[0], "Main street", 11));
     water__v1__meter_reading__free_unpacked (got, NULL);
-    cr_assert_eq (tc_ack (&p, r->delivery_tag, 0), 1);
-    tc_msg_free (&m);
+    ack_one (&p, &m);
 
     /* the same citizen gets another pseudonym at parking (unlinkable) */
     cr_assert_eq (deliver (&k, &m, 5000), 0, "parking got nothing");
     cr_assert (is_hex32 (m.h->records[0]->subject));
     cr_assert_str_neq (m.h->records[0]->subject, pseudo_power);
-    cr_assert_eq (tc_ack (&k, m.h->records[0]->delivery_tag, 0), 1);
-    tc_msg_free (&m);
+    ack_one (&k, &m);
 
     /* and the same one again at power (stable) */
     publish_reading (&w, 2, "C-1001");
@@ -180,36 +207,26 @@ Test (govern, permit_releases_exactly_what_the_policy_says)
 Test (govern, default_deny_without_a_policy)
 {
     tc_client_t w, p;
-    tc_msg_t m;
-    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 10), 0);
-    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    power_and_water (&p, &w, 10);
     publish_reading (&w, 1, "C-1");
-    cr_assert_neq (deliver (&p, &m, 700), 0, "delivered without any permit");
-    cr_assert_gt (tc_audit_await (&B, 2000, "kind=deny", "counterpart=power", "reason=no-matching-rule", NULL), 0);
-    cr_assert_eq (tc_queue_depth (&B, "power"), 0);
+    ASSERT_DENIED (&p, 0, "delivered without any permit", "reason=no-matching-rule");
     tc_close_all (&w, &p, NULL);
 }
 
 Test (govern, a_city_forbid_beats_the_owners_permit)
 {
-    char city[512];
-    snprintf (city, sizeof city, "%sforbid \"no-water-to-power\" {\n  owner water\n  consumer power\n}\n",
-              CITY);
-    cr_assert_eq (tc_policy (&B, "city", city), 2);
+    cr_assert_eq (tc_policy (&B, "city", CITY "forbid \"no-water-to-power\" {\n  owner water\n"
+                                              "  consumer power\n}\n"), 2);
     cr_assert_eq (tc_policy (&B, "water", WATER_SHARES), 1);
     tc_client_t w, p, k;
     tc_msg_t m;
-    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
-    cr_assert_eq (tc_consumer (&k, &B, &kk, "parking", TL_WATER, "joint-metering", 0), 0);
-    tc_credit (&p, 10);
-    tc_credit (&k, 10);
-    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    power_and_water (&p, &w, 10);
+    cr_assert_eq (tc_consumer (&k, &B, &kk, "parking", TL_WATER, "joint-metering", 10), 0);
     publish_reading (&w, 1, "C-1");
     cr_assert_eq (deliver (&k, &m, 5000), 0, "parking (not forbidden) got nothing");
     tc_msg_free (&m);
-    cr_assert_neq (deliver (&p, &m, 500), 0, "a forbidden copy reached power");
-    cr_assert_gt (tc_audit_await (&B, 2000, "kind=deny", "counterpart=power", "record_type=" TL_WATER,
-                                  "purpose=joint-metering", "reason=forbidden", NULL), 0);
+    ASSERT_DENIED (&p, 0, "a forbidden copy reached power", "record_type=" TL_WATER,
+                   "purpose=joint-metering", "reason=forbidden");
     tc_close_all (&w, &p, &k, NULL);
 }
 
@@ -217,19 +234,14 @@ Test (govern, a_rule_removed_after_queueing_stops_queued_records)
 {
     cr_assert_eq (tc_policy (&B, "water", WATER_SHARES), 1);
     tc_client_t w, p;
-    tc_msg_t m;
-    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
-    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    power_and_water (&p, &w, 0);
     publish_reading (&w, 1, "C-1");
     publish_reading (&w, 2, "C-2");
     cr_assert_eq (tc_queue_depth (&B, "power"), 2, "records were not queued");
     /* water withdraws the permit: version 2 has no rule for power */
     cr_assert_eq (tc_policy (&B, "water", "# nothing is shared any more\n"), 2);
-    tc_credit (&p, 10);
-    cr_assert_neq (deliver (&p, &m, 700), 0, "a queued record left after its rule was removed");
-    cr_assert_eq (tc_queue_depth (&B, "power"), 0, "denied records stay queued");
-    cr_assert_gt (tc_audit_await (&B, 2000, "kind=deny", "owner=water", "counterpart=power",
-                                  "detail=stage=deliver", NULL), 0);
+    ASSERT_DENIED (&p, 10, "a queued record left after its rule was removed", "owner=water",
+                   "detail=stage=deliver");
     tc_close_all (&w, &p, NULL);
 }
 
@@ -268,31 +280,21 @@ Test (govern, a_rule_whose_validity_ends_stops_queued_records)
     /* the slow parts (handshakes) before the window starts */
     tc_client_t w, p;
     tc_msg_t m;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
-    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    power_and_water (&p, &w, 0);
     int64_t ends = window_end (2);
     struct tm tm;
     time_t te = (time_t) ends;
     gmtime_r (&te, &tm);
     char until[32], policy[512];
     strftime (until, sizeof until, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    snprintf (policy, sizeof policy,
-              "permit \"w2p-until\" {\n"
-              "  owner     water\n"
-              "  consumer  power\n"
-              "  records   water.v1.MeterReading\n"
-              "  purpose   joint-metering\n"
-              "  fields    district, water_consumption_m3\n"
-              "  valid     .. %s\n"
-              "}\n", until);
+    snprintf (policy, sizeof policy, WATER_PERMIT ("w2p-until", "power", "district, water_consumption_m3",
+                                                   "  valid     .. %s\n"), until);
     cr_assert_eq (tc_policy (&B, "water", policy), 1);
     /* inside the window the rule permits: the control */
     tc_credit (&p, 1);
     publish_reading (&w, 1, "C-1");
     cr_assert_eq (deliver (&p, &m, 5000), 0, "nothing delivered inside the rule's window");
-    cr_assert_eq (tc_ack (&p, m.h->records[0]->delivery_tag, 0), 1);
-    tc_msg_free (&m);
+    ack_one (&p, &m);
     /* queued inside the window, no credit yet */
     publish_reading (&w, 2, "C-2");
     cr_assert_lt (now_s (), ends, "the run was too slow for the window");
@@ -301,11 +303,8 @@ Test (govern, a_rule_whose_validity_ends_stops_queued_records)
         usleep (50000);
     /* the window ended between enqueue and delivery: nothing with the same
      * policy and consent changed, yet the time did, so it is decided again */
-    tc_credit (&p, 10);
-    cr_assert_neq (deliver (&p, &m, 700), 0, "a queued record left after its rule's window ended");
-    cr_assert_eq (tc_queue_depth (&B, "power"), 0, "denied records stay queued");
-    cr_assert_gt (tc_audit_await (&B, 2000, "kind=deny", "counterpart=power", "reason=outside-validity",
-                                  "detail=stage=deliver", NULL), 0);
+    ASSERT_DENIED (&p, 10, "a queued record left after its rule's window ended",
+                   "reason=outside-validity", "detail=stage=deliver");
     tc_close_all (&w, &p, NULL);
 }
 
@@ -316,23 +315,18 @@ Test (govern, a_rule_whose_validity_ends_stops_queued_records)
 Test (govern, a_delivery_that_stands_names_the_rule_that_decided_at_publish)
 {
     cr_assert_eq (tc_policy (&B, "water",
-        "permit \"w2p-south\" {\n  owner water\n  consumer power\n  records " TL_WATER "\n"
-        "  purpose joint-metering\n  fields district, water_consumption_m3\n"
-        "  where district = \"south\"\n}\n"
-        "permit \"w2p-any\" {\n  owner water\n  consumer power\n  records " TL_WATER "\n"
-        "  purpose joint-metering\n  fields district\n}\n"), 1);
+        WATER_PERMIT ("w2p-south", "power", "district, water_consumption_m3",
+                      "  where district = \"south\"\n")
+        WATER_PERMIT ("w2p-any", "power", "district", "")), 1);
     tc_client_t w, p;
     tc_msg_t m;
-    cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
-    cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
-    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    power_and_water (&p, &w, 0);
     publish_reading (&w, 1, "C-1");          /* district north: only w2p-any permits */
     tc_credit (&p, 1);
     cr_assert_eq (deliver (&p, &m, 5000), 0, "nothing delivered");
     cr_assert_eq (m.h->records[0]->n_rules, 1, "rules: %zu", m.h->records[0]->n_rules);
     cr_assert_str_eq (m.h->records[0]->rules[0], "water/w2p-any@1");
-    Water__V1__MeterReading *got = water__v1__meter_reading__unpack (NULL, m.lens[0], m.bodies[0]);
-    cr_assert_not_null (got);
+    Water__V1__MeterReading *got = decoded (&m);
     cr_assert_str_eq (got->district, "north");
     cr_assert_eq (got->water_consumption_m3, 0, "a field only w2p-south releases");
     water__v1__meter_reading__free_unpacked (got, NULL);
@@ -345,23 +339,17 @@ Test (govern, a_narrowed_permit_reshapes_queued_records)
     cr_assert_eq (tc_policy (&B, "water", WATER_SHARES), 1);
     tc_client_t w, p;
     tc_msg_t m;
-    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
-    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    power_and_water (&p, &w, 0);
     publish_reading (&w, 1, "C-1");
     cr_assert_eq (tc_queue_depth (&B, "power"), 1);
     /* version 2 no longer releases the district and rounds to the day */
-    char v2[1024];
-    snprintf (v2, sizeof v2, "%s", WATER_SHARES);
-    char *f = strstr (v2, "district, ");
-    memmove (f, f + 10, strlen (f + 10) + 1);
-    char *t = strstr (v2, "coarsen hour");
-    memcpy (t + 8, "day\n}\n", 7);
+    const char *v2 = WATER_PERMIT ("w2p", "power, parking", "date_observed, water_consumption_m3",
+                                   "  subject   pseudonymize\n  time      coarsen day\n");
     cr_assert_eq (tc_policy (&B, "water", v2), 2, "%s", v2);
     tc_credit (&p, 10);
     cr_assert_eq (deliver (&p, &m, 5000), 0, "nothing delivered");
     cr_assert_str_eq (m.h->records[0]->rules[0], "water/w2p@2", "delivered under the old rule");
-    Water__V1__MeterReading *got = water__v1__meter_reading__unpack (NULL, m.lens[0], m.bodies[0]);
-    cr_assert_not_null (got);
+    Water__V1__MeterReading *got = decoded (&m);
     cr_assert_str_eq (got->district, "", "a field the permit no longer releases was delivered");
     cr_assert_eq (got->water_consumption_m3, 12.5);
     cr_assert_eq (got->date_observed, T_DAY, "not rounded to the day");
@@ -417,12 +405,12 @@ Test (govern, a_bad_policy_gives_every_error_with_its_position_and_changes_nothi
         "  purpose   joint-meterin\n"
         "  fields    distrct, date_observed\n"
         "}\n";
-    const sl_keypair_t *wadm = tc_owner_admin (&B, "water");
-    Sluice__V1__AdminResponse *r = apply_as (wadm, bad);
+    Sluice__V1__AdminResponse *r = apply_as (tc_owner_admin (&B, "water"), bad);
     cr_assert_eq (r->code, SLUICE__V1__ERROR_CODE__BAD_REQUEST, "%s", r->text);
-    cr_assert (strstr (r->text, "water.policy:5:13: error:"), "%s", r->text);
-    cr_assert (strstr (r->text, "water.policy:6:13: error:"), "%s", r->text);
-    cr_assert (strstr (r->text, "did you mean 'district'"), "%s", r->text);
+    static const char *const want[] = { "water.policy:5:13: error:", "water.policy:6:13: error:",
+                                        "did you mean 'district'" };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        cr_assert (strstr (r->text, want[i]), "no '%s' in: %s", want[i], r->text);
     cJSON *j = cJSON_Parse (r->result_json);
     cr_assert_not_null (j, "no result with the errors");
     cr_assert_geq (cJSON_GetArraySize (cJSON_GetObjectItemCaseSensitive (j, "errors")), 2);
@@ -432,14 +420,31 @@ Test (govern, a_bad_policy_gives_every_error_with_its_position_and_changes_nothi
     /* version 1 is still in force and the next good apply is version 2 */
     tc_client_t w, p;
     tc_msg_t m;
-    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 10), 0);
-    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    power_and_water (&p, &w, 10);
     publish_reading (&w, 1, "C-1");
     cr_assert_eq (deliver (&p, &m, 5000), 0, "the refused apply changed the policy in force");
     cr_assert_str_eq (m.h->records[0]->rules[0], "water/w2p@1");
     tc_msg_free (&m);
     cr_assert_eq (tc_policy (&B, "water", WATER_SHARES), 2);
     tc_close_all (&w, &p, NULL);
+}
+
+/*  Power asks for `subject` for `purpose`: the answer is a DENIED error
+ *  with `reason` for that QUERY, and the owner w never sees the query
+ *  (`what` names the query in the message). */
+static void
+query_denied (tc_client_t *p, tc_client_t *w, const char *subject, const char *purpose,
+              const char *reason, const char *what)
+{
+    tc_msg_t a, q;
+    uint64_t seq = tc_query (p, TL_WATER, subject, purpose, 3000);
+    cr_assert_eq (tc_recv_cmd (p, &a, SLUICE__V1__COMMAND__REPLY, 5000), 0, "%s: no answer", what);
+    cr_assert_eq (a.h->command, SLUICE__V1__COMMAND__ERROR, "%s", what);
+    cr_assert_eq (a.h->seq, seq, "%s", what);
+    cr_assert_eq (a.h->errors[0]->code, SLUICE__V1__ERROR_CODE__DENIED, "%s", what);
+    cr_assert_str_eq (a.h->errors[0]->reason, reason, "%s", what);
+    tc_msg_free (&a);
+    cr_assert_neq (tc_recv (w, &q, 300), 0, "%s reached the owner", what);
 }
 
 Test (govern, queries_are_checked_both_ways_and_replies_shaped)
@@ -451,26 +456,13 @@ Test (govern, queries_are_checked_both_ways_and_replies_shaped)
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
 
     /* a purpose no permit names: denied before the owner sees the query */
-    uint64_t seq = tc_query (&p, TL_WATER, "C-1001", "marketing", 3000);
-    cr_assert_eq (tc_recv_cmd (&p, &a, SLUICE__V1__COMMAND__REPLY, 5000), 0);
-    cr_assert_eq (a.h->command, SLUICE__V1__COMMAND__ERROR);
-    cr_assert_eq (a.h->seq, seq);
-    cr_assert_eq (a.h->errors[0]->code, SLUICE__V1__ERROR_CODE__DENIED);
-    cr_assert_str_eq (a.h->errors[0]->reason, "no-matching-rule");
-    tc_msg_free (&a);
-    cr_assert_neq (tc_recv (&w, &q, 300), 0, "a denied query reached the owner");
-
+    query_denied (&p, &w, "C-1001", "marketing", "no-matching-rule", "a denied query");
     /* by clear id under a pseudonymizing permit: denied (POLICY.md 6.1) */
-    seq = tc_query (&p, TL_WATER, "C-1001", "joint-metering", 3000);
-    cr_assert_eq (tc_recv_cmd (&p, &a, SLUICE__V1__COMMAND__REPLY, 5000), 0);
-    cr_assert_eq (a.h->command, SLUICE__V1__COMMAND__ERROR);
-    cr_assert_str_eq (a.h->errors[0]->reason, "subject-not-clear");
-    tc_msg_free (&a);
-    cr_assert_neq (tc_recv (&w, &q, 300), 0, "a clear-id query reached the owner");
+    query_denied (&p, &w, "C-1001", "joint-metering", "subject-not-clear", "a clear-id query");
 
     /* permitted without a subject: the owner answers with the full record,
      * power gets the shaped copy */
-    seq = tc_query (&p, TL_WATER, "", "joint-metering", 3000);
+    uint64_t seq = tc_query (&p, TL_WATER, "", "joint-metering", 3000);
     cr_assert_eq (tc_recv_cmd (&w, &q, SLUICE__V1__COMMAND__QUERY, 5000), 0, "owner got no QUERY");
     size_t len;
     uint8_t *body = reading ("C-1001", &len);
@@ -483,8 +475,7 @@ Test (govern, queries_are_checked_both_ways_and_replies_shaped)
     cr_assert_eq (a.h->n_records, 1);
     cr_assert_str_eq (a.h->records[0]->rules[0], "water/w2p@1");
     cr_assert (is_hex32 (a.h->records[0]->subject), "%s", a.h->records[0]->subject);
-    Water__V1__MeterReading *got = water__v1__meter_reading__unpack (NULL, a.lens[0], a.bodies[0]);
-    cr_assert_not_null (got);
+    Water__V1__MeterReading *got = decoded (&a);
     cr_assert_str_eq (got->subject, a.h->records[0]->subject);
     cr_assert_str_eq (got->meter_name, "");
     cr_assert_eq (got->date_observed, T_HOUR);
@@ -496,49 +487,30 @@ Test (govern, queries_are_checked_both_ways_and_replies_shaped)
 /* ------------------------------------------------------------- consent */
 
 static const char *WATER_WITH_CONSENT =
-    "permit \"w2p-consent\" {\n"
-    "  owner     water\n"
-    "  consumer  power\n"
-    "  records   water.v1.MeterReading\n"
-    "  purpose   joint-metering\n"
-    "  fields    district, water_consumption_m3\n"
-    "  subject   pseudonymize\n"
-    "  consent   required\n"
-    "}\n";
+    WATER_PERMIT ("w2p-consent", "power", "district, water_consumption_m3",
+                  "  subject   pseudonymize\n  consent   required\n");
 
-static int64_t s_valid_to;     /* for the next GIVEN event; 0 = no expiry */
-static const char *s_field;    /* for the next GIVEN event: the one field covered, or NULL */
+/*  The consent of every event; consent_event sets its id, expiry and field. */
+static tc_consent_t s_consent = { .subject = "C-7", .controller = "water", .recipient = "power",
+                                  .purpose = "joint-metering", .type = TL_WATER, .method = "app",
+                                  .evidence = "receipt-42" };
 
+/*  Publishes consent event `kind` of `consent_id` (s_consent; a GIVEN one
+ *  until valid_to, 0: no expiry, and for only `field` unless NULL) as c;
+ *  returns what publish does (0: acknowledged). */
 static int
 consent_event (tc_client_t *c, uint32_t n, Sluice__V1__ConsentEvent__Kind kind,
-               const char *consent_id, int *code)
+               const char *consent_id, int64_t valid_to, const char *field)
 {
-    Sluice__V1__ConsentEvent e = SLUICE__V1__CONSENT_EVENT__INIT;
-    char *purposes[] = { "joint-metering" }, *types[] = { TL_WATER };
-    e.consent_id = (char *) consent_id;
-    e.kind = kind;
-    e.subject = "C-7";
-    e.controller = "water";
-    e.recipient = "power";
-    if (kind == SLUICE__V1__CONSENT_EVENT__KIND__GIVEN) {
-        e.n_purposes = 1;
-        e.purposes = purposes;
-        e.n_record_types = 1;
-        e.record_types = types;
-        e.collection_method = "app";
-        e.evidence = "receipt-42";
-        e.valid_to = s_valid_to;
-        if (s_field) {
-            e.n_fields = 1;
-            e.fields = (char **) &s_field;
-        }
-    }
-    size_t len = sluice__v1__consent_event__get_packed_size (&e);
-    uint8_t *buf = malloc (len);
-    sluice__v1__consent_event__pack (&e, buf);
-    int cmd = publish (c, CONSENT, n, "", buf, len, code);
+    s_consent.id = consent_id;
+    s_consent.valid_to = valid_to;
+    s_consent.field = field;
+    size_t len;
+    uint8_t *buf = tc_consent_pack (&s_consent, kind, &len);
+    cr_assert_not_null (buf);
+    int rc = publish (c, CONSENT, n, "", buf, len);
     free (buf);
-    return cmd;
+    return rc;
 }
 
 /*  The consent scene: water's policy needs consent; power subscribed with
@@ -547,9 +519,27 @@ static void
 consent_scene (tc_client_t *w, tc_client_t *p, tc_client_t *a, uint32_t credit)
 {
     cr_assert_eq (tc_policy (&B, "water", WATER_WITH_CONSENT), 1);
-    cr_assert_eq (tc_consumer (p, &B, &kp, "power", TL_WATER, "joint-metering", credit), 0);
-    cr_assert_eq (tc_join (w, &B, &kw, "water"), 0);
+    power_and_water (p, w, credit);
     cr_assert_eq (tc_join (a, &B, &ka, "app"), 0);
+}
+
+/*  The next NOTICE to p, within timeout_ms, is `notice`: into *m (free it). */
+static void
+expect_notice (tc_client_t *p, tc_msg_t *m, const char *notice, int timeout_ms)
+{
+    cr_assert_eq (tc_recv_cmd (p, m, SLUICE__V1__COMMAND__NOTICE, timeout_ms), 0, "no NOTICE %s", notice);
+    cr_assert_eq (m->h->command, SLUICE__V1__COMMAND__NOTICE);
+    cr_assert_str_eq (m->h->notice, notice);
+}
+
+/*  The value of NOTICE argument `key` ("" when absent). */
+static const char *
+notice_arg (const tc_msg_t *m, const char *key)
+{
+    for (size_t i = 0; i < m->h->n_notice_args; i++)
+        if (!strcmp (m->h->notice_args[i]->key, key))
+            return m->h->notice_args[i]->value;
+    return "";
 }
 
 Test (govern, consent_gates_queues_and_notifies)
@@ -560,20 +550,17 @@ Test (govern, consent_gates_queues_and_notifies)
 
     /* no consent: denied, and the reason says so */
     publish_reading (&w, 1, "C-7");
-    cr_assert_neq (deliver (&p, &m, 500), 0, "delivered without consent");
-    cr_assert_gt (tc_audit_await (&B, 2000, "kind=deny", "counterpart=power", "reason=consent-missing", NULL), 0);
+    ASSERT_DENIED (&p, 0, "delivered without consent", "reason=consent-missing");
 
     /* the citizen consents through the city app (a consent-source member) */
-    cr_assert_eq (consent_event (&a, 1, SLUICE__V1__CONSENT_EVENT__KIND__GIVEN, "c-7-power", NULL),
-                  SLUICE__V1__COMMAND__ACK);
+    cr_assert_eq (consent_event (&a, 1, GIVEN, "c-7-power", 0, NULL), 0);
     publish_reading (&w, 2, "C-7");
     cr_assert_eq (deliver (&p, &m, 5000), 0, "nothing delivered with a valid consent");
     cr_assert_str_eq (m.h->records[0]->rules[0], "water/w2p-consent@1");
     char seen[64];
     snprintf (seen, sizeof seen, "%s", m.h->records[0]->subject);
     cr_assert (is_hex32 (seen));
-    cr_assert_eq (tc_ack (&p, m.h->records[0]->delivery_tag, 0), 1);
-    tc_msg_free (&m);
+    ack_one (&p, &m);
 
     /* two more wait in power's queue (no credit left) */
     publish_reading (&w, 3, "C-7");
@@ -581,28 +568,13 @@ Test (govern, consent_gates_queues_and_notifies)
     cr_assert_eq (tc_queue_depth (&B, "power"), 2);
 
     /* withdrawal: power is told, in its own pseudonym, and the queue stops */
-    cr_assert_eq (consent_event (&a, 2, SLUICE__V1__CONSENT_EVENT__KIND__WITHDRAWN, "c-7-power", NULL),
-                  SLUICE__V1__COMMAND__ACK);
-    cr_assert_eq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__NOTICE, 5000), 0, "no NOTICE");
-    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__NOTICE);
-    cr_assert_str_eq (m.h->notice, "consent-withdrawn");
-    const char *subject = NULL, *owner = NULL, *purpose = NULL;
-    for (size_t i = 0; i < m.h->n_notice_args; i++) {
-        if (!strcmp (m.h->notice_args[i]->key, "subject"))
-            subject = m.h->notice_args[i]->value;
-        if (!strcmp (m.h->notice_args[i]->key, "owner"))
-            owner = m.h->notice_args[i]->value;
-        if (!strcmp (m.h->notice_args[i]->key, "purpose"))
-            purpose = m.h->notice_args[i]->value;
-    }
-    cr_assert_str_eq (subject ? subject : "", seen, "notice names the subject as power does not see it");
-    cr_assert_str_eq (owner ? owner : "", "water");
-    cr_assert_str_eq (purpose ? purpose : "", "joint-metering");
+    cr_assert_eq (consent_event (&a, 2, WITHDRAWN, "c-7-power", 0, NULL), 0);
+    expect_notice (&p, &m, "consent-withdrawn", 5000);
+    cr_assert_str_eq (notice_arg (&m, "subject"), seen, "notice names the subject as power does not see it");
+    cr_assert_str_eq (notice_arg (&m, "owner"), "water");
+    cr_assert_str_eq (notice_arg (&m, "purpose"), "joint-metering");
     tc_msg_free (&m);
-    tc_credit (&p, 10);
-    cr_assert_neq (deliver (&p, &m, 700), 0, "a queued record left after the withdrawal");
-    cr_assert_eq (tc_queue_depth (&B, "power"), 0);
-    cr_assert_gt (tc_audit_await (&B, 2000, "kind=deny", "counterpart=power", "reason=consent-withdrawn", NULL), 0);
+    ASSERT_DENIED (&p, 10, "a queued record left after the withdrawal", "reason=consent-withdrawn");
     tc_close_all (&w, &p, &a, NULL);
 }
 
@@ -612,22 +584,15 @@ Test (govern, an_expiring_consent_notifies_and_stops_the_queue)
     tc_msg_t m;
     consent_scene (&w, &p, &a, 0);
     int64_t ends = window_end (2);
-    s_valid_to = ends;
-    cr_assert_eq (consent_event (&a, 1, SLUICE__V1__CONSENT_EVENT__KIND__GIVEN, "c-7-short", NULL),
-                  SLUICE__V1__COMMAND__ACK);
-    s_valid_to = 0;
+    cr_assert_eq (consent_event (&a, 1, GIVEN, "c-7-short", ends, NULL), 0);
     publish_reading (&w, 1, "C-7");
     cr_assert_lt (now_s (), ends, "the run was too slow for the window");
     cr_assert_eq (tc_queue_depth (&B, "power"), 1, "not queued while the consent was valid");
     /* valid_to passes: the broker finds it within its scan period */
-    cr_assert_eq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__NOTICE, 8000), 0, "no NOTICE at expiry");
-    cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__NOTICE);
-    cr_assert_str_eq (m.h->notice, "consent-expired");
+    expect_notice (&p, &m, "consent-expired", 8000);
     tc_msg_free (&m);
     cr_assert_geq (now_s (), ends, "notice before the consent expired");
-    tc_credit (&p, 10);
-    cr_assert_neq (deliver (&p, &m, 700), 0, "a queued record left after the consent expired");
-    cr_assert_gt (tc_audit_await (&B, 2000, "kind=deny", "counterpart=power", "reason=consent-expired", NULL), 0);
+    ASSERT_DENIED (&p, 10, "a queued record left after the consent expired", "reason=consent-expired");
     tc_close_all (&w, &p, &a, NULL);
 }
 
@@ -636,14 +601,10 @@ Test (govern, a_consent_limited_to_fields_releases_only_those)
     tc_client_t w, p, a;
     tc_msg_t m;
     consent_scene (&w, &p, &a, 10);
-    s_field = "water_consumption_m3";
-    cr_assert_eq (consent_event (&a, 1, SLUICE__V1__CONSENT_EVENT__KIND__GIVEN, "c-7-m3", NULL),
-                  SLUICE__V1__COMMAND__ACK);
-    s_field = NULL;
+    cr_assert_eq (consent_event (&a, 1, GIVEN, "c-7-m3", 0, "water_consumption_m3"), 0);
     publish_reading (&w, 1, "C-7");
     cr_assert_eq (deliver (&p, &m, 5000), 0, "nothing delivered");
-    Water__V1__MeterReading *got = water__v1__meter_reading__unpack (NULL, m.lens[0], m.bodies[0]);
-    cr_assert_not_null (got);
+    Water__V1__MeterReading *got = decoded (&m);
     cr_assert_eq (got->water_consumption_m3, 12.5);
     cr_assert_str_eq (got->district, "", "a field the citizen did not consent to was released");
     water__v1__meter_reading__free_unpacked (got, NULL);
@@ -653,53 +614,16 @@ Test (govern, a_consent_limited_to_fields_releases_only_those)
 
 Test (govern, consent_events_from_other_members_are_refused)
 {
-    tc_client_t w;
+    tc_client_t w, a;
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    int code = 0;
-    cr_assert_eq (consent_event (&w, 1, SLUICE__V1__CONSENT_EVENT__KIND__GIVEN, "c-forged", &code),
-                  SLUICE__V1__COMMAND__ERROR);
-    cr_assert_eq (code, SLUICE__V1__ERROR_CODE__NOT_PERMITTED);
+    cr_assert_eq (consent_event (&w, 1, GIVEN, "c-forged", 0, NULL), SLUICE__V1__ERROR_CODE__NOT_PERMITTED);
     /* and it did not count: the app can still grant that id */
-    tc_client_t a;
     cr_assert_eq (tc_join (&a, &B, &ka, "app"), 0);
-    cr_assert_eq (consent_event (&a, 1, SLUICE__V1__CONSENT_EVENT__KIND__GIVEN, "c-forged", NULL),
-                  SLUICE__V1__COMMAND__ACK);
+    cr_assert_eq (consent_event (&a, 1, GIVEN, "c-forged", 0, NULL), 0);
     tc_close_all (&w, &a, NULL);
 }
 
 /* --------------------------------------------------------------- audit */
-
-/*  The `consent.grant` entry of consent `id` in the stopped broker's log:
- *  its fields copied into `out` (each "field=value\n", actor left out). */
-static void
-grant_entry (MDB_txn *txn, const char *id, char *out, size_t size, char *actor, size_t asize)
-{
-    sl_audit_iter_t *it = sl_audit_iter_new (txn, NULL);
-    cr_assert_not_null (it);
-    sl_audit_entry_t e;
-    char want[80];
-    snprintf (want, sizeof want, "consent=%s", id);
-    out[0] = 0;
-    while (sl_audit_iter_next (it, &e) == 1) {
-        if (e.kind.len != strlen ("consent.grant") || memcmp (e.kind.ptr, "consent.grant", e.kind.len)
-            || e.detail.len != strlen (want) || memcmp (e.detail.ptr, want, e.detail.len))
-            continue;
-        char subject[2 * SL_AUDIT_PSEUDO_LEN + 1] = "";
-        for (size_t i = 0; e.subject && i < SL_AUDIT_PSEUDO_LEN; i++)
-            sprintf (subject + 2 * i, "%02x", e.subject[i]);
-        snprintf (actor, asize, "%.*s", (int) e.actor.len, e.actor.ptr);
-        snprintf (out, size,
-                  "counterpart=%.*s\nowner=%.*s\nrecord_type=%.*s\nmessage_id=%s\nsubject=%s\n"
-                  "purpose=%.*s\ndecision=%.*s\nrules=%.*s\nfields=%.*s\nreason=%.*s\n",
-                  (int) e.counterpart.len, e.counterpart.ptr, (int) e.owner.len, e.owner.ptr,
-                  (int) e.record_type.len, e.record_type.ptr, e.message_id ? "set" : "",
-                  subject, (int) e.purpose.len, e.purpose.ptr, (int) e.decision.len,
-                  e.decision.ptr, (int) e.rules.len, e.rules.ptr, (int) e.fields.len,
-                  e.fields.ptr, (int) e.reason.len, e.reason.ptr);
-    }
-    sl_audit_iter_destroy (&it);
-    cr_assert_neq (out[0], 0, "no consent.grant entry for %s", id);
-}
 
 Test (govern, both_planes_write_the_same_consent_entry)
 {
@@ -707,8 +631,7 @@ Test (govern, both_planes_write_the_same_consent_entry)
      * administrator (admin plane) */
     tc_client_t a;
     cr_assert_eq (tc_join (&a, &B, &ka, "app"), 0);
-    cr_assert_eq (consent_event (&a, 1, SLUICE__V1__CONSENT_EVENT__KIND__GIVEN, "c-7-data", NULL),
-                  SLUICE__V1__COMMAND__ACK);
+    cr_assert_eq (consent_event (&a, 1, GIVEN, "c-7-data", 0, NULL), 0);
     tc_close (&a);
     const sl_keypair_t *adm = tc_owner_admin (&B, "water");
     cr_assert_not_null (adm);
@@ -722,25 +645,28 @@ Test (govern, both_planes_write_the_same_consent_entry)
     sluice__v1__admin_response__free_unpacked (r, NULL);
     cr_assert_eq (tc_broker_stop (&B), 0);
 
-    MDB_env *env;
-    char path[600];
-    cr_assert_eq (mdb_env_create (&env), 0);
-    mdb_env_set_maxdbs (env, 64);
-    snprintf (path, sizeof path, "%s/store", B.dir);
-    cr_assert_eq (mdb_env_open (env, path, MDB_RDONLY | MDB_NOTLS, 0600), 0);
-    MDB_txn *txn;
-    cr_assert_eq (mdb_txn_begin (env, NULL, MDB_RDONLY, &txn), 0);
-    char data[1024], admin[1024], data_actor[64], admin_actor[64];
-    grant_entry (txn, "c-7-data", data, sizeof data, data_actor, sizeof data_actor);
-    grant_entry (txn, "c-7-admin", admin, sizeof admin, admin_actor, sizeof admin_actor);
-    mdb_txn_abort (txn);
-    mdb_env_close (env);
+    tc_full_entry_t e[4];
+    cr_assert_eq (tc_audit_read_full (B.dir, "consent.grant", e, 4), 2);
+    const tc_full_entry_t *data = &e[0], *admin = &e[1];
+    cr_assert_str_eq (data->m.detail, "consent=c-7-data");
+    cr_assert_str_eq (admin->m.detail, "consent=c-7-admin");
     /* field by field the same, record_type included; only who acted differs */
-    cr_assert_str_eq (data, admin);
-    cr_assert (strstr (data, "record_type=" TL_WATER "\n"), "%s", data);
-    cr_assert (strstr (data, "purpose=joint-metering\n"), "%s", data);
-    cr_assert_str_eq (data_actor, "app");
-    cr_assert_str_eq (admin_actor, "admin-water");
+#define SAME(f) cr_assert_str_eq (data->f, admin->f, "%s differs", #f)
+    SAME (m.counterpart);
+    SAME (m.owner);
+    SAME (record_type);
+    SAME (subject);
+    SAME (m.purpose);
+    SAME (m.decision);
+    SAME (m.rules);
+    SAME (m.fields);
+    SAME (m.reason);
+#undef SAME
+    cr_assert_eq (data->m.has_msgid, admin->m.has_msgid, "message_id differs");
+    cr_assert_str_eq (data->record_type, TL_WATER);
+    cr_assert_str_eq (data->m.purpose, "joint-metering");
+    cr_assert_str_eq (data->m.actor, "app");
+    cr_assert_str_eq (admin->m.actor, "admin-water");
 }
 
 Test (govern, the_audit_log_verifies_and_holds_no_raw_citizen_id)
@@ -750,27 +676,20 @@ Test (govern, the_audit_log_verifies_and_holds_no_raw_citizen_id)
     cr_assert_eq (tc_policy (&B, "water", WATER_SHARES), 1);
     tc_client_t w, p;
     tc_msg_t m;
-    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
-    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    power_and_water (&p, &w, 0);
     for (uint32_t i = 1; i <= 5; i++)
         publish_reading (&w, i, raw);
     tc_credit (&p, 3);
     uint64_t tags[3];
-    for (int got = 0; got < 3;) {
-        cr_assert_eq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__DELIVER, 5000), 0, "got %d of 3", got);
-        cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__DELIVER);
-        for (size_t i = 0; i < m.h->n_records && got < 3; i++)
-            tags[got++] = m.h->records[i]->delivery_tag;
-        tc_msg_free (&m);
-    }
+    cr_assert_eq (tc_drain (&p, 3, 0, tags, 5000), 3);
     /* one ACK for the three, out of order, with a tag that is not queued */
     uint64_t acks[4] = { tags[2], tags[0], 77, tags[1] };
     Sluice__V1__Header ah = SLUICE__V1__HEADER__INIT;
-    ah.command = SLUICE__V1__COMMAND__ACK;
+    ah.command = ACK;
     ah.n_delivery_tags = 4;
     ah.delivery_tags = acks;
     uint64_t aseq = tc_send (&p, &ah, NULL, NULL, 0);
-    cr_assert_eq (tc_recv_cmd (&p, &m, SLUICE__V1__COMMAND__ACK, 5000), 0);
+    cr_assert_eq (tc_recv_cmd (&p, &m, ACK, 5000), 0);
     cr_assert_eq (m.h->seq, aseq);
     cr_assert_eq (m.h->n_delivery_tags, 3);
     tc_msg_free (&m);
@@ -795,68 +714,32 @@ Test (govern, the_audit_log_verifies_and_holds_no_raw_citizen_id)
     free (bytes);
 
     /* the chain verifies with the published key, checkpoint included */
-    MDB_env *env;
-    cr_assert_eq (mdb_env_create (&env), 0);
-    mdb_env_set_maxdbs (env, 64);
-    snprintf (path, sizeof path, "%s/store", B.dir);
-    cr_assert_eq (mdb_env_open (env, path, MDB_RDONLY | MDB_NOTLS, 0600), 0);
-    uint8_t pk[SL_AUDIT_PK_LEN];
-    char err[300];
-    snprintf (path, sizeof path, "%s/%s", B.dir, SL_AUDIT_SIGN_PUB_FILE);
-    cr_assert_eq (sl_audit_load_pubkey (path, pk, err, sizeof err), 0, "%s", err);
     sl_audit_report_t rep;
-    cr_assert_eq (sl_audit_verify (env, pk, NULL, &rep), 0, "%s", rep.message);
+    cr_assert_eq (tc_audit_verify (B.dir, &rep), 0, "%s", rep.message);
     /* every 10 entries while running, and one at clean shutdown */
     cr_assert_geq (rep.checkpoints, 2, "checkpoints: %llu", (unsigned long long) rep.checkpoints);
 
-    /* the kinds of a traffic run, with the deciding rules */
-    MDB_txn *txn;
-    cr_assert_eq (mdb_txn_begin (env, NULL, MDB_RDONLY, &txn), 0);
-    sl_audit_iter_t *it = sl_audit_iter_new (txn, NULL);
-    cr_assert_not_null (it);
-    sl_audit_entry_t e;
-    int publishes = 0, queued = 0, delivered = 0, acked = 0, applied = 0, start = 0, stop = 0;
-    uint8_t who[SL_AUDIT_PSEUDO_LEN];
-    while (sl_audit_iter_next (it, &e) == 1) {
-        char kind[32], rules[64], fields[128];
-        snprintf (kind, sizeof kind, "%.*s", (int) e.kind.len, e.kind.ptr);
-        snprintf (rules, sizeof rules, "%.*s", (int) e.rules.len, e.rules.ptr);
-        snprintf (fields, sizeof fields, "%.*s", (int) e.fields.len, e.fields.ptr);
-        publishes += !strcmp (kind, "publish");
-        if (!strcmp (kind, "queue")) {
-            queued++;
-            cr_assert_not_null (e.subject, "queue entry without a subject pseudonym");
-            memcpy (who, e.subject, sizeof who);
-            cr_assert_str_eq (rules, "water/w2p@1");
-            cr_assert_str_eq (fields, "subject,district,date_observed,water_consumption_m3");
-        }
-        if (!strcmp (kind, "deliver")) {
-            delivered++;
-            cr_assert_str_eq (rules, "water/w2p@1");
-            /* the subject the copy carries (its audit pseudonym made at
-             * publish, or the sealed raw id): the same audit pseudonym */
-            cr_assert_not_null (e.subject);
-            cr_assert_eq (memcmp (e.subject, who, sizeof who), 0, "deliver entry names another subject");
-        }
-        if (!strcmp (kind, "ack")) {
-            acked++;
-            char detail[96];
-            snprintf (detail, sizeof detail, "%.*s", (int) e.detail.len, e.detail.ptr);
-            cr_assert_str_eq (detail, want_ack);
-        }
-        applied += !strcmp (kind, "policy.apply");
-        start += !strcmp (kind, "broker.start");
-        stop += !strcmp (kind, "broker.stop");
+    /* the kinds of a traffic run, with the deciding rules; each record's
+     * queue entry stands for its acceptance (AUDIT.md 6.2) */
+    tc_full_entry_t q[8], d[8];
+    cr_assert_eq (tc_audit_read_full (B.dir, "queue", q, 8), 5);
+    for (int i = 0; i < 5; i++) {
+        cr_assert_neq (q[i].subject[0], 0, "queue entry without a subject pseudonym");
+        cr_assert_str_eq (q[i].m.rules, "water/w2p@1");
+        cr_assert_str_eq (q[i].m.fields, "subject,district,date_observed,water_consumption_m3");
     }
-    sl_audit_iter_destroy (&it);
-    mdb_txn_abort (txn);
-    mdb_env_close (env);
-    /* each record's queue entry stands for its acceptance (AUDIT.md 6.2) */
-    cr_assert_eq (publishes, 0);
-    cr_assert_eq (queued, 5);
-    cr_assert_eq (delivered, 3);
-    cr_assert_eq (acked, 1, "one ack entry per ACK");
-    cr_assert_eq (applied, 2, "city and water applies");
-    cr_assert_eq (start, 1);
-    cr_assert_eq (stop, 1);
+    cr_assert_eq (tc_audit_read_full (B.dir, "deliver", d, 8), 3);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_str_eq (d[i].m.rules, "water/w2p@1");
+        /* the subject the copy carries (its audit pseudonym made at
+         * publish, or the sealed raw id): the same audit pseudonym */
+        cr_assert_str_eq (d[i].subject, q[4].subject, "deliver entry names another subject");
+    }
+    tc_entry_t ack;
+    cr_assert_eq (tc_audit_read (B.dir, "ack", &ack, 1), 1, "one ack entry per ACK");
+    cr_assert_str_eq (ack.detail, want_ack);
+    cr_assert_eq (tc_audit_read (B.dir, "publish", NULL, 0), 0);
+    cr_assert_eq (tc_audit_read (B.dir, "policy.apply", NULL, 0), 2, "city and water applies");
+    cr_assert_eq (tc_audit_read (B.dir, "broker.start", NULL, 0), 1);
+    cr_assert_eq (tc_audit_read (B.dir, "broker.stop", NULL, 0), 1);
 }

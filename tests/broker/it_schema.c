@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cJSON.h>
@@ -50,27 +49,31 @@ s_write (const char *name, const char *text)
     cr_assert_eq (tl_write (path, text), 0, "%s", path);
 }
 
-/*  The waste bureau's .proto with `body` as Collection's fields. */
+/*  The waste bureau's .proto with `fields` as Collection's fields and
+ *  `kg` as the type of its Bin's kg. */
 static void
-s_proto (const char *name, const char *fields)
+s_proto_kg (const char *name, const char *kg, const char *fields)
 {
     char text[4096];
     snprintf (text, sizeof text,
               "syntax = \"proto3\";\npackage waste.v1;\nimport \"sluice/v1/options.proto\";\n"
               "message Collection {\n"
               "  option (sluice.v1.record) = { subject: \"household\" };\n"
-              "  message Bin { string tag = 1; double kg = 2; }\n"
-              "%s}\n", fields);
+              "  message Bin { string tag = 1; %s kg = 2; }\n"
+              "%s}\n", kg, fields);
     s_write (name, text);
 }
+#define s_proto(name, fields) s_proto_kg (name, "double", fields)
 
-#define V1_FIELDS \
-    "  string id = 1;\n" \
-    "  string household = 2 [(sluice.v1.field) = { classes: \"personal\" }];\n" \
-    "  int64 collected_at = 3 [(sluice.v1.field) = { time: true }];\n" \
-    "  string district = 4 [(sluice.v1.field) = { classes: \"location\" }];\n" \
-    "  repeated Bin bins = 5;\n" \
-    "  string truck = 6;\n"
+/* Collection's fields, one line each */
+#define F_ID        "  string id = 1;\n"
+#define F_HOUSEHOLD "  string household = 2 [(sluice.v1.field) = { classes: \"personal\" }];\n"
+#define F_AT        "  int64 collected_at = 3 [(sluice.v1.field) = { time: true }];\n"
+#define F_DISTRICT  "  string district = 4 [(sluice.v1.field) = { classes: \"location\" }];\n"
+#define F_BINS      "  repeated Bin bins = 5;\n"
+#define F_TRUCK     "  string truck = 6;\n"
+#define F_FEE       "  double fee = 7;\n"
+#define V1_FIELDS F_ID F_HOUSEHOLD F_AT F_DISTRICT F_BINS F_TRUCK
 
 static const char *PERMIT =
     "permit \"waste-to-housing\" {\n"
@@ -84,14 +87,33 @@ static const char *PERMIT =
     "  consent   required\n"
     "}\n";
 
+/*  Writes DIR/`name` with `text` and applies it as `who`'s policy: the
+ *  exit status must be `status`. */
+static void
+s_apply (const char *who, const char *name, const char *text, int status)
+{
+    s_write (name, text);
+    TL_EXPECT (CTL (who, "policy apply '%s/%s'", dir, name), status, out, NULL);
+}
+
+/*  The waste bureau's first version of its type, registered by its
+ *  administrator. */
+static void
+s_waste_v1 (void)
+{
+    s_proto ("waste.proto", V1_FIELDS);
+    TL_EXPECT (CTL ("admin-waste", "schema register '%s/waste.proto'", dir), 0, out, "version 1 (new type)");
+}
+
+static const char *WATER_POLICY = "permit \"w\" {\n  owner water\n  consumer housing\n"
+    "  records water.v1.MeterReading\n  purpose fee-rebate\n  fields district\n}\n";
+
 static void
 s_key (const char *name, const char *role)
 {
-    char member[64];
-    snprintf (member, sizeof member, "%s", name);
     cr_assert_eq (s_sh ("cd '%s' && '%s' keygen %s 2>&1", dir, getenv ("SLUICECTL"), name), 0,
                   "%s", out);
-    cr_assert_eq (CTL (NULL, "member add %s --role %s --pub '%s/%s.pub'", member, role, dir, name),
+    cr_assert_eq (CTL (NULL, "member add %s --role %s --pub '%s/%s.pub'", name, role, dir, name),
                   0, "%s", out);
 }
 
@@ -150,12 +172,10 @@ s_sub_wait (void)
 
 Test (schema, a_fifth_bureau_joins_and_its_records_flow_under_the_rule)
 {
-    s_proto ("waste.proto", V1_FIELDS);
-    cr_assert_eq (CTL ("admin-waste", "schema register '%s/waste.proto'", dir), 0, "%s", out);
+    s_waste_v1 ();
     cr_assert (strstr (out, "registered " WASTE " version 1 (new type)"), "%s", out);
     cr_assert_eq (CTL ("admin-waste", "policy apply '%s/waste.policy'", dir), 1, "%s", out);
-    s_write ("waste.policy", PERMIT);
-    cr_assert_eq (CTL ("admin-waste", "policy apply '%s/waste.policy'", dir), 0, "%s", out);
+    s_apply ("admin-waste", "waste.policy", PERMIT, 0);
     cr_assert_eq (CTL (NULL, "consent grant --subject CIT-2 --controller waste --recipient housing "
                              "--purpose fee-rebate --records " WASTE " --method app --evidence r-1"),
                   0, "%s", out);
@@ -176,20 +196,20 @@ Test (schema, a_fifth_bureau_joins_and_its_records_flow_under_the_rule)
     cJSON *line = cJSON_Parse (out);
     cr_assert (line, "sub printed: %s", out);
     cr_assert (!strchr (strchr (out, '\n') + 1, '{'), "one record only (no consent for CIT-1): %s", out);
-    cJSON *rec = cJSON_GetObjectItemCaseSensitive (line, "record");
-    const char *hh = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (rec, "household"));
+#define AT(o, k) cJSON_GetObjectItemCaseSensitive (o, k)
+    cJSON *rec = AT (line, "record");
+    const char *hh = cJSON_GetStringValue (AT (rec, "household"));
     cr_assert (hh && strlen (hh) >= 16 && !strstr (hh, "CIT"), "subject pseudonymized: %s", out);
-    cr_assert_str_eq (cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (line, "subject")), hh);
-    cr_assert_str_eq (cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (rec, "collectedAt")),
-                      "2026-11-28T00:00:00Z", "coarsened to the day: %s", out);
-    cr_assert_str_eq (cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (rec, "district")),
-                      "Binjiang");
-    cr_assert_null (cJSON_GetObjectItemCaseSensitive (rec, "truck"), "not permitted: %s", out);
-    cr_assert_null (cJSON_GetObjectItemCaseSensitive (rec, "id"), "not permitted: %s", out);
-    cJSON *bins = cJSON_GetObjectItemCaseSensitive (rec, "bins");
+    cr_assert_str_eq (cJSON_GetStringValue (AT (line, "subject")), hh);
+    cr_assert_str_eq (cJSON_GetStringValue (AT (rec, "collectedAt")), "2026-11-28T00:00:00Z",
+                      "coarsened to the day: %s", out);
+    cr_assert_str_eq (cJSON_GetStringValue (AT (rec, "district")), "Binjiang");
+    cr_assert_null (AT (rec, "truck"), "not permitted: %s", out);
+    cr_assert_null (AT (rec, "id"), "not permitted: %s", out);
+    cJSON *bins = AT (rec, "bins");
     cr_assert_eq (cJSON_GetArraySize (bins), 1);
-    cr_assert_float_eq (cJSON_GetNumberValue (cJSON_GetObjectItemCaseSensitive (
-                        cJSON_GetArrayItem (bins, 0), "kg")), 12.5, 1e-9);
+    cr_assert_float_eq (cJSON_GetNumberValue (AT (cJSON_GetArrayItem (bins, 0), "kg")), 12.5, 1e-9);
+#undef AT
     cJSON_Delete (line);
 
     /* the registration is in the audit log */
@@ -212,18 +232,14 @@ Test (schema, a_fifth_bureau_joins_and_its_records_flow_under_the_rule)
 
 Test (schema, a_permit_releases_fields_by_data_class)
 {
-    s_proto ("waste.proto", V1_FIELDS);
-    cr_assert_eq (CTL ("admin-waste", "schema register '%s/waste.proto'", dir), 0, "%s", out);
-    s_write ("bad.policy", "permit \"p\" {\n  owner waste\n  consumer housing\n"
-                           "  records waste.v1.Collection\n  purpose fee-rebate\n"
-                           "  fields class:medical\n}\n");
-    cr_assert_eq (CTL ("admin-waste", "policy apply '%s/bad.policy'", dir), 1, "%s", out);
+    s_waste_v1 ();
+    s_apply ("admin-waste", "bad.policy", "permit \"p\" {\n  owner waste\n  consumer housing\n"
+             "  records waste.v1.Collection\n  purpose fee-rebate\n  fields class:medical\n}\n", 1);
     cr_assert (strstr (out, "bad.policy:6:10: error: no field of " WASTE " carries data class 'medical'"),
                "%s", out);
-    s_write ("waste.policy", "permit \"by-class\" {\n  owner waste\n  consumer housing\n"
-                             "  records waste.v1.Collection\n  purpose fee-rebate\n"
-                             "  fields class:location, collected_at\n  subject drop\n}\n");
-    cr_assert_eq (CTL ("admin-waste", "policy apply '%s/waste.policy'", dir), 0, "%s", out);
+    s_apply ("admin-waste", "waste.policy", "permit \"by-class\" {\n  owner waste\n  consumer housing\n"
+             "  records waste.v1.Collection\n  purpose fee-rebate\n"
+             "  fields class:location, collected_at\n  subject drop\n}\n", 0);
     s_sub_start (1);
     s_write ("in.ndjson", "{\"id\":\"c-1\",\"household\":\"CIT-1\",\"collectedAt\":1795852800,"
                           "\"district\":\"Xihu\",\"truck\":\"ZJ-A1\",\"bins\":[{\"kg\":1}]}\n");
@@ -241,33 +257,19 @@ Test (schema, evolution_rules_refuse_with_the_field_named)
     TL_EXPECT (CTL ("admin-waste", "schema register '%s/v1.proto'", dir),
                0, out, "unchanged (version 1 in force)");
     /* adding is allowed */
-    s_proto ("v2.proto", V1_FIELDS "  double fee = 7;\n");
+    s_proto ("v2.proto", V1_FIELDS F_FEE);
     cr_assert_eq (CTL ("admin-waste", "schema register '%s/v2.proto'", dir), 0, "%s", out);
     cr_assert (strstr (out, "registered " WASTE " version 2") && strstr (out, "added: field 'fee' (7)"),
                "%s", out);
-    s_write ("waste.policy", PERMIT);
-    cr_assert_eq (CTL ("admin-waste", "policy apply '%s/waste.policy'", dir), 0, "%s", out);
+    s_apply ("admin-waste", "waste.policy", PERMIT, 0);
 
     static const struct { const char *fields, *want; } refused[] = {
-        { "  string id = 1;\n  string household = 2 [(sluice.v1.field) = { classes: \"personal\" }];\n"
-          "  int64 collected_at = 3 [(sluice.v1.field) = { time: true }];\n"
-          "  string district = 4 [(sluice.v1.field) = { classes: \"location\" }];\n"
-          "  repeated Bin bins = 5;\n  double fee = 7;\n",
-          "field 'truck' (6): removed (rule removed" },
-        { "  string id = 1;\n  string household = 2 [(sluice.v1.field) = { classes: \"personal\" }];\n"
-          "  int64 collected_at = 3 [(sluice.v1.field) = { time: true }];\n"
-          "  string district = 4 [(sluice.v1.field) = { classes: \"location\" }];\n"
-          "  repeated Bin bins = 5;\n  string truck = 8;\n  double fee = 7;\n",
+        { F_ID F_HOUSEHOLD F_AT F_DISTRICT F_BINS F_FEE, "field 'truck' (6): removed (rule removed" },
+        { F_ID F_HOUSEHOLD F_AT F_DISTRICT F_BINS "  string truck = 8;\n" F_FEE,
           "field 'truck' (6): renumbered 6 -> 8 (rule renumbered" },
-        { "  string id = 1;\n  string household = 2 [(sluice.v1.field) = { classes: \"personal\" }];\n"
-          "  int64 collected_at = 3 [(sluice.v1.field) = { time: true }];\n"
-          "  string district = 4 [(sluice.v1.field) = { classes: \"location\" }];\n"
-          "  repeated Bin bins = 5;\n  bytes truck = 6;\n  double fee = 7;\n",
+        { F_ID F_HOUSEHOLD F_AT F_DISTRICT F_BINS "  bytes truck = 6;\n" F_FEE,
           "field 'truck' (6): type string -> bytes (rule type)" },
-        { "  string id = 1;\n  string household = 2 [(sluice.v1.field) = { classes: \"personal\" }];\n"
-          "  int64 collected_at = 3;\n"
-          "  string district = 4 [(sluice.v1.field) = { classes: \"location\" }];\n"
-          "  repeated Bin bins = 5;\n  string truck = 6;\n  double fee = 7;\n",
+        { F_ID F_HOUSEHOLD "  int64 collected_at = 3;\n" F_DISTRICT F_BINS F_TRUCK F_FEE,
           "field 'collected_at' (3): time option removed (rule options)" },
     };
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
@@ -284,43 +286,30 @@ Test (schema, evolution_rules_refuse_with_the_field_named)
     s_proto ("bad.proto", refused[0].fields);
     cr_assert_eq (CTL ("admin-waste", "schema register --breaking '%s/bad.proto'", dir), 0, "%s", out);
     cr_assert (strstr (out, "registered " WASTE " version 3"), "%s", out);
-    /* ... but never one an applied policy names, --breaking or not */
-    s_proto ("bad.proto", "  string id = 1;\n  string household = 2 [(sluice.v1.field) = { classes: \"personal\" }];\n"
-                          "  int64 collected_at = 3 [(sluice.v1.field) = { time: true }];\n"
-                          "  repeated Bin bins = 5;\n  double fee = 7;\n");
-    cr_assert_eq (CTL ("admin-waste", "schema register --breaking '%s/bad.proto'", dir), 1, "%s", out);
-    cr_assert (strstr (out, "field 'district' of " WASTE " is used by rule 'waste-to-housing' of "
-                       "waste's policy version 1"), "%s", out);
-    /* nor retyped, nor its options changed: the field stays, the policy would
-       still parse, the rule is what refuses it */
-    s_proto ("bad.proto", "  string id = 1;\n  string household = 2 [(sluice.v1.field) = { classes: \"personal\" }];\n"
-                          "  int64 collected_at = 3 [(sluice.v1.field) = { time: true }];\n"
-                          "  bytes district = 4 [(sluice.v1.field) = { classes: \"location\" }];\n"
-                          "  repeated Bin bins = 5;\n  double fee = 7;\n");
-    cr_assert_eq (CTL ("admin-waste", "schema register --breaking '%s/bad.proto'", dir), 1, "%s", out);
-    cr_assert (strstr (out, "field 'district' of " WASTE " is used by rule 'waste-to-housing'"), "%s", out);
-    s_proto ("bad.proto", "  string id = 1;\n  string household = 2 [(sluice.v1.field) = { classes: \"personal\" }];\n"
-                          "  int64 collected_at = 3;\n"
-                          "  string district = 4 [(sluice.v1.field) = { classes: \"location\" }];\n"
-                          "  repeated Bin bins = 5;\n  double fee = 7;\n");
-    cr_assert_eq (CTL ("admin-waste", "schema register --breaking '%s/bad.proto'", dir), 1, "%s", out);
-    cr_assert (strstr (out, "field 'collected_at' of " WASTE " is used by rule 'waste-to-housing'"),
-               "time coarsen uses the time fields: %s", out);
-    /* a nested field counts as the record field that holds it */
-    s_write ("bad.proto", "syntax = \"proto3\";\npackage waste.v1;\nimport \"sluice/v1/options.proto\";\n"
-                          "message Collection {\n  option (sluice.v1.record) = { subject: \"household\" };\n"
-                          "  message Bin { string tag = 1; string kg = 2; }\n"
-                          "  string id = 1;\n  string household = 2 [(sluice.v1.field) = { classes: \"personal\" }];\n"
-                          "  int64 collected_at = 3 [(sluice.v1.field) = { time: true }];\n"
-                          "  string district = 4 [(sluice.v1.field) = { classes: \"location\" }];\n"
-                          "  repeated Bin bins = 5;\n  double fee = 7;\n}\n");
-    cr_assert_eq (CTL ("admin-waste", "schema register --breaking '%s/bad.proto'", dir), 1, "%s", out);
-    cr_assert (strstr (out, "field 'bins' of " WASTE " is used by rule 'waste-to-housing'"), "%s", out);
+    /* ... but never one an applied policy names, --breaking or not: nor
+       retyped, nor its options changed (the field stays, the policy would
+       still parse, the rule is what refuses it); time coarsen uses the time
+       fields; a nested field counts as the record field that holds it */
+    static const struct { const char *name, *kg, *fields, *field; } used[] = {
+        { "removed", "double", F_ID F_HOUSEHOLD F_AT F_BINS F_FEE, "district" },
+        { "retyped", "double", F_ID F_HOUSEHOLD F_AT
+          "  bytes district = 4 [(sluice.v1.field) = { classes: \"location\" }];\n" F_BINS F_FEE,
+          "district" },
+        { "time option removed", "double",
+          F_ID F_HOUSEHOLD "  int64 collected_at = 3;\n" F_DISTRICT F_BINS F_FEE, "collected_at" },
+        { "nested field retyped", "string", F_ID F_HOUSEHOLD F_AT F_DISTRICT F_BINS F_FEE, "bins" },
+    };
+    for (size_t i = 0; i < sizeof used / sizeof used[0]; i++) {
+        char want[200];
+        snprintf (want, sizeof want, "field '%s' of " WASTE " is used by rule 'waste-to-housing'%s",
+                  used[i].field, i == 0 ? " of waste's policy version 1" : "");
+        s_proto_kg ("bad.proto", used[i].kg, used[i].fields);
+        cr_assert_eq (CTL ("admin-waste", "schema register --breaking '%s/bad.proto'", dir), 1,
+                      "%s: %s", used[i].name, out);
+        cr_assert (strstr (out, want), "%s: no '%s' in %s", used[i].name, want, out);
+    }
     /* a dry run changes nothing */
-    s_proto ("v4.proto", "  string id = 1;\n  string household = 2 [(sluice.v1.field) = { classes: \"personal\" }];\n"
-                         "  int64 collected_at = 3 [(sluice.v1.field) = { time: true }];\n"
-                         "  string district = 4 [(sluice.v1.field) = { classes: \"location\" }];\n"
-                         "  repeated Bin bins = 5;\n  double fee = 7;\n  string route = 9;\n");
+    s_proto ("v4.proto", F_ID F_HOUSEHOLD F_AT F_DISTRICT F_BINS F_FEE "  string route = 9;\n");
     cr_assert_eq (CTL ("admin-waste", "schema register --dry-run '%s/v4.proto'", dir), 0, "%s", out);
     cr_assert (strstr (out, "would register " WASTE " version 4"), "%s", out);
     cr_assert_eq (CTL (NULL, "schema history " WASTE), 0, "%s", out);
@@ -354,24 +343,41 @@ Test (schema, namespaces_and_roles)
     TL_EXPECT (CTL (NULL, "schema register '%s/waste.proto'", dir), 0, out, "version 1 (new type)");
 }
 
+/*  A write transaction on the stopped broker's store, with the schema
+ *  registry's databases in cur and ver; s_store_commit ends it. */
+static MDB_env *s_env;
+
+static MDB_txn *
+s_store_begin (MDB_dbi *cur, MDB_dbi *ver)
+{
+    char path[600];
+    snprintf (path, sizeof path, "%s/store", B.dir);
+    MDB_txn *txn;
+    cr_assert_eq (mdb_env_create (&s_env), 0);
+    mdb_env_set_maxdbs (s_env, 64);
+    mdb_env_set_mapsize (s_env, 1024ul << 20);
+    cr_assert_eq (mdb_env_open (s_env, path, 0, 0600), 0);
+    cr_assert_eq (mdb_txn_begin (s_env, NULL, 0, &txn), 0);
+    cr_assert_eq (mdb_dbi_open (txn, "schema.current", 0, cur), 0);
+    cr_assert_eq (mdb_dbi_open (txn, "schema.versions", 0, ver), 0);
+    return txn;
+}
+
+static void
+s_store_commit (MDB_txn *txn)
+{
+    cr_assert_eq (mdb_txn_commit (txn), 0);
+    mdb_env_close (s_env);
+}
+
 /*  Replaces the stored descriptor set of `type`'s current version with
  *  bytes no build reads (as a store written by a build with something this
  *  one does not know). */
 static void
 s_break_stored_type (const char *type)
 {
-    char path[600];
-    snprintf (path, sizeof path, "%s/store", B.dir);
-    MDB_env *env;
-    MDB_txn *txn;
     MDB_dbi cur, ver;
-    cr_assert_eq (mdb_env_create (&env), 0);
-    mdb_env_set_maxdbs (env, 64);
-    mdb_env_set_mapsize (env, 1024ul << 20);
-    cr_assert_eq (mdb_env_open (env, path, 0, 0600), 0);
-    cr_assert_eq (mdb_txn_begin (env, NULL, 0, &txn), 0);
-    cr_assert_eq (mdb_dbi_open (txn, "schema.current", 0, &cur), 0);
-    cr_assert_eq (mdb_dbi_open (txn, "schema.versions", 0, &ver), 0);
+    MDB_txn *txn = s_store_begin (&cur, &ver);
     MDB_val k = { strlen (type), (void *) type }, v;
     cr_assert_eq (mdb_get (txn, cur, &k, &v), 0);
     unsigned char key[200];
@@ -382,19 +388,14 @@ s_break_stored_type (const char *type)
     static const unsigned char junk[] = { 0x0a, 0x03, 'x', '.', 'y', 0x3a, 0x02, 0xff, 0xff };
     MDB_val vk = { strlen (type) + 5, key }, vv = { sizeof junk, (void *) junk };
     cr_assert_eq (mdb_put (txn, ver, &vk, &vv, 0), 0);
-    cr_assert_eq (mdb_txn_commit (txn), 0);
-    mdb_env_close (env);
+    s_store_commit (txn);
 }
 
 Test (schema, a_type_that_no_longer_builds_never_bricks_the_broker)
 {
-    s_proto ("waste.proto", V1_FIELDS);
-    cr_assert_eq (CTL ("admin-waste", "schema register '%s/waste.proto'", dir), 0, "%s", out);
-    s_write ("waste.policy", PERMIT);
-    cr_assert_eq (CTL ("admin-waste", "policy apply '%s/waste.policy'", dir), 0, "%s", out);
-    s_write ("water.policy", "permit \"w\" {\n  owner water\n  consumer housing\n"
-                             "  records water.v1.MeterReading\n  purpose fee-rebate\n  fields district\n}\n");
-    cr_assert_eq (CTL ("admin-water", "policy apply '%s/water.policy'", dir), 0, "%s", out);
+    s_waste_v1 ();
+    s_apply ("admin-waste", "waste.policy", PERMIT, 0);
+    s_apply ("admin-water", "water.policy", WATER_POLICY, 0);
     cr_assert_eq (tc_broker_stop (&B), 0);
     s_break_stored_type (WASTE);
     cr_assert_eq (tc_broker_restart (&B), 0, "the broker must start");
@@ -422,26 +423,13 @@ Test (schema, a_type_that_no_longer_builds_never_bricks_the_broker)
  *  by admin:city brings them back (OPERATIONS.md, "Upgrading"). */
 Test (schema, a_store_from_before_the_registry_starts_and_upgrades)
 {
-    s_write ("water.policy", "permit \"w\" {\n  owner water\n  consumer housing\n"
-                             "  records water.v1.MeterReading\n  purpose fee-rebate\n  fields district\n}\n");
-    cr_assert_eq (CTL ("admin-water", "policy apply '%s/water.policy'", dir), 0, "%s", out);
+    s_apply ("admin-water", "water.policy", WATER_POLICY, 0);
     cr_assert_eq (tc_broker_stop (&B), 0);
-    char path[600];
-    snprintf (path, sizeof path, "%s/store", B.dir);
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi dbi;
-    cr_assert_eq (mdb_env_create (&env), 0);
-    mdb_env_set_maxdbs (env, 64);
-    mdb_env_set_mapsize (env, 1024ul << 20);
-    cr_assert_eq (mdb_env_open (env, path, 0, 0600), 0);
-    cr_assert_eq (mdb_txn_begin (env, NULL, 0, &txn), 0);
-    cr_assert_eq (mdb_dbi_open (txn, "schema.current", 0, &dbi), 0);
-    cr_assert_eq (mdb_drop (txn, dbi, 1), 0);
-    cr_assert_eq (mdb_dbi_open (txn, "schema.versions", 0, &dbi), 0);
-    cr_assert_eq (mdb_drop (txn, dbi, 1), 0);
-    cr_assert_eq (mdb_txn_commit (txn), 0);
-    mdb_env_close (env);
+    MDB_dbi cur, ver;
+    MDB_txn *txn = s_store_begin (&cur, &ver);
+    cr_assert_eq (mdb_drop (txn, cur, 1), 0);
+    cr_assert_eq (mdb_drop (txn, ver, 1), 0);
+    s_store_commit (txn);
 
     cr_assert_eq (tc_broker_restart (&B), 0, "the broker must start");
     TL_EXPECT (CTL (NULL, "status"), 0, out, "POLICY SET ASIDE: water version 1");

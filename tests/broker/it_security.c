@@ -4,9 +4,7 @@
  *  aggregated, roles validated, delivery tags unique across restarts,
  *  several connections under one member key. */
 #include <criterion/criterion.h>
-#include <cJSON.h>
 #include <fcntl.h>
-#include <lmdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,9 +13,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "sl_audit.h"
 #include "tc.h"
-
 
 static tc_broker_t B;
 static sl_keypair_t kw, kp;
@@ -55,6 +51,13 @@ teardown (void)
 
 TestSuite (security, .fini = teardown, .timeout = 120);
 
+/*  Power subscribed for billing-check without credit, water joined. */
+static void
+power_and_water (tc_client_t *p, tc_client_t *w)
+{
+    cr_assert_eq (tc_consumer (p, &B, &kp, "power", TL_WATER, "billing-check", 0), 0);
+    cr_assert_eq (tc_join (w, &B, &kw, "water"), 0);
+}
 
 static void
 kill_broker (void)
@@ -63,7 +66,6 @@ kill_broker (void)
     waitpid (B.pid, NULL, 0);
     B.pid = 0;
 }
-
 
 /* ------------------------------------------ 4. disclosures recorded in full */
 
@@ -75,8 +77,7 @@ s_deliver_after_change (const char *first, const char *then, const char *fields)
 {
     cr_assert_eq (tc_policy (&B, "water", water_policy (first, "keep")), 1);
     tc_client_t w, p;
-    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "billing-check", 0), 0);
-    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    power_and_water (&p, &w);
     TC_PUBLISH_OK (&w, 1, "C-1001", 11.0);
     cr_assert_eq (tc_policy (&B, "water", water_policy (then, "keep")), 2);
     tc_credit (&p, 10);
@@ -145,41 +146,28 @@ Test (security, reply_entries_are_full_and_on_disk_before_the_reply_leaves, .ini
 /* ------------------------------------------- 1. explain with a subject */
 
 /*  The code of the answer to `command` with `args` (JSON) sent as `as`. */
-static int
-admin_code (const sl_keypair_t *as, const char *command, const char *args)
-{
-    Sluice__V1__AdminResponse *r = tc_admin (&B, as, command, args);
-    cr_assert_not_null (r);
-    int code = r->code;
-    sluice__v1__admin_response__free_unpacked (r, NULL);
-    return code;
-}
-
-static int
-explain_code (const sl_keypair_t *as, const char *subject)
-{
-    char args[300];
-    snprintf (args, sizeof args, "{\"consumer\":\"parking\",\"record_type\":\"health.v1.Encounter\","
-              "\"purpose\":\"parking-fee-waiver\"%s%s%s}", subject ? ",\"subject\":\"" : "",
-              subject ? subject : "", subject ? "\"" : "");
-    return admin_code (as, "policy.explain", args);
-}
+#define admin_code(as, command, args) tc_admin_answer (&B, (as), (command), (args), NULL, 0, NULL, 0)
 
 Test (security, explain_with_a_subject_is_limited_to_who_may_read_that_consent, .init = setup)
 {
     sl_keypair_t ka;
     cr_assert_eq (tc_member (&B, "auditor", "auditor", &ka), 0);
-    const sl_keypair_t *water_admin = tc_owner_admin (&B, "water");
-    const sl_keypair_t *health_admin = tc_owner_admin (&B, "health");
-    const sl_keypair_t *city = tc_owner_admin (&B, "city");
-    cr_assert (water_admin && health_admin && city);
-
     /* water's administrator may ask about health's rules, not about a person */
-    cr_assert_eq (explain_code (water_admin, NULL), 0);
-    cr_assert_eq (explain_code (water_admin, "C-1001"), SLUICE__V1__ERROR_CODE__NOT_PERMITTED);
-    cr_assert_eq (explain_code (health_admin, "C-1001"), 0);
-    cr_assert_eq (explain_code (city, "C-1002"), 0);
-    cr_assert_eq (explain_code (&ka, "C-1003"), 0);
+    const struct { const sl_keypair_t *as; const char *subject; int code; } asks[] = {
+        { tc_owner_admin (&B, "water"), NULL, 0 },
+        { tc_owner_admin (&B, "water"), "C-1001", SLUICE__V1__ERROR_CODE__NOT_PERMITTED },
+        { tc_owner_admin (&B, "health"), "C-1001", 0 },
+        { tc_owner_admin (&B, "city"), "C-1002", 0 },
+        { &ka, "C-1003", 0 },
+    };
+    for (size_t i = 0; i < sizeof asks / sizeof asks[0]; i++) {
+        char args[300];
+        snprintf (args, sizeof args, "{\"consumer\":\"parking\",\"record_type\":\"health.v1.Encounter\","
+                  "\"purpose\":\"parking-fee-waiver\"%s%s%s}", asks[i].subject ? ",\"subject\":\"" : "",
+                  asks[i].subject ? asks[i].subject : "", asks[i].subject ? "\"" : "");
+        cr_assert_not_null (asks[i].as, "ask %zu: no administrator", i);
+        cr_assert_eq (admin_code (asks[i].as, "policy.explain", args), asks[i].code, "ask %zu: %s", i, args);
+    }
 
     /* every explain with a subject is on record, the refused one too */
     tc_entry_t e[8];
@@ -195,7 +183,6 @@ Test (security, explain_with_a_subject_is_limited_to_who_may_read_that_consent, 
     cr_assert_str_eq (e[3].actor, "auditor");
     cr_assert (e[3].has_subject);
 }
-
 
 /* --------------------------------------------------------- 5. roles */
 
@@ -239,17 +226,14 @@ static uint64_t
 one_tag (tc_client_t *c)
 {
     uint64_t tag = 0;
-    if (tc_drain (c, 1, 0, &tag, 5000) != 1)
-        return 0;
-    return tag;
+    return tc_drain (c, 1, 0, &tag, 5000) == 1 ? tag : 0;
 }
 
 Test (security, delivery_tags_are_never_reused_across_restarts, .init = setup)
 {
     cr_assert_eq (tc_policy (&B, "water", water_policy ("*", "keep")), 1);
     tc_client_t w, p;
-    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "billing-check", 0), 0);
-    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    power_and_water (&p, &w);
     TC_PUBLISH_OK (&w, 1, "C-1001", 11.0);
     tc_credit (&p, 10);
     uint64_t a = one_tag (&p);
@@ -284,12 +268,12 @@ Test (security, delivery_tags_are_never_reused_across_restarts, .init = setup)
 
 /*  One step of a consumer that never waits for its ACK answers (the
  *  harness's tc_ack would skip DELIVERs arriving meanwhile): a DELIVER is
- *  acked at once; an ACK answer confirms tags, each confirmed one goes to
- *  on_acked and is worth one more credit. Returns 0, or -1 if nothing came
- *  within timeout_ms. */
+ *  acked at once, each of its tags going to on_tag (ctx, 'R', tag); an ACK
+ *  answer confirms tags, each confirmed one goes to on_tag (ctx, 'A', tag)
+ *  and is worth one more credit. Returns 0, or -1 if nothing came within
+ *  timeout_ms. */
 static int
-consume_step (tc_client_t *c, int timeout_ms, void (*on_got) (void *, uint64_t),
-              void (*on_acked) (void *, uint64_t), void *ctx)
+consume_step (tc_client_t *c, int timeout_ms, void (*on_tag) (void *, char, uint64_t), void *ctx)
 {
     tc_msg_t m;
     if (tc_recv (c, &m, timeout_ms) != 0)
@@ -299,7 +283,7 @@ consume_step (tc_client_t *c, int timeout_ms, void (*on_got) (void *, uint64_t),
         size_t n = m.h->n_records < 64 ? m.h->n_records : 64;
         for (size_t i = 0; i < n; i++) {
             tags[i] = m.h->records[i]->delivery_tag;
-            on_got (ctx, tags[i]);
+            on_tag (ctx, 'R', tags[i]);
         }
         Sluice__V1__Header a = SLUICE__V1__HEADER__INIT;
         a.command = SLUICE__V1__COMMAND__ACK;
@@ -310,7 +294,7 @@ consume_step (tc_client_t *c, int timeout_ms, void (*on_got) (void *, uint64_t),
     else if (m.h->command == SLUICE__V1__COMMAND__ACK
              && m.h->n_delivery_tags + m.h->n_errors > 0) {
         for (size_t i = 0; i < m.h->n_delivery_tags; i++)
-            on_acked (ctx, m.h->delivery_tags[i]);
+            on_tag (ctx, 'A', m.h->delivery_tags[i]);
         /* every answered tag is off our hands, confirmed or not-found (the
          * killed instance's last ACK may have removed a record that came
          * to us again): each is worth one credit */
@@ -320,6 +304,7 @@ consume_step (tc_client_t *c, int timeout_ms, void (*on_got) (void *, uint64_t),
     return 0;
 }
 
+/*  The child's on_tag: a line "KIND TAG" to the log file ctx. */
 static void
 log_tag (void *ctx, char kind, uint64_t tag)
 {
@@ -329,9 +314,6 @@ log_tag (void *ctx, char kind, uint64_t tag)
         _exit (4);
 }
 
-static void log_got (void *ctx, uint64_t tag) { log_tag (ctx, 'R', tag); }
-static void log_acked (void *ctx, uint64_t tag) { log_tag (ctx, 'A', tag); }
-
 /*  A second instance of power's consumer, in its own process, with a
  *  ZeroMQ context of its own: writes "R <tag>" when a record arrives and
  *  "A <tag>" once its ACK was confirmed. Runs until killed. */
@@ -339,19 +321,15 @@ static void
 child_consumer (const char *log)
 {
     int fd = open (log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    void *ctx = zmq_ctx_new ();
-    void *s = zmq_socket (ctx, ZMQ_DEALER);
-    zmq_setsockopt (s, ZMQ_CURVE_SERVERKEY, B.broker_pub, 40);
-    zmq_setsockopt (s, ZMQ_CURVE_PUBLICKEY, kp.public_key, 40);
-    zmq_setsockopt (s, ZMQ_CURVE_SECRETKEY, kp.secret_key, 40);
-    if (fd < 0 || zmq_connect (s, B.data_ep) != 0)
+    void *s = tc_curve_socket (zmq_ctx_new (), ZMQ_DEALER, B.broker_pub, kp.public_key, kp.secret_key);
+    if (fd < 0 || !s || zmq_connect (s, B.data_ep) != 0)
         _exit (2);
     tc_client_t c = { s, 1 };
     if (tc_hello (&c, "power") != 0 || tc_subscribe (&c, TL_WATER, "billing-check") != 0)
         _exit (3);
     tc_credit (&c, 8);
     for (;;)
-        consume_step (&c, 1000, log_got, log_acked, &fd);
+        consume_step (&c, 1000, log_tag, &fd);
 }
 
 /*  Reads the child's log: tags it received and tags whose ACK it saw. */
@@ -389,18 +367,13 @@ typedef struct {
     size_t n;
 } mine_t;
 
+/*  The survivor's on_tag: its confirmed acks, never the same tag twice. */
 static void
-mine_got (void *ctx, uint64_t tag)
-{
-    (void) ctx;
-    (void) tag;
-}
-
-/*  The survivor's confirmed acks: never the same tag twice. */
-static void
-mine_acked (void *ctx, uint64_t tag)
+mine_acked (void *ctx, char kind, uint64_t tag)
 {
     mine_t *m = ctx;
+    if (kind != 'A')
+        return;
     for (size_t i = 0; i < m->n; i++)
         cr_assert_neq (m->tags[i], tag, "tag %llu acked twice", (unsigned long long) tag);
     if (m->n < 4 * N_SHARED)
@@ -418,8 +391,7 @@ Test (security, two_instances_under_one_key_share_the_queue_and_survive_a_kill, 
     /* the older instance, then the records, then the newer instance in a
      * process of its own */
     tc_client_t p, w;
-    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "billing-check", 0), 0);
-    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
+    power_and_water (&p, &w);
     for (uint32_t i = 1; i <= n_shared; i++)
         TC_PUBLISH_OK (&w, i, "C-1001", 10.0 + i);
     /* the older instance's credit goes out before the newer one exists: on
@@ -450,7 +422,7 @@ Test (security, two_instances_under_one_key_share_the_queue_and_survive_a_kill, 
             mine_before_kill = n_mine;
             child_log (log, c_got, &n_cgot, c_acked, &n_cacked, 4 * N_SHARED);
         }
-        if (consume_step (&p, 200, mine_got, mine_acked, &ms) != 0 && killed && tc_queue_depth (&B, "power") == 0)
+        if (consume_step (&p, 200, mine_acked, &ms) != 0 && killed && tc_queue_depth (&B, "power") == 0)
             break;
     }
     n_mine = ms.n;
@@ -540,31 +512,13 @@ Test (security, an_oversized_admin_request_gets_too_big_with_its_seq, .init = se
 {
     tc_client_t c;
     cr_assert_eq (tc_connect (&c, B.admin_ep, B.broker_pub, &B.admin), 0);
-    Sluice__V1__AdminRequest r = SLUICE__V1__ADMIN_REQUEST__INIT;
-    r.version = 1;
-    r.seq = 4242;
-    r.command = "policy.apply";
-    r.args_json = "{\"owner\":\"city\"}";
     size_t big = 65536 * 2;
     uint8_t *data = malloc (big);
     memset (data, '#', big);
-    r.data.data = data;
-    r.data.len = big;
-    size_t len = sluice__v1__admin_request__get_packed_size (&r);
-    uint8_t *buf = malloc (len);
-    sluice__v1__admin_request__pack (&r, buf);
-    cr_assert_eq (zmq_send (c.sock, buf, len, 0), (int) len);
-    free (buf);
+    cr_assert_eq (tc_admin_send (c.sock, 4242, "policy.apply", "{\"owner\":\"city\"}", data, big), 0);
     free (data);
-    zmq_pollitem_t it = { c.sock, 0, ZMQ_POLLIN, 0 };
-    cr_assert_eq (zmq_poll (&it, 1, tc_wait (5000)), 1, "no answer to an oversized request");
-    zmq_msg_t f;
-    zmq_msg_init (&f);
-    cr_assert_geq (zmq_msg_recv (&f, c.sock, 0), 0);
-    Sluice__V1__AdminResponse *resp = sluice__v1__admin_response__unpack (NULL, zmq_msg_size (&f),
-                                                                         zmq_msg_data (&f));
-    zmq_msg_close (&f);
-    cr_assert_not_null (resp);
+    Sluice__V1__AdminResponse *resp = tc_admin_recv (c.sock, 5000);
+    cr_assert_not_null (resp, "no answer to an oversized request");
     cr_assert_eq (resp->code, SLUICE__V1__ERROR_CODE__TOO_BIG);
     cr_assert_eq (resp->seq, 4242, "the answer does not carry the request's seq");
     cr_assert_not_null (strstr (resp->text, "65536"), "%s", resp->text);

@@ -20,6 +20,7 @@
 #include "sl_audit.h"
 
 #include "water/v1/water.pb-c.h"
+#include "sluice/v1/consent.pb-c.h"
 #include "sl_test_scale.h"
 #include "tl.h"
 
@@ -900,4 +901,203 @@ tc_queue_depth (tc_broker_t *b, const char *member)
     long n = cJSON_IsNumber (v) ? (long) v->valuedouble : -1;
     cJSON_Delete (j);
     return n;
+}
+
+/* --------------------------------------------------------------------------
+ * Broker integration suites (tests/broker/it_*.c, flood_auth.c)
+ * ------------------------------------------------------------------------ */
+
+typedef struct {
+    tc_full_entry_t *out;
+    size_t max;
+} s_full_t;
+
+static int
+s_read_full (const sl_audit_entry_t *e, long i, void *arg)
+{
+    s_full_t *r = arg;
+    if ((size_t) i >= r->max)
+        return 0;
+    tc_full_entry_t *o = &r->out[i];
+    s_read_t one = { &o->m, 1 };
+    s_read_one (e, 0, &one);
+    snprintf (o->record_type, sizeof o->record_type, "%.*s", (int) e->record_type.len,
+              e->record_type.ptr);
+    o->subject[0] = 0;
+    for (size_t k = 0; e->subject && k < SL_AUDIT_PSEUDO_LEN; k++)
+        snprintf (o->subject + 2 * k, 3, "%02x", e->subject[k]);
+    return 0;
+}
+
+long
+tc_audit_read_full (const char *dir, const char *kind, tc_full_entry_t *out, size_t max)
+{
+    s_full_t r = { out, max };
+    return s_audit_each (dir, kind, s_read_full, &r);
+}
+
+int
+tc_admin_answer (tc_broker_t *b, const sl_keypair_t *as, const char *command,
+               const char *args_json, char *text, size_t tsize, char *result, size_t rsize)
+{
+    Sluice__V1__AdminResponse *r = tc_admin (b, as, command, args_json);
+    if (text)
+        snprintf (text, tsize, "%s", !r ? "no response" : r->text ? r->text : "");
+    if (result)
+        snprintf (result, rsize, "%s", r && r->result_json ? r->result_json : "");
+    int code = r ? (int) r->code : -1;
+    if (r)
+        sluice__v1__admin_response__free_unpacked (r, NULL);
+    return code;
+}
+
+void *
+tc_curve_socket (void *ctx, int type, const char *server_pub, const char *public_key,
+                 const char *secret_key)
+{
+    void *s = zmq_socket (ctx ? ctx : tc_ctx (), type);
+    int linger = 0;
+    if (!s)
+        return NULL;
+    zmq_setsockopt (s, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt (s, ZMQ_CURVE_SERVERKEY, server_pub, 40);
+    zmq_setsockopt (s, ZMQ_CURVE_PUBLICKEY, public_key, 40);
+    zmq_setsockopt (s, ZMQ_CURVE_SECRETKEY, secret_key, 40);
+    return s;
+}
+
+Sluice__V1__AdminResponse *
+tc_admin_recv (void *sock, int timeout_ms)
+{
+    zmq_pollitem_t it = { sock, 0, ZMQ_POLLIN, 0 };
+    if (zmq_poll (&it, 1, tc_wait (timeout_ms)) != 1)
+        return NULL;
+    zmq_msg_t f;
+    zmq_msg_init (&f);
+    Sluice__V1__AdminResponse *r = NULL;
+    if (zmq_msg_recv (&f, sock, 0) >= 0)
+        r = sluice__v1__admin_response__unpack (NULL, zmq_msg_size (&f), zmq_msg_data (&f));
+    zmq_msg_close (&f);
+    return r;
+}
+
+uint64_t
+tc_publish_n (tc_client_t *c, const char *type, const char *member, const char *owner,
+              const char *subject, uint32_t first, size_t n, const uint8_t *const *bodies,
+              const size_t *lens)
+{
+    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+    Sluice__V1__RecordMeta *m = calloc (n, sizeof *m), **mp = calloc (n, sizeof *mp);
+    uint8_t (*ids)[16] = calloc (n, sizeof *ids);
+    uint64_t seq = 0;
+    if (m && mp && ids) {
+        h.command = SLUICE__V1__COMMAND__PUBLISH;
+        h.record_type = (char *) type;
+        if (member)
+            h.member = (char *) member;
+        for (size_t i = 0; i < n; i++) {
+            sluice__v1__record_meta__init (&m[i]);
+            tc_msgid (ids[i], first + (uint32_t) i);
+            m[i].message_id.data = ids[i];
+            m[i].message_id.len = 16;
+            if (subject)
+                m[i].subject = (char *) subject;
+            if (owner)
+                m[i].owner = (char *) owner;
+            mp[i] = &m[i];
+        }
+        h.n_records = n;
+        h.records = mp;
+        seq = tc_send (c, &h, bodies, lens, n);
+    }
+    free (m);
+    free (mp);
+    free (ids);
+    return seq;
+}
+
+uint8_t *
+tc_consent_pack (const tc_consent_t *c, int kind, size_t *len)
+{
+    Sluice__V1__ConsentEvent e = SLUICE__V1__CONSENT_EVENT__INIT;
+    char *purposes[] = { (char *) c->purpose }, *types[] = { (char *) c->type };
+    char *fields[] = { (char *) c->field };
+    e.consent_id = (char *) c->id;
+    e.kind = (Sluice__V1__ConsentEvent__Kind) kind;
+    e.subject = (char *) c->subject;
+    e.controller = (char *) c->controller;
+    e.recipient = (char *) c->recipient;
+    if (kind == SLUICE__V1__CONSENT_EVENT__KIND__GIVEN) {
+        e.n_purposes = e.n_record_types = 1;
+        e.purposes = purposes;
+        e.record_types = types;
+        e.collection_method = (char *) c->method;
+        if (c->evidence)
+            e.evidence = (char *) c->evidence;
+        e.valid_to = c->valid_to;
+        e.n_fields = c->field != NULL;
+        e.fields = fields;
+    }
+    *len = sluice__v1__consent_event__get_packed_size (&e);
+    uint8_t *buf = malloc (*len ? *len : 1);
+    if (buf)
+        sluice__v1__consent_event__pack (&e, buf);
+    return buf;
+}
+
+int
+tc_audit_verify (const char *dir, sl_audit_report_t *rep)
+{
+    char path[600];
+    uint8_t pk[SL_AUDIT_PK_LEN];
+    MDB_env *env;
+    memset (rep, 0, sizeof *rep);
+    snprintf (path, sizeof path, "%s/%s", dir, SL_AUDIT_SIGN_PUB_FILE);
+    if (sl_audit_load_pubkey (path, pk, rep->message, sizeof rep->message) != 0)
+        return -1;
+    snprintf (path, sizeof path, "%s/store", dir);
+    if (mdb_env_create (&env) != 0)
+        return -1;
+    mdb_env_set_maxdbs (env, 64);
+    if (mdb_env_open (env, path, MDB_RDONLY | MDB_NOTLS, 0600) != 0) {
+        snprintf (rep->message, sizeof rep->message, "the store in %.200s cannot be opened", dir);
+        mdb_env_close (env);
+        return -1;
+    }
+    int rc = sl_audit_verify (env, pk, NULL, rep);
+    mdb_env_close (env);
+    return rc;
+}
+
+int
+tc_admin_send (void *sock, uint64_t seq, const char *command, const char *args_json,
+               const uint8_t *data, size_t len)
+{
+    Sluice__V1__AdminRequest r = SLUICE__V1__ADMIN_REQUEST__INIT;
+    r.version = 1;
+    r.seq = seq;
+    r.command = (char *) command;
+    if (args_json)
+        r.args_json = (char *) args_json;
+    r.data.data = (uint8_t *) data;
+    r.data.len = data ? len : 0;
+    size_t n = sluice__v1__admin_request__get_packed_size (&r);
+    uint8_t *buf = malloc (n ? n : 1);
+    int rc = buf ? 0 : -1;
+    if (buf) {
+        sluice__v1__admin_request__pack (&r, buf);
+        rc = zmq_send (sock, buf, n, 0) == (int) n ? 0 : -1;
+    }
+    free (buf);
+    return rc;
+}
+
+long
+tc_auth_denied_await (tc_broker_t *b, const char *public_key, const char *reason, int timeout_ms)
+{
+    char fp[17], needle[64], why[80];
+    sl_keys_fingerprint (public_key, fp);
+    snprintf (needle, sizeof needle, "detail~fp=%s ", fp);
+    snprintf (why, sizeof why, "reason=%s", reason);
+    return tc_audit_await (b, timeout_ms, "kind=auth.denied", why, needle, NULL);
 }

@@ -268,4 +268,81 @@ int64_t tc_ms (void);
     goes through it. */
 int tc_wait (int ms);
 
+/* --------------------------------------------------------------------------
+ * Broker integration suites (tests/broker/it_*.c, flood_auth.c)
+ * ------------------------------------------------------------------------ */
+#include "sl_audit.h"
+
+/*  tc_entry_t and what it leaves out: the record type, and the subject's
+ *  audit pseudonym in hex ("" when the entry has none). */
+typedef struct {
+    tc_entry_t m;
+    char record_type[64];
+    char subject[2 * SL_AUDIT_PSEUDO_LEN + 1];
+} tc_full_entry_t;
+
+/*  tc_audit_read with tc_full_entry_t: the first `max` entries of `kind` go
+ *  into out (may be NULL when max is 0); returns how many there are, or -1
+ *  when the store could not be read. */
+long tc_audit_read_full (const char *dir, const char *kind, tc_full_entry_t *out, size_t max);
+
+/*  One admin command as `as` (tc_admin): the response's code, or -1 when
+ *  there was none. Its text goes to text[tsize] ("no response" when there
+ *  was none) and its result_json to result[rsize] ("" when none); each
+ *  buffer may be NULL. */
+int tc_admin_answer (tc_broker_t *b, const sl_keypair_t *as, const char *command,
+                   const char *args_json, char *text, size_t tsize, char *result, size_t rsize);
+
+/*  A socket of `type` in ZeroMQ context `ctx` (NULL: tc_ctx ()) with linger
+ *  0 and CURVE client keys (the server's public key, then ours), not yet
+ *  connected. NULL on failure. */
+void *tc_curve_socket (void *ctx, int type, const char *server_pub, const char *public_key,
+                       const char *secret_key);
+
+/*  Waits up to timeout_ms (scaled) for one frame on `sock` and decodes it
+ *  as an AdminResponse (free with sluice__v1__admin_response__free_unpacked);
+ *  NULL on timeout or when it does not decode. */
+Sluice__V1__AdminResponse *tc_admin_recv (void *sock, int timeout_ms);
+
+/*  Sends one AdminRequest on `sock`: version 1, `seq`, `command`,
+ *  `args_json` (NULL: none) and `len` bytes of `data` (may be NULL).
+ *  Returns 0 or -1. */
+int tc_admin_send (void *sock, uint64_t seq, const char *command, const char *args_json,
+                   const uint8_t *data, size_t len);
+
+/*  One PUBLISH of `type` with n records, not waiting for the answer:
+ *  record i has message id tc_msgid (first + i), no event time, body
+ *  bodies[i] (lens[i] bytes), is about `subject` and claims owner `owner`;
+ *  the header claims member `member` (each NULL: not set). The seq, or 0. */
+uint64_t tc_publish_n (tc_client_t *c, const char *type, const char *member, const char *owner,
+                       const char *subject, uint32_t first, size_t n,
+                       const uint8_t *const *bodies, const size_t *lens);
+
+/*  One consent as a consent source publishes it (sluice.v1.ConsentEvent,
+ *  docs/CONSENT.md): `id` about `subject`, from `controller` to
+ *  `recipient`; a GIVEN one covers `purpose` and records of `type`,
+ *  collected by `method` with `evidence` (may be NULL), until valid_to
+ *  (Unix seconds; 0: no expiry), for only `field` when it is not NULL. */
+typedef struct {
+    const char *id, *subject, *controller, *recipient, *purpose, *type, *method, *evidence;
+    const char *field;
+    int64_t valid_to;
+} tc_consent_t;
+
+/*  The ConsentEvent of `kind` (Sluice__V1__ConsentEvent__Kind) for `c`,
+ *  packed (malloc()ed, *len bytes; the purposes, types, method, evidence,
+ *  expiry and field only when kind is GIVEN). NULL when out of memory. */
+uint8_t *tc_consent_pack (const tc_consent_t *c, int kind, size_t *len);
+
+/*  tc_audit_await (timeout_ms) of auth.denied entries for `reason` whose
+ *  detail names the fingerprint of `public_key` (Z85): the count. */
+long tc_auth_denied_await (tc_broker_t *b, const char *public_key, const char *reason,
+                           int timeout_ms);
+
+/*  Offline: verifies the audit chain in DIR/store against the key in
+ *  DIR/audit-sign.pub (sl_audit_verify, its report into *rep). Returns
+ *  sl_audit_verify's result, or -1 when the key or the store could not be
+ *  read (said in rep->message). */
+int tc_audit_verify (const char *dir, sl_audit_report_t *rep);
+
 #endif
