@@ -9,12 +9,10 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ot.h"
@@ -29,8 +27,7 @@ static char out[8192];
 static void
 setup (void)
 {
-    snprintf (tmp, sizeof tmp, "/tmp/ot-bk-XXXXXX");
-    cr_assert_not_null (mkdtemp (tmp));
+    ot_tmpdir (tmp, "bk");
     chmod (tmp, 0755);       /* an unprivileged broker must reach DIR inside */
     cr_assert_eq (tc_broker_start (&B, NULL), 0);
     sl_keypair_t kw;
@@ -45,9 +42,7 @@ setup (void)
 static void
 teardown (void)
 {
-    tc_broker_cleanup (&B);
-    if (tl_rm_rf (tmp) != 0)
-        fprintf (stderr, "cannot remove %s\n", tmp);
+    ot_cleanup (&B, tmp);
 }
 
 TestSuite (backup, .init = setup, .fini = teardown, .timeout = 120);
@@ -184,14 +179,9 @@ Test (backup, a_store_others_can_read_is_refused_at_start)
     char p[400];
     snprintf (p, sizeof p, "%s/store/data.mdb", B.dir);
     cr_assert_eq (chmod (p, 0644), 0);
-    char cmd[1200];
-    snprintf (cmd, sizeof cmd, "'%s' run --data '%s' --bind tcp://127.0.0.1:* "
-              "--admin-bind tcp://127.0.0.1:* 2>&1", getenv ("SLUICED"), B.dir);
-    FILE *pp = popen (cmd, "r");
-    size_t n = fread (out, 1, sizeof out - 1, pp);
-    out[n] = 0;
-    int st = pclose (pp);
-    cr_assert (WIFEXITED (st) && WEXITSTATUS (st) == 1, "sluiced started on a 0644 store: %s", out);
+    int st = tl_sh (out, sizeof out, "'%s' run --data '%s' --bind tcp://127.0.0.1:* "
+                    "--admin-bind tcp://127.0.0.1:* 2>&1", getenv ("SLUICED"), B.dir);
+    cr_assert_eq (st, 1, "sluiced started on a 0644 store: %s", out);
     cr_assert_not_null (strstr (out, "mode 0644"), "%s", out);
     cr_assert_not_null (strstr (out, "chmod 600"), "%s", out);
 }
