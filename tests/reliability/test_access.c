@@ -44,14 +44,8 @@ s_adm (const sl_keypair_t *as, const char *command, const char *args)
 }
 
 /*  rel_check of the broker's directory `dir` for publisher -> consumer,
- *  which must pass. */
-static rel_report_t
-s_checked (const char *dir, const char *publisher, const char *consumer)
-{
-    rel_report_t rr;
-    cr_assert_eq (rel_check (dir, publisher, consumer, NULL, NULL, NULL, &rr), 0, "%s", rr.problem);
-    return rr;
-}
+ *  which must pass (rel_check.h). The report. */
+#define s_checked(dir, publisher, consumer) REL_CHECKED ("rel_check", dir, publisher, consumer)
 
 /*  A member that still works: the broker was not hurt. */
 static void

@@ -102,14 +102,8 @@ s_first (void *arg, const Sluice__V1__RecordMeta *r)
     return 1;
 }
 
-static rel_report_t
-s_check (const char *when)
-{
-    rel_report_t r;
-    cr_assert_eq (rel_check (B.dir, "water", "power", NULL, NULL, NULL, &r), 0, "%s: %s", when,
-                  r.problem);
-    return r;
-}
+/*  The broker's directory checks (rel_check.h); the report. */
+#define s_check(when) REL_CHECKED (when, B.dir, "water", "power")
 
 /*  Publishes record n until it is acknowledged or ms (scaled) have passed. */
 static void

@@ -114,9 +114,7 @@ Test (overload, a_lagging_consumer_holds_its_publishers_at_their_window, .timeou
     cr_assert (TC_AWAIT (5000, tc_broker_log_count (&B, "overload.end") >= 1), "no overload.end");
     tc_close_all (&w, &p, NULL);
     cr_assert_eq (tc_broker_stop (&B), 0);
-    rel_report_t r;
-    cr_assert_eq (rel_check (B.dir, "water", "power", NULL, NULL, NULL, &r), 0, "%s", r.problem);
-    cr_assert_eq (r.queued, 0);
+    cr_assert_eq (REL_CHECKED ("at the end", B.dir, "water", "power").queued, 0);
     tc_broker_cleanup (&B);
 }
 
@@ -145,8 +143,6 @@ Test (overload, an_absent_consumer_does_not_hold_and_the_hold_is_bounded, .timeo
     cr_assert_geq (tc_broker_log_count (&B, "overload.start"), 1, "the ACKs were not held");
     tc_close_all (&w, &p, NULL);
     cr_assert_eq (tc_broker_stop (&B), 0);
-    rel_report_t r;
-    cr_assert_eq (rel_check (B.dir, "water", "power", NULL, NULL, NULL, &r), 0, "%s", r.problem);
-    cr_assert_eq (r.queued, 28 * PER);
+    cr_assert_eq (REL_CHECKED ("at the end", B.dir, "water", "power").queued, 28 * PER);
     tc_broker_cleanup (&B);
 }
