@@ -112,22 +112,25 @@ rel_load_consume (rel_load_t *l, sl_client_t *con, int timeout_ms)
     return got;
 }
 
+/*  Sets marks[n] for the id of record n of the run. */
+static void
+s_mark (const rel_load_t *l, uint8_t *marks, const uint8_t *id)
+{
+    int64_t n = s_num (l, id);
+    if (n >= 0)
+        marks[n] = 1;
+}
+
 static void
 s_on_msgid (void *arg, const uint8_t id[16])
 {
-    rel_load_t *l = arg;
-    int64_t n = s_num (l, id);
-    if (n >= 0)
-        l->durable[n] = 1;
+    s_mark (arg, ((rel_load_t *) arg)->durable, id);
 }
 
 static void
 s_on_deliver (void *arg, const uint8_t id[16])
 {
-    rel_load_t *l = arg;
-    int64_t n = s_num (l, id);
-    if (n >= 0)
-        l->audited[n] = 1;
+    s_mark (arg, ((rel_load_t *) arg)->audited, id);
 }
 
 rel_report_t
