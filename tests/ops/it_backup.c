@@ -21,13 +21,14 @@
 
 
 static tc_broker_t B;
-static char tmp[64];
+static char tmp[64], bk[200];     /* scratch; TMP/bk, where a test backs up */
 static char out[8192];
 
 static void
 setup (void)
 {
     ot_tmpdir (tmp, "bk");
+    snprintf (bk, sizeof bk, "%s/bk", tmp);
     chmod (tmp, 0755);       /* an unprivileged broker must reach DIR inside */
     cr_assert_eq (tc_broker_start (&B, NULL), 0);
     sl_keypair_t kw;
@@ -85,8 +86,6 @@ exists (const char *fmt, const char *a)
 
 Test (backup, hot_backup_is_private_and_offline_reads_create_no_lock)
 {
-    char bk[200];
-    snprintf (bk, sizeof bk, "%s/bk", tmp);
     cr_assert_eq (ctl ("backup --data '%s' '%s'", B.dir, bk), 0, "%s", out);
     assert_private (bk);
     cr_assert (exists ("%s/store/data.mdb", bk));
@@ -109,8 +108,7 @@ Test (backup, hot_backup_is_private_and_offline_reads_create_no_lock)
 
 Test (backup, restore_refuses_a_running_broker_damage_and_a_wrong_key)
 {
-    char bk[200], dst[200];
-    snprintf (bk, sizeof bk, "%s/bk", tmp);
+    char dst[200];
     snprintf (dst, sizeof dst, "%s/restored", tmp);
     cr_assert_eq (ctl ("backup --data '%s' '%s'", B.dir, bk), 0, "%s", out);
     cr_assert_eq (ctl ("restore --data '%s' --force '%s'", B.dir, bk), 1);
@@ -138,8 +136,7 @@ Test (backup, restore_as_root_runs_as_an_unprivileged_user)
         cr_skip_test ("needs root to restore for another user");
     struct passwd *pw = getpwnam ("nobody");
     cr_assert_not_null (pw);
-    char bk[200], dst[200];
-    snprintf (bk, sizeof bk, "%s/bk", tmp);
+    char dst[200];
     snprintf (dst, sizeof dst, "%s/data", tmp);
     cr_assert_eq (ctl ("backup --data '%s' '%s'", B.dir, bk), 0, "%s", out);
     cr_assert_eq (tc_broker_stop (&B), 0);
