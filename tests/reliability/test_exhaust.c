@@ -57,35 +57,31 @@ s_setup (const char *const *extra)
 
 #define FILL_MAX 60000
 
-/*  Delivered records by their tc_msgid counter. */
-typedef struct {
-    uint8_t *seen;
-    uint32_t max;
-} seen_t;
-
-static uint8_t *acked;     /* of the fill tests: records stored (FILL_MAX) */
-static seen_t seen;        /* ... and delivered */
+static uint8_t *acked;     /* per record (FILL_MAX): stored */
+static uint8_t *seen;      /* ... delivered (by its tc_msgid counter) */
+static char text[400];     /* the broker's text of the last s_pub */
 
 static void
 teardown (void)
 {
     tc_broker_cleanup (&B);
     free (acked);
-    free (seen.seen);
-    acked = seen.seen = NULL;
+    free (seen);
+    acked = seen = NULL;
 }
 
-/*  Publishes record n; returns 0 on ACK, else the error code. */
+/*  Publishes record n; returns 0 on ACK, else the error code (its text
+ *  in text[]). */
 static int
-s_pub (tc_client_t *w, uint32_t n, char *text, size_t size)
+s_pub (tc_client_t *w, uint32_t n)
 {
     char subj[32];
     snprintf (subj, sizeof subj, "C-%u", n % 50);
     size_t len;
     uint8_t *body = s_reading (subj, n * 1.0, &len);
-    int code = tc_publish_wait (w, TL_WATER, n, subj, body, len, 10000, text, size);
+    int code = tc_publish_wait (w, TL_WATER, n, subj, body, len, 10000, text, sizeof text);
     free (body);
-    cr_assert_neq (code, -1, "publish %u: %s", n, text ? text : "no answer");
+    cr_assert_neq (code, -1, "publish %u: %s", n, text);
     return code;
 }
 
@@ -93,14 +89,18 @@ s_pub (tc_client_t *w, uint32_t n, char *text, size_t size)
 static int
 s_first (void *arg, const Sluice__V1__RecordMeta *r)
 {
-    seen_t *s = arg;
+    (void) arg;
     const uint8_t *d = r->message_id.data;
     uint32_t n = (uint32_t) d[8] << 24 | d[9] << 16 | d[10] << 8 | d[11];   /* tc_msgid */
-    if (n >= s->max || s->seen[n])
+    if (n >= FILL_MAX || seen[n])
         return 0;
-    s->seen[n] = 1;
+    seen[n] = 1;
     return 1;
 }
+
+/*  tc_take of up to `want` records not seen before, none coming for 2 s
+ *  ends it. How many came. */
+#define s_take(p, want) tc_take (p, want, 2000, s_first, NULL)
 
 /*  The broker's directory checks (rel_check.h); the report. */
 #define s_check(when) REL_CHECKED (when, B.dir, "water", "power")
@@ -109,8 +109,7 @@ s_first (void *arg, const Sluice__V1__RecordMeta *r)
 static void
 s_resumes (tc_client_t *w, uint32_t n, int ms)
 {
-    char text[400] = "";
-    cr_assert (TC_AWAIT (ms, s_pub (w, n, text, sizeof text) == 0),
+    cr_assert (TC_AWAIT (ms, s_pub (w, n) == 0),
                "publishing did not resume after the consumer acked: %s", text);
 }
 
@@ -119,10 +118,9 @@ s_resumes (tc_client_t *w, uint32_t n, int ms)
 static uint32_t
 s_fill (tc_client_t *w, uint32_t from)
 {
-    char text[400];
     int want = SLUICE__V1__ERROR_CODE__STORE_FULL;
     for (uint32_t n = from; n < FILL_MAX; n++) {
-        int code = s_pub (w, n, text, sizeof text);
+        int code = s_pub (w, n);
         if (code == 0) {
             acked[n] = 1;
             continue;
@@ -144,8 +142,8 @@ s_filled (tc_client_t *w, tc_client_t *p)
     cr_assert_eq (tc_consumer (p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     cr_assert_eq (tc_join (w, &B, &kw, "water"), 0);
     acked = calloc (FILL_MAX, 1);
-    seen = (seen_t) { calloc (FILL_MAX, 1), FILL_MAX };
-    cr_assert (acked && seen.seen);
+    seen = calloc (FILL_MAX, 1);
+    cr_assert (acked && seen);
     uint32_t full_at = s_fill (w, 0);
     cr_assert_gt (full_at, 100, "the store filled after %u records", full_at);
     return full_at;
@@ -157,7 +155,7 @@ static void
 s_drain_resumes (tc_client_t *w, tc_client_t *p, uint32_t full_at, const char *what)
 {
     tc_credit (p, 64);
-    uint32_t got = tc_take (p, full_at, 2000, s_first, &seen);
+    uint32_t got = s_take (p, full_at);
     cr_assert_eq (got, full_at, "%u of %u acked records delivered from a full %s", got, full_at,
                   what);
     s_resumes (w, full_at, 10000);
@@ -173,8 +171,7 @@ Test (exhaust, a_full_map_is_back_pressure_and_service_resumes, .timeout = 150)
     tc_client_t w, p;
     uint32_t full_at = s_filled (&w, &p);
     /* still full, still answering, nothing corrupted */
-    char text[400];
-    cr_assert_eq (s_pub (&w, full_at, text, sizeof text), SLUICE__V1__ERROR_CODE__STORE_FULL);
+    cr_assert_eq (s_pub (&w, full_at), SLUICE__V1__ERROR_CODE__STORE_FULL);
     tc_client_t w2;
     cr_assert_eq (tc_join (&w2, &B, &kw, "water"), 0, "a member could not say HELLO to a full broker");
     tc_close (&w2);
@@ -192,16 +189,16 @@ Test (exhaust, a_full_map_is_back_pressure_and_service_resumes, .timeout = 150)
     snprintf (B.extra[1], sizeof B.extra[1], "8");
     cr_assert_eq (tc_broker_restart (&B), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    cr_assert_eq (s_pub (&w, full2, text, sizeof text), 0, "a bigger map did not help: %s", text);
+    cr_assert_eq (s_pub (&w, full2), 0, "a bigger map did not help: %s", text);
     acked[full2] = 1;
     cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 64), 0);
     uint32_t want = 0;
     for (uint32_t n = 0; n <= full2; n++)
-        want += acked[n] && !seen.seen[n];
-    uint32_t got = tc_take (&p, want, 2000, s_first, &seen);
+        want += acked[n] && !seen[n];
+    uint32_t got = s_take (&p, want);
     cr_assert_eq (got, want, "after the restart %u of %u acked records delivered", got, want);
     for (uint32_t n = 0; n <= full2; n++)
-        cr_assert (!acked[n] || seen.seen[n], "acked record %u never delivered", n);
+        cr_assert (!acked[n] || seen[n], "acked record %u never delivered", n);
     tc_close_all (&w, &p, NULL);
     cr_assert_eq (tc_broker_stop (&B), 0);
     s_check ("at the end");
@@ -268,10 +265,9 @@ Test (exhaust, a_consumer_queue_limit_refuses_per_record_then_resumes, .timeout 
     tc_client_t w, p;
     cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    char text[400];
     for (uint32_t n = 0; n < 50; n++)
-        cr_assert_eq (s_pub (&w, n, text, sizeof text), 0, "record %u: %s", n, text);
-    cr_assert_eq (s_pub (&w, 50, text, sizeof text), SLUICE__V1__ERROR_CODE__QUEUE_FULL, "%s", text);
+        cr_assert_eq (s_pub (&w, n), 0, "record %u: %s", n, text);
+    cr_assert_eq (s_pub (&w, 50), SLUICE__V1__ERROR_CODE__QUEUE_FULL, "%s", text);
     cr_assert (strstr (text, "'power'") && strstr (text, "queue-full"), "%s", text);
     /* in a batch, each record gets its own answer */
     cr_assert_neq (tc_publish_waters (&w, 100, 3, "C-1"), 0);
@@ -287,9 +283,9 @@ Test (exhaust, a_consumer_queue_limit_refuses_per_record_then_resumes, .timeout 
     }
     tc_msg_free (&m);
     /* the consumer takes 10: 10 more fit */
-    uint8_t took[200] = { 0 };
+    seen = calloc (FILL_MAX, 1);
     tc_credit (&p, 10);
-    cr_assert_eq (tc_take (&p, 10, 2000, s_first, &(seen_t) { took, 200 }), 10);
+    cr_assert_eq (s_take (&p, 10), 10);
     s_resumes (&w, 50, 5000);
     tc_close_all (&w, &p, NULL);
     cr_assert_eq (tc_broker_stop (&B), 0);
@@ -393,9 +389,8 @@ Test (exhaust, connection_floods_and_oversized_frames_are_refused, .timeout = 90
         }
     }
     /* the connected member keeps working during the flood */
-    char text[300];
     for (uint32_t n = 0; n < 20; n++)
-        cr_assert_eq (s_pub (&good, n, text, sizeof text), 0, "publish during a connection flood: %s", text);
+        cr_assert_eq (s_pub (&good, n), 0, "publish during a connection flood: %s", text);
     for (int i = 0; i < 250; i++) {
         int linger = 0;
         zmq_setsockopt (socks[i], ZMQ_LINGER, &linger, sizeof linger);
@@ -414,7 +409,7 @@ Test (exhaust, connection_floods_and_oversized_frames_are_refused, .timeout = 90
     free (blob);
     tc_close (&big);
     for (uint32_t n = 20; n < 30; n++)
-        cr_assert_eq (s_pub (&good, n, text, sizeof text), 0, "publish after an oversized frame: %s", text);
+        cr_assert_eq (s_pub (&good, n), 0, "publish after an oversized frame: %s", text);
     tc_close (&good);
     cr_assert_gt (tc_audit_await (&B, 3000, "kind=auth.denied", "reason=unknown-key", NULL), 0,
                   "unknown keys were not refused");
