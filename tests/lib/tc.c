@@ -945,6 +945,30 @@ tc_admin_answer (tc_broker_t *b, const sl_keypair_t *as, const char *command,
         snprintf (text, tsize, "%s", !r ? "no response" : r->text ? r->text : "");
     if (result)
         snprintf (result, rsize, "%s", r && r->result_json ? r->result_json : "");
+
+/* ---- reliability and operations suites (tests/reliability, tests/ops) ---- */
+
+int
+tc_file_count (const char *path, const char *needle)
+{
+    char line[4096];
+    FILE *f = fopen (path, "r");
+    int n = 0;
+    if (!f)
+        return 0;
+    while (fgets (line, sizeof line, f))
+        n += strstr (line, needle) != NULL;
+    fclose (f);
+    return n;
+}
+
+int
+tc_admin_code (tc_broker_t *b, const sl_keypair_t *as, const char *command, const char *args_json,
+               char *text, size_t size)
+{
+    Sluice__V1__AdminResponse *r = tc_admin (b, as, command, args_json);
+    if (text)
+        snprintf (text, size, "%s", r ? (r->text ? r->text : "") : "no response");
     int code = r ? (int) r->code : -1;
     if (r)
         sluice__v1__admin_response__free_unpacked (r, NULL);
@@ -1100,4 +1124,71 @@ tc_auth_denied_await (tc_broker_t *b, const char *public_key, const char *reason
     snprintf (needle, sizeof needle, "detail~fp=%s ", fp);
     snprintf (why, sizeof why, "reason=%s", reason);
     return tc_audit_await (b, timeout_ms, "kind=auth.denied", why, needle, NULL);
+
+uint32_t
+tc_take (tc_client_t *c, uint32_t want, int quiet_ms,
+         int (*on_record) (void *arg, const Sluice__V1__RecordMeta *r), void *arg)
+{
+    uint32_t got = 0;
+    tc_msg_t m;
+    while (got < want && tc_recv_cmd (c, &m, SLUICE__V1__COMMAND__DELIVER, quiet_ms) == 0) {
+        uint64_t tags[64];
+        size_t nt = 0;
+        for (size_t i = 0; m.h->command == SLUICE__V1__COMMAND__DELIVER && i < m.h->n_records
+                           && nt < 64; i++) {
+            got += on_record ? (uint32_t) on_record (arg, m.h->records[i]) : 1;
+            tags[nt++] = m.h->records[i]->delivery_tag;
+        }
+        tc_msg_free (&m);
+        if (!nt)
+            continue;
+        Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+        h.command = SLUICE__V1__COMMAND__ACK;
+        h.n_delivery_tags = nt;
+        h.delivery_tags = tags;
+        tc_send (c, &h, NULL, NULL, 0);
+        tc_credit (c, (uint32_t) nt);
+    }
+    return got;
+}
+
+long
+tc_acks (tc_client_t *c, int n, int timeout_ms)
+{
+    long ids = 0;
+    for (int i = 0; i < n; i++) {
+        tc_msg_t m;
+        if (tc_recv_cmd (c, &m, SLUICE__V1__COMMAND__ACK, timeout_ms) != 0)
+            return -1;
+        int ack = m.h->command == SLUICE__V1__COMMAND__ACK;
+        ids += (long) m.h->n_message_ids;
+        tc_msg_free (&m);
+        if (!ack)
+            return -1;
+    }
+    return ids;
+}
+
+uint64_t
+tc_publish_claiming (tc_client_t *c, uint32_t n, const char *subject, const char *member,
+                     const char *owner)
+{
+    uint8_t id[16];
+    size_t len;
+    tc_msgid (id, n);
+    uint8_t *body = tc_water_reading (subject, 1.0, &len);
+    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+    Sluice__V1__RecordMeta rm = SLUICE__V1__RECORD_META__INIT, *rp = &rm;
+    h.command = SLUICE__V1__COMMAND__PUBLISH;
+    h.record_type = TL_WATER;
+    h.member = (char *) member;
+    rm.message_id.data = id;
+    rm.message_id.len = 16;
+    rm.owner = (char *) owner;
+    h.n_records = 1;
+    h.records = &rp;
+    const uint8_t *bodies[] = { body };
+    uint64_t seq = tc_send (c, &h, bodies, &len, 1);
+    free (body);
+    return seq;
 }

@@ -345,4 +345,49 @@ long tc_auth_denied_await (tc_broker_t *b, const char *public_key, const char *r
  *  read (said in rep->message). */
 int tc_audit_verify (const char *dir, sl_audit_report_t *rep);
 
+/* ---- reliability and operations suites (tests/reliability, tests/ops) ---- */
+
+/*  Evaluates `cond` every 20 ms until it is true or `ms` (scaled by tc_wait)
+ *  have passed. The value: whether it came true (a GNU statement
+ *  expression). Example: cr_assert (TC_AWAIT (5000, tc_queue_depth (&B, "power") == 0)). */
+#define TC_AWAIT(ms, cond)                                                \
+    __extension__ ({                                                      \
+        int64_t tc_until_ = tc_ms () + tc_wait (ms);                      \
+        int tc_ok_;                                                       \
+        while (!(tc_ok_ = !!(cond)) && tc_ms () < tc_until_)              \
+            usleep (20000);                                               \
+        tc_ok_;                                                           \
+    })
+
+/*  Lines of the file at `path` that contain `needle`; 0 when it cannot be
+ *  read. */
+int tc_file_count (const char *path, const char *needle);
+
+/*  One admin command as `as` (args_json may be NULL): the response code, or
+ *  -1 when none came; the response text (or "no response") into text[size]
+ *  when text is not NULL. */
+int tc_admin_code (tc_broker_t *b, const sl_keypair_t *as, const char *command,
+                   const char *args_json, char *text, size_t size);
+
+/*  Takes deliveries: receives DELIVERs (other messages skipped) until
+ *  `want` records counted or none comes for quiet_ms (scaled), answering
+ *  each DELIVER with one ACK of all its delivery tags (at most 64), not
+ *  waiting for the confirmation, and a CREDIT of as many. A record counts
+ *  1, or what on_record (arg, record) returns when on_record is not NULL.
+ *  The count. */
+uint32_t tc_take (tc_client_t *c, uint32_t want, int quiet_ms,
+                  int (*on_record) (void *arg, const Sluice__V1__RecordMeta *r), void *arg);
+
+/*  The answers to `n` PUBLISH messages sent without waiting: receives n
+ *  answers (DELIVER and NOTICE skipped), each within timeout_ms (scaled).
+ *  The number of message ids they acknowledge, or -1 when one is missing
+ *  or is an ERROR. */
+long tc_acks (tc_client_t *c, int n, int timeout_ms);
+
+/*  One PUBLISH of water reading n (tc_water_reading (subject, 1.0), id
+ *  tc_msgid (n)) whose header claims sender `member` and whose record claims
+ *  owner `owner` (either may be NULL: not set). The seq, or 0. */
+uint64_t tc_publish_claiming (tc_client_t *c, uint32_t n, const char *subject,
+                              const char *member, const char *owner);
+
 #endif

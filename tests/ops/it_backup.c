@@ -9,12 +9,10 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ot.h"
@@ -23,14 +21,14 @@
 
 
 static tc_broker_t B;
-static char tmp[64];
+static char tmp[64], bk[200];     /* scratch; TMP/bk, where a test backs up */
 static char out[8192];
 
 static void
 setup (void)
 {
-    snprintf (tmp, sizeof tmp, "/tmp/ot-bk-XXXXXX");
-    cr_assert_not_null (mkdtemp (tmp));
+    ot_tmpdir (tmp, "bk");
+    snprintf (bk, sizeof bk, "%s/bk", tmp);
     chmod (tmp, 0755);       /* an unprivileged broker must reach DIR inside */
     cr_assert_eq (tc_broker_start (&B, NULL), 0);
     sl_keypair_t kw;
@@ -45,9 +43,7 @@ setup (void)
 static void
 teardown (void)
 {
-    tc_broker_cleanup (&B);
-    if (tl_rm_rf (tmp) != 0)
-        fprintf (stderr, "cannot remove %s\n", tmp);
+    ot_cleanup (&B, tmp);
 }
 
 TestSuite (backup, .init = setup, .fini = teardown, .timeout = 120);
@@ -90,8 +86,6 @@ exists (const char *fmt, const char *a)
 
 Test (backup, hot_backup_is_private_and_offline_reads_create_no_lock)
 {
-    char bk[200];
-    snprintf (bk, sizeof bk, "%s/bk", tmp);
     cr_assert_eq (ctl ("backup --data '%s' '%s'", B.dir, bk), 0, "%s", out);
     assert_private (bk);
     cr_assert (exists ("%s/store/data.mdb", bk));
@@ -114,8 +108,7 @@ Test (backup, hot_backup_is_private_and_offline_reads_create_no_lock)
 
 Test (backup, restore_refuses_a_running_broker_damage_and_a_wrong_key)
 {
-    char bk[200], dst[200];
-    snprintf (bk, sizeof bk, "%s/bk", tmp);
+    char dst[200];
     snprintf (dst, sizeof dst, "%s/restored", tmp);
     cr_assert_eq (ctl ("backup --data '%s' '%s'", B.dir, bk), 0, "%s", out);
     cr_assert_eq (ctl ("restore --data '%s' --force '%s'", B.dir, bk), 1);
@@ -143,8 +136,7 @@ Test (backup, restore_as_root_runs_as_an_unprivileged_user)
         cr_skip_test ("needs root to restore for another user");
     struct passwd *pw = getpwnam ("nobody");
     cr_assert_not_null (pw);
-    char bk[200], dst[200];
-    snprintf (bk, sizeof bk, "%s/bk", tmp);
+    char dst[200];
     snprintf (dst, sizeof dst, "%s/data", tmp);
     cr_assert_eq (ctl ("backup --data '%s' '%s'", B.dir, bk), 0, "%s", out);
     cr_assert_eq (tc_broker_stop (&B), 0);
@@ -184,14 +176,9 @@ Test (backup, a_store_others_can_read_is_refused_at_start)
     char p[400];
     snprintf (p, sizeof p, "%s/store/data.mdb", B.dir);
     cr_assert_eq (chmod (p, 0644), 0);
-    char cmd[1200];
-    snprintf (cmd, sizeof cmd, "'%s' run --data '%s' --bind tcp://127.0.0.1:* "
-              "--admin-bind tcp://127.0.0.1:* 2>&1", getenv ("SLUICED"), B.dir);
-    FILE *pp = popen (cmd, "r");
-    size_t n = fread (out, 1, sizeof out - 1, pp);
-    out[n] = 0;
-    int st = pclose (pp);
-    cr_assert (WIFEXITED (st) && WEXITSTATUS (st) == 1, "sluiced started on a 0644 store: %s", out);
+    int st = tl_sh (out, sizeof out, "'%s' run --data '%s' --bind tcp://127.0.0.1:* "
+                    "--admin-bind tcp://127.0.0.1:* 2>&1", getenv ("SLUICED"), B.dir);
+    cr_assert_eq (st, 1, "sluiced started on a 0644 store: %s", out);
     cr_assert_not_null (strstr (out, "mode 0644"), "%s", out);
     cr_assert_not_null (strstr (out, "chmod 600"), "%s", out);
 }

@@ -40,22 +40,25 @@ teardown (void)
 
 TestSuite (metrics, .init = setup, .fini = teardown, .timeout = 120);
 
+/*  A scrape of /metrics (malloc()ed); frees `last`. */
+static char *
+scrape (char *last)
+{
+    char *text = NULL;
+    free (last);
+    cr_assert_eq (ot_get (addr, "/metrics", &text), 200);
+    return text;
+}
+
 /*  Scrapes until `series` reads `want` (the gauges are sampled about once
  *  a second). Returns the last scrape (caller frees). */
 static char *
 scrape_until (const char *series, double want)
 {
     char *text = NULL;
-    int64_t until = tc_ms () + tc_wait (8000);
-    for (;;) {
-        free (text);
-        text = NULL;
-        cr_assert_eq (ot_get (addr, "/metrics", &text), 200);
-        double v;
-        if ((ot_value (text, series, &v) && v == want) || tc_ms () > until)
-            return text;
-        usleep (100000);
-    }
+    double v;
+    TC_AWAIT (8000, (text = scrape (text)) && ot_value (text, series, &v) && v == want);
+    return text;
 }
 
 static double
@@ -75,26 +78,16 @@ Test (metrics, scrape_under_load_passes_promtool_and_matches_audit_and_status)
     /* all PUBLISHes in flight, scraped while the broker works through them */
     for (uint32_t i = 0; i < N_MSG; i++)
         cr_assert_neq (tc_publish_waters (&w, 1000 + i * PER_MSG, PER_MSG, NULL), 0);
-    int scrapes = 0, acks = 0;
-    for (int got = 0; got < N_MSG;) {
-        if (scrapes < 3) {
-            char *text = NULL, *out = NULL;
-            cr_assert_eq (ot_get (addr, "/metrics", &text), 200);
-            int rc = ot_promtool (text, &out);
-            cr_assert_eq (rc, 0, "promtool check metrics failed (%d):\n%s", rc, out ? out : "");
-            cr_assert_null (strstr (text, "CIT-"), "a citizen id in the metrics");
-            free (out);
-            free (text);
-            scrapes++;
-        }
-        tc_msg_t m;
-        cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, tc_wait (10000)), 0);
-        cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ACK, "PUBLISH answered %d", m.h->command);
-        acks += (int) m.h->n_message_ids;
-        tc_msg_free (&m);
-        got++;
+    for (int i = 0; i < 3; i++) {
+        char *text = scrape (NULL), *out = NULL;
+        int rc = ot_promtool (text, &out);
+        cr_assert_eq (rc, 0, "promtool check metrics failed (%d):\n%s", rc, out ? out : "");
+        cr_assert_null (strstr (text, "CIT-"), "a citizen id in the metrics");
+        free (out);
+        free (text);
     }
-    cr_assert_eq (acks, N_REC);
+    long acks = tc_acks (&w, N_MSG, tc_wait (10000));
+    cr_assert_eq (acks, N_REC, "%ld records acked (-1: an answer missing or an ERROR)", acks);
 
     /* the consumer has given no credit yet: everything lags */
     char series[200];
@@ -149,12 +142,8 @@ Test (metrics, scrape_under_load_passes_promtool_and_matches_audit_and_status)
     /* every metric the Grafana dashboard plots exists */
     char path[600];
     snprintf (path, sizeof path, "%s/contrib/grafana-sluice.json", getenv ("SOURCE_ROOT"));
-    FILE *f = fopen (path, "r");
-    cr_assert_not_null (f, "%s", path);
-    static char dash[200000];
-    size_t n = fread (dash, 1, sizeof dash - 1, f);
-    dash[n] = 0;
-    fclose (f);
+    char *dash = tl_slurp (path, NULL);
+    cr_assert_not_null (dash, "%s", path);
     int names = 0;
     for (char *p = strstr (dash, "sluice_"); p; p = strstr (p + 1, "sluice_")) {
         char name[96], type[128];
@@ -172,6 +161,7 @@ Test (metrics, scrape_under_load_passes_promtool_and_matches_audit_and_status)
         names++;
     }
     cr_assert_gt (names, 15);
+    free (dash);
     free (text);
     tc_close_all (&w, &p, NULL);
 }
@@ -182,32 +172,26 @@ Test (metrics, health_and_readiness)
     cr_assert_eq (ot_get (addr, "/healthz", &body), 200);
     cr_assert_str_eq (body, "ok\n");
     free (body);
-    int64_t until = tc_ms () + tc_wait (5000);
-    int st;
-    while ((st = ot_get (addr, "/readyz", &body)) != 200 && tc_ms () < until) {
-        free (body);
-        body = NULL;
-        usleep (100000);
-    }
-    cr_assert_eq (st, 200, "/readyz: %s", body ? body : "");
+    body = NULL;
+    int ready = TC_AWAIT (5000, (free (body), body = NULL, ot_get (addr, "/readyz", &body) == 200));
+    cr_assert (ready, "/readyz: %s", body ? body : "");
     free (body);
     cr_assert_eq (ot_get (addr, "/nothing", NULL), 404);
 }
 
 Test (metrics, monitor_reads_status_and_nothing_else)
 {
-    Sluice__V1__AdminResponse *r = tc_admin (&B, &km, "audit.query", "{\"limit\":1}");
-    cr_assert_not_null (r);
-    cr_assert_eq (r->code, SLUICE__V1__ERROR_CODE__NOT_PERMITTED, "audit.query as monitor: %s", r->text);
-    sluice__v1__admin_response__free_unpacked (r, NULL);
-    r = tc_admin (&B, &km, "member.list", "{}");
-    cr_assert_not_null (r);
-    cr_assert_eq (r->code, SLUICE__V1__ERROR_CODE__NOT_PERMITTED);
-    sluice__v1__admin_response__free_unpacked (r, NULL);
-    r = tc_admin (&B, &km, "consent.list", "{\"subject\":\"CIT-1\"}");
-    cr_assert_not_null (r);
-    cr_assert_eq (r->code, SLUICE__V1__ERROR_CODE__NOT_PERMITTED);
-    sluice__v1__admin_response__free_unpacked (r, NULL);
+    const char *asks[][2] = {
+        { "audit.query", "{\"limit\":1}" },
+        { "member.list", "{}" },
+        { "consent.list", "{\"subject\":\"CIT-1\"}" },
+    };
+    for (size_t i = 0; i < sizeof asks / sizeof asks[0]; i++) {
+        char text[400];
+        int code = tc_admin_code (&B, &km, asks[i][0], asks[i][1], text, sizeof text);
+        cr_assert_eq (code, SLUICE__V1__ERROR_CODE__NOT_PERMITTED, "%s as monitor: code %d: %s",
+                      asks[i][0], code, text);
+    }
     /* and the data plane is closed to it */
     tc_client_t c;
     cr_assert_eq (tc_connect (&c, B.data_ep, B.broker_pub, &km), 0);
@@ -222,27 +206,15 @@ Test (metrics, monitor_reads_status_and_nothing_else)
     tc_close (&c);
 }
 
-static int
-ctl (const char *args)
-{
-    char out[4096];
-    int st = tl_sh (out, sizeof out, "'%s' --data '%s' %s 2>&1", getenv ("SLUICECTL"), B.dir, args);
-    if (st != 0)
-        fprintf (stderr, "sluicectl %s\n%s\n", args, out);
-    return st;
-}
-
 Test (metrics, consents_by_state)
 {
-    const char *grant = "consent grant --subject CIT-1 --controller water --recipient power "
-                        "--purpose joint-metering --records water.v1.MeterReading "
-                        "--to 2099-01-01 --method app --evidence form-1 --id ";
-    char cmd[600];
-    snprintf (cmd, sizeof cmd, "%sc-1", grant);
-    cr_assert_eq (ctl (cmd), 0);
-    snprintf (cmd, sizeof cmd, "%sc-2", grant);
-    cr_assert_eq (ctl (cmd), 0);
-    cr_assert_eq (ctl ("consent withdraw c-2"), 0);
+    char out[4096];
+    for (int i = 1; i <= 2; i++)
+        cr_assert_eq (tc_ctl (out, sizeof out, "--data '%s' consent grant --subject CIT-1 "
+                              "--controller water --recipient power --purpose joint-metering "
+                              "--records " TL_WATER " --to 2099-01-01 --method app "
+                              "--evidence form-1 --id c-%d", B.dir, i), 0, "grant c-%d: %s", i, out);
+    cr_assert_eq (tc_ctl (out, sizeof out, "--data '%s' consent withdraw c-2", B.dir), 0, "%s", out);
     char *text = scrape_until ("sluice_consents{state=\"withdrawn\"}", 1);
     cr_assert_eq (value (text, "sluice_consents{state=\"withdrawn\"}"), 1);
     cr_assert_eq (value (text, "sluice_consents{state=\"active\"}"), 1);

@@ -5,12 +5,10 @@
  *  on the new key and the consumer carry on, the old key is refused from
  *  then on, and both steps are in the audit log. */
 #include <criterion/criterion.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cJSON.h>
@@ -28,16 +26,13 @@ static void
 setup (void)
 {
     cr_assert_eq (tc_scene (&B, NULL, &k1, &kp, TL_CITY, TL_PERMIT ("w2p", "*", "pseudonymize", "")), 0);
-    snprintf (tmp, sizeof tmp, "/tmp/ot-roll-XXXXXX");
-    cr_assert_not_null (mkdtemp (tmp));
+    ot_tmpdir (tmp, "roll");
 }
 
 static void
 teardown (void)
 {
-    tc_broker_cleanup (&B);
-    if (tl_rm_rf (tmp) != 0)
-        fprintf (stderr, "cannot remove %s\n", tmp);
+    ot_cleanup (&B, tmp);
 }
 
 TestSuite (rollover, .init = setup, .fini = teardown, .timeout = 120);
@@ -45,20 +40,34 @@ TestSuite (rollover, .init = setup, .fini = teardown, .timeout = 120);
 /*  sluicectl --data DIR ARGS (stderr folded in): the exit status. */
 #define ctl(fmt, ...) tc_ctl (out, sizeof out, "--data '%s' " fmt, B.dir, ##__VA_ARGS__)
 
-/*  Publishes one record and expects its ACK (skipping NOTICEs). */
+/*  Publishes record n (about CIT-9) and expects its ACK (skipping NOTICEs). */
+#define publish_ok(c, n) TC_PUBLISH_OK (c, n, "CIT-9", 3.0)
+
+/*  The consumer p (credit 1000) and water's session a on key k1, which
+ *  publishes record n. */
 static void
-publish_ok (tc_client_t *c, uint32_t n)
+s_sessions (tc_client_t *a, tc_client_t *p, uint32_t n)
 {
-    char err[400];
-    cr_assert_eq (tc_publish_water (c, n, "CIT-9", 3.0, err, sizeof err), 0, "%s", err);
+    cr_assert_eq (tc_consumer (p, &B, &kp, "power", TL_WATER, "joint-metering", 1000), 0);
+    cr_assert_eq (tc_join (a, &B, &k1, "water"), 0);
+    publish_ok (a, n);
+}
+
+/*  The session c is told `notice`, then closed (0.8 s for that). */
+static void
+s_told (tc_client_t *c, const char *notice)
+{
+    tc_msg_t m;
+    cr_assert_eq (tc_recv_cmd (c, &m, SLUICE__V1__COMMAND__NOTICE, tc_wait (5000)), 0);
+    cr_assert_str_eq (m.h->notice, notice);
+    tc_msg_free (&m);
+    usleep ((useconds_t) tc_wait (800) * 1000);
 }
 
 Test (rollover, member_key_rolls_over_with_clients_connected)
 {
     tc_client_t a, b, p;
-    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 1000), 0);
-    cr_assert_eq (tc_join (&a, &B, &k1, "water"), 0);
-    publish_ok (&a, 1);
+    s_sessions (&a, &p, 1);
 
     /* the second key, registered with the CLI as an operator would */
     cr_assert_eq (sl_keys_generate (&k2), 0);
@@ -75,11 +84,7 @@ Test (rollover, member_key_rolls_over_with_clients_connected)
     cr_assert_eq (ctl ("member key retire water --fingerprint %s", fp1), 0, "%s", out);
     cr_assert_not_null (strstr (out, "1 session(s) on it closed"), "%s", out);
     /* the session on the old key is told, and then closed */
-    tc_msg_t m;
-    cr_assert_eq (tc_recv_cmd (&a, &m, SLUICE__V1__COMMAND__NOTICE, tc_wait (5000)), 0);
-    cr_assert_str_eq (m.h->notice, "key-retired");
-    tc_msg_free (&m);
-    usleep ((useconds_t) tc_wait (800) * 1000);
+    s_told (&a, "key-retired");
     /* the new key's session and the consumer carry on */
     publish_ok (&b, 4);
     int got = tc_drain (&p, 4, 0, NULL, 5000);
@@ -105,24 +110,15 @@ Test (rollover, member_key_rolls_over_with_clients_connected)
 /*  The `KEY = value` line of DIR/endpoints into out. 0 or -1. */
 #define endpoint(key, out, size) tl_endpoint (B.dir, key, out, size)
 
-static int
-wait_endpoint (const char *key, char *out, size_t size, int present)
-{
-    int64_t until = tc_ms () + tc_wait (5000);
-    while (tc_ms () < until) {
-        if ((endpoint (key, out, size) == 0) == present)
-            return 0;
-        usleep (20000);
-    }
-    return -1;
-}
+/*  Whether DIR/endpoints lists `key` (into out) within 5 s when `present`,
+ *  or stops listing it when not. */
+#define listed(key, out, size, present) \
+    TC_AWAIT (5000, (endpoint (key, out, size) == 0) == (present))
 
 Test (rollover, broker_key_overlaps_then_the_old_one_is_retired)
 {
     tc_client_t a, b, p;
-    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 1000), 0);
-    cr_assert_eq (tc_join (&a, &B, &k1, "water"), 0);     /* on the current broker key */
-    publish_ok (&a, 11);
+    s_sessions (&a, &p, 11);                /* a on the current broker key */
 
     /* the next broker key, as the operator makes it, served after a reload */
     char old_data[256];
@@ -134,7 +130,7 @@ Test (rollover, broker_key_overlaps_then_the_old_one_is_retired)
     cr_assert_not_null (strstr (out, "does not serve"), "%s", out);
     cr_assert_eq (kill (B.pid, SIGHUP), 0);
     char next_ep[256], next_pub[64];
-    cr_assert_eq (wait_endpoint ("data.next", next_ep, sizeof next_ep, 1), 0, "no data.next");
+    cr_assert (listed ("data.next", next_ep, sizeof next_ep, 1), "no data.next");
     cr_assert_eq (endpoint ("broker_key.next", next_pub, sizeof next_pub), 0);
     cr_assert_str_neq (next_pub, B.broker_pub);
     /* a client on the next key, beside the one on the current key */
@@ -149,15 +145,11 @@ Test (rollover, broker_key_overlaps_then_the_old_one_is_retired)
     cr_assert_not_null (strstr (out, "systemctl reload"), "%s", out);
     cr_assert_eq (kill (B.pid, SIGHUP), 0);
     char now_ep[256];
-    cr_assert_eq (wait_endpoint ("data.next", now_ep, sizeof now_ep, 0), 0, "data.next still listed");
+    cr_assert (listed ("data.next", now_ep, sizeof now_ep, 0), "data.next still listed");
     cr_assert_eq (endpoint ("data", now_ep, sizeof now_ep), 0);
     cr_assert_str_eq (now_ep, next_ep);
     /* the old key's session is told and closed; the new key's carries on */
-    tc_msg_t m;
-    cr_assert_eq (tc_recv_cmd (&a, &m, SLUICE__V1__COMMAND__NOTICE, tc_wait (5000)), 0);
-    cr_assert_str_eq (m.h->notice, "broker-key-retired");
-    tc_msg_free (&m);
-    usleep ((useconds_t) tc_wait (800) * 1000);
+    s_told (&a, "broker-key-retired");
     publish_ok (&b, 14);
     int got = tc_drain (&p, 4, 0, NULL, 5000);
     /* power's session was on the old key too: it was closed with it */

@@ -24,51 +24,19 @@ static tc_broker_t B;
 static char tmp[64];
 
 static void
-s_tmp (void)
-{
-    snprintf (tmp, sizeof tmp, "/tmp/ot-sig-XXXXXX");
-    cr_assert_not_null (mkdtemp (tmp));
-}
-
-static void
 teardown (void)
 {
-    tc_broker_cleanup (&B);
-    if (tl_rm_rf (tmp) != 0)
-        fprintf (stderr, "cannot remove %s\n", tmp);
+    ot_cleanup (&B, tmp);
 }
 
 TestSuite (signals, .fini = teardown, .timeout = 120);
 
-
-/*  Lines of `path` containing `needle`. */
-static int
-s_count (const char *path, const char *needle)
-{
-    FILE *f = fopen (path, "r");
-    if (!f)
-        return 0;
-    char line[4096];
-    int n = 0;
-    while (fgets (line, sizeof line, f))
-        n += strstr (line, needle) != NULL;
-    fclose (f);
-    return n;
-}
-
-static int
-s_wait_count (const char *path, const char *needle, int at_least)
-{
-    int64_t until = tc_ms () + tc_wait (5000);
-    int n;
-    while ((n = s_count (path, needle)) < at_least && tc_ms () < until)
-        usleep (20000);
-    return n;
-}
+/*  Whether a line of the file at `path` contains `needle` within 5 s. */
+#define s_logged(path, needle) TC_AWAIT (5000, tc_file_count (path, needle) > 0)
 
 Test (signals, sighup_under_load_loses_nothing_reloads_and_reopens_the_log)
 {
-    s_tmp ();
+    ot_tmpdir (tmp, "sig");
     char ini[200], log[200], rotated[220];
     snprintf (ini, sizeof ini, "%s/sluiced.ini", tmp);
     snprintf (log, sizeof log, "%s/broker.log", tmp);
@@ -78,8 +46,8 @@ Test (signals, sighup_under_load_loses_nothing_reloads_and_reopens_the_log)
     cr_assert_eq (tc_broker_start (&B, extra), 0);
     sl_keypair_t kw;
     cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
-    cr_assert_eq (s_count (log, "level=debug"), 0, "debug lines before the reload");
-    cr_assert_gt (s_wait_count (log, "event=broker.started", 1), 0, "--log-file not used");
+    cr_assert_eq (tc_file_count (log, "level=debug"), 0, "debug lines before the reload");
+    cr_assert (s_logged (log, "event=broker.started"), "--log-file not used");
 
     tc_client_t w;
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
@@ -92,25 +60,18 @@ Test (signals, sighup_under_load_loses_nothing_reloads_and_reopens_the_log)
     cr_assert_eq (kill (B.pid, SIGHUP), 0);
     for (int i = N_MSG / 2; i < N_MSG; i++)
         cr_assert_neq (tc_publish_waters (&w, 5000 + (uint32_t) (i * PER), PER, "C-1"), 0);
-    int acked = 0;
-    for (int got = 0; got < N_MSG; got++) {
-        tc_msg_t m;
-        cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, tc_wait (10000)), 0,
-                      "an ACK is missing after SIGHUP");
-        cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ACK);
-        acked += (int) m.h->n_message_ids;
-        tc_msg_free (&m);
-    }
-    cr_assert_eq (acked, N_MSG * PER);
+    long acked = tc_acks (&w, N_MSG, tc_wait (10000));
+    cr_assert_eq (acked, N_MSG * PER, "%ld of %d records acked after SIGHUP (-1: an ACK is missing "
+                  "or was an ERROR)", acked, N_MSG * PER);
     cr_assert_eq (kill (B.pid, 0), 0, "SIGHUP ended the broker");
-    cr_assert_gt (s_wait_count (log, "event=config.reloaded", 1), 0, "no config.reloaded in the reopened log");
-    cr_assert_gt (s_count (rotated, "event=broker.started"), 0);
+    cr_assert (s_logged (log, "event=config.reloaded"), "no config.reloaded in the reopened log");
+    cr_assert_gt (tc_file_count (rotated, "event=broker.started"), 0);
     /* the new level is live: a debug line for this publish */
     cr_assert_neq (tc_publish_waters (&w, 90000, 1, "C-1"), 0);
     tc_msg_t m;
     cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, tc_wait (10000)), 0);
     tc_msg_free (&m);
-    cr_assert_gt (s_wait_count (log, "level=debug", 1), 0, "log_level = debug not applied by SIGHUP");
+    cr_assert (s_logged (log, "level=debug"), "log_level = debug not applied by SIGHUP");
     tc_close (&w);
     /* nothing lost: every record is in the audit log */
     cr_assert_eq (tc_audit_count (&B, "kind=publish", NULL), N_MSG * PER + 1);
@@ -119,12 +80,12 @@ Test (signals, sighup_under_load_loses_nothing_reloads_and_reopens_the_log)
 
 Test (signals, json_log_lines)
 {
-    s_tmp ();
+    ot_tmpdir (tmp, "sig");
     char log[200];
     snprintf (log, sizeof log, "%s/broker.log", tmp);
     const char *extra[] = { "--log-format", "json", "--log-file", log, NULL };
     cr_assert_eq (tc_broker_start (&B, extra), 0);
-    cr_assert_gt (s_wait_count (log, "\"event\":\"broker.started\"", 1), 0);
+    cr_assert (s_logged (log, "\"event\":\"broker.started\""));
     FILE *f = fopen (log, "r");
     char line[4096];
     int n = 0;
@@ -143,19 +104,18 @@ Test (signals, json_log_lines)
 
 Test (signals, version_flags)
 {
-    char out[256];
-    char cmd[600];
-    snprintf (cmd, sizeof cmd, "'%s' --version", getenv ("SLUICED"));
-    cr_assert_eq (tl_sh (out, sizeof out, "%s", cmd), 0);
-    cr_assert_str_eq (out, "sluiced " SLUICE_VERSION "\n");
-    snprintf (cmd, sizeof cmd, "'%s' --version", getenv ("SLUICECTL"));
-    cr_assert_eq (tl_sh (out, sizeof out, "%s", cmd), 0);
-    cr_assert_str_eq (out, "sluicectl " SLUICE_VERSION "\n");
+    const char *progs[] = { "SLUICED", "sluiced", "SLUICECTL", "sluicectl" };
+    for (int i = 0; i < 4; i += 2) {
+        char out[256], want[64];
+        cr_assert_eq (tl_sh (out, sizeof out, "'%s' --version", getenv (progs[i])), 0, "%s", progs[i]);
+        snprintf (want, sizeof want, "%s " SLUICE_VERSION "\n", progs[i + 1]);
+        cr_assert_str_eq (out, want);
+    }
 }
 
 Test (signals, stale_endpoints_are_named_and_replaced)
 {
-    s_tmp ();
+    ot_tmpdir (tmp, "sig");
     cr_assert_eq (tc_broker_start (&B, NULL), 0);
     pid_t old = B.pid;
     kill (B.pid, SIGKILL);
@@ -166,26 +126,43 @@ Test (signals, stale_endpoints_are_named_and_replaced)
     cr_assert_neq (tl_sh (out, sizeof out, "%s", cmd), 0);
     cr_assert_not_null (strstr (out, "not running"), "sluicectl on a stale file: %s", out);
     cr_assert_eq (tc_broker_restart (&B), 0);
-    char needle[64], log[400];
-    snprintf (needle, sizeof needle, "event=endpoints.stale");
-    snprintf (log, sizeof log, "%s/sluiced.log", B.dir);
-    cr_assert_gt (s_wait_count (log, needle, 1), 0, "the stale file was not named");
+    char needle[64];
+    cr_assert (TC_AWAIT (5000, tc_broker_log_count (&B, "event=endpoints.stale") > 0),
+               "the stale file was not named");
     snprintf (needle, sizeof needle, "pid=%ld", (long) old);
-    cr_assert_gt (s_count (log, needle), 0);
+    cr_assert_gt (tc_broker_log_count (&B, needle), 0);
     cr_assert_eq (tl_sh (out, sizeof out, "%s", cmd), 0, "%s", out);
     /* a clean stop marks the file stopped */
     cr_assert_eq (tc_broker_stop (&B), 0);
     char ep[400];
     snprintf (ep, sizeof ep, "%s/endpoints", B.dir);
-    cr_assert_gt (s_count (ep, "state = stopped"), 0);
-    cr_assert_gt (s_count (ep, "pid = 0"), 0);
+    cr_assert_gt (tc_file_count (ep, "state = stopped"), 0);
+    cr_assert_gt (tc_file_count (ep, "pid = 0"), 0);
     cr_assert_neq (tl_sh (out, sizeof out, "%s", cmd), 0);
     cr_assert_not_null (strstr (out, "stopped"), "%s", out);
 }
 
+/*  Runs the water adapter with --data (the broker's) and --spool on the
+ *  file `fixture` of tests/adapters/fixtures (NULL: /dev/null), waiting at
+ *  most `wait` seconds for the broker; its output in out[size]. The exit
+ *  status. */
+static int
+s_adapter (const char *wait, const char *fixture, char *out, size_t size)
+{
+    const char *src = getenv ("SOURCE_ROOT");
+    cr_assert_not_null (src);
+    char in[600] = "/dev/null";
+    if (fixture)
+        snprintf (in, sizeof in, "%s/tests/adapters/fixtures/%s", src, fixture);
+    return tl_sh (out, size, "'%s' --data '%s' --key '%s/water.key' --spool '%s/spool' --wait %s "
+                  "--meters '%s/tests/adapters/fixtures/water-meters.csv' "
+                  "--quarantine '%s/q.jsonl' '%s' 2>&1", getenv ("WATER_ADAPTER"), B.dir, tmp,
+                  tmp, wait, src, tmp, in);
+}
+
 Test (signals, adapter_with_data_dir_spools_while_the_broker_is_down)
 {
-    s_tmp ();
+    ot_tmpdir (tmp, "sig");
     cr_assert_eq (tc_broker_start (&B, NULL), 0);
     sl_keypair_t kw;
     cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
@@ -194,15 +171,8 @@ Test (signals, adapter_with_data_dir_spools_while_the_broker_is_down)
     snprintf (port_ep, sizeof port_ep, "%s", B.data_ep);
     cr_assert_eq (tc_broker_stop (&B), 0);
 
-    const char *src = getenv ("SOURCE_ROOT");
-    cr_assert_not_null (src);
-    char cmd[2000], out[8192];
-    snprintf (cmd, sizeof cmd,
-              "'%s' --data '%s' --key '%s/water.key' --spool '%s/spool' --wait 1 "
-              "--meters '%s/tests/adapters/fixtures/water-meters.csv' "
-              "--quarantine '%s/q.jsonl' '%s/tests/adapters/fixtures/wmbus.jsonl' 2>&1",
-              getenv ("WATER_ADAPTER"), B.dir, tmp, tmp, src, tmp, src);
-    int st = tl_sh (out, sizeof out, "%s", cmd);
+    char out[8192];
+    int st = s_adapter ("1", "wmbus.jsonl", out, sizeof out);
     cr_assert_neq (st, 3, "the adapter could not run while the broker was down:\n%s", out);
     cr_assert_neq (st, 2, "%s", out);
     /* the broker comes back on the same endpoint; the next run drains the spool */
@@ -210,12 +180,7 @@ Test (signals, adapter_with_data_dir_spools_while_the_broker_is_down)
     snprintf (B.extra[1], sizeof B.extra[1], "%.120s", port_ep);
     B.n_extra = 2;
     cr_assert_eq (tc_broker_restart (&B), 0);
-    snprintf (cmd, sizeof cmd,
-              "'%s' --data '%s' --key '%s/water.key' --spool '%s/spool' --wait 20 "
-              "--meters '%s/tests/adapters/fixtures/water-meters.csv' "
-              "--quarantine '%s/q.jsonl' /dev/null 2>&1",
-              getenv ("WATER_ADAPTER"), B.dir, tmp, tmp, src, tmp);
-    st = tl_sh (out, sizeof out, "%s", cmd);
+    st = s_adapter ("20", NULL, out, sizeof out);
     cr_assert_eq (st, 0, "second run: %s", out);
     /* the fixture holds 3 readable records (the dry run prints 3): all of
      * them were spooled by the first run and stored by the second */
@@ -225,7 +190,7 @@ Test (signals, adapter_with_data_dir_spools_while_the_broker_is_down)
 
 Test (signals, sighup_applies_queue_max_at_once)
 {
-    s_tmp ();
+    ot_tmpdir (tmp, "sig");
     char ini[200];
     snprintf (ini, sizeof ini, "%s/sluiced.ini", tmp);
     tl_write (ini, "[sluiced]\nqueue_max = 5\n");
@@ -245,10 +210,9 @@ Test (signals, sighup_applies_queue_max_at_once)
     tc_msg_free (&m);
     /* raise it in the file; SIGHUP; the refused record goes in now */
     tl_write (ini, "[sluiced]\nqueue_max = 100\n");
-    char log[400];
-    snprintf (log, sizeof log, "%s/sluiced.log", B.dir);
     cr_assert_eq (kill (B.pid, SIGHUP), 0);
-    cr_assert_gt (s_wait_count (log, "queue_max=100", 1), 0, "no config.reloaded with the new limit");
+    cr_assert (TC_AWAIT (5000, tc_broker_log_count (&B, "queue_max=100") > 0),
+               "no config.reloaded with the new limit");
     cr_assert_neq (tc_publish_waters (&w, 7005, 1, "C-1"), 0);
     cr_assert_eq (tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, tc_wait (5000)), 0);
     cr_assert_eq (m.h->n_message_ids, 1, "still refused after the reload");

@@ -3,6 +3,7 @@
 #include "tl.h"
 
 #include <arpa/inet.h>
+#include <criterion/criterion.h>
 #include <cJSON.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -16,6 +17,21 @@ int
 ot_metrics_addr (tc_broker_t *b, char *addr, size_t size)
 {
     return tl_endpoint (b->dir, "metrics", addr, size);
+}
+
+void
+ot_tmpdir (char tmp[64], const char *tag)
+{
+    snprintf (tmp, 64, "/tmp/ot-%.16s-XXXXXX", tag);
+    cr_assert_not_null (mkdtemp (tmp), "%s: cannot make it", tmp);
+}
+
+void
+ot_cleanup (tc_broker_t *b, const char *tmp)
+{
+    tc_broker_cleanup (b);
+    if (tl_rm_rf (tmp) != 0)
+        fprintf (stderr, "cannot remove %s\n", tmp);
 }
 
 int

@@ -19,6 +19,13 @@ int ot_get (const char *addr, const char *path, char **body);
  *  returns 1 and *v, or 0 if absent. */
 int ot_value (const char *text, const char *series, double *v);
 
+/*  Makes a scratch directory /tmp/ot-TAG-XXXXXX into tmp[64]. Asserts. */
+void ot_tmpdir (char tmp[64], const char *tag);
+
+/*  The suites' teardown: tc_broker_cleanup (b), then removes tmp (nothing
+ *  when it is empty). */
+void ot_cleanup (tc_broker_t *b, const char *tmp);
+
 /*  Runs `promtool check metrics` on `text`. Returns its exit status (0 =
  *  passed), -1 if it could not run; its output goes to *out (malloc()ed). */
 int ot_promtool (const char *text, char **out);

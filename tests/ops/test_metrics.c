@@ -18,6 +18,16 @@ get (sl_metrics_t *m, const char *series)
     return v;
 }
 
+/*  Feeds the events (sl_event_t pointers) of one transaction, then its
+ *  outcome: 1 committed, 0 aborted. */
+#define FEED(m, committed, ...)                                                  \
+    do {                                                                         \
+        const sl_event_t *feed_[] = { __VA_ARGS__ };                             \
+        for (size_t feed_i_ = 0; feed_i_ < sizeof feed_ / sizeof *feed_; feed_i_++) \
+            sl_metrics_event (m, feed_[feed_i_]);                                \
+        sl_metrics_txn_outcome (m, committed);                                   \
+    } while (0)
+
 Test (metrics, counts_committed_events_and_drops_aborted_ones)
 {
     sl_metrics_t *m = sl_metrics_new (NULL);
@@ -26,14 +36,9 @@ Test (metrics, counts_committed_events_and_drops_aborted_ones)
                        .subject = "CIT-42" };
     sl_event_t q = { .kind = "queue", .actor = "water", .owner = "water", .counterpart = "power",
                      .record_type = T, .subject = "CIT-42" };
-    sl_metrics_event (m, &pub);
-    sl_metrics_event (m, &q);
-    sl_metrics_txn_outcome (m, 1);          /* the batch committed */
-    sl_metrics_event (m, &pub);
-    sl_metrics_txn_outcome (m, 0);          /* this one aborted: not counted */
-    sl_metrics_event (m, &pub);
-    sl_metrics_event (m, &pub);
-    sl_metrics_txn_outcome (m, 1);
+    FEED (m, 1, &pub, &q);                  /* the batch committed */
+    FEED (m, 0, &pub);                      /* this one aborted: not counted */
+    FEED (m, 1, &pub, &pub);
     cr_assert_eq (get (m, "sluice_records_published_total{owner=\"water\",type=\"" T "\"}"), 3);
     cr_assert_eq (get (m, "sluice_records_stored_total{owner=\"water\",consumer=\"power\",type=\"" T "\"}"), 1);
     cr_assert_eq (get (m, "sluice_audit_entries_total{kind=\"publish\"}"), 3);
@@ -57,10 +62,7 @@ Test (metrics, denials_carry_stage_and_reason_refusals_the_sender)
                      .reason = "bad-body", .detail = "record 0: ..." };
     sl_event_t a = { .kind = "auth.denied", .reason = "unknown-key",
                      .detail = "fp=0011 peer=127.0.0.1 domain=sluice.admin" };
-    sl_metrics_event (m, &d);
-    sl_metrics_event (m, &r);
-    sl_metrics_event (m, &a);
-    sl_metrics_txn_outcome (m, 1);
+    FEED (m, 1, &d, &r, &a);
     cr_assert_eq (get (m, "sluice_records_denied_total{owner=\"health\",consumer=\"parking\","
                           "type=\"health.v1.Encounter\",stage=\"deliver\",reason=\"consent-missing\"}"), 1);
     cr_assert_eq (get (m, "sluice_records_refused_total{member=\"water\",type=\"" T "\",reason=\"bad-body\"}"), 1);
@@ -73,8 +75,7 @@ Test (metrics, label_values_are_escaped)
     sl_metrics_t *m = sl_metrics_new (NULL);
     sl_event_t ev = { .kind = "publish.refused", .actor = "water", .record_type = "a\"b\\c\nd",
                       .reason = "bad-request" };
-    sl_metrics_event (m, &ev);
-    sl_metrics_txn_outcome (m, 1);
+    FEED (m, 1, &ev);
     cr_assert_eq (get (m, "sluice_records_refused_total{member=\"water\",type=\"a\\\"b\\\\c\\nd\","
                           "reason=\"bad-request\"}"), 1);
     sl_metrics_destroy (&m);
@@ -84,8 +85,7 @@ Test (metrics, every_family_has_help_and_type_once)
 {
     sl_metrics_t *m = sl_metrics_new (NULL);
     sl_event_t pub = { .kind = "publish", .owner = "water", .record_type = T };
-    sl_metrics_event (m, &pub);
-    sl_metrics_txn_outcome (m, 1);
+    FEED (m, 1, &pub);
     size_t len;
     char *text = sl_metrics_render (m, &len);
     cr_assert_eq (strlen (text), len);
@@ -130,9 +130,7 @@ Test (metrics, many_label_sets_count_apart_through_the_memo)
     }
     /* an absent value and an empty one are the same label, "none" */
     sl_event_t a = { .kind = "ack", .actor = NULL }, b = { .kind = "ack", .actor = "" };
-    sl_metrics_event (m, &a);
-    sl_metrics_event (m, &b);
-    sl_metrics_txn_outcome (m, 1);
+    FEED (m, 1, &a, &b);
     cr_assert_eq (get (m, "sluice_records_acked_total{consumer=\"none\"}"), 2);
     sl_metrics_destroy (&m);
 }
@@ -149,11 +147,7 @@ Test (metrics, folded_acceptance_and_ack_lists_count_records)
     sl_event_t d = { .kind = "deny", .actor = "water", .owner = "water", .counterpart = "power",
                      .record_type = T, .reason = "forbidden", .detail = "stage=publish", .accepts = 1 };
     sl_event_t a = { .kind = "ack", .actor = "power", .detail = "tags=5-9,12", .records = 6 };
-    sl_metrics_event (m, &q1);
-    sl_metrics_event (m, &q2);
-    sl_metrics_event (m, &d);
-    sl_metrics_event (m, &a);
-    sl_metrics_txn_outcome (m, 1);
+    FEED (m, 1, &q1, &q2, &d, &a);
     cr_assert_eq (get (m, "sluice_records_published_total{owner=\"water\",type=\"" T "\"}"), 2);
     cr_assert_eq (get (m, "sluice_records_stored_total{owner=\"water\",consumer=\"parking\",type=\"" T "\"}"), 1);
     cr_assert_eq (get (m, "sluice_records_acked_total{consumer=\"power\"}"), 6);

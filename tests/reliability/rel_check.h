@@ -34,4 +34,15 @@ typedef void (rel_id_fn) (void *arg, const uint8_t id[16]);
 int rel_check (const char *data_dir, const char *publisher, const char *consumer,
                rel_id_fn *on_msgid, rel_id_fn *on_deliver, void *arg, rel_report_t *r);
 
+/*  In a Criterion test: rel_check of `data_dir` (publisher -> consumer, no
+ *  callbacks) must pass; a failure says `when` and the problem. The report
+ *  (a GNU statement expression). */
+#define REL_CHECKED(when, data_dir, publisher, consumer)                                 \
+    __extension__ ({                                                                     \
+        rel_report_t rel_r_;                                                             \
+        cr_assert_eq (rel_check (data_dir, publisher, consumer, NULL, NULL, NULL, &rel_r_), \
+                      0, "%s: %s", when, rel_r_.problem);                                \
+        rel_r_;                                                                          \
+    })
+
 #endif

@@ -37,12 +37,13 @@ s_count (void *arg, const uint8_t id[16])
     stored_ids++;
 }
 
+static char data[300];     /* the broker's data directory */
+
 static pid_t
 s_adapter (const char *key, const char *meters, const char *input, const char *spool,
            const char *log)
 {
-    char data[300], q[300];
-    snprintf (data, sizeof data, "%s/data", tb.dir);
+    char q[300];
     snprintf (q, sizeof q, "%s/water-q.jsonl", tb.dir);
     const char *argv[] = { tb_program ("SLUICE_WATER_ADAPTER"), "--data", data, "--key", key,
                            "--quarantine", q, "--meters", meters, "--spool", spool, input, NULL };
@@ -87,6 +88,7 @@ Test (crash, adapter_sigkill_mid_import, .timeout = 240)
     srand ((unsigned) time (NULL));
     char kw[320], kp[320];
     tb_scene (&tb, kw, kp, TL_CITY, TL_PERMIT ("water-to-power", "*", "keep", ""));
+    snprintf (data, sizeof data, "%s/data", tb.dir);
     sl_client_t *con = tb_connect (&tb, kp);
     cr_assert_eq (sl_client_subscribe (con, TL_WATER, "joint-metering"), 0);
 
@@ -139,9 +141,8 @@ Test (crash, adapter_sigkill_mid_import, .timeout = 240)
         s_consume (con, 10);
         cr_assert (i < 9000, "the adapter did not finish in 90 s");
     }
-    char out[4096], cmd[400];
-    snprintf (cmd, sizeof cmd, "tail -c 2000 '%s'", log);
-    tb_run (cmd, out, sizeof out);
+    char out[4096];
+    tl_sh (out, sizeof out, "tail -c 2000 '%s'", log);
     cr_assert (WIFEXITED (st) && WEXITSTATUS (st) == 0, "the final adapter run failed: %s", out);
 
     size_t missing = LINES;
@@ -154,8 +155,6 @@ Test (crash, adapter_sigkill_mid_import, .timeout = 240)
     cr_assert_eq (sl_client_flush (con, 10000), 0);
     sl_client_destroy (&con, 1000);
     cr_assert_eq (tb_stop (&tb), 0);
-    char data[300];
-    snprintf (data, sizeof data, "%s/data", tb.dir);
     rel_report_t r;
     cr_assert_eq (rel_check (data, "water", "power", s_count, NULL, NULL, &r), 0, "%s", r.problem);
     uint64_t dup = 0;

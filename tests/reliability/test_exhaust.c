@@ -55,97 +55,113 @@ s_setup (const char *const *extra)
                             TL_PERMIT ("water-to-power", "*", "pseudonymize", "")), 0);
 }
 
+#define FILL_MAX 60000
+
+static uint8_t *acked;     /* per record (FILL_MAX): stored */
+static uint8_t *seen;      /* ... delivered (by its tc_msgid counter) */
+static char text[400];     /* the broker's text of the last s_pub */
+
 static void
 teardown (void)
 {
     tc_broker_cleanup (&B);
+    free (acked);
+    free (seen);
+    acked = seen = NULL;
 }
 
-/*  Publishes record n; returns 0 on ACK, else the error code. */
+/*  Publishes record n; returns 0 on ACK, else the error code (its text
+ *  in text[]). */
 static int
-s_pub (tc_client_t *w, uint32_t n, char *text, size_t size)
+s_pub (tc_client_t *w, uint32_t n)
 {
     char subj[32];
     snprintf (subj, sizeof subj, "C-%u", n % 50);
     size_t len;
     uint8_t *body = s_reading (subj, n * 1.0, &len);
-    int code = tc_publish_wait (w, TL_WATER, n, subj, body, len, 10000, text, size);
+    int code = tc_publish_wait (w, TL_WATER, n, subj, body, len, 10000, text, sizeof text);
     free (body);
-    cr_assert_neq (code, -1, "publish %u: %s", n, text ? text : "no answer");
+    cr_assert_neq (code, -1, "publish %u: %s", n, text);
     return code;
 }
 
-/*  Receives and acks deliveries until `want` distinct records came (ids
- *  counted in seen[], sized `max`) or nothing comes for 2 s. */
-static uint32_t
-s_drain (tc_client_t *p, uint8_t *seen, uint32_t max, uint32_t want)
+/*  tc_take's count: 1 for a record not seen before. */
+static int
+s_first (void *arg, const Sluice__V1__RecordMeta *r)
 {
-    uint32_t got = 0;
-    for (;;) {
-        if (got >= want)
-            return got;
-        tc_msg_t m;
-        if (tc_recv_cmd (p, &m, SLUICE__V1__COMMAND__DELIVER, 2000) != 0)
-            return got;
-        if (m.h->command != SLUICE__V1__COMMAND__DELIVER) {
-            tc_msg_free (&m);
-            continue;
-        }
-        uint64_t tags[64];
-        size_t nt = 0;
-        for (size_t i = 0; i < m.h->n_records && nt < 64; i++) {
-            Sluice__V1__RecordMeta *r = m.h->records[i];
-            uint32_t n = (uint32_t) r->message_id.data[8] << 24 | r->message_id.data[9] << 16
-                       | r->message_id.data[10] << 8 | r->message_id.data[11];   /* tc_msgid */
-            if (n < max && !seen[n]) {
-                seen[n] = 1;
-                got++;
-            }
-            tags[nt++] = r->delivery_tag;
-        }
-        tc_msg_free (&m);
-        Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
-        h.command = SLUICE__V1__COMMAND__ACK;
-        h.n_delivery_tags = nt;
-        h.delivery_tags = tags;
-        tc_send (p, &h, NULL, NULL, 0);
-        tc_credit (p, (uint32_t) nt);
-    }
+    (void) arg;
+    const uint8_t *d = r->message_id.data;
+    uint32_t n = (uint32_t) d[8] << 24 | d[9] << 16 | d[10] << 8 | d[11];   /* tc_msgid */
+    if (n >= FILL_MAX || seen[n])
+        return 0;
+    seen[n] = 1;
+    return 1;
 }
 
+/*  tc_take of up to `want` records not seen before, none coming for 2 s
+ *  ends it. How many came. */
+#define s_take(p, want) tc_take (p, want, 2000, s_first, NULL)
+
+/*  The broker's directory checks (rel_check.h); the report. */
+#define s_check(when) REL_CHECKED (when, B.dir, "water", "power")
+
+/*  Publishes record n until it is acknowledged or ms (scaled) have passed. */
 static void
-s_check (const char *when)
+s_resumes (tc_client_t *w, uint32_t n, int ms)
 {
-    rel_report_t r;
-    cr_assert_eq (rel_check (B.dir, "water", "power", NULL, NULL, NULL, &r), 0, "%s: %s", when,
-                  r.problem);
+    cr_assert (TC_AWAIT (ms, s_pub (w, n) == 0),
+               "publishing did not resume after the consumer acked: %s", text);
 }
 
-/*  Fills the store until publishes are refused; returns the first refused
- *  record number, with acked[] marking what was stored. */
+/*  Fills the store until publishes are refused with store-full; returns
+ *  the first refused record number, with acked[] marking what was stored. */
 static uint32_t
-s_fill (tc_client_t *w, uint32_t from, uint32_t max, uint8_t *acked, int want_code)
+s_fill (tc_client_t *w, uint32_t from)
 {
-    char text[400];
-    for (uint32_t n = from; n < max; n++) {
-        int code = s_pub (w, n, text, sizeof text);
+    int want = SLUICE__V1__ERROR_CODE__STORE_FULL;
+    for (uint32_t n = from; n < FILL_MAX; n++) {
+        int code = s_pub (w, n);
         if (code == 0) {
             acked[n] = 1;
             continue;
         }
-        cr_assert_eq (code, want_code, "record %u: code %d, expected %d: %s", n, code,
-                      want_code, text);
+        cr_assert_eq (code, want, "record %u: code %d, expected %d: %s", n, code, want, text);
         cr_assert (strstr (text, "store-full"), "%s", text);
         cr_assert (strstr (text, "resend later"), "the error does not say what to do: %s", text);
         return n;
     }
-    cr_assert_fail ("the store never filled up (%u records)", max - from);
-    return max;
+    cr_assert_fail ("the store never filled up (%u records)", FILL_MAX - from);
+    return FILL_MAX;
+}
+
+/*  A consumer p (no credit yet) and the publisher w; w fills the store (the
+ *  first refused record number). */
+static uint32_t
+s_filled (tc_client_t *w, tc_client_t *p)
+{
+    cr_assert_eq (tc_consumer (p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
+    cr_assert_eq (tc_join (w, &B, &kw, "water"), 0);
+    acked = calloc (FILL_MAX, 1);
+    seen = calloc (FILL_MAX, 1);
+    cr_assert (acked && seen);
+    uint32_t full_at = s_fill (w, 0);
+    cr_assert_gt (full_at, 100, "the store filled after %u records", full_at);
+    return full_at;
+}
+
+/*  The consumer takes every acked record of the full store `what` (the
+ *  first full_at), then publishing record full_at resumes. */
+static void
+s_drain_resumes (tc_client_t *w, tc_client_t *p, uint32_t full_at, const char *what)
+{
+    tc_credit (p, 64);
+    uint32_t got = s_take (p, full_at);
+    cr_assert_eq (got, full_at, "%u of %u acked records delivered from a full %s", got, full_at,
+                  what);
+    s_resumes (w, full_at, 10000);
 }
 
 TestSuite (exhaust, .fini = teardown);
-
-#define FILL_MAX 60000
 
 Test (exhaust, a_full_map_is_back_pressure_and_service_resumes, .timeout = 150)
 {
@@ -153,47 +169,33 @@ Test (exhaust, a_full_map_is_back_pressure_and_service_resumes, .timeout = 150)
     pad = 1500;
     s_setup (extra);
     tc_client_t w, p;
-    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
-    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    uint8_t *acked = calloc (FILL_MAX, 1), *seen = calloc (FILL_MAX, 1);
-    uint32_t full_at = s_fill (&w, 0, FILL_MAX, acked, SLUICE__V1__ERROR_CODE__STORE_FULL);
-    cr_assert_gt (full_at, 100, "the map filled after %u records", full_at);
+    uint32_t full_at = s_filled (&w, &p);
     /* still full, still answering, nothing corrupted */
-    char text[400];
-    cr_assert_eq (s_pub (&w, full_at, text, sizeof text), SLUICE__V1__ERROR_CODE__STORE_FULL);
+    cr_assert_eq (s_pub (&w, full_at), SLUICE__V1__ERROR_CODE__STORE_FULL);
     tc_client_t w2;
     cr_assert_eq (tc_join (&w2, &B, &kw, "water"), 0, "a member could not say HELLO to a full broker");
     tc_close (&w2);
     s_check ("map full");
 
     /* the consumer drains: every acked record arrives, acks free space */
-    tc_credit (&p, 64);
-    uint32_t got = s_drain (&p, seen, FILL_MAX, full_at);
-    cr_assert_eq (got, full_at, "%u of %u acked records delivered from a full store", got, full_at);
-    int resumed = 0;
-    for (int64_t until = tc_ms () + 10000; !resumed && tc_ms () < until;) {
-        resumed = s_pub (&w, full_at, text, sizeof text) == 0;
-        if (!resumed)
-            usleep (50000);
-    }
-    cr_assert (resumed, "publishing did not resume after the consumer acked: %s", text);
+    s_drain_resumes (&w, &p, full_at, "map");
     acked[full_at] = 1;
 
     /* fill again, then give the broker a bigger map on restart */
-    uint32_t full2 = s_fill (&w, full_at + 1, FILL_MAX, acked, SLUICE__V1__ERROR_CODE__STORE_FULL);
+    uint32_t full2 = s_fill (&w, full_at + 1);
     tc_close_all (&w, &p, NULL);
     cr_assert_eq (tc_broker_stop (&B), 0);
     s_check ("full, stopped");
     snprintf (B.extra[1], sizeof B.extra[1], "8");
     cr_assert_eq (tc_broker_restart (&B), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    cr_assert_eq (s_pub (&w, full2, text, sizeof text), 0, "a bigger map did not help: %s", text);
+    cr_assert_eq (s_pub (&w, full2), 0, "a bigger map did not help: %s", text);
     acked[full2] = 1;
     cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 64), 0);
     uint32_t want = 0;
     for (uint32_t n = 0; n <= full2; n++)
         want += acked[n] && !seen[n];
-    got = s_drain (&p, seen, FILL_MAX, want);
+    uint32_t got = s_take (&p, want);
     cr_assert_eq (got, want, "after the restart %u of %u acked records delivered", got, want);
     for (uint32_t n = 0; n <= full2; n++)
         cr_assert (!acked[n] || seen[n], "acked record %u never delivered", n);
@@ -202,8 +204,6 @@ Test (exhaust, a_full_map_is_back_pressure_and_service_resumes, .timeout = 150)
     s_check ("at the end");
     fprintf (stderr, "exhaust: map of 4 MiB full after %u records, again after %u more; "
              "every acked record delivered\n", full_at, full2 - full_at);
-    free (acked);
-    free (seen);
     teardown ();
 }
 
@@ -248,30 +248,14 @@ Test (exhaust, a_full_disk_is_back_pressure_and_service_resumes, .timeout = 150,
     cr_assert_eq (tc_broker_restart (&B), 0);
 
     tc_client_t w, p;
-    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
-    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    uint8_t *acked = calloc (FILL_MAX, 1), *seen = calloc (FILL_MAX, 1);
-    uint32_t full_at = s_fill (&w, 0, FILL_MAX, acked, SLUICE__V1__ERROR_CODE__STORE_FULL);
-    cr_assert_gt (full_at, 100);
+    uint32_t full_at = s_filled (&w, &p);
     s_check ("disk full");
-    tc_credit (&p, 64);
-    uint32_t got = s_drain (&p, seen, FILL_MAX, full_at);
-    cr_assert_eq (got, full_at, "%u of %u acked records delivered from a full disk", got, full_at);
-    char text[400];
-    int resumed = 0;
-    for (int64_t until = tc_ms () + 10000; !resumed && tc_ms () < until;) {
-        resumed = s_pub (&w, full_at, text, sizeof text) == 0;
-        if (!resumed)
-            usleep (50000);
-    }
-    cr_assert (resumed, "publishing did not resume after the consumer acked: %s", text);
+    s_drain_resumes (&w, &p, full_at, "disk");
     tc_close_all (&w, &p, NULL);
     cr_assert_eq (tc_broker_stop (&B), 0);
     s_check ("at the end");
     cr_assert_eq (tc_broker_log_count (&B, "commit-failed"), 0);
     fprintf (stderr, "exhaust: a 3 MiB disk full after %u records; drained and resumed\n", full_at);
-    free (acked);
-    free (seen);
 }
 
 Test (exhaust, a_consumer_queue_limit_refuses_per_record_then_resumes, .timeout = 60)
@@ -281,10 +265,9 @@ Test (exhaust, a_consumer_queue_limit_refuses_per_record_then_resumes, .timeout 
     tc_client_t w, p;
     cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
-    char text[400];
     for (uint32_t n = 0; n < 50; n++)
-        cr_assert_eq (s_pub (&w, n, text, sizeof text), 0, "record %u: %s", n, text);
-    cr_assert_eq (s_pub (&w, 50, text, sizeof text), SLUICE__V1__ERROR_CODE__QUEUE_FULL, "%s", text);
+        cr_assert_eq (s_pub (&w, n), 0, "record %u: %s", n, text);
+    cr_assert_eq (s_pub (&w, 50), SLUICE__V1__ERROR_CODE__QUEUE_FULL, "%s", text);
     cr_assert (strstr (text, "'power'") && strstr (text, "queue-full"), "%s", text);
     /* in a batch, each record gets its own answer */
     cr_assert_neq (tc_publish_waters (&w, 100, 3, "C-1"), 0);
@@ -300,20 +283,13 @@ Test (exhaust, a_consumer_queue_limit_refuses_per_record_then_resumes, .timeout 
     }
     tc_msg_free (&m);
     /* the consumer takes 10: 10 more fit */
-    uint8_t seen[200] = { 0 };
+    seen = calloc (FILL_MAX, 1);
     tc_credit (&p, 10);
-    cr_assert_eq (s_drain (&p, seen, 200, 10), 10);
-    int ok = 0;
-    for (int64_t until = tc_ms () + 5000; !ok && tc_ms () < until;) {
-        ok = s_pub (&w, 50, text, sizeof text) == 0;
-        if (!ok)
-            usleep (20000);
-    }
-    cr_assert (ok, "publishing did not resume after the consumer acked: %s", text);
+    cr_assert_eq (s_take (&p, 10), 10);
+    s_resumes (&w, 50, 5000);
     tc_close_all (&w, &p, NULL);
     cr_assert_eq (tc_broker_stop (&B), 0);
-    rel_report_t r;
-    cr_assert_eq (rel_check (B.dir, "water", "power", NULL, NULL, NULL, &r), 0, "%s", r.problem);
+    rel_report_t r = s_check ("at the end");
     cr_assert_eq (r.queued, 41, "queue depth %llu", (unsigned long long) r.queued);
     teardown ();
 }
@@ -354,7 +330,6 @@ Test (exhaust, a_flooding_member_does_not_starve_a_quiet_one, .timeout = 90)
     int64_t flood_sent = tc_ms () - t0;
     /* the quiet member's requests are answered while the flood is worked off */
     int64_t worst = 0;
-    int answered = 0;
     for (int i = 0; i < 10; i++) {
         int64_t t = tc_ms ();
         Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
@@ -366,7 +341,6 @@ Test (exhaust, a_flooding_member_does_not_starve_a_quiet_one, .timeout = 90)
         tc_msg_free (&m);
         int64_t dt = tc_ms () - t;
         worst = dt > worst ? dt : worst;
-        answered++;
     }
     /* count the flood's answers still to come: the flood was not over */
     int pending = 0;
@@ -415,9 +389,8 @@ Test (exhaust, connection_floods_and_oversized_frames_are_refused, .timeout = 90
         }
     }
     /* the connected member keeps working during the flood */
-    char text[300];
     for (uint32_t n = 0; n < 20; n++)
-        cr_assert_eq (s_pub (&good, n, text, sizeof text), 0, "publish during a connection flood: %s", text);
+        cr_assert_eq (s_pub (&good, n), 0, "publish during a connection flood: %s", text);
     for (int i = 0; i < 250; i++) {
         int linger = 0;
         zmq_setsockopt (socks[i], ZMQ_LINGER, &linger, sizeof linger);
@@ -436,13 +409,11 @@ Test (exhaust, connection_floods_and_oversized_frames_are_refused, .timeout = 90
     free (blob);
     tc_close (&big);
     for (uint32_t n = 20; n < 30; n++)
-        cr_assert_eq (s_pub (&good, n, text, sizeof text), 0, "publish after an oversized frame: %s", text);
+        cr_assert_eq (s_pub (&good, n), 0, "publish after an oversized frame: %s", text);
     tc_close (&good);
     cr_assert_gt (tc_audit_await (&B, 3000, "kind=auth.denied", "reason=unknown-key", NULL), 0,
                   "unknown keys were not refused");
     cr_assert_eq (tc_broker_stop (&B), 0);
-    rel_report_t r;
-    cr_assert_eq (rel_check (B.dir, "water", "power", NULL, NULL, NULL, &r), 0, "%s", r.problem);
-    cr_assert_eq (r.msgids, 30);
+    cr_assert_eq (s_check ("at the end").msgids, 30);
     teardown ();
 }

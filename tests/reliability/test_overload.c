@@ -67,27 +67,7 @@ s_pump (pub_t *p, uint32_t total, int quiet_ms)
 
 /*  Takes and acks every delivery until none comes for quiet_ms; returns
  *  how many records. */
-static uint32_t
-s_consume (tc_client_t *c, int quiet_ms)
-{
-    uint32_t got = 0;
-    tc_msg_t m;
-    while (tc_recv_cmd (c, &m, SLUICE__V1__COMMAND__DELIVER, quiet_ms) == 0) {
-        uint64_t tags[64];
-        size_t nt = 0;
-        for (size_t i = 0; i < m.h->n_records && nt < 64; i++)
-            tags[nt++] = m.h->records[i]->delivery_tag;
-        tc_msg_free (&m);
-        Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
-        h.command = SLUICE__V1__COMMAND__ACK;
-        h.n_delivery_tags = nt;
-        h.delivery_tags = tags;
-        tc_send (c, &h, NULL, NULL, 0);
-        tc_credit (c, (uint32_t) nt);
-        got += (uint32_t) nt;
-    }
-    return got;
-}
+#define s_consume(c, quiet_ms) tc_take (c, UINT32_MAX, quiet_ms, NULL, NULL)
 
 /*  A connected consumer that stops taking records: the publisher is held
  *  at its window once the queue passes the bound, so the queue stays
@@ -131,14 +111,10 @@ Test (overload, a_lagging_consumer_holds_its_publishers_at_their_window, .timeou
     cr_assert_eq (s_consume (&p, 300), 0, "more records than were published");
     cr_assert_eq (got, TOTAL * PER, "every record delivered once (%u)", got);
     /* the broker logs the end after sending the last withheld ACK */
-    for (int i = 0; i < 500 * tc_wait (1) && tc_broker_log_count (&B, "overload.end") < 1; i++)
-        usleep (10000);
-    cr_assert_geq (tc_broker_log_count (&B, "overload.end"), 1);
+    cr_assert (TC_AWAIT (5000, tc_broker_log_count (&B, "overload.end") >= 1), "no overload.end");
     tc_close_all (&w, &p, NULL);
     cr_assert_eq (tc_broker_stop (&B), 0);
-    rel_report_t r;
-    cr_assert_eq (rel_check (B.dir, "water", "power", NULL, NULL, NULL, &r), 0, "%s", r.problem);
-    cr_assert_eq (r.queued, 0);
+    cr_assert_eq (REL_CHECKED ("at the end", B.dir, "water", "power").queued, 0);
     tc_broker_cleanup (&B);
 }
 
@@ -153,11 +129,8 @@ Test (overload, an_absent_consumer_does_not_hold_and_the_hold_is_bounded, .timeo
     cr_assert_eq (tc_join (&p, &B, &kp, "power"), 0);
     cr_assert_eq (tc_subscribe (&p, TL_WATER, "joint-metering"), 0);
     tc_close (&p);             /* subscribed, then gone */
-    for (int i = 0; i < 500 * tc_wait (1)
-                    && tc_broker_log_count (&B, "session.closed member=power plane=data") < 1; i++)
-        usleep (10000);
-    cr_assert_geq (tc_broker_log_count (&B, "session.closed member=power plane=data"), 1,
-                   "the broker did not see the consumer go");
+    cr_assert (TC_AWAIT (5000, tc_broker_log_count (&B, "session.closed member=power plane=data") >= 1),
+               "the broker did not see the consumer go");
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     pub_t pub = { &w, 0, 0, 0 };
     cr_assert_eq (s_pump (&pub, 20, 5000 * tc_wait (1)), 20, "held for an absent consumer");
@@ -170,8 +143,6 @@ Test (overload, an_absent_consumer_does_not_hold_and_the_hold_is_bounded, .timeo
     cr_assert_geq (tc_broker_log_count (&B, "overload.start"), 1, "the ACKs were not held");
     tc_close_all (&w, &p, NULL);
     cr_assert_eq (tc_broker_stop (&B), 0);
-    rel_report_t r;
-    cr_assert_eq (rel_check (B.dir, "water", "power", NULL, NULL, NULL, &r), 0, "%s", r.problem);
-    cr_assert_eq (r.queued, 28 * PER);
+    cr_assert_eq (REL_CHECKED ("at the end", B.dir, "water", "power").queued, 28 * PER);
     tc_broker_cleanup (&B);
 }

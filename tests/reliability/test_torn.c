@@ -35,105 +35,37 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "rel_check.h"
+#include "rel_load.h"
 #include "sl_audit.h"
 #include "torn_journal.h"
-#include "water/v1/water.pb-c.h"
 
 #define MAX_RECORDS 200000
 #define CUTS 8
 #define PAGE 4096
 
 static tb_t tb;
-static uint32_t run_tag;
-static uint64_t *ack_ns;        /* per record: when its ACK was seen (0: not yet) */
-static uint8_t *durable;        /* per record: in broker.msgids of the image */
-static uint32_t next_rec;
+static rel_load_t L;
 
-static uint64_t
-s_now (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
-}
-
-#define s_id(id, n) tl_run_id (id, "torn", run_tag, n)
-#define s_num(id) tl_run_num (id, "torn", run_tag, MAX_RECORDS)
-
-static void
-s_on_ack (const uint8_t *id, int rc, const char *text, void *arg)
-{
-    (void) arg;
-    int64_t n = s_num (id);
-    cr_assert (rc == 0, "record %lld refused: %s", (long long) n, text);
-    if (n >= 0 && !ack_ns[n])
-        ack_ns[n] = s_now ();
-}
-
-static void
-s_on_msgid (void *arg, const uint8_t id[16])
-{
-    (void) arg;
-    int64_t n = s_num (id);
-    if (n >= 0)
-        durable[n] = 1;
-}
-
-static void
-s_publish_some (sl_client_t *pub, unsigned count)
-{
-    uint8_t body[256], id[16];
-    for (unsigned i = 0; i < count && next_rec < MAX_RECORDS; i++) {
-        if (sl_client_unacked (pub) > 2000)
-            return;
-        Water__V1__MeterReading r = WATER__V1__METER_READING__INIT;
-        char subj[32];
-        snprintf (subj, sizeof subj, "citizen-%u", next_rec % 97);
-        r.subject = subj;
-        r.ref_device = "m-1";
-        r.date_observed = 1764300000 + next_rec;
-        r.district = "north";
-        r.water_consumption_m3 = next_rec * 0.5;
-        size_t len = water__v1__meter_reading__pack (&r, body);
-        s_id (id, next_rec);
-        sl_publish_meta_t m = { .message_id = id, .subject = subj };
-        int rc = sl_client_publish_async (pub, TL_WATER, &m, body, len, s_on_ack, NULL, NULL);
-        cr_assert_eq (rc, 0, "publish_async: %s", sl_strerror (rc));
-        next_rec++;
-    }
-}
-
-static uint64_t consumed;
-
-static void
-s_consume (sl_client_t *con)
-{
-    sl_delivery_t *d;
-    int got = 0;
-    while (sl_client_recv (con, &d, got ? 0 : 1) == 0) {
-        cr_assert_eq (sl_client_ack (con, d), 0);
-        sl_delivery_destroy (&d);
-        got++;
-        consumed++;
-    }
-}
-
-/*  Reads all of `path`. */
+/*  All of `path` (malloc()ed). Asserts. */
 static uint8_t *
 s_slurp (const char *path, size_t *len)
 {
-    FILE *f = fopen (path, "rb");
-    cr_assert_not_null (f, "%s: %s", path, strerror (errno));
-    fseek (f, 0, SEEK_END);
-    long n = ftell (f);
-    fseek (f, 0, SEEK_SET);
-    uint8_t *buf = malloc ((size_t) n + 1);
-    cr_assert_not_null (buf);
-    cr_assert_eq (fread (buf, 1, (size_t) n, f), (size_t) n);
-    fclose (f);
-    *len = (size_t) n;
+    uint8_t *buf = (uint8_t *) tl_slurp (path, len);
+    cr_assert_not_null (buf, "%s: %s", path, strerror (errno));
     return buf;
+}
+
+/*  The journal entry at offset *o of j[jlen] into *e, *o moved past it.
+ *  Its data (for a write), or NULL at the end of the journal. */
+static const uint8_t *
+s_entry (const uint8_t *j, size_t jlen, size_t *o, torn_entry_t *e)
+{
+    if (*o + sizeof *e > jlen)
+        return NULL;
+    memcpy (e, j + *o, sizeof *e);
+    const uint8_t *data = j + *o + sizeof *e;
+    *o += sizeof *e + (e->kind == TORN_SYNC ? 0 : e->len);
+    return data;
 }
 
 static void
@@ -169,21 +101,15 @@ s_image (const uint8_t *base, size_t base_len, const uint8_t *j, size_t jlen, ui
 {
     memset (out, 0, sizeof *out);
     uint64_t flushed = 0;     /* writes that returned before this are durable */
-    for (size_t o = 0; o + sizeof (torn_entry_t) <= jlen;) {
-        torn_entry_t e;
-        memcpy (&e, j + o, sizeof e);
+    torn_entry_t e;
+    const uint8_t *data;
+    for (size_t o = 0; s_entry (j, jlen, &o, &e);)
         if (e.kind == TORN_SYNC && e.t_end <= cut && e.t_start > flushed)
             flushed = e.t_start;
-        o += sizeof e + (e.kind == TORN_SYNC ? 0 : e.len);
-    }
     memset (img, 0, cap);
     memcpy (img, base, base_len);
     out->len = base_len;
-    for (size_t o = 0; o + sizeof (torn_entry_t) <= jlen;) {
-        torn_entry_t e;
-        memcpy (&e, j + o, sizeof e);
-        const uint8_t *data = j + o + sizeof e;
-        o += sizeof e + (e.kind == TORN_SYNC ? 0 : e.len);
+    for (size_t o = 0; (data = s_entry (j, jlen, &o, &e));) {
         if (e.kind == TORN_SYNC || e.t_start > cut)
             continue;
         cr_assert (e.off + e.len <= cap);
@@ -227,10 +153,7 @@ Test (torn, power_cut_at_random_points_of_the_write_stream, .timeout = 240)
     fprintf (stderr, "torn: seed %u (SLUICE_TORN_SEED=%u replays it)\n", seed, seed);
     srand (seed);
     rng = 0x9E3779B97F4A7C15ull ^ seed;
-    run_tag = (uint32_t) rand ();
-    ack_ns = calloc (MAX_RECORDS, sizeof *ack_ns);
-    durable = calloc (MAX_RECORDS, 1);
-    cr_assert (ack_ns && durable);
+    rel_load_init (&L, "torn", (uint32_t) rand (), MAX_RECORDS, 2000, "m-1");
 
     char kw[320], kp[320];
     tb_scene (&tb, kw, kp, TL_CITY, TL_PERMIT ("water-to-power", "*", "pseudonymize", ""));
@@ -270,13 +193,13 @@ Test (torn, power_cut_at_random_points_of_the_write_stream, .timeout = 240)
     sl_client_t *pub = tb_connect (&tb, kw);
     con = tb_connect (&tb, kp);
     cr_assert_eq (sl_client_subscribe (con, TL_WATER, "joint-metering"), 0);   /* grants credit */
-    uint64_t t_run = s_now (), run_ns = 1200000000ull * (uint64_t) tb_wait (1);
-    while (s_now () - t_run < run_ns) {
-        s_publish_some (pub, 1 + (unsigned) (rand () % 64));
+    uint64_t t_run = rel_now_ns (), run_ns = 1200000000ull * (uint64_t) tb_wait (1);
+    while (rel_now_ns () - t_run < run_ns) {
+        rel_load_publish (&L, pub, 1 + (unsigned) (rand () % 64));
         sl_client_poll (pub, 1);
-        s_consume (con);
+        rel_load_consume (&L, con, 1);
     }
-    uint64_t t_kill = s_now ();
+    uint64_t t_kill = rel_now_ns ();
     tb_kill (&tb);
     sl_client_destroy (&pub, 0);
     sl_client_destroy (&con, 0);
@@ -286,10 +209,9 @@ Test (torn, power_cut_at_random_points_of_the_write_stream, .timeout = 240)
     uint64_t t_first = 0, writes = 0, syncs = 0;
     uint32_t sync_tids[2] = { 0, 0 };     /* threads that flushed: the loop, the flush thread */
     size_t cap = base_len;
-    for (size_t o = 0; o + sizeof (torn_entry_t) <= jlen;) {
-        torn_entry_t e;
-        memcpy (&e, j + o, sizeof e);
-        cr_assert (e.kind >= TORN_WRITE && e.kind <= TORN_SYNC, "journal damaged at %zu", o);
+    torn_entry_t e;
+    for (size_t o = 0, at = 0; s_entry (j, jlen, &o, &e); at = o) {
+        cr_assert (e.kind >= TORN_WRITE && e.kind <= TORN_SYNC, "journal damaged at %zu", at);
         if (!t_first || e.t_start < t_first)
             t_first = e.t_start;
         if (e.kind == TORN_SYNC) {
@@ -304,15 +226,15 @@ Test (torn, power_cut_at_random_points_of_the_write_stream, .timeout = 240)
             if (e.off + e.len > cap)
                 cap = e.off + e.len;
         }
-        o += sizeof e + (e.kind == TORN_SYNC ? 0 : e.len);
     }
     uint64_t acked = 0;
-    for (uint32_t n = 0; n < next_rec; n++)
-        acked += ack_ns[n] != 0;
+    for (uint32_t n = 0; n < L.next; n++)
+        acked += L.ack_ns[n] != 0;
     fprintf (stderr, "torn: %u records published, %llu acked, %llu consumed; journal %zu bytes, "
-             "%llu writes, %llu flushes\n", next_rec, (unsigned long long) acked,
-             (unsigned long long) consumed, jlen,
+             "%llu writes, %llu flushes\n", L.next, (unsigned long long) acked,
+             (unsigned long long) L.consumed, jlen,
              (unsigned long long) writes, (unsigned long long) syncs);
+    cr_assert_eq (L.refused, 0, "%llu records refused", (unsigned long long) L.refused);
     cr_assert_gt (acked, 100, "the load was too light to mean anything");
     cr_assert_gt (syncs, 2);
     cr_assert (sync_tids[1] != 0, "every flush came from one thread: the flush thread "
@@ -328,15 +250,11 @@ Test (torn, power_cut_at_random_points_of_the_write_stream, .timeout = 240)
         uint64_t cut = t_first + s_rand () % (t_kill - t_first);
         if (c % 2 == 1) {
             uint64_t k = s_rand () % writes, seen = 0;
-            for (size_t o = 0; o + sizeof (torn_entry_t) <= jlen;) {
-                torn_entry_t e;
-                memcpy (&e, j + o, sizeof e);
-                o += sizeof e + (e.kind == TORN_SYNC ? 0 : e.len);
+            for (size_t o = 0; s_entry (j, jlen, &o, &e);)
                 if (e.kind != TORN_SYNC && seen++ == k) {
                     cut = e.t_start + s_rand () % (e.t_end - e.t_start + 1000000);
                     break;
                 }
-            }
         }
         image_t im;
         s_image (base, base_len, j, jlen, cut, img, cap, &im);
@@ -351,17 +269,16 @@ Test (torn, power_cut_at_random_points_of_the_write_stream, .timeout = 240)
         snprintf (path, sizeof path, "%s/%s", dir, SL_AUDIT_SIGN_PUB_FILE);
         s_copy_file (from, path);
 
-        memset (durable, 0, MAX_RECORDS);
-        rel_report_t r;
-        int rc = rel_check (dir, "water", "power", s_on_msgid, NULL, NULL, &r);
-        cr_assert_eq (rc, 0, "cut %d at +%.3f s (seed %u): the image does not check: %s", c,
-                      (double) (cut - t_first) / 1e9, seed, r.problem);
+        char when[96];
+        snprintf (when, sizeof when, "cut %d at +%.3f s (seed %u): the image does not check", c,
+                  (double) (cut - t_first) / 1e9, seed);
+        rel_report_t r = rel_load_check (&L, dir, when);
         uint64_t before = 0;
-        for (uint32_t n = 0; n < next_rec; n++) {
-            if (!ack_ns[n] || ack_ns[n] > cut)
+        for (uint32_t n = 0; n < L.next; n++) {
+            if (!L.ack_ns[n] || L.ack_ns[n] > cut)
                 continue;
             before++;
-            cr_assert (durable[n], "cut %d at +%.3f s (seed %u): record %u was ACKed before "
+            cr_assert (L.durable[n], "cut %d at +%.3f s (seed %u): record %u was ACKed before "
                        "the cut but is not in the image", c, (double) (cut - t_first) / 1e9,
                        seed, n);
         }
@@ -372,14 +289,13 @@ Test (torn, power_cut_at_random_points_of_the_write_stream, .timeout = 240)
                  (unsigned long long) im.pages_dropped);
         checked += before;
         torn += im.pages_dropped > 0;
-        char cmd[600], out[64];
-        snprintf (cmd, sizeof cmd, "rm -rf '%s'", dir);
-        tb_run (cmd, out, sizeof out);
+        tl_rm_rf (dir);
     }
     cr_assert_gt (torn, 0, "no cut fell where pages were still unflushed: nothing was torn");
     cr_assert_gt (checked, 0, "no cut came after an ACK");
     free (img);
     free (j);
     free (base);
+    rel_load_free (&L);
     tb_cleanup (&tb);
 }

@@ -4,6 +4,7 @@
 #define TORN_JOURNAL_H
 
 #include <stdint.h>
+#include <time.h>
 
 enum {
     TORN_WRITE = 1,          /* `len` bytes at `off` follow */
@@ -18,5 +19,14 @@ typedef struct {
     uint64_t off;
     uint64_t len;
 } torn_entry_t;
+
+/*  The journal's clock: CLOCK_MONOTONIC in nanoseconds. */
+static inline uint64_t
+torn_now_ns (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
 
 #endif

@@ -34,14 +34,6 @@ static int s_jfd = -2;          /* -2 not yet opened, -1 off */
 static dev_t s_dev;
 static ino_t s_ino;
 
-static uint64_t
-s_now (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
-}
-
 /*  Under s_mu. */
 static int
 s_open (void)
@@ -119,11 +111,11 @@ pwrite (int fd, const void *buf, size_t count, off_t offset)
     REAL (pwrite);
     if (!s_watched (fd))
         return real_pwrite (fd, buf, count, offset);
-    uint64_t t0 = s_now ();
+    uint64_t t0 = torn_now_ns ();
     ssize_t n = real_pwrite (fd, buf, count, offset);
     if (n > 0) {
         struct iovec v = { (void *) buf, (size_t) n };
-        s_log (TORN_WRITE, fd, t0, s_now (), (uint64_t) offset, &v, 1, (size_t) n);
+        s_log (TORN_WRITE, fd, t0, torn_now_ns (), (uint64_t) offset, &v, 1, (size_t) n);
     }
     return n;
 }
@@ -140,10 +132,10 @@ pwritev (int fd, const struct iovec *iov, int iovcnt, off_t offset)
     REAL (pwritev);
     if (!s_watched (fd))
         return real_pwritev (fd, iov, iovcnt, offset);
-    uint64_t t0 = s_now ();
+    uint64_t t0 = torn_now_ns ();
     ssize_t n = real_pwritev (fd, iov, iovcnt, offset);
     if (n > 0)
-        s_log (TORN_WRITE, fd, t0, s_now (), (uint64_t) offset, iov, iovcnt, (size_t) n);
+        s_log (TORN_WRITE, fd, t0, torn_now_ns (), (uint64_t) offset, iov, iovcnt, (size_t) n);
     return n;
 }
 
@@ -154,10 +146,10 @@ writev (int fd, const struct iovec *iov, int iovcnt)
     if (!s_watched (fd))
         return real_writev (fd, iov, iovcnt);
     off_t at = lseek (fd, 0, SEEK_CUR);
-    uint64_t t0 = s_now ();
+    uint64_t t0 = torn_now_ns ();
     ssize_t n = real_writev (fd, iov, iovcnt);
     if (n > 0 && at >= 0)
-        s_log (TORN_WRITE, fd, t0, s_now (), (uint64_t) at, iov, iovcnt, (size_t) n);
+        s_log (TORN_WRITE, fd, t0, torn_now_ns (), (uint64_t) at, iov, iovcnt, (size_t) n);
     return n;
 }
 
@@ -167,10 +159,10 @@ fdatasync (int fd)
     REAL (fdatasync);
     if (!s_watched (fd))
         return real_fdatasync (fd);
-    uint64_t t0 = s_now ();
+    uint64_t t0 = torn_now_ns ();
     int rc = real_fdatasync (fd);
     if (rc == 0)
-        s_log (TORN_SYNC, fd, t0, s_now (), 0, NULL, 0, 0);
+        s_log (TORN_SYNC, fd, t0, torn_now_ns (), 0, NULL, 0, 0);
     return rc;
 }
 
@@ -180,9 +172,9 @@ fsync (int fd)
     REAL (fsync);
     if (!s_watched (fd))
         return real_fsync (fd);
-    uint64_t t0 = s_now ();
+    uint64_t t0 = torn_now_ns ();
     int rc = real_fsync (fd);
     if (rc == 0)
-        s_log (TORN_SYNC, fd, t0, s_now (), 0, NULL, 0, 0);
+        s_log (TORN_SYNC, fd, t0, torn_now_ns (), 0, NULL, 0, 0);
     return rc;
 }
