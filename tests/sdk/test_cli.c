@@ -2,6 +2,7 @@
     status commands against the real sluiced. */
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,19 +15,30 @@
 static tb_t tb;
 static char cmd[4096], out[16384];
 
-static const char *
-s_ctl (void)
+/*  Runs the printf-formatted shell command line (CTL: sluicectl's path);
+ *  its stdout in `out`. The exit status. */
+static int __attribute__ ((format (printf, 1, 2)))
+s_sh (const char *fmt, ...)
 {
-    return tb_program ("SLUICECTL");
-}
-
-/*  Runs sluicectl with --data of the test broker; stderr folded into out. */
-static int
-s_run (const char *args)
-{
-    snprintf (cmd, sizeof cmd, "SLUICE_TIMEOUT=%d '%s' --data '%s/data' %s 2>&1", tb_wait (5000),
-              s_ctl (), tb.dir, args);
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (cmd, sizeof cmd, fmt, ap);
+    va_end (ap);
     return tb_run (cmd, out, sizeof out);
+}
+#define CTL tb_program ("SLUICECTL")
+
+/*  Runs sluicectl with --data of the test broker and the printf-formatted
+ *  arguments; stderr folded into out. The exit status. */
+static int __attribute__ ((format (printf, 1, 2)))
+s_run (const char *fmt, ...)
+{
+    char args[2048];
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (args, sizeof args, fmt, ap);
+    va_end (ap);
+    return s_sh ("SLUICE_TIMEOUT=%d '%s' --data '%s/data' %s 2>&1", tb_wait (5000), CTL, tb.dir, args);
 }
 
 static void
@@ -54,8 +66,7 @@ Test (cli, keygen_writes_a_private_key_and_a_public_key, .init = s_tmp, .fini = 
 {
     char path[512];
     struct stat st;
-    snprintf (cmd, sizeof cmd, "'%s' keygen water --dir '%s' 2>&1", s_ctl (), tb.dir);
-    cr_assert_eq (tb_run (cmd, out, sizeof out), 0, "%s", out);
+    cr_assert_eq (s_sh ("'%s' keygen water --dir '%s' 2>&1", CTL, tb.dir), 0, "%s", out);
     cr_assert (strstr (out, "water.key") && strstr (out, "member add"), "%s", out);
     snprintf (path, sizeof path, "%s/water.key", tb.dir);
     cr_assert_eq (stat (path, &st), 0);
@@ -74,8 +85,7 @@ Test (cli, keygen_writes_a_private_key_and_a_public_key, .init = s_tmp, .fini = 
     cr_assert (strstr (out, "already exists") && strstr (out, "--force"), "%s", out);
 
     /* --json gives the same public key */
-    snprintf (cmd, sizeof cmd, "'%s' keygen power --dir '%s' --json", s_ctl (), tb.dir);
-    cr_assert_eq (tb_run (cmd, out, sizeof out), 0);
+    cr_assert_eq (s_sh ("'%s' keygen power --dir '%s' --json", CTL, tb.dir), 0);
     cJSON *j = cJSON_Parse (out);
     cr_assert_not_null (j, "not JSON: %s", out);
     cr_assert_str_eq (cJSON_GetObjectItem (j, "name")->valuestring, "power");
@@ -83,8 +93,7 @@ Test (cli, keygen_writes_a_private_key_and_a_public_key, .init = s_tmp, .fini = 
     cJSON_Delete (j);
 
     /* names that would escape the directory are refused */
-    snprintf (cmd, sizeof cmd, "'%s' keygen ../evil --dir '%s' 2>&1", s_ctl (), tb.dir);
-    cr_assert_eq (tb_run (cmd, out, sizeof out), 2, "%s", out);
+    cr_assert_eq (s_sh ("'%s' keygen ../evil --dir '%s' 2>&1", CTL, tb.dir), 2, "%s", out);
 }
 
 Test (cli, every_command_has_help, .init = s_tmp, .fini = s_teardown)
@@ -92,16 +101,11 @@ Test (cli, every_command_has_help, .init = s_tmp, .fini = s_teardown)
     const char *cmds[] = { "--help", "keygen --help", "member --help", "member add --help",
                            "member list --help", "member revoke --help", "status --help" };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
-        snprintf (cmd, sizeof cmd, "'%s' %s", s_ctl (), cmds[i]);
-        cr_assert_eq (tb_run (cmd, out, sizeof out), 0, "sluicectl %s", cmds[i]);
+        cr_assert_eq (s_sh ("'%s' %s", CTL, cmds[i]), 0, "sluicectl %s", cmds[i]);
         cr_assert (strstr (out, "usage: sluicectl") != NULL, "sluicectl %s: %s", cmds[i], out);
     }
-    snprintf (cmd, sizeof cmd, "'%s' frobnicate 2>&1", s_ctl ());
-    cr_assert_eq (tb_run (cmd, out, sizeof out), 2);
-    cr_assert (strstr (out, "unknown command 'frobnicate'") != NULL, "%s", out);
-    snprintf (cmd, sizeof cmd, "'%s' member add water 2>&1", s_ctl ());
-    cr_assert_eq (tb_run (cmd, out, sizeof out), 2);
-    cr_assert (strstr (out, "--role") != NULL, "%s", out);
+    TL_EXPECT (s_sh ("'%s' frobnicate 2>&1", CTL), 2, out, "unknown command 'frobnicate'");
+    TL_EXPECT (s_sh ("'%s' member add water 2>&1", CTL), 2, out, "--role");
 }
 
 Test (cli, no_broker_is_a_clear_error, .init = s_tmp, .fini = s_teardown)
@@ -110,28 +114,33 @@ Test (cli, no_broker_is_a_clear_error, .init = s_tmp, .fini = s_teardown)
     cr_assert (strstr (out, "endpoints") && strstr (out, "sluiced"), "%s", out);
 }
 
-Test (cli, member_add_list_revoke, .init = s_broker, .fini = s_teardown)
+/*  Asserts that `member list --json` is a JSON array listing `name` with
+ *  `role`, revoked or not (`revoked`: 1 or 0). */
+static void
+s_listed (const char *name, const char *role, int revoked)
 {
-    char args[1024];
-    snprintf (args, sizeof args, "keygen water --dir '%s/keys'", tb.dir);
-    cr_assert_eq (s_run (args), 0, "%s", out);
-    snprintf (args, sizeof args, "member add water --role member --pub '%s/keys/water.pub'", tb.dir);
-    cr_assert_eq (s_run (args), 0, "%s", out);
-    cr_assert (strstr (out, "added member water") != NULL, "%s", out);
-    /* the same name twice is refused with the broker's reason */
-    cr_assert_eq (s_run (args), 1, "%s", out);
-    cr_assert (strstr (out, "member.add") != NULL, "%s", out);
-
     cr_assert_eq (s_run ("member list --json"), 0, "%s", out);
     cJSON *j = cJSON_Parse (out), *m, *found = NULL;
     cr_assert (cJSON_IsArray (j), "not a JSON array: %s", out);
     cJSON_ArrayForEach (m, j)
-        if (!strcmp (cJSON_GetObjectItem (m, "name")->valuestring, "water"))
+        if (!strcmp (cJSON_GetObjectItem (m, "name")->valuestring, name))
             found = m;
-    cr_assert_not_null (found);
-    cr_assert_str_eq (cJSON_GetObjectItem (found, "role")->valuestring, "member");
-    cr_assert (cJSON_IsFalse (cJSON_GetObjectItem (found, "revoked")));
+    cr_assert_not_null (found, "%s is not listed: %s", name, out);
+    cr_assert_str_eq (cJSON_GetObjectItem (found, "role")->valuestring, role);
+    cJSON *r = cJSON_GetObjectItem (found, "revoked");
+    cr_assert (revoked ? cJSON_IsTrue (r) : cJSON_IsFalse (r), "revoked is not %d: %s", revoked, out);
     cJSON_Delete (j);
+}
+
+Test (cli, member_add_list_revoke, .init = s_broker, .fini = s_teardown)
+{
+    cr_assert_eq (s_run ("keygen water --dir '%s/keys'", tb.dir), 0, "%s", out);
+    TL_EXPECT (s_run ("member add water --role member --pub '%s/keys/water.pub'", tb.dir), 0, out,
+               "added member water");
+    /* the same name twice is refused with the broker's reason */
+    TL_EXPECT (tb_run (cmd, out, sizeof out), 1, out, "member.add");
+
+    s_listed ("water", "member", 0);
     cr_assert_eq (s_run ("member list"), 0);
     cr_assert (strstr (out, "NAME") && strstr (out, "water"), "%s", out);
 
@@ -142,34 +151,20 @@ Test (cli, member_add_list_revoke, .init = s_broker, .fini = s_teardown)
     o.key_file = key;
     sl_client_t *w = NULL;
     cr_assert_eq (sl_client_connect (&o, &w, err, sizeof err), 0, "%s", err);
-    cr_assert_eq (s_run ("member revoke water"), 0, "%s", out);
-    cr_assert (strstr (out, "revoked member water") != NULL, "%s", out);
+    TL_EXPECT (s_run ("member revoke water"), 0, out, "revoked member water");
     cr_assert (strstr (out, "(1 open session closed)") != NULL, "%s", out);
     cr_assert_eq (sl_client_poll (w, tb_wait (500)), SL_ECLOSED, "the session learns it was revoked");
     sl_client_destroy (&w, 0);
-    cr_assert_eq (s_run ("member list --json"), 0);
-    j = cJSON_Parse (out);
-    found = NULL;
-    cJSON_ArrayForEach (m, j)
-        if (!strcmp (cJSON_GetObjectItem (m, "name")->valuestring, "water"))
-            found = m;
-    cr_assert_not_null (found);
-    cr_assert (cJSON_IsTrue (cJSON_GetObjectItem (found, "revoked")));
-    cJSON_Delete (j);
+    s_listed ("water", "member", 1);
 
     /* a member's key may not use the admin plane */
-    snprintf (args, sizeof args, "keygen power --dir '%s/keys'", tb.dir);
-    cr_assert_eq (s_run (args), 0);
-    snprintf (args, sizeof args, "member add power --role member --pub '%s/keys/power.pub'", tb.dir);
-    cr_assert_eq (s_run (args), 0, "%s", out);
-    snprintf (args, sizeof args, "--key '%s/keys/power.key' member add x --role member "
-              "--pub '%s/keys/power.pub'", tb.dir, tb.dir);
-    cr_assert_eq (s_run (args), 1, "%s", out);
-    cr_assert (strstr (out, "member.add") != NULL, "%s", out);
+    cr_assert_eq (s_run ("keygen power --dir '%s/keys'", tb.dir), 0);
+    cr_assert_eq (s_run ("member add power --role member --pub '%s/keys/power.pub'", tb.dir), 0, "%s", out);
+    TL_EXPECT (s_run ("--key '%s/keys/power.key' member add x --role member --pub '%s/keys/power.pub'",
+                      tb.dir, tb.dir), 1, out, "member.add");
     /* the same through SLUICE_KEY */
-    snprintf (cmd, sizeof cmd, "SLUICE_KEY='%s/keys/power.key' '%s' --data '%s/data' member list 2>&1",
-              tb.dir, s_ctl (), tb.dir);
-    cr_assert_eq (tb_run (cmd, out, sizeof out), 1, "a member's key cannot list members: %s", out);
+    cr_assert_eq (s_sh ("SLUICE_KEY='%s/keys/power.key' '%s' --data '%s/data' member list 2>&1", tb.dir,
+                        CTL, tb.dir), 1, "a member's key cannot list members: %s", out);
 }
 
 Test (cli, status_json_parses, .init = s_broker, .fini = s_teardown)
