@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -27,6 +26,7 @@
 static tb_t tb;
 static char keys[4][320];
 static char out[16384];           /* the last adapter run's output (stderr too) */
+static sl_client_t *C;            /* the test's consumer, closed by teardown */
 enum { WATER, POWER, HEALTH, PARKING };
 
 /*  Each bureau, its adapter program (environment variable with its path),
@@ -88,6 +88,7 @@ setup (void)
 static void
 teardown (void)
 {
+    sl_client_destroy (&C, 0);
     tb_cleanup (&tb);
 }
 
@@ -128,44 +129,6 @@ s_spawn (int bureau, const char *log, ...)
     pid_t pid = tl_spawn (argv, IN_DIR (log));
     cr_assert_neq (pid, -1);
     return pid;
-}
-
-/*  SIGTERM to an adapter the test started; asserts that it exits with
- *  `status` (`why` in the message). */
-static void
-s_stop (pid_t pid, int status, const char *why)
-{
-    int st;
-    kill (pid, SIGTERM);
-    cr_assert_eq (waitpid (pid, &st, 0), pid);
-    cr_assert (WIFEXITED (st));
-    cr_assert_eq (WEXITSTATUS (st), status, "%s", why);
-}
-
-/*  Asserts that the file DIR/name holds `needle`. */
-static void
-s_file_has (const char *name, const char *needle)
-{
-    char *text = tl_slurp (IN_DIR (name), NULL);
-    cr_assert_not_null (text, "cannot read %s/%s", tb.dir, name);
-    HAS (text, needle);
-    free (text);
-}
-
-/*  Waits up to 10 s until the file DIR/log (a program's stderr) holds
- *  `needle`; asserts that it does. */
-static void
-wait_log (const char *log, const char *needle)
-{
-    for (int i = 0; i < 500; i++) {
-        char *text = tl_slurp (IN_DIR (log), NULL);
-        int found = text && strstr (text, needle);
-        free (text);
-        if (found)
-            break;
-        usleep (20000);
-    }
-    s_file_has (log, needle);
 }
 
 static void
@@ -227,7 +190,7 @@ receive (sl_client_t *c, size_t n, int owner, char subjects[][32])
 
 Test (adapters_e2e, water_good_and_bad_lines)
 {
-    sl_client_t *power = s_partner_of (WATER);
+    C = s_partner_of (WATER);
     run_adapter (WATER, 1, "--timezone Europe/Amsterdam --meters '%s' '%s' '%s'",
                  EXAMPLE ("water-meters.csv"), EXAMPLE ("malformed/water-bad.jsonl"),
                  EXAMPLE ("malformed/water-bad.csv"));
@@ -235,7 +198,7 @@ Test (adapters_e2e, water_good_and_bad_lines)
     HAS (out, "water-bad.csv:3:18: field 3 (total_m3): expected a non-negative number, found '55,230'");
     cr_assert_eq (quarantined (WATER), 6);
     char subjects[8][32];
-    cr_assert_eq (receive (power, 4, WATER, subjects), 4);
+    cr_assert_eq (receive (C, 4, WATER, subjects), 4);
     int a = 0, b = 0;
     for (int i = 0; i < 4; i++) {
         a += strcmp (subjects[i], "CIT-100001") == 0;
@@ -243,7 +206,6 @@ Test (adapters_e2e, water_good_and_bad_lines)
     }
     cr_assert_eq (a, 2);
     cr_assert_eq (b, 2);
-    sl_client_destroy (&power, 1000);
 }
 
 Test (adapters_e2e, water_full_csv_and_power_telegrams)
@@ -252,25 +214,23 @@ Test (adapters_e2e, water_full_csv_and_power_telegrams)
                  EXAMPLE ("water-meters.csv"), EXAMPLE ("water/wmbus-2026-11-28.csv"));
     HAS (out, "water: 2400 published, 2400 stored, 0 refused by the broker, 0 rejected");
 
-    sl_client_t *water = s_partner_of (POWER);
+    C = s_partner_of (POWER);
     run_adapter (POWER, 1, "--meters '%s' '%s'", EXAMPLE ("power-meters.csv"),
                  EXAMPLE ("malformed/p1-bad.txt"));
     HAS (out, "power: 2 published, 2 stored, 0 refused by the broker, 4 rejected");
     HAS (out, "telegram 2: CRC mismatch: telegram says 0097, computed 0F98");
     cr_assert_eq (quarantined (POWER), 4);
-    cr_assert_eq (receive (water, 2, POWER, NULL), 2);
-    sl_client_destroy (&water, 1000);
+    cr_assert_eq (receive (C, 2, POWER, NULL), 2);
 }
 
 Test (adapters_e2e, parking_sessions)
 {
-    sl_client_t *health = s_partner_of (PARKING);
+    C = s_partner_of (PARKING);
     run_adapter (PARKING, 1, "--plates '%s' --places '%s' '%s'", EXAMPLE ("plates.csv"),
                  EXAMPLE ("places.csv"), EXAMPLE ("malformed/parking-bad.jsonl"));
     HAS (out, "parking: 2 published, 2 stored, 0 refused by the broker, 5 rejected");
     cr_assert_eq (quarantined (PARKING), 5);
-    cr_assert_eq (receive (health, 2, PARKING, NULL), 2);
-    sl_client_destroy (&health, 1000);
+    cr_assert_eq (receive (C, 2, PARKING, NULL), 2);
 }
 
 /*  Reads one MLLP frame (an ACK) from fd into ack[size]. */
@@ -294,11 +254,11 @@ read_ack (int fd, sl_mllp_decoder_t *d, char *ack, size_t size)
 
 Test (adapters_e2e, health_mllp_listener_acks)
 {
-    sl_client_t *parking = s_partner_of (HEALTH);
+    C = s_partner_of (HEALTH);
     pid_t pid = s_spawn (HEALTH, "health.log", "--quarantine", IN_DIR ("health-q.jsonl"), "--listen",
                          "127.0.0.1:0", NULL);
     /* the adapter says where it listens */
-    wait_log ("health.log", "listening for MLLP on 127.0.0.1:");
+    tb_file_has (IN_DIR ("health.log"), "listening for MLLP on 127.0.0.1:", 10000);
     char *log = tl_slurp (IN_DIR ("health.log"), NULL);
     int port = 0;
     cr_assert_eq (sscanf (strstr (log, "listening for MLLP"), "listening for MLLP on 127.0.0.1:%d", &port),
@@ -334,10 +294,9 @@ Test (adapters_e2e, health_mllp_listener_acks)
     sl_mllp_decoder_destroy (&d);
 
     char subjects[4][32];
-    cr_assert_eq (receive (parking, 3, HEALTH, subjects), 3);
-    s_stop (pid, 1, "one message was rejected");
+    cr_assert_eq (receive (C, 3, HEALTH, subjects), 3);
+    cr_assert_eq (tl_broker_stop (pid, SIGTERM, 10000), 1, "one message was rejected");
     cr_assert_eq (quarantined (HEALTH), 1);
-    sl_client_destroy (&parking, 1000);
 }
 
 Test (adapters_e2e, health_files_plain_and_framed)
@@ -350,27 +309,26 @@ Test (adapters_e2e, health_files_plain_and_framed)
 
 Test (adapters_e2e, water_follows_a_growing_file)
 {
-    sl_client_t *power = s_partner_of (WATER);
+    C = s_partner_of (WATER);
     append (IN_DIR ("live.jsonl"), "{\"media\":\"water\",\"id\":\"76340000\",\"total_m3\":1.5,"
                                    "\"timestamp\":\"2026-11-28T08:00:00Z\"}\n");
     pid_t pid = s_spawn (WATER, "water.log", "--quarantine", IN_DIR ("water-q.jsonl"), "--meters",
                          EXAMPLE ("water-meters.csv"), "--follow", IN_DIR ("live.jsonl"), NULL);
     char subj[4][32];
-    cr_assert_eq (receive (power, 1, WATER, subj), 1);
+    cr_assert_eq (receive (C, 1, WATER, subj), 1);
     append (IN_DIR ("live.jsonl"),
             "{\"media\":\"water\",\"id\":\"76340037\",\"total_m3\":2.5,\"timestamp\":\"2026-11-28T09:00:00Z\"}\n"
             "{\"media\":\"water\",\"id\":\"nope\",\"total_m3\":2.5,\"timestamp\":\"2026-11-28T09:00:00Z\"}\n"
             "{\"media\":\"water\",\"id\":\"76340074\",");
-    cr_assert_eq (receive (power, 1, WATER, subj), 1, "the half line waits");
+    cr_assert_eq (receive (C, 1, WATER, subj), 1, "the half line waits");
     cr_assert_str_eq (subj[0], "CIT-100002");
     append (IN_DIR ("live.jsonl"), "\"total_m3\":3.5,\"timestamp\":\"2026-11-28T10:00:00Z\"}\n");
-    cr_assert_eq (receive (power, 1, WATER, subj), 1, "completed line");
+    cr_assert_eq (receive (C, 1, WATER, subj), 1, "completed line");
     cr_assert_str_eq (subj[0], "CIT-100003");
-    s_stop (pid, 1, "one line was rejected");
+    cr_assert_eq (tl_broker_stop (pid, SIGTERM, 10000), 1, "one line was rejected");
     cr_assert_eq (quarantined (WATER), 1);
-    s_file_has ("water.log", "live.jsonl:3:1: meter 'nope' is not in the meter registry");
-    s_file_has ("water.log", "water: 3 published, 3 stored, 0 refused by the broker, 1 rejected");
-    sl_client_destroy (&power, 1000);
+    tb_file_has (IN_DIR ("water.log"), "live.jsonl:3:1: meter 'nope' is not in the meter registry", 0);
+    tb_file_has (IN_DIR ("water.log"), "water: 3 published, 3 stored, 0 refused by the broker, 1 rejected", 0);
 }
 
 Test (adapters_e2e, spool_keeps_records_while_the_broker_is_down)
@@ -388,13 +346,12 @@ Test (adapters_e2e, spool_keeps_records_while_the_broker_is_down)
     HAS (out, "(kept in the spool)");
 
     tb_restart (&tb);
-    sl_client_t *power = s_partner_of (WATER);
+    C = s_partner_of (WATER);
     run_adapter (WATER, 0, "--spool '%s/spool' --wait 20 --meters '%s' /dev/null", tb.dir,
                  EXAMPLE ("water-meters.csv"));
     char subj[4][32];
-    cr_assert_eq (receive (power, 2, WATER, subj), 2, "the spooled records arrive");
+    cr_assert_eq (receive (C, 2, WATER, subj), 2, "the spooled records arrive");
     cr_assert_str_eq (subj[0], "CIT-100001");
-    sl_client_destroy (&power, 1000);
 }
 
 Test (adapters_e2e, power_receives_water_readings_as_json_lines)
@@ -402,15 +359,11 @@ Test (adapters_e2e, power_receives_water_readings_as_json_lines)
     pid_t pid = s_spawn (POWER, "power-consumer.log", "--meters", EXAMPLE ("power-meters.csv"),
                          "--subscribe", "water.v1.MeterReading:joint-metering", "--output",
                          IN_DIR ("received.jsonl"), "--max", "2", NULL);
-    wait_log ("power-consumer.log", "subscribed to water.v1.MeterReading for joint-metering");
+    tb_file_has (IN_DIR ("power-consumer.log"), "subscribed to water.v1.MeterReading for joint-metering", 10000);
     run_adapter (WATER, 1, "--meters '%s' '%s'", EXAMPLE ("water-meters.csv"),
                  EXAMPLE ("malformed/water-bad.jsonl"));
 
-    int st = 0;
-    for (int i = 0; i < 1000 && waitpid (pid, &st, WNOHANG) != pid; i++)
-        usleep (10000);
-    cr_assert (WIFEXITED (st), "the consumer stops after --max 2");
-    cr_assert_eq (WEXITSTATUS (st), 0);
+    cr_assert_eq (tl_broker_stop (pid, 0, 10000), 0, "the consumer stops after --max 2");
     FILE *f = fopen (IN_DIR ("received.jsonl"), "r");
     cr_assert_not_null (f);
     char line[4096];
@@ -437,7 +390,7 @@ Test (adapters_e2e, health_answers_parking_queries_about_visits)
 {
     pid_t pid = s_spawn (HEALTH, "health.log", "--quarantine", IN_DIR ("health-q.jsonl"), "--serve",
                          s_path (SL_FIXTURES, "adt.mllp"), NULL);
-    wait_log ("health.log", "answering queries about 5 records");
+    tb_file_has (IN_DIR ("health.log"), "answering queries about 5 records", 10000);
 
     sl_client_t *parking = tb_connect (&tb, keys[PARKING]);
     sl_reply_t *reply = NULL;
@@ -466,8 +419,8 @@ Test (adapters_e2e, health_answers_parking_queries_about_visits)
     cr_assert_eq (rc, SL_EDENIED, "no grant for that purpose: rc %d", rc);
     sl_client_destroy (&parking, 0);
 
-    s_stop (pid, 0, "the query server stops cleanly");
-    s_file_has ("health.log", "health: answered parking's query for health.v1.Encounter (parking-fee-waiver): 2 records");
+    cr_assert_eq (tl_broker_stop (pid, SIGTERM, 10000), 0, "the query server stops cleanly");
+    tb_file_has (IN_DIR ("health.log"), "health: answered parking's query for health.v1.Encounter (parking-fee-waiver): 2 records", 0);
 }
 
 /*  ---------------------------------------------------------------------
@@ -538,15 +491,14 @@ Test (adapters_e2e, apds_v4_session_reaches_health)
         { "amount", "9.7", NULL },
         { "currency", "GBP", NULL },
     };
-    sl_client_t *health = s_partner_of (PARKING);
+    C = s_partner_of (PARKING);
     run_adapter (PARKING, 0, "--plates '%s' --places '%s' '%s'", CONFORMANCE ("apds/plates.csv"),
                  CONFORMANCE ("apds/places.csv"),
                  CONFORMANCE ("apds/a03-v4-session-from-the-openapi-description.json"));
-    Parking__V1__Session *s = (Parking__V1__Session *) S_EXPECT (health, PARKING, "CIT-700001", want);
+    Parking__V1__Session *s = (Parking__V1__Session *) S_EXPECT (C, PARKING, "CIT-700001", want);
     cr_assert_eq (s->n_segments, 1);
     cr_assert_str_eq (s->segments[0]->rate_reference, "ar-77");
     protobuf_c_message_free_unpacked (&s->base, NULL);
-    sl_client_destroy (&health, 1000);
 }
 
 Test (adapters_e2e, cold_water_multical21_alarm_reaches_power)
@@ -560,11 +512,10 @@ Test (adapters_e2e, cold_water_multical21_alarm_reaches_power)
         { "target_m3", "6.408", NULL },
         { "date_observed", "1795852800", NULL },
     };
-    sl_client_t *power = s_partner_of (WATER);
+    C = s_partner_of (WATER);
     run_adapter (WATER, 0, "--meters '%s' '%s'", CONFORMANCE ("wmbus/meters.csv"),
                  CONFORMANCE ("wmbus/w01-multical21-cold-water-dry.jsonl"));
-    protobuf_c_message_free_unpacked (S_EXPECT (power, WATER, "CIT-900001", want), NULL);
-    sl_client_destroy (&power, 1000);
+    protobuf_c_message_free_unpacked (S_EXPECT (C, WATER, "CIT-900001", want), NULL);
 }
 
 Test (adapters_e2e, luxembourg_smarty_telegram_reaches_water)
@@ -595,11 +546,10 @@ Test (adapters_e2e, luxembourg_smarty_telegram_reaches_water)
     append (IN_DIR ("smarty.txt"), tg);
     append (IN_DIR ("lu-meters.csv"), "meter_id,citizen_id,district\nSAG1030700089067,LU-CIT-0042,Luxembourg-Ville\n");
 
-    sl_client_t *water = s_partner_of (POWER);
+    C = s_partner_of (POWER);
     run_adapter (POWER, 0, "--timezone Europe/Luxembourg --require-crc yes --meters '%s' '%s'",
                  IN_DIR ("lu-meters.csv"), IN_DIR ("smarty.txt"));
-    protobuf_c_message_free_unpacked (S_EXPECT (water, POWER, "LU-CIT-0042", want), NULL);
-    sl_client_destroy (&water, 1000);
+    protobuf_c_message_free_unpacked (S_EXPECT (C, POWER, "LU-CIT-0042", want), NULL);
 }
 
 Test (adapters_e2e, adt_a08_untyped_pid3_by_authority_reaches_parking)
@@ -612,14 +562,13 @@ Test (adapters_e2e, adt_a08_untyped_pid3_by_authority_reaches_parking)
         { "period_start", "1617837222", "2021-04-07 19:13:42 in Toronto (EDT)" },
     };
     const char *a08 = CONFORMANCE ("hl7/h02-lfh-adt-a08-untyped-pid3-by-authority.hl7");
-    sl_client_t *parking = s_partner_of (HEALTH);
+    C = s_partner_of (HEALTH);
     /* by default the untyped identifier is not taken: refused, with the option that would select it */
     run_adapter (HEALTH, 1, "'%s'", a08);
     HAS (out, "(to accept it: if repetition 1 is the citizen id, give --pid3-authority MRN)");
-    s_file_has ("health-q.jsonl", "\"hint\":\"if repetition 1 is the citizen id, give --pid3-authority MRN\"");
+    tb_file_has (IN_DIR ("health-q.jsonl"), "\"hint\":\"if repetition 1 is the citizen id, give --pid3-authority MRN\"", 0);
 
     run_adapter (HEALTH, 0, "--pid3-authority MRN --timezone America/Toronto '%s'", a08);
     protobuf_c_message_free_unpacked (
-        S_EXPECT (parking, HEALTH, "0a8a1752-e336-43e1-bf7f-0c8f6f437ca3", want), NULL);
-    sl_client_destroy (&parking, 1000);
+        S_EXPECT (C, HEALTH, "0a8a1752-e336-43e1-bf7f-0c8f6f437ca3", want), NULL);
 }

@@ -5,11 +5,9 @@
  *  and the broker's refusals reach the program's exit status. One broker
  *  and data directory per test. */
 #include <criterion/criterion.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -87,31 +85,8 @@ s_start_receiver (int count)
                (char *) NULL);
         _exit (127);
     }
-    char *text = NULL;
-    for (int i = 0; i < 500 && !(text && strstr (text, "subscribed")); i++) {
-        usleep (20000);
-        free (text);
-        text = tl_slurp (log, NULL);
-    }
-    cr_assert (text && strstr (text, "subscribed to water.v1.MeterReading for joint-metering"),
-               "receiver log: %s", text ? text : "(none)");
-    free (text);
+    tb_file_has (log, "subscribed to water.v1.MeterReading for joint-metering", 10000);
     return pid;
-}
-
-static int
-s_wait (pid_t pid)
-{
-    int st;
-    for (int i = 0; i < 1000; i++) {
-        if (waitpid (pid, &st, WNOHANG) == pid)
-            return WIFEXITED (st) ? WEXITSTATUS (st) : 128;
-        usleep (20000);
-    }
-    kill (pid, SIGKILL);
-    waitpid (pid, &st, 0);
-    cr_assert_fail ("the receiver did not finish in 20 s");
-    return -1;
 }
 
 Test (minimal_adapter, power_receives_what_waters_policy_releases)
@@ -125,7 +100,7 @@ Test (minimal_adapter, power_receives_what_waters_policy_releases)
     cr_assert_eq (rc, 1, "a rejected line makes the exit status 1: %s %s", out, err);
     cr_assert_str_eq (out, "2 stored, 0 refused, 1 rejected\n");
     cr_assert_str_eq (err, "stdin:2:19: expected 5 fields METER;CITIZEN;DISTRICT;M3;UNIX_TIME\n");
-    cr_assert_eq (s_wait (rx), 0);
+    cr_assert_eq (tl_broker_stop (rx, 0, 20000), 0, "the receiver finishes with status 0 within 20 s");
 
     char path[400], line[4096];
     snprintf (path, sizeof path, "%s/received.jsonl", tb.dir);

@@ -245,3 +245,20 @@ tb_connect (tb_t *tb, const char *key)
     cr_assert_eq (rc, 0, "connect with %s: %s (%s)", key, err, sl_strerror (rc));
     return c;
 }
+
+/*  ---- added for the SDK, adapter and demo suites ---- */
+
+void
+tb_file_has (const char *path, const char *needle, int timeout_ms)
+{
+    int64_t until = tl_ms () + tl_wait (timeout_ms);
+    char *text = tl_slurp (path, NULL);
+    while (!(text && strstr (text, needle)) && tl_ms () < until) {
+        usleep (20000);
+        free (text);
+        text = tl_slurp (path, NULL);
+    }
+    int found = text && strstr (text, needle);
+    cr_assert (found, "no '%s' in %s: %s", needle, path, text ? text : "(cannot read it)");
+    free (text);
+}

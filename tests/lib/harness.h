@@ -87,4 +87,11 @@ void tb_ctl_expect (tb_t *tb, const char *key, const char *args, int status, con
     under valgrind where everything is ~10x slower. */
 int tb_wait (int ms);
 
+/*  ---- added for the SDK, adapter and demo suites ---- */
+
+/*  Waits up to timeout_ms (scaled by SLUICE_TEST_TIME_SCALE; 0: looks once)
+    until the file at `path` (a program's log or output) holds `needle`;
+    asserts that it does, with the file's text in the message. */
+void tb_file_has (const char *path, const char *needle, int timeout_ms);
+
 #endif

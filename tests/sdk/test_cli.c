@@ -2,7 +2,6 @@
     status commands against the real sluiced. */
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,33 +12,16 @@
 #include "sl_keys.h"
 
 static tb_t tb;
-static char cmd[4096], out[16384];
+static char out[16384];
 
+#define CTL tb_program ("SLUICECTL")
 /*  Runs the printf-formatted shell command line (CTL: sluicectl's path);
  *  its stdout in `out`. The exit status. */
-static int __attribute__ ((format (printf, 1, 2)))
-s_sh (const char *fmt, ...)
-{
-    va_list ap;
-    va_start (ap, fmt);
-    vsnprintf (cmd, sizeof cmd, fmt, ap);
-    va_end (ap);
-    return tb_run (cmd, out, sizeof out);
-}
-#define CTL tb_program ("SLUICECTL")
-
+#define SH(...) tl_sh (out, sizeof out, __VA_ARGS__)
 /*  Runs sluicectl with --data of the test broker and the printf-formatted
  *  arguments; stderr folded into out. The exit status. */
-static int __attribute__ ((format (printf, 1, 2)))
-s_run (const char *fmt, ...)
-{
-    char args[2048];
-    va_list ap;
-    va_start (ap, fmt);
-    vsnprintf (args, sizeof args, fmt, ap);
-    va_end (ap);
-    return s_sh ("SLUICE_TIMEOUT=%d '%s' --data '%s/data' %s 2>&1", tb_wait (5000), CTL, tb.dir, args);
-}
+#define RUN(fmt, ...) \
+    SH ("SLUICE_TIMEOUT=%d '%s' --data '%s/data' " fmt " 2>&1", tb_wait (5000), CTL, tb.dir, ##__VA_ARGS__)
 
 static void
 s_tmp (void)
@@ -66,7 +48,7 @@ Test (cli, keygen_writes_a_private_key_and_a_public_key, .init = s_tmp, .fini = 
 {
     char path[512];
     struct stat st;
-    cr_assert_eq (s_sh ("'%s' keygen water --dir '%s' 2>&1", CTL, tb.dir), 0, "%s", out);
+    cr_assert_eq (SH ("'%s' keygen water --dir '%s' 2>&1", CTL, tb.dir), 0, "%s", out);
     cr_assert (strstr (out, "water.key") && strstr (out, "member add"), "%s", out);
     snprintf (path, sizeof path, "%s/water.key", tb.dir);
     cr_assert_eq (stat (path, &st), 0);
@@ -81,11 +63,11 @@ Test (cli, keygen_writes_a_private_key_and_a_public_key, .init = s_tmp, .fini = 
     cr_assert_str_eq (pub, kp.public_key);
 
     /* a second keygen does not overwrite the secret key */
-    cr_assert_eq (tb_run (cmd, out, sizeof out), 1);
+    cr_assert_eq (SH ("'%s' keygen water --dir '%s' 2>&1", CTL, tb.dir), 1);
     cr_assert (strstr (out, "already exists") && strstr (out, "--force"), "%s", out);
 
     /* --json gives the same public key */
-    cr_assert_eq (s_sh ("'%s' keygen power --dir '%s' --json", CTL, tb.dir), 0);
+    cr_assert_eq (SH ("'%s' keygen power --dir '%s' --json", CTL, tb.dir), 0);
     cJSON *j = cJSON_Parse (out);
     cr_assert_not_null (j, "not JSON: %s", out);
     cr_assert_str_eq (cJSON_GetObjectItem (j, "name")->valuestring, "power");
@@ -93,7 +75,7 @@ Test (cli, keygen_writes_a_private_key_and_a_public_key, .init = s_tmp, .fini = 
     cJSON_Delete (j);
 
     /* names that would escape the directory are refused */
-    cr_assert_eq (s_sh ("'%s' keygen ../evil --dir '%s' 2>&1", CTL, tb.dir), 2, "%s", out);
+    cr_assert_eq (SH ("'%s' keygen ../evil --dir '%s' 2>&1", CTL, tb.dir), 2, "%s", out);
 }
 
 Test (cli, every_command_has_help, .init = s_tmp, .fini = s_teardown)
@@ -101,16 +83,16 @@ Test (cli, every_command_has_help, .init = s_tmp, .fini = s_teardown)
     const char *cmds[] = { "--help", "keygen --help", "member --help", "member add --help",
                            "member list --help", "member revoke --help", "status --help" };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
-        cr_assert_eq (s_sh ("'%s' %s", CTL, cmds[i]), 0, "sluicectl %s", cmds[i]);
+        cr_assert_eq (SH ("'%s' %s", CTL, cmds[i]), 0, "sluicectl %s", cmds[i]);
         cr_assert (strstr (out, "usage: sluicectl") != NULL, "sluicectl %s: %s", cmds[i], out);
     }
-    TL_EXPECT (s_sh ("'%s' frobnicate 2>&1", CTL), 2, out, "unknown command 'frobnicate'");
-    TL_EXPECT (s_sh ("'%s' member add water 2>&1", CTL), 2, out, "--role");
+    TL_EXPECT (SH ("'%s' frobnicate 2>&1", CTL), 2, out, "unknown command 'frobnicate'");
+    TL_EXPECT (SH ("'%s' member add water 2>&1", CTL), 2, out, "--role");
 }
 
 Test (cli, no_broker_is_a_clear_error, .init = s_tmp, .fini = s_teardown)
 {
-    cr_assert_eq (s_run ("status"), 1);
+    cr_assert_eq (RUN ("status"), 1);
     cr_assert (strstr (out, "endpoints") && strstr (out, "sluiced"), "%s", out);
 }
 
@@ -119,7 +101,7 @@ Test (cli, no_broker_is_a_clear_error, .init = s_tmp, .fini = s_teardown)
 static void
 s_listed (const char *name, const char *role, int revoked)
 {
-    cr_assert_eq (s_run ("member list --json"), 0, "%s", out);
+    cr_assert_eq (RUN ("member list --json"), 0, "%s", out);
     cJSON *j = cJSON_Parse (out), *m, *found = NULL;
     cr_assert (cJSON_IsArray (j), "not a JSON array: %s", out);
     cJSON_ArrayForEach (m, j)
@@ -134,14 +116,14 @@ s_listed (const char *name, const char *role, int revoked)
 
 Test (cli, member_add_list_revoke, .init = s_broker, .fini = s_teardown)
 {
-    cr_assert_eq (s_run ("keygen water --dir '%s/keys'", tb.dir), 0, "%s", out);
-    TL_EXPECT (s_run ("member add water --role member --pub '%s/keys/water.pub'", tb.dir), 0, out,
+    cr_assert_eq (RUN ("keygen water --dir '%s/keys'", tb.dir), 0, "%s", out);
+    TL_EXPECT (RUN ("member add water --role member --pub '%s/keys/water.pub'", tb.dir), 0, out,
                "added member water");
     /* the same name twice is refused with the broker's reason */
-    TL_EXPECT (tb_run (cmd, out, sizeof out), 1, out, "member.add");
+    TL_EXPECT (RUN ("member add water --role member --pub '%s/keys/water.pub'", tb.dir), 1, out, "member.add");
 
     s_listed ("water", "member", 0);
-    cr_assert_eq (s_run ("member list"), 0);
+    cr_assert_eq (RUN ("member list"), 0);
     cr_assert (strstr (out, "NAME") && strstr (out, "water"), "%s", out);
 
     /* revoking closes the member's open session */
@@ -151,19 +133,19 @@ Test (cli, member_add_list_revoke, .init = s_broker, .fini = s_teardown)
     o.key_file = key;
     sl_client_t *w = NULL;
     cr_assert_eq (sl_client_connect (&o, &w, err, sizeof err), 0, "%s", err);
-    TL_EXPECT (s_run ("member revoke water"), 0, out, "revoked member water");
+    TL_EXPECT (RUN ("member revoke water"), 0, out, "revoked member water");
     cr_assert (strstr (out, "(1 open session closed)") != NULL, "%s", out);
     cr_assert_eq (sl_client_poll (w, tb_wait (500)), SL_ECLOSED, "the session learns it was revoked");
     sl_client_destroy (&w, 0);
     s_listed ("water", "member", 1);
 
     /* a member's key may not use the admin plane */
-    cr_assert_eq (s_run ("keygen power --dir '%s/keys'", tb.dir), 0);
-    cr_assert_eq (s_run ("member add power --role member --pub '%s/keys/power.pub'", tb.dir), 0, "%s", out);
-    TL_EXPECT (s_run ("--key '%s/keys/power.key' member add x --role member --pub '%s/keys/power.pub'",
+    cr_assert_eq (RUN ("keygen power --dir '%s/keys'", tb.dir), 0);
+    cr_assert_eq (RUN ("member add power --role member --pub '%s/keys/power.pub'", tb.dir), 0, "%s", out);
+    TL_EXPECT (RUN ("--key '%s/keys/power.key' member add x --role member --pub '%s/keys/power.pub'",
                       tb.dir, tb.dir), 1, out, "member.add");
     /* the same through SLUICE_KEY */
-    cr_assert_eq (s_sh ("SLUICE_KEY='%s/keys/power.key' '%s' --data '%s/data' member list 2>&1", tb.dir,
+    cr_assert_eq (SH ("SLUICE_KEY='%s/keys/power.key' '%s' --data '%s/data' member list 2>&1", tb.dir,
                         CTL, tb.dir), 1, "a member's key cannot list members: %s", out);
 }
 
@@ -172,7 +154,7 @@ Test (cli, status_json_parses, .init = s_broker, .fini = s_teardown)
     char key[320];
     tb_member (&tb, "water", "member", key);
     sl_client_t *w = tb_connect (&tb, key);
-    cr_assert_eq (s_run ("status --json"), 0, "%s", out);
+    cr_assert_eq (RUN ("status --json"), 0, "%s", out);
     cJSON *j = cJSON_Parse (out);
     cr_assert_not_null (j, "not JSON: %s", out);
     cr_assert (cJSON_IsString (cJSON_GetObjectItem (j, "version")));
@@ -185,7 +167,7 @@ Test (cli, status_json_parses, .init = s_broker, .fini = s_teardown)
     cr_assert (has_water, "water is connected: %s", out);
     cr_assert (cJSON_IsObject (cJSON_GetObjectItem (j, "queues")));
     cJSON_Delete (j);
-    cr_assert_eq (s_run ("status"), 0);
+    cr_assert_eq (RUN ("status"), 0);
     cr_assert (strstr (out, "sluiced") && strstr (out, "water"), "%s", out);
     sl_client_destroy (&w, 0);
 }
