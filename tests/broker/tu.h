@@ -1,0 +1,66 @@
+/*  tu — what several broker unit suites build on a fresh store
+ *  (unit_util.h): the data path's write pipeline, and a durability
+ *  listener that records what it hears. Header only. */
+#ifndef TESTS_BROKER_TU_H
+#define TESTS_BROKER_TU_H
+
+#include <pthread.h>
+
+#include "unit_util.h"
+#include "sl_batch.h"
+#include "sl_commit.h"
+#include "sl_queue.h"
+#include "sl_subs.h"
+
+/*  The write pipeline: the store, a batch over it (at most 256 records or
+ *  1 s), the queue and the subscriptions, and sl_commit over all four. */
+typedef struct {
+    sl_store_t *st;
+    sl_batch_t *b;
+    sl_queue_t *q;
+    sl_subs_t *subs;
+    sl_commit_t *c;
+} tu_pipe_t;
+
+/*  Builds the pipeline on a fresh store (u_store). Asserts. */
+static inline void
+tu_pipe_open (tu_pipe_t *p)
+{
+    p->st = u_store ();
+    p->b = sl_batch_new (p->st, 256, 1000000);
+    p->q = sl_queue_new (p->st);
+    p->subs = sl_subs_new (p->st);
+    p->c = sl_commit_new (p->st, p->b, p->q, p->subs);
+    cr_assert (p->b && p->q && p->subs && p->c, "the pipeline could not be built");
+}
+
+/*  Destroys the pipeline, the store and its directory (u_cleanup). */
+static inline void
+tu_pipe_close (tu_pipe_t *p)
+{
+    sl_commit_destroy (&p->c);
+    sl_subs_destroy (&p->subs);
+    sl_queue_destroy (&p->q);
+    sl_batch_destroy (&p->b);
+    u_cleanup (&p->st);
+}
+
+/*  What a durability listener (sl_batch_on_durable) heard: the last
+ *  durable commit, how many calls, and the thread of the last one. */
+typedef struct {
+    uint64_t durable;
+    int calls;
+    pthread_t thread;
+} tu_durable_t;
+
+/*  A durability listener recording into the tu_durable_t at ctx. */
+static inline void
+tu_on_durable (void *ctx, uint64_t durable)
+{
+    tu_durable_t *d = ctx;
+    d->durable = durable;
+    d->calls++;
+    d->thread = pthread_self ();
+}
+
+#endif
