@@ -10,6 +10,7 @@
 #include "sl_batch.h"
 #include "sl_commit.h"
 #include "sl_queue.h"
+#include "sl_registry.h"
 #include "sl_subs.h"
 
 /*  The write pipeline: the store, a batch over it (at most 256 records or
@@ -61,6 +62,40 @@ tu_on_durable (void *ctx, uint64_t durable)
     d->durable = durable;
     d->calls++;
     d->thread = pthread_self ();
+}
+
+/*  The registry suites' start: a fresh store, its registry, a batch (at
+ *  most 10 records or 1 ms) with its transaction open in txn, and two new
+ *  key pairs. */
+typedef struct {
+    sl_store_t *st;
+    sl_registry_t *reg;
+    sl_batch_t *b;
+    MDB_txn *txn;
+    sl_keypair_t k1, k2;
+} tu_reg_t;
+
+/*  Builds it. Asserts. */
+static inline void
+tu_reg_open (tu_reg_t *r)
+{
+    r->st = u_store ();
+    r->reg = sl_registry_new (r->st);
+    r->b = sl_batch_new (r->st, 10, 1000);
+    cr_assert (r->reg && r->b, "the registry or the batch could not be built");
+    cr_assert_eq (sl_keys_generate (&r->k1), 0);
+    cr_assert_eq (sl_keys_generate (&r->k2), 0);
+    cr_assert_eq (sl_batch_txn (r->b, &r->txn), 0);
+}
+
+/*  Destroys the batch and the registry (either may be gone already), the
+ *  store and its directory. */
+static inline void
+tu_reg_close (tu_reg_t *r)
+{
+    sl_batch_destroy (&r->b);
+    sl_registry_destroy (&r->reg);
+    u_cleanup (&r->st);
 }
 
 #endif
