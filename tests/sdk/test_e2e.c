@@ -88,6 +88,14 @@ s_power (void)
     return p;
 }
 
+/*  The usual pair: P is power, subscribed (s_power), W is water, connected. */
+static void
+s_water_and_power (void)
+{
+    P = s_power ();
+    W = tb_connect (&tb, water_key);
+}
+
 /*  Publishes a reading about `subject` of `m3` as w (meta may be NULL) and
  *  waits up to 5 s for the answer. The result of sl_client_publish. */
 static int
@@ -203,8 +211,7 @@ s_publish_async (sl_client_t *w, int from, int n, s_counts_t *counts)
 
 Test (e2e, async_publish_calls_back_once_per_record_and_delivers_all)
 {
-    P = s_power ();
-    W = tb_connect (&tb, water_key);
+    s_water_and_power ();
     s_counts_t counts = { 0, 0 };
     s_publish_async (W, 0, 300, &counts);
     cr_assert_eq (sl_client_flush (W, 20000), 0, "%s", sl_client_last_error (W));
@@ -222,8 +229,7 @@ Test (e2e, async_publish_calls_back_once_per_record_and_delivers_all)
 
 Test (e2e, delivery_carries_metadata_and_ack_removes_it)
 {
-    P = s_power ();
-    W = tb_connect (&tb, water_key);
+    s_water_and_power ();
     uint8_t id[SL_MESSAGE_ID_LEN];
     memset (id, 0x5a, sizeof id);
     sl_publish_meta_t meta = { id, "C-2002", 1767225600123 };
@@ -253,8 +259,7 @@ Test (e2e, delivery_carries_metadata_and_ack_removes_it)
 
 Test (e2e, unacked_delivery_comes_again_after_reconnect)
 {
-    P = s_power ();
-    W = tb_connect (&tb, water_key);
+    s_water_and_power ();
     uint8_t first[SL_MESSAGE_ID_LEN];
     cr_assert_eq (s_publish (W, NULL, "C-3003", 7.0), 0);
     sl_delivery_t *d;
@@ -279,8 +284,7 @@ Test (e2e, consumer_without_a_permit_receives_nothing)
     int rc = sl_client_subscribe (h, TL_WATER, "joint-metering");
     cr_assert_eq (rc, 0, "subscribe: %s", sl_strerror (rc));
     /* positive control: power holds the permit and subscribes the same way */
-    P = s_power ();
-    W = tb_connect (&tb, water_key);
+    s_water_and_power ();
     cr_assert_eq (s_publish (W, NULL, "C-1001", 1.0), 0);
     s_take (P, 5000, "the permitted consumer got nothing");
     sl_delivery_t *d = NULL;
@@ -290,8 +294,7 @@ Test (e2e, consumer_without_a_permit_receives_nothing)
 
 Test (e2e, resent_message_id_is_stored_once)
 {
-    P = s_power ();
-    W = tb_connect (&tb, water_key);
+    s_water_and_power ();
     uint8_t id[SL_MESSAGE_ID_LEN];
     memset (id, 0x11, sizeof id);
     sl_publish_meta_t meta = { id, "C-1001", 0 };
@@ -484,8 +487,7 @@ Test (e2e, revoked_member_is_cut_off)
 
 Test (e2e, nack_gives_a_record_back_and_unsubscribe_ends_deliveries)
 {
-    P = s_power ();
-    W = tb_connect (&tb, water_key);
+    s_water_and_power ();
     cr_assert_eq (s_publish (W, NULL, "C-1001", 5.0), 0);
     sl_delivery_t *d, *again;
     cr_assert_eq (sl_client_recv (P, &d, 5000), 0);
