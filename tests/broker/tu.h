@@ -12,6 +12,7 @@
 #include "sl_queue.h"
 #include "sl_registry.h"
 #include "sl_subs.h"
+#include "sluice/v1/envelope.pb-c.h"
 
 /*  The write pipeline: the store, a batch over it (at most 256 records or
  *  1 s), the queue and the subscriptions, and sl_commit over all four. */
@@ -96,6 +97,54 @@ tu_reg_close (tu_reg_t *r)
     sl_batch_destroy (&r->b);
     sl_registry_destroy (&r->reg);
     u_cleanup (&r->st);
+}
+
+/*  The queue suites' start: a fresh store, its queue and a batch (at most
+ *  100 records or 1 ms). */
+typedef struct {
+    sl_store_t *st;
+    sl_queue_t *q;
+    sl_batch_t *b;
+} tu_queue_t;
+
+/*  Builds it. Asserts. */
+static inline void
+tu_queue_open (tu_queue_t *u)
+{
+    u->st = u_store ();
+    u->q = sl_queue_new (u->st);
+    u->b = sl_batch_new (u->st, 100, 1000);
+    cr_assert (u->q && u->b, "the queue or the batch could not be built");
+}
+
+/*  Destroys the batch and the queue (either may be gone already), the
+ *  store and its directory. */
+static inline void
+tu_queue_close (tu_queue_t *u)
+{
+    sl_batch_destroy (&u->b);
+    sl_queue_destroy (&u->q);
+    u_cleanup (&u->st);
+}
+
+/*  `uf` as the one unknown field of a RecordMeta (owner water), packed and
+ *  unpacked again as the queue stores it. The unpacked meta (free with
+ *  sluice__v1__record_meta__free_unpacked), asserted to carry one unknown
+ *  field. */
+static inline Sluice__V1__RecordMeta *
+tu_meta_round_trip (ProtobufCMessageUnknownField *uf)
+{
+    Sluice__V1__RecordMeta m = SLUICE__V1__RECORD_META__INIT;
+    m.owner = "water";
+    m.base.n_unknown_fields = 1;
+    m.base.unknown_fields = uf;
+    uint8_t packed[1024];
+    cr_assert_lt (sluice__v1__record_meta__get_packed_size (&m), sizeof packed);
+    size_t len = sluice__v1__record_meta__pack (&m, packed);
+    Sluice__V1__RecordMeta *u = sluice__v1__record_meta__unpack (NULL, len, packed);
+    cr_assert_not_null (u);
+    cr_assert_eq (u->base.n_unknown_fields, 1);
+    return u;
 }
 
 #endif
