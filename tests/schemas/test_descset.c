@@ -29,13 +29,25 @@ s_read (const char *path, size_t *len)
     return buf;
 }
 
+/*  tests/schemas/kinds.proto's FileDescriptorSet, read for every test. */
+static uint8_t *set;
+static size_t sl;
+
+static void
+s_kinds (void)
+{
+    set = s_read (KINDS_BINPB, &sl);
+}
+
 static void
 s_reset (void)
 {
     sl_schema_reset ();
+    free (set);
+    set = NULL;
 }
 
-TestSuite (descset, .fini = s_reset);
+TestSuite (descset, .init = s_kinds, .fini = s_reset);
 
 Test (descset, examples_install_as_data)
 {
@@ -105,8 +117,8 @@ Test (descset, compiled_and_runtime_agree)
  *  re-encodes byte for byte. */
 Test (descset, every_kind_round_trips)
 {
-    size_t sl, bl;
-    uint8_t *set = s_read (KINDS_BINPB, &sl), *bin = s_read (KINDS_BIN, &bl);
+    size_t bl;
+    uint8_t *bin = s_read (KINDS_BIN, &bl);
     char err[600] = "";
     sl_schema_t *t = NULL;
     cr_assert_eq (sl_schema_build (set, sl, "transport.v1.Trip", 1, &t, err, sizeof err), 0, "%s", err);
@@ -163,14 +175,11 @@ Test (descset, every_kind_round_trips)
     cr_assert_null (agg->subject_field);
     sl_schema_free (&agg);
     sl_schema_free (&t);
-    free (set);
     free (bin);
 }
 
 Test (descset, errors_name_the_place)
 {
-    size_t sl;
-    uint8_t *set = s_read (KINDS_BINPB, &sl);
     char err[600] = "";
     sl_schema_t *t = NULL;
     /* not a record type: line and column of the declaration */
@@ -183,13 +192,10 @@ Test (descset, errors_name_the_place)
     cr_assert_eq (sl_schema_build (set, 5, "transport.v1.Trip", 1, &t, err, sizeof err), SL_EINVAL);
     cr_assert (strstr (err, "not a FileDescriptorSet"), "%s", err);
     cr_assert_null (t);
-    free (set);
 }
 
 Test (descset, install_retires_and_restores)
 {
-    size_t sl;
-    uint8_t *set = s_read (KINDS_BINPB, &sl);
     char err[600] = "";
     sl_schema_t *v1 = NULL, *v2 = NULL;
     cr_assert_eq (sl_schema_build (set, sl, "transport.v1.Trip", 1, &v1, err, sizeof err), 0);
@@ -208,15 +214,14 @@ Test (descset, install_retires_and_restores)
     cr_assert_eq (sl_schema_find ("transport.v1.Trip")->version, 1);
     sl_schema_restore ("transport.v1.Trip", NULL);
     cr_assert_null (sl_schema_find ("transport.v1.Trip"));
-    free (set);
 }
 
 /*  JSON for a run-time type: protoc's encoding of every field kind -> the
  *  proto3 JSON mapping -> back, byte for byte (schemas/sl_json.h). */
 Test (descset, every_kind_through_json)
 {
-    size_t sl, bl;
-    uint8_t *set = s_read (KINDS_BINPB, &sl), *bin = s_read (KINDS_BIN, &bl);
+    size_t bl;
+    uint8_t *bin = s_read (KINDS_BIN, &bl);
     char err[600] = "";
     sl_schema_t *t = NULL;
     cr_assert_eq (sl_schema_build (set, sl, "transport.v1.Trip", 1, &t, err, sizeof err), 0, "%s", err);
@@ -246,7 +251,6 @@ Test (descset, every_kind_through_json)
     free (back);
     free (text);
     cJSON_Delete (j);
-    free (set);
     free (bin);
 }
 
