@@ -17,24 +17,29 @@ static tb_t tb;
 static char water_key[320], power_key[320];
 static char out[4096], err[4096];     /* the last run's stdout and stderr */
 
-/* water's rule, as examples/policies/water.policy writes it (without its
- * validity window, so the test does not depend on the calendar) */
-static const char *s_water_policy =
-    "permit \"water-to-power-joint-metering\" {\n"
-    "  owner     water\n"
-    "  consumer  power\n"
-    "  records   water.v1.MeterReading\n"
-    "  purpose   joint-metering\n"
-    "  fields    district, date_observed, water_consumption_m3\n"
-    "  subject   pseudonymize\n"
-    "  time      coarsen hour\n"
-    "}\n";
+/*  water's rule as examples/policies/water.policy writes it, less its
+ *  validity window (so the test does not depend on the calendar); free()
+ *  it. */
+static char *
+s_water_policy (void)
+{
+    char *text = tl_slurp (SL_EXAMPLE_POLICIES "/water.policy", NULL);
+    cr_assert_not_null (text, "cannot read %s/water.policy", SL_EXAMPLE_POLICIES);
+    char *valid = strstr (text, "\n  valid ");
+    cr_assert_not_null (valid, "no validity window in water.policy: %s", text);
+    char *end = strchr (valid + 1, '\n');
+    cr_assert_not_null (end, "the validity window is not a line of its own: %s", text);
+    memmove (valid, end, strlen (end) + 1);
+    return text;
+}
 
 static void
 setup (void)
 {
     setenv ("SLUICE_LOG", "warn", 1);     /* the programs' stderr: only what they say */
-    tb_scene (&tb, water_key, power_key, TL_CITY, s_water_policy);
+    char *water = s_water_policy ();
+    tb_scene (&tb, water_key, power_key, TL_CITY, water);
+    free (water);
 }
 
 static void
