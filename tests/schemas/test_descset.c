@@ -29,14 +29,16 @@ s_read (const char *path, size_t *len)
     return buf;
 }
 
-/*  tests/schemas/kinds.proto's FileDescriptorSet, read for every test. */
-static uint8_t *set;
-static size_t sl;
+/*  tests/schemas/kinds.proto's FileDescriptorSet (set) and protoc's
+ *  encoding of kinds.txtpb (bin), read for every test. */
+static uint8_t *set, *bin;
+static size_t sl, bl;
 
 static void
 s_kinds (void)
 {
     set = s_read (KINDS_BINPB, &sl);
+    bin = s_read (KINDS_BIN, &bl);
 }
 
 static void
@@ -44,7 +46,8 @@ s_reset (void)
 {
     sl_schema_reset ();
     free (set);
-    set = NULL;
+    free (bin);
+    set = bin = NULL;
 }
 
 TestSuite (descset, .init = s_kinds, .fini = s_reset);
@@ -117,8 +120,6 @@ Test (descset, compiled_and_runtime_agree)
  *  re-encodes byte for byte. */
 Test (descset, every_kind_round_trips)
 {
-    size_t bl;
-    uint8_t *bin = s_read (KINDS_BIN, &bl);
     char err[600] = "";
     sl_schema_t *t = NULL;
     cr_assert_eq (sl_schema_build (set, sl, "transport.v1.Trip", 1, &t, err, sizeof err), 0, "%s", err);
@@ -175,7 +176,6 @@ Test (descset, every_kind_round_trips)
     cr_assert_null (agg->subject_field);
     sl_schema_free (&agg);
     sl_schema_free (&t);
-    free (bin);
 }
 
 Test (descset, errors_name_the_place)
@@ -220,8 +220,6 @@ Test (descset, install_retires_and_restores)
  *  proto3 JSON mapping -> back, byte for byte (schemas/sl_json.h). */
 Test (descset, every_kind_through_json)
 {
-    size_t bl;
-    uint8_t *bin = s_read (KINDS_BIN, &bl);
     char err[600] = "";
     sl_schema_t *t = NULL;
     cr_assert_eq (sl_schema_build (set, sl, "transport.v1.Trip", 1, &t, err, sizeof err), 0, "%s", err);
@@ -251,7 +249,6 @@ Test (descset, every_kind_through_json)
     free (back);
     free (text);
     cJSON_Delete (j);
-    free (bin);
 }
 
 /*  sl_descset_read_file: the whole file, byte for byte; a file that cannot
