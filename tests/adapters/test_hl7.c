@@ -25,13 +25,50 @@ get (sl_hl7_msg_t *m, size_t seg, size_t field, size_t rep, size_t comp, size_t 
     return buf;
 }
 
-/*  Asserts that segment `seg` (0: MSH), field, repetition, component and
- *  subcomponent of m read `want`; a failure names the place. */
-#define AT(m, seg, field, rep, comp, sub, want) \
-    cr_assert_str_eq (get (m, seg, field, rep, comp, sub), want, "%d-%d.%d.%d.%d", seg, field, rep, comp, sub)
+/*  Values expected of a parsed message: segment (0: MSH), field,
+ *  repetition, component, subcomponent, and the text sl_hl7_get gives. */
+typedef struct {
+    size_t seg, field, rep, comp, sub;
+    const char *want;
+} at_t;
+
+static void
+expect_at (sl_hl7_msg_t *m, const at_t *at, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        cr_assert_str_eq (get (m, at[i].seg, at[i].field, at[i].rep, at[i].comp, at[i].sub), at[i].want,
+                          "segment %zu field %zu.%zu.%zu.%zu", at[i].seg, at[i].field, at[i].rep,
+                          at[i].comp, at[i].sub);
+}
 
 Test (hl7, fields_components_and_escapes)
 {
+    static const at_t at[] = {
+        { 0, 1, 1, 1, 1, "|" },
+        { 0, 2, 1, 1, 1, "^~\\&" },
+        { 0, 3, 1, 1, 1, "APP" },
+        { 0, 4, 1, 1, 1, "FAC" },
+        { 0, 5, 1, 1, 1, "" },
+        { 1, 1, 1, 1, 1, "a|b^c&d~e\\f" },
+        { 1, 2, 1, 1, 1, "ABC" },
+        { 1, 3, 1, 1, 1, "x\ny" },
+        { 1, 4, 1, 1, 1, "\\Q\\" },
+        { 1, 5, 1, 1, 1, "unterminated\\F" },
+        { 1, 6, 1, 1, 1, "a" },
+        { 1, 6, 2, 1, 1, "b" },
+        { 1, 6, 2, 2, 1, "c" },
+        { 1, 6, 2, 2, 2, "d" },
+        { 1, 6, 3, 1, 1, "" },
+        { 1, 99, 1, 1, 1, "" },
+        { 7, 1, 1, 1, 1, "" },
+    };
+    /* other delimiters, declared in MSH-1 and MSH-2 */
+    static const at_t other[] = {
+        { 0, 3, 1, 1, 1, "APP" },
+        { 1, 1, 1, 2, 1, "b" },
+        { 1, 1, 2, 1, 1, "c*" },
+        { 1, 1, 2, 1, 2, "d" },
+    };
     sl_hl7_msg_t *m = parse ("MSH|^~\\&|APP|FAC\r"
                              "ZZZ|a\\F\\b\\S\\c\\T\\d\\R\\e\\E\\f|\\X414243\\|x\\.br\\y|\\Q\\|unterminated\\F|a~b^c&d\n"
                              "\r\n"
@@ -42,25 +79,9 @@ Test (hl7, fields_components_and_escapes)
     cr_assert_str_eq (sl_hl7_segment_name (m, 3), "");
     cr_assert_eq (sl_hl7_find (m, "ZZY", 0), 2);
     cr_assert_eq (sl_hl7_find (m, "PID", 0), -1);
-    AT (m, 0, 1, 1, 1, 1, "|");
-    AT (m, 0, 2, 1, 1, 1, "^~\\&");
-    AT (m, 0, 3, 1, 1, 1, "APP");
-    AT (m, 0, 4, 1, 1, 1, "FAC");
-    AT (m, 0, 5, 1, 1, 1, "");
-    AT (m, 1, 1, 1, 1, 1, "a|b^c&d~e\\f");
-    AT (m, 1, 2, 1, 1, 1, "ABC");
-    AT (m, 1, 3, 1, 1, 1, "x\ny");
-    AT (m, 1, 4, 1, 1, 1, "\\Q\\");
-    AT (m, 1, 5, 1, 1, 1, "unterminated\\F");
     cr_assert_eq (sl_hl7_repetitions (m, 1, 6), 2);
     cr_assert_eq (sl_hl7_repetitions (m, 1, 7), 0);
-    AT (m, 1, 6, 1, 1, 1, "a");
-    AT (m, 1, 6, 2, 1, 1, "b");
-    AT (m, 1, 6, 2, 2, 1, "c");
-    AT (m, 1, 6, 2, 2, 2, "d");
-    AT (m, 1, 6, 3, 1, 1, "");
-    AT (m, 1, 99, 1, 1, 1, "");
-    AT (m, 7, 1, 1, 1, 1, "");
+    expect_at (m, at, sizeof at / sizeof at[0]);
     char small [4];
     cr_assert_eq (sl_hl7_get (m, 1, 1, 1, 1, 1, small, sizeof small), SL_ETOOBIG);
     cr_assert_str_eq (small, "a|b");
@@ -68,12 +89,8 @@ Test (hl7, fields_components_and_escapes)
     sl_hl7_destroy (&m);
     cr_assert_null (m);
 
-    /* other delimiters, declared in MSH-1 and MSH-2 */
     m = parse ("MSH#*@!%#APP\rZZZ#a*b@c!S!%d");
-    AT (m, 0, 3, 1, 1, 1, "APP");
-    AT (m, 1, 1, 1, 2, 1, "b");
-    AT (m, 1, 1, 2, 1, 1, "c*");
-    AT (m, 1, 1, 2, 1, 2, "d");
+    expect_at (m, other, sizeof other / sizeof other[0]);
     sl_hl7_destroy (&m);
 }
 
