@@ -106,6 +106,16 @@ s_publish (sl_client_t *w, const sl_publish_meta_t *meta, const char *subject, d
     return sl_client_publish (w, TL_WATER, meta, buf, n, 5000);
 }
 
+/*  As water (W), s_publish with the message id of 16 bytes `fill` (left in
+ *  id[]) and the event time event_ms (0: none). */
+static int
+s_publish_id (uint8_t id[SL_MESSAGE_ID_LEN], int fill, const char *subject, int64_t event_ms, double m3)
+{
+    memset (id, fill, SL_MESSAGE_ID_LEN);
+    sl_publish_meta_t meta = { id, subject, event_ms };
+    return s_publish (W, &meta, subject, m3);
+}
+
 /*  Receives one delivery on p within timeout_ms and acks it (`what` in the
  *  message when none comes). */
 static void
@@ -231,9 +241,7 @@ Test (e2e, delivery_carries_metadata_and_ack_removes_it)
 {
     s_water_and_power ();
     uint8_t id[SL_MESSAGE_ID_LEN];
-    memset (id, 0x5a, sizeof id);
-    sl_publish_meta_t meta = { id, "C-2002", 1767225600123 };
-    cr_assert_eq (s_publish (W, &meta, "C-2002", 42.0), 0);
+    cr_assert_eq (s_publish_id (id, 0x5a, "C-2002", 1767225600123, 42.0), 0);
 
     sl_delivery_t *d;
     cr_assert_eq (sl_client_recv (P, &d, 5000), 0);
@@ -296,10 +304,8 @@ Test (e2e, resent_message_id_is_stored_once)
 {
     s_water_and_power ();
     uint8_t id[SL_MESSAGE_ID_LEN];
-    memset (id, 0x11, sizeof id);
-    sl_publish_meta_t meta = { id, "C-1001", 0 };
-    cr_assert_eq (s_publish (W, &meta, "C-1001", 3.0), 0);
-    cr_assert_eq (s_publish (W, &meta, "C-1001", 3.0), 0, "a resend is ACKed too");
+    cr_assert_eq (s_publish_id (id, 0x11, "C-1001", 0, 3.0), 0);
+    cr_assert_eq (s_publish_id (id, 0x11, "C-1001", 0, 3.0), 0, "a resend is ACKed too");
     s_take (P, 5000, "the record is delivered");
     sl_delivery_t *d;
     cr_assert_eq (sl_client_recv (P, &d, 700), SL_ETIMEOUT, "but queued once");
