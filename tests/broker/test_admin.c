@@ -148,7 +148,7 @@ stored (sl_store_t *st, const char *name)
  *  failing handler wrote. */
 Test (admin_table, writes_through_the_context_commit_or_abort)
 {
-    tu_pipe_t p;
+    tu_t p;
     tu_pipe_open (&p);
     sl_registry_t *reg = sl_registry_new (p.st);
     cr_assert_not_null (reg);
@@ -183,5 +183,5 @@ Test (admin_table, writes_through_the_context_commit_or_abort)
 
     sl_admin_destroy (&a);
     sl_registry_destroy (&reg);
-    tu_pipe_close (&p);
+    tu_close (&p);
 }

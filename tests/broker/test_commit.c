@@ -42,7 +42,7 @@ queued (sl_store_t *st, sl_queue_t *q, const char *consumer)
 
 Test (commit, typed_writes_commit_with_the_batch)
 {
-    tu_pipe_t p;
+    tu_t p;
     tu_pipe_open (&p);
     cr_assert_not_null (p.c);
     events_t ev = { 0 };
@@ -84,12 +84,12 @@ Test (commit, typed_writes_commit_with_the_batch)
 
     sl_commit_destroy (&p.c);
     sl_commit_destroy (&p.c);         /* harmless twice */
-    tu_pipe_close (&p);
+    tu_close (&p);
 }
 
 Test (commit, an_abort_undoes_every_typed_write)
 {
-    tu_pipe_t p;
+    tu_t p;
     tu_pipe_open (&p);
     uint8_t id[SL_MSGID_LEN] = { 9 };
     Sluice__V1__RecordMeta m = SLUICE__V1__RECORD_META__INIT;
@@ -101,7 +101,7 @@ Test (commit, an_abort_undoes_every_typed_write)
     cr_assert_eq (queued (p.st, p.q, "power"), 0);
     cr_assert_eq (sl_commit_msgid_seen (p.c, "water", id), 0, "the aborted id is not remembered");
     sl_commit_abort (p.c);
-    tu_pipe_close (&p);
+    tu_close (&p);
 }
 
 /*  The admin plane's typed writes (sl_commit_admin.h): they land in the
@@ -109,7 +109,7 @@ Test (commit, an_abort_undoes_every_typed_write)
  *  sl_commit_flush and gone after sl_commit_abort. */
 Test (commit, admin_writes_go_through_the_owning_module)
 {
-    tu_pipe_t p;
+    tu_t p;
     tu_pipe_open (&p);
     sl_registry_t *reg = sl_registry_new (p.st);
     cr_assert_not_null (reg);
@@ -149,7 +149,7 @@ Test (commit, admin_writes_go_through_the_owning_module)
     sl_registry_destroy (&fresh);
 
     sl_registry_destroy (&reg);
-    tu_pipe_close (&p);
+    tu_close (&p);
 }
 
 /*  Governance's audit writes (sl_govern: data-plane consent entries,
@@ -158,7 +158,7 @@ Test (commit, admin_writes_go_through_the_owning_module)
  *  log's batch listener. */
 Test (commit, audit_appends_and_checkpoints_ride_the_batch)
 {
-    tu_pipe_t p;
+    tu_t p;
     tu_pipe_open (&p);
     char err[256] = "";
     cr_assert_eq (sl_audit_keygen (u_dir, err, sizeof err), 0, "%s", err);
@@ -186,5 +186,5 @@ Test (commit, audit_appends_and_checkpoints_ride_the_batch)
     cr_assert_eq (sl_audit_checkpoint_due (a, 1, 0, 0), 0, "the committed checkpoint counts");
 
     sl_audit_destroy (&a);
-    tu_pipe_close (&p);
+    tu_close (&p);
 }

@@ -37,7 +37,7 @@ append (sl_queue_t *q, MDB_txn *txn, const char *consumer, const char *body, uin
 
 Test (queue, append_scan_remove_in_order)
 {
-    tu_queue_t u;
+    tu_t u;
     tu_queue_open (&u);
     MDB_txn *txn;
     cr_assert_eq (sl_batch_txn (u.b, &txn), 0);
@@ -82,7 +82,7 @@ Test (queue, append_scan_remove_in_order)
 
 Test (queue, tags_continue_after_reopen)
 {
-    tu_queue_t u;
+    tu_t u;
     tu_queue_open (&u);
     MDB_txn *txn;
     uint64_t t;
@@ -100,12 +100,12 @@ Test (queue, tags_continue_after_reopen)
     append (u.q, txn, "power", "y", &t);
     cr_assert_eq (t, 301, "tag after reopen: %llu", (unsigned long long) t);
     sl_batch_commit (u.b);
-    tu_queue_close (&u);
+    tu_close (&u);
 }
 
 Test (queue, aborted_appends_leave_nothing)
 {
-    tu_queue_t u;
+    tu_t u;
     tu_queue_open (&u);
     MDB_txn *txn;
     uint64_t t;
@@ -126,7 +126,7 @@ Test (queue, aborted_appends_leave_nothing)
     cr_assert_eq (s.n, 1, "%d records queued after an aborted and a committed append", s.n);
     cr_assert_str_eq (s.bodies[0], "kept");
     mdb_txn_abort (r);
-    tu_queue_close (&u);
+    tu_close (&u);
 }
 
 Test (msgids, seen_within_and_after_the_transaction)
@@ -195,7 +195,7 @@ Test (store, full_map_is_reported)
  *  not after a restart that finds the queue empty (a new epoch). */
 Test (queue, tags_are_never_reused_after_an_abort_or_a_restart)
 {
-    tu_queue_t u;
+    tu_t u;
     tu_queue_open (&u);
     MDB_txn *txn;
     cr_assert_eq (sl_batch_txn (u.b, &txn), 0);
@@ -233,7 +233,7 @@ Test (queue, tags_are_never_reused_after_an_abort_or_a_restart)
     cr_assert_gt (t4, t3);
     cr_assert_eq (t4 >> SL_QUEUE_EPOCH_SHIFT, 2);
     cr_assert_eq (sl_batch_commit (u.b), 0);
-    tu_queue_close (&u);
+    tu_close (&u);
 }
 
 /*  The sealed subject rides in an unknown field of the queued RecordMeta:
@@ -265,7 +265,7 @@ Test (queue, sealed_subject_field_round_trip)
  *  again, never refreshed from anywhere else. */
 Test (queue, known_count_is_the_batch_view_or_unknown)
 {
-    tu_queue_t u;
+    tu_t u;
     tu_queue_open (&u);
     MDB_txn *txn;
     cr_assert_eq (sl_queue_known_count (u.q, "power"), -1, "never counted");
@@ -285,5 +285,5 @@ Test (queue, known_count_is_the_batch_view_or_unknown)
     cr_assert_eq (sl_batch_txn (u.b, &txn), 0);
     cr_assert_eq (sl_queue_count (u.q, txn, "power"), 2);
     cr_assert_eq (sl_queue_known_count (u.q, "power"), 2);
-    tu_queue_close (&u);
+    tu_close (&u);
 }

@@ -6,7 +6,7 @@
 
 Test (registry, add_lookup_revoke_persist)
 {
-    tu_reg_t r;
+    tu_t r;
     tu_reg_open (&r);
     char err[256];
     cr_assert_eq (sl_registry_add (r.reg, r.txn, "water", "member", r.k1.public_key, err, sizeof err), 0);
@@ -41,12 +41,12 @@ Test (registry, add_lookup_revoke_persist)
     cr_assert_str_eq (m->public_key, r.k1.public_key);
     m = sl_registry_by_name (r.reg, "power");
     cr_assert_str_eq (m->role, "admin:power");
-    tu_reg_close (&r);
+    tu_close (&r);
 }
 
 Test (registry, reload_drops_aborted_additions)
 {
-    tu_reg_t r;
+    tu_t r;
     tu_reg_open (&r);
     char err[256];
     cr_assert_eq (sl_registry_add (r.reg, r.txn, "water", "member", r.k1.public_key, err, sizeof err), 0);
@@ -54,7 +54,7 @@ Test (registry, reload_drops_aborted_additions)
     sl_batch_abort (r.b);
     cr_assert_eq (sl_registry_reload (r.reg), 0);
     cr_assert_null (sl_registry_by_name (r.reg, "water"));
-    tu_reg_close (&r);
+    tu_close (&r);
 }
 
 Test (registry, names_and_roles)
@@ -94,7 +94,7 @@ seen (void *arg, const sl_member_t *m)
  *  through the registry's own decoder, revoked ones too, by name. */
 Test (registry, each_reads_members_in_a_transaction)
 {
-    tu_reg_t r;
+    tu_t r;
     tu_reg_open (&r);
     char err[256];
     cr_assert_eq (sl_registry_add (r.reg, r.txn, "water", "admin:water", r.k1.public_key, err, sizeof err), 0);
@@ -109,5 +109,5 @@ Test (registry, each_reads_members_in_a_transaction)
     cr_assert_str_eq (s.names[0], "power/member");
     cr_assert_str_eq (s.names[1], "water/admin:water");
     cr_assert_eq (s.revoked, 1);
-    tu_reg_close (&r);
+    tu_close (&r);
 }

@@ -1,6 +1,7 @@
 /*  tu — what several broker unit suites build on a fresh store
- *  (unit_util.h): the data path's write pipeline, and a durability
- *  listener that records what it hears. Header only. */
+ *  (unit_util.h): the data path's write pipeline, the registry's and the
+ *  queue's starting points, a durability listener that records what it
+ *  hears, and a RecordMeta round trip. Header only. */
 #ifndef TESTS_BROKER_TU_H
 #define TESTS_BROKER_TU_H
 
@@ -14,37 +15,72 @@
 #include "sl_subs.h"
 #include "sluice/v1/envelope.pb-c.h"
 
-/*  The write pipeline: the store, a batch over it (at most 256 records or
- *  1 s), the queue and the subscriptions, and sl_commit over all four. */
+/*  The objects a test builds on a fresh store (u_store); tu_pipe_open,
+ *  tu_reg_open and tu_queue_open each say which, the others stay NULL. */
 typedef struct {
     sl_store_t *st;
     sl_batch_t *b;
     sl_queue_t *q;
     sl_subs_t *subs;
     sl_commit_t *c;
-} tu_pipe_t;
+    sl_registry_t *reg;
+    MDB_txn *txn;                 /* tu_reg_open: the batch's open transaction */
+    sl_keypair_t k1, k2;          /* tu_reg_open: two new key pairs */
+} tu_t;
 
-/*  Builds the pipeline on a fresh store (u_store). Asserts. */
+/*  The write pipeline: a batch (at most 256 records or 1 s), the queue,
+ *  the subscriptions, and sl_commit over all four. Asserts. */
 static inline void
-tu_pipe_open (tu_pipe_t *p)
+tu_pipe_open (tu_t *t)
 {
-    p->st = u_store ();
-    p->b = sl_batch_new (p->st, 256, 1000000);
-    p->q = sl_queue_new (p->st);
-    p->subs = sl_subs_new (p->st);
-    p->c = sl_commit_new (p->st, p->b, p->q, p->subs);
-    cr_assert (p->b && p->q && p->subs && p->c, "the pipeline could not be built");
+    memset (t, 0, sizeof *t);
+    t->st = u_store ();
+    t->b = sl_batch_new (t->st, 256, 1000000);
+    t->q = sl_queue_new (t->st);
+    t->subs = sl_subs_new (t->st);
+    t->c = sl_commit_new (t->st, t->b, t->q, t->subs);
+    cr_assert (t->b && t->q && t->subs && t->c, "the pipeline could not be built");
 }
 
-/*  Destroys the pipeline, the store and its directory (u_cleanup). */
+/*  The registry suites' start: the registry, a batch (at most 10 records
+ *  or 1 ms) with its transaction open in txn, and two new key pairs.
+ *  Asserts. */
 static inline void
-tu_pipe_close (tu_pipe_t *p)
+tu_reg_open (tu_t *t)
 {
-    sl_commit_destroy (&p->c);
-    sl_subs_destroy (&p->subs);
-    sl_queue_destroy (&p->q);
-    sl_batch_destroy (&p->b);
-    u_cleanup (&p->st);
+    memset (t, 0, sizeof *t);
+    t->st = u_store ();
+    t->reg = sl_registry_new (t->st);
+    t->b = sl_batch_new (t->st, 10, 1000);
+    cr_assert (t->reg && t->b, "the registry or the batch could not be built");
+    cr_assert_eq (sl_keys_generate (&t->k1), 0);
+    cr_assert_eq (sl_keys_generate (&t->k2), 0);
+    cr_assert_eq (sl_batch_txn (t->b, &t->txn), 0);
+}
+
+/*  The queue suites' start: the queue and a batch (at most 100 records or
+ *  1 ms). Asserts. */
+static inline void
+tu_queue_open (tu_t *t)
+{
+    memset (t, 0, sizeof *t);
+    t->st = u_store ();
+    t->q = sl_queue_new (t->st);
+    t->b = sl_batch_new (t->st, 100, 1000);
+    cr_assert (t->q && t->b, "the queue or the batch could not be built");
+}
+
+/*  Destroys what is left of it (any object may be gone already), the
+ *  store and its directory (u_cleanup). */
+static inline void
+tu_close (tu_t *t)
+{
+    sl_commit_destroy (&t->c);
+    sl_subs_destroy (&t->subs);
+    sl_queue_destroy (&t->q);
+    sl_registry_destroy (&t->reg);
+    sl_batch_destroy (&t->b);
+    u_cleanup (&t->st);
 }
 
 /*  What a durability listener (sl_batch_on_durable) heard: the last
@@ -63,68 +99,6 @@ tu_on_durable (void *ctx, uint64_t durable)
     d->durable = durable;
     d->calls++;
     d->thread = pthread_self ();
-}
-
-/*  The registry suites' start: a fresh store, its registry, a batch (at
- *  most 10 records or 1 ms) with its transaction open in txn, and two new
- *  key pairs. */
-typedef struct {
-    sl_store_t *st;
-    sl_registry_t *reg;
-    sl_batch_t *b;
-    MDB_txn *txn;
-    sl_keypair_t k1, k2;
-} tu_reg_t;
-
-/*  Builds it. Asserts. */
-static inline void
-tu_reg_open (tu_reg_t *r)
-{
-    r->st = u_store ();
-    r->reg = sl_registry_new (r->st);
-    r->b = sl_batch_new (r->st, 10, 1000);
-    cr_assert (r->reg && r->b, "the registry or the batch could not be built");
-    cr_assert_eq (sl_keys_generate (&r->k1), 0);
-    cr_assert_eq (sl_keys_generate (&r->k2), 0);
-    cr_assert_eq (sl_batch_txn (r->b, &r->txn), 0);
-}
-
-/*  Destroys the batch and the registry (either may be gone already), the
- *  store and its directory. */
-static inline void
-tu_reg_close (tu_reg_t *r)
-{
-    sl_batch_destroy (&r->b);
-    sl_registry_destroy (&r->reg);
-    u_cleanup (&r->st);
-}
-
-/*  The queue suites' start: a fresh store, its queue and a batch (at most
- *  100 records or 1 ms). */
-typedef struct {
-    sl_store_t *st;
-    sl_queue_t *q;
-    sl_batch_t *b;
-} tu_queue_t;
-
-/*  Builds it. Asserts. */
-static inline void
-tu_queue_open (tu_queue_t *u)
-{
-    u->st = u_store ();
-    u->q = sl_queue_new (u->st);
-    u->b = sl_batch_new (u->st, 100, 1000);
-    cr_assert (u->q && u->b, "the queue or the batch could not be built");
-}
-
-/*  Destroys the batch and the queue (either may be gone already), the
- *  store and its directory. */
-static inline void
-tu_queue_close (tu_queue_t *u)
-{
-    sl_batch_destroy (&u->b);
-    sl_queue_destroy (&u->q);
-    u_cleanup (&u->st);
 }
 
 /*  `uf` as the one unknown field of a RecordMeta (owner water), packed and
