@@ -60,6 +60,18 @@ read_all (const char *name, got_t *g, size_t max)
     return n;
 }
 
+/*  read_all, then asserts that the file held `want` records, each read
+ *  well. Returns how many. */
+static size_t
+read_good (const char *name, got_t *g, size_t max, size_t want)
+{
+    size_t n = read_all (name, g, max);
+    cr_assert_eq (n, want, "%s: %zu records", name, n);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq (g [i].rc, 1, "%s record %zu: %s", name, i + 1, g [i].err);
+    return n;
+}
+
 static void
 release (got_t *g, size_t n)
 {
@@ -82,10 +94,7 @@ absent (const Parking__V1__Session *s, const char *f)
 Test (apds, array_of_sessions)
 {
     got_t g [8];
-    size_t n = read_all ("apds.json", g, 8);
-    cr_assert_eq (n, 2);
-    cr_assert_eq (g [0].rc, 1, "%s", g [0].err);
-    cr_assert_eq (g [1].rc, 1, "%s", g [1].err);
+    size_t n = read_good ("apds.json", g, 8, 2);
     Parking__V1__Session *s = g [0].s;
     cr_assert_str_eq (s->id, "S-2026-11-28-0001");
     cr_assert_str_eq (s->licence_plate, "AB123C");
@@ -122,10 +131,7 @@ Test (apds, array_of_sessions)
 Test (apds, json_lines_and_session_list_pages)
 {
     got_t g [8];
-    size_t n = read_all ("apds.jsonl", g, 8);
-    cr_assert_eq (n, 2);
-    cr_assert_eq (g [0].rc, 1, "%s", g [0].err);
-    cr_assert_eq (g [1].rc, 1, "%s", g [1].err);
+    size_t n = read_good ("apds.jsonl", g, 8, 2);
     cr_assert_str_eq (g [0].s->id, "S-3");
     cr_assert_float_eq (g [0].s->amount, 1.2, 1e-9, "a MonetaryValue");
     cr_assert_eq (g [0].s->actual_end, T0800 + 4.5 * 3600);

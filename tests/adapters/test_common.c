@@ -133,12 +133,20 @@ Test (registry, errors)
     cr_assert_str_eq (err, "/nonexistent/reg.csv: No such file or directory");
 }
 
+/*  Makes a new empty file from the mkstemp template `path` (the name is
+ *  written back into it). */
+static void
+temp_file (char *path)
+{
+    int fd = mkstemp (path);
+    cr_assert_geq (fd, 0, "%s", path);
+    close (fd);
+}
+
 Test (quarantine, json_lines_round_trip)
 {
     char path [] = "/tmp/sl-quarantine-XXXXXX";
-    int fd = mkstemp (path);
-    cr_assert_geq (fd, 0);
-    close (fd);
+    temp_file (path);
     sl_quarantine_t *q = sl_quarantine_new (path);
     cr_assert_not_null (q);
     const char raw1 [] = "Flat 12;76348799;6,408;0.02;2026-11-28 08:00:00";
@@ -266,9 +274,7 @@ Test (explain, notes_accumulate_and_clear)
 Test (quarantine, hint_member)
 {
     char path [] = "/tmp/sl-qhint-XXXXXX";
-    int fd = mkstemp (path);
-    cr_assert_geq (fd, 0);
-    close (fd);
+    temp_file (path);
     sl_quarantine_t *q = sl_quarantine_new (path);
     cr_assert_eq (sl_quarantine_add_hint (q, "a.csv", 2, "a.csv:2:1: why", "give --timezone ZONE", "x;y", 3), 0);
     cr_assert_eq (sl_quarantine_add_hint (q, "a.csv", 3, "a.csv:3:1: why", NULL, "z", 1), 0);

@@ -25,8 +25,50 @@ get (sl_hl7_msg_t *m, size_t seg, size_t field, size_t rep, size_t comp, size_t 
     return buf;
 }
 
+/*  Values expected of a parsed message: segment (0: MSH), field,
+ *  repetition, component, subcomponent, and the text sl_hl7_get gives. */
+typedef struct {
+    size_t seg, field, rep, comp, sub;
+    const char *want;
+} at_t;
+
+static void
+expect_at (sl_hl7_msg_t *m, const at_t *at, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        cr_assert_str_eq (get (m, at[i].seg, at[i].field, at[i].rep, at[i].comp, at[i].sub), at[i].want,
+                          "segment %zu field %zu.%zu.%zu.%zu", at[i].seg, at[i].field, at[i].rep,
+                          at[i].comp, at[i].sub);
+}
+
 Test (hl7, fields_components_and_escapes)
 {
+    static const at_t at[] = {
+        { 0, 1, 1, 1, 1, "|" },
+        { 0, 2, 1, 1, 1, "^~\\&" },
+        { 0, 3, 1, 1, 1, "APP" },
+        { 0, 4, 1, 1, 1, "FAC" },
+        { 0, 5, 1, 1, 1, "" },
+        { 1, 1, 1, 1, 1, "a|b^c&d~e\\f" },
+        { 1, 2, 1, 1, 1, "ABC" },
+        { 1, 3, 1, 1, 1, "x\ny" },
+        { 1, 4, 1, 1, 1, "\\Q\\" },
+        { 1, 5, 1, 1, 1, "unterminated\\F" },
+        { 1, 6, 1, 1, 1, "a" },
+        { 1, 6, 2, 1, 1, "b" },
+        { 1, 6, 2, 2, 1, "c" },
+        { 1, 6, 2, 2, 2, "d" },
+        { 1, 6, 3, 1, 1, "" },
+        { 1, 99, 1, 1, 1, "" },
+        { 7, 1, 1, 1, 1, "" },
+    };
+    /* other delimiters, declared in MSH-1 and MSH-2 */
+    static const at_t other[] = {
+        { 0, 3, 1, 1, 1, "APP" },
+        { 1, 1, 1, 2, 1, "b" },
+        { 1, 1, 2, 1, 1, "c*" },
+        { 1, 1, 2, 1, 2, "d" },
+    };
     sl_hl7_msg_t *m = parse ("MSH|^~\\&|APP|FAC\r"
                              "ZZZ|a\\F\\b\\S\\c\\T\\d\\R\\e\\E\\f|\\X414243\\|x\\.br\\y|\\Q\\|unterminated\\F|a~b^c&d\n"
                              "\r\n"
@@ -37,25 +79,9 @@ Test (hl7, fields_components_and_escapes)
     cr_assert_str_eq (sl_hl7_segment_name (m, 3), "");
     cr_assert_eq (sl_hl7_find (m, "ZZY", 0), 2);
     cr_assert_eq (sl_hl7_find (m, "PID", 0), -1);
-    cr_assert_str_eq (get (m, 0, 1, 1, 1, 1), "|");
-    cr_assert_str_eq (get (m, 0, 2, 1, 1, 1), "^~\\&");
-    cr_assert_str_eq (get (m, 0, 3, 1, 1, 1), "APP");
-    cr_assert_str_eq (get (m, 0, 4, 1, 1, 1), "FAC");
-    cr_assert_str_eq (get (m, 0, 5, 1, 1, 1), "");
-    cr_assert_str_eq (get (m, 1, 1, 1, 1, 1), "a|b^c&d~e\\f");
-    cr_assert_str_eq (get (m, 1, 2, 1, 1, 1), "ABC");
-    cr_assert_str_eq (get (m, 1, 3, 1, 1, 1), "x\ny");
-    cr_assert_str_eq (get (m, 1, 4, 1, 1, 1), "\\Q\\");
-    cr_assert_str_eq (get (m, 1, 5, 1, 1, 1), "unterminated\\F");
     cr_assert_eq (sl_hl7_repetitions (m, 1, 6), 2);
     cr_assert_eq (sl_hl7_repetitions (m, 1, 7), 0);
-    cr_assert_str_eq (get (m, 1, 6, 1, 1, 1), "a");
-    cr_assert_str_eq (get (m, 1, 6, 2, 1, 1), "b");
-    cr_assert_str_eq (get (m, 1, 6, 2, 2, 1), "c");
-    cr_assert_str_eq (get (m, 1, 6, 2, 2, 2), "d");
-    cr_assert_str_eq (get (m, 1, 6, 3, 1, 1), "");
-    cr_assert_str_eq (get (m, 1, 99, 1, 1, 1), "");
-    cr_assert_str_eq (get (m, 7, 1, 1, 1, 1), "");
+    expect_at (m, at, sizeof at / sizeof at[0]);
     char small [4];
     cr_assert_eq (sl_hl7_get (m, 1, 1, 1, 1, 1, small, sizeof small), SL_ETOOBIG);
     cr_assert_str_eq (small, "a|b");
@@ -63,12 +89,8 @@ Test (hl7, fields_components_and_escapes)
     sl_hl7_destroy (&m);
     cr_assert_null (m);
 
-    /* other delimiters, declared in MSH-1 and MSH-2 */
     m = parse ("MSH#*@!%#APP\rZZZ#a*b@c!S!%d");
-    cr_assert_str_eq (get (m, 0, 3, 1, 1, 1), "APP");
-    cr_assert_str_eq (get (m, 1, 1, 1, 2, 1), "b");
-    cr_assert_str_eq (get (m, 1, 1, 2, 1, 1), "c*");
-    cr_assert_str_eq (get (m, 1, 1, 2, 1, 2), "d");
+    expect_at (m, other, sizeof other / sizeof other[0]);
     sl_hl7_destroy (&m);
 }
 
@@ -93,33 +115,32 @@ Test (hl7, structural_errors)
 Test (hl7, timestamps)
 {
     int64_t t;
-#define TS(s, off) sl_hl7_parse_ts (s, strlen (s), off, &t)
-    cr_assert_eq (TS ("20261128080000+0100", 0), 0);
-    cr_assert_eq (t, T0800 - 3600);
-    cr_assert_eq (TS ("202611280800", 0), 0);
-    cr_assert_eq (t, T0800);
-    cr_assert_eq (TS ("202611280800", 3600), 0);
-    cr_assert_eq (t, T0800 - 3600);
-    cr_assert_eq (TS ("20261128030000.1234-0500", 0), 0);
-    cr_assert_eq (t, T0800);
-    cr_assert_eq (TS ("202611280900+0100", 0), 0);
-    cr_assert_eq (t, T0800);
-    cr_assert_eq (TS ("2026112808", 0), 0, "hour precision");
-    cr_assert_eq (t, T0800);
-    cr_assert_eq (TS ("20261128", 0), 0, "day precision: the day's start");
-    cr_assert_eq (t, T0800 - 8 * 3600);
-    cr_assert_eq (TS ("202611", 0), 0);
-    cr_assert_eq (t, sl_time_from_civil (2026, 11, 1, 0, 0, 0));
-    cr_assert_eq (TS ("2026", 0), 0);
-    cr_assert_eq (t, sl_time_from_civil (2026, 1, 1, 0, 0, 0));
-    cr_assert_eq (TS ("202611280", 0), SL_EPARSE);
-    cr_assert_eq (TS ("20261328080000", 0), SL_EPARSE);
-    cr_assert_eq (TS ("20261128080000+01", 0), SL_EPARSE);
-    cr_assert_eq (TS ("20261128080000Z", 0), SL_EPARSE);
-    cr_assert_eq (TS ("20261128080000.", 0), SL_EPARSE);
-    cr_assert_eq (TS ("2026112808000", 0), SL_EPARSE);
-    cr_assert_eq (TS ("", 0), SL_EPARSE);
-#undef TS
+    /* `text` read with `off` as the offset of a time without one is `want`
+       (`why` in the message); `text` is refused */
+#define TS_IS(text, off, want, why)                                                        \
+    do {                                                                                   \
+        cr_assert_eq (sl_hl7_parse_ts (text, strlen (text), off, &t), 0, "%s %s", text, why); \
+        cr_assert_eq (t, want, "%s (offset %d) %s", text, off, why);                        \
+    } while (0)
+#define TS_BAD(text) cr_assert_eq (sl_hl7_parse_ts (text, strlen (text), 0, &t), SL_EPARSE, "%s", text)
+    TS_IS ("20261128080000+0100", 0, T0800 - 3600, "");
+    TS_IS ("202611280800", 0, T0800, "");
+    TS_IS ("202611280800", 3600, T0800 - 3600, "");
+    TS_IS ("20261128030000.1234-0500", 0, T0800, "");
+    TS_IS ("202611280900+0100", 0, T0800, "");
+    TS_IS ("2026112808", 0, T0800, "hour precision");
+    TS_IS ("20261128", 0, T0800 - 8 * 3600, "day precision: the day's start");
+    TS_IS ("202611", 0, sl_time_from_civil (2026, 11, 1, 0, 0, 0), "");
+    TS_IS ("2026", 0, sl_time_from_civil (2026, 1, 1, 0, 0, 0), "");
+    TS_BAD ("202611280");
+    TS_BAD ("20261328080000");
+    TS_BAD ("20261128080000+01");
+    TS_BAD ("20261128080000Z");
+    TS_BAD ("20261128080000.");
+    TS_BAD ("2026112808000");
+    TS_BAD ("");
+#undef TS_IS
+#undef TS_BAD
 }
 
 Test (hl7, ack_messages)

@@ -135,18 +135,26 @@ Test (wmbus, cold_water_with_alarm_in_status)
     water__v1__meter_reading__free_unpacked (r, NULL);
 
     /* izar: current_alarms no_alarm is no alarm; anything else is */
-    line = "{\"media\":\"water\",\"meter\":\"izar\",\"id\":\"76348800\",\"total_m3\":835.689,"
-           "\"current_alarms\":\"no_alarm\",\"previous_alarms\":\"leakage\",\"timestamp\":\"2026-11-28T08:00:00Z\"}";
-    cr_assert_eq (sl_wmbus_parse_line (p, line, strlen (line), "c.json", 2, meters, &r, err, sizeof err), 0, "%s", err);
-    cr_assert_eq (r->alarm_in_progress, 0);
-    cr_assert_str_eq (r->alarms, "");
-    water__v1__meter_reading__free_unpacked (r, NULL);
-    line = "{\"media\":\"warm water\",\"id\":\"76348800\",\"total_m3\":1,"
-           "\"current_alarms\":\"meter_blocked,underflow\",\"status\":\"OK\",\"timestamp\":\"2026-11-28T08:00:00Z\"}";
-    cr_assert_eq (sl_wmbus_parse_line (p, line, strlen (line), "c.json", 3, meters, &r, err, sizeof err), 0, "%s", err);
-    cr_assert_eq (r->alarm_in_progress, 1);
-    cr_assert_str_eq (r->alarms, "meter_blocked,underflow");
-    water__v1__meter_reading__free_unpacked (r, NULL);
+    static const struct {
+        const char *line;
+        int alarm;
+        const char *alarms;
+    } izar[] = {
+        { "{\"media\":\"water\",\"meter\":\"izar\",\"id\":\"76348800\",\"total_m3\":835.689,"
+          "\"current_alarms\":\"no_alarm\",\"previous_alarms\":\"leakage\",\"timestamp\":\"2026-11-28T08:00:00Z\"}",
+          0, "" },
+        { "{\"media\":\"warm water\",\"id\":\"76348800\",\"total_m3\":1,"
+          "\"current_alarms\":\"meter_blocked,underflow\",\"status\":\"OK\",\"timestamp\":\"2026-11-28T08:00:00Z\"}",
+          1, "meter_blocked,underflow" },
+    };
+    for (size_t i = 0; i < sizeof izar / sizeof izar[0]; i++) {
+        line = izar[i].line;
+        cr_assert_eq (sl_wmbus_parse_line (p, line, strlen (line), "c.json", i + 2, meters, &r, err, sizeof err), 0,
+                      "line %zu: %s", i + 2, err);
+        cr_assert_eq (r->alarm_in_progress, izar[i].alarm, "line %zu", i + 2);
+        cr_assert_str_eq (r->alarms, izar[i].alarms, "line %zu", i + 2);
+        water__v1__meter_reading__free_unpacked (r, NULL);
+    }
     /* every water medium wmbusmeters prints */
     const char *media [] = { "water", "cold water", "warm water", "hot water", "hot/cold water", "waste water" };
     for (size_t i = 0; i < 6; i++)

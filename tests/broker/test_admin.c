@@ -1,5 +1,5 @@
 /*  sl_admin: the command table, role checks and request decoding. */
-#include "unit_util.h"
+#include "tu.h"
 
 #include "sl_admin.h"
 #include "sl_batch.h"
@@ -148,14 +148,11 @@ stored (sl_store_t *st, const char *name)
  *  failing handler wrote. */
 Test (admin_table, writes_through_the_context_commit_or_abort)
 {
-    sl_store_t *st = u_store ();
-    sl_batch_t *b = sl_batch_new (st, 256, 1000000);
-    sl_queue_t *q = sl_queue_new (st);
-    sl_subs_t *subs = sl_subs_new (st);
-    sl_commit_t *c = sl_commit_new (st, b, q, subs);
-    sl_registry_t *reg = sl_registry_new (st);
-    cr_assert (b && q && subs && c && reg);
-    sl_admin_ctx_t ctx = { .store = st, .commit = c, .registry = reg, .subs = subs, .queue = q };
+    tu_t p;
+    tu_pipe_open (&p);
+    sl_registry_t *reg = sl_registry_new (p.st);
+    cr_assert_not_null (reg);
+    sl_admin_ctx_t ctx = { .store = p.st, .commit = p.c, .registry = reg, .subs = p.subs, .queue = p.q };
     sl_admin_t *a = sl_admin_new ();
     cr_assert_eq (sl_admin_register (a, write_cmds, 1), 0);
     sl_member_t aud = { "aud", "auditor", "", 0 };
@@ -164,14 +161,14 @@ Test (admin_table, writes_through_the_context_commit_or_abort)
     cr_assert_eq (sl_keys_generate (&k2), 0);
     char args[200];
 
-    uint64_t commits = sl_commit_commits (c);
+    uint64_t commits = sl_commit_commits (p.c);
     snprintf (args, sizeof args, "{\"name\":\"water\",\"key\":\"%s\"}", k1.public_key);
     Sluice__V1__AdminResponse *r = run_ctx (a, &ctx, &aud, "test.add", args, 1);
     cr_assert_eq (r->code, 0, "%s", r->text);
     sluice__v1__admin_response__free_unpacked (r, NULL);
-    cr_assert_eq (sl_commit_commits (c), commits + 1, "committed before the answer");
-    cr_assert_eq (sl_commit_pending (c), 0);
-    cr_assert (stored (st, "water"));
+    cr_assert_eq (sl_commit_commits (p.c), commits + 1, "committed before the answer");
+    cr_assert_eq (sl_commit_pending (p.c), 0);
+    cr_assert (stored (p.st, "water"));
 
     snprintf (args, sizeof args, "{\"name\":\"power\",\"key\":\"%s\",\"fail\":true}",
               k2.public_key);
@@ -179,16 +176,12 @@ Test (admin_table, writes_through_the_context_commit_or_abort)
     cr_assert_eq (r->code, SLUICE__V1__ERROR_CODE__BAD_REQUEST);
     cr_assert_str_eq (r->text, "failed after writing");
     sluice__v1__admin_response__free_unpacked (r, NULL);
-    cr_assert_eq (sl_commit_commits (c), commits + 1);
+    cr_assert_eq (sl_commit_commits (p.c), commits + 1);
     /* the next commit (any later write) must not carry it either */
-    cr_assert_eq (sl_commit_flush (c), 0);
-    cr_assert_not (stored (st, "power"), "what the failing handler wrote was committed");
+    cr_assert_eq (sl_commit_flush (p.c), 0);
+    cr_assert_not (stored (p.st, "power"), "what the failing handler wrote was committed");
 
     sl_admin_destroy (&a);
     sl_registry_destroy (&reg);
-    sl_commit_destroy (&c);
-    sl_subs_destroy (&subs);
-    sl_queue_destroy (&q);
-    sl_batch_destroy (&b);
-    u_cleanup (&st);
+    tu_close (&p);
 }

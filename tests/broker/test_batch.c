@@ -1,5 +1,5 @@
 /*  sl_batch: group commit and outcome listeners. */
-#include "unit_util.h"
+#include "tu.h"
 
 #include "sl_batch.h"
 #include "sl_error.h"
@@ -89,19 +89,6 @@ Test (batch, abort_tells_listeners_and_discards)
     u_cleanup (&st);
 }
 
-typedef struct {
-    uint64_t durable;
-    int calls;
-} durable_t;
-
-static void
-on_durable (void *ctx, uint64_t durable)
-{
-    durable_t *d = ctx;
-    d->durable = durable;
-    d->calls++;
-}
-
 /*  With the meta page deferred (MDB_NOMETASYNC), a commit is durable once
  *  the next commit's flush or sl_batch_sync has run; with full syncs, at
  *  once. The listener hears every advance, never a step back. */
@@ -109,8 +96,8 @@ Test (batch, durable_follows_the_meta_page)
 {
     sl_store_t *st = u_store ();
     sl_batch_t *b = sl_batch_new (st, 256, 1000000);
-    durable_t d = { 0, 0 };
-    sl_batch_on_durable (b, on_durable, &d);
+    tu_durable_t d = { 0 };
+    sl_batch_on_durable (b, tu_on_durable, &d);
     MDB_txn *txn;
     cr_assert_eq (sl_batch_txn (b, &txn), 0);
     cr_assert_eq (sl_batch_commit (b), 0);

@@ -3,6 +3,8 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "tu.h"
+
 #include "sl_disclose.h"
 #include "sl_error.h"
 #include "sluice/v1/envelope.pb-c.h"
@@ -53,15 +55,7 @@ Test (disclose, bound_round_trips_through_a_packed_record_meta)
     sl_disclose_bound_field (&uf, buf, &b);
     cr_assert_eq (uf.tag, SL_DISCLOSE_BOUND_TAG);
     /* packed and unpacked again, as the queue stores it */
-    Sluice__V1__RecordMeta m = SLUICE__V1__RECORD_META__INIT;
-    m.owner = "water";
-    m.base.n_unknown_fields = 1;
-    m.base.unknown_fields = &uf;
-    uint8_t packed[128];
-    size_t n = sluice__v1__record_meta__pack (&m, packed);
-    Sluice__V1__RecordMeta *u = sluice__v1__record_meta__unpack (NULL, n, packed);
-    cr_assert_not_null (u);
-    cr_assert_eq (u->base.n_unknown_fields, 1);
+    Sluice__V1__RecordMeta *u = tu_meta_round_trip (&uf);
     sl_disclose_bound_t got = { 0 };
     cr_assert_eq (sl_disclose_bound_read (&u->base.unknown_fields[0], &got), 1);
     cr_assert_eq (got.policy, 7);

@@ -189,10 +189,13 @@ s_restart (unsigned batch_max, unsigned batch_delay_us)
 
 TestSuite (events, .init = setup, .fini = teardown, .timeout = 60);
 
-/*  Water permits power its readings for joint metering, subject kept. */
+/*  Members water (key into kw) and power (kp); water permits power its
+ *  readings for joint metering, subject kept. */
 static void
-permit_power (void)
+scene (sl_keypair_t *kw, sl_keypair_t *kp)
 {
+    cr_assert_eq (tc_member (&B, "water", "member", kw), 0);
+    cr_assert_eq (tc_member (&B, "power", "member", kp), 0);
     cr_assert_eq (tc_policy (&B, "city", "purpose joint-metering \"joint metering\"\n"), 1);
     cr_assert_eq (tc_policy (&B, "water",
                              "permit \"w2p\" {\n  owner water\n  consumer power\n"
@@ -211,9 +214,7 @@ publish (tc_client_t *w, uint32_t n, const char *subject)
 Test (events, entries_commit_with_the_publish)
 {
     sl_keypair_t kw, kp;
-    cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
-    cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
-    permit_power ();
+    scene (&kw, &kp);
     cr_assert_eq (events ("member.add|admin|water"), 1, "member.add not recorded with the change");
     cr_assert_eq (events ("policy.apply|admin-water|"), 1, "policy.apply not recorded");
     cr_assert_eq (events ("broker.start|sluiced"), 1);
@@ -239,9 +240,7 @@ Test (events, entries_commit_with_the_publish)
 Test (events, a_recorder_failure_undoes_the_publish)
 {
     sl_keypair_t kw, kp;
-    cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
-    cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
-    permit_power ();
+    scene (&kw, &kp);
     tc_client_t w, p;
     cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
     /* a second subscription, which no rule permits: a second entry (deny) */
@@ -277,9 +276,7 @@ Test (events, records_committed_while_delivering_are_delivered)
     s_restart (3, 30u * 1000 * 1000);
     hold_state = 0;
     sl_keypair_t kw, kp;
-    cr_assert_eq (tc_member (&B, "water", "member", &kw), 0);
-    cr_assert_eq (tc_member (&B, "power", "member", &kp), 0);
-    permit_power ();
+    scene (&kw, &kp);
     tc_client_t w, p;
     cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 10), 0);
     cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);

@@ -83,6 +83,28 @@ apply (const char *owner, const char *text, const char *role, int dry, sl_policy
     return rc;
 }
 
+/*  apply for real, asserting that it succeeds; the result is cleared. */
+static void
+applied (const char *owner, const char *text, const char *role)
+{
+    sl_policy_apply_result_t r;
+    char errs[2048];
+    cr_assert_eq (apply (owner, text, role, 0, &r, errs, sizeof errs), 0, "%s: %s", owner, errs);
+    sl_policy_apply_result_clear (&r);
+}
+
+/*  `owner`'s current version as stored (a read transaction of its own). */
+static uint32_t
+current (const char *owner)
+{
+    MDB_txn *txn;
+    uint32_t cur = 9;
+    cr_assert_eq (sl_store_read (store, &txn), 0);
+    cr_assert_eq (sl_policy_store_current (ps, txn, owner, &cur), 0);
+    mdb_txn_abort (txn);
+    return cur;
+}
+
 static int
 permits (const char *consumer, const char *purpose)
 {
@@ -142,28 +164,18 @@ Test (policy_store, apply_stores_versions_and_swaps_on_commit)
 
 Test (policy_store, an_aborted_batch_keeps_the_old_index_and_nothing_stored)
 {
-    sl_policy_apply_result_t r;
-    char errs[2048];
-    cr_assert_eq (apply ("city", CITY, "admin:city", 0, &r, errs, sizeof errs), 0, "%s", errs);
-    sl_policy_apply_result_clear (&r);
-    cr_assert_eq (apply ("water", WATER_V1, "admin:water", 0, &r, errs, sizeof errs), 0, "%s", errs);
-    sl_policy_apply_result_clear (&r);
+    applied ("city", CITY, "admin:city");
+    applied ("water", WATER_V1, "admin:water");
     sl_batch_abort (batch);
     cr_assert_eq (permits ("power", "joint-metering"), 0);
-    MDB_txn *txn;
-    uint32_t cur = 9;
-    cr_assert_eq (sl_store_read (store, &txn), 0);
-    cr_assert_eq (sl_policy_store_current (ps, txn, "water", &cur), 0);
-    mdb_txn_abort (txn);
-    cr_assert_eq (cur, 0);
+    cr_assert_eq (current ("water"), 0);
 }
 
 Test (policy_store, errors_and_role_rule_change_nothing)
 {
     sl_policy_apply_result_t r;
     char errs[2048];
-    cr_assert_eq (apply ("city", CITY, "admin:city", 0, &r, errs, sizeof errs), 0, "%s", errs);
-    sl_policy_apply_result_clear (&r);
+    applied ("city", CITY, "admin:city");
     cr_assert_eq (sl_batch_commit (batch), 0);
 
     /* another bureau's administrator */
@@ -184,24 +196,16 @@ Test (policy_store, errors_and_role_rule_change_nothing)
     cr_assert (strstr (errs, "water.policy:3:"), "%s", errs);
     cr_assert (strstr (errs, "water.policy:6:"), "%s", errs);
     cr_assert_eq (sl_batch_commit (batch), 0);
-    MDB_txn *txn;
-    uint32_t cur = 9;
-    cr_assert_eq (sl_store_read (store, &txn), 0);
-    cr_assert_eq (sl_policy_store_current (ps, txn, "water", &cur), 0);
-    cr_assert_eq (cur, 0);
-    cr_assert_eq (sl_policy_store_current (ps, txn, "power", &cur), 0);
-    cr_assert_eq (cur, 0);
-    mdb_txn_abort (txn);
+    cr_assert_eq (current ("water"), 0);
+    cr_assert_eq (current ("power"), 0);
 }
 
 Test (policy_store, dry_run_and_rollback)
 {
     sl_policy_apply_result_t r;
     char errs[2048];
-    cr_assert_eq (apply ("city", CITY, "admin:city", 0, &r, errs, sizeof errs), 0, "%s", errs);
-    sl_policy_apply_result_clear (&r);
-    cr_assert_eq (apply ("water", WATER_V1, "admin:water", 0, &r, errs, sizeof errs), 0, "%s", errs);
-    sl_policy_apply_result_clear (&r);
+    applied ("city", CITY, "admin:city");
+    applied ("water", WATER_V1, "admin:water");
     cr_assert_eq (sl_batch_commit (batch), 0);
 
     cr_assert_eq (apply ("water", WATER_V2, "admin:water", 1, &r, errs, sizeof errs), 0, "%s", errs);
@@ -274,12 +278,8 @@ Test (policy_store, an_offline_reader_sees_what_was_applied)
     mdb_txn_abort (txn);
     sl_store_destroy (&ro);
 
-    sl_policy_apply_result_t r;
-    char errs[2048];
-    cr_assert_eq (apply ("city", CITY, "admin:city", 0, &r, errs, sizeof errs), 0, "%s", errs);
-    sl_policy_apply_result_clear (&r);
-    cr_assert_eq (apply ("water", WATER_V1, "admin:water", 0, &r, errs, sizeof errs), 0, "%s", errs);
-    sl_policy_apply_result_clear (&r);
+    applied ("city", CITY, "admin:city");
+    applied ("water", WATER_V1, "admin:water");
     cr_assert_eq (sl_batch_commit (batch), 0);
 
     ro = sl_store_open_rdonly (path, 0, err, sizeof err);

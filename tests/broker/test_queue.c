@@ -1,7 +1,6 @@
 /*  sl_queue + sl_msgids + sl_store: durable per-consumer queues. */
-#include "unit_util.h"
+#include "tu.h"
 
-#include "sl_batch.h"
 #include "sl_error.h"
 #include "sl_lmdb.h"
 #include "sl_msgids.h"
@@ -38,103 +37,96 @@ append (sl_queue_t *q, MDB_txn *txn, const char *consumer, const char *body, uin
 
 Test (queue, append_scan_remove_in_order)
 {
-    sl_store_t *st = u_store ();
-    sl_queue_t *q = sl_queue_new (st);
-    sl_batch_t *b = sl_batch_new (st, 100, 1000);
+    tu_t u;
+    tu_queue_open (&u);
     MDB_txn *txn;
-    cr_assert_eq (sl_batch_txn (b, &txn), 0);
+    cr_assert_eq (sl_batch_txn (u.b, &txn), 0);
     uint64_t t1, t2, t3, o1;
-    append (q, txn, "power", "one", &t1);
-    append (q, txn, "power", "two", &t2);
-    append (q, txn, "pow", "other", &o1);      /* a prefix of another name */
-    append (q, txn, "power", "three", &t3);
+    append (u.q, txn, "power", "one", &t1);
+    append (u.q, txn, "power", "two", &t2);
+    append (u.q, txn, "pow", "other", &o1);      /* a prefix of another name */
+    append (u.q, txn, "power", "three", &t3);
     cr_assert_eq (t1, 1);
     cr_assert_eq (t2, 2);
     cr_assert_eq (t3, 3);
     cr_assert_eq (o1, 1);
-    cr_assert_eq (sl_batch_commit (b), 0);
+    cr_assert_eq (sl_batch_commit (u.b), 0);
 
     MDB_txn *r;
-    cr_assert_eq (sl_store_read (st, &r), 0);
+    cr_assert_eq (sl_store_read (u.st, &r), 0);
     seen_t s = { .n = 0 };
-    cr_assert_eq (sl_queue_scan (q, r, "power", 0, collect, &s), 0);
+    cr_assert_eq (sl_queue_scan (u.q, r, "power", 0, collect, &s), 0);
     cr_assert_eq (s.n, 3);
     cr_assert_str_eq (s.bodies[0], "one");
     cr_assert_str_eq (s.bodies[2], "three");
-    cr_assert_eq (sl_queue_depth (q, r, "pow"), 1);
+    cr_assert_eq (sl_queue_depth (u.q, r, "pow"), 1);
     seen_t s2 = { .n = 0 };
-    sl_queue_scan (q, r, "power", 2, collect, &s2);
+    sl_queue_scan (u.q, r, "power", 2, collect, &s2);
     cr_assert_eq (s2.n, 2);
     cr_assert_eq (s2.tags[0], 2);
     mdb_txn_abort (r);
 
-    cr_assert_eq (sl_batch_txn (b, &txn), 0);
-    cr_assert_eq (sl_queue_remove (q, txn, "power", 2), 0);
-    cr_assert_eq (sl_queue_remove (q, txn, "power", 2), SL_ENOTFOUND);
-    cr_assert_eq (sl_batch_commit (b), 0);
-    cr_assert_eq (sl_store_read (st, &r), 0);
-    cr_assert_eq (sl_queue_depth (q, r, "power"), 2);
+    cr_assert_eq (sl_batch_txn (u.b, &txn), 0);
+    cr_assert_eq (sl_queue_remove (u.q, txn, "power", 2), 0);
+    cr_assert_eq (sl_queue_remove (u.q, txn, "power", 2), SL_ENOTFOUND);
+    cr_assert_eq (sl_batch_commit (u.b), 0);
+    cr_assert_eq (sl_store_read (u.st, &r), 0);
+    cr_assert_eq (sl_queue_depth (u.q, r, "power"), 2);
     mdb_txn_abort (r);
 
-    sl_batch_destroy (&b);
-    sl_queue_destroy (&q);
-    cr_assert_null (q);
-    u_cleanup (&st);
+    sl_batch_destroy (&u.b);
+    sl_queue_destroy (&u.q);
+    cr_assert_null (u.q);
+    u_cleanup (&u.st);
 }
 
 Test (queue, tags_continue_after_reopen)
 {
-    sl_store_t *st = u_store ();
-    sl_queue_t *q = sl_queue_new (st);
-    sl_batch_t *b = sl_batch_new (st, 100, 1000);
+    tu_t u;
+    tu_queue_open (&u);
     MDB_txn *txn;
     uint64_t t;
-    sl_batch_txn (b, &txn);
+    sl_batch_txn (u.b, &txn);
     for (int i = 0; i < 300; i++)               /* crosses a byte boundary in the key */
-        append (q, txn, "power", "x", &t);
+        append (u.q, txn, "power", "x", &t);
     cr_assert_eq (t, 300);
-    sl_batch_commit (b);
-    sl_batch_destroy (&b);
-    sl_queue_destroy (&q);
-    st = u_reopen (&st);
-    q = sl_queue_new (st);
-    b = sl_batch_new (st, 100, 1000);
-    sl_batch_txn (b, &txn);
-    append (q, txn, "power", "y", &t);
+    sl_batch_commit (u.b);
+    sl_batch_destroy (&u.b);
+    sl_queue_destroy (&u.q);
+    u.st = u_reopen (&u.st);
+    u.q = sl_queue_new (u.st);
+    u.b = sl_batch_new (u.st, 100, 1000);
+    sl_batch_txn (u.b, &txn);
+    append (u.q, txn, "power", "y", &t);
     cr_assert_eq (t, 301, "tag after reopen: %llu", (unsigned long long) t);
-    sl_batch_commit (b);
-    sl_batch_destroy (&b);
-    sl_queue_destroy (&q);
-    u_cleanup (&st);
+    sl_batch_commit (u.b);
+    tu_close (&u);
 }
 
 Test (queue, aborted_appends_leave_nothing)
 {
-    sl_store_t *st = u_store ();
-    sl_queue_t *q = sl_queue_new (st);
-    sl_batch_t *b = sl_batch_new (st, 100, 1000);
+    tu_t u;
+    tu_queue_open (&u);
     MDB_txn *txn;
     uint64_t t;
-    sl_batch_txn (b, &txn);
-    append (q, txn, "power", "lost", &t);
-    sl_batch_abort (b);
-    sl_queue_forget (q);
+    sl_batch_txn (u.b, &txn);
+    append (u.q, txn, "power", "lost", &t);
+    sl_batch_abort (u.b);
+    sl_queue_forget (u.q);
     /* a read transaction never sees uncommitted writes, so the check needs a
      * later commit: if the abort left "lost" in the batch, it is saved now */
     uint64_t t2 = 0;
-    cr_assert_eq (sl_batch_txn (b, &txn), 0);
-    append (q, txn, "power", "kept", &t2);
-    cr_assert_eq (sl_batch_commit (b), 0);
+    cr_assert_eq (sl_batch_txn (u.b, &txn), 0);
+    append (u.q, txn, "power", "kept", &t2);
+    cr_assert_eq (sl_batch_commit (u.b), 0);
     MDB_txn *r;
-    cr_assert_eq (sl_store_read (st, &r), 0);
+    cr_assert_eq (sl_store_read (u.st, &r), 0);
     seen_t s = { .n = 0 };
-    cr_assert_eq (sl_queue_scan (q, r, "power", 0, collect, &s), 0);
+    cr_assert_eq (sl_queue_scan (u.q, r, "power", 0, collect, &s), 0);
     cr_assert_eq (s.n, 1, "%d records queued after an aborted and a committed append", s.n);
     cr_assert_str_eq (s.bodies[0], "kept");
     mdb_txn_abort (r);
-    sl_batch_destroy (&b);
-    sl_queue_destroy (&q);
-    u_cleanup (&st);
+    tu_close (&u);
 }
 
 Test (msgids, seen_within_and_after_the_transaction)
@@ -203,48 +195,45 @@ Test (store, full_map_is_reported)
  *  not after a restart that finds the queue empty (a new epoch). */
 Test (queue, tags_are_never_reused_after_an_abort_or_a_restart)
 {
-    sl_store_t *st = u_store ();
-    sl_queue_t *q = sl_queue_new (st);
-    sl_batch_t *b = sl_batch_new (st, 100, 1000);
+    tu_t u;
+    tu_queue_open (&u);
     MDB_txn *txn;
-    cr_assert_eq (sl_batch_txn (b, &txn), 0);
-    cr_assert_eq (sl_queue_epoch_begin (q, txn), 0);
-    cr_assert_eq (sl_queue_epoch (q), 1);
+    cr_assert_eq (sl_batch_txn (u.b, &txn), 0);
+    cr_assert_eq (sl_queue_epoch_begin (u.q, txn), 0);
+    cr_assert_eq (sl_queue_epoch (u.q), 1);
     uint64_t t1, t2, t3;
-    append (q, txn, "power", "one", &t1);
+    append (u.q, txn, "power", "one", &t1);
     cr_assert_eq (t1, ((uint64_t) 1 << SL_QUEUE_EPOCH_SHIFT) | 1);
-    cr_assert_eq (sl_batch_commit (b), 0);
+    cr_assert_eq (sl_batch_commit (u.b), 0);
     /* delivered and acked: the queue is empty again */
-    cr_assert_eq (sl_batch_txn (b, &txn), 0);
-    cr_assert_eq (sl_queue_remove (q, txn, "power", t1), 0);
-    cr_assert_eq (sl_batch_commit (b), 0);
+    cr_assert_eq (sl_batch_txn (u.b, &txn), 0);
+    cr_assert_eq (sl_queue_remove (u.q, txn, "power", t1), 0);
+    cr_assert_eq (sl_batch_commit (u.b), 0);
     /* an aborted batch re-reads the queue but does not go back */
-    cr_assert_eq (sl_batch_txn (b, &txn), 0);
-    append (q, txn, "power", "lost", &t2);
-    sl_batch_abort (b);
-    sl_queue_forget (q);
-    cr_assert_eq (sl_batch_txn (b, &txn), 0);
-    append (q, txn, "power", "two", &t3);
+    cr_assert_eq (sl_batch_txn (u.b, &txn), 0);
+    append (u.q, txn, "power", "lost", &t2);
+    sl_batch_abort (u.b);
+    sl_queue_forget (u.q);
+    cr_assert_eq (sl_batch_txn (u.b, &txn), 0);
+    append (u.q, txn, "power", "two", &t3);
     cr_assert_gt (t3, t1);
-    cr_assert_eq (sl_batch_commit (b), 0);
-    cr_assert_eq (sl_batch_txn (b, &txn), 0);
-    cr_assert_eq (sl_queue_remove (q, txn, "power", t3), 0);
-    cr_assert_eq (sl_batch_commit (b), 0);
-    sl_queue_destroy (&q);
+    cr_assert_eq (sl_batch_commit (u.b), 0);
+    cr_assert_eq (sl_batch_txn (u.b, &txn), 0);
+    cr_assert_eq (sl_queue_remove (u.q, txn, "power", t3), 0);
+    cr_assert_eq (sl_batch_commit (u.b), 0);
+    sl_queue_destroy (&u.q);
 
     /* a restart on the emptied queue: a new epoch, tags above all earlier */
-    q = sl_queue_new (st);
-    cr_assert_eq (sl_batch_txn (b, &txn), 0);
-    cr_assert_eq (sl_queue_epoch_begin (q, txn), 0);
-    cr_assert_eq (sl_queue_epoch (q), 2);
+    u.q = sl_queue_new (u.st);
+    cr_assert_eq (sl_batch_txn (u.b, &txn), 0);
+    cr_assert_eq (sl_queue_epoch_begin (u.q, txn), 0);
+    cr_assert_eq (sl_queue_epoch (u.q), 2);
     uint64_t t4;
-    append (q, txn, "power", "three", &t4);
+    append (u.q, txn, "power", "three", &t4);
     cr_assert_gt (t4, t3);
     cr_assert_eq (t4 >> SL_QUEUE_EPOCH_SHIFT, 2);
-    cr_assert_eq (sl_batch_commit (b), 0);
-    sl_batch_destroy (&b);
-    sl_queue_destroy (&q);
-    sl_store_destroy (&st);
+    cr_assert_eq (sl_batch_commit (u.b), 0);
+    tu_close (&u);
 }
 
 /*  The sealed subject rides in an unknown field of the queued RecordMeta:
@@ -258,15 +247,7 @@ Test (queue, sealed_subject_field_round_trip)
         buf[2 + i] = (uint8_t) i;
     ProtobufCMessageUnknownField uf;
     sl_queue_sealed_field (&uf, buf, n);
-    Sluice__V1__RecordMeta m = SLUICE__V1__RECORD_META__INIT;
-    m.owner = "water";
-    m.base.n_unknown_fields = 1;
-    m.base.unknown_fields = &uf;
-    uint8_t packed[1024];
-    size_t len = sluice__v1__record_meta__pack (&m, packed);
-    Sluice__V1__RecordMeta *u = sluice__v1__record_meta__unpack (NULL, len, packed);
-    cr_assert_not_null (u);
-    cr_assert_eq (u->base.n_unknown_fields, 1);
+    Sluice__V1__RecordMeta *u = tu_meta_round_trip (&uf);
     const uint8_t *data;
     size_t dlen;
     cr_assert_eq (sl_queue_sealed_read (&u->base.unknown_fields[0], &data, &dlen), 1);
@@ -284,28 +265,25 @@ Test (queue, sealed_subject_field_round_trip)
  *  again, never refreshed from anywhere else. */
 Test (queue, known_count_is_the_batch_view_or_unknown)
 {
-    sl_store_t *st = u_store ();
-    sl_queue_t *q = sl_queue_new (st);
-    sl_batch_t *b = sl_batch_new (st, 100, 1000);
+    tu_t u;
+    tu_queue_open (&u);
     MDB_txn *txn;
-    cr_assert_eq (sl_queue_known_count (q, "power"), -1, "never counted");
-    cr_assert_eq (sl_batch_txn (b, &txn), 0);
-    cr_assert_eq (sl_queue_epoch_begin (q, txn), 0);
+    cr_assert_eq (sl_queue_known_count (u.q, "power"), -1, "never counted");
+    cr_assert_eq (sl_batch_txn (u.b, &txn), 0);
+    cr_assert_eq (sl_queue_epoch_begin (u.q, txn), 0);
     uint64_t t;
-    append (q, txn, "power", "one", &t);
-    append (q, txn, "power", "two", &t);
-    cr_assert_eq (sl_queue_known_count (q, "power"), 2, "the open batch's view");
-    cr_assert_eq (sl_batch_commit (b), 0);
-    cr_assert_eq (sl_queue_known_count (q, "power"), 2);
-    cr_assert_eq (sl_batch_txn (b, &txn), 0);
-    append (q, txn, "power", "lost", &t);
-    sl_batch_abort (b);
-    sl_queue_forget (q);
-    cr_assert_eq (sl_queue_known_count (q, "power"), -1, "forgotten after the abort");
-    cr_assert_eq (sl_batch_txn (b, &txn), 0);
-    cr_assert_eq (sl_queue_count (q, txn, "power"), 2);
-    cr_assert_eq (sl_queue_known_count (q, "power"), 2);
-    sl_batch_destroy (&b);
-    sl_queue_destroy (&q);
-    u_cleanup (&st);
+    append (u.q, txn, "power", "one", &t);
+    append (u.q, txn, "power", "two", &t);
+    cr_assert_eq (sl_queue_known_count (u.q, "power"), 2, "the open batch's view");
+    cr_assert_eq (sl_batch_commit (u.b), 0);
+    cr_assert_eq (sl_queue_known_count (u.q, "power"), 2);
+    cr_assert_eq (sl_batch_txn (u.b, &txn), 0);
+    append (u.q, txn, "power", "lost", &t);
+    sl_batch_abort (u.b);
+    sl_queue_forget (u.q);
+    cr_assert_eq (sl_queue_known_count (u.q, "power"), -1, "forgotten after the abort");
+    cr_assert_eq (sl_batch_txn (u.b, &txn), 0);
+    cr_assert_eq (sl_queue_count (u.q, txn, "power"), 2);
+    cr_assert_eq (sl_queue_known_count (u.q, "power"), 2);
+    tu_close (&u);
 }

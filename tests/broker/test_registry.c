@@ -1,75 +1,60 @@
 /*  sl_registry: members, validation, revocation, persistence. */
-#include "unit_util.h"
+#include "tu.h"
 
-#include "sl_batch.h"
 #include "sl_error.h"
 #include "sl_registry.h"
 
 Test (registry, add_lookup_revoke_persist)
 {
-    sl_store_t *st = u_store ();
-    sl_registry_t *reg = sl_registry_new (st);
-    sl_batch_t *b = sl_batch_new (st, 10, 1000);
-    sl_keypair_t k1, k2;
-    sl_keys_generate (&k1);
-    sl_keys_generate (&k2);
-    MDB_txn *txn;
+    tu_t r;
+    tu_reg_open (&r);
     char err[256];
-    sl_batch_txn (b, &txn);
-    cr_assert_eq (sl_registry_add (reg, txn, "water", "member", k1.public_key, err, sizeof err), 0);
-    cr_assert_eq (sl_registry_add (reg, txn, "water", "member", k2.public_key, err, sizeof err), SL_EEXIST);
+    cr_assert_eq (sl_registry_add (r.reg, r.txn, "water", "member", r.k1.public_key, err, sizeof err), 0);
+    cr_assert_eq (sl_registry_add (r.reg, r.txn, "water", "member", r.k2.public_key, err, sizeof err), SL_EEXIST);
     cr_assert (strstr (err, "already exists"));
-    cr_assert_eq (sl_registry_add (reg, txn, "water2", "member", k1.public_key, err, sizeof err), SL_EEXIST);
+    cr_assert_eq (sl_registry_add (r.reg, r.txn, "water2", "member", r.k1.public_key, err, sizeof err), SL_EEXIST);
     cr_assert (strstr (err, "'water'"), "%s", err);
-    cr_assert_eq (sl_registry_add (reg, txn, "Water", "member", k2.public_key, err, sizeof err), SL_EINVAL);
-    cr_assert_eq (sl_registry_add (reg, txn, "power", "superuser", k2.public_key, err, sizeof err), SL_EINVAL);
-    cr_assert_eq (sl_registry_add (reg, txn, "power", "member", "short", err, sizeof err), SL_EINVAL);
-    cr_assert_eq (sl_registry_add (reg, txn, "power", "admin:power", k2.public_key, err, sizeof err), 0);
-    cr_assert_eq (sl_batch_commit (b), 0);
+    cr_assert_eq (sl_registry_add (r.reg, r.txn, "Water", "member", r.k2.public_key, err, sizeof err), SL_EINVAL);
+    cr_assert_eq (sl_registry_add (r.reg, r.txn, "power", "superuser", r.k2.public_key, err, sizeof err), SL_EINVAL);
+    cr_assert_eq (sl_registry_add (r.reg, r.txn, "power", "member", "short", err, sizeof err), SL_EINVAL);
+    cr_assert_eq (sl_registry_add (r.reg, r.txn, "power", "admin:power", r.k2.public_key, err, sizeof err), 0);
+    cr_assert_eq (sl_batch_commit (r.b), 0);
 
-    const sl_member_t *m = sl_registry_by_key (reg, k1.public_key);
+    const sl_member_t *m = sl_registry_by_key (r.reg, r.k1.public_key);
     cr_assert_not_null (m);
     cr_assert_str_eq (m->name, "water");
     cr_assert_eq (m->revoked, 0);
 
-    sl_batch_txn (b, &txn);
-    cr_assert_eq (sl_registry_revoke (reg, txn, "water"), 0);
-    cr_assert_eq (sl_registry_revoke (reg, txn, "nobody"), SL_ENOTFOUND);
-    cr_assert_eq (sl_batch_commit (b), 0);
-    sl_registry_destroy (&reg);
-    sl_batch_destroy (&b);
+    sl_batch_txn (r.b, &r.txn);
+    cr_assert_eq (sl_registry_revoke (r.reg, r.txn, "water"), 0);
+    cr_assert_eq (sl_registry_revoke (r.reg, r.txn, "nobody"), SL_ENOTFOUND);
+    cr_assert_eq (sl_batch_commit (r.b), 0);
+    sl_registry_destroy (&r.reg);
+    sl_batch_destroy (&r.b);
 
-    st = u_reopen (&st);
-    reg = sl_registry_new (st);
-    cr_assert_eq (sl_registry_count (reg), 2);
-    m = sl_registry_by_name (reg, "water");
+    r.st = u_reopen (&r.st);
+    r.reg = sl_registry_new (r.st);
+    cr_assert_eq (sl_registry_count (r.reg), 2);
+    m = sl_registry_by_name (r.reg, "water");
     cr_assert_not_null (m);
     cr_assert_eq (m->revoked, 1, "revocation not persisted");
-    cr_assert_str_eq (m->public_key, k1.public_key);
-    m = sl_registry_by_name (reg, "power");
+    cr_assert_str_eq (m->public_key, r.k1.public_key);
+    m = sl_registry_by_name (r.reg, "power");
     cr_assert_str_eq (m->role, "admin:power");
-    sl_registry_destroy (&reg);
-    u_cleanup (&st);
+    tu_close (&r);
 }
 
 Test (registry, reload_drops_aborted_additions)
 {
-    sl_store_t *st = u_store ();
-    sl_registry_t *reg = sl_registry_new (st);
-    sl_batch_t *b = sl_batch_new (st, 10, 1000);
-    sl_keypair_t k;
-    sl_keys_generate (&k);
-    MDB_txn *txn;
+    tu_t r;
+    tu_reg_open (&r);
     char err[256];
-    sl_batch_txn (b, &txn);
-    cr_assert_eq (sl_registry_add (reg, txn, "water", "member", k.public_key, err, sizeof err), 0);
-    cr_assert_not_null (sl_registry_by_name (reg, "water"));
-    sl_batch_abort (b);
-    cr_assert_eq (sl_registry_reload (reg), 0);
-    cr_assert_null (sl_registry_by_name (reg, "water"));
-    sl_batch_destroy (&b);
-    sl_registry_destroy (&reg);
-    u_cleanup (&st);
+    cr_assert_eq (sl_registry_add (r.reg, r.txn, "water", "member", r.k1.public_key, err, sizeof err), 0);
+    cr_assert_not_null (sl_registry_by_name (r.reg, "water"));
+    sl_batch_abort (r.b);
+    cr_assert_eq (sl_registry_reload (r.reg), 0);
+    cr_assert_null (sl_registry_by_name (r.reg, "water"));
+    tu_close (&r);
 }
 
 Test (registry, names_and_roles)
@@ -109,28 +94,20 @@ seen (void *arg, const sl_member_t *m)
  *  through the registry's own decoder, revoked ones too, by name. */
 Test (registry, each_reads_members_in_a_transaction)
 {
-    sl_store_t *st = u_store ();
-    sl_registry_t *reg = sl_registry_new (st);
-    sl_batch_t *b = sl_batch_new (st, 10, 1000);
-    sl_keypair_t k1, k2;
-    sl_keys_generate (&k1);
-    sl_keys_generate (&k2);
-    MDB_txn *txn;
+    tu_t r;
+    tu_reg_open (&r);
     char err[256];
-    sl_batch_txn (b, &txn);
-    cr_assert_eq (sl_registry_add (reg, txn, "water", "admin:water", k1.public_key, err, sizeof err), 0);
-    cr_assert_eq (sl_registry_add (reg, txn, "power", "member", k2.public_key, err, sizeof err), 0);
-    cr_assert_eq (sl_registry_revoke (reg, txn, "power"), 0);
-    cr_assert_eq (sl_batch_commit (b), 0);
-    cr_assert_eq (sl_store_read (st, &txn), 0);
+    cr_assert_eq (sl_registry_add (r.reg, r.txn, "water", "admin:water", r.k1.public_key, err, sizeof err), 0);
+    cr_assert_eq (sl_registry_add (r.reg, r.txn, "power", "member", r.k2.public_key, err, sizeof err), 0);
+    cr_assert_eq (sl_registry_revoke (r.reg, r.txn, "power"), 0);
+    cr_assert_eq (sl_batch_commit (r.b), 0);
+    cr_assert_eq (sl_store_read (r.st, &r.txn), 0);
     seen_t s = { 0 };
-    cr_assert_eq (sl_registry_each (txn, seen, &s), 0);
-    mdb_txn_abort (txn);
+    cr_assert_eq (sl_registry_each (r.txn, seen, &s), 0);
+    mdb_txn_abort (r.txn);
     cr_assert_eq (s.n, 2);
     cr_assert_str_eq (s.names[0], "power/member");
     cr_assert_str_eq (s.names[1], "water/admin:water");
     cr_assert_eq (s.revoked, 1);
-    sl_batch_destroy (&b);
-    sl_registry_destroy (&reg);
-    u_cleanup (&st);
+    tu_close (&r);
 }

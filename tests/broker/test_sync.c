@@ -1,6 +1,6 @@
 /*  sl_sync: the store's flush in a thread of its own, and sl_batch's use of
  *  it (sl_batch_sync_async / sl_batch_sync_collect). */
-#include "unit_util.h"
+#include "tu.h"
 
 #include <poll.h>
 #include <pthread.h>
@@ -44,21 +44,6 @@ Test (sync, a_request_is_answered_through_the_descriptor)
     u_cleanup (&st);
 }
 
-typedef struct {
-    uint64_t durable;
-    int calls;
-    pthread_t thread;
-} durable_t;
-
-static void
-on_durable (void *ctx, uint64_t durable)
-{
-    durable_t *d = ctx;
-    d->durable = durable;
-    d->calls++;
-    d->thread = pthread_self ();
-}
-
 /*  Under MDB_NOMETASYNC a commit waits for its meta page: the flush thread
  *  makes it durable while the caller goes on (here: commits again), and the
  *  durability listener hears it only from sl_batch_sync_collect, in the
@@ -68,8 +53,8 @@ Test (sync, the_batch_learns_durability_from_the_thread)
     sl_store_t *st = u_store ();
     cr_assert_eq (mdb_env_set_flags (sl_store_env (st), MDB_NOMETASYNC, 1), 0);
     sl_batch_t *b = sl_batch_new (st, 256, 1000000);
-    durable_t d = { 0, 0, 0 };
-    sl_batch_on_durable (b, on_durable, &d);
+    tu_durable_t d = { 0 };
+    sl_batch_on_durable (b, tu_on_durable, &d);
     cr_assert_eq (sl_batch_sync_fd (b), -1, "no thread yet");
     cr_assert_eq (sl_batch_sync_start (b), 0);
     cr_assert_geq (sl_batch_sync_fd (b), 0);

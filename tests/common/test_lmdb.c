@@ -6,22 +6,26 @@
 #include "sl_error.h"
 #include "sl_lmdb.h"
 
+/*  Asserts that sl_lmdb_rc maps LMDB or errno `code` (named in the message)
+ *  to `want`. */
+#define MAPS(code, want) cr_assert_eq (sl_lmdb_rc (code), want, "%s", #code)
+
 Test (lmdb, every_listed_code_has_its_answer)
 {
-    cr_assert_eq (sl_lmdb_rc (0), SL_OK);
-    cr_assert_eq (sl_lmdb_rc (MDB_MAP_FULL), SL_EFULL);
-    cr_assert_eq (sl_lmdb_rc (MDB_TXN_FULL), SL_EFULL);
-    cr_assert_eq (sl_lmdb_rc (ENOSPC), SL_EFULL);
-    cr_assert_eq (sl_lmdb_rc (EDQUOT), SL_EFULL);
-    cr_assert_eq (sl_lmdb_rc (MDB_NOTFOUND), SL_ENOTFOUND);
-    cr_assert_eq (sl_lmdb_rc (MDB_KEYEXIST), SL_EEXIST);
-    cr_assert_eq (sl_lmdb_rc (ENOMEM), SL_ENOMEM);
+    MAPS (0, SL_OK);
+    MAPS (MDB_MAP_FULL, SL_EFULL);
+    MAPS (MDB_TXN_FULL, SL_EFULL);
+    MAPS (ENOSPC, SL_EFULL);
+    MAPS (EDQUOT, SL_EFULL);
+    MAPS (MDB_NOTFOUND, SL_ENOTFOUND);
+    MAPS (MDB_KEYEXIST, SL_EEXIST);
+    MAPS (ENOMEM, SL_ENOMEM);
 }
 
 Test (lmdb, anything_else_is_a_store_error)
 {
-    cr_assert_eq (sl_lmdb_rc (MDB_CORRUPTED), SL_ESTORE);
-    cr_assert_eq (sl_lmdb_rc (MDB_BAD_TXN), SL_ESTORE);
-    cr_assert_eq (sl_lmdb_rc (EIO), SL_ESTORE);
-    cr_assert_eq (sl_lmdb_rc (EACCES), SL_ESTORE);
+    MAPS (MDB_CORRUPTED, SL_ESTORE);
+    MAPS (MDB_BAD_TXN, SL_ESTORE);
+    MAPS (EIO, SL_ESTORE);
+    MAPS (EACCES, SL_ESTORE);
 }

@@ -5,11 +5,9 @@
  *  and the broker's refusals reach the program's exit status. One broker
  *  and data directory per test. */
 #include <criterion/criterion.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -17,25 +15,31 @@
 
 static tb_t tb;
 static char water_key[320], power_key[320];
+static char out[4096], err[4096];     /* the last run's stdout and stderr */
 
-/* water's rule, as examples/policies/water.policy writes it (without its
- * validity window, so the test does not depend on the calendar) */
-static const char *s_water_policy =
-    "permit \"water-to-power-joint-metering\" {\n"
-    "  owner     water\n"
-    "  consumer  power\n"
-    "  records   water.v1.MeterReading\n"
-    "  purpose   joint-metering\n"
-    "  fields    district, date_observed, water_consumption_m3\n"
-    "  subject   pseudonymize\n"
-    "  time      coarsen hour\n"
-    "}\n";
+/*  water's rule as examples/policies/water.policy writes it, less its
+ *  validity window (so the test does not depend on the calendar); free()
+ *  it. */
+static char *
+s_water_policy (void)
+{
+    char *text = tl_slurp (SL_EXAMPLE_POLICIES "/water.policy", NULL);
+    cr_assert_not_null (text, "cannot read %s/water.policy", SL_EXAMPLE_POLICIES);
+    char *valid = strstr (text, "\n  valid ");
+    cr_assert_not_null (valid, "no validity window in water.policy: %s", text);
+    char *end = strchr (valid + 1, '\n');
+    cr_assert_not_null (end, "the validity window is not a line of its own: %s", text);
+    memmove (valid, end, strlen (end) + 1);
+    return text;
+}
 
 static void
 setup (void)
 {
     setenv ("SLUICE_LOG", "warn", 1);     /* the programs' stderr: only what they say */
-    tb_scene (&tb, water_key, power_key, TL_CITY, s_water_policy);
+    char *water = s_water_policy ();
+    tb_scene (&tb, water_key, power_key, TL_CITY, water);
+    free (water);
 }
 
 static void
@@ -49,24 +53,19 @@ TestSuite (minimal_adapter, .init = setup, .fini = teardown, .timeout = 90);
 /*  Runs the program with `args` (stdin from `input` when not NULL); its
  *  stdout goes to `out`, stderr to `err`. Returns the exit status. */
 static int
-s_adapter (const char *key, const char *args, const char *input, char *out, size_t size,
-           char *err, size_t errsize)
+s_adapter (const char *key, const char *args, const char *input)
 {
     char in_path[400], err_path[400], cmd[2048];
     snprintf (in_path, sizeof in_path, "%s/stdin.txt", tb.dir);
     snprintf (err_path, sizeof err_path, "%s/stderr.txt", tb.dir);
-    FILE *f = fopen (in_path, "w");
-    cr_assert_not_null (f);
-    fputs (input ? input : "", f);
-    fclose (f);
+    cr_assert_eq (tl_write (in_path, input ? input : ""), 0);
     snprintf (cmd, sizeof cmd, "'%s' --data '%s/data' --key '%s' %s <'%s' 2>'%s'",
               tb_program ("SLUICE_MINIMAL_ADAPTER"), tb.dir, key, args, in_path, err_path);
-    int rc = tb_run (cmd, out, size);
-    f = fopen (err_path, "r");
-    cr_assert_not_null (f);
-    size_t n = fread (err, 1, errsize - 1, f);
-    err[n] = '\0';
-    fclose (f);
+    int rc = tb_run (cmd, out, sizeof out);
+    char *text = tl_slurp (err_path, NULL);
+    cr_assert_not_null (text);
+    snprintf (err, sizeof err, "%s", text);
+    free (text);
     return rc;
 }
 
@@ -75,8 +74,8 @@ s_adapter (const char *key, const char *args, const char *input, char *out, size
 static pid_t
 s_start_receiver (int count)
 {
-    char out[400], log[400], n[16];
-    snprintf (out, sizeof out, "%s/received.jsonl", tb.dir);
+    char rx[400], log[400], n[16];
+    snprintf (rx, sizeof rx, "%s/received.jsonl", tb.dir);
     snprintf (log, sizeof log, "%s/receiver.log", tb.dir);
     snprintf (n, sizeof n, "%d", count);
     char data[300];
@@ -84,53 +83,29 @@ s_start_receiver (int count)
     pid_t pid = fork ();
     cr_assert_neq (pid, -1);
     if (pid == 0) {
-        if (!freopen (out, "w", stdout) || !freopen (log, "w", stderr))
+        if (!freopen (rx, "w", stdout) || !freopen (log, "w", stderr))
             _exit (126);
         execl (tb_program ("SLUICE_MINIMAL_ADAPTER"), "sluice-minimal-adapter", "--data", data,
                "--key", power_key, "receive", "water.v1.MeterReading", "joint-metering", n,
                (char *) NULL);
         _exit (127);
     }
-    char cmd[500], text[4096] = "";
-    snprintf (cmd, sizeof cmd, "cat '%s'", log);
-    for (int i = 0; i < 500 && !strstr (text, "subscribed"); i++) {
-        usleep (20000);
-        tb_run (cmd, text, sizeof text);
-    }
-    cr_assert_not_null (strstr (text, "subscribed to water.v1.MeterReading for joint-metering"),
-                        "receiver log: %s", text);
+    tb_file_has (log, "subscribed to water.v1.MeterReading for joint-metering", 10000);
     return pid;
-}
-
-static int
-s_wait (pid_t pid)
-{
-    int st;
-    for (int i = 0; i < 1000; i++) {
-        if (waitpid (pid, &st, WNOHANG) == pid)
-            return WIFEXITED (st) ? WEXITSTATUS (st) : 128;
-        usleep (20000);
-    }
-    kill (pid, SIGKILL);
-    waitpid (pid, &st, 0);
-    cr_assert_fail ("the receiver did not finish in 20 s");
-    return -1;
 }
 
 Test (minimal_adapter, power_receives_what_waters_policy_releases)
 {
     pid_t rx = s_start_receiver (2);
-    char out[4096], err[4096];
     /* 2026-11-28 10:30:42 and 11:46:40 UTC; line 2 is not an export line */
     int rc = s_adapter (water_key, "publish",
                         "WM-0017;CIT-100201;Xihu;440.34;1795861842\n"
                         "WM-0018;CIT-100202\n"
-                        "WM-0019;CIT-100203;Binjiang;12.5;1795866400\n",
-                        out, sizeof out, err, sizeof err);
+                        "WM-0019;CIT-100203;Binjiang;12.5;1795866400\n");
     cr_assert_eq (rc, 1, "a rejected line makes the exit status 1: %s %s", out, err);
     cr_assert_str_eq (out, "2 stored, 0 refused, 1 rejected\n");
     cr_assert_str_eq (err, "stdin:2:19: expected 5 fields METER;CITIZEN;DISTRICT;M3;UNIX_TIME\n");
-    cr_assert_eq (s_wait (rx), 0);
+    cr_assert_eq (tl_broker_stop (rx, 0, 20000), 0, "the receiver finishes with status 0 within 20 s");
 
     char path[400], line[4096];
     snprintf (path, sizeof path, "%s/received.jsonl", tb.dir);
@@ -169,9 +144,7 @@ Test (minimal_adapter, power_receives_what_waters_policy_releases)
 
 Test (minimal_adapter, a_purpose_no_rule_names_is_denied)
 {
-    char out[4096], err[4096];
-    int rc = s_adapter (power_key, "ask water.v1.MeterReading CIT-100201 marketing", NULL,
-                        out, sizeof out, err, sizeof err);
+    int rc = s_adapter (power_key, "ask water.v1.MeterReading CIT-100201 marketing", NULL);
     cr_assert_eq (rc, 1, "%s", out);
     cr_assert (strncmp (out, "denied: ", 8) == 0, "%s", out);
     cr_assert_not_null (strstr (out, "(no-matching-rule)"), "%s", out);
@@ -180,9 +153,7 @@ Test (minimal_adapter, a_purpose_no_rule_names_is_denied)
 Test (minimal_adapter, a_record_type_the_member_does_not_own_is_refused)
 {
     /* power publishing water's record type: the broker refuses, the program says so */
-    char out[4096], err[4096];
-    int rc = s_adapter (power_key, "publish", "WM-0017;CIT-100201;Xihu;1.5;1795861842\n",
-                        out, sizeof out, err, sizeof err);
+    int rc = s_adapter (power_key, "publish", "WM-0017;CIT-100201;Xihu;1.5;1795861842\n");
     cr_assert_eq (rc, 1);
     cr_assert_str_eq (out, "0 stored, 1 refused, 0 rejected\n");
     cr_assert (strncmp (err, "stdin:1: refused by the broker: ", 32) == 0, "%s", err);
@@ -190,12 +161,10 @@ Test (minimal_adapter, a_record_type_the_member_does_not_own_is_refused)
 
 Test (minimal_adapter, usage_and_unknown_keys)
 {
-    char out[4096], err[4096];
-    cr_assert_eq (s_adapter (water_key, "receive water.v1.MeterReading", NULL, out, sizeof out,
-                             err, sizeof err), 2);
+    cr_assert_eq (s_adapter (water_key, "receive water.v1.MeterReading", NULL), 2);
     cr_assert_not_null (strstr (err, "usage: sluice-minimal-adapter"), "%s", err);
     char stranger[320];
     tb_member (&tb, "stranger", NULL, stranger);         /* a key pair nobody registered */
-    cr_assert_eq (s_adapter (stranger, "publish", "", out, sizeof out, err, sizeof err), 3);
+    cr_assert_eq (s_adapter (stranger, "publish", ""), 3);
     cr_assert (strncmp (err, "connect: ", 9) == 0, "%s", err);
 }

@@ -84,17 +84,25 @@ s_reading (uint8_t *out, const char *subject, int64_t t, double m3)
     return water__v1__meter_reading__pack (&r, out);
 }
 
+/*  h reset to an empty header of `version`, `cmd` and `seq`. */
+static void
+s_head (Sluice__V1__Header *h, uint32_t version, Sluice__V1__Command cmd, uint64_t seq)
+{
+    sluice__v1__header__init (h);
+    h->version = version;
+    h->command = cmd;
+    h->seq = seq;
+}
+
 static void
 s_publish (s_seed_t *s, int sender, uint64_t seq, const char *type, int n, int good_body)
 {
-    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+    Sluice__V1__Header h;
     Sluice__V1__RecordMeta metas[3], *mp[3];
     uint8_t bodies[3][256];
     const uint8_t *bp[3];
     size_t lens[3];
-    h.version = 1;
-    h.command = SLUICE__V1__COMMAND__PUBLISH;
-    h.seq = seq;
+    s_head (&h, 1, SLUICE__V1__COMMAND__PUBLISH, seq);
     h.record_type = (char *) type;
     for (int i = 0; i < n; i++) {
         sluice__v1__record_meta__init (&metas[i]);
@@ -124,10 +132,8 @@ static void
 s_simple (s_seed_t *s, int sender, Sluice__V1__Command cmd, uint64_t seq,
           const char *type, const char *purpose)
 {
-    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
-    h.version = 1;
-    h.command = cmd;
-    h.seq = seq;
+    Sluice__V1__Header h;
+    s_head (&h, 1, cmd, seq);
     h.record_type = (char *) type;
     h.purpose = (char *) purpose;
     s_msg (s, sender, &h, NULL, NULL, 0);
@@ -140,10 +146,7 @@ s_header_seeds (const char *dir)
     Sluice__V1__Header h;
 
     memset (&s, 0, sizeof s);
-    sluice__v1__header__init (&h);
-    h.version = 1;
-    h.command = SLUICE__V1__COMMAND__HELLO;
-    h.seq = 1;
+    s_head (&h, 1, SLUICE__V1__COMMAND__HELLO, 1);
     char *caps[] = { "batch", "credit" };
     h.n_capabilities = 2;
     h.capabilities = caps;
@@ -159,19 +162,13 @@ s_header_seeds (const char *dir)
      * ack and nack deliveries, unsubscribe */
     memset (&s, 0, sizeof s);
     s_simple (&s, POWER, SLUICE__V1__COMMAND__SUBSCRIBE, 1, "water.v1.MeterReading", "billing");
-    sluice__v1__header__init (&h);
-    h.version = 1;
-    h.command = SLUICE__V1__COMMAND__CREDIT;
-    h.seq = 2;
+    s_head (&h, 1, SLUICE__V1__COMMAND__CREDIT, 2);
     h.credit = 10;
     s_msg (&s, POWER, &h, NULL, NULL, 0);
     s_publish (&s, WATER, 3, "water.v1.MeterReading", 3, 1);
     s_publish (&s, WATER, 3, "water.v1.MeterReading", 3, 1);
     uint64_t tags[] = { 1, 2 };
-    sluice__v1__header__init (&h);
-    h.version = 1;
-    h.command = SLUICE__V1__COMMAND__ACK;
-    h.seq = 3;
+    s_head (&h, 1, SLUICE__V1__COMMAND__ACK, 3);
     h.n_delivery_tags = 2;
     h.delivery_tags = tags;
     s_msg (&s, POWER, &h, NULL, NULL, 0);
@@ -185,10 +182,7 @@ s_header_seeds (const char *dir)
 
     /* query routed to the owner, a reply and an owner's error */
     memset (&s, 0, sizeof s);
-    sluice__v1__header__init (&h);
-    h.version = 1;
-    h.command = SLUICE__V1__COMMAND__QUERY;
-    h.seq = 7;
+    s_head (&h, 1, SLUICE__V1__COMMAND__QUERY, 7);
     h.record_type = "water.v1.MeterReading";
     h.purpose = "billing";
     h.subject = "citizen-0001";
@@ -215,10 +209,7 @@ s_header_seeds (const char *dir)
         r.records = &mp;
         s_msg (&s, WATER, &r, &bp, &len, 1);
         Sluice__V1__Error e = SLUICE__V1__ERROR__INIT, *ep = &e;
-        sluice__v1__header__init (&r);
-        r.version = 1;
-        r.command = SLUICE__V1__COMMAND__ERROR;
-        r.seq = 2;
+        s_head (&r, 1, SLUICE__V1__COMMAND__ERROR, 2);
         r.query_id = 2;
         e.code = SLUICE__V1__ERROR_CODE__NOT_FOUND;
         e.text = "no such meter";
@@ -234,10 +225,7 @@ s_header_seeds (const char *dir)
     s_publish (&s, POWER, 10, "water.v1.MeterReading", 1, 1);
     s_publish (&s, WATER, 11, "water.v1.MeterReading", 1, 0);
     s_publish (&s, WATER, 12, "water.v1.Nothing", 1, 1);
-    sluice__v1__header__init (&h);
-    h.version = 2;
-    h.command = SLUICE__V1__COMMAND__HELLO;
-    h.seq = 13;
+    s_head (&h, 2, SLUICE__V1__COMMAND__HELLO, 13);
     s_msg (&s, WATER, &h, NULL, NULL, 0);
     h.version = 1;
     h.command = (Sluice__V1__Command) 99;

@@ -258,3 +258,20 @@ tb_take_one (sl_client_t **p)
     cr_assert_eq (sl_client_flush (*p, 10000), 0, "%s", sl_client_last_error (*p));
     sl_client_destroy (p, 1000);
 }
+
+/*  ---- added for the SDK, adapter and demo suites ---- */
+
+void
+tb_file_has (const char *path, const char *needle, int timeout_ms)
+{
+    int64_t until = tl_ms () + tl_wait (timeout_ms);
+    char *text = tl_slurp (path, NULL);
+    while (!(text && strstr (text, needle)) && tl_ms () < until) {
+        usleep (20000);
+        free (text);
+        text = tl_slurp (path, NULL);
+    }
+    int found = text && strstr (text, needle);
+    cr_assert (found, "no '%s' in %s: %s", needle, path, text ? text : "(cannot read it)");
+    free (text);
+}

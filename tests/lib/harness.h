@@ -94,4 +94,11 @@ int tb_wait (int ms);
     Asserts. */
 void tb_take_one (sl_client_t **p);
 
+/*  ---- added for the SDK, adapter and demo suites ---- */
+
+/*  Waits up to timeout_ms (scaled by SLUICE_TEST_TIME_SCALE; 0: looks once)
+    until the file at `path` (a program's log or output) holds `needle`;
+    asserts that it does, with the file's text in the message. */
+void tb_file_has (const char *path, const char *needle, int timeout_ms);
+
 #endif

@@ -12,22 +12,16 @@
 #include "sl_keys.h"
 
 static tb_t tb;
-static char cmd[4096], out[16384];
+static char out[16384];
 
-static const char *
-s_ctl (void)
-{
-    return tb_program ("SLUICECTL");
-}
-
-/*  Runs sluicectl with --data of the test broker; stderr folded into out. */
-static int
-s_run (const char *args)
-{
-    snprintf (cmd, sizeof cmd, "SLUICE_TIMEOUT=%d '%s' --data '%s/data' %s 2>&1", tb_wait (5000),
-              s_ctl (), tb.dir, args);
-    return tb_run (cmd, out, sizeof out);
-}
+#define CTL tb_program ("SLUICECTL")
+/*  Runs the printf-formatted shell command line (CTL: sluicectl's path);
+ *  its stdout in `out`. The exit status. */
+#define SH(...) tl_sh (out, sizeof out, __VA_ARGS__)
+/*  Runs sluicectl with --data of the test broker and the printf-formatted
+ *  arguments; stderr folded into out. The exit status. */
+#define RUN(fmt, ...) \
+    SH ("SLUICE_TIMEOUT=%d '%s' --data '%s/data' " fmt " 2>&1", tb_wait (5000), CTL, tb.dir, ##__VA_ARGS__)
 
 static void
 s_tmp (void)
@@ -54,8 +48,7 @@ Test (cli, keygen_writes_a_private_key_and_a_public_key, .init = s_tmp, .fini = 
 {
     char path[512];
     struct stat st;
-    snprintf (cmd, sizeof cmd, "'%s' keygen water --dir '%s' 2>&1", s_ctl (), tb.dir);
-    cr_assert_eq (tb_run (cmd, out, sizeof out), 0, "%s", out);
+    cr_assert_eq (SH ("'%s' keygen water --dir '%s' 2>&1", CTL, tb.dir), 0, "%s", out);
     cr_assert (strstr (out, "water.key") && strstr (out, "member add"), "%s", out);
     snprintf (path, sizeof path, "%s/water.key", tb.dir);
     cr_assert_eq (stat (path, &st), 0);
@@ -70,12 +63,11 @@ Test (cli, keygen_writes_a_private_key_and_a_public_key, .init = s_tmp, .fini = 
     cr_assert_str_eq (pub, kp.public_key);
 
     /* a second keygen does not overwrite the secret key */
-    cr_assert_eq (tb_run (cmd, out, sizeof out), 1);
+    cr_assert_eq (SH ("'%s' keygen water --dir '%s' 2>&1", CTL, tb.dir), 1);
     cr_assert (strstr (out, "already exists") && strstr (out, "--force"), "%s", out);
 
     /* --json gives the same public key */
-    snprintf (cmd, sizeof cmd, "'%s' keygen power --dir '%s' --json", s_ctl (), tb.dir);
-    cr_assert_eq (tb_run (cmd, out, sizeof out), 0);
+    cr_assert_eq (SH ("'%s' keygen power --dir '%s' --json", CTL, tb.dir), 0);
     cJSON *j = cJSON_Parse (out);
     cr_assert_not_null (j, "not JSON: %s", out);
     cr_assert_str_eq (cJSON_GetObjectItem (j, "name")->valuestring, "power");
@@ -83,8 +75,7 @@ Test (cli, keygen_writes_a_private_key_and_a_public_key, .init = s_tmp, .fini = 
     cJSON_Delete (j);
 
     /* names that would escape the directory are refused */
-    snprintf (cmd, sizeof cmd, "'%s' keygen ../evil --dir '%s' 2>&1", s_ctl (), tb.dir);
-    cr_assert_eq (tb_run (cmd, out, sizeof out), 2, "%s", out);
+    cr_assert_eq (SH ("'%s' keygen ../evil --dir '%s' 2>&1", CTL, tb.dir), 2, "%s", out);
 }
 
 Test (cli, every_command_has_help, .init = s_tmp, .fini = s_teardown)
@@ -92,47 +83,47 @@ Test (cli, every_command_has_help, .init = s_tmp, .fini = s_teardown)
     const char *cmds[] = { "--help", "keygen --help", "member --help", "member add --help",
                            "member list --help", "member revoke --help", "status --help" };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
-        snprintf (cmd, sizeof cmd, "'%s' %s", s_ctl (), cmds[i]);
-        cr_assert_eq (tb_run (cmd, out, sizeof out), 0, "sluicectl %s", cmds[i]);
+        cr_assert_eq (SH ("'%s' %s", CTL, cmds[i]), 0, "sluicectl %s", cmds[i]);
         cr_assert (strstr (out, "usage: sluicectl") != NULL, "sluicectl %s: %s", cmds[i], out);
     }
-    snprintf (cmd, sizeof cmd, "'%s' frobnicate 2>&1", s_ctl ());
-    cr_assert_eq (tb_run (cmd, out, sizeof out), 2);
-    cr_assert (strstr (out, "unknown command 'frobnicate'") != NULL, "%s", out);
-    snprintf (cmd, sizeof cmd, "'%s' member add water 2>&1", s_ctl ());
-    cr_assert_eq (tb_run (cmd, out, sizeof out), 2);
-    cr_assert (strstr (out, "--role") != NULL, "%s", out);
+    TL_EXPECT (SH ("'%s' frobnicate 2>&1", CTL), 2, out, "unknown command 'frobnicate'");
+    TL_EXPECT (SH ("'%s' member add water 2>&1", CTL), 2, out, "--role");
 }
 
 Test (cli, no_broker_is_a_clear_error, .init = s_tmp, .fini = s_teardown)
 {
-    cr_assert_eq (s_run ("status"), 1);
+    cr_assert_eq (RUN ("status"), 1);
     cr_assert (strstr (out, "endpoints") && strstr (out, "sluiced"), "%s", out);
+}
+
+/*  Asserts that `member list --json` is a JSON array listing `name` with
+ *  `role`, revoked or not (`revoked`: 1 or 0). */
+static void
+s_listed (const char *name, const char *role, int revoked)
+{
+    cr_assert_eq (RUN ("member list --json"), 0, "%s", out);
+    cJSON *j = cJSON_Parse (out), *m, *found = NULL;
+    cr_assert (cJSON_IsArray (j), "not a JSON array: %s", out);
+    cJSON_ArrayForEach (m, j)
+        if (!strcmp (cJSON_GetObjectItem (m, "name")->valuestring, name))
+            found = m;
+    cr_assert_not_null (found, "%s is not listed: %s", name, out);
+    cr_assert_str_eq (cJSON_GetObjectItem (found, "role")->valuestring, role);
+    cJSON *r = cJSON_GetObjectItem (found, "revoked");
+    cr_assert (revoked ? cJSON_IsTrue (r) : cJSON_IsFalse (r), "revoked is not %d: %s", revoked, out);
+    cJSON_Delete (j);
 }
 
 Test (cli, member_add_list_revoke, .init = s_broker, .fini = s_teardown)
 {
-    char args[1024];
-    snprintf (args, sizeof args, "keygen water --dir '%s/keys'", tb.dir);
-    cr_assert_eq (s_run (args), 0, "%s", out);
-    snprintf (args, sizeof args, "member add water --role member --pub '%s/keys/water.pub'", tb.dir);
-    cr_assert_eq (s_run (args), 0, "%s", out);
-    cr_assert (strstr (out, "added member water") != NULL, "%s", out);
+    cr_assert_eq (RUN ("keygen water --dir '%s/keys'", tb.dir), 0, "%s", out);
+    TL_EXPECT (RUN ("member add water --role member --pub '%s/keys/water.pub'", tb.dir), 0, out,
+               "added member water");
     /* the same name twice is refused with the broker's reason */
-    cr_assert_eq (s_run (args), 1, "%s", out);
-    cr_assert (strstr (out, "member.add") != NULL, "%s", out);
+    TL_EXPECT (RUN ("member add water --role member --pub '%s/keys/water.pub'", tb.dir), 1, out, "member.add");
 
-    cr_assert_eq (s_run ("member list --json"), 0, "%s", out);
-    cJSON *j = cJSON_Parse (out), *m, *found = NULL;
-    cr_assert (cJSON_IsArray (j), "not a JSON array: %s", out);
-    cJSON_ArrayForEach (m, j)
-        if (!strcmp (cJSON_GetObjectItem (m, "name")->valuestring, "water"))
-            found = m;
-    cr_assert_not_null (found);
-    cr_assert_str_eq (cJSON_GetObjectItem (found, "role")->valuestring, "member");
-    cr_assert (cJSON_IsFalse (cJSON_GetObjectItem (found, "revoked")));
-    cJSON_Delete (j);
-    cr_assert_eq (s_run ("member list"), 0);
+    s_listed ("water", "member", 0);
+    cr_assert_eq (RUN ("member list"), 0);
     cr_assert (strstr (out, "NAME") && strstr (out, "water"), "%s", out);
 
     /* revoking closes the member's open session */
@@ -142,34 +133,20 @@ Test (cli, member_add_list_revoke, .init = s_broker, .fini = s_teardown)
     o.key_file = key;
     sl_client_t *w = NULL;
     cr_assert_eq (sl_client_connect (&o, &w, err, sizeof err), 0, "%s", err);
-    cr_assert_eq (s_run ("member revoke water"), 0, "%s", out);
-    cr_assert (strstr (out, "revoked member water") != NULL, "%s", out);
+    TL_EXPECT (RUN ("member revoke water"), 0, out, "revoked member water");
     cr_assert (strstr (out, "(1 open session closed)") != NULL, "%s", out);
     cr_assert_eq (sl_client_poll (w, tb_wait (500)), SL_ECLOSED, "the session learns it was revoked");
     sl_client_destroy (&w, 0);
-    cr_assert_eq (s_run ("member list --json"), 0);
-    j = cJSON_Parse (out);
-    found = NULL;
-    cJSON_ArrayForEach (m, j)
-        if (!strcmp (cJSON_GetObjectItem (m, "name")->valuestring, "water"))
-            found = m;
-    cr_assert_not_null (found);
-    cr_assert (cJSON_IsTrue (cJSON_GetObjectItem (found, "revoked")));
-    cJSON_Delete (j);
+    s_listed ("water", "member", 1);
 
     /* a member's key may not use the admin plane */
-    snprintf (args, sizeof args, "keygen power --dir '%s/keys'", tb.dir);
-    cr_assert_eq (s_run (args), 0);
-    snprintf (args, sizeof args, "member add power --role member --pub '%s/keys/power.pub'", tb.dir);
-    cr_assert_eq (s_run (args), 0, "%s", out);
-    snprintf (args, sizeof args, "--key '%s/keys/power.key' member add x --role member "
-              "--pub '%s/keys/power.pub'", tb.dir, tb.dir);
-    cr_assert_eq (s_run (args), 1, "%s", out);
-    cr_assert (strstr (out, "member.add") != NULL, "%s", out);
+    cr_assert_eq (RUN ("keygen power --dir '%s/keys'", tb.dir), 0);
+    cr_assert_eq (RUN ("member add power --role member --pub '%s/keys/power.pub'", tb.dir), 0, "%s", out);
+    TL_EXPECT (RUN ("--key '%s/keys/power.key' member add x --role member --pub '%s/keys/power.pub'",
+                      tb.dir, tb.dir), 1, out, "member.add");
     /* the same through SLUICE_KEY */
-    snprintf (cmd, sizeof cmd, "SLUICE_KEY='%s/keys/power.key' '%s' --data '%s/data' member list 2>&1",
-              tb.dir, s_ctl (), tb.dir);
-    cr_assert_eq (tb_run (cmd, out, sizeof out), 1, "a member's key cannot list members: %s", out);
+    cr_assert_eq (SH ("SLUICE_KEY='%s/keys/power.key' '%s' --data '%s/data' member list 2>&1", tb.dir,
+                        CTL, tb.dir), 1, "a member's key cannot list members: %s", out);
 }
 
 Test (cli, status_json_parses, .init = s_broker, .fini = s_teardown)
@@ -177,7 +154,7 @@ Test (cli, status_json_parses, .init = s_broker, .fini = s_teardown)
     char key[320];
     tb_member (&tb, "water", "member", key);
     sl_client_t *w = tb_connect (&tb, key);
-    cr_assert_eq (s_run ("status --json"), 0, "%s", out);
+    cr_assert_eq (RUN ("status --json"), 0, "%s", out);
     cJSON *j = cJSON_Parse (out);
     cr_assert_not_null (j, "not JSON: %s", out);
     cr_assert (cJSON_IsString (cJSON_GetObjectItem (j, "version")));
@@ -190,7 +167,7 @@ Test (cli, status_json_parses, .init = s_broker, .fini = s_teardown)
     cr_assert (has_water, "water is connected: %s", out);
     cr_assert (cJSON_IsObject (cJSON_GetObjectItem (j, "queues")));
     cJSON_Delete (j);
-    cr_assert_eq (s_run ("status"), 0);
+    cr_assert_eq (RUN ("status"), 0);
     cr_assert (strstr (out, "sluiced") && strstr (out, "water"), "%s", out);
     sl_client_destroy (&w, 0);
 }

@@ -15,6 +15,7 @@
 
 static tb_t tb;
 static char water_key[320], power_key[320];
+static sl_client_t *W, *P;           /* water's and power's clients, closed by s_teardown */
 
 static void
 s_setup (void)
@@ -26,6 +27,8 @@ s_setup (void)
 static void
 s_teardown (void)
 {
+    sl_client_destroy (&W, 0);
+    sl_client_destroy (&P, 0);
     tb_cleanup (&tb);
 }
 
@@ -76,6 +79,54 @@ s_receive_each (sl_client_t *p, int n, int timeout_ms)
     cr_assert_eq (sl_client_recv (p, &d, 500), SL_ETIMEOUT);
 }
 
+/*  power, connected and subscribed to water readings for joint-metering. */
+static sl_client_t *
+s_power (void)
+{
+    sl_client_t *p = tb_connect (&tb, power_key);
+    cr_assert_eq (sl_client_subscribe (p, TL_WATER, "joint-metering"), 0, "%s", sl_client_last_error (p));
+    return p;
+}
+
+/*  The usual pair: P is power, subscribed (s_power), W is water, connected. */
+static void
+s_water_and_power (void)
+{
+    P = s_power ();
+    W = tb_connect (&tb, water_key);
+}
+
+/*  Publishes a reading about `subject` of `m3` as w (meta may be NULL) and
+ *  waits up to 5 s for the answer. The result of sl_client_publish. */
+static int
+s_publish (sl_client_t *w, const sl_publish_meta_t *meta, const char *subject, double m3)
+{
+    uint8_t buf[256];
+    size_t n = s_reading (buf, subject, m3);
+    return sl_client_publish (w, TL_WATER, meta, buf, n, 5000);
+}
+
+/*  As water (W), s_publish with the message id of 16 bytes `fill` (left in
+ *  id[]) and the event time event_ms (0: none). */
+static int
+s_publish_id (uint8_t id[SL_MESSAGE_ID_LEN], int fill, const char *subject, int64_t event_ms, double m3)
+{
+    memset (id, fill, SL_MESSAGE_ID_LEN);
+    sl_publish_meta_t meta = { id, subject, event_ms };
+    return s_publish (W, &meta, subject, m3);
+}
+
+/*  Receives one delivery on p within timeout_ms and acks it (`what` in the
+ *  message when none comes). */
+static void
+s_take (sl_client_t *p, int timeout_ms, const char *what)
+{
+    sl_delivery_t *d = NULL;
+    cr_assert_eq (sl_client_recv (p, &d, timeout_ms), 0, "%s", what);
+    sl_client_ack (p, d);
+    sl_delivery_destroy (&d);
+}
+
 TestSuite (e2e, .init = s_setup, .fini = s_teardown, .timeout = 60);
 
 Test (e2e, hello_names_the_member)
@@ -119,24 +170,23 @@ Test (e2e, blocking_publish_is_acked_and_refusals_are_precise)
 {
     uint8_t buf[256];
     size_t n = s_reading (buf, "C-1001", 12.5);
-    sl_client_t *w = tb_connect (&tb, water_key);
-    cr_assert_eq (sl_client_publish (w, TL_WATER, NULL, buf, n, 5000), 0, "%s", sl_client_last_error (w));
-    cr_assert_eq (sl_client_unacked (w), 0);
+    W = tb_connect (&tb, water_key);
+    cr_assert_eq (sl_client_publish (W, TL_WATER, NULL, buf, n, 5000), 0, "%s", sl_client_last_error (W));
+    cr_assert_eq (sl_client_unacked (W), 0);
 
     /* a body that does not decode */
     uint8_t junk[] = { 0xff, 0xff, 0xff, 0x07 };
-    cr_assert_eq (sl_client_publish (w, TL_WATER, NULL, junk, sizeof junk, 5000), SL_EDECODE);
-    cr_assert (strlen (sl_client_last_error (w)) > 0);
+    cr_assert_eq (sl_client_publish (W, TL_WATER, NULL, junk, sizeof junk, 5000), SL_EDECODE);
+    cr_assert (strlen (sl_client_last_error (W)) > 0);
     /* an unknown record type */
-    cr_assert_eq (sl_client_publish (w, "water.v9.Nothing", NULL, buf, n, 5000), SL_EINVAL);
+    cr_assert_eq (sl_client_publish (W, "water.v9.Nothing", NULL, buf, n, 5000), SL_EINVAL);
     /* the client keeps working after refusals */
-    cr_assert_eq (sl_client_publish (w, TL_WATER, NULL, buf, n, 5000), 0);
-    sl_client_destroy (&w, 0);
+    cr_assert_eq (s_publish (W, NULL, "C-1001", 12.5), 0);
+    sl_client_destroy (&W, 0);
 
     /* power does not own water's records */
-    sl_client_t *p = tb_connect (&tb, power_key);
-    cr_assert_eq (sl_client_publish (p, TL_WATER, NULL, buf, n, 5000), SL_EPERM);
-    sl_client_destroy (&p, 0);
+    P = tb_connect (&tb, power_key);
+    cr_assert_eq (s_publish (P, NULL, "C-1001", 12.5), SL_EPERM);
 }
 
 typedef struct {
@@ -155,45 +205,46 @@ s_count_cb (const uint8_t *id, int rc, const char *text, void *arg)
         c->failed++;
 }
 
+/*  Publishes readings of m3 from, from + 1, ... (n of them) about C-1001
+ *  as w without waiting; each answer counted in *counts (NULL: no
+ *  callback). */
+static void
+s_publish_async (sl_client_t *w, int from, int n, s_counts_t *counts)
+{
+    uint8_t buf[256];
+    for (int i = from; i < from + n; i++) {
+        size_t len = s_reading (buf, "C-1001", i);
+        cr_assert_eq (sl_client_publish_async (w, TL_WATER, NULL, buf, len, counts ? s_count_cb : NULL,
+                                               counts, NULL), 0, "record %d", i);
+    }
+}
+
 Test (e2e, async_publish_calls_back_once_per_record_and_delivers_all)
 {
-    sl_client_t *p = tb_connect (&tb, power_key);
-    cr_assert_eq (sl_client_subscribe (p, TL_WATER, "joint-metering"), 0, "%s", sl_client_last_error (p));
-    sl_client_t *w = tb_connect (&tb, water_key);
+    s_water_and_power ();
     s_counts_t counts = { 0, 0 };
-    uint8_t buf[256];
-    for (int i = 0; i < 300; i++) {
-        size_t n = s_reading (buf, "C-1001", i);
-        cr_assert_eq (sl_client_publish_async (w, TL_WATER, NULL, buf, n, s_count_cb, &counts, NULL), 0);
-    }
-    cr_assert_eq (sl_client_flush (w, 20000), 0, "%s", sl_client_last_error (w));
+    s_publish_async (W, 0, 300, &counts);
+    cr_assert_eq (sl_client_flush (W, 20000), 0, "%s", sl_client_last_error (W));
     cr_assert_eq (counts.ok, 300);
     cr_assert_eq (counts.failed, 0);
     sl_client_stats_t st;
-    sl_client_stats (w, &st);
+    sl_client_stats (W, &st);
     cr_assert_eq (st.records_acked, 300);
     cr_assert_eq (st.records_sent, 300);
     cr_assert_lt (st.publish_messages, 300, "records queued faster than ACKs come back share "
                   "PUBLISH messages (%llu messages)", (unsigned long long) st.publish_messages);
 
-    s_receive_each (p, 300, 10000);
-    sl_client_destroy (&w, 0);
-    sl_client_destroy (&p, 1000);
+    s_receive_each (P, 300, 10000);
 }
 
 Test (e2e, delivery_carries_metadata_and_ack_removes_it)
 {
-    sl_client_t *p = tb_connect (&tb, power_key);
-    cr_assert_eq (sl_client_subscribe (p, TL_WATER, "joint-metering"), 0, "%s", sl_client_last_error (p));
-    sl_client_t *w = tb_connect (&tb, water_key);
-    uint8_t buf[256], id[SL_MESSAGE_ID_LEN];
-    memset (id, 0x5a, sizeof id);
-    size_t n = s_reading (buf, "C-2002", 42.0);
-    sl_publish_meta_t meta = { id, "C-2002", 1767225600123 };
-    cr_assert_eq (sl_client_publish (w, TL_WATER, &meta, buf, n, 5000), 0);
+    s_water_and_power ();
+    uint8_t id[SL_MESSAGE_ID_LEN];
+    cr_assert_eq (s_publish_id (id, 0x5a, "C-2002", 1767225600123, 42.0), 0);
 
     sl_delivery_t *d;
-    cr_assert_eq (sl_client_recv (p, &d, 5000), 0);
+    cr_assert_eq (sl_client_recv (P, &d, 5000), 0);
     cr_assert_str_eq (sl_delivery_record_type (d), TL_WATER);
     cr_assert_str_eq (sl_delivery_owner (d), "water");
     cr_assert_str_eq (sl_delivery_purpose (d), "joint-metering");
@@ -205,40 +256,31 @@ Test (e2e, delivery_carries_metadata_and_ack_removes_it)
     size_t size;
     const void *body = sl_delivery_body (d, &size);
     cr_assert_eq (s_m3 (body, size), 42.0);
-    cr_assert_eq (sl_client_ack (p, d), 0);
+    cr_assert_eq (sl_client_ack (P, d), 0);
     sl_delivery_destroy (&d);
-    sl_client_destroy (&p, 1000);            /* sends the batched ack */
+    sl_client_destroy (&P, 1000);            /* sends the batched ack */
 
     /* acked: a new connection gets nothing again */
-    p = tb_connect (&tb, power_key);
-    cr_assert_eq (sl_client_subscribe (p, TL_WATER, "joint-metering"), 0);
-    cr_assert_eq (sl_client_recv (p, &d, 700), SL_ETIMEOUT);
-    sl_client_destroy (&p, 0);
-    sl_client_destroy (&w, 0);
+    P = s_power ();
+    cr_assert_eq (sl_client_recv (P, &d, 700), SL_ETIMEOUT);
 }
 
 Test (e2e, unacked_delivery_comes_again_after_reconnect)
 {
-    sl_client_t *p = tb_connect (&tb, power_key);
-    cr_assert_eq (sl_client_subscribe (p, TL_WATER, "joint-metering"), 0);
-    sl_client_t *w = tb_connect (&tb, water_key);
-    uint8_t buf[256], first[SL_MESSAGE_ID_LEN];
-    size_t n = s_reading (buf, "C-3003", 7.0);
-    cr_assert_eq (sl_client_publish (w, TL_WATER, NULL, buf, n, 5000), 0);
+    s_water_and_power ();
+    uint8_t first[SL_MESSAGE_ID_LEN];
+    cr_assert_eq (s_publish (W, NULL, "C-3003", 7.0), 0);
     sl_delivery_t *d;
-    cr_assert_eq (sl_client_recv (p, &d, 5000), 0);
+    cr_assert_eq (sl_client_recv (P, &d, 5000), 0);
     memcpy (first, sl_delivery_message_id (d), sizeof first);
     sl_delivery_destroy (&d);                /* not acked */
-    sl_client_destroy (&p, 0);
+    sl_client_destroy (&P, 0);
 
-    p = tb_connect (&tb, power_key);
-    cr_assert_eq (sl_client_subscribe (p, TL_WATER, "joint-metering"), 0);
-    cr_assert_eq (sl_client_recv (p, &d, 5000), 0, "redelivered after reconnect");
+    P = s_power ();
+    cr_assert_eq (sl_client_recv (P, &d, 5000), 0, "redelivered after reconnect");
     cr_assert_eq (memcmp (sl_delivery_message_id (d), first, sizeof first), 0);
-    sl_client_ack (p, d);
+    sl_client_ack (P, d);
     sl_delivery_destroy (&d);
-    sl_client_destroy (&p, 1000);
-    sl_client_destroy (&w, 0);
 }
 
 Test (e2e, consumer_without_a_permit_receives_nothing)
@@ -250,40 +292,23 @@ Test (e2e, consumer_without_a_permit_receives_nothing)
     int rc = sl_client_subscribe (h, TL_WATER, "joint-metering");
     cr_assert_eq (rc, 0, "subscribe: %s", sl_strerror (rc));
     /* positive control: power holds the permit and subscribes the same way */
-    sl_client_t *p = tb_connect (&tb, power_key);
-    cr_assert_eq (sl_client_subscribe (p, TL_WATER, "joint-metering"), 0);
-    sl_client_t *w = tb_connect (&tb, water_key);
-    uint8_t buf[256];
-    size_t n = s_reading (buf, "C-1001", 1.0);
-    cr_assert_eq (sl_client_publish (w, TL_WATER, NULL, buf, n, 5000), 0);
+    s_water_and_power ();
+    cr_assert_eq (s_publish (W, NULL, "C-1001", 1.0), 0);
+    s_take (P, 5000, "the permitted consumer got nothing");
     sl_delivery_t *d = NULL;
-    cr_assert_eq (sl_client_recv (p, &d, 5000), 0, "the permitted consumer got nothing");
-    sl_client_ack (p, d);
-    sl_delivery_destroy (&d);
     cr_assert_eq (sl_client_recv (h, &d, 700), SL_ETIMEOUT, "default deny: nothing reaches health");
-    sl_client_destroy (&p, 0);
     sl_client_destroy (&h, 0);
-    sl_client_destroy (&w, 0);
 }
 
 Test (e2e, resent_message_id_is_stored_once)
 {
-    sl_client_t *p = tb_connect (&tb, power_key);
-    cr_assert_eq (sl_client_subscribe (p, TL_WATER, "joint-metering"), 0);
-    sl_client_t *w = tb_connect (&tb, water_key);
-    uint8_t buf[256], id[SL_MESSAGE_ID_LEN];
-    memset (id, 0x11, sizeof id);
-    size_t n = s_reading (buf, "C-1001", 3.0);
-    sl_publish_meta_t meta = { id, "C-1001", 0 };
-    cr_assert_eq (sl_client_publish (w, TL_WATER, &meta, buf, n, 5000), 0);
-    cr_assert_eq (sl_client_publish (w, TL_WATER, &meta, buf, n, 5000), 0, "a resend is ACKed too");
+    s_water_and_power ();
+    uint8_t id[SL_MESSAGE_ID_LEN];
+    cr_assert_eq (s_publish_id (id, 0x11, "C-1001", 0, 3.0), 0);
+    cr_assert_eq (s_publish_id (id, 0x11, "C-1001", 0, 3.0), 0, "a resend is ACKed too");
+    s_take (P, 5000, "the record is delivered");
     sl_delivery_t *d;
-    cr_assert_eq (sl_client_recv (p, &d, 5000), 0);
-    sl_client_ack (p, d);
-    sl_delivery_destroy (&d);
-    cr_assert_eq (sl_client_recv (p, &d, 700), SL_ETIMEOUT, "but queued once");
-    sl_client_destroy (&p, 1000);
-    sl_client_destroy (&w, 0);
+    cr_assert_eq (sl_client_recv (P, &d, 700), SL_ETIMEOUT, "but queued once");
 }
 
 /*  ---- queries: the owner serves from its own thread ---- */
@@ -327,11 +352,11 @@ Test (e2e, query_is_served_by_the_owner_and_checked)
     pthread_t th;
     cr_assert_eq (pthread_create (&th, NULL, s_owner_thread, &owner), 0);
 
-    sl_client_t *p = tb_connect (&tb, power_key);
+    P = tb_connect (&tb, power_key);
     sl_param_t params[] = { { "from", "77" } };
     sl_reply_t *r = NULL;
-    int rc = sl_client_query (p, TL_WATER, "C-1001", "joint-metering", params, 1, 3000, &r);
-    cr_assert_eq (rc, 0, "%s", sl_client_last_error (p));
+    int rc = sl_client_query (P, TL_WATER, "C-1001", "joint-metering", params, 1, 3000, &r);
+    cr_assert_eq (rc, 0, "%s", sl_client_last_error (P));
     cr_assert_eq (sl_reply_count (r), 1);
     size_t size;
     const void *body = sl_reply_body (r, 0, &size);
@@ -341,14 +366,14 @@ Test (e2e, query_is_served_by_the_owner_and_checked)
     sl_reply_destroy (&r);
 
     /* the owner's refusal reaches the asker */
-    rc = sl_client_query (p, TL_WATER, "C-404", "joint-metering", NULL, 0, 3000, &r);
+    rc = sl_client_query (P, TL_WATER, "C-404", "joint-metering", NULL, 0, 3000, &r);
     cr_assert_eq (rc, SL_ENOTFOUND, "rc %d", rc);
-    cr_assert (strstr (sl_client_last_error (p), "no such account") != NULL, "%s",
-               sl_client_last_error (p));
+    cr_assert (strstr (sl_client_last_error (P), "no such account") != NULL, "%s",
+               sl_client_last_error (P));
 
     /* a purpose no permit names is denied by the broker, the owner never asked */
     int before = owner.served;
-    rc = sl_client_query (p, TL_WATER, "C-1001", "marketing", NULL, 0, 3000, &r);
+    rc = sl_client_query (P, TL_WATER, "C-1001", "marketing", NULL, 0, 3000, &r);
     cr_assert_eq (rc, SL_EDENIED, "rc %d", rc);
     cr_assert_null (r);
     cr_assert_eq (owner.served, before);
@@ -358,117 +383,96 @@ Test (e2e, query_is_served_by_the_owner_and_checked)
     sl_client_destroy (&owner.client, 0);
 
     /* owner gone */
-    rc = sl_client_query (p, TL_WATER, "C-1001", "joint-metering", NULL, 0, 3000, &r);
-    cr_assert_eq (rc, SL_ENOTFOUND, "owner offline: rc %d (%s)", rc, sl_client_last_error (p));
-    sl_client_destroy (&p, 0);
+    rc = sl_client_query (P, TL_WATER, "C-1001", "joint-metering", NULL, 0, 3000, &r);
+    cr_assert_eq (rc, SL_ENOTFOUND, "owner offline: rc %d (%s)", rc, sl_client_last_error (P));
 }
 
 Test (e2e, query_times_out_when_the_owner_is_silent)
 {
-    sl_client_t *w = tb_connect (&tb, water_key);   /* connected, but never polled */
-    sl_client_t *p = tb_connect (&tb, power_key);
+    W = tb_connect (&tb, water_key);   /* connected, but never polled */
+    P = tb_connect (&tb, power_key);
     sl_reply_t *r = NULL;
-    int rc = sl_client_query (p, TL_WATER, "C-1001", "joint-metering", NULL, 0, 500, &r);
-    cr_assert_eq (rc, SL_ETIMEOUT, "rc %d (%s)", rc, sl_client_last_error (p));
+    int rc = sl_client_query (P, TL_WATER, "C-1001", "joint-metering", NULL, 0, 500, &r);
+    cr_assert_eq (rc, SL_ETIMEOUT, "rc %d (%s)", rc, sl_client_last_error (P));
     cr_assert_null (r);
-    sl_client_destroy (&p, 0);
-    sl_client_destroy (&w, 0);
 }
 
 /*  ---- reconnect, resend, spool ---- */
 
 Test (e2e, publishes_survive_a_broker_restart_without_duplicates)
 {
-    sl_client_t *p = tb_connect (&tb, power_key);
-    cr_assert_eq (sl_client_subscribe (p, TL_WATER, "joint-metering"), 0);
-    sl_client_destroy (&p, 0);
+    P = s_power ();
+    sl_client_destroy (&P, 0);
 
-    sl_client_t *w = tb_connect (&tb, water_key);
-    uint8_t buf[256];
-    for (int i = 0; i < 5; i++) {
-        size_t n = s_reading (buf, "C-1001", i);
-        cr_assert_eq (sl_client_publish (w, TL_WATER, NULL, buf, n, 5000), 0);
-    }
+    W = tb_connect (&tb, water_key);
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq (s_publish (W, NULL, "C-1001", i), 0);
     cr_assert_eq (tb_stop (&tb), 0, "sluiced exits 0 on SIGTERM");
     s_counts_t counts = { 0, 0 };
-    for (int i = 5; i < 10; i++) {
-        size_t n = s_reading (buf, "C-1001", i);
-        cr_assert_eq (sl_client_publish_async (w, TL_WATER, NULL, buf, n, s_count_cb, &counts, NULL), 0);
-    }
-    sl_client_poll (w, 300);
+    s_publish_async (W, 5, 5, &counts);
+    sl_client_poll (W, 300);
     cr_assert_eq (counts.ok, 0, "nothing is acked while the broker is down");
-    cr_assert_eq (sl_client_unacked (w), 5);
+    cr_assert_eq (sl_client_unacked (W), 5);
 
     tb_restart (&tb);
-    cr_assert_eq (sl_client_flush (w, 15000), 0, "%s", sl_client_last_error (w));
+    cr_assert_eq (sl_client_flush (W, 15000), 0, "%s", sl_client_last_error (W));
     cr_assert_eq (counts.ok, 5);
-    cr_assert (sl_client_connected (w));
+    cr_assert (sl_client_connected (W));
     sl_client_stats_t st;
-    sl_client_stats (w, &st);
+    sl_client_stats (W, &st);
     cr_assert_eq (st.reconnects, 1, "one new session after the restart");
     cr_assert_eq (st.records_acked, 10);
 
-    p = tb_connect (&tb, power_key);
-    cr_assert_eq (sl_client_subscribe (p, TL_WATER, "joint-metering"), 0);
-    s_receive_each (p, 10, 5000);
-    sl_client_destroy (&p, 1000);
-    sl_client_destroy (&w, 0);
+    P = s_power ();
+    s_receive_each (P, 10, 5000);
 }
 
 Test (e2e, spool_keeps_records_while_the_broker_is_away)
 {
     char spool[400];
     snprintf (spool, sizeof spool, "%s/spool", tb.dir);
-    sl_client_t *p = tb_connect (&tb, power_key);
-    cr_assert_eq (sl_client_subscribe (p, TL_WATER, "joint-metering"), 0);
-    sl_client_destroy (&p, 0);
+    P = s_power ();
+    sl_client_destroy (&P, 0);
     cr_assert_eq (tb_stop (&tb), 0);
 
     /* the adapter starts while the broker is down, spools, and exits */
     sl_client_options_t o = tb_options (&tb, water_key);
     o.spool_dir = spool;
     o.connect_timeout_ms = 300;
-    sl_client_t *w = NULL;
     char err[512];
-    cr_assert_eq (sl_client_connect (&o, &w, err, sizeof err), 0, "%s", err);
-    cr_assert_not (sl_client_connected (w));
-    uint8_t buf[256];
-    for (int i = 0; i < 3; i++) {
-        size_t n = s_reading (buf, "C-1001", 100 + i);
-        cr_assert_eq (sl_client_publish_async (w, TL_WATER, NULL, buf, n, NULL, NULL, NULL), 0);
-    }
-    sl_client_destroy (&w, 0);
+    cr_assert_eq (sl_client_connect (&o, &W, err, sizeof err), 0, "%s", err);
+    cr_assert_not (sl_client_connected (W));
+    s_publish_async (W, 100, 3, NULL);
+    sl_client_destroy (&W, 0);
 
     /* broker back; the adapter restarts and sends what it spooled */
     tb_restart (&tb);
     o.connect_timeout_ms = 5000;
-    cr_assert_eq (sl_client_connect (&o, &w, err, sizeof err), 0, "%s", err);
-    cr_assert_eq (sl_client_unacked (w), 3, "the spool was reloaded");
-    cr_assert_eq (sl_client_flush (w, 10000), 0, "%s", sl_client_last_error (w));
-    sl_client_destroy (&w, 0);
+    cr_assert_eq (sl_client_connect (&o, &W, err, sizeof err), 0, "%s", err);
+    cr_assert_eq (sl_client_unacked (W), 3, "the spool was reloaded");
+    cr_assert_eq (sl_client_flush (W, 10000), 0, "%s", sl_client_last_error (W));
+    sl_client_destroy (&W, 0);
 
-    p = tb_connect (&tb, power_key);
-    cr_assert_eq (sl_client_subscribe (p, TL_WATER, "joint-metering"), 0);
+    P = s_power ();
     for (int i = 0; i < 3; i++) {
         sl_delivery_t *d;
-        cr_assert_eq (sl_client_recv (p, &d, 5000), 0, "spooled record %d", i);
+        cr_assert_eq (sl_client_recv (P, &d, 5000), 0, "spooled record %d", i);
         size_t size;
         const void *body = sl_delivery_body (d, &size);
         cr_assert_eq (s_m3 (body, size), 100.0 + i, "in publish order");
-        sl_client_ack (p, d);
+        sl_client_ack (P, d);
         sl_delivery_destroy (&d);
     }
-    sl_client_destroy (&p, 1000);
+    sl_client_destroy (&P, 1000);
 
     /* and the spool is empty now: a third start resends nothing */
-    cr_assert_eq (sl_client_connect (&o, &w, err, sizeof err), 0, "%s", err);
-    cr_assert_eq (sl_client_unacked (w), 0);
-    sl_client_destroy (&w, 0);
+    cr_assert_eq (sl_client_connect (&o, &W, err, sizeof err), 0, "%s", err);
+    cr_assert_eq (sl_client_unacked (W), 0);
 }
 
 Test (e2e, revoked_member_is_cut_off)
 {
-    sl_client_t *w = tb_connect (&tb, water_key);
+    W = tb_connect (&tb, water_key);
     sl_client_options_t o;
     memset (&o, 0, sizeof o);
     o.endpoint = tb.admin_ep;
@@ -480,51 +484,44 @@ Test (e2e, revoked_member_is_cut_off)
     free (result);
     uint8_t buf[256];
     size_t n = s_reading (buf, "C-1001", 1.0);
-    int rc = sl_client_publish (w, TL_WATER, NULL, buf, n, 3000);
-    cr_assert (rc == SL_EPERM || rc == SL_ECLOSED, "rc %d (%s)", rc, sl_client_last_error (w));
-    sl_client_destroy (&w, 0);
+    int rc = sl_client_publish (W, TL_WATER, NULL, buf, n, 3000);
+    cr_assert (rc == SL_EPERM || rc == SL_ECLOSED, "rc %d (%s)", rc, sl_client_last_error (W));
+    sl_client_destroy (&W, 0);
     sl_client_options_t wo = tb_options (&tb, water_key);
-    cr_assert_eq (sl_client_connect (&wo, &w, err, sizeof err), SL_EPERM, "%s", err);
+    cr_assert_eq (sl_client_connect (&wo, &W, err, sizeof err), SL_EPERM, "%s", err);
 }
 
 Test (e2e, nack_gives_a_record_back_and_unsubscribe_ends_deliveries)
 {
-    sl_client_t *p = tb_connect (&tb, power_key);
-    cr_assert_eq (sl_client_subscribe (p, TL_WATER, "joint-metering"), 0);
-    sl_client_t *w = tb_connect (&tb, water_key);
-    uint8_t buf[256];
-    size_t n = s_reading (buf, "C-1001", 5.0);
-    cr_assert_eq (sl_client_publish (w, TL_WATER, NULL, buf, n, 5000), 0);
+    s_water_and_power ();
+    cr_assert_eq (s_publish (W, NULL, "C-1001", 5.0), 0);
     sl_delivery_t *d, *again;
-    cr_assert_eq (sl_client_recv (p, &d, 5000), 0);
-    cr_assert_eq (sl_client_nack (p, d), 0);
-    cr_assert_eq (sl_client_recv (p, &again, 5000), 0, "a nacked record is delivered again");
+    cr_assert_eq (sl_client_recv (P, &d, 5000), 0);
+    cr_assert_eq (sl_client_nack (P, d), 0);
+    cr_assert_eq (sl_client_recv (P, &again, 5000), 0, "a nacked record is delivered again");
     cr_assert_eq (memcmp (sl_delivery_message_id (again), sl_delivery_message_id (d),
                           SL_MESSAGE_ID_LEN), 0);
-    sl_client_ack (p, again);
+    sl_client_ack (P, again);
     sl_delivery_destroy (&again);
     sl_delivery_destroy (&d);
-    cr_assert_eq (sl_client_flush (p, 5000), 0, "%s", sl_client_last_error (p));
+    cr_assert_eq (sl_client_flush (P, 5000), 0, "%s", sl_client_last_error (P));
 
-    cr_assert_eq (sl_client_unsubscribe (p, TL_WATER, "joint-metering"), 0, "%s", sl_client_last_error (p));
-    cr_assert_eq (sl_client_unsubscribe (p, TL_WATER, "joint-metering"), SL_ENOTFOUND);
-    cr_assert_eq (sl_client_publish (w, TL_WATER, NULL, buf, n, 5000), 0);
-    cr_assert_eq (sl_client_recv (p, &d, 700), SL_ETIMEOUT, "no subscription, no delivery");
-    sl_client_destroy (&p, 0);
-    sl_client_destroy (&w, 0);
+    cr_assert_eq (sl_client_unsubscribe (P, TL_WATER, "joint-metering"), 0, "%s", sl_client_last_error (P));
+    cr_assert_eq (sl_client_unsubscribe (P, TL_WATER, "joint-metering"), SL_ENOTFOUND);
+    cr_assert_eq (s_publish (W, NULL, "C-1001", 5.0), 0);
+    cr_assert_eq (sl_client_recv (P, &d, 700), SL_ETIMEOUT, "no subscription, no delivery");
 }
 
 Test (e2e, oversized_record_is_refused_before_sending)
 {
-    sl_client_t *w = tb_connect (&tb, water_key);
-    size_t big = sl_client_max_message_size (w) + 1;
+    W = tb_connect (&tb, water_key);
+    size_t big = sl_client_max_message_size (W) + 1;
     uint8_t *body = calloc (1, big);
     cr_assert_not_null (body);
-    cr_assert_eq (sl_client_publish_async (w, TL_WATER, NULL, body, big, NULL, NULL, NULL), SL_ETOOBIG);
-    cr_assert (strstr (sl_client_last_error (w), "split") != NULL, "%s", sl_client_last_error (w));
-    cr_assert_eq (sl_client_unacked (w), 0);
+    cr_assert_eq (sl_client_publish_async (W, TL_WATER, NULL, body, big, NULL, NULL, NULL), SL_ETOOBIG);
+    cr_assert (strstr (sl_client_last_error (W), "split") != NULL, "%s", sl_client_last_error (W));
+    cr_assert_eq (sl_client_unacked (W), 0);
     free (body);
-    sl_client_destroy (&w, 0);
 }
 
 Test (e2e, no_broker_is_a_timeout_that_says_what_to_check)
@@ -542,32 +539,24 @@ Test (e2e, no_broker_is_a_timeout_that_says_what_to_check)
 Test (e2e, broker_crash_mid_stream_loses_nothing_and_duplicates_nothing)
 {
     enum { N = 2000 };
-    sl_client_t *p = tb_connect (&tb, power_key);
-    cr_assert_eq (sl_client_subscribe (p, TL_WATER, "joint-metering"), 0);
-    sl_client_destroy (&p, 0);
+    P = s_power ();
+    sl_client_destroy (&P, 0);
 
-    sl_client_t *w = tb_connect (&tb, water_key);
+    W = tb_connect (&tb, water_key);
     s_counts_t counts = { 0, 0 };
-    uint8_t buf[256];
-    for (int i = 0; i < N; i++) {
-        size_t n = s_reading (buf, "C-1001", i);
-        cr_assert_eq (sl_client_publish_async (w, TL_WATER, NULL, buf, n, s_count_cb, &counts, NULL), 0);
-        if (i == N / 2) {
-            sl_client_poll (w, 20);   /* some are stored and ACKed, some in flight */
-            tb_kill (&tb);
-        }
-    }
+    s_publish_async (W, 0, N / 2 + 1, &counts);
+    sl_client_poll (W, 20);   /* some are stored and ACKed, some in flight */
+    tb_kill (&tb);
+    s_publish_async (W, N / 2 + 1, N - (N / 2 + 1), &counts);
     cr_assert_lt (counts.ok, N, "the crash came before everything was ACKed");
     tb_restart (&tb);
-    cr_assert_eq (sl_client_flush (w, 30000), 0, "%s", sl_client_last_error (w));
+    cr_assert_eq (sl_client_flush (W, 30000), 0, "%s", sl_client_last_error (W));
     cr_assert_eq (counts.ok, N);
     cr_assert_eq (counts.failed, 0);
-    sl_client_destroy (&w, 0);
+    sl_client_destroy (&W, 0);
 
-    p = tb_connect (&tb, power_key);
-    cr_assert_eq (sl_client_subscribe (p, TL_WATER, "joint-metering"), 0);
-    s_receive_each (p, N, 10000);
-    sl_client_destroy (&p, 2000);
+    P = s_power ();
+    s_receive_each (P, N, 10000);
 }
 
 /* ------------------------------------------------ consent notices (callback) */
@@ -594,15 +583,6 @@ s_on_notice (const char *kind, const sl_param_t *args, size_t n, void *arg)
 #undef S_ARG
 }
 
-static int
-s_ctl (const char *args, char *out, size_t size)
-{
-    char cmd[4096];
-    snprintf (cmd, sizeof cmd, "'%s' --endpoint '%s' --broker-key '%s' --key '%s' %s 2>&1",
-              tb_program ("SLUICECTL"), tb.admin_ep, tb.broker_pub, tb.admin_key, args);
-    return tb_run (cmd, out, size);
-}
-
 Test (e2e, consent_notices_reach_the_application_through_a_callback)
 {
     static char out[1 << 14];
@@ -612,19 +592,17 @@ Test (e2e, consent_notices_reach_the_application_through_a_callback)
                              "permit \"leaks\" {\n  owner water\n  consumer power\n"
                              "  records " TL_WATER "\n  purpose leak-alerts\n  fields *\n"
                              "  subject keep\n  consent required\n}\n");
-    sl_client_t *p = tb_connect (&tb, power_key);
-    cr_assert_not_null (p);
+    P = tb_connect (&tb, power_key);
+    cr_assert_not_null (P);
     s_notices_t got;
     memset (&got, 0, sizeof got);
-    sl_client_on_notice (p, s_on_notice, &got);
-    cr_assert_eq (sl_client_subscribe (p, TL_WATER, "leak-alerts"), 0);
-    int rc = s_ctl ("consent grant --subject C-9 --controller water --recipient power "
-                    "--purpose leak-alerts --records " TL_WATER " --id c-n1", out, sizeof out);
-    cr_assert_eq (rc, 0, "%s", out);
-    rc = s_ctl ("consent withdraw c-n1 --reason test", out, sizeof out);
-    cr_assert_eq (rc, 0, "%s", out);
+    sl_client_on_notice (P, s_on_notice, &got);
+    cr_assert_eq (sl_client_subscribe (P, TL_WATER, "leak-alerts"), 0);
+    tb_ctl_expect (&tb, tb.admin_key, "consent grant --subject C-9 --controller water --recipient power "
+                   "--purpose leak-alerts --records " TL_WATER " --id c-n1", 0, NULL, out, sizeof out);
+    tb_ctl_expect (&tb, tb.admin_key, "consent withdraw c-n1 --reason test", 0, NULL, out, sizeof out);
     for (int waited = 0; got.calls == 0 && waited < tb_wait (10000); waited += 100)
-        sl_client_poll (p, 100);
+        sl_client_poll (P, 100);
     cr_assert_eq (got.calls, 1, "notices: %d", got.calls);
     cr_assert_str_eq (got.kind, "consent-withdrawn");
     cr_assert_str_eq (got.subject, "C-9");
@@ -632,5 +610,4 @@ Test (e2e, consent_notices_reach_the_application_through_a_callback)
     cr_assert_str_eq (got.owner, "water");
     cr_assert_str_eq (got.purpose, "leak-alerts");
     cr_assert_neq (atoll (got.ended_at), 0);
-    sl_client_destroy (&p, 0);
 }

@@ -9,23 +9,7 @@
 
 #include "sl_keys.h"
 #include "sluice.h"
-
-static char s_dir[256];
-
-static void
-s_setup (void)
-{
-    snprintf (s_dir, sizeof s_dir, "/tmp/sl-keys-test-XXXXXX");
-    cr_assert_not_null (mkdtemp (s_dir));
-}
-
-static void
-s_teardown (void)
-{
-    char cmd[300];
-    snprintf (cmd, sizeof cmd, "rm -rf '%s'", s_dir);
-    cr_assert_eq (system (cmd), 0);
-}
+#include "sdk_unit.h"
 
 static void
 s_pair (const char *name)
@@ -90,10 +74,7 @@ Test (keys, client_refuses_missing_or_malformed_keys, .init = s_setup, .fini = s
     cr_assert (strstr (err, "broker key") != NULL, "%s", err);
 
     snprintf (bad, sizeof bad, "%s/bad.key", s_dir);
-    FILE *f = fopen (bad, "w");
-    cr_assert_not_null (f);
-    fprintf (f, "public-key = short\nsecret-key = short\n");
-    fclose (f);
+    cr_assert_eq (tl_write (bad, "public-key = short\nsecret-key = short\n"), 0);
     cr_assert_eq (chmod (bad, 0600), 0);
     snprintf (broker, sizeof broker, "%s/water.pub", s_dir);
     cr_assert_eq (s_connect (bad, broker, err, sizeof err), SL_EKEY);
@@ -112,10 +93,7 @@ Test (keys, options_from_data_dir_reads_endpoints, .init = s_setup, .fini = s_te
                   SL_ENOTFOUND);
     cr_assert (strstr (err, "endpoints") != NULL, "%s", err);
     snprintf (path, sizeof path, "%s/endpoints", s_dir);
-    FILE *f = fopen (path, "w");
-    cr_assert_not_null (f);
-    fprintf (f, "data = tcp://127.0.0.1:40123\nadmin = tcp://127.0.0.1:40124\npid = 1\n");
-    fclose (f);
+    cr_assert_eq (tl_write (path, "data = tcp://127.0.0.1:40123\nadmin = tcp://127.0.0.1:40124\npid = 1\n"), 0);
     cr_assert_eq (sl_options_from_data_dir (&o, s_dir, 0, buf, sizeof buf, err, sizeof err), 0);
     cr_assert_str_eq (o.endpoint, "tcp://127.0.0.1:40123");
     cr_assert (strstr (o.broker_key_file, "/broker.pub") != NULL);

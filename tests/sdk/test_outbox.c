@@ -63,26 +63,27 @@ Test (outbox, busy_link_gathers_records_into_one_batch)
 
 Test (outbox, batch_respects_batch_max_and_bytes)
 {
-    sl_outbox_t *ob = sl_outbox_new (10, 8, 3000);
+    /* an outbox of batch_max and batch_bytes (inflight_max 8), n records of
+       `size` bytes: the sizes of its batches in turn (0: no more) */
+    static const struct {
+        const char *name;
+        size_t batch_max, batch_bytes;
+        int n, size, want[4];
+    } rows[] = {
+        { "10 records a batch", 10, 3000, 25, 100, { 10, 10, 5 } },
+        { "3 x 1000 bytes fit in 3000", 100, 3000, 5, 1000, { 3, 2 } },
+        { "one record always goes alone", 100, 100, 1, 4000, { 1 } },
+    };
     sl_outrec_t *batch[64];
-    for (int i = 1; i <= 25; i++)
-        s_add (ob, i, "water.v1.MeterReading", 100);
-    cr_assert_eq (sl_outbox_next_batch (ob, 1, 0, batch, 64), 10);
-    cr_assert_eq (sl_outbox_next_batch (ob, 2, 0, batch, 64), 10);
-    cr_assert_eq (sl_outbox_next_batch (ob, 3, 0, batch, 64), 5);
-    sl_outbox_destroy (&ob);
-
-    ob = sl_outbox_new (100, 8, 3000);
-    for (int i = 1; i <= 5; i++)
-        s_add (ob, i, "water.v1.MeterReading", 1000);
-    cr_assert_eq (sl_outbox_next_batch (ob, 1, 0, batch, 64), 3, "3 x 1000 bytes fit in 3000");
-    cr_assert_eq (sl_outbox_next_batch (ob, 2, 0, batch, 64), 2);
-    sl_outbox_destroy (&ob);
-
-    ob = sl_outbox_new (100, 8, 100);
-    s_add (ob, 1, "water.v1.MeterReading", 4000);
-    cr_assert_eq (sl_outbox_next_batch (ob, 1, 0, batch, 64), 1, "one record always goes alone");
-    sl_outbox_destroy (&ob);
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+        sl_outbox_t *ob = sl_outbox_new (rows[r].batch_max, 8, rows[r].batch_bytes);
+        for (int i = 1; i <= rows[r].n; i++)
+            s_add (ob, i, "water.v1.MeterReading", (size_t) rows[r].size);
+        for (int k = 0; k < 4 && rows[r].want[k]; k++)
+            cr_assert_eq (sl_outbox_next_batch (ob, (uint64_t) k + 1, 0, batch, 64), rows[r].want[k],
+                          "%s: batch %d", rows[r].name, k + 1);
+        sl_outbox_destroy (&ob);
+    }
 }
 
 Test (outbox, a_batch_holds_one_record_type)

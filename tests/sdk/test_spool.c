@@ -9,23 +9,7 @@
 #include "sl_error.h"
 #include "sl_outbox.h"
 #include "sl_spool.h"
-
-static char s_dir[256];
-
-static void
-s_setup (void)
-{
-    snprintf (s_dir, sizeof s_dir, "/tmp/sl-spool-test-XXXXXX");
-    cr_assert_not_null (mkdtemp (s_dir));
-}
-
-static void
-s_teardown (void)
-{
-    char cmd[300];
-    snprintf (cmd, sizeof cmd, "rm -rf '%s'", s_dir);
-    cr_assert_eq (system (cmd), 0);
-}
+#include "sdk_unit.h"
 
 typedef struct {
     int n;
