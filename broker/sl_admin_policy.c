@@ -11,6 +11,7 @@
  *  transaction and records its audit entry there too.
  */
 #include "sl_admin_policy.h"
+#include "sl_admin_fail.h"
 #include "sl_admin_policy_int.h"
 #include "sl_policy_sample.h"
 #include "sl_time.h"
@@ -121,10 +122,9 @@ sl_admin_policy_read_scope (sl_admin_call_t *call, const char *owner)
     if (!sl_role_bureau (role) || sl_role_administers (role, owner)
         || strcmp (owner, SL_POLICY_CITY) == 0)
         return 0;
-    snprintf (call->text, sizeof call->text,
-              "role %s reads the policies of %s and city, not of %.40s "
-              "(the auditor and admin:city read every owner's)", role, sl_role_bureau (role), owner);
-    return S_DENIED;
+    return sl_admin_fail (call, S_DENIED, "role %s reads the policies of %s and city, not of "
+                          "%.40s (the auditor and admin:city read every "
+                          "owner's)", role, sl_role_bureau (role), owner);
 }
 
 /*  Parses TIME (sl_time.h): Unix seconds, YYYY-MM-DD[THH:MM[:SS]] in the

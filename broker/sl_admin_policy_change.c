@@ -5,6 +5,7 @@
  *  pipeline). See sl_admin_policy.h and docs/PROTOCOL.md 6.3.
  */
 #include "sl_admin_policy.h"
+#include "sl_admin_fail.h"
 #include "sl_admin_policy_int.h"
 
 #include <stdio.h>
@@ -220,14 +221,10 @@ sl_admin_policy_cmd_rollback (sl_admin_call_t *call)
     const char *owner = sl_admin_policy_arg_owner_version (call, 1, &version);
     if (!owner)
         return S_BAD;
-    if (version == 0) {
-        snprintf (call->text, sizeof call->text, "bad argument 'version': versions start at 1");
-        return S_BAD;
-    }
-    if (sl_commit_ready (call->ctx->commit) != 0) {
-        snprintf (call->text, sizeof call->text, "store unavailable");
-        return S_INTERNAL;
-    }
+    if (version == 0)
+        return sl_admin_fail (call, S_BAD, "bad argument 'version': versions start at 1");
+    if (sl_commit_ready (call->ctx->commit) != 0)
+        return sl_admin_fail (call, S_INTERNAL, "store unavailable");
     sl_policy_diags_t *diags = sl_policy_diags_new ();
     sl_policy_apply_result_t res;
     memset (&res, 0, sizeof res);
