@@ -112,11 +112,10 @@ s_local_open (ctl_ctx_t *ctx, s_local_t *l)
     memset (l, 0, sizeof *l);
     snprintf (path, sizeof path, "%s/store", ctx->data_dir);
     struct stat st;
-    if (stat (path, &st) != 0 || !S_ISDIR (st.st_mode)) {
-        ctl_error (ctx, "%s: no broker store here (%s); give the broker's data directory "
-                   "(or a copy of it) with --data DIR", path, strerror (errno ? errno : ENOENT));
-        return 1;
-    }
+    if (stat (path, &st) != 0 || !S_ISDIR (st.st_mode))
+        return ctl_fail (ctx, 1, "%s: no broker store here (%s); give the broker's data directory "
+                         "(or a copy of it) with --data DIR",
+                         path, strerror (errno ? errno : ENOENT));
     if (sl_store_env_open_rdonly (path, 0, &l->env, err, sizeof err) != 0) {
         ctl_error (ctx, "%s", err);
         s_local_close (l);
@@ -342,10 +341,8 @@ s_parse (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv, s_opts_t *
     s_data_dir = ctx->data_dir;
     for (int i = 0; i < 3; i++) {
         char err[400];
-        if (times[i] && s_parse_time_err (times[i], &us, err, sizeof err) != 0) {
-            ctl_error (ctx, "%s", err);
-            return 2;
-        }
+        if (times[i] && s_parse_time_err (times[i], &us, err, sizeof err) != 0)
+            return ctl_fail (ctx, 2, "%s", err);
     }
     /* a mistyped kind or owner is refused, not answered with an empty table
        (online the broker also checks owners and consumers against its
@@ -357,9 +354,9 @@ s_parse (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv, s_opts_t *
             ok = strncmp (sl_audit_kinds[i], o->kind, n) == 0;
         if (!ok) {
             const char *m = sl_suggest (o->kind, sl_audit_kinds, sl_audit_n_kinds);
-            ctl_error (ctx, "unknown kind '%s'%s%s%s (a prefix ends with '.', e.g. consent.)",
-                       o->kind, m ? "; did you mean '" : "", m ? m : "", m ? "'?" : "");
-            return 2;
+            return ctl_fail (ctx, 2, "unknown kind '%s'%s%s%s (a prefix ends with '.', "
+                             "e.g. consent.)",
+                             o->kind, m ? "; did you mean '" : "", m ? m : "", m ? "'?" : "");
         }
     }
     if (o->owner && s_offline (ctx)) {
@@ -367,19 +364,17 @@ s_parse (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv, s_opts_t *
         size_t n = 0;
         char serr[600];
         /* the owners are the bureaus of the types registered in DIR/store */
-        if (ctl_schemas_from_store (ctx->data_dir, serr, sizeof serr) < 0) {
-            ctl_error (ctx, "%s", serr);
-            return 2;
-        }
+        if (ctl_schemas_from_store (ctx->data_dir, serr, sizeof serr) < 0)
+            return ctl_fail (ctx, 2, "%s", serr);
         for (size_t i = 0; i < sl_schema_count () && n < 63; i++)
             if (!sl_suggest_known (sl_schema_at (i)->owner, owners, n))
                 owners[n++] = sl_schema_at (i)->owner;
         owners[n++] = "city";
         if (!sl_suggest_known (o->owner, owners, n)) {
             const char *m = sl_suggest (o->owner, owners, n);
-            ctl_error (ctx, "unknown owner '%s'%s%s%s: no bureau of that name owns a record type",
-                       o->owner, m ? "; did you mean '" : "", m ? m : "", m ? "'?" : "");
-            return 2;
+            return ctl_fail (ctx, 2, "unknown owner '%s'%s%s%s: no bureau of that name owns a "
+                             "record type",
+                             o->owner, m ? "; did you mean '" : "", m ? m : "", m ? "'?" : "");
         }
     }
     return -1;
@@ -740,10 +735,8 @@ s_summary (ctl_ctx_t *ctx, s_opts_t *o)
         free (text);
         sl_audit_summary_destroy (&s);
         s_local_end (&l, txn);
-        if (!rows) {
-            ctl_error (ctx, "cannot summarize the log in %s", ctx->data_dir);
-            return 1;
-        }
+        if (!rows)
+            return ctl_fail (ctx, 1, "cannot summarize the log in %s", ctx->data_dir);
     }
     if (ctx->json)
         ctl_print_json (rows);
@@ -892,15 +885,11 @@ s_cp_local (void *arg, const char *line)
 static int
 s_export (ctl_ctx_t *ctx, s_opts_t *o)
 {
-    if (o->format && strcmp (o->format, "jsonl") != 0 && strcmp (o->format, "csv") != 0) {
-        ctl_error (ctx, "--format %s: give jsonl or csv", o->format);
-        return 2;
-    }
+    if (o->format && strcmp (o->format, "jsonl") != 0 && strcmp (o->format, "csv") != 0)
+        return ctl_fail (ctx, 2, "--format %s: give jsonl or csv", o->format);
     s_export_t x = { stdout, 0, 0, o->format && !strcmp (o->format, "csv") };
-    if (o->out && !(x.out = fopen (o->out, "w"))) {
-        ctl_error (ctx, "%s: %s", o->out, strerror (errno));
-        return 1;
-    }
+    if (o->out && !(x.out = fopen (o->out, "w")))
+        return ctl_fail (ctx, 1, "%s: %s", o->out, strerror (errno));
     if (x.csv)
         for (size_t i = 0; i < S_CSV_NCOLS; i++)
             fprintf (x.out, "%s%s", s_csv_cols[i], i + 1 < S_CSV_NCOLS ? "," : "\r\n");
@@ -1001,10 +990,8 @@ s_pubkey_load (ctl_ctx_t *ctx, const char *given, uint8_t pk[SL_AUDIT_PK_LEN], i
         given = path;
         *from_dir = 1;
     }
-    if (sl_audit_load_pubkey (given, pk, err, sizeof err) != 0) {
-        ctl_error (ctx, "%s", err);
-        return 1;
-    }
+    if (sl_audit_load_pubkey (given, pk, err, sizeof err) != 0)
+        return ctl_fail (ctx, 1, "%s", err);
     return 0;
 }
 
@@ -1019,17 +1006,14 @@ sl_audit_cli_published_text (ctl_ctx_t *ctx, const char *arg, char *out, size_t 
             snprintf (out, size, "%s", arg);
             return 0;
         }
-        ctl_error (ctx, "--published %s: cannot read it (%s); give the file `sluicectl audit "
-                   "checkpoint` printed, or SEQ:HASH", arg, strerror (errno));
-        return 2;
+        return ctl_fail (ctx, 2, "--published %s: cannot read it (%s); give the file `sluicectl "
+                         "audit checkpoint` printed, or SEQ:HASH", arg, strerror (errno));
     }
     size_t n = fread (out, 1, size - 1, f);
     out[n] = 0;
     fclose (f);
-    if (n == size - 1) {
-        ctl_error (ctx, "--published %s: longer than a published checkpoint", arg);
-        return 2;
-    }
+    if (n == size - 1)
+        return ctl_fail (ctx, 2, "--published %s: longer than a published checkpoint", arg);
     return 0;
 }
 
@@ -1118,19 +1102,15 @@ s_verify (ctl_ctx_t *ctx, s_opts_t *o)
     if (tty)
         fprintf (stderr, "\r%*s\r", 78, "");
     s_local_close (&l);
-    if (rc != 0 && rc != SL_ECORRUPT) {
-        ctl_error (ctx, "verify could not run: %s: %s", sl_strerror (rc), r.message);
-        return 1;
-    }
+    if (rc != 0 && rc != SL_ECORRUPT)
+        return ctl_fail (ctx, 1, "verify could not run: %s: %s", sl_strerror (rc), r.message);
     ok = rc == 0;
     if (ctx->json) {
         char *text = sl_audit_report_json (&r, ok);
         cJSON *res = text ? cJSON_Parse (text) : NULL;
         free (text);
-        if (!res) {
-            ctl_error (ctx, "out of memory");
-            return 1;
-        }
+        if (!res)
+            return ctl_fail (ctx, 1, "out of memory");
         ctl_print_json (res);
         cJSON_Delete (res);
     }
@@ -1192,11 +1172,9 @@ s_checkpoint (ctl_ctx_t *ctx, s_opts_t *o)
             return 1;
         int rc = sl_audit_checkpoint_text (txn, text, sizeof text);
         s_local_end (&l, txn);
-        if (rc != 0) {
-            ctl_error (ctx, "%s", rc == SL_ENOTFOUND ? "no checkpoint in this log yet"
-                                                      : sl_strerror (rc));
-            return 1;
-        }
+        if (rc != 0)
+            return ctl_fail (ctx, 1, "%s", rc == SL_ENOTFOUND ? "no checkpoint in this log yet"
+                             : sl_strerror (rc));
     }
     else if (s_fetch_string (ctx, "audit.checkpoint", "text", text, sizeof text) != 0)
         return 1;
@@ -1280,10 +1258,8 @@ s_run (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     int first, rc = s_parse (ctx, cmd, argc, argv, &o, s_bodies[i].opts, &first);
     if (rc >= 0)
         return rc;
-    if ((o.seen & s_bodies[i].needs) != s_bodies[i].needs) {
-        ctl_error (ctx, "%s", s_bodies[i].missing);
-        return 2;
-    }
+    if ((o.seen & s_bodies[i].needs) != s_bodies[i].needs)
+        return ctl_fail (ctx, 2, "%s", s_bodies[i].missing);
     return s_bodies[i].body (ctx, &o);
 }
 

@@ -299,10 +299,8 @@ s_list (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
                                     "list needs --subject ID", &first);
     if (rc >= 0)
         return rc;
-    if (!subject) {
-        ctl_error (ctx, "list needs --subject ID");
-        return 2;
-    }
+    if (!subject)
+        return ctl_fail (ctx, 2, "list needs --subject ID");
     cJSON *args = cJSON_CreateObject ();
     cJSON_AddStringToObject (args, "subject", subject);
     return ctl_call (ctx, "consent.list", args, s_print_list);

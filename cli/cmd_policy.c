@@ -378,10 +378,8 @@ s_check_zone (ctl_ctx_t *ctx, const char *opt, const char *data)
     if (!*name)
         return 0;
     sl_tz_t *zone = sl_tz_load (name, err, sizeof err);
-    if (!zone) {
-        ctl_error (ctx, "%s", err);
-        return 2;
-    }
+    if (!zone)
+        return ctl_fail (ctx, 2, "%s", err);
     sl_time_set_city_zone (zone);
     return 0;
 }
@@ -400,10 +398,8 @@ s_check_against (ctl_ctx_t *ctx, int nfiles, char **files, int strict)
         char err[1024], owner[64];
         size_t len;
         char *text = s_slurp (files[i], &len, err, sizeof err);
-        if (!text) {
-            ctl_error (ctx, "%s", err);
-            return 2;
-        }
+        if (!text)
+            return ctl_fail (ctx, 2, "%s", err);
         const char *base = strrchr (files[i], '/');
         cJSON *args = cJSON_CreateObject ();
         cJSON_AddStringToObject (args, "owner", s_file_owner (files[i], text, len, &none, owner,
@@ -442,10 +438,9 @@ s_check (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     if (rc != 0)
         return rc == 1 ? 0 : rc;
     int strict = copt.strict;
-    if (argc == first) {
-        ctl_error (ctx, "check needs at least one FILE (see sluicectl policy check --help)");
-        return 2;
-    }
+    if (argc == first)
+        return ctl_fail (ctx, 2, "check needs at least one FILE (see sluicectl policy "
+                         "check --help)");
     if (copt.against)
         return s_check_against (ctx, argc - first, argv + first, copt.strict);
     const char *data = ctx->data_dir;
@@ -768,10 +763,8 @@ s_apply (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     char err[1024];
     size_t len;
     char *text = s_slurp (argv[first], &len, err, sizeof err);
-    if (!text) {
-        ctl_error (ctx, "%s", err);
-        return 1;
-    }
+    if (!text)
+        return ctl_fail (ctx, 1, "%s", err);
     const char *base = strrchr (argv[first], '/');
     cJSON *args = cJSON_CreateObject ();
     if (o.owner)
@@ -1025,11 +1018,10 @@ s_explain (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         sample_path = o.record;
     else if (o.record && !type)
         type = o.record;
-    if (argc != first || !o.consumer || !type || !o.purpose) {
-        ctl_error (ctx, "explain needs --consumer C --record TYPE --purpose P, or --record "
-                   "FILE.json with --type TYPE (see sluicectl policy explain --help)");
-        return 2;
-    }
+    if (argc != first || !o.consumer || !type || !o.purpose)
+        return ctl_fail (ctx, 2, "explain needs --consumer C --record TYPE --purpose P, or "
+                         "--record FILE.json with --type TYPE (see sluicectl policy "
+                         "explain --help)");
     char err[1024];
     cJSON *args = cJSON_CreateObject ();
     cJSON_AddStringToObject (args, "consumer", o.consumer);

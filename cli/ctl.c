@@ -19,15 +19,31 @@ static const struct option s_common[] = {
 };
 #define S_NCOMMON (sizeof s_common / sizeof s_common[0])
 
+static void
+s_verror (ctl_ctx_t *ctx, const char *fmt, va_list ap)
+{
+    fprintf (stderr, "sluicectl: %s%s", ctx->group ? ctx->group : "", ctx->group ? ": " : "");
+    vfprintf (stderr, fmt, ap);
+    fputc ('\n', stderr);
+}
+
 void
 ctl_error (ctl_ctx_t *ctx, const char *fmt, ...)
 {
     va_list ap;
-    fprintf (stderr, "sluicectl: %s%s", ctx->group ? ctx->group : "", ctx->group ? ": " : "");
     va_start (ap, fmt);
-    vfprintf (stderr, fmt, ap);
+    s_verror (ctx, fmt, ap);
     va_end (ap);
-    fputc ('\n', stderr);
+}
+
+int
+ctl_fail (ctl_ctx_t *ctx, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    s_verror (ctx, fmt, ap);
+    va_end (ap);
+    return status;
 }
 
 void
@@ -100,10 +116,8 @@ ctl_parse_args (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv,
     int rc = ctl_parse (ctx, cmd, argc, argv, extra, on_opt, arg, first);
     if (rc != 0)
         return rc == 1 ? 0 : rc;
-    if (npos >= 0 && argc - *first != npos) {
-        ctl_error (ctx, "%s", wrong);
-        return 2;
-    }
+    if (npos >= 0 && argc - *first != npos)
+        return ctl_fail (ctx, 2, "%s", wrong);
     return -1;
 }
 
@@ -148,10 +162,8 @@ ctl_admin_data (ctl_ctx_t *ctx, const char *command, const cJSON *args, const vo
         data = "./var/sluice";
     if (!endpoint || !broker_key) {
         int rc = sl_options_from_data_dir (&opts, data, 1, buf, sizeof buf, err, sizeof err);
-        if (rc != 0 && !endpoint) {
-            ctl_error (ctx, "%s; or give --endpoint and --broker-key", err);
-            return 1;
-        }
+        if (rc != 0 && !endpoint)
+            return ctl_fail (ctx, 1, "%s; or give --endpoint and --broker-key", err);
         if (rc != 0) {
             snprintf (brokerpath, sizeof brokerpath, "%s/broker.pub", data);
             opts.broker_key_file = brokerpath;
@@ -163,11 +175,9 @@ ctl_admin_data (ctl_ctx_t *ctx, const char *command, const cJSON *args, const vo
         opts.broker_key_file = broker_key;
     if (!key) {
         snprintf (keypath, sizeof keypath, "%s/admin.key", data);
-        if (access (keypath, F_OK) != 0) {
-            ctl_error (ctx, "no key given: pass --key FILE (or SLUICE_KEY) with an admin's "
-                       "secret key; `sluiced init` wrote one as %s", keypath);
-            return 1;
-        }
+        if (access (keypath, F_OK) != 0)
+            return ctl_fail (ctx, 1, "no key given: pass --key FILE (or SLUICE_KEY) with an "
+                             "admin's secret key; `sluiced init` wrote one as %s", keypath);
         key = keypath;
     }
     opts.key_file = key;
@@ -178,8 +188,7 @@ ctl_admin_data (ctl_ctx_t *ctx, const char *command, const cJSON *args, const vo
     char *big = malloc (big_len);
     if (!big) {
         free (args_text);
-        ctl_error (ctx, "%s: out of memory", command);
-        return 1;
+        return ctl_fail (ctx, 1, "%s: out of memory", command);
     }
     big[0] = 0;
     int rc = sl_admin_call (&opts, command, args_text ? args_text : "{}", bulk, bulk_len,

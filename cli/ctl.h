@@ -126,4 +126,9 @@ void ctl_print_json (const cJSON *json);
 /*  Prints "sluicectl: GROUP: message" to stderr. */
 void ctl_error (ctl_ctx_t *ctx, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 
+/*  ctl_error, then returns `status`: a command's failure in one statement,
+    `return ctl_fail (ctx, 2, "what was wrong", ...);`. Cannot fail. */
+int ctl_fail (ctl_ctx_t *ctx, int status, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
 #endif

@@ -332,11 +332,9 @@ s_static (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
     sl_html_bytes (resp->body, data, len);
 }
 
-typedef void (s_page_fn) (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp);
-
 static const struct {
     const char *method, *path;
-    s_page_fn *fn;
+    sl_page_fn *fn;
 } s_routes[] = {
     { "GET", "/", sl_page_overview },
     { "GET", "/policies", sl_page_policies },
