@@ -19,30 +19,15 @@ static const struct option s_common[] = {
 };
 #define S_NCOMMON (sizeof s_common / sizeof s_common[0])
 
-static void
-s_verror (ctl_ctx_t *ctx, const char *fmt, va_list ap)
-{
-    fprintf (stderr, "sluicectl: %s%s", ctx->group ? ctx->group : "", ctx->group ? ": " : "");
-    vfprintf (stderr, fmt, ap);
-    fputc ('\n', stderr);
-}
-
-void
-ctl_error (ctl_ctx_t *ctx, const char *fmt, ...)
-{
-    va_list ap;
-    va_start (ap, fmt);
-    s_verror (ctx, fmt, ap);
-    va_end (ap);
-}
-
 int
 ctl_fail (ctl_ctx_t *ctx, int status, const char *fmt, ...)
 {
     va_list ap;
+    fprintf (stderr, "sluicectl: %s%s", ctx->group ? ctx->group : "", ctx->group ? ": " : "");
     va_start (ap, fmt);
-    s_verror (ctx, fmt, ap);
+    vfprintf (stderr, fmt, ap);
     va_end (ap);
+    fputc ('\n', stderr);
     return status;
 }
 

@@ -123,12 +123,13 @@ int ctl_schemas_from_store (const char *dir, char *err, size_t errlen);
 /*  Prints `json` (borrowed) pretty to stdout. */
 void ctl_print_json (const cJSON *json);
 
-/*  Prints "sluicectl: GROUP: message" to stderr. */
-void ctl_error (ctl_ctx_t *ctx, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
-
-/*  ctl_error, then returns `status`: a command's failure in one statement,
+/*  Prints "sluicectl: GROUP: message" to stderr and returns `status`: a
+    command's failure in one statement,
     `return ctl_fail (ctx, 2, "what was wrong", ...);`. Cannot fail. */
 int ctl_fail (ctl_ctx_t *ctx, int status, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
+
+/*  Prints "sluicectl: GROUP: message" to stderr (ctl_fail without a status). */
+#define ctl_error(ctx, ...) ((void) ctl_fail ((ctx), 0, __VA_ARGS__))
 
 #endif
