@@ -122,16 +122,15 @@ sl_admin_policy_cmd_diff (sl_admin_call_t *call)
     if (!owner || sl_admin_policy_arg_version (call, "v1", 1, &v1) != 0 || sl_admin_policy_arg_version (call, "v2", 1, &v2) != 0
         || sl_admin_policy_arg_at (call, &at) != 0)
         return S_BAD;
-    if (sl_admin_policy_read_scope (call, owner) != 0)
-        return S_DENIED;
     MDB_txn *txn;
-    if (sl_admin_policy_read_txn (call, &txn) != 0)
-        return S_INTERNAL;
+    int code = sl_admin_policy_read_scope (call, owner, &txn);
+    if (code)
+        return code;
     sl_policy_store_t *store = call->ctx->policy;
     sl_policy_version_t *a = NULL, *b = NULL;
     sl_policy_index_t *ia = NULL, *ib = NULL;
     sl_policy_diags_t *diags = sl_policy_diags_new ();
-    int code = 0, rc = 0;
+    int rc = 0;
     if (v1 && (rc = sl_policy_store_get (store, txn, owner, v1, &a)) != 0) {
         code = sl_admin_policy_store_code (call, rc, "policy.diff", owner, v1);
         goto out;
@@ -231,32 +230,21 @@ sl_admin_policy_cmd_rollback (sl_admin_call_t *call)
     int code = 0;
     int rc = sl_commit_policy_rollback (call->ctx->commit, call->ctx->policy, owner, version,
                                        call->caller->name, call->caller->role, 0, diags, &res);
-    if (rc == SL_EFULL || rc == SL_ESTORE) {
-        call->wrote = 1;                 /* the transaction is damaged: abort it */
-        code = sl_admin_policy_store_code (call, rc, "policy.rollback", owner, version);
-        goto out;
-    }
-    if (rc == SL_ENOTFOUND) {
-        code = sl_admin_policy_store_code (call, rc, "policy.rollback", owner, version);
-        goto out;
-    }
-    if (rc == SL_EPERM) {
+    if (rc == SL_EPERM || rc == SL_EINVAL) {
         char what[200];
-        snprintf (what, sizeof what, "role %s may not change the policy of '%s' "
-                  "(only admin:%s may); nothing was changed", call->caller->role, owner, owner);
+        if (rc == SL_EPERM)
+            snprintf (what, sizeof what, "role %s may not change the policy of '%s' (only "
+                      "admin:%s may); nothing was changed", call->caller->role, owner, owner);
+        else
+            snprintf (what, sizeof what, "%s version %u no longer checks; nothing was changed",
+                      owner, version);
         s_diags_text (call, what, diags);
-        code = S_DENIED;
-        goto out;
-    }
-    if (rc == SL_EINVAL) {
-        char what[200];
-        snprintf (what, sizeof what, "%s version %u no longer checks; nothing "
-                  "was changed", owner, version);
-        s_diags_text (call, what, diags);
-        code = S_BAD;
+        code = rc == SL_EPERM ? S_DENIED : S_BAD;
         goto out;
     }
     if (rc != 0) {
+        if (rc == SL_EFULL || rc == SL_ESTORE)
+            call->wrote = 1;             /* the transaction is damaged: abort it */
         code = sl_admin_policy_store_code (call, rc, "policy.rollback", owner, version);
         goto out;
     }
