@@ -213,15 +213,6 @@ s_renew (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 
 /* ---- withdraw, show, list ------------------------------------------------- */
 
-static int
-s_reason_opt (int c, const char *arg, void *p)
-{
-    if (c != G_REASON)
-        return -1;
-    *(const char **) p = arg;
-    return 0;
-}
-
 static void
 s_print_withdraw (const cJSON *res)
 {
@@ -237,7 +228,7 @@ s_withdraw (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     static const struct option extra[] = {
         { "reason", required_argument, NULL, G_REASON }, { NULL, 0, NULL, 0 } };
     const char *reason = NULL;
-    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, s_reason_opt, &reason, 1,
+    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, ctl_opt_text, &reason, 1,
                                     "withdraw needs one consent ID", &first);
     if (rc >= 0)
         return rc;
@@ -259,15 +250,6 @@ s_show (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     return ctl_call_simple (ctx, cmd, argc, argv, "show needs one consent ID",
                             "consent.show", "id", s_print_show);
-}
-
-static int
-s_subject_opt (int c, const char *arg, void *p)
-{
-    if (c != G_SUBJECT)
-        return -1;
-    *(const char **) p = arg;
-    return 0;
 }
 
 static void
@@ -295,7 +277,7 @@ s_list (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     static const struct option extra[] = {
         { "subject", required_argument, NULL, G_SUBJECT }, { NULL, 0, NULL, 0 } };
     const char *subject = NULL;
-    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, s_subject_opt, &subject, 0,
+    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, ctl_opt_text, &subject, 0,
                                     "list needs --subject ID", &first);
     if (rc >= 0)
         return rc;

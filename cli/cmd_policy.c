@@ -822,19 +822,6 @@ s_print_show (const cJSON *res)
         putchar ('\n');
 }
 
-typedef struct {
-    const char *version;
-} s_show_t;
-
-static int
-s_show_opt (int c, const char *arg, void *p)
-{
-    if (c != 'v')
-        return -1;
-    ((s_show_t *) p)->version = arg;
-    return 0;
-}
-
 /*  A version number argument: digits only. */
 static int
 s_add_version (ctl_ctx_t *ctx, cJSON *args, const char *name, const char *value)
@@ -854,14 +841,14 @@ s_show (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
         { "version", required_argument, NULL, 'v' }, { NULL, 0, NULL, 0 } };
-    s_show_t o = { NULL };
-    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, s_show_opt, &o, 1,
+    const char *version = NULL;
+    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, ctl_opt_text, &version, 1,
                                     "show needs one OWNER (a bureau, or city)", &first);
     if (rc >= 0)
         return rc;
     cJSON *args = cJSON_CreateObject ();
     cJSON_AddStringToObject (args, "owner", argv[first]);
-    if (o.version && s_add_version (ctx, args, "version", o.version) != 0) {
+    if (version && s_add_version (ctx, args, "version", version) != 0) {
         cJSON_Delete (args);
         return 2;
     }
@@ -905,21 +892,12 @@ s_print_diff (const cJSON *res)
 }
 
 static int
-s_at_opt (int c, const char *arg, void *p)
-{
-    if (c != 't')
-        return -1;
-    *(const char **) p = arg;
-    return 0;
-}
-
-static int
 s_diff (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
         { "at", required_argument, NULL, 't' }, { NULL, 0, NULL, 0 } };
     const char *at = NULL;
-    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, s_at_opt, &at, 3,
+    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, ctl_opt_text, &at, 3,
                                     "diff needs OWNER V1 V2 (see sluicectl policy diff --help)",
                                     &first);
     if (rc >= 0)

@@ -240,6 +240,14 @@ ctl_call_simple (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv, co
     return ctl_call (ctx, command, args, print);
 }
 
+int
+ctl_opt_text (int c, const char *optarg, void *arg)
+{
+    (void) c;
+    *(const char **) arg = optarg;
+    return 0;
+}
+
 const char *
 ctl_str (const cJSON *obj, const char *name)
 {

@@ -78,6 +78,10 @@ int ctl_parse_args (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv,
                     int (*on_opt) (int c, const char *optarg, void *arg), void *arg, int npos,
                     const char *wrong, int *first);
 
+/*  on_opt for a command with one option of its own that takes a value:
+    stores the value in *(const char **) arg. Returns 0. */
+int ctl_opt_text (int c, const char *optarg, void *arg);
+
 /*  Prints the command's --help. */
 void ctl_usage (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, FILE *out);
 
