@@ -39,29 +39,13 @@ static const sl_tz_t *
 s_zone (void)
 {
     static int done;
-    static sl_tz_t *zone;
-    if (done)
-        return zone;
-    done = 1;
-    char name[128] = "", err[300];
-    const char *env = getenv ("SLUICE_TIMEZONE");
-    if (env && *env)
-        snprintf (name, sizeof name, "%s", env);
-    else {
-        const char *dir = getenv ("SLUICE_DATA");
-        char path[4200];
-        snprintf (path, sizeof path, "%s/timezone", s_data_dir ? s_data_dir : dir ? dir : "./var/sluice");
-        FILE *f = fopen (path, "r");
-        if (f) {
-            if (fgets (name, sizeof name, f))
-                name[strcspn (name, "\r\n")] = 0;
-            fclose (f);
-        }
-    }
-    if (*name && !(zone = sl_tz_load (name, err, sizeof err)))
+    const char *dir = getenv ("SLUICE_DATA");
+    char err[400];
+    if (!done && ctl_city_zone (NULL, s_data_dir ? s_data_dir : dir ? dir : "./var/sluice", err,
+                                sizeof err) != 0)
         fprintf (stderr, "sluicectl: audit: %s; times are read as UTC\n", err);
-    sl_time_set_city_zone (zone);            /* owned there; also for sl_time_city_zone */
-    return zone;
+    done = 1;
+    return sl_time_city_zone ();
 }
 
 /*  A time for people (sl_time.h): RFC 3339, a date, Unix seconds, relative

@@ -353,37 +353,6 @@ s_check_opt (int c, const char *arg, void *p)
     return 0;
 }
 
-/*  The city's zone for `valid` windows: --timezone, else SLUICE_TIMEZONE,
-    else the broker's (DIR/timezone, written by sluiced), else UTC. Sets it
-    for the parser (sl_time_set_city_zone). Returns 0 or 2 (bad zone). */
-static int
-s_check_zone (ctl_ctx_t *ctx, const char *opt, const char *data)
-{
-    char name[128] = "", err[400];
-    const char *env = getenv ("SLUICE_TIMEZONE");
-    if (opt)
-        snprintf (name, sizeof name, "%s", opt);
-    else if (env && *env)
-        snprintf (name, sizeof name, "%s", env);
-    else if (data) {
-        char path[4200];
-        snprintf (path, sizeof path, "%s/timezone", data);
-        FILE *f = fopen (path, "r");
-        if (f) {
-            if (fgets (name, sizeof name, f))
-                name[strcspn (name, "\r\n")] = 0;
-            fclose (f);
-        }
-    }
-    if (!*name)
-        return 0;
-    sl_tz_t *zone = sl_tz_load (name, err, sizeof err);
-    if (!zone)
-        return ctl_fail (ctx, 2, "%s", err);
-    sl_time_set_city_zone (zone);
-    return 0;
-}
-
 /*  check --against: each file as the broker would take it from the caller
     (policy.apply with dry_run): the broker's registry, the other owners'
     policies in force, its subscriptions, its time zone and the caller's
@@ -451,8 +420,8 @@ s_check (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     char err[1024];
     int status = 2;
     int nfiles = argc - first;
-    if (s_check_zone (ctx, copt.timezone, data) != 0)
-        return 2;
+    if (ctl_city_zone (copt.timezone, data, err, sizeof err) != 0)
+        return ctl_fail (ctx, 2, "%s", err);
     sl_policy_set_t *set = sl_policy_set_new ();
     sl_policy_catalog_t *cat = sl_policy_catalog_new ();
     sl_policy_diags_t *diags = sl_policy_diags_new ();

@@ -2,6 +2,7 @@
     sluicectl command (see ctl.h). */
 #include "ctl.h"
 #include "sl_error.h"
+#include "sl_time.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -198,6 +199,31 @@ ctl_admin_data (ctl_ctx_t *ctx, const char *command, const cJSON *args, const vo
     }
     free (result_text);
     return 0;
+}
+
+int
+ctl_city_zone (const char *given, const char *dir, char *err, size_t errlen)
+{
+    char name[128] = "";
+    const char *env = getenv ("SLUICE_TIMEZONE");
+    if (given)
+        snprintf (name, sizeof name, "%s", given);
+    else if (env && *env)
+        snprintf (name, sizeof name, "%s", env);
+    else if (dir) {
+        char path[4200];
+        snprintf (path, sizeof path, "%s/timezone", dir);
+        FILE *f = fopen (path, "r");
+        if (f) {
+            if (fgets (name, sizeof name, f))
+                name[strcspn (name, "\r\n")] = 0;
+            fclose (f);
+        }
+    }
+    sl_tz_t *zone = *name ? sl_tz_load (name, err, errlen) : NULL;
+    if (zone)
+        sl_time_set_city_zone (zone);       /* owned there */
+    return *name && !zone ? -1 : 0;
 }
 
 void

@@ -124,6 +124,15 @@ double ctl_num (const cJSON *obj, const char *name);
 int ctl_schemas_from_file (const char *path, char *err, size_t errlen);
 int ctl_schemas_from_store (const char *dir, char *err, size_t errlen);
 
+/*  The city's zone for zone-less times, found as every command finds it:
+    `given` (an option such as --timezone; may be NULL), else
+    SLUICE_TIMEZONE, else the broker's (DIR/timezone, which sluiced writes
+    from its `timezone` setting; `dir` may be NULL), else UTC. Loads it and
+    puts it in force (sl_time_set_city_zone). Returns 0 (also when none is
+    named: UTC), or -1 with `err` when the named zone cannot be loaded
+    (UTC stays in force). */
+int ctl_city_zone (const char *given, const char *dir, char *err, size_t errlen);
+
 /*  Prints `json` (borrowed) pretty to stdout. */
 void ctl_print_json (const cJSON *json);
 
