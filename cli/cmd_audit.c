@@ -230,8 +230,8 @@ enum { O_SINCE = 1, O_UNTIL, O_ACTOR, O_OWNER, O_CONSUMER, O_RECORD, O_KIND, O_D
 
 /*  Every option of the audit commands, indexed by its id; each command
     takes the set its s_bodies row names. */
-#define S_ARG(id, name) [id] = { name, required_argument, NULL, id }
-#define S_FLAG(id, name) [id] = { name, no_argument, NULL, id }
+#define S_ARG(id, name) [id] = CTL_ARG (name, id)
+#define S_FLAG(id, name) [id] = CTL_FLAG (name, id)
 static const struct option s_all_opts[O_END] = {
     S_ARG (O_SINCE, "since"), S_ARG (O_UNTIL, "until"), S_ARG (O_ACTOR, "actor"),
     S_ARG (O_OWNER, "owner"), S_ARG (O_CONSUMER, "consumer"), S_ARG (O_RECORD, "record"),

@@ -179,7 +179,7 @@ static int
 s_backup (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
-        { "no-secrets", no_argument, NULL, O_NO_SECRETS }, { NULL, 0, NULL, 0 } };
+        CTL_FLAG ("no-secrets", O_NO_SECRETS), { NULL, 0, NULL, 0 } };
     s_opts_t o = { 0 };
     int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, s_on_opt, &o, 1,
                                     "backup needs OUT, a directory that does not exist yet", &first);
@@ -414,10 +414,8 @@ static int
 s_restore (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
-        { "pubkey", required_argument, NULL, O_PUBKEY },
-        { "owner", required_argument, NULL, O_OWNER },
-        { "force", no_argument, NULL, O_FORCE },
-        { "trust-start", no_argument, NULL, O_TRUST }, { NULL, 0, NULL, 0 } };
+        CTL_ARG ("pubkey", O_PUBKEY), CTL_ARG ("owner", O_OWNER), CTL_FLAG ("force", O_FORCE),
+        CTL_FLAG ("trust-start", O_TRUST), { NULL, 0, NULL, 0 } };
     s_opts_t o = { 0 };
     int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, s_on_opt, &o, 1,
                                     "restore needs BACKUP (a directory made by sluicectl backup)", &first);

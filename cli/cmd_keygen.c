@@ -86,8 +86,7 @@ static int
 s_run (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
-        { "dir", required_argument, NULL, 'd' }, { "force", no_argument, NULL, 'f' },
-        { "role", required_argument, NULL, 'r' }, { "for", required_argument, NULL, 'F' },
+        CTL_ARG ("dir", 'd'), CTL_FLAG ("force", 'f'), CTL_ARG ("role", 'r'), CTL_ARG ("for", 'F'),
         { NULL, 0, NULL, 0 } };
     s_opts_t o = { ".", 0, NULL, NULL };
     int first, rc = ctl_parse (ctx, cmd, argc, argv, extra, s_opt, &o, &first);

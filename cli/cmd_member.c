@@ -42,8 +42,7 @@ static int
 s_add (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
-        { "role", required_argument, NULL, 'r' }, { "pub", required_argument, NULL, 'p' },
-        { NULL, 0, NULL, 0 } };
+        CTL_ARG ("role", 'r'), CTL_ARG ("pub", 'p'), { NULL, 0, NULL, 0 } };
     static const char usage[] =
         "add needs NAME, --role ROLE and --pub FILE (see sluicectl member add --help)";
     s_add_t o = { NULL, NULL };
@@ -144,8 +143,7 @@ static int
 s_key (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
-        { "pub", required_argument, NULL, 'p' }, { "fingerprint", required_argument, NULL, 'f' },
-        { NULL, 0, NULL, 0 } };
+        CTL_ARG ("pub", 'p'), CTL_ARG ("fingerprint", 'f'), { NULL, 0, NULL, 0 } };
     int add = argc > 1 && !strcmp (argv[1], "add");
     int retire = argc > 1 && !strcmp (argv[1], "retire");
     if (!add && !retire) {

@@ -399,9 +399,8 @@ static int
 s_check (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
-        { "strict", no_argument, NULL, 'S' }, { "timezone", required_argument, NULL, 'z' },
-        { "against", no_argument, NULL, 'A' }, { "schemas", required_argument, NULL, 's' },
-        { NULL, 0, NULL, 0 } };
+        CTL_FLAG ("strict", 'S'), CTL_ARG ("timezone", 'z'), CTL_FLAG ("against", 'A'),
+        CTL_ARG ("schemas", 's'), { NULL, 0, NULL, 0 } };
     s_check_t copt = { 0, 0, NULL, { NULL }, 0 };
     int first, rc = ctl_parse (ctx, cmd, argc, argv, extra, s_check_opt, &copt, &first);
     if (rc != 0)
@@ -721,8 +720,8 @@ static int
 s_apply (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
-        { "owner", required_argument, NULL, 'o' }, { "dry-run", no_argument, NULL, 'n' },
-        { "strict", no_argument, NULL, 'S' }, { NULL, 0, NULL, 0 } };
+        CTL_ARG ("owner", 'o'), CTL_FLAG ("dry-run", 'n'), CTL_FLAG ("strict", 'S'),
+        { NULL, 0, NULL, 0 } };
     s_apply_t o = { NULL, 0, 0 };
     int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, s_apply_opt, &o, 1,
                                     "apply needs one FILE (see sluicectl policy apply --help)",
@@ -809,7 +808,7 @@ static int
 s_show (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
-        { "version", required_argument, NULL, 'v' }, { NULL, 0, NULL, 0 } };
+        CTL_ARG ("version", 'v'), { NULL, 0, NULL, 0 } };
     const char *version = NULL;
     int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, ctl_opt_text, &version, 1,
                                     "show needs one OWNER (a bureau, or city)", &first);
@@ -864,7 +863,7 @@ static int
 s_diff (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
-        { "at", required_argument, NULL, 't' }, { NULL, 0, NULL, 0 } };
+        CTL_ARG ("at", 't'), { NULL, 0, NULL, 0 } };
     const char *at = NULL;
     int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, ctl_opt_text, &at, 3,
                                     "diff needs OWNER V1 V2 (see sluicectl policy diff --help)",
@@ -950,11 +949,9 @@ static int
 s_explain (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
-        { "consumer", required_argument, NULL, 'c' }, { "record", required_argument, NULL, 'r' },
-        { "purpose", required_argument, NULL, 'p' }, { "subject", required_argument, NULL, 's' },
-        { "at", required_argument, NULL, 't' }, { "owner", required_argument, NULL, 'o' },
-        { "type", required_argument, NULL, 'y' }, { "draft", required_argument, NULL, 'd' },
-        { "draft-owner", required_argument, NULL, 'D' },
+        CTL_ARG ("consumer", 'c'), CTL_ARG ("record", 'r'), CTL_ARG ("purpose", 'p'),
+        CTL_ARG ("subject", 's'), CTL_ARG ("at", 't'), CTL_ARG ("owner", 'o'),
+        CTL_ARG ("type", 'y'), CTL_ARG ("draft", 'd'), CTL_ARG ("draft-owner", 'D'),
         { NULL, 0, NULL, 0 } };
     s_explain_t o = { 0 };
     int first, rc = ctl_parse (ctx, cmd, argc, argv, extra, s_explain_opt, &o, &first);

@@ -167,7 +167,7 @@ static int
 s_pub_run (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
-        { "subject", required_argument, NULL, 's' }, { NULL, 0, NULL, 0 } };
+        CTL_ARG ("subject", 's'), { NULL, 0, NULL, 0 } };
     s_opts_t o = { 0 };
     int first, rc = ctl_parse (ctx, cmd, argc, argv, extra, s_opt, &o, &first);
     if (rc != 0)
@@ -268,9 +268,8 @@ static int
 s_sub_run (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
-        { "purpose", required_argument, NULL, 'p' }, { "count", required_argument, NULL, 'c' },
-        { "ack", no_argument, NULL, 'a' }, { "wait", required_argument, NULL, 'w' },
-        { NULL, 0, NULL, 0 } };
+        CTL_ARG ("purpose", 'p'), CTL_ARG ("count", 'c'), CTL_FLAG ("ack", 'a'),
+        CTL_ARG ("wait", 'w'), { NULL, 0, NULL, 0 } };
     s_opts_t o = { 0 };
     int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, s_opt, &o, 1,
                                     "sub needs TYPE and --purpose P", &first);

@@ -228,8 +228,8 @@ static int
 s_register (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
-        { "message", required_argument, NULL, 'm' }, { "dry-run", no_argument, NULL, 'n' },
-        { "breaking", no_argument, NULL, 'b' }, { NULL, 0, NULL, 0 } };
+        CTL_ARG ("message", 'm'), CTL_FLAG ("dry-run", 'n'), CTL_FLAG ("breaking", 'b'),
+        { NULL, 0, NULL, 0 } };
     s_opts_t o = { 0 };
     int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, s_opt, &o, 1,
                                     "register needs FILE.proto or FILE.binpb", &first);
@@ -337,8 +337,7 @@ static int
 s_show (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
-        { "version", required_argument, NULL, 'v' }, { "json-schema", no_argument, NULL, 'j' },
-        { NULL, 0, NULL, 0 } };
+        CTL_ARG ("version", 'v'), CTL_FLAG ("json-schema", 'j'), { NULL, 0, NULL, 0 } };
     s_opts_t o = { 0 };
     int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, s_opt, &o, 1,
                                     "show needs TYPE", &first);
@@ -463,8 +462,7 @@ static int
 s_check (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
-        { "message", required_argument, NULL, 'm' }, { "against", required_argument, NULL, 'a' },
-        { NULL, 0, NULL, 0 } };
+        CTL_ARG ("message", 'm'), CTL_ARG ("against", 'a'), { NULL, 0, NULL, 0 } };
     s_opts_t o = { 0 };
     int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, s_opt, &o, 1,
                                     "check needs FILE.proto or FILE.binpb", &first);

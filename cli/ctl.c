@@ -10,14 +10,10 @@
 #include <unistd.h>
 
 static const struct option s_common[] = {
-    { "data", required_argument, NULL, CTL_OPT_DATA },
-    { "endpoint", required_argument, NULL, CTL_OPT_ENDPOINT },
-    { "key", required_argument, NULL, CTL_OPT_KEY },
-    { "broker-key", required_argument, NULL, CTL_OPT_BROKER_KEY },
-    { "json", no_argument, NULL, CTL_OPT_JSON },
-    { "timeout", required_argument, NULL, CTL_OPT_TIMEOUT },
-    { "help", no_argument, NULL, CTL_OPT_HELP },
-};
+    CTL_ARG ("data", CTL_OPT_DATA), CTL_ARG ("endpoint", CTL_OPT_ENDPOINT),
+    CTL_ARG ("key", CTL_OPT_KEY), CTL_ARG ("broker-key", CTL_OPT_BROKER_KEY),
+    CTL_FLAG ("json", CTL_OPT_JSON), CTL_ARG ("timeout", CTL_OPT_TIMEOUT),
+    CTL_FLAG ("help", CTL_OPT_HELP) };
 #define S_NCOMMON (sizeof s_common / sizeof s_common[0])
 
 int

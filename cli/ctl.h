@@ -59,6 +59,10 @@ extern const ctl_group_t *const ctl_groups[];   /* NULL-terminated, ctl_groups.c
 enum { CTL_OPT_DATA = 1000, CTL_OPT_ENDPOINT, CTL_OPT_KEY, CTL_OPT_BROKER_KEY, CTL_OPT_JSON,
        CTL_OPT_TIMEOUT, CTL_OPT_HELP };
 
+/*  Rows of an option table: an option that takes a value, and a flag. */
+#define CTL_ARG(name, id) { name, required_argument, NULL, id }
+#define CTL_FLAG(name, id) { name, no_argument, NULL, id }
+
 /*  Parses a command's argv: the common options (into ctx) plus `extra`
     (long options only, may be NULL; each match calls on_opt(c, optarg,
     arg)). Positional arguments are left in argv[*first ..argc-1].
