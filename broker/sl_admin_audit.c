@@ -562,8 +562,8 @@ s_export (sl_admin_call_t *call)
         }
         cJSON *cps = cJSON_AddArrayToObject (call->result, "checkpoints");
         if (first_seq && sl_audit_export_checkpoints (txn, first_seq, s_cp_line, cps) < 0) {
-            snprintf (call->text, sizeof call->text, "cannot read the checkpoints");
-            code = SLUICE__V1__ERROR_CODE__INTERNAL;
+            code = sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL,
+                                  "cannot read the checkpoints");
         }
     }
     mdb_txn_abort (txn);

@@ -159,8 +159,8 @@ s_apply (sl_admin_call_t *call)
         sl_admin_policy_purpose_changes (b, txn, owner, text, len, res);
         if (sl_admin_policy_dry_run (b, sl_policy_store_index (store), r.index,
                                      sl_now_ms () / 1000, res) != 0) {
-            snprintf (call->text, sizeof call->text, "policy.apply: out of memory");
-            code = SLUICE__V1__ERROR_CODE__INTERNAL;
+            code = sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL,
+                                  "policy.apply: out of memory");
             goto out;
         }
         snprintf (call->text, sizeof call->text,
@@ -181,9 +181,8 @@ s_apply (sl_admin_call_t *call)
     sl_event_t ev = { .kind = SL_AUDIT_POLICY_APPLY, .actor = call->caller->name, .owner = owner,
                       .decision = "ok", .detail = detail };
     if (b->event (b->hook, &ev) != 0) {
-        snprintf (call->text, sizeof call->text,
-                  "policy.apply: cannot record the change; nothing was changed");
-        code = SLUICE__V1__ERROR_CODE__INTERNAL;
+        code = sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL,
+                              "policy.apply: cannot record the change; nothing was changed");
         goto out;
     }
     snprintf (call->text, sizeof call->text, "applied %s version %u (%zu rules; %s)", owner,

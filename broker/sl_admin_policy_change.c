@@ -163,8 +163,7 @@ sl_admin_policy_cmd_diff (sl_admin_call_t *call)
     sl_policy_diff_t *d = sl_policy_diff_new (ia, ib, at);
     if (!d || sl_admin_policy_add_diff (call->result, d) != 0) {
         sl_policy_diff_destroy (&d);
-        snprintf (call->text, sizeof call->text, "out of memory");
-        code = S_INTERNAL;
+        code = sl_admin_fail (call, S_INTERNAL, "out of memory");
         goto out;
     }
     s_rule_diff (call->result, a ? a->summary : NULL, b ? b->summary : NULL);
@@ -258,9 +257,7 @@ sl_admin_policy_cmd_rollback (sl_admin_call_t *call)
     rc = call->ctx->event (call->ctx->hook, &ev);
     free (refs);
     if (rc != 0) {
-        snprintf (call->text, sizeof call->text,
-                  "cannot record the change; nothing was changed");
-        code = S_INTERNAL;
+        code = sl_admin_fail (call, S_INTERNAL, "cannot record the change; nothing was changed");
         goto out;
     }
     sl_info ("policy.rollback", "by=%s owner=%s to=%u version=%u", call->caller->name, owner,

@@ -360,9 +360,9 @@ s_register (sl_admin_call_t *call)
                           .owner = owner, .record_type = type, .decision = "ok",
                           .detail = detail };
         if (call->ctx->event (call->ctx->hook, &ev) != 0) {
-            snprintf (call->text, sizeof call->text,
-                      "schema.register: cannot record the change; nothing was changed");
-            code = SLUICE__V1__ERROR_CODE__INTERNAL;
+            code = sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL,
+                                  "schema.register: cannot record the change; nothing was "
+                                  "changed");
             goto out;
         }
         sl_info ("schema.registered", "by=%s type=%s version=%u", call->caller->name, type,

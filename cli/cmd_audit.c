@@ -485,9 +485,8 @@ s_filter_local_checked (ctl_ctx_t *ctx, const s_local_t *l, MDB_txn *txn, const 
     int rc = s_check_consumer_local (ctx, txn, o->consumer);
     if (rc == 0 && o->subject) {
         if (sl_audit_pseudonym (l->audit, o->subject, pseudo) != 0) {
-            ctl_error (ctx, "%s has no readable %s: %s the audit pseudonym key", ctx->data_dir,
-                       SL_AUDIT_PSEUDO_KEY_FILE, needs);
-            rc = 1;
+            rc = ctl_fail (ctx, 1, "%s has no readable %s: %s the audit pseudonym key",
+                           ctx->data_dir, SL_AUDIT_PSEUDO_KEY_FILE, needs);
         }
         f->subject = pseudo;
     }
@@ -918,8 +917,8 @@ s_export (ctl_ctx_t *ctx, s_opts_t *o)
                 n = (uint64_t) got;
                 int64_t c = x.first ? sl_audit_export_checkpoints (txn, x.first, s_cp_local, &x) : 0;
                 if (c < 0) {
-                    ctl_error (ctx, "cannot read the checkpoints: %s", sl_strerror ((int) c));
-                    rc = 1;
+                    rc = ctl_fail (ctx, 1, "cannot read the checkpoints: %s",
+                                   sl_strerror ((int) c));
                 }
                 else
                     ncp = (uint64_t) c;
@@ -929,8 +928,7 @@ s_export (ctl_ctx_t *ctx, s_opts_t *o)
         }
     }
     if (x.out != stdout && fclose (x.out) != 0 && rc == 0) {
-        ctl_error (ctx, "%s: %s", o->out, strerror (errno));
-        rc = 1;
+        rc = ctl_fail (ctx, 1, "%s: %s", o->out, strerror (errno));
     }
     if (rc == 0 && o->out)
         fprintf (stderr, "exported %" PRIu64 " entries and %" PRIu64 " checkpoints to %s\n", n,

@@ -305,8 +305,7 @@ s_sub_run (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
             continue;
         }
         if (rc != 0) {
-            ctl_error (ctx, "receiving stopped: %s", sl_strerror (rc));
-            status = 1;
+            status = ctl_fail (ctx, 1, "receiving stopped: %s", sl_strerror (rc));
             break;
         }
         idle_ms = 0;
