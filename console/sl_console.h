@@ -14,6 +14,7 @@
 #define SL_CONSOLE_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include <cjson/cJSON.h>
 
@@ -104,6 +105,11 @@ void sl_console_csrf (sl_web_req_t *req, sl_html_t *h);
     in one printf). */
 const char *sl_console_str (const cJSON *o, const char *name);
 double sl_console_num (const cJSON *o, const char *name);
+
+/*  Formats `err` (errlen bytes at most, as snprintf cuts) and yields `rc`:
+    a failure in one statement,
+    `return sl_console_fail (err, errlen, -1, "what was wrong", ...);`. */
+#define sl_console_fail(err, errlen, rc, ...) (snprintf ((err), (errlen), __VA_ARGS__), (rc))
 
 /*  The route table's handler (sl_web_handler_fn). */
 void sl_console_handle (void *app, sl_web_req_t *req, sl_web_resp_t *resp);

@@ -5,6 +5,7 @@
 #define SL_AUDIT_INT_H
 
 #include "sl_audit.h"
+#include "sl_error.h"
 
 #include <sodium.h>
 #include <string.h>
@@ -127,6 +128,11 @@ void    sl_audit__cp_message (const uint8_t *cp, uint8_t msg[CP_MSG_LEN]);
 /*  The bytes a segment trailer signature covers (sl_audit_archive.c). */
 void    sl_audit__seg_message (const uint8_t *header, const uint8_t *trailer,
                                uint8_t msg[SEG_MSG_LEN]);
+
+/*  Sets `err` (sl_err_set: errlen bytes at most, NULL allowed) and yields
+ *  `rc`: a failure in one statement,
+ *  `return sl_audit__fail (err, errlen, SL_EPARSE, "what", ...);`. */
+#define sl_audit__fail(err, errlen, rc, ...) (sl_err_set ((err), (errlen), __VA_ARGS__), (rc))
 
 /*  Reads a whole file into *data (malloc'ed, the caller frees) and *size
  *  (sl_audit_history.c): SL_EIO if unreadable, SL_ENOMEM. */
