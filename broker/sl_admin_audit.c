@@ -561,10 +561,9 @@ s_export (sl_admin_call_t *call)
             cJSON_Delete (p);
         }
         cJSON *cps = cJSON_AddArrayToObject (call->result, "checkpoints");
-        if (first_seq && sl_audit_export_checkpoints (txn, first_seq, s_cp_line, cps) < 0) {
+        if (first_seq && sl_audit_export_checkpoints (txn, first_seq, s_cp_line, cps) < 0)
             code = sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL,
                                   "cannot read the checkpoints");
-        }
     }
     mdb_txn_abort (txn);
     return code;

@@ -484,10 +484,9 @@ s_filter_local_checked (ctl_ctx_t *ctx, const s_local_t *l, MDB_txn *txn, const 
     s_filter_local (o, f);
     int rc = s_check_consumer_local (ctx, txn, o->consumer);
     if (rc == 0 && o->subject) {
-        if (sl_audit_pseudonym (l->audit, o->subject, pseudo) != 0) {
+        if (sl_audit_pseudonym (l->audit, o->subject, pseudo) != 0)
             rc = ctl_fail (ctx, 1, "%s has no readable %s: %s the audit pseudonym key",
                            ctx->data_dir, SL_AUDIT_PSEUDO_KEY_FILE, needs);
-        }
         f->subject = pseudo;
     }
     return rc;
@@ -916,10 +915,9 @@ s_export (ctl_ctx_t *ctx, s_opts_t *o)
             else {
                 n = (uint64_t) got;
                 int64_t c = x.first ? sl_audit_export_checkpoints (txn, x.first, s_cp_local, &x) : 0;
-                if (c < 0) {
+                if (c < 0)
                     rc = ctl_fail (ctx, 1, "cannot read the checkpoints: %s",
                                    sl_strerror ((int) c));
-                }
                 else
                     ncp = (uint64_t) c;
             }
@@ -927,9 +925,8 @@ s_export (ctl_ctx_t *ctx, s_opts_t *o)
             s_local_end (&l, txn);
         }
     }
-    if (x.out != stdout && fclose (x.out) != 0 && rc == 0) {
+    if (x.out != stdout && fclose (x.out) != 0 && rc == 0)
         rc = ctl_fail (ctx, 1, "%s: %s", o->out, strerror (errno));
-    }
     if (rc == 0 && o->out)
         fprintf (stderr, "exported %" PRIu64 " entries and %" PRIu64 " checkpoints to %s\n", n,
                  ncp, o->out);

@@ -32,10 +32,9 @@ sl_console_call (sl_console_t *c, const char *command, cJSON *args, cJSON **resu
     free (text);
     if (rc == 0) {
         *result = cJSON_Parse (res);
-        if (!*result) {
+        if (!*result)
             rc = sl_console_fail (err, errlen, SL_EPROTO, "%s: the broker's answer is not JSON",
                                   command);
-        }
     }
     else if (refusal && refused)
         *refusal = cJSON_Parse (refused);

@@ -95,9 +95,8 @@ static int s_write_file (const char *dir, const char *name, const char *text,
     }
     size_t len = strlen (text);
     int rc = SL_OK;
-    if (fchmod (fd, mode) != 0 || write (fd, text, len) != (ssize_t) len || fsync (fd) != 0) {
+    if (fchmod (fd, mode) != 0 || write (fd, text, len) != (ssize_t) len || fsync (fd) != 0)
         rc = sl_audit__fail (err, errlen, SL_EIO, "%s: %s", path, strerror (errno));
-    }
     close (fd);
     return rc;
 }
