@@ -224,9 +224,10 @@ enum { O_SINCE = 1, O_UNTIL, O_ACTOR, O_OWNER, O_CONSUMER, O_RECORD, O_KIND, O_D
 
 /*  A set of options, as a mask of their ids. */
 #define S_OPT(id) (1u << (id))
-#define S_FILTERS                                                                            \
-    (S_OPT (O_SINCE) | S_OPT (O_UNTIL) | S_OPT (O_ACTOR) | S_OPT (O_OWNER) | S_OPT (O_CONSUMER) \
-     | S_OPT (O_RECORD) | S_OPT (O_KIND) | S_OPT (O_DECISION) | S_OPT (O_SUBJECT))
+#define S_FILTERS                                                                  \
+    (S_OPT (O_SINCE) | S_OPT (O_UNTIL) | S_OPT (O_ACTOR) | S_OPT (O_OWNER)         \
+     | S_OPT (O_CONSUMER) | S_OPT (O_RECORD) | S_OPT (O_KIND) | S_OPT (O_DECISION) \
+     | S_OPT (O_SUBJECT))
 
 /*  Every option of the audit commands, indexed by its id; each command
     takes the set its s_bodies row names. */
