@@ -27,6 +27,7 @@
  *      raw id never reaches the log or the answer.
  */
 #include "sl_admin.h"
+#include "sl_admin_fail.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -130,13 +131,11 @@ s_scoped_owner (sl_admin_call_t *call, const char **owner)
     const char *scope = s_scope (call);
     if (!scope)
         return 0;
-    if (*owner && strcmp (*owner, scope) != 0) {
-        snprintf (call->text, sizeof call->text,
-                  "role %s reads only entries owned by %s, not by %.40s "
-                  "(the auditor and admin:city read the whole log)",
-                  call->caller->role, scope, *owner);
-        return SLUICE__V1__ERROR_CODE__NOT_PERMITTED;
-    }
+    if (*owner && strcmp (*owner, scope) != 0)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__NOT_PERMITTED,
+                              "role %s reads only entries owned by %s, not by %.40s (the auditor "
+                              "and admin:city read the whole log)",
+                              call->caller->role, scope, *owner);
     *owner = scope;
     return 0;
 }
@@ -172,10 +171,8 @@ s_page (sl_admin_call_t *call, const sl_audit_filter_t *filter,
         uint64_t limit, MDB_txn *txn)
 {
     sl_audit_iter_t *it = sl_audit_iter_new (txn, filter);
-    if (!it) {
-        snprintf (call->text, sizeof call->text, "cannot read the audit log");
-        return SLUICE__V1__ERROR_CODE__INTERNAL;
-    }
+    if (!it)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL, "cannot read the audit log");
     cJSON *res = cJSON_CreateObject ();
     cJSON *arr = cJSON_AddArrayToObject (res, "entries");
     sl_audit_entry_t e;
@@ -192,9 +189,9 @@ s_page (sl_admin_call_t *call, const sl_audit_filter_t *filter,
     sl_audit_iter_destroy (&it);
     if (rc < 0) {
         cJSON_Delete (res);
-        snprintf (call->text, sizeof call->text, "reading the audit log failed: %s "
-                  "(run `sluicectl audit verify`)", sl_strerror (rc));
-        return SLUICE__V1__ERROR_CODE__INTERNAL;
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL,
+                              "reading the audit log failed: %s (run `sluicectl audit "
+                              "verify`)", sl_strerror (rc));
     }
     cJSON_AddBoolToObject (res, "more", n == limit);
     cJSON_AddNumberToObject (res, "next_after_seq", (double) last);
@@ -216,10 +213,9 @@ s_filter (sl_admin_call_t *call, sl_audit_filter_t *f,
         || s_uint_arg (call, "after_seq", 0, &f->after_seq)
         || s_uint_arg (call, "limit", S_LIMIT_DEFAULT, limit))
         return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
-    if (*limit == 0 || *limit > S_LIMIT_MAX) {
-        snprintf (call->text, sizeof call->text, "limit must be 1..%d", S_LIMIT_MAX);
-        return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
-    }
+    if (*limit == 0 || *limit > S_LIMIT_MAX)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__BAD_REQUEST,
+                              "limit must be 1..%d", S_LIMIT_MAX);
     f->actor = s_opt (call, "actor");
     f->owner = s_opt (call, "owner");
     f->counterpart = s_opt (call, "consumer");
@@ -228,11 +224,10 @@ s_filter (sl_admin_call_t *call, sl_audit_filter_t *f,
     f->decision = s_opt (call, "decision");
     const char *subject = s_opt (call, "subject");
     if (subject) {
-        if (sl_audit_pseudonym (call->ctx->audit, subject, pseudo) != 0) {
-            snprintf (call->text, sizeof call->text,
-                      "the broker has no audit pseudonym key; cannot look a subject up");
-            return SLUICE__V1__ERROR_CODE__INTERNAL;
-        }
+        if (sl_audit_pseudonym (call->ctx->audit, subject, pseudo) != 0)
+            return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL,
+                                  "the broker has no audit pseudonym key; cannot look a subject "
+                                  "up");
         f->subject = pseudo;
     }
     int code = s_check_names (call, f);
@@ -242,10 +237,8 @@ s_filter (sl_admin_call_t *call, sl_audit_filter_t *f,
 static int
 s_read_txn (sl_admin_call_t *call, MDB_txn **txn)
 {
-    if (sl_store_read (call->ctx->store, txn) != 0) {
-        snprintf (call->text, sizeof call->text, "store unavailable");
-        return SLUICE__V1__ERROR_CODE__INTERNAL;
-    }
+    if (sl_store_read (call->ctx->store, txn) != 0)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL, "store unavailable");
     return 0;
 }
 
@@ -359,11 +352,10 @@ s_lookup (sl_admin_call_t *call, const char *command, const char *subject)
     sl_event_t ev = { .kind = SL_AUDIT_LOOKUP, .actor = call->caller->name,
                       .subject = subject, .decision = "ok", .detail = detail };
     call->wrote = 1;
-    if (call->ctx->event (call->ctx->hook, &ev) != 0) {
-        snprintf (call->text, sizeof call->text,
-                  "%s: cannot record the look-up in the audit log; nothing was read", command);
-        return SLUICE__V1__ERROR_CODE__INTERNAL;
-    }
+    if (call->ctx->event (call->ctx->hook, &ev) != 0)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL,
+                              "%s: cannot record the look-up in the audit log; nothing was "
+                              "read", command);
     return 0;
 }
 
@@ -398,10 +390,9 @@ s_tail (sl_admin_call_t *call)
     uint64_t limit;
     if (s_uint_arg (call, "limit", 20, &limit) != 0)
         return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
-    if (limit == 0 || limit > S_LIMIT_MAX) {
-        snprintf (call->text, sizeof call->text, "limit must be 1..%d", S_LIMIT_MAX);
-        return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
-    }
+    if (limit == 0 || limit > S_LIMIT_MAX)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__BAD_REQUEST,
+                              "limit must be 1..%d", S_LIMIT_MAX);
     int code = s_scoped_owner (call, &f.owner);
     if (code)
         return code;
@@ -448,11 +439,9 @@ s_summary (sl_admin_call_t *call)
     int code = s_scoped_owner (call, &owner);
     if (code)
         return code;
-    if (!owner) {
-        snprintf (call->text, sizeof call->text,
-                  "missing argument 'owner' (the bureau whose data it summarizes)");
-        return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
-    }
+    if (!owner)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__BAD_REQUEST,
+                              "missing argument 'owner' (the bureau whose data it summarizes)");
     sl_audit_filter_t f;
     memset (&f, 0, sizeof f);
     if (s_time_arg (call, "since", &f.since_us) || s_time_arg (call, "until", &f.until_us))
@@ -474,10 +463,8 @@ s_summary (sl_admin_call_t *call)
     sl_audit_summary_destroy (&s);
     if (!rows)
         sl_audit_history_destroy (&h);
-    if (!rows) {
-        snprintf (call->text, sizeof call->text, "cannot read the audit log");
-        return SLUICE__V1__ERROR_CODE__INTERNAL;
-    }
+    if (!rows)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL, "cannot read the audit log");
     call->result = cJSON_CreateObject ();
     cJSON_AddStringToObject (call->result, "owner", owner);
     cJSON_AddItemToObject (call->result, "rows", rows);
@@ -494,11 +481,10 @@ s_report (sl_admin_call_t *call)
     if (!a)
         return SLUICE__V1__ERROR_CODE__INTERNAL;
     const char *subject = s_opt (call, "subject");
-    if (!subject) {
-        snprintf (call->text, sizeof call->text,
-                  "missing argument 'subject' (the person's id, as the bureaus use it)");
-        return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
-    }
+    if (!subject)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__BAD_REQUEST,
+                              "missing argument 'subject' (the person's id, as the bureaus use "
+                              "it)");
     sl_audit_filter_t f;
     uint8_t pseudo[SL_AUDIT_PSEUDO_LEN];
     uint64_t limit;
@@ -508,11 +494,9 @@ s_report (sl_admin_call_t *call)
         return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
     if (limit == 0 || limit > S_LIMIT_MAX)
         limit = S_LIMIT_MAX;
-    if (sl_audit_pseudonym (a, subject, pseudo) != 0) {
-        snprintf (call->text, sizeof call->text,
-                  "the broker has no audit pseudonym key; cannot look a subject up");
-        return SLUICE__V1__ERROR_CODE__INTERNAL;
-    }
+    if (sl_audit_pseudonym (a, subject, pseudo) != 0)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL,
+                              "the broker has no audit pseudonym key; cannot look a subject up");
     f.subject = pseudo;
     int code = s_lookup (call, "audit.report", subject);   /* every page is a read */
     if (code)
@@ -577,10 +561,9 @@ s_export (sl_admin_call_t *call)
             cJSON_Delete (p);
         }
         cJSON *cps = cJSON_AddArrayToObject (call->result, "checkpoints");
-        if (first_seq && sl_audit_export_checkpoints (txn, first_seq, s_cp_line, cps) < 0) {
-            snprintf (call->text, sizeof call->text, "cannot read the checkpoints");
-            code = SLUICE__V1__ERROR_CODE__INTERNAL;
-        }
+        if (first_seq && sl_audit_export_checkpoints (txn, first_seq, s_cp_line, cps) < 0)
+            code = sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL,
+                                  "cannot read the checkpoints");
     }
     mdb_txn_abort (txn);
     return code;
@@ -608,11 +591,9 @@ s_verify_published (sl_admin_call_t *call, sl_audit_t *a, sl_audit_verify_opts_t
         snprintf (r->message, sizeof r->message, "%.200s", err);
         return rc;
     }
-    if (rc != 0) {
-        snprintf (call->text, sizeof call->text, "'published': %s",
-                  cJSON_IsString (p) ? err : "must be a string");
-        return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
-    }
+    if (rc != 0)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__BAD_REQUEST, "'published': %s",
+                              cJSON_IsString (p) ? err : "must be a string");
     opts->published = 1;
     opts->published_seq = pub.seq;
     memcpy (opts->published_hash, pub.hash, sizeof opts->published_hash);
@@ -628,17 +609,14 @@ s_verify (sl_admin_call_t *call)
     const cJSON *segs = cJSON_GetObjectItemCaseSensitive (call->args, "segments");
     size_t n = 0;
     const char *paths[256];
-    if (segs && !cJSON_IsArray (segs)) {
-        snprintf (call->text, sizeof call->text, "'segments' must be an array of paths");
-        return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
-    }
+    if (segs && !cJSON_IsArray (segs))
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__BAD_REQUEST,
+                              "'segments' must be an array of paths");
     const cJSON *s;
     cJSON_ArrayForEach (s, segs) {
-        if (!cJSON_IsString (s) || n == 256) {
-            snprintf (call->text, sizeof call->text,
-                      "'segments' must hold at most 256 path strings");
-            return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
-        }
+        if (!cJSON_IsString (s) || n == 256)
+            return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__BAD_REQUEST,
+                                  "'segments' must hold at most 256 path strings");
         paths[n++] = s->valuestring;
     }
     sl_audit_verify_opts_t opts;
@@ -653,18 +631,14 @@ s_verify (sl_admin_call_t *call)
     if (rc == 0)
         rc = sl_audit_verify (sl_store_env (call->ctx->store), sl_audit_pubkey (a),
                               &opts, &r);
-    if (rc != 0 && rc != SL_ECORRUPT) {
-        snprintf (call->text, sizeof call->text, "%s: %s", sl_strerror (rc),
-                  r.message);
-        return SLUICE__V1__ERROR_CODE__INTERNAL;
-    }
+    if (rc != 0 && rc != SL_ECORRUPT)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL, "%s: %s", sl_strerror (rc),
+                              r.message);
     char *text = sl_audit_report_json (&r, rc == 0);
     call->result = text ? cJSON_Parse (text) : NULL;
     free (text);
-    if (!call->result) {
-        snprintf (call->text, sizeof call->text, "out of memory");
-        return SLUICE__V1__ERROR_CODE__INTERNAL;
-    }
+    if (!call->result)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL, "out of memory");
     snprintf (call->text, sizeof call->text, "%s", r.message);
     return 0;
 }
@@ -695,16 +669,12 @@ s_checkpoint (sl_admin_call_t *call)
     char text[512];
     int rc = sl_audit_checkpoint_text (txn, text, sizeof text);
     mdb_txn_abort (txn);
-    if (rc == SL_ENOTFOUND) {
-        snprintf (call->text, sizeof call->text,
-                  "no checkpoint yet (the broker signs one every few thousand "
-                  "entries or seconds, and at shutdown)");
-        return SLUICE__V1__ERROR_CODE__NOT_FOUND;
-    }
-    if (rc != 0) {
-        snprintf (call->text, sizeof call->text, "%s", sl_strerror (rc));
-        return SLUICE__V1__ERROR_CODE__INTERNAL;
-    }
+    if (rc == SL_ENOTFOUND)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__NOT_FOUND,
+                              "no checkpoint yet (the broker signs one every few thousand entries "
+                              "or seconds, and at shutdown)");
+    if (rc != 0)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL, "%s", sl_strerror (rc));
     call->result = cJSON_CreateObject ();
     cJSON_AddStringToObject (call->result, "text", text);
     snprintf (call->text, sizeof call->text, "latest checkpoint");
@@ -721,22 +691,16 @@ s_archive (sl_admin_call_t *call)
     if (s_time_arg (call, "before", &before) != 0)
         return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
     const char *out_dir = s_opt (call, "out_dir");
-    if (!before || !out_dir) {
-        snprintf (call->text, sizeof call->text,
-                  "needs 'before' (a date) and 'out_dir' (a directory on the "
-                  "broker host)");
-        return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
-    }
-    if (out_dir[0] != '/') {
-        snprintf (call->text, sizeof call->text,
-                  "out_dir '%.200s' must be an absolute path on the broker host",
-                  out_dir);
-        return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
-    }
-    if (sl_commit_ready (call->ctx->commit) != 0) {
-        snprintf (call->text, sizeof call->text, "store unavailable");
-        return SLUICE__V1__ERROR_CODE__INTERNAL;
-    }
+    if (!before || !out_dir)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__BAD_REQUEST,
+                              "needs 'before' (a date) and 'out_dir' (a directory on the broker "
+                              "host)");
+    if (out_dir[0] != '/')
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__BAD_REQUEST,
+                              "out_dir '%.200s' must be an absolute path on the broker host",
+                              out_dir);
+    if (sl_commit_ready (call->ctx->commit) != 0)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL, "store unavailable");
     call->wrote = 1;
     char path[4096] = "";
     uint64_t n = 0;

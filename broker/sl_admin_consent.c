@@ -18,6 +18,7 @@
  *      (list filters, show of another bureau's consent is refused).
  */
 #include "sl_admin.h"
+#include "sl_admin_fail.h"
 #include "sl_consent_entry.h"
 
 #include <stdio.h>
@@ -48,14 +49,11 @@ s_apply (sl_admin_call_t *call, const char *kind,
 {
     sl_consent_t *reg = call->ctx->consent;
     sl_audit_t *audit = call->ctx->audit;
-    if (!reg || !audit) {
-        snprintf (call->text, sizeof call->text, "this broker has no %s", reg ? "audit log" : "consent registry");
-        return SLUICE__V1__ERROR_CODE__INTERNAL;
-    }
-    if (sl_commit_ready (call->ctx->commit) != 0) {
-        snprintf (call->text, sizeof call->text, "store unavailable");
-        return SLUICE__V1__ERROR_CODE__INTERNAL;
-    }
+    if (!reg || !audit)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL,
+                              "this broker has no %s", reg ? "audit log" : "consent registry");
+    if (sl_commit_ready (call->ctx->commit) != 0)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL, "store unavailable");
     const char *roles[] = { call->caller->role, NULL };
     sl_consent_actor_t actor = { call->caller->name, SL_CONSENT_VIA_ADMIN, roles };
     sl_consent_result_t res;
@@ -141,10 +139,8 @@ s_withdraw (sl_admin_call_t *call)
     if (!id)
         return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
     const cJSON *r = cJSON_GetObjectItemCaseSensitive (call->args, "reason");
-    if (r && !cJSON_IsString (r)) {
-        snprintf (call->text, sizeof call->text, "'reason' must be text");
-        return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
-    }
+    if (r && !cJSON_IsString (r))
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__BAD_REQUEST, "'reason' must be text");
     Sluice__V1__ConsentEvent ev = SLUICE__V1__CONSENT_EVENT__INIT;
     ev.kind = SLUICE__V1__CONSENT_EVENT__KIND__WITHDRAWN;
     ev.consent_id = (char *) id;
@@ -158,10 +154,9 @@ static int
 s_read (sl_admin_call_t *call, sl_consent_t **reg, MDB_txn **txn)
 {
     *reg = call->ctx->consent;
-    if (!*reg || sl_store_read (call->ctx->store, txn) != 0) {
-        snprintf (call->text, sizeof call->text, "consent registry unavailable");
-        return SLUICE__V1__ERROR_CODE__INTERNAL;
-    }
+    if (!*reg || sl_store_read (call->ctx->store, txn) != 0)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL,
+                              "consent registry unavailable");
     return 0;
 }
 
@@ -169,22 +164,19 @@ static int
 s_list (sl_admin_call_t *call)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive (call->args, "subject");
-    if (!cJSON_IsString (v) || !v->valuestring || !*v->valuestring) {
-        snprintf (call->text, sizeof call->text,
-                  "missing argument 'subject' (the person's id)");
-        return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
-    }
+    if (!cJSON_IsString (v) || !v->valuestring || !*v->valuestring)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__BAD_REQUEST,
+                              "missing argument 'subject' (the person's id)");
     /* a person looked up by an administrator or auditor: audited (AUDIT.md §4) */
     char detail[160];
     snprintf (detail, sizeof detail, "command=consent.list role=%.64s", call->caller->role);
     sl_event_t lk = { .kind = SL_AUDIT_LOOKUP, .actor = call->caller->name,
                       .subject = v->valuestring, .decision = "ok", .detail = detail };
     call->wrote = 1;
-    if (call->ctx->event (call->ctx->hook, &lk) != 0) {
-        snprintf (call->text, sizeof call->text,
-                  "consent.list: cannot record the look-up in the audit log; nothing was read");
-        return SLUICE__V1__ERROR_CODE__INTERNAL;
-    }
+    if (call->ctx->event (call->ctx->hook, &lk) != 0)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL,
+                              "consent.list: cannot record the look-up in the audit log; nothing "
+                              "was read");
     sl_consent_t *reg;
     MDB_txn *txn;
     int code = s_read (call, &reg, &txn);
@@ -225,10 +217,9 @@ s_show (sl_admin_call_t *call)
     sl_consent_record_t *rec = NULL;
     int rc = sl_consent_get (reg, txn, id, &rec);
     mdb_txn_abort (txn);
-    if (rc == SL_ENOTFOUND || rc == SL_EINVAL) {
-        snprintf (call->text, sizeof call->text, "no consent with id '%.64s'", id);
-        return SLUICE__V1__ERROR_CODE__NOT_FOUND;
-    }
+    if (rc == SL_ENOTFOUND || rc == SL_EINVAL)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__NOT_FOUND,
+                              "no consent with id '%.64s'", id);
     if (rc != 0) {
         snprintf (call->text, sizeof call->text, "%s", sl_strerror (rc));
         return sl_reason_from_rc (rc);

@@ -18,6 +18,7 @@
  *      here, because the dispatcher aborts what a failing command wrote.
  */
 #include "sl_admin.h"
+#include "sl_admin_fail.h"
 #include "sl_admin_policy.h"
 #include "sl_admin_policy_int.h"
 #include "sl_policy_sample.h"
@@ -45,11 +46,10 @@ sl_admin_explain_subject (sl_admin_call_t *call, const char *owner, const char *
     const char *role = call->caller->role;
     int allowed = sl_role_is_auditor (role) || sl_role_administers (role, owner);
     sl_audit_t *audit = call->ctx->audit;
-    if (!audit || sl_commit_ready (call->ctx->commit) != 0) {
-        snprintf (call->text, sizeof call->text, "cannot record this explain in the audit log "
-                  "(store unavailable); nothing was evaluated");
-        return SLUICE__V1__ERROR_CODE__INTERNAL;
-    }
+    if (!audit || sl_commit_ready (call->ctx->commit) != 0)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL,
+                              "cannot record this explain in the audit log (store unavailable); "
+                              "nothing was evaluated");
     char detail[80];
     snprintf (detail, sizeof detail, "role=%s", role);
     sl_audit_event_t ev = {
@@ -70,11 +70,10 @@ sl_admin_explain_subject (sl_admin_call_t *call, const char *owner, const char *
     }
     if (!allowed) {
         sl_warn ("policy.explain_refused", "member=%s role=%s owner=%s", call->caller->name, role, owner);
-        snprintf (call->text, sizeof call->text,
-                  "policy.explain with a subject reads that person's consent for %s's data: "
-                  "only the auditor, admin:city and admin:%s may ask it; role %s may ask "
-                  "without --subject", owner, owner, role);
-        return SLUICE__V1__ERROR_CODE__NOT_PERMITTED;
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__NOT_PERMITTED,
+                              "policy.explain with a subject reads that person's consent for %s's "
+                              "data: only the auditor, admin:city and admin:%s may ask it; role "
+                              "%s may ask without --subject", owner, owner, role);
     }
     call->wrote = 1;
     return 0;
@@ -128,17 +127,13 @@ sl_admin_policy_cmd_explain (sl_admin_call_t *call)
     if (!purpose || bad || sl_admin_policy_arg_at (call, &at) != 0)
         return S_BAD;
     const sl_schema_t *schema = sl_schema_find (type);
-    if (!schema && !owner) {
-        snprintf (call->text, sizeof call->text, "unknown record type '%.64s' (record types look "
-                  "like water.v1.MeterReading)", type);
-        return S_BAD;
-    }
-    if (schema && owner && strcmp (owner, schema->owner) != 0) {
-        snprintf (call->text, sizeof call->text, "owner '%.32s' does not own %s; it belongs to "
-                  "'%s' (leave owner out to use the record type's owner)", owner, type,
-                  schema->owner);
-        return S_BAD;
-    }
+    if (!schema && !owner)
+        return sl_admin_fail (call, S_BAD, "unknown record type '%.64s' (record types look like "
+                              "water.v1.MeterReading)", type);
+    if (schema && owner && strcmp (owner, schema->owner) != 0)
+        return sl_admin_fail (call, S_BAD, "owner '%.32s' does not own %s; it belongs to '%s' "
+                              "(leave owner out to use the record type's owner)", owner, type,
+                              schema->owner);
     if (!owner)
         owner = schema->owner;
     if (subject) {
@@ -172,8 +167,7 @@ sl_admin_policy_cmd_explain (sl_admin_call_t *call)
         sl_policy_index_destroy (&draft);
         sl_policy_sample_destroy (&sample);
         mdb_txn_abort (txn);
-        snprintf (call->text, sizeof call->text, "%s", sl_strerror (rc));
-        return S_BAD;
+        return sl_admin_fail (call, S_BAD, "%s", sl_strerror (rc));
     }
     cJSON *o = call->result = cJSON_CreateObject ();
     char refs[2048], text[4096];

@@ -5,6 +5,7 @@
  *  before the answer, and retiring closes only the sessions that used the
  *  retired key (NOTICE key-retired). docs/OPERATIONS.md, Key rollover. */
 #include "sl_admin.h"
+#include "sl_admin_fail.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -31,10 +32,9 @@ s_arg (sl_admin_call_t *call, const char *name)
 static int
 s_commit (sl_admin_call_t *call, const char *cmd, const sl_event_t *ev)
 {
-    if (call->ctx->event (call->ctx->hook, ev) != 0) {
-        snprintf (call->text, sizeof call->text, "%s: cannot record the change; nothing was changed", cmd);
-        return SLUICE__V1__ERROR_CODE__INTERNAL;
-    }
+    if (call->ctx->event (call->ctx->hook, ev) != 0)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL,
+                              "%s: cannot record the change; nothing was changed", cmd);
     int rc = sl_commit_flush (call->ctx->commit);
     call->wrote = 0;
     if (rc != 0) {
@@ -66,10 +66,9 @@ s_add (sl_admin_call_t *call)
     if (!key)
         return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
     char err[300], fp[17] = "", detail[64];
-    if (sl_commit_ready (call->ctx->commit) != 0) {
-        snprintf (call->text, sizeof call->text, "member.key.add: store unavailable");
-        return SLUICE__V1__ERROR_CODE__INTERNAL;
-    }
+    if (sl_commit_ready (call->ctx->commit) != 0)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL,
+                              "member.key.add: store unavailable");
     int rc = sl_commit_key_add (call->ctx->commit, call->ctx->registry, name, key, err, sizeof err);
     if (rc != 0) {
         call->wrote = rc != SL_EINVAL && rc != SL_EEXIST && rc != SL_ENOTFOUND;
@@ -98,10 +97,9 @@ s_retire (sl_admin_call_t *call)
     if (!fp)
         return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
     char err[300], retired[17] = "", detail[64];
-    if (sl_commit_ready (call->ctx->commit) != 0) {
-        snprintf (call->text, sizeof call->text, "member.key.retire: store unavailable");
-        return SLUICE__V1__ERROR_CODE__INTERNAL;
-    }
+    if (sl_commit_ready (call->ctx->commit) != 0)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL,
+                              "member.key.retire: store unavailable");
     int rc = sl_commit_key_retire (call->ctx->commit, call->ctx->registry, name, fp, retired,
                                      err, sizeof err);
     if (rc != 0) {

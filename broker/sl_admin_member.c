@@ -1,5 +1,6 @@
 /*  sl_admin_member — member.add, member.list, member.revoke. */
 #include "sl_admin.h"
+#include "sl_admin_fail.h"
 #include "sl_roles.h"
 
 #include <stdio.h>
@@ -52,18 +53,15 @@ s_add (sl_admin_call_t *call)
         return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
     sl_registry_t *reg = call->ctx->registry;
     char err[256];
-    if (sl_commit_ready (call->ctx->commit) != 0) {
-        snprintf (call->text, sizeof call->text, "member.add: store unavailable");
-        return SLUICE__V1__ERROR_CODE__INTERNAL;
-    }
+    if (sl_commit_ready (call->ctx->commit) != 0)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL,
+                              "member.add: store unavailable");
     /* sl_registry_add validates everything before it writes */
     int rc = sl_registry_valid_role (role) ? sl_roles_check (reg, role, err, sizeof err) : 0;
     if (rc == 0)
         rc = sl_commit_member_add (call->ctx->commit, reg, name, role, key, err, sizeof err);
-    if (rc == SL_EINVAL || rc == SL_EEXIST) {
-        snprintf (call->text, sizeof call->text, "member.add: %s", err);
-        return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
-    }
+    if (rc == SL_EINVAL || rc == SL_EEXIST)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__BAD_REQUEST, "member.add: %s", err);
     if (rc != 0) {
         call->wrote = 1;       /* the transaction may be damaged: abort it */
         snprintf (call->text, sizeof call->text, "member.add: %s", err);
@@ -75,10 +73,9 @@ s_add (sl_admin_call_t *call)
     snprintf (detail, sizeof detail, "role=%s fp=%s", role, fp);
     sl_event_t ev = { .kind = SL_AUDIT_MEMBER_ADD, .actor = call->caller->name, .counterpart = name,
                       .detail = detail };
-    if (call->ctx->event (call->ctx->hook, &ev) != 0) {
-        snprintf (call->text, sizeof call->text, "member.add: cannot record the change; nothing was changed");
-        return SLUICE__V1__ERROR_CODE__INTERNAL;
-    }
+    if (call->ctx->event (call->ctx->hook, &ev) != 0)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL,
+                              "member.add: cannot record the change; nothing was changed");
     sl_info ("member.added", "by=%s name=%s role=%s key=%s", call->caller->name, name, role, fp);
     call->result = s_member_json (call->ctx, sl_registry_by_name (reg, name));
     cJSON_DeleteItemFromObject (call->result, "revoked");
@@ -106,27 +103,24 @@ s_revoke (sl_admin_call_t *call)
         return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
     sl_registry_t *reg = call->ctx->registry;
     const sl_member_t *m = sl_registry_by_name (reg, name);
-    if (!m) {
-        snprintf (call->text, sizeof call->text, "member.revoke: no member named '%.40s'", name);
-        return SLUICE__V1__ERROR_CODE__NOT_FOUND;
-    }
+    if (!m)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__NOT_FOUND,
+                              "member.revoke: no member named '%.40s'", name);
     if (!m->revoked && sl_role_is_city_admin (m->role)) {
         size_t admins = 0;
         for (size_t i = 0; i < sl_registry_count (reg); i++) {
             const sl_member_t *o = sl_registry_at (reg, i);
             admins += !o->revoked && sl_role_is_city_admin (o->role);
         }
-        if (admins <= 1) {
-            snprintf (call->text, sizeof call->text,
-                      "member.revoke: '%.40s' is the last admin:city key; add another admin:city "
-                      "member first, or nobody could manage members and city rules any more", name);
-            return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
-        }
+        if (admins <= 1)
+            return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__BAD_REQUEST,
+                                  "member.revoke: '%.40s' is the last admin:city key; add another "
+                                  "admin:city member first, or nobody could manage members and "
+                                  "city rules any more", name);
     }
-    if (sl_commit_ready (call->ctx->commit) != 0) {
-        snprintf (call->text, sizeof call->text, "member.revoke: store unavailable");
-        return SLUICE__V1__ERROR_CODE__INTERNAL;
-    }
+    if (sl_commit_ready (call->ctx->commit) != 0)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL,
+                              "member.revoke: store unavailable");
     call->wrote = 1;
     int rc = sl_commit_member_revoke (call->ctx->commit, reg, name);
     if (rc != 0) {
@@ -134,10 +128,9 @@ s_revoke (sl_admin_call_t *call)
         return sl_reason_from_rc (rc);
     }
     sl_event_t ev = { .kind = SL_AUDIT_MEMBER_REVOKE, .actor = call->caller->name, .counterpart = name };
-    if (call->ctx->event (call->ctx->hook, &ev) != 0) {
-        snprintf (call->text, sizeof call->text, "member.revoke: cannot record the change; nothing was changed");
-        return SLUICE__V1__ERROR_CODE__INTERNAL;
-    }
+    if (call->ctx->event (call->ctx->hook, &ev) != 0)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL,
+                              "member.revoke: cannot record the change; nothing was changed");
     /* commit now so the ZAP handler refuses the key from this moment on */
     rc = sl_commit_flush (call->ctx->commit);
     call->wrote = 0;

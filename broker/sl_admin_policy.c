@@ -11,6 +11,7 @@
  *  transaction and records its audit entry there too.
  */
 #include "sl_admin_policy.h"
+#include "sl_admin_fail.h"
 #include "sl_admin_policy_int.h"
 #include "sl_policy_sample.h"
 #include "sl_time.h"
@@ -112,19 +113,21 @@ sl_admin_policy_arg_owner_version (sl_admin_call_t *call, int required, uint32_t
 
 /*  Reading a policy's text and history: the auditor and admin:city read
  *  every owner's; an admin:<bureau> reads its own bureau's and the city's
- *  (whose forbids bind it), not another bureau's. Returns 0, or S_DENIED
- *  with call->text set. */
+ *  (whose forbids bind it), not another bureau's. Returns 0 with *txn a
+ *  read transaction (the caller aborts it), or S_BAD (owner NULL: the
+ *  argument was bad), S_DENIED or S_INTERNAL with call->text set. */
 int
-sl_admin_policy_read_scope (sl_admin_call_t *call, const char *owner)
+sl_admin_policy_read_scope (sl_admin_call_t *call, const char *owner, MDB_txn **txn)
 {
     const char *role = call->caller->role;
-    if (!sl_role_bureau (role) || sl_role_administers (role, owner)
-        || strcmp (owner, SL_POLICY_CITY) == 0)
-        return 0;
-    snprintf (call->text, sizeof call->text,
-              "role %s reads the policies of %s and city, not of %.40s "
-              "(the auditor and admin:city read every owner's)", role, sl_role_bureau (role), owner);
-    return S_DENIED;
+    if (!owner)
+        return S_BAD;
+    if (sl_role_bureau (role) && !sl_role_administers (role, owner)
+        && strcmp (owner, SL_POLICY_CITY) != 0)
+        return sl_admin_fail (call, S_DENIED, "role %s reads the policies of %s and city, not of "
+                              "%.40s (the auditor and admin:city read every owner's)", role,
+                              sl_role_bureau (role), owner);
+    return sl_admin_policy_read_txn (call, txn) != 0 ? S_INTERNAL : 0;
 }
 
 /*  Parses TIME (sl_time.h): Unix seconds, YYYY-MM-DD[THH:MM[:SS]] in the
@@ -408,13 +411,10 @@ s_show (sl_admin_call_t *call)
 {
     uint32_t version = 0;
     const char *owner = sl_admin_policy_arg_owner_version (call, 0, &version);
-    if (!owner)
-        return S_BAD;
-    if (sl_admin_policy_read_scope (call, owner) != 0)
-        return S_DENIED;
     MDB_txn *txn;
-    if (sl_admin_policy_read_txn (call, &txn) != 0)
-        return S_INTERNAL;
+    int code = sl_admin_policy_read_scope (call, owner, &txn);
+    if (code)
+        return code;
     sl_policy_version_t *v = NULL;
     int rc = sl_policy_store_get (call->ctx->policy, txn, owner, version, &v);
     uint32_t current = 0;
@@ -453,13 +453,10 @@ s_history (sl_admin_call_t *call)
 {
     int bad = 0;
     const char *owner = sl_admin_policy_arg_owner (call, &bad);
-    if (!owner)
-        return S_BAD;
-    if (sl_admin_policy_read_scope (call, owner) != 0)
-        return S_DENIED;
     MDB_txn *txn;
-    if (sl_admin_policy_read_txn (call, &txn) != 0)
-        return S_INTERNAL;
+    int code = sl_admin_policy_read_scope (call, owner, &txn);
+    if (code)
+        return code;
     uint32_t current = 0;
     sl_policy_store_t *store = call->ctx->policy;
     s_hist_t h = { cJSON_CreateArray (), 0 };

@@ -20,6 +20,7 @@
  *  error of the text, in one pass), and nothing changes.
  */
 #include "sl_admin.h"
+#include "sl_admin_fail.h"
 #include "sl_clock.h"
 #include "sl_admin_policy.h"
 
@@ -74,11 +75,10 @@ s_apply (sl_admin_call_t *call)
         text = (const char *) call->data;
         len = call->data_len;
     }
-    else {
-        snprintf (call->text, sizeof call->text,
-                  "policy.apply: give the policy text in args \"text\" or in the request data");
-        return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
-    }
+    else
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__BAD_REQUEST,
+                              "policy.apply: give the policy text in args \"text\" or in the "
+                              "request data");
     const char *role = call->caller->role;
     const char *owner = cJSON_IsString (jo) && jo->valuestring && *jo->valuestring
                       ? jo->valuestring
@@ -90,17 +90,15 @@ s_apply (sl_admin_call_t *call)
     const sl_admin_ctx_t *b = call->ctx;
     sl_policy_store_t *store = b->policy;
     MDB_txn *txn;                    /* the pending state, for reading only */
-    if (sl_commit_view (b->commit, &txn) != 0) {
-        snprintf (call->text, sizeof call->text, "policy.apply: store unavailable");
-        return SLUICE__V1__ERROR_CODE__INTERNAL;
-    }
+    if (sl_commit_view (b->commit, &txn) != 0)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL,
+                              "policy.apply: store unavailable");
     sl_policy_diags_t *diags = sl_policy_diags_new ();
     sl_policy_apply_result_t r;
     memset (&r, 0, sizeof r);
-    if (!diags) {
-        snprintf (call->text, sizeof call->text, "policy.apply: out of memory");
-        return SLUICE__V1__ERROR_CODE__INTERNAL;
-    }
+    if (!diags)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL,
+                              "policy.apply: out of memory");
     /* lints first: with "strict" a warning refuses the text before anything
      * is written */
     sl_policy_diags_t *warns = sl_policy_diags_new ();
@@ -112,8 +110,8 @@ s_apply (sl_admin_call_t *call)
         sl_policy_diags_destroy (&warns);
         sl_policy_diags_destroy (&diags);
         free (wrendered);
-        snprintf (call->text, sizeof call->text, "policy.apply: out of memory");
-        return SLUICE__V1__ERROR_CODE__INTERNAL;
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL,
+                              "policy.apply: out of memory");
     }
     int rc = strict && nwarn > 0 ? SL_EINVAL
            : sl_commit_policy_apply (b->commit, store, owner, file, text, len, call->caller->name,
@@ -161,8 +159,8 @@ s_apply (sl_admin_call_t *call)
         sl_admin_policy_purpose_changes (b, txn, owner, text, len, res);
         if (sl_admin_policy_dry_run (b, sl_policy_store_index (store), r.index,
                                      sl_now_ms () / 1000, res) != 0) {
-            snprintf (call->text, sizeof call->text, "policy.apply: out of memory");
-            code = SLUICE__V1__ERROR_CODE__INTERNAL;
+            code = sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL,
+                                  "policy.apply: out of memory");
             goto out;
         }
         snprintf (call->text, sizeof call->text,
@@ -183,9 +181,8 @@ s_apply (sl_admin_call_t *call)
     sl_event_t ev = { .kind = SL_AUDIT_POLICY_APPLY, .actor = call->caller->name, .owner = owner,
                       .decision = "ok", .detail = detail };
     if (b->event (b->hook, &ev) != 0) {
-        snprintf (call->text, sizeof call->text,
-                  "policy.apply: cannot record the change; nothing was changed");
-        code = SLUICE__V1__ERROR_CODE__INTERNAL;
+        code = sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL,
+                              "policy.apply: cannot record the change; nothing was changed");
         goto out;
     }
     snprintf (call->text, sizeof call->text, "applied %s version %u (%zu rules; %s)", owner,

@@ -5,6 +5,7 @@
  *  pipeline). See sl_admin_policy.h and docs/PROTOCOL.md 6.3.
  */
 #include "sl_admin_policy.h"
+#include "sl_admin_fail.h"
 #include "sl_admin_policy_int.h"
 
 #include <stdio.h>
@@ -121,16 +122,15 @@ sl_admin_policy_cmd_diff (sl_admin_call_t *call)
     if (!owner || sl_admin_policy_arg_version (call, "v1", 1, &v1) != 0 || sl_admin_policy_arg_version (call, "v2", 1, &v2) != 0
         || sl_admin_policy_arg_at (call, &at) != 0)
         return S_BAD;
-    if (sl_admin_policy_read_scope (call, owner) != 0)
-        return S_DENIED;
     MDB_txn *txn;
-    if (sl_admin_policy_read_txn (call, &txn) != 0)
-        return S_INTERNAL;
+    int code = sl_admin_policy_read_scope (call, owner, &txn);
+    if (code)
+        return code;
     sl_policy_store_t *store = call->ctx->policy;
     sl_policy_version_t *a = NULL, *b = NULL;
     sl_policy_index_t *ia = NULL, *ib = NULL;
     sl_policy_diags_t *diags = sl_policy_diags_new ();
-    int code = 0, rc = 0;
+    int rc = 0;
     if (v1 && (rc = sl_policy_store_get (store, txn, owner, v1, &a)) != 0) {
         code = sl_admin_policy_store_code (call, rc, "policy.diff", owner, v1);
         goto out;
@@ -163,8 +163,7 @@ sl_admin_policy_cmd_diff (sl_admin_call_t *call)
     sl_policy_diff_t *d = sl_policy_diff_new (ia, ib, at);
     if (!d || sl_admin_policy_add_diff (call->result, d) != 0) {
         sl_policy_diff_destroy (&d);
-        snprintf (call->text, sizeof call->text, "out of memory");
-        code = S_INTERNAL;
+        code = sl_admin_fail (call, S_INTERNAL, "out of memory");
         goto out;
     }
     s_rule_diff (call->result, a ? a->summary : NULL, b ? b->summary : NULL);
@@ -220,46 +219,31 @@ sl_admin_policy_cmd_rollback (sl_admin_call_t *call)
     const char *owner = sl_admin_policy_arg_owner_version (call, 1, &version);
     if (!owner)
         return S_BAD;
-    if (version == 0) {
-        snprintf (call->text, sizeof call->text, "bad argument 'version': versions start at 1");
-        return S_BAD;
-    }
-    if (sl_commit_ready (call->ctx->commit) != 0) {
-        snprintf (call->text, sizeof call->text, "store unavailable");
-        return S_INTERNAL;
-    }
+    if (version == 0)
+        return sl_admin_fail (call, S_BAD, "bad argument 'version': versions start at 1");
+    if (sl_commit_ready (call->ctx->commit) != 0)
+        return sl_admin_fail (call, S_INTERNAL, "store unavailable");
     sl_policy_diags_t *diags = sl_policy_diags_new ();
     sl_policy_apply_result_t res;
     memset (&res, 0, sizeof res);
     int code = 0;
     int rc = sl_commit_policy_rollback (call->ctx->commit, call->ctx->policy, owner, version,
                                        call->caller->name, call->caller->role, 0, diags, &res);
-    if (rc == SL_EFULL || rc == SL_ESTORE) {
-        call->wrote = 1;                 /* the transaction is damaged: abort it */
-        code = sl_admin_policy_store_code (call, rc, "policy.rollback", owner, version);
-        goto out;
-    }
-    if (rc == SL_ENOTFOUND) {
-        code = sl_admin_policy_store_code (call, rc, "policy.rollback", owner, version);
-        goto out;
-    }
-    if (rc == SL_EPERM) {
+    if (rc == SL_EPERM || rc == SL_EINVAL) {
         char what[200];
-        snprintf (what, sizeof what, "role %s may not change the policy of '%s' "
-                  "(only admin:%s may); nothing was changed", call->caller->role, owner, owner);
+        if (rc == SL_EPERM)
+            snprintf (what, sizeof what, "role %s may not change the policy of '%s' (only "
+                      "admin:%s may); nothing was changed", call->caller->role, owner, owner);
+        else
+            snprintf (what, sizeof what, "%s version %u no longer checks; nothing was changed",
+                      owner, version);
         s_diags_text (call, what, diags);
-        code = S_DENIED;
-        goto out;
-    }
-    if (rc == SL_EINVAL) {
-        char what[200];
-        snprintf (what, sizeof what, "%s version %u no longer checks; nothing "
-                  "was changed", owner, version);
-        s_diags_text (call, what, diags);
-        code = S_BAD;
+        code = rc == SL_EPERM ? S_DENIED : S_BAD;
         goto out;
     }
     if (rc != 0) {
+        if (rc == SL_EFULL || rc == SL_ESTORE)
+            call->wrote = 1;             /* the transaction is damaged: abort it */
         code = sl_admin_policy_store_code (call, rc, "policy.rollback", owner, version);
         goto out;
     }
@@ -273,9 +257,7 @@ sl_admin_policy_cmd_rollback (sl_admin_call_t *call)
     rc = call->ctx->event (call->ctx->hook, &ev);
     free (refs);
     if (rc != 0) {
-        snprintf (call->text, sizeof call->text,
-                  "cannot record the change; nothing was changed");
-        code = S_INTERNAL;
+        code = sl_admin_fail (call, S_INTERNAL, "cannot record the change; nothing was changed");
         goto out;
     }
     sl_info ("policy.rollback", "by=%s owner=%s to=%u version=%u", call->caller->name, owner,

@@ -1,6 +1,7 @@
 /*  sl_admin_policy_draft — policy.explain's sample record and draft policy;
  *  see sl_admin_policy_explain_inputs in sl_admin_policy.h. */
 #include "sl_admin_policy.h"
+#include "sl_admin_fail.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,11 +21,10 @@ s_draft (sl_admin_call_t *call, MDB_txn *txn, const char *text, sl_policy_index_
     const char *role = call->caller->role;
     const char *owner = cJSON_IsString (jo) && *jo->valuestring ? jo->valuestring
                       : sl_role_admin_scope (role) ? sl_role_admin_scope (role) : "";
-    if (!*owner) {
-        snprintf (call->text, sizeof call->text, "policy.explain: a draft needs \"draft_owner\" "
-                  "(whose policy the draft would replace)");
-        return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
-    }
+    if (!*owner)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__BAD_REQUEST,
+                              "policy.explain: a draft needs \"draft_owner\" (whose policy the "
+                              "draft would replace)");
     const char *file = cJSON_IsString (jf) && *jf->valuestring ? jf->valuestring : "draft.policy";
     sl_policy_set_t *set = sl_policy_set_new ();
     sl_policy_catalog_t *cat = sl_policy_catalog_new ();
@@ -74,16 +74,14 @@ sl_admin_policy_explain_inputs (sl_admin_call_t *call, MDB_txn *txn, const sl_sc
     const cJSON *jd = cJSON_GetObjectItemCaseSensitive (call->args, "draft");
     if (js && !cJSON_IsNull (js)) {
         char err[400];
-        if (!schema) {
-            snprintf (call->text, sizeof call->text, "policy.explain: a sample record needs a "
-                      "registered record type");
-            return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
-        }
+        if (!schema)
+            return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__BAD_REQUEST,
+                                  "policy.explain: a sample record needs a registered record "
+                                  "type");
         *sample_p = sl_policy_sample_new (schema, js, err, sizeof err);
-        if (!*sample_p) {
-            snprintf (call->text, sizeof call->text, "policy.explain: sample record: %s", err);
-            return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
-        }
+        if (!*sample_p)
+            return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__BAD_REQUEST,
+                                  "policy.explain: sample record: %s", err);
     }
     if (jd && cJSON_IsString (jd)) {
         int code = s_draft (call, txn, jd->valuestring, draft_p);

@@ -38,8 +38,10 @@ const char *sl_admin_policy_arg_owner_version (sl_admin_call_t *call, int requir
 /*  The "at" argument: Unix seconds or a TIME string (sl_time.h); now if
  *  absent. Returns 0 or -1. */
 int sl_admin_policy_arg_at (sl_admin_call_t *call, int64_t *at);
-/*  May the caller read `owner`'s policy texts? Returns 0 or S_DENIED. */
-int sl_admin_policy_read_scope (sl_admin_call_t *call, const char *owner);
+/*  May the caller read `owner`'s policy texts? Returns 0 with *txn a read
+ *  transaction (the caller aborts it), or S_BAD (owner NULL: its argument
+ *  was bad, call->text says why), S_DENIED or S_INTERNAL. */
+int sl_admin_policy_read_scope (sl_admin_call_t *call, const char *owner, MDB_txn **txn);
 /*  A read transaction on the store. Returns 0 or -1 ("policy store
  *  unavailable"). */
 int sl_admin_policy_read_txn (sl_admin_call_t *call, MDB_txn **txn);

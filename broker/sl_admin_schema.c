@@ -14,6 +14,7 @@
  *  names cannot go away, with or without "breaking".
  */
 #include "sl_admin.h"
+#include "sl_admin_fail.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -73,10 +74,9 @@ s_schema_json (const sl_schema_t *s)
 static int
 s_txn (sl_admin_call_t *call, MDB_txn **txn, const char *cmd)
 {
-    if (sl_commit_view (call->ctx->commit, txn) != 0) {
-        snprintf (call->text, sizeof call->text, "%s: store unavailable", cmd);
-        return SLUICE__V1__ERROR_CODE__INTERNAL;
-    }
+    if (sl_commit_view (call->ctx->commit, txn) != 0)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL,
+                              "%s: store unavailable", cmd);
     return 0;
 }
 
@@ -249,11 +249,10 @@ s_register (sl_admin_call_t *call)
     bool breaking = cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (call->args, "breaking"));
     const char *message = cJSON_IsString (jm) ? jm->valuestring : NULL;
     const char *file = cJSON_IsString (jf) ? jf->valuestring : "";
-    if (call->data_len == 0) {
-        snprintf (call->text, sizeof call->text, "schema.register: send the FileDescriptorSet "
-                  "in the request data (sluicectl schema register FILE.proto does)");
-        return SLUICE__V1__ERROR_CODE__BAD_REQUEST;
-    }
+    if (call->data_len == 0)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__BAD_REQUEST,
+                              "schema.register: send the FileDescriptorSet in the request data "
+                              "(sluicectl schema register FILE.proto does)");
     MDB_txn *txn;
     int code = s_txn (call, &txn, "schema.register");
     if (code)
@@ -361,9 +360,9 @@ s_register (sl_admin_call_t *call)
                           .owner = owner, .record_type = type, .decision = "ok",
                           .detail = detail };
         if (call->ctx->event (call->ctx->hook, &ev) != 0) {
-            snprintf (call->text, sizeof call->text,
-                      "schema.register: cannot record the change; nothing was changed");
-            code = SLUICE__V1__ERROR_CODE__INTERNAL;
+            code = sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL,
+                                  "schema.register: cannot record the change; nothing was "
+                                  "changed");
             goto out;
         }
         sl_info ("schema.registered", "by=%s type=%s version=%u", call->caller->name, type,
@@ -507,14 +506,12 @@ s_history (sl_admin_call_t *call)
     cJSON_AddStringToObject (res, "record_type", type);
     cJSON_AddItemToObject (res, "versions", arr);
     call->result = res;
-    if (rc != 0) {
-        snprintf (call->text, sizeof call->text, "schema.history: %s", sl_strerror (rc));
-        return SLUICE__V1__ERROR_CODE__INTERNAL;
-    }
-    if (cJSON_GetArraySize (arr) == 0) {
-        snprintf (call->text, sizeof call->text, "schema.history: %s is not registered", type);
-        return SLUICE__V1__ERROR_CODE__NOT_FOUND;
-    }
+    if (rc != 0)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__INTERNAL,
+                              "schema.history: %s", sl_strerror (rc));
+    if (cJSON_GetArraySize (arr) == 0)
+        return sl_admin_fail (call, SLUICE__V1__ERROR_CODE__NOT_FOUND,
+                              "schema.history: %s is not registered", type);
     snprintf (call->text, sizeof call->text, "%s: %d versions", type, cJSON_GetArraySize (arr));
     return 0;
 }

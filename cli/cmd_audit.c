@@ -39,29 +39,13 @@ static const sl_tz_t *
 s_zone (void)
 {
     static int done;
-    static sl_tz_t *zone;
-    if (done)
-        return zone;
-    done = 1;
-    char name[128] = "", err[300];
-    const char *env = getenv ("SLUICE_TIMEZONE");
-    if (env && *env)
-        snprintf (name, sizeof name, "%s", env);
-    else {
-        const char *dir = getenv ("SLUICE_DATA");
-        char path[4200];
-        snprintf (path, sizeof path, "%s/timezone", s_data_dir ? s_data_dir : dir ? dir : "./var/sluice");
-        FILE *f = fopen (path, "r");
-        if (f) {
-            if (fgets (name, sizeof name, f))
-                name[strcspn (name, "\r\n")] = 0;
-            fclose (f);
-        }
-    }
-    if (*name && !(zone = sl_tz_load (name, err, sizeof err)))
+    const char *dir = getenv ("SLUICE_DATA");
+    char err[400];
+    if (!done && ctl_city_zone (NULL, s_data_dir ? s_data_dir : dir ? dir : "./var/sluice", err,
+                                sizeof err) != 0)
         fprintf (stderr, "sluicectl: audit: %s; times are read as UTC\n", err);
-    sl_time_set_city_zone (zone);            /* owned there; also for sl_time_city_zone */
-    return zone;
+    done = 1;
+    return sl_time_city_zone ();
 }
 
 /*  A time for people (sl_time.h): RFC 3339, a date, Unix seconds, relative
@@ -112,11 +96,10 @@ s_local_open (ctl_ctx_t *ctx, s_local_t *l)
     memset (l, 0, sizeof *l);
     snprintf (path, sizeof path, "%s/store", ctx->data_dir);
     struct stat st;
-    if (stat (path, &st) != 0 || !S_ISDIR (st.st_mode)) {
-        ctl_error (ctx, "%s: no broker store here (%s); give the broker's data directory "
-                   "(or a copy of it) with --data DIR", path, strerror (errno ? errno : ENOENT));
-        return 1;
-    }
+    if (stat (path, &st) != 0 || !S_ISDIR (st.st_mode))
+        return ctl_fail (ctx, 1, "%s: no broker store here (%s); give the broker's data directory "
+                         "(or a copy of it) with --data DIR",
+                         path, strerror (errno ? errno : ENOENT));
     if (sl_store_env_open_rdonly (path, 0, &l->env, err, sizeof err) != 0) {
         ctl_error (ctx, "%s", err);
         s_local_close (l);
@@ -232,26 +215,53 @@ typedef struct {
     uint64_t after_seq, limit;
     int follow, trust_start;
     unsigned interval_ms;
+    unsigned seen;                     /* S_OPT of every option given */
 } s_opts_t;
 
 enum { O_SINCE = 1, O_UNTIL, O_ACTOR, O_OWNER, O_CONSUMER, O_RECORD, O_KIND, O_DECISION,
        O_SUBJECT, O_AFTER, O_LIMIT, O_FORMAT, O_OUT, O_BEFORE, O_PUBKEY, O_SEGMENT,
-       O_TRUST, O_FOLLOW, O_INTERVAL, O_PUBLISHED };
+       O_TRUST, O_FOLLOW, O_INTERVAL, O_PUBLISHED, O_END };
+
+/*  A set of options, as a mask of their ids. */
+#define S_OPT(id) (1u << (id))
+#define S_FILTERS                                                                  \
+    (S_OPT (O_SINCE) | S_OPT (O_UNTIL) | S_OPT (O_ACTOR) | S_OPT (O_OWNER)         \
+     | S_OPT (O_CONSUMER) | S_OPT (O_RECORD) | S_OPT (O_KIND) | S_OPT (O_DECISION) \
+     | S_OPT (O_SUBJECT))
+
+/*  Every option of the audit commands, indexed by its id; each command
+    takes the set its s_bodies row names. */
+#define S_ARG(id, name) [id] = CTL_ARG (name, id)
+#define S_FLAG(id, name) [id] = CTL_FLAG (name, id)
+static const struct option s_all_opts[O_END] = {
+    S_ARG (O_SINCE, "since"), S_ARG (O_UNTIL, "until"), S_ARG (O_ACTOR, "actor"),
+    S_ARG (O_OWNER, "owner"), S_ARG (O_CONSUMER, "consumer"), S_ARG (O_RECORD, "record"),
+    S_ARG (O_KIND, "kind"), S_ARG (O_DECISION, "decision"), S_ARG (O_SUBJECT, "subject"),
+    S_ARG (O_AFTER, "after-seq"), S_ARG (O_LIMIT, "limit"), S_ARG (O_FORMAT, "format"),
+    S_ARG (O_OUT, "out"), S_ARG (O_BEFORE, "before"), S_ARG (O_PUBKEY, "pubkey"),
+    S_ARG (O_SEGMENT, "segment"), S_FLAG (O_TRUST, "trust-start"), S_FLAG (O_FOLLOW, "follow"),
+    S_ARG (O_INTERVAL, "interval"), S_ARG (O_PUBLISHED, "published"),
+};
 
 static int
 s_on_opt (int c, const char *arg, void *p)
 {
     s_opts_t *o = p;
+    /* the options that only keep their text */
+    const char **text[O_END] = {
+        [O_SINCE] = &o->since, [O_UNTIL] = &o->until, [O_ACTOR] = &o->actor,
+        [O_OWNER] = &o->owner, [O_CONSUMER] = &o->consumer, [O_RECORD] = &o->record,
+        [O_KIND] = &o->kind, [O_DECISION] = &o->decision, [O_SUBJECT] = &o->subject,
+        [O_FORMAT] = &o->format, [O_OUT] = &o->out, [O_BEFORE] = &o->before,
+        [O_PUBKEY] = &o->pubkey, [O_PUBLISHED] = &o->published };
+    if (c <= 0 || c >= O_END)
+        return -1;
+    o->seen |= S_OPT (c);
+    if (text[c]) {
+        *text[c] = arg;
+        return 0;
+    }
     switch (c) {
-    case O_SINCE: o->since = arg; break;
-    case O_UNTIL: o->until = arg; break;
-    case O_ACTOR: o->actor = arg; break;
-    case O_OWNER: o->owner = arg; break;
-    case O_CONSUMER: o->consumer = arg; break;
-    case O_RECORD: o->record = arg; break;
-    case O_KIND: o->kind = arg; break;
-    case O_DECISION: o->decision = arg; break;
-    case O_SUBJECT: o->subject = arg; break;
     case O_AFTER:
     case O_LIMIT: {
         char *end;
@@ -275,10 +285,6 @@ s_on_opt (int c, const char *arg, void *p)
             return -1;
         }
         break;
-    case O_FORMAT: o->format = arg; break;
-    case O_OUT: o->out = arg; break;
-    case O_BEFORE: o->before = arg; break;
-    case O_PUBKEY: o->pubkey = arg; break;
     case O_SEGMENT:
         if (o->n_segments == 64) {
             fprintf (stderr, "sluicectl: audit: at most 64 --segment files\n");
@@ -288,34 +294,28 @@ s_on_opt (int c, const char *arg, void *p)
         break;
     case O_TRUST: o->trust_start = 1; break;
     case O_FOLLOW: o->follow = 1; break;
-    case O_PUBLISHED: o->published = arg; break;
     default: return -1;
     }
     return 0;
 }
 
-static const struct option s_filter_opts[] = {
-    { "since", required_argument, NULL, O_SINCE }, { "until", required_argument, NULL, O_UNTIL },
-    { "actor", required_argument, NULL, O_ACTOR }, { "owner", required_argument, NULL, O_OWNER },
-    { "consumer", required_argument, NULL, O_CONSUMER },
-    { "record", required_argument, NULL, O_RECORD }, { "kind", required_argument, NULL, O_KIND },
-    { "decision", required_argument, NULL, O_DECISION },
-    { "subject", required_argument, NULL, O_SUBJECT },
-    { "after-seq", required_argument, NULL, O_AFTER },
-    { "limit", required_argument, NULL, O_LIMIT },
-    { NULL, 0, NULL, 0 } };
-
-/*  Parses the command line; `-f` is taken as --follow. Returns -1 to go on,
-    else the exit status. */
+/*  Parses the command line with the options of `opts` (a mask of S_OPT);
+    `-f` is taken as --follow. Returns -1 to go on, else the exit status. */
 static int
 s_parse (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv, s_opts_t *o,
-         const struct option *extra, int *first)
+         unsigned opts, int *first)
 {
     memset (o, 0, sizeof *o);
     static char follow[] = "--follow";
     for (int i = 1; i < argc; i++)
         if (!strcmp (argv[i], "-f"))
             argv[i] = follow;
+    struct option extra[O_END + 1];
+    size_t n = 0;
+    for (int id = 1; id < O_END; id++)
+        if (opts & S_OPT (id))
+            extra[n++] = s_all_opts[id];
+    memset (&extra[n], 0, sizeof extra[n]);
     char wrong[128];
     snprintf (wrong, sizeof wrong, "%s takes no positional arguments (see --help)", cmd->name);
     int rc = ctl_parse_args (ctx, cmd, argc, argv, extra, s_on_opt, o, 0, wrong, first);
@@ -326,10 +326,8 @@ s_parse (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv, s_opts_t *
     s_data_dir = ctx->data_dir;
     for (int i = 0; i < 3; i++) {
         char err[400];
-        if (times[i] && s_parse_time_err (times[i], &us, err, sizeof err) != 0) {
-            ctl_error (ctx, "%s", err);
-            return 2;
-        }
+        if (times[i] && s_parse_time_err (times[i], &us, err, sizeof err) != 0)
+            return ctl_fail (ctx, 2, "%s", err);
     }
     /* a mistyped kind or owner is refused, not answered with an empty table
        (online the broker also checks owners and consumers against its
@@ -341,9 +339,9 @@ s_parse (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv, s_opts_t *
             ok = strncmp (sl_audit_kinds[i], o->kind, n) == 0;
         if (!ok) {
             const char *m = sl_suggest (o->kind, sl_audit_kinds, sl_audit_n_kinds);
-            ctl_error (ctx, "unknown kind '%s'%s%s%s (a prefix ends with '.', e.g. consent.)",
-                       o->kind, m ? "; did you mean '" : "", m ? m : "", m ? "'?" : "");
-            return 2;
+            return ctl_fail (ctx, 2, "unknown kind '%s'%s%s%s (a prefix ends with '.', "
+                             "e.g. consent.)",
+                             o->kind, m ? "; did you mean '" : "", m ? m : "", m ? "'?" : "");
         }
     }
     if (o->owner && s_offline (ctx)) {
@@ -351,19 +349,17 @@ s_parse (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv, s_opts_t *
         size_t n = 0;
         char serr[600];
         /* the owners are the bureaus of the types registered in DIR/store */
-        if (ctl_schemas_from_store (ctx->data_dir, serr, sizeof serr) < 0) {
-            ctl_error (ctx, "%s", serr);
-            return 2;
-        }
+        if (ctl_schemas_from_store (ctx->data_dir, serr, sizeof serr) < 0)
+            return ctl_fail (ctx, 2, "%s", serr);
         for (size_t i = 0; i < sl_schema_count () && n < 63; i++)
             if (!sl_suggest_known (sl_schema_at (i)->owner, owners, n))
                 owners[n++] = sl_schema_at (i)->owner;
         owners[n++] = "city";
         if (!sl_suggest_known (o->owner, owners, n)) {
             const char *m = sl_suggest (o->owner, owners, n);
-            ctl_error (ctx, "unknown owner '%s'%s%s%s: no bureau of that name owns a record type",
-                       o->owner, m ? "; did you mean '" : "", m ? m : "", m ? "'?" : "");
-            return 2;
+            return ctl_fail (ctx, 2, "unknown owner '%s'%s%s%s: no bureau of that name owns a "
+                             "record type",
+                             o->owner, m ? "; did you mean '" : "", m ? m : "", m ? "'?" : "");
         }
     }
     return -1;
@@ -478,20 +474,20 @@ s_filter_local (const s_opts_t *o, sl_audit_filter_t *f)
 
 /*  The local filter of `o` (s_filter_local) into *f, with --consumer
     checked against the registry (s_check_consumer_local) and --subject
-    pseudonymized into `pseudo`, which must outlive *f. Returns 0, or the
-    exit status (1, 2) with the error printed. */
+    pseudonymized into `pseudo`, which must outlive *f; `needs` says who
+    needs the pseudonym key when it is unreadable. Returns 0, or the exit
+    status (1, 2) with the error printed. */
 static int
 s_filter_local_checked (ctl_ctx_t *ctx, const s_local_t *l, MDB_txn *txn, const s_opts_t *o,
-                        sl_audit_filter_t *f, uint8_t pseudo[SL_AUDIT_PSEUDO_LEN])
+                        sl_audit_filter_t *f, uint8_t pseudo[SL_AUDIT_PSEUDO_LEN],
+                        const char *needs)
 {
     s_filter_local (o, f);
     int rc = s_check_consumer_local (ctx, txn, o->consumer);
     if (rc == 0 && o->subject) {
-        if (sl_audit_pseudonym (l->audit, o->subject, pseudo) != 0) {
-            ctl_error (ctx, "%s has no readable %s: --subject needs the audit pseudonym key",
-                       ctx->data_dir, SL_AUDIT_PSEUDO_KEY_FILE);
-            rc = 1;
-        }
+        if (sl_audit_pseudonym (l->audit, o->subject, pseudo) != 0)
+            rc = ctl_fail (ctx, 1, "%s has no readable %s: %s the audit pseudonym key",
+                           ctx->data_dir, SL_AUDIT_PSEUDO_KEY_FILE, needs);
         f->subject = pseudo;
     }
     return rc;
@@ -615,24 +611,17 @@ s_print_cb (void *arg, const cJSON *e, const char *line)
 static volatile int s_stop;
 
 static int
-s_tail (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
+s_tail (ctl_ctx_t *ctx, s_opts_t *o)
 {
-    static const struct option extra[] = {
-        { "follow", no_argument, NULL, O_FOLLOW }, { "limit", required_argument, NULL, O_LIMIT },
-        { "interval", required_argument, NULL, O_INTERVAL }, { NULL, 0, NULL, 0 } };
-    s_opts_t o;
-    int first, rc = s_parse (ctx, cmd, argc, argv, &o, extra, &first);
-    if (rc >= 0)
-        return rc;
-    if (!o.limit)
-        o.limit = 20;
-    if (o.limit > S_PAGE)
-        o.limit = S_PAGE;
-    if (!o.interval_ms)
-        o.interval_ms = 1000;
+    if (!o->limit)
+        o->limit = 20;
+    if (o->limit > S_PAGE)
+        o->limit = S_PAGE;
+    if (!o->interval_ms)
+        o->interval_ms = 1000;
     cJSON *args = cJSON_CreateObject (), *res = NULL;
-    cJSON_AddNumberToObject (args, "limit", (double) o.limit);
-    rc = ctl_admin (ctx, "audit.tail", args, &res);
+    cJSON_AddNumberToObject (args, "limit", (double) o->limit);
+    int rc = ctl_admin (ctx, "audit.tail", args, &res);
     if (rc != 0) {
         cJSON_Delete (args);
         return rc;
@@ -648,10 +637,10 @@ s_tail (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         int more = cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (res, "more"));
         cJSON_Delete (res);
         res = NULL;
-        if (!o.follow || s_stop)
+        if (!o->follow || s_stop)
             break;
         if (!more)
-            usleep (o.interval_ms * 1000u);
+            usleep (o->interval_ms * 1000u);
         s_set_page (args, after, S_PAGE);
         if (ctl_admin (ctx, "audit.tail", args, &res) != 0) {
             cJSON_Delete (args);
@@ -662,21 +651,20 @@ s_tail (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     return 0;
 }
 
-/* ---- query ----------------------------------------------------------------- */
+/* ---- query, report --------------------------------------------------------- */
 
+/*  Lists the entries of the filter in `o` after the table header `header`
+    (not with --json): online through the admin `command`, offline from DIR
+    (`needs` as for s_filter_local_checked). Returns the exit status. */
 static int
-s_query (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
+s_listing (ctl_ctx_t *ctx, const s_opts_t *o, const char *command, void (*header) (void),
+           s_entry_fn *fn, const char *needs)
 {
-    s_opts_t o;
-    int first, rc = s_parse (ctx, cmd, argc, argv, &o, s_filter_opts, &first);
-    if (rc >= 0)
-        return rc;
     if (!ctx->json)
-        s_entry_header ();
+        header ();
     if (!s_offline (ctx)) {
-        cJSON *args = s_filter_args (&o);
-        rc = s_stream_online (ctx, "audit.query", args, o.after_seq, o.limit, s_print_cb, ctx,
-                              NULL, NULL);
+        cJSON *args = s_filter_args (o);
+        int rc = s_stream_online (ctx, command, args, o->after_seq, o->limit, fn, ctx, NULL, NULL);
         cJSON_Delete (args);
         if (rc == 0)
             s_print_note (ctx);
@@ -688,30 +676,25 @@ s_query (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         return 1;
     sl_audit_filter_t f;
     uint8_t pseudo[SL_AUDIT_PSEUDO_LEN];
-    rc = s_filter_local_checked (ctx, &l, txn, &o, &f, pseudo);
-    return s_local_listing (ctx, &l, txn, &f, o.limit, s_print_cb, rc);
+    int rc = s_filter_local_checked (ctx, &l, txn, o, &f, pseudo, needs);
+    return s_local_listing (ctx, &l, txn, &f, o->limit, fn, rc);
+}
+
+static int
+s_query (ctl_ctx_t *ctx, s_opts_t *o)
+{
+    return s_listing (ctx, o, "audit.query", s_entry_header, s_print_cb, "--subject needs");
 }
 
 /* ---- summary --------------------------------------------------------------- */
 
 static int
-s_summary (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
+s_summary (ctl_ctx_t *ctx, s_opts_t *o)
 {
-    static const struct option extra[] = {
-        { "owner", required_argument, NULL, O_OWNER }, { "since", required_argument, NULL, O_SINCE },
-        { "until", required_argument, NULL, O_UNTIL }, { NULL, 0, NULL, 0 } };
-    s_opts_t o;
-    int first, rc = s_parse (ctx, cmd, argc, argv, &o, extra, &first);
-    if (rc >= 0)
-        return rc;
-    if (!o.owner) {
-        ctl_error (ctx, "summary needs --owner BUREAU");
-        return 2;
-    }
     cJSON *rows = NULL, *res = NULL;
     if (!s_offline (ctx)) {
-        cJSON *args = s_filter_args (&o);
-        rc = ctl_admin (ctx, "audit.summary", args, &res);
+        cJSON *args = s_filter_args (o);
+        int rc = ctl_admin (ctx, "audit.summary", args, &res);
         cJSON_Delete (args);
         if (rc != 0)
             return rc;
@@ -725,20 +708,18 @@ s_summary (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         if (s_local_begin (ctx, &l, &txn) != 0)
             return 1;
         sl_audit_filter_t f;
-        s_filter_local (&o, &f);
+        s_filter_local (o, &f);
         f.owner = NULL;
         sl_audit_history_t *h = s_history_local (ctx, txn, &f);
-        sl_audit_summary_t *s = sl_audit_summary_new (txn, o.owner, &f);
+        sl_audit_summary_t *s = sl_audit_summary_new (txn, o->owner, &f);
         sl_audit_history_destroy (&h);
         char *text = s ? sl_audit_summary_json (s) : NULL;
         rows = text ? cJSON_Parse (text) : NULL;
         free (text);
         sl_audit_summary_destroy (&s);
         s_local_end (&l, txn);
-        if (!rows) {
-            ctl_error (ctx, "cannot summarize the log in %s", ctx->data_dir);
-            return 1;
-        }
+        if (!rows)
+            return ctl_fail (ctx, 1, "cannot summarize the log in %s", ctx->data_dir);
     }
     if (ctx->json)
         ctl_print_json (rows);
@@ -752,7 +733,7 @@ s_summary (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
             for (int k = 0; k < 5; k++)
                 if ((int) strlen (ctl_str (r, keys[k])) > w[k])
                     w[k] = (int) strlen (ctl_str (r, keys[k]));
-        printf ("data of %s\n%-*s %-*s %-*s %-*s %-*s %9s  %-19s  %s\n", o.owner, w[0], "KIND",
+        printf ("data of %s\n%-*s %-*s %-*s %-*s %-*s %9s  %-19s  %s\n", o->owner, w[0], "KIND",
                 w[1], "CONSUMER", w[2], "RECORD", w[3], "PURPOSE", w[4], "RULES", "COUNT",
                 "FIRST (UTC)", "LAST (UTC)");
         char a[20], b[20];
@@ -796,45 +777,11 @@ s_report_cb (void *arg, const cJSON *e, const char *line)
             ctl_str (e, "rules"), ctl_str (e, "decision"), why);
 }
 
+/*  Takes --subject only, so its filter is the subject alone. */
 static int
-s_report (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
+s_report (ctl_ctx_t *ctx, s_opts_t *o)
 {
-    static const struct option extra[] = {
-        { "subject", required_argument, NULL, O_SUBJECT }, { NULL, 0, NULL, 0 } };
-    s_opts_t o;
-    int first, rc = s_parse (ctx, cmd, argc, argv, &o, extra, &first);
-    if (rc >= 0)
-        return rc;
-    if (!o.subject) {
-        ctl_error (ctx, "report needs --subject ID (the person's id as the bureaus use it)");
-        return 2;
-    }
-    if (!ctx->json)
-        s_report_header ();
-    if (!s_offline (ctx)) {
-        cJSON *args = cJSON_CreateObject ();
-        cJSON_AddStringToObject (args, "subject", o.subject);
-        rc = s_stream_online (ctx, "audit.report", args, 0, 0, s_report_cb, ctx, NULL, NULL);
-        cJSON_Delete (args);
-        if (rc == 0)
-            s_print_note (ctx);
-        return rc;
-    }
-    s_local_t l;
-    MDB_txn *txn;
-    if (s_local_begin (ctx, &l, &txn) != 0)
-        return 1;
-    sl_audit_filter_t f;
-    uint8_t pseudo[SL_AUDIT_PSEUDO_LEN];
-    memset (&f, 0, sizeof f);
-    rc = 0;
-    if (sl_audit_pseudonym (l.audit, o.subject, pseudo) != 0) {
-        ctl_error (ctx, "%s has no readable %s: a report needs the audit pseudonym key",
-                   ctx->data_dir, SL_AUDIT_PSEUDO_KEY_FILE);
-        rc = 1;
-    }
-    f.subject = pseudo;
-    return s_local_listing (ctx, &l, txn, &f, 0, s_report_cb, rc);
+    return s_listing (ctx, o, "audit.report", s_report_header, s_report_cb, "a report needs");
 }
 
 /* ---- export ---------------------------------------------------------------- */
@@ -919,41 +866,20 @@ s_cp_local (void *arg, const char *line)
 }
 
 static int
-s_export (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
+s_export (ctl_ctx_t *ctx, s_opts_t *o)
 {
-    static const struct option extra[] = {
-        { "since", required_argument, NULL, O_SINCE }, { "until", required_argument, NULL, O_UNTIL },
-        { "actor", required_argument, NULL, O_ACTOR }, { "owner", required_argument, NULL, O_OWNER },
-        { "consumer", required_argument, NULL, O_CONSUMER },
-        { "record", required_argument, NULL, O_RECORD }, { "kind", required_argument, NULL, O_KIND },
-        { "decision", required_argument, NULL, O_DECISION },
-        { "subject", required_argument, NULL, O_SUBJECT },
-        { "format", required_argument, NULL, O_FORMAT }, { "out", required_argument, NULL, O_OUT },
-        { NULL, 0, NULL, 0 } };
-    s_opts_t o;
-    int first, rc = s_parse (ctx, cmd, argc, argv, &o, extra, &first);
-    if (rc >= 0)
-        return rc;
-    if (!o.since) {
-        ctl_error (ctx, "export needs --since DATE (use 1970-01-01 for the whole log)");
-        return 2;
-    }
-    if (o.format && strcmp (o.format, "jsonl") != 0 && strcmp (o.format, "csv") != 0) {
-        ctl_error (ctx, "--format %s: give jsonl or csv", o.format);
-        return 2;
-    }
-    s_export_t x = { stdout, 0, 0, o.format && !strcmp (o.format, "csv") };
-    if (o.out && !(x.out = fopen (o.out, "w"))) {
-        ctl_error (ctx, "%s: %s", o.out, strerror (errno));
-        return 1;
-    }
+    if (o->format && strcmp (o->format, "jsonl") != 0 && strcmp (o->format, "csv") != 0)
+        return ctl_fail (ctx, 2, "--format %s: give jsonl or csv", o->format);
+    s_export_t x = { stdout, 0, 0, o->format && !strcmp (o->format, "csv") };
+    if (o->out && !(x.out = fopen (o->out, "w")))
+        return ctl_fail (ctx, 1, "%s: %s", o->out, strerror (errno));
     if (x.csv)
         for (size_t i = 0; i < S_CSV_NCOLS; i++)
             fprintf (x.out, "%s%s", s_csv_cols[i], i + 1 < S_CSV_NCOLS ? "," : "\r\n");
     uint64_t n = 0, ncp = 0;
-    rc = 0;        /* s_parse left a negative "go on" value here */
+    int rc = 0;
     if (!s_offline (ctx)) {
-        cJSON *args = s_filter_args (&o), *last = NULL;
+        cJSON *args = s_filter_args (o), *last = NULL;
         rc = s_stream_online (ctx, "audit.export", args, 0, 0, s_export_cb, &x, &last, &n);
         if (rc == 0 && last && x.first) {
             /* the last page lists the checkpoints from its own first entry;
@@ -982,7 +908,7 @@ s_export (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         else {
             sl_audit_filter_t f;
             uint8_t pseudo[SL_AUDIT_PSEUDO_LEN];
-            rc = s_filter_local_checked (ctx, &l, txn, &o, &f, pseudo);
+            rc = s_filter_local_checked (ctx, &l, txn, o, &f, pseudo, "--subject needs");
             sl_audit_history_t *h = rc == 0 ? s_history_local (ctx, txn, &f) : NULL;
             int64_t got = rc == 0 ? s_stream_local (ctx, txn, &f, 0, s_export_cb, &x) : -1;
             if (got < 0)
@@ -990,10 +916,9 @@ s_export (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
             else {
                 n = (uint64_t) got;
                 int64_t c = x.first ? sl_audit_export_checkpoints (txn, x.first, s_cp_local, &x) : 0;
-                if (c < 0) {
-                    ctl_error (ctx, "cannot read the checkpoints: %s", sl_strerror ((int) c));
-                    rc = 1;
-                }
+                if (c < 0)
+                    rc = ctl_fail (ctx, 1, "cannot read the checkpoints: %s",
+                                   sl_strerror ((int) c));
                 else
                     ncp = (uint64_t) c;
             }
@@ -1001,13 +926,11 @@ s_export (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
             s_local_end (&l, txn);
         }
     }
-    if (x.out != stdout && fclose (x.out) != 0 && rc == 0) {
-        ctl_error (ctx, "%s: %s", o.out, strerror (errno));
-        rc = 1;
-    }
-    if (rc == 0 && o.out)
+    if (x.out != stdout && fclose (x.out) != 0 && rc == 0)
+        rc = ctl_fail (ctx, 1, "%s: %s", o->out, strerror (errno));
+    if (rc == 0 && o->out)
         fprintf (stderr, "exported %" PRIu64 " entries and %" PRIu64 " checkpoints to %s\n", n,
-                 ncp, o.out);
+                 ncp, o->out);
     if (rc == 0 && s_archived_note[0]) {
         fprintf (stderr, "note: %s\n", s_archived_note);
         s_archived_note[0] = 0;
@@ -1047,10 +970,8 @@ s_pubkey_load (ctl_ctx_t *ctx, const char *given, uint8_t pk[SL_AUDIT_PK_LEN], i
         given = path;
         *from_dir = 1;
     }
-    if (sl_audit_load_pubkey (given, pk, err, sizeof err) != 0) {
-        ctl_error (ctx, "%s", err);
-        return 1;
-    }
+    if (sl_audit_load_pubkey (given, pk, err, sizeof err) != 0)
+        return ctl_fail (ctx, 1, "%s", err);
     return 0;
 }
 
@@ -1065,17 +986,14 @@ sl_audit_cli_published_text (ctl_ctx_t *ctx, const char *arg, char *out, size_t 
             snprintf (out, size, "%s", arg);
             return 0;
         }
-        ctl_error (ctx, "--published %s: cannot read it (%s); give the file `sluicectl audit "
-                   "checkpoint` printed, or SEQ:HASH", arg, strerror (errno));
-        return 2;
+        return ctl_fail (ctx, 2, "--published %s: cannot read it (%s); give the file `sluicectl "
+                         "audit checkpoint` printed, or SEQ:HASH", arg, strerror (errno));
     }
     size_t n = fread (out, 1, size - 1, f);
     out[n] = 0;
     fclose (f);
-    if (n == size - 1) {
-        ctl_error (ctx, "--published %s: longer than a published checkpoint", arg);
-        return 2;
-    }
+    if (n == size - 1)
+        return ctl_fail (ctx, 2, "--published %s: longer than a published checkpoint", arg);
     return 0;
 }
 
@@ -1092,29 +1010,20 @@ s_print_verdict (const sl_audit_report_t *r, const char *verdict, int ok)
 }
 
 static int
-s_verify (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
+s_verify (ctl_ctx_t *ctx, s_opts_t *o)
 {
-    static const struct option extra[] = {
-        { "pubkey", required_argument, NULL, O_PUBKEY },
-        { "segment", required_argument, NULL, O_SEGMENT },
-        { "trust-start", no_argument, NULL, O_TRUST },
-        { "published", required_argument, NULL, O_PUBLISHED }, { NULL, 0, NULL, 0 } };
-    s_opts_t o;
-    int first, rc = s_parse (ctx, cmd, argc, argv, &o, extra, &first);
-    if (rc >= 0)
-        return rc;
     char published[4096] = "";
-    if (o.published && sl_audit_cli_published_text (ctx, o.published, published, sizeof published) != 0)
+    if (o->published && sl_audit_cli_published_text (ctx, o->published, published, sizeof published) != 0)
         return 2;
     sl_audit_report_t r;
     memset (&r, 0, sizeof r);
-    int ok;
+    int ok, rc;
     if (!s_offline (ctx)) {
         cJSON *args = cJSON_CreateObject (), *res = NULL;
         cJSON *segs = cJSON_AddArrayToObject (args, "segments");
-        for (size_t i = 0; i < o.n_segments; i++)
-            cJSON_AddItemToArray (segs, cJSON_CreateString (o.segments[i]));
-        if (o.trust_start)
+        for (size_t i = 0; i < o->n_segments; i++)
+            cJSON_AddItemToArray (segs, cJSON_CreateString (o->segments[i]));
+        if (o->trust_start)
             cJSON_AddTrueToObject (args, "trust_start");
         if (*published)
             cJSON_AddStringToObject (args, "published", published);
@@ -1144,7 +1053,7 @@ s_verify (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     }
     uint8_t pk[SL_AUDIT_PK_LEN];
     int from_dir;
-    if (s_pubkey_load (ctx, o.pubkey, pk, &from_dir) != 0)
+    if (s_pubkey_load (ctx, o->pubkey, pk, &from_dir) != 0)
         return 1;
     sl_audit_verify_opts_t vo;
     memset (&vo, 0, sizeof vo);
@@ -1153,7 +1062,7 @@ s_verify (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         char perr[300];
         int prc = sl_audit_published_parse (published, pk, &pub, perr, sizeof perr);
         if (prc != 0) {
-            ctl_error (ctx, "--published %s: %s", o.published, perr);
+            ctl_error (ctx, "--published %s: %s", o->published, perr);
             return prc == SL_ECORRUPT ? 1 : 2;
         }
         vo.published = 1;
@@ -1163,9 +1072,9 @@ s_verify (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     s_local_t l;
     if (s_local_open (ctx, &l) != 0)
         return 1;
-    vo.segments = o.segments;
-    vo.n_segments = o.n_segments;
-    vo.trust_start = o.trust_start;
+    vo.segments = o->segments;
+    vo.n_segments = o->n_segments;
+    vo.trust_start = o->trust_start;
     int tty = isatty (2);
     if (tty)
         vo.progress = s_progress;
@@ -1173,19 +1082,15 @@ s_verify (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     if (tty)
         fprintf (stderr, "\r%*s\r", 78, "");
     s_local_close (&l);
-    if (rc != 0 && rc != SL_ECORRUPT) {
-        ctl_error (ctx, "verify could not run: %s: %s", sl_strerror (rc), r.message);
-        return 1;
-    }
+    if (rc != 0 && rc != SL_ECORRUPT)
+        return ctl_fail (ctx, 1, "verify could not run: %s: %s", sl_strerror (rc), r.message);
     ok = rc == 0;
     if (ctx->json) {
         char *text = sl_audit_report_json (&r, ok);
         cJSON *res = text ? cJSON_Parse (text) : NULL;
         free (text);
-        if (!res) {
-            ctl_error (ctx, "out of memory");
-            return 1;
-        }
+        if (!res)
+            return ctl_fail (ctx, 1, "out of memory");
         ctl_print_json (res);
         cJSON_Delete (res);
     }
@@ -1215,12 +1120,9 @@ s_fetch_string (ctl_ctx_t *ctx, const char *command, const char *field, char *ou
 }
 
 static int
-s_pubkey (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
+s_pubkey (ctl_ctx_t *ctx, s_opts_t *o)
 {
-    s_opts_t o;
-    int first, rc = s_parse (ctx, cmd, argc, argv, &o, NULL, &first);
-    if (rc >= 0)
-        return rc;
+    (void) o;
     char hex[SL_AUDIT_PK_HEX_LEN + 1];
     if (s_offline (ctx)) {
         uint8_t pk[SL_AUDIT_PK_LEN];
@@ -1239,25 +1141,20 @@ s_pubkey (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 }
 
 static int
-s_checkpoint (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
+s_checkpoint (ctl_ctx_t *ctx, s_opts_t *o)
 {
-    s_opts_t o;
-    int first, rc = s_parse (ctx, cmd, argc, argv, &o, NULL, &first);
-    if (rc >= 0)
-        return rc;
+    (void) o;
     char text[512];
     if (s_offline (ctx)) {
         s_local_t l;
         MDB_txn *txn;
         if (s_local_begin (ctx, &l, &txn) != 0)
             return 1;
-        rc = sl_audit_checkpoint_text (txn, text, sizeof text);
+        int rc = sl_audit_checkpoint_text (txn, text, sizeof text);
         s_local_end (&l, txn);
-        if (rc != 0) {
-            ctl_error (ctx, "%s", rc == SL_ENOTFOUND ? "no checkpoint in this log yet"
-                                                      : sl_strerror (rc));
-            return 1;
-        }
+        if (rc != 0)
+            return ctl_fail (ctx, 1, "%s", rc == SL_ENOTFOUND ? "no checkpoint in this log yet"
+                             : sl_strerror (rc));
     }
     else if (s_fetch_string (ctx, "audit.checkpoint", "text", text, sizeof text) != 0)
         return 1;
@@ -1275,37 +1172,26 @@ s_checkpoint (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 /* ---- archive ---------------------------------------------------------------- */
 
 static int
-s_archive (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
+s_archive (ctl_ctx_t *ctx, s_opts_t *o)
 {
-    static const struct option extra[] = {
-        { "before", required_argument, NULL, O_BEFORE }, { "out", required_argument, NULL, O_OUT },
-        { NULL, 0, NULL, 0 } };
-    s_opts_t o;
-    int first, rc = s_parse (ctx, cmd, argc, argv, &o, extra, &first);
-    if (rc >= 0)
-        return rc;
-    if (!o.before || !o.out) {
-        ctl_error (ctx, "archive needs --before DATE and --out DIR (a directory on the broker host)");
-        return 2;
-    }
     int64_t us;
-    s_parse_time (o.before, &us);
+    s_parse_time (o->before, &us);
     cJSON *args = cJSON_CreateObject (), *res = NULL;
     cJSON_AddNumberToObject (args, "before", (double) us / 1e6);
     char abs[4096];
-    if (o.out[0] != '/' && getcwd (abs, sizeof abs - 1 - strlen (o.out)))
-        snprintf (abs + strlen (abs), sizeof abs - strlen (abs), "/%s", o.out);
+    if (o->out[0] != '/' && getcwd (abs, sizeof abs - 1 - strlen (o->out)))
+        snprintf (abs + strlen (abs), sizeof abs - strlen (abs), "/%s", o->out);
     else
-        snprintf (abs, sizeof abs, "%s", o.out);
+        snprintf (abs, sizeof abs, "%s", o->out);
     cJSON_AddStringToObject (args, "out_dir", abs);
-    rc = ctl_admin (ctx, "audit.archive", args, &res);
+    int rc = ctl_admin (ctx, "audit.archive", args, &res);
     cJSON_Delete (args);
     if (rc != 0)
         return rc;
     if (ctx->json)
         ctl_print_json (res);
     else if (ctl_num (res, "archived") == 0)
-        printf ("nothing to archive before %s\n", o.before);
+        printf ("nothing to archive before %s\n", o->before);
     else
         printf ("archived %.0f entries into %s\n", ctl_num (res, "archived"),
                 ctl_str (res, "segment"));
@@ -1314,6 +1200,48 @@ s_archive (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 }
 
 /* ---- the group ------------------------------------------------------------- */
+
+/*  What each command takes and needs: `opts` the options it accepts,
+    `needs` those it cannot run without (refused with `missing`, exit 2),
+    `body` the command once its options are parsed and checked. */
+static const struct {
+    const char *name;
+    unsigned opts, needs;
+    const char *missing;
+    int (*body) (ctl_ctx_t *ctx, s_opts_t *o);
+} s_bodies[] = {
+    { "tail", S_OPT (O_FOLLOW) | S_OPT (O_LIMIT) | S_OPT (O_INTERVAL), 0, NULL, s_tail },
+    { "query", S_FILTERS | S_OPT (O_AFTER) | S_OPT (O_LIMIT), 0, NULL, s_query },
+    { "summary", S_OPT (O_OWNER) | S_OPT (O_SINCE) | S_OPT (O_UNTIL), S_OPT (O_OWNER),
+      "summary needs --owner BUREAU", s_summary },
+    { "report", S_OPT (O_SUBJECT), S_OPT (O_SUBJECT),
+      "report needs --subject ID (the person's id as the bureaus use it)", s_report },
+    { "export", S_FILTERS | S_OPT (O_FORMAT) | S_OPT (O_OUT), S_OPT (O_SINCE),
+      "export needs --since DATE (use 1970-01-01 for the whole log)", s_export },
+    { "verify", S_OPT (O_PUBKEY) | S_OPT (O_SEGMENT) | S_OPT (O_TRUST) | S_OPT (O_PUBLISHED), 0,
+      NULL, s_verify },
+    { "pubkey", 0, 0, NULL, s_pubkey },
+    { "checkpoint", 0, 0, NULL, s_checkpoint },
+    { "archive", S_OPT (O_BEFORE) | S_OPT (O_OUT), S_OPT (O_BEFORE) | S_OPT (O_OUT),
+      "archive needs --before DATE and --out DIR (a directory on the broker host)", s_archive },
+};
+
+/*  Every audit command: parses and checks its options (s_parse), refuses
+    a missing one it needs, then runs its body. Returns the exit status. */
+static int
+s_run (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
+{
+    size_t i = 0;
+    while (strcmp (s_bodies[i].name, cmd->name) != 0)
+        i++;                            /* every s_cmds row has its s_bodies row */
+    s_opts_t o;
+    int first, rc = s_parse (ctx, cmd, argc, argv, &o, s_bodies[i].opts, &first);
+    if (rc >= 0)
+        return rc;
+    if ((o.seen & s_bodies[i].needs) != s_bodies[i].needs)
+        return ctl_fail (ctx, 2, "%s", s_bodies[i].missing);
+    return s_bodies[i].body (ctx, &o);
+}
 
 #define S_OFFLINE_NOTE \
     "  --data DIR          without --endpoint: read DIR (the broker's data directory,\n" \
@@ -1325,7 +1253,7 @@ static const ctl_cmd_t s_cmds[] = {
       "  -f, --follow        keep printing new entries as they are written\n"
       "  --limit N           entries to print first (default 20)\n"
       "  --interval MS       how often to ask for new entries with -f (default 1000)\n",
-      1, s_tail },
+      1, s_run },
     { "query", "[filters]", "list audit entries matching filters (table, or --json lines)",
       "filters (all optional; combined with AND):\n"
       "  --since T --until T YYYY-MM-DD[THH:MM[:SS]] in the city's zone (SLUICE_TIMEZONE,\n"
@@ -1342,14 +1270,14 @@ static const ctl_cmd_t s_cmds[] = {
       "  --after-seq N       start after this sequence number\n"
       "  --limit N           print at most N entries (default: all, streamed)\n"
       S_OFFLINE_NOTE,
-      1, s_query },
+      1, s_run },
     { "summary", "--owner BUREAU [--since T] [--until T]",
       "who received a bureau's data, how much, under which rules and purposes",
       "options:\n  --owner BUREAU      the data owner\n  --since T --until T time window\n"
-      S_OFFLINE_NOTE, 1, s_summary },
+      S_OFFLINE_NOTE, 1, s_run },
     { "report", "--subject ID", "every disclosure of one person's data (the citizen's view)",
       "options:\n  --subject ID        the person's id as the bureaus use it\n" S_OFFLINE_NOTE,
-      1, s_report },
+      1, s_run },
     { "export", "--since T [--until T] [query filters] [--format jsonl|csv] [--out FILE]",
       "export entries (archived ones too), followed by the checkpoints that cover them",
       "options:\n  --since T --until T time window (as for query: dates, RFC 3339, 2h, yesterday)\n"
@@ -1358,7 +1286,7 @@ static const ctl_cmd_t s_cmds[] = {
       "  --format jsonl|csv  JSON lines (default) or CSV (RFC 4180, a header row, CRLF;\n"
       "                      columns in docs/AUDIT.md 9); times as integer microseconds\n"
       "  --out FILE          write there (default stdout)\n"
-      S_OFFLINE_NOTE, 1, s_export },
+      S_OFFLINE_NOTE, 1, s_run },
     { "verify", "[--data DIR] [--pubkey HEX|FILE] [--segment FILE]... [--trust-start] [--published FILE|SEQ:HASH]",
       "verify the hash chain and checkpoint signatures; names the first bad entry",
       "options:\n"
@@ -1371,17 +1299,17 @@ static const ctl_cmd_t s_cmds[] = {
       "                      must hold that entry with that hash (AUDIT.md 8.1)\n"
       S_OFFLINE_NOTE
       "exit status: 0 OK, 1 verification failed (or could not run), 2 bad arguments\n",
-      1, s_verify },
+      1, s_run },
     { "pubkey", "[--data DIR]", "print the audit signing public key (64 hex digits)",
-      S_OFFLINE_NOTE, 1, s_pubkey },
+      S_OFFLINE_NOTE, 1, s_run },
     { "checkpoint", "[--data DIR]", "print the latest signed checkpoint, for publishing",
-      S_OFFLINE_NOTE, 1, s_checkpoint },
+      S_OFFLINE_NOTE, 1, s_run },
     { "archive", "--before DATE --out DIR",
       "move entries older than DATE into a signed segment file (admin:city)",
       "options:\n  --before DATE       archive entries written before this time (city's zone\n"
       "                      unless Z or an offset is given)\n"
       "  --out DIR           directory on the broker host for the segment file\n",
-      1, s_archive },
+      1, s_run },
     { NULL, NULL, NULL, NULL, 0, NULL },
 };
 

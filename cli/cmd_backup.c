@@ -179,24 +179,22 @@ static int
 s_backup (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
-        { "no-secrets", no_argument, NULL, O_NO_SECRETS }, { NULL, 0, NULL, 0 } };
+        CTL_FLAG ("no-secrets", O_NO_SECRETS), { NULL, 0, NULL, 0 } };
     s_opts_t o = { 0 };
     int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, s_on_opt, &o, 1,
                                     "backup needs OUT, a directory that does not exist yet", &first);
     if (rc >= 0)
         return rc;
     const char *out = argv[first], *dir = ctx->data_dir;
-    if (!dir) {
-        ctl_error (ctx, "which data directory? give --data DIR (the broker's, e.g. /var/lib/sluice)");
-        return 2;
-    }
+    if (!dir)
+        return ctl_fail (ctx, 2, "which data directory? give --data DIR (the broker's, e.g. "
+                         "/var/lib/sluice)");
     char src[4096], dst[4096], err[600], hex[65];
     snprintf (src, sizeof src, "%s/store", dir);
     struct stat st;
-    if (stat (src, &st) != 0 || !S_ISDIR (st.st_mode)) {
-        ctl_error (ctx, "%s: no broker store here; give the broker's data directory with --data DIR", src);
-        return 1;
-    }
+    if (stat (src, &st) != 0 || !S_ISDIR (st.st_mode))
+        return ctl_fail (ctx, 1, "%s: no broker store here; give the broker's data directory "
+                         "with --data DIR", src);
     mode_t old_mask = umask (077);
     if (s_mkdir_private (out) != 0) {
         ctl_error (ctx, "%s: cannot create: %s%s", out, strerror (errno),
@@ -316,11 +314,9 @@ s_check_manifest (ctl_ctx_t *ctx, const char *bk, char names[][256], int *n_name
     char path[4096], line[600];
     snprintf (path, sizeof path, "%s/%s", bk, S_MANIFEST);
     FILE *f = fopen (path, "r");
-    if (!f) {
-        ctl_error (ctx, "%s: %s (is %s a backup made by `sluicectl backup`?)", path,
-                   strerror (errno), bk);
-        return 1;
-    }
+    if (!f)
+        return ctl_fail (ctx, 1, "%s: %s (is %s a backup made by `sluicectl backup`?)", path,
+                         strerror (errno), bk);
     int ln = 0, bad = 0;
     *n_names = 0;
     while (fgets (line, sizeof line, f)) {
@@ -382,18 +378,14 @@ s_owner (ctl_ctx_t *ctx, const char *spec, const char *dir, uid_t *uid, gid_t *g
     if (colon)
         *colon++ = 0;
     struct passwd *pw = getpwnam (user);
-    if (!pw) {
-        ctl_error (ctx, "--owner %s: no such user", user);
-        return 2;
-    }
+    if (!pw)
+        return ctl_fail (ctx, 2, "--owner %s: no such user", user);
     *uid = pw->pw_uid;
     *gid = pw->pw_gid;
     if (colon && *colon) {
         struct group *gr = getgrnam (colon);
-        if (!gr) {
-            ctl_error (ctx, "--owner %s: no such group '%s'", spec, colon);
-            return 2;
-        }
+        if (!gr)
+            return ctl_fail (ctx, 2, "--owner %s: no such group '%s'", spec, colon);
         *gid = gr->gr_gid;
     }
     return 0;
@@ -422,20 +414,16 @@ static int
 s_restore (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
-        { "pubkey", required_argument, NULL, O_PUBKEY },
-        { "owner", required_argument, NULL, O_OWNER },
-        { "force", no_argument, NULL, O_FORCE },
-        { "trust-start", no_argument, NULL, O_TRUST }, { NULL, 0, NULL, 0 } };
+        CTL_ARG ("pubkey", O_PUBKEY), CTL_ARG ("owner", O_OWNER), CTL_FLAG ("force", O_FORCE),
+        CTL_FLAG ("trust-start", O_TRUST), { NULL, 0, NULL, 0 } };
     s_opts_t o = { 0 };
     int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, s_on_opt, &o, 1,
                                     "restore needs BACKUP (a directory made by sluicectl backup)", &first);
     if (rc >= 0)
         return rc;
     const char *bk = argv[first], *dir = ctx->data_dir;
-    if (!dir) {
-        ctl_error (ctx, "restore where? give --data DIR (the broker's data directory)");
-        return 2;
-    }
+    if (!dir)
+        return ctl_fail (ctx, 2, "restore where? give --data DIR (the broker's data directory)");
     char path[4096], stage[4200], err[600];
     /* 1. never under a running broker */
     snprintf (path, sizeof path, "%s/sluiced.lock", dir);
@@ -443,11 +431,9 @@ s_restore (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     if (lfd >= 0) {
         int busy = flock (lfd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
         close (lfd);
-        if (busy) {
-            ctl_error (ctx, "sluiced is running on %s: stop it first (systemctl stop sluiced); "
-                       "nothing was changed", dir);
-            return 1;
-        }
+        if (busy)
+            return ctl_fail (ctx, 1, "sluiced is running on %s: stop it first (systemctl stop "
+                             "sluiced); nothing was changed", dir);
     }
     /* 2. the backup is whole */
     char names[64][256];
@@ -462,19 +448,15 @@ s_restore (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         pk_from = "--pubkey";
     else {
         snprintf (path, sizeof path, "%s/%s", bk, SL_AUDIT_SIGN_PUB_FILE);
-        if (sl_audit_load_pubkey (o.pubkey ? o.pubkey : path, pk, err, sizeof err) != 0) {
-            ctl_error (ctx, "%s", err);
-            return 1;
-        }
+        if (sl_audit_load_pubkey (o.pubkey ? o.pubkey : path, pk, err, sizeof err) != 0)
+            return ctl_fail (ctx, 1, "%s", err);
         pk_from = o.pubkey ? o.pubkey : "the backup's own audit-sign.pub (give --pubkey HEX to check "
                                         "against the key you published)";
     }
     snprintf (path, sizeof path, "%s/store", bk);
     MDB_env *env = NULL;
-    if (sl_store_env_open_rdonly (path, 1, &env, err, sizeof err) != 0) {
-        ctl_error (ctx, "%s", err);
-        return 1;
-    }
+    if (sl_store_env_open_rdonly (path, 1, &env, err, sizeof err) != 0)
+        return ctl_fail (ctx, 1, "%s", err);
     sl_audit_t *audit = sl_audit_open (env, bk, SL_AUDIT_RDONLY, err, sizeof err);
     if (!audit) {
         ctl_error (ctx, "%s: %s", bk, err);
@@ -487,12 +469,11 @@ s_restore (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     int vrc = sl_audit_verify (env, pk, &vo, &r);
     sl_audit_destroy (&audit);
     mdb_env_close (env);
-    if (vrc != 0) {
-        ctl_error (ctx, "%s: the audit log does not verify (%s at seq %" PRIu64 ": %s); "
-                   "nothing was restored", bk, sl_audit_verdict_str (r.verdict), r.bad_seq,
-                   r.message);
-        return 1;
-    }
+    if (vrc != 0)
+        return ctl_fail (ctx, 1,
+                         "%s: the audit log does not verify (%s at seq %" PRIu64 ": %s); nothing "
+                         "was restored", bk, sl_audit_verdict_str (r.verdict), r.bad_seq,
+                         r.message);
     /* 4. copy beside the target, with the right owner and modes */
     uid_t uid;
     gid_t gid;
@@ -509,11 +490,9 @@ s_restore (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
                 empty = 0;
         if (d)
             closedir (d);
-        if (!empty && !o.force) {
-            ctl_error (ctx, "%s is not empty: add --force to keep it as %s.before-restore-TIME "
-                       "and restore in its place", dir, dir);
-            return 1;
-        }
+        if (!empty && !o.force)
+            return ctl_fail (ctx, 1, "%s is not empty: add --force to keep it as "
+                             "%s.before-restore-TIME and restore in its place", dir, dir);
     }
     mode_t old_mask = umask (077);
     snprintf (stage, sizeof stage, "%s.restoring", dir);

@@ -50,23 +50,17 @@ s_promote (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     if (rc >= 0)
         return rc;
     const char *dir = ctx->data_dir;
-    if (!dir) {
-        ctl_error (ctx, "which data directory? give --data DIR");
-        return 2;
-    }
+    if (!dir)
+        return ctl_fail (ctx, 2, "which data directory? give --data DIR");
     char cur[4096], next[4096], err[600], fp_cur[17], fp_next[17];
     sl_keypair_t kc, kn;
     snprintf (cur, sizeof cur, "%s/broker.key", dir);
     snprintf (next, sizeof next, "%s/broker-next.key", dir);
-    if (sl_keys_load_secret (next, &kn, err, sizeof err) != 0) {
-        ctl_error (ctx, "%s (make it with `sluicectl keygen broker-next --dir %s`, then "
-                   "`systemctl reload sluiced`)", err, dir);
-        return 1;
-    }
-    if (sl_keys_load_secret (cur, &kc, err, sizeof err) != 0) {
-        ctl_error (ctx, "%s", err);
-        return 1;
-    }
+    if (sl_keys_load_secret (next, &kn, err, sizeof err) != 0)
+        return ctl_fail (ctx, 1, "%s (make it with `sluicectl keygen broker-next --dir %s`, then "
+                         "`systemctl reload sluiced`)", err, dir);
+    if (sl_keys_load_secret (cur, &kc, err, sizeof err) != 0)
+        return ctl_fail (ctx, 1, "%s", err);
     sl_keys_fingerprint (kc.public_key, fp_cur);
     sl_keys_fingerprint (kn.public_key, fp_next);
     char served[64], data_next[300], admin_next[300];
@@ -75,13 +69,11 @@ s_promote (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     s_endpoints (dir, "admin.next", admin_next, sizeof admin_next);
     int serving = strcmp (served, kn.public_key) == 0;
     sodium_memzero (&kn, sizeof kn);
-    if (!serving && !force) {
-        ctl_error (ctx, "the broker does not serve broker-next.key yet (%s/endpoints has no "
-                   "matching broker_key.next): run `systemctl reload sluiced` first and let the "
-                   "bureaus move to it; --force promotes anyway (then only a restart applies it, "
-                   "and clients still on the old key are cut off)", dir);
-        return 1;
-    }
+    if (!serving && !force)
+        return ctl_fail (ctx, 1, "the broker does not serve broker-next.key yet (%s/endpoints has "
+                         "no matching broker_key.next): run `systemctl reload sluiced` first and "
+                         "let the bureaus move to it; --force promotes anyway (then only a "
+                         "restart applies it, and clients still on the old key are cut off)", dir);
     /* keep the old pair, then move the next pair in place */
     char old_key[4200], old_pub[4200], cur_pub[4096], next_pub[4096];
     snprintf (old_key, sizeof old_key, "%s/broker-retired-%.8s.key", dir, fp_cur);
@@ -89,23 +81,17 @@ s_promote (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     snprintf (cur_pub, sizeof cur_pub, "%s/broker.pub", dir);
     snprintf (next_pub, sizeof next_pub, "%s/broker-next.pub", dir);
     sodium_memzero (&kc, sizeof kc);
-    if (access (next_pub, F_OK) != 0) {
-        ctl_error (ctx, "%s: %s (keygen writes it beside broker-next.key)", next_pub, strerror (errno));
-        return 1;
-    }
-    if (link (cur, old_key) != 0 && errno != EEXIST) {
-        ctl_error (ctx, "%s: cannot keep the old key: %s", old_key, strerror (errno));
-        return 1;
-    }
-    if (access (cur_pub, F_OK) == 0 && link (cur_pub, old_pub) != 0 && errno != EEXIST) {
-        ctl_error (ctx, "%s: cannot keep the old public key: %s", old_pub, strerror (errno));
-        return 1;
-    }
-    if (rename (next, cur) != 0 || rename (next_pub, cur_pub) != 0) {
-        ctl_error (ctx, "moving broker-next.* to broker.*: %s (the old pair is kept as %s)",
-                   strerror (errno), old_key);
-        return 1;
-    }
+    if (access (next_pub, F_OK) != 0)
+        return ctl_fail (ctx, 1, "%s: %s (keygen writes it beside broker-next.key)",
+                         next_pub, strerror (errno));
+    if (link (cur, old_key) != 0 && errno != EEXIST)
+        return ctl_fail (ctx, 1, "%s: cannot keep the old key: %s", old_key, strerror (errno));
+    if (access (cur_pub, F_OK) == 0 && link (cur_pub, old_pub) != 0 && errno != EEXIST)
+        return ctl_fail (ctx, 1, "%s: cannot keep the old public key: %s",
+                         old_pub, strerror (errno));
+    if (rename (next, cur) != 0 || rename (next_pub, cur_pub) != 0)
+        return ctl_fail (ctx, 1, "moving broker-next.* to broker.*: %s (the old pair is "
+                         "kept as %s)", strerror (errno), old_key);
     int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {
         fsync (dfd);

@@ -137,17 +137,11 @@ static int
 s_grant (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
-        { "subject", required_argument, NULL, G_SUBJECT },
-        { "controller", required_argument, NULL, G_CONTROLLER },
-        { "recipient", required_argument, NULL, G_RECIPIENT },
-        { "purpose", required_argument, NULL, G_PURPOSE },
-        { "records", required_argument, NULL, G_RECORDS },
-        { "fields", required_argument, NULL, G_FIELDS },
-        { "from", required_argument, NULL, G_FROM }, { "to", required_argument, NULL, G_TO },
-        { "method", required_argument, NULL, G_METHOD },
-        { "evidence", required_argument, NULL, G_EVIDENCE },
-        { "jurisdiction", required_argument, NULL, G_JURISDICTION },
-        { "id", required_argument, NULL, G_ID }, { NULL, 0, NULL, 0 } };
+        CTL_ARG ("subject", G_SUBJECT), CTL_ARG ("controller", G_CONTROLLER),
+        CTL_ARG ("recipient", G_RECIPIENT), CTL_ARG ("purpose", G_PURPOSE),
+        CTL_ARG ("records", G_RECORDS), CTL_ARG ("fields", G_FIELDS), CTL_ARG ("from", G_FROM),
+        CTL_ARG ("to", G_TO), CTL_ARG ("method", G_METHOD), CTL_ARG ("evidence", G_EVIDENCE),
+        CTL_ARG ("jurisdiction", G_JURISDICTION), CTL_ARG ("id", G_ID), { NULL, 0, NULL, 0 } };
     s_grant_t g;
     g.args = cJSON_CreateObject ();
     g.purposes = cJSON_AddArrayToObject (g.args, "purposes");
@@ -189,10 +183,9 @@ static int
 s_renew (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
-        { "from", required_argument, NULL, G_FROM }, { "to", required_argument, NULL, G_TO },
-        { "method", required_argument, NULL, G_METHOD },
-        { "evidence", required_argument, NULL, G_EVIDENCE },
-        { "jurisdiction", required_argument, NULL, G_JURISDICTION }, { NULL, 0, NULL, 0 } };
+        CTL_ARG ("from", G_FROM), CTL_ARG ("to", G_TO), CTL_ARG ("method", G_METHOD),
+        CTL_ARG ("evidence", G_EVIDENCE), CTL_ARG ("jurisdiction", G_JURISDICTION),
+        { NULL, 0, NULL, 0 } };
     s_grant_t g;
     g.args = cJSON_CreateObject ();
     g.purposes = g.types = g.fields = NULL;
@@ -213,15 +206,6 @@ s_renew (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 
 /* ---- withdraw, show, list ------------------------------------------------- */
 
-static int
-s_reason_opt (int c, const char *arg, void *p)
-{
-    if (c != G_REASON)
-        return -1;
-    *(const char **) p = arg;
-    return 0;
-}
-
 static void
 s_print_withdraw (const cJSON *res)
 {
@@ -235,9 +219,9 @@ static int
 s_withdraw (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
-        { "reason", required_argument, NULL, G_REASON }, { NULL, 0, NULL, 0 } };
+        CTL_ARG ("reason", G_REASON), { NULL, 0, NULL, 0 } };
     const char *reason = NULL;
-    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, s_reason_opt, &reason, 1,
+    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, ctl_opt_text, &reason, 1,
                                     "withdraw needs one consent ID", &first);
     if (rc >= 0)
         return rc;
@@ -259,15 +243,6 @@ s_show (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     return ctl_call_simple (ctx, cmd, argc, argv, "show needs one consent ID",
                             "consent.show", "id", s_print_show);
-}
-
-static int
-s_subject_opt (int c, const char *arg, void *p)
-{
-    if (c != G_SUBJECT)
-        return -1;
-    *(const char **) p = arg;
-    return 0;
 }
 
 static void
@@ -293,16 +268,14 @@ static int
 s_list (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
-        { "subject", required_argument, NULL, G_SUBJECT }, { NULL, 0, NULL, 0 } };
+        CTL_ARG ("subject", G_SUBJECT), { NULL, 0, NULL, 0 } };
     const char *subject = NULL;
-    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, s_subject_opt, &subject, 0,
+    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, ctl_opt_text, &subject, 0,
                                     "list needs --subject ID", &first);
     if (rc >= 0)
         return rc;
-    if (!subject) {
-        ctl_error (ctx, "list needs --subject ID");
-        return 2;
-    }
+    if (!subject)
+        return ctl_fail (ctx, 2, "list needs --subject ID");
     cJSON *args = cJSON_CreateObject ();
     cJSON_AddStringToObject (args, "subject", subject);
     return ctl_call (ctx, "consent.list", args, s_print_list);

@@ -86,39 +86,32 @@ static int
 s_run (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
-        { "dir", required_argument, NULL, 'd' }, { "force", no_argument, NULL, 'f' },
-        { "role", required_argument, NULL, 'r' }, { "for", required_argument, NULL, 'F' },
+        CTL_ARG ("dir", 'd'), CTL_FLAG ("force", 'f'), CTL_ARG ("role", 'r'), CTL_ARG ("for", 'F'),
         { NULL, 0, NULL, 0 } };
     s_opts_t o = { ".", 0, NULL, NULL };
     int first, rc = ctl_parse (ctx, cmd, argc, argv, extra, s_opt, &o, &first);
     if (rc != 0)
         return rc == 1 ? 0 : rc;
-    if (argc - first != 1) {
-        ctl_error (ctx, "expected one NAME (see sluicectl keygen --help)");
-        return 2;
-    }
+    if (argc - first != 1)
+        return ctl_fail (ctx, 2, "expected one NAME (see sluicectl keygen --help)");
     const char *name = argv[first];
-    if (!s_valid_name (name)) {
-        ctl_error (ctx, "'%s' is not a usable key name: use letters, digits, '-', '_' or '.', "
-                   "at most 64 characters, not starting with '.'", name);
-        return 2;
-    }
+    if (!s_valid_name (name))
+        return ctl_fail (ctx, 2, "'%s' is not a usable key name: use letters, digits, '-', '_' or "
+                         "'.', at most 64 characters, not starting with '.'", name);
     sl_keypair_t kp;
     char err[1024], fp[17];
-    if (sl_keys_generate (&kp) != 0) {
-        ctl_error (ctx, "cannot make a CURVE key pair: libzmq was built without CURVE support");
-        return 1;
-    }
+    if (sl_keys_generate (&kp) != 0)
+        return ctl_fail (ctx, 1, "cannot make a CURVE key pair: libzmq was built without "
+                         "CURVE support");
     if (mkdir (o.dir, 0700) != 0 && errno != EEXIST) {   /* `--dir keys/` as the docs show */
         sodium_memzero (&kp, sizeof kp);
-        ctl_error (ctx, "%s: cannot create the directory: %s", o.dir, strerror (errno));
-        return 1;
+        return ctl_fail (ctx, 1, "%s: cannot create the directory: %s", o.dir, strerror (errno));
     }
     rc = sl_keys_write (o.dir, name, &kp, o.force, err, sizeof err);
     if (rc != 0) {
         sodium_memzero (&kp, sizeof kp);
-        ctl_error (ctx, "%s%s", err, rc == SL_EEXIST ? " (or pass --force to replace it)" : "");
-        return 1;
+        return ctl_fail (ctx, 1, "%s%s",
+                         err, rc == SL_EEXIST ? " (or pass --force to replace it)" : "");
     }
     sl_keys_fingerprint (kp.public_key, fp);
     char keyfile[PATH_MAX], pubfile[PATH_MAX];

@@ -42,23 +42,18 @@ static int
 s_add (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
-        { "role", required_argument, NULL, 'r' }, { "pub", required_argument, NULL, 'p' },
-        { NULL, 0, NULL, 0 } };
+        CTL_ARG ("role", 'r'), CTL_ARG ("pub", 'p'), { NULL, 0, NULL, 0 } };
     static const char usage[] =
         "add needs NAME, --role ROLE and --pub FILE (see sluicectl member add --help)";
     s_add_t o = { NULL, NULL };
     int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, s_add_opt, &o, 1, usage, &first);
     if (rc >= 0)
         return rc;
-    if (!o.role || !o.pub) {
-        ctl_error (ctx, "%s", usage);
-        return 2;
-    }
+    if (!o.role || !o.pub)
+        return ctl_fail (ctx, 2, "%s", usage);
     char pub[SL_KEY_Z85_LEN + 1], err[1024];
-    if (sl_keys_load_public (o.pub, pub, err, sizeof err) != 0) {
-        ctl_error (ctx, "%s (make a key pair with `sluicectl keygen NAME`)", err);
-        return 1;
-    }
+    if (sl_keys_load_public (o.pub, pub, err, sizeof err) != 0)
+        return ctl_fail (ctx, 1, "%s (make a key pair with `sluicectl keygen NAME`)", err);
     cJSON *args = cJSON_CreateObject ();
     cJSON_AddStringToObject (args, "name", argv[first]);
     cJSON_AddStringToObject (args, "role", o.role);
@@ -148,8 +143,7 @@ static int
 s_key (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
-        { "pub", required_argument, NULL, 'p' }, { "fingerprint", required_argument, NULL, 'f' },
-        { NULL, 0, NULL, 0 } };
+        CTL_ARG ("pub", 'p'), CTL_ARG ("fingerprint", 'f'), { NULL, 0, NULL, 0 } };
     int add = argc > 1 && !strcmp (argv[1], "add");
     int retire = argc > 1 && !strcmp (argv[1], "retire");
     if (!add && !retire) {
@@ -157,9 +151,8 @@ s_key (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
             ctl_usage (ctx, cmd, stdout);
             return 0;
         }
-        ctl_error (ctx, "use `member key add NAME --pub FILE` or `member key retire NAME "
-                   "--fingerprint FP`");
-        return 2;
+        return ctl_fail (ctx, 2, "use `member key add NAME --pub FILE` or `member key retire NAME "
+                         "--fingerprint FP`");
     }
     const char *v[2] = { NULL, NULL };
     const ctl_cmd_t *sub = add ? &s_key_add_cmd : &s_key_retire_cmd;

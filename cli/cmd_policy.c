@@ -353,39 +353,6 @@ s_check_opt (int c, const char *arg, void *p)
     return 0;
 }
 
-/*  The city's zone for `valid` windows: --timezone, else SLUICE_TIMEZONE,
-    else the broker's (DIR/timezone, written by sluiced), else UTC. Sets it
-    for the parser (sl_time_set_city_zone). Returns 0 or 2 (bad zone). */
-static int
-s_check_zone (ctl_ctx_t *ctx, const char *opt, const char *data)
-{
-    char name[128] = "", err[400];
-    const char *env = getenv ("SLUICE_TIMEZONE");
-    if (opt)
-        snprintf (name, sizeof name, "%s", opt);
-    else if (env && *env)
-        snprintf (name, sizeof name, "%s", env);
-    else if (data) {
-        char path[4200];
-        snprintf (path, sizeof path, "%s/timezone", data);
-        FILE *f = fopen (path, "r");
-        if (f) {
-            if (fgets (name, sizeof name, f))
-                name[strcspn (name, "\r\n")] = 0;
-            fclose (f);
-        }
-    }
-    if (!*name)
-        return 0;
-    sl_tz_t *zone = sl_tz_load (name, err, sizeof err);
-    if (!zone) {
-        ctl_error (ctx, "%s", err);
-        return 2;
-    }
-    sl_time_set_city_zone (zone);
-    return 0;
-}
-
 /*  check --against: each file as the broker would take it from the caller
     (policy.apply with dry_run): the broker's registry, the other owners'
     policies in force, its subscriptions, its time zone and the caller's
@@ -400,10 +367,8 @@ s_check_against (ctl_ctx_t *ctx, int nfiles, char **files, int strict)
         char err[1024], owner[64];
         size_t len;
         char *text = s_slurp (files[i], &len, err, sizeof err);
-        if (!text) {
-            ctl_error (ctx, "%s", err);
-            return 2;
-        }
+        if (!text)
+            return ctl_fail (ctx, 2, "%s", err);
         const char *base = strrchr (files[i], '/');
         cJSON *args = cJSON_CreateObject ();
         cJSON_AddStringToObject (args, "owner", s_file_owner (files[i], text, len, &none, owner,
@@ -434,18 +399,16 @@ static int
 s_check (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
-        { "strict", no_argument, NULL, 'S' }, { "timezone", required_argument, NULL, 'z' },
-        { "against", no_argument, NULL, 'A' }, { "schemas", required_argument, NULL, 's' },
-        { NULL, 0, NULL, 0 } };
+        CTL_FLAG ("strict", 'S'), CTL_ARG ("timezone", 'z'), CTL_FLAG ("against", 'A'),
+        CTL_ARG ("schemas", 's'), { NULL, 0, NULL, 0 } };
     s_check_t copt = { 0, 0, NULL, { NULL }, 0 };
     int first, rc = ctl_parse (ctx, cmd, argc, argv, extra, s_check_opt, &copt, &first);
     if (rc != 0)
         return rc == 1 ? 0 : rc;
     int strict = copt.strict;
-    if (argc == first) {
-        ctl_error (ctx, "check needs at least one FILE (see sluicectl policy check --help)");
-        return 2;
-    }
+    if (argc == first)
+        return ctl_fail (ctx, 2, "check needs at least one FILE (see sluicectl policy "
+                         "check --help)");
     if (copt.against)
         return s_check_against (ctx, argc - first, argv + first, copt.strict);
     const char *data = ctx->data_dir;
@@ -456,8 +419,8 @@ s_check (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     char err[1024];
     int status = 2;
     int nfiles = argc - first;
-    if (s_check_zone (ctx, copt.timezone, data) != 0)
-        return 2;
+    if (ctl_city_zone (copt.timezone, data, err, sizeof err) != 0)
+        return ctl_fail (ctx, 2, "%s", err);
     sl_policy_set_t *set = sl_policy_set_new ();
     sl_policy_catalog_t *cat = sl_policy_catalog_new ();
     sl_policy_diags_t *diags = sl_policy_diags_new ();
@@ -757,8 +720,8 @@ static int
 s_apply (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
-        { "owner", required_argument, NULL, 'o' }, { "dry-run", no_argument, NULL, 'n' },
-        { "strict", no_argument, NULL, 'S' }, { NULL, 0, NULL, 0 } };
+        CTL_ARG ("owner", 'o'), CTL_FLAG ("dry-run", 'n'), CTL_FLAG ("strict", 'S'),
+        { NULL, 0, NULL, 0 } };
     s_apply_t o = { NULL, 0, 0 };
     int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, s_apply_opt, &o, 1,
                                     "apply needs one FILE (see sluicectl policy apply --help)",
@@ -768,10 +731,8 @@ s_apply (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     char err[1024];
     size_t len;
     char *text = s_slurp (argv[first], &len, err, sizeof err);
-    if (!text) {
-        ctl_error (ctx, "%s", err);
-        return 1;
-    }
+    if (!text)
+        return ctl_fail (ctx, 1, "%s", err);
     const char *base = strrchr (argv[first], '/');
     cJSON *args = cJSON_CreateObject ();
     if (o.owner)
@@ -829,19 +790,6 @@ s_print_show (const cJSON *res)
         putchar ('\n');
 }
 
-typedef struct {
-    const char *version;
-} s_show_t;
-
-static int
-s_show_opt (int c, const char *arg, void *p)
-{
-    if (c != 'v')
-        return -1;
-    ((s_show_t *) p)->version = arg;
-    return 0;
-}
-
 /*  A version number argument: digits only. */
 static int
 s_add_version (ctl_ctx_t *ctx, cJSON *args, const char *name, const char *value)
@@ -860,15 +808,15 @@ static int
 s_show (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
-        { "version", required_argument, NULL, 'v' }, { NULL, 0, NULL, 0 } };
-    s_show_t o = { NULL };
-    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, s_show_opt, &o, 1,
+        CTL_ARG ("version", 'v'), { NULL, 0, NULL, 0 } };
+    const char *version = NULL;
+    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, ctl_opt_text, &version, 1,
                                     "show needs one OWNER (a bureau, or city)", &first);
     if (rc >= 0)
         return rc;
     cJSON *args = cJSON_CreateObject ();
     cJSON_AddStringToObject (args, "owner", argv[first]);
-    if (o.version && s_add_version (ctx, args, "version", o.version) != 0) {
+    if (version && s_add_version (ctx, args, "version", version) != 0) {
         cJSON_Delete (args);
         return 2;
     }
@@ -912,21 +860,12 @@ s_print_diff (const cJSON *res)
 }
 
 static int
-s_at_opt (int c, const char *arg, void *p)
-{
-    if (c != 't')
-        return -1;
-    *(const char **) p = arg;
-    return 0;
-}
-
-static int
 s_diff (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
-        { "at", required_argument, NULL, 't' }, { NULL, 0, NULL, 0 } };
+        CTL_ARG ("at", 't'), { NULL, 0, NULL, 0 } };
     const char *at = NULL;
-    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, s_at_opt, &at, 3,
+    int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, ctl_opt_text, &at, 3,
                                     "diff needs OWNER V1 V2 (see sluicectl policy diff --help)",
                                     &first);
     if (rc >= 0)
@@ -1010,11 +949,9 @@ static int
 s_explain (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
-        { "consumer", required_argument, NULL, 'c' }, { "record", required_argument, NULL, 'r' },
-        { "purpose", required_argument, NULL, 'p' }, { "subject", required_argument, NULL, 's' },
-        { "at", required_argument, NULL, 't' }, { "owner", required_argument, NULL, 'o' },
-        { "type", required_argument, NULL, 'y' }, { "draft", required_argument, NULL, 'd' },
-        { "draft-owner", required_argument, NULL, 'D' },
+        CTL_ARG ("consumer", 'c'), CTL_ARG ("record", 'r'), CTL_ARG ("purpose", 'p'),
+        CTL_ARG ("subject", 's'), CTL_ARG ("at", 't'), CTL_ARG ("owner", 'o'),
+        CTL_ARG ("type", 'y'), CTL_ARG ("draft", 'd'), CTL_ARG ("draft-owner", 'D'),
         { NULL, 0, NULL, 0 } };
     s_explain_t o = { 0 };
     int first, rc = ctl_parse (ctx, cmd, argc, argv, extra, s_explain_opt, &o, &first);
@@ -1025,11 +962,10 @@ s_explain (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
         sample_path = o.record;
     else if (o.record && !type)
         type = o.record;
-    if (argc != first || !o.consumer || !type || !o.purpose) {
-        ctl_error (ctx, "explain needs --consumer C --record TYPE --purpose P, or --record "
-                   "FILE.json with --type TYPE (see sluicectl policy explain --help)");
-        return 2;
-    }
+    if (argc != first || !o.consumer || !type || !o.purpose)
+        return ctl_fail (ctx, 2, "explain needs --consumer C --record TYPE --purpose P, or "
+                         "--record FILE.json with --type TYPE (see sluicectl policy "
+                         "explain --help)");
     char err[1024];
     cJSON *args = cJSON_CreateObject ();
     cJSON_AddStringToObject (args, "consumer", o.consumer);

@@ -167,22 +167,18 @@ static int
 s_pub_run (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
-        { "subject", required_argument, NULL, 's' }, { NULL, 0, NULL, 0 } };
+        CTL_ARG ("subject", 's'), { NULL, 0, NULL, 0 } };
     s_opts_t o = { 0 };
     int first, rc = ctl_parse (ctx, cmd, argc, argv, extra, s_opt, &o, &first);
     if (rc != 0)
         return rc == 1 ? 0 : rc;
-    if (argc - first < 1 || argc - first > 2) {
-        ctl_error (ctx, "pub needs TYPE and at most one FILE (default: standard input)");
-        return 2;
-    }
+    if (argc - first < 1 || argc - first > 2)
+        return ctl_fail (ctx, 2, "pub needs TYPE and at most one FILE (default: standard input)");
     const char *type = argv[first];
     const char *path = argc - first == 2 ? argv[first + 1] : "-";
     FILE *in = strcmp (path, "-") == 0 ? stdin : fopen (path, "r");
-    if (!in) {
-        ctl_error (ctx, "%s: cannot open", path);
-        return 1;
-    }
+    if (!in)
+        return ctl_fail (ctx, 1, "%s: cannot open", path);
     s_pub_t st = { strcmp (path, "-") == 0 ? "stdin" : path, 0, 0 };
     s_pub = &st;
     const sl_schema_t *schema = s_learn (ctx, type);
@@ -272,18 +268,15 @@ static int
 s_sub_run (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
-        { "purpose", required_argument, NULL, 'p' }, { "count", required_argument, NULL, 'c' },
-        { "ack", no_argument, NULL, 'a' }, { "wait", required_argument, NULL, 'w' },
-        { NULL, 0, NULL, 0 } };
+        CTL_ARG ("purpose", 'p'), CTL_ARG ("count", 'c'), CTL_FLAG ("ack", 'a'),
+        CTL_ARG ("wait", 'w'), { NULL, 0, NULL, 0 } };
     s_opts_t o = { 0 };
     int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, s_opt, &o, 1,
                                     "sub needs TYPE and --purpose P", &first);
     if (rc >= 0)
         return rc;
-    if (!o.purpose) {
-        ctl_error (ctx, "sub needs --purpose P (the purpose the owner's policy permits)");
-        return 2;
-    }
+    if (!o.purpose)
+        return ctl_fail (ctx, 2, "sub needs --purpose P (the purpose the owner's policy permits)");
     const char *type = argv[first];
     const sl_schema_t *schema = s_learn (ctx, type);
     sl_client_t *client = schema ? s_connect (ctx) : NULL;
@@ -312,8 +305,7 @@ s_sub_run (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
             continue;
         }
         if (rc != 0) {
-            ctl_error (ctx, "receiving stopped: %s", sl_strerror (rc));
-            status = 1;
+            status = ctl_fail (ctx, 1, "receiving stopped: %s", sl_strerror (rc));
             break;
         }
         idle_ms = 0;

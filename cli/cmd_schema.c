@@ -228,8 +228,8 @@ static int
 s_register (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
-        { "message", required_argument, NULL, 'm' }, { "dry-run", no_argument, NULL, 'n' },
-        { "breaking", no_argument, NULL, 'b' }, { NULL, 0, NULL, 0 } };
+        CTL_ARG ("message", 'm'), CTL_FLAG ("dry-run", 'n'), CTL_FLAG ("breaking", 'b'),
+        { NULL, 0, NULL, 0 } };
     s_opts_t o = { 0 };
     int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, s_opt, &o, 1,
                                     "register needs FILE.proto or FILE.binpb", &first);
@@ -238,10 +238,8 @@ s_register (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     uint8_t *set;
     size_t len;
     char err[1024];
-    if (s_load_set (argv[first], &set, &len, err, sizeof err) != 0) {
-        ctl_error (ctx, "%s", err);
-        return 1;
-    }
+    if (s_load_set (argv[first], &set, &len, err, sizeof err) != 0)
+        return ctl_fail (ctx, 1, "%s", err);
     cJSON *args = cJSON_CreateObject ();
     const char *base = strrchr (argv[first], '/');
     cJSON_AddStringToObject (args, "file", base ? base + 1 : argv[first]);
@@ -339,8 +337,7 @@ static int
 s_show (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
-        { "version", required_argument, NULL, 'v' }, { "json-schema", no_argument, NULL, 'j' },
-        { NULL, 0, NULL, 0 } };
+        CTL_ARG ("version", 'v'), CTL_FLAG ("json-schema", 'j'), { NULL, 0, NULL, 0 } };
     s_opts_t o = { 0 };
     int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, s_opt, &o, 1,
                                     "show needs TYPE", &first);
@@ -430,10 +427,9 @@ s_diff (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
     const char *type = argv[first];
     unsigned a = (unsigned) strtoul (argv[first + 1], NULL, 10);
     unsigned b = (unsigned) strtoul (argv[first + 2], NULL, 10);
-    if (!a || !b) {
-        ctl_error (ctx, "diff: A and B are version numbers (1, 2, ...; see schema history)");
-        return 2;
-    }
+    if (!a || !b)
+        return ctl_fail (ctx, 2, "diff: A and B are version numbers (1, 2, ...; see "
+                         "schema history)");
     sl_schema_t *sa = NULL, *sb = NULL;
     char *report = NULL;
     if (s_fetch (ctx, type, a, &sa) != 0 || s_fetch (ctx, type, b, &sb) != 0) {
@@ -466,8 +462,7 @@ static int
 s_check (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option extra[] = {
-        { "message", required_argument, NULL, 'm' }, { "against", required_argument, NULL, 'a' },
-        { NULL, 0, NULL, 0 } };
+        CTL_ARG ("message", 'm'), CTL_ARG ("against", 'a'), { NULL, 0, NULL, 0 } };
     s_opts_t o = { 0 };
     int first, rc = ctl_parse_args (ctx, cmd, argc, argv, extra, s_opt, &o, 1,
                                     "check needs FILE.proto or FILE.binpb", &first);

@@ -2,6 +2,7 @@
     sluicectl command (see ctl.h). */
 #include "ctl.h"
 #include "sl_error.h"
+#include "sl_time.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -9,18 +10,14 @@
 #include <unistd.h>
 
 static const struct option s_common[] = {
-    { "data", required_argument, NULL, CTL_OPT_DATA },
-    { "endpoint", required_argument, NULL, CTL_OPT_ENDPOINT },
-    { "key", required_argument, NULL, CTL_OPT_KEY },
-    { "broker-key", required_argument, NULL, CTL_OPT_BROKER_KEY },
-    { "json", no_argument, NULL, CTL_OPT_JSON },
-    { "timeout", required_argument, NULL, CTL_OPT_TIMEOUT },
-    { "help", no_argument, NULL, CTL_OPT_HELP },
-};
+    CTL_ARG ("data", CTL_OPT_DATA), CTL_ARG ("endpoint", CTL_OPT_ENDPOINT),
+    CTL_ARG ("key", CTL_OPT_KEY), CTL_ARG ("broker-key", CTL_OPT_BROKER_KEY),
+    CTL_FLAG ("json", CTL_OPT_JSON), CTL_ARG ("timeout", CTL_OPT_TIMEOUT),
+    CTL_FLAG ("help", CTL_OPT_HELP) };
 #define S_NCOMMON (sizeof s_common / sizeof s_common[0])
 
-void
-ctl_error (ctl_ctx_t *ctx, const char *fmt, ...)
+int
+ctl_fail (ctl_ctx_t *ctx, int status, const char *fmt, ...)
 {
     va_list ap;
     fprintf (stderr, "sluicectl: %s%s", ctx->group ? ctx->group : "", ctx->group ? ": " : "");
@@ -28,6 +25,7 @@ ctl_error (ctl_ctx_t *ctx, const char *fmt, ...)
     vfprintf (stderr, fmt, ap);
     va_end (ap);
     fputc ('\n', stderr);
+    return status;
 }
 
 void
@@ -100,10 +98,8 @@ ctl_parse_args (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv,
     int rc = ctl_parse (ctx, cmd, argc, argv, extra, on_opt, arg, first);
     if (rc != 0)
         return rc == 1 ? 0 : rc;
-    if (npos >= 0 && argc - *first != npos) {
-        ctl_error (ctx, "%s", wrong);
-        return 2;
-    }
+    if (npos >= 0 && argc - *first != npos)
+        return ctl_fail (ctx, 2, "%s", wrong);
     return -1;
 }
 
@@ -148,10 +144,8 @@ ctl_admin_data (ctl_ctx_t *ctx, const char *command, const cJSON *args, const vo
         data = "./var/sluice";
     if (!endpoint || !broker_key) {
         int rc = sl_options_from_data_dir (&opts, data, 1, buf, sizeof buf, err, sizeof err);
-        if (rc != 0 && !endpoint) {
-            ctl_error (ctx, "%s; or give --endpoint and --broker-key", err);
-            return 1;
-        }
+        if (rc != 0 && !endpoint)
+            return ctl_fail (ctx, 1, "%s; or give --endpoint and --broker-key", err);
         if (rc != 0) {
             snprintf (brokerpath, sizeof brokerpath, "%s/broker.pub", data);
             opts.broker_key_file = brokerpath;
@@ -163,11 +157,9 @@ ctl_admin_data (ctl_ctx_t *ctx, const char *command, const cJSON *args, const vo
         opts.broker_key_file = broker_key;
     if (!key) {
         snprintf (keypath, sizeof keypath, "%s/admin.key", data);
-        if (access (keypath, F_OK) != 0) {
-            ctl_error (ctx, "no key given: pass --key FILE (or SLUICE_KEY) with an admin's "
-                       "secret key; `sluiced init` wrote one as %s", keypath);
-            return 1;
-        }
+        if (access (keypath, F_OK) != 0)
+            return ctl_fail (ctx, 1, "no key given: pass --key FILE (or SLUICE_KEY) with an "
+                             "admin's secret key; `sluiced init` wrote one as %s", keypath);
         key = keypath;
     }
     opts.key_file = key;
@@ -178,8 +170,7 @@ ctl_admin_data (ctl_ctx_t *ctx, const char *command, const cJSON *args, const vo
     char *big = malloc (big_len);
     if (!big) {
         free (args_text);
-        ctl_error (ctx, "%s: out of memory", command);
-        return 1;
+        return ctl_fail (ctx, 1, "%s: out of memory", command);
     }
     big[0] = 0;
     int rc = sl_admin_call (&opts, command, args_text ? args_text : "{}", bulk, bulk_len,
@@ -204,6 +195,31 @@ ctl_admin_data (ctl_ctx_t *ctx, const char *command, const cJSON *args, const vo
     }
     free (result_text);
     return 0;
+}
+
+int
+ctl_city_zone (const char *given, const char *dir, char *err, size_t errlen)
+{
+    char name[128] = "";
+    const char *env = getenv ("SLUICE_TIMEZONE");
+    if (given)
+        snprintf (name, sizeof name, "%s", given);
+    else if (env && *env)
+        snprintf (name, sizeof name, "%s", env);
+    else if (dir) {
+        char path[4200];
+        snprintf (path, sizeof path, "%s/timezone", dir);
+        FILE *f = fopen (path, "r");
+        if (f) {
+            if (fgets (name, sizeof name, f))
+                name[strcspn (name, "\r\n")] = 0;
+            fclose (f);
+        }
+    }
+    sl_tz_t *zone = *name ? sl_tz_load (name, err, errlen) : NULL;
+    if (zone)
+        sl_time_set_city_zone (zone);       /* owned there */
+    return *name && !zone ? -1 : 0;
 }
 
 void
@@ -244,6 +260,14 @@ ctl_call_simple (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv, co
     if (key)
         cJSON_AddStringToObject (args, key, argv[first]);
     return ctl_call (ctx, command, args, print);
+}
+
+int
+ctl_opt_text (int c, const char *optarg, void *arg)
+{
+    (void) c;
+    *(const char **) arg = optarg;
+    return 0;
 }
 
 const char *

@@ -59,6 +59,10 @@ extern const ctl_group_t *const ctl_groups[];   /* NULL-terminated, ctl_groups.c
 enum { CTL_OPT_DATA = 1000, CTL_OPT_ENDPOINT, CTL_OPT_KEY, CTL_OPT_BROKER_KEY, CTL_OPT_JSON,
        CTL_OPT_TIMEOUT, CTL_OPT_HELP };
 
+/*  Rows of an option table: an option that takes a value, and a flag. */
+#define CTL_ARG(name, id) { name, required_argument, NULL, id }
+#define CTL_FLAG(name, id) { name, no_argument, NULL, id }
+
 /*  Parses a command's argv: the common options (into ctx) plus `extra`
     (long options only, may be NULL; each match calls on_opt(c, optarg,
     arg)). Positional arguments are left in argv[*first ..argc-1].
@@ -77,6 +81,10 @@ int ctl_parse_args (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv,
                     const struct option *extra,
                     int (*on_opt) (int c, const char *optarg, void *arg), void *arg, int npos,
                     const char *wrong, int *first);
+
+/*  on_opt for a command with one option of its own that takes a value:
+    stores the value in *(const char **) arg. Returns 0. */
+int ctl_opt_text (int c, const char *optarg, void *arg);
 
 /*  Prints the command's --help. */
 void ctl_usage (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, FILE *out);
@@ -120,10 +128,25 @@ double ctl_num (const cJSON *obj, const char *name);
 int ctl_schemas_from_file (const char *path, char *err, size_t errlen);
 int ctl_schemas_from_store (const char *dir, char *err, size_t errlen);
 
+/*  The city's zone for zone-less times, found as every command finds it:
+    `given` (an option such as --timezone; may be NULL), else
+    SLUICE_TIMEZONE, else the broker's (DIR/timezone, which sluiced writes
+    from its `timezone` setting; `dir` may be NULL), else UTC. Loads it and
+    puts it in force (sl_time_set_city_zone). Returns 0 (also when none is
+    named: UTC), or -1 with `err` when the named zone cannot be loaded
+    (UTC stays in force). */
+int ctl_city_zone (const char *given, const char *dir, char *err, size_t errlen);
+
 /*  Prints `json` (borrowed) pretty to stdout. */
 void ctl_print_json (const cJSON *json);
 
-/*  Prints "sluicectl: GROUP: message" to stderr. */
-void ctl_error (ctl_ctx_t *ctx, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+/*  Prints "sluicectl: GROUP: message" to stderr and returns `status`: a
+    command's failure in one statement,
+    `return ctl_fail (ctx, 2, "what was wrong", ...);`. Cannot fail. */
+int ctl_fail (ctl_ctx_t *ctx, int status, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+/*  Prints "sluicectl: GROUP: message" to stderr (ctl_fail without a status). */
+#define ctl_error(ctx, ...) ((void) ctl_fail ((ctx), 0, __VA_ARGS__))
 
 #endif

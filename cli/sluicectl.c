@@ -63,10 +63,8 @@ main (int argc, char **argv)
             printf ("sluicectl %s\n", SLUICE_VERSION);
             return 0;
         }
-        else {
-            fprintf (stderr, "sluicectl: unknown option '%s' (see sluicectl --help)\n", a);
-            return 2;
-        }
+        else
+            return ctl_fail (&ctx, 2, "unknown option '%s' (see sluicectl --help)", a);
     }
     if (i >= argc) {
         s_help (stderr);
@@ -76,10 +74,8 @@ main (int argc, char **argv)
     for (size_t g = 0; ctl_groups[g]; g++)
         if (strcmp (ctl_groups[g]->name, argv[i]) == 0)
             grp = ctl_groups[g];
-    if (!grp) {
-        fprintf (stderr, "sluicectl: unknown command '%s' (see sluicectl --help)\n", argv[i]);
-        return 2;
-    }
+    if (!grp)
+        return ctl_fail (&ctx, 2, "unknown command '%s' (see sluicectl --help)", argv[i]);
     ctx.group = grp->name;
     if (!grp->cmds[0].name)                      /* the group is the command */
         return grp->cmds[0].run (&ctx, &grp->cmds[0], argc - i, argv + i);
@@ -90,7 +86,6 @@ main (int argc, char **argv)
     for (const ctl_cmd_t *c = grp->cmds; c->run; c++)
         if (strcmp (c->name, argv[i + 1]) == 0)
             return c->run (&ctx, c, argc - i - 1, argv + i + 1);
-    fprintf (stderr, "sluicectl: %s: unknown subcommand '%s' (see sluicectl %s --help)\n",
-             grp->name, argv[i + 1], grp->name);
-    return 2;
+    return ctl_fail (&ctx, 2, "unknown subcommand '%s' (see sluicectl %s --help)", argv[i + 1],
+                     grp->name);
 }

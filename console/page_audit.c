@@ -58,19 +58,20 @@ s_arg (sl_web_req_t *req, const char *name)
     return v && *v ? v : NULL;
 }
 
+/*  The names of the text filters in the form and its query string, in the
+    order of s_filter_t. */
+static const char *const s_names[] = { "since", "until", "kind", "owner", "consumer", "record",
+                                       "decision", "rule", "subject" };
+#define S_NTEXTS (sizeof s_names / sizeof s_names[0])
+
 static void
 s_read_filter (sl_web_req_t *req, s_filter_t *f)
 {
     memset (f, 0, sizeof *f);
-    f->since = s_arg (req, "since");
-    f->until = s_arg (req, "until");
-    f->kind = s_arg (req, "kind");
-    f->owner = s_arg (req, "owner");
-    f->consumer = s_arg (req, "consumer");
-    f->record = s_arg (req, "record");
-    f->decision = s_arg (req, "decision");
-    f->rule = s_arg (req, "rule");
-    f->subject = s_arg (req, "subject");
+    const char **slot[S_NTEXTS] = { &f->since, &f->until, &f->kind, &f->owner, &f->consumer,
+                                    &f->record, &f->decision, &f->rule, &f->subject };
+    for (size_t i = 0; i < S_NTEXTS; i++)
+        *slot[i] = s_arg (req, s_names[i]);
     const char *a = s_arg (req, "after_seq"), *l = s_arg (req, "limit");
     f->after_seq = a ? atoll (a) : 0;
     f->limit = l ? atoi (l) : S_PAGE_DEFAULT;
@@ -80,39 +81,27 @@ s_read_filter (sl_web_req_t *req, s_filter_t *f)
         f->limit = S_PAGE_DEFAULT;
 }
 
-/*  The broker's query arguments for `f` from seq `after`. A time given as
-    "YYYY-MM-DDTHH:MM" (what a datetime-local input sends) gets ":00Z". */
+/*  The broker's query arguments for `f` from seq `after` (not the rule:
+    s_scan matches it). A time given as "YYYY-MM-DDTHH:MM" (what a
+    datetime-local input sends) gets ":00Z". */
 static cJSON *
 s_query_args (const s_filter_t *f, long long after, int limit)
 {
     cJSON *a = cJSON_CreateObject ();
-    const char *names[] = { "since", "until" };
-    const char *vals[] = { f->since, f->until };
-    for (int i = 0; i < 2; i++) {
-        if (!vals[i])
-            continue;
-        char t[64];
-        size_t n = strlen (vals[i]);
-        if (n == 16 && vals[i][10] == 'T')
+    const char *vals[S_NTEXTS] = { f->since, f->until, f->kind, f->owner, f->consumer, f->record,
+                                   f->decision, NULL, f->subject };
+    for (size_t i = 0; i < S_NTEXTS; i++) {
+        char t[64];                     /* since and until (i < 2) are times */
+        size_t n = vals[i] ? strlen (vals[i]) : 0;
+        if (i < 2 && n == 16 && vals[i][10] == 'T')
             snprintf (t, sizeof t, "%s:00Z", vals[i]);
-        else if (n == 19 && vals[i][10] == 'T')
+        else if (i < 2 && n == 19 && vals[i][10] == 'T')
             snprintf (t, sizeof t, "%sZ", vals[i]);
         else
-            snprintf (t, sizeof t, "%.60s", vals[i]);
-        cJSON_AddStringToObject (a, names[i], t);
+            snprintf (t, sizeof t, "%.60s", vals[i] ? vals[i] : "");
+        if (vals[i])
+            cJSON_AddStringToObject (a, s_names[i], i < 2 ? t : vals[i]);
     }
-    if (f->kind)
-        cJSON_AddStringToObject (a, "kind", f->kind);
-    if (f->owner)
-        cJSON_AddStringToObject (a, "owner", f->owner);
-    if (f->consumer)
-        cJSON_AddStringToObject (a, "consumer", f->consumer);
-    if (f->record)
-        cJSON_AddStringToObject (a, "record", f->record);
-    if (f->decision)
-        cJSON_AddStringToObject (a, "decision", f->decision);
-    if (f->subject)
-        cJSON_AddStringToObject (a, "subject", f->subject);
     cJSON_AddNumberToObject (a, "after_seq", (double) after);
     cJSON_AddNumberToObject (a, "limit", limit);
     return a;
@@ -237,13 +226,11 @@ s_form (sl_console_t *c, sl_html_t *h, const s_filter_t *f)
 static void
 s_filter_query (sl_html_t *h, const s_filter_t *f)
 {
-    const char *names[] = { "since", "until", "kind", "owner", "consumer", "record", "decision",
-                            "rule", "subject" };
-    const char *vals[] = { f->since, f->until, f->kind, f->owner, f->consumer, f->record,
-                           f->decision, f->rule, f->subject };
-    for (int i = 0; i < 9; i++)
+    const char *vals[S_NTEXTS] = { f->since, f->until, f->kind, f->owner, f->consumer, f->record,
+                                   f->decision, f->rule, f->subject };
+    for (size_t i = 0; i < S_NTEXTS; i++)
         if (vals[i]) {
-            sl_html_printf (h, "&amp;%s=", names[i]);
+            sl_html_printf (h, "&amp;%s=", s_names[i]);
             sl_html_url (h, vals[i]);
         }
     sl_html_printf (h, "&amp;limit=%d", f->limit);

@@ -32,10 +32,9 @@ sl_console_call (sl_console_t *c, const char *command, cJSON *args, cJSON **resu
     free (text);
     if (rc == 0) {
         *result = cJSON_Parse (res);
-        if (!*result) {
-            snprintf (err, errlen, "%s: the broker's answer is not JSON", command);
-            rc = SL_EPROTO;
-        }
+        if (!*result)
+            rc = sl_console_fail (err, errlen, SL_EPROTO, "%s: the broker's answer is not JSON",
+                                  command);
     }
     else if (refusal && refused)
         *refusal = cJSON_Parse (refused);
@@ -49,19 +48,15 @@ sl_console_whoami (sl_console_t *c, char *err, size_t errlen)
 {
     sl_keypair_t kp;
     char e[600];
-    if (sl_keys_load_secret (c->key_file, &kp, e, sizeof e) != 0) {
-        snprintf (err, errlen, "%s", e);
-        return -1;
-    }
+    if (sl_keys_load_secret (c->key_file, &kp, e, sizeof e) != 0)
+        return sl_console_fail (err, errlen, -1, "%s", e);
     sl_keys_fingerprint (kp.public_key, c->fingerprint);
     cJSON *list = NULL;
     int rc = sl_console_call (c, "member.list", NULL, &list, NULL, e, sizeof e);
-    if (rc != 0) {
-        snprintf (err, errlen, "the broker refused to list members for this key (%s); the "
-                  "console is for administrators (admin:*) and auditors, and with "
-                  "--consent-source for the city's consent channel", e);
-        return -1;
-    }
+    if (rc != 0)
+        return sl_console_fail (err, errlen, -1, "the broker refused to list members for this key "
+                                "(%s); the console is for administrators (admin:*) and auditors, "
+                                "and with --consent-source for the city's consent channel", e);
     const cJSON *m;
     int found = 0;
     cJSON_ArrayForEach (m, list) {
@@ -74,11 +69,9 @@ sl_console_whoami (sl_console_t *c, char *err, size_t errlen)
     }
     cJSON_Delete (list);
     memset (&kp, 0, sizeof kp);
-    if (!found) {
-        snprintf (err, errlen, "the key %s (fingerprint %s) is not a registered member",
-                  c->key_file, c->fingerprint);
-        return -1;
-    }
+    if (!found)
+        return sl_console_fail (err, errlen, -1, "the key %s (fingerprint %s) is not a "
+                                "registered member", c->key_file, c->fingerprint);
     return 0;
 }
 
@@ -100,21 +93,15 @@ sl_console_whoami_data (sl_console_t *c, char *err, size_t errlen)
     sl_keypair_t kp;
     char e[600];
     sl_client_t *client = NULL;
-    if (sl_keys_load_secret (c->key_file, &kp, e, sizeof e) != 0) {
-        snprintf (err, errlen, "%s", e);
-        return -1;
-    }
+    if (sl_keys_load_secret (c->key_file, &kp, e, sizeof e) != 0)
+        return sl_console_fail (err, errlen, -1, "%s", e);
     sl_keys_fingerprint (kp.public_key, c->fingerprint);
     memset (&kp, 0, sizeof kp);
-    if (!c->data_endpoint[0]) {
-        snprintf (err, errlen, "--consent-source needs the data endpoint: --data DIR (its "
-                  "endpoints file) or --data-endpoint EP");
-        return -1;
-    }
-    if (s_connect_data (c, &client, e, sizeof e) != 0) {
-        snprintf (err, errlen, "data plane %s: %s", c->data_endpoint, e);
-        return -1;
-    }
+    if (!c->data_endpoint[0])
+        return sl_console_fail (err, errlen, -1, "--consent-source needs the data endpoint: "
+                                "--data DIR (its endpoints file) or --data-endpoint EP");
+    if (s_connect_data (c, &client, e, sizeof e) != 0)
+        return sl_console_fail (err, errlen, -1, "data plane %s: %s", c->data_endpoint, e);
     snprintf (c->member, sizeof c->member, "%s", sl_client_member (client));
     snprintf (c->role, sizeof c->role, "%s", SL_ROLE_CONSENT_SOURCE);
     sl_client_destroy (&client, 0);
@@ -151,10 +138,8 @@ sl_console_consent_event (sl_console_t *c, int give, const char *id, const char 
     uint8_t *body = malloc (len ? len : 1);
     sl_client_t *client = NULL;
     int rc = SL_ENOMEM;
-    if (!body) {
-        snprintf (err, errlen, "out of memory");
-        return rc;
-    }
+    if (!body)
+        return sl_console_fail (err, errlen, rc, "out of memory");
     sluice__v1__consent_event__pack (&ev, body);
     if ((rc = s_connect_data (c, &client, err, errlen)) == 0) {
         /* the subject travels in the header too: the broker never logs it raw */
@@ -332,11 +317,9 @@ s_static (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp)
     sl_html_bytes (resp->body, data, len);
 }
 
-typedef void (s_page_fn) (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp);
-
 static const struct {
     const char *method, *path;
-    s_page_fn *fn;
+    sl_page_fn *fn;
 } s_routes[] = {
     { "GET", "/", sl_page_overview },
     { "GET", "/policies", sl_page_policies },

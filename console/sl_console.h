@@ -14,6 +14,7 @@
 #define SL_CONSOLE_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include <cjson/cJSON.h>
 
@@ -105,6 +106,11 @@ void sl_console_csrf (sl_web_req_t *req, sl_html_t *h);
 const char *sl_console_str (const cJSON *o, const char *name);
 double sl_console_num (const cJSON *o, const char *name);
 
+/*  Formats `err` (errlen bytes at most, as snprintf cuts) and yields `rc`:
+    a failure in one statement,
+    `return sl_console_fail (err, errlen, -1, "what was wrong", ...);`. */
+#define sl_console_fail(err, errlen, rc, ...) (snprintf ((err), (errlen), __VA_ARGS__), (rc))
+
 /*  The route table's handler (sl_web_handler_fn). */
 void sl_console_handle (void *app, sl_web_req_t *req, sl_web_resp_t *resp);
 
@@ -113,15 +119,15 @@ void sl_console_handle (void *app, sl_web_req_t *req, sl_web_resp_t *resp);
 int sl_console_asset (const char *name, const unsigned char **data, size_t *len,
                       const char **type);
 
+/*  A page: answers `req` into `resp` (the route table in sl_console.c
+    names each with its method and path). */
+typedef void (sl_page_fn) (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp);
+
 /*  Pages: page_policy.c */
-void sl_page_policies (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp);
-void sl_page_policy (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp);
-void sl_page_policy_check (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp);
-void sl_page_policy_apply (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp);
-void sl_page_policy_rollback (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp);
-void sl_page_policy_diff (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp);
+sl_page_fn sl_page_policies, sl_page_policy, sl_page_policy_check, sl_page_policy_apply,
+    sl_page_policy_rollback, sl_page_policy_diff;
 /*  page_audit.c */
-void sl_page_audit (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp);
+sl_page_fn sl_page_audit, sl_page_audit_chart, sl_page_audit_export, sl_page_audit_verify;
 /*  sl_audit_range.c: where to start reading the audit log (after_seq) for
     entries at or after `since_us` in the scope of `owner` (NULL: the
     caller's whole scope), by bisection on sequence numbers (its design
@@ -138,14 +144,8 @@ void sl_console_learn (sl_console_t *c, const cJSON *e);
     relative time like 2h; zone-less in UTC). Returns 0 and *us (Unix
     microseconds), or -1. */
 int sl_console_time_us (const char *text, double *us);
-void sl_page_audit_chart (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp);
-void sl_page_audit_export (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp);
-void sl_page_audit_verify (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp);
 /*  page_people.c */
-void sl_page_overview (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp);
-void sl_page_explain (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp);
-void sl_page_report (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp);
-void sl_page_consents (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp);
-void sl_page_consent_change (sl_console_t *c, sl_web_req_t *req, sl_web_resp_t *resp);
+sl_page_fn sl_page_overview, sl_page_explain, sl_page_report, sl_page_consents,
+    sl_page_consent_change;
 
 #endif

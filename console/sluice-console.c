@@ -40,6 +40,10 @@ s_usage (FILE *f)
 "  --help              this text\n");
 }
 
+/*  Prints "sluice-console: " and the message (a string literal and its
+    arguments) to stderr, and yields `status`. */
+#define S_FAIL(status, ...) (fprintf (stderr, "sluice-console: " __VA_ARGS__), (status))
+
 static const char *
 s_env (const char *value, const char *name)
 {
@@ -78,19 +82,13 @@ main (int argc, char **argv)
         case 'D': snprintf (c.data_endpoint, sizeof c.data_endpoint, "%s", optarg); break;
         case 'h': s_usage (stdout); return 0;
         case ':':
-            fprintf (stderr, "sluice-console: option '%s' needs a value (see --help)\n",
-                     argv[optind - 1]);
-            return 2;
+            return S_FAIL (2, "option '%s' needs a value (see --help)\n", argv[optind - 1]);
         default:
-            fprintf (stderr, "sluice-console: unknown option '%s' (see --help)\n",
-                     argv[optind - 1]);
-            return 2;
+            return S_FAIL (2, "unknown option '%s' (see --help)\n", argv[optind - 1]);
         }
     }
-    if (optind != argc) {
-        fprintf (stderr, "sluice-console: unexpected argument '%s' (see --help)\n", argv[optind]);
-        return 2;
-    }
+    if (optind != argc)
+        return S_FAIL (2, "unexpected argument '%s' (see --help)\n", argv[optind]);
     /* the connection, resolved as sluicectl resolves it */
     data = s_env (data, "SLUICE_DATA");
     endpoint = s_env (endpoint, "SLUICE_ENDPOINT");
@@ -103,10 +101,8 @@ main (int argc, char **argv)
         sl_client_options_t o;
         memset (&o, 0, sizeof o);
         int rc = sl_options_from_data_dir (&o, data, 1, buf, sizeof buf, err, sizeof err);
-        if (rc != 0 && !endpoint) {
-            fprintf (stderr, "sluice-console: %s; or give --endpoint and --broker-key\n", err);
-            return 1;
-        }
+        if (rc != 0 && !endpoint)
+            return S_FAIL (1, "%s; or give --endpoint and --broker-key\n", err);
         if (rc == 0) {
             snprintf (c.endpoint, sizeof c.endpoint, "%s", o.endpoint);
             snprintf (c.broker_key_file, sizeof c.broker_key_file, "%s", o.broker_key_file);
@@ -122,11 +118,9 @@ main (int argc, char **argv)
         snprintf (c.key_file, sizeof c.key_file, "%s", key);
     else {
         snprintf (c.key_file, sizeof c.key_file, "%s/admin.key", data);
-        if (access (c.key_file, F_OK) != 0) {
-            fprintf (stderr, "sluice-console: no key given: pass --key FILE (or SLUICE_KEY) with "
-                     "your own secret key\n");
-            return 1;
-        }
+        if (access (c.key_file, F_OK) != 0)
+            return S_FAIL (1, "no key given: pass --key FILE (or SLUICE_KEY) with your own "
+                           "secret key\n");
     }
     /* where to listen: loopback only */
     char host[64];
@@ -135,18 +129,13 @@ main (int argc, char **argv)
     long port = colon ? strtol (colon + 1, &end, 10) : -1;
     struct in_addr a;
     if (!colon || (size_t) (colon - listen) >= sizeof host || !end || *end || port < 0
-        || port > 65535) {
-        fprintf (stderr, "sluice-console: --listen '%s': expected ADDR:PORT, e.g. "
-                 "127.0.0.1:5580\n", listen);
-        return 2;
-    }
+        || port > 65535)
+        return S_FAIL (2, "--listen '%s': expected ADDR:PORT, e.g. 127.0.0.1:5580\n", listen);
     memcpy (host, listen, (size_t) (colon - listen));
     host[colon - listen] = 0;
-    if (inet_pton (AF_INET, host, &a) != 1 || (ntohl (a.s_addr) >> 24) != 127) {
-        fprintf (stderr, "sluice-console: --listen '%s': the console serves on loopback only "
-                 "(127.x.x.x); reach it from elsewhere through an SSH tunnel\n", listen);
-        return 2;
-    }
+    if (inet_pton (AF_INET, host, &a) != 1 || (ntohl (a.s_addr) >> 24) != 127)
+        return S_FAIL (2, "--listen '%s': the console serves on loopback only "
+                       "(127.x.x.x); reach it from elsewhere through an SSH tunnel\n", listen);
     if (c.consent_source && !c.data_endpoint[0]) {
         sl_client_options_t o;
         memset (&o, 0, sizeof o);
@@ -154,10 +143,8 @@ main (int argc, char **argv)
             snprintf (c.data_endpoint, sizeof c.data_endpoint, "%s", o.endpoint);
     }
     if (c.consent_source ? sl_console_whoami_data (&c, err, sizeof err) != 0
-                         : sl_console_whoami (&c, err, sizeof err) != 0) {
-        fprintf (stderr, "sluice-console: %s\n", err);
-        return 1;
-    }
+                         : sl_console_whoami (&c, err, sizeof err) != 0)
+        return S_FAIL (1, "%s\n", err);
     /* the server's thread inherits this mask: the main thread alone takes
        the signals, with sigwait */
     sigset_t set;
@@ -168,10 +155,8 @@ main (int argc, char **argv)
     pthread_sigmask (SIG_BLOCK, &set, NULL);
     signal (SIGPIPE, SIG_IGN);
     sl_web_t *web = sl_web_new (host, (uint16_t) port, sl_console_handle, &c, err, sizeof err);
-    if (!web) {
-        fprintf (stderr, "sluice-console: %s\n", err);
-        return 1;
-    }
+    if (!web)
+        return S_FAIL (1, "%s\n", err);
     printf ("sluice-console: signed in to %s as %s (%s)\n", c.endpoint, c.member, c.role);
     printf ("open this URL in your browser (it works once):\n%s\n", sl_web_login_url (web));
     fflush (stdout);

@@ -95,10 +95,8 @@ static int s_write_file (const char *dir, const char *name, const char *text,
     }
     size_t len = strlen (text);
     int rc = SL_OK;
-    if (fchmod (fd, mode) != 0 || write (fd, text, len) != (ssize_t) len || fsync (fd) != 0) {
-        sl_err_set (err, errlen, "%s: %s", path, strerror (errno));
-        rc = SL_EIO;
-    }
+    if (fchmod (fd, mode) != 0 || write (fd, text, len) != (ssize_t) len || fsync (fd) != 0)
+        rc = sl_audit__fail (err, errlen, SL_EIO, "%s: %s", path, strerror (errno));
     close (fd);
     return rc;
 }
@@ -130,10 +128,9 @@ int sl_audit_keygen (const char *dir, char *err, size_t errlen)
         char path[4096];
         struct stat st;
         snprintf (path, sizeof path, "%s/%s", dir, names[i]);
-        if (stat (path, &st) == 0) {
-            sl_err_set (err, errlen, "%s: exists; refusing to overwrite audit keys", path);
-            return SL_EEXIST;
-        }
+        if (stat (path, &st) == 0)
+            return sl_audit__fail (err, errlen, SL_EEXIST, "%s: exists; refusing to overwrite "
+                                   "audit keys", path);
     }
     uint8_t pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES], pkey[32];
     crypto_sign_keypair (pk, sk);
@@ -161,10 +158,8 @@ static int s_read_key (const char *path, const char *name, int secret,
                        uint8_t *out, size_t outlen, char *err, size_t errlen)
 {
     FILE *f = fopen (path, "r");
-    if (!f) {
-        sl_err_set (err, errlen, "%s: %s", path, strerror (errno));
-        return SL_EIO;
-    }
+    if (!f)
+        return sl_audit__fail (err, errlen, SL_EIO, "%s: %s", path, strerror (errno));
     int rc = SL_EKEY;
     struct stat st;
     if (secret && (fstat (fileno (f), &st) != 0 || (st.st_mode & 077))) {

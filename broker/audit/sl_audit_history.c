@@ -47,22 +47,22 @@ struct sl_audit_history_s {
 };
 
 int
-sl_audit__read_segment (const char *path, uint8_t **data, size_t *size)
+sl_audit__read_file (const char *path, uint8_t **data, size_t *size)
 {
     FILE *f = fopen (path, "rb");
     if (!f)
         return SL_EIO;
     int rc = SL_EIO;
     struct stat st;
-    if (fstat (fileno (f), &st) != 0 || st.st_size < SEG_HEADER_LEN + SEG_TRAILER_LEN)
+    if (fstat (fileno (f), &st) != 0)
         goto out;
     *size = (size_t) st.st_size;
-    *data = malloc (*size);
+    *data = malloc (*size ? *size : 1);
     if (!*data) {
         rc = SL_ENOMEM;
         goto out;
     }
-    if (fread (*data, 1, *size, f) != *size || memcmp (*data, SEG_MAGIC, 8) != 0) {
+    if (fread (*data, 1, *size, f) != *size) {
         free (*data);
         *data = NULL;
         goto out;
@@ -70,6 +70,19 @@ sl_audit__read_segment (const char *path, uint8_t **data, size_t *size)
     rc = SL_OK;
 out:
     fclose (f);
+    return rc;
+}
+
+int
+sl_audit__read_segment (const char *path, uint8_t **data, size_t *size)
+{
+    int rc = sl_audit__read_file (path, data, size);
+    if (rc == SL_OK && (*size < SEG_HEADER_LEN + SEG_TRAILER_LEN
+                        || memcmp (*data, SEG_MAGIC, 8) != 0)) {
+        free (*data);
+        *data = NULL;
+        rc = SL_EIO;
+    }
     return rc;
 }
 

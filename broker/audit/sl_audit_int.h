@@ -5,6 +5,7 @@
 #define SL_AUDIT_INT_H
 
 #include "sl_audit.h"
+#include "sl_error.h"
 
 #include <sodium.h>
 #include <string.h>
@@ -128,8 +129,16 @@ void    sl_audit__cp_message (const uint8_t *cp, uint8_t msg[CP_MSG_LEN]);
 void    sl_audit__seg_message (const uint8_t *header, const uint8_t *trailer,
                                uint8_t msg[SEG_MSG_LEN]);
 
-/*  Reads a whole segment file (sl_audit_history.c): SL_EIO if unreadable,
- *  too short or without the segment magic. */
+/*  Sets `err` (sl_err_set: errlen bytes at most, NULL allowed) and yields
+ *  `rc`: a failure in one statement,
+ *  `return sl_audit__fail (err, errlen, SL_EPARSE, "what", ...);`. */
+#define sl_audit__fail(err, errlen, rc, ...) (sl_err_set ((err), (errlen), __VA_ARGS__), (rc))
+
+/*  Reads a whole file into *data (malloc'ed, the caller frees) and *size
+ *  (sl_audit_history.c): SL_EIO if unreadable, SL_ENOMEM. */
+int     sl_audit__read_file (const char *path, uint8_t **data, size_t *size);
+/*  sl_audit__read_file for a segment file: also SL_EIO, with nothing
+ *  left allocated, if it is too short or without the segment magic. */
 int     sl_audit__read_segment (const char *path, uint8_t **data, size_t *size);
 /*  The next entry of segment bytes at *pos (0 = the first): 1, 0 at the
  *  trailer, SL_ECORRUPT. Entry pointers point into `data`. */

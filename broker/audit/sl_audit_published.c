@@ -53,20 +53,17 @@ sl_audit_published_parse (const char *text, const uint8_t pk[SL_AUDIT_PK_LEN],
     if (colon && !strchr (text, '\n')) {
         char num[32];
         size_t n = (size_t) (colon - text);
-        if (n == 0 || n >= sizeof num) {
-            snprintf (err, errlen, "'%.40s': expected SEQ:HASH (a number, ':', 64 hex digits)", text);
-            return SL_EPARSE;
-        }
+        if (n == 0 || n >= sizeof num)
+            return sl_audit__fail (err, errlen, SL_EPARSE, "'%.40s': expected SEQ:HASH (a number, "
+                                   "':', 64 hex digits)", text);
         memcpy (num, text, n);
         num[n] = 0;
-        if (s_u64 (num, &out->seq) != 0 || out->seq == 0) {
-            snprintf (err, errlen, "'%s': SEQ must be a sequence number >= 1", num);
-            return SL_EPARSE;
-        }
-        if (s_hex (colon + 1, SL_AUDIT_HASH_LEN, out->hash) != 0) {
-            snprintf (err, errlen, "column %zu: HASH must be 64 hex digits", n + 2);
-            return SL_EPARSE;
-        }
+        if (s_u64 (num, &out->seq) != 0 || out->seq == 0)
+            return sl_audit__fail (err, errlen, SL_EPARSE, "'%s': SEQ must be a sequence number "
+                                   ">= 1", num);
+        if (s_hex (colon + 1, SL_AUDIT_HASH_LEN, out->hash) != 0)
+            return sl_audit__fail (err, errlen, SL_EPARSE, "column %zu: HASH must be 64 hex "
+                                   "digits", n + 2);
         return 0;
     }
     char line[512];
@@ -101,16 +98,14 @@ sl_audit_published_parse (const char *text, const uint8_t pk[SL_AUDIT_PK_LEN],
         }
         else if (!strcmp (line, "signature"))
             bad = s_hex (v, SL_AUDIT_SIG_LEN, sig) != 0, have_sig = 1;
-        if (bad) {
-            snprintf (err, errlen, "line %d: '%s' value is not valid", lineno, line);
-            return SL_EPARSE;
-        }
+        if (bad)
+            return sl_audit__fail (err, errlen, SL_EPARSE, "line %d: '%s' value is not valid",
+                                   lineno, line);
     }
-    if (!have_seq || !have_hash) {
-        snprintf (err, errlen, "not a published checkpoint: it needs 'seq N' and 'hash <64 hex>' "
-                  "lines (the text of `sluicectl audit checkpoint`) or the form SEQ:HASH");
-        return SL_EPARSE;
-    }
+    if (!have_seq || !have_hash)
+        return sl_audit__fail (err, errlen, SL_EPARSE, "not a published checkpoint: it needs 'seq "
+                               "N' and 'hash <64 hex>' lines (the text of `sluicectl audit "
+                               "checkpoint`) or the form SEQ:HASH");
     if (have_time && have_sig) {
         uint8_t cp[CP_LEN], msg[CP_MSG_LEN];
         cp[0] = CP_VERSION;
@@ -120,11 +115,10 @@ sl_audit_published_parse (const char *text, const uint8_t pk[SL_AUDIT_PK_LEN],
         memcpy (cp + CP_SIGNED_LEN, sig, SL_AUDIT_SIG_LEN);
         sl_audit__cp_message (cp, msg);
         out->signed_text = 1;
-        if (crypto_sign_verify_detached (sig, msg, sizeof msg, pk) != 0) {
-            snprintf (err, errlen, "the published checkpoint at seq %" PRIu64 " is not signed by "
-                      "this audit key: it cannot vouch for anything", out->seq);
-            return SL_ECORRUPT;
-        }
+        if (crypto_sign_verify_detached (sig, msg, sizeof msg, pk) != 0)
+            return sl_audit__fail (err, errlen, SL_ECORRUPT,
+                                   "the published checkpoint at seq %" PRIu64 " is not signed by "
+                                   "this audit key: it cannot vouch for anything", out->seq);
     }
     return 0;
 }

@@ -94,32 +94,6 @@ static int s_seg_cmp (const void *a, const void *b)
     return x->first < y->first ? -1 : x->first > y->first;
 }
 
-static int s_read_whole (const char *path, uint8_t **data, size_t *size)
-{
-    FILE *f = fopen (path, "rb");
-    if (!f)
-        return SL_EIO;
-    int rc = SL_EIO;
-    struct stat st;
-    if (fstat (fileno (f), &st) != 0)
-        goto out;
-    *size = (size_t) st.st_size;
-    *data = malloc (*size ? *size : 1);
-    if (!*data) {
-        rc = SL_ENOMEM;
-        goto out;
-    }
-    if (fread (*data, 1, *size, f) != *size) {
-        free (*data);
-        *data = NULL;
-        goto out;
-    }
-    rc = SL_OK;
-out:
-    fclose (f);
-    return rc;
-}
-
 static int s_cp_check (const uint8_t *pk, const uint8_t *cp)
 {
     uint8_t msg[CP_MSG_LEN];
@@ -216,7 +190,7 @@ static int s_verify_segments (s_vctx_t *v, const sl_audit_verify_opts_t *o,
     int rc = SL_OK;
     for (size_t i = 0; i < n; i++) {
         segs[i].path = o->segments[i];
-        rc = s_read_whole (segs[i].path, &segs[i].data, &segs[i].size);
+        rc = sl_audit__read_file (segs[i].path, &segs[i].data, &segs[i].size);
         if (rc) {
             snprintf (v->r->message, sizeof v->r->message, "%s: cannot read: %s",
                       segs[i].path, strerror (errno));
