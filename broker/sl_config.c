@@ -1,15 +1,13 @@
 /*  sl_config — see sl_config.h. */
 #include "sl_config.h"
 
-#include <errno.h>
-#include <ini.h>
-
-#include "sl_time.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sl_error.h"
+#include "sl_ini.h"
+#include "sl_time.h"
 
 void
 sl_config_defaults (sl_config_t *cfg)
@@ -40,70 +38,41 @@ sl_config_clear (sl_config_t *cfg)
     (void) cfg;     /* nothing allocated */
 }
 
-static int
-s_number (const char *key, const char *value, unsigned long long lo, unsigned long long hi,
-          unsigned long long *out, char *err, size_t errlen)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull (value, &end, 10);
-    if (errno || end == value || *end || value[0] == '-' || v < lo || v > hi) {
-        snprintf (err, errlen, "%s: '%s' is not a number between %llu and %llu", key, value, lo, hi);
-        return SL_EINVAL;
-    }
-    *out = v;
-    return 0;
-}
+#define S_AT(field) SL_INI_AT (sl_config_t, field)
 
-static int
-s_string (char *dst, size_t size, const char *key, const char *value, char *err, size_t errlen)
-{
-    if (!*value || strlen (value) >= size) {
-        snprintf (err, errlen, "%s: value must be 1 to %zu characters", key, size - 1);
-        return SL_EINVAL;
-    }
-    memcpy (dst, value, strlen (value) + 1);
-    return 0;
-}
+/*  The plain settings (sl_ini.h design note 1); the others follow in sl_config_set. */
+static const sl_ini_key_t s_keys[] = {
+    { "data", SL_INI_TEXT, S_AT (data_dir), 1, 0, 0 },
+    { "bind", SL_INI_TEXT, S_AT (data_endpoint), 1, 0, 0 },
+    { "admin_bind", SL_INI_TEXT, S_AT (admin_endpoint), 1, 0, 0 },
+    { "admin_allow", SL_INI_TEXT, S_AT (admin_allow), 1, 0, 0 },
+    { "max_message_size", SL_INI_NUMBER, S_AT (max_message_size), 1024, 256ull << 20, 0 },
+    { "batch", SL_INI_NUMBER, S_AT (batch_max), 1, 100000, 0 },
+    { "batch_delay_us", SL_INI_NUMBER, S_AT (batch_delay_us), 0, 1000000, 0 },
+    { "map_size_mb", SL_INI_NUMBER, S_AT (map_size), 1, 1ull << 24, 20 },
+    { "query_timeout_ms", SL_INI_NUMBER, S_AT (query_timeout_ms), 1, 60000, 0 },
+    { "checkpoint_every", SL_INI_NUMBER, S_AT (checkpoint_every), 0, 1ull << 40, 0 },
+    { "checkpoint_interval_ms", SL_INI_NUMBER, S_AT (checkpoint_interval_ms), 0, 86400000, 0 },
+    { "consent_scan_ms", SL_INI_NUMBER, S_AT (consent_scan_ms), 10, 3600000, 0 },
+    { "queue_max", SL_INI_NUMBER, S_AT (queue_max), 0, 1ull << 40, 0 },
+    { "overload_queue", SL_INI_NUMBER, S_AT (overload_queue), 0, 1ull << 40, 0 },
+    { "overload_hold_ms", SL_INI_NUMBER, S_AT (overload_hold_ms), 1, 60000, 0 },
+    { "metrics_bind", SL_INI_TEXT, S_AT (metrics_bind), 1, 0, 0 },
+    { "next_bind", SL_INI_TEXT, S_AT (next_bind), 1, 0, 0 },
+    { "next_admin_bind", SL_INI_TEXT, S_AT (next_admin_bind), 1, 0, 0 },
+    { "log_file", SL_INI_TEXT, S_AT (log_file), 1, 0, 0 },
+};
 
 int
 sl_config_set (sl_config_t *cfg, const char *key, const char *value, char *err, size_t errlen)
 {
-    unsigned long long v;
-    int rc;
-    if (!strcmp (key, "data"))
-        return s_string (cfg->data_dir, sizeof cfg->data_dir, key, value, err, errlen);
-    if (!strcmp (key, "bind"))
-        return s_string (cfg->data_endpoint, sizeof cfg->data_endpoint, key, value, err, errlen);
-    if (!strcmp (key, "admin_bind"))
-        return s_string (cfg->admin_endpoint, sizeof cfg->admin_endpoint, key, value, err, errlen);
-    if (!strcmp (key, "admin_allow"))
-        return s_string (cfg->admin_allow, sizeof cfg->admin_allow, key, value, err, errlen);
-    if (!strcmp (key, "max_message_size")) {
-        if ((rc = s_number (key, value, 1024, 256ull << 20, &v, err, errlen)) == 0)
-            cfg->max_message_size = (size_t) v;
-        return rc;
+    if (!strcmp (key, "metrics_bind") && (!strcmp (value, "off") || !*value)) {
+        cfg->metrics_bind[0] = 0;
+        return 0;
     }
-    if (!strcmp (key, "batch")) {
-        if ((rc = s_number (key, value, 1, 100000, &v, err, errlen)) == 0)
-            cfg->batch_max = (unsigned) v;
+    int rc = sl_ini_set (cfg, s_keys, sizeof s_keys / sizeof s_keys[0], key, value, err, errlen);
+    if (rc != SL_ENOTFOUND)
         return rc;
-    }
-    if (!strcmp (key, "batch_delay_us")) {
-        if ((rc = s_number (key, value, 0, 1000000, &v, err, errlen)) == 0)
-            cfg->batch_delay_us = (unsigned) v;
-        return rc;
-    }
-    if (!strcmp (key, "map_size_mb")) {
-        if ((rc = s_number (key, value, 1, 1ull << 24, &v, err, errlen)) == 0)
-            cfg->map_size = (size_t) v << 20;
-        return rc;
-    }
-    if (!strcmp (key, "query_timeout_ms")) {
-        if ((rc = s_number (key, value, 1, 60000, &v, err, errlen)) == 0)
-            cfg->query_timeout_ms = (unsigned) v;
-        return rc;
-    }
     if (!strcmp (key, "log_level")) {
         if (strcmp (value, "debug") && strcmp (value, "info") && strcmp (value, "warn")
             && strcmp (value, "error")) {
@@ -113,49 +82,6 @@ sl_config_set (sl_config_t *cfg, const char *key, const char *value, char *err, 
         snprintf (cfg->log_level, sizeof cfg->log_level, "%s", value);
         return 0;
     }
-    if (!strcmp (key, "checkpoint_every")) {
-        if ((rc = s_number (key, value, 0, 1ull << 40, &v, err, errlen)) == 0)
-            cfg->checkpoint_every = (uint64_t) v;
-        return rc;
-    }
-    if (!strcmp (key, "checkpoint_interval_ms")) {
-        if ((rc = s_number (key, value, 0, 86400000, &v, err, errlen)) == 0)
-            cfg->checkpoint_interval_ms = (unsigned) v;
-        return rc;
-    }
-    if (!strcmp (key, "consent_scan_ms")) {
-        if ((rc = s_number (key, value, 10, 3600000, &v, err, errlen)) == 0)
-            cfg->consent_scan_ms = (unsigned) v;
-        return rc;
-    }
-    if (!strcmp (key, "queue_max")) {
-        if ((rc = s_number (key, value, 0, 1ull << 40, &v, err, errlen)) == 0)
-            cfg->queue_max = (uint64_t) v;
-        return rc;
-    }
-    if (!strcmp (key, "overload_queue")) {
-        if ((rc = s_number (key, value, 0, 1ull << 40, &v, err, errlen)) == 0)
-            cfg->overload_queue = (uint64_t) v;
-        return rc;
-    }
-    if (!strcmp (key, "overload_hold_ms")) {
-        if ((rc = s_number (key, value, 1, 60000, &v, err, errlen)) == 0)
-            cfg->overload_hold_ms = (unsigned) v;
-        return rc;
-    }
-    if (!strcmp (key, "metrics_bind")) {
-        if (!strcmp (value, "off") || !*value) {
-            cfg->metrics_bind[0] = 0;
-            return 0;
-        }
-        return s_string (cfg->metrics_bind, sizeof cfg->metrics_bind, key, value, err, errlen);
-    }
-    if (!strcmp (key, "next_bind"))
-        return s_string (cfg->next_bind, sizeof cfg->next_bind, key, value, err, errlen);
-    if (!strcmp (key, "next_admin_bind"))
-        return s_string (cfg->next_admin_bind, sizeof cfg->next_admin_bind, key, value, err, errlen);
-    if (!strcmp (key, "log_file"))
-        return s_string (cfg->log_file, sizeof cfg->log_file, key, value, err, errlen);
     if (!strcmp (key, "log_format")) {
         if (strcmp (value, "logfmt") && strcmp (value, "json")) {
             snprintf (err, errlen, "log_format: '%s' is not logfmt or json", value);
@@ -205,14 +131,5 @@ int
 sl_config_load (sl_config_t *cfg, const char *path, char *err, size_t errlen)
 {
     s_ini_t ctx = { cfg, "" };
-    int line = ini_parse (path, s_ini_handler, &ctx);
-    if (line == -1) {
-        snprintf (err, errlen, "%s: cannot open: %s", path, strerror (errno));
-        return SL_EIO;
-    }
-    if (line != 0) {
-        snprintf (err, errlen, "%s:%d: %s", path, line, ctx.err[0] ? ctx.err : "syntax error");
-        return SL_EPARSE;
-    }
-    return 0;
+    return sl_ini_load (path, s_ini_handler, &ctx, ctx.err, err, errlen);
 }
