@@ -1,7 +1,6 @@
 /*  sl_descset — run-time protobuf-c descriptors. See sl_descset.h. */
 #include "sl_descset.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +10,7 @@
 #include "google/protobuf/descriptor.pb-c.h"
 #include "sluice/v1/options.pb-c.h"
 #include "sl_error.h"
+#include "sl_file.h"
 
 typedef Google__Protobuf__FileDescriptorProto s_file_t;
 typedef Google__Protobuf__DescriptorProto s_msg_t;
@@ -947,29 +947,8 @@ sl_descset_message_new (const ProtobufCMessageDescriptor *desc)
 int
 sl_descset_read_file (const char *path, uint8_t **out, size_t *len, char *err, size_t errlen)
 {
-    FILE *f = fopen (path, "rb");
-    if (!f) {
-        snprintf (err, errlen, "%s: %s", path, strerror (errno));
-        return SL_EIO;
-    }
-    uint8_t *buf = NULL;
-    size_t n = 0, cap = 0, got;
-    do {
-        if (n == cap) {
-            uint8_t *p = realloc (buf, cap = cap ? cap * 2 : 65536);
-            if (!p) {
-                free (buf);
-                fclose (f);
-                snprintf (err, errlen, "out of memory");
-                return SL_ENOMEM;
-            }
-            buf = p;
-        }
-        got = fread (buf + n, 1, cap - n, f);
-        n += got;
-    } while (got > 0);
-    fclose (f);
-    *out = buf;
-    *len = n;
-    return 0;
+    char *buf;
+    int rc = sl_file_read (path, &buf, len, err, errlen);
+    *out = (uint8_t *) buf;
+    return rc;
 }
