@@ -1,6 +1,7 @@
 /*  sluice-water-adapter: wmbusmeters output (JSON lines or fields lines)
  *  joined with the meter registry, published as water.v1.MeterReading. */
 #include "sl_runner.h"
+#include "sl_inbuf.h"
 #include "sl_wmbus.h"
 
 #include <stdio.h>
@@ -13,8 +14,7 @@ typedef struct {
     sl_lookup_t *meters;
     sl_tz_t *tz;
     sl_wmbus_t *parser;
-    char *line;                 /* a line not yet ended */
-    size_t len, cap;
+    sl_inbuf_t in;              /* a line not yet ended */
     size_t lineno;
 } water_t;
 
@@ -75,7 +75,7 @@ s_stop (void *st)
     sl_lookup_destroy (&w->meters);
     sl_wmbus_destroy (&w->parser);
     sl_tz_destroy (&w->tz);
-    free (w->line);
+    sl_inbuf_release (&w->in);
 }
 
 static void
@@ -83,7 +83,7 @@ s_begin (void *st, sl_runner_t *r, const char *source)
 {
     (void) source;
     water_t *w = st;
-    w->len = 0;
+    w->in.pos = w->in.len = 0;
     w->lineno = 0;
     sl_wmbus_reset (w->parser);
     sl_wmbus_set_explain (w->parser, sl_runner_explain (r));
@@ -110,31 +110,15 @@ static void
 s_feed (void *st, sl_runner_t *r, const char *data, size_t len)
 {
     water_t *w = st;
-    while (len) {
-        const char *nl = memchr (data, '\n', len);
-        size_t take = nl ? (size_t) (nl - data) : len;
-        if (w->len == 0 && nl)
-            s_line (w, r, data, take);          /* a whole line: no copy */
-        else {
-            if (w->len + take > w->cap) {
-                size_t ncap = (w->len + take) * 2 + 256;
-                char *p = realloc (w->line, ncap);
-                if (!p) {
-                    sl_runner_reject (r, w->lineno + 1, "out of memory for a long line", NULL, 0);
-                    return;
-                }
-                w->line = p;
-                w->cap = ncap;
-            }
-            memcpy (w->line + w->len, data, take);
-            w->len += take;
-            if (nl) {
-                s_line (w, r, w->line, w->len);
-                w->len = 0;
-            }
-        }
-        data += take + (nl ? 1 : 0);
-        len -= take + (nl ? 1 : 0);
+    if (sl_inbuf_append (&w->in, data, len) != 0) {
+        sl_runner_reject (r, w->lineno + 1, "out of memory for a long line", NULL, 0);
+        return;
+    }
+    const char *line, *nl;
+    while (w->in.pos < w->in.len
+           && (nl = memchr (line = w->in.buf + w->in.pos, '\n', w->in.len - w->in.pos))) {
+        w->in.pos += (size_t) (nl - line) + 1;
+        s_line (w, r, line, (size_t) (nl - line));
     }
 }
 
@@ -142,10 +126,9 @@ static void
 s_end (void *st, sl_runner_t *r)
 {
     water_t *w = st;
-    if (w->len) {
-        s_line (w, r, w->line, w->len);
-        w->len = 0;
-    }
+    if (w->in.len > w->in.pos)
+        s_line (w, r, w->in.buf + w->in.pos, w->in.len - w->in.pos);
+    w->in.pos = w->in.len = 0;
 }
 
 int
