@@ -4,6 +4,7 @@
  *  span lines; with --follow the growing file must be JSON lines, and each
  *  line is parsed when it is complete. */
 #include "sl_runner.h"
+#include "sl_inbuf.h"
 #include "sl_apds.h"
 #include "sl_error.h"
 
@@ -16,8 +17,7 @@ typedef struct {
     sl_tz_t *tz;
     sl_explain_t *explain;
     sl_lookup_t *plates, *places;
-    char *buf;
-    size_t len, cap;
+    sl_inbuf_t in;              /* read, not parsed yet */
     size_t lines, records;      /* consumed so far (following) */
 } parking_t;
 
@@ -69,7 +69,7 @@ s_stop (void *st)
     sl_lookup_destroy (&p->plates);
     sl_lookup_destroy (&p->places);
     sl_tz_destroy (&p->tz);
-    free (p->buf);
+    sl_inbuf_release (&p->in);
 }
 
 static void
@@ -78,7 +78,7 @@ s_begin (void *st, sl_runner_t *r, const char *source)
     (void) source;
     parking_t *p = st;
     p->explain = sl_runner_explain (r);
-    p->len = 0;
+    p->in.pos = p->in.len = 0;
     p->lines = 0;
     p->records = 0;
 }
@@ -120,39 +120,29 @@ static void
 s_feed (void *st, sl_runner_t *r, const char *data, size_t len)
 {
     parking_t *p = st;
-    if (p->len + len > p->cap) {
-        size_t ncap = (p->len + len) * 2;
-        char *nb = realloc (p->buf, ncap);
-        if (!nb) {
-            sl_runner_reject (r, p->records + 1, "out of memory", NULL, 0);
-            return;
-        }
-        p->buf = nb;
-        p->cap = ncap;
+    if (sl_inbuf_append (&p->in, data, len) != 0) {
+        sl_runner_reject (r, p->records + 1, "out of memory", NULL, 0);
+        return;
     }
-    memcpy (p->buf + p->len, data, len);
-    p->len += len;
     if (!sl_runner_following (r))
         return;
     /* following: parse the complete lines, keep the rest */
-    char *last = NULL;
-    for (size_t i = p->len; i > 0; i--)
-        if (p->buf [i - 1] == '\n') { last = p->buf + i; break; }
-    if (!last)
-        return;
-    size_t done = (size_t) (last - p->buf);
-    s_parse (p, r, p->buf, done);
-    memmove (p->buf, last, p->len - done);
-    p->len -= done;
+    size_t done = p->in.len;
+    while (done > p->in.pos && p->in.buf [done - 1] != '\n')
+        done--;
+    if (done > p->in.pos) {
+        s_parse (p, r, p->in.buf + p->in.pos, done - p->in.pos);
+        p->in.pos = done;
+    }
 }
 
 static void
 s_end (void *st, sl_runner_t *r)
 {
     parking_t *p = st;
-    if (p->len)
-        s_parse (p, r, p->buf, p->len);
-    p->len = 0;
+    if (p->in.len > p->in.pos)
+        s_parse (p, r, p->in.buf + p->in.pos, p->in.len - p->in.pos);
+    p->in.pos = p->in.len = 0;
 }
 
 int
