@@ -78,17 +78,7 @@ static int
 s_option (void *st, const char *name, const char *value)
 {
     health_t *h = st;
-    if (strcmp (name, "listen") == 0)
-        h->listen = value;
-    else if (strcmp (name, "citizen-id-type") == 0)
-        h->opts.citizen_id_type = value;
-    else if (strcmp (name, "currency") == 0)
-        h->opts.currency = value;
-    else if (strcmp (name, "timezone") == 0)
-        h->tz_name = value;
-    else if (strcmp (name, "pid3-authority") == 0)
-        h->opts.pid3_authority = value;
-    else if (strcmp (name, "pid3-repetition") == 0) {
+    if (strcmp (name, "pid3-repetition") == 0) {
         h->opts.pid3_repetition = atoi (value);
         if (h->opts.pid3_repetition < 1 || h->opts.pid3_repetition > 99) {
             fprintf (stderr, "sluice-health-adapter: --pid3-repetition takes 1 to 99\n");
@@ -358,8 +348,13 @@ s_serve (void *st, sl_runner_t *r)
 int
 main (int argc, char **argv)
 {
-    static const char *const options [] = { "listen", "citizen-id-type", "currency", "default-offset",
-                                            "timezone", "pid3-authority", "pid3-repetition", NULL };
+    static const sl_runner_option_t options [] = {
+        SL_RUNNER_TEXT ("listen", health_t, listen),
+        SL_RUNNER_TEXT ("citizen-id-type", health_t, opts.citizen_id_type),
+        SL_RUNNER_TEXT ("currency", health_t, opts.currency), { "default-offset", SL_RUNNER_CALL },
+        SL_RUNNER_TEXT ("timezone", health_t, tz_name),
+        SL_RUNNER_TEXT ("pid3-authority", health_t, opts.pid3_authority),
+        { "pid3-repetition", SL_RUNNER_CALL }, { NULL, 0 } };
     static const sl_format_t format = {
         .program = "sluice-health-adapter", .bureau = "health",
         .summary = "Health bureau: HL7 v2 ADT A01/A02/A03/A04/A08/A11/A13 -> health.v1.Encounter, "

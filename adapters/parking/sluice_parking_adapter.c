@@ -22,24 +22,6 @@ typedef struct {
 } parking_t;
 
 static int
-s_option (void *st, const char *name, const char *value)
-{
-    parking_t *p = st;
-    if (strcmp (name, "plates") == 0)
-        p->plates_path = value;
-    else
-    if (strcmp (name, "places") == 0)
-        p->places_path = value;
-    else
-    if (strcmp (name, "timezone") == 0)
-        p->tz_name = value;
-    else
-    if (strcmp (name, "currency") == 0)
-        p->currency = value;
-    return 0;
-}
-
-static int
 s_start (void *st)
 {
     parking_t *p = st;
@@ -148,7 +130,10 @@ s_end (void *st, sl_runner_t *r)
 int
 main (int argc, char **argv)
 {
-    static const char *const options [] = { "plates", "places", "timezone", "currency", NULL };
+    static const sl_runner_option_t options [] = {
+        SL_RUNNER_TEXT ("plates", parking_t, plates_path), SL_RUNNER_TEXT ("places", parking_t, places_path),
+        SL_RUNNER_TEXT ("timezone", parking_t, tz_name), SL_RUNNER_TEXT ("currency", parking_t, currency),
+        { NULL, 0 } };
     static const sl_format_t format = {
         .program = "sluice-parking-adapter", .bureau = "parking",
         .summary = "Parking bureau: APDS v4 Sessions (SessionList pages, arrays, objects or JSON lines) "
@@ -158,7 +143,7 @@ main (int argc, char **argv)
                         "  --places FILE      car park registry CSV: place_id,name,district\n"
                         "  --timezone ZONE    IANA zone of date-times written without a zone\n"
                         "  --currency CUR     ISO 4217 currency of amounts that name none (segmentValue)\n",
-        .options = options, .option = s_option, .start = s_start,
+        .options = options, .start = s_start,
         .begin = s_begin, .feed = s_feed, .end = s_end, .stop = s_stop,
     };
     parking_t p = { 0 };

@@ -642,8 +642,8 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
     };
     size_t nopt = O_EXPLAIN;   /* the common options above: one per O_* code, from 1 */
     const size_t cap = sizeof opts / sizeof opts [0] - 1;   /* room for the terminator */
-    for (size_t i = 0; format->options && format->options [i] && nopt < cap; i++)
-        opts [nopt++] = (struct option) { format->options [i], required_argument, NULL, O_BUREAU + (int) i };
+    for (size_t i = 0; format->options && format->options [i].name && nopt < cap; i++)
+        opts [nopt++] = (struct option) { format->options [i].name, required_argument, NULL, O_BUREAU + (int) i };
     opts [nopt] = (struct option) { NULL, 0, NULL, 0 };
 
     const char *data = getenv ("SLUICE_DATA"), *key = getenv ("SLUICE_KEY"), *spool = NULL;
@@ -693,7 +693,10 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
         case O_HELP: s_usage (format, stdout); return 0;
         default:
             if (c >= O_BUREAU && c < O_BUREAU + 32) {
-                if (format->option (state, opts [16 + c - O_BUREAU].name, optarg))
+                const sl_runner_option_t *o = &format->options [c - O_BUREAU];
+                if (o->at != SL_RUNNER_CALL)
+                    *(const char **) ((char *) state + o->at) = optarg;
+                else if (format->option (state, o->name, optarg))
                     return 2;
                 break;
             }

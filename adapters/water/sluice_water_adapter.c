@@ -21,23 +21,13 @@ typedef struct {
 static int
 s_option (void *st, const char *name, const char *value)
 {
+    (void) name;                /* --separator */
     water_t *w = st;
-    if (strcmp (name, "meters") == 0)
-        w->meters_path = value;
-    else
-    if (strcmp (name, "timezone") == 0)
-        w->tz_name = value;
-    else
-    if (strcmp (name, "csv-fields") == 0)
-        w->csv_fields = value;
-    else
-    if (strcmp (name, "separator") == 0) {
-        if (strlen (value) != 1 && strcmp (value, "tab") != 0) {
-            fprintf (stderr, "sluice-water-adapter: --separator takes one character (or 'tab')\n");
-            return -1;
-        }
-        w->separator = strcmp (value, "tab") == 0 ? '\t' : value [0];
+    if (strlen (value) != 1 && strcmp (value, "tab") != 0) {
+        fprintf (stderr, "sluice-water-adapter: --separator takes one character (or 'tab')\n");
+        return -1;
     }
+    w->separator = strcmp (value, "tab") == 0 ? '\t' : value [0];
     return 0;
 }
 
@@ -134,7 +124,9 @@ s_end (void *st, sl_runner_t *r)
 int
 main (int argc, char **argv)
 {
-    static const char *const options [] = { "meters", "timezone", "csv-fields", "separator", NULL };
+    static const sl_runner_option_t options [] = {
+        SL_RUNNER_TEXT ("meters", water_t, meters_path), SL_RUNNER_TEXT ("timezone", water_t, tz_name),
+        SL_RUNNER_TEXT ("csv-fields", water_t, csv_fields), { "separator", SL_RUNNER_CALL }, { NULL, 0 } };
     static const sl_format_t format = {
         .program = "sluice-water-adapter", .bureau = "water",
         .summary = "Water bureau: wmbusmeters JSON lines or fields (CSV) lines -> water.v1.MeterReading.",
