@@ -19,6 +19,7 @@
 #include "sl_runner.h"
 #include "sl_quarantine.h"
 #include "sl_explain.h"
+#include "sl_mono.h"
 #include "sl_text.h"
 #include "sluice.h"
 #include "sl_schema.h"
@@ -74,14 +75,6 @@ s_on_signal (int sig)
 {
     (void) sig;
     s_stop = 1;
-}
-
-static double
-s_now (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 const char *
@@ -187,7 +180,7 @@ s_progress (sl_runner_t *r, int final)
 {
     if (!r->progress)
         return;
-    double now = s_now ();
+    double now = sl_mono_s ();
     if (!final && now - r->last_progress < 0.2)
         return;
     r->last_progress = now;

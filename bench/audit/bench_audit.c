@@ -8,6 +8,7 @@
  *  same stored values. Prints entries/s for each and the ratio.
  */
 #include "sl_audit.h"
+#include "sl_mono.h"
 #include "sl_error.h"
 
 #include <sodium.h>
@@ -18,13 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double s_now (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
 
 static int s_rm (const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -56,7 +50,7 @@ int main (int argc, char **argv)
     }
     uint8_t msgid[16] = { 0 };
     char subject[32];
-    double t0 = s_now ();
+    double t0 = sl_mono_s ();
     for (uint64_t i = 1; i <= n && rc == 0;) {
         MDB_txn *txn;
         if ((rc = mdb_txn_begin (env, NULL, 0, &txn)))
@@ -81,7 +75,7 @@ int main (int argc, char **argv)
         rc = mdb_txn_commit (txn);
         sl_audit_after_commit (a);
     }
-    double t1 = s_now ();
+    double t1 = sl_mono_s ();
     if (rc) {
         fprintf (stderr, "bench_audit: append: %s\n", rc < 0 ? sl_strerror (rc) : mdb_strerror (rc));
         return 1;
@@ -97,20 +91,20 @@ int main (int argc, char **argv)
     mdb_txn_begin (env, NULL, MDB_RDONLY, &txn);
     mdb_dbi_open (txn, "audit.log", 0, &db);
     mdb_cursor_open (txn, db, &c);
-    double t2 = s_now ();
+    double t2 = sl_mono_s ();
     for (int r = mdb_cursor_get (c, &k, &v, MDB_FIRST); r == 0; r = mdb_cursor_get (c, &k, &v, MDB_NEXT)) {
         crypto_generichash (h, 32, v.mv_data, v.mv_size, NULL, 0);
         bytes += v.mv_size;
         count++;
     }
-    double t3 = s_now ();
+    double t3 = sl_mono_s ();
     mdb_cursor_close (c);
     mdb_txn_abort (txn);
 
     sl_audit_report_t rep;
-    double t4 = s_now ();
+    double t4 = sl_mono_s ();
     rc = sl_audit_verify (env, sl_audit_pubkey (a), NULL, &rep);
-    double t5 = s_now ();
+    double t5 = sl_mono_s ();
     if (rc) {
         fprintf (stderr, "bench_audit: verify: %s\n", rep.message);
         return 1;
