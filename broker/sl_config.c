@@ -38,29 +38,30 @@ sl_config_clear (sl_config_t *cfg)
     (void) cfg;     /* nothing allocated */
 }
 
-#define S_AT(field) SL_INI_AT (sl_config_t, field)
+#define S_TEXT(key, field) SL_INI_TEXT_KEY (key, sl_config_t, field, 1)
+#define S_NUMBER(key, field, lo, hi) SL_INI_NUMBER_KEY (key, sl_config_t, field, lo, hi)
 
 /*  The plain settings (sl_ini.h design note 1); the others follow in sl_config_set. */
 static const sl_ini_key_t s_keys[] = {
-    { "data", SL_INI_TEXT, S_AT (data_dir), 1, 0, 0 },
-    { "bind", SL_INI_TEXT, S_AT (data_endpoint), 1, 0, 0 },
-    { "admin_bind", SL_INI_TEXT, S_AT (admin_endpoint), 1, 0, 0 },
-    { "admin_allow", SL_INI_TEXT, S_AT (admin_allow), 1, 0, 0 },
-    { "max_message_size", SL_INI_NUMBER, S_AT (max_message_size), 1024, 256ull << 20, 0 },
-    { "batch", SL_INI_NUMBER, S_AT (batch_max), 1, 100000, 0 },
-    { "batch_delay_us", SL_INI_NUMBER, S_AT (batch_delay_us), 0, 1000000, 0 },
-    { "map_size_mb", SL_INI_NUMBER, S_AT (map_size), 1, 1ull << 24, 20 },
-    { "query_timeout_ms", SL_INI_NUMBER, S_AT (query_timeout_ms), 1, 60000, 0 },
-    { "checkpoint_every", SL_INI_NUMBER, S_AT (checkpoint_every), 0, 1ull << 40, 0 },
-    { "checkpoint_interval_ms", SL_INI_NUMBER, S_AT (checkpoint_interval_ms), 0, 86400000, 0 },
-    { "consent_scan_ms", SL_INI_NUMBER, S_AT (consent_scan_ms), 10, 3600000, 0 },
-    { "queue_max", SL_INI_NUMBER, S_AT (queue_max), 0, 1ull << 40, 0 },
-    { "overload_queue", SL_INI_NUMBER, S_AT (overload_queue), 0, 1ull << 40, 0 },
-    { "overload_hold_ms", SL_INI_NUMBER, S_AT (overload_hold_ms), 1, 60000, 0 },
-    { "metrics_bind", SL_INI_TEXT, S_AT (metrics_bind), 1, 0, 0 },
-    { "next_bind", SL_INI_TEXT, S_AT (next_bind), 1, 0, 0 },
-    { "next_admin_bind", SL_INI_TEXT, S_AT (next_admin_bind), 1, 0, 0 },
-    { "log_file", SL_INI_TEXT, S_AT (log_file), 1, 0, 0 },
+    S_TEXT ("data", data_dir),
+    S_TEXT ("bind", data_endpoint),
+    S_TEXT ("admin_bind", admin_endpoint),
+    S_TEXT ("admin_allow", admin_allow),
+    S_NUMBER ("max_message_size", max_message_size, 1024, 256ull << 20),
+    S_NUMBER ("batch", batch_max, 1, 100000),
+    S_NUMBER ("batch_delay_us", batch_delay_us, 0, 1000000),
+    { "map_size_mb", SL_INI_NUMBER, SL_INI_AT (sl_config_t, map_size), 1, 1ull << 24, 20 }, /* MiB */
+    S_NUMBER ("query_timeout_ms", query_timeout_ms, 1, 60000),
+    S_NUMBER ("checkpoint_every", checkpoint_every, 0, 1ull << 40),
+    S_NUMBER ("checkpoint_interval_ms", checkpoint_interval_ms, 0, 86400000),
+    S_NUMBER ("consent_scan_ms", consent_scan_ms, 10, 3600000),
+    S_NUMBER ("queue_max", queue_max, 0, 1ull << 40),
+    S_NUMBER ("overload_queue", overload_queue, 0, 1ull << 40),
+    S_NUMBER ("overload_hold_ms", overload_hold_ms, 1, 60000),
+    S_TEXT ("metrics_bind", metrics_bind),
+    S_TEXT ("next_bind", next_bind),
+    S_TEXT ("next_admin_bind", next_admin_bind),
+    S_TEXT ("log_file", log_file),
 };
 
 int

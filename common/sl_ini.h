@@ -48,6 +48,12 @@ typedef struct {
 /*  The offset and size of `field` in the settings struct `type`. */
 #define SL_INI_AT(type, field) offsetof (type, field), sizeof ((type *) 0)->field
 
+/*  Table rows: `field` of `type` holds text of at least `min` characters,
+ *  or a whole number from lo to hi. */
+#define SL_INI_TEXT_KEY(key, type, field, min) { key, SL_INI_TEXT, SL_INI_AT (type, field), min, 0, 0 }
+#define SL_INI_NUMBER_KEY(key, type, field, lo, hi) \
+    { key, SL_INI_NUMBER, SL_INI_AT (type, field), lo, hi, 0 }
+
 /*  Sets `key` = `value` in `settings` (the struct the n entries of `keys`
  *  describe). Returns 0 when set; SL_ENOTFOUND when `key` is not in the
  *  table (err untouched); SL_EINVAL with err "KEY: 'VALUE' is not a whole

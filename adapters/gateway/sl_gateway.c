@@ -171,10 +171,7 @@ s_item_free (s_item_t *it)
 static void
 s_push (s_list_t *l, s_item_t *it)
 {
-    if (l->tail)
-        l->tail->next = it;
-    else
-        l->head = it;
+    *(l->tail ? &l->tail->next : &l->head) = it;
     l->tail = it;
     l->count++;
 }
@@ -1073,10 +1070,7 @@ sl_gateway_destroy (sl_gateway_t **gw_p)
 static void
 s_enqueue (sl_gateway_t *gw, s_job_t *j)
 {
-    if (gw->jobs_tail)
-        gw->jobs_tail->next = j;
-    else
-        gw->jobs_head = j;
+    *(gw->jobs_tail ? &gw->jobs_tail->next : &gw->jobs_head) = j;
     gw->jobs_tail = j;
 }
 

@@ -32,38 +32,39 @@ typedef struct {
     int have_token[SL_GW_MAX_APPS];
 } s_ctx_t;
 
-#define S_GW(field) SL_INI_AT (sl_gw_config_t, field)
-#define S_SUB(field) SL_INI_AT (sl_gw_sub_t, field)
+#define S_TEXT(key, field) SL_INI_TEXT_KEY (key, sl_gw_config_t, field, 0)
+#define S_NUMBER(key, field, lo, hi) SL_INI_NUMBER_KEY (key, sl_gw_config_t, field, lo, hi)
+#define S_SUB(key, field) SL_INI_TEXT_KEY (key, sl_gw_sub_t, field, 0)
 
 /*  The plain keys of [gateway], [owner] and [subscription NAME] (sl_ini.h). */
 static const sl_ini_key_t s_gateway_keys[] = {
-    { "listen", SL_INI_TEXT, S_GW (listen), 0, 0, 0 },
-    { "data", SL_INI_TEXT, S_GW (data), 0, 0, 0 },
-    { "endpoint", SL_INI_TEXT, S_GW (endpoint), 0, 0, 0 },
-    { "broker_key", SL_INI_TEXT, S_GW (broker_key), 0, 0, 0 },
-    { "admin_endpoint", SL_INI_TEXT, S_GW (admin_endpoint), 0, 0, 0 },
-    { "key", SL_INI_TEXT, S_GW (key), 0, 0, 0 },
-    { "spool", SL_INI_TEXT, S_GW (spool), 0, 0, 0 },
-    { "tls_cert", SL_INI_TEXT, S_GW (tls_cert), 0, 0, 0 },
-    { "tls_key", SL_INI_TEXT, S_GW (tls_key), 0, 0, 0 },
-    { "max_body", SL_INI_NUMBER, S_GW (max_body), 64, 1ull << 30, 0 },
-    { "publish_timeout_ms", SL_INI_NUMBER, S_GW (publish_timeout_ms), 100, 600000, 0 },
-    { "query_timeout_ms", SL_INI_NUMBER, S_GW (query_timeout_ms), 100, 60000, 0 },
-    { "max_wait_s", SL_INI_NUMBER, S_GW (max_wait_s), 0, 3600, 0 },
-    { "lease_s", SL_INI_NUMBER, S_GW (lease_s), 1, 86400, 0 },
-    { "webhook_timeout_ms", SL_INI_NUMBER, S_GW (webhook_timeout_ms), 100, 600000, 0 },
-    { "webhook_retry_min_ms", SL_INI_NUMBER, S_GW (webhook_retry_min_ms), 10, 3600000, 0 },
-    { "webhook_retry_max_ms", SL_INI_NUMBER, S_GW (webhook_retry_max_ms), 10, 86400000, 0 },
+    S_TEXT ("listen", listen),
+    S_TEXT ("data", data),
+    S_TEXT ("endpoint", endpoint),
+    S_TEXT ("broker_key", broker_key),
+    S_TEXT ("admin_endpoint", admin_endpoint),
+    S_TEXT ("key", key),
+    S_TEXT ("spool", spool),
+    S_TEXT ("tls_cert", tls_cert),
+    S_TEXT ("tls_key", tls_key),
+    S_NUMBER ("max_body", max_body, 64, 1ull << 30),
+    S_NUMBER ("publish_timeout_ms", publish_timeout_ms, 100, 600000),
+    S_NUMBER ("query_timeout_ms", query_timeout_ms, 100, 60000),
+    S_NUMBER ("max_wait_s", max_wait_s, 0, 3600),
+    S_NUMBER ("lease_s", lease_s, 1, 86400),
+    S_NUMBER ("webhook_timeout_ms", webhook_timeout_ms, 100, 600000),
+    S_NUMBER ("webhook_retry_min_ms", webhook_retry_min_ms, 10, 3600000),
+    S_NUMBER ("webhook_retry_max_ms", webhook_retry_max_ms, 10, 86400000),
 };
 static const sl_ini_key_t s_owner_keys[] = {
-    { "url", SL_INI_TEXT, S_GW (owner_url), 0, 0, 0 },
-    { "timeout_ms", SL_INI_NUMBER, S_GW (owner_timeout_ms), 100, 60000, 0 },
+    S_TEXT ("url", owner_url),
+    S_NUMBER ("timeout_ms", owner_timeout_ms, 100, 60000),
 };
 static const sl_ini_key_t s_sub_keys[] = {
-    { "record_type", SL_INI_TEXT, S_SUB (record_type), 0, 0, 0 },
-    { "purpose", SL_INI_TEXT, S_SUB (purpose), 0, 0, 0 },
-    { "webhook", SL_INI_TEXT, S_SUB (webhook), 0, 0, 0 },
-    { "webhook_secret", SL_INI_TEXT, S_SUB (webhook_secret), 0, 0, 0 },
+    S_SUB ("record_type", record_type),
+    S_SUB ("purpose", purpose),
+    S_SUB ("webhook", webhook),
+    S_SUB ("webhook_secret", webhook_secret),
 };
 #define S_N(table) (sizeof table / sizeof table[0])
 
