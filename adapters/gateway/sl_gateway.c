@@ -662,14 +662,13 @@ s_check_jobs (sl_gateway_t *gw)
     pthread_mutex_unlock (&gw->mu);
 }
 
-/*  The client is gone (refused by the broker): callbacks of the live jobs
-    will never run. Records in the spool go out with the next client (it
-    reloads the spool); without a spool their fate is unknown: 504, retry
-    with the same Idempotency-Key. */
+/*  The client is gone (refused by the broker, or stopped): callbacks of the
+    live jobs will never run (gw->mu held). Records in the spool go out with
+    the next client (it reloads the spool); without a spool their fate is
+    unknown: 504, retry with the same Idempotency-Key. */
 static void
-s_abandon_live (sl_gateway_t *gw)
+s_fail_live (sl_gateway_t *gw)
 {
-    pthread_mutex_lock (&gw->mu);
     while (gw->live) {
         s_job_t *j = gw->live;
         gw->live = j->next;
@@ -680,6 +679,14 @@ s_abandon_live (sl_gateway_t *gw)
         j->remaining = 0;
         s_job_release (j);
     }
+}
+
+/*  s_fail_live, taking gw->mu, and wakes the waiters. */
+static void
+s_abandon_live (sl_gateway_t *gw)
+{
+    pthread_mutex_lock (&gw->mu);
+    s_fail_live (gw);
     pthread_cond_broadcast (&gw->cv);
     pthread_mutex_unlock (&gw->mu);
 }
@@ -854,15 +861,7 @@ s_broker_main (void *arg)
     }
     /* jobs whose callbacks will never come now */
     pthread_mutex_lock (&gw->mu);
-    while (gw->live) {
-        s_job_t *j = gw->live;
-        gw->live = j->next;
-        if (!j->done) {
-            j->done = 1;
-            j->rc = gw->cfg->spool[0] ? 1 : SL_ETIMEOUT;
-        }
-        s_job_release (j);
-    }
+    s_fail_live (gw);
     while (gw->jobs_head) {
         s_job_t *j = gw->jobs_head;
         gw->jobs_head = j->next;
