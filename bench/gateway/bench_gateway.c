@@ -105,6 +105,24 @@ typedef struct {
     char url[256];
 } s_http_t;
 
+/*  A curl handle that POSTs water.v1.MeterReading records to the gateway
+    on `port` with the bench app's token (JSON; NDJSON too when `ndjson`). */
+static void
+s_http_open (s_http_t *h, unsigned port, int ndjson)
+{
+    h->c = curl_easy_init ();
+    snprintf (h->url, sizeof h->url, "http://127.0.0.1:%u/v1/records/water.v1.MeterReading", port);
+    h->h_json = curl_slist_append (NULL, "Content-Type: application/json");
+    h->h_json = curl_slist_append (h->h_json, "Authorization: Bearer bench-token-0123456789");
+    if (ndjson) {
+        h->h_ndjson = curl_slist_append (NULL, "Content-Type: application/x-ndjson");
+        h->h_ndjson = curl_slist_append (h->h_ndjson, "Authorization: Bearer bench-token-0123456789");
+    }
+    curl_easy_setopt (h->c, CURLOPT_URL, h->url);
+    curl_easy_setopt (h->c, CURLOPT_WRITEFUNCTION, s_sink);
+    curl_easy_setopt (h->c, CURLOPT_NOSIGNAL, 1L);
+}
+
 static long
 s_post (s_http_t *h, const char *body, size_t len, int ndjson)
 {
@@ -131,14 +149,7 @@ s_conc_main (void *arg)
 {
     s_conc_t *cc = arg;
     s_http_t h = { 0 };
-    h.c = curl_easy_init ();
-    snprintf (h.url, sizeof h.url, "http://127.0.0.1:%u/v1/records/water.v1.MeterReading",
-              cc->port);
-    h.h_json = curl_slist_append (NULL, "Content-Type: application/json");
-    h.h_json = curl_slist_append (h.h_json, "Authorization: Bearer bench-token-0123456789");
-    curl_easy_setopt (h.c, CURLOPT_URL, h.url);
-    curl_easy_setopt (h.c, CURLOPT_WRITEFUNCTION, s_sink);
-    curl_easy_setopt (h.c, CURLOPT_NOSIGNAL, 1L);
+    s_http_open (&h, cc->port, 0);
     char line[512];
     while (sl_mono_ns () < cc->end) {
         int len = s_json (cc->base + cc->done, line, sizeof line);
@@ -246,15 +257,7 @@ main (int argc, char **argv)
     }
     fclose (f);
     curl_global_init (CURL_GLOBAL_DEFAULT);
-    h.c = curl_easy_init ();
-    snprintf (h.url, sizeof h.url, "http://127.0.0.1:%u/v1/records/water.v1.MeterReading", port);
-    h.h_json = curl_slist_append (NULL, "Content-Type: application/json");
-    h.h_json = curl_slist_append (h.h_json, "Authorization: Bearer bench-token-0123456789");
-    h.h_ndjson = curl_slist_append (NULL, "Content-Type: application/x-ndjson");
-    h.h_ndjson = curl_slist_append (h.h_ndjson, "Authorization: Bearer bench-token-0123456789");
-    curl_easy_setopt (h.c, CURLOPT_URL, h.url);
-    curl_easy_setopt (h.c, CURLOPT_WRITEFUNCTION, s_sink);
-    curl_easy_setopt (h.c, CURLOPT_NOSIGNAL, 1L);
+    s_http_open (&h, port, 1);
     /* wait until the gateway is connected: the first POST answers 201 */
     char line[512];
     long code = 0;
