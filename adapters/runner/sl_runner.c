@@ -20,6 +20,7 @@
 #include "sl_quarantine.h"
 #include "sl_explain.h"
 #include "sl_mono.h"
+#include "sl_signal.h"
 #include "sl_text.h"
 #include "sluice.h"
 #include "sl_schema.h"
@@ -67,15 +68,6 @@ struct s_kept {
     uint8_t *body;
     size_t size;
 };
-
-static volatile sig_atomic_t s_stop;
-
-static void
-s_on_signal (int sig)
-{
-    (void) sig;
-    s_stop = 1;
-}
 
 const char *
 sl_runner_source (const sl_runner_t *r)
@@ -377,7 +369,7 @@ sl_runner_set_source (sl_runner_t *r, const char *source)
 int
 sl_runner_stopping (void)
 {
-    return s_stop != 0;
+    return sl_signal_stop != 0;
 }
 
 void
@@ -447,7 +439,7 @@ s_read_source (sl_runner_t *r, const char *path, int follow)
     r->format->begin (r->state, r, r->source);
     static char buf [65536];
     int rc = 0;
-    while (!s_stop) {
+    while (!sl_signal_stop) {
         ssize_t n = read (fd, buf, sizeof buf);
         if (n < 0 && errno == EINTR)
             continue;
@@ -517,7 +509,7 @@ s_consume (sl_runner_t *r, const char *const *subs, size_t nsubs, const char *ou
         fprintf (stderr, "%s: subscribed to %s for %s\n", r->format->bureau, type, colon + 1);
     }
     long n = 0;
-    while (!s_stop && (max <= 0 || n < max)) {
+    while (!sl_signal_stop && (max <= 0 || n < max)) {
         sl_delivery_t *d = NULL;
         int src = sl_client_recv (r->client, &d, 250);
         if (src == SL_ETIMEOUT)
@@ -783,18 +775,14 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
             goto out;
         sources [nsources++] = strdup ("-");
     }
-    struct sigaction sa;
-    memset (&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal;
-    sigaction (SIGINT, &sa, NULL);
-    sigaction (SIGTERM, &sa, NULL);
+    sl_signal_catch (0);
     r.progress = !r.quiet && isatty (2);
 
     int unreadable = 0;
     if (format->serving && format->serving (state))
         unreadable = format->serve (state, &r) != 0;
     else
-    for (size_t i = 0; i < nsources && !s_stop; i++)
+    for (size_t i = 0; i < nsources && !sl_signal_stop; i++)
         unreadable |= s_read_source (&r, sources [i], follow && i + 1 == nsources) != 0;
     if (r.client) {
         int rc = sl_client_flush (r.client, wait_s * 1000);
@@ -803,11 +791,11 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
                      (unsigned long long) sl_client_unacked (r.client), sl_client_last_error (r.client),
                      spool ? " (kept in the spool)" : "");
     }
-    if (nsubs && !s_stop && s_consume (&r, subs, nsubs, output, max_deliveries))
+    if (nsubs && !sl_signal_stop && s_consume (&r, subs, nsubs, output, max_deliveries))
         unreadable = 1;
-    if (r.serve && r.client && !s_stop) {
+    if (r.serve && r.client && !sl_signal_stop) {
         fprintf (stderr, "%s: answering queries about %zu records until stopped\n", format->bureau, r.nkept);
-        while (!s_stop)
+        while (!sl_signal_stop)
             if (sl_client_poll (r.client, 250) == SL_ECLOSED) {
                 fprintf (stderr, "%s: %s\n", format->program, sl_client_last_error (r.client));
                 unreadable = 1;
