@@ -10,59 +10,48 @@
 #include "sl_time.h"
 
 void
-sl_config_defaults (sl_config_t *cfg)
-{
-    memset (cfg, 0, sizeof *cfg);
-    const char *env = getenv ("SLUICE_DATA");
-    snprintf (cfg->data_dir, sizeof cfg->data_dir, "%s", env && *env ? env : "./var/sluice");
-    snprintf (cfg->data_endpoint, sizeof cfg->data_endpoint, "tcp://*:5570");
-    snprintf (cfg->admin_endpoint, sizeof cfg->admin_endpoint, "tcp://127.0.0.1:5571");
-    cfg->max_message_size = 1048576;
-    cfg->batch_max = 256;
-    cfg->batch_delay_us = 1000;
-    cfg->map_size = (size_t) 1 << 30;
-    cfg->query_timeout_ms = 5000;
-    cfg->checkpoint_every = 4096;
-    cfg->checkpoint_interval_ms = 60000;
-    cfg->consent_scan_ms = 1000;
-    cfg->queue_max = 1000000;
-    cfg->overload_queue = 2048;
-    cfg->overload_hold_ms = 1000;
-    snprintf (cfg->log_level, sizeof cfg->log_level, "info");
-    snprintf (cfg->log_format, sizeof cfg->log_format, "logfmt");
-}
-
-void
 sl_config_clear (sl_config_t *cfg)
 {
     (void) cfg;     /* nothing allocated */
 }
 
-#define S_TEXT(key, field) SL_INI_TEXT_KEY (key, sl_config_t, field, 1)
-#define S_NUMBER(key, field, lo, hi) SL_INI_NUMBER_KEY (key, sl_config_t, field, lo, hi)
+#define S_TEXT(key, field, def) SL_INI_TEXT_KEY (key, sl_config_t, field, 1, def)
+#define S_NUMBER(key, field, lo, hi, def) SL_INI_NUMBER_KEY (key, sl_config_t, field, lo, hi, def)
 
 /*  The plain settings (sl_ini.h design note 1); the others follow in sl_config_set. */
 static const sl_ini_key_t s_keys[] = {
-    S_TEXT ("data", data_dir),
-    S_TEXT ("bind", data_endpoint),
-    S_TEXT ("admin_bind", admin_endpoint),
-    S_TEXT ("admin_allow", admin_allow),
-    S_NUMBER ("max_message_size", max_message_size, 1024, 256ull << 20),
-    S_NUMBER ("batch", batch_max, 1, 100000),
-    S_NUMBER ("batch_delay_us", batch_delay_us, 0, 1000000),
-    { "map_size_mb", SL_INI_NUMBER, SL_INI_AT (sl_config_t, map_size), 1, 1ull << 24, 20 }, /* MiB */
-    S_NUMBER ("query_timeout_ms", query_timeout_ms, 1, 60000),
-    S_NUMBER ("checkpoint_every", checkpoint_every, 0, 1ull << 40),
-    S_NUMBER ("checkpoint_interval_ms", checkpoint_interval_ms, 0, 86400000),
-    S_NUMBER ("consent_scan_ms", consent_scan_ms, 10, 3600000),
-    S_NUMBER ("queue_max", queue_max, 0, 1ull << 40),
-    S_NUMBER ("overload_queue", overload_queue, 0, 1ull << 40),
-    S_NUMBER ("overload_hold_ms", overload_hold_ms, 1, 60000),
-    S_TEXT ("metrics_bind", metrics_bind),
-    S_TEXT ("next_bind", next_bind),
-    S_TEXT ("next_admin_bind", next_admin_bind),
-    S_TEXT ("log_file", log_file),
+    S_TEXT ("data", data_dir, NULL),
+    S_TEXT ("bind", data_endpoint, "tcp://*:5570"),
+    S_TEXT ("admin_bind", admin_endpoint, "tcp://127.0.0.1:5571"),
+    S_TEXT ("admin_allow", admin_allow, NULL),
+    S_NUMBER ("max_message_size", max_message_size, 1024, 256ull << 20, "1048576"),
+    S_NUMBER ("batch", batch_max, 1, 100000, "256"),
+    S_NUMBER ("batch_delay_us", batch_delay_us, 0, 1000000, "1000"),
+    /* written in MiB, kept in bytes */
+    { "map_size_mb", SL_INI_NUMBER, SL_INI_AT (sl_config_t, map_size), 1, 1ull << 24, 20, "1024" },
+    S_NUMBER ("query_timeout_ms", query_timeout_ms, 1, 60000, "5000"),
+    S_NUMBER ("checkpoint_every", checkpoint_every, 0, 1ull << 40, "4096"),
+    S_NUMBER ("checkpoint_interval_ms", checkpoint_interval_ms, 0, 86400000, "60000"),
+    S_NUMBER ("consent_scan_ms", consent_scan_ms, 10, 3600000, "1000"),
+    S_NUMBER ("queue_max", queue_max, 0, 1ull << 40, "1000000"),
+    S_NUMBER ("overload_queue", overload_queue, 0, 1ull << 40, "2048"),
+    S_NUMBER ("overload_hold_ms", overload_hold_ms, 1, 60000, "1000"),
+    S_TEXT ("metrics_bind", metrics_bind, NULL),
+    S_TEXT ("next_bind", next_bind, NULL),
+    S_TEXT ("next_admin_bind", next_admin_bind, NULL),
+    S_TEXT ("log_file", log_file, NULL),
 };
+
+void
+sl_config_defaults (sl_config_t *cfg)
+{
+    memset (cfg, 0, sizeof *cfg);
+    sl_ini_defaults (cfg, s_keys, sizeof s_keys / sizeof s_keys[0]);
+    const char *env = getenv ("SLUICE_DATA");
+    snprintf (cfg->data_dir, sizeof cfg->data_dir, "%s", env && *env ? env : "./var/sluice");
+    snprintf (cfg->log_level, sizeof cfg->log_level, "info");
+    snprintf (cfg->log_format, sizeof cfg->log_format, "logfmt");
+}
 
 int
 sl_config_set (sl_config_t *cfg, const char *key, const char *value, char *err, size_t errlen)

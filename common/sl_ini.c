@@ -72,3 +72,15 @@ sl_ini_set (void *settings, const sl_ini_key_t *keys, size_t n, const char *key,
     }
     return SL_ENOTFOUND;
 }
+
+void
+sl_ini_defaults (void *settings, const sl_ini_key_t *keys, size_t n)
+{
+    char err[200];
+    for (size_t i = 0; i < n; i++)
+        if (keys[i].def) {
+            int rc = sl_ini_set (settings, &keys[i], 1, keys[i].key, keys[i].def, err, sizeof err);
+            assert (rc == 0);
+            (void) rc;
+        }
+}

@@ -43,16 +43,18 @@ typedef struct {
     size_t offset, size;
     unsigned long long lo, hi;  /* TEXT: lo is the least length (0 or 1); hi unused */
     unsigned shift;             /* NUMBER: stored = written << shift (MiB -> bytes: 20) */
+    const char *def;            /* the default, as a file would write it; NULL: none */
 } sl_ini_key_t;
 
 /*  The offset and size of `field` in the settings struct `type`. */
 #define SL_INI_AT(type, field) offsetof (type, field), sizeof ((type *) 0)->field
 
 /*  Table rows: `field` of `type` holds text of at least `min` characters,
- *  or a whole number from lo to hi. */
-#define SL_INI_TEXT_KEY(key, type, field, min) { key, SL_INI_TEXT, SL_INI_AT (type, field), min, 0, 0 }
-#define SL_INI_NUMBER_KEY(key, type, field, lo, hi) \
-    { key, SL_INI_NUMBER, SL_INI_AT (type, field), lo, hi, 0 }
+ *  or a whole number from lo to hi; `def` is its default (or NULL). */
+#define SL_INI_TEXT_KEY(key, type, field, min, def) \
+    { key, SL_INI_TEXT, SL_INI_AT (type, field), min, 0, 0, def }
+#define SL_INI_NUMBER_KEY(key, type, field, lo, hi, def) \
+    { key, SL_INI_NUMBER, SL_INI_AT (type, field), lo, hi, 0, def }
 
 /*  Sets `key` = `value` in `settings` (the struct the n entries of `keys`
  *  describe). Returns 0 when set; SL_ENOTFOUND when `key` is not in the
@@ -60,5 +62,10 @@ typedef struct {
  *  number from LO to HI" or "KEY: value must be LO to MAX characters". */
 int sl_ini_set (void *settings, const sl_ini_key_t *keys, size_t n, const char *key,
                 const char *value, char *err, size_t errlen);
+
+/*  Sets every key of the table that has a default to it (as sl_ini_set
+ *  would from a file); the others are left as they are. Cannot fail: a
+ *  default its own row refuses is a bug of the table (assert). */
+void sl_ini_defaults (void *settings, const sl_ini_key_t *keys, size_t n);
 
 #endif

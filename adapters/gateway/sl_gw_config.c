@@ -10,55 +10,39 @@
 #include "sl_error.h"
 #include "sl_ini.h"
 
-void
-sl_gw_config_defaults (sl_gw_config_t *cfg)
-{
-    memset (cfg, 0, sizeof *cfg);
-    snprintf (cfg->listen, sizeof cfg->listen, "127.0.0.1:8480");
-    cfg->max_body = 1 << 20;
-    cfg->publish_timeout_ms = 10000;
-    cfg->query_timeout_ms = 5000;
-    cfg->max_wait_s = 60;
-    cfg->lease_s = 60;
-    cfg->webhook_timeout_ms = 5000;
-    cfg->webhook_retry_min_ms = 500;
-    cfg->webhook_retry_max_ms = 60000;
-    cfg->owner_timeout_ms = 3000;
-}
-
 typedef struct {
     sl_gw_config_t *cfg;
     char err[300];
     int have_token[SL_GW_MAX_APPS];
 } s_ctx_t;
 
-#define S_TEXT(key, field) SL_INI_TEXT_KEY (key, sl_gw_config_t, field, 0)
-#define S_NUMBER(key, field, lo, hi) SL_INI_NUMBER_KEY (key, sl_gw_config_t, field, lo, hi)
-#define S_SUB(key, field) SL_INI_TEXT_KEY (key, sl_gw_sub_t, field, 0)
+#define S_TEXT(key, field, def) SL_INI_TEXT_KEY (key, sl_gw_config_t, field, 0, def)
+#define S_NUMBER(key, field, lo, hi, def) SL_INI_NUMBER_KEY (key, sl_gw_config_t, field, lo, hi, def)
+#define S_SUB(key, field) SL_INI_TEXT_KEY (key, sl_gw_sub_t, field, 0, NULL)
 
 /*  The plain keys of [gateway], [owner] and [subscription NAME] (sl_ini.h). */
 static const sl_ini_key_t s_gateway_keys[] = {
-    S_TEXT ("listen", listen),
-    S_TEXT ("data", data),
-    S_TEXT ("endpoint", endpoint),
-    S_TEXT ("broker_key", broker_key),
-    S_TEXT ("admin_endpoint", admin_endpoint),
-    S_TEXT ("key", key),
-    S_TEXT ("spool", spool),
-    S_TEXT ("tls_cert", tls_cert),
-    S_TEXT ("tls_key", tls_key),
-    S_NUMBER ("max_body", max_body, 64, 1ull << 30),
-    S_NUMBER ("publish_timeout_ms", publish_timeout_ms, 100, 600000),
-    S_NUMBER ("query_timeout_ms", query_timeout_ms, 100, 60000),
-    S_NUMBER ("max_wait_s", max_wait_s, 0, 3600),
-    S_NUMBER ("lease_s", lease_s, 1, 86400),
-    S_NUMBER ("webhook_timeout_ms", webhook_timeout_ms, 100, 600000),
-    S_NUMBER ("webhook_retry_min_ms", webhook_retry_min_ms, 10, 3600000),
-    S_NUMBER ("webhook_retry_max_ms", webhook_retry_max_ms, 10, 86400000),
+    S_TEXT ("listen", listen, "127.0.0.1:8480"),
+    S_TEXT ("data", data, NULL),
+    S_TEXT ("endpoint", endpoint, NULL),
+    S_TEXT ("broker_key", broker_key, NULL),
+    S_TEXT ("admin_endpoint", admin_endpoint, NULL),
+    S_TEXT ("key", key, NULL),
+    S_TEXT ("spool", spool, NULL),
+    S_TEXT ("tls_cert", tls_cert, NULL),
+    S_TEXT ("tls_key", tls_key, NULL),
+    S_NUMBER ("max_body", max_body, 64, 1ull << 30, "1048576"),
+    S_NUMBER ("publish_timeout_ms", publish_timeout_ms, 100, 600000, "10000"),
+    S_NUMBER ("query_timeout_ms", query_timeout_ms, 100, 60000, "5000"),
+    S_NUMBER ("max_wait_s", max_wait_s, 0, 3600, "60"),
+    S_NUMBER ("lease_s", lease_s, 1, 86400, "60"),
+    S_NUMBER ("webhook_timeout_ms", webhook_timeout_ms, 100, 600000, "5000"),
+    S_NUMBER ("webhook_retry_min_ms", webhook_retry_min_ms, 10, 3600000, "500"),
+    S_NUMBER ("webhook_retry_max_ms", webhook_retry_max_ms, 10, 86400000, "60000"),
 };
 static const sl_ini_key_t s_owner_keys[] = {
-    S_TEXT ("url", owner_url),
-    S_NUMBER ("timeout_ms", owner_timeout_ms, 100, 60000),
+    S_TEXT ("url", owner_url, NULL),
+    S_NUMBER ("timeout_ms", owner_timeout_ms, 100, 60000, "3000"),
 };
 static const sl_ini_key_t s_sub_keys[] = {
     S_SUB ("record_type", record_type),
@@ -67,6 +51,14 @@ static const sl_ini_key_t s_sub_keys[] = {
     S_SUB ("webhook_secret", webhook_secret),
 };
 #define S_N(table) (sizeof table / sizeof table[0])
+
+void
+sl_gw_config_defaults (sl_gw_config_t *cfg)
+{
+    memset (cfg, 0, sizeof *cfg);
+    sl_ini_defaults (cfg, s_gateway_keys, S_N (s_gateway_keys));
+    sl_ini_defaults (cfg, s_owner_keys, S_N (s_owner_keys));
+}
 
 /*  Sets a plain key from `table`, or says it is unknown in [`section`]. Returns 1 or 0. */
 static int

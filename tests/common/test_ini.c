@@ -18,10 +18,10 @@ typedef struct {
 
 #define S_AT(field) SL_INI_AT (s_settings_t, field)
 static const sl_ini_key_t s_keys[] = {
-    { "name", SL_INI_TEXT, S_AT (name), 1, 0, 0 },
-    { "small", SL_INI_NUMBER, S_AT (small), 1, 100, 0 },
-    { "big", SL_INI_NUMBER, S_AT (big), 0, 1ull << 40, 0 },
-    { "mib", SL_INI_NUMBER, S_AT (mib), 1, 1024, 20 },
+    { "name", SL_INI_TEXT, S_AT (name), 1, 0, 0, "dflt" },
+    { "small", SL_INI_NUMBER, S_AT (small), 1, 100, 0, NULL },
+    { "big", SL_INI_NUMBER, S_AT (big), 0, 1ull << 40, 0, "42" },
+    { "mib", SL_INI_NUMBER, S_AT (mib), 1, 1024, 20, "2" },
 };
 #define S_NKEYS (sizeof s_keys / sizeof s_keys[0])
 
@@ -38,6 +38,17 @@ Test (ini, sets_text_and_numbers)
     cr_assert_eq (s.big, 1ull << 40);
     cr_assert_eq (s.mib, 3 << 20);
     cr_assert_eq (sl_ini_set (&s, s_keys, S_NKEYS, "other", "1", err, sizeof err), SL_ENOTFOUND);
+}
+
+/*  Defaults go through the same rows; a row without one is left alone. */
+Test (ini, defaults_from_the_table)
+{
+    s_settings_t s = { "", 9, 0, 0 };
+    sl_ini_defaults (&s, s_keys, S_NKEYS);
+    cr_assert_str_eq (s.name, "dflt");
+    cr_assert_eq (s.small, 9);
+    cr_assert_eq (s.big, 42);
+    cr_assert_eq (s.mib, 2 << 20);
 }
 
 Test (ini, refuses_with_the_key_and_range)
