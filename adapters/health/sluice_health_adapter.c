@@ -96,13 +96,9 @@ static int
 s_start (void *st)
 {
     health_t *h = st;
-    char err [1024];
-    if (h->tz_name && !(h->tz = sl_tz_load (h->tz_name, err, sizeof err))) {
-        fprintf (stderr, "sluice-health-adapter: --timezone: %s\n", err);
-        return -1;
-    }
+    int rc = sl_runner_load ("sluice-health-adapter", h->tz_name, &h->tz, NULL, NULL, NULL, 0, NULL);
     h->opts.tz = h->tz;
-    return 0;
+    return rc;
 }
 
 static void

@@ -25,23 +25,11 @@ static int
 s_start (void *st)
 {
     parking_t *p = st;
-    char err [512];
-    if (!p->plates_path) {
-        fprintf (stderr, "sluice-parking-adapter: need --plates FILE (the plate registry)\n");
+    if (sl_runner_load ("sluice-parking-adapter", p->tz_name, &p->tz, "plates", "the plate registry",
+                        p->plates_path, SL_LOOKUP_PLATE, &p->plates))
         return -1;
-    }
-    if (p->tz_name && !(p->tz = sl_tz_load (p->tz_name, err, sizeof err))) {
-        fprintf (stderr, "sluice-parking-adapter: --timezone: %s\n", err);
-        return -1;
-    }
-    p->plates = sl_lookup_load (p->plates_path, SL_LOOKUP_PLATE, err, sizeof err);
-    if (p->plates && p->places_path)
-        p->places = sl_lookup_load (p->places_path, SL_LOOKUP_EXACT, err, sizeof err);
-    if (!p->plates || (p->places_path && !p->places)) {
-        fprintf (stderr, "sluice-parking-adapter: %s\n", err);
-        return -1;
-    }
-    return 0;
+    return p->places_path ? sl_runner_load ("sluice-parking-adapter", NULL, NULL, "places", NULL,
+                                            p->places_path, SL_LOOKUP_EXACT, &p->places) : 0;
 }
 
 static void

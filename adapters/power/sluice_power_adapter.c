@@ -44,22 +44,10 @@ static int
 s_start (void *st)
 {
     power_t *p = st;
-    char err [512];
-    if (!p->meters_path) {
-        fprintf (stderr, "sluice-power-adapter: need --meters FILE (the meter registry)\n");
-        return -1;
-    }
-    if (p->tz_name && !(p->tz = sl_tz_load (p->tz_name, err, sizeof err))) {
-        fprintf (stderr, "sluice-power-adapter: --timezone: %s\n", err);
-        return -1;
-    }
+    int rc = sl_runner_load ("sluice-power-adapter", p->tz_name, &p->tz, "meters", "the meter registry",
+                             p->meters_path, SL_LOOKUP_EXACT, &p->meters);
     p->opts.tz = p->tz;
-    p->meters = sl_lookup_load (p->meters_path, SL_LOOKUP_EXACT, err, sizeof err);
-    if (!p->meters) {
-        fprintf (stderr, "sluice-power-adapter: %s\n", err);
-        return -1;
-    }
-    return 0;
+    return rc;
 }
 
 static void

@@ -608,6 +608,26 @@ s_usage (const sl_format_t *f, FILE *out)
 }
 
 int
+sl_runner_load (const char *program, const char *tz_name, sl_tz_t **tz, const char *option,
+                const char *what, const char *path, int flags, sl_lookup_t **registry)
+{
+    char err [512];
+    if (option && !path) {
+        fprintf (stderr, "%s: need --%s FILE (%s)\n", program, option, what);
+        return -1;
+    }
+    if (tz_name && !(*tz = sl_tz_load (tz_name, err, sizeof err))) {
+        fprintf (stderr, "%s: --timezone: %s\n", program, err);
+        return -1;
+    }
+    if (option && !(*registry = sl_lookup_load (path, flags, err, sizeof err))) {
+        fprintf (stderr, "%s: %s\n", program, err);
+        return -1;
+    }
+    return 0;
+}
+
+int
 sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
 {
     enum { O_DATA = 1, O_KEY, O_SPOOL, O_DRY, O_FOLLOW, O_QUAR, O_QUIET, O_HELP, O_WAIT, O_ENDPOINT, O_BROKER_KEY, O_SUBSCRIBE, O_OUTPUT, O_MAX, O_SERVE, O_EXPLAIN, O_BUREAU = 100 };

@@ -20,6 +20,9 @@
 #include <stdint.h>
 #include <protobuf-c/protobuf-c.h>
 
+#include "sl_lookup.h"
+#include "sl_time.h"
+
 typedef struct sl_runner sl_runner_t;
 
 /*  One option of a bureau (its name without "--"; each takes a value). */
@@ -55,6 +58,15 @@ typedef struct {
     int (*serve) (void *state, sl_runner_t *r);
     int (*serving) (void *state);
 } sl_format_t;
+
+/*  For a bureau's `start`: loads the zone `tz_name` given with --timezone
+ *  (NULL: none) into *tz, then, when `option` is set, the registry `path`
+ *  given with --OPTION (required: NULL is an error naming `what`) into
+ *  *registry with sl_lookup_load `flags`. Returns 0, or -1 after printing
+ *  why on stderr, prefixed with `program`. */
+int sl_runner_load (const char *program, const char *tz_name, sl_tz_t **tz,
+                    const char *option, const char *what, const char *path, int flags,
+                    sl_lookup_t **registry);
 
 /*  Runs the adapter program: parses argv, connects, reads every source and
  *  returns the exit status described above. */

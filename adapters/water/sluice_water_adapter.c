@@ -36,22 +36,12 @@ s_start (void *st)
 {
     water_t *w = st;
     char err [512];
-    if (!w->meters_path) {
-        fprintf (stderr, "sluice-water-adapter: need --meters FILE (the meter registry)\n");
+    if (sl_runner_load ("sluice-water-adapter", w->tz_name, &w->tz, "meters", "the meter registry",
+                        w->meters_path, SL_LOOKUP_EXACT, &w->meters))
         return -1;
-    }
-    if (w->tz_name && !(w->tz = sl_tz_load (w->tz_name, err, sizeof err))) {
-        fprintf (stderr, "sluice-water-adapter: --timezone: %s\n", err);
-        return -1;
-    }
     sl_wmbus_opts_t opts = { .tz = w->tz, .csv_fields = w->csv_fields, .separator = w->separator };
     w->parser = sl_wmbus_new (&opts, err, sizeof err);
     if (!w->parser) {
-        fprintf (stderr, "sluice-water-adapter: %s\n", err);
-        return -1;
-    }
-    w->meters = sl_lookup_load (w->meters_path, SL_LOOKUP_EXACT, err, sizeof err);
-    if (!w->meters) {
         fprintf (stderr, "sluice-water-adapter: %s\n", err);
         return -1;
     }
