@@ -17,13 +17,19 @@
 
 int
 sl_broker_pending_push (sl_broker_t *self, const void *rid, size_t rid_len, uint64_t seq,
-                void *packed, size_t len)
+                        const Sluice__V1__Header *a)
 {
+    size_t len;
+    void *packed = sl_wire_pack (a, &len);
+    if (!packed)
+        return SL_ENOMEM;
     if (self->n_pending == self->cap_pending) {
         size_t cap = self->cap_pending ? self->cap_pending * 2 : 64;
         sl_pending_t *p = realloc (self->pending, cap * sizeof *p);
-        if (!p)
+        if (!p) {
+            free (packed);
             return SL_ENOMEM;
+        }
         self->pending = p;
         self->cap_pending = cap;
     }

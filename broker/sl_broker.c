@@ -451,14 +451,11 @@ s_append (char *buf, size_t size, size_t o, const char *src)
 const char *
 sl_broker_rules (char rules[][SL_DECIDE_RULE_MAX], int n, char *buf, size_t size)
 {
-    size_t o = 0;
-    buf[0] = 0;
-    for (int i = 0; i < n; i++) {
-        if (i)
-            o = s_append (buf, size, o, ",");
-        o = s_append (buf, size, o, rules[i]);
-    }
-    return buf;
+    char *p[SL_DECIDE_MAX_RULES];
+    size_t k;
+    for (k = 0; k < (size_t) n && k < SL_DECIDE_MAX_RULES; k++)
+        p[k] = rules[k];
+    return sl_broker_rules_meta (p, k, buf, size);
 }
 
 const char *

@@ -172,11 +172,11 @@ void sl_broker_send_header (sl_broker_t *self, sl_session_t *s, Sluice__V1__Head
  *  Returns 1 if `s` was the member's current session. */
 int sl_broker_session_drop (sl_broker_t *self, sl_session_t *s);
 
-/*  Holds the packed answer `packed` (taken) for (rid, seq) until the batch
- *  outcome: sent if it commits, replaced by an ERROR if it aborts. Returns 0
- *  or SL_ENOMEM (then `packed` is not taken). */
+/*  Packs the answer `a` (borrowed) and holds it for (rid, seq) until the
+ *  batch outcome: sent if it commits, replaced by an ERROR if it aborts.
+ *  Returns 0 or SL_ENOMEM (nothing is held). */
 int sl_broker_pending_push (sl_broker_t *self, const void *rid, size_t rid_len, uint64_t seq,
-                            void *packed, size_t len);
+                            const Sluice__V1__Header *a);
 
 /*  Commits the batch without waiting for its meta page (the loop's group
  *  commit); its answers and DELIVERs are held until it is durable.

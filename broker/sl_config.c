@@ -1,38 +1,13 @@
 /*  sl_config — see sl_config.h. */
 #include "sl_config.h"
 
-#include <errno.h>
-#include <ini.h>
-
-#include "sl_time.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sl_error.h"
-
-void
-sl_config_defaults (sl_config_t *cfg)
-{
-    memset (cfg, 0, sizeof *cfg);
-    const char *env = getenv ("SLUICE_DATA");
-    snprintf (cfg->data_dir, sizeof cfg->data_dir, "%s", env && *env ? env : "./var/sluice");
-    snprintf (cfg->data_endpoint, sizeof cfg->data_endpoint, "tcp://*:5570");
-    snprintf (cfg->admin_endpoint, sizeof cfg->admin_endpoint, "tcp://127.0.0.1:5571");
-    cfg->max_message_size = 1048576;
-    cfg->batch_max = 256;
-    cfg->batch_delay_us = 1000;
-    cfg->map_size = (size_t) 1 << 30;
-    cfg->query_timeout_ms = 5000;
-    cfg->checkpoint_every = 4096;
-    cfg->checkpoint_interval_ms = 60000;
-    cfg->consent_scan_ms = 1000;
-    cfg->queue_max = 1000000;
-    cfg->overload_queue = 2048;
-    cfg->overload_hold_ms = 1000;
-    snprintf (cfg->log_level, sizeof cfg->log_level, "info");
-    snprintf (cfg->log_format, sizeof cfg->log_format, "logfmt");
-}
+#include "sl_ini.h"
+#include "sl_time.h"
 
 void
 sl_config_clear (sl_config_t *cfg)
@@ -40,70 +15,54 @@ sl_config_clear (sl_config_t *cfg)
     (void) cfg;     /* nothing allocated */
 }
 
-static int
-s_number (const char *key, const char *value, unsigned long long lo, unsigned long long hi,
-          unsigned long long *out, char *err, size_t errlen)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull (value, &end, 10);
-    if (errno || end == value || *end || value[0] == '-' || v < lo || v > hi) {
-        snprintf (err, errlen, "%s: '%s' is not a number between %llu and %llu", key, value, lo, hi);
-        return SL_EINVAL;
-    }
-    *out = v;
-    return 0;
-}
+#define S_TEXT(key, field, def) SL_INI_TEXT_KEY (key, sl_config_t, field, 1, def)
+#define S_NUMBER(key, field, lo, hi, def) SL_INI_NUMBER_KEY (key, sl_config_t, field, lo, hi, def)
 
-static int
-s_string (char *dst, size_t size, const char *key, const char *value, char *err, size_t errlen)
+/*  The plain settings (sl_ini.h design note 1); the others follow in sl_config_set. */
+static const sl_ini_key_t s_keys[] = {
+    S_TEXT ("data", data_dir, NULL),
+    S_TEXT ("bind", data_endpoint, "tcp://*:5570"),
+    S_TEXT ("admin_bind", admin_endpoint, "tcp://127.0.0.1:5571"),
+    S_TEXT ("admin_allow", admin_allow, NULL),
+    S_NUMBER ("max_message_size", max_message_size, 1024, 256ull << 20, "1048576"),
+    S_NUMBER ("batch", batch_max, 1, 100000, "256"),
+    S_NUMBER ("batch_delay_us", batch_delay_us, 0, 1000000, "1000"),
+    /* written in MiB, kept in bytes */
+    { "map_size_mb", SL_INI_NUMBER, SL_INI_AT (sl_config_t, map_size), 1, 1ull << 24, 20, "1024" },
+    S_NUMBER ("query_timeout_ms", query_timeout_ms, 1, 60000, "5000"),
+    S_NUMBER ("checkpoint_every", checkpoint_every, 0, 1ull << 40, "4096"),
+    S_NUMBER ("checkpoint_interval_ms", checkpoint_interval_ms, 0, 86400000, "60000"),
+    S_NUMBER ("consent_scan_ms", consent_scan_ms, 10, 3600000, "1000"),
+    S_NUMBER ("queue_max", queue_max, 0, 1ull << 40, "1000000"),
+    S_NUMBER ("overload_queue", overload_queue, 0, 1ull << 40, "2048"),
+    S_NUMBER ("overload_hold_ms", overload_hold_ms, 1, 60000, "1000"),
+    S_TEXT ("metrics_bind", metrics_bind, NULL),
+    S_TEXT ("next_bind", next_bind, NULL),
+    S_TEXT ("next_admin_bind", next_admin_bind, NULL),
+    S_TEXT ("log_file", log_file, NULL),
+};
+
+void
+sl_config_defaults (sl_config_t *cfg)
 {
-    if (!*value || strlen (value) >= size) {
-        snprintf (err, errlen, "%s: value must be 1 to %zu characters", key, size - 1);
-        return SL_EINVAL;
-    }
-    memcpy (dst, value, strlen (value) + 1);
-    return 0;
+    memset (cfg, 0, sizeof *cfg);
+    sl_ini_defaults (cfg, s_keys, sizeof s_keys / sizeof s_keys[0]);
+    const char *env = getenv ("SLUICE_DATA");
+    snprintf (cfg->data_dir, sizeof cfg->data_dir, "%s", env && *env ? env : "./var/sluice");
+    snprintf (cfg->log_level, sizeof cfg->log_level, "info");
+    snprintf (cfg->log_format, sizeof cfg->log_format, "logfmt");
 }
 
 int
 sl_config_set (sl_config_t *cfg, const char *key, const char *value, char *err, size_t errlen)
 {
-    unsigned long long v;
-    int rc;
-    if (!strcmp (key, "data"))
-        return s_string (cfg->data_dir, sizeof cfg->data_dir, key, value, err, errlen);
-    if (!strcmp (key, "bind"))
-        return s_string (cfg->data_endpoint, sizeof cfg->data_endpoint, key, value, err, errlen);
-    if (!strcmp (key, "admin_bind"))
-        return s_string (cfg->admin_endpoint, sizeof cfg->admin_endpoint, key, value, err, errlen);
-    if (!strcmp (key, "admin_allow"))
-        return s_string (cfg->admin_allow, sizeof cfg->admin_allow, key, value, err, errlen);
-    if (!strcmp (key, "max_message_size")) {
-        if ((rc = s_number (key, value, 1024, 256ull << 20, &v, err, errlen)) == 0)
-            cfg->max_message_size = (size_t) v;
-        return rc;
+    if (!strcmp (key, "metrics_bind") && (!strcmp (value, "off") || !*value)) {
+        cfg->metrics_bind[0] = 0;
+        return 0;
     }
-    if (!strcmp (key, "batch")) {
-        if ((rc = s_number (key, value, 1, 100000, &v, err, errlen)) == 0)
-            cfg->batch_max = (unsigned) v;
+    int rc = sl_ini_set (cfg, s_keys, sizeof s_keys / sizeof s_keys[0], key, value, err, errlen);
+    if (rc != SL_ENOTFOUND)
         return rc;
-    }
-    if (!strcmp (key, "batch_delay_us")) {
-        if ((rc = s_number (key, value, 0, 1000000, &v, err, errlen)) == 0)
-            cfg->batch_delay_us = (unsigned) v;
-        return rc;
-    }
-    if (!strcmp (key, "map_size_mb")) {
-        if ((rc = s_number (key, value, 1, 1ull << 24, &v, err, errlen)) == 0)
-            cfg->map_size = (size_t) v << 20;
-        return rc;
-    }
-    if (!strcmp (key, "query_timeout_ms")) {
-        if ((rc = s_number (key, value, 1, 60000, &v, err, errlen)) == 0)
-            cfg->query_timeout_ms = (unsigned) v;
-        return rc;
-    }
     if (!strcmp (key, "log_level")) {
         if (strcmp (value, "debug") && strcmp (value, "info") && strcmp (value, "warn")
             && strcmp (value, "error")) {
@@ -113,49 +72,6 @@ sl_config_set (sl_config_t *cfg, const char *key, const char *value, char *err, 
         snprintf (cfg->log_level, sizeof cfg->log_level, "%s", value);
         return 0;
     }
-    if (!strcmp (key, "checkpoint_every")) {
-        if ((rc = s_number (key, value, 0, 1ull << 40, &v, err, errlen)) == 0)
-            cfg->checkpoint_every = (uint64_t) v;
-        return rc;
-    }
-    if (!strcmp (key, "checkpoint_interval_ms")) {
-        if ((rc = s_number (key, value, 0, 86400000, &v, err, errlen)) == 0)
-            cfg->checkpoint_interval_ms = (unsigned) v;
-        return rc;
-    }
-    if (!strcmp (key, "consent_scan_ms")) {
-        if ((rc = s_number (key, value, 10, 3600000, &v, err, errlen)) == 0)
-            cfg->consent_scan_ms = (unsigned) v;
-        return rc;
-    }
-    if (!strcmp (key, "queue_max")) {
-        if ((rc = s_number (key, value, 0, 1ull << 40, &v, err, errlen)) == 0)
-            cfg->queue_max = (uint64_t) v;
-        return rc;
-    }
-    if (!strcmp (key, "overload_queue")) {
-        if ((rc = s_number (key, value, 0, 1ull << 40, &v, err, errlen)) == 0)
-            cfg->overload_queue = (uint64_t) v;
-        return rc;
-    }
-    if (!strcmp (key, "overload_hold_ms")) {
-        if ((rc = s_number (key, value, 1, 60000, &v, err, errlen)) == 0)
-            cfg->overload_hold_ms = (unsigned) v;
-        return rc;
-    }
-    if (!strcmp (key, "metrics_bind")) {
-        if (!strcmp (value, "off") || !*value) {
-            cfg->metrics_bind[0] = 0;
-            return 0;
-        }
-        return s_string (cfg->metrics_bind, sizeof cfg->metrics_bind, key, value, err, errlen);
-    }
-    if (!strcmp (key, "next_bind"))
-        return s_string (cfg->next_bind, sizeof cfg->next_bind, key, value, err, errlen);
-    if (!strcmp (key, "next_admin_bind"))
-        return s_string (cfg->next_admin_bind, sizeof cfg->next_admin_bind, key, value, err, errlen);
-    if (!strcmp (key, "log_file"))
-        return s_string (cfg->log_file, sizeof cfg->log_file, key, value, err, errlen);
     if (!strcmp (key, "log_format")) {
         if (strcmp (value, "logfmt") && strcmp (value, "json")) {
             snprintf (err, errlen, "log_format: '%s' is not logfmt or json", value);
@@ -205,14 +121,5 @@ int
 sl_config_load (sl_config_t *cfg, const char *path, char *err, size_t errlen)
 {
     s_ini_t ctx = { cfg, "" };
-    int line = ini_parse (path, s_ini_handler, &ctx);
-    if (line == -1) {
-        snprintf (err, errlen, "%s: cannot open: %s", path, strerror (errno));
-        return SL_EIO;
-    }
-    if (line != 0) {
-        snprintf (err, errlen, "%s:%d: %s", path, line, ctx.err[0] ? ctx.err : "syntax error");
-        return SL_EPARSE;
-    }
-    return 0;
+    return sl_ini_load (path, s_ini_handler, &ctx, ctx.err, err, errlen);
 }

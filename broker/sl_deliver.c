@@ -186,10 +186,7 @@ sl_deliver_ack (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, int n
         sl_wire_send (self->data, s->rid, s->rid_len, &a, NULL, 0);
         goto out;
     }
-    size_t len;
-    void *packed = sl_wire_pack (&a, &len);
-    if (!packed || sl_broker_pending_push (self, s->rid, s->rid_len, h->seq, packed, len) != 0) {
-        free (packed);
+    if (sl_broker_pending_push (self, s->rid, s->rid_len, h->seq, &a) != 0) {
         sl_commit_abort (self->commit);
         goto out;
     }
@@ -406,6 +403,22 @@ shaped:
     return 0;
 }
 
+/*  Releases the records a delivery holds (n becomes 0); when `tentative`,
+ *  their tags leave s's in-flight first (not sent: deliverable again). */
+static void
+s_deliver_clear (s_deliver_t *d, int tentative)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        if (tentative)
+            sl_session_inflight_drop (d->s, d->metas[i]->delivery_tag);
+        zmq_msg_close (&d->bodies[i]);
+        sluice__v1__record_meta__free_unpacked (d->metas[i], NULL);
+        free (d->fields[i]);
+        d->fields[i] = NULL;
+    }
+    d->n = 0;
+}
+
 /*  Frees what a prepared delivery holds. */
 static void
 s_deliver_free (s_deliver_t **d_p)
@@ -413,13 +426,7 @@ s_deliver_free (s_deliver_t **d_p)
     s_deliver_t *d = *d_p;
     if (!d)
         return;
-    for (size_t i = 0; i < d->n; i++) {
-        if (d->tentative)       /* not sent: deliverable again */
-            sl_session_inflight_drop (d->s, d->metas[i]->delivery_tag);
-        zmq_msg_close (&d->bodies[i]);
-        sluice__v1__record_meta__free_unpacked (d->metas[i], NULL);
-        free (d->fields[i]);
-    }
+    s_deliver_clear (d, d->tentative);
     free (d);
     *d_p = NULL;
 }
@@ -473,13 +480,7 @@ s_deliver_prepare (sl_broker_t *self, sl_session_t *s, uint64_t from, uint32_t b
                           .fields = d->fields[i], .detail = dt };
         if (sl_broker_event (self, &ev) != 0) {
             /* the batch is aborted: nothing is sent, the records stay queued */
-            for (size_t j = 0; j < d->n; j++) {
-                zmq_msg_close (&d->bodies[j]);
-                sluice__v1__record_meta__free_unpacked (d->metas[j], NULL);
-                free (d->fields[j]);
-                d->fields[j] = NULL;
-            }
-            d->n = 0;
+            s_deliver_clear (d, 0);
             d->n_denied = 0;
             break;
         }
@@ -490,13 +491,7 @@ s_deliver_prepare (sl_broker_t *self, sl_session_t *s, uint64_t from, uint32_t b
         if (sl_session_inflight_add (s, d->metas[i]->delivery_tag) != 0) {
             for (size_t j = 0; j < i; j++)
                 sl_session_inflight_drop (s, d->metas[j]->delivery_tag);
-            for (size_t j = 0; j < d->n; j++) {
-                zmq_msg_close (&d->bodies[j]);
-                sluice__v1__record_meta__free_unpacked (d->metas[j], NULL);
-                free (d->fields[j]);
-                d->fields[j] = NULL;
-            }
-            d->n = 0;
+            s_deliver_clear (d, 0);
             break;
         }
     d->tentative = d->n > 0;

@@ -6,6 +6,7 @@
  */
 #include "sl_metrics.h"
 #include "sl_metrics_int.h"
+#include "sl_mono.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -322,14 +323,6 @@ s_sample (sl_metrics_t *self, sl_broker_t *b, int64_t now_ms)
     sl_metrics__publish_sample (self, t.p, now_ms, store_ok, signing_ok, why);
 }
 
-static int64_t
-s_mono_us (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 
 long
 sl_metrics_tick (sl_metrics_t *self, sl_broker_t *broker, int64_t now_ms)
@@ -339,9 +332,9 @@ sl_metrics_tick (sl_metrics_t *self, sl_broker_t *broker, int64_t now_ms)
     int64_t *next = sl_metrics__next_sample (self);
     if (now_ms < *next)
         return (long) (*next - now_ms);
-    int64_t t0 = s_mono_us ();
+    int64_t t0 = (int64_t) (sl_mono_ns () / 1000);
     s_sample (self, broker, now_ms);
-    int64_t cost_us = s_mono_us () - t0, cost_ms = cost_us / 1000;
+    int64_t cost_us = (int64_t) (sl_mono_ns () / 1000) - t0, cost_ms = cost_us / 1000;
     sl_metrics__sample_cost (self, cost_us);
     /* at most ~1% of the loop: a 30 ms sample waits 3 s */
     int64_t period = cost_ms * 100 > S_PERIOD_MS ? cost_ms * 100 : S_PERIOD_MS;

@@ -422,10 +422,7 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
     a.command = SLUICE__V1__COMMAND__ACK;
     a.n_message_ids = n_ids;
     a.message_ids = ids;
-    size_t len;
-    void *packed = sl_wire_pack (&a, &len);
-    if (!packed || sl_broker_pending_push (self, s->rid, s->rid_len, h->seq, packed, len) != 0) {
-        free (packed);
+    if (sl_broker_pending_push (self, s->rid, s->rid_len, h->seq, &a) != 0) {
         sl_commit_abort (self->commit);
         goto out;
     }

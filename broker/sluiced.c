@@ -23,18 +23,7 @@
 #include "sl_schema_store.h"
 #include "sl_store.h"
 #include "sl_role.h"
-
-static volatile sig_atomic_t s_stop = 0;
-static volatile sig_atomic_t s_reload = 0;
-
-static void
-s_on_signal (int sig)
-{
-    if (sig == SIGHUP)
-        s_reload = 1;
-    else
-        s_stop = 1;
-}
+#include "sl_signal.h"
 
 /*  What the process was started with, for SIGHUP: the INI file is read
  *  again, then the command-line flags are applied again on top. */
@@ -430,13 +419,7 @@ s_run (sl_config_t *cfg)
         return 1;
     }
     s_check_stale_endpoints (cfg->data_dir);
-    struct sigaction sa;
-    memset (&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal;
-    sigemptyset (&sa.sa_mask);
-    sigaction (SIGINT, &sa, NULL);
-    sigaction (SIGTERM, &sa, NULL);
-    sigaction (SIGHUP, &sa, NULL);
+    sl_signal_catch (1);
     signal (SIGPIPE, SIG_IGN);
 
     /* the city's zone, before any policy is parsed; DIR/timezone tells
@@ -477,8 +460,8 @@ s_run (sl_config_t *cfg)
         close (lock);
         return 1;
     }
-    sl_broker_on_reload (b, &s_reload, s_reload_config, cfg);
-    sl_broker_run (b, &s_stop);
+    sl_broker_on_reload (b, &sl_signal_hup, s_reload_config, cfg);
+    sl_broker_run (b, &sl_signal_stop);
     sl_broker_destroy (&b);
     close (lock);
     return 0;

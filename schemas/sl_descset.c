@@ -1,9 +1,9 @@
 /*  sl_descset — run-time protobuf-c descriptors. See sl_descset.h. */
 #include "sl_descset.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +11,7 @@
 #include "google/protobuf/descriptor.pb-c.h"
 #include "sluice/v1/options.pb-c.h"
 #include "sl_error.h"
+#include "sl_file.h"
 
 typedef Google__Protobuf__FileDescriptorProto s_file_t;
 typedef Google__Protobuf__DescriptorProto s_msg_t;
@@ -508,6 +509,28 @@ s_value_by_name (const void *a, const void *b)
     return strcmp (x->name, y->name);
 }
 
+/*  Fills ranges[] (protobuf-c's value_ranges / field_ranges) from n sorted
+    numbers: the int at byte `at` of each `size`-byte item. A range starts
+    where a number does not follow the one before; a last entry holds n.
+    Returns the number of ranges. Cannot fail. */
+static size_t
+s_ranges (ProtobufCIntRange *ranges, const void *items, size_t n, size_t size, size_t at)
+{
+    size_t nr = 0;
+    int32_t prev = 0, v;
+    for (size_t i = 0; i < n; i++, prev = v) {
+        memcpy (&v, (const char *) items + i * size + at, sizeof v);
+        if (i == 0 || (int64_t) v != (int64_t) prev + 1) {
+            ranges[nr].start_value = v;
+            ranges[nr].orig_index = (unsigned) i;
+            nr++;
+        }
+    }
+    ranges[nr].start_value = 0;
+    ranges[nr].orig_index = (unsigned) n;
+    return nr;
+}
+
 static const ProtobufCEnumDescriptor *
 s_build_enum (sl_descset_t *self, s_named_t *x, char *err, size_t errlen)
 {
@@ -546,15 +569,7 @@ s_build_enum (sl_descset_t *self, s_named_t *x, char *err, size_t errlen)
         by_name[i].index = (unsigned) i;
     }
     qsort (by_name, n, sizeof *by_name, s_value_by_name);
-    size_t nr = 0;
-    for (size_t i = 0; i < n; i++)
-        if (i == 0 || values[i].value != values[i - 1].value + 1) {
-            ranges[nr].start_value = values[i].value;
-            ranges[nr].orig_index = (unsigned) i;
-            nr++;
-        }
-    ranges[nr].start_value = 0;
-    ranges[nr].orig_index = (unsigned) n;
+    size_t nr = s_ranges (ranges, values, n, sizeof *values, offsetof (ProtobufCEnumValue, value));
     d->magic = PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC;
     d->name = x->full + 1;
     d->short_name = s_short (x->full);
@@ -741,15 +756,7 @@ s_build_msg (sl_descset_t *self, s_named_t *x, char *err, size_t errlen)
     for (size_t i = 0; i < n; i++)
         by_name[i] = (unsigned) i;
     qsort_r (by_name, n, sizeof *by_name, s_by_name, fields);
-    size_t nr = 0;
-    for (size_t i = 0; i < n; i++)
-        if (i == 0 || fields[i].id != fields[i - 1].id + 1) {
-            ranges[nr].start_value = (int) fields[i].id;
-            ranges[nr].orig_index = (unsigned) i;
-            nr++;
-        }
-    ranges[nr].start_value = 0;
-    ranges[nr].orig_index = (unsigned) n;
+    size_t nr = s_ranges (ranges, fields, n, sizeof *fields, offsetof (ProtobufCFieldDescriptor, id));
     d->magic = PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC;
     d->name = x->full + 1;
     d->short_name = s_short (x->full);
@@ -947,29 +954,8 @@ sl_descset_message_new (const ProtobufCMessageDescriptor *desc)
 int
 sl_descset_read_file (const char *path, uint8_t **out, size_t *len, char *err, size_t errlen)
 {
-    FILE *f = fopen (path, "rb");
-    if (!f) {
-        snprintf (err, errlen, "%s: %s", path, strerror (errno));
-        return SL_EIO;
-    }
-    uint8_t *buf = NULL;
-    size_t n = 0, cap = 0, got;
-    do {
-        if (n == cap) {
-            uint8_t *p = realloc (buf, cap = cap ? cap * 2 : 65536);
-            if (!p) {
-                free (buf);
-                fclose (f);
-                snprintf (err, errlen, "out of memory");
-                return SL_ENOMEM;
-            }
-            buf = p;
-        }
-        got = fread (buf + n, 1, cap - n, f);
-        n += got;
-    } while (got > 0);
-    fclose (f);
-    *out = buf;
-    *len = n;
-    return 0;
+    char *buf;
+    int rc = sl_file_read (path, &buf, len, err, errlen);
+    *out = (uint8_t *) buf;
+    return rc;
 }

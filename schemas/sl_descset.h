@@ -67,9 +67,10 @@ typedef struct {
 } sl_record_info_t;
 
 /*  Reads the whole file `path` (a serialized FileDescriptorSet, as protoc
- *  writes it) into a new buffer. Returns 0 with *out (the caller frees it)
- *  and *len; SL_EIO with `err` = "PATH: reason" when it cannot be opened;
- *  SL_ENOMEM with `err` = "out of memory". Parses nothing. */
+ *  writes it) into a new buffer, as sl_file_read (common/sl_file.h) does.
+ *  Returns 0 with *out (the caller frees it) and *len; SL_EIO with `err` =
+ *  "PATH: reason" when it cannot be opened or read; SL_ENOMEM with `err` =
+ *  "PATH: out of memory". Parses nothing. */
 int sl_descset_read_file (const char *path, uint8_t **out, size_t *len, char *err, size_t errlen);
 
 /*  Unpacks a serialized FileDescriptorSet (`len` bytes, copied). Returns

@@ -301,17 +301,11 @@ sl_schema_install (sl_schema_t **entry_p, const sl_schema_t **retired)
     return 0;
 }
 
-void
-sl_schema_restore (const char *record_type, const sl_schema_t *entry)
+/*  Puts `entry` (a retired one, taken off the retired list) in force at
+    table slot i, or removes slot i when `entry` is NULL. */
+static void
+s_put_back (size_t i, const sl_schema_t *entry)
 {
-    if (s_ensure () != 0)
-        return;
-    int found;
-    size_t i = s_search (entry ? entry->record_type : record_type, &found);
-    if (!found)
-        return;
-    if (s_retire (s_table[i]) != 0)
-        return;                   /* cannot keep the current one safely: leave it */
     if (entry) {
         s_table[i] = entry;
         for (size_t r = 0; r < s_n_retired; r++)
@@ -327,24 +321,24 @@ sl_schema_restore (const char *record_type, const sl_schema_t *entry)
 }
 
 void
+sl_schema_restore (const char *record_type, const sl_schema_t *entry)
+{
+    if (s_ensure () != 0)
+        return;
+    int found;
+    size_t i = s_search (entry ? entry->record_type : record_type, &found);
+    /* when the current one cannot be retired safely, it is left in force */
+    if (found && s_retire (s_table[i]) == 0)
+        s_put_back (i, entry);
+}
+
+void
 sl_schema_uninstall (sl_schema_t *entry, const sl_schema_t *prev)
 {
     int found;
     size_t i = s_search (entry->record_type, &found);
-    if (!found || s_table[i] != entry)
-        return;
-    if (prev) {
-        s_table[i] = prev;
-        for (size_t r = 0; r < s_n_retired; r++)
-            if (&s_retired[r]->pub == prev) {
-                s_retired[r] = s_retired[--s_n_retired];
-                break;
-            }
-    }
-    else {
-        memmove (&s_table[i], &s_table[i + 1], (s_n - i - 1) * sizeof *s_table);
-        s_n--;
-    }
+    if (found && s_table[i] == entry)
+        s_put_back (i, prev);
 }
 
 const char *

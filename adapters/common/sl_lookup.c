@@ -5,9 +5,9 @@
  *  NUL, so a registry is three allocations whatever its size.
  */
 #include "sl_lookup.h"
+#include "sl_file.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,38 +148,12 @@ fail:
 sl_lookup_t *
 sl_lookup_load (const char *path, int flags, char *err, size_t errlen)
 {
-    FILE *f = fopen (path, "rb");
-    if (!f) {
-        snprintf (err, errlen, "%s: %s", path, strerror (errno));
+    char *buf;
+    size_t len;
+    if (sl_file_read (path, &buf, &len, err, errlen))
         return NULL;
-    }
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    sl_lookup_t *self = NULL;
-    for (;;) {
-        if (len + 65536 > cap) {
-            size_t ncap = cap ? cap * 2 : 65536 * 2;
-            char *nb = realloc (buf, ncap);
-            if (!nb) {
-                snprintf (err, errlen, "%s: out of memory", path);
-                goto out;
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        size_t n = fread (buf + len, 1, cap - len, f);
-        len += n;
-        if (n == 0)
-            break;
-    }
-    if (ferror (f)) {
-        snprintf (err, errlen, "%s: read error", path);
-        goto out;
-    }
-    self = sl_lookup_parse (buf, len, path, flags, err, errlen);
-out:
+    sl_lookup_t *self = sl_lookup_parse (buf, len, path, flags, err, errlen);
     free (buf);
-    fclose (f);
     return self;
 }
 

@@ -58,3 +58,12 @@ sl_excerpt (const char *s, size_t len, char *out, size_t outlen)
         out [n < outlen ? n : outlen - 1] = 0;
     return out;
 }
+
+int
+sl_hexval (char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}

@@ -16,4 +16,7 @@ char *sl_strndup (const char *s, size_t len);
  *  bytes, non-printable bytes as '?', "..." appended when cut. Returns out. */
 const char *sl_excerpt (const char *s, size_t len, char *out, size_t outlen);
 
+/*  The value of hex digit c (0-9, A-F, a-f), or -1. */
+int sl_hexval (char c);
+
 #endif

@@ -26,26 +26,24 @@
 
 /*  ---- Types --------------------------------------------------------------- */
 
+/*  A delivery, or a notice (then only json is set). */
 typedef struct s_item {
     uint64_t id;                    /* deliveryId handed to local systems */
     uint64_t gen;                   /* connection generation it came on */
     sl_delivery_t *d;
-    char *json;                     /* the delivery as JSON text */
+    char *json;                     /* the delivery or notice as JSON text */
     int64_t lease_until;            /* 0: not handed out */
     struct s_item *next;
 } s_item_t;
 
-typedef struct s_notice {
-    char *json;
-    struct s_notice *next;
-} s_notice_t;
+typedef struct {                    /* oldest first */
+    s_item_t *head, *tail;
+    size_t count;
+} s_list_t;
 
 typedef struct {
     const sl_gw_sub_t *cfg;
-    s_item_t *head, *tail;
-    size_t count;
-    s_notice_t *notices, *notices_tail;
-    size_t nnotices;
+    s_list_t items, notices;
     int subscribed;                 /* the broker accepted SUBSCRIBE */
     int64_t next_try_ms;
     char error[256];                /* why SUBSCRIBE failed */
@@ -169,35 +167,38 @@ s_item_free (s_item_t *it)
     free (it);
 }
 
-/*  Frees every delivery `sub` holds (gw->mu held, or no other thread
-    left); the broker delivers them again. Returns how many. */
-static size_t
-s_sub_drop_items (s_sub_t *sub)
+/*  Appends `it` (taken) to `l` (gw->mu held). Cannot fail. */
+static void
+s_push (s_list_t *l, s_item_t *it)
 {
-    size_t n = 0;
-    while (sub->head) {
-        s_item_t *it = sub->head;
-        sub->head = it->next;
-        s_item_free (it);
-        n++;
-    }
-    sub->tail = NULL;
-    sub->count = 0;
-    return n;
+    *(l->tail ? &l->tail->next : &l->head) = it;
+    l->tail = it;
+    l->count++;
 }
 
-/*  Takes the oldest notice off `sub`'s list (gw->mu held). The caller owns
-    it: free its json and itself. NULL when there is none. */
-static s_notice_t *
-s_notice_pop (s_sub_t *sub)
+/*  Takes the oldest item off `l` (gw->mu held); the caller owns it
+    (s_item_free). NULL when there is none. */
+static s_item_t *
+s_pop (s_list_t *l)
 {
-    s_notice_t *n = sub->notices;
-    if (!n)
+    s_item_t *it = l->head;
+    if (!it)
         return NULL;
-    sub->notices = n->next;
-    if (!sub->notices)
-        sub->notices_tail = NULL;
-    sub->nnotices--;
+    l->head = it->next;
+    if (!l->head)
+        l->tail = NULL;
+    l->count--;
+    return it;
+}
+
+/*  Frees every item of `l` (gw->mu held, or no other thread left); for
+    deliveries, the broker delivers them again. Returns how many. */
+static size_t
+s_list_clear (s_list_t *l)
+{
+    size_t n = 0;
+    for (s_item_t *it; (it = s_pop (l)) != NULL; n++)
+        s_item_free (it);
     return n;
 }
 
@@ -296,12 +297,7 @@ s_route_delivery (sl_gateway_t *gw, sl_delivery_t *d)
     it->json = text;
     pthread_mutex_lock (&gw->mu);
     it->gen = gw->gen;
-    if (sub->tail)
-        sub->tail->next = it;
-    else
-        sub->head = it;
-    sub->tail = it;
-    sub->count++;
+    s_push (&sub->items, it);
     pthread_cond_broadcast (&gw->cv);
     pthread_mutex_unlock (&gw->mu);
 }
@@ -340,23 +336,15 @@ s_on_notice (const char *notice, const sl_param_t *args, size_t nargs, void *arg
         s_sub_t *sub = &gw->subs[i];
         if (purpose && strcmp (purpose, sub->cfg->purpose))
             continue;
-        if (sub->nnotices >= S_MAX_NOTICES) {
+        if (sub->notices.count >= S_MAX_NOTICES)
             /* nobody reads them: keep the newest (the broker stopped the data anyway) */
-            s_notice_t *old = s_notice_pop (sub);
-            free (old->json);
-            free (old);
-        }
-        s_notice_t *n = calloc (1, sizeof *n);
+            s_item_free (s_pop (&sub->notices));
+        s_item_t *n = calloc (1, sizeof *n);
         if (!n || !(n->json = strdup (text))) {
             free (n);
             continue;
         }
-        if (sub->notices_tail)
-            sub->notices_tail->next = n;
-        else
-            sub->notices = n;
-        sub->notices_tail = n;
-        sub->nnotices++;
+        s_push (&sub->notices, n);
     }
     pthread_cond_broadcast (&gw->cv);
     pthread_mutex_unlock (&gw->mu);
@@ -371,7 +359,7 @@ s_drop_held (sl_gateway_t *gw)
     gw->gen++;
     size_t dropped = 0;
     for (size_t i = 0; i < gw->cfg->nsubs; i++)
-        dropped += s_sub_drop_items (&gw->subs[i]);
+        dropped += s_list_clear (&gw->subs[i].items);
     pthread_mutex_unlock (&gw->mu);
     if (dropped)
         sl_info ("gateway.reconnected", "dropped=%zu (the broker delivers them again)", dropped);
@@ -674,14 +662,13 @@ s_check_jobs (sl_gateway_t *gw)
     pthread_mutex_unlock (&gw->mu);
 }
 
-/*  The client is gone (refused by the broker): callbacks of the live jobs
-    will never run. Records in the spool go out with the next client (it
-    reloads the spool); without a spool their fate is unknown: 504, retry
-    with the same Idempotency-Key. */
+/*  The client is gone (refused by the broker, or stopped): callbacks of the
+    live jobs will never run (gw->mu held). Records in the spool go out with
+    the next client (it reloads the spool); without a spool their fate is
+    unknown: 504, retry with the same Idempotency-Key. */
 static void
-s_abandon_live (sl_gateway_t *gw)
+s_fail_live (sl_gateway_t *gw)
 {
-    pthread_mutex_lock (&gw->mu);
     while (gw->live) {
         s_job_t *j = gw->live;
         gw->live = j->next;
@@ -692,6 +679,14 @@ s_abandon_live (sl_gateway_t *gw)
         j->remaining = 0;
         s_job_release (j);
     }
+}
+
+/*  s_fail_live, taking gw->mu, and wakes the waiters. */
+static void
+s_abandon_live (sl_gateway_t *gw)
+{
+    pthread_mutex_lock (&gw->mu);
+    s_fail_live (gw);
     pthread_cond_broadcast (&gw->cv);
     pthread_mutex_unlock (&gw->mu);
 }
@@ -856,7 +851,7 @@ s_broker_main (void *arg)
         }
         size_t held = 0;
         for (size_t i = 0; i < gw->cfg->nsubs; i++)
-            held += gw->subs[i].count;
+            held += gw->subs[i].items.count;
         gw->status.held = held;
         pthread_mutex_unlock (&gw->mu);
     }
@@ -866,15 +861,7 @@ s_broker_main (void *arg)
     }
     /* jobs whose callbacks will never come now */
     pthread_mutex_lock (&gw->mu);
-    while (gw->live) {
-        s_job_t *j = gw->live;
-        gw->live = j->next;
-        if (!j->done) {
-            j->done = 1;
-            j->rc = gw->cfg->spool[0] ? 1 : SL_ETIMEOUT;
-        }
-        s_job_release (j);
-    }
+    s_fail_live (gw);
     while (gw->jobs_head) {
         s_job_t *j = gw->jobs_head;
         gw->jobs_head = j->next;
@@ -943,17 +930,16 @@ s_webhook_main (void *arg)
     pthread_mutex_lock (&gw->mu);
     while (!gw->stop) {
         /* notices first: best effort, a few tries */
-        if (sub->notices) {
-            s_notice_t *n = s_notice_pop (sub);
+        if (sub->notices.head) {
+            s_item_t *n = s_pop (&sub->notices);
             pthread_mutex_unlock (&gw->mu);
             for (int i = 0; i < 3 && !s_webhook_post (gw, sub, "notice", "-", n->json); i++)
                 usleep (100000);
-            free (n->json);
-            free (n);
+            s_item_free (n);
             pthread_mutex_lock (&gw->mu);
             continue;
         }
-        s_item_t *it = sub->head;
+        s_item_t *it = sub->items.head;
         if (!it) {
             pthread_cond_wait (&gw->cv, &gw->mu);
             continue;
@@ -970,15 +956,9 @@ s_webhook_main (void *arg)
         if (ok) {
             backoff = gw->cfg->webhook_retry_min_ms;
             /* still the head? (a reconnect drops what was held) */
-            if (sub->head && sub->head->id == id) {
-                s_item_t *done = sub->head;
-                sub->head = done->next;
-                if (!sub->head)
-                    sub->tail = NULL;
-                sub->count--;
-                if (s_ack_item (gw, done))
-                    s_wake (gw);
-            }
+            if (sub->items.head && sub->items.head->id == id
+                && s_ack_item (gw, s_pop (&sub->items)))
+                s_wake (gw);
             continue;
         }
         /* back off, interruptibly; the same delivery goes first next time */
@@ -1070,11 +1050,8 @@ sl_gateway_destroy (sl_gateway_t **gw_p)
         pthread_join (gw->broker, NULL);
     for (size_t i = 0; i < gw->cfg->nsubs; i++) {
         s_sub_t *sub = &gw->subs[i];
-        s_sub_drop_items (sub);
-        for (s_notice_t *n; (n = s_notice_pop (sub)) != NULL;) {
-            free (n->json);
-            free (n);
-        }
+        s_list_clear (&sub->items);
+        s_list_clear (&sub->notices);
     }
     while (gw->acks) {
         s_ack_t *a = gw->acks;
@@ -1092,10 +1069,7 @@ sl_gateway_destroy (sl_gateway_t **gw_p)
 static void
 s_enqueue (sl_gateway_t *gw, s_job_t *j)
 {
-    if (gw->jobs_tail)
-        gw->jobs_tail->next = j;
-    else
-        gw->jobs_head = j;
+    *(gw->jobs_tail ? &gw->jobs_tail->next : &gw->jobs_head) = j;
     gw->jobs_tail = j;
 }
 
@@ -1184,7 +1158,7 @@ sl_gateway_poll (sl_gateway_t *gw, size_t subi, unsigned max, int wait_ms, cJSON
     while (1) {
         int64_t now = s_now_ms ();
         unsigned got = 0;
-        for (s_item_t *it = sub->head; it && got < max; it = it->next)
+        for (s_item_t *it = sub->items.head; it && got < max; it = it->next)
             if (it->lease_until <= now) {
                 it->lease_until = now + (int64_t) gw->cfg->lease_s * 1000;
                 cJSON *d = cJSON_Parse (it->json);
@@ -1192,19 +1166,17 @@ sl_gateway_poll (sl_gateway_t *gw, size_t subi, unsigned max, int wait_ms, cJSON
                     cJSON_AddItemToArray (dels, d);
                 got++;
             }
-        for (s_notice_t *n; (n = s_notice_pop (sub)) != NULL;) {
+        for (s_item_t *n; (n = s_pop (&sub->notices)) != NULL; got++) {
             cJSON *j = cJSON_Parse (n->json);
             if (j)
                 cJSON_AddItemToArray (nots, j);
-            free (n->json);
-            free (n);
-            got++;
+            s_item_free (n);
         }
         if (got || now >= deadline || gw->stop)
             break;
         /* wake at the deadline, or when a lease runs out */
         int64_t wake = deadline;
-        for (s_item_t *it = sub->head; it; it = it->next)
+        for (s_item_t *it = sub->items.head; it; it = it->next)
             if (it->lease_until > now && it->lease_until < wake)
                 wake = it->lease_until;
         s_deadline (&ts, wake);
@@ -1232,16 +1204,16 @@ sl_gateway_ack (sl_gateway_t *gw, size_t subi, const cJSON *ids, cJSON *acked, c
         /* BOOT-N: ids of an earlier run of the gateway never match */
         if (text && !strncmp (text, gw->boot, bl) && text[bl] == '-' && text[bl + 1])
             id = strtoull (text + bl + 1, &end, 10);
-        s_item_t **pp = &sub->head, *prev = NULL;
+        s_item_t **pp = &sub->items.head, *prev = NULL;
         int found = 0;
         if (id && end && !*end)
             for (; *pp; prev = *pp, pp = &(*pp)->next)
                 if ((*pp)->id == id && (*pp)->lease_until != 0) {
                     s_item_t *it = *pp;
                     *pp = it->next;
-                    if (sub->tail == it)
-                        sub->tail = prev;
-                    sub->count--;
+                    if (sub->items.tail == it)
+                        sub->items.tail = prev;
+                    sub->items.count--;
                     any |= s_ack_item (gw, it);
                     found = 1;
                     break;

@@ -1,8 +1,6 @@
 /*  sl_gw_config — see sl_gw_config.h. */
 #include "sl_gw_config.h"
 
-#include <errno.h>
-#include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,22 +8,7 @@
 #include <sodium.h>
 
 #include "sl_error.h"
-
-void
-sl_gw_config_defaults (sl_gw_config_t *cfg)
-{
-    memset (cfg, 0, sizeof *cfg);
-    snprintf (cfg->listen, sizeof cfg->listen, "127.0.0.1:8480");
-    cfg->max_body = 1 << 20;
-    cfg->publish_timeout_ms = 10000;
-    cfg->query_timeout_ms = 5000;
-    cfg->max_wait_s = 60;
-    cfg->lease_s = 60;
-    cfg->webhook_timeout_ms = 5000;
-    cfg->webhook_retry_min_ms = 500;
-    cfg->webhook_retry_max_ms = 60000;
-    cfg->owner_timeout_ms = 3000;
-}
+#include "sl_ini.h"
 
 typedef struct {
     sl_gw_config_t *cfg;
@@ -33,80 +16,59 @@ typedef struct {
     int have_token[SL_GW_MAX_APPS];
 } s_ctx_t;
 
-static int
-s_copy (s_ctx_t *c, char *dst, size_t size, const char *key, const char *value)
+#define S_TEXT(key, field, def) SL_INI_TEXT_KEY (key, sl_gw_config_t, field, 0, def)
+#define S_NUMBER(key, field, lo, hi, def) SL_INI_NUMBER_KEY (key, sl_gw_config_t, field, lo, hi, def)
+#define S_SUB(key, field) SL_INI_TEXT_KEY (key, sl_gw_sub_t, field, 0, NULL)
+
+/*  The plain keys of [gateway], [owner] and [subscription NAME] (sl_ini.h). */
+static const sl_ini_key_t s_gateway_keys[] = {
+    S_TEXT ("listen", listen, "127.0.0.1:8480"),
+    S_TEXT ("data", data, NULL),
+    S_TEXT ("endpoint", endpoint, NULL),
+    S_TEXT ("broker_key", broker_key, NULL),
+    S_TEXT ("admin_endpoint", admin_endpoint, NULL),
+    S_TEXT ("key", key, NULL),
+    S_TEXT ("spool", spool, NULL),
+    S_TEXT ("tls_cert", tls_cert, NULL),
+    S_TEXT ("tls_key", tls_key, NULL),
+    S_NUMBER ("max_body", max_body, 64, 1ull << 30, "1048576"),
+    S_NUMBER ("publish_timeout_ms", publish_timeout_ms, 100, 600000, "10000"),
+    S_NUMBER ("query_timeout_ms", query_timeout_ms, 100, 60000, "5000"),
+    S_NUMBER ("max_wait_s", max_wait_s, 0, 3600, "60"),
+    S_NUMBER ("lease_s", lease_s, 1, 86400, "60"),
+    S_NUMBER ("webhook_timeout_ms", webhook_timeout_ms, 100, 600000, "5000"),
+    S_NUMBER ("webhook_retry_min_ms", webhook_retry_min_ms, 10, 3600000, "500"),
+    S_NUMBER ("webhook_retry_max_ms", webhook_retry_max_ms, 10, 86400000, "60000"),
+};
+static const sl_ini_key_t s_owner_keys[] = {
+    S_TEXT ("url", owner_url, NULL),
+    S_NUMBER ("timeout_ms", owner_timeout_ms, 100, 60000, "3000"),
+};
+static const sl_ini_key_t s_sub_keys[] = {
+    S_SUB ("record_type", record_type),
+    S_SUB ("purpose", purpose),
+    S_SUB ("webhook", webhook),
+    S_SUB ("webhook_secret", webhook_secret),
+};
+#define S_N(table) (sizeof table / sizeof table[0])
+
+void
+sl_gw_config_defaults (sl_gw_config_t *cfg)
 {
-    if (strlen (value) >= size) {
-        snprintf (c->err, sizeof c->err, "%s: the value is longer than %zu bytes", key, size - 1);
-        return 0;
-    }
-    snprintf (dst, size, "%s", value);
-    return 1;
+    memset (cfg, 0, sizeof *cfg);
+    sl_ini_defaults (cfg, s_gateway_keys, S_N (s_gateway_keys));
+    sl_ini_defaults (cfg, s_owner_keys, S_N (s_owner_keys));
 }
 
+/*  Sets a plain key from `table`, or says it is unknown in [`section`]. Returns 1 or 0. */
 static int
-s_int (s_ctx_t *c, const char *key, const char *value, long long min, long long max,
-       long long *out)
+s_plain (s_ctx_t *c, void *settings, const sl_ini_key_t *table, size_t n, const char *section,
+         const char *k, const char *v)
 {
-    char *end;
-    errno = 0;
-    long long v = strtoll (value, &end, 10);
-    if (errno || end == value || *end || v < min || v > max) {
-        snprintf (c->err, sizeof c->err, "%s: '%s' is not a whole number from %lld to %lld", key,
-                  value, min, max);
-        return 0;
-    }
-    *out = v;
-    return 1;
-}
-
-static int
-s_gateway_key (s_ctx_t *c, const char *k, const char *v)
-{
-    sl_gw_config_t *cfg = c->cfg;
-    long long n;
-    if (!strcmp (k, "listen"))
-        return s_copy (c, cfg->listen, sizeof cfg->listen, k, v);
-    if (!strcmp (k, "data"))
-        return s_copy (c, cfg->data, sizeof cfg->data, k, v);
-    if (!strcmp (k, "endpoint"))
-        return s_copy (c, cfg->endpoint, sizeof cfg->endpoint, k, v);
-    if (!strcmp (k, "broker_key"))
-        return s_copy (c, cfg->broker_key, sizeof cfg->broker_key, k, v);
-    if (!strcmp (k, "admin_endpoint"))
-        return s_copy (c, cfg->admin_endpoint, sizeof cfg->admin_endpoint, k, v);
-    if (!strcmp (k, "key"))
-        return s_copy (c, cfg->key, sizeof cfg->key, k, v);
-    if (!strcmp (k, "spool"))
-        return s_copy (c, cfg->spool, sizeof cfg->spool, k, v);
-    if (!strcmp (k, "tls_cert"))
-        return s_copy (c, cfg->tls_cert, sizeof cfg->tls_cert, k, v);
-    if (!strcmp (k, "tls_key"))
-        return s_copy (c, cfg->tls_key, sizeof cfg->tls_key, k, v);
-    struct { const char *name; long long min, max; int *dst; } ints[] = {
-        { "publish_timeout_ms", 100, 600000, &cfg->publish_timeout_ms },
-        { "query_timeout_ms", 100, 60000, &cfg->query_timeout_ms },
-        { "max_wait_s", 0, 3600, &cfg->max_wait_s },
-        { "lease_s", 1, 86400, &cfg->lease_s },
-        { "webhook_timeout_ms", 100, 600000, &cfg->webhook_timeout_ms },
-        { "webhook_retry_min_ms", 10, 3600000, &cfg->webhook_retry_min_ms },
-        { "webhook_retry_max_ms", 10, 86400000, &cfg->webhook_retry_max_ms },
-    };
-    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
-        if (!strcmp (k, ints[i].name)) {
-            if (!s_int (c, k, v, ints[i].min, ints[i].max, &n))
-                return 0;
-            *ints[i].dst = (int) n;
-            return 1;
-        }
-    if (!strcmp (k, "max_body")) {
-        if (!s_int (c, k, v, 64, 1LL << 30, &n))
-            return 0;
-        cfg->max_body = (size_t) n;
-        return 1;
-    }
-    snprintf (c->err, sizeof c->err, "unknown key '%s' in [gateway]", k);
-    return 0;
+    int rc = sl_ini_set (settings, table, n, k, v, c->err, sizeof c->err);
+    if (rc == SL_ENOTFOUND)
+        snprintf (c->err, sizeof c->err, "unknown key '%s' in [%s]", k, section);
+    return rc == 0;
 }
 
 static int
@@ -137,20 +99,9 @@ s_handler (void *user, const char *section, const char *name, const char *value)
     s_ctx_t *c = user;
     sl_gw_config_t *cfg = c->cfg;
     if (!strcmp (section, "gateway"))
-        return s_gateway_key (c, name, value);
-    if (!strcmp (section, "owner")) {
-        long long n;
-        if (!strcmp (name, "url"))
-            return s_copy (c, cfg->owner_url, sizeof cfg->owner_url, name, value);
-        if (!strcmp (name, "timeout_ms")) {
-            if (!s_int (c, name, value, 100, 60000, &n))
-                return 0;
-            cfg->owner_timeout_ms = (int) n;
-            return 1;
-        }
-        snprintf (c->err, sizeof c->err, "unknown key '%s' in [owner]", name);
-        return 0;
-    }
+        return s_plain (c, cfg, s_gateway_keys, S_N (s_gateway_keys), section, name, value);
+    if (!strcmp (section, "owner"))
+        return s_plain (c, cfg, s_owner_keys, S_N (s_owner_keys), section, name, value);
     if (!strncmp (section, "app ", 4) && section[4]) {
         const char *app = section + 4;
         size_t i;
@@ -198,23 +149,13 @@ s_handler (void *user, const char *section, const char *name, const char *value)
             snprintf (cfg->subs[i].name, sizeof cfg->subs[i].name, "%s", sub);
             cfg->nsubs++;
         }
-        sl_gw_sub_t *s = &cfg->subs[i];
-        if (!strcmp (name, "record_type"))
-            return s_copy (c, s->record_type, sizeof s->record_type, name, value);
-        if (!strcmp (name, "purpose"))
-            return s_copy (c, s->purpose, sizeof s->purpose, name, value);
-        if (!strcmp (name, "webhook")) {
-            if (strncmp (value, "http://", 7) && strncmp (value, "https://", 8)) {
-                snprintf (c->err, sizeof c->err, "webhook: '%s' is not an http:// or https:// URL",
-                          value);
-                return 0;
-            }
-            return s_copy (c, s->webhook, sizeof s->webhook, name, value);
+        if (!strcmp (name, "webhook") && strncmp (value, "http://", 7)
+            && strncmp (value, "https://", 8)) {
+            snprintf (c->err, sizeof c->err, "webhook: '%s' is not an http:// or https:// URL",
+                      value);
+            return 0;
         }
-        if (!strcmp (name, "webhook_secret"))
-            return s_copy (c, s->webhook_secret, sizeof s->webhook_secret, name, value);
-        snprintf (c->err, sizeof c->err, "unknown key '%s' in [subscription %s]", name, sub);
-        return 0;
+        return s_plain (c, &cfg->subs[i], s_sub_keys, S_N (s_sub_keys), section, name, value);
     }
     snprintf (c->err, sizeof c->err, "unknown section [%s] (gateway, owner, app NAME, "
               "subscription NAME)", section);
@@ -229,15 +170,9 @@ sl_gw_config_load (sl_gw_config_t *cfg, const char *path, char *err, size_t errl
     c.cfg = cfg;
     for (size_t i = 0; i < cfg->napps; i++)
         c.have_token[i] = 1;
-    int line = ini_parse (path, s_handler, &c);
-    if (line == -1) {
-        snprintf (err, errlen, "%s: cannot open: %s", path, strerror (errno));
-        return SL_EIO;
-    }
-    if (line != 0) {
-        snprintf (err, errlen, "%s:%d: %s", path, line, c.err[0] ? c.err : "syntax error");
-        return SL_EPARSE;
-    }
+    int rc = sl_ini_load (path, s_handler, &c, c.err, err, errlen);
+    if (rc)
+        return rc;
     if (!cfg->key[0]) {
         snprintf (err, errlen, "%s: [gateway] key = the bureau's secret key file is required", path);
         return SL_EPARSE;

@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "sl_error.h"
+#include "sl_file.h"
 #include "sl_reason.h"
 #include "sl_json.h"
 #include "sl_log.h"
@@ -847,36 +848,6 @@ s_completed (void *cls, struct MHD_Connection *c, void **con_cls,
     }
 }
 
-static char *
-s_read_file (const char *path, char *err, size_t errlen)
-{
-    FILE *f = fopen (path, "rb");
-    if (!f) {
-        snprintf (err, errlen, "%s: %s", path, strerror (errno));
-        return NULL;
-    }
-    char *buf = NULL;
-    size_t n = 0, cap = 0, r;
-    do {
-        if (n + 4096 + 1 > cap) {
-            cap = (n + 4096 + 1) * 2;
-            char *b = realloc (buf, cap);
-            if (!b) {
-                free (buf);
-                fclose (f);
-                snprintf (err, errlen, "%s: out of memory", path);
-                return NULL;
-            }
-            buf = b;
-        }
-        r = fread (buf + n, 1, 4096, f);
-        n += r;
-    } while (r > 0);
-    fclose (f);
-    buf[n] = '\0';
-    return buf;
-}
-
 int
 sl_gw_http_start (const sl_gw_config_t *cfg, sl_gateway_t *gw, sl_gw_http_t **http_p,
                   unsigned *port, char *err, size_t errlen)
@@ -912,8 +883,9 @@ sl_gw_http_start (const sl_gw_config_t *cfg, sl_gateway_t *gw, sl_gw_http_t **ht
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD
                    | MHD_USE_POLL | MHD_USE_ERROR_LOG;
     if (cfg->tls_cert[0]) {
-        if (!(h->tls_cert = s_read_file (cfg->tls_cert, err, errlen))
-            || !(h->tls_key = s_read_file (cfg->tls_key, err, errlen))) {
+        size_t len;
+        if (sl_file_read (cfg->tls_cert, &h->tls_cert, &len, err, errlen)
+            || sl_file_read (cfg->tls_key, &h->tls_key, &len, err, errlen)) {
             free (h->tls_cert);
             free (h);
             return SL_EIO;

@@ -21,15 +21,7 @@
 #include "sl_gw_http.h"
 #include "sl_gw_types.h"
 #include "sl_log.h"
-
-static volatile sig_atomic_t s_stop;
-
-static void
-s_on_signal (int sig)
-{
-    (void) sig;
-    s_stop = 1;
-}
+#include "sl_signal.h"
 
 static void
 s_usage (FILE *f)
@@ -95,11 +87,7 @@ main (int argc, char **argv)
     }
     sl_gw_types_configure (&cfg);
     curl_global_init (CURL_GLOBAL_DEFAULT);
-    struct sigaction sa;
-    memset (&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal;
-    sigaction (SIGTERM, &sa, NULL);
-    sigaction (SIGINT, &sa, NULL);
+    sl_signal_catch (0);
     signal (SIGPIPE, SIG_IGN);
 
     sl_gateway_t *gw = NULL;
@@ -129,7 +117,7 @@ main (int argc, char **argv)
             goto out;
         }
     }
-    while (!s_stop)
+    while (!sl_signal_stop)
         pause ();
     sl_info ("gateway.stopping", NULL);
 out:

@@ -5,6 +5,7 @@
  *  segment when asked for: messages are small and each value is read once.
  */
 #include "sl_hl7.h"
+#include "sl_text.h"
 #include "sl_error.h"
 #include "sl_time.h"
 
@@ -193,15 +194,6 @@ sl_hl7_repetitions (const sl_hl7_msg_t *self, size_t seg, size_t field)
     return n;
 }
 
-static int
-s_hex (char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
-
 int
 sl_hl7_get (const sl_hl7_msg_t *self, size_t seg, size_t field, size_t rep,
             size_t comp, size_t sub, char *out, size_t outlen)
@@ -246,14 +238,14 @@ sl_hl7_get (const sl_hl7_msg_t *self, size_t seg, size_t field, size_t rep,
         else if (el >= 3 && el % 2 == 1 && *x == 'X') {
             int ok = 1;
             for (size_t k = 1; k < el; k++)
-                ok &= s_hex (x [k]) >= 0;
+                ok &= sl_hexval (x [k]) >= 0;
             if (!ok) {
                 for (size_t k = i; k <= j; k++)
                     PUT (t [k]);
             }
             else
                 for (size_t k = 1; k < el; k += 2)
-                    PUT ((char) (s_hex (x [k]) * 16 + s_hex (x [k + 1])));
+                    PUT ((char) (sl_hexval (x [k]) * 16 + sl_hexval (x [k + 1])));
         }
         else
             for (size_t k = i; k <= j; k++)

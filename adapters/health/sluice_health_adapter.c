@@ -8,6 +8,7 @@
  *  the broker did not store it (the sender keeps it and sends it again).
  */
 #include "sl_runner.h"
+#include "sl_inbuf.h"
 #include "sl_adt.h"
 #include "sl_hl7.h"
 #include "sl_time.h"
@@ -33,8 +34,7 @@ typedef struct {
     int mllp;                    /* current file is MLLP-framed */
     int mode_known;
     sl_mllp_decoder_t *decoder;
-    char *buf;                   /* plain text not yet split */
-    size_t len, cap;
+    sl_inbuf_t in;               /* plain text not yet split */
     sl_hl7_split_t split;
     size_t messages;
 } health_t;
@@ -78,17 +78,7 @@ static int
 s_option (void *st, const char *name, const char *value)
 {
     health_t *h = st;
-    if (strcmp (name, "listen") == 0)
-        h->listen = value;
-    else if (strcmp (name, "citizen-id-type") == 0)
-        h->opts.citizen_id_type = value;
-    else if (strcmp (name, "currency") == 0)
-        h->opts.currency = value;
-    else if (strcmp (name, "timezone") == 0)
-        h->tz_name = value;
-    else if (strcmp (name, "pid3-authority") == 0)
-        h->opts.pid3_authority = value;
-    else if (strcmp (name, "pid3-repetition") == 0) {
+    if (strcmp (name, "pid3-repetition") == 0) {
         h->opts.pid3_repetition = atoi (value);
         if (h->opts.pid3_repetition < 1 || h->opts.pid3_repetition > 99) {
             fprintf (stderr, "sluice-health-adapter: --pid3-repetition takes 1 to 99\n");
@@ -106,13 +96,9 @@ static int
 s_start (void *st)
 {
     health_t *h = st;
-    char err [1024];
-    if (h->tz_name && !(h->tz = sl_tz_load (h->tz_name, err, sizeof err))) {
-        fprintf (stderr, "sluice-health-adapter: --timezone: %s\n", err);
-        return -1;
-    }
+    int rc = sl_runner_load ("sluice-health-adapter", h->tz_name, &h->tz, NULL, NULL, NULL, 0, NULL);
     h->opts.tz = h->tz;
-    return 0;
+    return rc;
 }
 
 static void
@@ -120,7 +106,7 @@ s_stop (void *st)
 {
     health_t *h = st;
     sl_mllp_decoder_destroy (&h->decoder);
-    free (h->buf);
+    sl_inbuf_release (&h->in);
     sl_tz_destroy (&h->tz);
 }
 
@@ -131,7 +117,7 @@ s_begin (void *st, sl_runner_t *r, const char *source)
     health_t *h = st;
     h->opts.explain = sl_runner_explain (r);
     h->mode_known = 0;
-    h->len = 0;
+    h->in.pos = h->in.len = 0;
     h->messages = 0;
     h->split = (sl_hl7_split_t) SL_HL7_SPLIT_INIT;
     sl_mllp_decoder_destroy (&h->decoder);
@@ -163,19 +149,19 @@ s_drain_text (health_t *h, sl_runner_t *r, int eof)
     const char *msg;
     size_t mlen, line;
     char err [1024];
+    const char *text = h->in.buf ? h->in.buf + h->in.pos : "";
+    size_t len = h->in.len - h->in.pos;
     for (;;) {
         sl_hl7_split_t before = h->split;
-        if (!sl_hl7_split (h->buf, h->len, &h->split, &msg, &mlen, &line))
+        if (!sl_hl7_split (text, len, &h->split, &msg, &mlen, &line))
             break;
-        if (h->split.pos == h->len && !eof) {
+        if (h->split.pos == len && !eof) {
             h->split = before;          /* may still grow */
             break;
         }
         s_message (h, r, msg, mlen, 0, err, sizeof err);
     }
-    size_t done = h->split.pos;
-    memmove (h->buf, h->buf + done, h->len - done);
-    h->len -= done;
+    h->in.pos += h->split.pos;
     h->split.pos = 0;
 }
 
@@ -195,17 +181,8 @@ s_feed (void *st, sl_runner_t *r, const char *data, size_t len)
             s_drain_mllp (h, r, 0);
         return;
     }
-    if (h->len + len > h->cap) {
-        size_t ncap = (h->len + len) * 2;
-        char *nb = realloc (h->buf, ncap);
-        if (!nb)
-            return;
-        h->buf = nb;
-        h->cap = ncap;
-    }
-    memcpy (h->buf + h->len, data, len);
-    h->len += len;
-    s_drain_text (h, r, 0);
+    if (sl_inbuf_append (&h->in, data, len) == 0)
+        s_drain_text (h, r, 0);
 }
 
 static void
@@ -367,8 +344,13 @@ s_serve (void *st, sl_runner_t *r)
 int
 main (int argc, char **argv)
 {
-    static const char *const options [] = { "listen", "citizen-id-type", "currency", "default-offset",
-                                            "timezone", "pid3-authority", "pid3-repetition", NULL };
+    static const sl_runner_option_t options [] = {
+        SL_RUNNER_TEXT ("listen", health_t, listen),
+        SL_RUNNER_TEXT ("citizen-id-type", health_t, opts.citizen_id_type),
+        SL_RUNNER_TEXT ("currency", health_t, opts.currency), { "default-offset", SL_RUNNER_CALL },
+        SL_RUNNER_TEXT ("timezone", health_t, tz_name),
+        SL_RUNNER_TEXT ("pid3-authority", health_t, opts.pid3_authority),
+        { "pid3-repetition", SL_RUNNER_CALL }, { NULL, 0 } };
     static const sl_format_t format = {
         .program = "sluice-health-adapter", .bureau = "health",
         .summary = "Health bureau: HL7 v2 ADT A01/A02/A03/A04/A08/A11/A13 -> health.v1.Encounter, "

@@ -4,6 +4,7 @@
  *  span lines; with --follow the growing file must be JSON lines, and each
  *  line is parsed when it is complete. */
 #include "sl_runner.h"
+#include "sl_inbuf.h"
 #include "sl_apds.h"
 #include "sl_error.h"
 
@@ -16,50 +17,19 @@ typedef struct {
     sl_tz_t *tz;
     sl_explain_t *explain;
     sl_lookup_t *plates, *places;
-    char *buf;
-    size_t len, cap;
+    sl_inbuf_t in;              /* read, not parsed yet */
     size_t lines, records;      /* consumed so far (following) */
 } parking_t;
-
-static int
-s_option (void *st, const char *name, const char *value)
-{
-    parking_t *p = st;
-    if (strcmp (name, "plates") == 0)
-        p->plates_path = value;
-    else
-    if (strcmp (name, "places") == 0)
-        p->places_path = value;
-    else
-    if (strcmp (name, "timezone") == 0)
-        p->tz_name = value;
-    else
-    if (strcmp (name, "currency") == 0)
-        p->currency = value;
-    return 0;
-}
 
 static int
 s_start (void *st)
 {
     parking_t *p = st;
-    char err [512];
-    if (!p->plates_path) {
-        fprintf (stderr, "sluice-parking-adapter: need --plates FILE (the plate registry)\n");
+    if (sl_runner_load ("sluice-parking-adapter", p->tz_name, &p->tz, "plates", "the plate registry",
+                        p->plates_path, SL_LOOKUP_PLATE, &p->plates))
         return -1;
-    }
-    if (p->tz_name && !(p->tz = sl_tz_load (p->tz_name, err, sizeof err))) {
-        fprintf (stderr, "sluice-parking-adapter: --timezone: %s\n", err);
-        return -1;
-    }
-    p->plates = sl_lookup_load (p->plates_path, SL_LOOKUP_PLATE, err, sizeof err);
-    if (p->plates && p->places_path)
-        p->places = sl_lookup_load (p->places_path, SL_LOOKUP_EXACT, err, sizeof err);
-    if (!p->plates || (p->places_path && !p->places)) {
-        fprintf (stderr, "sluice-parking-adapter: %s\n", err);
-        return -1;
-    }
-    return 0;
+    return p->places_path ? sl_runner_load ("sluice-parking-adapter", NULL, NULL, "places", NULL,
+                                            p->places_path, SL_LOOKUP_EXACT, &p->places) : 0;
 }
 
 static void
@@ -69,7 +39,7 @@ s_stop (void *st)
     sl_lookup_destroy (&p->plates);
     sl_lookup_destroy (&p->places);
     sl_tz_destroy (&p->tz);
-    free (p->buf);
+    sl_inbuf_release (&p->in);
 }
 
 static void
@@ -78,7 +48,7 @@ s_begin (void *st, sl_runner_t *r, const char *source)
     (void) source;
     parking_t *p = st;
     p->explain = sl_runner_explain (r);
-    p->len = 0;
+    p->in.pos = p->in.len = 0;
     p->lines = 0;
     p->records = 0;
 }
@@ -120,45 +90,38 @@ static void
 s_feed (void *st, sl_runner_t *r, const char *data, size_t len)
 {
     parking_t *p = st;
-    if (p->len + len > p->cap) {
-        size_t ncap = (p->len + len) * 2;
-        char *nb = realloc (p->buf, ncap);
-        if (!nb) {
-            sl_runner_reject (r, p->records + 1, "out of memory", NULL, 0);
-            return;
-        }
-        p->buf = nb;
-        p->cap = ncap;
+    if (sl_inbuf_append (&p->in, data, len) != 0) {
+        sl_runner_reject (r, p->records + 1, "out of memory", NULL, 0);
+        return;
     }
-    memcpy (p->buf + p->len, data, len);
-    p->len += len;
     if (!sl_runner_following (r))
         return;
     /* following: parse the complete lines, keep the rest */
-    char *last = NULL;
-    for (size_t i = p->len; i > 0; i--)
-        if (p->buf [i - 1] == '\n') { last = p->buf + i; break; }
-    if (!last)
-        return;
-    size_t done = (size_t) (last - p->buf);
-    s_parse (p, r, p->buf, done);
-    memmove (p->buf, last, p->len - done);
-    p->len -= done;
+    size_t done = p->in.len;
+    while (done > p->in.pos && p->in.buf [done - 1] != '\n')
+        done--;
+    if (done > p->in.pos) {
+        s_parse (p, r, p->in.buf + p->in.pos, done - p->in.pos);
+        p->in.pos = done;
+    }
 }
 
 static void
 s_end (void *st, sl_runner_t *r)
 {
     parking_t *p = st;
-    if (p->len)
-        s_parse (p, r, p->buf, p->len);
-    p->len = 0;
+    if (p->in.len > p->in.pos)
+        s_parse (p, r, p->in.buf + p->in.pos, p->in.len - p->in.pos);
+    p->in.pos = p->in.len = 0;
 }
 
 int
 main (int argc, char **argv)
 {
-    static const char *const options [] = { "plates", "places", "timezone", "currency", NULL };
+    static const sl_runner_option_t options [] = {
+        SL_RUNNER_TEXT ("plates", parking_t, plates_path), SL_RUNNER_TEXT ("places", parking_t, places_path),
+        SL_RUNNER_TEXT ("timezone", parking_t, tz_name), SL_RUNNER_TEXT ("currency", parking_t, currency),
+        { NULL, 0 } };
     static const sl_format_t format = {
         .program = "sluice-parking-adapter", .bureau = "parking",
         .summary = "Parking bureau: APDS v4 Sessions (SessionList pages, arrays, objects or JSON lines) "
@@ -168,7 +131,7 @@ main (int argc, char **argv)
                         "  --places FILE      car park registry CSV: place_id,name,district\n"
                         "  --timezone ZONE    IANA zone of date-times written without a zone\n"
                         "  --currency CUR     ISO 4217 currency of amounts that name none (segmentValue)\n",
-        .options = options, .option = s_option, .start = s_start,
+        .options = options, .start = s_start,
         .begin = s_begin, .feed = s_feed, .end = s_end, .stop = s_stop,
     };
     parking_t p = { 0 };

@@ -23,15 +23,6 @@ sl_dsmr_crc16 (const void *data, size_t len)
     return crc;
 }
 
-static int
-s_hexval (char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
-
 /*  ---------------------------------------------------------------------
  *  Parser
  */
@@ -77,7 +68,7 @@ s_decode_id (const char *eq, size_t eq_len, char *id, size_t idsize)
     size_t id_len = 0;
     int hex = eq_len % 2 == 0 && eq_len / 2 < idsize;
     for (size_t k = 0; hex && k < eq_len; k += 2) {
-        int hi = s_hexval (eq [k]), lo = s_hexval (eq [k + 1]);
+        int hi = sl_hexval (eq [k]), lo = sl_hexval (eq [k + 1]);
         int c = hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
         if (c < 0x21 || c > 0x7e)
             hex = 0;
@@ -139,7 +130,7 @@ sl_dsmr_parse (const char *tg, size_t len, const char *source, size_t tgno,
         int ok = crc_len <= 4;
         unsigned want = 0;
         for (size_t i = 1; ok && i <= crc_len; i++) {
-            int h = s_hexval (bang [i]);
+            int h = sl_hexval (bang [i]);
             if (h < 0) ok = 0;
             want = want * 16 + (unsigned) (h < 0 ? 0 : h);
         }
@@ -494,7 +485,7 @@ sl_dsmr_reader_next (sl_dsmr_reader_t *self, int eof, const char **tg,
     }
     /* '!' at b[i]: up to 4 hex digits follow, then the line end. */
     size_t j = i + 1;
-    while (j < avail && j < i + 5 && s_hexval (b [j]) >= 0)
+    while (j < avail && j < i + 5 && sl_hexval (b [j]) >= 0)
         j++;
     if (j == avail && j < i + 5 && !eof)
         return 0;                       /* the CRC may still be arriving */

@@ -24,30 +24,19 @@ static int
 s_option (void *st, const char *name, const char *value)
 {
     power_t *p = st;
-    if (strcmp (name, "meters") == 0)
-        p->meters_path = value;
-    else
-    if (strcmp (name, "timezone") == 0)
-        p->tz_name = value;
-    else
-    if (strcmp (name, "meter-id") == 0)
-        p->opts.meter_id = value;
-    else
-    if (strcmp (name, "winter-offset") == 0 || strcmp (name, "summer-offset") == 0) {
+    if (strcmp (name, "require-crc") != 0) {   /* --winter-offset, --summer-offset */
         int32_t *o = name [0] == 'w' ? &p->opts.winter_offset_s : &p->opts.summer_offset_s;
         if (sl_time_parse_offset (value, o)) {
             fprintf (stderr, "sluice-power-adapter: --%s %s: expected an offset like +01:00\n", name, value);
             return -1;
         }
     }
-    else
-    if (strcmp (name, "require-crc") == 0) {
-        if (strcmp (value, "yes") && strcmp (value, "no")) {
-            fprintf (stderr, "sluice-power-adapter: --require-crc takes yes or no\n");
-            return -1;
-        }
-        p->opts.require_crc = strcmp (value, "yes") == 0;
+    else if (strcmp (value, "yes") && strcmp (value, "no")) {
+        fprintf (stderr, "sluice-power-adapter: --require-crc takes yes or no\n");
+        return -1;
     }
+    else
+        p->opts.require_crc = strcmp (value, "yes") == 0;
     return 0;
 }
 
@@ -55,22 +44,10 @@ static int
 s_start (void *st)
 {
     power_t *p = st;
-    char err [512];
-    if (!p->meters_path) {
-        fprintf (stderr, "sluice-power-adapter: need --meters FILE (the meter registry)\n");
-        return -1;
-    }
-    if (p->tz_name && !(p->tz = sl_tz_load (p->tz_name, err, sizeof err))) {
-        fprintf (stderr, "sluice-power-adapter: --timezone: %s\n", err);
-        return -1;
-    }
+    int rc = sl_runner_load ("sluice-power-adapter", p->tz_name, &p->tz, "meters", "the meter registry",
+                             p->meters_path, SL_LOOKUP_EXACT, &p->meters);
     p->opts.tz = p->tz;
-    p->meters = sl_lookup_load (p->meters_path, SL_LOOKUP_EXACT, err, sizeof err);
-    if (!p->meters) {
-        fprintf (stderr, "sluice-power-adapter: %s\n", err);
-        return -1;
-    }
-    return 0;
+    return rc;
 }
 
 static void
@@ -143,8 +120,11 @@ s_end (void *st, sl_runner_t *r)
 int
 main (int argc, char **argv)
 {
-    static const char *const options [] = { "meters", "winter-offset", "summer-offset", "require-crc",
-                                            "timezone", "meter-id", NULL };
+    static const sl_runner_option_t options [] = {
+        SL_RUNNER_TEXT ("meters", power_t, meters_path), { "winter-offset", SL_RUNNER_CALL },
+        { "summer-offset", SL_RUNNER_CALL }, { "require-crc", SL_RUNNER_CALL },
+        SL_RUNNER_TEXT ("timezone", power_t, tz_name), SL_RUNNER_TEXT ("meter-id", power_t, opts.meter_id),
+        { NULL, 0 } };
     static const sl_format_t format = {
         .program = "sluice-power-adapter", .bureau = "power",
         .summary = "Power bureau: DSMR P1 / IEC 62056-21 telegrams -> power.v1.MeterReading.",

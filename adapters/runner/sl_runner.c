@@ -19,6 +19,8 @@
 #include "sl_runner.h"
 #include "sl_quarantine.h"
 #include "sl_explain.h"
+#include "sl_mono.h"
+#include "sl_signal.h"
 #include "sl_text.h"
 #include "sluice.h"
 #include "sl_schema.h"
@@ -66,23 +68,6 @@ struct s_kept {
     uint8_t *body;
     size_t size;
 };
-
-static volatile sig_atomic_t s_stop;
-
-static void
-s_on_signal (int sig)
-{
-    (void) sig;
-    s_stop = 1;
-}
-
-static double
-s_now (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 const char *
 sl_runner_source (const sl_runner_t *r)
@@ -187,7 +172,7 @@ s_progress (sl_runner_t *r, int final)
 {
     if (!r->progress)
         return;
-    double now = s_now ();
+    double now = sl_mono_s ();
     if (!final && now - r->last_progress < 0.2)
         return;
     r->last_progress = now;
@@ -384,7 +369,7 @@ sl_runner_set_source (sl_runner_t *r, const char *source)
 int
 sl_runner_stopping (void)
 {
-    return s_stop != 0;
+    return sl_signal_stop != 0;
 }
 
 void
@@ -454,7 +439,7 @@ s_read_source (sl_runner_t *r, const char *path, int follow)
     r->format->begin (r->state, r, r->source);
     static char buf [65536];
     int rc = 0;
-    while (!s_stop) {
+    while (!sl_signal_stop) {
         ssize_t n = read (fd, buf, sizeof buf);
         if (n < 0 && errno == EINTR)
             continue;
@@ -524,7 +509,7 @@ s_consume (sl_runner_t *r, const char *const *subs, size_t nsubs, const char *ou
         fprintf (stderr, "%s: subscribed to %s for %s\n", r->format->bureau, type, colon + 1);
     }
     long n = 0;
-    while (!s_stop && (max <= 0 || n < max)) {
+    while (!sl_signal_stop && (max <= 0 || n < max)) {
         sl_delivery_t *d = NULL;
         int src = sl_client_recv (r->client, &d, 250);
         if (src == SL_ETIMEOUT)
@@ -623,6 +608,26 @@ s_usage (const sl_format_t *f, FILE *out)
 }
 
 int
+sl_runner_load (const char *program, const char *tz_name, sl_tz_t **tz, const char *option,
+                const char *what, const char *path, int flags, sl_lookup_t **registry)
+{
+    char err [512];
+    if (option && !path) {
+        fprintf (stderr, "%s: need --%s FILE (%s)\n", program, option, what);
+        return -1;
+    }
+    if (tz_name && !(*tz = sl_tz_load (tz_name, err, sizeof err))) {
+        fprintf (stderr, "%s: --timezone: %s\n", program, err);
+        return -1;
+    }
+    if (option && !(*registry = sl_lookup_load (path, flags, err, sizeof err))) {
+        fprintf (stderr, "%s: %s\n", program, err);
+        return -1;
+    }
+    return 0;
+}
+
+int
 sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
 {
     enum { O_DATA = 1, O_KEY, O_SPOOL, O_DRY, O_FOLLOW, O_QUAR, O_QUIET, O_HELP, O_WAIT, O_ENDPOINT, O_BROKER_KEY, O_SUBSCRIBE, O_OUTPUT, O_MAX, O_SERVE, O_EXPLAIN, O_BUREAU = 100 };
@@ -642,8 +647,8 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
     };
     size_t nopt = O_EXPLAIN;   /* the common options above: one per O_* code, from 1 */
     const size_t cap = sizeof opts / sizeof opts [0] - 1;   /* room for the terminator */
-    for (size_t i = 0; format->options && format->options [i] && nopt < cap; i++)
-        opts [nopt++] = (struct option) { format->options [i], required_argument, NULL, O_BUREAU + (int) i };
+    for (size_t i = 0; format->options && format->options [i].name && nopt < cap; i++)
+        opts [nopt++] = (struct option) { format->options [i].name, required_argument, NULL, O_BUREAU + (int) i };
     opts [nopt] = (struct option) { NULL, 0, NULL, 0 };
 
     const char *data = getenv ("SLUICE_DATA"), *key = getenv ("SLUICE_KEY"), *spool = NULL;
@@ -693,7 +698,10 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
         case O_HELP: s_usage (format, stdout); return 0;
         default:
             if (c >= O_BUREAU && c < O_BUREAU + 32) {
-                if (format->option (state, opts [16 + c - O_BUREAU].name, optarg))
+                const sl_runner_option_t *o = &format->options [c - O_BUREAU];
+                if (o->at != SL_RUNNER_CALL)
+                    *(const char **) ((char *) state + o->at) = optarg;
+                else if (format->option (state, o->name, optarg))
                     return 2;
                 break;
             }
@@ -787,18 +795,14 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
             goto out;
         sources [nsources++] = strdup ("-");
     }
-    struct sigaction sa;
-    memset (&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal;
-    sigaction (SIGINT, &sa, NULL);
-    sigaction (SIGTERM, &sa, NULL);
+    sl_signal_catch (0);
     r.progress = !r.quiet && isatty (2);
 
     int unreadable = 0;
     if (format->serving && format->serving (state))
         unreadable = format->serve (state, &r) != 0;
     else
-    for (size_t i = 0; i < nsources && !s_stop; i++)
+    for (size_t i = 0; i < nsources && !sl_signal_stop; i++)
         unreadable |= s_read_source (&r, sources [i], follow && i + 1 == nsources) != 0;
     if (r.client) {
         int rc = sl_client_flush (r.client, wait_s * 1000);
@@ -807,11 +811,11 @@ sl_runner_main (int argc, char **argv, const sl_format_t *format, void *state)
                      (unsigned long long) sl_client_unacked (r.client), sl_client_last_error (r.client),
                      spool ? " (kept in the spool)" : "");
     }
-    if (nsubs && !s_stop && s_consume (&r, subs, nsubs, output, max_deliveries))
+    if (nsubs && !sl_signal_stop && s_consume (&r, subs, nsubs, output, max_deliveries))
         unreadable = 1;
-    if (r.serve && r.client && !s_stop) {
+    if (r.serve && r.client && !sl_signal_stop) {
         fprintf (stderr, "%s: answering queries about %zu records until stopped\n", format->bureau, r.nkept);
-        while (!s_stop)
+        while (!sl_signal_stop)
             if (sl_client_poll (r.client, 250) == SL_ECLOSED) {
                 fprintf (stderr, "%s: %s\n", format->program, sl_client_last_error (r.client));
                 unreadable = 1;

@@ -20,7 +20,20 @@
 #include <stdint.h>
 #include <protobuf-c/protobuf-c.h>
 
+#include "sl_lookup.h"
+#include "sl_time.h"
+
 typedef struct sl_runner sl_runner_t;
+
+/*  One option of a bureau (its name without "--"; each takes a value). */
+typedef struct {
+    const char *name;
+    size_t at;      /* where the value (a const char *, borrowed from argv) goes in the
+                       bureau's state; SL_RUNNER_CALL: sl_format_t.option reads it */
+} sl_runner_option_t;
+#define SL_RUNNER_CALL ((size_t) -1)
+/*  An option whose value is kept in `field` (a const char *) of the state `type`. */
+#define SL_RUNNER_TEXT(name, type, field) { name, offsetof (type, field) }
 
 /*  What a bureau adds to the frame. Callbacks get the bureau's own `state`. */
 typedef struct {
@@ -28,8 +41,8 @@ typedef struct {
     const char *bureau;             /* "water" */
     const char *summary;            /* one line for --help */
     const char *options_help;       /* the bureau's options, for --help */
-    const char *const *options;     /* the bureau's option names, each taking a value */
-    /* one bureau option (name without "--"); return 0 or -1 after printing why */
+    const sl_runner_option_t *options;  /* the bureau's options, ended by { NULL } */
+    /* one SL_RUNNER_CALL option (name without "--"); return 0 or -1 after printing why */
     int (*option) (void *state, const char *name, const char *value);
     /* after options: load registries etc.; return 0 or -1 after printing why
        (stop is then called to free what it made) */
@@ -45,6 +58,15 @@ typedef struct {
     int (*serve) (void *state, sl_runner_t *r);
     int (*serving) (void *state);
 } sl_format_t;
+
+/*  For a bureau's `start`: loads the zone `tz_name` given with --timezone
+ *  (NULL: none) into *tz, then, when `option` is set, the registry `path`
+ *  given with --OPTION (required: NULL is an error naming `what`) into
+ *  *registry with sl_lookup_load `flags`. Returns 0, or -1 after printing
+ *  why on stderr, prefixed with `program`. */
+int sl_runner_load (const char *program, const char *tz_name, sl_tz_t **tz,
+                    const char *option, const char *what, const char *path, int flags,
+                    sl_lookup_t **registry);
 
 /*  Runs the adapter program: parses argv, connects, reads every source and
  *  returns the exit status described above. */

@@ -21,7 +21,7 @@ s_handshake (void *mon, const char *endpoint, const char *key_file, int64_t dead
 {
     const char *hint = "";
     for (;;) {
-        int64_t left = deadline - sl__now_ms ();
+        int64_t left = deadline - sl_mono_ms ();
         if (left <= 0) {
             sl_err_set (err, errlen, "no answer from the broker's admin endpoint %s%s: is sluiced "
                    "running, and is this its admin endpoint (DATA/endpoints)?", endpoint, hint);
@@ -77,7 +77,7 @@ sl_admin_call_ex (const sl_client_options_t *opts, const char *command,
     }
     if (timeout_ms <= 0)
         timeout_ms = 5000;
-    int64_t deadline = sl__now_ms () + timeout_ms;
+    int64_t deadline = sl_mono_ms () + timeout_ms;
     rc = sl__load_keys (opts, &keys, broker_pub, err, errlen);
     if (rc != 0)
         goto out;
@@ -113,7 +113,7 @@ sl_admin_call_ex (const sl_client_options_t *opts, const char *command,
         goto out;
     }
     for (;;) {
-        int64_t left = deadline - sl__now_ms ();
+        int64_t left = deadline - sl_mono_ms ();
         zmq_pollitem_t items[] = { { sock, 0, ZMQ_POLLIN, 0 }, { mon, 0, ZMQ_POLLIN, 0 } };
         if (left <= 0 || zmq_poll (items, 2, (long) left) == 0) {
             sl_err_set (err, errlen, "%s: no answer from the broker within %d ms", command, timeout_ms);

@@ -30,14 +30,6 @@
 
 #define S_MAX_FRAMES_START 16
 
-int64_t
-sl__now_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void
 sl__set_error (sl_client_t *self, const char *fmt, ...)
 {
@@ -498,7 +490,7 @@ s_wait_flag (sl_client_t *self, const int *flag, int64_t deadline_ms)
     while (!*flag) {
         if (self->refused)
             return self->refused;
-        int64_t left = deadline_ms - sl__now_ms ();
+        int64_t left = deadline_ms - sl_mono_ms ();
         if (deadline_ms >= 0 && left <= 0)
             return SL_ETIMEOUT;
         sl__pump (self, deadline_ms < 0 ? 200 : (int) (left < 200 ? left : 200));
@@ -586,7 +578,7 @@ sl_client_connect (const sl_client_options_t *opts, sl_client_t **client_p,
                           &self->sock, &self->mon, err, errlen);
     if (rc != 0)
         goto fail;
-    rc = sl__wait_up (self, sl__now_ms () + self->opts.connect_timeout_ms);
+    rc = sl__wait_up (self, sl_mono_ms () + self->opts.connect_timeout_ms);
     if (rc == SL_ETIMEOUT && self->spool) {
         /* an adapter with a spool starts even while the broker is away:
            records are kept on disk and sent when the connection comes up */

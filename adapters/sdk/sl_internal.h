@@ -7,6 +7,7 @@
 #include <zmq.h>
 
 #include "sluice.h"
+#include "sl_mono.h"
 #include "sl_keys.h"
 #include "sl_outbox.h"
 #include "sl_spool.h"
@@ -93,7 +94,6 @@ struct sl_client {
 };
 
 /*  sl_client.c */
-int64_t sl__now_ms (void);
 void sl__set_error (sl_client_t *self, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 uint64_t sl__next_seq (sl_client_t *self);
 /*  Packs `h` (version is set here) and sends it with `nbodies` body frames.

@@ -56,7 +56,7 @@ sl__publish_flush (sl_client_t *self)
 
     while (self->up && !self->refused) {
         uint64_t seq = self->seq + 1;
-        size_t n = sl_outbox_next_batch (self->outbox, seq, sl__now_ms (), batch, S_BATCH_CAP);
+        size_t n = sl_outbox_next_batch (self->outbox, seq, sl_mono_ms (), batch, S_BATCH_CAP);
         if (n == 0)
             return;
         self->seq = seq;
@@ -93,7 +93,7 @@ sl__publish_flush (sl_client_t *self)
 void
 sl__publish_expire (sl_client_t *self)
 {
-    size_t n = sl_outbox_expire (self->outbox, sl__now_ms (), self->opts.ack_timeout_ms);
+    size_t n = sl_outbox_expire (self->outbox, sl_mono_ms (), self->opts.ack_timeout_ms);
     self->stats.records_resent += n;
     if (n)
         sl_info ("publish.resend", "reason=ack-timeout records=%zu", n);
@@ -249,12 +249,12 @@ sl_client_publish (sl_client_t *self, const char *record_type,
     int rc = sl_client_publish_async (self, record_type, meta, body, size, s_sync_cb, &sync, id);
     if (rc != 0)
         return rc;
-    int64_t deadline = timeout_ms < 0 ? -1 : sl__now_ms () + timeout_ms;
+    int64_t deadline = timeout_ms < 0 ? -1 : sl_mono_ms () + timeout_ms;
     while (!sync.done) {
         if (self->refused)
             rc = self->refused;
         else {
-            int64_t left = deadline < 0 ? 200 : deadline - sl__now_ms ();
+            int64_t left = deadline < 0 ? 200 : deadline - sl_mono_ms ();
             if (left <= 0)
                 rc = SL_ETIMEOUT;
             else
@@ -284,12 +284,12 @@ sl_client_unacked (sl_client_t *self)
 int
 sl_client_flush (sl_client_t *self, int timeout_ms)
 {
-    int64_t deadline = timeout_ms < 0 ? -1 : sl__now_ms () + timeout_ms;
+    int64_t deadline = timeout_ms < 0 ? -1 : sl_mono_ms () + timeout_ms;
     sl__acks_flush (self);
     while (sl_outbox_count (self->outbox) > 0 || self->n_acks > 0 || self->n_ack_seqs > 0) {
         if (self->refused)
             return self->refused;
-        int64_t left = deadline < 0 ? 200 : deadline - sl__now_ms ();
+        int64_t left = deadline < 0 ? 200 : deadline - sl_mono_ms ();
         if (left <= 0) {
             sl__set_error (self, "flush: %zu records (and %zu delivery acks) still "
                            "unacknowledged after %d ms", sl_outbox_count (self->outbox),

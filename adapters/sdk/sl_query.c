@@ -121,7 +121,7 @@ sl_client_query (sl_client_t *self, const char *record_type, const char *subject
         ep[i] = &entries[i];
     }
     /* the broker answers `timeout` itself at timeout_ms; wait a little longer */
-    int64_t deadline = sl__now_ms () + timeout_ms + 2000;
+    int64_t deadline = sl_mono_ms () + timeout_ms + 2000;
     for (;;) {
         int rc = sl__wait_up (self, deadline);
         if (rc != 0) {

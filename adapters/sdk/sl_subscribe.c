@@ -90,7 +90,7 @@ s_sub_find (sl_client_t *self, const char *record_type, const char *purpose)
 static int
 s_request (sl_client_t *self, int command, const char *record_type, const char *purpose)
 {
-    int64_t deadline = sl__now_ms () + self->opts.connect_timeout_ms;
+    int64_t deadline = sl_mono_ms () + self->opts.connect_timeout_ms;
     for (;;) {
         int rc = sl__wait_up (self, deadline);
         if (rc != 0)
@@ -245,7 +245,7 @@ sl__on_deliver (sl_client_t *self, const sl_header_t *h, zmq_msg_t *frames, size
 int
 sl_client_recv (sl_client_t *self, sl_delivery_t **delivery_p, int timeout_ms)
 {
-    int64_t deadline = timeout_ms < 0 ? -1 : sl__now_ms () + timeout_ms;
+    int64_t deadline = timeout_ms < 0 ? -1 : sl_mono_ms () + timeout_ms;
     *delivery_p = NULL;
     for (;;) {
         if (self->dq_head) {
@@ -259,7 +259,7 @@ sl_client_recv (sl_client_t *self, sl_delivery_t **delivery_p, int timeout_ms)
         }
         if (self->refused)
             return SL_ECLOSED;
-        int64_t left = deadline < 0 ? 200 : deadline - sl__now_ms ();
+        int64_t left = deadline < 0 ? 200 : deadline - sl_mono_ms ();
         if (left <= 0)
             return SL_ETIMEOUT;
         sl__pump (self, (int) (left < 200 ? left : 200));

@@ -1,6 +1,7 @@
 /*  sluice-water-adapter: wmbusmeters output (JSON lines or fields lines)
  *  joined with the meter registry, published as water.v1.MeterReading. */
 #include "sl_runner.h"
+#include "sl_inbuf.h"
 #include "sl_wmbus.h"
 
 #include <stdio.h>
@@ -13,31 +14,20 @@ typedef struct {
     sl_lookup_t *meters;
     sl_tz_t *tz;
     sl_wmbus_t *parser;
-    char *line;                 /* a line not yet ended */
-    size_t len, cap;
+    sl_inbuf_t in;              /* a line not yet ended */
     size_t lineno;
 } water_t;
 
 static int
 s_option (void *st, const char *name, const char *value)
 {
+    (void) name;                /* --separator */
     water_t *w = st;
-    if (strcmp (name, "meters") == 0)
-        w->meters_path = value;
-    else
-    if (strcmp (name, "timezone") == 0)
-        w->tz_name = value;
-    else
-    if (strcmp (name, "csv-fields") == 0)
-        w->csv_fields = value;
-    else
-    if (strcmp (name, "separator") == 0) {
-        if (strlen (value) != 1 && strcmp (value, "tab") != 0) {
-            fprintf (stderr, "sluice-water-adapter: --separator takes one character (or 'tab')\n");
-            return -1;
-        }
-        w->separator = strcmp (value, "tab") == 0 ? '\t' : value [0];
+    if (strlen (value) != 1 && strcmp (value, "tab") != 0) {
+        fprintf (stderr, "sluice-water-adapter: --separator takes one character (or 'tab')\n");
+        return -1;
     }
+    w->separator = strcmp (value, "tab") == 0 ? '\t' : value [0];
     return 0;
 }
 
@@ -46,22 +36,12 @@ s_start (void *st)
 {
     water_t *w = st;
     char err [512];
-    if (!w->meters_path) {
-        fprintf (stderr, "sluice-water-adapter: need --meters FILE (the meter registry)\n");
+    if (sl_runner_load ("sluice-water-adapter", w->tz_name, &w->tz, "meters", "the meter registry",
+                        w->meters_path, SL_LOOKUP_EXACT, &w->meters))
         return -1;
-    }
-    if (w->tz_name && !(w->tz = sl_tz_load (w->tz_name, err, sizeof err))) {
-        fprintf (stderr, "sluice-water-adapter: --timezone: %s\n", err);
-        return -1;
-    }
     sl_wmbus_opts_t opts = { .tz = w->tz, .csv_fields = w->csv_fields, .separator = w->separator };
     w->parser = sl_wmbus_new (&opts, err, sizeof err);
     if (!w->parser) {
-        fprintf (stderr, "sluice-water-adapter: %s\n", err);
-        return -1;
-    }
-    w->meters = sl_lookup_load (w->meters_path, SL_LOOKUP_EXACT, err, sizeof err);
-    if (!w->meters) {
         fprintf (stderr, "sluice-water-adapter: %s\n", err);
         return -1;
     }
@@ -75,7 +55,7 @@ s_stop (void *st)
     sl_lookup_destroy (&w->meters);
     sl_wmbus_destroy (&w->parser);
     sl_tz_destroy (&w->tz);
-    free (w->line);
+    sl_inbuf_release (&w->in);
 }
 
 static void
@@ -83,7 +63,7 @@ s_begin (void *st, sl_runner_t *r, const char *source)
 {
     (void) source;
     water_t *w = st;
-    w->len = 0;
+    w->in.pos = w->in.len = 0;
     w->lineno = 0;
     sl_wmbus_reset (w->parser);
     sl_wmbus_set_explain (w->parser, sl_runner_explain (r));
@@ -110,31 +90,15 @@ static void
 s_feed (void *st, sl_runner_t *r, const char *data, size_t len)
 {
     water_t *w = st;
-    while (len) {
-        const char *nl = memchr (data, '\n', len);
-        size_t take = nl ? (size_t) (nl - data) : len;
-        if (w->len == 0 && nl)
-            s_line (w, r, data, take);          /* a whole line: no copy */
-        else {
-            if (w->len + take > w->cap) {
-                size_t ncap = (w->len + take) * 2 + 256;
-                char *p = realloc (w->line, ncap);
-                if (!p) {
-                    sl_runner_reject (r, w->lineno + 1, "out of memory for a long line", NULL, 0);
-                    return;
-                }
-                w->line = p;
-                w->cap = ncap;
-            }
-            memcpy (w->line + w->len, data, take);
-            w->len += take;
-            if (nl) {
-                s_line (w, r, w->line, w->len);
-                w->len = 0;
-            }
-        }
-        data += take + (nl ? 1 : 0);
-        len -= take + (nl ? 1 : 0);
+    if (sl_inbuf_append (&w->in, data, len) != 0) {
+        sl_runner_reject (r, w->lineno + 1, "out of memory for a long line", NULL, 0);
+        return;
+    }
+    const char *line, *nl;
+    while (w->in.pos < w->in.len
+           && (nl = memchr (line = w->in.buf + w->in.pos, '\n', w->in.len - w->in.pos))) {
+        w->in.pos += (size_t) (nl - line) + 1;
+        s_line (w, r, line, (size_t) (nl - line));
     }
 }
 
@@ -142,16 +106,17 @@ static void
 s_end (void *st, sl_runner_t *r)
 {
     water_t *w = st;
-    if (w->len) {
-        s_line (w, r, w->line, w->len);
-        w->len = 0;
-    }
+    if (w->in.len > w->in.pos)
+        s_line (w, r, w->in.buf + w->in.pos, w->in.len - w->in.pos);
+    w->in.pos = w->in.len = 0;
 }
 
 int
 main (int argc, char **argv)
 {
-    static const char *const options [] = { "meters", "timezone", "csv-fields", "separator", NULL };
+    static const sl_runner_option_t options [] = {
+        SL_RUNNER_TEXT ("meters", water_t, meters_path), SL_RUNNER_TEXT ("timezone", water_t, tz_name),
+        SL_RUNNER_TEXT ("csv-fields", water_t, csv_fields), { "separator", SL_RUNNER_CALL }, { NULL, 0 } };
     static const sl_format_t format = {
         .program = "sluice-water-adapter", .bureau = "water",
         .summary = "Water bureau: wmbusmeters JSON lines or fields (CSV) lines -> water.v1.MeterReading.",

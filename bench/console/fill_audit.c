@@ -10,7 +10,7 @@
  *  the 24 hours before now, in order. Transactions of 10,000 entries, a
  *  signed checkpoint after each, as the broker does.
  */
-#include "sl_audit.h"
+#include "bench_audit_fill.h"
 #include "sl_error.h"
 
 #include <inttypes.h>
@@ -18,6 +18,36 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+static uint64_t s_n;
+static int64_t s_start;     /* 24 hours before now, in microseconds */
+
+/*  Entry i of s_n, in the shapes listed above. */
+static void
+s_entry (uint64_t i, char *subject, sl_audit_event_t *ev)
+{
+    snprintf (subject, 32, "CIT-%06" PRIu64, i % 2000);
+    int water = (i / 2) % 2 == 0;
+    *ev = (sl_audit_event_t) {
+        .time_us = s_start + (int64_t) ((double) i / (double) s_n * 86400e6),
+        .kind = i % 5 == 4 ? "deny" : i % 2 ? "queue" : "deliver",
+        .actor = water ? "water" : "power",
+        .counterpart = i % 5 == 4 ? "parking" : water ? "power" : "water",
+        .owner = water ? "water" : "power",
+        .record_type = water ? "water.v1.MeterReading" : "power.v1.MeterReading",
+        .purpose = "joint-metering", .decision = i % 5 == 4 ? "deny" : "permit",
+        .rules = i % 5 == 4 ? "" : water ? "water-to-power-joint-metering@1"
+                                         : "power-to-water-joint-metering@1",
+        .fields = i % 5 == 4 ? "" : "district,date_observed",
+        .reason = i % 5 == 4 ? "no-matching-rule" : "",
+    };
+    if (i % 997 == 0) {
+        ev->kind = "consent.grant";
+        ev->decision = "ok";
+        ev->owner = "health";
+        ev->counterpart = "parking";
+    }
+}
 
 int
 main (int argc, char **argv)
@@ -27,7 +57,7 @@ main (int argc, char **argv)
         return 2;
     }
     const char *dir = argv[1];
-    uint64_t n = strtoull (argv[2], NULL, 10);
+    uint64_t n = s_n = strtoull (argv[2], NULL, 10);
     char path[1024], err[256] = "";
     snprintf (path, sizeof path, "%s/store", dir);
     MDB_env *env;
@@ -40,48 +70,8 @@ main (int argc, char **argv)
         fprintf (stderr, "fill_audit: %s\n", rc ? mdb_strerror (rc) : err);
         return 1;
     }
-    int64_t now = (int64_t) time (NULL) * 1000000, start = now - 86400LL * 1000000;
-    uint8_t msgid[16] = { 0 };
-    char subject[32];
-    for (uint64_t i = 1; i <= n && rc == 0;) {
-        MDB_txn *txn;
-        if ((rc = mdb_txn_begin (env, NULL, 0, &txn)))
-            break;
-        for (int j = 0; j < 10000 && i <= n && rc == 0; j++, i++) {
-            memcpy (msgid, &i, sizeof i);
-            snprintf (subject, sizeof subject, "CIT-%06" PRIu64, i % 2000);
-            int water = (i / 2) % 2 == 0;
-            sl_audit_event_t ev = {
-                .time_us = start + (int64_t) ((double) i / (double) n * 86400e6),
-                .kind = i % 5 == 4 ? "deny" : i % 2 ? "queue" : "deliver",
-                .actor = water ? "water" : "power",
-                .counterpart = i % 5 == 4 ? "parking" : water ? "power" : "water",
-                .owner = water ? "water" : "power",
-                .record_type = water ? "water.v1.MeterReading" : "power.v1.MeterReading",
-                .message_id = msgid, .subject = subject,
-                .purpose = "joint-metering", .decision = i % 5 == 4 ? "deny" : "permit",
-                .rules = i % 5 == 4 ? "" : water ? "water-to-power-joint-metering@1"
-                                                 : "power-to-water-joint-metering@1",
-                .fields = i % 5 == 4 ? "" : "district,date_observed",
-                .reason = i % 5 == 4 ? "no-matching-rule" : "",
-            };
-            if (i % 997 == 0) {
-                ev.kind = "consent.grant";
-                ev.decision = "ok";
-                ev.owner = "health";
-                ev.counterpart = "parking";
-            }
-            rc = sl_audit_append (a, txn, &ev, NULL);
-        }
-        if (rc == 0)
-            rc = sl_audit_checkpoint (a, txn, 0);
-        if (rc) {
-            mdb_txn_abort (txn);
-            break;
-        }
-        rc = mdb_txn_commit (txn);
-        sl_audit_after_commit (a);
-    }
+    s_start = (int64_t) time (NULL) * 1000000 - 86400LL * 1000000;
+    rc = bench_audit_fill (env, a, n, s_entry);
     if (rc) {
         fprintf (stderr, "fill_audit: %s\n", rc < 0 ? sl_strerror (rc) : mdb_strerror (rc));
         return 1;

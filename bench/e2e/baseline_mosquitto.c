@@ -12,18 +12,16 @@
  *  Usage: baseline-mosquitto [COUNT] [SIZE]
  *  prints "mosquitto_qos1 ... msgs_per_s=N"
  */
-#include <arpa/inet.h>
 #include <mosquitto.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_baseline.h"
 #include "bench_util.h"
 
 static long s_count = 200000;
@@ -31,19 +29,6 @@ static size_t s_size = 256;
 static volatile long s_received;
 static volatile long s_acked;
 static uint64_t s_t_last;
-
-static int
-s_free_port (void)
-{
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
-    socklen_t len = sizeof a;
-    if (fd < 0 || bind (fd, (struct sockaddr *) &a, sizeof a) != 0
-        || getsockname (fd, (struct sockaddr *) &a, &len) != 0)
-        return -1;
-    close (fd);
-    return ntohs (a.sin_port);
-}
 
 static void
 s_on_message (struct mosquitto *m, void *ud, const struct mosquitto_message *msg)
@@ -78,24 +63,19 @@ s_client (const char *id, bool clean, int port)
 int
 main (int argc, char **argv)
 {
-    if (argc > 1 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)) {
-        printf ("usage: baseline-mosquitto [COUNT] [SIZE]\n"
-                "Starts mosquitto (QoS 1, persistence) on a free loopback port and\n"
-                "measures one publisher -> one subscriber; prints messages/s.\n");
+    if (bench_baseline_args (argc, argv, "baseline-mosquitto",
+                             "Starts mosquitto (QoS 1, persistence) on a free loopback port and\n"
+                             "measures one publisher -> one subscriber; prints messages/s.\n",
+                             &s_count, &s_size))
         return 0;
-    }
-    if (argc > 1)
-        s_count = atol (argv[1]);
-    if (argc > 2)
-        s_size = (size_t) atol (argv[2]);
 
     char dir[] = "/tmp/sluice-bench-mosq-XXXXXX";
     if (!mkdtemp (dir)) {
         perror ("mkdtemp");
         return 1;
     }
-    int port = s_free_port ();
-    char conf[512], cmd[1024];
+    int port = bench_free_port ();
+    char conf[512];
     snprintf (conf, sizeof conf, "%s/mosquitto.conf", dir);
     FILE *f = fopen (conf, "w");
     fprintf (f, "listener %d 127.0.0.1\nallow_anonymous true\npersistence true\n"
@@ -148,9 +128,7 @@ main (int argc, char **argv)
     mosquitto_lib_cleanup ();
     kill (broker, SIGTERM);
     waitpid (broker, NULL, 0);
-    snprintf (cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system (cmd) != 0)
-        fprintf (stderr, "baseline-mosquitto: could not remove %s\n", dir);
+    bench_remove_dir ("baseline-mosquitto", dir);
     free (payload);
     return got == s_count ? 0 : 1;
 }

@@ -19,18 +19,16 @@
  */
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_baseline.h"
 #include "bench_util.h"
 
 #define RABBITMQ_SERVER "/usr/lib/rabbitmq/bin/rabbitmq-server"
@@ -43,22 +41,6 @@ static int s_port;
 static volatile long s_received;
 static uint64_t s_t_last;
 static const char *s_queue = "sluice-bench";
-
-static int
-s_free_port (void)
-{
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
-    socklen_t len = sizeof a;
-    if (fd < 0 || bind (fd, (struct sockaddr *) &a, sizeof a) != 0
-        || getsockname (fd, (struct sockaddr *) &a, &len) != 0) {
-        if (fd >= 0)
-            close (fd);
-        return -1;
-    }
-    close (fd);
-    return ntohs (a.sin_port);
-}
 
 /*  Fails loudly: the benchmark has no meaningful figure after any of these. */
 static void
@@ -204,18 +186,13 @@ s_start_server (const char *dir, int port, int dist_port)
 int
 main (int argc, char **argv)
 {
-    if (argc > 1 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)) {
-        printf ("usage: baseline-rabbitmq [COUNT] [SIZE]\n"
-                "Starts rabbitmq-server on free loopback ports with a private data\n"
-                "directory, and measures one publisher (persistent messages, publisher\n"
-                "confirms) -> durable queue -> one consumer (manual acks); prints\n"
-                "messages/s. Needs Debian's rabbitmq-server (make deps).\n");
+    if (bench_baseline_args (argc, argv, "baseline-rabbitmq",
+                             "Starts rabbitmq-server on free loopback ports with a private data\n"
+                             "directory, and measures one publisher (persistent messages, publisher\n"
+                             "confirms) -> durable queue -> one consumer (manual acks); prints\n"
+                             "messages/s. Needs Debian's rabbitmq-server (make deps).\n",
+                             &s_count, &s_size))
         return 0;
-    }
-    if (argc > 1)
-        s_count = atol (argv[1]);
-    if (argc > 2)
-        s_size = (size_t) atol (argv[2]);
     if (s_count <= 0 || s_size == 0) {
         fprintf (stderr, "baseline-rabbitmq: COUNT and SIZE must be positive\n");
         return 2;
@@ -231,8 +208,8 @@ main (int argc, char **argv)
         perror ("mkdtemp");
         return 1;
     }
-    s_port = s_free_port ();
-    int dist_port = s_free_port ();
+    s_port = bench_free_port ();
+    int dist_port = bench_free_port ();
     pid_t server = s_start_server (dir, s_port, dist_port);
     if (server < 0) {
         fprintf (stderr, "baseline-rabbitmq: cannot write its configuration in %s\n", dir);
@@ -296,10 +273,7 @@ main (int argc, char **argv)
     }
     kill (-server, SIGKILL);
     waitpid (server, NULL, WNOHANG);
-    char cmd[700];
-    snprintf (cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system (cmd) != 0)
-        fprintf (stderr, "baseline-rabbitmq: could not remove %s\n", dir);
+    bench_remove_dir ("baseline-rabbitmq", dir);
     free (payload);
     return got == s_count ? 0 : 1;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "bench_baseline.h"
 #include "bench_util.h"
 
 static char s_endpoint[256];
@@ -44,15 +45,10 @@ s_receiver (void *arg)
 int
 main (int argc, char **argv)
 {
-    if (argc > 1 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)) {
-        printf ("usage: baseline-zmq [COUNT] [SIZE]\n"
-                "Raw libzmq PUSH->PULL with CURVE over loopback; prints messages/s.\n");
+    if (bench_baseline_args (argc, argv, "baseline-zmq",
+                             "Raw libzmq PUSH->PULL with CURVE over loopback; prints messages/s.\n",
+                             &s_count, &s_size))
         return 0;
-    }
-    if (argc > 1)
-        s_count = atol (argv[1]);
-    if (argc > 2)
-        s_size = (size_t) atol (argv[2]);
     void *ctx = zmq_ctx_new ();
     char spub[41], ssec[41], cpub[41], csec[41];
     zmq_curve_keypair (spub, ssec);

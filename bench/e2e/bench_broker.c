@@ -126,6 +126,24 @@ bench_broker_options (bench_broker_t *b, const char *name, sl_client_options_t *
 }
 
 int
+bench_broker_connect (bench_broker_t *b, const char *program, const char *name,
+                      const sl_client_options_t *tune, sl_client_t **c)
+{
+    char buf[1024], err[512];
+    sl_client_options_t o;
+    bench_broker_options (b, name, &o, buf, sizeof buf);
+    o.batch_max = tune->batch_max;
+    o.inflight_max = tune->inflight_max;
+    o.credit = tune->credit;
+    o.connect_timeout_ms = tune->connect_timeout_ms;
+    o.ack_timeout_ms = tune->ack_timeout_ms;
+    int rc = sl_client_connect (&o, c, err, sizeof err);
+    if (rc != 0)
+        fprintf (stderr, "%s: connect %s: %s (%s)\n", program, name, sl_strerror (rc), err);
+    return rc;
+}
+
+int
 bench_broker_admin (bench_broker_t *b, const char *command, const char *args, char **result)
 {
     char key[300], pub[300], err[512];

@@ -55,6 +55,12 @@ int bench_broker_setup (bench_broker_t *b, const char *script, const char *sluic
 void bench_broker_options (bench_broker_t *b, const char *name, sl_client_options_t *o,
                            char *buf, size_t size);
 
+/*  Connects member NAME with the tuning of `tune` (batch_max, inflight_max,
+ *  credit, connect and ack timeouts; its other members are ignored).
+ *  Returns 0, or the SL_E* code after printing "PROGRAM: connect NAME: why". */
+int bench_broker_connect (bench_broker_t *b, const char *program, const char *name,
+                          const sl_client_options_t *tune, sl_client_t **c);
+
 /*  An admin-plane command with the admin key. Result (malloc'ed) in *result. */
 int bench_broker_admin (bench_broker_t *b, const char *command, const char *args,
                         char **result);

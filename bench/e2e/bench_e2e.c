@@ -316,18 +316,9 @@ s_latency_report (s_bench_t *b, int pct, double offered, double achieved)
 static int
 s_connect (s_bench_t *b, const char *name, unsigned credit, sl_client_t **c)
 {
-    char buf[1024], err[512];
-    sl_client_options_t o;
-    bench_broker_options (&b->broker, name, &o, buf, sizeof buf);
-    o.batch_max = b->batch_max;
-    o.inflight_max = b->inflight;
-    o.credit = credit;
-    o.connect_timeout_ms = 10000;
-    o.ack_timeout_ms = 30000;
-    int rc = sl_client_connect (&o, c, err, sizeof err);
-    if (rc != 0)
-        fprintf (stderr, "bench-e2e: connect %s: %s (%s)\n", name, sl_strerror (rc), err);
-    return rc;
+    sl_client_options_t t = { .batch_max = b->batch_max, .inflight_max = b->inflight,
+                              .credit = credit, .connect_timeout_ms = 10000, .ack_timeout_ms = 30000 };
+    return bench_broker_connect (&b->broker, "bench-e2e", name, &t, c);
 }
 
 /*  Policy mode: the health stream's permit requires consent, so every

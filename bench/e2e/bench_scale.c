@@ -35,18 +35,9 @@ static bench_broker_t s_broker;
 static int
 s_connect (const char *name, unsigned batch_max, unsigned inflight, sl_client_t **c)
 {
-    char buf[1024], err[512];
-    sl_client_options_t o;
-    bench_broker_options (&s_broker, name, &o, buf, sizeof buf);
-    o.batch_max = batch_max;
-    o.inflight_max = inflight;
-    o.credit = 64;
-    o.connect_timeout_ms = 30000;
-    o.ack_timeout_ms = 60000;
-    int rc = sl_client_connect (&o, c, err, sizeof err);
-    if (rc != 0)
-        fprintf (stderr, "bench-scale: connect %s: %s (%s)\n", name, sl_strerror (rc), err);
-    return rc;
+    sl_client_options_t t = { .batch_max = batch_max, .inflight_max = inflight, .credit = 64,
+                              .connect_timeout_ms = 30000, .ack_timeout_ms = 60000 };
+    return bench_broker_connect (&s_broker, "bench-scale", name, &t, c);
 }
 
 /*  Queue depth of consumer c0 from the admin `status` command, or -1. */

@@ -29,21 +29,14 @@
 #include <curl/curl.h>
 
 #include "bench_broker.h"
+#include "sl_mono.h"
 #include "sluice.h"
 #include "water/v1/water.pb-c.h"
-
-static uint64_t
-s_now_ns (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (uint64_t) ts.tv_sec * 1000000000ull + (uint64_t) ts.tv_nsec;
-}
 
 static void
 s_sleep_until (uint64_t t)
 {
-    uint64_t now = s_now_ns ();
+    uint64_t now = sl_mono_ns ();
     if (t > now) {
         struct timespec ts = { (time_t) ((t - now) / 1000000000ull),
                                (long) ((t - now) % 1000000000ull) };
@@ -112,6 +105,24 @@ typedef struct {
     char url[256];
 } s_http_t;
 
+/*  A curl handle that POSTs water.v1.MeterReading records to the gateway
+    on `port` with the bench app's token (JSON; NDJSON too when `ndjson`). */
+static void
+s_http_open (s_http_t *h, unsigned port, int ndjson)
+{
+    h->c = curl_easy_init ();
+    snprintf (h->url, sizeof h->url, "http://127.0.0.1:%u/v1/records/water.v1.MeterReading", port);
+    h->h_json = curl_slist_append (NULL, "Content-Type: application/json");
+    h->h_json = curl_slist_append (h->h_json, "Authorization: Bearer bench-token-0123456789");
+    if (ndjson) {
+        h->h_ndjson = curl_slist_append (NULL, "Content-Type: application/x-ndjson");
+        h->h_ndjson = curl_slist_append (h->h_ndjson, "Authorization: Bearer bench-token-0123456789");
+    }
+    curl_easy_setopt (h->c, CURLOPT_URL, h->url);
+    curl_easy_setopt (h->c, CURLOPT_WRITEFUNCTION, s_sink);
+    curl_easy_setopt (h->c, CURLOPT_NOSIGNAL, 1L);
+}
+
 static long
 s_post (s_http_t *h, const char *body, size_t len, int ndjson)
 {
@@ -138,16 +149,9 @@ s_conc_main (void *arg)
 {
     s_conc_t *cc = arg;
     s_http_t h = { 0 };
-    h.c = curl_easy_init ();
-    snprintf (h.url, sizeof h.url, "http://127.0.0.1:%u/v1/records/water.v1.MeterReading",
-              cc->port);
-    h.h_json = curl_slist_append (NULL, "Content-Type: application/json");
-    h.h_json = curl_slist_append (h.h_json, "Authorization: Bearer bench-token-0123456789");
-    curl_easy_setopt (h.c, CURLOPT_URL, h.url);
-    curl_easy_setopt (h.c, CURLOPT_WRITEFUNCTION, s_sink);
-    curl_easy_setopt (h.c, CURLOPT_NOSIGNAL, 1L);
+    s_http_open (&h, cc->port, 0);
     char line[512];
-    while (s_now_ns () < cc->end) {
+    while (sl_mono_ns () < cc->end) {
         int len = s_json (cc->base + cc->done, line, sizeof line);
         if (s_post (&h, line, (size_t) len, 0) != 201) {
             cc->failed = 1;
@@ -207,8 +211,8 @@ main (int argc, char **argv)
     uint64_t n = 0;
 
     /* direct */
-    uint64_t t0 = s_now_ns (), end = t0 + (uint64_t) (seconds * 1e9), direct = 0;
-    while (s_now_ns () < end) {
+    uint64_t t0 = sl_mono_ns (), end = t0 + (uint64_t) (seconds * 1e9), direct = 0;
+    while (sl_mono_ns () < end) {
         for (int i = 0; i < 1000; i++, n++) {
             size_t len = s_packed (n, body);
             sl_publish_meta_t meta = { NULL, "CIT-100201", 0 };
@@ -220,7 +224,7 @@ main (int argc, char **argv)
         }
         direct += 1000;
     }
-    double direct_rps = (double) direct / ((double) (s_now_ns () - t0) / 1e9);
+    double direct_rps = (double) direct / ((double) (sl_mono_ns () - t0) / 1e9);
 
     /* the gateway */
     char ini[400], pf[400];
@@ -253,15 +257,7 @@ main (int argc, char **argv)
     }
     fclose (f);
     curl_global_init (CURL_GLOBAL_DEFAULT);
-    h.c = curl_easy_init ();
-    snprintf (h.url, sizeof h.url, "http://127.0.0.1:%u/v1/records/water.v1.MeterReading", port);
-    h.h_json = curl_slist_append (NULL, "Content-Type: application/json");
-    h.h_json = curl_slist_append (h.h_json, "Authorization: Bearer bench-token-0123456789");
-    h.h_ndjson = curl_slist_append (NULL, "Content-Type: application/x-ndjson");
-    h.h_ndjson = curl_slist_append (h.h_ndjson, "Authorization: Bearer bench-token-0123456789");
-    curl_easy_setopt (h.c, CURLOPT_URL, h.url);
-    curl_easy_setopt (h.c, CURLOPT_WRITEFUNCTION, s_sink);
-    curl_easy_setopt (h.c, CURLOPT_NOSIGNAL, 1L);
+    s_http_open (&h, port, 1);
     /* wait until the gateway is connected: the first POST answers 201 */
     char line[512];
     long code = 0;
@@ -279,10 +275,10 @@ main (int argc, char **argv)
     /* ndjson batches of 1,000 */
     size_t cap = 1000 * 512;
     char *batch = malloc (cap);
-    t0 = s_now_ns ();
+    t0 = sl_mono_ns ();
     end = t0 + (uint64_t) (seconds * 1e9);
     uint64_t nd = 0;
-    while (batch && s_now_ns () < end) {
+    while (batch && sl_mono_ns () < end) {
         size_t len = 0;
         for (int i = 0; i < 1000; i++)
             len += (size_t) s_json (n++, batch + len, cap - len);
@@ -294,13 +290,13 @@ main (int argc, char **argv)
         nd += 1000;
     }
     free (batch);
-    double nd_rps = (double) nd / ((double) (s_now_ns () - t0) / 1e9);
+    double nd_rps = (double) nd / ((double) (sl_mono_ns () - t0) / 1e9);
 
     /* single POSTs */
-    t0 = s_now_ns ();
+    t0 = sl_mono_ns ();
     end = t0 + (uint64_t) (seconds * 1e9);
     uint64_t single = 0;
-    while (s_now_ns () < end) {
+    while (sl_mono_ns () < end) {
         int len = s_json (n++, line, sizeof line);
         if ((code = s_post (&h, line, (size_t) len, 0)) != 201) {
             fprintf (stderr, "bench-gateway: POST answered %ld\n", code);
@@ -308,12 +304,12 @@ main (int argc, char **argv)
         }
         single++;
     }
-    double single_rps = (double) single / ((double) (s_now_ns () - t0) / 1e9);
+    double single_rps = (double) single / ((double) (sl_mono_ns () - t0) / 1e9);
 
     /* single POSTs from S_CONC local clients at once (one connection each) */
     s_conc_t conc[S_CONC];
     pthread_t th[S_CONC];
-    uint64_t cstart = s_now_ns ();
+    uint64_t cstart = sl_mono_ns ();
     for (int i = 0; i < S_CONC; i++) {
         conc[i] = (s_conc_t) { .port = port, .end = cstart + (uint64_t) (seconds * 1e9),
                                .base = n + (uint64_t) i * 100000000ull };
@@ -331,7 +327,7 @@ main (int argc, char **argv)
         fprintf (stderr, "bench-gateway: a concurrent POST failed\n");
         goto out;
     }
-    double conc_rps = (double) conc_total / ((double) (s_now_ns () - cstart) / 1e9);
+    double conc_rps = (double) conc_total / ((double) (sl_mono_ns () - cstart) / 1e9);
 
     /* latency at 10% of the single-POST rate, direct then gateway */
     double rate = single_rps / 10;
@@ -347,20 +343,20 @@ main (int argc, char **argv)
     if (!lat_d || !lat_g)
         goto out;
     /* interleaved, so both see the same load on the machine */
-    uint64_t next = s_now_ns ();
+    uint64_t next = sl_mono_ns ();
     for (size_t i = 0; i < samples; i++, next += gap) {
         s_sleep_until (next);
         size_t len = s_packed (n++, body);
         sl_publish_meta_t meta = { NULL, "CIT-100201", 0 };
-        uint64_t a = s_now_ns ();
+        uint64_t a = sl_mono_ns ();
         if (sl_client_publish (cl, "water.v1.MeterReading", &meta, body, len, 30000) != 0)
             goto out;
-        lat_d[i] = s_now_ns () - a;
+        lat_d[i] = sl_mono_ns () - a;
         int jlen = s_json (n++, line, sizeof line);
-        a = s_now_ns ();
+        a = sl_mono_ns ();
         if (s_post (&h, line, (size_t) jlen, 0) != 201)
             goto out;
-        lat_g[i] = s_now_ns () - a;
+        lat_g[i] = sl_mono_ns () - a;
     }
     uint64_t d50 = s_pct (lat_d, samples, 0.5), d99 = s_pct (lat_d, samples, 0.99);
     uint64_t g50 = s_pct (lat_g, samples, 0.5), g99 = s_pct (lat_g, samples, 0.99);

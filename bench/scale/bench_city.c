@@ -589,16 +589,8 @@ s_health_bodies (s_pub_t *p, size_t consents)
 static int
 s_connect (const char *name, unsigned credit, sl_client_t **c)
 {
-    char buf[1024], err[512];
-    sl_client_options_t o;
-    bench_broker_options (&s_broker, name, &o, buf, sizeof buf);
-    o.credit = credit;
-    o.connect_timeout_ms = 10000;
-    o.ack_timeout_ms = 30000;
-    int rc = sl_client_connect (&o, c, err, sizeof err);
-    if (rc != 0)
-        fprintf (stderr, "bench-city: connect %s: %s (%s)\n", name, sl_strerror (rc), err);
-    return rc;
+    sl_client_options_t t = { .credit = credit, .connect_timeout_ms = 10000, .ack_timeout_ms = 30000 };
+    return bench_broker_connect (&s_broker, "bench-city", name, &t, c);
 }
 
 /*  Starts the broker (after SIGTERM if `stop_first`) and times it: endpoints

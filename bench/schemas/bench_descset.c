@@ -12,16 +12,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "sl_mono.h"
 #include "sl_schema.h"
 #include "water/v1/water.pb-c.h"
-
-static double
-s_now (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
 
 /*  Records per second for `n` rounds of the case on `d`. */
 static double
@@ -29,7 +22,7 @@ s_run (const ProtobufCMessageDescriptor *d, const uint8_t *body, size_t len, int
 {
     uint8_t out[1024];
     size_t sink = 0;
-    double t0 = s_now ();
+    double t0 = sl_mono_s ();
     for (long i = 0; i < n; i++) {
         ProtobufCMessage *m = protobuf_c_message_unpack (d, NULL, len, body);
         if (!m)
@@ -42,7 +35,7 @@ s_run (const ProtobufCMessageDescriptor *d, const uint8_t *body, size_t len, int
         }
         protobuf_c_message_free_unpacked (m, NULL);
     }
-    double dt = s_now () - t0;
+    double dt = sl_mono_s () - t0;
     if (sink == 1)
         puts ("");
     return (double) n / dt;

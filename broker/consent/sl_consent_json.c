@@ -78,6 +78,16 @@ out:
     return rc;
 }
 
+/*  Loads the record an index entry names; one the index names but the
+    store lacks means the index is damaged (SL_ECORRUPT). */
+static int
+s_load_indexed (sl_consent_t *self, MDB_txn *txn, const char *id, size_t len,
+                sl_consent_record_t **rec)
+{
+    int rc = sl_consent__record_load (self, txn, id, len, rec);
+    return rc == SL_ENOTFOUND ? SL_ECORRUPT : rc;
+}
+
 int
 sl_consent_list_subject (sl_consent_t *self, MDB_txn *txn, const char *subject,
                          sl_consent_each_fn *fn, void *arg)
@@ -115,20 +125,14 @@ sl_consent_list_subject (sl_consent_t *self, MDB_txn *txn, const char *subject,
             goto out;
         }
         sl_consent_record_t *rec = NULL;
-        int lrc = sl_consent__record_load (self, txn, id, (size_t) (end - id), &rec);
-        if (lrc) {
-            rc = lrc == SL_ENOTFOUND ? SL_ECORRUPT : lrc;
+        if ((rc = s_load_indexed (self, txn, id, (size_t) (end - id), &rec)) != 0)
             goto out;
-        }
         /* A consent has one index entry per purpose: report it at its first. */
-        int frc = 0;
         if (strcmp (purpose, rec->terms->purposes[0]) == 0)
-            frc = fn (rec, arg);
+            rc = fn (rec, arg);
         sl_consent__record_free (rec);
-        if (frc) {
-            rc = frc;
+        if (rc)
             goto out;
-        }
     }
     rc = rc == MDB_NOTFOUND || rc == 0 ? SL_OK : sl_lmdb_rc (rc);
 out:
@@ -162,18 +166,13 @@ sl_consent_each_ended (sl_consent_t *self, MDB_txn *txn, int64_t from, int64_t t
         sl_consent_status_code_t why = *(const uint8_t *) val.mv_data == S_END_WITHDRAWN
                                 ? SL_CONSENT_STATUS_WITHDRAWN : SL_CONSENT_STATUS_EXPIRED;
         sl_consent_record_t *rec = NULL;
-        int lrc = sl_consent__record_load (self, txn, (const char *) key.mv_data + 8,
-                                           key.mv_size - 8, &rec);
-        if (lrc) {
-            rc = lrc == SL_ENOTFOUND ? SL_ECORRUPT : lrc;
+        if ((rc = s_load_indexed (self, txn, (const char *) key.mv_data + 8, key.mv_size - 8,
+                                  &rec)) != 0)
             goto out;
-        }
-        int frc = fn (rec, why, t, arg);
+        rc = fn (rec, why, t, arg);
         sl_consent__record_free (rec);
-        if (frc) {
-            rc = frc;
+        if (rc)
             goto out;
-        }
     }
     rc = rc == MDB_NOTFOUND || rc == 0 ? SL_OK : sl_lmdb_rc (rc);
 out:

@@ -79,6 +79,17 @@ Test (text, numbers_and_excerpts)
                       "0123456789012345678901234567890123456789...");
 }
 
+/*  sl_hexval: the digits of both cases, nothing else. */
+Test (text, hex_digits)
+{
+    const char *digits = "0123456789abcdefABCDEF";
+    for (int i = 0; digits[i]; i++)
+        cr_assert_eq (sl_hexval (digits[i]), i < 16 ? i : i - 6, "digit '%c'", digits[i]);
+    const char *not_hex = "gG/:@`xz -";
+    for (int i = 0; not_hex[i]; i++)
+        cr_assert_eq (sl_hexval (not_hex[i]), -1, "'%c' is not a hex digit", not_hex[i]);
+}
+
 Test (registry, lookup_and_plates)
 {
     char err [256];

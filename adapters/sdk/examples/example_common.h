@@ -34,6 +34,22 @@ example_options (const char *data, const char *key, sl_client_options_t *opts, c
     return 0;
 }
 
+/*  Connects with the options of example_options. Returns the client, or
+    NULL after printing why. */
+static inline sl_client_t *
+example_connect (const char *data, const char *key)
+{
+    sl_client_options_t opts;
+    char buf[8192], err[512];
+    sl_client_t *client = NULL;
+    if (example_options (data, key, &opts, buf, sizeof buf) != 0)
+        return NULL;
+    int rc = sl_client_connect (&opts, &client, err, sizeof err);
+    if (rc != 0)
+        fprintf (stderr, "connect: %s (%s)\n", err, sl_strerror (rc));
+    return rc == 0 ? client : NULL;
+}
+
 /*  Prints a packed record of `record_type` as "field=value" pairs. */
 static inline void
 example_print_record (FILE *out, const char *record_type, const void *body, size_t size)

@@ -39,18 +39,11 @@ main (int argc, char **argv)
         fprintf (stderr, "need --record-type TYPE and --purpose WORD\n");
         return 2;
     }
-    sl_client_options_t opts;
-    char buf[8192], err[512];
-    if (example_options (data, key, &opts, buf, sizeof buf) != 0)
+    sl_client_t *client = example_connect (data, key);
+    if (!client)
         return 1;
-    sl_client_t *client;
-    int rc = sl_client_connect (&opts, &client, err, sizeof err);
-    if (rc != 0) {
-        fprintf (stderr, "connect: %s (%s)\n", err, sl_strerror (rc));
-        return 1;
-    }
     printf ("connected as member '%s'\n", sl_client_member (client));
-    rc = sl_client_subscribe (client, type, purpose);
+    int rc = sl_client_subscribe (client, type, purpose);
     if (rc != 0) {
         fprintf (stderr, "subscribe: %s\n", sl_client_last_error (client));
         sl_client_destroy (&client, 0);

@@ -36,16 +36,9 @@ main (int argc, char **argv)
         default: return 2;
         }
     }
-    sl_client_options_t opts;
-    char buf[8192], err[512];
-    if (example_options (data, key, &opts, buf, sizeof buf) != 0)
+    sl_client_t *client = example_connect (data, key);
+    if (!client)
         return 1;
-    sl_client_t *client;
-    int rc = sl_client_connect (&opts, &client, err, sizeof err);
-    if (rc != 0) {
-        fprintf (stderr, "connect: %s (%s)\n", err, sl_strerror (rc));
-        return 1;
-    }
     printf ("connected as member '%s' (broker %s)\n", sl_client_member (client),
             sl_client_broker_version (client));
     for (int i = 0; i < count; i++) {
@@ -66,7 +59,7 @@ main (int argc, char **argv)
         uint8_t body[512];
         size_t len = water__v1__meter_reading__pack (&r, body);
         sl_publish_meta_t meta = { NULL, subj, (int64_t) now * 1000 };
-        rc = sl_client_publish (client, "water.v1.MeterReading", &meta, body, len, 10000);
+        int rc = sl_client_publish (client, "water.v1.MeterReading", &meta, body, len, 10000);
         if (rc != 0) {
             fprintf (stderr, "publish: %s\n", sl_client_last_error (client));
             sl_client_destroy (&client, 0);
