@@ -945,6 +945,11 @@ tc_admin_answer (tc_broker_t *b, const sl_keypair_t *as, const char *command,
         snprintf (text, tsize, "%s", !r ? "no response" : r->text ? r->text : "");
     if (result)
         snprintf (result, rsize, "%s", r && r->result_json ? r->result_json : "");
+    int code = r ? (int) r->code : -1;
+    if (r)
+        sluice__v1__admin_response__free_unpacked (r, NULL);
+    return code;
+}
 
 /* ---- reliability and operations suites (tests/reliability, tests/ops) ---- */
 
@@ -966,13 +971,7 @@ int
 tc_admin_code (tc_broker_t *b, const sl_keypair_t *as, const char *command, const char *args_json,
                char *text, size_t size)
 {
-    Sluice__V1__AdminResponse *r = tc_admin (b, as, command, args_json);
-    if (text)
-        snprintf (text, size, "%s", r ? (r->text ? r->text : "") : "no response");
-    int code = r ? (int) r->code : -1;
-    if (r)
-        sluice__v1__admin_response__free_unpacked (r, NULL);
-    return code;
+    return tc_admin_answer (b, as, command, args_json, text, size, NULL, 0);
 }
 
 void *
@@ -1124,6 +1123,7 @@ tc_auth_denied_await (tc_broker_t *b, const char *public_key, const char *reason
     snprintf (needle, sizeof needle, "detail~fp=%s ", fp);
     snprintf (why, sizeof why, "reason=%s", reason);
     return tc_audit_await (b, timeout_ms, "kind=auth.denied", why, needle, NULL);
+}
 
 uint32_t
 tc_take (tc_client_t *c, uint32_t want, int quiet_ms,
