@@ -424,24 +424,16 @@ Test (policy_admin, explain_names_the_deciding_rule_or_the_nearest_and_what_fail
 static void
 publish_consent (tc_client_t *c, uint32_t n, Sluice__V1__ConsentEvent__Kind kind)
 {
-    Sluice__V1__ConsentEvent e = SLUICE__V1__CONSENT_EVENT__INIT;
-    char *purposes[] = { "parking-fee-waiver" }, *types[] = { "health.v1.Encounter" };
-    e.consent_id = "c-7";
-    e.kind = kind;
-    e.subject = "C-7";
-    e.controller = "health";
-    e.recipient = "parking";
-    if (kind == SLUICE__V1__CONSENT_EVENT__KIND__GIVEN) {
-        e.n_purposes = 1;
-        e.purposes = purposes;
-        e.n_record_types = 1;
-        e.record_types = types;
-        e.collection_method = "kiosk";
-    }
-    uint8_t body[512];
+    static const tc_consent_t consent = {
+        .id = "c-7", .subject = "C-7", .controller = "health", .recipient = "parking",
+        .purpose = "parking-fee-waiver", .type = "health.v1.Encounter", .method = "kiosk",
+    };
+    size_t len;
+    uint8_t *body = tc_consent_pack (&consent, kind, &len);
+    cr_assert_not_null (body);
     char err[400];
-    size_t len = sluice__v1__consent_event__pack (&e, body);
     int rc = tc_publish_wait (c, "sluice.v1.ConsentEvent", 1000 + n, "C-7", body, len, 5000, err, sizeof err);
+    free (body);
     cr_assert_eq (rc, 0, "consent event refused or not answered: %s", err);
 }
 
