@@ -14,8 +14,8 @@ static void
 setup (void)
 {
     cr_assert_eq (tc_scene (&B, NULL, &kw, &kp, "purpose billing-check \"power checks bills\"\n",
-                            "permit \"w2p\" {\n  owner water\n  consumer power\n  records " TL_WATER "\n"
-                            "  purpose billing-check\n  fields *\n  subject keep\n}\n"), 0);
+                            TL_RULE ("w2p", "water", "power", TL_WATER, "billing-check", "*",
+                                     "  subject   keep\n")), 0);
 }
 
 static void
