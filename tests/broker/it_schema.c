@@ -140,25 +140,15 @@ s_sub_start (int count)
     cr_assert_eq (s_sh ("'%s' --data '%s' --key '%s/housing.key' sub " WASTE " --purpose fee-rebate "
                         "--count %d --ack --wait %d > '%s/sub.ndjson' 2> '%s/sub.err' &",
                         getenv ("SLUICECTL"), B.dir, dir, count, tc_wait (8000) / 1000, dir, dir), 0);
-    for (int i = 0; i < tc_wait (10000) / 25; i++) {
-        s_sh ("cat '%s/sub.err'", dir);
-        if (strstr (out, "subscribed to"))
-            return;
-        usleep (25000);
-    }
-    cr_assert_fail ("sluicectl sub did not subscribe: %s", out);
+    cr_assert (TC_AWAIT (10000, (s_sh ("cat '%s/sub.err'", dir), strstr (out, "subscribed to"))),
+               "sluicectl sub did not subscribe: %s", out);
 }
 
 /*  Waits for the background sub to end; DIR/sub.ndjson into `out`. */
 static void
 s_sub_wait (void)
 {
-    for (int i = 0; i < tc_wait (20000) / 25; i++) {
-        s_sh ("cat '%s/sub.err'", dir);
-        if (strstr (out, "received"))
-            break;
-        usleep (25000);
-    }
+    (void) TC_AWAIT (20000, (s_sh ("cat '%s/sub.err'", dir), strstr (out, "received")));
     s_sh ("cat '%s/sub.ndjson'", dir);
 }
 
