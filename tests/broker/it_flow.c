@@ -333,13 +333,7 @@ Test (flow, pipelined_batches_share_commits)
     for (int i = 0; i < MSGS; i++)
         cr_assert_neq (tc_publish_n (&w, TL_WATER, NULL, NULL, "C-5", 1000u + (uint32_t) (i * PER), PER,
                                      bodies, lens), 0);
-    size_t acked = 0;
-    tc_msg_t m;
-    while (acked < MSGS * PER && tc_recv_cmd (&w, &m, SLUICE__V1__COMMAND__ACK, 10000) == 0) {
-        cr_assert_eq (m.h->command, SLUICE__V1__COMMAND__ACK);
-        acked += m.h->n_message_ids;
-        tc_msg_free (&m);
-    }
+    long acked = tc_acks (&w, MSGS, 10000);
     int64_t took = tc_ms () - t0;
     free (body);
     cr_assert_eq (acked, MSGS * PER);

@@ -76,16 +76,8 @@ s_proto_kg (const char *name, const char *kg, const char *fields)
 #define V1_FIELDS F_ID F_HOUSEHOLD F_AT F_DISTRICT F_BINS F_TRUCK
 
 static const char *PERMIT =
-    "permit \"waste-to-housing\" {\n"
-    "  owner     waste\n"
-    "  consumer  housing\n"
-    "  records   waste.v1.Collection\n"
-    "  purpose   fee-rebate\n"
-    "  fields    district, collected_at, bins\n"
-    "  subject   pseudonymize\n"
-    "  time      coarsen day\n"
-    "  consent   required\n"
-    "}\n";
+    TL_RULE ("waste-to-housing", "waste", "housing", WASTE, "fee-rebate", "district, collected_at, bins",
+             "  subject   pseudonymize\n  time      coarsen day\n  consent   required\n");
 
 /*  Writes DIR/`name` with `text` and applies it as `who`'s policy: the
  *  exit status must be `status`. */
@@ -105,8 +97,8 @@ s_waste_v1 (void)
     TL_EXPECT (CTL ("admin-waste", "schema register '%s/waste.proto'", dir), 0, out, "version 1 (new type)");
 }
 
-static const char *WATER_POLICY = "permit \"w\" {\n  owner water\n  consumer housing\n"
-    "  records water.v1.MeterReading\n  purpose fee-rebate\n  fields district\n}\n";
+static const char *WATER_POLICY =
+    TL_RULE ("w", "water", "housing", "water.v1.MeterReading", "fee-rebate", "district", "");
 
 static void
 s_key (const char *name, const char *role)
@@ -148,25 +140,15 @@ s_sub_start (int count)
     cr_assert_eq (s_sh ("'%s' --data '%s' --key '%s/housing.key' sub " WASTE " --purpose fee-rebate "
                         "--count %d --ack --wait %d > '%s/sub.ndjson' 2> '%s/sub.err' &",
                         getenv ("SLUICECTL"), B.dir, dir, count, tc_wait (8000) / 1000, dir, dir), 0);
-    for (int i = 0; i < tc_wait (10000) / 25; i++) {
-        s_sh ("cat '%s/sub.err'", dir);
-        if (strstr (out, "subscribed to"))
-            return;
-        usleep (25000);
-    }
-    cr_assert_fail ("sluicectl sub did not subscribe: %s", out);
+    cr_assert (TC_AWAIT (10000, (s_sh ("cat '%s/sub.err'", dir), strstr (out, "subscribed to"))),
+               "sluicectl sub did not subscribe: %s", out);
 }
 
 /*  Waits for the background sub to end; DIR/sub.ndjson into `out`. */
 static void
 s_sub_wait (void)
 {
-    for (int i = 0; i < tc_wait (20000) / 25; i++) {
-        s_sh ("cat '%s/sub.err'", dir);
-        if (strstr (out, "received"))
-            break;
-        usleep (25000);
-    }
+    (void) TC_AWAIT (20000, (s_sh ("cat '%s/sub.err'", dir), strstr (out, "received")));
     s_sh ("cat '%s/sub.ndjson'", dir);
 }
 
@@ -214,14 +196,14 @@ Test (schema, a_fifth_bureau_joins_and_its_records_flow_under_the_rule)
 
     /* the registration is in the audit log */
     cr_assert_eq (CTL (NULL, "--json audit query --kind schema.register"), 0, "%s", out);
-    cr_assert (strstr (out, WASTE) && strstr (out, "admin-waste"), "%s", out);
+    TL_HAS (out, WASTE, "admin-waste");
 
     /* restart: the registry, the policy and the flow are all still there */
     cr_assert_eq (tc_broker_stop (&B), 0);
     cr_assert_eq (tc_broker_restart (&B), 0);
     cr_assert_eq (CTL ("housing", "schema show " WASTE), 0, "any member reads a type: %s", out);
     cr_assert (strstr (out, WASTE " version 1 (owner waste)"), "%s", out);
-    cr_assert (strstr (out, "collected_at") && strstr (out, "time"), "%s", out);
+    TL_HAS (out, "collected_at", "time");
     s_sub_start (1);
     s_write ("in2.ndjson", "{\"id\":\"c-9\",\"household\":\"CIT-2\",\"collectedAt\":1795852800,"
                            "\"district\":\"Xihu\"}\n");
@@ -235,11 +217,9 @@ Test (schema, a_permit_releases_fields_by_data_class)
     s_waste_v1 ();
     s_apply ("admin-waste", "bad.policy", "permit \"p\" {\n  owner waste\n  consumer housing\n"
              "  records waste.v1.Collection\n  purpose fee-rebate\n  fields class:medical\n}\n", 1);
-    cr_assert (strstr (out, "bad.policy:6:10: error: no field of " WASTE " carries data class 'medical'"),
-               "%s", out);
-    s_apply ("admin-waste", "waste.policy", "permit \"by-class\" {\n  owner waste\n  consumer housing\n"
-             "  records waste.v1.Collection\n  purpose fee-rebate\n"
-             "  fields class:location, collected_at\n  subject drop\n}\n", 0);
+    TL_HAS (out, "bad.policy:6:10: error: no field of " WASTE " carries data class 'medical'");
+    s_apply ("admin-waste", "waste.policy", TL_RULE ("by-class", "waste", "housing", WASTE, "fee-rebate",
+             "class:location, collected_at", "  subject   drop\n"), 0);
     s_sub_start (1);
     s_write ("in.ndjson", "{\"id\":\"c-1\",\"household\":\"CIT-1\",\"collectedAt\":1795852800,"
                           "\"district\":\"Xihu\",\"truck\":\"ZJ-A1\",\"bins\":[{\"kg\":1}]}\n");
@@ -259,8 +239,7 @@ Test (schema, evolution_rules_refuse_with_the_field_named)
     /* adding is allowed */
     s_proto ("v2.proto", V1_FIELDS F_FEE);
     cr_assert_eq (CTL ("admin-waste", "schema register '%s/v2.proto'", dir), 0, "%s", out);
-    cr_assert (strstr (out, "registered " WASTE " version 2") && strstr (out, "added: field 'fee' (7)"),
-               "%s", out);
+    TL_HAS (out, "registered " WASTE " version 2", "added: field 'fee' (7)");
     s_apply ("admin-waste", "waste.policy", PERMIT, 0);
 
     static const struct { const char *fields, *want; } refused[] = {
@@ -405,7 +384,7 @@ Test (schema, a_type_that_no_longer_builds_never_bricks_the_broker)
     cr_assert_eq (tc_audit_await (&B, 2000, "kind=policy.set-aside", "owner=waste",
                                   "reason=does-not-check", "detail=version=1", NULL), 1);
     TL_EXPECT (CTL (NULL, "status"), 0, out, "POLICY SET ASIDE: waste version 1");
-    cr_assert (strstr (out, "RECORD TYPES NOT IN FORCE") && strstr (out, WASTE), "%s", out);
+    TL_HAS (out, "RECORD TYPES NOT IN FORCE", WASTE);
     TL_EXPECT (CTL (NULL, "--json audit query --kind policy.set-aside"), 0, out, "waste");
     /* everything else runs: water's rule is in force */
     cr_assert_eq (CTL (NULL, "policy explain --consumer housing --record "

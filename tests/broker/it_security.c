@@ -25,8 +25,8 @@ water_policy (const char *fields, const char *subject)
 {
     static char text[512];
     snprintf (text, sizeof text,
-              "permit \"w2p\" {\n  owner water\n  consumer power\n  records " TL_WATER "\n"
-              "  purpose billing-check\n  fields %s\n  subject %s\n}\n", fields, subject);
+              TL_RULE ("w2p", "water", "power", TL_WATER, "billing-check", "%s", "  subject   %s\n"),
+              fields, subject);
     return text;
 }
 
