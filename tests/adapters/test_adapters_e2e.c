@@ -62,9 +62,6 @@ s_path (const char *dir, const char *rel)
 #define CONFORMANCE(rel) s_path (SL_CONFORMANCE, rel)
 #define IN_DIR(rel) s_path (tb.dir, rel)
 
-/*  Asserts that `text` (an output, a file read whole) holds `needle`. */
-#define HAS(text, needle) cr_assert_not_null (strstr ((text), (needle)), "no '%s' in: %s", (needle), (text))
-
 static void
 setup (void)
 {
@@ -194,8 +191,8 @@ Test (adapters_e2e, water_good_and_bad_lines)
     run_adapter (WATER, 1, "--timezone Europe/Amsterdam --meters '%s' '%s' '%s'",
                  EXAMPLE ("water-meters.csv"), EXAMPLE ("malformed/water-bad.jsonl"),
                  EXAMPLE ("malformed/water-bad.csv"));
-    HAS (out, "water: 4 published, 4 stored, 0 refused by the broker, 6 rejected");
-    HAS (out, "water-bad.csv:3:18: field 3 (total_m3): expected a non-negative number, found '55,230'");
+    TL_HAS (out, "water: 4 published, 4 stored, 0 refused by the broker, 6 rejected",
+            "water-bad.csv:3:18: field 3 (total_m3): expected a non-negative number, found '55,230'");
     cr_assert_eq (quarantined (WATER), 6);
     char subjects[8][32];
     cr_assert_eq (receive (C, 4, WATER, subjects), 4);
@@ -212,13 +209,13 @@ Test (adapters_e2e, water_full_csv_and_power_telegrams)
 {
     run_adapter (WATER, 0, "--timezone Europe/Amsterdam --meters '%s' '%s'",
                  EXAMPLE ("water-meters.csv"), EXAMPLE ("water/wmbus-2026-11-28.csv"));
-    HAS (out, "water: 2400 published, 2400 stored, 0 refused by the broker, 0 rejected");
+    TL_HAS (out, "water: 2400 published, 2400 stored, 0 refused by the broker, 0 rejected");
 
     C = s_partner_of (POWER);
     run_adapter (POWER, 1, "--meters '%s' '%s'", EXAMPLE ("power-meters.csv"),
                  EXAMPLE ("malformed/p1-bad.txt"));
-    HAS (out, "power: 2 published, 2 stored, 0 refused by the broker, 4 rejected");
-    HAS (out, "telegram 2: CRC mismatch: telegram says 0097, computed 0F98");
+    TL_HAS (out, "power: 2 published, 2 stored, 0 refused by the broker, 4 rejected",
+            "telegram 2: CRC mismatch: telegram says 0097, computed 0F98");
     cr_assert_eq (quarantined (POWER), 4);
     cr_assert_eq (receive (C, 2, POWER, NULL), 2);
 }
@@ -228,7 +225,7 @@ Test (adapters_e2e, parking_sessions)
     C = s_partner_of (PARKING);
     run_adapter (PARKING, 1, "--plates '%s' --places '%s' '%s'", EXAMPLE ("plates.csv"),
                  EXAMPLE ("places.csv"), EXAMPLE ("malformed/parking-bad.jsonl"));
-    HAS (out, "parking: 2 published, 2 stored, 0 refused by the broker, 5 rejected");
+    TL_HAS (out, "parking: 2 published, 2 stored, 0 refused by the broker, 5 rejected");
     cr_assert_eq (quarantined (PARKING), 5);
     cr_assert_eq (receive (C, 2, PARKING, NULL), 2);
 }
@@ -288,8 +285,7 @@ Test (adapters_e2e, health_mllp_listener_acks)
     const char bad[] = "\x0bMSH|^~\\&|EPIC|ST-LUKE|SLUICE|CITY|20261128090000||ORU^R01|Q1|P|2.5\r\x1c\x0d";
     cr_assert_eq (send (fd, bad, sizeof bad - 1, 0), (ssize_t) (sizeof bad - 1));
     read_ack (fd, d, ack, sizeof ack);
-    HAS (ack, "\rMSA|AE|Q1|tcp:127.0.0.1:");
-    HAS (ack, "message type 'ORU\\S\\R01' is not ADT\\S\\A01");
+    TL_HAS (ack, "\rMSA|AE|Q1|tcp:127.0.0.1:", "message type 'ORU\\S\\R01' is not ADT\\S\\A01");
     close (fd);
     sl_mllp_decoder_destroy (&d);
 
@@ -303,7 +299,7 @@ Test (adapters_e2e, health_files_plain_and_framed)
 {
     run_adapter (HEALTH, 1, "'%s/adt.mllp' '%s'", SL_FIXTURES, EXAMPLE ("malformed/adt-bad.hl7"));
     /* adt.mllp: 3 encounters + 2 charges; adt-bad.hl7: 2 encounters */
-    HAS (out, "health: 7 published, 7 stored, 0 refused by the broker, 4 rejected");
+    TL_HAS (out, "health: 7 published, 7 stored, 0 refused by the broker, 4 rejected");
     cr_assert_eq (quarantined (HEALTH), 4);
 }
 
@@ -342,8 +338,8 @@ Test (adapters_e2e, spool_keeps_records_while_the_broker_is_down)
               EXAMPLE ("water-meters.csv"), EXAMPLE ("malformed/water-bad.jsonl"));
     int rc = tb_run (cmd, out, sizeof out);
     cr_assert_eq (rc, 1, "%s", out);
-    HAS (out, "water: 2 published, 0 stored, 0 refused by the broker, 4 rejected");
-    HAS (out, "(kept in the spool)");
+    TL_HAS (out, "water: 2 published, 0 stored, 0 refused by the broker, 4 rejected",
+            "(kept in the spool)");
 
     tb_restart (&tb);
     C = s_partner_of (WATER);
@@ -565,7 +561,7 @@ Test (adapters_e2e, adt_a08_untyped_pid3_by_authority_reaches_parking)
     C = s_partner_of (HEALTH);
     /* by default the untyped identifier is not taken: refused, with the option that would select it */
     run_adapter (HEALTH, 1, "'%s'", a08);
-    HAS (out, "(to accept it: if repetition 1 is the citizen id, give --pid3-authority MRN)");
+    TL_HAS (out, "(to accept it: if repetition 1 is the citizen id, give --pid3-authority MRN)");
     tb_file_has (IN_DIR ("health-q.jsonl"), "\"hint\":\"if repetition 1 is the citizen id, give --pid3-authority MRN\"", 0);
 
     run_adapter (HEALTH, 0, "--pid3-authority MRN --timezone America/Toronto '%s'", a08);

@@ -49,7 +49,7 @@ Test (cli, keygen_writes_a_private_key_and_a_public_key, .init = s_tmp, .fini = 
     char path[512];
     struct stat st;
     cr_assert_eq (SH ("'%s' keygen water --dir '%s' 2>&1", CTL, tb.dir), 0, "%s", out);
-    cr_assert (strstr (out, "water.key") && strstr (out, "member add"), "%s", out);
+    TL_HAS (out, "water.key", "member add");
     snprintf (path, sizeof path, "%s/water.key", tb.dir);
     cr_assert_eq (stat (path, &st), 0);
     cr_assert_eq (st.st_mode & 0777, 0600, "secret key mode %o", st.st_mode & 0777);
@@ -64,7 +64,7 @@ Test (cli, keygen_writes_a_private_key_and_a_public_key, .init = s_tmp, .fini = 
 
     /* a second keygen does not overwrite the secret key */
     cr_assert_eq (SH ("'%s' keygen water --dir '%s' 2>&1", CTL, tb.dir), 1);
-    cr_assert (strstr (out, "already exists") && strstr (out, "--force"), "%s", out);
+    TL_HAS (out, "already exists", "--force");
 
     /* --json gives the same public key */
     cr_assert_eq (SH ("'%s' keygen power --dir '%s' --json", CTL, tb.dir), 0);
@@ -93,7 +93,7 @@ Test (cli, every_command_has_help, .init = s_tmp, .fini = s_teardown)
 Test (cli, no_broker_is_a_clear_error, .init = s_tmp, .fini = s_teardown)
 {
     cr_assert_eq (RUN ("status"), 1);
-    cr_assert (strstr (out, "endpoints") && strstr (out, "sluiced"), "%s", out);
+    TL_HAS (out, "endpoints", "sluiced");
 }
 
 /*  Asserts that `member list --json` is a JSON array listing `name` with
@@ -124,7 +124,7 @@ Test (cli, member_add_list_revoke, .init = s_broker, .fini = s_teardown)
 
     s_listed ("water", "member", 0);
     cr_assert_eq (RUN ("member list"), 0);
-    cr_assert (strstr (out, "NAME") && strstr (out, "water"), "%s", out);
+    TL_HAS (out, "NAME", "water");
 
     /* revoking closes the member's open session */
     sl_client_options_t o = tb_options (&tb, NULL);
@@ -134,7 +134,7 @@ Test (cli, member_add_list_revoke, .init = s_broker, .fini = s_teardown)
     sl_client_t *w = NULL;
     cr_assert_eq (sl_client_connect (&o, &w, err, sizeof err), 0, "%s", err);
     TL_EXPECT (RUN ("member revoke water"), 0, out, "revoked member water");
-    cr_assert (strstr (out, "(1 open session closed)") != NULL, "%s", out);
+    TL_HAS (out, "(1 open session closed)");
     cr_assert_eq (sl_client_poll (w, tb_wait (500)), SL_ECLOSED, "the session learns it was revoked");
     sl_client_destroy (&w, 0);
     s_listed ("water", "member", 1);
@@ -168,6 +168,6 @@ Test (cli, status_json_parses, .init = s_broker, .fini = s_teardown)
     cr_assert (cJSON_IsObject (cJSON_GetObjectItem (j, "queues")));
     cJSON_Delete (j);
     cr_assert_eq (RUN ("status"), 0);
-    cr_assert (strstr (out, "sluiced") && strstr (out, "water"), "%s", out);
+    TL_HAS (out, "sluiced", "water");
     sl_client_destroy (&w, 0);
 }
