@@ -158,6 +158,16 @@ sl_broker_send_error (sl_broker_t *self, const void *rid, size_t rid_len, const 
     sl_wire_error (self->data, rid, rid_len, seq, 0, (Sluice__V1__ErrorCode) code, text, reason);
 }
 
+Sluice__V1__Header
+sl_broker_header (Sluice__V1__Command command, uint64_t seq)
+{
+    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
+    h.version = 1;
+    h.command = command;
+    h.seq = seq;
+    return h;
+}
+
 void
 sl_broker_send_header (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h)
 {

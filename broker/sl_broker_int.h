@@ -165,6 +165,10 @@ void sl_broker_send_error (sl_broker_t *self, const void *rid, size_t rid_len, c
                            uint64_t seq, int code, const char *reason, const char *fmt, ...)
     __attribute__ ((format (printf, 8, 9)));
 
+/*  A header of `command` for `seq` (version 1, the rest empty), to fill
+ *  and send. Cannot fail. */
+Sluice__V1__Header sl_broker_header (Sluice__V1__Command command, uint64_t seq);
+
 /*  Sends header-only message `h` (version set here) to data session `s`. */
 void sl_broker_send_header (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h);
 

@@ -174,10 +174,7 @@ sl_deliver_ack (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, int n
                       "%s failed: %s; nothing was removed, send it again", what, sl_strerror (store_rc));
         goto out;
     }
-    Sluice__V1__Header a = SLUICE__V1__HEADER__INIT;
-    a.version = 1;
-    a.command = SLUICE__V1__COMMAND__ACK;
-    a.seq = h->seq;
+    Sluice__V1__Header a = sl_broker_header (SLUICE__V1__COMMAND__ACK, h->seq);
     a.n_delivery_tags = n_done;
     a.delivery_tags = done;
     a.n_errors = n_errs;
@@ -514,10 +511,7 @@ s_deliver_send (sl_broker_t *self, s_deliver_t **d_p, int stale)
     sl_session_t *s = d->s;
     int gone = 0, busy = 0;
     if (d->n > 0) {
-        Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
-        h.version = 1;
-        h.command = SLUICE__V1__COMMAND__DELIVER;
-        h.seq = ++self->seq;
+        Sluice__V1__Header h = sl_broker_header (SLUICE__V1__COMMAND__DELIVER, ++self->seq);
         h.n_records = d->n;
         h.records = d->metas;
         int rc = sl_wire_send (self->data, s->rid, s->rid_len, &h, d->bodies, d->n);

@@ -405,13 +405,11 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
                       sl_strerror (store_rc));
         goto out;
     }
-    Sluice__V1__Header a = SLUICE__V1__HEADER__INIT;
-    a.version = 1;
-    a.seq = h->seq;
+    Sluice__V1__Header a = sl_broker_header (n_ids ? SLUICE__V1__COMMAND__ACK
+                                                   : SLUICE__V1__COMMAND__ERROR, h->seq);
     a.n_errors = n_errs;
     a.errors = errp;
     if (n_ids == 0) {
-        a.command = SLUICE__V1__COMMAND__ERROR;
         char q[300];
         sl_info ("proto.error", "member=%s seq=%llu code=%s records=%zu text=%s", s->member,
                  (unsigned long long) h->seq, sl_wire_code_name (errp[0]->code), n,
@@ -419,7 +417,6 @@ sl_publish_handle (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zm
         sl_wire_send (self->data, s->rid, s->rid_len, &a, NULL, 0);
         goto out;
     }
-    a.command = SLUICE__V1__COMMAND__ACK;
     a.n_message_ids = n_ids;
     a.message_ids = ids;
     if (sl_broker_pending_push (self, s->rid, s->rid_len, h->seq, &a) != 0) {
@@ -475,9 +472,7 @@ sl_publish_subscribe (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h,
     }
     sl_info (add ? "subscribe" : "unsubscribe", "member=%s record=%s purpose=%s new=%d",
              s->member, h->record_type, h->purpose, add ? created : 1);
-    Sluice__V1__Header a = SLUICE__V1__HEADER__INIT;
-    a.command = SLUICE__V1__COMMAND__ACK;
-    a.seq = h->seq;
+    Sluice__V1__Header a = sl_broker_header (SLUICE__V1__COMMAND__ACK, h->seq);
     sl_broker_send_header (self, s, &a);
     s->dirty = 1;
 }

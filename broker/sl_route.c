@@ -139,10 +139,7 @@ sl_route_query (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h)
     snprintf (q->subject, sizeof q->subject, "%s", h->subject ? h->subject : "");
     q->deadline_ms = sl_now_ms () + tmo;
 
-    Sluice__V1__Header f = SLUICE__V1__HEADER__INIT;
-    f.version = 1;
-    f.command = SLUICE__V1__COMMAND__QUERY;
-    f.seq = ++self->seq;
+    Sluice__V1__Header f = sl_broker_header (SLUICE__V1__COMMAND__QUERY, ++self->seq);
     f.query_id = q->query_id;
     f.member = s->member;
     f.record_type = q->record_type;
@@ -215,10 +212,7 @@ sl_route_answer (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_
         return;
     }
     if (h->command == SLUICE__V1__COMMAND__ERROR) {
-        Sluice__V1__Header a = SLUICE__V1__HEADER__INIT;
-        a.version = 1;
-        a.command = SLUICE__V1__COMMAND__ERROR;
-        a.seq = q->seq;
+        Sluice__V1__Header a = sl_broker_header (SLUICE__V1__COMMAND__ERROR, q->seq);
         a.n_errors = h->n_errors;
         a.errors = h->errors;
         Sluice__V1__Error e = SLUICE__V1__ERROR__INIT, *ep = &e;
@@ -345,10 +339,7 @@ sl_route_answer (sl_broker_t *self, sl_session_t *s, Sluice__V1__Header *h, zmq_
                        "the broker could not record this reply; nothing was passed on", "commit-failed");
     }
     else {
-        Sluice__V1__Header a = SLUICE__V1__HEADER__INIT;
-        a.version = 1;
-        a.command = SLUICE__V1__COMMAND__REPLY;
-        a.seq = q->seq;
+        Sluice__V1__Header a = sl_broker_header (SLUICE__V1__COMMAND__REPLY, q->seq);
         a.n_records = kept;
         a.records = mp;
         sl_wire_send (self->data, q->rid, q->rid_len, &a, out_bodies, kept);

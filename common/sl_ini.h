@@ -5,9 +5,10 @@
  *
  *  Design note:
  *  1. A settings table names, for each plain key, where its value goes in
- *     the caller's settings struct (an offset and a size), so one loop reads
- *     every plain key; keys with their own rules (a choice of words, a URL,
- *     a zone) stay with their module, which tries the table first.
+ *     the caller's settings struct (an offset and a size), its range and
+ *     its default, so one loop reads every plain key and one sets the
+ *     defaults; keys with their own rules (a choice of words, a URL, a
+ *     zone) stay with their module, which tries the table first.
  *  2. Numbers are decimal, without a sign, checked against the range as
  *     written (before any unit shift), and stored in an unsigned or int
  *     field of 4 or 8 bytes.

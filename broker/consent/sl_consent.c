@@ -196,6 +196,14 @@ sl_consent__record_load (sl_consent_t *self, MDB_txn *txn, const char *id, size_
     return s_record_decode (&val, rec_p);
 }
 
+int
+sl_consent__record_load_indexed (sl_consent_t *self, MDB_txn *txn, const char *id, size_t len,
+                                 sl_consent_record_t **rec_p)
+{
+    int rc = sl_consent__record_load (self, txn, id, len, rec_p);
+    return rc == SL_ENOTFOUND ? SL_ECORRUPT : rc;
+}
+
 /*  Writes the record header and packed terms under terms->consent_id. */
 static int
 s_record_store (sl_consent_t *self, MDB_txn *txn, const Sluice__V1__ConsentEvent *terms,

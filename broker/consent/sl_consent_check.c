@@ -361,12 +361,9 @@ sl_consent_check (sl_consent_t *self, MDB_txn *txn, const char *subject,
         if (key.mv_size <= plen || memcmp (key.mv_data, prefix, plen) != 0)
             break;
         sl_consent_record_t *rec = NULL;
-        int lrc = sl_consent__record_load (self, txn, (const char *) key.mv_data + plen,
-                                           key.mv_size - plen, &rec);
-        if (lrc) {
-            rc = lrc == SL_ENOTFOUND ? SL_ECORRUPT : lrc;   /* index without record */
+        if ((rc = sl_consent__record_load_indexed (self, txn, (const char *) key.mv_data + plen,
+                                                   key.mv_size - plen, &rec)) != 0)
             goto out;
-        }
         if (sl_consent__record_covers_type (rec, record_type)) {
             sl_consent_status_code_t st = sl_consent_record_status (rec, at);
             /* a covering consent that starts or ends later may change the answer */

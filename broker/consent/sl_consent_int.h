@@ -115,6 +115,10 @@ void    sl_consent__record_free (sl_consent_record_t *rec);
 /*  Loads a record by id (`len` bytes). SL_ENOTFOUND if absent. */
 int     sl_consent__record_load (sl_consent_t *self, MDB_txn *txn, const char *id,
                                  size_t len, sl_consent_record_t **rec_p);
+/*  The same for an id an index entry names: a record the index names but
+ *  the store lacks means the index is damaged (SL_ECORRUPT). */
+int     sl_consent__record_load_indexed (sl_consent_t *self, MDB_txn *txn, const char *id,
+                                         size_t len, sl_consent_record_t **rec_p);
 
 /*  sl_consent_check.c: validation and decisions. */
 

@@ -78,14 +78,14 @@ out:
     return rc;
 }
 
-/*  Loads the record an index entry names; one the index names but the
-    store lacks means the index is damaged (SL_ECORRUPT). */
+/*  The end of an index walk: closes `cur`; returns `rc` (an error, or a
+    visitor's non-zero value), else the cursor's code `mrc` (MDB_NOTFOUND,
+    the end of the index, is success). */
 static int
-s_load_indexed (sl_consent_t *self, MDB_txn *txn, const char *id, size_t len,
-                sl_consent_record_t **rec)
+s_walk_end (MDB_cursor *cur, int rc, int mrc)
 {
-    int rc = sl_consent__record_load (self, txn, id, len, rec);
-    return rc == SL_ENOTFOUND ? SL_ECORRUPT : rc;
+    mdb_cursor_close (cur);
+    return rc ? rc : mrc == 0 || mrc == MDB_NOTFOUND ? SL_OK : sl_lmdb_rc (mrc);
 }
 
 int
@@ -104,8 +104,9 @@ sl_consent_list_subject (sl_consent_t *self, MDB_txn *txn, const char *subject,
     if (rc)
         return sl_lmdb_rc (rc);
     MDB_val key = { plen, prefix }, val;
-    for (rc = s_cursor_get (self, cur, &key, &val, MDB_SET_RANGE); rc == 0;
-         rc = s_cursor_get (self, cur, &key, &val, MDB_NEXT)) {
+    int mrc;
+    for (mrc = s_cursor_get (self, cur, &key, &val, MDB_SET_RANGE); mrc == 0;
+         mrc = s_cursor_get (self, cur, &key, &val, MDB_NEXT)) {
         if (key.mv_size <= plen || memcmp (key.mv_data, prefix, plen) != 0)
             break;
         /* rest: controller \0 recipient \0 purpose \0 id */
@@ -122,22 +123,18 @@ sl_consent_list_subject (sl_consent_t *self, MDB_txn *txn, const char *subject,
             }
         if (!purpose || !id || id >= end) {
             rc = SL_ECORRUPT;
-            goto out;
+            break;
         }
         sl_consent_record_t *rec = NULL;
-        if ((rc = s_load_indexed (self, txn, id, (size_t) (end - id), &rec)) != 0)
-            goto out;
+        rc = sl_consent__record_load_indexed (self, txn, id, (size_t) (end - id), &rec);
         /* A consent has one index entry per purpose: report it at its first. */
-        if (strcmp (purpose, rec->terms->purposes[0]) == 0)
+        if (rc == 0 && strcmp (purpose, rec->terms->purposes[0]) == 0)
             rc = fn (rec, arg);
         sl_consent__record_free (rec);
         if (rc)
-            goto out;
+            break;
     }
-    rc = rc == MDB_NOTFOUND || rc == 0 ? SL_OK : sl_lmdb_rc (rc);
-out:
-    mdb_cursor_close (cur);
-    return rc;
+    return s_walk_end (cur, rc, mrc);
 }
 
 int
@@ -154,11 +151,12 @@ sl_consent_each_ended (sl_consent_t *self, MDB_txn *txn, int64_t from, int64_t t
     uint8_t start[8];
     s_put_be64 (start, (uint64_t) from);
     MDB_val key = { 8, start }, val;
-    for (rc = s_cursor_get (self, cur, &key, &val, MDB_SET_RANGE); rc == 0;
-         rc = s_cursor_get (self, cur, &key, &val, MDB_NEXT)) {
+    int mrc;
+    for (mrc = s_cursor_get (self, cur, &key, &val, MDB_SET_RANGE); mrc == 0;
+         mrc = s_cursor_get (self, cur, &key, &val, MDB_NEXT)) {
         if (key.mv_size <= 8 || val.mv_size != 1) {
             rc = SL_ECORRUPT;
-            goto out;
+            break;
         }
         int64_t t = (int64_t) s_get_be64 (key.mv_data);
         if (t >= to)
@@ -166,18 +164,15 @@ sl_consent_each_ended (sl_consent_t *self, MDB_txn *txn, int64_t from, int64_t t
         sl_consent_status_code_t why = *(const uint8_t *) val.mv_data == S_END_WITHDRAWN
                                 ? SL_CONSENT_STATUS_WITHDRAWN : SL_CONSENT_STATUS_EXPIRED;
         sl_consent_record_t *rec = NULL;
-        if ((rc = s_load_indexed (self, txn, (const char *) key.mv_data + 8, key.mv_size - 8,
-                                  &rec)) != 0)
-            goto out;
-        rc = fn (rec, why, t, arg);
+        rc = sl_consent__record_load_indexed (self, txn, (const char *) key.mv_data + 8,
+                                              key.mv_size - 8, &rec);
+        if (rc == 0)
+            rc = fn (rec, why, t, arg);
         sl_consent__record_free (rec);
         if (rc)
-            goto out;
+            break;
     }
-    rc = rc == MDB_NOTFOUND || rc == 0 ? SL_OK : sl_lmdb_rc (rc);
-out:
-    mdb_cursor_close (cur);
-    return rc;
+    return s_walk_end (cur, rc, mrc);
 }
 
 /* --------------------------------------------------------------------- */
