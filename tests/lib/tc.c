@@ -1173,22 +1173,10 @@ uint64_t
 tc_publish_claiming (tc_client_t *c, uint32_t n, const char *subject, const char *member,
                      const char *owner)
 {
-    uint8_t id[16];
     size_t len;
-    tc_msgid (id, n);
     uint8_t *body = tc_water_reading (subject, 1.0, &len);
-    Sluice__V1__Header h = SLUICE__V1__HEADER__INIT;
-    Sluice__V1__RecordMeta rm = SLUICE__V1__RECORD_META__INIT, *rp = &rm;
-    h.command = SLUICE__V1__COMMAND__PUBLISH;
-    h.record_type = TL_WATER;
-    h.member = (char *) member;
-    rm.message_id.data = id;
-    rm.message_id.len = 16;
-    rm.owner = (char *) owner;
-    h.n_records = 1;
-    h.records = &rp;
     const uint8_t *bodies[] = { body };
-    uint64_t seq = tc_send (c, &h, bodies, &len, 1);
+    uint64_t seq = tc_publish_n (c, TL_WATER, member, owner, NULL, n, 1, bodies, &len);
     free (body);
     return seq;
 }
