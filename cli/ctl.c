@@ -2,6 +2,7 @@
     sluicectl command (see ctl.h). */
 #include "ctl.h"
 #include "sl_error.h"
+#include "sl_ini.h"
 #include "sl_time.h"
 
 #include <stdarg.h>
@@ -103,15 +104,6 @@ ctl_parse_args (ctl_ctx_t *ctx, const ctl_cmd_t *cmd, int argc, char **argv,
     return -1;
 }
 
-static const char *
-s_env (const char *value, const char *name)
-{
-    if (value)
-        return value;
-    const char *e = getenv (name);
-    return e && *e ? e : NULL;
-}
-
 /*  --timeout, else $SLUICE_TIMEOUT, else 5000 ms. */
 static int
 s_timeout (const ctl_ctx_t *ctx)
@@ -136,10 +128,10 @@ ctl_admin_data (ctl_ctx_t *ctx, const char *command, const cJSON *args, const vo
     sl_client_options_t opts;
     memset (&opts, 0, sizeof opts);
     *result = NULL;
-    const char *data = s_env (ctx->data_dir, "SLUICE_DATA");
-    const char *endpoint = s_env (ctx->endpoint, "SLUICE_ENDPOINT");
-    const char *key = s_env (ctx->key, "SLUICE_KEY");
-    const char *broker_key = s_env (ctx->broker_key, "SLUICE_BROKER_KEY");
+    const char *data = sl_ini_env (ctx->data_dir, "SLUICE_DATA");
+    const char *endpoint = sl_ini_env (ctx->endpoint, "SLUICE_ENDPOINT");
+    const char *key = sl_ini_env (ctx->key, "SLUICE_KEY");
+    const char *broker_key = sl_ini_env (ctx->broker_key, "SLUICE_BROKER_KEY");
     if (!data)
         data = "./var/sluice";
     if (!endpoint || !broker_key) {

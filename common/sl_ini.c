@@ -84,3 +84,12 @@ sl_ini_defaults (void *settings, const sl_ini_key_t *keys, size_t n)
             (void) rc;
         }
 }
+
+const char *
+sl_ini_env (const char *value, const char *name)
+{
+    if (value)
+        return value;
+    const char *e = getenv (name);
+    return e && *e ? e : NULL;
+}

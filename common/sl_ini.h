@@ -69,4 +69,10 @@ int sl_ini_set (void *settings, const sl_ini_key_t *keys, size_t n, const char *
  *  default its own row refuses is a bug of the table (assert). */
 void sl_ini_defaults (void *settings, const sl_ini_key_t *keys, size_t n);
 
+/*  A setting given on the command line or else in the environment:
+ *  `value` when it is not NULL, else the variable `name` when it is set
+ *  and not empty, else NULL. Used by sluicectl and sluice-console for
+ *  SLUICE_DATA, SLUICE_ENDPOINT, SLUICE_KEY and SLUICE_BROKER_KEY. */
+const char *sl_ini_env (const char *value, const char *name);
+
 #endif

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "sl_console.h"
+#include "sl_ini.h"
 
 static void
 s_usage (FILE *f)
@@ -43,15 +44,6 @@ s_usage (FILE *f)
 /*  Prints "sluice-console: " and the message (a string literal and its
     arguments) to stderr, and yields `status`. */
 #define S_FAIL(status, ...) (fprintf (stderr, "sluice-console: " __VA_ARGS__), (status))
-
-static const char *
-s_env (const char *value, const char *name)
-{
-    if (value)
-        return value;
-    const char *e = getenv (name);
-    return e && *e ? e : NULL;
-}
 
 int
 main (int argc, char **argv)
@@ -90,10 +82,10 @@ main (int argc, char **argv)
     if (optind != argc)
         return S_FAIL (2, "unexpected argument '%s' (see --help)\n", argv[optind]);
     /* the connection, resolved as sluicectl resolves it */
-    data = s_env (data, "SLUICE_DATA");
-    endpoint = s_env (endpoint, "SLUICE_ENDPOINT");
-    key = s_env (key, "SLUICE_KEY");
-    broker_key = s_env (broker_key, "SLUICE_BROKER_KEY");
+    data = sl_ini_env (data, "SLUICE_DATA");
+    endpoint = sl_ini_env (endpoint, "SLUICE_ENDPOINT");
+    key = sl_ini_env (key, "SLUICE_KEY");
+    broker_key = sl_ini_env (broker_key, "SLUICE_BROKER_KEY");
     if (!data)
         data = "./var/sluice";
     char buf[4096], err[1024];

@@ -126,3 +126,14 @@ Test (ini, load_names_file_and_line)
     cr_assert_eq (sl_ini_load ("/nonexistent/x.ini", s_handler, &c, c.why, err, sizeof err), SL_EIO);
     cr_assert_str_eq (err, "/nonexistent/x.ini: cannot open: No such file or directory");
 }
+
+Test (ini, env_when_no_option_value)
+{
+    setenv ("SL_INI_TEST_VAR", "from-env", 1);
+    cr_assert_str_eq (sl_ini_env ("given", "SL_INI_TEST_VAR"), "given");
+    cr_assert_str_eq (sl_ini_env (NULL, "SL_INI_TEST_VAR"), "from-env");
+    setenv ("SL_INI_TEST_VAR", "", 1);
+    cr_assert_null (sl_ini_env (NULL, "SL_INI_TEST_VAR"));
+    unsetenv ("SL_INI_TEST_VAR");
+    cr_assert_null (sl_ini_env (NULL, "SL_INI_TEST_VAR"));
+}

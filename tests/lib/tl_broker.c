@@ -33,17 +33,9 @@
 
 #include <cJSON.h>
 
+#include "sl_signal.h"
 #include "tc.h"
 #include "tl.h"
-
-static volatile sig_atomic_t s_stop;
-
-static void
-s_on_signal (int sig)
-{
-    (void) sig;
-    s_stop = 1;
-}
 
 static void
 s_usage (FILE *f)
@@ -93,12 +85,7 @@ main (int argc, char **argv)
     run_args[n_args] = NULL;
     /* SIGTERM or SIGINT: the broker is stopped cleanly too (no SA_RESTART,
        so the wait below returns) */
-    struct sigaction sa;
-    memset (&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal;
-    sigemptyset (&sa.sa_mask);
-    sigaction (SIGTERM, &sa, NULL);
-    sigaction (SIGINT, &sa, NULL);
+    sl_signal_catch (0);
     if (!root) {
         s_usage (stderr);
         return 2;
@@ -181,7 +168,7 @@ main (int argc, char **argv)
     cJSON_Delete (out);
 
     char buf[256];
-    while (!s_stop && fgets (buf, sizeof buf, stdin) && strncmp (buf, "stop", 4) != 0)
+    while (!sl_signal_stop && fgets (buf, sizeof buf, stdin) && strncmp (buf, "stop", 4) != 0)
         ;
     printf ("{\"exit\":%d}\n", tl_broker_stop (b.pid, SIGTERM, 15000));
     return 0;
