@@ -126,10 +126,13 @@ decoded (const tc_msg_t *m)
     return r;
 }
 
-/*  Power subscribed for joint-metering with `credit`, water joined. */
+/*  Water's `policy` applied as its version 1 (NULL: none), power
+ *  subscribed for joint-metering with `credit`, water joined. */
 static void
-power_and_water (tc_client_t *p, tc_client_t *w, uint32_t credit)
+power_and_water (tc_client_t *p, tc_client_t *w, const char *policy, uint32_t credit)
 {
+    if (policy)
+        cr_assert_eq (tc_policy (&B, "water", policy), 1, "%s", policy);
     cr_assert_eq (tc_consumer (p, &B, &kp, "power", TL_WATER, "joint-metering", credit), 0);
     cr_assert_eq (tc_join (w, &B, &kw, "water"), 0);
 }
@@ -160,8 +163,7 @@ is_hex32 (const char *s)
 static void
 shares_scene (tc_client_t *w, tc_client_t *p, tc_client_t *k, const char *subject)
 {
-    cr_assert_eq (tc_policy (&B, "water", WATER_SHARES), 1);
-    power_and_water (p, w, 10);
+    power_and_water (p, w, WATER_SHARES, 10);
     cr_assert_eq (tc_consumer (k, &B, &kk, "parking", TL_WATER, "joint-metering", 10), 0);
     publish_reading (w, 1, subject);
 }
@@ -213,7 +215,7 @@ Test (govern, permit_releases_exactly_what_the_policy_says)
 Test (govern, default_deny_without_a_policy)
 {
     tc_client_t w, p;
-    power_and_water (&p, &w, 10);
+    power_and_water (&p, &w, NULL, 10);
     publish_reading (&w, 1, "C-1");
     ASSERT_DENIED (&p, 0, "delivered without any permit", "reason=no-matching-rule");
     tc_close_all (&w, &p, NULL);
@@ -235,9 +237,8 @@ Test (govern, a_city_forbid_beats_the_owners_permit)
 
 Test (govern, a_rule_removed_after_queueing_stops_queued_records)
 {
-    cr_assert_eq (tc_policy (&B, "water", WATER_SHARES), 1);
     tc_client_t w, p;
-    power_and_water (&p, &w, 0);
+    power_and_water (&p, &w, WATER_SHARES, 0);
     publish_reading (&w, 1, "C-1");
     publish_reading (&w, 2, "C-2");
     cr_assert_eq (tc_queue_depth (&B, "power"), 2, "records were not queued");
@@ -283,7 +284,7 @@ Test (govern, a_rule_whose_validity_ends_stops_queued_records)
     /* the slow parts (handshakes) before the window starts */
     tc_client_t w, p;
     tc_msg_t m;
-    power_and_water (&p, &w, 0);
+    power_and_water (&p, &w, NULL, 0);
     int64_t ends = window_end (2);
     struct tm tm;
     time_t te = (time_t) ends;
@@ -317,13 +318,12 @@ Test (govern, a_rule_whose_validity_ends_stops_queued_records)
  *  would count as holding and be named too.) */
 Test (govern, a_delivery_that_stands_names_the_rule_that_decided_at_publish)
 {
-    cr_assert_eq (tc_policy (&B, "water",
-        WATER_PERMIT ("w2p-south", "power", "district, water_consumption_m3",
-                      "  where district = \"south\"\n")
-        WATER_PERMIT ("w2p-any", "power", "district", "")), 1);
     tc_client_t w, p;
     tc_msg_t m;
-    power_and_water (&p, &w, 0);
+    power_and_water (&p, &w,
+                     WATER_PERMIT ("w2p-south", "power", "district, water_consumption_m3",
+                                   "  where district = \"south\"\n")
+                     WATER_PERMIT ("w2p-any", "power", "district", ""), 0);
     publish_reading (&w, 1, "C-1");          /* district north: only w2p-any permits */
     tc_credit (&p, 1);
     cr_assert_eq (deliver (&p, &m, 5000), 0, "nothing delivered");
@@ -339,10 +339,9 @@ Test (govern, a_delivery_that_stands_names_the_rule_that_decided_at_publish)
 
 Test (govern, a_narrowed_permit_reshapes_queued_records)
 {
-    cr_assert_eq (tc_policy (&B, "water", WATER_SHARES), 1);
     tc_client_t w, p;
     tc_msg_t m;
-    power_and_water (&p, &w, 0);
+    power_and_water (&p, &w, WATER_SHARES, 0);
     publish_reading (&w, 1, "C-1");
     cr_assert_eq (tc_queue_depth (&B, "power"), 1);
     /* version 2 no longer releases the district and rounds to the day */
@@ -370,12 +369,14 @@ Test (govern, a_narrowed_permit_reshapes_queued_records)
     tc_close_all (&w, &p, NULL);
 }
 
-/*  policy.apply as `as`; returns the response (caller frees). */
+/*  policy.apply as `as`, which must be answered with `code`; returns the
+ *  response (caller frees). */
 static Sluice__V1__AdminResponse *
-apply_as (const sl_keypair_t *as, const char *text)
+apply_as (const sl_keypair_t *as, const char *text, int code)
 {
     Sluice__V1__AdminResponse *r = tc_policy_apply (&B, as, "water.policy", text);
     cr_assert_not_null (r, "no answer to policy.apply");
+    cr_assert_eq (r->code, code, "%s", r->text);
     return r;
 }
 
@@ -383,14 +384,13 @@ Test (govern, only_the_owners_admin_may_grant_its_data)
 {
     const sl_keypair_t *power_admin = tc_owner_admin (&B, "power");
     cr_assert_not_null (power_admin);
-    Sluice__V1__AdminResponse *r = apply_as (power_admin, WATER_SHARES);
-    cr_assert_eq (r->code, SLUICE__V1__ERROR_CODE__NOT_PERMITTED, "%s", r->text);
+    Sluice__V1__AdminResponse *r =
+        apply_as (power_admin, WATER_SHARES, SLUICE__V1__ERROR_CODE__NOT_PERMITTED);
     cr_assert (strstr (r->text, "water.policy:2:"), "no position for the offending rule: %s", r->text);
     sluice__v1__admin_response__free_unpacked (r, NULL);
 
     /* the city administrator may forbid, but not permit */
-    r = apply_as (&B.admin, WATER_SHARES);
-    cr_assert_eq (r->code, SLUICE__V1__ERROR_CODE__NOT_PERMITTED, "%s", r->text);
+    r = apply_as (&B.admin, WATER_SHARES, SLUICE__V1__ERROR_CODE__NOT_PERMITTED);
     sluice__v1__admin_response__free_unpacked (r, NULL);
 
     /* nothing was stored: water's own first apply is version 1 */
@@ -408,8 +408,8 @@ Test (govern, a_bad_policy_gives_every_error_with_its_position_and_changes_nothi
         "  purpose   joint-meterin\n"
         "  fields    distrct, date_observed\n"
         "}\n";
-    Sluice__V1__AdminResponse *r = apply_as (tc_owner_admin (&B, "water"), bad);
-    cr_assert_eq (r->code, SLUICE__V1__ERROR_CODE__BAD_REQUEST, "%s", r->text);
+    Sluice__V1__AdminResponse *r =
+        apply_as (tc_owner_admin (&B, "water"), bad, SLUICE__V1__ERROR_CODE__BAD_REQUEST);
     TL_HAS (r->text, "water.policy:5:13: error:", "water.policy:6:13: error:", "did you mean 'district'");
     cJSON *j = cJSON_Parse (r->result_json);
     cr_assert_not_null (j, "no result with the errors");
@@ -420,7 +420,7 @@ Test (govern, a_bad_policy_gives_every_error_with_its_position_and_changes_nothi
     /* version 1 is still in force and the next good apply is version 2 */
     tc_client_t w, p;
     tc_msg_t m;
-    power_and_water (&p, &w, 10);
+    power_and_water (&p, &w, NULL, 10);
     publish_reading (&w, 1, "C-1");
     cr_assert_eq (deliver (&p, &m, 5000), 0, "the refused apply changed the policy in force");
     cr_assert_str_eq (m.h->records[0]->rules[0], "water/w2p@1");
@@ -518,8 +518,7 @@ consent_event (tc_client_t *c, uint32_t n, Sluice__V1__ConsentEvent__Kind kind,
 static void
 consent_scene (tc_client_t *w, tc_client_t *p, tc_client_t *a, uint32_t credit)
 {
-    cr_assert_eq (tc_policy (&B, "water", WATER_WITH_CONSENT), 1);
-    power_and_water (p, w, credit);
+    power_and_water (p, w, WATER_WITH_CONSENT, credit);
     cr_assert_eq (tc_join (a, &B, &ka, "app"), 0);
 }
 
@@ -638,14 +637,13 @@ Test (govern, both_planes_write_the_same_consent_entry)
     tc_close (&a);
     const sl_keypair_t *adm = tc_owner_admin (&B, "water");
     cr_assert_not_null (adm);
-    Sluice__V1__AdminResponse *r = tc_admin (&B, adm, "consent.grant",
+    char text[256];
+    cr_assert_eq (tc_admin_answer (&B, adm, "consent.grant",
         "{\"consent_id\":\"c-7-admin\",\"subject\":\"C-7\",\"controller\":\"water\","
         "\"recipient\":\"power\",\"purposes\":[\"joint-metering\"],"
         "\"record_types\":[\"" TL_WATER "\"],\"collection_method\":\"app\","
-        "\"evidence\":\"receipt-42\"}");
-    cr_assert_not_null (r);
-    cr_assert_eq (r->code, SLUICE__V1__ERROR_CODE__OK, "%s", r->text);
-    sluice__v1__admin_response__free_unpacked (r, NULL);
+        "\"evidence\":\"receipt-42\"}", text, sizeof text, NULL, 0),
+                  SLUICE__V1__ERROR_CODE__OK, "%s", text);
     cr_assert_eq (tc_broker_stop (&B), 0);
 
     tc_full_entry_t e[4];
@@ -676,10 +674,9 @@ Test (govern, the_audit_log_verifies_and_holds_no_raw_citizen_id)
 {
     /* long ids are sealed in queued copies too */
     const char *raw = "CIT-93a7f2-SECRET-0123456789-0123456789-0123456789-0123456789-0123456789-0123456789";
-    cr_assert_eq (tc_policy (&B, "water", WATER_SHARES), 1);
     tc_client_t w, p;
     tc_msg_t m;
-    power_and_water (&p, &w, 0);
+    power_and_water (&p, &w, WATER_SHARES, 0);
     for (uint32_t i = 1; i <= 5; i++)
         publish_reading (&w, i, raw);
     tc_credit (&p, 3);
