@@ -297,9 +297,8 @@ Test (flow, batch_with_a_bad_record_gets_per_record_errors)
 Test (flow, records_survive_a_broker_restart)
 {
     tc_client_t w, p;
-    cr_assert_eq (tc_consumer (&p, &B, &kp, "power", TL_WATER, "joint-metering", 0), 0);
+    power_and_water (&p, &w, 0);
     tc_close (&p);
-    cr_assert_eq (tc_join (&w, &B, &kw, "water"), 0);
     for (uint32_t i = 0; i < 3; i++)
         TC_PUBLISH_OK (&w, 60 + i, "C-3", 12.5);
     tc_close (&w);
