@@ -137,18 +137,15 @@ append (const char *path, const char *text)
     fclose (f);
 }
 
+/*  How many lines `bureau`'s adapter wrote to its quarantine file. */
 static size_t
 quarantined (int bureau)
 {
-    char name[64], line[8192];
+    char name[64];
     snprintf (name, sizeof name, "%s-q.jsonl", B[bureau].name);
-    FILE *f = fopen (IN_DIR (name), "r");
-    if (!f)
-        return 0;
-    size_t n = 0;
-    while (fgets (line, sizeof line, f))
-        n++;
-    fclose (f);
+    char *text = tl_slurp (IN_DIR (name), NULL);
+    size_t n = text ? (size_t) tl_count (text, "\n") : 0;
+    free (text);
     return n;
 }
 

@@ -501,9 +501,7 @@ Test (policy_admin, dry_run_reports_a_live_subscription_and_changes_nothing)
     cJSON_Delete (r);
 
     /* a text without the power rule: the live subscription would lose access */
-    r = apply (&k_wadmin, "water",
-               HEALTH_ONLY,
-               DRY_RUN, OK);
+    r = apply (&k_wadmin, "water", HEALTH_ONLY, DRY_RUN, OK);
     subs = item (r, "subscriptions");
     cr_assert_eq (cJSON_GetArraySize (subs), 1, "%s", cJSON_PrintUnformatted (r));
     expect_strs (cJSON_GetArrayItem (subs, 0), "consumer", "power", "before", "full", "after", "none", NULL);

@@ -121,12 +121,9 @@ Test (crash, adapter_sigkill_mid_import, .timeout = 240)
         pid_t pid = s_adapter (kw, meters, input, spool, log);
         int64_t wait_ms = 100 + rand () % 700;
         int st, done = 0;
-        for (int64_t t = 0; t < wait_ms; t += 10) {
+        for (int64_t t = 0; t < wait_ms && !done; t += 10) {
             s_consume (con, 10);
-            if (waitpid (pid, &st, WNOHANG) == pid) {
-                done = 1;
-                break;
-            }
+            done = waitpid (pid, &st, WNOHANG) == pid;
         }
         if (!done) {
             kill (pid, SIGKILL);

@@ -56,6 +56,21 @@ s_m3 (const void *body, size_t size)
     return v;
 }
 
+/*  Receives one delivery on p within timeout_ms (`what` in the message
+ *  when none comes), acks it and returns its reading's m3. */
+static double
+s_take (sl_client_t *p, int timeout_ms, const char *what)
+{
+    sl_delivery_t *d = NULL;
+    cr_assert_eq (sl_client_recv (p, &d, timeout_ms), 0, "%s", what);
+    size_t size;
+    const void *body = sl_delivery_body (d, &size);
+    double m3 = s_m3 (body, size);
+    sl_client_ack (p, d);
+    sl_delivery_destroy (&d);
+    return m3;
+}
+
 /*  Receives n readings whose m3 are 0..n-1, each once (any order), acks
  *  each, and then nothing more. */
 static void
@@ -63,16 +78,12 @@ s_receive_each (sl_client_t *p, int n, int timeout_ms)
 {
     char *seen = calloc ((size_t) n, 1);
     for (int i = 0; i < n; i++) {
-        sl_delivery_t *d;
-        cr_assert_eq (sl_client_recv (p, &d, timeout_ms), 0, "record %d of %d", i, n);
-        size_t size;
-        const void *body = sl_delivery_body (d, &size);
-        int v = (int) s_m3 (body, size);
+        char what[48];
+        snprintf (what, sizeof what, "record %d of %d", i, n);
+        int v = (int) s_take (p, timeout_ms, what);
         cr_assert (v >= 0 && v < n);
         cr_assert_not (seen[v], "record %d delivered twice", v);
         seen[v] = 1;
-        sl_client_ack (p, d);
-        sl_delivery_destroy (&d);
     }
     free (seen);
     sl_delivery_t *d = NULL;
@@ -114,17 +125,6 @@ s_publish_id (uint8_t id[SL_MESSAGE_ID_LEN], int fill, const char *subject, int6
     memset (id, fill, SL_MESSAGE_ID_LEN);
     sl_publish_meta_t meta = { id, subject, event_ms };
     return s_publish (W, &meta, subject, m3);
-}
-
-/*  Receives one delivery on p within timeout_ms and acks it (`what` in the
- *  message when none comes). */
-static void
-s_take (sl_client_t *p, int timeout_ms, const char *what)
-{
-    sl_delivery_t *d = NULL;
-    cr_assert_eq (sl_client_recv (p, &d, timeout_ms), 0, "%s", what);
-    sl_client_ack (p, d);
-    sl_delivery_destroy (&d);
 }
 
 TestSuite (e2e, .init = s_setup, .fini = s_teardown, .timeout = 60);
@@ -455,13 +455,9 @@ Test (e2e, spool_keeps_records_while_the_broker_is_away)
 
     P = s_power ();
     for (int i = 0; i < 3; i++) {
-        sl_delivery_t *d;
-        cr_assert_eq (sl_client_recv (P, &d, 5000), 0, "spooled record %d", i);
-        size_t size;
-        const void *body = sl_delivery_body (d, &size);
-        cr_assert_eq (s_m3 (body, size), 100.0 + i, "in publish order");
-        sl_client_ack (P, d);
-        sl_delivery_destroy (&d);
+        char what[32];
+        snprintf (what, sizeof what, "spooled record %d", i);
+        cr_assert_eq (s_take (P, 5000, what), 100.0 + i, "in publish order");
     }
     sl_client_destroy (&P, 1000);
 
@@ -473,11 +469,8 @@ Test (e2e, spool_keeps_records_while_the_broker_is_away)
 Test (e2e, revoked_member_is_cut_off)
 {
     W = tb_connect (&tb, water_key);
-    sl_client_options_t o;
-    memset (&o, 0, sizeof o);
+    sl_client_options_t o = tb_options (&tb, tb.admin_key);
     o.endpoint = tb.admin_ep;
-    o.key_file = tb.admin_key;
-    o.broker_key_file = tb.broker_pub;
     char *result = NULL, err[512];
     cr_assert_eq (sl_admin_call (&o, "member.revoke", "{\"name\":\"water\"}", NULL, 0, 5000,
                                  &result, err, sizeof err), 0, "%s", err);
