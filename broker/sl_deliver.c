@@ -67,20 +67,18 @@ s_inflight_sibling (sl_broker_t *self, sl_session_t *s, uint64_t tag)
     return NULL;
 }
 
-static int
-s_tag_cmp (const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
-    return x < y ? -1 : x > y;
-}
-
 /*  The `ack` entries of one ACK (AUDIT.md §6.2): the tags it removed, in
  *  ascending order, as many entries as the list needs. Sorts `tags`.
  *  Returns 0 or the recorder's error. */
 static int
 s_ack_entries (sl_broker_t *self, const char *consumer, uint64_t *tags, size_t n)
 {
-    qsort (tags, n, sizeof *tags, s_tag_cmp);
+    for (size_t i = 1; i < n; i++)           /* insertion sort: ACKs come nearly sorted */
+        for (size_t j = i; j > 0 && tags[j - 1] > tags[j]; j--) {
+            uint64_t t = tags[j];
+            tags[j] = tags[j - 1];
+            tags[j - 1] = t;
+        }
     char detail[SL_AUDIT_ACK_DETAIL_CAP];
     for (size_t i = 0; i < n;) {
         size_t k = sl_audit_ack_detail (tags + i, n - i, detail);
