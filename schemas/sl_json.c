@@ -192,7 +192,14 @@ s_encode_real (double d)
         return cJSON_CreateString ("NaN");
     if (isinf (d))
         return cJSON_CreateString (d > 0 ? "Infinity" : "-Infinity");
-    return cJSON_CreateNumber (d);
+    /* cJSON prints 15 digits when they come within an epsilon of d, which
+       can lose the last bit; 17 digits always read back exactly */
+    char buf[32];
+    snprintf (buf, sizeof buf, "%.15g", d);
+    if (strtod (buf, NULL) == d)
+        return cJSON_CreateNumber (d);
+    snprintf (buf, sizeof buf, "%.17g", d);
+    return cJSON_CreateRaw (buf);
 }
 
 static cJSON *
